@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// `ark`: the command line. Argument parsing and printing only; the work lives in the modules.
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConfigError, DEFAULT_CONFIG_TEXT, parseZooCfg } from '../config/zoocfg.js';
+import { ArkServer } from '../runtime/server.js';
+import { DataDirError } from '../storage/filelog.js';
+import { LogCorruptError } from '../storage/txnlog.js';
+import { createLogger } from '../util/log.js';
+import { ARK_VERSION, VERSION_STRING } from '../version.js';
+
+const program = new Command();
+program
+  .name('ark')
+  .description('Ark: a ZooKeeper-compatible coordination service')
+  .version(`${ARK_VERSION} (speaks ZooKeeper ${VERSION_STRING.split('-')[0]})`);
+
+program
+  .command('server')
+  .description('run a server: standalone on 127.0.0.1:2181 with data in ./data, or from an unchanged ZooKeeper zoo.cfg')
+  .argument('[config]', 'path to a zoo.cfg')
+  .action(async (configPath: string | undefined) => {
+    const log = createLogger();
+    let text = DEFAULT_CONFIG_TEXT;
+    if (configPath) {
+      try {
+        // java.util.Properties reads zoo.cfg as ISO-8859-1
+        text = readFileSync(resolve(configPath), 'latin1');
+      } catch (e) {
+        console.error(`ark server: cannot read config file ${configPath}: ${(e as Error).message}`);
+        process.exit(1);
+      }
+    }
+    let resolved;
+    try {
+      resolved = parseZooCfg(text, { baseDir: process.cwd() });
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        console.error(`ark server: ${configPath ?? 'built-in config'}: ${e.message}`);
+        process.exit(1);
+      }
+      throw e;
+    }
+    for (const w of resolved.warnings) log.warn({ config: configPath ?? 'built-in' }, w);
+    const config = resolved.config;
+    if (config.distributed) {
+      log.warn('zoo.cfg lists an ensemble (server.N lines): replication is not built yet, so this server runs standalone');
+    }
+    const server = new ArkServer(config, log);
+    try {
+      await server.start();
+    } catch (e) {
+      if (e instanceof DataDirError || e instanceof LogCorruptError) {
+        log.fatal(e.message);
+        console.error(`ark server: ${e.message}`);
+        process.exit(1);
+      }
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === 'EADDRINUSE') {
+        console.error(`ark server: port ${config.clientPort ?? 2181} on ${config.clientPortAddress ?? '0.0.0.0'} is already in use: stop the other server or set clientPort in zoo.cfg`);
+        process.exit(1);
+      }
+      throw e;
+    }
+    let stopping = false;
+    const shutdown = (sig: string): void => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal: sig }, 'shutting down');
+      server.stop().then(() => process.exit(0), (e: unknown) => {
+        log.error({ err: (e as Error).message }, 'error during shutdown');
+        process.exit(1);
+      });
+    };
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  console.error(`ark: ${(e as Error).stack ?? String(e)}`);
+  process.exit(1);
+});

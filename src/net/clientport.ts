@@ -1,0 +1,165 @@
+// The client port: bytes in, bytes out. Each socket gets a frame decoder; the first frame is a
+// ConnectRequest (or, before any frame, a four-letter word); every later frame is a
+// RequestHeader + record handed to the core. A malformed frame closes that connection only.
+import { createServer, type Server, type Socket } from 'node:net';
+import { FrameDecoder, FrameError } from '../wire/frame.js';
+import { JuteReader } from '../wire/jute.js';
+import { readConnectRequest, readRequest, type ConnectRequest, type Request } from '../wire/protocol.js';
+import { ErrorCode, KeeperError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+
+export interface ClientPortHandler {
+  open(conn: number, remoteAddr: string, remotePort: number): boolean;
+  connect(conn: number, req: ConnectRequest): void;
+  request(conn: number, xid: number, req: Request): void;
+  requestError(conn: number, xid: number, err: number): void;
+  fourLetter(conn: number, cmd: string): string;
+  closed(conn: number): void;
+  /** after each batch of input: flush outputs, start a log write */
+  flush(): void;
+}
+
+export const FOUR_LETTER_WORDS = new Set([
+  'conf', 'cons', 'crst', 'dump', 'envi', 'ruok', 'srst', 'srvr', 'stat', 'wchs', 'wchc', 'wchp', 'dirs', 'mntr', 'isro',
+  'gtmk', 'stmk', 'hash',
+]);
+
+/** Bytes a socket may have queued for sending before we stop reading its requests. */
+const WRITE_BACKLOG_BYTES_MAX = 4 * 1024 * 1024;
+
+interface ConnState {
+  id: number;
+  socket: Socket;
+  decoder: FrameDecoder;
+  handshaken: boolean;
+  closing: boolean;
+}
+
+export class ClientPort {
+  private server: Server | null = null;
+  private nextId = 1;
+  readonly sockets = new Map<number, ConnState>();
+
+  constructor(private readonly handler: ClientPortHandler, private readonly log: Logger, private readonly frameBytesMax: number) {}
+
+  listen(port: number, host: string | undefined): Promise<{ address: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      const server = createServer({ noDelay: true }, (s) => this.accept(s));
+      server.once('error', reject);
+      server.listen({ port, host: host ?? '0.0.0.0', backlog: 511 }, () => {
+        server.off('error', reject);
+        server.on('error', (e) => this.log.error({ err: e.message }, 'client port error'));
+        const a = server.address();
+        resolve(typeof a === 'object' && a ? { address: a.address, port: a.port } : { address: String(a), port });
+      });
+      this.server = server;
+    });
+  }
+
+  private accept(socket: Socket): void {
+    const id = this.nextId++;
+    const st: ConnState = { id, socket, decoder: new FrameDecoder(this.frameBytesMax), handshaken: false, closing: false };
+    socket.setNoDelay(true);
+    const addr = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    if (!this.handler.open(id, addr, socket.remotePort ?? 0)) {
+      socket.destroy();
+      return;
+    }
+    this.sockets.set(id, st);
+    socket.on('data', (chunk: Buffer) => this.onData(st, chunk));
+    socket.on('error', (e) => this.log.debug({ conn: id, err: e.message }, 'client socket error'));
+    socket.on('close', () => {
+      this.sockets.delete(id);
+      this.handler.closed(id);
+      this.handler.flush();
+    });
+    socket.on('drain', () => socket.resume());
+  }
+
+  private onData(st: ConnState, chunk: Buffer): void {
+    if (st.closing) return;
+    st.decoder.push(chunk);
+    try {
+      if (!st.handshaken && this.tryFourLetter(st)) return;
+      for (let frame = st.decoder.next(); frame !== null && !st.closing; frame = st.decoder.next()) {
+        this.onFrame(st, frame);
+      }
+    } catch (e) {
+      const why = e instanceof FrameError ? e.message
+        : e instanceof KeeperError ? `undecodable request: ${(e.cause as Error | undefined)?.message ?? e.message}`
+          : `${(e as Error).message}`;
+      if (!(e instanceof FrameError || e instanceof KeeperError)) this.log.error({ conn: st.id, err: (e as Error).stack }, 'internal error serving a connection');
+      this.log.warn({ conn: st.id, remote: st.socket.remoteAddress, reason: why }, 'closing connection: malformed input');
+      this.close(st.id);
+    }
+    this.handler.flush();
+    if (st.socket.writableLength > WRITE_BACKLOG_BYTES_MAX) st.socket.pause();
+  }
+
+  private tryFourLetter(st: ConnState): boolean {
+    const head = st.decoder.peek(4);
+    if (!head) return false;
+    const cmd = head.toString('latin1');
+    if (!FOUR_LETTER_WORDS.has(cmd)) return false;
+    st.closing = true;
+    const text = this.handler.fourLetter(st.id, cmd);
+    st.socket.end(text);
+    return true;
+  }
+
+  private onFrame(st: ConnState, frame: Buffer): void {
+    const r = new JuteReader(frame);
+    if (!st.handshaken) {
+      st.handshaken = true;
+      this.handler.connect(st.id, readConnectRequest(r));
+      return;
+    }
+    const xid = r.int();
+    const type = r.int();
+    let req: Request;
+    try {
+      req = readRequest(type, r);
+    } catch (e) {
+      if (e instanceof KeeperError && e.code === ErrorCode.Unimplemented) {
+        this.handler.requestError(st.id, xid, ErrorCode.Unimplemented);
+        return;
+      }
+      throw e;
+    }
+    this.handler.request(st.id, xid, req);
+  }
+
+  write(conn: number, data: Buffer): void {
+    const st = this.sockets.get(conn);
+    if (st && !st.socket.destroyed) st.socket.write(data);
+  }
+
+  cork(): void {
+    for (const st of this.sockets.values()) st.socket.cork();
+  }
+  uncork(): void {
+    for (const st of this.sockets.values()) st.socket.uncork();
+  }
+
+  /** Ends a connection after what was written to it has been sent. */
+  close(conn: number): void {
+    const st = this.sockets.get(conn);
+    if (!st || st.closing) return;
+    st.closing = true;
+    st.socket.end();
+    // a peer that never reads must not keep the socket open forever
+    setTimeout(() => st.socket.destroy(), 2000).unref();
+  }
+
+  remoteOf(conn: number): string {
+    const s = this.sockets.get(conn)?.socket;
+    return s ? `${(s.remoteAddress ?? '').replace(/^::ffff:/, '')}:${s.remotePort ?? 0}` : '';
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    for (const st of this.sockets.values()) st.socket.destroy();
+    if (server) await new Promise<void>((r) => server.close(() => r()));
+  }
+}

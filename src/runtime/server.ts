@@ -1,0 +1,195 @@
+// The standalone runtime: composes the pure core with the client port, the txn log and timers.
+// Order per batch: persist (one write + fdatasync for every txn decided meanwhile: group commit)
+// -> apply -> send replies and watch events.
+import { randomBytes } from 'node:crypto';
+import { readdirSync, statSync, existsSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { ServerCore, type PendingTxn } from '../server/core.js';
+import { ClientPort } from '../net/clientport.js';
+import { FileTxnLog, DATA_SUBDIR } from '../storage/filelog.js';
+import { fourLetterWord, type ServerView } from '../admin/fourletter.js';
+import { isFourLetterWordAllowed, type ServerConfig } from '../config/zoocfg.js';
+import type { Logger } from '../util/log.js';
+
+export interface StartedServer {
+  address: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+const SEGMENT_BYTES_MAX = 64 * 1024 * 1024;
+
+export class ArkServer {
+  readonly core: ServerCore;
+  private readonly log: FileTxnLog;
+  private readonly port: ClientPort;
+  private syncing = false;
+  private stopping = false;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly startedAt = Date.now();
+  private readonly view: ServerView;
+  private boundPort = 0;
+  private flushScheduled = false;
+  private idleWaiters: Array<() => void> = [];
+  private readonly perIp = new Map<string, number>();
+
+  constructor(private readonly config: ServerConfig, private readonly logger: Logger) {
+    this.core = new ServerCore({
+      tickTimeMs: config.tickTimeMs,
+      minSessionTimeoutMs: config.minSessionTimeoutMs,
+      maxSessionTimeoutMs: config.maxSessionTimeoutMs,
+      serverId: 1, // standalone: ZooKeeperServer's createSessionTrackerServerId
+      extendedTypesEnabled: config.extendedTypesEnabled,
+      superDigest: config.superDigest,
+      containerCheckIntervalMs: config.containerCheckIntervalMs,
+      randomBytes: (n) => randomBytes(n),
+    }, Date.now());
+    this.log = new FileTxnLog(config.dataLogDir, { forceSync: config.forceSync, segmentBytesMax: SEGMENT_BYTES_MAX });
+    this.port = new ClientPort({
+      open: (conn, addr, rport) => this.open(conn, addr, rport),
+      connect: (conn, req) => this.core.connect(conn, req, Date.now()),
+      request: (conn, xid, req) => this.core.request(conn, xid, req, Date.now()),
+      requestError: (conn, xid, err) => this.core.requestError(conn, xid, err, Date.now()),
+      fourLetter: (_conn, cmd) => fourLetterWord(this.view, cmd),
+      closed: (conn) => this.closed(conn),
+      flush: () => this.scheduleFlush(),
+    }, logger, config.juteMaxBufferBytes);
+    const self = this;
+    this.view = {
+      core: this.core,
+      mode: 'standalone',
+      get config() {
+        return {
+          clientPort: self.boundPort, clientPortAddress: config.clientPortAddress ?? '0.0.0.0',
+          dataDir: join(config.dataDir, DATA_SUBDIR), dataLogDir: join(config.dataLogDir, DATA_SUBDIR),
+          tickTimeMs: config.tickTimeMs, maxClientCnxns: config.maxClientCnxns,
+          minSessionTimeoutMs: config.minSessionTimeoutMs, maxSessionTimeoutMs: config.maxSessionTimeoutMs, serverId: 0,
+        };
+      },
+      startedAt: this.startedAt,
+      remoteOf: (c) => this.port.remoteOf(c),
+      outstanding: (c) => this.core.conns.get(c)?.queue.length ?? 0,
+      dataDirBytes: () => dirBytes(join(config.dataDir, DATA_SUBDIR)),
+      logDirBytes: () => dirBytes(join(config.dataLogDir, DATA_SUBDIR)),
+      openFds: () => countFds(),
+      maxFds: () => 0,
+      isAllowed: (cmd) => isFourLetterWordAllowed(config, cmd),
+      now: () => Date.now(),
+    };
+  }
+
+  /** Replays the log, then opens the client port. */
+  async start(): Promise<StartedServer> {
+    FileTxnLog.prepareDir(this.config.dataDir);
+    if (this.config.dataLogDir !== this.config.dataDir) FileTxnLog.prepareDir(this.config.dataLogDir);
+    const t0 = Date.now();
+    const { records, truncated } = this.log.recover();
+    for (const t of truncated) this.logger.warn({ file: t.file, offset: t.offset }, 'txn log ended in a partial record (crash mid-write): truncated it there');
+    for (const r of records) this.core.replay(r.hdr, r.txn);
+    this.logger.info({ txns: records.length, zxid: `0x${this.core.lastZxid.toString(16)}`, ms: Date.now() - t0, znodes: this.core.tree.nodeCount }, 'data loaded');
+    const port = this.config.clientPort ?? 2181;
+    const bound = await this.port.listen(port, this.config.clientPortAddress);
+    this.boundPort = bound.port;
+    const tickMs = Math.max(10, Math.min(this.config.tickTimeMs / 2, 500));
+    this.timer = setInterval(() => {
+      this.core.tick(Date.now());
+      this.scheduleFlush();
+    }, tickMs);
+    this.logger.info({ address: bound.address, port: bound.port, dataDir: this.config.dataDir }, 'serving clients');
+    return { address: bound.address, port: bound.port, stop: () => this.stop() };
+  }
+
+  private open(conn: number, addr: string, rport: number): boolean {
+    const max = this.config.maxClientCnxns;
+    const n = this.perIp.get(addr) ?? 0;
+    if (max > 0 && n >= max) {
+      this.logger.warn({ remote: addr, maxClientCnxns: max }, 'too many connections from one address: refused (raise maxClientCnxns in zoo.cfg if this is expected)');
+      return false;
+    }
+    this.perIp.set(addr, n + 1);
+    this.core.openConnection(conn, addr, rport, Date.now());
+    return true;
+  }
+
+  private closed(conn: number): void {
+    const c = this.core.conns.get(conn);
+    if (c) {
+      const n = (this.perIp.get(c.remoteAddr) ?? 1) - 1;
+      if (n <= 0) this.perIp.delete(c.remoteAddr); else this.perIp.set(c.remoteAddr, n);
+    }
+    this.core.connectionClosed(conn);
+  }
+
+  /** Coalesces everything one turn of the event loop produced into one write per socket and one log append. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flushOutputs();
+      this.persist();
+    });
+  }
+
+  private flushOutputs(): void {
+    const outputs = this.core.takeOutputs();
+    if (outputs.length === 0) return;
+    this.port.cork();
+    for (const o of outputs) {
+      if (o.kind === 'send') this.port.write(o.conn, o.data);
+      else {
+        this.logger.debug({ conn: o.conn, reason: o.reason }, 'closing connection');
+        this.port.close(o.conn);
+      }
+    }
+    this.port.uncork();
+  }
+
+  private persist(): void {
+    if (this.syncing) return;
+    if (!this.core.hasTxns) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+      return;
+    }
+    const txns: PendingTxn[] = this.core.takeTxns();
+    this.syncing = true;
+    this.log.append(txns, (err) => {
+      this.syncing = false;
+      if (err) {
+        this.logger.fatal({ err: err.message, dir: this.log.dir }, 'cannot write the txn log: stopping so that no unlogged write is acknowledged; check the disk and restart');
+        process.exit(2);
+      }
+      this.core.committed(txns, Date.now());
+      this.flushOutputs();
+      this.persist();
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.timer) clearInterval(this.timer);
+    this.flushOutputs();
+    // let what is decided reach the disk and its replies go out
+    await new Promise<void>((resolve) => { this.idleWaiters.push(resolve); this.persist(); });
+    this.flushOutputs();
+    await this.port.stop();
+    this.log.closeSegment();
+    this.logger.info('stopped');
+  }
+}
+
+function dirBytes(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let n = 0;
+  for (const f of readdirSync(dir)) {
+    try { n += statSync(join(dir, f)).size; } catch { /* removed meanwhile */ }
+  }
+  return n;
+}
+
+function countFds(): number {
+  try { return readdirSync('/proc/self/fd').filter((f) => { try { readlinkSync(`/proc/self/fd/${f}`); return true; } catch { return false; } }).length; } catch { return 0; }
+}

@@ -1,0 +1,760 @@
+// The server core: connections' requests in, framed reply bytes out, txns to persist in between.
+// Pure and deterministic: time enters as `now` arguments, randomness through an injected source.
+// The runtime carries out, in order: persist the txns it takes, then hand them back to
+// committed(), which applies them and queues replies and watch events (persist -> apply -> send).
+import { ErrorCode, KeeperError, assert } from '../util/errors.js';
+import { JuteWriter } from '../wire/jute.js';
+import {
+  EventType, KeeperState, OpCode, Perms, WatcherType, Xid, AddWatchMode,
+  writeACLs, writeConnectResponse, writeOpResults, writeStat,
+  type ConnectRequest, type Id, type OpResult, type Request, type SetWatchesRequest, type Stat, type MultiOp,
+} from '../wire/protocol.js';
+import type { Txn, TxnHeader } from '../wire/txn.js';
+import { aclAllows, authenticate, checkACL, redactDigests } from '../tree/acl.js';
+import { DataTree, type ApplyResult } from '../tree/datatree.js';
+import { WatchMode, type WatchEvent } from '../tree/watches.js';
+import { SessionTracker } from '../session/sessions.js';
+import { Prep } from './prep.js';
+
+export interface CoreOptions {
+  tickTimeMs: number;
+  minSessionTimeoutMs: number;
+  maxSessionTimeoutMs: number;
+  serverId: number;
+  extendedTypesEnabled: boolean;
+  superDigest: string | undefined;
+  containerCheckIntervalMs: number;
+  /** 16 random bytes for a session password */
+  randomBytes: (n: number) => Buffer;
+}
+
+/** A txn on its way to disk and back; origin says whom to answer once it is applied. */
+export interface PendingTxn {
+  hdr: TxnHeader;
+  txn: Txn;
+  origin: WriteItem | null;
+  connect: ConnectItem | null;
+}
+
+// `at` is the arrival time, for the latency figures of stat / mntr
+interface WriteItem { kind: 'write'; at: number; conn: CoreConn; xid: number; type: number; zxid: number; result: ApplyResult | null }
+interface ReadItem { kind: 'read'; at: number; xid: number; request: Request }
+interface SyncItem { kind: 'sync'; at: number; xid: number; path: string; barrierZxid: number }
+interface ErrorItem { kind: 'error'; at: number; xid: number; err: number; zxid: number }
+type PendingItem = WriteItem | ReadItem | SyncItem | ErrorItem;
+
+interface ConnectItem { conn: CoreConn; timeoutMs: number; passwd: Buffer; readOnly: boolean }
+
+export type Output =
+  | { kind: 'send'; conn: number; data: Buffer }
+  | { kind: 'close'; conn: number; reason: string };
+
+export interface ConnStats {
+  packetsReceived: number;
+  packetsSent: number;
+  minLatencyMs: number;
+  maxLatencyMs: number;
+  totalLatencyMs: number;
+  completed: number;
+  lastOp: string;
+  lastZxid: number;
+  lastResponseTime: number;
+  established: number;
+}
+
+export class CoreConn {
+  sessionId: bigint | null = null;
+  sessionTimeoutMs = 0;
+  readonly authInfo: Id[];
+  readonly queue: PendingItem[] = [];
+  early: Array<{ xid: number; request: Request }> | null = null;
+  connecting = false;
+  closed = false;
+  readonly stats: ConnStats;
+  constructor(readonly id: number, readonly remoteAddr: string, readonly remotePort: number, now: number) {
+    this.authInfo = [{ scheme: 'ip', id: remoteAddr }];
+    this.stats = {
+      packetsReceived: 0, packetsSent: 0, minLatencyMs: Number.MAX_SAFE_INTEGER, maxLatencyMs: 0,
+      totalLatencyMs: 0, completed: 0, lastOp: 'NA', lastZxid: -1, lastResponseTime: 0, established: now,
+    };
+  }
+}
+
+export interface ServerStats {
+  packetsReceived: number;
+  packetsSent: number;
+  minLatencyMs: number;
+  maxLatencyMs: number;
+  totalLatencyMs: number;
+  completed: number;
+}
+
+export class ServerCore {
+  readonly tree = new DataTree();
+  readonly sessions: SessionTracker;
+  readonly conns = new Map<number, CoreConn>();
+  private readonly prep: Prep;
+  private readonly writer = new JuteWriter(4096);
+  /** last zxid handed out by prep */
+  lastZxid = 0;
+  private toPersist: PendingTxn[] = [];
+  private inflight = 0;
+  private outputs: Output[] = [];
+  private readonly sessionConn = new Map<bigint, CoreConn>();
+  private nextContainerCheck: number;
+  private now: number;
+  readonly stats: ServerStats = { packetsReceived: 0, packetsSent: 0, minLatencyMs: Number.MAX_SAFE_INTEGER, maxLatencyMs: 0, totalLatencyMs: 0, completed: 0 };
+
+  constructor(private readonly opts: CoreOptions, nowMs: number) {
+    this.now = nowMs;
+    this.sessions = new SessionTracker(opts.tickTimeMs, opts.serverId, nowMs);
+    this.prep = new Prep(this.tree, { extendedTypesEnabled: opts.extendedTypesEnabled });
+    this.nextContainerCheck = nowMs + opts.containerCheckIntervalMs;
+  }
+
+  get lastApplied(): number {
+    return this.tree.lastProcessedZxid;
+  }
+  get outstanding(): number {
+    let n = 0;
+    for (const c of this.conns.values()) n += c.queue.length;
+    return n;
+  }
+
+  // ---------- recovery ----------
+
+  /** Replays a txn read back from the log at start-up: apply, no replies. */
+  replay(hdr: TxnHeader, txn: Txn): void {
+    this.applyTxn(hdr, txn, null);
+    if (hdr.zxid > this.lastZxid) this.lastZxid = hdr.zxid;
+  }
+
+  // ---------- connections ----------
+
+  openConnection(id: number, remoteAddr: string, remotePort: number, now: number): void {
+    this.conns.set(id, new CoreConn(id, remoteAddr, remotePort, now));
+  }
+
+  /** The socket went away (or we closed it): its watches go, its session lives on until expiry. */
+  connectionClosed(id: number): void {
+    const conn = this.conns.get(id);
+    if (!conn) return;
+    conn.closed = true;
+    this.conns.delete(id);
+    this.tree.removeWatcher(id);
+    if (conn.sessionId !== null && this.sessionConn.get(conn.sessionId) === conn) this.sessionConn.delete(conn.sessionId);
+  }
+
+  private close(conn: CoreConn, reason: string): void {
+    if (conn.closed) return;
+    this.outputs.push({ kind: 'close', conn: conn.id, reason });
+    this.connectionClosed(conn.id);
+  }
+
+  private negotiateTimeout(requested: number): number {
+    return Math.min(Math.max(requested, this.opts.minSessionTimeoutMs), this.opts.maxSessionTimeoutMs);
+  }
+
+  /** ConnectRequest: a new session (a createSession txn) or a reconnect to a live one. */
+  connect(id: number, req: ConnectRequest, now: number): void {
+    this.now = now;
+    const conn = this.conns.get(id);
+    if (!conn) return;
+    conn.stats.packetsReceived++;
+    this.stats.packetsReceived++;
+    if (req.lastZxidSeen > this.lastZxid) {
+      // the client has seen a later state than ours: it must look elsewhere (ZooKeeperServer.processConnectRequest)
+      this.close(conn, `client has seen zxid 0x${req.lastZxidSeen.toString(16)}, our last zxid is 0x${this.lastZxid.toString(16)}`);
+      return;
+    }
+    const timeoutMs = this.negotiateTimeout(req.timeOut);
+    conn.sessionTimeoutMs = timeoutMs;
+    if (req.sessionId === 0n) {
+      const sessionId = this.sessions.newSessionId();
+      const passwd = this.opts.randomBytes(16);
+      conn.sessionId = sessionId;
+      conn.connecting = true;
+      conn.early = [];
+      const zxid = ++this.lastZxid;
+      this.toPersist.push({
+        hdr: { sessionId, cxid: 0, zxid, time: now, type: OpCode.createSession },
+        txn: { type: OpCode.createSession, timeOutMs: timeoutMs },
+        origin: null,
+        connect: { conn, timeoutMs, passwd, readOnly: req.readOnly },
+      });
+      return;
+    }
+    const session = this.sessions.get(req.sessionId);
+    if (!session || session.closing || !session.passwd.equals(req.passwd)) {
+      this.sendConnectResponse(conn, { timeoutMs: 0, sessionId: 0n, passwd: Buffer.alloc(16), readOnly: false });
+      this.close(conn, session ? 'wrong session password or session closing' : `session 0x${BigInt.asUintN(64, req.sessionId).toString(16)} expired or unknown`);
+      return;
+    }
+    const previous = this.sessionConn.get(session.id);
+    if (previous && previous !== conn) this.close(previous, 'session reconnected on another connection');
+    session.timeoutMs = timeoutMs;
+    this.sessions.touch(session.id, now);
+    conn.sessionId = session.id;
+    this.sessionConn.set(session.id, conn);
+    this.sendConnectResponse(conn, { timeoutMs, sessionId: session.id, passwd: session.passwd, readOnly: req.readOnly });
+  }
+
+  private sendConnectResponse(conn: CoreConn, r: { timeoutMs: number; sessionId: bigint; passwd: Buffer; readOnly: boolean }): void {
+    const w = this.writer.reset();
+    const at = w.reserveInt();
+    writeConnectResponse(w, { protocolVersion: 0, timeOut: r.timeoutMs, sessionId: r.sessionId, passwd: r.passwd, readOnly: false });
+    w.patchInt(at, w.length - 4);
+    this.send(conn, w.take());
+  }
+
+  // ---------- requests ----------
+
+  request(id: number, xid: number, request: Request, now: number): void {
+    this.now = now;
+    const conn = this.conns.get(id);
+    if (!conn) return;
+    conn.stats.packetsReceived++;
+    this.stats.packetsReceived++;
+    if (conn.sessionId === null) {
+      this.close(conn, 'request before ConnectRequest');
+      return;
+    }
+    if (conn.connecting) {
+      conn.early!.push({ xid, request });
+      return;
+    }
+    this.handle(conn, xid, request);
+  }
+
+  /** A request the connection could decode the header of but not serve (unknown opcode): answered in order. */
+  requestError(id: number, xid: number, err: number, now: number): void {
+    this.now = now;
+    const conn = this.conns.get(id);
+    if (!conn || conn.sessionId === null || conn.connecting) return;
+    conn.stats.packetsReceived++;
+    this.stats.packetsReceived++;
+    this.enqueue(conn, { kind: 'error', at: now, xid, err, zxid: this.lastApplied });
+  }
+
+  private handle(conn: CoreConn, xid: number, request: Request): void {
+    const sessionId = conn.sessionId!;
+    this.sessions.touch(sessionId, this.now);
+    switch (request.type) {
+      case OpCode.auth: {
+        const ids = authenticate(request.req.scheme, request.req.auth, conn.remoteAddr, this.opts.superDigest);
+        if (!ids) {
+          this.sendReply(conn, Xid.auth, 0, ErrorCode.AuthFailed, null);
+          this.close(conn, `authentication failed for scheme ${request.req.scheme}`);
+          return;
+        }
+        for (const idv of ids) if (!conn.authInfo.some((a) => a.scheme === idv.scheme && a.id === idv.id)) conn.authInfo.push(idv);
+        this.sendReply(conn, Xid.auth, 0, ErrorCode.Ok, null);
+        return;
+      }
+      case OpCode.sasl:
+        this.enqueue(conn, { kind: 'error', at: this.now, xid, err: ErrorCode.Unimplemented, zxid: this.lastApplied });
+        return;
+      case OpCode.sync:
+        this.enqueue(conn, { kind: 'sync', at: this.now, xid, path: request.req.path, barrierZxid: this.lastZxid });
+        return;
+      case OpCode.create:
+      case OpCode.create2:
+      case OpCode.createContainer:
+      case OpCode.createTTL:
+      case OpCode.delete:
+      case OpCode.setData:
+      case OpCode.setACL:
+      case OpCode.check:
+      case OpCode.multi:
+      case OpCode.closeSession:
+      case OpCode.reconfig:
+        this.write(conn, xid, request);
+        return;
+      default:
+        this.enqueue(conn, { kind: 'read', at: this.now, xid, request });
+    }
+  }
+
+  private write(conn: CoreConn, xid: number, request: Request): void {
+    const sessionId = conn.sessionId!;
+    const session = this.sessions.get(sessionId);
+    if (!session || session.closing) {
+      this.enqueue(conn, { kind: 'error', at: this.now, xid, err: ErrorCode.SessionExpired, zxid: this.lastApplied });
+      return;
+    }
+    const zxid = ++this.lastZxid;
+    const ctx = { sessionId, authInfo: conn.authInfo, zxid, time: this.now };
+    let txn: Txn;
+    try {
+      switch (request.type) {
+        case OpCode.multi:
+          txn = this.prep.multi(request.req.ops, ctx);
+          break;
+        case OpCode.closeSession:
+          this.sessions.setClosing(sessionId);
+          txn = this.prep.closeSession(sessionId, zxid);
+          break;
+        case OpCode.reconfig:
+          throw new KeeperError(ErrorCode.ReconfigDisabled);
+        default:
+          txn = this.prep.prepare(request.type, request.req, ctx);
+      }
+    } catch (e) {
+      if (!(e instanceof KeeperError)) throw e;
+      txn = { type: OpCode.error, err: e.code };
+    }
+    const item: WriteItem = { kind: 'write', at: this.now, conn, xid, type: request.type, zxid, result: null };
+    conn.queue.push(item);
+    this.toPersist.push({ hdr: { sessionId, cxid: xid, zxid, time: this.now, type: txn.type === OpCode.error ? OpCode.error : request.type }, txn, origin: item, connect: null });
+  }
+
+  private enqueue(conn: CoreConn, item: ReadItem | SyncItem | ErrorItem): void {
+    if (conn.queue.length === 0 && this.ready(item)) {
+      this.answer(conn, item);
+      return;
+    }
+    conn.queue.push(item);
+  }
+
+  private ready(item: PendingItem): boolean {
+    switch (item.kind) {
+      case 'write': return item.result !== null;
+      case 'sync': return this.lastApplied >= item.barrierZxid;
+      default: return true;
+    }
+  }
+
+  private drain(conn: CoreConn): void {
+    while (!conn.closed && conn.queue.length > 0 && this.ready(conn.queue[0]!)) {
+      this.answer(conn, conn.queue.shift()!);
+    }
+  }
+
+  // ---------- persistence boundary ----------
+
+  /** Txns decided since the last call, in zxid order: persist them, then pass them to committed(). */
+  takeTxns(): PendingTxn[] {
+    const out = this.toPersist;
+    this.toPersist = [];
+    this.inflight += out.length;
+    return out;
+  }
+
+  get hasTxns(): boolean {
+    return this.toPersist.length > 0;
+  }
+
+  /** The txns are durable: apply them in order and answer their requests. */
+  committed(txns: readonly PendingTxn[], now: number): void {
+    this.now = now;
+    this.inflight -= txns.length;
+    assert(this.inflight >= 0, 'committed more txns than were taken');
+    const touched = new Set<CoreConn>();
+    for (const p of txns) {
+      const result = this.applyTxn(p.hdr, p.txn, p);
+      if (p.origin) {
+        p.origin.result = result;
+        touched.add(p.origin.conn);
+      }
+    }
+    // a sync waits for every txn before it, from any connection
+    for (const conn of this.conns.values()) if (conn.queue.length > 0) touched.add(conn);
+    for (const conn of touched) this.drain(conn);
+  }
+
+  private applyTxn(hdr: TxnHeader, txn: Txn, p: PendingTxn | null): ApplyResult {
+    const events: WatchEvent[] = [];
+    const result = this.tree.apply(hdr, txn, events);
+    this.prep.applied(hdr.zxid);
+    if (txn.type === OpCode.createSession) {
+      const passwd = p?.connect?.passwd ?? Buffer.alloc(16);
+      this.sessions.add(hdr.sessionId, txn.timeOutMs, passwd, hdr.time);
+      if (p?.connect) this.sessionCreated(p.connect);
+    } else if (txn.type === OpCode.closeSession) {
+      this.sessions.remove(hdr.sessionId);
+      const conn = this.sessionConn.get(hdr.sessionId);
+      // a client's own closeSession is answered first, then its connection closes (in answer())
+      if (conn && p?.origin?.conn !== conn) this.close(conn, 'session expired');
+    }
+    for (const ev of events) this.sendEvent(ev, hdr.zxid);
+    return result;
+  }
+
+  private sessionCreated(c: ConnectItem): void {
+    const conn = c.conn;
+    if (conn.closed) return;
+    conn.connecting = false;
+    this.sessionConn.set(conn.sessionId!, conn);
+    this.sendConnectResponse(conn, { timeoutMs: c.timeoutMs, sessionId: conn.sessionId!, passwd: c.passwd, readOnly: c.readOnly });
+    const early = conn.early ?? [];
+    conn.early = null;
+    for (const e of early) this.handle(conn, e.xid, e.request);
+  }
+
+  // ---------- time ----------
+
+  /** Expires sessions and removes empty containers / expired TTL nodes. */
+  tick(now: number): void {
+    this.now = now;
+    for (const sessionId of this.sessions.expire(now)) {
+      const zxid = ++this.lastZxid;
+      const txn = this.prep.closeSession(sessionId, zxid);
+      this.toPersist.push({ hdr: { sessionId, cxid: 0, zxid, time: now, type: OpCode.closeSession }, txn, origin: null, connect: null });
+    }
+    if (now >= this.nextContainerCheck) {
+      this.nextContainerCheck = now + this.opts.containerCheckIntervalMs;
+      this.sweepContainers(now);
+    }
+  }
+
+  private sweepContainers(now: number): void {
+    const candidates: string[] = [];
+    for (const path of this.tree.containers) {
+      const node = this.tree.get(path);
+      if (node && node.cversion > 0 && node.numChildren === 0) candidates.push(path);
+    }
+    for (const path of this.tree.ttls) {
+      const node = this.tree.get(path);
+      if (!node || node.numChildren > 0) continue;
+      const ttl = Number(BigInt.asUintN(64, node.ephemeralOwner) & 0xffffffffffn);
+      if (now - node.mtime > ttl) candidates.push(path);
+    }
+    for (const path of candidates) {
+      const zxid = this.lastZxid + 1;
+      let txn: Txn;
+      try {
+        txn = this.prep.deleteContainer(path, zxid);
+      } catch (e) {
+        if (e instanceof KeeperError) continue; // changed meanwhile: a later sweep looks again
+        throw e;
+      }
+      this.lastZxid = zxid;
+      this.toPersist.push({ hdr: { sessionId: 0n, cxid: 0, zxid, time: now, type: OpCode.deleteContainer }, txn, origin: null, connect: null });
+    }
+  }
+
+  // ---------- answering ----------
+
+  takeOutputs(): Output[] {
+    const out = this.outputs;
+    this.outputs = [];
+    return out;
+  }
+
+  private send(conn: CoreConn, data: Buffer): void {
+    conn.stats.packetsSent++;
+    this.stats.packetsSent++;
+    this.outputs.push({ kind: 'send', conn: conn.id, data });
+  }
+
+  private sendReply(conn: CoreConn, xid: number, zxid: number, err: number, body: ((w: JuteWriter) => void) | null): void {
+    const w = this.writer.reset();
+    const at = w.reserveInt();
+    w.int(xid).long(zxid).int(err);
+    if (body && err === 0) body(w);
+    w.patchInt(at, w.length - 4);
+    this.send(conn, w.take());
+  }
+
+  private sendEvent(ev: WatchEvent, zxid: number): void {
+    const conn = this.conns.get(ev.watcher);
+    if (!conn || conn.closed) return;
+    const w = this.writer.reset();
+    const at = w.reserveInt();
+    // 3.9 puts the zxid that fired the watch in the header (ZOOKEEPER-4655); older clients ignore it
+    w.int(Xid.notification).long(zxid).int(0);
+    w.int(ev.type).int(KeeperState.SyncConnected).string(ev.path);
+    w.patchInt(at, w.length - 4);
+    this.send(conn, w.take());
+  }
+
+  private record(conn: CoreConn, op: string, zxid: number): void {
+    const s = conn.stats;
+    s.lastOp = op;
+    s.lastZxid = zxid;
+    s.lastResponseTime = this.now;
+  }
+
+  private answer(conn: CoreConn, item: PendingItem): void {
+    this.recordLatency(conn, this.now - item.at);
+    switch (item.kind) {
+      case 'write':
+        this.answerWrite(conn, item);
+        return;
+      case 'error':
+        this.sendReply(conn, item.xid, item.zxid, item.err, null);
+        return;
+      case 'sync':
+        this.record(conn, 'SYNC', this.lastApplied);
+        this.sendReply(conn, item.xid, this.lastApplied, 0, (w) => w.string(item.path));
+        return;
+      case 'read':
+        this.answerRead(conn, item.xid, item.request);
+        return;
+    }
+  }
+
+  private answerWrite(conn: CoreConn, item: WriteItem): void {
+    const r = item.result!;
+    this.record(conn, opShort(item.type), item.zxid);
+    if (r.type === OpCode.error) {
+      this.sendReply(conn, item.xid, item.zxid, r.err, null);
+      return;
+    }
+    switch (item.type) {
+      case OpCode.create:
+        if ('path' in r) this.sendReply(conn, item.xid, item.zxid, 0, (w) => w.string(r.path));
+        return;
+      case OpCode.create2:
+      case OpCode.createContainer:
+      case OpCode.createTTL:
+        if ('path' in r) this.sendReply(conn, item.xid, item.zxid, 0, (w) => { w.string(r.path); writeStat(w, r.stat); });
+        return;
+      case OpCode.setData:
+      case OpCode.setACL:
+        if ('stat' in r) this.sendReply(conn, item.xid, item.zxid, 0, (w) => writeStat(w, r.stat));
+        return;
+      case OpCode.multi:
+        if (r.type === OpCode.multi) {
+          const results = r.results.map(toOpResult);
+          this.sendReply(conn, item.xid, item.zxid, 0, (w) => writeOpResults(w, results));
+        }
+        return;
+      case OpCode.closeSession:
+        this.sendReply(conn, item.xid, item.zxid, 0, null);
+        this.close(conn, 'client closed its session');
+        return;
+      default:
+        this.sendReply(conn, item.xid, item.zxid, 0, null);
+    }
+  }
+
+  private answerRead(conn: CoreConn, xid: number, request: Request): void {
+    const zxid = this.lastApplied;
+    this.record(conn, opShort(request.type), zxid);
+    try {
+      const body = this.read(conn, request);
+      this.sendReply(conn, xid, zxid, 0, body);
+    } catch (e) {
+      if (!(e instanceof KeeperError)) throw e;
+      this.sendReply(conn, xid, zxid, e.code, null);
+    }
+  }
+
+  /** FinalRequestProcessor's read side: checks, watch registration, the response record. */
+  private read(conn: CoreConn, request: Request): ((w: JuteWriter) => void) | null {
+    const tree = this.tree;
+    switch (request.type) {
+      case OpCode.ping:
+        return null;
+      case OpCode.exists: {
+        const { path, watch } = request.req;
+        if (path.includes('\0')) throw new KeeperError(ErrorCode.BadArguments, path);
+        const stat = tree.statNode(path, watch ? conn.id : null);
+        if (!stat) throw new KeeperError(ErrorCode.NoNode, path);
+        return (w) => writeStat(w, stat);
+      }
+      case OpCode.getData: {
+        const { data, stat } = this.getData(conn, request.req.path, request.req.watch);
+        return (w) => { w.buffer(data); writeStat(w, stat); };
+      }
+      case OpCode.getChildren: {
+        const { children } = this.getChildren(conn, request.req.path, request.req.watch);
+        return (w) => w.stringVector(children);
+      }
+      case OpCode.getChildren2: {
+        const { children, stat } = this.getChildren(conn, request.req.path, request.req.watch);
+        return (w) => { w.stringVector(children); writeStat(w, stat); };
+      }
+      case OpCode.getACL: {
+        const path = request.req.path;
+        const node = tree.get(path);
+        if (!node) throw new KeeperError(ErrorCode.NoNode, path);
+        checkACL(node.acl, Perms.READ | Perms.ADMIN, conn.authInfo, path);
+        const acl = aclAllows(node.acl, Perms.ADMIN, conn.authInfo) ? node.acl : redactDigests(node.acl);
+        const stat = node.stat();
+        return (w) => { writeACLs(w, acl); writeStat(w, stat); };
+      }
+      case OpCode.getAllChildrenNumber: {
+        const path = request.req.path;
+        const node = tree.get(path);
+        if (!node) throw new KeeperError(ErrorCode.NoNode, path);
+        checkACL(node.acl, Perms.READ, conn.authInfo, path);
+        const n = tree.countDescendants(path);
+        return (w) => w.int(n);
+      }
+      case OpCode.getEphemerals: {
+        const prefix = request.req.path.trim();
+        const all = [...(tree.ephemerals.get(conn.sessionId!) ?? [])];
+        const list = prefix === '' || prefix === '/' ? all : all.filter((p) => p.startsWith(request.req.path));
+        return (w) => w.stringVector(list);
+      }
+      case OpCode.multiRead: {
+        const results = request.req.ops.map((op) => this.readOp(conn, op));
+        return (w) => writeOpResults(w, results);
+      }
+      case OpCode.setWatches:
+      case OpCode.setWatches2:
+        this.setWatches(conn, request.req);
+        return null;
+      case OpCode.addWatch: {
+        const { path, mode } = request.req;
+        if (mode !== AddWatchMode.Persistent && mode !== AddWatchMode.PersistentRecursive) throw new KeeperError(ErrorCode.BadArguments, path);
+        tree.addPersistentWatch(path, conn.id, mode === AddWatchMode.PersistentRecursive);
+        return null;
+      }
+      case OpCode.removeWatches:
+      case OpCode.checkWatches: {
+        const { path, type } = request.req;
+        if (!this.watchOp(conn, path, type, request.type === OpCode.removeWatches)) throw new KeeperError(ErrorCode.NoWatcher, path);
+        return null;
+      }
+      case OpCode.whoAmI: {
+        const infos = conn.authInfo.map((a) => ({ scheme: a.scheme, user: a.scheme === 'digest' ? a.id.replace(/:.*/s, '') : a.id }));
+        return (w) => w.vector(infos, (ww, i) => { ww.string(i.scheme).string(i.user); });
+      }
+    }
+    throw new KeeperError(ErrorCode.Unimplemented);
+  }
+
+  private getData(conn: CoreConn, path: string, watch: boolean): { data: Buffer; stat: Stat } {
+    const node = this.tree.get(path);
+    if (!node) throw new KeeperError(ErrorCode.NoNode, path);
+    checkACL(node.acl, Perms.READ, conn.authInfo, path);
+    if (watch) this.tree.addDataWatch(path, conn.id);
+    return { data: node.data, stat: node.stat() };
+  }
+
+  private getChildren(conn: CoreConn, path: string, watch: boolean): { children: string[]; stat: Stat } {
+    const node = this.tree.get(path);
+    if (!node) throw new KeeperError(ErrorCode.NoNode, path);
+    checkACL(node.acl, Perms.READ, conn.authInfo, path);
+    if (watch) this.tree.addChildWatch(path, conn.id);
+    return { children: node.children ? [...node.children] : [], stat: node.stat() };
+  }
+
+  private readOp(conn: CoreConn, op: MultiOp): OpResult {
+    try {
+      if (op.type === OpCode.getData) {
+        const { data, stat } = this.getData(conn, op.req.path, op.req.watch);
+        return { type: OpCode.getData, data, stat };
+      }
+      if (op.type === OpCode.getChildren) {
+        return { type: OpCode.getChildren, children: this.getChildren(conn, op.req.path, op.req.watch).children };
+      }
+      throw new KeeperError(ErrorCode.Unimplemented);
+    } catch (e) {
+      if (!(e instanceof KeeperError)) throw e;
+      return { type: OpCode.error, err: e.code };
+    }
+  }
+
+  /** Re-registration after a reconnect: changes since relativeZxid fire at once (DataTree.setWatches). */
+  private setWatches(conn: CoreConn, s: SetWatchesRequest): void {
+    const tree = this.tree;
+    const fire = (type: EventType, path: string): void => this.sendEvent({ watcher: conn.id, type, path }, this.lastApplied);
+    for (const path of s.dataWatches) {
+      const node = tree.get(path);
+      if (!node) fire(EventType.NodeDeleted, path);
+      else if (node.mzxid > s.relativeZxid) fire(EventType.NodeDataChanged, path);
+      else tree.addDataWatch(path, conn.id);
+    }
+    for (const path of s.existWatches) {
+      if (tree.get(path)) fire(EventType.NodeCreated, path);
+      else tree.addDataWatch(path, conn.id);
+    }
+    for (const path of s.childWatches) {
+      const node = tree.get(path);
+      if (!node) fire(EventType.NodeDeleted, path);
+      else if (node.pzxid > s.relativeZxid) fire(EventType.NodeChildrenChanged, path);
+      else tree.addChildWatch(path, conn.id);
+    }
+    for (const path of s.persistentWatches) tree.addPersistentWatch(path, conn.id, false);
+    for (const path of s.persistentRecursiveWatches) tree.addPersistentWatch(path, conn.id, true);
+  }
+
+  /** removeWatches / checkWatches by WatcherType; false when there was no such watch (NoWatcher). */
+  private watchOp(conn: CoreConn, path: string, type: number, remove: boolean): boolean {
+    const { dataWatches, childWatches } = this.tree;
+    const all = WatchMode.Standard | WatchMode.Persistent | WatchMode.PersistentRecursive;
+    const targets: Array<[typeof dataWatches, number]> = [];
+    switch (type) {
+      case WatcherType.Children: targets.push([childWatches, all]); break;
+      case WatcherType.Data: targets.push([dataWatches, all]); break;
+      case WatcherType.Any: targets.push([childWatches, all], [dataWatches, all]); break;
+      case WatcherType.Persistent: targets.push([childWatches, WatchMode.Persistent], [dataWatches, WatchMode.Persistent]); break;
+      case WatcherType.PersistentRecursive: targets.push([dataWatches, WatchMode.PersistentRecursive]); break;
+      default: throw new KeeperError(ErrorCode.BadArguments, path);
+    }
+    let found = false;
+    for (const [wm, mask] of targets) {
+      if (remove ? wm.remove(path, conn.id, mask) : wm.has(path, conn.id, mask)) found = true;
+    }
+    return found;
+  }
+
+  private recordLatency(conn: CoreConn, ms: number): void {
+    for (const s of [this.stats, conn.stats]) {
+      s.completed++;
+      s.totalLatencyMs += ms;
+      if (ms < s.minLatencyMs) s.minLatencyMs = ms;
+      if (ms > s.maxLatencyMs) s.maxLatencyMs = ms;
+    }
+  }
+
+  resetStats(): void {
+    Object.assign(this.stats, { packetsReceived: 0, packetsSent: 0, minLatencyMs: Number.MAX_SAFE_INTEGER, maxLatencyMs: 0, totalLatencyMs: 0, completed: 0 });
+  }
+}
+
+function toOpResult(r: ApplyResult): OpResult {
+  switch (r.type) {
+    case OpCode.create:
+      return { type: OpCode.create, path: r.path };
+    case OpCode.create2:
+    case OpCode.createContainer:
+    case OpCode.createTTL:
+      return { type: r.type, path: r.path, stat: r.stat };
+    case OpCode.setData:
+      return { type: OpCode.setData, stat: r.stat };
+    case OpCode.delete:
+    case OpCode.deleteContainer:
+      return { type: OpCode.delete };
+    case OpCode.check:
+      return { type: OpCode.check };
+    case OpCode.error:
+      return { type: OpCode.error, err: r.err };
+    default:
+      return { type: OpCode.error, err: ErrorCode.RuntimeInconsistency };
+  }
+}
+
+/** Four-character op names that cons / stat show (ServerCnxn lastOp). */
+export function opShort(type: number): string {
+  switch (type) {
+    case OpCode.create: case OpCode.create2: case OpCode.createContainer: case OpCode.createTTL: return 'CREA';
+    case OpCode.delete: return 'DELE';
+    case OpCode.exists: return 'EXIS';
+    case OpCode.getData: return 'GETD';
+    case OpCode.setData: return 'SETD';
+    case OpCode.getACL: return 'GETA';
+    case OpCode.setACL: return 'SETA';
+    case OpCode.getChildren: case OpCode.getChildren2: return 'GETC';
+    case OpCode.sync: return 'SYNC';
+    case OpCode.ping: return 'PING';
+    case OpCode.check: return 'CHEC';
+    case OpCode.multi: return 'MULT';
+    case OpCode.multiRead: return 'MLTR';
+    case OpCode.closeSession: return 'CLOS';
+    case OpCode.setWatches: case OpCode.setWatches2: return 'SETW';
+    case OpCode.addWatch: return 'ADDW';
+    case OpCode.removeWatches: return 'REMW';
+    case OpCode.checkWatches: return 'CHKW';
+    case OpCode.getEphemerals: return 'GETE';
+    case OpCode.getAllChildrenNumber: return 'GETACN';
+    case OpCode.whoAmI: return 'HOMI';
+    case OpCode.reconfig: return 'RECO';
+    default: return 'NA';
+  }
+}
+

@@ -1,0 +1,251 @@
+// The "prep" stage (ZooKeeper's PrepRequestProcessor) as a function: a write request plus the
+// state it sees -- the tree and the changes already decided but not yet applied -- becomes a txn
+// or a KeeperError. Zxid, time, sequential names and owners are fixed here, once.
+import { ErrorCode, KeeperError } from '../util/errors.js';
+import { CreateFlag, OpCode, Perms, type ACL, type CreateRequest, type Id, type MultiOp } from '../wire/protocol.js';
+import { CONTAINER_OWNER, TTL_MAX_MS, isEphemeralOwner, ownerTtlMs, ttlOwner, type Txn } from '../wire/txn.js';
+import { checkACL, fixupACL } from '../tree/acl.js';
+import { CONFIG_PATH, QUOTA_PATH, ZOOKEEPER_PATH, type DataTree } from '../tree/datatree.js';
+import { parentOf } from '../tree/watches.js';
+import { validatePath } from './paths.js';
+
+/** What prep needs of a node: ZooKeeper's ChangeRecord. */
+interface ChangeRecord {
+  exists: boolean;
+  version: number;
+  cversion: number;
+  aversion: number;
+  owner: bigint;
+  childCount: number;
+  acl: ACL[];
+  /** zxid of the txn that made this record; it is dropped once that txn is applied */
+  zxid: number;
+}
+
+export interface PrepContext {
+  sessionId: bigint;
+  authInfo: readonly Id[];
+  zxid: number;
+  time: number;
+}
+
+export interface PrepOptions {
+  extendedTypesEnabled: boolean;
+}
+
+const SPECIAL_PATHS = new Set(['/', ZOOKEEPER_PATH, QUOTA_PATH, CONFIG_PATH]);
+
+export class Prep {
+  /** decided but not yet applied changes, by path */
+  private readonly pending = new Map<string, ChangeRecord>();
+  /** changes of the multi being prepared; merged on success, dropped on failure */
+  private staged: Map<string, ChangeRecord> | null = null;
+
+  constructor(private readonly tree: DataTree, private readonly opts: PrepOptions) {}
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** After txn `zxid` is applied, the tree itself holds what these records said. */
+  applied(zxid: number): void {
+    if (this.pending.size === 0) return;
+    for (const [path, rec] of this.pending) if (rec.zxid <= zxid) this.pending.delete(path);
+  }
+
+  private record(path: string): ChangeRecord | null {
+    const staged = this.staged?.get(path);
+    if (staged) return staged.exists ? staged : null;
+    const rec = this.pending.get(path);
+    if (rec) return rec.exists ? rec : null;
+    const node = this.tree.get(path);
+    if (!node) return null;
+    return {
+      exists: true, version: node.version, cversion: node.cversion, aversion: node.aversion,
+      owner: node.ephemeralOwner, childCount: node.numChildren, acl: node.acl, zxid: 0,
+    };
+  }
+
+  private need(path: string): ChangeRecord {
+    const rec = this.record(path);
+    if (!rec) throw new KeeperError(ErrorCode.NoNode, path);
+    return rec;
+  }
+
+  private put(path: string, rec: ChangeRecord): void {
+    (this.staged ?? this.pending).set(path, rec);
+  }
+
+  /** A write request -> txn. Failures become ErrorTxn / failed MultiTxn by the caller. */
+  prepare(type: number, req: unknown, ctx: PrepContext): Txn {
+    switch (type) {
+      case OpCode.create:
+      case OpCode.create2:
+      case OpCode.createContainer:
+      case OpCode.createTTL:
+        return this.create(type, req as CreateRequest, ctx);
+      case OpCode.delete:
+        return this.delete(req as { path: string; version: number }, ctx);
+      case OpCode.setData:
+        return this.setData(req as { path: string; data: Buffer | null; version: number }, ctx);
+      case OpCode.setACL:
+        return this.setACL(req as { path: string; acl: ACL[] | null; version: number }, ctx);
+      case OpCode.check:
+        return this.check(req as { path: string; version: number }, ctx);
+    }
+    throw new KeeperError(ErrorCode.Unimplemented);
+  }
+
+  private create(
+    type: typeof OpCode.create | typeof OpCode.create2 | typeof OpCode.createContainer | typeof OpCode.createTTL,
+    req: CreateRequest, ctx: PrepContext,
+  ): Txn {
+    const flags = req.flags;
+    if (flags < 0 || flags > CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL) throw new KeeperError(ErrorCode.BadArguments, req.path);
+    const isTTL = flags === CreateFlag.PERSISTENT_WITH_TTL || flags === CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL;
+    const isContainer = flags === CreateFlag.CONTAINER;
+    const sequential = flags === CreateFlag.PERSISTENT_SEQUENTIAL || flags === CreateFlag.EPHEMERAL_SEQUENTIAL || flags === CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL;
+    const ephemeral = flags === CreateFlag.EPHEMERAL || flags === CreateFlag.EPHEMERAL_SEQUENTIAL;
+    // validateCreateRequest: TTL needs extended types; the ttl must fit the mode
+    if (isTTL && !this.opts.extendedTypesEnabled) throw new KeeperError(ErrorCode.Unimplemented, req.path);
+    const ttl = type === OpCode.createTTL ? req.ttl : -1;
+    if (isTTL ? ttl <= 0 || ttl > TTL_MAX_MS : ttl >= 0) throw new KeeperError(ErrorCode.BadArguments, req.path);
+    // the opcode and the mode must agree (a container through create is not a container)
+    if ((type === OpCode.createContainer) !== isContainer) throw new KeeperError(ErrorCode.BadArguments, req.path);
+    let path = req.path;
+    const lastSlash = path.lastIndexOf('/');
+    if (lastSlash === -1 || path.includes('\0')) throw new KeeperError(ErrorCode.BadArguments, path);
+    const parentPath = lastSlash === 0 ? '/' : path.slice(0, lastSlash);
+    const acl = fixupACL(path, ctx.authInfo, req.acl);
+    const parent = this.need(parentPath);
+    checkACL(parent.acl, Perms.CREATE, ctx.authInfo, path);
+    const parentCVersion = parent.cversion;
+    if (sequential) path += sequenceSuffix(parentCVersion);
+    validatePath(path);
+    if (this.record(path)) throw new KeeperError(ErrorCode.NodeExists, path);
+    if (isEphemeralOwner(parent.owner)) throw new KeeperError(ErrorCode.NoChildrenForEphemerals, path);
+    const newCVersion = parentCVersion + 1;
+    const owner = ephemeral ? ctx.sessionId : isContainer ? CONTAINER_OWNER : isTTL ? ttlOwner(ttl) : 0n;
+    this.put(parentPath, { ...parent, cversion: newCVersion, childCount: parent.childCount + 1, zxid: ctx.zxid });
+    this.put(path, { exists: true, version: 0, cversion: 0, aversion: 0, owner, childCount: 0, acl, zxid: ctx.zxid });
+    const data = req.data ?? Buffer.alloc(0);
+    return { type, path, data, acl, ephemeralOwner: owner, parentCVersion: newCVersion };
+  }
+
+  private parentForDelete(path: string): string {
+    const lastSlash = path.lastIndexOf('/');
+    if (lastSlash === -1 || path.includes('\0') || SPECIAL_PATHS.has(path)) throw new KeeperError(ErrorCode.BadArguments, path);
+    return lastSlash === 0 ? '/' : path.slice(0, lastSlash);
+  }
+
+  private delete(req: { path: string; version: number }, ctx: PrepContext): Txn {
+    const path = req.path;
+    const parentPath = this.parentForDelete(path);
+    const parent = this.need(parentPath);
+    checkACL(parent.acl, Perms.DELETE, ctx.authInfo, path);
+    const node = this.need(path);
+    checkVersion(node.version, req.version, path);
+    if (node.childCount > 0) throw new KeeperError(ErrorCode.NotEmpty, path);
+    this.put(parentPath, { ...parent, childCount: parent.childCount - 1, zxid: ctx.zxid });
+    this.put(path, { ...node, exists: false, zxid: ctx.zxid });
+    return { type: OpCode.delete, path };
+  }
+
+  /** Server-initiated removal of an empty container or an expired TTL node (ContainerManager). */
+  deleteContainer(path: string, zxid: number): Txn {
+    const parentPath = this.parentForDelete(path);
+    const node = this.need(path);
+    if (node.childCount > 0) throw new KeeperError(ErrorCode.NotEmpty, path);
+    if (node.owner !== CONTAINER_OWNER && ownerTtlMs(node.owner) === null) throw new KeeperError(ErrorCode.BadArguments, path);
+    const parent = this.need(parentPath);
+    this.put(parentPath, { ...parent, childCount: parent.childCount - 1, zxid });
+    this.put(path, { ...node, exists: false, zxid });
+    return { type: OpCode.deleteContainer, path };
+  }
+
+  private setData(req: { path: string; data: Buffer | null; version: number }, ctx: PrepContext): Txn {
+    validatePath(req.path);
+    const node = this.need(req.path);
+    checkACL(node.acl, Perms.WRITE, ctx.authInfo, req.path);
+    const version = checkVersion(node.version, req.version, req.path);
+    this.put(req.path, { ...node, version, zxid: ctx.zxid });
+    return { type: OpCode.setData, path: req.path, data: req.data ?? Buffer.alloc(0), version };
+  }
+
+  private setACL(req: { path: string; acl: ACL[] | null; version: number }, ctx: PrepContext): Txn {
+    validatePath(req.path);
+    const acl = fixupACL(req.path, ctx.authInfo, req.acl);
+    const node = this.need(req.path);
+    checkACL(node.acl, Perms.ADMIN, ctx.authInfo, req.path);
+    const version = checkVersion(node.aversion, req.version, req.path);
+    this.put(req.path, { ...node, aversion: version, acl, zxid: ctx.zxid });
+    return { type: OpCode.setACL, path: req.path, acl, version };
+  }
+
+  private check(req: { path: string; version: number }, ctx: PrepContext): Txn {
+    validatePath(req.path);
+    const node = this.need(req.path);
+    checkACL(node.acl, Perms.READ, ctx.authInfo, req.path);
+    return { type: OpCode.check, path: req.path, version: checkVersion(node.version, req.version, req.path) };
+  }
+
+  /**
+   * multi: every op is prepared against the effects of the ones before it. On the first failure
+   * the staged changes are dropped, the failed op carries its code, later ops RuntimeInconsistency
+   * and earlier ops keep their txns (PrepRequestProcessor.pRequest2TxnMulti); apply reports them.
+   */
+  multi(ops: readonly MultiOp[], ctx: PrepContext): Txn {
+    this.staged = new Map();
+    const txns: Txn[] = [];
+    let failed = false;
+    try {
+      for (const op of ops) {
+        if (failed) {
+          txns.push({ type: OpCode.error, err: ErrorCode.RuntimeInconsistency });
+          continue;
+        }
+        try {
+          txns.push(this.prepare(op.type, op.req, ctx));
+        } catch (e) {
+          if (!(e instanceof KeeperError)) throw e;
+          failed = true;
+          txns.push({ type: OpCode.error, err: e.code });
+        }
+      }
+      if (!failed) for (const [p, r] of this.staged) this.pending.set(p, r);
+    } finally {
+      this.staged = null;
+    }
+    return { type: OpCode.multi, txns };
+  }
+
+  /** closeSession: the session's ephemerals as they will be when this txn applies. */
+  closeSession(sessionId: bigint, zxid: number): Txn {
+    const paths = new Set(this.tree.ephemerals.get(sessionId) ?? []);
+    for (const [path, rec] of this.pending) {
+      if (rec.exists && rec.owner === sessionId) paths.add(path);
+      else if (!rec.exists) paths.delete(path);
+    }
+    const sorted = [...paths].sort();
+    for (const path of sorted) {
+      const node = this.record(path);
+      if (!node) continue;
+      const parentPath = parentOf(path)!;
+      const parent = this.record(parentPath);
+      if (parent) this.put(parentPath, { ...parent, childCount: parent.childCount - 1, zxid });
+      this.put(path, { ...node, exists: false, zxid });
+    }
+    return { type: OpCode.closeSession, paths2Delete: sorted };
+  }
+}
+
+/** -1 matches any version; returns the next version (PrepRequestProcessor.checkAndIncVersion). */
+function checkVersion(current: number, expected: number, path: string): number {
+  if (expected !== -1 && expected !== current) throw new KeeperError(ErrorCode.BadVersion, path);
+  return (current + 1) | 0;
+}
+
+/** String.format("%010d", n): zero-padded to ten characters, sign included. */
+export function sequenceSuffix(n: number): string {
+  return n < 0 ? `-${String(-n).padStart(9, '0')}` : String(n).padStart(10, '0');
+}

@@ -1,0 +1,306 @@
+// The data tree: znodes with ZooKeeper's Stat, ephemeral / container / TTL bookkeeping and the
+// watch registries. apply(header, txn) is the one pure function every replica, recovery and
+// restore runs (DataTree.processTxn). Reads never change the tree except for watch registration.
+import { ErrorCode } from '../util/errors.js';
+import { EventType, OpCode, Perms, type ACL, type Stat } from '../wire/protocol.js';
+import { isContainerOwner, isEphemeralOwner, ownerTtlMs, type Txn, type TxnHeader } from '../wire/txn.js';
+import { WatchManager, WatchMode, parentOf, type WatchEvent, type WatcherId } from './watches.js';
+
+export class ZNode {
+  children: Set<string> | null = null;
+  constructor(
+    public data: Buffer,
+    public acl: ACL[],
+    public czxid: number,
+    public mzxid: number,
+    public ctime: number,
+    public mtime: number,
+    public version: number,
+    public cversion: number,
+    public aversion: number,
+    public ephemeralOwner: bigint,
+    public pzxid: number,
+  ) {}
+
+  get numChildren(): number {
+    return this.children?.size ?? 0;
+  }
+
+  stat(): Stat {
+    return {
+      czxid: this.czxid, mzxid: this.mzxid, ctime: this.ctime, mtime: this.mtime,
+      version: this.version, cversion: this.cversion, aversion: this.aversion,
+      ephemeralOwner: this.ephemeralOwner, dataLength: this.data.length,
+      numChildren: this.numChildren, pzxid: this.pzxid,
+    };
+  }
+}
+
+/** What applying one txn (or one op of a multi) produced, for the reply. */
+export type ApplyResult =
+  | { type: typeof OpCode.error; err: number }
+  | { type: typeof OpCode.create | typeof OpCode.create2 | typeof OpCode.createContainer | typeof OpCode.createTTL; path: string; stat: Stat }
+  | { type: typeof OpCode.setData | typeof OpCode.setACL; stat: Stat }
+  | { type: typeof OpCode.delete | typeof OpCode.deleteContainer | typeof OpCode.check | typeof OpCode.createSession | typeof OpCode.closeSession }
+  | { type: typeof OpCode.multi; results: ApplyResult[] };
+
+export const ZOOKEEPER_PATH = '/zookeeper';
+export const QUOTA_PATH = '/zookeeper/quota';
+export const CONFIG_PATH = '/zookeeper/config';
+
+const OPEN_ACL: ACL[] = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
+const READ_ACL: ACL[] = [{ perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } }];
+
+/** Events of one apply, plus the sessions that a closeSession txn ended. */
+export interface ApplyOutput {
+  events: WatchEvent[];
+  zxid: number;
+}
+
+export class DataTree {
+  readonly nodes = new Map<string, ZNode>();
+  readonly ephemerals = new Map<bigint, Set<string>>();
+  readonly containers = new Set<string>();
+  readonly ttls = new Set<string>();
+  readonly dataWatches = new WatchManager();
+  readonly childWatches = new WatchManager();
+  /** ACL lists are interned: most nodes share a handful (ZooKeeper's ReferenceCountedACLCache). */
+  private readonly aclCache = new Map<string, ACL[]>();
+  lastProcessedZxid = 0;
+  /** sum of path + data lengths, ZooKeeper's approximate_data_size */
+  approximateDataSize = 0;
+
+  constructor() {
+    this.nodes.set('/', this.newNode(Buffer.alloc(0), OPEN_ACL, 0, 0, 0n));
+    this.addSystemNode(ZOOKEEPER_PATH, OPEN_ACL);
+    this.addSystemNode(QUOTA_PATH, OPEN_ACL);
+    this.addSystemNode(CONFIG_PATH, READ_ACL);
+    // ZooKeeper sets /zookeeper/config's ACL with version -1, which leaves aversion -1
+    this.nodes.get(CONFIG_PATH)!.aversion = -1;
+  }
+
+  private addSystemNode(path: string, acl: ACL[]): void {
+    const node = this.newNode(Buffer.alloc(0), acl, 0, 0, 0n);
+    this.nodes.set(path, node);
+    this.childSet(this.nodes.get(parentOf(path)!)!).add(basename(path));
+    this.approximateDataSize += path.length;
+  }
+
+  private newNode(data: Buffer, acl: ACL[], zxid: number, time: number, owner: bigint): ZNode {
+    return new ZNode(data, this.internACL(acl), zxid, zxid, time, time, 0, 0, 0, owner, zxid);
+  }
+
+  internACL(acl: ACL[]): ACL[] {
+    const key = acl.map((a) => `${a.perms},${a.id.scheme},${a.id.id}`).join(';');
+    let v = this.aclCache.get(key);
+    if (!v) { v = acl; this.aclCache.set(key, v); }
+    return v;
+  }
+
+  private childSet(node: ZNode): Set<string> {
+    if (!node.children) node.children = new Set();
+    return node.children;
+  }
+
+  get nodeCount(): number {
+    return this.nodes.size;
+  }
+
+  get ephemeralCount(): number {
+    let n = 0;
+    for (const s of this.ephemerals.values()) n += s.size;
+    return n;
+  }
+
+  get(path: string): ZNode | undefined {
+    return this.nodes.get(path);
+  }
+
+  // ---------- reads with watch registration (FinalRequestProcessor) ----------
+
+  /** exists: registers an exist watch on a missing node, a data watch on an existing one. */
+  statNode(path: string, watcher: WatcherId | null): Stat | null {
+    const node = this.nodes.get(path);
+    if (watcher !== null) this.dataWatches.add(path, watcher, WatchMode.Standard);
+    return node ? node.stat() : null;
+  }
+
+  addDataWatch(path: string, watcher: WatcherId): void {
+    this.dataWatches.add(path, watcher, WatchMode.Standard);
+  }
+  addChildWatch(path: string, watcher: WatcherId): void {
+    this.childWatches.add(path, watcher, WatchMode.Standard);
+  }
+  /** addWatch: persistent watches sit in both registries, recursive ones only in the data one. */
+  addPersistentWatch(path: string, watcher: WatcherId, recursive: boolean): void {
+    if (recursive) {
+      this.dataWatches.add(path, watcher, WatchMode.PersistentRecursive);
+    } else {
+      this.dataWatches.add(path, watcher, WatchMode.Persistent);
+      this.childWatches.add(path, watcher, WatchMode.Persistent);
+    }
+  }
+  removeWatcher(watcher: WatcherId): void {
+    this.dataWatches.removeWatcher(watcher);
+    this.childWatches.removeWatcher(watcher);
+  }
+
+  childrenOf(path: string): string[] {
+    const node = this.nodes.get(path);
+    return node?.children ? [...node.children] : [];
+  }
+
+  /** Every descendant of path, not counting path itself (getAllChildrenNumber). */
+  countDescendants(path: string): number {
+    const node = this.nodes.get(path);
+    if (!node?.children) return 0;
+    let n = 0;
+    const prefix = path === '/' ? '/' : `${path}/`;
+    for (const c of node.children) n += 1 + this.countDescendants(prefix + c);
+    return n;
+  }
+
+  // ---------- apply ----------
+
+  /** Applies one txn. Replay tolerates NoNode / NodeExists as ZooKeeper does for fuzzy snapshots. */
+  apply(hdr: TxnHeader, txn: Txn, events: WatchEvent[]): ApplyResult {
+    const result = this.applyOne(hdr, txn, events);
+    if (hdr.zxid > this.lastProcessedZxid) this.lastProcessedZxid = hdr.zxid;
+    return result;
+  }
+
+  private applyOne(hdr: TxnHeader, txn: Txn, events: WatchEvent[]): ApplyResult {
+    switch (txn.type) {
+      case OpCode.create:
+      case OpCode.create2:
+      case OpCode.createContainer:
+      case OpCode.createTTL:
+        return this.createNode(txn.type, txn.path, txn.data, txn.acl, txn.ephemeralOwner, txn.parentCVersion, hdr.zxid, hdr.time, events);
+      case OpCode.delete:
+      case OpCode.deleteContainer: {
+        const err = this.deleteNode(txn.path, hdr.zxid, events);
+        return err ? { type: OpCode.error, err } : { type: txn.type };
+      }
+      case OpCode.setData: {
+        const node = this.nodes.get(txn.path);
+        if (!node) return { type: OpCode.error, err: ErrorCode.NoNode };
+        this.approximateDataSize += txn.data.length - node.data.length;
+        node.data = txn.data;
+        node.version = txn.version;
+        node.mzxid = hdr.zxid;
+        node.mtime = hdr.time;
+        this.fire(this.dataWatches, txn.path, EventType.NodeDataChanged, events);
+        return { type: OpCode.setData, stat: node.stat() };
+      }
+      case OpCode.setACL: {
+        const node = this.nodes.get(txn.path);
+        if (!node) return { type: OpCode.error, err: ErrorCode.NoNode };
+        node.acl = this.internACL(txn.acl);
+        node.aversion = txn.version;
+        return { type: OpCode.setACL, stat: node.stat() };
+      }
+      case OpCode.check:
+        return { type: OpCode.check };
+      case OpCode.multi:
+        return this.applyMulti(hdr, txn.txns, events);
+      case OpCode.error:
+        return { type: OpCode.error, err: txn.err };
+      case OpCode.createSession:
+        return { type: OpCode.createSession };
+      case OpCode.closeSession: {
+        const owned = this.ephemerals.get(hdr.sessionId);
+        const paths = txn.paths2Delete.length > 0 ? txn.paths2Delete : owned ? [...owned].sort() : [];
+        for (const p of paths) this.deleteNode(p, hdr.zxid, events);
+        this.ephemerals.delete(hdr.sessionId);
+        return { type: OpCode.closeSession };
+      }
+    }
+  }
+
+  /** DataTree.processTxn for multi: when any op failed, every op reports an error. */
+  private applyMulti(hdr: TxnHeader, txns: Txn[], events: WatchEvent[]): ApplyResult {
+    const failed = txns.some((t) => t.type === OpCode.error);
+    const results: ApplyResult[] = [];
+    let postFailed = false;
+    for (const sub of txns) {
+      if (sub.type === OpCode.error) {
+        postFailed = true;
+        results.push({ type: OpCode.error, err: sub.err });
+      } else if (failed) {
+        results.push({ type: OpCode.error, err: postFailed ? ErrorCode.RuntimeInconsistency : ErrorCode.Ok });
+      } else {
+        results.push(this.applyOne(hdr, sub, events));
+      }
+    }
+    return { type: OpCode.multi, results };
+  }
+
+  private createNode(
+    type: typeof OpCode.create | typeof OpCode.create2 | typeof OpCode.createContainer | typeof OpCode.createTTL,
+    path: string, data: Buffer, acl: ACL[], owner: bigint, parentCVersion: number, zxid: number, time: number, events: WatchEvent[],
+  ): ApplyResult {
+    const parentPath = parentOf(path);
+    const parent = parentPath === null ? undefined : this.nodes.get(parentPath);
+    if (!parent || parentPath === null) return { type: OpCode.error, err: ErrorCode.NoNode };
+    const name = basename(path);
+    const children = this.childSet(parent);
+    if (children.has(name)) return { type: OpCode.error, err: ErrorCode.NodeExists };
+    const cv = parentCVersion === -1 ? parent.cversion + 1 : parentCVersion;
+    if (cv > parent.cversion) {
+      parent.cversion = cv;
+      parent.pzxid = zxid;
+    }
+    const node = this.newNode(data, acl, zxid, time, owner);
+    children.add(name);
+    this.nodes.set(path, node);
+    this.approximateDataSize += path.length + data.length;
+    if (isEphemeralOwner(owner)) {
+      let set = this.ephemerals.get(owner);
+      if (!set) { set = new Set(); this.ephemerals.set(owner, set); }
+      set.add(path);
+    } else if (isContainerOwner(owner)) {
+      this.containers.add(path);
+    } else if (ownerTtlMs(owner) !== null) {
+      this.ttls.add(path);
+    }
+    this.fire(this.dataWatches, path, EventType.NodeCreated, events);
+    this.fire(this.childWatches, parentPath, EventType.NodeChildrenChanged, events);
+    return { type, path, stat: node.stat() };
+  }
+
+  private deleteNode(path: string, zxid: number, events: WatchEvent[]): number {
+    const node = this.nodes.get(path);
+    const parentPath = parentOf(path);
+    if (!node || parentPath === null) return ErrorCode.NoNode;
+    const parent = this.nodes.get(parentPath);
+    this.nodes.delete(path);
+    this.approximateDataSize -= path.length + node.data.length;
+    if (parent) {
+      parent.children?.delete(basename(path));
+      if (zxid > parent.pzxid) parent.pzxid = zxid;
+    }
+    const owner = node.ephemeralOwner;
+    if (isEphemeralOwner(owner)) {
+      const set = this.ephemerals.get(owner);
+      set?.delete(path);
+      if (set && set.size === 0) this.ephemerals.delete(owner);
+    } else if (isContainerOwner(owner)) {
+      this.containers.delete(path);
+    } else if (owner !== 0n) {
+      this.ttls.delete(path);
+    }
+    const fired = new Set<WatcherId>();
+    this.dataWatches.trigger(path, EventType.NodeDeleted, events, fired);
+    this.childWatches.trigger(path, EventType.NodeDeleted, events, new Set(), fired);
+    this.fire(this.childWatches, parentPath, EventType.NodeChildrenChanged, events);
+    return ErrorCode.Ok;
+  }
+
+  private fire(wm: WatchManager, path: string, type: EventType, events: WatchEvent[]): void {
+    wm.trigger(path, type, events, new Set());
+  }
+}
+
+export function basename(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}

@@ -1,0 +1,225 @@
+// Jute binary encoding (zookeeper-jute): big-endian int32/int64, 1-byte bool,
+// ustring/buffer = int32 length (-1 = null) + bytes, vector = int32 count (-1 = null) + items.
+// Every length read from the wire is checked against the bytes that remain before anything is allocated.
+import { ErrorCode, KeeperError } from '../util/errors.js';
+
+const TWO_32 = 4294967296;
+
+function marshalling(what: string): KeeperError {
+  return new KeeperError(ErrorCode.MarshallingError, undefined, { cause: new Error(what) });
+}
+
+export class JuteReader {
+  private offset: number;
+  constructor(private readonly buf: Buffer, start = 0, private readonly end = buf.length) {
+    this.offset = start;
+  }
+
+  get remaining(): number {
+    return this.end - this.offset;
+  }
+  get position(): number {
+    return this.offset;
+  }
+
+  private need(n: number, what: string): void {
+    if (n < 0 || this.offset + n > this.end) {
+      throw marshalling(`${what}: needs ${n} bytes at offset ${this.offset}, ${this.end - this.offset} left`);
+    }
+  }
+
+  int(): number {
+    this.need(4, 'int');
+    const v = this.buf.readInt32BE(this.offset);
+    this.offset += 4;
+    return v;
+  }
+
+  /** int64 as a JS number; zxids, times and versions stay far below 2^53. */
+  long(): number {
+    this.need(8, 'long');
+    const hi = this.buf.readInt32BE(this.offset);
+    const lo = this.buf.readUInt32BE(this.offset + 4);
+    this.offset += 8;
+    const v = hi * TWO_32 + lo;
+    if (!Number.isSafeInteger(v)) throw marshalling(`long out of safe range at offset ${this.offset - 8}`);
+    return v;
+  }
+
+  /** int64 as a bigint: session ids and ephemeral owners use all 64 bits. */
+  longBig(): bigint {
+    this.need(8, 'long');
+    const v = this.buf.readBigInt64BE(this.offset);
+    this.offset += 8;
+    return v;
+  }
+
+  bool(): boolean {
+    this.need(1, 'bool');
+    const v = this.buf[this.offset]!;
+    this.offset += 1;
+    return v !== 0;
+  }
+
+  /** buffer: null (length -1) is returned as null. The bytes are a view into the frame. */
+  bufferOrNull(): Buffer | null {
+    const len = this.int();
+    if (len === -1) return null;
+    if (len < -1) throw marshalling(`negative buffer length ${len}`);
+    this.need(len, 'buffer');
+    const v = this.buf.subarray(this.offset, this.offset + len);
+    this.offset += len;
+    return v;
+  }
+
+  buffer(): Buffer {
+    return this.bufferOrNull() ?? EMPTY;
+  }
+
+  stringOrNull(): string | null {
+    const len = this.int();
+    if (len === -1) return null;
+    if (len < -1) throw marshalling(`negative string length ${len}`);
+    this.need(len, 'ustring');
+    const v = this.buf.toString('utf8', this.offset, this.offset + len);
+    this.offset += len;
+    return v;
+  }
+
+  string(): string {
+    const s = this.stringOrNull();
+    if (s === null) throw marshalling('null string where a string is required');
+    return s;
+  }
+
+  /** vector: the count is checked against the bytes left (each item takes at least minItemBytes). */
+  vector<T>(readItem: (r: JuteReader) => T, minItemBytes: number): T[] | null {
+    const count = this.int();
+    if (count === -1) return null;
+    if (count < -1) throw marshalling(`negative vector count ${count}`);
+    if (count * minItemBytes > this.remaining) {
+      throw marshalling(`vector of ${count} items cannot fit in ${this.remaining} bytes`);
+    }
+    const out = new Array<T>(count);
+    for (let i = 0; i < count; i++) out[i] = readItem(this);
+    return out;
+  }
+
+  stringVector(): string[] {
+    return this.vector((r) => r.string(), 4) ?? [];
+  }
+}
+
+export const EMPTY = Buffer.alloc(0);
+
+/** A growable writer that reuses one scratch buffer; take() copies out the written bytes. */
+export class JuteWriter {
+  private buf: Buffer;
+  private offset = 0;
+  constructor(initialBytes = 256) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
+  }
+
+  get length(): number {
+    return this.offset;
+  }
+
+  reset(): this {
+    this.offset = 0;
+    return this;
+  }
+
+  private ensure(n: number): void {
+    if (this.offset + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.offset + n) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.offset);
+    this.buf = next;
+  }
+
+  int(v: number): this {
+    this.ensure(4);
+    this.buf.writeInt32BE(v | 0, this.offset);
+    this.offset += 4;
+    return this;
+  }
+
+  long(v: number): this {
+    this.ensure(8);
+    const hi = Math.floor(v / TWO_32);
+    const lo = v - hi * TWO_32;
+    this.buf.writeInt32BE(hi, this.offset);
+    this.buf.writeUInt32BE(lo, this.offset + 4);
+    this.offset += 8;
+    return this;
+  }
+
+  longBig(v: bigint): this {
+    this.ensure(8);
+    this.buf.writeBigInt64BE(BigInt.asIntN(64, v), this.offset);
+    this.offset += 8;
+    return this;
+  }
+
+  bool(v: boolean): this {
+    this.ensure(1);
+    this.buf[this.offset++] = v ? 1 : 0;
+    return this;
+  }
+
+  buffer(v: Buffer | null): this {
+    if (v === null) return this.int(-1);
+    this.int(v.length);
+    this.ensure(v.length);
+    v.copy(this.buf, this.offset);
+    this.offset += v.length;
+    return this;
+  }
+
+  string(v: string | null): this {
+    if (v === null) return this.int(-1);
+    const max = Buffer.byteLength(v, 'utf8');
+    this.int(max);
+    this.ensure(max);
+    this.offset += this.buf.write(v, this.offset, 'utf8');
+    return this;
+  }
+
+  stringVector(v: readonly string[] | null): this {
+    if (v === null) return this.int(-1);
+    this.int(v.length);
+    for (const s of v) this.string(s);
+    return this;
+  }
+
+  vector<T>(items: readonly T[] | null, writeItem: (w: JuteWriter, item: T) => void): this {
+    if (items === null) return this.int(-1);
+    this.int(items.length);
+    for (const item of items) writeItem(this, item);
+    return this;
+  }
+
+  raw(b: Buffer): this {
+    this.ensure(b.length);
+    b.copy(this.buf, this.offset);
+    this.offset += b.length;
+    return this;
+  }
+
+  /** Reserve an int32 to fill later (frame length prefix). */
+  reserveInt(): number {
+    this.ensure(4);
+    const at = this.offset;
+    this.offset += 4;
+    return at;
+  }
+  patchInt(at: number, v: number): void {
+    this.buf.writeInt32BE(v, at);
+  }
+
+  /** A copy of the bytes written so far. */
+  take(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.offset));
+  }
+}

@@ -1,0 +1,129 @@
+// Test helpers that start real server processes (Ark, or Apache ZooKeeper in zookeeper.ts)
+// on loopback, each in its own temporary data dir, and stop them again.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface RunningServer {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly connectString: string;
+  readonly dataDir: string;
+  readonly process: ChildProcess;
+  /** SIGTERM, wait for exit, remove the data dir unless keepData. */
+  stop(opts?: { keepData?: boolean }): Promise<number | null>;
+  /** SIGKILL, wait for exit; the data dir is kept. */
+  kill(): Promise<void>;
+  output(): string;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** dist/test/helpers -> repository root */
+export const repoRoot = resolve(here, '..', '..', '..');
+export const arkBin = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `ark-${prefix}-`));
+}
+
+export function writeCfg(dir: string, entries: Record<string, string | number | boolean>): string {
+  const file = join(dir, 'zoo.cfg');
+  writeFileSync(file, Object.entries(entries).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  return file;
+}
+
+export async function waitForPort(host: string, port: number, timeoutMs = 20000, proc?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (proc && proc.exitCode !== null) throw new Error(`server exited with code ${proc.exitCode} before listening`);
+    const ok = await new Promise<boolean>((res) => {
+      const c = connect({ host, port });
+      c.once('connect', () => { c.destroy(); res(true); });
+      c.once('error', () => res(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listening on ${host}:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export function wrapProcess(name: string, proc: ChildProcess, host: string, port: number, dataDir: string): RunningServer {
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+  proc.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+  const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
+  return {
+    name, host, port, dataDir, process: proc,
+    connectString: `${host}:${port}`,
+    async stop(opts) {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 10000);
+      const code = await exited;
+      clearTimeout(timer);
+      if (!opts?.keepData) rmSync(dataDir, { recursive: true, force: true });
+      return code;
+    },
+    async kill() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      await exited;
+    },
+    output: () => out,
+  };
+}
+
+export interface StartArkOptions {
+  cfg?: Record<string, string | number | boolean>;
+  dataDir?: string;
+  env?: Record<string, string>;
+}
+
+/** Starts `ark server zoo.cfg` as a child process on a free loopback port. */
+export async function startArk(opts: StartArkOptions = {}): Promise<RunningServer> {
+  const host = '127.0.0.1';
+  const port = await freePort();
+  const dataDir = opts.dataDir ?? tempDir('data');
+  mkdirSync(dataDir, { recursive: true });
+  const cfgDir = tempDir('cfg');
+  const cfgFile = writeCfg(cfgDir, {
+    tickTime: 2000, dataDir, clientPort: port, clientPortAddress: host,
+    'admin.enableServer': false, '4lw.commands.whitelist': '*',
+    ...opts.cfg,
+  });
+  const proc = spawn(process.execPath, [arkBin, 'server', cfgFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ARK_LOG_LEVEL: process.env.ARK_LOG_LEVEL ?? 'warn', ...opts.env },
+  });
+  const server = wrapProcess('ark', proc, host, port, dataDir);
+  try {
+    await waitForPort(host, port, 20000, proc);
+  } catch (e) {
+    await server.kill();
+    throw new Error(`${(e as Error).message}\n${server.output()}`);
+  }
+  return server;
+}
+
+/** In CI an interop prerequisite that is missing is a failure, elsewhere a printed skip. */
+export function requireOrSkip(missing: string | null): string | false {
+  if (!missing) return false;
+  if (process.env.CI) throw new Error(`interop prerequisite missing in CI: ${missing}`);
+  console.log(`# skipping interop test: ${missing}`);
+  return missing;
+}
