@@ -108,6 +108,7 @@ export class ZkClient extends EventEmitter {
     const zxid = r.long();
     const err = r.int();
     if (zxid > 0) this.lastZxid = Math.max(this.lastZxid, zxid);
+    this.emit('frame', { xid, zxid, err });
     if (xid === Xid.notification) {
       const ev: WatcherEvent & { zxid: number } = { type: r.int(), state: r.int(), path: r.string(), zxid };
       this.emit('watch', ev);

@@ -39,6 +39,8 @@ export class ClientPort {
   private server: Server | null = null;
   private nextId = 1;
   readonly sockets = new Map<number, ConnState>();
+  /** errors that were not the client's fault: bugs (tests assert there are none) */
+  internalErrors = 0;
 
   constructor(private readonly handler: ClientPortHandler, private readonly log: Logger, private readonly frameBytesMax: number) {}
 
@@ -88,7 +90,10 @@ export class ClientPort {
       const why = e instanceof FrameError ? e.message
         : e instanceof KeeperError ? `undecodable request: ${(e.cause as Error | undefined)?.message ?? e.message}`
           : `${(e as Error).message}`;
-      if (!(e instanceof FrameError || e instanceof KeeperError)) this.log.error({ conn: st.id, err: (e as Error).stack }, 'internal error serving a connection');
+      if (!(e instanceof FrameError || e instanceof KeeperError)) {
+        this.internalErrors++;
+        this.log.error({ conn: st.id, err: (e as Error).stack }, 'internal error serving a connection: this is a bug in Ark, please report it with this log');
+      }
       this.log.warn({ conn: st.id, remote: st.socket.remoteAddress, reason: why }, 'closing connection: malformed input');
       this.close(st.id);
     }

@@ -1,10 +1,10 @@
 // The standalone runtime: composes the pure core with the client port, the txn log and timers.
 // Order per batch: persist (one write + fdatasync for every txn decided meanwhile: group commit)
 // -> apply -> send replies and watch events.
-import { randomBytes } from 'node:crypto';
 import { readdirSync, statSync, existsSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ServerCore, type PendingTxn } from '../server/core.js';
+import { zookeeperSessionPassword } from '../session/sessions.js';
 import { ClientPort } from '../net/clientport.js';
 import { FileTxnLog, DATA_SUBDIR } from '../storage/filelog.js';
 import { fourLetterWord, type ServerView } from '../admin/fourletter.js';
@@ -22,7 +22,7 @@ const SEGMENT_BYTES_MAX = 64 * 1024 * 1024;
 export class ArkServer {
   readonly core: ServerCore;
   private readonly log: FileTxnLog;
-  private readonly port: ClientPort;
+  readonly port: ClientPort;
   private syncing = false;
   private stopping = false;
   private timer: NodeJS.Timeout | null = null;
@@ -42,7 +42,7 @@ export class ArkServer {
       extendedTypesEnabled: config.extendedTypesEnabled,
       superDigest: config.superDigest,
       containerCheckIntervalMs: config.containerCheckIntervalMs,
-      randomBytes: (n) => randomBytes(n),
+      sessionPassword: zookeeperSessionPassword,
     }, Date.now());
     this.log = new FileTxnLog(config.dataLogDir, { forceSync: config.forceSync, segmentBytesMax: SEGMENT_BYTES_MAX });
     this.port = new ClientPort({
@@ -86,6 +86,7 @@ export class ArkServer {
     const { records, truncated } = this.log.recover();
     for (const t of truncated) this.logger.warn({ file: t.file, offset: t.offset }, 'txn log ended in a partial record (crash mid-write): truncated it there');
     for (const r of records) this.core.replay(r.hdr, r.txn);
+    this.core.recovered(Date.now());
     this.logger.info({ txns: records.length, zxid: `0x${this.core.lastZxid.toString(16)}`, ms: Date.now() - t0, znodes: this.core.tree.nodeCount }, 'data loaded');
     const port = this.config.clientPort ?? 2181;
     const bound = await this.port.listen(port, this.config.clientPortAddress);

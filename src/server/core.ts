@@ -24,8 +24,8 @@ export interface CoreOptions {
   extendedTypesEnabled: boolean;
   superDigest: string | undefined;
   containerCheckIntervalMs: number;
-  /** 16 random bytes for a session password */
-  randomBytes: (n: number) => Buffer;
+  /** the 16-byte password of a session; a pure function of its id so that replicas and restarts agree */
+  sessionPassword: (sessionId: bigint) => Buffer;
 }
 
 /** A txn on its way to disk and back; origin says whom to answer once it is applied. */
@@ -129,6 +129,12 @@ export class ServerCore {
     if (hdr.zxid > this.lastZxid) this.lastZxid = hdr.zxid;
   }
 
+  /** After replay: every recovered session gets a full timeout from now (SessionTrackerImpl on load). */
+  recovered(now: number): void {
+    this.now = now;
+    for (const id of this.sessions.sessions.keys()) this.sessions.touch(id, now);
+  }
+
   // ---------- connections ----------
 
   openConnection(id: number, remoteAddr: string, remotePort: number, now: number): void {
@@ -171,7 +177,7 @@ export class ServerCore {
     conn.sessionTimeoutMs = timeoutMs;
     if (req.sessionId === 0n) {
       const sessionId = this.sessions.newSessionId();
-      const passwd = this.opts.randomBytes(16);
+      const passwd = this.opts.sessionPassword(sessionId);
       conn.sessionId = sessionId;
       conn.connecting = true;
       conn.early = [];
@@ -367,8 +373,7 @@ export class ServerCore {
     const result = this.tree.apply(hdr, txn, events);
     this.prep.applied(hdr.zxid);
     if (txn.type === OpCode.createSession) {
-      const passwd = p?.connect?.passwd ?? Buffer.alloc(16);
-      this.sessions.add(hdr.sessionId, txn.timeOutMs, passwd, hdr.time);
+      this.sessions.add(hdr.sessionId, txn.timeOutMs, this.opts.sessionPassword(hdr.sessionId), hdr.time);
       if (p?.connect) this.sessionCreated(p.connect);
     } else if (txn.type === OpCode.closeSession) {
       this.sessions.remove(hdr.sessionId);

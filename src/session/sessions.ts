@@ -99,3 +99,20 @@ export class SessionTracker {
     return out;
   }
 }
+
+/**
+ * A session's password as ZooKeeper derives it: java.util.Random seeded with
+ * sessionId ^ 0xB3415C00, nextBytes(16) (ZooKeeperServer.generatePasswd). Deterministic, so every
+ * server and every restart agrees, and sessions imported from ZooKeeper keep working.
+ */
+export function zookeeperSessionPassword(sessionId: bigint): Buffer {
+  const MASK = (1n << 48n) - 1n;
+  let seed = (BigInt.asUintN(64, sessionId ^ 0xb3415c00n) ^ 0x5deece66dn) & MASK;
+  const out = Buffer.alloc(16);
+  for (let i = 0; i < 16;) {
+    seed = (seed * 0x5deece66dn + 0xbn) & MASK;
+    let rnd = Number(BigInt.asIntN(32, seed >> 16n));
+    for (let n = Math.min(16 - i, 4); n-- > 0; rnd >>= 8) out[i++] = rnd & 0xff;
+  }
+  return out;
+}

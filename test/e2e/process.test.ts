@@ -1,0 +1,160 @@
+// The server as a user runs it: `ark server zoo.cfg` as a process, SIGTERM, kill -9 and restart.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { arkBin, freePort, startArk, tempDir, waitForPort, wrapProcess } from '../helpers/servers.js';
+import { fourLetter } from '../helpers/fourletter.js';
+import { ZkClient } from '../../src/client/client.js';
+import { CreateFlag } from '../../src/wire/protocol.js';
+
+test('sigterm_shuts_down_cleanly_with_exit_0', async () => {
+  const srv = await startArk();
+  const c = await ZkClient.connect({ port: srv.port });
+  await c.create('/x', 'y');
+  const code = await srv.stop();
+  assert.equal(code, 0, srv.output());
+});
+
+test('acknowledged_writes_survive_kill_9', async () => {
+  const dataDir = tempDir('kill9');
+  const srv = await startArk({ dataDir });
+  const c = await ZkClient.connect({ port: srv.port, sessionTimeoutMs: 30000 });
+  await c.create('/app', 'root');
+  const acked: Array<{ path: string; czxid: number }> = [];
+  const writes: Array<Promise<void>> = [];
+  for (let i = 0; i < 300; i++) {
+    writes.push(c.create2(`/app/n${i}`, `v${i}`).then((r) => { acked.push({ path: r.path, czxid: r.stat.czxid }); }, () => undefined));
+    if (i === 200) await srv.kill(); // mid-stream: some writes are acknowledged, some not
+  }
+  await Promise.all(writes);
+  assert.ok(acked.length > 0);
+  const again = await startArk({ dataDir });
+  try {
+    const c2 = await ZkClient.connect({ port: again.port });
+    for (const a of acked) {
+      const { data, stat } = await c2.getData(a.path);
+      assert.equal(data.toString(), `v${a.path.slice('/app/n'.length)}`);
+      assert.equal(stat.czxid, a.czxid);
+    }
+    // and it serves writes again, with zxids after the recovered ones
+    const r = await c2.create2('/after', 'x');
+    assert.ok(r.stat.czxid > Math.max(...acked.map((a) => a.czxid)));
+    c2.disconnect();
+  } finally {
+    await again.stop();
+  }
+});
+
+test('ephemerals_of_a_session_survive_a_restart_within_the_timeout', async () => {
+  const dataDir = tempDir('eph');
+  const srv = await startArk({ dataDir });
+  const c = await ZkClient.connect({ port: srv.port, sessionTimeoutMs: 20000 });
+  await c.create('/e', null, { flags: CreateFlag.EPHEMERAL });
+  await srv.stop({ keepData: true });
+  const again = await startArk({ dataDir });
+  try {
+    const c2 = await ZkClient.connect({ port: again.port, sessionId: c.sessionId, passwd: c.passwd, sessionTimeoutMs: 20000 });
+    assert.equal((await c2.exists('/e'))?.ephemeralOwner, c.sessionId);
+    await c2.close();
+    const c3 = await ZkClient.connect({ port: again.port });
+    assert.equal(await c3.exists('/e'), null);
+    c3.disconnect();
+  } finally {
+    await again.stop();
+  }
+});
+
+test('unknown_config_keys_warn_and_bad_numbers_name_the_key', async () => {
+  const dir = tempDir('cfg');
+  const port = await freePort();
+  writeFileSync(join(dir, 'zoo.cfg'), `tickTime=2000\ndataDir=${dir}/data\nclientPort=${port}\nclientPortAddress=127.0.0.1\n` +
+    `someFutureKey=1\nsecureClientPort=2281\nserver.1=127.0.0.1:2888:3888;127.0.0.1:${port}\n`);
+  const proc = spawn(process.execPath, [arkBin, 'server', join(dir, 'zoo.cfg')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ARK_LOG_FORMAT: 'json' } });
+  const srv = wrapProcess('ark', proc, '127.0.0.1', port, dir);
+  await waitForPort('127.0.0.1', port, 20000, proc);
+  assert.equal(await fourLetter(port, 'srvr').then((s) => s.startsWith('Zookeeper version: ')), true);
+  assert.equal(await srv.stop(), 0);
+  const out = srv.output();
+  assert.match(out, /someFutureKey/);
+  assert.match(out, /secureClientPort/);
+
+  const bad = tempDir('badcfg');
+  writeFileSync(join(bad, 'zoo.cfg'), `dataDir=${bad}\nclientPort=${port}\ntickTime=fast\n`);
+  const p2 = spawn(process.execPath, [arkBin, 'server', join(bad, 'zoo.cfg')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  p2.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const code = await new Promise((res) => p2.on('exit', res));
+  assert.equal(code, 1);
+  assert.match(err, /tickTime/);
+  assert.match(err, /fast/);
+  rmSync(bad, { recursive: true, force: true });
+});
+
+test('default_server_listens_on_127_0_0_1_2181_with_data_in_cwd', async (t) => {
+  const busy = await new Promise<boolean>((res) => {
+    const s = require_connect(2181);
+    s.on('connect', () => { s.destroy(); res(true); });
+    s.on('error', () => res(false));
+  });
+  if (busy) { t.skip('port 2181 is in use on this machine'); return; }
+  const cwd = tempDir('default');
+  mkdirSync(cwd, { recursive: true });
+  const proc = spawn(process.execPath, [arkBin, 'server'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const srv = wrapProcess('ark', proc, '127.0.0.1', 2181, cwd);
+  await waitForPort('127.0.0.1', 2181, 20000, proc);
+  const c = await ZkClient.connect({ port: 2181 });
+  await c.create('/hello', 'world');
+  c.disconnect();
+  assert.equal(await srv.stop({ keepData: true }), 0);
+  const { readdirSync } = await import('node:fs');
+  assert.ok(readdirSync(join(cwd, 'data', 'ark-v1')).some((f) => f.startsWith('log.')));
+  rmSync(cwd, { recursive: true, force: true });
+});
+
+import { connect as netConnect } from 'node:net';
+function require_connect(port: number) {
+  return netConnect({ port, host: '127.0.0.1' });
+}
+
+test('four_letter_words_answer_in_zookeeper_layouts', async () => {
+  const srv = await startArk({ cfg: { '4lw.commands.whitelist': 'ruok,srvr,stat,mntr,conf,cons,wchs,wchc,wchp,dump,envi,dirs,isro,crst,srst' } });
+  try {
+    const c = await ZkClient.connect({ port: srv.port });
+    await c.create('/w', 'x');
+    await c.create('/e', null, { flags: CreateFlag.EPHEMERAL });
+    await c.getData('/w', true);
+    assert.equal(await fourLetter(srv.port, 'ruok'), 'imok');
+    assert.equal(await fourLetter(srv.port, 'isro'), 'rw');
+    const srvr = await fourLetter(srv.port, 'srvr');
+    for (const re of [/^Zookeeper version: 3\.9\.\d+-ark/m, /^Latency min\/avg\/max: \d+\/\d+(\.\d+)?\/\d+$/m, /^Received: \d+$/m, /^Sent: \d+$/m,
+      /^Connections: 2$/m, // the four-letter-word connection counts too, as in ZooKeeper
+      /^Outstanding: 0$/m, /^Zxid: 0x[0-9a-f]+$/m, /^Mode: standalone$/m, /^Node count: 6$/m]) assert.match(srvr, re);
+    const stat = await fourLetter(srv.port, 'stat');
+    assert.match(stat, /^Clients:\n( \/127\.0\.0\.1:\d+\[[01]\]\(queued=0,recved=\d+,sent=\d+\)\n){2}\n/m);
+    const mntr = await fourLetter(srv.port, 'mntr');
+    const keys = new Map(mntr.trim().split('\n').map((l) => l.split('\t') as [string, string]));
+    for (const k of ['zk_version', 'zk_avg_latency', 'zk_max_latency', 'zk_min_latency', 'zk_packets_received', 'zk_packets_sent',
+      'zk_num_alive_connections', 'zk_outstanding_requests', 'zk_server_state', 'zk_znode_count', 'zk_watch_count',
+      'zk_ephemerals_count', 'zk_approximate_data_size', 'zk_open_file_descriptor_count', 'zk_max_file_descriptor_count']) assert.ok(keys.has(k), k);
+    assert.equal(keys.get('zk_server_state'), 'standalone');
+    assert.equal(keys.get('zk_znode_count'), '6');
+    assert.equal(keys.get('zk_ephemerals_count'), '1');
+    assert.equal(keys.get('zk_watch_count'), '1');
+    assert.match(await fourLetter(srv.port, 'conf'), new RegExp(`^clientPort=${srv.port}$`, 'm'));
+    assert.match(await fourLetter(srv.port, 'cons'), /sid=0x[0-9a-f]+,lop=GETD/);
+    assert.equal(await fourLetter(srv.port, 'wchs'), '1 connections watching 1 paths\nTotal watches:1\n');
+    assert.equal(await fourLetter(srv.port, 'wchc'), `0x${c.sessionId.toString(16)}\n\t/w\n`);
+    assert.equal(await fourLetter(srv.port, 'wchp'), `/w\n\t0x${c.sessionId.toString(16)}\n`);
+    assert.match(await fourLetter(srv.port, 'dump'), new RegExp(`0x${c.sessionId.toString(16)}:\\n\\t/e\\n`));
+    assert.match(await fourLetter(srv.port, 'envi'), /^Environment:\nzookeeper\.version=/);
+    assert.match(await fourLetter(srv.port, 'dirs'), /^datadir_size: \d+\nlogdir_size: \d+\n$/);
+    assert.equal(await fourLetter(srv.port, 'crst'), 'Connection stats reset.\n');
+    assert.equal(await fourLetter(srv.port, 'srst'), 'Server stats reset.\n');
+    assert.equal(await fourLetter(srv.port, 'gtmk'), 'gtmk is not executed because it is not in the whitelist.\n');
+    c.disconnect();
+  } finally {
+    await srv.stop();
+  }
+});
