@@ -270,7 +270,6 @@ export class ServerCore {
       case OpCode.delete:
       case OpCode.setData:
       case OpCode.setACL:
-      case OpCode.check:
       case OpCode.multi:
       case OpCode.closeSession:
       case OpCode.reconfig:
@@ -555,6 +554,7 @@ export class ServerCore {
       case OpCode.exists: {
         const { path, watch } = request.req;
         if (path.includes('\0')) throw new KeeperError(ErrorCode.BadArguments, path);
+        // no ACL check: ZooKeeper 3.8 answers exists on any node (master added a READ check later)
         const stat = tree.statNode(path, watch ? conn.id : null);
         if (!stat) throw new KeeperError(ErrorCode.NoNode, path);
         return (w) => writeStat(w, stat);
@@ -579,6 +579,15 @@ export class ServerCore {
         const acl = aclAllows(node.acl, Perms.ADMIN, conn.authInfo) ? node.acl : redactDigests(node.acl);
         const stat = node.stat();
         return (w) => { writeACLs(w, acl); writeStat(w, stat); };
+      }
+      case OpCode.check: {
+        // outside a multi, check is a read (FinalRequestProcessor.handleCheckVersionRequest)
+        const { path, version } = request.req;
+        const node = tree.get(path);
+        if (!node) throw new KeeperError(ErrorCode.NoNode, path);
+        checkACL(node.acl, Perms.READ, conn.authInfo, path);
+        if (version !== -1 && version !== node.version) throw new KeeperError(ErrorCode.BadVersion, path);
+        return null;
       }
       case OpCode.getAllChildrenNumber: {
         const path = request.req.path;
@@ -606,7 +615,8 @@ export class ServerCore {
         const { path, mode } = request.req;
         if (mode !== AddWatchMode.Persistent && mode !== AddWatchMode.PersistentRecursive) throw new KeeperError(ErrorCode.BadArguments, path);
         tree.addPersistentWatch(path, conn.id, mode === AddWatchMode.PersistentRecursive);
-        return null;
+        // the Java client reads an ErrorResponse record here (FinalRequestProcessor: new ErrorResponse(0))
+        return (w) => w.int(0);
       }
       case OpCode.removeWatches:
       case OpCode.checkWatches: {
@@ -622,7 +632,7 @@ export class ServerCore {
     throw new KeeperError(ErrorCode.Unimplemented);
   }
 
-  private getData(conn: CoreConn, path: string, watch: boolean): { data: Buffer; stat: Stat } {
+  private getData(conn: CoreConn, path: string, watch: boolean): { data: Buffer | null; stat: Stat } {
     const node = this.tree.get(path);
     if (!node) throw new KeeperError(ErrorCode.NoNode, path);
     checkACL(node.acl, Perms.READ, conn.authInfo, path);
@@ -719,7 +729,9 @@ function toOpResult(r: ApplyResult): OpResult {
     case OpCode.create2:
     case OpCode.createContainer:
     case OpCode.createTTL:
-      return { type: r.type, path: r.path, stat: r.stat };
+      // ZooKeeper reports every create-with-stat as create2 (CreateResult(path, stat)); clients
+      // know no other result type
+      return { type: OpCode.create2, path: r.path, stat: r.stat };
     case OpCode.setData:
       return { type: OpCode.setData, stat: r.stat };
     case OpCode.delete:

@@ -128,8 +128,7 @@ export class Prep {
     const owner = ephemeral ? ctx.sessionId : isContainer ? CONTAINER_OWNER : isTTL ? ttlOwner(ttl) : 0n;
     this.put(parentPath, { ...parent, cversion: newCVersion, childCount: parent.childCount + 1, zxid: ctx.zxid });
     this.put(path, { exists: true, version: 0, cversion: 0, aversion: 0, owner, childCount: 0, acl, zxid: ctx.zxid });
-    const data = req.data ?? Buffer.alloc(0);
-    return { type, path, data, acl, ephemeralOwner: owner, parentCVersion: newCVersion };
+    return { type, path, data: req.data, acl, ephemeralOwner: owner, parentCVersion: newCVersion };
   }
 
   private parentForDelete(path: string): string {
@@ -169,7 +168,7 @@ export class Prep {
     checkACL(node.acl, Perms.WRITE, ctx.authInfo, req.path);
     const version = checkVersion(node.version, req.version, req.path);
     this.put(req.path, { ...node, version, zxid: ctx.zxid });
-    return { type: OpCode.setData, path: req.path, data: req.data ?? Buffer.alloc(0), version };
+    return { type: OpCode.setData, path: req.path, data: req.data, version };
   }
 
   private setACL(req: { path: string; acl: ACL[] | null; version: number }, ctx: PrepContext): Txn {

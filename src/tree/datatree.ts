@@ -9,7 +9,7 @@ import { WatchManager, WatchMode, parentOf, type WatchEvent, type WatcherId } fr
 export class ZNode {
   children: Set<string> | null = null;
   constructor(
-    public data: Buffer,
+    public data: Buffer | null,
     public acl: ACL[],
     public czxid: number,
     public mzxid: number,
@@ -26,12 +26,21 @@ export class ZNode {
     return this.children?.size ?? 0;
   }
 
+  get dataLength(): number {
+    return this.data?.length ?? 0;
+  }
+
+  /**
+   * The Stat a client sees (DataNode.copyStat): the stored cversion counts child creates, the
+   * visible one is 2*creates - children = creates + deletes; containers and TTL nodes show owner 0.
+   */
   stat(): Stat {
+    const n = this.numChildren;
     return {
       czxid: this.czxid, mzxid: this.mzxid, ctime: this.ctime, mtime: this.mtime,
-      version: this.version, cversion: this.cversion, aversion: this.aversion,
-      ephemeralOwner: this.ephemeralOwner, dataLength: this.data.length,
-      numChildren: this.numChildren, pzxid: this.pzxid,
+      version: this.version, cversion: this.cversion * 2 - n, aversion: this.aversion,
+      ephemeralOwner: isEphemeralOwner(this.ephemeralOwner) ? this.ephemeralOwner : 0n,
+      dataLength: this.dataLength, numChildren: n, pzxid: this.pzxid,
     };
   }
 }
@@ -86,7 +95,7 @@ export class DataTree {
     this.approximateDataSize += path.length;
   }
 
-  private newNode(data: Buffer, acl: ACL[], zxid: number, time: number, owner: bigint): ZNode {
+  private newNode(data: Buffer | null, acl: ACL[], zxid: number, time: number, owner: bigint): ZNode {
     return new ZNode(data, this.internACL(acl), zxid, zxid, time, time, 0, 0, 0, owner, zxid);
   }
 
@@ -184,7 +193,7 @@ export class DataTree {
       case OpCode.setData: {
         const node = this.nodes.get(txn.path);
         if (!node) return { type: OpCode.error, err: ErrorCode.NoNode };
-        this.approximateDataSize += txn.data.length - node.data.length;
+        this.approximateDataSize += (txn.data?.length ?? 0) - node.dataLength;
         node.data = txn.data;
         node.version = txn.version;
         node.mzxid = hdr.zxid;
@@ -237,7 +246,7 @@ export class DataTree {
 
   private createNode(
     type: typeof OpCode.create | typeof OpCode.create2 | typeof OpCode.createContainer | typeof OpCode.createTTL,
-    path: string, data: Buffer, acl: ACL[], owner: bigint, parentCVersion: number, zxid: number, time: number, events: WatchEvent[],
+    path: string, data: Buffer | null, acl: ACL[], owner: bigint, parentCVersion: number, zxid: number, time: number, events: WatchEvent[],
   ): ApplyResult {
     const parentPath = parentOf(path);
     const parent = parentPath === null ? undefined : this.nodes.get(parentPath);
@@ -253,7 +262,7 @@ export class DataTree {
     const node = this.newNode(data, acl, zxid, time, owner);
     children.add(name);
     this.nodes.set(path, node);
-    this.approximateDataSize += path.length + data.length;
+    this.approximateDataSize += path.length + (data?.length ?? 0);
     if (isEphemeralOwner(owner)) {
       let set = this.ephemerals.get(owner);
       if (!set) { set = new Set(); this.ephemerals.set(owner, set); }
@@ -274,7 +283,7 @@ export class DataTree {
     if (!node || parentPath === null) return ErrorCode.NoNode;
     const parent = this.nodes.get(parentPath);
     this.nodes.delete(path);
-    this.approximateDataSize -= path.length + node.data.length;
+    this.approximateDataSize -= path.length + node.dataLength;
     if (parent) {
       parent.children?.delete(basename(path));
       if (zxid > parent.pzxid) parent.pzxid = zxid;

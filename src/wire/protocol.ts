@@ -477,7 +477,7 @@ export type OpResult =
   | { type: typeof OpCode.create2 | typeof OpCode.createContainer | typeof OpCode.createTTL; path: string; stat: Stat }
   | { type: typeof OpCode.delete | typeof OpCode.check }
   | { type: typeof OpCode.setData; stat: Stat }
-  | { type: typeof OpCode.getData; data: Buffer; stat: Stat }
+  | { type: typeof OpCode.getData; data: Buffer | null; stat: Stat }
   | { type: typeof OpCode.getChildren; children: string[] }
   | { type: typeof OpCode.error; err: number };
 
@@ -536,7 +536,8 @@ export function readOpResults(r: JuteReader): OpResult[] {
         out.push({ type, stat: readStat(r) });
         break;
       case OpCode.getData:
-        out.push({ type, data: Buffer.from(r.buffer()), stat: readStat(r) });
+        const d = r.bufferOrNull();
+        out.push({ type, data: d === null ? null : Buffer.from(d), stat: readStat(r) });
         break;
       case OpCode.getChildren:
         out.push({ type, children: r.stringVector() });

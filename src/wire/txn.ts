@@ -35,9 +35,9 @@ export function isEphemeralOwner(owner: bigint): boolean {
 
 export type Txn =
   | { type: typeof OpCode.create | typeof OpCode.create2 | typeof OpCode.createContainer | typeof OpCode.createTTL;
-      path: string; data: Buffer; acl: ACL[]; ephemeralOwner: bigint; parentCVersion: number }
+      path: string; data: Buffer | null; acl: ACL[]; ephemeralOwner: bigint; parentCVersion: number }
   | { type: typeof OpCode.delete | typeof OpCode.deleteContainer; path: string }
-  | { type: typeof OpCode.setData; path: string; data: Buffer; version: number }
+  | { type: typeof OpCode.setData; path: string; data: Buffer | null; version: number }
   | { type: typeof OpCode.setACL; path: string; acl: ACL[]; version: number }
   | { type: typeof OpCode.check; path: string; version: number }
   | { type: typeof OpCode.multi; txns: Txn[] }
@@ -115,7 +115,7 @@ export function readTxnBody(r: JuteReader, type: number, sessionId: bigint): Txn
     case OpCode.create:
     case OpCode.create2: {
       const path = r.string();
-      const data = Buffer.from(r.buffer());
+      const data = copyOrNull(r.bufferOrNull());
       const acl = readACLs(r) ?? [];
       const ephemeral = r.bool();
       // CreateTxnV0 (pre-3.x) lacks parentCVersion; -1 means "increment" on apply
@@ -124,13 +124,13 @@ export function readTxnBody(r: JuteReader, type: number, sessionId: bigint): Txn
     }
     case OpCode.createContainer: {
       const path = r.string();
-      const data = Buffer.from(r.buffer());
+      const data = copyOrNull(r.bufferOrNull());
       const acl = readACLs(r) ?? [];
       return { type, path, data, acl, ephemeralOwner: CONTAINER_OWNER, parentCVersion: r.int() };
     }
     case OpCode.createTTL: {
       const path = r.string();
-      const data = Buffer.from(r.buffer());
+      const data = copyOrNull(r.bufferOrNull());
       const acl = readACLs(r) ?? [];
       const parentCVersion = r.int();
       return { type, path, data, acl, ephemeralOwner: ttlOwner(r.long()), parentCVersion };
@@ -139,7 +139,7 @@ export function readTxnBody(r: JuteReader, type: number, sessionId: bigint): Txn
     case OpCode.deleteContainer:
       return { type, path: r.string() };
     case OpCode.setData:
-      return { type, path: r.string(), data: Buffer.from(r.buffer()), version: r.int() };
+      return { type, path: r.string(), data: copyOrNull(r.bufferOrNull()), version: r.int() };
     case OpCode.setACL: {
       const path = r.string();
       const acl = readACLs(r) ?? [];
@@ -163,4 +163,9 @@ export function readTxnBody(r: JuteReader, type: number, sessionId: bigint): Txn
       return { type, paths2Delete: r.remaining >= 4 ? r.stringVector() : [] };
   }
   throw new KeeperError(ErrorCode.MarshallingError, undefined, { cause: new Error(`unknown txn type ${type}`) });
+}
+
+/** Data as ZooKeeper keeps it: null stays null (a client reads back length -1), bytes are copied out of the frame. */
+function copyOrNull(b: Buffer | null): Buffer | null {
+  return b === null ? null : Buffer.from(b);
 }
