@@ -354,17 +354,17 @@ export class ServerCore {
     this.now = now;
     this.inflight -= txns.length;
     assert(this.inflight >= 0, 'committed more txns than were taken');
-    const touched = new Set<CoreConn>();
     for (const p of txns) {
       const result = this.applyTxn(p.hdr, p.txn, p);
       if (p.origin) {
         p.origin.result = result;
-        touched.add(p.origin.conn);
+        // answer now: reads queued behind this write must see the tree as it is after it,
+        // not after later txns of the same batch
+        this.drain(p.origin.conn);
       }
     }
     // a sync waits for every txn before it, from any connection
-    for (const conn of this.conns.values()) if (conn.queue.length > 0) touched.add(conn);
-    for (const conn of touched) this.drain(conn);
+    for (const conn of this.conns.values()) if (conn.queue.length > 0) this.drain(conn);
   }
 
   private applyTxn(hdr: TxnHeader, txn: Txn, p: PendingTxn | null): ApplyResult {

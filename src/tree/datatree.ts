@@ -253,12 +253,16 @@ export class DataTree {
     if (!parent || parentPath === null) return { type: OpCode.error, err: ErrorCode.NoNode };
     const name = basename(path);
     const children = this.childSet(parent);
-    if (children.has(name)) return { type: OpCode.error, err: ErrorCode.NodeExists };
+    const exists = children.has(name);
+    // replaying a fuzzy snapshot's log: a create that finds its node still moves the parent's
+    // cversion / pzxid forward (DataTree.processTxn, create with NodeExists)
+    if (exists && type !== OpCode.create) return { type: OpCode.error, err: ErrorCode.NodeExists };
     const cv = parentCVersion === -1 ? parent.cversion + 1 : parentCVersion;
     if (cv > parent.cversion) {
       parent.cversion = cv;
       parent.pzxid = zxid;
     }
+    if (exists) return { type: OpCode.error, err: ErrorCode.NodeExists };
     const node = this.newNode(data, acl, zxid, time, owner);
     children.add(name);
     this.nodes.set(path, node);
@@ -278,16 +282,16 @@ export class DataTree {
   }
 
   private deleteNode(path: string, zxid: number, events: WatchEvent[]): number {
-    const node = this.nodes.get(path);
     const parentPath = parentOf(path);
-    if (!node || parentPath === null) return ErrorCode.NoNode;
-    const parent = this.nodes.get(parentPath);
+    const parent = parentPath === null ? undefined : this.nodes.get(parentPath);
+    if (!parent || parentPath === null) return ErrorCode.NoNode;
+    // the parent's pzxid moves even when the child is already gone (replay over a fuzzy snapshot)
+    if (zxid > parent.pzxid) parent.pzxid = zxid;
+    const node = this.nodes.get(path);
+    if (!node) return ErrorCode.NoNode;
+    parent.children?.delete(basename(path));
     this.nodes.delete(path);
     this.approximateDataSize -= path.length + node.dataLength;
-    if (parent) {
-      parent.children?.delete(basename(path));
-      if (zxid > parent.pzxid) parent.pzxid = zxid;
-    }
     const owner = node.ephemeralOwner;
     if (isEphemeralOwner(owner)) {
       const set = this.ephemerals.get(owner);
