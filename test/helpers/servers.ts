@@ -97,7 +97,7 @@ export interface StartArkOptions {
 /** Starts `ark server zoo.cfg` as a child process on a free loopback port. */
 export async function startArk(opts: StartArkOptions = {}): Promise<RunningServer> {
   const host = '127.0.0.1';
-  const port = await freePort();
+  const port = Number(opts.cfg?.clientPort ?? await freePort());
   const dataDir = opts.dataDir ?? tempDir('data');
   mkdirSync(dataDir, { recursive: true });
   const cfgDir = tempDir('cfg');
@@ -111,6 +111,7 @@ export async function startArk(opts: StartArkOptions = {}): Promise<RunningServe
     env: { ...process.env, ARK_LOG_LEVEL: process.env.ARK_LOG_LEVEL ?? 'warn', ...opts.env },
   });
   const server = wrapProcess('ark', proc, host, port, dataDir);
+  proc.once('exit', () => rmSync(cfgDir, { recursive: true, force: true }));
   try {
     await waitForPort(host, port, 20000, proc);
   } catch (e) {
