@@ -114,10 +114,11 @@ export const READ_ACL_UNSAFE: ACL[] = [{ perms: Perms.READ, id: { scheme: 'world
 
 // ---------- shared record codecs ----------
 
+/** A null scheme or id (kazoo sends "" as null, e.g. Id("auth", "")) reads as ""; fixupACL judges it. */
 export function readACL(r: JuteReader): ACL {
   const perms = r.int();
-  const scheme = r.string();
-  const id = r.string();
+  const scheme = r.stringOrNull() ?? '';
+  const id = r.stringOrNull() ?? '';
   return { perms, id: { scheme, id } };
 }
 export function writeACL(w: JuteWriter, a: ACL): void {

@@ -6,14 +6,17 @@ Usage: /usr/bin/python3 kazoo_interop.py HOST:PORT
 Prints one "ok <what>" line per passed check and finally "done: all checks passed".
 On the first failed check prints "FAIL <what>: <why>" (plus a traceback for unexpected
 exceptions) to stdout and exits 1. A watchdog exits 2 if the whole run takes longer than
-KAZOO_INTEROP_DEADLINE seconds (default 55).
+KAZOO_INTEROP_DEADLINE seconds (default 55). For debugging, KAZOO_INTEROP_SKIP=acls,lock,...
+leaves out the named steps (method names of Run).
 
 Everything is created under a fresh root /kazoo-interop-<random>, removed at the end.
 
 Opcodes kazoo 2.8 sends here: connect, create (1), create2 (15, include_data=True), delete (2),
 exists (3), getData (4), setData (5), getACL (6), setACL (7), getChildren (8), sync (9),
 ping (11), getChildren2 (12, include_data=True), multi (14, with check 13 inside),
-auth (100), closeSession (-11); plus the four-letter words ruok and envi on a second socket.
+auth (100), closeSession (-11); plus the four-letter words ruok and envi on a second socket
+(kazoo reads a 4lw answer with a single recv(8192)). Note that kazoo encodes every empty
+string as a null string (length -1), e.g. the id of Id("auth", ""); ZooKeeper accepts that.
 """
 import logging
 import os
@@ -186,10 +189,18 @@ class Run:
         eq(zk.exists(self.p("c2", "kid")), None, "deleted node is gone")
         ok("delete with versions; BadVersionError on delete")
 
+        # ZooKeeper stores only a count of child creations (it also names sequential nodes);
+        # the cversion clients see is 2 * creations - numChildren, so a delete counts too.
         _, pst = zk.get(self.p("c2"))
-        eq(pst.cversion, 1, "delete of a child does not bump cversion past the create")
         eq(pst.numChildren, 0, "numChildren after delete")
-        ok("child delete: numChildren drops, cversion unchanged")
+        eq(pst.cversion, 2, "client cversion after one child create + delete")
+        check(pst.pzxid > pst.mzxid, "pzxid moves on child delete")
+        seq = zk.create(self.p("c2", "s-"), sequence=True)
+        eq(seq, self.p("c2", "s-0000000001"), "sequence number counts creations only, not deletes")
+        _, pst = zk.get(self.p("c2"))
+        eq((pst.cversion, pst.numChildren), (3, 1), "cversion after a second create (2*2-1)")
+        zk.delete(seq)
+        ok("child delete: numChildren drops, cversion = 2*creates - numChildren, sequence = creates")
 
         # empty, binary and large values
         zk.create(self.p("empty"))
@@ -230,7 +241,6 @@ class Run:
         eq(self.zk2.get(self.p("c2"))[0], b"any", "second client sees the data")
         ok("sync; second client reads the write")
 
-        raises(ValueError, lambda: zk.create("no-slash"), "path validation is client-side")
 
     # --------------------------------------------------------- ephemeral / seq
     def ephemeral_sequence(self):
@@ -465,15 +475,15 @@ class Run:
         raises(NoAuthError, lambda: zk.delete(base + "/nodelete/kid"), "delete needs DELETE on the parent")
         ok("delete needs DELETE permission on the parent")
 
-        # the "auth" scheme: expands to the session's authenticated ids
+        # the "auth" scheme: expands to the session's authenticated ids (kazoo sends the empty
+        # id as a null string, length -1)
         alice.create(base + "/authscheme", b"a", acl=[ACL(Permissions.ALL, Id("auth", ""))])
         acls, _ = alice.get_acls(base + "/authscheme")
         eq([(a.perms, a.id.scheme, a.id.id) for a in acls], [(Permissions.ALL, "digest", alice_acl.id.id)],
            "auth scheme stored as the digest id")
         raises(InvalidACLError, lambda: zk.create(base + "/bad", acl=[ACL(Permissions.ALL, Id("auth", ""))]),
                "auth scheme without any authenticated id -> InvalidACLError")
-        raises(InvalidACLError, lambda: zk.create(base + "/bad2", acl=[]), "empty ACL -> InvalidACLError")
-        ok("auth scheme expands to the digest id; InvalidACLError without auth and for an empty ACL")
+        ok("auth scheme expands to the digest id; InvalidACLError without an authenticated id")
 
         # ADMIN is needed for setACL
         raises(NoAuthError, lambda: zk.set_acls(base + "/private", OPEN_ACL_UNSAFE), "setACL without ADMIN")
@@ -552,6 +562,7 @@ class Run:
         eq(take(leaders, "first leader"), "first", "first candidate becomes leader")
         t2 = threading.Thread(target=e2.run, args=(lead, "second"), daemon=True)
         t2.start()
+        wait_until(lambda: len(e1.contenders()) == 2, "two contenders")
         t3 = threading.Thread(target=e3.run, args=(lead, "third"), daemon=True)
         t3.start()
         wait_until(lambda: len(e1.contenders()) == 3, "three contenders")
@@ -572,7 +583,8 @@ class Run:
         path = self.p("barrier")
         b1 = self.zk.Barrier(path)
         b2 = self.zk2.Barrier(path)
-        check(b1.create(), "barrier create")
+        b1.create()
+        check(self.zk.exists(path) is not None, "barrier create makes the node")
         eq(b2.wait(timeout=0.3), False, "wait on a set barrier times out")
         passed = threading.Event()
 
@@ -659,7 +671,7 @@ class Run:
         eq(self.zk.Counter(path).value, 60, "concurrent increments add up")
         c = self.zk.Counter(path + "-f", default=0.5)
         c += 0.25
-        c -= 1
+        c -= 1.0
         eq(c.value, -0.25, "float counter")
         ok("Counter: 4 x 15 concurrent increments = 60; float counter")
 
@@ -775,6 +787,8 @@ def main():
         run.transactions, run.acls, run.lock, run.election, run.barriers, run.queues,
         run.counter, run.tree_cache, run.party, run.semaphore, run.cleanup,
     ]
+    skip = set(filter(None, os.environ.get("KAZOO_INTEROP_SKIP", "").split(",")))
+    steps = [st for st in steps if st.__name__ not in skip]
     try:
         for step in steps:
             t0 = time.time()
