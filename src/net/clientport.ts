@@ -33,6 +33,8 @@ interface ConnState {
   decoder: FrameDecoder;
   handshaken: boolean;
   closing: boolean;
+  /** handler.closed() was called */
+  released: boolean;
 }
 
 export class ClientPort {
@@ -60,7 +62,7 @@ export class ClientPort {
 
   private accept(socket: Socket): void {
     const id = this.nextId++;
-    const st: ConnState = { id, socket, decoder: new FrameDecoder(this.frameBytesMax), handshaken: false, closing: false };
+    const st: ConnState = { id, socket, decoder: new FrameDecoder(this.frameBytesMax), handshaken: false, closing: false, released: false };
     socket.setNoDelay(true);
     const addr = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     if (!this.handler.open(id, addr, socket.remotePort ?? 0)) {
@@ -72,10 +74,16 @@ export class ClientPort {
     socket.on('error', (e) => this.log.debug({ conn: id, err: e.message }, 'client socket error'));
     socket.on('close', () => {
       this.sockets.delete(id);
-      this.handler.closed(id);
+      this.release(st);
       this.handler.flush();
     });
     socket.on('drain', () => socket.resume());
+  }
+
+  private release(st: ConnState): void {
+    if (st.released) return;
+    st.released = true;
+    this.handler.closed(st.id);
   }
 
   private onData(st: ConnState, chunk: Buffer): void {
@@ -108,6 +116,8 @@ export class ClientPort {
     if (!FOUR_LETTER_WORDS.has(cmd)) return false;
     st.closing = true;
     const text = this.handler.fourLetter(st.id, cmd);
+    // the answer is the whole conversation: the connection stops counting as a client at once
+    this.release(st);
     st.socket.end(text);
     return true;
   }

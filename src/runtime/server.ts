@@ -40,10 +40,12 @@ export class ArkServer {
       maxSessionTimeoutMs: config.maxSessionTimeoutMs,
       serverId: 1, // standalone: ZooKeeperServer's createSessionTrackerServerId
       extendedTypesEnabled: config.extendedTypesEnabled,
+      enforceQuota: config.enforceQuota,
       superDigest: config.superDigest,
       containerCheckIntervalMs: config.containerCheckIntervalMs,
       sessionPassword: zookeeperSessionPassword,
     }, Date.now());
+    this.core.tree.onQuotaWarning = (message) => logger.warn(message);
     this.log = new FileTxnLog(config.dataLogDir, { forceSync: config.forceSync, segmentBytesMax: SEGMENT_BYTES_MAX });
     this.port = new ClientPort({
       open: (conn, addr, rport) => this.open(conn, addr, rport),

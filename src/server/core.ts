@@ -22,6 +22,7 @@ export interface CoreOptions {
   maxSessionTimeoutMs: number;
   serverId: number;
   extendedTypesEnabled: boolean;
+  enforceQuota: boolean;
   superDigest: string | undefined;
   containerCheckIntervalMs: number;
   /** the 16-byte password of a session; a pure function of its id so that replicas and restarts agree */
@@ -67,7 +68,8 @@ export class CoreConn {
   sessionTimeoutMs = 0;
   readonly authInfo: Id[];
   readonly queue: PendingItem[] = [];
-  early: Array<{ xid: number; request: Request }> | null = null;
+  /** requests that arrived while the session's createSession txn was on its way to disk */
+  early: Array<{ xid: number; request: Request | null; err: number }> | null = null;
   connecting = false;
   closed = false;
   readonly stats: ConnStats;
@@ -108,7 +110,7 @@ export class ServerCore {
   constructor(private readonly opts: CoreOptions, nowMs: number) {
     this.now = nowMs;
     this.sessions = new SessionTracker(opts.tickTimeMs, opts.serverId, nowMs);
-    this.prep = new Prep(this.tree, { extendedTypesEnabled: opts.extendedTypesEnabled });
+    this.prep = new Prep(this.tree, { extendedTypesEnabled: opts.extendedTypesEnabled, enforceQuota: opts.enforceQuota });
     this.nextContainerCheck = nowMs + opts.containerCheckIntervalMs;
   }
 
@@ -168,9 +170,9 @@ export class ServerCore {
     if (!conn) return;
     conn.stats.packetsReceived++;
     this.stats.packetsReceived++;
-    if (req.lastZxidSeen > this.lastZxid) {
+    if (req.lastZxidSeen > this.lastApplied) {
       // the client has seen a later state than ours: it must look elsewhere (ZooKeeperServer.processConnectRequest)
-      this.close(conn, `client has seen zxid 0x${req.lastZxidSeen.toString(16)}, our last zxid is 0x${this.lastZxid.toString(16)}`);
+      this.close(conn, `client has seen zxid 0x${req.lastZxidSeen.toString(16)}, our last zxid is 0x${this.lastApplied.toString(16)}`);
       return;
     }
     const timeoutMs = this.negotiateTimeout(req.timeOut);
@@ -226,7 +228,7 @@ export class ServerCore {
       return;
     }
     if (conn.connecting) {
-      conn.early!.push({ xid, request });
+      conn.early!.push({ xid, request, err: 0 });
       return;
     }
     this.handle(conn, xid, request);
@@ -236,9 +238,13 @@ export class ServerCore {
   requestError(id: number, xid: number, err: number, now: number): void {
     this.now = now;
     const conn = this.conns.get(id);
-    if (!conn || conn.sessionId === null || conn.connecting) return;
+    if (!conn || conn.sessionId === null) return;
     conn.stats.packetsReceived++;
     this.stats.packetsReceived++;
+    if (conn.connecting) {
+      conn.early!.push({ xid, request: null, err });
+      return;
+    }
     this.enqueue(conn, { kind: 'error', at: now, xid, err, zxid: this.lastApplied });
   }
 
@@ -392,7 +398,10 @@ export class ServerCore {
     this.sendConnectResponse(conn, { timeoutMs: c.timeoutMs, sessionId: conn.sessionId!, passwd: c.passwd, readOnly: c.readOnly });
     const early = conn.early ?? [];
     conn.early = null;
-    for (const e of early) this.handle(conn, e.xid, e.request);
+    for (const e of early) {
+      if (e.request) this.handle(conn, e.xid, e.request);
+      else this.enqueue(conn, { kind: 'error', at: this.now, xid: e.xid, err: e.err, zxid: this.lastApplied });
+    }
   }
 
   // ---------- time ----------

@@ -8,6 +8,7 @@ import { checkACL, fixupACL } from '../tree/acl.js';
 import { CONFIG_PATH, QUOTA_PATH, ZOOKEEPER_PATH, type DataTree } from '../tree/datatree.js';
 import { parentOf } from '../tree/watches.js';
 import { validatePath } from './paths.js';
+import { quotaViolation } from '../tree/quota.js';
 
 /** What prep needs of a node: ZooKeeper's ChangeRecord. */
 interface ChangeRecord {
@@ -31,6 +32,8 @@ export interface PrepContext {
 
 export interface PrepOptions {
   extendedTypesEnabled: boolean;
+  /** hard quota limits refuse writes (enforceQuota=true) */
+  enforceQuota: boolean;
 }
 
 const SPECIAL_PATHS = new Set(['/', ZOOKEEPER_PATH, QUOTA_PATH, CONFIG_PATH]);
@@ -124,6 +127,7 @@ export class Prep {
     validatePath(path);
     if (this.record(path)) throw new KeeperError(ErrorCode.NodeExists, path);
     if (isEphemeralOwner(parent.owner)) throw new KeeperError(ErrorCode.NoChildrenForEphemerals, path);
+    this.checkQuota(path, 1, req.data?.length ?? 0);
     const newCVersion = parentCVersion + 1;
     const owner = ephemeral ? ctx.sessionId : isContainer ? CONTAINER_OWNER : isTTL ? ttlOwner(ttl) : 0n;
     this.put(parentPath, { ...parent, cversion: newCVersion, childCount: parent.childCount + 1, zxid: ctx.zxid });
@@ -166,6 +170,7 @@ export class Prep {
     validatePath(req.path);
     const node = this.need(req.path);
     checkACL(node.acl, Perms.WRITE, ctx.authInfo, req.path);
+    this.checkQuota(req.path, 0, (req.data?.length ?? 0) - (this.tree.get(req.path)?.dataLength ?? 0));
     const version = checkVersion(node.version, req.version, req.path);
     this.put(req.path, { ...node, version, zxid: ctx.zxid });
     return { type: OpCode.setData, path: req.path, data: req.data, version };
@@ -216,6 +221,15 @@ export class Prep {
       this.staged = null;
     }
     return { type: OpCode.multi, txns };
+  }
+
+  /** ZooKeeperServer.checkQuota: only hard limits refuse, and only with enforceQuota=true. */
+  private checkQuota(path: string, countDiff: number, bytesDiff: number): void {
+    if (!this.opts.enforceQuota) return;
+    const q = this.tree.quotaFor(path);
+    if (!q) return;
+    const v = quotaViolation(q.prefix, q.limits, q.usage, countDiff, bytesDiff);
+    if (v?.hard) throw new KeeperError(ErrorCode.QuotaExceeded, q.prefix, { cause: new Error(v.message) });
   }
 
   /** closeSession: the session's ephemerals as they will be when this txn applies. */

@@ -27,7 +27,9 @@ export class SessionTracker {
   /** (now << 24) >>> 8 | serverId << 56, as SessionTrackerImpl.initializeNextSessionId. */
   static initialSessionId(serverId: number, nowMs: number): bigint {
     const shifted = BigInt.asUintN(64, BigInt(nowMs) << 24n) >> 8n;
-    return BigInt.asIntN(64, shifted | (BigInt(serverId) << 56n));
+    const id = BigInt.asIntN(64, shifted | (BigInt(serverId) << 56n));
+    // Long.MIN_VALUE marks container nodes: never hand it out as a session id
+    return id === -0x8000000000000000n ? id + 1n : id;
   }
 
   newSessionId(): bigint {

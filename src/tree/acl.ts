@@ -34,8 +34,8 @@ export function ipMatches(clientAddr: string, aclExpr: string): boolean {
   const want = ipBytes(base);
   const have = ipBytes(clientAddr);
   if (!want || !have || want.length !== have.length) return false;
-  const bits = slash === -1 ? want.length * 8 : Number(aclExpr.slice(slash + 1));
-  if (!Number.isInteger(bits) || bits < 0 || bits > want.length * 8) return false;
+  const bits = slash === -1 ? want.length * 8 : javaParseInt(aclExpr.slice(slash + 1));
+  if (bits === null || bits < 0 || bits > want.length * 8) return false;
   for (let i = 0; i < want.length; i++) {
     const take = Math.max(0, Math.min(8, bits - i * 8));
     const mask = take === 0 ? 0 : (0xff << (8 - take)) & 0xff;
@@ -50,8 +50,20 @@ function ipValid(expr: string): boolean {
   const b = ipBytes(base);
   if (!b) return false;
   if (slash === -1) return true;
-  const bits = Number(expr.slice(slash + 1));
-  return Number.isInteger(bits) && bits >= 0 && bits <= b.length * 8;
+  const bits = javaParseInt(expr.slice(slash + 1));
+  return bits !== null && bits >= 0 && bits <= b.length * 8;
+}
+
+/** Integer.parseInt: an optional sign and digits, nothing else ("" is not 0). */
+function javaParseInt(text: string): number | null {
+  return /^[+-]?\d{1,10}$/.test(text) ? Number(text) : null;
+}
+
+/** String.split(":") in Java drops trailing empty strings. */
+function javaSplitColon(text: string): string[] {
+  const parts = text.split(':');
+  while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
+  return parts;
 }
 
 /** Schemes whose ids an `auth` ACL may take from the caller (AuthenticationProvider.isAuthenticated). */
@@ -60,7 +72,7 @@ const authenticatedSchemes = new Set(['digest']);
 function schemeValid(scheme: string, id: string): boolean {
   switch (scheme) {
     case 'world': return id === 'anyone';
-    case 'digest': return id.split(':').length === 2;
+    case 'digest': return javaSplitColon(id).length === 2;
     case 'ip': return ipValid(id);
     default: return false;
   }
@@ -124,9 +136,8 @@ export function checkACL(acl: readonly ACL[], perm: number, authInfo: readonly I
  */
 export function authenticate(scheme: string, auth: Buffer, remoteAddr: string, superDigest: string | undefined): Id[] | null {
   if (scheme === 'digest') {
-    const text = auth.toString('utf8');
-    if (!text.includes(':')) return null;
-    const id = digestOf(text);
+    // like DigestAuthenticationProvider: any text is accepted; "user:password" is the useful form
+    const id = digestOf(auth.toString('utf8'));
     const ids: Id[] = [];
     if (superDigest !== undefined && id === superDigest) ids.push({ scheme: 'super', id: '' });
     ids.push({ scheme: 'digest', id });

@@ -5,6 +5,7 @@ import { ErrorCode } from '../util/errors.js';
 import { EventType, OpCode, Perms, type ACL, type Stat } from '../wire/protocol.js';
 import { isContainerOwner, isEphemeralOwner, ownerTtlMs, type Txn, type TxnHeader } from '../wire/txn.js';
 import { WatchManager, WatchMode, parentOf, type WatchEvent, type WatcherId } from './watches.js';
+import { LIMIT_NODE, QUOTA_ROOT, STAT_NODE, StatsTrack, limitPath, quotaViolation, statPath, trimQuotaPath } from './quota.js';
 
 export class ZNode {
   children: Set<string> | null = null;
@@ -76,8 +77,12 @@ export class DataTree {
   /** ACL lists are interned: most nodes share a handful (ZooKeeper's ReferenceCountedACLCache). */
   private readonly aclCache = new Map<string, ACL[]>();
   lastProcessedZxid = 0;
-  /** sum of path + data lengths, ZooKeeper's approximate_data_size */
-  approximateDataSize = 0;
+  /** sum of path + data lengths, ZooKeeper's approximate_data_size (which counts the root as "/": 1) */
+  approximateDataSize = 1;
+  /** paths that have a zookeeper_limits node (ZooKeeper's quota PathTrie) */
+  readonly quotaPaths = new Set<string>();
+  /** soft quota limits only warn: the runtime logs these */
+  onQuotaWarning: ((message: string) => void) | null = null;
 
   constructor() {
     this.nodes.set('/', this.newNode(Buffer.alloc(0), OPEN_ACL, 0, 0, 0n));
@@ -169,6 +174,64 @@ export class DataTree {
     return n;
   }
 
+  // ---------- quotas ----------
+
+  /** The deepest path at or above `path` that has a quota (PathTrie.findMaxPrefix), or null. */
+  quotaPrefix(path: string): string | null {
+    if (this.quotaPaths.size === 0) return null;
+    for (let p: string | null = path; p !== null; p = parentOf(p)) {
+      if (p !== '/' && p !== ZOOKEEPER_PATH && this.quotaPaths.has(p)) return p;
+    }
+    return null;
+  }
+
+  /** Limits and usage that govern a change at path, for prep's hard-limit check. */
+  quotaFor(path: string): { prefix: string; limits: StatsTrack; usage: StatsTrack } | null {
+    const prefix = this.quotaPrefix(path);
+    if (prefix === null) return null;
+    const limitNode = this.nodes.get(limitPath(prefix));
+    const statNode = this.nodes.get(statPath(prefix));
+    if (!limitNode || !statNode) return null;
+    return { prefix, limits: new StatsTrack(limitNode.data?.toString('utf8')), usage: new StatsTrack(statNode.data?.toString('utf8')) };
+  }
+
+  /** Keeps zookeeper_stats current; its data changes without a new zxid, as in ZooKeeper. */
+  private updateQuotaUsage(path: string, countDiff: number, bytesDiff: number): void {
+    const q = this.quotaFor(path);
+    if (!q || (countDiff === 0 && bytesDiff === 0)) return;
+    const warn = quotaViolation(q.prefix, q.limits, q.usage, countDiff, bytesDiff);
+    if (warn && !warn.hard) this.onQuotaWarning?.(warn.message);
+    q.usage.values.set('count', q.usage.count + countDiff);
+    q.usage.values.set('bytes', q.usage.bytes + bytesDiff);
+    this.setStatData(q.prefix, q.usage);
+  }
+
+  /** When a stats node is created: count the whole subtree (DataTree.updateQuotaForPath). */
+  private recountQuota(prefix: string): void {
+    let count = 0;
+    let bytes = 0;
+    const walk = (p: string): void => {
+      const n = this.nodes.get(p);
+      if (!n) return;
+      count++;
+      bytes += n.dataLength;
+      if (n.children) for (const c of n.children) walk(p === '/' ? `/${c}` : `${p}/${c}`);
+    };
+    walk(prefix);
+    const usage = new StatsTrack();
+    usage.values.set('count', count);
+    usage.values.set('bytes', bytes);
+    this.setStatData(prefix, usage);
+  }
+
+  private setStatData(prefix: string, usage: StatsTrack): void {
+    const statNode = this.nodes.get(statPath(prefix));
+    if (!statNode) return;
+    const data = Buffer.from(usage.toString(), 'utf8');
+    this.approximateDataSize += data.length - statNode.dataLength;
+    statNode.data = data;
+  }
+
   // ---------- apply ----------
 
   /** Applies one txn. Replay tolerates NoNode / NodeExists as ZooKeeper does for fuzzy snapshots. */
@@ -193,7 +256,9 @@ export class DataTree {
       case OpCode.setData: {
         const node = this.nodes.get(txn.path);
         if (!node) return { type: OpCode.error, err: ErrorCode.NoNode };
-        this.approximateDataSize += (txn.data?.length ?? 0) - node.dataLength;
+        const bytesDiff = (txn.data?.length ?? 0) - node.dataLength;
+        this.approximateDataSize += bytesDiff;
+        this.updateQuotaUsage(txn.path, 0, bytesDiff);
         node.data = txn.data;
         node.version = txn.version;
         node.mzxid = hdr.zxid;
@@ -217,9 +282,10 @@ export class DataTree {
       case OpCode.createSession:
         return { type: OpCode.createSession };
       case OpCode.closeSession: {
-        const owned = this.ephemerals.get(hdr.sessionId);
-        const paths = txn.paths2Delete.length > 0 ? txn.paths2Delete : owned ? [...owned].sort() : [];
-        for (const p of paths) this.deleteNode(p, hdr.zxid, events);
+        // the listed paths, then whatever else the session still owns (DataTree.killSession)
+        for (const p of txn.paths2Delete) this.deleteNode(p, hdr.zxid, events);
+        const rest = this.ephemerals.get(hdr.sessionId);
+        if (rest) for (const p of [...rest].sort()) this.deleteNode(p, hdr.zxid, events);
         this.ephemerals.delete(hdr.sessionId);
         return { type: OpCode.closeSession };
       }
@@ -276,6 +342,11 @@ export class DataTree {
     } else if (ownerTtlMs(owner) !== null) {
       this.ttls.add(path);
     }
+    if (parentPath.startsWith(QUOTA_ROOT)) {
+      if (name === LIMIT_NODE) this.quotaPaths.add(trimQuotaPath(parentPath));
+      if (name === STAT_NODE) this.recountQuota(trimQuotaPath(parentPath));
+    }
+    this.updateQuotaUsage(path, 1, data?.length ?? 0);
     this.fire(this.dataWatches, path, EventType.NodeCreated, events);
     this.fire(this.childWatches, parentPath, EventType.NodeChildrenChanged, events);
     return { type, path, stat: node.stat() };
@@ -292,6 +363,8 @@ export class DataTree {
     parent.children?.delete(basename(path));
     this.nodes.delete(path);
     this.approximateDataSize -= path.length + node.dataLength;
+    if (parentPath.startsWith(QUOTA_ROOT) && basename(path) === LIMIT_NODE) this.quotaPaths.delete(trimQuotaPath(parentPath));
+    this.updateQuotaUsage(path, -1, -node.dataLength);
     const owner = node.ephemeralOwner;
     if (isEphemeralOwner(owner)) {
       const set = this.ephemerals.get(owner);

@@ -85,12 +85,11 @@ export class WatchManager {
     const m = this.byPath.get(path);
     if (m) {
       for (const [watcher, mode] of [...m]) {
-        if (suppress?.has(watcher)) continue;
-        if (!fired.has(watcher)) {
-          fired.add(watcher);
-          out.push({ watcher, type, path });
-        }
+        // a standard watch is consumed even when its event is suppressed as a duplicate
         if (mode & WatchMode.Standard) this.setMode(path, m, watcher, mode, mode & ~WatchMode.Standard);
+        if (suppress?.has(watcher) || fired.has(watcher)) continue;
+        fired.add(watcher);
+        out.push({ watcher, type, path });
       }
     }
     if (this.recursiveCount === 0) return;

@@ -19,32 +19,42 @@ test('sigterm_shuts_down_cleanly_with_exit_0', async () => {
 
 test('acknowledged_writes_survive_kill_9', async () => {
   const dataDir = tempDir('kill9');
-  const srv = await startArk({ dataDir });
-  const c = await ZkClient.connect({ port: srv.port, sessionTimeoutMs: 30000 });
-  await c.create('/app', 'root');
-  const acked: Array<{ path: string; czxid: number }> = [];
-  const writes: Array<Promise<void>> = [];
-  for (let i = 0; i < 300; i++) {
-    writes.push(c.create2(`/app/n${i}`, `v${i}`).then((r) => { acked.push({ path: r.path, czxid: r.stat.czxid }); }, () => undefined));
-    if (i === 200) await srv.kill(); // mid-stream: some writes are acknowledged, some not
-  }
-  await Promise.all(writes);
-  assert.ok(acked.length > 0);
-  const again = await startArk({ dataDir });
-  try {
-    const c2 = await ZkClient.connect({ port: again.port });
-    for (const a of acked) {
-      const { data, stat } = await c2.getData(a.path);
-      assert.equal(data.toString(), `v${a.path.slice('/app/n'.length)}`);
-      assert.equal(stat.czxid, a.czxid);
+  const acked = new Map<string, number>(); // path -> czxid the server acknowledged
+  let srv = await startArk({ dataDir });
+  for (let cycle = 0; cycle < 3; cycle++) {
+    // four writers pipeline creates until the server dies under them
+    const c = await ZkClient.connect({ port: srv.port, sessionTimeoutMs: 30000 });
+    if (cycle === 0) await c.create('/app', 'root');
+    let stop = false;
+    const writer = async (w: number): Promise<void> => {
+      for (let i = 0; !stop; i++) {
+        const path = `/app/c${cycle}-w${w}-${i}`;
+        try {
+          const r = await c.create2(path, path);
+          acked.set(r.path, r.stat.czxid);
+        } catch {
+          return;
+        }
+      }
+    };
+    const writers = [0, 1, 2, 3].map(writer);
+    await new Promise((r) => setTimeout(r, 150 + cycle * 100));
+    await srv.kill();
+    stop = true;
+    await Promise.all(writers);
+    srv = await startArk({ dataDir });
+    const check = await ZkClient.connect({ port: srv.port });
+    for (const [path, czxid] of acked) {
+      const { data, stat } = await check.getData(path);
+      assert.equal(data.toString(), path);
+      assert.equal(stat.czxid, czxid, path);
     }
-    // and it serves writes again, with zxids after the recovered ones
-    const r = await c2.create2('/after', 'x');
-    assert.ok(r.stat.czxid > Math.max(...acked.map((a) => a.czxid)));
-    c2.disconnect();
-  } finally {
-    await again.stop();
+    const r = await check.create2(`/after-${cycle}`, 'x');
+    assert.ok(r.stat.czxid > Math.max(...acked.values()), 'new zxids follow the recovered ones');
+    check.disconnect();
   }
+  assert.ok(acked.size > 100, `only ${acked.size} writes were acknowledged`);
+  await srv.stop();
 });
 
 test('ephemerals_of_a_session_survive_a_restart_within_the_timeout', async () => {

@@ -1,0 +1,410 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { Prep, sequenceSuffix, type PrepContext } from '../../src/server/prep.js';
+import { DataTree } from '../../src/tree/datatree.js';
+import { digestOf } from '../../src/tree/acl.js';
+import { ErrorCode, KeeperError } from '../../src/util/errors.js';
+import { CreateFlag, OpCode, Perms, type ACL, type CreateRequest, type Id, type MultiOp } from '../../src/wire/protocol.js';
+import { CONTAINER_OWNER, TTL_MAX_MS, ttlOwner, type Txn } from '../../src/wire/txn.js';
+
+const OPEN: ACL[] = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
+const SESSION = 0x0100000000000001n;
+
+/** A tree plus a Prep, with a zxid counter shared by "applied" txns and prepared ones. */
+class Fixture {
+  readonly tree = new DataTree();
+  readonly prep: Prep;
+  zxid = 0;
+  constructor(extendedTypesEnabled = false) {
+    this.prep = new Prep(this.tree, { extendedTypesEnabled, enforceQuota: false });
+  }
+  ctx(authInfo: readonly Id[] = []): PrepContext {
+    return { sessionId: SESSION, authInfo, zxid: ++this.zxid, time: 1000 + this.zxid };
+  }
+  prepare(type: number, req: unknown, authInfo: readonly Id[] = []): Txn {
+    return this.prep.prepare(type, req, this.ctx(authInfo));
+  }
+  /** prepare + apply + applied: the full write path. */
+  write(type: number, req: unknown, authInfo: readonly Id[] = []): Txn {
+    const ctx = this.ctx(authInfo);
+    const txn = this.prep.prepare(type, req, ctx);
+    this.commit(txn, ctx.zxid);
+    return txn;
+  }
+  commit(txn: Txn, zxid: number): void {
+    this.tree.apply({ sessionId: SESSION, cxid: zxid, zxid, time: 1000 + zxid, type: txn.type }, txn, []);
+    this.prep.applied(zxid);
+  }
+}
+
+function create(path: string, flags: number = CreateFlag.PERSISTENT, acl: ACL[] | null = OPEN, ttl = -1, data: Buffer | null = null): CreateRequest {
+  return { path, data, acl, flags, ttl };
+}
+
+function code(c: number) {
+  return (e: unknown): boolean => {
+    assert.ok(e instanceof KeeperError, `expected KeeperError, got ${String(e)}`);
+    assert.equal(e.code, c, `expected code ${c}, got ${e.code}`);
+    return true;
+  };
+}
+
+describe('sequenceSuffix', () => {
+  test('sequence_suffix_is_ten_digits_zero_padded', () => {
+    assert.equal(sequenceSuffix(0), '0000000000');
+    assert.equal(sequenceSuffix(42), '0000000042');
+    assert.equal(sequenceSuffix(2 ** 31 - 1), '2147483647');
+  });
+
+  test('negative_sequence_counts_the_sign_in_the_width_like_java_format', () => {
+    assert.equal(sequenceSuffix(-1), '-000000001');
+    assert.equal(sequenceSuffix(-42), '-000000042');
+    assert.equal(sequenceSuffix(-(2 ** 31)), '-2147483648');
+  });
+});
+
+describe('create', () => {
+  test('create_txn_carries_path_data_acl_and_next_parent_cversion', () => {
+    const f = new Fixture();
+    const txn = f.prepare(OpCode.create, create('/a', CreateFlag.PERSISTENT, OPEN, -1, Buffer.from('d')));
+    assert.deepEqual(txn, { type: OpCode.create, path: '/a', data: Buffer.from('d'), acl: OPEN, ephemeralOwner: 0n, parentCVersion: 1 });
+  });
+
+  test('null_data_stays_null_in_the_txn', () => {
+    const f = new Fixture();
+    const txn = f.prepare(OpCode.create2, create('/a'));
+    assert.ok(txn.type === OpCode.create2);
+    assert.equal(txn.data, null);
+  });
+
+  test('sequential_suffix_comes_from_parent_cversion', () => {
+    const f = new Fixture();
+    f.write(OpCode.create, create('/q'));
+    f.write(OpCode.create, create('/q/a'));
+    f.write(OpCode.create, create('/q/b'));
+    f.write(OpCode.delete, { path: '/q/a', version: -1 }); // cversion stays 2
+    const t1 = f.prepare(OpCode.create, create('/q/item-', CreateFlag.PERSISTENT_SEQUENTIAL));
+    assert.ok(t1.type === OpCode.create);
+    assert.equal(t1.path, '/q/item-0000000002');
+    assert.equal(t1.parentCVersion, 3);
+    // a second one before the first is applied sees the pending cversion
+    const t2 = f.prepare(OpCode.create, create('/q/item-', CreateFlag.EPHEMERAL_SEQUENTIAL));
+    assert.ok(t2.type === OpCode.create);
+    assert.equal(t2.path, '/q/item-0000000003');
+    assert.equal(t2.ephemeralOwner, SESSION);
+  });
+
+  test('sequential_create_of_a_trailing_slash_path_is_valid', () => {
+    const f = new Fixture();
+    f.write(OpCode.create, create('/p'));
+    const txn = f.prepare(OpCode.create, create('/p/', CreateFlag.PERSISTENT_SEQUENTIAL));
+    assert.ok(txn.type === OpCode.create);
+    assert.equal(txn.path, '/p/0000000000');
+  });
+
+  test('owners_for_ephemeral_container_and_ttl', () => {
+    const f = new Fixture(true);
+    const e = f.prepare(OpCode.create, create('/e', CreateFlag.EPHEMERAL));
+    const c = f.prepare(OpCode.createContainer, create('/c', CreateFlag.CONTAINER));
+    const t = f.prepare(OpCode.createTTL, create('/t', CreateFlag.PERSISTENT_WITH_TTL, OPEN, 5000));
+    assert.ok(e.type === OpCode.create && c.type === OpCode.createContainer && t.type === OpCode.createTTL);
+    assert.equal(e.ephemeralOwner, SESSION);
+    assert.equal(c.ephemeralOwner, CONTAINER_OWNER);
+    assert.equal(t.ephemeralOwner, ttlOwner(5000));
+  });
+
+  test('InvalidACL_comes_before_NoNode_for_create_with_empty_acl_under_missing_parent', () => {
+    const f = new Fixture();
+    assert.throws(() => f.prepare(OpCode.create, create('/missing/x', CreateFlag.PERSISTENT, [])), code(ErrorCode.InvalidACL));
+    assert.throws(() => f.prepare(OpCode.create, create('/missing/x')), code(ErrorCode.NoNode));
+  });
+
+  test('NoAuth_on_parent_create_permission', () => {
+    const f = new Fixture();
+    f.write(OpCode.create, create('/ro', CreateFlag.PERSISTENT, [{ perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } }]));
+    assert.throws(() => f.prepare(OpCode.create, create('/ro/x')), code(ErrorCode.NoAuth));
+  });
+
+  test('NodeExists_for_existing_and_pending_nodes', () => {
+    const f = new Fixture();
+    f.write(OpCode.create, create('/a'));
+    assert.throws(() => f.prepare(OpCode.create, create('/a')), code(ErrorCode.NodeExists));
+    f.prepare(OpCode.create, create('/b')); // pending, not applied
+    assert.throws(() => f.prepare(OpCode.create, create('/b')), code(ErrorCode.NodeExists));
+  });
+
+  test('create_of_root_is_NodeExists', () => {
+    const f = new Fixture();
+    assert.throws(() => f.prepare(OpCode.create, create('/')), code(ErrorCode.NodeExists));
+  });
+
+  test('NoChildrenForEphemerals', () => {
+    const f = new Fixture();
+    f.write(OpCode.create, create('/e', CreateFlag.EPHEMERAL));
+    assert.throws(() => f.prepare(OpCode.create, create('/e/c')), code(ErrorCode.NoChildrenForEphemerals));
+    // also against a pending (not yet applied) ephemeral parent
+    f.prepare(OpCode.create, create('/e2', CreateFlag.EPHEMERAL));
+    assert.throws(() => f.prepare(OpCode.create, create('/e2/c')), code(ErrorCode.NoChildrenForEphemerals));
+  });
+
+  test('containers_and_ttl_nodes_may_have_children', () => {
+    const f = new Fixture(true);
+    f.write(OpCode.createContainer, create('/c', CreateFlag.CONTAINER));
+    f.write(OpCode.createTTL, create('/t', CreateFlag.PERSISTENT_WITH_TTL, OPEN, 100));
+    assert.doesNotThrow(() => f.prepare(OpCode.create, create('/c/x')));
+    assert.doesNotThrow(() => f.prepare(OpCode.create, create('/t/x')));
+  });
+
+  test('ttl_without_extendedTypesEnabled_is_Unimplemented', () => {
+    const f = new Fixture(false);
+    assert.throws(() => f.prepare(OpCode.createTTL, create('/t', CreateFlag.PERSISTENT_WITH_TTL, OPEN, 1000)), code(ErrorCode.Unimplemented));
+    assert.throws(() => f.prepare(OpCode.createTTL, create('/t', CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL, OPEN, 1000)), code(ErrorCode.Unimplemented));
+  });
+
+  test('createTTL_with_ttl_0_or_above_max_is_BadArguments', () => {
+    const f = new Fixture(true);
+    assert.throws(() => f.prepare(OpCode.createTTL, create('/t', CreateFlag.PERSISTENT_WITH_TTL, OPEN, 0)), code(ErrorCode.BadArguments));
+    assert.throws(() => f.prepare(OpCode.createTTL, create('/t', CreateFlag.PERSISTENT_WITH_TTL, OPEN, TTL_MAX_MS + 1)), code(ErrorCode.BadArguments));
+    assert.doesNotThrow(() => f.prepare(OpCode.createTTL, create('/t', CreateFlag.PERSISTENT_WITH_TTL, OPEN, TTL_MAX_MS)));
+  });
+
+  test('ttl_mode_through_plain_create_has_no_ttl_and_is_BadArguments', () => {
+    const f = new Fixture(true);
+    assert.throws(() => f.prepare(OpCode.create, create('/t', CreateFlag.PERSISTENT_WITH_TTL, OPEN, 1000)), code(ErrorCode.BadArguments));
+  });
+
+  test('createTTL_with_a_non_ttl_mode_and_a_ttl_is_BadArguments', () => {
+    const f = new Fixture(true);
+    assert.throws(() => f.prepare(OpCode.createTTL, create('/t', CreateFlag.PERSISTENT, OPEN, 1000)), code(ErrorCode.BadArguments));
+  });
+
+  test('createContainer_opcode_with_non_container_flags_is_BadArguments', () => {
+    const f = new Fixture();
+    assert.throws(() => f.prepare(OpCode.createContainer, create('/c', CreateFlag.PERSISTENT)), code(ErrorCode.BadArguments));
+    assert.throws(() => f.prepare(OpCode.create, create('/c', CreateFlag.CONTAINER)), code(ErrorCode.BadArguments));
+  });
+
+  test('unknown_create_flags_are_BadArguments', () => {
+    const f = new Fixture(true);
+    assert.throws(() => f.prepare(OpCode.create, create('/x', 7)), code(ErrorCode.BadArguments));
+    assert.throws(() => f.prepare(OpCode.create, create('/x', -1)), code(ErrorCode.BadArguments));
+  });
+
+  test('bad_paths_are_BadArguments', () => {
+    const f = new Fixture();
+    assert.throws(() => f.prepare(OpCode.create, create('noslash')), code(ErrorCode.BadArguments));
+    assert.throws(() => f.prepare(OpCode.create, create('/a\u0000b')), code(ErrorCode.BadArguments));
+    assert.throws(() => f.prepare(OpCode.create, create('/zookeeper/')), code(ErrorCode.BadArguments));
+  });
+
+  test('relative_path_under_a_missing_parent_is_NoNode_first', () => {
+    // validatePathForCreate only checks the last slash and NUL; the parent lookup comes before validatePath
+    const f = new Fixture();
+    assert.throws(() => f.prepare(OpCode.create, create('/a/../b')), code(ErrorCode.NoNode));
+    assert.throws(() => f.prepare(OpCode.create, create('/./b')), code(ErrorCode.NoNode));
+    assert.throws(() => f.prepare(OpCode.create, create('/..')), code(ErrorCode.BadArguments));
+  });
+
+  test('auth_acl_expands_to_the_callers_digest', () => {
+    const f = new Fixture();
+    const me: Id[] = [{ scheme: 'digest', id: digestOf('me:pw') }];
+    const txn = f.prepare(OpCode.create, create('/mine', CreateFlag.PERSISTENT, [{ perms: Perms.ALL, id: { scheme: 'auth', id: '' } }]), me);
+    assert.ok(txn.type === OpCode.create);
+    assert.deepEqual(txn.acl, [{ perms: Perms.ALL, id: { scheme: 'digest', id: digestOf('me:pw') } }]);
+  });
+});
+
+describe('delete, setData, setACL, check', () => {
+  test('NoAuth_on_parent_comes_before_NoNode_of_the_node_for_delete', () => {
+    const f = new Fixture();
+    f.write(OpCode.create, create('/locked', CreateFlag.PERSISTENT, [{ perms: Perms.READ | Perms.CREATE, id: { scheme: 'world', id: 'anyone' } }]));
+    assert.throws(() => f.prepare(OpCode.delete, { path: '/locked/missing', version: -1 }), code(ErrorCode.NoAuth));
+    assert.throws(() => f.prepare(OpCode.delete, { path: '/open-missing', version: -1 }), code(ErrorCode.NoNode));
+  });
+
+  test('deleting_system_nodes_is_BadArguments', () => {
+    const f = new Fixture();
+    for (const p of ['/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config']) {
+      assert.throws(() => f.prepare(OpCode.delete, { path: p, version: -1 }), code(ErrorCode.BadArguments), p);
+    }
+  });
+
+  test('delete_checks_version_then_children', () => {
+    const f = new Fixture();
+    f.write(OpCode.create, create('/a'));
+    f.write(OpCode.create, create('/a/b'));
+    assert.throws(() => f.prepare(OpCode.delete, { path: '/a', version: 5 }), code(ErrorCode.BadVersion));
+    assert.throws(() => f.prepare(OpCode.delete, { path: '/a', version: 0 }), code(ErrorCode.NotEmpty));
+    assert.deepEqual(f.prepare(OpCode.delete, { path: '/a/b', version: 0 }), { type: OpCode.delete, path: '/a/b' });
+    // the pending delete of the only child makes the parent deletable before anything is applied
+    assert.deepEqual(f.prepare(OpCode.delete, { path: '/a', version: -1 }), { type: OpCode.delete, path: '/a' });
+  });
+
+  test('pending_child_create_makes_parent_NotEmpty', () => {
+    const f = new Fixture();
+    f.write(OpCode.create, create('/a'));
+    f.prepare(OpCode.create, create('/a/b'));
+    assert.throws(() => f.prepare(OpCode.delete, { path: '/a', version: -1 }), code(ErrorCode.NotEmpty));
+  });
+
+  test('pending_delete_lets_the_path_be_created_again', () => {
+    const f = new Fixture();
+    f.write(OpCode.create, create('/x'));
+    f.prepare(OpCode.delete, { path: '/x', version: -1 });
+    assert.throws(() => f.prepare(OpCode.setData, { path: '/x', data: null, version: -1 }), code(ErrorCode.NoNode));
+    assert.doesNotThrow(() => f.prepare(OpCode.create, create('/x')));
+  });
+
+  test('setData_version_increments_through_pending_changes', () => {
+    const f = new Fixture();
+    f.write(OpCode.create, create('/a'));
+    assert.deepEqual(f.prepare(OpCode.setData, { path: '/a', data: Buffer.from('1'), version: 0 }),
+      { type: OpCode.setData, path: '/a', data: Buffer.from('1'), version: 1 });
+    assert.throws(() => f.prepare(OpCode.setData, { path: '/a', data: null, version: 0 }), code(ErrorCode.BadVersion));
+    const t = f.prepare(OpCode.setData, { path: '/a', data: null, version: 1 });
+    assert.ok(t.type === OpCode.setData);
+    assert.equal(t.version, 2);
+    assert.equal(t.data, null);
+  });
+
+  test('setData_version_wraps_like_a_java_int', () => {
+    const f = new Fixture();
+    f.write(OpCode.create, create('/a'));
+    f.write(OpCode.setData, { path: '/a', data: null, version: -1 });
+    f.tree.get('/a')!.version = 2 ** 31 - 1;
+    const t = f.prepare(OpCode.setData, { path: '/a', data: null, version: -1 });
+    assert.ok(t.type === OpCode.setData);
+    assert.equal(t.version, -(2 ** 31));
+  });
+
+  test('setData_needs_write_permission', () => {
+    const f = new Fixture();
+    f.write(OpCode.create, create('/ro', CreateFlag.PERSISTENT, [{ perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } }]));
+    assert.throws(() => f.prepare(OpCode.setData, { path: '/ro', data: null, version: -1 }), code(ErrorCode.NoAuth));
+  });
+
+  test('setACL_checks_acl_validity_admin_and_aversion', () => {
+    const f = new Fixture();
+    f.write(OpCode.create, create('/a'));
+    assert.throws(() => f.prepare(OpCode.setACL, { path: '/a', acl: [], version: -1 }), code(ErrorCode.InvalidACL));
+    assert.throws(() => f.prepare(OpCode.setACL, { path: '/a', acl: OPEN, version: 3 }), code(ErrorCode.BadVersion));
+    const ro: ACL[] = [{ perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } }];
+    assert.deepEqual(f.write(OpCode.setACL, { path: '/a', acl: ro, version: 0 }), { type: OpCode.setACL, path: '/a', acl: ro, version: 1 });
+    assert.equal(f.tree.get('/a')!.aversion, 1);
+    assert.throws(() => f.prepare(OpCode.setACL, { path: '/a', acl: OPEN, version: -1 }), code(ErrorCode.NoAuth));
+  });
+
+  test('setACL_of_zookeeper_config_with_version_minus_one', () => {
+    const f = new Fixture();
+    // /zookeeper/config has READ only for world: ADMIN is refused
+    assert.throws(() => f.prepare(OpCode.setACL, { path: '/zookeeper/config', acl: OPEN, version: -1 }), code(ErrorCode.NoAuth));
+    const t = f.prepare(OpCode.setACL, { path: '/zookeeper/config', acl: OPEN, version: -1 }, [{ scheme: 'super', id: '' }]);
+    assert.ok(t.type === OpCode.setACL);
+    assert.equal(t.version, 0, 'aversion -1 + 1');
+  });
+
+  test('check_returns_expected_plus_one_or_BadVersion', () => {
+    const f = new Fixture();
+    f.write(OpCode.create, create('/a'));
+    assert.deepEqual(f.prepare(OpCode.check, { path: '/a', version: 0 }), { type: OpCode.check, path: '/a', version: 1 });
+    assert.throws(() => f.prepare(OpCode.check, { path: '/a', version: 1 }), code(ErrorCode.BadVersion));
+    assert.throws(() => f.prepare(OpCode.check, { path: '/nope', version: 0 }), code(ErrorCode.NoNode));
+  });
+
+  test('unknown_write_type_is_Unimplemented', () => {
+    const f = new Fixture();
+    assert.throws(() => f.prepare(OpCode.getData, { path: '/', watch: false }), code(ErrorCode.Unimplemented));
+  });
+
+  test('applied_drops_pending_records', () => {
+    const f = new Fixture();
+    const ctx = f.ctx();
+    const txn = f.prep.prepare(OpCode.create, create('/a'), ctx);
+    assert.ok(f.prep.pendingCount > 0);
+    f.commit(txn, ctx.zxid);
+    assert.equal(f.prep.pendingCount, 0);
+    assert.throws(() => f.prepare(OpCode.create, create('/a')), code(ErrorCode.NodeExists));
+  });
+});
+
+describe('multi', () => {
+  const op = (type: number, req: unknown): MultiOp => ({ type, req } as MultiOp);
+
+  test('second_op_sees_the_first_create_then_a_b_succeeds', () => {
+    const f = new Fixture();
+    const ctx = f.ctx();
+    const txn = f.prep.multi([op(OpCode.create, create('/a')), op(OpCode.create, create('/a/b')), op(OpCode.setData, { path: '/a/b', data: null, version: 0 })], ctx);
+    assert.ok(txn.type === OpCode.multi);
+    assert.deepEqual(txn.txns.map((t) => t.type), [OpCode.create, OpCode.create, OpCode.setData]);
+    assert.deepEqual(txn.txns.map((t) => ('path' in t ? t.path : null)), ['/a', '/a/b', '/a/b']);
+    f.commit(txn, ctx.zxid);
+    assert.equal(f.tree.get('/a/b')?.version, 1);
+    assert.equal(f.tree.get('/a')?.cversion, 1);
+  });
+
+  test('failed_multi_keeps_earlier_txns_marks_the_failure_and_later_ops', () => {
+    const f = new Fixture();
+    const txn = f.prep.multi([
+      op(OpCode.create, create('/m')),
+      op(OpCode.create, create('/missing/x')),
+      op(OpCode.create, create('/n')),
+    ], f.ctx());
+    assert.ok(txn.type === OpCode.multi);
+    assert.equal(txn.txns[0]!.type, OpCode.create);
+    assert.deepEqual(txn.txns[1], { type: OpCode.error, err: ErrorCode.NoNode });
+    assert.deepEqual(txn.txns[2], { type: OpCode.error, err: ErrorCode.RuntimeInconsistency });
+  });
+
+  test('failed_multi_leaves_no_pending_changes', () => {
+    const f = new Fixture();
+    f.prep.multi([op(OpCode.create, create('/m')), op(OpCode.check, { path: '/m', version: 9 })], f.ctx());
+    assert.equal(f.prep.pendingCount, 0);
+    assert.doesNotThrow(() => f.prepare(OpCode.create, create('/m')));
+    // and the root's cversion is not advanced by the dropped create
+    const t = f.prepare(OpCode.create, create('/s-', CreateFlag.PERSISTENT_SEQUENTIAL));
+    assert.ok(t.type === OpCode.create);
+    assert.equal(t.path, '/s-0000000001');
+  });
+
+  test('check_inside_multi_sees_earlier_setData', () => {
+    const f = new Fixture();
+    f.write(OpCode.create, create('/a'));
+    const txn = f.prep.multi([op(OpCode.setData, { path: '/a', data: null, version: 0 }), op(OpCode.check, { path: '/a', version: 1 })], f.ctx());
+    assert.ok(txn.type === OpCode.multi);
+    assert.deepEqual(txn.txns.map((t) => t.type), [OpCode.setData, OpCode.check]);
+  });
+
+  test('read_op_inside_multi_fails_the_multi', () => {
+    const f = new Fixture();
+    const txn = f.prep.multi([op(OpCode.getData, { path: '/', watch: false })], f.ctx());
+    assert.ok(txn.type === OpCode.multi);
+    assert.deepEqual(txn.txns, [{ type: OpCode.error, err: ErrorCode.Unimplemented }]);
+  });
+});
+
+describe('closeSession and deleteContainer', () => {
+  test('closeSession_lists_applied_and_pending_ephemerals_sorted', () => {
+    const f = new Fixture();
+    f.write(OpCode.create, create('/z', CreateFlag.EPHEMERAL));
+    f.write(OpCode.create, create('/gone', CreateFlag.EPHEMERAL));
+    f.prepare(OpCode.create, create('/a', CreateFlag.EPHEMERAL)); // pending
+    f.prepare(OpCode.delete, { path: '/gone', version: -1 }); // pending delete
+    f.prepare(OpCode.create, create('/persistent'));
+    const txn = f.prep.closeSession(SESSION, ++f.zxid);
+    assert.deepEqual(txn, { type: OpCode.closeSession, paths2Delete: ['/a', '/z'] });
+    // after the close is decided the ephemerals count as deleted
+    assert.doesNotThrow(() => f.prepare(OpCode.create, create('/z')));
+  });
+
+  test('deleteContainer_refuses_non_containers_and_non_empty_ones', () => {
+    const f = new Fixture(true);
+    f.write(OpCode.create, create('/plain'));
+    f.write(OpCode.createContainer, create('/c', CreateFlag.CONTAINER));
+    f.write(OpCode.create, create('/c/kid'));
+    f.write(OpCode.createTTL, create('/t', CreateFlag.PERSISTENT_WITH_TTL, OPEN, 10));
+    assert.throws(() => f.prep.deleteContainer('/plain', ++f.zxid), code(ErrorCode.BadArguments));
+    assert.throws(() => f.prep.deleteContainer('/c', ++f.zxid), code(ErrorCode.NotEmpty));
+    assert.deepEqual(f.prep.deleteContainer('/t', ++f.zxid), { type: OpCode.deleteContainer, path: '/t' });
+    assert.throws(() => f.prep.deleteContainer('/t', ++f.zxid), code(ErrorCode.NoNode), 'already being deleted');
+  });
+});
