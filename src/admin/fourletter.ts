@@ -1,7 +1,7 @@
 // Four-letter words on the client port (ZooKeeper's FourLetterCommands) with the text layouts
 // that monitoring tools scrape (Datadog parses stat line by line, Zabbix and Nagios read mntr).
 import { hostname } from 'node:os';
-import type { CoreConn, ServerCore } from '../server/core.js';
+import { freshLatencyStats, type CoreConn, type ServerCore } from '../server/core.js';
 import { VERSION_STRING } from '../version.js';
 
 export interface ServerView {
@@ -131,9 +131,7 @@ export function fourLetterWord(v: ServerView, cmd: string): string {
       return `${out}\n`;
     }
     case 'crst':
-      for (const c of core.conns.values()) {
-        Object.assign(c.stats, { packetsReceived: 0, packetsSent: 0, minLatencyMs: Number.MAX_SAFE_INTEGER, maxLatencyMs: 0, totalLatencyMs: 0, completed: 0 });
-      }
+      for (const c of core.conns.values()) Object.assign(c.stats, freshLatencyStats());
       return 'Connection stats reset.\n';
     case 'srst':
       core.resetStats();

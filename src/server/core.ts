@@ -50,13 +50,21 @@ export type Output =
   | { kind: 'send'; conn: number; data: Buffer }
   | { kind: 'close'; conn: number; reason: string };
 
-export interface ConnStats {
+/** Request counts and latencies, for srvr / stat / mntr / cons. */
+export interface LatencyStats {
   packetsReceived: number;
   packetsSent: number;
   minLatencyMs: number;
   maxLatencyMs: number;
   totalLatencyMs: number;
   completed: number;
+}
+
+export function freshLatencyStats(): LatencyStats {
+  return { packetsReceived: 0, packetsSent: 0, minLatencyMs: Number.MAX_SAFE_INTEGER, maxLatencyMs: 0, totalLatencyMs: 0, completed: 0 };
+}
+
+export interface ConnStats extends LatencyStats {
   lastOp: string;
   lastZxid: number;
   lastResponseTime: number;
@@ -75,20 +83,8 @@ export class CoreConn {
   readonly stats: ConnStats;
   constructor(readonly id: number, readonly remoteAddr: string, readonly remotePort: number, now: number) {
     this.authInfo = [{ scheme: 'ip', id: remoteAddr }];
-    this.stats = {
-      packetsReceived: 0, packetsSent: 0, minLatencyMs: Number.MAX_SAFE_INTEGER, maxLatencyMs: 0,
-      totalLatencyMs: 0, completed: 0, lastOp: 'NA', lastZxid: -1, lastResponseTime: 0, established: now,
-    };
+    this.stats = { ...freshLatencyStats(), lastOp: 'NA', lastZxid: -1, lastResponseTime: 0, established: now };
   }
-}
-
-export interface ServerStats {
-  packetsReceived: number;
-  packetsSent: number;
-  minLatencyMs: number;
-  maxLatencyMs: number;
-  totalLatencyMs: number;
-  completed: number;
 }
 
 export class ServerCore {
@@ -105,7 +101,7 @@ export class ServerCore {
   private readonly sessionConn = new Map<bigint, CoreConn>();
   private nextContainerCheck: number;
   private now: number;
-  readonly stats: ServerStats = { packetsReceived: 0, packetsSent: 0, minLatencyMs: Number.MAX_SAFE_INTEGER, maxLatencyMs: 0, totalLatencyMs: 0, completed: 0 };
+  readonly stats: LatencyStats = freshLatencyStats();
 
   constructor(private readonly opts: CoreOptions, nowMs: number) {
     this.now = nowMs;
@@ -727,7 +723,7 @@ export class ServerCore {
   }
 
   resetStats(): void {
-    Object.assign(this.stats, { packetsReceived: 0, packetsSent: 0, minLatencyMs: Number.MAX_SAFE_INTEGER, maxLatencyMs: 0, totalLatencyMs: 0, completed: 0 });
+    Object.assign(this.stats, freshLatencyStats());
   }
 }
 

@@ -375,28 +375,9 @@ export function writeCreate(w: JuteWriter, c: CreateRequest, ttl: boolean): void
 }
 
 function writeMultiOp(w: JuteWriter, op: MultiOp): void {
+  // MultiHeader{type, done=false, err=-1}, then the op's own request record
   w.int(op.type).bool(false).int(-1);
-  switch (op.type) {
-    case OpCode.create:
-    case OpCode.create2:
-    case OpCode.createContainer:
-      writeCreate(w, op.req, false);
-      return;
-    case OpCode.createTTL:
-      writeCreate(w, op.req, true);
-      return;
-    case OpCode.delete:
-    case OpCode.check:
-      w.string(op.req.path).int(op.req.version);
-      return;
-    case OpCode.setData:
-      w.string(op.req.path).buffer(op.req.data).int(op.req.version);
-      return;
-    case OpCode.getData:
-    case OpCode.getChildren:
-      w.string(op.req.path).bool(op.req.watch);
-      return;
-  }
+  writeRequest(w, op);
 }
 
 export function writeRequest(w: JuteWriter, request: Request): void {

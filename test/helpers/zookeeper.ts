@@ -1,6 +1,7 @@
 // Test helpers for Apache ZooKeeper interop: start a real ZooKeeper 3.8 standalone server
 // (Debian packages `zookeeper` / `libzookeeper-java`), and compile / run small Java client
 // programs against the ZooKeeper client jar.
+import { describeTool, runTool, type ToolResult } from './clitools.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -225,7 +226,7 @@ export async function compileJava(sources: string[]): Promise<string> {
   const classDir = join(tmpdir(), `ark-javac-${key}`);
   if (existsSync(join(classDir, '.complete'))) return classDir;
   const work = tempDir('javac');
-  const r = await runProcess(javacBin, ['-nowarn', '-encoding', 'UTF-8', '-d', work, '-cp', javaClasspath(), ...sources], 120000);
+  const r = await runTool(javacBin, ['-nowarn', '-encoding', 'UTF-8', '-d', work, '-cp', javaClasspath(), ...sources], { timeoutMs: 120000 });
   if (r.code !== 0) {
     rmSync(work, { recursive: true, force: true });
     throw new Error(`javac failed (${r.code}):\n${r.stdout}${r.stderr}`);
@@ -244,47 +245,20 @@ export async function compileJava(sources: string[]): Promise<string> {
   return classDir;
 }
 
-export interface JavaResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  timedOut: boolean;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
+/** What a java run gave: the same shape as any tool run. */
+export type JavaResult = ToolResult;
 
 /** Runs `java -cp classDir:<zookeeper jars> mainClass args...`, killing it after timeoutMs. */
 export function runJava(classDir: string, mainClass: string, args: string[], timeoutMs = 60000, sysProps: Record<string, string> = {}): Promise<JavaResult> {
   const missing = javaClientMissing();
   if (missing) return Promise.reject(new Error(missing));
-  return runProcess(javaBin, [
+  return runTool(javaBin, [
     ...jvmFlags(process.env.ARK_JAVA_LOG_LEVEL ?? 'error'),
     ...Object.entries(sysProps).map(([k, v]) => `-D${k}=${v}`),
     '-cp', [classDir, javaClasspath()].join(delimiter),
     mainClass, ...args,
-  ], timeoutMs);
-}
-
-function runProcess(bin: string, args: string[], timeoutMs: number): Promise<JavaResult> {
-  const started = Date.now();
-  return new Promise((res, rej) => {
-    const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    proc.stdout.on('data', (d: Buffer) => { stdout += d.toString('utf8'); });
-    proc.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
-    const timer = setTimeout(() => { timedOut = true; proc.kill('SIGKILL'); }, timeoutMs);
-    proc.once('error', (e) => { clearTimeout(timer); rej(e); });
-    proc.once('close', (code, signal) => {
-      clearTimeout(timer);
-      res({ code, signal, timedOut, stdout, stderr, ms: Date.now() - started });
-    });
-  });
+  ], { timeoutMs });
 }
 
 /** Short human description of a JavaResult for assertion messages. */
-export function describeJava(r: JavaResult): string {
-  const how = r.timedOut ? 'timed out' : `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}`;
-  return `${how} after ${r.ms} ms\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
-}
+export const describeJava = describeTool;
