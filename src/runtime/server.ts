@@ -1,19 +1,22 @@
 // The standalone runtime: composes the pure core with the client port, the txn log and timers.
 // Order per batch: persist (one write + fdatasync for every txn decided meanwhile: group commit)
 // -> apply -> send replies and watch events.
-import { readdirSync, statSync, existsSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, existsSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ServerCore, type PendingTxn } from '../server/core.js';
 import { zookeeperSessionPassword } from '../session/sessions.js';
 import { ClientPort } from '../net/clientport.js';
 import { FileTxnLog, DATA_SUBDIR } from '../storage/filelog.js';
 import { fourLetterWord, type ServerView } from '../admin/fourletter.js';
+import { AdminServer } from '../admin/adminserver.js';
 import { isFourLetterWordAllowed, type ServerConfig } from '../config/zoocfg.js';
 import type { Logger } from '../util/log.js';
 
 export interface StartedServer {
   address: string;
   port: number;
+  /** the AdminServer's port, null when it is off or could not bind */
+  adminPort: number | null;
   stop(): Promise<void>;
 }
 
@@ -32,6 +35,7 @@ export class ArkServer {
   private flushScheduled = false;
   private idleWaiters: Array<() => void> = [];
   private readonly perIp = new Map<string, number>();
+  private admin: AdminServer | null = null;
 
   constructor(private readonly config: ServerConfig, private readonly logger: Logger) {
     this.core = new ServerCore({
@@ -74,7 +78,7 @@ export class ArkServer {
       dataDirBytes: () => dirBytes(join(config.dataDir, DATA_SUBDIR)),
       logDirBytes: () => dirBytes(join(config.dataLogDir, DATA_SUBDIR)),
       openFds: () => countFds(),
-      maxFds: () => 0,
+      maxFds: () => maxFds(),
       isAllowed: (cmd) => isFourLetterWordAllowed(config, cmd),
       now: () => Date.now(),
     };
@@ -98,8 +102,13 @@ export class ArkServer {
       this.core.tick(Date.now());
       this.scheduleFlush();
     }, tickMs);
-    this.logger.info({ address: bound.address, port: bound.port, dataDir: this.config.dataDir }, 'serving clients');
-    return { address: bound.address, port: bound.port, stop: () => this.stop() };
+    let adminPort: number | null = null;
+    if (this.config.adminEnabled) {
+      this.admin = new AdminServer(this.view, this.logger);
+      adminPort = await this.admin.start(this.config.adminServerPort, this.config.adminServerAddress);
+    }
+    this.logger.info({ address: bound.address, port: bound.port, adminPort, dataDir: this.config.dataDir }, 'serving clients');
+    return { address: bound.address, port: bound.port, adminPort, stop: () => this.stop() };
   }
 
   private open(conn: number, addr: string, rport: number): boolean {
@@ -179,6 +188,7 @@ export class ArkServer {
     await new Promise<void>((resolve) => { this.idleWaiters.push(resolve); this.persist(); });
     this.flushOutputs();
     await this.port.stop();
+    await this.admin?.stop();
     this.log.closeSegment();
     this.logger.info('stopped');
   }
@@ -195,4 +205,13 @@ function dirBytes(dir: string): number {
 
 function countFds(): number {
   try { return readdirSync('/proc/self/fd').filter((f) => { try { readlinkSync(`/proc/self/fd/${f}`); return true; } catch { return false; } }).length; } catch { return 0; }
+}
+
+/** The soft limit on open files ("Max open files" in /proc/self/limits), 0 when unknown. */
+function maxFds(): number {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const n = Number(line?.split(/\s{2,}/)[1]);
+    return Number.isFinite(n) ? n : 0;
+  } catch { return 0; }
 }

@@ -152,6 +152,7 @@ test('four_letter_words_answer_in_zookeeper_layouts', async () => {
     assert.equal(keys.get('zk_znode_count'), '6');
     assert.equal(keys.get('zk_ephemerals_count'), '1');
     assert.equal(keys.get('zk_watch_count'), '1');
+    assert.ok(Number(keys.get('zk_max_file_descriptor_count')) > 0);
     assert.match(await fourLetter(srv.port, 'conf'), new RegExp(`^clientPort=${srv.port}$`, 'm'));
     assert.match(await fourLetter(srv.port, 'cons'), /sid=0x[0-9a-f]+,lop=GETD/);
     assert.equal(await fourLetter(srv.port, 'wchs'), '1 connections watching 1 paths\nTotal watches:1\n');

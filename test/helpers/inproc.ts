@@ -18,7 +18,7 @@ export async function startInProc(cfg: Record<string, string | number | boolean>
   const port = await freePort();
   const text = Object.entries({
     tickTime: 200, dataDir, clientPort: port, clientPortAddress: '127.0.0.1', '4lw.commands.whitelist': '*',
-    extendedTypesEnabled: true, 'znode.container.checkIntervalMs': 100, maxClientCnxns: 0, ...cfg,
+    extendedTypesEnabled: true, 'znode.container.checkIntervalMs': 100, maxClientCnxns: 0, 'admin.enableServer': false, ...cfg,
   }).map(([k, v]) => `${k}=${v}`).join('\n');
   const { config } = parseZooCfg(text);
   const server = new ArkServer(config, createLogger({ level: process.env.ARK_LOG_LEVEL ?? 'silent', pretty: false }));
