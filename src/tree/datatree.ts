@@ -5,10 +5,13 @@ import { ErrorCode } from '../util/errors.js';
 import { EventType, OpCode, Perms, type ACL, type Stat } from '../wire/protocol.js';
 import { isContainerOwner, isEphemeralOwner, ownerTtlMs, type Txn, type TxnHeader } from '../wire/txn.js';
 import { WatchManager, WatchMode, parentOf, type WatchEvent, type WatcherId } from './watches.js';
+import { addDigest, nodeDigest } from './digest.js';
 import { LIMIT_NODE, QUOTA_ROOT, STAT_NODE, StatsTrack, limitPath, quotaViolation, statPath, trimQuotaPath } from './quota.js';
 
 export class ZNode {
   children: Set<string> | null = null;
+  /** the snapshot capture that has already written this node (see DataTree.beginCapture) */
+  snapEpoch = 0;
   constructor(
     public data: Buffer | null,
     public acl: ACL[],
@@ -54,6 +57,17 @@ export type ApplyResult =
   | { type: typeof OpCode.delete | typeof OpCode.deleteContainer | typeof OpCode.check | typeof OpCode.createSession | typeof OpCode.closeSession }
   | { type: typeof OpCode.multi; results: ApplyResult[] };
 
+/**
+ * A consistent image of the tree at one zxid, taken while txns keep applying (copy-on-write):
+ * before a node that the snapshot writer has not reached yet changes, its state at the capture
+ * point is kept in `pre`; the writer reads `pre` first, then the live node.
+ */
+export interface Capture {
+  readonly epoch: number;
+  readonly zxid: number;
+  readonly pre: Map<string, ZNode>;
+}
+
 export const ZOOKEEPER_PATH = '/zookeeper';
 export const QUOTA_PATH = '/zookeeper/quota';
 export const CONFIG_PATH = '/zookeeper/config';
@@ -83,6 +97,10 @@ export class DataTree {
   readonly quotaPaths = new Set<string>();
   /** soft quota limits only warn: the runtime logs these */
   onQuotaWarning: ((message: string) => void) | null = null;
+  /** ZooKeeper's tree digest (AdHash of node digests), current after every txn */
+  digest = 0n;
+  private capture: Capture | null = null;
+  private captureEpoch = 0;
 
   constructor() {
     this.nodes.set('/', this.newNode(Buffer.alloc(0), OPEN_ACL, 0, 0, 0n));
@@ -91,6 +109,44 @@ export class DataTree {
     this.addSystemNode(CONFIG_PATH, READ_ACL);
     // ZooKeeper sets /zookeeper/config's ACL with version -1, which leaves aversion -1
     this.nodes.get(CONFIG_PATH)!.aversion = -1;
+    this.digest = this.computeDigest();
+  }
+
+  /** The digest recomputed from every node (a load checks it against the stored one). */
+  computeDigest(): bigint {
+    let d = 0n;
+    for (const [path, node] of this.nodes) d = addDigest(d, nodeDigest(path, node));
+    return d;
+  }
+
+  // ---------- snapshot capture (copy-on-write) ----------
+
+  beginCapture(): Capture {
+    if (this.capture) throw new Error('a snapshot capture is already running');
+    this.capture = { epoch: ++this.captureEpoch, zxid: this.lastProcessedZxid, pre: new Map() };
+    return this.capture;
+  }
+
+  endCapture(): void {
+    this.capture = null;
+  }
+
+  /** Called before `node` at `path` changes or goes. */
+  private preserve(path: string, node: ZNode): void {
+    const cap = this.capture;
+    if (!cap || node.snapEpoch === cap.epoch || cap.pre.has(path)) return;
+    const copy = new ZNode(node.data, node.acl, node.czxid, node.mzxid, node.ctime, node.mtime, node.version,
+      node.cversion, node.aversion, node.ephemeralOwner, node.pzxid);
+    copy.children = node.children ? new Set(node.children) : null;
+    cap.pre.set(path, copy);
+  }
+
+  /** Runs a change of one existing node, keeping the capture and the digest right. */
+  private change(path: string, node: ZNode, f: () => void): void {
+    this.preserve(path, node);
+    const before = nodeDigest(path, node);
+    f();
+    this.digest = addDigest(this.digest, nodeDigest(path, node) - before);
   }
 
   private addSystemNode(path: string, acl: ACL[]): void {
@@ -229,7 +285,7 @@ export class DataTree {
     if (!statNode) return;
     const data = Buffer.from(usage.toString(), 'utf8');
     this.approximateDataSize += data.length - statNode.dataLength;
-    statNode.data = data;
+    this.change(statPath(prefix), statNode, () => { statNode.data = data; });
   }
 
   // ---------- apply ----------
@@ -259,18 +315,22 @@ export class DataTree {
         const bytesDiff = (txn.data?.length ?? 0) - node.dataLength;
         this.approximateDataSize += bytesDiff;
         this.updateQuotaUsage(txn.path, 0, bytesDiff);
-        node.data = txn.data;
-        node.version = txn.version;
-        node.mzxid = hdr.zxid;
-        node.mtime = hdr.time;
+        this.change(txn.path, node, () => {
+          node.data = txn.data;
+          node.version = txn.version;
+          node.mzxid = hdr.zxid;
+          node.mtime = hdr.time;
+        });
         this.fire(this.dataWatches, txn.path, EventType.NodeDataChanged, events);
         return { type: OpCode.setData, stat: node.stat() };
       }
       case OpCode.setACL: {
         const node = this.nodes.get(txn.path);
         if (!node) return { type: OpCode.error, err: ErrorCode.NoNode };
-        node.acl = this.internACL(txn.acl);
-        node.aversion = txn.version;
+        this.change(txn.path, node, () => {
+          node.acl = this.internACL(txn.acl);
+          node.aversion = txn.version;
+        });
         return { type: OpCode.setACL, stat: node.stat() };
       }
       case OpCode.check:
@@ -318,20 +378,22 @@ export class DataTree {
     const parent = parentPath === null ? undefined : this.nodes.get(parentPath);
     if (!parent || parentPath === null) return { type: OpCode.error, err: ErrorCode.NoNode };
     const name = basename(path);
-    const children = this.childSet(parent);
-    const exists = children.has(name);
+    const exists = parent.children?.has(name) ?? false;
     // replaying a fuzzy snapshot's log: a create that finds its node still moves the parent's
     // cversion / pzxid forward (DataTree.processTxn, create with NodeExists)
     if (exists && type !== OpCode.create) return { type: OpCode.error, err: ErrorCode.NodeExists };
     const cv = parentCVersion === -1 ? parent.cversion + 1 : parentCVersion;
-    if (cv > parent.cversion) {
-      parent.cversion = cv;
-      parent.pzxid = zxid;
-    }
+    this.change(parentPath, parent, () => {
+      if (cv > parent.cversion) {
+        parent.cversion = cv;
+        parent.pzxid = zxid;
+      }
+      if (!exists) this.childSet(parent).add(name);
+    });
     if (exists) return { type: OpCode.error, err: ErrorCode.NodeExists };
     const node = this.newNode(data, acl, zxid, time, owner);
-    children.add(name);
     this.nodes.set(path, node);
+    this.digest = addDigest(this.digest, nodeDigest(path, node));
     this.approximateDataSize += path.length + (data?.length ?? 0);
     if (isEphemeralOwner(owner)) {
       let set = this.ephemerals.get(owner);
@@ -356,11 +418,15 @@ export class DataTree {
     const parentPath = parentOf(path);
     const parent = parentPath === null ? undefined : this.nodes.get(parentPath);
     if (!parent || parentPath === null) return ErrorCode.NoNode;
-    // the parent's pzxid moves even when the child is already gone (replay over a fuzzy snapshot)
-    if (zxid > parent.pzxid) parent.pzxid = zxid;
     const node = this.nodes.get(path);
+    // the parent's pzxid moves even when the child is already gone (replay over a fuzzy snapshot)
+    this.change(parentPath, parent, () => {
+      if (zxid > parent.pzxid) parent.pzxid = zxid;
+      if (node) parent.children?.delete(basename(path));
+    });
     if (!node) return ErrorCode.NoNode;
-    parent.children?.delete(basename(path));
+    this.preserve(path, node);
+    this.digest = addDigest(this.digest, -nodeDigest(path, node));
     this.nodes.delete(path);
     this.approximateDataSize -= path.length + node.dataLength;
     if (parentPath.startsWith(QUOTA_ROOT) && basename(path) === LIMIT_NODE) this.quotaPaths.delete(trimQuotaPath(parentPath));
