@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { ServerCore, type PendingTxn } from '../server/core.js';
 import { zookeeperSessionPassword } from '../session/sessions.js';
 import { ClientPort } from '../net/clientport.js';
-import { FileTxnLog, DATA_SUBDIR } from '../storage/filelog.js';
+import { DATA_SUBDIR, type FileTxnLog } from '../storage/filelog.js';
+import { DataDir } from '../storage/datadir.js';
 import { fourLetterWord, type ServerView } from '../admin/fourletter.js';
 import { AdminServer } from '../admin/adminserver.js';
 import { isFourLetterWordAllowed, type ServerConfig } from '../config/zoocfg.js';
@@ -20,11 +21,24 @@ export interface StartedServer {
   stop(): Promise<void>;
 }
 
-const SEGMENT_BYTES_MAX = 64 * 1024 * 1024;
+/** ZooKeeper's defaults: preAllocSize 64 MiB; a new segment at every snapshot (or at txnLogSizeLimitInKb). */
+const PREALLOC_KB_DEFAULT = 65536;
+const SEGMENT_BYTES_DEFAULT = 1024 * 1024 * 1024;
+
+function numberProp(config: ServerConfig, key: string, fallback: number): number {
+  const v = Number(config.systemProperties.get(key));
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+}
 
 export class ArkServer {
   readonly core: ServerCore;
+  readonly dataDir: DataDir;
   private readonly log: FileTxnLog;
+  private txnsSinceSnapshot = 0;
+  private snapshotAfter: number;
+  private snapshotRun: { done: Promise<void>; abort: AbortController } | null = null;
+  private purgeTimer: NodeJS.Timeout | null = null;
+  private readonly gzipSnapshots: boolean;
   readonly port: ClientPort;
   private syncing = false;
   private stopping = false;
@@ -49,8 +63,14 @@ export class ArkServer {
       containerCheckIntervalMs: config.containerCheckIntervalMs,
       sessionPassword: zookeeperSessionPassword,
     }, Date.now());
-    this.core.tree.onQuotaWarning = (message) => logger.warn(message);
-    this.log = new FileTxnLog(config.dataLogDir, { forceSync: config.forceSync, segmentBytesMax: SEGMENT_BYTES_MAX });
+    this.dataDir = new DataDir(config.dataDir, config.dataLogDir, {
+      forceSync: config.forceSync,
+      segmentBytesMax: numberProp(config, 'zookeeper.txnLogSizeLimitInKb', SEGMENT_BYTES_DEFAULT / 1024) * 1024,
+      preAllocBytes: numberProp(config, 'zookeeper.preAllocSize', PREALLOC_KB_DEFAULT) * 1024,
+    });
+    this.log = this.dataDir.log;
+    this.gzipSnapshots = config.systemProperties.get('zookeeper.snapshot.compression.method') === 'gz';
+    this.snapshotAfter = this.nextSnapshotPoint();
     this.port = new ClientPort({
       open: (conn, addr, rport) => this.open(conn, addr, rport),
       connect: (conn, req) => this.core.connect(conn, req, Date.now()),
@@ -84,16 +104,28 @@ export class ArkServer {
     };
   }
 
-  /** Replays the log, then opens the client port. */
+  /** Loads the newest snapshot and replays the log after it, then opens the client port. */
   async start(): Promise<StartedServer> {
-    FileTxnLog.prepareDir(this.config.dataDir);
-    if (this.config.dataLogDir !== this.config.dataDir) FileTxnLog.prepareDir(this.config.dataLogDir);
+    if (!this.config.forceSync) this.logger.warn('forceSync=no: writes are acknowledged before they reach the disk, so a power loss can lose acknowledged data');
+    this.dataDir.prepare();
     const t0 = Date.now();
-    const { records, truncated } = this.log.recover();
-    for (const t of truncated) this.logger.warn({ file: t.file, offset: t.offset }, 'txn log ended in a partial record (crash mid-write): truncated it there');
-    for (const r of records) this.core.replay(r.hdr, r.txn);
+    const rec = this.dataDir.recover();
+    for (const s of rec.skipped) this.logger.error({ reason: s.reason }, 'damaged snapshot passed over: recovered from an older snapshot and the log instead; move the file aside once you have a backup');
+    for (const t of rec.truncated) this.logger.warn({ file: t.file, offset: t.offset }, 'txn log ended in a partial record (crash mid-write): truncated it there');
+    if (rec.snapshot) this.core.restore(rec.snapshot.tree, rec.snapshot.sessions, rec.snapshot.zxid);
+    for (const r of rec.records) this.core.replay(r.hdr, r.txn);
     this.core.recovered(Date.now());
-    this.logger.info({ txns: records.length, zxid: `0x${this.core.lastZxid.toString(16)}`, ms: Date.now() - t0, znodes: this.core.tree.nodeCount }, 'data loaded');
+    this.core.tree.onQuotaWarning = (message) => this.logger.warn(message);
+    this.logger.info({
+      snapshotZxid: rec.snapshot ? `0x${rec.snapshot.zxid.toString(16)}` : null, txns: rec.records.length,
+      zxid: `0x${this.core.lastZxid.toString(16)}`, ms: Date.now() - t0, znodes: this.core.tree.nodeCount,
+    }, 'data loaded');
+    // a snapshot now makes the next start-up fast and lets purge drop the replayed log
+    if (rec.records.length > 0) this.startSnapshot();
+    if (this.config.autopurgePurgeIntervalHours > 0) {
+      this.purgeTimer = setInterval(() => this.purge(), this.config.autopurgePurgeIntervalHours * 3600_000);
+      this.purgeTimer.unref();
+    }
     const port = this.config.clientPort ?? 2181;
     const bound = await this.port.listen(port, this.config.clientPortAddress);
     this.boundPort = bound.port;
@@ -175,14 +207,62 @@ export class ArkServer {
       }
       this.core.committed(txns, Date.now());
       this.flushOutputs();
+      this.txnsSinceSnapshot += txns.length;
+      if (this.txnsSinceSnapshot >= this.snapshotAfter) this.startSnapshot();
       this.persist();
     });
+  }
+
+  /** snapCount/2 + random(snapCount/2), so that ensemble members do not snapshot together (SyncRequestProcessor). */
+  private nextSnapshotPoint(): number {
+    const half = Math.max(1, Math.floor(this.config.snapCount / 2));
+    return half + 1 + Math.floor(Math.random() * half);
+  }
+
+  private startSnapshot(): void {
+    if (this.snapshotRun) {
+      this.logger.warn('Too busy to snap, skipping: the previous snapshot is still being written');
+      return;
+    }
+    this.txnsSinceSnapshot = 0;
+    this.snapshotAfter = this.nextSnapshotPoint();
+    this.log.roll();
+    const abort = new AbortController();
+    const done = this.dataDir.writeSnapshot(this.core.tree, this.core.sessionRecords(), { gzip: this.gzipSnapshots, now: Date.now(), signal: abort.signal })
+      .then((info) => {
+        this.lastSnapshot = info;
+        this.logger.info({ file: info.file, zxid: `0x${info.zxid.toString(16)}`, nodes: info.nodes, bytes: info.bytes, ms: info.ms }, 'snapshot written');
+      }, (e: unknown) => {
+        if (!abort.signal.aborted) this.logger.error({ err: (e as Error).message }, 'snapshot failed: the txn log still holds every write; check the disk');
+      })
+      .finally(() => { this.snapshotRun = null; });
+    this.snapshotRun = { done, abort };
+  }
+
+  /** The last snapshot written by this process (for mntr / admin). */
+  lastSnapshot: { file: string; zxid: number; bytes: number; nodes: number; ms: number } | null = null;
+
+  /** Waits for a snapshot in progress (tests, shutdown). */
+  async snapshotIdle(): Promise<void> {
+    await this.snapshotRun?.done;
+  }
+
+  private purge(): void {
+    try {
+      const removed = this.dataDir.purge(this.config.autopurgeSnapRetainCount);
+      if (removed.length > 0) this.logger.info({ removed: removed.length, kept: this.config.autopurgeSnapRetainCount }, 'autopurge removed old snapshots and log segments');
+    } catch (e) {
+      this.logger.error({ err: (e as Error).message }, 'autopurge failed');
+    }
   }
 
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.purgeTimer) clearInterval(this.purgeTimer);
+    this.snapshotRun?.abort.abort();
+    await this.snapshotRun?.done;
     this.flushOutputs();
     // let what is decided reach the disk and its replies go out
     await new Promise<void>((resolve) => { this.idleWaiters.push(resolve); this.persist(); });

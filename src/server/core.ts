@@ -88,10 +88,11 @@ export class CoreConn {
 }
 
 export class ServerCore {
-  readonly tree = new DataTree();
+  /** replaced once by restore() at start-up, before any connection */
+  tree = new DataTree();
   readonly sessions: SessionTracker;
   readonly conns = new Map<number, CoreConn>();
-  private readonly prep: Prep;
+  private prep: Prep;
   private readonly writer = new JuteWriter(4096);
   /** last zxid handed out by prep */
   lastZxid = 0;
@@ -120,6 +121,20 @@ export class ServerCore {
   }
 
   // ---------- recovery ----------
+
+  /** Starts from a snapshot's tree and sessions (before replaying the log after it). */
+  restore(tree: DataTree, sessions: ReadonlyArray<{ id: bigint; timeoutMs: number }>, zxid: number): void {
+    assert(this.conns.size === 0 && this.lastZxid === 0, 'restore() is for start-up only');
+    this.tree = tree;
+    this.prep = new Prep(tree, { extendedTypesEnabled: this.opts.extendedTypesEnabled, enforceQuota: this.opts.enforceQuota });
+    for (const s of sessions) this.sessions.add(s.id, s.timeoutMs, this.opts.sessionPassword(s.id), this.now);
+    this.lastZxid = zxid;
+  }
+
+  /** Sessions for a snapshot: id and timeout. */
+  sessionRecords(): Array<{ id: bigint; timeoutMs: number }> {
+    return [...this.sessions.sessions.values()].map((s) => ({ id: s.id, timeoutMs: s.timeoutMs }));
+  }
 
   /** Replays a txn read back from the log at start-up: apply, no replies. */
   replay(hdr: TxnHeader, txn: Txn): void {

@@ -1,6 +1,7 @@
 // The file-system side of the txn log: the only code that writes and fsyncs log segments.
 // Group commit: the runtime hands over every txn decided while the previous fsync was in flight,
-// and one write + one fdatasync covers them all.
+// and one write + one fdatasync covers them all. Segments are preallocated with zeros in large
+// blocks (ZooKeeper's preAllocSize) so that an fdatasync rarely has to flush a size change.
 import { closeSync, existsSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, truncateSync, write, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { JuteWriter } from '../wire/jute.js';
@@ -16,96 +17,142 @@ export class DataDirError extends Error {
   }
 }
 
-export interface Recovered {
+export interface LogOptions {
+  forceSync: boolean;
+  /** roll to a new segment once this many bytes are written */
+  segmentBytesMax: number;
+  /** grow a segment's file by this many zero bytes at a time */
+  preAllocBytes: number;
+}
+
+export interface LogScan {
   records: LogRecord[];
+  /** files whose torn last record was cut off */
   truncated: Array<{ file: string; offset: number }>;
+}
+
+/** Refuses a data dir of another format; creates ours. */
+export function prepareDir(dir: string): void {
+  const zk = join(dir, 'version-2');
+  if (existsSync(zk) && readdirSync(zk).some((f) => f.startsWith('log.') || f.startsWith('snapshot.'))) {
+    throw new DataDirError(`${dir} holds an Apache ZooKeeper data dir (version-2/). Ark keeps its own format (${DATA_SUBDIR}/); ` +
+      'point dataDir at another directory, or import this one with `ark migrate from-zookeeper` once available');
+  }
+  mkdirSync(join(dir, DATA_SUBDIR), { recursive: true });
+}
+
+export function fsyncDir(dir: string): void {
+  const dfd = openSync(dir, 'r');
+  try { fsyncSync(dfd); } finally { closeSync(dfd); }
+}
+
+/** Log segment names in `dir` (an ark-v1 directory) in zxid order. */
+export function listSegments(dir: string): Array<{ name: string; firstZxid: number }> {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .map((name) => ({ name, firstZxid: parseSegmentName(name) }))
+    .filter((s): s is { name: string; firstZxid: number } => s.firstZxid !== null)
+    .sort((a, b) => a.firstZxid - b.firstZxid);
 }
 
 export class FileTxnLog {
   readonly dir: string;
   private fd: number | null = null;
-  private segmentBytes = 0;
+  private position = 0;
+  private allocated = 0;
   private readonly w = new JuteWriter(64 * 1024);
   private readonly scratch = new JuteWriter(1024);
+  private rollRequested = false;
 
-  constructor(logDir: string, private readonly opts: { forceSync: boolean; segmentBytesMax: number }) {
+  constructor(logDir: string, private readonly opts: LogOptions) {
     this.dir = join(logDir, DATA_SUBDIR);
   }
 
-  /** Refuses a data dir of another format; creates ours. */
-  static prepareDir(dir: string): void {
-    const zk = join(dir, 'version-2');
-    if (existsSync(zk) && readdirSync(zk).some((f) => f.startsWith('log.') || f.startsWith('snapshot.'))) {
-      throw new DataDirError(`${dir} holds an Apache ZooKeeper data dir (version-2/). Ark keeps its own format; ` +
-        'point dataDir at an empty directory, or import the ZooKeeper data once it is supported (ark migrate from-zookeeper)');
-    }
-    mkdirSync(join(dir, DATA_SUBDIR), { recursive: true });
-  }
-
-  segments(): string[] {
-    if (!existsSync(this.dir)) return [];
-    return readdirSync(this.dir)
-      .filter((f) => parseSegmentName(f) !== null)
-      .sort((a, b) => parseSegmentName(a)! - parseSegmentName(b)!);
-  }
-
-  /** Reads every segment in zxid order; repairs a torn tail of the last one. */
-  recover(): Recovered {
-    FileTxnLog.prepareDir(join(this.dir, '..'));
-    const files = this.segments();
+  /**
+   * Reads the segments that can hold txns after `afterZxid`, in order. A torn record at the very
+   * end of the last segment is cut off; anything else that does not check out throws.
+   */
+  scan(afterZxid: number, opts: { repair: boolean } = { repair: true }): LogScan {
+    const segs = listSegments(this.dir);
+    // skip whole segments that end before afterZxid: the next one starts at or before afterZxid + 1
+    let first = 0;
+    while (first + 1 < segs.length && segs[first + 1]!.firstZxid <= afterZxid + 1) first++;
     const records: LogRecord[] = [];
-    const truncated: Array<{ file: string; offset: number }> = [];
-    let lastZxid = 0;
-    files.forEach((name, i) => {
-      const file = join(this.dir, name);
+    const truncated: LogScan['truncated'] = [];
+    for (let i = first; i < segs.length; i++) {
+      const file = join(this.dir, segs[i]!.name);
       const scan = scanSegment(file, readFileSync(file));
       if (scan.tornTail) {
-        if (i !== files.length - 1) throw new LogCorruptError(file, scan.validBytes, 'a record is cut short in a segment that is not the last one');
-        truncateSync(file, scan.validBytes);
+        if (i !== segs.length - 1) throw new LogCorruptError(file, scan.validBytes, 'a record is cut short in a segment that is not the last one');
+        if (opts.repair) truncateSync(file, scan.validBytes);
         truncated.push({ file, offset: scan.validBytes });
       }
-      for (const rec of scan.records) {
-        if (rec.hdr.zxid <= lastZxid) throw new LogCorruptError(file, 0, `zxid 0x${rec.hdr.zxid.toString(16)} does not follow 0x${lastZxid.toString(16)}`);
-        lastZxid = rec.hdr.zxid;
-        records.push(rec);
-      }
-    });
+      for (const rec of scan.records) if (rec.hdr.zxid > afterZxid) records.push(rec);
+    }
     return { records, truncated };
+  }
+
+  /** The next append starts a new segment (ZooKeeper rolls the log at every snapshot). */
+  roll(): void {
+    this.rollRequested = true;
   }
 
   private open(firstZxid: number): void {
     const file = join(this.dir, segmentName(firstZxid));
-    this.fd = openSync(file, 'a');
+    this.fd = openSync(file, 'wx');
     const header = encodeLogHeader(firstZxid);
-    this.writeAllSync(header);
-    this.segmentBytes = header.length;
+    this.writeAt(header, 0);
+    this.position = header.length;
+    this.allocated = header.length;
+    this.preallocate(0);
     fsyncSync(this.fd);
     // the new file's directory entry must be durable too
-    const dfd = openSync(this.dir, 'r');
-    try { fsyncSync(dfd); } finally { closeSync(dfd); }
+    fsyncDir(this.dir);
   }
 
-  private writeAllSync(buf: Buffer): void {
+  private writeAt(buf: Buffer, at: number): void {
     let off = 0;
-    while (off < buf.length) {
-      off += writeSync(this.fd!, buf, off, buf.length - off);
+    while (off < buf.length) off += writeSync(this.fd!, buf, off, buf.length - off, at + off);
+  }
+
+  /** Makes sure `needed` more bytes fit in zero-filled space. */
+  private preallocate(needed: number): void {
+    if (this.position + needed <= this.allocated) return;
+    const grow = Math.max(this.opts.preAllocBytes, this.position + needed - this.allocated);
+    const zeros = Buffer.alloc(Math.min(grow, 1 << 20));
+    for (let done = 0; done < grow; done += zeros.length) {
+      this.writeAt(zeros.subarray(0, Math.min(zeros.length, grow - done)), this.allocated + done);
     }
+    this.allocated += grow;
   }
 
   /** Appends txns; calls done once they are on disk (fdatasync unless forceSync=no). */
   append(txns: ReadonlyArray<{ hdr: TxnHeader; txn: Txn }>, done: (err: Error | null) => void): void {
     if (txns.length === 0) { done(null); return; }
-    if (this.fd === null || this.segmentBytes >= this.opts.segmentBytesMax) {
-      this.closeSegment();
-      this.open(txns[0]!.hdr.zxid);
+    try {
+      if (this.fd === null || this.rollRequested || this.position >= this.opts.segmentBytesMax) {
+        this.closeSegment();
+        this.rollRequested = false;
+        this.open(txns[0]!.hdr.zxid);
+      }
+    } catch (e) {
+      done(e as Error);
+      return;
     }
     const w = this.w.reset();
     for (const t of txns) encodeRecord(w, t.hdr, t.txn, this.scratch);
     const buf = w.take();
+    try {
+      this.preallocate(buf.length);
+    } catch (e) {
+      done(e as Error);
+      return;
+    }
     const fd = this.fd!;
-    this.segmentBytes += buf.length;
+    const at = this.position;
+    this.position += buf.length;
     const writeFrom = (off: number): void => {
-      write(fd, buf, off, buf.length - off, null, (err, n) => {
+      write(fd, buf, off, buf.length - off, at + off, (err, n) => {
         if (err) { done(err); return; }
         if (off + n < buf.length) { writeFrom(off + n); return; }
         if (!this.opts.forceSync) { done(null); return; }
@@ -122,4 +169,3 @@ export class FileTxnLog {
     }
   }
 }
-

@@ -119,6 +119,48 @@ export class DataTree {
     return d;
   }
 
+  // ---------- loading a snapshot ----------
+
+  /**
+   * Installs one node read from a snapshot (parents come first). The system nodes exist already
+   * and are overwritten. False when the parent is missing.
+   */
+  loadNode(path: string, data: Buffer | null, acl: ACL[], s: {
+    czxid: number; mzxid: number; ctime: number; mtime: number; version: number; cversion: number;
+    aversion: number; ephemeralOwner: bigint; pzxid: number;
+  }): boolean {
+    const parentPath = parentOf(path);
+    const parent = parentPath === null ? undefined : this.nodes.get(parentPath);
+    if (parentPath !== null && !parent) return false;
+    const existing = this.nodes.get(path);
+    const node = new ZNode(data, this.internACL(acl), s.czxid, s.mzxid, s.ctime, s.mtime, s.version, s.cversion, s.aversion, s.ephemeralOwner, s.pzxid);
+    if (existing) {
+      node.children = existing.children;
+      this.approximateDataSize -= path.length + existing.dataLength;
+    }
+    this.nodes.set(path, node);
+    if (parent) this.childSet(parent).add(basename(path));
+    this.approximateDataSize += path.length + node.dataLength;
+    const owner = s.ephemeralOwner;
+    if (isEphemeralOwner(owner)) {
+      let set = this.ephemerals.get(owner);
+      if (!set) { set = new Set(); this.ephemerals.set(owner, set); }
+      set.add(path);
+    } else if (isContainerOwner(owner)) {
+      this.containers.add(path);
+    } else if (ownerTtlMs(owner) !== null) {
+      this.ttls.add(path);
+    }
+    if (parentPath !== null && parentPath.startsWith(QUOTA_ROOT) && basename(path) === LIMIT_NODE) this.quotaPaths.add(trimQuotaPath(parentPath));
+    return true;
+  }
+
+  /** After the last loadNode: the digest is recomputed from what was loaded. */
+  finishLoad(zxid: number): void {
+    this.lastProcessedZxid = zxid;
+    this.digest = this.computeDigest();
+  }
+
   // ---------- snapshot capture (copy-on-write) ----------
 
   beginCapture(): Capture {

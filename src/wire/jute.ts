@@ -54,6 +54,11 @@ export class JuteReader {
     return v;
   }
 
+  byte(): number {
+    this.need(1, 'byte');
+    return this.buf[this.offset++]!;
+  }
+
   bool(): boolean {
     this.need(1, 'bool');
     const v = this.buf[this.offset]!;
@@ -159,6 +164,12 @@ export class JuteWriter {
     this.ensure(8);
     this.buf.writeBigInt64BE(BigInt.asIntN(64, v), this.offset);
     this.offset += 8;
+    return this;
+  }
+
+  byte(v: number): this {
+    this.ensure(1);
+    this.buf[this.offset++] = v & 0xff;
     return this;
   }
 

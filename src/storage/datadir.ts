@@ -1,0 +1,164 @@
+// A data dir as a whole: snapshots in dataDir/ark-v1, txn log segments in dataLogDir/ark-v1.
+// Recovery = the newest snapshot that checks out + the log after it, with zxid continuity proven;
+// snapshot writing streams in slices so requests keep being served; purge keeps the newest N
+// snapshots and the log segments they need.
+import { createWriteStream, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { setImmediate as yieldTurn } from 'node:timers/promises';
+import { createGzip } from 'node:zlib';
+import type { DataTree } from '../tree/datatree.js';
+import { DATA_SUBDIR, DataDirError, FileTxnLog, fsyncDir, listSegments, prepareDir, type LogOptions } from './filelog.js';
+import { LogCorruptError, type LogRecord } from './txnlog.js';
+import { SnapshotCorruptError, SnapshotWriter, parseSnapshotName, readSnapshot, snapshotName, type LoadedSnapshot, type SessionRecord } from './snapshot.js';
+
+export interface Recovery {
+  snapshot: LoadedSnapshot | null;
+  /** txns after the snapshot, in order */
+  records: LogRecord[];
+  truncated: Array<{ file: string; offset: number }>;
+  /** damaged snapshots passed over (an older one plus the log covered for them) */
+  skipped: Array<{ file: string; reason: string }>;
+}
+
+export interface SnapshotInfo { file: string; zxid: number; bytes: number }
+
+const epochOf = (zxid: number): number => Math.floor(zxid / 4294967296);
+
+/** Proves the txns follow `fromZxid` without a gap: +1 each, or the first of a new epoch. */
+export function continuityProblem(fromZxid: number, records: readonly LogRecord[]): string | null {
+  let prev = fromZxid;
+  for (const r of records) {
+    const z = r.hdr.zxid;
+    const ok = z === prev + 1 || (epochOf(z) > epochOf(prev));
+    if (!ok) return `the log jumps from zxid 0x${prev.toString(16)} to 0x${z.toString(16)}: txns are missing`;
+    prev = z;
+  }
+  return null;
+}
+
+export class DataDir {
+  readonly snapDir: string;
+  readonly log: FileTxnLog;
+
+  constructor(readonly dataDir: string, readonly dataLogDir: string, logOpts: LogOptions) {
+    this.snapDir = join(dataDir, DATA_SUBDIR);
+    this.log = new FileTxnLog(dataLogDir, logOpts);
+  }
+
+  prepare(): void {
+    prepareDir(this.dataDir);
+    if (this.dataLogDir !== this.dataDir) prepareDir(this.dataLogDir);
+  }
+
+  /** Newest first. Leftover temp files of an interrupted snapshot are ignored. */
+  snapshots(): SnapshotInfo[] {
+    if (!existsSync(this.snapDir)) return [];
+    return readdirSync(this.snapDir)
+      .map((name) => ({ name, zxid: parseSnapshotName(name) }))
+      .filter((s): s is { name: string; zxid: number } => s.zxid !== null)
+      .map((s) => ({ file: join(this.snapDir, s.name), zxid: s.zxid, bytes: statSync(join(this.snapDir, s.name)).size }))
+      .sort((a, b) => b.zxid - a.zxid);
+  }
+
+  /** Loads the newest usable snapshot and the log after it. Throws when the data cannot be trusted. */
+  recover(opts: { repair: boolean } = { repair: true }): Recovery {
+    const skipped: Recovery['skipped'] = [];
+    const segs = listSegments(this.log.dir);
+    for (const s of this.snapshots()) {
+      let snap: LoadedSnapshot;
+      try {
+        snap = readSnapshot(s.file, readFileSync(s.file));
+      } catch (e) {
+        if (!(e instanceof SnapshotCorruptError)) throw e;
+        skipped.push({ file: s.file, reason: e.message });
+        continue;
+      }
+      const scan = this.log.scan(snap.zxid, opts);
+      const gap = continuityProblem(snap.zxid, scan.records);
+      if (gap) throw new DataDirError(`${s.file} is at zxid 0x${snap.zxid.toString(16)} but ${gap} (log dir ${this.log.dir}). Restore from a backup.`);
+      return { snapshot: snap, records: scan.records, truncated: scan.truncated, skipped };
+    }
+    // no usable snapshot: the log alone must hold the whole history, from zxid 1
+    if (skipped.length > 0 && (segs.length === 0 || segs[0]!.firstZxid > 1)) {
+      throw new DataDirError(`no usable snapshot: ${skipped.map((s) => s.reason).join('; ')}. The log does not reach back to the ` +
+        'first txn, so the data cannot be rebuilt without them. Restore from a backup (ark restore) or move the damaged files aside to start empty.');
+    }
+    const scan = this.log.scan(0, opts);
+    const gap = continuityProblem(0, scan.records);
+    if (gap) throw new DataDirError(`there is no snapshot and ${gap} (log dir ${this.log.dir}). Restore from a backup.`);
+    return { snapshot: null, records: scan.records, truncated: scan.truncated, skipped };
+  }
+
+  /**
+   * Writes a consistent snapshot of `tree` at its current zxid, `nodesPerSlice` nodes per turn of
+   * the event loop, to a temp file that is fsynced and renamed into place.
+   */
+  async writeSnapshot(tree: DataTree, sessions: SessionRecord[], opts: { gzip: boolean; nodesPerSlice?: number; now: number; signal?: AbortSignal }): Promise<SnapshotInfo & { nodes: number; ms: number }> {
+    const t0 = Date.now();
+    const writer = new SnapshotWriter(tree, sessions, opts.now);
+    const file = join(this.snapDir, snapshotName(writer.zxid, opts.gzip));
+    const tmp = `${file}.tmp`;
+    const per = opts.nodesPerSlice ?? 20000;
+    async function* slices(): AsyncGenerator<Buffer> {
+      for (;;) {
+        if (opts.signal?.aborted) throw new Error('snapshot aborted');
+        const chunk = writer.next(per);
+        if (!chunk) return;
+        yield chunk;
+        await yieldTurn();
+      }
+    }
+    const out = createWriteStream(tmp, { flags: 'w' });
+    try {
+      if (opts.gzip) await pipeline(Readable.from(slices()), createGzip({ level: 1 }), out);
+      else await pipeline(Readable.from(slices()), out);
+      const fh = await open(tmp, 'r+');
+      try { await fh.sync(); } finally { await fh.close(); }
+      renameSync(tmp, file);
+      fsyncDir(this.snapDir);
+    } catch (e) {
+      writer.abort();
+      // the stream may still be opening the file: remove it only once the stream is closed
+      if (!out.closed) await new Promise<void>((r) => out.once('close', () => r()));
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+    return { file, zxid: writer.zxid, bytes: statSync(file).size, nodes: writer.nodeCount, ms: Date.now() - t0 };
+  }
+
+  /**
+   * Keeps the newest `keep` snapshots and the log segments needed to replay from the oldest of
+   * them; deletes the rest. Returns what it deleted.
+   */
+  purge(keep: number): string[] {
+    if (keep < 1) throw new DataDirError(`purge must keep at least one snapshot (asked for ${keep})`);
+    const snaps = this.snapshots();
+    if (snaps.length <= keep && snaps.length > 0) return this.purgeLogsBefore(snaps[snaps.length - 1]!.zxid);
+    if (snaps.length === 0) return [];
+    const kept = snaps.slice(0, keep);
+    const removed: string[] = [];
+    for (const s of snaps.slice(keep)) {
+      rmSync(s.file, { force: true });
+      removed.push(s.file);
+    }
+    return [...removed, ...this.purgeLogsBefore(kept[kept.length - 1]!.zxid)];
+  }
+
+  /** Deletes segments whose every txn is at or before zxid (the next segment starts by zxid + 1). */
+  private purgeLogsBefore(zxid: number): string[] {
+    const segs = listSegments(this.log.dir);
+    const removed: string[] = [];
+    for (let i = 0; i + 1 < segs.length; i++) {
+      if (segs[i + 1]!.firstZxid > zxid + 1) break;
+      const f = join(this.log.dir, segs[i]!.name);
+      rmSync(f, { force: true });
+      removed.push(f);
+    }
+    return removed;
+  }
+}
+
+export { DataDirError, LogCorruptError, SnapshotCorruptError };

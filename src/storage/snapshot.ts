@@ -1,0 +1,203 @@
+// Ark snapshot format (pure encode / decode). A snapshot is a consistent image of the tree at one
+// zxid, taken while txns keep applying (DataTree capture, copy-on-write), so recovery is
+// "load the snapshot, replay the log after its zxid" with no fuzzy window to reconcile.
+//
+//   header   "ARKS" magic, int32 format version, int64 zxid, int64 time (ms)
+//   sessions vector of {int64 id, int32 timeoutMs}
+//   records  byte tag: 1 = ACL list {int32 index, vector<ACL>} (defined before first use)
+//                      2 = node {ustring path, buffer data, int32 aclIndex, StatPersisted}
+//                      0 = end
+//   trailer  int64 node count, int32 digest version, int64 tree digest (ZooKeeper's algorithm),
+//            uint32 crc32 of every byte before it
+// Nodes come parent first (pre-order). The file may be gzip-compressed as a whole (.gz).
+import { crc32, gunzipSync } from 'node:zlib';
+import { JuteReader, JuteWriter } from '../wire/jute.js';
+import { readACLs, writeACLs, type ACL } from '../wire/protocol.js';
+import { DataTree, type Capture, type ZNode } from '../tree/datatree.js';
+import { DIGEST_VERSION, addDigest, nodeDigest } from '../tree/digest.js';
+
+export const SNAP_MAGIC = 0x41524b53; // "ARKS"
+export const SNAP_VERSION = 1;
+const TAG_END = 0;
+const TAG_ACL = 1;
+const TAG_NODE = 2;
+
+export class SnapshotCorruptError extends Error {
+  constructor(readonly file: string, what: string) {
+    super(`${file}: ${what}`);
+    this.name = 'SnapshotCorruptError';
+  }
+}
+
+export interface SessionRecord { id: bigint; timeoutMs: number }
+
+/** Writes a snapshot in slices: next() returns the next chunk, null after the trailer. */
+export class SnapshotWriter {
+  private readonly capture: Capture;
+  private readonly stack: string[] = ['/'];
+  private readonly aclIndex = new Map<ACL[], number>();
+  private readonly w = new JuteWriter(1 << 20);
+  private crc = 0;
+  private count = 0;
+  private digest = 0n;
+  private done = false;
+  private headerWritten = false;
+
+  constructor(private readonly tree: DataTree, private readonly sessions: SessionRecord[], private readonly timeMs: number) {
+    this.capture = tree.beginCapture();
+  }
+
+  get zxid(): number {
+    return this.capture.zxid;
+  }
+  get nodeCount(): number {
+    return this.count;
+  }
+  get treeDigest(): bigint {
+    return this.digest;
+  }
+
+  private emit(): Buffer {
+    const out = this.w.take();
+    this.w.reset();
+    this.crc = crc32(out, this.crc);
+    return out;
+  }
+
+  /** Up to maxNodes more nodes. */
+  next(maxNodes: number): Buffer | null {
+    if (this.done) return null;
+    const w = this.w;
+    if (!this.headerWritten) {
+      this.headerWritten = true;
+      w.int(SNAP_MAGIC).int(SNAP_VERSION).long(this.capture.zxid).long(this.timeMs);
+      w.vector(this.sessions, (ww, s) => { ww.longBig(s.id).int(s.timeoutMs); });
+    }
+    const pre = this.capture.pre;
+    for (let n = 0; n < maxNodes && this.stack.length > 0; n++) {
+      const path = this.stack.pop()!;
+      const live = this.tree.nodes.get(path);
+      const node = pre.get(path) ?? live;
+      if (!node) continue; // unreachable: a path on the stack existed at the capture point
+      if (node === live) live.snapEpoch = this.capture.epoch;
+      this.writeNode(path, node);
+      if (node.children) {
+        const prefix = path === '/' ? '/' : `${path}/`;
+        const kids = [...node.children];
+        for (let i = kids.length - 1; i >= 0; i--) this.stack.push(prefix + kids[i]!);
+      }
+    }
+    if (this.stack.length === 0) {
+      w.byte(TAG_END).long(this.count).int(DIGEST_VERSION).longBig(this.digest);
+      const body = this.emit();
+      this.done = true;
+      this.tree.endCapture();
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(this.crc >>> 0, 0);
+      return Buffer.concat([body, crc]);
+    }
+    return this.emit();
+  }
+
+  private writeNode(path: string, node: ZNode): void {
+    const w = this.w;
+    let idx = this.aclIndex.get(node.acl);
+    if (idx === undefined) {
+      idx = this.aclIndex.size;
+      this.aclIndex.set(node.acl, idx);
+      w.byte(TAG_ACL).int(idx);
+      writeACLs(w, node.acl);
+    }
+    w.byte(TAG_NODE).string(path).buffer(node.data).int(idx)
+      .long(node.czxid).long(node.mzxid).long(node.ctime).long(node.mtime)
+      .int(node.version).int(node.cversion).int(node.aversion).longBig(node.ephemeralOwner).long(node.pzxid);
+    this.count++;
+    this.digest = addDigest(this.digest, nodeDigest(path, node));
+  }
+
+  /** Stops early (e.g. on shutdown): the tree stops keeping pre-images. */
+  abort(): void {
+    if (!this.done) this.tree.endCapture();
+    this.done = true;
+  }
+}
+
+export interface LoadedSnapshot {
+  zxid: number;
+  timeMs: number;
+  sessions: SessionRecord[];
+  tree: DataTree;
+  nodeCount: number;
+  digest: bigint;
+}
+
+export function isGzip(buf: Buffer): boolean {
+  return buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
+}
+
+/** Checks the checksum, rebuilds the tree and proves it by the digest. Throws SnapshotCorruptError. */
+export function readSnapshot(file: string, raw: Buffer): LoadedSnapshot {
+  let buf = raw;
+  if (isGzip(raw)) {
+    try {
+      buf = gunzipSync(raw);
+    } catch (e) {
+      throw new SnapshotCorruptError(file, `gzip data is damaged (${(e as Error).message})`);
+    }
+  }
+  if (buf.length < 24 + 4) throw new SnapshotCorruptError(file, `only ${buf.length} bytes: not a whole snapshot`);
+  if (buf.readInt32BE(0) !== SNAP_MAGIC) throw new SnapshotCorruptError(file, 'not an Ark snapshot (bad magic)');
+  const version = buf.readInt32BE(4);
+  if (version !== SNAP_VERSION) throw new SnapshotCorruptError(file, `snapshot format version ${version}; this Ark reads version ${SNAP_VERSION}`);
+  const stored = buf.readUInt32BE(buf.length - 4);
+  if ((crc32(buf.subarray(0, buf.length - 4)) >>> 0) !== stored) throw new SnapshotCorruptError(file, 'checksum mismatch: the file is damaged');
+  const r = new JuteReader(buf, 8, buf.length - 4);
+  try {
+    const zxid = r.long();
+    const timeMs = r.long();
+    const sessions = r.vector((rr) => ({ id: rr.longBig(), timeoutMs: rr.int() }), 12) ?? [];
+    const tree = new DataTree();
+    const acls: ACL[][] = [];
+    let count = 0;
+    for (;;) {
+      const tag = r.byte();
+      if (tag === TAG_END) break;
+      if (tag === TAG_ACL) {
+        const idx = r.int();
+        acls[idx] = tree.internACL(readACLs(r) ?? []);
+        continue;
+      }
+      if (tag !== TAG_NODE) throw new SnapshotCorruptError(file, `unknown record tag ${tag} at offset ${r.position - 1}`);
+      const path = r.string();
+      const data = r.bufferOrNull();
+      const acl = acls[r.int()];
+      if (!acl) throw new SnapshotCorruptError(file, `node ${path} uses an ACL that was not defined`);
+      const ok = tree.loadNode(path, data === null ? null : Buffer.from(data), acl, {
+        czxid: r.long(), mzxid: r.long(), ctime: r.long(), mtime: r.long(),
+        version: r.int(), cversion: r.int(), aversion: r.int(), ephemeralOwner: r.longBig(), pzxid: r.long(),
+      });
+      if (!ok) throw new SnapshotCorruptError(file, `node ${path} comes before its parent`);
+      count++;
+    }
+    const nodeCount = r.long();
+    const digestVersion = r.int();
+    const digest = r.longBig();
+    if (nodeCount !== count) throw new SnapshotCorruptError(file, `trailer says ${nodeCount} nodes, the file holds ${count}`);
+    if (digestVersion !== DIGEST_VERSION) throw new SnapshotCorruptError(file, `digest version ${digestVersion} unknown`);
+    tree.finishLoad(zxid);
+    if (tree.digest !== digest) throw new SnapshotCorruptError(file, `tree digest ${tree.digest} differs from the recorded ${digest}: the tree was not rebuilt exactly`);
+    return { zxid, timeMs, sessions, tree, nodeCount, digest };
+  } catch (e) {
+    if (e instanceof SnapshotCorruptError) throw e;
+    throw new SnapshotCorruptError(file, `cannot be parsed (${(e as Error).message})`);
+  }
+}
+
+export function snapshotName(zxid: number, gzip: boolean): string {
+  return `snapshot.${zxid.toString(16).padStart(16, '0')}${gzip ? '.gz' : ''}`;
+}
+
+export function parseSnapshotName(name: string): number | null {
+  const m = /^snapshot\.([0-9a-f]{16})(\.gz)?$/.exec(name);
+  return m ? parseInt(m[1]!, 16) : null;
+}
