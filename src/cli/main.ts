@@ -9,6 +9,7 @@ import { DataDirError } from '../storage/filelog.js';
 import { LogCorruptError } from '../storage/txnlog.js';
 import { createLogger } from '../util/log.js';
 import { ARK_VERSION, VERSION_STRING } from '../version.js';
+import { registerDataCommands } from './data.js';
 
 const program = new Command();
 program
@@ -76,6 +77,8 @@ program
     process.on('SIGTERM', () => shutdown('SIGTERM'));
     process.on('SIGINT', () => shutdown('SIGINT'));
   });
+
+registerDataCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`ark: ${(e as Error).stack ?? String(e)}`);

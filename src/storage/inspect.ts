@@ -44,7 +44,6 @@ export interface ShownData {
 }
 
 // C0 controls other than tab / newline / carriage return, and DEL
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 export function showData(b: Buffer | null): ShownData {
@@ -175,7 +174,7 @@ function readInput(file: string, what: string): Buffer {
 
 /** Names what a file is when it is not what a tool expected (by its first bytes). */
 function foreignKind(buf: Buffer): string | null {
-  if (isGzip(buf)) return 'a gzip-compressed file (an Ark snapshot?)';
+  if (isGzip(buf)) return 'gzip-compressed: an Ark snapshot, probably';
   if (buf.length < 4) return null;
   switch (buf.readUInt32BE(0)) {
     case LOG_MAGIC: return 'an Ark txn log segment';
@@ -281,7 +280,7 @@ export function dumpLog(file: string): LogDump {
   if (buf.length >= 4 && buf.readUInt32BE(0) !== LOG_MAGIC) {
     const kind = foreignKind(buf);
     throw new DataToolError(`${file}: not an Ark txn log segment (${kind ? `it is ${kind}` : 'it does not start with "ARKL"'})` +
-      (kind?.startsWith('an Ark snapshot') || kind?.startsWith('a gzip') ? '; use `ark data dump-snapshot`' : ''), true);
+      (kind?.startsWith('an Ark snapshot') || kind?.startsWith('gzip') ? '; use `ark data dump-snapshot`' : ''), true);
   }
   const s = readSegment(file, buf);
   const records = s.records.map((r) => txnDump(r.hdr, r.txn));
@@ -700,6 +699,9 @@ function analyze(sc: Scanned): { recovery: RecoveryPlan; problems: string[]; war
     const why = `${chosen ? `${basename(chosen.file)} is at zxid ${hexZxid(from)}` : 'there is no snapshot'} but the log carries on at ${hexZxid(after[0]!)}: ${missing(from + 1, after[0]! - 1)}`;
     problems.push(`${sc.dirs.logDir}: ${why}. ${RESTORE_S}`);
     fail(why);
+  }
+  if (snaps.length > 0 && segs.length === 0) {
+    warnings.push(`${sc.dirs.logDir}: holds no log segments${sc.dirs.logDir === sc.dirs.snapDir ? ': if zoo.cfg sets dataLogDir, pass that directory with --log-dir' : ''}`);
   }
   if (chosen && lastLogZxid !== null && lastLogZxid < from) {
     warnings.push(`${sc.dirs.logDir}: the log ends at zxid ${hexZxid(lastLogZxid)}, before ${basename(chosen.file)} (${hexZxid(from)}): the segments holding the txns up to the snapshot are gone (recovery does not need them)`);
