@@ -99,7 +99,13 @@ export class FileTxnLog {
 
   private open(firstZxid: number): void {
     const file = join(this.dir, segmentName(firstZxid));
-    this.fd = openSync(file, 'wx');
+    // a crash right after a segment was created leaves it with no txns: it is replaced; one that
+    // holds txns at this zxid would mean the zxid is being reused, which must never happen
+    if (existsSync(file)) {
+      const held = scanSegment(file, readFileSync(file));
+      if (held.records.length > 0) throw new LogCorruptError(file, 0, `segment for zxid 0x${firstZxid.toString(16)} already holds txns`);
+    }
+    this.fd = openSync(file, 'w');
     const header = encodeLogHeader(firstZxid);
     this.writeAt(header, 0);
     this.position = header.length;

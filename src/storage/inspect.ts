@@ -11,7 +11,7 @@ import { OpCode, Perms, opName, type ACL } from '../wire/protocol.js';
 import { isContainerOwner, ownerTtlMs, readTxnBody, readTxnHeader, type Txn, type TxnHeader } from '../wire/txn.js';
 import { errorName } from '../util/errors.js';
 import { DATA_SUBDIR, listSegments } from './filelog.js';
-import { LOG_HEADER_BYTES, LOG_MAGIC, LogCorruptError, parseSegmentName, scanSegment, type LogRecord } from './txnlog.js';
+import { findValidRecordAfter, LOG_HEADER_BYTES, LOG_MAGIC, LogCorruptError, parseSegmentName, scanSegment, type LogRecord } from './txnlog.js';
 import { SNAP_MAGIC, SnapshotCorruptError, isGzip, parseSnapshotName, readSnapshot } from './snapshot.js';
 import { DataDir } from './datadir.js';
 import { ZK_LOG_MAGIC, ZK_SNAP_MAGIC } from './zkformat.js';
@@ -244,32 +244,6 @@ function firstUnparsable(buf: Buffer): number | null {
       return off;
     }
     off += 8 + len;
-  }
-  return null;
-}
-
-const TXN_TYPES = new Set<number>([OpCode.create, OpCode.create2, OpCode.createContainer, OpCode.createTTL, OpCode.delete,
-  OpCode.deleteContainer, OpCode.setData, OpCode.setACL, OpCode.check, OpCode.multi, OpCode.error, OpCode.createSession, OpCode.closeSession]);
-const TXN_HEADER_BYTES = 32;
-
-/**
- * After a record that does not check out at `from`: the first later offset where a whole record
- * with a good checksum and a plausible header starts, if any. A crash mid-write leaves nothing
- * valid after the torn record; a valid record after it means the bytes were damaged in place.
- */
-export function findValidRecordAfter(buf: Buffer, from: number, afterZxid: number): { offset: number; zxid: number } | null {
-  let end = buf.length;
-  while (end > from && buf[end - 1] === 0) end--;
-  for (let off = from + 1; off + 8 + TXN_HEADER_BYTES <= end; off++) {
-    const len = buf.readInt32BE(off);
-    if (len < TXN_HEADER_BYTES || off + 8 + len > buf.length) continue;
-    const p = off + 8;
-    const hi = buf.readInt32BE(p + 12);
-    const lo = buf.readUInt32BE(p + 16);
-    const zxid = hi * 4294967296 + lo;
-    if (zxid <= afterZxid || !Number.isSafeInteger(zxid) || !TXN_TYPES.has(buf.readInt32BE(p + 28))) continue;
-    if ((crc32(buf.subarray(p, p + len)) >>> 0) !== buf.readUInt32BE(off + 4)) continue;
-    return { offset: off, zxid };
   }
   return null;
 }

@@ -5,12 +5,15 @@
 // out stops the server with the file and offset named.
 import { crc32 } from 'node:zlib';
 import { JuteReader, JuteWriter } from '../wire/jute.js';
+import { OpCode } from '../wire/protocol.js';
 import { readTxnBody, readTxnHeader, writeTxnBody, writeTxnHeader, type Txn, type TxnHeader } from '../wire/txn.js';
 
 export const LOG_MAGIC = 0x41524b4c; // "ARKL"
 export const LOG_VERSION = 1;
 export const LOG_HEADER_BYTES = 16;
 const RECORD_HEADER_BYTES = 8;
+/** sessionId, cxid, zxid, time, type: the least a record's payload holds */
+const TXN_HEADER_BYTES = 32;
 
 export class LogCorruptError extends Error {
   constructor(readonly file: string, readonly offset: number, what: string) {
@@ -76,13 +79,15 @@ export function scanSegment(file: string, buf: Buffer): SegmentScan {
     }
     if (len < 0) throw new LogCorruptError(file, offset, `negative record length ${len}`);
     const end = offset + RECORD_HEADER_BYTES + len;
-    if (end > buf.length) return { firstZxid, records, validBytes: offset, tornTail: true };
-    const payload = buf.subarray(offset + RECORD_HEADER_BYTES, end);
-    if ((crc32(payload) >>> 0) !== crc) {
-      // a bad checksum on the very last record is a torn write of its payload; before that it is corruption
-      if (end === buf.length || allZero(buf, end)) return { firstZxid, records, validBytes: offset, tornTail: true };
-      throw new LogCorruptError(file, offset, 'record checksum mismatch');
+    const payloadOk = end <= buf.length && (crc32(buf.subarray(offset + RECORD_HEADER_BYTES, end)) >>> 0) === crc;
+    if (!payloadOk) {
+      // A crash mid-write leaves the last record cut short (past the end, or followed only by
+      // zeros). If a whole record still follows, this is damage, not a tear: never drop what follows.
+      const tail = end > buf.length || allZero(buf, end);
+      if (tail && !findValidRecordAfter(buf, offset, records[records.length - 1]?.hdr.zxid ?? -1)) return { firstZxid, records, validBytes: offset, tornTail: true };
+      throw new LogCorruptError(file, offset, end > buf.length ? `record length ${len} runs past the end of the file while whole records follow` : 'record checksum mismatch');
     }
+    const payload = buf.subarray(offset + RECORD_HEADER_BYTES, end);
     const pr = new JuteReader(payload);
     const hdr = readTxnHeader(pr);
     const txn = readTxnBody(pr, hdr.type, hdr.sessionId);
@@ -90,6 +95,30 @@ export function scanSegment(file: string, buf: Buffer): SegmentScan {
     offset = end;
   }
   return { firstZxid, records, validBytes: offset, tornTail: false };
+}
+
+const TXN_TYPES = new Set<number>([OpCode.create, OpCode.create2, OpCode.createContainer, OpCode.createTTL, OpCode.delete,
+  OpCode.deleteContainer, OpCode.setData, OpCode.setACL, OpCode.check, OpCode.multi, OpCode.error, OpCode.createSession, OpCode.closeSession]);
+
+/**
+ * After a record that does not check out at `from`: the first later offset where a whole record
+ * with a good checksum and a plausible header (zxid after `afterZxid`, a known txn type) starts.
+ * A crash mid-write leaves nothing valid after the torn record; a valid record after it means
+ * the bytes were damaged in place.
+ */
+export function findValidRecordAfter(buf: Buffer, from: number, afterZxid: number): { offset: number; zxid: number } | null {
+  let end = buf.length;
+  while (end > from && buf[end - 1] === 0) end--;
+  for (let off = from + 1; off + RECORD_HEADER_BYTES + TXN_HEADER_BYTES <= end; off++) {
+    const len = buf.readInt32BE(off);
+    if (len < TXN_HEADER_BYTES || off + RECORD_HEADER_BYTES + len > buf.length) continue;
+    const p = off + RECORD_HEADER_BYTES;
+    const zxid = buf.readInt32BE(p + 12) * 4294967296 + buf.readUInt32BE(p + 16);
+    if (zxid <= afterZxid || !Number.isSafeInteger(zxid) || !TXN_TYPES.has(buf.readInt32BE(p + 28))) continue;
+    if ((crc32(buf.subarray(p, p + len)) >>> 0) !== buf.readUInt32BE(off + 4)) continue;
+    return { offset: off, zxid };
+  }
+  return null;
 }
 
 function allZero(buf: Buffer, from: number): boolean {
