@@ -14,7 +14,9 @@ export interface ClientPortHandler {
   request(conn: number, xid: number, req: Request): void;
   requestError(conn: number, xid: number, err: number): void;
   fourLetter(conn: number, cmd: string): string;
-  closed(conn: number): void;
+  closed(conn: number, remoteAddr: string): void;
+  /** stop reading this connection's requests: too many outstanding, or too many reply bytes unsent */
+  backlogged(conn: number, socketBytes: number): boolean;
   /** after each batch of input: flush outputs, start a log write */
   flush(): void;
 }
@@ -24,15 +26,15 @@ export const FOUR_LETTER_WORDS = new Set([
   'gtmk', 'stmk', 'hash',
 ]);
 
-/** Bytes a socket may have queued for sending before we stop reading its requests. */
-const WRITE_BACKLOG_BYTES_MAX = 4 * 1024 * 1024;
-
 interface ConnState {
   id: number;
   socket: Socket;
   decoder: FrameDecoder;
   handshaken: boolean;
+  /** the first four bytes were looked at for a four-letter word */
+  fourLetterChecked: boolean;
   closing: boolean;
+  remoteAddr: string;
   /** handler.closed() was called */
   released: boolean;
 }
@@ -41,6 +43,7 @@ export class ClientPort {
   private server: Server | null = null;
   private nextId = 1;
   readonly sockets = new Map<number, ConnState>();
+  private readonly paused = new Set<ConnState>();
   /** errors that were not the client's fault: bugs (tests assert there are none) */
   internalErrors = 0;
 
@@ -62,9 +65,12 @@ export class ClientPort {
 
   private accept(socket: Socket): void {
     const id = this.nextId++;
-    const st: ConnState = { id, socket, decoder: new FrameDecoder(this.frameBytesMax), handshaken: false, closing: false, released: false };
-    socket.setNoDelay(true);
     const addr = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    const st: ConnState = {
+      id, socket, decoder: new FrameDecoder(this.frameBytesMax), handshaken: false, fourLetterChecked: false,
+      closing: false, released: false, remoteAddr: addr,
+    };
+    socket.setNoDelay(true);
     if (!this.handler.open(id, addr, socket.remotePort ?? 0)) {
       socket.destroy();
       return;
@@ -74,24 +80,38 @@ export class ClientPort {
     socket.on('error', (e) => this.log.debug({ conn: id, err: e.message }, 'client socket error'));
     socket.on('close', () => {
       this.sockets.delete(id);
+      this.paused.delete(st);
       this.release(st);
       this.handler.flush();
     });
-    socket.on('drain', () => socket.resume());
+    socket.on('drain', () => this.resumeReady());
   }
 
   private release(st: ConnState): void {
     if (st.released) return;
     st.released = true;
-    this.handler.closed(st.id);
+    this.handler.closed(st.id, st.remoteAddr);
   }
 
   private onData(st: ConnState, chunk: Buffer): void {
     if (st.closing) return;
     st.decoder.push(chunk);
+    this.process(st);
+    this.handler.flush();
+  }
+
+  /** Serves buffered frames until none is complete, or the connection is backlogged (then it pauses). */
+  private process(st: ConnState): void {
     try {
-      if (!st.handshaken && this.tryFourLetter(st)) return;
-      for (let frame = st.decoder.next(); frame !== null && !st.closing; frame = st.decoder.next()) {
+      if (!st.fourLetterChecked && this.tryFourLetter(st)) return;
+      while (!st.closing) {
+        if (st.handshaken && this.handler.backlogged(st.id, st.socket.writableLength)) {
+          st.socket.pause();
+          this.paused.add(st);
+          return;
+        }
+        const frame = st.decoder.next();
+        if (frame === null) return;
         this.onFrame(st, frame);
       }
     } catch (e) {
@@ -105,13 +125,23 @@ export class ClientPort {
       this.log.warn({ conn: st.id, remote: st.socket.remoteAddress, reason: why }, 'closing connection: malformed input');
       this.close(st.id);
     }
-    this.handler.flush();
-    if (st.socket.writableLength > WRITE_BACKLOG_BYTES_MAX) st.socket.pause();
+  }
+
+  /** Resumes paused connections whose backlog has cleared (after replies went out, or on drain). */
+  resumeReady(): void {
+    for (const st of [...this.paused]) {
+      if (st.closing || this.handler.backlogged(st.id, st.socket.writableLength)) continue;
+      this.paused.delete(st);
+      st.socket.resume();
+      this.process(st);
+      this.handler.flush();
+    }
   }
 
   private tryFourLetter(st: ConnState): boolean {
     const head = st.decoder.peek(4);
     if (!head) return false;
+    st.fourLetterChecked = true;
     const cmd = head.toString('latin1');
     if (!FOUR_LETTER_WORDS.has(cmd)) return false;
     st.closing = true;

@@ -21,6 +21,14 @@ export interface StartedServer {
   stop(): Promise<void>;
 }
 
+/**
+ * A connection stops being read while it has this many requests outstanding (ZooKeeper's
+ * globalOutstandingLimit is 1000) or this many reply bytes unsent: a client that pipelines without
+ * reading cannot grow the server's memory without bound.
+ */
+const OUTSTANDING_PER_CONNECTION_MAX = 1000;
+const WRITE_BACKLOG_BYTES_MAX = 4 * 1024 * 1024;
+
 /** ZooKeeper's defaults: preAllocSize 64 MiB; a new segment at every snapshot (or at txnLogSizeLimitInKb). */
 const PREALLOC_KB_DEFAULT = 65536;
 const SEGMENT_BYTES_DEFAULT = 1024 * 1024 * 1024;
@@ -62,6 +70,7 @@ export class ArkServer {
       superDigest: config.superDigest,
       containerCheckIntervalMs: config.containerCheckIntervalMs,
       sessionPassword: zookeeperSessionPassword,
+      replyBytesMax: config.juteMaxBufferBytes,
     }, Date.now());
     this.dataDir = new DataDir(config.dataDir, config.dataLogDir, {
       forceSync: config.forceSync,
@@ -76,8 +85,16 @@ export class ArkServer {
       connect: (conn, req) => this.core.connect(conn, req, Date.now()),
       request: (conn, xid, req) => this.core.request(conn, xid, req, Date.now()),
       requestError: (conn, xid, err) => this.core.requestError(conn, xid, err, Date.now()),
-      fourLetter: (_conn, cmd) => fourLetterWord(this.view, cmd),
-      closed: (conn) => this.closed(conn),
+      fourLetter: (conn, cmd) => {
+        const c = this.core.conns.get(conn);
+        if (c) c.stats.packetsReceived++; // the word itself, as ZooKeeper counts it
+        return fourLetterWord(this.view, cmd);
+      },
+      closed: (conn, addr) => this.closed(conn, addr),
+      backlogged: (conn, socketBytes) => {
+        const c = this.core.conns.get(conn);
+        return c !== undefined && (c.queue.length >= OUTSTANDING_PER_CONNECTION_MAX || c.outBytes + socketBytes > WRITE_BACKLOG_BYTES_MAX);
+      },
       flush: () => this.scheduleFlush(),
     }, logger, config.juteMaxBufferBytes);
     const self = this;
@@ -155,12 +172,10 @@ export class ArkServer {
     return true;
   }
 
-  private closed(conn: number): void {
-    const c = this.core.conns.get(conn);
-    if (c) {
-      const n = (this.perIp.get(c.remoteAddr) ?? 1) - 1;
-      if (n <= 0) this.perIp.delete(c.remoteAddr); else this.perIp.set(c.remoteAddr, n);
-    }
+  /** Every accepted socket is released here exactly once, whoever closed it. */
+  private closed(conn: number, addr: string): void {
+    const n = (this.perIp.get(addr) ?? 1) - 1;
+    if (n <= 0) this.perIp.delete(addr); else this.perIp.set(addr, n);
     this.core.connectionClosed(conn);
   }
 
@@ -176,6 +191,9 @@ export class ArkServer {
   }
 
   private flushOutputs(): void {
+    for (const e of this.core.internalErrors.splice(0)) {
+      this.logger.error({ err: e }, 'internal error: the connection was closed; this is a bug in Ark, please report it with this log');
+    }
     const outputs = this.core.takeOutputs();
     if (outputs.length === 0) return;
     this.port.cork();
@@ -187,6 +205,7 @@ export class ArkServer {
       }
     }
     this.port.uncork();
+    this.port.resumeReady();
   }
 
   private persist(): void {

@@ -7,7 +7,7 @@ import { JuteWriter } from '../wire/jute.js';
 import {
   EventType, KeeperState, OpCode, Perms, WatcherType, Xid, AddWatchMode,
   writeACLs, writeConnectResponse, writeOpResults, writeStat,
-  type ConnectRequest, type Id, type OpResult, type Request, type SetWatchesRequest, type Stat, type MultiOp,
+  type ACL, type ConnectRequest, type Id, type OpResult, type Request, type SetWatchesRequest, type Stat, type MultiOp,
 } from '../wire/protocol.js';
 import type { Txn, TxnHeader } from '../wire/txn.js';
 import { aclAllows, authenticate, checkACL, redactDigests } from '../tree/acl.js';
@@ -25,6 +25,8 @@ export interface CoreOptions {
   enforceQuota: boolean;
   superDigest: string | undefined;
   containerCheckIntervalMs: number;
+  /** largest reply frame (jute.maxbuffer): a client could not read a larger one */
+  replyBytesMax: number;
   /** the 16-byte password of a session; a pure function of its id so that replicas and restarts agree */
   sessionPassword: (sessionId: bigint) => Buffer;
 }
@@ -80,6 +82,8 @@ export class CoreConn {
   early: Array<{ xid: number; request: Request | null; err: number }> | null = null;
   connecting = false;
   closed = false;
+  /** reply bytes produced but not yet taken by the runtime */
+  outBytes = 0;
   readonly stats: ConnStats;
   constructor(readonly id: number, readonly remoteAddr: string, readonly remotePort: number, now: number) {
     this.authInfo = [{ scheme: 'ip', id: remoteAddr }];
@@ -93,7 +97,9 @@ export class ServerCore {
   readonly sessions: SessionTracker;
   readonly conns = new Map<number, CoreConn>();
   private prep: Prep;
-  private readonly writer = new JuteWriter(4096);
+  private readonly writer: JuteWriter;
+  /** failures that were not the client's fault (bugs); the runtime logs them */
+  internalErrors: string[] = [];
   /** last zxid handed out by prep */
   lastZxid = 0;
   private toPersist: PendingTxn[] = [];
@@ -109,6 +115,7 @@ export class ServerCore {
     this.sessions = new SessionTracker(opts.tickTimeMs, opts.serverId, nowMs);
     this.prep = new Prep(this.tree, { extendedTypesEnabled: opts.extendedTypesEnabled, enforceQuota: opts.enforceQuota });
     this.nextContainerCheck = nowMs + opts.containerCheckIntervalMs;
+    this.writer = new JuteWriter(4096, opts.replyBytesMax + 4);
   }
 
   get lastApplied(): number {
@@ -256,7 +263,7 @@ export class ServerCore {
       conn.early!.push({ xid, request: null, err });
       return;
     }
-    this.enqueue(conn, { kind: 'error', at: now, xid, err, zxid: this.lastApplied });
+    this.enqueue(conn, { kind: 'error', at: now, xid, err, zxid: -1 });
   }
 
   private handle(conn: CoreConn, xid: number, request: Request): void {
@@ -275,7 +282,8 @@ export class ServerCore {
         return;
       }
       case OpCode.sasl:
-        this.enqueue(conn, { kind: 'error', at: this.now, xid, err: ErrorCode.Unimplemented, zxid: this.lastApplied });
+        // no SASL configured: ZooKeeper drops the connection
+        this.close(conn, 'SASL is not supported');
         return;
       case OpCode.sync:
         this.enqueue(conn, { kind: 'sync', at: this.now, xid, path: request.req.path, barrierZxid: this.lastZxid });
@@ -332,7 +340,7 @@ export class ServerCore {
 
   private enqueue(conn: CoreConn, item: ReadItem | SyncItem | ErrorItem): void {
     if (conn.queue.length === 0 && this.ready(item)) {
-      this.answer(conn, item);
+      this.safeAnswer(conn, item);
       return;
     }
     conn.queue.push(item);
@@ -348,7 +356,17 @@ export class ServerCore {
 
   private drain(conn: CoreConn): void {
     while (!conn.closed && conn.queue.length > 0 && this.ready(conn.queue[0]!)) {
-      this.answer(conn, conn.queue.shift()!);
+      this.safeAnswer(conn, conn.queue.shift()!);
+    }
+  }
+
+  private safeAnswer(conn: CoreConn, item: PendingItem): void {
+    try {
+      this.answer(conn, item);
+    } catch (e) {
+      // a bug answering one request costs that connection, never the server
+      this.internalErrors.push(`answering xid ${item.xid}: ${(e as Error).stack ?? String(e)}`);
+      this.close(conn, 'internal error');
     }
   }
 
@@ -411,7 +429,7 @@ export class ServerCore {
     conn.early = null;
     for (const e of early) {
       if (e.request) this.handle(conn, e.xid, e.request);
-      else this.enqueue(conn, { kind: 'error', at: this.now, xid: e.xid, err: e.err, zxid: this.lastApplied });
+      else this.enqueue(conn, { kind: 'error', at: this.now, xid: e.xid, err: e.err, zxid: -1 });
     }
   }
 
@@ -462,10 +480,15 @@ export class ServerCore {
   takeOutputs(): Output[] {
     const out = this.outputs;
     this.outputs = [];
+    for (const o of out) {
+      const c = this.conns.get(o.conn);
+      if (c) c.outBytes = 0;
+    }
     return out;
   }
 
   private send(conn: CoreConn, data: Buffer): void {
+    conn.outBytes += data.length;
     conn.stats.packetsSent++;
     this.stats.packetsSent++;
     this.outputs.push({ kind: 'send', conn: conn.id, data });
@@ -475,14 +498,29 @@ export class ServerCore {
     const w = this.writer.reset();
     const at = w.reserveInt();
     w.int(xid).long(zxid).int(err);
-    if (body && err === 0) body(w);
+    if (body && err === 0) {
+      try {
+        body(w);
+      } catch (e) {
+        if (!(e instanceof KeeperError)) throw e;
+        // larger than jute.maxbuffer: the client could not read it; answer the code instead
+        w.reset();
+        this.writer.shrink(0);
+        this.sendReply(conn, xid, zxid, e.code, null);
+        return;
+      }
+    }
     w.patchInt(at, w.length - 4);
     this.send(conn, w.take());
+    w.reset();
+    this.writer.shrink(1 << 20);
   }
 
   private sendEvent(ev: WatchEvent, zxid: number): void {
     const conn = this.conns.get(ev.watcher);
     if (!conn || conn.closed) return;
+    // a watcher that may not read the node does not learn of its changes (CVE-2024-23944)
+    if (ev.acl && !aclAllows(ev.acl, Perms.READ, conn.authInfo)) return;
     const w = this.writer.reset();
     const at = w.reserveInt();
     // 3.9 puts the zxid that fired the watch in the header (ZOOKEEPER-4655); older clients ignore it
@@ -633,7 +671,7 @@ export class ServerCore {
         return null;
       case OpCode.addWatch: {
         const { path, mode } = request.req;
-        if (mode !== AddWatchMode.Persistent && mode !== AddWatchMode.PersistentRecursive) throw new KeeperError(ErrorCode.BadArguments, path);
+        if (mode !== AddWatchMode.Persistent && mode !== AddWatchMode.PersistentRecursive) throw new KeeperError(ErrorCode.MarshallingError, path);
         tree.addPersistentWatch(path, conn.id, mode === AddWatchMode.PersistentRecursive);
         // the Java client reads an ErrorResponse record here (FinalRequestProcessor: new ErrorResponse(0))
         return (w) => w.int(0);
@@ -687,21 +725,24 @@ export class ServerCore {
   /** Re-registration after a reconnect: changes since relativeZxid fire at once (DataTree.setWatches). */
   private setWatches(conn: CoreConn, s: SetWatchesRequest): void {
     const tree = this.tree;
-    const fire = (type: EventType, path: string): void => this.sendEvent({ watcher: conn.id, type, path }, this.lastApplied);
+    // these events carry zxid -1 (DataTree.setWatches in 3.9)
+    const fire = (type: EventType, path: string, acl: readonly ACL[] | null): void =>
+      this.sendEvent({ watcher: conn.id, type, path, acl }, -1);
     for (const path of s.dataWatches) {
       const node = tree.get(path);
-      if (!node) fire(EventType.NodeDeleted, path);
-      else if (node.mzxid > s.relativeZxid) fire(EventType.NodeDataChanged, path);
+      if (!node) fire(EventType.NodeDeleted, path, null);
+      else if (node.mzxid > s.relativeZxid) fire(EventType.NodeDataChanged, path, node.acl);
       else tree.addDataWatch(path, conn.id);
     }
     for (const path of s.existWatches) {
-      if (tree.get(path)) fire(EventType.NodeCreated, path);
+      const node = tree.get(path);
+      if (node) fire(EventType.NodeCreated, path, node.acl);
       else tree.addDataWatch(path, conn.id);
     }
     for (const path of s.childWatches) {
       const node = tree.get(path);
-      if (!node) fire(EventType.NodeDeleted, path);
-      else if (node.pzxid > s.relativeZxid) fire(EventType.NodeChildrenChanged, path);
+      if (!node) fire(EventType.NodeDeleted, path, null);
+      else if (node.pzxid > s.relativeZxid) fire(EventType.NodeChildrenChanged, path, node.acl);
       else tree.addChildWatch(path, conn.id);
     }
     for (const path of s.persistentWatches) tree.addPersistentWatch(path, conn.id, false);
@@ -711,15 +752,17 @@ export class ServerCore {
   /** removeWatches / checkWatches by WatcherType; false when there was no such watch (NoWatcher). */
   private watchOp(conn: CoreConn, path: string, type: number, remove: boolean): boolean {
     const { dataWatches, childWatches } = this.tree;
+    // as ZooKeeper 3.9 (DataTree.removeWatch / containsWatcher): Children and Data touch only the
+    // one-shot watches, Any every kind, Persistent and PersistentRecursive only their own
     const all = WatchMode.Standard | WatchMode.Persistent | WatchMode.PersistentRecursive;
     const targets: Array<[typeof dataWatches, number]> = [];
     switch (type) {
-      case WatcherType.Children: targets.push([childWatches, all]); break;
-      case WatcherType.Data: targets.push([dataWatches, all]); break;
+      case WatcherType.Children: targets.push([childWatches, WatchMode.Standard]); break;
+      case WatcherType.Data: targets.push([dataWatches, WatchMode.Standard]); break;
       case WatcherType.Any: targets.push([childWatches, all], [dataWatches, all]); break;
       case WatcherType.Persistent: targets.push([childWatches, WatchMode.Persistent], [dataWatches, WatchMode.Persistent]); break;
       case WatcherType.PersistentRecursive: targets.push([dataWatches, WatchMode.PersistentRecursive]); break;
-      default: throw new KeeperError(ErrorCode.BadArguments, path);
+      default: throw new KeeperError(ErrorCode.MarshallingError, path);
     }
     let found = false;
     for (const [wm, mask] of targets) {

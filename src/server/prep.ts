@@ -41,6 +41,9 @@ const SPECIAL_PATHS = new Set(['/', ZOOKEEPER_PATH, QUOTA_PATH, CONFIG_PATH]);
 export class Prep {
   /** decided but not yet applied changes, by path */
   private readonly pending = new Map<string, ChangeRecord>();
+  /** (path, zxid) in the order decided, so that applied() pops from the front (outstandingChanges) */
+  private readonly order: Array<{ path: string; zxid: number }> = [];
+  private orderHead = 0;
   /** changes of the multi being prepared; merged on success, dropped on failure */
   private staged: Map<string, ChangeRecord> | null = null;
 
@@ -52,8 +55,16 @@ export class Prep {
 
   /** After txn `zxid` is applied, the tree itself holds what these records said. */
   applied(zxid: number): void {
-    if (this.pending.size === 0) return;
-    for (const [path, rec] of this.pending) if (rec.zxid <= zxid) this.pending.delete(path);
+    const order = this.order;
+    while (this.orderHead < order.length && order[this.orderHead]!.zxid <= zxid) {
+      const { path } = order[this.orderHead++]!;
+      const rec = this.pending.get(path);
+      if (rec && rec.zxid <= zxid) this.pending.delete(path);
+    }
+    if (this.orderHead > 1024 && this.orderHead * 2 > order.length) {
+      order.splice(0, this.orderHead);
+      this.orderHead = 0;
+    }
   }
 
   private record(path: string): ChangeRecord | null {
@@ -76,7 +87,12 @@ export class Prep {
   }
 
   private put(path: string, rec: ChangeRecord): void {
-    (this.staged ?? this.pending).set(path, rec);
+    if (this.staged) {
+      this.staged.set(path, rec);
+    } else {
+      this.pending.set(path, rec);
+      this.order.push({ path, zxid: rec.zxid });
+    }
   }
 
   /** A write request -> txn. Failures become ErrorTxn / failed MultiTxn by the caller. */
@@ -106,15 +122,13 @@ export class Prep {
     const flags = req.flags;
     if (flags < 0 || flags > CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL) throw new KeeperError(ErrorCode.BadArguments, req.path);
     const isTTL = flags === CreateFlag.PERSISTENT_WITH_TTL || flags === CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL;
-    const isContainer = flags === CreateFlag.CONTAINER;
     const sequential = flags === CreateFlag.PERSISTENT_SEQUENTIAL || flags === CreateFlag.EPHEMERAL_SEQUENTIAL || flags === CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL;
     const ephemeral = flags === CreateFlag.EPHEMERAL || flags === CreateFlag.EPHEMERAL_SEQUENTIAL;
     // validateCreateRequest: TTL needs extended types; the ttl must fit the mode
     if (isTTL && !this.opts.extendedTypesEnabled) throw new KeeperError(ErrorCode.Unimplemented, req.path);
     const ttl = type === OpCode.createTTL ? req.ttl : -1;
     if (isTTL ? ttl <= 0 || ttl > TTL_MAX_MS : ttl >= 0) throw new KeeperError(ErrorCode.BadArguments, req.path);
-    // the opcode and the mode must agree (a container through create is not a container)
-    if ((type === OpCode.createContainer) !== isContainer) throw new KeeperError(ErrorCode.BadArguments, req.path);
+    if (type === OpCode.createTTL && !isTTL) throw new KeeperError(ErrorCode.BadArguments, req.path);
     let path = req.path;
     const lastSlash = path.lastIndexOf('/');
     if (lastSlash === -1 || path.includes('\0')) throw new KeeperError(ErrorCode.BadArguments, path);
@@ -129,7 +143,9 @@ export class Prep {
     if (isEphemeralOwner(parent.owner)) throw new KeeperError(ErrorCode.NoChildrenForEphemerals, path);
     this.checkQuota(path, 1, req.data?.length ?? 0);
     const newCVersion = parentCVersion + 1;
-    const owner = ephemeral ? ctx.sessionId : isContainer ? CONTAINER_OWNER : isTTL ? ttlOwner(ttl) : 0n;
+    // the opcode decides the txn and so the owner, as in ZooKeeper: create with the CONTAINER flag
+    // makes a plain persistent node, createContainer with any flags a container
+    const owner = type === OpCode.createContainer ? CONTAINER_OWNER : type === OpCode.createTTL ? ttlOwner(ttl) : ephemeral ? ctx.sessionId : 0n;
     this.put(parentPath, { ...parent, cversion: newCVersion, childCount: parent.childCount + 1, zxid: ctx.zxid });
     this.put(path, { exists: true, version: 0, cversion: 0, aversion: 0, owner, childCount: 0, acl, zxid: ctx.zxid });
     return { type, path, data: req.data, acl, ephemeralOwner: owner, parentCVersion: newCVersion };
@@ -216,7 +232,12 @@ export class Prep {
           txns.push({ type: OpCode.error, err: e.code });
         }
       }
-      if (!failed) for (const [p, r] of this.staged) this.pending.set(p, r);
+      if (!failed) {
+        for (const [p, r] of this.staged) {
+          this.pending.set(p, r);
+          this.order.push({ path: p, zxid: r.zxid });
+        }
+      }
     } finally {
       this.staged = null;
     }
@@ -236,8 +257,9 @@ export class Prep {
   closeSession(sessionId: bigint, zxid: number): Txn {
     const paths = new Set(this.tree.ephemerals.get(sessionId) ?? []);
     for (const [path, rec] of this.pending) {
+      // the latest decided state of each path wins: deleted, or re-created by another session
       if (rec.exists && rec.owner === sessionId) paths.add(path);
-      else if (!rec.exists) paths.delete(path);
+      else paths.delete(path);
     }
     const sorted = [...paths].sort();
     for (const path of sorted) {

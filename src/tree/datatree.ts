@@ -90,6 +90,7 @@ export class DataTree {
   readonly childWatches = new WatchManager();
   /** ACL lists are interned: most nodes share a handful (ZooKeeper's ReferenceCountedACLCache). */
   private readonly aclCache = new Map<string, ACL[]>();
+  private readonly aclRefs = new Map<ACL[], number>();
   lastProcessedZxid = 0;
   /** sum of path + data lengths, ZooKeeper's approximate_data_size (which counts the root as "/": 1) */
   approximateDataSize = 1;
@@ -133,9 +134,10 @@ export class DataTree {
     const parent = parentPath === null ? undefined : this.nodes.get(parentPath);
     if (parentPath !== null && !parent) return false;
     const existing = this.nodes.get(path);
-    const node = new ZNode(data, this.internACL(acl), s.czxid, s.mzxid, s.ctime, s.mtime, s.version, s.cversion, s.aversion, s.ephemeralOwner, s.pzxid);
+    const node = new ZNode(data, this.retainACL(acl), s.czxid, s.mzxid, s.ctime, s.mtime, s.version, s.cversion, s.aversion, s.ephemeralOwner, s.pzxid);
     if (existing) {
       node.children = existing.children;
+      this.releaseACL(existing.acl);
       this.approximateDataSize -= path.length + existing.dataLength;
     }
     this.nodes.set(path, node);
@@ -199,14 +201,34 @@ export class DataTree {
   }
 
   private newNode(data: Buffer | null, acl: ACL[], zxid: number, time: number, owner: bigint): ZNode {
-    return new ZNode(data, this.internACL(acl), zxid, zxid, time, time, 0, 0, 0, owner, zxid);
+    return new ZNode(data, this.retainACL(acl), zxid, zxid, time, time, 0, 0, 0, owner, zxid);
   }
 
+  /** The shared copy of an ACL list (not counted: retainACL counts the nodes using it). */
   internACL(acl: ACL[]): ACL[] {
-    const key = acl.map((a) => `${a.perms},${a.id.scheme},${a.id.id}`).join(';');
+    const key = aclKey(acl);
     let v = this.aclCache.get(key);
     if (!v) { v = acl; this.aclCache.set(key, v); }
     return v;
+  }
+
+  private retainACL(acl: ACL[]): ACL[] {
+    const c = this.internACL(acl);
+    this.aclRefs.set(c, (this.aclRefs.get(c) ?? 0) + 1);
+    return c;
+  }
+
+  /** A list no node uses any more leaves the cache (ReferenceCountedACLCache). */
+  private releaseACL(acl: ACL[]): void {
+    const n = (this.aclRefs.get(acl) ?? 1) - 1;
+    if (n > 0) { this.aclRefs.set(acl, n); return; }
+    this.aclRefs.delete(acl);
+    const key = aclKey(acl);
+    if (this.aclCache.get(key) === acl) this.aclCache.delete(key);
+  }
+
+  get aclCacheSize(): number {
+    return this.aclCache.size;
   }
 
   private childSet(node: ZNode): Set<string> {
@@ -224,15 +246,16 @@ export class DataTree {
     return n;
   }
 
+  /** "" is the root too, as in ZooKeeper (whose DataTree keeps the root under both). */
   get(path: string): ZNode | undefined {
-    return this.nodes.get(path);
+    return this.nodes.get(path === '' ? '/' : path);
   }
 
   // ---------- reads with watch registration (FinalRequestProcessor) ----------
 
   /** exists: registers an exist watch on a missing node, a data watch on an existing one. */
   statNode(path: string, watcher: WatcherId | null): Stat | null {
-    const node = this.nodes.get(path);
+    const node = this.get(path);
     if (watcher !== null) this.dataWatches.add(path, watcher, WatchMode.Standard);
     return node ? node.stat() : null;
   }
@@ -264,12 +287,24 @@ export class DataTree {
 
   /** Every descendant of path, not counting path itself (getAllChildrenNumber). */
   countDescendants(path: string): number {
-    const node = this.nodes.get(path);
-    if (!node?.children) return 0;
-    let n = 0;
-    const prefix = path === '/' ? '/' : `${path}/`;
-    for (const c of node.children) n += 1 + this.countDescendants(prefix + c);
-    return n;
+    let n = -1;
+    this.walk(path, () => { n++; });
+    return Math.max(n, 0);
+  }
+
+  /** Visits path and every descendant, parents first, without recursion (trees can be deep). */
+  walk(path: string, visit: (path: string, node: ZNode) => void): void {
+    const stack = [path];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      const node = this.nodes.get(p);
+      if (!node) continue;
+      visit(p, node);
+      if (node.children) {
+        const prefix = p === '/' ? '/' : `${p}/`;
+        for (const c of node.children) stack.push(prefix + c);
+      }
+    }
   }
 
   // ---------- quotas ----------
@@ -308,14 +343,10 @@ export class DataTree {
   private recountQuota(prefix: string): void {
     let count = 0;
     let bytes = 0;
-    const walk = (p: string): void => {
-      const n = this.nodes.get(p);
-      if (!n) return;
+    this.walk(prefix, (_p, n) => {
       count++;
       bytes += n.dataLength;
-      if (n.children) for (const c of n.children) walk(p === '/' ? `/${c}` : `${p}/${c}`);
-    };
-    walk(prefix);
+    });
     const usage = new StatsTrack();
     usage.values.set('count', count);
     usage.values.set('bytes', bytes);
@@ -363,14 +394,16 @@ export class DataTree {
           node.mzxid = hdr.zxid;
           node.mtime = hdr.time;
         });
-        this.fire(this.dataWatches, txn.path, EventType.NodeDataChanged, events);
+        this.fire(this.dataWatches, txn.path, EventType.NodeDataChanged, node.acl, events);
         return { type: OpCode.setData, stat: node.stat() };
       }
       case OpCode.setACL: {
         const node = this.nodes.get(txn.path);
         if (!node) return { type: OpCode.error, err: ErrorCode.NoNode };
         this.change(txn.path, node, () => {
-          node.acl = this.internACL(txn.acl);
+          const old = node.acl;
+          node.acl = this.retainACL(txn.acl);
+          this.releaseACL(old);
           node.aversion = txn.version;
         });
         return { type: OpCode.setACL, stat: node.stat() };
@@ -451,8 +484,8 @@ export class DataTree {
       if (name === STAT_NODE) this.recountQuota(trimQuotaPath(parentPath));
     }
     this.updateQuotaUsage(path, 1, data?.length ?? 0);
-    this.fire(this.dataWatches, path, EventType.NodeCreated, events);
-    this.fire(this.childWatches, parentPath, EventType.NodeChildrenChanged, events);
+    this.fire(this.dataWatches, path, EventType.NodeCreated, node.acl, events);
+    this.fire(this.childWatches, parentPath, EventType.NodeChildrenChanged, parent.acl, events);
     return { type, path, stat: node.stat() };
   }
 
@@ -470,6 +503,7 @@ export class DataTree {
     this.preserve(path, node);
     this.digest = addDigest(this.digest, -nodeDigest(path, node));
     this.nodes.delete(path);
+    this.releaseACL(node.acl);
     this.approximateDataSize -= path.length + node.dataLength;
     if (parentPath.startsWith(QUOTA_ROOT) && basename(path) === LIMIT_NODE) this.quotaPaths.delete(trimQuotaPath(parentPath));
     this.updateQuotaUsage(path, -1, -node.dataLength);
@@ -484,17 +518,22 @@ export class DataTree {
       this.ttls.delete(path);
     }
     const fired = new Set<WatcherId>();
-    this.dataWatches.trigger(path, EventType.NodeDeleted, events, fired);
-    this.childWatches.trigger(path, EventType.NodeDeleted, events, new Set(), fired);
-    this.fire(this.childWatches, parentPath, EventType.NodeChildrenChanged, events);
+    this.dataWatches.trigger(path, EventType.NodeDeleted, node.acl, events, fired);
+    this.childWatches.trigger(path, EventType.NodeDeleted, node.acl, events, new Set(), fired);
+    this.fire(this.childWatches, parentPath, EventType.NodeChildrenChanged, parent.acl, events);
     return ErrorCode.Ok;
   }
 
-  private fire(wm: WatchManager, path: string, type: EventType, events: WatchEvent[]): void {
-    wm.trigger(path, type, events, new Set());
+  private fire(wm: WatchManager, path: string, type: EventType, acl: readonly ACL[], events: WatchEvent[]): void {
+    wm.trigger(path, type, acl, events, new Set());
   }
 }
 
 export function basename(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
+}
+
+/** One key per distinct ACL list (ids may contain any character, so no ad-hoc separators). */
+function aclKey(acl: readonly ACL[]): string {
+  return JSON.stringify(acl.map((a) => [a.perms, a.id.scheme, a.id.id]));
 }

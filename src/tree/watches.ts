@@ -1,7 +1,7 @@
 // Watch registry (ZooKeeper's WatchManager with WatcherMode): watches belong to a connection
 // ("watcher"), standard ones fire once, persistent ones stay, persistent-recursive ones also
 // fire for every descendant. Triggering returns events; the caller delivers them.
-import { EventType } from '../wire/protocol.js';
+import { EventType, type ACL } from '../wire/protocol.js';
 
 export type WatcherId = number;
 
@@ -12,6 +12,11 @@ export interface WatchEvent {
   watcher: WatcherId;
   type: EventType;
   path: string;
+  /**
+   * The ACL that decides whether the watcher may see this event (READ), or null for none: the
+   * node's for created / deleted / data events, the parent's for children events (CVE-2024-23944).
+   */
+  acl: readonly ACL[] | null;
 }
 
 export class WatchManager {
@@ -81,7 +86,7 @@ export class WatchManager {
    * persistent ones stay; recursive watches on path or any ancestor fire too.
    * Watchers in `suppress` are skipped; every watcher that fired is added to `fired`.
    */
-  trigger(path: string, type: EventType, out: WatchEvent[], fired: Set<WatcherId>, suppress?: Set<WatcherId>): void {
+  trigger(path: string, type: EventType, acl: readonly ACL[] | null, out: WatchEvent[], fired: Set<WatcherId>, suppress?: Set<WatcherId>): void {
     const m = this.byPath.get(path);
     if (m) {
       for (const [watcher, mode] of [...m]) {
@@ -89,7 +94,7 @@ export class WatchManager {
         if (mode & WatchMode.Standard) this.setMode(path, m, watcher, mode, mode & ~WatchMode.Standard);
         if (suppress?.has(watcher) || fired.has(watcher)) continue;
         fired.add(watcher);
-        out.push({ watcher, type, path });
+        out.push({ watcher, type, path, acl });
       }
     }
     if (this.recursiveCount === 0) return;
@@ -99,7 +104,7 @@ export class WatchManager {
       for (const [watcher, mode] of pm) {
         if (!(mode & WatchMode.PersistentRecursive) || suppress?.has(watcher) || fired.has(watcher)) continue;
         fired.add(watcher);
-        out.push({ watcher, type, path });
+        out.push({ watcher, type, path, acl });
       }
     }
   }

@@ -121,8 +121,17 @@ export const EMPTY = Buffer.alloc(0);
 export class JuteWriter {
   private buf: Buffer;
   private offset = 0;
-  constructor(initialBytes = 256) {
+  /**
+   * @param bytesMax writing past this many bytes throws MarshallingError instead of growing (a
+   *   reply no client could read must not cost the server gigabytes first)
+   */
+  constructor(private readonly initialBytes = 256, private readonly bytesMax = Number.MAX_SAFE_INTEGER) {
     this.buf = Buffer.allocUnsafe(initialBytes);
+  }
+
+  /** Gives back a buffer that one large record grew, keeping at most keepBytes. */
+  shrink(keepBytes: number): void {
+    if (this.buf.length > keepBytes && this.offset === 0) this.buf = Buffer.allocUnsafe(this.initialBytes);
   }
 
   get length(): number {
@@ -136,6 +145,9 @@ export class JuteWriter {
 
   private ensure(n: number): void {
     if (this.offset + n <= this.buf.length) return;
+    if (this.offset + n > this.bytesMax) {
+      throw new KeeperError(ErrorCode.MarshallingError, undefined, { cause: new Error(`record larger than ${this.bytesMax} bytes`) });
+    }
     let size = this.buf.length * 2;
     while (size < this.offset + n) size *= 2;
     const next = Buffer.allocUnsafe(size);

@@ -63,7 +63,12 @@ describe('create family', () => {
     const deadline = Date.now() + 5000;
     while ((await c.exists('/cont')) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
     assert.equal(await c.exists('/cont'), null);
-    await assert.rejects(c.create2('/notcont', null, { flags: CreateFlag.PERSISTENT, container: true }), code(ErrorCode.BadArguments));
+    // as ZooKeeper: the opcode decides; create with the CONTAINER flag makes a plain node
+    await c.create('/plain', null, { flags: CreateFlag.CONTAINER });
+    await c.create('/plain/k');
+    await c.delete('/plain/k');
+    await new Promise((res) => setTimeout(res, 400));
+    assert.ok(await c.exists('/plain'), 'not a container, so not removed');
   });
 
   test('ttl_node_expires_when_unchanged_and_childless', async () => {

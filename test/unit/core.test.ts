@@ -32,6 +32,7 @@ const BASE: CoreOptions = {
   superDigest: digestOf('super:test'),
   containerCheckIntervalMs: 60_000,
   sessionPassword: passwordOf,
+  replyBytesMax: 0xfffff,
 };
 
 interface Reply { xid: number; zxid: number; err: number; body: JuteReader }

@@ -178,10 +178,12 @@ describe('create', () => {
     assert.throws(() => f.prepare(OpCode.createTTL, create('/t', CreateFlag.PERSISTENT, OPEN, 1000)), code(ErrorCode.BadArguments));
   });
 
-  test('createContainer_opcode_with_non_container_flags_is_BadArguments', () => {
+  test('the_opcode_not_the_flags_decides_container_as_in_zookeeper', () => {
     const f = new Fixture();
-    assert.throws(() => f.prepare(OpCode.createContainer, create('/c', CreateFlag.PERSISTENT)), code(ErrorCode.BadArguments));
-    assert.throws(() => f.prepare(OpCode.create, create('/c', CreateFlag.CONTAINER)), code(ErrorCode.BadArguments));
+    const c = f.prepare(OpCode.createContainer, create('/c', CreateFlag.PERSISTENT));
+    assert.ok(c.type === OpCode.createContainer && c.ephemeralOwner === CONTAINER_OWNER);
+    const p = f.prepare(OpCode.create, create('/p', CreateFlag.CONTAINER));
+    assert.ok(p.type === OpCode.create && p.ephemeralOwner === 0n, 'create with the CONTAINER flag is a plain node');
   });
 
   test('unknown_create_flags_are_BadArguments', () => {
