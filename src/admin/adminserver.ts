@@ -20,7 +20,7 @@ function serverStats(v: ServerView): Record<string, unknown> {
     max_latency: s.maxLatencyMs, min_latency: s.completed ? s.minLatencyMs : 0,
     avg_latency: s.completed ? s.totalLatencyMs / s.completed : 0,
     num_alive_client_connections: v.core.conns.size, outstanding_requests: v.core.outstanding,
-    server_state: v.mode, last_processed_zxid: v.core.lastApplied, node_count: v.core.tree.nodeCount,
+    server_state: v.mode, last_processed_zxid: v.core.lastApplied, node_count: v.core.tree.reportedNodeCount,
     data_dir_size: v.dataDirBytes(), log_dir_size: v.logDirBytes(), uptime: v.now() - v.startedAt,
   };
 }
@@ -38,9 +38,10 @@ function connection(v: ServerView, c: CoreConn): Record<string, unknown> {
   };
 }
 
+/** Data (and exist) watches only, as ZooKeeper's watch commands show them. */
 function watchesBySession(v: ServerView): Record<string, string[]> {
   const out: Record<string, Set<string>> = {};
-  for (const wm of [v.core.tree.dataWatches, v.core.tree.childWatches]) {
+  for (const wm of [v.core.tree.dataWatches]) {
     for (const [watcher, paths] of wm.pathsByWatcher()) {
       const c = v.core.conns.get(watcher);
       if (!c) continue;
@@ -55,9 +56,9 @@ function watchesBySession(v: ServerView): Record<string, string[]> {
 const COMMANDS: Array<[string[], Command]> = [
   [['ruok'], () => ({})],
   [['monitor', 'mntr'], (v) => Object.fromEntries(mntrPairs(v).map(([k, val]) => [k.replace(/^zk_/, ''), typeof val === 'string' && /^-?\d+(\.\d+)?$/.test(val) ? Number(val) : val]))],
-  [['server_stats', 'srvr'], (v) => ({ version: VERSION_STRING, read_only: false, server_stats: serverStats(v), node_count: v.core.tree.nodeCount })],
+  [['server_stats', 'srvr'], (v) => ({ version: VERSION_STRING, read_only: false, server_stats: serverStats(v), node_count: v.core.tree.reportedNodeCount })],
   [['stats', 'stat'], (v) => ({
-    version: VERSION_STRING, read_only: false, server_stats: serverStats(v), node_count: v.core.tree.nodeCount,
+    version: VERSION_STRING, read_only: false, server_stats: serverStats(v), node_count: v.core.tree.reportedNodeCount,
     connections: [...v.core.conns.values()].map((c) => connection(v, c)),
   })],
   [['connections', 'cons'], (v) => ({ connections: [...v.core.conns.values()].map((c) => connection(v, c)), secure_connections: [] })],
@@ -75,7 +76,7 @@ const COMMANDS: Array<[string[], Command]> = [
   [['watch_summary', 'wchs'], (v) => {
     const by = watchesBySession(v);
     return { num_connections: Object.keys(by).length, num_paths: new Set(Object.values(by).flat()).size,
-      num_total_watches: v.core.tree.dataWatches.size + v.core.tree.childWatches.size };
+      num_total_watches: v.core.tree.dataWatches.size };
   }],
   [['watches', 'wchc'], (v) => ({ session_id_to_watched_paths: watchesBySession(v) })],
   [['watches_by_path', 'wchp'], (v) => {
@@ -84,7 +85,10 @@ const COMMANDS: Array<[string[], Command]> = [
     return { path_to_session_ids: out };
   }],
   [['dump'], (v) => ({
-    expiry_time_to_session_ids: Object.fromEntries([...v.core.sessions.sessions.values()].map((s) => [String(s.expiresAt), [hex(s.id)]])),
+    expiry_time_to_session_ids: [...v.core.sessions.sessions.values()].reduce<Record<string, string[]>>((acc, s) => {
+      (acc[String(s.expiresAt)] ??= []).push(hex(s.id));
+      return acc;
+    }, {}),
     session_id_to_ephemeral_paths: Object.fromEntries([...v.core.tree.ephemerals].map(([id, paths]) => [hex(id), [...paths]])),
   })],
   [['connection_stat_reset', 'crst'], (v) => { for (const c of v.core.conns.values()) Object.assign(c.stats, freshLatencyStats()); return {}; }],

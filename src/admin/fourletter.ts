@@ -63,7 +63,7 @@ function serverStats(v: ServerView): string {
     `Outstanding: ${core.outstanding}\n` +
     `Zxid: ${hex(core.lastApplied)}\n` +
     `Mode: ${v.mode}\n` +
-    `Node count: ${core.tree.nodeCount}\n`;
+    `Node count: ${core.tree.reportedNodeCount}\n`;
 }
 
 export function mntrPairs(v: ServerView): Array<[string, string | number]> {
@@ -81,7 +81,7 @@ export function mntrPairs(v: ServerView): Array<[string, string | number]> {
     ['zk_packets_sent', core.stats.packetsSent],
     ['zk_num_alive_connections', core.conns.size],
     ['zk_outstanding_requests', core.outstanding],
-    ['zk_znode_count', core.tree.nodeCount],
+    ['zk_znode_count', core.tree.reportedNodeCount],
     ['zk_watch_count', watches],
     ['zk_approximate_data_size', core.tree.approximateDataSize],
     ['zk_open_file_descriptor_count', v.openFds()],
@@ -96,9 +96,10 @@ export function mntrPairs(v: ServerView): Array<[string, string | number]> {
   ];
 }
 
+/** wchc / wchp / wchs show the data (and exist) watches only, as ZooKeeper does; mntr counts all. */
 function watchesByConn(v: ServerView): Map<CoreConn, Set<string>> {
   const out = new Map<CoreConn, Set<string>>();
-  for (const wm of [v.core.tree.dataWatches, v.core.tree.childWatches]) {
+  for (const wm of [v.core.tree.dataWatches]) {
     for (const [watcher, paths] of wm.pathsByWatcher()) {
       const c = v.core.conns.get(watcher);
       if (!c) continue;
@@ -156,16 +157,15 @@ export function fourLetterWord(v: ServerView, cmd: string): string {
       const byConn = watchesByConn(v);
       const paths = new Set<string>();
       for (const s of byConn.values()) for (const p of s) paths.add(p);
-      const total = core.tree.dataWatches.size + core.tree.childWatches.size;
-      return `${byConn.size} connections watching ${paths.size} paths\nTotal watches:${total}\n`;
+      return `${byConn.size} connections watching ${paths.size} paths\nTotal watches:${core.tree.dataWatches.size}\n`;
     }
     case 'wchc': {
       let out = '';
       for (const [c, paths] of watchesByConn(v)) {
         out += `${hex(c.sessionId ?? 0n)}\n`;
-        for (const p of paths) out += `\t${p}\n`;
+        for (const p of [...paths].sort()) out += `\t${p}\n`;
       }
-      return out;
+      return `${out}\n`;
     }
     case 'wchp': {
       const byPath = new Map<string, Set<bigint>>();
@@ -177,11 +177,11 @@ export function fourLetterWord(v: ServerView, cmd: string): string {
         }
       }
       let out = '';
-      for (const [p, ids] of byPath) {
+      for (const [p, ids] of [...byPath].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
         out += `${p}\n`;
         for (const id of ids) out += `\t${hex(id)}\n`;
       }
-      return out;
+      return `${out}\n`;
     }
     case 'dump': {
       const sessions = [...core.sessions.sessions.values()];

@@ -240,6 +240,11 @@ export class DataTree {
     return this.nodes.size;
   }
 
+  /** What ZooKeeper reports as its node count: its map holds the root twice ("" and "/"). */
+  get reportedNodeCount(): number {
+    return this.nodes.size + 1;
+  }
+
   get ephemeralCount(): number {
     let n = 0;
     for (const s of this.ephemerals.values()) n += s.size;

@@ -23,7 +23,7 @@ test('admin_commands_answer_json_with_zookeeper_names_and_aliases', async () => 
     const mntr = await get('monitor');
     assert.equal(mntr.command, 'monitor');
     assert.equal(mntr.server_state, 'standalone');
-    assert.equal(mntr.znode_count, 6);
+    assert.equal(mntr.znode_count, 7);
     assert.equal(mntr.ephemerals_count, 1);
     assert.equal(mntr.watch_count, 1);
     const { uptime: _u1, ...viaAlias } = await get('mntr');
