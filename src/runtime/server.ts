@@ -140,6 +140,7 @@ export class ArkServer {
     // a snapshot now makes the next start-up fast and lets purge drop the replayed log
     if (rec.records.length > 0) this.startSnapshot();
     if (this.config.autopurgePurgeIntervalHours > 0) {
+      this.purge(); // DatadirCleanupManager runs once at start, then every interval
       this.purgeTimer = setInterval(() => this.purge(), this.config.autopurgePurgeIntervalHours * 3600_000);
       this.purgeTimer.unref();
     }

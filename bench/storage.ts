@@ -1,0 +1,73 @@
+// Storage benchmark: snapshot write time, start-up time and resident memory at 100k and 1M znodes
+// (100-byte data), measured on a real `ark server` process started on a prepared data dir.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataTree } from '../src/tree/datatree.js';
+import { DataDir } from '../src/storage/datadir.js';
+import { OpCode, OPEN_ACL_UNSAFE } from '../src/wire/protocol.js';
+import { arkBin, freePort, waitForPort, writeCfg } from '../test/helpers/servers.js';
+
+function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+async function measure(n: number): Promise<Record<string, string>> {
+  const dir = mkdtempSync(join(tmpdir(), 'ark-bench-storage-'));
+  const tree = new DataTree();
+  const data = Buffer.alloc(100, 0x61);
+  const fanout = Math.ceil(Math.sqrt(n));
+  let zxid = 0;
+  const apply = (path: string, parentCVersion: number): void => {
+    zxid++;
+    tree.apply({ sessionId: 0n, cxid: 0, zxid, time: 1_700_000_000_000 + zxid, type: OpCode.create },
+      { type: OpCode.create, path, data, acl: OPEN_ACL_UNSAFE, ephemeralOwner: 0n, parentCVersion }, []);
+  };
+  const t0 = Date.now();
+  for (let p = 0; p < fanout && zxid < n; p++) {
+    apply(`/p${p}`, p + 1);
+    for (let c = 0; c < fanout - 1 && zxid < n; c++) apply(`/p${p}/c${c}`, c + 1);
+  }
+  const buildMs = Date.now() - t0;
+  const dd = new DataDir(dir, dir, { forceSync: true, segmentBytesMax: 1 << 30, preAllocBytes: 1 << 20 });
+  dd.prepare();
+  const snap = await dd.writeSnapshot(tree, [], { gzip: false, now: Date.now() });
+  const gz = await dd.writeSnapshot(tree, [], { gzip: true, now: Date.now() });
+  rmSync(gz.file);
+  const port = await freePort();
+  const cfg = writeCfg(dir, { tickTime: 2000, dataDir: dir, clientPort: port, clientPortAddress: '127.0.0.1', 'admin.enableServer': false });
+  const started = Date.now();
+  const proc = spawn(process.execPath, [arkBin, 'server', cfg], { stdio: 'ignore', env: { ...process.env, ARK_LOG_LEVEL: 'warn' } });
+  await waitForPort('127.0.0.1', port, 300_000, proc);
+  const startMs = Date.now() - started;
+  await new Promise((r) => setTimeout(r, 500));
+  const rss = rssBytes(proc.pid!);
+  proc.kill('SIGTERM');
+  await new Promise((r) => proc.once('exit', r));
+  rmSync(dir, { recursive: true, force: true });
+  return {
+    znodes: String(tree.nodeCount),
+    'build tree (s)': (buildMs / 1000).toFixed(2),
+    'snapshot write (s)': (snap.ms / 1000).toFixed(2),
+    'snapshot MB': (snap.bytes / 1e6).toFixed(1),
+    'gzip snapshot (s)': (gz.ms / 1000).toFixed(2),
+    'gzip MB': (gz.bytes / 1e6).toFixed(1),
+    'start-up (s)': (startMs / 1000).toFixed(2),
+    'RSS after start (MB)': (rss / 1e6).toFixed(0),
+    'RSS per znode (B)': (rss / tree.nodeCount).toFixed(0),
+  };
+}
+
+async function main(): Promise<void> {
+  const sizes = (process.env.BENCH_ZNODES ?? '100000,1000000').split(',').map(Number);
+  const rows: Array<Record<string, string>> = [];
+  for (const n of sizes) rows.push(await measure(n));
+  const keys = Object.keys(rows[0]!);
+  console.log(`\n${'storage'.padEnd(22)}${rows.map((r) => r.znodes!.padStart(12)).join('')}`);
+  for (const k of keys.slice(1)) console.log(`${k.padEnd(22)}${rows.map((r) => r[k]!.padStart(12)).join('')}`);
+  console.log('\nStart-up = spawn to listening: load the snapshot, check its CRC and digest, build the tree.');
+}
+
+main().catch((e: unknown) => { console.error(e); process.exit(1); });
