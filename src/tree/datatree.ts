@@ -143,7 +143,13 @@ export class DataTree {
     this.nodes.set(path, node);
     if (parent) this.childSet(parent).add(basename(path));
     this.approximateDataSize += path.length + node.dataLength;
-    const owner = s.ephemeralOwner;
+    this.trackOwner(path, s.ephemeralOwner);
+    if (parentPath !== null && parentPath.startsWith(QUOTA_ROOT) && basename(path) === LIMIT_NODE) this.quotaPaths.add(trimQuotaPath(parentPath));
+    return true;
+  }
+
+  /** Ephemeral, container and TTL nodes are indexed by their owner field. */
+  private trackOwner(path: string, owner: bigint): void {
     if (isEphemeralOwner(owner)) {
       let set = this.ephemerals.get(owner);
       if (!set) { set = new Set(); this.ephemerals.set(owner, set); }
@@ -153,8 +159,6 @@ export class DataTree {
     } else if (ownerTtlMs(owner) !== null) {
       this.ttls.add(path);
     }
-    if (parentPath !== null && parentPath.startsWith(QUOTA_ROOT) && basename(path) === LIMIT_NODE) this.quotaPaths.add(trimQuotaPath(parentPath));
-    return true;
   }
 
   /** After the last loadNode: the digest is recomputed from what was loaded. */
@@ -475,15 +479,7 @@ export class DataTree {
     this.nodes.set(path, node);
     this.digest = addDigest(this.digest, nodeDigest(path, node));
     this.approximateDataSize += path.length + (data?.length ?? 0);
-    if (isEphemeralOwner(owner)) {
-      let set = this.ephemerals.get(owner);
-      if (!set) { set = new Set(); this.ephemerals.set(owner, set); }
-      set.add(path);
-    } else if (isContainerOwner(owner)) {
-      this.containers.add(path);
-    } else if (ownerTtlMs(owner) !== null) {
-      this.ttls.add(path);
-    }
+    this.trackOwner(path, owner);
     if (parentPath.startsWith(QUOTA_ROOT)) {
       if (name === LIMIT_NODE) this.quotaPaths.add(trimQuotaPath(parentPath));
       if (name === STAT_NODE) this.recountQuota(trimQuotaPath(parentPath));
