@@ -8,6 +8,17 @@ import { freshLatencyStats } from '../server/core.js';
 import { mntrPairs, type ServerView } from './fourletter.js';
 import { VERSION_STRING } from '../version.js';
 import type { Logger } from '../util/log.js';
+import type { Writable } from 'node:stream';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { aclAllows, authenticate } from '../tree/acl.js';
+import { Perms, type ACL, type Id } from '../wire/protocol.js';
+import type { BackupResult } from '../backup/format.js';
+
+/** What the AdminServer may ask of the running server beyond read-only views. */
+export interface AdminActions {
+  backupTo(out: Writable, onStart: (zxid: number) => void): Promise<BackupResult>;
+  rootAcl(): readonly ACL[];
+}
 
 type Command = (v: ServerView) => Record<string, unknown>;
 
@@ -101,7 +112,37 @@ for (const [names, run] of COMMANDS) for (const n of names) byName.set(n, { prim
 export class AdminServer {
   private server: Server | null = null;
 
-  constructor(private readonly view: ServerView, private readonly log: Logger) {}
+  constructor(private readonly view: ServerView, private readonly log: Logger, private readonly actions: AdminActions | null = null) {}
+
+  /**
+   * Admin authentication as ZooKeeper 3.9 (ZOOKEEPER-4639): `Authorization: digest user:password`,
+   * and the caller's ids must be allowed ALL on "/". Returns an error to send, or null.
+   */
+  private authProblem(req: IncomingMessage): { status: number; error: string } | null {
+    const header = req.headers.authorization ?? '';
+    const m = /^digest\s+(.+)$/i.exec(header.trim());
+    if (!m) return { status: 401, error: 'this command needs admin authentication: send "Authorization: digest user:password"' };
+    const ids: Id[] = [{ scheme: 'ip', id: (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '') }, ...(authenticate('digest', Buffer.from(m[1]!), '', undefined) ?? [])];
+    if (!aclAllows(this.actions?.rootAcl() ?? [], Perms.ALL, ids)) return { status: 403, error: 'these credentials do not have ALL permission on /' };
+    return null;
+  }
+
+  /** GET /commands/snapshot?streaming=true: a consistent backup, streamed (ZooKeeper 3.9's snapshot command). */
+  private streamSnapshot(req: IncomingMessage, res: ServerResponse): void {
+    const auth = this.authProblem(req);
+    if (auth || !this.actions) {
+      res.writeHead(auth?.status ?? 503, { 'content-type': 'application/json' });
+      res.end(`${JSON.stringify({ command: 'snapshot', error: auth?.error ?? 'not available' })}\n`);
+      return;
+    }
+    this.actions.backupTo(res, (zxid) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', last_zxid: `0x${zxid.toString(16)}` });
+    }).catch((e: unknown) => {
+      this.log.error({ err: (e as Error).message }, 'streaming a backup failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.destroy();
+    });
+  }
 
   /** Resolves with the bound port; a port in use is logged and the server runs without it, as ZooKeeper does. */
   start(port: number, host: string): Promise<number | null> {
@@ -112,6 +153,7 @@ export class AdminServer {
           res.writeHead(status, { 'content-type': 'application/json' });
           res.end(`${JSON.stringify(body, null, 2)}\n`);
         };
+        if (/^\/commands\/(snapshot|snap)\/?$/.test(url.pathname) && req.method === 'GET') return this.streamSnapshot(req, res);
         if (req.method !== 'GET') return send(405, { error: `${req.method} is not supported; use GET` });
         if (url.pathname === '/commands' || url.pathname === '/commands/') {
           return send(200, { commands: COMMANDS.map(([n]) => n[0]) });

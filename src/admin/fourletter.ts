@@ -26,6 +26,8 @@ export interface ServerView {
   openFds(): number;
   maxFds(): number;
   isAllowed(cmd: string): boolean;
+  /** Ark's own figures appended to mntr (backup, archive) */
+  extraMetrics(): Array<[string, number]>;
   now(): number;
 }
 
@@ -93,6 +95,7 @@ export function mntrPairs(v: ServerView): Array<[string, string | number]> {
     ['zk_log_dir_size', v.logDirBytes()],
     ['zk_last_proposal_size', -1],
     ['zk_connection_drop_probability', 0],
+    ...v.extraMetrics(),
   ];
 }
 

@@ -10,6 +10,7 @@ import { LogCorruptError } from '../storage/txnlog.js';
 import { createLogger } from '../util/log.js';
 import { ARK_VERSION, VERSION_STRING } from '../version.js';
 import { registerDataCommands } from './data.js';
+import { registerBackupCommands } from './backup.js';
 
 const program = new Command();
 program
@@ -79,6 +80,7 @@ program
   });
 
 registerDataCommands(program);
+registerBackupCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`ark: ${(e as Error).stack ?? String(e)}`);

@@ -10,6 +10,11 @@ import { DATA_SUBDIR, type FileTxnLog } from '../storage/filelog.js';
 import { DataDir } from '../storage/datadir.js';
 import { fourLetterWord, type ServerView } from '../admin/fourletter.js';
 import { AdminServer } from '../admin/adminserver.js';
+import { archiveSegments, pruneArchive, archivePaths } from '../backup/archive.js';
+import { backupName, writeBackup, type BackupResult } from '../backup/format.js';
+import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { ARK_VERSION } from '../version.js';
 import { isFourLetterWordAllowed, type ServerConfig } from '../config/zoocfg.js';
 import type { Logger } from '../util/log.js';
 
@@ -47,6 +52,13 @@ export class ArkServer {
   private snapshotRun: { done: Promise<void>; abort: AbortController } | null = null;
   private purgeTimer: NodeJS.Timeout | null = null;
   private readonly gzipSnapshots: boolean;
+  /** one tree capture at a time: snapshots and backups take turns */
+  private capturing: Promise<unknown> | null = null;
+  private readonly archiveDir: string | null;
+  private backupTimer: NodeJS.Timeout | null = null;
+  /** for mntr: the last backup this server made (scheduled or streamed) */
+  lastBackup: { timeMs: number; bytes: number; ms: number; ok: boolean; zxid: number } | null = null;
+  private archivedZxid = 0;
   readonly port: ClientPort;
   private syncing = false;
   private stopping = false;
@@ -80,6 +92,8 @@ export class ArkServer {
     this.log = this.dataDir.log;
     this.gzipSnapshots = config.systemProperties.get('zookeeper.snapshot.compression.method') === 'gz';
     this.snapshotAfter = this.nextSnapshotPoint();
+    this.archiveDir = config.systemProperties.get('zookeeper.backup.archiveDir') ?? null;
+    if (this.archiveDir) this.log.onRoll = () => setImmediate(() => this.archive());
     this.port = new ClientPort({
       open: (conn, addr, rport) => this.open(conn, addr, rport),
       connect: (conn, req) => this.core.connect(conn, req, Date.now()),
@@ -117,6 +131,15 @@ export class ArkServer {
       openFds: () => countFds(),
       maxFds: () => maxFds(),
       isAllowed: (cmd) => isFourLetterWordAllowed(config, cmd),
+      extraMetrics: () => [
+        ['zk_last_backup_time_ms', this.lastBackup?.timeMs ?? 0],
+        ['zk_last_backup_size_bytes', this.lastBackup?.bytes ?? 0],
+        ['zk_last_backup_duration_ms', this.lastBackup?.ms ?? 0],
+        ['zk_last_backup_success', this.lastBackup ? (this.lastBackup.ok ? 1 : 0) : -1],
+        ['zk_last_backup_zxid', this.lastBackup?.zxid ?? 0],
+        ['zk_archive_lag_txns', this.archiveLagTxns],
+        ['zk_last_snapshot_zxid', this.lastSnapshot?.zxid ?? 0],
+      ],
       now: () => Date.now(),
     };
   }
@@ -139,6 +162,16 @@ export class ArkServer {
     }, 'data loaded');
     // a snapshot now makes the next start-up fast and lets purge drop the replayed log
     if (rec.records.length > 0) this.startSnapshot();
+    if (this.archiveDir) {
+      this.archive();
+      const every = Number(this.config.systemProperties.get('zookeeper.backup.intervalMs') ?? 0);
+      if (every > 0) {
+        // a backup at start, so the archive can restore any point from now on
+        void this.scheduledBackup();
+        this.backupTimer = setInterval(() => { void this.scheduledBackup(); }, every);
+        this.backupTimer.unref();
+      }
+    }
     if (this.config.autopurgePurgeIntervalHours > 0) {
       this.purge(); // DatadirCleanupManager runs once at start, then every interval
       this.purgeTimer = setInterval(() => this.purge(), this.config.autopurgePurgeIntervalHours * 3600_000);
@@ -154,7 +187,10 @@ export class ArkServer {
     }, tickMs);
     let adminPort: number | null = null;
     if (this.config.adminEnabled) {
-      this.admin = new AdminServer(this.view, this.logger);
+      this.admin = new AdminServer(this.view, this.logger, {
+        backupTo: (out, onStart) => this.backupTo(out, onStart),
+        rootAcl: () => this.core.tree.get('/')?.acl ?? [],
+      });
       adminPort = await this.admin.start(this.config.adminServerPort, this.config.adminServerAddress);
     }
     this.logger.info({ address: bound.address, port: bound.port, adminPort, dataDir: this.config.dataDir }, 'serving clients');
@@ -240,8 +276,8 @@ export class ArkServer {
   }
 
   private startSnapshot(): void {
-    if (this.snapshotRun) {
-      this.logger.warn('Too busy to snap, skipping: the previous snapshot is still being written');
+    if (this.snapshotRun || this.capturing) {
+      this.logger.warn('Too busy to snap, skipping: the previous snapshot or a backup is still being written');
       return;
     }
     this.txnsSinceSnapshot = 0;
@@ -255,8 +291,66 @@ export class ArkServer {
       }, (e: unknown) => {
         if (!abort.signal.aborted) this.logger.error({ err: (e as Error).message }, 'snapshot failed: the txn log still holds every write; check the disk');
       })
-      .finally(() => { this.snapshotRun = null; });
+      .finally(() => { this.snapshotRun = null; this.capturing = null; });
     this.snapshotRun = { done, abort };
+    this.capturing = done;
+  }
+
+  /**
+   * Streams a consistent backup into `out` (the AdminServer's snapshot command, scheduled backups).
+   * Waits for a snapshot or another backup that is capturing the tree.
+   */
+  async backupTo(out: Writable, onStart?: (zxid: number) => void): Promise<BackupResult> {
+    while (this.capturing) await this.capturing.catch(() => undefined);
+    const t0 = Date.now();
+    const run = writeBackup(this.core.tree, this.core.sessionRecords(), out, { createdBy: `ark ${ARK_VERSION}`, ...(onStart ? { onStart } : {}) });
+    this.capturing = run;
+    try {
+      const r = await run;
+      this.lastBackup = { timeMs: Date.now(), bytes: r.bytes, ms: r.ms, ok: true, zxid: r.zxid };
+      this.logger.info({ zxid: `0x${r.zxid.toString(16)}`, nodes: r.nodes, bytes: r.bytes, ms: r.ms }, 'backup written');
+      return r;
+    } catch (e) {
+      this.lastBackup = { timeMs: Date.now(), bytes: 0, ms: Date.now() - t0, ok: false, zxid: 0 };
+      throw e;
+    } finally {
+      this.capturing = null;
+    }
+  }
+
+  /** A scheduled backup into the archive, then retention. */
+  private async scheduledBackup(): Promise<void> {
+    // nothing new since the last backup: the archive already has this point
+    if (this.lastBackup?.ok && this.lastBackup.zxid === this.core.lastApplied) return;
+    const dir = archivePaths(this.archiveDir!).backups;
+    mkdirSync(dir, { recursive: true });
+    const tmp = join(dir, `.backup-${Date.now()}.tmp`);
+    try {
+      const r = await this.backupTo(createWriteStream(tmp));
+      renameSync(tmp, join(dir, backupName(r.zxid)));
+      const keep = Number(this.config.systemProperties.get('zookeeper.backup.retainCount') ?? 0);
+      if (keep > 0) for (const f of pruneArchive(this.archiveDir!, keep)) this.logger.info({ file: f }, 'archive retention removed');
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      this.logger.error({ err: (e as Error).message, dir }, 'scheduled backup failed: check the archive directory and the disk');
+    }
+  }
+
+  /** Copies closed log segments to the archive (continuous archiving for point-in-time restore). */
+  private archive(includeActive = false): void {
+    if (!this.archiveDir) return;
+    try {
+      const copied = archiveSegments(this.log.dir, this.archiveDir, includeActive ? null : this.log.activeSegment);
+      if (copied.length > 0) this.logger.info({ segments: copied.length, archive: this.archiveDir }, 'log segments archived');
+      this.archivedZxid = this.core.lastApplied;
+    } catch (e) {
+      this.logger.error({ err: (e as Error).message, archive: this.archiveDir }, 'archiving log segments failed: point-in-time restore will stop at the last archived segment; check the archive directory');
+    }
+  }
+
+  /** Txns applied since the last archived segment boundary (mntr: archive lag). */
+  get archiveLagTxns(): number {
+    return this.archiveDir ? Math.max(0, this.core.lastApplied - this.archivedZxid) : 0;
   }
 
   /** The last snapshot written by this process (for mntr / admin). */
@@ -281,8 +375,10 @@ export class ArkServer {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     if (this.purgeTimer) clearInterval(this.purgeTimer);
+    if (this.backupTimer) clearInterval(this.backupTimer);
     this.snapshotRun?.abort.abort();
     await this.snapshotRun?.done;
+    while (this.capturing) await this.capturing.catch(() => undefined);
     this.flushOutputs();
     // let what is decided reach the disk and its replies go out
     await new Promise<void>((resolve) => { this.idleWaiters.push(resolve); this.persist(); });
@@ -290,6 +386,7 @@ export class ArkServer {
     await this.port.stop();
     await this.admin?.stop();
     this.log.closeSegment();
+    this.archive(true);
     this.logger.info('stopped');
   }
 }

@@ -63,6 +63,14 @@ export class FileTxnLog {
   private readonly w = new JuteWriter(64 * 1024);
   private readonly scratch = new JuteWriter(1024);
   private rollRequested = false;
+  private activeName: string | null = null;
+  /** called after a new segment is opened: every earlier one is closed for good */
+  onRoll: (() => void) | null = null;
+
+  /** The segment being appended to, if any. */
+  get activeSegment(): string | null {
+    return this.activeName;
+  }
 
   constructor(logDir: string, private readonly opts: LogOptions) {
     this.dir = join(logDir, DATA_SUBDIR);
@@ -106,6 +114,7 @@ export class FileTxnLog {
       if (held.records.length > 0) throw new LogCorruptError(file, 0, `segment for zxid 0x${firstZxid.toString(16)} already holds txns`);
     }
     this.fd = openSync(file, 'w');
+    this.activeName = segmentName(firstZxid);
     const header = encodeLogHeader(firstZxid);
     this.writeAt(header, 0);
     this.position = header.length;
@@ -140,6 +149,7 @@ export class FileTxnLog {
         this.closeSegment();
         this.rollRequested = false;
         this.open(txns[0]!.hdr.zxid);
+        this.onRoll?.();
       }
     } catch (e) {
       done(e as Error);
@@ -173,5 +183,6 @@ export class FileTxnLog {
       closeSync(this.fd);
       this.fd = null;
     }
+    this.activeName = null;
   }
 }

@@ -1,0 +1,77 @@
+// Laying a backed-up (or point-in-time) tree down as a data dir that `ark server` starts from.
+//
+// Decisions (docs/ARCHITECTURE.md, "Backup and restore"):
+// - Every node keeps every Stat field, its data and its ACL, exactly.
+// - The restored data dir starts a new zxid epoch: the snapshot is labelled (epoch + 1) << 32 and
+//   new writes follow it, so no client that talked to the old cluster sees zxids go backwards (and
+//   none is refused for having seen a zxid "from the future").
+// - Sessions are kept by default, as after a restart: their clients may reconnect within the
+//   timeout and keep their ephemerals, otherwise they expire and the ephemerals go. --drop-sessions
+//   ends them at once, as closeSession txns in the new epoch (so parents' stats change as they
+//   would in ZooKeeper).
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DataTree } from '../tree/datatree.js';
+import { OpCode } from '../wire/protocol.js';
+import type { Txn, TxnHeader } from '../wire/txn.js';
+import { DataDir } from '../storage/datadir.js';
+import { DATA_SUBDIR } from '../storage/filelog.js';
+import type { SessionRecord } from '../storage/snapshot.js';
+
+export class RestoreError extends Error {
+  constructor(message: string, readonly usage = false) {
+    super(message);
+    this.name = 'RestoreError';
+  }
+}
+
+export interface RestoreOptions {
+  dataDir: string;
+  dataLogDir?: string;
+  force: boolean;
+  /** the epoch to restore into; default: one above the backup point's */
+  epoch?: number;
+  dropSessions: boolean;
+}
+
+export interface RestoreResult { dataDir: string; fromZxid: number; zxid: number; nodes: number; sessions: number; droppedSessions: number }
+
+const TWO_32 = 4294967296;
+
+function dataFiles(dir: string): string[] {
+  const sub = join(dir, DATA_SUBDIR);
+  if (!existsSync(sub)) return [];
+  return readdirSync(sub).filter((f) => /^(snapshot|log)\./.test(f)).map((f) => join(sub, f));
+}
+
+export async function restoreInto(tree: DataTree, sessions: SessionRecord[], opts: RestoreOptions): Promise<RestoreResult> {
+  const logDir = opts.dataLogDir ?? opts.dataDir;
+  const existing = [...dataFiles(opts.dataDir), ...(logDir !== opts.dataDir ? dataFiles(logDir) : [])];
+  if (existing.length > 0 && !opts.force) {
+    throw new RestoreError(`${opts.dataDir} already holds data (${existing.length} files, e.g. ${existing[0]}); restore into an empty directory or pass --force to replace it`, true);
+  }
+  for (const f of existing) rmSync(f);
+  const fromZxid = tree.lastProcessedZxid;
+  const epoch = opts.epoch ?? Math.floor(fromZxid / TWO_32) + 1;
+  const zxid = epoch * TWO_32;
+  if (zxid <= fromZxid) throw new RestoreError(`epoch ${epoch} does not come after the backup point 0x${fromZxid.toString(16)}`, true);
+  tree.lastProcessedZxid = zxid;
+  const dd = new DataDir(opts.dataDir, logDir, { forceSync: true, segmentBytesMax: 1 << 30, preAllocBytes: 1 << 20 });
+  dd.prepare();
+  await dd.writeSnapshot(tree, sessions, { gzip: false, now: Date.now() });
+  let dropped = 0;
+  if (opts.dropSessions && sessions.length > 0) {
+    const txns: Array<{ hdr: TxnHeader; txn: Txn }> = [];
+    let z = zxid;
+    const now = Date.now();
+    for (const s of [...sessions].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      const paths = [...(tree.ephemerals.get(s.id) ?? [])].sort();
+      z++;
+      txns.push({ hdr: { sessionId: s.id, cxid: 0, zxid: z, time: now, type: OpCode.closeSession }, txn: { type: OpCode.closeSession, paths2Delete: paths } });
+    }
+    await new Promise<void>((resolve, reject) => dd.log.append(txns, (e) => (e ? reject(e) : resolve())));
+    dd.log.closeSegment();
+    dropped = txns.length;
+  }
+  return { dataDir: opts.dataDir, fromZxid, zxid, nodes: tree.nodeCount, sessions: sessions.length - dropped, droppedSessions: dropped };
+}

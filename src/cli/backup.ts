@@ -1,0 +1,255 @@
+// `ark backup create | verify | inspect | list` and `ark restore`: argument parsing and printing;
+// the work is in src/backup. Exit codes: 0 done (verify: intact), 1 damaged or failed, 2 usage.
+import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Command } from 'commander';
+import { BackupCorruptError, readBackup, type LoadedBackup } from '../backup/format.js';
+import { listArchivedSegments, listBackups, pointInTime } from '../backup/archive.js';
+import { RestoreError, restoreInto } from '../backup/restore.js';
+import type { DataTree } from '../tree/datatree.js';
+
+const EXIT_OK = 0;
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
+class CliError extends Error {
+  constructor(message: string, readonly exitCode: number) {
+    super(message);
+  }
+}
+
+async function run(name: string, f: () => Promise<number>): Promise<void> {
+  try {
+    process.exitCode = await f();
+  } catch (e) {
+    const usage = e instanceof CliError ? e.exitCode === EXIT_USAGE : e instanceof RestoreError ? e.usage : false;
+    console.error(`ark ${name}: ${(e as Error).message}`);
+    if (process.env.ARK_DEBUG) console.error((e as Error).stack);
+    process.exitCode = e instanceof CliError ? e.exitCode : usage ? EXIT_USAGE : EXIT_FAILED;
+  }
+}
+
+function loadBackup(file: string): LoadedBackup {
+  if (!existsSync(file)) throw new CliError(`${file}: no such file`, EXIT_USAGE);
+  return readBackup(file, readFileSync(file));
+}
+
+const hex = (n: number): string => `0x${n.toString(16)}`;
+
+/** Progress on a terminal: bytes so far and rate, one line rewritten; nothing when piped. */
+class Progress extends Transform {
+  private bytes = 0;
+  private last = 0;
+  private readonly t0 = Date.now();
+  constructor(private readonly show: boolean) {
+    super();
+  }
+  override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.show && Date.now() - this.last > 200) {
+      this.last = Date.now();
+      const s = (Date.now() - this.t0) / 1000;
+      process.stderr.write(`\rbacking up: ${(this.bytes / 1e6).toFixed(1)} MB (${(this.bytes / 1e6 / Math.max(s, 0.001)).toFixed(1)} MB/s)   `);
+    }
+    cb(null, chunk);
+  }
+  override _flush(cb: TransformCallback): void {
+    if (this.show) process.stderr.write('\n');
+    cb();
+  }
+}
+
+async function createBackup(opts: { admin: string; out: string; auth?: string; json?: boolean; force?: boolean }): Promise<number> {
+  let url: URL;
+  try {
+    url = new URL('/commands/snapshot?streaming=true', opts.admin);
+  } catch {
+    throw new CliError(`--admin ${opts.admin} is not a URL (expected e.g. http://127.0.0.1:8080)`, EXIT_USAGE);
+  }
+  if (existsSync(opts.out) && !opts.force) throw new CliError(`${opts.out} exists; choose another --out or pass --force`, EXIT_USAGE);
+  const auth = opts.auth ?? process.env.ARK_ADMIN_AUTH ?? 'super:';
+  const t0 = Date.now();
+  const tmp = `${opts.out}.partial`;
+  const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+    const req = httpGet(url, { headers: { authorization: `digest ${auth}` } }, resolve);
+    req.on('error', (e) => reject(new CliError(`cannot reach the AdminServer at ${url.origin}: ${e.message}`, EXIT_FAILED)));
+  });
+  if (res.statusCode !== 200) {
+    let body = '';
+    for await (const c of res) body += String(c);
+    let msg = body.trim();
+    try { msg = (JSON.parse(body) as { error?: string }).error ?? msg; } catch { /* not JSON */ }
+    throw new CliError(`the AdminServer at ${url.origin} answered ${res.statusCode}: ${msg}`, EXIT_FAILED);
+  }
+  const zxid = String(res.headers.last_zxid ?? '?');
+  try {
+    await pipeline(res, new Progress(process.stderr.isTTY === true && !opts.json), createWriteStream(tmp));
+    // check what arrived before calling it a backup
+    const b = readBackup(tmp, readFileSync(tmp));
+    renameSync(tmp, opts.out);
+    const result = { file: opts.out, zxid: b.meta.zxid, time: b.meta.time, nodes: b.snapshot.nodeCount, sessions: b.snapshot.sessions.length, bytes: b.bytes, seconds: (Date.now() - t0) / 1000 };
+    if (opts.json) console.log(JSON.stringify(result));
+    else console.log(`backup ${opts.out}: zxid ${result.zxid}, ${result.nodes} znodes, ${result.sessions} sessions, ${(result.bytes / 1e6).toFixed(2)} MB in ${result.seconds.toFixed(2)} s`);
+    return EXIT_OK;
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    if (e instanceof BackupCorruptError) throw new CliError(`the stream from ${url.origin} (zxid ${zxid}) did not arrive whole: ${e.message}`, EXIT_FAILED);
+    throw e;
+  }
+}
+
+interface InspectReport {
+  file: string; zxid: string; time: string; createdBy: string; nodes: number; sessions: number; bytes: number;
+  dataBytes: number; digest: string; topBySize: Array<{ path: string; bytes: number; nodes: number }>; largestNodes: Array<{ path: string; bytes: number }>;
+}
+
+function inspect(file: string, b: LoadedBackup): InspectReport {
+  const tree: DataTree = b.snapshot.tree;
+  let dataBytes = 0;
+  const top = new Map<string, { bytes: number; nodes: number }>();
+  const largest: Array<{ path: string; bytes: number }> = [];
+  for (const [path, node] of tree.nodes) {
+    dataBytes += node.dataLength;
+    const head = path === '/' ? '/' : `/${path.split('/')[1]}`;
+    const t = top.get(head) ?? { bytes: 0, nodes: 0 };
+    t.bytes += node.dataLength;
+    t.nodes++;
+    top.set(head, t);
+    largest.push({ path, bytes: node.dataLength });
+  }
+  largest.sort((a, b2) => b2.bytes - a.bytes);
+  return {
+    file, zxid: b.meta.zxid, time: b.meta.time, createdBy: b.meta.createdBy, nodes: b.snapshot.nodeCount,
+    sessions: b.snapshot.sessions.length, bytes: statSync(file).size, dataBytes, digest: b.snapshot.digest.toString(),
+    topBySize: [...top].map(([path, v]) => ({ path, ...v })).sort((a, b2) => b2.bytes - a.bytes).slice(0, 10),
+    largestNodes: largest.slice(0, 10),
+  };
+}
+
+function parseTarget(opts: { toZxid?: string; toTime?: string }): { zxid: number } | { timeMs: number } {
+  if (opts.toZxid !== undefined && opts.toTime !== undefined) throw new CliError('give --to-zxid or --to-time, not both', EXIT_USAGE);
+  if (opts.toZxid !== undefined) {
+    const z = Number(opts.toZxid.startsWith('0x') ? parseInt(opts.toZxid, 16) : Number(opts.toZxid));
+    if (!Number.isSafeInteger(z) || z < 0) throw new CliError(`--to-zxid ${opts.toZxid} is not a zxid (decimal or 0x hex)`, EXIT_USAGE);
+    return { zxid: z };
+  }
+  if (opts.toTime !== undefined) {
+    const t = Date.parse(opts.toTime);
+    if (Number.isNaN(t)) throw new CliError(`--to-time ${opts.toTime} is not an ISO-8601 time (e.g. 2026-11-25T10:00:00Z)`, EXIT_USAGE);
+    return { timeMs: t };
+  }
+  throw new CliError('restoring from an archive needs --to-zxid Z or --to-time ISO', EXIT_USAGE);
+}
+
+export function registerBackupCommands(program: Command): void {
+  const backup = program.command('backup').description('online backups that keep every Stat field: create, verify, inspect, list');
+  backup.command('create')
+    .description('stream a consistent backup of a running server through its AdminServer into FILE')
+    .requiredOption('--admin <url>', 'the AdminServer, e.g. http://127.0.0.1:8080')
+    .requiredOption('--out <file>', 'the backup file to write')
+    .option('--auth <user:password>', 'admin credentials (digest; default $ARK_ADMIN_AUTH or "super:")')
+    .option('--force', 'overwrite --out')
+    .option('--json', 'print the result as JSON')
+    .action((o: { admin: string; out: string; auth?: string; json?: boolean; force?: boolean }) => run('backup create', () => createBackup(o)));
+  backup.command('verify')
+    .description('check every checksum and the tree digest; exit 0 only when the backup is intact')
+    .argument('<file>')
+    .option('--json', 'print the result as JSON')
+    .action((file: string, o: { json?: boolean }) => run('backup verify', async () => {
+      try {
+        const b = loadBackup(file);
+        if (o.json) console.log(JSON.stringify({ file, ok: true, zxid: b.meta.zxid, nodes: b.snapshot.nodeCount, digest: b.snapshot.digest.toString() }));
+        else console.log(`intact: ${file} (zxid ${b.meta.zxid}, ${b.snapshot.nodeCount} znodes, digest ${b.snapshot.digest})`);
+        return EXIT_OK;
+      } catch (e) {
+        if (!(e instanceof BackupCorruptError)) throw e;
+        if (o.json) console.log(JSON.stringify({ file, ok: false, problem: e.message }));
+        else console.log(`DAMAGED: ${e.message}`);
+        return EXIT_FAILED;
+      }
+    }));
+  backup.command('inspect')
+    .description('what a backup holds: zxid, time, counts, size, top paths by size')
+    .argument('<file>')
+    .option('--json', 'print as JSON')
+    .action((file: string, o: { json?: boolean }) => run('backup inspect', async () => {
+      const r = inspect(file, loadBackup(file));
+      if (o.json) { console.log(JSON.stringify(r, null, 2)); return EXIT_OK; }
+      console.log(`backup     ${r.file}\nzxid       ${r.zxid}\ntime       ${r.time}\nmade by    ${r.createdBy}\nznodes     ${r.nodes}\nsessions   ${r.sessions}\nfile size  ${r.bytes} bytes\ndata size  ${r.dataBytes} bytes\ndigest     ${r.digest}`);
+      console.log('\ntop-level paths by data size:');
+      for (const t of r.topBySize) console.log(`  ${String(t.bytes).padStart(12)} B  ${String(t.nodes).padStart(9)} znodes  ${t.path}`);
+      console.log('\nlargest znodes:');
+      for (const t of r.largestNodes) console.log(`  ${String(t.bytes).padStart(12)} B  ${t.path}`);
+      return EXIT_OK;
+    }));
+  backup.command('list')
+    .description('what an archive can restore to: its backups and the archived txn-log range')
+    .requiredOption('--archive <dir>', 'the archive directory (backup.archiveDir)')
+    .option('--json', 'print as JSON')
+    .action((o: { archive: string; json?: boolean }) => run('backup list', async () => {
+      if (!existsSync(o.archive)) throw new CliError(`${o.archive}: no such directory`, EXIT_USAGE);
+      const backups = listBackups(o.archive, { check: true });
+      const segs = listArchivedSegments(o.archive).filter((s) => s.txns > 0);
+      const range = segs.length > 0 ? { fromZxid: hex(segs[0]!.firstZxid), toZxid: hex(segs[segs.length - 1]!.lastZxid),
+        fromTime: new Date(segs[0]!.firstTime).toISOString(), toTime: new Date(segs[segs.length - 1]!.lastTime).toISOString() } : null;
+      if (o.json) {
+        console.log(JSON.stringify({ backups: backups.map((b) => ({ file: b.file, zxid: hex(b.zxid), time: b.time, bytes: b.bytes, error: b.error })), log: range }, null, 2));
+        return EXIT_OK;
+      }
+      console.log('backups:');
+      for (const b of backups) console.log(`  ${hex(b.zxid).padEnd(14)} ${b.time.padEnd(26)} ${String(b.bytes).padStart(12)} B  ${b.error ? `DAMAGED: ${b.error}` : b.file}`);
+      if (backups.length === 0) console.log('  (none)');
+      console.log(range ? `archived log: zxid ${range.fromZxid} .. ${range.toZxid}, ${range.fromTime} .. ${range.toTime}` : 'archived log: (none)');
+      if (backups.some((b) => !b.error) && range) console.log(`restorable: any zxid from the oldest backup's to ${range.toZxid}`);
+      return EXIT_OK;
+    }));
+
+  program.command('restore')
+    .description('lay down a data dir from a backup FILE, or from an archive at a point in time, for `ark server` to start from')
+    .argument('[file]', 'a backup file (or use --archive)')
+    .requiredOption('--data-dir <dir>', 'the data dir to create')
+    .option('--log-dir <dir>', 'a separate data log dir (dataLogDir)')
+    .option('--archive <dir>', 'restore from an archive (backups + archived log) to --to-zxid or --to-time')
+    .option('--to-zxid <zxid>', 'the last txn to include (decimal or 0x hex)')
+    .option('--to-time <iso>', 'include every txn at or before this time')
+    .option('--epoch <n>', 'zxid epoch of the restored data (default: one above the backup point\'s)')
+    .option('--drop-sessions', 'end the backed-up sessions at once (their ephemeral nodes go); by default they live on as after a restart')
+    .option('--force', 'replace the data in a non-empty --data-dir')
+    .option('--json', 'print the result as JSON')
+    .action((file: string | undefined, o: { dataDir: string; logDir?: string; archive?: string; toZxid?: string; toTime?: string; epoch?: string; dropSessions?: boolean; force?: boolean; json?: boolean }) => run('restore', async () => {
+      if ((file === undefined) === (o.archive === undefined)) throw new CliError('give a backup FILE or --archive DIR (one of them)', EXIT_USAGE);
+      const epoch = o.epoch === undefined ? undefined : Number(o.epoch);
+      if (epoch !== undefined && (!Number.isInteger(epoch) || epoch < 1)) throw new CliError(`--epoch ${o.epoch} is not a positive integer`, EXIT_USAGE);
+      let tree: DataTree;
+      let sessions;
+      let source: string;
+      let point: Record<string, unknown> = {};
+      if (file !== undefined) {
+        const b = loadBackup(file);
+        tree = b.snapshot.tree;
+        sessions = b.snapshot.sessions;
+        source = file;
+      } else {
+        const target = parseTarget(o);
+        const p = pointInTime(o.archive!, target);
+        tree = p.tree;
+        sessions = p.sessions;
+        source = p.backup;
+        point = { reachedZxid: hex(p.zxid), reachedTime: p.timeMs === null ? null : new Date(p.timeMs).toISOString(), replayedTxns: p.replayed };
+      }
+      const r = await restoreInto(tree, sessions, {
+        dataDir: o.dataDir, force: o.force === true, dropSessions: o.dropSessions === true,
+        ...(o.logDir !== undefined ? { dataLogDir: o.logDir } : {}), ...(epoch !== undefined ? { epoch } : {}),
+      });
+      const result = { from: source, ...point, dataDir: r.dataDir, backupZxid: hex(r.fromZxid), startsAtZxid: hex(r.zxid), znodes: r.nodes, sessions: r.sessions, droppedSessions: r.droppedSessions };
+      if (o.json) console.log(JSON.stringify(result));
+      else {
+        console.log(`restored ${source} into ${r.dataDir}: ${r.nodes} znodes, ${r.sessions} sessions${r.droppedSessions ? `, ${r.droppedSessions} ended` : ''}`);
+        if (point.reachedZxid) console.log(`state as of zxid ${String(point.reachedZxid)} (${String(point.reachedTime)}), ${String(point.replayedTxns)} archived txns replayed`);
+        console.log(`new writes continue in epoch ${Math.floor(r.zxid / 4294967296)} (zxid ${hex(r.zxid)}); start it with: ark server <zoo.cfg with dataDir=${r.dataDir}>`);
+      }
+      return EXIT_OK;
+    }));
+}
