@@ -17,6 +17,7 @@ import type { BackupResult } from '../backup/format.js';
 /** What the AdminServer may ask of the running server beyond read-only views. */
 export interface AdminActions {
   backupTo(out: Writable, onStart: (zxid: number) => void): Promise<BackupResult>;
+  restore(raw: Buffer): Promise<{ zxid: number; backupZxid: number; nodes: number; sessions: number }>;
   rootAcl(): readonly ACL[];
 }
 
@@ -127,6 +128,24 @@ export class AdminServer {
     return null;
   }
 
+  /** POST /commands/restore with a backup file as the body (ZooKeeper 3.9's restore command). */
+  private restore(req: IncomingMessage, res: ServerResponse): void {
+    const reply = (status: number, body: Record<string, unknown>): void => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(`${JSON.stringify({ command: 'restore', ...body })}\n`);
+    };
+    const auth = this.authProblem(req);
+    if (auth || !this.actions) { reply(auth?.status ?? 503, { error: auth?.error ?? 'not available' }); return; }
+    const parts: Buffer[] = [];
+    req.on('data', (c: Buffer) => parts.push(c));
+    req.on('end', () => {
+      this.actions!.restore(Buffer.concat(parts)).then(
+        (r) => reply(200, { error: null, last_zxid: `0x${r.zxid.toString(16)}`, backup_zxid: `0x${r.backupZxid.toString(16)}`, node_count: r.nodes, sessions: r.sessions }),
+        (e: unknown) => reply(400, { error: (e as Error).message }),
+      );
+    });
+  }
+
   /** GET /commands/snapshot?streaming=true: a consistent backup, streamed (ZooKeeper 3.9's snapshot command). */
   private streamSnapshot(req: IncomingMessage, res: ServerResponse): void {
     const auth = this.authProblem(req);
@@ -154,6 +173,10 @@ export class AdminServer {
           res.end(`${JSON.stringify(body, null, 2)}\n`);
         };
         if (/^\/commands\/(snapshot|snap)\/?$/.test(url.pathname) && req.method === 'GET') return this.streamSnapshot(req, res);
+        if (/^\/commands\/(restore|rest)\/?$/.test(url.pathname)) {
+          if (req.method !== 'POST') return send(405, { command: 'restore', error: 'restore takes POST with the backup file as the body' });
+          return this.restore(req, res);
+        }
         if (req.method !== 'GET') return send(405, { error: `${req.method} is not supported; use GET` });
         if (url.pathname === '/commands' || url.pathname === '/commands/') {
           return send(200, { commands: COMMANDS.map(([n]) => n[0]) });

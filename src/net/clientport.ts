@@ -196,6 +196,14 @@ export class ClientPort {
     setTimeout(() => st.socket.destroy(), 2000).unref();
   }
 
+  /** Drops every client connection at once (online restore). */
+  closeAll(): void {
+    for (const st of [...this.sockets.values()]) {
+      st.closing = true;
+      st.socket.destroy();
+    }
+  }
+
   remoteOf(conn: number): string {
     const s = this.sockets.get(conn)?.socket;
     return s ? `${(s.remoteAddress ?? '').replace(/^::ffff:/, '')}:${s.remotePort ?? 0}` : '';

@@ -11,7 +11,7 @@ import { DataDir } from '../storage/datadir.js';
 import { fourLetterWord, type ServerView } from '../admin/fourletter.js';
 import { AdminServer } from '../admin/adminserver.js';
 import { archiveSegments, pruneArchive, archivePaths } from '../backup/archive.js';
-import { backupName, writeBackup, type BackupResult } from '../backup/format.js';
+import { backupName, readBackup, writeBackup, type BackupResult } from '../backup/format.js';
 import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { ARK_VERSION } from '../version.js';
@@ -44,7 +44,9 @@ function numberProp(config: ServerConfig, key: string, fallback: number): number
 }
 
 export class ArkServer {
-  readonly core: ServerCore;
+  /** replaced only by an online restore */
+  core: ServerCore;
+  private restoring = false;
   readonly dataDir: DataDir;
   private readonly log: FileTxnLog;
   private txnsSinceSnapshot = 0;
@@ -72,18 +74,7 @@ export class ArkServer {
   private admin: AdminServer | null = null;
 
   constructor(private readonly config: ServerConfig, private readonly logger: Logger) {
-    this.core = new ServerCore({
-      tickTimeMs: config.tickTimeMs,
-      minSessionTimeoutMs: config.minSessionTimeoutMs,
-      maxSessionTimeoutMs: config.maxSessionTimeoutMs,
-      serverId: 1, // standalone: ZooKeeperServer's createSessionTrackerServerId
-      extendedTypesEnabled: config.extendedTypesEnabled,
-      enforceQuota: config.enforceQuota,
-      superDigest: config.superDigest,
-      containerCheckIntervalMs: config.containerCheckIntervalMs,
-      sessionPassword: zookeeperSessionPassword,
-      replyBytesMax: config.juteMaxBufferBytes,
-    }, Date.now());
+    this.core = this.newCore();
     this.dataDir = new DataDir(config.dataDir, config.dataLogDir, {
       forceSync: config.forceSync,
       segmentBytesMax: numberProp(config, 'zookeeper.txnLogSizeLimitInKb', SEGMENT_BYTES_DEFAULT / 1024) * 1024,
@@ -113,7 +104,7 @@ export class ArkServer {
     }, logger, config.juteMaxBufferBytes);
     const self = this;
     this.view = {
-      core: this.core,
+      get core() { return self.core; },
       mode: 'standalone',
       get config() {
         return {
@@ -155,7 +146,6 @@ export class ArkServer {
     if (rec.snapshot) this.core.restore(rec.snapshot.tree, rec.snapshot.sessions, rec.snapshot.zxid);
     for (const r of rec.records) this.core.replay(r.hdr, r.txn);
     this.core.recovered(Date.now());
-    this.core.tree.onQuotaWarning = (message) => this.logger.warn(message);
     this.logger.info({
       snapshotZxid: rec.snapshot ? `0x${rec.snapshot.zxid.toString(16)}` : null, txns: rec.records.length,
       zxid: `0x${this.core.lastZxid.toString(16)}`, ms: Date.now() - t0, znodes: this.core.tree.nodeCount,
@@ -189,6 +179,7 @@ export class ArkServer {
     if (this.config.adminEnabled) {
       this.admin = new AdminServer(this.view, this.logger, {
         backupTo: (out, onStart) => this.backupTo(out, onStart),
+        restore: (raw) => this.restoreOnline(raw),
         rootAcl: () => this.core.tree.get('/')?.acl ?? [],
       });
       adminPort = await this.admin.start(this.config.adminServerPort, this.config.adminServerAddress);
@@ -197,7 +188,58 @@ export class ArkServer {
     return { address: bound.address, port: bound.port, adminPort, stop: () => this.stop() };
   }
 
+  private newCore(): ServerCore {
+    const config = this.config;
+    const core = new ServerCore({
+      tickTimeMs: config.tickTimeMs,
+      minSessionTimeoutMs: config.minSessionTimeoutMs,
+      maxSessionTimeoutMs: config.maxSessionTimeoutMs,
+      serverId: 1, // standalone: ZooKeeperServer's createSessionTrackerServerId
+      extendedTypesEnabled: config.extendedTypesEnabled,
+      enforceQuota: config.enforceQuota,
+      superDigest: config.superDigest,
+      containerCheckIntervalMs: config.containerCheckIntervalMs,
+      sessionPassword: zookeeperSessionPassword,
+      replyBytesMax: config.juteMaxBufferBytes,
+    }, Date.now());
+    core.tree.onQuotaWarning = (message) => this.logger.warn(message);
+    return core;
+  }
+
+  /**
+   * Online restore (ZooKeeper 3.9's POST /commands/restore): the backup replaces the tree. Clients
+   * are disconnected (their sessions come back from the backup, or expire), the restored tree is
+   * made durable as a snapshot in a new zxid epoch above everything this server handed out, then
+   * served.
+   */
+  async restoreOnline(raw: Buffer): Promise<{ zxid: number; backupZxid: number; nodes: number; sessions: number }> {
+    const b = readBackup('the uploaded backup', raw);
+    if (this.restoring) throw new Error('a restore is already running');
+    this.restoring = true;
+    try {
+      while (this.capturing) await this.capturing.catch(() => undefined);
+      this.port.closeAll();
+      await new Promise<void>((resolve) => { this.idleWaiters.push(resolve); this.persist(); });
+      const epochOf = (z: number): number => Math.floor(z / 4294967296);
+      const zxid = (Math.max(epochOf(b.snapshot.zxid), epochOf(this.core.lastZxid)) + 1) * 4294967296;
+      const tree = b.snapshot.tree;
+      tree.lastProcessedZxid = zxid;
+      this.log.closeSegment();
+      await this.dataDir.writeSnapshot(tree, b.snapshot.sessions, { gzip: this.gzipSnapshots, now: Date.now() });
+      const core = this.newCore();
+      core.restore(tree, b.snapshot.sessions, zxid);
+      core.recovered(Date.now());
+      core.tree.onQuotaWarning = (message) => this.logger.warn(message);
+      this.core = core;
+      this.logger.warn({ backupZxid: `0x${b.snapshot.zxid.toString(16)}`, zxid: `0x${zxid.toString(16)}`, znodes: tree.nodeCount }, 'online restore done: the tree was replaced by the backup');
+      return { zxid, backupZxid: b.snapshot.zxid, nodes: tree.nodeCount, sessions: b.snapshot.sessions.length };
+    } finally {
+      this.restoring = false;
+    }
+  }
+
   private open(conn: number, addr: string, rport: number): boolean {
+    if (this.restoring) return false;
     const max = this.config.maxClientCnxns;
     const n = this.perIp.get(addr) ?? 0;
     if (max > 0 && n >= max) {

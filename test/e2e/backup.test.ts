@@ -205,3 +205,44 @@ test('point_in_time_restore_matches_the_recorded_history', async () => {
     await srv2.stop();
   }
 });
+
+test('online_restore_through_the_admin_server_replaces_the_tree', async () => {
+  const { srv, admin } = await startWithAdmin();
+  const work = tempDir('online');
+  try {
+    const c = await ZkClient.connect({ port: srv.port });
+    await populate(c);
+    const before = await walk(c, '/data');
+    const file = join(work, 'b.arkb');
+    assert.equal((await ark(['backup', 'create', '--admin', admin, '--out', file, '--auth', 'op:pw'])).code, 0);
+    await c.delete('/data/d0/n4');
+    await c.setData('/data/d1', 'oops');
+    const lastBefore = (await c.create2('/late', 'x')).stat.czxid;
+    c.disconnect();
+    const body = readFileSync(file);
+    assert.equal((await fetch(`${admin}/commands/restore`, { method: 'POST', body })).status, 401, 'needs credentials');
+    const damaged = Buffer.from(body);
+    damaged[100] = damaged[100]! ^ 1;
+    const bad = await fetch(`${admin}/commands/restore`, { method: 'POST', body: damaged, headers: { authorization: 'digest op:pw' } });
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { error: string }).error, /checksum/);
+    const ok = await fetch(`${admin}/commands/restore`, { method: 'POST', body, headers: { authorization: 'digest op:pw' } });
+    assert.equal(ok.status, 200, await ok.clone().text());
+    const c2 = await ZkClient.connect({ port: srv.port });
+    const after = await walk(c2, '/data');
+    for (const [path, want] of before) assert.deepEqual(after.get(path), want, path);
+    assert.equal(await c2.exists('/late'), null);
+    assert.ok((await c2.create2('/new', 'y')).stat.czxid > lastBefore, 'zxids keep going up after a restore');
+    c2.disconnect();
+    // and it survives a restart
+    await srv.stop({ keepData: true });
+    const again = await startArk({ dataDir: srv.dataDir });
+    const c3 = await ZkClient.connect({ port: again.port });
+    assert.equal((await c3.getData('/data/d1')).data.toString('base64'), before.get('/data/d1')!.data);
+    assert.ok(await c3.exists('/new'));
+    c3.disconnect();
+    await again.stop();
+  } finally {
+    await srv.stop();
+  }
+});
