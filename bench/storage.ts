@@ -1,6 +1,9 @@
 // Storage benchmark: snapshot write time, start-up time and resident memory at 100k and 1M znodes
 // (100-byte data), measured on a real `ark server` process started on a prepared data dir.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { createWriteStream, statSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { pipeline } from 'node:stream/promises';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,13 +40,33 @@ async function measure(n: number): Promise<Record<string, string>> {
   const gz = await dd.writeSnapshot(tree, [], { gzip: true, now: Date.now() });
   rmSync(gz.file);
   const port = await freePort();
-  const cfg = writeCfg(dir, { tickTime: 2000, dataDir: dir, clientPort: port, clientPortAddress: '127.0.0.1', 'admin.enableServer': false });
+  const adminPort = await freePort();
+  const cfg = writeCfg(dir, {
+    tickTime: 2000, dataDir: dir, clientPort: port, clientPortAddress: '127.0.0.1',
+    'admin.enableServer': true, 'admin.serverPort': adminPort, 'admin.serverAddress': '127.0.0.1',
+  });
   const started = Date.now();
   const proc = spawn(process.execPath, [arkBin, 'server', cfg], { stdio: 'ignore', env: { ...process.env, ARK_LOG_LEVEL: 'warn' } });
   await waitForPort('127.0.0.1', port, 300_000, proc);
   const startMs = Date.now() - started;
   await new Promise((r) => setTimeout(r, 500));
   const rss = rssBytes(proc.pid!);
+  // an online backup through the AdminServer, sampling the server's memory meanwhile
+  let peak = rss;
+  const sampler = setInterval(() => { peak = Math.max(peak, rssBytes(proc.pid!)); }, 20);
+  const backupFile = join(dir, 'bench.arkb');
+  const b0 = Date.now();
+  await new Promise<void>((resolve, reject) => {
+    httpGet(`http://127.0.0.1:${adminPort}/commands/snapshot?streaming=true`, { headers: { authorization: 'digest bench:bench' } }, (res) => {
+      pipeline(res, createWriteStream(backupFile)).then(resolve, reject);
+    }).on('error', reject);
+  });
+  const backupMs = Date.now() - b0;
+  clearInterval(sampler);
+  const backupBytes = statSync(backupFile).size;
+  const r0 = Date.now();
+  execFileSync(process.execPath, [arkBin, 'restore', backupFile, '--data-dir', join(dir, 'restored')], { stdio: 'ignore' });
+  const restoreMs = Date.now() - r0;
   proc.kill('SIGTERM');
   await new Promise((r) => proc.once('exit', r));
   rmSync(dir, { recursive: true, force: true });
@@ -57,6 +80,11 @@ async function measure(n: number): Promise<Record<string, string>> {
     'start-up (s)': (startMs / 1000).toFixed(2),
     'RSS after start (MB)': (rss / 1e6).toFixed(0),
     'RSS per znode (B)': (rss / tree.nodeCount).toFixed(0),
+    'online backup (s)': (backupMs / 1000).toFixed(2),
+    'backup MB': (backupBytes / 1e6).toFixed(1),
+    'backup znodes/s': Math.round(tree.nodeCount / (backupMs / 1000)).toLocaleString('en'),
+    'peak RSS in backup (MB)': (peak / 1e6).toFixed(0),
+    'restore (s)': (restoreMs / 1000).toFixed(2),
   };
 }
 

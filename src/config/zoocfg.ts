@@ -263,6 +263,13 @@ const SYSTEM_HONOURED = [
   'forceSync',
   'znode.container.checkIntervalMs',
   'enforceQuota',
+  'preAllocSize',
+  'txnLogSizeLimitInKb',
+  'snapshot.compression.method',
+  // Ark's own: continuous archiving and scheduled backups
+  'backup.archiveDir',
+  'backup.intervalMs',
+  'backup.retainCount',
 ] as const;
 
 /** System-property keys ZooKeeper understands and Ark does not act on (yet). */
@@ -274,7 +281,6 @@ const SYSTEM_UNHONOURED = [
   'admin.portUnification',
   'admin.forceHttps',
   'admin.needClientAuth',
-  'preAllocSize',
   'globalOutstandingLimit',
   'leaderServes',
   'traceFile',
@@ -282,7 +288,6 @@ const SYSTEM_UNHONOURED = [
   'cnxTimeout',
   'commitLogCount',
   'snapSizeLimitInKb',
-  'txnLogSizeLimitInKb',
   'fsync.warningthresholdms',
   'maxResponseCacheSize',
   'maxGetChildrenResponseCacheSize',
@@ -300,7 +305,6 @@ const SYSTEM_UNHONOURED = [
   'maxWriteQueuePollTime',
   'maxBatchSize',
   'snapshot.trust.empty',
-  'snapshot.compression.method',
   'sessionRequireClientSASLAuth',
   'enforce.auth.enabled',
   'enforce.auth.schemes',

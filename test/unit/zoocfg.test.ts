@@ -677,7 +677,7 @@ describe('resolveConfig: unknown and unsupported keys', () => {
       'authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider',
       'audit.enable=true',
       'admin.commandURL=/cmds',
-      'preAllocSize=65536',
+      'globalOutstandingLimit=1000',
       'metricsProvider.httpPort=7000',
       'group.1=1:2:3',
       'weight.1=1',
@@ -698,7 +698,7 @@ describe('resolveConfig: unknown and unsupported keys', () => {
   });
 
   test('exported key lists', () => {
-    for (const k of ['tickTime', 'dataDir', 'clientPort', '4lw.commands.whitelist', 'jute.maxbuffer', 'enforceQuota']) {
+    for (const k of ['tickTime', 'dataDir', 'clientPort', '4lw.commands.whitelist', 'jute.maxbuffer', 'enforceQuota', 'preAllocSize', 'backup.archiveDir']) {
       assert.ok(HONOURED_KEYS.has(k), k);
       assert.equal(classifyKey(k), 'honoured');
     }
