@@ -10,6 +10,7 @@ import { LogCorruptError } from '../storage/txnlog.js';
 import { createLogger } from '../util/log.js';
 import { ARK_VERSION, VERSION_STRING } from '../version.js';
 import { registerDataCommands } from './data.js';
+import { registerMigrateCommands } from './migrate.js';
 import { registerBackupCommands } from './backup.js';
 
 const program = new Command();
@@ -80,6 +81,7 @@ program
   });
 
 registerDataCommands(program);
+registerMigrateCommands(program);
 registerBackupCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {

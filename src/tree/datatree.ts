@@ -217,7 +217,8 @@ export class DataTree {
   }
 
   private retainACL(acl: ACL[]): ACL[] {
-    const c = this.internACL(acl);
+    // already the shared copy (snapshot loading, sharing between nodes): no key to compute
+    const c = this.aclRefs.has(acl) ? acl : this.internACL(acl);
     this.aclRefs.set(c, (this.aclRefs.get(c) ?? 0) + 1);
     return c;
   }
