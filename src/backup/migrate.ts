@@ -193,14 +193,17 @@ function listLogs(dir: string): Array<{ file: string; zxid: number }> {
 const SNAPPY_HELP = 'snappy-compressed snapshots are not supported: set zookeeper.snapshot.compression.method to none ' +
   'on ZooKeeper and restart it to write an uncompressed snapshot, then migrate again';
 
+/** A snapshot passed over for a stated reason. */
+class UnusableSnapshot extends Error {}
+
 function loadSnapshotFile(s: SnapName): ZkSnapshot {
-  if (s.compression === 'snappy') throw new Error(SNAPPY_HELP);
+  if (s.compression === 'snappy') throw new UnusableSnapshot(SNAPPY_HELP);
   let buf: Buffer = readFileSync(s.file);
   if (s.compression === 'gz') {
     try {
       buf = gunzipSync(buf);
     } catch (e) {
-      throw new Error(`gzip data is damaged (${(e as Error).message})`);
+      throw new UnusableSnapshot(`gzip data is damaged (${(e as Error).message})`);
     }
   }
   return readZkSnapshot(s.file, buf);
@@ -304,11 +307,11 @@ export function readZkLogFile(file: string, buf: Buffer, isLast: boolean): { ent
   return { entries, tornAt: null };
 }
 
-function aclsFor(snap: ZkSnapshot, file: string, path: string, aclId: bigint): ACL[] {
+function aclsFor(snap: ZkSnapshot, path: string, aclId: bigint): ACL[] {
   // ReferenceCountedACLCache: -1 is OPEN_ACL_UNSAFE (world:anyone, all permissions), never in the map
   if (aclId === -1n) return OPEN_ACL_UNSAFE;
   const acl = snap.acls.get(aclId);
-  if (!acl) throw new MigrateError(`${file}: node ${path} uses ACL ${aclId}, which the snapshot's ACL map does not hold`);
+  if (!acl) throw new UnusableSnapshot(`node ${path} uses ACL ${aclId}, which the snapshot's ACL map does not hold`);
   return acl;
 }
 
@@ -324,17 +327,28 @@ export function importZooKeeper(opts: ImportOptions): ImportResult {
     throw new MigrateError(`${snapDir}: no ZooKeeper snapshot (snapshot.<zxid>) or txn log (log.<zxid>) here`, true);
   }
 
-  // ---- the snapshot ----
-  const tree = new DataTree();
+  // ---- the snapshot: the newest that parses, seals and loads ----
+  let tree = new DataTree();
   let snapZxid = 0;
-  let chosen: { s: SnapName; snap: ZkSnapshot } | null = null;
+  let chosen: { s: SnapName; snap: ZkSnapshot; maxZxid: number } | null = null;
   for (const s of snapFiles) {
     try {
-      chosen = { s, snap: loadSnapshotFile(s) };
+      const snap = loadSnapshotFile(s);
+      const t = new DataTree();
+      let maxZxid = 0;
+      for (const n of snap.nodes) {
+        if (!t.loadNode(n.path, n.data, aclsFor(snap, n.path, n.aclId), n.stat)) {
+          throw new UnusableSnapshot(`node ${n.path} comes before its parent`);
+        }
+        maxZxid = Math.max(maxZxid, n.stat.czxid, n.stat.mzxid, n.stat.pzxid);
+      }
+      t.finishLoad(s.zxid);
+      tree = t;
+      chosen = { s, snap, maxZxid };
       break;
     } catch (e) {
       const msg = describe(e);
-      skipped.push({ file: s.file, reason: msg.startsWith(`${s.file}: `) ? msg.slice(s.file.length + 2) : e instanceof Error && e.message === SNAPPY_HELP ? msg : `cannot be parsed (${msg})` });
+      skipped.push({ file: s.file, reason: msg.startsWith(`${s.file}: `) ? msg.slice(s.file.length + 2) : e instanceof UnusableSnapshot ? msg : `cannot be parsed (${msg})` });
     }
   }
   const sessions = new Map<bigint, number>();
@@ -343,15 +357,8 @@ export function importZooKeeper(opts: ImportOptions): ImportResult {
   let snapDigestValue: bigint | null = null;
   let snapDigestZxid = 0;
   if (chosen) {
-    const { s, snap } = chosen;
+    const { s, snap, maxZxid } = chosen;
     snapZxid = s.zxid;
-    let maxZxid = 0;
-    for (const n of snap.nodes) {
-      const ok = tree.loadNode(n.path, n.data, aclsFor(snap, s.file, n.path, n.aclId), n.stat);
-      if (!ok) throw new MigrateError(`${s.file}: node ${n.path} comes before its parent`);
-      maxZxid = Math.max(maxZxid, n.stat.czxid, n.stat.mzxid, n.stat.pzxid);
-    }
-    tree.finishLoad(snapZxid);
     for (const x of snap.sessions) sessions.set(x.id, x.timeoutMs);
     if (snap.digest) {
       const d = snap.digest;
