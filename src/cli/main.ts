@@ -12,6 +12,7 @@ import { ARK_VERSION, VERSION_STRING } from '../version.js';
 import { registerDataCommands } from './data.js';
 import { registerMigrateCommands } from './migrate.js';
 import { registerBackupCommands } from './backup.js';
+import { registerCopyCommand } from './copy.js';
 
 const program = new Command();
 program
@@ -83,6 +84,7 @@ program
 registerDataCommands(program);
 registerMigrateCommands(program);
 registerBackupCommands(program);
+registerCopyCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`ark: ${(e as Error).stack ?? String(e)}`);

@@ -84,7 +84,13 @@ export class ZkClient extends EventEmitter {
 
   private onData(chunk: Buffer): void {
     this.decoder.push(chunk);
-    for (let f = this.decoder.next(); f; f = this.decoder.next()) this.onFrame(f);
+    try {
+      for (let f = this.decoder.next(); f; f = this.decoder.next()) this.onFrame(f);
+    } catch (e) {
+      // not a ZooKeeper server, or a broken stream: this connection is over, the process lives on
+      this.fail(e as Error);
+      this.socket.destroy();
+    }
   }
 
   private onFrame(frame: Buffer): void {
@@ -181,9 +187,16 @@ export class ZkClient extends EventEmitter {
     }
   }
 
+  /** Null data (a node created without data) reads as an empty buffer; getDataOrNull keeps null. */
   async getData(path: string, watch = false): Promise<{ data: Buffer; stat: Stat }> {
+    const r = await this.getDataOrNull(path, watch);
+    return { data: r.data ?? Buffer.alloc(0), stat: r.stat };
+  }
+
+  async getDataOrNull(path: string, watch = false): Promise<{ data: Buffer | null; stat: Stat }> {
     const r = await this.send({ type: OpCode.getData, req: { path, watch } });
-    return { data: Buffer.from(r.buffer()), stat: readStat(r) };
+    const d = r.bufferOrNull();
+    return { data: d === null ? null : Buffer.from(d), stat: readStat(r) };
   }
 
   async setData(path: string, data: Buffer | string | null, version = -1): Promise<Stat> {
