@@ -16,7 +16,8 @@ import type { BackupResult } from '../backup/format.js';
 
 /** What the AdminServer may ask of the running server beyond read-only views. */
 export interface AdminActions {
-  backupTo(out: Writable, onStart: (zxid: number) => void): Promise<BackupResult>;
+  backupTo(out: Writable, onStart: (zxid: number) => void, signal: AbortSignal): Promise<BackupResult>;
+  superDigest: string | undefined;
   restore(raw: Buffer): Promise<{ zxid: number; backupZxid: number; nodes: number; sessions: number }>;
   rootAcl(): readonly ACL[];
 }
@@ -123,7 +124,8 @@ export class AdminServer {
     const header = req.headers.authorization ?? '';
     const m = /^digest\s+(.+)$/i.exec(header.trim());
     if (!m) return { status: 401, error: 'this command needs admin authentication: send "Authorization: digest user:password"' };
-    const ids: Id[] = [{ scheme: 'ip', id: (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '') }, ...(authenticate('digest', Buffer.from(m[1]!), '', undefined) ?? [])];
+    // the digest credentials only: an ip entry on / must not let any local caller in
+    const ids: Id[] = authenticate('digest', Buffer.from(m[1]!), '', this.actions?.superDigest) ?? [];
     if (!aclAllows(this.actions?.rootAcl() ?? [], Perms.ALL, ids)) return { status: 403, error: 'these credentials do not have ALL permission on /' };
     return null;
   }
@@ -154,9 +156,13 @@ export class AdminServer {
       res.end(`${JSON.stringify({ command: 'snapshot', error: auth?.error ?? 'not available' })}\n`);
       return;
     }
+    // a client that goes away, or stops reading for a minute, ends the backup and frees the capture
+    const abort = new AbortController();
+    res.on('close', () => abort.abort());
+    res.setTimeout(60_000, () => { abort.abort(); res.destroy(); });
     this.actions.backupTo(res, (zxid) => {
       res.writeHead(200, { 'content-type': 'application/octet-stream', last_zxid: `0x${zxid.toString(16)}` });
-    }).catch((e: unknown) => {
+    }, abort.signal).catch((e: unknown) => {
       this.log.error({ err: (e as Error).message }, 'streaming a backup failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.destroy();

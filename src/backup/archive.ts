@@ -121,6 +121,14 @@ export function pointInTime(archiveDir: string, target: Target): PointInTime {
   // the txns up to the target must all be there
   const gap = continuityProblem(snapshot.zxid, wanted);
   if (gap) throw new ArchiveError(`archive ${archiveDir}: after backup ${chosen.file}, ${gap}`);
+  if ('timeMs' in target) {
+    // the archive must reach past the target, or later txns up to it may not be archived yet
+    const lastTime = records[records.length - 1]?.hdr.time ?? 0;
+    if (lastTime < target.timeMs) {
+      throw new ArchiveError(`the archive's last txn is at ${new Date(lastTime).toISOString()}, before ${new Date(target.timeMs).toISOString()}: ` +
+        'later txns may not be archived yet (segments are archived when the log rolls and at a clean stop)');
+    }
+  }
   if ('zxid' in target) {
     const reached = wanted[wanted.length - 1]?.hdr.zxid ?? snapshot.zxid;
     if (reached < target.zxid) {

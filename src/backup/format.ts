@@ -89,7 +89,8 @@ export async function writeBackup(tree: DataTree, sessions: SessionRecord[], out
   }
   const trailer = new ChecksumTrailer();
   try {
-    await pipeline(Readable.from(chunks()), createGzip({ level: 1 }), trailer, out);
+    // an abort destroys the whole pipeline, even while it waits on a client that stopped reading
+    await pipeline(Readable.from(chunks()), createGzip({ level: 1 }), trailer, out, ...(opts.signal ? [{ signal: opts.signal }] : []));
   } finally {
     writer.abort();
   }

@@ -12,7 +12,7 @@ import { fourLetterWord, type ServerView } from '../admin/fourletter.js';
 import { AdminServer } from '../admin/adminserver.js';
 import { archiveSegments, pruneArchive, archivePaths } from '../backup/archive.js';
 import { backupName, readBackup, writeBackup, type BackupResult } from '../backup/format.js';
-import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, createWriteStream, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { ARK_VERSION } from '../version.js';
 import { isFourLetterWordAllowed, type ServerConfig } from '../config/zoocfg.js';
@@ -172,13 +172,15 @@ export class ArkServer {
     this.boundPort = bound.port;
     const tickMs = Math.max(10, Math.min(this.config.tickTimeMs / 2, 500));
     this.timer = setInterval(() => {
+      if (this.restoring) return; // the old tree must not decide anything more
       this.core.tick(Date.now());
       this.scheduleFlush();
     }, tickMs);
     let adminPort: number | null = null;
     if (this.config.adminEnabled) {
       this.admin = new AdminServer(this.view, this.logger, {
-        backupTo: (out, onStart) => this.backupTo(out, onStart),
+        backupTo: (out, onStart, signal) => this.backupTo(out, onStart, signal),
+        superDigest: this.config.superDigest,
         restore: (raw) => this.restoreOnline(raw),
         rootAcl: () => this.core.tree.get('/')?.acl ?? [],
       });
@@ -226,12 +228,15 @@ export class ArkServer {
       tree.lastProcessedZxid = zxid;
       this.log.closeSegment();
       await this.dataDir.writeSnapshot(tree, b.snapshot.sessions, { gzip: this.gzipSnapshots, now: Date.now() });
+      await new Promise<void>((resolve) => { this.idleWaiters.push(resolve); this.persist(); });
       const core = this.newCore();
       core.restore(tree, b.snapshot.sessions, zxid);
       core.recovered(Date.now());
       core.tree.onQuotaWarning = (message) => this.logger.warn(message);
       this.core = core;
       this.logger.warn({ backupZxid: `0x${b.snapshot.zxid.toString(16)}`, zxid: `0x${zxid.toString(16)}`, znodes: tree.nodeCount }, 'online restore done: the tree was replaced by the backup');
+      // the archive needs a backup at the start of the new epoch: older history does not lead here
+      if (this.archiveDir) { this.archive(true); void this.scheduledBackup(true); }
       return { zxid, backupZxid: b.snapshot.zxid, nodes: tree.nodeCount, sessions: b.snapshot.sessions.length };
     } finally {
       this.restoring = false;
@@ -295,7 +300,8 @@ export class ArkServer {
       for (const w of waiters) w();
       return;
     }
-    const txns: PendingTxn[] = this.core.takeTxns();
+    const core = this.core; // an online restore may swap this.core while the fsync runs
+    const txns: PendingTxn[] = core.takeTxns();
     this.syncing = true;
     this.log.append(txns, (err) => {
       this.syncing = false;
@@ -303,7 +309,7 @@ export class ArkServer {
         this.logger.fatal({ err: err.message, dir: this.log.dir }, 'cannot write the txn log: stopping so that no unlogged write is acknowledged; check the disk and restart');
         process.exit(2);
       }
-      this.core.committed(txns, Date.now());
+      core.committed(txns, Date.now());
       this.flushOutputs();
       this.txnsSinceSnapshot += txns.length;
       if (this.txnsSinceSnapshot >= this.snapshotAfter) this.startSnapshot();
@@ -342,10 +348,12 @@ export class ArkServer {
    * Streams a consistent backup into `out` (the AdminServer's snapshot command, scheduled backups).
    * Waits for a snapshot or another backup that is capturing the tree.
    */
-  async backupTo(out: Writable, onStart?: (zxid: number) => void): Promise<BackupResult> {
+  async backupTo(out: Writable, onStart?: (zxid: number) => void, signal?: AbortSignal): Promise<BackupResult> {
     while (this.capturing) await this.capturing.catch(() => undefined);
     const t0 = Date.now();
-    const run = writeBackup(this.core.tree, this.core.sessionRecords(), out, { createdBy: `ark ${ARK_VERSION}`, ...(onStart ? { onStart } : {}) });
+    const run = writeBackup(this.core.tree, this.core.sessionRecords(), out, {
+      createdBy: `ark ${ARK_VERSION}`, ...(onStart ? { onStart } : {}), ...(signal ? { signal } : {}),
+    });
     this.capturing = run;
     try {
       const r = await run;
@@ -361,15 +369,20 @@ export class ArkServer {
   }
 
   /** A scheduled backup into the archive, then retention. */
-  private async scheduledBackup(): Promise<void> {
+  private lastArchivedBackupZxid = -1;
+
+  private async scheduledBackup(force = false): Promise<void> {
     // nothing new since the last backup: the archive already has this point
-    if (this.lastBackup?.ok && this.lastBackup.zxid === this.core.lastApplied) return;
+    if (!force && this.lastArchivedBackupZxid === this.core.lastApplied) return;
     const dir = archivePaths(this.archiveDir!).backups;
     mkdirSync(dir, { recursive: true });
     const tmp = join(dir, `.backup-${Date.now()}.tmp`);
     try {
       const r = await this.backupTo(createWriteStream(tmp));
+      fsyncPath(tmp);
       renameSync(tmp, join(dir, backupName(r.zxid)));
+      fsyncPath(dir);
+      this.lastArchivedBackupZxid = r.zxid;
       const keep = Number(this.config.systemProperties.get('zookeeper.backup.retainCount') ?? 0);
       if (keep > 0) for (const f of pruneArchive(this.archiveDir!, keep)) this.logger.info({ file: f }, 'archive retention removed');
     } catch (e) {
@@ -420,6 +433,8 @@ export class ArkServer {
     if (this.backupTimer) clearInterval(this.backupTimer);
     this.snapshotRun?.abort.abort();
     await this.snapshotRun?.done;
+    // closing the AdminServer ends any backup streaming to a client, which releases its capture
+    await this.admin?.stop();
     while (this.capturing) await this.capturing.catch(() => undefined);
     this.flushOutputs();
     // let what is decided reach the disk and its replies go out
@@ -453,4 +468,9 @@ function maxFds(): number {
     const n = Number(line?.split(/\s{2,}/)[1]);
     return Number.isFinite(n) ? n : 0;
   } catch { return 0; }
+}
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try { fsyncSync(fd); } finally { closeSync(fd); }
 }

@@ -27,13 +27,21 @@ export interface SnapshotInfo { file: string; zxid: number; bytes: number }
 
 const epochOf = (zxid: number): number => Math.floor(zxid / 4294967296);
 
-/** Proves the txns follow `fromZxid` without a gap: +1 each, or the first of a new epoch. */
+/**
+ * Proves the txns follow `fromZxid` without a gap: +1 each. A standalone server never changes epoch
+ * inside its log; a restore starts a new epoch with a snapshot at exactly epoch << 32, which the
+ * next txn follows by +1. So an epoch jump inside a log means two histories meet: refused.
+ * (The ensemble brings epoch changes with their own proof.)
+ */
 export function continuityProblem(fromZxid: number, records: readonly LogRecord[]): string | null {
   let prev = fromZxid;
   for (const r of records) {
     const z = r.hdr.zxid;
-    const ok = z === prev + 1 || (epochOf(z) > epochOf(prev));
-    if (!ok) return `the log jumps from zxid 0x${prev.toString(16)} to 0x${z.toString(16)}: txns are missing`;
+    if (z !== prev + 1) {
+      return epochOf(z) !== epochOf(prev)
+        ? `the log goes from epoch ${epochOf(prev)} (zxid 0x${prev.toString(16)}) to epoch ${epochOf(z)} (0x${z.toString(16)}) without the snapshot that starts that epoch (a restore happened here)`
+        : `the log jumps from zxid 0x${prev.toString(16)} to 0x${z.toString(16)}: txns are missing`;
+    }
     prev = z;
   }
   return null;

@@ -2,7 +2,7 @@
 // Group commit: the runtime hands over every txn decided while the previous fsync was in flight,
 // and one write + one fdatasync covers them all. Segments are preallocated with zeros in large
 // blocks (ZooKeeper's preAllocSize) so that an fdatasync rarely has to flush a size change.
-import { closeSync, existsSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, truncateSync, write, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, truncateSync, write, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { JuteWriter } from '../wire/jute.js';
 import type { Txn, TxnHeader } from '../wire/txn.js';
@@ -92,7 +92,11 @@ export class FileTxnLog {
       const scan = scanSegment(file, readFileSync(file));
       if (scan.tornTail) {
         if (i !== segs.length - 1) throw new LogCorruptError(file, scan.validBytes, 'a record is cut short in a segment that is not the last one');
-        if (opts.repair) truncateSync(file, scan.validBytes);
+        if (opts.repair) {
+          truncateSync(file, scan.validBytes);
+          const fd = openSync(file, 'r+');
+          try { fsyncSync(fd); } finally { closeSync(fd); }
+        }
         truncated.push({ file, offset: scan.validBytes });
       }
       for (const rec of scan.records) if (rec.hdr.zxid > afterZxid) records.push(rec);
@@ -113,14 +117,17 @@ export class FileTxnLog {
       const held = scanSegment(file, readFileSync(file));
       if (held.records.length > 0) throw new LogCorruptError(file, 0, `segment for zxid 0x${firstZxid.toString(16)} already holds txns`);
     }
-    this.fd = openSync(file, 'w');
-    this.activeName = segmentName(firstZxid);
+    // header and zero fill go to a temp file first: a crash can leave only a whole, empty segment
+    const tmp = `${file}.tmp`;
+    this.fd = openSync(tmp, 'w');
     const header = encodeLogHeader(firstZxid);
     this.writeAt(header, 0);
     this.position = header.length;
     this.allocated = header.length;
     this.preallocate(0);
     fsyncSync(this.fd);
+    renameSync(tmp, file);
+    this.activeName = segmentName(firstZxid);
     // the new file's directory entry must be durable too
     fsyncDir(this.dir);
   }

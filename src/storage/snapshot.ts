@@ -21,6 +21,7 @@ export const SNAP_VERSION = 1;
 const TAG_END = 0;
 const TAG_ACL = 1;
 const TAG_NODE = 2;
+const SLICE_BYTES_MAX = 4 * 1024 * 1024;
 
 export class SnapshotCorruptError extends Error {
   constructor(readonly file: string, what: string) {
@@ -74,7 +75,8 @@ export class SnapshotWriter {
       w.vector(this.sessions, (ww, s) => { ww.longBig(s.id).int(s.timeoutMs); });
     }
     const pre = this.capture.pre;
-    for (let n = 0; n < maxNodes && this.stack.length > 0; n++) {
+    // a slice ends after maxNodes nodes or ~4 MiB, whichever first: large znodes must not make one turn huge
+    for (let n = 0; n < maxNodes && this.stack.length > 0 && w.length < SLICE_BYTES_MAX; n++) {
       const path = this.stack.pop()!;
       const live = this.tree.nodes.get(path);
       const node = pre.get(path) ?? live;

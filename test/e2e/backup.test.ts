@@ -246,3 +246,27 @@ test('online_restore_through_the_admin_server_replaces_the_tree', async () => {
     await srv.stop();
   }
 });
+
+test('a_backup_client_that_stops_reading_cannot_block_snapshots_or_shutdown', async () => {
+  const { srv, admin } = await startWithAdmin({ snapCount: 50 });
+  try {
+    const c = await ZkClient.connect({ port: srv.port });
+    await c.create('/big', Buffer.alloc(500 * 1024, 7));
+    for (let i = 0; i < 40; i++) await c.create(`/n${i}`, Buffer.alloc(200 * 1024, i));
+    // open the stream and never read it: the socket buffers fill and the stream stalls
+    const { connect } = await import('node:net');
+    const url = new URL(admin);
+    const s = connect({ host: url.hostname, port: Number(url.port) });
+    await new Promise<void>((r) => s.once('connect', () => r()));
+    s.write(`GET /commands/snapshot?streaming=true HTTP/1.1\r\nHost: x\r\nAuthorization: digest a:b\r\n\r\n`);
+    s.pause();
+    await new Promise((r) => setTimeout(r, 300));
+    c.disconnect();
+    const t0 = Date.now();
+    assert.equal(await srv.stop(), 0, srv.output());
+    assert.ok(Date.now() - t0 < 8000, 'shutdown was not held by the stalled backup');
+    s.destroy();
+  } finally {
+    await srv.stop();
+  }
+});
