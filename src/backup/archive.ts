@@ -30,9 +30,9 @@ function fsyncFile(file: string): void {
 }
 
 /**
- * Copies every closed segment of `logDir` (all but `activeName`) that the archive lacks, checked
- * record by record first; a segment that changed (torn tail cut at recovery) is copied again.
- * Returns the files copied.
+ * Copies every closed segment of `logDir` (all but `activeName`) that the archive lacks, trimmed
+ * of its preallocated zeros. A closed segment never changes again (a restart always opens a new
+ * one), so one already in the archive is not read again. Returns the files copied.
  */
 export function archiveSegments(logDir: string, archiveDir: string, activeName: string | null): string[] {
   const { logs } = archivePaths(archiveDir);
@@ -42,9 +42,8 @@ export function archiveSegments(logDir: string, archiveDir: string, activeName: 
     if (seg.name === activeName) continue;
     const src = join(logDir, seg.name);
     const dst = join(logs, seg.name);
-    const buf = readFileSync(src);
-    const scan = scanSegment(src, buf);
-    if (existsSync(dst) && statSync(dst).size === scan.validBytes) continue;
+    if (existsSync(dst)) continue;
+    const scan = scanSegment(src, readFileSync(src));
     const tmp = `${dst}.tmp`;
     copyFileSync(src, tmp);
     // drop the preallocated zeros: the archive keeps what was written
