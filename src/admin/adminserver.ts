@@ -108,6 +108,9 @@ const COMMANDS: Array<[string[], Command]> = [
   [['stat_reset', 'srst'], (v) => { v.core.resetStats(); return {}; }],
 ];
 
+/** an online restore holds the whole backup in memory: a bound, with the offline path for larger ones */
+const RESTORE_BYTES_MAX = 2 * 1024 * 1024 * 1024;
+
 const byName = new Map<string, { primary: string; run: Command }>();
 for (const [names, run] of COMMANDS) for (const n of names) byName.set(n, { primary: names[0]!, run });
 
@@ -139,8 +142,20 @@ export class AdminServer {
     const auth = this.authProblem(req);
     if (auth || !this.actions) { reply(auth?.status ?? 503, { error: auth?.error ?? 'not available' }); return; }
     const parts: Buffer[] = [];
-    req.on('data', (c: Buffer) => parts.push(c));
+    let bytes = 0;
+    let tooLarge = false;
+    req.on('data', (c: Buffer) => {
+      bytes += c.length;
+      if (bytes > RESTORE_BYTES_MAX) {
+        if (!tooLarge) reply(413, { error: `a backup over ${RESTORE_BYTES_MAX} bytes cannot be restored online; use ark restore on a stopped server` });
+        tooLarge = true;
+        req.destroy();
+        return;
+      }
+      parts.push(c);
+    });
     req.on('end', () => {
+      if (tooLarge) return;
       this.actions!.restore(Buffer.concat(parts)).then(
         (r) => reply(200, { error: null, last_zxid: `0x${r.zxid.toString(16)}`, backup_zxid: `0x${r.backupZxid.toString(16)}`, node_count: r.nodes, sessions: r.sessions }),
         (e: unknown) => reply(400, { error: (e as Error).message }),

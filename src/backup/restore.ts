@@ -50,15 +50,20 @@ export async function restoreInto(tree: DataTree, sessions: SessionRecord[], opt
   if (existing.length > 0 && !opts.force) {
     throw new RestoreError(`${opts.dataDir} already holds data (${existing.length} files, e.g. ${existing[0]}); restore into an empty directory or pass --force to replace it`, true);
   }
-  for (const f of existing) rmSync(f);
   const fromZxid = tree.lastProcessedZxid;
-  const epoch = opts.epoch ?? Math.floor(fromZxid / TWO_32) + 1;
+  // above the backup point and above whatever the replaced data held (names carry zxids, and an
+  // epoch never changes inside a segment), so no zxid is handed out twice
+  const replacedEpoch = Math.max(-1, ...existing.map((f) => Math.floor(parseInt(/\.([0-9a-f]{16})/.exec(f)?.[1] ?? '0', 16) / TWO_32)));
+  const epoch = opts.epoch ?? Math.max(Math.floor(fromZxid / TWO_32), replacedEpoch) + 1;
   const zxid = epoch * TWO_32;
   if (zxid <= fromZxid) throw new RestoreError(`epoch ${epoch} does not come after the backup point 0x${fromZxid.toString(16)}`, true);
   tree.lastProcessedZxid = zxid;
   const dd = new DataDir(opts.dataDir, logDir, { forceSync: true, segmentBytesMax: 1 << 30, preAllocBytes: 1 << 20 });
   dd.prepare();
-  await dd.writeSnapshot(tree, sessions, { gzip: false, now: Date.now() });
+  // the new snapshot is durable before the old data goes: a crash in between leaves both (the new
+  // one in a higher epoch, so recovery takes it), never an empty dir
+  const written = await dd.writeSnapshot(tree, sessions, { gzip: false, now: Date.now() });
+  for (const f of existing) if (f !== written.file) rmSync(f, { force: true });
   let dropped = 0;
   if (opts.dropSessions && sessions.length > 0) {
     const txns: Array<{ hdr: TxnHeader; txn: Txn }> = [];

@@ -150,6 +150,13 @@ test('backups_need_admin_credentials_and_restore_refuses_a_used_data_dir', async
     const again = await ark(['restore', file, '--data-dir', srv.dataDir]);
     assert.equal(again.code, 2);
     assert.match(again.stderr, /already holds data/);
+    // --force replaces it, in an epoch above both the backup's and the replaced data's
+    await srv.stop({ keepData: true });
+    const first = await ark(['restore', file, '--data-dir', srv.dataDir, '--force', '--json']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal((JSON.parse(first.stdout) as { startsAtZxid: string }).startsAtZxid, '0x100000000');
+    const second = await ark(['restore', file, '--data-dir', srv.dataDir, '--force', '--json']);
+    assert.equal((JSON.parse(second.stdout) as { startsAtZxid: string }).startsAtZxid, '0x200000000', 'no epoch is used twice');
   } finally {
     await srv.stop();
   }
