@@ -3,9 +3,9 @@
 //   logs/log.<first zxid>        closed txn-log segments, copied as written (CRC32 per record)
 // Restoring to a zxid or a time = the newest backup at or before it + the archived txns after it,
 // replayed with the same pure apply() the server runs.
-import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDir, listSegments } from '../storage/filelog.js';
+import { fsyncPath, listSegments } from '../storage/filelog.js';
 import { scanSegment, type LogRecord } from '../storage/txnlog.js';
 import { continuityProblem } from '../storage/datadir.js';
 import type { SessionRecord } from '../storage/snapshot.js';
@@ -22,11 +22,6 @@ export class ArchiveError extends Error {
 
 export function archivePaths(dir: string): { backups: string; logs: string } {
   return { backups: join(dir, 'backups'), logs: join(dir, 'logs') };
-}
-
-function fsyncFile(file: string): void {
-  const fd = openSync(file, 'r+');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
 }
 
 /**
@@ -48,11 +43,11 @@ export function archiveSegments(logDir: string, archiveDir: string, activeName: 
     copyFileSync(src, tmp);
     // drop the preallocated zeros: the archive keeps what was written
     truncateSync(tmp, scan.validBytes);
-    fsyncFile(tmp);
+    fsyncPath(tmp);
     renameSync(tmp, dst);
     copied.push(dst);
   }
-  if (copied.length > 0) fsyncDir(logs);
+  if (copied.length > 0) fsyncPath(logs);
   return copied;
 }
 

@@ -1,6 +1,7 @@
 // `ark backup create | verify | inspect | list` and `ark restore`: argument parsing and printing;
 // the work is in src/backup. Exit codes: 0 done (verify: intact), 1 damaged or failed, 2 usage.
-import { closeSync, createWriteStream, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { fsyncPath } from '../storage/filelog.js';
 import { get as httpGet } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -88,8 +89,7 @@ async function createBackup(opts: { admin: string; out: string; auth?: string; j
     await pipeline(res, new Progress(process.stderr.isTTY === true && !opts.json), createWriteStream(tmp));
     // check what arrived before calling it a backup
     const b = readBackup(tmp, readFileSync(tmp));
-    const fd = openSync(tmp, 'r');
-    try { fsyncSync(fd); } finally { closeSync(fd); }
+    fsyncPath(tmp);
     renameSync(tmp, opts.out);
     const result = { file: opts.out, zxid: b.meta.zxid, time: b.meta.time, nodes: b.snapshot.nodeCount, sessions: b.snapshot.sessions.length, bytes: b.bytes, seconds: (Date.now() - t0) / 1000 };
     if (opts.json) console.log(JSON.stringify(result));

@@ -4,7 +4,7 @@
 // reached or is lost; 2 usage (bad option, bad connect string, overlapping paths on one service).
 // Errors are one line on stderr.
 import { Option, type Command } from 'commander';
-import { CopyError, SKIP_REASONS, copyTree, type CopyReport, type NodeAction, type SkipReason } from '../backup/copy.js';
+import { CopyError, SKIP_REASONS, copyTree, type CopyOptions, type CopyReport, type NodeAction, type SkipReason } from '../backup/copy.js';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -43,16 +43,10 @@ one consistent snapshot of an Ark server; for Apache ZooKeeper data files there 
 
 Exit codes: 0 copied, 1 conflicts / failures / unreadable nodes / cannot connect, 2 usage error.`;
 
-interface Opts {
-  from: string;
-  to: string;
-  auth?: string[];
-  overwrite?: boolean;
-  dryRun?: boolean;
-  includeEphemerals?: boolean;
+type Opts = Pick<CopyOptions, 'from' | 'to' | 'auth' | 'overwrite' | 'dryRun' | 'includeEphemerals'> & {
   excludeEphemerals?: boolean;
   json?: boolean;
-}
+};
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 

@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import { ServerCore, type PendingTxn } from '../server/core.js';
 import { zookeeperSessionPassword } from '../session/sessions.js';
 import { ClientPort } from '../net/clientport.js';
-import { DATA_SUBDIR, type FileTxnLog } from '../storage/filelog.js';
+import { DATA_SUBDIR, fsyncPath, type FileTxnLog } from '../storage/filelog.js';
 import { DataDir } from '../storage/datadir.js';
 import { fourLetterWord, type ServerView } from '../admin/fourletter.js';
 import { AdminServer } from '../admin/adminserver.js';
 import { archiveSegments, pruneArchive, archivePaths } from '../backup/archive.js';
 import { backupName, readBackup, writeBackup, type BackupResult } from '../backup/format.js';
-import { closeSync, createWriteStream, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { ARK_VERSION } from '../version.js';
 import { isFourLetterWordAllowed, type ServerConfig } from '../config/zoocfg.js';
@@ -468,9 +468,4 @@ function maxFds(): number {
     const n = Number(line?.split(/\s{2,}/)[1]);
     return Number.isFinite(n) ? n : 0;
   } catch { return 0; }
-}
-
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
 }

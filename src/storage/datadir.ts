@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { createGzip } from 'node:zlib';
 import type { DataTree } from '../tree/datatree.js';
-import { DATA_SUBDIR, DataDirError, FileTxnLog, fsyncDir, listSegments, prepareDir, type LogOptions } from './filelog.js';
+import { DATA_SUBDIR, DataDirError, FileTxnLog, fsyncPath, listSegments, prepareDir, type LogOptions } from './filelog.js';
 import { LogCorruptError, type LogRecord } from './txnlog.js';
 import { SnapshotCorruptError, SnapshotWriter, parseSnapshotName, readSnapshot, snapshotName, type LoadedSnapshot, type SessionRecord } from './snapshot.js';
 
@@ -126,7 +126,7 @@ export class DataDir {
       const fh = await open(tmp, 'r+');
       try { await fh.sync(); } finally { await fh.close(); }
       renameSync(tmp, file);
-      fsyncDir(this.snapDir);
+      fsyncPath(this.snapDir);
     } catch (e) {
       writer.abort();
       // the stream may still be opening the file: remove it only once the stream is closed

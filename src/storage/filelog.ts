@@ -41,9 +41,10 @@ export function prepareDir(dir: string): void {
   mkdirSync(join(dir, DATA_SUBDIR), { recursive: true });
 }
 
-export function fsyncDir(dir: string): void {
-  const dfd = openSync(dir, 'r');
-  try { fsyncSync(dfd); } finally { closeSync(dfd); }
+/** fsync a file or a directory (a new entry in a directory is durable only once the directory is). */
+export function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try { fsyncSync(fd); } finally { closeSync(fd); }
 }
 
 /** Log segment names in `dir` (an ark-v1 directory) in zxid order. */
@@ -94,8 +95,7 @@ export class FileTxnLog {
         if (i !== segs.length - 1) throw new LogCorruptError(file, scan.validBytes, 'a record is cut short in a segment that is not the last one');
         if (opts.repair) {
           truncateSync(file, scan.validBytes);
-          const fd = openSync(file, 'r+');
-          try { fsyncSync(fd); } finally { closeSync(fd); }
+          fsyncPath(file);
         }
         truncated.push({ file, offset: scan.validBytes });
       }
@@ -129,7 +129,7 @@ export class FileTxnLog {
     renameSync(tmp, file);
     this.activeName = segmentName(firstZxid);
     // the new file's directory entry must be durable too
-    fsyncDir(this.dir);
+    fsyncPath(this.dir);
   }
 
   private writeAt(buf: Buffer, at: number): void {

@@ -4,21 +4,14 @@
 // A snapshot carries it so a load or restore can prove it rebuilt the same tree, and replicas at
 // the same zxid can be compared by it.
 import { crc32 } from 'node:zlib';
+import type { Stat } from '../wire/protocol.js';
 
 export const DIGEST_VERSION = 2;
 
-export interface DigestFields {
+/** The persisted stat fields (not dataLength / numChildren) plus the data. */
+export type DigestFields = Pick<Stat, 'czxid' | 'mzxid' | 'pzxid' | 'ctime' | 'mtime' | 'version' | 'cversion' | 'aversion' | 'ephemeralOwner'> & {
   data: Buffer | null;
-  czxid: number;
-  mzxid: number;
-  pzxid: number;
-  ctime: number;
-  mtime: number;
-  version: number;
-  cversion: number;
-  aversion: number;
-  ephemeralOwner: bigint;
-}
+};
 
 const TWO_32 = 4294967296;
 const block = Buffer.alloc(60);
