@@ -48,6 +48,19 @@ type PendingItem = WriteItem | ReadItem | SyncItem | ErrorItem;
 
 interface ConnectItem { conn: CoreConn; timeoutMs: number; passwd: Buffer; readOnly: boolean }
 
+/**
+ * How this core takes part: 'standalone' decides and applies alone; 'leader' decides txns that
+ * go through consensus (takeTxns -> propose -> committed); 'learner' forwards writes and session
+ * changes to the leader (takeForwards) and applies what the ensemble commits; 'down' serves no one
+ * (looking, or syncing with a new leader: ZooKeeper closes client connections then, too).
+ */
+export type CoreMode = 'standalone' | 'leader' | 'learner' | 'down';
+
+/** A learner's write or session change, on its way to the leader's prep. */
+export type Forward =
+  | { kind: 'create'; sessionId: bigint; timeoutMs: number }
+  | { kind: 'request'; sessionId: bigint; xid: number; request: Request; authInfo: Id[] };
+
 export type Output =
   | { kind: 'send'; conn: number; data: Buffer }
   | { kind: 'close'; conn: number; reason: string };
@@ -108,6 +121,16 @@ export class ServerCore {
   private readonly sessionConn = new Map<bigint, CoreConn>();
   private nextContainerCheck: number;
   private now: number;
+  mode: CoreMode = 'standalone';
+  private forwards: Forward[] = [];
+  /** learner: sessions with client activity since the last report to the leader */
+  private touched = new Set<bigint>();
+  /** learner: connections waiting for their createSession txn, by session id */
+  private readonly creating = new Map<bigint, ConnectItem>();
+  /** quorum barriers (sync) asked of consensus, and the sync items waiting for them */
+  private barrierAsks: number[] = [];
+  private readonly barrierWaits = new Map<number, { conn: CoreConn; item: SyncItem }>();
+  private nextBarrierId = 1;
   readonly stats: LatencyStats = freshLatencyStats();
 
   constructor(private readonly opts: CoreOptions, nowMs: number) {
@@ -131,7 +154,9 @@ export class ServerCore {
 
   /** Starts from a snapshot's tree and sessions (before replaying the log after it). */
   restore(tree: DataTree, sessions: ReadonlyArray<{ id: bigint; timeoutMs: number }>, zxid: number): void {
-    assert(this.conns.size === 0 && this.lastZxid === 0, 'restore() is for start-up only');
+    assert(this.conns.size === 0 && (this.lastZxid === 0 || this.mode === 'down'), 'restore() is for start-up, or a replica that serves no one');
+    for (const id of [...this.sessions.sessions.keys()]) this.sessions.remove(id);
+    this.toPersist = [];
     this.tree = tree;
     this.prep = new Prep(tree, { extendedTypesEnabled: this.opts.extendedTypesEnabled, enforceQuota: this.opts.enforceQuota });
     for (const s of sessions) this.sessions.add(s.id, s.timeoutMs, this.opts.sessionPassword(s.id), this.now);
@@ -188,6 +213,11 @@ export class ServerCore {
     if (!conn) return;
     conn.stats.packetsReceived++;
     this.stats.packetsReceived++;
+    if (this.mode === 'down') {
+      // ZooKeeper: "ZooKeeperServer not running"; the client tries the next server
+      this.close(conn, 'this server is not serving: no leader established');
+      return;
+    }
     if (req.lastZxidSeen > this.lastApplied) {
       // the client has seen a later state than ours: it must look elsewhere (ZooKeeperServer.processConnectRequest)
       this.close(conn, `client has seen zxid 0x${req.lastZxidSeen.toString(16)}, our last zxid is 0x${this.lastApplied.toString(16)}`);
@@ -201,12 +231,18 @@ export class ServerCore {
       conn.sessionId = sessionId;
       conn.connecting = true;
       conn.early = [];
+      const connect: ConnectItem = { conn, timeoutMs, passwd, readOnly: req.readOnly };
+      if (this.mode === 'learner') {
+        this.creating.set(sessionId, connect);
+        this.forwards.push({ kind: 'create', sessionId, timeoutMs });
+        return;
+      }
       const zxid = ++this.lastZxid;
       this.toPersist.push({
         hdr: { sessionId, cxid: 0, zxid, time: now, type: OpCode.createSession },
         txn: { type: OpCode.createSession, timeOutMs: timeoutMs },
         origin: null,
-        connect: { conn, timeoutMs, passwd, readOnly: req.readOnly },
+        connect,
       });
       return;
     }
@@ -220,6 +256,7 @@ export class ServerCore {
     if (previous && previous !== conn) this.close(previous, 'session reconnected on another connection');
     session.timeoutMs = timeoutMs;
     this.sessions.touch(session.id, now);
+    if (this.mode === 'learner') this.touched.add(session.id);
     conn.sessionId = session.id;
     this.sessionConn.set(session.id, conn);
     this.sendConnectResponse(conn, { timeoutMs, sessionId: session.id, passwd: session.passwd, readOnly: req.readOnly });
@@ -269,6 +306,7 @@ export class ServerCore {
   private handle(conn: CoreConn, xid: number, request: Request): void {
     const sessionId = conn.sessionId!;
     this.sessions.touch(sessionId, this.now);
+    if (this.mode === 'learner') this.touched.add(sessionId);
     switch (request.type) {
       case OpCode.auth: {
         const ids = authenticate(request.req.scheme, request.req.auth, conn.remoteAddr, this.opts.superDigest);
@@ -286,7 +324,16 @@ export class ServerCore {
         this.close(conn, 'SASL is not supported');
         return;
       case OpCode.sync:
-        this.enqueue(conn, { kind: 'sync', at: this.now, xid, path: request.req.path, barrierZxid: this.lastZxid });
+        if (this.mode === 'standalone') {
+          this.enqueue(conn, { kind: 'sync', at: this.now, xid, path: request.req.path, barrierZxid: this.lastZxid });
+        } else {
+          // a quorum barrier: answered once consensus names the zxid to catch up to (ZOOKEEPER-1675)
+          const item: SyncItem = { kind: 'sync', at: this.now, xid, path: request.req.path, barrierZxid: Number.POSITIVE_INFINITY };
+          const id = this.nextBarrierId++;
+          this.barrierWaits.set(id, { conn, item });
+          this.barrierAsks.push(id);
+          conn.queue.push(item);
+        }
         return;
       case OpCode.create:
       case OpCode.create2:
@@ -312,10 +359,27 @@ export class ServerCore {
       this.enqueue(conn, { kind: 'error', at: this.now, xid, err: ErrorCode.SessionExpired, zxid: this.lastApplied });
       return;
     }
+    const item: WriteItem = { kind: 'write', at: this.now, conn, xid, type: request.type, zxid: -1, result: null };
+    conn.queue.push(item);
+    if (this.mode === 'learner') {
+      if (request.type === OpCode.closeSession) this.sessions.setClosing(sessionId);
+      this.forwards.push({ kind: 'request', sessionId, xid, request, authInfo: conn.authInfo.slice() });
+      return;
+    }
+    const p = this.prepWrite(sessionId, conn.authInfo, xid, request);
+    item.zxid = p.hdr.zxid;
+    p.origin = item;
+  }
+
+  /** PrepRequestProcessor: a write becomes a txn (an error txn when it fails), queued to persist. */
+  private prepWrite(sessionId: bigint, authInfo: readonly Id[], xid: number, request: Request): PendingTxn {
     const zxid = ++this.lastZxid;
-    const ctx = { sessionId, authInfo: conn.authInfo, zxid, time: this.now };
+    const ctx = { sessionId, authInfo, zxid, time: this.now };
     let txn: Txn;
     try {
+      const session = this.sessions.get(sessionId);
+      // a forwarded request may name a session that expired meanwhile (the leader decides)
+      if (!session || session.closing) throw new KeeperError(ErrorCode.SessionExpired);
       switch (request.type) {
         case OpCode.multi:
           txn = this.prep.multi(request.req.ops, ctx);
@@ -333,9 +397,113 @@ export class ServerCore {
       if (!(e instanceof KeeperError)) throw e;
       txn = { type: OpCode.error, err: e.code };
     }
-    const item: WriteItem = { kind: 'write', at: this.now, conn, xid, type: request.type, zxid, result: null };
-    conn.queue.push(item);
-    this.toPersist.push({ hdr: { sessionId, cxid: xid, zxid, time: this.now, type: txn.type === OpCode.error ? OpCode.error : request.type }, txn, origin: item, connect: null });
+    const p: PendingTxn = { hdr: { sessionId, cxid: xid, zxid, time: this.now, type: txn.type === OpCode.error ? OpCode.error : request.type }, txn, origin: null, connect: null };
+    this.toPersist.push(p);
+    return p;
+  }
+
+  // ---------- ensemble ----------
+
+  /** Switches role (see CoreMode). Leaving service closes every client connection; sessions live on. */
+  setMode(mode: CoreMode, lastZxid: number, now: number): void {
+    this.now = now;
+    const was = this.mode;
+    this.mode = mode;
+    if (mode === 'down' || was === 'leader' || mode === 'leader') {
+      for (const conn of [...this.conns.values()]) this.close(conn, mode === 'down' ? 'server lost its leader' : 'server changed role');
+      this.creating.clear();
+      this.barrierWaits.clear();
+      this.barrierAsks = [];
+      this.forwards = [];
+      this.touched.clear();
+    }
+    if (mode === 'leader') {
+      // the txns a previous reign decided but did not commit are the ensemble's business now
+      this.toPersist = [];
+      this.prep = new Prep(this.tree, { extendedTypesEnabled: this.opts.extendedTypesEnabled, enforceQuota: this.opts.enforceQuota });
+      this.lastZxid = lastZxid;
+      // a new leader does not know when sessions were last seen: each gets a full timeout (ZooKeeper does the same)
+      for (const sess of this.sessions.sessions.values()) {
+        sess.closing = false;
+        this.sessions.touch(sess.id, now);
+      }
+    }
+  }
+
+  /** Learner: writes and session changes to send to the leader. */
+  takeForwards(): Forward[] {
+    const out = this.forwards;
+    this.forwards = [];
+    return out;
+  }
+
+  /** Learner: sessions with activity since the last call (they ride on heartbeats to the leader). */
+  takeTouched(): bigint[] {
+    const out = [...this.touched];
+    this.touched.clear();
+    return out;
+  }
+
+  /** Leader: a learner saw these sessions alive. */
+  touchSessions(ids: readonly bigint[], now: number): void {
+    for (const id of ids) this.sessions.touch(id, now);
+  }
+
+  /** Leader: prep a learner's forwarded write or new session. */
+  forwarded(f: Forward, now: number): void {
+    this.now = now;
+    if (this.mode !== 'leader') return;
+    if (f.kind === 'create') {
+      const zxid = ++this.lastZxid;
+      this.toPersist.push({
+        hdr: { sessionId: f.sessionId, cxid: 0, zxid, time: now, type: OpCode.createSession },
+        txn: { type: OpCode.createSession, timeOutMs: this.negotiateTimeout(f.timeoutMs) },
+        origin: null,
+        connect: null,
+      });
+      return;
+    }
+    this.prepWrite(f.sessionId, f.authInfo, f.xid, f.request);
+  }
+
+  /** Barrier ids to hand to consensus. */
+  takeBarrierAsks(): number[] {
+    const out = this.barrierAsks;
+    this.barrierAsks = [];
+    return out;
+  }
+
+  /** Consensus completed barrier `id`: answer the sync once zxid is applied. */
+  barrierDone(id: number, zxid: number, now: number): void {
+    this.now = now;
+    const w = this.barrierWaits.get(id);
+    if (!w) return;
+    this.barrierWaits.delete(id);
+    w.item.barrierZxid = zxid;
+    this.drain(w.conn);
+  }
+
+  /** A committed txn that this server did not decide, or decided for a learner's client: find whom it answers. */
+  private matchOrigin(hdr: TxnHeader, txn: Txn): { origin: WriteItem | null; connect: ConnectItem | null } {
+    if (txn.type === OpCode.createSession) {
+      const c = this.creating.get(hdr.sessionId) ?? null;
+      if (c) this.creating.delete(hdr.sessionId);
+      return { origin: null, connect: c };
+    }
+    if (this.mode !== 'learner') return { origin: null, connect: null };
+    const conn = this.sessionConn.get(hdr.sessionId);
+    if (!conn) return { origin: null, connect: null };
+    for (const item of conn.queue) {
+      if (item.kind !== 'write' || item.result !== null) continue;
+      if (item.xid === hdr.cxid) {
+        item.zxid = hdr.zxid;
+        return { origin: item, connect: null };
+      }
+      // the leader answers a session's writes in order; a mismatch means requests were lost
+      this.close(conn, `reply order broken (txn for xid ${hdr.cxid}, waiting for ${item.xid})`);
+      return { origin: null, connect: null };
+    }
+    return { origin: null, connect: null };
   }
 
   private enqueue(conn: CoreConn, item: ReadItem | SyncItem | ErrorItem): void {
@@ -376,7 +544,7 @@ export class ServerCore {
   takeTxns(): PendingTxn[] {
     const out = this.toPersist;
     this.toPersist = [];
-    this.inflight += out.length;
+    if (this.mode === 'standalone') this.inflight += out.length;
     return out;
   }
 
@@ -387,9 +555,16 @@ export class ServerCore {
   /** The txns are durable: apply them in order and answer their requests. */
   committed(txns: readonly PendingTxn[], now: number): void {
     this.now = now;
-    this.inflight -= txns.length;
-    assert(this.inflight >= 0, 'committed more txns than were taken');
-    for (const p of txns) {
+    if (this.mode === 'standalone') {
+      this.inflight -= txns.length;
+      assert(this.inflight >= 0, 'committed more txns than were taken');
+    }
+    for (const p0 of txns) {
+      let p = p0;
+      if (!p.origin && !p.connect && this.mode !== 'standalone') {
+        const m = this.matchOrigin(p.hdr, p.txn);
+        if (m.origin || m.connect) p = { ...p, origin: m.origin, connect: m.connect };
+      }
       const result = this.applyTxn(p.hdr, p.txn, p);
       if (p.origin) {
         p.origin.result = result;
@@ -438,6 +613,7 @@ export class ServerCore {
   /** Expires sessions and removes empty containers / expired TTL nodes. */
   tick(now: number): void {
     this.now = now;
+    if (this.mode !== 'standalone' && this.mode !== 'leader') return;
     for (const sessionId of this.sessions.expire(now)) {
       const zxid = ++this.lastZxid;
       const txn = this.prep.closeSession(sessionId, zxid);

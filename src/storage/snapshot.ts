@@ -44,8 +44,12 @@ export class SnapshotWriter {
   private done = false;
   private headerWritten = false;
 
-  constructor(private readonly tree: DataTree, private readonly sessions: SessionRecord[], private readonly timeMs: number) {
-    this.capture = tree.beginCapture();
+  /**
+   * `live`: write the tree as it is, in one synchronous run (no capture: nothing can change in
+   * between); used for SNAP sync while a background snapshot may hold the capture.
+   */
+  constructor(private readonly tree: DataTree, private readonly sessions: SessionRecord[], private readonly timeMs: number, private readonly live = false) {
+    this.capture = live ? { epoch: -1, zxid: tree.lastProcessedZxid, pre: new Map() } : tree.beginCapture();
   }
 
   get zxid(): number {
@@ -81,7 +85,7 @@ export class SnapshotWriter {
       const live = this.tree.nodes.get(path);
       const node = pre.get(path) ?? live;
       if (!node) continue; // unreachable: a path on the stack existed at the capture point
-      if (node === live) live.snapEpoch = this.capture.epoch;
+      if (node === live && !this.live) live.snapEpoch = this.capture.epoch;
       this.writeNode(path, node);
       if (node.children) {
         const prefix = path === '/' ? '/' : `${path}/`;
@@ -93,7 +97,7 @@ export class SnapshotWriter {
       w.byte(TAG_END).long(this.count).int(DIGEST_VERSION).longBig(this.digest);
       const body = this.emit();
       this.done = true;
-      this.tree.endCapture();
+      if (!this.live) this.tree.endCapture();
       const crc = Buffer.alloc(4);
       crc.writeUInt32BE(this.crc >>> 0, 0);
       return Buffer.concat([body, crc]);
@@ -119,9 +123,17 @@ export class SnapshotWriter {
 
   /** Stops early (e.g. on shutdown): the tree stops keeping pre-images. */
   abort(): void {
-    if (!this.done) this.tree.endCapture();
+    if (!this.done && !this.live) this.tree.endCapture();
     this.done = true;
   }
+}
+
+/** The whole tree as snapshot bytes, now, synchronously (SNAP sync of a learner). */
+export function encodeSnapshotNow(tree: DataTree, sessions: SessionRecord[], timeMs: number): Buffer {
+  const w = new SnapshotWriter(tree, sessions, timeMs, true);
+  const parts: Buffer[] = [];
+  for (let b = w.next(Number.MAX_SAFE_INTEGER); b !== null; b = w.next(Number.MAX_SAFE_INTEGER)) parts.push(b);
+  return Buffer.concat(parts);
 }
 
 export interface LoadedSnapshot {

@@ -1,0 +1,962 @@
+// Zab, as a pure state machine: step(from, msg) / tick() in, ready() out, persisted() back.
+//
+// Phases (Junqueira, Reed, Serafini, "Zab: High-performance broadcast for primary-backup
+// systems", 2011; ZooKeeper's Leader / Learner / LearnerHandler):
+//   0 election   pre-vote, then a vote that is also Zab's discovery: granting a vote for epoch e
+//                persists acceptedEpoch = e first, so no voter accepts two leaders for one epoch.
+//                Only a voter whose (currentEpoch, lastZxid) is at least the candidate's grants,
+//                so the elected leader holds every committed txn (FastLeaderElection compares the
+//                same pair, then the id).
+//   1/2 sync     the leader brings each learner to its history with DIFF, TRUNC or SNAP; the
+//                learner persists the txns, THEN currentEpoch, THEN acknowledges (the order whose
+//                violations are ZOOKEEPER-3911, 4643, 4646). A quorum of acknowledgements
+//                establishes the epoch and commits the leader's whole history.
+//   3 broadcast  propose -> ack from a quorum that has it on disk -> commit.
+// Heartbeats both ways: a leader that does not hear a quorum for syncLimit ticks steps down; a
+// learner that does not hear its leader goes looking.
+//
+// The host carries out ready() in order: persist `state`; install `snapshot`; truncate; append
+// `entries` (asynchronously, then persisted()); send `messages`; apply `committed`.
+import { assert } from '../util/errors.js';
+import { epochOf, makeZxid, counterOf, type Entry, type Envelope, type Msg, type SnapshotImage } from './messages.js';
+
+export interface PersistentState {
+  /** the highest epoch this server promised to follow (Zab's acceptedEpoch, f.p) */
+  acceptedEpoch: number;
+  /** the epoch of the last leader whose history this server took in full (Zab's currentEpoch, f.a) */
+  currentEpoch: number;
+  /** whom this server voted for in acceptedEpoch (0: nobody) */
+  votedFor: number;
+}
+
+export interface ZabOptions {
+  id: number;
+  voters: readonly number[];
+  observers: readonly number[];
+  /** a learner goes looking, a leader steps down, after this many ticks without contact */
+  syncLimitTicks: number;
+  /** a new leader must be established (or a learner synced) within this many ticks */
+  initLimitTicks: number;
+  /** base election timeout; each wait is drawn from [base, 2 * base) */
+  electionTicks: number;
+  /** entries kept in memory beyond the last snapshot, so DIFF can serve learners slightly behind */
+  logRetainEntries: number;
+  /** injected randomness in [0, 1) (a seeded generator in the simulator) */
+  random: () => number;
+  /** the host's applied state, for SNAP sync; its zxid is the last entry the host applied */
+  snapshot: () => SnapshotImage;
+}
+
+export interface Restored {
+  state: PersistentState;
+  /** zxid of the snapshot the log continues from (0: none) */
+  baseZxid: number;
+  /** the durable log after baseZxid, in zxid order; the host has applied all of it */
+  entries: Entry[];
+}
+
+export type Role = 'looking' | 'leading' | 'following' | 'observing';
+
+export interface Ready {
+  /** write and fsync before sending `messages` */
+  state: PersistentState | null;
+  /** replace the durable state with this image and drop the whole log (SNAP) */
+  snapshot: SnapshotImage | null;
+  /** drop durable log entries after this zxid */
+  truncateAfter: number | null;
+  /** the host's applied state went past a truncation point: rebuild it from disk (snapshot + log) */
+  reload: boolean;
+  /** append to the log; call persisted(generation, last zxid) once they are on disk */
+  entries: Entry[];
+  generation: number;
+  messages: Envelope[];
+  /** committed and on local disk: apply in order */
+  committed: Entry[];
+  /** application payloads received from the leader / learners of the current epoch */
+  app: Array<{ from: number; data: Uint8Array }>;
+  /** quorum barriers that completed: ids given to barrier(), with the zxid to apply before answering */
+  barriers: Array<{ id: number; zxid: number }>;
+  /** barriers that can no longer complete (leadership lost) */
+  barriersFailed: number[];
+}
+
+interface LearnerState {
+  /** 'unknown': no follower_info yet; 'syncing': sync sent; 'synced': ack_newleader received */
+  status: 'unknown' | 'syncing' | 'synced';
+  observer: boolean;
+  ackedZxid: number;
+  lastHeardTick: number;
+  lastPongRound: number;
+  /** the learner's last follower_info seq, echoed in the sync that answers it */
+  seq: number;
+}
+
+interface PendingBarrier {
+  from: number; // 0: the leader's own
+  id: number;
+  zxid: number;
+  round: number;
+}
+
+type Status = 'discovering' | 'syncing' | 'broadcast';
+
+export class Zab {
+  role: Role = 'looking';
+  private state: PersistentState;
+  private stateDirty = false;
+  /** in-memory log after logBase; entries[i].zxid strictly increasing */
+  private log: Entry[];
+  private logBase: number;
+  /**
+   * zxid of the host's newest durable snapshot: state up to here cannot be cut back by TRUNC
+   * (it may hold txns applied at start-up that were never committed: ZOOKEEPER-1549's dirty
+   * snapshot), so a sync that would cut below it asks for SNAP instead.
+   */
+  private snapshotFloor: number;
+  private generation = 0;
+  private persistedZxid: number;
+  commitZxid: number;
+  /** last zxid handed to the host to apply (or applied by it at start-up) */
+  private releasedZxid: number;
+  private tickCount = 0;
+  private out: Envelope[] = [];
+  private newEntries: Entry[] = [];
+  private pendingSnapshot: SnapshotImage | null = null;
+  private pendingTruncate: number | null = null;
+  private pendingReload = false;
+  private appIn: Array<{ from: number; data: Uint8Array }> = [];
+  private barriersDone: Array<{ id: number; zxid: number }> = [];
+  private barriersFailed: number[] = [];
+
+  // looking
+  private electionDeadline = 0;
+  private prevotes = new Set<number>();
+  private votes = new Set<number>();
+  private candidateEpoch = 0;
+  private inElection: 'prevote' | 'vote' | null = null;
+  private highestSeenEpoch = 0;
+
+  // learner
+  leaderId = 0;
+  private epoch = 0;
+  status: Status = 'discovering';
+  private lastLeaderTick = -1_000_000;
+  private syncEndZxid = 0;
+  private newLeaderAcked = false;
+  private lastInfoTick = -1_000_000;
+  private infoSeq = 0;
+  private lastAckNewLeaderTick = 0;
+  /** barriers sent to the leader and not yet answered, with the tick they were (re)sent */
+  private barriersOut = new Map<number, number>();
+
+  // leader
+  private learners = new Map<number, LearnerState>();
+  private established = false;
+  private establishZxid = 0;
+  private leaderStartTick = 0;
+  private pingRound = 0;
+  private barriers: PendingBarrier[] = [];
+  private lastCommitSent = 0;
+
+  private readonly isVoter: boolean;
+  private readonly quorum: number;
+
+  constructor(readonly opts: ZabOptions, restored: Restored) {
+    assert(opts.voters.length > 0, 'an ensemble needs at least one voter');
+    this.isVoter = opts.voters.includes(opts.id);
+    assert(this.isVoter || opts.observers.includes(opts.id), `server ${opts.id} is neither a voter nor an observer`);
+    this.quorum = Math.floor(opts.voters.length / 2) + 1;
+    this.state = { ...restored.state };
+    this.log = restored.entries.slice();
+    this.logBase = restored.baseZxid;
+    this.snapshotFloor = restored.baseZxid;
+    for (let i = 0; i < this.log.length; i++) {
+      const prev = i === 0 ? this.logBase : this.log[i - 1]!.zxid;
+      assert(this.log[i]!.zxid > prev, 'restored log out of order');
+    }
+    this.persistedZxid = this.lastZxid;
+    this.releasedZxid = this.lastZxid;
+    this.commitZxid = this.logBase;
+    this.highestSeenEpoch = this.state.acceptedEpoch;
+    this.becomeLooking();
+  }
+
+  // ---------- queries ----------
+
+  get lastZxid(): number {
+    return this.log.length > 0 ? this.log[this.log.length - 1]!.zxid : this.logBase;
+  }
+  get currentEpoch(): number {
+    return this.state.currentEpoch;
+  }
+  get acceptedEpoch(): number {
+    return this.state.acceptedEpoch;
+  }
+  /** the epoch this server leads or follows (0 while looking) */
+  get activeEpoch(): number {
+    return this.role === 'looking' ? 0 : this.epoch;
+  }
+  /** true when clients may be served: an established leader, or a learner that is up to date */
+  get serving(): boolean {
+    if (this.role === 'leading') return this.established;
+    if (this.role === 'following' || this.role === 'observing') return this.status === 'broadcast';
+    return false;
+  }
+  get isEstablishedLeader(): boolean {
+    return this.role === 'leading' && this.established;
+  }
+  get persisted(): number {
+    return this.persistedZxid;
+  }
+  /** learners in sync with this leader (for mntr: zk_synced_followers) */
+  learnerSummary(): Array<{ id: number; status: string; observer: boolean; ackedZxid: number }> {
+    return [...this.learners].map(([id, l]) => ({ id, status: l.status, observer: l.observer, ackedZxid: l.ackedZxid }));
+  }
+  get pendingBarrierCount(): number {
+    return this.barriers.length;
+  }
+  /** has this log (or the snapshot it continues from) got zxid z? */
+  hasZxid(z: number): boolean {
+    if (z === this.logBase) return true;
+    if (z < this.logBase || z > this.lastZxid) return false;
+    return this.indexOf(z) >= 0;
+  }
+
+  private indexOf(z: number): number {
+    let lo = 0;
+    let hi = this.log.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const m = this.log[mid]!.zxid;
+      if (m === z) return mid;
+      if (m < z) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /** index of the first entry with zxid > z */
+  private upperBound(z: number): number {
+    let lo = 0;
+    let hi = this.log.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.log[mid]!.zxid <= z) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  // ---------- inputs from the host ----------
+
+  /** One tick of the injected clock. */
+  tick(): void {
+    this.tickCount++;
+    switch (this.role) {
+      case 'looking':
+        this.tickLooking();
+        break;
+      case 'leading':
+        this.tickLeading();
+        break;
+      default:
+        this.tickLearner();
+    }
+  }
+
+  /** The entries of `generation` up to `zxid` are on disk. */
+  persistedUpTo(generation: number, zxid: number): void {
+    if (generation !== this.generation) return;
+    if (zxid <= this.persistedZxid) return;
+    this.persistedZxid = Math.min(zxid, this.lastZxid);
+    if (this.role === 'leading') {
+      this.advanceCommit();
+    } else if (this.role === 'following' || this.role === 'observing') {
+      this.learnerPersisted();
+    }
+  }
+
+  /** The host lost its connection to a peer (e.g. TCP reset): a learner whose leader it was looks at once. */
+  peerDown(id: number): void {
+    if ((this.role === 'following' || this.role === 'observing') && id === this.leaderId) {
+      this.becomeLooking();
+    }
+  }
+
+  /** Leader only: append a txn. Returns its zxid, or null when not an established leader. */
+  propose(data: Uint8Array): number | null {
+    if (!this.isEstablishedLeader) return null;
+    const prev = this.lastZxid;
+    const zxid = epochOf(prev) === this.epoch ? prev + 1 : makeZxid(this.epoch, 1);
+    assert(counterOf(zxid) !== 0 && epochOf(zxid) === this.epoch, 'zxid counter overflow: a new epoch is needed');
+    const entry: Entry = { zxid, data };
+    this.append(entry);
+    for (const [id, l] of this.learners) {
+      if (l.status !== 'unknown') this.send(id, { type: 'propose', epoch: this.epoch, entry });
+    }
+    return zxid;
+  }
+
+  /** The zxid the next proposal will get (leader only); lets the host stamp txns before proposing. */
+  nextZxid(): number {
+    const prev = this.lastZxid;
+    return epochOf(prev) === this.epoch ? prev + 1 : makeZxid(this.epoch, 1);
+  }
+
+  /** Send an application payload to the leader (learner) or to a learner (leader). */
+  sendApp(to: number, data: Uint8Array): boolean {
+    if (!this.serving) return false;
+    this.send(to, { type: 'app', epoch: this.epoch, data });
+    return true;
+  }
+
+  /**
+   * A quorum barrier (the `sync` that ZooKeeper does not make a quorum operation, ZOOKEEPER-1675):
+   * completes with a zxid Z such that every write committed before the barrier started has zxid <= Z,
+   * and only after a quorum confirmed this leadership after that moment.
+   */
+  barrier(id: number): boolean {
+    if (!this.serving) return false;
+    if (this.role === 'leading') {
+      this.addBarrier(0, id);
+    } else {
+      this.barriersOut.set(id, this.tickCount);
+      this.send(this.leaderId, { type: 'barrier', epoch: this.epoch, id });
+    }
+    return true;
+  }
+
+  /** After the host wrote a snapshot at zxid: drop older entries, keeping a window for DIFF. */
+  compact(zxid: number): void {
+    if (zxid > this.snapshotFloor) this.snapshotFloor = zxid;
+    const upTo = Math.min(zxid, this.releasedZxid);
+    const cut = this.upperBound(upTo) - this.opts.logRetainEntries;
+    if (cut <= 0) return;
+    this.logBase = this.log[cut - 1]!.zxid;
+    this.log = this.log.slice(cut);
+  }
+
+  step(from: number, msg: Msg): void {
+    if (from === this.opts.id) return;
+    if (msg.epoch > this.highestSeenEpoch) this.highestSeenEpoch = msg.epoch;
+    switch (msg.type) {
+      case 'prevote_req':
+        this.onPrevoteReq(from, msg);
+        return;
+      case 'vote_req':
+        this.onVoteReq(from, msg);
+        return;
+      case 'prevote':
+      case 'vote':
+        this.onVote(from, msg);
+        return;
+      case 'leader_hello':
+        this.onLeaderHello(from, msg.epoch);
+        return;
+      case 'ping':
+        // a looking server that hears a leader's heartbeat joins it (the leader may still think it follows)
+        if (this.role === 'looking') {
+          this.onLeaderHello(from, msg.epoch);
+          return;
+        }
+        break;
+      default:
+    }
+    if (this.role === 'leading') this.stepLeader(from, msg);
+    else if (this.role !== 'looking') this.stepLearner(from, msg);
+  }
+
+  ready(): Ready {
+    const r: Ready = {
+      state: this.stateDirty ? { ...this.state } : null,
+      snapshot: this.pendingSnapshot,
+      truncateAfter: this.pendingTruncate,
+      reload: this.pendingReload,
+      entries: this.newEntries,
+      generation: this.generation,
+      messages: this.out,
+      committed: this.takeCommitted(),
+      app: this.appIn,
+      barriers: this.barriersDone,
+      barriersFailed: this.barriersFailed,
+    };
+    this.stateDirty = false;
+    this.pendingSnapshot = null;
+    this.pendingTruncate = null;
+    this.pendingReload = false;
+    this.newEntries = [];
+    this.out = [];
+    this.appIn = [];
+    this.barriersDone = [];
+    this.barriersFailed = [];
+    return r;
+  }
+
+  hasReady(): boolean {
+    return (
+      this.stateDirty || this.pendingSnapshot !== null || this.pendingTruncate !== null || this.newEntries.length > 0 ||
+      this.out.length > 0 || this.appIn.length > 0 || this.barriersDone.length > 0 || this.barriersFailed.length > 0 ||
+      Math.min(this.commitZxid, this.persistedZxid) > this.releasedZxid
+    );
+  }
+
+  // ---------- log plumbing ----------
+
+  private send(to: number, msg: Msg): void {
+    this.out.push({ from: this.opts.id, to, msg });
+  }
+
+  private setState(s: Partial<PersistentState>): void {
+    Object.assign(this.state, s);
+    assert(this.state.currentEpoch <= this.state.acceptedEpoch, 'currentEpoch above acceptedEpoch');
+    this.stateDirty = true;
+  }
+
+  private append(entry: Entry): void {
+    assert(entry.zxid > this.lastZxid, `append out of order: 0x${entry.zxid.toString(16)} after 0x${this.lastZxid.toString(16)}`);
+    this.log.push(entry);
+    this.newEntries.push(entry);
+  }
+
+  /** Drops every entry after z, in memory and (through ready) on disk. */
+  private truncateAfter(z: number): void {
+    if (this.lastZxid <= z) return;
+    this.log.length = this.upperBound(z);
+    this.generation++;
+    this.newEntries = [];
+    this.pendingTruncate = this.pendingTruncate === null ? z : Math.min(this.pendingTruncate, z);
+    if (this.persistedZxid > z) this.persistedZxid = z;
+    if (this.commitZxid > z) {
+      // only uncommitted txns can be truncated (the new leader holds every committed one); a
+      // commit index past z came from an older epoch's view of the log and is re-established
+      this.commitZxid = z;
+    }
+    if (this.releasedZxid > z) {
+      this.releasedZxid = z;
+      this.pendingReload = true;
+    }
+  }
+
+  private installSnapshot(image: SnapshotImage): void {
+    this.log = [];
+    this.logBase = image.zxid;
+    this.generation++;
+    this.newEntries = [];
+    this.pendingTruncate = null;
+    this.pendingReload = false;
+    this.pendingSnapshot = image;
+    this.persistedZxid = image.zxid;
+    this.snapshotFloor = image.zxid;
+    this.commitZxid = image.zxid;
+    this.releasedZxid = image.zxid;
+  }
+
+  private takeCommitted(): Entry[] {
+    const upTo = Math.min(this.commitZxid, this.persistedZxid);
+    if (upTo <= this.releasedZxid) return [];
+    const from = this.upperBound(this.releasedZxid);
+    const to = this.upperBound(upTo);
+    this.releasedZxid = upTo;
+    return this.log.slice(from, to);
+  }
+
+  // ---------- roles ----------
+
+  private resetElectionTimer(): void {
+    const base = this.opts.electionTicks;
+    this.electionDeadline = this.tickCount + base + Math.floor(this.opts.random() * base);
+  }
+
+  private becomeLooking(): void {
+    this.failBarriers();
+    this.role = 'looking';
+    this.epoch = 0;
+    this.leaderId = 0;
+    this.status = 'discovering';
+    this.learners.clear();
+    this.established = false;
+    this.inElection = null;
+    this.lastLeaderTick = -1_000_000;
+    this.resetElectionTimer();
+    if (this.isVoter && this.opts.voters.length === 1) this.startPrevote();
+  }
+
+  private becomeLeader(epoch: number): void {
+    assert(this.isVoter, 'an observer cannot lead');
+    assert(this.state.acceptedEpoch === epoch && this.state.votedFor === this.opts.id, 'leading an epoch not voted for');
+    this.role = 'leading';
+    this.epoch = epoch;
+    this.leaderId = this.opts.id;
+    this.established = false;
+    this.establishZxid = this.lastZxid;
+    this.leaderStartTick = this.tickCount;
+    this.inElection = null;
+    this.learners.clear();
+    // the leader's own history is the epoch's starting history by definition
+    this.setState({ currentEpoch: epoch });
+    for (const id of [...this.opts.voters, ...this.opts.observers]) {
+      if (id === this.opts.id) continue;
+      this.learners.set(id, { status: 'unknown', observer: this.opts.observers.includes(id), ackedZxid: 0, lastHeardTick: this.tickCount, lastPongRound: 0, seq: -1 });
+      this.send(id, { type: 'leader_hello', epoch });
+    }
+    this.advanceCommit();
+  }
+
+  private becomeLearner(leaderId: number, epoch: number): void {
+    this.failBarriers();
+    this.role = this.isVoter ? 'following' : 'observing';
+    this.leaderId = leaderId;
+    this.epoch = epoch;
+    this.status = 'discovering';
+    this.inElection = null;
+    this.newLeaderAcked = false;
+    this.lastLeaderTick = this.tickCount;
+    this.learners.clear();
+    this.established = false;
+    if (epoch > this.state.acceptedEpoch) this.setState({ acceptedEpoch: epoch, votedFor: 0 });
+    this.sendInfo();
+  }
+
+  private sendInfo(): void {
+    this.lastInfoTick = this.tickCount;
+    this.infoSeq++;
+    this.send(this.leaderId, {
+      type: 'follower_info', epoch: this.epoch, seq: this.infoSeq, currentEpoch: this.state.currentEpoch, lastZxid: this.lastZxid, observer: !this.isVoter,
+    });
+  }
+
+  private failBarriers(): void {
+    for (const b of this.barriers) if (b.from === 0) this.barriersFailed.push(b.id);
+    this.barriers = [];
+    for (const id of this.barriersOut.keys()) this.barriersFailed.push(id);
+    this.barriersOut.clear();
+  }
+
+  // ---------- election ----------
+
+  /** Zab's total order on histories: currentEpoch, then last zxid. */
+  private atLeastAsUpToDate(currentEpoch: number, lastZxid: number): boolean {
+    if (currentEpoch !== this.state.currentEpoch) return currentEpoch > this.state.currentEpoch;
+    return lastZxid >= this.lastZxid;
+  }
+
+  /** Has this server heard from a live leader recently (or is it one)? Then it refuses to elect. */
+  private leaderAlive(): boolean {
+    if (this.role === 'leading') return this.hasQuorumContact();
+    if (this.role === 'following' || this.role === 'observing') {
+      return this.tickCount - this.lastLeaderTick < this.opts.electionTicks;
+    }
+    return false;
+  }
+
+  private tickLooking(): void {
+    if (!this.isVoter) return; // observers wait for a leader_hello
+    if (this.tickCount >= this.electionDeadline) this.startPrevote();
+  }
+
+  private startPrevote(): void {
+    this.resetElectionTimer();
+    this.inElection = 'prevote';
+    this.candidateEpoch = Math.max(this.state.acceptedEpoch, this.highestSeenEpoch) + 1;
+    this.prevotes = new Set([this.opts.id]);
+    if (this.prevotes.size >= this.quorum) {
+      this.startVote();
+      return;
+    }
+    for (const id of this.opts.voters) {
+      if (id !== this.opts.id) {
+        this.send(id, { type: 'prevote_req', epoch: this.candidateEpoch, currentEpoch: this.state.currentEpoch, lastZxid: this.lastZxid });
+      }
+    }
+  }
+
+  private startVote(): void {
+    this.inElection = 'vote';
+    this.candidateEpoch = Math.max(this.candidateEpoch, this.state.acceptedEpoch + 1, this.highestSeenEpoch + 1);
+    // persisted before the vote requests leave (ready: state before messages)
+    this.setState({ acceptedEpoch: this.candidateEpoch, votedFor: this.opts.id });
+    this.votes = new Set([this.opts.id]);
+    if (this.votes.size >= this.quorum) {
+      this.becomeLeader(this.candidateEpoch);
+      return;
+    }
+    for (const id of this.opts.voters) {
+      if (id !== this.opts.id) {
+        this.send(id, { type: 'vote_req', epoch: this.candidateEpoch, currentEpoch: this.state.currentEpoch, lastZxid: this.lastZxid });
+      }
+    }
+  }
+
+  private onPrevoteReq(from: number, m: Extract<Msg, { type: 'prevote_req' }>): void {
+    if (!this.isVoter) return;
+    const granted = m.epoch > this.state.acceptedEpoch && !this.leaderAlive() && this.atLeastAsUpToDate(m.currentEpoch, m.lastZxid);
+    this.send(from, { type: 'prevote', epoch: granted ? m.epoch : Math.max(m.epoch, this.state.acceptedEpoch), granted });
+  }
+
+  private onVoteReq(from: number, m: Extract<Msg, { type: 'vote_req' }>): void {
+    if (!this.isVoter) return;
+    if (m.epoch < this.state.acceptedEpoch || this.leaderAlive()) {
+      this.send(from, { type: 'vote', epoch: Math.max(m.epoch, this.state.acceptedEpoch), granted: false });
+      return;
+    }
+    const upToDate = this.atLeastAsUpToDate(m.currentEpoch, m.lastZxid);
+    if (m.epoch === this.state.acceptedEpoch) {
+      const granted = this.state.votedFor === from && upToDate;
+      this.send(from, { type: 'vote', epoch: m.epoch, granted });
+      return;
+    }
+    // a higher epoch: promise it (Zab discovery: acceptedEpoch is persisted before the answer)
+    if (this.role !== 'looking') this.becomeLooking();
+    this.inElection = null; // our own candidacy for a lower epoch is over
+    this.setState({ acceptedEpoch: m.epoch, votedFor: upToDate ? from : 0 });
+    if (upToDate) this.resetElectionTimer();
+    this.send(from, { type: 'vote', epoch: m.epoch, granted: upToDate });
+  }
+
+  private onVote(from: number, m: Extract<Msg, { type: 'prevote' | 'vote' }>): void {
+    if (this.role === 'leading' && m.type === 'vote' && !m.granted && m.epoch > this.epoch && this.opts.voters.includes(from)) {
+      // a voter promised a later epoch (its own failed candidacy) and cannot follow us: hold a
+      // new election above it rather than leave it out for good
+      this.becomeLooking();
+      return;
+    }
+    if (this.role !== 'looking') return;
+    const want = m.type === 'prevote' ? 'prevote' : 'vote';
+    if (this.inElection !== want || m.epoch !== this.candidateEpoch) return;
+    if (!m.granted) return;
+    if (want === 'prevote') {
+      this.prevotes.add(from);
+      if (this.prevotes.size >= this.quorum) this.startVote();
+    } else {
+      this.votes.add(from);
+      if (this.votes.size >= this.quorum) this.becomeLeader(this.candidateEpoch);
+    }
+  }
+
+  private onLeaderHello(from: number, epoch: number): void {
+    if (epoch < this.state.acceptedEpoch) {
+      // a promise to a later epoch stands; tell the leader, which must move past it to include us
+      if (this.isVoter) this.send(from, { type: 'vote', epoch: this.state.acceptedEpoch, granted: false });
+      return;
+    }
+    if ((this.role === 'following' || this.role === 'observing') && this.epoch === epoch && this.leaderId === from) {
+      this.lastLeaderTick = this.tickCount;
+      // our follower_info was lost, or the leader dropped us (we were silent for syncLimit):
+      // report again, at most once per tick
+      if (this.status !== 'discovering') this.resync();
+      else if (this.tickCount > this.lastInfoTick) this.sendInfo();
+      return;
+    }
+    if (this.role === 'leading' && this.epoch >= epoch) return;
+    if (this.role !== 'looking' && this.epoch > epoch) return;
+    this.becomeLearner(from, epoch);
+  }
+
+  // ---------- leader ----------
+
+  private hasQuorumContact(): boolean {
+    let n = 1;
+    for (const [id, l] of this.learners) {
+      if (!l.observer && this.opts.voters.includes(id) && this.tickCount - l.lastHeardTick < this.opts.syncLimitTicks) n++;
+    }
+    return n >= this.quorum;
+  }
+
+  private tickLeading(): void {
+    if (!this.established && this.tickCount - this.leaderStartTick > this.opts.initLimitTicks) {
+      this.becomeLooking();
+      return;
+    }
+    if (this.established && !this.hasQuorumContact()) {
+      this.becomeLooking();
+      return;
+    }
+    this.pingRound++;
+    for (const [id, l] of this.learners) {
+      // a learner silent for syncLimit has left: it must report and sync again before it counts
+      if (l.status !== 'unknown' && this.tickCount - l.lastHeardTick >= this.opts.syncLimitTicks) {
+        l.status = 'unknown';
+        l.ackedZxid = 0;
+      }
+      if (l.status === 'unknown') this.send(id, { type: 'leader_hello', epoch: this.epoch });
+      else this.send(id, { type: 'ping', epoch: this.epoch, round: this.pingRound, commitZxid: this.commitZxid });
+    }
+    this.checkBarriers();
+  }
+
+  private stepLeader(from: number, msg: Msg): void {
+    const l = this.learners.get(from);
+    if (!l || msg.epoch !== this.epoch) return;
+    l.lastHeardTick = this.tickCount;
+    switch (msg.type) {
+      case 'follower_info':
+        l.seq = msg.seq;
+        this.syncLearner(from, l, msg.lastZxid, msg.observer && this.opts.observers.includes(from));
+        return;
+      case 'sync_nak':
+        if (msg.seq === l.seq) this.sendSnap(from, l);
+        return;
+      case 'ack_newleader':
+        // a repeat: our uptodate was lost
+        if (l.status === 'synced' && this.established) this.send(from, { type: 'uptodate', epoch: this.epoch, commitZxid: this.commitZxid });
+        if (l.status !== 'syncing') return;
+        l.status = 'synced';
+        l.ackedZxid = Math.max(l.ackedZxid, msg.zxid);
+        if (this.established) {
+          this.send(from, { type: 'uptodate', epoch: this.epoch, commitZxid: this.commitZxid });
+        } else {
+          this.advanceCommit();
+        }
+        return;
+      case 'ack':
+        if (l.status !== 'synced' || l.observer) return;
+        if (msg.zxid > l.ackedZxid) l.ackedZxid = msg.zxid;
+        this.advanceCommit();
+        return;
+      case 'pong':
+        if (msg.round > l.lastPongRound) l.lastPongRound = msg.round;
+        this.checkBarriers();
+        return;
+      case 'barrier':
+        if (l.status !== 'synced' || !this.established) return;
+        this.addBarrier(from, msg.id);
+        return;
+      case 'app':
+        if (l.status === 'synced' && this.established) this.appIn.push({ from, data: msg.data });
+        return;
+      default:
+    }
+  }
+
+  private syncLearner(id: number, l: LearnerState, peerLast: number, observer: boolean): void {
+    l.observer = observer;
+    l.status = 'syncing';
+    l.ackedZxid = 0;
+    const last = this.lastZxid;
+    if (peerLast < this.logBase) {
+      this.sendSnap(id, l);
+      return;
+    }
+    if (this.hasZxid(peerLast)) {
+      this.sendSync(id, 'diff', peerLast);
+      return;
+    }
+    // the learner has txns we do not: cut back to the last zxid below its end that we hold (TRUNC)
+    const idx = this.upperBound(Math.min(peerLast, last)) - 1;
+    const prev = idx >= 0 ? this.log[idx]!.zxid : this.logBase;
+    this.sendSync(id, 'trunc', prev);
+  }
+
+  private sendSync(id: number, mode: 'diff' | 'trunc', prevZxid: number): void {
+    const entries = this.log.slice(this.upperBound(prevZxid));
+    this.send(id, { type: 'sync', epoch: this.epoch, seq: this.learners.get(id)!.seq, mode, prevZxid, snapshot: null, entries, newLeaderZxid: this.lastZxid });
+  }
+
+  private sendSnap(id: number, l: LearnerState): void {
+    l.status = 'syncing';
+    const image = this.opts.snapshot();
+    assert(image.zxid === this.releasedZxid, `snapshot at 0x${image.zxid.toString(16)}, applied 0x${this.releasedZxid.toString(16)}`);
+    assert(this.hasZxid(image.zxid), 'snapshot zxid outside the in-memory log');
+    const entries = this.log.slice(this.upperBound(image.zxid));
+    this.send(id, { type: 'sync', epoch: this.epoch, seq: l.seq, mode: 'snap', prevZxid: image.zxid, snapshot: image, entries, newLeaderZxid: this.lastZxid });
+  }
+
+  /** Commit what a quorum of voters has on disk; establish the epoch once a quorum took its history. */
+  private advanceCommit(): void {
+    if (this.role !== 'leading') return;
+    if (!this.established) {
+      if (this.persistedZxid < this.establishZxid) return;
+      let n = 1;
+      for (const [id, l] of this.learners) if (l.status === 'synced' && this.opts.voters.includes(id) && !l.observer) n++;
+      if (n < this.quorum) return;
+      this.established = true;
+      // the leader's history up to here is now on a quorum: committed (Zab phase 2 end)
+      if (this.establishZxid > this.commitZxid) this.commitZxid = this.establishZxid;
+      for (const [id, ls] of this.learners) {
+        if (ls.status === 'synced') this.send(id, { type: 'uptodate', epoch: this.epoch, commitZxid: this.commitZxid });
+      }
+    }
+    const acked = [this.persistedZxid];
+    for (const [id, l] of this.learners) {
+      if (l.status === 'synced' && !l.observer && this.opts.voters.includes(id)) acked.push(l.ackedZxid);
+    }
+    if (acked.length < this.quorum) return;
+    acked.sort((a, b) => b - a);
+    const q = acked[this.quorum - 1]!;
+    // only txns of our own epoch are committed by counting acks (earlier ones came with the history)
+    if (q > this.commitZxid && epochOf(q) === this.epoch) {
+      this.commitZxid = q;
+    }
+    if (this.commitZxid > this.lastCommitSent) {
+      this.lastCommitSent = this.commitZxid;
+      for (const [id, l] of this.learners) {
+        if (l.status !== 'unknown') this.send(id, { type: 'commit', epoch: this.epoch, zxid: this.commitZxid });
+      }
+    }
+    this.checkBarriers();
+  }
+
+  private addBarrier(from: number, id: number): void {
+    // a round started after the barrier arrived: a quorum answering it proves we still lead
+    this.pingRound++;
+    this.barriers.push({ from, id, zxid: this.commitZxid, round: this.pingRound });
+    for (const [lid, l] of this.learners) {
+      if (l.status !== 'unknown') this.send(lid, { type: 'ping', epoch: this.epoch, round: this.pingRound, commitZxid: this.commitZxid });
+    }
+    this.checkBarriers();
+  }
+
+  private checkBarriers(): void {
+    if (this.barriers.length === 0 || !this.established) return;
+    const keep: PendingBarrier[] = [];
+    for (const b of this.barriers) {
+      let n = 1;
+      for (const [lid, l] of this.learners) {
+        if (l.status === 'synced' && !l.observer && this.opts.voters.includes(lid) && l.lastPongRound >= b.round) n++;
+      }
+      if (n < this.quorum) {
+        keep.push(b);
+        continue;
+      }
+      if (b.from === 0) this.barriersDone.push({ id: b.id, zxid: b.zxid });
+      else this.send(b.from, { type: 'barrier_ok', epoch: this.epoch, id: b.id, zxid: b.zxid });
+    }
+    this.barriers = keep;
+  }
+
+  // ---------- learner ----------
+
+  private tickLearner(): void {
+    const limit = this.status === 'broadcast' ? this.opts.syncLimitTicks : this.opts.initLimitTicks;
+    if (this.tickCount - this.lastLeaderTick >= limit) {
+      this.becomeLooking();
+      return;
+    }
+    if (this.status === 'syncing' && this.newLeaderAcked && this.tickCount - this.lastAckNewLeaderTick >= 5) this.sendAckNewLeader();
+    if (this.status === 'broadcast') {
+      for (const [id, at] of this.barriersOut) {
+        if (this.tickCount - at < 10) continue;
+        this.barriersOut.set(id, this.tickCount);
+        this.send(this.leaderId, { type: 'barrier', epoch: this.epoch, id });
+      }
+    }
+    // a lost report or sync: ask again (not too often: each answer may carry a snapshot)
+    if (this.status === 'discovering' && this.tickCount - this.lastInfoTick >= Math.max(2, Math.floor(this.opts.initLimitTicks / 2))) this.sendInfo();
+  }
+
+  private stepLearner(from: number, msg: Msg): void {
+    if (from !== this.leaderId || msg.epoch !== this.epoch) return;
+    this.lastLeaderTick = this.tickCount;
+    switch (msg.type) {
+      case 'sync':
+        this.onSync(msg);
+        return;
+      case 'propose':
+        this.onPropose(msg.entry);
+        return;
+      case 'commit':
+        this.onCommit(msg.zxid);
+        return;
+      case 'uptodate':
+        if (this.status !== 'syncing' || !this.newLeaderAcked) return;
+        this.status = 'broadcast';
+        this.onCommit(msg.commitZxid);
+        return;
+      case 'ping':
+        this.send(from, { type: 'pong', epoch: this.epoch, round: msg.round });
+        // acks are cumulative: repeating the last one covers a lost one
+        if (this.newLeaderAcked && this.role === 'following') this.send(from, { type: 'ack', epoch: this.epoch, zxid: this.persistedZxid });
+        if (this.status !== 'discovering') this.onCommit(msg.commitZxid);
+        return;
+      case 'barrier_ok':
+        if (!this.barriersOut.delete(msg.id)) return; // answered already
+        this.barriersDone.push({ id: msg.id, zxid: msg.zxid });
+        return;
+      case 'app':
+        if (this.status === 'broadcast') this.appIn.push({ from, data: msg.data });
+        return;
+      default:
+    }
+  }
+
+  private onSync(m: Extract<Msg, { type: 'sync' }>): void {
+    // answers only our latest report, once (a stale or duplicated sync could cut acknowledged txns)
+    if (this.status !== 'discovering' || m.seq !== this.infoSeq) return;
+    if (m.mode === 'snap') {
+      assert(m.snapshot !== null, 'snap sync without a snapshot');
+      this.installSnapshot(m.snapshot);
+    } else {
+      if (!this.hasZxid(m.prevZxid)) {
+        this.send(this.leaderId, { type: 'sync_nak', epoch: this.epoch, seq: m.seq });
+        return;
+      }
+      // keep what we already hold of the leader's history (same zxid, same txn: one leader per epoch)
+      let keep = m.prevZxid;
+      let i = 0;
+      while (i < m.entries.length && this.hasZxid(m.entries[i]!.zxid)) keep = m.entries[i++]!.zxid;
+      if (keep < this.lastZxid && keep < this.snapshotFloor) {
+        this.send(this.leaderId, { type: 'sync_nak', epoch: this.epoch, seq: m.seq });
+        return;
+      }
+      this.truncateAfter(keep);
+      for (; i < m.entries.length; i++) this.append(m.entries[i]!);
+      this.status = 'syncing';
+      this.syncEndZxid = m.newLeaderZxid;
+      this.newLeaderAcked = false;
+      this.learnerPersisted();
+      return;
+    }
+    for (const e of m.entries) this.append(e);
+    this.status = 'syncing';
+    this.syncEndZxid = m.newLeaderZxid;
+    this.newLeaderAcked = false;
+    this.learnerPersisted();
+  }
+
+  private onPropose(entry: Entry): void {
+    if (this.status === 'discovering') return;
+    const last = this.lastZxid;
+    if (entry.zxid <= last) return; // a duplicate (the spec must tolerate them: protocol-spec issues)
+    const contiguous = entry.zxid === last + 1 || (epochOf(entry.zxid) === this.epoch && counterOf(entry.zxid) === 1 && epochOf(last) < this.epoch);
+    if (!contiguous) {
+      // a proposal went missing (a connection broke): resync rather than leave a hole in the log
+      this.resync();
+      return;
+    }
+    this.append(entry);
+  }
+
+  private onCommit(zxid: number): void {
+    if (zxid <= this.commitZxid) return;
+    if (zxid > this.lastZxid) {
+      // the leader committed something we never received
+      if (this.status === 'broadcast') this.resync();
+      return;
+    }
+    this.commitZxid = zxid;
+  }
+
+  private resync(): void {
+    this.status = 'discovering';
+    this.newLeaderAcked = false;
+    this.sendInfo();
+  }
+
+  private sendAckNewLeader(): void {
+    this.lastAckNewLeaderTick = this.tickCount;
+    this.send(this.leaderId, { type: 'ack_newleader', epoch: this.epoch, zxid: this.persistedZxid });
+  }
+
+  private learnerPersisted(): void {
+    if (this.status === 'discovering') return;
+    if (!this.newLeaderAcked) {
+      if (this.persistedZxid < this.syncEndZxid) return;
+      // Zab: txns on disk, then currentEpoch on disk (ready: state before messages), then ACK NEWLEADER
+      this.newLeaderAcked = true;
+      if (this.state.currentEpoch !== this.epoch) this.setState({ currentEpoch: this.epoch });
+      this.sendAckNewLeader();
+      return;
+    }
+    if (this.role === 'following') this.send(this.leaderId, { type: 'ack', epoch: this.epoch, zxid: this.persistedZxid });
+  }
+}

@@ -1,0 +1,417 @@
+// The peer transport: a TCP mesh between the servers of an ensemble. Bytes in, bytes out; what the
+// bytes mean (consensus/codec.ts) is not this file's business.
+//
+// Each server opens ONE outbound connection to every peer and only sends on it; connections a
+// server accepts are only read. So there is exactly one connection per direction and no
+// tie-breaking, unlike ZooKeeper's QuorumCnxManager, which keeps one socket per pair and must
+// decide which side's connection survives (the source of ZOOKEEPER-2164/3016-style hangs).
+//
+// Outbound: connect, send the handshake "ARKP" + uint16 version + uint32 sender id, then frames
+// of uint32 big-endian length + payload. While the connection is down a send is DROPPED: the
+// consensus protocol retransmits (pings, sync, resent proposals), and queueing while disconnected
+// would only grow memory and deliver stale messages late. Reconnects repeat until close().
+//
+// Inbound: the handshake must name a configured peer; a frame length of 0 or above frameBytesMax
+// closes the connection (ZOOKEEPER-2186: random bytes on the quorum port must not allocate
+// gigabytes or take the server down). Nothing thrown here escapes into a socket event handler.
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from '../util/log.js';
+
+export interface PeerAddress {
+  id: number;
+  host: string;
+  port: number;
+}
+
+export type PeerLogger = Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
+
+export interface PeerTransportOptions {
+  myId: number;
+  listenHost: string;
+  listenPort: number;
+  /** every other server of the ensemble (not myId) */
+  peers: PeerAddress[];
+  /** largest frame payload accepted (and sent); the runtime passes 1 GiB */
+  frameBytesMax: number;
+  /** unsent bytes per outbound connection before it is dropped (and reconnected); default 256 MiB */
+  queueBytesMax?: number;
+  /** delay before the first reconnect attempt; doubles per failure up to max(1 s, this); default 200 */
+  reconnectDelayMs?: number;
+  onMessage: (from: number, data: Buffer) => void;
+  log: PeerLogger;
+}
+
+export const PEER_MAGIC = Buffer.from('ARKP', 'latin1');
+export const PEER_PROTOCOL_VERSION = 1;
+/** magic (4) + uint16 version + uint32 sender id */
+export const PEER_HANDSHAKE_BYTES = 10;
+
+const QUEUE_BYTES_MAX_DEFAULT = 256 * 1024 * 1024;
+const RECONNECT_DELAY_MS_DEFAULT = 200;
+const RECONNECT_DELAY_MS_CAP = 1000;
+/** a connect that neither succeeds nor fails (a black-holed host) is given up after this */
+const CONNECT_TIMEOUT_MS = 5000;
+/** an inbound connection must identify itself within this, or it is closed */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** Connection errors that are routine while peers start and stop at different times. */
+const ROUTINE_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+export function encodeHandshake(myId: number): Buffer {
+  const b = Buffer.allocUnsafe(PEER_HANDSHAKE_BYTES);
+  PEER_MAGIC.copy(b, 0);
+  b.writeUInt16BE(PEER_PROTOCOL_VERSION, 4);
+  b.writeUInt32BE(myId, 6);
+  return b;
+}
+
+/**
+ * Bytes received but not yet consumed, as the chunks they arrived in. take(n) copies at most once,
+ * and only when a frame spans chunks, so a large frame costs one concatenation when it is
+ * complete, not one per chunk.
+ */
+class ByteQueue {
+  private chunks: Buffer[] = [];
+  length = 0;
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+  }
+
+  /** The next n bytes (n <= length). */
+  take(n: number): Buffer {
+    const first = this.chunks[0];
+    if (first === undefined || n === 0) return Buffer.alloc(0);
+    this.length -= n;
+    if (first.length >= n) {
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const c = this.chunks[0]!;
+      const want = n - filled;
+      if (c.length <= want) {
+        c.copy(out, filled);
+        filled += c.length;
+        this.chunks.shift();
+      } else {
+        c.copy(out, filled, 0, want);
+        filled += want;
+        this.chunks[0] = c.subarray(want);
+      }
+    }
+    return out;
+  }
+
+  clear(): void {
+    this.chunks = [];
+    this.length = 0;
+  }
+}
+
+interface Outbound {
+  readonly peer: PeerAddress;
+  socket: Socket | null;
+  /** connected and the handshake written: sends go out */
+  up: boolean;
+  timer: NodeJS.Timeout | null;
+  delayMs: number;
+  corked: boolean;
+}
+
+interface Inbound {
+  readonly socket: Socket;
+  readonly remote: string;
+  /** the sender, once the handshake checked out */
+  peerId: number | null;
+  readonly bytes: ByteQueue;
+  /** length of the frame being received, or -1 while waiting for a length */
+  frameLen: number;
+  done: boolean;
+  timer: NodeJS.Timeout | null;
+}
+
+export class PeerTransport {
+  private readonly opts: PeerTransportOptions;
+  private readonly queueBytesMax: number;
+  private readonly reconnectDelayMs: number;
+  private readonly handshake: Buffer;
+  private readonly outbound = new Map<number, Outbound>();
+  private readonly inbound = new Set<Inbound>();
+  private readonly inboundById = new Map<number, Inbound>();
+  private server: Server | null = null;
+  private started = false;
+  private closed = false;
+  private starting: Promise<void> | null = null;
+  private closing: Promise<void> | null = null;
+
+  constructor(opts: PeerTransportOptions) {
+    if (!Number.isInteger(opts.myId) || opts.myId < 0 || opts.myId > 0xffff_ffff) {
+      throw new RangeError(`peer transport: myId ${opts.myId} is not a uint32`);
+    }
+    if (!(opts.frameBytesMax >= 1)) throw new RangeError(`peer transport: frameBytesMax ${opts.frameBytesMax} must be positive`);
+    for (const p of opts.peers) {
+      if (p.id === opts.myId) throw new RangeError(`peer transport: peers include myId ${p.id}`);
+      if (this.outbound.has(p.id)) throw new RangeError(`peer transport: peer id ${p.id} listed twice`);
+      this.outbound.set(p.id, { peer: p, socket: null, up: false, timer: null, delayMs: 0, corked: false });
+    }
+    this.opts = opts;
+    this.queueBytesMax = opts.queueBytesMax ?? QUEUE_BYTES_MAX_DEFAULT;
+    this.reconnectDelayMs = opts.reconnectDelayMs ?? RECONNECT_DELAY_MS_DEFAULT;
+    this.handshake = encodeHandshake(opts.myId);
+  }
+
+  /** Listen, then start connecting to every peer. Resolves once listening. */
+  start(): Promise<void> {
+    if (this.started || this.closed) return Promise.reject(new Error('peer transport: start() after start() or close()'));
+    this.started = true;
+    this.starting = new Promise((resolve, reject) => {
+      const server = createServer({ noDelay: true }, (s) => this.accept(s));
+      this.server = server;
+      server.once('error', reject);
+      server.listen({ host: this.opts.listenHost, port: this.opts.listenPort }, () => {
+        server.off('error', reject);
+        server.on('error', (e) => this.opts.log.error({ err: e.message }, 'peer port error'));
+        if (this.closed) return resolve(); // close() ran while binding; it closes the server
+        const a = server.address();
+        const port = typeof a === 'object' && a !== null ? a.port : this.opts.listenPort;
+        this.opts.log.info({ host: this.opts.listenHost, port, myId: this.opts.myId }, 'peer port listening');
+        for (const o of this.outbound.values()) this.connect(o);
+        resolve();
+      });
+    });
+    return this.starting;
+  }
+
+  /**
+   * Send one frame to peer `to`. Dropped (and a reconnect made sure of) while the connection is
+   * down; the caller's protocol retransmits.
+   */
+  send(to: number, data: Buffer): void {
+    const o = this.outbound.get(to);
+    if (o === undefined) throw new RangeError(`peer transport: send to unknown peer ${to}`);
+    if (data.length === 0) throw new RangeError('peer transport: empty frame (a length of 0 is a protocol error)');
+    if (data.length > this.opts.frameBytesMax) {
+      // The receiver would drop the connection for it; retrying cannot help.
+      this.opts.log.error({ to, bytes: data.length, frameBytesMax: this.opts.frameBytesMax }, 'peer message larger than frameBytesMax dropped');
+      return;
+    }
+    if (this.closed) return;
+    const s = o.socket;
+    if (!o.up || s === null) {
+      if (s === null && o.timer === null && this.started) this.connect(o);
+      return;
+    }
+    const head = Buffer.allocUnsafe(4);
+    head.writeUInt32BE(data.length, 0);
+    // Cork until the end of this turn, so a burst of sends goes out in one writev.
+    if (!o.corked) {
+      o.corked = true;
+      s.cork();
+      process.nextTick(() => {
+        o.corked = false;
+        s.uncork();
+      });
+    }
+    s.write(head);
+    s.write(data);
+    if (s.writableLength > this.queueBytesMax) {
+      this.opts.log.warn(
+        { to, queuedBytes: s.writableLength, queueBytesMax: this.queueBytesMax },
+        'peer not reading fast enough: dropping the connection and its queue',
+      );
+      // Down at once: sends until 'close' (which schedules the reconnect) are dropped.
+      o.up = false;
+      s.destroy();
+    }
+  }
+
+  /** The outbound connection to `to` is up (handshake sent). */
+  connected(to: number): boolean {
+    return this.outbound.get(to)?.up === true;
+  }
+
+  /** Destroy every connection, stop reconnecting and listening. Resolves when the server closed. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closed = true;
+    for (const o of this.outbound.values()) {
+      if (o.timer) clearTimeout(o.timer);
+      o.timer = null;
+      o.up = false;
+      o.socket?.destroy();
+      o.socket = null;
+    }
+    for (const c of this.inbound) this.dropInbound(c);
+    this.closing = (async () => {
+      await this.starting?.catch(() => {}); // a close() during start() waits for the bind to end
+      const server = this.server;
+      if (server !== null && server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+    })();
+    return this.closing;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Outbound
+
+  private connect(o: Outbound): void {
+    if (this.closed) return;
+    const { id, host, port } = o.peer;
+    const s = connect({ host, port, noDelay: true });
+    o.socket = s;
+    o.up = false;
+    s.setTimeout(CONNECT_TIMEOUT_MS, () => {
+      this.opts.log.debug({ peer: id, host, port }, 'peer connect timed out');
+      s.destroy();
+    });
+    s.once('connect', () => {
+      s.setTimeout(0);
+      s.setNoDelay(true);
+      s.setKeepAlive(true, 10_000);
+      o.up = true;
+      o.delayMs = 0;
+      s.write(this.handshake);
+      this.opts.log.info({ peer: id, host, port }, 'connected to peer');
+    });
+    // The other side never writes; reading keeps 'end' (and so 'close') coming when it hangs up.
+    s.on('data', () => {});
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      const obj = { peer: id, host, port, err: e.message };
+      if (e.code !== undefined && ROUTINE_ERRORS.has(e.code)) this.opts.log.debug(obj, 'peer connection error');
+      else this.opts.log.warn(obj, 'peer connection error');
+    });
+    s.once('close', () => {
+      if (o.socket !== s) return;
+      if (o.up) this.opts.log.info({ peer: id, host, port }, 'connection to peer lost');
+      o.socket = null;
+      o.up = false;
+      this.scheduleReconnect(o);
+    });
+  }
+
+  private scheduleReconnect(o: Outbound): void {
+    if (this.closed || o.timer !== null) return;
+    o.delayMs = o.delayMs === 0 ? this.reconnectDelayMs : Math.min(o.delayMs * 2, Math.max(RECONNECT_DELAY_MS_CAP, this.reconnectDelayMs));
+    o.timer = setTimeout(() => {
+      o.timer = null;
+      if (o.socket === null) this.connect(o);
+    }, o.delayMs);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Inbound
+
+  private accept(s: Socket): void {
+    const c: Inbound = {
+      socket: s,
+      remote: `${s.remoteAddress ?? '?'}:${s.remotePort ?? '?'}`,
+      peerId: null,
+      bytes: new ByteQueue(),
+      frameLen: -1,
+      done: false,
+      timer: null,
+    };
+    if (this.closed) {
+      s.destroy();
+      return;
+    }
+    this.inbound.add(c);
+    s.setNoDelay(true);
+    c.timer = setTimeout(() => this.reject(c, `no handshake within ${HANDSHAKE_TIMEOUT_MS} ms`), HANDSHAKE_TIMEOUT_MS);
+    s.on('data', (chunk: Buffer) => {
+      try {
+        this.receive(c, chunk);
+      } catch (e) {
+        // A bug, not the peer's fault; still never thrown out of a socket handler.
+        this.opts.log.error({ remote: c.remote, peer: c.peerId, err: e instanceof Error ? e.stack : String(e) }, 'peer receive failed');
+        this.dropInbound(c);
+      }
+    });
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      this.opts.log.debug({ remote: c.remote, peer: c.peerId, err: e.message }, 'inbound peer connection error');
+    });
+    s.once('close', () => this.dropInbound(c));
+  }
+
+  private receive(c: Inbound, chunk: Buffer): void {
+    if (c.done) return;
+    c.bytes.push(chunk);
+    if (c.peerId === null) {
+      if (c.bytes.length < PEER_HANDSHAKE_BYTES) return;
+      if (!this.checkHandshake(c, c.bytes.take(PEER_HANDSHAKE_BYTES))) return;
+    }
+    for (;;) {
+      if (c.frameLen < 0) {
+        if (c.bytes.length < 4) return;
+        const len = c.bytes.take(4).readUInt32BE(0);
+        if (len === 0 || len > this.opts.frameBytesMax) {
+          return this.reject(c, `frame length ${len} outside 1..${this.opts.frameBytesMax}`);
+        }
+        c.frameLen = len;
+      }
+      if (c.bytes.length < c.frameLen) return;
+      const frame = c.bytes.take(c.frameLen);
+      c.frameLen = -1;
+      this.deliver(c.peerId!, frame);
+      if (c.done) return; // closed by the handler
+    }
+  }
+
+  private checkHandshake(c: Inbound, h: Buffer): boolean {
+    if (!h.subarray(0, 4).equals(PEER_MAGIC)) {
+      this.reject(c, `bad handshake magic 0x${h.subarray(0, 4).toString('hex')}`);
+      return false;
+    }
+    const version = h.readUInt16BE(4);
+    if (version !== PEER_PROTOCOL_VERSION) {
+      this.reject(c, `peer protocol version ${version}, expected ${PEER_PROTOCOL_VERSION}`);
+      return false;
+    }
+    const id = h.readUInt32BE(6);
+    if (id === this.opts.myId || !this.outbound.has(id)) {
+      this.reject(c, `handshake from server id ${id}, which is not a configured peer`);
+      return false;
+    }
+    if (c.timer) clearTimeout(c.timer);
+    c.timer = null;
+    c.peerId = id;
+    const prev = this.inboundById.get(id);
+    this.inboundById.set(id, c);
+    if (prev !== undefined) {
+      this.opts.log.info({ peer: id, remote: c.remote, previous: prev.remote }, 'new connection from peer replaces the previous one');
+      this.dropInbound(prev);
+    } else {
+      this.opts.log.info({ peer: id, remote: c.remote }, 'peer connected to us');
+    }
+    return true;
+  }
+
+  private deliver(from: number, frame: Buffer): void {
+    try {
+      this.opts.onMessage(from, frame);
+    } catch (e) {
+      this.opts.log.error({ peer: from, err: e instanceof Error ? e.stack : String(e) }, 'peer message handler threw');
+    }
+  }
+
+  private reject(c: Inbound, problem: string): void {
+    this.opts.log.warn({ remote: c.remote, peer: c.peerId }, `closing peer connection: ${problem}`);
+    this.dropInbound(c);
+  }
+
+  private dropInbound(c: Inbound): void {
+    if (c.done) return;
+    c.done = true;
+    if (c.timer) clearTimeout(c.timer);
+    c.timer = null;
+    c.bytes.clear();
+    this.inbound.delete(c);
+    if (c.peerId !== null && this.inboundById.get(c.peerId) === c) this.inboundById.delete(c.peerId);
+    c.socket.destroy();
+  }
+}

@@ -1,0 +1,309 @@
+// One ensemble member as a pure state machine: the server core (connections, prep, apply) on top
+// of the Zab core. The real runtime and the simulator both drive it: client events and peer
+// messages in, then ready() -> { what to persist, what to send to peers, bytes for clients }.
+//
+// Division of labour:
+//   leader   prep turns requests (its own clients' and those learners forward) into txns; each txn
+//            is proposed; a committed txn is applied and answers whoever waits for it.
+//   learner  writes and new sessions are forwarded to the leader (an `app` payload); reads are
+//            answered from the local tree; committed txns are applied in zxid order and matched
+//            to the waiting request by (session, cxid), as ZooKeeper's CommitProcessor does.
+//   both     client activity on a learner is reported to the leader, whose session tracker alone
+//            expires sessions (closeSession txns).
+import { assert } from '../util/errors.js';
+import { JuteReader, JuteWriter } from '../wire/jute.js';
+import { readRequest, writeRequest } from '../wire/protocol.js';
+import { readTxnBody, readTxnHeader, writeTxnBody, writeTxnHeader, type Txn, type TxnHeader } from '../wire/txn.js';
+import { ServerCore, type CoreOptions, type Forward, type Output, type PendingTxn } from '../server/core.js';
+import { encodeSnapshotNow, readSnapshot, type SessionRecord } from '../storage/snapshot.js';
+import type { DataTree } from '../tree/datatree.js';
+import { Zab, type PersistentState, type ZabOptions } from '../consensus/zab.js';
+import { makeZxid, type Entry, type Envelope, type SnapshotImage } from '../consensus/messages.js';
+
+export interface ReplicaOptions {
+  core: CoreOptions;
+  zab: Omit<ZabOptions, 'snapshot'>;
+}
+
+/** What the host read from disk: the snapshot's tree and sessions (at baseZxid) and the log after it. */
+export interface Recovered {
+  tree: DataTree;
+  sessions: SessionRecord[];
+  state: PersistentState;
+  baseZxid: number;
+  entries: Entry[];
+}
+
+/** What a reload needs: the durable snapshot and log, as at start-up (state is unchanged). */
+export type DurableImage = Omit<Recovered, 'state'>;
+
+export interface ReplicaReady {
+  /** persist (fsync) before sending `messages` */
+  state: PersistentState | null;
+  /** a SNAP from the leader: write it as this server's snapshot, drop the log, before appending */
+  snapshot: SnapshotImage | null;
+  truncateAfter: number | null;
+  /** append and fsync, then call persisted(generation, last zxid) */
+  entries: Entry[];
+  generation: number;
+  messages: Envelope[];
+  /** committed txns applied in this step, for the host's bookkeeping (archives, digests) */
+  applied: Array<{ hdr: TxnHeader; txn: Txn }>;
+  /** bytes for client connections */
+  outputs: Output[];
+}
+
+const FWD_CREATE = 1;
+const FWD_REQUEST = 2;
+const TOUCH = 3;
+
+export function encodeEntry(hdr: TxnHeader, txn: Txn, w = new JuteWriter(256)): Buffer {
+  w.reset();
+  writeTxnHeader(w, hdr);
+  writeTxnBody(w, txn);
+  return w.take();
+}
+
+export function decodeEntry(data: Uint8Array): { hdr: TxnHeader; txn: Txn } {
+  const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const r = new JuteReader(buf);
+  const hdr = readTxnHeader(r);
+  const txn = readTxnBody(r, hdr.type, hdr.sessionId);
+  return { hdr, txn };
+}
+
+export class Replica {
+  readonly core: ServerCore;
+  readonly zab: Zab;
+  /** leader: its own txns between propose and commit, so commit needs no decode */
+  private readonly proposed = new Map<number, PendingTxn>();
+  private readonly writer = new JuteWriter(4096);
+  private now: number;
+  private servingEpoch = -1;
+  private needsReload = false;
+  /** peer payloads that could not be decoded (a bug or a hostile peer); the host logs them */
+  readonly errors: string[] = [];
+
+  constructor(opts: ReplicaOptions, rec: Recovered, now: number) {
+    this.now = now;
+    this.core = new ServerCore(opts.core, now);
+    this.core.setMode('down', 0, now);
+    this.load(rec);
+    this.zab = new Zab({ ...opts.zab, snapshot: () => this.snapshotImage() }, { state: rec.state, baseZxid: rec.baseZxid, entries: rec.entries });
+  }
+
+  /** Snapshot, then every logged txn after it (committed or not: a later TRUNC reloads). */
+  private load(img: DurableImage): void {
+    assert(img.tree.lastProcessedZxid === img.baseZxid, 'the snapshot tree must be at baseZxid');
+    this.core.restore(img.tree, img.sessions, img.baseZxid);
+    for (const e of img.entries) {
+      const d = decodeEntry(e.data);
+      assert(d.hdr.zxid === e.zxid, 'log entry zxid differs from its txn header');
+      this.core.replay(d.hdr, d.txn);
+    }
+    this.core.recovered(this.now);
+  }
+
+  get role(): string {
+    return this.zab.role;
+  }
+
+  /** The host carried out a `reload` request: this is what its disk holds now. */
+  reloaded(img: DurableImage): void {
+    assert(this.core.mode === 'down', 'reload while serving');
+    this.load(img);
+    assert(this.core.lastApplied <= this.zab.lastZxid, 'reloaded past the log');
+    this.needsReload = false;
+  }
+
+  get awaitingReload(): boolean {
+    return this.needsReload;
+  }
+
+  private snapshotImage(): SnapshotImage {
+    const tree = this.core.tree;
+    return { zxid: tree.lastProcessedZxid, data: encodeSnapshotNow(tree, this.core.sessionRecords(), this.now) };
+  }
+
+  // ---------- inputs ----------
+
+  tick(now: number): void {
+    this.now = now;
+    this.zab.tick();
+    this.syncMode();
+    if (this.core.mode === 'leader') this.core.tick(now);
+    if (this.core.mode === 'learner') {
+      const touched = this.core.takeTouched();
+      if (touched.length > 0) {
+        const w = this.writer.reset();
+        w.byte(TOUCH).int(touched.length);
+        for (const id of touched) w.longBig(id);
+        this.zab.sendApp(this.zab.leaderId, w.take());
+      }
+    }
+  }
+
+  receive(from: number, msg: Envelope['msg'], now: number): void {
+    this.now = now;
+    this.zab.step(from, msg);
+  }
+
+  peerDown(id: number): void {
+    this.zab.peerDown(id);
+  }
+
+  persisted(generation: number, zxid: number, now: number): void {
+    this.now = now;
+    this.zab.persistedUpTo(generation, zxid);
+  }
+
+  // ---------- the step ----------
+
+  /** Brings core and consensus in line, then hands the host what to do, in order. */
+  ready(now: number): ReplicaReady {
+    this.now = now;
+    assert(!this.needsReload, 'ready() before the reload was done');
+    const out: ReplicaReady = { state: null, snapshot: null, truncateAfter: null, entries: [], generation: 0, messages: [], applied: [], outputs: [] };
+    // a few rounds: applying a commit can produce proposals, answering forwards produces txns
+    for (let round = 0; round < 8; round++) {
+      this.syncMode();
+      this.pump();
+      if (!this.zab.hasReady()) break;
+      const r = this.zab.ready();
+      if (r.state) out.state = r.state;
+      if (r.snapshot) {
+        out.snapshot = r.snapshot;
+        out.truncateAfter = null;
+        out.entries = [];
+        this.installSnapshot(r.snapshot);
+      }
+      if (r.truncateAfter !== null) {
+        out.truncateAfter = out.truncateAfter === null ? r.truncateAfter : Math.min(out.truncateAfter, r.truncateAfter);
+        out.entries = out.entries.filter((e) => e.zxid <= r.truncateAfter!);
+      }
+      out.entries.push(...r.entries);
+      out.generation = r.generation;
+      out.messages.push(...r.messages);
+      if (r.reload) {
+        this.needsReload = true;
+        assert(r.committed.length === 0, 'commits with a reload');
+        break;
+      }
+      for (const e of r.committed) this.apply(e, out);
+      for (const a of r.app) this.onApp(a.from, a.data);
+      for (const b of r.barriers) this.core.barrierDone(b.id, b.zxid, now);
+      for (const id of r.barriersFailed) this.core.barrierDone(id, Number.POSITIVE_INFINITY, now);
+    }
+    out.outputs = this.core.takeOutputs();
+    return out;
+  }
+
+  /** Moves the core's mode with consensus: serve only as an established leader or an up-to-date learner. */
+  private syncMode(): void {
+    const z = this.zab;
+    const want = !z.serving ? 'down' : z.role === 'leading' ? 'leader' : 'learner';
+    const epoch = z.serving ? z.activeEpoch : -1;
+    if (this.core.mode === want && this.servingEpoch === epoch) return;
+    if (want === 'leader') {
+      // every txn the old reign left is committed with the new epoch; prep starts once they are
+      // applied (the next ready round), so it sees the tree it extends. The next zxid is epoch|1.
+      if (this.core.lastApplied !== z.lastZxid) {
+        if (this.core.mode !== 'down') this.core.setMode('down', 0, this.now);
+        this.servingEpoch = -1;
+        return;
+      }
+      this.proposed.clear();
+      this.core.setMode('leader', makeZxid(epoch, 0), this.now);
+    } else {
+      this.proposed.clear();
+      this.core.setMode(want, 0, this.now);
+    }
+    this.servingEpoch = epoch;
+  }
+
+  /** Moves decided txns into consensus (leader) and forwards to the leader (learner). */
+  private pump(): void {
+    const core = this.core;
+    if (core.mode === 'leader') {
+      for (const p of core.takeTxns()) {
+        const zxid = this.zab.propose(encodeEntry(p.hdr, p.txn, this.writer));
+        assert(zxid === p.hdr.zxid, `prep gave 0x${p.hdr.zxid.toString(16)}, consensus 0x${zxid?.toString(16)}`);
+        this.proposed.set(zxid, p);
+      }
+    }
+    if (core.mode === 'learner') {
+      for (const f of core.takeForwards()) this.zab.sendApp(this.zab.leaderId, this.encodeForward(f));
+    }
+    if (core.mode !== 'down') {
+      for (const id of core.takeBarrierAsks()) {
+        if (!this.zab.barrier(id)) core.barrierDone(id, Number.POSITIVE_INFINITY, this.now);
+      }
+    }
+  }
+
+  private apply(e: Entry, out: ReplicaReady): void {
+    if (e.zxid <= this.core.lastApplied) return; // recovered at start-up already
+    const mine = this.proposed.get(e.zxid);
+    let p: PendingTxn;
+    if (mine) {
+      this.proposed.delete(e.zxid);
+      p = mine;
+    } else {
+      const d = decodeEntry(e.data);
+      p = { hdr: d.hdr, txn: d.txn, origin: null, connect: null };
+    }
+    assert(p.hdr.zxid === e.zxid, 'entry zxid differs from its txn header');
+    this.core.committed([p], this.now);
+    out.applied.push({ hdr: p.hdr, txn: p.txn });
+  }
+
+  private installSnapshot(image: SnapshotImage): void {
+    const buf = Buffer.isBuffer(image.data) ? image.data : Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
+    const loaded = readSnapshot('snapshot from leader', buf);
+    assert(loaded.zxid === image.zxid, 'snapshot zxid mismatch');
+    this.core.restore(loaded.tree, loaded.sessions, loaded.zxid);
+    this.core.recovered(this.now);
+  }
+
+  // ---------- app payloads ----------
+
+  private encodeForward(f: Forward): Buffer {
+    const w = this.writer.reset();
+    if (f.kind === 'create') {
+      w.byte(FWD_CREATE).longBig(f.sessionId).int(f.timeoutMs);
+    } else {
+      w.byte(FWD_REQUEST).longBig(f.sessionId).int(f.xid).int(f.request.type);
+      w.vector(f.authInfo, (ww, a) => { ww.string(a.scheme).string(a.id); });
+      writeRequest(w, f.request);
+    }
+    return w.take();
+  }
+
+  private onApp(from: number, data: Uint8Array): void {
+    const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    try {
+      const r = new JuteReader(buf);
+      const kind = r.byte();
+      if (kind === TOUCH) {
+        const n = r.int();
+        if (n < 0 || n * 8 > r.remaining) throw new Error(`touch count ${n}`);
+        const ids: bigint[] = [];
+        for (let i = 0; i < n; i++) ids.push(r.longBig());
+        this.core.touchSessions(ids, this.now);
+      } else if (kind === FWD_CREATE) {
+        this.core.forwarded({ kind: 'create', sessionId: r.longBig(), timeoutMs: r.int() }, this.now);
+      } else if (kind === FWD_REQUEST) {
+        const sessionId = r.longBig();
+        const xid = r.int();
+        const type = r.int();
+        const authInfo = r.vector((rr) => ({ scheme: rr.string(), id: rr.string() }), 8) ?? [];
+        const request = readRequest(type, r);
+        this.core.forwarded({ kind: 'request', sessionId, xid, request, authInfo }, this.now);
+      } else {
+        throw new Error(`unknown payload kind ${kind}`);
+      }
+    } catch (e) {
+      this.errors.push(`payload from server ${from}: ${(e as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,748 @@
+// The deterministic ensemble simulator: N replicas (the real ServerCore + Zab, composed by
+// Replica), M clients speaking the real request records, a simulated network, simulated disks and
+// crashes, all from one seed. Checkers run after every step; a failure names the seed, which
+// replays the run exactly (reliability.md §2; TigerBeetle's VOPR).
+import { JuteReader } from '../../src/wire/jute.js';
+import { CreateFlag, OpCode, OPEN_ACL_UNSAFE, readConnectResponse, readStat, type Request } from '../../src/wire/protocol.js';
+import { DataTree } from '../../src/tree/datatree.js';
+import { encodeSnapshotNow, readSnapshot } from '../../src/storage/snapshot.js';
+import { zookeeperSessionPassword } from '../../src/session/sessions.js';
+import { Replica, encodeEntry, type DurableImage, type ReplicaReady } from '../../src/replica/replica.js';
+import type { PersistentState } from '../../src/consensus/zab.js';
+import type { Entry, Msg } from '../../src/consensus/messages.js';
+import { Rng } from './rng.js';
+import { SimNetwork } from './network.js';
+import { SWARM_STEP_MS, asymmetricLinks, describeSwarm, drawSwarm, partitionGroups, shapeToLinks, type SwarmOptions } from './swarm.js';
+
+export class SimFailure extends Error {
+  constructor(readonly seed: number, message: string, readonly trace: string[]) {
+    super(`seed=${seed}: ${message}`);
+  }
+}
+
+const TICK_MS = 10;
+const T0 = 1_700_000_000_000;
+
+interface SimDisk {
+  state: PersistentState;
+  snapshot: { zxid: number; data: Buffer } | null;
+  log: Entry[];
+  /** appended but not yet fsynced, in order */
+  pending: Array<{ generation: number; entries: Entry[]; doneAt: number }>;
+}
+
+interface SimNode {
+  id: number;
+  observer: boolean;
+  replica: Replica | null;
+  disk: SimDisk;
+  clockOffsetMs: number;
+  nextTickAt: number;
+  downUntil: number;
+  /** last committed zxid this replica applied through the commit path (for prefix checks) */
+  lastCommitted: number | null;
+  appliedSinceSnap: number;
+  lastRole: string;
+}
+
+type OpKind = 'roots' | 'createSeq' | 'setReg' | 'getReg' | 'sync' | 'syncRead' | 'createEph' | 'close';
+
+interface PendingOp {
+  kind: OpKind;
+  xid: number;
+  at: number;
+  /** syncRead: the newest /reg write acknowledged before the sync was sent */
+  mustSeeZxid?: number;
+  path?: string;
+}
+
+interface SimClient {
+  id: number;
+  sessionId: bigint;
+  sessionSeq: number;
+  lastZxid: number;
+  server: number | null;
+  connId: number;
+  connecting: boolean;
+  connectAt: number;
+  pending: PendingOp | null;
+  nextXid: number;
+  opsDone: number;
+  nextActionAt: number;
+  rootsDone: boolean;
+  ephDone: boolean;
+  /** after a sync, the read that must follow it on the same connection */
+  afterSync: { mustSeeZxid: number } | null;
+}
+
+export interface SimResult {
+  seed: number;
+  swarm: string;
+  steps: number;
+  committed: number;
+  ackedWrites: number;
+  crashes: number;
+  partitions: number;
+  elections: number;
+  faults: Record<string, number>;
+}
+
+export interface SimRunOptions {
+  /** override drawn swarm options */
+  swarm?: Partial<SwarmOptions>;
+  /** keep a trace of notable events (printed on failure) */
+  traceMax?: number;
+  /** scripted scenario hook, called every step before faults */
+  script?: (c: Cluster) => void;
+  /** skip random faults (scripted scenarios) */
+  noRandomFaults?: boolean;
+}
+
+export class Cluster {
+  readonly rng: Rng;
+  readonly swarm: SwarmOptions;
+  now = T0;
+  readonly nodes = new Map<number, SimNode>();
+  readonly net: SimNetwork<Msg>;
+  private readonly clients: SimClient[] = [];
+  private readonly connClient = new Map<number, SimClient>();
+  private nextConnId = 1;
+  readonly trace: string[] = [];
+  private readonly traceMax: number;
+  // checker state
+  private readonly leaders = new Map<number, number>();
+  private readonly committed = new Map<number, { bytes: Buffer; index: number }>();
+  private readonly committedOrder: number[] = [];
+  private readonly digests = new Map<number, bigint>();
+  private readonly ackedCreates = new Map<string, number>();
+  private maxAckedRegZxid = 0;
+  private maxCommitted = 0;
+  private readonly checkedLeaders = new Set<string>();
+  private ackedWrites = 0;
+  readonly faults: Record<string, number> = {};
+  private partitionActive = false;
+  private readonly rFault: Rng;
+  private readonly rClient: Rng;
+  private readonly rDisk: Rng;
+  private readonly rZab: Rng;
+  steps = 0;
+
+  constructor(readonly seed: number, readonly opts: SimRunOptions = {}) {
+    this.rng = new Rng(seed);
+    this.swarm = drawSwarm(this.rng.split('swarm'), opts.swarm);
+    this.net = new SimNetwork<Msg>(this.rng.split('net'), this.swarm.network);
+    this.rFault = this.rng.split('faults');
+    this.rClient = this.rng.split('clients');
+    this.rDisk = this.rng.split('disk');
+    this.rZab = this.rng.split('zab');
+    this.traceMax = opts.traceMax ?? 400;
+    const voters = [...Array(this.swarm.nodes).keys()].map((i) => i + 1);
+    const observers = [...Array(this.swarm.observers).keys()].map((i) => this.swarm.nodes + i + 1);
+    for (const id of [...voters, ...observers]) {
+      const node: SimNode = {
+        id, observer: observers.includes(id), replica: null, clockOffsetMs: 0, nextTickAt: this.now + this.rFault.int(TICK_MS),
+        downUntil: 0, lastCommitted: null, appliedSinceSnap: 0, lastRole: 'looking',
+        disk: { state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, snapshot: null, log: [], pending: [] },
+      };
+      this.nodes.set(id, node);
+      this.start(node, voters, observers);
+    }
+    for (let i = 0; i < this.swarm.clients; i++) {
+      this.clients.push({
+        id: i + 1, sessionId: 0n, sessionSeq: 0, lastZxid: 0, server: null, connId: 0, connecting: false, connectAt: 0, pending: null,
+        nextXid: 1, opsDone: 0, nextActionAt: this.now + 50 + this.rClient.int(200), rootsDone: false, ephDone: false, afterSync: null,
+      });
+    }
+  }
+
+  get voterIds(): number[] {
+    return [...this.nodes.values()].filter((n) => !n.observer).map((n) => n.id);
+  }
+  get allIds(): number[] {
+    return [...this.nodes.keys()];
+  }
+
+  private log(line: string): void {
+    this.trace.push(`${this.now - T0}ms ${line}`);
+    if (this.trace.length > this.traceMax) this.trace.shift();
+  }
+
+  fail(message: string): never {
+    throw new SimFailure(this.seed, `${message}\n  swarm: ${describeSwarm(this.swarm)}`, this.trace);
+  }
+
+  // ---------- nodes ----------
+
+  private start(node: SimNode, voters = this.voterIds, observers = this.allIds.filter((i) => this.nodes.get(i)!.observer)): void {
+    const img = this.durableImage(node);
+    node.replica = new Replica({
+      core: {
+        tickTimeMs: 100, minSessionTimeoutMs: 200, maxSessionTimeoutMs: 20_000, serverId: node.id, extendedTypesEnabled: true,
+        enforceQuota: false, superDigest: undefined, containerCheckIntervalMs: 1000, replyBytesMax: 1 << 20,
+        sessionPassword: zookeeperSessionPassword,
+      },
+      zab: {
+        id: node.id, voters, observers, syncLimitTicks: 20, initLimitTicks: 50, electionTicks: 10, logRetainEntries: 20,
+        random: () => this.rZab.next(),
+      },
+    }, { ...img, state: { ...node.disk.state } }, this.nodeNow(node));
+    node.lastCommitted = null;
+    node.appliedSinceSnap = 0;
+    this.checkDigest(node, 'start-up');
+  }
+
+  private durableImage(node: SimNode): DurableImage {
+    const d = node.disk;
+    if (d.snapshot) {
+      const s = readSnapshot(`node ${node.id} snapshot`, d.snapshot.data);
+      return { tree: s.tree, sessions: s.sessions, baseZxid: s.zxid, entries: d.log.slice() };
+    }
+    return { tree: new DataTree(), sessions: [], baseZxid: 0, entries: d.log.slice() };
+  }
+
+  private nodeNow(node: SimNode): number {
+    return this.now + node.clockOffsetMs;
+  }
+
+  crash(id: number, downMs: number): void {
+    const node = this.nodes.get(id)!;
+    if (!node.replica) return;
+    node.replica = null;
+    node.downUntil = this.now + downMs;
+    // unsynced writes are lost; a torn write keeps a prefix of the first unsynced batch
+    const first = node.disk.pending[0];
+    if (first && this.rDisk.bool(this.swarm.tornWriteP)) {
+      const keep = this.rDisk.int(first.entries.length + 1);
+      node.disk.log.push(...first.entries.slice(0, keep));
+      if (keep > 0) this.count('torn_write');
+    }
+    node.disk.pending = [];
+    this.net.dropNode(id);
+    for (const c of this.clients) if (c.server === id) this.dropConnection(c, 'server crashed');
+    this.count('crash');
+    this.log(`crash node ${id} for ${downMs}ms`);
+  }
+
+  restart(id: number): void {
+    const node = this.nodes.get(id)!;
+    if (node.replica) return;
+    this.start(node);
+    this.count('restart');
+    this.log(`restart node ${id} (log to 0x${(node.disk.log.at(-1)?.zxid ?? node.disk.snapshot?.zxid ?? 0).toString(16)})`);
+  }
+
+  /** Wipes a stopped node's disk (a replaced machine): it must rejoin by SNAP. */
+  wipe(id: number): void {
+    const node = this.nodes.get(id)!;
+    node.disk = { state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, snapshot: null, log: [], pending: [] };
+    this.count('wipe');
+  }
+
+  private count(k: string): void {
+    this.faults[k] = (this.faults[k] ?? 0) + 1;
+  }
+
+  leader(): SimNode | null {
+    let best: SimNode | null = null;
+    for (const n of this.nodes.values()) {
+      if (n.replica?.zab.isEstablishedLeader && (!best || n.replica.zab.activeEpoch > best.replica!.zab.activeEpoch)) best = n;
+    }
+    return best;
+  }
+
+  // ---------- the loop ----------
+
+  run(): SimResult {
+    const faultEnd = this.now + this.swarm.faultPhaseMs;
+    let nextFaultAt = this.now;
+    while (this.now < faultEnd) {
+      if (this.now >= nextFaultAt) {
+        nextFaultAt += SWARM_STEP_MS;
+        this.opts.script?.(this);
+        if (!this.opts.noRandomFaults) this.randomFaults();
+      }
+      this.step();
+    }
+    return this.liveness();
+  }
+
+  /** One simulated millisecond: deliveries, fsyncs, ticks, clients, then each replica's ready. */
+  step(): void {
+    this.steps++;
+    for (const d of this.net.takeDue(this.now)) {
+      const node = this.nodes.get(d.to)!;
+      node.replica?.receive(d.from, d.payload, this.nodeNow(node));
+    }
+    for (const node of this.nodes.values()) {
+      const r = node.replica;
+      if (!r) {
+        if (this.now >= node.downUntil && node.downUntil > 0 && !this.opts.noRandomFaults) this.restart(node.id);
+        continue;
+      }
+      while (node.disk.pending.length > 0 && node.disk.pending[0]!.doneAt <= this.now) {
+        const b = node.disk.pending.shift()!;
+        node.disk.log.push(...b.entries);
+        r.persisted(b.generation, b.entries.at(-1)!.zxid, this.nodeNow(node));
+      }
+      if (this.now >= node.nextTickAt) {
+        node.nextTickAt += TICK_MS;
+        r.tick(this.nodeNow(node));
+      }
+    }
+    this.runClients();
+    for (const node of this.nodes.values()) this.process(node);
+    this.checkStep();
+    this.now++;
+  }
+
+  private process(node: SimNode): void {
+    const r = node.replica;
+    if (!r) return;
+    const rd = r.ready(this.nodeNow(node));
+    this.carryOut(node, rd);
+    if (r.awaitingReload) {
+      r.reloaded(this.durableImage(node));
+      this.count('reload');
+      this.log(`node ${node.id} reloaded at 0x${r.core.lastApplied.toString(16)}`);
+      node.lastCommitted = null;
+      this.checkDigest(node, 'reload');
+    }
+    if (r.zab.role !== node.lastRole) {
+      const wasRole = node.lastRole;
+      node.lastRole = r.zab.role;
+      this.log(`node ${node.id}: ${wasRole} -> ${r.zab.role} (epoch ${r.zab.activeEpoch}, last 0x${r.zab.lastZxid.toString(16)})`);
+      if (r.zab.role === 'leading') this.count('election');
+    }
+    for (const e of r.errors.splice(0)) this.fail(`node ${node.id} payload error: ${e}`);
+    for (const e of r.core.internalErrors.splice(0)) this.fail(`node ${node.id} internal error: ${e}`);
+  }
+
+  private carryOut(node: SimNode, rd: ReplicaReady): void {
+    const disk = node.disk;
+    if (rd.state) disk.state = { ...rd.state };
+    if (rd.snapshot || rd.truncateAfter !== null) {
+      // a truncate or a snapshot install waits for the writes before it
+      for (const b of disk.pending) disk.log.push(...b.entries);
+      disk.pending = [];
+    }
+    if (rd.snapshot) {
+      disk.snapshot = { zxid: rd.snapshot.zxid, data: Buffer.from(rd.snapshot.data) };
+      disk.log = [];
+      node.lastCommitted = null;
+      this.count('snap_sync');
+      this.log(`node ${node.id} installed SNAP at 0x${rd.snapshot.zxid.toString(16)}`);
+      this.checkDigest(node, 'SNAP install');
+    }
+    if (rd.truncateAfter !== null) {
+      const t = rd.truncateAfter;
+      if (disk.snapshot && disk.snapshot.zxid > t) this.fail(`node ${node.id} truncates to 0x${t.toString(16)} below its snapshot 0x${disk.snapshot.zxid.toString(16)}`);
+      const before = disk.log.length;
+      disk.log = disk.log.filter((e) => e.zxid <= t);
+      if (disk.log.length < before) {
+        this.count('trunc');
+        this.log(`node ${node.id} TRUNC after 0x${t.toString(16)} (${before - disk.log.length} dropped)`);
+      }
+    }
+    if (rd.entries.length > 0) {
+      const delay = this.swarm.fsyncDelayMinMs + this.rDisk.int(this.swarm.fsyncDelayMaxMs - this.swarm.fsyncDelayMinMs + 1);
+      const lastDone = disk.pending.at(-1)?.doneAt ?? 0;
+      disk.pending.push({ generation: rd.generation, entries: rd.entries, doneAt: Math.max(this.now + delay, lastDone) });
+    }
+    for (const m of rd.messages) this.net.send(m.from, m.to, m.msg, this.now);
+    this.checkApplied(node, rd);
+    for (const o of rd.outputs) this.toClient(node, o);
+    this.maybeSnapshot(node);
+  }
+
+  private maybeSnapshot(node: SimNode): void {
+    const r = node.replica!;
+    if (r.core.mode === 'down' || node.appliedSinceSnap < 30) return;
+    const tree = r.core.tree;
+    const zxid = tree.lastProcessedZxid;
+    const durableEnd = node.disk.log.at(-1)?.zxid ?? node.disk.snapshot?.zxid ?? 0;
+    if (zxid > durableEnd) return;
+    node.disk.snapshot = { zxid, data: encodeSnapshotNow(tree, r.core.sessionRecords(), this.nodeNow(node)) };
+    node.disk.log = node.disk.log.filter((e) => e.zxid > zxid);
+    r.zab.compact(zxid);
+    node.appliedSinceSnap = 0;
+  }
+
+  // ---------- faults ----------
+
+  private randomFaults(): void {
+    const s = this.swarm;
+    const rf = this.rFault;
+    if (rf.bool(s.crashP)) {
+      const up = [...this.nodes.values()].filter((n) => n.replica);
+      if (up.length > 0) {
+        const victim = rf.pick(up);
+        const wipe = rf.bool(0.1) && this.wipeIsRepairable(victim);
+        this.crash(victim.id, 1 + Math.round(rf.exp(800)));
+        if (wipe) this.wipeOnRestart(victim.id);
+      }
+    }
+    if (!this.partitionActive && rf.bool(s.partitionP) && s.partitionModes.length > 0) {
+      const mode = rf.pick(s.partitionModes);
+      const leader = this.leader();
+      const shape = partitionGroups(mode, this.allIds, leader?.id ?? null, rf);
+      let links = shapeToLinks(shape, this.allIds);
+      if (rf.bool(s.asymmetricP)) links = asymmetricLinks(links, rf);
+      this.net.blockLinks(links);
+      this.partitionActive = true;
+      this.count(`partition_${mode}`);
+      this.log(`partition ${mode}: ${this.net.describe()}`);
+    } else if (this.partitionActive && rf.bool(s.partitionHealP)) {
+      this.net.heal();
+      this.partitionActive = false;
+      this.log('heal');
+    }
+    if (s.clockStepMs > 0 && rf.bool(0.002)) {
+      const n = rf.pick([...this.nodes.values()]);
+      n.clockOffsetMs += rf.bool(0.5) ? s.clockStepMs : -s.clockStepMs;
+      this.count('clock_step');
+    }
+  }
+
+  /**
+   * Losing a disk is repairable only while every other voter holds every committed txn on disk
+   * (TigerBeetle's fault atlas: inject only damage the cluster can repair; a wiped voter that
+   * had the only other copy of a txn would lose it, in ZooKeeper too).
+   */
+  private wipeIsRepairable(victim: SimNode): boolean {
+    if (victim.observer) return true;
+    for (const n of this.nodes.values()) {
+      if (n === victim || n.observer) continue;
+      const end = n.disk.log.at(-1)?.zxid ?? n.disk.snapshot?.zxid ?? 0;
+      if (!n.replica || end < this.maxCommitted) return false;
+    }
+    return true;
+  }
+
+  private wipeOnRestart(id: number): void {
+    this.wipe(id);
+    this.log(`node ${id} disk wiped`);
+  }
+
+  // ---------- liveness ----------
+
+  private liveness(): SimResult {
+    this.net.heal();
+    this.partitionActive = false;
+    this.net.setOptions({ lossP: 0, duplicateP: 0 });
+    for (const n of this.nodes.values()) if (!n.replica) this.restart(n.id);
+    this.log('liveness phase: healed, all up');
+    const end = this.now + this.swarm.livenessPhaseMs;
+    const probe = this.clients[0]!;
+    probe.opsDone = 0;
+    const ackedBefore = this.ackedWrites;
+    while (this.now < end) {
+      this.step();
+      const leader = this.leader();
+      if (leader && [...this.nodes.values()].every((n) => n.replica?.zab.serving && n.replica.core.lastApplied === leader.replica!.core.lastApplied)
+        && this.ackedWrites > ackedBefore && this.clients.every((c) => c.pending === null)) {
+        // quiet: no client waits; everyone applied the same
+        break;
+      }
+    }
+    const leader = this.leader();
+    if (!leader) this.fail('liveness: no established leader after healing');
+    if (this.ackedWrites <= ackedBefore) this.fail('liveness: no write acknowledged after healing');
+    // let the last commits reach everyone
+    for (let i = 0; i < 2000; i++) {
+      const l = this.leader();
+      if (l && [...this.nodes.values()].every((n) => n.replica?.zab.serving && n.replica.core.lastApplied === l.replica!.core.lastApplied)) break;
+      this.step();
+    }
+    this.finalChecks();
+    return {
+      seed: this.seed, swarm: describeSwarm(this.swarm), steps: this.steps, committed: this.committedOrder.length,
+      ackedWrites: this.ackedWrites, crashes: this.faults.crash ?? 0, partitions: Object.entries(this.faults).filter(([k]) => k.startsWith('partition_')).reduce((a, [, v]) => a + v, 0),
+      elections: this.faults.election ?? 0, faults: { ...this.faults },
+    };
+  }
+
+  private finalChecks(): void {
+    const leader = this.leader()!;
+    const want = leader.replica!.core.lastApplied;
+    const digest = leader.replica!.core.tree.digest;
+    for (const n of this.nodes.values()) {
+      const r = n.replica!;
+      if (!r.zab.serving) this.fail(`liveness: node ${n.id} is not serving (${r.zab.role}/${r.zab.status})`);
+      if (r.core.lastApplied !== want) {
+        this.fail(`liveness: node ${n.id} applied 0x${r.core.lastApplied.toString(16)}, leader 0x${want.toString(16)} (${r.zab.role}/${r.zab.status} last 0x${r.zab.lastZxid.toString(16)} commit 0x${r.zab.commitZxid.toString(16)} persisted 0x${r.zab.persisted.toString(16)} pending ${n.disk.pending.length})`);
+      }
+      if (r.core.tree.digest !== digest) this.fail(`node ${n.id} digest differs from the leader's at 0x${want.toString(16)}`);
+      for (const [path, zxid] of this.ackedCreates) {
+        if (!r.core.tree.get(path)) this.fail(`acknowledged create ${path} (zxid 0x${zxid.toString(16)}) missing on node ${n.id}`);
+      }
+    }
+    const last = this.committedOrder.at(-1) ?? 0;
+    if (want < last) this.fail(`committed txn 0x${last.toString(16)} vanished: the ensemble is at 0x${want.toString(16)}`);
+  }
+
+  // ---------- checkers ----------
+
+  private checkStep(): void {
+    for (const n of this.nodes.values()) {
+      const r = n.replica;
+      if (!r) continue;
+      if (r.zab.role === 'leading') {
+        const e = r.zab.activeEpoch;
+        const prev = this.leaders.get(e);
+        if (prev !== undefined && prev !== n.id) this.fail(`two leaders in epoch ${e}: ${prev} and ${n.id}`);
+        this.leaders.set(e, n.id);
+        const key = `${e}/${n.id}`;
+        if (r.zab.isEstablishedLeader && !this.checkedLeaders.has(key)) {
+          this.checkedLeaders.add(key);
+          this.checkLeaderComplete(n);
+        }
+      }
+      if (r.zab.currentEpoch > r.zab.acceptedEpoch) this.fail(`node ${n.id}: currentEpoch above acceptedEpoch`);
+      for (const owner of r.core.tree.ephemerals.keys()) {
+        if (!r.core.sessions.get(owner)) this.fail(`node ${n.id}: ephemeral of session 0x${BigInt.asUintN(64, owner).toString(16)} that it does not know`);
+      }
+    }
+  }
+
+  private checkApplied(node: SimNode, rd: ReplicaReady): void {
+    if (rd.applied.length === 0) return;
+    for (const a of rd.applied) {
+      const z = a.hdr.zxid;
+      const bytes = encodeEntry(a.hdr, a.txn);
+      const known = this.committed.get(z);
+      if (known) {
+        if (!known.bytes.equals(bytes)) this.fail(`node ${node.id} applied a different txn at 0x${z.toString(16)}`);
+      } else {
+        this.committed.set(z, { bytes, index: this.committedOrder.length });
+        this.committedOrder.push(z);
+        if (z > this.maxCommitted) this.maxCommitted = z;
+      }
+      node.appliedSinceSnap++;
+    }
+    this.checkDigest(node, 'apply');
+  }
+
+  /** Leader completeness: an established leader holds every txn committed before it. */
+  private checkLeaderComplete(node: SimNode): void {
+    const z = node.replica!.zab;
+    if (z.lastZxid < this.maxCommitted) this.fail(`leader ${node.id} of epoch ${z.activeEpoch} ends at 0x${z.lastZxid.toString(16)}, but 0x${this.maxCommitted.toString(16)} was committed`);
+    const tree = node.replica!.core.tree;
+    for (const c of this.committedOrder) {
+      if (c > tree.lastProcessedZxid && !z.hasZxid(c)) this.fail(`leader ${node.id} of epoch ${z.activeEpoch} lacks committed txn 0x${c.toString(16)}`);
+    }
+  }
+
+  private checkDigest(node: SimNode, when: string): void {
+    const tree = node.replica?.core.tree;
+    if (!tree) return;
+    const z = tree.lastProcessedZxid;
+    const d = this.digests.get(z);
+    if (d === undefined) {
+      if (this.committed.has(z)) this.digests.set(z, tree.digest);
+      return;
+    }
+    if (d !== tree.digest) this.fail(`node ${node.id} digest at 0x${z.toString(16)} differs from another replica's (${when})`);
+  }
+
+  // ---------- clients ----------
+
+  private runClients(): void {
+    for (const c of this.clients) {
+      // a request or connect unanswered for long: the client gives up on the connection (ConnectionLoss)
+      const since = c.pending?.at ?? (c.connecting ? c.connectAt : undefined);
+      if (since !== undefined && this.now - since > 4000) {
+        this.count('client_timeout');
+        this.dropConnection(c, 'request timed out');
+        continue;
+      }
+      if (this.now < c.nextActionAt) continue;
+      if (c.server === null) {
+        this.connect(c);
+        continue;
+      }
+      if (c.connecting || c.pending) continue;
+      this.nextOp(c);
+    }
+  }
+
+  private connect(c: SimClient): void {
+    const up = [...this.nodes.values()].filter((n) => n.replica);
+    if (up.length === 0) {
+      c.nextActionAt = this.now + 50;
+      return;
+    }
+    const node = this.rClient.pick(up);
+    c.server = node.id;
+    c.connId = this.nextConnId++;
+    c.connecting = true;
+    c.connectAt = this.now;
+    this.connClient.set(c.connId, c);
+    const core = node.replica!.core;
+    core.openConnection(c.connId, `10.0.0.${c.id}`, 40000 + c.id, this.nodeNow(node));
+    core.connect(c.connId, {
+      protocolVersion: 0, lastZxidSeen: c.lastZxid, timeOut: 3000, sessionId: c.sessionId,
+      passwd: c.sessionId === 0n ? Buffer.alloc(16) : zookeeperSessionPassword(c.sessionId), readOnly: false,
+    }, this.nodeNow(node));
+  }
+
+  private dropConnection(c: SimClient, why: string): void {
+    if (c.server !== null) {
+      const node = this.nodes.get(c.server);
+      node?.replica?.core.connectionClosed(c.connId);
+    }
+    this.connClient.delete(c.connId);
+    c.server = null;
+    c.connecting = false;
+    c.pending = null;
+    c.afterSync = null;
+    c.nextActionAt = this.now + 10 + this.rClient.int(200);
+    void why;
+  }
+
+  private nextOp(c: SimClient): void {
+    if (c.opsDone >= this.swarm.opsPerClient && c !== this.clients[0]) return;
+    const rc = this.rClient;
+    let kind: OpKind;
+    if (!c.rootsDone) kind = 'roots';
+    else if (c.afterSync) kind = 'getReg';
+    else if (!c.ephDone) kind = 'createEph';
+    else {
+      const x = rc.next();
+      kind = x < 0.3 ? 'createSeq' : x < 0.55 ? 'setReg' : x < 0.75 ? 'getReg' : x < 0.97 ? 'sync' : 'close';
+    }
+    const xid = c.nextXid++;
+    let req: Request;
+    const op: PendingOp = { kind, xid, at: this.now };
+    const data = Buffer.from(`${c.id}:${c.opsDone}`);
+    switch (kind) {
+      case 'roots': {
+        const which = ['/w', '/e', '/reg'][rc.int(3)]!;
+        op.path = which;
+        req = { type: OpCode.create, req: { path: which, data: null, acl: OPEN_ACL_UNSAFE, flags: CreateFlag.PERSISTENT, ttl: -1 } };
+        break;
+      }
+      case 'createSeq':
+        req = { type: OpCode.create, req: { path: `/w/c${c.id}-`, data, acl: OPEN_ACL_UNSAFE, flags: CreateFlag.PERSISTENT_SEQUENTIAL, ttl: -1 } };
+        break;
+      case 'setReg':
+        req = { type: OpCode.setData, req: { path: '/reg', data, version: -1 } };
+        break;
+      case 'getReg':
+        if (c.afterSync) {
+          op.kind = 'syncRead';
+          op.mustSeeZxid = c.afterSync.mustSeeZxid;
+          c.afterSync = null;
+        }
+        req = { type: OpCode.getData, req: { path: '/reg', watch: false } };
+        break;
+      case 'sync':
+        op.mustSeeZxid = this.maxAckedRegZxid;
+        req = { type: OpCode.sync, req: { path: '/reg' } };
+        break;
+      case 'createEph':
+        op.path = `/e/c${c.id}-s${c.sessionSeq}`;
+        req = { type: OpCode.create, req: { path: op.path, data, acl: OPEN_ACL_UNSAFE, flags: CreateFlag.EPHEMERAL, ttl: -1 } };
+        break;
+      default:
+        req = { type: OpCode.closeSession, req: null };
+    }
+    c.pending = op;
+    c.opsDone++;
+    const node = this.nodes.get(c.server!)!;
+    node.replica!.core.request(c.connId, xid, req, this.nodeNow(node));
+  }
+
+  private toClient(node: SimNode, o: { kind: 'send'; conn: number; data: Buffer } | { kind: 'close'; conn: number; reason: string }): void {
+    const c = this.connClient.get(o.conn);
+    if (!c || c.server !== node.id) return;
+    if (o.kind === 'close') {
+      if (o.reason === 'session expired') this.newSession(c);
+      this.dropConnection(c, o.reason);
+      return;
+    }
+    const r = new JuteReader(o.data, 4);
+    if (c.connecting) {
+      const resp = readConnectResponse(r);
+      c.connecting = false;
+      if (resp.timeOut <= 0) {
+        this.newSession(c);
+        this.dropConnection(c, 'session expired');
+        return;
+      }
+      if (c.sessionId === 0n) {
+        c.sessionId = resp.sessionId;
+        c.ephDone = false;
+      } else if (resp.sessionId !== c.sessionId) {
+        this.fail(`client ${c.id} reconnected to session 0x${c.sessionId.toString(16)} but got 0x${resp.sessionId.toString(16)}`);
+      }
+      c.nextActionAt = this.now + this.rClient.int(20);
+      return;
+    }
+    const xid = r.int();
+    const zxid = r.long();
+    const err = r.int();
+    if (xid < 0) return; // notification or ping
+    const op = c.pending;
+    if (!op || op.xid !== xid) this.fail(`client ${c.id} got a reply for xid ${xid}, waiting for ${op?.xid}`);
+    c.pending = null;
+    c.nextActionAt = this.now + this.rClient.int(30);
+    if (zxid >= 0) {
+      if (zxid < c.lastZxid) this.fail(`client ${c.id} (session 0x${c.sessionId.toString(16)}) saw zxid go back: 0x${zxid.toString(16)} after 0x${c.lastZxid.toString(16)} (op ${op.kind} on node ${node.id})`);
+      c.lastZxid = zxid;
+    }
+    this.onReply(c, op, err, zxid, r);
+  }
+
+  private newSession(c: SimClient): void {
+    c.sessionId = 0n;
+    c.sessionSeq++;
+    c.lastZxid = 0;
+    c.ephDone = false;
+  }
+
+  private onReply(c: SimClient, op: PendingOp, err: number, zxid: number, r: JuteReader): void {
+    switch (op.kind) {
+      case 'roots':
+        if (err === 0 || err === -110) c.rootsDone = c.rootsDone || this.rClient.bool(0.5) || err === -110;
+        if (err === 0) this.ackedCreates.set(op.path!, zxid);
+        return;
+      case 'createSeq':
+        if (err === 0) {
+          this.ackedCreates.set(r.string(), zxid);
+          this.ackedWrites++;
+        } else if (err === -101) c.rootsDone = false;
+        return;
+      case 'setReg':
+        if (err === 0) {
+          const stat = readStat(r);
+          if (stat.mzxid > this.maxAckedRegZxid) this.maxAckedRegZxid = stat.mzxid;
+          this.ackedWrites++;
+        } else if (err === -101) c.rootsDone = false;
+        return;
+      case 'sync':
+        if (err === 0) c.afterSync = { mustSeeZxid: op.mustSeeZxid! };
+        return;
+      case 'syncRead':
+      case 'getReg':
+        if (err === 0) {
+          r.bufferOrNull();
+          const stat = readStat(r);
+          if (op.kind === 'syncRead' && stat.mzxid < op.mustSeeZxid!) {
+            this.fail(`client ${c.id}: read after sync saw /reg at 0x${stat.mzxid.toString(16)}, but 0x${op.mustSeeZxid!.toString(16)} was acknowledged before the sync began`);
+          }
+        }
+        return;
+      case 'createEph':
+        if (err === 0 || err === -110) c.ephDone = true;
+        if (err === -101) c.rootsDone = false;
+        return;
+      case 'close':
+        if (err === 0) this.newSession(c);
+        return;
+    }
+  }
+}
+
+export function runSeed(seed: number, opts: SimRunOptions = {}): SimResult {
+  return new Cluster(seed, opts).run();
+}
