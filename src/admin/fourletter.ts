@@ -29,7 +29,13 @@ export interface ServerView {
   /** Ark's own figures appended to mntr (backup, archive) */
   extraMetrics(): Array<[string, number]>;
   now(): number;
+  /** an ensemble member serves only once a leader is established (absent: always) */
+  serving?(): boolean;
 }
+
+/** ZooKeeper's answer to most words while the server is not running (ZK_NOT_SERVING) */
+export const NOT_SERVING = 'This ZooKeeper instance is not currently serving requests\n';
+const ALWAYS_ANSWERED = new Set(['ruok', 'conf', 'envi', 'dirs', 'isro']);
 
 const hex = (n: number | bigint): string => `0x${(typeof n === 'bigint' ? BigInt.asUintN(64, n) : n).toString(16)}`;
 
@@ -116,6 +122,7 @@ function watchesByConn(v: ServerView): Map<CoreConn, Set<string>> {
 
 export function fourLetterWord(v: ServerView, cmd: string): string {
   if (!v.isAllowed(cmd)) return `${cmd} is not executed because it is not in the whitelist.\n`;
+  if (v.serving && !v.serving() && !ALWAYS_ANSWERED.has(cmd)) return NOT_SERVING;
   const core = v.core;
   switch (cmd) {
     case 'ruok':

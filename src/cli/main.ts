@@ -2,9 +2,10 @@
 // `ark`: the command line. Argument parsing and printing only; the work lives in the modules.
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ConfigError, DEFAULT_CONFIG_TEXT, parseZooCfg } from '../config/zoocfg.js';
 import { ArkServer } from '../runtime/server.js';
+import { EnsembleServer } from '../runtime/ensemble.js';
 import { DataDirError } from '../storage/filelog.js';
 import { LogCorruptError } from '../storage/txnlog.js';
 import { createLogger } from '../util/log.js';
@@ -46,12 +47,39 @@ program
       }
       throw e;
     }
-    for (const w of resolved.warnings) log.warn({ config: configPath ?? 'built-in' }, w);
-    const config = resolved.config;
+    let config = resolved.config;
+    let server: ArkServer | EnsembleServer;
     if (config.distributed) {
-      log.warn('zoo.cfg lists an ensemble (server.N lines): replication is not built yet, so this server runs standalone');
+      // an ensemble member: its id is in dataDir/myid, as ZooKeeper's QuorumPeerConfig reads it
+      const myidFile = join(config.dataDir, 'myid');
+      let myid: number;
+      try {
+        const raw = readFileSync(myidFile, 'utf8').trim();
+        myid = Number(raw);
+        if (!/^\d+$/.test(raw) || !Number.isSafeInteger(myid)) throw new Error(`"${raw}" is not a server id`);
+      } catch (e) {
+        console.error(`ark server: ${configPath}: zoo.cfg lists an ensemble, but ${myidFile} cannot be read (${(e as Error).message}); write this server's id (the N of its server.N line) into it`);
+        process.exit(1);
+      }
+      try {
+        resolved = parseZooCfg(text, { baseDir: process.cwd(), myid });
+      } catch (e) {
+        if (e instanceof ConfigError) {
+          console.error(`ark server: ${configPath}: ${e.message}`);
+          process.exit(1);
+        }
+        throw e;
+      }
+      config = resolved.config;
+      if (!config.servers.some((s) => s.id === myid)) {
+        console.error(`ark server: ${configPath}: myid ${myid} (from ${myidFile}) has no server.${myid} line`);
+        process.exit(1);
+      }
+      server = new EnsembleServer(config, log, myid);
+    } else {
+      server = new ArkServer(config, log);
     }
-    const server = new ArkServer(config, log);
+    for (const w of resolved.warnings) log.warn({ config: configPath ?? 'built-in' }, w);
     try {
       await server.start();
     } catch (e) {

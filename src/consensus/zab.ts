@@ -20,6 +20,9 @@
 import { assert } from '../util/errors.js';
 import { epochOf, makeZxid, counterOf, type Entry, type Envelope, type Msg, type SnapshotImage } from './messages.js';
 
+const SEQ_SPAN = 0x1_0000_0000;
+const INCARNATIONS = 0x10_0000;
+
 export interface PersistentState {
   /** the highest epoch this server promised to follow (Zab's acceptedEpoch, f.p) */
   acceptedEpoch: number;
@@ -144,7 +147,11 @@ export class Zab {
   private syncEndZxid = 0;
   private newLeaderAcked = false;
   private lastInfoTick = -1_000_000;
-  private infoSeq = 0;
+  /**
+   * follower_info sequence: an incarnation (random, high bits) and a counter, so the leader can tell
+   * a duplicate or reordered old report (ignored) from a restarted learner's first one (accepted)
+   */
+  private infoSeq: number;
   private lastAckNewLeaderTick = 0;
   /** barriers sent to the leader and not yet answered, with the tick they were (re)sent */
   private barriersOut = new Map<number, number>();
@@ -178,6 +185,7 @@ export class Zab {
     this.releasedZxid = this.lastZxid;
     this.commitZxid = this.logBase;
     this.highestSeenEpoch = this.state.acceptedEpoch;
+    this.infoSeq = Math.floor(opts.random() * INCARNATIONS) * SEQ_SPAN;
     this.becomeLooking();
   }
 
@@ -280,6 +288,14 @@ export class Zab {
   peerDown(id: number): void {
     if ((this.role === 'following' || this.role === 'observing') && id === this.leaderId) {
       this.becomeLooking();
+      return;
+    }
+    const l = this.role === 'leading' ? this.learners.get(id) : undefined;
+    if (l && l.status !== 'unknown') {
+      // it restarted or lost us: it must report and sync again before it counts
+      l.status = 'unknown';
+      l.ackedZxid = 0;
+      this.send(id, { type: 'leader_hello', epoch: this.epoch });
     }
   }
 
@@ -689,10 +705,15 @@ export class Zab {
     if (!l || msg.epoch !== this.epoch) return;
     l.lastHeardTick = this.tickCount;
     switch (msg.type) {
-      case 'follower_info':
+      case 'follower_info': {
+        const sameIncarnation = Math.floor(msg.seq / SEQ_SPAN) === Math.floor(l.seq / SEQ_SPAN);
+        // a duplicate or an older report of a learner we already sync: answering it would
+        // send a sync the learner ignores, and leave it waiting forever
+        if (l.status !== 'unknown' && sameIncarnation && msg.seq <= l.seq) return;
         l.seq = msg.seq;
         this.syncLearner(from, l, msg.lastZxid, msg.observer && this.opts.observers.includes(from));
         return;
+      }
       case 'sync_nak':
         if (msg.seq === l.seq) this.sendSnap(from, l);
         return;

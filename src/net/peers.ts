@@ -38,6 +38,8 @@ export interface PeerTransportOptions {
   /** delay before the first reconnect attempt; doubles per failure up to max(1 s, this); default 200 */
   reconnectDelayMs?: number;
   onMessage: (from: number, data: Buffer) => void;
+  /** a connection to or from this peer that was up broke (kill -9 of the peer resets it at once) */
+  onPeerDown?: (id: number) => void;
   log: PeerLogger;
 }
 
@@ -287,8 +289,10 @@ export class PeerTransport {
     });
     s.once('close', () => {
       if (o.socket !== s) return;
+      const wasUp = o.up;
       if (o.up) this.opts.log.info({ peer: id, host, port }, 'connection to peer lost');
       o.socket = null;
+      if (wasUp && !this.closed) this.notifyDown(id);
       o.up = false;
       this.scheduleReconnect(o);
     });
@@ -411,7 +415,17 @@ export class PeerTransport {
     c.timer = null;
     c.bytes.clear();
     this.inbound.delete(c);
-    if (c.peerId !== null && this.inboundById.get(c.peerId) === c) this.inboundById.delete(c.peerId);
+    const current = c.peerId !== null && this.inboundById.get(c.peerId) === c;
+    if (current) this.inboundById.delete(c.peerId!);
     c.socket.destroy();
+    if (current && !this.closed) this.notifyDown(c.peerId!);
+  }
+
+  private notifyDown(id: number): void {
+    try {
+      this.opts.onPeerDown?.(id);
+    } catch (e) {
+      this.opts.log.error({ peer: id, err: (e as Error).message }, 'peer-down handler failed');
+    }
   }
 }

@@ -81,6 +81,7 @@ export class Replica {
   private now: number;
   private servingEpoch = -1;
   private needsReload = false;
+  private readonly appBacklog: Array<{ from: number; data: Uint8Array }> = [];
   /** peer payloads that could not be decoded (a bug or a hostile peer); the host logs them */
   readonly errors: string[] = [];
 
@@ -190,7 +191,8 @@ export class Replica {
         break;
       }
       for (const e of r.committed) this.apply(e, out);
-      for (const a of r.app) this.onApp(a.from, a.data);
+      // handled by pump() next round: a new leader may still be applying its history
+      for (const a of r.app) this.appBacklog.push(a);
       for (const b of r.barriers) this.core.barrierDone(b.id, b.zxid, now);
       for (const id of r.barriersFailed) this.core.barrierDone(id, Number.POSITIVE_INFINITY, now);
     }
@@ -225,11 +227,16 @@ export class Replica {
   private pump(): void {
     const core = this.core;
     if (core.mode === 'leader') {
+      for (const a of this.appBacklog.splice(0)) this.onApp(a.from, a.data);
       for (const p of core.takeTxns()) {
         const zxid = this.zab.propose(encodeEntry(p.hdr, p.txn, this.writer));
         assert(zxid === p.hdr.zxid, `prep gave 0x${p.hdr.zxid.toString(16)}, consensus 0x${zxid?.toString(16)}`);
         this.proposed.set(zxid, p);
       }
+    }
+    if (!this.zab.isEstablishedLeader) {
+      // a learner's payloads from the leader carry nothing it acts on yet
+      this.appBacklog.length = 0;
     }
     if (core.mode === 'learner') {
       for (const f of core.takeForwards()) this.zab.sendApp(this.zab.leaderId, this.encodeForward(f));

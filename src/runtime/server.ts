@@ -31,14 +31,14 @@ export interface StartedServer {
  * globalOutstandingLimit is 1000) or this many reply bytes unsent: a client that pipelines without
  * reading cannot grow the server's memory without bound.
  */
-const OUTSTANDING_PER_CONNECTION_MAX = 1000;
-const WRITE_BACKLOG_BYTES_MAX = 4 * 1024 * 1024;
+export const OUTSTANDING_PER_CONNECTION_MAX = 1000;
+export const WRITE_BACKLOG_BYTES_MAX = 4 * 1024 * 1024;
 
 /** ZooKeeper's defaults: preAllocSize 64 MiB; a new segment at every snapshot (or at txnLogSizeLimitInKb). */
-const PREALLOC_KB_DEFAULT = 65536;
-const SEGMENT_BYTES_DEFAULT = 1024 * 1024 * 1024;
+export const PREALLOC_KB_DEFAULT = 65536;
+export const SEGMENT_BYTES_DEFAULT = 1024 * 1024 * 1024;
 
-function numberProp(config: ServerConfig, key: string, fallback: number): number {
+export function numberProp(config: ServerConfig, key: string, fallback: number): number {
   const v = Number(config.systemProperties.get(key));
   return Number.isFinite(v) && v > 0 ? v : fallback;
 }
@@ -448,7 +448,7 @@ export class ArkServer {
   }
 }
 
-function dirBytes(dir: string): number {
+export function dirBytes(dir: string): number {
   if (!existsSync(dir)) return 0;
   let n = 0;
   for (const f of readdirSync(dir)) {
@@ -457,12 +457,12 @@ function dirBytes(dir: string): number {
   return n;
 }
 
-function countFds(): number {
+export function countFds(): number {
   try { return readdirSync('/proc/self/fd').filter((f) => { try { readlinkSync(`/proc/self/fd/${f}`); return true; } catch { return false; } }).length; } catch { return 0; }
 }
 
 /** The soft limit on open files ("Max open files" in /proc/self/limits), 0 when unknown. */
-function maxFds(): number {
+export function maxFds(): number {
   try {
     const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
     const n = Number(line?.split(/\s{2,}/)[1]);

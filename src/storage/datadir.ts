@@ -2,7 +2,7 @@
 // Recovery = the newest snapshot that checks out + the log after it, with zxid continuity proven;
 // snapshot writing streams in slices so requests keep being served; purge keeps the newest N
 // snapshots and the log segments they need.
-import { createWriteStream, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -33,11 +33,14 @@ const epochOf = (zxid: number): number => Math.floor(zxid / 4294967296);
  * next txn follows by +1. So an epoch jump inside a log means two histories meet: refused.
  * (The ensemble brings epoch changes with their own proof.)
  */
-export function continuityProblem(fromZxid: number, records: readonly LogRecord[]): string | null {
+export function continuityProblem(fromZxid: number, records: readonly LogRecord[], ensemble = false): string | null {
   let prev = fromZxid;
   for (const r of records) {
     const z = r.hdr.zxid;
-    if (z !== prev + 1) {
+    // in an ensemble a new leader's epoch starts at counter 1 right after the history it took over
+    // (Zab: the sync proved that history; TRUNC cut anything after it)
+    const newEpoch = ensemble && epochOf(z) > epochOf(prev) && z % 4294967296 === 1;
+    if (z !== prev + 1 && !newEpoch) {
       return epochOf(z) !== epochOf(prev)
         ? `the log goes from epoch ${epochOf(prev)} (zxid 0x${prev.toString(16)}) to epoch ${epochOf(z)} (0x${z.toString(16)}) without the snapshot that starts that epoch (a restore happened here)`
         : `the log jumps from zxid 0x${prev.toString(16)} to 0x${z.toString(16)}: txns are missing`;
@@ -72,7 +75,8 @@ export class DataDir {
   }
 
   /** Loads the newest usable snapshot and the log after it. Throws when the data cannot be trusted. */
-  recover(opts: { repair: boolean } = { repair: true }): Recovery {
+  recover(opts: { repair: boolean; ensemble?: boolean } = { repair: true }): Recovery {
+    const ensemble = opts.ensemble ?? false;
     const skipped: Recovery['skipped'] = [];
     const segs = listSegments(this.log.dir);
     for (const s of this.snapshots()) {
@@ -85,7 +89,7 @@ export class DataDir {
         continue;
       }
       const scan = this.log.scan(snap.zxid, opts);
-      const gap = continuityProblem(snap.zxid, scan.records);
+      const gap = continuityProblem(snap.zxid, scan.records, ensemble);
       if (gap) throw new DataDirError(`${s.file} is at zxid 0x${snap.zxid.toString(16)} but ${gap} (log dir ${this.log.dir}). Restore from a backup.`);
       return { snapshot: snap, records: scan.records, truncated: scan.truncated, skipped };
     }
@@ -95,7 +99,7 @@ export class DataDir {
         'first txn, so the data cannot be rebuilt without them. Restore from a backup (ark restore) or move the damaged files aside to start empty.');
     }
     const scan = this.log.scan(0, opts);
-    const gap = continuityProblem(0, scan.records);
+    const gap = continuityProblem(0, scan.records, ensemble);
     if (gap) throw new DataDirError(`there is no snapshot and ${gap} (log dir ${this.log.dir}). Restore from a backup.`);
     return { snapshot: null, records: scan.records, truncated: scan.truncated, skipped };
   }
@@ -135,6 +139,32 @@ export class DataDir {
       throw e;
     }
     return { file, zxid: writer.zxid, bytes: statSync(file).size, nodes: writer.nodeCount, ms: Date.now() - t0 };
+  }
+
+  /**
+   * Makes a snapshot received from the leader (SNAP) this server's state. Order, for a crash at any
+   * point: the new snapshot is written under a temp name and synced; the old log goes (its txns may
+   * not belong to the leader's history); then the rename makes the snapshot count; then snapshots
+   * above it go. A crash before the rename leaves an older snapshot, which the next sync repairs.
+   */
+  installSnapshot(zxid: number, data: Uint8Array): void {
+    const file = join(this.snapDir, snapshotName(zxid, false));
+    const tmp = `${file}.tmp`;
+    const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    writeFileSync(tmp, buf);
+    fsyncPath(tmp);
+    this.log.removeAll();
+    renameSync(tmp, file);
+    fsyncPath(this.snapDir);
+    for (const s of this.snapshots()) if (s.zxid > zxid) rmSync(s.file, { force: true });
+  }
+
+  /** Zab TRUNC: drops logged txns after zxid, and any snapshot above it. */
+  truncateAfter(zxid: number): number {
+    // a snapshot above the cut holds txns that were applied but never committed (a dirty
+    // snapshot, ZOOKEEPER-1549); the older snapshots and the log rebuild the state without them
+    for (const s of this.snapshots()) if (s.zxid > zxid) rmSync(s.file, { force: true });
+    return this.log.truncateAfter(zxid);
   }
 
   /**

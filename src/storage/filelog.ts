@@ -2,11 +2,11 @@
 // Group commit: the runtime hands over every txn decided while the previous fsync was in flight,
 // and one write + one fdatasync covers them all. Segments are preallocated with zeros in large
 // blocks (ZooKeeper's preAllocSize) so that an fdatasync rarely has to flush a size change.
-import { closeSync, existsSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, truncateSync, write, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, write, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { JuteWriter } from '../wire/jute.js';
 import type { Txn, TxnHeader } from '../wire/txn.js';
-import { encodeLogHeader, encodeRecord, parseSegmentName, scanSegment, segmentName, LogCorruptError, type LogRecord } from './txnlog.js';
+import { LOG_HEADER_BYTES, encodeLogHeader, encodeRawRecord, encodeRecord, parseSegmentName, scanSegment, segmentName, LogCorruptError, type LogRecord } from './txnlog.js';
 
 export const DATA_SUBDIR = 'ark-v1';
 
@@ -151,20 +151,67 @@ export class FileTxnLog {
   /** Appends txns; calls done once they are on disk (fdatasync unless forceSync=no). */
   append(txns: ReadonlyArray<{ hdr: TxnHeader; txn: Txn }>, done: (err: Error | null) => void): void {
     if (txns.length === 0) { done(null); return; }
+    const w = this.w.reset();
+    for (const t of txns) encodeRecord(w, t.hdr, t.txn, this.scratch);
+    this.writeRecords(txns[0]!.hdr.zxid, w.take(), done);
+  }
+
+  /** Appends already-encoded txns (replicated log entries); calls done once they are on disk. */
+  appendEntries(entries: ReadonlyArray<{ zxid: number; data: Uint8Array }>, done: (err: Error | null) => void): void {
+    if (entries.length === 0) { done(null); return; }
+    const w = this.w.reset();
+    for (const e of entries) encodeRawRecord(w, e.data);
+    this.writeRecords(entries[0]!.zxid, w.take(), done);
+  }
+
+  /**
+   * Drops every record after `zxid` (Zab TRUNC: txns this server logged that the leader's history
+   * does not hold). Later segments are deleted; the segment holding `zxid` is cut after it.
+   */
+  truncateAfter(zxid: number): number {
+    this.closeSegment();
+    let dropped = 0;
+    const segs = listSegments(this.dir);
+    for (let i = segs.length - 1; i >= 0; i--) {
+      const seg = segs[i]!;
+      const file = join(this.dir, seg.name);
+      if (seg.firstZxid > zxid) {
+        dropped += scanSegment(file, readFileSync(file)).records.length;
+        rmSync(file, { force: true });
+        continue;
+      }
+      const scan = scanSegment(file, readFileSync(file));
+      const keep = scan.records.filter((r) => r.hdr.zxid <= zxid);
+      if (keep.length < scan.records.length) {
+        dropped += scan.records.length - keep.length;
+        truncateSync(file, keep.length > 0 ? keep[keep.length - 1]!.end! : LOG_HEADER_BYTES);
+        fsyncPath(file);
+      }
+      break;
+    }
+    fsyncPath(this.dir);
+    return dropped;
+  }
+
+  /** Deletes every segment (a SNAP from the leader replaces this server's history). */
+  removeAll(): void {
+    this.closeSegment();
+    for (const seg of listSegments(this.dir)) rmSync(join(this.dir, seg.name), { force: true });
+    fsyncPath(this.dir);
+  }
+
+  private writeRecords(firstZxid: number, buf: Buffer, done: (err: Error | null) => void): void {
     try {
       if (this.fd === null || this.rollRequested || this.position >= this.opts.segmentBytesMax) {
         this.closeSegment();
         this.rollRequested = false;
-        this.open(txns[0]!.hdr.zxid);
+        this.open(firstZxid);
         this.onRoll?.();
       }
     } catch (e) {
       done(e as Error);
       return;
     }
-    const w = this.w.reset();
-    for (const t of txns) encodeRecord(w, t.hdr, t.txn, this.scratch);
-    const buf = w.take();
     try {
       this.preallocate(buf.length);
     } catch (e) {

@@ -39,6 +39,14 @@ export function encodeRecord(w: JuteWriter, hdr: TxnHeader, txn: Txn, scratch: J
 export interface LogRecord {
   hdr: TxnHeader;
   txn: Txn;
+  /** offset just past this record in its segment (set by scanSegment) */
+  end?: number;
+}
+
+/** Appends one framed record whose payload (TxnHeader + txn, as encodeRecord writes) is already encoded. */
+export function encodeRawRecord(w: JuteWriter, payload: Uint8Array): void {
+  const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  w.int(buf.length).int(crc32(buf) | 0).raw(buf);
 }
 
 export interface SegmentScan {
@@ -91,7 +99,7 @@ export function scanSegment(file: string, buf: Buffer): SegmentScan {
     const pr = new JuteReader(payload);
     const hdr = readTxnHeader(pr);
     const txn = readTxnBody(pr, hdr.type, hdr.sessionId);
-    records.push({ hdr, txn });
+    records.push({ hdr, txn, end });
     offset = end;
   }
   return { firstZxid, records, validBytes: offset, tornTail: false };

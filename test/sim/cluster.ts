@@ -446,7 +446,10 @@ export class Cluster {
     }
     const leader = this.leader();
     if (!leader) this.fail('liveness: no established leader after healing');
-    if (this.ackedWrites <= ackedBefore) this.fail('liveness: no write acknowledged after healing');
+    if (this.ackedWrites <= ackedBefore) {
+      const p = this.clients[0]!;
+      this.fail(`liveness: no write acknowledged after healing (probe client: server ${p.server} connecting=${p.connecting} pending=${p.pending?.kind} xid=${p.pending?.xid} since ${p.pending ? this.now - p.pending.at : 0}ms, next action in ${p.nextActionAt - this.now}ms, ops ${p.opsDone})`);
+    }
     // let the last commits reach everyone
     for (let i = 0; i < 2000; i++) {
       const l = this.leader();
@@ -576,6 +579,7 @@ export class Cluster {
     c.connId = this.nextConnId++;
     c.connecting = true;
     c.connectAt = this.now;
+    if (c === this.clients[0]) this.log(`client ${c.id} connects to node ${node.id} (session 0x${BigInt.asUintN(64, c.sessionId).toString(16)})`);
     this.connClient.set(c.connId, c);
     const core = node.replica!.core;
     core.openConnection(c.connId, `10.0.0.${c.id}`, 40000 + c.id, this.nodeNow(node));
@@ -596,7 +600,7 @@ export class Cluster {
     c.pending = null;
     c.afterSync = null;
     c.nextActionAt = this.now + 10 + this.rClient.int(200);
-    void why;
+    if (c === this.clients[0]) this.log(`client ${c.id} dropped: ${why}`);
   }
 
   private nextOp(c: SimClient): void {

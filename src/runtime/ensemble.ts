@@ -1,0 +1,458 @@
+// The ensemble runtime: one member of a replicated ensemble. It composes the pure Replica (server
+// core + Zab) with the client port, the peer transport, the data dir and timers, and carries out
+// each ready() in the order the design depends on:
+//   1. the epoch file, written and fsynced synchronously (before any message that depends on it);
+//   2. SNAP installs and TRUNCs, after the log writes queued before them;
+//   3. log appends: group commit, one write + fdatasync, then persisted() back into consensus;
+//   4. messages to peers, bytes to clients.
+import { join } from 'node:path';
+import { DataTree } from '../tree/datatree.js';
+import { zookeeperSessionPassword } from '../session/sessions.js';
+import { ClientPort } from '../net/clientport.js';
+import { PeerTransport } from '../net/peers.js';
+import { DATA_SUBDIR, type FileTxnLog } from '../storage/filelog.js';
+import { DataDir } from '../storage/datadir.js';
+import { readEpochState, writeEpochState } from '../storage/epoch.js';
+import type { SnapshotInfo } from '../storage/datadir.js';
+import { fourLetterWord, type ServerView } from '../admin/fourletter.js';
+import { AdminServer } from '../admin/adminserver.js';
+import { writeBackup, type BackupResult } from '../backup/format.js';
+import type { Writable } from 'node:stream';
+import { ARK_VERSION } from '../version.js';
+import { isFourLetterWordAllowed, type ServerConfig } from '../config/zoocfg.js';
+import type { Logger } from '../util/log.js';
+import { Replica, encodeEntry, type DurableImage } from '../replica/replica.js';
+import { decodeMsg, encodeMsg, PeerCodecError } from '../consensus/codec.js';
+import { epochOf, type Entry, type SnapshotImage } from '../consensus/messages.js';
+import { dirBytes, countFds, maxFds, numberProp, OUTSTANDING_PER_CONNECTION_MAX, WRITE_BACKLOG_BYTES_MAX, PREALLOC_KB_DEFAULT, SEGMENT_BYTES_DEFAULT, type StartedServer } from './server.js';
+
+/** Consensus ticks this often; ZooKeeper's tick-based limits are converted to these ticks. */
+const ZAB_TICK_MS = 50;
+/** Base election timeout (each wait is drawn from [base, 2 base)). */
+const ELECTION_TIMEOUT_MS = 200;
+/** Entries kept in memory past the last snapshot, so a follower slightly behind gets a DIFF. */
+const LOG_RETAIN_ENTRIES = 10_000;
+/** Largest peer message: a SNAP carries the whole tree. */
+const PEER_FRAME_BYTES_MAX = 1024 * 1024 * 1024;
+
+type DiskOp =
+  | { kind: 'append'; generation: number; entries: Entry[] }
+  | { kind: 'truncate'; zxid: number }
+  | { kind: 'install'; image: SnapshotImage }
+  | { kind: 'reload' };
+
+export type QuorumRole = 'leader' | 'follower' | 'observer' | 'looking';
+
+export class EnsembleServer {
+  replica!: Replica;
+  readonly dataDir: DataDir;
+  private readonly log: FileTxnLog;
+  readonly port: ClientPort;
+  private peers!: PeerTransport;
+  private admin: AdminServer | null = null;
+  private readonly view: ServerView;
+  private timer: NodeJS.Timeout | null = null;
+  private stopping = false;
+  private scheduled = false;
+  private readonly diskOps: DiskOp[] = [];
+  private diskBusy = false;
+  private readonly perIp = new Map<string, number>();
+  private boundPort = 0;
+  private readonly startedAt = Date.now();
+  private readonly myId: number;
+  private txnsSinceSnapshot = 0;
+  private snapshotAfter: number;
+  private snapshotRun: { done: Promise<void>; abort: AbortController } | null = null;
+  private capturing: Promise<unknown> | null = null;
+  private purgeTimer: NodeJS.Timeout | null = null;
+  lastSnapshot: (SnapshotInfo & { nodes: number; ms: number }) | null = null;
+  private lastRole = '';
+  private readonly gzipSnapshots: boolean;
+
+  constructor(private readonly config: ServerConfig, private readonly logger: Logger, myId: number) {
+    this.myId = myId;
+    this.dataDir = new DataDir(config.dataDir, config.dataLogDir, {
+      forceSync: config.forceSync,
+      segmentBytesMax: numberProp(config, 'zookeeper.txnLogSizeLimitInKb', SEGMENT_BYTES_DEFAULT / 1024) * 1024,
+      preAllocBytes: numberProp(config, 'zookeeper.preAllocSize', PREALLOC_KB_DEFAULT) * 1024,
+    });
+    this.log = this.dataDir.log;
+    this.gzipSnapshots = config.systemProperties.get('zookeeper.snapshot.compression.method') === 'gz';
+    this.snapshotAfter = this.nextSnapshotPoint();
+    this.port = new ClientPort({
+      open: (conn, addr, rport) => this.open(conn, addr, rport),
+      connect: (conn, req) => { this.core.connect(conn, req, Date.now()); },
+      request: (conn, xid, req) => { this.core.request(conn, xid, req, Date.now()); },
+      requestError: (conn, xid, err) => { this.core.requestError(conn, xid, err, Date.now()); },
+      fourLetter: (conn, cmd) => {
+        const c = this.core.conns.get(conn);
+        if (c) c.stats.packetsReceived++;
+        return fourLetterWord(this.view, cmd);
+      },
+      closed: (conn, addr) => this.closed(conn, addr),
+      backlogged: (conn, socketBytes) => {
+        const c = this.core.conns.get(conn);
+        return c !== undefined && (c.queue.length >= OUTSTANDING_PER_CONNECTION_MAX || c.outBytes + socketBytes > WRITE_BACKLOG_BYTES_MAX);
+      },
+      flush: () => this.schedule(),
+    }, logger, config.juteMaxBufferBytes);
+    const self = this;
+    this.view = {
+      get core() { return self.core; },
+      get mode() { return self.quorumRole === 'looking' ? 'follower' : self.quorumRole; },
+      get config() {
+        return {
+          clientPort: self.boundPort, clientPortAddress: config.clientPortAddress ?? '0.0.0.0',
+          dataDir: join(config.dataDir, DATA_SUBDIR), dataLogDir: join(config.dataLogDir, DATA_SUBDIR),
+          tickTimeMs: config.tickTimeMs, maxClientCnxns: config.maxClientCnxns,
+          minSessionTimeoutMs: config.minSessionTimeoutMs, maxSessionTimeoutMs: config.maxSessionTimeoutMs, serverId: myId,
+        };
+      },
+      startedAt: this.startedAt,
+      remoteOf: (c) => this.port.remoteOf(c),
+      outstanding: (c) => this.core.conns.get(c)?.queue.length ?? 0,
+      dataDirBytes: () => dirBytes(join(config.dataDir, DATA_SUBDIR)),
+      logDirBytes: () => dirBytes(join(config.dataLogDir, DATA_SUBDIR)),
+      openFds: () => countFds(),
+      maxFds: () => maxFds(),
+      isAllowed: (cmd) => isFourLetterWordAllowed(config, cmd),
+      extraMetrics: () => this.quorumMetrics(),
+      now: () => Date.now(),
+      serving: () => this.replica.zab.serving,
+    };
+  }
+
+  get core(): Replica['core'] {
+    return this.replica.core;
+  }
+
+  get quorumRole(): QuorumRole {
+    const z = this.replica.zab;
+    if (!z.serving) return 'looking';
+    return z.role === 'leading' ? 'leader' : z.role === 'observing' ? 'observer' : 'follower';
+  }
+
+  /** mntr's quorum figures (the leader's: zk_followers, zk_synced_followers, zk_pending_syncs) */
+  private quorumMetrics(): Array<[string, number]> {
+    const z = this.replica.zab;
+    const out: Array<[string, number]> = [
+      ['zk_quorum_size', this.config.servers.filter((s) => s.role === 'participant').length],
+      ['zk_epoch', z.activeEpoch],
+      ['zk_last_snapshot_zxid', this.lastSnapshot?.zxid ?? 0],
+    ];
+    if (z.isEstablishedLeader) {
+      const learners = z.learnerSummary();
+      out.push(
+        ['zk_learners', learners.filter((l) => l.status !== 'unknown').length],
+        ['zk_followers', learners.filter((l) => !l.observer && l.status !== 'unknown').length],
+        ['zk_synced_followers', learners.filter((l) => !l.observer && l.status === 'synced').length],
+        ['zk_synced_non_voting_followers', 0],
+        ['zk_synced_observers', learners.filter((l) => l.observer && l.status === 'synced').length],
+        ['zk_pending_syncs', z.pendingBarrierCount],
+      );
+    }
+    return out;
+  }
+
+  async start(): Promise<StartedServer> {
+    const config = this.config;
+    const me = config.servers.find((s) => s.id === this.myId);
+    if (!me) throw new Error(`myid ${this.myId} is not among the server.N entries of zoo.cfg`);
+    const voters = config.servers.filter((s) => s.role === 'participant').map((s) => s.id);
+    const observers = config.servers.filter((s) => s.role === 'observer').map((s) => s.id);
+    if (!config.forceSync) this.logger.warn('forceSync=no: this server acknowledges txns before they reach its disk; the ensemble can lose acknowledged writes when a quorum loses power');
+    this.dataDir.prepare();
+    const t0 = Date.now();
+    const rec = this.dataDir.recover({ repair: true, ensemble: true });
+    for (const s of rec.skipped) this.logger.error({ reason: s.reason }, 'damaged snapshot passed over: recovered from an older snapshot and the log instead');
+    for (const t of rec.truncated) this.logger.warn({ file: t.file, offset: t.offset }, 'txn log ended in a partial record (crash mid-write): truncated it there');
+    const img = this.image(rec);
+    const lastZxid = img.entries.at(-1)?.zxid ?? img.baseZxid;
+    let state = readEpochState(config.dataDir);
+    if (!state) {
+      // ZooKeeper derives missing epoch files from the last zxid (QuorumPeer.loadDataBase)
+      state = { acceptedEpoch: epochOf(lastZxid), currentEpoch: epochOf(lastZxid), votedFor: 0 };
+      writeEpochState(config.dataDir, state);
+    }
+    const syncLimitTicks = Math.max(4, Math.ceil((config.syncLimit ?? 5) * config.tickTimeMs / ZAB_TICK_MS));
+    const initLimitTicks = Math.max(8, Math.ceil((config.initLimit ?? 10) * config.tickTimeMs / ZAB_TICK_MS));
+    this.replica = new Replica({
+      core: {
+        tickTimeMs: config.tickTimeMs, minSessionTimeoutMs: config.minSessionTimeoutMs, maxSessionTimeoutMs: config.maxSessionTimeoutMs,
+        serverId: this.myId, extendedTypesEnabled: config.extendedTypesEnabled, enforceQuota: config.enforceQuota,
+        superDigest: config.superDigest, containerCheckIntervalMs: config.containerCheckIntervalMs,
+        sessionPassword: zookeeperSessionPassword, replyBytesMax: config.juteMaxBufferBytes,
+      },
+      zab: {
+        id: this.myId, voters, observers, syncLimitTicks, initLimitTicks,
+        electionTicks: Math.max(2, Math.round(ELECTION_TIMEOUT_MS / ZAB_TICK_MS)), logRetainEntries: LOG_RETAIN_ENTRIES,
+        random: Math.random,
+      },
+    }, { ...img, state }, Date.now());
+    this.core.tree.onQuotaWarning = (message) => this.logger.warn(message);
+    this.logger.info({
+      myid: this.myId, voters, observers, snapshotZxid: `0x${img.baseZxid.toString(16)}`, txns: img.entries.length,
+      zxid: `0x${lastZxid.toString(16)}`, acceptedEpoch: state.acceptedEpoch, currentEpoch: state.currentEpoch, ms: Date.now() - t0,
+    }, 'data loaded; looking for a leader');
+
+    this.peers = new PeerTransport({
+      myId: this.myId,
+      listenHost: me.host,
+      listenPort: me.quorumPort,
+      peers: config.servers.filter((s) => s.id !== this.myId).map((s) => ({ id: s.id, host: s.host, port: s.quorumPort })),
+      frameBytesMax: PEER_FRAME_BYTES_MAX,
+      log: this.logger,
+      onMessage: (from, data) => this.onPeerMessage(from, data),
+      onPeerDown: (id) => { this.replica.peerDown(id); this.schedule(); },
+    });
+    await this.peers.start();
+    const bound = await this.port.listen(config.clientPort ?? 2181, config.clientPortAddress);
+    this.boundPort = bound.port;
+    this.timer = setInterval(() => {
+      this.replica.tick(Date.now());
+      this.schedule();
+    }, ZAB_TICK_MS);
+    if (config.autopurgePurgeIntervalHours > 0) {
+      this.purge();
+      this.purgeTimer = setInterval(() => this.purge(), config.autopurgePurgeIntervalHours * 3600_000);
+      this.purgeTimer.unref();
+    }
+    let adminPort: number | null = null;
+    if (config.adminEnabled) {
+      this.admin = new AdminServer(this.view, this.logger, {
+        backupTo: (out, onStart, signal) => this.backupTo(out, onStart, signal),
+        superDigest: config.superDigest,
+        restore: () => Promise.reject(new Error('online restore is not available in an ensemble: restore one member offline with `ark restore` and let the others SNAP from it')),
+        rootAcl: () => this.core.tree.get('/')?.acl ?? [],
+      });
+      adminPort = await this.admin.start(config.adminServerPort, config.adminServerAddress);
+    }
+    this.logger.info({ address: bound.address, port: bound.port, quorumPort: me.quorumPort, adminPort }, 'client port open (clients are served once a leader is established)');
+    this.schedule();
+    return { address: bound.address, port: bound.port, adminPort, stop: () => this.stop() };
+  }
+
+  private image(rec: ReturnType<DataDir['recover']>): DurableImage {
+    return {
+      tree: rec.snapshot?.tree ?? new DataTree(),
+      sessions: rec.snapshot?.sessions ?? [],
+      baseZxid: rec.snapshot?.zxid ?? 0,
+      entries: rec.records.map((r) => ({ zxid: r.hdr.zxid, data: encodeEntry(r.hdr, r.txn) })),
+    };
+  }
+
+  private onPeerMessage(from: number, data: Buffer): void {
+    let msg;
+    try {
+      msg = decodeMsg(data);
+    } catch (e) {
+      if (!(e instanceof PeerCodecError)) throw e;
+      this.logger.warn({ peer: from, err: e.message }, 'undecodable message from peer: dropped (are both servers the same Ark version?)');
+      return;
+    }
+    this.replica.receive(from, msg, Date.now());
+    this.schedule();
+  }
+
+  private open(conn: number, addr: string, rport: number): boolean {
+    const max = this.config.maxClientCnxns;
+    const n = this.perIp.get(addr) ?? 0;
+    if (max > 0 && n >= max) {
+      this.logger.warn({ remote: addr, maxClientCnxns: max }, 'too many connections from one address: refused (raise maxClientCnxns in zoo.cfg if this is expected)');
+      return false;
+    }
+    this.perIp.set(addr, n + 1);
+    this.core.openConnection(conn, addr, rport, Date.now());
+    return true;
+  }
+
+  private closed(conn: number, addr: string): void {
+    const n = (this.perIp.get(addr) ?? 1) - 1;
+    if (n <= 0) this.perIp.delete(addr); else this.perIp.set(addr, n);
+    this.core.connectionClosed(conn);
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.stopping) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.process();
+    });
+  }
+
+  /** One round: take what the replica decided and carry it out in order. */
+  private process(): void {
+    const r = this.replica;
+    if (r.awaitingReload) return; // the reload queued on the disk calls back
+    const rd = r.ready(Date.now());
+    if (rd.state) writeEpochState(this.config.dataDir, rd.state);
+    if (rd.snapshot) this.diskOps.push({ kind: 'install', image: rd.snapshot });
+    if (rd.truncateAfter !== null) this.diskOps.push({ kind: 'truncate', zxid: rd.truncateAfter });
+    if (rd.entries.length > 0) this.diskOps.push({ kind: 'append', generation: rd.generation, entries: rd.entries });
+    if (r.awaitingReload) this.diskOps.push({ kind: 'reload' });
+    this.runDisk();
+    for (const m of rd.messages) this.peers.send(m.to, encodeMsg(m.msg));
+    this.flushOutputs(rd.outputs);
+    for (const e of r.errors.splice(0)) this.logger.warn({ err: e }, 'bad payload from a peer: ignored');
+    this.txnsSinceSnapshot += rd.applied.length;
+    this.noteRole();
+    if (this.txnsSinceSnapshot >= this.snapshotAfter && this.core.mode !== 'down') this.startSnapshot();
+  }
+
+  private noteRole(): void {
+    const z = this.replica.zab;
+    const role = `${this.quorumRole}/${z.activeEpoch}`;
+    if (role === this.lastRole) return;
+    this.lastRole = role;
+    if (this.quorumRole === 'looking') {
+      this.snapshotRun?.abort.abort();
+      this.logger.info({ zxid: `0x${z.lastZxid.toString(16)}`, acceptedEpoch: z.acceptedEpoch }, 'LOOKING: not serving clients until a leader is established');
+    } else {
+      this.logger.info({ role: this.quorumRole, epoch: z.activeEpoch, leader: z.leaderId, zxid: `0x${this.core.lastApplied.toString(16)}` }, `${this.quorumRole.toUpperCase()}: serving clients`);
+    }
+  }
+
+  private flushOutputs(outputs: ReturnType<Replica['core']['takeOutputs']>): void {
+    for (const e of this.core.internalErrors.splice(0)) {
+      this.logger.error({ err: e }, 'internal error: the connection was closed; this is a bug in Ark, please report it with this log');
+    }
+    if (outputs.length === 0) return;
+    this.port.cork();
+    for (const o of outputs) {
+      if (o.kind === 'send') this.port.write(o.conn, o.data);
+      else this.port.close(o.conn);
+    }
+    this.port.uncork();
+    this.port.resumeReady();
+  }
+
+  // ---------- disk ----------
+
+  /** Carries out disk operations in order; consecutive appends share one write + fdatasync. */
+  private runDisk(): void {
+    if (this.diskBusy || this.diskOps.length === 0) return;
+    const op = this.diskOps[0]!;
+    if (op.kind === 'append') {
+      const entries: Entry[] = [];
+      const generation = op.generation;
+      while (this.diskOps.length > 0 && this.diskOps[0]!.kind === 'append' && (this.diskOps[0] as { generation: number }).generation === generation) {
+        entries.push(...(this.diskOps.shift() as { entries: Entry[] }).entries);
+      }
+      this.diskBusy = true;
+      this.log.appendEntries(entries, (err) => {
+        this.diskBusy = false;
+        if (err) this.diskFailed(err);
+        this.replica.persisted(generation, entries.at(-1)!.zxid, Date.now());
+        this.runDisk();
+        this.schedule();
+      });
+      return;
+    }
+    this.diskBusy = true;
+    // a SNAP install or TRUNC waits for a snapshot being written (its file must not land afterwards)
+    const wait = this.snapshotRun?.done ?? Promise.resolve();
+    void wait.then(() => {
+      try {
+        this.diskOps.shift();
+        this.syncDiskOp(op);
+      } catch (e) {
+        this.diskFailed(e as Error);
+      }
+      this.diskBusy = false;
+      this.runDisk();
+      this.schedule();
+    });
+  }
+
+  private syncDiskOp(op: Exclude<DiskOp, { kind: 'append' }>): void {
+    switch (op.kind) {
+      case 'install':
+        this.dataDir.installSnapshot(op.image.zxid, op.image.data);
+        this.logger.info({ zxid: `0x${op.image.zxid.toString(16)}`, bytes: op.image.data.length }, 'SNAP: took the leader\'s snapshot');
+        return;
+      case 'truncate': {
+        const dropped = this.dataDir.truncateAfter(op.zxid);
+        if (dropped > 0) this.logger.warn({ zxid: `0x${op.zxid.toString(16)}`, dropped }, 'TRUNC: dropped logged txns that the leader\'s history does not hold (they were never committed)');
+        return;
+      }
+      case 'reload': {
+        const rec = this.dataDir.recover({ repair: true, ensemble: true });
+        this.replica.reloaded(this.image(rec));
+        this.core.tree.onQuotaWarning = (message) => this.logger.warn(message);
+        return;
+      }
+    }
+  }
+
+  private diskFailed(err: Error): never {
+    this.logger.fatal({ err: err.message, dir: this.log.dir }, 'cannot write the data dir: stopping so that no unlogged txn is acknowledged; check the disk and restart');
+    process.exit(2);
+  }
+
+  // ---------- snapshots, backups, purge ----------
+
+  private nextSnapshotPoint(): number {
+    const half = Math.max(1, Math.floor(this.config.snapCount / 2));
+    return half + 1 + Math.floor(Math.random() * half);
+  }
+
+  private startSnapshot(): void {
+    if (this.snapshotRun || this.capturing) return;
+    this.txnsSinceSnapshot = 0;
+    this.snapshotAfter = this.nextSnapshotPoint();
+    this.log.roll();
+    const abort = new AbortController();
+    const replica = this.replica;
+    const done = this.dataDir.writeSnapshot(this.core.tree, this.core.sessionRecords(), { gzip: this.gzipSnapshots, now: Date.now(), signal: abort.signal })
+      .then((info) => {
+        this.lastSnapshot = info;
+        // the log before it is now only needed for DIFFs (a window of it stays in memory)
+        if (replica === this.replica) replica.zab.compact(info.zxid);
+        this.logger.info({ file: info.file, zxid: `0x${info.zxid.toString(16)}`, nodes: info.nodes, bytes: info.bytes, ms: info.ms }, 'snapshot written');
+      }, (e: unknown) => {
+        if (!abort.signal.aborted) this.logger.error({ err: (e as Error).message }, 'snapshot failed: the txn log still holds every write; check the disk');
+      })
+      .finally(() => { this.snapshotRun = null; this.capturing = null; });
+    this.snapshotRun = { done, abort };
+    this.capturing = done;
+  }
+
+  async backupTo(out: Writable, onStart?: (zxid: number) => void, signal?: AbortSignal): Promise<BackupResult> {
+    while (this.capturing) await this.capturing.catch(() => undefined);
+    const run = writeBackup(this.core.tree, this.core.sessionRecords(), out, {
+      createdBy: `ark ${ARK_VERSION}`, ...(onStart ? { onStart } : {}), ...(signal ? { signal } : {}),
+    });
+    this.capturing = run;
+    try {
+      return await run;
+    } finally {
+      this.capturing = null;
+    }
+  }
+
+  private purge(): void {
+    try {
+      const removed = this.dataDir.purge(this.config.autopurgeSnapRetainCount);
+      if (removed.length > 0) this.logger.info({ removed: removed.length }, 'autopurge removed old snapshots and log segments');
+    } catch (e) {
+      this.logger.error({ err: (e as Error).message }, 'autopurge failed');
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.purgeTimer) clearInterval(this.purgeTimer);
+    this.snapshotRun?.abort.abort();
+    await this.snapshotRun?.done;
+    await this.admin?.stop();
+    while (this.diskBusy) await new Promise((r) => setTimeout(r, 5));
+    await this.port.stop();
+    await this.peers.close();
+    this.log.closeSegment();
+    this.logger.info('stopped');
+  }
+}
+
