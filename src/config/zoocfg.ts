@@ -260,6 +260,7 @@ const SYSTEM_HONOURED = [
   'extendedTypesEnabled',
   'DigestAuthenticationProvider.superDigest',
   'snapCount',
+  'commitLogCount',
   'forceSync',
   'znode.container.checkIntervalMs',
   'enforceQuota',
@@ -286,7 +287,7 @@ const SYSTEM_UNHONOURED = [
   'traceFile',
   'skipACL',
   'cnxTimeout',
-  'commitLogCount',
+  
   'snapSizeLimitInKb',
   'fsync.warningthresholdms',
   'maxResponseCacheSize',

@@ -30,8 +30,11 @@ import { dirBytes, countFds, maxFds, numberProp, OUTSTANDING_PER_CONNECTION_MAX,
 const ZAB_TICK_MS = 50;
 /** Base election timeout (each wait is drawn from [base, 2 base)). */
 const ELECTION_TIMEOUT_MS = 200;
-/** Entries kept in memory past the last snapshot, so a follower slightly behind gets a DIFF. */
-const LOG_RETAIN_ENTRIES = 10_000;
+/**
+ * Entries kept in memory past the last snapshot, so a follower slightly behind gets a DIFF rather
+ * than a SNAP (ZooKeeper's committedLog, zookeeper.commitLogCount, default 500).
+ */
+const COMMIT_LOG_COUNT_DEFAULT = 500;
 /** Largest peer message: a SNAP carries the whole tree. */
 const PEER_FRAME_BYTES_MAX = 1024 * 1024 * 1024;
 
@@ -185,7 +188,7 @@ export class EnsembleServer {
       },
       zab: {
         id: this.myId, voters, observers, syncLimitTicks, initLimitTicks,
-        electionTicks: Math.max(2, Math.round(ELECTION_TIMEOUT_MS / ZAB_TICK_MS)), logRetainEntries: LOG_RETAIN_ENTRIES,
+        electionTicks: Math.max(2, Math.round(ELECTION_TIMEOUT_MS / ZAB_TICK_MS)), logRetainEntries: numberProp(config, 'zookeeper.commitLogCount', COMMIT_LOG_COUNT_DEFAULT),
         random: Math.random,
       },
     }, { ...img, state }, Date.now());

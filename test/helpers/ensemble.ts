@@ -1,0 +1,138 @@
+// Starts a real Ark ensemble: one `ark server zoo.cfg` process per member on loopback, each with
+// its own data dir and myid, all from the same server.N lines, as an operator would run them.
+import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { arkBin, freePort, tempDir, waitForPort, wrapProcess, writeCfg, type RunningServer } from './servers.js';
+import { fourLetterWord } from './zookeeper.js';
+
+export interface Member {
+  readonly id: number;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly observer: boolean;
+  proc: RunningServer | null;
+  /** everything this member's processes printed, across restarts */
+  log: string;
+}
+
+export interface Ensemble {
+  readonly members: Member[];
+  readonly connectString: string;
+  /** (re)starts a stopped member from its config and data dir */
+  start(m: Member): Promise<void>;
+  kill(m: Member): Promise<void>;
+  /** removes a stopped member's data (keeps its myid): it must rejoin by SNAP */
+  wipe(m: Member): void;
+  /** the member that reports Mode: leader, waiting up to timeoutMs */
+  leader(timeoutMs?: number): Promise<Member>;
+  /** waits until every running member serves (srvr answers with a Mode) */
+  serving(timeoutMs?: number): Promise<void>;
+  mode(m: Member): Promise<string | null>;
+  stop(): Promise<void>;
+}
+
+export interface EnsembleOptions {
+  voters?: number;
+  observers?: number;
+  cfg?: Record<string, string | number | boolean>;
+  env?: Record<string, string>;
+}
+
+export async function startEnsemble(opts: EnsembleOptions = {}): Promise<Ensemble> {
+  const voters = opts.voters ?? 3;
+  const observers = opts.observers ?? 0;
+  const n = voters + observers;
+  const root = tempDir('ensemble');
+  const ports: Array<{ client: number; quorum: number; election: number }> = [];
+  for (let i = 0; i < n; i++) ports.push({ client: await freePort(), quorum: await freePort(), election: await freePort() });
+  const serverLines: Record<string, string> = {};
+  for (let i = 0; i < n; i++) {
+    const p = ports[i]!;
+    serverLines[`server.${i + 1}`] = `127.0.0.1:${p.quorum}:${p.election}${i >= voters ? ':observer' : ''}`;
+  }
+  const members: Member[] = [];
+  const cfgFiles: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const dataDir = join(root, `s${i + 1}`);
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(join(dataDir, 'myid'), `${i + 1}\n`);
+    const cfgDir = join(root, `cfg${i + 1}`);
+    mkdirSync(cfgDir, { recursive: true });
+    cfgFiles.push(writeCfg(cfgDir, {
+      tickTime: 2000, initLimit: 10, syncLimit: 5, dataDir, clientPort: ports[i]!.client, clientPortAddress: '127.0.0.1',
+      'admin.enableServer': false, '4lw.commands.whitelist': '*', ...(i >= voters ? { peerType: 'observer' } : {}),
+      ...serverLines, ...opts.cfg,
+    }));
+    members.push({ id: i + 1, port: ports[i]!.client, dataDir, observer: i >= voters, proc: null, log: '' });
+  }
+
+  async function start(m: Member): Promise<void> {
+    if (m.proc) return;
+    const proc = spawn(process.execPath, [arkBin, 'server', cfgFiles[m.id - 1]!], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ARK_LOG_LEVEL: process.env.ARK_LOG_LEVEL ?? 'info', ARK_LOG_FORMAT: 'json', ...opts.env },
+    });
+    proc.stdout?.on('data', (d: Buffer) => { m.log += d.toString(); });
+    proc.stderr?.on('data', (d: Buffer) => { m.log += d.toString(); });
+    const server = wrapProcess(`ark ${m.id}`, proc, '127.0.0.1', m.port, m.dataDir);
+    m.proc = server;
+    proc.once('exit', () => { if (m.proc === server) m.proc = null; });
+    await waitForPort('127.0.0.1', m.port, 20000, proc);
+  }
+
+  async function mode(m: Member): Promise<string | null> {
+    if (!m.proc) return null;
+    try {
+      const out = await fourLetterWord('127.0.0.1', m.port, 'srvr', 2000);
+      return /Mode: (\w+)/.exec(out)?.[1] ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  const ens: Ensemble = {
+    members,
+    connectString: members.map((m) => `127.0.0.1:${m.port}`).join(','),
+    start,
+    async kill(m) {
+      const p = m.proc;
+      if (!p) return;
+      await p.kill();
+      m.proc = null;
+    },
+    wipe(m) {
+      if (m.proc) throw new Error('wipe a stopped member only');
+      rmSync(join(m.dataDir, 'ark-v1'), { recursive: true, force: true });
+    },
+    async leader(timeoutMs = 20000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        for (const m of members) if ((await mode(m)) === 'leader') return m;
+        if (Date.now() > deadline) throw new Error(`no leader after ${timeoutMs} ms\n${members.map((m) => `--- ${m.id}\n${m.log.slice(-3000)}`).join('\n')}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async serving(timeoutMs = 20000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const modes = await Promise.all(members.filter((m) => m.proc).map((m) => mode(m)));
+        if (modes.every((x) => x !== null)) return;
+        if (Date.now() > deadline) throw new Error(`members not serving after ${timeoutMs} ms: ${modes.join(',')}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    mode,
+    async stop() {
+      await Promise.all(members.map(async (m) => { await m.proc?.stop({ keepData: true }); m.proc = null; }));
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  try {
+    await Promise.all(members.map((m) => start(m)));
+  } catch (e) {
+    await ens.stop();
+    throw e;
+  }
+  return ens;
+}
