@@ -96,12 +96,19 @@ export interface SimRunOptions {
   script?: (c: Cluster) => void;
   /** skip random faults (scripted scenarios) */
   noRandomFaults?: boolean;
+  /** scripted scenarios: see every message as it is sent; return 'drop' to lose it */
+  onSend?: (c: Cluster, from: number, to: number, msg: Msg) => 'drop' | void;
+  /** scripted scenarios: see every message as it is delivered */
+  onDeliver?: (c: Cluster, from: number, to: number, msg: Msg) => void;
 }
 
 export class Cluster {
   readonly rng: Rng;
   readonly swarm: SwarmOptions;
   now = T0;
+  readonly startedAt = T0;
+  /** free for scripts: when their current phase began */
+  phaseAt = 0;
   readonly nodes = new Map<number, SimNode>();
   readonly net: SimNetwork<Msg>;
   private readonly clients: SimClient[] = [];
@@ -126,6 +133,8 @@ export class Cluster {
   private readonly rDisk: Rng;
   private readonly rZab: Rng;
   steps = 0;
+  /** scripted actions to run at the start of the next step (e.g. a crash right after a send) */
+  readonly actions: Array<() => void> = [];
 
   constructor(readonly seed: number, readonly opts: SimRunOptions = {}) {
     this.rng = new Rng(seed);
@@ -238,7 +247,7 @@ export class Cluster {
     this.count('wipe');
   }
 
-  private count(k: string): void {
+  count(k: string): void {
     this.faults[k] = (this.faults[k] ?? 0) + 1;
   }
 
@@ -269,9 +278,12 @@ export class Cluster {
   /** One simulated millisecond: deliveries, fsyncs, ticks, clients, then each replica's ready. */
   step(): void {
     this.steps++;
+    for (const a of this.actions.splice(0)) a();
     for (const d of this.net.takeDue(this.now)) {
       const node = this.nodes.get(d.to)!;
-      node.replica?.receive(d.from, d.payload, this.nodeNow(node));
+      if (!node.replica) continue;
+      this.opts.onDeliver?.(this, d.from, d.to, d.payload);
+      node.replica.receive(d.from, d.payload, this.nodeNow(node));
     }
     for (const node of this.nodes.values()) {
       const r = node.replica;
@@ -348,7 +360,10 @@ export class Cluster {
       const lastDone = disk.pending.at(-1)?.doneAt ?? 0;
       disk.pending.push({ generation: rd.generation, entries: rd.entries, doneAt: Math.max(this.now + delay, lastDone) });
     }
-    for (const m of rd.messages) this.net.send(m.from, m.to, m.msg, this.now);
+    for (const m of rd.messages) {
+      if (this.opts.onSend?.(this, m.from, m.to, m.msg) === 'drop') continue;
+      this.net.send(m.from, m.to, m.msg, this.now);
+    }
     this.checkApplied(node, rd);
     for (const o of rd.outputs) this.toClient(node, o);
     this.maybeSnapshot(node);

@@ -1,0 +1,179 @@
+// Starts a real Apache ZooKeeper 3.8 ensemble: one `QuorumPeerMain zoo.cfg` JVM per member on
+// loopback, each with its own dataDir and myid, all from the same server.N lines, launched the way
+// startZooKeeper (zookeeper.ts) launches a standalone server: same class path, slf4j logging to
+// stderr, the same JVM flags except a heap of 512 MiB (three JVMs share the machine).
+import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, tempDir, wrapProcess, writeCfg } from './servers.js';
+import type { Ensemble, Member } from './ensemble.js';
+import { fourLetterWord, javaClasspath, zookeeperMissing } from './zookeeper.js';
+
+const javaBin = process.env.ARK_JAVA ?? 'java';
+
+export interface ZooKeeperEnsembleOptions {
+  voters?: number;
+  observers?: number;
+  /** zoo.cfg entries for every member; they override the defaults. */
+  cfg?: Record<string, string | number | boolean>;
+  /** extra JVM system properties (-Dkey=value) for every member. */
+  systemProperties?: Record<string, string | number | boolean>;
+  /** JVM max heap, default 512m. */
+  heap?: string;
+}
+
+/** Keys that ZooKeeper only honours as JVM system properties under exactly this name (as in zookeeper.ts). */
+const CFG_AS_SYSTEM_PROPERTY: Record<string, string> = {
+  'znode.container.checkIntervalMs': 'znode.container.checkIntervalMs',
+  'znode.container.maxPerMinute': 'znode.container.maxPerMinute',
+  'znode.container.maxNeverUsedIntervalMs': 'znode.container.maxNeverUsedIntervalMs',
+  extendedTypesEnabled: 'zookeeper.extendedTypesEnabled',
+};
+
+/** The flags of zookeeper.ts's jvmFlags, with a configurable heap. */
+function jvmFlags(heap: string, logLevel: string): string[] {
+  return [
+    `-Xmx${heap}`,
+    '-XX:+UseSerialGC',
+    '-XX:TieredStopAtLevel=1',
+    '-Djava.net.preferIPv4Stack=true',
+    `-Dorg.slf4j.simpleLogger.defaultLogLevel=${logLevel}`,
+    '-Dorg.slf4j.simpleLogger.logFile=System.err',
+  ];
+}
+
+/**
+ * Runs an Apache ZooKeeper ensemble (tickTime 2000, initLimit 10, syncLimit 5, forceSync at its
+ * default, all 4lw allowed, no admin server) and resolves once every member listens on its client
+ * port. The result has the shape of Ark's Ensemble helper; `wipe` removes a stopped member's
+ * snapshots and logs (dataDir/version-2), keeping its myid.
+ */
+export async function startZooKeeperEnsemble(opts: ZooKeeperEnsembleOptions = {}): Promise<Ensemble> {
+  const missing = zookeeperMissing();
+  if (missing) throw new Error(missing);
+  const voters = opts.voters ?? 3;
+  const observers = opts.observers ?? 0;
+  const n = voters + observers;
+  const host = '127.0.0.1';
+  const root = tempDir('zk-ensemble');
+  const ports: Array<{ client: number; quorum: number; election: number }> = [];
+  for (let i = 0; i < n; i++) ports.push({ client: await freePort(), quorum: await freePort(), election: await freePort() });
+  const serverLines: Record<string, string> = {};
+  for (let i = 0; i < n; i++) {
+    const p = ports[i]!;
+    serverLines[`server.${i + 1}`] = `${host}:${p.quorum}:${p.election}${i >= voters ? ':observer' : ''}`;
+  }
+  const members: Member[] = [];
+  const cfgFiles: string[] = [];
+  const memberProps: Array<Record<string, string | number | boolean>> = [];
+  for (let i = 0; i < n; i++) {
+    const dataDir = join(root, `s${i + 1}`);
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(join(dataDir, 'myid'), `${i + 1}\n`);
+    const cfgDir = join(root, `cfg${i + 1}`);
+    mkdirSync(cfgDir, { recursive: true });
+    const cfg: Record<string, string | number | boolean> = {
+      tickTime: 2000, initLimit: 10, syncLimit: 5, dataDir, clientPort: ports[i]!.client, clientPortAddress: host,
+      'admin.enableServer': false, '4lw.commands.whitelist': '*', ...(i >= voters ? { peerType: 'observer' } : {}),
+      ...serverLines, ...opts.cfg,
+    };
+    cfgFiles.push(writeCfg(cfgDir, cfg));
+    const props: Record<string, string | number | boolean> = {
+      'zookeeper.admin.enableServer': false,
+      'zookeeper.jmx.log4j.disable': true,
+    };
+    for (const [key, prop] of Object.entries(CFG_AS_SYSTEM_PROPERTY)) {
+      const v = cfg[key];
+      if (v !== undefined) props[prop] = v;
+    }
+    Object.assign(props, opts.systemProperties);
+    memberProps.push(props);
+    members.push({ id: i + 1, port: ports[i]!.client, dataDir, observer: i >= voters, proc: null, log: '' });
+  }
+
+  async function start(m: Member): Promise<void> {
+    if (m.proc) return;
+    const args = [
+      ...jvmFlags(opts.heap ?? '512m', process.env.ARK_ZK_LOG_LEVEL ?? 'warn'),
+      ...Object.entries(memberProps[m.id - 1]!).map(([k, v]) => `-D${k}=${v}`),
+      '-cp', javaClasspath(),
+      'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfgFiles[m.id - 1]!,
+    ];
+    const proc = spawn(javaBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    proc.stdout?.on('data', (d: Buffer) => { m.log += d.toString(); });
+    proc.stderr?.on('data', (d: Buffer) => { m.log += d.toString(); });
+    const server = wrapProcess(`zookeeper ${m.id}`, proc, host, m.port, m.dataDir);
+    m.proc = server;
+    proc.once('exit', () => { if (m.proc === server) m.proc = null; });
+    // A quorum member binds its client port at startup and answers srvr with "not currently
+    // serving requests" until it has joined a quorum: here wait only for an answer (serving()
+    // and leader() wait for the quorum), as Ark's helper waits only for the port.
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        throw new Error(`zookeeper ${m.id} exited (code ${proc.exitCode}, signal ${proc.signalCode})\n${m.log.slice(-3000)}`);
+      }
+      try {
+        await fourLetterWord(host, m.port, 'srvr', 2000);
+        return;
+      } catch { /* not listening yet */ }
+      if (Date.now() > deadline) throw new Error(`zookeeper ${m.id} not listening on ${m.port} after 30000 ms\n${m.log.slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async function mode(m: Member): Promise<string | null> {
+    if (!m.proc) return null;
+    try {
+      const out = await fourLetterWord(host, m.port, 'srvr', 2000);
+      return /Mode: (\w+)/.exec(out)?.[1] ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  const ens: Ensemble = {
+    members,
+    connectString: members.map((m) => `${host}:${m.port}`).join(','),
+    start,
+    async kill(m) {
+      const p = m.proc;
+      if (!p) return;
+      await p.kill();
+      m.proc = null;
+    },
+    wipe(m) {
+      if (m.proc) throw new Error('wipe a stopped member only');
+      rmSync(join(m.dataDir, 'version-2'), { recursive: true, force: true });
+    },
+    async leader(timeoutMs = 30000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        for (const m of members) if ((await mode(m)) === 'leader') return m;
+        if (Date.now() > deadline) throw new Error(`no leader after ${timeoutMs} ms\n${members.map((m) => `--- ${m.id}\n${m.log.slice(-3000)}`).join('\n')}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async serving(timeoutMs = 30000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const modes = await Promise.all(members.filter((m) => m.proc).map((m) => mode(m)));
+        if (modes.every((x) => x !== null)) return;
+        if (Date.now() > deadline) throw new Error(`members not serving after ${timeoutMs} ms: ${modes.join(',')}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    mode,
+    async stop() {
+      await Promise.all(members.map(async (m) => { await m.proc?.stop({ keepData: true }); m.proc = null; }));
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  try {
+    await Promise.all(members.map((m) => start(m)));
+  } catch (e) {
+    await ens.stop();
+    throw e;
+  }
+  return ens;
+}

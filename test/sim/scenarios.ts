@@ -1,0 +1,223 @@
+// Scripted simulator scenarios, one per ZooKeeper bug in the sync-phase table of
+// ../shared/reference/reliability.md §4. Each drives the exact moment the bug needed (a crash
+// right after a message, a lost proposal, a leader that alone logged a txn) on top of the random
+// workload, and the simulator's checkers decide: election safety, txn agreement, digests, leader
+// completeness (no committed txn lost), ephemeral ownership, monotonic client zxids and
+// linearizable sync+read, then liveness after healing.
+import type { Msg } from '../../src/consensus/messages.js';
+import type { Cluster, SimRunOptions } from './cluster.js';
+import type { SwarmOptions } from './swarm.js';
+
+export interface Scenario {
+  name: string;
+  jira: string;
+  options: (seed: number) => SimRunOptions;
+  /** what must have happened for the scenario to have tested anything */
+  expect: Array<{ fault: string | string[]; atLeast: number }>;
+}
+
+/** A calm network and no random faults: the script is the only thing that goes wrong. */
+const calm: Partial<SwarmOptions> = {
+  nodes: 3, observers: 0, clients: 3, opsPerClient: 150,
+  network: { delayMinMs: 1, delayMeanMs: 3, lossP: 0, duplicateP: 0, reorder: false },
+  partitionP: 0, crashP: 0, clockStepMs: 0, tornWriteP: 0, fsyncDelayMinMs: 1, fsyncDelayMaxMs: 3,
+  faultPhaseMs: 6000, livenessPhaseMs: 8000,
+};
+
+function once(): () => boolean {
+  let done = false;
+  return () => {
+    if (done) return false;
+    done = true;
+    return true;
+  };
+}
+
+function leaderId(c: Cluster): number | null {
+  return c.leader()?.id ?? null;
+}
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: 'txns only the old leader logged are truncated when it returns',
+    jira: 'ZOOKEEPER-1154',
+    // the returning leader is cut back by TRUNC, or by SNAP when it fell out of the DIFF window
+    expect: [{ fault: ['trunc', 'snap_sync'], atLeast: 1 }],
+    options: () => {
+      let phase = 0;
+      let old = 0;
+      return {
+        swarm: calm, noRandomFaults: true,
+        script: (c) => {
+          const l = leaderId(c);
+          if (phase === 0 && l !== null && c.now - c.startedAt > 1500) {
+            // the leader's proposals stop reaching anyone: it logs them alone
+            old = l;
+            c.net.blockLinks(c.allIds.filter((i) => i !== l).map((i) => [l, i] as [number, number]));
+            phase = 1;
+            c.phaseAt = c.now;
+          } else if (phase === 1 && c.now - c.phaseAt > 300) {
+            c.crash(old, 0);
+            c.net.heal();
+            phase = 2;
+            c.phaseAt = c.now;
+          } else if (phase === 2 && c.now - c.phaseAt > 1500) {
+            c.restart(old);
+            c.count('scenario_complete');
+            phase = 3;
+          }
+        },
+      };
+    },
+  },
+  {
+    name: 'a quorum that crashes right after the new leader is established keeps the txns it acknowledged',
+    jira: 'ZOOKEEPER-3911 / 4646 / 4685',
+    expect: [{ fault: 'crash', atLeast: 3 }],
+    options: () => {
+      let phase = 0;
+      let epoch = 0;
+      return {
+        swarm: { ...calm, fsyncDelayMinMs: 5, fsyncDelayMaxMs: 40 },
+        noRandomFaults: true,
+        script: (c) => {
+          const l = c.leader();
+          if (phase === 0 && l && c.now - c.startedAt > 1200) {
+            epoch = l.replica!.zab.activeEpoch;
+            c.crash(l.id, 0); // a new election, with txns to DIFF
+            phase = 1;
+          } else if (phase === 1 && l && l.replica!.zab.activeEpoch > epoch && l.replica!.zab.isEstablishedLeader) {
+            // established: every member crashes before anything unsynced reaches its disk
+            for (const id of c.allIds) c.crash(id, 0);
+            phase = 2;
+            c.phaseAt = c.now;
+          } else if (phase === 2 && c.now - c.phaseAt > 200) {
+            for (const id of c.allIds) c.restart(id);
+            c.count('scenario_complete');
+            phase = 3;
+          }
+        },
+      };
+    },
+  },
+  {
+    name: 'a follower that crashes right after acknowledging NEWLEADER still has the synced txns and epoch',
+    jira: 'ZOOKEEPER-4643 / 4785 / 335 / 2307',
+    expect: [{ fault: 'crash', atLeast: 2 }],
+    options: () => {
+      const first = once();
+      let armed = false;
+      let phase = 0;
+      return {
+        swarm: { ...calm, fsyncDelayMinMs: 2, fsyncDelayMaxMs: 20 },
+        noRandomFaults: true,
+        script: (c) => {
+          const l = leaderId(c);
+          if (phase === 0 && l !== null && c.now - c.startedAt > 1500) {
+            armed = true;
+            c.crash(l, 0);
+            phase = 1;
+            c.phaseAt = c.now;
+          } else if (phase === 1 && c.now - c.phaseAt > 1500) {
+            for (const id of c.allIds) c.restart(id);
+            phase = 2;
+            c.phaseAt = c.now;
+          } else if (phase === 2 && c.now - c.phaseAt > 1500) {
+            for (const id of c.allIds) c.restart(id);
+          }
+        },
+        onSend: (c, from, _to, msg: Msg) => {
+          if (armed && msg.type === 'ack_newleader' && first()) {
+            // the ack leaves; the follower dies before it does anything else, then so does the leader
+            c.actions.push(() => { c.crash(from, 0); });
+            c.actions.push(() => { const l = leaderId(c); if (l !== null) c.crash(l, 0); c.count('scenario_complete'); });
+          }
+        },
+      };
+    },
+  },
+  {
+    name: 'the leader dies after sending SNAP, before the learner acknowledges NEWLEADER',
+    jira: 'ZOOKEEPER-3642 / 3104',
+    expect: [{ fault: 'snap_sync', atLeast: 1 }, { fault: 'wipe', atLeast: 1 }],
+    options: () => {
+      let phase = 0;
+      let victim = 0;
+      const first = once();
+      return {
+        swarm: calm, noRandomFaults: true,
+        script: (c) => {
+          const l = leaderId(c);
+          if (phase === 0 && l !== null && c.now - c.startedAt > 2500) {
+            victim = c.voterIds.find((i) => i !== l)!;
+            c.crash(victim, 0);
+            c.wipe(victim);
+            phase = 1;
+            c.phaseAt = c.now;
+          } else if (phase === 1 && c.now - c.phaseAt > 300) {
+            c.restart(victim);
+            phase = 2;
+            c.phaseAt = c.now;
+          } else if (phase === 2 && c.now - c.phaseAt > 1500) {
+            for (const id of c.allIds) c.restart(id);
+            phase = 3;
+          }
+        },
+        onDeliver: (c, from, to, msg: Msg) => {
+          if (to === victim && msg.type === 'sync' && msg.mode === 'snap' && first()) {
+            c.actions.push(() => { c.crash(from, 0); c.count('scenario_complete'); });
+          }
+        },
+      };
+    },
+  },
+  {
+    name: 'a follower that misses the closeSession proposal still drops the ephemerals',
+    jira: 'ZOOKEEPER-2355 / 4541',
+    expect: [],
+    options: () => {
+      let victim = 0;
+      return {
+        swarm: { ...calm, clients: 4 }, noRandomFaults: true,
+        script: (c) => {
+          if (victim === 0 && leaderId(c) !== null) victim = c.voterIds.find((i) => i !== leaderId(c))!;
+        },
+        onSend: (_c, _from, to, msg: Msg) => {
+          // closeSession txns are type -11: lose every proposal of one to the victim
+          // TxnHeader: clientId long, cxid int, zxid long, time long, type int (offset 28)
+          if (to === victim && msg.type === 'propose' && msg.entry.data.length >= 32) {
+            const type = Buffer.from(msg.entry.data.buffer, msg.entry.data.byteOffset, msg.entry.data.byteLength).readInt32BE(28);
+            if (type === -11) {
+              _c.count('scenario_complete');
+              return 'drop';
+            }
+          }
+          return undefined;
+        },
+      };
+    },
+  },
+  {
+    name: 'sync + read through an isolated old leader is not stale',
+    jira: 'ZOOKEEPER-1675',
+    expect: [],
+    options: () => {
+      let phase = 0;
+      return {
+        swarm: { ...calm, clients: 5 }, noRandomFaults: true,
+        script: (c) => {
+          const l = leaderId(c);
+          if (phase === 0 && l !== null && c.now - c.startedAt > 1500) {
+            c.net.blockLinks(c.allIds.filter((i) => i !== l).flatMap((i) => [[l, i], [i, l]] as Array<[number, number]>));
+            phase = 1;
+            c.phaseAt = c.now;
+          } else if (phase === 1 && c.now - c.phaseAt > 2500) {
+            c.net.heal();
+            c.count('scenario_complete');
+            phase = 2;
+          }
+        },
+      };
+    },
+  },
+];
