@@ -1,0 +1,52 @@
+// The import directions of docs/ARCHITECTURE.md, checked on the sources: the pure layers never
+// reach for I/O, clocks or randomness, and consensus sees nothing but util.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../helpers/servers.js';
+
+const src = join(repoRoot, 'src');
+
+function sources(dir: string): Array<{ file: string; text: string }> {
+  return readdirSync(join(src, dir)).filter((f) => f.endsWith('.ts'))
+    .map((f) => ({ file: `${dir}/${f}`, text: readFileSync(join(src, dir, f), 'utf8') }));
+}
+
+function imports(text: string): string[] {
+  return [...text.matchAll(/^import[^;]*?from '([^']+)'/gms)].map((m) => m[1]!);
+}
+
+const PURE = ['wire', 'tree', 'session', 'server', 'consensus', 'replica'];
+const ALLOWED: Record<string, string[]> = {
+  consensus: ['consensus', 'util'],
+  replica: ['replica', 'consensus', 'server', 'wire', 'tree', 'session', 'util', 'storage/snapshot.js'],
+  server: ['server', 'wire', 'tree', 'session', 'util'],
+  tree: ['tree', 'wire', 'util'],
+  session: ['session', 'util'],
+  wire: ['wire', 'util'],
+};
+
+test('pure layers import only what ARCHITECTURE.md allows and no I/O, clock or randomness', () => {
+  const problems: string[] = [];
+  for (const dir of PURE) {
+    for (const { file, text } of sources(dir)) {
+      for (const spec of imports(text)) {
+        if (spec.startsWith('node:')) {
+          // compute-only modules: checksums and compression, hashes (digest ACLs), isIP (ip ACLs)
+          const computeOnly = spec === 'node:zlib' || spec === 'node:events' || spec === 'node:crypto' || (spec === 'node:net' && file === 'tree/acl.ts');
+          if (!computeOnly) problems.push(`${file} imports ${spec}`);
+          continue;
+        }
+        const target = spec.startsWith('./') ? `${dir}/${spec.slice(2)}` : spec.replace(/^\.\.\//, '');
+        const ok = (ALLOWED[dir] ?? []).some((a) => target === a || target.startsWith(`${a}/`) || a === target);
+        if (!ok) problems.push(`${file} imports ${spec}`);
+      }
+      const code = text.replace(/\/\/.*$/gm, '').replace(/\/\*[\s\S]*?\*\//g, '');
+      for (const bad of ['Date.now(', 'Math.random(', 'setTimeout(', 'setInterval(', 'setImmediate(', 'process.']) {
+        if (code.includes(bad)) problems.push(`${file} uses ${bad}`);
+      }
+    }
+  }
+  assert.deepEqual(problems, []);
+});
