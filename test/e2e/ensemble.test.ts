@@ -188,3 +188,36 @@ describe('replicated ensemble of three processes', { timeout: 180000 }, () => {
     assert.ok(zxid.startsWith('0x'));
   });
 });
+
+describe('an observer', { timeout: 120000 }, () => {
+  test('serves reads, forwards writes, does not vote, and follows a new leader', async () => {
+    const ens = await startEnsemble({ voters: 3, observers: 1 });
+    try {
+      const leader = await ens.leader();
+      await ens.serving();
+      const observer = ens.members[3]!;
+      assert.equal(await ens.mode(observer), 'observer');
+      const mntr = await fourLetterWord('127.0.0.1', leader.port, 'mntr');
+      assert.match(mntr, /zk_followers\t2/, 'the observer is not counted as a follower');
+      assert.match(mntr, /zk_synced_observers\t1/);
+      const o = await client(observer);
+      await o.create('/via-observer', 'o');
+      const f = await client(ens.members.find((m) => m !== leader && m !== observer)!);
+      await f.sync('/');
+      assert.equal((await f.getData('/via-observer')).data.toString(), 'o');
+      await f.close();
+      o.disconnect();
+      // the voters elect without it; it follows whoever wins
+      await ens.kill(leader);
+      const next = await ens.leader();
+      assert.notEqual(next, observer);
+      await ens.serving();
+      const o2 = await client(observer);
+      await o2.create('/after-failover', 'o');
+      assert.equal((await o2.getData('/via-observer')).data.toString(), 'o');
+      await o2.close();
+    } finally {
+      await ens.stop();
+    }
+  });
+});
