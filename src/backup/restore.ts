@@ -16,6 +16,7 @@ import { OpCode } from '../wire/protocol.js';
 import type { Txn, TxnHeader } from '../wire/txn.js';
 import { DataDir } from '../storage/datadir.js';
 import { DATA_SUBDIR } from '../storage/filelog.js';
+import { readEpochState, writeEpochState } from '../storage/epoch.js';
 import type { SessionRecord } from '../storage/snapshot.js';
 
 export class RestoreError extends Error {
@@ -53,7 +54,9 @@ export async function restoreInto(tree: DataTree, sessions: SessionRecord[], opt
   const fromZxid = tree.lastProcessedZxid;
   // above the backup point and above whatever the replaced data held (names carry zxids, and an
   // epoch never changes inside a segment), so no zxid is handed out twice
-  const replacedEpoch = Math.max(-1, ...existing.map((f) => Math.floor(parseInt(/\.([0-9a-f]{16})/.exec(f)?.[1] ?? '0', 16) / TWO_32)));
+  // an ensemble member's epoch file counts too: it may have promised epochs no file name shows yet
+  const promised = readEpochState(opts.dataDir)?.acceptedEpoch ?? -1;
+  const replacedEpoch = Math.max(-1, promised, ...existing.map((f) => Math.floor(parseInt(/\.([0-9a-f]{16})/.exec(f)?.[1] ?? '0', 16) / TWO_32)));
   const epoch = opts.epoch ?? Math.max(Math.floor(fromZxid / TWO_32), replacedEpoch) + 1;
   const zxid = epoch * TWO_32;
   if (zxid <= fromZxid) throw new RestoreError(`epoch ${epoch} does not come after the backup point 0x${fromZxid.toString(16)}`, true);
@@ -63,6 +66,9 @@ export async function restoreInto(tree: DataTree, sessions: SessionRecord[], opt
   // the new snapshot is durable before the old data goes: a crash in between leaves both (the new
   // one in a higher epoch, so recovery takes it), never an empty dir
   const written = await dd.writeSnapshot(tree, sessions, { gzip: false, now: Date.now() });
+  // as an ensemble member, this data is the history of `epoch`: it wins the election over members
+  // holding older data, which then take it by SNAP (a standalone server ignores the file)
+  writeEpochState(opts.dataDir, { acceptedEpoch: epoch, currentEpoch: epoch, votedFor: 0 });
   for (const f of existing) if (f !== written.file) rmSync(f, { force: true });
   let dropped = 0;
   if (opts.dropSessions && sessions.length > 0) {

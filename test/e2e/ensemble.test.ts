@@ -8,6 +8,10 @@ import { CreateFlag } from '../../src/wire/protocol.js';
 import { ErrorCode, KeeperError } from '../../src/util/errors.js';
 import { startEnsemble, type Ensemble, type Member } from '../helpers/ensemble.js';
 import { fourLetterWord } from '../helpers/zookeeper.js';
+import { arkBin, freePort, tempDir } from '../helpers/servers.js';
+import { describeTool, runTool } from '../helpers/clitools.js';
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 
 async function client(m: Member, opts: { sessionId?: bigint; passwd?: Buffer } = {}): Promise<ZkClient> {
   return ZkClient.connect({ port: m.port, sessionTimeoutMs: 10000, ...opts });
@@ -218,6 +222,56 @@ describe('an observer', { timeout: 120000 }, () => {
       await o2.close();
     } finally {
       await ens.stop();
+    }
+  });
+});
+
+describe('backup of an ensemble and restore into a new one', { timeout: 120000 }, () => {
+  test('an online backup from one member, restored into one member of a new ensemble: the others take it by SNAP', async () => {
+    const adminPort = await freePort();
+    const ens = await startEnsemble({ memberCfg: (id) => (id === 2 ? { 'admin.enableServer': true, 'admin.serverPort': adminPort, 'admin.serverAddress': '127.0.0.1' } : {}) });
+    const dir = tempDir('ens-backup');
+    try {
+      await ens.leader();
+      await ens.serving();
+      const { c } = await anyClient(ens);
+      await c.create('/kept', 'k');
+      for (let i = 0; i < 20; i++) await c.create(`/kept/n${i}`, `v${i}`);
+      await c.setData('/kept/n3', 'changed');
+      const before = (await c.getData('/kept/n3')).stat;
+      await c.close();
+      const file = join(dir, 'ensemble.arkb');
+      const b = await runTool(process.execPath, [arkBin, 'backup', 'create', '--admin', `http://127.0.0.1:${adminPort}`, '--out', file]);
+      assert.equal(b.code, 0, describeTool(b));
+      const { c: late } = await anyClient(ens);
+      await late.create('/after-backup', 'lost by the restore');
+      await late.close();
+      for (const m of ens.members) await ens.kill(m);
+      const target = ens.members[0]!;
+      const r = await runTool(process.execPath, [arkBin, 'restore', file, '--data-dir', target.dataDir, '--force']);
+      assert.equal(r.code, 0, describeTool(r));
+      ens.wipe(ens.members[1]!);
+      ens.wipe(ens.members[2]!);
+      for (const m of ens.members) await ens.start(m);
+      await ens.leader();
+      await ens.serving();
+      await converged(ens);
+      for (const m of ens.members) {
+        const k = await client(m);
+        try {
+          assert.equal((await k.getChildren('/kept')).length, 20, `member ${m.id}`);
+          const after = await k.getData('/kept/n3');
+          assert.equal(after.data.toString(), 'changed');
+          assert.deepEqual(after.stat, before, `member ${m.id} keeps every Stat field`);
+          assert.equal(await k.exists('/after-backup'), null);
+        } finally {
+          await k.close();
+        }
+      }
+      assert.match(ens.members[1]!.log + ens.members[2]!.log, /SNAP: took the leader's snapshot/);
+    } finally {
+      await ens.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

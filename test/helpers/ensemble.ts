@@ -36,6 +36,8 @@ export interface EnsembleOptions {
   voters?: number;
   observers?: number;
   cfg?: Record<string, string | number | boolean>;
+  /** settings for one member only (e.g. its AdminServer port) */
+  memberCfg?: (id: number) => Record<string, string | number | boolean>;
   env?: Record<string, string>;
 }
 
@@ -62,7 +64,7 @@ export async function startEnsemble(opts: EnsembleOptions = {}): Promise<Ensembl
     cfgFiles.push(writeCfg(cfgDir, {
       tickTime: 2000, initLimit: 10, syncLimit: 5, dataDir, clientPort: ports[i]!.client, clientPortAddress: '127.0.0.1',
       'admin.enableServer': false, '4lw.commands.whitelist': '*', ...(i >= voters ? { peerType: 'observer' } : {}),
-      ...serverLines, ...opts.cfg,
+      ...serverLines, ...opts.cfg, ...opts.memberCfg?.(i + 1),
     }));
     members.push({ id: i + 1, port: ports[i]!.client, dataDir, observer: i >= voters, proc: null, log: '' });
   }
