@@ -143,23 +143,34 @@ const fmtCpu = (s: Suite | undefined, r: Result | undefined): string =>
 async function main(): Promise<void> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 5);
   const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
+  // extra zoo.cfg entries per target, for experiments: BENCH_ARK_CFG='{"preAllocSize":1024}'
+  const arkCfg = JSON.parse(process.env.BENCH_ARK_CFG ?? '{}') as Record<string, string | number | boolean>;
+  const zkCfg = JSON.parse(process.env.BENCH_ZK_CFG ?? '{}') as Record<string, string | number | boolean>;
+  const targets = (process.env.BENCH_TARGETS ?? 'ark,zookeeper').split(',');
   const sim = simRunning();
   if (sim.length) console.log(`note: a simulation is running during this benchmark and uses CPU: ${sim.join('; ')}`);
 
+  if (Object.keys(arkCfg).length) console.log(`Ark zoo.cfg extras: ${JSON.stringify(arkCfg)}`);
+  if (Object.keys(zkCfg).length) console.log(`ZooKeeper zoo.cfg extras: ${JSON.stringify(zkCfg)}`);
+
   let ark: Suite | undefined;
-  const arkEns = await startEnsemble({ voters: 3, cfg: {}, env: { ARK_LOG_LEVEL: process.env.ARK_LOG_LEVEL ?? 'warn' } });
-  try {
-    ark = await suite('Ark', arkEns, seconds, warmup);
-  } finally {
-    await arkEns.stop();
+  if (targets.includes('ark')) {
+    const arkEns = await startEnsemble({ voters: 3, cfg: arkCfg, env: { ARK_LOG_LEVEL: process.env.ARK_LOG_LEVEL ?? 'warn' } });
+    try {
+      ark = await suite('Ark', arkEns, seconds, warmup);
+    } finally {
+      await arkEns.stop();
+    }
   }
 
   let zk: Suite | undefined;
   const missing = zookeeperMissing();
-  if (missing) {
+  if (!targets.includes('zookeeper')) {
+    // not asked for
+  } else if (missing) {
     console.log(`(Apache ZooKeeper not run: ${missing})`);
   } else {
-    const zkEns = await startZooKeeperEnsemble({ voters: 3, cfg: {} });
+    const zkEns = await startZooKeeperEnsemble({ voters: 3, cfg: zkCfg });
     try {
       zk = await suite('ZooKeeper', zkEns, seconds, warmup);
     } finally {

@@ -288,6 +288,11 @@ export class Zab {
   peerDown(id: number): void {
     if ((this.role === 'following' || this.role === 'observing') && id === this.leaderId) {
       this.becomeLooking();
+      // the leader is gone for sure (its connection reset): elect soon, staggered by rank among
+      // the voters so that the survivors rarely split their votes
+      const rank = Math.max(0, this.opts.voters.indexOf(this.opts.id));
+      if (rank === 0 && this.isVoter) this.startPrevote();
+      else this.electionDeadline = this.tickCount + rank;
       return;
     }
     const l = this.role === 'leading' ? this.learners.get(id) : undefined;

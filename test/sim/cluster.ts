@@ -227,6 +227,10 @@ export class Cluster {
     }
     node.disk.pending = [];
     this.net.dropNode(id);
+    // kill -9 resets its TCP connections, which the others notice at once; a power loss does not
+    if (this.rFault.bool(0.8)) {
+      for (const other of this.nodes.values()) if (other !== node) other.replica?.peerDown(id);
+    }
     for (const c of this.clients) if (c.server === id) this.dropConnection(c, 'server crashed');
     this.count('crash');
     this.log(`crash node ${id} for ${downMs}ms`);

@@ -299,7 +299,8 @@ public final class EnsembleFailover {
         check(est.getEphemeralOwner() == sid, "ephemeral owner is the session");
         zk.create(base + "/data", b("v0"), Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
         LinkedBlockingQueue<WatchedEvent> dataEvents = new LinkedBlockingQueue<>();
-        zk.getData(base + "/data", dataEvents::add, null);
+        // a watcher registered with getData also receives the session's state events (type None)
+        zk.getData(base + "/data", e -> { if (e.getType() != EventType.None) dataEvents.add(e); }, null);
         ok("ephemeral " + base + "/eph, persistent " + base + "/data with a data watch");
 
         step = "writer before the kill";
