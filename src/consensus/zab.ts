@@ -127,6 +127,8 @@ export class Zab {
   private pendingSnapshot: SnapshotImage | null = null;
   private pendingTruncate: number | null = null;
   private pendingReload = false;
+  /** the host is rebuilding its state from disk after a TRUNC: commits wait for reloaded() */
+  private reloadOutstanding = false;
   private appIn: Array<{ from: number; data: Uint8Array }> = [];
   private barriersDone: Array<{ id: number; zxid: number }> = [];
   private barriersFailed: number[] = [];
@@ -347,6 +349,11 @@ export class Zab {
     return true;
   }
 
+  /** The host rebuilt its state from disk after a `reload`: committed entries flow again. */
+  reloaded(): void {
+    this.reloadOutstanding = false;
+  }
+
   /** After the host wrote a snapshot at zxid: drop older entries, keeping a window for DIFF. */
   compact(zxid: number): void {
     if (zxid > this.snapshotFloor) this.snapshotFloor = zxid;
@@ -417,7 +424,7 @@ export class Zab {
     return (
       this.stateDirty || this.pendingSnapshot !== null || this.pendingTruncate !== null || this.newEntries.length > 0 ||
       this.out.length > 0 || this.appIn.length > 0 || this.barriersDone.length > 0 || this.barriersFailed.length > 0 ||
-      Math.min(this.commitZxid, this.persistedZxid) > this.releasedZxid
+      (!this.reloadOutstanding && Math.min(this.commitZxid, this.lastZxid) > this.releasedZxid)
     );
   }
 
@@ -455,6 +462,7 @@ export class Zab {
     if (this.releasedZxid > z) {
       this.releasedZxid = z;
       this.pendingReload = true;
+      this.reloadOutstanding = true;
     }
   }
 
@@ -465,6 +473,7 @@ export class Zab {
     this.newEntries = [];
     this.pendingTruncate = null;
     this.pendingReload = false;
+    this.reloadOutstanding = false;
     this.pendingSnapshot = image;
     this.persistedZxid = image.zxid;
     this.snapshotFloor = image.zxid;
@@ -472,8 +481,15 @@ export class Zab {
     this.releasedZxid = image.zxid;
   }
 
+  /**
+   * Committed entries are applied as soon as they are known committed, whether or not this
+   * server's own fsync of them has finished: a quorum holds them on disk already (ZooKeeper's
+   * CommitProcessor does the same). A crash can leave this server's disk behind what it served;
+   * a client that saw more is refused here after the restart and goes elsewhere.
+   */
   private takeCommitted(): Entry[] {
-    const upTo = Math.min(this.commitZxid, this.persistedZxid);
+    if (this.reloadOutstanding) return [];
+    const upTo = Math.min(this.commitZxid, this.lastZxid);
     if (upTo <= this.releasedZxid) return [];
     const from = this.upperBound(this.releasedZxid);
     const to = this.upperBound(upTo);

@@ -115,6 +115,7 @@ export class Replica {
     this.load(img);
     assert(this.core.lastApplied <= this.zab.lastZxid, 'reloaded past the log');
     this.needsReload = false;
+    this.zab.reloaded();
   }
 
   get awaitingReload(): boolean {

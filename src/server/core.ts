@@ -131,6 +131,8 @@ export class ServerCore {
   private barrierAsks: number[] = [];
   private readonly barrierWaits = new Map<number, { conn: CoreConn; item: SyncItem }>();
   private nextBarrierId = 1;
+  /** leader: sessions tracked at prep whose createSession is not applied yet */
+  private readonly provisional = new Set<bigint>();
   readonly stats: LatencyStats = freshLatencyStats();
 
   constructor(private readonly opts: CoreOptions, nowMs: number) {
@@ -409,6 +411,11 @@ export class ServerCore {
     this.now = now;
     const was = this.mode;
     this.mode = mode;
+    if (was === 'leader' && mode !== 'leader') {
+      // a reign's uncommitted createSessions may never commit: forget what only prep knew
+      for (const id of this.provisional) this.sessions.remove(id);
+      this.provisional.clear();
+    }
     if (mode === 'down' || was === 'leader' || mode === 'leader') {
       for (const conn of [...this.conns.values()]) this.close(conn, mode === 'down' ? 'server lost its leader' : 'server changed role');
       this.creating.clear();
@@ -455,9 +462,16 @@ export class ServerCore {
     if (this.mode !== 'leader') return;
     if (f.kind === 'create') {
       const zxid = ++this.lastZxid;
+      const timeoutMs = this.negotiateTimeout(f.timeoutMs);
+      // tracked from prep on (PrepRequestProcessor.trackSession): the learner may apply the
+      // createSession and hand the client its first write before this leader applied it
+      if (!this.sessions.get(f.sessionId)) {
+        this.sessions.add(f.sessionId, timeoutMs, this.opts.sessionPassword(f.sessionId), now);
+        this.provisional.add(f.sessionId);
+      }
       this.toPersist.push({
         hdr: { sessionId: f.sessionId, cxid: 0, zxid, time: now, type: OpCode.createSession },
-        txn: { type: OpCode.createSession, timeOutMs: this.negotiateTimeout(f.timeoutMs) },
+        txn: { type: OpCode.createSession, timeOutMs: timeoutMs },
         origin: null,
         connect: null,
       });
@@ -582,6 +596,7 @@ export class ServerCore {
     const result = this.tree.apply(hdr, txn, events);
     this.prep.applied(hdr.zxid);
     if (txn.type === OpCode.createSession) {
+      this.provisional.delete(hdr.sessionId);
       this.sessions.add(hdr.sessionId, txn.timeOutMs, this.opts.sessionPassword(hdr.sessionId), hdr.time);
       if (p?.connect) this.sessionCreated(p.connect);
     } else if (txn.type === OpCode.closeSession) {
