@@ -177,6 +177,8 @@ public final class EnsembleFailover {
         /** (issued, acknowledged) times of each acknowledged create, ms monotonic */
         final List<long[]> times = new CopyOnWriteArrayList<>();
         final AtomicInteger connectionLosses = new AtomicInteger();
+        /** when each ConnectionLoss was thrown, ms monotonic */
+        final List<Long> lossTimes = new CopyOnWriteArrayList<>();
         final AtomicReference<Throwable> error = new AtomicReference<>();
 
         Writer(ZooKeeper zk, String prefix) {
@@ -199,6 +201,7 @@ public final class EnsembleFailover {
                 } catch (KeeperException.ConnectionLossException e) {
                     // the create may or may not have been applied: not counted, retried
                     connectionLosses.incrementAndGet();
+                    lossTimes.add(now());
                     try {
                         Thread.sleep(1);
                     } catch (InterruptedException ie) {
@@ -285,6 +288,7 @@ public final class EnsembleFailover {
         check(sid != 0, "session id is 0");
         check(leader.equals(zk.remote()), "main client is connected to " + zk.remote() + ", not to the leader " + leader);
         states.q.clear();
+        states.all.clear();
         ok(String.format("main session 0x%x connected to the leader %s (connect string %s)", sid, leader, connectString));
 
         Zk other = connect(connectString, null, null);
@@ -313,7 +317,9 @@ public final class EnsembleFailover {
         ProcessHandle victim = ProcessHandle.of(leaderPid).orElse(null);
         check(victim != null && victim.isAlive(), "leader pid " + leaderPid + " is not running");
         long killedAt = now();
+        long killedAtWall = System.currentTimeMillis();
         check(victim.destroyForcibly(), "could not kill pid " + leaderPid);
+        System.out.println("killed_at_epoch_ms=" + killedAtWall);
         victim.onExit().get(10, TimeUnit.SECONDS);
         int ackedAtKill = w.acked.size();
         ok("SIGKILLed the leader (pid " + leaderPid + ") with " + ackedAtKill + " creates acknowledged");
@@ -327,11 +333,14 @@ public final class EnsembleFailover {
         check(second != null, "no session event within 20 s of Disconnected (states " + states.all + ")");
         check(second[0] == KeeperState.SyncConnected, "after Disconnected the session went " + second[0] + ", expected SyncConnected (states " + states.all + ")");
         long reconnectedMs = (Long) second[1] - killedAt;
+        long firstLoss = -1;
+        for (long x : w.lossTimes) if (x >= killedAt) { firstLoss = x - killedAt; break; }
         check(zk.getSessionId() == sid, String.format("session id changed from 0x%x to 0x%x", sid, zk.getSessionId()));
         check(java.util.Arrays.equals(passwd, zk.getSessionPasswd()), "session password changed");
         String reconnectedTo = zk.remote();
         check(!leader.equals(reconnectedTo), "reconnected to the killed member " + reconnectedTo + "?");
-        ok(String.format("Disconnected after %d ms, SyncConnected after %d ms to %s, same session 0x%x", disconnectedMs, reconnectedMs, reconnectedTo, sid));
+        ok(String.format("Disconnected after %d ms (writer's first ConnectionLoss after %d ms), SyncConnected after %d ms to %s, same session 0x%x",
+            disconnectedMs, firstLoss, reconnectedMs, reconnectedTo, sid));
 
         step = "writes resume";
         waitFor("an acknowledged create issued after the kill", 20000, () -> w.firstIssuedAfter(killedAt) != null, w);
