@@ -79,6 +79,7 @@ export class ArkServer {
       forceSync: config.forceSync,
       segmentBytesMax: numberProp(config, 'zookeeper.txnLogSizeLimitInKb', SEGMENT_BYTES_DEFAULT / 1024) * 1024,
       preAllocBytes: numberProp(config, 'zookeeper.preAllocSize', PREALLOC_KB_DEFAULT) * 1024,
+      spareSegments: true,
     });
     this.log = this.dataDir.log;
     this.gzipSnapshots = config.systemProperties.get('zookeeper.snapshot.compression.method') === 'gz';

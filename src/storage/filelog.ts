@@ -3,6 +3,7 @@
 // and one write + one fdatasync covers them all. Segments are preallocated with zeros in large
 // blocks (ZooKeeper's preAllocSize) so that an fdatasync rarely has to flush a size change.
 import { closeSync, existsSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, write, writeSync } from 'node:fs';
+import { open as openAsync, rename as renameAsync } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JuteWriter } from '../wire/jute.js';
 import type { Txn, TxnHeader } from '../wire/txn.js';
@@ -23,7 +24,17 @@ export interface LogOptions {
   segmentBytesMax: number;
   /** grow a segment's file by this many zero bytes at a time */
   preAllocBytes: number;
+  /**
+   * keep a zero-filled, fsynced segment file ready in the background, so that a roll (at every
+   * snapshot) only writes a 16-byte header and renames it, instead of zero-filling preAllocBytes
+   * on the event loop (servers turn this on; the offline tools do not)
+   */
+  spareSegments?: boolean;
 }
+
+/** the prepared next segment, and its name while it is being prepared (neither parses as a segment) */
+export const SPARE_SEGMENT = 'spare-segment';
+const SPARE_PARTIAL = 'spare-segment.partial';
 
 export interface LogScan {
   records: LogRecord[];
@@ -67,6 +78,8 @@ export class FileTxnLog {
   private activeName: string | null = null;
   /** called after a new segment is opened: every earlier one is closed for good */
   onRoll: (() => void) | null = null;
+  private spare: 'none' | 'preparing' | 'ready' = 'none';
+  private spareBytes = 0;
 
   /** The segment being appended to, if any. */
   get activeSegment(): string | null {
@@ -117,6 +130,7 @@ export class FileTxnLog {
       const held = scanSegment(file, readFileSync(file));
       if (held.records.length > 0) throw new LogCorruptError(file, 0, `segment for zxid 0x${firstZxid.toString(16)} already holds txns`);
     }
+    if (this.takeSpare(file, firstZxid)) return;
     // header and zero fill go to a temp file first: a crash can leave only a whole, empty segment
     const tmp = `${file}.tmp`;
     this.fd = openSync(tmp, 'w');
@@ -130,6 +144,65 @@ export class FileTxnLog {
     this.activeName = segmentName(firstZxid);
     // the new file's directory entry must be durable too
     fsyncPath(this.dir);
+    this.prepareSpare();
+  }
+
+  /**
+   * Turns the prepared spare into segment `file`: header written in place (made durable by the
+   * first append's fdatasync, which comes before any txn in it is acknowledged), renamed, and the
+   * directory synced. False when no spare is ready.
+   */
+  private takeSpare(file: string, firstZxid: number): boolean {
+    if (this.spare !== 'ready') return false;
+    this.spare = 'none';
+    const spare = join(this.dir, SPARE_SEGMENT);
+    let fd: number | null = null;
+    try {
+      fd = openSync(spare, 'r+');
+      const header = encodeLogHeader(firstZxid);
+      let off = 0;
+      while (off < header.length) off += writeSync(fd, header, off, header.length - off, off);
+      renameSync(spare, file);
+      fsyncPath(this.dir);
+    } catch {
+      if (fd !== null) closeSync(fd);
+      rmSync(spare, { force: true });
+      return false; // the slow path makes the segment instead
+    }
+    this.fd = fd;
+    this.position = LOG_HEADER_BYTES;
+    this.allocated = this.spareBytes;
+    this.activeName = segmentName(firstZxid);
+    this.prepareSpare();
+    return true;
+  }
+
+  /** Zero-fills and fsyncs the next segment's file off the event loop's critical path. */
+  private prepareSpare(): void {
+    if (!this.opts.spareSegments || this.spare !== 'none') return;
+    this.spare = 'preparing';
+    const bytes = LOG_HEADER_BYTES + this.opts.preAllocBytes; // the same size the slow path makes
+    const partial = join(this.dir, SPARE_PARTIAL);
+    const dir = this.dir;
+    void (async () => {
+      const fh = await openAsync(partial, 'w');
+      try {
+        const zeros = Buffer.alloc(Math.min(bytes, 1 << 20));
+        for (let done = 0; done < bytes; done += zeros.length) await fh.write(zeros, 0, Math.min(zeros.length, bytes - done), done);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await renameAsync(partial, join(dir, SPARE_SEGMENT));
+      const dh = await openAsync(dir, 'r');
+      try { await dh.sync(); } finally { await dh.close(); }
+    })().then(() => {
+      this.spareBytes = bytes;
+      this.spare = 'ready';
+    }, () => {
+      // no spare (disk full, dir removed): rolls take the slow path, which reports real errors
+      this.spare = 'none';
+    });
   }
 
   private writeAt(buf: Buffer, at: number): void {

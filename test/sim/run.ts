@@ -2,6 +2,9 @@
 // summary; a failing seed prints its trace and replays exactly with --seed.
 import { runSeed, SimFailure, type SimResult } from './cluster.js';
 
+// `node --test dist/test/` runs every file under it; the seeds in the suite are sim.test.ts's
+if (process.env.NODE_TEST_CONTEXT !== undefined) process.exit(0);
+
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
