@@ -31,6 +31,16 @@ export interface ServerView {
   now(): number;
   /** an ensemble member serves only once a leader is established (absent: always) */
   serving?(): boolean;
+  /** an ensemble member's quorum settings, for `conf` (QuorumPeer's part of it) */
+  quorum?: {
+    initLimit: number;
+    syncLimit: number;
+    electionPort: number;
+    quorumPort: number;
+    observer: boolean;
+    /** server.N=host:quorum:election:role;clientAddr:clientPort lines */
+    membership: string[];
+  };
 }
 
 /** ZooKeeper's answer to most words while the server is not running (ZK_NOT_SERVING) */
@@ -151,7 +161,11 @@ export function fourLetterWord(v: ServerView, cmd: string): string {
       const c = v.config;
       return `clientPort=${c.clientPort}\nsecureClientPort=-1\ndataDir=${c.dataDir}\ndataDirSize=${v.dataDirBytes()}\n` +
         `dataLogDir=${c.dataLogDir}\ndataLogSize=${v.logDirBytes()}\ntickTime=${c.tickTimeMs}\nmaxClientCnxns=${c.maxClientCnxns}\n` +
-        `minSessionTimeout=${c.minSessionTimeoutMs}\nmaxSessionTimeout=${c.maxSessionTimeoutMs}\nclientPortListenBacklog=-1\nserverId=${c.serverId}\n`;
+        `minSessionTimeout=${c.minSessionTimeoutMs}\nmaxSessionTimeout=${c.maxSessionTimeoutMs}\nclientPortListenBacklog=-1\nserverId=${c.serverId}\n` +
+        (v.quorum
+          ? `initLimit=${v.quorum.initLimit}\nsyncLimit=${v.quorum.syncLimit}\nelectionAlg=3\nelectionPort=${v.quorum.electionPort}\n` +
+            `quorumPort=${v.quorum.quorumPort}\npeerType=${v.quorum.observer ? 1 : 0}\nmembership: \n${v.quorum.membership.join('\n')}\nversion=0\n`
+          : '');
     }
     case 'envi':
       return 'Environment:\n' + [

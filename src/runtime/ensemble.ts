@@ -123,6 +123,15 @@ export class EnsembleServer {
       extraMetrics: () => this.quorumMetrics(),
       now: () => Date.now(),
       serving: () => this.replica.zab.serving,
+      quorum: (() => {
+        const me = config.servers.find((x) => x.id === myId);
+        return {
+          initLimit: config.initLimit ?? 10, syncLimit: config.syncLimit ?? 5,
+          electionPort: me?.electionPort ?? 0, quorumPort: me?.quorumPort ?? 0, observer: me?.role === 'observer',
+          membership: config.servers.map((x) => `server.${x.id}=${x.host}:${x.quorumPort}:${x.electionPort}:${x.role}` +
+            `;${x.clientAddress ?? config.clientPortAddress ?? '0.0.0.0'}:${x.clientPort ?? (x.id === myId ? config.clientPort ?? 2181 : 0)}`),
+        };
+      })(),
     };
   }
 

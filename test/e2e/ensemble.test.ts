@@ -79,6 +79,10 @@ describe('replicated ensemble of three processes', { timeout: 180000 }, () => {
       assert.match(mntr, /zk_followers\t2/);
       assert.match(mntr, /zk_synced_followers\t2/);
       assert.match(mntr, /zk_pending_syncs\t0/);
+      const conf = await fourLetterWord('127.0.0.1', leader.port, 'conf');
+      assert.match(conf, new RegExp(`^serverId=${leader.id}$`, 'm'));
+      assert.match(conf, /^peerType=0$/m);
+      assert.equal(conf.match(/^server\.\d=127\.0\.0\.1:\d+:\d+:participant;/gm)?.length, 3, conf);
     } finally {
       await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     }
