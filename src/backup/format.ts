@@ -71,7 +71,7 @@ export async function writeBackup(tree: DataTree, sessions: SessionRecord[], out
     format: 'ark-backup', version: BACKUP_VERSION, zxid: `0x${writer.zxid.toString(16)}`,
     time: new Date().toISOString(), createdBy: opts.createdBy, sessions: sessions.length,
   };
-  const per = opts.nodesPerSlice ?? 20000;
+  const per = opts.nodesPerSlice ?? 2000;
   async function* chunks(): AsyncGenerator<Buffer> {
     const metaBytes = Buffer.from(JSON.stringify(meta), 'utf8');
     const head = Buffer.alloc(12);

@@ -113,7 +113,8 @@ export class DataDir {
     const writer = new SnapshotWriter(tree, sessions, opts.now);
     const file = join(this.snapDir, snapshotName(writer.zxid, opts.gzip));
     const tmp = `${file}.tmp`;
-    const per = opts.nodesPerSlice ?? 20000;
+    // ~2,000 nodes (a few ms) per turn of the event loop: a large snapshot must not stall replies
+    const per = opts.nodesPerSlice ?? 2000;
     async function* slices(): AsyncGenerator<Buffer> {
       for (;;) {
         if (opts.signal?.aborted) throw new Error('snapshot aborted');
