@@ -20,6 +20,11 @@
 import { assert } from '../util/errors.js';
 import { epochOf, makeZxid, counterOf, type Entry, type Envelope, type Msg, type SnapshotImage } from './messages.js';
 
+/** An entry from the network owns its bytes (a view would keep a whole SNAP frame alive). */
+function ownEntry(e: Entry): Entry {
+  return { zxid: e.zxid, data: e.data.slice() };
+}
+
 const SEQ_SPAN = 0x1_0000_0000;
 const INCARNATIONS = 0x10_0000;
 
@@ -127,6 +132,11 @@ export class Zab {
   private pendingSnapshot: SnapshotImage | null = null;
   private pendingTruncate: number | null = null;
   private pendingReload = false;
+  /**
+   * a SNAP install or TRUNC of this generation is not on disk yet: nothing is acknowledged until
+   * the host reports it durable (persistedUpTo with the new generation)
+   */
+  private awaitingDurable = false;
   /** the host is rebuilding its state from disk after a TRUNC: commits wait for reloaded() */
   private reloadOutstanding = false;
   private appIn: Array<{ from: number; data: Uint8Array }> = [];
@@ -155,8 +165,12 @@ export class Zab {
    */
   private infoSeq: number;
   private lastAckNewLeaderTick = 0;
+  /** the first follower_info seq of the current discovering phase */
+  private discoverSeq = 0;
+  private newPhase = true;
   /** barriers sent to the leader and not yet answered, with the tick they were (re)sent */
   private barriersOut = new Map<number, number>();
+  private readonly barrierBase: number;
 
   // leader
   private learners = new Map<number, LearnerState>();
@@ -188,6 +202,7 @@ export class Zab {
     this.commitZxid = this.logBase;
     this.highestSeenEpoch = this.state.acceptedEpoch;
     this.infoSeq = Math.floor(opts.random() * INCARNATIONS) * SEQ_SPAN;
+    this.barrierBase = Math.floor(opts.random() * INCARNATIONS) * SEQ_SPAN;
     this.becomeLooking();
   }
 
@@ -277,8 +292,10 @@ export class Zab {
   /** The entries of `generation` up to `zxid` are on disk. */
   persistedUpTo(generation: number, zxid: number): void {
     if (generation !== this.generation) return;
-    if (zxid <= this.persistedZxid) return;
-    this.persistedZxid = Math.min(zxid, this.lastZxid);
+    const wasAwaiting = this.awaitingDurable;
+    this.awaitingDurable = false;
+    if (zxid <= this.persistedZxid && !wasAwaiting) return;
+    if (zxid > this.persistedZxid) this.persistedZxid = Math.min(zxid, this.lastZxid);
     if (this.role === 'leading') {
       this.advanceCommit();
     } else if (this.role === 'following' || this.role === 'observing') {
@@ -343,15 +360,20 @@ export class Zab {
     if (this.role === 'leading') {
       this.addBarrier(0, id);
     } else {
-      this.barriersOut.set(id, this.tickCount);
-      this.send(this.leaderId, { type: 'barrier', epoch: this.epoch, id });
+      // on the wire the id carries this incarnation, so an answer to a barrier of before a
+      // restart cannot complete a new one
+      const wire = this.barrierBase + id;
+      this.barriersOut.set(wire, this.tickCount);
+      this.send(this.leaderId, { type: 'barrier', epoch: this.epoch, id: wire });
     }
     return true;
   }
 
   /** The host rebuilt its state from disk after a `reload`: committed entries flow again. */
-  reloaded(): void {
+  reloaded(zxid: number): void {
+    assert(zxid <= this.lastZxid, 'reloaded past the log');
     this.reloadOutstanding = false;
+    this.releasedZxid = zxid;
   }
 
   /** After the host wrote a snapshot at zxid: drop older entries, keeping a window for DIFF. */
@@ -454,6 +476,7 @@ export class Zab {
     this.newEntries = [];
     this.pendingTruncate = this.pendingTruncate === null ? z : Math.min(this.pendingTruncate, z);
     if (this.persistedZxid > z) this.persistedZxid = z;
+    this.awaitingDurable = true;
     if (this.commitZxid > z) {
       // only uncommitted txns can be truncated (the new leader holds every committed one); a
       // commit index past z came from an older epoch's view of the log and is re-established
@@ -476,6 +499,7 @@ export class Zab {
     this.reloadOutstanding = false;
     this.pendingSnapshot = image;
     this.persistedZxid = image.zxid;
+    this.awaitingDurable = true;
     this.snapshotFloor = image.zxid;
     this.commitZxid = image.zxid;
     this.releasedZxid = image.zxid;
@@ -529,8 +553,6 @@ export class Zab {
     this.leaderStartTick = this.tickCount;
     this.inElection = null;
     this.learners.clear();
-    // the leader's own history is the epoch's starting history by definition
-    this.setState({ currentEpoch: epoch });
     for (const id of [...this.opts.voters, ...this.opts.observers]) {
       if (id === this.opts.id) continue;
       this.learners.set(id, { status: 'unknown', observer: this.opts.observers.includes(id), ackedZxid: 0, lastHeardTick: this.tickCount, lastPongRound: 0, seq: -1 });
@@ -545,6 +567,7 @@ export class Zab {
     this.leaderId = leaderId;
     this.epoch = epoch;
     this.status = 'discovering';
+    this.newPhase = true;
     this.inElection = null;
     this.newLeaderAcked = false;
     this.lastLeaderTick = this.tickCount;
@@ -557,6 +580,10 @@ export class Zab {
   private sendInfo(): void {
     this.lastInfoTick = this.tickCount;
     this.infoSeq++;
+    if (this.newPhase) {
+      this.discoverSeq = this.infoSeq;
+      this.newPhase = false;
+    }
     this.send(this.leaderId, {
       type: 'follower_info', epoch: this.epoch, seq: this.infoSeq, currentEpoch: this.state.currentEpoch, lastZxid: this.lastZxid, observer: !this.isVoter,
     });
@@ -565,7 +592,7 @@ export class Zab {
   private failBarriers(): void {
     for (const b of this.barriers) if (b.from === 0) this.barriersFailed.push(b.id);
     this.barriers = [];
-    for (const id of this.barriersOut.keys()) this.barriersFailed.push(id);
+    for (const wire of this.barriersOut.keys()) this.barriersFailed.push(wire - this.barrierBase);
     this.barriersOut.clear();
   }
 
@@ -736,7 +763,8 @@ export class Zab {
         return;
       }
       case 'sync_nak':
-        if (msg.seq === l.seq) this.sendSnap(from, l);
+        // a nak answers some report of the learner's current phase (any seq of this incarnation)
+        if (Math.floor(msg.seq / SEQ_SPAN) === Math.floor(l.seq / SEQ_SPAN) && l.status === 'syncing') this.sendSnap(from, l);
         return;
       case 'ack_newleader':
         // a repeat: our uptodate was lost
@@ -808,6 +836,9 @@ export class Zab {
     if (this.role !== 'leading') return;
     if (!this.established) {
       if (this.persistedZxid < this.establishZxid) return;
+      // the leader's history is the epoch's starting history: on disk first, then currentEpoch
+      // (written before anything of this step leaves), as for every learner
+      if (this.state.currentEpoch !== this.epoch) this.setState({ currentEpoch: this.epoch });
       let n = 1;
       for (const [id, l] of this.learners) if (l.status === 'synced' && this.opts.voters.includes(id) && !l.observer) n++;
       if (n < this.quorum) return;
@@ -883,7 +914,7 @@ export class Zab {
       }
     }
     // a lost report or sync: ask again (not too often: each answer may carry a snapshot)
-    if (this.status === 'discovering' && this.tickCount - this.lastInfoTick >= Math.max(2, Math.floor(this.opts.initLimitTicks / 2))) this.sendInfo();
+    if (this.status === 'discovering' && this.tickCount - this.lastInfoTick >= Math.max(2, this.opts.initLimitTicks)) this.sendInfo();
   }
 
   private stepLearner(from: number, msg: Msg): void {
@@ -907,12 +938,12 @@ export class Zab {
       case 'ping':
         this.send(from, { type: 'pong', epoch: this.epoch, round: msg.round });
         // acks are cumulative: repeating the last one covers a lost one
-        if (this.newLeaderAcked && this.role === 'following') this.send(from, { type: 'ack', epoch: this.epoch, zxid: this.persistedZxid });
+        if (this.newLeaderAcked && this.role === 'following' && !this.awaitingDurable) this.send(from, { type: 'ack', epoch: this.epoch, zxid: this.persistedZxid });
         if (this.status !== 'discovering') this.onCommit(msg.commitZxid);
         return;
       case 'barrier_ok':
-        if (!this.barriersOut.delete(msg.id)) return; // answered already
-        this.barriersDone.push({ id: msg.id, zxid: msg.zxid });
+        if (!this.barriersOut.delete(msg.id)) return; // answered already, or not ours
+        this.barriersDone.push({ id: msg.id - this.barrierBase, zxid: msg.zxid });
         return;
       case 'app':
         if (this.status === 'broadcast') this.appIn.push({ from, data: msg.data });
@@ -922,8 +953,10 @@ export class Zab {
   }
 
   private onSync(m: Extract<Msg, { type: 'sync' }>): void {
-    // answers only our latest report, once (a stale or duplicated sync could cut acknowledged txns)
-    if (this.status !== 'discovering' || m.seq !== this.infoSeq) return;
+    // answers a report of this discovering phase, once: a sync for an earlier phase could cut
+    // txns acknowledged since (our log does not change while discovering, so any report of this
+    // phase describes it, and a slow SNAP is not thrown away because a report was repeated)
+    if (this.status !== 'discovering' || m.seq < this.discoverSeq || m.seq > this.infoSeq) return;
     if (m.mode === 'snap') {
       assert(m.snapshot !== null, 'snap sync without a snapshot');
       this.installSnapshot(m.snapshot);
@@ -941,14 +974,14 @@ export class Zab {
         return;
       }
       this.truncateAfter(keep);
-      for (; i < m.entries.length; i++) this.append(m.entries[i]!);
+      for (; i < m.entries.length; i++) this.append(ownEntry(m.entries[i]!));
       this.status = 'syncing';
       this.syncEndZxid = m.newLeaderZxid;
       this.newLeaderAcked = false;
       this.learnerPersisted();
       return;
     }
-    for (const e of m.entries) this.append(e);
+    for (const e of m.entries) this.append(ownEntry(e));
     this.status = 'syncing';
     this.syncEndZxid = m.newLeaderZxid;
     this.newLeaderAcked = false;
@@ -965,7 +998,7 @@ export class Zab {
       this.resync();
       return;
     }
-    this.append(entry);
+    this.append(ownEntry(entry));
   }
 
   private onCommit(zxid: number): void {
@@ -980,6 +1013,7 @@ export class Zab {
 
   private resync(): void {
     this.status = 'discovering';
+    this.newPhase = true;
     this.newLeaderAcked = false;
     this.sendInfo();
   }
@@ -990,7 +1024,7 @@ export class Zab {
   }
 
   private learnerPersisted(): void {
-    if (this.status === 'discovering') return;
+    if (this.status === 'discovering' || this.awaitingDurable) return;
     if (!this.newLeaderAcked) {
       if (this.persistedZxid < this.syncEndZxid) return;
       // Zab: txns on disk, then currentEpoch on disk (ready: state before messages), then ACK NEWLEADER

@@ -115,7 +115,7 @@ export class Replica {
     this.load(img);
     assert(this.core.lastApplied <= this.zab.lastZxid, 'reloaded past the log');
     this.needsReload = false;
-    this.zab.reloaded();
+    this.zab.reloaded(this.core.lastApplied);
   }
 
   get awaitingReload(): boolean {

@@ -40,8 +40,8 @@ const PEER_FRAME_BYTES_MAX = 1024 * 1024 * 1024;
 
 type DiskOp =
   | { kind: 'append'; generation: number; entries: Entry[] }
-  | { kind: 'truncate'; zxid: number }
-  | { kind: 'install'; image: SnapshotImage }
+  | { kind: 'truncate'; generation: number; zxid: number }
+  | { kind: 'install'; generation: number; image: SnapshotImage }
   | { kind: 'reload' };
 
 export type QuorumRole = 'leader' | 'follower' | 'observer' | 'looking';
@@ -214,6 +214,8 @@ export class EnsembleServer {
       listenPort: me.quorumPort,
       peers: config.servers.filter((s) => s.id !== this.myId).map((s) => ({ id: s.id, host: s.host, port: s.quorumPort })),
       frameBytesMax: PEER_FRAME_BYTES_MAX,
+      // a SNAP is one frame: the send queue must hold it whole
+      queueBytesMax: PEER_FRAME_BYTES_MAX + 64 * 1024 * 1024,
       log: this.logger,
       onMessage: (from, data) => this.onPeerMessage(from, data),
       onPeerDown: (id) => { this.replica.peerDown(id); this.schedule(); },
@@ -300,10 +302,12 @@ export class EnsembleServer {
     if (r.awaitingReload) return; // the reload queued on the disk calls back
     const rd = r.ready(Date.now());
     if (rd.state) writeEpochState(this.config.dataDir, rd.state);
-    if (rd.snapshot) this.diskOps.push({ kind: 'install', image: rd.snapshot });
-    if (rd.truncateAfter !== null) this.diskOps.push({ kind: 'truncate', zxid: rd.truncateAfter });
-    if (rd.entries.length > 0) this.diskOps.push({ kind: 'append', generation: rd.generation, entries: rd.entries });
+    // order: the install or the cut, then (after a cut below what was applied) the reload from
+    // what the disk holds at that point, then the new entries
+    if (rd.snapshot) this.diskOps.push({ kind: 'install', generation: rd.generation, image: rd.snapshot });
+    if (rd.truncateAfter !== null) this.diskOps.push({ kind: 'truncate', generation: rd.generation, zxid: rd.truncateAfter });
     if (r.awaitingReload) this.diskOps.push({ kind: 'reload' });
+    if (rd.entries.length > 0) this.diskOps.push({ kind: 'append', generation: rd.generation, entries: rd.entries });
     this.runDisk();
     for (const m of rd.messages) this.peers.send(m.to, encodeMsg(m.msg));
     this.flushOutputs(rd.outputs);
@@ -383,10 +387,13 @@ export class EnsembleServer {
       case 'install':
         this.dataDir.installSnapshot(op.image.zxid, op.image.data);
         this.logger.info({ zxid: `0x${op.image.zxid.toString(16)}`, bytes: op.image.data.length }, 'SNAP: took the leader\'s snapshot');
+        // durable now: consensus may write currentEpoch and acknowledge (never before)
+        this.replica.persisted(op.generation, op.image.zxid, Date.now());
         return;
       case 'truncate': {
         const dropped = this.dataDir.truncateAfter(op.zxid);
         if (dropped > 0) this.logger.warn({ zxid: `0x${op.zxid.toString(16)}`, dropped }, 'TRUNC: dropped logged txns that the leader\'s history does not hold (they were never committed)');
+        this.replica.persisted(op.generation, op.zxid, Date.now());
         return;
       }
       case 'reload': {

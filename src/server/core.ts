@@ -156,7 +156,9 @@ export class ServerCore {
 
   /** Starts from a snapshot's tree and sessions (before replaying the log after it). */
   restore(tree: DataTree, sessions: ReadonlyArray<{ id: bigint; timeoutMs: number }>, zxid: number): void {
-    assert(this.conns.size === 0 && (this.lastZxid === 0 || this.mode === 'down'), 'restore() is for start-up, or a replica that serves no one');
+    assert(this.lastZxid === 0 || this.mode === 'down', 'restore() is for start-up, or a replica that serves no one');
+    // a replica that serves no one can still hold connections that have not sent ConnectRequest
+    for (const conn of [...this.conns.values()]) this.close(conn, 'server is loading a new state');
     for (const id of [...this.sessions.sessions.keys()]) this.sessions.remove(id);
     this.toPersist = [];
     this.tree = tree;
@@ -412,9 +414,14 @@ export class ServerCore {
     const was = this.mode;
     this.mode = mode;
     if (was === 'leader' && mode !== 'leader') {
-      // a reign's uncommitted createSessions may never commit: forget what only prep knew
+      // a reign's uncommitted createSessions may never commit: forget what only prep knew;
+      // and its uncommitted closeSessions may never commit either: the sessions live on
       for (const id of this.provisional) this.sessions.remove(id);
       this.provisional.clear();
+      for (const sess of this.sessions.sessions.values()) {
+        sess.closing = false;
+        this.sessions.touch(sess.id, now);
+      }
     }
     if (mode === 'down' || was === 'leader' || mode === 'leader') {
       for (const conn of [...this.conns.values()]) this.close(conn, mode === 'down' ? 'server lost its leader' : 'server changed role');
@@ -513,6 +520,8 @@ export class ServerCore {
         item.zxid = hdr.zxid;
         return { origin: item, connect: null };
       }
+      // a write of the session's previous connection (it moved here meanwhile): nobody waits for it
+      if (hdr.cxid < item.xid) return { origin: null, connect: null };
       // the leader answers a session's writes in order; a mismatch means requests were lost
       this.close(conn, `reply order broken (txn for xid ${hdr.cxid}, waiting for ${item.xid})`);
       return { origin: null, connect: null };

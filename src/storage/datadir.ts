@@ -27,6 +27,9 @@ export interface SnapshotInfo { file: string; zxid: number; bytes: number }
 
 const epochOf = (zxid: number): number => Math.floor(zxid / 4294967296);
 
+/** present while a SNAP install is being finished (see DataDir.installSnapshot) */
+const INSTALL_MARKER = 'installing-snapshot';
+
 /**
  * Proves the txns follow `fromZxid` without a gap: +1 each. A standalone server never changes epoch
  * inside its log; a restore starts a new epoch with a snapshot at exactly epoch << 32, which the
@@ -77,6 +80,7 @@ export class DataDir {
   /** Loads the newest usable snapshot and the log after it. Throws when the data cannot be trusted. */
   recover(opts: { repair: boolean; ensemble?: boolean } = { repair: true }): Recovery {
     const ensemble = opts.ensemble ?? false;
+    if (opts.repair) this.completeInstall();
     const skipped: Recovery['skipped'] = [];
     const segs = listSegments(this.log.dir);
     for (const s of this.snapshots()) {
@@ -143,21 +147,46 @@ export class DataDir {
   }
 
   /**
-   * Makes a snapshot received from the leader (SNAP) this server's state. Order, for a crash at any
-   * point: the new snapshot is written under a temp name and synced; the old log goes (its txns may
-   * not belong to the leader's history); then the rename makes the snapshot count; then snapshots
-   * above it go. A crash before the rename leaves an older snapshot, which the next sync repairs.
+   * Makes a snapshot received from the leader (SNAP) this server's state, all or nothing: the
+   * snapshot is written and synced under a temp name, then a marker naming it is made durable;
+   * from then on the install is finished even across a crash (recover() completes it): the old log
+   * goes (its txns may not belong to the leader's history), snapshots above it go, the snapshot is
+   * renamed into place, and the marker goes.
    */
   installSnapshot(zxid: number, data: Uint8Array): void {
-    const file = join(this.snapDir, snapshotName(zxid, false));
-    const tmp = `${file}.tmp`;
     const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const tmp = this.installTemp(zxid);
     writeFileSync(tmp, buf);
     fsyncPath(tmp);
-    this.log.removeAll();
-    renameSync(tmp, file);
+    const marker = join(this.snapDir, INSTALL_MARKER);
+    writeFileSync(marker, `${zxid}\n`);
+    fsyncPath(marker);
     fsyncPath(this.snapDir);
+    this.finishInstall(zxid);
+  }
+
+  private installTemp(zxid: number): string {
+    return join(this.snapDir, `${snapshotName(zxid, false)}.install`);
+  }
+
+  private finishInstall(zxid: number): void {
+    this.log.removeAll();
     for (const s of this.snapshots()) if (s.zxid > zxid) rmSync(s.file, { force: true });
+    const tmp = this.installTemp(zxid);
+    if (existsSync(tmp)) renameSync(tmp, join(this.snapDir, snapshotName(zxid, false)));
+    fsyncPath(this.snapDir);
+    rmSync(join(this.snapDir, INSTALL_MARKER), { force: true });
+    fsyncPath(this.snapDir);
+  }
+
+  /** An install a crash interrupted after its marker was written is finished; an earlier one left no trace that counts. */
+  private completeInstall(): void {
+    const marker = join(this.snapDir, INSTALL_MARKER);
+    if (!existsSync(marker)) return;
+    const zxid = Number(readFileSync(marker, 'utf8').trim());
+    const ready = Number.isSafeInteger(zxid) && (existsSync(this.installTemp(zxid)) || existsSync(join(this.snapDir, snapshotName(zxid, false))));
+    if (ready) this.finishInstall(zxid);
+    else rmSync(marker, { force: true });
   }
 
   /** Zab TRUNC: drops logged txns after zxid, and any snapshot above it. */

@@ -23,12 +23,22 @@ export class SimFailure extends Error {
 const TICK_MS = 10;
 const T0 = 1_700_000_000_000;
 
+type DiskOp =
+  | { kind: 'append'; generation: number; entries: Entry[]; doneAt: number }
+  | { kind: 'install'; generation: number; image: { zxid: number; data: Buffer }; doneAt: number }
+  | { kind: 'truncate'; generation: number; zxid: number; doneAt: number }
+  | { kind: 'reload'; doneAt: number };
+
 interface SimDisk {
   state: PersistentState;
   snapshot: { zxid: number; data: Buffer } | null;
   log: Entry[];
-  /** appended but not yet fsynced, in order */
-  pending: Array<{ generation: number; entries: Entry[]; doneAt: number }>;
+  /**
+   * queued disk operations, carried out in order as the runtime's disk queue does (ensemble.ts):
+   * a SNAP install or TRUNC, a reload from disk, appends; each completes at doneAt, and a crash
+   * loses every one not completed (a torn write keeps a prefix of the first append)
+   */
+  pending: DiskOp[];
 }
 
 interface SimNode {
@@ -132,6 +142,7 @@ export class Cluster {
   private readonly rClient: Rng;
   private readonly rDisk: Rng;
   private readonly rZab: Rng;
+  private readonly slowDisk: boolean;
   steps = 0;
   /** scripted actions to run at the start of the next step (e.g. a crash right after a send) */
   readonly actions: Array<() => void> = [];
@@ -144,6 +155,7 @@ export class Cluster {
     this.rClient = this.rng.split('clients');
     this.rDisk = this.rng.split('disk');
     this.rZab = this.rng.split('zab');
+    this.slowDisk = this.rng.split('slowdisk').bool(0.3) && !opts.noRandomFaults;
     this.traceMax = opts.traceMax ?? 400;
     const voters = [...Array(this.swarm.nodes).keys()].map((i) => i + 1);
     const observers = [...Array(this.swarm.observers).keys()].map((i) => this.swarm.nodes + i + 1);
@@ -220,7 +232,7 @@ export class Cluster {
     node.downUntil = this.now + downMs;
     // unsynced writes are lost; a torn write keeps a prefix of the first unsynced batch
     const first = node.disk.pending[0];
-    if (first && this.rDisk.bool(this.swarm.tornWriteP)) {
+    if (first?.kind === 'append' && this.rDisk.bool(this.swarm.tornWriteP)) {
       const keep = this.rDisk.int(first.entries.length + 1);
       node.disk.log.push(...first.entries.slice(0, keep));
       if (keep > 0) this.count('torn_write');
@@ -295,10 +307,8 @@ export class Cluster {
         if (this.now >= node.downUntil && node.downUntil > 0 && !this.opts.noRandomFaults) this.restart(node.id);
         continue;
       }
-      while (node.disk.pending.length > 0 && node.disk.pending[0]!.doneAt <= this.now) {
-        const b = node.disk.pending.shift()!;
-        node.disk.log.push(...b.entries);
-        r.persisted(b.generation, b.entries.at(-1)!.zxid, this.nodeNow(node));
+      while (node.disk.pending.length > 0 && node.disk.pending[0]!.doneAt <= this.now && node.replica) {
+        this.completeDiskOp(node, node.disk.pending.shift()!);
       }
       if (this.now >= node.nextTickAt) {
         node.nextTickAt += TICK_MS;
@@ -311,18 +321,63 @@ export class Cluster {
     this.now++;
   }
 
+  private completeDiskOp(node: SimNode, op: DiskOp): void {
+    const r = node.replica!;
+    const disk = node.disk;
+    const now = this.nodeNow(node);
+    switch (op.kind) {
+      case 'append':
+        disk.log.push(...op.entries);
+        r.persisted(op.generation, op.entries.at(-1)!.zxid, now);
+        return;
+      case 'install':
+        disk.snapshot = op.image;
+        disk.log = [];
+        this.count('snap_sync');
+        this.log(`node ${node.id} installed SNAP at 0x${op.image.zxid.toString(16)}`);
+        r.persisted(op.generation, op.image.zxid, now);
+        return;
+      case 'truncate': {
+        const t = op.zxid;
+        if (disk.snapshot && disk.snapshot.zxid > t) this.fail(`node ${node.id} truncates to 0x${t.toString(16)} below its snapshot 0x${disk.snapshot.zxid.toString(16)}`);
+        const before = disk.log.length;
+        disk.log = disk.log.filter((e) => e.zxid <= t);
+        if (disk.log.length < before) {
+          this.count('trunc');
+          this.log(`node ${node.id} TRUNC after 0x${t.toString(16)} (${before - disk.log.length} dropped)`);
+        }
+        r.persisted(op.generation, t, now);
+        return;
+      }
+      case 'reload':
+        r.reloaded(this.durableImage(node));
+        this.count('reload');
+        this.log(`node ${node.id} reloaded at 0x${r.core.lastApplied.toString(16)}`);
+        node.lastCommitted = null;
+        this.checkDigest(node, 'reload');
+        return;
+    }
+  }
+
+  private diskDelay(): number {
+    const base = this.swarm.fsyncDelayMinMs + this.rDisk.int(this.swarm.fsyncDelayMaxMs - this.swarm.fsyncDelayMinMs + 1);
+    // some seeds have a disk that now and then stalls for longer than an election takes
+    return this.slowDisk && this.rDisk.bool(0.05) ? base + this.rDisk.int(300) : base;
+  }
+
+  private queueDiskOp(node: SimNode, op: DiskOp): void {
+    const lastDone = node.disk.pending.at(-1)?.doneAt ?? 0;
+    op.doneAt = Math.max(op.doneAt, lastDone);
+    node.disk.pending.push(op);
+  }
+
   private process(node: SimNode): void {
     const r = node.replica;
     if (!r) return;
+    if (r.awaitingReload) return; // the queued reload calls back
     const rd = r.ready(this.nodeNow(node));
     this.carryOut(node, rd);
-    if (r.awaitingReload) {
-      r.reloaded(this.durableImage(node));
-      this.count('reload');
-      this.log(`node ${node.id} reloaded at 0x${r.core.lastApplied.toString(16)}`);
-      node.lastCommitted = null;
-      this.checkDigest(node, 'reload');
-    }
+    if (r.awaitingReload && !node.disk.pending.some((o) => o.kind === 'reload')) this.queueDiskOp(node, { kind: 'reload', doneAt: this.now });
     if (r.zab.role !== node.lastRole) {
       const wasRole = node.lastRole;
       node.lastRole = r.zab.role;
@@ -335,34 +390,19 @@ export class Cluster {
 
   private carryOut(node: SimNode, rd: ReplicaReady): void {
     const disk = node.disk;
+    // the epoch file is written synchronously, before anything of this step leaves (as the runtime)
     if (rd.state) disk.state = { ...rd.state };
-    if (rd.snapshot || rd.truncateAfter !== null) {
-      // a truncate or a snapshot install waits for the writes before it
-      for (const b of disk.pending) disk.log.push(...b.entries);
-      disk.pending = [];
-    }
     if (rd.snapshot) {
-      disk.snapshot = { zxid: rd.snapshot.zxid, data: Buffer.from(rd.snapshot.data) };
-      disk.log = [];
       node.lastCommitted = null;
-      this.count('snap_sync');
-      this.log(`node ${node.id} installed SNAP at 0x${rd.snapshot.zxid.toString(16)}`);
       this.checkDigest(node, 'SNAP install');
+      this.queueDiskOp(node, { kind: 'install', generation: rd.generation, image: { zxid: rd.snapshot.zxid, data: Buffer.from(rd.snapshot.data) }, doneAt: this.now + this.diskDelay() });
     }
-    if (rd.truncateAfter !== null) {
-      const t = rd.truncateAfter;
-      if (disk.snapshot && disk.snapshot.zxid > t) this.fail(`node ${node.id} truncates to 0x${t.toString(16)} below its snapshot 0x${disk.snapshot.zxid.toString(16)}`);
-      const before = disk.log.length;
-      disk.log = disk.log.filter((e) => e.zxid <= t);
-      if (disk.log.length < before) {
-        this.count('trunc');
-        this.log(`node ${node.id} TRUNC after 0x${t.toString(16)} (${before - disk.log.length} dropped)`);
-      }
-    }
+    if (rd.truncateAfter !== null) this.queueDiskOp(node, { kind: 'truncate', generation: rd.generation, zxid: rd.truncateAfter, doneAt: this.now + this.diskDelay() });
+    // (a reload, when asked for, is queued by process() right after this, before the appends: see below)
     if (rd.entries.length > 0) {
-      const delay = this.swarm.fsyncDelayMinMs + this.rDisk.int(this.swarm.fsyncDelayMaxMs - this.swarm.fsyncDelayMinMs + 1);
-      const lastDone = disk.pending.at(-1)?.doneAt ?? 0;
-      disk.pending.push({ generation: rd.generation, entries: rd.entries, doneAt: Math.max(this.now + delay, lastDone) });
+      const r = node.replica!;
+      if (r.awaitingReload && !node.disk.pending.some((o) => o.kind === 'reload')) this.queueDiskOp(node, { kind: 'reload', doneAt: this.now });
+      this.queueDiskOp(node, { kind: 'append', generation: rd.generation, entries: rd.entries, doneAt: this.now + this.diskDelay() });
     }
     for (const m of rd.messages) {
       if (this.opts.onSend?.(this, m.from, m.to, m.msg) === 'drop') continue;
@@ -376,6 +416,7 @@ export class Cluster {
   private maybeSnapshot(node: SimNode): void {
     const r = node.replica!;
     if (r.core.mode === 'down' || node.appliedSinceSnap < 30) return;
+    if (node.disk.pending.some((o) => o.kind !== 'append')) return;
     const tree = r.core.tree;
     const zxid = tree.lastProcessedZxid;
     const durableEnd = node.disk.log.at(-1)?.zxid ?? node.disk.snapshot?.zxid ?? 0;

@@ -220,4 +220,102 @@ export const SCENARIOS: Scenario[] = [
       };
     },
   },
+  {
+    name: 'a learner killed right after acknowledging NEWLEADER of a SNAP has the snapshot on disk',
+    jira: 'review: SNAP install durable before currentEpoch and the ack (ZOOKEEPER-3642 family)',
+    expect: [{ fault: 'snap_sync', atLeast: 1 }],
+    options: () => {
+      let phase = 0;
+      let A = 0;
+      let B = 0;
+      let C = 0;
+      let ackAt = 0;
+      return {
+        swarm: calm, noRandomFaults: true,
+        script: (c) => {
+          const l = c.leader();
+          if (phase === 0 && l && c.now - c.startedAt > 2000) {
+            A = l.id;
+            [B, C] = c.voterIds.filter((i) => i !== A) as [number, number];
+            c.crash(C, 0); // keeps its data, down
+            c.crash(B, 0);
+            c.wipe(B); // a replaced machine
+            c.crash(A, 0);
+            c.restart(A);
+            c.restart(B); // a new epoch led by A with B's vote: B gets a SNAP
+            phase = 1;
+          } else if (phase === 2 && c.now - ackAt > 300) {
+            c.crash(A, 0); // the only other holder of the data goes
+            c.restart(B);
+            c.restart(C);
+            c.count('scenario_complete');
+            phase = 3;
+          }
+        },
+        onSend: (c, from, _to, msg: Msg) => {
+          if (phase === 1 && from === B && msg.type === 'ack_newleader') {
+            phase = 2;
+            ackAt = c.now;
+            c.actions.push(() => { c.crash(B, 0); });
+          }
+        },
+      };
+    },
+  },
+  {
+    name: 'a re-elected leader whose fsync stalled writes currentEpoch only once its log is durable',
+    jira: 'review: leader currentEpoch after its history (Zab phase 2)',
+    expect: [],
+    options: () => {
+      let phase = 0;
+      let A = 0;
+      let B = 0;
+      let C = 0;
+      let epoch0 = 0;
+      let stalling = false;
+      const both = (a: number, b: number): Array<[number, number]> => [[a, b], [b, a]];
+      return {
+        swarm: { ...calm, faultPhaseMs: 8000 }, noRandomFaults: true,
+        script: (c) => {
+          const l = c.leader();
+          const a = c.nodes.get(A);
+          if (phase === 0 && l && c.now - c.startedAt > 1500) {
+            A = l.id;
+            [B, C] = c.voterIds.filter((i) => i !== A) as [number, number];
+            epoch0 = l.replica!.zab.activeEpoch;
+            stalling = true;
+            const stall = (): void => {
+              if (!stalling) return;
+              for (const p of c.nodes.get(A)!.disk.pending) p.doneAt = Number.MAX_SAFE_INTEGER;
+              c.actions.push(stall);
+            };
+            stall();
+            phase = 1;
+            c.phaseAt = c.now;
+          } else if (phase === 1 && c.now - c.phaseAt > 100) {
+            // txns are committed that A holds only in memory; A loses its quorum and steps down
+            c.net.blockLinks([...both(A, B), ...both(A, C), ...both(B, C)]);
+            phase = 2;
+            c.phaseAt = c.now;
+          } else if (phase === 2 && c.now - c.phaseAt > 400) {
+            c.net.heal();
+            c.net.blockLinks([...both(A, C), ...both(B, C)]); // A and B may elect; C stays away
+            phase = 3;
+          } else if (phase === 3 && a?.replica && a.replica.zab.role === 'leading' && a.replica.zab.activeEpoch > epoch0) {
+            stalling = false;
+            c.crash(A, 0); // kill -9 before the stalled fsync completes
+            phase = 4;
+            c.phaseAt = c.now;
+          } else if (phase === 4 && c.now - c.phaseAt > 200) {
+            c.crash(B, 0);
+            c.net.heal();
+            c.restart(A); // A and C now: C holds the committed tail
+            c.count('scenario_complete');
+            phase = 5;
+          }
+        },
+        onSend: (_c, from, _to, msg: Msg) => (phase === 3 && from === B && (msg.type === 'prevote_req' || msg.type === 'vote_req') ? 'drop' : undefined),
+      };
+    },
+  },
 ];
