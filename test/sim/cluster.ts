@@ -134,6 +134,8 @@ export class Cluster {
   private readonly ackedCreates = new Map<string, number>();
   private maxAckedRegZxid = 0;
   private maxCommitted = 0;
+  /** every client op gets a unique number, written as its data (exactly-once check) */
+  private opSeq = 0;
   private readonly checkedLeaders = new Set<string>();
   private ackedWrites = 0;
   readonly faults: Record<string, number> = {};
@@ -406,7 +408,10 @@ export class Cluster {
     }
     for (const m of rd.messages) {
       if (this.opts.onSend?.(this, m.from, m.to, m.msg) === 'drop') continue;
-      this.net.send(m.from, m.to, m.msg, this.now);
+      // a forwarded client request is not idempotent (a second create of a sequential node makes
+      // a second node); TCP never delivers one twice, so neither does the simulated network. Every
+      // consensus message must survive duplication, and does.
+      this.net.send(m.from, m.to, m.msg, this.now, m.msg.type !== 'app');
     }
     this.checkApplied(node, rd);
     for (const o of rd.outputs) this.toClient(node, o);
@@ -538,6 +543,14 @@ export class Cluster {
       for (const [path, zxid] of this.ackedCreates) {
         if (!r.core.tree.get(path)) this.fail(`acknowledged create ${path} (zxid 0x${zxid.toString(16)}) missing on node ${n.id}`);
       }
+    }
+    // exactly once: every sequential create carries its client's unique op number as data
+    const tree = leader.replica!.core.tree;
+    const seen = new Set<string>();
+    for (const name of tree.get('/w')?.children ?? []) {
+      const data = tree.get(`/w/${name}`)?.data?.toString() ?? '';
+      if (seen.has(data)) this.fail(`a create was applied twice: two children of /w carry ${data}`);
+      seen.add(data);
     }
     const last = this.committedOrder.at(-1) ?? 0;
     if (want < last) this.fail(`committed txn 0x${last.toString(16)} vanished: the ensemble is at 0x${want.toString(16)}`);
@@ -677,7 +690,7 @@ export class Cluster {
     const xid = c.nextXid++;
     let req: Request;
     const op: PendingOp = { kind, xid, at: this.now };
-    const data = Buffer.from(`${c.id}:${c.opsDone}`);
+    const data = Buffer.from(`${c.id}:${this.opSeq++}`);
     switch (kind) {
       case 'roots': {
         const which = ['/w', '/e', '/reg'][rc.int(3)]!;

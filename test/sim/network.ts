@@ -187,7 +187,8 @@ export class SimNetwork<T> {
     this.opts = next;
   }
 
-  send(from: number, to: number, payload: T, now: number): void {
+  /** `canDuplicate` false: the payload is never delivered twice (even when duplicateP says so). */
+  send(from: number, to: number, payload: T, now: number, canDuplicate = true): void {
     checkId(from);
     checkId(to);
     this.stats.sent++;
@@ -205,7 +206,7 @@ export class SimNetwork<T> {
     } else {
       this.enqueue(from, to, payload, now, delay);
     }
-    if (dup) {
+    if (dup && canDuplicate) {
       this.stats.duplicated++;
       this.enqueue(from, to, payload, now, this.drawDelay(this.dupRng));
     }
