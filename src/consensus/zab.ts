@@ -787,12 +787,14 @@ export class Zab {
         if (msg.round > l.lastPongRound) l.lastPongRound = msg.round;
         this.checkBarriers();
         return;
+      // a learner serves only after its sync: a request from one we count as syncing again (its
+      // report was repeated) is still its clients' request
       case 'barrier':
-        if (l.status !== 'synced' || !this.established) return;
+        if (l.status === 'unknown' || !this.established) return;
         this.addBarrier(from, msg.id);
         return;
       case 'app':
-        if (l.status === 'synced' && this.established) this.appIn.push({ from, data: msg.data });
+        if (l.status !== 'unknown' && this.established) this.appIn.push({ from, data: msg.data });
         return;
       default:
     }
@@ -956,7 +958,14 @@ export class Zab {
     // answers a report of this discovering phase, once: a sync for an earlier phase could cut
     // txns acknowledged since (our log does not change while discovering, so any report of this
     // phase describes it, and a slow SNAP is not thrown away because a report was repeated)
-    if (this.status !== 'discovering' || m.seq < this.discoverSeq || m.seq > this.infoSeq) return;
+    if (m.seq < this.discoverSeq || m.seq > this.infoSeq) return;
+    if (this.status !== 'discovering') {
+      // a second answer to a report of this phase (a report was repeated): the leader counts us
+      // as syncing again; our history already holds what it sends, so acknowledge again (once
+      // our own sync is durable), or it would leave us out and drop our forwarded requests
+      if (this.newLeaderAcked && !this.awaitingDurable) this.sendAckNewLeader();
+      return;
+    }
     if (m.mode === 'snap') {
       assert(m.snapshot !== null, 'snap sync without a snapshot');
       this.installSnapshot(m.snapshot);
