@@ -223,9 +223,19 @@ export class EnsembleServer {
     await this.peers.start();
     const bound = await this.port.listen(config.clientPort ?? 2181, config.clientPortAddress);
     this.boundPort = bound.port;
+    let lastTickAt = Date.now();
     this.timer = setInterval(() => {
-      this.replica.tick(Date.now());
-      this.schedule();
+      const now = Date.now();
+      const stalled = now - lastTickAt > 4 * ZAB_TICK_MS;
+      lastTickAt = now;
+      const tick = (): void => {
+        this.replica.tick(Date.now());
+        this.schedule();
+      };
+      // after a stall (a large SNAP built, a GC pause), read what the peers sent meanwhile (session
+      // touches, acks) before the tick can judge sessions or learners silent: timers run before I/O
+      if (stalled) setImmediate(tick);
+      else tick();
     }, ZAB_TICK_MS);
     if (config.autopurgePurgeIntervalHours > 0) {
       this.purge();
