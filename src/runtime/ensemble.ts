@@ -5,26 +5,25 @@
 //   2. SNAP installs and TRUNCs, after the log writes queued before them;
 //   3. log appends: group commit, one write + fdatasync, then persisted() back into consensus;
 //   4. messages to peers, bytes to clients.
-import { join } from 'node:path';
 import { DataTree } from '../tree/datatree.js';
 import { zookeeperSessionPassword } from '../session/sessions.js';
-import { ClientPort } from '../net/clientport.js';
+import type { ClientPort } from '../net/clientport.js';
 import { PeerTransport } from '../net/peers.js';
-import { DATA_SUBDIR, type FileTxnLog } from '../storage/filelog.js';
+import type { FileTxnLog } from '../storage/filelog.js';
 import { DataDir } from '../storage/datadir.js';
 import { readEpochState, writeEpochState } from '../storage/epoch.js';
-import type { SnapshotInfo } from '../storage/datadir.js';
-import { fourLetterWord, type ServerView } from '../admin/fourletter.js';
+import type { ServerView } from '../admin/fourletter.js';
 import { AdminServer } from '../admin/adminserver.js';
 import { writeBackup, type BackupResult } from '../backup/format.js';
 import type { Writable } from 'node:stream';
 import { ARK_VERSION } from '../version.js';
-import { isFourLetterWordAllowed, type ServerConfig } from '../config/zoocfg.js';
+import type { ServerConfig } from '../config/zoocfg.js';
 import type { Logger } from '../util/log.js';
+import { ConnectionLimit, SnapshotRunner, coreClientPort, numberProp, purgeDataDir, serverView, writeOutputs, PREALLOC_KB_DEFAULT, SEGMENT_BYTES_DEFAULT } from './shared.js';
 import { Replica, encodeEntry, type DurableImage } from '../replica/replica.js';
 import { decodeMsg, encodeMsg, PeerCodecError } from '../consensus/codec.js';
 import { epochOf, type Entry, type SnapshotImage } from '../consensus/messages.js';
-import { dirBytes, countFds, maxFds, numberProp, OUTSTANDING_PER_CONNECTION_MAX, WRITE_BACKLOG_BYTES_MAX, PREALLOC_KB_DEFAULT, SEGMENT_BYTES_DEFAULT, type StartedServer } from './server.js';
+import type { StartedServer } from './server.js';
 
 /** Consensus ticks this often; ZooKeeper's tick-based limits are converted to these ticks. */
 const ZAB_TICK_MS = 50;
@@ -59,16 +58,13 @@ export class EnsembleServer {
   private scheduled = false;
   private readonly diskOps: DiskOp[] = [];
   private diskBusy = false;
-  private readonly perIp = new Map<string, number>();
+  private readonly limit: ConnectionLimit;
   private boundPort = 0;
-  private readonly startedAt = Date.now();
   private readonly myId: number;
   private txnsSinceSnapshot = 0;
   private snapshotAfter: number;
-  private snapshotRun: { done: Promise<void>; abort: AbortController } | null = null;
-  private capturing: Promise<unknown> | null = null;
+  private readonly snapshots: SnapshotRunner;
   private purgeTimer: NodeJS.Timeout | null = null;
-  lastSnapshot: (SnapshotInfo & { nodes: number; ms: number }) | null = null;
   private lastRole = '';
   private readonly gzipSnapshots: boolean;
 
@@ -83,56 +79,27 @@ export class EnsembleServer {
     this.log = this.dataDir.log;
     this.gzipSnapshots = config.systemProperties.get('zookeeper.snapshot.compression.method') === 'gz';
     this.snapshotAfter = this.nextSnapshotPoint();
-    this.port = new ClientPort({
+    this.snapshots = new SnapshotRunner(this.dataDir, this.gzipSnapshots, logger);
+    this.limit = new ConnectionLimit(config.maxClientCnxns, logger);
+    this.port = coreClientPort({
+      core: () => this.core, view: () => this.view, logger, config,
       open: (conn, addr, rport) => this.open(conn, addr, rport),
-      connect: (conn, req) => { this.core.connect(conn, req, Date.now()); },
-      request: (conn, xid, req) => { this.core.request(conn, xid, req, Date.now()); },
-      requestError: (conn, xid, err) => { this.core.requestError(conn, xid, err, Date.now()); },
-      fourLetter: (conn, cmd) => {
-        const c = this.core.conns.get(conn);
-        if (c) c.stats.packetsReceived++;
-        return fourLetterWord(this.view, cmd);
-      },
       closed: (conn, addr) => this.closed(conn, addr),
-      backlogged: (conn, socketBytes) => {
-        const c = this.core.conns.get(conn);
-        return c !== undefined && (c.queue.length >= OUTSTANDING_PER_CONNECTION_MAX || c.outBytes + socketBytes > WRITE_BACKLOG_BYTES_MAX);
-      },
       flush: () => this.schedule(),
-    }, logger, config.juteMaxBufferBytes);
-    const self = this;
-    this.view = {
-      get core() { return self.core; },
-      get mode() { return self.quorumRole === 'looking' ? 'follower' : self.quorumRole; },
-      get config() {
-        return {
-          clientPort: self.boundPort, clientPortAddress: config.clientPortAddress ?? '0.0.0.0',
-          dataDir: join(config.dataDir, DATA_SUBDIR), dataLogDir: join(config.dataLogDir, DATA_SUBDIR),
-          tickTimeMs: config.tickTimeMs, maxClientCnxns: config.maxClientCnxns,
-          minSessionTimeoutMs: config.minSessionTimeoutMs, maxSessionTimeoutMs: config.maxSessionTimeoutMs, serverId: myId,
-        };
-      },
-      startedAt: this.startedAt,
-      remoteOf: (c) => this.port.remoteOf(c),
-      outstanding: (c) => this.core.conns.get(c)?.queue.length ?? 0,
-      dataDirBytes: () => dirBytes(join(config.dataDir, DATA_SUBDIR)),
-      logDirBytes: () => dirBytes(join(config.dataLogDir, DATA_SUBDIR)),
-      openFds: () => countFds(),
-      maxFds: () => maxFds(),
-      isAllowed: (cmd) => isFourLetterWordAllowed(config, cmd),
+    });
+    const me = config.servers.find((x) => x.id === myId);
+    this.view = serverView({
+      config, core: () => this.core, port: () => this.port, boundPort: () => this.boundPort, serverId: myId,
+      mode: () => (this.quorumRole === 'looking' ? 'follower' : this.quorumRole),
       extraMetrics: () => this.quorumMetrics(),
-      now: () => Date.now(),
       serving: () => this.replica.zab.serving,
-      quorum: (() => {
-        const me = config.servers.find((x) => x.id === myId);
-        return {
-          initLimit: config.initLimit ?? 10, syncLimit: config.syncLimit ?? 5,
-          electionPort: me?.electionPort ?? 0, quorumPort: me?.quorumPort ?? 0, observer: me?.role === 'observer',
-          membership: config.servers.map((x) => `server.${x.id}=${x.host}:${x.quorumPort}:${x.electionPort}:${x.role}` +
-            `;${x.clientAddress ?? config.clientPortAddress ?? '0.0.0.0'}:${x.clientPort ?? (x.id === myId ? config.clientPort ?? 2181 : 0)}`),
-        };
-      })(),
-    };
+      quorum: {
+        initLimit: config.initLimit ?? 10, syncLimit: config.syncLimit ?? 5,
+        electionPort: me?.electionPort ?? 0, quorumPort: me?.quorumPort ?? 0, observer: me?.role === 'observer',
+        membership: config.servers.map((x) => `server.${x.id}=${x.host}:${x.quorumPort}:${x.electionPort}:${x.role}` +
+          `;${x.clientAddress ?? config.clientPortAddress ?? '0.0.0.0'}:${x.clientPort ?? (x.id === myId ? config.clientPort ?? 2181 : 0)}`),
+      },
+    });
   }
 
   get core(): Replica['core'] {
@@ -151,7 +118,7 @@ export class EnsembleServer {
     const out: Array<[string, number]> = [
       ['zk_quorum_size', this.config.servers.filter((s) => s.role === 'participant').length],
       ['zk_epoch', z.activeEpoch],
-      ['zk_last_snapshot_zxid', this.lastSnapshot?.zxid ?? 0],
+      ['zk_last_snapshot_zxid', this.snapshots.last?.zxid ?? 0],
     ];
     if (z.isEstablishedLeader) {
       const learners = z.learnerSummary();
@@ -238,8 +205,9 @@ export class EnsembleServer {
       else tick();
     }, ZAB_TICK_MS);
     if (config.autopurgePurgeIntervalHours > 0) {
-      this.purge();
-      this.purgeTimer = setInterval(() => this.purge(), config.autopurgePurgeIntervalHours * 3600_000);
+      const purge = (): void => purgeDataDir(this.dataDir, config.autopurgeSnapRetainCount, this.logger);
+      purge();
+      this.purgeTimer = setInterval(purge, config.autopurgePurgeIntervalHours * 3600_000);
       this.purgeTimer.unref();
     }
     let adminPort: number | null = null;
@@ -280,20 +248,13 @@ export class EnsembleServer {
   }
 
   private open(conn: number, addr: string, rport: number): boolean {
-    const max = this.config.maxClientCnxns;
-    const n = this.perIp.get(addr) ?? 0;
-    if (max > 0 && n >= max) {
-      this.logger.warn({ remote: addr, maxClientCnxns: max }, 'too many connections from one address: refused (raise maxClientCnxns in zoo.cfg if this is expected)');
-      return false;
-    }
-    this.perIp.set(addr, n + 1);
+    if (!this.limit.admit(addr)) return false;
     this.core.openConnection(conn, addr, rport, Date.now());
     return true;
   }
 
   private closed(conn: number, addr: string): void {
-    const n = (this.perIp.get(addr) ?? 1) - 1;
-    if (n <= 0) this.perIp.delete(addr); else this.perIp.set(addr, n);
+    this.limit.release(addr);
     this.core.connectionClosed(conn);
   }
 
@@ -320,7 +281,7 @@ export class EnsembleServer {
     if (rd.entries.length > 0) this.diskOps.push({ kind: 'append', generation: rd.generation, entries: rd.entries });
     this.runDisk();
     for (const m of rd.messages) this.peers.send(m.to, encodeMsg(m.msg));
-    this.flushOutputs(rd.outputs);
+    writeOutputs(this.core, rd.outputs, this.port, this.logger);
     for (const e of r.errors.splice(0)) this.logger.warn({ err: e }, 'bad payload from a peer: ignored');
     this.txnsSinceSnapshot += rd.applied.length;
     this.noteRole();
@@ -333,25 +294,11 @@ export class EnsembleServer {
     if (role === this.lastRole) return;
     this.lastRole = role;
     if (this.quorumRole === 'looking') {
-      this.snapshotRun?.abort.abort();
+      this.snapshots.abort();
       this.logger.info({ zxid: `0x${z.lastZxid.toString(16)}`, acceptedEpoch: z.acceptedEpoch }, 'LOOKING: not serving clients until a leader is established');
     } else {
       this.logger.info({ role: this.quorumRole, epoch: z.activeEpoch, leader: z.leaderId, zxid: `0x${this.core.lastApplied.toString(16)}` }, `${this.quorumRole.toUpperCase()}: serving clients`);
     }
-  }
-
-  private flushOutputs(outputs: ReturnType<Replica['core']['takeOutputs']>): void {
-    for (const e of this.core.internalErrors.splice(0)) {
-      this.logger.error({ err: e }, 'internal error: the connection was closed; this is a bug in Ark, please report it with this log');
-    }
-    if (outputs.length === 0) return;
-    this.port.cork();
-    for (const o of outputs) {
-      if (o.kind === 'send') this.port.write(o.conn, o.data);
-      else this.port.close(o.conn);
-    }
-    this.port.uncork();
-    this.port.resumeReady();
   }
 
   // ---------- disk ----------
@@ -378,7 +325,7 @@ export class EnsembleServer {
     }
     this.diskBusy = true;
     // a SNAP install or TRUNC waits for a snapshot being written (its file must not land afterwards)
-    const wait = this.snapshotRun?.done ?? Promise.resolve();
+    const wait = this.snapshots.done ?? Promise.resolve();
     void wait.then(() => {
       try {
         this.diskOps.shift();
@@ -428,45 +375,24 @@ export class EnsembleServer {
   }
 
   private startSnapshot(): void {
-    if (this.snapshotRun || this.capturing) return;
+    if (this.snapshots.busy) return;
     this.txnsSinceSnapshot = 0;
     this.snapshotAfter = this.nextSnapshotPoint();
-    this.log.roll();
-    const abort = new AbortController();
     const replica = this.replica;
-    const done = this.dataDir.writeSnapshot(this.core.tree, this.core.sessionRecords(), { gzip: this.gzipSnapshots, now: Date.now(), signal: abort.signal })
-      .then((info) => {
-        this.lastSnapshot = info;
-        // the log before it is now only needed for DIFFs (a window of it stays in memory)
-        if (replica === this.replica) replica.zab.compact(info.zxid);
-        this.logger.info({ file: info.file, zxid: `0x${info.zxid.toString(16)}`, nodes: info.nodes, bytes: info.bytes, ms: info.ms }, 'snapshot written');
-      }, (e: unknown) => {
-        if (!abort.signal.aborted) this.logger.error({ err: (e as Error).message }, 'snapshot failed: the txn log still holds every write; check the disk');
-      })
-      .finally(() => { this.snapshotRun = null; this.capturing = null; });
-    this.snapshotRun = { done, abort };
-    this.capturing = done;
+    // the log before it is then only needed for DIFFs (a window of it stays in memory)
+    this.snapshots.start(this.core, (info) => { if (replica === this.replica) replica.zab.compact(info.zxid); });
   }
 
   async backupTo(out: Writable, onStart?: (zxid: number) => void, signal?: AbortSignal): Promise<BackupResult> {
-    while (this.capturing) await this.capturing.catch(() => undefined);
+    await this.snapshots.idle();
     const run = writeBackup(this.core.tree, this.core.sessionRecords(), out, {
       createdBy: `ark ${ARK_VERSION}`, ...(onStart ? { onStart } : {}), ...(signal ? { signal } : {}),
     });
-    this.capturing = run;
+    this.snapshots.capturing = run;
     try {
       return await run;
     } finally {
-      this.capturing = null;
-    }
-  }
-
-  private purge(): void {
-    try {
-      const removed = this.dataDir.purge(this.config.autopurgeSnapRetainCount);
-      if (removed.length > 0) this.logger.info({ removed: removed.length }, 'autopurge removed old snapshots and log segments');
-    } catch (e) {
-      this.logger.error({ err: (e as Error).message }, 'autopurge failed');
+      this.snapshots.capturing = null;
     }
   }
 
@@ -475,8 +401,8 @@ export class EnsembleServer {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     if (this.purgeTimer) clearInterval(this.purgeTimer);
-    this.snapshotRun?.abort.abort();
-    await this.snapshotRun?.done;
+    this.snapshots.abort();
+    await this.snapshots.done;
     await this.admin?.stop();
     while (this.diskBusy) await new Promise((r) => setTimeout(r, 5));
     await this.port.stop();

@@ -1,22 +1,23 @@
 // The standalone runtime: composes the pure core with the client port, the txn log and timers.
 // Order per batch: persist (one write + fdatasync for every txn decided meanwhile: group commit)
 // -> apply -> send replies and watch events.
-import { readdirSync, readFileSync, statSync, existsSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ServerCore, type PendingTxn } from '../server/core.js';
 import { zookeeperSessionPassword } from '../session/sessions.js';
-import { ClientPort } from '../net/clientport.js';
-import { DATA_SUBDIR, fsyncPath, type FileTxnLog } from '../storage/filelog.js';
+import type { ClientPort } from '../net/clientport.js';
+import { fsyncPath, type FileTxnLog } from '../storage/filelog.js';
 import { DataDir } from '../storage/datadir.js';
-import { fourLetterWord, type ServerView } from '../admin/fourletter.js';
+import type { ServerView } from '../admin/fourletter.js';
 import { AdminServer } from '../admin/adminserver.js';
 import { archiveSegments, pruneArchive, archivePaths } from '../backup/archive.js';
 import { backupName, readBackup, writeBackup, type BackupResult } from '../backup/format.js';
 import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { ARK_VERSION } from '../version.js';
-import { isFourLetterWordAllowed, type ServerConfig } from '../config/zoocfg.js';
+import type { ServerConfig } from '../config/zoocfg.js';
 import type { Logger } from '../util/log.js';
+import { numberProp, PREALLOC_KB_DEFAULT, SEGMENT_BYTES_DEFAULT } from './shared.js';
+import { ConnectionLimit, SnapshotRunner, coreClientPort, purgeDataDir, serverView, writeOutputs, type WrittenSnapshot } from './shared.js';
 
 export interface StartedServer {
   address: string;
@@ -24,23 +25,6 @@ export interface StartedServer {
   /** the AdminServer's port, null when it is off or could not bind */
   adminPort: number | null;
   stop(): Promise<void>;
-}
-
-/**
- * A connection stops being read while it has this many requests outstanding (ZooKeeper's
- * globalOutstandingLimit is 1000) or this many reply bytes unsent: a client that pipelines without
- * reading cannot grow the server's memory without bound.
- */
-export const OUTSTANDING_PER_CONNECTION_MAX = 1000;
-export const WRITE_BACKLOG_BYTES_MAX = 4 * 1024 * 1024;
-
-/** ZooKeeper's defaults: preAllocSize 64 MiB; a new segment at every snapshot (or at txnLogSizeLimitInKb). */
-export const PREALLOC_KB_DEFAULT = 65536;
-export const SEGMENT_BYTES_DEFAULT = 1024 * 1024 * 1024;
-
-export function numberProp(config: ServerConfig, key: string, fallback: number): number {
-  const v = Number(config.systemProperties.get(key));
-  return Number.isFinite(v) && v > 0 ? v : fallback;
 }
 
 export class ArkServer {
@@ -51,11 +35,9 @@ export class ArkServer {
   private readonly log: FileTxnLog;
   private txnsSinceSnapshot = 0;
   private snapshotAfter: number;
-  private snapshotRun: { done: Promise<void>; abort: AbortController } | null = null;
+  private readonly snapshots: SnapshotRunner;
   private purgeTimer: NodeJS.Timeout | null = null;
   private readonly gzipSnapshots: boolean;
-  /** one tree capture at a time: snapshots and backups take turns */
-  private capturing: Promise<unknown> | null = null;
   private readonly archiveDir: string | null;
   private backupTimer: NodeJS.Timeout | null = null;
   /** for mntr: the last backup this server made (scheduled or streamed) */
@@ -65,12 +47,11 @@ export class ArkServer {
   private syncing = false;
   private stopping = false;
   private timer: NodeJS.Timeout | null = null;
-  private readonly startedAt = Date.now();
   private readonly view: ServerView;
   private boundPort = 0;
   private flushScheduled = false;
   private idleWaiters: Array<() => void> = [];
-  private readonly perIp = new Map<string, number>();
+  private readonly limit: ConnectionLimit;
   private admin: AdminServer | null = null;
 
   constructor(private readonly config: ServerConfig, private readonly logger: Logger) {
@@ -86,43 +67,17 @@ export class ArkServer {
     this.snapshotAfter = this.nextSnapshotPoint();
     this.archiveDir = config.systemProperties.get('zookeeper.backup.archiveDir') ?? null;
     if (this.archiveDir) this.log.onRoll = () => setImmediate(() => this.archive());
-    this.port = new ClientPort({
+    this.snapshots = new SnapshotRunner(this.dataDir, this.gzipSnapshots, logger);
+    this.limit = new ConnectionLimit(config.maxClientCnxns, logger);
+    this.port = coreClientPort({
+      core: () => this.core, view: () => this.view, logger, config,
       open: (conn, addr, rport) => this.open(conn, addr, rport),
-      connect: (conn, req) => this.core.connect(conn, req, Date.now()),
-      request: (conn, xid, req) => this.core.request(conn, xid, req, Date.now()),
-      requestError: (conn, xid, err) => this.core.requestError(conn, xid, err, Date.now()),
-      fourLetter: (conn, cmd) => {
-        const c = this.core.conns.get(conn);
-        if (c) c.stats.packetsReceived++; // the word itself, as ZooKeeper counts it
-        return fourLetterWord(this.view, cmd);
-      },
       closed: (conn, addr) => this.closed(conn, addr),
-      backlogged: (conn, socketBytes) => {
-        const c = this.core.conns.get(conn);
-        return c !== undefined && (c.queue.length >= OUTSTANDING_PER_CONNECTION_MAX || c.outBytes + socketBytes > WRITE_BACKLOG_BYTES_MAX);
-      },
       flush: () => this.scheduleFlush(),
-    }, logger, config.juteMaxBufferBytes);
-    const self = this;
-    this.view = {
-      get core() { return self.core; },
-      mode: 'standalone',
-      get config() {
-        return {
-          clientPort: self.boundPort, clientPortAddress: config.clientPortAddress ?? '0.0.0.0',
-          dataDir: join(config.dataDir, DATA_SUBDIR), dataLogDir: join(config.dataLogDir, DATA_SUBDIR),
-          tickTimeMs: config.tickTimeMs, maxClientCnxns: config.maxClientCnxns,
-          minSessionTimeoutMs: config.minSessionTimeoutMs, maxSessionTimeoutMs: config.maxSessionTimeoutMs, serverId: 0,
-        };
-      },
-      startedAt: this.startedAt,
-      remoteOf: (c) => this.port.remoteOf(c),
-      outstanding: (c) => this.core.conns.get(c)?.queue.length ?? 0,
-      dataDirBytes: () => dirBytes(join(config.dataDir, DATA_SUBDIR)),
-      logDirBytes: () => dirBytes(join(config.dataLogDir, DATA_SUBDIR)),
-      openFds: () => countFds(),
-      maxFds: () => maxFds(),
-      isAllowed: (cmd) => isFourLetterWordAllowed(config, cmd),
+    });
+    this.view = serverView({
+      config, core: () => this.core, port: () => this.port, boundPort: () => this.boundPort, serverId: 0,
+      mode: () => 'standalone',
       extraMetrics: () => [
         ['zk_last_backup_time_ms', this.lastBackup?.timeMs ?? 0],
         ['zk_last_backup_size_bytes', this.lastBackup?.bytes ?? 0],
@@ -132,8 +87,7 @@ export class ArkServer {
         ['zk_archive_lag_txns', this.archiveLagTxns],
         ['zk_last_snapshot_zxid', this.lastSnapshot?.zxid ?? 0],
       ],
-      now: () => Date.now(),
-    };
+    });
   }
 
   /** Loads the newest snapshot and replays the log after it, then opens the client port. */
@@ -164,8 +118,9 @@ export class ArkServer {
       }
     }
     if (this.config.autopurgePurgeIntervalHours > 0) {
-      this.purge(); // DatadirCleanupManager runs once at start, then every interval
-      this.purgeTimer = setInterval(() => this.purge(), this.config.autopurgePurgeIntervalHours * 3600_000);
+      const purge = (): void => purgeDataDir(this.dataDir, this.config.autopurgeSnapRetainCount, this.logger);
+      purge(); // DatadirCleanupManager runs once at start, then every interval
+      this.purgeTimer = setInterval(purge, this.config.autopurgePurgeIntervalHours * 3600_000);
       this.purgeTimer.unref();
     }
     const port = this.config.clientPort ?? 2181;
@@ -220,7 +175,7 @@ export class ArkServer {
     if (this.restoring) throw new Error('a restore is already running');
     this.restoring = true;
     try {
-      while (this.capturing) await this.capturing.catch(() => undefined);
+      await this.snapshots.idle();
       this.port.closeAll();
       await new Promise<void>((resolve) => { this.idleWaiters.push(resolve); this.persist(); });
       const epochOf = (z: number): number => Math.floor(z / 4294967296);
@@ -245,22 +200,14 @@ export class ArkServer {
   }
 
   private open(conn: number, addr: string, rport: number): boolean {
-    if (this.restoring) return false;
-    const max = this.config.maxClientCnxns;
-    const n = this.perIp.get(addr) ?? 0;
-    if (max > 0 && n >= max) {
-      this.logger.warn({ remote: addr, maxClientCnxns: max }, 'too many connections from one address: refused (raise maxClientCnxns in zoo.cfg if this is expected)');
-      return false;
-    }
-    this.perIp.set(addr, n + 1);
+    if (this.restoring || !this.limit.admit(addr)) return false;
     this.core.openConnection(conn, addr, rport, Date.now());
     return true;
   }
 
   /** Every accepted socket is released here exactly once, whoever closed it. */
   private closed(conn: number, addr: string): void {
-    const n = (this.perIp.get(addr) ?? 1) - 1;
-    if (n <= 0) this.perIp.delete(addr); else this.perIp.set(addr, n);
+    this.limit.release(addr);
     this.core.connectionClosed(conn);
   }
 
@@ -276,21 +223,7 @@ export class ArkServer {
   }
 
   private flushOutputs(): void {
-    for (const e of this.core.internalErrors.splice(0)) {
-      this.logger.error({ err: e }, 'internal error: the connection was closed; this is a bug in Ark, please report it with this log');
-    }
-    const outputs = this.core.takeOutputs();
-    if (outputs.length === 0) return;
-    this.port.cork();
-    for (const o of outputs) {
-      if (o.kind === 'send') this.port.write(o.conn, o.data);
-      else {
-        this.logger.debug({ conn: o.conn, reason: o.reason }, 'closing connection');
-        this.port.close(o.conn);
-      }
-    }
-    this.port.uncork();
-    this.port.resumeReady();
+    writeOutputs(this.core, this.core.takeOutputs(), this.port, this.logger);
   }
 
   private persist(): void {
@@ -325,24 +258,13 @@ export class ArkServer {
   }
 
   private startSnapshot(): void {
-    if (this.snapshotRun || this.capturing) {
+    if (this.snapshots.busy) {
       this.logger.warn('Too busy to snap, skipping: the previous snapshot or a backup is still being written');
       return;
     }
     this.txnsSinceSnapshot = 0;
     this.snapshotAfter = this.nextSnapshotPoint();
-    this.log.roll();
-    const abort = new AbortController();
-    const done = this.dataDir.writeSnapshot(this.core.tree, this.core.sessionRecords(), { gzip: this.gzipSnapshots, now: Date.now(), signal: abort.signal })
-      .then((info) => {
-        this.lastSnapshot = info;
-        this.logger.info({ file: info.file, zxid: `0x${info.zxid.toString(16)}`, nodes: info.nodes, bytes: info.bytes, ms: info.ms }, 'snapshot written');
-      }, (e: unknown) => {
-        if (!abort.signal.aborted) this.logger.error({ err: (e as Error).message }, 'snapshot failed: the txn log still holds every write; check the disk');
-      })
-      .finally(() => { this.snapshotRun = null; this.capturing = null; });
-    this.snapshotRun = { done, abort };
-    this.capturing = done;
+    this.snapshots.start(this.core);
   }
 
   /**
@@ -350,12 +272,12 @@ export class ArkServer {
    * Waits for a snapshot or another backup that is capturing the tree.
    */
   async backupTo(out: Writable, onStart?: (zxid: number) => void, signal?: AbortSignal): Promise<BackupResult> {
-    while (this.capturing) await this.capturing.catch(() => undefined);
+    await this.snapshots.idle();
     const t0 = Date.now();
     const run = writeBackup(this.core.tree, this.core.sessionRecords(), out, {
       createdBy: `ark ${ARK_VERSION}`, ...(onStart ? { onStart } : {}), ...(signal ? { signal } : {}),
     });
-    this.capturing = run;
+    this.snapshots.capturing = run;
     try {
       const r = await run;
       this.lastBackup = { timeMs: Date.now(), bytes: r.bytes, ms: r.ms, ok: true, zxid: r.zxid };
@@ -365,7 +287,7 @@ export class ArkServer {
       this.lastBackup = { timeMs: Date.now(), bytes: 0, ms: Date.now() - t0, ok: false, zxid: 0 };
       throw e;
     } finally {
-      this.capturing = null;
+      this.snapshots.capturing = null;
     }
   }
 
@@ -410,20 +332,13 @@ export class ArkServer {
   }
 
   /** The last snapshot written by this process (for mntr / admin). */
-  lastSnapshot: { file: string; zxid: number; bytes: number; nodes: number; ms: number } | null = null;
+  get lastSnapshot(): WrittenSnapshot | null {
+    return this.snapshots.last;
+  }
 
   /** Waits for a snapshot in progress (tests, shutdown). */
   async snapshotIdle(): Promise<void> {
-    await this.snapshotRun?.done;
-  }
-
-  private purge(): void {
-    try {
-      const removed = this.dataDir.purge(this.config.autopurgeSnapRetainCount);
-      if (removed.length > 0) this.logger.info({ removed: removed.length, kept: this.config.autopurgeSnapRetainCount }, 'autopurge removed old snapshots and log segments');
-    } catch (e) {
-      this.logger.error({ err: (e as Error).message }, 'autopurge failed');
-    }
+    await this.snapshots.done;
   }
 
   async stop(): Promise<void> {
@@ -432,11 +347,11 @@ export class ArkServer {
     if (this.timer) clearInterval(this.timer);
     if (this.purgeTimer) clearInterval(this.purgeTimer);
     if (this.backupTimer) clearInterval(this.backupTimer);
-    this.snapshotRun?.abort.abort();
-    await this.snapshotRun?.done;
+    this.snapshots.abort();
+    await this.snapshots.done;
     // closing the AdminServer ends any backup streaming to a client, which releases its capture
     await this.admin?.stop();
-    while (this.capturing) await this.capturing.catch(() => undefined);
+    await this.snapshots.idle();
     this.flushOutputs();
     // let what is decided reach the disk and its replies go out
     await new Promise<void>((resolve) => { this.idleWaiters.push(resolve); this.persist(); });
@@ -447,26 +362,4 @@ export class ArkServer {
     this.archive(true);
     this.logger.info('stopped');
   }
-}
-
-export function dirBytes(dir: string): number {
-  if (!existsSync(dir)) return 0;
-  let n = 0;
-  for (const f of readdirSync(dir)) {
-    try { n += statSync(join(dir, f)).size; } catch { /* removed meanwhile */ }
-  }
-  return n;
-}
-
-export function countFds(): number {
-  try { return readdirSync('/proc/self/fd').filter((f) => { try { readlinkSync(`/proc/self/fd/${f}`); return true; } catch { return false; } }).length; } catch { return 0; }
-}
-
-/** The soft limit on open files ("Max open files" in /proc/self/limits), 0 when unknown. */
-export function maxFds(): number {
-  try {
-    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
-    const n = Number(line?.split(/\s{2,}/)[1]);
-    return Number.isFinite(n) ? n : 0;
-  } catch { return 0; }
 }

@@ -83,6 +83,20 @@ export async function startEnsemble(opts: EnsembleOptions = {}): Promise<Ensembl
     await waitForPort('127.0.0.1', m.port, 20000, proc);
   }
 
+  return assembleEnsemble({ members, root, dataSubdir: 'ark-v1', start, pollMs: 50, timeoutMs: 20000 });
+}
+
+/** The Ensemble object over started-or-not members: modes polled with srvr, as an operator would. */
+export async function assembleEnsemble(o: {
+  members: Member[];
+  root: string;
+  /** the directory inside a dataDir that wipe() removes */
+  dataSubdir: string;
+  start: (m: Member) => Promise<void>;
+  pollMs: number;
+  timeoutMs: number;
+}): Promise<Ensemble> {
+  const { members } = o;
   async function mode(m: Member): Promise<string | null> {
     if (!m.proc) return null;
     try {
@@ -92,11 +106,10 @@ export async function startEnsemble(opts: EnsembleOptions = {}): Promise<Ensembl
       return null;
     }
   }
-
   const ens: Ensemble = {
     members,
     connectString: members.map((m) => `127.0.0.1:${m.port}`).join(','),
-    start,
+    start: o.start,
     async kill(m) {
       const p = m.proc;
       if (!p) return;
@@ -105,33 +118,33 @@ export async function startEnsemble(opts: EnsembleOptions = {}): Promise<Ensembl
     },
     wipe(m) {
       if (m.proc) throw new Error('wipe a stopped member only');
-      rmSync(join(m.dataDir, 'ark-v1'), { recursive: true, force: true });
+      rmSync(join(m.dataDir, o.dataSubdir), { recursive: true, force: true });
     },
-    async leader(timeoutMs = 20000) {
+    async leader(timeoutMs = o.timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         for (const m of members) if ((await mode(m)) === 'leader') return m;
         if (Date.now() > deadline) throw new Error(`no leader after ${timeoutMs} ms\n${members.map((m) => `--- ${m.id}\n${m.log.slice(-3000)}`).join('\n')}`);
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, o.pollMs));
       }
     },
-    async serving(timeoutMs = 20000) {
+    async serving(timeoutMs = o.timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const modes = await Promise.all(members.filter((m) => m.proc).map((m) => mode(m)));
         if (modes.every((x) => x !== null)) return;
         if (Date.now() > deadline) throw new Error(`members not serving after ${timeoutMs} ms: ${modes.join(',')}`);
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, o.pollMs));
       }
     },
     mode,
     async stop() {
       await Promise.all(members.map(async (m) => { await m.proc?.stop({ keepData: true }); m.proc = null; }));
-      rmSync(root, { recursive: true, force: true });
+      rmSync(o.root, { recursive: true, force: true });
     },
   };
   try {
-    await Promise.all(members.map((m) => start(m)));
+    await Promise.all(members.map((m) => o.start(m)));
   } catch (e) {
     await ens.stop();
     throw e;

@@ -3,10 +3,10 @@
 // startZooKeeper (zookeeper.ts) launches a standalone server: same class path, slf4j logging to
 // stderr, the same JVM flags except a heap of 512 MiB (three JVMs share the machine).
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, tempDir, wrapProcess, writeCfg } from './servers.js';
-import type { Ensemble, Member } from './ensemble.js';
+import { assembleEnsemble, type Ensemble, type Member } from './ensemble.js';
 import { fourLetterWord, javaClasspath, zookeeperMissing } from './zookeeper.js';
 
 const javaBin = process.env.ARK_JAVA ?? 'java';
@@ -122,58 +122,5 @@ export async function startZooKeeperEnsemble(opts: ZooKeeperEnsembleOptions = {}
     }
   }
 
-  async function mode(m: Member): Promise<string | null> {
-    if (!m.proc) return null;
-    try {
-      const out = await fourLetterWord(host, m.port, 'srvr', 2000);
-      return /Mode: (\w+)/.exec(out)?.[1] ?? null;
-    } catch {
-      return null;
-    }
-  }
-
-  const ens: Ensemble = {
-    members,
-    connectString: members.map((m) => `${host}:${m.port}`).join(','),
-    start,
-    async kill(m) {
-      const p = m.proc;
-      if (!p) return;
-      await p.kill();
-      m.proc = null;
-    },
-    wipe(m) {
-      if (m.proc) throw new Error('wipe a stopped member only');
-      rmSync(join(m.dataDir, 'version-2'), { recursive: true, force: true });
-    },
-    async leader(timeoutMs = 30000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        for (const m of members) if ((await mode(m)) === 'leader') return m;
-        if (Date.now() > deadline) throw new Error(`no leader after ${timeoutMs} ms\n${members.map((m) => `--- ${m.id}\n${m.log.slice(-3000)}`).join('\n')}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    },
-    async serving(timeoutMs = 30000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const modes = await Promise.all(members.filter((m) => m.proc).map((m) => mode(m)));
-        if (modes.every((x) => x !== null)) return;
-        if (Date.now() > deadline) throw new Error(`members not serving after ${timeoutMs} ms: ${modes.join(',')}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    },
-    mode,
-    async stop() {
-      await Promise.all(members.map(async (m) => { await m.proc?.stop({ keepData: true }); m.proc = null; }));
-      rmSync(root, { recursive: true, force: true });
-    },
-  };
-  try {
-    await Promise.all(members.map((m) => start(m)));
-  } catch (e) {
-    await ens.stop();
-    throw e;
-  }
-  return ens;
+  return assembleEnsemble({ members, root, dataSubdir: 'version-2', start, pollMs: 100, timeoutMs: 30000 });
 }

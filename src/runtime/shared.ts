@@ -1,0 +1,224 @@
+// What the standalone runtime (server.ts) and an ensemble member (ensemble.ts) do alike: the
+// client port wired to a server core, the per-address connection limit, writing a core's outputs
+// to sockets, the read-only view four-letter words and the AdminServer use, and background
+// snapshots.
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ServerCore, Output } from '../server/core.js';
+import { ClientPort } from '../net/clientport.js';
+import { DATA_SUBDIR } from '../storage/filelog.js';
+import type { DataDir, SnapshotInfo } from '../storage/datadir.js';
+import { fourLetterWord, type ServerView } from '../admin/fourletter.js';
+import { isFourLetterWordAllowed, type ServerConfig } from '../config/zoocfg.js';
+import type { Logger } from '../util/log.js';
+
+/** The client port, feeding whatever core `core()` returns at the time (online restore swaps it). */
+export function coreClientPort(opts: {
+  core: () => ServerCore;
+  view: () => ServerView;
+  open: (conn: number, addr: string, rport: number) => boolean;
+  closed: (conn: number, addr: string) => void;
+  flush: () => void;
+  logger: Logger;
+  config: ServerConfig;
+}): ClientPort {
+  const { core } = opts;
+  return new ClientPort({
+    open: opts.open,
+    connect: (conn, req) => { core().connect(conn, req, Date.now()); },
+    request: (conn, xid, req) => { core().request(conn, xid, req, Date.now()); },
+    requestError: (conn, xid, err) => { core().requestError(conn, xid, err, Date.now()); },
+    fourLetter: (conn, cmd) => {
+      const c = core().conns.get(conn);
+      if (c) c.stats.packetsReceived++; // the word itself, as ZooKeeper counts it
+      return fourLetterWord(opts.view(), cmd);
+    },
+    closed: opts.closed,
+    backlogged: (conn, socketBytes) => {
+      const c = core().conns.get(conn);
+      return c !== undefined && (c.queue.length >= OUTSTANDING_PER_CONNECTION_MAX || c.outBytes + socketBytes > WRITE_BACKLOG_BYTES_MAX);
+    },
+    flush: opts.flush,
+  }, opts.logger, opts.config.juteMaxBufferBytes);
+}
+
+/** maxClientCnxns: connections per client address. Every accepted socket is released exactly once. */
+export class ConnectionLimit {
+  private readonly perIp = new Map<string, number>();
+
+  constructor(private readonly max: number, private readonly logger: Logger) {}
+
+  admit(addr: string): boolean {
+    const n = this.perIp.get(addr) ?? 0;
+    if (this.max > 0 && n >= this.max) {
+      this.logger.warn({ remote: addr, maxClientCnxns: this.max }, 'too many connections from one address: refused (raise maxClientCnxns in zoo.cfg if this is expected)');
+      return false;
+    }
+    this.perIp.set(addr, n + 1);
+    return true;
+  }
+
+  release(addr: string): void {
+    const n = (this.perIp.get(addr) ?? 1) - 1;
+    if (n <= 0) this.perIp.delete(addr); else this.perIp.set(addr, n);
+  }
+}
+
+/** Logs the core's internal errors and writes its outputs, one corked batch per turn. */
+export function writeOutputs(core: ServerCore, outputs: readonly Output[], port: ClientPort, logger: Logger): void {
+  for (const e of core.internalErrors.splice(0)) {
+    logger.error({ err: e }, 'internal error: the connection was closed; this is a bug in Ark, please report it with this log');
+  }
+  if (outputs.length === 0) return;
+  port.cork();
+  for (const o of outputs) {
+    if (o.kind === 'send') port.write(o.conn, o.data);
+    else {
+      logger.debug({ conn: o.conn, reason: o.reason }, 'closing connection');
+      port.close(o.conn);
+    }
+  }
+  port.uncork();
+  port.resumeReady();
+}
+
+/** The view of a running server for four-letter words and the AdminServer. */
+export function serverView(opts: {
+  config: ServerConfig;
+  core: () => ServerCore;
+  port: () => ClientPort;
+  boundPort: () => number;
+  serverId: number;
+  mode: () => ServerView['mode'];
+  extraMetrics: () => Array<[string, number]>;
+  serving?: () => boolean;
+  quorum?: ServerView['quorum'];
+}): ServerView {
+  const { config } = opts;
+  const startedAt = Date.now();
+  const view: ServerView = {
+    get core() { return opts.core(); },
+    get mode() { return opts.mode(); },
+    get config() {
+      return {
+        clientPort: opts.boundPort(), clientPortAddress: config.clientPortAddress ?? '0.0.0.0',
+        dataDir: join(config.dataDir, DATA_SUBDIR), dataLogDir: join(config.dataLogDir, DATA_SUBDIR),
+        tickTimeMs: config.tickTimeMs, maxClientCnxns: config.maxClientCnxns,
+        minSessionTimeoutMs: config.minSessionTimeoutMs, maxSessionTimeoutMs: config.maxSessionTimeoutMs, serverId: opts.serverId,
+      };
+    },
+    startedAt,
+    remoteOf: (c) => opts.port().remoteOf(c),
+    outstanding: (c) => opts.core().conns.get(c)?.queue.length ?? 0,
+    dataDirBytes: () => dirBytes(join(config.dataDir, DATA_SUBDIR)),
+    logDirBytes: () => dirBytes(join(config.dataLogDir, DATA_SUBDIR)),
+    openFds: () => countFds(),
+    maxFds: () => maxFds(),
+    isAllowed: (cmd) => isFourLetterWordAllowed(config, cmd),
+    extraMetrics: opts.extraMetrics,
+    now: () => Date.now(),
+  };
+  if (opts.serving) view.serving = opts.serving;
+  if (opts.quorum) view.quorum = opts.quorum;
+  return view;
+}
+
+export type WrittenSnapshot = SnapshotInfo & { nodes: number; ms: number };
+
+/**
+ * One background snapshot at a time: written in slices while requests are served; the log rolls
+ * first, so purge can drop the segments it replaces. `capturing` is the tree capture mutex that
+ * backups share.
+ */
+export class SnapshotRunner {
+  private run: { done: Promise<void>; abort: AbortController } | null = null;
+  capturing: Promise<unknown> | null = null;
+  last: WrittenSnapshot | null = null;
+
+  constructor(private readonly dataDir: DataDir, private readonly gzip: boolean, private readonly logger: Logger) {}
+
+  get busy(): boolean {
+    return this.run !== null || this.capturing !== null;
+  }
+
+  get done(): Promise<void> | undefined {
+    return this.run?.done;
+  }
+
+  start(core: ServerCore, onWritten?: (info: WrittenSnapshot) => void): boolean {
+    if (this.busy) return false;
+    this.dataDir.log.roll();
+    const abort = new AbortController();
+    const done = this.dataDir.writeSnapshot(core.tree, core.sessionRecords(), { gzip: this.gzip, now: Date.now(), signal: abort.signal })
+      .then((info) => {
+        this.last = info;
+        onWritten?.(info);
+        this.logger.info({ file: info.file, zxid: `0x${info.zxid.toString(16)}`, nodes: info.nodes, bytes: info.bytes, ms: info.ms }, 'snapshot written');
+      }, (e: unknown) => {
+        if (!abort.signal.aborted) this.logger.error({ err: (e as Error).message }, 'snapshot failed: the txn log still holds every write; check the disk');
+      })
+      .finally(() => { this.run = null; this.capturing = null; });
+    this.run = { done, abort };
+    this.capturing = done;
+    return true;
+  }
+
+  abort(): void {
+    this.run?.abort.abort();
+  }
+
+  /** Waits until no capture (snapshot or backup) holds the tree. */
+  async idle(): Promise<void> {
+    while (this.capturing) await this.capturing.catch(() => undefined);
+  }
+}
+
+/** autopurge: keep the newest snapshots and the log they need. */
+export function purgeDataDir(dataDir: DataDir, keep: number, logger: Logger): void {
+  try {
+    const removed = dataDir.purge(keep);
+    if (removed.length > 0) logger.info({ removed: removed.length, kept: keep }, 'autopurge removed old snapshots and log segments');
+  } catch (e) {
+    logger.error({ err: (e as Error).message }, 'autopurge failed');
+  }
+}
+
+/**
+ * A connection stops being read while it has this many requests outstanding (ZooKeeper's
+ * globalOutstandingLimit is 1000) or this many reply bytes unsent: a client that pipelines without
+ * reading cannot grow the server's memory without bound.
+ */
+export const OUTSTANDING_PER_CONNECTION_MAX = 1000;
+export const WRITE_BACKLOG_BYTES_MAX = 4 * 1024 * 1024;
+
+/** ZooKeeper's defaults: preAllocSize 64 MiB; a new segment at every snapshot (or at txnLogSizeLimitInKb). */
+export const PREALLOC_KB_DEFAULT = 65536;
+export const SEGMENT_BYTES_DEFAULT = 1024 * 1024 * 1024;
+
+export function numberProp(config: ServerConfig, key: string, fallback: number): number {
+  const v = Number(config.systemProperties.get(key));
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+}
+
+
+export function dirBytes(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let n = 0;
+  for (const f of readdirSync(dir)) {
+    try { n += statSync(join(dir, f)).size; } catch { /* removed meanwhile */ }
+  }
+  return n;
+}
+
+export function countFds(): number {
+  try { return readdirSync('/proc/self/fd').filter((f) => { try { readlinkSync(`/proc/self/fd/${f}`); return true; } catch { return false; } }).length; } catch { return 0; }
+}
+
+/** The soft limit on open files ("Max open files" in /proc/self/limits), 0 when unknown. */
+export function maxFds(): number {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const n = Number(line?.split(/\s{2,}/)[1]);
+    return Number.isFinite(n) ? n : 0;
+  } catch { return 0; }
+}
