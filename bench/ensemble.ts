@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { ZkClient } from '../src/client/client.js';
+import { closedLoop } from './load.js';
 import { startEnsemble, type Ensemble } from '../test/helpers/ensemble.js';
 import { startZooKeeperEnsemble } from '../test/helpers/zookeeper-ensemble.js';
 import { zookeeperMissing } from '../test/helpers/zookeeper.js';
@@ -60,10 +61,6 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
-function pct(sorted: number[], p: number): number {
-  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
-}
-
 async function run(ens: Ensemble, seconds: number, w: Workload, tag: string): Promise<Result> {
   const clients: ZkClient[] = [];
   for (let s = 0; s < SESSIONS; s++) {
@@ -73,32 +70,13 @@ async function run(ens: Ensemble, seconds: number, w: Workload, tag: string): Pr
     if (w.setup) await w.setup(clients[0]!, tag);
     // every session sees the setup before it starts, whichever member it is on
     await Promise.all(clients.map((c) => c.sync('/')));
-    const op = w.op(tag);
-    const lat: number[] = [];
-    let ops = 0;
     const pids = ens.members.map((m) => m.proc?.process.pid);
     const cpu0 = pids.map(cpuSeconds);
     const lg0 = process.cpuUsage();
-    const end = Date.now() + seconds * 1000;
-    const t0 = process.hrtime.bigint();
-    await Promise.all(clients.map(async (c, s) => {
-      let i = 0;
-      const lane = async (): Promise<void> => {
-        while (Date.now() < end) {
-          const n = i++;
-          const a = process.hrtime.bigint();
-          await op(c, s, n);
-          lat.push(Number(process.hrtime.bigint() - a) / 1e6);
-          ops++;
-        }
-      };
-      await Promise.all(Array.from({ length: WINDOW }, lane));
-    }));
-    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-    const cpu = pids.map((p, k) => (cpuSeconds(p) - cpu0[k]!) / secs);
+    const r = await closedLoop(clients, WINDOW, seconds, w.op(tag));
+    const cpu = pids.map((p, k) => (cpuSeconds(p) - cpu0[k]!) / r.seconds);
     const lg = process.cpuUsage(lg0);
-    lat.sort((x, y) => x - y);
-    return { ops, seconds: secs, p50: pct(lat, 0.5), p99: pct(lat, 0.99), cpu, loadgenCpu: (lg.user + lg.system) / 1e6 / secs };
+    return { ...r, cpu, loadgenCpu: (lg.user + lg.system) / 1e6 / r.seconds };
   } finally {
     for (const c of clients) c.disconnect();
   }

@@ -2,41 +2,20 @@
 // from N sessions x W outstanding requests against Ark and, when the Debian package is present,
 // Apache ZooKeeper started with the same settings (fsync on for both). Prints ops/s and latency.
 import { ZkClient } from '../src/client/client.js';
+import { closedLoop } from './load.js';
 import { startArk, type RunningServer } from '../test/helpers/servers.js';
 import { startZooKeeper, zookeeperMissing } from '../test/helpers/zookeeper.js';
 
 interface Result { name: string; ops: number; seconds: number; p50: number; p99: number }
-
-function pct(sorted: number[], p: number): number {
-  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
-}
 
 async function run(name: string, port: number, sessions: number, window: number, seconds: number,
   op: (c: ZkClient, s: number, i: number) => Promise<unknown>, setup?: (c: ZkClient) => Promise<void>): Promise<Result> {
   const clients: ZkClient[] = [];
   for (let s = 0; s < sessions; s++) clients.push(await ZkClient.connect({ port, sessionTimeoutMs: 30000 }));
   if (setup) await setup(clients[0]!);
-  const lat: number[] = [];
-  let ops = 0;
-  const end = Date.now() + seconds * 1000;
-  const t0 = process.hrtime.bigint();
-  await Promise.all(clients.map(async (c, s) => {
-    let i = 0;
-    const lane = async (): Promise<void> => {
-      while (Date.now() < end) {
-        const n = i++;
-        const a = process.hrtime.bigint();
-        await op(c, s, n);
-        lat.push(Number(process.hrtime.bigint() - a) / 1e6);
-        ops++;
-      }
-    };
-    await Promise.all(Array.from({ length: window }, lane));
-  }));
-  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const r = await closedLoop(clients, window, seconds, op);
   for (const c of clients) c.disconnect();
-  lat.sort((x, y) => x - y);
-  return { name, ops, seconds: secs, p50: pct(lat, 0.5), p99: pct(lat, 0.99) };
+  return { name, ...r };
 }
 
 async function suite(target: string, srv: RunningServer, seconds: number): Promise<Result[]> {
