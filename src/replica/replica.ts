@@ -15,7 +15,7 @@ import { JuteReader, JuteWriter } from '../wire/jute.js';
 import { readRequest, writeRequest } from '../wire/protocol.js';
 import { readTxnBody, readTxnHeader, writeTxnBody, writeTxnHeader, type Txn, type TxnHeader } from '../wire/txn.js';
 import { ServerCore, type CoreOptions, type Forward, type Output, type PendingTxn } from '../server/core.js';
-import { encodeSnapshotNow, readSnapshot, type SessionRecord } from '../storage/snapshot.js';
+import { encodeSnapshotNow, readSnapshot, type LoadedSnapshot, type SessionRecord } from '../storage/snapshot.js';
 import type { DataTree } from '../tree/datatree.js';
 import { Zab, type PersistentState, type ZabOptions } from '../consensus/zab.js';
 import { makeZxid, type Entry, type Envelope, type SnapshotImage } from '../consensus/messages.js';
@@ -82,6 +82,8 @@ export class Replica {
   private servingEpoch = -1;
   private needsReload = false;
   private readonly appBacklog: Array<{ from: number; data: Uint8Array }> = [];
+  /** SNAP images already parsed and checked on receipt, for the install */
+  private readonly checkedSnapshots = new WeakMap<SnapshotImage, LoadedSnapshot>();
   /** peer payloads that could not be decoded (a bug or a hostile peer); the host logs them */
   readonly errors: string[] = [];
 
@@ -147,7 +149,24 @@ export class Replica {
 
   receive(from: number, msg: Envelope['msg'], now: number): void {
     this.now = now;
+    if (msg.type === 'sync' && msg.snapshot) {
+      // a SNAP is checked (CRC, digest) before consensus acts on it: a damaged or foreign one is
+      // dropped here, and the learner asks again, instead of failing the install later
+      try {
+        this.checkedSnapshots.set(msg.snapshot, this.parseSnapshot(msg.snapshot));
+      } catch (e) {
+        this.errors.push(`SNAP from server ${from} refused: ${(e as Error).message}`);
+        return;
+      }
+    }
     this.zab.step(from, msg);
+  }
+
+  private parseSnapshot(image: SnapshotImage): LoadedSnapshot {
+    const buf = Buffer.isBuffer(image.data) ? image.data : Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
+    const loaded = readSnapshot('snapshot from leader', buf);
+    if (loaded.zxid !== image.zxid) throw new Error(`its header says zxid 0x${loaded.zxid.toString(16)}, the message 0x${image.zxid.toString(16)}`);
+    return loaded;
   }
 
   peerDown(id: number): void {
@@ -266,9 +285,7 @@ export class Replica {
   }
 
   private installSnapshot(image: SnapshotImage): void {
-    const buf = Buffer.isBuffer(image.data) ? image.data : Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
-    const loaded = readSnapshot('snapshot from leader', buf);
-    assert(loaded.zxid === image.zxid, 'snapshot zxid mismatch');
+    const loaded = this.checkedSnapshots.get(image) ?? this.parseSnapshot(image);
     this.core.restore(loaded.tree, loaded.sessions, loaded.zxid);
     this.core.recovered(this.now);
   }

@@ -1,0 +1,38 @@
+// The Replica's guard on what peers send: a damaged SNAP is refused on receipt (the learner asks
+// again) rather than failing the install and the server with it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Replica } from '../../src/replica/replica.js';
+import { DataTree } from '../../src/tree/datatree.js';
+import { zookeeperSessionPassword } from '../../src/session/sessions.js';
+import { encodeSnapshotNow } from '../../src/storage/snapshot.js';
+
+function learner(): Replica {
+  return new Replica({
+    core: {
+      tickTimeMs: 100, minSessionTimeoutMs: 200, maxSessionTimeoutMs: 20000, serverId: 2, extendedTypesEnabled: true,
+      enforceQuota: false, superDigest: undefined, containerCheckIntervalMs: 1000, replyBytesMax: 1 << 20,
+      sessionPassword: zookeeperSessionPassword,
+    },
+    zab: { id: 2, voters: [1, 2, 3], observers: [], syncLimitTicks: 20, initLimitTicks: 50, electionTicks: 10, logRetainEntries: 20, random: () => 0.5 },
+  }, { tree: new DataTree(), sessions: [], state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, baseZxid: 0, entries: [] }, 1000);
+}
+
+test('damaged_snap_from_the_leader_is_refused_and_the_learner_keeps_waiting', () => {
+  const r = learner();
+  r.receive(1, { type: 'leader_hello', epoch: 1 }, 1000);
+  const info = r.ready(1000).messages.find((m) => m.msg.type === 'follower_info')!.msg;
+  assert.equal(info.type, 'follower_info');
+  const good = encodeSnapshotNow(new DataTree(), [], 1000);
+  const bad = Buffer.from(good);
+  bad[bad.length - 10] = (bad[bad.length - 10] ?? 0) ^ 0xff;
+  r.receive(1, { type: 'sync', epoch: 1, seq: info.type === 'follower_info' ? info.seq : 0, mode: 'snap', prevZxid: 0, snapshot: { zxid: 0, data: bad }, entries: [], newLeaderZxid: 0 }, 1001);
+  const rd = r.ready(1001);
+  assert.equal(rd.snapshot, null, 'nothing to install');
+  assert.match(r.errors.join('\n'), /SNAP from server 1 refused/);
+  assert.equal(r.zab.status, 'discovering');
+  // the intact one is taken
+  r.receive(1, { type: 'sync', epoch: 1, seq: info.type === 'follower_info' ? info.seq : 0, mode: 'snap', prevZxid: 0, snapshot: { zxid: 0, data: good }, entries: [], newLeaderZxid: 0 }, 1002);
+  assert.ok(r.ready(1002).snapshot);
+  assert.equal(r.zab.status, 'syncing');
+});
