@@ -136,6 +136,8 @@ export class Cluster {
   private maxCommitted = 0;
   /** every client op gets a unique number, written as its data (exactly-once check) */
   private opSeq = 0;
+  /** when the liveness phase healed everything (null before) */
+  private healthySince: number | null = null;
   private readonly checkedLeaders = new Set<string>();
   private ackedWrites = 0;
   readonly faults: Record<string, number> = {};
@@ -496,6 +498,7 @@ export class Cluster {
     this.net.setOptions({ lossP: 0, duplicateP: 0 });
     for (const n of this.nodes.values()) if (!n.replica) this.restart(n.id);
     this.log('liveness phase: healed, all up');
+    this.healthySince = this.now;
     const end = this.now + this.swarm.livenessPhaseMs;
     const probe = this.clients[0]!;
     probe.opsDone = 0;
@@ -627,6 +630,11 @@ export class Cluster {
       // a request or connect unanswered for long: the client gives up on the connection (ConnectionLoss)
       const since = c.pending?.at ?? (c.connecting ? c.connectAt : undefined);
       if (since !== undefined && this.now - since > 4000) {
+        // once the network is healthy and everyone is up, nothing may hang: a request sent then
+        // is answered, or its connection closes (ZooKeeper clients have no per-request timeout)
+        if (this.healthySince !== null && since >= this.healthySince + 1000) {
+          this.fail(`client ${c.id}: ${c.pending ? `request ${c.pending.kind} (xid ${c.pending.xid})` : 'connect'} to node ${c.server} sent ${this.now - since} ms ago after the network healed is still unanswered`);
+        }
         this.count('client_timeout');
         this.dropConnection(c, 'request timed out');
         continue;
