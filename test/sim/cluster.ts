@@ -160,6 +160,16 @@ export class Cluster {
     this.rDisk = this.rng.split('disk');
     this.rZab = this.rng.split('zab');
     this.slowDisk = this.rng.split('slowdisk').bool(0.3) && !opts.noRandomFaults;
+    // half the seeds lose messages as TCP does: a loss breaks the connection and both ends see it
+    if (this.rng.split('tcp').bool(0.5)) {
+      this.net.onLoss = (from, to) => {
+        this.count('connection_reset');
+        this.actions.push(() => {
+          this.nodes.get(from)?.replica?.peerDown(to);
+          this.nodes.get(to)?.replica?.peerDown(from);
+        });
+      };
+    }
     this.traceMax = opts.traceMax ?? 400;
     const voters = [...Array(this.swarm.nodes).keys()].map((i) => i + 1);
     const observers = [...Array(this.swarm.observers).keys()].map((i) => this.swarm.nodes + i + 1);

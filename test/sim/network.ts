@@ -203,6 +203,12 @@ export class SimNetwork<T> {
     const delay = this.drawDelay(this.delayRng);
     if (lost) {
       this.stats.dropped++;
+      if (this.onLoss) {
+        // TCP-like: a loss is the connection breaking: what was in flight on it is gone, and
+        // both ends are told (the harness delivers peer-down)
+        this.resetLink(from, to);
+        this.onLoss(from, to);
+      }
     } else {
       this.enqueue(from, to, payload, now, delay);
     }
@@ -345,6 +351,18 @@ export class SimNetwork<T> {
       this.lastAt.set(k, deliverAt);
     }
     this.heap.push({ deliverAt, seq: this.seq++, from, to, payload });
+  }
+
+  /**
+   * When set, a lost message resets its directed link (TCP semantics) and this is called;
+   * otherwise a loss drops only that message (packet semantics).
+   */
+  onLoss: ((from: number, to: number) => void) | null = null;
+
+  /** Drop everything in flight from `from` to `to` (a broken connection). */
+  resetLink(from: number, to: number): void {
+    this.stats.dropped += this.heap.filter((p) => !(p.from === from && p.to === to));
+    this.lastAt.delete(linkKey(from, to));
   }
 
   /** Drop in-flight messages on links that are now down, and reset those links' FIFO floors. */
