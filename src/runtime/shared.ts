@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'n
 import { join } from 'node:path';
 import type { ServerCore, Output } from '../server/core.js';
 import { ClientPort } from '../net/clientport.js';
-import { DATA_SUBDIR } from '../storage/filelog.js';
+import { DATA_SUBDIR, SPARE_SEGMENT } from '../storage/filelog.js';
 import type { DataDir, SnapshotInfo } from '../storage/datadir.js';
 import { fourLetterWord, type ServerView } from '../admin/fourletter.js';
 import { isFourLetterWordAllowed, type ServerConfig } from '../config/zoocfg.js';
@@ -201,10 +201,12 @@ export function numberProp(config: ServerConfig, key: string, fallback: number):
 }
 
 
+/** Bytes of the files in a data dir (mntr's zk_data_dir_size); the spare log segment is free space, not data. */
 export function dirBytes(dir: string): number {
   if (!existsSync(dir)) return 0;
   let n = 0;
   for (const f of readdirSync(dir)) {
+    if (f.startsWith(SPARE_SEGMENT)) continue;
     try { n += statSync(join(dir, f)).size; } catch { /* removed meanwhile */ }
   }
   return n;
