@@ -87,7 +87,6 @@ const BY_TAG = new Map<number, { type: MsgType; fields: readonly AnyField[] }>(
 
 const MODES = ['diff', 'trunc', 'snap'] as const;
 const TWO_32 = 0x1_0000_0000;
-const U64_MAX_SAFE = Number.MAX_SAFE_INTEGER; // 2^53 - 1
 const INT32_MAX = 0x7fff_ffff;
 /** smallest encoded entry: u64 zxid + int32 length, no bytes */
 const ENTRY_BYTES_MIN = 12;

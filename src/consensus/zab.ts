@@ -331,16 +331,16 @@ export class Zab {
     assert(counterOf(zxid) !== 0 && epochOf(zxid) === this.epoch, 'zxid counter overflow: a new epoch is needed');
     const entry: Entry = { zxid, data };
     this.append(entry);
-    for (const [id, l] of this.learners) {
-      if (l.status !== 'unknown') this.send(id, { type: 'propose', epoch: this.epoch, entry });
-    }
+    this.toLearnersInSync({ type: 'propose', epoch: this.epoch, entry });
     return zxid;
   }
 
-  /** The zxid the next proposal will get (leader only); lets the host stamp txns before proposing. */
-  nextZxid(): number {
-    const prev = this.lastZxid;
-    return epochOf(prev) === this.epoch ? prev + 1 : makeZxid(this.epoch, 1);
+  /**
+   * To every learner that was sent a sync: proposals, commits and barrier pings go to those still
+   * syncing too (protocol-spec issues: a learner that ACKed the epoch must not miss a proposal).
+   */
+  private toLearnersInSync(msg: Msg): void {
+    for (const [id, l] of this.learners) if (l.status !== 'unknown') this.send(id, msg);
   }
 
   /** Send an application payload to the leader (learner) or to a learner (leader). */
@@ -864,9 +864,7 @@ export class Zab {
     }
     if (this.commitZxid > this.lastCommitSent) {
       this.lastCommitSent = this.commitZxid;
-      for (const [id, l] of this.learners) {
-        if (l.status !== 'unknown') this.send(id, { type: 'commit', epoch: this.epoch, zxid: this.commitZxid });
-      }
+      this.toLearnersInSync({ type: 'commit', epoch: this.epoch, zxid: this.commitZxid });
     }
     this.checkBarriers();
   }
@@ -875,9 +873,7 @@ export class Zab {
     // a round started after the barrier arrived: a quorum answering it proves we still lead
     this.pingRound++;
     this.barriers.push({ from, id, zxid: this.commitZxid, round: this.pingRound });
-    for (const [lid, l] of this.learners) {
-      if (l.status !== 'unknown') this.send(lid, { type: 'ping', epoch: this.epoch, round: this.pingRound, commitZxid: this.commitZxid });
-    }
+    this.toLearnersInSync({ type: 'ping', epoch: this.epoch, round: this.pingRound, commitZxid: this.commitZxid });
     this.checkBarriers();
   }
 

@@ -5,7 +5,6 @@
 // readSnapshot), so "verify says intact" means "the server can load it".
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import { JuteReader } from '../wire/jute.js';
 import { OpCode, Perms, opName, type ACL } from '../wire/protocol.js';
 import { isContainerOwner, ownerTtlMs, readTxnBody, readTxnHeader, type Txn, type TxnHeader } from '../wire/txn.js';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import {
   arkBin, repoRoot, requireOrSkip, tempDir, waitForPort, wrapProcess, writeCfg, type RunningServer,
 } from '../helpers/servers.js';

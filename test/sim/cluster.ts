@@ -49,8 +49,6 @@ interface SimNode {
   clockOffsetMs: number;
   nextTickAt: number;
   downUntil: number;
-  /** last committed zxid this replica applied through the commit path (for prefix checks) */
-  lastCommitted: number | null;
   appliedSinceSnap: number;
   lastRole: string;
 }
@@ -128,7 +126,7 @@ export class Cluster {
   private readonly traceMax: number;
   // checker state
   private readonly leaders = new Map<number, number>();
-  private readonly committed = new Map<number, { bytes: Buffer; index: number }>();
+  private readonly committed = new Map<number, Buffer>();
   private readonly committedOrder: number[] = [];
   private readonly digests = new Map<number, bigint>();
   private readonly ackedCreates = new Map<string, number>();
@@ -176,7 +174,7 @@ export class Cluster {
     for (const id of [...voters, ...observers]) {
       const node: SimNode = {
         id, observer: observers.includes(id), replica: null, clockOffsetMs: 0, nextTickAt: this.now + this.rFault.int(TICK_MS),
-        downUntil: 0, lastCommitted: null, appliedSinceSnap: 0, lastRole: 'looking',
+        downUntil: 0, appliedSinceSnap: 0, lastRole: 'looking',
         disk: { state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, snapshot: null, log: [], pending: [] },
       };
       this.nodes.set(id, node);
@@ -221,7 +219,6 @@ export class Cluster {
         random: () => this.rZab.next(),
       },
     }, { ...img, state: { ...node.disk.state } }, this.nodeNow(node));
-    node.lastCommitted = null;
     node.appliedSinceSnap = 0;
     this.checkDigest(node, 'start-up');
   }
@@ -367,8 +364,7 @@ export class Cluster {
         r.reloaded(this.durableImage(node));
         this.count('reload');
         this.log(`node ${node.id} reloaded at 0x${r.core.lastApplied.toString(16)}`);
-        node.lastCommitted = null;
-        this.checkDigest(node, 'reload');
+            this.checkDigest(node, 'reload');
         return;
     }
   }
@@ -407,8 +403,7 @@ export class Cluster {
     // the epoch file is written synchronously, before anything of this step leaves (as the runtime)
     if (rd.state) disk.state = { ...rd.state };
     if (rd.snapshot) {
-      node.lastCommitted = null;
-      this.checkDigest(node, 'SNAP install');
+        this.checkDigest(node, 'SNAP install');
       this.queueDiskOp(node, { kind: 'install', generation: rd.generation, image: { zxid: rd.snapshot.zxid, data: Buffer.from(rd.snapshot.data) }, doneAt: this.now + this.diskDelay() });
     }
     if (rd.truncateAfter !== null) this.queueDiskOp(node, { kind: 'truncate', generation: rd.generation, zxid: rd.truncateAfter, doneAt: this.now + this.diskDelay() });
@@ -600,9 +595,9 @@ export class Cluster {
       const bytes = encodeEntry(a.hdr, a.txn);
       const known = this.committed.get(z);
       if (known) {
-        if (!known.bytes.equals(bytes)) this.fail(`node ${node.id} applied a different txn at 0x${z.toString(16)}`);
+        if (!known.equals(bytes)) this.fail(`node ${node.id} applied a different txn at 0x${z.toString(16)}`);
       } else {
-        this.committed.set(z, { bytes, index: this.committedOrder.length });
+        this.committed.set(z, bytes);
         this.committedOrder.push(z);
         if (z > this.maxCommitted) this.maxCommitted = z;
       }
