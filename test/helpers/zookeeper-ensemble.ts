@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, tempDir, wrapProcess, writeCfg } from './servers.js';
 import { assembleEnsemble, type Ensemble, type Member } from './ensemble.js';
-import { fourLetterWord, javaClasspath, zookeeperMissing } from './zookeeper.js';
+import { fourLetterWord, zookeeperJavaArgs, zookeeperMissing } from './zookeeper.js';
 
 const javaBin = process.env.ARK_JAVA ?? 'java';
 
@@ -20,26 +20,6 @@ export interface ZooKeeperEnsembleOptions {
   systemProperties?: Record<string, string | number | boolean>;
   /** JVM max heap, default 512m. */
   heap?: string;
-}
-
-/** Keys that ZooKeeper only honours as JVM system properties under exactly this name (as in zookeeper.ts). */
-const CFG_AS_SYSTEM_PROPERTY: Record<string, string> = {
-  'znode.container.checkIntervalMs': 'znode.container.checkIntervalMs',
-  'znode.container.maxPerMinute': 'znode.container.maxPerMinute',
-  'znode.container.maxNeverUsedIntervalMs': 'znode.container.maxNeverUsedIntervalMs',
-  extendedTypesEnabled: 'zookeeper.extendedTypesEnabled',
-};
-
-/** The flags of zookeeper.ts's jvmFlags, with a configurable heap. */
-function jvmFlags(heap: string, logLevel: string): string[] {
-  return [
-    `-Xmx${heap}`,
-    '-XX:+UseSerialGC',
-    '-XX:TieredStopAtLevel=1',
-    '-Djava.net.preferIPv4Stack=true',
-    `-Dorg.slf4j.simpleLogger.defaultLogLevel=${logLevel}`,
-    '-Dorg.slf4j.simpleLogger.logFile=System.err',
-  ];
 }
 
 /**
@@ -64,8 +44,7 @@ export async function startZooKeeperEnsemble(opts: ZooKeeperEnsembleOptions = {}
     serverLines[`server.${i + 1}`] = `${host}:${p.quorum}:${p.election}${i >= voters ? ':observer' : ''}`;
   }
   const members: Member[] = [];
-  const cfgFiles: string[] = [];
-  const memberProps: Array<Record<string, string | number | boolean>> = [];
+  const memberArgs: string[][] = [];
   for (let i = 0; i < n; i++) {
     const dataDir = join(root, `s${i + 1}`);
     mkdirSync(dataDir, { recursive: true });
@@ -77,29 +56,16 @@ export async function startZooKeeperEnsemble(opts: ZooKeeperEnsembleOptions = {}
       'admin.enableServer': false, '4lw.commands.whitelist': '*', ...(i >= voters ? { peerType: 'observer' } : {}),
       ...serverLines, ...opts.cfg,
     };
-    cfgFiles.push(writeCfg(cfgDir, cfg));
-    const props: Record<string, string | number | boolean> = {
-      'zookeeper.admin.enableServer': false,
-      'zookeeper.jmx.log4j.disable': true,
-    };
-    for (const [key, prop] of Object.entries(CFG_AS_SYSTEM_PROPERTY)) {
-      const v = cfg[key];
-      if (v !== undefined) props[prop] = v;
-    }
-    Object.assign(props, opts.systemProperties);
-    memberProps.push(props);
+    memberArgs.push(zookeeperJavaArgs({
+      mainClass: 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfgFile: writeCfg(cfgDir, cfg), cfg,
+      props: opts.systemProperties ?? {}, heap: opts.heap ?? '512m',
+    }));
     members.push({ id: i + 1, port: ports[i]!.client, dataDir, observer: i >= voters, proc: null, log: '' });
   }
 
   async function start(m: Member): Promise<void> {
     if (m.proc) return;
-    const args = [
-      ...jvmFlags(opts.heap ?? '512m', process.env.ARK_ZK_LOG_LEVEL ?? 'warn'),
-      ...Object.entries(memberProps[m.id - 1]!).map(([k, v]) => `-D${k}=${v}`),
-      '-cp', javaClasspath(),
-      'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfgFiles[m.id - 1]!,
-    ];
-    const proc = spawn(javaBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(javaBin, memberArgs[m.id - 1]!, { stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout?.on('data', (d: Buffer) => { m.log += d.toString(); });
     proc.stderr?.on('data', (d: Buffer) => { m.log += d.toString(); });
     const server = wrapProcess(`zookeeper ${m.id}`, proc, host, m.port, m.dataDir);

@@ -54,9 +54,9 @@ export function javaClasspath(): string {
  * (server, default warn) / ARK_JAVA_LOG_LEVEL (client programs, default error); slf4j-simple
  * writes to stderr, which the harness captures.
  */
-function jvmFlags(logLevel: string): string[] {
+function jvmFlags(logLevel: string, heap = '256m'): string[] {
   return [
-    '-Xmx256m',
+    `-Xmx${heap}`,
     '-XX:+UseSerialGC',
     '-XX:TieredStopAtLevel=1',
     '-Djava.net.preferIPv4Stack=true',
@@ -114,6 +114,34 @@ export interface StartZooKeeperOptions {
   timeoutMs?: number;
 }
 
+/**
+ * The java command line of a ZooKeeper process: the JVM flags, the system properties ZooKeeper
+ * reads the zoo.cfg keys below from (plus `props`), the class path, the main class and zoo.cfg.
+ */
+export function zookeeperJavaArgs(o: {
+  mainClass: string;
+  cfgFile: string;
+  cfg: Record<string, string | number | boolean>;
+  /** set before the zoo.cfg-derived ones (which override them) */
+  defaults?: Record<string, string | number | boolean>;
+  /** set last */
+  props?: Record<string, string | number | boolean>;
+  heap?: string;
+}): string[] {
+  const props: Record<string, string | number | boolean> = { ...o.defaults, 'zookeeper.admin.enableServer': false, 'zookeeper.jmx.log4j.disable': true };
+  for (const [key, prop] of Object.entries(CFG_AS_SYSTEM_PROPERTY)) {
+    const v = o.cfg[key];
+    if (v !== undefined) props[prop] = v;
+  }
+  Object.assign(props, o.props);
+  return [
+    ...jvmFlags(process.env.ARK_ZK_LOG_LEVEL ?? 'warn', o.heap),
+    ...Object.entries(props).map(([k, v]) => `-D${k}=${v}`),
+    '-cp', javaClasspath(),
+    o.mainClass, o.cfgFile,
+  ];
+}
+
 /** Keys that ZooKeeper only honours as JVM system properties under exactly this name. */
 const CFG_AS_SYSTEM_PROPERTY: Record<string, string> = {
   'znode.container.checkIntervalMs': 'znode.container.checkIntervalMs',
@@ -150,22 +178,10 @@ export async function startZooKeeper(opts: StartZooKeeperOptions = {}): Promise<
     ...opts.cfg,
   };
   const cfgFile = writeCfg(cfgDir, cfg);
-  const props: Record<string, string | number | boolean> = {
-    'zookeeper.extendedTypesEnabled': true,
-    'zookeeper.admin.enableServer': false,
-    'zookeeper.jmx.log4j.disable': true,
-  };
-  for (const [key, prop] of Object.entries(CFG_AS_SYSTEM_PROPERTY)) {
-    const v = cfg[key];
-    if (v !== undefined) props[prop] = v;
-  }
-  Object.assign(props, opts.systemProperties);
-  const args = [
-    ...jvmFlags(process.env.ARK_ZK_LOG_LEVEL ?? 'warn'),
-    ...Object.entries(props).map(([k, v]) => `-D${k}=${v}`),
-    '-cp', javaClasspath(),
-    'org.apache.zookeeper.server.ZooKeeperServerMain', cfgFile,
-  ];
+  const args = zookeeperJavaArgs({
+    mainClass: 'org.apache.zookeeper.server.ZooKeeperServerMain', cfgFile, cfg,
+    defaults: { 'zookeeper.extendedTypesEnabled': true }, props: opts.systemProperties ?? {},
+  });
   const proc = spawn(javaBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const server = wrapProcess('zookeeper', proc, host, port, dataDir);
   const origStop = server.stop.bind(server);
