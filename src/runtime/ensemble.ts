@@ -80,11 +80,11 @@ export class EnsembleServer {
     this.gzipSnapshots = config.systemProperties.get('zookeeper.snapshot.compression.method') === 'gz';
     this.snapshotAfter = this.nextSnapshotPoint();
     this.snapshots = new SnapshotRunner(this.dataDir, this.gzipSnapshots, logger);
-    this.limit = new ConnectionLimit(config.maxClientCnxns, logger);
+    this.limit = new ConnectionLimit(config.maxClientCnxns, () => this.core, logger);
     this.port = coreClientPort({
       core: () => this.core, view: () => this.view, logger, config,
-      open: (conn, addr, rport) => this.open(conn, addr, rport),
-      closed: (conn, addr) => this.closed(conn, addr),
+      open: (conn, addr, rport) => this.limit.open(conn, addr, rport),
+      closed: (conn, addr) => this.limit.closed(conn, addr),
       flush: () => this.schedule(),
     });
     const me = config.servers.find((x) => x.id === myId);
@@ -245,17 +245,6 @@ export class EnsembleServer {
     }
     this.replica.receive(from, msg, Date.now());
     this.schedule();
-  }
-
-  private open(conn: number, addr: string, rport: number): boolean {
-    if (!this.limit.admit(addr)) return false;
-    this.core.openConnection(conn, addr, rport, Date.now());
-    return true;
-  }
-
-  private closed(conn: number, addr: string): void {
-    this.limit.release(addr);
-    this.core.connectionClosed(conn);
   }
 
   private schedule(): void {

@@ -68,11 +68,12 @@ export class ArkServer {
     this.archiveDir = config.systemProperties.get('zookeeper.backup.archiveDir') ?? null;
     if (this.archiveDir) this.log.onRoll = () => setImmediate(() => this.archive());
     this.snapshots = new SnapshotRunner(this.dataDir, this.gzipSnapshots, logger);
-    this.limit = new ConnectionLimit(config.maxClientCnxns, logger);
+    this.limit = new ConnectionLimit(config.maxClientCnxns, () => this.core, logger);
     this.port = coreClientPort({
       core: () => this.core, view: () => this.view, logger, config,
-      open: (conn, addr, rport) => this.open(conn, addr, rport),
-      closed: (conn, addr) => this.closed(conn, addr),
+      // an online restore refuses new clients until the restored tree serves
+      open: (conn, addr, rport) => !this.restoring && this.limit.open(conn, addr, rport),
+      closed: (conn, addr) => this.limit.closed(conn, addr),
       flush: () => this.scheduleFlush(),
     });
     this.view = serverView({
@@ -197,18 +198,6 @@ export class ArkServer {
     } finally {
       this.restoring = false;
     }
-  }
-
-  private open(conn: number, addr: string, rport: number): boolean {
-    if (this.restoring || !this.limit.admit(addr)) return false;
-    this.core.openConnection(conn, addr, rport, Date.now());
-    return true;
-  }
-
-  /** Every accepted socket is released here exactly once, whoever closed it. */
-  private closed(conn: number, addr: string): void {
-    this.limit.release(addr);
-    this.core.connectionClosed(conn);
   }
 
   /** Coalesces everything one turn of the event loop produced into one write per socket and one log append. */

@@ -42,25 +42,30 @@ export function coreClientPort(opts: {
   }, opts.logger, opts.config.juteMaxBufferBytes);
 }
 
-/** maxClientCnxns: connections per client address. Every accepted socket is released exactly once. */
+/**
+ * maxClientCnxns: connections per client address, and the core's view of each accepted socket.
+ * Every accepted socket is released exactly once, whoever closed it.
+ */
 export class ConnectionLimit {
   private readonly perIp = new Map<string, number>();
 
-  constructor(private readonly max: number, private readonly logger: Logger) {}
+  constructor(private readonly max: number, private readonly core: () => ServerCore, private readonly logger: Logger) {}
 
-  admit(addr: string): boolean {
+  open(conn: number, addr: string, rport: number): boolean {
     const n = this.perIp.get(addr) ?? 0;
     if (this.max > 0 && n >= this.max) {
       this.logger.warn({ remote: addr, maxClientCnxns: this.max }, 'too many connections from one address: refused (raise maxClientCnxns in zoo.cfg if this is expected)');
       return false;
     }
     this.perIp.set(addr, n + 1);
+    this.core().openConnection(conn, addr, rport, Date.now());
     return true;
   }
 
-  release(addr: string): void {
+  closed(conn: number, addr: string): void {
     const n = (this.perIp.get(addr) ?? 1) - 1;
     if (n <= 0) this.perIp.delete(addr); else this.perIp.set(addr, n);
+    this.core().connectionClosed(conn);
   }
 }
 

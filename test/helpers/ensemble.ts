@@ -46,13 +46,7 @@ export async function startEnsemble(opts: EnsembleOptions = {}): Promise<Ensembl
   const observers = opts.observers ?? 0;
   const n = voters + observers;
   const root = tempDir('ensemble');
-  const ports: Array<{ client: number; quorum: number; election: number }> = [];
-  for (let i = 0; i < n; i++) ports.push({ client: await freePort(), quorum: await freePort(), election: await freePort() });
-  const serverLines: Record<string, string> = {};
-  for (let i = 0; i < n; i++) {
-    const p = ports[i]!;
-    serverLines[`server.${i + 1}`] = `127.0.0.1:${p.quorum}:${p.election}${i >= voters ? ':observer' : ''}`;
-  }
+  const { ports, serverLines } = await ensemblePorts(voters, observers);
   const members: Member[] = [];
   const cfgFiles: string[] = [];
   for (let i = 0; i < n; i++) {
@@ -84,6 +78,21 @@ export async function startEnsemble(opts: EnsembleOptions = {}): Promise<Ensembl
   }
 
   return assembleEnsemble({ members, root, dataSubdir: 'ark-v1', start, pollMs: 50, timeoutMs: 20000 });
+}
+
+/** Free loopback ports for each member and the server.N lines naming them (observers last). */
+export async function ensemblePorts(voters: number, observers: number): Promise<{
+  ports: Array<{ client: number; quorum: number; election: number }>;
+  serverLines: Record<string, string>;
+}> {
+  const ports: Array<{ client: number; quorum: number; election: number }> = [];
+  const serverLines: Record<string, string> = {};
+  for (let i = 0; i < voters + observers; i++) {
+    const p = { client: await freePort(), quorum: await freePort(), election: await freePort() };
+    ports.push(p);
+    serverLines[`server.${i + 1}`] = `127.0.0.1:${p.quorum}:${p.election}${i >= voters ? ':observer' : ''}`;
+  }
+  return { ports, serverLines };
 }
 
 /** The Ensemble object over started-or-not members: modes polled with srvr, as an operator would. */

@@ -5,8 +5,8 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, tempDir, wrapProcess, writeCfg } from './servers.js';
-import { assembleEnsemble, type Ensemble, type Member } from './ensemble.js';
+import { tempDir, wrapProcess, writeCfg } from './servers.js';
+import { assembleEnsemble, ensemblePorts, type Ensemble, type Member } from './ensemble.js';
 import { fourLetterWord, zookeeperJavaArgs, zookeeperMissing } from './zookeeper.js';
 
 const javaBin = process.env.ARK_JAVA ?? 'java';
@@ -36,13 +36,7 @@ export async function startZooKeeperEnsemble(opts: ZooKeeperEnsembleOptions = {}
   const n = voters + observers;
   const host = '127.0.0.1';
   const root = tempDir('zk-ensemble');
-  const ports: Array<{ client: number; quorum: number; election: number }> = [];
-  for (let i = 0; i < n; i++) ports.push({ client: await freePort(), quorum: await freePort(), election: await freePort() });
-  const serverLines: Record<string, string> = {};
-  for (let i = 0; i < n; i++) {
-    const p = ports[i]!;
-    serverLines[`server.${i + 1}`] = `${host}:${p.quorum}:${p.election}${i >= voters ? ':observer' : ''}`;
-  }
+  const { ports, serverLines } = await ensemblePorts(voters, observers);
   const members: Member[] = [];
   const memberArgs: string[][] = [];
   for (let i = 0; i < n; i++) {
