@@ -32,6 +32,8 @@ export interface Recovered {
   state: PersistentState;
   baseZxid: number;
   entries: Entry[];
+  /** the same entries already decoded, when the host has them (the log scan does): not decoded again */
+  decoded?: ReadonlyArray<{ hdr: TxnHeader; txn: Txn }>;
 }
 
 /** What a reload needs: the durable snapshot and log, as at start-up (state is unchanged). */
@@ -99,11 +101,12 @@ export class Replica {
   private load(img: DurableImage): void {
     assert(img.tree.lastProcessedZxid === img.baseZxid, 'the snapshot tree must be at baseZxid');
     this.core.restore(img.tree, img.sessions, img.baseZxid);
-    for (const e of img.entries) {
-      const d = decodeEntry(e.data);
+    assert(!img.decoded || img.decoded.length === img.entries.length, 'decoded entries do not match the entries');
+    img.entries.forEach((e, i) => {
+      const d = img.decoded?.[i] ?? decodeEntry(e.data);
       assert(d.hdr.zxid === e.zxid, 'log entry zxid differs from its txn header');
       this.core.replay(d.hdr, d.txn);
-    }
+    });
     this.core.recovered(this.now);
   }
 

@@ -231,6 +231,7 @@ export class EnsembleServer {
       sessions: rec.snapshot?.sessions ?? [],
       baseZxid: rec.snapshot?.zxid ?? 0,
       entries: rec.records.map((r) => ({ zxid: r.hdr.zxid, data: encodeEntry(r.hdr, r.txn) })),
+      decoded: rec.records,
     };
   }
 
