@@ -156,8 +156,10 @@ public final class EnsembleFailover {
     static Zk connect(String connectString, HostProvider hp, Watcher extra) throws Exception {
         CountDownLatch up = new CountDownLatch(1);
         Watcher w = e -> {
-            if (e.getType() == EventType.None && e.getState() == KeeperState.SyncConnected) up.countDown();
+            // the extra watcher sees the event before the caller wakes, so a caller that clears
+            // its log right after connect() never finds this SyncConnected arriving later
             if (extra != null) extra.process(e);
+            if (e.getType() == EventType.None && e.getState() == KeeperState.SyncConnected) up.countDown();
         };
         Zk zk = hp == null ? new Zk(connectString, w) : new Zk(connectString, w, hp);
         if (!up.await(15, TimeUnit.SECONDS)) {
