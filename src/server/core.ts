@@ -818,8 +818,8 @@ export class ServerCore {
         return (w) => writeStat(w, stat);
       }
       case OpCode.getData: {
-        const { data, stat } = this.getData(conn, request.req.path, request.req.watch);
-        return (w) => { w.buffer(data); writeStat(w, stat); };
+        const { dataBytes, stat } = this.getData(conn, request.req.path, request.req.watch);
+        return (w) => { w.latin1Buffer(dataBytes); writeStat(w, stat); };
       }
       case OpCode.getChildren: {
         const { children } = this.getChildren(conn, request.req.path, request.req.watch);
@@ -890,12 +890,12 @@ export class ServerCore {
     throw new KeeperError(ErrorCode.Unimplemented);
   }
 
-  private getData(conn: CoreConn, path: string, watch: boolean): { data: Buffer | null; stat: Stat } {
+  private getData(conn: CoreConn, path: string, watch: boolean): { dataBytes: string | null; stat: Stat } {
     const node = this.tree.get(path);
     if (!node) throw new KeeperError(ErrorCode.NoNode, path);
     checkACL(node.acl, Perms.READ, conn.authInfo, path);
     if (watch) this.tree.addDataWatch(path, conn.id);
-    return { data: node.data, stat: node.stat() };
+    return { dataBytes: node.dataBytes, stat: node.stat() };
   }
 
   private getChildren(conn: CoreConn, path: string, watch: boolean): { children: string[]; stat: Stat } {
@@ -909,8 +909,8 @@ export class ServerCore {
   private readOp(conn: CoreConn, op: MultiOp): OpResult {
     try {
       if (op.type === OpCode.getData) {
-        const { data, stat } = this.getData(conn, op.req.path, op.req.watch);
-        return { type: OpCode.getData, data, stat };
+        const { dataBytes, stat } = this.getData(conn, op.req.path, op.req.watch);
+        return { type: OpCode.getData, data: dataBytes === null ? null : Buffer.from(dataBytes, 'latin1'), stat };
       }
       if (op.type === OpCode.getChildren) {
         return { type: OpCode.getChildren, children: this.getChildren(conn, op.req.path, op.req.watch).children };

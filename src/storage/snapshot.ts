@@ -114,7 +114,7 @@ export class SnapshotWriter {
       w.byte(TAG_ACL).int(idx);
       writeACLs(w, node.acl);
     }
-    w.byte(TAG_NODE).string(path).buffer(node.data).int(idx)
+    w.byte(TAG_NODE).string(path).latin1Buffer(node.dataBytes).int(idx)
       .long(node.czxid).long(node.mzxid).long(node.ctime).long(node.mtime)
       .int(node.version).int(node.cversion).int(node.aversion).longBig(node.ephemeralOwner).long(node.pzxid);
     this.count++;

@@ -9,9 +9,23 @@ import type { Stat } from '../wire/protocol.js';
 export const DIGEST_VERSION = 2;
 
 /** The persisted stat fields (not dataLength / numChildren) plus the data. */
-export type DigestFields = Pick<Stat, 'czxid' | 'mzxid' | 'pzxid' | 'ctime' | 'mtime' | 'version' | 'cversion' | 'aversion' | 'ephemeralOwner'> & {
-  data: Buffer | null;
-};
+export type DigestFields = Pick<Stat, 'czxid' | 'mzxid' | 'pzxid' | 'ctime' | 'mtime' | 'version' | 'cversion' | 'aversion' | 'ephemeralOwner'> & (
+  | { data: Buffer | null }
+  /** the data as a latin1 string (a ZNode) */
+  | { dataBytes: string | null }
+);
+
+let scratch = Buffer.alloc(4096);
+
+/** The data's bytes: a Buffer as is, a latin1 string through a reused scratch buffer. */
+function dataOf(n: DigestFields): Buffer | null {
+  if (!('dataBytes' in n)) return n.data;
+  const s = n.dataBytes;
+  if (s === null) return null;
+  if (scratch.length < s.length) scratch = Buffer.alloc(Math.max(s.length, scratch.length * 2));
+  scratch.write(s, 0, 'latin1');
+  return scratch.subarray(0, s.length);
+}
 
 const TWO_32 = 4294967296;
 const block = Buffer.alloc(60);
@@ -25,7 +39,8 @@ function putLong(at: number, v: number): void {
 export function nodeDigest(path: string, n: DigestFields): number {
   if (path.startsWith('/zookeeper/')) return 0;
   let c = crc32(path === '/' ? '' : path);
-  if (n.data && n.data.length > 0) c = crc32(n.data, c);
+  const data = dataOf(n);
+  if (data && data.length > 0) c = crc32(data, c);
   putLong(0, n.czxid);
   putLong(8, n.mzxid);
   putLong(16, n.pzxid);

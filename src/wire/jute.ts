@@ -200,6 +200,15 @@ export class JuteWriter {
     return this;
   }
 
+  /** A jute buffer whose bytes are held as a latin1 string (one char per byte). */
+  latin1Buffer(v: string | null): this {
+    if (v === null) return this.int(-1);
+    this.int(v.length);
+    this.ensure(v.length);
+    this.offset += this.buf.write(v, this.offset, 'latin1');
+    return this;
+  }
+
   string(v: string | null): this {
     if (v === null) return this.int(-1);
     const max = Buffer.byteLength(v, 'utf8');
