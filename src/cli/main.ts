@@ -14,6 +14,7 @@ import { registerDataCommands } from './data.js';
 import { registerMigrateCommands } from './migrate.js';
 import { registerBackupCommands } from './backup.js';
 import { registerCopyCommand } from './copy.js';
+import { registerBenchCommand } from './bench.js';
 
 const program = new Command();
 program
@@ -113,6 +114,7 @@ registerDataCommands(program);
 registerMigrateCommands(program);
 registerBackupCommands(program);
 registerCopyCommand(program);
+registerBenchCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`ark: ${(e as Error).stack ?? String(e)}`);

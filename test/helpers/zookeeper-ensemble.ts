@@ -20,6 +20,8 @@ export interface ZooKeeperEnsembleOptions {
   systemProperties?: Record<string, string | number | boolean>;
   /** JVM max heap, default 512m. */
   heap?: string;
+  /** the JVM's default GC and JIT, as zkServer.sh runs ZooKeeper (benchmarks) */
+  production?: boolean;
 }
 
 /**
@@ -52,7 +54,7 @@ export async function startZooKeeperEnsemble(opts: ZooKeeperEnsembleOptions = {}
     };
     memberArgs.push(zookeeperJavaArgs({
       mainClass: 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfgFile: writeCfg(cfgDir, cfg), cfg,
-      props: opts.systemProperties ?? {}, heap: opts.heap ?? '512m',
+      props: opts.systemProperties ?? {}, heap: opts.heap ?? '512m', ...(opts.production ? { production: true } : {}),
     }));
     members.push({ id: i + 1, port: ports[i]!.client, dataDir, observer: i >= voters, proc: null, log: '' });
   }

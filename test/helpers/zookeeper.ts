@@ -54,11 +54,12 @@ export function javaClasspath(): string {
  * (server, default warn) / ARK_JAVA_LOG_LEVEL (client programs, default error); slf4j-simple
  * writes to stderr, which the harness captures.
  */
-function jvmFlags(logLevel: string, heap = '256m'): string[] {
+function jvmFlags(logLevel: string, heap = '256m', production = false): string[] {
   return [
     `-Xmx${heap}`,
-    '-XX:+UseSerialGC',
-    '-XX:TieredStopAtLevel=1',
+    // tests: a small, quick-starting JVM (C1 only, serial GC); benchmarks: the JVM's own defaults
+    // (G1 and the full JIT), as zkServer.sh runs ZooKeeper
+    ...(production ? [] : ['-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1']),
     '-Djava.net.preferIPv4Stack=true',
     `-Dorg.slf4j.simpleLogger.defaultLogLevel=${logLevel}`,
     '-Dorg.slf4j.simpleLogger.logFile=System.err',
@@ -112,6 +113,10 @@ export interface StartZooKeeperOptions {
   dataDir?: string;
   /** how long to wait for `srvr` to report a serving server. */
   timeoutMs?: number;
+  /** JVM max heap (default 256m) */
+  heap?: string;
+  /** run with the JVM's default GC and JIT, as zkServer.sh does (benchmarks), not the quick-start test flags */
+  production?: boolean;
 }
 
 /**
@@ -127,6 +132,7 @@ export function zookeeperJavaArgs(o: {
   /** set last */
   props?: Record<string, string | number | boolean>;
   heap?: string;
+  production?: boolean;
 }): string[] {
   const props: Record<string, string | number | boolean> = { ...o.defaults, 'zookeeper.admin.enableServer': false, 'zookeeper.jmx.log4j.disable': true };
   for (const [key, prop] of Object.entries(CFG_AS_SYSTEM_PROPERTY)) {
@@ -135,7 +141,7 @@ export function zookeeperJavaArgs(o: {
   }
   Object.assign(props, o.props);
   return [
-    ...jvmFlags(process.env.ARK_ZK_LOG_LEVEL ?? 'warn', o.heap),
+    ...jvmFlags(process.env.ARK_ZK_LOG_LEVEL ?? 'warn', o.heap, o.production),
     ...Object.entries(props).map(([k, v]) => `-D${k}=${v}`),
     '-cp', javaClasspath(),
     o.mainClass, o.cfgFile,
@@ -181,6 +187,7 @@ export async function startZooKeeper(opts: StartZooKeeperOptions = {}): Promise<
   const args = zookeeperJavaArgs({
     mainClass: 'org.apache.zookeeper.server.ZooKeeperServerMain', cfgFile, cfg,
     defaults: { 'zookeeper.extendedTypesEnabled': true }, props: opts.systemProperties ?? {},
+    ...(opts.heap ? { heap: opts.heap } : {}), ...(opts.production ? { production: true } : {}),
   });
   const proc = spawn(javaBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const server = wrapProcess('zookeeper', proc, host, port, dataDir);
