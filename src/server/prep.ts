@@ -186,7 +186,7 @@ export class Prep {
     validatePath(req.path);
     const node = this.need(req.path);
     checkACL(node.acl, Perms.WRITE, ctx.authInfo, req.path);
-    this.checkQuota(req.path, 0, (req.data?.length ?? 0) - (this.tree.get(req.path)?.dataLength ?? 0));
+    if (this.opts.enforceQuota) this.checkQuota(req.path, 0, (req.data?.length ?? 0) - (this.tree.get(req.path)?.dataLength ?? 0));
     const version = checkVersion(node.version, req.version, req.path);
     this.put(req.path, { ...node, version, zxid: ctx.zxid });
     return { type: OpCode.setData, path: req.path, data: req.data, version };

@@ -18,6 +18,12 @@ export class ZNode {
    * object around it). With a million znodes that is most of the difference to ZooKeeper.
    */
   dataBytes: string | null;
+  /**
+   * This node's digest (a crc32, kept as int32 so it stays a small integer) as of its current
+   * state, or undefined until first computed: a change then needs one digest computation, not two.
+   * Only DataTree sets it, and every change of a node goes through DataTree.change.
+   */
+  digestCache: number | undefined = undefined;
   constructor(
     data: Buffer | string | null,
     public acl: ACL[],
@@ -117,6 +123,12 @@ export class DataTree {
   onQuotaWarning: ((message: string) => void) | null = null;
   /** ZooKeeper's tree digest (AdHash of node digests), current after every txn */
   digest = 0n;
+  /**
+   * The digest after every txn whose zxid is a multiple of 128, the newest 1024 (ZooKeeper's
+   * DataTree digestLog, DIGEST_LOG_INTERVAL / DIGEST_LOG_LIMIT): the hash command shows it, and
+   * replicas can be compared by it.
+   */
+  readonly digestLog: Array<{ zxid: number; digest: bigint }> = [];
   private capture: Capture | null = null;
   private captureEpoch = 0;
 
@@ -133,7 +145,7 @@ export class DataTree {
   /** The digest recomputed from every node (a load checks it against the stored one). */
   computeDigest(): bigint {
     let d = 0n;
-    for (const [path, node] of this.nodes) d = addDigest(d, nodeDigest(path, node));
+    for (const [path, node] of this.nodes) d = addDigest(d, this.freshDigest(path, node));
     return d;
   }
 
@@ -206,12 +218,25 @@ export class DataTree {
     cap.pre.set(path, copy);
   }
 
+  /** The node's digest computed now (and remembered). */
+  private freshDigest(path: string, node: ZNode): number {
+    const d = nodeDigest(path, node);
+    node.digestCache = d | 0;
+    return d;
+  }
+
+  /** The node's digest, remembered since its last change. */
+  private digestOf(path: string, node: ZNode): number {
+    const c = node.digestCache;
+    return c === undefined ? this.freshDigest(path, node) : c >>> 0;
+  }
+
   /** Runs a change of one existing node, keeping the capture and the digest right. */
   private change(path: string, node: ZNode, f: () => void): void {
     this.preserve(path, node);
-    const before = nodeDigest(path, node);
+    const before = this.digestOf(path, node);
     f();
-    this.digest = addDigest(this.digest, nodeDigest(path, node) - before);
+    this.digest = addDigest(this.digest, this.freshDigest(path, node) - before);
   }
 
   private addSystemNode(path: string, acl: ACL[]): void {
@@ -394,6 +419,10 @@ export class DataTree {
   apply(hdr: TxnHeader, txn: Txn, events: WatchEvent[]): ApplyResult {
     const result = this.applyOne(hdr, txn, events);
     if (hdr.zxid > this.lastProcessedZxid) this.lastProcessedZxid = hdr.zxid;
+    if (hdr.zxid % 128 === 0) {
+      this.digestLog.push({ zxid: hdr.zxid, digest: this.digest });
+      if (this.digestLog.length > 1024) this.digestLog.shift();
+    }
     return result;
   }
 
@@ -495,7 +524,7 @@ export class DataTree {
     if (exists) return { type: OpCode.error, err: ErrorCode.NodeExists };
     const node = this.newNode(data, acl, zxid, time, owner);
     this.nodes.set(path, node);
-    this.digest = addDigest(this.digest, nodeDigest(path, node));
+    this.digest = addDigest(this.digest, this.freshDigest(path, node));
     this.approximateDataSize += path.length + (data?.length ?? 0);
     this.trackOwner(path, owner);
     if (parentPath.startsWith(QUOTA_ROOT)) {
@@ -520,7 +549,7 @@ export class DataTree {
     });
     if (!node) return ErrorCode.NoNode;
     this.preserve(path, node);
-    this.digest = addDigest(this.digest, -nodeDigest(path, node));
+    this.digest = addDigest(this.digest, -this.digestOf(path, node));
     this.nodes.delete(path);
     this.releaseACL(node.acl);
     this.approximateDataSize -= path.length + node.dataLength;

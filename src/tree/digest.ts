@@ -15,42 +15,44 @@ export type DigestFields = Pick<Stat, 'czxid' | 'mzxid' | 'pzxid' | 'ctime' | 'm
   | { dataBytes: string | null }
 );
 
+/** path, data and stat block of one node, laid out for a single crc32 call */
 let scratch = Buffer.alloc(4096);
 
-/** The data's bytes: a Buffer as is, a latin1 string through a reused scratch buffer. */
-function dataOf(n: DigestFields): Buffer | null {
-  if (!('dataBytes' in n)) return n.data;
-  const s = n.dataBytes;
-  if (s === null) return null;
-  if (scratch.length < s.length) scratch = Buffer.alloc(Math.max(s.length, scratch.length * 2));
-  scratch.write(s, 0, 'latin1');
-  return scratch.subarray(0, s.length);
+function room(bytes: number): void {
+  if (scratch.length < bytes) scratch = Buffer.alloc(Math.max(bytes, scratch.length * 2));
 }
 
 const TWO_32 = 4294967296;
-const block = Buffer.alloc(60);
 
 function putLong(at: number, v: number): void {
   const hi = Math.floor(v / TWO_32);
-  block.writeInt32BE(hi, at);
-  block.writeUInt32BE(v - hi * TWO_32, at + 4);
+  scratch.writeInt32BE(hi, at);
+  scratch.writeUInt32BE(v - hi * TWO_32, at + 4);
 }
+
+const STAT_BLOCK_BYTES = 60;
 
 export function nodeDigest(path: string, n: DigestFields): number {
   if (path.startsWith('/zookeeper/')) return 0;
-  let c = crc32(path === '/' ? '' : path);
-  const data = dataOf(n);
-  if (data && data.length > 0) c = crc32(data, c);
-  putLong(0, n.czxid);
-  putLong(8, n.mzxid);
-  putLong(16, n.pzxid);
-  putLong(24, n.ctime);
-  putLong(32, n.mtime);
-  block.writeInt32BE(n.version, 40);
-  block.writeInt32BE(n.cversion, 44);
-  block.writeInt32BE(n.aversion, 48);
-  block.writeBigInt64BE(BigInt.asIntN(64, n.ephemeralOwner), 52);
-  return crc32(block, c);
+  // one crc32 over path ‖ data ‖ stat block equals ZooKeeper's chained updates over the three
+  room(Buffer.byteLength(path) + ('dataBytes' in n ? n.dataBytes?.length ?? 0 : n.data?.length ?? 0) + STAT_BLOCK_BYTES);
+  let at = path === '/' ? 0 : scratch.write(path, 0, 'utf8');
+  if ('dataBytes' in n) {
+    if (n.dataBytes !== null) at += scratch.write(n.dataBytes, at, 'latin1');
+  } else if (n.data !== null) {
+    at += n.data.copy(scratch, at);
+  }
+  putLong(at, n.czxid);
+  putLong(at + 8, n.mzxid);
+  putLong(at + 16, n.pzxid);
+  putLong(at + 24, n.ctime);
+  putLong(at + 32, n.mtime);
+  scratch.writeInt32BE(n.version, at + 40);
+  scratch.writeInt32BE(n.cversion, at + 44);
+  scratch.writeInt32BE(n.aversion, at + 48);
+  if (n.ephemeralOwner === 0n) scratch.fill(0, at + 52, at + 60);
+  else scratch.writeBigInt64BE(BigInt.asIntN(64, n.ephemeralOwner), at + 52);
+  return crc32(scratch.subarray(0, at + STAT_BLOCK_BYTES));
 }
 
 export function addDigest(sum: bigint, delta: number): bigint {

@@ -63,3 +63,34 @@ describe('validatePath (PathUtils.validatePath)', () => {
     for (const c of ['\ufff0', '\ufffd', '\uffff']) rejected(`/x${c}`);
   });
 });
+
+/** The rules written the plain way (split, then scan): the one-pass pathProblem must agree on every path. */
+function referencePathProblem(path: string): string | null {
+  if (path.length === 0) return 'path length must be > 0';
+  if (path[0] !== '/') return 'path must start with / character';
+  if (path.length === 1) return null;
+  if (path[path.length - 1] === '/') return 'path must not end with / character';
+  const parts = path.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    if (parts[i]!.length === 0) return `empty node name specified @${i}`;
+    if (parts[i] === '.' || parts[i] === '..') return `relative paths not allowed @${i}`;
+  }
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c === 0) return `null character not allowed @${i}`;
+    if ((c > 0 && c <= 0x1f) || (c >= 0x7f && c <= 0x9f) || (c >= 0xd800 && c <= 0xf8ff) || c >= 0xfff0) return `invalid character @${i}`;
+  }
+  return null;
+}
+
+test('one-pass path validation agrees with the plain rules on 50,000 random paths', () => {
+  const alphabet = ['/', '/', '/', 'a', 'b', '.', '.', '\0', '\u0001', '\u007f', '\ud800', '\ufff0', 'é', '0'];
+  let seed = 12345;
+  const next = (n: number): number => { seed = (seed * 1103515245 + 12345) >>> 0; return seed % n; };
+  for (let k = 0; k < 50_000; k++) {
+    let p = next(4) === 0 ? '' : '/';
+    const len = next(9);
+    for (let i = 0; i < len; i++) p += alphabet[next(alphabet.length)];
+    assert.equal(pathProblem(p), referencePathProblem(p), JSON.stringify(p));
+  }
+});
