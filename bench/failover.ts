@@ -1,7 +1,8 @@
 // Failover benchmark: a 3-server ensemble under a write load (4 writers, each one outstanding
 // create, reconnecting to any member on ConnectionLoss as a ZooKeeper client does); kill -9 of the
 // leader; the time until the first write is acknowledged again. Ark, then Apache ZooKeeper 3.8
-// when the Debian package is installed, never both at once. `BENCH_FAILOVER_TRIALS` (default 5).
+// when the Debian package is installed (with the JVM's default GC and JIT, as zkServer.sh runs it),
+// never both at once. `BENCH_FAILOVER_TRIALS` (default 5).
 import { ZkClient } from '../src/client/client.js';
 import { KeeperError } from '../src/util/errors.js';
 import { startEnsemble, type Ensemble, type Member } from '../test/helpers/ensemble.js';
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
   let zk: number[] | null = null;
   const missing = zookeeperMissing();
   if (missing) console.log(`Apache ZooKeeper not measured: ${missing}`);
-  else zk = await measure('Apache ZooKeeper 3.8', () => startZooKeeperEnsemble({ voters: 3 }), trials);
+  else zk = await measure('Apache ZooKeeper 3.8', () => startZooKeeperEnsemble({ voters: 3, heap: '2g', production: true }), trials);
   console.log('\n| kill -9 of the leader, 3 servers, 4 writers | Ark | ZooKeeper 3.8 |');
   console.log('|---|---|---|');
   console.log(`| writes resume after (median of ${trials}) | ${median(ark)} ms | ${zk ? `${median(zk)} ms` : 'n/a'} |`);
