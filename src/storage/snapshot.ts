@@ -49,7 +49,7 @@ export class SnapshotWriter {
    * between); used for SNAP sync while a background snapshot may hold the capture.
    */
   constructor(private readonly tree: DataTree, private readonly sessions: SessionRecord[], private readonly timeMs: number, private readonly live = false) {
-    this.capture = live ? { epoch: -1, zxid: tree.lastProcessedZxid, pre: new Map() } : tree.beginCapture();
+    this.capture = live ? { epoch: -1, zxid: tree.lastProcessedZxid, pre: new Map(), removed: new Map() } : tree.beginCapture();
   }
 
   get zxid(): number {
@@ -87,11 +87,9 @@ export class SnapshotWriter {
       if (!node) continue; // unreachable: a path on the stack existed at the capture point
       if (node === live && !this.live) live.snapEpoch = this.capture.epoch;
       this.writeNode(path, node);
-      if (node.children) {
-        const prefix = path === '/' ? '/' : `${path}/`;
-        const kids = [...node.children];
-        for (let i = kids.length - 1; i >= 0; i--) this.stack.push(prefix + kids[i]!);
-      }
+      const prefix = path === '/' ? '/' : `${path}/`;
+      const kids = node === live ? (live.children ? [...live.children] : []) : this.childrenAtCapture(prefix, path, live);
+      for (let i = kids.length - 1; i >= 0; i--) this.stack.push(prefix + kids[i]!);
     }
     if (this.stack.length === 0) {
       w.byte(TAG_END).long(this.count).int(DIGEST_VERSION).longBig(this.digest);
@@ -103,6 +101,30 @@ export class SnapshotWriter {
       return Buffer.concat([body, crc]);
     }
     return this.emit();
+  }
+
+  /** A changed node's children as they were at the capture point (see Capture.removed). */
+  private childrenAtCapture(prefix: string, path: string, live: ZNode | undefined): string[] {
+    const { pre, zxid } = this.capture;
+    const kids: string[] = [];
+    if (live?.children) {
+      for (const name of live.children) {
+        const child = pre.get(prefix + name) ?? this.tree.nodes.get(prefix + name);
+        if (child && child.czxid <= zxid) kids.push(name);
+      }
+    }
+    const removed = this.capture.removed.get(path);
+    if (removed) {
+      const have = new Set(kids);
+      for (const name of removed) {
+        // a removed child that existed at the capture point has its pre-image (czxid at or below it)
+        const before = pre.get(prefix + name);
+        if (have.has(name) || !before || before.czxid > zxid) continue;
+        have.add(name);
+        kids.push(name);
+      }
+    }
+    return kids;
   }
 
   private writeNode(path: string, node: ZNode): void {

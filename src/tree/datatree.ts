@@ -89,6 +89,13 @@ export interface Capture {
   readonly epoch: number;
   readonly zxid: number;
   readonly pre: Map<string, ZNode>;
+  /**
+   * Child names removed since the capture from parents the writer has not reached yet. A kept
+   * pre-image does not copy its children (a parent with 200,000 children would stall the event
+   * loop on every snapshot): the writer derives them from the live set, dropping children
+   * created after the capture (czxid above its zxid), plus these.
+   */
+  readonly removed: Map<string, string[]>;
 }
 
 export const ZOOKEEPER_PATH = '/zookeeper';
@@ -200,12 +207,20 @@ export class DataTree {
 
   beginCapture(): Capture {
     if (this.capture) throw new Error('a snapshot capture is already running');
-    this.capture = { epoch: ++this.captureEpoch, zxid: this.lastProcessedZxid, pre: new Map() };
+    this.capture = { epoch: ++this.captureEpoch, zxid: this.lastProcessedZxid, pre: new Map(), removed: new Map() };
     return this.capture;
   }
 
   endCapture(): void {
     this.capture = null;
+  }
+
+  private noteRemovedChild(parentPath: string, parent: ZNode, name: string): void {
+    const cap = this.capture;
+    if (!cap || parent.snapEpoch === cap.epoch) return;
+    const list = cap.removed.get(parentPath);
+    if (list) list.push(name);
+    else cap.removed.set(parentPath, [name]);
   }
 
   /** Called before `node` at `path` changes or goes. */
@@ -214,7 +229,7 @@ export class DataTree {
     if (!cap || node.snapEpoch === cap.epoch || cap.pre.has(path)) return;
     const copy = new ZNode(node.dataBytes, node.acl, node.czxid, node.mzxid, node.ctime, node.mtime, node.version,
       node.cversion, node.aversion, node.ephemeralOwner, node.pzxid);
-    copy.children = node.children ? new Set(node.children) : null;
+    // children stay with the live node: see Capture.removed
     cap.pre.set(path, copy);
   }
 
@@ -385,7 +400,7 @@ export class DataTree {
     const q = this.quotaFor(path);
     if (!q || (countDiff === 0 && bytesDiff === 0)) return;
     const warn = quotaViolation(q.prefix, q.limits, q.usage, countDiff, bytesDiff);
-    if (warn && !warn.hard) this.onQuotaWarning?.(warn.message);
+    if (warn && !warn.hard) this.onQuotaWarning?.(`${warn.message}: a soft limit only warns; raise it with setquota, or remove data under ${q.prefix}`);
     q.usage.values.set('count', q.usage.count + countDiff);
     q.usage.values.set('bytes', q.usage.bytes + bytesDiff);
     this.setStatData(q.prefix, q.usage);
@@ -545,7 +560,7 @@ export class DataTree {
     // the parent's pzxid moves even when the child is already gone (replay over a fuzzy snapshot)
     this.change(parentPath, parent, () => {
       if (zxid > parent.pzxid) parent.pzxid = zxid;
-      if (node) parent.children?.delete(basename(path));
+      if (node && parent.children?.delete(basename(path))) this.noteRemovedChild(parentPath, parent, basename(path));
     });
     if (!node) return ErrorCode.NoNode;
     this.preserve(path, node);

@@ -14,14 +14,15 @@ function rng(seed: number): () => number {
 }
 
 /** A random but valid txn against `tree` (create / setData / delete / setACL / multi / closeSession). */
-function randomTxn(tree: DataTree, r: () => number): Txn {
+function randomTxn(tree: DataTree, r: () => number, fewNames = false): Txn {
   const paths = [...tree.nodes.keys()].filter((p) => !p.startsWith('/zookeeper'));
   const pick = paths[Math.floor(r() * paths.length)]!;
   const roll = r();
   if (roll < 0.45 || paths.length < 5) {
     const parent = tree.get(pick)!;
     if (parent.ephemeralOwner !== 0n && parent.ephemeralOwner !== CONTAINER_OWNER) return { type: OpCode.setData, path: pick, data: Buffer.from('e'), version: parent.version + 1 };
-    const name = `${pick === '/' ? '' : pick}/n${Math.floor(r() * 1e9)}`;
+    // few names: children are deleted and created again under the same names while a capture runs
+    const name = `${pick === '/' ? '' : pick}/n${Math.floor(r() * (fewNames ? 6 : 1e9))}`;
     const owner = r() < 0.2 ? 7n : r() < 0.1 ? CONTAINER_OWNER : 0n;
     return { type: OpCode.create, path: name, data: Buffer.from(String(r())), acl: OPEN_ACL_UNSAFE, ephemeralOwner: owner, parentCVersion: parent.cversion + 1 };
   }
@@ -37,17 +38,18 @@ function apply(tree: DataTree, zxid: number, txn: Txn): void {
 }
 
 test('capture_writes_the_tree_as_of_its_zxid_while_txns_keep_applying', () => {
-  for (const seed of [1, 2, 3, 4, 5]) {
+  for (let seed = 1; seed <= 80; seed++) {
     const r = rng(seed);
+    const fewNames = seed % 2 === 0;
     const live = new DataTree();
     const shadow = new DataTree(); // only the txns up to the capture point
     let zxid = 0;
-    for (; zxid < 400;) { const t = randomTxn(live, r); zxid++; apply(live, zxid, t); apply(shadow, zxid, t); }
+    for (; zxid < 400;) { const t = randomTxn(live, r, fewNames); zxid++; apply(live, zxid, t); apply(shadow, zxid, t); }
     const writer = new SnapshotWriter(live, [{ id: 7n, timeoutMs: 4000 }], 123);
     const chunks: Buffer[] = [];
     for (let c = writer.next(3); c; c = writer.next(3)) {
       chunks.push(c);
-      for (let k = 0; k < 5; k++) { zxid++; apply(live, zxid, randomTxn(live, r)); }
+      for (let k = 0; k < 5 + (seed % 4) * 10; k++) { zxid++; apply(live, zxid, randomTxn(live, r, fewNames)); }
     }
     const loaded = readSnapshot(`seed ${seed}`, Buffer.concat(chunks));
     assert.equal(loaded.zxid, 400, `seed=${seed}`);
@@ -92,4 +94,23 @@ test('every_single_byte_flip_in_a_snapshot_is_detected', () => {
     assert.throws(() => readSnapshot('s', bad), SnapshotCorruptError, `flip at ${i} passed`);
   }
   assert.throws(() => readSnapshot('s', good.subarray(0, good.length - 1)), SnapshotCorruptError);
+});
+
+test('capture_keeps_a_parents_children_as_of_its_zxid_without_copying_them', () => {
+  const live = new DataTree();
+  let zxid = 0;
+  const create = (path: string): void => { zxid++; apply(live, zxid, { type: OpCode.create, path, data: Buffer.from(path), acl: OPEN_ACL_UNSAFE, ephemeralOwner: 0n, parentCVersion: -1 }); };
+  const del = (path: string): void => { zxid++; apply(live, zxid, { type: OpCode.delete, path }); };
+  for (const p of ['/a', '/a/y', '/a/z', '/a/w', '/b']) create(p);
+  const writer = new SnapshotWriter(live, [], 1);
+  const chunks: Buffer[] = [writer.next(1)!]; // the root only: /a is not written yet
+  create('/a/x'); // after the capture: must not appear
+  del('/a/x'); //   ...not even as a removed child
+  del('/a/y'); //   existed at the capture: must appear
+  del('/a/z'); create('/a/z'); // replaced: the old one appears, once
+  create('/a/v'); // after the capture: must not appear
+  for (let c = writer.next(1); c; c = writer.next(1)) chunks.push(c);
+  const loaded = readSnapshot('children', Buffer.concat(chunks));
+  assert.deepEqual([...loaded.tree.nodes.keys()].filter((p) => p.startsWith('/a')).sort(), ['/a', '/a/w', '/a/y', '/a/z']);
+  assert.equal(loaded.tree.get('/a/z')!.czxid, 3, 'the /a/z of the capture point');
 });
