@@ -1,9 +1,132 @@
 // Four-letter words on the client port (ZooKeeper's FourLetterCommands) with the text layouts
-// that monitoring tools scrape (Datadog parses stat line by line, Zabbix and Nagios read mntr).
-import { hostname } from 'node:os';
+// that monitoring tools scrape (Datadog parses stat line by line, Zabbix and Nagios read mntr),
+// and the read-only view of a running server that they and the AdminServer share.
+import { hostname, homedir, release, type as osType, userInfo } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { freshLatencyStats, type CoreConn, type ServerCore } from '../server/core.js';
+import type { QuorumServerSpec } from '../config/zoocfg.js';
 import { VERSION_STRING } from '../version.js';
 
+/**
+ * A duration measured over and over (fsync, snapshot write, election), reported in mntr as
+ * ZooKeeper's BASIC summaries are: zk_avg_X, zk_min_X, zk_max_X, zk_cnt_X, zk_sum_X (ms).
+ */
+export class Summary {
+  count = 0;
+  sum = 0;
+  min = 0;
+  max = 0;
+
+  add(v: number): void {
+    if (this.count === 0 || v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
+    this.count++;
+    this.sum += v;
+  }
+
+  pairs(name: string): Array<[string, string | number]> {
+    return [
+      [`zk_avg_${name}`, javaDouble(this.count === 0 ? 0 : this.sum / this.count)],
+      [`zk_min_${name}`, this.min],
+      [`zk_max_${name}`, this.max],
+      [`zk_cnt_${name}`, this.count],
+      [`zk_sum_${name}`, this.sum],
+    ];
+  }
+}
+
+/** Sizes in bytes as ZooKeeper's BufferStats keeps them: last, min, max; -1 before the first. */
+export class SizeStats {
+  last = -1;
+  min = -1;
+  max = -1;
+
+  add(bytes: number): void {
+    this.last = bytes;
+    if (this.min < 0 || bytes < this.min) this.min = bytes;
+    if (bytes > this.max) this.max = bytes;
+  }
+
+  reset(): void {
+    this.last = -1;
+    this.min = -1;
+    this.max = -1;
+  }
+
+  /** the JSON object ZooKeeper's AdminServer shows (client_response, proposal_stats) */
+  json(): Record<string, number> {
+    return { last_buffer_size: this.last, min_buffer_size: this.min, max_buffer_size: this.max };
+  }
+}
+
+/** What the runtime measures for mntr and the AdminServer, as it happens. */
+export class RuntimeStats {
+  /** each fdatasync of the txn log, ms (ZooKeeper's fsynctime) */
+  readonly fsync = new Summary();
+  /** fdatasyncs slower than fsync.warningthresholdms (ZooKeeper's fsync_threshold_exceed_count) */
+  fsyncThresholdExceeded = 0;
+  /** each snapshot written, ms (sliced while serving, fsync included) */
+  readonly snapshot = new Summary();
+  /** every frame sent to a client (reply or watch event), bytes after the length prefix */
+  readonly responseBytes = new SizeStats();
+  /** connections refused when accepted (maxClientCnxns from one address, online restore) */
+  connectionsRejected = 0;
+  /** ensemble members: from entering LOOKING to leading or following, ms */
+  readonly election = new Summary();
+  /**
+   * Counters kept elsewhere (the client port's bytes, consensus's counts) as they were at the last
+   * srst: mntr shows what accrued since, as ZooKeeper's reset counters do.
+   */
+  readonly baseline = new Map<string, number>();
+
+  since(name: string, raw: number): number {
+    return raw - (this.baseline.get(name) ?? 0);
+  }
+
+  /**
+   * srst / stat_reset: what ZooKeeper's ServerStats.reset clears besides latency and packets (the
+   * client response sizes and every ServerMetrics summary and counter). The threshold count and the
+   * leader's proposal sizes are kept, as there.
+   */
+  resetMetrics(raw: ReadonlyArray<[string, number]>): void {
+    this.responseBytes.reset();
+    for (const s of [this.fsync, this.snapshot, this.election]) Object.assign(s, { count: 0, sum: 0, min: 0, max: 0 });
+    this.connectionsRejected = 0;
+    for (const [name, value] of raw) this.baseline.set(name, value);
+  }
+}
+
+/** Zab's phases as ZooKeeper's QuorumPeer.ZabState names them. */
+export type ZabPhase = 'election' | 'discovery' | 'synchronization' | 'broadcast';
+
+/** An ensemble member's live consensus state, for leader, zabstate, voting_view, observers, /ready. */
+export interface EnsembleView {
+  myId: number;
+  /** the server.N lines */
+  servers: readonly QuorumServerSpec[];
+  role(): 'looking' | 'leading' | 'following' | 'observing';
+  phase(): ZabPhase;
+  /** the leader this member leads or follows; 0 while looking */
+  leaderId(): number;
+  /** the epoch it leads or follows (0 while looking) */
+  epoch(): number;
+  /** leader: every configured learner and how far its sync got ('unknown', 'syncing', 'synced') */
+  learners(): ReadonlyArray<{ id: number; observer: boolean; status: string }>;
+  /** leader: client sync requests waiting for a quorum (ZooKeeper's pending_syncs) */
+  pendingSyncs(): number;
+  /** consensus's counts over this server's life (looking, syncs sent as leader, proposals, commits) */
+  counts(): { looking: number; diffSyncs: number; snapSyncs: number; proposals: number; committed: number };
+  /** leader: bytes of this reign's proposals, -1 before the first */
+  proposalBytes(): { last: number; min: number; max: number };
+  /** quorum-port traffic with one peer since its connection was established (or orst) */
+  peer(id: number): { establishedMs: number; packetsReceived: number; packetsSent: number } | null;
+  /** observer_connection_stat_reset: the leader's counters for its observers start again */
+  resetObserverStats(): void;
+  /** when this member started serving in its current role (ZooKeeper's uptime); 0 while not serving */
+  servingSinceMs(): number;
+}
+
+/** The view of a running server that four-letter words and the AdminServer read (and the few actions they take). */
 export interface ServerView {
   core: ServerCore;
   mode: 'standalone' | 'leader' | 'follower' | 'observer';
@@ -27,7 +150,7 @@ export interface ServerView {
   maxFds(): number;
   isAllowed(cmd: string): boolean;
   /** Ark's own figures appended to mntr (backup, archive) */
-  extraMetrics(): Array<[string, number]>;
+  extraMetrics(): Array<[string, number | string]>;
   now(): number;
   /** an ensemble member serves only once a leader is established (absent: always) */
   serving?(): boolean;
@@ -41,13 +164,34 @@ export interface ServerView {
     /** server.N=host:quorum:election:role;clientAddr:clientPort lines */
     membership: string[];
   };
+  /** measured by the runtime: fsyncs, snapshots, response sizes, elections */
+  stats: RuntimeStats;
+  /** the trace mask set_trace_mask stores and get_trace_mask / gtmk report (Ark traces nothing by it) */
+  traceMask: bigint;
+  /** the text of the zoo.cfg this server started from (null: the configuration was not parsed from text) */
+  initialConfig: string | null;
+  /** what ZooKeeper would have set as Java system properties from zoo.cfg (zookeeper.*, ...) */
+  zooCfgProperties: ReadonlyMap<string, string>;
+  /** the newest snapshot file in the data dir: its zxid and modification time; null when none */
+  lastSnapshot(): { zxid: number; timeMs: number } | null;
+  /** bytes read from client connections since start */
+  bytesReceived(): number;
+  /** false while the client port has stopped reading this connection (its replies back up) */
+  reading(conn: number): boolean;
+  /** closes one client connection (shed_connections) */
+  closeConnection(conn: number): void;
+  /** why clients are not served now (online restore, election, sync); null when they are */
+  notReadyReason(): string | null;
+  /** ensemble members only */
+  ensemble?: EnsembleView;
 }
 
 /** ZooKeeper's answer to most words while the server is not running (ZK_NOT_SERVING) */
 export const NOT_SERVING = 'This ZooKeeper instance is not currently serving requests\n';
 const ALWAYS_ANSWERED = new Set(['ruok', 'conf', 'envi', 'dirs', 'isro']);
 
-const hex = (n: number | bigint): string => `0x${(typeof n === 'bigint' ? BigInt.asUintN(64, n) : n).toString(16)}`;
+/** as Java's Long.toHexString: -1 is 0xffffffffffffffff */
+const hex = (n: number | bigint): string => `0x${BigInt.asUintN(64, BigInt(n)).toString(16)}`;
 
 /** Java prints doubles with at least one decimal: 0.0, 1.5, 0.3333333333333333 */
 function javaDouble(v: number): string {
@@ -64,16 +208,42 @@ function latency(s: { minLatencyMs: number; maxLatencyMs: number; totalLatencyMs
 
 function connLine(v: ServerView, c: CoreConn, brief: boolean): string {
   const s = c.stats;
-  const head = ` /${v.remoteOf(c.id)}[${c.sessionId === null ? 0 : 1}](queued=${v.outstanding(c.id)},recved=${s.packetsReceived},sent=${s.packetsSent}`;
+  const head = ` /${v.remoteOf(c.id)}[${v.reading(c.id) ? 1 : 0}](queued=${v.outstanding(c.id)},recved=${s.packetsReceived},sent=${s.packetsSent}`;
   if (brief || c.sessionId === null) return `${head})\n`;
   const l = latency(s);
   return `${head},sid=${hex(c.sessionId)},lop=${s.lastOp},est=${s.established},to=${c.sessionTimeoutMs}` +
-    `,lzxid=${hex(s.lastZxid)},lresp=${s.lastResponseTime},llat=0,minlat=${l.min},avglat=${Math.round(l.avg)},maxlat=${l.max})\n`;
+    (s.lastCxid >= 0 ? `,lcxid=${hex(s.lastCxid)}` : '') +
+    `,lzxid=${hex(s.lastZxid)},lresp=${s.lastResponseTime},llat=${s.lastLatencyMs},minlat=${l.min},avglat=${Math.floor(l.avg)},maxlat=${l.max})\n`;
+}
+
+/** crst: every figure of a connection starts again (ServerCnxn.resetStats) */
+export function resetConnectionStats(c: CoreConn): void {
+  Object.assign(c.stats, freshLatencyStats(), { lastOp: 'NA', lastCxid: -1, lastZxid: -1, lastResponseTime: 0, lastLatencyMs: 0 });
+}
+
+/** srst / stat_reset */
+export function resetServerStats(v: ServerView): void {
+  v.core.resetStats();
+  v.stats.resetMetrics(rawCounters(v));
+}
+
+/** the counters srst starts again that live outside RuntimeStats, as read now */
+function rawCounters(v: ServerView): Array<[string, number]> {
+  const out: Array<[string, number]> = [['bytes_received_count', v.bytesReceived()]];
+  const c = v.ensemble?.counts();
+  if (c) out.push(['looking_count', c.looking], ['diff_count', c.diffSyncs], ['snap_count', c.snapSyncs], ['proposal_count', c.proposals], ['commit_count', c.committed]);
+  return out;
+}
+
+/** an established leader: the learner and proposal figures are its own (ZooKeeper registers them while leading) */
+export function isServingLeader(v: ServerView): boolean {
+  return v.mode === 'leader' && (v.serving?.() ?? true);
 }
 
 function serverStats(v: ServerView): string {
   const core = v.core;
   const l = latency(core.stats);
+  const p = v.ensemble?.proposalBytes() ?? { last: -1, min: -1, max: -1 };
   return `Latency min/avg/max: ${l.min}/${javaDouble(l.avg)}/${l.max}\n` +
     `Received: ${core.stats.packetsReceived}\n` +
     `Sent: ${core.stats.packetsSent}\n` +
@@ -81,16 +251,38 @@ function serverStats(v: ServerView): string {
     `Outstanding: ${core.outstanding}\n` +
     `Zxid: ${hex(core.lastApplied)}\n` +
     `Mode: ${v.mode}\n` +
-    `Node count: ${core.tree.reportedNodeCount}\n`;
+    `Node count: ${core.tree.reportedNodeCount}\n` +
+    (isServingLeader(v) ? `Proposal sizes last/min/max: ${p.last}/${p.min}/${p.max}\n` : '');
 }
 
+/** ms since this server started serving in its current role (ZooKeeper's uptime; standalone: since start) */
+export function uptimeMs(v: ServerView): number {
+  const since = v.ensemble ? v.ensemble.servingSinceMs() : v.startedAt;
+  return since > 0 ? v.now() - since : 0;
+}
+
+/** QuorumPeer.getDetailedPeerState: "following - broadcast", "looking" */
+export function peerState(e: EnsembleView): string {
+  const phase = e.phase();
+  return phase === 'election' ? e.role() : `${e.role()} - ${phase}`;
+}
+
+/**
+ * mntr (and the AdminServer's monitor): ZooKeeper's keys with Ark's values. Every line is
+ * `zk_<name>\t<value>` with a value starting with [\w.-] (Telegraf rejects any other line) and
+ * numeric except version, server_state and peer_state (Datadog reads the rest as numbers). Keys
+ * whose value Ark cannot know are left out rather than reported as zero.
+ */
 export function mntrPairs(v: ServerView): Array<[string, string | number]> {
   const core = v.core;
   const l = latency(core.stats);
+  const st = v.stats;
+  const e = v.ensemble;
   const watches = core.tree.dataWatches.size + core.tree.childWatches.size;
-  return [
+  const out: Array<[string, string | number]> = [
     ['zk_version', VERSION_STRING],
     ['zk_server_state', v.mode],
+    ...(e ? [['zk_peer_state', peerState(e)] as [string, string]] : []),
     ['zk_ephemerals_count', core.tree.ephemeralCount],
     ['zk_min_latency', l.min],
     ['zk_avg_latency', javaDouble(l.avg)],
@@ -104,15 +296,104 @@ export function mntrPairs(v: ServerView): Array<[string, string | number]> {
     ['zk_approximate_data_size', core.tree.approximateDataSize],
     ['zk_open_file_descriptor_count', v.openFds()],
     ['zk_max_file_descriptor_count', v.maxFds()],
-    ['zk_uptime', v.now() - v.startedAt],
+    ['zk_uptime', uptimeMs(v)],
     ['zk_global_sessions', core.sessions.sessions.size],
+    // Ark has no local sessions (localSessionsEnabled): every session is global
     ['zk_local_sessions', 0],
     ['zk_data_dir_size', v.dataDirBytes()],
     ['zk_log_dir_size', v.logDirBytes()],
-    ['zk_last_proposal_size', -1],
+    // Ark never drops connections at random to shed load (ZooKeeper's connection throttling)
     ['zk_connection_drop_probability', 0],
-    ...v.extraMetrics(),
+    ['zk_connection_rejected', st.connectionsRejected],
+    ['zk_bytes_received_count', st.since('bytes_received_count', v.bytesReceived())],
+    ['zk_last_client_response_size', st.responseBytes.last],
+    ['zk_min_client_response_size', st.responseBytes.min],
+    ['zk_max_client_response_size', st.responseBytes.max],
+    ['zk_fsync_threshold_exceed_count', st.fsyncThresholdExceeded],
+    ...st.fsync.pairs('fsynctime'),
+    ...st.snapshot.pairs('snapshottime'),
   ];
+  // a standalone server never looks for a leader, syncs learners or proposes: its counts are 0
+  const c = e?.counts() ?? { looking: 0, diffSyncs: 0, snapSyncs: 0, proposals: 0, committed: 0 };
+  out.push(
+    ['zk_looking_count', st.since('looking_count', c.looking)],
+    ...st.election.pairs('election_time'),
+    ['zk_diff_count', st.since('diff_count', c.diffSyncs)],
+    ['zk_snap_count', st.since('snap_count', c.snapSyncs)],
+    ['zk_proposal_count', st.since('proposal_count', c.proposals)],
+    ['zk_commit_count', st.since('commit_count', c.committed)],
+  );
+  // zk_quorum_size, zk_epoch and the leader's learner figures (zk_learners, zk_synced_followers,
+  // ...) come from the ensemble runtime's extraMetrics
+  if (e) {
+    if (isServingLeader(v)) {
+      const p = e.proposalBytes();
+      out.push(
+        ['zk_leader_uptime', uptimeMs(v)],
+        ['zk_last_proposal_size', p.last],
+        ['zk_min_proposal_size', p.min],
+        ['zk_max_proposal_size', p.max],
+      );
+    }
+    // an observer syncs from the leader (Ark has no observer masters)
+    if (v.mode === 'observer' && e.leaderId() > 0) out.push(['zk_observer_master_id', e.leaderId()]);
+  }
+  out.push(...v.extraMetrics());
+  return out;
+}
+
+/** envi / environment: ZooKeeper's Environment.list keys where Node has the same fact, Node's own otherwise. */
+export function environment(): Array<[string, string]> {
+  const heap = getHeapStatistics();
+  const mb = (n: number): string => `${Math.round(n / (1024 * 1024))}MB`;
+  let user = '';
+  try { user = userInfo().username; } catch { /* no passwd entry for this uid */ }
+  return [
+    ['zookeeper.version', VERSION_STRING],
+    ['host.name', hostname()],
+    ['node.version', process.version],
+    ['node.execPath', process.execPath],
+    ['os.name', osType()],
+    ['os.arch', process.arch],
+    ['os.version', release()],
+    ['user.name', user],
+    ['user.home', homedir()],
+    ['user.dir', process.cwd()],
+    ['process.pid', String(process.pid)],
+    // the JavaScript heap, as ZooKeeper reports the JVM heap: free = allocated - used
+    ['os.memory.free', mb(heap.total_heap_size - heap.used_heap_size)],
+    ['os.memory.max', mb(heap.heap_size_limit)],
+    ['os.memory.total', mb(heap.total_heap_size)],
+  ];
+}
+
+/** names whose values are credentials: system_properties shows them as "********" */
+const SECRET_NAME = /pass(word)?|secret|token|credential|superdigest|private|api_?key|auth/i;
+
+/**
+ * system_properties / sysp: what a Node process has where a JVM has system properties: Node's
+ * versions and process facts, the environment variables (credentials masked), and the zookeeper.*
+ * properties ZooKeeper would set from this zoo.cfg. Sorted, as ZooKeeper sorts them.
+ */
+export function systemProperties(v: ServerView): Array<[string, string]> {
+  const out = new Map<string, string>();
+  for (const [k, val] of Object.entries(process.versions)) if (val !== undefined) out.set(`node.versions.${k}`, val);
+  out.set('node.version', process.version);
+  out.set('node.execPath', process.execPath);
+  out.set('node.execArgv', process.execArgv.join(' '));
+  out.set('process.argv', process.argv.join(' '));
+  out.set('process.pid', String(process.pid));
+  out.set('process.platform', process.platform);
+  out.set('process.arch', process.arch);
+  out.set('process.cwd', process.cwd());
+  for (const [k, val] of Object.entries(process.env)) if (val !== undefined) out.set(`env.${k}`, SECRET_NAME.test(k) ? '********' : val);
+  for (const [k, val] of v.zooCfgProperties) out.set(k, SECRET_NAME.test(k) ? '********' : val);
+  return [...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** hash: the digest history, "zxid: digest" as ZooKeeper's DigestCommand prints it */
+function digestLines(v: ServerView): string {
+  return v.core.tree.digestLog.map((d) => `${d.zxid.toString(16)}: ${BigInt.asIntN(64, d.digest)}\n`).join('');
 }
 
 /** wchc / wchp / wchs show the data (and exist) watches only, as ZooKeeper does; mntr counts all. */
@@ -152,10 +433,10 @@ export function fourLetterWord(v: ServerView, cmd: string): string {
       return `${out}\n`;
     }
     case 'crst':
-      for (const c of core.conns.values()) Object.assign(c.stats, freshLatencyStats());
+      for (const c of core.conns.values()) resetConnectionStats(c);
       return 'Connection stats reset.\n';
     case 'srst':
-      core.resetStats();
+      resetServerStats(v);
       return 'Server stats reset.\n';
     case 'conf': {
       const c = v.config;
@@ -168,11 +449,7 @@ export function fourLetterWord(v: ServerView, cmd: string): string {
           : '');
     }
     case 'envi':
-      return 'Environment:\n' + [
-        ['zookeeper.version', VERSION_STRING], ['host.name', hostname()], ['node.version', process.version],
-        ['os.name', process.platform], ['os.arch', process.arch], ['user.dir', process.cwd()],
-        ['process.pid', String(process.pid)],
-      ].map(([k, val]) => `${k}=${val}`).join('\n') + '\n';
+      return 'Environment:\n' + environment().map(([k, val]) => `${k}=${val}`).join('\n') + '\n';
     case 'mntr':
       return mntrPairs(v).map(([k, val]) => `${k}\t${val}`).join('\n') + '\n';
     case 'dirs':
@@ -221,11 +498,14 @@ export function fourLetterWord(v: ServerView, cmd: string): string {
       return out;
     }
     case 'gtmk':
-      return '0\n';
+      // ZooKeeper prints the mask without a newline
+      return String(v.traceMask);
     case 'stmk':
-      return '0\n';
+      // the new mask follows the word as 8 bytes, which the client port does not read: the mask
+      // is set through the AdminServer's set_trace_mask; this reports the current one
+      return String(v.traceMask);
     case 'hash':
-      return `${hex(core.lastApplied)}\n`;
+      return digestLines(v);
   }
   return `${cmd} is not a supported command.\n`;
 }

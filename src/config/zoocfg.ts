@@ -210,6 +210,11 @@ const QUORUM_HONOURED = [
   'reconfigEnabled',
   'autopurge.snapRetainCount',
   'autopurge.purgeInterval',
+  // the Prometheus endpoint (PrometheusMetricsProvider's settings); other metricsProvider.* keys are not acted on
+  'metricsProvider.className',
+  'metricsProvider.httpHost',
+  'metricsProvider.httpPort',
+  'metricsProvider.exportJvmInfo',
 ] as const;
 
 const QUORUM_UNHONOURED = [
@@ -237,7 +242,6 @@ const QUORUM_UNHONOURED = [
   'multiAddress.reachabilityCheckTimeoutMs',
   'multiAddress.reachabilityCheckEnabled',
   'oraclePath',
-  'metricsProvider.className',
   'jvm.pause.info-threshold.ms',
   'jvm.pause.warn-threshold.ms',
   'jvm.pause.sleep-time.ms',
@@ -267,6 +271,8 @@ const SYSTEM_HONOURED = [
   'preAllocSize',
   'txnLogSizeLimitInKb',
   'snapshot.compression.method',
+  // a slower txn-log fsync is counted (mntr zk_fsync_threshold_exceed_count) and logged
+  'fsync.warningthresholdms',
   // Ark's own: continuous archiving and scheduled backups
   'backup.archiveDir',
   'backup.intervalMs',
@@ -289,7 +295,6 @@ const SYSTEM_UNHONOURED = [
   'cnxTimeout',
   
   'snapSizeLimitInKb',
-  'fsync.warningthresholdms',
   'maxResponseCacheSize',
   'maxGetChildrenResponseCacheSize',
   'maxCnxns',
@@ -450,6 +455,18 @@ export interface ServerConfig {
   reconfigEnabled: boolean;
   /** What ZooKeeper would set as Java system properties from this file (e.g. zookeeper.snapCount). */
   systemProperties: Map<string, string>;
+  /** The text this configuration was parsed from (the AdminServer's initial_configuration); set by parseZooCfg. */
+  initialConfigText?: string;
+  /** GET /metrics in the Prometheus text format; null when metricsProvider.className does not ask for it. */
+  prometheus: PrometheusConfig | null;
+}
+
+/** metricsProvider.* when metricsProvider.className names ZooKeeper's PrometheusMetricsProvider. */
+export interface PrometheusConfig {
+  httpHost: string;
+  httpPort: number;
+  /** metricsProvider.exportJvmInfo: Node.js process metrics (nodejs_*, process_*) stand for the JVM's */
+  exportProcessMetrics: boolean;
 }
 
 export interface ResolveOptions {
@@ -474,6 +491,12 @@ export const MIN_SNAP_RETAIN_COUNT = 3;
 export const DEFAULT_CONTAINER_CHECK_INTERVAL_MS = 60000;
 export const DEFAULT_INIT_LIMIT = 10;
 export const DEFAULT_SYNC_LIMIT = 5;
+/** metricsProvider.className values that turn the Prometheus endpoint on (ZooKeeper's class, or Ark's short name). */
+export const PROMETHEUS_PROVIDER_CLASS = 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider';
+/** ZooKeeper's providers without an endpoint (the default one feeds only mntr): metrics stay off, quietly. */
+const ENDPOINTLESS_PROVIDER_CLASSES = ['org.apache.zookeeper.metrics.impl.DefaultMetricsProvider', 'org.apache.zookeeper.metrics.impl.NullMetricsProvider'];
+export const DEFAULT_METRICS_HTTP_PORT = 7000;
+export const DEFAULT_METRICS_HTTP_HOST = '0.0.0.0';
 /** Four-letter words enabled when 4lw.commands.whitelist is not set. */
 export const DEFAULT_FOUR_LETTER_WHITELIST: readonly string[] = ['srvr'];
 
@@ -871,6 +894,7 @@ export function resolveConfig(props: Map<string, string>, opts: ResolveOptions =
     throw new ConfigError(k, `Invalid value for ${k}: '${sys('znode.container.checkIntervalMs') ?? ''}' must be positive`);
   }
   const enforceQuota = javaParseBoolean(sys('enforceQuota'));
+  const prometheus = prometheusConfig(q, warnings);
 
   const config: ServerConfig = {
     tickTimeMs,
@@ -903,11 +927,36 @@ export function resolveConfig(props: Map<string, string>, opts: ResolveOptions =
     standaloneEnabled,
     reconfigEnabled,
     systemProperties,
+    prometheus,
   };
   return { config, warnings };
 }
 
+/**
+ * metricsProvider.*: PrometheusMetricsProvider reads httpHost (default 0.0.0.0), httpPort (Integer.parseInt,
+ * default 7000 as in ZooKeeper 3.6-3.8) and exportJvmInfo (Boolean.parseBoolean, default true).
+ */
+function prometheusConfig(q: (k: string) => string | undefined, warnings: string[]): PrometheusConfig | null {
+  const className = q('metricsProvider.className');
+  const on = className !== undefined && (className === PROMETHEUS_PROVIDER_CLASS || className.toLowerCase() === 'prometheus');
+  if (!on) {
+    if (className !== undefined && className !== '' && !ENDPOINTLESS_PROVIDER_CLASSES.includes(className)) {
+      warnings.push(`metricsProvider.className: '${className}' is not a metrics provider Ark has (${PROMETHEUS_PROVIDER_CLASS}, or 'prometheus'); no metrics endpoint`);
+    }
+    for (const k of ['metricsProvider.httpHost', 'metricsProvider.httpPort', 'metricsProvider.exportJvmInfo']) {
+      if (q(k) !== undefined) warnings.push(`${k}: ignored, metricsProvider.className does not name ${PROMETHEUS_PROVIDER_CLASS}`);
+    }
+    return null;
+  }
+  const portRaw = q('metricsProvider.httpPort');
+  const httpPort = portRaw === undefined ? DEFAULT_METRICS_HTTP_PORT : checkPort('metricsProvider.httpPort', portRaw, parseJavaInt('metricsProvider.httpPort', portRaw));
+  const httpHost = q('metricsProvider.httpHost') || DEFAULT_METRICS_HTTP_HOST;
+  return { httpHost, httpPort, exportProcessMetrics: javaParseBoolean(q('metricsProvider.exportJvmInfo') ?? 'true') };
+}
+
 /** parseProperties + resolveConfig. */
 export function parseZooCfg(text: string, opts: ResolveOptions = {}): ResolvedConfig {
-  return resolveConfig(parseProperties(text), opts);
+  const resolved = resolveConfig(parseProperties(text), opts);
+  resolved.config.initialConfigText = text;
+  return resolved;
 }

@@ -181,6 +181,15 @@ export class Zab {
   private barriers: PendingBarrier[] = [];
   private lastCommitSent = 0;
 
+  /**
+   * Plain counts for the host's metrics, over this server's life and every role it had (ZooKeeper's
+   * looking_count, diff_count (TRUNC included), snap_count, proposal_count, and commit_count as
+   * txns committed on a quorum of acks).
+   */
+  readonly counts = { looking: 0, diffSyncs: 0, snapSyncs: 0, proposals: 0, committed: 0 };
+  /** bytes of this reign's proposals (ZooKeeper's proposal BufferStats: -1 before the first) */
+  readonly proposalBytes = { last: -1, min: -1, max: -1 };
+
   private readonly isVoter: boolean;
   private readonly quorum: number;
 
@@ -229,6 +238,20 @@ export class Zab {
   }
   get isEstablishedLeader(): boolean {
     return this.role === 'leading' && this.established;
+  }
+  /**
+   * The phase in ZooKeeper's ZabState names (the AdminServer's zabstate, mntr's peer_state). The
+   * vote is Ark's discovery of the epoch; after it a leader is in discovery until a learner reports
+   * (follower_info), then in synchronization until a quorum took its history.
+   */
+  get phase(): 'election' | 'discovery' | 'synchronization' | 'broadcast' {
+    if (this.role === 'looking') return 'election';
+    if (this.role === 'leading') {
+      if (this.established) return 'broadcast';
+      for (const l of this.learners.values()) if (l.status !== 'unknown') return 'synchronization';
+      return 'discovery';
+    }
+    return this.status === 'discovering' ? 'discovery' : this.status === 'syncing' ? 'synchronization' : 'broadcast';
   }
   get persisted(): number {
     return this.persistedZxid;
@@ -330,6 +353,11 @@ export class Zab {
     const zxid = epochOf(prev) === this.epoch ? prev + 1 : makeZxid(this.epoch, 1);
     assert(counterOf(zxid) !== 0 && epochOf(zxid) === this.epoch, 'zxid counter overflow: a new epoch is needed');
     const entry: Entry = { zxid, data };
+    const pb = this.proposalBytes;
+    pb.last = data.length;
+    if (pb.min < 0 || data.length < pb.min) pb.min = data.length;
+    if (data.length > pb.max) pb.max = data.length;
+    this.counts.proposals++;
     this.append(entry);
     this.toLearnersInSync({ type: 'propose', epoch: this.epoch, entry });
     return zxid;
@@ -529,6 +557,7 @@ export class Zab {
   }
 
   private becomeLooking(): void {
+    this.counts.looking++;
     this.failBarriers();
     this.role = 'looking';
     this.epoch = 0;
@@ -551,6 +580,7 @@ export class Zab {
     this.established = false;
     this.establishZxid = this.lastZxid;
     this.leaderStartTick = this.tickCount;
+    Object.assign(this.proposalBytes, { last: -1, min: -1, max: -1 });
     this.inElection = null;
     this.learners.clear();
     for (const id of [...this.opts.voters, ...this.opts.observers]) {
@@ -820,11 +850,13 @@ export class Zab {
   }
 
   private sendSync(id: number, mode: 'diff' | 'trunc', prevZxid: number): void {
+    this.counts.diffSyncs++;
     const entries = this.log.slice(this.upperBound(prevZxid));
     this.send(id, { type: 'sync', epoch: this.epoch, seq: this.learners.get(id)!.seq, mode, prevZxid, snapshot: null, entries, newLeaderZxid: this.lastZxid });
   }
 
   private sendSnap(id: number, l: LearnerState): void {
+    this.counts.snapSyncs++;
     l.status = 'syncing';
     const image = this.opts.snapshot();
     assert(image.zxid === this.releasedZxid, `snapshot at 0x${image.zxid.toString(16)}, applied 0x${this.releasedZxid.toString(16)}`);
@@ -860,6 +892,8 @@ export class Zab {
     const q = acked[this.quorum - 1]!;
     // only txns of our own epoch are committed by counting acks (earlier ones came with the history)
     if (q > this.commitZxid && epochOf(q) === this.epoch) {
+      // zxids of one epoch are consecutive: the count committed now (from counter 1 when the commit index was an older epoch's)
+      this.counts.committed += epochOf(this.commitZxid) === this.epoch ? q - this.commitZxid : counterOf(q);
       this.commitZxid = q;
     }
     if (this.commitZxid > this.lastCommitSent) {

@@ -46,6 +46,8 @@ export class ClientPort {
   private readonly paused = new Set<ConnState>();
   /** errors that were not the client's fault: bugs (tests assert there are none) */
   internalErrors = 0;
+  /** bytes read from client sockets (metrics: bytes_received_count) */
+  bytesReceived = 0;
 
   constructor(private readonly handler: ClientPortHandler, private readonly log: Logger, private readonly frameBytesMax: number) {}
 
@@ -55,7 +57,7 @@ export class ClientPort {
       server.once('error', reject);
       server.listen({ port, host: host ?? '0.0.0.0', backlog: 511 }, () => {
         server.off('error', reject);
-        server.on('error', (e) => this.log.error({ err: e.message }, 'client port error'));
+        server.on('error', (e) => this.log.error({ err: e.message }, 'client port error: check the open-file limit (ulimit -n) and clientPort / clientPortAddress in zoo.cfg'));
         const a = server.address();
         resolve(typeof a === 'object' && a ? { address: a.address, port: a.port } : { address: String(a), port });
       });
@@ -94,6 +96,7 @@ export class ClientPort {
   }
 
   private onData(st: ConnState, chunk: Buffer): void {
+    this.bytesReceived += chunk.length;
     if (st.closing) return;
     st.decoder.push(chunk);
     this.process(st);
@@ -122,7 +125,7 @@ export class ClientPort {
         this.internalErrors++;
         this.log.error({ conn: st.id, err: (e as Error).stack }, 'internal error serving a connection: this is a bug in Ark, please report it with this log');
       }
-      this.log.warn({ conn: st.id, remote: st.socket.remoteAddress, reason: why }, 'closing connection: malformed input');
+      this.log.warn({ conn: st.id, remote: st.socket.remoteAddress, reason: why }, 'closing connection: malformed input; check the client at remote (a wrong port, TLS against a plain port, or a client that does not speak the ZooKeeper protocol)');
       this.close(st.id);
     }
   }
@@ -202,6 +205,12 @@ export class ClientPort {
       st.closing = true;
       st.socket.destroy();
     }
+  }
+
+  /** false while a connection is not read (its replies back up): ZooKeeper's interest ops 0 */
+  reading(conn: number): boolean {
+    const st = this.sockets.get(conn);
+    return st !== undefined && !this.paused.has(st) && !st.closing;
   }
 
   remoteOf(conn: number): string {

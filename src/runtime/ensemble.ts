@@ -24,6 +24,10 @@ import { Replica, encodeEntry, type DurableImage } from '../replica/replica.js';
 import { decodeMsg, encodeMsg, PeerCodecError } from '../consensus/codec.js';
 import { epochOf, type Entry, type SnapshotImage } from '../consensus/messages.js';
 import type { StartedServer } from './server.js';
+import { countFds, maxFds } from './shared.js';
+import { watchFsync } from './shared.js';
+import { RuntimeStats, type EnsembleView } from '../admin/fourletter.js';
+import { ServerMetrics } from '../metrics/metrics.js';
 
 /** Consensus ticks this often; ZooKeeper's tick-based limits are converted to these ticks. */
 const ZAB_TICK_MS = 50;
@@ -66,7 +70,16 @@ export class EnsembleServer {
   private readonly snapshots: SnapshotRunner;
   private purgeTimer: NodeJS.Timeout | null = null;
   private lastRole = '';
+  /** mntr's and the AdminServer's measured figures, and what they need of the roles over time */
+  private readonly runtimeStats = new RuntimeStats();
+  private lastZabRole = '';
+  private lookingSinceMs = 0;
+  private servingSinceMs = 0;
+  /** quorum-port messages with each peer since the first one it sent on its connection (the leader's observers command) */
+  private readonly peerStats = new Map<number, { establishedMs: number; packetsReceived: number; packetsSent: number }>();
   private readonly gzipSnapshots: boolean;
+  /** Prometheus metrics (metricsProvider.className), null when off */
+  private readonly metrics: ServerMetrics | null;
 
   constructor(private readonly config: ServerConfig, private readonly logger: Logger, myId: number) {
     this.myId = myId;
@@ -80,9 +93,20 @@ export class EnsembleServer {
     this.gzipSnapshots = config.systemProperties.get('zookeeper.snapshot.compression.method') === 'gz';
     this.snapshotAfter = this.nextSnapshotPoint();
     this.snapshots = new SnapshotRunner(this.dataDir, this.gzipSnapshots, logger);
+    this.metrics = config.prometheus && new ServerMetrics({
+      core: () => this.core, uptimeMs: () => Date.now() - this.view.startedAt, openFds: countFds, maxFds,
+      bytesReceived: () => this.port.bytesReceived, portInternalErrors: () => this.port.internalErrors,
+      quorum: { zab: () => this.replica.zab, voters: config.servers.filter((s) => s.role === 'participant').length },
+    }, config.prometheus);
+    if (this.metrics) {
+      this.log.onFsync = this.metrics.fsync;
+      this.snapshots.onSnapshot = (info) => this.metrics?.snapshotWritten(info.ms);
+    }
+    watchFsync(this.log, this.runtimeStats, config, logger);
+    this.snapshots.stats = this.runtimeStats;
     this.limit = new ConnectionLimit(config.maxClientCnxns, () => this.core, logger);
     this.port = coreClientPort({
-      core: () => this.core, view: () => this.view, logger, config,
+      core: () => this.core, view: () => this.view, logger, config, metrics: this.metrics,
       open: (conn, addr, rport) => this.limit.open(conn, addr, rport),
       closed: (conn, addr) => this.limit.closed(conn, addr),
       flush: () => this.schedule(),
@@ -93,6 +117,9 @@ export class EnsembleServer {
       mode: () => (this.quorumRole === 'looking' ? 'follower' : this.quorumRole),
       extraMetrics: () => this.quorumMetrics(),
       serving: () => this.replica.zab.serving,
+      stats: this.runtimeStats, dataDir: this.dataDir,
+      notReady: () => this.notReadyReason(),
+      ensemble: this.ensembleView(),
       quorum: {
         initLimit: config.initLimit ?? 10, syncLimit: config.syncLimit ?? 5,
         electionPort: me?.electionPort ?? 0, quorumPort: me?.quorumPort ?? 0, observer: me?.role === 'observer',
@@ -140,12 +167,13 @@ export class EnsembleServer {
     if (!me) throw new Error(`myid ${this.myId} is not among the server.N entries of zoo.cfg`);
     const voters = config.servers.filter((s) => s.role === 'participant').map((s) => s.id);
     const observers = config.servers.filter((s) => s.role === 'observer').map((s) => s.id);
-    if (!config.forceSync) this.logger.warn('forceSync=no: this server acknowledges txns before they reach its disk; the ensemble can lose acknowledged writes when a quorum loses power');
+    if (!config.forceSync) this.logger.warn('forceSync=no: this server acknowledges txns before they reach its disk; the ensemble can lose acknowledged writes when a quorum loses power. Remove forceSync=no from zoo.cfg unless that risk is acceptable');
     this.dataDir.prepare();
     const t0 = Date.now();
+    const loadStart = performance.now();
     const rec = this.dataDir.recover({ repair: true, ensemble: true });
-    for (const s of rec.skipped) this.logger.error({ reason: s.reason }, 'damaged snapshot passed over: recovered from an older snapshot and the log instead');
-    for (const t of rec.truncated) this.logger.warn({ file: t.file, offset: t.offset }, 'txn log ended in a partial record (crash mid-write): truncated it there');
+    for (const s of rec.skipped) this.logger.error({ reason: s.reason }, 'damaged snapshot passed over: recovered from an older snapshot and the log instead; move the file aside once you have a backup (or wipe this member\'s ark-v1 directory: it then takes a SNAP from the leader)');
+    for (const t of rec.truncated) this.logger.warn({ file: t.file, offset: t.offset }, 'txn log ended in a partial record (crash mid-write): truncated it there; no action needed, a txn cut short was never acknowledged');
     const img = this.image(rec);
     const lastZxid = img.entries.at(-1)?.zxid ?? img.baseZxid;
     let state = readEpochState(config.dataDir);
@@ -156,6 +184,7 @@ export class EnsembleServer {
     }
     const syncLimitTicks = Math.max(4, Math.ceil((config.syncLimit ?? 5) * config.tickTimeMs / ZAB_TICK_MS));
     const initLimitTicks = Math.max(8, Math.ceil((config.initLimit ?? 10) * config.tickTimeMs / ZAB_TICK_MS));
+    const replayStart = performance.now();
     this.replica = new Replica({
       core: {
         tickTimeMs: config.tickTimeMs, minSessionTimeoutMs: config.minSessionTimeoutMs, maxSessionTimeoutMs: config.maxSessionTimeoutMs,
@@ -169,7 +198,12 @@ export class EnsembleServer {
         random: Math.random,
       },
     }, { ...img, state }, Date.now());
+    this.lookingSinceMs = Date.now(); // consensus starts LOOKING
     this.core.tree.onQuotaWarning = (message) => this.logger.warn(message);
+    this.core.observer = this.metrics?.observer ?? null;
+    this.metrics?.startup({
+      dbInitMs: performance.now() - loadStart, snapshotLoadMs: rec.snapshotLoadMs, txnsLoadMs: rec.logLoadMs + performance.now() - replayStart, txns: rec.records.length,
+    }, Date.now());
     this.logger.info({
       myid: this.myId, voters, observers, snapshotZxid: `0x${img.baseZxid.toString(16)}`, txns: img.entries.length,
       zxid: `0x${lastZxid.toString(16)}`, acceptedEpoch: state.acceptedEpoch, currentEpoch: state.currentEpoch, ms: Date.now() - t0,
@@ -185,7 +219,7 @@ export class EnsembleServer {
       queueBytesMax: PEER_FRAME_BYTES_MAX + 64 * 1024 * 1024,
       log: this.logger,
       onMessage: (from, data) => this.onPeerMessage(from, data),
-      onPeerDown: (id) => { this.replica.peerDown(id); this.schedule(); },
+      onPeerDown: (id) => { this.peerStats.delete(id); this.replica.peerDown(id); this.schedule(); },
     });
     await this.peers.start();
     const bound = await this.port.listen(config.clientPort ?? 2181, config.clientPortAddress);
@@ -220,6 +254,7 @@ export class EnsembleServer {
       });
       adminPort = await this.admin.start(config.adminServerPort, config.adminServerAddress);
     }
+    await this.metrics?.start(this.logger);
     this.logger.info({ address: bound.address, port: bound.port, quorumPort: me.quorumPort, adminPort }, 'client port open (clients are served once a leader is established)');
     this.schedule();
     return { address: bound.address, port: bound.port, adminPort, stop: () => this.stop() };
@@ -241,10 +276,11 @@ export class EnsembleServer {
       msg = decodeMsg(data);
     } catch (e) {
       if (!(e instanceof PeerCodecError)) throw e;
-      this.logger.warn({ peer: from, err: e.message }, 'undecodable message from peer: dropped (are both servers the same Ark version?)');
+      this.logger.warn({ peer: from, err: e.message }, 'undecodable message from peer: dropped; run the same Ark version on every member of the ensemble');
       return;
     }
     this.replica.receive(from, msg, Date.now());
+    this.peer(from).packetsReceived++;
     this.schedule();
   }
 
@@ -271,11 +307,75 @@ export class EnsembleServer {
     if (rd.entries.length > 0) this.diskOps.push({ kind: 'append', generation: rd.generation, entries: rd.entries });
     this.runDisk();
     for (const m of rd.messages) this.peers.send(m.to, encodeMsg(m.msg));
-    writeOutputs(this.core, rd.outputs, this.port, this.logger);
-    for (const e of r.errors.splice(0)) this.logger.warn({ err: e }, 'bad payload from a peer: ignored');
+    for (const m of rd.messages) { const p = this.peerStats.get(m.to); if (p) p.packetsSent++; }
+    writeOutputs(this.core, rd.outputs, this.port, this.logger, this.metrics, this.runtimeStats);
+    for (const e of r.errors.splice(0)) this.logger.warn({ err: e }, 'bad payload from a peer: ignored; if this repeats, check that every member runs the same Ark version');
     this.txnsSinceSnapshot += rd.applied.length;
     this.noteRole();
+    this.notePhase();
+    this.metrics?.ensembleStep(r.zab, rd.entries, rd.applied, Date.now());
     if (this.txnsSinceSnapshot >= this.snapshotAfter && this.core.mode !== 'down') this.startSnapshot();
+  }
+
+  /** For mntr and the AdminServer: elections timed (LOOKING until leading or following), serving since when. */
+  private notePhase(): void {
+    const z = this.replica.zab;
+    const now = Date.now();
+    if (z.role !== this.lastZabRole) {
+      if (z.role === 'looking') this.lookingSinceMs = now;
+      else if (this.lastZabRole === 'looking' || this.lastZabRole === '') this.runtimeStats.election.add(now - this.lookingSinceMs);
+      this.lastZabRole = z.role;
+    }
+    if (z.serving !== (this.servingSinceMs > 0)) this.servingSinceMs = z.serving ? now : 0;
+  }
+
+  private peer(id: number): { establishedMs: number; packetsReceived: number; packetsSent: number } {
+    let p = this.peerStats.get(id);
+    if (!p) {
+      p = { establishedMs: Date.now(), packetsReceived: 0, packetsSent: 0 };
+      this.peerStats.set(id, p);
+    }
+    return p;
+  }
+
+  /** /ready's answer: null while clients are served */
+  private notReadyReason(): string | null {
+    if (this.stopping) return 'shutting down';
+    const z = this.replica.zab;
+    if (z.serving) return null;
+    switch (z.role) {
+      case 'looking':
+        return 'looking for a leader: no quorum of voters has elected one (is a majority of the server.N members up and reachable on its quorum port?)';
+      case 'leading':
+        return `leading epoch ${z.activeEpoch} but not established: waiting for a quorum of followers to take its history`;
+      default:
+        return `syncing with leader ${z.leaderId} (epoch ${z.activeEpoch})`;
+    }
+  }
+
+  /** The live consensus state the AdminServer's leader, zabstate, voting_view and observers commands read. */
+  private ensembleView(): EnsembleView {
+    const zab = (): Replica['zab'] => this.replica.zab;
+    return {
+      myId: this.myId,
+      servers: this.config.servers,
+      role: () => zab().role,
+      phase: () => zab().phase,
+      leaderId: () => zab().leaderId,
+      epoch: () => zab().activeEpoch,
+      learners: () => (zab().role === 'leading' ? zab().learnerSummary() : []),
+      pendingSyncs: () => zab().pendingBarrierCount,
+      counts: () => zab().counts,
+      proposalBytes: () => zab().proposalBytes,
+      peer: (id) => this.peerStats.get(id) ?? null,
+      resetObserverStats: () => {
+        for (const s of this.config.servers) {
+          const p = s.role === 'observer' ? this.peerStats.get(s.id) : undefined;
+          if (p) Object.assign(p, { packetsReceived: 0, packetsSent: 0 });
+        }
+      },
+      servingSinceMs: () => this.servingSinceMs,
+    };
   }
 
   private noteRole(): void {
@@ -303,6 +403,7 @@ export class EnsembleServer {
       while (this.diskOps.length > 0 && this.diskOps[0]!.kind === 'append' && (this.diskOps[0] as { generation: number }).generation === generation) {
         entries.push(...(this.diskOps.shift() as { entries: Entry[] }).entries);
       }
+      this.metrics?.batch(entries.length);
       this.diskBusy = true;
       this.log.appendEntries(entries, (err) => {
         this.diskBusy = false;
@@ -339,7 +440,7 @@ export class EnsembleServer {
         return;
       case 'truncate': {
         const dropped = this.dataDir.truncateAfter(op.zxid);
-        if (dropped > 0) this.logger.warn({ zxid: `0x${op.zxid.toString(16)}`, dropped }, 'TRUNC: dropped logged txns that the leader\'s history does not hold (they were never committed)');
+        if (dropped > 0) this.logger.warn({ zxid: `0x${op.zxid.toString(16)}`, dropped }, 'TRUNC: dropped logged txns that the leader\'s history does not hold; no action needed, they were never committed');
         this.replica.persisted(op.generation, op.zxid, Date.now());
         return;
       }
@@ -353,7 +454,7 @@ export class EnsembleServer {
   }
 
   private diskFailed(err: Error): never {
-    this.logger.fatal({ err: err.message, dir: this.log.dir }, 'cannot write the data dir: stopping so that no unlogged txn is acknowledged; check the disk and restart');
+    this.logger.fatal({ err: err.message, dir: this.log.dir }, 'cannot write the data dir: stopping so that no unlogged txn is acknowledged; check free space, permissions and the disk under dir, then restart this member');
     process.exit(2);
   }
 
@@ -379,6 +480,7 @@ export class EnsembleServer {
       createdBy: `ark ${ARK_VERSION}`, ...(onStart ? { onStart } : {}), ...(signal ? { signal } : {}),
     });
     this.snapshots.capturing = run;
+    this.metrics?.backup(run);
     try {
       return await run;
     } finally {
@@ -394,6 +496,7 @@ export class EnsembleServer {
     this.snapshots.abort();
     await this.snapshots.done;
     await this.admin?.stop();
+    await this.metrics?.stop();
     while (this.diskBusy) await new Promise((r) => setTimeout(r, 5));
     await this.port.stop();
     await this.peers.close();

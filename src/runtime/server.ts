@@ -18,6 +18,10 @@ import type { ServerConfig } from '../config/zoocfg.js';
 import type { Logger } from '../util/log.js';
 import { numberProp, PREALLOC_KB_DEFAULT, SEGMENT_BYTES_DEFAULT } from './shared.js';
 import { ConnectionLimit, SnapshotRunner, coreClientPort, purgeDataDir, serverView, writeOutputs, type WrittenSnapshot } from './shared.js';
+import { watchFsync } from './shared.js';
+import { RuntimeStats } from '../admin/fourletter.js';
+import { countFds, maxFds } from './shared.js';
+import { ServerMetrics } from '../metrics/metrics.js';
 
 export interface StartedServer {
   address: string;
@@ -53,8 +57,18 @@ export class ArkServer {
   private idleWaiters: Array<() => void> = [];
   private readonly limit: ConnectionLimit;
   private admin: AdminServer | null = null;
+  /** mntr's and the AdminServer's measured figures */
+  private readonly runtimeStats = new RuntimeStats();
+  /** Prometheus metrics (metricsProvider.className), null when off */
+  private readonly metrics: ServerMetrics | null;
 
   constructor(private readonly config: ServerConfig, private readonly logger: Logger) {
+    const archiving = config.systemProperties.has('zookeeper.backup.archiveDir');
+    this.metrics = config.prometheus && new ServerMetrics({
+      core: () => this.core, uptimeMs: () => Date.now() - this.view.startedAt, openFds: countFds, maxFds,
+      bytesReceived: () => this.port.bytesReceived, portInternalErrors: () => this.port.internalErrors,
+      ...(archiving ? { archiveLagTxns: () => this.archiveLagTxns } : {}),
+    }, config.prometheus);
     this.core = this.newCore();
     this.dataDir = new DataDir(config.dataDir, config.dataLogDir, {
       forceSync: config.forceSync,
@@ -68,9 +82,15 @@ export class ArkServer {
     this.archiveDir = config.systemProperties.get('zookeeper.backup.archiveDir') ?? null;
     if (this.archiveDir) this.log.onRoll = () => setImmediate(() => this.archive());
     this.snapshots = new SnapshotRunner(this.dataDir, this.gzipSnapshots, logger);
+    if (this.metrics) {
+      this.log.onFsync = this.metrics.fsync;
+      this.snapshots.onSnapshot = (info) => this.metrics?.snapshotWritten(info.ms);
+    }
+    watchFsync(this.log, this.runtimeStats, config, logger);
+    this.snapshots.stats = this.runtimeStats;
     this.limit = new ConnectionLimit(config.maxClientCnxns, () => this.core, logger);
     this.port = coreClientPort({
-      core: () => this.core, view: () => this.view, logger, config,
+      core: () => this.core, view: () => this.view, logger, config, metrics: this.metrics,
       // an online restore refuses new clients until the restored tree serves
       open: (conn, addr, rport) => !this.restoring && this.limit.open(conn, addr, rport),
       closed: (conn, addr) => this.limit.closed(conn, addr),
@@ -79,6 +99,8 @@ export class ArkServer {
     this.view = serverView({
       config, core: () => this.core, port: () => this.port, boundPort: () => this.boundPort, serverId: 0,
       mode: () => 'standalone',
+      stats: this.runtimeStats, dataDir: this.dataDir,
+      notReady: () => (this.stopping ? 'shutting down' : this.restoring ? 'an online restore is replacing the tree: clients are refused until it serves' : null),
       extraMetrics: () => [
         ['zk_last_backup_time_ms', this.lastBackup?.timeMs ?? 0],
         ['zk_last_backup_size_bytes', this.lastBackup?.bytes ?? 0],
@@ -93,15 +115,20 @@ export class ArkServer {
 
   /** Loads the newest snapshot and replays the log after it, then opens the client port. */
   async start(): Promise<StartedServer> {
-    if (!this.config.forceSync) this.logger.warn('forceSync=no: writes are acknowledged before they reach the disk, so a power loss can lose acknowledged data');
+    if (!this.config.forceSync) this.logger.warn('forceSync=no: writes are acknowledged before they reach the disk, so a power loss can lose acknowledged data. Remove forceSync=no from zoo.cfg unless that risk is acceptable');
     this.dataDir.prepare();
     const t0 = Date.now();
+    const loadStart = performance.now();
     const rec = this.dataDir.recover();
     for (const s of rec.skipped) this.logger.error({ reason: s.reason }, 'damaged snapshot passed over: recovered from an older snapshot and the log instead; move the file aside once you have a backup');
-    for (const t of rec.truncated) this.logger.warn({ file: t.file, offset: t.offset }, 'txn log ended in a partial record (crash mid-write): truncated it there');
+    for (const t of rec.truncated) this.logger.warn({ file: t.file, offset: t.offset }, 'txn log ended in a partial record (crash mid-write): truncated it there; no action needed, a write cut short was never acknowledged');
     if (rec.snapshot) this.core.restore(rec.snapshot.tree, rec.snapshot.sessions, rec.snapshot.zxid);
+    const replayStart = performance.now();
     for (const r of rec.records) this.core.replay(r.hdr, r.txn);
     this.core.recovered(Date.now());
+    this.metrics?.startup({
+      dbInitMs: performance.now() - loadStart, snapshotLoadMs: rec.snapshotLoadMs, txnsLoadMs: rec.logLoadMs + performance.now() - replayStart, txns: rec.records.length,
+    }, Date.now());
     this.logger.info({
       snapshotZxid: rec.snapshot ? `0x${rec.snapshot.zxid.toString(16)}` : null, txns: rec.records.length,
       zxid: `0x${this.core.lastZxid.toString(16)}`, ms: Date.now() - t0, znodes: this.core.tree.nodeCount,
@@ -143,6 +170,7 @@ export class ArkServer {
       });
       adminPort = await this.admin.start(this.config.adminServerPort, this.config.adminServerAddress);
     }
+    await this.metrics?.start(this.logger);
     this.logger.info({ address: bound.address, port: bound.port, adminPort, dataDir: this.config.dataDir }, 'serving clients');
     return { address: bound.address, port: bound.port, adminPort, stop: () => this.stop() };
   }
@@ -162,6 +190,7 @@ export class ArkServer {
       replyBytesMax: config.juteMaxBufferBytes,
     }, Date.now());
     core.tree.onQuotaWarning = (message) => this.logger.warn(message);
+    core.observer = this.metrics?.observer ?? null;
     return core;
   }
 
@@ -191,7 +220,7 @@ export class ArkServer {
       core.recovered(Date.now());
       core.tree.onQuotaWarning = (message) => this.logger.warn(message);
       this.core = core;
-      this.logger.warn({ backupZxid: `0x${b.snapshot.zxid.toString(16)}`, zxid: `0x${zxid.toString(16)}`, znodes: tree.nodeCount }, 'online restore done: the tree was replaced by the backup');
+      this.logger.warn({ backupZxid: `0x${b.snapshot.zxid.toString(16)}`, zxid: `0x${zxid.toString(16)}`, znodes: tree.nodeCount }, 'online restore done: the tree was replaced by the backup; clients were disconnected and reconnect to the restored tree');
       // the archive needs a backup at the start of the new epoch: older history does not lead here
       if (this.archiveDir) { this.archive(true); void this.scheduledBackup(true); }
       return { zxid, backupZxid: b.snapshot.zxid, nodes: tree.nodeCount, sessions: b.snapshot.sessions.length };
@@ -212,7 +241,7 @@ export class ArkServer {
   }
 
   private flushOutputs(): void {
-    writeOutputs(this.core, this.core.takeOutputs(), this.port, this.logger);
+    writeOutputs(this.core, this.core.takeOutputs(), this.port, this.logger, this.metrics, this.runtimeStats);
   }
 
   private persist(): void {
@@ -225,11 +254,12 @@ export class ArkServer {
     }
     const core = this.core; // an online restore may swap this.core while the fsync runs
     const txns: PendingTxn[] = core.takeTxns();
+    this.metrics?.batch(txns.length);
     this.syncing = true;
     this.log.append(txns, (err) => {
       this.syncing = false;
       if (err) {
-        this.logger.fatal({ err: err.message, dir: this.log.dir }, 'cannot write the txn log: stopping so that no unlogged write is acknowledged; check the disk and restart');
+        this.logger.fatal({ err: err.message, dir: this.log.dir }, 'cannot write the txn log: stopping so that no unlogged write is acknowledged; check free space, permissions and the disk under dir, then restart');
         process.exit(2);
       }
       core.committed(txns, Date.now());
@@ -248,7 +278,7 @@ export class ArkServer {
 
   private startSnapshot(): void {
     if (this.snapshots.busy) {
-      this.logger.warn('Too busy to snap, skipping: the previous snapshot or a backup is still being written');
+      this.logger.warn('Too busy to snap, skipping: the previous snapshot or a backup is still being written; if this repeats, raise snapCount or put dataDir on a faster disk');
       return;
     }
     this.txnsSinceSnapshot = 0;
@@ -267,6 +297,7 @@ export class ArkServer {
       createdBy: `ark ${ARK_VERSION}`, ...(onStart ? { onStart } : {}), ...(signal ? { signal } : {}),
     });
     this.snapshots.capturing = run;
+    this.metrics?.backup(run);
     try {
       const r = await run;
       this.lastBackup = { timeMs: Date.now(), bytes: r.bytes, ms: r.ms, ok: true, zxid: r.zxid };
@@ -299,7 +330,7 @@ export class ArkServer {
       if (keep > 0) for (const f of pruneArchive(this.archiveDir!, keep)) this.logger.info({ file: f }, 'archive retention removed');
     } catch (e) {
       rmSync(tmp, { force: true });
-      this.logger.error({ err: (e as Error).message, dir }, 'scheduled backup failed: check the archive directory and the disk');
+      this.logger.error({ err: (e as Error).message, dir }, 'scheduled backup failed: check that backup.archiveDir exists, is writable and has free space; the next scheduled backup tries again');
     }
   }
 
@@ -347,6 +378,7 @@ export class ArkServer {
     this.flushOutputs();
     await this.port.stop();
     await this.admin?.stop();
+    await this.metrics?.stop();
     this.log.closeSegment();
     this.archive(true);
     this.logger.info('stopped');

@@ -8,9 +8,11 @@ import type { ServerCore, Output } from '../server/core.js';
 import { ClientPort } from '../net/clientport.js';
 import { DATA_SUBDIR, SPARE_SEGMENT } from '../storage/filelog.js';
 import type { DataDir, SnapshotInfo } from '../storage/datadir.js';
-import { fourLetterWord, type ServerView } from '../admin/fourletter.js';
+import { fourLetterWord, type EnsembleView, type RuntimeStats, type ServerView } from '../admin/fourletter.js';
+import type { FileTxnLog } from '../storage/filelog.js';
 import { isFourLetterWordAllowed, type ServerConfig } from '../config/zoocfg.js';
 import type { Logger } from '../util/log.js';
+import type { ServerMetrics } from '../metrics/metrics.js';
 
 /** The client port, feeding whatever core `core()` returns at the time (online restore swaps it). */
 export function coreClientPort(opts: {
@@ -21,11 +23,18 @@ export function coreClientPort(opts: {
   flush: () => void;
   logger: Logger;
   config: ServerConfig;
+  metrics?: ServerMetrics | null;
 }): ClientPort {
   const { core } = opts;
+  const metrics = opts.metrics ?? null;
   return new ClientPort({
-    open: opts.open,
-    connect: (conn, req) => { core().connect(conn, req, Date.now()); },
+    open: (conn, addr, rport) => {
+      if (opts.open(conn, addr, rport)) return true;
+      metrics?.connectionRejected();
+      opts.view().stats.connectionsRejected++;
+      return false;
+    },
+    connect: (conn, req) => { metrics?.connectRequest(); core().connect(conn, req, Date.now()); },
     request: (conn, xid, req) => { core().request(conn, xid, req, Date.now()); },
     requestError: (conn, xid, err) => { core().requestError(conn, xid, err, Date.now()); },
     fourLetter: (conn, cmd) => {
@@ -70,15 +79,18 @@ export class ConnectionLimit {
 }
 
 /** Logs the core's internal errors and writes its outputs, one corked batch per turn. */
-export function writeOutputs(core: ServerCore, outputs: readonly Output[], port: ClientPort, logger: Logger): void {
+export function writeOutputs(core: ServerCore, outputs: readonly Output[], port: ClientPort, logger: Logger, metrics: ServerMetrics | null = null, stats: RuntimeStats | null = null): void {
   for (const e of core.internalErrors.splice(0)) {
+    metrics?.internalError();
     logger.error({ err: e }, 'internal error: the connection was closed; this is a bug in Ark, please report it with this log');
   }
   if (outputs.length === 0) return;
   port.cork();
   for (const o of outputs) {
-    if (o.kind === 'send') port.write(o.conn, o.data);
-    else {
+    if (o.kind === 'send') {
+      port.write(o.conn, o.data);
+      stats?.responseBytes.add(o.data.length - 4); // as ZooKeeper: the packet after its length prefix
+    } else {
       logger.debug({ conn: o.conn, reason: o.reason }, 'closing connection');
       port.close(o.conn);
     }
@@ -98,6 +110,11 @@ export function serverView(opts: {
   extraMetrics: () => Array<[string, number]>;
   serving?: () => boolean;
   quorum?: ServerView['quorum'];
+  stats: RuntimeStats;
+  dataDir: DataDir;
+  /** why clients are not served now; absent: `serving` decides */
+  notReady?: () => string | null;
+  ensemble?: EnsembleView;
 }): ServerView {
   const { config } = opts;
   const startedAt = Date.now();
@@ -122,10 +139,48 @@ export function serverView(opts: {
     isAllowed: (cmd) => isFourLetterWordAllowed(config, cmd),
     extraMetrics: opts.extraMetrics,
     now: () => Date.now(),
+    stats: opts.stats,
+    traceMask: 0n,
+    initialConfig: config.initialConfigText ?? null,
+    zooCfgProperties: config.systemProperties,
+    lastSnapshot: () => newestSnapshot(opts.dataDir),
+    bytesReceived: () => opts.port().bytesReceived,
+    reading: (c) => opts.port().reading(c),
+    closeConnection: (c) => opts.port().close(c),
+    notReadyReason: opts.notReady ?? (() => (opts.serving && !opts.serving() ? 'not serving clients' : null)),
   };
   if (opts.serving) view.serving = opts.serving;
   if (opts.quorum) view.quorum = opts.quorum;
+  if (opts.ensemble) view.ensemble = opts.ensemble;
   return view;
+}
+
+/** ZooKeeper's last_snapshot: the newest snapshot file on disk (written, installed by SNAP or restored) and its mtime. */
+function newestSnapshot(dataDir: DataDir): { zxid: number; timeMs: number } | null {
+  for (const s of dataDir.snapshots()) {
+    try {
+      return { zxid: s.zxid, timeMs: statSync(s.file).mtimeMs };
+    } catch { /* purged meanwhile: the next one */ }
+  }
+  return null;
+}
+
+/**
+ * fsync times for mntr (zk_*_fsynctime) and ZooKeeper's slow-fsync warning: a txn-log fdatasync
+ * over `zookeeper.fsync.warningthresholdms` (default 1000) is counted and logged. Chains onto a
+ * hook already set (the Prometheus metrics').
+ */
+export function watchFsync(log: FileTxnLog, stats: RuntimeStats, config: ServerConfig, logger: Logger): void {
+  const thresholdMs = numberProp(config, 'zookeeper.fsync.warningthresholdms', 1000);
+  const before = log.onFsync;
+  log.onFsync = (ms) => {
+    before?.(ms);
+    stats.fsync.add(Math.round(ms));
+    if (ms <= thresholdMs) return;
+    stats.fsyncThresholdExceeded++;
+    logger.warn({ ms: Math.round(ms), thresholdMs, dir: log.dir },
+      'fsync of the txn log was slow: every write waits for it; put dataLogDir on a faster disk of its own, or raise fsync.warningthresholdms if this disk is expected to be slow');
+  };
 }
 
 export type WrittenSnapshot = SnapshotInfo & { nodes: number; ms: number };
@@ -139,6 +194,10 @@ export class SnapshotRunner {
   private run: { done: Promise<void>; abort: AbortController } | null = null;
   capturing: Promise<unknown> | null = null;
   last: WrittenSnapshot | null = null;
+  /** called with each snapshot written (metrics: snapshottime) */
+  onSnapshot: ((info: WrittenSnapshot) => void) | null = null;
+  /** mntr's zk_*_snapshottime */
+  stats: RuntimeStats | null = null;
 
   constructor(private readonly dataDir: DataDir, private readonly gzip: boolean, private readonly logger: Logger) {}
 
@@ -158,9 +217,11 @@ export class SnapshotRunner {
       .then((info) => {
         this.last = info;
         onWritten?.(info);
+        this.onSnapshot?.(info);
+        this.stats?.snapshot.add(info.ms);
         this.logger.info({ file: info.file, zxid: `0x${info.zxid.toString(16)}`, nodes: info.nodes, bytes: info.bytes, ms: info.ms }, 'snapshot written');
       }, (e: unknown) => {
-        if (!abort.signal.aborted) this.logger.error({ err: (e as Error).message }, 'snapshot failed: the txn log still holds every write; check the disk');
+        if (!abort.signal.aborted) this.logger.error({ err: (e as Error).message }, 'snapshot failed: the txn log still holds every write; check free space and permissions of dataDir (the next snapshot is tried after snapCount more txns)');
       })
       .finally(() => { this.run = null; this.capturing = null; });
     this.run = { done, abort };
@@ -184,7 +245,7 @@ export function purgeDataDir(dataDir: DataDir, keep: number, logger: Logger): vo
     const removed = dataDir.purge(keep);
     if (removed.length > 0) logger.info({ removed: removed.length, kept: keep }, 'autopurge removed old snapshots and log segments');
   } catch (e) {
-    logger.error({ err: (e as Error).message }, 'autopurge failed');
+    logger.error({ err: (e as Error).message }, 'autopurge failed: old snapshots and log segments stay; check permissions of dataDir and dataLogDir (purge runs again after autopurge.purgeInterval hours, or run ark purge)');
   }
 }
 

@@ -6,7 +6,7 @@ import { ErrorCode, KeeperError, assert } from '../util/errors.js';
 import { JuteWriter } from '../wire/jute.js';
 import {
   EventType, KeeperState, OpCode, Perms, WatcherType, Xid, AddWatchMode,
-  writeACLs, writeConnectResponse, writeOpResults, writeStat,
+  writeACLs, writeConnectResponse, writeOpResults, writeStat, type ReplyOpResult,
   type ACL, type ConnectRequest, type Id, type OpResult, type Request, type SetWatchesRequest, type Stat, type MultiOp,
 } from '../wire/protocol.js';
 import type { Txn, TxnHeader } from '../wire/txn.js';
@@ -46,7 +46,8 @@ interface SyncItem { kind: 'sync'; at: number; xid: number; path: string; barrie
 interface ErrorItem { kind: 'error'; at: number; xid: number; err: number; zxid: number }
 type PendingItem = WriteItem | ReadItem | SyncItem | ErrorItem;
 
-interface ConnectItem { conn: CoreConn; timeoutMs: number; passwd: Buffer; readOnly: boolean }
+// `at`: when the ConnectRequest arrived (createSession is timed as a write, as ZooKeeper does)
+interface ConnectItem { conn: CoreConn; timeoutMs: number; passwd: Buffer; readOnly: boolean; at: number }
 
 /**
  * How this core takes part: 'standalone' decides and applies alone; 'leader' decides txns that
@@ -60,6 +61,20 @@ export type CoreMode = 'standalone' | 'leader' | 'learner' | 'down';
 export type Forward =
   | { kind: 'create'; sessionId: bigint; timeoutMs: number }
   | { kind: 'request'; sessionId: bigint; xid: number; request: Request; authInfo: Id[] };
+
+/**
+ * Receives what the core can tell about its work, for the runtime's metrics (Prometheus). The core
+ * only reports; times are differences of its own `now` arguments.
+ */
+export interface CoreObserver {
+  /**
+   * A request answered to a client of this server: its opcode (OpCode.error when it failed as a
+   * txn or was never a known request: not counted by type, as ZooKeeper's op counts), whether it
+   * went through prep as a txn (ZooKeeper's "update" latency) or not ("read"), and the
+   * milliseconds from its arrival to its answer.
+   */
+  answered(type: number, update: boolean, latencyMs: number): void;
+}
 
 export type Output =
   | { kind: 'send'; conn: number; data: Buffer }
@@ -84,6 +99,10 @@ export interface ConnStats extends LatencyStats {
   lastZxid: number;
   lastResponseTime: number;
   established: number;
+  /** xid of the last request answered (ZooKeeper's lastCxid; pings are -2), -1 before any */
+  lastCxid: number;
+  /** milliseconds from arrival to answer of the last request answered */
+  lastLatencyMs: number;
 }
 
 export class CoreConn {
@@ -100,7 +119,7 @@ export class CoreConn {
   readonly stats: ConnStats;
   constructor(readonly id: number, readonly remoteAddr: string, readonly remotePort: number, now: number) {
     this.authInfo = [{ scheme: 'ip', id: remoteAddr }];
-    this.stats = { ...freshLatencyStats(), lastOp: 'NA', lastZxid: -1, lastResponseTime: 0, established: now };
+    this.stats = { ...freshLatencyStats(), lastOp: 'NA', lastZxid: -1, lastResponseTime: 0, established: now, lastCxid: -1, lastLatencyMs: 0 };
   }
 }
 
@@ -134,6 +153,8 @@ export class ServerCore {
   /** leader: sessions tracked at prep whose createSession is not applied yet */
   private readonly provisional = new Set<bigint>();
   readonly stats: LatencyStats = freshLatencyStats();
+  /** set by the runtime when it keeps metrics */
+  observer: CoreObserver | null = null;
 
   constructor(private readonly opts: CoreOptions, nowMs: number) {
     this.now = nowMs;
@@ -235,7 +256,7 @@ export class ServerCore {
       conn.sessionId = sessionId;
       conn.connecting = true;
       conn.early = [];
-      const connect: ConnectItem = { conn, timeoutMs, passwd, readOnly: req.readOnly };
+      const connect: ConnectItem = { conn, timeoutMs, passwd, readOnly: req.readOnly, at: now };
       if (this.mode === 'learner') {
         this.creating.set(sessionId, connect);
         this.forwards.push({ kind: 'create', sessionId, timeoutMs });
@@ -624,6 +645,7 @@ export class ServerCore {
     conn.connecting = false;
     this.sessionConn.set(conn.sessionId!, conn);
     this.sendConnectResponse(conn, { timeoutMs: c.timeoutMs, sessionId: conn.sessionId!, passwd: c.passwd, readOnly: c.readOnly });
+    this.observer?.answered(OpCode.createSession, true, this.now - c.at);
     const early = conn.early ?? [];
     conn.early = null;
     for (const e of early) {
@@ -739,6 +761,9 @@ export class ServerCore {
 
   private answer(conn: CoreConn, item: PendingItem): void {
     this.recordLatency(conn, this.now - item.at);
+    conn.stats.lastCxid = item.xid;
+    conn.stats.lastLatencyMs = this.now - item.at;
+    this.observer?.answered(answeredType(item), item.kind === 'write', this.now - item.at);
     switch (item.kind) {
       case 'write':
         this.answerWrite(conn, item);
@@ -906,11 +931,11 @@ export class ServerCore {
     return { children: node.children ? [...node.children] : [], stat: node.stat() };
   }
 
-  private readOp(conn: CoreConn, op: MultiOp): OpResult {
+  private readOp(conn: CoreConn, op: MultiOp): ReplyOpResult {
     try {
       if (op.type === OpCode.getData) {
         const { dataBytes, stat } = this.getData(conn, op.req.path, op.req.watch);
-        return { type: OpCode.getData, data: dataBytes === null ? null : Buffer.from(dataBytes, 'latin1'), stat };
+        return { type: OpCode.getData, dataBytes, stat };
       }
       if (op.type === OpCode.getChildren) {
         return { type: OpCode.getChildren, children: this.getChildren(conn, op.req.path, op.req.watch).children };
@@ -982,6 +1007,16 @@ export class ServerCore {
 
   resetStats(): void {
     Object.assign(this.stats, freshLatencyStats());
+  }
+}
+
+/** The opcode an answered item counts as (see CoreObserver.answered). */
+function answeredType(item: PendingItem): number {
+  switch (item.kind) {
+    case 'write': return item.result?.type === OpCode.error ? OpCode.error : item.type;
+    case 'read': return item.request.type;
+    case 'sync': return OpCode.sync;
+    case 'error': return OpCode.error;
   }
 }
 

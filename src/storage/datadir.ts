@@ -21,6 +21,9 @@ export interface Recovery {
   truncated: Array<{ file: string; offset: number }>;
   /** damaged snapshots passed over (an older one plus the log covered for them) */
   skipped: Array<{ file: string; reason: string }>;
+  /** milliseconds spent reading and checking snapshots (null: none was loaded), and reading the log (metrics) */
+  snapshotLoadMs: number | null;
+  logLoadMs: number;
 }
 
 export interface SnapshotInfo { file: string; zxid: number; bytes: number }
@@ -83,6 +86,7 @@ export class DataDir {
     if (opts.repair) this.completeInstall();
     const skipped: Recovery['skipped'] = [];
     const segs = listSegments(this.log.dir);
+    const t0 = performance.now();
     for (const s of this.snapshots()) {
       let snap: LoadedSnapshot;
       try {
@@ -92,20 +96,22 @@ export class DataDir {
         skipped.push({ file: s.file, reason: e.message });
         continue;
       }
+      const t1 = performance.now();
       const scan = this.log.scan(snap.zxid, opts);
       const gap = continuityProblem(snap.zxid, scan.records, ensemble);
       if (gap) throw new DataDirError(`${s.file} is at zxid 0x${snap.zxid.toString(16)} but ${gap} (log dir ${this.log.dir}). Restore from a backup.`);
-      return { snapshot: snap, records: scan.records, truncated: scan.truncated, skipped };
+      return { snapshot: snap, records: scan.records, truncated: scan.truncated, skipped, snapshotLoadMs: t1 - t0, logLoadMs: performance.now() - t1 };
     }
     // no usable snapshot: the log alone must hold the whole history, from zxid 1
     if (skipped.length > 0 && (segs.length === 0 || segs[0]!.firstZxid > 1)) {
       throw new DataDirError(`no usable snapshot: ${skipped.map((s) => s.reason).join('; ')}. The log does not reach back to the ` +
         'first txn, so the data cannot be rebuilt without them. Restore from a backup (ark restore) or move the damaged files aside to start empty.');
     }
+    const t1 = performance.now();
     const scan = this.log.scan(0, opts);
     const gap = continuityProblem(0, scan.records, ensemble);
     if (gap) throw new DataDirError(`there is no snapshot and ${gap} (log dir ${this.log.dir}). Restore from a backup.`);
-    return { snapshot: null, records: scan.records, truncated: scan.truncated, skipped };
+    return { snapshot: null, records: scan.records, truncated: scan.truncated, skipped, snapshotLoadMs: null, logLoadMs: performance.now() - t1 };
   }
 
   /**

@@ -78,6 +78,8 @@ export class FileTxnLog {
   private activeName: string | null = null;
   /** called after a new segment is opened: every earlier one is closed for good */
   onRoll: (() => void) | null = null;
+  /** called with the milliseconds each fdatasync of an append took (metrics: fsynctime) */
+  onFsync: ((ms: number) => void) | null = null;
   private spare: 'none' | 'preparing' | 'ready' = 'none';
   private spareBytes = 0;
 
@@ -299,7 +301,11 @@ export class FileTxnLog {
         if (err) { done(err); return; }
         if (off + n < buf.length) { writeFrom(off + n); return; }
         if (!this.opts.forceSync) { done(null); return; }
-        fdatasync(fd, (e) => done(e));
+        const syncStart = performance.now();
+        fdatasync(fd, (e) => {
+          if (!e) this.onFsync?.(performance.now() - syncStart);
+          done(e);
+        });
       });
     };
     writeFrom(0);

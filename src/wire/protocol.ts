@@ -463,7 +463,13 @@ export type OpResult =
   | { type: typeof OpCode.getChildren; children: string[] }
   | { type: typeof OpCode.error; err: number };
 
-export function writeOpResults(w: JuteWriter, results: readonly OpResult[]): void {
+/**
+ * What a server writes back: an OpResult, or a getData result whose data is still the znode's
+ * latin1 string (no copy is made of data that may never fit in the reply).
+ */
+export type ReplyOpResult = OpResult | { type: typeof OpCode.getData; dataBytes: string | null; stat: Stat };
+
+export function writeOpResults(w: JuteWriter, results: readonly ReplyOpResult[]): void {
   for (const res of results) {
     const err = res.type === OpCode.error ? res.err : 0;
     w.int(res.type).bool(false).int(err);
@@ -481,7 +487,8 @@ export function writeOpResults(w: JuteWriter, results: readonly OpResult[]): voi
         writeStat(w, res.stat);
         break;
       case OpCode.getData:
-        w.buffer(res.data);
+        if ('dataBytes' in res) w.latin1Buffer(res.dataBytes);
+        else w.buffer(res.data);
         writeStat(w, res.stat);
         break;
       case OpCode.getChildren:

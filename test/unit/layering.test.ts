@@ -50,3 +50,22 @@ test('pure layers import only what ARCHITECTURE.md allows and no I/O, clock or r
   }
   assert.deepEqual(problems, []);
 });
+
+// src/metrics is a runtime-level layer: the runtime hands it the core and consensus to read, it
+// imports nothing that imports it back, and it alone holds prom-client.
+const METRICS_ALLOWED = ['metrics', 'server', 'consensus', 'wire', 'backup/format.js', 'config/zoocfg.js', 'util'];
+
+test('src/metrics imports only what it reads, and prom-client stays in src/metrics', () => {
+  const problems: string[] = [];
+  for (const { file, text } of sources('metrics')) {
+    for (const spec of imports(text)) {
+      if (spec.startsWith('node:') || spec === 'prom-client') continue;
+      const target = spec.startsWith('./') ? `metrics/${spec.slice(2)}` : spec.replace(/^\.\.\//, '');
+      if (!METRICS_ALLOWED.some((a) => target === a || target.startsWith(`${a}/`))) problems.push(`${file} imports ${spec}`);
+    }
+  }
+  for (const dir of readdirSync(src, { withFileTypes: true }).filter((d) => d.isDirectory() && d.name !== 'metrics').map((d) => d.name)) {
+    for (const { file, text } of sources(dir)) if (imports(text).includes('prom-client')) problems.push(`${file} imports prom-client`);
+  }
+  assert.deepEqual(problems, []);
+});

@@ -14,6 +14,7 @@ import {
   UNHONOURED_KEYS,
   UNHONOURED_KEY_PREFIXES,
   HONOURED_KEY_PREFIXES,
+  PROMETHEUS_PROVIDER_CLASS,
   type ServerConfig,
 } from '../../src/config/zoocfg.js';
 
@@ -227,18 +228,12 @@ describe('resolveConfig: sample files', () => {
     assert.equal(config.maxClientCnxns, 60);
     assert.equal(config.autopurgeSnapRetainCount, 3);
     assert.equal(config.autopurgePurgeIntervalHours, 1);
-    // The metrics provider keys are understood but not acted on: one warning each.
-    const metricKeys = [
-      'metricsProvider.className',
-      'metricsProvider.httpHost',
-      'metricsProvider.httpPort',
-      'metricsProvider.exportJvmInfo',
-    ];
-    assert.equal(warnings.length, metricKeys.length);
-    for (const k of metricKeys) {
-      assert.ok(warnings.some((w) => w.startsWith(`${k}:`)), `warning for ${k}`);
-      assert.equal(classifyKey(k), 'unhonoured');
+    // The Prometheus provider's keys are acted on: GET /metrics on 0.0.0.0:7000.
+    for (const k of ['metricsProvider.className', 'metricsProvider.httpHost', 'metricsProvider.httpPort', 'metricsProvider.exportJvmInfo']) {
+      assert.equal(classifyKey(k), 'honoured', k);
     }
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(config.prometheus, { httpHost: '0.0.0.0', httpPort: 7000, exportProcessMetrics: true });
     // QuorumPeerConfig consumes metricsProvider.* itself: they are not system properties.
     assert.equal(config.systemProperties.size, 0);
   });
@@ -277,6 +272,9 @@ describe('resolveConfig: defaults', () => {
       localSessionsEnabled: false,
       standaloneEnabled: true,
       reconfigEnabled: false,
+      prometheus: null,
+      // parseZooCfg keeps the text for the AdminServer's initial_configuration
+      initialConfigText: 'dataDir=/var/lib/zookeeper',
     };
     const { fourLetterWhitelist, systemProperties, ...rest } = config;
     assert.deepEqual(rest, expected);
@@ -678,7 +676,7 @@ describe('resolveConfig: unknown and unsupported keys', () => {
       'audit.enable=true',
       'admin.commandURL=/cmds',
       'globalOutstandingLimit=1000',
-      'metricsProvider.httpPort=7000',
+      'metricsProvider.numWorkerThreads=10',
       'group.1=1:2:3',
       'weight.1=1',
     ];
@@ -694,7 +692,23 @@ describe('resolveConfig: unknown and unsupported keys', () => {
     assert.equal(config.systemProperties.get('zookeeper.authProvider.1'), 'org.apache.zookeeper.server.auth.SASLAuthenticationProvider');
     assert.equal(config.systemProperties.has('zookeeper.secureClientPort'), false);
     assert.equal(config.systemProperties.has('zookeeper.sslQuorum'), false);
-    assert.equal(config.systemProperties.has('zookeeper.metricsProvider.httpPort'), false);
+    assert.equal(config.systemProperties.has('zookeeper.metricsProvider.numWorkerThreads'), false);
+  });
+
+  test('metricsProvider: the Prometheus endpoint, on only when className names it', () => {
+    const on = (text: string): ReturnType<typeof cfg> => cfg(`dataDir=/d\n${text}`);
+    assert.deepEqual(on('metricsProvider.className=prometheus\nmetricsProvider.httpPort=9141\nmetricsProvider.httpHost=127.0.0.1\nmetricsProvider.exportJvmInfo=false').config.prometheus,
+      { httpHost: '127.0.0.1', httpPort: 9141, exportProcessMetrics: false });
+    assert.equal(on('metricsProvider.className=org.apache.zookeeper.metrics.impl.DefaultMetricsProvider').config.prometheus, null);
+    assert.deepEqual(on('metricsProvider.className=org.apache.zookeeper.metrics.impl.DefaultMetricsProvider').warnings, []);
+    const other = on('metricsProvider.className=com.example.Statsd\nmetricsProvider.httpPort=7001');
+    assert.equal(other.config.prometheus, null);
+    assert.equal(other.warnings.length, 2);
+    assert.ok(other.warnings.some((w) => w.startsWith('metricsProvider.className:')));
+    assert.ok(other.warnings.some((w) => w.startsWith('metricsProvider.httpPort: ignored')));
+    assert.equal(cfg(DEFAULT_CONFIG_TEXT).config.prometheus, null);
+    throwsConfigError(() => on(`metricsProvider.className=${PROMETHEUS_PROVIDER_CLASS}\nmetricsProvider.httpPort=seven`), 'metricsProvider.httpPort', 'seven');
+    throwsConfigError(() => on('metricsProvider.className=prometheus\nmetricsProvider.httpPort=70000'), 'metricsProvider.httpPort', '70000');
   });
 
   test('exported key lists', () => {
