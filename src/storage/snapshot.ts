@@ -14,7 +14,7 @@ import { crc32, gunzipSync } from 'node:zlib';
 import { JuteReader, JuteWriter } from '../wire/jute.js';
 import { readACLs, writeACLs, type ACL } from '../wire/protocol.js';
 import { DataTree, type Capture, type ZNode } from '../tree/datatree.js';
-import { DIGEST_VERSION, addDigest, nodeDigest } from '../tree/digest.js';
+import { DIGEST_VERSION, addDigest } from '../tree/digest.js';
 
 export const SNAP_MAGIC = 0x41524b53; // "ARKS"
 export const SNAP_VERSION = 1;
@@ -35,12 +35,18 @@ export interface SessionRecord { id: bigint; timeoutMs: number }
 /** Writes a snapshot in slices: next() returns the next chunk, null after the trailer. */
 export class SnapshotWriter {
   private readonly capture: Capture;
-  private readonly stack: string[] = ['/'];
+  /**
+   * Depth-first, parent before child: each frame is a written node's children at the capture
+   * point, named one at a time (a parent with 250,000 children must not build 250,000 paths in
+   * one turn of the event loop).
+   */
+  private readonly stack: Array<{ prefix: string; names: string[]; next: number }> = [{ prefix: '', names: ['/'], next: 0 }];
   private readonly aclIndex = new Map<ACL[], number>();
   private readonly w = new JuteWriter(1 << 20);
   private crc = 0;
   private count = 0;
   private digest = 0n;
+  private digestPart = 0;
   private done = false;
   private headerWritten = false;
 
@@ -81,7 +87,13 @@ export class SnapshotWriter {
     const pre = this.capture.pre;
     // a slice ends after maxNodes nodes or ~4 MiB, whichever first: large znodes must not make one turn huge
     for (let n = 0; n < maxNodes && this.stack.length > 0 && w.length < SLICE_BYTES_MAX; n++) {
-      const path = this.stack.pop()!;
+      const top = this.stack[this.stack.length - 1]!;
+      if (top.next === top.names.length) {
+        this.stack.pop();
+        n--;
+        continue;
+      }
+      const path = top.prefix + top.names[top.next++]!;
       const live = this.tree.nodes.get(path);
       const node = pre.get(path) ?? live;
       if (!node) continue; // unreachable: a path on the stack existed at the capture point
@@ -89,8 +101,12 @@ export class SnapshotWriter {
       this.writeNode(path, node);
       const prefix = path === '/' ? '/' : `${path}/`;
       const kids = node === live ? (live.children ? [...live.children] : []) : this.childrenAtCapture(prefix, path, live);
-      for (let i = kids.length - 1; i >= 0; i--) this.stack.push(prefix + kids[i]!);
+      if (kids.length > 0) this.stack.push({ prefix, names: kids, next: 0 });
     }
+    // drop finished frames so an exhausted stack means done
+    while (this.stack.length > 0 && this.stack[this.stack.length - 1]!.next === this.stack[this.stack.length - 1]!.names.length) this.stack.pop();
+    this.digest = addDigest(this.digest, this.digestPart);
+    this.digestPart = 0;
     if (this.stack.length === 0) {
       w.byte(TAG_END).long(this.count).int(DIGEST_VERSION).longBig(this.digest);
       const body = this.emit();
@@ -140,7 +156,13 @@ export class SnapshotWriter {
       .long(node.czxid).long(node.mzxid).long(node.ctime).long(node.mtime)
       .int(node.version).int(node.cversion).int(node.aversion).longBig(node.ephemeralOwner).long(node.pzxid);
     this.count++;
-    this.digest = addDigest(this.digest, nodeDigest(path, node));
+    // the digest the tree keeps for the node (the same function of its state at the capture point,
+    // see DataTree.digestOf), summed as a number (exact below 2^53) and folded in before it gets there
+    this.digestPart += this.tree.digestOf(path, node);
+    if (this.digestPart > 4e15) {
+      this.digest = addDigest(this.digest, this.digestPart);
+      this.digestPart = 0;
+    }
   }
 
   /** Stops early (e.g. on shutdown): the tree stops keeping pre-images. */

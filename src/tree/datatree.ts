@@ -229,6 +229,7 @@ export class DataTree {
     if (!cap || node.snapEpoch === cap.epoch || cap.pre.has(path)) return;
     const copy = new ZNode(node.dataBytes, node.acl, node.czxid, node.mzxid, node.ctime, node.mtime, node.version,
       node.cversion, node.aversion, node.ephemeralOwner, node.pzxid);
+    copy.digestCache = node.digestCache;
     // children stay with the live node: see Capture.removed
     cap.pre.set(path, copy);
   }
@@ -240,8 +241,8 @@ export class DataTree {
     return d;
   }
 
-  /** The node's digest, remembered since its last change. */
-  private digestOf(path: string, node: ZNode): number {
+  /** The node's digest, remembered since its last change (a kept pre-image carries its own). */
+  digestOf(path: string, node: ZNode): number {
     const c = node.digestCache;
     return c === undefined ? this.freshDigest(path, node) : c >>> 0;
   }
