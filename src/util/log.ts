@@ -25,8 +25,35 @@ function prettyStream(out: NodeJS.WriteStream): Writable {
   });
 }
 
+/** How long a log write may wait for a stdout nobody reads before logs are dropped. */
+const STDOUT_STALL_MS_MAX = 5000;
+
+/**
+ * stdout as pino's synchronous destination, except that a reader that went away (EPIPE) or that
+ * has not read for STDOUT_STALL_MS_MAX (a full pipe: EAGAIN) costs the logs, never the server: by
+ * default the writer retries forever, so a server whose log pipe was orphaned could not even exit.
+ */
+function stdoutDestination(): ReturnType<typeof pino.destination> {
+  let stalledSince = 0;
+  const dest = pino.destination({
+    fd: 1, sync: true,
+    retryEAGAIN: () => {
+      const now = Date.now();
+      if (stalledSince === 0) stalledSince = now;
+      return now - stalledSince < STDOUT_STALL_MS_MAX;
+    },
+  });
+  dest.on('write', () => { stalledSince = 0; });
+  dest.on('error', () => {
+    // nowhere left to report it: stop logging rather than fail the server
+    dest.write = () => true;
+    dest.flushSync = () => {};
+  });
+  return dest;
+}
+
 export function createLogger(opts: { level?: string; pretty?: boolean } = {}): Logger {
   const level = opts.level ?? process.env.ARK_LOG_LEVEL ?? 'info';
   const pretty = opts.pretty ?? (process.env.ARK_LOG_FORMAT === 'pretty' || (process.env.ARK_LOG_FORMAT !== 'json' && process.stdout.isTTY === true));
-  return pretty ? pino({ level }, prettyStream(process.stdout)) : pino({ level });
+  return pretty ? pino({ level }, prettyStream(process.stdout)) : pino({ level }, stdoutDestination());
 }

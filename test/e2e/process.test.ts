@@ -189,3 +189,27 @@ test('four_letter_words_answer_in_zookeeper_layouts', async () => {
     await srv.stop();
   }
 });
+
+test('a server whose log pipe is gone still stops on SIGTERM', async () => {
+  const port = await freePort();
+  const dir = tempDir('orphaned-log');
+  const cfg = join(dir, 'zoo.cfg');
+  writeFileSync(cfg, `tickTime=2000\ndataDir=${join(dir, 'data')}\nclientPort=${port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n`);
+  // as under a supervisor that died: stdout and stderr are pipes whose reading end is gone
+  const proc = spawn(process.execPath, [arkBin, 'server', cfg], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ARK_LOG_LEVEL: 'debug', ARK_LOG_FORMAT: 'json' } });
+  try {
+    await waitForPort('127.0.0.1', port, 20000, proc);
+    proc.stdout!.destroy();
+    proc.stderr!.destroy();
+    const c = await ZkClient.connect({ port });
+    for (let i = 0; i < 200; i++) await c.create(`/n${i}`, Buffer.alloc(100)); // logs to write meanwhile
+    c.disconnect();
+    const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
+    proc.kill('SIGTERM');
+    const code = await Promise.race([exited, new Promise<'hung'>((res) => setTimeout(() => res('hung'), 30000))]);
+    assert.equal(code, 0, 'the server exits 0 after SIGTERM');
+  } finally {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
