@@ -1,6 +1,21 @@
-// The package's public entry: the server runtime and the wire types a client needs.
+// The package's public entry: the server runtime, the wire types, and the client.
 export { ArkServer } from './runtime/server.js';
 export { parseZooCfg, parseProperties, type ServerConfig } from './config/zoocfg.js';
 export { ErrorCode, KeeperError } from './util/errors.js';
 export * from './wire/protocol.js';
+export type { OpResult as WireOpResult } from './wire/protocol.js';
 export { ZkClient, type ZkClientOptions } from './client/client.js';
+
+// ---- the client (src/client; README.md "Client") ----
+export {
+  ZooKeeperClient, Transaction, connect, createClient, digestId, digestAcl, Ids,
+  type ClientOptions, type ClientEvents, type ClientState, type RequestOptions, type WatchOptions, type VersionOptions,
+  type CreateOptions, type NodeData, type SessionInfo,
+} from './client/zookeeper.js';
+export {
+  CreateMode, Op, type CreateSpec, type Data, type OpResult, type TxnOp, type ReadOp, type WatchedEvent, type Watcher,
+  type EventTypeName, type KeeperStateName,
+} from './client/ops.js';
+export { parseConnectString, type ConnectString, type HostPort } from './client/paths.js';
+export { withRetry, sleep, ExponentialBackoff, RetryForever, NO_RETRY, type RetryPolicy, type RetryOptions, type ExponentialBackoffOptions } from './client/retry.js';
+export * from './client/errors.js';
