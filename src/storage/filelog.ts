@@ -73,7 +73,6 @@ export class FileTxnLog {
   private position = 0;
   private allocated = 0;
   private readonly w = new JuteWriter(64 * 1024);
-  private readonly scratch = new JuteWriter(1024);
   private rollRequested = false;
   private activeName: string | null = null;
   /** called after a new segment is opened: every earlier one is closed for good */
@@ -227,7 +226,7 @@ export class FileTxnLog {
   append(txns: ReadonlyArray<{ hdr: TxnHeader; txn: Txn }>, done: (err: Error | null) => void): void {
     if (txns.length === 0) { done(null); return; }
     const w = this.w.reset();
-    for (const t of txns) encodeRecord(w, t.hdr, t.txn, this.scratch);
+    for (const t of txns) encodeRecord(w, t.hdr, t.txn);
     this.writeRecords(txns[0]!.hdr.zxid, w.take(), done);
   }
 

@@ -28,12 +28,15 @@ export function encodeLogHeader(firstZxid: number): Buffer {
 }
 
 /** Appends one framed record to w. */
-export function encodeRecord(w: JuteWriter, hdr: TxnHeader, txn: Txn, scratch: JuteWriter): void {
-  scratch.reset();
-  writeTxnHeader(scratch, hdr);
-  writeTxnBody(scratch, txn);
-  const payload = scratch.take();
-  w.int(payload.length).int(crc32(payload) | 0).raw(payload);
+export function encodeRecord(w: JuteWriter, hdr: TxnHeader, txn: Txn): void {
+  // written in place: length and checksum are patched once the payload is there
+  const lenAt = w.reserveInt();
+  const crcAt = w.reserveInt();
+  const start = w.length;
+  writeTxnHeader(w, hdr);
+  writeTxnBody(w, txn);
+  w.patchInt(lenAt, w.length - start);
+  w.patchInt(crcAt, crc32(w.view(start)) | 0);
 }
 
 export interface LogRecord {

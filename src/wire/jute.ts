@@ -250,6 +250,11 @@ export class JuteWriter {
     this.buf.writeInt32BE(v, at);
   }
 
+  /** The bytes written from `start` on, without a copy: valid only until the next write or reset. */
+  view(start: number, end = this.offset): Buffer {
+    return this.buf.subarray(start, end);
+  }
+
   /** A copy of the bytes written so far. */
   take(): Buffer {
     return Buffer.from(this.buf.subarray(0, this.offset));

@@ -89,11 +89,12 @@ export function writeTxnBody(w: JuteWriter, t: Txn): void {
     case OpCode.multi: {
       // MultiTxn{vector<Txn{type, buffer data}>}
       w.int(t.txns.length);
-      const sub = new JuteWriter(128);
       for (const s of t.txns) {
-        sub.reset();
-        writeTxnBody(sub, s);
-        w.int(s.type).buffer(sub.take());
+        // each op's body is a jute buffer: its length first, patched once it is written in place
+        w.int(s.type);
+        const at = w.reserveInt();
+        writeTxnBody(w, s);
+        w.patchInt(at, w.length - at - 4);
       }
       return;
     }

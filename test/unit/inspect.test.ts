@@ -43,12 +43,11 @@ function history(n: number): Rec[] {
 
 function encodeSegment(first: number, recs: readonly Rec[], zeros: number): { buf: Buffer; offsets: number[] } {
   const w = new JuteWriter(1024);
-  const scratch = new JuteWriter(256);
   const offsets: number[] = [];
   const header = encodeLogHeader(first);
   for (const r of recs) {
     offsets.push(header.length + w.length);
-    encodeRecord(w, r.hdr, r.txn, scratch);
+    encodeRecord(w, r.hdr, r.txn);
   }
   return { buf: Buffer.concat([header, w.take(), Buffer.alloc(zeros)]), offsets };
 }
