@@ -1,8 +1,9 @@
 // The file-system side of the txn log: the only code that writes and fsyncs log segments.
 // Group commit: the runtime hands over every txn decided while the previous fsync was in flight,
-// and one write + one fdatasync covers them all. Segments are preallocated with zeros in large
-// blocks (ZooKeeper's preAllocSize) so that an fdatasync rarely has to flush a size change.
-import { closeSync, existsSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, write, writeSync } from 'node:fs';
+// and one write + one fdatasync covers them all. Segments are preallocated in large blocks
+// (ZooKeeper's preAllocSize), sparsely as ZooKeeper does, so an fdatasync rarely has to flush a
+// size change.
+import { closeSync, existsSync, fdatasync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, write, writeSync } from 'node:fs';
 import { open as openAsync, rename as renameAsync } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JuteWriter } from '../wire/jute.js';
@@ -22,11 +23,11 @@ export interface LogOptions {
   forceSync: boolean;
   /** roll to a new segment once this many bytes are written */
   segmentBytesMax: number;
-  /** grow a segment's file by this many zero bytes at a time */
+  /** grow a segment's file by this many (sparse, reading as zero) bytes at a time */
   preAllocBytes: number;
   /**
-   * keep a zero-filled, fsynced segment file ready in the background, so that a roll (at every
-   * snapshot) only writes a 16-byte header and renames it, instead of zero-filling preAllocBytes
+   * keep a preallocated, fsynced segment file ready in the background, so that a roll (at every
+   * snapshot) only writes a 16-byte header and renames it, instead of creating and syncing a file
    * on the event loop (servers turn this on; the offline tools do not)
    */
   spareSegments?: boolean;
@@ -132,7 +133,7 @@ export class FileTxnLog {
       if (held.records.length > 0) throw new LogCorruptError(file, 0, `segment for zxid 0x${firstZxid.toString(16)} already holds txns`);
     }
     if (this.takeSpare(file, firstZxid)) return;
-    // header and zero fill go to a temp file first: a crash can leave only a whole, empty segment
+    // header and preallocation go to a temp file first: a crash can leave only a whole, empty segment
     const tmp = `${file}.tmp`;
     this.fd = openSync(tmp, 'w');
     const header = encodeLogHeader(firstZxid);
@@ -178,7 +179,7 @@ export class FileTxnLog {
     return true;
   }
 
-  /** Zero-fills and fsyncs the next segment's file off the event loop's critical path. */
+  /** Preallocates and fsyncs the next segment's file off the event loop's critical path. */
   private prepareSpare(): void {
     if (!this.opts.spareSegments || this.spare !== 'none') return;
     this.spare = 'preparing';
@@ -188,8 +189,7 @@ export class FileTxnLog {
     void (async () => {
       const fh = await openAsync(partial, 'w');
       try {
-        const zeros = Buffer.alloc(Math.min(bytes, 1 << 20));
-        for (let done = 0; done < bytes; done += zeros.length) await fh.write(zeros, 0, Math.min(zeros.length, bytes - done), done);
+        await fh.truncate(bytes); // sparse, as preallocate()
         await fh.sync();
       } finally {
         await fh.close();
@@ -211,14 +211,13 @@ export class FileTxnLog {
     while (off < buf.length) off += writeSync(this.fd!, buf, off, buf.length - off, at + off);
   }
 
-  /** Makes sure `needed` more bytes fit in zero-filled space. */
+  /** Makes sure `needed` more bytes fit in preallocated space. */
   private preallocate(needed: number): void {
     if (this.position + needed <= this.allocated) return;
     const grow = Math.max(this.opts.preAllocBytes, this.position + needed - this.allocated);
-    const zeros = Buffer.alloc(Math.min(grow, 1 << 20));
-    for (let done = 0; done < grow; done += zeros.length) {
-      this.writeAt(zeros.subarray(0, Math.min(zeros.length, grow - done)), this.allocated + done);
-    }
+    // the size grows sparsely, as ZooKeeper's FilePadding does (one byte at the new end): reads
+    // see zeros; zero-filling 64 MiB per segment wrote the log twice and stalled fsyncs behind it
+    ftruncateSync(this.fd!, this.allocated + grow);
     this.allocated += grow;
   }
 
