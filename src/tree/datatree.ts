@@ -120,6 +120,8 @@ export class DataTree {
   readonly childWatches = new WatchManager();
   /** ACL lists are interned: most nodes share a handful (ZooKeeper's ReferenceCountedACLCache). */
   private readonly aclCache = new Map<string, ACL[]>();
+  /** the list internACL returned last (still in aclCache: releaseACL clears it) */
+  private lastInterned: ACL[] | null = null;
   private readonly aclRefs = new Map<ACL[], number>();
   lastProcessedZxid = 0;
   /** sum of path + data lengths, ZooKeeper's approximate_data_size (which counts the root as "/": 1) */
@@ -268,9 +270,13 @@ export class DataTree {
 
   /** The shared copy of an ACL list (not counted: retainACL counts the nodes using it). */
   internACL(acl: ACL[]): ACL[] {
+    // most creates carry the same list as the one before (world:anyone): compare, skip the key
+    const last = this.lastInterned;
+    if (last !== null && sameACL(last, acl)) return last;
     const key = aclKey(acl);
     let v = this.aclCache.get(key);
     if (!v) { v = acl; this.aclCache.set(key, v); }
+    this.lastInterned = v;
     return v;
   }
 
@@ -288,6 +294,7 @@ export class DataTree {
     this.aclRefs.delete(acl);
     const key = aclKey(acl);
     if (this.aclCache.get(key) === acl) this.aclCache.delete(key);
+    if (this.lastInterned === acl) this.lastInterned = null;
   }
 
   get aclCacheSize(): number {
@@ -589,6 +596,7 @@ export class DataTree {
   }
 
   private fire(wm: WatchManager, path: string, type: EventType, acl: readonly ACL[], events: WatchEvent[]): void {
+    if (!wm.mayFire(path)) return; // most changes have no watcher: no set to allocate
     wm.trigger(path, type, acl, events, new Set());
   }
 }
@@ -598,6 +606,16 @@ export function basename(path: string): string {
 }
 
 /** One key per distinct ACL list (ids may contain any character, so no ad-hoc separators). */
+function sameACL(a: readonly ACL[], b: readonly ACL[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.perms !== y.perms || x.id.scheme !== y.id.scheme || x.id.id !== y.id.id) return false;
+  }
+  return true;
+}
+
 function aclKey(acl: readonly ACL[]): string {
   return JSON.stringify(acl.map((a) => [a.perms, a.id.scheme, a.id.id]));
 }

@@ -86,6 +86,11 @@ export class WatchManager {
    * persistent ones stay; recursive watches on path or any ancestor fire too.
    * Watchers in `suppress` are skipped; every watcher that fired is added to `fired`.
    */
+  /** False when no watch can fire for a change at path (no watch on it, no recursive watch anywhere). */
+  mayFire(path: string): boolean {
+    return this.recursiveCount > 0 || this.byPath.has(path);
+  }
+
   trigger(path: string, type: EventType, acl: readonly ACL[] | null, out: WatchEvent[], fired: Set<WatcherId>, suppress?: Set<WatcherId>): void {
     const m = this.byPath.get(path);
     if (m) {
