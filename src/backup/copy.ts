@@ -34,14 +34,13 @@
 //   destination path inside the source subtree is left out of the walk; overlapping the other
 //   way (or the same path) is refused.
 import { lookup } from 'node:dns/promises';
-import { isIPv6 } from 'node:net';
 import { ZkClient } from '../client/client.js';
 import { digestOf } from '../tree/acl.js';
 import { pathProblem } from '../server/paths.js';
 import { ErrorCode, KeeperError, errorName } from '../util/errors.js';
+import { formatHostPort, parseHostList, type HostPort } from '../util/hostport.js';
 import { OpCode, OPEN_ACL_UNSAFE, Perms, readStat, type ACL, type Id, type Stat } from '../wire/protocol.js';
 
-export const DEFAULT_PORT = 2181;
 
 /** A copy that cannot start or cannot go on: one line for the user; `usage` for bad arguments. */
 export class CopyError extends Error {
@@ -54,16 +53,14 @@ export class CopyError extends Error {
 export type Role = 'source' | 'destination';
 const FLAG: Record<Role, string> = { source: '--from', destination: '--to' };
 
-export interface Endpoint { host: string; port: number }
+export type Endpoint = HostPort;
 export interface ConnectString {
   hosts: Endpoint[];
   /** the subtree (source) or the target path (destination); "/" when absent */
   path: string;
 }
 
-export function formatEndpoint(e: Endpoint): string {
-  return `${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}`;
-}
+export const formatEndpoint = formatHostPort;
 
 export function formatConnectString(c: ConnectString): string {
   return `${c.hosts.map(formatEndpoint).join(',')}${c.path === '/' ? '' : c.path}`;
@@ -81,40 +78,7 @@ export function parseConnectString(text: string, role: Role): ConnectString {
   if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
   const problem = pathProblem(path);
   if (problem) throw bad(`path ${path}: ${problem}`);
-  if (hostPart.length === 0) throw bad('no host');
-  const hosts: Endpoint[] = [];
-  for (const raw of hostPart.split(',')) {
-    const item = raw.trim();
-    if (item.length === 0) throw bad('empty host in the list');
-    let host: string;
-    let portText: string | null = null;
-    if (item.startsWith('[')) {
-      const close = item.indexOf(']');
-      if (close === -1) throw bad(`${item}: missing ]`);
-      host = item.slice(1, close);
-      if (!isIPv6(host)) throw bad(`${host} is not an IPv6 address`);
-      const rest = item.slice(close + 1);
-      if (rest.length > 0) {
-        if (!rest.startsWith(':')) throw bad(`${item}: expected :port after ]`);
-        portText = rest.slice(1);
-      }
-    } else {
-      const colons = item.split(':').length - 1;
-      if (colons > 1) throw bad(`${item}: an IPv6 address goes in brackets, e.g. [::1]:2181`);
-      const colon = item.indexOf(':');
-      host = colon === -1 ? item : item.slice(0, colon);
-      if (colon !== -1) portText = item.slice(colon + 1);
-      if (host.length === 0) throw bad(`${item}: no host name`);
-      if (!/^[A-Za-z0-9._-]+$/.test(host)) throw bad(`${host} is not a host name or address`);
-    }
-    let port = DEFAULT_PORT;
-    if (portText !== null) {
-      if (!/^\d{1,5}$/.test(portText)) throw bad(`port ${JSON.stringify(portText)} is not a number`);
-      port = Number(portText);
-      if (port < 1 || port > 65535) throw bad(`port ${port} is outside 1..65535`);
-    }
-    hosts.push({ host, port });
-  }
+  const hosts: Endpoint[] = parseHostList(hostPart, bad);
   return { hosts, path };
 }
 

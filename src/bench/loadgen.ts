@@ -9,6 +9,7 @@ import { FrameDecoder } from '../wire/frame.js';
 import { JuteReader, JuteWriter } from '../wire/jute.js';
 import { OPEN_ACL_UNSAFE, OpCode, Xid, readConnectResponse, writeConnectRequest, writeRequest, type MultiOp, type Request } from '../wire/protocol.js';
 import { ErrorCode, KeeperError } from '../util/errors.js';
+import { parseHostList, type HostPort } from '../util/hostport.js';
 
 export const WORKLOADS = ['create', 'setData', 'getData', 'exists', 'mixed', 'multi'] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
@@ -69,17 +70,9 @@ export class BenchError extends Error {
   }
 }
 
-export function parseConnect(connect: string): Array<{ host: string; port: number }> {
-  const hostsPart = connect.split('/')[0] ?? '';
+export function parseConnect(connect: string): HostPort[] {
   if (connect.includes('/')) throw new BenchError(`connect string "${connect}": a chroot is not supported by the load generator; give host:port[,host:port...]`);
-  const hosts = hostsPart.split(',').filter((h) => h.length > 0).map((h) => {
-    const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(h.trim());
-    const port = Number(m?.[2] ?? 2181);
-    if (!m || !(port > 0 && port < 65536)) throw new BenchError(`connect string "${connect}": "${h}" is not host[:port]`);
-    return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
-  });
-  if (hosts.length === 0) throw new BenchError('connect string is empty; give host:port[,host:port...]');
-  return hosts;
+  return parseHostList(connect, (why) => new BenchError(`connect string "${connect}": ${why}`));
 }
 
 type ReplyFn = (err: number, frame: Buffer) => void;

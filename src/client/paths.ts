@@ -1,11 +1,10 @@
 // Connect strings, path validation and chroot, as ZooKeeper's client does them
 // (ConnectStringParser, PathUtils.validatePath, client/Chroot.java). PURE.
 import { badArguments } from './errors.js';
+import { parseHostList, type HostPort } from '../util/hostport.js';
 
-export interface HostPort {
-  host: string;
-  port: number;
-}
+export { DEFAULT_PORT, formatHostPort, type HostPort } from '../util/hostport.js';
+
 
 export interface ConnectString {
   hosts: HostPort[];
@@ -13,7 +12,6 @@ export interface ConnectString {
   chroot: string | null;
 }
 
-export const DEFAULT_PORT = 2181;
 
 /**
  * `host[:port][,host[:port]...][/chroot]`: hosts by name, IPv4 or [IPv6]; the port defaults to
@@ -35,46 +33,8 @@ export function parseConnectString(text: string): ConnectString {
       if (problem) throw bad(`chroot ${chroot}: ${problem}`);
     }
   }
-  if (hostPart.length === 0) throw bad('no host');
-  const hosts: HostPort[] = [];
-  for (const raw of hostPart.split(',')) {
-    const item = raw.trim();
-    if (item.length === 0) throw bad('empty host in the list');
-    hosts.push(parseHostPort(item, bad));
-  }
+  const hosts: HostPort[] = parseHostList(hostPart, bad);
   return { hosts, chroot };
-}
-
-function parseHostPort(item: string, bad: (why: string) => Error): HostPort {
-  let host: string;
-  let portText: string | null = null;
-  if (item.startsWith('[')) {
-    const close = item.indexOf(']');
-    if (close === -1) throw bad(`${item}: missing ]`);
-    host = item.slice(1, close);
-    const rest = item.slice(close + 1);
-    if (rest.length > 0) {
-      if (!rest.startsWith(':')) throw bad(`${item}: expected :port after ]`);
-      portText = rest.slice(1);
-    }
-  } else {
-    const colons = item.split(':').length - 1;
-    if (colons > 1) throw bad(`${item}: an IPv6 address goes in brackets, e.g. [::1]:2181`);
-    const colon = item.indexOf(':');
-    host = colon === -1 ? item : item.slice(0, colon);
-    if (colon !== -1) portText = item.slice(colon + 1);
-  }
-  if (host.length === 0) throw bad(`${item}: no host name`);
-  let port = DEFAULT_PORT;
-  if (portText !== null) {
-    if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) throw bad(`${item}: bad port ${JSON.stringify(portText)}`);
-    port = Number(portText);
-  }
-  return { host, port };
-}
-
-export function formatHostPort(h: HostPort): string {
-  return h.host.includes(':') ? `[${h.host}]:${h.port}` : `${h.host}:${h.port}`;
 }
 
 /** Why a path is not a valid znode path (PathUtils.validatePath), or null when it is. */
