@@ -182,13 +182,6 @@ export class ClientPort {
     if (st && !st.socket.destroyed) st.socket.write(data);
   }
 
-  cork(): void {
-    for (const st of this.sockets.values()) st.socket.cork();
-  }
-  uncork(): void {
-    for (const st of this.sockets.values()) st.socket.uncork();
-  }
-
   /** Ends a connection after what was written to it has been sent. */
   close(conn: number): void {
     const st = this.sockets.get(conn);

@@ -85,17 +85,28 @@ export function writeOutputs(core: ServerCore, outputs: readonly Output[], port:
     logger.error({ err: e }, 'internal error: the connection was closed; this is a bug in Ark, please report it with this log');
   }
   if (outputs.length === 0) return;
-  port.cork();
+  // a connection's replies of this turn go out as one buffer: one chunk per reply made the
+  // stream's writev the largest single cost of a busy server
+  const byConn = new Map<number, Buffer[]>();
+  const send = (conn: number): void => {
+    const list = byConn.get(conn);
+    if (!list) return;
+    byConn.delete(conn);
+    port.write(conn, list.length === 1 ? list[0]! : Buffer.concat(list));
+  };
   for (const o of outputs) {
     if (o.kind === 'send') {
-      port.write(o.conn, o.data);
+      const list = byConn.get(o.conn);
+      if (list) list.push(o.data);
+      else byConn.set(o.conn, [o.data]);
       stats?.responseBytes.add(o.data.length - 4); // as ZooKeeper: the packet after its length prefix
     } else {
+      send(o.conn); // what was answered before the close still goes out
       logger.debug({ conn: o.conn, reason: o.reason }, 'closing connection');
       port.close(o.conn);
     }
   }
-  port.uncork();
+  for (const conn of [...byConn.keys()]) send(conn);
   port.resumeReady();
 }
 
