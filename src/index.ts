@@ -19,3 +19,6 @@ export {
 export { parseConnectString, type ConnectString, type HostPort } from './client/paths.js';
 export { withRetry, sleep, ExponentialBackoff, RetryForever, NO_RETRY, type RetryPolicy, type RetryOptions, type ExponentialBackoffOptions } from './client/retry.js';
 export * from './client/errors.js';
+
+// ---- recipes (src/recipes; README.md "Recipes") ----
+export * from './recipes/index.js';

@@ -69,3 +69,18 @@ test('src/metrics imports only what it reads, and prom-client stays in src/metri
   }
   assert.deepEqual(problems, []);
 });
+
+// src/recipes is built on the client's public API only: it imports src/client and src/util (and
+// Node built-ins), never the wire codec, the server, or anything else below the client.
+test('src/recipes imports only src/client and src/util', () => {
+  const problems: string[] = [];
+  for (const { file, text } of sources('recipes')) {
+    const reexports = [...text.matchAll(/^export[^;]*?from '([^']+)'/gms)].map((m) => m[1]!);
+    for (const spec of [...imports(text), ...reexports]) {
+      if (spec.startsWith('node:')) continue;
+      const target = spec.startsWith('./') ? `recipes/${spec.slice(2)}` : spec.replace(/^\.\.\//, '');
+      if (!['recipes/', 'client/', 'util/'].some((a) => target.startsWith(a))) problems.push(`${file} imports ${spec}`);
+    }
+  }
+  assert.deepEqual(problems, []);
+});
