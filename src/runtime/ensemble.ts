@@ -501,6 +501,7 @@ export class EnsembleServer {
     await this.port.stop();
     await this.peers.close();
     this.log.closeSegment();
+    await this.log.settle();
     this.logger.info('stopped');
   }
 }

@@ -383,6 +383,7 @@ export class ArkServer {
     await this.admin?.stop();
     await this.metrics?.stop();
     this.log.closeSegment();
+    await this.log.settle();
     this.archive(true);
     this.logger.info('stopped');
   }

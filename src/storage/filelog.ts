@@ -82,6 +82,8 @@ export class FileTxnLog {
   onFsync: ((ms: number) => void) | null = null;
   private spare: 'none' | 'preparing' | 'ready' = 'none';
   private spareBytes = 0;
+  /** the preparation of the spare segment, while it runs (settle() waits for it) */
+  private spareWork: Promise<void> | null = null;
 
   /** The segment being appended to, if any. */
   get activeSegment(): string | null {
@@ -186,7 +188,7 @@ export class FileTxnLog {
     const bytes = LOG_HEADER_BYTES + this.opts.preAllocBytes; // the same size the slow path makes
     const partial = join(this.dir, SPARE_PARTIAL);
     const dir = this.dir;
-    void (async () => {
+    this.spareWork = (async () => {
       const fh = await openAsync(partial, 'w');
       try {
         await fh.truncate(bytes); // sparse, as preallocate()
@@ -204,6 +206,15 @@ export class FileTxnLog {
       // no spare (disk full, dir removed): rolls take the slow path, which reports real errors
       this.spare = 'none';
     });
+  }
+
+  /** Resolves once no spare segment is being prepared: nothing of this log writes to the directory afterwards. */
+  async settle(): Promise<void> {
+    while (this.spareWork) {
+      const w = this.spareWork;
+      await w.catch(() => undefined); // a failed preparation was handled where it ran
+      if (this.spareWork === w) this.spareWork = null;
+    }
   }
 
   private writeAt(buf: Buffer, at: number): void {
