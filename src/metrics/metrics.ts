@@ -122,8 +122,6 @@ export class ServerMetrics {
   private readonly observerSyncTime: WindowedSummary | null = null;
   private role: Role | null = null;
   private serving = false;
-  private loadedAtMs: number | null = null;
-  private lookingSinceMs = 0;
   private syncSinceMs = 0;
   private leaderSinceMs = 0;
 
@@ -247,12 +245,16 @@ export class ServerMetrics {
   }
 
   /** Start-up: the data loaded (ZKDatabase.loadDataBase and FileTxnSnapLog.restore's figures). */
-  startup(t: { dbInitMs: number; snapshotLoadMs: number | null; txnsLoadMs: number; txns: number }, nowMs: number): void {
+  startup(t: { dbInitMs: number; snapshotLoadMs: number | null; txnsLoadMs: number; txns: number }): void {
     this.dbInitTime.observe(t.dbInitMs);
     if (t.snapshotLoadMs !== null) this.startupSnapLoadTime.observe(t.snapshotLoadMs);
     this.startupTxnsLoadTime.observe(t.txnsLoadMs);
     this.startupTxnsLoaded.observe(t.txns);
-    this.loadedAtMs = nowMs;
+  }
+
+  /** An election ended (the runtime times LOOKING until leading or following, for mntr too). */
+  electionEnded(ms: number): void {
+    this.electionTime?.observe(ms);
   }
 
   connectRequest(): void {
@@ -298,14 +300,8 @@ export class ServerMetrics {
 
   private roleStep(role: Role, serving: boolean, nowMs: number): void {
     const learner = role === 'following' || role === 'observing';
-    if (this.role === null) {
-      // an ensemble member starts looking for a leader once its data is loaded
-      this.role = 'looking';
-      this.lookingSinceMs = this.loadedAtMs ?? nowMs;
-    }
+    if (this.role === null) this.role = 'looking'; // an ensemble member starts looking for a leader
     if (role !== this.role) {
-      if (role === 'looking') this.lookingSinceMs = nowMs;
-      else if (this.role === 'looking') this.electionTime?.observe(nowMs - this.lookingSinceMs);
       if (learner) this.syncSinceMs = nowMs;
       this.role = role;
     }

@@ -25,7 +25,7 @@ import { decodeMsg, encodeMsg, PeerCodecError } from '../consensus/codec.js';
 import { epochOf, type Entry, type SnapshotImage } from '../consensus/messages.js';
 import type { StartedServer } from './server.js';
 import { countFds, maxFds } from './shared.js';
-import { watchFsync } from './shared.js';
+import { observeStorage } from './shared.js';
 import { RuntimeStats, type EnsembleView } from '../admin/fourletter.js';
 import { ServerMetrics } from '../metrics/metrics.js';
 
@@ -98,12 +98,7 @@ export class EnsembleServer {
       bytesReceived: () => this.port.bytesReceived, portInternalErrors: () => this.port.internalErrors,
       quorum: { zab: () => this.replica.zab, voters: config.servers.filter((s) => s.role === 'participant').length },
     }, config.prometheus);
-    if (this.metrics) {
-      this.log.onFsync = this.metrics.fsync;
-      this.snapshots.onSnapshot = (info) => this.metrics?.snapshotWritten(info.ms);
-    }
-    watchFsync(this.log, this.runtimeStats, config, logger);
-    this.snapshots.stats = this.runtimeStats;
+    observeStorage(this.log, this.snapshots, { metrics: this.metrics, stats: this.runtimeStats, config, logger });
     this.limit = new ConnectionLimit(config.maxClientCnxns, () => this.core, logger);
     this.port = coreClientPort({
       core: () => this.core, view: () => this.view, logger, config, metrics: this.metrics,
@@ -203,7 +198,7 @@ export class EnsembleServer {
     this.core.observer = this.metrics?.observer ?? null;
     this.metrics?.startup({
       dbInitMs: performance.now() - loadStart, snapshotLoadMs: rec.snapshotLoadMs, txnsLoadMs: rec.logLoadMs + performance.now() - replayStart, txns: rec.records.length,
-    }, Date.now());
+    });
     this.logger.info({
       myid: this.myId, voters, observers, snapshotZxid: `0x${img.baseZxid.toString(16)}`, txns: img.entries.length,
       zxid: `0x${lastZxid.toString(16)}`, acceptedEpoch: state.acceptedEpoch, currentEpoch: state.currentEpoch, ms: Date.now() - t0,
@@ -323,7 +318,10 @@ export class EnsembleServer {
     const now = Date.now();
     if (z.role !== this.lastZabRole) {
       if (z.role === 'looking') this.lookingSinceMs = now;
-      else if (this.lastZabRole === 'looking' || this.lastZabRole === '') this.runtimeStats.election.add(now - this.lookingSinceMs);
+      else if (this.lastZabRole === 'looking' || this.lastZabRole === '') {
+        this.runtimeStats.election.add(now - this.lookingSinceMs);
+        this.metrics?.electionEnded(now - this.lookingSinceMs);
+      }
       this.lastZabRole = z.role;
     }
     if (z.serving !== (this.servingSinceMs > 0)) this.servingSinceMs = z.serving ? now : 0;

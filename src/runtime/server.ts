@@ -18,7 +18,7 @@ import type { ServerConfig } from '../config/zoocfg.js';
 import type { Logger } from '../util/log.js';
 import { numberProp, PREALLOC_KB_DEFAULT, SEGMENT_BYTES_DEFAULT } from './shared.js';
 import { ConnectionLimit, SnapshotRunner, coreClientPort, purgeDataDir, serverView, writeOutputs, type WrittenSnapshot } from './shared.js';
-import { watchFsync } from './shared.js';
+import { observeStorage } from './shared.js';
 import { RuntimeStats } from '../admin/fourletter.js';
 import { countFds, maxFds } from './shared.js';
 import { ServerMetrics } from '../metrics/metrics.js';
@@ -82,12 +82,7 @@ export class ArkServer {
     this.archiveDir = config.systemProperties.get('zookeeper.backup.archiveDir') ?? null;
     if (this.archiveDir) this.log.onRoll = () => setImmediate(() => this.archive());
     this.snapshots = new SnapshotRunner(this.dataDir, this.gzipSnapshots, logger);
-    if (this.metrics) {
-      this.log.onFsync = this.metrics.fsync;
-      this.snapshots.onSnapshot = (info) => this.metrics?.snapshotWritten(info.ms);
-    }
-    watchFsync(this.log, this.runtimeStats, config, logger);
-    this.snapshots.stats = this.runtimeStats;
+    observeStorage(this.log, this.snapshots, { metrics: this.metrics, stats: this.runtimeStats, config, logger });
     this.limit = new ConnectionLimit(config.maxClientCnxns, () => this.core, logger);
     this.port = coreClientPort({
       core: () => this.core, view: () => this.view, logger, config, metrics: this.metrics,
@@ -128,7 +123,7 @@ export class ArkServer {
     this.core.recovered(Date.now());
     this.metrics?.startup({
       dbInitMs: performance.now() - loadStart, snapshotLoadMs: rec.snapshotLoadMs, txnsLoadMs: rec.logLoadMs + performance.now() - replayStart, txns: rec.records.length,
-    }, Date.now());
+    });
     this.logger.info({
       snapshotZxid: rec.snapshot ? `0x${rec.snapshot.zxid.toString(16)}` : null, txns: rec.records.length,
       zxid: `0x${this.core.lastZxid.toString(16)}`, ms: Date.now() - t0, znodes: this.core.tree.nodeCount,

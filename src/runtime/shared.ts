@@ -181,17 +181,23 @@ function newestSnapshot(dataDir: DataDir): { zxid: number; timeMs: number } | nu
  * over `zookeeper.fsync.warningthresholdms` (default 1000) is counted and logged. Chains onto a
  * hook already set (the Prometheus metrics').
  */
-export function watchFsync(log: FileTxnLog, stats: RuntimeStats, config: ServerConfig, logger: Logger): void {
-  const thresholdMs = numberProp(config, 'zookeeper.fsync.warningthresholdms', 1000);
-  const before = log.onFsync;
+/**
+ * The storage hooks both runtimes set the same way: each txn-log fsync and each snapshot goes to
+ * mntr's figures and, when on, to /metrics; a slow fsync is counted and logged.
+ */
+export function observeStorage(log: FileTxnLog, snapshots: SnapshotRunner, o: { metrics: ServerMetrics | null; stats: RuntimeStats; config: ServerConfig; logger: Logger }): void {
+  const { metrics, stats, logger } = o;
+  const thresholdMs = numberProp(o.config, 'zookeeper.fsync.warningthresholdms', 1000);
   log.onFsync = (ms) => {
-    before?.(ms);
+    metrics?.fsync(ms);
     stats.fsync.add(Math.round(ms));
     if (ms <= thresholdMs) return;
     stats.fsyncThresholdExceeded++;
     logger.warn({ ms: Math.round(ms), thresholdMs, dir: log.dir },
       'fsync of the txn log was slow: every write waits for it; put dataLogDir on a faster disk of its own, or raise fsync.warningthresholdms if this disk is expected to be slow');
   };
+  if (metrics) snapshots.onSnapshot = (info) => metrics.snapshotWritten(info.ms);
+  snapshots.stats = stats;
 }
 
 export type WrittenSnapshot = SnapshotInfo & { nodes: number; ms: number };
