@@ -13,18 +13,7 @@ import {
   SessionExpiredError, ErrorCode, errorFor, isRetryable, withRetry, EventType, OpCode,
 } from '../../src/index.js';
 import { repoRoot } from '../helpers/servers.js';
-
-/** A seeded generator (mulberry32) so every run of a scenario is the same. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../helpers/mulberry32.js';
 
 const H = (port: number) => ({ host: '127.0.0.1', port });
 

@@ -17,21 +17,10 @@ import {
   type ChildData, type WatchMode,
 } from '../../src/recipes/index.js';
 import { Clients, TcpProxy, once, uniqueRoot, until, type Target } from './helpers.js';
+import { mulberry32 as seeded } from '../helpers/mulberry32.js';
 
 const T = { timeout: 180000 };
 const here = dirname(fileURLToPath(import.meta.url));
-
-/** A small seeded generator (mulberry32), so a failing random run can be replayed with RECIPES_SEED. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -6,17 +6,7 @@ import { connect } from 'node:net';
 import { startInProc } from '../helpers/inproc.js';
 import { JuteWriter } from '../../src/wire/jute.js';
 import { OpCode, OPEN_ACL_UNSAFE, writeConnectRequest, writeRequest, type Request } from '../../src/wire/protocol.js';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../helpers/mulberry32.js';
 
 function frame(body: (w: JuteWriter) => void): Buffer {
   const w = new JuteWriter();

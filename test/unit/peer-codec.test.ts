@@ -2,6 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeMsg, encodeMsg, PeerCodecError, PEER_CODEC_VERSION } from '../../src/consensus/codec.js';
 import type { Msg, MsgType } from '../../src/consensus/messages.js';
+import { mulberry32 as rng } from '../helpers/mulberry32.js';
 
 const MAX = Number.MAX_SAFE_INTEGER; // 2^53 - 1, the largest zxid the codec carries
 const ZXID = 0x5_0000_0007; // epoch 5, counter 7
@@ -100,18 +101,6 @@ function codecError(fn: () => unknown, what: string): string {
     return e.message;
   }
   assert.fail(`${what}: decoded without an error`);
-}
-
-/** Deterministic PRNG (mulberry32), so a failure replays from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('peer codec', () => {
