@@ -87,13 +87,10 @@ export class SnapshotWriter {
     const pre = this.capture.pre;
     // a slice ends after maxNodes nodes or ~4 MiB, whichever first: large znodes must not make one turn huge
     for (let n = 0; n < maxNodes && this.stack.length > 0 && w.length < SLICE_BYTES_MAX; n++) {
+      // no frame on the stack is exhausted: the last name taken pops its frame
       const top = this.stack[this.stack.length - 1]!;
-      if (top.next === top.names.length) {
-        this.stack.pop();
-        n--;
-        continue;
-      }
       const path = top.prefix + top.names[top.next++]!;
+      if (top.next === top.names.length) this.stack.pop();
       const live = this.tree.nodes.get(path);
       const node = pre.get(path) ?? live;
       if (!node) continue; // unreachable: a path on the stack existed at the capture point
@@ -103,8 +100,6 @@ export class SnapshotWriter {
       const kids = node === live ? (live.children ? [...live.children] : []) : this.childrenAtCapture(prefix, path, live);
       if (kids.length > 0) this.stack.push({ prefix, names: kids, next: 0 });
     }
-    // drop finished frames so an exhausted stack means done
-    while (this.stack.length > 0 && this.stack[this.stack.length - 1]!.next === this.stack[this.stack.length - 1]!.names.length) this.stack.pop();
     this.digest = addDigest(this.digest, this.digestPart);
     this.digestPart = 0;
     if (this.stack.length === 0) {
