@@ -89,9 +89,13 @@ program
         console.error(`ark server: ${e.message}`);
         process.exit(1);
       }
-      const err = e as NodeJS.ErrnoException;
+      const err = e as NodeJS.ErrnoException & { port?: number; address?: string };
       if (err.code === 'EADDRINUSE') {
-        console.error(`ark server: port ${config.clientPort ?? 2181} on ${config.clientPortAddress ?? '0.0.0.0'} is already in use: stop the other server or set clientPort in zoo.cfg`);
+        // the client port, or in an ensemble the quorum port (bound first), or the AdminServer's
+        const port = err.port ?? config.clientPort ?? 2181;
+        const which = port === (config.clientPort ?? 2181) ? 'set clientPort in zoo.cfg'
+          : 'change the port in zoo.cfg (this server\'s server.N line, admin.serverPort or metricsProvider.httpPort)';
+        console.error(`ark server: port ${port} on ${err.address ?? config.clientPortAddress ?? '0.0.0.0'} is already in use (EADDRINUSE): stop the other process or ${which}`);
         process.exit(1);
       }
       throw e;

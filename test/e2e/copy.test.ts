@@ -129,7 +129,10 @@ let dst: InProc;
 let s: ZkClient;
 let d: ZkClient;
 before(async () => {
-  [src, dst] = await Promise.all([startInProc(), startInProc()]);
+  // the clients below send no pings and sit idle while other tests start servers: ask for
+  // sessions that outlast that (tickTime 200 alone caps them at 4 s, which a loaded run exceeded)
+  const cfg = { maxSessionTimeout: 60000 };
+  [src, dst] = await Promise.all([startInProc(cfg), startInProc(cfg)]);
   s = await src.client({ sessionTimeoutMs: 30000 });
   d = await dst.client({ sessionTimeoutMs: 30000 });
   await d.addAuth('digest', 'alice:pw');

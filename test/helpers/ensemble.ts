@@ -1,6 +1,7 @@
 // Starts a real Ark ensemble: one `ark server zoo.cfg` process per member on loopback, each with
 // its own data dir and myid, all from the same server.N lines, as an operator would run them.
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { arkBin, freePort, tempDir, waitForPort, wrapProcess, writeCfg, type RunningServer } from './servers.js';
@@ -41,7 +42,23 @@ export interface EnsembleOptions {
   env?: Record<string, string>;
 }
 
+/**
+ * Starts the ensemble. Ports come from freePort(), which cannot hold them: between the probe and
+ * the member's bind another process's server may take one. A start that fails on a taken port is
+ * retried on fresh ports; any other failure is thrown with the members' logs.
+ */
 export async function startEnsemble(opts: EnsembleOptions = {}): Promise<Ensemble> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startEnsembleOnce(opts);
+    } catch (e) {
+      if (attempt >= 3 || !/EADDRINUSE|already in use/.test((e as Error).message)) throw e;
+      process.stderr.write(`startEnsemble: a port was taken before a member bound it; retrying on fresh ports (${(e as Error).message.split('\n')[0]})\n`);
+    }
+  }
+}
+
+async function startEnsembleOnce(opts: EnsembleOptions): Promise<Ensemble> {
   const voters = opts.voters ?? 3;
   const observers = opts.observers ?? 0;
   const n = voters + observers;
@@ -74,7 +91,13 @@ export async function startEnsemble(opts: EnsembleOptions = {}): Promise<Ensembl
     const server = wrapProcess(`ark ${m.id}`, proc, '127.0.0.1', m.port, m.dataDir);
     m.proc = server;
     proc.once('exit', () => { if (m.proc === server) m.proc = null; });
-    await waitForPort('127.0.0.1', m.port, 20000, proc);
+    try {
+      await waitForPort('127.0.0.1', m.port, 20000, proc);
+    } catch (e) {
+      // an exited process's last output may still be in its pipes: wait for them to close
+      if (proc.exitCode !== null) await Promise.race([once(proc, 'close'), new Promise((r) => setTimeout(r, 1000))]);
+      throw new Error(`member ${m.id}: ${(e as Error).message}\n${m.log.slice(-3000)}`);
+    }
   }
 
   return assembleEnsemble({ members, root, dataSubdir: 'ark-v1', start, pollMs: 50, timeoutMs: 20000 });

@@ -1,7 +1,7 @@
 // Test helpers that start real server processes (Ark, or Apache ZooKeeper in zookeeper.ts)
 // on loopback, each in its own temporary data dir, and stop them again.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
@@ -26,7 +26,46 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '..', '..', '..');
 export const arkBin = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
 
-export function freePort(): Promise<number> {
+/**
+ * The kernel's ephemeral port range (the source ports of outgoing connections), read once.
+ * Ports handed to test servers come from below it: a port inside it, probed free, can be taken
+ * as the source port of some outgoing connection (a peer's reconnect, a readiness probe) before
+ * the server binds it, and a client connecting to such a port while nothing listens can even be
+ * connected to itself (TCP self-connect).
+ */
+function ephemeralRange(): { low: number; high: number } {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low && high && low <= high) return { low, high };
+  } catch { /* not Linux: the IANA dynamic range */ }
+  return { low: 49152, high: 65535 };
+}
+
+const PORTS_LOW = 10000;
+const portsHigh = Math.min(ephemeralRange().low, 65536) - 1;
+/** where this process starts handing out ports: spread by pid, so parallel test files rarely meet */
+let nextPort = PORTS_LOW + ((process.pid * 7919) % Math.max(1, portsHigh - PORTS_LOW));
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = createServer();
+    s.unref();
+    s.once('error', () => res(false));
+    s.listen({ port, host: '127.0.0.1', exclusive: true }, () => s.close(() => res(true)));
+  });
+}
+
+/**
+ * A loopback port no one listens on, below the ephemeral range (see ephemeralRange), and never
+ * the same one twice in this process. Falls back to a kernel-chosen port if that range is full.
+ */
+export async function freePort(): Promise<number> {
+  const span = portsHigh - PORTS_LOW + 1;
+  for (let tries = 0; span > 0 && tries < span; tries++) {
+    const port = nextPort;
+    nextPort = nextPort >= portsHigh ? PORTS_LOW : nextPort + 1;
+    if (await canBind(port)) return port;
+  }
   return new Promise((res, rej) => {
     const s = createServer();
     s.unref();

@@ -25,7 +25,7 @@
 // the Java program hands the stock client the leader's address for its first connection only
 // (then the stock StaticHostProvider over all hosts); kazoo gets the leader first with
 // randomize_hosts=False.
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { after, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { repoRoot, requireOrSkip } from '../helpers/servers.js';
@@ -149,24 +149,35 @@ async function failover(
 }
 
 describe('interop against a 3-server Ark ensemble', () => {
-  let ens: Ensemble | undefined;
-
-  before(async () => {
-    // TTL nodes and a 1 s container/TTL check, as for the single-server interop runs; the
-    // clients' 10 s session timeouts (ArkInterop, kazoo) fit tickTime 2000 and far outlast a
-    // failover (election ~0.2 s plus the clients' reconnect back-off).
-    ens = await startEnsemble({ voters: 3, cfg: { ...INTEROP_CFG } });
-    await ens.leader();
-    await ens.serving();
-  });
+  // Started by the first test that runs, not in a before() hook: a hook's failure cancels every
+  // test with no message of its own, while a failed start here fails each test with its reason.
+  let starting: Promise<Ensemble> | undefined;
+  function ensemble(): Promise<Ensemble> {
+    starting ??= (async () => {
+      // TTL nodes and a 1 s container/TTL check, as for the single-server interop runs; the
+      // clients' 10 s session timeouts (ArkInterop, kazoo) fit tickTime 2000 and far outlast a
+      // failover (election ~0.2 s plus the clients' reconnect back-off).
+      const ens = await startEnsemble({ voters: 3, cfg: { ...INTEROP_CFG } });
+      try {
+        await ens.leader();
+        await ens.serving();
+      } catch (e) {
+        await ens.stop();
+        throw e;
+      }
+      return ens;
+    })();
+    return starting;
+  }
 
   after(async () => {
+    const ens = await starting?.catch(() => undefined);
     await ens?.stop();
   });
 
-  async function followerAddress(): Promise<string> {
-    const leader = await ens!.leader();
-    const f = ens!.members.find((m) => m !== leader && m.proc)!;
+  async function followerAddress(ens: Ensemble): Promise<string> {
+    const leader = await ens.leader();
+    const f = ens.members.find((m) => m !== leader && m.proc)!;
     return `127.0.0.1:${f.port}`;
   }
 
@@ -176,11 +187,12 @@ describe('interop against a 3-server Ark ensemble', () => {
       t.skip(skip);
       return;
     }
+    const ens = await ensemble();
     const classDir = await compileJava([join(interopJavaDir, 'ArkInterop.java')]);
-    const target = await followerAddress();
+    const target = await followerAddress(ens);
     const r = await runJava(classDir, 'ArkInterop', [target], 90000);
     diagnostics(t, r.stdout);
-    assert.equal(r.code, 0, `ArkInterop against the ensemble's follower ${target}: ${describeJava(r)}\n${await ensembleReport(ens!)}`);
+    assert.equal(r.code, 0, `ArkInterop against the ensemble's follower ${target}: ${describeJava(r)}\n${await ensembleReport(ens)}`);
     assert.match(r.stdout, /^done: all checks passed/m);
   });
 
@@ -190,10 +202,11 @@ describe('interop against a 3-server Ark ensemble', () => {
       t.skip(skip);
       return;
     }
-    const r = await runKazooScript('kazoo_interop.py', [await followerAddress()], 90000);
+    const ens = await ensemble();
+    const r = await runKazooScript('kazoo_interop.py', [await followerAddress(ens)], 90000);
     diagnostics(t, r.stdout);
     const failed = r.stdout.split('\n').find((l) => l.startsWith('FAIL')) ?? '(no FAIL line)';
-    assert.equal(r.code, 0, `kazoo_interop.py against the ensemble: ${failed}\n${describeTool(r)}\n${await ensembleReport(ens!)}`);
+    assert.equal(r.code, 0, `kazoo_interop.py against the ensemble: ${failed}\n${describeTool(r)}\n${await ensembleReport(ens)}`);
     assert.match(r.stdout, /^done: all checks passed/m);
   });
 
@@ -203,9 +216,10 @@ describe('interop against a 3-server Ark ensemble', () => {
       t.skip(skip);
       return;
     }
+    const ens = await ensemble();
     const classDir = await compileJava([join(interopJavaDir, 'EnsembleFailover.java')]);
-    await failover(t, ens!, 'EnsembleFailover.java', (leader, pid) =>
-      runJava(classDir, 'EnsembleFailover', [ens!.connectString, `127.0.0.1:${leader.port}`, String(pid)], 90000));
+    await failover(t, ens, 'EnsembleFailover.java', (leader, pid) =>
+      runJava(classDir, 'EnsembleFailover', [ens.connectString, `127.0.0.1:${leader.port}`, String(pid)], 90000));
   });
 
   test('kazoo: leader SIGKILLed while connected to it', { timeout: 120000 }, async (t) => {
@@ -214,7 +228,8 @@ describe('interop against a 3-server Ark ensemble', () => {
       t.skip(skip);
       return;
     }
-    await failover(t, ens!, 'ensemble_failover.py', (leader, pid) =>
-      runKazooScript('ensemble_failover.py', [ens!.connectString, `127.0.0.1:${leader.port}`, String(pid)], 90000));
+    const ens = await ensemble();
+    await failover(t, ens, 'ensemble_failover.py', (leader, pid) =>
+      runKazooScript('ensemble_failover.py', [ens.connectString, `127.0.0.1:${leader.port}`, String(pid)], 90000));
   });
 });
