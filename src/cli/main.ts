@@ -15,6 +15,7 @@ import { registerMigrateCommands } from './migrate.js';
 import { registerBackupCommands } from './backup.js';
 import { registerCopyCommand } from './copy.js';
 import { registerBenchCommand } from './bench.js';
+import { registerCliCommand } from './cli.js';
 
 const program = new Command();
 program
@@ -119,6 +120,7 @@ registerMigrateCommands(program);
 registerBackupCommands(program);
 registerCopyCommand(program);
 registerBenchCommand(program);
+registerCliCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`ark: ${(e as Error).stack ?? String(e)}`);

@@ -19,7 +19,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, requireOrSkip, startArk, type RunningServer } from '../helpers/servers.js';
+import { arkBin, repoRoot, requireOrSkip, startArk, type RunningServer } from '../helpers/servers.js';
 import { INTEROP_CFG, startZooKeeper, zookeeperMissing } from '../helpers/zookeeper.js';
 import {
   Symbolizer, checkFixture, describeTool, executableMissing, readFixture, runTool, transcriptDiff, zxidRanks,
@@ -342,6 +342,26 @@ async function runZkCli(t: TestContext, server: RunningServer): Promise<Parsed> 
   }
 }
 
+/** `ark cli -server ...` with the batch on stdin (2>&1, as zkCli's run), checked step by step; stops the server. */
+async function runArkCli(t: TestContext, server: RunningServer): Promise<Parsed> {
+  try {
+    const r = await runTool('/bin/sh', ['-c', 'exec "$0" "$1" cli -server "$2" 2>&1', process.execPath, arkBin, server.connectString], {
+      input: batch(server.connectString),
+      timeoutMs: 120000,
+      env: { TZ: 'UTC', ARK_CLI_HISTORY: '' },
+    });
+    t.diagnostic(`ark cli ran ${r.ms} ms against ${server.name}`);
+    assert.equal(r.timedOut, false, `ark cli: ${describeTool(r)}`);
+    assert.equal(r.code, 0, `ark cli exits with the last command's code (quit): ${describeTool(r)}`);
+    const parsed = parseZkCli(r.stdout, server.connectString);
+    const problems = checkSteps(parsed);
+    assert.deepEqual(problems, [], `ark cli against ${server.name}:\n${problems.join('\n')}\n--- transcript ---\n${parsed.transcript}`);
+    return parsed;
+  } finally {
+    await server.stop();
+  }
+}
+
 let zkTranscript: string | undefined;
 
 describe('zkCli.sh (ZooKeeper 3.8 shell) interop', () => {
@@ -355,6 +375,27 @@ describe('zkCli.sh (ZooKeeper 3.8 shell) interop', () => {
     zkTranscript = parsed.transcript;
     const diff = checkFixture(fixturePath, parsed.transcript, 'ZooKeeper transcript');
     assert.equal(diff, null, diff ?? '');
+  });
+
+  // Ark's own shell, fed the same batch on stdin, must print what zkCli.sh prints, against Ark
+  // (no Java needed: compared with the fixture wherever ZooKeeper is missing) and against ZooKeeper
+  test('ark cli against Ark prints the same transcript as zkCli.sh against ZooKeeper', { timeout: 180000 }, async (t) => {
+    const parsed = await runArkCli(t, await startArk({ cfg: { ...INTEROP_CFG } }));
+    const reference = zkTranscript ?? readFixture(fixturePath);
+    assert.ok(reference !== null, `the fixture ${fixturePath} is committed`);
+    assert.equal(parsed.transcript, reference, `ark cli and zkCli transcripts differ:\n${transcriptDiff(reference, parsed.transcript, 'zkCli.sh vs ZooKeeper', 'ark cli vs Ark')}`);
+  });
+
+  test('ark cli against Apache ZooKeeper 3.8 prints the same transcript as zkCli.sh', { timeout: 180000 }, async (t) => {
+    const skip = requireOrSkip(zookeeperMissing());
+    if (skip) {
+      t.skip(skip);
+      return;
+    }
+    const parsed = await runArkCli(t, await startZooKeeper());
+    const reference = zkTranscript ?? readFixture(fixturePath);
+    assert.ok(reference !== null, `the fixture ${fixturePath} is committed`);
+    assert.equal(parsed.transcript, reference, `transcripts differ:\n${transcriptDiff(reference, parsed.transcript, 'zkCli.sh vs ZooKeeper', 'ark cli vs ZooKeeper')}`);
   });
 
   test('against Ark (and the same transcript as ZooKeeper)', { timeout: 180000 }, async (t) => {

@@ -1,0 +1,218 @@
+// `ark cli [-server HOST:PORT] [-timeout MS] [-r] [--json] [command args...]`: the shell of
+// src/cli/shell.ts in its three modes, as zkCli.sh has them:
+// - a command on the command line: connect (waiting up to the timeout), run it, exit with its code;
+// - standard input a terminal: interactive, with a prompt, history (kept in ~/.ark_cli_history,
+//   or $ARK_CLI_HISTORY; empty to keep none) and tab completion of commands and znode paths;
+// - standard input a pipe or file: one command per line, in order, no prompt; exits with the
+//   last command's code, as zkCli.
+// Exit codes: 0 done, 1 the command failed, 2 a command line that is not one.
+import type { Command } from 'commander';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface, type Interface } from 'node:readline';
+import { parseConnectString } from '../client/paths.js';
+import { EXIT_FAILED, EXIT_USAGE, Shell } from './shell.js';
+
+const USAGE = `usage: ark cli [-server host:port[,host:port...][/chroot]] [-timeout ms] [-r] [--json] [command [args...]]
+
+  -server      connect string (default localhost:2181)
+  -timeout     session timeout in ms (default 30000); also bounds each request and, with a
+               command given, the wait for the first connection
+  -r           accept a read-only server
+  --json       print one JSON document per command (and per watch event) instead of zkCli's text
+
+Without a command: an interactive shell on a terminal, or one command per line from standard
+input. Commands are zkCli.sh's; type "help" in the shell for the list.
+Exit codes: 0 done, 1 the command failed, 2 a bad command line.`;
+
+interface CliArgs {
+  server: string;
+  timeoutMs: number;
+  readOnly: boolean;
+  json: boolean;
+  command: string[];
+}
+
+function fail(message: string): never {
+  process.stderr.write(`ark cli: ${message}\n`);
+  process.exit(EXIT_USAGE);
+}
+
+/** zkCli's options (-server, -timeout, -r, -waitforconnection) and --json, up to the first word that is none. */
+export function parseCliArgs(argv: string[]): CliArgs | 'help' {
+  const a: CliArgs = { server: 'localhost:2181', timeoutMs: 30000, readOnly: false, json: false, command: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const t = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) fail(`no argument found for option ${t}`);
+      return v;
+    };
+    if (t === '-server' || t === '--server') a.server = value();
+    else if (t === '-timeout' || t === '--timeout') {
+      const v = value();
+      a.timeoutMs = Number(v);
+      if (!/^\d+$/.test(v) || a.timeoutMs < 1 || a.timeoutMs > 0x7fffffff) fail(`-timeout must be a whole number of milliseconds, got "${v}"`);
+    } else if (t === '-r' || t === '--readonly') a.readOnly = true;
+    else if (t === '-waitforconnection') { /* ark cli always waits before a command given on the command line */ }
+    else if (t === '--json') a.json = true;
+    else if (t === '-h' || t === '--help' || t === '-help') return 'help';
+    else if (t.startsWith('-')) fail(`unknown option ${t}\n${USAGE}`);
+    else {
+      a.command = argv.slice(i);
+      break;
+    }
+  }
+  try {
+    parseConnectString(a.server);
+  } catch (e) {
+    fail(`-server ${a.server}: ${(e as Error).message}`);
+  }
+  return a;
+}
+
+export function registerCliCommand(program: Command): void {
+  program
+    .command('cli')
+    .description('a ZooKeeper shell (zkCli.sh\'s commands and output) for Ark or any ZooKeeper server; --json for scripts')
+    .usage('[-server host:port] [-timeout ms] [-r] [--json] [command [args...]]')
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[args...]')
+    .action(async (args: string[]) => {
+      process.exitCode = await runCli(args);
+      // the client's sockets are closed; nothing else should keep the process
+    });
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const parsed = parseCliArgs(argv);
+  if (parsed === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const shell = new Shell({
+    server: parsed.server, timeoutMs: parsed.timeoutMs, readOnly: parsed.readOnly, json: parsed.json,
+    io: { out: (t) => { process.stdout.write(t); }, err: (t) => { process.stderr.write(t); } },
+  });
+  if (parsed.command.length > 0) return oneShot(shell, parsed);
+  if (process.stdin.isTTY) return interactive(shell, parsed);
+  return batch(shell);
+}
+
+async function oneShot(shell: Shell, a: CliArgs): Promise<number> {
+  // no watch or connection events: the process ends with the command
+  shell.printWatches = false;
+  const client = shell.connect();
+  try {
+    await client.waitForConnected({ timeoutMs: a.timeoutMs });
+  } catch (e) {
+    await shell.close();
+    process.stderr.write(`ark cli: ${(e as Error).message}\n`);
+    return EXIT_FAILED;
+  }
+  const code = await shell.run(a.command);
+  await shell.close();
+  return code;
+}
+
+async function batch(shell: Shell): Promise<number> {
+  shell.connect();
+  const rl = createInterface({ input: process.stdin, terminal: false, crlfDelay: Infinity });
+  for await (const line of rl) {
+    await shell.executeLine(line);
+    if (shell.quit) break;
+  }
+  rl.close();
+  await shell.close();
+  return shell.exitCode;
+}
+
+function historyFile(): string | null {
+  const env = process.env.ARK_CLI_HISTORY;
+  if (env !== undefined) return env === '' ? null : env;
+  try {
+    return join(homedir(), '.ark_cli_history');
+  } catch {
+    return null;
+  }
+}
+
+const HISTORY_MAX = 1000;
+
+function loadHistory(file: string | null): string[] {
+  if (!file) return [];
+  try {
+    // the file is oldest first; readline wants the newest first
+    return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').slice(-HISTORY_MAX).reverse();
+  } catch {
+    return [];
+  }
+}
+
+async function interactive(shell: Shell, a: CliArgs): Promise<number> {
+  process.stdout.write(`Connecting to ${a.server}\n`);
+  shell.connect();
+  process.stdout.write('Welcome to Ark! (zkCli.sh commands; "help" lists them, Tab completes commands and paths, "quit" leaves)\n');
+  const file = historyFile();
+  const rl: Interface = createInterface({
+    input: process.stdin,
+    output: process.stdout,
+    terminal: true,
+    history: loadHistory(file),
+    historySize: HISTORY_MAX,
+    removeHistoryDuplicates: false,
+    completer: (line: string, cb: (err: null, result: [string[], string]) => void) => {
+      shell.complete(line).then((r) => cb(null, r), () => cb(null, [[], line]));
+    },
+  });
+  let busy = false;
+  shell.asyncOutput = (print) => {
+    if (busy) {
+      print();
+      return;
+    }
+    // clear the prompt line, print, then draw the prompt again with what was typed so far
+    process.stdout.write('\r\x1b[K');
+    print();
+    rl.setPrompt(shell.prompt());
+    rl.prompt(true);
+  };
+  rl.on('SIGINT', () => {
+    if (rl.line.length > 0) {
+      rl.write(null, { ctrl: true, name: 'u' });
+      return;
+    }
+    process.stdout.write('\n');
+    rl.close();
+  });
+  rl.setPrompt(shell.prompt());
+  rl.prompt();
+  for await (const line of rl) {
+    busy = true;
+    if (file && line.trim() !== '') {
+      try {
+        appendFileSync(file, `${line}\n`);
+      } catch { /* a history file we cannot write is no reason to stop */ }
+    }
+    await shell.executeLine(line);
+    busy = false;
+    if (shell.quit) break;
+    rl.setPrompt(shell.prompt());
+    rl.prompt();
+  }
+  rl.close();
+  await shell.close();
+  trimHistory(file);
+  return shell.exitCode;
+}
+
+function trimHistory(file: string | null): void {
+  if (!file) return;
+  try {
+    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+    if (lines.length > HISTORY_MAX) writeFileSync(file, `${lines.slice(-HISTORY_MAX).join('\n')}\n`);
+  } catch { /* none yet */ }
+}

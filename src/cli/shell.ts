@@ -1,0 +1,799 @@
+// `ark cli`: a ZooKeeper shell with zkCli.sh's commands, flags, messages and output, on Ark's own
+// client (src/client), so it works against Ark and Apache ZooKeeper alike. zkCli's text is kept
+// to the letter (a script written for zkCli.sh reads the same lines from `ark cli`); `--json`
+// prints one JSON document per command instead, for scripts that would rather not parse text.
+//
+// The Shell runs one command line at a time and writes through a ShellIO; the terminal (prompt,
+// history, tab completion) and the batch and one-shot modes live in cli/main.ts's runCli.
+import { ZooKeeperClient, type ClientOptions } from '../client/zookeeper.js';
+import { CreateMode, Op, type WatchedEvent } from '../client/ops.js';
+import { pathProblem } from '../client/paths.js';
+import { BadArgumentsError, InvalidACLError } from '../client/errors.js';
+import { AddWatchMode, Perms, WatcherType, type ACL, type Stat } from '../wire/protocol.js';
+import { ErrorCode, KeeperError, errorName } from '../util/errors.js';
+import type { ClientState } from '../client/machine.js';
+import { VERSION_STRING } from '../version.js';
+
+export interface ShellIO {
+  /** standard output (text includes its newlines) */
+  out(text: string): void;
+  /** standard error: zkCli prints "Created ..." and every error message there */
+  err(text: string): void;
+}
+
+export interface ShellOptions {
+  /** connect string, as zkCli's -server (default localhost:2181) */
+  server: string;
+  /** session timeout, as zkCli's -timeout (default 30000); also bounds each request */
+  timeoutMs: number;
+  /** -r: accept a read-only server */
+  readOnly: boolean;
+  json: boolean;
+  io: ShellIO;
+  /** for tests: options passed on to the client */
+  client?: Partial<ClientOptions>;
+}
+
+/** Exit codes: zkCli's (0 done, 1 the command failed), plus 2 for a command line that is not one. */
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+/** A command that could not run, with the message zkCli prints for it. */
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode: number = EXIT_FAILED, readonly keeper?: KeeperError) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+interface OptionSpec {
+  /** true: takes a value (-v 3) */
+  [flag: string]: boolean;
+}
+
+interface Parsed {
+  /** args[0] is the command name, as in zkCli */
+  args: string[];
+  opts: Map<string, string | true>;
+}
+
+interface Command {
+  usage: string;
+  options: OptionSpec;
+  /** the fewest args (command name included) */
+  min: number;
+  run(sh: Shell, p: Parsed, tokens: string[]): Promise<void>;
+  /** takes its own long options (reconfig's -add, -members, ...): the words go to run unparsed */
+  raw?: boolean;
+}
+
+/** zkCli's tokenizer (ZooKeeperMain.MyCommandOptions.ARGS_PATTERN): words, "double" or 'single' quoted. */
+export function tokenize(line: string): string[] {
+  const out: string[] = [];
+  const re = /\s*([^"'\s]\S*|"[^"]*"|'[^']*')\s*/g;
+  for (let m = re.exec(line); m; m = re.exec(line)) {
+    const v = m[1]!;
+    out.push(/^(["']).*\1$/s.test(v) ? v.slice(1, -1) : v);
+  }
+  return out;
+}
+
+/** Options anywhere on the line, as commons-cli's DefaultParser: -x, -x value, -xvalue; "--" ends them. */
+function parseArgs(tokens: string[], spec: OptionSpec): Parsed {
+  const args: string[] = [];
+  const opts = new Map<string, string | true>();
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t === '--') {
+      args.push(...tokens.slice(i + 1));
+      break;
+    }
+    if (!t.startsWith('-') || t === '-' || /^-\d+(\.\d+)?$/.test(t) || i === 0) {
+      args.push(t);
+      continue;
+    }
+    const name = t.slice(1, 2);
+    if (t.length === 2 || spec[name] === true) {
+      if (!(name in spec) || (t.length > 2 && spec[name] !== true)) throw new CliError(`Unrecognized option: ${t}`, EXIT_USAGE);
+      if (spec[name]) {
+        const value = t.length > 2 ? t.slice(2) : tokens[++i];
+        if (value === undefined) throw new CliError(`Missing argument for option: ${name}`, EXIT_USAGE);
+        opts.set(name, value);
+      } else {
+        opts.set(name, true);
+      }
+      continue;
+    }
+    throw new CliError(`Unrecognized option: ${t}`, EXIT_USAGE);
+  }
+  return { args, opts };
+}
+
+function intOption(p: Parsed, flag: string, fallback: number): number {
+  const v = p.opts.get(flag);
+  if (v === undefined || v === true) return fallback;
+  if (!/^[+-]?\d+$/.test(v) || !Number.isSafeInteger(Number(v)) || Math.abs(Number(v)) > 0x7fffffff) {
+    throw new CliError(`-${flag} argument must be an int value`, EXIT_USAGE);
+  }
+  return Number(v);
+}
+
+// ---------- how zkCli prints things ----------
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** java.util.Date.toString(): "Thu Jan 01 00:00:00 UTC 1970", in the local time zone. */
+export function javaDate(ms: number): string {
+  const d = new Date(ms);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  let zone = 'UTC';
+  try {
+    zone = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((x) => x.type === 'timeZoneName')?.value ?? zone;
+  } catch { /* no Intl time zone data: UTC */ }
+  return `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())} ${zone} ${d.getFullYear()}`;
+}
+
+/** Long.toHexString: two's complement for negatives. */
+function hex(v: number | bigint): string {
+  return BigInt.asUintN(64, BigInt(v)).toString(16);
+}
+
+/** zkCli's StatPrinter. */
+export function statLines(s: Stat): string[] {
+  return [
+    `cZxid = 0x${hex(s.czxid)}`, `ctime = ${javaDate(s.ctime)}`, `mZxid = 0x${hex(s.mzxid)}`, `mtime = ${javaDate(s.mtime)}`,
+    `pZxid = 0x${hex(s.pzxid)}`, `cversion = ${s.cversion}`, `dataVersion = ${s.version}`, `aclVersion = ${s.aversion}`,
+    `ephemeralOwner = 0x${hex(s.ephemeralOwner)}`, `dataLength = ${s.dataLength}`, `numChildren = ${s.numChildren}`,
+  ];
+}
+
+/** The Stat for --json: numbers, with the session id (64 bits) as hex. */
+function statJson(s: Stat): Record<string, unknown> {
+  return {
+    czxid: s.czxid, mzxid: s.mzxid, pzxid: s.pzxid, ctime: s.ctime, mtime: s.mtime, version: s.version, cversion: s.cversion,
+    aversion: s.aversion, ephemeralOwner: `0x${hex(s.ephemeralOwner)}`, dataLength: s.dataLength, numChildren: s.numChildren,
+  };
+}
+
+/** ZKUtil.getPermString: the letters in c d r w a order. */
+export function permString(perms: number): string {
+  return (perms & Perms.CREATE ? 'c' : '') + (perms & Perms.DELETE ? 'd' : '') + (perms & Perms.READ ? 'r' : '')
+    + (perms & Perms.WRITE ? 'w' : '') + (perms & Perms.ADMIN ? 'a' : '');
+}
+
+/** jute's CSV form of a string (Id.toString as zkCli's getAcl prints it). */
+function csvString(s: string): string {
+  return `'${s.replace(/[\0\n\r,}%]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)}`;
+}
+
+/**
+ * zkCli's AclParser: "scheme:id:perms[,...]", split at the first and last colon (a digest id has
+ * one inside). Entries without that form, and unknown perm letters, are reported and left out.
+ */
+export function parseAcl(text: string, warn: (msg: string) => void): ACL[] {
+  const out: ACL[] = [];
+  for (const a of text.split(',')) {
+    const first = a.indexOf(':');
+    const last = a.lastIndexOf(':');
+    if (first === -1 || first === last) {
+      warn(`${a} does not have the form scheme:id:perm`);
+      continue;
+    }
+    let perms = 0;
+    for (const ch of a.slice(last + 1)) {
+      const bit = ({ r: Perms.READ, w: Perms.WRITE, c: Perms.CREATE, d: Perms.DELETE, a: Perms.ADMIN } as Record<string, number>)[ch];
+      if (bit === undefined) warn(`Unknown perm type: ${ch}`);
+      else perms |= bit;
+    }
+    out.push({ id: { scheme: a.slice(0, first), id: a.slice(first + 1, last) }, perms });
+  }
+  return out;
+}
+
+/** KeeperException.getCodeMessage. */
+const CODE_MESSAGES = new Map<number, string>([
+  [ErrorCode.Ok, 'ok'], [ErrorCode.SystemError, 'SystemError'], [ErrorCode.RuntimeInconsistency, 'RuntimeInconsistency'],
+  [ErrorCode.DataInconsistency, 'DataInconsistency'], [ErrorCode.ConnectionLoss, 'ConnectionLoss'],
+  [ErrorCode.MarshallingError, 'MarshallingError'], [ErrorCode.NewConfigNoQuorum, 'NewConfigNoQuorum'],
+  [ErrorCode.ReconfigInProgress, 'ReconfigInProgress'], [ErrorCode.Unimplemented, 'Unimplemented'],
+  [ErrorCode.OperationTimeout, 'OperationTimeout'], [ErrorCode.BadArguments, 'BadArguments'], [ErrorCode.APIError, 'APIError'],
+  [ErrorCode.NoNode, 'NoNode'], [ErrorCode.NoAuth, 'NoAuth'], [ErrorCode.BadVersion, 'BadVersion'],
+  [ErrorCode.NoChildrenForEphemerals, 'NoChildrenForEphemerals'], [ErrorCode.NodeExists, 'NodeExists'],
+  [ErrorCode.InvalidACL, 'InvalidACL'], [ErrorCode.AuthFailed, 'AuthFailed'], [ErrorCode.NotEmpty, 'Directory not empty'],
+  [ErrorCode.SessionExpired, 'Session expired'], [ErrorCode.InvalidCallback, 'Invalid callback'],
+  [ErrorCode.SessionMoved, 'Session moved'], [ErrorCode.NotReadOnly, 'Not a read-only call'],
+  [ErrorCode.EphemeralOnLocalSession, 'Ephemeral node on local session'], [ErrorCode.NoWatcher, 'No such watcher'],
+  [ErrorCode.ReconfigDisabled, 'Reconfig is disabled'], [ErrorCode.RequestTimeout, 'Request timeout'],
+  [ErrorCode.SessionClosedRequireSaslAuth, 'Session closed because client failed to authenticate'],
+  [ErrorCode.QuotaExceeded, 'Quota has exceeded'], [ErrorCode.ThrottledOp, 'Op throttled due to high load'],
+]);
+
+/** What zkCli prints for a KeeperException (CliWrapperException), given the path the user typed. */
+export function keeperMessage(e: KeeperError, path: string | undefined): string {
+  const p = path ?? e.path ?? '';
+  switch (e.code) {
+    case ErrorCode.NoNode: return `Node does not exist: ${p}`;
+    case ErrorCode.NoChildrenForEphemerals: return `Ephemerals cannot have children: ${p}`;
+    case ErrorCode.NodeExists: return `Node already exists: ${p}`;
+    case ErrorCode.NotEmpty: return `Node not empty: ${p}`;
+    case ErrorCode.NotReadOnly: return `Not a read-only call: ${p}`;
+    case ErrorCode.InvalidACL: return `Acl is not valid : ${p}`;
+    case ErrorCode.NoAuth: return `Insufficient permission : ${p}`;
+    case ErrorCode.BadArguments: return `Arguments are not valid : ${p}`;
+    case ErrorCode.BadVersion: return `version No is not valid : ${p}`;
+    case ErrorCode.QuotaExceeded: return `Quota has exceeded : ${p}`;
+    case ErrorCode.ReconfigInProgress: return 'Another reconfiguration is in progress -- concurrent reconfigs not supported (yet)';
+    case ErrorCode.NewConfigNoQuorum:
+      return 'No quorum of new config is connected and up-to-date with the leader of last committed config - try invoking reconfiguration after new servers are connected and synced';
+    default: {
+      const msg = CODE_MESSAGES.get(e.code) ?? `Unknown error ${e.code}`;
+      return p ? `KeeperErrorCode = ${msg} for ${p}` : `KeeperErrorCode = ${msg}`;
+    }
+  }
+}
+
+/** netty's ByteBufUtil.prettyHexDump, as `get -x` prints it. */
+export function hexDump(data: Buffer): string {
+  const lines = [
+    '         +-------------------------------------------------+',
+    '         |  0  1  2  3  4  5  6  7  8  9  a  b  c  d  e  f |',
+    '+--------+-------------------------------------------------+----------------+',
+  ];
+  for (let off = 0; off < data.length; off += 16) {
+    const row = data.subarray(off, off + 16);
+    const bytes = Array.from(row, (b) => ` ${b.toString(16).padStart(2, '0')}`).join('').padEnd(48);
+    const chars = Array.from(row, (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('').padEnd(16);
+    lines.push(`|${off.toString(16).padStart(8, '0')}|${bytes} |${chars}|`);
+  }
+  lines.push('+--------+-------------------------------------------------+----------------+');
+  return lines.join('\n');
+}
+
+/** a client state as zkCli's KeeperState in "WatchedEvent state:X type:None path:null" */
+const STATE_EVENT: Partial<Record<ClientState, string>> = {
+  connected: 'SyncConnected', readOnly: 'ConnectedReadOnly', suspended: 'Disconnected', expired: 'Expired', closed: 'Closed',
+};
+
+/** zkCli's prompt shows ZooKeeper.States */
+const STATE_NAME: Record<ClientState, string> = {
+  connecting: 'CONNECTING', connected: 'CONNECTED', readOnly: 'CONNECTEDREADONLY', suspended: 'CONNECTING', expired: 'CLOSED', closed: 'CLOSED',
+};
+
+// ---------- the commands ----------
+
+const OK_JSON = { ok: true };
+
+/** The path, or zkCli's MalformedPathException message (PathUtils' words, capitalized). */
+function needPath(path: string, sequential = false): string {
+  const problem = pathProblem(path, sequential);
+  if (problem) throw new CliError(problem[0]!.toUpperCase() + problem.slice(1), EXIT_USAGE);
+  return path;
+}
+
+const COMMANDS: Record<string, Command> = {
+  ls: {
+    usage: '[-s] [-w] [-R] path', options: { s: false, w: false, R: false, '?': false }, min: 2,
+    async run(sh, p) {
+      const path = needPath(p.args[1]!);
+      const watch = p.opts.has('w');
+      const c = sh.zk();
+      if (p.opts.has('R')) {
+        const all = await subtree(c, path, watch);
+        sh.result({ path, paths: all }, () => sh.out(all.join('\n')));
+        return;
+      }
+      const { children, stat } = await c.getChildrenWithStat(path, { watch });
+      children.sort();
+      sh.result({ path, children, ...(p.opts.has('s') ? { stat: statJson(stat) } : {}) }, () => {
+        sh.out(`[${children.join(', ')}]`);
+        if (p.opts.has('s')) sh.out(statLines(stat).join('\n'));
+      });
+    },
+  },
+  get: {
+    usage: '[-s] [-w] [-b] [-x] path', options: { s: false, w: false, b: false, x: false }, min: 2,
+    async run(sh, p) {
+      const path = needPath(p.args[1]!);
+      const { data, stat } = await sh.zk().getData(path, { watch: p.opts.has('w') });
+      const bytes = data ?? Buffer.from('null');
+      sh.result({
+        path, data: data === null ? null : data.toString('utf8'), base64: data === null ? null : data.toString('base64'),
+        ...(p.opts.has('s') ? { stat: statJson(stat) } : {}),
+      }, () => {
+        sh.out(p.opts.has('x') ? hexDump(bytes) : p.opts.has('b') ? bytes.toString('base64') : bytes.toString('utf8'));
+        if (p.opts.has('s')) sh.out(statLines(stat).join('\n'));
+      });
+    },
+  },
+  set: {
+    usage: '[-s] [-v version] [-b] path data', options: { s: false, v: true, b: false }, min: 3,
+    async run(sh, p) {
+      const path = needPath(p.args[1]!);
+      const data = p.opts.has('b') ? Buffer.from(p.args[2]!, 'base64') : Buffer.from(p.args[2]!, 'utf8');
+      const stat = await sh.zk().setData(path, data, { version: intOption(p, 'v', -1) });
+      sh.result({ path, stat: statJson(stat) }, () => { if (p.opts.has('s')) sh.out(statLines(stat).join('\n')); });
+    },
+  },
+  create: {
+    usage: '[-s] [-e] [-c] [-t ttl] path [data] [acl]', options: { s: false, e: false, c: false, t: true }, min: 2,
+    async run(sh, p) {
+      const [e, s, c, t] = ['e', 's', 'c', 't'].map((f) => p.opts.has(f));
+      if (c && (e || s)) throw new CliError('-c cannot be combined with -s or -e. Containers cannot be ephemeral or sequential.');
+      let ttl = 0;
+      if (t) {
+        const v = p.opts.get('t') as string;
+        if (!/^[+-]?\d+$/.test(v)) throw new CliError('-t argument must be a long value');
+        ttl = Number(v);
+        if (e) throw new CliError('TTLs cannot be used with Ephemeral znodes');
+        if (c) throw new CliError('TTLs cannot be used with Container znodes');
+        if (ttl <= 0 || ttl > 0xffffffffff) throw new CliError(`ttl must be positive and cannot be larger than: ${0xffffffffff}`);
+      }
+      const mode = e ? (s ? CreateMode.EPHEMERAL_SEQUENTIAL : CreateMode.EPHEMERAL)
+        : s ? (t ? CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL : CreateMode.PERSISTENT_SEQUENTIAL)
+          : c ? CreateMode.CONTAINER : t ? CreateMode.PERSISTENT_WITH_TTL : CreateMode.PERSISTENT;
+      const path = needPath(p.args[1]!, s);
+      const data = p.args.length > 2 ? Buffer.from(p.args[2]!, 'utf8') : null;
+      const acl = p.args.length > 3 ? parseAcl(p.args[3]!, (m) => sh.err(m)) : undefined;
+      let created: string;
+      try {
+        created = await sh.zk().create(path, data, { mode, ...(acl ? { acl } : {}), ...(t ? { ttlMs: ttl } : {}) });
+      } catch (err) {
+        if (err instanceof InvalidACLError) sh.err(keeperMessageRaw(err, path));
+        throw err;
+      }
+      sh.result({ created }, () => sh.err(`Created ${created}`));
+    },
+  },
+  delete: {
+    usage: '[-v version] path', options: { v: true }, min: 2,
+    async run(sh, p) {
+      const path = needPath(p.args[1]!);
+      await sh.zk().delete(path, { version: intOption(p, 'v', -1) });
+      sh.result(OK_JSON, () => undefined);
+    },
+  },
+  deleteall: {
+    usage: 'path [-b batch size]', options: { b: true }, min: 2,
+    async run(sh, p) {
+      const path = needPath(p.args[1]!);
+      const batch = intOption(p, 'b', 1000);
+      if (batch <= 0) throw new CliError('-b argument must be an int value', EXIT_USAGE);
+      const c = sh.zk();
+      // ZKUtil.deleteRecursive: list the subtree, then delete deepest first in multis of up to
+      // `batch` deletes
+      const victims = (await subtree(c, path)).reverse().filter((x) => x !== '/');
+      let failed = false;
+      for (let i = 0; i < victims.length; i += batch) {
+        const ops = victims.slice(i, i + batch).map((v) => Op.delete(v));
+        try {
+          await c.multi(ops);
+        } catch (err) {
+          if (!(err instanceof KeeperError) || err.code === ErrorCode.ConnectionLoss || err.code === ErrorCode.SessionExpired) throw err;
+          // one by one, so what can go goes (ZKUtil's fallback when a batch fails)
+          for (const op of ops) {
+            try {
+              await c.delete(op.path);
+            } catch (e1) {
+              if (!(e1 instanceof KeeperError) || e1.code !== ErrorCode.NoNode) failed = true;
+            }
+          }
+        }
+      }
+      if (failed) sh.err('Failed to delete some node(s) in the subtree!');
+      sh.result({ ok: !failed, deleted: victims.length }, () => undefined);
+    },
+  },
+  stat: {
+    usage: '[-w] path', options: { w: false }, min: 2,
+    async run(sh, p) {
+      const path = needPath(p.args[1]!);
+      const stat = await sh.zk().exists(path, { watch: p.opts.has('w') });
+      if (!stat) throw new CliError(`Node does not exist: ${path}`, EXIT_FAILED, new KeeperError(ErrorCode.NoNode, path));
+      sh.result({ path, stat: statJson(stat) }, () => sh.out(statLines(stat).join('\n')));
+    },
+  },
+  getAcl: {
+    usage: '[-s] path', options: { s: false }, min: 2,
+    async run(sh, p) {
+      const path = needPath(p.args[1]!);
+      const { acl, stat } = await sh.zk().getACL(path);
+      sh.result({ path, acl: acl.map((a) => ({ scheme: a.id.scheme, id: a.id.id, perms: permString(a.perms) })), ...(p.opts.has('s') ? { stat: statJson(stat) } : {}) }, () => {
+        for (const a of acl) sh.out(`${csvString(a.id.scheme)},${csvString(a.id.id)}\n: ${permString(a.perms)}`);
+        if (p.opts.has('s')) sh.out(statLines(stat).join('\n'));
+      });
+    },
+  },
+  setAcl: {
+    usage: '[-s] [-v version] [-R] path acl', options: { s: false, v: true, R: false }, min: 3,
+    async run(sh, p) {
+      const path = needPath(p.args[1]!);
+      const acl = parseAcl(p.args[2]!, (m) => sh.err(m));
+      const version = intOption(p, 'v', -1);
+      const c = sh.zk();
+      if (p.opts.has('R')) {
+        let n = 0;
+        for (const at of await subtree(c, path)) {
+          try {
+            await c.setACL(at, acl, { version });
+            n++;
+          } catch (e) {
+            if (!(e instanceof KeeperError)) throw e;
+            sh.err(keeperMessageRaw(e, at));
+          }
+        }
+        sh.result({ ok: true, updated: n }, () => undefined);
+        return;
+      }
+      const stat = await c.setACL(path, acl, { version });
+      sh.result({ path, stat: statJson(stat) }, () => { if (p.opts.has('s')) sh.out(statLines(stat).join('\n')); });
+    },
+  },
+  addauth: {
+    usage: 'scheme auth', options: {}, min: 2,
+    async run(sh, p) {
+      // as zkCli: sent without waiting for the answer (a refusal closes the session's connection,
+      // shown as an AuthFailed event)
+      sh.zk().addAuth(p.args[1]!, p.args[2] ?? '').catch(() => undefined);
+      sh.result(OK_JSON, () => undefined);
+    },
+  },
+  sync: {
+    usage: 'path', options: {}, min: 2,
+    async run(sh, p) {
+      const path = needPath(p.args[1]!);
+      await sh.zk().sync(path);
+      sh.result({ path, synced: true }, () => sh.out('Sync is OK'));
+    },
+  },
+  config: {
+    usage: '[-c] [-w] [-s]', options: { c: false, w: false, s: false }, min: 1,
+    async run(sh, p) {
+      const { data, stat } = await sh.zk().getConfig({ watch: p.opts.has('w') });
+      const text = data === null ? 'null' : data.toString('utf8');
+      const shown = p.opts.has('c') ? clientConfig(text) : text;
+      sh.result({ config: shown, ...(p.opts.has('s') ? { stat: statJson(stat) } : {}) }, () => {
+        sh.out(shown);
+        if (p.opts.has('s')) sh.out(statLines(stat).join('\n'));
+      });
+    },
+  },
+  whoami: {
+    usage: '', options: {}, min: 1,
+    async run(sh) {
+      const ids = await sh.zk().whoAmI();
+      sh.result({ ids }, () => sh.out(['Auth scheme: User', ...ids.map((i) => `${i.scheme}: ${i.user}`)].join('\n')));
+    },
+  },
+  addWatch: {
+    usage: '[-m mode] path # optional mode is one of [PERSISTENT, PERSISTENT_RECURSIVE] - default is PERSISTENT_RECURSIVE',
+    options: { m: true }, min: 2,
+    async run(sh, p) {
+      if (p.args.length !== 2) throw new CliError(`addWatch ${COMMANDS.addWatch!.usage}`, EXIT_USAGE);
+      const m = String(p.opts.get('m') ?? 'PERSISTENT_RECURSIVE').toUpperCase();
+      if (m !== 'PERSISTENT' && m !== 'PERSISTENT_RECURSIVE') throw new CliError(`addWatch ${COMMANDS.addWatch!.usage}`, EXIT_USAGE);
+      const path = needPath(p.args[1]!);
+      await sh.zk().addWatch(path, true, { mode: m === 'PERSISTENT' ? AddWatchMode.Persistent : AddWatchMode.PersistentRecursive });
+      sh.result(OK_JSON, () => undefined);
+    },
+  },
+  removewatches: {
+    usage: 'path [-c|-d|-a] [-l]', options: { c: false, d: false, p: false, r: false, a: false, l: false }, min: 2,
+    async run(sh, p) {
+      const path = needPath(p.args[1]!);
+      const type = p.opts.has('c') ? WatcherType.Children : p.opts.has('d') ? WatcherType.Data : p.opts.has('p') ? WatcherType.Persistent
+        : p.opts.has('r') ? WatcherType.PersistentRecursive : WatcherType.Any;
+      await sh.zk().removeWatches(path, type, { local: p.opts.has('l') });
+      sh.result(OK_JSON, () => undefined);
+    },
+  },
+  getEphemerals: {
+    usage: 'path', options: {}, min: 1,
+    async run(sh, p) {
+      const prefix = p.args[1] ?? '/';
+      const paths = await sh.zk().getEphemerals(needPath(prefix));
+      sh.result({ paths }, () => sh.out(`[${paths.join(', ')}]`));
+    },
+  },
+  getAllChildrenNumber: {
+    usage: 'path', options: {}, min: 2,
+    async run(sh, p) {
+      const path = needPath(p.args[1]!);
+      const count = await sh.zk().getAllChildrenNumber(path);
+      sh.result({ path, count }, () => sh.out(String(count)));
+    },
+  },
+  reconfig: {
+    usage: '[-s] [-v version] [[-file path] | [-members serverID=host:port1:port2;port3[,...]*]] | [-add serverId=host:port1:port2;port3[,...]]* [-remove serverId[,...]*]',
+    options: {}, min: 1, raw: true,
+    async run(sh, _p, tokens) {
+      const want: Record<string, string> = {};
+      let withStat = false;
+      for (let i = 1; i < tokens.length; i++) {
+        const t = tokens[i]!;
+        if (t === '-s') withStat = true;
+        else if (['-v', '-add', '-remove', '-members', '-file'].includes(t) && tokens[i + 1] !== undefined) want[t.slice(1)] = tokens[++i]!;
+        else throw new CliError(`reconfig ${COMMANDS.reconfig!.usage}`, EXIT_USAGE);
+      }
+      if (want.file !== undefined) throw new CliError('reconfig -file: Ark reads no dynamic config file; give the servers with -members', EXIT_USAGE);
+      if (want.add === undefined && want.remove === undefined && want.members === undefined) {
+        throw new CliError(`reconfig ${COMMANDS.reconfig!.usage}`, EXIT_USAGE);
+      }
+      const { data, stat } = await sh.zk().reconfig({
+        ...(want.add !== undefined ? { joining: want.add } : {}), ...(want.remove !== undefined ? { leaving: want.remove } : {}),
+        ...(want.members !== undefined ? { members: want.members } : {}),
+        ...(want.v !== undefined ? { fromConfig: Number.parseInt(want.v, 16) } : {}),
+      });
+      const text = data?.toString('utf8') ?? '';
+      sh.result({ config: text, stat: statJson(stat) }, () => {
+        sh.out(`Committed new configuration:\n${text}`);
+        if (withStat) sh.out(statLines(stat).join('\n'));
+      });
+    },
+  },
+  version: {
+    usage: '', options: {}, min: 1,
+    async run(sh) {
+      sh.result({ version: VERSION_STRING }, () => sh.out(`ZooKeeper CLI version: ${VERSION_STRING}`));
+    },
+  },
+};
+
+/**
+ * The node and everything below it, level by level with each node's children sorted (the order
+ * zkCli's ls -R prints, ZKUtil.listSubTreeBFS), leaving watches on the way when asked.
+ */
+async function subtree(c: ZooKeeperClient, path: string, watch = false): Promise<string[]> {
+  const all = [path];
+  for (let i = 0; i < all.length; i++) {
+    const at = all[i]!;
+    for (const k of (await c.getChildren(at, { watch })).sort()) all.push(at === '/' ? `/${k}` : `${at}/${k}`);
+  }
+  return all;
+}
+
+/** ConfigUtils.getClientConfigStr: "version host:port,..." from /zookeeper/config's server lines. */
+function clientConfig(text: string): string {
+  let version = '';
+  const hosts: string[] = [];
+  for (const line of text.split('\n')) {
+    const at = line.indexOf('=');
+    if (at < 0) continue;
+    const key = line.slice(0, at).trim();
+    const value = line.slice(at + 1).trim();
+    if (key === 'version') version = value;
+    if (!key.startsWith('server.')) continue;
+    const client = value.split(';')[1];
+    if (!client) continue;
+    const hp = client.includes(':') ? client : `0.0.0.0:${client}`;
+    hosts.push(hp);
+  }
+  return `${version} ${hosts.join(',')}`;
+}
+
+/** KeeperException.getMessage(), for the places zkCli prints it raw. */
+function keeperMessageRaw(e: KeeperError, path: string): string {
+  return `KeeperErrorCode = ${CODE_MESSAGES.get(e.code) ?? `Unknown error ${e.code}`} for ${path}`;
+}
+
+/** zkCli's own words; history, redo, printwatches, connect, close and quit act on the shell itself. */
+const SHELL_USAGE: Record<string, string> = {
+  close: '', connect: 'host:port', history: '', printwatches: 'on|off', quit: '', redo: 'cmdno',
+};
+
+export const COMMAND_NAMES = [...Object.keys(COMMANDS), ...Object.keys(SHELL_USAGE), 'exit', 'help'].sort();
+
+export class Shell {
+  private client: ZooKeeperClient | null = null;
+  host: string;
+  printWatches = true;
+  readonly history = new Map<number, string>();
+  commandCount = 0;
+  exitCode = EXIT_OK;
+  /** set by quit / exit */
+  quit = false;
+  /**
+   * Prints output that is not the answer to a command (watch and connection events); a terminal
+   * wraps it to clear and redraw its prompt line. Default: print at once.
+   */
+  asyncOutput: (print: () => void) => void = (print) => print();
+
+  constructor(private readonly o: ShellOptions) {
+    this.host = o.server;
+  }
+
+  /** zkCli's prompt: "[ark: host(STATE) n] " */
+  prompt(): string {
+    return `[ark: ${this.host}(${this.client ? STATE_NAME[this.client.state] : 'CLOSED'}) ${this.commandCount}] `;
+  }
+
+  out(text: string): void {
+    this.o.io.out(`${text}\n`);
+  }
+
+  err(text: string): void {
+    this.o.io.err(`${text}\n`);
+  }
+
+  /** A command's answer: its JSON document with --json, else its text. */
+  result(json: object, text: () => void): void {
+    if (this.o.json) this.out(JSON.stringify(json));
+    else text();
+  }
+
+  /** The connected client; "Not connected" when there is none (after close or expiry). */
+  zk(): ZooKeeperClient {
+    const c = this.client;
+    if (!c || c.state === 'closed' || c.state === 'expired') throw new CliError('Not connected', EXIT_FAILED);
+    return c;
+  }
+
+  /** Starts a session with host (closing the one before), as zkCli's connect. */
+  connect(host = this.host): ZooKeeperClient {
+    const old = this.client;
+    if (old) void old.close();
+    this.host = host;
+    const c = new ZooKeeperClient(host, {
+      sessionTimeoutMs: this.o.timeoutMs,
+      requestTimeoutMs: this.o.timeoutMs,
+      allowReadOnly: this.o.readOnly,
+      // as zkCli: an expired session stays expired ("Not connected"), the user connects again
+      renewSession: false,
+      ...this.o.client,
+    });
+    this.client = c;
+    c.on('watch', (e) => { if (this.client === c) this.event(e); });
+    c.on('state', (s) => {
+      const state = STATE_EVENT[s];
+      if (state && this.client === c) this.event({ type: 'None', state: state as WatchedEvent['state'], path: '', zxid: -1 });
+    });
+    c.on('authFailed', () => { if (this.client === c) this.event({ type: 'None', state: 'AuthFailed', path: '', zxid: -1 }); });
+    return c;
+  }
+
+  private event(e: WatchedEvent): void {
+    if (!this.printWatches) return;
+    this.asyncOutput(() => {
+      if (this.o.json) {
+        this.out(JSON.stringify({ event: { type: e.type, state: e.state, path: e.type === 'None' ? null : e.path } }));
+      } else {
+        this.out('\nWATCHER::');
+        this.out(`\nWatchedEvent state:${e.state} type:${e.type} path:${e.type === 'None' ? 'null' : e.path}`);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    const c = this.client;
+    this.client = null;
+    await c?.close();
+  }
+
+  /** One line typed or read, as zkCli's executeLine: kept in the history, then run. */
+  async executeLine(line: string): Promise<void> {
+    const tokens = tokenize(line);
+    if (tokens.length === 0) return;
+    this.history.set(this.commandCount, line);
+    await this.run(tokens);
+    this.commandCount++;
+  }
+
+  /** Runs one command (its words), setting exitCode; errors are printed, never thrown. */
+  async run(tokens: string[]): Promise<number> {
+    try {
+      await this.dispatch(tokens);
+      // quit keeps the code of the command before it: zkCli exits with that
+      if (!this.quit) this.exitCode = EXIT_OK;
+    } catch (e) {
+      this.exitCode = this.report(e, tokens);
+    }
+    return this.exitCode;
+  }
+
+  private report(e: unknown, tokens: string[]): number {
+    let message: string;
+    let code: number;
+    let keeper: KeeperError | undefined;
+    if (e instanceof CliError) {
+      message = e.message;
+      code = e.exitCode;
+      keeper = e.keeper;
+    } else if (e instanceof BadArgumentsError && e.cause instanceof Error) {
+      // the client refused the argument before sending it (zkCli's MalformedPathException)
+      message = e.cause.message;
+      code = EXIT_USAGE;
+    } else if (e instanceof KeeperError) {
+      keeper = e;
+      message = keeperMessage(e, e.path ?? pathArg(tokens));
+      code = EXIT_FAILED;
+    } else {
+      throw e;
+    }
+    if (this.o.json) {
+      this.out(JSON.stringify({ error: { message, ...(keeper ? { code: keeper.code, name: errorName(keeper.code), path: keeper.path ?? null } : {}) } }));
+    } else {
+      this.err(message);
+    }
+    return code;
+  }
+
+  private async dispatch(tokens: string[]): Promise<void> {
+    const name = tokens[0]!;
+    switch (name) {
+      case 'quit':
+      case 'exit':
+        this.quit = true;
+        await this.close();
+        return;
+      case 'help':
+        this.usage();
+        return;
+      case 'history':
+        for (let i = this.commandCount - 10; i <= this.commandCount; i++) if (i >= 0) this.out(`${i} - ${this.history.get(i)}`);
+        return;
+      case 'redo': {
+        const i = Number(tokens[1]);
+        if (tokens[1] === undefined || !/^\d+$/.test(tokens[1]) || i >= this.commandCount) throw new CliError('Command index out of range', EXIT_USAGE);
+        const line = this.history.get(i)!;
+        const again = tokenize(line);
+        if (again[0] === 'redo') throw new CliError('No redoing redos', EXIT_USAGE);
+        this.history.set(this.commandCount, line);
+        await this.dispatch(again);
+        return;
+      }
+      case 'printwatches':
+        if (tokens.length === 1) this.out(`printwatches is ${this.printWatches ? 'on' : 'off'}`);
+        else this.printWatches = tokens[1] === 'on';
+        return;
+      case 'connect':
+        this.connect(tokens[1] ?? this.host);
+        return;
+      case 'close':
+        await this.close();
+        return;
+    }
+    const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+    if (!cmd) {
+      this.usage();
+      throw new CliError(`Command not found ${name}`, EXIT_USAGE);
+    }
+    const p = cmd.raw ? { args: tokens, opts: new Map<string, string | true>() } : parseArgs(tokens, cmd.options);
+    if (p.args.length < cmd.min) throw new CliError(`${name} ${cmd.usage}`, EXIT_USAGE);
+    await cmd.run(this, p, tokens);
+  }
+
+  usage(): void {
+    const lines = ['ZooKeeper -server host:port -client-configuration properties-file cmd args'];
+    const all: Record<string, string> = { ...SHELL_USAGE, ...Object.fromEntries(Object.entries(COMMANDS).map(([k, c]) => [k, c.usage])) };
+    for (const k of Object.keys(all).sort()) lines.push(`\t${k} ${all[k]}`);
+    this.err(lines.join('\n'));
+  }
+
+  /**
+   * Tab completion: a command name for the first word; otherwise, for a word that starts with
+   * "/", the children of its parent that start with what follows the last "/".
+   */
+  async complete(line: string): Promise<[string[], string]> {
+    const words = line.split(/\s+/);
+    const word = words[words.length - 1] ?? '';
+    if (words.length <= 1) return [COMMAND_NAMES.filter((c) => c.startsWith(word)), word];
+    if (!word.startsWith('/')) return [[], word];
+    const c = this.client;
+    if (!c || !c.connected) return [[], word];
+    const cut = word.lastIndexOf('/');
+    const parent = cut === 0 ? '/' : word.slice(0, cut);
+    const prefix = word.slice(cut + 1);
+    try {
+      const kids = (await c.getChildren(parent, { timeoutMs: 2000 })).filter((k) => k.startsWith(prefix)).sort();
+      return [kids.map((k) => `${parent === '/' ? '' : parent}/${k}`), word];
+    } catch {
+      return [[], word];
+    }
+  }
+}
+
+/** the path argument of a command line, for messages of errors the server sent without one */
+function pathArg(tokens: string[]): string | undefined {
+  return tokens.slice(1).find((t) => t.startsWith('/'));
+}
