@@ -632,8 +632,6 @@ export class Shell {
   /** Starts a session with host (closing the one before), as zkCli's connect. */
   connect(host = this.host): ZooKeeperClient {
     const old = this.client;
-    if (old) void old.close();
-    this.host = host;
     const c = new ZooKeeperClient(host, {
       sessionTimeoutMs: this.o.timeoutMs,
       requestTimeoutMs: this.o.timeoutMs,
@@ -642,6 +640,9 @@ export class Shell {
       renewSession: false,
       ...this.o.client,
     });
+    // a connect string that does not parse threw above, leaving the old session as it was
+    if (old) void old.close();
+    this.host = host;
     this.client = c;
     c.on('watch', (e) => { if (this.client === c) this.event(e); });
     c.on('state', (s) => {
@@ -708,7 +709,9 @@ export class Shell {
       message = keeperMessage(e, e.path ?? pathArg(tokens));
       code = EXIT_FAILED;
     } else {
-      throw e;
+      // anything else (a connect string that does not parse, ...): said, and the shell goes on
+      message = e instanceof Error ? e.message : String(e);
+      code = EXIT_FAILED;
     }
     if (this.o.json) {
       this.out(JSON.stringify({ error: { message, ...(keeper ? { code: keeper.code, name: errorName(keeper.code), path: keeper.path ?? null } : {}) } }));

@@ -156,6 +156,12 @@ describe('ark cli, commands from standard input', () => {
     const docs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.ok(docs.some((d) => JSON.stringify(d.event) === JSON.stringify({ type: 'NodeDeleted', state: 'SyncConnected', path: '/batch' })), r.stdout);
     assert.ok(!r.stdout.includes('never-run'), 'nothing runs after quit');
+
+    // a connect string that does not parse is said, and the session before it goes on
+    r = await cli(['-server', cs], 'connect bad:host:x\nls /zookeeper\n');
+    assert.equal(r.code, 0, describeTool(r));
+    assert.match(r.stderr, /^connect string "bad:host:x": /);
+    assert.match(r.stdout, /\[config, quota\]\n/);
   });
 });
 
