@@ -5,14 +5,17 @@
 //   or $ARK_CLI_HISTORY; empty to keep none) and tab completion of commands and znode paths;
 // - standard input a pipe or file: one command per line, in order, no prompt; exits with the
 //   last command's code, as zkCli.
-// Exit codes: 0 done, 1 the command failed, 2 a command line that is not one.
+// Exit codes as zkCli's: 0 done, 1 the command failed, 127 no such command; 2 for ark cli's own
+// options (-server, -timeout) that do not parse.
 import type { Command } from 'commander';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { parseConnectString } from '../client/paths.js';
-import { EXIT_FAILED, EXIT_USAGE, Shell } from './shell.js';
+import { EXIT_FAILED, Shell } from './shell.js';
+
+const EXIT_USAGE = 2;
 
 const USAGE = `usage: ark cli [-server host:port[,host:port...][/chroot]] [-timeout ms] [-r] [--json] [command [args...]]
 
@@ -20,11 +23,12 @@ const USAGE = `usage: ark cli [-server host:port[,host:port...][/chroot]] [-time
   -timeout     session timeout in ms (default 30000); also bounds each request and, with a
                command given, the wait for the first connection
   -r           accept a read-only server
+  -client-configuration FILE   accepted for zkCli's command lines; ignored (no TLS or SASL yet)
   --json       print one JSON document per command (and per watch event) instead of zkCli's text
 
 Without a command: an interactive shell on a terminal, or one command per line from standard
 input. Commands are zkCli.sh's; type "help" in the shell for the list.
-Exit codes: 0 done, 1 the command failed, 2 a bad command line.`;
+Exit codes: 0 done, 1 the command failed, 127 no such command, 2 bad options of ark cli itself.`;
 
 interface CliArgs {
   server: string;
@@ -56,6 +60,9 @@ export function parseCliArgs(argv: string[]): CliArgs | 'help' {
       if (!/^\d+$/.test(v) || a.timeoutMs < 1 || a.timeoutMs > 0x7fffffff) fail(`-timeout must be a whole number of milliseconds, got "${v}"`);
     } else if (t === '-r' || t === '--readonly') a.readOnly = true;
     else if (t === '-waitforconnection') { /* ark cli always waits before a command given on the command line */ }
+    else if (t === '-client-configuration') {
+      process.stderr.write(`ark cli: -client-configuration ${value()} ignored: ark cli speaks plain TCP without SASL\n`);
+    }
     else if (t === '--json') a.json = true;
     else if (t === '-h' || t === '--help' || t === '-help') return 'help';
     else if (t.startsWith('-')) fail(`unknown option ${t}\n${USAGE}`);
@@ -78,6 +85,8 @@ export function registerCliCommand(program: Command): void {
     .description('a ZooKeeper shell (zkCli.sh\'s commands and output) for Ark or any ZooKeeper server; --json for scripts')
     .usage('[-server host:port] [-timeout ms] [-r] [--json] [command [args...]]')
     .helpOption(false)
+    // every word after `cli` is the shell's (`ark cli create /v -V` must not print ark's version)
+    .passThroughOptions()
     .allowUnknownOption()
     .allowExcessArguments()
     .argument('[args...]')
@@ -109,12 +118,13 @@ async function oneShot(shell: Shell, a: CliArgs): Promise<number> {
   try {
     await client.waitForConnected({ timeoutMs: a.timeoutMs });
   } catch (e) {
-    await shell.close();
-    process.stderr.write(`ark cli: ${(e as Error).message}\n`);
+    await shell.close({ quiet: true });
+    if (a.json) process.stdout.write(`${JSON.stringify({ error: { message: (e as Error).message, code: -4, name: 'ConnectionLoss', path: null } })}\n`);
+    else process.stderr.write(`ark cli: ${(e as Error).message}\n`);
     return EXIT_FAILED;
   }
   const code = await shell.run(a.command);
-  await shell.close();
+  await shell.close({ quiet: true });
   return code;
 }
 
@@ -126,7 +136,7 @@ async function batch(shell: Shell): Promise<number> {
     if (shell.quit) break;
   }
   rl.close();
-  await shell.close();
+  await shell.close({ quiet: true });
   return shell.exitCode;
 }
 
@@ -169,6 +179,8 @@ async function interactive(shell: Shell, a: CliArgs): Promise<number> {
     },
   });
   let busy = false;
+  let ended = false;
+  rl.on('close', () => { ended = true; });
   shell.asyncOutput = (print) => {
     if (busy) {
       print();
@@ -181,6 +193,11 @@ async function interactive(shell: Shell, a: CliArgs): Promise<number> {
     rl.prompt(true);
   };
   rl.on('SIGINT', () => {
+    if (busy) {
+      // a command is waiting (on a server that is gone, say): Ctrl-C ends the shell, as zkCli's
+      process.stdout.write('\n');
+      process.exit(130);
+    }
     if (rl.line.length > 0) {
       rl.write(null, { ctrl: true, name: 'u' });
       return;
@@ -192,21 +209,29 @@ async function interactive(shell: Shell, a: CliArgs): Promise<number> {
   rl.prompt();
   for await (const line of rl) {
     busy = true;
-    if (file && line.trim() !== '') {
-      try {
-        appendFileSync(file, `${line}\n`);
-      } catch { /* a history file we cannot write is no reason to stop */ }
-    }
+    saveHistory(file, line);
     await shell.executeLine(line);
     busy = false;
-    if (shell.quit) break;
+    // Ctrl-D while the command ran closed the terminal's input: done
+    if (shell.quit || ended) break;
     rl.setPrompt(shell.prompt());
     rl.prompt();
   }
   rl.close();
-  await shell.close();
+  await shell.close({ quiet: true });
   trimHistory(file);
   return shell.exitCode;
+}
+
+/**
+ * Appends a line to the history file, readable by its owner only; `addauth` lines stay out of it
+ * (they carry passwords) and only in the session's memory.
+ */
+function saveHistory(file: string | null, line: string): void {
+  if (!file || line.trim() === '' || /^\s*addauth\b/.test(line)) return;
+  try {
+    appendFileSync(file, `${line}\n`, { mode: 0o600 });
+  } catch { /* a history file we cannot write is no reason to stop */ }
 }
 
 function trimHistory(file: string | null): void {

@@ -21,7 +21,9 @@ const program = new Command();
 program
   .name('ark')
   .description('Ark: a ZooKeeper-compatible coordination service')
-  .version(`${ARK_VERSION} (speaks ZooKeeper ${VERSION_STRING.split('-')[0]})`);
+  .version(`${ARK_VERSION} (speaks ZooKeeper ${VERSION_STRING.split('-')[0]})`)
+  // options after a subcommand belong to it (ark cli hands every word to the shell)
+  .enablePositionalOptions();
 
 program
   .command('server')

@@ -4,11 +4,12 @@
 // prints one JSON document per command instead, for scripts that would rather not parse text.
 //
 // The Shell runs one command line at a time and writes through a ShellIO; the terminal (prompt,
-// history, tab completion) and the batch and one-shot modes live in cli/main.ts's runCli.
+// history, tab completion) and the batch and one-shot modes live in cli/cli.ts.
 import { ZooKeeperClient, type ClientOptions } from '../client/zookeeper.js';
 import { CreateMode, Op, type WatchedEvent } from '../client/ops.js';
-import { pathProblem } from '../client/paths.js';
-import { BadArgumentsError, InvalidACLError } from '../client/errors.js';
+import { joinPath, pathProblem } from '../client/paths.js';
+import { BadArgumentsError, InvalidACLError, errorFor } from '../client/errors.js';
+import { hexId, permString } from '../storage/inspect.js';
 import { AddWatchMode, Perms, WatcherType, type ACL, type Stat } from '../wire/protocol.js';
 import { ErrorCode, KeeperError, errorName } from '../util/errors.js';
 import type { ClientState } from '../client/machine.js';
@@ -34,18 +35,26 @@ export interface ShellOptions {
   client?: Partial<ClientOptions>;
 }
 
-/** Exit codes: zkCli's (0 done, 1 the command failed), plus 2 for a command line that is not one. */
+/** zkCli's exit codes: 0 done, 1 the command failed (or did not parse), 127 no such command. */
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
+export const EXIT_NOT_FOUND = 127;
 
-/** A command that could not run, with the message zkCli prints for it. */
+/** A command that could not run, with the message zkCli prints for it (on stderr, or stdout). */
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode: number = EXIT_FAILED, readonly keeper?: KeeperError) {
+  constructor(message: string, readonly exitCode: number = EXIT_FAILED, readonly keeper?: KeeperError, readonly stdout = false) {
     super(message);
     this.name = 'CliError';
   }
 }
+
+/** commons-cli's ParseException, as zkCli prints it (CliParseException wraps it: its toString) */
+function parseError(kind: 'UnrecognizedOption' | 'MissingArgument', message: string): CliError {
+  return new CliError(`org.apache.commons.cli.${kind}Exception: ${message}`);
+}
+
+/** how long a command waits for a lost connection to come back before it fails with ConnectionLoss */
+const CONNECT_WAIT_MS = 3000;
 
 interface OptionSpec {
   /** true: takes a value (-v 3) */
@@ -79,34 +88,57 @@ export function tokenize(line: string): string[] {
   return out;
 }
 
-/** Options anywhere on the line, as commons-cli's DefaultParser: -x, -x value, -xvalue; "--" ends them. */
+/**
+ * Options anywhere on the line, as commons-cli's DefaultParser takes them: `-s`, bundled `-sw`,
+ * `-v 3`, `-v3`, `-v=3`; a value may be a negative number but not another option; "--" ends the
+ * options; anything else that starts with "-" is refused.
+ */
 function parseArgs(tokens: string[], spec: OptionSpec): Parsed {
   const args: string[] = [];
   const opts = new Map<string, string | true>();
+  /** the option still waiting for its value */
+  let pending: string | null = null;
+  const isOption = (t: string): boolean => t.length >= 2 && t.startsWith('-') && t.slice(1, 2) in spec;
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
+    if (pending !== null) {
+      if (isOption(t) && !/^-\d+(\.\d+)?$/.test(t)) throw parseError('MissingArgument', `Missing argument for option: ${pending}`);
+      opts.set(pending, t);
+      pending = null;
+      continue;
+    }
+    if (i === 0 || t === '-' || !t.startsWith('-')) {
+      args.push(t);
+      continue;
+    }
     if (t === '--') {
       args.push(...tokens.slice(i + 1));
       break;
     }
-    if (!t.startsWith('-') || t === '-' || /^-\d+(\.\d+)?$/.test(t) || i === 0) {
-      args.push(t);
+    const body = t.slice(1);
+    const eq = body.indexOf('=');
+    if (eq === 1 && spec[body[0]!] === true) {
+      opts.set(body[0]!, body.slice(2));
       continue;
     }
-    const name = t.slice(1, 2);
-    if (t.length === 2 || spec[name] === true) {
-      if (!(name in spec) || (t.length > 2 && spec[name] !== true)) throw new CliError(`Unrecognized option: ${t}`, EXIT_USAGE);
-      if (spec[name]) {
-        const value = t.length > 2 ? t.slice(2) : tokens[++i];
-        if (value === undefined) throw new CliError(`Missing argument for option: ${name}`, EXIT_USAGE);
-        opts.set(name, value);
-      } else {
-        opts.set(name, true);
+    if (body.length === 1 && body in spec) {
+      if (spec[body]) pending = body;
+      else opts.set(body, true);
+      continue;
+    }
+    // a run of flags, the last of which may take the rest of the word as its value
+    for (let k = 0; k < body.length; k++) {
+      const ch = body[k]!;
+      if (eq !== -1 || !(ch in spec)) throw parseError('UnrecognizedOption', `Unrecognized option: ${t}`);
+      if (spec[ch]) {
+        if (k + 1 < body.length) opts.set(ch, body.slice(k + 1));
+        else pending = ch;
+        break;
       }
-      continue;
+      opts.set(ch, true);
     }
-    throw new CliError(`Unrecognized option: ${t}`, EXIT_USAGE);
   }
+  if (pending !== null) throw parseError('MissingArgument', `Missing argument for option: ${pending}`);
   return { args, opts };
 }
 
@@ -114,7 +146,7 @@ function intOption(p: Parsed, flag: string, fallback: number): number {
   const v = p.opts.get(flag);
   if (v === undefined || v === true) return fallback;
   if (!/^[+-]?\d+$/.test(v) || !Number.isSafeInteger(Number(v)) || Math.abs(Number(v)) > 0x7fffffff) {
-    throw new CliError(`-${flag} argument must be an int value`, EXIT_USAGE);
+    throw new CliError(`-${flag} argument must be an int value`);
   }
   return Number(v);
 }
@@ -128,24 +160,38 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 export function javaDate(ms: number): string {
   const d = new Date(ms);
   const two = (n: number): string => String(n).padStart(2, '0');
-  let zone = 'UTC';
-  try {
-    zone = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((x) => x.type === 'timeZoneName')?.value ?? zone;
-  } catch { /* no Intl time zone data: UTC */ }
-  return `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())} ${zone} ${d.getFullYear()}`;
+  return `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())} ${zoneName(d)} ${d.getFullYear()}`;
 }
 
-/** Long.toHexString: two's complement for negatives. */
-function hex(v: number | bigint): string {
-  return BigInt.asUintN(64, BigInt(v)).toString(16);
+/**
+ * The zone's short name as Java prints it (CET, EST, IST, AEDT): Intl knows each name only under
+ * some English locales and says "GMT+1" under the others, so the first real name wins.
+ */
+function zoneName(d: Date): string {
+  let fallback = 'UTC';
+  for (const locale of ['en-US', 'en-GB', 'en-IN', 'en-AU']) {
+    let name: string | undefined;
+    try {
+      name = new Intl.DateTimeFormat(locale, { timeZoneName: 'short' }).formatToParts(d).find((x) => x.type === 'timeZoneName')?.value;
+    } catch {
+      return fallback;
+    }
+    if (!name) continue;
+    if (!/^GMT[+-]/.test(name)) return name;
+    if (locale === 'en-US') fallback = name;
+  }
+  return fallback;
 }
+
+/** "0x" + Long.toHexString (two's complement for negatives) */
+const hex = (v: number | bigint): string => hexId(BigInt(v));
 
 /** zkCli's StatPrinter. */
 export function statLines(s: Stat): string[] {
   return [
-    `cZxid = 0x${hex(s.czxid)}`, `ctime = ${javaDate(s.ctime)}`, `mZxid = 0x${hex(s.mzxid)}`, `mtime = ${javaDate(s.mtime)}`,
-    `pZxid = 0x${hex(s.pzxid)}`, `cversion = ${s.cversion}`, `dataVersion = ${s.version}`, `aclVersion = ${s.aversion}`,
-    `ephemeralOwner = 0x${hex(s.ephemeralOwner)}`, `dataLength = ${s.dataLength}`, `numChildren = ${s.numChildren}`,
+    `cZxid = ${hex(s.czxid)}`, `ctime = ${javaDate(s.ctime)}`, `mZxid = ${hex(s.mzxid)}`, `mtime = ${javaDate(s.mtime)}`,
+    `pZxid = ${hex(s.pzxid)}`, `cversion = ${s.cversion}`, `dataVersion = ${s.version}`, `aclVersion = ${s.aversion}`,
+    `ephemeralOwner = ${hex(s.ephemeralOwner)}`, `dataLength = ${s.dataLength}`, `numChildren = ${s.numChildren}`,
   ];
 }
 
@@ -153,15 +199,11 @@ export function statLines(s: Stat): string[] {
 function statJson(s: Stat): Record<string, unknown> {
   return {
     czxid: s.czxid, mzxid: s.mzxid, pzxid: s.pzxid, ctime: s.ctime, mtime: s.mtime, version: s.version, cversion: s.cversion,
-    aversion: s.aversion, ephemeralOwner: `0x${hex(s.ephemeralOwner)}`, dataLength: s.dataLength, numChildren: s.numChildren,
+    aversion: s.aversion, ephemeralOwner: hex(s.ephemeralOwner), dataLength: s.dataLength, numChildren: s.numChildren,
   };
 }
 
-/** ZKUtil.getPermString: the letters in c d r w a order. */
-export function permString(perms: number): string {
-  return (perms & Perms.CREATE ? 'c' : '') + (perms & Perms.DELETE ? 'd' : '') + (perms & Perms.READ ? 'r' : '')
-    + (perms & Perms.WRITE ? 'w' : '') + (perms & Perms.ADMIN ? 'a' : '');
-}
+export { permString };
 
 /** jute's CSV form of a string (Id.toString as zkCli's getAcl prints it). */
 function csvString(s: string): string {
@@ -205,7 +247,7 @@ const CODE_MESSAGES = new Map<number, string>([
   [ErrorCode.SessionExpired, 'Session expired'], [ErrorCode.InvalidCallback, 'Invalid callback'],
   [ErrorCode.SessionMoved, 'Session moved'], [ErrorCode.NotReadOnly, 'Not a read-only call'],
   [ErrorCode.EphemeralOnLocalSession, 'Ephemeral node on local session'], [ErrorCode.NoWatcher, 'No such watcher'],
-  [ErrorCode.ReconfigDisabled, 'Reconfig is disabled'], [ErrorCode.RequestTimeout, 'Request timeout'],
+  [ErrorCode.ReconfigDisabled, 'Reconfig is disabled'],
   [ErrorCode.SessionClosedRequireSaslAuth, 'Session closed because client failed to authenticate'],
   [ErrorCode.QuotaExceeded, 'Quota has exceeded'], [ErrorCode.ThrottledOp, 'Op throttled due to high load'],
 ]);
@@ -236,6 +278,7 @@ export function keeperMessage(e: KeeperError, path: string | undefined): string 
 
 /** netty's ByteBufUtil.prettyHexDump, as `get -x` prints it. */
 export function hexDump(data: Buffer): string {
+  if (data.length === 0) return '';
   const lines = [
     '         +-------------------------------------------------+',
     '         |  0  1  2  3  4  5  6  7  8  9  a  b  c  d  e  f |',
@@ -268,19 +311,36 @@ const OK_JSON = { ok: true };
 /** The path, or zkCli's MalformedPathException message (PathUtils' words, capitalized). */
 function needPath(path: string, sequential = false): string {
   const problem = pathProblem(path, sequential);
-  if (problem) throw new CliError(problem[0]!.toUpperCase() + problem.slice(1), EXIT_USAGE);
+  if (problem) throw new CliError(problem[0]!.toUpperCase() + problem.slice(1));
   return path;
+}
+
+/**
+ * zkCli 3.4's `cmd path watch` form: a third word sets the watch, with zkCli's notice on stderr
+ * (for delete the word is ignored, as zkCli does).
+ */
+function deprecatedWatch(sh: Shell, p: Parsed, notice: string): boolean {
+  if (p.args.length <= 2) return p.opts.has('w');
+  sh.err(notice);
+  return !notice.startsWith("'delete");
+}
+
+/** An ACL list that parsed to nothing: the Java client refuses it before sending (InvalidACLException, no path). */
+function needAcl(acl: ACL[]): ACL[] {
+  if (acl.length === 0) throw new CliError('Acl is not valid : null', EXIT_FAILED, new KeeperError(ErrorCode.InvalidACL));
+  return acl;
 }
 
 const COMMANDS: Record<string, Command> = {
   ls: {
     usage: '[-s] [-w] [-R] path', options: { s: false, w: false, R: false, '?': false }, min: 2,
     async run(sh, p) {
+      const watch = deprecatedWatch(sh, p, "'ls path [watch]' has been deprecated. Please use 'ls [-w] path' instead.");
       const path = needPath(p.args[1]!);
-      const watch = p.opts.has('w');
-      const c = sh.zk();
+      const c = await sh.zk();
       if (p.opts.has('R')) {
-        const all = await subtree(c, path, watch);
+        const all: string[] = [];
+        await visitSubtree(c, path, watch, (at) => { all.push(at); });
         sh.result({ path, paths: all }, () => sh.out(all.join('\n')));
         return;
       }
@@ -295,8 +355,9 @@ const COMMANDS: Record<string, Command> = {
   get: {
     usage: '[-s] [-w] [-b] [-x] path', options: { s: false, w: false, b: false, x: false }, min: 2,
     async run(sh, p) {
+      const watch = deprecatedWatch(sh, p, "'get path [watch]' has been deprecated. Please use 'get [-s] [-w] path' instead.");
       const path = needPath(p.args[1]!);
-      const { data, stat } = await sh.zk().getData(path, { watch: p.opts.has('w') });
+      const { data, stat } = await (await sh.zk()).getData(path, { watch });
       const bytes = data ?? Buffer.from('null');
       sh.result({
         path, data: data === null ? null : data.toString('utf8'), base64: data === null ? null : data.toString('base64'),
@@ -311,8 +372,11 @@ const COMMANDS: Record<string, Command> = {
     usage: '[-s] [-v version] [-b] path data', options: { s: false, v: true, b: false }, min: 3,
     async run(sh, p) {
       const path = needPath(p.args[1]!);
-      const data = p.opts.has('b') ? Buffer.from(p.args[2]!, 'base64') : Buffer.from(p.args[2]!, 'utf8');
-      const stat = await sh.zk().setData(path, data, { version: intOption(p, 'v', -1) });
+      const text = p.args[2]!;
+      if (p.opts.has('b') && !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) throw new CliError(`Illegal base64 data: ${text}`);
+      const data = p.opts.has('b') ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
+      const version = intOption(p, 'v', -1);
+      const stat = await (await sh.zk()).setData(path, data, { version });
       sh.result({ path, stat: statJson(stat) }, () => { if (p.opts.has('s')) sh.out(statLines(stat).join('\n')); });
     },
   },
@@ -335,10 +399,15 @@ const COMMANDS: Record<string, Command> = {
           : c ? CreateMode.CONTAINER : t ? CreateMode.PERSISTENT_WITH_TTL : CreateMode.PERSISTENT;
       const path = needPath(p.args[1]!, s);
       const data = p.args.length > 2 ? Buffer.from(p.args[2]!, 'utf8') : null;
-      const acl = p.args.length > 3 ? parseAcl(p.args[3]!, (m) => sh.err(m)) : undefined;
+      let acl: ACL[] | undefined;
+      if (p.args.length > 3) {
+        acl = parseAcl(p.args[3]!, (m) => sh.err(m));
+        if (acl.length === 0) sh.err('KeeperErrorCode = InvalidACL');
+        needAcl(acl);
+      }
       let created: string;
       try {
-        created = await sh.zk().create(path, data, { mode, ...(acl ? { acl } : {}), ...(t ? { ttlMs: ttl } : {}) });
+        created = await (await sh.zk()).create(path, data, { mode, ...(acl ? { acl } : {}), ...(t ? { ttlMs: ttl } : {}) });
       } catch (err) {
         if (err instanceof InvalidACLError) sh.err(keeperMessageRaw(err, path));
         throw err;
@@ -349,8 +418,10 @@ const COMMANDS: Record<string, Command> = {
   delete: {
     usage: '[-v version] path', options: { v: true }, min: 2,
     async run(sh, p) {
+      deprecatedWatch(sh, p, "'delete path [version]' has been deprecated. Please use 'delete [-v version] path' instead.");
       const path = needPath(p.args[1]!);
-      await sh.zk().delete(path, { version: intOption(p, 'v', -1) });
+      const version = intOption(p, 'v', -1);
+      await (await sh.zk()).delete(path, { version });
       sh.result(OK_JSON, () => undefined);
     },
   },
@@ -359,11 +430,13 @@ const COMMANDS: Record<string, Command> = {
     async run(sh, p) {
       const path = needPath(p.args[1]!);
       const batch = intOption(p, 'b', 1000);
-      if (batch <= 0) throw new CliError('-b argument must be an int value', EXIT_USAGE);
-      const c = sh.zk();
-      // ZKUtil.deleteRecursive: list the subtree, then delete deepest first in multis of up to
-      // `batch` deletes
-      const victims = (await subtree(c, path)).reverse().filter((x) => x !== '/');
+      if (batch <= 0) throw new CliError('-b argument must be an int value');
+      const c = await sh.zk();
+      // ZKUtil.deleteRecursive: list the subtree breadth first, then delete deepest first in
+      // multis of up to `batch` deletes
+      const tree = [path];
+      for (let i = 0; i < tree.length; i++) for (const k of await c.getChildren(tree[i]!)) tree.push(joinPath(tree[i]!, k));
+      const victims = tree.reverse().filter((x) => x !== '/');
       let failed = false;
       for (let i = 0; i < victims.length; i += batch) {
         const ops = victims.slice(i, i + batch).map((v) => Op.delete(v));
@@ -388,8 +461,9 @@ const COMMANDS: Record<string, Command> = {
   stat: {
     usage: '[-w] path', options: { w: false }, min: 2,
     async run(sh, p) {
+      const watch = deprecatedWatch(sh, p, "'stat path [watch]' has been deprecated. Please use 'stat [-w] path' instead.");
       const path = needPath(p.args[1]!);
-      const stat = await sh.zk().exists(path, { watch: p.opts.has('w') });
+      const stat = await (await sh.zk()).exists(path, { watch });
       if (!stat) throw new CliError(`Node does not exist: ${path}`, EXIT_FAILED, new KeeperError(ErrorCode.NoNode, path));
       sh.result({ path, stat: statJson(stat) }, () => sh.out(statLines(stat).join('\n')));
     },
@@ -398,7 +472,7 @@ const COMMANDS: Record<string, Command> = {
     usage: '[-s] path', options: { s: false }, min: 2,
     async run(sh, p) {
       const path = needPath(p.args[1]!);
-      const { acl, stat } = await sh.zk().getACL(path);
+      const { acl, stat } = await (await sh.zk()).getACL(path);
       sh.result({ path, acl: acl.map((a) => ({ scheme: a.id.scheme, id: a.id.id, perms: permString(a.perms) })), ...(p.opts.has('s') ? { stat: statJson(stat) } : {}) }, () => {
         for (const a of acl) sh.out(`${csvString(a.id.scheme)},${csvString(a.id.id)}\n: ${permString(a.perms)}`);
         if (p.opts.has('s')) sh.out(statLines(stat).join('\n'));
@@ -409,20 +483,22 @@ const COMMANDS: Record<string, Command> = {
     usage: '[-s] [-v version] [-R] path acl', options: { s: false, v: true, R: false }, min: 3,
     async run(sh, p) {
       const path = needPath(p.args[1]!);
-      const acl = parseAcl(p.args[2]!, (m) => sh.err(m));
+      const acl = needAcl(parseAcl(p.args[2]!, (m) => sh.err(m)));
       const version = intOption(p, 'v', -1);
-      const c = sh.zk();
+      const c = await sh.zk();
       if (p.opts.has('R')) {
+        // as zkCli: a node that refuses is reported (on stdout, with no line end) and the walk goes on
         let n = 0;
-        for (const at of await subtree(c, path)) {
+        await visitSubtree(c, path, false, async (at) => {
           try {
             await c.setACL(at, acl, { version });
             n++;
           } catch (e) {
             if (!(e instanceof KeeperError)) throw e;
-            sh.err(keeperMessageRaw(e, at));
+            if (sh.json) sh.out(JSON.stringify({ error: errorJson(keeperMessageRaw(e, at), e) }));
+            else sh.outRaw(keeperMessageRaw(e, at));
           }
-        }
+        });
         sh.result({ ok: true, updated: n }, () => undefined);
         return;
       }
@@ -433,9 +509,8 @@ const COMMANDS: Record<string, Command> = {
   addauth: {
     usage: 'scheme auth', options: {}, min: 2,
     async run(sh, p) {
-      // as zkCli: sent without waiting for the answer (a refusal closes the session's connection,
-      // shown as an AuthFailed event)
-      sh.zk().addAuth(p.args[1]!, p.args[2] ?? '').catch(() => undefined);
+      // as zkCli: sent without waiting for the answer (a refusal shows as an AuthFailed event)
+      (await sh.zk()).addAuth(p.args[1]!, p.args[2] ?? '').catch(() => undefined);
       sh.result(OK_JSON, () => undefined);
     },
   },
@@ -443,14 +518,21 @@ const COMMANDS: Record<string, Command> = {
     usage: 'path', options: {}, min: 2,
     async run(sh, p) {
       const path = needPath(p.args[1]!);
-      await sh.zk().sync(path);
-      sh.result({ path, synced: true }, () => sh.out('Sync is OK'));
+      // zkCli syncs asynchronously and prints the result code, on stdout, whatever it is
+      let rc = 0;
+      try {
+        await (await sh.zk()).sync(path);
+      } catch (e) {
+        if (!(e instanceof KeeperError)) throw e;
+        rc = e.code;
+      }
+      sh.result({ path, synced: rc === 0, ...(rc ? { code: rc } : {}) }, () => sh.out(rc === 0 ? 'Sync is OK' : `Sync has failed. rc=${rc}`));
     },
   },
   config: {
     usage: '[-c] [-w] [-s]', options: { c: false, w: false, s: false }, min: 1,
     async run(sh, p) {
-      const { data, stat } = await sh.zk().getConfig({ watch: p.opts.has('w') });
+      const { data, stat } = await (await sh.zk()).getConfig({ watch: p.opts.has('w') });
       const text = data === null ? 'null' : data.toString('utf8');
       const shown = p.opts.has('c') ? clientConfig(text) : text;
       sh.result({ config: shown, ...(p.opts.has('s') ? { stat: statJson(stat) } : {}) }, () => {
@@ -462,7 +544,7 @@ const COMMANDS: Record<string, Command> = {
   whoami: {
     usage: '', options: {}, min: 1,
     async run(sh) {
-      const ids = await sh.zk().whoAmI();
+      const ids = await (await sh.zk()).whoAmI();
       sh.result({ ids }, () => sh.out(['Auth scheme: User', ...ids.map((i) => `${i.scheme}: ${i.user}`)].join('\n')));
     },
   },
@@ -470,11 +552,11 @@ const COMMANDS: Record<string, Command> = {
     usage: '[-m mode] path # optional mode is one of [PERSISTENT, PERSISTENT_RECURSIVE] - default is PERSISTENT_RECURSIVE',
     options: { m: true }, min: 2,
     async run(sh, p) {
-      if (p.args.length !== 2) throw new CliError(`addWatch ${COMMANDS.addWatch!.usage}`, EXIT_USAGE);
+      if (p.args.length !== 2) throw new CliError(`addWatch ${COMMANDS.addWatch!.usage}`);
       const m = String(p.opts.get('m') ?? 'PERSISTENT_RECURSIVE').toUpperCase();
-      if (m !== 'PERSISTENT' && m !== 'PERSISTENT_RECURSIVE') throw new CliError(`addWatch ${COMMANDS.addWatch!.usage}`, EXIT_USAGE);
+      if (m !== 'PERSISTENT' && m !== 'PERSISTENT_RECURSIVE') throw new CliError(`addWatch ${COMMANDS.addWatch!.usage}`);
       const path = needPath(p.args[1]!);
-      await sh.zk().addWatch(path, true, { mode: m === 'PERSISTENT' ? AddWatchMode.Persistent : AddWatchMode.PersistentRecursive });
+      await (await sh.zk()).addWatch(path, true, { mode: m === 'PERSISTENT' ? AddWatchMode.Persistent : AddWatchMode.PersistentRecursive });
       sh.result(OK_JSON, () => undefined);
     },
   },
@@ -484,15 +566,15 @@ const COMMANDS: Record<string, Command> = {
       const path = needPath(p.args[1]!);
       const type = p.opts.has('c') ? WatcherType.Children : p.opts.has('d') ? WatcherType.Data : p.opts.has('p') ? WatcherType.Persistent
         : p.opts.has('r') ? WatcherType.PersistentRecursive : WatcherType.Any;
-      await sh.zk().removeWatches(path, type, { local: p.opts.has('l') });
+      await (await sh.zk()).removeWatches(path, type, { local: p.opts.has('l') });
       sh.result(OK_JSON, () => undefined);
     },
   },
   getEphemerals: {
     usage: 'path', options: {}, min: 1,
     async run(sh, p) {
-      const prefix = p.args[1] ?? '/';
-      const paths = await sh.zk().getEphemerals(needPath(prefix));
+      const prefix = needPath(p.args[1] ?? '/');
+      const paths = await (await sh.zk()).getEphemerals(prefix);
       sh.result({ paths }, () => sh.out(`[${paths.join(', ')}]`));
     },
   },
@@ -500,7 +582,7 @@ const COMMANDS: Record<string, Command> = {
     usage: 'path', options: {}, min: 2,
     async run(sh, p) {
       const path = needPath(p.args[1]!);
-      const count = await sh.zk().getAllChildrenNumber(path);
+      const count = await (await sh.zk()).getAllChildrenNumber(path);
       sh.result({ path, count }, () => sh.out(String(count)));
     },
   },
@@ -514,21 +596,27 @@ const COMMANDS: Record<string, Command> = {
         const t = tokens[i]!;
         if (t === '-s') withStat = true;
         else if (['-v', '-add', '-remove', '-members', '-file'].includes(t) && tokens[i + 1] !== undefined) want[t.slice(1)] = tokens[++i]!;
-        else throw new CliError(`reconfig ${COMMANDS.reconfig!.usage}`, EXIT_USAGE);
+        else throw new CliError(`reconfig ${COMMANDS.reconfig!.usage}`);
       }
-      if (want.file !== undefined) throw new CliError('reconfig -file: Ark reads no dynamic config file; give the servers with -members', EXIT_USAGE);
-      if (want.add === undefined && want.remove === undefined && want.members === undefined) {
-        throw new CliError(`reconfig ${COMMANDS.reconfig!.usage}`, EXIT_USAGE);
+      if (want.file !== undefined) throw new CliError('reconfig -file: Ark reads no dynamic config file; give the servers with -members');
+      if (want.add === undefined && want.remove === undefined && want.members === undefined) throw new CliError(`reconfig ${COMMANDS.reconfig!.usage}`);
+      if (want.v !== undefined && !/^(0x)?[0-9a-f]+$/i.test(want.v)) throw new CliError('-v must be followed by a long (configuration version)');
+      let result;
+      try {
+        result = await (await sh.zk()).reconfig({
+          ...(want.add !== undefined ? { joining: want.add } : {}), ...(want.remove !== undefined ? { leaving: want.remove } : {}),
+          ...(want.members !== undefined ? { members: want.members } : {}),
+          ...(want.v !== undefined ? { fromConfig: Number.parseInt(want.v.replace(/^0x/i, ''), 16) } : {}),
+        });
+      } catch (e) {
+        // the Java client's reconfig errors carry no path
+        if (e instanceof KeeperError && e.path !== undefined) throw errorFor(e.code);
+        throw e;
       }
-      const { data, stat } = await sh.zk().reconfig({
-        ...(want.add !== undefined ? { joining: want.add } : {}), ...(want.remove !== undefined ? { leaving: want.remove } : {}),
-        ...(want.members !== undefined ? { members: want.members } : {}),
-        ...(want.v !== undefined ? { fromConfig: Number.parseInt(want.v, 16) } : {}),
-      });
-      const text = data?.toString('utf8') ?? '';
-      sh.result({ config: text, stat: statJson(stat) }, () => {
+      const text = result.data?.toString('utf8') ?? '';
+      sh.result({ config: text, stat: statJson(result.stat) }, () => {
         sh.out(`Committed new configuration:\n${text}`);
-        if (withStat) sh.out(statLines(stat).join('\n'));
+        if (withStat) sh.out(statLines(result.stat).join('\n'));
       });
     },
   },
@@ -541,16 +629,25 @@ const COMMANDS: Record<string, Command> = {
 };
 
 /**
- * The node and everything below it, level by level with each node's children sorted (the order
- * zkCli's ls -R prints, ZKUtil.listSubTreeBFS), leaving watches on the way when asked.
+ * ZKUtil.visitSubTreeDFS, the order of zkCli's `ls -R` and `setAcl -R`: the node (read first, so
+ * a missing one fails), then each level's children (sorted) before their own subtrees. A node
+ * that goes while the walk runs is passed over.
  */
-async function subtree(c: ZooKeeperClient, path: string, watch = false): Promise<string[]> {
-  const all = [path];
-  for (let i = 0; i < all.length; i++) {
-    const at = all[i]!;
-    for (const k of (await c.getChildren(at, { watch })).sort()) all.push(at === '/' ? `/${k}` : `${at}/${k}`);
-  }
-  return all;
+async function visitSubtree(c: ZooKeeperClient, path: string, watch: boolean, visit: (path: string) => void | Promise<void>): Promise<void> {
+  await c.getData(path, { watch });
+  await visit(path);
+  const walk = async (at: string): Promise<void> => {
+    let kids: string[];
+    try {
+      kids = (await c.getChildren(at, { watch })).sort();
+    } catch (e) {
+      if (e instanceof KeeperError && e.code === ErrorCode.NoNode) return;
+      throw e;
+    }
+    for (const k of kids) await visit(joinPath(at, k));
+    for (const k of kids) await walk(joinPath(at, k));
+  };
+  await walk(path);
 }
 
 /** ConfigUtils.getClientConfigStr: "version host:port,..." from /zookeeper/config's server lines. */
@@ -566,8 +663,7 @@ function clientConfig(text: string): string {
     if (!key.startsWith('server.')) continue;
     const client = value.split(';')[1];
     if (!client) continue;
-    const hp = client.includes(':') ? client : `0.0.0.0:${client}`;
-    hosts.push(hp);
+    hosts.push(client.includes(':') ? client : `0.0.0.0:${client}`);
   }
   return `${version} ${hosts.join(',')}`;
 }
@@ -575,6 +671,10 @@ function clientConfig(text: string): string {
 /** KeeperException.getMessage(), for the places zkCli prints it raw. */
 function keeperMessageRaw(e: KeeperError, path: string): string {
   return `KeeperErrorCode = ${CODE_MESSAGES.get(e.code) ?? `Unknown error ${e.code}`} for ${path}`;
+}
+
+function errorJson(message: string, keeper: KeeperError | undefined): Record<string, unknown> {
+  return { message, ...(keeper ? { code: keeper.code, name: errorName(keeper.code), path: keeper.path ?? null } : {}) };
 }
 
 /** zkCli's own words; history, redo, printwatches, connect, close and quit act on the shell itself. */
@@ -586,6 +686,8 @@ export const COMMAND_NAMES = [...Object.keys(COMMANDS), ...Object.keys(SHELL_USA
 
 export class Shell {
   private client: ZooKeeperClient | null = null;
+  /** clients whose last events are not shown (an expired session replaced by `connect`, `quit`) */
+  private readonly quiet = new WeakSet<ZooKeeperClient>();
   host: string;
   printWatches = true;
   readonly history = new Map<number, string>();
@@ -603,6 +705,10 @@ export class Shell {
     this.host = o.server;
   }
 
+  get json(): boolean {
+    return this.o.json;
+  }
+
   /** zkCli's prompt: "[ark: host(STATE) n] " */
   prompt(): string {
     return `[ark: ${this.host}(${this.client ? STATE_NAME[this.client.state] : 'CLOSED'}) ${this.commandCount}] `;
@@ -610,6 +716,11 @@ export class Shell {
 
   out(text: string): void {
     this.o.io.out(`${text}\n`);
+  }
+
+  /** stdout without a line end (zkCli's out.print) */
+  outRaw(text: string): void {
+    this.o.io.out(text);
   }
 
   err(text: string): void {
@@ -622,14 +733,27 @@ export class Shell {
     else text();
   }
 
-  /** The connected client; "Not connected" when there is none (after close or expiry). */
-  zk(): ZooKeeperClient {
+  /**
+   * The client, once connected. "Not connected" (zkCli prints it on stdout and carries on) when
+   * the session is closed or expired; ConnectionLoss when a lost connection does not come back
+   * within a few seconds (the Java client fails a request at once when its connection attempt does).
+   */
+  async zk(): Promise<ZooKeeperClient> {
     const c = this.client;
-    if (!c || c.state === 'closed' || c.state === 'expired') throw new CliError('Not connected', EXIT_FAILED);
+    const notConnected = (): CliError => new CliError('Not connected', EXIT_OK, undefined, true);
+    if (!c || !alive(c)) throw notConnected();
+    if (!c.connected) {
+      try {
+        await c.waitForConnected({ timeoutMs: Math.min(this.o.timeoutMs, CONNECT_WAIT_MS) });
+      } catch {
+        if (!alive(c)) throw notConnected();
+        throw new KeeperError(ErrorCode.ConnectionLoss);
+      }
+    }
     return c;
   }
 
-  /** Starts a session with host (closing the one before), as zkCli's connect. */
+  /** Starts a session with host, as zkCli's connect: a live session before it is closed (its Closed event shown). */
   connect(host = this.host): ZooKeeperClient {
     const old = this.client;
     const c = new ZooKeeperClient(host, {
@@ -641,20 +765,23 @@ export class Shell {
       ...this.o.client,
     });
     // a connect string that does not parse threw above, leaving the old session as it was
-    if (old) void old.close();
+    if (old) {
+      if (old.state === 'expired') this.quiet.add(old);
+      void old.close();
+    }
     this.host = host;
     this.client = c;
-    c.on('watch', (e) => { if (this.client === c) this.event(e); });
+    c.on('watch', (e) => this.event(c, e));
     c.on('state', (s) => {
       const state = STATE_EVENT[s];
-      if (state && this.client === c) this.event({ type: 'None', state: state as WatchedEvent['state'], path: '', zxid: -1 });
+      if (state) this.event(c, { type: 'None', state: state as WatchedEvent['state'], path: '', zxid: -1 });
     });
-    c.on('authFailed', () => { if (this.client === c) this.event({ type: 'None', state: 'AuthFailed', path: '', zxid: -1 }); });
+    c.on('authFailed', () => this.event(c, { type: 'None', state: 'AuthFailed', path: '', zxid: -1 }));
     return c;
   }
 
-  private event(e: WatchedEvent): void {
-    if (!this.printWatches) return;
+  private event(c: ZooKeeperClient, e: WatchedEvent): void {
+    if (!this.printWatches || this.quiet.has(c)) return;
     this.asyncOutput(() => {
       if (this.o.json) {
         this.out(JSON.stringify({ event: { type: e.type, state: e.state, path: e.type === 'None' ? null : e.path } }));
@@ -665,10 +792,12 @@ export class Shell {
     });
   }
 
-  async close(): Promise<void> {
+  /** Closes the session; quietly (no Closed event) when the shell is ending. */
+  async close(o: { quiet?: boolean } = {}): Promise<void> {
     const c = this.client;
-    this.client = null;
-    await c?.close();
+    if (!c) return;
+    if (o.quiet) this.quiet.add(c);
+    await c.close();
   }
 
   /** One line typed or read, as zkCli's executeLine: kept in the history, then run. */
@@ -694,30 +823,27 @@ export class Shell {
 
   private report(e: unknown, tokens: string[]): number {
     let message: string;
-    let code: number;
+    let code = EXIT_FAILED;
     let keeper: KeeperError | undefined;
+    let stdout = false;
     if (e instanceof CliError) {
       message = e.message;
       code = e.exitCode;
       keeper = e.keeper;
+      stdout = e.stdout;
     } else if (e instanceof BadArgumentsError && e.cause instanceof Error) {
       // the client refused the argument before sending it (zkCli's MalformedPathException)
       message = e.cause.message;
-      code = EXIT_USAGE;
     } else if (e instanceof KeeperError) {
       keeper = e;
       message = keeperMessage(e, e.path ?? pathArg(tokens));
-      code = EXIT_FAILED;
     } else {
       // anything else (a connect string that does not parse, ...): said, and the shell goes on
       message = e instanceof Error ? e.message : String(e);
-      code = EXIT_FAILED;
     }
-    if (this.o.json) {
-      this.out(JSON.stringify({ error: { message, ...(keeper ? { code: keeper.code, name: errorName(keeper.code), path: keeper.path ?? null } : {}) } }));
-    } else {
-      this.err(message);
-    }
+    if (this.o.json) this.out(JSON.stringify({ error: errorJson(message, keeper) }));
+    else if (stdout) this.out(message);
+    else this.err(message);
     return code;
   }
 
@@ -727,50 +853,60 @@ export class Shell {
       case 'quit':
       case 'exit':
         this.quit = true;
-        await this.close();
+        await this.close({ quiet: true });
         return;
       case 'help':
         this.usage();
         return;
-      case 'history':
-        for (let i = this.commandCount - 10; i <= this.commandCount; i++) if (i >= 0) this.out(`${i} - ${this.history.get(i)}`);
+      case 'history': {
+        const lines: Array<{ n: number; line: string | null }> = [];
+        for (let i = Math.max(0, this.commandCount - 10); i <= this.commandCount; i++) lines.push({ n: i, line: this.history.get(i) ?? null });
+        this.result({ history: lines }, () => { for (const l of lines) this.out(`${l.n} - ${l.line}`); });
         return;
+      }
       case 'redo': {
+        // zkCli does nothing for a redo without a number
+        if (tokens.length < 2) return;
         const i = Number(tokens[1]);
-        if (tokens[1] === undefined || !/^\d+$/.test(tokens[1]) || i >= this.commandCount) throw new CliError('Command index out of range', EXIT_USAGE);
+        if (!/^\d+$/.test(tokens[1]!) || i >= this.commandCount) throw new CliError('Command index out of range');
         const line = this.history.get(i)!;
         const again = tokenize(line);
-        if (again[0] === 'redo') throw new CliError('No redoing redos', EXIT_USAGE);
+        if (again[0] === 'redo') throw new CliError('No redoing redos');
         this.history.set(this.commandCount, line);
         await this.dispatch(again);
         return;
       }
       case 'printwatches':
-        if (tokens.length === 1) this.out(`printwatches is ${this.printWatches ? 'on' : 'off'}`);
-        else this.printWatches = tokens[1] === 'on';
+        if (tokens.length > 1) this.printWatches = tokens[1] === 'on';
+        if (tokens.length === 1 || this.o.json) this.result({ printwatches: this.printWatches }, () => this.out(`printwatches is ${this.printWatches ? 'on' : 'off'}`));
         return;
       case 'connect':
         this.connect(tokens[1] ?? this.host);
+        this.result(OK_JSON, () => undefined);
         return;
       case 'close':
         await this.close();
+        this.result(OK_JSON, () => undefined);
         return;
     }
     const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
     if (!cmd) {
-      this.usage();
-      throw new CliError(`Command not found ${name}`, EXIT_USAGE);
+      if (!this.o.json) this.usage();
+      throw new CliError(`Command not found: Command not found ${name}`, EXIT_NOT_FOUND);
     }
     const p = cmd.raw ? { args: tokens, opts: new Map<string, string | true>() } : parseArgs(tokens, cmd.options);
-    if (p.args.length < cmd.min) throw new CliError(`${name} ${cmd.usage}`, EXIT_USAGE);
+    if (p.args.length < cmd.min) throw new CliError(`${name} ${cmd.usage}`);
     await cmd.run(this, p, tokens);
   }
 
   usage(): void {
-    const lines = ['ZooKeeper -server host:port -client-configuration properties-file cmd args'];
     const all: Record<string, string> = { ...SHELL_USAGE, ...Object.fromEntries(Object.entries(COMMANDS).map(([k, c]) => [k, c.usage])) };
-    for (const k of Object.keys(all).sort()) lines.push(`\t${k} ${all[k]}`);
-    this.err(lines.join('\n'));
+    const names = Object.keys(all).sort();
+    if (this.o.json) {
+      this.out(JSON.stringify({ commands: Object.fromEntries(names.map((k) => [k, all[k]])) }));
+      return;
+    }
+    this.err(['ZooKeeper -server host:port -client-configuration properties-file cmd args', ...names.map((k) => `\t${k} ${all[k]}`)].join('\n'));
   }
 
   /**
@@ -789,11 +925,16 @@ export class Shell {
     const prefix = word.slice(cut + 1);
     try {
       const kids = (await c.getChildren(parent, { timeoutMs: 2000 })).filter((k) => k.startsWith(prefix)).sort();
-      return [kids.map((k) => `${parent === '/' ? '' : parent}/${k}`), word];
+      return [kids.map((k) => joinPath(parent, k)), word];
     } catch {
       return [[], word];
     }
   }
+}
+
+/** zkCli's States.isAlive(): not closed, not expired */
+function alive(c: ZooKeeperClient): boolean {
+  return c.state !== 'closed' && c.state !== 'expired';
 }
 
 /** the path argument of a command line, for messages of errors the server sent without one */

@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeTool, runTool, type ToolResult } from '../helpers/clitools.js';
 import { arkBin, freePort, requireOrSkip, tempDir } from '../helpers/servers.js';
@@ -108,21 +108,34 @@ describe('ark cli, one command per run', () => {
     assert.equal(await c.exists('/app/gone'), null, 'the session closed with the process, and its ephemeral with it');
   });
 
-  test('bad command lines: exit 2 with a message naming the problem', async () => {
-    const cases: Array<[string[], RegExp]> = [
-      [['get', '-z', '/x'], /^Unrecognized option: -z\n$/],
-      [['get', 'nopath'], /^Path must start with \/ character\n$/],
-      [['frobnicate', '/x'], /Command not found frobnicate\n$/],
-      [['set', '/x'], /^set \[-s\] \[-v version\] \[-b\] path data\n$/],
-      [['delete', '-v', 'abc', '/x'], /^-v argument must be an int value\n$/],
-      [['create', '-c', '-e', '/x'], /^-c cannot be combined with -s or -e/],
+  test('bad command lines: zkCli\'s messages and exit codes', async () => {
+    const cases: Array<[string[], RegExp, number]> = [
+      [['get', '-z', '/x'], /^org\.apache\.commons\.cli\.UnrecognizedOptionException: Unrecognized option: -z\n$/, 1],
+      [['set', '-v', '-s', '/x', 'y'], /^org\.apache\.commons\.cli\.MissingArgumentException: Missing argument for option: v\n$/, 1],
+      [['get', 'nopath'], /^Path must start with \/ character\n$/, 1],
+      [['frobnicate', '/x'], /\tls \[-s\] \[-w\] \[-R\] path\n[^]*Command not found: Command not found frobnicate\n$/, 127],
+      [['set', '/x'], /^set \[-s\] \[-v version\] \[-b\] path data\n$/, 1],
+      [['delete', '-v', 'abc', '/x'], /^-v argument must be an int value\n$/, 1],
+      [['create', '-c', '-e', '/x'], /^-c cannot be combined with -s or -e/, 1],
+      [['setAcl', '/', 'bogus'], /^bogus does not have the form scheme:id:perm\nAcl is not valid : null\n$/, 1],
+      // every word after `cli` is the shell's: -V is not ark's --version here
+      [['create', '/v', '-V'], /^org\.apache\.commons\.cli\.UnrecognizedOptionException: Unrecognized option: -V\n$/, 1],
     ];
-    for (const [args, re] of cases) {
+    for (const [args, re, code] of cases) {
       const r = await cli(['-server', cs, ...args]);
-      assert.equal(r.code, args[0] === 'create' ? 1 : 2, `${args.join(' ')}: ${describeTool(r)}`);
+      assert.equal(r.code, code, `${args.join(' ')}: ${describeTool(r)}`);
       assert.match(r.stderr, re, args.join(' '));
     }
-    let r = await cli(['-timeout', 'soon', 'ls', '/']);
+    // commons-cli's forms: bundled flags, -v=N, -vN, a negative number as a value
+    await c.create('/opts', 'x');
+    let r = await cli(['-server', cs, 'ls', '-sw', '/opts']);
+    assert.match(r.stdout, /^\[\]\ncZxid = /, describeTool(r));
+    for (const v of [['-v=0'], ['-v1'], ['-v', '-1']]) {
+      r = await cli(['-server', cs, 'set', ...v, '/opts', 'y']);
+      assert.equal(r.code, 0, `${v.join(' ')}: ${describeTool(r)}`);
+    }
+    assert.equal((await c.exists('/opts'))?.version, 3);
+    r = await cli(['-timeout', 'soon', 'ls', '/']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^ark cli: -timeout must be a whole number of milliseconds, got "soon"\n$/);
     r = await cli(['-server', 'host:notaport', 'ls', '/']);
@@ -163,6 +176,36 @@ describe('ark cli, commands from standard input', () => {
     assert.match(r.stderr, /^connect string "bad:host:x": /);
     assert.match(r.stdout, /\[config, quota\]\n/);
   });
+});
+
+describe('ark cli when the server is gone', () => {
+  test('ConnectionLoss within seconds, sync reports its code, Not connected after close', async () => {
+    const dead = await freePort();
+    const started = Date.now();
+    let r = await cli(['-server', `127.0.0.1:${dead}`], 'ls /\nsync /\n');
+    assert.equal(r.stderr, 'KeeperErrorCode = ConnectionLoss for /\n', describeTool(r));
+    assert.equal(r.stdout, 'Sync has failed. rc=-4\n');
+    assert.equal(r.code, 0, 'sync prints its failure and succeeds, as zkCli');
+    assert.ok(Date.now() - started < 20000, 'commands fail within seconds, not after the 30 s session timeout');
+
+    r = await cli(['-server', cs], 'close\nls /\n');
+    assert.equal(r.code, 0, describeTool(r));
+    assert.match(r.stdout, /WatchedEvent state:Closed type:None path:null\nNot connected\n$/);
+    assert.equal(r.stderr, '');
+  });
+});
+
+test('ls -R walks as zkCli (each level before the levels below it, per subtree), setAcl -R too', async () => {
+  for (const p of ['/walk', '/walk/a', '/walk/a/a1', '/walk/a/a1/x', '/walk/a/a2', '/walk/b', '/walk/b/b1']) await c.create(p, null);
+  let r = await cli(['-server', cs, 'ls', '-R', '/walk']);
+  assert.equal(r.stdout, ['/walk', '/walk/a', '/walk/b', '/walk/a/a1', '/walk/a/a2', '/walk/a/a1/x', '/walk/b/b1', ''].join('\n'), describeTool(r));
+  r = await cli(['-server', cs, 'setAcl', '-R', '/walk', 'world:anyone:cdrw']);
+  assert.equal(r.code, 0, describeTool(r));
+  assert.equal((await c.getACL('/walk/a/a1/x')).acl[0]!.perms, 15);
+  r = await cli(['--json', '-server', cs], 'history\nprintwatches off\nclose\n');
+  assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown), [
+    { history: [{ n: 0, line: 'history' }] }, { printwatches: false }, { ok: true },
+  ]);
 });
 
 test('tokenizer, ACL parser and messages follow zkCli', () => {
@@ -260,21 +303,46 @@ describe('ark cli in a terminal (tmux)', () => {
       s = await type('redo 0', 6);
       assert.match(s, /redo 0\nNode already exists: \/tty\n/);
 
-      s = await type('deleteall /tty', 7);
+      s = await type('addauth digest someone:secret', 7);
+      s = await type('deleteall /tty', 8);
       assert.equal(await c.exists('/tty'), null);
-      s = await type('ls /tty', 8);
+      s = await type('ls /tty', 9);
       assert.match(s, /ls \/tty\nNode does not exist: \/tty\n/);
 
       tmux('send-keys', '-t', 'cli', '-l', 'quit');
       tmux('send-keys', '-t', 'cli', 'Enter');
       s = await waitFor(/\[ark cli exited \d+\]/, 'the shell to exit');
       assert.match(s, /\[ark cli exited 1\]/, 'quit exits with the code of the command before it (ls failed), as zkCli');
+      assert.equal(statSync(historyFile).mode & 0o777, 0o600, 'the history file is its owner\'s only');
       const saved = readFileSync(historyFile, 'utf8').split('\n').filter(Boolean);
+      assert.ok(!saved.some((l) => l.startsWith('addauth')), 'addauth lines (passwords) are not written');
       assert.deepEqual(saved.slice(0, 3), ['create /tty hello', 'get -w /tty', 'get /tty/child-alpha']);
       assert.equal(saved[saved.length - 1], 'quit');
     } finally {
       spawnSync(TMUX, ['-L', socket, 'kill-server']);
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('Ctrl-C while a command waits on a server that is gone ends the shell', { timeout: 60000 }, async (t) => {
+    const skip = requireOrSkip(tmuxMissing());
+    if (skip) {
+      t.skip(skip);
+      return;
+    }
+    const dead = await freePort();
+    try {
+      tmux('-f', '/dev/null', 'new-session', '-d', '-s', 'cli', '-x', '200', '-y', '50',
+        `env ARK_CLI_HISTORY= ${process.execPath} ${arkBin} cli -server 127.0.0.1:${dead}; echo "[ark cli exited $?]"`);
+      tmux('set-option', '-t', 'cli', 'remain-on-exit', 'on');
+      await waitFor(/\(CONNECTING\) 0\] $/m, 'the first prompt');
+      tmux('send-keys', '-t', 'cli', '-l', 'sync /');
+      tmux('send-keys', '-t', 'cli', 'Enter');
+      tmux('send-keys', '-t', 'cli', 'C-c');
+      const s = await waitFor(/\[ark cli exited \d+\]/, 'the shell to end');
+      assert.match(s, /\[ark cli exited 130\]/);
+    } finally {
+      spawnSync(TMUX, ['-L', socket, 'kill-server']);
     }
   });
 });

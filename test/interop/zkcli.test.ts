@@ -413,4 +413,31 @@ describe('zkCli.sh (ZooKeeper 3.8 shell) interop', () => {
     const label = zkTranscript !== undefined ? 'ZooKeeper (live)' : fixturePath;
     assert.equal(parsed.transcript, reference, `zkCli transcripts differ:\n${transcriptDiff(reference, parsed.transcript, label, 'Ark')}`);
   });
+
+  // The merged transcripts above cannot show which stream a line went to: here both shells run
+  // against ZooKeeper with stdout and stderr apart, and each stream must match on its own.
+  test('ark cli splits stdout and stderr as zkCli.sh does', { timeout: 180000 }, async (t) => {
+    const skip = requireOrSkip(zkCliMissing() ?? zookeeperMissing());
+    if (skip) {
+      t.skip(skip);
+      return;
+    }
+    const apart = async (label: string, argv: (cs: string) => string[], env: Record<string, string>): Promise<{ out: string; err: string[] }> => {
+      const server = await startZooKeeper();
+      try {
+        const [bin, ...args] = argv(server.connectString);
+        const r = await runTool(bin!, args, { input: batch(server.connectString), timeoutMs: 120000, env: { TZ: 'UTC', ...env } });
+        assert.equal(r.timedOut, false, `${label}: ${describeTool(r)}`);
+        const err = r.stderr.split('\n').filter((l) => l !== '' && !NOISE.some((re) => re.test(l)));
+        return { out: parseZkCli(r.stdout, server.connectString).transcript, err };
+      } finally {
+        await server.stop();
+      }
+    };
+    const zk = await apart('zkCli.sh', (cs) => [zkCli, '-server', cs], { CLIENT_JVMFLAGS: '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx128m' });
+    const ark = await apart('ark cli', (cs) => [process.execPath, arkBin, 'cli', '-server', cs], { ARK_CLI_HISTORY: '' });
+    t.diagnostic(`${zk.err.length} stderr lines each`);
+    assert.deepEqual(ark.err, zk.err, 'stderr, line by line');
+    assert.equal(ark.out, zk.out, `stdout:\n${transcriptDiff(zk.out, ark.out, 'zkCli.sh', 'ark cli')}`);
+  });
 });
