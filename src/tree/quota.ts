@@ -7,17 +7,22 @@ export const QUOTA_ROOT = '/zookeeper/quota';
 export const LIMIT_NODE = 'zookeeper_limits';
 export const STAT_NODE = 'zookeeper_stats';
 
-/** StatsTrack: key=value pairs; a missing key reads as -1. */
+/**
+ * StatsTrack: key=value pairs; a missing key reads as -1. Read and written as ZooKeeper 3.7+ does:
+ * pairs separated by commas or semicolons, and the text `count=C,bytes=B` first, with any other
+ * keys after an extra "=" as ";key=value" (zkCli's setquota -N/-B writes
+ * "count=-1,bytes=-1=;byteHardLimit=-1;countHardLimit=2"; older readers stop at "bytes=-1=").
+ */
 export class StatsTrack {
   readonly values = new Map<string, number>();
 
   constructor(text?: string | null) {
     if (!text) return;
-    for (const pair of text.split(',')) {
-      const eq = pair.indexOf('=');
-      if (eq <= 0) continue;
-      const v = Number(pair.slice(eq + 1).trim());
-      if (Number.isFinite(v)) this.values.set(pair.slice(0, eq).trim(), v);
+    for (const pair of text.split(/[,;]+/)) {
+      const [key, value] = pair.split('=');
+      if (!key) continue;
+      const v = value === undefined || value.trim() === '' ? -1 : Number(value.trim());
+      if (Number.isFinite(v)) this.values.set(key.trim(), v);
     }
   }
 
@@ -29,10 +34,11 @@ export class StatsTrack {
   get countHardLimit(): number { return this.get('countHardLimit'); }
   get byteHardLimit(): number { return this.get('byteHardLimit'); }
 
-  /** count and bytes first, then the other keys sorted (StatsTrack.toString) */
+  /** StatsTrack.toString: count and bytes first, then "=" and the other keys sorted, each ";key=value" */
   toString(): string {
     const rest = [...this.values.keys()].filter((k) => k !== 'count' && k !== 'bytes').sort();
-    return [`count=${this.count}`, `bytes=${this.bytes}`, ...rest.map((k) => `${k}=${this.values.get(k)}`)].join(',');
+    const head = `count=${this.count},bytes=${this.bytes}`;
+    return rest.length === 0 ? head : `${head}=${rest.map((k) => `;${k}=${this.values.get(k)}`).join('')}`;
   }
 }
 

@@ -41,6 +41,17 @@ async function script(srv: RunningServer): Promise<string[]> {
     await c.create('/s/x'); // over the soft limit: allowed, only logged
     return (await c.getData('/zookeeper/quota/s/zookeeper_stats')).data.toString();
   });
+  // the text zkCli's `setquota -N 2` writes (ZooKeeper's StatsTrack.toString), keys after "=;"
+  await step('zkCli-written hard limit', async () => {
+    await c.create('/z');
+    await c.create('/zookeeper/quota/z');
+    await c.create('/zookeeper/quota/z/zookeeper_limits', 'count=-1,bytes=-1=;byteHardLimit=-1;countHardLimit=2');
+    await c.create('/zookeeper/quota/z/zookeeper_stats', 'count=0,bytes=0');
+    await c.create('/z/a');
+    return 'ok';
+  });
+  await step('create /z/b over the zkCli-written limit', () => c.create('/z/b'));
+  await step('stats of /z', stats('/z'));
   c.disconnect();
   return out;
 }
