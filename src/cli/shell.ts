@@ -10,6 +10,7 @@ import { CreateMode, Op, type WatchedEvent } from '../client/ops.js';
 import { joinPath, pathProblem } from '../client/paths.js';
 import { BadArgumentsError, InvalidACLError, errorFor } from '../client/errors.js';
 import { hexId, permString } from '../storage/inspect.js';
+import { LIMIT_NODE, QUOTA_ROOT, StatsTrack, limitPath, statPath, trimQuotaPath } from '../tree/quota.js';
 import { AddWatchMode, Perms, WatcherType, type ACL, type Stat } from '../wire/protocol.js';
 import { ErrorCode, KeeperError, errorName } from '../util/errors.js';
 import type { ClientState } from '../client/machine.js';
@@ -620,6 +621,94 @@ const COMMANDS: Record<string, Command> = {
       });
     },
   },
+  setquota: {
+    usage: '-n|-b|-N|-B val path', options: { n: true, b: true, N: true, B: true }, min: 1,
+    async run(sh, p) {
+      const given = QUOTA_FLAGS.filter((f) => p.opts.has(f));
+      if (given.length === 0) {
+        throw new CliError('org.apache.commons.cli.MissingOptionException: Missing required option: [-n num soft quota, -b bytes soft quota, -N num hard quota, -B bytes hard quota]');
+      }
+      if (given.length > 1) {
+        throw new CliError(`org.apache.commons.cli.AlreadySelectedException: The option '${given[1]}' was specified but an option from this group has already been selected: '${given[0]}'`);
+      }
+      if (p.args.length < 2) throw new CliError(`setquota ${COMMANDS.setquota!.usage}`);
+      const path = p.args[1]!;
+      if (path.startsWith(QUOTA_ROOT)) {
+        sh.err(`cannot set a quota under the path: ${QUOTA_ROOT}`);
+        return;
+      }
+      const flag = given[0]!;
+      const raw = p.opts.get(flag) as string;
+      const value = Number(raw);
+      if (!/^[+-]?\d+$/.test(raw) || !Number.isSafeInteger(value) || ((flag === 'n' || flag === 'N') && Math.abs(value) > 0x7fffffff)) {
+        sh.err('NumberFormatException happens when parsing the option value');
+        return;
+      }
+      if ((flag === 'n' || flag === 'N') && value <= 0) {
+        sh.err('the num quota must be greater than zero');
+        return;
+      }
+      if ((flag === 'b' || flag === 'B') && value < 0) {
+        sh.err('the bytes quota must be greater than or equal to zero');
+        return;
+      }
+      await setQuota(sh, await sh.zk(), needPath(path), QUOTA_KEYS[flag]!, value);
+      sh.result(OK_JSON, () => undefined);
+    },
+  },
+  listquota: {
+    usage: 'path', options: {}, min: 2,
+    async run(sh, p) {
+      const path = needPath(p.args[1]!);
+      const c = await sh.zk();
+      if (!sh.json) sh.err(`absolute path is ${limitPath(path)}`);
+      let limits: StatsTrack;
+      let usage: StatsTrack;
+      try {
+        limits = new StatsTrack((await c.getData(limitPath(path))).data?.toString('utf8'));
+        usage = new StatsTrack((await c.getData(statPath(path))).data?.toString('utf8'));
+      } catch (e) {
+        if (!(e instanceof KeeperError) || e.code !== ErrorCode.NoNode) throw e;
+        throw new CliError(`quota for ${path} does not exist.`, EXIT_OK);
+      }
+      sh.result({ path, quota: Object.fromEntries(limits.values), stat: Object.fromEntries(usage.values) }, () => {
+        sh.out(`Output quota for ${path} ${limits.toString()}`);
+        sh.out(`Output stat for ${path} ${usage.toString()}`);
+      });
+    },
+  },
+  delquota: {
+    usage: '[-n|-b|-N|-B] path', options: { n: false, b: false, N: false, B: false }, min: 2,
+    async run(sh, p) {
+      const given = QUOTA_FLAGS.filter((f) => p.opts.has(f));
+      if (given.length > 1) {
+        throw new CliError(`org.apache.commons.cli.AlreadySelectedException: The option '${given[1]}' was specified but an option from this group has already been selected: '${given[0]}'`);
+      }
+      const path = needPath(p.args[1]!);
+      const c = await sh.zk();
+      const limitsPath = limitPath(path);
+      if (!(await c.exists(limitsPath))) {
+        sh.result({ ok: true, existed: false }, () => sh.out(`Quota does not exist for ${path}`));
+        return;
+      }
+      try {
+        if (given.length === 0) {
+          // the limits and stats nodes, then every quota node above them left empty
+          const parent = `${QUOTA_ROOT}${path}`;
+          for (const k of await c.getChildren(parent)) await c.delete(joinPath(parent, k));
+          for (let at = parent; at !== QUOTA_ROOT && (await c.getChildren(at)).length === 0; at = at.slice(0, at.lastIndexOf('/'))) await c.delete(at);
+        } else {
+          const limits = new StatsTrack((await c.getData(limitsPath)).data?.toString('utf8'));
+          limits.values.set(QUOTA_KEYS[given[0]!]!, -1);
+          await c.setData(limitsPath, limits.toString());
+        }
+      } catch (e) {
+        if (!(e instanceof KeeperError) || e.code !== ErrorCode.NoNode) throw e;
+        throw new CliError(`quota for ${path} does not exist.`, EXIT_OK);
+      }
+      sh.result(OK_JSON, () => undefined);
+    },
+  },
   version: {
     usage: '', options: {}, min: 1,
     async run(sh) {
@@ -627,6 +716,79 @@ const COMMANDS: Record<string, Command> = {
     },
   },
 };
+
+const QUOTA_FLAGS = ['n', 'b', 'N', 'B'];
+/** setquota's flags and the StatsTrack key each sets */
+const QUOTA_KEYS: Record<string, string> = { n: 'count', b: 'bytes', N: 'countHardLimit', B: 'byteHardLimit' };
+
+/**
+ * SetQuotaCommand.createQuota: refuse a quota inside or above another one, create the quota path,
+ * then the limits and stats nodes (the server counts the subtree when the stats node appears) or
+ * update the one limit in place; warn on stdout when the subtree is already over it.
+ */
+async function setQuota(sh: Shell, c: ZooKeeperClient, path: string, key: string, value: number): Promise<void> {
+  if (!(await c.exists(path))) throw new CliError(`${path} does not exist.`);
+  // a quota below path
+  try {
+    await visitSubtree(c, `${QUOTA_ROOT}${path}`, false, async (at) => {
+      let kids: string[] = [];
+      try {
+        kids = await c.getChildren(at);
+      } catch (e) {
+        if (e instanceof KeeperError && e.code === ErrorCode.NoNode) return;
+        throw e;
+      }
+      if (at !== `${QUOTA_ROOT}${path}` && kids.includes(LIMIT_NODE)) throw new CliError(`${path} has a child ${trimQuotaPath(at)} which has a quota`);
+    });
+  } catch (e) {
+    if (!(e instanceof KeeperError && e.code === ErrorCode.NoNode)) throw e;
+  }
+  // a quota above path
+  const parts = path.split('/');
+  for (let i = 1, at = QUOTA_ROOT; i < parts.length - 1; i++) {
+    at = `${at}/${parts[i]}`;
+    let kids: string[];
+    try {
+      kids = await c.getChildren(at);
+    } catch (e) {
+      if (e instanceof KeeperError && e.code === ErrorCode.NoNode) break;
+      throw e;
+    }
+    if (kids.length === 0) break;
+    if (kids.includes(LIMIT_NODE)) throw new CliError(`${path} has a parent ${trimQuotaPath(at)} which has a quota`);
+  }
+  let at = QUOTA_ROOT;
+  for (const part of parts.slice(1)) {
+    at = `${at}/${part}`;
+    if (!(await c.exists(at))) {
+      try {
+        await c.create(at);
+      } catch (e) {
+        if (!(e instanceof KeeperError && e.code === ErrorCode.NodeExists)) throw e;
+      }
+    }
+  }
+  let limits: StatsTrack;
+  const fresh = !(await c.exists(limitPath(path)));
+  if (fresh) {
+    limits = new StatsTrack('count=-1,bytes=-1,countHardLimit=-1,byteHardLimit=-1');
+    limits.values.set(key, value);
+    await c.create(limitPath(path), limits.toString());
+    await c.create(statPath(path), 'count=0,bytes=0');
+    limits = new StatsTrack((await c.getData(limitPath(path))).data?.toString('utf8'));
+  } else {
+    limits = new StatsTrack((await c.getData(limitPath(path))).data?.toString('utf8'));
+    limits.values.set(key, value);
+  }
+  const usage = new StatsTrack((await c.getData(statPath(path))).data?.toString('utf8'));
+  if ((limits.count > -1 && limits.count < usage.count) || (limits.countHardLimit > -1 && limits.countHardLimit < usage.count)) {
+    sh.out(`[Warning]: the count quota you create is less than the existing count:${usage.count}`);
+  }
+  if ((limits.bytes > -1 && limits.bytes < usage.bytes) || (limits.byteHardLimit > -1 && limits.byteHardLimit < usage.bytes)) {
+    sh.out(`[Warning]: the bytes quota you create is less than the existing bytes:${usage.bytes}`);
+  }
+  if (!fresh) await c.setData(limitPath(path), limits.toString());
+}
 
 /**
  * ZKUtil.visitSubTreeDFS, the order of zkCli's `ls -R` and `setAcl -R`: the node (read first, so
