@@ -16,12 +16,14 @@ import { parseConnectString } from '../client/paths.js';
 import { EXIT_FAILED, Shell } from './shell.js';
 
 const EXIT_USAGE = 2;
+/** the longest a command given on the command line waits for its first connection */
+const FIRST_CONNECT_MS = 10000;
 
 const USAGE = `usage: ark cli [-server host:port[,host:port...][/chroot]] [-timeout ms] [-r] [--json] [command [args...]]
 
   -server      connect string (default localhost:2181)
-  -timeout     session timeout in ms (default 30000); also bounds each request and, with a
-               command given, the wait for the first connection
+  -timeout     session timeout in ms (default 30000); also bounds each request; a command
+               given here waits at most 10 s (or the timeout, if shorter) to connect
   -r           accept a read-only server
   -client-configuration FILE   accepted for zkCli's command lines; ignored (no TLS or SASL yet)
   --json       print one JSON document per command (and per watch event) instead of zkCli's text
@@ -116,7 +118,9 @@ async function oneShot(shell: Shell, a: CliArgs): Promise<number> {
   shell.printWatches = false;
   const client = shell.connect();
   try {
-    await client.waitForConnected({ timeoutMs: a.timeoutMs });
+    // long enough to pass a host that does not answer on to the next one, short enough that a
+    // server that is down is said at once
+    await client.waitForConnected({ timeoutMs: Math.min(a.timeoutMs, FIRST_CONNECT_MS) });
   } catch (e) {
     await shell.close({ quiet: true });
     if (a.json) process.stdout.write(`${JSON.stringify({ error: { message: (e as Error).message, code: -4, name: 'ConnectionLoss', path: null } })}\n`);
