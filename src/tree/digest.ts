@@ -17,17 +17,38 @@ export type DigestFields = Pick<Stat, 'czxid' | 'mzxid' | 'pzxid' | 'ctime' | 'm
 
 /** path, data and stat block of one node, laid out for a single crc32 call */
 let scratch = Buffer.alloc(4096);
+/** the stat block's numbers go in through a DataView: Buffer.writeInt32BE and friends check their arguments at every call */
+let view = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
+/**
+ * scratch.subarray(0, n) for the lengths seen, so a digest allocates no Buffer: crc32 takes no
+ * length, and a new view per node was a third of a digest's cost
+ */
+const prefixes = new Map<number, Buffer>();
+const PREFIXES_MAX = 256;
 
 function room(bytes: number): void {
-  if (scratch.length < bytes) scratch = Buffer.alloc(Math.max(bytes, scratch.length * 2));
+  if (scratch.length >= bytes) return;
+  scratch = Buffer.alloc(Math.max(bytes, scratch.length * 2));
+  view = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
+  prefixes.clear();
+}
+
+function prefix(length: number): Buffer {
+  let b = prefixes.get(length);
+  if (!b) {
+    if (prefixes.size >= PREFIXES_MAX) prefixes.clear();
+    b = scratch.subarray(0, length);
+    prefixes.set(length, b);
+  }
+  return b;
 }
 
 const TWO_32 = 4294967296;
 
 function putLong(at: number, v: number): void {
   const hi = Math.floor(v / TWO_32);
-  scratch.writeInt32BE(hi, at);
-  scratch.writeUInt32BE(v - hi * TWO_32, at + 4);
+  view.setInt32(at, hi);
+  view.setUint32(at + 4, v - hi * TWO_32);
 }
 
 const STAT_BLOCK_BYTES = 60;
@@ -47,12 +68,11 @@ export function nodeDigest(path: string, n: DigestFields): number {
   putLong(at + 16, n.pzxid);
   putLong(at + 24, n.ctime);
   putLong(at + 32, n.mtime);
-  scratch.writeInt32BE(n.version, at + 40);
-  scratch.writeInt32BE(n.cversion, at + 44);
-  scratch.writeInt32BE(n.aversion, at + 48);
-  if (n.ephemeralOwner === 0n) scratch.fill(0, at + 52, at + 60);
-  else scratch.writeBigInt64BE(BigInt.asIntN(64, n.ephemeralOwner), at + 52);
-  return crc32(scratch.subarray(0, at + STAT_BLOCK_BYTES));
+  view.setInt32(at + 40, n.version);
+  view.setInt32(at + 44, n.cversion);
+  view.setInt32(at + 48, n.aversion);
+  view.setBigInt64(at + 52, BigInt.asIntN(64, n.ephemeralOwner));
+  return crc32(prefix(at + STAT_BLOCK_BYTES));
 }
 
 export function addDigest(sum: bigint, delta: number): bigint {
