@@ -117,9 +117,15 @@ export class JuteReader {
 
 export const EMPTY = Buffer.alloc(0);
 
+function viewOf(b: Buffer): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
 /** A growable writer that reuses one scratch buffer; take() copies out the written bytes. */
 export class JuteWriter {
   private buf: Buffer;
+  /** the numbers go in through a DataView over buf: Buffer's writeInt32BE and friends check their arguments at every call */
+  private dv: DataView;
   private offset = 0;
   /**
    * @param bytesMax writing past this many bytes throws MarshallingError instead of growing (a
@@ -127,11 +133,15 @@ export class JuteWriter {
    */
   constructor(private readonly initialBytes = 256, private readonly bytesMax = Number.MAX_SAFE_INTEGER) {
     this.buf = Buffer.allocUnsafe(initialBytes);
+    this.dv = viewOf(this.buf);
   }
 
   /** Gives back a buffer that one large record grew, keeping at most keepBytes. */
   shrink(keepBytes: number): void {
-    if (this.buf.length > keepBytes && this.offset === 0) this.buf = Buffer.allocUnsafe(this.initialBytes);
+    if (this.buf.length > keepBytes && this.offset === 0) {
+      this.buf = Buffer.allocUnsafe(this.initialBytes);
+      this.dv = viewOf(this.buf);
+    }
   }
 
   get length(): number {
@@ -153,11 +163,12 @@ export class JuteWriter {
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.offset);
     this.buf = next;
+    this.dv = viewOf(next);
   }
 
   int(v: number): this {
     this.ensure(4);
-    this.buf.writeInt32BE(v | 0, this.offset);
+    this.dv.setInt32(this.offset, v | 0);
     this.offset += 4;
     return this;
   }
@@ -166,15 +177,15 @@ export class JuteWriter {
     this.ensure(8);
     const hi = Math.floor(v / TWO_32);
     const lo = v - hi * TWO_32;
-    this.buf.writeInt32BE(hi, this.offset);
-    this.buf.writeUInt32BE(lo, this.offset + 4);
+    this.dv.setInt32(this.offset, hi);
+    this.dv.setUint32(this.offset + 4, lo);
     this.offset += 8;
     return this;
   }
 
   longBig(v: bigint): this {
     this.ensure(8);
-    this.buf.writeBigInt64BE(BigInt.asIntN(64, v), this.offset);
+    this.dv.setBigInt64(this.offset, v);
     this.offset += 8;
     return this;
   }
@@ -247,7 +258,7 @@ export class JuteWriter {
     return at;
   }
   patchInt(at: number, v: number): void {
-    this.buf.writeInt32BE(v, at);
+    this.dv.setInt32(at, v);
   }
 
   /** The bytes written from `start` on, without a copy: valid only until the next write or reset. */
