@@ -628,9 +628,7 @@ const COMMANDS: Record<string, Command> = {
       if (given.length === 0) {
         throw new CliError('org.apache.commons.cli.MissingOptionException: Missing required option: [-n num soft quota, -b bytes soft quota, -N num hard quota, -B bytes hard quota]');
       }
-      if (given.length > 1) {
-        throw new CliError(`org.apache.commons.cli.AlreadySelectedException: The option '${given[1]}' was specified but an option from this group has already been selected: '${given[0]}'`);
-      }
+      atMostOne(given);
       if (p.args.length < 2) throw new CliError(`setquota ${COMMANDS.setquota!.usage}`);
       const path = p.args[1]!;
       if (path.startsWith(QUOTA_ROOT)) {
@@ -681,9 +679,7 @@ const COMMANDS: Record<string, Command> = {
     usage: '[-n|-b|-N|-B] path', options: { n: false, b: false, N: false, B: false }, min: 2,
     async run(sh, p) {
       const given = QUOTA_FLAGS.filter((f) => p.opts.has(f));
-      if (given.length > 1) {
-        throw new CliError(`org.apache.commons.cli.AlreadySelectedException: The option '${given[1]}' was specified but an option from this group has already been selected: '${given[0]}'`);
-      }
+      atMostOne(given);
       const path = needPath(p.args[1]!);
       const c = await sh.zk();
       const limitsPath = limitPath(path);
@@ -718,6 +714,13 @@ const COMMANDS: Record<string, Command> = {
 };
 
 const QUOTA_FLAGS = ['n', 'b', 'N', 'B'];
+
+/** setquota's and delquota's flags form one commons-cli OptionGroup: at most one of them */
+function atMostOne(given: string[]): void {
+  if (given.length > 1) {
+    throw new CliError(`org.apache.commons.cli.AlreadySelectedException: The option '${given[1]}' was specified but an option from this group has already been selected: '${given[0]}'`);
+  }
+}
 /** setquota's flags and the StatsTrack key each sets */
 const QUOTA_KEYS: Record<string, string> = { n: 'count', b: 'bytes', N: 'countHardLimit', B: 'byteHardLimit' };
 
