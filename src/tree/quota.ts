@@ -20,8 +20,9 @@ export class StatsTrack {
     if (!text) return;
     for (const pair of text.split(/[,;]+/)) {
       const [key, value] = pair.split('=');
-      if (!key) continue;
-      const v = value === undefined || value.trim() === '' ? -1 : Number(value.trim());
+      // a piece without "=" is no pair (ZooKeeper refuses the whole text; it is left out here)
+      if (!key || value === undefined) continue;
+      const v = value.trim() === '' ? -1 : Number(value.trim());
       if (Number.isFinite(v)) this.values.set(key.trim(), v);
     }
   }

@@ -14,6 +14,7 @@ test('StatsTrack reads ZooKeeper\'s forms: commas, the "=;" tail zkCli setquota 
   assert.equal(new StatsTrack('count=,bytes=7').count, -1);
   assert.equal(new StatsTrack('').count, -1);
   assert.equal(new StatsTrack('garbage').bytes, -1);
+  assert.equal(new StatsTrack('count=0,bytes=0,junk').toString(), 'count=0,bytes=0', 'a piece without "=" is no key');
 });
 
 test('StatsTrack writes count and bytes first, then "=" and ";key=value" sorted, as ZooKeeper', () => {
