@@ -270,10 +270,8 @@ export function keeperMessage(e: KeeperError, path: string | undefined): string 
     case ErrorCode.ReconfigInProgress: return 'Another reconfiguration is in progress -- concurrent reconfigs not supported (yet)';
     case ErrorCode.NewConfigNoQuorum:
       return 'No quorum of new config is connected and up-to-date with the leader of last committed config - try invoking reconfiguration after new servers are connected and synced';
-    default: {
-      const msg = CODE_MESSAGES.get(e.code) ?? `Unknown error ${e.code}`;
-      return p ? `KeeperErrorCode = ${msg} for ${p}` : `KeeperErrorCode = ${msg}`;
-    }
+    default:
+      return keeperMessageRaw(e, p);
   }
 }
 
@@ -833,9 +831,10 @@ function clientConfig(text: string): string {
   return `${version} ${hosts.join(',')}`;
 }
 
-/** KeeperException.getMessage(), for the places zkCli prints it raw. */
+/** KeeperException.getMessage(): the code's words, then " for path" unless there is none. */
 function keeperMessageRaw(e: KeeperError, path: string): string {
-  return `KeeperErrorCode = ${CODE_MESSAGES.get(e.code) ?? `Unknown error ${e.code}`} for ${path}`;
+  const msg = `KeeperErrorCode = ${CODE_MESSAGES.get(e.code) ?? `Unknown error ${e.code}`}`;
+  return path ? `${msg} for ${path}` : msg;
 }
 
 function errorJson(message: string, keeper: KeeperError | undefined): Record<string, unknown> {

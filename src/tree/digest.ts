@@ -5,6 +5,7 @@
 // the same zxid can be compared by it.
 import { crc32 } from 'node:zlib';
 import type { Stat } from '../wire/protocol.js';
+import { viewOf } from '../wire/jute.js';
 
 export const DIGEST_VERSION = 2;
 
@@ -18,7 +19,7 @@ export type DigestFields = Pick<Stat, 'czxid' | 'mzxid' | 'pzxid' | 'ctime' | 'm
 /** path, data and stat block of one node, laid out for a single crc32 call */
 let scratch = Buffer.alloc(4096);
 /** the stat block's numbers go in through a DataView: Buffer.writeInt32BE and friends check their arguments at every call */
-let view = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
+let view = viewOf(scratch);
 /**
  * scratch.subarray(0, n) for the lengths seen, so a digest allocates no Buffer: crc32 takes no
  * length, and a new view per node was a third of a digest's cost
@@ -29,7 +30,7 @@ const PREFIXES_MAX = 256;
 function room(bytes: number): void {
   if (scratch.length >= bytes) return;
   scratch = Buffer.alloc(Math.max(bytes, scratch.length * 2));
-  view = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
+  view = viewOf(scratch);
   prefixes.clear();
 }
 

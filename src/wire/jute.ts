@@ -117,7 +117,8 @@ export class JuteReader {
 
 export const EMPTY = Buffer.alloc(0);
 
-function viewOf(b: Buffer): DataView {
+/** A DataView over exactly the bytes of b (a Buffer may be a slice of a larger, pooled ArrayBuffer). */
+export function viewOf(b: Buffer): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }
 
