@@ -275,8 +275,10 @@ const SYSTEM_HONOURED = [
   'fsync.warningthresholdms',
   // Ark's own: continuous archiving and scheduled backups
   'backup.archiveDir',
+  'backup.archiveIntervalMs',
   'backup.intervalMs',
   'backup.retainCount',
+  'backup.retainHours',
 ] as const;
 
 /** System-property keys ZooKeeper understands and Ark does not act on (yet). */
@@ -459,6 +461,32 @@ export interface ServerConfig {
   initialConfigText?: string;
   /** GET /metrics in the Prometheus text format; null when metricsProvider.className does not ask for it. */
   prometheus: PrometheusConfig | null;
+  /** zookeeper.preAllocSize (KB in zoo.cfg): txn-log segments grow by this many bytes at a time */
+  preAllocBytes: number;
+  /** zookeeper.txnLogSizeLimitInKb: a segment rolls once it holds this many bytes (besides the roll at every snapshot) */
+  txnLogSegmentBytes: number;
+  /** zookeeper.commitLogCount: txns an ensemble member keeps in memory past its snapshot, so followers slightly behind get a DIFF */
+  commitLogCount: number;
+  /** zookeeper.snapshot.compression.method: 'gz' or none */
+  snapshotCompression: 'gz' | null;
+  /** zookeeper.fsync.warningthresholdms: a slower txn-log fsync is counted and logged */
+  fsyncWarningThresholdMs: number;
+  /** Ark's continuous archive and scheduled backups (backup.*); null without backup.archiveDir */
+  backup: BackupConfig | null;
+}
+
+/** backup.*: where the ensemble (or standalone server) archives its committed txns and full backups. */
+export interface BackupConfig {
+  /** backup.archiveDir, resolved like dataDir */
+  archiveDir: string;
+  /** backup.archiveIntervalMs: the committed txns reach the archive at least this often (the RPO) */
+  archiveIntervalMs: number;
+  /** backup.intervalMs: a full backup into the archive this often; 0 = only when the archive needs a new base */
+  intervalMs: number;
+  /** backup.retainCount: keep the newest N full backups (and the txns after the oldest kept); 0 = no count limit */
+  retainCount: number;
+  /** backup.retainHours: keep the full backups younger than this; 0 = no age limit */
+  retainHours: number;
 }
 
 /** metricsProvider.* when metricsProvider.className names ZooKeeper's PrometheusMetricsProvider. */
@@ -490,6 +518,16 @@ export const DEFAULT_SNAP_COUNT = 100000;
 export const MIN_SNAP_RETAIN_COUNT = 3;
 export const DEFAULT_CONTAINER_CHECK_INTERVAL_MS = 60000;
 export const DEFAULT_INIT_LIMIT = 10;
+/** ZooKeeper's FilePadding default: 64 MiB (zookeeper.preAllocSize is in KB) */
+export const DEFAULT_PREALLOC_KB = 65536;
+/** without zookeeper.txnLogSizeLimitInKb (ZooKeeper: no limit) a segment rolls at every snapshot, or at 1 GiB */
+export const DEFAULT_TXN_LOG_SEGMENT_BYTES = 1024 * 1024 * 1024;
+/** ZKDatabase's default zookeeper.commitLogCount */
+export const DEFAULT_COMMIT_LOG_COUNT = 500;
+/** FileTxnLog's default zookeeper.fsync.warningthresholdms */
+export const DEFAULT_FSYNC_WARNING_THRESHOLD_MS = 1000;
+/** backup.archiveIntervalMs: the newest committed txns reach the archive within a minute */
+export const DEFAULT_ARCHIVE_INTERVAL_MS = 60000;
 export const DEFAULT_SYNC_LIMIT = 5;
 /** metricsProvider.className values that turn the Prometheus endpoint on (ZooKeeper's class, or Ark's short name). */
 export const PROMETHEUS_PROVIDER_CLASS = 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider';
@@ -572,6 +610,16 @@ function decodeJavaInt(key: string, value: string): number {
   if (sign === '-') n = -n;
   if (n < INT_MIN || n > INT_MAX) throw badNumber(key, value, 'a 32-bit integer');
   return n;
+}
+
+/** Long.decode semantics (used by Long.getLong), limited to what a JS number holds exactly. */
+function decodeJavaLong(key: string, value: string): number {
+  const m = /^([+-]?)(?:0[xX]([0-9a-fA-F]+)|#([0-9a-fA-F]+)|0([0-7]+)|([1-9][0-9]*|0))$/.exec(value);
+  if (!m) throw badNumber(key, value, 'a valid integer');
+  const [, sign, hex1, hex2, oct, dec] = m;
+  const n = hex1 !== undefined ? parseInt(hex1, 16) : hex2 !== undefined ? parseInt(hex2, 16) : oct !== undefined ? parseInt(oct, 8) : Number(dec);
+  if (!Number.isSafeInteger(n)) throw badNumber(key, value, 'an integer in the supported range');
+  return sign === '-' ? -n : n;
 }
 
 function checkPort(key: string, value: string, port: number): number {
@@ -895,6 +943,8 @@ export function resolveConfig(props: Map<string, string>, opts: ResolveOptions =
   }
   const enforceQuota = javaParseBoolean(sys('enforceQuota'));
   const prometheus = prometheusConfig(q, warnings);
+  const storage = storageSettings({ sys, sysKey }, distributed, warnings);
+  const backup = backupSettings({ sys, sysKey }, baseDir, warnings);
 
   const config: ServerConfig = {
     tickTimeMs,
@@ -928,8 +978,84 @@ export function resolveConfig(props: Map<string, string>, opts: ResolveOptions =
     reconfigEnabled,
     systemProperties,
     prometheus,
+    ...storage,
+    backup,
   };
   return { config, warnings };
+}
+
+/** Reads the system-property settings of zoo.cfg: the value of a bare key, and the key as the file spelt it. */
+interface SysProps {
+  sys(bare: string): string | undefined;
+  sysKey(bare: string): string;
+}
+
+/**
+ * A number setting read as Java reads it (Long.decode: decimal, 0x hex, leading-0 octal) and
+ * checked against `min`; absent gives `dflt`. A bad value stops start-up naming the key, where
+ * ZooKeeper would log a warning and go on with its default (FilePadding, FileTxnLog): a setting
+ * that is accepted must be honoured.
+ */
+function longSetting(p: SysProps, bare: string, dflt: number, min: number, what: string): number {
+  const raw = p.sys(bare);
+  if (raw === undefined) return dflt;
+  const key = p.sysKey(bare);
+  const n = decodeJavaLong(key, raw);
+  if (n < min) throw new ConfigError(key, `Invalid value for ${key}: '${raw}' must be ${what}`);
+  return n;
+}
+
+/** The txn log's and snapshots' settings (ZooKeeper's FilePadding, FileTxnLog, ZKDatabase, SnapStream). */
+function storageSettings(p: SysProps, distributed: boolean, warnings: string[]): Pick<ServerConfig,
+  'preAllocBytes' | 'txnLogSegmentBytes' | 'commitLogCount' | 'snapshotCompression' | 'fsyncWarningThresholdMs'> {
+  const preAllocKb = longSetting(p, 'preAllocSize', DEFAULT_PREALLOC_KB, 1, 'a positive number of KB');
+  // ZooKeeper: -1 (its default) or any value <= 0 means no size limit
+  const limitKb = longSetting(p, 'txnLogSizeLimitInKb', -1, Number.MIN_SAFE_INTEGER, 'a number of KB');
+  const commitLogCount = longSetting(p, 'commitLogCount', DEFAULT_COMMIT_LOG_COUNT, 0, 'zero or more');
+  if (!distributed && p.sys('commitLogCount') !== undefined) {
+    warnings.push(`${p.sysKey('commitLogCount')}: applies to ensemble members only (the txns kept in memory for followers); ignored by a standalone server`);
+  }
+  const fsyncWarningThresholdMs = longSetting(p, 'fsync.warningthresholdms', DEFAULT_FSYNC_WARNING_THRESHOLD_MS, 0, 'zero or more milliseconds');
+  return {
+    preAllocBytes: preAllocKb * 1024,
+    txnLogSegmentBytes: limitKb > 0 ? limitKb * 1024 : DEFAULT_TXN_LOG_SEGMENT_BYTES,
+    commitLogCount,
+    snapshotCompression: snapshotCompression(p),
+    fsyncWarningThresholdMs,
+  };
+}
+
+/** SnapStream's modes: "gz", "snappy", or none ("" / unset). */
+function snapshotCompression(p: SysProps): 'gz' | null {
+  const raw = p.sys('snapshot.compression.method');
+  if (raw === undefined || raw === '') return null;
+  const key = p.sysKey('snapshot.compression.method');
+  if (raw === 'gz') return 'gz';
+  if (raw === 'snappy') throw new ConfigError(key, `${key}=snappy is not supported by Ark; use gz, or leave it unset for uncompressed snapshots`);
+  throw new ConfigError(key, `Invalid value for ${key}: '${raw}'; choose gz, or leave it unset for uncompressed snapshots`);
+}
+
+/** backup.*: Ark's continuous archive; every other backup.* key needs backup.archiveDir. */
+function backupSettings(p: SysProps, baseDir: string | undefined, warnings: string[]): BackupConfig | null {
+  const others = ['backup.archiveIntervalMs', 'backup.intervalMs', 'backup.retainCount', 'backup.retainHours'];
+  const dirRaw = p.sys('backup.archiveDir');
+  if (dirRaw === undefined || dirRaw === '') {
+    for (const k of others) {
+      if (p.sys(k) !== undefined) warnings.push(`${p.sysKey(k)}: ignored, backup.archiveDir is not set (no archive, no scheduled backups)`);
+    }
+    return null;
+  }
+  const archiveIntervalMs = longSetting(p, 'backup.archiveIntervalMs', DEFAULT_ARCHIVE_INTERVAL_MS, 1, 'a positive number of milliseconds');
+  const intervalMs = longSetting(p, 'backup.intervalMs', 0, 0, 'zero (no scheduled backups) or a positive number of milliseconds');
+  const retainCount = longSetting(p, 'backup.retainCount', 0, 0, 'zero (no count limit) or a positive number of backups');
+  const hoursRaw = p.sys('backup.retainHours');
+  let retainHours = 0;
+  if (hoursRaw !== undefined) {
+    const key = p.sysKey('backup.retainHours');
+    retainHours = /^[0-9]+(\.[0-9]+)?$/.test(hoursRaw) ? Number(hoursRaw) : Number.NaN;
+    if (!Number.isFinite(retainHours)) throw new ConfigError(key, `Invalid value for ${key}: '${hoursRaw}' must be zero (no age limit) or a positive number of hours`);
+  }
+  return { archiveDir: resolveDir(dirRaw, baseDir), archiveIntervalMs, intervalMs, retainCount, retainHours };
 }
 
 /**

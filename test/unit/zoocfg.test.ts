@@ -273,6 +273,12 @@ describe('resolveConfig: defaults', () => {
       standaloneEnabled: true,
       reconfigEnabled: false,
       prometheus: null,
+      preAllocBytes: 64 * 1024 * 1024,
+      txnLogSegmentBytes: 1024 * 1024 * 1024,
+      commitLogCount: 500,
+      snapshotCompression: null,
+      fsyncWarningThresholdMs: 1000,
+      backup: null,
       // parseZooCfg keeps the text for the AdminServer's initial_configuration
       initialConfigText: 'dataDir=/var/lib/zookeeper',
     };
@@ -759,5 +765,56 @@ describe('resolveConfig: bad numbers', () => {
     assert.equal(e.name, 'ConfigError');
     assert.equal(e.key, 'k');
     assert.equal(e.message, 'msg');
+  });
+});
+
+describe('resolveConfig: runtime settings are typed and checked', () => {
+  test('values as ZooKeeper reads them (Long.decode), backup.* with the archive', () => {
+    const { config, warnings } = cfg([
+      'dataDir=/d', 'preAllocSize=0x400', 'txnLogSizeLimitInKb=2048', 'zookeeper.fsync.warningthresholdms=250',
+      'snapshot.compression.method=gz', 'backup.archiveDir=arch', 'backup.intervalMs=3600000', 'backup.retainCount=7',
+      'backup.retainHours=0.5', 'backup.archiveIntervalMs=5000',
+    ].join('\n'), { baseDir: '/base' });
+    assert.deepEqual(warnings, []);
+    assert.equal(config.preAllocBytes, 1024 * 1024);
+    assert.equal(config.txnLogSegmentBytes, 2048 * 1024);
+    assert.equal(config.fsyncWarningThresholdMs, 250);
+    assert.equal(config.snapshotCompression, 'gz');
+    assert.deepEqual(config.backup, { archiveDir: '/base/arch', archiveIntervalMs: 5000, intervalMs: 3600000, retainCount: 7, retainHours: 0.5 });
+  });
+
+  test('the archive interval defaults to a minute; txnLogSizeLimitInKb <= 0 means no size limit', () => {
+    const { config } = cfg('dataDir=/d\nbackup.archiveDir=/a\ntxnLogSizeLimitInKb=-1');
+    assert.equal(config.backup?.archiveIntervalMs, 60000);
+    assert.equal(config.backup?.intervalMs, 0);
+    assert.equal(config.txnLogSegmentBytes, 1024 * 1024 * 1024);
+  });
+
+  for (const [line, key] of [
+    ['backup.intervalMs=abc', 'backup.intervalMs'],
+    ['backup.intervalMs=-5', 'backup.intervalMs'],
+    ['backup.archiveIntervalMs=0', 'backup.archiveIntervalMs'],
+    ['backup.retainCount=many', 'backup.retainCount'],
+    ['backup.retainHours=-1', 'backup.retainHours'],
+    ['backup.retainHours=1h', 'backup.retainHours'],
+    ['preAllocSize=64M', 'preAllocSize'],
+    ['zookeeper.preAllocSize=0', 'zookeeper.preAllocSize'],
+    ['txnLogSizeLimitInKb=lots', 'txnLogSizeLimitInKb'],
+    ['commitLogCount=-1', 'commitLogCount'],
+    ['commitLogCount=x', 'commitLogCount'],
+    ['snapshot.compression.method=snappy', 'snapshot.compression.method'],
+    ['snapshot.compression.method=zip', 'snapshot.compression.method'],
+    ['fsync.warningthresholdms=1s', 'fsync.warningthresholdms'],
+  ] as const) {
+    test(`${line} stops start-up naming ${key}`, () => {
+      throwsConfigError(() => cfg(`dataDir=/d\nbackup.archiveDir=/a\n${line}`), key, key);
+    });
+  }
+
+  test('a setting that does not apply says so', () => {
+    const { config, warnings } = cfg('dataDir=/d\nbackup.intervalMs=1000\ncommitLogCount=100');
+    assert.equal(config.backup, null);
+    assert.ok(warnings.some((w) => w.startsWith('backup.intervalMs: ignored, backup.archiveDir is not set')), warnings.join('\n'));
+    assert.ok(warnings.some((w) => w.startsWith('commitLogCount: applies to ensemble members only')), warnings.join('\n'));
   });
 });
