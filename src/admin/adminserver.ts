@@ -417,7 +417,8 @@ export class AdminServer {
     if (!this.actions) { send(res, 503, { command: 'snapshot', error: 'not available' }); return; }
     // a client that goes away, or stops reading for a minute, ends the backup and frees the capture
     const abort = new AbortController();
-    res.on('close', () => abort.abort());
+    // (a response that finished also closes: that is not the client going away)
+    res.on('close', () => { if (!res.writableFinished) abort.abort(); });
     res.setTimeout(60_000, () => { abort.abort(); res.destroy(); });
     this.actions.backupTo(res, (zxid) => {
       res.writeHead(200, { 'content-type': 'application/octet-stream', last_zxid: `0x${zxid.toString(16)}` });

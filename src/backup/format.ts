@@ -57,6 +57,39 @@ class ChecksumTrailer extends Transform {
 
 export interface BackupResult { zxid: number; nodes: number; bytes: number; ms: number; digest: bigint }
 
+/** The file's first bytes: magic, version and the metadata. */
+function backupHead(meta: BackupMeta): Buffer {
+  const metaBytes = Buffer.from(JSON.stringify(meta), 'utf8');
+  const head = Buffer.alloc(12);
+  head.writeUInt32BE(BACKUP_MAGIC, 0);
+  head.writeInt32BE(BACKUP_VERSION, 4);
+  head.writeInt32BE(metaBytes.length, 8);
+  return Buffer.concat([head, metaBytes]);
+}
+
+/**
+ * A backup file's bytes, made from an Ark snapshot's bytes as they come (uncompressed): the
+ * metadata in front, all of it gzipped, the checksum trailer behind. Memory stays flat.
+ */
+export async function* backupStream(meta: BackupMeta, snapshot: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const source = Readable.from((async function* () { yield backupHead(meta); yield* snapshot; })());
+  const trailer = new ChecksumTrailer();
+  // a failure anywhere destroys every stream, and the loop below throws it
+  const flowing = pipeline(source, createGzip({ level: 1 }), trailer).then(() => null, (e: unknown) => e as Error);
+  try {
+    for await (const c of trailer) yield c as Buffer;
+  } finally {
+    source.destroy(); // the consumer stopped early (an abort): stop reading the snapshot
+  }
+  const err = await flowing;
+  if (err) throw err;
+}
+
+/** Metadata for a backup of the state at `zxid`. */
+export function backupMeta(zxid: number, sessions: number, createdBy: string, time = new Date()): BackupMeta {
+  return { format: 'ark-backup', version: BACKUP_VERSION, zxid: `0x${zxid.toString(16)}`, time: time.toISOString(), createdBy, sessions };
+}
+
 /**
  * Streams a consistent backup of `tree` (captured at its current zxid, copy-on-write) into `out`,
  * `nodesPerSlice` nodes per turn of the event loop: memory stays flat and requests keep flowing.
@@ -67,18 +100,9 @@ export async function writeBackup(tree: DataTree, sessions: SessionRecord[], out
   const t0 = Date.now();
   const writer = new SnapshotWriter(tree, sessions, Date.now());
   opts.onStart?.(writer.zxid);
-  const meta: BackupMeta = {
-    format: 'ark-backup', version: BACKUP_VERSION, zxid: `0x${writer.zxid.toString(16)}`,
-    time: new Date().toISOString(), createdBy: opts.createdBy, sessions: sessions.length,
-  };
+  const meta = backupMeta(writer.zxid, sessions.length, opts.createdBy);
   const per = opts.nodesPerSlice ?? 2000;
-  async function* chunks(): AsyncGenerator<Buffer> {
-    const metaBytes = Buffer.from(JSON.stringify(meta), 'utf8');
-    const head = Buffer.alloc(12);
-    head.writeUInt32BE(BACKUP_MAGIC, 0);
-    head.writeInt32BE(BACKUP_VERSION, 4);
-    head.writeInt32BE(metaBytes.length, 8);
-    yield Buffer.concat([head, metaBytes]);
+  async function* slices(): AsyncGenerator<Buffer> {
     for (;;) {
       if (opts.signal?.aborted) throw new Error('backup aborted');
       const c = writer.next(per);
@@ -87,14 +111,17 @@ export async function writeBackup(tree: DataTree, sessions: SessionRecord[], out
       await yieldTurn();
     }
   }
-  const trailer = new ChecksumTrailer();
+  let bytes = 0;
+  const counted = async function* (): AsyncGenerator<Buffer> {
+    for await (const c of backupStream(meta, slices())) { bytes += c.length; yield c; }
+  };
   try {
     // an abort destroys the whole pipeline, even while it waits on a client that stopped reading
-    await pipeline(Readable.from(chunks()), createGzip({ level: 1 }), trailer, out, ...(opts.signal ? [{ signal: opts.signal }] : []));
+    await pipeline(Readable.from(counted()), out, ...(opts.signal ? [{ signal: opts.signal }] : []));
   } finally {
     writer.abort();
   }
-  return { zxid: writer.zxid, nodes: writer.nodeCount, bytes: trailer.bytes, ms: Date.now() - t0, digest: writer.treeDigest };
+  return { zxid: writer.zxid, nodes: writer.nodeCount, bytes, ms: Date.now() - t0, digest: writer.treeDigest };
 }
 
 export interface LoadedBackup { meta: BackupMeta; snapshot: LoadedSnapshot; bytes: number }

@@ -7,7 +7,9 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { BackupCorruptError, readBackup, type LoadedBackup } from '../backup/format.js';
-import { listArchivedSegments, listBackups, pointInTime } from '../backup/archive.js';
+import { gaps, listBackupFiles, listChunks, mergedRanges, pointInTime, readStatus, restoreRanges, runs, type BackupFile, type ChunkInfo } from '../backup/archive.js';
+import { readChunk } from '../backup/chunk.js';
+import { openArchive, type ArchiveStore } from '../backup/store.js';
 import { RestoreError, restoreInto } from '../backup/restore.js';
 import type { DataTree } from '../tree/datatree.js';
 
@@ -187,25 +189,15 @@ export function registerBackupCommands(program: Command): void {
       return EXIT_OK;
     }));
   backup.command('list')
-    .description('what an archive can restore to: its backups and the archived txn-log range')
+    .description('what an archive can restore to: its backups, the archived txns, exactly the reachable ranges and every gap')
     .requiredOption('--archive <dir>', 'the archive directory (backup.archiveDir)')
     .option('--json', 'print as JSON')
     .action((o: { archive: string; json?: boolean }) => run('backup list', async () => {
       if (!existsSync(o.archive)) throw new CliError(`${o.archive}: no such directory`, EXIT_USAGE);
-      const backups = listBackups(o.archive, { check: true });
-      const segs = listArchivedSegments(o.archive).filter((s) => s.txns > 0);
-      const range = segs.length > 0 ? { fromZxid: hex(segs[0]!.firstZxid), toZxid: hex(segs[segs.length - 1]!.lastZxid),
-        fromTime: new Date(segs[0]!.firstTime).toISOString(), toTime: new Date(segs[segs.length - 1]!.lastTime).toISOString() } : null;
-      if (o.json) {
-        console.log(JSON.stringify({ backups: backups.map((b) => ({ file: b.file, zxid: hex(b.zxid), time: b.time, bytes: b.bytes, error: b.error })), log: range }, null, 2));
-        return EXIT_OK;
-      }
-      console.log('backups:');
-      for (const b of backups) console.log(`  ${hex(b.zxid).padEnd(14)} ${b.time.padEnd(26)} ${String(b.bytes).padStart(12)} B  ${b.error ? `DAMAGED: ${b.error}` : b.file}`);
-      if (backups.length === 0) console.log('  (none)');
-      console.log(range ? `archived log: zxid ${range.fromZxid} .. ${range.toZxid}, ${range.fromTime} .. ${range.toTime}` : 'archived log: (none)');
-      if (backups.some((b) => !b.error) && range) console.log(`restorable: any zxid from the oldest backup's to ${range.toZxid}`);
-      return EXIT_OK;
+      const report = await archiveReport(openArchive(o.archive));
+      if (o.json) console.log(JSON.stringify(report, null, 2));
+      else printArchiveReport(o.archive, report);
+      return report.damaged.length > 0 ? EXIT_FAILED : EXIT_OK;
     }));
 
   program.command('restore')
@@ -222,6 +214,9 @@ export function registerBackupCommands(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action((file: string | undefined, o: { dataDir: string; logDir?: string; archive?: string; toZxid?: string; toTime?: string; epoch?: string; dropSessions?: boolean; force?: boolean; json?: boolean }) => run('restore', async () => {
       if ((file === undefined) === (o.archive === undefined)) throw new CliError('give a backup FILE or --archive DIR (one of them)', EXIT_USAGE);
+      if (file !== undefined && (o.toZxid !== undefined || o.toTime !== undefined)) {
+        throw new CliError(`--to-zxid and --to-time need --archive DIR: the backup ${file} holds one point in time (restore it without them, or restore from the archive it belongs to)`, EXIT_USAGE);
+      }
       const epoch = o.epoch === undefined ? undefined : Number(o.epoch);
       if (epoch !== undefined && (!Number.isInteger(epoch) || epoch < 1)) throw new CliError(`--epoch ${o.epoch} is not a positive integer`, EXIT_USAGE);
       let tree: DataTree;
@@ -235,11 +230,12 @@ export function registerBackupCommands(program: Command): void {
         source = file;
       } else {
         const target = parseTarget(o);
-        const p = pointInTime(o.archive!, target);
+        if (!existsSync(o.archive!)) throw new CliError(`--archive ${o.archive}: no such directory`, EXIT_USAGE);
+        const p = await pointInTime(openArchive(o.archive!), target);
         tree = p.tree;
         sessions = p.sessions;
         source = p.backup;
-        point = { reachedZxid: hex(p.zxid), reachedTime: p.timeMs === null ? null : new Date(p.timeMs).toISOString(), replayedTxns: p.replayed };
+        point = { reachedZxid: hex(p.zxid), reachedTime: new Date(p.timeMs).toISOString(), replayedTxns: p.replayed, backupZxid: hex(p.backupZxid) };
       }
       const r = await restoreInto(tree, sessions, {
         dataDir: o.dataDir, force: o.force === true, dropSessions: o.dropSessions === true,
@@ -249,9 +245,85 @@ export function registerBackupCommands(program: Command): void {
       if (o.json) console.log(JSON.stringify(result));
       else {
         console.log(`restored ${source} into ${r.dataDir}: ${r.nodes} znodes, ${r.sessions} sessions${r.droppedSessions ? `, ${r.droppedSessions} ended` : ''}`);
-        if (point.reachedZxid) console.log(`state as of zxid ${String(point.reachedZxid)} (${String(point.reachedTime)}), ${String(point.replayedTxns)} archived txns replayed`);
+        if (point.reachedZxid) {
+          const when = point.replayedTxns === 0 ? `the backup's own point, captured ${String(point.reachedTime)}` : `its last txn at ${String(point.reachedTime)}`;
+          console.log(`state as of zxid ${String(point.reachedZxid)} (${when}): backup ${String(point.backupZxid)} + ${String(point.replayedTxns)} archived txns replayed`);
+        }
         console.log(`new writes continue in epoch ${Math.floor(r.zxid / 4294967296)} (zxid ${hex(r.zxid)}); start it with: ark server <zoo.cfg with dataDir=${r.dataDir}>`);
       }
       return EXIT_OK;
     }));
+}
+
+// ---------- ark backup list --archive ----------
+
+interface ArchiveReport {
+  backups: Array<{ file: string; zxid: string; time: string | null; bytes: number; error: string | null }>;
+  txns: { chunks: number; fromZxid: string; toZxid: string; fromTime: string; toTime: string } | null;
+  newest: { zxid: string; time: string } | null;
+  completeAsOf: string | null;
+  restorable: Array<{ fromZxid: string; toZxid: string; toTime: string | null; backup: string }>;
+  gaps: Array<{ afterZxid: string; resumeZxid: string; kind: string; text: string }>;
+  damaged: Array<{ file: string; problem: string }>;
+}
+
+/** Reads the whole archive, checking every backup and chunk, and says exactly what a restore can reach. */
+async function archiveReport(store: ArchiveStore): Promise<ArchiveReport> {
+  const damaged: ArchiveReport['damaged'] = [];
+  const listed = await listChunks(store);
+  for (const d of listed.damaged) damaged.push({ file: d.path, problem: d.problem });
+  const chunks: ChunkInfo[] = [];
+  for (const c of listed.chunks) {
+    try {
+      readChunk(c.path, await store.read(c.path));
+      chunks.push(c);
+    } catch (e) {
+      damaged.push({ file: c.path, problem: (e as Error).message });
+    }
+  }
+  const valid: BackupFile[] = [];
+  const backups: ArchiveReport['backups'] = [];
+  for (const b of await listBackupFiles(store)) {
+    try {
+      const { meta } = readBackup(b.path, await store.read(b.path));
+      valid.push(b);
+      backups.push({ file: b.path, zxid: hex(b.zxid), time: meta.time, bytes: b.bytes, error: null });
+    } catch (e) {
+      damaged.push({ file: b.path, problem: (e as Error).message });
+      backups.push({ file: b.path, zxid: hex(b.zxid), time: null, bytes: b.bytes, error: (e as Error).message });
+    }
+  }
+  const allRuns = runs(chunks);
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  const newestRun = allRuns.at(-1);
+  const status = await readStatus(store);
+  const first = chunks[0];
+  const last = chunks.at(-1);
+  return {
+    backups,
+    txns: first && last ? { chunks: chunks.length, fromZxid: hex(first.firstZxid), toZxid: hex(last.lastZxid), fromTime: iso(first.firstTime), toTime: iso(last.lastTime) } : null,
+    newest: newestRun ? { zxid: hex(newestRun.lastZxid), time: iso(newestRun.lastTime) } : null,
+    completeAsOf: status && newestRun && status.zxid === newestRun.lastZxid ? iso(status.asOfMs) : null,
+    restorable: mergedRanges(restoreRanges(allRuns, valid)).map((r) => ({
+      fromZxid: hex(r.fromZxid), toZxid: hex(r.toZxid), toTime: r.toTime === null ? null : iso(r.toTime), backup: r.backup.path,
+    })),
+    gaps: gaps(allRuns, valid).map((g) => ({ afterZxid: hex(g.afterZxid), resumeZxid: hex(g.resumeZxid), kind: g.kind, text: g.text })),
+    damaged,
+  };
+}
+
+function printArchiveReport(location: string, r: ArchiveReport): void {
+  console.log(`archive ${location}`);
+  console.log('backups:');
+  for (const b of r.backups) console.log(`  ${b.zxid.padEnd(14)} ${(b.time ?? '').padEnd(26)} ${String(b.bytes).padStart(12)} B  ${b.error ? `DAMAGED: ${b.error}` : b.file}`);
+  if (r.backups.length === 0) console.log('  (none)');
+  console.log(r.txns ? `archived txns: ${r.txns.chunks} chunks, zxid ${r.txns.fromZxid} .. ${r.txns.toZxid}, ${r.txns.fromTime} .. ${r.txns.toTime}` : 'archived txns: (none)');
+  if (r.newest) console.log(`newest archived txn: ${r.newest.zxid} at ${r.newest.time}${r.completeAsOf ? `; every txn committed before ${r.completeAsOf} is archived` : ''}`);
+  console.log('restorable (ark restore --archive ... --to-zxid Z / --to-time T):');
+  for (const x of r.restorable) console.log(`  zxid ${x.fromZxid} .. ${x.toZxid}${x.toTime ? ` (up to ${x.toTime})` : ' (the backup\'s own point)'}, from ${x.backup}`);
+  if (r.restorable.length === 0) console.log('  nothing: the archive has no intact backup');
+  if (r.gaps.length > 0) console.log('gaps:');
+  for (const g of r.gaps) console.log(`  ${g.text}`);
+  if (r.damaged.length > 0) console.log('damaged (not counted above):');
+  for (const d of r.damaged) console.log(`  ${d.problem}`);
 }

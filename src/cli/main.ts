@@ -5,7 +5,6 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, DEFAULT_CONFIG_TEXT, parseZooCfg } from '../config/zoocfg.js';
 import { ArkServer } from '../runtime/server.js';
-import { EnsembleServer } from '../runtime/ensemble.js';
 import { DataDirError } from '../storage/filelog.js';
 import { LogCorruptError } from '../storage/txnlog.js';
 import { createLogger } from '../util/log.js';
@@ -52,11 +51,10 @@ program
       throw e;
     }
     let config = resolved.config;
-    let server: ArkServer | EnsembleServer;
+    let myid: number | undefined;
     if (config.distributed) {
       // an ensemble member: its id is in dataDir/myid, as ZooKeeper's QuorumPeerConfig reads it
       const myidFile = join(config.dataDir, 'myid');
-      let myid: number;
       try {
         const raw = readFileSync(myidFile, 'utf8').trim();
         myid = Number(raw);
@@ -79,10 +77,10 @@ program
         console.error(`ark server: ${configPath}: myid ${myid} (from ${myidFile}) has no server.${myid} line`);
         process.exit(1);
       }
-      server = new EnsembleServer(config, log, myid);
-    } else {
-      server = new ArkServer(config, log);
     }
+    const server = new ArkServer(config, log, myid);
+    // the data dir cannot be written: the server stopped acknowledging; exit so a supervisor restarts it
+    server.on('fatal', () => process.exit(2));
     for (const w of resolved.warnings) log.warn({ config: configPath ?? 'built-in' }, w);
     try {
       await server.start();

@@ -35,8 +35,8 @@ export interface MetricsSource {
   bytesReceived(): number;
   /** bugs that cost a connection, counted by the client port (the core's are counted through internalError()) */
   portInternalErrors(): number;
-  /** txns applied but not yet in the txn-log archive; absent when archiving is not configured */
-  archiveLagTxns?: () => number;
+  /** committed txns this member holds that are not in the archive yet, and how long the oldest waited; absent without an archive */
+  archiveLag?: () => { txns: number; ms: number };
   /** an ensemble member's consensus core and the number of voting members */
   quorum?: { zab: () => Zab; voters: number };
 }
@@ -208,8 +208,10 @@ export class ServerMetrics {
     this.collected('ark_last_backup_size_bytes', 'Size of the last successful backup', 'gauge', () => last((b) => b.bytes));
     this.collected('ark_last_backup_zxid', 'The zxid the last successful backup holds the tree at', 'gauge', () => last((b) => b.zxid));
     this.collected('ark_last_backup_timestamp_seconds', 'When the last successful backup finished (Unix time)', 'gauge', () => last((b) => b.atMs / 1000));
-    const lag = s.archiveLagTxns;
-    if (lag) this.collected('ark_archive_lag_txns', 'Txns applied since the last txn-log segment copied to the archive (backup.archiveDir): what a point-in-time restore cannot reach yet', 'gauge', lag);
+    const lag = s.archiveLag;
+    if (!lag) return;
+    this.collected('ark_archive_lag_txns', 'Committed txns this server holds that are not in the archive (backup.archiveDir) yet: what a point-in-time restore cannot reach yet', 'gauge', () => lag().txns);
+    this.collected('ark_archive_lag_seconds', 'How long the oldest committed txn not in the archive yet has waited (the RPO now; backup.archiveIntervalMs bounds it)', 'gauge', () => lag().ms / 1000);
   }
 
   /** QuorumZooKeeperServer and LeaderZooKeeperServer gauges, and the consensus core's counters. */

@@ -1,27 +1,28 @@
-// The standalone runtime: composes the pure core with the client port, the txn log and timers.
-// Order per batch: persist (one write + fdatasync for every txn decided meanwhile: group commit)
-// -> apply -> send replies and watch events.
-import { join } from 'node:path';
-import { ServerCore, type PendingTxn } from '../server/core.js';
-import { zookeeperSessionPassword } from '../session/sessions.js';
-import type { ClientPort } from '../net/clientport.js';
-import { fsyncPath, type FileTxnLog } from '../storage/filelog.js';
-import { DataDir } from '../storage/datadir.js';
-import type { ServerView } from '../admin/fourletter.js';
-import { AdminServer } from '../admin/adminserver.js';
-import { archiveSegments, pruneArchive, archivePaths } from '../backup/archive.js';
-import { backupName, readBackup, writeBackup, type BackupResult } from '../backup/format.js';
-import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
+// The server host: one Ark server, standalone or an ensemble member. It owns what both share (the
+// data dir, snapshots, the client port, the AdminServer, metrics, backups and the archive, timers,
+// start and stop) and plugs in the commit path that differs: one member's group commit
+// (standalone.ts) or Zab (quorum.ts). Nothing here exits the process: a fatal storage error stops
+// the server and is emitted as 'fatal' for the caller (the CLI turns it into exit code 2).
+import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
+import type { Output, ServerCore } from '../server/core.js';
+import type { ClientPort } from '../net/clientport.js';
+import { DataDir } from '../storage/datadir.js';
+import { RuntimeStats, type ServerView } from '../admin/fourletter.js';
+import { AdminServer } from '../admin/adminserver.js';
+import { readBackup, writeBackup, type BackupResult } from '../backup/format.js';
+import { openArchive } from '../backup/store.js';
 import { ARK_VERSION } from '../version.js';
 import type { ServerConfig } from '../config/zoocfg.js';
 import type { Logger } from '../util/log.js';
-import { numberProp, PREALLOC_KB_DEFAULT, SEGMENT_BYTES_DEFAULT } from './shared.js';
-import { ConnectionLimit, SnapshotRunner, coreClientPort, purgeDataDir, serverView, writeOutputs, type WrittenSnapshot } from './shared.js';
-import { observeStorage } from './shared.js';
-import { RuntimeStats } from '../admin/fourletter.js';
-import { countFds, maxFds } from './shared.js';
 import { ServerMetrics } from '../metrics/metrics.js';
+import { ConnectionLimit, coreClientPort, writeOutputs } from './clients.js';
+import { countFds, maxFds, serverView } from './view.js';
+import { SnapshotRunner, observeStorage, purgeDataDir, type WrittenSnapshot } from './snapshots.js';
+import type { CommitPath, HostServices, RestoreOutcome } from './commit.js';
+import { StandalonePath } from './standalone.js';
+import { QuorumPath } from './quorum.js';
+import { ArchiveRunner } from './archiving.js';
 
 export interface StartedServer {
   address: string;
@@ -31,258 +32,233 @@ export interface StartedServer {
   stop(): Promise<void>;
 }
 
-export class ArkServer {
-  /** replaced only by an online restore */
-  core: ServerCore;
-  private restoring = false;
+export interface ArkServerEvents {
+  /** the data dir could not be written: the server stopped serving; exit or restart it */
+  fatal: [Error];
+}
+
+export class ArkServer extends EventEmitter<ArkServerEvents> {
   readonly dataDir: DataDir;
-  private readonly log: FileTxnLog;
-  private txnsSinceSnapshot = 0;
-  private snapshotAfter: number;
-  private readonly snapshots: SnapshotRunner;
-  private purgeTimer: NodeJS.Timeout | null = null;
-  private readonly gzipSnapshots: boolean;
-  private readonly archiveDir: string | null;
-  private backupTimer: NodeJS.Timeout | null = null;
-  /** for mntr: the last backup this server made (scheduled or streamed) */
-  lastBackup: { timeMs: number; bytes: number; ms: number; ok: boolean; zxid: number } | null = null;
-  private archivedZxid = 0;
   readonly port: ClientPort;
-  private syncing = false;
-  private stopping = false;
-  private timer: NodeJS.Timeout | null = null;
-  private readonly view: ServerView;
-  private boundPort = 0;
-  private flushScheduled = false;
-  private idleWaiters: Array<() => void> = [];
+  private readonly commit: CommitPath;
+  private readonly snapshots: SnapshotRunner;
   private readonly limit: ConnectionLimit;
-  private admin: AdminServer | null = null;
+  private readonly view: ServerView;
   /** mntr's and the AdminServer's measured figures */
   private readonly runtimeStats = new RuntimeStats();
   /** Prometheus metrics (metricsProvider.className), null when off */
   private readonly metrics: ServerMetrics | null;
+  private admin: AdminServer | null = null;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private boundPort = 0;
+  private loading = true;
+  private restoring = false;
+  private stopping = false;
+  private failed = false;
+  /** for mntr: the last backup this server made (scheduled or streamed) */
+  lastBackup: { timeMs: number; bytes: number; ms: number; ok: boolean; zxid: number } | null = null;
+  /** the continuous archive (backup.archiveDir), null when not configured */
+  private readonly archiving: ArchiveRunner | null;
 
-  constructor(private readonly config: ServerConfig, private readonly logger: Logger) {
-    const archiving = config.systemProperties.has('zookeeper.backup.archiveDir');
-    this.metrics = config.prometheus && new ServerMetrics({
-      core: () => this.core, uptimeMs: () => Date.now() - this.view.startedAt, openFds: countFds, maxFds,
-      bytesReceived: () => this.port.bytesReceived, portInternalErrors: () => this.port.internalErrors,
-      ...(archiving ? { archiveLagTxns: () => this.archiveLagTxns } : {}),
-    }, config.prometheus);
-    this.core = this.newCore();
+  constructor(private readonly config: ServerConfig, private readonly logger: Logger, myId?: number) {
+    super();
     this.dataDir = new DataDir(config.dataDir, config.dataLogDir, {
       forceSync: config.forceSync,
-      segmentBytesMax: numberProp(config, 'zookeeper.txnLogSizeLimitInKb', SEGMENT_BYTES_DEFAULT / 1024) * 1024,
-      preAllocBytes: numberProp(config, 'zookeeper.preAllocSize', PREALLOC_KB_DEFAULT) * 1024,
+      segmentBytesMax: config.txnLogSegmentBytes,
+      preAllocBytes: config.preAllocBytes,
       spareSegments: true,
     });
-    this.log = this.dataDir.log;
-    this.gzipSnapshots = config.systemProperties.get('zookeeper.snapshot.compression.method') === 'gz';
-    this.snapshotAfter = this.nextSnapshotPoint();
-    this.archiveDir = config.systemProperties.get('zookeeper.backup.archiveDir') ?? null;
-    if (this.archiveDir) this.log.onRoll = () => setImmediate(() => this.archive());
-    this.snapshots = new SnapshotRunner(this.dataDir, this.gzipSnapshots, logger);
-    observeStorage(this.log, this.snapshots, { metrics: this.metrics, stats: this.runtimeStats, config, logger });
+    this.snapshots = new SnapshotRunner(this.dataDir, config.snapshotCompression === 'gz', logger, config.snapCount, Math.random);
+    const host = this.services();
+    if (config.distributed) {
+      if (myId === undefined) throw new Error('an ensemble member needs its id (dataDir/myid)');
+      this.commit = new QuorumPath(host, myId);
+    } else {
+      this.commit = new StandalonePath(host);
+    }
+    this.metrics = this.makeMetrics();
+    // the standalone path made its core before the metrics existed
+    if (this.commit instanceof StandalonePath) this.core.observer = this.metrics?.observer ?? null;
+    observeStorage(this.dataDir.log, this.snapshots, { metrics: this.metrics, stats: this.runtimeStats, thresholdMs: config.fsyncWarningThresholdMs, logger });
+    this.archiving = config.backup && new ArchiveRunner(openArchive(config.backup.archiveDir), config.backup, {
+      serverId: myId ?? 0, dataDir: this.dataDir, logger, createdBy: `ark ${ARK_VERSION}`,
+      member: () => ({
+        serving: !this.loading && !this.restoring && !this.failed && this.commit.serving(), duty: this.commit.archiveDuty(),
+        committed: this.commit.committedZxid(), archivable: this.commit.archivableZxid(), applied: this.core.lastApplied,
+      }),
+      backupTo: (out, onStart, signal) => this.backupTo(out, onStart, signal),
+    });
     this.limit = new ConnectionLimit(config.maxClientCnxns, () => this.core, logger);
     this.port = coreClientPort({
       core: () => this.core, view: () => this.view, logger, config, metrics: this.metrics,
       // an online restore refuses new clients until the restored tree serves
       open: (conn, addr, rport) => !this.restoring && this.limit.open(conn, addr, rport),
       closed: (conn, addr) => this.limit.closed(conn, addr),
-      flush: () => this.scheduleFlush(),
+      flush: () => this.commit.schedule(),
     });
+    const commit: CommitPath = this.commit;
     this.view = serverView({
-      config, core: () => this.core, port: () => this.port, boundPort: () => this.boundPort, serverId: 0,
-      mode: () => 'standalone',
+      config, core: () => this.core, port: () => this.port, boundPort: () => this.boundPort, serverId: myId ?? 0,
+      mode: () => this.commit.mode(),
+      serving: () => !this.loading && !this.restoring && this.commit.serving(),
+      extraMetrics: () => this.extraMetrics(),
       stats: this.runtimeStats, dataDir: this.dataDir,
-      notReady: () => (this.stopping ? 'shutting down' : this.restoring ? 'an online restore is replacing the tree: clients are refused until it serves' : null),
-      extraMetrics: () => [
-        ['zk_last_backup_time_ms', this.lastBackup?.timeMs ?? 0],
-        ['zk_last_backup_size_bytes', this.lastBackup?.bytes ?? 0],
-        ['zk_last_backup_duration_ms', this.lastBackup?.ms ?? 0],
-        ['zk_last_backup_success', this.lastBackup ? (this.lastBackup.ok ? 1 : 0) : -1],
-        ['zk_last_backup_zxid', this.lastBackup?.zxid ?? 0],
-        ['zk_archive_lag_txns', this.archiveLagTxns],
-        ['zk_last_snapshot_zxid', this.lastSnapshot?.zxid ?? 0],
-      ],
+      notReady: () => this.notReadyReason(),
+      ...(commit.ensembleView ? { ensemble: commit.ensembleView } : {}),
+      ...(commit.quorumView ? { quorum: commit.quorumView } : {}),
     });
   }
 
-  /** Loads the newest snapshot and replays the log after it, then opens the client port. */
+  /** The core serving clients now. */
+  get core(): ServerCore {
+    return this.commit.core;
+  }
+
+  /** What the commit paths may use of the host. */
+  private services(): HostServices {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const host = this; // the metrics are made after the commit path (they read it): looked up when used
+    return {
+      config: this.config,
+      logger: this.logger,
+      dataDir: this.dataDir,
+      get metrics() { return host.metrics; },
+      stats: this.runtimeStats,
+      send: (core, outputs) => this.send(core, outputs),
+      applied: (n) => this.applied(n),
+      fatal: (err) => this.fail(err),
+      coreChanged: (core) => {
+        core.observer = this.metrics?.observer ?? null;
+        this.archiving?.archiver.historyChanged();
+      },
+      snapshotDone: () => this.snapshots.done ?? Promise.resolve(),
+    };
+  }
+
+  private makeMetrics(): ServerMetrics | null {
+    const { config } = this;
+    if (!config.prometheus) return null;
+    const commit = this.commit;
+    return new ServerMetrics({
+      core: () => this.core, uptimeMs: () => Date.now() - this.view.startedAt, openFds: countFds, maxFds,
+      bytesReceived: () => this.port.bytesReceived, portInternalErrors: () => this.port.internalErrors,
+      ...(config.backup ? { archiveLag: () => this.archiveLag() } : {}),
+      ...(commit instanceof QuorumPath ? { quorum: { zab: () => commit.replica.zab, voters: config.servers.filter((s) => s.role === 'participant').length } } : {}),
+    }, config.prometheus);
+  }
+
+  private send(core: ServerCore, outputs: readonly Output[]): void {
+    writeOutputs(core, outputs, this.port, this.logger, this.metrics, this.runtimeStats);
+  }
+
+  private extraMetrics(): Array<[string, number]> {
+    return [
+      ...this.commit.extraMetrics(),
+      ['zk_last_backup_time_ms', this.lastBackup?.timeMs ?? 0],
+      ['zk_last_backup_size_bytes', this.lastBackup?.bytes ?? 0],
+      ['zk_last_backup_duration_ms', this.lastBackup?.ms ?? 0],
+      ['zk_last_backup_success', this.lastBackup ? (this.lastBackup.ok ? 1 : 0) : -1],
+      ['zk_last_backup_zxid', this.lastBackup?.zxid ?? 0],
+      ...this.archiveMetrics(),
+      ['zk_last_snapshot_zxid', this.snapshots.last?.zxid ?? 0],
+    ];
+  }
+
+  private notReadyReason(): string | null {
+    if (this.failed) return 'stopped: the data dir could not be written (see the log)';
+    if (this.stopping) return 'shutting down';
+    if (this.loading) return 'loading the data dir';
+    if (this.restoring) return 'an online restore is replacing the tree: clients are refused until it serves';
+    return this.commit.notReadyReason();
+  }
+
+  /** Loads the newest snapshot and the log after it, then opens the client port (and the peers). */
   async start(): Promise<StartedServer> {
-    if (!this.config.forceSync) this.logger.warn('forceSync=no: writes are acknowledged before they reach the disk, so a power loss can lose acknowledged data. Remove forceSync=no from zoo.cfg unless that risk is acceptable');
+    const { config, logger } = this;
+    if (!config.forceSync) {
+      logger.warn('forceSync=no: writes are acknowledged before they reach the disk, so a power loss (of a quorum, in an ensemble) can lose acknowledged data. Remove forceSync=no from zoo.cfg unless that risk is acceptable');
+    }
     this.dataDir.prepare();
+    this.load();
+    await this.commit.start();
+    const bound = await this.port.listen(config.clientPort ?? 2181, config.clientPortAddress);
+    this.boundPort = bound.port;
+    this.every(this.commit.tickMs, () => this.commit.tick(Date.now()), false);
+    this.archiving?.start();
+    if (config.autopurgePurgeIntervalHours > 0) {
+      // the txns not archived yet stay (when the archive's end is not known yet, all of them)
+      const purge = (): void => purgeDataDir(this.dataDir, config.autopurgeSnapRetainCount, logger, this.archiving ? this.archiving.archiver.archive?.end ?? 0 : Number.POSITIVE_INFINITY);
+      purge(); // DatadirCleanupManager runs once at start, then every interval
+      this.every(config.autopurgePurgeIntervalHours * 3600_000, purge);
+    }
+    let adminPort: number | null = null;
+    if (config.adminEnabled) {
+      this.admin = new AdminServer(this.view, logger, {
+        backupTo: (out, onStart, signal) => this.backupTo(out, onStart, signal),
+        superDigest: config.superDigest,
+        restore: (raw) => this.restoreOnline(raw),
+        rootAcl: () => this.core.tree.get('/')?.acl ?? [],
+      });
+      adminPort = await this.admin.start(config.adminServerPort, config.adminServerAddress);
+    }
+    await this.metrics?.start(logger);
+    logger.info({ address: bound.address, port: bound.port, adminPort, dataDir: config.dataDir },
+      config.distributed ? 'client port open (clients are served once a leader is established)' : 'serving clients');
+    return { address: bound.address, port: bound.port, adminPort, stop: () => this.stop() };
+  }
+
+  private load(): void {
     const t0 = Date.now();
     const loadStart = performance.now();
-    const rec = this.dataDir.recover();
-    for (const s of rec.skipped) this.logger.error({ reason: s.reason }, 'damaged snapshot passed over: recovered from an older snapshot and the log instead; move the file aside once you have a backup');
+    const rec = this.dataDir.recover({ repair: true, ensemble: this.config.distributed });
+    const member = this.config.distributed ? ' (or wipe this member\'s ark-v1 directory: it then takes a SNAP from the leader)' : '';
+    for (const s of rec.skipped) this.logger.error({ reason: s.reason }, `damaged snapshot passed over: recovered from an older snapshot and the log instead; move the file aside once you have a backup${member}`);
     for (const t of rec.truncated) this.logger.warn({ file: t.file, offset: t.offset }, 'txn log ended in a partial record (crash mid-write): truncated it there; no action needed, a write cut short was never acknowledged');
-    if (rec.snapshot) this.core.restore(rec.snapshot.tree, rec.snapshot.sessions, rec.snapshot.zxid);
     const replayStart = performance.now();
-    for (const r of rec.records) this.core.replay(r.hdr, r.txn);
-    this.core.recovered(Date.now());
+    this.commit.load(rec);
+    // warnings of replayed txns were logged when they were new
+    this.core.tree.quotaWarnings.length = 0;
     this.metrics?.startup({
       dbInitMs: performance.now() - loadStart, snapshotLoadMs: rec.snapshotLoadMs, txnsLoadMs: rec.logLoadMs + performance.now() - replayStart, txns: rec.records.length,
     });
     this.logger.info({
       snapshotZxid: rec.snapshot ? `0x${rec.snapshot.zxid.toString(16)}` : null, txns: rec.records.length,
-      zxid: `0x${this.core.lastZxid.toString(16)}`, ms: Date.now() - t0, znodes: this.core.tree.nodeCount,
+      zxid: `0x${this.core.lastApplied.toString(16)}`, ms: Date.now() - t0, znodes: this.core.tree.nodeCount,
     }, 'data loaded');
-    // a snapshot now makes the next start-up fast and lets purge drop the replayed log
-    if (rec.records.length > 0) this.startSnapshot();
-    if (this.archiveDir) {
-      this.archive();
-      const every = Number(this.config.systemProperties.get('zookeeper.backup.intervalMs') ?? 0);
-      if (every > 0) {
-        // a backup at start, so the archive can restore any point from now on
-        void this.scheduledBackup();
-        this.backupTimer = setInterval(() => { void this.scheduledBackup(); }, every);
-        this.backupTimer.unref();
-      }
-    }
-    if (this.config.autopurgePurgeIntervalHours > 0) {
-      const purge = (): void => purgeDataDir(this.dataDir, this.config.autopurgeSnapRetainCount, this.logger);
-      purge(); // DatadirCleanupManager runs once at start, then every interval
-      this.purgeTimer = setInterval(purge, this.config.autopurgePurgeIntervalHours * 3600_000);
-      this.purgeTimer.unref();
-    }
-    const port = this.config.clientPort ?? 2181;
-    const bound = await this.port.listen(port, this.config.clientPortAddress);
-    this.boundPort = bound.port;
-    const tickMs = Math.max(10, Math.min(this.config.tickTimeMs / 2, 500));
-    this.timer = setInterval(() => {
-      if (this.restoring) return; // the old tree must not decide anything more
-      this.core.tick(Date.now());
-      this.scheduleFlush();
-    }, tickMs);
-    let adminPort: number | null = null;
-    if (this.config.adminEnabled) {
-      this.admin = new AdminServer(this.view, this.logger, {
-        backupTo: (out, onStart, signal) => this.backupTo(out, onStart, signal),
-        superDigest: this.config.superDigest,
-        restore: (raw) => this.restoreOnline(raw),
-        rootAcl: () => this.core.tree.get('/')?.acl ?? [],
-      });
-      adminPort = await this.admin.start(this.config.adminServerPort, this.config.adminServerAddress);
-    }
-    await this.metrics?.start(this.logger);
-    this.logger.info({ address: bound.address, port: bound.port, adminPort, dataDir: this.config.dataDir }, 'serving clients');
-    return { address: bound.address, port: bound.port, adminPort, stop: () => this.stop() };
+    this.loading = false;
+    // a snapshot now makes the next start-up fast and lets purge drop the replayed log (an
+    // ensemble member takes it once it serves: its log may still be cut by the leader)
+    if (rec.records.length > 0 && this.commit.canSnapshot()) this.startSnapshot();
   }
 
-  private newCore(): ServerCore {
-    const config = this.config;
-    const core = new ServerCore({
-      tickTimeMs: config.tickTimeMs,
-      minSessionTimeoutMs: config.minSessionTimeoutMs,
-      maxSessionTimeoutMs: config.maxSessionTimeoutMs,
-      serverId: 1, // standalone: ZooKeeperServer's createSessionTrackerServerId
-      extendedTypesEnabled: config.extendedTypesEnabled,
-      enforceQuota: config.enforceQuota,
-      superDigest: config.superDigest,
-      containerCheckIntervalMs: config.containerCheckIntervalMs,
-      sessionPassword: zookeeperSessionPassword,
-      replyBytesMax: config.juteMaxBufferBytes,
-    }, Date.now());
-    core.tree.onQuotaWarning = (message) => this.logger.warn(message);
-    core.observer = this.metrics?.observer ?? null;
-    return core;
+  /** A timer that runs while the server runs; `unref` ones do not keep the process alive. */
+  private every(ms: number, f: () => void, unref = true): void {
+    const t = setInterval(f, ms);
+    if (unref) t.unref();
+    this.timers.push(t);
   }
 
-  /**
-   * Online restore (ZooKeeper 3.9's POST /commands/restore): the backup replaces the tree. Clients
-   * are disconnected (their sessions come back from the backup, or expire), the restored tree is
-   * made durable as a snapshot in a new zxid epoch above everything this server handed out, then
-   * served.
-   */
-  async restoreOnline(raw: Buffer): Promise<{ zxid: number; backupZxid: number; nodes: number; sessions: number }> {
-    const b = readBackup('the uploaded backup', raw);
-    if (this.restoring) throw new Error('a restore is already running');
-    this.restoring = true;
-    try {
-      await this.snapshots.idle();
-      this.port.closeAll();
-      await new Promise<void>((resolve) => { this.idleWaiters.push(resolve); this.persist(); });
-      const epochOf = (z: number): number => Math.floor(z / 4294967296);
-      const zxid = (Math.max(epochOf(b.snapshot.zxid), epochOf(this.core.lastZxid)) + 1) * 4294967296;
-      const tree = b.snapshot.tree;
-      tree.lastProcessedZxid = zxid;
-      this.log.closeSegment();
-      await this.dataDir.writeSnapshot(tree, b.snapshot.sessions, { gzip: this.gzipSnapshots, now: Date.now() });
-      await new Promise<void>((resolve) => { this.idleWaiters.push(resolve); this.persist(); });
-      const core = this.newCore();
-      core.restore(tree, b.snapshot.sessions, zxid);
-      core.recovered(Date.now());
-      core.tree.onQuotaWarning = (message) => this.logger.warn(message);
-      this.core = core;
-      this.logger.warn({ backupZxid: `0x${b.snapshot.zxid.toString(16)}`, zxid: `0x${zxid.toString(16)}`, znodes: tree.nodeCount }, 'online restore done: the tree was replaced by the backup; clients were disconnected and reconnect to the restored tree');
-      // the archive needs a backup at the start of the new epoch: older history does not lead here
-      if (this.archiveDir) { this.archive(true); void this.scheduledBackup(true); }
-      return { zxid, backupZxid: b.snapshot.zxid, nodes: tree.nodeCount, sessions: b.snapshot.sessions.length };
-    } finally {
-      this.restoring = false;
-    }
-  }
-
-  /** Coalesces everything one turn of the event loop produced into one write per socket and one log append. */
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flushOutputs();
-      this.persist();
-    });
-  }
-
-  private flushOutputs(): void {
-    writeOutputs(this.core, this.core.takeOutputs(), this.port, this.logger, this.metrics, this.runtimeStats);
-  }
-
-  private persist(): void {
-    if (this.syncing) return;
-    if (!this.core.hasTxns) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const w of waiters) w();
-      return;
-    }
-    const core = this.core; // an online restore may swap this.core while the fsync runs
-    const txns: PendingTxn[] = core.takeTxns();
-    this.metrics?.batch(txns.length);
-    this.syncing = true;
-    this.log.append(txns, (err) => {
-      this.syncing = false;
-      if (err) {
-        this.logger.fatal({ err: err.message, dir: this.log.dir }, 'cannot write the txn log: stopping so that no unlogged write is acknowledged; check free space, permissions and the disk under dir, then restart');
-        process.exit(2);
-      }
-      // the txns decided meanwhile start for the disk before this batch is applied and answered,
-      // so the next fsync runs while the event loop applies and replies (ZooKeeper overlaps them
-      // on separate threads); the log keeps its order, as this batch is already durable
-      this.persist();
-      core.committed(txns, Date.now());
-      this.flushOutputs();
-      this.txnsSinceSnapshot += txns.length;
-      if (this.txnsSinceSnapshot >= this.snapshotAfter) this.startSnapshot();
-    });
-  }
-
-  /** snapCount/2 + random(snapCount/2), so that ensemble members do not snapshot together (SyncRequestProcessor). */
-  private nextSnapshotPoint(): number {
-    const half = Math.max(1, Math.floor(this.config.snapCount / 2));
-    return half + 1 + Math.floor(Math.random() * half);
+  private applied(n: number): void {
+    if (this.snapshots.applied(n) && this.commit.canSnapshot()) this.startSnapshot();
   }
 
   private startSnapshot(): void {
-    if (this.snapshots.busy) {
-      this.logger.warn('Too busy to snap, skipping: the previous snapshot or a backup is still being written; if this repeats, raise snapCount or put dataDir on a faster disk');
-      return;
-    }
-    this.txnsSinceSnapshot = 0;
-    this.snapshotAfter = this.nextSnapshotPoint();
-    this.snapshots.start(this.core);
+    const commit = this.commit;
+    this.snapshots.start(this.core, (info) => commit.snapshotWritten(info));
   }
+
+  /** The data dir cannot be written: stop acknowledging at once, then tell the caller. */
+  private fail(err: Error): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.logger.fatal({ err: err.message, dir: this.dataDir.log.dir },
+      `cannot write the data dir: stopping so that no unlogged write is acknowledged; check free space, permissions and the disk under dir, then restart ${this.config.distributed ? 'this member' : 'the server'}`);
+    this.port.closeAll();
+    this.emit('fatal', err);
+    void this.stop().catch(() => undefined);
+  }
+
+  // ---------- backups and restore ----------
 
   /**
    * Streams a consistent backup into `out` (the AdminServer's snapshot command, scheduled backups).
@@ -309,44 +285,42 @@ export class ArkServer {
     }
   }
 
-  /** A scheduled backup into the archive, then retention. */
-  private lastArchivedBackupZxid = -1;
-
-  private async scheduledBackup(force = false): Promise<void> {
-    // nothing new since the last backup: the archive already has this point
-    if (!force && this.lastArchivedBackupZxid === this.core.lastApplied) return;
-    const dir = archivePaths(this.archiveDir!).backups;
-    mkdirSync(dir, { recursive: true });
-    const tmp = join(dir, `.backup-${Date.now()}.tmp`);
+  /**
+   * Online restore (ZooKeeper 3.9's POST /commands/restore): the backup replaces the tree in a new
+   * epoch; clients are disconnected and reconnect to the restored tree.
+   */
+  async restoreOnline(raw: Buffer): Promise<RestoreOutcome> {
+    const b = readBackup('the uploaded backup', raw);
+    if (this.restoring) throw new Error('a restore is already running');
+    this.restoring = true;
     try {
-      const r = await this.backupTo(createWriteStream(tmp));
-      fsyncPath(tmp);
-      renameSync(tmp, join(dir, backupName(r.zxid)));
-      fsyncPath(dir);
-      this.lastArchivedBackupZxid = r.zxid;
-      const keep = Number(this.config.systemProperties.get('zookeeper.backup.retainCount') ?? 0);
-      if (keep > 0) for (const f of pruneArchive(this.archiveDir!, keep)) this.logger.info({ file: f }, 'archive retention removed');
-    } catch (e) {
-      rmSync(tmp, { force: true });
-      this.logger.error({ err: (e as Error).message, dir }, 'scheduled backup failed: check that backup.archiveDir exists, is writable and has free space; the next scheduled backup tries again');
+      // the history about to be replaced goes to the archive first, so a point-in-time restore can
+      // still reach its last txn (an unreachable archive must not block the restore)
+      if (this.archiving && !(await this.archiving.flush(10_000))) this.logger.warn('the archive could not take the txns before this restore within 10 s: point-in-time restore may not reach the last of them');
+      await this.snapshots.idle();
+      this.port.closeAll();
+      const r = await this.commit.restore(b.snapshot);
+      this.logger.warn({ backupZxid: `0x${r.backupZxid.toString(16)}`, zxid: `0x${r.zxid.toString(16)}`, znodes: r.nodes },
+        'online restore done: the tree was replaced by the backup; clients were disconnected and reconnect to the restored tree');
+      this.archiving?.archiver.historyChanged();
+      return r;
+    } finally {
+      this.restoring = false;
     }
   }
 
-  /** Copies closed log segments to the archive (continuous archiving for point-in-time restore). */
-  private archive(includeActive = false): void {
-    if (!this.archiveDir) return;
-    try {
-      const copied = archiveSegments(this.log.dir, this.archiveDir, includeActive ? null : this.log.activeSegment);
-      if (copied.length > 0) this.logger.info({ segments: copied.length, archive: this.archiveDir }, 'log segments archived');
-      this.archivedZxid = this.core.lastApplied;
-    } catch (e) {
-      this.logger.error({ err: (e as Error).message, archive: this.archiveDir }, 'archiving log segments failed: point-in-time restore will stop at the last archived segment; check the archive directory');
-    }
+  // ---------- the archive ----------
+
+  /** Txns and milliseconds the archive is behind what this member could give it (mntr, metrics). */
+  private archiveLag(): { txns: number; ms: number } {
+    if (!this.archiving) return { txns: 0, ms: 0 };
+    return { txns: this.archiving.archiver.lagTxns({ archivable: this.commit.archivableZxid() }), ms: this.archiving.archiver.lagMs(Date.now()) };
   }
 
-  /** Txns applied since the last archived segment boundary (mntr: archive lag). */
-  get archiveLagTxns(): number {
-    return this.archiveDir ? Math.max(0, this.core.lastApplied - this.archivedZxid) : 0;
+  private archiveMetrics(): Array<[string, number]> {
+    if (!this.archiving) return [];
+    const lag = this.archiveLag();
+    return [['zk_archive_lag_txns', lag.txns], ['zk_archive_lag_ms', lag.ms], ['zk_archive_last_zxid', this.archiving.archiver.archive?.end ?? 0]];
   }
 
   /** The last snapshot written by this process (for mntr / admin). */
@@ -362,24 +336,22 @@ export class ArkServer {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    if (this.timer) clearInterval(this.timer);
-    if (this.purgeTimer) clearInterval(this.purgeTimer);
-    if (this.backupTimer) clearInterval(this.backupTimer);
+    for (const t of this.timers) clearInterval(t);
+    // a clean stop leaves nothing committed outside the archive (the leader's, or a standalone server's)
+    if (this.archiving && !this.failed) {
+      if (this.commit.archiveDuty() && !(await this.archiving.flush(10_000))) this.logger.warn('the archive could not take the last txns within 10 s: they stay in the txn log and are archived by whoever archives next');
+      await this.archiving.stop();
+    }
     this.snapshots.abort();
     await this.snapshots.done;
     // closing the AdminServer ends any backup streaming to a client, which releases its capture
     await this.admin?.stop();
     await this.snapshots.idle();
-    this.flushOutputs();
-    // let what is decided reach the disk and its replies go out
-    await new Promise<void>((resolve) => { this.idleWaiters.push(resolve); this.persist(); });
-    this.flushOutputs();
+    await this.commit.stop();
     await this.port.stop();
-    await this.admin?.stop();
     await this.metrics?.stop();
-    this.log.closeSegment();
-    await this.log.settle();
-    this.archive(true);
+    this.dataDir.log.closeSegment();
+    await this.dataDir.log.settle();
     this.logger.info('stopped');
   }
 }

@@ -205,12 +205,13 @@ export class DataDir {
 
   /**
    * Keeps the newest `keep` snapshots and the log segments needed to replay from the oldest of
-   * them; deletes the rest. Returns what it deleted.
+   * them; deletes the rest. `keepLogAfter`: segments holding a txn after this zxid stay too (the
+   * txns not archived yet). Returns what it deleted.
    */
-  purge(keep: number): string[] {
+  purge(keep: number, keepLogAfter = Number.POSITIVE_INFINITY): string[] {
     if (keep < 1) throw new DataDirError(`purge must keep at least one snapshot (asked for ${keep})`);
     const snaps = this.snapshots();
-    if (snaps.length <= keep && snaps.length > 0) return this.purgeLogsBefore(snaps[snaps.length - 1]!.zxid);
+    if (snaps.length <= keep && snaps.length > 0) return this.purgeLogsBefore(Math.min(snaps[snaps.length - 1]!.zxid, keepLogAfter));
     if (snaps.length === 0) return [];
     const kept = snaps.slice(0, keep);
     const removed: string[] = [];
@@ -218,7 +219,7 @@ export class DataDir {
       rmSync(s.file, { force: true });
       removed.push(s.file);
     }
-    return [...removed, ...this.purgeLogsBefore(kept[kept.length - 1]!.zxid)];
+    return [...removed, ...this.purgeLogsBefore(Math.min(kept[kept.length - 1]!.zxid, keepLogAfter))];
   }
 
   /** Deletes segments whose every txn is at or before zxid (the next segment starts by zxid + 1). */

@@ -128,8 +128,13 @@ export class DataTree {
   approximateDataSize = 1;
   /** paths that have a zookeeper_limits node (ZooKeeper's quota PathTrie) */
   readonly quotaPaths = new Set<string>();
-  /** soft quota limits only warn: the runtime logs these */
-  onQuotaWarning: ((message: string) => void) | null = null;
+  /**
+   * Soft quota limits only warn: the warnings wait here until the runtime logs them (it drains the
+   * serving core's tree after each batch). A list on the tree rather than a callback set on it: a
+   * tree swapped in by a snapshot load, a SNAP or a restore then keeps warning without anyone
+   * having to remember to hook it up again.
+   */
+  readonly quotaWarnings: string[] = [];
   /** ZooKeeper's tree digest (AdHash of node digests), current after every txn */
   digest = 0n;
   /**
@@ -408,7 +413,8 @@ export class DataTree {
     const q = this.quotaFor(path);
     if (!q || (countDiff === 0 && bytesDiff === 0)) return;
     const warn = quotaViolation(q.prefix, q.limits, q.usage, countDiff, bytesDiff);
-    if (warn && !warn.hard) this.onQuotaWarning?.(`${warn.message}: a soft limit only warns; raise it with setquota, or remove data under ${q.prefix}`);
+    // bounded: a replay of many txns past a soft limit (start-up, point-in-time restore) has no one draining it
+    if (warn && !warn.hard && this.quotaWarnings.length < 1000) this.quotaWarnings.push(`${warn.message}: a soft limit only warns; raise it with setquota, or remove data under ${q.prefix}`);
     q.usage.values.set('count', q.usage.count + countDiff);
     q.usage.values.set('bytes', q.usage.bytes + bytesDiff);
     this.setStatData(q.prefix, q.usage);

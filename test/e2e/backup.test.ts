@@ -165,7 +165,7 @@ test('backups_need_admin_credentials_and_restore_refuses_a_used_data_dir', async
 test('point_in_time_restore_matches_the_recorded_history', async () => {
   const archive = tempDir('archive');
   const dataDir = tempDir('pitr-data');
-  const { srv } = await startWithAdmin({ 'backup.archiveDir': archive, 'backup.intervalMs': 300, snapCount: 200 }, dataDir);
+  const { srv } = await startWithAdmin({ 'backup.archiveDir': archive, 'backup.intervalMs': 300, 'backup.archiveIntervalMs': 200, snapCount: 200 }, dataDir);
   const history: Array<{ zxid: number; time: number; value: number }> = [];
   try {
     const c = await ZkClient.connect({ port: srv.port });
@@ -177,7 +177,7 @@ test('point_in_time_restore_matches_the_recorded_history', async () => {
     }
     c.disconnect();
   } finally {
-    await srv.stop({ keepData: true }); // a clean stop archives the last segment too
+    await srv.stop({ keepData: true }); // a clean stop archives the last txns too
   }
   const list = await ark(['backup', 'list', '--archive', archive, '--json']);
   const listed = JSON.parse(list.stdout) as { backups: Array<{ zxid: string }> };

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -45,7 +45,7 @@ const ENSEMBLE_MEMBER: Record<string, PromType> = {
 };
 const LEADER_ONLY: Record<string, PromType> = Object.fromEntries(['learners', 'synced_followers', 'synced_observers', 'pending_syncs',
   'leader_uptime', 'last_proposal_size', 'min_proposal_size', 'max_proposal_size'].map((n) => [n, 'gauge']));
-const ARCHIVING: Record<string, PromType> = { ark_archive_lag_txns: 'gauge' };
+const ARCHIVING: Record<string, PromType> = { ark_archive_lag_txns: 'gauge', ark_archive_lag_seconds: 'gauge' };
 
 async function scrape(port: number): Promise<Families> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);
@@ -302,13 +302,21 @@ test('archive_lag_is_exported_when_archiving_is_configured', async () => {
   const archive = tempDir('archive');
   const srv = await startArk({ cfg: { ...metricsCfg(metricsPort), 'backup.archiveDir': archive, 'metricsProvider.exportJvmInfo': false } });
   try {
+    // the archive's first backup (its base) is taken at start
+    const backups = join(archive, 'backups');
+    while (!existsSync(backups) || readdirSync(backups).filter((n) => n.endsWith('.arkb')).length === 0) await new Promise((r) => setTimeout(r, 20));
     const c = await ZkClient.connect({ port: srv.port });
     for (let i = 0; i < 5; i++) await c.create(`/a${i}`, 'x');
     const f = await scrape(metricsPort);
     for (const name of f.keys()) assert.ok(!/^(nodejs|process)_/.test(name), `exportJvmInfo=false: no ${name}`);
     assert.equal(f.get('ark_archive_lag_txns')?.type, ARCHIVING.ark_archive_lag_txns);
-    // nothing closed a segment yet: every txn since start (createSession + 5 creates) waits for the archive
-    assert.equal(value(f, 'ark_archive_lag_txns'), await zxidOf(srv.port));
+    assert.equal(f.get('ark_archive_lag_seconds')?.type, ARCHIVING.ark_archive_lag_seconds);
+    // the archive interval (a minute by default) has not passed: every txn after the archive's
+    // first backup (taken at start) waits for it
+    const base = Math.max(...readdirSync(backups).filter((n) => n.endsWith('.arkb')).map((n) => parseInt(/^backup\.([0-9a-f]{16})\.arkb$/.exec(n)![1]!, 16)));
+    assert.equal(value(f, 'ark_archive_lag_txns'), await zxidOf(srv.port) - base);
+    // and how long the oldest of them has waited, growing until the interval passes
+    await scrapeUntil(metricsPort, (g) => (sampleValue(g, 'ark_archive_lag_seconds') ?? 0) > 0, 'the archive lag in seconds');
     await c.close();
   } finally {
     await srv.stop();

@@ -1,0 +1,122 @@
+// Archive chunks: a run of committed txns, the unit of the continuous archive.
+//
+//   header (CHUNK_HEADER_BYTES): "ARKA", int32 format version, int64 prevZxid, int64 firstZxid,
+//          int64 lastZxid, int32 count, int64 firstTime, int64 lastTime, uint32 crc32 of the bytes
+//          before it
+//   then `count` records framed as in the txn log (txnlog.ts): int32 length, uint32 crc32, payload
+//   (ZooKeeper's TxnHeader + txn body)
+//
+// A chunk says which txn it continues (prevZxid: the zxid of the committed txn, or of the backup,
+// right before its first one), so the archive is a chain that proves its own continuity across
+// epochs, leader changes and restores, whoever wrote each link. It is complete only when its
+// header checks out and its records are exactly `count`, from firstZxid to lastZxid, each
+// following the one before (+1, or the first txn of a later epoch). Records are copied as the log
+// wrote them, checksums included.
+import { crc32 } from 'node:zlib';
+import { JuteReader, JuteWriter } from '../wire/jute.js';
+import { readTxnBody, readTxnHeader } from '../wire/txn.js';
+import type { LogRecord } from '../storage/txnlog.js';
+
+export const CHUNK_MAGIC = 0x41524b41; // "ARKA"
+export const CHUNK_VERSION = 1;
+export const CHUNK_HEADER_BYTES = 56;
+const RECORD_HEADER_BYTES = 8;
+
+export interface ChunkHeader {
+  prevZxid: number;
+  firstZxid: number;
+  lastZxid: number;
+  count: number;
+  /** txn times (the leader's clock when each was decided), ms */
+  firstTime: number;
+  lastTime: number;
+}
+
+export class ChunkCorruptError extends Error {
+  constructor(readonly file: string, what: string) {
+    super(`${file}: ${what}`);
+    this.name = 'ChunkCorruptError';
+  }
+}
+
+export function chunkName(firstZxid: number): string {
+  return `txns.${firstZxid.toString(16).padStart(16, '0')}`;
+}
+
+export function parseChunkName(name: string): number | null {
+  const m = /^txns\.([0-9a-f]{16})$/.exec(name);
+  return m ? parseInt(m[1]!, 16) : null;
+}
+
+export function encodeChunkHeader(h: ChunkHeader): Buffer {
+  const w = new JuteWriter(CHUNK_HEADER_BYTES);
+  w.int(CHUNK_MAGIC).int(CHUNK_VERSION).long(h.prevZxid).long(h.firstZxid).long(h.lastZxid).int(h.count).long(h.firstTime).long(h.lastTime);
+  const body = w.take();
+  const out = Buffer.alloc(CHUNK_HEADER_BYTES);
+  body.copy(out);
+  out.writeUInt32BE(crc32(body) >>> 0, CHUNK_HEADER_BYTES - 4);
+  return out;
+}
+
+/** Reads a chunk's header (the first CHUNK_HEADER_BYTES of the file). */
+export function readChunkHeader(file: string, buf: Buffer): ChunkHeader {
+  if (buf.length < CHUNK_HEADER_BYTES) throw new ChunkCorruptError(file, `only ${buf.length} bytes: shorter than a chunk header`);
+  if ((crc32(buf.subarray(0, CHUNK_HEADER_BYTES - 4)) >>> 0) !== buf.readUInt32BE(CHUNK_HEADER_BYTES - 4)) throw new ChunkCorruptError(file, 'header checksum mismatch');
+  const r = new JuteReader(buf.subarray(0, CHUNK_HEADER_BYTES - 4));
+  if (r.int() !== CHUNK_MAGIC) throw new ChunkCorruptError(file, 'not an Ark archive chunk (bad magic)');
+  const version = r.int();
+  if (version !== CHUNK_VERSION) throw new ChunkCorruptError(file, `chunk format version ${version}; this Ark reads ${CHUNK_VERSION}`);
+  const h = { prevZxid: r.long(), firstZxid: r.long(), lastZxid: r.long(), count: r.int(), firstTime: r.long(), lastTime: r.long() };
+  if (h.count < 1 || h.firstZxid <= h.prevZxid || h.lastZxid < h.firstZxid) throw new ChunkCorruptError(file, 'header describes no run of txns');
+  return h;
+}
+
+/** Does `next` directly follow `prev` in one committed history (+1, or the first txn of a later epoch)? */
+export function follows(prev: number, next: number): boolean {
+  const epochOf = (z: number): number => Math.floor(z / 4294967296);
+  return next === prev + 1 || (epochOf(next) > epochOf(prev) && next % 4294967296 === 1);
+}
+
+/** The zxid and time of an encoded record payload (TxnHeader: sessionId, cxid, zxid, time, type), without decoding the txn. */
+export function payloadZxid(payload: Buffer): number {
+  return payload.readInt32BE(12) * 4294967296 + payload.readUInt32BE(16);
+}
+export function payloadTime(payload: Buffer): number {
+  return payload.readInt32BE(20) * 4294967296 + payload.readUInt32BE(24);
+}
+
+/**
+ * Reads and checks a whole chunk: header, every record's checksum, count, the zxid run and its
+ * times. Returns the header and the decoded txns.
+ */
+export function readChunk(file: string, buf: Buffer): { header: ChunkHeader; records: LogRecord[] } {
+  const header = readChunkHeader(file, buf);
+  const records: LogRecord[] = [];
+  let offset = CHUNK_HEADER_BYTES;
+  let prev = header.prevZxid;
+  while (offset < buf.length) {
+    if (buf.length - offset < RECORD_HEADER_BYTES) throw new ChunkCorruptError(file, `a record header is cut short at offset ${offset}`);
+    const len = buf.readInt32BE(offset);
+    const end = offset + RECORD_HEADER_BYTES + len;
+    if (len < 28 || end > buf.length) throw new ChunkCorruptError(file, `record at offset ${offset} runs past the end of the chunk`);
+    const payload = buf.subarray(offset + RECORD_HEADER_BYTES, end);
+    if ((crc32(payload) >>> 0) !== buf.readUInt32BE(offset + 4)) throw new ChunkCorruptError(file, `record checksum mismatch at offset ${offset}`);
+    const pr = new JuteReader(payload);
+    const hdr = readTxnHeader(pr);
+    if (!follows(prev, hdr.zxid)) throw new ChunkCorruptError(file, `txn 0x${hdr.zxid.toString(16)} does not follow 0x${prev.toString(16)}`);
+    records.push({ hdr, txn: readTxnBody(pr, hdr.type, hdr.sessionId) });
+    prev = hdr.zxid;
+    offset = end;
+  }
+  if (records.length !== header.count) throw new ChunkCorruptError(file, `holds ${records.length} txns, its header says ${header.count}: the chunk is incomplete`);
+  const first = records[0]!.hdr;
+  const last = records[records.length - 1]!.hdr;
+  if (first.zxid !== header.firstZxid || last.zxid !== header.lastZxid) throw new ChunkCorruptError(file, 'its txns do not match the zxids its header names');
+  if (first.time !== header.firstTime || last.time !== header.lastTime) throw new ChunkCorruptError(file, 'its txns do not match the times its header names');
+  return { header, records };
+}
+
+/** Frames one record payload as the log does (for chunks assembled from decoded txns: tests, the simulator). */
+export function frameRecord(w: JuteWriter, payload: Buffer): void {
+  w.int(payload.length).int(crc32(payload) | 0).raw(payload);
+}

@@ -1,0 +1,221 @@
+// The continuous archive on a running server: carries out what the archiver (src/backup/archiver.ts)
+// decides, one action at a time, against the archive store and this server's data dir. Every
+// serving member runs one; the archiver decides whether this member writes (docs/ARCHITECTURE.md,
+// "The archive").
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { PassThrough, type Writable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { BackupConfig } from '../config/zoocfg.js';
+import type { DataDir } from '../storage/datadir.js';
+import { readRecordRun } from '../storage/logreader.js';
+import { isGzip } from '../storage/snapshot.js';
+import { Archiver, type ActionResult, type ArchiveAction, type MemberState } from '../backup/archiver.js';
+import { backupPath, chunkPath, pruneArchive, readArchiveView, writeStatus } from '../backup/archive.js';
+import { encodeChunkHeader } from '../backup/chunk.js';
+import { backupMeta, backupStream, type BackupResult } from '../backup/format.js';
+import type { ArchiveStore } from '../backup/store.js';
+import type { Logger } from '../util/log.js';
+
+/** A chunk holds at most this many bytes of records (it is assembled in memory before it is written). */
+export const CHUNK_BYTES_MAX = 32 * 1024 * 1024;
+/** ...and is written without waiting for the interval once this many txns wait */
+const CHUNK_TXNS_MAX = 200_000;
+
+const hex = (z: number): string => `0x${z.toString(16)}`;
+
+export interface ArchiveHost {
+  readonly serverId: number;
+  readonly dataDir: DataDir;
+  readonly logger: Logger;
+  /** what the archiver needs of this member now (without its snapshots: read here) */
+  member(): Omit<MemberState, 'snapshots'>;
+  /** a consistent backup of the live tree into `out` (the capture the AdminServer's snapshot uses) */
+  backupTo(out: Writable, onStart: (zxid: number) => void, signal: AbortSignal): Promise<BackupResult>;
+  createdBy: string;
+}
+
+export class ArchiveRunner {
+  readonly archiver: Archiver;
+  private timer: NodeJS.Timeout | null = null;
+  private busy = false;
+  private stopped = false;
+  /** the last problem logged, so a failing archive logs once per kind of failure, not every step */
+  private lastProblem = '';
+  /** when the archive's newest txn was committed (from the last chunk this server wrote or saw) */
+  newest: { zxid: number; timeMs: number } | null = null;
+
+  constructor(private readonly store: ArchiveStore, private readonly cfg: BackupConfig, private readonly host: ArchiveHost) {
+    this.archiver = new Archiver({
+      archiveIntervalMs: cfg.archiveIntervalMs,
+      staleMs: Math.max(2 * cfg.archiveIntervalMs, 1000),
+      refreshMs: Math.min(Math.max(cfg.archiveIntervalMs / 2, 200), 10_000),
+      backupIntervalMs: cfg.intervalMs,
+      retention: cfg.retainCount > 0 || cfg.retainHours > 0,
+      chunkTxnsMax: CHUNK_TXNS_MAX,
+    });
+  }
+
+  start(): void {
+    const every = Math.min(1000, Math.max(50, this.cfg.archiveIntervalMs / 4));
+    this.timer = setInterval(() => this.step(), every);
+    this.timer.unref();
+    this.step();
+  }
+
+  private member(): MemberState {
+    return { ...this.host.member(), snapshots: this.host.dataDir.snapshots().map((s) => s.zxid).reverse() };
+  }
+
+  /** Runs the next action, and the ones after it, until there is nothing to do. */
+  step(): void {
+    if (this.busy || this.stopped) return;
+    const action = this.archiver.next(Date.now(), this.member());
+    if (!action) return;
+    this.busy = true;
+    void this.run(action).then((result) => {
+      this.archiver.done(Date.now(), result);
+      this.busy = false;
+      if (result.ok) this.lastProblem = '';
+      if (!this.stopped) setImmediate(() => this.step());
+    });
+  }
+
+  /**
+   * Archives everything this member holds that is committed (before a restore replaces it, at a
+   * clean stop): waits at most `timeoutMs`. True when the archive caught up.
+   */
+  async flush(timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    this.archiver.flush();
+    while (Date.now() < until) {
+      const m = this.member();
+      const p = this.archiver.continuation();
+      if (this.archiver.archive && p !== null && m.archivable <= p) return true;
+      if (!m.serving || !m.duty) return false;
+      this.step();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return false;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    while (this.busy) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  private async run(a: ArchiveAction): Promise<ActionResult> {
+    try {
+      switch (a.kind) {
+        case 'refresh':
+          return { ok: true, view: await readArchiveView(this.store) };
+        case 'chunk':
+          return await this.chunk(a.after, a.upTo);
+        case 'base':
+          return await this.base(a.snapshot, a.hole);
+        case 'capture':
+          return await this.capture(a.reason, a.hole);
+        case 'status':
+          await writeStatus(this.store, { zxid: a.zxid, asOfMs: Date.now(), serverId: this.host.serverId });
+          return { ok: true };
+        case 'prune': {
+          const removed = await pruneArchive(this.store, this.cfg, Date.now());
+          if (removed.length > 0) this.host.logger.info({ removed: removed.length, archive: this.store.location }, 'archive retention removed old backups and the txns only they needed');
+          return { ok: true };
+        }
+      }
+    } catch (e) {
+      this.problem(a, (e as Error).message);
+      return { ok: false, reason: 'error', message: (e as Error).message };
+    }
+  }
+
+  private problem(a: ArchiveAction, message: string): void {
+    const key = `${a.kind}:${message}`;
+    if (key === this.lastProblem) return;
+    this.lastProblem = key;
+    this.host.logger.error({ action: a.kind, err: message, archive: this.store.location },
+      'archiving failed: the txns stay in the txn log (purge keeps what is not archived) and are archived once the archive can be written; check that backup.archiveDir exists, is writable and has free space');
+  }
+
+  /** Copies this member's committed txns after `after` into a new chunk, named by its first zxid. */
+  private async chunk(after: number, upTo: number): Promise<ActionResult> {
+    const run = await readRecordRun(this.host.dataDir.log.dir, { after, upTo, bytesMax: CHUNK_BYTES_MAX, snapshots: this.member().snapshots });
+    if (run === 'missing') return { ok: false, reason: 'missing' };
+    const header = encodeChunkHeader({ prevZxid: run.prevZxid, firstZxid: run.firstZxid, lastZxid: run.lastZxid, count: run.count, firstTime: run.firstTime, lastTime: run.lastTime });
+    const created = await this.store.createExclusive(chunkPath(run.firstZxid), Buffer.concat([header, run.bytes]));
+    if (!created) return { ok: false, reason: 'exists' };
+    this.newest = { zxid: run.lastZxid, timeMs: run.lastTime };
+    this.host.logger.debug({ after: hex(after), first: hex(run.firstZxid), last: hex(run.lastZxid), txns: run.count }, 'txns archived');
+    return { ok: true, wrote: { zxid: run.lastZxid } };
+  }
+
+  /** Writes this member's snapshot at `zxid` as a backup: the chain's new base. */
+  private async base(zxid: number, hole: { after: number; before: number } | null): Promise<ActionResult> {
+    const snap = this.host.dataDir.snapshots().find((s) => s.zxid === zxid);
+    if (!snap) return { ok: false, reason: 'missing' };
+    const head = await readHead(snap.file);
+    const meta = backupMeta(zxid, head.sessions, this.host.createdBy, new Date(head.timeMs));
+    const created = await this.store.createExclusive(backupPath(zxid), backupStream(meta, snapshotBytes(snap.file)));
+    if (!created) return { ok: false, reason: 'exists' };
+    this.reportBase(zxid, hole);
+    return { ok: true, wrote: { zxid } };
+  }
+
+  /** A backup of the live tree, straight into the archive. */
+  private async capture(reason: 'first' | 'scheduled' | 'gap', hole: { after: number; before: number } | null): Promise<ActionResult> {
+    const pass = new PassThrough();
+    const abort = new AbortController();
+    let zxid = -1;
+    let named!: (creating: Promise<boolean>) => void;
+    const creating = new Promise<Promise<boolean>>((r) => { named = r; });
+    const made = this.host.backupTo(pass, (z) => {
+      zxid = z;
+      const c = this.store.createExclusive(backupPath(z), pass);
+      // the name is taken, or the write failed: stop the capture, nobody reads it any more
+      c.then((ok) => { if (!ok) abort.abort(); }, () => abort.abort());
+      named(c);
+    }, abort.signal);
+    made.catch(() => named(Promise.resolve(false))); // failed before it had a zxid
+    const [backup, created] = await Promise.allSettled([made, creating.then((c) => c)]);
+    if (created.status === 'rejected') throw created.reason;
+    if (backup.status === 'rejected') {
+      if (zxid >= 0 && !created.value) return { ok: false, reason: 'exists' };
+      throw backup.reason;
+    }
+    if (!created.value) return { ok: false, reason: 'exists' };
+    this.host.logger.info({ zxid: hex(zxid), reason, archive: this.store.location }, 'full backup written to the archive');
+    if (reason === 'gap') this.reportBase(zxid, hole);
+    return { ok: true, wrote: { zxid } };
+  }
+
+  private reportBase(zxid: number, hole: { after: number; before: number } | null): void {
+    if (!hole) {
+      this.host.logger.info({ zxid: hex(zxid), archive: this.store.location }, 'the archive continues from the restored state: a restore started a new history');
+      return;
+    }
+    this.host.logger.error({ after: hex(hole.after), before: hex(zxid), archive: this.store.location },
+      'the archive has a hole: the txns after `after` up to `before` were in no serving member\'s log any more, so point-in-time restore cannot reach between them; the archive continues from a full backup at `before`. Keep members\' logs until they are archived (it happens within backup.archiveIntervalMs while the archive is writable)');
+  }
+}
+
+/** A snapshot file's bytes as written, gunzipped when the file is compressed. */
+async function* snapshotBytes(file: string): AsyncGenerator<Buffer> {
+  const head = Buffer.alloc(2);
+  const fh = await open(file, 'r');
+  try { await fh.read(head, 0, 2, 0); } finally { await fh.close(); }
+  const raw = createReadStream(file);
+  const stream = isGzip(head) ? raw.pipe(createGunzip()) : raw;
+  raw.on('error', (e) => stream.destroy(e));
+  for await (const c of stream) yield c as Buffer;
+}
+
+/** The session count and time in a snapshot's header (ARKS, version, zxid, time, then the sessions vector). */
+async function readHead(file: string): Promise<{ timeMs: number; sessions: number }> {
+  for await (const c of snapshotBytes(file)) {
+    if (c.length < 28) break;
+    return { timeMs: c.readInt32BE(16) * 4294967296 + c.readUInt32BE(20), sessions: c.readInt32BE(24) };
+  }
+  return { timeMs: Date.now(), sessions: 0 };
+}
