@@ -334,14 +334,17 @@ export class ServerCore {
     if (this.mode === 'learner') this.touched.add(sessionId);
     switch (request.type) {
       case OpCode.auth: {
+        // answered at once with the request's own xid, zxid 0 (ZooKeeperServer.processPacket): the
+        // Java client sends -4, go-zookeeper an ordinary xid it then waits for
         const ids = authenticate(request.req.scheme, request.req.auth, conn.remoteAddr, this.opts.superDigest);
         if (!ids) {
-          this.sendReply(conn, Xid.auth, 0, ErrorCode.AuthFailed, null);
+          // ... and after an AuthFailed reply the connection is closed (the session lives on)
+          this.sendReply(conn, xid, 0, ErrorCode.AuthFailed, null);
           this.close(conn, `authentication failed for scheme ${request.req.scheme}`);
           return;
         }
         for (const idv of ids) if (!conn.authInfo.some((a) => a.scheme === idv.scheme && a.id === idv.id)) conn.authInfo.push(idv);
-        this.sendReply(conn, Xid.auth, 0, ErrorCode.Ok, null);
+        this.sendReply(conn, xid, 0, ErrorCode.Ok, null);
         return;
       }
       case OpCode.sasl:

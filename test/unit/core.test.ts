@@ -627,6 +627,20 @@ describe('auth and ACLs', () => {
     assert.deepEqual(readACLs(theirs.body)?.[0]?.id, { scheme: 'digest', id: 'alice:x' });
   });
 
+  test('auth_reply_echoes_the_request_xid', () => {
+    // ZooKeeperServer.processPacket answers auth with the request's xid (go-zookeeper sends an
+    // ordinary one and waits for it); the Java client's -4 comes back as -4
+    const h = new Harness();
+    h.session(1);
+    const ok = h.read(1, 7, auth('digest', 'alice:pw'));
+    assert.deepEqual([ok.xid, ok.zxid, ok.err], [7, 0, 0]);
+    h.req(1, 9, auth('nosuchscheme', 'x'));
+    const outs = h.take();
+    const failed = parseReply(only(outs, 1)[0]!);
+    assert.deepEqual([failed.xid, failed.zxid, failed.err], [9, 0, ErrorCode.AuthFailed]);
+    assert.deepEqual(closes(outs), [1]);
+  });
+
   test('failed_auth_answers_AuthFailed_and_closes', () => {
     const h = new Harness();
     h.session(1);
