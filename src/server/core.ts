@@ -94,6 +94,15 @@ export function freshLatencyStats(): LatencyStats {
   return { packetsReceived: 0, packetsSent: 0, minLatencyMs: Number.MAX_SAFE_INTEGER, maxLatencyMs: 0, totalLatencyMs: 0, completed: 0 };
 }
 
+/**
+ * A mean as ZooKeeper reports it in srvr / stat / mntr / server_stats (AvgMinMaxCounter.getAvg):
+ * rounded half-up to 4 decimals (3.6154), 0 before the first value. toFixed rounds the double's
+ * exact value half-up, as the BigDecimal there does.
+ */
+export function zkAverage(total: number, count: number): number {
+  return count === 0 ? 0 : Number((total / count).toFixed(4));
+}
+
 export interface ConnStats extends LatencyStats {
   lastOp: string;
   lastZxid: number;
