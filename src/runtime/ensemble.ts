@@ -185,7 +185,7 @@ export class EnsembleServer {
         tickTimeMs: config.tickTimeMs, minSessionTimeoutMs: config.minSessionTimeoutMs, maxSessionTimeoutMs: config.maxSessionTimeoutMs,
         serverId: this.myId, extendedTypesEnabled: config.extendedTypesEnabled, enforceQuota: config.enforceQuota,
         superDigest: config.superDigest, containerCheckIntervalMs: config.containerCheckIntervalMs,
-        sessionPassword: zookeeperSessionPassword, replyBytesMax: config.juteMaxBufferBytes,
+        sessionPassword: zookeeperSessionPassword,
       },
       zab: {
         id: this.myId, voters, observers, syncLimitTicks, initLimitTicks,

@@ -182,7 +182,6 @@ export class ArkServer {
       superDigest: config.superDigest,
       containerCheckIntervalMs: config.containerCheckIntervalMs,
       sessionPassword: zookeeperSessionPassword,
-      replyBytesMax: config.juteMaxBufferBytes,
     }, Date.now());
     core.tree.onQuotaWarning = (message) => this.logger.warn(message);
     core.observer = this.metrics?.observer ?? null;

@@ -25,11 +25,23 @@ export interface CoreOptions {
   enforceQuota: boolean;
   superDigest: string | undefined;
   containerCheckIntervalMs: number;
-  /** largest reply frame (jute.maxbuffer): a client could not read a larger one */
-  replyBytesMax: number;
+  /** largest reply frame body; REPLY_BYTES_MAX unless a test wants it smaller */
+  replyBytesMax?: number;
   /** the 16-byte password of a session; a pure function of its id so that replicas and restarts agree */
   sessionPassword: (sessionId: bigint) => Buffer;
 }
+
+/**
+ * The largest reply the core builds (1 GiB); a larger one is answered with MarshallingError.
+ * Not jute.maxbuffer: ZooKeeper applies that to what it reads (BinaryInputArchive.checkLength,
+ * NIOServerCnxn.readLength), never to what it sends, and clients read larger replies (kazoo and
+ * go-zookeeper always, the Java client with its own -Djute.maxbuffer). ZooKeeper builds each reply
+ * in one byte array (ServerCnxn.serializeRecord) inside a 1000 MB heap by default (zkEnv.sh), so
+ * this is about the most a ZooKeeper server can send; no reply read from the tree is larger than
+ * the tree's snapshot, which Ark sends to a follower as one message of at most 1 GiB. What passes
+ * it is a request that repeats a large node (multiRead), refused before it is built.
+ */
+export const REPLY_BYTES_MAX = 1024 * 1024 * 1024;
 
 /** A txn on its way to disk and back; origin says whom to answer once it is applied. */
 export interface PendingTxn {
@@ -139,6 +151,7 @@ export class ServerCore {
   readonly conns = new Map<number, CoreConn>();
   private prep: Prep;
   private readonly writer: JuteWriter;
+  private readonly replyBytesMax: number;
   /** failures that were not the client's fault (bugs); the runtime logs them */
   internalErrors: string[] = [];
   /** last zxid handed out by prep */
@@ -170,7 +183,9 @@ export class ServerCore {
     this.sessions = new SessionTracker(opts.tickTimeMs, opts.serverId, nowMs);
     this.prep = new Prep(this.tree, { extendedTypesEnabled: opts.extendedTypesEnabled, enforceQuota: opts.enforceQuota });
     this.nextContainerCheck = nowMs + opts.containerCheckIntervalMs;
-    this.writer = new JuteWriter(4096, opts.replyBytesMax + 4);
+    this.replyBytesMax = opts.replyBytesMax ?? REPLY_BYTES_MAX;
+    // + the 4-byte length prefix
+    this.writer = new JuteWriter(4096, this.replyBytesMax + 4);
   }
 
   get lastApplied(): number {
@@ -737,7 +752,7 @@ export class ServerCore {
         body(w);
       } catch (e) {
         if (!(e instanceof KeeperError)) throw e;
-        // larger than jute.maxbuffer: the client could not read it; answer the code instead
+        // larger than REPLY_BYTES_MAX: answer the code instead
         w.reset();
         this.writer.shrink(0);
         this.sendReply(conn, xid, zxid, e.code, null);
@@ -900,6 +915,8 @@ export class ServerCore {
       }
       case OpCode.multiRead: {
         const results = request.req.ops.map((op) => this.readOp(conn, op));
+        // the one read that can name a large node thousands of times: refused before it is built
+        if (resultBytesAtLeast(results) > this.replyBytesMax) throw new KeeperError(ErrorCode.MarshallingError);
         return (w) => writeOpResults(w, results);
       }
       case OpCode.setWatches:
@@ -1030,6 +1047,16 @@ function answeredType(item: PendingItem): number {
     case 'sync': return OpCode.sync;
     case 'error': return OpCode.error;
   }
+}
+
+/** A lower bound of the bytes these results take in a reply: their data and child names (a UTF-16 length never exceeds the UTF-8 one). */
+function resultBytesAtLeast(results: readonly ReplyOpResult[]): number {
+  let n = 0;
+  for (const r of results) {
+    if (r.type === OpCode.getData) n += ('dataBytes' in r ? r.dataBytes : r.data)?.length ?? 0;
+    else if (r.type === OpCode.getChildren) for (const name of r.children) n += name.length;
+  }
+  return n;
 }
 
 function toOpResult(r: ApplyResult): OpResult {
