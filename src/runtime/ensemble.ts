@@ -17,7 +17,7 @@ import { AdminServer } from '../admin/adminserver.js';
 import { writeBackup, type BackupResult } from '../backup/format.js';
 import type { Writable } from 'node:stream';
 import { ARK_VERSION } from '../version.js';
-import type { ServerConfig } from '../config/zoocfg.js';
+import { configNodeText, type ServerConfig } from '../config/zoocfg.js';
 import type { Logger } from '../util/log.js';
 import { ConnectionLimit, SnapshotRunner, coreClientPort, numberProp, purgeDataDir, serverView, writeOutputs, PREALLOC_KB_DEFAULT, SEGMENT_BYTES_DEFAULT } from './shared.js';
 import { Replica, encodeEntry, type DurableImage } from '../replica/replica.js';
@@ -185,7 +185,7 @@ export class EnsembleServer {
         tickTimeMs: config.tickTimeMs, minSessionTimeoutMs: config.minSessionTimeoutMs, maxSessionTimeoutMs: config.maxSessionTimeoutMs,
         serverId: this.myId, extendedTypesEnabled: config.extendedTypesEnabled, enforceQuota: config.enforceQuota,
         superDigest: config.superDigest, containerCheckIntervalMs: config.containerCheckIntervalMs,
-        sessionPassword: zookeeperSessionPassword,
+        sessionPassword: zookeeperSessionPassword, configNode: configNodeText(config.servers),
       },
       zab: {
         id: this.myId, voters, observers, syncLimitTicks, initLimitTicks,

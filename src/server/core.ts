@@ -29,6 +29,14 @@ export interface CoreOptions {
   replyBytesMax?: number;
   /** the 16-byte password of a session; a pure function of its id so that replicas and restarts agree */
   sessionPassword: (sessionId: bigint) => Buffer;
+  /**
+   * An ensemble member's /zookeeper/config (configNodeText of its server.N lines), written into
+   * every tree this core takes on, once it is loaded (recovered): at start-up, and after a SNAP or
+   * a reload (ZooKeeper writes it on start and after each sync with a leader:
+   * QuorumPeer.initConfigInZKDatabase, Learner.syncWithLeader).
+   * Absent on a standalone server, whose node stays as it is (empty), as ZooKeeperServerMain's.
+   */
+  configNode?: string;
 }
 
 /**
@@ -223,9 +231,13 @@ export class ServerCore {
     if (hdr.zxid > this.lastZxid) this.lastZxid = hdr.zxid;
   }
 
-  /** After replay: every recovered session gets a full timeout from now (SessionTrackerImpl on load). */
+  /**
+   * After replay: every recovered session gets a full timeout from now (SessionTrackerImpl on load);
+   * an ensemble member writes its /zookeeper/config into the tree it now holds.
+   */
   recovered(now: number): void {
     this.now = now;
+    if (this.opts.configNode !== undefined) this.tree.setConfigNode(Buffer.from(this.opts.configNode, 'utf8'), now);
     for (const id of this.sessions.sessions.keys()) this.sessions.touch(id, now);
   }
 
