@@ -12,8 +12,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import type { CoreConn } from '../server/core.js';
 import {
-  environment, isServingLeader, mntrPairs, peerState, resetConnectionStats, resetServerStats, systemProperties, uptimeMs,
-  type EnsembleView, type ServerView,
+  connectionAvgLatency, environment, isServingLeader, latency, mntrPairs, peerState, resetConnectionStats, resetServerStats,
+  systemProperties, uptimeMs, type EnsembleView, type ServerView,
 } from './fourletter.js';
 import { VERSION_STRING } from '../version.js';
 import type { Logger } from '../util/log.js';
@@ -81,14 +81,10 @@ const hostPort = (host: string, port: number): string => `${host.includes(':') ?
 
 // ---------- the views ----------
 
-function latencies(s: { minLatencyMs: number; maxLatencyMs: number; totalLatencyMs: number; completed: number }): { min: number; avg: number; max: number } {
-  return s.completed === 0 ? { min: 0, avg: 0, max: s.maxLatencyMs } : { min: s.minLatencyMs, avg: s.totalLatencyMs / s.completed, max: s.maxLatencyMs };
-}
-
 /** ServerStats as ZooKeeper's AdminServer serializes it (its getters, snake_case) */
 function serverStats(v: ServerView): Body {
   const core = v.core;
-  const l = latencies(core.stats);
+  const l = latency(core.stats);
   return {
     packets_sent: core.stats.packetsSent,
     packets_received: core.stats.packetsReceived,
@@ -133,7 +129,7 @@ function connection(v: ServerView, c: CoreConn, brief: boolean): Body {
     packets_sent: s.packetsSent,
   };
   if (brief) return out;
-  const l = latencies(s);
+  const l = latency(s);
   return {
     ...out,
     session_id: sid(c.sessionId),
@@ -145,7 +141,7 @@ function connection(v: ServerView, c: CoreConn, brief: boolean): Body {
     last_response_time: s.lastResponseTime,
     last_latency: s.lastLatencyMs,
     min_latency: l.min,
-    avg_latency: Math.floor(l.avg),
+    avg_latency: connectionAvgLatency(s),
     max_latency: l.max,
   };
 }
@@ -232,7 +228,8 @@ function observers(v: ServerView): Body {
 /** mntr as JSON: zk_ dropped, numbers as numbers; a member that is not serving says what it does */
 function monitor(v: ServerView): Body {
   const out: Body = {};
-  for (const [k, val] of mntrPairs(v)) out[k.replace(/^zk_/, '')] = typeof val === 'string' && /^-?\d+(\.\d+)?$/.test(val) ? Number(val) : val;
+  // numbers in Java's form (3.6154, 1.0E-4) become JSON numbers, as Jackson writes ZooKeeper's doubles
+  for (const [k, val] of mntrPairs(v)) out[k.replace(/^zk_/, '')] = typeof val === 'string' && /^-?\d+(\.\d+)?(E-?\d+)?$/.test(val) ? Number(val) : val;
   if (v.ensemble && v.serving && !v.serving()) out.server_state = serverStateOf(v.ensemble);
   return out;
 }

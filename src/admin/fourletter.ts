@@ -3,7 +3,7 @@
 // and the read-only view of a running server that they and the AdminServer share.
 import { hostname, homedir, release, type as osType, userInfo } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
-import { freshLatencyStats, type CoreConn, type ServerCore } from '../server/core.js';
+import { freshLatencyStats, zkAverage, type CoreConn, type LatencyStats, type ServerCore } from '../server/core.js';
 import type { QuorumServerSpec } from '../config/zoocfg.js';
 import { VERSION_STRING } from '../version.js';
 
@@ -26,7 +26,7 @@ export class Summary {
 
   pairs(name: string): Array<[string, string | number]> {
     return [
-      [`zk_avg_${name}`, javaDouble(this.count === 0 ? 0 : this.sum / this.count)],
+      [`zk_avg_${name}`, javaDouble(zkAverage(this.sum, this.count))],
       [`zk_min_${name}`, this.min],
       [`zk_max_${name}`, this.max],
       [`zk_cnt_${name}`, this.count],
@@ -193,17 +193,31 @@ const ALWAYS_ANSWERED = new Set(['ruok', 'conf', 'envi', 'dirs', 'isro']);
 /** as Java's Long.toHexString: -1 is 0xffffffffffffffff */
 const hex = (n: number | bigint): string => `0x${BigInt.asUintN(64, BigInt(n)).toString(16)}`;
 
-/** Java prints doubles with at least one decimal: 0.0, 1.5, 0.3333333333333333 */
-function javaDouble(v: number): string {
+/**
+ * A double as Java's Double.toString prints it: at least one decimal (0.0, 1.5, 3.6154), and
+ * below 10^-3 or from 10^7 on in computerized scientific notation (1.0E-4, 1.25E7).
+ */
+export function javaDouble(v: number): string {
+  const abs = Math.abs(v);
+  if (abs !== 0 && Number.isFinite(v) && (abs < 1e-3 || abs >= 1e7)) {
+    const [mantissa, exponent] = v.toExponential().split('e') as [string, string];
+    return `${mantissa.includes('.') ? mantissa : `${mantissa}.0`}E${exponent.replace(/^\+/, '')}`;
+  }
   return Number.isInteger(v) ? v.toFixed(1) : String(v);
 }
 
-function latency(s: { minLatencyMs: number; maxLatencyMs: number; totalLatencyMs: number; completed: number }): { min: number; avg: number; max: number } {
+/** The server's (or a connection's) latency figures: min and max in ms, the mean as ZooKeeper rounds it. */
+export function latency(s: LatencyStats): { min: number; avg: number; max: number } {
   return {
     min: s.completed === 0 ? 0 : s.minLatencyMs,
-    avg: s.completed === 0 ? 0 : s.totalLatencyMs / s.completed,
+    avg: zkAverage(s.totalLatencyMs, s.completed),
     max: s.maxLatencyMs,
   };
+}
+
+/** A connection's mean latency, a Java long division (ServerCnxn.getAvgLatency): cons and connections show it */
+export function connectionAvgLatency(s: LatencyStats): number {
+  return s.completed === 0 ? 0 : Math.floor(s.totalLatencyMs / s.completed);
 }
 
 function connLine(v: ServerView, c: CoreConn, brief: boolean): string {
@@ -213,7 +227,7 @@ function connLine(v: ServerView, c: CoreConn, brief: boolean): string {
   const l = latency(s);
   return `${head},sid=${hex(c.sessionId)},lop=${s.lastOp},est=${s.established},to=${c.sessionTimeoutMs}` +
     (s.lastCxid >= 0 ? `,lcxid=${hex(s.lastCxid)}` : '') +
-    `,lzxid=${hex(s.lastZxid)},lresp=${s.lastResponseTime},llat=${s.lastLatencyMs},minlat=${l.min},avglat=${Math.floor(l.avg)},maxlat=${l.max})\n`;
+    `,lzxid=${hex(s.lastZxid)},lresp=${s.lastResponseTime},llat=${s.lastLatencyMs},minlat=${l.min},avglat=${connectionAvgLatency(s)},maxlat=${l.max})\n`;
 }
 
 /** crst: every figure of a connection starts again (ServerCnxn.resetStats) */

@@ -242,11 +242,17 @@ export function registerDataCommands(program: Command): void {
     .description('delete old snapshots and the log segments only they need, keeping the newest N snapshots (ZooKeeper\'s PurgeTxnLog)')
     .requiredOption('--data-dir <dir>', 'the dataDir of zoo.cfg (holding ark-v1/)')
     .option('--log-dir <dir>', 'the dataLogDir of zoo.cfg, when it differs from dataDir')
-    .requiredOption('-n, --keep <count>', 'snapshots to keep (at least 1; 3 or more recommended)');
+    .requiredOption('-n, --keep <count>', 'snapshots to keep (at least 1; 3 or more recommended)')
+    .option('--json', 'print JSON: the files removed, the snapshots kept, the warnings');
   purge.exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT_OK : EXIT_USAGE));
-  purge.action((o: { dataDir: string; logDir?: string; keep: string }) => run('purge', (out) => {
+  purge.action((o: DirOpts & { keep: string }) => run('purge', (out) => {
     const keep = parseKeep(o.keep);
     const r = purgeDataDir(o.dataDir, o.logDir, keep);
+    // as verify --json: the warnings are part of the document, stderr is left to errors
+    if (o.json) {
+      out.line(json(r));
+      return EXIT_OK;
+    }
     for (const w of r.warnings) console.error(`ark purge: warning: ${w}`);
     for (const f of r.removed) out.line(`removed ${f}`);
     out.line(r.removed.length === 0

@@ -3,13 +3,14 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError, DEFAULT_CONFIG_TEXT, parseZooCfg } from '../config/zoocfg.js';
+import { ConfigError, DEFAULT_CONFIG_TEXT, parseZooCfg, type ServerConfig } from '../config/zoocfg.js';
 import { ArkServer } from '../runtime/server.js';
 import { DataDirError } from '../storage/filelog.js';
 import { LogCorruptError } from '../storage/txnlog.js';
 import { createLogger } from '../util/log.js';
 import { ARK_VERSION, VERSION_STRING } from '../version.js';
 import { registerDataCommands } from './data.js';
+import { DirSetupError, prepareServerDirs } from './dirs.js';
 import { registerMigrateCommands } from './migrate.js';
 import { registerBackupCommands } from './backup.js';
 import { registerCopyCommand } from './copy.js';
@@ -51,6 +52,13 @@ program
       throw e;
     }
     let config = resolved.config;
+    try {
+      prepareServerDirs(serverDirs(config));
+    } catch (e) {
+      if (!(e instanceof DirSetupError)) throw e;
+      console.error(`ark server: ${configPath ?? 'built-in config'}: ${e.message}`);
+      process.exit(1);
+    }
     let myid: number | undefined;
     if (config.distributed) {
       // an ensemble member: its id is in dataDir/myid, as ZooKeeper's QuorumPeerConfig reads it
@@ -99,6 +107,11 @@ program
         console.error(`ark server: port ${port} on ${err.address ?? config.clientPortAddress ?? '0.0.0.0'} is already in use (EADDRINUSE): stop the other process or ${which}`);
         process.exit(1);
       }
+      if (err.syscall && err.path) {
+        // a file the server could not open, read or write at start (permissions, a full disk): one line, no stack
+        console.error(`ark server: cannot start: ${err.message}`);
+        process.exit(1);
+      }
       throw e;
     }
     let stopping = false;
@@ -114,6 +127,15 @@ program
     process.on('SIGTERM', () => shutdown('SIGTERM'));
     process.on('SIGINT', () => shutdown('SIGINT'));
   });
+
+/** The directories a server writes: dataDir, dataLogDir, and the backup archive where one is set. */
+function serverDirs(config: ServerConfig): Array<{ key: string; path: string }> {
+  const dirs = [{ key: 'dataDir', path: config.dataDir }];
+  if (config.dataLogDir !== config.dataDir) dirs.push({ key: 'dataLogDir', path: config.dataLogDir });
+  const archive = config.systemProperties.get('zookeeper.backup.archiveDir');
+  if (archive) dirs.push({ key: 'backup.archiveDir', path: archive });
+  return dirs;
+}
 
 registerDataCommands(program);
 registerMigrateCommands(program);

@@ -15,6 +15,7 @@ import { AddWatchMode, Perms, WatcherType, type ACL, type Stat } from '../wire/p
 import { ErrorCode, KeeperError, errorName } from '../util/errors.js';
 import type { ClientState } from '../client/machine.js';
 import { VERSION_STRING } from '../version.js';
+import { javaPropertiesOrder, parseProperties, parseServerLine, type QuorumServerSpec } from '../config/zoocfg.js';
 
 export interface ShellIO {
   /** standard output (text includes its newlines) */
@@ -813,20 +814,27 @@ async function visitSubtree(c: ZooKeeperClient, path: string, watch: boolean, vi
   await walk(path);
 }
 
-/** ConfigUtils.getClientConfigStr: "version host:port,..." from /zookeeper/config's server lines. */
+/**
+ * ConfigUtils.getClientConfigStr: "version addr:port,addr:port,..." from /zookeeper/config, in the
+ * order Properties walks its keys, one entry per server line that parses, empty where the line has
+ * no client address (ZooKeeper prints "0 ,," then), the address as InetSocketAddress.getHostString
+ * (no brackets).
+ */
 function clientConfig(text: string): string {
+  const props = parseProperties(text);
   let version = '';
   const hosts: string[] = [];
-  for (const line of text.split('\n')) {
-    const at = line.indexOf('=');
-    if (at < 0) continue;
-    const key = line.slice(0, at).trim();
-    const value = line.slice(at + 1).trim();
-    if (key === 'version') version = value;
-    if (!key.startsWith('server.')) continue;
-    const client = value.split(';')[1];
-    if (!client) continue;
-    hosts.push(client.includes(':') ? client : `0.0.0.0:${client}`);
+  for (const key of javaPropertiesOrder([...props.keys()])) {
+    const value = props.get(key)!.trim();
+    if (key.trim() === 'version') version = value;
+    if (!key.trim().startsWith('server.')) continue;
+    let server: QuorumServerSpec;
+    try {
+      server = parseServerLine(-1, value).server;
+    } catch {
+      continue; // ZooKeeper prints the ConfigException's stack and goes on
+    }
+    hosts.push(server.clientPort === undefined ? '' : `${server.clientAddress ?? '0.0.0.0'}:${server.clientPort}`);
   }
   return `${version} ${hosts.join(',')}`;
 }

@@ -5,6 +5,7 @@
 // This module is pure: it takes text / maps and returns data. No fs, no process.
 
 import * as path from 'node:path';
+import { formatHostPort } from '../util/hostport.js';
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -710,6 +711,56 @@ export function parseServerLine(
     if (cparts.length === 2) server.clientAddress = cparts[0] ?? '';
   }
   return { server, warnings };
+}
+
+/**
+ * What an ensemble member of ZooKeeper 3.8 puts in /zookeeper/config for these server.N lines,
+ * reconfig or not (QuorumMaj.toString): `server.N=host:quorumPort:electionPort:role` with
+ * `;clientAddress:clientPort` only where the line gave a client part (`;port` alone prints
+ * 0.0.0.0; the static clientPort is never printed: QuorumServer.toString, isClientAddrFromStatic),
+ * one line each, then `version=0` (a static configuration's version, in hex), no newline after it.
+ * Lines come in the iteration order of the HashMap<Long, QuorumServer> they sit in.
+ */
+export function configNodeText(servers: readonly QuorumServerSpec[]): string {
+  const lines = javaHashMapOrder(servers).map((s) => {
+    const client = s.clientPort === undefined ? '' : `;${formatHostPort({ host: s.clientAddress ?? '0.0.0.0', port: s.clientPort })}`;
+    return `server.${s.id}=${formatHostPort({ host: s.host, port: s.quorumPort })}:${s.electionPort}:${s.role}${client}\n`;
+  });
+  return `${lines.join('')}version=0`;
+}
+
+/**
+ * Java's HashMap<Long, V> iteration order: by bucket, (h ^ h >>> 16) & (capacity - 1) with
+ * h = Long.hashCode, the capacity the smallest power of two from 16 that holds the entries at
+ * load factor 0.75. Ids sharing a bucket (1 and 17) follow insertion order there, which
+ * depends on java.util.Properties; here they go by id.
+ */
+function javaHashMapOrder(servers: readonly QuorumServerSpec[]): QuorumServerSpec[] {
+  let capacity = 16;
+  while (servers.length > capacity * 0.75) capacity *= 2;
+  const bucket = (id: number): number => {
+    const v = BigInt(id);
+    const h = Number(BigInt.asIntN(32, v ^ (v >> 32n)));
+    return (h ^ (h >>> 16)) & (capacity - 1);
+  };
+  return [...servers].sort((a, b) => bucket(a.id) - bucket(b.id) || a.id - b.id);
+}
+
+/**
+ * The order java.util.Properties (Java 9 on: a ConcurrentHashMap) iterates keys put in this order:
+ * by bin, spread(String.hashCode) & (table size - 1), the table 16 bins from `new Properties()` and
+ * doubled once it holds 3/4 of that; keys sharing a bin in the order put (a resize can reorder
+ * those, which is not followed here). ZooKeeper walks a config this way (ConfigUtils).
+ */
+export function javaPropertiesOrder(keys: readonly string[]): string[] {
+  let bins = 16;
+  while (keys.length >= bins * 0.75) bins *= 2;
+  const bin = (key: string): number => {
+    let h = 0;
+    for (let i = 0; i < key.length; i++) h = (Math.imul(31, h) + key.charCodeAt(i)) | 0;
+    return ((h ^ (h >>> 16)) & 0x7fffffff) & (bins - 1);
+  };
+  return keys.map((key, at) => ({ key, at, bin: bin(key) })).sort((a, b) => a.bin - b.bin || a.at - b.at).map((k) => k.key);
 }
 
 function resolveDir(dir: string, baseDir: string | undefined): string {

@@ -15,7 +15,7 @@
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { OpCode } from '../wire/protocol.js';
 import type { TxnHeader } from '../wire/txn.js';
-import type { CoreObserver, ServerCore } from '../server/core.js';
+import { zkAverage, type CoreObserver, type ServerCore } from '../server/core.js';
 import type { Role, Zab } from '../consensus/zab.js';
 import { epochOf, type Entry } from '../consensus/messages.js';
 import type { BackupResult } from '../backup/format.js';
@@ -187,7 +187,7 @@ export class ServerMetrics {
     this.collected('approximate_data_size', 'Bytes of znode data and paths, approximately', 'gauge', () => core().tree.approximateDataSize);
     this.collected('num_alive_connections', 'Client connections open', 'gauge', () => core().conns.size);
     this.collected('outstanding_requests', 'Requests received and not yet answered', 'gauge', () => core().outstanding);
-    this.collected('avg_latency', 'Average milliseconds from arrival to answer since start or srst', 'gauge', () => latency((st) => st.totalLatencyMs / st.completed));
+    this.collected('avg_latency', 'Average milliseconds from arrival to answer since start or srst', 'gauge', () => zkAverage(core().stats.totalLatencyMs, core().stats.completed));
     this.collected('min_latency', 'Least milliseconds from arrival to answer since start or srst', 'gauge', () => latency((st) => st.minLatencyMs));
     this.collected('max_latency', 'Most milliseconds from arrival to answer since start or srst', 'gauge', () => core().stats.maxLatencyMs);
     this.collected('packets_received', 'Client packets received since start or srst', 'gauge', () => core().stats.packetsReceived);

@@ -6,14 +6,19 @@ import { ServerCore, type CoreOptions, type PendingTxn } from '../server/core.js
 import { zookeeperSessionPassword } from '../session/sessions.js';
 import type { Recovery } from '../storage/datadir.js';
 import type { LoadedSnapshot } from '../storage/snapshot.js';
-import type { ServerConfig } from '../config/zoocfg.js';
+import { configNodeText, type ServerConfig } from '../config/zoocfg.js';
 import type { CommitPath, HostServices, RestoreOutcome } from './commit.js';
 
 const TWO_32 = 4294967296;
 
-/** The server core's settings from zoo.cfg; `serverId` seeds session ids (1 standalone, as ZooKeeperServer). */
+/**
+ * The server core's settings from zoo.cfg; `serverId` seeds session ids (1 standalone, as
+ * ZooKeeperServer). An ensemble member's /zookeeper/config holds its server.N lines, as
+ * ZooKeeper's does even with reconfig off; a standalone server's stays empty.
+ */
 export function coreOptions(config: ServerConfig, serverId: number): CoreOptions {
   return {
+    ...(config.distributed ? { configNode: configNodeText(config.servers) } : {}),
     tickTimeMs: config.tickTimeMs,
     minSessionTimeoutMs: config.minSessionTimeoutMs,
     maxSessionTimeoutMs: config.maxSessionTimeoutMs,
@@ -23,7 +28,6 @@ export function coreOptions(config: ServerConfig, serverId: number): CoreOptions
     superDigest: config.superDigest,
     containerCheckIntervalMs: config.containerCheckIntervalMs,
     sessionPassword: zookeeperSessionPassword,
-    replyBytesMax: config.juteMaxBufferBytes,
   };
 }
 

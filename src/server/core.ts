@@ -25,11 +25,31 @@ export interface CoreOptions {
   enforceQuota: boolean;
   superDigest: string | undefined;
   containerCheckIntervalMs: number;
-  /** largest reply frame (jute.maxbuffer): a client could not read a larger one */
-  replyBytesMax: number;
+  /** largest reply frame body; REPLY_BYTES_MAX unless a test wants it smaller */
+  replyBytesMax?: number;
   /** the 16-byte password of a session; a pure function of its id so that replicas and restarts agree */
   sessionPassword: (sessionId: bigint) => Buffer;
+  /**
+   * An ensemble member's /zookeeper/config (configNodeText of its server.N lines), written into
+   * every tree this core takes on, once it is loaded (recovered): at start-up, and after a SNAP or
+   * a reload (ZooKeeper writes it on start and after each sync with a leader:
+   * QuorumPeer.initConfigInZKDatabase, Learner.syncWithLeader).
+   * Absent on a standalone server, whose node stays as it is (empty), as ZooKeeperServerMain's.
+   */
+  configNode?: string;
 }
+
+/**
+ * The largest reply the core builds (1 GiB); a larger one is answered with MarshallingError.
+ * Not jute.maxbuffer: ZooKeeper applies that to what it reads (BinaryInputArchive.checkLength,
+ * NIOServerCnxn.readLength), never to what it sends, and clients read larger replies (kazoo and
+ * go-zookeeper always, the Java client with its own -Djute.maxbuffer). ZooKeeper builds each reply
+ * in one byte array (ServerCnxn.serializeRecord) inside a 1000 MB heap by default (zkEnv.sh), so
+ * this is about the most a ZooKeeper server can send; no reply read from the tree is larger than
+ * the tree's snapshot, which Ark sends to a follower as one message of at most 1 GiB. What passes
+ * it is a request that repeats a large node (multiRead), refused before it is built.
+ */
+export const REPLY_BYTES_MAX = 1024 * 1024 * 1024;
 
 /** A txn on its way to disk and back; origin says whom to answer once it is applied. */
 export interface PendingTxn {
@@ -94,6 +114,15 @@ export function freshLatencyStats(): LatencyStats {
   return { packetsReceived: 0, packetsSent: 0, minLatencyMs: Number.MAX_SAFE_INTEGER, maxLatencyMs: 0, totalLatencyMs: 0, completed: 0 };
 }
 
+/**
+ * A mean as ZooKeeper reports it in srvr / stat / mntr / server_stats (AvgMinMaxCounter.getAvg):
+ * rounded half-up to 4 decimals (3.6154), 0 before the first value. toFixed rounds the double's
+ * exact value half-up, as the BigDecimal there does.
+ */
+export function zkAverage(total: number, count: number): number {
+  return count === 0 ? 0 : Number((total / count).toFixed(4));
+}
+
 export interface ConnStats extends LatencyStats {
   lastOp: string;
   lastZxid: number;
@@ -130,6 +159,7 @@ export class ServerCore {
   readonly conns = new Map<number, CoreConn>();
   private prep: Prep;
   private readonly writer: JuteWriter;
+  private readonly replyBytesMax: number;
   /** failures that were not the client's fault (bugs); the runtime logs them */
   internalErrors: string[] = [];
   /** last zxid handed out by prep */
@@ -161,7 +191,9 @@ export class ServerCore {
     this.sessions = new SessionTracker(opts.tickTimeMs, opts.serverId, nowMs);
     this.prep = new Prep(this.tree, { extendedTypesEnabled: opts.extendedTypesEnabled, enforceQuota: opts.enforceQuota });
     this.nextContainerCheck = nowMs + opts.containerCheckIntervalMs;
-    this.writer = new JuteWriter(4096, opts.replyBytesMax + 4);
+    this.replyBytesMax = opts.replyBytesMax ?? REPLY_BYTES_MAX;
+    // + the 4-byte length prefix
+    this.writer = new JuteWriter(4096, this.replyBytesMax + 4);
   }
 
   get lastApplied(): number {
@@ -199,9 +231,13 @@ export class ServerCore {
     if (hdr.zxid > this.lastZxid) this.lastZxid = hdr.zxid;
   }
 
-  /** After replay: every recovered session gets a full timeout from now (SessionTrackerImpl on load). */
+  /**
+   * After replay: every recovered session gets a full timeout from now (SessionTrackerImpl on load);
+   * an ensemble member writes its /zookeeper/config into the tree it now holds.
+   */
   recovered(now: number): void {
     this.now = now;
+    if (this.opts.configNode !== undefined) this.tree.setConfigNode(Buffer.from(this.opts.configNode, 'utf8'), now);
     for (const id of this.sessions.sessions.keys()) this.sessions.touch(id, now);
   }
 
@@ -334,14 +370,17 @@ export class ServerCore {
     if (this.mode === 'learner') this.touched.add(sessionId);
     switch (request.type) {
       case OpCode.auth: {
+        // answered at once with the request's own xid, zxid 0 (ZooKeeperServer.processPacket): the
+        // Java client sends -4, go-zookeeper an ordinary xid it then waits for
         const ids = authenticate(request.req.scheme, request.req.auth, conn.remoteAddr, this.opts.superDigest);
         if (!ids) {
-          this.sendReply(conn, Xid.auth, 0, ErrorCode.AuthFailed, null);
+          // ... and after an AuthFailed reply the connection is closed (the session lives on)
+          this.sendReply(conn, xid, 0, ErrorCode.AuthFailed, null);
           this.close(conn, `authentication failed for scheme ${request.req.scheme}`);
           return;
         }
         for (const idv of ids) if (!conn.authInfo.some((a) => a.scheme === idv.scheme && a.id === idv.id)) conn.authInfo.push(idv);
-        this.sendReply(conn, Xid.auth, 0, ErrorCode.Ok, null);
+        this.sendReply(conn, xid, 0, ErrorCode.Ok, null);
         return;
       }
       case OpCode.sasl:
@@ -725,7 +764,7 @@ export class ServerCore {
         body(w);
       } catch (e) {
         if (!(e instanceof KeeperError)) throw e;
-        // larger than jute.maxbuffer: the client could not read it; answer the code instead
+        // larger than REPLY_BYTES_MAX: answer the code instead
         w.reset();
         this.writer.shrink(0);
         this.sendReply(conn, xid, zxid, e.code, null);
@@ -888,6 +927,8 @@ export class ServerCore {
       }
       case OpCode.multiRead: {
         const results = request.req.ops.map((op) => this.readOp(conn, op));
+        // the one read that can name a large node thousands of times: refused before it is built
+        if (resultBytesAtLeast(results) > this.replyBytesMax) throw new KeeperError(ErrorCode.MarshallingError);
         return (w) => writeOpResults(w, results);
       }
       case OpCode.setWatches:
@@ -1018,6 +1059,16 @@ function answeredType(item: PendingItem): number {
     case 'sync': return OpCode.sync;
     case 'error': return OpCode.error;
   }
+}
+
+/** A lower bound of the bytes these results take in a reply: their data and child names (a UTF-16 length never exceeds the UTF-8 one). */
+function resultBytesAtLeast(results: readonly ReplyOpResult[]): number {
+  let n = 0;
+  for (const r of results) {
+    if (r.type === OpCode.getData) n += ('dataBytes' in r ? r.dataBytes : r.data)?.length ?? 0;
+    else if (r.type === OpCode.getChildren) for (const name of r.children) n += name.length;
+  }
+  return n;
 }
 
 function toOpResult(r: ApplyResult): OpResult {

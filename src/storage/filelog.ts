@@ -48,7 +48,7 @@ export function prepareDir(dir: string): void {
   const zk = join(dir, 'version-2');
   if (existsSync(zk) && readdirSync(zk).some((f) => f.startsWith('log.') || f.startsWith('snapshot.'))) {
     throw new DataDirError(`${dir} holds an Apache ZooKeeper data dir (version-2/). Ark keeps its own format (${DATA_SUBDIR}/); ` +
-      'point dataDir at another directory, or import this one with `ark migrate from-zookeeper` once available');
+      `import it into a new, empty directory with \`ark migrate from-zookeeper --source ${dir} --data-dir NEWDIR\` and point dataDir at NEWDIR`);
   }
   mkdirSync(join(dir, DATA_SUBDIR), { recursive: true });
 }

@@ -150,10 +150,33 @@ export class DataTree {
     this.nodes.set('/', this.newNode(Buffer.alloc(0), OPEN_ACL, 0, 0, 0n));
     this.addSystemNode(ZOOKEEPER_PATH, OPEN_ACL);
     this.addSystemNode(QUOTA_PATH, OPEN_ACL);
+    this.addConfigNode();
+    this.digest = this.computeDigest();
+  }
+
+  /** /zookeeper/config, empty (DataTree.addConfigNode). */
+  private addConfigNode(): void {
     this.addSystemNode(CONFIG_PATH, READ_ACL);
     // ZooKeeper sets /zookeeper/config's ACL with version -1, which leaves aversion -1
     this.nodes.get(CONFIG_PATH)!.aversion = -1;
-    this.digest = this.computeDigest();
+  }
+
+  /**
+   * An ensemble member's configuration into /zookeeper/config, as ZKDatabase.initConfigInZKDatabase
+   * writes it: DataTree.setData with version -1, the configuration's version (0 for a static one)
+   * as mzxid, and the wall time as mtime. Not a txn: each member writes its own from its zoo.cfg
+   * (so mtime differs between members); the digest leaves /zookeeper/ out (DigestCalculator).
+   */
+  setConfigNode(data: Buffer, now: number): void {
+    if (!this.nodes.has(CONFIG_PATH)) this.addConfigNode();
+    const node = this.nodes.get(CONFIG_PATH)!;
+    this.approximateDataSize += data.length - node.dataLength;
+    this.change(CONFIG_PATH, node, () => {
+      node.data = data;
+      node.version = -1;
+      node.mzxid = 0;
+      node.mtime = now;
+    });
   }
 
   /** The digest recomputed from every node (a load checks it against the stored one). */

@@ -130,7 +130,7 @@ export class JuteWriter {
   private offset = 0;
   /**
    * @param bytesMax writing past this many bytes throws MarshallingError instead of growing (a
-   *   reply no client could read must not cost the server gigabytes first)
+   *   reply over the server's bound must not cost it more than the bound first)
    */
   constructor(private readonly initialBytes = 256, private readonly bytesMax = Number.MAX_SAFE_INTEGER) {
     this.buf = Buffer.allocUnsafe(initialBytes);
@@ -161,6 +161,8 @@ export class JuteWriter {
     }
     let size = this.buf.length * 2;
     while (size < this.offset + n) size *= 2;
+    // doubling stops at the bound: a 1 GiB bound must not allocate 2 GiB
+    size = Math.min(size, this.bytesMax);
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.offset);
     this.buf = next;

@@ -300,3 +300,21 @@ test('admin_server_off_when_disabled_and_a_busy_port_does_not_stop_the_server', 
     blocker.close();
   }
 });
+
+test('average_latency_prints_as_zookeeper_rounds_it', async () => {
+  const adminPort = await freePort();
+  const srv = await startInProc({ 'admin.enableServer': true, 'admin.serverPort': adminPort, 'admin.serverAddress': '127.0.0.1' });
+  try {
+    // the figures behind a live ZooKeeper 3.8 srvr that printed "Latency min/avg/max: 0/3.6154/17"
+    Object.assign(srv.server.core.stats, { minLatencyMs: 0, maxLatencyMs: 17, totalLatencyMs: 47, completed: 13 });
+    assert.match(await fourLetter(srv.port, 'srvr'), /^Latency min\/avg\/max: 0\/3\.6154\/17$/m);
+    assert.match(await fourLetter(srv.port, 'stat'), /^Latency min\/avg\/max: 0\/3\.6154\/17$/m);
+    assert.match(await fourLetter(srv.port, 'mntr'), /^zk_avg_latency\t3\.6154$/m);
+    const admin = `http://127.0.0.1:${adminPort}/commands`;
+    const srvr = await curl(`${admin}/server_stats`);
+    assert.match(srvr.body, /"avg_latency": 3\.6154,/, 'a JSON number, as Jackson writes the double');
+    assert.equal((await curl(`${admin}/monitor`)).json.avg_latency, 3.6154);
+  } finally {
+    await stopAndClean(srv);
+  }
+});

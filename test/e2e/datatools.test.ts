@@ -7,7 +7,7 @@ import { cpSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:f
 import { basename, join } from 'node:path';
 import { OpCode, OPEN_ACL_UNSAFE, CreateFlag, type Stat } from '../../src/wire/protocol.js';
 import type { ZkClient } from '../../src/client/client.js';
-import type { DataDirReport, SnapshotDump, TxnDump, VerifyResult } from '../../src/storage/inspect.js';
+import type { DataDirReport, PurgeResult, SnapshotDump, TxnDump, VerifyResult } from '../../src/storage/inspect.js';
 import { startInProc } from '../helpers/inproc.js';
 import { arkBin, tempDir } from '../helpers/servers.js';
 import { describeTool, runTool, type ToolResult } from '../helpers/clitools.js';
@@ -260,6 +260,26 @@ test('purge --keep 1 removes older snapshots and unneeded segments; the server s
   }
 });
 
+test('purge --json prints what it removed and kept as one document, warnings included', async () => {
+  const { dir } = await made;
+  const d = copyOf(dir, 'purge-json');
+  const before = await inspectJson(d);
+  const p = await ark('purge', '--data-dir', d, '--keep', '2', '--json');
+  assert.equal(p.code, 0, describeTool(p));
+  assert.equal(p.stderr, '', 'the warning is in the document');
+  const r = JSON.parse(p.stdout) as PurgeResult;
+  assert.deepEqual(Object.keys(r).sort(), ['keptSnapshots', 'removed', 'warnings']);
+  const after = await inspectJson(d);
+  assert.deepEqual([...r.keptSnapshots].sort(), after.snapshots.map((s) => s.file).sort());
+  assert.deepEqual([...r.keptSnapshots].sort(), before.snapshots.slice(-2).map((s) => s.file).sort(), 'the newest two');
+  const present = new Set([...after.snapshots.map((s) => s.file), ...after.segments.map((g) => g.file)]);
+  const earlier = [...before.snapshots.map((s) => s.file), ...before.segments.map((g) => g.file)];
+  assert.deepEqual([...r.removed].sort(), earlier.filter((f) => !present.has(f)).sort());
+  assert.ok(r.removed.length > 0);
+  assert.equal(r.warnings.length, 1);
+  assert.match(r.warnings[0]!, /^keeping only 2 snapshots/);
+});
+
 test('usage errors exit 2 with one line and no stack trace', async () => {
   const { dir } = await made;
   const empty = tempDir('datatools-notark');
@@ -272,6 +292,7 @@ test('usage errors exit 2 with one line and no stack trace', async () => {
     { args: ['purge', '--data-dir', empty, '--keep', '3'], message: /^ark purge: --data-dir .*: not an Ark data dir/ },
     { args: ['purge', '--data-dir', dir, '--keep', '0'], message: /^ark purge: --keep 0: purge must keep at least 1 snapshot/ },
     { args: ['purge', '--data-dir', dir, '--keep', 'many'], message: /^ark purge: --keep many: not a number/ },
+    { args: ['purge', '--data-dir', empty, '--keep', '3', '--json'], message: /^ark purge: --data-dir .*: not an Ark data dir/ },
     { args: ['data', 'verify'], message: /required option '--data-dir <dir>' not specified/ },
   ];
   for (const c of cases) {

@@ -2,8 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { arkBin, freePort, startArk, tempDir, waitForPort, wrapProcess } from '../helpers/servers.js';
 import { fourLetter } from '../helpers/fourletter.js';
 import { ZkClient } from '../../src/client/client.js';
@@ -141,6 +141,71 @@ test('default_server_listens_on_127_0_0_1_2181_with_data_in_cwd', async (t) => {
   const { readdirSync } = await import('node:fs');
   assert.ok(readdirSync(join(cwd, 'data', 'ark-v1')).some((f) => f.startsWith('log.')));
   rmSync(cwd, { recursive: true, force: true });
+});
+
+/**
+ * Runs `ark server` on a zoo.cfg with these extra lines until it exits (killed after 15 s: a hang
+ * is a failure); as an unprivileged user when `asNobody` and this test runs as root.
+ */
+async function serverExit(extra: string, asNobody = false): Promise<{ code: number | null; stderr: string; stdout: string; hung: boolean }> {
+  const dir = tempDir('dirs');
+  chmodSync(dir, 0o755);
+  const port = await freePort();
+  const cfg = join(dir, 'zoo.cfg');
+  writeFileSync(cfg, `tickTime=2000\nclientPort=${port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n${extra}\n`, { mode: 0o644 });
+  const drop = asNobody && process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+  const proc = spawn(process.execPath, [arkBin, 'server', cfg], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir, ...drop });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+  proc.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  let hung = false;
+  const timer = setTimeout(() => { hung = true; proc.kill('SIGKILL'); }, 15000);
+  const code = await new Promise<number | null>((res) => proc.on('exit', (c) => res(c)));
+  clearTimeout(timer);
+  rmSync(dir, { recursive: true, force: true });
+  return { code, stderr, stdout, hung };
+}
+
+test('a_data_dir_that_cannot_be_created_stops_start_up_with_one_line', async () => {
+  const file = join(tempDir('dirs-file'), 'plain-file');
+  writeFileSync(file, 'x');
+  const readOnly = tempDir('dirs-ro');
+  chmodSync(readOnly, 0o555);
+  // a file where the server's own subdirectory goes: the start-up itself fails, in one line too
+  const blocked = tempDir('dirs-blocked');
+  writeFileSync(join(blocked, 'ark-v1'), 'x');
+  // a refused directory: the config, the key, the path, the failing call and the fix, on one line
+  const refused = (what: RegExp): RegExp => new RegExp(`^ark server: \\S+zoo\\.cfg: ${what.source}.*: point \\w+ in zoo\\.cfg at a writable directory$`);
+  const cases: Array<{ extra: string; message: RegExp; asNobody?: boolean }> = [
+    { extra: `dataDir=${blocked}`, message: /^ark server: cannot start: EEXIST: file already exists, mkdir '\S+\/ark-v1'$/ },
+    { extra: `dataDir=${file}/x`, message: refused(/dataDir \S+\/plain-file\/x cannot be created \(stat \S+: ENOTDIR: a part of the path is a file/) },
+    { extra: `dataDir=${readOnly}/x`, asNobody: true, message: refused(/dataDir \S+ cannot be created \(mkdir \S+\/x: EACCES: permission denied\)/) },
+  ];
+  // procfs answers mkdir with ENOENT under a parent that exists: Node's recursive mkdir spun on it forever
+  if (existsSync('/proc/self')) {
+    cases.push(
+      { extra: 'dataDir=/proc/nonexistent/x', message: refused(/dataDir \/proc\/nonexistent\/x cannot be created \(mkdir \/proc\/nonexistent: ENOENT: this file system does not allow creating directories there\)/) },
+      { extra: 'dataDir=/proc/self', message: refused(/dataDir \/proc\/self is not writable \(mkdir \/proc\/self\/\.ark-write-test-\d+: ENOENT/) },
+      { extra: 'dataDir=./data\ndataLogDir=/proc/nonexistent/y', message: refused(/dataLogDir \/proc\/nonexistent\/y cannot be created/) },
+    );
+  }
+  try {
+    for (const c of cases) {
+      const r = await serverExit(c.extra, c.asNobody);
+      const what = `${c.extra.replace(/\n/g, ' ')}: exit ${r.code}${r.hung ? ' (killed after 15 s: it hung)' : ''}\n${r.stderr}${r.stdout}`;
+      assert.equal(r.hung, false, what);
+      assert.equal(r.code, 1, what);
+      assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${what}`);
+      assert.doesNotMatch(r.stderr, /^\s+at /m, `no stack trace: ${what}`);
+      assert.match(r.stderr.trim(), c.message, what);
+    }
+  } finally {
+    rmSync(dirname(file), { recursive: true, force: true });
+    rmSync(blocked, { recursive: true, force: true });
+    chmodSync(readOnly, 0o755);
+    rmSync(readOnly, { recursive: true, force: true });
+  }
 });
 
 import { connect as netConnect } from 'node:net';

@@ -10,7 +10,8 @@ import { digestOf } from '../../src/tree/acl.js';
 
 const code = (c: number) => (e: unknown) => e instanceof KeeperError && e.code === c;
 
-test('a_reply_larger_than_jute_maxbuffer_is_refused_not_built', async () => {
+test('a_multiRead_reply_over_the_reply_bound_is_refused_not_built', async () => {
+  // 2200 reads of a 900 KiB node: a 1.9 GiB reply from a 30 KiB request
   const srv = await startInProc();
   try {
     const c = await srv.client();

@@ -36,6 +36,8 @@ export interface Ensemble {
 export interface EnsembleOptions {
   voters?: number;
   observers?: number;
+  /** each server.N line names its member's client address too (`;127.0.0.1:port`) */
+  clientInLines?: boolean;
   cfg?: Record<string, string | number | boolean>;
   /** settings for one member only (e.g. its AdminServer port) */
   memberCfg?: (id: number) => Record<string, string | number | boolean>;
@@ -63,7 +65,7 @@ async function startEnsembleOnce(opts: EnsembleOptions): Promise<Ensemble> {
   const observers = opts.observers ?? 0;
   const n = voters + observers;
   const root = tempDir('ensemble');
-  const { ports, serverLines } = await ensemblePorts(voters, observers);
+  const { ports, serverLines } = await ensemblePorts(voters, observers, opts.clientInLines);
   const members: Member[] = [];
   const cfgFiles: string[] = [];
   for (let i = 0; i < n; i++) {
@@ -103,8 +105,11 @@ async function startEnsembleOnce(opts: EnsembleOptions): Promise<Ensemble> {
   return assembleEnsemble({ members, root, dataSubdir: 'ark-v1', start, pollMs: 50, timeoutMs: 20000 });
 }
 
-/** Free loopback ports for each member and the server.N lines naming them (observers last). */
-export async function ensemblePorts(voters: number, observers: number): Promise<{
+/**
+ * Free loopback ports for each member and the server.N lines naming them (observers last), with
+ * each member's client address in its line (`;127.0.0.1:port`) when clientInLines.
+ */
+export async function ensemblePorts(voters: number, observers: number, clientInLines = false): Promise<{
   ports: Array<{ client: number; quorum: number; election: number }>;
   serverLines: Record<string, string>;
 }> {
@@ -113,7 +118,7 @@ export async function ensemblePorts(voters: number, observers: number): Promise<
   for (let i = 0; i < voters + observers; i++) {
     const p = { client: await freePort(), quorum: await freePort(), election: await freePort() };
     ports.push(p);
-    serverLines[`server.${i + 1}`] = `127.0.0.1:${p.quorum}:${p.election}${i >= voters ? ':observer' : ''}`;
+    serverLines[`server.${i + 1}`] = `127.0.0.1:${p.quorum}:${p.election}${i >= voters ? ':observer' : ''}${clientInLines ? `;127.0.0.1:${p.client}` : ''}`;
   }
   return { ports, serverLines };
 }

@@ -14,6 +14,8 @@ const javaBin = process.env.ARK_JAVA ?? 'java';
 export interface ZooKeeperEnsembleOptions {
   voters?: number;
   observers?: number;
+  /** each server.N line names its member's client address too (`;127.0.0.1:port`) */
+  clientInLines?: boolean;
   /** zoo.cfg entries for every member; they override the defaults. */
   cfg?: Record<string, string | number | boolean>;
   /** extra JVM system properties (-Dkey=value) for every member. */
@@ -38,7 +40,7 @@ export async function startZooKeeperEnsemble(opts: ZooKeeperEnsembleOptions = {}
   const n = voters + observers;
   const host = '127.0.0.1';
   const root = tempDir('zk-ensemble');
-  const { ports, serverLines } = await ensemblePorts(voters, observers);
+  const { ports, serverLines } = await ensemblePorts(voters, observers, opts.clientInLines);
   const members: Member[] = [];
   const memberArgs: string[][] = [];
   for (let i = 0; i < n; i++) {

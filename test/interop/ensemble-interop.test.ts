@@ -28,31 +28,13 @@
 import { after, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { repoRoot, requireOrSkip } from '../helpers/servers.js';
+import { requireOrSkip } from '../helpers/servers.js';
 import { startEnsemble, type Ensemble, type Member } from '../helpers/ensemble.js';
 import {
   INTEROP_CFG, compileJava, describeJava, fourLetterWord, interopJavaDir, javaClientMissing, runJava,
 } from '../helpers/zookeeper.js';
-import { commandFails, describeTool, executableMissing, runTool, type ToolResult } from '../helpers/clitools.js';
-
-const python = process.env.ARK_KAZOO_PYTHON ?? '/usr/bin/python3';
-const kazooDir = join(repoRoot, 'test', 'interop', 'kazoo');
-
-let kazooMissingCache: string | null | undefined;
-function kazooMissing(): string | null {
-  if (kazooMissingCache === undefined) {
-    kazooMissingCache = executableMissing(python, 'apt-get install python3')
-      ?? commandFails(python, ['-c', 'import kazoo.client, kazoo.recipe.cache'], 'kazoo (apt-get install python3-kazoo)');
-  }
-  return kazooMissingCache;
-}
-
-function runKazooScript(name: string, args: string[], timeoutMs: number): Promise<ToolResult> {
-  return runTool(python, [join(kazooDir, name), ...args], {
-    timeoutMs,
-    env: { PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' },
-  });
-}
+import { describeTool, type ToolResult } from '../helpers/clitools.js';
+import { kazooMissing, runKazooScript } from '../helpers/kazoo.js';
 
 /** Every member's mode and the tail of its log, for assertion messages. */
 async function ensembleReport(ens: Ensemble, tail = 6000): Promise<string> {

@@ -1,12 +1,13 @@
 // Four-letter words that tools scrape, side by side with Apache ZooKeeper 3.8: the same session
 // and watches on both, then the outputs compared after normalising ids, ports, times and versions.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { startArk, requireOrSkip, type RunningServer } from '../helpers/servers.js';
 import { startZooKeeper, zookeeperMissing } from '../helpers/zookeeper.js';
 import { fourLetter } from '../helpers/fourletter.js';
 import { ZkClient } from '../../src/client/client.js';
 import { AddWatchMode, CreateFlag } from '../../src/wire/protocol.js';
+import { javaDouble } from '../../src/admin/fourletter.js';
 
 async function observe(srv: RunningServer): Promise<Record<string, string>> {
   const c = await ZkClient.connect({ port: srv.port });
@@ -58,7 +59,11 @@ const TOOL_KEYS = [
   'zk_last_client_response_size', 'zk_min_client_response_size', 'zk_max_client_response_size',
 ];
 
-test('stat_and_mntr_read_as_monitoring_tools_read_zookeeper', async (t) => {
+/**
+ * Starts Ark and ZooKeeper with every four-letter word allowed, puts the same requests through a
+ * client on each (`load`), then runs `check` on both; stops them.
+ */
+async function withBoth(t: TestContext, load: (c: ZkClient) => Promise<void>, check: (ark: RunningServer, zk: RunningServer) => Promise<void>): Promise<void> {
   const skip = requireOrSkip(zookeeperMissing());
   if (skip) { t.skip(skip); return; }
   const cfg = { '4lw.commands.whitelist': '*' };
@@ -68,24 +73,57 @@ test('stat_and_mntr_read_as_monitoring_tools_read_zookeeper', async (t) => {
     for (const srv of [ark, zk]) {
       const c = await ZkClient.connect({ port: srv.port });
       clients.push(c);
-      await c.create('/m', 'x');
-      await c.getData('/m');
+      await load(c);
     }
-    // stat, as Datadog's parse_stat walks it: the same labels in the same order
-    const labels = (s: string): string[] => s.split('\n').filter((l) => l !== '' && !l.startsWith(' ')).map((l) => l.replace(/:.*$/, ':'));
-    const [as, zs] = await Promise.all([fourLetter(ark.port, 'stat'), fourLetter(zk.port, 'stat')]);
-    assert.deepEqual(labels(as), labels(zs));
-    // mntr: every key the tools read that ZooKeeper prints, Ark prints too, in a line they parse
-    const keys = async (port: number): Promise<Map<string, string>> =>
-      new Map((await fourLetter(port, 'mntr')).trim().split('\n').map((l) => l.split('\t') as [string, string]));
-    const [am, zm] = await Promise.all([keys(ark.port), keys(zk.port)]);
-    assert.deepEqual(TOOL_KEYS.filter((k) => zm.has(k) && !am.has(k)), []);
-    for (const [k, v] of am) {
-      assert.match(`${k}\t${v}`, /^zk_(\w[\w.-]*)\s+([\w.-]+)/, 'Telegraf drops a scrape with any other line');
-      if (k !== 'zk_version' && k !== 'zk_server_state') assert.ok(Number.isFinite(Number(v)), `${k}: Datadog and Netdata read numbers`);
-    }
+    await check(ark, zk);
   } finally {
     for (const c of clients) c.disconnect();
     await Promise.all([ark.stop(), zk.stop()]);
   }
-});
+}
+
+test('stat_and_mntr_read_as_monitoring_tools_read_zookeeper', (t) => withBoth(t, async (c) => {
+  await c.create('/m', 'x');
+  await c.getData('/m');
+}, async (ark, zk) => {
+  // stat, as Datadog's parse_stat walks it: the same labels in the same order
+  const labels = (s: string): string[] => s.split('\n').filter((l) => l !== '' && !l.startsWith(' ')).map((l) => l.replace(/:.*$/, ':'));
+  const [as, zs] = await Promise.all([fourLetter(ark.port, 'stat'), fourLetter(zk.port, 'stat')]);
+  assert.deepEqual(labels(as), labels(zs));
+  // mntr: every key the tools read that ZooKeeper prints, Ark prints too, in a line they parse
+  const keys = async (port: number): Promise<Map<string, string>> =>
+    new Map((await fourLetter(port, 'mntr')).trim().split('\n').map((l) => l.split('\t') as [string, string]));
+  const [am, zm] = await Promise.all([keys(ark.port), keys(zk.port)]);
+  assert.deepEqual(TOOL_KEYS.filter((k) => zm.has(k) && !am.has(k)), []);
+  for (const [k, v] of am) {
+    assert.match(`${k}\t${v}`, /^zk_(\w[\w.-]*)\s+([\w.-]+)/, 'Telegraf drops a scrape with any other line');
+    if (k !== 'zk_version' && k !== 'zk_server_state') assert.ok(Number.isFinite(Number(v)), `${k}: Datadog and Netdata read numbers`);
+  }
+}));
+
+/** every average srvr, stat and mntr print: the "avg" of Latency min/avg/max and each zk_avg_* value */
+async function averages(port: number): Promise<Array<[string, string]>> {
+  const out: Array<[string, string]> = [];
+  for (const w of ['srvr', 'stat']) out.push([`${w} avg`, /^Latency min\/avg\/max: \d+\/([^/]+)\/\d+$/m.exec(await fourLetter(port, w))?.[1] ?? 'missing']);
+  for (const line of (await fourLetter(port, 'mntr')).trim().split('\n')) {
+    const [k, v] = line.split('\t') as [string, string];
+    if (k.startsWith('zk_avg_')) out.push([k, v]);
+  }
+  return out;
+}
+
+test('averages_print_as_zookeeper_prints_them', (t) => withBoth(t, async (c) => {
+  // 13 requests of mixed cost, so the mean is rarely a short decimal
+  for (let i = 0; i < 7; i++) await c.create(`/avg${i}`, 'x');
+  for (let i = 0; i < 6; i++) await c.getData(`/avg${i}`);
+}, async (ark, zk) => {
+  // ZooKeeper's AvgMinMaxCounter.getAvg: rounded half-up to 4 decimals, printed by Double.toString
+  for (const srv of [zk, ark]) {
+  for (const [what, v] of await averages(srv.port)) {
+    assert.equal(v, javaDouble(Number(Number(v).toFixed(4))), `${srv.name} ${what}: ${v} is not in ZooKeeper's form`);
+  }
+  }
+  const names = async (port: number): Promise<string[]> => (await averages(port)).map(([k]) => k);
+  const zkNames = await names(zk.port);
+  assert.deepEqual((await names(ark.port)).filter((k) => !zkNames.includes(k)), [], 'no average ZooKeeper does not print');
+}));

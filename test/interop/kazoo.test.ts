@@ -6,29 +6,14 @@
 // whatever python3 is first on PATH; override with ARK_KAZOO_PYTHON.
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { repoRoot, requireOrSkip, startArk, type RunningServer } from '../helpers/servers.js';
+import { requireOrSkip, startArk, type RunningServer } from '../helpers/servers.js';
 import { INTEROP_CFG, startZooKeeper, zookeeperMissing } from '../helpers/zookeeper.js';
-import { commandFails, describeTool, executableMissing, runTool } from '../helpers/clitools.js';
-
-const python = process.env.ARK_KAZOO_PYTHON ?? '/usr/bin/python3';
-const script = join(repoRoot, 'test', 'interop', 'kazoo', 'kazoo_interop.py');
-
-let missingCache: string | null | undefined;
-function kazooMissing(): string | null {
-  if (missingCache === undefined) {
-    missingCache = executableMissing(python, 'apt-get install python3')
-      ?? commandFails(python, ['-c', 'import kazoo.client, kazoo.recipe.cache'], 'kazoo (apt-get install python3-kazoo)');
-  }
-  return missingCache;
-}
+import { describeTool } from '../helpers/clitools.js';
+import { kazooMissing, runKazooScript } from '../helpers/kazoo.js';
 
 async function runKazoo(t: TestContext, server: RunningServer): Promise<void> {
   try {
-    const r = await runTool(python, [script, server.connectString], {
-      timeoutMs: 90000,
-      env: { PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' },
-    });
+    const r = await runKazooScript('kazoo_interop.py', [server.connectString], 90000);
     for (const line of r.stdout.trim().split('\n')) t.diagnostic(line);
     const failed = r.stdout.split('\n').find((l) => l.startsWith('FAIL')) ?? '(no FAIL line)';
     assert.equal(r.code, 0,

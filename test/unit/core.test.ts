@@ -32,7 +32,6 @@ const BASE: CoreOptions = {
   superDigest: digestOf('super:test'),
   containerCheckIntervalMs: 60_000,
   sessionPassword: passwordOf,
-  replyBytesMax: 0xfffff,
 };
 
 interface Reply { xid: number; zxid: number; err: number; body: JuteReader }
@@ -416,6 +415,49 @@ describe('read ordering', () => {
   });
 });
 
+describe('reply size', () => {
+  const children = (path: string): Request => ({ type: OpCode.getChildren, req: { path, watch: false } });
+  /** /big with 600 children of 2000-byte names: a getChildren reply of about 1.2 MB */
+  function bigNode(h: Harness): void {
+    h.write(1, 1, create('/big'));
+    for (let i = 0; i < 600; i++) h.req(1, 2 + i, create(`/big/${String(i).padStart(4, '0')}${'n'.repeat(1996)}`));
+    h.commit();
+    h.take();
+  }
+
+  test('a_reply_over_jute_maxbuffer_is_sent_whole', () => {
+    // ZooKeeper bounds what it reads by jute.maxbuffer, not what it sends
+    const h = new Harness();
+    h.session(1);
+    bigNode(h);
+    h.req(1, 700, children('/big'));
+    const [frame] = only(h.take(), 1);
+    assert.ok(frame!.length > 0xfffff, `a ${frame!.length}-byte frame`);
+    const r = parseReply(frame!);
+    assert.equal(r.err, 0);
+    const names = r.body.stringVector()!;
+    assert.equal(names.length, 600);
+    assert.equal(names.reduce((n, k) => n + k.length, 0), 600 * 2000);
+  });
+
+  test('a_reply_over_the_bound_is_answered_MarshallingError_and_the_connection_lives_on', () => {
+    const h = new Harness({ replyBytesMax: 64 * 1024 });
+    h.session(1);
+    bigNode(h);
+    assert.equal(h.read(1, 700, children('/big')).err, ErrorCode.MarshallingError);
+    assert.equal(h.read(1, 701, exists('/big')).err, 0);
+  });
+
+  test('a_multiRead_repeating_a_node_past_the_bound_is_refused', () => {
+    const h = new Harness({ replyBytesMax: 64 * 1024 });
+    h.session(1);
+    h.write(1, 1, create('/d', 'x'.repeat(30 * 1024)));
+    const read = (n: number): Request => ({ type: OpCode.multiRead, req: { ops: Array.from({ length: n }, () => ({ type: OpCode.getData, req: { path: '/d', watch: false } })) } });
+    assert.equal(h.read(1, 2, read(2)).err, 0);
+    assert.equal(h.read(1, 3, read(3)).err, ErrorCode.MarshallingError);
+  });
+});
+
 describe('undecodable requests', () => {
   test('unknown_opcode_is_answered_Unimplemented_in_request_order', () => {
     const h = new Harness();
@@ -625,6 +667,20 @@ describe('auth and ACLs', () => {
     assert.deepEqual(readACLs(mine.body), acl);
     const theirs = h.read(2, 1, { type: OpCode.getACL, req: { path: '/n' } });
     assert.deepEqual(readACLs(theirs.body)?.[0]?.id, { scheme: 'digest', id: 'alice:x' });
+  });
+
+  test('auth_reply_echoes_the_request_xid', () => {
+    // ZooKeeperServer.processPacket answers auth with the request's xid (go-zookeeper sends an
+    // ordinary one and waits for it); the Java client's -4 comes back as -4
+    const h = new Harness();
+    h.session(1);
+    const ok = h.read(1, 7, auth('digest', 'alice:pw'));
+    assert.deepEqual([ok.xid, ok.zxid, ok.err], [7, 0, 0]);
+    h.req(1, 9, auth('nosuchscheme', 'x'));
+    const outs = h.take();
+    const failed = parseReply(only(outs, 1)[0]!);
+    assert.deepEqual([failed.xid, failed.zxid, failed.err], [9, 0, ErrorCode.AuthFailed]);
+    assert.deepEqual(closes(outs), [1]);
   });
 
   test('failed_auth_answers_AuthFailed_and_closes', () => {

@@ -7,12 +7,12 @@ import { DataTree } from '../../src/tree/datatree.js';
 import { zookeeperSessionPassword } from '../../src/session/sessions.js';
 import { encodeSnapshotNow } from '../../src/storage/snapshot.js';
 
-function learner(): Replica {
+function learner(configNode?: string): Replica {
   return new Replica({
     core: {
       tickTimeMs: 100, minSessionTimeoutMs: 200, maxSessionTimeoutMs: 20000, serverId: 2, extendedTypesEnabled: true,
       enforceQuota: false, superDigest: undefined, containerCheckIntervalMs: 1000, replyBytesMax: 1 << 20,
-      sessionPassword: zookeeperSessionPassword,
+      sessionPassword: zookeeperSessionPassword, ...(configNode !== undefined ? { configNode } : {}),
     },
     zab: { id: 2, voters: [1, 2, 3], observers: [], syncLimitTicks: 20, initLimitTicks: 50, electionTicks: 10, logRetainEntries: 20, random: () => 0.5 },
   }, { tree: new DataTree(), sessions: [], state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, baseZxid: 0, entries: [] }, 1000);
@@ -35,4 +35,30 @@ test('damaged_snap_from_the_leader_is_refused_and_the_learner_keeps_waiting', ()
   r.receive(1, { type: 'sync', epoch: 1, seq: info.type === 'follower_info' ? info.seq : 0, mode: 'snap', prevZxid: 0, snapshot: { zxid: 0, data: good }, entries: [], newLeaderZxid: 0 }, 1002);
   assert.ok(r.ready(1002).snapshot);
   assert.equal(r.zab.status, 'syncing');
+});
+
+test('every_tree_a_member_takes_on_carries_its_own_zookeeper_config', () => {
+  const mine = 'server.1=h1:1:2:participant\nserver.2=h2:1:2:participant\nserver.3=h3:1:2:participant\nversion=0';
+  const r = learner(mine);
+  const config = (): { data: string | undefined; version: number; mzxid: number; mtime: number } => {
+    const n = r.core.tree.get('/zookeeper/config')!;
+    return { data: n.data?.toString(), version: n.version, mzxid: n.mzxid, mtime: n.mtime };
+  };
+  assert.deepEqual(config(), { data: mine, version: -1, mzxid: 0, mtime: 1000 }, 'at start-up');
+  // a SNAP whose tree carries the leader's text (another zoo.cfg in a rolling restart): the
+  // member writes its own over it (ZOOKEEPER-2819, Learner.syncWithLeader)
+  const leaders = new DataTree();
+  leaders.setConfigNode(Buffer.from('server.9=elsewhere:1:2:participant\nversion=0'), 500);
+  r.receive(1, { type: 'leader_hello', epoch: 1 }, 2000);
+  const info = r.ready(2000).messages.find((m) => m.msg.type === 'follower_info')!.msg;
+  const seq = info.type === 'follower_info' ? info.seq : 0;
+  r.receive(1, { type: 'sync', epoch: 1, seq, mode: 'snap', prevZxid: 0, snapshot: { zxid: 0, data: encodeSnapshotNow(leaders, [], 2000) }, entries: [], newLeaderZxid: 0 }, 3000);
+  assert.ok(r.ready(3000).snapshot, 'installed');
+  assert.deepEqual(config(), { data: mine, version: -1, mzxid: 0, mtime: 3000 });
+  assert.equal(r.core.tree.digest, leaders.digest, 'the digest is the leader\'s: /zookeeper/config is not in it');
+});
+
+test('a_standalone_core_leaves_zookeeper_config_empty', () => {
+  const r = learner();
+  assert.equal(r.core.tree.get('/zookeeper/config')!.dataLength, 0);
 });

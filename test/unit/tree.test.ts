@@ -64,6 +64,23 @@ describe('system nodes', () => {
     assert.deepEqual(node(tree, '/').acl, OPEN);
   });
 
+  test('an_ensemble_config_is_written_as_zookeeper_writes_it_and_left_out_of_the_digest', () => {
+    const tree = new DataTree();
+    apply(tree, 1, createTxn('/a', { data: 'x' }));
+    const digest = tree.digest;
+    const size = tree.approximateDataSize;
+    const text = 'server.1=h:1:2:participant\nversion=0';
+    tree.setConfigNode(Buffer.from(text), 123_456);
+    const config = node(tree, '/zookeeper/config');
+    assert.equal(config.data?.toString(), text);
+    // ZKDatabase.initConfigInZKDatabase: setData(version -1, zxid = the config's version 0, now)
+    const s = config.stat();
+    assert.deepEqual([s.czxid, s.mzxid, s.pzxid, s.ctime, s.mtime, s.version, s.cversion, s.aversion, s.dataLength], [0, 0, 0, 0, 123_456, -1, 0, -1, text.length]);
+    assert.equal(tree.digest, digest, 'DigestCalculator leaves /zookeeper/ out');
+    assert.equal(tree.digest, tree.computeDigest());
+    assert.equal(tree.approximateDataSize, size + text.length);
+  });
+
   test('root_stat_counts_zookeeper_as_a_child', () => {
     const tree = new DataTree();
     assert.equal(node(tree, '/').stat().numChildren, 1);

@@ -5,6 +5,8 @@ import {
   resolveConfig,
   parseZooCfg,
   parseServerLine,
+  configNodeText,
+  javaPropertiesOrder,
   classifyKey,
   systemPropertyName,
   isFourLetterWordAllowed,
@@ -548,6 +550,49 @@ describe('server.N', () => {
 
   test('server.N together with dynamicConfigFile is an error', () => {
     throwsConfigError(() => cfg(base + 'dynamicConfigFile=/x\nserver.1=a:1:2'), 'server.1', 'dynamic');
+  });
+});
+
+describe('/zookeeper/config text', () => {
+  const servers = (lines: Record<number, string>) => Object.entries(lines).map(([id, v]) => parseServerLine(Number(id), v).server);
+
+  test('as a ZooKeeper 3.8 ensemble printed it for the same lines', () => {
+    // a live 3-member ZooKeeper 3.8 ensemble (static zoo.cfg, reconfig off) held exactly this
+    assert.equal(configNodeText(servers({
+      1: '127.0.0.1:15970:15971;127.0.0.1:15969',
+      2: '127.0.0.1:15973:15974:participant;15972',
+      3: 'localhost:15976:15977',
+    })), 'server.1=127.0.0.1:15970:15971:participant;127.0.0.1:15969\n' +
+      'server.2=127.0.0.1:15973:15974:participant;0.0.0.0:15972\n' +
+      'server.3=localhost:15976:15977:participant\n' +
+      'version=0');
+    assert.equal(configNodeText(servers({ 1: 'a:1:2', 2: 'b:1:2', 3: 'c:1:2', 4: 'd:1:2:observer' })),
+      'server.1=a:1:2:participant\nserver.2=b:1:2:participant\nserver.3=c:1:2:participant\nserver.4=d:1:2:observer\nversion=0');
+  });
+
+  test('IPv6 addresses go in brackets (QuorumServer.delimitedHostString)', () => {
+    assert.equal(configNodeText(servers({ 1: '[2001:db8::1]:2888:3888;[::1]:2181' })), 'server.1=[2001:db8::1]:2888:3888:participant;[::1]:2181\nversion=0');
+  });
+
+  test('members come in Java HashMap<Long> order', () => {
+    // the orders java.util.HashMap iterated these ids in (Java 17)
+    const order = (ids: number[]): number[] => configNodeText(servers(Object.fromEntries(ids.map((id) => [id, 'h:1:2']))))
+      .split('\n').filter((l) => l.startsWith('server.')).map((l) => Number(/^server\.(\d+)=/.exec(l)![1]));
+    assert.deepEqual(order([1, 2, 3]), [1, 2, 3]);
+    assert.deepEqual(order([5, 20]), [20, 5]);
+    assert.deepEqual(order([3, 100, 1000, 70000]), [70000, 3, 100, 1000]);
+    assert.deepEqual(order([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 20, 33]), [1, 33, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 20]);
+    assert.deepEqual(order([4294967297, 1, 2]), [4294967297, 1, 2]);
+  });
+
+  test('java_util_Properties_walks_a_config_in_its_hash_order', () => {
+    // the orders Java 17's Properties.entrySet() gave after load() of server.N lines and version=0
+    const keys = (ids: number[]): string[] => [...ids.map((id) => `server.${id}`), 'version'];
+    assert.deepEqual(javaPropertiesOrder(keys([1, 2, 3, 4])), ['server.2', 'server.1', 'server.4', 'server.3', 'version']);
+    assert.deepEqual(javaPropertiesOrder(keys([1, 2, 3])), ['server.2', 'server.1', 'server.3', 'version']);
+    assert.deepEqual(javaPropertiesOrder(keys([5, 20, 100])), ['server.20', 'server.5', 'version', 'server.100']);
+    assert.deepEqual(javaPropertiesOrder(keys([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13])), ['version', 'server.10', 'server.11', 'server.2', 'server.1',
+      'server.12', 'server.13', 'server.6', 'server.5', 'server.4', 'server.3', 'server.9', 'server.8', 'server.7']);
   });
 });
 
