@@ -11,6 +11,7 @@ import type { ClientPort } from '../net/clientport.js';
 import { PeerTransport } from '../net/peers.js';
 import type { FileTxnLog } from '../storage/filelog.js';
 import { DataDir } from '../storage/datadir.js';
+import { lockDataDirs, startHolding, type DirLock } from '../storage/lock.js';
 import { readEpochState, writeEpochState } from '../storage/epoch.js';
 import type { ServerView } from '../admin/fourletter.js';
 import { AdminServer } from '../admin/adminserver.js';
@@ -80,6 +81,7 @@ export class EnsembleServer {
   private readonly gzipSnapshots: boolean;
   /** Prometheus metrics (metricsProvider.className), null when off */
   private readonly metrics: ServerMetrics | null;
+  private dirLock: DirLock | null = null;
 
   constructor(private readonly config: ServerConfig, private readonly logger: Logger, myId: number) {
     this.myId = myId;
@@ -157,6 +159,12 @@ export class EnsembleServer {
   }
 
   async start(): Promise<StartedServer> {
+    // before anything reads or writes the dirs; held until stop() (the kernel frees it on kill -9)
+    this.dirLock = lockDataDirs(this.config.dataDir, this.config.dataLogDir, `ark server (ensemble member ${this.myId})`);
+    return startHolding(this.dirLock, () => this.startLocked());
+  }
+
+  private async startLocked(): Promise<StartedServer> {
     const config = this.config;
     const me = config.servers.find((s) => s.id === this.myId);
     if (!me) throw new Error(`myid ${this.myId} is not among the server.N entries of zoo.cfg`);
@@ -500,6 +508,7 @@ export class EnsembleServer {
     await this.peers.close();
     this.log.closeSegment();
     await this.log.settle();
+    this.dirLock?.release();
     this.logger.info('stopped');
   }
 }

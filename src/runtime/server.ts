@@ -7,6 +7,7 @@ import { zookeeperSessionPassword } from '../session/sessions.js';
 import type { ClientPort } from '../net/clientport.js';
 import { fsyncPath, type FileTxnLog } from '../storage/filelog.js';
 import { DataDir } from '../storage/datadir.js';
+import { lockDataDirs, startHolding, type DirLock } from '../storage/lock.js';
 import type { ServerView } from '../admin/fourletter.js';
 import { AdminServer } from '../admin/adminserver.js';
 import { archiveSegments, pruneArchive, archivePaths } from '../backup/archive.js';
@@ -61,6 +62,7 @@ export class ArkServer {
   private readonly runtimeStats = new RuntimeStats();
   /** Prometheus metrics (metricsProvider.className), null when off */
   private readonly metrics: ServerMetrics | null;
+  private dirLock: DirLock | null = null;
 
   constructor(private readonly config: ServerConfig, private readonly logger: Logger) {
     const archiving = config.systemProperties.has('zookeeper.backup.archiveDir');
@@ -110,6 +112,12 @@ export class ArkServer {
 
   /** Loads the newest snapshot and replays the log after it, then opens the client port. */
   async start(): Promise<StartedServer> {
+    // before anything reads or writes the dirs; held until stop() (the kernel frees it on kill -9)
+    this.dirLock = lockDataDirs(this.config.dataDir, this.config.dataLogDir, 'ark server');
+    return startHolding(this.dirLock, () => this.startLocked());
+  }
+
+  private async startLocked(): Promise<StartedServer> {
     if (!this.config.forceSync) this.logger.warn('forceSync=no: writes are acknowledged before they reach the disk, so a power loss can lose acknowledged data. Remove forceSync=no from zoo.cfg unless that risk is acceptable');
     this.dataDir.prepare();
     const t0 = Date.now();
@@ -380,6 +388,7 @@ export class ArkServer {
     this.log.closeSegment();
     await this.log.settle();
     this.archive(true);
+    this.dirLock?.release();
     this.logger.info('stopped');
   }
 }
