@@ -469,7 +469,8 @@ function plan(sc: Scanned): ReturnType<typeof planRecovery> {
     dataDir: sc.dirs.dataDir, dataLogDir: sc.dirs.dataLogDir, logDir: sc.dirs.logDir, ensemble: sc.ensemble,
     snapshots: [...sc.snaps].reverse().map((s) => ({ file: s.file, zxid: s.nameZxid })),
     segments: sc.segs.map((g) => ({ file: g.file, firstZxid: g.nameZxid })),
-    loadSnapshot: (file) => snaps.get(file)!.loaded?.zxid ?? snaps.get(file)!.error!,
+    // the reason as readSnapshot gives it (with the file), word for word what start-up says
+    loadSnapshot: (file) => snaps.get(file)!.loaded?.zxid ?? `${file}: ${snaps.get(file)!.error!}`,
     readSegment: (file) => segs.get(file)!.read,
   });
 }

@@ -66,14 +66,20 @@ export interface DirLock {
 
 interface Held { dir: string; socket: Server; file: string }
 
+export interface LockOptions {
+  /** statfs(2)'s f_type of a directory (tests stand in a network file system here) */
+  fsType?: (dir: string) => number;
+}
+
 /**
  * Takes the lock on dataDir and, when it is another directory, on dataLogDir, for `purpose`
  * ("ark server", "ark restore", ...). Creates missing directories. Throws DataDirLockedError
  * naming the holder when another process has either, DataDirError when a directory cannot be
  * created or lies on a network file system (see the top of this file).
  */
-export function lockDataDirs(dataDir: string, dataLogDir: string, purpose: string): DirLock {
+export function lockDataDirs(dataDir: string, dataLogDir: string, purpose: string, opts: LockOptions = {}): DirLock {
   const me = self(purpose);
+  const fsType = opts.fsType ?? ((dir: string): number => statfsSync(dir).type);
   const held: Held[] = [];
   const release = (): void => { while (held.length > 0) unlockOne(held.pop()!, me.nonce); };
   try {
@@ -82,6 +88,7 @@ export function lockDataDirs(dataDir: string, dataLogDir: string, purpose: strin
       const id = dirIdentity(dir);
       if (seen.has(id)) continue;
       seen.add(id);
+      refuseNetworkFs(dir, fsType);
       held.push(lockOne(dir, id, me));
     }
   } catch (e) {
@@ -120,7 +127,6 @@ export function describeHolder(h: LockHolder): string {
 }
 
 function lockOne(dir: string, id: string, me: LockHolder): Held {
-  refuseNetworkFs(dir);
   const file = join(dir, LOCK_FILE);
   const socket = kernelLock(id);
   if (!socket) {
@@ -312,10 +318,10 @@ const NETWORK_FS: ReadonlyMap<number, string> = new Map([
   [0x786f4256, 'VirtualBox shared folder'],
 ]);
 
-function refuseNetworkFs(dir: string): void {
+function refuseNetworkFs(dir: string, fsType: (dir: string) => number): void {
   let type: number;
   try {
-    type = statfsSync(dir).type;
+    type = fsType(dir);
   } catch {
     return; // no statfs here: nothing to go by
   }

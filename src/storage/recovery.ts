@@ -61,14 +61,17 @@ export function continuityProblem(fromZxid: number, records: readonly LogRecord[
   let prev = fromZxid;
   for (const r of records) {
     const z = r.hdr.zxid;
-    if (!follows(prev, z, ensemble)) {
-      return epochOf(z) !== epochOf(prev)
-        ? `the log goes from epoch ${epochOf(prev)} (zxid ${hex(prev)}) to epoch ${epochOf(z)} (${hex(z)}) without the snapshot that starts that epoch (a restore happened here)`
-        : `the log jumps from zxid ${hex(prev)} to ${hex(z)}: txns are missing`;
-    }
+    if (!follows(prev, z, ensemble)) return jump(prev, z);
     prev = z;
   }
   return null;
+}
+
+/** Why z cannot follow prev (z > prev). */
+function jump(prev: number, z: number): string {
+  return epochOf(z) !== epochOf(prev)
+    ? `the log goes from epoch ${epochOf(prev)} (zxid ${hex(prev)}) to epoch ${epochOf(z)} (${hex(z)}) without the snapshot that starts that epoch (a restore happened here)`
+    : `the log jumps from zxid ${hex(prev)} to ${hex(z)}: ${missing(prev + 1, z - 1)}`;
 }
 
 /** What to do about a log that is damaged at file:offset (the refusal's advice). */
@@ -175,7 +178,7 @@ function readNeeded(inp: PlanInput, plan: RecoveryPlan, first: number, from: num
       if (prev && !follows(prev.zxid, z0, inp.ensemble)) {
         return z0 <= prev.zxid
           ? `${file} starts at zxid ${hex(z0)}, not after the end of ${basename(prev.file)} (${hex(prev.zxid)}): the segments overlap (two servers wrote this dir, or a segment was copied in). ${RESTORE}.`
-          : `${file} starts at zxid ${hex(z0)} but ${basename(prev.file)} ends at ${hex(prev.zxid)}: ${missing(prev.zxid + 1, z0 - 1)} (a segment was deleted). ${RESTORE}.`;
+          : `${file} does not carry on from ${basename(prev.file)}: ${jump(prev.zxid, z0)} (a segment was deleted?). ${RESTORE}.`;
       }
       prev = { file, zxid: g.records.at(-1)!.hdr.zxid };
     }

@@ -1,110 +1,19 @@
 // The data-dir tools (src/storage/inspect.ts) on data dirs built byte by byte with the storage
-// encoders (so gaps, torn tails and damage sit exactly where a test wants them), and once on a
-// data dir written by a real in-process server.
+// encoders (test/helpers/datadirs.ts: gaps, torn tails and damage sit exactly where a test wants
+// them), and once on a data dir written by a real in-process server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataTree } from '../../src/tree/datatree.js';
-import { JuteWriter } from '../../src/wire/jute.js';
 import { OpCode, OPEN_ACL_UNSAFE, Perms, type ACL } from '../../src/wire/protocol.js';
-import { CONTAINER_OWNER, ttlOwner, type Txn, type TxnHeader } from '../../src/wire/txn.js';
+import { CONTAINER_OWNER, ttlOwner, type TxnHeader } from '../../src/wire/txn.js';
 import { ErrorCode } from '../../src/util/errors.js';
-import { encodeLogHeader, encodeRecord, segmentName } from '../../src/storage/txnlog.js';
-import { SnapshotWriter, snapshotName } from '../../src/storage/snapshot.js';
 import {
   DataToolError, aclString, dumpLog, dumpSnapshot, inspectDataDir, permString, purgeDataDir, showData, verifyDataDir,
 } from '../../src/storage/inspect.js';
 import { startInProc } from '../helpers/inproc.js';
 import { tempDir } from '../helpers/servers.js';
-
-const SESSION = 0x1000abcd00000001n;
-const T0 = Date.UTC(2024, 0, 2, 3, 4, 5);
-
-interface Rec { hdr: TxnHeader; txn: Txn }
-
-/** zxid 1: createSession; then creates under /app, a setData every 5th, an ephemeral, a multi. */
-function history(n: number): Rec[] {
-  const out: Rec[] = [];
-  const hdr = (zxid: number, type: number): TxnHeader => ({ sessionId: SESSION, cxid: zxid, zxid, time: T0 + zxid * 1000, type });
-  out.push({ hdr: hdr(1, OpCode.createSession), txn: { type: OpCode.createSession, timeOutMs: 30000 } });
-  out.push({ hdr: hdr(2, OpCode.create), txn: { type: OpCode.create, path: '/app', data: Buffer.from('root'), acl: OPEN_ACL_UNSAFE, ephemeralOwner: 0n, parentCVersion: 1 } });
-  let kids = 0;
-  for (let z = 3; z <= n; z++) {
-    if (z % 5 === 0) {
-      out.push({ hdr: hdr(z, OpCode.setData), txn: { type: OpCode.setData, path: '/app', data: Buffer.from([0, 1, 2, z & 255]), version: z / 5 } });
-    } else {
-      kids++;
-      out.push({ hdr: hdr(z, OpCode.create), txn: { type: OpCode.create, path: `/app/c${z}`, data: Buffer.from(`v${z}`), acl: OPEN_ACL_UNSAFE, ephemeralOwner: 0n, parentCVersion: kids } });
-    }
-  }
-  return out;
-}
-
-function encodeSegment(first: number, recs: readonly Rec[], zeros: number): { buf: Buffer; offsets: number[] } {
-  const w = new JuteWriter(1024);
-  const offsets: number[] = [];
-  const header = encodeLogHeader(first);
-  for (const r of recs) {
-    offsets.push(header.length + w.length);
-    encodeRecord(w, r.hdr, r.txn);
-  }
-  return { buf: Buffer.concat([header, w.take(), Buffer.alloc(zeros)]), offsets };
-}
-
-interface Built {
-  dir: string;
-  sub: string;
-  segs: Array<{ file: string; offsets: number[]; recs: Rec[] }>;
-  snaps: Array<{ file: string; zxid: number }>;
-}
-
-/**
- * A data dir with the history cut into segments starting at `cuts` (each a first zxid) and
- * snapshots of the tree at `snapAt` zxids.
- */
-function build(n: number, cuts: number[], snapAt: number[], opts: { zeros?: number; drop?: (z: number) => boolean } = {}): Built {
-  const dir = tempDir('inspect');
-  const sub = join(dir, 'ark-v1');
-  mkdirSync(sub);
-  const recs = history(n).filter((r) => !opts.drop?.(r.hdr.zxid));
-  const segs: Built['segs'] = [];
-  cuts.forEach((first, i) => {
-    const end = cuts[i + 1] ?? Infinity;
-    const mine = recs.filter((r) => r.hdr.zxid >= first && r.hdr.zxid < end);
-    const { buf, offsets } = encodeSegment(mine[0]?.hdr.zxid ?? first, mine, opts.zeros ?? 512);
-    const file = join(sub, segmentName(mine[0]?.hdr.zxid ?? first));
-    writeFileSync(file, buf);
-    segs.push({ file, offsets, recs: mine });
-  });
-  const snaps: Built['snaps'] = [];
-  const tree = new DataTree();
-  for (const r of history(n)) {
-    tree.apply(r.hdr, r.txn, []);
-    if (snapAt.includes(r.hdr.zxid)) {
-      const wr = new SnapshotWriter(tree, [{ id: SESSION, timeoutMs: 30000 }], T0 + r.hdr.zxid * 1000);
-      const chunks: Buffer[] = [];
-      for (let c = wr.next(1000); c; c = wr.next(1000)) chunks.push(c);
-      const file = join(sub, snapshotName(r.hdr.zxid, false));
-      writeFileSync(file, Buffer.concat(chunks));
-      snaps.push({ file, zxid: r.hdr.zxid });
-    }
-  }
-  return { dir, sub, segs, snaps };
-}
-
-function flip(file: string, offset: number): void {
-  const b = readFileSync(file);
-  b[offset] = b[offset]! ^ 0x5a;
-  writeFileSync(file, b);
-}
-
-/** name -> size + content, to prove a tool changed nothing */
-function fingerprint(dir: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const name of readdirSync(dir)) m.set(name, `${statSync(join(dir, name)).size}:${readFileSync(join(dir, name)).toString('base64')}`);
-  return m;
-}
+import { SESSION, T0, build, encodeSegment, fingerprint, flip, type Built, type Rec } from '../helpers/datadirs.js';
 
 test('formatting: data as utf8 or base64, ACLs as scheme:id:perms', () => {
   assert.deepEqual(showData(Buffer.from('héllo\nworld')), { data: 'héllo\nworld', dataEncoding: 'utf8' });
@@ -292,7 +201,7 @@ test('verifyDataDir: an intact dir is ok; each kind of damage is a problem namin
     {
       name: 'a missing segment',
       damage: (b) => rmSync(b.segs[1]!.file),
-      expect: (b) => new RegExp(`${b.segs[2]!.file} starts at zxid 0x50 but log\\.0000000000000001 ends at 0x27: zxids 0x28\\.\\.0x4f are missing`),
+      expect: (b) => new RegExp(`${b.segs[2]!.file} does not carry on from log\\.0000000000000001: the log jumps from zxid 0x27 to 0x50: zxids 0x28\\.\\.0x4f are missing`),
       startup: 'refuses',
     },
     {
@@ -363,7 +272,7 @@ test('verifyDataDir: a gap right after the snapshot, and a log that does not sta
     const v = verifyDataDir(b.dir);
     assert.equal(v.ok, false);
     assert.equal(v.startup, 'refuses');
-    assert.ok(v.problems.some((p) => /log\.0000000000000029 starts at zxid 0x29 but log\.0000000000000001 ends at 0x1e: zxids 0x1f\.\.0x28 are missing/.test(p)), v.problems.join('\n'));
+    assert.ok(v.problems.some((p) => /log\.0000000000000029 does not carry on from log\.0000000000000001: the log jumps from zxid 0x1e to 0x29: zxids 0x1f\.\.0x28 are missing/.test(p)), v.problems.join('\n'));
     assert.match(inspectDataDir(b.dir).recovery.error ?? '', /missing/);
   } finally {
     rmSync(b.dir, { recursive: true, force: true });
@@ -374,7 +283,7 @@ test('verifyDataDir: a gap right after the snapshot, and a log that does not sta
     const v = verifyDataDir(c.dir);
     assert.equal(v.ok, false);
     assert.equal(v.startup, 'refuses');
-    assert.ok(v.problems.some((p) => /there is no snapshot and the log jumps from zxid 0x0 to 0x29: txns are missing/.test(p)), v.problems.join('\n'));
+    assert.ok(v.problems.some((p) => /there is no snapshot and the log jumps from zxid 0x0 to 0x29: zxids 0x1\.\.0x28 are missing/.test(p)), v.problems.join('\n'));
   } finally {
     rmSync(c.dir, { recursive: true, force: true });
   }
