@@ -152,6 +152,20 @@ test('verify\'s verdict on a damaged dir is what start-up does: one set of rules
   }
 });
 
+test('an ensemble member refusing a damaged log says how the ensemble rebuilds it, and never does it by itself', () => {
+  const b = build(100, [1, 40, 80], [35, 75]);
+  try {
+    const l = lastRecord(b);
+    flip(l.file, l.at + 20);
+    const before = fingerprint(b.sub);
+    assert.throws(() => new DataDir(b.dir, b.dir, { forceSync: false, segmentBytesMax: 1, preAllocBytes: 1 }).recover({ repair: true, ensemble: true }),
+      /completely written .* at offset \d+\. .*This is an ensemble member: while the other members run and form a quorum, move this member's ark-v1 directory aside .*SNAP.*ark data truncate-log/);
+    assert.deepEqual(fingerprint(b.sub), before, 'a refusal repairs nothing');
+  } finally {
+    rmSync(b.dir, { recursive: true, force: true });
+  }
+});
+
 test('an ensemble member\'s log may start a new epoch at counter 1; a standalone log may not, and verify follows the member\'s rules when dataDir holds myid', () => {
   const E = 4294967296;
   const recs = history(10);
