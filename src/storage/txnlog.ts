@@ -247,11 +247,21 @@ export function findValidRecordAfter(buf: Buffer, from: number, afterZxid: numbe
   return null;
 }
 
-/** Index of the last non-zero byte at or after `from`, -1 when there is none. */
+const ZEROS = Buffer.alloc(64 * 1024);
+
+/**
+ * Index of the last non-zero byte at or after `from`, -1 when there is none. Compares 64 KiB at a
+ * time with zeros (memcmp): a segment is mostly preallocated zeros (64 MiB by default).
+ */
 function lastNonZero(buf: Buffer, from: number): number {
-  let i = buf.length - 1;
-  while (i >= from && buf[i] === 0) i--;
-  return i >= from ? i : -1;
+  for (let end = buf.length; end > from;) {
+    const start = Math.max(from, end - ZEROS.length);
+    if (buf.compare(ZEROS, 0, end - start, start, end) !== 0) {
+      for (let i = end - 1; i >= start; i--) if (buf[i] !== 0) return i;
+    }
+    end = start;
+  }
+  return -1;
 }
 
 export function segmentName(firstZxid: number): string {
