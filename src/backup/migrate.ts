@@ -34,6 +34,7 @@ import { OpCode, OPEN_ACL_UNSAFE, type ACL } from '../wire/protocol.js';
 import { readTxnBody, readTxnHeader, type Txn, type TxnHeader } from '../wire/txn.js';
 import { DataDir } from '../storage/datadir.js';
 import { DATA_SUBDIR, DataDirError } from '../storage/filelog.js';
+import { lockDataDirs } from '../storage/lock.js';
 import type { SessionRecord } from '../storage/snapshot.js';
 import { adler32, readZkSnapshot, ZK_LOG_MAGIC, type ZkSnapshot } from '../storage/zkformat.js';
 
@@ -524,6 +525,16 @@ function existingArkFiles(dataDir: string): string[] {
 export async function migrateFromZooKeeper(opts: MigrateOptions): Promise<MigrateReport> {
   const target = resolve(opts.dataDir);
   if (existsSync(target) && !statSync(target).isDirectory()) throw new MigrateError(`--data-dir ${opts.dataDir}: not a directory`, true);
+  // never into the data dir of a running server (--force would delete the log it writes)
+  const lock = lockDataDirs(target, target, 'ark migrate');
+  try {
+    return await migrateLocked(opts, target);
+  } finally {
+    lock.release();
+  }
+}
+
+async function migrateLocked(opts: MigrateOptions, target: string): Promise<MigrateReport> {
   const zkHere = join(target, 'version-2');
   if (existsSync(zkHere) && readdirSync(zkHere).some((f) => parseSnapName(f) !== null || parseLogName(f) !== null)) {
     throw new MigrateError(`--data-dir ${opts.dataDir} holds a ZooKeeper data dir (version-2/): write the Ark data dir somewhere else`, true);

@@ -17,6 +17,7 @@ import type { Txn, TxnHeader } from '../wire/txn.js';
 import { DataDir } from '../storage/datadir.js';
 import { DATA_SUBDIR } from '../storage/filelog.js';
 import { readEpochState, writeEpochState } from '../storage/epoch.js';
+import { lockDataDirs } from '../storage/lock.js';
 import type { SessionRecord } from '../storage/snapshot.js';
 
 export class RestoreError extends Error {
@@ -46,6 +47,16 @@ function dataFiles(dir: string): string[] {
 }
 
 export async function restoreInto(tree: DataTree, sessions: SessionRecord[], opts: RestoreOptions): Promise<RestoreResult> {
+  // never under a running server, --force or not: it would go on writing into a log deleted here
+  const lock = lockDataDirs(opts.dataDir, opts.dataLogDir ?? opts.dataDir, 'ark restore');
+  try {
+    return await restoreLocked(tree, sessions, opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function restoreLocked(tree: DataTree, sessions: SessionRecord[], opts: RestoreOptions): Promise<RestoreResult> {
   const logDir = opts.dataLogDir ?? opts.dataDir;
   const existing = [...dataFiles(opts.dataDir), ...(logDir !== opts.dataDir ? dataFiles(logDir) : [])];
   if (existing.length > 0 && !opts.force) {

@@ -1,18 +1,22 @@
 // `ark data inspect | dump-log | dump-snapshot | verify` and `ark purge`: the operator tools of
 // the storage engine (ZooKeeper's zkSnapShotToolkit, zkTxnLogToolkit and PurgeTxnLog). The work
 // is in src/storage/inspect.ts; this file parses arguments and prints.
-// Exit codes: 0 done (verify: intact), 1 a damaged file, 2 a usage error (bad argument, missing
-// file or directory, not an Ark file). Errors are one line on stderr, never a stack trace.
+// Exit codes: 0 done (verify: intact), 1 a damaged file (verify: the server refuses to start on the
+// dir), 2 a usage error (bad argument, missing file or directory, not an Ark file), 3 (verify) the
+// server starts but some file it does not need or passes over is damaged. Errors are one line on
+// stderr, never a stack trace.
 import { basename } from 'node:path';
 import type { Command } from 'commander';
+import { DataDirError } from '../storage/filelog.js';
 import {
-  DataToolError, dumpLog, dumpSnapshot, inspectDataDir, isoTime, ownerKind, purgeDataDir, verifyDataDir,
+  DataToolError, dumpLog, dumpSnapshot, inspectDataDir, isoTime, ownerKind, purgeDataDir, truncateLog, verifyDataDir,
   type DataDirReport, type NodeDump, type ShownData, type TxnBodyDump, type TxnDump,
 } from '../storage/inspect.js';
 
 const EXIT_OK = 0;
 const EXIT_DAMAGED = 1;
 const EXIT_USAGE = 2;
+const EXIT_DAMAGED_NOT_NEEDED = 3;
 
 /** Buffered stdout: large dumps go out in ~1 MiB writes, not one giant string. */
 class Out {
@@ -43,9 +47,10 @@ function run(name: string, fn: (out: Out) => number): void {
     process.exitCode = code;
   } catch (e) {
     out.flush();
-    if (e instanceof DataToolError) {
+    if (e instanceof DataToolError || e instanceof DataDirError) {
+      // DataDirError: a dir another process holds (the lock), or that cannot be created
       console.error(`ark ${name}: ${e.message}`);
-      process.exitCode = e.usage ? EXIT_USAGE : EXIT_DAMAGED;
+      process.exitCode = e instanceof DataToolError && e.usage ? EXIT_USAGE : EXIT_DAMAGED;
       return;
     }
     const err = e as NodeJS.ErrnoException;
@@ -128,7 +133,7 @@ function printInspect(out: Out, r: DataDirReport): void {
   const segs = rec.segments.length > 0 ? ` from ${rec.segments.map((f) => basename(f)).join(', ')}` : '';
   out.line(`recovery  ${start}, replay ${rec.txns} txn${rec.txns === 1 ? '' : 's'}${segs}; resume after zxid ${rec.lastZxid ?? '0x0'}`);
   if (rec.skipped.length > 0) out.line(`          passing over damaged ${rec.skipped.map((f) => basename(f)).join(', ')}`);
-  if (rec.truncateAt) out.line(`          cutting a torn record off ${basename(rec.truncateAt.file)} at offset ${rec.truncateAt.offset}`);
+  if (rec.truncateAt) out.line(`          cutting a torn record off ${basename(rec.truncateAt.file)} at offset ${rec.truncateAt.offset} (${rec.truncateAt.why})`);
   if (rec.error) out.line(`          WOULD FAIL: ${rec.error}`);
   if (r.problems.length > 0 || r.warnings.length > 0) out.line();
   for (const p of r.problems) out.line(`problem: ${p}`);
@@ -158,7 +163,7 @@ interface DirOpts { dataDir: string; logDir?: string; json?: boolean }
 export function registerDataCommands(program: Command): void {
   const data = program
     .command('data')
-    .description('inspect, dump and verify an Ark data dir (snapshots and txn log segments); read-only');
+    .description('inspect, dump and verify an Ark data dir (snapshots and txn log segments), read-only; truncate-log accepts a damaged log\'s loss');
   // bad arguments exit 2, so that scripts can tell them from a damaged data dir (1)
   data.exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT_OK : EXIT_USAGE));
 
@@ -219,7 +224,7 @@ export function registerDataCommands(program: Command): void {
 
   data
     .command('verify')
-    .description('check every snapshot and log segment and that they recover to the last txn; exit 0 intact, 1 damaged, 2 usage error')
+    .description('check every snapshot and log segment by the rules start-up applies; exit 0 intact, 1 the server refuses to start, 3 it starts but a file it does not need is damaged, 2 usage error')
     .requiredOption('--data-dir <dir>', 'the dataDir of zoo.cfg (holding ark-v1/)')
     .option('--log-dir <dir>', 'the dataLogDir of zoo.cfg, when it differs from dataDir')
     .option('--json', 'print JSON')
@@ -232,9 +237,31 @@ export function registerDataCommands(program: Command): void {
         for (const w of r.warnings) out.line(`warning: ${w}`);
         const what = `${r.checked.snapshots} snapshot${r.checked.snapshots === 1 ? '' : 's'}, ${r.checked.segments} log segment${r.checked.segments === 1 ? '' : 's'}`;
         const warned = r.warnings.length > 0 ? ` (${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'})` : '';
-        out.line(r.ok ? `intact: ${what} checked${warned}` : `DAMAGED: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} in ${what}${warned}`);
+        const problems = `${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} in ${what}${warned}`;
+        out.line(r.startup === 'refuses' ? `DAMAGED: the server refuses to start on this dir; ${problems}`
+          : r.ok ? `intact: ${what} checked${warned}` : `DAMAGED, but the server starts (recovery does not need the damaged files): ${problems}`);
       }
-      return r.ok ? EXIT_OK : EXIT_DAMAGED;
+      return r.startup === 'refuses' ? EXIT_DAMAGED : r.ok ? EXIT_OK : EXIT_DAMAGED_NOT_NEEDED;
+    }));
+
+  data
+    .command('truncate-log')
+    .description('accept losing every txn from a damaged log record on: cut the segment there (keeping a copy) and move later segments aside; only where start-up refuses over that record')
+    .requiredOption('--data-dir <dir>', 'the dataDir of zoo.cfg (holding ark-v1/)')
+    .option('--log-dir <dir>', 'the dataLogDir of zoo.cfg, when it differs from dataDir')
+    .requiredOption('--at <file:offset>', 'the segment and offset, as `ark data verify` and the server\'s refusal name them')
+    .option('--json', 'print JSON')
+    .action((o: DirOpts & { at: string }) => run('data truncate-log', (out) => {
+      const r = truncateLog(o.dataDir, o.logDir, o.at);
+      if (o.json) {
+        out.line(json(r));
+      } else {
+        out.line(`cut ${r.file} at offset ${r.offset} (the whole file as it was: ${r.copy}); the log now ends at zxid ${r.lastKeptZxid ?? '(none left in it)'}`);
+        for (const f of r.movedAside) out.line(`moved aside ${f}`);
+        for (const p of r.problems) out.line(`problem: ${p}`);
+        out.line(r.startup === 'starts' ? 'the server starts on this dir now' : 'the server still refuses to start on this dir: see the problems above');
+      }
+      return r.startup === 'starts' ? EXIT_OK : EXIT_DAMAGED;
     }));
 
   const purge = program

@@ -5,6 +5,7 @@
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { MigrateError, migrateFromZooKeeper, type MigrateReport } from '../backup/migrate.js';
+import { DataDirError } from '../storage/filelog.js';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -68,7 +69,7 @@ export function registerMigrateCommands(program: Command): void {
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
         const msg = (err.message ?? String(e)).replace(/\s*\n\s*/g, ' ');
-        console.error(`ark migrate from-zookeeper: ${e instanceof MigrateError || err.path ? '' : 'unexpected error: '}${msg}`);
+        console.error(`ark migrate from-zookeeper: ${e instanceof MigrateError || e instanceof DataDirError || err.path ? '' : 'unexpected error: '}${msg}`);
         if (process.env.ARK_DEBUG) console.error(err.stack);
         process.exitCode = e instanceof MigrateError && e.usage ? EXIT_USAGE : EXIT_FAILED;
       }

@@ -8,6 +8,7 @@ import type { Writable } from 'node:stream';
 import type { Output, ServerCore } from '../server/core.js';
 import type { ClientPort } from '../net/clientport.js';
 import { DataDir } from '../storage/datadir.js';
+import { lockDataDirs, startHolding, type DirLock } from '../storage/lock.js';
 import { RuntimeStats, type ServerView } from '../admin/fourletter.js';
 import { AdminServer } from '../admin/adminserver.js';
 import { readBackup, writeBackup, type BackupResult } from '../backup/format.js';
@@ -49,6 +50,8 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
   /** Prometheus metrics (metricsProvider.className), null when off */
   private readonly metrics: ServerMetrics | null;
   private admin: AdminServer | null = null;
+  /** the exclusive hold on dataDir and dataLogDir, from start until stop (the kernel frees it on kill -9) */
+  private dirLock: DirLock | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
   private boundPort = 0;
   private loading = true;
@@ -174,6 +177,13 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
 
   /** Loads the newest snapshot and the log after it, then opens the client port (and the peers). */
   async start(): Promise<StartedServer> {
+    // before anything reads or writes the dirs: a second server, a restore or a purge is refused
+    const purpose = this.config.distributed ? `ark server (ensemble member ${this.view.config.serverId})` : 'ark server';
+    this.dirLock = lockDataDirs(this.config.dataDir, this.config.dataLogDir, purpose);
+    return startHolding(this.dirLock, () => this.startLocked());
+  }
+
+  private async startLocked(): Promise<StartedServer> {
     const { config, logger } = this;
     if (!config.forceSync) {
       logger.warn('forceSync=no: writes are acknowledged before they reach the disk, so a power loss (of a quorum, in an ensemble) can lose acknowledged data. Remove forceSync=no from zoo.cfg unless that risk is acceptable');
@@ -352,6 +362,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     await this.metrics?.stop();
     this.dataDir.log.closeSegment();
     await this.dataDir.log.settle();
+    this.dirLock?.release();
     this.logger.info('stopped');
   }
 }

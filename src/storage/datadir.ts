@@ -2,7 +2,7 @@
 // Recovery = the newest snapshot that checks out + the log after it, with zxid continuity proven;
 // snapshot writing streams in slices so requests keep being served; purge keeps the newest N
 // snapshots and the log segments they need.
-import { createWriteStream, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -11,14 +11,15 @@ import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { createGzip } from 'node:zlib';
 import type { DataTree } from '../tree/datatree.js';
 import { DATA_SUBDIR, DataDirError, FileTxnLog, fsyncPath, listSegments, prepareDir, type LogOptions } from './filelog.js';
-import { LogCorruptError, type LogRecord } from './txnlog.js';
+import { LogCorruptError, readSegment, type LogRecord } from './txnlog.js';
+import { continuityProblem, planRecovery, type PlanInput } from './recovery.js';
 import { SnapshotCorruptError, SnapshotWriter, parseSnapshotName, readSnapshot, snapshotName, type LoadedSnapshot, type SessionRecord } from './snapshot.js';
 
 export interface Recovery {
   snapshot: LoadedSnapshot | null;
   /** txns after the snapshot, in order */
   records: LogRecord[];
-  truncated: Array<{ file: string; offset: number }>;
+  truncated: Array<{ file: string; offset: number; why: string }>;
   /** damaged snapshots passed over (an older one plus the log covered for them) */
   skipped: Array<{ file: string; reason: string }>;
   /** milliseconds spent reading and checking snapshots (null: none was loaded), and reading the log (metrics) */
@@ -28,33 +29,8 @@ export interface Recovery {
 
 export interface SnapshotInfo { file: string; zxid: number; bytes: number }
 
-const epochOf = (zxid: number): number => Math.floor(zxid / 4294967296);
-
 /** present while a SNAP install is being finished (see DataDir.installSnapshot) */
 const INSTALL_MARKER = 'installing-snapshot';
-
-/**
- * Proves the txns follow `fromZxid` without a gap: +1 each. A standalone server never changes epoch
- * inside its log; a restore starts a new epoch with a snapshot at exactly epoch << 32, which the
- * next txn follows by +1. So an epoch jump inside a log means two histories meet: refused.
- * (The ensemble brings epoch changes with their own proof.)
- */
-export function continuityProblem(fromZxid: number, records: readonly LogRecord[], ensemble = false): string | null {
-  let prev = fromZxid;
-  for (const r of records) {
-    const z = r.hdr.zxid;
-    // in an ensemble a new leader's epoch starts at counter 1 right after the history it took over
-    // (Zab: the sync proved that history; TRUNC cut anything after it)
-    const newEpoch = ensemble && epochOf(z) > epochOf(prev) && z % 4294967296 === 1;
-    if (z !== prev + 1 && !newEpoch) {
-      return epochOf(z) !== epochOf(prev)
-        ? `the log goes from epoch ${epochOf(prev)} (zxid 0x${prev.toString(16)}) to epoch ${epochOf(z)} (0x${z.toString(16)}) without the snapshot that starts that epoch (a restore happened here)`
-        : `the log jumps from zxid 0x${prev.toString(16)} to 0x${z.toString(16)}: txns are missing`;
-    }
-    prev = z;
-  }
-  return null;
-}
 
 export class DataDir {
   readonly snapDir: string;
@@ -80,38 +56,54 @@ export class DataDir {
       .sort((a, b) => b.zxid - a.zxid);
   }
 
-  /** Loads the newest usable snapshot and the log after it. Throws when the data cannot be trusted. */
+  /**
+   * Loads the newest usable snapshot and the log after it, by the rules of planRecovery (the
+   * ones `ark data verify` applies). Throws DataDirError when the data cannot be trusted. With
+   * repair, a torn last record is cut off and an interrupted SNAP install is finished.
+   */
   recover(opts: { repair: boolean; ensemble?: boolean } = { repair: true }): Recovery {
-    const ensemble = opts.ensemble ?? false;
     if (opts.repair) this.completeInstall();
-    const skipped: Recovery['skipped'] = [];
-    const segs = listSegments(this.log.dir);
     const t0 = performance.now();
-    for (const s of this.snapshots()) {
-      let snap: LoadedSnapshot;
-      try {
-        snap = readSnapshot(s.file, readFileSync(s.file));
-      } catch (e) {
-        if (!(e instanceof SnapshotCorruptError)) throw e;
-        skipped.push({ file: s.file, reason: e.message });
-        continue;
+    let loaded: LoadedSnapshot | null = null;
+    let snapshotMs = 0;
+    const plan = planRecovery({
+      ...this.planInput(opts.ensemble ?? false),
+      loadSnapshot: (file) => {
+        const t = performance.now();
+        try {
+          loaded = readSnapshot(file, readFileSync(file));
+          return loaded.zxid;
+        } catch (e) {
+          if (!(e instanceof SnapshotCorruptError)) throw e;
+          return e.message;
+        } finally {
+          snapshotMs += performance.now() - t;
+        }
+      },
+      readSegment: memo((file) => readSegment(readFileSync(file))),
+    });
+    if (plan.refusal) throw new DataDirError(plan.refusal);
+    const truncated: Recovery['truncated'] = [];
+    if (plan.truncate) {
+      if (opts.repair) {
+        truncateSync(plan.truncate.file, plan.truncate.offset);
+        fsyncPath(plan.truncate.file);
       }
-      const t1 = performance.now();
-      const scan = this.log.scan(snap.zxid, opts);
-      const gap = continuityProblem(snap.zxid, scan.records, ensemble);
-      if (gap) throw new DataDirError(`${s.file} is at zxid 0x${snap.zxid.toString(16)} but ${gap} (log dir ${this.log.dir}). Restore from a backup.`);
-      return { snapshot: snap, records: scan.records, truncated: scan.truncated, skipped, snapshotLoadMs: t1 - t0, logLoadMs: performance.now() - t1 };
+      truncated.push({ file: plan.truncate.file, offset: plan.truncate.offset, why: plan.truncate.why });
     }
-    // no usable snapshot: the log alone must hold the whole history, from zxid 1
-    if (skipped.length > 0 && (segs.length === 0 || segs[0]!.firstZxid > 1)) {
-      throw new DataDirError(`no usable snapshot: ${skipped.map((s) => s.reason).join('; ')}. The log does not reach back to the ` +
-        'first txn, so the data cannot be rebuilt without them. Restore from a backup (ark restore) or move the damaged files aside to start empty.');
-    }
-    const t1 = performance.now();
-    const scan = this.log.scan(0, opts);
-    const gap = continuityProblem(0, scan.records, ensemble);
-    if (gap) throw new DataDirError(`there is no snapshot and ${gap} (log dir ${this.log.dir}). Restore from a backup.`);
-    return { snapshot: null, records: scan.records, truncated: scan.truncated, skipped, snapshotLoadMs: null, logLoadMs: performance.now() - t1 };
+    return {
+      snapshot: loaded, records: plan.records, truncated, skipped: plan.skipped,
+      snapshotLoadMs: loaded ? snapshotMs : null, logLoadMs: performance.now() - t0 - snapshotMs,
+    };
+  }
+
+  /** What planRecovery is given about this data dir, apart from the readers. */
+  planInput(ensemble: boolean): Omit<PlanInput, 'loadSnapshot' | 'readSegment'> {
+    return {
+      dataDir: this.dataDir, dataLogDir: this.dataLogDir, logDir: this.log.dir, ensemble,
+      snapshots: this.snapshots(),
+      segments: listSegments(this.log.dir).map((s) => ({ file: join(this.log.dir, s.name), firstZxid: s.firstZxid })),
+    };
   }
 
   /**
@@ -236,4 +228,13 @@ export class DataDir {
   }
 }
 
-export { DataDirError, LogCorruptError, SnapshotCorruptError };
+/** f with its results kept per argument (a segment is read once per recovery however often the rules look at it) */
+export function memo<T>(f: (key: string) => T): (key: string) => T {
+  const seen = new Map<string, T>();
+  return (key) => {
+    if (!seen.has(key)) seen.set(key, f(key));
+    return seen.get(key)!;
+  };
+}
+
+export { DataDirError, LogCorruptError, SnapshotCorruptError, continuityProblem };

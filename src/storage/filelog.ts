@@ -37,12 +37,6 @@ export interface LogOptions {
 export const SPARE_SEGMENT = 'spare-segment';
 const SPARE_PARTIAL = 'spare-segment.partial';
 
-export interface LogScan {
-  records: LogRecord[];
-  /** files whose torn last record was cut off */
-  truncated: Array<{ file: string; offset: number }>;
-}
-
 /** Refuses a data dir of another format; creates ours. */
 export function prepareDir(dir: string): void {
   const zk = join(dir, 'version-2');
@@ -92,33 +86,6 @@ export class FileTxnLog {
 
   constructor(logDir: string, private readonly opts: LogOptions) {
     this.dir = join(logDir, DATA_SUBDIR);
-  }
-
-  /**
-   * Reads the segments that can hold txns after `afterZxid`, in order. A torn record at the very
-   * end of the last segment is cut off; anything else that does not check out throws.
-   */
-  scan(afterZxid: number, opts: { repair: boolean } = { repair: true }): LogScan {
-    const segs = listSegments(this.dir);
-    // skip whole segments that end before afterZxid: the next one starts at or before afterZxid + 1
-    let first = 0;
-    while (first + 1 < segs.length && segs[first + 1]!.firstZxid <= afterZxid + 1) first++;
-    const records: LogRecord[] = [];
-    const truncated: LogScan['truncated'] = [];
-    for (let i = first; i < segs.length; i++) {
-      const file = join(this.dir, segs[i]!.name);
-      const scan = scanSegment(file, readFileSync(file));
-      if (scan.tornTail) {
-        if (i !== segs.length - 1) throw new LogCorruptError(file, scan.validBytes, 'a record is cut short in a segment that is not the last one');
-        if (opts.repair) {
-          truncateSync(file, scan.validBytes);
-          fsyncPath(file);
-        }
-        truncated.push({ file, offset: scan.validBytes });
-      }
-      for (const rec of scan.records) if (rec.hdr.zxid > afterZxid) records.push(rec);
-    }
-    return { records, truncated };
   }
 
   /** The next append starts a new segment (ZooKeeper rolls the log at every snapshot). */

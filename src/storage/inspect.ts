@@ -3,16 +3,17 @@
 // JSON-ready data; the CLI (src/cli/data.ts) prints it. Nothing here changes a file except
 // purgeDataDir. Every judgement about a file reuses the readers recovery uses (scanSegment,
 // readSnapshot), so "verify says intact" means "the server can load it".
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync, statSync, truncateSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { JuteReader } from '../wire/jute.js';
 import { OpCode, Perms, opName, type ACL } from '../wire/protocol.js';
-import { isContainerOwner, ownerTtlMs, readTxnBody, readTxnHeader, type Txn, type TxnHeader } from '../wire/txn.js';
+import { isContainerOwner, ownerTtlMs, type Txn, type TxnHeader } from '../wire/txn.js';
 import { errorName } from '../util/errors.js';
-import { DATA_SUBDIR, listSegments } from './filelog.js';
-import { findValidRecordAfter, LOG_HEADER_BYTES, LOG_MAGIC, LogCorruptError, parseSegmentName, scanSegment, type LogRecord } from './txnlog.js';
+import { DATA_SUBDIR, fsyncPath, listSegments } from './filelog.js';
+import { LOG_HEADER_BYTES, LOG_MAGIC, parseSegmentName, readSegment, type SegmentRead } from './txnlog.js';
 import { SNAP_MAGIC, SnapshotCorruptError, isGzip, parseSnapshotName, readSnapshot } from './snapshot.js';
 import { DataDir } from './datadir.js';
+import { follows, missing, planRecovery } from './recovery.js';
+import { describeHolder, liveHolder, lockDataDirs } from './lock.js';
 import { ZK_LOG_MAGIC, ZK_SNAP_MAGIC } from './zkformat.js';
 
 /**
@@ -184,96 +185,28 @@ function foreignKind(buf: Buffer): string | null {
   }
 }
 
-/** "what" of a LogCorruptError without the file name and the advice around it. */
-function corruptWhat(e: LogCorruptError): string {
-  const prefix = `${e.file}: `;
-  const end = e.message.indexOf(` at offset ${e.offset}.`);
-  return e.message.startsWith(prefix) && end > prefix.length ? e.message.slice(prefix.length, end) : e.message;
-}
-
-interface SegmentRead {
-  headerZxid: number | null;
-  records: LogRecord[];
-  validBytes: number;
-  tornTail: boolean;
-  damage: { offset: number | null; what: string } | null;
-}
-
-/** scanSegment, but damage becomes data (with the records before it) instead of an exception. */
-function readSegment(file: string, buf: Buffer): SegmentRead {
-  try {
-    const s = scanSegment(file, buf);
-    return { headerZxid: buf.length === 0 ? null : s.firstZxid, records: s.records, validBytes: s.validBytes, tornTail: s.tornTail, damage: null };
-  } catch (e) {
-    if (e instanceof LogCorruptError) {
-      let before: ReturnType<typeof scanSegment> | null = null;
-      if (e.offset >= LOG_HEADER_BYTES) {
-        try { before = scanSegment(file, buf.subarray(0, e.offset)); } catch { /* the header itself is bad */ }
-      }
-      return {
-        headerZxid: before?.firstZxid ?? null, records: before?.records ?? [], validBytes: before ? e.offset : 0,
-        tornTail: false, damage: { offset: e.offset, what: corruptWhat(e) },
-      };
-    }
-    // a record whose checksum holds but whose body does not parse: find it by walking the frames
-    const bad = firstUnparsable(buf);
-    const before = bad !== null ? safeScan(file, buf.subarray(0, bad)) : null;
-    return {
-      headerZxid: before?.firstZxid ?? null, records: before?.records ?? [], validBytes: bad ?? 0, tornTail: false,
-      damage: { offset: bad, what: `a record passes its checksum but does not parse (${(e as Error).message}); it was written by a newer or broken Ark` },
-    };
-  }
-}
-
-function safeScan(file: string, buf: Buffer): ReturnType<typeof scanSegment> | null {
-  try { return scanSegment(file, buf); } catch { return null; }
-}
-
-function firstUnparsable(buf: Buffer): number | null {
-  let off = LOG_HEADER_BYTES;
-  while (off + 8 <= buf.length) {
-    const len = buf.readInt32BE(off);
-    if (len <= 0 || off + 8 + len > buf.length) return null;
-    const payload = buf.subarray(off + 8, off + 8 + len);
-    try {
-      const r = new JuteReader(payload);
-      const hdr = readTxnHeader(r);
-      readTxnBody(r, hdr.type, hdr.sessionId);
-    } catch {
-      return off;
-    }
-    off += 8 + len;
-  }
-  return null;
-}
-
 /** Every record of one log segment, in readable form. Throws DataToolError for a file that is not a log segment. */
 export function dumpLog(file: string): LogDump {
   const buf = readInput(file, 'a txn log segment');
-  if (buf.length >= 4 && buf.readUInt32BE(0) !== LOG_MAGIC) {
+  if (buf.length >= 4 && buf.readUInt32BE(0) !== LOG_MAGIC && buf.readUInt32BE(0) !== 0) {
     const kind = foreignKind(buf);
     throw new DataToolError(`${file}: not an Ark txn log segment (${kind ? `it is ${kind}` : 'it does not start with "ARKL"'})` +
       (kind?.startsWith('an Ark snapshot') || kind?.startsWith('gzip') ? '; use `ark data dump-snapshot`' : ''), true);
   }
-  const s = readSegment(file, buf);
+  const s = readSegment(buf);
   const records = s.records.map((r) => txnDump(r.hdr, r.txn));
-  let damage = s.damage;
-  let tornTailAt = s.tornTail ? s.validBytes : null;
   let resumedAt: LogDump['resumedAt'] = null;
-  if (s.tornTail && buf.length >= LOG_HEADER_BYTES) {
-    // a "torn" record followed by valid ones is damage in place: show what follows as well
-    const next = findValidRecordAfter(buf, s.validBytes, s.records[s.records.length - 1]?.hdr.zxid ?? -1);
-    if (next) {
-      const rest = readSegment(file, Buffer.concat([buf.subarray(0, LOG_HEADER_BYTES), buf.subarray(next.offset)]));
-      records.push(...rest.records.map((r) => txnDump(r.hdr, r.txn)));
-      damage = { offset: s.validBytes, what: 'a damaged record, not a crash mid-write since valid records follow it' };
-      resumedAt = { offset: next.offset, index: s.records.length };
-      tornTailAt = null;
-    }
+  if (s.end.kind === 'damage' && s.end.resync) {
+    // damage in place: show what follows it as well
+    const rest = readSegment(Buffer.concat([buf.subarray(0, LOG_HEADER_BYTES), buf.subarray(s.end.resync.offset)]));
+    records.push(...rest.records.map((r) => txnDump(r.hdr, r.txn)));
+    resumedAt = { offset: s.end.resync.offset, index: s.records.length };
   }
   return {
-    file, firstZxid: s.headerZxid === null ? null : hexZxid(s.headerZxid), bytes: buf.length, usedBytes: s.validBytes,
-    records, tornTailAt, damage, resumedAt,
+    file, firstZxid: s.firstZxid === null ? null : hexZxid(s.firstZxid), bytes: buf.length, usedBytes: s.validBytes, records,
+    tornTailAt: s.end.kind === 'torn' ? s.end.offset : null,
+    damage: s.end.kind === 'damage' ? { offset: s.end.offset, what: s.end.what } : null,
+    resumedAt,
   };
 }
 
@@ -428,7 +361,7 @@ export interface SegmentReport {
   errorOffset: number | null;
 }
 
-export interface RecoveryPlan {
+export interface RecoveryPlanReport {
   /** the newest snapshot that checks out, null when recovery starts from an empty tree */
   snapshot: string | null;
   snapshotZxid: string | null;
@@ -440,8 +373,8 @@ export interface RecoveryPlan {
   txns: number;
   /** the zxid the server would resume from */
   lastZxid: string | null;
-  /** a torn record recovery would cut off */
-  truncateAt: { file: string; offset: number } | null;
+  /** a torn record recovery would cut off, and why it counts as torn */
+  truncateAt: { file: string; offset: number; why: string } | null;
   /** why recovery would refuse to start, null when it would succeed */
   error: string | null;
 }
@@ -451,6 +384,8 @@ export interface DataDirReport {
   dataLogDir: string;
   snapDir: string;
   logDir: string;
+  /** whose rules recovery applies: an ensemble member's (dataDir holds myid) or a standalone server's */
+  rules: 'standalone' | 'ensemble';
   /** oldest first */
   snapshots: SnapshotReport[];
   /** oldest first */
@@ -458,7 +393,7 @@ export interface DataDirReport {
   /** anything else in the ark-v1 directories (e.g. *.tmp of an interrupted snapshot) */
   otherFiles: string[];
   zxidRange: { first: string | null; last: string | null };
-  recovery: RecoveryPlan;
+  recovery: RecoveryPlanReport;
   problems: string[];
   warnings: string[];
 }
@@ -476,31 +411,8 @@ interface SegScan {
   file: string;
   nameZxid: number;
   bytes: number;
-  headerZxid: number | null;
+  read: SegmentRead;
   zxids: number[];
-  validBytes: number;
-  tornTail: boolean;
-  damage: { offset: number | null; what: string } | null;
-  /** after a torn tail: a valid record further on (so it is damage, not a crash mid-write) */
-  resync: { offset: number; zxid: number } | null;
-  /** the torn last record is all there (its length fits, no zeroed tail): a flipped bit rather than a crash */
-  tornLooksWhole: boolean;
-}
-
-/**
- * A write cut short by a crash leaves a prefix of the new bytes over the preallocated zeros, at
- * sector granularity: so a torn record ends in zeros from a 512-byte boundary on.
- */
-function looksWhole(buf: Buffer, start: number): boolean {
-  if (start + 8 > buf.length) return false;
-  const len = buf.readInt32BE(start);
-  const end = start + 8 + len;
-  if (len <= 0 || end > buf.length) return false;
-  let zeroFrom = end;
-  while (zeroFrom > start && buf[zeroFrom - 1] === 0) zeroFrom--;
-  // the first sector boundary inside the record from which everything is zero
-  const boundary = Math.ceil(Math.max(zeroFrom, start + 1) / 512) * 512;
-  return boundary >= end;
 }
 
 function scanSnapshot(file: string, nameZxid: number): SnapScan {
@@ -518,23 +430,14 @@ function scanSnapshot(file: string, nameZxid: number): SnapScan {
 
 function scanLogSegment(file: string, nameZxid: number): SegScan {
   const buf = readFileSync(file);
-  const s = readSegment(file, buf);
-  const zxids = s.records.map((r) => r.hdr.zxid);
-  const resync = s.tornTail ? findValidRecordAfter(buf, s.validBytes, zxids[zxids.length - 1] ?? nameZxid - 1) : null;
-  const tornLooksWhole = s.tornTail && resync === null && looksWhole(buf, s.validBytes);
-  return { file, nameZxid, bytes: buf.length, headerZxid: s.headerZxid, zxids, validBytes: s.validBytes, tornTail: s.tornTail, damage: s.damage, resync, tornLooksWhole };
-}
-
-const epochOf = (zxid: number): number => Math.floor(zxid / 4294967296);
-/** The rule recovery proves (continuityProblem): +1, or the first txn of a later epoch. */
-const follows = (prev: number, z: number): boolean => z === prev + 1 || epochOf(z) > epochOf(prev);
-
-function missing(from: number, to: number): string {
-  return from === to ? `zxid ${hexZxid(from)} is missing` : `zxids ${hexZxid(from)}..${hexZxid(to)} are missing`;
+  const read = readSegment(buf);
+  return { file, nameZxid, bytes: buf.length, read, zxids: read.records.map((r) => r.hdr.zxid) };
 }
 
 interface Scanned {
   dirs: Dirs;
+  /** the rules recovery applies: an ensemble member's (dataDir holds myid) or a standalone server's */
+  ensemble: boolean;
   snaps: SnapScan[];
   segs: SegScan[];
   otherFiles: string[];
@@ -555,32 +458,63 @@ function scanAll(dirs: Dirs): Scanned {
   }
   snaps.sort((a, b) => a.nameZxid - b.nameZxid);
   const segs = listSegments(dirs.logDir).map((s) => scanLogSegment(join(dirs.logDir, s.name), s.firstZxid));
-  return { dirs, snaps, segs, otherFiles };
+  return { dirs, ensemble: existsSync(join(dirs.dataDir, 'myid')), snaps, segs, otherFiles };
 }
 
-const RESTORE = 'restore this server\'s data from a backup, or (in an ensemble) clear it and let it resync from the leader';
-const RESTORE_S = 'Restore this server\'s data from a backup, or (in an ensemble) clear it and let it resync from the leader';
+/** planRecovery over what was scanned: the very rules start-up applies (DataDir.recover). */
+function plan(sc: Scanned): ReturnType<typeof planRecovery> {
+  const snaps = new Map(sc.snaps.map((s) => [s.file, s]));
+  const segs = new Map(sc.segs.map((g) => [g.file, g]));
+  return planRecovery({
+    dataDir: sc.dirs.dataDir, dataLogDir: sc.dirs.dataLogDir, logDir: sc.dirs.logDir, ensemble: sc.ensemble,
+    snapshots: [...sc.snaps].reverse().map((s) => ({ file: s.file, zxid: s.nameZxid })),
+    segments: sc.segs.map((g) => ({ file: g.file, firstZxid: g.nameZxid })),
+    // the reason as readSnapshot gives it (with the file), word for word what start-up says
+    loadSnapshot: (file) => snaps.get(file)!.loaded?.zxid ?? `${file}: ${snaps.get(file)!.error!}`,
+    readSegment: (file) => segs.get(file)!.read,
+  });
+}
 
-/** Judges the files one by one and together, and works out what recovery would do. */
-function analyze(sc: Scanned): { recovery: RecoveryPlan; problems: string[]; warnings: string[] } {
-  const problems: string[] = [];
+interface Judged {
+  recovery: RecoveryPlanReport;
+  /** the reason start-up refuses (also the first problem), null when it starts */
+  refusal: string | null;
+  problems: string[];
+  warnings: string[];
+}
+
+/**
+ * What recovery would do (the plan, shared with start-up) and, beyond it, what is wrong with the
+ * files recovery does not read or passes over: those are problems too, but not reasons to refuse.
+ */
+function judge(sc: Scanned): Judged {
+  const p = plan(sc);
+  const problems: string[] = p.refusal ? [p.refusal] : [];
   const warnings: string[] = [];
-  const { snaps, segs } = sc;
+  const chosen = p.snapshot ? sc.snaps.find((s) => s.file === p.snapshot!.file)! : null;
+  snapshotFindings(sc, chosen, problems, warnings);
+  oldSegmentFindings(sc, p.firstSegment, problems);
+  segmentWarnings(sc, p, chosen, warnings);
+  for (const f of sc.otherFiles) {
+    if (f.endsWith('.tmp')) warnings.push(`${f}: left over from a snapshot that did not finish (the server stopped while writing it): safe to delete`);
+  }
+  const last = p.records.at(-1)?.hdr.zxid ?? p.snapshot?.zxid ?? null;
+  const recovery: RecoveryPlanReport = {
+    snapshot: p.snapshot?.file ?? null,
+    snapshotZxid: p.snapshot ? hexZxid(p.snapshot.zxid) : null,
+    skipped: p.skipped.map((s) => s.file),
+    segments: sc.segs.slice(p.firstSegment).map((g) => g.file),
+    txns: p.records.length,
+    lastZxid: last === null ? null : hexZxid(last),
+    truncateAt: p.truncate,
+    error: p.refusal,
+  };
+  return { recovery, refusal: p.refusal, problems, warnings };
+}
 
-  // what recovery would use: the newest snapshot that checks out, and the segments from the one holding its zxid + 1
-  const newestFirst = [...snaps].reverse();
-  const chosen = newestFirst.find((s) => s.loaded !== null) ?? null;
-  const skipped = newestFirst.slice(0, chosen ? newestFirst.indexOf(chosen) : newestFirst.length).map((s) => s.file);
-  const from = chosen ? chosen.loaded!.zxid : 0;
-  let firstNeeded = 0;
-  while (firstNeeded + 1 < segs.length && segs[firstNeeded + 1]!.nameZxid <= from + 1) firstNeeded++;
-  const needed = segs.slice(firstNeeded);
-  const isNeeded = (i: number): boolean => i >= firstNeeded;
-  let recoveryError: string | null = null;
-  const fail = (why: string): void => { recoveryError ??= why; };
-
-  // snapshots
-  for (const s of snaps) {
+/** Damaged snapshots: passed over (newer than the one in use) or not needed (older); renamed ones; fallbacks. */
+function snapshotFindings(sc: Scanned, chosen: SnapScan | null, problems: string[], warnings: string[]): void {
+  for (const s of sc.snaps) {
     if (s.loaded === null) {
       const fallback = chosen && chosen.nameZxid < s.nameZxid
         ? `Recovery passes over it and uses ${basename(chosen.file)} plus the log instead`
@@ -591,142 +525,91 @@ function analyze(sc: Scanned): { recovery: RecoveryPlan; problems: string[]; war
     if (s.loaded.zxid !== s.nameZxid) {
       problems.push(`${s.file}: holds the tree at zxid ${hexZxid(s.loaded.zxid)} but its name says ${hexZxid(s.nameZxid)}: it was renamed by hand; give it its right name (snapshot.${s.loaded.zxid.toString(16).padStart(16, '0')})`);
     }
-  }
-  if (chosen === null && snaps.length > 0) {
-    const firstZ = segs.find((g) => g.zxids.length > 0)?.zxids[0];
-    if (firstZ === undefined || !follows(0, firstZ)) {
-      const why = `no snapshot checks out and the log does not reach back to the first txn (it starts at ${firstZ === undefined ? 'nothing' : hexZxid(firstZ)}), so the tree cannot be rebuilt: ${RESTORE}`;
-      problems.push(`${sc.dirs.snapDir}: ${why}`);
-      fail(why);
-    }
-  }
-
-  // segments, one by one and in sequence
-  let prev: { file: string; last: number; damaged: boolean } | null = null;
-  segs.forEach((g, i) => {
-    const last = i === segs.length - 1;
-    const at = (off: number | null): string => (off === null ? '' : ` at offset ${off}`);
-    if (g.damage) {
-      const keepUpTo = g.zxids.length > 0 ? `keeping the txns up to ${hexZxid(g.zxids[g.zxids.length - 1]!)}` : 'losing every txn in it';
-      const cut = last && g.damage.offset !== null && g.damage.offset >= LOG_HEADER_BYTES
-        ? `; or, accepting the loss of the txns after that point, keep a copy and cut the file there (truncate -s ${g.damage.offset}), ${keepUpTo}` : '';
-      const advice = isNeeded(i)
-        ? `The server will refuse to start. ${RESTORE_S}${cut}`
-        : 'Recovery does not read it (it is older than the snapshot in use): `ark purge` removes it, or move it aside';
-      problems.push(`${g.file}: ${g.damage.what}${at(g.damage.offset)}. ${advice}`);
-      if (isNeeded(i)) fail(`${g.file}: ${g.damage.what}${at(g.damage.offset)}`);
-    }
-    if (g.headerZxid !== null && g.headerZxid !== g.nameZxid) {
-      problems.push(`${g.file}: its header says it starts at zxid ${hexZxid(g.headerZxid)} but its name says ${hexZxid(g.nameZxid)}: it was renamed by hand; give it back its name`);
-    } else if (g.zxids.length > 0 && g.zxids[0] !== g.nameZxid) {
-      problems.push(`${g.file}: its first txn is zxid ${hexZxid(g.zxids[0]!)} but its name says ${hexZxid(g.nameZxid)}: the file was renamed or rewritten. ${RESTORE_S}`);
-    }
-    for (let k = 1; k < g.zxids.length; k++) {
-      const a = g.zxids[k - 1]!;
-      const b = g.zxids[k]!;
-      if (!follows(a, b)) {
-        const what = b <= a ? `the zxid goes back from ${hexZxid(a)} to ${hexZxid(b)}` : `${missing(a + 1, b - 1)} (it jumps from ${hexZxid(a)} to ${hexZxid(b)})`;
-        problems.push(`${g.file}: ${what}. ${RESTORE_S}`);
-        if (isNeeded(i)) fail(`${g.file}: ${what}`);
-        break;
-      }
-    }
-    if (g.tornTail) {
-      const lost = g.resync ? `, but a valid record (zxid ${hexZxid(g.resync.zxid)}) follows at offset ${g.resync.offset}` : '';
-      if (!last) {
-        problems.push(`${g.file}: a record is cut short at offset ${g.validBytes}${lost} in a segment that is not the last one. ${isNeeded(i) ? `The server will refuse to start. ${RESTORE_S}` : 'Recovery does not read it (it is older than the snapshot in use): `ark purge` removes it, or move it aside'}`);
-        if (isNeeded(i)) fail(`${g.file}: a record is cut short at offset ${g.validBytes} in a segment that is not the last one`);
-      } else if (g.resync) {
-        problems.push(`${g.file}: the record at offset ${g.validBytes} is damaged${lost}: this is damage, not a crash mid-write, and on start the server would cut the log there and silently lose every txn from that offset on. Do not start the server on this dir: ${RESTORE}`);
-      } else if (g.bytes > 0) {
-        warnings.push(g.tornLooksWhole
-          ? `${g.file}: its last record, at offset ${g.validBytes}, fails its checksum although it looks completely written: unless the server crashed while writing it, ` +
-            'this is damage to a txn that may have been acknowledged; on start the server drops it. Keep a copy of the file'
-          : `${g.file}: ends in a record cut short at offset ${g.validBytes} (a crash mid-write): the server cuts it off there on start; such a txn was never acknowledged`);
-      }
-    }
-    if (g.zxids.length === 0 && !g.damage && g.resync === null && (last || !g.tornTail)) {
-      warnings.push(`${g.file}: ${g.bytes === 0 ? 'an empty file (0 bytes)' : 'holds no txns'}${last ? ' (a crash right after the segment was created)' : ''}: safe to delete`);
-    }
-    if (g.zxids.length > 0) {
-      const first = g.zxids[0]!;
-      if (prev && !prev.damaged && !follows(prev.last, first)) {
-        const what = first <= prev.last
-          ? `starts at zxid ${hexZxid(first)}, not after the end of ${basename(prev.file)} (${hexZxid(prev.last)}): the segments overlap`
-          : `${missing(prev.last + 1, first - 1)} between ${basename(prev.file)} (ends at ${hexZxid(prev.last)}) and this segment (starts at ${hexZxid(first)})`;
-        problems.push(`${g.file}: ${what}: a segment was deleted or copied in by hand. ${RESTORE_S}`);
-        if (isNeeded(i) && isNeeded(i - 1)) fail(`${g.file}: ${what}`);
-      }
-      prev = { file: g.file, last: g.zxids[g.zxids.length - 1]!, damaged: g.damage !== null || g.tornTail };
-    } else if (g.damage || g.tornTail) {
-      prev = { file: g.file, last: prev?.last ?? 0, damaged: true };
-    }
-  });
-
-  // the log must carry on right after the snapshot in use
-  const after: number[] = [];
-  for (const g of needed) for (const z of g.zxids) if (z > from) after.push(z);
-  const lastLogged = [...segs].reverse().find((g) => g.zxids.length > 0);
-  const lastLogZxid = lastLogged ? lastLogged.zxids[lastLogged.zxids.length - 1]! : null;
-  if (after.length > 0 && !follows(from, after[0]!)) {
-    const why = `${chosen ? `${basename(chosen.file)} is at zxid ${hexZxid(from)}` : 'there is no snapshot'} but the log carries on at ${hexZxid(after[0]!)}: ${missing(from + 1, after[0]! - 1)}`;
-    problems.push(`${sc.dirs.logDir}: ${why}. ${RESTORE_S}`);
-    fail(why);
-  }
-  if (snaps.length > 0 && segs.length === 0) {
-    warnings.push(`${sc.dirs.logDir}: holds no log segments${sc.dirs.logDir === sc.dirs.snapDir ? ': if zoo.cfg sets dataLogDir, pass that directory with --log-dir' : ''}`);
-  }
-  if (chosen && lastLogZxid !== null && lastLogZxid < from) {
-    warnings.push(`${sc.dirs.logDir}: the log ends at zxid ${hexZxid(lastLogZxid)}, before ${basename(chosen.file)} (${hexZxid(from)}): the segments holding the txns up to the snapshot are gone (recovery does not need them)`);
-  }
-  // older snapshots are fallbacks only if the log after them is still there
-  for (const s of snaps) {
-    if (!s.loaded || s === chosen) continue;
+    if (s === chosen) continue;
+    // an older snapshot is a fallback only if the log after it is still there
     const z = s.loaded.zxid;
     let k = 0;
-    while (k + 1 < segs.length && segs[k + 1]!.nameZxid <= z + 1) k++;
-    const next = segs.slice(k).flatMap((g) => g.zxids).find((x) => x > z);
-    if (next !== undefined && !follows(z, next)) {
+    while (k + 1 < sc.segs.length && sc.segs[k + 1]!.nameZxid <= z + 1) k++;
+    const next = sc.segs.slice(k).flatMap((g) => g.zxids).find((x) => x > z);
+    if (next !== undefined && !follows(z, next, sc.ensemble)) {
       warnings.push(`${s.file}: cannot serve as a fallback: the log after it starts at ${hexZxid(next)}, not ${hexZxid(z + 1)}; \`ark purge\` removes it`);
     }
   }
-  for (const f of sc.otherFiles) {
-    if (f.endsWith('.tmp')) warnings.push(`${f}: left over from a snapshot that did not finish (the server stopped while writing it): safe to delete`);
-  }
+}
 
-  const tail = segs[segs.length - 1];
-  const recovery: RecoveryPlan = {
-    snapshot: chosen?.file ?? null,
-    snapshotZxid: chosen ? hexZxid(from) : null,
-    skipped,
-    segments: needed.map((g) => g.file),
-    txns: after.length,
-    lastZxid: after.length > 0 ? hexZxid(after[after.length - 1]!) : chosen ? hexZxid(from) : null,
-    truncateAt: tail && tail.tornTail ? { file: tail.file, offset: tail.validBytes } : null,
-    error: recoveryError,
-  };
-  return { recovery, problems, warnings };
+/**
+ * Segments older than the ones recovery reads (below index `upTo`): damage, cuts and overlaps
+ * there are reported but lose nothing recovery needs.
+ */
+function oldSegmentFindings(sc: Scanned, upTo: number, problems: string[]): void {
+  const notRead = 'Recovery does not read it (it is older than the snapshot in use): `ark purge` removes it, or move it aside';
+  let prev: SegScan | null = null;
+  for (const g of sc.segs.slice(0, upTo)) {
+    const end = g.read.end;
+    if (end.kind === 'damage') problems.push(`${g.file}: ${end.what} at offset ${end.offset}. ${notRead}`);
+    if (end.kind === 'torn') problems.push(`${g.file}: a record is cut short at offset ${end.offset} (${end.why}) in a segment that is not the last one. ${notRead}`);
+    const back = g.zxids.findIndex((z, i) => i > 0 && !follows(g.zxids[i - 1]!, z, sc.ensemble));
+    if (back > 0) problems.push(`${g.file}: the zxids do not run on from ${hexZxid(g.zxids[back - 1]!)} to ${hexZxid(g.zxids[back]!)}. ${notRead}`);
+    if (g.zxids.length === 0) continue;
+    // after damage, the records read stop early: a "gap" there says nothing more
+    if (prev && prev.read.end.kind === 'clean' && !follows(prev.zxids.at(-1)!, g.zxids[0]!, sc.ensemble)) {
+      const a = prev.zxids.at(-1)!;
+      const b = g.zxids[0]!;
+      problems.push(`${g.file}: ${b <= a ? `starts at zxid ${hexZxid(b)}, not after the end of ${basename(prev.file)} (${hexZxid(a)}): the segments overlap` : `${missing(a + 1, b - 1)} between ${basename(prev.file)} and this segment`}. ${notRead}`);
+    }
+    prev = g;
+  }
+}
+
+function segmentWarnings(sc: Scanned, p: ReturnType<typeof planRecovery>, chosen: SnapScan | null, warnings: string[]): void {
+  if (p.truncate) {
+    warnings.push(`${p.truncate.file}: ends in a record cut short at offset ${p.truncate.offset} (${p.truncate.why}): a crash mid-write; the server cuts it off there on start; such a txn was never acknowledged`);
+  }
+  sc.segs.forEach((g, i) => {
+    const last = i === sc.segs.length - 1;
+    if (g.zxids.length === 0 && g.read.end.kind === 'clean') {
+      warnings.push(`${g.file}: ${g.bytes === 0 ? 'an empty file (0 bytes)' : 'holds no txns'}${last ? ' (a crash right after the segment was created)' : ''}: safe to delete`);
+    }
+  });
+  if (sc.snaps.length > 0 && sc.segs.length === 0) {
+    warnings.push(`${sc.dirs.logDir}: holds no log segments${sc.dirs.logDir === sc.dirs.snapDir ? ': if zoo.cfg sets dataLogDir, pass that directory with --log-dir' : ''}`);
+  }
+  const lastLogged = [...sc.segs].reverse().find((g) => g.zxids.length > 0);
+  const lastLogZxid = lastLogged ? lastLogged.zxids.at(-1)! : null;
+  if (chosen?.loaded && lastLogZxid !== null && lastLogZxid < chosen.loaded.zxid) {
+    warnings.push(`${sc.dirs.logDir}: the log ends at zxid ${hexZxid(lastLogZxid)}, before ${basename(chosen.file)} (${hexZxid(chosen.loaded.zxid)}): the segments holding the txns up to the snapshot are gone (recovery does not need them)`);
+  }
+}
+
+/** A warning when a live process holds the dirs: what a reader sees may change under it. */
+function liveWarnings(dirs: Dirs): string[] {
+  const out: string[] = [];
+  for (const dir of new Set([dirs.dataDir, dirs.dataLogDir])) {
+    const h = liveHolder(dir);
+    if (h) out.push(`${dir} is in use by ${describeHolder(h)}: this reads a live data dir, so the newest segment may still be growing (a record being written can look torn); stop the server for a verdict that holds`);
+  }
+  return out;
 }
 
 function report(sc: Scanned): DataDirReport {
-  const { recovery, problems, warnings } = analyze(sc);
+  const { recovery, problems, warnings } = judge(sc);
   const snapshots: SnapshotReport[] = sc.snaps.map((s) => ({
     file: s.file, zxid: hexZxid(s.nameZxid), bytes: s.bytes, compressed: s.compressed, valid: s.loaded !== null, error: s.error,
     time: s.loaded ? isoTime(s.loaded.timeMs) : null, nodes: s.loaded?.nodes ?? null, sessions: s.loaded?.sessions ?? null,
     digest: s.loaded ? hexId(s.loaded.digest) : null,
   }));
   const segments: SegmentReport[] = sc.segs.map((g) => ({
-    file: g.file, firstZxid: hexZxid(g.nameZxid), lastZxid: g.zxids.length > 0 ? hexZxid(g.zxids[g.zxids.length - 1]!) : null,
-    txns: g.zxids.length, bytes: g.bytes, usedBytes: g.validBytes, tornTail: g.tornTail,
-    error: g.damage?.what ?? null, errorOffset: g.damage?.offset ?? null,
+    file: g.file, firstZxid: hexZxid(g.nameZxid), lastZxid: g.zxids.length > 0 ? hexZxid(g.zxids.at(-1)!) : null,
+    txns: g.zxids.length, bytes: g.bytes, usedBytes: g.read.validBytes, tornTail: g.read.end.kind === 'torn',
+    error: g.read.end.kind === 'damage' ? g.read.end.what : null, errorOffset: g.read.end.kind === 'damage' ? g.read.end.offset : null,
   }));
-  const all: number[] = [...sc.snaps.map((s) => s.nameZxid), ...sc.segs.flatMap((g) => (g.zxids.length > 0 ? [g.zxids[0]!, g.zxids[g.zxids.length - 1]!] : []))];
+  const all: number[] = [...sc.snaps.map((s) => s.nameZxid), ...sc.segs.flatMap((g) => (g.zxids.length > 0 ? [g.zxids[0]!, g.zxids.at(-1)!] : []))];
   const lo = all.length > 0 ? Math.min(...all) : null;
   const hi = all.length > 0 ? Math.max(...all) : null;
   return {
-    ...sc.dirs, snapshots, segments, otherFiles: sc.otherFiles,
+    ...sc.dirs, rules: sc.ensemble ? 'ensemble' : 'standalone', snapshots, segments, otherFiles: sc.otherFiles,
     zxidRange: { first: lo === null ? null : hexZxid(lo), last: hi === null ? null : hexZxid(hi) },
-    recovery, problems, warnings,
+    recovery, problems, warnings: [...liveWarnings(sc.dirs), ...warnings],
   };
 }
 
@@ -739,7 +622,10 @@ export function inspectDataDir(dataDir: string, dataLogDir?: string): DataDirRep
 }
 
 export interface VerifyResult {
+  /** nothing is damaged */
   ok: boolean;
+  /** what start-up does on this dir: the same rules decide (planRecovery) */
+  startup: 'starts' | 'refuses';
   problems: string[];
   warnings: string[];
   checked: { snapshots: number; segments: number };
@@ -747,22 +633,19 @@ export interface VerifyResult {
 
 /**
  * Checks every snapshot (checksum, rebuild, digest) and every log segment (every record's
- * checksum, torn records, zxid continuity within and across segments), and that the newest
- * valid snapshot plus the log reach the last txn. Then, if nothing was found, runs recovery
- * itself without repairing (recover({repair:false})) as the final word. Reads only.
+ * checksum, torn records, zxid continuity within and across segments), and judges the dir by the
+ * rules start-up applies (planRecovery): `startup` says whether the server starts on it. A
+ * problem in a file recovery does not read (or passes over) is reported without making start-up
+ * refuse. Reads only; warns when a running process holds the dir.
  */
 export function verifyDataDir(dataDir: string, dataLogDir?: string): VerifyResult {
   const dirs = resolveDirs(dataDir, dataLogDir);
   const sc = scanAll(dirs);
-  const { problems, warnings } = analyze(sc);
-  if (problems.length === 0) {
-    try {
-      new DataDir(dirs.dataDir, dirs.dataLogDir, { forceSync: false, segmentBytesMax: 1, preAllocBytes: 1 }).recover({ repair: false });
-    } catch (e) {
-      problems.push(`recovery would fail: ${(e as Error).message}`);
-    }
-  }
-  return { ok: problems.length === 0, problems, warnings, checked: { snapshots: sc.snaps.length, segments: sc.segs.length } };
+  const { refusal, problems, warnings } = judge(sc);
+  return {
+    ok: problems.length === 0, startup: refusal ? 'refuses' : 'starts', problems, warnings: [...liveWarnings(dirs), ...warnings],
+    checked: { snapshots: sc.snaps.length, segments: sc.segs.length },
+  };
 }
 
 export interface PurgeResult {
@@ -774,11 +657,20 @@ export interface PurgeResult {
 /**
  * Keeps the newest `keep` snapshots and the log segments needed to replay from the oldest of
  * them, and deletes the rest (DataDir.purge). Refuses when a snapshot it would keep is damaged:
- * then the older ones may be what recovery falls back to. The one function here that deletes.
+ * then the older ones may be what recovery falls back to, and while a process holds the dir.
  */
 export function purgeDataDir(dataDir: string, dataLogDir: string | undefined, keep: number): PurgeResult {
   if (!Number.isSafeInteger(keep) || keep < 1) throw new DataToolError(`--keep must be a whole number of snapshots, at least 1 (got ${keep})`, true);
   const dirs = resolveDirs(dataDir, dataLogDir);
+  const lock = lockDataDirs(dirs.dataDir, dirs.dataLogDir, 'ark purge');
+  try {
+    return purgeLocked(dirs, keep);
+  } finally {
+    lock.release();
+  }
+}
+
+function purgeLocked(dirs: Dirs, keep: number): PurgeResult {
   const dd = new DataDir(dirs.dataDir, dirs.dataLogDir, { forceSync: false, segmentBytesMax: 1, preAllocBytes: 1 });
   const warnings: string[] = [];
   if (keep < 3) warnings.push(`keeping only ${keep} snapshot${keep === 1 ? '' : 's'}: ZooKeeper's PurgeTxnLog insists on at least 3 so that a damaged newest snapshot still has fallbacks`);
@@ -793,4 +685,61 @@ export function purgeDataDir(dataDir: string, dataLogDir: string | undefined, ke
   }
   const removed = dd.purge(keep);
   return { removed, keptSnapshots: kept.map((s) => s.file), warnings };
+}
+
+// ---------- accepting a damaged log's loss ----------
+
+export interface TruncateResult {
+  /** the segment cut, at offset */
+  file: string;
+  offset: number;
+  /** the copy of the segment as it was */
+  copy: string;
+  /** later segments moved aside (renamed to <name>.cut, which no reader takes for a segment) */
+  movedAside: string[];
+  /** the last txn kept, null when none is left in the log */
+  lastKeptZxid: string | null;
+  /** the verdict on the dir afterwards (the rules start-up applies) */
+  startup: 'starts' | 'refuses';
+  problems: string[];
+}
+
+/**
+ * `ark data truncate-log`: the explicit way to accept losing the txns from a damaged record on,
+ * which recovery never does by itself. Only where start-up refuses over a record (`--at` must be
+ * that file and offset, as verify and the refusal name them), with the dir locked. The segment is
+ * copied to <file>.cut-<offset> first, cut there, and any later segment is renamed <name>.cut.
+ */
+export function truncateLog(dataDir: string, dataLogDir: string | undefined, at: string): TruncateResult {
+  const m = /^(.+):(\d+)$/.exec(at);
+  if (!m) throw new DataToolError(`--at ${at}: expected FILE:OFFSET, e.g. log.0000000000000001:4096 (as \`ark data verify\` names it)`, true);
+  const dirs = resolveDirs(dataDir, dataLogDir);
+  const file = join(dirs.logDir, basename(m[1]!));
+  const offset = Number(m[2]);
+  const lock = lockDataDirs(dirs.dataDir, dirs.dataLogDir, 'ark data truncate-log');
+  try {
+    const before = plan(scanAll(dirs));
+    if (before.damageAt?.file !== file || before.damageAt.offset !== offset) {
+      const where = before.damageAt ? `${before.damageAt.file}:${before.damageAt.offset}` : null;
+      throw new DataToolError(`--at ${at}: recovery does not stop at a damaged record there (${where ? `it stops at ${where}` : before.refusal ? `it refuses for another reason: ${before.refusal}` : 'the log checks out'}); nothing was changed`, true);
+    }
+    const copy = `${file}.cut-${offset}`;
+    copyFileSync(file, copy);
+    fsyncPath(copy);
+    truncateSync(file, offset);
+    fsyncPath(file);
+    const segs = listSegments(dirs.logDir);
+    const movedAside: string[] = [];
+    for (const s of segs.slice(segs.findIndex((g) => join(dirs.logDir, g.name) === file) + 1)) {
+      const f = join(dirs.logDir, s.name);
+      renameSync(f, `${f}.cut`);
+      movedAside.push(`${f}.cut`);
+    }
+    fsyncPath(dirs.logDir);
+    const after = judge(scanAll(dirs));
+    const kept = readSegment(readFileSync(file)).records.at(-1)?.hdr.zxid ?? null;
+    return { file, offset, copy, movedAside, lastKeptZxid: kept === null ? null : hexZxid(kept), startup: after.refusal ? 'refuses' : 'starts', problems: after.problems };
+  } finally {
+    lock.release();
+  }
 }

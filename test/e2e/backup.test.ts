@@ -147,11 +147,17 @@ test('backups_need_admin_credentials_and_restore_refuses_a_used_data_dir', async
     assert.equal(res.status, 401);
     const file = join(work, 'b.arkb');
     assert.equal((await ark(['backup', 'create', '--admin', admin, '--out', file, '--auth', 'x:y'])).code, 0);
+    // the server holds its data dir: refused before anything else, --force or not
+    for (const force of [[], ['--force']]) {
+      const live = await ark(['restore', file, '--data-dir', srv.dataDir, ...force]);
+      assert.equal(live.code, 1, live.stderr);
+      assert.match(live.stderr, new RegExp(`is in use by ark server \\(pid ${srv.process.pid} `));
+    }
+    await srv.stop({ keepData: true });
     const again = await ark(['restore', file, '--data-dir', srv.dataDir]);
     assert.equal(again.code, 2);
     assert.match(again.stderr, /already holds data/);
     // --force replaces it, in an epoch above both the backup's and the replaced data's
-    await srv.stop({ keepData: true });
     const first = await ark(['restore', file, '--data-dir', srv.dataDir, '--force', '--json']);
     assert.equal(first.code, 0, first.stderr);
     assert.equal((JSON.parse(first.stdout) as { startsAtZxid: string }).startsAtZxid, '0x100000000');

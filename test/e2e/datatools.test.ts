@@ -173,7 +173,7 @@ test('dump-snapshot shows every node with the stat a client reads', async () => 
   assert.match(text.stdout, /^ {6}version 1 {2}cversion 0 {2}aversion 0 {2}ephemeralOwner 0x0 {2}dataLength 8 {2}numChildren 0$/m);
 });
 
-test('verify exits 0 on an intact dir and 1 naming the file after one flipped byte', async () => {
+test('verify exits 0 on an intact dir, 3 naming the file after one flipped byte in a file recovery does not need, 1 where start-up refuses', async () => {
   const { dir } = await made;
   const ok = await ark('data', 'verify', '--data-dir', dir);
   assert.equal(ok.code, 0, describeTool(ok));
@@ -190,11 +190,12 @@ test('verify exits 0 on an intact dir and 1 naming the file after one flipped by
     const file = join(d, 'ark-v1', basename(seg.file));
     flipByte(file, Math.floor(seg.usedBytes / 2));
     const v = await ark('data', 'verify', '--data-dir', d);
-    assert.equal(v.code, 1, describeTool(v));
-    assert.match(v.stdout, new RegExp(`^problem: ${file.replace(/[.]/g, '\\.')}: .*offset \\d+`, 'm'));
-    assert.match(v.stdout, /^DAMAGED: \d+ problems? in \d+ snapshots, \d+ log segments/m);
+    assert.equal(v.code, 3, describeTool(v));
+    assert.match(v.stdout, new RegExp(`^problem: ${file.replace(/[.]/g, '\\.')}: .*offset \\d+\\. Recovery does not read it`, 'm'));
+    assert.match(v.stdout, /^DAMAGED, but the server starts \(recovery does not need the damaged files\): 1 problem in \d+ snapshots, \d+ log segments/m);
     const j = JSON.parse((await ark('data', 'verify', '--data-dir', d, '--json')).stdout) as VerifyResult;
     assert.equal(j.ok, false);
+    assert.equal(j.startup, 'starts');
     assert.ok(j.problems[0]!.includes(file));
     // dump-log of that segment shows what comes before the damage and fails
     const dl = await ark('data', 'dump-log', file);
@@ -209,8 +210,19 @@ test('verify exits 0 on an intact dir and 1 naming the file after one flipped by
     const file = join(d, 'ark-v1', basename(seg.file));
     flipByte(file, Math.floor(seg.bytes / 2));
     const v = await ark('data', 'verify', '--data-dir', d);
-    assert.equal(v.code, 1, describeTool(v));
+    assert.equal(v.code, 3, describeTool(v));
     assert.match(v.stdout, new RegExp(`^problem: ${file.replace(/[.]/g, '\\.')}: data after the zero-filled end of the log at offset ${seg.usedBytes}\\.`, 'm'));
+  }
+  // the same in the segment recovery reads: start-up refuses, and so does verify's verdict
+  {
+    const seg = r.segments[r.segments.length - 1]!;
+    const d = copyOf(dir, 'badtail');
+    const file = join(d, 'ark-v1', basename(seg.file));
+    flipByte(file, Math.floor(seg.bytes / 2));
+    const v = await ark('data', 'verify', '--data-dir', d);
+    assert.equal(v.code, 1, describeTool(v));
+    assert.match(v.stdout, new RegExp(`^problem: ${file.replace(/[.]/g, '\\.')}: data after the zero-filled end of the log at offset ${seg.usedBytes}\\. Ark will not guess`, 'm'));
+    assert.match(v.stdout, /^DAMAGED: the server refuses to start on this dir; 1 problem in /m);
   }
   // one byte in the middle of a snapshot
   {
@@ -219,7 +231,7 @@ test('verify exits 0 on an intact dir and 1 naming the file after one flipped by
     const file = join(d, 'ark-v1', basename(snap.file));
     flipByte(file, Math.floor(snap.bytes / 2));
     const v = await ark('data', 'verify', '--data-dir', d);
-    assert.equal(v.code, 1, describeTool(v));
+    assert.equal(v.code, 3, `an older snapshot and the log recover it: ${describeTool(v)}`);
     assert.match(v.stdout, new RegExp(`^problem: ${file.replace(/[.]/g, '\\.')}: checksum mismatch`, 'm'));
     const ds = await ark('data', 'dump-snapshot', file);
     assert.equal(ds.code, 1);

@@ -1,110 +1,19 @@
 // The data-dir tools (src/storage/inspect.ts) on data dirs built byte by byte with the storage
-// encoders (so gaps, torn tails and damage sit exactly where a test wants them), and once on a
-// data dir written by a real in-process server.
+// encoders (test/helpers/datadirs.ts: gaps, torn tails and damage sit exactly where a test wants
+// them), and once on a data dir written by a real in-process server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataTree } from '../../src/tree/datatree.js';
-import { JuteWriter } from '../../src/wire/jute.js';
 import { OpCode, OPEN_ACL_UNSAFE, Perms, type ACL } from '../../src/wire/protocol.js';
-import { CONTAINER_OWNER, ttlOwner, type Txn, type TxnHeader } from '../../src/wire/txn.js';
+import { CONTAINER_OWNER, ttlOwner, type TxnHeader } from '../../src/wire/txn.js';
 import { ErrorCode } from '../../src/util/errors.js';
-import { encodeLogHeader, encodeRecord, segmentName } from '../../src/storage/txnlog.js';
-import { SnapshotWriter, snapshotName } from '../../src/storage/snapshot.js';
 import {
   DataToolError, aclString, dumpLog, dumpSnapshot, inspectDataDir, permString, purgeDataDir, showData, verifyDataDir,
 } from '../../src/storage/inspect.js';
 import { startInProc } from '../helpers/inproc.js';
 import { tempDir } from '../helpers/servers.js';
-
-const SESSION = 0x1000abcd00000001n;
-const T0 = Date.UTC(2024, 0, 2, 3, 4, 5);
-
-interface Rec { hdr: TxnHeader; txn: Txn }
-
-/** zxid 1: createSession; then creates under /app, a setData every 5th, an ephemeral, a multi. */
-function history(n: number): Rec[] {
-  const out: Rec[] = [];
-  const hdr = (zxid: number, type: number): TxnHeader => ({ sessionId: SESSION, cxid: zxid, zxid, time: T0 + zxid * 1000, type });
-  out.push({ hdr: hdr(1, OpCode.createSession), txn: { type: OpCode.createSession, timeOutMs: 30000 } });
-  out.push({ hdr: hdr(2, OpCode.create), txn: { type: OpCode.create, path: '/app', data: Buffer.from('root'), acl: OPEN_ACL_UNSAFE, ephemeralOwner: 0n, parentCVersion: 1 } });
-  let kids = 0;
-  for (let z = 3; z <= n; z++) {
-    if (z % 5 === 0) {
-      out.push({ hdr: hdr(z, OpCode.setData), txn: { type: OpCode.setData, path: '/app', data: Buffer.from([0, 1, 2, z & 255]), version: z / 5 } });
-    } else {
-      kids++;
-      out.push({ hdr: hdr(z, OpCode.create), txn: { type: OpCode.create, path: `/app/c${z}`, data: Buffer.from(`v${z}`), acl: OPEN_ACL_UNSAFE, ephemeralOwner: 0n, parentCVersion: kids } });
-    }
-  }
-  return out;
-}
-
-function encodeSegment(first: number, recs: readonly Rec[], zeros: number): { buf: Buffer; offsets: number[] } {
-  const w = new JuteWriter(1024);
-  const offsets: number[] = [];
-  const header = encodeLogHeader(first);
-  for (const r of recs) {
-    offsets.push(header.length + w.length);
-    encodeRecord(w, r.hdr, r.txn);
-  }
-  return { buf: Buffer.concat([header, w.take(), Buffer.alloc(zeros)]), offsets };
-}
-
-interface Built {
-  dir: string;
-  sub: string;
-  segs: Array<{ file: string; offsets: number[]; recs: Rec[] }>;
-  snaps: Array<{ file: string; zxid: number }>;
-}
-
-/**
- * A data dir with the history cut into segments starting at `cuts` (each a first zxid) and
- * snapshots of the tree at `snapAt` zxids.
- */
-function build(n: number, cuts: number[], snapAt: number[], opts: { zeros?: number; drop?: (z: number) => boolean } = {}): Built {
-  const dir = tempDir('inspect');
-  const sub = join(dir, 'ark-v1');
-  mkdirSync(sub);
-  const recs = history(n).filter((r) => !opts.drop?.(r.hdr.zxid));
-  const segs: Built['segs'] = [];
-  cuts.forEach((first, i) => {
-    const end = cuts[i + 1] ?? Infinity;
-    const mine = recs.filter((r) => r.hdr.zxid >= first && r.hdr.zxid < end);
-    const { buf, offsets } = encodeSegment(mine[0]?.hdr.zxid ?? first, mine, opts.zeros ?? 512);
-    const file = join(sub, segmentName(mine[0]?.hdr.zxid ?? first));
-    writeFileSync(file, buf);
-    segs.push({ file, offsets, recs: mine });
-  });
-  const snaps: Built['snaps'] = [];
-  const tree = new DataTree();
-  for (const r of history(n)) {
-    tree.apply(r.hdr, r.txn, []);
-    if (snapAt.includes(r.hdr.zxid)) {
-      const wr = new SnapshotWriter(tree, [{ id: SESSION, timeoutMs: 30000 }], T0 + r.hdr.zxid * 1000);
-      const chunks: Buffer[] = [];
-      for (let c = wr.next(1000); c; c = wr.next(1000)) chunks.push(c);
-      const file = join(sub, snapshotName(r.hdr.zxid, false));
-      writeFileSync(file, Buffer.concat(chunks));
-      snaps.push({ file, zxid: r.hdr.zxid });
-    }
-  }
-  return { dir, sub, segs, snaps };
-}
-
-function flip(file: string, offset: number): void {
-  const b = readFileSync(file);
-  b[offset] = b[offset]! ^ 0x5a;
-  writeFileSync(file, b);
-}
-
-/** name -> size + content, to prove a tool changed nothing */
-function fingerprint(dir: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const name of readdirSync(dir)) m.set(name, `${statSync(join(dir, name)).size}:${readFileSync(join(dir, name)).toString('base64')}`);
-  return m;
-}
+import { SESSION, T0, build, encodeSegment, fingerprint, flip, type Built, type Rec } from '../helpers/datadirs.js';
 
 test('formatting: data as utf8 or base64, ACLs as scheme:id:perms', () => {
   assert.deepEqual(showData(Buffer.from('héllo\nworld')), { data: 'héllo\nworld', dataEncoding: 'utf8' });
@@ -171,9 +80,10 @@ test('dumpLog: every txn type in readable form, multi sub-ops included', () => {
     const { offsets } = encodeSegment(1, recs, 100);
     flip(file, offsets[4]! + 20);
     const bad = dumpLog(file);
-    assert.equal(bad.records.length, 4);
     assert.equal(bad.damage?.offset, offsets[4]);
-    assert.match(bad.damage!.what, /checksum/);
+    assert.match(bad.damage!.what, /^record checksum mismatch while whole records follow \(zxid 0x6 at offset \d+\)$/);
+    assert.deepEqual(bad.resumedAt, { offset: offsets[5], index: 4 }, 'the whole records after the damage are shown too');
+    assert.deepEqual(bad.records.map((r) => r.zxid), ['0x1', '0x2', '0x3', '0x4', '0x6', '0x7', '0x8']);
 
     // not a log segment
     const other = join(dir, 'other');
@@ -246,7 +156,7 @@ test('inspectDataDir: snapshots, segments, zxid range and the recovery plan; rea
     assert.equal(r.recovery.txns, 100 - 75);
     assert.equal(r.recovery.lastZxid, '0x64');
     assert.deepEqual(r.recovery.segments, [b.segs[1]!.file, b.segs[2]!.file]);
-    assert.deepEqual(r.recovery.truncateAt, { file: last.file, offset: end });
+    assert.deepEqual(r.recovery.truncateAt, { file: last.file, offset: end, why: 'its last 48 bytes were never written (zeros)' });
     assert.equal(r.recovery.error, null);
     assert.deepEqual(r.problems, []);
     assert.equal(r.warnings.length, 1);
@@ -261,44 +171,50 @@ test('inspectDataDir: snapshots, segments, zxid range and the recovery plan; rea
   }
 });
 
-test('verifyDataDir: an intact dir is ok; each kind of damage is a problem naming the file and offset', () => {
+test('verifyDataDir: an intact dir is ok; each kind of damage is a problem naming the file and offset, with the verdict start-up acts on', () => {
   const fresh = (): Built => build(100, [1, 40, 80], [35, 75]);
-  const cases: Array<{ name: string; damage: (b: Built) => void; expect: (b: Built) => RegExp }> = [
+  const cases: Array<{ name: string; damage: (b: Built) => void; expect: (b: Built) => RegExp; startup: 'starts' | 'refuses' }> = [
     {
       name: 'bad checksum in a middle segment',
       damage: (b) => flip(b.segs[1]!.file, b.segs[1]!.offsets[10]! + 30),
-      expect: (b) => new RegExp(`${b.segs[1]!.file}: record checksum mismatch at offset ${b.segs[1]!.offsets[10]}\\. The server will refuse to start`),
+      expect: (b) => new RegExp(`${b.segs[1]!.file}: record checksum mismatch while whole records follow \\(zxid 0x33 at offset ${b.segs[1]!.offsets[11]}\\) at offset ${b.segs[1]!.offsets[10]}\\. Ark will not guess`),
+      startup: 'refuses',
     },
     {
       name: 'bad checksum in an old segment recovery does not read',
       damage: (b) => flip(b.segs[0]!.file, b.segs[0]!.offsets[5]! + 30),
-      expect: (b) => new RegExp(`${b.segs[0]!.file}: record checksum mismatch at offset ${b.segs[0]!.offsets[5]}\\. Recovery does not read it`),
+      expect: (b) => new RegExp(`${b.segs[0]!.file}: record checksum mismatch while whole records follow .* at offset ${b.segs[0]!.offsets[5]}\\. Recovery does not read it`),
+      startup: 'starts',
     },
     {
       name: 'a record length damaged in the last segment (looks torn, but valid records follow)',
       damage: (b) => flip(b.segs[2]!.file, b.segs[2]!.offsets[3]! + 2),
-      expect: (b) => new RegExp(`${b.segs[2]!.file}: record length \\d+ runs past the end of the file while whole records follow at offset ${b.segs[2]!.offsets[3]}`),
+      expect: (b) => new RegExp(`${b.segs[2]!.file}: record length \\d+ runs past the end of the file while whole records follow \\(zxid 0x54 at offset ${b.segs[2]!.offsets[4]}\\) at offset ${b.segs[2]!.offsets[3]}`),
+      startup: 'refuses',
     },
     {
       name: 'a damaged snapshot',
       damage: (b) => flip(b.snaps[1]!.file, 200),
       expect: (b) => new RegExp(`${b.snaps[1]!.file}: checksum mismatch.*uses snapshot\\.0000000000000023`),
+      startup: 'starts',
     },
     {
       name: 'a missing segment',
       damage: (b) => rmSync(b.segs[1]!.file),
-      expect: (b) => new RegExp(`${b.segs[2]!.file}: zxids 0x28\\.\\.0x4f are missing`),
+      expect: (b) => new RegExp(`${b.segs[2]!.file} does not carry on from log\\.0000000000000001: the log jumps from zxid 0x27 to 0x50: zxids 0x28\\.\\.0x4f are missing`),
+      startup: 'refuses',
     },
     {
       name: 'zero fill overwritten',
       damage: (b) => flip(b.segs[2]!.file, statSync(b.segs[2]!.file).size - 10),
       expect: (b) => new RegExp(`${b.segs[2]!.file}: data after the zero-filled end of the log at offset \\d+`),
+      startup: 'refuses',
     },
   ];
   const ok = fresh();
   try {
     const v = verifyDataDir(ok.dir);
-    assert.deepEqual(v, { ok: true, problems: [], warnings: [], checked: { snapshots: 2, segments: 3 } });
+    assert.deepEqual(v, { ok: true, startup: 'starts', problems: [], warnings: [], checked: { snapshots: 2, segments: 3 } });
   } finally {
     rmSync(ok.dir, { recursive: true, force: true });
   }
@@ -309,6 +225,7 @@ test('verifyDataDir: an intact dir is ok; each kind of damage is a problem namin
       const before = fingerprint(b.sub);
       const v = verifyDataDir(b.dir);
       assert.equal(v.ok, false, c.name);
+      assert.equal(v.startup, c.startup, c.name);
       assert.ok(v.problems.some((p) => c.expect(b).test(p)), `${c.name}:\n${v.problems.join('\n')}`);
       assert.deepEqual(fingerprint(b.sub), before, `${c.name}: verify changed nothing`);
     } finally {
@@ -317,7 +234,7 @@ test('verifyDataDir: an intact dir is ok; each kind of damage is a problem namin
   }
 });
 
-test('verifyDataDir: a last record cut short is a warning; one written whole but failing its checksum is flagged as likely damage', () => {
+test('verifyDataDir: a last record cut short is a warning; one written whole but failing its checksum is damage start-up refuses', () => {
   const big = (zxid: number): Rec => ({
     hdr: { sessionId: SESSION, cxid: zxid, zxid, time: T0, type: OpCode.setData },
     txn: { type: OpCode.setData, path: '/app', data: Buffer.alloc(3000, 0x41), version: 1 },
@@ -333,11 +250,16 @@ test('verifyDataDir: a last record cut short is a warning; one written whole but
       else buf[start + 1000] = buf[start + 1000]! ^ 1;
       writeFileSync(seg.file, buf);
       const v = verifyDataDir(b.dir);
-      assert.equal(v.ok, true, `${kind}: ${v.problems.join('\n')}`);
-      assert.equal(v.warnings.length, 1, kind);
-      if (kind === 'cut') assert.match(v.warnings[0]!, new RegExp(`ends in a record cut short at offset ${start} \\(a crash mid-write\\)`));
-      else assert.match(v.warnings[0]!, new RegExp(`its last record, at offset ${start}, fails its checksum although it looks completely written`));
-      assert.equal(inspectDataDir(b.dir).recovery.lastZxid, '0xa');
+      if (kind === 'cut') {
+        assert.equal(v.ok, true, `${kind}: ${v.problems.join('\n')}`);
+        assert.equal(v.warnings.length, 1, kind);
+        assert.match(v.warnings[0]!, new RegExp(`ends in a record cut short at offset ${start} \\(its last \\d+ bytes were never written \\(zeros\\)\\): a crash mid-write`));
+        assert.equal(inspectDataDir(b.dir).recovery.lastZxid, '0xa');
+      } else {
+        assert.equal(v.startup, 'refuses', kind);
+        assert.match(v.problems[0]!, new RegExp(`${seg.file}: record checksum mismatch in a record that is completely written .* at offset ${start}\\. .*ark data truncate-log --data-dir ${b.dir} --at log\\.0000000000000001:${start}`));
+        assert.match(inspectDataDir(b.dir).recovery.error!, /record checksum mismatch/);
+      }
     } finally {
       rmSync(b.dir, { recursive: true, force: true });
     }
@@ -349,7 +271,8 @@ test('verifyDataDir: a gap right after the snapshot, and a log that does not sta
   try {
     const v = verifyDataDir(b.dir);
     assert.equal(v.ok, false);
-    assert.ok(v.problems.some((p) => /snapshot\.000000000000001e is at zxid 0x1e but the log carries on at 0x29: zxids 0x1f\.\.0x28 are missing/.test(p)), v.problems.join('\n'));
+    assert.equal(v.startup, 'refuses');
+    assert.ok(v.problems.some((p) => /log\.0000000000000029 does not carry on from log\.0000000000000001: the log jumps from zxid 0x1e to 0x29: zxids 0x1f\.\.0x28 are missing/.test(p)), v.problems.join('\n'));
     assert.match(inspectDataDir(b.dir).recovery.error ?? '', /missing/);
   } finally {
     rmSync(b.dir, { recursive: true, force: true });
@@ -359,7 +282,8 @@ test('verifyDataDir: a gap right after the snapshot, and a log that does not sta
     rmSync(c.segs[0]!.file);
     const v = verifyDataDir(c.dir);
     assert.equal(v.ok, false);
-    assert.ok(v.problems.some((p) => /there is no snapshot but the log carries on at 0x29/.test(p)), v.problems.join('\n'));
+    assert.equal(v.startup, 'refuses');
+    assert.ok(v.problems.some((p) => /there is no snapshot and the log jumps from zxid 0x0 to 0x29: zxids 0x1\.\.0x28 are missing/.test(p)), v.problems.join('\n'));
   } finally {
     rmSync(c.dir, { recursive: true, force: true });
   }
