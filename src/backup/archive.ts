@@ -1,6 +1,6 @@
 // The continuous archive and point-in-time recovery. An archive holds
 //   backups/backup.<zxid>.arkb   full backups: the chain's bases (format.ts)
-//   txns/txns.<first zxid>       chunks of committed txns, each naming the txn it continues (chunk.ts)
+//   txns/                        the chain's links: chunks of committed txns and jumps (chain.ts)
 //   status.json                  up to which txn, as of when, every committed txn is archived
 // The archiver (archiver.ts) decides who writes what; this module reads an archive whole: which
 // zxids and times it can restore to, which gaps it has, the state at a point in time, retention.
@@ -10,10 +10,10 @@ import type { DataTree } from '../tree/datatree.js';
 import type { LogRecord } from '../storage/txnlog.js';
 import { OpCode } from '../wire/protocol.js';
 import { BACKUP_MAGIC, backupName, parseBackupName, readBackup, type BackupMeta } from './format.js';
-import { CHUNK_HEADER_BYTES, ChunkCorruptError, chunkName, parseChunkName, readChunk, readChunkHeader, type ChunkHeader } from './chunk.js';
+import { CHUNK_HEADER_BYTES, readChunk, readChunkHeader } from './chunk.js';
+import { buildChain, isJump, parseLinkName, runsOf, type Chain, type Link, type Run } from './chain.js';
 import type { ArchiveView } from './archiver.js';
-import { isRestoreBase } from './archiver.js';
-import type { ArchiveStore, StoredObject } from './store.js';
+import type { ArchiveStore } from './store.js';
 
 export class ArchiveError extends Error {
   constructor(message: string) {
@@ -26,32 +26,43 @@ export const TXNS = 'txns';
 export const BACKUPS = 'backups';
 export const STATUS = 'status.json';
 
-export const chunkPath = (firstZxid: number): string => `${TXNS}/${chunkName(firstZxid)}`;
+export const linkPath = (name: string): string => `${TXNS}/${name}`;
 export const backupPath = (zxid: number): string => `${BACKUPS}/${backupName(zxid)}`;
 
 const hex = (z: number): string => `0x${z.toString(16)}`;
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-export interface ChunkInfo extends ChunkHeader { path: string; bytes: number }
 export interface BackupFile { path: string; zxid: number; bytes: number; mtimeMs: number }
+/** A link as stored: its header, where it is, how big, when written. */
+export interface StoredLink extends Link { path: string; bytes: number; mtimeMs: number }
 
-/** The chunks whose headers check out, by first zxid, and those that do not. */
-export async function listChunks(store: ArchiveStore): Promise<{ chunks: ChunkInfo[]; damaged: Array<{ path: string; problem: string }> }> {
-  const chunks: ChunkInfo[] = [];
-  const damaged: Array<{ path: string; problem: string }> = [];
-  for (const o of await store.list(TXNS)) {
-    const first = parseChunkName(o.path.slice(TXNS.length + 1));
-    if (first === null) continue;
+/**
+ * Every link whose header checks out, and those that do not. `cache` (kept by the caller between
+ * reads) saves reading headers again: links never change once written.
+ */
+export async function listLinks(store: ArchiveStore, cache: Map<string, StoredLink | string> = new Map()): Promise<{ links: StoredLink[]; damaged: Array<{ path: string; problem: string }> }> {
+  const listed = await store.list(TXNS);
+  const present = new Set(listed.map((o) => o.path));
+  for (const path of [...cache.keys()]) if (!present.has(path)) cache.delete(path);
+  for (const o of listed) {
+    const name = o.path.slice(TXNS.length + 1);
+    if (cache.has(o.path) || !parseLinkName(name)) continue;
     try {
       const h = readChunkHeader(o.path, await store.readHead(o.path, CHUNK_HEADER_BYTES));
-      if (h.firstZxid !== first) throw new ChunkCorruptError(o.path, `its name says zxid ${hex(first)}, its header ${hex(h.firstZxid)}`);
-      chunks.push({ ...h, path: o.path, bytes: o.bytes });
+      const parsed = parseLinkName(name)!;
+      if (parsed.kind !== 'start' && parsed.prev !== h.prevZxid) throw new Error(`${o.path}: its name says it continues ${hex(parsed.prev)}, its header ${hex(h.prevZxid)}`);
+      cache.set(o.path, { name, prev: h.prevZxid, first: h.firstZxid, last: h.lastZxid, count: h.count, firstTime: h.firstTime, lastTime: h.lastTime, path: o.path, bytes: o.bytes, mtimeMs: o.mtimeMs });
     } catch (e) {
-      damaged.push({ path: o.path, problem: (e as Error).message });
+      cache.set(o.path, (e as Error).message);
     }
   }
-  chunks.sort((a, b) => a.firstZxid - b.firstZxid);
-  return { chunks, damaged };
+  const links: StoredLink[] = [];
+  const damaged: Array<{ path: string; problem: string }> = [];
+  for (const [path, v] of cache) {
+    if (typeof v === 'string') damaged.push({ path, problem: v });
+    else links.push(v);
+  }
+  return { links, damaged };
 }
 
 export async function listBackupFiles(store: ArchiveStore): Promise<BackupFile[]> {
@@ -63,23 +74,24 @@ export async function listBackupFiles(store: ArchiveStore): Promise<BackupFile[]
   return out.sort((a, b) => a.zxid - b.zxid);
 }
 
-/**
- * What the archiver needs to know of the archive: the chain's end and its bases. Chunks never
- * overlap, so the end is in the chunk with the highest first zxid: only its header is read (the
- * next one down if it is damaged).
- */
-export async function readArchiveView(store: ArchiveStore): Promise<ArchiveView> {
-  const firsts = (await store.list(TXNS)).map((o) => parseChunkName(o.path.slice(TXNS.length + 1))).filter((z): z is number => z !== null);
-  firsts.sort((a, b) => b - a);
-  let end: number | null = null;
-  for (const first of firsts) {
-    try {
-      end = readChunkHeader(chunkPath(first), await store.readHead(chunkPath(first), CHUNK_HEADER_BYTES)).lastZxid;
-      break;
-    } catch { /* damaged or being removed: the one before */ }
-  }
+/** What the archiver needs to know of a chain and the backups beside it. */
+export function viewOf(chain: Chain, backups: ReadonlyArray<{ zxid: number; timeMs: number }>): ArchiveView {
+  return {
+    end: chain.end,
+    backups,
+    holes: [
+      ...chain.jumps.filter((j) => !j.restore && j.filledTo !== j.to).map((j) => ({ after: j.filledTo, before: j.to, jumpFrom: j.from })),
+      // a lost link: a member that still holds those txns writes it again, under its own name
+      ...chain.breaks.map((b) => ({ after: b.after, before: b.before, jumpFrom: -1 })),
+    ],
+  };
+}
+
+/** The archive as the archiver sees it: the chain's end, its bases, the jumps not filled yet. */
+export async function readArchiveView(store: ArchiveStore, cache?: Map<string, StoredLink | string>): Promise<ArchiveView> {
+  const { links } = await listLinks(store, cache);
   const backups = await listBackupFiles(store);
-  return { end, backups: backups.map((b) => ({ zxid: b.zxid, timeMs: b.mtimeMs })) };
+  return viewOf(buildChain(links), backups.map((b) => ({ zxid: b.zxid, timeMs: b.mtimeMs })));
 }
 
 export interface ArchiveStatus { zxid: number; asOfMs: number; serverId: number }
@@ -102,7 +114,7 @@ export function writeStatus(store: ArchiveStore, s: ArchiveStatus): Promise<void
 /** A backup's metadata from the head of its file (gunzipping only what it needs). */
 export async function readBackupMeta(store: ArchiveStore, path: string): Promise<BackupMeta> {
   const head = await store.readHead(path, 64 * 1024);
-  const plain = await new Promise<Buffer>((resolve, reject) => {
+  const plain = await new Promise<Buffer>((resolve) => {
     const parts: Buffer[] = [];
     const gunzip = createGunzip();
     gunzip.on('data', (c: Buffer) => parts.push(c));
@@ -110,7 +122,6 @@ export async function readBackupMeta(store: ArchiveStore, path: string): Promise
     gunzip.on('error', () => resolve(Buffer.concat(parts)));
     gunzip.on('end', () => resolve(Buffer.concat(parts)));
     gunzip.end(head);
-    setImmediate(() => { if (parts.length === 0) reject(new ArchiveError(`${path}: not a gzip stream`)); });
   });
   if (plain.length < 12 || plain.readUInt32BE(0) !== BACKUP_MAGIC) throw new ArchiveError(`${path}: not an Ark backup`);
   const len = plain.readInt32BE(8);
@@ -118,31 +129,12 @@ export async function readBackupMeta(store: ArchiveStore, path: string): Promise
   return JSON.parse(plain.toString('utf8', 12, 12 + len)) as BackupMeta;
 }
 
-// ---------- the chain ----------
+// ---------- what can be reached ----------
 
-/** Chunks that follow each other without a gap (each one's prevZxid is the last zxid of the one before). */
-export interface Run { prevZxid: number; firstZxid: number; lastZxid: number; firstTime: number; lastTime: number; chunks: ChunkInfo[] }
-
-export function runs(chunks: readonly ChunkInfo[]): Run[] {
-  const out: Run[] = [];
-  for (const c of chunks) {
-    const cur = out.at(-1);
-    if (cur && c.prevZxid === cur.lastZxid) {
-      cur.chunks.push(c);
-      cur.lastZxid = c.lastZxid;
-      cur.lastTime = c.lastTime;
-    } else {
-      out.push({ prevZxid: c.prevZxid, firstZxid: c.firstZxid, lastZxid: c.lastZxid, firstTime: c.firstTime, lastTime: c.lastTime, chunks: [c] });
-    }
-  }
-  return out;
-}
-
-/** Where a run can be entered from a base at zxid `b`: the chunks holding the txns after b. */
-function enter(run: Run, b: number): ChunkInfo[] | null {
-  if (b < run.prevZxid || b > run.lastZxid) return null;
-  const i = run.chunks.findIndex((c) => c.lastZxid > b);
-  return i < 0 ? [] : run.chunks.slice(i);
+/** The links of a run that hold the txns after a base at `b` (null: the run does not start at or pass b). */
+function enter(run: Run, b: number): Link[] | null {
+  if (b < run.prev || b > run.last) return null;
+  return run.links.filter((l) => l.last > b);
 }
 
 export interface RestoreRange {
@@ -154,15 +146,13 @@ export interface RestoreRange {
   toTime: number | null;
 }
 
-/** Exactly the zxid ranges a point-in-time restore can reach: each base and the chain that continues it. */
-export function restoreRanges(allRuns: readonly Run[], backups: readonly BackupFile[]): RestoreRange[] {
-  const out: RestoreRange[] = [];
-  for (const b of backups) {
-    const run = allRuns.find((r) => enter(r, b.zxid) !== null);
-    const reach = run && run.lastZxid > b.zxid ? { toZxid: run.lastZxid, toTime: run.lastTime } : { toZxid: b.zxid, toTime: null };
-    out.push({ backup: b, fromZxid: b.zxid, ...reach });
-  }
-  return out;
+/** Exactly the zxid ranges a point-in-time restore can reach: each base and the run that continues it. */
+export function restoreRanges(runs: readonly Run[], backups: readonly BackupFile[]): RestoreRange[] {
+  return backups.map((b) => {
+    const run = runs.find((r) => enter(r, b.zxid) !== null);
+    const reach = run && run.last > b.zxid ? { toZxid: run.last, toTime: run.lastTime } : { toZxid: b.zxid, toTime: null };
+    return { backup: b, fromZxid: b.zxid, ...reach };
+  });
 }
 
 /** The ranges for people: one per stretch, from the oldest backup that starts it (a newer backup inside adds no zxid). */
@@ -173,30 +163,22 @@ export function mergedRanges(ranges: readonly RestoreRange[]): RestoreRange[] {
 export interface Gap {
   /** the last archived txn before the gap */
   afterZxid: number;
-  /** where the archive continues: the txn the next chunk follows */
+  /** where the archive continues: the base (or txn) after the gap */
   resumeZxid: number;
   kind: 'restore' | 'hole' | 'missing';
   text: string;
 }
 
-/** Every place the chain breaks, and why. */
-export function gaps(allRuns: readonly Run[], backups: readonly BackupFile[]): Gap[] {
-  const out: Gap[] = [];
-  for (let i = 1; i < allRuns.length; i++) {
-    const before = allRuns[i - 1]!;
-    const next = allRuns[i]!;
-    const after = before.lastZxid;
-    const resume = next.prevZxid;
-    const base = backups.some((b) => b.zxid === resume);
-    if (base && isRestoreBase(resume)) {
-      out.push({ afterZxid: after, resumeZxid: resume, kind: 'restore', text: `restored at ${hex(resume)}: a restore replaced the history after ${hex(after)} (epoch ${Math.floor(resume / 4294967296)} starts from backup ${hex(resume)})` });
-    } else if (base) {
-      out.push({ afterZxid: after, resumeZxid: resume, kind: 'hole', text: `hole: the txns after ${hex(after)} up to ${hex(resume)} were in no member's log when they were to be archived; the archive continues from the full backup at ${hex(resume)}` });
-    } else {
-      out.push({ afterZxid: after, resumeZxid: resume, kind: 'missing', text: `missing: the txns after ${hex(after)} up to ${hex(resume)} are not in the archive (a chunk was deleted or lost); points in between cannot be restored` });
-    }
-  }
-  return out;
+/** Every break of the chain: jumps no fill closed and links that are missing, and why each is there. */
+export function gaps(chain: Chain): Gap[] {
+  const missing = chain.breaks.map((b): Gap => ({
+    afterZxid: b.after, resumeZxid: b.before, kind: 'missing',
+    text: `missing: the txns after ${hex(b.after)} up to ${hex(b.before)} are not in the archive (their link was deleted or lost; a member that still holds them archives them again when it serves); points in between cannot be restored`,
+  }));
+  return [...missing, ...chain.jumps.filter((j) => j.filledTo !== j.to).map((j): Gap => j.restore
+    ? { afterZxid: j.from, resumeZxid: j.to, kind: 'restore', text: `restored at ${hex(j.to)}: a restore replaced the history after ${hex(j.from)} (epoch ${Math.floor(j.to / 4294967296)} starts from the backup at ${hex(j.to)})` }
+    : { afterZxid: j.filledTo, resumeZxid: j.to, kind: 'hole', text: `hole: the txns after ${hex(j.filledTo)} up to ${hex(j.to)} were in no serving member's log when they were to be archived; the archive continues from the full backup at ${hex(j.to)} (a member that still holds them fills the hole when it serves)` })]
+    .sort((a, b) => a.afterZxid - b.afterZxid);
 }
 
 // ---------- point in time ----------
@@ -214,7 +196,7 @@ export interface PointInTime {
   replayed: number;
 }
 
-/** Replays a chunk's txns after `after` up to `upTo` (inclusive) onto tree and sessions. */
+/** Replays txns after `after` up to `upTo` (inclusive) onto tree and sessions. */
 function replay(records: readonly LogRecord[], after: number, upTo: number, tree: DataTree, sessions: Map<bigint, number>): { last: LogRecord | null; n: number } {
   let last: LogRecord | null = null;
   let n = 0;
@@ -230,15 +212,15 @@ function replay(records: readonly LogRecord[], after: number, upTo: number, tree
   return { last, n };
 }
 
-/** The zxid of the state at time T: the last txn before the first one decided after T, in the chain that reaches T. */
-async function zxidAtTime(store: ArchiveStore, allRuns: readonly Run[], timeMs: number): Promise<number> {
-  const run = [...allRuns].reverse().find((r) => r.firstTime <= timeMs);
+/** The zxid of the state at time T: the last txn before the first one decided after T, in the run that reaches T. */
+async function zxidAtTime(store: ArchiveStore, runs: readonly Run[], timeMs: number): Promise<number> {
+  const run = [...runs].reverse().find((r) => r.firstTime <= timeMs);
   if (!run) throw new ArchiveError(`no archived txn is at or before ${iso(timeMs)}`);
-  let prev = run.prevZxid;
-  for (const c of run.chunks) {
-    if (c.firstTime > timeMs) return prev;
-    if (c.lastTime <= timeMs) { prev = c.lastZxid; continue; }
-    for (const r of readChunk(c.path, await store.read(c.path)).records) {
+  let prev = run.prev;
+  for (const l of run.links) {
+    if (l.firstTime > timeMs) return prev;
+    if (l.lastTime <= timeMs) { prev = l.last; continue; }
+    for (const r of readChunk(l.name, await store.read(linkPath(l.name))).records) {
       if (r.hdr.time > timeMs) return prev;
       prev = r.hdr.zxid;
     }
@@ -248,31 +230,31 @@ async function zxidAtTime(store: ArchiveStore, allRuns: readonly Run[], timeMs: 
 
 /** Rebuilds the state as of `target` from the newest backup that reaches it plus the archived txns after it. */
 export async function pointInTime(store: ArchiveStore, target: Target): Promise<PointInTime> {
-  const { chunks } = await listChunks(store);
-  const allRuns = runs(chunks);
+  const { links } = await listLinks(store);
+  const chain = buildChain(links);
+  const runs = runsOf(chain);
   const backups = await listBackupFiles(store);
   if (backups.length === 0) throw new ArchiveError(`${store.location}: no backup in ${BACKUPS}/: the archive has no base to restore from`);
   let zxid: number;
   if ('zxid' in target) {
     zxid = target.zxid;
   } else {
-    const newest = allRuns.at(-1);
+    const newest = runs.at(-1);
     const status = await readStatus(store);
-    if (newest && newest.lastTime < target.timeMs && !(status && status.zxid === newest.lastZxid && status.asOfMs >= target.timeMs)) {
-      const asOf = status && status.zxid === newest.lastZxid ? `; the archive was complete as of ${iso(status.asOfMs)}` : '';
-      throw new ArchiveError(`the newest archived txn is ${hex(newest.lastZxid)} at ${iso(newest.lastTime)}${asOf}: txns after it, up to ${iso(target.timeMs)}, may not be archived yet. ` +
+    if (newest && newest.lastTime < target.timeMs && !(status && status.zxid === newest.last && status.asOfMs >= target.timeMs)) {
+      const asOf = status && status.zxid === newest.last ? `; the archive was complete as of ${iso(status.asOfMs)}` : '';
+      throw new ArchiveError(`the newest archived txn is ${hex(newest.last)} at ${iso(newest.lastTime)}${asOf}: txns after it, up to ${iso(target.timeMs)}, may not be archived yet. ` +
         'Pick an earlier time, or wait for the next archive interval (backup.archiveIntervalMs)');
     }
-    zxid = await zxidAtTime(store, allRuns, target.timeMs);
+    zxid = await zxidAtTime(store, runs, target.timeMs);
   }
-  const ranges = restoreRanges(allRuns, backups).filter((r) => r.fromZxid <= zxid);
-  const reaching = ranges.filter((r) => r.toZxid >= zxid);
-  if (reaching.length === 0) throw new ArchiveError(unreachable(zxid, allRuns, backups));
+  const reaching = restoreRanges(runs, backups).filter((r) => r.fromZxid <= zxid && r.toZxid >= zxid);
+  if (reaching.length === 0) throw new ArchiveError(unreachable(zxid, chain, runs, backups));
   const problems: string[] = [];
   // the newest backup that reaches the target replays the fewest txns; a damaged one falls back to an older one
   for (const r of reaching.sort((a, b) => b.fromZxid - a.fromZxid)) {
     try {
-      return await rebuild(store, allRuns, r.backup, zxid);
+      return await rebuild(store, runs, r.backup, zxid);
     } catch (e) {
       problems.push((e as Error).message);
     }
@@ -280,17 +262,17 @@ export async function pointInTime(store: ArchiveStore, target: Target): Promise<
   throw new ArchiveError(`no usable backup reaches ${hex(zxid)}: ${problems.join('; ')}`);
 }
 
-async function rebuild(store: ArchiveStore, allRuns: readonly Run[], backup: BackupFile, zxid: number): Promise<PointInTime> {
+async function rebuild(store: ArchiveStore, runs: readonly Run[], backup: BackupFile, zxid: number): Promise<PointInTime> {
   const { meta, snapshot } = readBackup(backup.path, await store.read(backup.path));
   const tree = snapshot.tree;
   const sessions = new Map(snapshot.sessions.map((s) => [s.id, s.timeoutMs]));
   let last: LogRecord | null = null;
   let replayed = 0;
   if (zxid > snapshot.zxid) {
-    const run = allRuns.find((r) => enter(r, snapshot.zxid) !== null)!;
-    for (const c of enter(run, snapshot.zxid)!) {
-      if (c.prevZxid >= zxid) break;
-      const r = replay(readChunk(c.path, await store.read(c.path)).records, snapshot.zxid, zxid, tree, sessions);
+    const run = runs.find((r) => enter(r, snapshot.zxid) !== null)!;
+    for (const l of enter(run, snapshot.zxid)!) {
+      if (l.prev >= zxid) break;
+      const r = replay(readChunk(l.name, await store.read(linkPath(l.name))).records, snapshot.zxid, zxid, tree, sessions);
       if (r.last) last = r.last;
       replayed += r.n;
     }
@@ -304,17 +286,16 @@ async function rebuild(store: ArchiveStore, allRuns: readonly Run[], backup: Bac
 }
 
 /** Why `zxid` cannot be reached: not archived yet, in a gap, or before every backup. */
-function unreachable(zxid: number, allRuns: readonly Run[], backups: readonly BackupFile[]): string {
-  const end = allRuns.at(-1)?.lastZxid ?? -1;
-  if (zxid > end && zxid > (backups.at(-1)?.zxid ?? -1)) {
-    const newest = allRuns.at(-1);
-    return `${hex(zxid)} is not archived yet: the newest archived txn is ${newest ? `${hex(newest.lastZxid)} (${iso(newest.lastTime)})` : 'none'}. ` +
+function unreachable(zxid: number, chain: Chain, runs: readonly Run[], backups: readonly BackupFile[]): string {
+  const newest = runs.at(-1);
+  if (zxid > (chain.end ?? -1) && zxid > (backups.at(-1)?.zxid ?? -1)) {
+    return `${hex(zxid)} is not archived yet: the newest archived txn is ${newest ? `${hex(newest.last)} (${iso(newest.lastTime)})` : 'none'}. ` +
       'Txns reach the archive within backup.archiveIntervalMs of their commit';
   }
   if (zxid < backups[0]!.zxid) return `${hex(zxid)} is before the archive's oldest backup (${hex(backups[0]!.zxid)}): retention removed what led there, or it was never archived`;
-  const gap = gaps(allRuns, backups).find((g) => g.afterZxid < zxid && zxid < g.resumeZxid);
+  const gap = gaps(chain).find((g) => g.afterZxid < zxid && zxid < g.resumeZxid);
   if (gap) return `${hex(zxid)} cannot be reached: ${gap.text}`;
-  return `${hex(zxid)} cannot be reached from any backup: the chunks from the nearest backup before it do not lead there (run ark backup list to see the ranges)`;
+  return `${hex(zxid)} cannot be reached from any backup: the chain from the nearest backup before it does not lead there (a link is missing or damaged; run ark backup list)`;
 }
 
 // ---------- retention ----------
@@ -323,10 +304,12 @@ export interface RetentionPolicy { retainCount: number; retainHours: number }
 
 /**
  * Keeps the newest `retainCount` backups and those younger than `retainHours` (either rule keeps
- * a backup; the newest is always kept), and the chunks after the oldest kept backup; removes the
- * rest once. Returns what it removed.
+ * a backup; the newest is always kept), and the links after the oldest kept backup; removes the
+ * rest once. The chain's last link and links younger than `graceMs` always stay: a member
+ * extending the chain from a view that old then finds its name taken instead of starting a second
+ * chain. Returns what it removed.
  */
-export async function pruneArchive(store: ArchiveStore, policy: RetentionPolicy, now: number): Promise<string[]> {
+export async function pruneArchive(store: ArchiveStore, policy: RetentionPolicy, now: number, graceMs: number): Promise<string[]> {
   const backups = await listBackupFiles(store);
   if (backups.length <= 1 || (policy.retainCount <= 0 && policy.retainHours <= 0)) return [];
   const byAge = [...backups].reverse();
@@ -342,13 +325,15 @@ export async function pruneArchive(store: ArchiveStore, policy: RetentionPolicy,
     removed.push(b.path);
   }
   const oldestKept = Math.min(...[...keep].map((b) => b.zxid));
-  const { chunks } = await listChunks(store);
-  for (const c of chunks) {
-    if (c.lastZxid > oldestKept) continue;
-    await store.remove(c.path);
-    removed.push(c.path);
+  const { links } = await listLinks(store);
+  const lastLink = buildChain(links).links.at(-1);
+  for (const l of links) {
+    if (l.last > oldestKept || l === lastLink || now - l.mtimeMs < graceMs) continue;
+    await store.remove(l.path);
+    removed.push(l.path);
   }
   return removed;
 }
 
-export type { StoredObject };
+export { isJump };
+export type { Chain, Run, StoredLink as ChunkInfo };

@@ -3,22 +3,26 @@
 // (src/runtime/archiving.ts) carries each action out against the real archive and data dir; the
 // simulator (test/sim) carries it out against simulated ones, with the same decisions.
 //
-// The archive (archive.ts) is a chain: full backups are its bases, and each chunk of committed
-// txns names the txn it continues (chunk.ts). Who writes:
-//   - The member with the duty (a standalone server, or the ensemble's established leader) extends
-//     the chain with the committed txns it holds on disk, at least every archiveIntervalMs (the
-//     RPO), takes the scheduled full backups and applies retention, once for the whole ensemble.
+// The archive is a chain of links (chain.ts): chunks of committed txns and jumps to full backups,
+// each link named after the position it continues and created exclusively, so each position has
+// one successor whoever writes. Who writes:
+//   - The member with the duty (a standalone server, or the ensemble's established leader)
+//     extends the chain with the committed txns it holds on disk, at least every
+//     archiveIntervalMs (the RPO), takes the scheduled full backups and applies retention, once
+//     for the whole ensemble.
 //   - Any other serving member extends it only when it has not advanced for staleMs while that
 //     member holds committed txns beyond its end: a new leader whose log cannot continue the chain
 //     (it took a SNAP past the archive's end) is covered by a follower that still holds those txns.
-//   - Chunks are created exclusively under the name of their first zxid. Two writers that read
-//     the same end write the same name (the committed history is the same on every member), so one
-//     of them fails and re-reads: no txn is archived twice, whoever wins, and leadership need not
-//     be exact (an old leader that still believes it leads writes only committed txns too).
-//   - When no member can continue the chain (the txns after its end are in no log any more, or a
-//     restore replaced the history), the chain restarts at a new base: this member's snapshot
-//     above the end (written as a backup) or a backup taken now. A restore's snapshot (zxid
-//     counter 0) is a new history, written at once; any other base leaves a hole that is reported.
+//     Leadership need not be exact: an old leader that still believes it leads writes only
+//     committed txns, and names decide who wins.
+//   - When no member can continue the chain (the txns after its end are in no serving member's
+//     log, or a restore replaced the history), the chain jumps to a base: a full backup above its
+//     end (written first, from this member's snapshot or taken now). A restore's snapshot (zxid
+//     counter 0) starts a new history and is jumped to at once; any other jump leaves a hole,
+//     reported, that a member holding those txns later (one that was down) fills.
+
+export { isRestoreBase } from './chain.js';
+import { isRestoreBase } from './chain.js';
 
 export interface ArchiverOptions {
   /** committed txns reach the archive within this long (backup.archiveIntervalMs) */
@@ -37,10 +41,15 @@ export interface ArchiverOptions {
 
 /** What a refresh read from the archive. */
 export interface ArchiveView {
-  /** the last txn of the chain (the highest chunk end), null when there is no chunk */
+  /** where the chain ends (the last txn, or the base of its last jump), null when it has no link */
   end: number | null;
   /** full backups (the chain's bases), oldest first, with when each was made */
   backups: ReadonlyArray<{ zxid: number; timeMs: number }>;
+  /**
+   * where txns are missing: after `after` up to `before` (a jump not filled up to its base yet,
+   * whose first fill link takes the fill name while `after` is `jumpFrom`; or a lost link, jumpFrom -1)
+   */
+  holes: ReadonlyArray<{ after: number; before: number; jumpFrom: number }>;
 }
 
 /** What the member knows of itself at this moment. */
@@ -59,40 +68,46 @@ export interface MemberState {
   snapshots: readonly number[];
 }
 
+/** Which name a new link takes: the chain's first, the one after `after`, or the first of a fill of the jump at `after`. */
+export type LinkSlot = 'start' | 'next' | 'fill';
+
 export type ArchiveAction =
   | { kind: 'refresh' }
-  /** copy this member's committed txns after `after` up to `upTo` into a chunk (stops at a restore) */
-  | { kind: 'chunk'; after: number; upTo: number }
-  /** write this member's snapshot at `snapshot` as a backup; `hole`: the txns after the chain's end nobody could archive */
-  | { kind: 'base'; snapshot: number; hole: { after: number; before: number } | null }
+  /** copy this member's committed txns after `after` up to `upTo` into a new link (it stops at a restore) */
+  | { kind: 'chunk'; after: number; upTo: number; slot: LinkSlot }
+  /** write this member's snapshot at `snapshot` as a backup (a base to jump to) */
+  | { kind: 'base'; snapshot: number }
   /** take a full backup of the live tree now */
-  | { kind: 'capture'; reason: 'first' | 'scheduled' | 'gap'; hole: { after: number; before: number } | null }
+  | { kind: 'capture'; reason: 'first' | 'scheduled' | 'gap' }
+  /** link the chain's end `from` to the backup at `to`: the txns in between are in no log this side of `to` */
+  | { kind: 'jump'; from: number; to: number }
   /** every txn committed before now is archived, up to `zxid` */
   | { kind: 'status'; zxid: number }
   | { kind: 'prune' };
 
 export type ActionResult =
   | { ok: true; view?: ArchiveView; wrote?: { zxid: number } }
-  /** exists: another member wrote this name first; missing: this member's disk cannot provide what was asked */
+  /** exists: another member took the name first; missing: this member's disk cannot provide what was asked */
   | { ok: false; reason: 'exists' | 'missing' | 'error'; message?: string };
+
+/** See Archiver.retainFrom. */
+export function retainFrom(v: ArchiveView | null): number | null {
+  if (!v) return null;
+  return Math.min(v.end ?? v.backups.at(-1)?.zxid ?? 0, ...v.holes.map((h) => h.after));
+}
 
 const COUNTER_SPAN = 4294967296;
 const epochOf = (zxid: number): number => Math.floor(zxid / COUNTER_SPAN);
-
-/** Restores start a new history at a snapshot whose zxid has counter 0 (restore.ts, the online restores). */
-export function isRestoreBase(zxid: number): boolean {
-  return zxid > 0 && zxid % COUNTER_SPAN === 0;
-}
 
 export class Archiver {
   private view: ArchiveView | null = null;
   private inFlight: ArchiveAction | null = null;
   private nextRefreshAt = 0;
-  /** when the chain (its end or its newest base) last moved, as seen here */
+  /** when the chain's end last moved, as seen here */
   private lastAdvanceAt = 0;
   /** since when txns wait to be archived, as seen here */
   private pendingSince: number | null = null;
-  /** continuation points this member's disk could not provide (cleared when its history changes) */
+  /** positions this member's disk could not continue from (cleared when its history changes) */
   private readonly missing = new Set<number>();
   private lastStatus = { zxid: -1, at: 0 };
   private pruneDue = false;
@@ -105,18 +120,30 @@ export class Archiver {
     return this.view;
   }
 
-  /** Where this member would continue the chain: its end, else the oldest base above it that this member can continue. */
+  /**
+   * Where this member would extend the chain: its end; with no link yet, the newest backup this
+   * member can continue (null: neither).
+   */
   continuation(): number | null {
     const v = this.view;
     if (!v) return null;
-    if (v.end !== null && !this.missing.has(v.end)) return v.end;
-    for (const b of v.backups) if (b.zxid > (v.end ?? -1) && !this.missing.has(b.zxid)) return b.zxid;
-    return null;
+    if (v.end !== null) return this.missing.has(v.end) ? null : v.end;
+    const bases = v.backups.filter((b) => !this.missing.has(b.zxid));
+    return bases.at(-1)?.zxid ?? null;
+  }
+
+  /**
+   * The lowest zxid whose successors the archive still lacks (its end, or a hole behind it): purge
+   * keeps the txns from here on, so a member can still archive them. Null while the archive has
+   * not been read (keep everything).
+   */
+  retainFrom(): number | null {
+    return retainFrom(this.view);
   }
 
   /** Txns this member could archive now but has not (mntr's archive lag, in txns of one epoch). */
   lagTxns(m: Pick<MemberState, 'archivable'>): number {
-    const p = this.continuation() ?? this.view?.end ?? 0;
+    const p = this.view?.end ?? this.view?.backups.at(-1)?.zxid ?? 0;
     if (m.archivable <= p) return 0;
     return epochOf(m.archivable) === epochOf(p) ? m.archivable - p : m.archivable % COUNTER_SPAN;
   }
@@ -148,21 +175,23 @@ export class Archiver {
     if (this.view === null || now >= this.nextRefreshAt) return { kind: 'refresh' };
     if (!m.serving) return null;
     const v = this.view;
-    if (v.backups.length === 0) return m.duty ? { kind: 'capture', reason: 'first', hole: null } : null;
     if (m.duty && this.pruneDue) return { kind: 'prune' };
     const p = this.continuation();
-    const chain = p === null ? this.baseAction(now, m) : this.chunkAction(now, m, p);
-    if (chain) return chain;
-    return m.duty ? this.scheduled(now, m) : null;
+    let chain: ArchiveAction | null;
+    if (p !== null) chain = this.extend(now, m, p, v.end === null ? 'start' : 'next');
+    else if (v.end === null) chain = m.duty ? { kind: 'capture', reason: 'first' } : null;
+    else chain = this.jump(now, m, v.end);
+    return chain ?? this.fillHole(m) ?? (m.duty ? this.scheduled(now, m) : null);
   }
 
-  private chunkAction(now: number, m: MemberState, p: number): ArchiveAction | null {
+  /** Extends the chain from `p` once that is due. */
+  private extend(now: number, m: MemberState, p: number, slot: LinkSlot): ArchiveAction | null {
     if (m.archivable <= p) {
       this.pendingSince = null;
       this.flushRequested = false;
       // up to date: record that every txn committed so far is archived (point-in-time restore by
       // time may then reach past the last txn, up to this moment)
-      if (m.duty && m.committed === p && (this.lastStatus.zxid !== p || now - this.lastStatus.at >= this.opts.archiveIntervalMs / 2)) {
+      if (m.duty && m.committed === p && slot === 'next' && (this.lastStatus.zxid !== p || now - this.lastStatus.at >= this.opts.archiveIntervalMs / 2)) {
         return { kind: 'status', zxid: p };
       }
       return null;
@@ -173,30 +202,41 @@ export class Archiver {
     const due = m.duty
       ? waited >= this.opts.archiveIntervalMs || many || this.flushRequested
       : waited >= this.opts.staleMs && now - this.lastAdvanceAt >= this.opts.staleMs;
-    return due ? { kind: 'chunk', after: p, upTo: m.archivable } : null;
+    return due ? { kind: 'chunk', after: p, upTo: m.archivable, slot } : null;
   }
 
-  /** The chain cannot be continued from this member's disk: a new base, from a snapshot or taken now. */
-  private baseAction(now: number, m: MemberState): ArchiveAction | null {
-    const v = this.view!;
-    const end = Math.max(v.end ?? 0, ...v.backups.map((b) => b.zxid));
-    const above = m.snapshots.filter((s) => s > end && s <= m.archivable && !this.missing.has(s));
-    const restore = above.find(isRestoreBase);
-    // a restore replaced the history: its snapshot is where the new one starts (no hole)
-    if (restore !== undefined) return { kind: 'base', snapshot: restore, hole: null };
+  /** The chain's end cannot be continued from this member's disk: jump to a base above it. */
+  private jump(now: number, m: MemberState, end: number): ArchiveAction | null {
+    const backups = this.view!.backups;
+    const above = (z: number): boolean => z > end && !this.missing.has(z);
+    // a restore replaced the history: its snapshot is where the new one starts, at once
+    const restore = m.snapshots.find((s) => above(s) && s <= m.archivable && isRestoreBase(s));
+    if (restore !== undefined) return backups.some((b) => b.zxid === restore) ? { kind: 'jump', from: end, to: restore } : { kind: 'base', snapshot: restore };
     // otherwise the txns after the end are gone from this member: let a member that still holds
-    // them fill in first (the duty member waits as long as the others would before stepping in)
+    // them extend the chain first (the duty member waits as long as the others would)
     if (!m.duty || now - this.lastAdvanceAt < this.opts.staleMs) return null;
-    const oldest = above[0];
-    if (oldest !== undefined) return { kind: 'base', snapshot: oldest, hole: { after: end, before: oldest } };
-    return { kind: 'capture', reason: 'gap', hole: { after: end, before: m.applied } };
+    // a base above the end (written by this member a moment ago, or scheduled): jump once this
+    // member's disk holds the txn it is at, and take no second one meanwhile
+    const base = backups.find((b) => above(b.zxid));
+    if (base) return base.zxid <= m.archivable ? { kind: 'jump', from: end, to: base.zxid } : null;
+    const snapshot = m.snapshots.find((s) => above(s) && s <= m.archivable);
+    return snapshot !== undefined ? { kind: 'base', snapshot } : { kind: 'capture', reason: 'gap' };
+  }
+
+  /** A hole this member may hold the txns of: archive them, ending exactly at the base the chain jumped to. */
+  private fillHole(m: MemberState): ArchiveAction | null {
+    for (const h of this.view!.holes) {
+      if (this.missing.has(h.after) || m.archivable <= h.after) continue;
+      return { kind: 'chunk', after: h.after, upTo: Math.min(h.before, m.archivable), slot: h.after === h.jumpFrom ? 'fill' : 'next' };
+    }
+    return null;
   }
 
   private scheduled(now: number, m: MemberState): ArchiveAction | null {
     const newest = this.view!.backups.at(-1);
     if (this.opts.backupIntervalMs <= 0 || !newest) return null;
     if (now - newest.timeMs < this.opts.backupIntervalMs || newest.zxid === m.applied) return null;
-    return { kind: 'capture', reason: 'scheduled', hole: null };
+    return { kind: 'capture', reason: 'scheduled' };
   }
 
   /** The result of the action next() returned. */
@@ -227,15 +267,14 @@ export class Archiver {
         this.nextRefreshAt = now;
         return;
       case 'chunk':
+      case 'jump':
         this.nextRefreshAt = now;
         return;
     }
   }
 
   private observe(now: number, v: ArchiveView): void {
-    const before = this.view;
-    const moved = !before || before.end !== v.end || before.backups.at(-1)?.zxid !== v.backups.at(-1)?.zxid;
-    if (moved) this.lastAdvanceAt = now;
+    if (!this.view || this.view.end !== v.end) this.lastAdvanceAt = now;
     this.view = v;
     this.nextRefreshAt = now + this.opts.refreshMs;
   }

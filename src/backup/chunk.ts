@@ -1,4 +1,4 @@
-// Archive chunks: a run of committed txns, the unit of the continuous archive.
+// The links of the archive's chain (chain.ts), as files: a chunk of committed txns, or a jump.
 //
 //   header (CHUNK_HEADER_BYTES): "ARKA", int32 format version, int64 prevZxid, int64 firstZxid,
 //          int64 lastZxid, int32 count, int64 firstTime, int64 lastTime, uint32 crc32 of the bytes
@@ -11,7 +11,8 @@
 // epochs, leader changes and restores, whoever wrote each link. It is complete only when its
 // header checks out and its records are exactly `count`, from firstZxid to lastZxid, each
 // following the one before (+1, or the first txn of a later epoch). Records are copied as the log
-// wrote them, checksums included.
+// wrote them, checksums included. A jump is a header alone: count 0, firstZxid = lastZxid = the
+// base backup the chain continues from.
 import { crc32 } from 'node:zlib';
 import { JuteReader, JuteWriter } from '../wire/jute.js';
 import { readTxnBody, readTxnHeader } from '../wire/txn.js';
@@ -39,15 +40,6 @@ export class ChunkCorruptError extends Error {
   }
 }
 
-export function chunkName(firstZxid: number): string {
-  return `txns.${firstZxid.toString(16).padStart(16, '0')}`;
-}
-
-export function parseChunkName(name: string): number | null {
-  const m = /^txns\.([0-9a-f]{16})$/.exec(name);
-  return m ? parseInt(m[1]!, 16) : null;
-}
-
 export function encodeChunkHeader(h: ChunkHeader): Buffer {
   const w = new JuteWriter(CHUNK_HEADER_BYTES);
   w.int(CHUNK_MAGIC).int(CHUNK_VERSION).long(h.prevZxid).long(h.firstZxid).long(h.lastZxid).int(h.count).long(h.firstTime).long(h.lastTime);
@@ -67,7 +59,8 @@ export function readChunkHeader(file: string, buf: Buffer): ChunkHeader {
   const version = r.int();
   if (version !== CHUNK_VERSION) throw new ChunkCorruptError(file, `chunk format version ${version}; this Ark reads ${CHUNK_VERSION}`);
   const h = { prevZxid: r.long(), firstZxid: r.long(), lastZxid: r.long(), count: r.int(), firstTime: r.long(), lastTime: r.long() };
-  if (h.count < 1 || h.firstZxid <= h.prevZxid || h.lastZxid < h.firstZxid) throw new ChunkCorruptError(file, 'header describes no run of txns');
+  const jump = h.count === 0 && h.firstZxid === h.lastZxid;
+  if (h.count < 0 || h.firstZxid <= h.prevZxid || h.lastZxid < h.firstZxid || (h.count === 0 && !jump)) throw new ChunkCorruptError(file, 'header describes no run of txns and no jump');
   return h;
 }
 
@@ -109,6 +102,7 @@ export function readChunk(file: string, buf: Buffer): { header: ChunkHeader; rec
     offset = end;
   }
   if (records.length !== header.count) throw new ChunkCorruptError(file, `holds ${records.length} txns, its header says ${header.count}: the chunk is incomplete`);
+  if (header.count === 0) return { header, records }; // a jump
   const first = records[0]!.hdr;
   const last = records[records.length - 1]!.hdr;
   if (first.zxid !== header.firstZxid || last.zxid !== header.lastZxid) throw new ChunkCorruptError(file, 'its txns do not match the zxids its header names');

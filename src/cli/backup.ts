@@ -7,7 +7,8 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { BackupCorruptError, readBackup, type LoadedBackup } from '../backup/format.js';
-import { gaps, listBackupFiles, listChunks, mergedRanges, pointInTime, readStatus, restoreRanges, runs, type BackupFile, type ChunkInfo } from '../backup/archive.js';
+import { gaps, linkPath, listBackupFiles, listLinks, mergedRanges, pointInTime, readStatus, restoreRanges, type BackupFile, type StoredLink } from '../backup/archive.js';
+import { buildChain, runsOf } from '../backup/chain.js';
 import { readChunk } from '../backup/chunk.js';
 import { openArchive, type ArchiveStore } from '../backup/store.js';
 import { RestoreError, restoreInto } from '../backup/restore.js';
@@ -259,26 +260,28 @@ export function registerBackupCommands(program: Command): void {
 
 interface ArchiveReport {
   backups: Array<{ file: string; zxid: string; time: string | null; bytes: number; error: string | null }>;
-  txns: { chunks: number; fromZxid: string; toZxid: string; fromTime: string; toTime: string } | null;
+  txns: { links: number; fromZxid: string; toZxid: string; fromTime: string; toTime: string } | null;
   newest: { zxid: string; time: string } | null;
   completeAsOf: string | null;
   restorable: Array<{ fromZxid: string; toZxid: string; toTime: string | null; backup: string }>;
   gaps: Array<{ afterZxid: string; resumeZxid: string; kind: string; text: string }>;
+  /** links no path from the chain's start reaches (a writer's stale attempt): never read by a restore */
+  unlinked: string[];
   damaged: Array<{ file: string; problem: string }>;
 }
 
-/** Reads the whole archive, checking every backup and chunk, and says exactly what a restore can reach. */
+/** Reads the whole archive, checking every backup and link, and says exactly what a restore can reach. */
 async function archiveReport(store: ArchiveStore): Promise<ArchiveReport> {
   const damaged: ArchiveReport['damaged'] = [];
-  const listed = await listChunks(store);
+  const listed = await listLinks(store);
   for (const d of listed.damaged) damaged.push({ file: d.path, problem: d.problem });
-  const chunks: ChunkInfo[] = [];
-  for (const c of listed.chunks) {
+  const links: StoredLink[] = [];
+  for (const l of listed.links) {
     try {
-      readChunk(c.path, await store.read(c.path));
-      chunks.push(c);
+      readChunk(l.path, await store.read(linkPath(l.name)));
+      links.push(l);
     } catch (e) {
-      damaged.push({ file: c.path, problem: (e as Error).message });
+      damaged.push({ file: l.path, problem: (e as Error).message });
     }
   }
   const valid: BackupFile[] = [];
@@ -293,21 +296,22 @@ async function archiveReport(store: ArchiveStore): Promise<ArchiveReport> {
       backups.push({ file: b.path, zxid: hex(b.zxid), time: null, bytes: b.bytes, error: (e as Error).message });
     }
   }
-  const allRuns = runs(chunks);
+  const chain = buildChain(links);
+  const runs = runsOf(chain);
   const iso = (ms: number): string => new Date(ms).toISOString();
-  const newestRun = allRuns.at(-1);
+  const first = runs[0];
+  const newest = runs.at(-1);
   const status = await readStatus(store);
-  const first = chunks[0];
-  const last = chunks.at(-1);
   return {
     backups,
-    txns: first && last ? { chunks: chunks.length, fromZxid: hex(first.firstZxid), toZxid: hex(last.lastZxid), fromTime: iso(first.firstTime), toTime: iso(last.lastTime) } : null,
-    newest: newestRun ? { zxid: hex(newestRun.lastZxid), time: iso(newestRun.lastTime) } : null,
-    completeAsOf: status && newestRun && status.zxid === newestRun.lastZxid ? iso(status.asOfMs) : null,
-    restorable: mergedRanges(restoreRanges(allRuns, valid)).map((r) => ({
+    txns: first && newest ? { links: links.length, fromZxid: hex(first.first), toZxid: hex(newest.last), fromTime: iso(first.firstTime), toTime: iso(newest.lastTime) } : null,
+    newest: newest ? { zxid: hex(newest.last), time: iso(newest.lastTime) } : null,
+    completeAsOf: status && newest && status.zxid === newest.last ? iso(status.asOfMs) : null,
+    restorable: mergedRanges(restoreRanges(runs, valid)).map((r) => ({
       fromZxid: hex(r.fromZxid), toZxid: hex(r.toZxid), toTime: r.toTime === null ? null : iso(r.toTime), backup: r.backup.path,
     })),
-    gaps: gaps(allRuns, valid).map((g) => ({ afterZxid: hex(g.afterZxid), resumeZxid: hex(g.resumeZxid), kind: g.kind, text: g.text })),
+    gaps: gaps(chain).map((g) => ({ afterZxid: hex(g.afterZxid), resumeZxid: hex(g.resumeZxid), kind: g.kind, text: g.text })),
+    unlinked: chain.unlinked.map((l) => `txns/${l.name}`),
     damaged,
   };
 }
@@ -317,13 +321,14 @@ function printArchiveReport(location: string, r: ArchiveReport): void {
   console.log('backups:');
   for (const b of r.backups) console.log(`  ${b.zxid.padEnd(14)} ${(b.time ?? '').padEnd(26)} ${String(b.bytes).padStart(12)} B  ${b.error ? `DAMAGED: ${b.error}` : b.file}`);
   if (r.backups.length === 0) console.log('  (none)');
-  console.log(r.txns ? `archived txns: ${r.txns.chunks} chunks, zxid ${r.txns.fromZxid} .. ${r.txns.toZxid}, ${r.txns.fromTime} .. ${r.txns.toTime}` : 'archived txns: (none)');
+  console.log(r.txns ? `archived txns: ${r.txns.links} links, zxid ${r.txns.fromZxid} .. ${r.txns.toZxid}, ${r.txns.fromTime} .. ${r.txns.toTime}` : 'archived txns: (none)');
   if (r.newest) console.log(`newest archived txn: ${r.newest.zxid} at ${r.newest.time}${r.completeAsOf ? `; every txn committed before ${r.completeAsOf} is archived` : ''}`);
   console.log('restorable (ark restore --archive ... --to-zxid Z / --to-time T):');
   for (const x of r.restorable) console.log(`  zxid ${x.fromZxid} .. ${x.toZxid}${x.toTime ? ` (up to ${x.toTime})` : ' (the backup\'s own point)'}, from ${x.backup}`);
   if (r.restorable.length === 0) console.log('  nothing: the archive has no intact backup');
   if (r.gaps.length > 0) console.log('gaps:');
   for (const g of r.gaps) console.log(`  ${g.text}`);
+  if (r.unlinked.length > 0) console.log(`not in the chain (left by a member that lost a race; harmless): ${r.unlinked.join(', ')}`);
   if (r.damaged.length > 0) console.log('damaged (not counted above):');
   for (const d of r.damaged) console.log(`  ${d.problem}`);
 }

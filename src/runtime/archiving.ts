@@ -11,8 +11,9 @@ import type { DataDir } from '../storage/datadir.js';
 import { readRecordRun } from '../storage/logreader.js';
 import { isGzip } from '../storage/snapshot.js';
 import { Archiver, type ActionResult, type ArchiveAction, type MemberState } from '../backup/archiver.js';
-import { backupPath, chunkPath, pruneArchive, readArchiveView, writeStatus } from '../backup/archive.js';
+import { backupPath, linkPath, pruneArchive, readArchiveView, writeStatus, type StoredLink } from '../backup/archive.js';
 import { encodeChunkHeader } from '../backup/chunk.js';
+import { START_LINK, isRestoreBase, linkName } from '../backup/chain.js';
 import { backupMeta, backupStream, type BackupResult } from '../backup/format.js';
 import type { ArchiveStore } from '../backup/store.js';
 import type { Logger } from '../util/log.js';
@@ -44,6 +45,8 @@ export class ArchiveRunner {
   private lastProblem = '';
   /** when the archive's newest txn was committed (from the last chunk this server wrote or saw) */
   newest: { zxid: number; timeMs: number } | null = null;
+  /** the headers of the archive's links, read once each (links never change) */
+  private readonly headers = new Map<string, StoredLink | string>();
 
   constructor(private readonly store: ArchiveStore, private readonly cfg: BackupConfig, private readonly host: ArchiveHost) {
     this.archiver = new Archiver({
@@ -109,18 +112,21 @@ export class ArchiveRunner {
     try {
       switch (a.kind) {
         case 'refresh':
-          return { ok: true, view: await readArchiveView(this.store) };
+          return { ok: true, view: await readArchiveView(this.store, this.headers) };
         case 'chunk':
-          return await this.chunk(a.after, a.upTo);
+          return await this.chunk(a.after, a.upTo, a.slot);
         case 'base':
-          return await this.base(a.snapshot, a.hole);
+          return await this.base(a.snapshot);
         case 'capture':
-          return await this.capture(a.reason, a.hole);
+          return await this.capture(a.reason);
+        case 'jump':
+          return await this.jump(a.from, a.to);
         case 'status':
           await writeStatus(this.store, { zxid: a.zxid, asOfMs: Date.now(), serverId: this.host.serverId });
           return { ok: true };
         case 'prune': {
-          const removed = await pruneArchive(this.store, this.cfg, Date.now());
+          // a link younger than a few refreshes may be what a member with a stale view extends
+          const removed = await pruneArchive(this.store, this.cfg, Date.now(), 10 * this.archiver.opts.refreshMs);
           if (removed.length > 0) this.host.logger.info({ removed: removed.length, archive: this.store.location }, 'archive retention removed old backups and the txns only they needed');
           return { ok: true };
         }
@@ -139,32 +145,46 @@ export class ArchiveRunner {
       'archiving failed: the txns stay in the txn log (purge keeps what is not archived) and are archived once the archive can be written; check that backup.archiveDir exists, is writable and has free space');
   }
 
-  /** Copies this member's committed txns after `after` into a new chunk, named by its first zxid. */
-  private async chunk(after: number, upTo: number): Promise<ActionResult> {
+  /** Copies this member's committed txns after `after` into a new link of the chain. */
+  private async chunk(after: number, upTo: number, slot: 'start' | 'next' | 'fill'): Promise<ActionResult> {
     const run = await readRecordRun(this.host.dataDir.log.dir, { after, upTo, bytesMax: CHUNK_BYTES_MAX, snapshots: this.member().snapshots });
     if (run === 'missing') return { ok: false, reason: 'missing' };
     const header = encodeChunkHeader({ prevZxid: run.prevZxid, firstZxid: run.firstZxid, lastZxid: run.lastZxid, count: run.count, firstTime: run.firstTime, lastTime: run.lastTime });
-    const created = await this.store.createExclusive(chunkPath(run.firstZxid), Buffer.concat([header, run.bytes]));
+    const name = slot === 'start' ? START_LINK : linkName(after, slot === 'fill');
+    const created = await this.store.createExclusive(linkPath(name), Buffer.concat([header, run.bytes]));
     if (!created) return { ok: false, reason: 'exists' };
     this.newest = { zxid: run.lastZxid, timeMs: run.lastTime };
-    this.host.logger.debug({ after: hex(after), first: hex(run.firstZxid), last: hex(run.lastZxid), txns: run.count }, 'txns archived');
+    this.host.logger.debug({ after: hex(after), first: hex(run.firstZxid), last: hex(run.lastZxid), txns: run.count, link: name }, 'txns archived');
     return { ok: true, wrote: { zxid: run.lastZxid } };
   }
 
-  /** Writes this member's snapshot at `zxid` as a backup: the chain's new base. */
-  private async base(zxid: number, hole: { after: number; before: number } | null): Promise<ActionResult> {
+  /** Links the chain's end to a base: the txns in between are in no serving member's log (or were replaced by a restore). */
+  private async jump(from: number, to: number): Promise<ActionResult> {
+    const header = encodeChunkHeader({ prevZxid: from, firstZxid: to, lastZxid: to, count: 0, firstTime: 0, lastTime: 0 });
+    if (!(await this.store.createExclusive(linkPath(linkName(from)), header))) return { ok: false, reason: 'exists' };
+    if (isRestoreBase(to)) {
+      this.host.logger.info({ from: hex(from), base: hex(to), archive: this.store.location }, 'the archive continues from the restored state: a restore started a new history');
+    } else {
+      this.host.logger.error({ after: hex(from), before: hex(to), archive: this.store.location },
+        'the archive has a hole: the txns after `after` up to `before` were in no serving member\'s log, so point-in-time restore cannot reach between them until a member that still holds them (one that was down) serves again and fills it; the archive continues from the full backup at `before`');
+    }
+    return { ok: true, wrote: { zxid: to } };
+  }
+
+  /** Writes this member's snapshot at `zxid` as a backup: a base the chain can jump to. */
+  private async base(zxid: number): Promise<ActionResult> {
     const snap = this.host.dataDir.snapshots().find((s) => s.zxid === zxid);
     if (!snap) return { ok: false, reason: 'missing' };
     const head = await readHead(snap.file);
     const meta = backupMeta(zxid, head.sessions, this.host.createdBy, new Date(head.timeMs));
     const created = await this.store.createExclusive(backupPath(zxid), backupStream(meta, snapshotBytes(snap.file)));
     if (!created) return { ok: false, reason: 'exists' };
-    this.reportBase(zxid, hole);
+    this.host.logger.info({ zxid: hex(zxid), archive: this.store.location }, 'a snapshot was written to the archive as a full backup (a base for the chain)');
     return { ok: true, wrote: { zxid } };
   }
 
   /** A backup of the live tree, straight into the archive. */
-  private async capture(reason: 'first' | 'scheduled' | 'gap', hole: { after: number; before: number } | null): Promise<ActionResult> {
+  private async capture(reason: 'first' | 'scheduled' | 'gap'): Promise<ActionResult> {
     const pass = new PassThrough();
     const abort = new AbortController();
     let zxid = -1;
@@ -186,17 +206,7 @@ export class ArchiveRunner {
     }
     if (!created.value) return { ok: false, reason: 'exists' };
     this.host.logger.info({ zxid: hex(zxid), reason, archive: this.store.location }, 'full backup written to the archive');
-    if (reason === 'gap') this.reportBase(zxid, hole);
     return { ok: true, wrote: { zxid } };
-  }
-
-  private reportBase(zxid: number, hole: { after: number; before: number } | null): void {
-    if (!hole) {
-      this.host.logger.info({ zxid: hex(zxid), archive: this.store.location }, 'the archive continues from the restored state: a restore started a new history');
-      return;
-    }
-    this.host.logger.error({ after: hex(hole.after), before: hex(zxid), archive: this.store.location },
-      'the archive has a hole: the txns after `after` up to `before` were in no serving member\'s log any more, so point-in-time restore cannot reach between them; the archive continues from a full backup at `before`. Keep members\' logs until they are archived (it happens within backup.archiveIntervalMs while the archive is writable)');
   }
 }
 

@@ -29,7 +29,7 @@ const PEER_FRAME_BYTES_MAX = 1024 * 1024 * 1024;
 type DiskOp =
   | { kind: 'append'; generation: number; entries: Entry[] }
   | { kind: 'truncate'; generation: number; zxid: number }
-  | { kind: 'install'; generation: number; image: SnapshotImage }
+  | { kind: 'install'; generation: number; image: SnapshotImage; keepLogUpTo: number }
   | { kind: 'reload' };
 
 export type QuorumRole = 'leader' | 'follower' | 'observer' | 'looking';
@@ -60,6 +60,8 @@ export class QuorumPath implements CommitPath {
   private lookingSinceMs = Date.now(); // consensus starts LOOKING
   private servingSinceMs = 0;
   private lastTickAt = Date.now();
+  /** consensus's commit point as of the last round: the txns up to it are committed whatever a SNAP brings */
+  private committedSeen = 0;
   /** quorum-port messages with each peer since the first one it sent on its connection (the leader's observers command) */
   private readonly peerStats = new Map<number, { establishedMs: number; packetsReceived: number; packetsSent: number }>();
   readonly tickMs = ZAB_TICK_MS;
@@ -191,7 +193,8 @@ export class QuorumPath implements CommitPath {
     if (rd.state) writeEpochState(this.host.config.dataDir, rd.state);
     // order: the install or the cut, then (after a cut below what was applied) the reload from
     // what the disk holds at that point, then the new entries
-    if (rd.snapshot) this.diskOps.push({ kind: 'install', generation: rd.generation, image: rd.snapshot });
+    // a SNAP replaces the log, but the committed txns in it stay while an archive may still need them
+    if (rd.snapshot) this.diskOps.push({ kind: 'install', generation: rd.generation, image: rd.snapshot, keepLogUpTo: this.host.config.backup ? this.committedSeen : -1 });
     if (rd.truncateAfter !== null) this.diskOps.push({ kind: 'truncate', generation: rd.generation, zxid: rd.truncateAfter });
     if (r.awaitingReload) this.diskOps.push({ kind: 'reload' });
     if (rd.entries.length > 0) this.diskOps.push({ kind: 'append', generation: rd.generation, entries: rd.entries });
@@ -204,6 +207,7 @@ export class QuorumPath implements CommitPath {
     this.notePhase();
     this.host.metrics?.ensembleStep(r.zab, rd.entries, rd.applied, Date.now());
     if (rd.applied.length > 0) this.host.applied(rd.applied.length);
+    this.committedSeen = r.zab.commitZxid;
   }
 
   /** For mntr and the AdminServer: elections timed (LOOKING until leading or following), serving since when. */
@@ -348,7 +352,7 @@ export class QuorumPath implements CommitPath {
     const { dataDir, logger } = this.host;
     switch (op.kind) {
       case 'install':
-        dataDir.installSnapshot(op.image.zxid, op.image.data);
+        dataDir.installSnapshot(op.image.zxid, op.image.data, op.keepLogUpTo);
         logger.info({ zxid: `0x${op.image.zxid.toString(16)}`, bytes: op.image.data.length }, 'SNAP: took the leader\'s snapshot');
         // durable now: consensus may write currentEpoch and acknowledge (never before)
         this.replica.persisted(op.generation, op.image.zxid, Date.now());

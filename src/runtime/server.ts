@@ -196,8 +196,14 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     this.every(this.commit.tickMs, () => this.commit.tick(Date.now()), false);
     this.archiving?.start();
     if (config.autopurgePurgeIntervalHours > 0) {
-      // the txns not archived yet stay (when the archive's end is not known yet, all of them)
-      const purge = (): void => purgeDataDir(this.dataDir, config.autopurgeSnapRetainCount, logger, this.archiving ? this.archiving.archiver.archive?.end ?? 0 : Number.POSITIVE_INFINITY);
+      // the txns not archived yet stay (behind its end, or in a hole), and the one a new link would
+      // continue; when the archive has not been read yet, all of them
+      const keepLogAfter = (): number => {
+        if (!this.archiving) return Number.POSITIVE_INFINITY;
+        const from = this.archiving.archiver.retainFrom();
+        return from === null ? 0 : from - 1;
+      };
+      const purge = (): void => purgeDataDir(this.dataDir, config.autopurgeSnapRetainCount, logger, keepLogAfter());
       purge(); // DatadirCleanupManager runs once at start, then every interval
       this.every(config.autopurgePurgeIntervalHours * 3600_000, purge);
     }

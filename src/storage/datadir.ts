@@ -149,26 +149,30 @@ export class DataDir {
    * snapshot is written and synced under a temp name, then a marker naming it is made durable;
    * from then on the install is finished even across a crash (recover() completes it): the old log
    * goes (its txns may not belong to the leader's history), snapshots above it go, the snapshot is
-   * renamed into place, and the marker goes.
+   * renamed into place, and the marker goes. `keepLogUpTo`: the txns up to here are known
+   * committed (and at or below the snapshot): they stay, for the archive that may still need them;
+   * recovery reads none of them.
    */
-  installSnapshot(zxid: number, data: Uint8Array): void {
+  installSnapshot(zxid: number, data: Uint8Array, keepLogUpTo = -1): void {
     const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     const tmp = this.installTemp(zxid);
     writeFileSync(tmp, buf);
     fsyncPath(tmp);
     const marker = join(this.snapDir, INSTALL_MARKER);
-    writeFileSync(marker, `${zxid}\n`);
+    const keep = Math.min(keepLogUpTo, zxid);
+    writeFileSync(marker, `${zxid}\n${keep}\n`);
     fsyncPath(marker);
     fsyncPath(this.snapDir);
-    this.finishInstall(zxid);
+    this.finishInstall(zxid, keep);
   }
 
   private installTemp(zxid: number): string {
     return join(this.snapDir, `${snapshotName(zxid, false)}.install`);
   }
 
-  private finishInstall(zxid: number): void {
-    this.log.removeAll();
+  private finishInstall(zxid: number, keepLogUpTo: number): void {
+    if (keepLogUpTo >= 0) this.log.truncateAfter(keepLogUpTo);
+    else this.log.removeAll();
     for (const s of this.snapshots()) if (s.zxid > zxid) rmSync(s.file, { force: true });
     const tmp = this.installTemp(zxid);
     if (existsSync(tmp)) renameSync(tmp, join(this.snapDir, snapshotName(zxid, false)));
@@ -181,9 +185,9 @@ export class DataDir {
   private completeInstall(): void {
     const marker = join(this.snapDir, INSTALL_MARKER);
     if (!existsSync(marker)) return;
-    const zxid = Number(readFileSync(marker, 'utf8').trim());
+    const [zxid, keep] = readFileSync(marker, 'utf8').trim().split('\n').map(Number) as [number, number | undefined];
     const ready = Number.isSafeInteger(zxid) && (existsSync(this.installTemp(zxid)) || existsSync(join(this.snapDir, snapshotName(zxid, false))));
-    if (ready) this.finishInstall(zxid);
+    if (ready) this.finishInstall(zxid, Number.isSafeInteger(keep) ? keep! : -1);
     else rmSync(marker, { force: true });
   }
 

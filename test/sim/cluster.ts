@@ -13,6 +13,7 @@ import type { Entry, Msg } from '../../src/consensus/messages.js';
 import { Rng } from './rng.js';
 import { SimNetwork } from './network.js';
 import { SWARM_STEP_MS, asymmetricLinks, describeSwarm, drawSwarm, partitionGroups, shapeToLinks, type SwarmOptions } from './swarm.js';
+import { SimArchive, SimArchiving, type SimMemberDisk } from './archive.js';
 
 export class SimFailure extends Error {
   constructor(readonly seed: number, message: string, readonly trace: string[]) {
@@ -25,7 +26,7 @@ const T0 = 1_700_000_000_000;
 
 type DiskOp =
   | { kind: 'append'; generation: number; entries: Entry[]; doneAt: number }
-  | { kind: 'install'; generation: number; image: { zxid: number; data: Buffer }; doneAt: number }
+  | { kind: 'install'; generation: number; image: { zxid: number; data: Buffer }; keepLogUpTo: number; doneAt: number }
   | { kind: 'truncate'; generation: number; zxid: number; doneAt: number }
   | { kind: 'reload'; doneAt: number };
 
@@ -33,6 +34,11 @@ interface SimDisk {
   state: PersistentState;
   snapshot: { zxid: number; data: Buffer } | null;
   log: Entry[];
+  /**
+   * entries a snapshot made redundant for recovery but the archive does not hold yet: purge keeps
+   * them (as the runtime keeps such log segments), so a member can still archive them
+   */
+  old: Entry[];
   /**
    * queued disk operations, carried out in order as the runtime's disk queue does (ensemble.ts):
    * a SNAP install or TRUNC, a reload from disk, appends; each completes at doneAt, and a crash
@@ -51,6 +57,10 @@ interface SimNode {
   downUntil: number;
   appliedSinceSnap: number;
   lastRole: string;
+  /** its archiver, as a running member has one (a crash loses the action in flight) */
+  archiving: SimArchiving | null;
+  /** consensus's commit point as of its last round (the runtime's committedSeen) */
+  committedSeen: number;
 }
 
 type OpKind = 'roots' | 'createSeq' | 'setReg' | 'getReg' | 'sync' | 'syncRead' | 'createEph' | 'close';
@@ -134,6 +144,8 @@ export class Cluster {
   private maxCommitted = 0;
   /** every client op gets a unique number, written as its data (exactly-once check) */
   private opSeq = 0;
+  /** the end of a run: clients start nothing new */
+  private clientsPaused = false;
   /** when the liveness phase healed everything (null before) */
   private healthySince: number | null = null;
   private readonly checkedLeaders = new Set<string>();
@@ -144,7 +156,10 @@ export class Cluster {
   private readonly rClient: Rng;
   private readonly rDisk: Rng;
   private readonly rZab: Rng;
+  private readonly rArchive: Rng;
   private readonly slowDisk: boolean;
+  /** the archive every member shares (backup.archiveDir) */
+  readonly archive = new SimArchive();
   steps = 0;
   /** scripted actions to run at the start of the next step (e.g. a crash right after a send) */
   readonly actions: Array<() => void> = [];
@@ -157,6 +172,7 @@ export class Cluster {
     this.rClient = this.rng.split('clients');
     this.rDisk = this.rng.split('disk');
     this.rZab = this.rng.split('zab');
+    this.rArchive = this.rng.split('archive');
     this.slowDisk = this.rng.split('slowdisk').bool(0.3) && !opts.noRandomFaults;
     // half the seeds lose messages as TCP does: a loss breaks the connection and both ends see it
     if (this.rng.split('tcp').bool(0.5)) {
@@ -175,7 +191,7 @@ export class Cluster {
       const node: SimNode = {
         id, observer: observers.includes(id), replica: null, clockOffsetMs: 0, nextTickAt: this.now + this.rFault.int(TICK_MS),
         downUntil: 0, appliedSinceSnap: 0, lastRole: 'looking',
-        disk: { state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, snapshot: null, log: [], pending: [] },
+        disk: { state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, snapshot: null, log: [], old: [], pending: [] }, archiving: null, committedSeen: 0,
       };
       this.nodes.set(id, node);
       this.start(node, voters, observers);
@@ -220,6 +236,8 @@ export class Cluster {
       },
     }, { ...img, state: { ...node.disk.state } }, this.nodeNow(node));
     node.appliedSinceSnap = 0;
+    node.archiving = new SimArchiving();
+    node.committedSeen = 0;
     this.checkDigest(node, 'start-up');
   }
 
@@ -240,6 +258,7 @@ export class Cluster {
     const node = this.nodes.get(id)!;
     if (!node.replica) return;
     node.replica = null;
+    node.archiving = null;
     node.downUntil = this.now + downMs;
     // unsynced writes are lost; a torn write keeps a prefix of the first unsynced batch
     const first = node.disk.pending[0];
@@ -270,7 +289,7 @@ export class Cluster {
   /** Wipes a stopped node's disk (a replaced machine): it must rejoin by SNAP. */
   wipe(id: number): void {
     const node = this.nodes.get(id)!;
-    node.disk = { state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, snapshot: null, log: [], pending: [] };
+    node.disk = { state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, snapshot: null, log: [], old: [], pending: [] };
     this.count('wipe');
   }
 
@@ -328,8 +347,32 @@ export class Cluster {
     }
     this.runClients();
     for (const node of this.nodes.values()) this.process(node);
+    for (const node of this.nodes.values()) this.archiveStep(node);
     this.checkStep();
     this.now++;
+  }
+
+  /** The member's archiver: one action at a time against the shared archive; each write checked. */
+  private archiveStep(node: SimNode): void {
+    const r = node.replica;
+    if (!r || !node.archiving) return;
+    const z = r.zab;
+    const disk = node.disk;
+    const view: SimMemberDisk = {
+      entries: () => [...disk.old, ...disk.log],
+      snapshot: disk.snapshot?.zxid ?? null,
+      capture: () => ({ zxid: r.core.lastApplied, digest: r.core.tree.digest }),
+      snapshotDigest: () => readSnapshot(`node ${node.id} snapshot`, disk.snapshot!.data).digest,
+    };
+    const member = {
+      serving: z.serving, duty: z.isEstablishedLeader, committed: z.commitZxid,
+      archivable: Math.min(z.commitZxid, z.persisted, r.core.lastApplied), applied: r.core.lastApplied,
+      snapshots: disk.snapshot ? [disk.snapshot.zxid] : [],
+    };
+    const done = node.archiving.step(this.archive, this.now, this.nodeNow(node), member, view, () => 1 + this.rArchive.int(15));
+    if (!done || done.kind === 'refresh' || done.kind === 'status') return;
+    const problem = this.archive.problem(this.committed, this.digests);
+    if (problem) this.fail(`archive: ${problem} (written by node ${node.id})`);
   }
 
   private completeDiskOp(node: SimNode, op: DiskOp): void {
@@ -342,6 +385,8 @@ export class Cluster {
         r.persisted(op.generation, op.entries.at(-1)!.zxid, now);
         return;
       case 'install':
+        // as the runtime: the log goes, but for the committed txns an archive may still need
+        disk.old = [...disk.old, ...disk.log].filter((e) => e.zxid <= Math.min(op.keepLogUpTo, op.image.zxid) && e.zxid >= this.archive.retainFrom);
         disk.snapshot = op.image;
         disk.log = [];
         this.count('snap_sync');
@@ -404,7 +449,7 @@ export class Cluster {
     if (rd.state) disk.state = { ...rd.state };
     if (rd.snapshot) {
         this.checkDigest(node, 'SNAP install');
-      this.queueDiskOp(node, { kind: 'install', generation: rd.generation, image: { zxid: rd.snapshot.zxid, data: Buffer.from(rd.snapshot.data) }, doneAt: this.now + this.diskDelay() });
+      this.queueDiskOp(node, { kind: 'install', generation: rd.generation, image: { zxid: rd.snapshot.zxid, data: Buffer.from(rd.snapshot.data) }, keepLogUpTo: node.committedSeen, doneAt: this.now + this.diskDelay() });
     }
     if (rd.truncateAfter !== null) this.queueDiskOp(node, { kind: 'truncate', generation: rd.generation, zxid: rd.truncateAfter, doneAt: this.now + this.diskDelay() });
     // (a reload, when asked for, is queued by process() right after this, before the appends: see below)
@@ -423,6 +468,7 @@ export class Cluster {
     this.checkApplied(node, rd);
     for (const o of rd.outputs) this.toClient(node, o);
     this.maybeSnapshot(node);
+    node.committedSeen = node.replica!.zab.commitZxid;
   }
 
   private maybeSnapshot(node: SimNode): void {
@@ -434,6 +480,9 @@ export class Cluster {
     const durableEnd = node.disk.log.at(-1)?.zxid ?? node.disk.snapshot?.zxid ?? 0;
     if (zxid > durableEnd) return;
     node.disk.snapshot = { zxid, data: encodeSnapshotNow(tree, r.core.sessionRecords(), this.nodeNow(node)) };
+    // purge keeps what the archive does not hold yet, and the txn a new link would continue
+    const archived = this.archive.retainFrom;
+    node.disk.old = [...node.disk.old, ...node.disk.log.filter((e) => e.zxid <= zxid)].filter((e) => e.zxid >= archived);
     node.disk.log = node.disk.log.filter((e) => e.zxid > zxid);
     r.zab.compact(zxid);
     node.appliedSinceSnap = 0;
@@ -530,11 +579,29 @@ export class Cluster {
       this.step();
     }
     this.finalChecks();
+    this.archiveComplete();
     return {
       seed: this.seed, swarm: describeSwarm(this.swarm), steps: this.steps, committed: this.committedOrder.length,
       ackedWrites: this.ackedWrites, crashes: this.faults.crash ?? 0, partitions: Object.entries(this.faults).filter(([k]) => k.startsWith('partition_')).reduce((a, [, v]) => a + v, 0),
       elections: this.faults.election ?? 0, faults: { ...this.faults },
     };
+  }
+
+  /**
+   * With every member up and the network whole, the archive must come to hold every committed txn
+   * after its first base, once: the leader archives within the interval, and a member that held
+   * txns no one else had fills the hole they left.
+   */
+  private archiveComplete(): void {
+    this.clientsPaused = true; // no new txns: the archive must catch up with a fixed history
+    const deadline = this.now + 5000;
+    let lacking = this.archive.incomplete(this.committedOrder);
+    while (lacking !== null && this.now < deadline) {
+      this.step();
+      lacking = this.archive.incomplete(this.committedOrder);
+    }
+    if (lacking !== null) this.fail(`archive: ${lacking}`);
+    for (const [k, v] of Object.entries(this.archive.counts)) this.faults[`archive_${k}`] = v;
   }
 
   private finalChecks(): void {
@@ -690,6 +757,7 @@ export class Cluster {
   }
 
   private nextOp(c: SimClient): void {
+    if (this.clientsPaused) return;
     if (c.opsDone >= this.swarm.opsPerClient && c !== this.clients[0]) return;
     const rc = this.rClient;
     let kind: OpKind;

@@ -39,6 +39,56 @@ function leaderId(c: Cluster): number | null {
 
 export const SCENARIOS: Scenario[] = [
   {
+    name: 'the archive jumps over txns no serving member holds, and the member that held them fills the hole when it returns',
+    jira: 'archive (issue 11)',
+    expect: [{ fault: 'snap_sync', atLeast: 2 }, { fault: 'archive_jumps', atLeast: 1 }, { fault: 'archive_fills', atLeast: 1 }],
+    options: () => {
+      let phase = 0;
+      let leader = 0;
+      const followers: number[] = [];
+      return {
+        swarm: { ...calm, faultPhaseMs: 9000 },
+        noRandomFaults: true,
+        script: (c) => {
+          const since = c.now - c.phaseAt;
+          const l = leaderId(c);
+          if (phase === 0 && l !== null && c.now - c.startedAt > 1000) {
+            // the archive goes away; txns pile up in every member's log
+            c.archive.down = true;
+            leader = l;
+            followers.push(...c.voterIds.filter((i) => i !== l));
+            c.net.isolate(followers[0]!, c.allIds);
+            phase = 1;
+            c.phaseAt = c.now;
+          } else if (phase === 1 && since > 1000) {
+            // each follower in turn falls behind the leader's log and takes a SNAP past those txns
+            c.net.heal();
+            phase = 2;
+            c.phaseAt = c.now;
+          } else if (phase === 2 && since > 800) {
+            c.net.isolate(followers[1]!, c.allIds);
+            phase = 3;
+            c.phaseAt = c.now;
+          } else if (phase === 3 && since > 1000) {
+            c.net.heal();
+            phase = 4;
+            c.phaseAt = c.now;
+          } else if (phase === 4 && since > 800) {
+            // the archive is back, but the only member still holding the txns is down for a while
+            c.archive.down = false;
+            c.crash(leader, 0);
+            phase = 5;
+            c.phaseAt = c.now;
+          } else if (phase === 5 && since > 2500) {
+            c.restart(leader);
+            c.count('scenario_complete');
+            phase = 6;
+          }
+        },
+      };
+    },
+  },
+  {
     name: 'txns only the old leader logged are truncated when it returns',
     jira: 'ZOOKEEPER-1154',
     // the returning leader is cut back by TRUNC, or by SNAP when it fell out of the DIFF window

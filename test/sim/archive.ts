@@ -1,0 +1,191 @@
+// The continuous archive in the simulator: one archive shared by every simulated member, each
+// member running the real Archiver (src/backup/archiver.ts) against its simulated disk, the chain
+// read with the real chain rules (src/backup/chain.ts), and the invariant the archive must keep
+// under every fault the simulator injects: every committed txn is in it exactly once, in order, in
+// links that each continue the one before.
+import { Archiver, retainFrom, type ActionResult, type ArchiveAction, type ArchiveView, type MemberState } from '../../src/backup/archiver.js';
+import { START_LINK, buildChain, isJump, linkName, type Chain, type Link } from '../../src/backup/chain.js';
+import { follows } from '../../src/backup/chunk.js';
+import { viewOf } from '../../src/backup/archive.js';
+import type { Entry } from '../../src/consensus/messages.js';
+
+/** Archive timing in simulated ms: short, so a run of a few seconds archives many times. */
+export const SIM_ARCHIVE = { archiveIntervalMs: 100, staleMs: 300, refreshMs: 50, backupIntervalMs: 1500, retention: false, chunkTxnsMax: 40 };
+/** at most this many txns per link, so chains have many links */
+const CHUNK_TXNS_MAX = 25;
+
+type SimLink = Link & { entries: Entry[] };
+
+/** What an archive action may read of a member: its disk, as the member holds it now. */
+export interface SimMemberDisk {
+  /** durable entries, including older ones a snapshot covers but the archive does not hold yet (zxid order) */
+  entries(): readonly Entry[];
+  /** the zxid of its snapshot, if any */
+  snapshot: number | null;
+  /** a backup of its applied state now: zxid and digest */
+  capture(): { zxid: number; digest: bigint };
+  /** its snapshot as a backup: digest */
+  snapshotDigest(): bigint;
+}
+
+export class SimArchive {
+  readonly links = new Map<string, SimLink>();
+  readonly backups = new Map<number, { timeMs: number; digest: bigint }>();
+  counts = { chunks: 0, fills: 0, jumps: 0, collisions: 0, missing: 0, captures: 0, bases: 0, unreachable: 0 };
+  /** scripted outage: the archive cannot be read or written (an unmounted share, a full disk) */
+  down = false;
+  /** the chain and view as of the last write (members read them every few simulated ms) */
+  private cached: { chain: Chain; view: ArchiveView } | null = null;
+  /** which link holds each archived txn */
+  private readonly holder = new Map<number, string>();
+
+  private get current(): { chain: Chain; view: ArchiveView } {
+    if (!this.cached) {
+      const chain = buildChain([...this.links.values()]);
+      const backups = [...this.backups.entries()].sort((a, b) => a[0] - b[0]).map(([zxid, b]) => ({ zxid, timeMs: b.timeMs }));
+      this.cached = { chain, view: viewOf(chain, backups) };
+    }
+    return this.cached;
+  }
+
+  view(): ArchiveView {
+    return this.current.view;
+  }
+
+  /** The lowest zxid whose successors the archive lacks: purge keeps the txns from it on. */
+  get retainFrom(): number {
+    return retainFrom(this.current.view) ?? -1;
+  }
+
+  private create(name: string, link: SimLink): ActionResult {
+    if (this.links.has(name)) { this.counts.collisions++; return { ok: false, reason: 'exists' }; }
+    this.links.set(name, link);
+    this.cached = null;
+    return { ok: true, wrote: { zxid: link.last } };
+  }
+
+  /** Carries out one archive action against a member's disk, as the runtime does against files. */
+  perform(a: ArchiveAction, disk: SimMemberDisk, now: number): ActionResult {
+    if (this.down) { this.counts.unreachable++; return { ok: false, reason: 'error', message: 'archive unreachable' }; }
+    switch (a.kind) {
+      case 'refresh':
+        return { ok: true, view: this.view() };
+      case 'chunk':
+        return this.chunk(a.after, a.upTo, a.slot, disk);
+      case 'jump': {
+        const r = this.create(linkName(a.from), { name: linkName(a.from), prev: a.from, first: a.to, last: a.to, count: 0, firstTime: 0, lastTime: 0, entries: [] });
+        if (r.ok) this.counts.jumps++;
+        return r;
+      }
+      case 'base': {
+        if (disk.snapshot !== a.snapshot) return { ok: false, reason: 'missing' };
+        if (this.backups.has(a.snapshot)) return { ok: false, reason: 'exists' };
+        this.backups.set(a.snapshot, { timeMs: now, digest: disk.snapshotDigest() });
+        this.cached = null;
+        this.counts.bases++;
+        return { ok: true, wrote: { zxid: a.snapshot } };
+      }
+      case 'capture': {
+        const c = disk.capture();
+        if (this.backups.has(c.zxid)) return { ok: false, reason: 'exists' };
+        this.backups.set(c.zxid, { timeMs: now, digest: c.digest });
+        this.cached = null;
+        this.counts.captures++;
+        return { ok: true, wrote: { zxid: c.zxid } };
+      }
+      case 'status':
+      case 'prune':
+        return { ok: true };
+    }
+  }
+
+  /** readRecordRun's rules over a simulated disk: continue `after` from the txn itself or a snapshot at it. */
+  private chunk(after: number, upTo: number, slot: 'start' | 'next' | 'fill', disk: SimMemberDisk): ActionResult {
+    const es = disk.entries();
+    let i = es.findIndex((e) => e.zxid === after);
+    if (i >= 0) i++;
+    else if (disk.snapshot === after || (after === 0 && disk.snapshot === null)) i = es.findIndex((e) => e.zxid > after);
+    if (i < 0 || i >= es.length || !follows(after, es[i]!.zxid)) { this.counts.missing++; return { ok: false, reason: 'missing' }; }
+    const entries: Entry[] = [];
+    let prev = after;
+    for (; i < es.length && es[i]!.zxid <= upTo && entries.length < CHUNK_TXNS_MAX; i++) {
+      const e = es[i]!;
+      if (!follows(prev, e.zxid)) break; // kept txns end where a SNAP's snapshot begins
+      entries.push(e);
+      prev = e.zxid;
+    }
+    if (entries.length === 0) { this.counts.missing++; return { ok: false, reason: 'missing' }; }
+    const name = slot === 'start' ? START_LINK : linkName(after, slot === 'fill');
+    const r = this.create(name, { name, prev: after, first: entries[0]!.zxid, last: prev, count: entries.length, firstTime: 0, lastTime: 0, entries });
+    if (r.ok) this.counts.chunks++;
+    if (r.ok && slot === 'fill') this.counts.fills++;
+    return r;
+  }
+
+  /**
+   * The invariant, checked after every write: no txn is in two links, every link's txns are the
+   * committed ones, in order, each link continues the one before it (a jump continues at a
+   * backup), and no link is off the chain. Returns a problem, or null.
+   */
+  problem(committed: ReadonlyMap<number, Buffer>, digests: ReadonlyMap<number, bigint>): string | null {
+    for (const l of this.links.values()) {
+      let prev = l.prev;
+      for (const e of l.entries) {
+        const other = this.holder.get(e.zxid);
+        if (other !== undefined && other !== l.name) return `txn 0x${e.zxid.toString(16)} is archived twice: in ${other} and ${l.name}`;
+        if (other === undefined) this.holder.set(e.zxid, l.name);
+        if (!follows(prev, e.zxid)) return `${l.name}: 0x${e.zxid.toString(16)} does not follow 0x${prev.toString(16)}`;
+        const want = committed.get(e.zxid);
+        if (want && !want.equals(Buffer.from(e.data))) return `archived txn 0x${e.zxid.toString(16)} differs from the committed one`;
+        prev = e.zxid;
+      }
+      if (isJump(l) && !this.backups.has(l.last)) return `${l.name} jumps to 0x${l.last.toString(16)}, where there is no backup`;
+    }
+    const chain = this.current.chain;
+    if (chain.unlinked.length > 0) return `links off the chain: ${chain.unlinked.map((l) => l.name).join(', ')}`;
+    for (const [zxid, b] of this.backups) {
+      const d = digests.get(zxid);
+      if (d !== undefined && d !== b.digest) return `the archive's backup at 0x${zxid.toString(16)} is not the committed state there`;
+    }
+    return null;
+  }
+
+  /**
+   * At the end, with every member up: every committed txn after the chain's base is archived, in a
+   * link or as the state of a backup the chain jumps to, and no jump left open skips a txn a
+   * restore could want (one whose txns some member still held would have been filled).
+   */
+  incomplete(committedOrder: readonly number[]): string | null {
+    const chain = this.current.chain;
+    if (chain.links.length === 0) return committedOrder.length === 0 ? null : 'nothing was archived';
+    const archived = this.holder;
+    const base = chain.links[0]!.prev;
+    const targets = new Set(chain.jumps.map((j) => j.to));
+    const holes = chain.jumps.filter((j) => !j.restore && j.filledTo !== j.to && committedOrder.some((z) => z > j.filledTo && z < j.to));
+    const lacking = committedOrder.filter((z) => z > base && !archived.has(z) && !targets.has(z));
+    if (lacking.length > 0 || holes.length > 0) {
+      return `${lacking.length} committed txns after the chain's base (0x${base.toString(16)}) are not archived${lacking.length > 0 ? `, e.g. 0x${lacking[0]!.toString(16)}` : ''}; holes: ${JSON.stringify(holes.map((h) => [h.filledTo.toString(16), h.to.toString(16)]))}`;
+    }
+    return null;
+  }
+}
+
+/** One member's archiver and its action in flight (lost if the member crashes first). */
+export class SimArchiving {
+  readonly archiver = new Archiver(SIM_ARCHIVE);
+  private inFlight: { action: ArchiveAction; doneAt: number } | null = null;
+
+  /** One step: finish the action in flight when due, then start the next. `delay` draws how long an action takes. */
+  step(archive: SimArchive, now: number, localNow: number, m: MemberState, disk: SimMemberDisk, delay: () => number): ArchiveAction | null {
+    let finished: ArchiveAction | null = null;
+    if (this.inFlight) {
+      if (now < this.inFlight.doneAt) return null;
+      finished = this.inFlight.action;
+      this.archiver.done(localNow, archive.perform(finished, disk, localNow));
+      this.inFlight = null;
+    }
+    const next = this.archiver.next(localNow, m);
+    if (next) this.inFlight = { action: next, doneAt: now + delay() };
+    return finished;
+  }
+}
