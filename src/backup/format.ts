@@ -124,7 +124,13 @@ export async function writeBackup(tree: DataTree, sessions: SessionRecord[], out
   return { zxid: writer.zxid, nodes: writer.nodeCount, bytes, ms: Date.now() - t0, digest: writer.treeDigest };
 }
 
-export interface LoadedBackup { meta: BackupMeta; snapshot: LoadedSnapshot; bytes: number }
+export interface LoadedBackup {
+  meta: BackupMeta;
+  snapshot: LoadedSnapshot;
+  /** the Ark snapshot inside, as bytes (what an ensemble member forwards to its leader) */
+  snapshotBytes: Buffer;
+  bytes: number;
+}
 
 /** Checks the file checksum, the gzip stream, and the snapshot inside (checksum and tree digest). */
 export function readBackup(file: string, raw: Buffer): LoadedBackup {
@@ -156,7 +162,7 @@ export function readBackup(file: string, raw: Buffer): LoadedBackup {
     throw new BackupCorruptError(file, `the snapshot inside is damaged: ${(e as Error).message.replace(`${file}: `, '')}`);
   }
   if (meta.zxid !== `0x${snapshot.zxid.toString(16)}`) throw new BackupCorruptError(file, `metadata says zxid ${meta.zxid}, the snapshot is at 0x${snapshot.zxid.toString(16)}`);
-  return { meta, snapshot, bytes: raw.length };
+  return { meta, snapshot, snapshotBytes: body.subarray(12 + metaLen), bytes: raw.length };
 }
 
 export function backupName(zxid: number): string {

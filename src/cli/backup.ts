@@ -1,8 +1,8 @@
 // `ark backup create | verify | inspect | list` and `ark restore`: argument parsing and printing;
 // the work is in src/backup. Exit codes: 0 done (verify: intact), 1 damaged or failed, 2 usage.
-import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { fsyncPath } from '../storage/filelog.js';
-import { get as httpGet } from 'node:http';
+import { get as httpGet, request as httpRequest } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
@@ -202,9 +202,12 @@ export function registerBackupCommands(program: Command): void {
     }));
 
   program.command('restore')
-    .description('lay down a data dir from a backup FILE, or from an archive at a point in time, for `ark server` to start from')
+    .description('lay down a data dir from a backup FILE, or from an archive at a point in time, for `ark server` to start from; or, with --online, restore a running server or whole ensemble')
     .argument('[file]', 'a backup file (or use --archive)')
-    .requiredOption('--data-dir <dir>', 'the data dir to create')
+    .option('--data-dir <dir>', 'the data dir to create (offline restore)')
+    .option('--online', 'restore a running server through its AdminServer; for an ensemble member, the whole ensemble')
+    .option('--admin <url>', 'with --online: the AdminServer of any member, e.g. http://127.0.0.1:8080')
+    .option('--auth <user:password>', 'with --online: admin credentials (digest; default $ARK_ADMIN_AUTH or "super:")')
     .option('--log-dir <dir>', 'a separate data log dir (dataLogDir)')
     .option('--archive <dir>', 'restore from an archive (backups + archived log) to --to-zxid or --to-time')
     .option('--to-zxid <zxid>', 'the last txn to include (decimal or 0x hex)')
@@ -213,7 +216,10 @@ export function registerBackupCommands(program: Command): void {
     .option('--drop-sessions', 'end the backed-up sessions at once (their ephemeral nodes go); by default they live on as after a restart')
     .option('--force', 'replace the data in a non-empty --data-dir')
     .option('--json', 'print the result as JSON')
-    .action((file: string | undefined, o: { dataDir: string; logDir?: string; archive?: string; toZxid?: string; toTime?: string; epoch?: string; dropSessions?: boolean; force?: boolean; json?: boolean }) => run('restore', async () => {
+    .action((file: string | undefined, o: { dataDir?: string; logDir?: string; archive?: string; toZxid?: string; toTime?: string; epoch?: string; dropSessions?: boolean; force?: boolean; json?: boolean; online?: boolean; admin?: string; auth?: string }) => run('restore', async () => {
+      if (o.online) return restoreOnline(file, o);
+      if (o.dataDir === undefined) throw new CliError('give --data-dir DIR (the data dir to lay down), or --online --admin URL to restore a running server', EXIT_USAGE);
+      const dataDir = o.dataDir;
       if ((file === undefined) === (o.archive === undefined)) throw new CliError('give a backup FILE or --archive DIR (one of them)', EXIT_USAGE);
       if (file !== undefined && (o.toZxid !== undefined || o.toTime !== undefined)) {
         throw new CliError(`--to-zxid and --to-time need --archive DIR: the backup ${file} holds one point in time (restore it without them, or restore from the archive it belongs to)`, EXIT_USAGE);
@@ -239,7 +245,7 @@ export function registerBackupCommands(program: Command): void {
         point = { reachedZxid: hex(p.zxid), reachedTime: new Date(p.timeMs).toISOString(), replayedTxns: p.replayed, backupZxid: hex(p.backupZxid) };
       }
       const r = await restoreInto(tree, sessions, {
-        dataDir: o.dataDir, force: o.force === true, dropSessions: o.dropSessions === true,
+        dataDir, force: o.force === true, dropSessions: o.dropSessions === true,
         ...(o.logDir !== undefined ? { dataLogDir: o.logDir } : {}), ...(epoch !== undefined ? { epoch } : {}),
       });
       const result = { from: source, ...point, dataDir: r.dataDir, backupZxid: hex(r.fromZxid), startsAtZxid: hex(r.zxid), znodes: r.nodes, sessions: r.sessions, droppedSessions: r.droppedSessions };
@@ -254,6 +260,48 @@ export function registerBackupCommands(program: Command): void {
       }
       return EXIT_OK;
     }));
+}
+
+// ---------- ark restore --online ----------
+
+/**
+ * POSTs a backup to a running server's AdminServer (ZooKeeper 3.9's restore command). A
+ * standalone server replaces its tree; an ensemble member hands it to its leader, which makes it
+ * the whole ensemble's state in a new epoch. Prints what the server answered.
+ */
+async function restoreOnline(file: string | undefined, o: { admin?: string; auth?: string; json?: boolean; dataDir?: string; archive?: string; toZxid?: string; toTime?: string }): Promise<number> {
+  if (file === undefined) throw new CliError('--online restores a backup FILE (for a point in time, restore from the archive into a file first with ark backup create, or offline with --archive)', EXIT_USAGE);
+  if (o.admin === undefined) throw new CliError('--online needs --admin URL (the AdminServer of the server, or of any member of the ensemble)', EXIT_USAGE);
+  if (o.dataDir !== undefined || o.archive !== undefined || o.toZxid !== undefined || o.toTime !== undefined) {
+    throw new CliError('--online restores a backup FILE into a running server: --data-dir, --archive, --to-zxid and --to-time are for an offline restore', EXIT_USAGE);
+  }
+  let url: URL;
+  try {
+    url = new URL('/commands/restore', o.admin);
+  } catch {
+    throw new CliError(`--admin ${o.admin} is not a URL (expected e.g. http://127.0.0.1:8080)`, EXIT_USAGE);
+  }
+  loadBackup(file); // refuse a damaged file here, before the server reads it
+  const auth = o.auth ?? process.env.ARK_ADMIN_AUTH ?? 'super:';
+  const t0 = Date.now();
+  const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', headers: { authorization: `digest ${auth}`, 'content-type': 'application/octet-stream', 'content-length': statSync(file).size } }, resolve);
+    req.on('error', (e) => reject(new CliError(`cannot reach the AdminServer at ${url.origin}: ${e.message}`, EXIT_FAILED)));
+    createReadStream(file).on('error', (e) => req.destroy(e)).pipe(req);
+  });
+  let body = '';
+  for await (const c of res) body += String(c);
+  let answer: { last_zxid?: number; backup_zxid?: number; node_count?: number; sessions?: number; error?: string | null } = {};
+  try { answer = JSON.parse(body) as typeof answer; } catch { /* not JSON */ }
+  if (res.statusCode !== 200 || answer.error) throw new CliError(`the AdminServer at ${url.origin} refused the restore (${res.statusCode}): ${answer.error ?? body.trim()}`, EXIT_FAILED);
+  const zxid = Number(answer.last_zxid);
+  const result = { file, server: url.origin, backupZxid: hex(Number(answer.backup_zxid)), zxid: hex(zxid), epoch: Math.floor(zxid / 4294967296), znodes: answer.node_count, sessions: answer.sessions, seconds: (Date.now() - t0) / 1000 };
+  if (o.json) console.log(JSON.stringify(result));
+  else {
+    console.log(`restored ${file} (zxid ${result.backupZxid}) through ${url.origin}: ${result.znodes} znodes, ${result.sessions} sessions, in ${result.seconds.toFixed(2)} s`);
+    console.log(`the tree is now at zxid ${result.zxid} (epoch ${result.epoch}); clients reconnect to it (an ensemble: every member took it)`);
+  }
+  return EXIT_OK;
 }
 
 // ---------- ark backup list --archive ----------

@@ -86,7 +86,12 @@ export interface Ready {
   barriers: Array<{ id: number; zxid: number }>;
   /** barriers that can no longer complete (leadership lost) */
   barriersFailed: number[];
+  /** online restores this server ran as leader (restore()): established in their epoch, or not */
+  restores: RestoreOutcome[];
 }
+
+/** How a restore() ended: its state is the ensemble's (the new epoch established with it), or why not. */
+export type RestoreOutcome = { ok: true; zxid: number } | { ok: false; error: string };
 
 interface LearnerState {
   /** 'unknown': no follower_info yet; 'syncing': sync sent; 'synced': ack_newleader received */
@@ -193,6 +198,21 @@ export class Zab {
   private readonly isVoter: boolean;
   private readonly quorum: number;
 
+  /**
+   * An online restore this server (the leader) is making the ensemble's next epoch: it campaigns
+   * for `epoch` claiming the history "the image, at epoch << 32", and installs the image when
+   * elected; the restore is done once that epoch is established.
+   */
+  private restoring: { epoch: number; image: (zxid: number) => SnapshotImage; installed: boolean } | null = null;
+  private restoreOutcomes: RestoreOutcome[] = [];
+  /**
+   * Voters heard campaigning with no history at all. A voter with no history takes part in
+   * electing a candidate with none only once every voter is known to have none (a brand-new
+   * ensemble): members whose data dirs were wiped cannot elect each other and acknowledge writes
+   * while a member that holds the ensemble's data (a restored one) is down.
+   */
+  private readonly blankVoters = new Set<number>();
+
   constructor(readonly opts: ZabOptions, restored: Restored) {
     assert(opts.voters.length > 0, 'an ensemble needs at least one voter');
     this.isVoter = opts.voters.includes(opts.id);
@@ -256,6 +276,17 @@ export class Zab {
   get persisted(): number {
     return this.persistedZxid;
   }
+  /**
+   * A voter with no history waiting to hear from every voter before it helps elect a candidate
+   * with none (electable): which voters it has heard with no history so far. Null when not waiting.
+   */
+  get waitingForVoters(): { heard: number[]; missing: number[] } | null {
+    if (!this.isVoter || this.role !== 'looking' || this.state.currentEpoch !== 0 || this.lastZxid !== 0 || this.opts.voters.length === 1) return null;
+    const others = this.opts.voters.filter((v) => v !== this.opts.id);
+    const missing = others.filter((v) => !this.blankVoters.has(v));
+    return missing.length === 0 ? null : { heard: others.filter((v) => this.blankVoters.has(v)), missing };
+  }
+
   /** learners in sync with this leader (for mntr: zk_synced_followers) */
   learnerSummary(): Array<{ id: number; status: string; observer: boolean; ackedZxid: number }> {
     return [...this.learners].map(([id, l]) => ({ id, status: l.status, observer: l.observer, ackedZxid: l.ackedZxid }));
@@ -397,6 +428,51 @@ export class Zab {
     return true;
   }
 
+  /**
+   * Online restore, on the established leader: replaces the ensemble's state with `image(zxid)`
+   * (zxid = the new epoch << 32) as one replicated decision. The leader leaves its epoch and asks
+   * the voters for a new one, claiming the image's history; voters promise it (acceptedEpoch, as
+   * for any vote) because it is newer than theirs. Elected, it installs the image durably, then
+   * writes currentEpoch, and brings every learner to it by SNAP; the restore is done when a quorum
+   * took it (the epoch is established). Returns why not, or null once started (the outcome comes
+   * in ready().restores).
+   *
+   * Why this is safe: the image becomes this server's history only after a quorum promised its
+   * epoch, so any later leader has a higher epoch; a history established later (its txns
+   * acknowledged) beats this one in any election; and before the quorum took it, the restore was
+   * never reported done. A failed campaign leaves the old state everywhere.
+   */
+  restore(minEpoch: number, image: (zxid: number) => SnapshotImage): string | null {
+    if (!this.isEstablishedLeader) return 'only the established leader can run a restore';
+    if (this.restoring) return 'a restore is already running';
+    const epoch = Math.max(this.state.acceptedEpoch, this.highestSeenEpoch, minEpoch) + 1;
+    this.restoring = { epoch, image, installed: false };
+    this.becomeLooking();
+    this.candidateEpoch = epoch;
+    // no pre-vote: the leader asks its own followers, and they answer their leader
+    this.startVote();
+    return null;
+  }
+
+  /** The restore did not become the ensemble's state (or may have only on this server's disk). */
+  private restoreFailed(why: string): void {
+    const r = this.restoring;
+    if (!r) return;
+    this.restoring = null;
+    this.restoreOutcomes.push({
+      ok: false,
+      error: r.installed
+        ? `the restore was installed on this server in epoch ${r.epoch} but no quorum took it before ${why}: the ensemble takes it if this server leads again; check the members' zxid (srvr) before retrying`
+        : `the restore did not happen (${why}); nothing changed, try again`,
+    });
+  }
+
+  /** The history this server claims in a campaign: its own, or the restore's. */
+  private claim(): { currentEpoch: number; lastZxid: number } {
+    const r = this.restoring;
+    return r ? { currentEpoch: r.epoch, lastZxid: makeZxid(r.epoch, 0) } : { currentEpoch: this.state.currentEpoch, lastZxid: this.lastZxid };
+  }
+
   /** The host rebuilt its state from disk after a `reload`: committed entries flow again. */
   reloaded(zxid: number): void {
     assert(zxid <= this.lastZxid, 'reloaded past the log');
@@ -457,6 +533,7 @@ export class Zab {
       app: this.appIn,
       barriers: this.barriersDone,
       barriersFailed: this.barriersFailed,
+      restores: this.restoreOutcomes,
     };
     this.stateDirty = false;
     this.pendingSnapshot = null;
@@ -467,13 +544,14 @@ export class Zab {
     this.appIn = [];
     this.barriersDone = [];
     this.barriersFailed = [];
+    this.restoreOutcomes = [];
     return r;
   }
 
   hasReady(): boolean {
     return (
       this.stateDirty || this.pendingSnapshot !== null || this.pendingTruncate !== null || this.newEntries.length > 0 ||
-      this.out.length > 0 || this.appIn.length > 0 || this.barriersDone.length > 0 || this.barriersFailed.length > 0 ||
+      this.out.length > 0 || this.appIn.length > 0 || this.barriersDone.length > 0 || this.barriersFailed.length > 0 || this.restoreOutcomes.length > 0 ||
       (!this.reloadOutstanding && Math.min(this.commitZxid, this.lastZxid) > this.releasedZxid)
     );
   }
@@ -557,6 +635,7 @@ export class Zab {
   }
 
   private becomeLooking(): void {
+    if (this.restoring?.installed) this.restoreFailed('it lost its quorum');
     this.counts.looking++;
     this.failBarriers();
     this.role = 'looking';
@@ -568,7 +647,7 @@ export class Zab {
     this.inElection = null;
     this.lastLeaderTick = -1_000_000;
     this.resetElectionTimer();
-    if (this.isVoter && this.opts.voters.length === 1) this.startPrevote();
+    if (this.isVoter && this.opts.voters.length === 1 && !this.restoring) this.startPrevote();
   }
 
   private becomeLeader(epoch: number): void {
@@ -578,6 +657,13 @@ export class Zab {
     this.epoch = epoch;
     this.leaderId = this.opts.id;
     this.established = false;
+    if (this.restoring?.epoch === epoch) {
+      // the epoch was promised for the restore's history: it becomes this server's, durably first
+      this.installSnapshot(this.restoring.image(makeZxid(epoch, 0)));
+      this.restoring.installed = true;
+    } else {
+      this.restoreFailed(`server ${this.opts.id} was elected for epoch ${epoch} instead`);
+    }
     this.establishZxid = this.lastZxid;
     this.leaderStartTick = this.tickCount;
     Object.assign(this.proposalBytes, { last: -1, min: -1, max: -1 });
@@ -592,6 +678,7 @@ export class Zab {
   }
 
   private becomeLearner(leaderId: number, epoch: number): void {
+    this.restoreFailed(`server ${leaderId} leads epoch ${epoch}`);
     this.failBarriers();
     this.role = this.isVoter ? 'following' : 'observing';
     this.leaderId = leaderId;
@@ -649,6 +736,7 @@ export class Zab {
   }
 
   private startPrevote(): void {
+    this.restoreFailed('no quorum voted for its epoch in time');
     this.resetElectionTimer();
     this.inElection = 'prevote';
     this.candidateEpoch = Math.max(this.state.acceptedEpoch, this.highestSeenEpoch) + 1;
@@ -674,26 +762,45 @@ export class Zab {
       this.becomeLeader(this.candidateEpoch);
       return;
     }
+    const claim = this.claim();
     for (const id of this.opts.voters) {
       if (id !== this.opts.id) {
-        this.send(id, { type: 'vote_req', epoch: this.candidateEpoch, currentEpoch: this.state.currentEpoch, lastZxid: this.lastZxid });
+        this.send(id, { type: 'vote_req', epoch: this.candidateEpoch, ...claim });
       }
     }
   }
 
+  /**
+   * May this server help elect a candidate claiming (currentEpoch, lastZxid)? Its history must be
+   * at least as new as ours (Zab's order); and a candidate with no history at all, only when every
+   * voter is known to have none (blankVoters).
+   */
+  private electable(from: number, currentEpoch: number, lastZxid: number): boolean {
+    if (currentEpoch === 0 && lastZxid === 0) {
+      this.blankVoters.add(from);
+      if (!this.opts.voters.every((v) => v === this.opts.id || this.blankVoters.has(v))) return false;
+    }
+    return this.atLeastAsUpToDate(currentEpoch, lastZxid);
+  }
+
+  /** A live leader keeps its voters from electing another; its own request for a new epoch (a restore) it may make. */
+  private heldByLeader(from: number): boolean {
+    return this.leaderAlive() && !((this.role === 'following') && from === this.leaderId);
+  }
+
   private onPrevoteReq(from: number, m: Extract<Msg, { type: 'prevote_req' }>): void {
     if (!this.isVoter) return;
-    const granted = m.epoch > this.state.acceptedEpoch && !this.leaderAlive() && this.atLeastAsUpToDate(m.currentEpoch, m.lastZxid);
+    const granted = m.epoch > this.state.acceptedEpoch && !this.leaderAlive() && this.electable(from, m.currentEpoch, m.lastZxid);
     this.send(from, { type: 'prevote', epoch: granted ? m.epoch : Math.max(m.epoch, this.state.acceptedEpoch), granted });
   }
 
   private onVoteReq(from: number, m: Extract<Msg, { type: 'vote_req' }>): void {
     if (!this.isVoter) return;
-    if (m.epoch < this.state.acceptedEpoch || this.leaderAlive()) {
+    if (m.epoch < this.state.acceptedEpoch || this.heldByLeader(from)) {
       this.send(from, { type: 'vote', epoch: Math.max(m.epoch, this.state.acceptedEpoch), granted: false });
       return;
     }
-    const upToDate = this.atLeastAsUpToDate(m.currentEpoch, m.lastZxid);
+    const upToDate = this.electable(from, m.currentEpoch, m.lastZxid);
     if (m.epoch === this.state.acceptedEpoch) {
       const granted = this.state.votedFor === from && upToDate;
       this.send(from, { type: 'vote', epoch: m.epoch, granted });
@@ -869,7 +976,7 @@ export class Zab {
   private advanceCommit(): void {
     if (this.role !== 'leading') return;
     if (!this.established) {
-      if (this.persistedZxid < this.establishZxid) return;
+      if (this.persistedZxid < this.establishZxid || this.awaitingDurable) return;
       // the leader's history is the epoch's starting history: on disk first, then currentEpoch
       // (written before anything of this step leaves), as for every learner
       if (this.state.currentEpoch !== this.epoch) this.setState({ currentEpoch: this.epoch });
@@ -879,6 +986,10 @@ export class Zab {
       this.established = true;
       // the leader's history up to here is now on a quorum: committed (Zab phase 2 end)
       if (this.establishZxid > this.commitZxid) this.commitZxid = this.establishZxid;
+      if (this.restoring?.epoch === this.epoch) {
+        this.restoreOutcomes.push({ ok: true, zxid: this.establishZxid });
+        this.restoring = null;
+      }
       for (const [id, ls] of this.learners) {
         if (ls.status === 'synced') this.send(id, { type: 'uptodate', epoch: this.epoch, commitZxid: this.commitZxid });
       }

@@ -17,7 +17,7 @@ import { readTxnBody, readTxnHeader, writeTxnBody, writeTxnHeader, type Txn, typ
 import { ServerCore, type CoreOptions, type Forward, type Output, type PendingTxn } from '../server/core.js';
 import { encodeSnapshotNow, readSnapshot, type LoadedSnapshot, type SessionRecord } from '../storage/snapshot.js';
 import type { DataTree } from '../tree/datatree.js';
-import { Zab, type PersistentState, type ZabOptions } from '../consensus/zab.js';
+import { Zab, type PersistentState, type RestoreOutcome, type ZabOptions } from '../consensus/zab.js';
 import { makeZxid, type Entry, type Envelope, type SnapshotImage } from '../consensus/messages.js';
 
 export interface ReplicaOptions {
@@ -53,11 +53,22 @@ export interface ReplicaReady {
   applied: Array<{ hdr: TxnHeader; txn: Txn }>;
   /** bytes for client connections */
   outputs: Output[];
+  /** online restores asked of this server (restore()) that ended, by the id restore() returned */
+  restores: Array<{ id: number; result: RestoreResult }>;
 }
+
+/** An online restore's end as the asking server reports it (the AdminServer's restore command). */
+export type RestoreResult =
+  | { ok: true; zxid: number; backupZxid: number; nodes: number; sessions: number }
+  | { ok: false; error: string };
 
 const FWD_CREATE = 1;
 const FWD_REQUEST = 2;
 const TOUCH = 3;
+/** learner -> leader: run this online restore (id, the snapshot's bytes) */
+const RESTORE = 4;
+/** leader -> learner: how the restore it forwarded ended (id, the result) */
+const RESTORED = 5;
 
 export function encodeEntry(hdr: TxnHeader, txn: Txn, w = new JuteWriter(256)): Buffer {
   w.reset();
@@ -88,6 +99,14 @@ export class Replica {
   private readonly checkedSnapshots = new WeakMap<SnapshotImage, LoadedSnapshot>();
   /** peer payloads that could not be decoded (a bug or a hostile peer); the host logs them */
   readonly errors: string[] = [];
+  /** the restore this server runs as leader: who asked (0: this server's own host) and what it restores */
+  private restoring: { from: number; id: number; backupZxid: number; nodes: number; sessions: number } | null = null;
+  /** results to hand the host, and replies owed to learners that forwarded a restore (sent once they are in sync) */
+  private restoreResults: Array<{ id: number; result: RestoreResult }> = [];
+  private restoreReplies: Array<{ to: number; id: number; result: RestoreResult }> = [];
+  private nextRestoreId = 1;
+  /** the last SNAP image, reused while the tree has not moved (several learners, or a restore, SNAP at once) */
+  private lastImage: { tree: DataTree; image: SnapshotImage } | null = null;
 
   constructor(opts: ReplicaOptions, rec: Recovered, now: number) {
     this.now = now;
@@ -129,7 +148,89 @@ export class Replica {
 
   private snapshotImage(): SnapshotImage {
     const tree = this.core.tree;
-    return { zxid: tree.lastProcessedZxid, data: encodeSnapshotNow(tree, this.core.sessionRecords(), this.now) };
+    const last = this.lastImage;
+    if (last && last.tree === tree && last.image.zxid === tree.lastProcessedZxid) return last.image;
+    const image = { zxid: tree.lastProcessedZxid, data: encodeSnapshotNow(tree, this.core.sessionRecords(), this.now) };
+    this.lastImage = { tree, image };
+    return image;
+  }
+
+  // ---------- online restore ----------
+
+  /**
+   * Restores the ensemble to `snapshot` (a backup's state) as one replicated decision: the leader
+   * runs it (Zab.restore: a new epoch whose history is the snapshot); a learner forwards the
+   * snapshot's bytes to the leader. Returns an id; the result comes in ready().restores.
+   */
+  restore(snapshot: LoadedSnapshot, bytes: Uint8Array): number {
+    const id = this.nextRestoreId++;
+    if (this.zab.isEstablishedLeader) {
+      this.startRestore(0, id, snapshot);
+    } else if (this.core.mode === 'learner') {
+      const w = new JuteWriter(bytes.length + 16);
+      w.byte(RESTORE).int(id).buffer(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      if (!this.zab.sendApp(this.zab.leaderId, w.take())) this.restoreResults.push({ id, result: { ok: false, error: 'this server lost its leader: try again once it serves' } });
+    } else {
+      this.restoreResults.push({ id, result: { ok: false, error: 'this server does not serve: no leader is established' } });
+    }
+    return id;
+  }
+
+  /** Leader: starts the restore for `from` (0: this server), or answers why it cannot. */
+  private startRestore(from: number, id: number, snapshot: LoadedSnapshot): void {
+    const original = snapshot.zxid;
+    const why = this.restoring ? 'a restore is already running' : this.zab.restore(Math.floor(original / 0x1_0000_0000), (zxid) => {
+      // the backup's tree, labelled with the new epoch's first zxid: the image every member takes
+      const tree = snapshot.tree;
+      tree.lastProcessedZxid = zxid;
+      const image = { zxid, data: encodeSnapshotNow(tree, snapshot.sessions, this.now) };
+      this.checkedSnapshots.set(image, { ...snapshot, zxid });
+      this.lastImage = { tree, image };
+      return image;
+    });
+    if (why !== null) {
+      this.restoreEnded(from, id, { ok: false, error: why });
+      return;
+    }
+    this.restoring = { from, id, backupZxid: original, nodes: snapshot.tree.nodeCount, sessions: snapshot.sessions.length };
+  }
+
+  private restoreEnded(from: number, id: number, result: RestoreResult): void {
+    if (from === 0) this.restoreResults.push({ id, result });
+    else this.restoreReplies.push({ to: from, id, result });
+  }
+
+  /** Consensus says how this server's restore ended. */
+  private restoreOutcome(o: RestoreOutcome): void {
+    const r = this.restoring;
+    if (!r) return;
+    this.restoring = null;
+    this.restoreEnded(r.from, r.id, o.ok ? { ok: true, zxid: o.zxid, backupZxid: r.backupZxid, nodes: r.nodes, sessions: r.sessions } : o);
+  }
+
+  /** Leader: replies owed to learners go out once each is in sync in the established epoch (it drops app payloads before). */
+  private sendRestoreReplies(): void {
+    if (!this.zab.isEstablishedLeader || this.restoreReplies.length === 0) return;
+    const synced = new Set(this.zab.learnerSummary().filter((l) => l.status === 'synced').map((l) => l.id));
+    this.restoreReplies = this.restoreReplies.filter((rep) => {
+      if (!synced.has(rep.to)) return true;
+      const w = this.writer.reset();
+      w.byte(RESTORED).int(rep.id).bool(rep.result.ok);
+      if (rep.result.ok) w.long(rep.result.zxid).long(rep.result.backupZxid).int(rep.result.nodes).int(rep.result.sessions);
+      else w.string(rep.result.error);
+      this.zab.sendApp(rep.to, w.take());
+      return false;
+    });
+  }
+
+  /** Learner: the leader's answer to a restore this server forwarded. */
+  private onRestored(r: JuteReader): void {
+    const id = r.int();
+    const ok = r.bool();
+    const result: RestoreResult = ok
+      ? { ok: true, zxid: r.long(), backupZxid: r.long(), nodes: r.int(), sessions: r.int() }
+      : { ok: false, error: r.string() ?? 'the restore failed' };
+    this.restoreResults.push({ id, result });
   }
 
   // ---------- inputs ----------
@@ -187,11 +288,12 @@ export class Replica {
   ready(now: number): ReplicaReady {
     this.now = now;
     assert(!this.needsReload, 'ready() before the reload was done');
-    const out: ReplicaReady = { state: null, snapshot: null, truncateAfter: null, entries: [], generation: 0, messages: [], applied: [], outputs: [] };
+    const out: ReplicaReady = { state: null, snapshot: null, truncateAfter: null, entries: [], generation: 0, messages: [], applied: [], outputs: [], restores: [] };
     // a few rounds: applying a commit can produce proposals, answering forwards produces txns
     for (let round = 0; round < 8; round++) {
       this.syncMode();
       this.pump();
+      this.sendRestoreReplies();
       if (!this.zab.hasReady()) break;
       const r = this.zab.ready();
       if (r.state) out.state = r.state;
@@ -214,12 +316,17 @@ export class Replica {
         break;
       }
       for (const e of r.committed) this.apply(e, out);
+      for (const o of r.restores) this.restoreOutcome(o);
+      // a learner acts on one payload from the leader: the answer to a restore it forwarded
+      if (!this.zab.isEstablishedLeader) for (const a of r.app) this.onLeaderApp(a.from, a.data);
       // handled by pump() next round: a new leader may still be applying its history
-      for (const a of r.app) this.appBacklog.push(a);
+      else for (const a of r.app) this.appBacklog.push(a);
       for (const b of r.barriers) this.core.barrierDone(b.id, b.zxid, now);
       for (const id of r.barriersFailed) this.core.barrierDone(id, Number.POSITIVE_INFINITY, now);
     }
     out.outputs = this.core.takeOutputs();
+    out.restores = this.restoreResults;
+    this.restoreResults = [];
     return out;
   }
 
@@ -307,6 +414,17 @@ export class Replica {
     return w.take();
   }
 
+  /** A payload from the leader to this learner. */
+  private onLeaderApp(from: number, data: Uint8Array): void {
+    const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    try {
+      const r = new JuteReader(buf);
+      if (r.byte() === RESTORED) this.onRestored(r);
+    } catch (e) {
+      this.errors.push(`payload from leader ${from}: ${(e as Error).message}`);
+    }
+  }
+
   private onApp(from: number, data: Uint8Array): void {
     const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     try {
@@ -318,6 +436,17 @@ export class Replica {
         const ids: bigint[] = [];
         for (let i = 0; i < n; i++) ids.push(r.longBig());
         this.core.touchSessions(ids, this.now);
+      } else if (kind === RESTORE) {
+        const id = r.int();
+        const bytes = r.buffer();
+        let snapshot: LoadedSnapshot;
+        try {
+          snapshot = readSnapshot('a restore forwarded by server ' + from, bytes);
+        } catch (e) {
+          this.restoreEnded(from, id, { ok: false, error: (e as Error).message });
+          return;
+        }
+        this.startRestore(from, id, snapshot);
       } else if (kind === FWD_CREATE) {
         this.core.forwarded({ kind: 'create', sessionId: r.longBig(), timeoutMs: r.int() }, this.now);
       } else if (kind === FWD_REQUEST) {

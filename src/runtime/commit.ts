@@ -8,7 +8,7 @@ import type { EnsembleView, RuntimeStats, ServerView } from '../admin/fourletter
 import type { ServerConfig } from '../config/zoocfg.js';
 import type { Logger } from '../util/log.js';
 import type { ServerMetrics } from '../metrics/metrics.js';
-import type { LoadedSnapshot } from '../storage/snapshot.js';
+import type { LoadedBackup } from '../backup/format.js';
 import type { WrittenSnapshot } from './snapshots.js';
 
 /** What the host lends a commit path. */
@@ -58,8 +58,8 @@ export interface CommitPath {
   canSnapshot(): boolean;
   /** A snapshot of the tree at info.zxid is durable. */
   snapshotWritten(info: WrittenSnapshot): void;
-  /** Replaces the tree with a backup's snapshot in a new epoch (POST /commands/restore). */
-  restore(snapshot: LoadedSnapshot): Promise<RestoreOutcome>;
+  /** Replaces the tree (the ensemble's, for a member) with a backup's in a new epoch (POST /commands/restore). */
+  restore(backup: LoadedBackup): Promise<RestoreOutcome>;
   /** The last zxid committed, as far as this member knows. */
   committedZxid(): number;
   /** The last zxid that is committed, applied and durable here: what this member may archive. */

@@ -8,10 +8,10 @@ import { DataTree } from '../tree/datatree.js';
 import { PeerTransport } from '../net/peers.js';
 import type { DataDir, Recovery } from '../storage/datadir.js';
 import { readEpochState, writeEpochState } from '../storage/epoch.js';
-import type { LoadedSnapshot } from '../storage/snapshot.js';
+import type { LoadedBackup } from '../backup/format.js';
 import type { EnsembleView } from '../admin/fourletter.js';
 import type { QuorumServerSpec } from '../config/zoocfg.js';
-import { Replica, encodeEntry, type DurableImage } from '../replica/replica.js';
+import { Replica, encodeEntry, type DurableImage, type RestoreResult } from '../replica/replica.js';
 import { decodeMsg, encodeMsg, PeerCodecError } from '../consensus/codec.js';
 import { epochOf, type Entry, type SnapshotImage } from '../consensus/messages.js';
 import type { ServerCore } from '../server/core.js';
@@ -23,6 +23,8 @@ import type { WrittenSnapshot } from './snapshots.js';
 const ZAB_TICK_MS = 50;
 /** Base election timeout (each wait is drawn from [base, 2 base)). */
 const ELECTION_TIMEOUT_MS = 200;
+/** How long a restore may take before its asker gives up waiting (the ensemble may still take it). */
+const RESTORE_WAIT_MS = 10 * 60_000;
 /** Largest peer message: a SNAP carries the whole tree. */
 const PEER_FRAME_BYTES_MAX = 1024 * 1024 * 1024;
 
@@ -56,10 +58,13 @@ export class QuorumPath implements CommitPath {
   private readonly diskOps: DiskOp[] = [];
   private diskBusy = false;
   private lastRole = '';
+  private lastWaiting = '';
   private lastZabRole = '';
   private lookingSinceMs = Date.now(); // consensus starts LOOKING
   private servingSinceMs = 0;
   private lastTickAt = Date.now();
+  /** online restores asked through this member, waiting for their result */
+  private readonly restoreWaiters = new Map<number, (r: RestoreResult) => void>();
   /** consensus's commit point as of the last round: the txns up to it are committed whatever a SNAP brings */
   private committedSeen = 0;
   /** quorum-port messages with each peer since the first one it sent on its connection (the leader's observers command) */
@@ -124,6 +129,8 @@ export class QuorumPath implements CommitPath {
       },
     }, { ...img, state }, Date.now());
     this.host.coreChanged(this.core);
+    // committed at start: the snapshot (an ensemble member snapshots only while it serves)
+    this.committedSeen = this.replica.zab.commitZxid;
     this.host.logger.info({
       myid: this.myId, voters: this.voters, observers: this.observers, snapshotZxid: `0x${img.baseZxid.toString(16)}`,
       zxid: `0x${lastZxid.toString(16)}`, acceptedEpoch: state.acceptedEpoch, currentEpoch: state.currentEpoch, dataDir: dataDir.dataDir,
@@ -204,10 +211,15 @@ export class QuorumPath implements CommitPath {
     this.host.send(this.core, rd.outputs);
     for (const e of r.errors.splice(0)) this.host.logger.warn({ err: e }, 'bad payload from a peer: ignored; if this repeats, check that every member runs the same Ark version');
     this.noteRole();
+    this.noteWaiting();
     this.notePhase();
     this.host.metrics?.ensembleStep(r.zab, rd.entries, rd.applied, Date.now());
     if (rd.applied.length > 0) this.host.applied(rd.applied.length);
     this.committedSeen = r.zab.commitZxid;
+    for (const x of rd.restores) {
+      this.restoreWaiters.get(x.id)?.(x.result);
+      this.restoreWaiters.delete(x.id);
+    }
   }
 
   /** For mntr and the AdminServer: elections timed (LOOKING until leading or following), serving since when. */
@@ -223,6 +235,18 @@ export class QuorumPath implements CommitPath {
       this.lastZabRole = z.role;
     }
     if (z.serving !== (this.servingSinceMs > 0)) this.servingSinceMs = z.serving ? now : 0;
+  }
+
+  /** Says (once per change) when this member, holding no data, waits to hear from every voter before it elects. */
+  private noteWaiting(): void {
+    const w = this.replica.zab.waitingForVoters;
+    const key = w ? `${w.heard.join(',')}/${w.missing.join(',')}` : '';
+    if (key === this.lastWaiting) return;
+    this.lastWaiting = key;
+    if (w) {
+      this.host.logger.info({ heard: w.heard, missing: w.missing },
+        'this member holds no data: it helps elect a member that holds none only once it has heard from every voter (a brand-new ensemble). Wiped members cannot elect each other while a member holding the ensemble\'s data (a restored one) is down; start the missing voters');
+    }
   }
 
   private noteRole(): void {
@@ -390,8 +414,20 @@ export class QuorumPath implements CommitPath {
     this.replica.zab.compact(info.zxid);
   }
 
-  restore(_snapshot: LoadedSnapshot): Promise<RestoreOutcome> {
-    return Promise.reject(new Error('online restore is not available in an ensemble yet: restore every member offline with `ark restore`'));
+  /**
+   * Restores the whole ensemble (Replica.restore: the leader makes it a new epoch whose history is
+   * the backup; a follower forwards it to the leader). Resolves once a quorum took it.
+   */
+  async restore(b: LoadedBackup): Promise<RestoreOutcome> {
+    const id = this.replica.restore(b.snapshot, b.snapshotBytes);
+    this.schedule();
+    const result = await new Promise<RestoreResult>((resolve) => {
+      const timer = setTimeout(() => resolve({ ok: false, error: `no answer from the leader within ${RESTORE_WAIT_MS / 60_000} minutes: the ensemble may or may not have taken the restore; check the members' zxid (srvr) before retrying` }), RESTORE_WAIT_MS);
+      timer.unref();
+      this.restoreWaiters.set(id, (r) => { clearTimeout(timer); resolve(r); });
+    });
+    if (!result.ok) throw new Error(result.error);
+    return { zxid: result.zxid, backupZxid: result.backupZxid, nodes: result.nodes, sessions: result.sessions };
   }
 
   committedZxid(): number {

@@ -315,7 +315,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       if (this.archiving && !(await this.archiving.flush(10_000))) this.logger.warn('the archive could not take the txns before this restore within 10 s: point-in-time restore may not reach the last of them');
       await this.snapshots.idle();
       this.port.closeAll();
-      const r = await this.commit.restore(b.snapshot);
+      const r = await this.commit.restore(b);
       this.logger.warn({ backupZxid: `0x${r.backupZxid.toString(16)}`, zxid: `0x${r.zxid.toString(16)}`, znodes: r.nodes },
         'online restore done: the tree was replaced by the backup; clients were disconnected and reconnect to the restored tree');
       this.archiving?.archiver.historyChanged();

@@ -6,6 +6,7 @@ import { ServerCore, type CoreOptions, type PendingTxn } from '../server/core.js
 import { zookeeperSessionPassword } from '../session/sessions.js';
 import type { Recovery } from '../storage/datadir.js';
 import type { LoadedSnapshot } from '../storage/snapshot.js';
+import type { LoadedBackup } from '../backup/format.js';
 import { configNodeText, type ServerConfig } from '../config/zoocfg.js';
 import type { CommitPath, HostServices, RestoreOutcome } from './commit.js';
 
@@ -153,10 +154,10 @@ export class StandalonePath implements CommitPath {
    * core. The host has closed the clients and refuses new ones meanwhile; their sessions come back
    * from the backup, or expire.
    */
-  async restore(b: LoadedSnapshot): Promise<RestoreOutcome> {
+  async restore(b: LoadedBackup): Promise<RestoreOutcome> {
     this.restoring = true;
     try {
-      return await this.replaceTree(b);
+      return await this.replaceTree(b.snapshot);
     } finally {
       this.restoring = false;
     }

@@ -98,8 +98,11 @@ export async function readRecordRun(logDir: string, req: RunRequest): Promise<Re
       }
       if (r.zxid > req.upTo) break scan;
       if (prev === null) {
-        // the first record after `after`: it must continue it, from the txn itself or a snapshot at it
-        const fromSnapshot = snapshots.has(req.after) || (req.after === 0 && r.zxid % TWO_32 === 1 && ![...snapshots].some((s) => s < r.zxid && s > 0));
+        // the first record after `after`: it must continue it, from the txn itself or a snapshot at
+        // it; a restore's base (epoch << 32) is followed by its epoch's first txn whatever the
+        // snapshot files left (only the leader of that epoch, whose history starts there, made it)
+        const restoreBase = req.after > 0 && req.after % TWO_32 === 0 && r.zxid === req.after + 1;
+        const fromSnapshot = restoreBase || snapshots.has(req.after) || (req.after === 0 && r.zxid % TWO_32 === 1 && ![...snapshots].some((s) => s < r.zxid && s > 0));
         if (!fromSnapshot || !follows(req.after, r.zxid)) return 'missing';
         prev = req.after;
       }

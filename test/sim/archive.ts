@@ -4,7 +4,7 @@
 // under every fault the simulator injects: every committed txn is in it exactly once, in order, in
 // links that each continue the one before.
 import { Archiver, retainFrom, type ActionResult, type ArchiveAction, type ArchiveView, type MemberState } from '../../src/backup/archiver.js';
-import { START_LINK, buildChain, isJump, linkName, type Chain, type Link } from '../../src/backup/chain.js';
+import { START_LINK, buildChain, isJump, isRestoreBase, linkName, type Chain, type Link } from '../../src/backup/chain.js';
 import { follows } from '../../src/backup/chunk.js';
 import { viewOf } from '../../src/backup/archive.js';
 import type { Entry } from '../../src/consensus/messages.js';
@@ -104,7 +104,7 @@ export class SimArchive {
     const es = disk.entries();
     let i = es.findIndex((e) => e.zxid === after);
     if (i >= 0) i++;
-    else if (disk.snapshot === after || (after === 0 && disk.snapshot === null)) i = es.findIndex((e) => e.zxid > after);
+    else if (disk.snapshot === after || (after === 0 && disk.snapshot === null) || isRestoreBase(after)) i = es.findIndex((e) => e.zxid > after);
     if (i < 0 || i >= es.length || !follows(after, es[i]!.zxid)) { this.counts.missing++; return { ok: false, reason: 'missing' }; }
     const entries: Entry[] = [];
     let prev = after;
@@ -155,14 +155,25 @@ export class SimArchive {
    * link or as the state of a backup the chain jumps to, and no jump left open skips a txn a
    * restore could want (one whose txns some member still held would have been filled).
    */
-  incomplete(committedOrder: readonly number[]): string | null {
+  incomplete(committedOrder: readonly number[], disks: ReadonlyArray<readonly Entry[]>): string | null {
     const chain = this.current.chain;
     if (chain.links.length === 0) return committedOrder.length === 0 ? null : 'nothing was archived';
     const archived = this.holder;
     const base = chain.links[0]!.prev;
     const targets = new Set(chain.jumps.map((j) => j.to));
-    const holes = chain.jumps.filter((j) => !j.restore && j.filledTo !== j.to && committedOrder.some((z) => z > j.filledTo && z < j.to));
-    const lacking = committedOrder.filter((z) => z > base && !archived.has(z) && !targets.has(z));
+    // a hole may stay only where no member's disk still holds the txns that would fill it
+    const fillable = (after: number, before: number): boolean => disks.some((es) => {
+      let i = es.findIndex((e) => e.zxid === after);
+      if (i < 0) return false;
+      for (let prev = after; ++i < es.length && follows(prev, es[i]!.zxid); prev = es[i]!.zxid) if (es[i]!.zxid === before) return true;
+      return false;
+    });
+    const open = chain.jumps.filter((j) => j.filledTo !== j.to);
+    const holes = open.filter((j) => !j.restore && fillable(j.filledTo, j.to));
+    // skipped on purpose: a restore replaced the history after its jump's start; and a hole no
+    // member can fill (its txns went with the disks that held them; the archiver reported it)
+    const skipped = (z: number): boolean => open.some((j) => z > j.filledTo && z < j.to && !holes.includes(j));
+    const lacking = committedOrder.filter((z) => z > base && !archived.has(z) && !targets.has(z) && !skipped(z));
     if (lacking.length > 0 || holes.length > 0) {
       return `${lacking.length} committed txns after the chain's base (0x${base.toString(16)}) are not archived${lacking.length > 0 ? `, e.g. 0x${lacking[0]!.toString(16)}` : ''}; holes: ${JSON.stringify(holes.map((h) => [h.filledTo.toString(16), h.to.toString(16)]))}`;
     }

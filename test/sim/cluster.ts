@@ -6,6 +6,7 @@ import { JuteReader } from '../../src/wire/jute.js';
 import { CreateFlag, OpCode, OPEN_ACL_UNSAFE, readConnectResponse, readStat, type Request } from '../../src/wire/protocol.js';
 import { DataTree } from '../../src/tree/datatree.js';
 import { encodeSnapshotNow, readSnapshot } from '../../src/storage/snapshot.js';
+import type { RestoreResult } from '../../src/replica/replica.js';
 import { zookeeperSessionPassword } from '../../src/session/sessions.js';
 import { Replica, encodeEntry, type DurableImage, type ReplicaReady } from '../../src/replica/replica.js';
 import type { PersistentState } from '../../src/consensus/zab.js';
@@ -141,9 +142,13 @@ export class Cluster {
   private readonly digests = new Map<number, bigint>();
   private readonly ackedCreates = new Map<string, number>();
   private maxAckedRegZxid = 0;
+  /** online restores asked in a scenario (restore()), and how they ended */
+  readonly restores: Array<{ node: number; id: number; result: RestoreResult | null }> = [];
   private maxCommitted = 0;
   /** every client op gets a unique number, written as its data (exactly-once check) */
   private opSeq = 0;
+  /** the zxid of the last online restore that completed (0: none) */
+  restoredAt = 0;
   /** the end of a run: clients start nothing new */
   private clientsPaused = false;
   /** when the liveness phase healed everything (null before) */
@@ -237,7 +242,8 @@ export class Cluster {
     }, { ...img, state: { ...node.disk.state } }, this.nodeNow(node));
     node.appliedSinceSnap = 0;
     node.archiving = new SimArchiving();
-    node.committedSeen = 0;
+    // what a member knows committed at start: its snapshot (taken only while serving, so committed)
+    node.committedSeen = node.replica.zab.commitZxid;
     this.checkDigest(node, 'start-up');
   }
 
@@ -443,8 +449,40 @@ export class Cluster {
     for (const e of r.core.internalErrors.splice(0)) this.fail(`node ${node.id} internal error: ${e}`);
   }
 
+  /** A backup of a node's state now, as `ark backup create` takes it: the snapshot's bytes. */
+  backupOf(id: number): Buffer {
+    const r = this.nodes.get(id)!.replica!;
+    return encodeSnapshotNow(r.core.tree, r.core.sessionRecords(), this.nodeNow(this.nodes.get(id)!));
+  }
+
+  /** POST /commands/restore to a node: the ensemble's state becomes the backup's, in a new epoch. */
+  restore(id: number, backup: Buffer): void {
+    const node = this.nodes.get(id)!;
+    const n = node.replica!.restore(readSnapshot(`backup for node ${id}`, backup), backup);
+    this.restores.push({ node: id, id: n, result: null });
+    this.log(`node ${id}: restore ${n} asked`);
+  }
+
+  /**
+   * A restore ended. Done: the writes acknowledged before it were rolled back on purpose, so the
+   * checkers' memory of them goes; what is acknowledged from now on must survive as before.
+   */
+  private restoreEnded(node: SimNode, x: { id: number; result: RestoreResult }): void {
+    const asked = this.restores.find((r) => r.node === node.id && r.id === x.id);
+    if (!asked) this.fail(`node ${node.id} reported restore ${x.id}, which nobody asked of it`);
+    asked.result = x.result;
+    this.count(x.result.ok ? 'restore_ok' : 'restore_failed');
+    this.log(`node ${node.id}: restore ${x.id} ${x.result.ok ? `done at 0x${x.result.zxid.toString(16)}` : `failed: ${x.result.error}`}`);
+    if (!x.result.ok) return;
+    const r = x.result.zxid;
+    for (const [path, z] of this.ackedCreates) if (z < r) this.ackedCreates.delete(path);
+    this.maxAckedRegZxid = 0;
+    this.restoredAt = Math.max(this.restoredAt, r);
+  }
+
   private carryOut(node: SimNode, rd: ReplicaReady): void {
     const disk = node.disk;
+    for (const x of rd.restores) this.restoreEnded(node, x);
     // the epoch file is written synchronously, before anything of this step leaves (as the runtime)
     if (rd.state) disk.state = { ...rd.state };
     if (rd.snapshot) {
@@ -525,16 +563,22 @@ export class Cluster {
   }
 
   /**
-   * Losing a disk is repairable only while every other voter holds every committed txn on disk
-   * (TigerBeetle's fault atlas: inject only damage the cluster can repair; a wiped voter that
-   * had the only other copy of a txn would lose it, in ZooKeeper too).
+   * Losing a disk is repairable only while every other voter is up, holds every committed txn on
+   * disk and remembers every epoch the victim promised or took (TigerBeetle's fault atlas: inject
+   * only damage the cluster can repair; a wiped voter that had the only other copy of a txn, or of
+   * an epoch's promise, would lose it, in ZooKeeper too).
    */
   private wipeIsRepairable(victim: SimNode): boolean {
     if (victim.observer) return true;
+    const lost = victim.disk.state;
     for (const n of this.nodes.values()) {
       if (n === victim || n.observer) continue;
       const end = n.disk.log.at(-1)?.zxid ?? n.disk.snapshot?.zxid ?? 0;
       if (!n.replica || end < this.maxCommitted) return false;
+      // the victim's promises must outlive it too: a voter that forgot it promised (or took) an
+      // epoch can form a quorum with one that never knew of it, for a lower epoch whose history a
+      // member of the forgotten epoch later outranks (Zab's quorum intersection needs memory)
+      if (n.disk.state.acceptedEpoch < lost.acceptedEpoch || n.disk.state.currentEpoch < lost.currentEpoch) return false;
     }
     return true;
   }
@@ -595,10 +639,11 @@ export class Cluster {
   private archiveComplete(): void {
     this.clientsPaused = true; // no new txns: the archive must catch up with a fixed history
     const deadline = this.now + 5000;
-    let lacking = this.archive.incomplete(this.committedOrder);
+    const disks = (): Entry[][] => [...this.nodes.values()].map((n) => [...n.disk.old, ...n.disk.log]);
+    let lacking = this.archive.incomplete(this.committedOrder, disks());
     while (lacking !== null && this.now < deadline) {
       this.step();
-      lacking = this.archive.incomplete(this.committedOrder);
+      lacking = this.archive.incomplete(this.committedOrder, disks());
     }
     if (lacking !== null) this.fail(`archive: ${lacking}`);
     for (const [k, v] of Object.entries(this.archive.counts)) this.faults[`archive_${k}`] = v;

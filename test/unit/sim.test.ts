@@ -42,6 +42,7 @@ describe('ensemble simulator', () => {
 
   for (const s of SCENARIOS) {
     test(`${s.jira}: ${s.name}`, { timeout: 120000 }, () => {
+      const total: Record<string, number> = {};
       for (const seed of [1, 2, 3, 4, 5]) {
         let r;
         try {
@@ -53,7 +54,9 @@ describe('ensemble simulator', () => {
           const n = [x.fault].flat().reduce((a, f) => a + (r.faults[f] ?? 0), 0);
           assert.ok(n >= x.atLeast, `seed ${seed}: expected ${x.fault} >= ${x.atLeast}, got ${JSON.stringify(r.faults)}`);
         }
+        for (const [k, v] of Object.entries(r.faults)) total[k] = (total[k] ?? 0) + v;
       }
+      for (const x of s.expectSomewhere ?? []) assert.ok((total[x.fault] ?? 0) >= x.atLeast, `no seed produced ${x.fault}: ${JSON.stringify(total)}`);
     });
   }
 });
