@@ -102,6 +102,8 @@ interface LearnerState {
   lastPongRound: number;
   /** the learner's last follower_info seq, echoed in the sync that answers it */
   seq: number;
+  /** false from the host's peerDown until the learner is heard again: it cannot count for the quorum meanwhile */
+  connected: boolean;
 }
 
 interface PendingBarrier {
@@ -369,12 +371,18 @@ export class Zab {
       return;
     }
     const l = this.role === 'leading' ? this.learners.get(id) : undefined;
-    if (l && l.status !== 'unknown') {
+    if (!l) return;
+    l.connected = false;
+    if (l.status !== 'unknown') {
       // it restarted or lost us: it must report and sync again before it counts
       l.status = 'unknown';
       l.ackedZxid = 0;
       this.send(id, { type: 'leader_hello', epoch: this.epoch });
     }
+    // a leader that lost its connections to a quorum steps down now, not after syncLimit: its
+    // clients move to a member that can serve them (ZooKeeper's leader checks its synced quorum
+    // every half tick and shuts down without one)
+    if (this.established && !this.hasQuorumContact()) this.becomeLooking();
   }
 
   /** Leader only: append a txn. Returns its zxid, or null when not an established leader. */
@@ -671,7 +679,7 @@ export class Zab {
     this.learners.clear();
     for (const id of [...this.opts.voters, ...this.opts.observers]) {
       if (id === this.opts.id) continue;
-      this.learners.set(id, { status: 'unknown', observer: this.opts.observers.includes(id), ackedZxid: 0, lastHeardTick: this.tickCount, lastPongRound: 0, seq: -1 });
+      this.learners.set(id, { status: 'unknown', observer: this.opts.observers.includes(id), ackedZxid: 0, lastHeardTick: this.tickCount, lastPongRound: 0, seq: -1, connected: true });
       this.send(id, { type: 'leader_hello', epoch });
     }
     this.advanceCommit();
@@ -858,7 +866,7 @@ export class Zab {
   private hasQuorumContact(): boolean {
     let n = 1;
     for (const [id, l] of this.learners) {
-      if (!l.observer && this.opts.voters.includes(id) && this.tickCount - l.lastHeardTick < this.opts.syncLimitTicks) n++;
+      if (!l.observer && l.connected && this.opts.voters.includes(id) && this.tickCount - l.lastHeardTick < this.opts.syncLimitTicks) n++;
     }
     return n >= this.quorum;
   }
@@ -889,6 +897,7 @@ export class Zab {
     const l = this.learners.get(from);
     if (!l || msg.epoch !== this.epoch) return;
     l.lastHeardTick = this.tickCount;
+    l.connected = true;
     switch (msg.type) {
       case 'follower_info': {
         const sameIncarnation = Math.floor(msg.seq / SEQ_SPAN) === Math.floor(l.seq / SEQ_SPAN);

@@ -221,7 +221,18 @@ export class PeerTransport {
     o.pendingBytes += 4 + data.length;
   }
 
+  /**
+   * Writes what this turn sent so far now, instead of at the turn's end: a leader flushes its
+   * COMMITs before it answers the clients whose txns they commit, so a client that reads from a
+   * follower right after its reply finds the commit there first (as ZooKeeper's leader sends
+   * COMMIT before its FinalRequestProcessor answers).
+   */
+  flushNow(): void {
+    for (const o of this.outbound.values()) if (o.pending.length > 0 && o.socket) this.flush(o, o.socket);
+  }
+
   private flush(o: Outbound, s: Socket): void {
+    if (o.pending.length === 0) return; // flushed early (flushNow)
     const chunks = o.pending;
     const bytes = o.pendingBytes;
     o.pending = [];

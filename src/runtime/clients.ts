@@ -14,6 +14,8 @@ export function coreClientPort(opts: {
   open: (conn: number, addr: string, rport: number) => boolean;
   closed: (conn: number, addr: string) => void;
   flush: () => void;
+  /** called before each request is taken (a follower applies the commits it already knows) */
+  beforeRequest?: () => void;
   logger: Logger;
   config: ServerConfig;
   metrics?: ServerMetrics | null;
@@ -28,7 +30,7 @@ export function coreClientPort(opts: {
       return false;
     },
     connect: (conn, req) => { metrics?.connectRequest(); core().connect(conn, req, Date.now()); },
-    request: (conn, xid, req) => { core().request(conn, xid, req, Date.now()); },
+    request: (conn, xid, req) => { opts.beforeRequest?.(); core().request(conn, xid, req, Date.now()); },
     requestError: (conn, xid, err) => { core().requestError(conn, xid, err, Date.now()); },
     fourLetter: (conn, cmd) => {
       const c = core().conns.get(conn);

@@ -54,6 +54,8 @@ export interface CommitPath {
   tick(now: number): void;
   /** Something happened (a request, a timer): carry out what it decided, soon, once per turn. */
   schedule(): void;
+  /** Before a client request is taken: bring the tree up to what is known committed (a follower's pending commits). */
+  catchUp?(): void;
   /** May a snapshot start now (an ensemble member snapshots only while it serves)? */
   canSnapshot(): boolean;
   /** A snapshot of the tree at info.zxid is durable. */

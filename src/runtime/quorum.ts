@@ -183,6 +183,16 @@ export class QuorumPath implements CommitPath {
     this.schedule();
   }
 
+  /**
+   * Before a client's request is taken: a commit that arrived from the leader (and is known to
+   * consensus) is applied first, so a read that comes after a COMMIT sees it, instead of waiting
+   * for this turn's round (ZooKeeper's follower applies commits on their own thread at once).
+   */
+  catchUp(): void {
+    const r = this.replica;
+    if (!this.stopping && !r.awaitingReload && r.zab.commitZxid > this.core.lastApplied && r.zab.commitZxid <= r.zab.lastZxid) this.process();
+  }
+
   schedule(): void {
     if (this.scheduled || this.stopping) return;
     this.scheduled = true;
@@ -208,6 +218,8 @@ export class QuorumPath implements CommitPath {
     this.runDisk();
     for (const m of rd.messages) this.peers.send(m.to, encodeMsg(m.msg));
     for (const m of rd.messages) { const p = this.peerStats.get(m.to); if (p) p.packetsSent++; }
+    // commits reach the followers before the replies they commit reach the clients
+    if (rd.outputs.length > 0) this.peers.flushNow();
     this.host.send(this.core, rd.outputs);
     for (const e of r.errors.splice(0)) this.host.logger.warn({ err: e }, 'bad payload from a peer: ignored; if this repeats, check that every member runs the same Ark version');
     this.noteRole();

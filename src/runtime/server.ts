@@ -92,14 +92,15 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       backupTo: (out, onStart, signal) => this.backupTo(out, onStart, signal),
     });
     this.limit = new ConnectionLimit(config.maxClientCnxns, () => this.core, logger);
+    const commit: CommitPath = this.commit;
     this.port = coreClientPort({
       core: () => this.core, view: () => this.view, logger, config, metrics: this.metrics,
       // an online restore refuses new clients until the restored tree serves
       open: (conn, addr, rport) => !this.restoring && this.limit.open(conn, addr, rport),
       closed: (conn, addr) => this.limit.closed(conn, addr),
       flush: () => this.commit.schedule(),
+      ...(commit.catchUp ? { beforeRequest: () => commit.catchUp!() } : {}),
     });
-    const commit: CommitPath = this.commit;
     this.view = serverView({
       config, core: () => this.core, port: () => this.port, boundPort: () => this.boundPort, serverId: myId ?? 0,
       mode: () => this.commit.mode(),
@@ -311,8 +312,12 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     this.restoring = true;
     try {
       // the history about to be replaced goes to the archive first, so a point-in-time restore can
-      // still reach its last txn (an unreachable archive must not block the restore)
-      if (this.archiving && !(await this.archiving.flush(10_000))) this.logger.warn('the archive could not take the txns before this restore within 10 s: point-in-time restore may not reach the last of them');
+      // still reach its last txn (an unreachable archive must not block the restore); the member
+      // with the duty does it (a follower's restore runs on the leader, which archives within the
+      // interval as always)
+      if (this.archiving && this.commit.archiveDuty() && !(await this.archiving.flush(10_000))) {
+        this.logger.warn('the archive could not take the txns before this restore within 10 s: point-in-time restore may not reach the last of them');
+      }
       await this.snapshots.idle();
       this.port.closeAll();
       const r = await this.commit.restore(b);
