@@ -12,7 +12,7 @@ import { Readable, Transform, type TransformCallback, type Writable } from 'node
 import { pipeline } from 'node:stream/promises';
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { createGzip, crc32, gunzipSync } from 'node:zlib';
-import { SnapshotWriter, readSnapshot, type LoadedSnapshot, type SessionRecord } from '../storage/snapshot.js';
+import { SnapshotWriter, gunzipAsync, readSnapshot, readSnapshotAsync, type LoadedSnapshot, type SessionRecord } from '../storage/snapshot.js';
 import type { DataTree } from '../tree/datatree.js';
 
 export const BACKUP_MAGIC = 0x41524b42; // "ARKB"
@@ -133,36 +133,75 @@ export interface LoadedBackup {
 }
 
 /** Checks the file checksum, the gzip stream, and the snapshot inside (checksum and tree digest). */
-export function readBackup(file: string, raw: Buffer): LoadedBackup {
+/** The gzipped part of a backup file, once its trailer and checksum check out (cheap: no gunzip). */
+export function checkedBody(file: string, raw: Buffer): Buffer {
   if (raw.length < 8 + 20) throw new BackupCorruptError(file, `only ${raw.length} bytes: not a whole Ark backup`);
   const at = raw.length - 8;
   if (raw.readUInt32BE(at) !== TRAILER_MAGIC) throw new BackupCorruptError(file, 'no "ARKC" trailer: the file is truncated or not an Ark backup');
   if ((crc32(raw.subarray(0, at)) >>> 0) !== raw.readUInt32BE(at + 4)) throw new BackupCorruptError(file, 'file checksum mismatch: the backup is damaged');
-  let body: Buffer;
-  try {
-    body = gunzipSync(raw.subarray(0, at));
-  } catch (e) {
-    throw new BackupCorruptError(file, `compressed data is damaged (${(e as Error).message})`);
-  }
+  return raw.subarray(0, at);
+}
+
+/** The metadata and the snapshot's bytes of a gunzipped backup body. */
+function parts(file: string, body: Buffer): { meta: BackupMeta; snapshotBytes: Buffer } {
   if (body.length < 12 || body.readUInt32BE(0) !== BACKUP_MAGIC) throw new BackupCorruptError(file, 'not an Ark backup (bad magic)');
   const version = body.readInt32BE(4);
   if (version !== BACKUP_VERSION) throw new BackupCorruptError(file, `backup format version ${version}; this Ark reads version ${BACKUP_VERSION}`);
   const metaLen = body.readInt32BE(8);
   if (metaLen < 0 || 12 + metaLen > body.length) throw new BackupCorruptError(file, 'metadata length out of range');
-  let meta: BackupMeta;
   try {
-    meta = JSON.parse(body.toString('utf8', 12, 12 + metaLen)) as BackupMeta;
+    return { meta: JSON.parse(body.toString('utf8', 12, 12 + metaLen)) as BackupMeta, snapshotBytes: body.subarray(12 + metaLen) };
   } catch {
     throw new BackupCorruptError(file, 'metadata is not valid JSON');
   }
+}
+
+/** The backup whole, once its snapshot is rebuilt by `read` (sync or not) and matches the metadata. */
+function loaded(file: string, raw: Buffer, meta: BackupMeta, snapshotBytes: Buffer, snapshot: LoadedSnapshot): LoadedBackup {
+  if (meta.zxid !== `0x${snapshot.zxid.toString(16)}`) throw new BackupCorruptError(file, `metadata says zxid ${meta.zxid}, the snapshot is at 0x${snapshot.zxid.toString(16)}`);
+  return { meta, snapshot, snapshotBytes, bytes: raw.length };
+}
+
+function damagedInside(file: string, e: unknown): BackupCorruptError {
+  return new BackupCorruptError(file, `the snapshot inside is damaged: ${(e as Error).message.replace(`${file}: `, '')}`);
+}
+
+/** Checks the file checksum, the gzip stream, and the snapshot inside (checksum and tree digest). */
+export function readBackup(file: string, raw: Buffer): LoadedBackup {
+  let body: Buffer;
+  try {
+    body = gunzipSync(checkedBody(file, raw));
+  } catch (e) {
+    if (e instanceof BackupCorruptError) throw e;
+    throw new BackupCorruptError(file, `compressed data is damaged (${(e as Error).message})`);
+  }
+  const { meta, snapshotBytes } = parts(file, body);
   let snapshot: LoadedSnapshot;
   try {
-    snapshot = readSnapshot(file, body.subarray(12 + metaLen));
+    snapshot = readSnapshot(file, snapshotBytes);
   } catch (e) {
-    throw new BackupCorruptError(file, `the snapshot inside is damaged: ${(e as Error).message.replace(`${file}: `, '')}`);
+    throw damagedInside(file, e);
   }
-  if (meta.zxid !== `0x${snapshot.zxid.toString(16)}`) throw new BackupCorruptError(file, `metadata says zxid ${meta.zxid}, the snapshot is at 0x${snapshot.zxid.toString(16)}`);
-  return { meta, snapshot, snapshotBytes: body.subarray(12 + metaLen), bytes: raw.length };
+  return loaded(file, raw, meta, snapshotBytes, snapshot);
+}
+
+/** readBackup without holding the event loop (an online restore: the server keeps answering /health). */
+export async function readBackupAsync(file: string, raw: Buffer): Promise<LoadedBackup> {
+  let body: Buffer;
+  try {
+    body = await gunzipAsync(checkedBody(file, raw));
+  } catch (e) {
+    if (e instanceof BackupCorruptError) throw e;
+    throw new BackupCorruptError(file, `compressed data is damaged (${(e as Error).message})`);
+  }
+  const { meta, snapshotBytes } = parts(file, body);
+  let snapshot: LoadedSnapshot;
+  try {
+    snapshot = await readSnapshotAsync(file, snapshotBytes);
+  } catch (e) {
+    throw damagedInside(file, e);
+  }
+  return loaded(file, raw, meta, snapshotBytes, snapshot);
 }
 
 export function backupName(zxid: number): string {

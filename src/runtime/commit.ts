@@ -60,8 +60,11 @@ export interface CommitPath {
   canSnapshot(): boolean;
   /** A snapshot of the tree at info.zxid is durable. */
   snapshotWritten(info: WrittenSnapshot): void;
-  /** Replaces the tree (the ensemble's, for a member) with a backup's in a new epoch (POST /commands/restore). */
-  restore(backup: LoadedBackup): Promise<RestoreOutcome>;
+  /**
+   * Replaces the tree (the ensemble's, for a member) with a backup's in a new epoch (POST
+   * /commands/restore). `load` reads the backup; the path calls it when memory allows.
+   */
+  restore(load: () => Promise<LoadedBackup>): Promise<RestoreOutcome>;
   /** The last zxid committed, as far as this member knows. */
   committedZxid(): number;
   /** The last zxid that is committed, applied and durable here: what this member may archive. */

@@ -430,7 +430,8 @@ export class QuorumPath implements CommitPath {
    * Restores the whole ensemble (Replica.restore: the leader makes it a new epoch whose history is
    * the backup; a follower forwards it to the leader). Resolves once a quorum took it.
    */
-  async restore(b: LoadedBackup): Promise<RestoreOutcome> {
+  async restore(load: () => Promise<LoadedBackup>): Promise<RestoreOutcome> {
+    const b = await load();
     const id = this.replica.restore(b.snapshot, b.snapshotBytes);
     this.schedule();
     const result = await new Promise<RestoreResult>((resolve) => {

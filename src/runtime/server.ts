@@ -11,7 +11,7 @@ import { DataDir } from '../storage/datadir.js';
 import { lockDataDirs, startHolding, type DirLock } from '../storage/lock.js';
 import { RuntimeStats, type ServerView } from '../admin/fourletter.js';
 import { AdminServer } from '../admin/adminserver.js';
-import { readBackup, writeBackup, type BackupResult } from '../backup/format.js';
+import { checkedBody, readBackupAsync, writeBackup, type BackupResult } from '../backup/format.js';
 import { openArchive } from '../backup/store.js';
 import { ARK_VERSION } from '../version.js';
 import type { ServerConfig } from '../config/zoocfg.js';
@@ -190,7 +190,14 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       logger.warn('forceSync=no: writes are acknowledged before they reach the disk, so a power loss (of a quorum, in an ensemble) can lose acknowledged data. Remove forceSync=no from zoo.cfg unless that risk is acceptable');
     }
     this.dataDir.prepare();
-    this.load();
+    // the AdminServer first: /health answers while a large data dir loads, /ready says why not yet
+    const adminPort = await this.startAdmin();
+    try {
+      await this.load();
+    } catch (e) {
+      await this.admin?.stop();
+      throw e;
+    }
     await this.commit.start();
     const bound = await this.port.listen(config.clientPort ?? 2181, config.clientPortAddress);
     this.boundPort = bound.port;
@@ -208,26 +215,28 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       purge(); // DatadirCleanupManager runs once at start, then every interval
       this.every(config.autopurgePurgeIntervalHours * 3600_000, purge);
     }
-    let adminPort: number | null = null;
-    if (config.adminEnabled) {
-      this.admin = new AdminServer(this.view, logger, {
-        backupTo: (out, onStart, signal) => this.backupTo(out, onStart, signal),
-        superDigest: config.superDigest,
-        restore: (raw) => this.restoreOnline(raw),
-        rootAcl: () => this.core.tree.get('/')?.acl ?? [],
-      });
-      adminPort = await this.admin.start(config.adminServerPort, config.adminServerAddress);
-    }
     await this.metrics?.start(logger);
     logger.info({ address: bound.address, port: bound.port, adminPort, dataDir: config.dataDir },
       config.distributed ? 'client port open (clients are served once a leader is established)' : 'serving clients');
     return { address: bound.address, port: bound.port, adminPort, stop: () => this.stop() };
   }
 
-  private load(): void {
+  private async startAdmin(): Promise<number | null> {
+    const { config } = this;
+    if (!config.adminEnabled) return null;
+    this.admin = new AdminServer(this.view, this.logger, {
+      backupTo: (out, onStart, signal) => this.backupTo(out, onStart, signal),
+      superDigest: config.superDigest,
+      restore: (raw) => this.restoreOnline(raw),
+      rootAcl: () => this.core.tree.get('/')?.acl ?? [],
+    });
+    return this.admin.start(config.adminServerPort, config.adminServerAddress);
+  }
+
+  private async load(): Promise<void> {
     const t0 = Date.now();
     const loadStart = performance.now();
-    const rec = this.dataDir.recover({ repair: true, ensemble: this.config.distributed });
+    const rec = await this.dataDir.recoverAsync({ repair: true, ensemble: this.config.distributed });
     const member = this.config.distributed ? ' (or wipe this member\'s ark-v1 directory: it then takes a SNAP from the leader)' : '';
     for (const s of rec.skipped) this.logger.error({ reason: s.reason }, `damaged snapshot passed over: recovered from an older snapshot and the log instead; move the file aside once you have a backup${member}`);
     for (const t of rec.truncated) this.logger.warn({ file: t.file, offset: t.offset }, 'txn log ended in a partial record (crash mid-write): truncated it there; no action needed, a write cut short was never acknowledged');
@@ -307,7 +316,8 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
    * epoch; clients are disconnected and reconnect to the restored tree.
    */
   async restoreOnline(raw: Buffer): Promise<RestoreOutcome> {
-    const b = readBackup('the uploaded backup', raw);
+    const name = 'the uploaded backup';
+    checkedBody(name, raw); // a damaged upload is refused before anything changes
     if (this.restoring) throw new Error('a restore is already running');
     this.restoring = true;
     try {
@@ -320,7 +330,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       }
       await this.snapshots.idle();
       this.port.closeAll();
-      const r = await this.commit.restore(b);
+      const r = await this.commit.restore(() => readBackupAsync(name, raw));
       this.logger.warn({ backupZxid: `0x${r.backupZxid.toString(16)}`, zxid: `0x${r.zxid.toString(16)}`, znodes: r.nodes },
         'online restore done: the tree was replaced by the backup; clients were disconnected and reconnect to the restored tree');
       this.archiving?.archiver.historyChanged();

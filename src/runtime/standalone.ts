@@ -152,21 +152,31 @@ export class StandalonePath implements CommitPath {
    * Online restore (ZooKeeper 3.9's POST /commands/restore): the backup's tree is made durable as a
    * snapshot in a new zxid epoch above everything this server handed out, then served by a fresh
    * core. The host has closed the clients and refuses new ones meanwhile; their sessions come back
-   * from the backup, or expire.
+   * from the backup, or expire. The old tree is let go before the backup is read, so memory holds
+   * one tree, not two (it is on disk: a backup that turns out unreadable brings it back from there).
    */
-  async restore(b: LoadedBackup): Promise<RestoreOutcome> {
+  async restore(load: () => Promise<LoadedBackup>): Promise<RestoreOutcome> {
     this.restoring = true;
     try {
-      return await this.replaceTree(b.snapshot);
+      await this.drained();
+      const before = this.core.lastApplied;
+      this.core = this.newCore();
+      let b: LoadedBackup;
+      try {
+        b = await load();
+      } catch (e) {
+        this.load(await this.host.dataDir.recoverAsync({ repair: true }));
+        throw e;
+      }
+      return await this.replaceTree(b.snapshot, before);
     } finally {
       this.restoring = false;
     }
   }
 
-  private async replaceTree(b: LoadedSnapshot): Promise<RestoreOutcome> {
-    await this.drained();
+  private async replaceTree(b: LoadedSnapshot, before: number): Promise<RestoreOutcome> {
     const epochOf = (z: number): number => Math.floor(z / TWO_32);
-    const zxid = (Math.max(epochOf(b.zxid), epochOf(this.core.lastApplied)) + 1) * TWO_32;
+    const zxid = (Math.max(epochOf(b.zxid), epochOf(before)) + 1) * TWO_32;
     const backupZxid = b.zxid;
     const tree = b.tree;
     tree.lastProcessedZxid = zxid;
@@ -174,11 +184,8 @@ export class StandalonePath implements CommitPath {
     // the next txn (zxid + 1) opens a segment of its own
     dataDir.log.closeSegment();
     await dataDir.writeSnapshot(tree, b.sessions, { gzip: this.host.config.snapshotCompression === 'gz', now: Date.now() });
-    await this.drained();
-    const core = this.newCore();
-    core.restore(tree, b.sessions, zxid);
-    core.recovered(Date.now());
-    this.core = core;
+    this.core.restore(tree, b.sessions, zxid);
+    this.core.recovered(Date.now());
     this.durableZxid = zxid;
     return { zxid, backupZxid, nodes: tree.nodeCount, sessions: b.sessions.length };
   }

@@ -3,7 +3,7 @@
 // snapshot writing streams in slices so requests keep being served; purge keeps the newest N
 // snapshots and the log segments they need.
 import { createWriteStream, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -13,7 +13,7 @@ import type { DataTree } from '../tree/datatree.js';
 import { DATA_SUBDIR, DataDirError, FileTxnLog, fsyncPath, listSegments, prepareDir, type LogOptions } from './filelog.js';
 import { LogCorruptError, readSegment, type LogRecord } from './txnlog.js';
 import { continuityProblem, planRecovery, type PlanInput } from './recovery.js';
-import { SnapshotCorruptError, SnapshotWriter, parseSnapshotName, readSnapshot, snapshotName, type LoadedSnapshot, type SessionRecord } from './snapshot.js';
+import { SnapshotCorruptError, SnapshotWriter, parseSnapshotName, readSnapshot, readSnapshotAsync, snapshotName, type LoadedSnapshot, type SessionRecord } from './snapshot.js';
 
 export interface Recovery {
   snapshot: LoadedSnapshot | null;
@@ -61,7 +61,7 @@ export class DataDir {
    * ones `ark data verify` applies). Throws DataDirError when the data cannot be trusted. With
    * repair, a torn last record is cut off and an interrupted SNAP install is finished.
    */
-  recover(opts: { repair: boolean; ensemble?: boolean } = { repair: true }): Recovery {
+  recover(opts: { repair: boolean; ensemble?: boolean; preloaded?: ReadonlyMap<string, LoadedSnapshot | string> } = { repair: true }): Recovery {
     if (opts.repair) this.completeInstall();
     const t0 = performance.now();
     let loaded: LoadedSnapshot | null = null;
@@ -69,6 +69,12 @@ export class DataDir {
     const plan = planRecovery({
       ...this.planInput(opts.ensemble ?? false),
       loadSnapshot: (file) => {
+        const pre = opts.preloaded?.get(file);
+        if (typeof pre === 'string') return pre;
+        if (pre) {
+          loaded = pre;
+          return pre.zxid;
+        }
         const t = performance.now();
         try {
           loaded = readSnapshot(file, readFileSync(file));
@@ -95,6 +101,29 @@ export class DataDir {
       snapshot: loaded, records: plan.records, truncated, skipped: plan.skipped,
       snapshotLoadMs: loaded ? snapshotMs : null, logLoadMs: performance.now() - t0 - snapshotMs,
     };
+  }
+
+  /**
+   * recover() for a server: the snapshots are read without holding the event loop (the newest
+   * first, until one checks out, as recovery takes them), so /health answers while a large data
+   * dir loads; the log after it is read as recover() reads it.
+   */
+  async recoverAsync(opts: { repair: boolean; ensemble?: boolean }): Promise<Recovery> {
+    if (opts.repair) this.completeInstall();
+    const preloaded = new Map<string, LoadedSnapshot | string>();
+    const t = performance.now();
+    for (const s of this.snapshots()) {
+      try {
+        preloaded.set(s.file, await readSnapshotAsync(s.file, await readFile(s.file)));
+        break;
+      } catch (e) {
+        if (!(e instanceof SnapshotCorruptError)) throw e;
+        preloaded.set(s.file, e.message);
+      }
+    }
+    const snapshotMs = performance.now() - t;
+    const rec = this.recover({ ...opts, repair: opts.repair, preloaded });
+    return { ...rec, snapshotLoadMs: rec.snapshot ? snapshotMs : null };
   }
 
   /** What planRecovery is given about this data dir, apart from the readers. */

@@ -10,12 +10,37 @@
 //   trailer  int64 node count, int32 digest version, int64 tree digest (ZooKeeper's algorithm),
 //            uint32 crc32 of every byte before it
 // Nodes come parent first (pre-order). The file may be gzip-compressed as a whole (.gz).
-import { crc32, gunzipSync } from 'node:zlib';
+import { createGunzip, crc32, gunzip, gunzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { JuteReader, JuteWriter } from '../wire/jute.js';
 import { readACLs, writeACLs, type ACL } from '../wire/protocol.js';
 import { DataTree, type Capture, type ZNode } from '../tree/datatree.js';
 import { DIGEST_VERSION, addDigest } from '../tree/digest.js';
 
+/**
+ * Gunzips on the thread pool into one buffer allocated up front from the gzip trailer's size
+ * (ISIZE: the length mod 2^32), so no turn of the event loop copies the whole result at once, as
+ * zlib.gunzip's final concat of every output chunk does (about half a second for 180 MB).
+ */
+export function gunzipAsync(raw: Buffer): Promise<Buffer> {
+  const size = raw.length >= 18 ? raw.readUInt32LE(raw.length - 4) : 0;
+  // ISIZE wraps past 4 GiB and a damaged trailer may say anything: zlib's own way then
+  if (size === 0 || size > 2 ** 31) return promisify(gunzip)(raw);
+  return new Promise((resolve, reject) => {
+    const out = Buffer.allocUnsafe(size);
+    let at = 0;
+    const z = createGunzip();
+    z.on('data', (c: Buffer) => {
+      if (at + c.length > size) { z.destroy(new Error(`more data than the gzip trailer's size ${size}`)); return; }
+      c.copy(out, at);
+      at += c.length;
+    });
+    z.on('error', reject);
+    z.on('end', () => (at === size ? resolve(out) : reject(new Error(`${at} bytes, the gzip trailer says ${size}`))));
+    z.end(raw);
+  });
+}
 export const SNAP_MAGIC = 0x41524b53; // "ARKS"
 export const SNAP_VERSION = 1;
 const TAG_END = 0;
@@ -198,23 +223,94 @@ export function readSnapshot(file: string, raw: Buffer): LoadedSnapshot {
       throw new SnapshotCorruptError(file, `gzip data is damaged (${(e as Error).message})`);
     }
   }
-  if (buf.length < 24 + 4) throw new SnapshotCorruptError(file, `only ${buf.length} bytes: not a whole snapshot`);
-  if (buf.readInt32BE(0) !== SNAP_MAGIC) throw new SnapshotCorruptError(file, 'not an Ark snapshot (bad magic)');
-  const version = buf.readInt32BE(4);
-  if (version !== SNAP_VERSION) throw new SnapshotCorruptError(file, `snapshot format version ${version}; this Ark reads version ${SNAP_VERSION}`);
-  const stored = buf.readUInt32BE(buf.length - 4);
-  if ((crc32(buf.subarray(0, buf.length - 4)) >>> 0) !== stored) throw new SnapshotCorruptError(file, 'checksum mismatch: the file is damaged');
-  const r = new JuteReader(buf, 8, buf.length - 4);
-  try {
-    const zxid = r.long();
-    const timeMs = r.long();
-    const sessions = r.vector((rr) => ({ id: rr.longBig(), timeoutMs: rr.int() }), 12) ?? [];
-    const tree = new DataTree();
-    const acls: ACL[][] = [];
-    let count = 0;
-    for (;;) {
+  const parser = new SnapshotParser(file, buf);
+  for (;;) {
+    const done = parser.step(Number.POSITIVE_INFINITY);
+    if (done) return done;
+  }
+}
+
+/**
+ * readSnapshot without holding the event loop: the gunzip runs on the thread pool and the tree is
+ * rebuilt `nodesPerSlice` nodes per turn, so a server loading a large snapshot (at start-up, in an
+ * online restore) still answers /health and its other connections.
+ */
+export async function readSnapshotAsync(file: string, raw: Buffer, nodesPerSlice = 5_000): Promise<LoadedSnapshot> {
+  let buf = raw;
+  if (isGzip(raw)) {
+    try {
+      buf = await gunzipAsync(raw);
+    } catch (e) {
+      throw new SnapshotCorruptError(file, `gzip data is damaged (${(e as Error).message})`);
+    }
+  }
+  const parser = new SnapshotParser(file, buf);
+  for (;;) {
+    const done = parser.step(nodesPerSlice);
+    if (done) return done;
+    await yieldTurn();
+  }
+}
+
+/** Rebuilds a snapshot's tree a slice at a time: step() until it returns the result. Throws SnapshotCorruptError. */
+export class SnapshotParser {
+  private readonly r: JuteReader;
+  private readonly zxid: number;
+  private readonly timeMs: number;
+  private readonly sessions: SessionRecord[];
+  private readonly tree = new DataTree();
+  private readonly acls: ACL[][] = [];
+  private count = 0;
+  /** the checksum runs along with the parse (over what each step read), so no step holds the loop for all of it */
+  private crc = 0;
+  private crcAt = 0;
+
+  constructor(private readonly file: string, private readonly buf: Buffer) {
+    if (buf.length < 24 + 4) throw new SnapshotCorruptError(file, `only ${buf.length} bytes: not a whole snapshot`);
+    if (buf.readInt32BE(0) !== SNAP_MAGIC) throw new SnapshotCorruptError(file, 'not an Ark snapshot (bad magic)');
+    const version = buf.readInt32BE(4);
+    if (version !== SNAP_VERSION) throw new SnapshotCorruptError(file, `snapshot format version ${version}; this Ark reads version ${SNAP_VERSION}`);
+    this.r = new JuteReader(buf, 8, buf.length - 4);
+    try {
+      this.zxid = this.r.long();
+      this.timeMs = this.r.long();
+      this.sessions = this.r.vector((rr) => ({ id: rr.longBig(), timeoutMs: rr.int() }), 12) ?? [];
+    } catch (e) {
+      throw this.damaged(`cannot be parsed (${(e as Error).message})`);
+    }
+  }
+
+  /** Reads up to `maxNodes` more nodes; the snapshot once the last is read (and checked), else null. */
+  step(maxNodes: number): LoadedSnapshot | null {
+    try {
+      const done = this.read(maxNodes);
+      this.checksumUpTo(done ? this.buf.length - 4 : this.r.position);
+      if (done && (this.crc >>> 0) !== this.buf.readUInt32BE(this.buf.length - 4)) throw new SnapshotCorruptError(this.file, 'checksum mismatch: the file is damaged');
+      return done;
+    } catch (e) {
+      if (e instanceof SnapshotCorruptError && e.message.endsWith('checksum mismatch: the file is damaged')) throw e;
+      throw this.damaged(e instanceof SnapshotCorruptError ? e.message.slice(this.file.length + 2) : `cannot be parsed (${(e as Error).message})`);
+    }
+  }
+
+  private checksumUpTo(end: number): void {
+    if (end <= this.crcAt) return;
+    this.crc = crc32(this.buf.subarray(this.crcAt, end), this.crc);
+    this.crcAt = end;
+  }
+
+  /** A file that does not parse is reported as damaged by its checksum when that is what fails. */
+  private damaged(what: string): SnapshotCorruptError {
+    this.checksumUpTo(this.buf.length - 4);
+    const bad = (this.crc >>> 0) !== this.buf.readUInt32BE(this.buf.length - 4);
+    return new SnapshotCorruptError(this.file, bad ? 'checksum mismatch: the file is damaged' : what);
+  }
+
+  private read(maxNodes: number): LoadedSnapshot | null {
+    const { r, tree, acls, file } = this;
+    for (let n = 0; n < maxNodes;) {
       const tag = r.byte();
-      if (tag === TAG_END) break;
+      if (tag === TAG_END) return this.finish();
       if (tag === TAG_ACL) {
         const idx = r.int();
         acls[idx] = tree.internACL(readACLs(r) ?? []);
@@ -222,27 +318,30 @@ export function readSnapshot(file: string, raw: Buffer): LoadedSnapshot {
       }
       if (tag !== TAG_NODE) throw new SnapshotCorruptError(file, `unknown record tag ${tag} at offset ${r.position - 1}`);
       const path = r.string();
-      const data = r.bufferOrNull();
+      const data = r.latin1OrNull();
       const acl = acls[r.int()];
       if (!acl) throw new SnapshotCorruptError(file, `node ${path} uses an ACL that was not defined`);
-      const ok = tree.loadNode(path, data === null ? null : Buffer.from(data), acl, {
+      const ok = tree.loadNode(path, data, acl, {
         czxid: r.long(), mzxid: r.long(), ctime: r.long(), mtime: r.long(),
         version: r.int(), cversion: r.int(), aversion: r.int(), ephemeralOwner: r.longBig(), pzxid: r.long(),
       });
       if (!ok) throw new SnapshotCorruptError(file, `node ${path} comes before its parent`);
-      count++;
+      this.count++;
+      n++;
     }
+    return null;
+  }
+
+  private finish(): LoadedSnapshot {
+    const { r, tree, file, count } = this;
     const nodeCount = r.long();
     const digestVersion = r.int();
     const digest = r.longBig();
     if (nodeCount !== count) throw new SnapshotCorruptError(file, `trailer says ${nodeCount} nodes, the file holds ${count}`);
     if (digestVersion !== DIGEST_VERSION) throw new SnapshotCorruptError(file, `digest version ${digestVersion} unknown`);
-    tree.finishLoad(zxid);
+    tree.finishLoad(this.zxid);
     if (tree.digest !== digest) throw new SnapshotCorruptError(file, `tree digest ${tree.digest} differs from the recorded ${digest}: the tree was not rebuilt exactly`);
-    return { zxid, timeMs, sessions, tree, nodeCount, digest };
-  } catch (e) {
-    if (e instanceof SnapshotCorruptError) throw e;
-    throw new SnapshotCorruptError(file, `cannot be parsed (${(e as Error).message})`);
+    return { zxid: this.zxid, timeMs: this.timeMs, sessions: this.sessions, tree, nodeCount, digest };
   }
 }
 

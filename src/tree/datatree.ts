@@ -192,7 +192,7 @@ export class DataTree {
    * Installs one node read from a snapshot (parents come first). The system nodes exist already
    * and are overwritten. False when the parent is missing.
    */
-  loadNode(path: string, data: Buffer | null, acl: ACL[], s: {
+  loadNode(path: string, data: Buffer | string | null, acl: ACL[], s: {
     czxid: number; mzxid: number; ctime: number; mtime: number; version: number; cversion: number;
     aversion: number; ephemeralOwner: bigint; pzxid: number;
   }): boolean {
@@ -201,6 +201,9 @@ export class DataTree {
     if (parentPath !== null && !parent) return false;
     const existing = this.nodes.get(path);
     const node = new ZNode(data, this.retainACL(acl), s.czxid, s.mzxid, s.ctime, s.mtime, s.version, s.cversion, s.aversion, s.ephemeralOwner, s.pzxid);
+    // the tree digest kept as nodes come (a node's digest is its own path, data and stat), so a
+    // loaded tree needs no second pass over every node
+    this.digest = addDigest(this.digest, this.freshDigest(path, node) - (existing ? this.digestOf(path, existing) : 0));
     if (existing) {
       node.children = existing.children;
       this.releaseACL(existing.acl);
@@ -230,7 +233,6 @@ export class DataTree {
   /** After the last loadNode: the digest is recomputed from what was loaded. */
   finishLoad(zxid: number): void {
     this.lastProcessedZxid = zxid;
-    this.digest = this.computeDigest();
   }
 
   // ---------- snapshot capture (copy-on-write) ----------

@@ -49,9 +49,11 @@ export class JuteReader {
   /** int64 as a bigint: session ids and ephemeral owners use all 64 bits. */
   longBig(): bigint {
     this.need(8, 'long');
-    const v = this.buf.readBigInt64BE(this.offset);
+    const at = this.offset;
     this.offset += 8;
-    return v;
+    // most longs read this way are session ids and ephemeral owners, mostly 0: no BigInt made for it
+    if (this.buf.readInt32BE(at) === 0 && this.buf.readInt32BE(at + 4) === 0) return 0n;
+    return this.buf.readBigInt64BE(at);
   }
 
   byte(): number {
@@ -73,6 +75,17 @@ export class JuteReader {
     if (len < -1) throw marshalling(`negative buffer length ${len}`);
     this.need(len, 'buffer');
     const v = this.buf.subarray(this.offset, this.offset + len);
+    this.offset += len;
+    return v;
+  }
+
+  /** A buffer field as a latin1 string (one char per byte), or null: a znode's data without a Buffer in between. */
+  latin1OrNull(): string | null {
+    const len = this.int();
+    if (len === -1) return null;
+    if (len < -1) throw marshalling(`negative buffer length ${len}`);
+    this.need(len, 'buffer');
+    const v = this.buf.toString('latin1', this.offset, this.offset + len);
     this.offset += len;
     return v;
   }

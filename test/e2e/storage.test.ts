@@ -5,7 +5,17 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startInProc, type InProc } from '../helpers/inproc.js';
-import { tempDir } from '../helpers/servers.js';
+import { arkBin, freePort, startArk, tempDir } from '../helpers/servers.js';
+import { runTool } from '../helpers/clitools.js';
+import { ZkClient } from '../../src/client/client.js';
+
+async function waitUntil(cond: () => boolean, what: string, timeoutMs = 20000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 import { DATA_SUBDIR } from '../../src/storage/filelog.js';
 import { scanSegment } from '../../src/storage/txnlog.js';
 
@@ -184,4 +194,41 @@ test('a_zookeeper_data_dir_or_another_format_version_is_refused', async () => {
   header.writeInt32BE(99, 4);
   writeFileSync(join(other, DATA_SUBDIR, 'log.0000000000000001'), header);
   await assert.rejects(startInProc({}, other), /format version 99/);
+});
+
+test('soft-quota warnings go on after the server restarts from a snapshot, and after an online restore', { timeout: 60000 }, async () => {
+  const adminPort = await freePort();
+  const admin = { 'admin.enableServer': true, 'admin.serverPort': adminPort, 'admin.serverAddress': '127.0.0.1' };
+  const dataDir = tempDir('quota-warn');
+  let srv = await startArk({ dataDir, cfg: { snapCount: 10, ...admin } });
+  const exceeded = (out: string): number => (out.match(/Quota exceeded: \/q \[current count=/g) ?? []).length;
+  try {
+    const c = await ZkClient.connect({ port: srv.port });
+    await c.create('/q', null);
+    // a soft limit of 2 nodes under /q (zkCli's setquota -n 2 /q writes these two nodes)
+    await c.create('/zookeeper/quota/q', null);
+    await c.create('/zookeeper/quota/q/zookeeper_limits', 'count=2,bytes=-1');
+    await c.create('/zookeeper/quota/q/zookeeper_stats', 'count=1,bytes=0');
+    for (let i = 0; i < 20; i++) await c.create(`/filler${i}`, 'x'); // the log replays at the restart below: a snapshot follows
+    c.disconnect();
+    await srv.stop({ keepData: true });
+    srv = await startArk({ dataDir, cfg: { snapCount: 10, ...admin } });
+    const d = await ZkClient.connect({ port: srv.port });
+    for (let i = 0; i < 3; i++) await d.create(`/q/n${i}`, 'x');
+    await waitUntil(() => exceeded(srv.output()) >= 2, 'the soft-quota warnings after a restart');
+    // an online restore swaps the tree too
+    const file = join(tempDir('quota-backup'), 'b.arkb');
+    const made = await runTool(process.execPath, [arkBin, 'backup', 'create', '--admin', `http://127.0.0.1:${adminPort}`, '--out', file, '--auth', 'a:b']);
+    assert.equal(made.code, 0, made.stderr);
+    const restored = await runTool(process.execPath, [arkBin, 'restore', file, '--online', '--admin', `http://127.0.0.1:${adminPort}`, '--auth', 'a:b']);
+    assert.equal(restored.code, 0, restored.stderr);
+    const before = exceeded(srv.output());
+    const e = await ZkClient.connect({ port: srv.port });
+    await e.create('/q/after-restore', 'x');
+    await waitUntil(() => exceeded(srv.output()) > before, 'the soft-quota warning after an online restore');
+    d.disconnect();
+    e.disconnect();
+  } finally {
+    await srv.stop();
+  }
 });
