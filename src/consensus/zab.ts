@@ -157,6 +157,14 @@ export class Zab {
   private candidateEpoch = 0;
   private inElection: 'prevote' | 'vote' | null = null;
   private highestSeenEpoch = 0;
+  /**
+   * This voter promised its own leader's restore campaign (Zab.restore) and waits for it to lead:
+   * an elected restorer installs the backup durably before its leader_hello, which at a million
+   * znodes takes seconds, not an election timeout. Like a ZooKeeper follower that gives a new
+   * leader initLimit to sync it, the voter neither campaigns nor helps a rival until `untilTick`,
+   * unless its connection to the restorer drops (the restorer is gone: elect at once).
+   */
+  private awaitingRestorer: { id: number; untilTick: number } | null = null;
 
   // learner
   leaderId = 0;
@@ -361,6 +369,7 @@ export class Zab {
 
   /** The host lost its connection to a peer (e.g. TCP reset): a learner whose leader it was looks at once. */
   peerDown(id: number): void {
+    if (this.awaitingRestorer?.id === id) this.awaitingRestorer = null;
     if ((this.role === 'following' || this.role === 'observing') && id === this.leaderId) {
       this.becomeLooking();
       // the leader is gone for sure (its connection reset): elect soon, staggered by rank among
@@ -740,7 +749,18 @@ export class Zab {
 
   private tickLooking(): void {
     if (!this.isVoter) return; // observers wait for a leader_hello
+    if (this.waitingForRestorer()) return;
     if (this.tickCount >= this.electionDeadline) this.startPrevote();
+  }
+
+  /** Is this voter still giving the restorer it voted for time to lead (awaitingRestorer)? */
+  private waitingForRestorer(): boolean {
+    const w = this.awaitingRestorer;
+    if (w === null) return false;
+    if (this.role === 'looking' && this.tickCount < w.untilTick) return true;
+    this.awaitingRestorer = null;
+    if (this.role === 'looking') this.resetElectionTimer();
+    return false;
   }
 
   private startPrevote(): void {
@@ -798,7 +818,7 @@ export class Zab {
 
   private onPrevoteReq(from: number, m: Extract<Msg, { type: 'prevote_req' }>): void {
     if (!this.isVoter) return;
-    const granted = m.epoch > this.state.acceptedEpoch && !this.leaderAlive() && this.electable(from, m.currentEpoch, m.lastZxid);
+    const granted = m.epoch > this.state.acceptedEpoch && !this.leaderAlive() && (!this.waitingForRestorer() || from === this.awaitingRestorer?.id) && this.electable(from, m.currentEpoch, m.lastZxid);
     this.send(from, { type: 'prevote', epoch: granted ? m.epoch : Math.max(m.epoch, this.state.acceptedEpoch), granted });
   }
 
@@ -815,7 +835,9 @@ export class Zab {
       return;
     }
     // a higher epoch: promise it (Zab discovery: acceptedEpoch is persisted before the answer)
+    const restorer = this.role === 'following' && from === this.leaderId;
     if (this.role !== 'looking') this.becomeLooking();
+    this.awaitingRestorer = restorer && upToDate ? { id: from, untilTick: this.tickCount + this.opts.initLimitTicks } : null;
     this.inElection = null; // our own candidacy for a lower epoch is over
     this.setState({ acceptedEpoch: m.epoch, votedFor: upToDate ? from : 0 });
     if (upToDate) this.resetElectionTimer();

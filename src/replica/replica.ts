@@ -105,6 +105,8 @@ export class Replica {
   private restoreResults: Array<{ id: number; result: RestoreResult }> = [];
   private restoreReplies: Array<{ to: number; id: number; result: RestoreResult }> = [];
   private nextRestoreId = 1;
+  /** restores this learner forwarded, by id, with the leader it forwarded them to */
+  private forwarded = new Map<number, number>();
   /** the last SNAP image, reused while the tree has not moved (several learners, or a restore, SNAP at once) */
   private lastImage: { tree: DataTree; image: SnapshotImage } | null = null;
 
@@ -169,7 +171,8 @@ export class Replica {
     } else if (this.core.mode === 'learner') {
       const w = new JuteWriter(bytes.length + 16);
       w.byte(RESTORE).int(id).buffer(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-      if (!this.zab.sendApp(this.zab.leaderId, w.take())) this.restoreResults.push({ id, result: { ok: false, error: 'this server lost its leader: try again once it serves' } });
+      if (this.zab.sendApp(this.zab.leaderId, w.take())) this.forwarded.set(id, this.zab.leaderId);
+      else this.restoreResults.push({ id, result: { ok: false, error: 'this server lost its leader: try again once it serves' } });
     } else {
       this.restoreResults.push({ id, result: { ok: false, error: 'this server does not serve: no leader is established' } });
     }
@@ -223,9 +226,26 @@ export class Replica {
     });
   }
 
+  /**
+   * Learner: a forwarded restore is answered by the leader it went to, which runs it as a new
+   * epoch and answers once this server synced to that epoch. Another leader (or a lost
+   * connection: the leader may have restarted) will never answer; the outcome is then unknown.
+   */
+  private abandonForwarded(leaderGone: number | null): void {
+    if (this.forwarded.size === 0) return;
+    const following = this.zab.role === 'following' || this.zab.role === 'observing';
+    for (const [id, to] of this.forwarded) {
+      const moved = this.zab.role === 'leading' || (following && this.zab.leaderId !== to);
+      if (!moved && leaderGone !== to) continue;
+      this.forwarded.delete(id);
+      this.restoreResults.push({ id, result: { ok: false, error: `server ${to}, the leader this server forwarded the restore to, stopped leading or lost its connection before it answered: the ensemble may or may not have taken the restore; check the members' zxid (srvr) before retrying` } });
+    }
+  }
+
   /** Learner: the leader's answer to a restore this server forwarded. */
   private onRestored(r: JuteReader): void {
     const id = r.int();
+    if (!this.forwarded.delete(id)) return; // already reported as abandoned
     const ok = r.bool();
     const result: RestoreResult = ok
       ? { ok: true, zxid: r.long(), backupZxid: r.long(), nodes: r.int(), sessions: r.int() }
@@ -274,6 +294,7 @@ export class Replica {
   }
 
   peerDown(id: number): void {
+    this.abandonForwarded(id);
     this.zab.peerDown(id);
   }
 
@@ -324,6 +345,7 @@ export class Replica {
       for (const b of r.barriers) this.core.barrierDone(b.id, b.zxid, now);
       for (const id of r.barriersFailed) this.core.barrierDone(id, Number.POSITIVE_INFINITY, now);
     }
+    this.abandonForwarded(null);
     out.outputs = this.core.takeOutputs();
     out.restores = this.restoreResults;
     this.restoreResults = [];

@@ -41,7 +41,7 @@ interface SimDisk {
    */
   old: Entry[];
   /**
-   * queued disk operations, carried out in order as the runtime's disk queue does (ensemble.ts):
+   * queued disk operations, carried out in order as the runtime's disk queue does (quorum.ts):
    * a SNAP install or TRUNC, a reload from disk, appends; each completes at doneAt, and a crash
    * loses every one not completed (a torn write keeps a prefix of the first append)
    */
@@ -62,6 +62,13 @@ interface SimNode {
   archiving: SimArchiving | null;
   /** consensus's commit point as of its last round (the runtime's committedSeen) */
   committedSeen: number;
+  /**
+   * blocked by a synchronous job until then (stallMs): it neither ticks nor hears nor finishes
+   * disk work, and what it sent in that round leaves when the job ends
+   */
+  busyUntil: number;
+  held: Array<{ from: number; payload: Msg }>;
+  outbox: Array<{ from: number; to: number; msg: Msg }>;
 }
 
 type OpKind = 'roots' | 'createSeq' | 'setReg' | 'getReg' | 'sync' | 'syncRead' | 'createEph' | 'close';
@@ -119,6 +126,11 @@ export interface SimRunOptions {
   onSend?: (c: Cluster, from: number, to: number, msg: Msg) => 'drop' | void;
   /** scripted scenarios: see every message as it is delivered */
   onDeliver?: (c: Cluster, from: number, to: number, msg: Msg) => void;
+  /**
+   * scripted scenarios: ms the node's host is blocked after this round, as the runtime is by a
+   * synchronous job (encoding a restore's or a SNAP's image of a large tree, installing it)
+   */
+  stallMs?: (c: Cluster, node: number, rd: ReplicaReady) => number;
 }
 
 export class Cluster {
@@ -143,7 +155,7 @@ export class Cluster {
   private readonly ackedCreates = new Map<string, number>();
   private maxAckedRegZxid = 0;
   /** online restores asked in a scenario (restore()), and how they ended */
-  readonly restores: Array<{ node: number; id: number; result: RestoreResult | null }> = [];
+  readonly restores: Array<{ node: number; id: number; result: RestoreResult | null; lost?: true }> = [];
   private maxCommitted = 0;
   /** every client op gets a unique number, written as its data (exactly-once check) */
   private opSeq = 0;
@@ -196,7 +208,7 @@ export class Cluster {
       const node: SimNode = {
         id, observer: observers.includes(id), replica: null, clockOffsetMs: 0, nextTickAt: this.now + this.rFault.int(TICK_MS),
         downUntil: 0, appliedSinceSnap: 0, lastRole: 'looking',
-        disk: { state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, snapshot: null, log: [], old: [], pending: [] }, archiving: null, committedSeen: 0,
+        disk: { state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, snapshot: null, log: [], old: [], pending: [] }, archiving: null, committedSeen: 0, busyUntil: 0, held: [], outbox: [],
       };
       this.nodes.set(id, node);
       this.start(node, voters, observers);
@@ -266,6 +278,11 @@ export class Cluster {
     node.replica = null;
     node.archiving = null;
     node.downUntil = this.now + downMs;
+    node.busyUntil = 0;
+    node.held = [];
+    node.outbox = [];
+    // a restore asked of it dies with it (the AdminServer's HTTP request fails)
+    for (const r of this.restores) if (r.node === id && r.result === null) r.lost = true;
     // unsynced writes are lost; a torn write keeps a prefix of the first unsynced batch
     const first = node.disk.pending[0];
     if (first?.kind === 'append' && this.rDisk.bool(this.swarm.tornWriteP)) {
@@ -331,9 +348,14 @@ export class Cluster {
   step(): void {
     this.steps++;
     for (const a of this.actions.splice(0)) a();
+    for (const node of this.nodes.values()) if (node.replica && node.busyUntil <= this.now) this.unblock(node);
     for (const d of this.net.takeDue(this.now)) {
       const node = this.nodes.get(d.to)!;
       if (!node.replica) continue;
+      if (node.busyUntil > this.now) {
+        node.held.push(d);
+        continue;
+      }
       this.opts.onDeliver?.(this, d.from, d.to, d.payload);
       node.replica.receive(d.from, d.payload, this.nodeNow(node));
     }
@@ -343,6 +365,7 @@ export class Cluster {
         if (this.now >= node.downUntil && node.downUntil > 0 && !this.opts.noRandomFaults) this.restart(node.id);
         continue;
       }
+      if (node.busyUntil > this.now) continue;
       while (node.disk.pending.length > 0 && node.disk.pending[0]!.doneAt <= this.now && node.replica) {
         this.completeDiskOp(node, node.disk.pending.shift()!);
       }
@@ -356,6 +379,15 @@ export class Cluster {
     for (const node of this.nodes.values()) this.archiveStep(node);
     this.checkStep();
     this.now++;
+  }
+
+  /** A blocked node's job ended: what it sent leaves, then it hears what arrived meanwhile. */
+  private unblock(node: SimNode): void {
+    for (const m of node.outbox.splice(0)) this.net.send(m.from, m.to, m.msg, this.now, m.msg.type !== 'app');
+    for (const d of node.held.splice(0)) {
+      this.opts.onDeliver?.(this, d.from, node.id, d.payload);
+      node.replica!.receive(d.from, d.payload, this.nodeNow(node));
+    }
   }
 
   /** The member's archiver: one action at a time against the shared archive; each write checked. */
@@ -434,7 +466,7 @@ export class Cluster {
 
   private process(node: SimNode): void {
     const r = node.replica;
-    if (!r) return;
+    if (!r || node.busyUntil > this.now) return;
     if (r.awaitingReload) return; // the queued reload calls back
     const rd = r.ready(this.nodeNow(node));
     this.carryOut(node, rd);
@@ -482,6 +514,11 @@ export class Cluster {
 
   private carryOut(node: SimNode, rd: ReplicaReady): void {
     const disk = node.disk;
+    const stall = this.opts.stallMs?.(this, node.id, rd) ?? 0;
+    if (stall > 0) {
+      node.busyUntil = this.now + stall;
+      this.log(`node ${node.id} blocked for ${stall} ms`);
+    }
     for (const x of rd.restores) this.restoreEnded(node, x);
     // the epoch file is written synchronously, before anything of this step leaves (as the runtime)
     if (rd.state) disk.state = { ...rd.state };
@@ -501,7 +538,8 @@ export class Cluster {
       // a forwarded client request is not idempotent (a second create of a sequential node makes
       // a second node); TCP never delivers one twice, so neither does the simulated network. Every
       // consensus message must survive duplication, and does.
-      this.net.send(m.from, m.to, m.msg, this.now, m.msg.type !== 'app');
+      if (node.busyUntil > this.now) node.outbox.push(m);
+      else this.net.send(m.from, m.to, m.msg, this.now, m.msg.type !== 'app');
     }
     this.checkApplied(node, rd);
     for (const o of rd.outputs) this.toClient(node, o);
@@ -672,6 +710,8 @@ export class Cluster {
       if (seen.has(data)) this.fail(`a create was applied twice: two children of /w carry ${data}`);
       seen.add(data);
     }
+    // a restore asked of a server that stayed up is answered: done, failed, or of unknown outcome
+    for (const r of this.restores) if (r.result === null && !r.lost) this.fail(`restore ${r.id} asked of node ${r.node} was never answered`);
     const last = this.committedOrder.at(-1) ?? 0;
     if (want < last) this.fail(`committed txn 0x${last.toString(16)} vanished: the ensemble is at 0x${want.toString(16)}`);
   }
