@@ -1,0 +1,105 @@
+// The continuous archive of a 3-server ensemble (issue 11): write throughput with archiving off
+// and on, the archive's lag behind the commits under that load (mntr on the leader, sampled), and
+// the time of one online restore of the whole ensemble through a follower's AdminServer, with
+// BENCH_ARCHIVE_ZNODES (default 1,000,000) znodes of 100 bytes.
+// BENCH_SECONDS (5), BENCH_ARCHIVE_INTERVAL_MS (60000: the default RPO); BENCH_ARCHIVE_ZNODES=0
+// skips the restore.
+import { execFile } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { runLoad, type LoadResult } from '../src/bench/loadgen.js';
+import { arkBin, freePort, tempDir } from '../test/helpers/servers.js';
+import { startEnsemble, type Ensemble, type Member } from '../test/helpers/ensemble.js';
+import { fourLetterWord } from '../test/helpers/zookeeper.js';
+
+const env = (k: string, d: number): number => (process.env[k] === undefined ? d : Number(process.env[k]));
+const SECONDS = env('BENCH_SECONDS', 5);
+const ZNODES = env('BENCH_ARCHIVE_ZNODES', 1_000_000);
+const INTERVAL_MS = env('BENCH_ARCHIVE_INTERVAL_MS', 60_000);
+const run = promisify(execFile);
+
+async function mntr(m: Member): Promise<Map<string, string>> {
+  const out = await fourLetterWord('127.0.0.1', m.port, 'mntr', 2000);
+  return new Map(out.trim().split('\n').map((l) => l.split('\t') as [string, string]));
+}
+
+async function leaderOf(ens: Ensemble): Promise<Member> {
+  return ens.leader(60000);
+}
+
+async function load(ens: Ensemble, workload: 'create' | 'setData', tag: string): Promise<LoadResult> {
+  return runLoad({
+    connect: ens.connectString, workload, sessions: 8, window: 32, seconds: SECONDS, warmupSeconds: 2, sizeBytes: 100,
+    readPercent: 90, multiOps: 4, keys: 256, sessionTimeoutMs: 30000, root: `/bench-${tag}-${Date.now().toString(36)}`, keep: false, fanout: 0,
+  });
+}
+
+async function main(): Promise<void> {
+  const adminPorts = [await freePort(), await freePort(), await freePort()];
+  const admin = (id: number): Record<string, string | number | boolean> => ({ 'admin.enableServer': true, 'admin.serverPort': adminPorts[id - 1]!, 'admin.serverAddress': '127.0.0.1' });
+  const results: Record<string, LoadResult> = {};
+  const lag = { txns: 0, ms: 0, samples: 0 };
+
+  // BENCH_ARCHIVE_FIRST=on runs the archiving-on ensemble first (to tell order effects from cost)
+  for (const archiving of process.env.BENCH_ARCHIVE_FIRST === 'on' ? [true, false] : [false, true]) {
+    const archive = tempDir('bench-archive');
+    const ens = await startEnsemble({
+      env: { ARK_LOG_LEVEL: 'warn' },
+      cfg: archiving ? { 'backup.archiveDir': archive, 'backup.archiveIntervalMs': INTERVAL_MS } : {},
+      memberCfg: admin,
+    });
+    try {
+      const leader = await leaderOf(ens);
+      await ens.serving(60000);
+      let sampling = archiving;
+      const sampler = (async () => {
+        while (sampling) {
+          const m = await mntr(leader).catch(() => new Map<string, string>());
+          lag.txns = Math.max(lag.txns, Number(m.get('zk_archive_lag_txns') ?? 0));
+          lag.ms = Math.max(lag.ms, Number(m.get('zk_archive_lag_ms') ?? 0));
+          lag.samples++;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      })();
+      for (const w of ['create', 'setData'] as const) {
+        const r = await load(ens, w, `${archiving ? 'on' : 'off'}-${w}`);
+        results[`${w} ${archiving ? 'on' : 'off'}`] = r;
+        console.log(`archiving ${archiving ? 'on ' : 'off'} ${w.padEnd(8)} ${r.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${r.latencyMs.p50.toFixed(2)} ms  p99 ${r.latencyMs.p99.toFixed(2)} ms`);
+      }
+      sampling = false;
+      await sampler;
+      if (!archiving) continue;
+      console.log(`archive lag on the leader under that load (mntr, every 200 ms): at most ${lag.txns} txns and ${(lag.ms / 1000).toFixed(1)} s (backup.archiveIntervalMs ${INTERVAL_MS})`);
+
+      // the ensemble restore: ZNODES znodes, a backup of them, restored online through a follower
+      if (ZNODES === 0) continue;
+      const t0 = Date.now();
+      await runLoad({
+        connect: ens.connectString, workload: 'create', sessions: 8, window: 64, seconds: 1e9, warmupSeconds: 0, sizeBytes: 100, count: ZNODES,
+        readPercent: 0, multiOps: 1, keys: 1, sessionTimeoutMs: 30000, root: '/restore-data', keep: true, fanout: 1000,
+      });
+      console.log(`populated ${ZNODES} znodes in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      const file = join(tempDir('bench-restore'), 'b.arkb');
+      const b0 = Date.now();
+      await run(process.execPath, [arkBin, 'backup', 'create', '--admin', `http://127.0.0.1:${adminPorts[leader.id - 1]}`, '--out', file, '--auth', 'bench:bench']);
+      console.log(`backup: ${(statSync(file).size / 1e6).toFixed(1)} MB in ${((Date.now() - b0) / 1000).toFixed(1)} s`);
+      const follower = ens.members.find((m) => m !== leader)!;
+      const r0 = Date.now();
+      const r = await run(process.execPath, [arkBin, 'restore', file, '--online', '--admin', `http://127.0.0.1:${adminPorts[follower.id - 1]}`, '--auth', 'bench:bench', '--json'], { maxBuffer: 1 << 20 });
+      const restoreMs = Date.now() - r0;
+      await ens.serving(120000);
+      const served = Date.now() - r0;
+      console.log(`online restore of the ensemble through a follower: ${(restoreMs / 1000).toFixed(1)} s until the quorum took it, ${(served / 1000).toFixed(1)} s until every member served (${r.stdout.trim()})`);
+    } finally {
+      await ens.stop();
+    }
+  }
+  for (const w of ['create', 'setData']) {
+    const off = results[`${w} off`]!.opsPerSec;
+    const on = results[`${w} on`]!.opsPerSec;
+    console.log(`${w}: archiving costs ${((1 - on / off) * 100).toFixed(1)}% of the throughput (${off.toFixed(0)} -> ${on.toFixed(0)} ops/s)`);
+  }
+}
+
+await main();
