@@ -43,7 +43,7 @@ const TWO_32 = 4294967296;
 function dataFiles(dir: string): string[] {
   const sub = join(dir, DATA_SUBDIR);
   if (!existsSync(sub)) return [];
-  return readdirSync(sub).filter((f) => /^(snapshot|log)\./.test(f)).map((f) => join(sub, f));
+  return readdirSync(sub).filter((f) => /^(snapshot|log|break)\./.test(f)).map((f) => join(sub, f));
 }
 
 export async function restoreInto(tree: DataTree, sessions: SessionRecord[], opts: RestoreOptions): Promise<RestoreResult> {

@@ -12,6 +12,7 @@ import { createGzip } from 'node:zlib';
 import type { DataTree } from '../tree/datatree.js';
 import { DATA_SUBDIR, DataDirError, FileTxnLog, fsyncPath, listSegments, prepareDir, type LogOptions } from './filelog.js';
 import { LogCorruptError, readSegment, type LogRecord } from './txnlog.js';
+import { pruneBreaks, writeBreak } from './logbreaks.js';
 import { continuityProblem, planRecovery, type PlanInput } from './recovery.js';
 import { SnapshotCorruptError, SnapshotWriter, parseSnapshotName, readSnapshot, readSnapshotAsync, snapshotName, type LoadedSnapshot, type SessionRecord } from './snapshot.js';
 
@@ -180,7 +181,8 @@ export class DataDir {
    * goes (its txns may not belong to the leader's history), snapshots above it go, the snapshot is
    * renamed into place, and the marker goes. `keepLogUpTo`: the txns up to here are known
    * committed (and at or below the snapshot): they stay, for the archive that may still need them;
-   * recovery reads none of them.
+   * recovery reads none of them. The kept log and the new one (after the snapshot) do not join:
+   * a break file records where (logbreaks.ts), so the archive never reads across.
    */
   installSnapshot(zxid: number, data: Uint8Array, keepLogUpTo = -1): void {
     const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
@@ -200,8 +202,12 @@ export class DataDir {
   }
 
   private finishInstall(zxid: number, keepLogUpTo: number): void {
+    // the kept log ends at keepLogUpTo and the new one resumes after the snapshot: recorded before
+    // the log is cut, so a crash leaves the break recorded or the install to finish (the marker)
+    if (keepLogUpTo >= 0 && keepLogUpTo < zxid) writeBreak(this.log.dir, { keep: keepLogUpTo, snapshot: zxid });
     if (keepLogUpTo >= 0) this.log.truncateAfter(keepLogUpTo);
     else this.log.removeAll();
+    this.pruneLogBreaks();
     for (const s of this.snapshots()) if (s.zxid > zxid) rmSync(s.file, { force: true });
     const tmp = this.installTemp(zxid);
     if (existsSync(tmp)) renameSync(tmp, join(this.snapDir, snapshotName(zxid, false)));
@@ -247,7 +253,7 @@ export class DataDir {
     return [...removed, ...this.purgeLogsBefore(Math.min(kept[kept.length - 1]!.zxid, keepLogAfter))];
   }
 
-  /** Deletes segments whose every txn is at or before zxid (the next segment starts by zxid + 1). */
+  /** Deletes segments whose every txn is at or before zxid (the next segment starts by zxid + 1), and the breaks only they met. */
   private purgeLogsBefore(zxid: number): string[] {
     const segs = listSegments(this.log.dir);
     const removed: string[] = [];
@@ -257,7 +263,12 @@ export class DataDir {
       rmSync(f, { force: true });
       removed.push(f);
     }
-    return removed;
+    return [...removed, ...this.pruneLogBreaks()];
+  }
+
+  /** Drops the log's break records (logbreaks.ts) whose kept txns are gone: no run can meet them. */
+  private pruneLogBreaks(): string[] {
+    return pruneBreaks(this.log.dir, listSegments(this.log.dir)[0]?.firstZxid ?? null);
   }
 }
 

@@ -6,6 +6,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { listSegments } from './filelog.js';
+import { crossesBreak, listBreaks, type LogBreak } from './logbreaks.js';
 import { LOG_HEADER_BYTES } from './txnlog.js';
 
 const RECORD_HEADER_BYTES = 8;
@@ -38,7 +39,8 @@ export interface RunRequest {
   bytesMax: number;
   /**
    * zxids of this server's snapshots: a snapshot at `after` lets the run start at the log's first
-   * txn after it; a restore's snapshot (counter 0) starts another history, which a run never crosses
+   * txn after it; a run never passes over one (the log skipped the txns it holds, or a restore's
+   * snapshot, counter 0, started another history there)
    */
   snapshots: readonly number[];
 }
@@ -76,21 +78,46 @@ async function* segmentRecords(file: string): AsyncGenerator<{ zxid: number; tim
 }
 
 /**
+ * Where a run may not go from `prev` to the record `next`: across a break a SNAP install recorded
+ * (logbreaks.ts), or past a snapshot strictly between them (the log skipped the txns the snapshot
+ * holds: a second guard for a break whose file is missing, and a restore's base, whose epoch's
+ * first txn does not follow what came before).
+ */
+function barrier(breaks: readonly LogBreak[], snapshots: readonly number[], prev: number, next: number): boolean {
+  return crossesBreak(breaks, prev, next) || snapshots.some((s) => s > prev && s < next);
+}
+
+/** Can the log's first record after `after` continue it, from the txn itself or a snapshot at it? */
+function continuesFrom(after: number, first: number, snapshots: ReadonlySet<number>): boolean {
+  // a restore's base (epoch << 32) is followed by its epoch's first txn whatever the snapshot
+  // files left (only the leader of that epoch, whose history starts there, made it)
+  const restoreBase = after > 0 && after % TWO_32 === 0 && first === after + 1;
+  const fromStart = after === 0 && first % TWO_32 === 1 && ![...snapshots].some((s) => s < first && s > 0);
+  return (restoreBase || snapshots.has(after) || fromStart) && follows(after, first);
+}
+
+/** The segment to read from: the last one starting at or before `after` (it holds the txn at `after`, whose record the run must see). */
+function firstSegment(segs: ReadonlyArray<{ firstZxid: number }>, after: number): number {
+  let start = 0;
+  for (let i = 0; i < segs.length; i++) if (segs[i]!.firstZxid <= after) start = i;
+  return start;
+}
+
+/**
  * The committed txns after `after` up to `upTo` from the log in `logDir` (an ark-v1 directory), or
- * 'missing' when this log cannot continue from `after` (it starts later, or holds another history).
+ * 'missing' when this log cannot continue from `after` (it starts later, holds another history,
+ * or breaks there: a SNAP install kept the old log only up to `after`).
  */
 export async function readRecordRun(logDir: string, req: RunRequest): Promise<RecordRun | 'missing'> {
   const segs = listSegments(logDir);
-  // the segment that holds `after` (or the first txn after it): the last one starting at or before after + 1
-  let start = 0;
-  for (let i = 0; i < segs.length; i++) if (segs[i]!.firstZxid <= req.after + 1) start = i;
+  const breaks = listBreaks(logDir);
   const snapshots = new Set(req.snapshots);
   const framed: Buffer[] = [];
   let bytes = 0;
   let prev: number | null = null;
   let first = { zxid: 0, time: 0 };
   let last = { zxid: 0, time: 0 };
-  scan: for (let i = start; i < segs.length; i++) {
+  scan: for (let i = firstSegment(segs, req.after); i < segs.length; i++) {
     for await (const r of segmentRecords(join(logDir, segs[i]!.name))) {
       if (r.zxid <= req.after) {
         if (r.zxid === req.after) prev = r.zxid;
@@ -98,18 +125,12 @@ export async function readRecordRun(logDir: string, req: RunRequest): Promise<Re
       }
       if (r.zxid > req.upTo) break scan;
       if (prev === null) {
-        // the first record after `after`: it must continue it, from the txn itself or a snapshot at
-        // it; a restore's base (epoch << 32) is followed by its epoch's first txn whatever the
-        // snapshot files left (only the leader of that epoch, whose history starts there, made it)
-        const restoreBase = req.after > 0 && req.after % TWO_32 === 0 && r.zxid === req.after + 1;
-        const fromSnapshot = restoreBase || snapshots.has(req.after) || (req.after === 0 && r.zxid % TWO_32 === 1 && ![...snapshots].some((s) => s < r.zxid && s > 0));
-        if (!fromSnapshot || !follows(req.after, r.zxid)) return 'missing';
+        // the first record after `after`, and this log does not hold `after` itself
+        if (!continuesFrom(req.after, r.zxid, snapshots)) return 'missing';
         prev = req.after;
       }
-      // a restore's snapshot starts another history at epoch << 32: its first txn does not follow what came before
-      if (r.zxid % TWO_32 === 1 && snapshots.has(r.zxid - 1) && prev !== r.zxid - 1) break scan;
-      // segments a SNAP left for the archive end where the snapshot begins: the run ends there too
-      if (!follows(prev, r.zxid)) break scan;
+      // kept segments end where the snapshot of a SNAP begins; a restore starts another history
+      if (barrier(breaks, req.snapshots, prev, r.zxid) || !follows(prev, r.zxid)) break scan;
       if (framed.length > 0 && bytes + r.framed.length > req.bytesMax) break scan;
       if (framed.length === 0) first = { zxid: r.zxid, time: r.time };
       last = { zxid: r.zxid, time: r.time };

@@ -8,6 +8,7 @@ import { START_LINK, buildChain, isJump, isRestoreBase, linkName, type Chain, ty
 import { follows } from '../../src/backup/chunk.js';
 import { viewOf } from '../../src/backup/archive.js';
 import type { Entry } from '../../src/consensus/messages.js';
+import { crossesBreak, type LogBreak } from '../../src/storage/logbreaks.js';
 
 /** Archive timing in simulated ms: short, so a run of a few seconds archives many times. */
 export const SIM_ARCHIVE = { archiveIntervalMs: 100, staleMs: 300, refreshMs: 50, backupIntervalMs: 1500, retention: false, chunkTxnsMax: 40 };
@@ -22,10 +23,23 @@ export interface SimMemberDisk {
   entries(): readonly Entry[];
   /** the zxid of its snapshot, if any */
   snapshot: number | null;
+  /** where a SNAP install kept the old log up to `keep` and the new log resumes after `snapshot` (logbreaks.ts) */
+  breaks: readonly LogBreak[];
   /** a backup of its applied state now: zxid and digest */
   capture(): { zxid: number; digest: bigint };
   /** its snapshot as a backup: digest */
   snapshotDigest(): bigint;
+}
+
+/** What the cluster knows of the one true history, for checking each link as it is written. */
+export interface SimHistory {
+  /**
+   * every txn known committed, ascending: the history in order, since zxids only grow along it (a
+   * restore starts an epoch above everything before it, and the history it replaced ends below)
+   */
+  committed(): readonly number[];
+  /** the bases restores started new histories at (an image installed with counter 0) */
+  readonly restoreBases: ReadonlySet<number>;
 }
 
 export class SimArchive {
@@ -38,6 +52,10 @@ export class SimArchive {
   private cached: { chain: Chain; view: ArchiveView } | null = null;
   /** which link holds each archived txn */
   private readonly holder = new Map<number, string>();
+  /** the first link found not to hold consecutive committed txns (reported by problem()) */
+  private violation: string | null = null;
+
+  constructor(private readonly history: SimHistory = { committed: () => [], restoreBases: new Set() }) {}
 
   private get current(): { chain: Chain; view: ArchiveView } {
     if (!this.cached) {
@@ -59,6 +77,7 @@ export class SimArchive {
 
   private create(name: string, link: SimLink): ActionResult {
     if (this.links.has(name)) { this.counts.collisions++; return { ok: false, reason: 'exists' }; }
+    this.violation ??= this.inconsecutive(link);
     this.links.set(name, link);
     this.cached = null;
     return { ok: true, wrote: { zxid: link.last } };
@@ -99,18 +118,23 @@ export class SimArchive {
     }
   }
 
-  /** readRecordRun's rules over a simulated disk: continue `after` from the txn itself or a snapshot at it. */
+  /**
+   * readRecordRun's rules over a simulated disk: continue `after` from the txn itself or a snapshot
+   * at it; never across a break a SNAP install recorded, or past a snapshot between two records.
+   */
   private chunk(after: number, upTo: number, slot: 'start' | 'next' | 'fill', disk: SimMemberDisk): ActionResult {
     const es = disk.entries();
+    const snapshots = disk.snapshot === null ? [] : [disk.snapshot];
+    const barrier = (prev: number, next: number): boolean => crossesBreak(disk.breaks, prev, next) || snapshots.some((z) => z > prev && z < next) || !follows(prev, next);
     let i = es.findIndex((e) => e.zxid === after);
     if (i >= 0) i++;
     else if (disk.snapshot === after || (after === 0 && disk.snapshot === null) || isRestoreBase(after)) i = es.findIndex((e) => e.zxid > after);
-    if (i < 0 || i >= es.length || !follows(after, es[i]!.zxid)) { this.counts.missing++; return { ok: false, reason: 'missing' }; }
+    if (i < 0 || i >= es.length || barrier(after, es[i]!.zxid)) { this.counts.missing++; return { ok: false, reason: 'missing' }; }
     const entries: Entry[] = [];
     let prev = after;
     for (; i < es.length && es[i]!.zxid <= upTo && entries.length < CHUNK_TXNS_MAX; i++) {
       const e = es[i]!;
-      if (!follows(prev, e.zxid)) break; // kept txns end where a SNAP's snapshot begins
+      if (barrier(prev, e.zxid)) break; // kept txns end where a SNAP's snapshot begins
       entries.push(e);
       prev = e.zxid;
     }
@@ -123,11 +147,38 @@ export class SimArchive {
   }
 
   /**
+   * Does a link skip or cross what the ensemble committed? Each txn must be the committed one right
+   * after the txn (or base) before it: the next in history.order after a txn, never the first txn
+   * of a restored history after another txn, and after a base (0, or a restore's) its first txn.
+   * Checked as each link is written, so the schedule that wrote a bad one is the one reported.
+   */
+  private inconsecutive(link: SimLink): string | null {
+    if (link.entries.length === 0) return null;
+    const order = this.history.committed();
+    const position = new Map(order.map((z, i) => [z, i]));
+    const hex = (z: number): string => `0x${z.toString(16)}`;
+    let prev = link.prev;
+    for (const e of link.entries) {
+      const at = position.get(e.zxid);
+      if (at === undefined) return `${link.name} holds ${hex(e.zxid)}, which was never committed`;
+      const p = position.get(prev);
+      const restoreStart = this.history.restoreBases.has(e.zxid - 1);
+      const ok = p !== undefined
+        ? at === p + 1 && !restoreStart
+        : prev === 0 ? at === 0 : this.history.restoreBases.has(prev) && e.zxid === prev + 1;
+      if (!ok) return `${link.name} goes from ${hex(prev)} to ${hex(e.zxid)}, but the committed history goes ${p === undefined ? `from ${hex(prev)} (not a committed txn)` : `${hex(prev)} -> ${order[p + 1] === undefined ? 'nothing yet' : hex(order[p + 1]!)}`}`;
+      prev = e.zxid;
+    }
+    return null;
+  }
+
+  /**
    * The invariant, checked after every write: no txn is in two links, every link's txns are the
    * committed ones, in order, each link continues the one before it (a jump continues at a
    * backup), and no link is off the chain. Returns a problem, or null.
    */
   problem(committed: ReadonlyMap<number, Buffer>, digests: ReadonlyMap<number, bigint>): string | null {
+    if (this.violation) return this.violation;
     for (const l of this.links.values()) {
       let prev = l.prev;
       for (const e of l.entries) {

@@ -15,6 +15,8 @@ import { Rng } from './rng.js';
 import { SimNetwork } from './network.js';
 import { SWARM_STEP_MS, asymmetricLinks, describeSwarm, drawSwarm, partitionGroups, shapeToLinks, type SwarmOptions } from './swarm.js';
 import { SimArchive, SimArchiving, type SimMemberDisk } from './archive.js';
+import { isRestoreBase } from '../../src/backup/chain.js';
+import type { LogBreak } from '../../src/storage/logbreaks.js';
 
 export class SimFailure extends Error {
   constructor(readonly seed: number, message: string, readonly trace: string[]) {
@@ -40,6 +42,8 @@ interface SimDisk {
    * them (as the runtime keeps such log segments), so a member can still archive them
    */
   old: Entry[];
+  /** where a SNAP install kept `old` up to `keep` and the log resumes after `snapshot` (the runtime's break files) */
+  breaks: LogBreak[];
   /**
    * queued disk operations, carried out in order as the runtime's disk queue does (quorum.ts):
    * a SNAP install or TRUNC, a reload from disk, appends; each completes at doneAt, and a crash
@@ -175,8 +179,21 @@ export class Cluster {
   private readonly rZab: Rng;
   private readonly rArchive: Rng;
   private readonly slowDisk: boolean;
+  /** the bases restores started new histories at (images installed with counter 0) */
+  private readonly restoreBases = new Set<number>();
+  /**
+   * txns known committed that no member reported applying: a member applies its whole log at
+   * start-up (Replica.load) before it knows what is committed, so a txn every member loaded that
+   * way (or took only as a SNAP's snapshot) is committed later without an `applied` report; serving
+   * members' disks and states up to their commit point tell (learnCommitted). Kept apart from
+   * `committed`, for the archive's checks only.
+   */
+  private readonly learned = new Set<number>();
+  /** per member: up to where its disk was looked at for `learned` */
+  private readonly learnedTo = new Map<number, number>();
+  private sortedCommitted: { size: number; zxids: number[] } = { size: -1, zxids: [] };
   /** the archive every member shares (backup.archiveDir) */
-  readonly archive = new SimArchive();
+  readonly archive = new SimArchive({ committed: () => this.committedZxids(), restoreBases: this.restoreBases });
   steps = 0;
   /** scripted actions to run at the start of the next step (e.g. a crash right after a send) */
   readonly actions: Array<() => void> = [];
@@ -208,7 +225,7 @@ export class Cluster {
       const node: SimNode = {
         id, observer: observers.includes(id), replica: null, clockOffsetMs: 0, nextTickAt: this.now + this.rFault.int(TICK_MS),
         downUntil: 0, appliedSinceSnap: 0, lastRole: 'looking',
-        disk: { state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, snapshot: null, log: [], old: [], pending: [] }, archiving: null, committedSeen: 0, busyUntil: 0, held: [], outbox: [],
+        disk: { state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, snapshot: null, log: [], old: [], breaks: [], pending: [] }, archiving: null, committedSeen: 0, busyUntil: 0, held: [], outbox: [],
       };
       this.nodes.set(id, node);
       this.start(node, voters, observers);
@@ -312,7 +329,7 @@ export class Cluster {
   /** Wipes a stopped node's disk (a replaced machine): it must rejoin by SNAP. */
   wipe(id: number): void {
     const node = this.nodes.get(id)!;
-    node.disk = { state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, snapshot: null, log: [], old: [], pending: [] };
+    node.disk = { state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, snapshot: null, log: [], old: [], breaks: [], pending: [] };
     this.count('wipe');
   }
 
@@ -390,15 +407,46 @@ export class Cluster {
     }
   }
 
+  /** Every txn known committed, ascending (the history's order: zxids only grow along it). */
+  private committedZxids(): readonly number[] {
+    const size = this.committed.size + this.learned.size;
+    if (this.sortedCommitted.size !== size) {
+      this.sortedCommitted = { size, zxids: [...new Set([...this.committed.keys(), ...this.learned])].sort((a, b) => a - b) };
+    }
+    return this.sortedCommitted.zxids;
+  }
+
+  /** A serving member's durable txns up to its commit point are committed (see `learned`). */
+  private learnCommitted(node: SimNode): void {
+    const z = node.replica!.zab;
+    if (!z.serving) return;
+    const upTo = Math.min(z.commitZxid, z.persisted);
+    // the state it serves is committed too: a txn it holds only as its snapshot (a SNAP) is one
+    for (const zx of [node.disk.snapshot?.zxid ?? 0, node.replica!.core.lastApplied]) {
+      if (zx > 0 && zx <= z.commitZxid && !isRestoreBase(zx) && !this.committed.has(zx)) this.learned.add(zx);
+    }
+    const from = this.learnedTo.get(node.id) ?? -1;
+    if (upTo <= from) return;
+    for (const es of [node.disk.log, node.disk.old]) {
+      for (let i = es.length - 1; i >= 0 && es[i]!.zxid > from; i--) {
+        const zx = es[i]!.zxid;
+        if (zx <= upTo && !this.committed.has(zx)) this.learned.add(zx);
+      }
+    }
+    this.learnedTo.set(node.id, upTo);
+  }
+
   /** The member's archiver: one action at a time against the shared archive; each write checked. */
   private archiveStep(node: SimNode): void {
     const r = node.replica;
     if (!r || !node.archiving) return;
+    this.learnCommitted(node);
     const z = r.zab;
     const disk = node.disk;
     const view: SimMemberDisk = {
       entries: () => [...disk.old, ...disk.log],
       snapshot: disk.snapshot?.zxid ?? null,
+      breaks: disk.breaks,
       capture: () => ({ zxid: r.core.lastApplied, digest: r.core.tree.digest }),
       snapshotDigest: () => readSnapshot(`node ${node.id} snapshot`, disk.snapshot!.data).digest,
     };
@@ -422,15 +470,20 @@ export class Cluster {
         disk.log.push(...op.entries);
         r.persisted(op.generation, op.entries.at(-1)!.zxid, now);
         return;
-      case 'install':
-        // as the runtime: the log goes, but for the committed txns an archive may still need
-        disk.old = [...disk.old, ...disk.log].filter((e) => e.zxid <= Math.min(op.keepLogUpTo, op.image.zxid) && e.zxid >= this.archive.retainFrom);
+      case 'install': {
+        // as the runtime: the log goes, but for the committed txns an archive may still need, and
+        // a break records where the kept log ends (DataDir.installSnapshot)
+        const keep = Math.min(op.keepLogUpTo, op.image.zxid);
+        if (keep < op.image.zxid) disk.breaks.push({ keep, snapshot: op.image.zxid });
+        disk.old = [...disk.old, ...disk.log].filter((e) => e.zxid <= keep && e.zxid >= this.archive.retainFrom);
         disk.snapshot = op.image;
         disk.log = [];
+        this.pruneBreaks(disk);
         this.count('snap_sync');
         this.log(`node ${node.id} installed SNAP at 0x${op.image.zxid.toString(16)}`);
         r.persisted(op.generation, op.image.zxid, now);
         return;
+      }
       case 'truncate': {
         const t = op.zxid;
         if (disk.snapshot && disk.snapshot.zxid > t) this.fail(`node ${node.id} truncates to 0x${t.toString(16)} below its snapshot 0x${disk.snapshot.zxid.toString(16)}`);
@@ -450,6 +503,12 @@ export class Cluster {
             this.checkDigest(node, 'reload');
         return;
     }
+  }
+
+  /** As DataDir's purge: a break goes once no txn at or before its keep is left on the disk. */
+  private pruneBreaks(disk: SimDisk): void {
+    const first = disk.old[0]?.zxid ?? disk.log[0]?.zxid ?? null;
+    disk.breaks = disk.breaks.filter((b) => first !== null && first <= b.keep);
   }
 
   private diskDelay(): number {
@@ -523,6 +582,8 @@ export class Cluster {
     // the epoch file is written synchronously, before anything of this step leaves (as the runtime)
     if (rd.state) disk.state = { ...rd.state };
     if (rd.snapshot) {
+      // a restore's image (its own, or the SNAP bringing it): the first txn of its epoch starts a new history
+      if (isRestoreBase(rd.snapshot.zxid)) this.restoreBases.add(rd.snapshot.zxid);
         this.checkDigest(node, 'SNAP install');
       this.queueDiskOp(node, { kind: 'install', generation: rd.generation, image: { zxid: rd.snapshot.zxid, data: Buffer.from(rd.snapshot.data) }, keepLogUpTo: node.committedSeen, doneAt: this.now + this.diskDelay() });
     }
@@ -560,6 +621,7 @@ export class Cluster {
     const archived = this.archive.retainFrom;
     node.disk.old = [...node.disk.old, ...node.disk.log.filter((e) => e.zxid <= zxid)].filter((e) => e.zxid >= archived);
     node.disk.log = node.disk.log.filter((e) => e.zxid > zxid);
+    this.pruneBreaks(node.disk);
     r.zab.compact(zxid);
     node.appliedSinceSnap = 0;
   }

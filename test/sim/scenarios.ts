@@ -144,6 +144,63 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'a follower that took a SNAP and kept its old log to its commit point leads later, and archives no link across the txns its snapshot holds',
+    jira: 'archive (issue 11, review)',
+    // F falls behind (isolated) while the archive is unreachable; the leader dies when the other
+    // follower O has applied all it logged; O leads the next epoch and brings F back by SNAP at the
+    // end of the old one (F keeps its old log up to its commit point, for the archive); O dies and F
+    // leads. F's kept log ends at its old commit point and its new log starts at counter 1 of a
+    // later epoch, which the zxid rule alone takes for "the next txn": the link would skip every
+    // txn between (the write-time check names it). The break F's install recorded stops it.
+    expect: [{ fault: 'snap_sync', atLeast: 1 }],
+    options: () => {
+      let phase = 0;
+      let l = 0;
+      let f = 0;
+      let o = 0;
+      return {
+        swarm: { ...calm, faultPhaseMs: 9000 },
+        noRandomFaults: true,
+        script: (c) => {
+          const since = c.now - c.phaseAt;
+          const lead = c.leader();
+          const node = (id: number) => c.nodes.get(id)!;
+          if (phase === 0 && lead && c.now - c.startedAt > 1000 && c.archive.view().end !== null) {
+            c.archive.down = true;
+            l = lead.id;
+            [f, o] = c.voterIds.filter((i) => i !== l) as [number, number];
+            phase = 1; c.phaseAt = c.now;
+          } else if (phase === 1 && since > 300) {
+            c.net.isolate(f, c.allIds);
+            phase = 2; c.phaseAt = c.now;
+          } else if (phase === 2 && since > 1200) {
+            const z = node(o).replica?.zab;
+            if (z && z.lastZxid === z.commitZxid && node(o).replica!.core.lastApplied === z.lastZxid && z.persisted === z.lastZxid) {
+              c.crash(l, 1_000_000);
+              c.net.heal();
+              phase = 3; c.phaseAt = c.now;
+            }
+          } else if (phase === 3) {
+            const lo = c.leader();
+            const fz = node(f).replica!.zab;
+            if (lo?.id === o && fz.serving && Math.floor(lo.replica!.core.lastApplied / 4294967296) === lo.replica!.zab.activeEpoch && lo.replica!.core.lastApplied % 4294967296 > 5 && node(f).disk.log.length > 0) {
+              c.crash(o, 1_000_000);
+              c.restart(l);
+              phase = 4; c.phaseAt = c.now;
+            }
+          } else if (phase === 4 && c.leader()?.id === f) {
+            c.archive.down = false;
+            phase = 5; c.phaseAt = c.now;
+          } else if (phase === 5 && since > 1500) {
+            c.restart(o);
+            c.count('scenario_complete');
+            phase = 6;
+          }
+        },
+      };
+    },
+  },
+  {
     name: 'txns only the old leader logged are truncated when it returns',
     jira: 'ZOOKEEPER-1154',
     // the returning leader is cut back by TRUNC, or by SNAP when it fell out of the DIFF window
