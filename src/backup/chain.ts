@@ -79,31 +79,53 @@ export interface Chain {
   unlinked: Link[];
 }
 
+/** The links from `from` on, each the one named after the last's end (`byName`: the links by name). */
+function walkFrom(from: Link, byName: ReadonlyMap<string, Link>): Link[] {
+  const out = [from];
+  const seen = new Set([from]);
+  for (let next = byName.get(linkName(from.last)); next && !seen.has(next); next = byName.get(linkName(next.last))) {
+    out.push(next);
+    seen.add(next);
+  }
+  return out;
+}
+
+/**
+ * The links a fill leads to: its second link on (`txns.<x>`, continuing the fill's first) and
+ * whatever follows them. No other link continues a fill's second link, so without this it would
+ * look like a chain's first link and start a walk of its own.
+ */
+function reachedByFills(all: readonly Link[], byName: ReadonlyMap<string, Link>): Set<Link> {
+  const reached = new Set<Link>();
+  for (const f of all) {
+    if (!f.name.startsWith('fill.')) continue;
+    for (let n = byName.get(linkName(f.last)); n && !reached.has(n); n = byName.get(linkName(n.last))) reached.add(n);
+  }
+  return reached;
+}
+
 /**
  * Walks the links from the chain's start. Each link no other one leads to starts a walk; the walk
  * that reaches furthest is the chain's end, and walks ending before it (in order, without
  * overlap) are its earlier parts, with a break between two parts where a link is missing. The
  * first part starts at txns.start, or at the oldest link retention kept. Anything else is unlinked.
+ * The result does not depend on the order the links are listed in (a directory lists them in
+ * hash order): a walk starting inside a fill is taken only when no other walk reaches as far
+ * (retention removed the jump the fill belongs to) and never as an earlier part, and walks ending
+ * at the same place are taken earliest start first.
  */
 export function buildChain(all: readonly Link[]): Chain {
   const byName = new Map(all.map((l) => [l.name, l]));
-  const walk = (from: Link): Link[] => {
-    const out = [from];
-    const seen = new Set([from]);
-    for (let next = byName.get(linkName(from.last)); next && !seen.has(next); next = byName.get(linkName(next.last))) {
-      out.push(next);
-      seen.add(next);
-    }
-    return out;
-  };
   const fillNames = new Set<string>();
   const chunksAndJumps = all.filter((l) => !l.name.startsWith('fill.'));
   const continued = new Set(chunksAndJumps.map((l) => linkName(l.last)));
-  const walks = chunksAndJumps.filter((l) => !continued.has(l.name)).map(walk).sort((a, b) => b.at(-1)!.last - a.at(-1)!.last);
+  const inFill = reachedByFills(all, byName);
+  const walks = chunksAndJumps.filter((l) => !continued.has(l.name)).map((l) => ({ links: walkFrom(l, byName), inFill: inFill.has(l) }))
+    .sort((a, b) => b.links.at(-1)!.last - a.links.at(-1)!.last || Number(a.inFill) - Number(b.inFill) || a.links[0]!.prev - b.links[0]!.prev || (a.links[0]!.name < b.links[0]!.name ? -1 : 1));
   const parts: Link[][] = [];
   for (const w of walks) {
     const next = parts.at(-1);
-    if (!next || w.at(-1)!.last <= next[0]!.prev) parts.push(w);
+    if (!next || (!w.inFill && w.links.at(-1)!.last <= next[0]!.prev)) parts.push(w.links);
   }
   parts.reverse();
   const best = parts.flat();

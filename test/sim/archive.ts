@@ -55,11 +55,25 @@ export class SimArchive {
   /** the first link found not to hold consecutive committed txns (reported by problem()) */
   private violation: string | null = null;
 
-  constructor(private readonly history: SimHistory = { committed: () => [], restoreBases: new Set() }) {}
+  /**
+   * `listOrder` picks the order the store lists links in each time the chain is read: a directory
+   * lists in no particular order (ext4: hash order), and the chain must not depend on it.
+   */
+  constructor(private readonly history: SimHistory = { committed: () => [], restoreBases: new Set() }, private readonly listOrder: (n: number) => number = () => 0) {}
+
+  /** The links as a directory listing gives them: in an order drawn from the seed. */
+  private listed(): SimLink[] {
+    const xs = [...this.links.values()];
+    for (let i = xs.length - 1; i > 0; i--) {
+      const j = this.listOrder(i + 1);
+      [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+    }
+    return xs;
+  }
 
   private get current(): { chain: Chain; view: ArchiveView } {
     if (!this.cached) {
-      const chain = buildChain([...this.links.values()]);
+      const chain = buildChain(this.listed());
       const backups = [...this.backups.entries()].sort((a, b) => a[0] - b[0]).map(([zxid, b]) => ({ zxid, timeMs: b.timeMs }));
       this.cached = { chain, view: viewOf(chain, backups) };
     }

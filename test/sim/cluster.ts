@@ -193,7 +193,7 @@ export class Cluster {
   private readonly learnedTo = new Map<number, number>();
   private sortedCommitted: { size: number; zxids: number[] } = { size: -1, zxids: [] };
   /** the archive every member shares (backup.archiveDir) */
-  readonly archive = new SimArchive({ committed: () => this.committedZxids(), restoreBases: this.restoreBases });
+  readonly archive: SimArchive;
   steps = 0;
   /** scripted actions to run at the start of the next step (e.g. a crash right after a send) */
   readonly actions: Array<() => void> = [];
@@ -207,6 +207,8 @@ export class Cluster {
     this.rDisk = this.rng.split('disk');
     this.rZab = this.rng.split('zab');
     this.rArchive = this.rng.split('archive');
+    const listing = this.rng.split('archive-listing');
+    this.archive = new SimArchive({ committed: () => this.committedZxids(), restoreBases: this.restoreBases }, (n) => listing.int(n));
     this.slowDisk = this.rng.split('slowdisk').bool(0.3) && !opts.noRandomFaults;
     // half the seeds lose messages as TCP does: a loss breaks the connection and both ends see it
     if (this.rng.split('tcp').bool(0.5)) {

@@ -208,6 +208,30 @@ describe('the chain', () => {
     assert.deepEqual(full.unlinked, []);
   });
 
+  test('a fill of two links: the chain is the same whatever order the store lists the links in', () => {
+    // start 1..9, a jump 9 -> 15, the chain goes on 16..20; the hole filled by fill.9 (10..12) and
+    // txns.12 (13..15). Nothing continues txns.12 but the fill, so it looked like a chain's start;
+    // which walk won depended on the listing order (readdir: hash order)
+    const links = [chunk(0, 1, 9, START_LINK), jump(9, 15), chunk(15, 16, 20), chunk(9, 10, 12, linkName(9, true)), chunk(12, 13, 15)];
+    const orders = (xs: Link[]): Link[][] => (xs.length <= 1 ? [xs] : xs.flatMap((x, i) => orders([...xs.slice(0, i), ...xs.slice(i + 1)]).map((rest) => [x, ...rest])));
+    for (const listed of orders(links)) {
+      const c = buildChain(listed);
+      const as = listed.map((l) => l.name).join(', ');
+      assert.deepEqual(c.links.map((l) => l.name), [START_LINK, linkName(9), linkName(15)], `listed as ${as}`);
+      assert.deepEqual(runsOf(c).map((r) => [r.prev, r.last]), [[0, 20]], `listed as ${as}`);
+      assert.deepEqual(c.unlinked, [], `listed as ${as}`);
+    }
+  });
+
+  test('a fill left behind when retention removed its jump is never an earlier part of the chain', () => {
+    // the jump 9 -> 15 and what came before it were pruned; a fill written late (so younger than
+    // the grace period) stays: it is a leftover, not a stretch of the chain with a link missing after it
+    const c = buildChain([chunk(9, 10, 12, linkName(9, true)), chunk(12, 13, 14), chunk(15, 16, 20), chunk(20, 21, 30)]);
+    assert.deepEqual(c.links.map((l) => l.name), [linkName(15), linkName(20)]);
+    assert.deepEqual(c.breaks, []);
+    assert.deepEqual(c.unlinked.map((l) => l.name).sort(), [linkName(9, true), linkName(12)]);
+  });
+
   test('a jump to a restore is never a hole to fill', () => {
     const c = buildChain([chunk(0, 1, 9, START_LINK), jump(9, 3 * E), chunk(3 * E, 3 * E + 1, 3 * E + 4)]);
     assert.equal(c.jumps[0]!.restore, true);
