@@ -9,7 +9,7 @@ import type { SessionRecord } from '../storage/snapshot.js';
 import type { DataTree } from '../tree/datatree.js';
 import type { LogRecord } from '../storage/txnlog.js';
 import { OpCode } from '../wire/protocol.js';
-import { BACKUP_MAGIC, backupName, parseBackupName, readBackup, type BackupMeta } from './format.js';
+import { BACKUP_MAGIC, BACKUP_TRAILER_BYTES, backupName, parseBackupName, readBackup, type BackupMeta } from './format.js';
 import { CHUNK_HEADER_BYTES, readChunk, readChunkHeader } from './chunk.js';
 import { buildChain, isJump, parseLinkName, runsOf, type Chain, type Link, type Run } from './chain.js';
 import type { ArchiveView } from './archiver.js';
@@ -113,7 +113,11 @@ export function writeStatus(store: ArchiveStore, s: ArchiveStatus): Promise<void
 
 /** A backup's metadata from the head of its file (gunzipping only what it needs). */
 export async function readBackupMeta(store: ArchiveStore, path: string): Promise<BackupMeta> {
-  const head = await store.readHead(path, 64 * 1024);
+  const HEAD_BYTES = 64 * 1024;
+  const read = await store.readHead(path, HEAD_BYTES);
+  // a backup shorter than the head: its checksum trailer follows the gzip stream, and gunzip
+  // fails on it (as another gzip member) before it hands out what it decompressed
+  const head = read.length < HEAD_BYTES ? read.subarray(0, Math.max(0, read.length - BACKUP_TRAILER_BYTES)) : read;
   const plain = await new Promise<Buffer>((resolve) => {
     const parts: Buffer[] = [];
     const gunzip = createGunzip();
@@ -212,10 +216,16 @@ function replay(records: readonly LogRecord[], after: number, upTo: number, tree
   return { last, n };
 }
 
-/** The zxid of the state at time T: the last txn before the first one decided after T, in the run that reaches T. */
-async function zxidAtTime(store: ArchiveStore, runs: readonly Run[], timeMs: number): Promise<number> {
-  const run = [...runs].reverse().find((r) => r.firstTime <= timeMs);
-  if (!run) throw new ArchiveError(`no archived txn is at or before ${iso(timeMs)}`);
+/** When the state at `zxid` was captured, from its backup's metadata (null: no backup there, or no time in it). */
+async function capturedAt(store: ArchiveStore, backups: readonly BackupFile[], zxid: number): Promise<number | null> {
+  const b = backups.find((x) => x.zxid === zxid);
+  if (!b) return null;
+  const t = Date.parse((await readBackupMeta(store, b.path)).time);
+  return Number.isFinite(t) ? t : null;
+}
+
+/** The last txn at or before T in a stretch whose first txn is at or before T. */
+async function lastTxnBy(store: ArchiveStore, run: Run, timeMs: number): Promise<number> {
   let prev = run.prev;
   for (const l of run.links) {
     if (l.firstTime > timeMs) return prev;
@@ -226,6 +236,46 @@ async function zxidAtTime(store: ArchiveStore, runs: readonly Run[], timeMs: num
     }
   }
   return prev;
+}
+
+/** Where the archive resumes after stretch `i`: the next stretch's base, or the base the chain's last jump went to (null: nothing after it). */
+function resumeAfter(chain: Chain, runs: readonly Run[], i: number): number | null {
+  if (i + 1 < runs.length) return runs[i + 1]!.prev;
+  const last = i >= 0 ? runs[i]!.last : -1;
+  return chain.end !== null && chain.end > last ? chain.end : null;
+}
+
+/**
+ * The zxid of the state at time T: the last txn decided at or before T, in the stretch that holds
+ * it. Past a stretch's last txn the archive vouches for that state only up to the gap after it
+ * (a hole, a missing link, or a restore that replaced the history): txns decided in the gap are
+ * not in the archive. So T in a gap is refused, unless the base the archive resumes from was
+ * captured at or before T, which is then the state at T (the txns after it came later). A
+ * restore's base counts the same way, captured when the restore made it.
+ */
+async function zxidAtTime(store: ArchiveStore, chain: Chain, runs: readonly Run[], backups: readonly BackupFile[], timeMs: number): Promise<number> {
+  let i = -1;
+  runs.forEach((r, k) => { if (r.firstTime <= timeMs) i = k; });
+  if (i >= 0 && runs[i]!.lastTime > timeMs) return lastTxnBy(store, runs[i]!, timeMs);
+  const resume = i < 0 ? (runs[0]?.prev ?? chain.end) : resumeAfter(chain, runs, i);
+  if (i >= 0 && resume === null) return runs[i]!.last;
+  const captured = resume === null ? null : await capturedAt(store, backups, resume);
+  if (resume !== null && captured !== null && captured <= timeMs) return resume;
+  if (i < 0) throw new ArchiveError(`no archived txn is at or before ${iso(timeMs)}${resume !== null && captured !== null ? `, and the oldest base (${hex(resume)}) was captured later, at ${iso(captured)}` : ''}`);
+  const run = runs[i]!;
+  const gap = gaps(chain).find((g) => g.afterZxid === run.last);
+  const until = captured === null ? '' : `, until the base at ${hex(resume!)} was captured at ${iso(captured)}`;
+  throw new ArchiveError(`${iso(timeMs)} falls in a gap of the archive: after its txn ${hex(run.last)} (${iso(run.lastTime)})${until}, ` +
+    `the txns decided are not in it${gap ? ` (${gap.text})` : ''}. Restore to ${hex(run.last)} (--to-zxid), the last state before the gap` +
+    `${captured === null ? '' : `, or to a time from ${iso(captured)} on`}`);
+}
+
+/** Up to when the archive vouches for its newest state: its last txn's time, or the capture of the base its last jump went to. */
+async function newestArchived(store: ArchiveStore, chain: Chain, runs: readonly Run[], backups: readonly BackupFile[]): Promise<{ zxid: number; timeMs: number } | null> {
+  const newest = runs.at(-1);
+  const end = resumeAfter(chain, runs, runs.length - 1);
+  if (end !== null) return { zxid: end, timeMs: (await capturedAt(store, backups, end)) ?? newest?.lastTime ?? 0 };
+  return newest ? { zxid: newest.last, timeMs: newest.lastTime } : null;
 }
 
 /** Rebuilds the state as of `target` from the newest backup that reaches it plus the archived txns after it. */
@@ -239,14 +289,14 @@ export async function pointInTime(store: ArchiveStore, target: Target): Promise<
   if ('zxid' in target) {
     zxid = target.zxid;
   } else {
-    const newest = runs.at(-1);
+    const newest = await newestArchived(store, chain, runs, backups);
     const status = await readStatus(store);
-    if (newest && newest.lastTime < target.timeMs && !(status && status.zxid === newest.last && status.asOfMs >= target.timeMs)) {
-      const asOf = status && status.zxid === newest.last ? `; the archive was complete as of ${iso(status.asOfMs)}` : '';
-      throw new ArchiveError(`the newest archived txn is ${hex(newest.last)} at ${iso(newest.lastTime)}${asOf}: txns after it, up to ${iso(target.timeMs)}, may not be archived yet. ` +
+    if (newest && newest.timeMs < target.timeMs && !(status && status.zxid === newest.zxid && status.asOfMs >= target.timeMs)) {
+      const asOf = status && status.zxid === newest.zxid ? `; the archive was complete as of ${iso(status.asOfMs)}` : '';
+      throw new ArchiveError(`the newest archived state is ${hex(newest.zxid)} at ${iso(newest.timeMs)}${asOf}: txns after it, up to ${iso(target.timeMs)}, may not be archived yet. ` +
         'Pick an earlier time, or wait for the next archive interval (backup.archiveIntervalMs)');
     }
-    zxid = await zxidAtTime(store, runs, target.timeMs);
+    zxid = await zxidAtTime(store, chain, runs, backups, target.timeMs);
   }
   const reaching = restoreRanges(runs, backups).filter((r) => r.fromZxid <= zxid && r.toZxid >= zxid);
   if (reaching.length === 0) throw new ArchiveError(unreachable(zxid, chain, runs, backups));

@@ -18,6 +18,8 @@ import type { DataTree } from '../tree/datatree.js';
 export const BACKUP_MAGIC = 0x41524b42; // "ARKB"
 export const BACKUP_VERSION = 1;
 const TRAILER_MAGIC = 0x41524b43; // "ARKC"
+/** "ARKC" + crc32, after the gzip stream */
+export const BACKUP_TRAILER_BYTES = 8;
 
 export interface BackupMeta {
   format: 'ark-backup';
