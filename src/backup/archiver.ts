@@ -90,10 +90,19 @@ export type ActionResult =
   /** exists: another member took the name first; missing: this member's disk cannot provide what was asked */
   | { ok: false; reason: 'exists' | 'missing' | 'error'; message?: string };
 
-/** See Archiver.retainFrom. */
-export function retainFrom(v: ArchiveView | null): number | null {
+export type Hole = ArchiveView['holes'][number];
+
+/** See Archiver.retainFrom: the chain's end (its newest backup while it has no link) and the holes `counts` keeps. */
+export function retainFrom(v: ArchiveView | null, counts: (h: Hole) => boolean = () => true): number | null {
   if (!v) return null;
-  return Math.min(v.end ?? v.backups.at(-1)?.zxid ?? 0, ...v.holes.map((h) => h.after));
+  return Math.min(v.end ?? v.backups.at(-1)?.zxid ?? 0, ...v.holes.filter(counts).map((h) => h.after));
+}
+
+/** What retention needs to know of this member's log, beyond MemberState. */
+export interface LogExtent {
+  archivable: number;
+  /** the first zxid its log holds (null: no log) */
+  logFrom: number | null;
 }
 
 const COUNTER_SPAN = 4294967296;
@@ -133,12 +142,24 @@ export class Archiver {
   }
 
   /**
-   * The lowest zxid whose successors the archive still lacks (its end, or a hole behind it): purge
-   * keeps the txns from here on, so a member can still archive them. Null while the archive has
-   * not been read (keep everything).
+   * The lowest zxid whose successors the archive still lacks and this member may give it (the
+   * chain's end, or a hole behind it this member can fill): purge keeps the txns from here on.
+   * Null while the archive has not been read (keep everything).
+   *
+   * Only holes this member can fill count: its log reaches the hole's start (a fill continues
+   * exactly the txn before the hole) and its disk has not already failed to continue it. Keeping
+   * its log for a hole it cannot fill would help nobody, and one such hole (its txns went with the
+   * one disk that held them) stopped this member's autopurge for good. That is safe: the hole is
+   * reported (ark backup list --archive, the jump's log line), and a member that can fill it
+   * keeps its own log for it. What it gives up: txns deeper inside a hole, which would help only
+   * after another member had filled the hole up to them (two members each holding part of it).
    */
-  retainFrom(): number | null {
-    return retainFrom(this.view);
+  retainFrom(m: LogExtent): number | null {
+    return retainFrom(this.view, (h) => this.canFill(h, m));
+  }
+
+  private canFill(h: Hole, m: LogExtent): boolean {
+    return !this.missing.has(h.after) && m.archivable > h.after && m.logFrom !== null && m.logFrom <= h.after + 1;
   }
 
   /** Txns this member could archive now but has not (mntr's archive lag, in txns of one epoch). */

@@ -8,6 +8,7 @@ import type { Writable } from 'node:stream';
 import type { Output, ServerCore } from '../server/core.js';
 import type { ClientPort } from '../net/clientport.js';
 import { DataDir } from '../storage/datadir.js';
+import { listSegments } from '../storage/filelog.js';
 import { lockDataDirs, startHolding, type DirLock } from '../storage/lock.js';
 import { RuntimeStats, type ServerView } from '../admin/fourletter.js';
 import { AdminServer } from '../admin/adminserver.js';
@@ -204,11 +205,12 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     this.every(this.commit.tickMs, () => this.commit.tick(Date.now()), false);
     this.archiving?.start();
     if (config.autopurgePurgeIntervalHours > 0) {
-      // the txns not archived yet stay (behind its end, or in a hole), and the one a new link would
-      // continue; when the archive has not been read yet, all of them
+      // the txns not archived yet stay (behind its end, or in a hole this member can fill), and
+      // the one a new link would continue; when the archive has not been read yet, all of them
       const keepLogAfter = (): number => {
         if (!this.archiving) return Number.POSITIVE_INFINITY;
-        const from = this.archiving.archiver.retainFrom();
+        const logFrom = listSegments(this.dataDir.log.dir)[0]?.firstZxid ?? null;
+        const from = this.archiving.archiver.retainFrom({ archivable: this.commit.archivableZxid(), logFrom });
         return from === null ? 0 : from - 1;
       };
       const purge = (): void => purgeDataDir(this.dataDir, config.autopurgeSnapRetainCount, logger, keepLogAfter());

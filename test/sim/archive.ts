@@ -3,7 +3,7 @@
 // read with the real chain rules (src/backup/chain.ts), and the invariant the archive must keep
 // under every fault the simulator injects: every committed txn is in it exactly once, in order, in
 // links that each continue the one before.
-import { Archiver, retainFrom, type ActionResult, type ArchiveAction, type ArchiveView, type MemberState } from '../../src/backup/archiver.js';
+import { Archiver, type ActionResult, type ArchiveAction, type ArchiveView, type MemberState } from '../../src/backup/archiver.js';
 import { START_LINK, buildChain, isJump, isRestoreBase, linkName, type Chain, type Link } from '../../src/backup/chain.js';
 import { follows } from '../../src/backup/chunk.js';
 import { viewOf } from '../../src/backup/archive.js';
@@ -84,10 +84,6 @@ export class SimArchive {
     return this.current.view;
   }
 
-  /** The lowest zxid whose successors the archive lacks: purge keeps the txns from it on. */
-  get retainFrom(): number {
-    return retainFrom(this.current.view) ?? -1;
-  }
 
   private create(name: string, link: SimLink): ActionResult {
     if (this.links.has(name)) { this.counts.collisions++; return { ok: false, reason: 'exists' }; }

@@ -477,7 +477,8 @@ export class Cluster {
         // a break records where the kept log ends (DataDir.installSnapshot)
         const keep = Math.min(op.keepLogUpTo, op.image.zxid);
         if (keep < op.image.zxid) disk.breaks.push({ keep, snapshot: op.image.zxid });
-        disk.old = [...disk.old, ...disk.log].filter((e) => e.zxid <= keep && e.zxid >= this.archive.retainFrom);
+        const retain = this.retainFrom(node);
+        disk.old = [...disk.old, ...disk.log].filter((e) => e.zxid <= keep && e.zxid >= retain);
         disk.snapshot = op.image;
         disk.log = [];
         this.pruneBreaks(disk);
@@ -505,6 +506,14 @@ export class Cluster {
             this.checkDigest(node, 'reload');
         return;
     }
+  }
+
+  /** As the runtime's autopurge: the member's archiver says from which txn on its log must stay (-1: all of it). */
+  private retainFrom(node: SimNode): number {
+    const r = node.replica!;
+    const z = r.zab;
+    const logFrom = node.disk.old[0]?.zxid ?? node.disk.log[0]?.zxid ?? null;
+    return node.archiving?.archiver.retainFrom({ archivable: Math.min(z.commitZxid, z.persisted, r.core.lastApplied), logFrom }) ?? -1;
   }
 
   /** As DataDir's purge: a break goes once no txn at or before its keep is left on the disk. */
@@ -620,7 +629,7 @@ export class Cluster {
     if (zxid > durableEnd) return;
     node.disk.snapshot = { zxid, data: encodeSnapshotNow(tree, r.core.sessionRecords(), this.nodeNow(node)) };
     // purge keeps what the archive does not hold yet, and the txn a new link would continue
-    const archived = this.archive.retainFrom;
+    const archived = this.retainFrom(node);
     node.disk.old = [...node.disk.old, ...node.disk.log.filter((e) => e.zxid <= zxid)].filter((e) => e.zxid >= archived);
     node.disk.log = node.disk.log.filter((e) => e.zxid > zxid);
     this.pruneBreaks(node.disk);

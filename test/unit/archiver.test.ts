@@ -143,6 +143,23 @@ describe('archiver: who writes and when', () => {
     assert.deepEqual(partly.next(1, m), { kind: 'chunk', after: 50, upTo: 60, slot: 'next' }, 'a fill goes on from where it stands');
   });
 
+  test('purge keeps the log from the chain\'s end, and from a hole only while this member can fill it', () => {
+    // the chain jumped 0x10 -> 0x5000 (the txns between were in no serving member's log) and went on to 0x90000
+    const v = view(0x90000, [{ zxid: 0, timeMs: 0 }, { zxid: 0x5000, timeMs: 0 }], [{ after: 0x10, before: 0x5000, jumpFrom: 0x10 }]);
+    const m = member({ archivable: 0x90000, applied: 0x90000, committed: 0x90000, duty: false });
+    const a = seeing(v);
+    assert.equal(a.retainFrom({ archivable: 0x90000, logFrom: 0x8 }), 0x10, 'its log reaches the hole: it may fill it');
+    assert.equal(a.retainFrom({ archivable: 0x90000, logFrom: 0x11 }), 0x10, 'its log starts right after the hole\'s start: it continues it');
+    assert.equal(a.retainFrom({ archivable: 0x90000, logFrom: 0x12 }), 0x90000, 'its log starts inside the hole: it cannot fill it');
+    assert.equal(a.retainFrom({ archivable: 0x90000, logFrom: null }), 0x90000);
+    assert.equal(a.retainFrom({ archivable: 0x10, logFrom: 0x8 }), 0x90000, 'it holds nothing after the hole\'s start');
+    // it tried, and its disk could not continue the hole's start: that hole no longer holds its purge back
+    assert.deepEqual(a.next(1, m), { kind: 'chunk', after: 0x10, upTo: 0x5000, slot: 'fill' });
+    a.done(1, { ok: false, reason: 'missing' });
+    assert.equal(a.retainFrom({ archivable: 0x90000, logFrom: 0x8 }), 0x90000);
+    assert.equal(new Archiver(OPTS).retainFrom({ archivable: 0x90000, logFrom: 0x8 }), null, 'the archive not read yet: keep everything');
+  });
+
   test('scheduled backups every backupIntervalMs when the tree changed, then retention', () => {
     const m = member({ applied: 10, archivable: 10, committed: 10 });
     const b = seeing(view(10), 0, { backupIntervalMs: 5000, retention: true });
