@@ -208,7 +208,7 @@ export class DataDir {
     if (keepLogUpTo >= 0) this.log.truncateAfter(keepLogUpTo);
     else this.log.removeAll();
     this.pruneLogBreaks();
-    for (const s of this.snapshots()) if (s.zxid > zxid) rmSync(s.file, { force: true });
+    for (const s of this.snapshots()) if (s.zxid > zxid || unprovenRestore(s.zxid, zxid, keepLogUpTo)) rmSync(s.file, { force: true });
     const tmp = this.installTemp(zxid);
     if (existsSync(tmp)) renameSync(tmp, join(this.snapDir, snapshotName(zxid, false)));
     fsyncPath(this.snapDir);
@@ -270,6 +270,19 @@ export class DataDir {
   private pruneLogBreaks(): string[] {
     return pruneBreaks(this.log.dir, listSegments(this.log.dir)[0]?.firstZxid ?? null);
   }
+}
+
+/**
+ * A restore's image (zxid counter 0) below a snapshot installed from the leader, with no txn this
+ * member saw committed after it (`keepLogUpTo`: the last it saw; -1 unknown): nothing proves it is
+ * the leader's history. It is what a restore campaign that failed leaves on the restorer's disk
+ * (Zab.becomeLeader installs the image before any quorum took it; the others elect a leader of
+ * the old history, whose SNAP above the image brings the restorer back): left as an older
+ * snapshot, the archive took it for a restore base (a state the ensemble never had) and recovery
+ * for a fallback. A restore the ensemble took and went on from is followed by committed txns here.
+ */
+function unprovenRestore(snapshot: number, installed: number, keepLogUpTo: number): boolean {
+  return snapshot > 0 && snapshot % 4294967296 === 0 && snapshot < installed && snapshot >= keepLogUpTo;
 }
 
 /** f with its results kept per argument (a segment is read once per recovery however often the rules look at it) */
