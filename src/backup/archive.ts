@@ -10,7 +10,7 @@ import type { DataTree } from '../tree/datatree.js';
 import type { LogRecord } from '../storage/txnlog.js';
 import { OpCode } from '../wire/protocol.js';
 import { BACKUP_MAGIC, BACKUP_TRAILER_BYTES, backupName, parseBackupName, readBackup, type BackupMeta } from './format.js';
-import { CHUNK_HEADER_BYTES, readChunk, readChunkHeader } from './chunk.js';
+import { CHUNK_HEADER_BYTES, readChunk, readChunkHeader, type ChunkHeader } from './chunk.js';
 import { buildChain, isJump, parseLinkName, runsOf, type Chain, type Link, type Run } from './chain.js';
 import type { ArchiveView } from './archiver.js';
 import type { ArchiveStore } from './store.js';
@@ -36,6 +36,11 @@ export interface BackupFile { path: string; zxid: number; bytes: number; mtimeMs
 /** A link as stored: its header, where it is, how big, when written. */
 export interface StoredLink extends Link { path: string; bytes: number; mtimeMs: number }
 
+/** The link a chunk header describes, under its name in txns/. */
+export function linkOf(name: string, h: ChunkHeader): Link {
+  return { name, prev: h.prevZxid, first: h.firstZxid, last: h.lastZxid, count: h.count, firstTime: h.firstTime, lastTime: h.lastTime, lastCrc: h.lastCrc };
+}
+
 /**
  * Every link whose header checks out, and those that do not. `cache` (kept by the caller between
  * reads) saves reading headers again: links never change once written.
@@ -51,7 +56,7 @@ export async function listLinks(store: ArchiveStore, cache: Map<string, StoredLi
       const h = readChunkHeader(o.path, await store.readHead(o.path, CHUNK_HEADER_BYTES));
       const parsed = parseLinkName(name)!;
       if (parsed.kind !== 'start' && parsed.prev !== h.prevZxid) throw new Error(`${o.path}: its name says it continues ${hex(parsed.prev)}, its header ${hex(h.prevZxid)}`);
-      cache.set(o.path, { name, prev: h.prevZxid, first: h.firstZxid, last: h.lastZxid, count: h.count, firstTime: h.firstTime, lastTime: h.lastTime, path: o.path, bytes: o.bytes, mtimeMs: o.mtimeMs });
+      cache.set(o.path, { ...linkOf(name, h), path: o.path, bytes: o.bytes, mtimeMs: o.mtimeMs });
     } catch (e) {
       cache.set(o.path, (e as Error).message);
     }
@@ -74,15 +79,23 @@ export async function listBackupFiles(store: ArchiveStore): Promise<BackupFile[]
   return out.sort((a, b) => a.zxid - b.zxid);
 }
 
-/** What the archiver needs to know of a chain and the backups beside it. */
+/**
+ * What the archiver needs to know of a chain and the backups beside it: where it ends and where
+ * it has holes, each with the checksum of the archived txn there (what a member continuing it
+ * must hold: chunk.ts, lastCrc; null where the position is a base, which holds no record).
+ */
 export function viewOf(chain: Chain, backups: ReadonlyArray<{ zxid: number; timeMs: number }>): ArchiveView {
+  const crcAt = new Map<number, number | null>();
+  for (const l of [...chain.links, ...chain.jumps.flatMap((j) => j.fill)]) if (!isJump(l)) crcAt.set(l.last, l.lastCrc);
+  const last = chain.links.at(-1);
   return {
     end: chain.end,
+    endCrc: last && !isJump(last) ? last.lastCrc : null,
     backups,
     holes: [
-      ...chain.jumps.filter((j) => !j.restore && j.filledTo !== j.to).map((j) => ({ after: j.filledTo, before: j.to, jumpFrom: j.from })),
+      ...chain.jumps.filter((j) => !j.restore && j.filledTo !== j.to).map((j) => ({ after: j.filledTo, before: j.to, jumpFrom: j.from, afterCrc: crcAt.get(j.filledTo) ?? null })),
       // a lost link: a member that still holds those txns writes it again, under its own name
-      ...chain.breaks.map((b) => ({ after: b.after, before: b.before, jumpFrom: -1 })),
+      ...chain.breaks.map((b) => ({ after: b.after, before: b.before, jumpFrom: -1, afterCrc: crcAt.get(b.after) ?? null })),
     ],
   };
 }

@@ -20,6 +20,13 @@
 //     end (written first, from this member's snapshot or taken now). A restore's snapshot (zxid
 //     counter 0) starts a new history and is jumped to at once; any other jump leaves a hole,
 //     reported, that a member holding those txns later (one that was down) fills.
+//   - A member whose history is not the archive's writes nothing but a jump to its own restore's
+//     base above the archive's end (the documented way a new history continues an archive). It
+//     knows from the archived txn's checksum where its log holds that zxid (the chunk's lastCrc,
+//     compared by logreader.ts), or, as the duty member, from the archive ending past everything
+//     it committed (a server restored elsewhere at an older point, or another cluster pointed at
+//     the same archiveDir). It reports that as a mismatch (mismatch(), mntr) until its history
+//     changes.
 
 export { isRestoreBase } from './chain.js';
 import { isRestoreBase } from './chain.js';
@@ -43,13 +50,15 @@ export interface ArchiverOptions {
 export interface ArchiveView {
   /** where the chain ends (the last txn, or the base of its last jump), null when it has no link */
   end: number | null;
+  /** the checksum of the archived txn at `end` (chunk.ts, lastCrc); null when `end` is a base */
+  endCrc: number | null;
   /** full backups (the chain's bases), oldest first, with when each was made */
   backups: ReadonlyArray<{ zxid: number; timeMs: number }>;
   /**
    * where txns are missing: after `after` up to `before` (a jump not filled up to its base yet,
    * whose first fill link takes the fill name while `after` is `jumpFrom`; or a lost link, jumpFrom -1)
    */
-  holes: ReadonlyArray<{ after: number; before: number; jumpFrom: number }>;
+  holes: ReadonlyArray<{ after: number; before: number; jumpFrom: number; afterCrc: number | null }>;
 }
 
 /** What the member knows of itself at this moment. */
@@ -73,8 +82,11 @@ export type LinkSlot = 'start' | 'next' | 'fill';
 
 export type ArchiveAction =
   | { kind: 'refresh' }
-  /** copy this member's committed txns after `after` up to `upTo` into a new link (it stops at a restore) */
-  | { kind: 'chunk'; after: number; upTo: number; slot: LinkSlot }
+  /**
+   * copy this member's committed txns after `after` up to `upTo` into a new link (it stops at a
+   * restore); `afterCrc`: the archived txn at `after` has this checksum, and this member's must too
+   */
+  | { kind: 'chunk'; after: number; upTo: number; slot: LinkSlot; afterCrc: number | null }
   /** write this member's snapshot at `snapshot` as a backup (a base to jump to) */
   | { kind: 'base'; snapshot: number }
   /** take a full backup of the live tree now */
@@ -87,8 +99,25 @@ export type ArchiveAction =
 
 export type ActionResult =
   | { ok: true; view?: ArchiveView; wrote?: { zxid: number } }
-  /** exists: another member took the name first; missing: this member's disk cannot provide what was asked */
-  | { ok: false; reason: 'exists' | 'missing' | 'error'; message?: string };
+  /**
+   * exists: another member took the name first; missing: this member's disk cannot provide what
+   * was asked; diverged: its txn at the chunk's `after` is not the archived one (another history)
+   */
+  | { ok: false; reason: 'exists' | 'missing' | 'diverged' | 'error'; message?: string };
+
+/** This member's history is not the archive's: it writes nothing to it (see the header). */
+export interface HistoryMismatch {
+  /**
+   * diverged: its txn at `archiveZxid` differs from the archived one; above: the archive ends at
+   * `archiveZxid`, past everything this member committed
+   */
+  kind: 'diverged' | 'above';
+  archiveZxid: number;
+  /** what this member had committed when it found out */
+  memberZxid: number;
+  /** since when (this member's clock) */
+  since: number;
+}
 
 export type Hole = ArchiveView['holes'][number];
 
@@ -121,6 +150,12 @@ export class Archiver {
   private lastStatus = { zxid: -1, at: 0 };
   private pruneDue = false;
   private flushRequested = false;
+  /** this member's history is not the archive's (null: as far as it can tell, it is) */
+  private mismatched: HistoryMismatch | null = null;
+  /** since when the archive's end has been above what this member (with the duty) committed */
+  private aboveSince: number | null = null;
+  /** the member as of the last next() */
+  private seen: MemberState | null = null;
 
   constructor(readonly opts: ArchiverOptions) {}
 
@@ -164,6 +199,8 @@ export class Archiver {
 
   /** Txns this member could archive now but has not (mntr's archive lag, in txns of one epoch). */
   lagTxns(m: Pick<MemberState, 'archivable'>): number {
+    // another history: none of its txns go to this archive (those of its epoch, at least)
+    if (this.mismatched) return m.archivable % COUNTER_SPAN;
     const p = this.view?.end ?? this.view?.backups.at(-1)?.zxid ?? 0;
     if (m.archivable <= p) return 0;
     return epochOf(m.archivable) === epochOf(p) ? m.archivable - p : m.archivable % COUNTER_SPAN;
@@ -171,12 +208,20 @@ export class Archiver {
 
   /** How long the oldest txn not archived has waited, as seen here (ms). */
   lagMs(now: number): number {
-    return this.pendingSince === null ? 0 : now - this.pendingSince;
+    const since = Math.min(this.pendingSince ?? now, this.mismatched?.since ?? now);
+    return now - since;
+  }
+
+  /** Whether this member's history is not the archive's, and why (null: it is, as far as it can tell). */
+  mismatch(): HistoryMismatch | null {
+    return this.mismatched;
   }
 
   /** This member's history changed (a SNAP, a TRUNC, a restore): what it could not provide may be there now. */
   historyChanged(): void {
     this.missing.clear();
+    this.mismatched = null;
+    this.aboveSince = null;
   }
 
   /** Archive what is committed now without waiting for the interval (before a restore, at a clean stop). */
@@ -187,6 +232,7 @@ export class Archiver {
   /** The next action to carry out, or null; one at a time (call done() with its result). */
   next(now: number, m: MemberState): ArchiveAction | null {
     if (this.inFlight) return null;
+    this.seen = m;
     const action = this.decide(now, m);
     this.inFlight = action;
     return action;
@@ -196,6 +242,9 @@ export class Archiver {
     if (this.view === null || now >= this.nextRefreshAt) return { kind: 'refresh' };
     if (!m.serving) return null;
     const v = this.view;
+    this.checkAbove(now, m, v);
+    // another history: only its own restore's base may continue the archive (a new history there)
+    if (this.mismatched) return v.end === null ? null : this.restoreJump(m, v.end);
     if (m.duty && this.pruneDue) return { kind: 'prune' };
     const p = this.continuation();
     let chain: ArchiveAction | null;
@@ -223,7 +272,34 @@ export class Archiver {
     const due = m.duty
       ? waited >= this.opts.archiveIntervalMs || many || this.flushRequested
       : waited >= this.opts.staleMs && now - this.lastAdvanceAt >= this.opts.staleMs;
-    return due ? { kind: 'chunk', after: p, upTo: m.archivable, slot } : null;
+    // the txn at `p` must be the archived one (with no link yet, p is a backup: no record to compare)
+    return due ? { kind: 'chunk', after: p, upTo: m.archivable, slot, afterCrc: slot === 'next' ? this.view!.endCrc : null } : null;
+  }
+
+  /**
+   * The duty member holds every committed txn (a standalone server, or the established leader),
+   * so an archive ending past what it committed holds txns of another history: a server restored
+   * elsewhere at an older point, another cluster pointed at the same archiveDir, a log that lost
+   * its tail. Archiving nothing and reporting no lag would hide that. It must last staleMs: an
+   * old leader that has not yet noticed a newer one is behind the archive for a moment.
+   */
+  private checkAbove(now: number, m: MemberState, v: ArchiveView): void {
+    if (!(m.duty && v.end !== null && v.end > m.committed)) {
+      this.aboveSince = null;
+      if (this.mismatched?.kind === 'above') this.mismatched = null;
+      return;
+    }
+    this.aboveSince ??= now;
+    if (!this.mismatched && now - this.aboveSince >= this.opts.staleMs) {
+      this.mismatched = { kind: 'above', archiveZxid: v.end, memberZxid: m.committed, since: now };
+    }
+  }
+
+  /** A restore replaced this member's history: its snapshot (counter 0) above the chain's end is where the new history starts. */
+  private restoreJump(m: MemberState, end: number): ArchiveAction | null {
+    const restore = m.snapshots.find((s) => s > end && !this.missing.has(s) && s <= m.archivable && isRestoreBase(s));
+    if (restore === undefined) return null;
+    return this.view!.backups.some((b) => b.zxid === restore) ? { kind: 'jump', from: end, to: restore } : { kind: 'base', snapshot: restore };
   }
 
   /** The chain's end cannot be continued from this member's disk: jump to a base above it. */
@@ -231,8 +307,8 @@ export class Archiver {
     const backups = this.view!.backups;
     const above = (z: number): boolean => z > end && !this.missing.has(z);
     // a restore replaced the history: its snapshot is where the new one starts, at once
-    const restore = m.snapshots.find((s) => above(s) && s <= m.archivable && isRestoreBase(s));
-    if (restore !== undefined) return backups.some((b) => b.zxid === restore) ? { kind: 'jump', from: end, to: restore } : { kind: 'base', snapshot: restore };
+    const restore = this.restoreJump(m, end);
+    if (restore) return restore;
     // otherwise the txns after the end are gone from this member: let a member that still holds
     // them extend the chain first (the duty member waits as long as the others would)
     if (!m.duty || now - this.lastAdvanceAt < this.opts.staleMs) return null;
@@ -248,7 +324,7 @@ export class Archiver {
   private fillHole(m: MemberState): ArchiveAction | null {
     for (const h of this.view!.holes) {
       if (this.missing.has(h.after) || m.archivable <= h.after) continue;
-      return { kind: 'chunk', after: h.after, upTo: Math.min(h.before, m.archivable), slot: h.after === h.jumpFrom ? 'fill' : 'next' };
+      return { kind: 'chunk', after: h.after, upTo: Math.min(h.before, m.archivable), slot: h.after === h.jumpFrom ? 'fill' : 'next', afterCrc: h.afterCrc };
     }
     return null;
   }
@@ -268,6 +344,8 @@ export class Archiver {
     if (!result.ok) {
       if (result.reason === 'missing' && a.kind === 'chunk') this.missing.add(a.after);
       if (result.reason === 'missing' && a.kind === 'base') this.missing.add(a.snapshot);
+      // until its history changes: the archive's txn there stays what it is
+      if (result.reason === 'diverged' && a.kind === 'chunk') this.mismatched ??= { kind: 'diverged', archiveZxid: a.after, memberZxid: this.seen?.committed ?? 0, since: now };
       // someone else wrote first, or a write failed: read the archive again before anything else
       this.nextRefreshAt = now;
       return;
@@ -287,8 +365,12 @@ export class Archiver {
         if (this.opts.retention) this.pruneDue = true;
         this.nextRefreshAt = now;
         return;
-      case 'chunk':
       case 'jump':
+        // its own restore's base now continues the archive: from here on the histories agree
+        if (isRestoreBase(a.to)) this.mismatched = null;
+        this.nextRefreshAt = now;
+        return;
+      case 'chunk':
         this.nextRefreshAt = now;
         return;
     }

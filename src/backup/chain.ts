@@ -26,6 +26,8 @@ export interface Link {
   count: number;
   firstTime: number;
   lastTime: number;
+  /** the crc32 field of a chunk's last record, proving which history it is (null: a jump holds no record) */
+  lastCrc: number | null;
 }
 
 export const START_LINK = 'txns.start';

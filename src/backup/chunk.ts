@@ -1,8 +1,9 @@
 // The links of the archive's chain (chain.ts), as files: a chunk of committed txns, or a jump.
 //
-//   header (CHUNK_HEADER_BYTES): "ARKA", int32 format version, int64 prevZxid, int64 firstZxid,
-//          int64 lastZxid, int32 count, int64 firstTime, int64 lastTime, uint32 crc32 of the bytes
-//          before it
+//   header (CHUNK_HEADER_BYTES): "ARKA", int32 format version (2), int64 prevZxid, int64 firstZxid,
+//          int64 lastZxid, int32 count, int64 firstTime, int64 lastTime, int64 lastCrc (the crc32
+//          field of its last record, as the log framed it; -1 for a jump, which has none), uint32
+//          crc32 of the bytes before it
 //   then `count` records framed as in the txn log (txnlog.ts): int32 length, uint32 crc32, payload
 //   (ZooKeeper's TxnHeader + txn body)
 //
@@ -13,14 +14,20 @@
 // following the one before (+1, or the first txn of a later epoch). Records are copied as the log
 // wrote them, checksums included. A jump is a header alone: count 0, firstZxid = lastZxid = the
 // base backup the chain continues from.
+//
+// lastCrc is the chain's proof of history at its end: a member extends the chain only from a txn
+// whose record in its own log has that checksum, so another history (a server restored elsewhere,
+// another cluster pointed at the same archive) cannot write its txns onto this one where the
+// zxids happen to line up (archiver.ts, logreader.ts). Version 1 had no lastCrc; its headers are
+// refused by name, not misread.
 import { crc32 } from 'node:zlib';
 import { JuteReader, JuteWriter } from '../wire/jute.js';
 import { readTxnBody, readTxnHeader } from '../wire/txn.js';
 import type { LogRecord } from '../storage/txnlog.js';
 
 export const CHUNK_MAGIC = 0x41524b41; // "ARKA"
-export const CHUNK_VERSION = 1;
-export const CHUNK_HEADER_BYTES = 56;
+export const CHUNK_VERSION = 2;
+export const CHUNK_HEADER_BYTES = 64;
 const RECORD_HEADER_BYTES = 8;
 
 export interface ChunkHeader {
@@ -31,6 +38,8 @@ export interface ChunkHeader {
   /** txn times (the leader's clock when each was decided), ms */
   firstTime: number;
   lastTime: number;
+  /** the crc32 field of the last record (null: a jump, which holds none) */
+  lastCrc: number | null;
 }
 
 export class ChunkCorruptError extends Error {
@@ -42,7 +51,7 @@ export class ChunkCorruptError extends Error {
 
 export function encodeChunkHeader(h: ChunkHeader): Buffer {
   const w = new JuteWriter(CHUNK_HEADER_BYTES);
-  w.int(CHUNK_MAGIC).int(CHUNK_VERSION).long(h.prevZxid).long(h.firstZxid).long(h.lastZxid).int(h.count).long(h.firstTime).long(h.lastTime);
+  w.int(CHUNK_MAGIC).int(CHUNK_VERSION).long(h.prevZxid).long(h.firstZxid).long(h.lastZxid).int(h.count).long(h.firstTime).long(h.lastTime).long(h.lastCrc ?? -1);
   const body = w.take();
   const out = Buffer.alloc(CHUNK_HEADER_BYTES);
   body.copy(out);
@@ -52,16 +61,22 @@ export function encodeChunkHeader(h: ChunkHeader): Buffer {
 
 /** Reads a chunk's header (the first CHUNK_HEADER_BYTES of the file). */
 export function readChunkHeader(file: string, buf: Buffer): ChunkHeader {
+  // magic and version first: an older header is shorter, and would otherwise read as a damaged one
+  if (buf.length >= 8 && buf.readUInt32BE(0) === CHUNK_MAGIC && buf.readInt32BE(4) !== CHUNK_VERSION) {
+    throw new ChunkCorruptError(file, `chunk format version ${buf.readInt32BE(4)}; this Ark reads version ${CHUNK_VERSION} only. ` +
+      'The archive was written by another Ark version: point backup.archiveDir (and ark restore --archive) at an archive this version wrote, or a new, empty directory');
+  }
   if (buf.length < CHUNK_HEADER_BYTES) throw new ChunkCorruptError(file, `only ${buf.length} bytes: shorter than a chunk header`);
   if ((crc32(buf.subarray(0, CHUNK_HEADER_BYTES - 4)) >>> 0) !== buf.readUInt32BE(CHUNK_HEADER_BYTES - 4)) throw new ChunkCorruptError(file, 'header checksum mismatch');
   const r = new JuteReader(buf.subarray(0, CHUNK_HEADER_BYTES - 4));
   if (r.int() !== CHUNK_MAGIC) throw new ChunkCorruptError(file, 'not an Ark archive chunk (bad magic)');
-  const version = r.int();
-  if (version !== CHUNK_VERSION) throw new ChunkCorruptError(file, `chunk format version ${version}; this Ark reads ${CHUNK_VERSION}`);
+  r.int(); // the version, checked above
   const h = { prevZxid: r.long(), firstZxid: r.long(), lastZxid: r.long(), count: r.int(), firstTime: r.long(), lastTime: r.long() };
+  const crc = r.long();
   const jump = h.count === 0 && h.firstZxid === h.lastZxid;
   if (h.count < 0 || h.firstZxid <= h.prevZxid || h.lastZxid < h.firstZxid || (h.count === 0 && !jump)) throw new ChunkCorruptError(file, 'header describes no run of txns and no jump');
-  return h;
+  if (jump ? crc !== -1 : crc < 0 || crc > 0xffffffff) throw new ChunkCorruptError(file, 'header names no checksum for its last txn');
+  return { ...h, lastCrc: jump ? null : crc };
 }
 
 /** Does `next` directly follow `prev` in one committed history (+1, or the first txn of a later epoch)? */
@@ -87,6 +102,7 @@ export function readChunk(file: string, buf: Buffer): { header: ChunkHeader; rec
   const records: LogRecord[] = [];
   let offset = CHUNK_HEADER_BYTES;
   let prev = header.prevZxid;
+  let lastCrc: number | null = null;
   while (offset < buf.length) {
     if (buf.length - offset < RECORD_HEADER_BYTES) throw new ChunkCorruptError(file, `a record header is cut short at offset ${offset}`);
     const len = buf.readInt32BE(offset);
@@ -98,6 +114,7 @@ export function readChunk(file: string, buf: Buffer): { header: ChunkHeader; rec
     const hdr = readTxnHeader(pr);
     if (!follows(prev, hdr.zxid)) throw new ChunkCorruptError(file, `txn 0x${hdr.zxid.toString(16)} does not follow 0x${prev.toString(16)}`);
     records.push({ hdr, txn: readTxnBody(pr, hdr.type, hdr.sessionId) });
+    lastCrc = buf.readUInt32BE(offset + 4);
     prev = hdr.zxid;
     offset = end;
   }
@@ -107,7 +124,13 @@ export function readChunk(file: string, buf: Buffer): { header: ChunkHeader; rec
   const last = records[records.length - 1]!.hdr;
   if (first.zxid !== header.firstZxid || last.zxid !== header.lastZxid) throw new ChunkCorruptError(file, 'its txns do not match the zxids its header names');
   if (first.time !== header.firstTime || last.time !== header.lastTime) throw new ChunkCorruptError(file, 'its txns do not match the times its header names');
+  if (lastCrc !== header.lastCrc) throw new ChunkCorruptError(file, 'its last txn\'s checksum differs from the one its header names');
   return { header, records };
+}
+
+/** The crc32 field the log's framing gives a record payload: what a chunk header's lastCrc names. */
+export function recordCrc(payload: Uint8Array): number {
+  return crc32(payload) >>> 0;
 }
 
 /** Frames one record payload as the log does (for chunks assembled from decoded txns: tests, the simulator). */

@@ -35,8 +35,8 @@ export interface MetricsSource {
   bytesReceived(): number;
   /** bugs that cost a connection, counted by the client port (the core's are counted through internalError()) */
   portInternalErrors(): number;
-  /** committed txns this member holds that are not in the archive yet, and how long the oldest waited; absent without an archive */
-  archiveLag?: () => { txns: number; ms: number };
+  /** committed txns this member holds that are not in the archive yet, how long the oldest waited, and whether its history is not the archive's; absent without an archive */
+  archiveLag?: () => { txns: number; ms: number; mismatch: boolean };
   /** an ensemble member's consensus core and the number of voting members */
   quorum?: { zab: () => Zab; voters: number };
 }
@@ -212,6 +212,7 @@ export class ServerMetrics {
     if (!lag) return;
     this.collected('ark_archive_lag_txns', 'Committed txns this server holds that are not in the archive (backup.archiveDir) yet: what a point-in-time restore cannot reach yet', 'gauge', () => lag().txns);
     this.collected('ark_archive_lag_seconds', 'How long the oldest committed txn not in the archive yet has waited (the RPO now; backup.archiveIntervalMs bounds it)', 'gauge', () => lag().ms / 1000);
+    this.collected('ark_archive_history_mismatch', '1 when this server\'s history is not the archive\'s (another history wrote it): nothing is archived from this server (see its log for what to do)', 'gauge', () => (lag().mismatch ? 1 : 0));
   }
 
   /** QuorumZooKeeperServer and LeaderZooKeeperServer gauges, and the consensus core's counters. */

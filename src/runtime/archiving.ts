@@ -43,6 +43,8 @@ export class ArchiveRunner {
   private stopped = false;
   /** the last problem logged, so a failing archive logs once per kind of failure, not every step */
   private lastProblem = '';
+  /** the history mismatch last logged ('' none) */
+  private reportedMismatch = '';
   /** when the archive's newest txn was committed (from the last chunk this server wrote or saw) */
   newest: { zxid: number; timeMs: number } | null = null;
   /** the headers of the archive's links, read once each (links never change) */
@@ -74,10 +76,12 @@ export class ArchiveRunner {
   step(): void {
     if (this.busy || this.stopped) return;
     const action = this.archiver.next(Date.now(), this.member());
+    this.reportMismatch();
     if (!action) return;
     this.busy = true;
     void this.run(action).then((result) => {
       this.archiver.done(Date.now(), result);
+      this.reportMismatch();
       this.busy = false;
       if (result.ok) this.lastProblem = '';
       if (!this.stopped) setImmediate(() => this.step());
@@ -95,7 +99,7 @@ export class ArchiveRunner {
       const m = this.member();
       const p = this.archiver.continuation();
       if (this.archiver.archive && p !== null && m.archivable <= p) return true;
-      if (!m.serving || !m.duty) return false;
+      if (!m.serving || !m.duty || this.archiver.mismatch()) return false;
       this.step();
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -114,7 +118,7 @@ export class ArchiveRunner {
         case 'refresh':
           return { ok: true, view: await readArchiveView(this.store, this.headers) };
         case 'chunk':
-          return await this.chunk(a.after, a.upTo, a.slot);
+          return await this.chunk(a.after, a.upTo, a.slot, a.afterCrc);
         case 'base':
           return await this.base(a.snapshot);
         case 'capture':
@@ -145,11 +149,37 @@ export class ArchiveRunner {
       'archiving failed: the txns stay in the txn log (purge keeps what is not archived) and are archived once the archive can be written; check that backup.archiveDir exists, is writable and has free space');
   }
 
-  /** Copies this member's committed txns after `after` into a new link of the chain. */
-  private async chunk(after: number, upTo: number, slot: 'start' | 'next' | 'fill'): Promise<ActionResult> {
-    const run = await readRecordRun(this.host.dataDir.log.dir, { after, upTo, bytesMax: CHUNK_BYTES_MAX, snapshots: this.member().snapshots });
+  /**
+   * Logs, once each time it changes, whether this member's history is not the archive's
+   * (Archiver.mismatch): an error naming both zxids and what to do; mntr shows it meanwhile.
+   */
+  private reportMismatch(): void {
+    const m = this.archiver.mismatch();
+    const key = m ? `${m.kind}:${hex(m.archiveZxid)}` : '';
+    if (key === this.reportedMismatch) return;
+    const was = this.reportedMismatch;
+    this.reportedMismatch = key;
+    if (!m) {
+      if (was) this.host.logger.info({ archive: this.store.location }, 'this server\'s history continues the archive again: archiving resumes');
+      return;
+    }
+    const fields = { archive: this.store.location, archiveZxid: hex(m.archiveZxid), committedZxid: hex(m.memberZxid) };
+    const what = m.kind === 'diverged'
+      ? `this server's txn at ${hex(m.archiveZxid)} is not the archived one`
+      : `the archive ends at ${hex(m.archiveZxid)}, past everything this server committed (${hex(m.memberZxid)})`;
+    this.host.logger.error(fields, `archiving stopped: this server's history is not the archive's (${what}): another history wrote the archive, ` +
+      'e.g. this server was restored elsewhere at an older point, or another cluster uses the same backup.archiveDir. Nothing more is written to it from here (mntr: zk_archive_history_mismatch 1). ' +
+      `To archive this server: point backup.archiveDir at a new, empty directory (its archive starts with a full backup); or, if it was restored at an older point, ` +
+      `restore it again with a base above the archive's end (an epoch above ${Math.floor(m.archiveZxid / 4294967296)}): the archive then continues with its history after a restore jump. ` +
+      'If this server is the one that should own the archive, the history written there since is another server\'s: find out which before removing anything');
+  }
+
+  /** Copies this member's committed txns after `after` into a new link of the chain (`afterCrc`: the archived txn at `after`). */
+  private async chunk(after: number, upTo: number, slot: 'start' | 'next' | 'fill', afterCrc: number | null): Promise<ActionResult> {
+    const run = await readRecordRun(this.host.dataDir.log.dir, { after, upTo, bytesMax: CHUNK_BYTES_MAX, snapshots: this.member().snapshots, afterCrc });
     if (run === 'missing') return { ok: false, reason: 'missing' };
-    const header = encodeChunkHeader({ prevZxid: run.prevZxid, firstZxid: run.firstZxid, lastZxid: run.lastZxid, count: run.count, firstTime: run.firstTime, lastTime: run.lastTime });
+    if (run === 'diverged') return { ok: false, reason: 'diverged', message: `this server's txn at ${hex(after)} is not the archived one` };
+    const header = encodeChunkHeader({ prevZxid: run.prevZxid, firstZxid: run.firstZxid, lastZxid: run.lastZxid, count: run.count, firstTime: run.firstTime, lastTime: run.lastTime, lastCrc: run.lastCrc });
     const name = slot === 'start' ? START_LINK : linkName(after, slot === 'fill');
     const created = await this.store.createExclusive(linkPath(name), Buffer.concat([header, run.bytes]));
     if (!created) return { ok: false, reason: 'exists' };
@@ -160,7 +190,7 @@ export class ArchiveRunner {
 
   /** Links the chain's end to a base: the txns in between are in no serving member's log (or were replaced by a restore). */
   private async jump(from: number, to: number): Promise<ActionResult> {
-    const header = encodeChunkHeader({ prevZxid: from, firstZxid: to, lastZxid: to, count: 0, firstTime: 0, lastTime: 0 });
+    const header = encodeChunkHeader({ prevZxid: from, firstZxid: to, lastZxid: to, count: 0, firstTime: 0, lastTime: 0, lastCrc: null });
     if (!(await this.store.createExclusive(linkPath(linkName(from)), header))) return { ok: false, reason: 'exists' };
     if (isRestoreBase(to)) {
       this.host.logger.info({ from: hex(from), base: hex(to), archive: this.store.location }, 'the archive continues from the restored state: a restore started a new history');

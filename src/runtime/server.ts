@@ -344,16 +344,21 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
 
   // ---------- the archive ----------
 
-  /** Txns and milliseconds the archive is behind what this member could give it (mntr, metrics). */
-  private archiveLag(): { txns: number; ms: number } {
-    if (!this.archiving) return { txns: 0, ms: 0 };
-    return { txns: this.archiving.archiver.lagTxns({ archivable: this.commit.archivableZxid() }), ms: this.archiving.archiver.lagMs(Date.now()) };
+  /**
+   * Txns and milliseconds the archive is behind what this member could give it, and whether this
+   * member's history is not the archive's (it then archives nothing: Archiver.mismatch) (mntr, metrics).
+   */
+  private archiveLag(): { txns: number; ms: number; mismatch: boolean } {
+    if (!this.archiving) return { txns: 0, ms: 0, mismatch: false };
+    const a = this.archiving.archiver;
+    return { txns: a.lagTxns({ archivable: this.commit.archivableZxid() }), ms: a.lagMs(Date.now()), mismatch: a.mismatch() !== null };
   }
 
   private archiveMetrics(): Array<[string, number]> {
     if (!this.archiving) return [];
     const lag = this.archiveLag();
-    return [['zk_archive_lag_txns', lag.txns], ['zk_archive_lag_ms', lag.ms], ['zk_archive_last_zxid', this.archiving.archiver.archive?.end ?? 0]];
+    return [['zk_archive_lag_txns', lag.txns], ['zk_archive_lag_ms', lag.ms], ['zk_archive_last_zxid', this.archiving.archiver.archive?.end ?? 0],
+      ['zk_archive_history_mismatch', lag.mismatch ? 1 : 0]];
   }
 
   /** The last snapshot written by this process (for mntr / admin). */

@@ -26,6 +26,8 @@ export interface RecordRun {
   count: number;
   firstTime: number;
   lastTime: number;
+  /** the crc32 field of the last record, as the log framed it (what the chunk header names) */
+  lastCrc: number;
   /** the records, framed as in the log */
   bytes: Buffer;
 }
@@ -43,10 +45,15 @@ export interface RunRequest {
    * snapshot, counter 0, started another history there)
    */
   snapshots: readonly number[];
+  /**
+   * the checksum the archive holds for the txn at `after` (null: nothing to compare, `after` is a
+   * base): when this log holds `after` with another checksum it is another history ('diverged')
+   */
+  afterCrc?: number | null;
 }
 
 /** Framed records of one segment file, in order, one block read at a time; stops at the zero fill. */
-async function* segmentRecords(file: string): AsyncGenerator<{ zxid: number; time: number; framed: Buffer }> {
+async function* segmentRecords(file: string): AsyncGenerator<{ zxid: number; time: number; crc: number; framed: Buffer }> {
   const fh = await open(file, 'r');
   try {
     let pos = LOG_HEADER_BYTES;
@@ -62,7 +69,7 @@ async function* segmentRecords(file: string): AsyncGenerator<{ zxid: number; tim
       const framed = buf.subarray(0, RECORD_HEADER_BYTES + len);
       const payload = framed.subarray(RECORD_HEADER_BYTES);
       if ((crc32(payload) >>> 0) !== framed.readUInt32BE(4)) throw new Error(`${file}: record checksum mismatch at offset ${pos}`);
-      yield { zxid: payload.readInt32BE(12) * TWO_32 + payload.readUInt32BE(16), time: payload.readInt32BE(20) * TWO_32 + payload.readUInt32BE(24), framed };
+      yield { zxid: payload.readInt32BE(12) * TWO_32 + payload.readUInt32BE(16), time: payload.readInt32BE(20) * TWO_32 + payload.readUInt32BE(24), crc: framed.readUInt32BE(4), framed };
       buf = buf.subarray(framed.length);
       pos += framed.length;
     }
@@ -106,9 +113,11 @@ function firstSegment(segs: ReadonlyArray<{ firstZxid: number }>, after: number)
 /**
  * The committed txns after `after` up to `upTo` from the log in `logDir` (an ark-v1 directory), or
  * 'missing' when this log cannot continue from `after` (it starts later, holds another history,
- * or breaks there: a SNAP install kept the old log only up to `after`).
+ * or breaks there: a SNAP install kept the old log only up to `after`), or 'diverged' when it holds
+ * a txn at `after` that is not the archived one (req.afterCrc). A log that holds no record at
+ * `after` (it continues from a snapshot there) cannot be compared: the zxid alone vouches for it.
  */
-export async function readRecordRun(logDir: string, req: RunRequest): Promise<RecordRun | 'missing'> {
+export async function readRecordRun(logDir: string, req: RunRequest): Promise<RecordRun | 'missing' | 'diverged'> {
   const segs = listSegments(logDir);
   const breaks = listBreaks(logDir);
   const snapshots = new Set(req.snapshots);
@@ -116,11 +125,13 @@ export async function readRecordRun(logDir: string, req: RunRequest): Promise<Re
   let bytes = 0;
   let prev: number | null = null;
   let first = { zxid: 0, time: 0 };
-  let last = { zxid: 0, time: 0 };
+  let last = { zxid: 0, time: 0, crc: 0 };
   scan: for (let i = firstSegment(segs, req.after); i < segs.length; i++) {
     for await (const r of segmentRecords(join(logDir, segs[i]!.name))) {
       if (r.zxid <= req.after) {
-        if (r.zxid === req.after) prev = r.zxid;
+        if (r.zxid !== req.after) continue;
+        if (req.afterCrc != null && r.crc !== req.afterCrc) return 'diverged';
+        prev = r.zxid;
         continue;
       }
       if (r.zxid > req.upTo) break scan;
@@ -133,7 +144,7 @@ export async function readRecordRun(logDir: string, req: RunRequest): Promise<Re
       if (barrier(breaks, req.snapshots, prev, r.zxid) || !follows(prev, r.zxid)) break scan;
       if (framed.length > 0 && bytes + r.framed.length > req.bytesMax) break scan;
       if (framed.length === 0) first = { zxid: r.zxid, time: r.time };
-      last = { zxid: r.zxid, time: r.time };
+      last = { zxid: r.zxid, time: r.time, crc: r.crc };
       framed.push(Buffer.from(r.framed));
       bytes += r.framed.length;
       prev = r.zxid;
@@ -142,5 +153,5 @@ export async function readRecordRun(logDir: string, req: RunRequest): Promise<Re
   }
   // nothing after `after` that this log can vouch for (it starts later, or its history forks there)
   if (prev === null || framed.length === 0) return 'missing';
-  return { prevZxid: req.after, firstZxid: first.zxid, lastZxid: last.zxid, count: framed.length, firstTime: first.time, lastTime: last.time, bytes: Buffer.concat(framed) };
+  return { prevZxid: req.after, firstZxid: first.zxid, lastZxid: last.zxid, count: framed.length, firstTime: first.time, lastTime: last.time, lastCrc: last.crc, bytes: Buffer.concat(framed) };
 }

@@ -15,9 +15,11 @@ import { digestAcl, Perms } from '../../src/client/zookeeper.js';
 import { DataDir } from '../../src/storage/datadir.js';
 import { readChunk } from '../../src/backup/chunk.js';
 import { buildChain, isJump, type Link } from '../../src/backup/chain.js';
+import { linkOf } from '../../src/backup/archive.js';
 import type { DataTree } from '../../src/tree/datatree.js';
 import { startEnsemble, type Ensemble } from '../helpers/ensemble.js';
 import { arkBin, startArk, tempDir } from '../helpers/servers.js';
+import { fourLetter } from '../helpers/fourletter.js';
 
 const run = promisify(execFile);
 
@@ -87,7 +89,7 @@ function chunks(archive: string): Array<{ name: string; prev: number; zxids: num
   for (const name of readdirSync(dir).filter((n) => /^(txns|fill)\./.test(n))) {
     const c = readChunk(name, readFileSync(join(dir, name)));
     const h = c.header;
-    read.set(name, { link: { name, prev: h.prevZxid, first: h.firstZxid, last: h.lastZxid, count: h.count, firstTime: h.firstTime, lastTime: h.lastTime }, zxids: c.records.map((r) => r.hdr.zxid) });
+    read.set(name, { link: linkOf(name, h), zxids: c.records.map((r) => r.hdr.zxid) });
   }
   const chain = buildChain([...read.values()].map((r) => r.link));
   const out: Array<{ name: string; prev: number; zxids: number[]; jump: boolean }> & { unlinked?: string[] } =
@@ -136,6 +138,11 @@ async function archivedUpTo(archive: string, zxid: number, timeoutMs = 30000): P
     const cs = chunks(archive);
     return (cs.at(-1)?.zxids.at(-1) ?? -1) >= zxid ? true : null;
   }, timeoutMs);
+}
+
+/** The zxid a server reports (srvr). */
+async function zxidOf(port: number): Promise<number> {
+  return parseInt(/Zxid: 0x([0-9a-f]+)/.exec(await fourLetter(port, 'srvr'))![1]!, 16);
 }
 
 async function leaderOf(ens: Ensemble): Promise<(typeof ens.members)[number]> {
@@ -262,6 +269,44 @@ describe('archive rules on one server', { timeout: 180000 }, () => {
     const ages = readdirSync(join(aged, 'backups')).map((n) => now - statSync(join(aged, 'backups', n)).mtimeMs);
     assert.ok(ages.length >= 1 && ages.length < 10, `age retention kept ${ages.length} backups`);
     assertOneChain(aged);
+  });
+
+  test('a server with another history pointed at the same archive writes nothing onto it, and says so', async () => {
+    // A archives its txns and stops; B, a fresh server (its zxids line up with A's), is given the
+    // same backup.archiveDir. First B is behind A's end (the archive holds txns B never had), then
+    // past it with another txn at A's end: either way its txns must not continue A's chain
+    const archive = tempDir('other-history');
+    const cfg = { 'backup.archiveDir': archive, 'backup.archiveIntervalMs': 100 };
+    const a = await startArk({ cfg });
+    try {
+      const zk = await connect(`127.0.0.1:${a.port}`);
+      for (let i = 0; i < 20; i++) await zk.create(`/a${i}`, 'x');
+      await zk.close();
+    } finally {
+      await a.stop(); // a clean stop archives everything committed
+    }
+    const before = chunks(archive);
+    const end = before.at(-1)!.zxids.at(-1)!;
+    const backups = backupZxids(archive);
+    const b = await startArk({ cfg });
+    const mismatch = async (): Promise<number> => Number(/zk_archive_history_mismatch\s+(\d+)/.exec(await fourLetter(b.port, 'mntr'))?.[1] ?? -1);
+    const zk = await connect(`127.0.0.1:${b.port}`);
+    try {
+      for (let i = 0; i < 3; i++) await zk.create(`/b${i}`, 'x');
+      assert.ok(await zxidOf(b.port) < end, 'B is behind the archive\'s end');
+      await waitFor('B to report the archive ends past all it committed', async () => ((await mismatch()) === 1 ? true : null), 10000);
+      assert.match(b.output(), /archiving stopped: this server's history is not the archive's \(the archive ends at 0x[0-9a-f]+, past everything this server committed/);
+      for (let i = 3; i < 60; i++) await zk.create(`/b${i}`, 'x');
+      assert.ok(await zxidOf(b.port) > end, 'B is past the archive\'s end now');
+      await waitFor('B to find its txn at the archive\'s end is not the archived one', () => (b.output().includes(`this server's txn at ${hex(end)} is not the archived one`) ? true : null), 10000);
+      await sleep(1000);
+      assert.equal(await mismatch(), 1);
+    } finally {
+      await zk.close();
+      await b.stop();
+    }
+    assert.deepEqual(chunks(archive), before, 'the chain is exactly A\'s');
+    assert.deepEqual(backupZxids(archive), backups, 'no backup of B\'s state either');
   });
 
   test('ark backup list and ark restore say exactly what can be reached, and why not', async () => {

@@ -45,7 +45,7 @@ const ENSEMBLE_MEMBER: Record<string, PromType> = {
 };
 const LEADER_ONLY: Record<string, PromType> = Object.fromEntries(['learners', 'synced_followers', 'synced_observers', 'pending_syncs',
   'leader_uptime', 'last_proposal_size', 'min_proposal_size', 'max_proposal_size'].map((n) => [n, 'gauge']));
-const ARCHIVING: Record<string, PromType> = { ark_archive_lag_txns: 'gauge', ark_archive_lag_seconds: 'gauge' };
+const ARCHIVING: Record<string, PromType> = { ark_archive_lag_txns: 'gauge', ark_archive_lag_seconds: 'gauge', ark_archive_history_mismatch: 'gauge' };
 
 async function scrape(port: number): Promise<Families> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);
@@ -311,6 +311,8 @@ test('archive_lag_is_exported_when_archiving_is_configured', async () => {
     for (const name of f.keys()) assert.ok(!/^(nodejs|process)_/.test(name), `exportJvmInfo=false: no ${name}`);
     assert.equal(f.get('ark_archive_lag_txns')?.type, ARCHIVING.ark_archive_lag_txns);
     assert.equal(f.get('ark_archive_lag_seconds')?.type, ARCHIVING.ark_archive_lag_seconds);
+    assert.equal(f.get('ark_archive_history_mismatch')?.type, ARCHIVING.ark_archive_history_mismatch);
+    assert.equal(value(f, 'ark_archive_history_mismatch'), 0, 'its own archive: the histories agree');
     // the archive interval (a minute by default) has not passed: every txn after the archive's
     // first backup (taken at start) waits for it
     const base = Math.max(...readdirSync(backups).filter((n) => n.endsWith('.arkb')).map((n) => parseInt(/^backup\.([0-9a-f]{16})\.arkb$/.exec(n)![1]!, 16)));

@@ -5,7 +5,7 @@
 // links that each continue the one before.
 import { Archiver, type ActionResult, type ArchiveAction, type ArchiveView, type MemberState } from '../../src/backup/archiver.js';
 import { START_LINK, buildChain, isJump, isRestoreBase, linkName, type Chain, type Link } from '../../src/backup/chain.js';
-import { follows } from '../../src/backup/chunk.js';
+import { follows, recordCrc } from '../../src/backup/chunk.js';
 import { viewOf } from '../../src/backup/archive.js';
 import type { Entry } from '../../src/consensus/messages.js';
 import { crossesBreak, type LogBreak } from '../../src/storage/logbreaks.js';
@@ -100,9 +100,9 @@ export class SimArchive {
       case 'refresh':
         return { ok: true, view: this.view() };
       case 'chunk':
-        return this.chunk(a.after, a.upTo, a.slot, disk);
+        return this.chunk(a, disk);
       case 'jump': {
-        const r = this.create(linkName(a.from), { name: linkName(a.from), prev: a.from, first: a.to, last: a.to, count: 0, firstTime: 0, lastTime: 0, entries: [] });
+        const r = this.create(linkName(a.from), { name: linkName(a.from), prev: a.from, first: a.to, last: a.to, count: 0, firstTime: 0, lastTime: 0, lastCrc: null, entries: [] });
         if (r.ok) this.counts.jumps++;
         return r;
       }
@@ -130,13 +130,18 @@ export class SimArchive {
 
   /**
    * readRecordRun's rules over a simulated disk: continue `after` from the txn itself or a snapshot
-   * at it; never across a break a SNAP install recorded, or past a snapshot between two records.
+   * at it; never across a break a SNAP install recorded, or past a snapshot between two records;
+   * never from a txn whose checksum is not the archived one (in one history: never).
    */
-  private chunk(after: number, upTo: number, slot: 'start' | 'next' | 'fill', disk: SimMemberDisk): ActionResult {
+  private chunk({ after, upTo, slot, afterCrc }: Extract<ArchiveAction, { kind: 'chunk' }>, disk: SimMemberDisk): ActionResult {
     const es = disk.entries();
     const snapshots = disk.snapshot === null ? [] : [disk.snapshot];
     const barrier = (prev: number, next: number): boolean => crossesBreak(disk.breaks, prev, next) || snapshots.some((z) => z > prev && z < next) || !follows(prev, next);
     let i = es.findIndex((e) => e.zxid === after);
+    if (i >= 0 && afterCrc !== null && recordCrc(es[i]!.data) !== afterCrc) {
+      this.violation ??= `a member's txn at 0x${after.toString(16)} has another checksum than the archived one: one history cannot diverge from itself`;
+      return { ok: false, reason: 'diverged' };
+    }
     if (i >= 0) i++;
     else if (disk.snapshot === after || (after === 0 && disk.snapshot === null) || isRestoreBase(after)) i = es.findIndex((e) => e.zxid > after);
     if (i < 0 || i >= es.length || barrier(after, es[i]!.zxid)) { this.counts.missing++; return { ok: false, reason: 'missing' }; }
@@ -150,7 +155,7 @@ export class SimArchive {
     }
     if (entries.length === 0) { this.counts.missing++; return { ok: false, reason: 'missing' }; }
     const name = slot === 'start' ? START_LINK : linkName(after, slot === 'fill');
-    const r = this.create(name, { name, prev: after, first: entries[0]!.zxid, last: prev, count: entries.length, firstTime: 0, lastTime: 0, entries });
+    const r = this.create(name, { name, prev: after, first: entries[0]!.zxid, last: prev, count: entries.length, firstTime: 0, lastTime: 0, lastCrc: recordCrc(entries.at(-1)!.data), entries });
     if (r.ok) this.counts.chunks++;
     if (r.ok && slot === 'fill') this.counts.fills++;
     return r;

@@ -458,6 +458,10 @@ export class Cluster {
       snapshots: disk.snapshot ? [disk.snapshot.zxid] : [],
     };
     const done = node.archiving.step(this.archive, this.now, this.nodeNow(node), member, view, () => 1 + this.rArchive.int(15));
+    // one history: no member may find it is not the archive's (the duty member behind the
+    // archive's end for long, or a txn whose checksum differs)
+    const mismatch = node.archiving.archiver.mismatch();
+    if (mismatch) this.fail(`archive: node ${node.id} finds its history is not the archive's: ${JSON.stringify(mismatch)}`);
     if (!done || done.kind === 'refresh' || done.kind === 'status') return;
     const problem = this.archive.problem(this.committed, this.digests);
     if (problem) this.fail(`archive: ${problem} (written by node ${node.id})`);

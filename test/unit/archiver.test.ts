@@ -4,7 +4,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Archiver, isRestoreBase, type ArchiveView, type MemberState } from '../../src/backup/archiver.js';
 import { START_LINK, buildChain, linkName, runsOf, type Link } from '../../src/backup/chain.js';
-import { CHUNK_HEADER_BYTES, ChunkCorruptError, encodeChunkHeader, follows, frameRecord, readChunk, readChunkHeader } from '../../src/backup/chunk.js';
+import { viewOf } from '../../src/backup/archive.js';
+import { CHUNK_HEADER_BYTES, CHUNK_MAGIC, ChunkCorruptError, encodeChunkHeader, follows, frameRecord, readChunk, readChunkHeader, recordCrc } from '../../src/backup/chunk.js';
 import { JuteWriter } from '../../src/wire/jute.js';
 import { encodeEntry } from '../../src/replica/replica.js';
 import { OpCode } from '../../src/wire/protocol.js';
@@ -31,7 +32,8 @@ function reread(a: Archiver, now: number, m: MemberState, view: ArchiveView): vo
 }
 
 const B0 = [{ zxid: 0, timeMs: 0 }];
-const view = (end: number | null, backups = B0, holes: ArchiveView['holes'] = []): ArchiveView => ({ end, backups, holes });
+const view = (end: number | null, backups = B0, holes: Array<Omit<ArchiveView['holes'][number], 'afterCrc'>> = [], endCrc: number | null = null): ArchiveView =>
+  ({ end, endCrc, backups, holes: holes.map((h) => ({ afterCrc: null, ...h })) });
 
 describe('archiver: who writes and when', () => {
   test('it reads the archive before anything else, and again every refreshMs', () => {
@@ -49,7 +51,7 @@ describe('archiver: who writes and when', () => {
   test('the chain starts from the newest backup, in the link named start', () => {
     const a = seeing(view(null, [{ zxid: 0, timeMs: 0 }, { zxid: 4, timeMs: 0 }]));
     a.flush();
-    assert.deepEqual(a.next(1, member()), { kind: 'chunk', after: 4, upTo: 10, slot: 'start' });
+    assert.deepEqual(a.next(1, member()), { kind: 'chunk', after: 4, upTo: 10, slot: 'start', afterCrc: null });
   });
 
   test('the duty member extends the chain once txns waited archiveIntervalMs (the RPO)', () => {
@@ -57,14 +59,14 @@ describe('archiver: who writes and when', () => {
     assert.equal(a.next(10, member()), null); // pending from now on
     reread(a, 600, member(), view(5));
     assert.equal(a.next(1009, member()), null);
-    assert.deepEqual(a.next(1010, member()), { kind: 'chunk', after: 5, upTo: 10, slot: 'next' });
+    assert.deepEqual(a.next(1010, member()), { kind: 'chunk', after: 5, upTo: 10, slot: 'next', afterCrc: null });
   });
 
   test('...or at once when many txns wait, a new epoch began, or it is flushed', () => {
-    assert.deepEqual(seeing(view(5)).next(1, member({ archivable: 5 + OPTS.chunkTxnsMax })), { kind: 'chunk', after: 5, upTo: 5 + OPTS.chunkTxnsMax, slot: 'next' });
+    assert.deepEqual(seeing(view(5)).next(1, member({ archivable: 5 + OPTS.chunkTxnsMax })), { kind: 'chunk', after: 5, upTo: 5 + OPTS.chunkTxnsMax, slot: 'next', afterCrc: null });
     const b = seeing(view(5));
     b.flush();
-    assert.deepEqual(b.next(1, member()), { kind: 'chunk', after: 5, upTo: 10, slot: 'next' });
+    assert.deepEqual(b.next(1, member()), { kind: 'chunk', after: 5, upTo: 10, slot: 'next', afterCrc: null });
     assert.equal(seeing(view(5 * E + 9)).next(1, member({ archivable: 6 * E + 1 }))?.kind, 'chunk');
   });
 
@@ -74,7 +76,7 @@ describe('archiver: who writes and when', () => {
     assert.equal(a.next(1, m), null);
     for (const t of [500, 1000, 1500, 2000]) reread(a, t, m, view(5)); // the same end is no progress
     assert.equal(a.next(2000, m), null);
-    assert.deepEqual(a.next(2001, m), { kind: 'chunk', after: 5, upTo: 10, slot: 'next' });
+    assert.deepEqual(a.next(2001, m), { kind: 'chunk', after: 5, upTo: 10, slot: 'next', afterCrc: null });
   });
 
   test('progress by others resets the stall clock of a member without the duty', () => {
@@ -91,7 +93,7 @@ describe('archiver: who writes and when', () => {
     assert.equal(a.next(1, member())?.kind, 'chunk');
     a.done(2, { ok: false, reason: 'exists' });
     reread(a, 2, member(), view(8));
-    assert.deepEqual(a.next(3, member()), { kind: 'chunk', after: 8, upTo: 10, slot: 'next' });
+    assert.deepEqual(a.next(3, member()), { kind: 'chunk', after: 8, upTo: 10, slot: 'next', afterCrc: null });
   });
 
   test('a restore replaced the history: its snapshot is written as a base, and the chain jumps to it at once', () => {
@@ -133,14 +135,14 @@ describe('archiver: who writes and when', () => {
     const holes = [{ after: 40, before: 60, jumpFrom: 40 }];
     const a = seeing(view(90, [{ zxid: 0, timeMs: 0 }, { zxid: 60, timeMs: 0 }], holes));
     const m = member({ archivable: 90, applied: 90, committed: 90, duty: false });
-    assert.deepEqual(a.next(1, m), { kind: 'chunk', after: 40, upTo: 60, slot: 'fill' });
+    assert.deepEqual(a.next(1, m), { kind: 'chunk', after: 40, upTo: 60, slot: 'fill', afterCrc: null });
     a.done(1, { ok: false, reason: 'missing' }); // this disk does not hold them either
     reread(a, 1, m, view(90, [{ zxid: 0, timeMs: 0 }, { zxid: 60, timeMs: 0 }], holes));
     assert.equal(a.next(1, m), null, 'not asked again of the same disk');
     a.historyChanged();
-    assert.deepEqual(a.next(2, m), { kind: 'chunk', after: 40, upTo: 60, slot: 'fill' });
+    assert.deepEqual(a.next(2, m), { kind: 'chunk', after: 40, upTo: 60, slot: 'fill', afterCrc: null });
     const partly = seeing(view(90, [{ zxid: 0, timeMs: 0 }, { zxid: 60, timeMs: 0 }], [{ after: 50, before: 60, jumpFrom: 40 }]));
-    assert.deepEqual(partly.next(1, m), { kind: 'chunk', after: 50, upTo: 60, slot: 'next' }, 'a fill goes on from where it stands');
+    assert.deepEqual(partly.next(1, m), { kind: 'chunk', after: 50, upTo: 60, slot: 'next', afterCrc: null }, 'a fill goes on from where it stands');
   });
 
   test('purge keeps the log from the chain\'s end, and from a hole only while this member can fill it', () => {
@@ -154,7 +156,7 @@ describe('archiver: who writes and when', () => {
     assert.equal(a.retainFrom({ archivable: 0x90000, logFrom: null }), 0x90000);
     assert.equal(a.retainFrom({ archivable: 0x10, logFrom: 0x8 }), 0x90000, 'it holds nothing after the hole\'s start');
     // it tried, and its disk could not continue the hole's start: that hole no longer holds its purge back
-    assert.deepEqual(a.next(1, m), { kind: 'chunk', after: 0x10, upTo: 0x5000, slot: 'fill' });
+    assert.deepEqual(a.next(1, m), { kind: 'chunk', after: 0x10, upTo: 0x5000, slot: 'fill', afterCrc: null });
     a.done(1, { ok: false, reason: 'missing' });
     assert.equal(a.retainFrom({ archivable: 0x90000, logFrom: 0x8 }), 0x90000);
     assert.equal(new Archiver(OPTS).retainFrom({ archivable: 0x90000, logFrom: 0x8 }), null, 'the archive not read yet: keep everything');
@@ -197,9 +199,99 @@ describe('archiver: who writes and when', () => {
   });
 });
 
+describe('archiver: a history that is not the archive\'s', () => {
+  const CRC = 0xabcdef01;
+
+  test('a link continues the chain\'s end only from the archived txn: the chunk names its checksum, a fill its hole\'s', () => {
+    const a = seeing(view(5, B0, [], CRC));
+    a.flush();
+    assert.deepEqual(a.next(1, member()), { kind: 'chunk', after: 5, upTo: 10, slot: 'next', afterCrc: CRC });
+    const f = seeing({ ...view(90, [{ zxid: 0, timeMs: 0 }, { zxid: 60, timeMs: 0 }]), holes: [{ after: 40, before: 60, jumpFrom: 40, afterCrc: 7 }] });
+    assert.deepEqual(f.next(1, member({ archivable: 90, committed: 90, applied: 90, duty: false })), { kind: 'chunk', after: 40, upTo: 60, slot: 'fill', afterCrc: 7 });
+  });
+
+  test('its txn at the end is not the archived one: it writes nothing (no link, backup, retention or status) and says so until its history changes', () => {
+    const a = seeing(view(5, B0, [], CRC), 0, { backupIntervalMs: 1000, retention: true });
+    a.flush();
+    const m = member({ archivable: 40, committed: 40, applied: 40 });
+    assert.equal(a.next(1, m)?.kind, 'chunk');
+    a.done(2, { ok: false, reason: 'diverged' });
+    assert.deepEqual(a.mismatch(), { kind: 'diverged', archiveZxid: 5, memberZxid: 40, since: 2 });
+    for (let t = 2; t < 20_000; t += 250) {
+      const x = a.next(t, m);
+      if (x) assert.equal(x.kind, 'refresh', `at ${t}: ${JSON.stringify(x)}`);
+      if (x) a.done(t, { ok: true, view: view(5, B0, [], CRC) });
+    }
+    assert.equal(a.lagTxns(m), 40, 'its txns are not archived');
+    assert.equal(a.lagMs(20_002), 20_001, 'since its txns began to wait');
+    assert.equal(a.continuation(), 5);
+    a.historyChanged(); // a SNAP, a TRUNC, a restore: look again
+    assert.equal(a.mismatch(), null);
+    reread(a, 20_003, m, view(5, B0, [], CRC));
+    assert.equal(a.next(20_003, m)?.kind, 'chunk');
+  });
+
+  test('...but its own restore above the archive\'s end starts a new history there: the base, the jump, and archiving goes on', () => {
+    const r = 6 * E;
+    const a = seeing(view(5 * E + 40, B0, [], CRC));
+    a.flush();
+    const m = member({ archivable: r + 3, applied: r + 3, committed: r + 3, snapshots: [r] });
+    assert.equal(a.next(1, m)?.kind, 'chunk');
+    a.done(1, { ok: false, reason: 'diverged' });
+    reread(a, 1, m, view(5 * E + 40, B0, [], CRC));
+    assert.deepEqual(a.next(1, m), { kind: 'base', snapshot: r });
+    a.done(1, { ok: true, wrote: { zxid: r } });
+    reread(a, 1, m, view(5 * E + 40, [...B0, { zxid: r, timeMs: 1 }], [], CRC));
+    assert.deepEqual(a.next(1, m), { kind: 'jump', from: 5 * E + 40, to: r });
+    a.done(1, { ok: true, wrote: { zxid: r } });
+    assert.equal(a.mismatch(), null);
+    reread(a, 2, m, view(r, [...B0, { zxid: r, timeMs: 1 }]));
+    assert.deepEqual(a.next(2, m), { kind: 'chunk', after: r, upTo: r + 3, slot: 'next', afterCrc: null });
+  });
+
+  test('a server restored (offline, from the archive) into a new dir whose epoch is below the archive\'s end does not silently stop archiving', () => {
+    // the ensemble's archive reached 9:0x64; `ark restore --archive A --to-zxid 5:0xa --data-dir NEW`
+    // labelled the restore (5+1) << 32 = 6:0; the new server writes 6:1.. with backup.archiveDir=A.
+    // Nothing of it can go to A (its zxids are below A's end): it used to archive nothing and report a lag of 0
+    const a = new Archiver(OPTS);
+    const m = member({ committed: 6 * E + 500, archivable: 6 * E + 500, applied: 6 * E + 500, snapshots: [6 * E] });
+    const aView = view(9 * E + 100, [{ zxid: 9 * E + 1, timeMs: 0 }]);
+    const actions: string[] = [];
+    for (let t = 0; t < 100_000; t += 250) {
+      const x = a.next(t, m);
+      if (!x) continue;
+      actions.push(x.kind);
+      a.done(t, x.kind === 'refresh' ? { ok: true, view: aView } : { ok: true });
+      if (t === 2000) assert.equal(a.mismatch(), null, 'not before staleMs: an old leader is behind the archive for a moment');
+    }
+    assert.deepEqual([...new Set(actions)], ['refresh'], 'it writes nothing');
+    assert.deepEqual(a.mismatch(), { kind: 'above', archiveZxid: 9 * E + 100, memberZxid: 6 * E + 500, since: 2250 });
+    assert.ok(a.lagTxns(m) > 0 && a.lagMs(100_000) > 0, `lag reported: ${a.lagTxns(m)} txns, ${a.lagMs(100_000)} ms`);
+  });
+
+  test('behind the archive\'s end for less than staleMs, or without the duty, is no mismatch', () => {
+    const a = seeing(view(20), 0, { refreshMs: 1e9 });
+    const behind = member({ committed: 10, archivable: 10, applied: 10 });
+    assert.equal(a.next(1, behind), null);
+    assert.equal(a.next(2000, behind), null);
+    assert.equal(a.mismatch(), null);
+    assert.equal(a.next(2000, member({ committed: 20, archivable: 20, applied: 20 }))?.kind, 'status', 'caught up');
+    a.done(2000, { ok: true });
+    assert.equal(a.next(2001, behind), null);
+    assert.equal(a.next(4000, behind), null, 'the clock started again');
+    assert.equal(a.mismatch(), null);
+    assert.equal(a.next(4001, behind), null);
+    assert.equal(a.mismatch()?.kind, 'above', 'staleMs behind');
+    const follower = seeing(view(20), 0, { refreshMs: 1e9 });
+    follower.next(1, member({ ...behind, duty: false }));
+    follower.next(5000, member({ ...behind, duty: false }));
+    assert.equal(follower.mismatch(), null, 'a follower may lag the archive');
+  });
+});
+
 describe('the chain', () => {
-  const chunk = (prev: number, first: number, last: number, name = linkName(prev)): Link => ({ name, prev, first, last, count: last - first + 1, firstTime: first, lastTime: last });
-  const jump = (from: number, to: number): Link => ({ name: linkName(from), prev: from, first: to, last: to, count: 0, firstTime: 0, lastTime: 0 });
+  const chunk = (prev: number, first: number, last: number, name = linkName(prev)): Link => ({ name, prev, first, last, count: last - first + 1, firstTime: first, lastTime: last, lastCrc: last });
+  const jump = (from: number, to: number): Link => ({ name: linkName(from), prev: from, first: to, last: to, count: 0, firstTime: 0, lastTime: 0, lastCrc: null });
 
   test('links follow each other by name from the start; a link no path reaches is unlinked', () => {
     const c = buildChain([chunk(4, 5, 9, START_LINK), chunk(9, 10, 12), chunk(12, 13, 20), chunk(2, 3, 7)]);
@@ -249,6 +341,16 @@ describe('the chain', () => {
     assert.deepEqual(c.unlinked.map((l) => l.name).sort(), [linkName(9, true), linkName(12)]);
   });
 
+  test('the view names the checksum of the archived txn at the end and at each hole\'s start (none where that is a base)', () => {
+    // lastCrc in these links is their last zxid
+    const links = [chunk(0, 1, 9, START_LINK), jump(9, 15), chunk(15, 16, 20), chunk(9, 10, 12, linkName(9, true))];
+    const v = viewOf(buildChain(links), [{ zxid: 0, timeMs: 0 }, { zxid: 15, timeMs: 0 }]);
+    assert.equal(v.endCrc, 20);
+    assert.deepEqual(v.holes, [{ after: 12, before: 15, jumpFrom: 9, afterCrc: 12 }], 'the fill stands at 12');
+    assert.deepEqual(viewOf(buildChain(links.slice(0, 3)), []).holes, [{ after: 9, before: 15, jumpFrom: 9, afterCrc: 9 }]);
+    assert.equal(viewOf(buildChain(links.slice(0, 2)), []).endCrc, null, 'the chain ends at a base');
+  });
+
   test('a jump to a restore is never a hole to fill', () => {
     const c = buildChain([chunk(0, 1, 9, START_LINK), jump(9, 3 * E), chunk(3 * E, 3 * E + 1, 3 * E + 4)]);
     assert.equal(c.jumps[0]!.restore, true);
@@ -260,8 +362,9 @@ describe('chunks', () => {
   function chunkOf(prev: number, zxids: number[]): Buffer {
     const w = new JuteWriter(1024);
     const times = zxids.map((_z, i) => 1_000 + i);
-    zxids.forEach((z, i) => frameRecord(w, encodeEntry({ sessionId: 1n, cxid: i, zxid: z, time: times[i]!, type: OpCode.setData }, { type: OpCode.setData, path: '/a', data: Buffer.from('x'), version: -1 })));
-    const header = encodeChunkHeader({ prevZxid: prev, firstZxid: zxids[0]!, lastZxid: zxids.at(-1)!, count: zxids.length, firstTime: times[0]!, lastTime: times.at(-1)! });
+    const payloads = zxids.map((z, i) => encodeEntry({ sessionId: 1n, cxid: i, zxid: z, time: times[i]!, type: OpCode.setData }, { type: OpCode.setData, path: '/a', data: Buffer.from('x'), version: -1 }));
+    payloads.forEach((p) => frameRecord(w, p));
+    const header = encodeChunkHeader({ prevZxid: prev, firstZxid: zxids[0]!, lastZxid: zxids.at(-1)!, count: zxids.length, firstTime: times[0]!, lastTime: times.at(-1)!, lastCrc: recordCrc(payloads.at(-1)!) });
     return Buffer.concat([header, w.take()]);
   }
 
@@ -279,9 +382,30 @@ describe('chunks', () => {
   });
 
   test('a jump is a header alone', () => {
-    const j = encodeChunkHeader({ prevZxid: 9, firstZxid: 15, lastZxid: 15, count: 0, firstTime: 0, lastTime: 0 });
+    const j = encodeChunkHeader({ prevZxid: 9, firstZxid: 15, lastZxid: 15, count: 0, firstTime: 0, lastTime: 0, lastCrc: null });
     assert.equal(readChunk('j', j).records.length, 0);
-    assert.throws(() => readChunkHeader('j', encodeChunkHeader({ prevZxid: 9, firstZxid: 15, lastZxid: 16, count: 0, firstTime: 0, lastTime: 0 })), ChunkCorruptError);
+    assert.equal(readChunkHeader('j', j).lastCrc, null);
+    assert.throws(() => readChunkHeader('j', encodeChunkHeader({ prevZxid: 9, firstZxid: 15, lastZxid: 16, count: 0, firstTime: 0, lastTime: 0, lastCrc: null })), ChunkCorruptError);
+  });
+
+  test('the header names its last txn\'s checksum, as the log framed it (the history proof at the chain\'s end)', () => {
+    const buf = chunkOf(0, [1, 2, 3]);
+    const h = readChunkHeader('c', buf);
+    const last = readChunk('c', buf).records.at(-1)!;
+    assert.equal(h.lastCrc, recordCrc(encodeEntry(last.hdr, last.txn)));
+    const payload = encodeEntry(last.hdr, last.txn).length;
+    assert.equal(h.lastCrc, buf.readUInt32BE(buf.length - payload - 4), 'the last record\'s own crc field (length, crc, payload)');
+    const lying = Buffer.concat([encodeChunkHeader({ ...h, lastCrc: (h.lastCrc! + 1) >>> 0 }), buf.subarray(CHUNK_HEADER_BYTES)]);
+    assert.throws(() => readChunk('c', lying), /checksum differs from the one its header names/);
+  });
+
+  test('a header of another format version is refused by name, not read as a damaged or short one', () => {
+    // version 1: 56 bytes, no lastCrc (a version-1 jump is a 56-byte file)
+    const v1 = Buffer.alloc(56);
+    v1.writeUInt32BE(CHUNK_MAGIC, 0);
+    v1.writeInt32BE(1, 4);
+    assert.throws(() => readChunkHeader('txns/txns.start', v1), /chunk format version 1; this Ark reads version 2 only.*new, empty directory/);
+    assert.throws(() => readChunk('txns/txns.start', Buffer.concat([v1, Buffer.alloc(40)])), /chunk format version 1/);
   });
 
   test('a chunk that lost its tail, a flipped byte, or a hole inside is refused', () => {

@@ -11,6 +11,7 @@ import { breakName, listBreaks, writeBreak } from '../../src/storage/logbreaks.j
 import { DataDir } from '../../src/storage/datadir.js';
 import { encodeLogHeader, encodeRawRecord } from '../../src/storage/txnlog.js';
 import { encodeEntry } from '../../src/replica/replica.js';
+import { recordCrc } from '../../src/backup/chunk.js';
 import { JuteWriter } from '../../src/wire/jute.js';
 import { OpCode } from '../../src/wire/protocol.js';
 
@@ -36,7 +37,7 @@ function logDir(): string {
 
 async function run(dir: string, req: Partial<RunRequest> & { after: number; upTo: number }): Promise<string> {
   const r = await readRecordRun(dir, { bytesMax: 1 << 20, snapshots: [], ...req });
-  return r === 'missing' ? 'missing' : `${hex(r.firstZxid)}..${hex(r.lastZxid)}`;
+  return typeof r === 'string' ? r : `${hex(r.firstZxid)}..${hex(r.lastZxid)}`;
 }
 
 // A follower down at 1:10 (its commit point) comes back to a leader of epoch 2 whose history ends at
@@ -83,6 +84,30 @@ describe('reading a run of committed txns from the log', () => {
   });
 });
 
+describe('the history check at the chain\'s end', () => {
+  test('the run names its last record\'s checksum, as the log framed it', async () => {
+    const dir = logDir();
+    segment(dir, range(1, 10));
+    const r = await readRecordRun(dir, { after: 3, upTo: 7, bytesMax: 1 << 20, snapshots: [] });
+    assert.ok(typeof r !== 'string');
+    assert.equal(r.lastCrc, recordCrc(entry(7)));
+  });
+
+  test('a log whose txn at `after` is not the archived one is another history: diverged, nothing read', async () => {
+    const dir = logDir();
+    segment(dir, range(1, 10));
+    assert.equal(await run(dir, { after: 5, upTo: 10, afterCrc: recordCrc(entry(5)) }), '0x6..0xa', 'the same txn: go on');
+    assert.equal(await run(dir, { after: 5, upTo: 10, afterCrc: recordCrc(entry(5, 999)) }), 'diverged', 'another txn at 0x5');
+    assert.equal(await run(dir, { after: 5, upTo: 10, afterCrc: null }), '0x6..0xa', 'a base at 0x5: nothing to compare');
+  });
+
+  test('a log that continues from a snapshot at `after` holds no record there to compare: the zxid vouches for it (the documented limit)', async () => {
+    const dir = logDir();
+    segment(dir, range(6, 5));
+    assert.equal(await run(dir, { after: 5, upTo: 10, snapshots: [5], afterCrc: recordCrc(entry(5, 999)) }), '0x6..0xa');
+  });
+});
+
 describe('log breaks on disk', () => {
   function dataDirWith(zxids: number[][]): DataDir {
     const dir = mkdtempSync(join(tmpdir(), 'ark-breaks-'));
@@ -125,5 +150,36 @@ describe('log breaks on disk', () => {
     const removed = dd.purge(1).map((f) => f.split('/').at(-1));
     assert.deepEqual(removed, ['snapshot.0000000100000032', 'log.0000000100000001', breakName({ keep: E + 10, snapshot: E + 50 })]);
     assert.ok(readdirSync(dd.log.dir).every((f) => !f.startsWith('break.')));
+  });
+});
+
+describe('the snapshots a SNAP install leaves', () => {
+  function withSnapshots(zxids: number[]): DataDir {
+    const dir = mkdtempSync(join(tmpdir(), 'ark-install-'));
+    const dd = new DataDir(dir, dir, { forceSync: true, segmentBytesMax: 1 << 20, preAllocBytes: 4096 });
+    dd.prepare();
+    for (const z of zxids) writeFileSync(join(dd.snapDir, `snapshot.${z.toString(16).padStart(16, '0')}`), 'older');
+    return dd;
+  }
+  const left = (dd: DataDir): string[] => dd.snapshots().map((s) => hex(s.zxid)).sort();
+
+  test('a failed restore campaign\'s image goes: no txn was committed after it, and the leader\'s history is another', () => {
+    // the restorer installed its image at 5:0 as leader of epoch 5 (its commit point became 5:0),
+    // lost its quorum; the others elected epoch 6 with the old history, which SNAPs it at 6:5
+    const dd = withSnapshots([4 * E + 90, 5 * E]);
+    dd.installSnapshot(6 * E + 5, Buffer.from('image'), 5 * E);
+    assert.deepEqual(left(dd), [hex(4 * E + 90), hex(6 * E + 5)], 'the image is no restore base for the archive, nor a fallback for recovery');
+    const noArchive = withSnapshots([5 * E]);
+    noArchive.installSnapshot(6 * E + 5, Buffer.from('image'), -1);
+    assert.deepEqual(left(noArchive), [hex(6 * E + 5)]);
+  });
+
+  test('a restore the ensemble took and went on from stays, and so does the restore a SNAP brings', () => {
+    const dd = withSnapshots([5 * E]);
+    dd.installSnapshot(6 * E + 5, Buffer.from('image'), 5 * E + 30);
+    assert.deepEqual(left(dd), [hex(5 * E), hex(6 * E + 5)], 'txns were committed after it: the leader\'s history');
+    const learner = withSnapshots([4 * E + 90]);
+    learner.installSnapshot(5 * E, Buffer.from('image'), 4 * E + 90);
+    assert.deepEqual(left(learner), [hex(4 * E + 90), hex(5 * E)]);
   });
 });

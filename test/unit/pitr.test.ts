@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { START_LINK, linkName } from '../../src/backup/chain.js';
-import { encodeChunkHeader, frameRecord } from '../../src/backup/chunk.js';
+import { encodeChunkHeader, frameRecord, recordCrc } from '../../src/backup/chunk.js';
 import { backupMeta, backupName, backupStream } from '../../src/backup/format.js';
 import { LocalArchiveStore } from '../../src/backup/store.js';
 import { pointInTime, readBackupMeta, writeStatus } from '../../src/backup/archive.js';
@@ -44,10 +44,11 @@ function archive(): { dir: string; store: LocalArchiveStore; backup: (zxid: numb
     link: (name, prev, txns) => {
       const w = new JuteWriter(4096);
       for (const [z, t] of txns) frameRecord(w, entry(z, t));
-      const h = encodeChunkHeader({ prevZxid: prev, firstZxid: txns[0]![0], lastZxid: txns.at(-1)![0], count: txns.length, firstTime: txns[0]![1], lastTime: txns.at(-1)![1] });
+      const lastCrc = recordCrc(entry(...txns.at(-1)!));
+      const h = encodeChunkHeader({ prevZxid: prev, firstZxid: txns[0]![0], lastZxid: txns.at(-1)![0], count: txns.length, firstTime: txns[0]![1], lastTime: txns.at(-1)![1], lastCrc });
       writeFileSync(join(dir, 'txns', name), Buffer.concat([h, w.take()]));
     },
-    jump: (from, to) => writeFileSync(join(dir, 'txns', linkName(from)), encodeChunkHeader({ prevZxid: from, firstZxid: to, lastZxid: to, count: 0, firstTime: 0, lastTime: 0 })),
+    jump: (from, to) => writeFileSync(join(dir, 'txns', linkName(from)), encodeChunkHeader({ prevZxid: from, firstZxid: to, lastZxid: to, count: 0, firstTime: 0, lastTime: 0, lastCrc: null })),
   };
 }
 
