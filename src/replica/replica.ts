@@ -105,6 +105,11 @@ export class Replica {
   private restoreResults: Array<{ id: number; result: RestoreResult }> = [];
   private restoreReplies: Array<{ to: number; id: number; result: RestoreResult }> = [];
   private nextRestoreId = 1;
+  /**
+   * A restore's new epoch goes above this zxid (the host's archive end: another history may have
+   * written there, and a restored history must not reuse its zxids); set by the host.
+   */
+  restoreFloor = 0;
   /** restores this learner forwarded, by id, with the leader it forwarded them to */
   private forwarded = new Map<number, number>();
   /** the last SNAP image, reused while the tree has not moved (several learners, or a restore, SNAP at once) */
@@ -182,7 +187,8 @@ export class Replica {
   /** Leader: starts the restore for `from` (0: this server), or answers why it cannot. */
   private startRestore(from: number, id: number, snapshot: LoadedSnapshot): void {
     const original = snapshot.zxid;
-    const why = this.restoring ? 'a restore is already running' : this.zab.restore(Math.floor(original / 0x1_0000_0000), (zxid) => {
+    const minEpoch = Math.floor(Math.max(original, this.restoreFloor) / 0x1_0000_0000);
+    const why = this.restoring ? 'a restore is already running' : this.zab.restore(minEpoch, (zxid) => {
       // the backup's tree, labelled with the new epoch's first zxid: the image every member takes
       const tree = snapshot.tree;
       tree.lastProcessedZxid = zxid;
@@ -379,7 +385,18 @@ export class Replica {
   private pump(): void {
     const core = this.core;
     if (core.mode === 'leader') {
-      for (const a of this.appBacklog.splice(0)) this.onApp(a.from, a.data);
+      while (this.appBacklog.length > 0 && this.zab.isEstablishedLeader) {
+        const a = this.appBacklog.shift()!;
+        this.onApp(a.from, a.data);
+      }
+      if (!this.zab.isEstablishedLeader) {
+        // a forwarded restore made this server leave its epoch (Zab.restore): what it prepped in
+        // this reign cannot be proposed; the core goes down with the reign (its clients and the
+        // learners' clients reconnect and retry, as after any change of leader)
+        this.appBacklog.length = 0;
+        this.syncMode();
+        return;
+      }
       for (const p of core.takeTxns()) {
         const zxid = this.zab.propose(encodeEntry(p.hdr, p.txn, this.writer));
         assert(zxid === p.hdr.zxid, `prep gave 0x${p.hdr.zxid.toString(16)}, consensus 0x${zxid?.toString(16)}`);

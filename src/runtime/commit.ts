@@ -31,6 +31,11 @@ export interface HostServices {
   coreChanged(core: ServerCore): void;
   /** resolves once no snapshot is being written (a SNAP install or TRUNC must not race one) */
   snapshotDone(): Promise<void>;
+  /**
+   * The highest zxid the archive holds (0 without one): a restore's new epoch goes above it, so a
+   * restored history never reuses zxids the archive already gives to another history.
+   */
+  archiveEnd(): number;
 }
 
 /** The result of an online restore, as the AdminServer's restore command reports it. */

@@ -48,7 +48,7 @@ export function durableImage(rec: Recovery): DurableImage {
 }
 
 export class QuorumPath implements CommitPath {
-  replica!: Replica;
+  replica: Replica;
   private peers!: PeerTransport;
   private readonly me: QuorumServerSpec;
   private readonly voters: number[];
@@ -80,6 +80,7 @@ export class QuorumPath implements CommitPath {
     this.me = me;
     this.voters = config.servers.filter((s) => s.role === 'participant').map((s) => s.id);
     this.observers = config.servers.filter((s) => s.role === 'observer').map((s) => s.id);
+    this.replica = this.newReplica({ tree: new DataTree(), sessions: [], baseZxid: 0, entries: [], state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 } });
     this.ensembleView = this.makeEnsembleView();
     this.quorumView = {
       initLimit: config.initLimit ?? 10, syncLimit: config.syncLimit ?? 5,
@@ -108,6 +109,25 @@ export class QuorumPath implements CommitPath {
     return this.replica.zab.serving;
   }
 
+  /**
+   * The member's replica over `rec`. Until load() there is one over an empty state (never started:
+   * it neither ticks nor talks), so every view the AdminServer reads while the data dir loads
+   * answers (as LOOKING) instead of failing.
+   */
+  private newReplica(rec: ConstructorParameters<typeof Replica>[1]): Replica {
+    const { config } = this.host;
+    const syncLimitTicks = Math.max(4, Math.ceil((config.syncLimit ?? 5) * config.tickTimeMs / ZAB_TICK_MS));
+    const initLimitTicks = Math.max(8, Math.ceil((config.initLimit ?? 10) * config.tickTimeMs / ZAB_TICK_MS));
+    return new Replica({
+      core: coreOptions(config, this.myId),
+      zab: {
+        id: this.myId, voters: this.voters, observers: this.observers, syncLimitTicks, initLimitTicks,
+        electionTicks: Math.max(2, Math.round(ELECTION_TIMEOUT_MS / ZAB_TICK_MS)), logRetainEntries: config.commitLogCount,
+        random: Math.random,
+      },
+    }, rec, Date.now());
+  }
+
   load(rec: Recovery): void {
     const { config, dataDir } = this.host;
     const img = durableImage(rec);
@@ -118,16 +138,7 @@ export class QuorumPath implements CommitPath {
       state = { acceptedEpoch: epochOf(lastZxid), currentEpoch: epochOf(lastZxid), votedFor: 0 };
       writeEpochState(config.dataDir, state);
     }
-    const syncLimitTicks = Math.max(4, Math.ceil((config.syncLimit ?? 5) * config.tickTimeMs / ZAB_TICK_MS));
-    const initLimitTicks = Math.max(8, Math.ceil((config.initLimit ?? 10) * config.tickTimeMs / ZAB_TICK_MS));
-    this.replica = new Replica({
-      core: coreOptions(config, this.myId),
-      zab: {
-        id: this.myId, voters: this.voters, observers: this.observers, syncLimitTicks, initLimitTicks,
-        electionTicks: Math.max(2, Math.round(ELECTION_TIMEOUT_MS / ZAB_TICK_MS)), logRetainEntries: config.commitLogCount,
-        random: Math.random,
-      },
-    }, { ...img, state }, Date.now());
+    this.replica = this.newReplica({ ...img, state });
     this.host.coreChanged(this.core);
     // committed at start: the snapshot (an ensemble member snapshots only while it serves)
     this.committedSeen = this.replica.zab.commitZxid;
@@ -206,6 +217,7 @@ export class QuorumPath implements CommitPath {
   private process(): void {
     const r = this.replica;
     if (r.awaitingReload || this.stopping) return; // the reload queued on the disk calls back
+    r.restoreFloor = this.host.archiveEnd();
     const rd = r.ready(Date.now());
     if (rd.state) writeEpochState(this.host.config.dataDir, rd.state);
     // order: the install or the cut, then (after a cut below what was applied) the reload from
@@ -375,6 +387,7 @@ export class QuorumPath implements CommitPath {
         this.diskOps.shift();
         this.syncDiskOp(op);
       } catch (e) {
+        this.diskBusy = false; // nothing more is written (stopping); stop() must not wait for it
         this.diskFailed(e as Error);
         return;
       }
@@ -432,6 +445,7 @@ export class QuorumPath implements CommitPath {
    */
   async restore(load: () => Promise<LoadedBackup>): Promise<RestoreOutcome> {
     const b = await load();
+    this.replica.restoreFloor = this.host.archiveEnd();
     const id = this.replica.restore(b.snapshot, b.snapshotBytes);
     this.schedule();
     const result = await new Promise<RestoreResult>((resolve) => {
