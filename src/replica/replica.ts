@@ -55,6 +55,12 @@ export interface ReplicaReady {
   outputs: Output[];
   /** online restores asked of this server (restore()) that ended, by the id restore() returned */
   restores: Array<{ id: number; result: RestoreResult }>;
+  /**
+   * Leader: backups to restore (asked here, from = 0, or forwarded by learner `from`). The host
+   * reads each off the event loop (a million znodes take seconds to parse) and hands it back with
+   * runRestore(), or restoreUnreadable() with why.
+   */
+  restoreAsks: Array<{ from: number; id: number; bytes: Uint8Array }>;
 }
 
 /** An online restore's end as the asking server reports it (the AdminServer's restore command). */
@@ -65,7 +71,7 @@ export type RestoreResult =
 const FWD_CREATE = 1;
 const FWD_REQUEST = 2;
 const TOUCH = 3;
-/** learner -> leader: run this online restore (id, the snapshot's bytes) */
+/** learner -> leader: run this online restore (id, the backup's bytes as the host received them) */
 const RESTORE = 4;
 /** leader -> learner: how the restore it forwarded ended (id, the result) */
 const RESTORED = 5;
@@ -104,6 +110,7 @@ export class Replica {
   /** results to hand the host, and replies owed to learners that forwarded a restore (sent once they are in sync) */
   private restoreResults: Array<{ id: number; result: RestoreResult }> = [];
   private restoreReplies: Array<{ to: number; id: number; result: RestoreResult }> = [];
+  private restoreAsks: ReplicaReady['restoreAsks'] = [];
   private nextRestoreId = 1;
   /**
    * A restore's new epoch goes above this zxid (the host's archive end: another history may have
@@ -165,14 +172,15 @@ export class Replica {
   // ---------- online restore ----------
 
   /**
-   * Restores the ensemble to `snapshot` (a backup's state) as one replicated decision: the leader
-   * runs it (Zab.restore: a new epoch whose history is the snapshot); a learner forwards the
-   * snapshot's bytes to the leader. Returns an id; the result comes in ready().restores.
+   * Restores the ensemble to the backup in `bytes` as one replicated decision: the leader runs it
+   * (Zab.restore: a new epoch whose history is the backup's state); a learner forwards the bytes
+   * to the leader as they are (a compressed backup is a tenth of the tree it holds). Returns an id;
+   * the result comes in ready().restores.
    */
-  restore(snapshot: LoadedSnapshot, bytes: Uint8Array): number {
+  restore(bytes: Uint8Array): number {
     const id = this.nextRestoreId++;
     if (this.zab.isEstablishedLeader) {
-      this.startRestore(0, id, snapshot);
+      this.restoreAsks.push({ from: 0, id, bytes });
     } else if (this.core.mode === 'learner') {
       const w = new JuteWriter(bytes.length + 16);
       w.byte(RESTORE).int(id).buffer(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -182,6 +190,21 @@ export class Replica {
       this.restoreResults.push({ id, result: { ok: false, error: 'this server does not serve: no leader is established' } });
     }
     return id;
+  }
+
+  /** Leader: the host read a backup of restoreAsks: the restore starts, or is answered why not. */
+  runRestore(from: number, id: number, snapshot: LoadedSnapshot, now: number): void {
+    this.now = now;
+    if (!this.zab.isEstablishedLeader) {
+      this.restoreEnded(from, id, { ok: false, error: 'the leader stopped leading while it read the backup; nothing changed, try again' });
+      return;
+    }
+    this.startRestore(from, id, snapshot);
+  }
+
+  /** Leader: a backup of restoreAsks could not be read (damaged, or not a backup). */
+  restoreUnreadable(from: number, id: number, error: string): void {
+    this.restoreEnded(from, id, { ok: false, error });
   }
 
   /** Leader: starts the restore for `from` (0: this server), or answers why it cannot. */
@@ -315,7 +338,7 @@ export class Replica {
   ready(now: number): ReplicaReady {
     this.now = now;
     assert(!this.needsReload, 'ready() before the reload was done');
-    const out: ReplicaReady = { state: null, snapshot: null, truncateAfter: null, entries: [], generation: 0, messages: [], applied: [], outputs: [], restores: [] };
+    const out: ReplicaReady = { state: null, snapshot: null, truncateAfter: null, entries: [], generation: 0, messages: [], applied: [], outputs: [], restores: [], restoreAsks: [] };
     // a few rounds: applying a commit can produce proposals, answering forwards produces txns
     for (let round = 0; round < 8; round++) {
       this.syncMode();
@@ -355,6 +378,8 @@ export class Replica {
     out.outputs = this.core.takeOutputs();
     out.restores = this.restoreResults;
     this.restoreResults = [];
+    out.restoreAsks = this.restoreAsks;
+    this.restoreAsks = [];
     return out;
   }
 
@@ -477,15 +502,7 @@ export class Replica {
         this.core.touchSessions(ids, this.now);
       } else if (kind === RESTORE) {
         const id = r.int();
-        const bytes = r.buffer();
-        let snapshot: LoadedSnapshot;
-        try {
-          snapshot = readSnapshot('a restore forwarded by server ' + from, bytes);
-        } catch (e) {
-          this.restoreEnded(from, id, { ok: false, error: (e as Error).message });
-          return;
-        }
-        this.startRestore(from, id, snapshot);
+        this.restoreAsks.push({ from, id, bytes: r.buffer() });
       } else if (kind === FWD_CREATE) {
         this.core.forwarded({ kind: 'create', sessionId: r.longBig(), timeoutMs: r.int() }, this.now);
       } else if (kind === FWD_REQUEST) {

@@ -69,7 +69,7 @@ export interface CommitPath {
    * Replaces the tree (the ensemble's, for a member) with a backup's in a new epoch (POST
    * /commands/restore). `load` reads the backup; the path calls it when memory allows.
    */
-  restore(load: () => Promise<LoadedBackup>): Promise<RestoreOutcome>;
+  restore(raw: Buffer, load: () => Promise<LoadedBackup>): Promise<RestoreOutcome>;
   /** The last zxid committed, as far as this member knows. */
   committedZxid(): number;
   /** The last zxid that is committed, applied and durable here: what this member may archive. */

@@ -8,10 +8,10 @@ import { DataTree } from '../tree/datatree.js';
 import { PeerTransport } from '../net/peers.js';
 import type { DataDir, Recovery } from '../storage/datadir.js';
 import { readEpochState, writeEpochState } from '../storage/epoch.js';
-import type { LoadedBackup } from '../backup/format.js';
+import { readBackupAsync } from '../backup/format.js';
 import type { EnsembleView } from '../admin/fourletter.js';
 import type { QuorumServerSpec } from '../config/zoocfg.js';
-import { Replica, encodeEntry, type DurableImage, type RestoreResult } from '../replica/replica.js';
+import { Replica, encodeEntry, type DurableImage, type ReplicaReady, type RestoreResult } from '../replica/replica.js';
 import { decodeMsg, encodeMsg, PeerCodecError } from '../consensus/codec.js';
 import { epochOf, type Entry, type SnapshotImage } from '../consensus/messages.js';
 import type { ServerCore } from '../server/core.js';
@@ -233,6 +233,7 @@ export class QuorumPath implements CommitPath {
     // commits reach the followers before the replies they commit reach the clients
     if (rd.outputs.length > 0) this.peers.flushNow();
     this.host.send(this.core, rd.outputs);
+    for (const a of rd.restoreAsks) this.readRestore(a);
     for (const e of r.errors.splice(0)) this.host.logger.warn({ err: e }, 'bad payload from a peer: ignored; if this repeats, check that every member runs the same Ark version');
     this.noteRole();
     this.noteWaiting();
@@ -443,10 +444,12 @@ export class QuorumPath implements CommitPath {
    * Restores the whole ensemble (Replica.restore: the leader makes it a new epoch whose history is
    * the backup; a follower forwards it to the leader). Resolves once a quorum took it.
    */
-  async restore(load: () => Promise<LoadedBackup>): Promise<RestoreOutcome> {
-    const b = await load();
-    this.replica.restoreFloor = this.host.archiveEnd();
-    const id = this.replica.restore(b.snapshot, b.snapshotBytes);
+  /**
+   * The backup goes to the leader as the bytes it came in (this member may be the leader); the
+   * leader reads it off the event loop (readRestore) and runs the restore.
+   */
+  async restore(raw: Buffer): Promise<RestoreOutcome> {
+    const id = this.replica.restore(raw);
     this.schedule();
     const result = await new Promise<RestoreResult>((resolve) => {
       const timer = setTimeout(() => resolve({ ok: false, error: `no answer from the leader within ${RESTORE_WAIT_MS / 60_000} minutes: the ensemble may or may not have taken the restore; check the members' zxid (srvr) before retrying` }), RESTORE_WAIT_MS);
@@ -455,6 +458,22 @@ export class QuorumPath implements CommitPath {
     });
     if (!result.ok) throw new Error(result.error);
     return { zxid: result.zxid, backupZxid: result.backupZxid, nodes: result.nodes, sessions: result.sessions };
+  }
+
+  /** Leader: reads a backup to restore (asked here or forwarded) with the yielding parser, then runs it. */
+  private readRestore(a: ReplicaReady['restoreAsks'][number]): void {
+    const bytes = Buffer.isBuffer(a.bytes) ? a.bytes : Buffer.from(a.bytes.buffer, a.bytes.byteOffset, a.bytes.byteLength);
+    const name = a.from === 0 ? 'the uploaded backup' : `the backup forwarded by server ${a.from}`;
+    void readBackupAsync(name, bytes).then((b) => {
+      if (this.stopping) return;
+      this.replica.restoreFloor = this.host.archiveEnd();
+      this.replica.runRestore(a.from, a.id, b.snapshot, Date.now());
+      this.schedule();
+    }, (e: unknown) => {
+      if (this.stopping) return;
+      this.replica.restoreUnreadable(a.from, a.id, (e as Error).message);
+      this.schedule();
+    });
   }
 
   committedZxid(): number {

@@ -340,7 +340,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       this.restoring = true;
       this.port.closeAll();
       // no snapshot or backup captures the tree while it is replaced
-      const r = await this.snapshots.exclusive(() => this.commit.restore(() => readBackupAsync(name, raw)));
+      const r = await this.snapshots.exclusive(() => this.commit.restore(raw, () => readBackupAsync(name, raw)));
       this.logger.warn({ backupZxid: `0x${r.backupZxid.toString(16)}`, zxid: `0x${r.zxid.toString(16)}`, znodes: r.nodes },
         'online restore done: the tree was replaced by the backup; clients were disconnected and reconnect to the restored tree');
       this.archiving?.archiver.historyChanged();

@@ -155,7 +155,7 @@ export class StandalonePath implements CommitPath {
    * from the backup, or expire. The old tree is let go before the backup is read, so memory holds
    * one tree, not two (it is on disk: a backup that turns out unreadable brings it back from there).
    */
-  async restore(load: () => Promise<LoadedBackup>): Promise<RestoreOutcome> {
+  async restore(_raw: Buffer, load: () => Promise<LoadedBackup>): Promise<RestoreOutcome> {
     this.restoring = true;
     try {
       await this.drained();

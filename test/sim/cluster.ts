@@ -161,6 +161,8 @@ export class Cluster {
   private opSeq = 0;
   /** the zxid of the last online restore that completed (0: none) */
   restoredAt = 0;
+  /** backups a leader is reading for a restore (the runtime's readBackupAsync) */
+  private readonly backupReads: Array<{ node: number; replica: Replica; ask: ReplicaReady['restoreAsks'][number]; at: number }> = [];
   /** the zxids of restore images any member installed (counter 0: a new history starts there) */
   private readonly restoreBases = new Set<number>();
   /** the end of a run: clients start nothing new */
@@ -351,6 +353,7 @@ export class Cluster {
     this.steps++;
     for (const a of this.actions.splice(0)) a();
     for (const node of this.nodes.values()) if (node.replica && node.busyUntil <= this.now) this.unblock(node);
+    this.finishBackupReads();
     for (const d of this.net.takeDue(this.now)) {
       const node = this.nodes.get(d.to)!;
       if (!node.replica) continue;
@@ -381,6 +384,28 @@ export class Cluster {
     for (const node of this.nodes.values()) this.archiveStep(node);
     this.checkStep();
     this.now++;
+  }
+
+  /** Backups the leader reads for a restore (restoreAsks), handed back when due unless it restarted meanwhile. */
+  private finishBackupReads(): void {
+    for (const r of this.backupReads.filter((x) => x.at <= this.now)) {
+      this.backupReads.splice(this.backupReads.indexOf(r), 1);
+      const node = this.nodes.get(r.node)!;
+      if (node.replica !== r.replica || node.busyUntil > this.now) {
+        if (node.replica === r.replica) this.backupReads.push({ ...r, at: node.busyUntil });
+        continue;
+      }
+      const bytes = Buffer.from(r.ask.bytes);
+      let loaded;
+      try {
+        loaded = readSnapshot(`backup for node ${r.node}`, bytes);
+      } catch (e) {
+        r.replica.restoreUnreadable(r.ask.from, r.ask.id, (e as Error).message);
+        continue;
+      }
+      r.replica.restoreFloor = 0;
+      r.replica.runRestore(r.ask.from, r.ask.id, loaded, this.nodeNow(node));
+    }
   }
 
   /** A blocked node's job ended: what it sent leaves, then it hears what arrived meanwhile. */
@@ -492,7 +517,7 @@ export class Cluster {
   /** POST /commands/restore to a node: the ensemble's state becomes the backup's, in a new epoch. */
   restore(id: number, backup: Buffer): void {
     const node = this.nodes.get(id)!;
-    const n = node.replica!.restore(readSnapshot(`backup for node ${id}`, backup), backup);
+    const n = node.replica!.restore(backup);
     this.restores.push({ node: id, id: n, result: null });
     this.log(`node ${id}: restore ${n} asked`);
   }
@@ -516,6 +541,8 @@ export class Cluster {
 
   private carryOut(node: SimNode, rd: ReplicaReady): void {
     const disk = node.disk;
+    // the runtime reads a backup to restore off the event loop: it comes back a little later
+    for (const a of rd.restoreAsks) this.backupReads.push({ node: node.id, replica: node.replica!, ask: a, at: this.now + this.diskDelay() });
     const stall = this.opts.stallMs?.(this, node.id, rd) ?? 0;
     if (stall > 0) {
       node.busyUntil = this.now + stall;
