@@ -302,9 +302,10 @@ export class Replica {
 
   receive(from: number, msg: Envelope['msg'], now: number): void {
     this.now = now;
-    if (msg.type === 'sync' && msg.snapshot) {
-      // a SNAP is checked (CRC, digest) before consensus acts on it: a damaged or foreign one is
-      // dropped here, and the learner asks again, instead of failing the install later
+    // a SNAP consensus takes is checked (CRC, digest) before it acts on it: a damaged or foreign
+    // one is dropped here, and the learner asks again, instead of failing the install later; one
+    // it would not take (a repeat, an old phase's) is not parsed at all (seconds at 1M znodes)
+    if (msg.type === 'sync' && msg.snapshot && this.zab.takesSnapshot(from, msg)) {
       try {
         this.checkedSnapshots.set(msg.snapshot, this.parseSnapshot(msg.snapshot));
       } catch (e) {

@@ -67,6 +67,8 @@ interface SimNode {
    * disk work, and what it sent in that round leaves when the job ends
    */
   busyUntil: number;
+  /** the restore base its history starts from, when it installed one (0: none) */
+  historyBase: number;
   held: Array<{ from: number; payload: Msg }>;
   outbox: Array<{ from: number; to: number; msg: Msg }>;
 }
@@ -212,7 +214,7 @@ export class Cluster {
       const node: SimNode = {
         id, observer: observers.includes(id), replica: null, clockOffsetMs: 0, nextTickAt: this.now + this.rFault.int(TICK_MS),
         downUntil: 0, appliedSinceSnap: 0, lastRole: 'looking',
-        disk: { state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, snapshot: null, log: [], old: [], pending: [] }, archiving: null, committedSeen: 0, busyUntil: 0, held: [], outbox: [],
+        disk: { state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, snapshot: null, log: [], old: [], pending: [] }, archiving: null, committedSeen: 0, busyUntil: 0, historyBase: 0, held: [], outbox: [],
       };
       this.nodes.set(id, node);
       this.start(node, voters, observers);
@@ -317,6 +319,7 @@ export class Cluster {
   wipe(id: number): void {
     const node = this.nodes.get(id)!;
     node.disk = { state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, snapshot: null, log: [], old: [], pending: [] };
+    node.historyBase = 0;
     this.count('wipe');
   }
 
@@ -532,11 +535,20 @@ export class Cluster {
     asked.result = x.result;
     this.count(x.result.ok ? 'restore_ok' : 'restore_failed');
     this.log(`node ${node.id}: restore ${x.id} ${x.result.ok ? `done at 0x${x.result.zxid.toString(16)}` : `failed: ${x.result.error}`}`);
-    if (!x.result.ok) return;
-    const r = x.result.zxid;
-    for (const [path, z] of this.ackedCreates) if (z < r) this.ackedCreates.delete(path);
-    this.maxAckedRegZxid = 0;
-    this.restoredAt = Math.max(this.restoredAt, r);
+    if (x.result.ok) this.restoreTookEffect(x.result.zxid);
+  }
+
+  /**
+   * A restore's history (from `base`) became the ensemble's: the writes acknowledged before it were
+   * rolled back on purpose, so the checkers forget them; what is acknowledged from now on must
+   * survive as before. Known when it is reported done, or when an established leader's history
+   * starts at its base (a restore reported in doubt that took effect after all).
+   */
+  private restoreTookEffect(base: number): void {
+    if (base <= this.restoredAt) return;
+    for (const [path, z] of this.ackedCreates) if (z < base) this.ackedCreates.delete(path);
+    if (this.maxAckedRegZxid < base) this.maxAckedRegZxid = 0;
+    this.restoredAt = base;
   }
 
   private carryOut(node: SimNode, rd: ReplicaReady): void {
@@ -552,7 +564,10 @@ export class Cluster {
     // the epoch file is written synchronously, before anything of this step leaves (as the runtime)
     if (rd.state) disk.state = { ...rd.state };
     if (rd.snapshot) {
-      if (rd.snapshot.zxid > 0 && rd.snapshot.zxid % 4294967296 === 0) this.restoreBases.add(rd.snapshot.zxid);
+      const restoreBase = rd.snapshot.zxid > 0 && rd.snapshot.zxid % 4294967296 === 0;
+      if (restoreBase) this.restoreBases.add(rd.snapshot.zxid);
+      // its history now starts at this snapshot: a restore's base, or the leader's state
+      node.historyBase = restoreBase ? rd.snapshot.zxid : 0;
         this.checkDigest(node, 'SNAP install');
       this.queueDiskOp(node, { kind: 'install', generation: rd.generation, image: { zxid: rd.snapshot.zxid, data: Buffer.from(rd.snapshot.data) }, keepLogUpTo: node.committedSeen, doneAt: this.now + this.diskDelay() });
     }
@@ -761,6 +776,7 @@ export class Cluster {
         if (r.zab.isEstablishedLeader && !this.checkedLeaders.has(key)) {
           this.checkedLeaders.add(key);
           this.checkLeaderComplete(n);
+          if (n.historyBase > 0) this.restoreTookEffect(n.historyBase);
         }
       }
       if (r.zab.currentEpoch > r.zab.acceptedEpoch) this.fail(`node ${n.id}: currentEpoch above acceptedEpoch`);
