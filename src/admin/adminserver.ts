@@ -449,6 +449,8 @@ export class AdminServer {
     if (req.method !== cmd.method) {
       return send(res, 405, { command: name, error: cmd.method === 'POST' ? `${name} takes POST with its input as the body` : `${req.method} is not supported; use GET` });
     }
+    // (ZooKeeper starts its AdminServer only once the data is loaded; Ark answers /health earlier)
+    if (v.loading?.()) return send(res, 503, { command: name, error: 'loading the data dir: only /health and /ready answer until it is loaded' });
     if (cmd.serverRequired && v.serving && !v.serving()) return send(res, 200, { command: name, error: NOT_SERVING });
     if (cmd.auth) {
       const auth = this.authProblem(req);

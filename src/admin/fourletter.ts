@@ -182,6 +182,8 @@ export interface ServerView {
   closeConnection(conn: number): void;
   /** why clients are not served now (online restore, election, sync); null when they are */
   notReadyReason(): string | null;
+  /** true while the data dir loads: the server's state does not exist yet, only /health and /ready answer */
+  loading?: () => boolean;
   /** ensemble members only */
   ensemble?: EnsembleView;
 }

@@ -169,13 +169,17 @@ function damagedInside(file: string, e: unknown): BackupCorruptError {
 }
 
 /** Checks the file checksum, the gzip stream, and the snapshot inside (checksum and tree digest). */
+/** A failure to check or inflate a backup's body, as the error the readers throw. */
+function bodyError(file: string, e: unknown): BackupCorruptError {
+  return e instanceof BackupCorruptError ? e : new BackupCorruptError(file, `compressed data is damaged (${(e as Error).message})`);
+}
+
 export function readBackup(file: string, raw: Buffer): LoadedBackup {
   let body: Buffer;
   try {
     body = gunzipSync(checkedBody(file, raw));
   } catch (e) {
-    if (e instanceof BackupCorruptError) throw e;
-    throw new BackupCorruptError(file, `compressed data is damaged (${(e as Error).message})`);
+    throw bodyError(file, e);
   }
   const { meta, snapshotBytes } = parts(file, body);
   let snapshot: LoadedSnapshot;
@@ -193,8 +197,7 @@ export async function readBackupAsync(file: string, raw: Buffer): Promise<Loaded
   try {
     body = await gunzipAsync(checkedBody(file, raw));
   } catch (e) {
-    if (e instanceof BackupCorruptError) throw e;
-    throw new BackupCorruptError(file, `compressed data is damaged (${(e as Error).message})`);
+    throw bodyError(file, e);
   }
   const { meta, snapshotBytes } = parts(file, body);
   let snapshot: LoadedSnapshot;

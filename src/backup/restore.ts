@@ -33,6 +33,11 @@ export interface RestoreOptions {
   force: boolean;
   /** the epoch to restore into; default: one above the backup point's */
   epoch?: number;
+  /**
+   * the restored history starts above this zxid too: the end of the archive it came from, which
+   * the restored server may write into (its txns must not reuse zxids the archive holds)
+   */
+  aboveZxid?: number;
   dropSessions: boolean;
 }
 
@@ -68,9 +73,11 @@ async function restoreLocked(tree: DataTree, sessions: SessionRecord[], opts: Re
   // an ensemble member's epoch file counts too: it may have promised epochs no file name shows yet
   const promised = readEpochState(opts.dataDir)?.acceptedEpoch ?? -1;
   const replacedEpoch = Math.max(-1, promised, ...existing.map((f) => Math.floor(parseInt(/\.([0-9a-f]{16})/.exec(f)?.[1] ?? '0', 16) / TWO_32)));
-  const epoch = opts.epoch ?? Math.max(Math.floor(fromZxid / TWO_32), replacedEpoch) + 1;
+  const above = Math.max(fromZxid, opts.aboveZxid ?? 0);
+  const epoch = opts.epoch ?? Math.max(Math.floor(above / TWO_32), replacedEpoch) + 1;
   const zxid = epoch * TWO_32;
   if (zxid <= fromZxid) throw new RestoreError(`epoch ${epoch} does not come after the backup point 0x${fromZxid.toString(16)}`, true);
+  if (zxid <= above) throw new RestoreError(`epoch ${epoch} does not come after the archive's end 0x${above.toString(16)}: a server writing into that archive would reuse its zxids; choose a higher --epoch or leave it out`, true);
   tree.lastProcessedZxid = zxid;
   const dd = new DataDir(opts.dataDir, logDir, { forceSync: true, segmentBytesMax: 1 << 30, preAllocBytes: 1 << 20 });
   dd.prepare();

@@ -7,7 +7,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { BackupCorruptError, readBackup, type LoadedBackup } from '../backup/format.js';
-import { gaps, linkPath, listBackupFiles, listLinks, mergedRanges, pointInTime, readStatus, restoreRanges, type BackupFile, type StoredLink } from '../backup/archive.js';
+import { gaps, linkPath, listBackupFiles, listLinks, mergedRanges, pointInTime, readArchiveView, readStatus, restoreRanges, type BackupFile, type StoredLink } from '../backup/archive.js';
 import { buildChain, runsOf } from '../backup/chain.js';
 import { readChunk } from '../backup/chunk.js';
 import { openArchive, type ArchiveStore } from '../backup/store.js';
@@ -230,6 +230,7 @@ export function registerBackupCommands(program: Command): void {
       let sessions;
       let source: string;
       let point: Record<string, unknown> = {};
+      let aboveZxid = 0;
       if (file !== undefined) {
         const b = loadBackup(file);
         tree = b.snapshot.tree;
@@ -238,7 +239,11 @@ export function registerBackupCommands(program: Command): void {
       } else {
         const target = parseTarget(o);
         if (!existsSync(o.archive!)) throw new CliError(`--archive ${o.archive}: no such directory`, EXIT_USAGE);
-        const p = await pointInTime(openArchive(o.archive!), target);
+        const store = openArchive(o.archive!);
+        const p = await pointInTime(store, target);
+        // the restored server may archive into the same place: its history starts above the archive's
+        const view = await readArchiveView(store);
+        aboveZxid = Math.max(view.end ?? 0, ...view.backups.map((b) => b.zxid));
         tree = p.tree;
         sessions = p.sessions;
         source = p.backup;
@@ -246,7 +251,7 @@ export function registerBackupCommands(program: Command): void {
       }
       const r = await restoreInto(tree, sessions, {
         dataDir, force: o.force === true, dropSessions: o.dropSessions === true,
-        ...(o.logDir !== undefined ? { dataLogDir: o.logDir } : {}), ...(epoch !== undefined ? { epoch } : {}),
+        ...(o.logDir !== undefined ? { dataLogDir: o.logDir } : {}), ...(epoch !== undefined ? { epoch } : {}), aboveZxid,
       });
       const result = { from: source, ...point, dataDir: r.dataDir, backupZxid: hex(r.fromZxid), startsAtZxid: hex(r.zxid), znodes: r.nodes, sessions: r.sessions, droppedSessions: r.droppedSessions };
       if (o.json) console.log(JSON.stringify(result));

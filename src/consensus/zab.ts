@@ -102,6 +102,8 @@ interface LearnerState {
   lastPongRound: number;
   /** the learner's last follower_info seq, echoed in the sync that answers it */
   seq: number;
+  /** when its current sync was sent */
+  syncSentTick: number;
   /** false from the host's peerDown until the learner is heard again: it cannot count for the quorum meanwhile */
   connected: boolean;
 }
@@ -688,7 +690,7 @@ export class Zab {
     this.learners.clear();
     for (const id of [...this.opts.voters, ...this.opts.observers]) {
       if (id === this.opts.id) continue;
-      this.learners.set(id, { status: 'unknown', observer: this.opts.observers.includes(id), ackedZxid: 0, lastHeardTick: this.tickCount, lastPongRound: 0, seq: -1, connected: true });
+      this.learners.set(id, { status: 'unknown', observer: this.opts.observers.includes(id), ackedZxid: 0, lastHeardTick: this.tickCount, lastPongRound: 0, seq: -1, syncSentTick: 0, connected: true });
       this.send(id, { type: 'leader_hello', epoch });
     }
     this.advanceCommit();
@@ -807,6 +809,9 @@ export class Zab {
     if (currentEpoch === 0 && lastZxid === 0) {
       this.blankVoters.add(from);
       if (!this.opts.voters.every((v) => v === this.opts.id || this.blankVoters.has(v))) return false;
+    } else {
+      // it holds data now: what this process once heard of it no longer says the ensemble is new
+      this.blankVoters.delete(from);
     }
     return this.atLeastAsUpToDate(currentEpoch, lastZxid);
   }
@@ -904,8 +909,12 @@ export class Zab {
     }
     this.pingRound++;
     for (const [id, l] of this.learners) {
-      // a learner silent for syncLimit has left: it must report and sync again before it counts
-      if (l.status !== 'unknown' && this.tickCount - l.lastHeardTick >= this.opts.syncLimitTicks) {
+      // a learner silent for syncLimit has left: it must report and sync again before it counts.
+      // One being synced gets initLimit, as ZooKeeper's LearnerHandler reads with initLimit until
+      // NEWLEADER is acknowledged: taking a SNAP of a million znodes keeps it busy for seconds,
+      // and calling it gone then started a second SNAP on top of the first
+      const limit = l.status === 'syncing' ? this.opts.initLimitTicks : this.opts.syncLimitTicks;
+      if (l.status !== 'unknown' && this.tickCount - l.lastHeardTick >= limit) {
         l.status = 'unknown';
         l.ackedZxid = 0;
       }
@@ -926,6 +935,11 @@ export class Zab {
         // a duplicate or an older report of a learner we already sync: answering it would
         // send a sync the learner ignores, and leave it waiting forever
         if (l.status !== 'unknown' && sameIncarnation && msg.seq <= l.seq) return;
+        // a newer report that crossed our sync on the way (our hellos go out every tick until its
+        // first report arrives): the sync answers it too (the learner takes any sync of its
+        // discovering phase, whose log does not change), so a second one, a SNAP of a million
+        // znodes at worst, would be sent for nothing. Its retry after initLimit is answered.
+        if (l.status === 'syncing' && sameIncarnation && this.tickCount - l.syncSentTick < this.opts.initLimitTicks) return;
         l.seq = msg.seq;
         this.syncLearner(from, l, msg.lastZxid, msg.observer && this.opts.observers.includes(from));
         return;
@@ -971,6 +985,7 @@ export class Zab {
   private syncLearner(id: number, l: LearnerState, peerLast: number, observer: boolean): void {
     l.observer = observer;
     l.status = 'syncing';
+    l.syncSentTick = this.tickCount;
     l.ackedZxid = 0;
     const last = this.lastZxid;
     if (peerLast < this.logBase) {
@@ -996,6 +1011,7 @@ export class Zab {
   private sendSnap(id: number, l: LearnerState): void {
     this.counts.snapSyncs++;
     l.status = 'syncing';
+    l.syncSentTick = this.tickCount;
     const image = this.opts.snapshot();
     assert(image.zxid === this.releasedZxid, `snapshot at 0x${image.zxid.toString(16)}, applied 0x${this.releasedZxid.toString(16)}`);
     assert(this.hasZxid(image.zxid), 'snapshot zxid outside the in-memory log');
@@ -1126,11 +1142,25 @@ export class Zab {
     }
   }
 
+  /**
+   * Would this server act on a SNAP sync from `from` now (the host parses a snapshot only then:
+   * at a million znodes that is seconds)? The checks of stepLearner and onSync, in short.
+   */
+  takesSnapshot(from: number, m: Extract<Msg, { type: 'sync' }>): boolean {
+    const learner = this.role === 'following' || this.role === 'observing';
+    return learner && from === this.leaderId && m.epoch === this.epoch && this.status === 'discovering' && this.answersThisPhase(m.seq);
+  }
+
+  /** A sync answers a report of this discovering phase (our log does not change meanwhile). */
+  private answersThisPhase(seq: number): boolean {
+    return seq >= this.discoverSeq && seq <= this.infoSeq;
+  }
+
   private onSync(m: Extract<Msg, { type: 'sync' }>): void {
     // answers a report of this discovering phase, once: a sync for an earlier phase could cut
     // txns acknowledged since (our log does not change while discovering, so any report of this
     // phase describes it, and a slow SNAP is not thrown away because a report was repeated)
-    if (m.seq < this.discoverSeq || m.seq > this.infoSeq) return;
+    if (!this.answersThisPhase(m.seq)) return;
     if (this.status !== 'discovering') {
       // a second answer to a report of this phase (a report was repeated): the leader counts us
       // as syncing again; our history already holds what it sends, so acknowledge again (once

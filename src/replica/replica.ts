@@ -55,6 +55,12 @@ export interface ReplicaReady {
   outputs: Output[];
   /** online restores asked of this server (restore()) that ended, by the id restore() returned */
   restores: Array<{ id: number; result: RestoreResult }>;
+  /**
+   * Leader: backups to restore (asked here, from = 0, or forwarded by learner `from`). The host
+   * reads each off the event loop (a million znodes take seconds to parse) and hands it back with
+   * runRestore(), or restoreUnreadable() with why.
+   */
+  restoreAsks: Array<{ from: number; id: number; bytes: Uint8Array }>;
 }
 
 /** An online restore's end as the asking server reports it (the AdminServer's restore command). */
@@ -65,7 +71,7 @@ export type RestoreResult =
 const FWD_CREATE = 1;
 const FWD_REQUEST = 2;
 const TOUCH = 3;
-/** learner -> leader: run this online restore (id, the snapshot's bytes) */
+/** learner -> leader: run this online restore (id, the backup's bytes as the host received them) */
 const RESTORE = 4;
 /** leader -> learner: how the restore it forwarded ended (id, the result) */
 const RESTORED = 5;
@@ -104,7 +110,13 @@ export class Replica {
   /** results to hand the host, and replies owed to learners that forwarded a restore (sent once they are in sync) */
   private restoreResults: Array<{ id: number; result: RestoreResult }> = [];
   private restoreReplies: Array<{ to: number; id: number; result: RestoreResult }> = [];
+  private restoreAsks: ReplicaReady['restoreAsks'] = [];
   private nextRestoreId = 1;
+  /**
+   * A restore's new epoch goes above this zxid (the host's archive end: another history may have
+   * written there, and a restored history must not reuse its zxids); set by the host.
+   */
+  restoreFloor = 0;
   /** restores this learner forwarded, by id, with the leader it forwarded them to */
   private forwarded = new Map<number, number>();
   /** the last SNAP image, reused while the tree has not moved (several learners, or a restore, SNAP at once) */
@@ -160,14 +172,15 @@ export class Replica {
   // ---------- online restore ----------
 
   /**
-   * Restores the ensemble to `snapshot` (a backup's state) as one replicated decision: the leader
-   * runs it (Zab.restore: a new epoch whose history is the snapshot); a learner forwards the
-   * snapshot's bytes to the leader. Returns an id; the result comes in ready().restores.
+   * Restores the ensemble to the backup in `bytes` as one replicated decision: the leader runs it
+   * (Zab.restore: a new epoch whose history is the backup's state); a learner forwards the bytes
+   * to the leader as they are (a compressed backup is a tenth of the tree it holds). Returns an id;
+   * the result comes in ready().restores.
    */
-  restore(snapshot: LoadedSnapshot, bytes: Uint8Array): number {
+  restore(bytes: Uint8Array): number {
     const id = this.nextRestoreId++;
     if (this.zab.isEstablishedLeader) {
-      this.startRestore(0, id, snapshot);
+      this.restoreAsks.push({ from: 0, id, bytes });
     } else if (this.core.mode === 'learner') {
       const w = new JuteWriter(bytes.length + 16);
       w.byte(RESTORE).int(id).buffer(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -179,10 +192,26 @@ export class Replica {
     return id;
   }
 
+  /** Leader: the host read a backup of restoreAsks: the restore starts, or is answered why not. */
+  runRestore(from: number, id: number, snapshot: LoadedSnapshot, now: number): void {
+    this.now = now;
+    if (!this.zab.isEstablishedLeader) {
+      this.restoreEnded(from, id, { ok: false, error: 'the leader stopped leading while it read the backup; nothing changed, try again' });
+      return;
+    }
+    this.startRestore(from, id, snapshot);
+  }
+
+  /** Leader: a backup of restoreAsks could not be read (damaged, or not a backup). */
+  restoreUnreadable(from: number, id: number, error: string): void {
+    this.restoreEnded(from, id, { ok: false, error });
+  }
+
   /** Leader: starts the restore for `from` (0: this server), or answers why it cannot. */
   private startRestore(from: number, id: number, snapshot: LoadedSnapshot): void {
     const original = snapshot.zxid;
-    const why = this.restoring ? 'a restore is already running' : this.zab.restore(Math.floor(original / 0x1_0000_0000), (zxid) => {
+    const minEpoch = Math.floor(Math.max(original, this.restoreFloor) / 0x1_0000_0000);
+    const why = this.restoring ? 'a restore is already running' : this.zab.restore(minEpoch, (zxid) => {
       // the backup's tree, labelled with the new epoch's first zxid: the image every member takes
       const tree = snapshot.tree;
       tree.lastProcessedZxid = zxid;
@@ -273,9 +302,10 @@ export class Replica {
 
   receive(from: number, msg: Envelope['msg'], now: number): void {
     this.now = now;
-    if (msg.type === 'sync' && msg.snapshot) {
-      // a SNAP is checked (CRC, digest) before consensus acts on it: a damaged or foreign one is
-      // dropped here, and the learner asks again, instead of failing the install later
+    // a SNAP consensus takes is checked (CRC, digest) before it acts on it: a damaged or foreign
+    // one is dropped here, and the learner asks again, instead of failing the install later; one
+    // it would not take (a repeat, an old phase's) is not parsed at all (seconds at 1M znodes)
+    if (msg.type === 'sync' && msg.snapshot && this.zab.takesSnapshot(from, msg)) {
       try {
         this.checkedSnapshots.set(msg.snapshot, this.parseSnapshot(msg.snapshot));
       } catch (e) {
@@ -309,7 +339,7 @@ export class Replica {
   ready(now: number): ReplicaReady {
     this.now = now;
     assert(!this.needsReload, 'ready() before the reload was done');
-    const out: ReplicaReady = { state: null, snapshot: null, truncateAfter: null, entries: [], generation: 0, messages: [], applied: [], outputs: [], restores: [] };
+    const out: ReplicaReady = { state: null, snapshot: null, truncateAfter: null, entries: [], generation: 0, messages: [], applied: [], outputs: [], restores: [], restoreAsks: [] };
     // a few rounds: applying a commit can produce proposals, answering forwards produces txns
     for (let round = 0; round < 8; round++) {
       this.syncMode();
@@ -349,6 +379,8 @@ export class Replica {
     out.outputs = this.core.takeOutputs();
     out.restores = this.restoreResults;
     this.restoreResults = [];
+    out.restoreAsks = this.restoreAsks;
+    this.restoreAsks = [];
     return out;
   }
 
@@ -379,7 +411,18 @@ export class Replica {
   private pump(): void {
     const core = this.core;
     if (core.mode === 'leader') {
-      for (const a of this.appBacklog.splice(0)) this.onApp(a.from, a.data);
+      while (this.appBacklog.length > 0 && this.zab.isEstablishedLeader) {
+        const a = this.appBacklog.shift()!;
+        this.onApp(a.from, a.data);
+      }
+      if (!this.zab.isEstablishedLeader) {
+        // a forwarded restore made this server leave its epoch (Zab.restore): what it prepped in
+        // this reign cannot be proposed; the core goes down with the reign (its clients and the
+        // learners' clients reconnect and retry, as after any change of leader)
+        this.appBacklog.length = 0;
+        this.syncMode();
+        return;
+      }
       for (const p of core.takeTxns()) {
         const zxid = this.zab.propose(encodeEntry(p.hdr, p.txn, this.writer));
         assert(zxid === p.hdr.zxid, `prep gave 0x${p.hdr.zxid.toString(16)}, consensus 0x${zxid?.toString(16)}`);
@@ -460,15 +503,7 @@ export class Replica {
         this.core.touchSessions(ids, this.now);
       } else if (kind === RESTORE) {
         const id = r.int();
-        const bytes = r.buffer();
-        let snapshot: LoadedSnapshot;
-        try {
-          snapshot = readSnapshot('a restore forwarded by server ' + from, bytes);
-        } catch (e) {
-          this.restoreEnded(from, id, { ok: false, error: (e as Error).message });
-          return;
-        }
-        this.startRestore(from, id, snapshot);
+        this.restoreAsks.push({ from, id, bytes: r.buffer() });
       } else if (kind === FWD_CREATE) {
         this.core.forwarded({ kind: 'create', sessionId: r.longBig(), timeoutMs: r.int() }, this.now);
       } else if (kind === FWD_REQUEST) {

@@ -89,16 +89,17 @@ export class ArchiveRunner {
   }
 
   /**
-   * Archives everything this member holds that is committed (before a restore replaces it, at a
-   * clean stop): waits at most `timeoutMs`. True when the archive caught up.
+   * Archives this member's committed txns up to `upTo` (before a restore replaces them, at a clean
+   * stop): waits at most `timeoutMs`. True when the archive reached it. A fixed target: under
+   * write load "everything committed" moves as fast as the archive follows.
    */
-  async flush(timeoutMs: number): Promise<boolean> {
+  async flush(timeoutMs: number, upTo: number): Promise<boolean> {
     const until = Date.now() + timeoutMs;
     this.archiver.flush();
     while (Date.now() < until) {
       const m = this.member();
       const p = this.archiver.continuation();
-      if (this.archiver.archive && p !== null && m.archivable <= p) return true;
+      if (this.archiver.archive && p !== null && Math.min(upTo, m.archivable) <= p) return true;
       if (!m.serving || !m.duty || this.archiver.mismatch()) return false;
       this.step();
       await new Promise((r) => setTimeout(r, 20));

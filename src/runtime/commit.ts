@@ -31,6 +31,11 @@ export interface HostServices {
   coreChanged(core: ServerCore): void;
   /** resolves once no snapshot is being written (a SNAP install or TRUNC must not race one) */
   snapshotDone(): Promise<void>;
+  /**
+   * The highest zxid the archive holds (0 without one): a restore's new epoch goes above it, so a
+   * restored history never reuses zxids the archive already gives to another history.
+   */
+  archiveEnd(): number;
 }
 
 /** The result of an online restore, as the AdminServer's restore command reports it. */
@@ -64,7 +69,7 @@ export interface CommitPath {
    * Replaces the tree (the ensemble's, for a member) with a backup's in a new epoch (POST
    * /commands/restore). `load` reads the backup; the path calls it when memory allows.
    */
-  restore(load: () => Promise<LoadedBackup>): Promise<RestoreOutcome>;
+  restore(raw: Buffer, load: () => Promise<LoadedBackup>): Promise<RestoreOutcome>;
   /** The last zxid committed, as far as this member knows. */
   committedZxid(): number;
   /** The last zxid that is committed, applied and durable here: what this member may archive. */

@@ -8,10 +8,10 @@ import { DataTree } from '../tree/datatree.js';
 import { PeerTransport } from '../net/peers.js';
 import type { DataDir, Recovery } from '../storage/datadir.js';
 import { readEpochState, writeEpochState } from '../storage/epoch.js';
-import type { LoadedBackup } from '../backup/format.js';
+import { readBackupAsync } from '../backup/format.js';
 import type { EnsembleView } from '../admin/fourletter.js';
 import type { QuorumServerSpec } from '../config/zoocfg.js';
-import { Replica, encodeEntry, type DurableImage, type RestoreResult } from '../replica/replica.js';
+import { Replica, encodeEntry, type DurableImage, type ReplicaReady, type RestoreResult } from '../replica/replica.js';
 import { decodeMsg, encodeMsg, PeerCodecError } from '../consensus/codec.js';
 import { epochOf, type Entry, type SnapshotImage } from '../consensus/messages.js';
 import type { ServerCore } from '../server/core.js';
@@ -48,7 +48,7 @@ export function durableImage(rec: Recovery): DurableImage {
 }
 
 export class QuorumPath implements CommitPath {
-  replica!: Replica;
+  replica: Replica;
   private peers!: PeerTransport;
   private readonly me: QuorumServerSpec;
   private readonly voters: number[];
@@ -80,6 +80,7 @@ export class QuorumPath implements CommitPath {
     this.me = me;
     this.voters = config.servers.filter((s) => s.role === 'participant').map((s) => s.id);
     this.observers = config.servers.filter((s) => s.role === 'observer').map((s) => s.id);
+    this.replica = this.newReplica({ tree: new DataTree(), sessions: [], baseZxid: 0, entries: [], state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 } });
     this.ensembleView = this.makeEnsembleView();
     this.quorumView = {
       initLimit: config.initLimit ?? 10, syncLimit: config.syncLimit ?? 5,
@@ -108,6 +109,25 @@ export class QuorumPath implements CommitPath {
     return this.replica.zab.serving;
   }
 
+  /**
+   * The member's replica over `rec`. Until load() there is one over an empty state (never started:
+   * it neither ticks nor talks), so every view the AdminServer reads while the data dir loads
+   * answers (as LOOKING) instead of failing.
+   */
+  private newReplica(rec: ConstructorParameters<typeof Replica>[1]): Replica {
+    const { config } = this.host;
+    const syncLimitTicks = Math.max(4, Math.ceil((config.syncLimit ?? 5) * config.tickTimeMs / ZAB_TICK_MS));
+    const initLimitTicks = Math.max(8, Math.ceil((config.initLimit ?? 10) * config.tickTimeMs / ZAB_TICK_MS));
+    return new Replica({
+      core: coreOptions(config, this.myId),
+      zab: {
+        id: this.myId, voters: this.voters, observers: this.observers, syncLimitTicks, initLimitTicks,
+        electionTicks: Math.max(2, Math.round(ELECTION_TIMEOUT_MS / ZAB_TICK_MS)), logRetainEntries: config.commitLogCount,
+        random: Math.random,
+      },
+    }, rec, Date.now());
+  }
+
   load(rec: Recovery): void {
     const { config, dataDir } = this.host;
     const img = durableImage(rec);
@@ -118,16 +138,7 @@ export class QuorumPath implements CommitPath {
       state = { acceptedEpoch: epochOf(lastZxid), currentEpoch: epochOf(lastZxid), votedFor: 0 };
       writeEpochState(config.dataDir, state);
     }
-    const syncLimitTicks = Math.max(4, Math.ceil((config.syncLimit ?? 5) * config.tickTimeMs / ZAB_TICK_MS));
-    const initLimitTicks = Math.max(8, Math.ceil((config.initLimit ?? 10) * config.tickTimeMs / ZAB_TICK_MS));
-    this.replica = new Replica({
-      core: coreOptions(config, this.myId),
-      zab: {
-        id: this.myId, voters: this.voters, observers: this.observers, syncLimitTicks, initLimitTicks,
-        electionTicks: Math.max(2, Math.round(ELECTION_TIMEOUT_MS / ZAB_TICK_MS)), logRetainEntries: config.commitLogCount,
-        random: Math.random,
-      },
-    }, { ...img, state }, Date.now());
+    this.replica = this.newReplica({ ...img, state });
     this.host.coreChanged(this.core);
     // committed at start: the snapshot (an ensemble member snapshots only while it serves)
     this.committedSeen = this.replica.zab.commitZxid;
@@ -206,6 +217,7 @@ export class QuorumPath implements CommitPath {
   private process(): void {
     const r = this.replica;
     if (r.awaitingReload || this.stopping) return; // the reload queued on the disk calls back
+    r.restoreFloor = this.host.archiveEnd();
     const rd = r.ready(Date.now());
     if (rd.state) writeEpochState(this.host.config.dataDir, rd.state);
     // order: the install or the cut, then (after a cut below what was applied) the reload from
@@ -221,6 +233,7 @@ export class QuorumPath implements CommitPath {
     // commits reach the followers before the replies they commit reach the clients
     if (rd.outputs.length > 0) this.peers.flushNow();
     this.host.send(this.core, rd.outputs);
+    for (const a of rd.restoreAsks) this.readRestore(a);
     for (const e of r.errors.splice(0)) this.host.logger.warn({ err: e }, 'bad payload from a peer: ignored; if this repeats, check that every member runs the same Ark version');
     this.noteRole();
     this.noteWaiting();
@@ -375,6 +388,7 @@ export class QuorumPath implements CommitPath {
         this.diskOps.shift();
         this.syncDiskOp(op);
       } catch (e) {
+        this.diskBusy = false; // nothing more is written (stopping); stop() must not wait for it
         this.diskFailed(e as Error);
         return;
       }
@@ -430,9 +444,12 @@ export class QuorumPath implements CommitPath {
    * Restores the whole ensemble (Replica.restore: the leader makes it a new epoch whose history is
    * the backup; a follower forwards it to the leader). Resolves once a quorum took it.
    */
-  async restore(load: () => Promise<LoadedBackup>): Promise<RestoreOutcome> {
-    const b = await load();
-    const id = this.replica.restore(b.snapshot, b.snapshotBytes);
+  /**
+   * The backup goes to the leader as the bytes it came in (this member may be the leader); the
+   * leader reads it off the event loop (readRestore) and runs the restore.
+   */
+  async restore(raw: Buffer): Promise<RestoreOutcome> {
+    const id = this.replica.restore(raw);
     this.schedule();
     const result = await new Promise<RestoreResult>((resolve) => {
       const timer = setTimeout(() => resolve({ ok: false, error: `no answer from the leader within ${RESTORE_WAIT_MS / 60_000} minutes: the ensemble may or may not have taken the restore; check the members' zxid (srvr) before retrying` }), RESTORE_WAIT_MS);
@@ -441,6 +458,22 @@ export class QuorumPath implements CommitPath {
     });
     if (!result.ok) throw new Error(result.error);
     return { zxid: result.zxid, backupZxid: result.backupZxid, nodes: result.nodes, sessions: result.sessions };
+  }
+
+  /** Leader: reads a backup to restore (asked here or forwarded) with the yielding parser, then runs it. */
+  private readRestore(a: ReplicaReady['restoreAsks'][number]): void {
+    const bytes = Buffer.isBuffer(a.bytes) ? a.bytes : Buffer.from(a.bytes.buffer, a.bytes.byteOffset, a.bytes.byteLength);
+    const name = a.from === 0 ? 'the uploaded backup' : `the backup forwarded by server ${a.from}`;
+    void readBackupAsync(name, bytes).then((b) => {
+      if (this.stopping) return;
+      this.replica.restoreFloor = this.host.archiveEnd();
+      this.replica.runRestore(a.from, a.id, b.snapshot, Date.now());
+      this.schedule();
+    }, (e: unknown) => {
+      if (this.stopping) return;
+      this.replica.restoreUnreadable(a.from, a.id, (e as Error).message);
+      this.schedule();
+    });
   }
 
   committedZxid(): number {

@@ -57,6 +57,9 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
   private boundPort = 0;
   private loading = true;
   private restoring = false;
+  /** an online restore was asked and has not ended (it flushes the archive before `restoring`) */
+  private restoreAsked = false;
+  private stopped: Promise<void> | null = null;
   private stopping = false;
   private failed = false;
   /** for mntr: the last backup this server made (scheduled or streamed) */
@@ -97,7 +100,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     this.port = coreClientPort({
       core: () => this.core, view: () => this.view, logger, config, metrics: this.metrics,
       // an online restore refuses new clients until the restored tree serves
-      open: (conn, addr, rport) => !this.restoring && this.limit.open(conn, addr, rport),
+      open: (conn, addr, rport) => !this.restoring && !this.stopping && this.limit.open(conn, addr, rport),
       closed: (conn, addr) => this.limit.closed(conn, addr),
       flush: () => this.commit.schedule(),
       ...(commit.catchUp ? { beforeRequest: () => commit.catchUp!() } : {}),
@@ -109,6 +112,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       extraMetrics: () => this.extraMetrics(),
       stats: this.runtimeStats, dataDir: this.dataDir,
       notReady: () => this.notReadyReason(),
+      loading: () => this.loading,
       ...(commit.ensembleView ? { ensemble: commit.ensembleView } : {}),
       ...(commit.quorumView ? { quorum: commit.quorumView } : {}),
     });
@@ -137,6 +141,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
         this.archiving?.archiver.historyChanged();
       },
       snapshotDone: () => this.snapshots.done ?? Promise.resolve(),
+      archiveEnd: () => this.archiveEnd(),
     };
   }
 
@@ -194,11 +199,18 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     // the AdminServer first: /health answers while a large data dir loads, /ready says why not yet
     const adminPort = await this.startAdmin();
     try {
-      await this.load();
+      return await this.open(adminPort);
     } catch (e) {
-      await this.admin?.stop();
+      // whatever started (the AdminServer, the peers, timers) stops again; the caller frees the lock
+      await this.stop().catch(() => undefined);
       throw e;
     }
+  }
+
+  /** Everything after the AdminServer: load the data dir, then open the ports and start the timers. */
+  private async open(adminPort: number | null): Promise<StartedServer> {
+    const { config, logger } = this;
+    await this.load();
     await this.commit.start();
     const bound = await this.port.listen(config.clientPort ?? 2181, config.clientPortAddress);
     this.boundPort = bound.port;
@@ -293,12 +305,10 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
    * Waits for a snapshot or another backup that is capturing the tree.
    */
   async backupTo(out: Writable, onStart?: (zxid: number) => void, signal?: AbortSignal): Promise<BackupResult> {
-    await this.snapshots.idle();
     const t0 = Date.now();
-    const run = writeBackup(this.core.tree, this.core.sessionRecords(), out, {
+    const run = this.snapshots.exclusive(() => writeBackup(this.core.tree, this.core.sessionRecords(), out, {
       createdBy: `ark ${ARK_VERSION}`, ...(onStart ? { onStart } : {}), ...(signal ? { signal } : {}),
-    });
-    this.snapshots.capturing = run;
+    }));
     this.metrics?.backup(run);
     try {
       const r = await run;
@@ -308,8 +318,6 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     } catch (e) {
       this.lastBackup = { timeMs: Date.now(), bytes: 0, ms: Date.now() - t0, ok: false, zxid: 0 };
       throw e;
-    } finally {
-      this.snapshots.capturing = null;
     }
   }
 
@@ -320,29 +328,38 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
   async restoreOnline(raw: Buffer): Promise<RestoreOutcome> {
     const name = 'the uploaded backup';
     checkedBody(name, raw); // a damaged upload is refused before anything changes
-    if (this.restoring) throw new Error('a restore is already running');
-    this.restoring = true;
+    if (this.restoreAsked) throw new Error('a restore is already running');
+    this.restoreAsked = true;
     try {
       // the history about to be replaced goes to the archive first, so a point-in-time restore can
-      // still reach its last txn (an unreachable archive must not block the restore); the member
-      // with the duty does it (a follower's restore runs on the leader, which archives within the
-      // interval as always)
-      if (this.archiving && this.commit.archiveDuty() && !(await this.archiving.flush(10_000))) {
+      // still reach its last txn (an unreachable archive must not block the restore): up to what
+      // is committed now, while this member still serves (the archiver writes only then); the
+      // member with the duty does it (a follower's restore runs on the leader, which archives
+      // within the interval as always)
+      if (this.archiving && this.commit.archiveDuty() && !(await this.archiving.flush(10_000, this.commit.archivableZxid()))) {
         this.logger.warn('the archive could not take the txns before this restore within 10 s: point-in-time restore may not reach the last of them');
       }
-      await this.snapshots.idle();
+      this.restoring = true;
       this.port.closeAll();
-      const r = await this.commit.restore(() => readBackupAsync(name, raw));
+      // no snapshot or backup captures the tree while it is replaced
+      const r = await this.snapshots.exclusive(() => this.commit.restore(raw, () => readBackupAsync(name, raw)));
       this.logger.warn({ backupZxid: `0x${r.backupZxid.toString(16)}`, zxid: `0x${r.zxid.toString(16)}`, znodes: r.nodes },
         'online restore done: the tree was replaced by the backup; clients were disconnected and reconnect to the restored tree');
       this.archiving?.archiver.historyChanged();
       return r;
     } finally {
       this.restoring = false;
+      this.restoreAsked = false;
     }
   }
 
   // ---------- the archive ----------
+
+  /** The highest zxid the archive holds as last read: its chain's end or a backup above it (0: none). */
+  private archiveEnd(): number {
+    const v = this.archiving?.archiver.archive;
+    return v ? Math.max(v.end ?? 0, ...v.backups.map((b) => b.zxid)) : 0;
+  }
 
   /**
    * Txns and milliseconds the archive is behind what this member could give it, and whether this
@@ -371,15 +388,27 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     await this.snapshots.done;
   }
 
-  async stop(): Promise<void> {
-    if (this.stopping) return;
+  /** Stops the server; every caller (a signal, a fatal error, a test) waits for the same shutdown. */
+  stop(): Promise<void> {
+    this.stopped ??= this.shutDown();
+    return this.stopped;
+  }
+
+  private async shutDown(): Promise<void> {
     this.stopping = true;
-    for (const t of this.timers) clearInterval(t);
-    // a clean stop leaves nothing committed outside the archive (the leader's, or a standalone server's)
-    if (this.archiving && !this.failed) {
-      if (this.commit.archiveDuty() && !(await this.archiving.flush(10_000))) this.logger.warn('the archive could not take the last txns within 10 s: they stay in the txn log and are archived by whoever archives next');
+    // no client requests from here (the port refuses new ones): what is committed now is what the
+    // archive must take, a fixed target
+    this.port.closeAll();
+    if (this.archiving) {
+      // a clean stop leaves nothing committed outside the archive (the leader's, or a standalone
+      // server's); consensus keeps ticking meanwhile: a leader that stopped pinging for the
+      // flush's 10 s would lose its followers
+      if (!this.failed && this.commit.archiveDuty() && !(await this.archiving.flush(10_000, this.commit.archivableZxid()))) {
+        this.logger.warn('the archive could not take the last txns within 10 s: they stay in the txn log and are archived by whoever archives next');
+      }
       await this.archiving.stop();
     }
+    for (const t of this.timers) clearInterval(t);
     this.snapshots.abort();
     await this.snapshots.done;
     // closing the AdminServer ends any backup streaming to a client, which releases its capture

@@ -96,7 +96,10 @@ export class SnapshotRunner {
       }, (e: unknown) => {
         if (!abort.signal.aborted) this.logger.error({ err: (e as Error).message }, 'snapshot failed: the txn log still holds every write; check free space and permissions of dataDir (the next snapshot is tried after snapCount more txns)');
       })
-      .finally(() => { this.run = null; this.capturing = null; });
+      .finally(() => {
+        this.run = null;
+        if (this.capturing === done) this.capturing = null;
+      });
     this.run = { done, abort };
     this.capturing = done;
     return true;
@@ -109,6 +112,23 @@ export class SnapshotRunner {
   /** Waits until no capture (snapshot or backup) holds the tree. */
   async idle(): Promise<void> {
     while (this.capturing) await this.capturing.catch(() => undefined);
+  }
+
+  /**
+   * Runs `job` (a backup's capture, a restore replacing the tree) once no other capture holds the
+   * tree, and holds it meanwhile. The check and the claim happen in one turn of the event loop, so
+   * two callers that wait together never both start (a snapshot that comes due meanwhile is
+   * skipped, as ZooKeeper's "Too busy to snap").
+   */
+  async exclusive<T>(job: () => Promise<T>): Promise<T> {
+    while (this.capturing) await this.capturing.catch(() => undefined);
+    const run = job();
+    this.capturing = run;
+    try {
+      return await run;
+    } finally {
+      if (this.capturing === run) this.capturing = null;
+    }
   }
 }
 

@@ -155,7 +155,7 @@ export class StandalonePath implements CommitPath {
    * from the backup, or expire. The old tree is let go before the backup is read, so memory holds
    * one tree, not two (it is on disk: a backup that turns out unreadable brings it back from there).
    */
-  async restore(load: () => Promise<LoadedBackup>): Promise<RestoreOutcome> {
+  async restore(_raw: Buffer, load: () => Promise<LoadedBackup>): Promise<RestoreOutcome> {
     this.restoring = true;
     try {
       await this.drained();
@@ -165,7 +165,12 @@ export class StandalonePath implements CommitPath {
       try {
         b = await load();
       } catch (e) {
-        this.load(await this.host.dataDir.recoverAsync({ repair: true }));
+        try {
+          this.load(await this.host.dataDir.recoverAsync({ repair: true }));
+        } catch (reloadErr) {
+          // neither the backup nor this server's own data: serving the empty core would lose it all
+          this.host.fatal(new Error(`the backup could not be loaded (${(e as Error).message}) and reloading the data dir failed too: ${(reloadErr as Error).message}`));
+        }
         throw e;
       }
       return await this.replaceTree(b.snapshot, before);
@@ -176,7 +181,9 @@ export class StandalonePath implements CommitPath {
 
   private async replaceTree(b: LoadedSnapshot, before: number): Promise<RestoreOutcome> {
     const epochOf = (z: number): number => Math.floor(z / TWO_32);
-    const zxid = (Math.max(epochOf(b.zxid), epochOf(before)) + 1) * TWO_32;
+    // above the backup, everything this server handed out, and the archive's end (another history
+    // may have written there: this one must not reuse its zxids)
+    const zxid = (Math.max(epochOf(b.zxid), epochOf(before), epochOf(this.host.archiveEnd())) + 1) * TWO_32;
     const backupZxid = b.zxid;
     const tree = b.tree;
     tree.lastProcessedZxid = zxid;

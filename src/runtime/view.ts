@@ -24,6 +24,7 @@ export function serverView(opts: {
   dataDir: DataDir;
   /** why clients are not served now; absent: `serving` decides */
   notReady?: () => string | null;
+  loading?: () => boolean;
   ensemble?: EnsembleView;
 }): ServerView {
   const { config } = opts;
@@ -60,6 +61,7 @@ export function serverView(opts: {
     notReadyReason: opts.notReady ?? (() => (opts.serving && !opts.serving() ? 'not serving clients' : null)),
   };
   if (opts.serving) view.serving = opts.serving;
+  if (opts.loading) view.loading = opts.loading;
   if (opts.quorum) view.quorum = opts.quorum;
   if (opts.ensemble) view.ensemble = opts.ensemble;
   return view;

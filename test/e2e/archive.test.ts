@@ -6,10 +6,8 @@
 // `ark backup list` and `ark restore` say exactly what can be reached and why not.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { connect, type ZooKeeperClient } from '../../src/client/zookeeper.js';
 import { digestAcl, Perms } from '../../src/client/zookeeper.js';
 import { DataDir } from '../../src/storage/datadir.js';
@@ -18,20 +16,8 @@ import { buildChain, isJump, type Link } from '../../src/backup/chain.js';
 import { linkOf } from '../../src/backup/archive.js';
 import type { DataTree } from '../../src/tree/datatree.js';
 import { startEnsemble, type Ensemble } from '../helpers/ensemble.js';
-import { arkBin, startArk, tempDir } from '../helpers/servers.js';
+import { ark, startArk, tempDir } from '../helpers/servers.js';
 import { fourLetter } from '../helpers/fourletter.js';
-
-const run = promisify(execFile);
-
-async function ark(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [arkBin, ...args], { maxBuffer: 64 << 20 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 const hex = (z: number): string => `0x${z.toString(16)}`;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -4,27 +4,13 @@
 // recorded history.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { arkBin, freePort, startArk, tempDir, type RunningServer } from '../helpers/servers.js';
+import { ark, freePort, startArk, tempDir, type RunningServer } from '../helpers/servers.js';
 import { ZkClient } from '../../src/client/client.js';
 import { CreateFlag, Perms, type ACL, type Stat } from '../../src/wire/protocol.js';
 import { digestOf } from '../../src/tree/acl.js';
 import { DataDir } from '../../src/storage/datadir.js';
-
-const run = promisify(execFile);
-
-async function ark(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [arkBin, ...args], { maxBuffer: 64 << 20 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 interface Seen { data: string; acl: ACL[]; stat: Stat }
 

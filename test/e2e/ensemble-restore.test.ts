@@ -4,26 +4,12 @@
 // to elect each other and acknowledge writes the restored member would then roll back.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { ZkClient } from '../../src/client/client.js';
 import { CreateFlag } from '../../src/wire/protocol.js';
 import { startEnsemble, type Ensemble, type Member } from '../helpers/ensemble.js';
 import { fourLetterWord } from '../helpers/zookeeper.js';
-import { arkBin, freePort, tempDir } from '../helpers/servers.js';
-
-const run = promisify(execFile);
-
-async function ark(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [arkBin, ...args], { maxBuffer: 64 << 20 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+import { ark, freePort, tempDir } from '../helpers/servers.js';
 
 async function waitFor<T>(what: string, f: () => Promise<T | null> | T | null, timeoutMs = 30000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { get as httpGet } from 'node:http';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DataTree } from '../../src/tree/datatree.js';
@@ -50,8 +51,9 @@ function get(port: number, path: string, timeoutMs: number): Promise<Answer | nu
  * Probes /health and /ready until `done()`: every /health once the AdminServer listens must be a
  * 200 within `timeoutMs`; returns the /ready answers seen meanwhile.
  */
-async function probeWhile(port: number, done: () => boolean, timeoutMs: number): Promise<{ ready: Answer[]; healthProbes: number }> {
+async function probeWhile(port: number, done: () => boolean, timeoutMs: number, command?: string): Promise<{ ready: Answer[]; healthProbes: number; commands: Answer[] }> {
   const ready: Answer[] = [];
+  const commands: Answer[] = [];
   let healthProbes = 0;
   let listening = false;
   while (!done()) {
@@ -62,12 +64,14 @@ async function probeWhile(port: number, done: () => boolean, timeoutMs: number):
       healthProbes++;
       const r = await get(port, '/ready', timeoutMs);
       if (r) ready.push(r);
+      const c = command ? await get(port, `/commands/${command}`, timeoutMs) : null;
+      if (c) commands.push(c);
     } else {
       assert.ok(!listening || done(), `/health did not answer within ${timeoutMs} ms`);
     }
     await new Promise((r) => setTimeout(r, 10));
   }
-  return { ready, healthProbes };
+  return { ready, healthProbes, commands };
 }
 
 test('/health answers and /ready says why not while a large data dir loads and while an online restore runs', { timeout: 240000 }, async () => {
@@ -100,6 +104,38 @@ test('/health answers and /ready says why not while a large data dir loads and w
     assert.equal((JSON.parse(r.stdout) as { znodes: number }).znodes, 300_000 + 4, 'the restored tree (and /, /zookeeper, its quota and config nodes)');
     assert.ok(during.ready.some((x) => x.status === 503 && /online restore/.test(x.body)), `/ready said a restore is running: ${JSON.stringify(during.ready.map((x) => x.body))}`);
     assert.equal((await get(adminPort, '/ready', 2000))?.status, 200);
+  } finally {
+    proc.kill('SIGTERM');
+    await new Promise((r) => proc.once('exit', r));
+  }
+});
+
+test('an ensemble member answers AdminServer commands with 503 "loading" while its data dir loads, never an error', { timeout: 240000 }, async () => {
+  // one member of three, started alone: it loads, then looks for the others
+  const dir = await bigDataDir(200_000);
+  writeFileSync(join(dir, 'myid'), '1\n');
+  const [port, adminPort, q1, e1, q2, e2, q3, e3] = await Promise.all(Array.from({ length: 8 }, () => freePort()));
+  const cfg = writeCfg(tempDir('liveness-member'), {
+    tickTime: 2000, initLimit: 10, syncLimit: 5, dataDir: dir, clientPort: port!, clientPortAddress: '127.0.0.1',
+    'admin.enableServer': true, 'admin.serverPort': adminPort!, 'admin.serverAddress': '127.0.0.1',
+    'server.1': `127.0.0.1:${q1}:${e1}`, 'server.2': `127.0.0.1:${q2}:${e2}`, 'server.3': `127.0.0.1:${q3}:${e3}`,
+  });
+  const proc = spawn(process.execPath, [arkBin, 'server', cfg], { stdio: 'ignore', env: { ...process.env, ARK_LOG_LEVEL: 'warn' } });
+  try {
+    let loaded = false;
+    const probing = probeWhile(adminPort!, () => loaded, 2000, 'conf');
+    // loaded once /ready stops saying so (the member then waits for a quorum)
+    while (!loaded) {
+      const r = await get(adminPort!, '/ready', 2000);
+      loaded = r !== null && !/loading the data dir/.test(r.body);
+      if (proc.exitCode !== null) throw new Error(`the member exited with ${proc.exitCode}`);
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    const seen = await probing;
+    assert.ok(seen.commands.some((c) => c.status === 503 && /loading the data dir/.test(c.body)), `conf said it is loading: ${JSON.stringify(seen.commands.map((c) => [c.status, c.body.slice(0, 80)]))}`);
+    assert.ok(seen.commands.every((c) => c.status === 503 || c.status === 200), `no command failed while loading: ${JSON.stringify(seen.commands.filter((c) => c.status !== 503 && c.status !== 200))}`);
+    const after = await get(adminPort!, '/commands/conf', 2000);
+    assert.equal(after?.status, 200, `conf once loaded: ${after?.body}`);
   } finally {
     proc.kill('SIGTERM');
     await new Promise((r) => proc.once('exit', r));

@@ -9,13 +9,7 @@ import { arkBin, freePort, startArk, tempDir } from '../helpers/servers.js';
 import { runTool } from '../helpers/clitools.js';
 import { ZkClient } from '../../src/client/client.js';
 
-async function waitUntil(cond: () => boolean, what: string, timeoutMs = 20000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { waitUntil } from '../helpers/wait.js';
 import { DATA_SUBDIR } from '../../src/storage/filelog.js';
 import { scanSegment } from '../../src/storage/txnlog.js';
 

@@ -1,6 +1,7 @@
 // Test helpers that start real server processes (Ark, or Apache ZooKeeper in zookeeper.ts)
 // on loopback, each in its own temporary data dir, and stop them again.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -166,4 +167,15 @@ export function requireOrSkip(missing: string | null): string | false {
   if (process.env.CI) throw new Error(`interop prerequisite missing in CI: ${missing}`);
   console.log(`# skipping interop test: ${missing}`);
   return missing;
+}
+
+/** Runs `ark ARGS...` to its end: its exit code and output (a failing command does not throw). */
+export async function ark(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await promisify(execFile)(process.execPath, [arkBin, ...args], { maxBuffer: 64 << 20 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
 }

@@ -71,6 +71,8 @@ interface SimNode {
    * disk work, and what it sent in that round leaves when the job ends
    */
   busyUntil: number;
+  /** the restore base its history starts from, when it installed one (0: none) */
+  historyBase: number;
   held: Array<{ from: number; payload: Msg }>;
   outbox: Array<{ from: number; to: number; msg: Msg }>;
 }
@@ -165,6 +167,10 @@ export class Cluster {
   private opSeq = 0;
   /** the zxid of the last online restore that completed (0: none) */
   restoredAt = 0;
+  /** backups a leader is reading for a restore (the runtime's readBackupAsync) */
+  private readonly backupReads: Array<{ node: number; replica: Replica; ask: ReplicaReady['restoreAsks'][number]; at: number }> = [];
+  /** the zxids of restore images any member installed (counter 0: a new history starts there) */
+  private readonly restoreBases = new Set<number>();
   /** the end of a run: clients start nothing new */
   private clientsPaused = false;
   /** when the liveness phase healed everything (null before) */
@@ -179,8 +185,6 @@ export class Cluster {
   private readonly rZab: Rng;
   private readonly rArchive: Rng;
   private readonly slowDisk: boolean;
-  /** the bases restores started new histories at (images installed with counter 0) */
-  private readonly restoreBases = new Set<number>();
   /**
    * txns known committed that no member reported applying: a member applies its whole log at
    * start-up (Replica.load) before it knows what is committed, so a txn every member loaded that
@@ -227,7 +231,7 @@ export class Cluster {
       const node: SimNode = {
         id, observer: observers.includes(id), replica: null, clockOffsetMs: 0, nextTickAt: this.now + this.rFault.int(TICK_MS),
         downUntil: 0, appliedSinceSnap: 0, lastRole: 'looking',
-        disk: { state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, snapshot: null, log: [], old: [], breaks: [], pending: [] }, archiving: null, committedSeen: 0, busyUntil: 0, held: [], outbox: [],
+        disk: { state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, snapshot: null, log: [], old: [], breaks: [], pending: [] }, archiving: null, committedSeen: 0, busyUntil: 0, historyBase: 0, held: [], outbox: [],
       };
       this.nodes.set(id, node);
       this.start(node, voters, observers);
@@ -332,6 +336,7 @@ export class Cluster {
   wipe(id: number): void {
     const node = this.nodes.get(id)!;
     node.disk = { state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, snapshot: null, log: [], old: [], breaks: [], pending: [] };
+    node.historyBase = 0;
     this.count('wipe');
   }
 
@@ -368,6 +373,7 @@ export class Cluster {
     this.steps++;
     for (const a of this.actions.splice(0)) a();
     for (const node of this.nodes.values()) if (node.replica && node.busyUntil <= this.now) this.unblock(node);
+    this.finishBackupReads();
     for (const d of this.net.takeDue(this.now)) {
       const node = this.nodes.get(d.to)!;
       if (!node.replica) continue;
@@ -398,6 +404,28 @@ export class Cluster {
     for (const node of this.nodes.values()) this.archiveStep(node);
     this.checkStep();
     this.now++;
+  }
+
+  /** Backups the leader reads for a restore (restoreAsks), handed back when due unless it restarted meanwhile. */
+  private finishBackupReads(): void {
+    for (const r of this.backupReads.filter((x) => x.at <= this.now)) {
+      this.backupReads.splice(this.backupReads.indexOf(r), 1);
+      const node = this.nodes.get(r.node)!;
+      if (node.replica !== r.replica || node.busyUntil > this.now) {
+        if (node.replica === r.replica) this.backupReads.push({ ...r, at: node.busyUntil });
+        continue;
+      }
+      const bytes = Buffer.from(r.ask.bytes);
+      let loaded;
+      try {
+        loaded = readSnapshot(`backup for node ${r.node}`, bytes);
+      } catch (e) {
+        r.replica.restoreUnreadable(r.ask.from, r.ask.id, (e as Error).message);
+        continue;
+      }
+      r.replica.restoreFloor = 0;
+      r.replica.runRestore(r.ask.from, r.ask.id, loaded, this.nodeNow(node));
+    }
   }
 
   /** A blocked node's job ended: what it sent leaves, then it hears what arrived meanwhile. */
@@ -564,7 +592,7 @@ export class Cluster {
   /** POST /commands/restore to a node: the ensemble's state becomes the backup's, in a new epoch. */
   restore(id: number, backup: Buffer): void {
     const node = this.nodes.get(id)!;
-    const n = node.replica!.restore(readSnapshot(`backup for node ${id}`, backup), backup);
+    const n = node.replica!.restore(backup);
     this.restores.push({ node: id, id: n, result: null });
     this.log(`node ${id}: restore ${n} asked`);
   }
@@ -579,15 +607,26 @@ export class Cluster {
     asked.result = x.result;
     this.count(x.result.ok ? 'restore_ok' : 'restore_failed');
     this.log(`node ${node.id}: restore ${x.id} ${x.result.ok ? `done at 0x${x.result.zxid.toString(16)}` : `failed: ${x.result.error}`}`);
-    if (!x.result.ok) return;
-    const r = x.result.zxid;
-    for (const [path, z] of this.ackedCreates) if (z < r) this.ackedCreates.delete(path);
-    this.maxAckedRegZxid = 0;
-    this.restoredAt = Math.max(this.restoredAt, r);
+    if (x.result.ok) this.restoreTookEffect(x.result.zxid);
+  }
+
+  /**
+   * A restore's history (from `base`) became the ensemble's: the writes acknowledged before it were
+   * rolled back on purpose, so the checkers forget them; what is acknowledged from now on must
+   * survive as before. Known when it is reported done, or when an established leader's history
+   * starts at its base (a restore reported in doubt that took effect after all).
+   */
+  private restoreTookEffect(base: number): void {
+    if (base <= this.restoredAt) return;
+    for (const [path, z] of this.ackedCreates) if (z < base) this.ackedCreates.delete(path);
+    if (this.maxAckedRegZxid < base) this.maxAckedRegZxid = 0;
+    this.restoredAt = base;
   }
 
   private carryOut(node: SimNode, rd: ReplicaReady): void {
     const disk = node.disk;
+    // the runtime reads a backup to restore off the event loop: it comes back a little later
+    for (const a of rd.restoreAsks) this.backupReads.push({ node: node.id, replica: node.replica!, ask: a, at: this.now + this.diskDelay() });
     const stall = this.opts.stallMs?.(this, node.id, rd) ?? 0;
     if (stall > 0) {
       node.busyUntil = this.now + stall;
@@ -598,7 +637,10 @@ export class Cluster {
     if (rd.state) disk.state = { ...rd.state };
     if (rd.snapshot) {
       // a restore's image (its own, or the SNAP bringing it): the first txn of its epoch starts a new history
-      if (isRestoreBase(rd.snapshot.zxid)) this.restoreBases.add(rd.snapshot.zxid);
+      const restoreBase = isRestoreBase(rd.snapshot.zxid);
+      if (restoreBase) this.restoreBases.add(rd.snapshot.zxid);
+      // its history now starts at this snapshot: a restore's base, or the leader's state
+      node.historyBase = restoreBase ? rd.snapshot.zxid : 0;
         this.checkDigest(node, 'SNAP install');
       this.queueDiskOp(node, { kind: 'install', generation: rd.generation, image: { zxid: rd.snapshot.zxid, data: Buffer.from(rd.snapshot.data) }, keepLogUpTo: node.committedSeen, doneAt: this.now + this.diskDelay() });
     }
@@ -808,6 +850,7 @@ export class Cluster {
         if (r.zab.isEstablishedLeader && !this.checkedLeaders.has(key)) {
           this.checkedLeaders.add(key);
           this.checkLeaderComplete(n);
+          if (n.historyBase > 0) this.restoreTookEffect(n.historyBase);
         }
       }
       if (r.zab.currentEpoch > r.zab.acceptedEpoch) this.fail(`node ${n.id}: currentEpoch above acceptedEpoch`);
@@ -1047,7 +1090,10 @@ export class Cluster {
         if (err === 0) {
           r.bufferOrNull();
           const stat = readStat(r);
-          if (op.kind === 'syncRead' && stat.mzxid < op.mustSeeZxid!) {
+          // a restore that took effect after the write (its base between the write and the state
+          // read) rolled the write back on purpose, whether or not its asker has heard yet
+          const rolledBack = [...this.restoreBases].some((b) => b > op.mustSeeZxid! && b <= zxid);
+          if (op.kind === 'syncRead' && stat.mzxid < op.mustSeeZxid! && !rolledBack) {
             this.fail(`client ${c.id}: read after sync saw /reg at 0x${stat.mzxid.toString(16)}, but 0x${op.mustSeeZxid!.toString(16)} was acknowledged before the sync began`);
           }
         }
