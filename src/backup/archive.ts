@@ -107,6 +107,20 @@ export async function readArchiveView(store: ArchiveStore, cache?: Map<string, S
   return viewOf(buildChain(links), backups.map((b) => ({ zxid: b.zxid, timeMs: b.mtimeMs })));
 }
 
+/** A write left unfinished this long is abandoned (its writer died): nothing writes an hour without touching its file. */
+export const ABANDONED_WRITE_MS = 60 * 60 * 1000;
+
+/**
+ * Removes what writers killed mid-write (kill -9, a machine lost) left in the archive's folders:
+ * temp files nothing lists or reads, which would otherwise fill the disk over the years. Returns
+ * how many went.
+ */
+export async function removeAbandonedWrites(store: ArchiveStore, now: number): Promise<number> {
+  let removed = 0;
+  for (const folder of ['', TXNS, BACKUPS]) removed += await store.removeAbandoned(folder, ABANDONED_WRITE_MS, now);
+  return removed;
+}
+
 export interface ArchiveStatus { zxid: number; asOfMs: number; serverId: number }
 
 export async function readStatus(store: ArchiveStore): Promise<ArchiveStatus | null> {

@@ -32,11 +32,18 @@ export interface ArchiveStore {
   /** replaces a small object whole (an interrupted write leaves the old one) */
   put(path: string, data: Buffer): Promise<void>;
   remove(path: string): Promise<void>;
+  /**
+   * Removes what writes into `folder` ('' the top) left unfinished (a writer killed mid-write)
+   * and untouched for `olderThanMs`; returns how many. A write in progress is touched as it goes.
+   */
+  removeAbandoned(folder: string, olderThanMs: number, now: number): Promise<number>;
 }
+
+const TEMP_PREFIX = '.tmp-';
 
 /** A temp name no other writer uses: temp files start with '.', which list() never returns. */
 function tempName(dir: string): string {
-  return join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  return join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
 }
 
 async function fsyncPath(path: string): Promise<void> {
@@ -125,6 +132,22 @@ export class LocalArchiveStore implements ArchiveStore {
 
   async remove(path: string): Promise<void> {
     await rm(this.abs(path), { force: true });
+  }
+
+  async removeAbandoned(folder: string, olderThanMs: number, now: number): Promise<number> {
+    const dir = this.abs(folder);
+    if (!existsSync(dir)) return 0;
+    let removed = 0;
+    for (const name of await readdir(dir)) {
+      if (!name.startsWith(TEMP_PREFIX)) continue;
+      try {
+        const s = await stat(join(dir, name));
+        if (!s.isFile() || now - s.mtimeMs < olderThanMs) continue;
+        await unlink(join(dir, name));
+        removed++;
+      } catch { /* removed meanwhile (by another member's sweep) */ }
+    }
+    return removed;
   }
 }
 

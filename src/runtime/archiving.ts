@@ -11,7 +11,7 @@ import type { DataDir } from '../storage/datadir.js';
 import { readRecordRun } from '../storage/logreader.js';
 import { isGzip } from '../storage/snapshot.js';
 import { Archiver, type ActionResult, type ArchiveAction, type MemberState } from '../backup/archiver.js';
-import { backupPath, linkPath, pruneArchive, readArchiveView, writeStatus, type StoredLink } from '../backup/archive.js';
+import { ABANDONED_WRITE_MS, backupPath, linkPath, pruneArchive, readArchiveView, removeAbandonedWrites, writeStatus, type StoredLink } from '../backup/archive.js';
 import { encodeChunkHeader } from '../backup/chunk.js';
 import { START_LINK, isRestoreBase, linkName } from '../backup/chain.js';
 import { backupMeta, backupStream, type BackupResult } from '../backup/format.js';
@@ -49,6 +49,8 @@ export class ArchiveRunner {
   newest: { zxid: number; timeMs: number } | null = null;
   /** the headers of the archive's links, read once each (links never change) */
   private readonly headers = new Map<string, StoredLink | string>();
+  /** when this server last removed abandoned writes from the archive (0: not yet) */
+  private sweptAt = 0;
 
   constructor(private readonly store: ArchiveStore, private readonly cfg: BackupConfig, private readonly host: ArchiveHost) {
     this.archiver = new Archiver({
@@ -117,6 +119,7 @@ export class ArchiveRunner {
     try {
       switch (a.kind) {
         case 'refresh':
+          await this.sweep();
           return { ok: true, view: await readArchiveView(this.store, this.headers) };
         case 'chunk':
           return await this.chunk(a.after, a.upTo, a.slot, a.afterCrc);
@@ -140,6 +143,15 @@ export class ArchiveRunner {
       this.problem(a, (e as Error).message);
       return { ok: false, reason: 'error', message: (e as Error).message };
     }
+  }
+
+  /** At most hourly, with a refresh: temp files of writers killed mid-write go (removeAbandonedWrites). */
+  private async sweep(): Promise<void> {
+    const now = Date.now();
+    if (now - this.sweptAt < ABANDONED_WRITE_MS) return;
+    this.sweptAt = now;
+    const removed = await removeAbandonedWrites(this.store, now);
+    if (removed > 0) this.host.logger.info({ removed, archive: this.store.location }, 'removed temp files that writers killed mid-write left in the archive');
   }
 
   private problem(a: ArchiveAction, message: string): void {

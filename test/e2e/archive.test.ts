@@ -6,7 +6,7 @@
 // `ark backup list` and `ark restore` say exactly what can be reached and why not.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type ZooKeeperClient } from '../../src/client/zookeeper.js';
 import { digestAcl, Perms } from '../../src/client/zookeeper.js';
@@ -255,6 +255,25 @@ describe('archive rules on one server', { timeout: 180000 }, () => {
     const ages = readdirSync(join(aged, 'backups')).map((n) => now - statSync(join(aged, 'backups', n)).mtimeMs);
     assert.ok(ages.length >= 1 && ages.length < 10, `age retention kept ${ages.length} backups`);
     assertOneChain(aged);
+  });
+
+  test('temp files of an archive writer killed mid-write are removed once they are an hour old', async () => {
+    const archive = tempDir('abandoned');
+    mkdirSync(join(archive, 'txns'), { recursive: true });
+    const old = join(archive, 'txns', '.tmp-4242-0123456789ab');
+    const young = join(archive, 'txns', '.tmp-4243-0123456789ab');
+    writeFileSync(old, Buffer.alloc(4096));
+    writeFileSync(young, Buffer.alloc(4096));
+    const twoHoursAgo = (Date.now() - 2 * 3600_000) / 1000;
+    utimesSync(old, twoHoursAgo, twoHoursAgo);
+    const srv = await startArk({ cfg: { 'backup.archiveDir': archive, 'backup.archiveIntervalMs': 100 }, env: { ARK_LOG_LEVEL: 'info' } });
+    try {
+      await waitFor('the abandoned temp file to go', () => (existsSync(old) ? null : true), 10000);
+      assert.ok(existsSync(young), 'a temp file touched within the hour may be a write in progress');
+      await waitFor('the log to say so', () => (/removed temp files that writers killed mid-write left in the archive/.test(srv.output()) ? true : null), 10000);
+    } finally {
+      await srv.stop();
+    }
   });
 
   test('a server with another history pointed at the same archive writes nothing onto it, and says so', async () => {
