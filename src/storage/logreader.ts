@@ -52,35 +52,75 @@ export interface RunRequest {
   afterCrc?: number | null;
 }
 
-/** Framed records of one segment file, in order, one block read at a time; stops at the zero fill. */
-async function* segmentRecords(file: string): AsyncGenerator<{ zxid: number; time: number; crc: number; framed: Buffer }> {
+/** One framed record as a segment holds it; `framed` is a view into the block read (no copy). */
+interface SegmentRecord { zxid: number; time: number; crc: number; framed: Buffer }
+
+/**
+ * Visits the framed records of one segment file in order until `visit` returns false or the
+ * records end (the zero fill, or a record still being written). The file is read a block at a
+ * time off the event loop; the records of a block are visited synchronously (a chunk's 200k txns
+ * cost one await per block, not one per record: bench/logreader.ts).
+ */
+async function scanSegment(file: string, visit: (r: SegmentRecord) => boolean): Promise<void> {
   const fh = await open(file, 'r');
   try {
-    let pos = LOG_HEADER_BYTES;
+    // records appended after this are past what the caller asks for (it knows `upTo` is on disk)
+    const size = (await fh.stat()).size;
+    let pos = LOG_HEADER_BYTES; // file offset of buf[0]
     let buf = Buffer.alloc(0);
-    let eof = false;
     for (;;) {
-      while (!eof && buf.length < RECORD_HEADER_BYTES) eof = await fill();
-      if (buf.length < RECORD_HEADER_BYTES) return;
-      const len = buf.readInt32BE(0);
-      if (len <= 0) return; // the preallocated zeros after the last record
-      while (!eof && buf.length < RECORD_HEADER_BYTES + len) eof = await fill();
-      if (buf.length < RECORD_HEADER_BYTES + len) return; // a record still being written (past what the caller asks for)
-      const framed = buf.subarray(0, RECORD_HEADER_BYTES + len);
-      const payload = framed.subarray(RECORD_HEADER_BYTES);
-      if ((crc32(payload) >>> 0) !== framed.readUInt32BE(4)) throw new Error(`${file}: record checksum mismatch at offset ${pos}`);
-      yield { zxid: payload.readInt32BE(12) * TWO_32 + payload.readUInt32BE(16), time: payload.readInt32BE(20) * TWO_32 + payload.readUInt32BE(24), crc: framed.readUInt32BE(4), framed };
-      buf = buf.subarray(framed.length);
-      pos += framed.length;
-    }
-    async function fill(): Promise<boolean> {
-      const block = Buffer.alloc(BLOCK_BYTES);
-      const { bytesRead } = await fh.read(block, 0, BLOCK_BYTES, pos + buf.length);
-      buf = Buffer.concat([buf, block.subarray(0, bytesRead)]);
-      return bytesRead === 0;
+      const room = size - pos; // the bytes from buf[0] to the end of the file
+      if (room <= buf.length) return; // what is left is a record still being written
+      // a fresh block each time (the visitor may keep views into the last one), large enough for
+      // the record it starts with, never past the end of the file (a damaged length is not an allocation)
+      const need = buf.length >= RECORD_HEADER_BYTES ? RECORD_HEADER_BYTES + Math.max(0, buf.readInt32BE(0)) : 0;
+      const block = Buffer.allocUnsafe(Math.min(Math.max(BLOCK_BYTES, need), room));
+      buf.copy(block);
+      const { bytesRead } = await fh.read(block, buf.length, block.length - buf.length, pos + buf.length);
+      if (bytesRead === 0) return;
+      buf = block.subarray(0, buf.length + bytesRead);
+      let at = 0;
+      for (;;) {
+        if (buf.length - at < RECORD_HEADER_BYTES) break;
+        const len = buf.readInt32BE(at);
+        if (len <= 0) return; // the preallocated zeros after the last record
+        if (buf.length - at < RECORD_HEADER_BYTES + len) break;
+        const framed = buf.subarray(at, at + RECORD_HEADER_BYTES + len);
+        const payload = framed.subarray(RECORD_HEADER_BYTES);
+        const crc = framed.readUInt32BE(4);
+        if ((crc32(payload) >>> 0) !== crc) throw new Error(`${file}: record checksum mismatch at offset ${pos + at}`);
+        const zxid = payload.readInt32BE(12) * TWO_32 + payload.readUInt32BE(16);
+        const time = payload.readInt32BE(20) * TWO_32 + payload.readUInt32BE(24);
+        if (!visit({ zxid, time, crc, framed })) return;
+        at += framed.length;
+      }
+      pos += at;
+      buf = buf.subarray(at);
     }
   } finally {
     await fh.close();
+  }
+}
+
+/** Views of consecutive records, joined where they lie side by side in one block: copied once, at the end. */
+class Gather {
+  private readonly parts: Buffer[] = [];
+  bytes = 0;
+  count = 0;
+
+  add(framed: Buffer): void {
+    const last = this.parts.at(-1);
+    if (last && last.buffer === framed.buffer && last.byteOffset + last.length === framed.byteOffset) {
+      this.parts[this.parts.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + framed.length);
+    } else {
+      this.parts.push(framed);
+    }
+    this.bytes += framed.length;
+    this.count++;
+  }
+
+  take(): Buffer {
+    return Buffer.concat(this.parts, this.bytes);
   }
 }
 
@@ -121,37 +161,38 @@ export async function readRecordRun(logDir: string, req: RunRequest): Promise<Re
   const segs = listSegments(logDir);
   const breaks = listBreaks(logDir);
   const snapshots = new Set(req.snapshots);
-  const framed: Buffer[] = [];
-  let bytes = 0;
+  const out = new Gather();
   let prev: number | null = null;
   let first = { zxid: 0, time: 0 };
   let last = { zxid: 0, time: 0, crc: 0 };
-  scan: for (let i = firstSegment(segs, req.after); i < segs.length; i++) {
-    for await (const r of segmentRecords(join(logDir, segs[i]!.name))) {
-      if (r.zxid <= req.after) {
-        if (r.zxid !== req.after) continue;
-        if (req.afterCrc != null && r.crc !== req.afterCrc) return 'diverged';
-        prev = r.zxid;
-        continue;
-      }
-      if (r.zxid > req.upTo) break scan;
-      if (prev === null) {
-        // the first record after `after`, and this log does not hold `after` itself
-        if (!continuesFrom(req.after, r.zxid, snapshots)) return 'missing';
-        prev = req.after;
-      }
-      // kept segments end where the snapshot of a SNAP begins; a restore starts another history
-      if (barrier(breaks, req.snapshots, prev, r.zxid) || !follows(prev, r.zxid)) break scan;
-      if (framed.length > 0 && bytes + r.framed.length > req.bytesMax) break scan;
-      if (framed.length === 0) first = { zxid: r.zxid, time: r.time };
-      last = { zxid: r.zxid, time: r.time, crc: r.crc };
-      framed.push(Buffer.from(r.framed));
-      bytes += r.framed.length;
+  const state: { end: 'more' | 'done' | 'missing' | 'diverged' } = { end: 'more' };
+  // false: stop reading (the run ends here, or cannot be read)
+  const visit = (r: SegmentRecord): boolean => {
+    if (r.zxid <= req.after) {
+      if (r.zxid !== req.after) return true;
+      if (req.afterCrc != null && r.crc !== req.afterCrc) { state.end = 'diverged'; return false; }
       prev = r.zxid;
-      if (r.zxid === req.upTo) break scan;
+      return true;
     }
-  }
+    if (r.zxid > req.upTo) { state.end = 'done'; return false; }
+    if (prev === null) {
+      // the first record after `after`, and this log does not hold `after` itself
+      if (!continuesFrom(req.after, r.zxid, snapshots)) { state.end = 'missing'; return false; }
+      prev = req.after;
+    }
+    // kept segments end where the snapshot of a SNAP begins; a restore starts another history
+    if (barrier(breaks, req.snapshots, prev, r.zxid) || !follows(prev, r.zxid)) { state.end = 'done'; return false; }
+    if (out.count > 0 && out.bytes + r.framed.length > req.bytesMax) { state.end = 'done'; return false; }
+    if (out.count === 0) first = { zxid: r.zxid, time: r.time };
+    last = { zxid: r.zxid, time: r.time, crc: r.crc };
+    out.add(r.framed);
+    prev = r.zxid;
+    if (r.zxid === req.upTo) { state.end = 'done'; return false; }
+    return true;
+  };
+  for (let i = firstSegment(segs, req.after); i < segs.length && state.end === 'more'; i++) await scanSegment(join(logDir, segs[i]!.name), visit);
+  if (state.end === 'missing' || state.end === 'diverged') return state.end;
   // nothing after `after` that this log can vouch for (it starts later, or its history forks there)
-  if (prev === null || framed.length === 0) return 'missing';
-  return { prevZxid: req.after, firstZxid: first.zxid, lastZxid: last.zxid, count: framed.length, firstTime: first.time, lastTime: last.time, lastCrc: last.crc, bytes: Buffer.concat(framed) };
+  if (prev === null || out.count === 0) return 'missing';
+  return { prevZxid: req.after, firstZxid: first.zxid, lastZxid: last.zxid, count: out.count, firstTime: first.time, lastTime: last.time, lastCrc: last.crc, bytes: out.take() };
 }

@@ -84,6 +84,25 @@ describe('reading a run of committed txns from the log', () => {
   });
 });
 
+describe('reading a segment', () => {
+  test('a record larger than a read block, and one whose length runs past the end of the file (still being written, or damaged)', async () => {
+    const dir = logDir();
+    const w = new JuteWriter(1 << 22);
+    encodeRawRecord(w, entry(E + 1));
+    const big = encodeEntry({ sessionId: 1n, cxid: 0, zxid: E + 2, time: 1000, type: OpCode.setData }, { type: OpCode.setData, path: '/big', data: Buffer.alloc(3 << 20, 1), version: -1 });
+    encodeRawRecord(w, big);
+    encodeRawRecord(w, entry(E + 3));
+    const tail = Buffer.alloc(16);
+    tail.writeInt32BE(0x7fffffff, 0); // a length no file here holds
+    writeFileSync(join(dir, `log.${(E + 1).toString(16).padStart(16, '0')}`), Buffer.concat([encodeLogHeader(E + 1), w.take(), tail]));
+    const r = await readRecordRun(dir, { after: E, upTo: E + 10, bytesMax: 64 << 20, snapshots: [E] });
+    assert.ok(typeof r !== 'string');
+    assert.deepEqual([r.firstZxid, r.lastZxid, r.count], [E + 1, E + 3, 3]);
+    assert.ok(r.bytes.length > 3 << 20, 'the big record whole');
+    assert.equal(r.lastCrc, recordCrc(entry(E + 3)));
+  });
+});
+
 describe('the history check at the chain\'s end', () => {
   test('the run names its last record\'s checksum, as the log framed it', async () => {
     const dir = logDir();
