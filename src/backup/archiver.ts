@@ -140,6 +140,8 @@ const epochOf = (zxid: number): number => Math.floor(zxid / COUNTER_SPAN);
 export class Archiver {
   private view: ArchiveView | null = null;
   private inFlight: ArchiveAction | null = null;
+  /** when next() handed out the action in flight */
+  private inFlightAt = 0;
   private nextRefreshAt = 0;
   /** when the chain's end last moved, as seen here */
   private lastAdvanceAt = 0;
@@ -235,6 +237,7 @@ export class Archiver {
     this.seen = m;
     const action = this.decide(now, m);
     this.inFlight = action;
+    this.inFlightAt = now;
     return action;
   }
 
@@ -371,6 +374,10 @@ export class Archiver {
         this.nextRefreshAt = now;
         return;
       case 'chunk':
+        // every txn it was asked for is archived: whatever waits now was committed after it was
+        // asked (under a steady load the archive never catches up completely, and counting from
+        // the first txn that waited would report an ever-growing lag and make every step due)
+        if (result.wrote && result.wrote.zxid >= a.upTo && this.pendingSince !== null) this.pendingSince = Math.max(this.pendingSince, this.inFlightAt);
         this.nextRefreshAt = now;
         return;
     }

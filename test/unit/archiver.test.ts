@@ -62,6 +62,21 @@ describe('archiver: who writes and when', () => {
     assert.deepEqual(a.next(1010, member()), { kind: 'chunk', after: 5, upTo: 10, slot: 'next', afterCrc: null });
   });
 
+  test('under a steady load the lag counts from when the last chunk was asked for, and the next chunk waits an interval from then', () => {
+    const a = seeing(view(5), 0, { refreshMs: 1e9 });
+    assert.equal(a.next(10, member()), null); // 6..10 wait from 10
+    assert.deepEqual(a.next(1010, member()), { kind: 'chunk', after: 5, upTo: 10, slot: 'next', afterCrc: null });
+    a.done(1200, { ok: true, wrote: { zxid: 10 } });
+    reread(a, 1200, member({ committed: 20, archivable: 20, applied: 20 }), view(10));
+    // 11..20 were committed after the chunk was asked for (at 1010), never before
+    assert.equal(a.lagMs(1500), 490);
+    assert.equal(a.next(2009, member({ committed: 30, archivable: 30, applied: 30 })), null, 'not due before an interval from 1010');
+    assert.equal(a.next(2010, member({ committed: 30, archivable: 30, applied: 30 }))?.kind, 'chunk');
+    a.done(2100, { ok: true, wrote: { zxid: 25 } }); // cut short (bytesMax): 26..30 waited from before 2010
+    reread(a, 2100, member({ committed: 30, archivable: 30, applied: 30 }), view(25));
+    assert.equal(a.lagMs(2200), 1190, 'still counted from 1010');
+  });
+
   test('...or at once when many txns wait, a new epoch began, or it is flushed', () => {
     assert.deepEqual(seeing(view(5)).next(1, member({ archivable: 5 + OPTS.chunkTxnsMax })), { kind: 'chunk', after: 5, upTo: 5 + OPTS.chunkTxnsMax, slot: 'next', afterCrc: null });
     const b = seeing(view(5));
