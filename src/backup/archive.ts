@@ -91,6 +91,7 @@ export function viewOf(chain: Chain, backups: ReadonlyArray<{ zxid: number; time
   return {
     end: chain.end,
     endCrc: last && !isJump(last) ? last.lastCrc : null,
+    endTime: last ? (isJump(last) ? backups.find((b) => b.zxid === last.last)?.timeMs ?? null : last.lastTime) : null,
     backups,
     holes: [
       ...chain.jumps.filter((j) => !j.restore && j.filledTo !== j.to).map((j) => ({ after: j.filledTo, before: j.to, jumpFrom: j.from, afterCrc: crcAt.get(j.filledTo) ?? null })),

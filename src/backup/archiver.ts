@@ -52,6 +52,11 @@ export interface ArchiveView {
   end: number | null;
   /** the checksum of the archived txn at `end` (chunk.ts, lastCrc); null when `end` is a base */
   endCrc: number | null;
+  /**
+   * when the txn at `end` was committed (the leader's clock), or its base captured; null: not
+   * known. Every txn not archived yet came after it: what lag is counted from.
+   */
+  endTime?: number | null;
   /** full backups (the chain's bases), oldest first, with when each was made */
   backups: ReadonlyArray<{ zxid: number; timeMs: number }>;
   /**
@@ -140,8 +145,6 @@ const epochOf = (zxid: number): number => Math.floor(zxid / COUNTER_SPAN);
 export class Archiver {
   private view: ArchiveView | null = null;
   private inFlight: ArchiveAction | null = null;
-  /** when next() handed out the action in flight */
-  private inFlightAt = 0;
   private nextRefreshAt = 0;
   /** when the chain's end last moved, as seen here */
   private lastAdvanceAt = 0;
@@ -151,7 +154,11 @@ export class Archiver {
   private readonly missing = new Set<number>();
   private lastStatus = { zxid: -1, at: 0 };
   private pruneDue = false;
-  private flushRequested = false;
+  /**
+   * flush(): archive up to this zxid without waiting for the interval (-1: what is archivable at
+   * the next step; null: no flush asked). A fixed target, so a flush under a steady load ends.
+   */
+  private flushTo: number | null = null;
   /** this member's history is not the archive's (null: as far as it can tell, it is) */
   private mismatched: HistoryMismatch | null = null;
   /** since when the archive's end has been above what this member (with the duty) committed */
@@ -227,8 +234,8 @@ export class Archiver {
   }
 
   /** Archive what is committed now without waiting for the interval (before a restore, at a clean stop). */
-  flush(): void {
-    this.flushRequested = true;
+  flush(upTo = -1): void {
+    this.flushTo = Math.max(this.flushTo ?? -1, upTo);
   }
 
   /** The next action to carry out, or null; one at a time (call done() with its result). */
@@ -237,7 +244,6 @@ export class Archiver {
     this.seen = m;
     const action = this.decide(now, m);
     this.inFlight = action;
-    this.inFlightAt = now;
     return action;
   }
 
@@ -259,9 +265,11 @@ export class Archiver {
 
   /** Extends the chain from `p` once that is due. */
   private extend(now: number, m: MemberState, p: number, slot: LinkSlot): ArchiveAction | null {
+    if (this.flushTo === -1) this.flushTo = m.archivable;
+    if (this.flushTo !== null && p >= this.flushTo) this.flushTo = null;
     if (m.archivable <= p) {
       this.pendingSince = null;
-      this.flushRequested = false;
+      this.flushTo = null;
       // up to date: record that every txn committed so far is archived (point-in-time restore by
       // time may then reach past the last txn, up to this moment)
       if (m.duty && m.committed === p && slot === 'next' && (this.lastStatus.zxid !== p || now - this.lastStatus.at >= this.opts.archiveIntervalMs / 2)) {
@@ -273,7 +281,7 @@ export class Archiver {
     const waited = now - this.pendingSince;
     const many = epochOf(m.archivable) !== epochOf(p) || m.archivable - p >= this.opts.chunkTxnsMax;
     const due = m.duty
-      ? waited >= this.opts.archiveIntervalMs || many || this.flushRequested
+      ? waited >= this.opts.archiveIntervalMs || many || this.flushTo !== null
       : waited >= this.opts.staleMs && now - this.lastAdvanceAt >= this.opts.staleMs;
     // the txn at `p` must be the archived one (with no link yet, p is a backup: no record to compare)
     return due ? { kind: 'chunk', after: p, upTo: m.archivable, slot, afterCrc: slot === 'next' ? this.view!.endCrc : null } : null;
@@ -374,10 +382,6 @@ export class Archiver {
         this.nextRefreshAt = now;
         return;
       case 'chunk':
-        // every txn it was asked for is archived: whatever waits now was committed after it was
-        // asked (under a steady load the archive never catches up completely, and counting from
-        // the first txn that waited would report an ever-growing lag and make every step due)
-        if (result.wrote && result.wrote.zxid >= a.upTo && this.pendingSince !== null) this.pendingSince = Math.max(this.pendingSince, this.inFlightAt);
         this.nextRefreshAt = now;
         return;
     }
@@ -385,6 +389,10 @@ export class Archiver {
 
   private observe(now: number, v: ArchiveView): void {
     if (!this.view || this.view.end !== v.end) this.lastAdvanceAt = now;
+    // the txns still waiting were all committed after the archive's newest one, whoever archived
+    // it: under a steady load the archive never catches up completely, and counting from the first
+    // txn that ever waited would report an ever-growing lag (and make every step due)
+    if (this.pendingSince !== null && v.endTime != null) this.pendingSince = Math.max(this.pendingSince, Math.min(v.endTime, now));
     this.view = v;
     this.nextRefreshAt = now + this.opts.refreshMs;
   }

@@ -97,7 +97,7 @@ export class ArchiveRunner {
    */
   async flush(timeoutMs: number, upTo: number): Promise<boolean> {
     const until = Date.now() + timeoutMs;
-    this.archiver.flush();
+    this.archiver.flush(upTo);
     while (Date.now() < until) {
       const m = this.member();
       const p = this.archiver.continuation();

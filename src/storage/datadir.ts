@@ -202,13 +202,17 @@ export class DataDir {
   }
 
   private finishInstall(zxid: number, keepLogUpTo: number): void {
+    // judged while the log still holds what proves a restore was taken (a crash after this finds
+    // the unproven images gone, which is the decision made)
+    const loggedInEpoch = (image: number): boolean => logsInEpochAfter(this.log.dir, image);
+    for (const s of this.snapshots()) if (unprovenRestore(s.zxid, zxid, keepLogUpTo, loggedInEpoch)) rmSync(s.file, { force: true });
     // the kept log ends at keepLogUpTo and the new one resumes after the snapshot: recorded before
     // the log is cut, so a crash leaves the break recorded or the install to finish (the marker)
     if (keepLogUpTo >= 0 && keepLogUpTo < zxid) writeBreak(this.log.dir, { keep: keepLogUpTo, snapshot: zxid });
     if (keepLogUpTo >= 0) this.log.truncateAfter(keepLogUpTo);
     else this.log.removeAll();
     this.pruneLogBreaks();
-    for (const s of this.snapshots()) if (s.zxid > zxid || unprovenRestore(s.zxid, zxid, keepLogUpTo)) rmSync(s.file, { force: true });
+    for (const s of this.snapshots()) if (s.zxid > zxid) rmSync(s.file, { force: true });
     const tmp = this.installTemp(zxid);
     if (existsSync(tmp)) renameSync(tmp, join(this.snapDir, snapshotName(zxid, false)));
     fsyncPath(this.snapDir);
@@ -274,15 +278,30 @@ export class DataDir {
 
 /**
  * A restore's image (zxid counter 0) below a snapshot installed from the leader, with no txn this
- * member saw committed after it (`keepLogUpTo`: the last it saw; -1 unknown): nothing proves it is
- * the leader's history. It is what a restore campaign that failed leaves on the restorer's disk
- * (Zab.becomeLeader installs the image before any quorum took it; the others elect a leader of
- * the old history, whose SNAP above the image brings the restorer back): left as an older
- * snapshot, the archive took it for a restore base (a state the ensemble never had) and recovery
- * for a fallback. A restore the ensemble took and went on from is followed by committed txns here.
+ * member saw committed after it (`keepLogUpTo`: the last it saw; -1 unknown) and none of the
+ * image's epoch in its log (`loggedInEpoch`): nothing proves it is the leader's history. It is what
+ * a restore campaign that failed leaves on the restorer's disk (Zab.becomeLeader installs the image
+ * before any quorum took it; the others elect a leader of the old history, whose SNAP above the
+ * image brings the restorer back): left as an older snapshot, the archive took it for a restore
+ * base (a state the ensemble never had) and recovery for a fallback. A leader proposes in its
+ * epoch only once a quorum took its history, so a logged txn of the image's epoch proves the
+ * restore was taken (after a restart a member knows nothing committed past its snapshot, and
+ * `keepLogUpTo` alone would condemn a restore the ensemble went on from).
  */
-function unprovenRestore(snapshot: number, installed: number, keepLogUpTo: number): boolean {
-  return snapshot > 0 && snapshot % 4294967296 === 0 && snapshot < installed && snapshot >= keepLogUpTo;
+function unprovenRestore(snapshot: number, installed: number, keepLogUpTo: number, loggedInEpoch: (image: number) => boolean): boolean {
+  return snapshot > 0 && snapshot % 4294967296 === 0 && snapshot < installed && snapshot >= keepLogUpTo && !loggedInEpoch(snapshot);
+}
+
+/** Does the log in `logDir` hold a txn after the restore image `image` in its epoch? */
+function logsInEpochAfter(logDir: string, image: number): boolean {
+  const next = image + 4294967296;
+  const segs = listSegments(logDir);
+  if (segs.some((g) => g.firstZxid > image && g.firstZxid < next)) return true;
+  // otherwise only the last segment starting at or before the image can hold such a txn
+  const holder = segs.filter((g) => g.firstZxid <= image).at(-1);
+  if (!holder) return false;
+  const read = readSegment(readFileSync(join(logDir, holder.name)));
+  return read.records.some((r) => r.hdr.zxid > image && r.hdr.zxid < next);
 }
 
 /** f with its results kept per argument (a segment is read once per recovery however often the rules look at it) */

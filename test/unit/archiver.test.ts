@@ -62,21 +62,6 @@ describe('archiver: who writes and when', () => {
     assert.deepEqual(a.next(1010, member()), { kind: 'chunk', after: 5, upTo: 10, slot: 'next', afterCrc: null });
   });
 
-  test('under a steady load the lag counts from when the last chunk was asked for, and the next chunk waits an interval from then', () => {
-    const a = seeing(view(5), 0, { refreshMs: 1e9 });
-    assert.equal(a.next(10, member()), null); // 6..10 wait from 10
-    assert.deepEqual(a.next(1010, member()), { kind: 'chunk', after: 5, upTo: 10, slot: 'next', afterCrc: null });
-    a.done(1200, { ok: true, wrote: { zxid: 10 } });
-    reread(a, 1200, member({ committed: 20, archivable: 20, applied: 20 }), view(10));
-    // 11..20 were committed after the chunk was asked for (at 1010), never before
-    assert.equal(a.lagMs(1500), 490);
-    assert.equal(a.next(2009, member({ committed: 30, archivable: 30, applied: 30 })), null, 'not due before an interval from 1010');
-    assert.equal(a.next(2010, member({ committed: 30, archivable: 30, applied: 30 }))?.kind, 'chunk');
-    a.done(2100, { ok: true, wrote: { zxid: 25 } }); // cut short (bytesMax): 26..30 waited from before 2010
-    reread(a, 2100, member({ committed: 30, archivable: 30, applied: 30 }), view(25));
-    assert.equal(a.lagMs(2200), 1190, 'still counted from 1010');
-  });
-
   test('...or at once when many txns wait, a new epoch began, or it is flushed', () => {
     assert.deepEqual(seeing(view(5)).next(1, member({ archivable: 5 + OPTS.chunkTxnsMax })), { kind: 'chunk', after: 5, upTo: 5 + OPTS.chunkTxnsMax, slot: 'next', afterCrc: null });
     const b = seeing(view(5));
@@ -436,3 +421,67 @@ describe('chunks', () => {
   });
 });
 
+
+describe('archive lag and when a chunk is due under a steady load', () => {
+  const at = (z: number, m: Partial<MemberState> = {}): MemberState => member({ committed: z, archivable: z, applied: z, ...m });
+  // the chain ends at `end`, whose txn was committed at `endTime` (its chunk header says so)
+  const ending = (end: number, endTime: number, holes: ArchiveView['holes'] = []): ArchiveView => ({ ...view(end), endTime, holes });
+  const big = { chunkTxnsMax: 1_000_000 };
+
+  test('a follower reports the lag of the oldest txn still waiting, not the time since it first saw one wait', () => {
+    // the leader archives every interval (1 s) up to what was committed then; the follower always
+    // holds a second of txns beyond the chain's end, so it never catches up completely
+    const f = seeing(ending(100, 0), 0, big);
+    let end = 100;
+    for (let t = 0; t <= 60_000; t += 500) {
+      if (t > 0 && t % 1000 === 0) end += 100;
+      if (t > 0) reread(f, t, at(end + 100, { duty: false }), ending(end, t - 1000));
+      assert.equal(f.next(t + 1, at(end + 100, { duty: false })), null, 'the follower does not step in while the chain moves');
+    }
+    const lag = f.lagMs(60_001);
+    assert.ok(lag <= 2 * OPTS.archiveIntervalMs, `lag ${lag} ms after a minute of steady load, the archive ~1 s behind`);
+  });
+
+  test('the duty member under a steady load writes one chunk per interval, and its lag stays under it', () => {
+    const a = seeing(ending(5, 0), 0, { ...big, refreshMs: 1e9 });
+    let chunks = 0;
+    let maxLag = 0;
+    for (let t = 10; t <= 30_000; t += 10) {
+      const committed = 5 + Math.floor(t / 10); // a txn every 10 ms
+      maxLag = Math.max(maxLag, a.lagMs(t));
+      const x = a.next(t, at(committed));
+      if (x?.kind !== 'chunk') continue;
+      chunks++;
+      a.done(t, { ok: true, wrote: { zxid: x.upTo } });
+      reread(a, t, at(committed), ending(x.upTo, t)); // its last txn was committed just now
+    }
+    assert.ok(chunks >= 28 && chunks <= 31, `${chunks} chunks in 30 s with a 1 s interval`);
+    assert.ok(maxLag <= OPTS.archiveIntervalMs + 10, `lag at most ${maxLag} ms`);
+  });
+
+  test('filling a hole does not restart the wait of the txns after the chain\'s end (their RPO, their lag)', () => {
+    const a = seeing(ending(20, 50), 0, big);
+    assert.equal(a.next(100, at(30)), null, '21..30 wait from 100');
+    reread(a, 600, at(30), ending(20, 50, [{ after: 10, before: 15, jumpFrom: 10, afterCrc: null }]));
+    assert.deepEqual(a.next(600, at(30)), { kind: 'chunk', after: 10, upTo: 15, slot: 'fill', afterCrc: null });
+    a.done(650, { ok: true, wrote: { zxid: 15 } });
+    reread(a, 650, at(30), ending(20, 50));
+    assert.equal(a.lagMs(700), 600, 'the oldest waiting txn has waited since 100');
+    assert.equal(a.next(1100, at(30))?.kind, 'chunk', 'due an interval after they began to wait, not after the fill');
+  });
+
+  test('a flush ends once the archive reached what was committed when it was asked, however fast txns come', () => {
+    const a = seeing(ending(5, 0), 0, big);
+    a.flush();
+    assert.deepEqual(a.next(1, at(10)), { kind: 'chunk', after: 5, upTo: 10, slot: 'next', afterCrc: null });
+    a.done(20, { ok: true, wrote: { zxid: 10 } });
+    reread(a, 20, at(12), ending(10, 15));
+    assert.equal(a.next(25, at(12)), null, '11..12 were committed after the flush: they wait for the interval');
+    const b = seeing(ending(5, 0), 0, big);
+    b.flush(8); // a fixed target (before a restore, at a clean stop)
+    assert.deepEqual(b.next(1, at(12)), { kind: 'chunk', after: 5, upTo: 12, slot: 'next', afterCrc: null });
+    b.done(20, { ok: true, wrote: { zxid: 7 } }); // cut short by its size
+    reread(b, 20, at(14), ending(7, 5));
+    assert.equal(b.next(21, at(14))?.kind, 'chunk', 'not there yet: the flush goes on');
+  });
+});

@@ -193,6 +193,23 @@ describe('the snapshots a SNAP install leaves', () => {
     assert.deepEqual(left(noArchive), [hex(6 * E + 5)]);
   });
 
+  test('after a restart, a restore the ensemble went on from (its epoch\'s txns in this log) stays, though the member knows nothing committed past it', () => {
+    // a restarted member's commit point is its snapshot (the restore image at 5:0); its log holds
+    // 5:1..5:3, proposed only after a quorum took the restore; the leader SNAPs it at 6:5
+    const dd = withSnapshots([5 * E]);
+    segment(dd.log.dir, [5 * E + 1, 5 * E + 2, 5 * E + 3]);
+    dd.installSnapshot(6 * E + 5, Buffer.from('image'), 5 * E);
+    assert.deepEqual(left(dd), [hex(5 * E), hex(6 * E + 5)], 'the restore base the archive may still jump to');
+    const older = withSnapshots([5 * E]);
+    segment(older.log.dir, [4 * E + 7, 4 * E + 8, 5 * E + 1]); // the epoch's first txn inside an older segment
+    older.installSnapshot(6 * E + 5, Buffer.from('image'), 5 * E);
+    assert.deepEqual(left(older), [hex(5 * E), hex(6 * E + 5)]);
+    const failed = withSnapshots([5 * E]);
+    segment(failed.log.dir, [4 * E + 7, 4 * E + 8, 6 * E + 1]); // nothing of epoch 5 after its image
+    failed.installSnapshot(6 * E + 5, Buffer.from('image'), 5 * E);
+    assert.deepEqual(left(failed), [hex(6 * E + 5)]);
+  });
+
   test('a restore the ensemble took and went on from stays, and so does the restore a SNAP brings', () => {
     const dd = withSnapshots([5 * E]);
     dd.installSnapshot(6 * E + 5, Buffer.from('image'), 5 * E + 30);
