@@ -1,7 +1,7 @@
-// A user's first program, unchanged: /work/shared/examples/ZookeeperBackup.java connects to the
+// A user's first program, unchanged (kept in test/fixtures/examples): ZookeeperBackup.java connects to the
 // hard-coded localhost:2181, reads /zookeeper with a watch and prints it. It must behave the
 // same against Apache ZooKeeper and Ark. Both servers are started on port 2181, so the test
-// skips (with the reason printed) when that port is taken or the example is not there.
+// skips (with the reason printed) when that port is taken.
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -16,7 +16,7 @@ import {
 } from '../helpers/zookeeper.js';
 
 const PORT = 2181;
-const examplePath = resolve(repoRoot, '..', 'shared', 'examples', 'ZookeeperBackup.java');
+const examplePath = resolve(repoRoot, 'test', 'fixtures', 'examples', 'ZookeeperBackup.java');
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((res) => {
@@ -91,7 +91,7 @@ async function runExample(t: TestContext, server: RunningServer): Promise<JavaRe
   }
 }
 
-describe('shared example ZookeeperBackup.java (localhost:2181)', () => {
+describe('a user\'s example ZookeeperBackup.java (localhost:2181)', () => {
   let zk: JavaResult | undefined;
 
   test('against Apache ZooKeeper 3.8', { timeout: 120000 }, async (t) => {
