@@ -20,6 +20,7 @@ import type { Logger } from '../util/log.js';
 import { aclAllows, authenticate } from '../tree/acl.js';
 import { Perms, type ACL, type Id } from '../wire/protocol.js';
 import type { BackupResult } from '../backup/format.js';
+import { counterOf, epochOf } from '../util/zxid.js';
 
 /** What the AdminServer may ask of the running server beyond read-only views. */
 export interface AdminActions {
@@ -187,8 +188,8 @@ function zabstate(v: ServerView): Body {
     client_address: hostPort(v.config.clientPortAddress, v.config.clientPort),
     voting: me?.role === 'participant',
     last_zxid: `0x${zxid.toString(16)}`,
-    zab_epoch: Math.floor(zxid / 4294967296),
-    zab_counter: zxid % 4294967296,
+    zab_epoch: epochOf(zxid),
+    zab_counter: counterOf(zxid),
     zabstate: e.phase(),
   };
 }

@@ -14,6 +14,7 @@ import { CHUNK_HEADER_BYTES, readChunk, readChunkHeader, type ChunkHeader } from
 import { buildChain, isJump, parseLinkName, runsOf, type Chain, type Link, type Run } from './chain.js';
 import type { ArchiveView } from './archiver.js';
 import type { ArchiveStore } from './store.js';
+import { epochOf, hexZxid } from '../util/zxid.js';
 
 export class ArchiveError extends Error {
   constructor(message: string) {
@@ -29,7 +30,7 @@ export const STATUS = 'status.json';
 export const linkPath = (name: string): string => `${TXNS}/${name}`;
 export const backupPath = (zxid: number): string => `${BACKUPS}/${backupName(zxid)}`;
 
-const hex = (z: number): string => `0x${z.toString(16)}`;
+const hex = hexZxid;
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 export interface BackupFile { path: string; zxid: number; bytes: number; mtimeMs: number }
@@ -208,7 +209,7 @@ export function gaps(chain: Chain): Gap[] {
     text: `missing: the txns after ${hex(b.after)} up to ${hex(b.before)} are not in the archive (their link was deleted or lost; a member that still holds them archives them again when it serves); points in between cannot be restored`,
   }));
   return [...missing, ...chain.jumps.filter((j) => j.filledTo !== j.to).map((j): Gap => j.restore
-    ? { afterZxid: j.from, resumeZxid: j.to, kind: 'restore', text: `restored at ${hex(j.to)}: a restore replaced the history after ${hex(j.from)} (epoch ${Math.floor(j.to / 4294967296)} starts from the backup at ${hex(j.to)})` }
+    ? { afterZxid: j.from, resumeZxid: j.to, kind: 'restore', text: `restored at ${hex(j.to)}: a restore replaced the history after ${hex(j.from)} (epoch ${epochOf(j.to)} starts from the backup at ${hex(j.to)})` }
     : { afterZxid: j.filledTo, resumeZxid: j.to, kind: 'hole', text: `hole: the txns after ${hex(j.filledTo)} up to ${hex(j.to)} were in no serving member's log when they were to be archived; the archive continues from the full backup at ${hex(j.to)} (a member that still holds them fills the hole when it serves)` })]
     .sort((a, b) => a.afterZxid - b.afterZxid);
 }

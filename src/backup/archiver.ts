@@ -30,6 +30,7 @@
 
 export { isRestoreBase } from './chain.js';
 import { isRestoreBase } from './chain.js';
+import { counterOf, epochOf } from '../util/zxid.js';
 
 export interface ArchiverOptions {
   /** committed txns reach the archive within this long (backup.archiveIntervalMs) */
@@ -139,8 +140,6 @@ export interface LogExtent {
   logFrom: number | null;
 }
 
-const COUNTER_SPAN = 4294967296;
-const epochOf = (zxid: number): number => Math.floor(zxid / COUNTER_SPAN);
 
 export class Archiver {
   private view: ArchiveView | null = null;
@@ -209,10 +208,10 @@ export class Archiver {
   /** Txns this member could archive now but has not (mntr's archive lag, in txns of one epoch). */
   lagTxns(m: Pick<MemberState, 'archivable'>): number {
     // another history: none of its txns go to this archive (those of its epoch, at least)
-    if (this.mismatched) return m.archivable % COUNTER_SPAN;
+    if (this.mismatched) return counterOf(m.archivable);
     const p = this.view?.end ?? this.view?.backups.at(-1)?.zxid ?? 0;
     if (m.archivable <= p) return 0;
-    return epochOf(m.archivable) === epochOf(p) ? m.archivable - p : m.archivable % COUNTER_SPAN;
+    return epochOf(m.archivable) === epochOf(p) ? m.archivable - p : counterOf(m.archivable);
   }
 
   /** How long the oldest txn not archived has waited, as seen here (ms). */

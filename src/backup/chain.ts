@@ -11,8 +11,8 @@
 // Names are created exclusively, so every position has at most one successor: two members that
 // extend the chain from the same place race for one name, and a member with a stale view tries a
 // name that exists. No txn is therefore archived twice, whoever writes.
+import { isEpochStart } from '../util/zxid.js';
 
-const COUNTER_SPAN = 4294967296;
 
 export interface Link {
   /** its name in txns/ */
@@ -52,7 +52,7 @@ export function isJump(l: Link): boolean {
 
 /** Restores start a new history at a snapshot whose zxid has counter 0 (restore.ts, the online restores). */
 export function isRestoreBase(zxid: number): boolean {
-  return zxid > 0 && zxid % COUNTER_SPAN === 0;
+  return isEpochStart(zxid);
 }
 
 /** A jump the chain made, and how far a fill has closed it. */

@@ -24,6 +24,7 @@ import { crc32 } from 'node:zlib';
 import { JuteReader, JuteWriter } from '../wire/jute.js';
 import { readTxnBody, readTxnHeader } from '../wire/txn.js';
 import type { LogRecord } from '../storage/txnlog.js';
+import { followsAcrossEpochs } from '../util/zxid.js';
 
 export const CHUNK_MAGIC = 0x41524b41; // "ARKA"
 export const CHUNK_VERSION = 2;
@@ -80,10 +81,7 @@ export function readChunkHeader(file: string, buf: Buffer): ChunkHeader {
 }
 
 /** Does `next` directly follow `prev` in one committed history (+1, or the first txn of a later epoch)? */
-export function follows(prev: number, next: number): boolean {
-  const epochOf = (z: number): number => Math.floor(z / 4294967296);
-  return next === prev + 1 || (epochOf(next) > epochOf(prev) && next % 4294967296 === 1);
-}
+export const follows = followsAcrossEpochs;
 
 /** The zxid and time of an encoded record payload (TxnHeader: sessionId, cxid, zxid, time, type), without decoding the txn. */
 export function payloadZxid(payload: Buffer): number {

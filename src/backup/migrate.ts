@@ -37,6 +37,7 @@ import { DATA_SUBDIR, DataDirError } from '../storage/filelog.js';
 import { lockDataDirs } from '../storage/lock.js';
 import type { SessionRecord } from '../storage/snapshot.js';
 import { adler32, readZkSnapshot, ZK_LOG_MAGIC, type ZkSnapshot } from '../storage/zkformat.js';
+import { epochOf } from '../util/zxid.js';
 
 export class MigrateError extends Error {
   /** usage: a problem with the arguments or the target (exit 2), not with the data (exit 1) */
@@ -145,7 +146,6 @@ function describe(e: unknown): string {
   const cause = (err as { cause?: unknown }).cause;
   return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
 }
-const epochOf = (zxid: number): number => Math.floor(zxid / 4294967296);
 
 /** The version-2 directory of a ZooKeeper dataDir / dataLogDir (or the directory itself). */
 export function findVersion2(dir: string, what: string): string {

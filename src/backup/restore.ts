@@ -19,6 +19,7 @@ import { DATA_SUBDIR } from '../storage/filelog.js';
 import { readEpochState, writeEpochState } from '../storage/epoch.js';
 import { lockDataDirs } from '../storage/lock.js';
 import type { SessionRecord } from '../storage/snapshot.js';
+import { epochOf, makeZxid } from '../util/zxid.js';
 
 export class RestoreError extends Error {
   constructor(message: string, readonly usage = false) {
@@ -43,7 +44,6 @@ export interface RestoreOptions {
 
 export interface RestoreResult { dataDir: string; fromZxid: number; zxid: number; nodes: number; sessions: number; droppedSessions: number }
 
-const TWO_32 = 4294967296;
 
 function dataFiles(dir: string): string[] {
   const sub = join(dir, DATA_SUBDIR);
@@ -72,10 +72,10 @@ async function restoreLocked(tree: DataTree, sessions: SessionRecord[], opts: Re
   // epoch never changes inside a segment), so no zxid is handed out twice
   // an ensemble member's epoch file counts too: it may have promised epochs no file name shows yet
   const promised = readEpochState(opts.dataDir)?.acceptedEpoch ?? -1;
-  const replacedEpoch = Math.max(-1, promised, ...existing.map((f) => Math.floor(parseInt(/\.([0-9a-f]{16})/.exec(f)?.[1] ?? '0', 16) / TWO_32)));
+  const replacedEpoch = Math.max(-1, promised, ...existing.map((f) => epochOf(parseInt(/\.([0-9a-f]{16})/.exec(f)?.[1] ?? '0', 16))));
   const above = Math.max(fromZxid, opts.aboveZxid ?? 0);
-  const epoch = opts.epoch ?? Math.max(Math.floor(above / TWO_32), replacedEpoch) + 1;
-  const zxid = epoch * TWO_32;
+  const epoch = opts.epoch ?? Math.max(epochOf(above), replacedEpoch) + 1;
+  const zxid = makeZxid(epoch, 0);
   if (zxid <= fromZxid) throw new RestoreError(`epoch ${epoch} does not come after the backup point 0x${fromZxid.toString(16)}`, true);
   if (zxid <= above) throw new RestoreError(`epoch ${epoch} does not come after the archive's end 0x${above.toString(16)}: a server writing into that archive would reuse its zxids; choose a higher --epoch or leave it out`, true);
   tree.lastProcessedZxid = zxid;

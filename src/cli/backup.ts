@@ -13,6 +13,7 @@ import { readChunk } from '../backup/chunk.js';
 import { openArchive, type ArchiveStore } from '../backup/store.js';
 import { RestoreError, restoreInto } from '../backup/restore.js';
 import type { DataTree } from '../tree/datatree.js';
+import { epochOf, hexZxid } from '../util/zxid.js';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -40,7 +41,7 @@ function loadBackup(file: string): LoadedBackup {
   return readBackup(file, readFileSync(file));
 }
 
-const hex = (n: number): string => `0x${n.toString(16)}`;
+const hex = hexZxid;
 
 /** Progress on a terminal: bytes so far and rate, one line rewritten; nothing when piped. */
 class Progress extends Transform {
@@ -261,7 +262,7 @@ export function registerBackupCommands(program: Command): void {
           const when = point.replayedTxns === 0 ? `the backup's own point, captured ${String(point.reachedTime)}` : `its last txn at ${String(point.reachedTime)}`;
           console.log(`state as of zxid ${String(point.reachedZxid)} (${when}): backup ${String(point.backupZxid)} + ${String(point.replayedTxns)} archived txns replayed`);
         }
-        console.log(`new writes continue in epoch ${Math.floor(r.zxid / 4294967296)} (zxid ${hex(r.zxid)}); start it with: ark server <zoo.cfg with dataDir=${r.dataDir}>`);
+        console.log(`new writes continue in epoch ${epochOf(r.zxid)} (zxid ${hex(r.zxid)}); start it with: ark server <zoo.cfg with dataDir=${r.dataDir}>`);
       }
       return EXIT_OK;
     }));
@@ -300,7 +301,7 @@ async function restoreOnline(file: string | undefined, o: { admin?: string; auth
   try { answer = JSON.parse(body) as typeof answer; } catch { /* not JSON */ }
   if (res.statusCode !== 200 || answer.error) throw new CliError(`the AdminServer at ${url.origin} refused the restore (${res.statusCode}): ${answer.error ?? body.trim()}`, EXIT_FAILED);
   const zxid = Number(answer.last_zxid);
-  const result = { file, server: url.origin, backupZxid: hex(Number(answer.backup_zxid)), zxid: hex(zxid), epoch: Math.floor(zxid / 4294967296), znodes: answer.node_count, sessions: answer.sessions, seconds: (Date.now() - t0) / 1000 };
+  const result = { file, server: url.origin, backupZxid: hex(Number(answer.backup_zxid)), zxid: hex(zxid), epoch: epochOf(zxid), znodes: answer.node_count, sessions: answer.sessions, seconds: (Date.now() - t0) / 1000 };
   if (o.json) console.log(JSON.stringify(result));
   else {
     console.log(`restored ${file} (zxid ${result.backupZxid}) through ${url.origin}: ${result.znodes} znodes, ${result.sessions} sessions, in ${result.seconds.toFixed(2)} s`);

@@ -79,14 +79,4 @@ export interface Envelope {
   msg: Msg;
 }
 
-export function epochOf(zxid: number): number {
-  return Math.floor(zxid / 0x1_0000_0000);
-}
-
-export function counterOf(zxid: number): number {
-  return zxid % 0x1_0000_0000;
-}
-
-export function makeZxid(epoch: number, counter: number): number {
-  return epoch * 0x1_0000_0000 + counter;
-}
+export { counterOf, epochOf, makeZxid } from '../util/zxid.js';

@@ -18,7 +18,7 @@ import { ServerCore, type CoreOptions, type Forward, type Output, type PendingTx
 import { encodeSnapshotNow, readSnapshot, type LoadedSnapshot, type SessionRecord } from '../storage/snapshot.js';
 import type { DataTree } from '../tree/datatree.js';
 import { Zab, type PersistentState, type RestoreOutcome, type ZabOptions } from '../consensus/zab.js';
-import { makeZxid, type Entry, type Envelope, type SnapshotImage } from '../consensus/messages.js';
+import { epochOf, makeZxid, type Entry, type Envelope, type SnapshotImage } from '../consensus/messages.js';
 
 export interface ReplicaOptions {
   core: CoreOptions;
@@ -210,7 +210,7 @@ export class Replica {
   /** Leader: starts the restore for `from` (0: this server), or answers why it cannot. */
   private startRestore(from: number, id: number, snapshot: LoadedSnapshot): void {
     const original = snapshot.zxid;
-    const minEpoch = Math.floor(Math.max(original, this.restoreFloor) / 0x1_0000_0000);
+    const minEpoch = epochOf(Math.max(original, this.restoreFloor));
     const why = this.restoring ? 'a restore is already running' : this.zab.restore(minEpoch, (zxid) => {
       // the backup's tree, labelled with the new epoch's first zxid: the image every member takes
       const tree = snapshot.tree;

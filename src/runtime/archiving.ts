@@ -17,13 +17,14 @@ import { START_LINK, isRestoreBase, linkName } from '../backup/chain.js';
 import { backupMeta, backupStream, type BackupResult } from '../backup/format.js';
 import type { ArchiveStore } from '../backup/store.js';
 import type { Logger } from '../util/log.js';
+import { epochOf, hexZxid } from '../util/zxid.js';
 
 /** A chunk holds at most this many bytes of records (it is assembled in memory before it is written). */
 export const CHUNK_BYTES_MAX = 32 * 1024 * 1024;
 /** ...and is written without waiting for the interval once this many txns wait */
 const CHUNK_TXNS_MAX = 200_000;
 
-const hex = (z: number): string => `0x${z.toString(16)}`;
+const hex = hexZxid;
 
 export interface ArchiveHost {
   readonly serverId: number;
@@ -183,7 +184,7 @@ export class ArchiveRunner {
     this.host.logger.error(fields, `archiving stopped: this server's history is not the archive's (${what}): another history wrote the archive, ` +
       'e.g. this server was restored elsewhere at an older point, or another cluster uses the same backup.archiveDir. Nothing more is written to it from here (mntr: zk_archive_history_mismatch 1). ' +
       `To archive this server: point backup.archiveDir at a new, empty directory (its archive starts with a full backup); or, if it was restored at an older point, ` +
-      `restore it again with a base above the archive's end (an epoch above ${Math.floor(m.archiveZxid / 4294967296)}): the archive then continues with its history after a restore jump. ` +
+      `restore it again with a base above the archive's end (an epoch above ${epochOf(m.archiveZxid)}): the archive then continues with its history after a restore jump. ` +
       'If this server is the one that should own the archive, the history written there since is another server\'s: find out which before removing anything');
   }
 

@@ -9,8 +9,8 @@ import type { LoadedSnapshot } from '../storage/snapshot.js';
 import type { LoadedBackup } from '../backup/format.js';
 import { configNodeText, type ServerConfig } from '../config/zoocfg.js';
 import type { CommitPath, HostServices, RestoreOutcome } from './commit.js';
+import { COUNTER_SPAN, epochOf } from '../util/zxid.js';
 
-const TWO_32 = 4294967296;
 
 /**
  * The server core's settings from zoo.cfg; `serverId` seeds session ids (1 standalone, as
@@ -180,10 +180,9 @@ export class StandalonePath implements CommitPath {
   }
 
   private async replaceTree(b: LoadedSnapshot, before: number): Promise<RestoreOutcome> {
-    const epochOf = (z: number): number => Math.floor(z / TWO_32);
     // above the backup, everything this server handed out, and the archive's end (another history
     // may have written there: this one must not reuse its zxids)
-    const zxid = (Math.max(epochOf(b.zxid), epochOf(before), epochOf(this.host.archiveEnd())) + 1) * TWO_32;
+    const zxid = (Math.max(epochOf(b.zxid), epochOf(before), epochOf(this.host.archiveEnd())) + 1) * COUNTER_SPAN;
     const backupZxid = b.zxid;
     const tree = b.tree;
     tree.lastProcessedZxid = zxid;

@@ -15,6 +15,7 @@ import { LogCorruptError, readSegment, type LogRecord } from './txnlog.js';
 import { pruneBreaks, writeBreak } from './logbreaks.js';
 import { continuityProblem, planRecovery, type PlanInput } from './recovery.js';
 import { SnapshotCorruptError, SnapshotWriter, parseSnapshotName, readSnapshot, readSnapshotAsync, snapshotName, type LoadedSnapshot, type SessionRecord } from './snapshot.js';
+import { epochOf, isEpochStart, makeZxid } from '../util/zxid.js';
 
 export interface Recovery {
   snapshot: LoadedSnapshot | null;
@@ -289,12 +290,12 @@ export class DataDir {
  * `keepLogUpTo` alone would condemn a restore the ensemble went on from).
  */
 function unprovenRestore(snapshot: number, installed: number, keepLogUpTo: number, loggedInEpoch: (image: number) => boolean): boolean {
-  return snapshot > 0 && snapshot % 4294967296 === 0 && snapshot < installed && snapshot >= keepLogUpTo && !loggedInEpoch(snapshot);
+  return isEpochStart(snapshot) && snapshot < installed && snapshot >= keepLogUpTo && !loggedInEpoch(snapshot);
 }
 
 /** Does the log in `logDir` hold a txn after the restore image `image` in its epoch? */
 function logsInEpochAfter(logDir: string, image: number): boolean {
-  const next = image + 4294967296;
+  const next = makeZxid(epochOf(image) + 1, 0);
   const segs = listSegments(logDir);
   if (segs.some((g) => g.firstZxid > image && g.firstZxid < next)) return true;
   // otherwise only the last segment starting at or before the image can hold such a txn

@@ -15,6 +15,7 @@ import { DataDir } from './datadir.js';
 import { follows, missing, planRecovery } from './recovery.js';
 import { describeHolder, liveHolder, lockDataDirs } from './lock.js';
 import { ZK_LOG_MAGIC, ZK_SNAP_MAGIC } from './zkformat.js';
+import { hexZxid } from '../util/zxid.js';
 
 /**
  * A tool cannot do what it was asked. `usage`: the input is wrong (missing file, not an Ark
@@ -29,7 +30,7 @@ export class DataToolError extends Error {
 
 // ---------- formatting helpers shared by the tools and the CLI ----------
 
-export const hexZxid = (z: number): string => `0x${z.toString(16)}`;
+export { hexZxid } from '../util/zxid.js';
 export const hexId = (id: bigint): string => `0x${BigInt.asUintN(64, id).toString(16)}`;
 
 export function isoTime(ms: number): string {

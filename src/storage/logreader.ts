@@ -8,15 +8,13 @@ import { crc32 } from 'node:zlib';
 import { listSegments } from './filelog.js';
 import { crossesBreak, listBreaks, type LogBreak } from './logbreaks.js';
 import { LOG_HEADER_BYTES } from './txnlog.js';
+import { counterOf, followsAcrossEpochs as follows, isEpochStart } from '../util/zxid.js';
 
 const RECORD_HEADER_BYTES = 8;
 const BLOCK_BYTES = 1024 * 1024;
+/** an int64 field's high word */
 const TWO_32 = 4294967296;
 
-/** Does `next` directly follow `prev` in one history (+1, or the first txn of a later epoch)? */
-function follows(prev: number, next: number): boolean {
-  return next === prev + 1 || (Math.floor(next / TWO_32) > Math.floor(prev / TWO_32) && next % TWO_32 === 1);
-}
 
 export interface RecordRun {
   /** the txn (or snapshot) the run continues */
@@ -138,8 +136,8 @@ function barrier(breaks: readonly LogBreak[], snapshots: readonly number[], prev
 function continuesFrom(after: number, first: number, snapshots: ReadonlySet<number>): boolean {
   // a restore's base (epoch << 32) is followed by its epoch's first txn whatever the snapshot
   // files left (only the leader of that epoch, whose history starts there, made it)
-  const restoreBase = after > 0 && after % TWO_32 === 0 && first === after + 1;
-  const fromStart = after === 0 && first % TWO_32 === 1 && ![...snapshots].some((s) => s < first && s > 0);
+  const restoreBase = isEpochStart(after) && first === after + 1;
+  const fromStart = after === 0 && counterOf(first) === 1 && ![...snapshots].some((s) => s < first && s > 0);
   return (restoreBase || snapshots.has(after) || fromStart) && follows(after, first);
 }
 

@@ -5,6 +5,7 @@
 // write or damage) and readSnapshot; this decides what recovery reads and whether it fits together.
 import { basename } from 'node:path';
 import type { LogRecord, SegmentRead } from './txnlog.js';
+import { epochOf, followsAcrossEpochs, hexZxid } from '../util/zxid.js';
 
 export interface PlanInput {
   /** as the server was given them (for the advice in messages) */
@@ -41,8 +42,8 @@ export interface RecoveryPlan {
   damageAt: { file: string; offset: number } | null;
 }
 
-export const epochOf = (zxid: number): number => Math.floor(zxid / 4294967296);
-export const hex = (z: number): string => `0x${z.toString(16)}`;
+export { epochOf } from '../util/zxid.js';
+export const hex = hexZxid;
 
 /**
  * Whether `z` may follow `prev` in one history: +1; in an ensemble also the first txn of a later
@@ -50,7 +51,7 @@ export const hex = (z: number): string => `0x${z.toString(16)}`;
  * standalone server never changes epoch inside its log (a restore starts an epoch with a snapshot).
  */
 export function follows(prev: number, z: number, ensemble: boolean): boolean {
-  return z === prev + 1 || (ensemble && epochOf(z) > epochOf(prev) && z % 4294967296 === 1);
+  return z === prev + 1 || (ensemble && followsAcrossEpochs(prev, z));
 }
 
 /**
