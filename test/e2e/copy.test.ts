@@ -15,6 +15,7 @@ import { startInProc, type InProc } from '../helpers/inproc.js';
 import { arkBin, freePort, requireOrSkip, type RunningServer } from '../helpers/servers.js';
 import { startZooKeeper, zookeeperMissing } from '../helpers/zookeeper.js';
 import { describeTool, runTool, type ToolResult } from '../helpers/clitools.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const ALICE = digestOf('alice:pw');
 const ALICE_ONLY: ACL[] = [{ perms: Perms.ALL, id: { scheme: 'digest', id: ALICE } }];
@@ -170,8 +171,12 @@ test('ark_to_ark_copy_reproduces_data_acls_and_names_and_reports_conflicts_overw
   assert.equal(dstQueue.cversion, 4, 'the copy created 4 children');
   assert.notEqual(srcQueue.cversion, dstQueue.cversion);
   // containers and TTL nodes cannot be told from persistent ones by a client: they arrive persistent
+  // a real container beside it, emptied at the same time, shows the container check has run
+  await d.create2('/control-cont', 'container', { container: true, flags: CreateFlag.CONTAINER });
+  await d.create('/control-cont/x', 'keeps the container');
+  await d.delete('/control-cont/x');
   await d.delete('/backup-copy/cont/x');
-  await new Promise((r) => setTimeout(r, 600)); // the container check runs every 100 ms here
+  await waitUntil(async () => (await d.exists('/control-cont')) === null, 'the destination\'s container check to remove an empty container');
   assert.ok(await d.exists('/backup-copy/cont'), 'the copied container is a persistent node');
 
   // second run without --overwrite: conflicts exactly where data differ; new nodes created
