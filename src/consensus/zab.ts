@@ -19,6 +19,7 @@
 // `entries` (asynchronously, then persisted()); send `messages`; apply `committed`.
 import { assert } from '../util/errors.js';
 import { epochOf, makeZxid, counterOf, type Entry, type Envelope, type Msg, type SnapshotImage } from './messages.js';
+import { Majority } from './quorum.js';
 
 /** An entry from the network owns its bytes (a view would keep a whole SNAP frame alive). */
 function ownEntry(e: Entry): Entry {
@@ -27,6 +28,14 @@ function ownEntry(e: Entry): Entry {
 
 const SEQ_SPAN = 0x1_0000_0000;
 const INCARNATIONS = 0x10_0000;
+/**
+ * Ticks a learner waits before sending its NEWLEADER acknowledgement again while the leader has
+ * not answered with UPTODATE: the ack may have been lost (a reconnect), and the leader ignores
+ * a repeat.
+ */
+const ACK_NEWLEADER_RESEND_TICKS = 5;
+/** Ticks before a learner asks its leader again for a quorum barrier (sync) not answered yet. */
+const BARRIER_RESEND_TICKS = 10;
 
 export interface PersistentState {
   /** the highest epoch this server promised to follow (Zab's acceptedEpoch, f.p) */
@@ -208,6 +217,8 @@ export class Zab {
   readonly proposalBytes = { last: -1, min: -1, max: -1 };
 
   private readonly isVoter: boolean;
+  private readonly majority: Majority;
+  /** the majority's size (votes and pre-votes count this many, the candidate included) */
   private readonly quorum: number;
 
   /**
@@ -229,7 +240,8 @@ export class Zab {
     assert(opts.voters.length > 0, 'an ensemble needs at least one voter');
     this.isVoter = opts.voters.includes(opts.id);
     assert(this.isVoter || opts.observers.includes(opts.id), `server ${opts.id} is neither a voter nor an observer`);
-    this.quorum = Math.floor(opts.voters.length / 2) + 1;
+    this.majority = new Majority(opts.voters);
+    this.quorum = this.majority.size;
     this.state = { ...restored.state };
     this.log = restored.entries.slice();
     this.logBase = restored.baseZxid;
@@ -891,11 +903,7 @@ export class Zab {
   // ---------- leader ----------
 
   private hasQuorumContact(): boolean {
-    let n = 1;
-    for (const [id, l] of this.learners) {
-      if (!l.observer && l.connected && this.opts.voters.includes(id) && this.tickCount - l.lastHeardTick < this.opts.syncLimitTicks) n++;
-    }
-    return n >= this.quorum;
+    return this.majority.reached(this.learners, (l) => !l.observer && l.connected && this.tickCount - l.lastHeardTick < this.opts.syncLimitTicks);
   }
 
   private tickLeading(): void {
@@ -1027,9 +1035,7 @@ export class Zab {
       // the leader's history is the epoch's starting history: on disk first, then currentEpoch
       // (written before anything of this step leaves), as for every learner
       if (this.state.currentEpoch !== this.epoch) this.setState({ currentEpoch: this.epoch });
-      let n = 1;
-      for (const [id, l] of this.learners) if (l.status === 'synced' && this.opts.voters.includes(id) && !l.observer) n++;
-      if (n < this.quorum) return;
+      if (!this.majority.reached(this.learners, (l) => l.status === 'synced' && !l.observer)) return;
       this.established = true;
       // the leader's history up to here is now on a quorum: committed (Zab phase 2 end)
       if (this.establishZxid > this.commitZxid) this.commitZxid = this.establishZxid;
@@ -1041,13 +1047,8 @@ export class Zab {
         if (ls.status === 'synced') this.send(id, { type: 'uptodate', epoch: this.epoch, commitZxid: this.commitZxid });
       }
     }
-    const acked = [this.persistedZxid];
-    for (const [id, l] of this.learners) {
-      if (l.status === 'synced' && !l.observer && this.opts.voters.includes(id)) acked.push(l.ackedZxid);
-    }
-    if (acked.length < this.quorum) return;
-    acked.sort((a, b) => b - a);
-    const q = acked[this.quorum - 1]!;
+    const q = this.majority.committed(this.persistedZxid, this.learners, (l) => (l.status === 'synced' && !l.observer ? l.ackedZxid : null));
+    if (q === null) return;
     // only txns of our own epoch are committed by counting acks (earlier ones came with the history)
     if (q > this.commitZxid && epochOf(q) === this.epoch) {
       // zxids of one epoch are consecutive: the count committed now (from counter 1 when the commit index was an older epoch's)
@@ -1073,11 +1074,7 @@ export class Zab {
     if (this.barriers.length === 0 || !this.established) return;
     const keep: PendingBarrier[] = [];
     for (const b of this.barriers) {
-      let n = 1;
-      for (const [lid, l] of this.learners) {
-        if (l.status === 'synced' && !l.observer && this.opts.voters.includes(lid) && l.lastPongRound >= b.round) n++;
-      }
-      if (n < this.quorum) {
+      if (!this.majority.reached(this.learners, (l) => l.status === 'synced' && !l.observer && l.lastPongRound >= b.round)) {
         keep.push(b);
         continue;
       }
@@ -1095,10 +1092,10 @@ export class Zab {
       this.becomeLooking();
       return;
     }
-    if (this.status === 'syncing' && this.newLeaderAcked && this.tickCount - this.lastAckNewLeaderTick >= 5) this.sendAckNewLeader();
+    if (this.status === 'syncing' && this.newLeaderAcked && this.tickCount - this.lastAckNewLeaderTick >= ACK_NEWLEADER_RESEND_TICKS) this.sendAckNewLeader();
     if (this.status === 'broadcast') {
       for (const [id, at] of this.barriersOut) {
-        if (this.tickCount - at < 10) continue;
+        if (this.tickCount - at < BARRIER_RESEND_TICKS) continue;
         this.barriersOut.set(id, this.tickCount);
         this.send(this.leaderId, { type: 'barrier', epoch: this.epoch, id });
       }
