@@ -7,6 +7,7 @@ import { closeSync, existsSync, fdatasync, fsyncSync, ftruncateSync, mkdirSync, 
 import { open as openAsync, rename as renameAsync } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JuteWriter } from '../wire/jute.js';
+import { assert } from '../util/errors.js';
 import type { Txn, TxnHeader } from '../wire/txn.js';
 import { LOG_HEADER_BYTES, encodeLogHeader, encodeRawRecord, encodeRecord, parseSegmentName, scanSegment, segmentName, LogCorruptError, type LogRecord } from './txnlog.js';
 
@@ -78,6 +79,11 @@ export class FileTxnLog {
   private spareBytes = 0;
   /** the preparation of the spare segment, while it runs (settle() waits for it) */
   private spareWork: Promise<void> | null = null;
+  /**
+   * The last zxid this process appended (null: none since it opened the log or removed it all):
+   * every append must go above it. Recovery proves the log on disk; this guards what is added to it.
+   */
+  private lastAppended: number | null = null;
 
   /** The segment being appended to, if any. */
   get activeSegment(): string | null {
@@ -202,6 +208,12 @@ export class FileTxnLog {
   /** Appends txns; calls done once they are on disk (fdatasync unless forceSync=no). */
   append(txns: ReadonlyArray<{ hdr: TxnHeader; txn: Txn }>, done: (err: Error | null) => void): void {
     if (txns.length === 0) { done(null); return; }
+    try {
+      for (const t of txns) this.checkAscending(t.hdr.zxid);
+    } catch (e) {
+      done(e as Error);
+      return;
+    }
     const w = this.w.reset();
     for (const t of txns) encodeRecord(w, t.hdr, t.txn);
     this.writeRecords(txns[0]!.hdr.zxid, w.take(), done);
@@ -210,6 +222,12 @@ export class FileTxnLog {
   /** Appends already-encoded txns (replicated log entries); calls done once they are on disk. */
   appendEntries(entries: ReadonlyArray<{ zxid: number; data: Uint8Array }>, done: (err: Error | null) => void): void {
     if (entries.length === 0) { done(null); return; }
+    try {
+      for (const e of entries) this.checkAscending(e.zxid);
+    } catch (e) {
+      done(e as Error);
+      return;
+    }
     const w = this.w.reset();
     for (const e of entries) encodeRawRecord(w, e.data);
     this.writeRecords(entries[0]!.zxid, w.take(), done);
@@ -221,6 +239,7 @@ export class FileTxnLog {
    */
   truncateAfter(zxid: number): number {
     this.closeSegment();
+    if (this.lastAppended !== null) this.lastAppended = Math.min(this.lastAppended, zxid);
     let dropped = 0;
     const segs = listSegments(this.dir);
     for (let i = segs.length - 1; i >= 0; i--) {
@@ -247,8 +266,20 @@ export class FileTxnLog {
   /** Deletes every segment (a SNAP from the leader replaces this server's history). */
   removeAll(): void {
     this.closeSegment();
+    this.lastAppended = null;
     for (const seg of listSegments(this.dir)) rmSync(join(this.dir, seg.name), { force: true });
     fsyncPath(this.dir);
+  }
+
+  /**
+   * zxids in the log strictly increase: a txn logged at or below one already there would be two
+   * histories in one log (recovery would refuse the dir later, after acknowledging it now). A bug
+   * upstream stops the write, and with it the server, instead.
+   */
+  private checkAscending(zxid: number): void {
+    assert(Number.isSafeInteger(zxid) && zxid > 0, `txn log: appending a txn with zxid ${zxid}`);
+    assert(this.lastAppended === null || zxid > this.lastAppended, `txn log: appending zxid 0x${zxid.toString(16)} after 0x${(this.lastAppended ?? 0).toString(16)}: zxids must increase`);
+    this.lastAppended = zxid;
   }
 
   private writeRecords(firstZxid: number, buf: Buffer, done: (err: Error | null) => void): void {
