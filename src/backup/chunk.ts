@@ -24,6 +24,7 @@ import { crc32 } from 'node:zlib';
 import { JuteReader, JuteWriter } from '../wire/jute.js';
 import { readTxnBody, readTxnHeader } from '../wire/txn.js';
 import type { LogRecord } from '../storage/txnlog.js';
+import type { RecordRun } from '../storage/logreader.js';
 import { followsAcrossEpochs } from '../util/zxid.js';
 
 export const CHUNK_MAGIC = 0x41524b41; // "ARKA"
@@ -31,14 +32,8 @@ export const CHUNK_VERSION = 2;
 export const CHUNK_HEADER_BYTES = 64;
 const RECORD_HEADER_BYTES = 8;
 
-export interface ChunkHeader {
-  prevZxid: number;
-  firstZxid: number;
-  lastZxid: number;
-  count: number;
-  /** txn times (the leader's clock when each was decided), ms */
-  firstTime: number;
-  lastTime: number;
+/** What a chunk's header says: the run of txns it holds as the log reader describes one (RecordRun). */
+export interface ChunkHeader extends Omit<RecordRun, 'bytes' | 'lastCrc'> {
   /** the crc32 field of the last record (null: a jump, which holds none) */
   lastCrc: number | null;
 }

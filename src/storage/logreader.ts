@@ -22,6 +22,7 @@ export interface RecordRun {
   firstZxid: number;
   lastZxid: number;
   count: number;
+  /** txn times (the leader's clock when each was decided), ms */
   firstTime: number;
   lastTime: number;
   /** the crc32 field of the last record, as the log framed it (what the chunk header names) */

@@ -264,28 +264,13 @@ function readMultiOps(r: JuteReader, readOnly: boolean): MultiOp[] {
   return ops;
 }
 
+/** What a multi may hold (ZooKeeper's MultiOperationRecord): writes and checks; a multiRead, reads. */
+const MULTI_OPS: ReadonlySet<number> = new Set([OpCode.create, OpCode.create2, OpCode.createContainer, OpCode.createTTL, OpCode.delete, OpCode.check, OpCode.setData]);
+const MULTI_READ_OPS: ReadonlySet<number> = new Set([OpCode.getData, OpCode.getChildren]);
+
 function readMultiOp(r: JuteReader, type: number, readOnly: boolean): MultiOp {
-  if (readOnly) {
-    switch (type) {
-      case OpCode.getData:
-      case OpCode.getChildren:
-        return { type, req: readPathWatch(r) };
-    }
-  } else {
-    switch (type) {
-      case OpCode.create:
-      case OpCode.create2:
-      case OpCode.createContainer:
-        return { type, req: readCreate(r, false) };
-      case OpCode.createTTL:
-        return { type, req: readCreate(r, true) };
-      case OpCode.delete:
-      case OpCode.check:
-        return { type, req: readPathVersion(r) };
-      case OpCode.setData:
-        return { type, req: readSetData(r) };
-    }
-  }
+  // each op's record is the one it has on its own (readRequest), for the ops the sets allow
+  if ((readOnly ? MULTI_READ_OPS : MULTI_OPS).has(type)) return readRequest(type, r) as MultiOp;
   throw new KeeperError(ErrorCode.Unimplemented, undefined, { cause: new Error(`op ${opName(type)} not allowed in ${readOnly ? 'multiRead' : 'multi'}`) });
 }
 
