@@ -14,6 +14,7 @@ import { createGunzip, crc32, gunzip, gunzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { JuteReader, JuteWriter } from '../wire/jute.js';
+import { assert } from '../util/errors.js';
 import { readACLs, writeACLs, type ACL } from '../wire/protocol.js';
 import { DataTree, type Capture, type ZNode } from '../tree/datatree.js';
 import { DIGEST_VERSION, addDigest } from '../tree/digest.js';
@@ -70,6 +71,8 @@ export class SnapshotWriter {
   private readonly w = new JuteWriter(1 << 20);
   private crc = 0;
   private count = 0;
+  /** the tree's node count at the capture point: what a complete snapshot holds */
+  private readonly expected: number;
   private digest = 0n;
   private digestPart = 0;
   private done = false;
@@ -81,6 +84,7 @@ export class SnapshotWriter {
    */
   constructor(private readonly tree: DataTree, private readonly sessions: SessionRecord[], private readonly timeMs: number, private readonly live = false) {
     this.capture = live ? { epoch: -1, zxid: tree.lastProcessedZxid, pre: new Map(), removed: new Map() } : tree.beginCapture();
+    this.expected = tree.nodes.size;
   }
 
   get zxid(): number {
@@ -128,10 +132,13 @@ export class SnapshotWriter {
     this.digest = addDigest(this.digest, this.digestPart);
     this.digestPart = 0;
     if (this.stack.length === 0) {
+      // every node the tree held at the capture point, each once: a snapshot that misses one (a
+      // capture bug) would load as a smaller tree with its own, matching digest
+      if (!this.live) this.tree.endCapture();
+      this.done = true;
+      assert(this.count === this.expected, `snapshot at 0x${this.capture.zxid.toString(16)} wrote ${this.count} nodes; the tree held ${this.expected} at its capture point`);
       w.byte(TAG_END).long(this.count).int(DIGEST_VERSION).longBig(this.digest);
       const body = this.emit();
-      this.done = true;
-      if (!this.live) this.tree.endCapture();
       const crc = Buffer.alloc(4);
       crc.writeUInt32BE(this.crc >>> 0, 0);
       return Buffer.concat([body, crc]);

@@ -114,3 +114,13 @@ test('capture_keeps_a_parents_children_as_of_its_zxid_without_copying_them', () 
   assert.deepEqual([...loaded.tree.nodes.keys()].filter((p) => p.startsWith('/a')).sort(), ['/a', '/a/w', '/a/y', '/a/z']);
   assert.equal(loaded.tree.get('/a/z')!.czxid, 3, 'the /a/z of the capture point');
 });
+
+test('a snapshot that would miss a node the tree holds is refused, not written smaller (the writer counts against the capture point)', () => {
+  const tree = new DataTree();
+  apply(tree, 1, { type: OpCode.create, path: '/a', data: Buffer.from('a'), acl: OPEN_ACL_UNSAFE, ephemeralOwner: 0n, parentCVersion: 1 } as Txn);
+  // a node the map holds but no parent lists: what a capture bug would leave the walk unable to reach
+  tree.nodes.set('/orphan', tree.nodes.get('/a')!);
+  const writer = new SnapshotWriter(tree, [], 1);
+  assert.throws(() => { while (writer.next(100)); }, /wrote \d+ nodes; the tree held \d+ at its capture point/);
+  assert.doesNotThrow(() => tree.beginCapture().zxid, 'the capture was released');
+});
