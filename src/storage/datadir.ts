@@ -15,7 +15,7 @@ import { LogCorruptError, readSegment, type LogRecord } from './txnlog.js';
 import { pruneBreaks, writeBreak } from './logbreaks.js';
 import { continuityProblem, planRecovery, type PlanInput } from './recovery.js';
 import { SnapshotCorruptError, SnapshotWriter, parseSnapshotName, readSnapshot, readSnapshotAsync, snapshotName, type LoadedSnapshot, type SessionRecord } from './snapshot.js';
-import { epochOf, isEpochStart, makeZxid } from '../util/zxid.js';
+import { isEpochStart } from '../util/zxid.js';
 
 export interface Recovery {
   snapshot: LoadedSnapshot | null;
@@ -192,28 +192,28 @@ export class DataDir {
     fsyncPath(tmp);
     const marker = join(this.snapDir, INSTALL_MARKER);
     const keep = Math.min(keepLogUpTo, zxid);
-    writeFileSync(marker, `${zxid}\n${keep}\n`);
+    // judged now, while the log still holds what proves a restore was taken, and kept in the
+    // marker: a crash after the log is cut must not judge again from the cut log
+    const loggedAfter = (image: number): boolean => logsAfter(this.log.dir, image);
+    const unproven = this.snapshots().filter((s) => unprovenRestore(s.zxid, zxid, keep, loggedAfter)).map((s) => s.zxid);
+    writeFileSync(marker, `${zxid}\n${keep}\n${unproven.join(',')}\n`);
     fsyncPath(marker);
     fsyncPath(this.snapDir);
-    this.finishInstall(zxid, keep);
+    this.finishInstall(zxid, keep, unproven);
   }
 
   private installTemp(zxid: number): string {
     return join(this.snapDir, `${snapshotName(zxid, false)}.install`);
   }
 
-  private finishInstall(zxid: number, keepLogUpTo: number): void {
-    // judged while the log still holds what proves a restore was taken (a crash after this finds
-    // the unproven images gone, which is the decision made)
-    const loggedInEpoch = (image: number): boolean => logsInEpochAfter(this.log.dir, image);
-    for (const s of this.snapshots()) if (unprovenRestore(s.zxid, zxid, keepLogUpTo, loggedInEpoch)) rmSync(s.file, { force: true });
+  private finishInstall(zxid: number, keepLogUpTo: number, unproven: readonly number[]): void {
     // the kept log ends at keepLogUpTo and the new one resumes after the snapshot: recorded before
     // the log is cut, so a crash leaves the break recorded or the install to finish (the marker)
     if (keepLogUpTo >= 0 && keepLogUpTo < zxid) writeBreak(this.log.dir, { keep: keepLogUpTo, snapshot: zxid });
     if (keepLogUpTo >= 0) this.log.truncateAfter(keepLogUpTo);
     else this.log.removeAll();
     this.pruneLogBreaks();
-    for (const s of this.snapshots()) if (s.zxid > zxid) rmSync(s.file, { force: true });
+    for (const s of this.snapshots()) if (s.zxid > zxid || unproven.includes(s.zxid)) rmSync(s.file, { force: true });
     const tmp = this.installTemp(zxid);
     if (existsSync(tmp)) renameSync(tmp, join(this.snapDir, snapshotName(zxid, false)));
     fsyncPath(this.snapDir);
@@ -225,9 +225,13 @@ export class DataDir {
   private completeInstall(): void {
     const marker = join(this.snapDir, INSTALL_MARKER);
     if (!existsSync(marker)) return;
-    const [zxid, keep] = readFileSync(marker, 'utf8').trim().split('\n').map(Number) as [number, number | undefined];
+    const [zxidLine, keepLine, unprovenLine] = readFileSync(marker, 'utf8').split('\n');
+    const zxid = Number(zxidLine);
+    const keep = Number(keepLine);
+    // the images the install judged unproven (a marker without the line removes none)
+    const unproven = (unprovenLine ?? '').split(',').filter((x) => x !== '').map(Number).filter(Number.isSafeInteger);
     const ready = Number.isSafeInteger(zxid) && (existsSync(this.installTemp(zxid)) || existsSync(join(this.snapDir, snapshotName(zxid, false))));
-    if (ready) this.finishInstall(zxid, Number.isSafeInteger(keep) ? keep! : -1);
+    if (ready) this.finishInstall(zxid, Number.isSafeInteger(keep) && keepLine !== '' ? keep : -1, unproven);
     else rmSync(marker, { force: true });
   }
 
@@ -279,30 +283,29 @@ export class DataDir {
 
 /**
  * A restore's image (zxid counter 0) below a snapshot installed from the leader, with no txn this
- * member saw committed after it (`keepLogUpTo`: the last it saw; -1 unknown) and none of the
- * image's epoch in its log (`loggedInEpoch`): nothing proves it is the leader's history. It is what
- * a restore campaign that failed leaves on the restorer's disk (Zab.becomeLeader installs the image
- * before any quorum took it; the others elect a leader of the old history, whose SNAP above the
- * image brings the restorer back): left as an older snapshot, the archive took it for a restore
- * base (a state the ensemble never had) and recovery for a fallback. A leader proposes in its
- * epoch only once a quorum took its history, so a logged txn of the image's epoch proves the
- * restore was taken (after a restart a member knows nothing committed past its snapshot, and
- * `keepLogUpTo` alone would condemn a restore the ensemble went on from).
+ * member saw committed after it (`keepLogUpTo`: the last it saw; -1 unknown) and no txn after it
+ * in its log (`loggedAfter`): nothing proves it is the ensemble's history. It is what a restore
+ * campaign that failed leaves on the restorer's disk (Zab.becomeLeader installs the image before
+ * any quorum took it; the others elect a leader of the old history, whose SNAP above the image
+ * brings the restorer back before it logs anything, since a TRUNC below its snapshot is a SNAP):
+ * left as an older snapshot, the archive took it for a restore base (a state the ensemble never
+ * had) and recovery for a fallback. A txn logged after the image came from a leader whose history
+ * holds it (its own epoch's proposals once a quorum took it, or a later leader's DIFF), so it
+ * proves the restore was taken; after a restart a member knows nothing committed past its
+ * snapshot, and `keepLogUpTo` alone would condemn a restore the ensemble went on from.
  */
-function unprovenRestore(snapshot: number, installed: number, keepLogUpTo: number, loggedInEpoch: (image: number) => boolean): boolean {
-  return isEpochStart(snapshot) && snapshot < installed && snapshot >= keepLogUpTo && !loggedInEpoch(snapshot);
+function unprovenRestore(snapshot: number, installed: number, keepLogUpTo: number, loggedAfter: (image: number) => boolean): boolean {
+  return isEpochStart(snapshot) && snapshot < installed && snapshot >= keepLogUpTo && !loggedAfter(snapshot);
 }
 
-/** Does the log in `logDir` hold a txn after the restore image `image` in its epoch? */
-function logsInEpochAfter(logDir: string, image: number): boolean {
-  const next = makeZxid(epochOf(image) + 1, 0);
+/** Does the log in `logDir` hold a txn after `image`? (A segment named above it holds one: it is named after its first txn.) */
+function logsAfter(logDir: string, image: number): boolean {
   const segs = listSegments(logDir);
-  if (segs.some((g) => g.firstZxid > image && g.firstZxid < next)) return true;
+  if (segs.some((g) => g.firstZxid > image)) return true;
   // otherwise only the last segment starting at or before the image can hold such a txn
-  const holder = segs.filter((g) => g.firstZxid <= image).at(-1);
+  const holder = segs.at(-1);
   if (!holder) return false;
-  const read = readSegment(readFileSync(join(logDir, holder.name)));
-  return read.records.some((r) => r.hdr.zxid > image && r.hdr.zxid < next);
+  return readSegment(readFileSync(join(logDir, holder.name))).records.some((r) => r.hdr.zxid > image);
 }
 
 /** f with its results kept per argument (a segment is read once per recovery however often the rules look at it) */

@@ -193,7 +193,7 @@ describe('the snapshots a SNAP install leaves', () => {
     assert.deepEqual(left(noArchive), [hex(6 * E + 5)]);
   });
 
-  test('after a restart, a restore the ensemble went on from (its epoch\'s txns in this log) stays, though the member knows nothing committed past it', () => {
+  test('after a restart, a restore the ensemble went on from (txns logged after it) stays, though the member knows nothing committed past it', () => {
     // a restarted member's commit point is its snapshot (the restore image at 5:0); its log holds
     // 5:1..5:3, proposed only after a quorum took the restore; the leader SNAPs it at 6:5
     const dd = withSnapshots([5 * E]);
@@ -204,10 +204,26 @@ describe('the snapshots a SNAP install leaves', () => {
     segment(older.log.dir, [4 * E + 7, 4 * E + 8, 5 * E + 1]); // the epoch's first txn inside an older segment
     older.installSnapshot(6 * E + 5, Buffer.from('image'), 5 * E);
     assert.deepEqual(left(older), [hex(5 * E), hex(6 * E + 5)]);
+    const later = withSnapshots([5 * E]);
+    segment(later.log.dir, [4 * E + 7, 4 * E + 8, 6 * E + 1]); // a later leader's DIFF after the image: its history held it
+    later.installSnapshot(7 * E + 5, Buffer.from('image'), 5 * E);
+    assert.deepEqual(left(later), [hex(5 * E), hex(7 * E + 5)]);
     const failed = withSnapshots([5 * E]);
-    segment(failed.log.dir, [4 * E + 7, 4 * E + 8, 6 * E + 1]); // nothing of epoch 5 after its image
+    segment(failed.log.dir, [4 * E + 7, 4 * E + 8]); // nothing logged after the image
     failed.installSnapshot(6 * E + 5, Buffer.from('image'), 5 * E);
     assert.deepEqual(left(failed), [hex(6 * E + 5)]);
+  });
+
+  test('a crash after the install cut the log does not judge the image again from the cut log', () => {
+    const dd = withSnapshots([5 * E]);
+    segment(dd.log.dir, [5 * E + 1, 5 * E + 2, 5 * E + 3]);
+    const cut = dd.log.truncateAfter.bind(dd.log);
+    dd.log.truncateAfter = (z: number): number => { cut(z); throw new Error('crash right after the cut'); };
+    assert.throws(() => dd.installSnapshot(6 * E + 5, Buffer.from('image'), 5 * E), /crash right after the cut/);
+    // the next start finishes the install from its marker (then fails to load these fake snapshots)
+    const again = new DataDir(dd.dataDir, dd.dataDir, { forceSync: true, segmentBytesMax: 1 << 20, preAllocBytes: 4096 });
+    assert.throws(() => again.recover({ repair: true, ensemble: true }));
+    assert.deepEqual(left(again), [hex(5 * E), hex(6 * E + 5)], 'the restore the first run found proven stays');
   });
 
   test('a restore the ensemble took and went on from stays, and so does the restore a SNAP brings', () => {
