@@ -161,19 +161,21 @@ export class StandalonePath implements CommitPath {
       await this.drained();
       const before = this.core.lastApplied;
       this.core = this.newCore();
-      let b: LoadedBackup;
       try {
-        b = await load();
+        const b = await load();
+        return await this.replaceTree(b.snapshot, before);
       } catch (e) {
+        // an unreadable backup, or its snapshot not written (a full disk): the restore did not
+        // happen and this server's own state is still on disk, whole (a snapshot is renamed into
+        // place only once complete): serve it again rather than the empty core
         try {
           this.load(await this.host.dataDir.recoverAsync({ repair: true }));
         } catch (reloadErr) {
           // neither the backup nor this server's own data: serving the empty core would lose it all
-          this.host.fatal(new Error(`the backup could not be loaded (${(e as Error).message}) and reloading the data dir failed too: ${(reloadErr as Error).message}`));
+          this.host.fatal(new Error(`the backup could not be restored (${(e as Error).message}) and reloading the data dir failed too: ${(reloadErr as Error).message}`));
         }
         throw e;
       }
-      return await this.replaceTree(b.snapshot, before);
     } finally {
       this.restoring = false;
     }

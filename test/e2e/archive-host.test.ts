@@ -99,3 +99,28 @@ test('captures of the tree wait for each other: two backups at once both succeed
     await a.server.stop();
   }
 });
+
+test('an online restore whose snapshot cannot be written (a full disk) leaves the server serving its own tree, not an empty one', { timeout: 30_000 }, async () => {
+  const a = await start(tempDir('archive-host-d'), tempDir('archive-host-d-archive'), []);
+  try {
+    await creates(a.port, 'a', 5);
+    const backup = await backupOf(a.server);
+    await creates(a.port, 'b', 5);
+    const dd = a.server.dataDir;
+    const write = dd.writeSnapshot.bind(dd);
+    dd.writeSnapshot = async () => { throw new Error('ENOSPC: no space left on device, write'); };
+    await assert.rejects(a.server.restoreOnline(backup), /ENOSPC/);
+    dd.writeSnapshot = write;
+    const zk = await ZkClient.connect({ port: a.port });
+    try {
+      const names = (await zk.getChildren('/')).filter((n) => /^[ab]\d$/.test(n)).sort();
+      assert.deepEqual(names, ['a0', 'a1', 'a2', 'a3', 'a4', 'b0', 'b1', 'b2', 'b3', 'b4'], 'the tree from before the restore');
+      await zk.create('/after', 'x');
+      assert.ok(await zk.exists('/b4'));
+    } finally {
+      zk.disconnect();
+    }
+  } finally {
+    await a.server.stop();
+  }
+});
