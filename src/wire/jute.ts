@@ -68,12 +68,19 @@ export class JuteReader {
     return v !== 0;
   }
 
-  /** buffer: null (length -1) is returned as null. The bytes are a view into the frame. */
-  bufferOrNull(): Buffer | null {
+  /** A buffer field's length prefix, its bytes checked present (they start at offset); null for length -1. */
+  private bufferLength(): number | null {
     const len = this.int();
     if (len === -1) return null;
     if (len < -1) throw marshalling(`negative buffer length ${len}`);
     this.need(len, 'buffer');
+    return len;
+  }
+
+  /** buffer: null (length -1) is returned as null. The bytes are a view into the frame. */
+  bufferOrNull(): Buffer | null {
+    const len = this.bufferLength();
+    if (len === null) return null;
     const v = this.buf.subarray(this.offset, this.offset + len);
     this.offset += len;
     return v;
@@ -81,10 +88,8 @@ export class JuteReader {
 
   /** A buffer field as a latin1 string (one char per byte), or null: a znode's data without a Buffer in between. */
   latin1OrNull(): string | null {
-    const len = this.int();
-    if (len === -1) return null;
-    if (len < -1) throw marshalling(`negative buffer length ${len}`);
-    this.need(len, 'buffer');
+    const len = this.bufferLength();
+    if (len === null) return null;
     const v = this.buf.toString('latin1', this.offset, this.offset + len);
     this.offset += len;
     return v;
