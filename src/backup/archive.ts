@@ -14,7 +14,7 @@ import { CHUNK_HEADER_BYTES, readChunk, readChunkHeader, type ChunkHeader } from
 import { buildChain, isJump, parseLinkName, runsOf, type Chain, type Link, type Run } from './chain.js';
 import type { ArchiveView } from './archiver.js';
 import type { ArchiveStore } from './store.js';
-import { epochOf, hexZxid } from '../util/zxid.js';
+import { epochOf, hexZxid as hex } from '../util/zxid.js';
 
 export class ArchiveError extends Error {
   constructor(message: string) {
@@ -30,7 +30,6 @@ export const STATUS = 'status.json';
 export const linkPath = (name: string): string => `${TXNS}/${name}`;
 export const backupPath = (zxid: number): string => `${BACKUPS}/${backupName(zxid)}`;
 
-const hex = hexZxid;
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 export interface BackupFile { path: string; zxid: number; bytes: number; mtimeMs: number }

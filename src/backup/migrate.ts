@@ -37,7 +37,7 @@ import { DATA_SUBDIR, DataDirError } from '../storage/filelog.js';
 import { lockDataDirs } from '../storage/lock.js';
 import type { SessionRecord } from '../storage/snapshot.js';
 import { adler32, readZkSnapshot, ZK_LOG_MAGIC, type ZkSnapshot } from '../storage/zkformat.js';
-import { epochOf } from '../util/zxid.js';
+import { epochOf, hexZxid as hex } from '../util/zxid.js';
 
 export class MigrateError extends Error {
   /** usage: a problem with the arguments or the target (exit 2), not with the data (exit 1) */
@@ -138,7 +138,6 @@ export interface ImportResult {
   report: ImportReport;
 }
 
-const hex = (n: number): string => `0x${n.toString(16)}`;
 
 /** An error's message with its cause (a jute MarshallingError says what ran short in its cause). */
 function describe(e: unknown): string {

@@ -13,7 +13,7 @@ import { readChunk } from '../backup/chunk.js';
 import { openArchive, type ArchiveStore } from '../backup/store.js';
 import { RestoreError, restoreInto } from '../backup/restore.js';
 import type { DataTree } from '../tree/datatree.js';
-import { epochOf, hexZxid } from '../util/zxid.js';
+import { epochOf, hexZxid as hex } from '../util/zxid.js';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -41,7 +41,6 @@ function loadBackup(file: string): LoadedBackup {
   return readBackup(file, readFileSync(file));
 }
 
-const hex = hexZxid;
 
 /** Progress on a terminal: bytes so far and rate, one line rewritten; nothing when piped. */
 class Progress extends Transform {

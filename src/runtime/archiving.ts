@@ -17,14 +17,13 @@ import { START_LINK, isRestoreBase, linkName } from '../backup/chain.js';
 import { backupMeta, backupStream, type BackupResult } from '../backup/format.js';
 import type { ArchiveStore } from '../backup/store.js';
 import type { Logger } from '../util/log.js';
-import { epochOf, hexZxid } from '../util/zxid.js';
+import { epochOf, hexZxid as hex } from '../util/zxid.js';
 
 /** A chunk holds at most this many bytes of records (it is assembled in memory before it is written). */
 export const CHUNK_BYTES_MAX = 32 * 1024 * 1024;
 /** ...and is written without waiting for the interval once this many txns wait */
 const CHUNK_TXNS_MAX = 200_000;
 
-const hex = hexZxid;
 
 export interface ArchiveHost {
   readonly serverId: number;

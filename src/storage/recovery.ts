@@ -5,7 +5,7 @@
 // write or damage) and readSnapshot; this decides what recovery reads and whether it fits together.
 import { basename } from 'node:path';
 import type { LogRecord, SegmentRead } from './txnlog.js';
-import { epochOf, followsAcrossEpochs, hexZxid } from '../util/zxid.js';
+import { epochOf, followsAcrossEpochs, hexZxid as hex } from '../util/zxid.js';
 
 export interface PlanInput {
   /** as the server was given them (for the advice in messages) */
@@ -41,9 +41,6 @@ export interface RecoveryPlan {
   /** when it refuses over a record that does not check out: where (what `ark data truncate-log` may cut) */
   damageAt: { file: string; offset: number } | null;
 }
-
-export { epochOf } from '../util/zxid.js';
-export const hex = hexZxid;
 
 /**
  * Whether `z` may follow `prev` in one history: +1; in an ensemble also the first txn of a later
