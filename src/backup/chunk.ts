@@ -78,14 +78,6 @@ export function readChunkHeader(file: string, buf: Buffer): ChunkHeader {
 /** Does `next` directly follow `prev` in one committed history (+1, or the first txn of a later epoch)? */
 export const follows = followsAcrossEpochs;
 
-/** The zxid and time of an encoded record payload (TxnHeader: sessionId, cxid, zxid, time, type), without decoding the txn. */
-export function payloadZxid(payload: Buffer): number {
-  return payload.readInt32BE(12) * 4294967296 + payload.readUInt32BE(16);
-}
-export function payloadTime(payload: Buffer): number {
-  return payload.readInt32BE(20) * 4294967296 + payload.readUInt32BE(24);
-}
-
 /**
  * Reads and checks a whole chunk: header, every record's checksum, count, the zxid run and its
  * times. Returns the header and the decoded txns.

@@ -7,13 +7,11 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { listSegments } from './filelog.js';
 import { crossesBreak, listBreaks, type LogBreak } from './logbreaks.js';
-import { LOG_HEADER_BYTES } from './txnlog.js';
+import { LOG_HEADER_BYTES, payloadTime, payloadZxid } from './txnlog.js';
 import { counterOf, followsAcrossEpochs as follows, isEpochStart } from '../util/zxid.js';
 
 const RECORD_HEADER_BYTES = 8;
 const BLOCK_BYTES = 1024 * 1024;
-/** an int64 field's high word */
-const TWO_32 = 4294967296;
 
 
 export interface RecordRun {
@@ -88,9 +86,7 @@ async function scanSegment(file: string, visit: (r: SegmentRecord) => boolean): 
         const payload = framed.subarray(RECORD_HEADER_BYTES);
         const crc = framed.readUInt32BE(4);
         if ((crc32(payload) >>> 0) !== crc) throw new Error(`${file}: record checksum mismatch at offset ${pos + at}`);
-        const zxid = payload.readInt32BE(12) * TWO_32 + payload.readUInt32BE(16);
-        const time = payload.readInt32BE(20) * TWO_32 + payload.readUInt32BE(24);
-        if (!visit({ zxid, time, crc, framed })) return;
+        if (!visit({ zxid: payloadZxid(payload), time: payloadTime(payload), crc, framed })) return;
         at += framed.length;
       }
       pos += at;

@@ -23,6 +23,17 @@ export class LogCorruptError extends Error {
   }
 }
 
+/**
+ * The zxid and time in a record payload's TxnHeader (sessionId, cxid, zxid, time, type) at
+ * `at`, read without decoding the txn.
+ */
+export function payloadZxid(buf: Buffer, at = 0): number {
+  return buf.readInt32BE(at + 12) * 4294967296 + buf.readUInt32BE(at + 16);
+}
+export function payloadTime(buf: Buffer, at = 0): number {
+  return buf.readInt32BE(at + 20) * 4294967296 + buf.readUInt32BE(at + 24);
+}
+
 export function encodeLogHeader(firstZxid: number): Buffer {
   return new JuteWriter(LOG_HEADER_BYTES).int(LOG_MAGIC).int(LOG_VERSION).long(firstZxid).take();
 }
@@ -239,7 +250,7 @@ export function findValidRecordAfter(buf: Buffer, from: number, afterZxid: numbe
     const len = buf.readInt32BE(off);
     if (len < TXN_HEADER_BYTES || off + RECORD_HEADER_BYTES + len > buf.length) continue;
     const p = off + RECORD_HEADER_BYTES;
-    const zxid = buf.readInt32BE(p + 12) * 4294967296 + buf.readUInt32BE(p + 16);
+    const zxid = payloadZxid(buf, p);
     if (zxid <= afterZxid || !Number.isSafeInteger(zxid) || !TXN_TYPES.has(buf.readInt32BE(p + 28))) continue;
     if ((crc32(buf.subarray(p, p + len)) >>> 0) !== buf.readUInt32BE(off + 4)) continue;
     return { offset: off, zxid };
