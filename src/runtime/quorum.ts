@@ -1,9 +1,8 @@
-// The commit path of an ensemble member: the pure Replica (server core + Zab) with the peer
-// transport and the data dir. Each ready() is carried out in the order the design depends on:
-//   1. the epoch file, written and fsynced synchronously (before any message that depends on it);
-//   2. SNAP installs and TRUNCs, after the log writes queued before them;
-//   3. log appends: group commit, one write + fdatasync, then persisted() back into consensus;
-//   4. messages to peers, bytes to clients.
+// The commit path of an ensemble member: the pure Replica (server core + Zab) driven by the
+// ReplicaHost (replica/host.ts: the order of disk operations, group commit, when a snapshot may
+// run), here over the data dir and the peer transport; the simulator runs the same host over
+// simulated ones. This file adds what only a real member has: ports, logs, metrics, timers,
+// restores read off the event loop.
 import { DataTree } from '../tree/datatree.js';
 import { PeerTransport } from '../net/peers.js';
 import type { DataDir, Recovery } from '../storage/datadir.js';
@@ -13,7 +12,9 @@ import type { EnsembleView } from '../admin/fourletter.js';
 import type { QuorumServerSpec } from '../config/zoocfg.js';
 import { Replica, encodeEntry, type DurableImage, type ReplicaReady, type RestoreResult } from '../replica/replica.js';
 import { decodeMsg, encodeMsg, PeerCodecError } from '../consensus/codec.js';
-import { epochOf, type Entry, type SnapshotImage } from '../consensus/messages.js';
+import { epochOf, type Envelope } from '../consensus/messages.js';
+import { hexZxid } from '../util/zxid.js';
+import { ReplicaHost, type DiskDone, type HostDisk } from '../replica/host.js';
 import type { ServerCore } from '../server/core.js';
 import { coreOptions } from './standalone.js';
 import type { CommitPath, HostServices, RestoreOutcome } from './commit.js';
@@ -27,12 +28,6 @@ const ELECTION_TIMEOUT_MS = 200;
 const RESTORE_WAIT_MS = 10 * 60_000;
 /** Largest peer message: a SNAP carries the whole tree. */
 const PEER_FRAME_BYTES_MAX = 1024 * 1024 * 1024;
-
-type DiskOp =
-  | { kind: 'append'; generation: number; entries: Entry[] }
-  | { kind: 'truncate'; generation: number; zxid: number }
-  | { kind: 'install'; generation: number; image: SnapshotImage; keepLogUpTo: number }
-  | { kind: 'reload' };
 
 export type QuorumRole = 'leader' | 'follower' | 'observer' | 'looking';
 
@@ -53,10 +48,10 @@ export class QuorumPath implements CommitPath {
   private readonly me: QuorumServerSpec;
   private readonly voters: number[];
   private readonly observers: number[];
+  /** carries out the replica's decisions once load() gave it the data dir's state */
+  private member: ReplicaHost | null = null;
   private scheduled = false;
   private stopping = false;
-  private readonly diskOps: DiskOp[] = [];
-  private diskBusy = false;
   private lastRole = '';
   private lastWaiting = '';
   private lastZabRole = '';
@@ -65,8 +60,6 @@ export class QuorumPath implements CommitPath {
   private lastTickAt = Date.now();
   /** online restores asked through this member, waiting for their result */
   private readonly restoreWaiters = new Map<number, (r: RestoreResult) => void>();
-  /** consensus's commit point as of the last round: the txns up to it are committed whatever a SNAP brings */
-  private committedSeen = 0;
   /** quorum-port messages with each peer since the first one it sent on its connection (the leader's observers command) */
   private readonly peerStats = new Map<number, { establishedMs: number; packetsReceived: number; packetsSent: number }>();
   readonly tickMs = ZAB_TICK_MS;
@@ -139,9 +132,13 @@ export class QuorumPath implements CommitPath {
       writeEpochState(config.dataDir, state);
     }
     this.replica = this.newReplica({ ...img, state });
+    this.member = new ReplicaHost(this.replica, {
+      disk: this.disk(), links: { send: (m) => this.sendPeer(m), flush: () => this.peers.flushNow() },
+      clock: Date.now, schedule: () => this.schedule(), fatal: (err) => this.diskFailed(err),
+      coreChanged: (core) => this.host.coreChanged(core),
+      keepCommittedLog: this.host.config.backup !== null,
+    });
     this.host.coreChanged(this.core);
-    // committed at start: the snapshot (an ensemble member snapshots only while it serves)
-    this.committedSeen = this.replica.zab.commitZxid;
     this.host.logger.info({
       myid: this.myId, voters: this.voters, observers: this.observers, snapshotZxid: `0x${img.baseZxid.toString(16)}`,
       zxid: `0x${lastZxid.toString(16)}`, acceptedEpoch: state.acceptedEpoch, currentEpoch: state.currentEpoch, dataDir: dataDir.dataDir,
@@ -213,25 +210,14 @@ export class QuorumPath implements CommitPath {
     });
   }
 
-  /** One round: take what the replica decided and carry it out in order. */
+  /** One round: the host carries out the replica's decisions; this member adds clients, restores, logs and metrics. */
   private process(): void {
+    const member = this.member;
+    if (!member || this.stopping) return;
+    this.replica.restoreFloor = this.host.archiveEnd();
+    const rd = member.round(Date.now());
+    if (!rd) return; // a reload queued on the disk calls back
     const r = this.replica;
-    if (r.awaitingReload || this.stopping) return; // the reload queued on the disk calls back
-    r.restoreFloor = this.host.archiveEnd();
-    const rd = r.ready(Date.now());
-    if (rd.state) writeEpochState(this.host.config.dataDir, rd.state);
-    // order: the install or the cut, then (after a cut below what was applied) the reload from
-    // what the disk holds at that point, then the new entries
-    // a SNAP replaces the log, but the committed txns in it stay while an archive may still need them
-    if (rd.snapshot) this.diskOps.push({ kind: 'install', generation: rd.generation, image: rd.snapshot, keepLogUpTo: this.host.config.backup ? this.committedSeen : -1 });
-    if (rd.truncateAfter !== null) this.diskOps.push({ kind: 'truncate', generation: rd.generation, zxid: rd.truncateAfter });
-    if (r.awaitingReload) this.diskOps.push({ kind: 'reload' });
-    if (rd.entries.length > 0) this.diskOps.push({ kind: 'append', generation: rd.generation, entries: rd.entries });
-    this.runDisk();
-    for (const m of rd.messages) this.peers.send(m.to, encodeMsg(m.msg));
-    for (const m of rd.messages) { const p = this.peerStats.get(m.to); if (p) p.packetsSent++; }
-    // commits reach the followers before the replies they commit reach the clients
-    if (rd.outputs.length > 0) this.peers.flushNow();
     this.host.send(this.core, rd.outputs);
     for (const a of rd.restoreAsks) this.readRestore(a);
     for (const e of r.errors.splice(0)) this.host.logger.warn({ err: e }, 'bad payload from a peer: ignored; if this repeats, check that every member runs the same Ark version');
@@ -240,11 +226,16 @@ export class QuorumPath implements CommitPath {
     this.notePhase();
     this.host.metrics?.ensembleStep(r.zab, rd.entries, rd.applied, Date.now());
     if (rd.applied.length > 0) this.host.applied(rd.applied.length);
-    this.committedSeen = r.zab.commitZxid;
     for (const x of rd.restores) {
       this.restoreWaiters.get(x.id)?.(x.result);
       this.restoreWaiters.delete(x.id);
     }
+  }
+
+  private sendPeer(m: Envelope): void {
+    this.peers.send(m.to, encodeMsg(m.msg));
+    const p = this.peerStats.get(m.to);
+    if (p) p.packetsSent++;
   }
 
   /** For mntr and the AdminServer: elections timed (LOOKING until leading or following), serving since when. */
@@ -359,85 +350,58 @@ export class QuorumPath implements CommitPath {
 
   // ---------- disk ----------
 
-  /** Carries out disk operations in order; consecutive appends share one write + fdatasync. */
-  private runDisk(): void {
-    if (this.diskBusy || this.diskOps.length === 0) return;
-    const op = this.diskOps[0]!;
-    if (op.kind === 'append') {
-      const entries: Entry[] = [];
-      const generation = op.generation;
-      while (this.diskOps.length > 0 && this.diskOps[0]!.kind === 'append' && (this.diskOps[0] as { generation: number }).generation === generation) {
-        entries.push(...(this.diskOps.shift() as { entries: Entry[] }).entries);
-      }
-      this.host.metrics?.batch(entries.length);
-      this.diskBusy = true;
-      this.host.dataDir.log.appendEntries(entries, (err) => {
-        this.diskBusy = false;
-        if (err) { this.diskFailed(err); return; }
-        this.replica.persisted(generation, entries.at(-1)!.zxid, Date.now());
-        this.runDisk();
-        this.schedule();
+  /**
+   * The data dir as the ReplicaHost drives it. A SNAP install, TRUNC or reload waits for a snapshot
+   * being written (its file must not land afterwards), then runs synchronously.
+   */
+  private disk(): HostDisk {
+    const { config, dataDir, logger } = this.host;
+    const afterSnapshot = (job: () => void, done: DiskDone): void => {
+      void this.host.snapshotDone().then(() => {
+        if (this.stopping) { done(null); return; } // the host ignores it: nothing more is written
+        try {
+          job();
+        } catch (e) {
+          done(e as Error);
+          return;
+        }
+        done(null);
       });
-      return;
-    }
-    this.diskBusy = true;
-    // a SNAP install or TRUNC waits for a snapshot being written (its file must not land afterwards)
-    void this.host.snapshotDone().then(() => {
-      if (this.stopping) { this.diskBusy = false; return; }
-      try {
-        this.diskOps.shift();
-        this.syncDiskOp(op);
-      } catch (e) {
-        this.diskBusy = false; // nothing more is written (stopping); stop() must not wait for it
-        this.diskFailed(e as Error);
-        return;
-      }
-      this.diskBusy = false;
-      this.runDisk();
-      this.schedule();
-    });
-  }
-
-  private syncDiskOp(op: Exclude<DiskOp, { kind: 'append' }>): void {
-    const { dataDir, logger } = this.host;
-    switch (op.kind) {
-      case 'install':
-        dataDir.installSnapshot(op.image.zxid, op.image.data, op.keepLogUpTo);
-        logger.info({ zxid: `0x${op.image.zxid.toString(16)}`, bytes: op.image.data.length }, 'SNAP: took the leader\'s snapshot');
-        // durable now: consensus may write currentEpoch and acknowledge (never before)
-        this.replica.persisted(op.generation, op.image.zxid, Date.now());
-        this.host.coreChanged(this.core);
-        return;
-      case 'truncate': {
-        const dropped = dataDir.truncateAfter(op.zxid);
-        if (dropped > 0) logger.warn({ zxid: `0x${op.zxid.toString(16)}`, dropped }, 'TRUNC: dropped logged txns that the leader\'s history does not hold; no action needed, they were never committed');
-        this.replica.persisted(op.generation, op.zxid, Date.now());
-        return;
-      }
-      case 'reload': {
-        this.replica.reloaded(durableImage(reloadData(dataDir)));
-        this.host.coreChanged(this.core);
-        return;
-      }
-    }
+    };
+    return {
+      writeEpoch: (state) => writeEpochState(config.dataDir, state),
+      append: (entries, done) => {
+        this.host.metrics?.batch(entries.length);
+        dataDir.log.appendEntries(entries, done);
+      },
+      install: (image, keepLogUpTo, done) => afterSnapshot(() => {
+        dataDir.installSnapshot(image.zxid, image.data, keepLogUpTo);
+        logger.info({ zxid: hexZxid(image.zxid), bytes: image.data.length }, 'SNAP: took the leader\'s snapshot');
+      }, done),
+      truncate: (zxid, done) => afterSnapshot(() => {
+        const dropped = dataDir.truncateAfter(zxid);
+        if (dropped > 0) logger.warn({ zxid: hexZxid(zxid), dropped }, 'TRUNC: dropped logged txns that the leader\'s history does not hold; no action needed, they were never committed');
+      }, done),
+      reload: (done) => {
+        let image: DurableImage | null = null;
+        afterSnapshot(() => { image = durableImage(reloadData(dataDir)); }, (err) => done(err, image));
+      },
+    };
   }
 
   private diskFailed(err: Error): void {
     this.stopping = true;
-    this.diskOps.length = 0;
     this.host.fatal(err);
   }
 
   // ---------- snapshots, restore, archive ----------
 
   canSnapshot(): boolean {
-    return this.core.mode !== 'down';
+    return this.member?.canSnapshot() ?? false;
   }
 
   snapshotWritten(info: WrittenSnapshot): void {
-    // the log before it is then only needed for DIFFs (a window of it stays in memory); a replica
-    // replaced meanwhile (never here: the replica lives as long as the path) would not match
-    this.replica.zab.compact(info.zxid);
+    this.member?.snapshotWritten(info.zxid);
   }
 
   /**
@@ -491,7 +455,8 @@ export class QuorumPath implements CommitPath {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    while (this.diskBusy) await new Promise((r) => setTimeout(r, 5));
+    this.member?.stop();
+    while (this.member?.diskBusy) await new Promise((r) => setTimeout(r, 5));
     await this.peers?.close();
   }
 }

@@ -6,6 +6,7 @@ import type { RuntimeStats } from '../admin/fourletter.js';
 import type { FileTxnLog } from '../storage/filelog.js';
 import type { Logger } from '../util/log.js';
 import type { ServerMetrics } from '../metrics/metrics.js';
+import { SnapshotSchedule } from '../server/snapschedule.js';
 
 /**
  * The storage hooks both runtimes set the same way: each txn-log fsync and each snapshot goes to
@@ -41,28 +42,16 @@ export class SnapshotRunner {
   /** mntr's zk_*_snapshottime */
   stats: RuntimeStats | null = null;
 
-  /** txns applied since the last snapshot started, and how many make the next one due */
-  private sinceLast = 0;
-  private after: number;
+  private readonly schedule: SnapshotSchedule;
 
   constructor(private readonly dataDir: DataDir, private readonly gzip: boolean, private readonly logger: Logger,
-    private readonly snapCount: number, private readonly random: () => number) {
-    this.after = this.nextPoint();
-  }
-
-  /**
-   * snapCount/2 + random(snapCount/2) txns after the last one, so that ensemble members do not
-   * snapshot together (ZooKeeper's SyncRequestProcessor does the same).
-   */
-  private nextPoint(): number {
-    const half = Math.max(1, Math.floor(this.snapCount / 2));
-    return half + 1 + Math.floor(this.random() * half);
+    snapCount: number, random: () => number) {
+    this.schedule = new SnapshotSchedule(snapCount, random);
   }
 
   /** Counts applied txns; true once a snapshot is due. */
   applied(n: number): boolean {
-    this.sinceLast += n;
-    return this.sinceLast >= this.after;
+    return this.schedule.applied(n);
   }
 
   get busy(): boolean {
@@ -78,8 +67,7 @@ export class SnapshotRunner {
    * as ZooKeeper's "Too busy to snap", and tried again after the next snapCount/2.. txns.
    */
   start(core: ServerCore, onWritten?: (info: WrittenSnapshot) => void): boolean {
-    this.sinceLast = 0;
-    this.after = this.nextPoint();
+    this.schedule.started();
     if (this.busy) {
       this.logger.warn('Too busy to snap, skipping: the previous snapshot or a backup is still being written; if this repeats, raise snapCount or put dataDir on a faster disk');
       return false;

@@ -9,8 +9,10 @@ import { encodeSnapshotNow, readSnapshot } from '../../src/storage/snapshot.js';
 import type { RestoreResult } from '../../src/replica/replica.js';
 import { zookeeperSessionPassword } from '../../src/session/sessions.js';
 import { Replica, encodeEntry, type DurableImage, type ReplicaReady } from '../../src/replica/replica.js';
+import { ReplicaHost, type DiskDone, type HostDisk } from '../../src/replica/host.js';
+import { SnapshotSchedule } from '../../src/server/snapschedule.js';
 import type { PersistentState } from '../../src/consensus/zab.js';
-import type { Entry, Msg } from '../../src/consensus/messages.js';
+import type { Entry, Envelope, Msg } from '../../src/consensus/messages.js';
 import { Rng } from './rng.js';
 import { SimNetwork } from './network.js';
 import { SWARM_STEP_MS, asymmetricLinks, describeSwarm, drawSwarm, partitionGroups, shapeToLinks, type SwarmOptions } from './swarm.js';
@@ -27,11 +29,17 @@ export class SimFailure extends Error {
 const TICK_MS = 10;
 const T0 = 1_700_000_000_000;
 
-type DiskOp =
-  | { kind: 'append'; generation: number; entries: Entry[]; doneAt: number }
-  | { kind: 'install'; generation: number; image: { zxid: number; data: Buffer }; keepLogUpTo: number; doneAt: number }
-  | { kind: 'truncate'; generation: number; zxid: number; doneAt: number }
-  | { kind: 'reload'; doneAt: number };
+/** snapCount of the simulated members: small, so that snapshots happen often in a run */
+const SIM_SNAP_COUNT = 60;
+
+/** The disk operation a member's host started (one at a time, as on the runtime's data dir). */
+interface InFlight {
+  kind: 'append' | 'install' | 'truncate' | 'reload';
+  doneAt: number;
+  /** an append's entries (a crash keeps a prefix of them when the write is torn) */
+  entries?: readonly Entry[] | undefined;
+  finish: () => void;
+}
 
 interface SimDisk {
   state: PersistentState;
@@ -45,27 +53,30 @@ interface SimDisk {
   /** where a SNAP install kept `old` up to `keep` and the log resumes after `snapshot` (the runtime's break files) */
   breaks: LogBreak[];
   /**
-   * queued disk operations, carried out in order as the runtime's disk queue does (quorum.ts):
-   * a SNAP install or TRUNC, a reload from disk, appends; each completes at doneAt, and a crash
-   * loses every one not completed (a torn write keeps a prefix of the first append)
+   * the operation the member's ReplicaHost started (it orders and batches them, as on the
+   * runtime's data dir); it completes at doneAt, and a crash loses it (a torn write keeps a prefix
+   * of an append)
    */
-  pending: DiskOp[];
+  inflight: InFlight | null;
 }
 
 interface SimNode {
   id: number;
   observer: boolean;
   replica: Replica | null;
+  /** the shipping host code around the replica (replica/host.ts), over this node's disk and links */
+  host: ReplicaHost | null;
+  /** when it snapshots: the runtime's schedule */
+  snapshots: SnapshotSchedule;
+  /** what its host sent in the current round (it leaves once the round's stall, if any, is known) */
+  sent: Envelope[];
   disk: SimDisk;
   clockOffsetMs: number;
   nextTickAt: number;
   downUntil: number;
-  appliedSinceSnap: number;
   lastRole: string;
   /** its archiver, as a running member has one (a crash loses the action in flight) */
   archiving: SimArchiving | null;
-  /** consensus's commit point as of its last round (the runtime's committedSeen) */
-  committedSeen: number;
   /**
    * blocked by a synchronous job until then (stallMs): it neither ticks nor hears nor finishes
    * disk work, and what it sent in that round leaves when the job ends
@@ -229,9 +240,9 @@ export class Cluster {
     const observers = [...Array(this.swarm.observers).keys()].map((i) => this.swarm.nodes + i + 1);
     for (const id of [...voters, ...observers]) {
       const node: SimNode = {
-        id, observer: observers.includes(id), replica: null, clockOffsetMs: 0, nextTickAt: this.now + this.rFault.int(TICK_MS),
-        downUntil: 0, appliedSinceSnap: 0, lastRole: 'looking',
-        disk: { state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, snapshot: null, log: [], old: [], breaks: [], pending: [] }, archiving: null, committedSeen: 0, busyUntil: 0, historyBase: 0, held: [], outbox: [],
+        id, observer: observers.includes(id), replica: null, host: null, snapshots: this.snapshotSchedule(), sent: [],
+        clockOffsetMs: 0, nextTickAt: this.now + this.rFault.int(TICK_MS), downUntil: 0, lastRole: 'looking',
+        disk: emptyDisk(), archiving: null, busyUntil: 0, historyBase: 0, held: [], outbox: [],
       };
       this.nodes.set(id, node);
       this.start(node, voters, observers);
@@ -275,18 +286,28 @@ export class Cluster {
         random: () => this.rZab.next(),
       },
     }, { ...img, state: { ...node.disk.state } }, this.nodeNow(node));
-    node.appliedSinceSnap = 0;
+    node.host = new ReplicaHost(node.replica, {
+      disk: this.hostDisk(node), links: { send: (m) => node.sent.push(m), flush: () => undefined },
+      clock: () => this.nodeNow(node), schedule: () => undefined, // every node runs a round every step
+      fatal: (err) => this.fail(`node ${node.id}: disk failed: ${err.message}`),
+      coreChanged: () => this.checkDigest(node, 'new core'),
+      keepCommittedLog: true, // every member archives
+    });
+    node.snapshots = this.snapshotSchedule();
     node.archiving = new SimArchiving();
-    // what a member knows committed at start: its snapshot (taken only while serving, so committed)
-    node.committedSeen = node.replica.zab.commitZxid;
     this.checkDigest(node, 'start-up');
+  }
+
+  private snapshotSchedule(): SnapshotSchedule {
+    return new SnapshotSchedule(SIM_SNAP_COUNT, () => this.rDisk.next());
   }
 
   private durableImage(node: SimNode): DurableImage {
     const d = node.disk;
     if (d.snapshot) {
       const s = readSnapshot(`node ${node.id} snapshot`, d.snapshot.data);
-      return { tree: s.tree, sessions: s.sessions, baseZxid: s.zxid, entries: d.log.slice() };
+      // as recovery reads it: the log after the snapshot (one ahead of the log leaves older records)
+      return { tree: s.tree, sessions: s.sessions, baseZxid: s.zxid, entries: d.log.filter((e) => e.zxid > s.zxid) };
     }
     return { tree: new DataTree(), sessions: [], baseZxid: 0, entries: d.log.slice() };
   }
@@ -299,6 +320,8 @@ export class Cluster {
     const node = this.nodes.get(id)!;
     if (!node.replica) return;
     node.replica = null;
+    node.host = null;
+    node.sent = [];
     node.archiving = null;
     node.downUntil = this.now + downMs;
     node.busyUntil = 0;
@@ -307,13 +330,13 @@ export class Cluster {
     // a restore asked of it dies with it (the AdminServer's HTTP request fails)
     for (const r of this.restores) if (r.node === id && r.result === null) r.lost = true;
     // unsynced writes are lost; a torn write keeps a prefix of the first unsynced batch
-    const first = node.disk.pending[0];
+    const first = node.disk.inflight;
     if (first?.kind === 'append' && this.rDisk.bool(this.swarm.tornWriteP)) {
-      const keep = this.rDisk.int(first.entries.length + 1);
-      node.disk.log.push(...first.entries.slice(0, keep));
+      const keep = this.rDisk.int(first.entries!.length + 1);
+      node.disk.log.push(...first.entries!.slice(0, keep));
       if (keep > 0) this.count('torn_write');
     }
-    node.disk.pending = [];
+    node.disk.inflight = null;
     this.net.dropNode(id);
     // kill -9 resets its TCP connections, which the others notice at once; a power loss does not
     if (this.rFault.bool(0.8)) {
@@ -329,13 +352,13 @@ export class Cluster {
     if (node.replica) return;
     this.start(node);
     this.count('restart');
-    this.log(`restart node ${id} (log to 0x${(node.disk.log.at(-1)?.zxid ?? node.disk.snapshot?.zxid ?? 0).toString(16)})`);
+    this.log(`restart node ${id} (disk to 0x${durableEnd(node.disk).toString(16)})`);
   }
 
   /** Wipes a stopped node's disk (a replaced machine): it must rejoin by SNAP. */
   wipe(id: number): void {
     const node = this.nodes.get(id)!;
-    node.disk = { state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, snapshot: null, log: [], old: [], breaks: [], pending: [] };
+    node.disk = emptyDisk();
     node.historyBase = 0;
     this.count('wipe');
   }
@@ -391,8 +414,10 @@ export class Cluster {
         continue;
       }
       if (node.busyUntil > this.now) continue;
-      while (node.disk.pending.length > 0 && node.disk.pending[0]!.doneAt <= this.now && node.replica) {
-        this.completeDiskOp(node, node.disk.pending.shift()!);
+      // a completed operation may start the next (a reload completes at once)
+      for (let f = node.disk.inflight; f && f.doneAt <= this.now && node.replica; f = node.disk.inflight) {
+        node.disk.inflight = null;
+        f.finish();
       }
       if (this.now >= node.nextTickAt) {
         node.nextTickAt += TICK_MS;
@@ -495,49 +520,58 @@ export class Cluster {
     if (problem) this.fail(`archive: ${problem} (written by node ${node.id})`);
   }
 
-  private completeDiskOp(node: SimNode, op: DiskOp): void {
-    const r = node.replica!;
-    const disk = node.disk;
-    const now = this.nodeNow(node);
-    switch (op.kind) {
-      case 'append':
-        disk.log.push(...op.entries);
-        r.persisted(op.generation, op.entries.at(-1)!.zxid, now);
-        return;
-      case 'install': {
-        // as the runtime: the log goes, but for the committed txns an archive may still need, and
-        // a break records where the kept log ends (DataDir.installSnapshot)
-        const keep = Math.min(op.keepLogUpTo, op.image.zxid);
-        if (keep < op.image.zxid) disk.breaks.push({ keep, snapshot: op.image.zxid });
-        const retain = this.retainFrom(node);
-        disk.old = [...disk.old, ...disk.log].filter((e) => e.zxid <= keep && e.zxid >= retain);
-        disk.snapshot = op.image;
-        disk.log = [];
-        this.pruneBreaks(disk);
-        this.count('snap_sync');
-        this.log(`node ${node.id} installed SNAP at 0x${op.image.zxid.toString(16)}`);
-        r.persisted(op.generation, op.image.zxid, now);
-        return;
-      }
-      case 'truncate': {
-        const t = op.zxid;
-        if (disk.snapshot && disk.snapshot.zxid > t) this.fail(`node ${node.id} truncates to 0x${t.toString(16)} below its snapshot 0x${disk.snapshot.zxid.toString(16)}`);
-        const before = disk.log.length;
-        disk.log = disk.log.filter((e) => e.zxid <= t);
-        if (disk.log.length < before) {
-          this.count('trunc');
-          this.log(`node ${node.id} TRUNC after 0x${t.toString(16)} (${before - disk.log.length} dropped)`);
-        }
-        r.persisted(op.generation, t, now);
-        return;
-      }
-      case 'reload':
-        r.reloaded(this.durableImage(node));
+  /**
+   * The node's disk as its ReplicaHost drives it: each operation completes after a drawn delay
+   * (a reload at once), as the runtime's data dir does (DataDir.installSnapshot, truncateAfter,
+   * recover).
+   */
+  private hostDisk(node: SimNode): HostDisk {
+    const start = (kind: InFlight['kind'], finish: () => void, entries?: readonly Entry[]): void => {
+      if (node.disk.inflight) this.fail(`node ${node.id}: its host started a disk operation while one ran`);
+      node.disk.inflight = { kind, entries, finish, doneAt: kind === 'reload' ? this.now : this.now + this.diskDelay() };
+    };
+    return {
+      writeEpoch: (state) => { node.disk.state = { ...state }; },
+      append: (entries, done) => start('append', () => {
+        node.disk.log.push(...entries);
+        done(null);
+      }, entries),
+      install: (image, keepLogUpTo, done) => start('install', () => this.installSnap(node, { zxid: image.zxid, data: Buffer.from(image.data) }, keepLogUpTo, done)),
+      truncate: (zxid, done) => start('truncate', () => this.truncateLog(node, zxid, done)),
+      reload: (done) => start('reload', () => {
         this.count('reload');
-        this.log(`node ${node.id} reloaded at 0x${r.core.lastApplied.toString(16)}`);
-            this.checkDigest(node, 'reload');
-        return;
+        done(null, this.durableImage(node));
+        this.log(`node ${node.id} reloaded at 0x${node.replica!.core.lastApplied.toString(16)}`);
+      }),
+    };
+  }
+
+  private installSnap(node: SimNode, image: { zxid: number; data: Buffer }, keepLogUpTo: number, done: DiskDone): void {
+    const disk = node.disk;
+    // as the runtime: the log goes, but for the committed txns an archive may still need, and
+    // a break records where the kept log ends (DataDir.installSnapshot)
+    const keep = Math.min(keepLogUpTo, image.zxid);
+    if (keep < image.zxid) disk.breaks.push({ keep, snapshot: image.zxid });
+    const retain = this.retainFrom(node);
+    disk.old = [...disk.old, ...disk.log].filter((e) => e.zxid <= keep && e.zxid >= retain);
+    disk.snapshot = image;
+    disk.log = [];
+    this.pruneBreaks(disk);
+    this.count('snap_sync');
+    this.log(`node ${node.id} installed SNAP at 0x${image.zxid.toString(16)}`);
+    done(null);
+  }
+
+  private truncateLog(node: SimNode, t: number, done: DiskDone): void {
+    const disk = node.disk;
+    if (disk.snapshot && disk.snapshot.zxid > t) this.fail(`node ${node.id} truncates to 0x${t.toString(16)} below its snapshot 0x${disk.snapshot.zxid.toString(16)}`);
+    const before = disk.log.length;
+    disk.log = disk.log.filter((e) => e.zxid <= t);
+    if (disk.log.length < before) {
+      this.count('trunc');
+      this.log(`node ${node.id} TRUNC after 0x${t.toString(16)} (${before - disk.log.length} dropped)`);
     }
+    done(null);
   }
 
   /** As the runtime's autopurge: the member's archiver says from which txn on its log must stay (-1: all of it). */
@@ -560,19 +594,12 @@ export class Cluster {
     return this.slowDisk && this.rDisk.bool(0.05) ? base + this.rDisk.int(300) : base;
   }
 
-  private queueDiskOp(node: SimNode, op: DiskOp): void {
-    const lastDone = node.disk.pending.at(-1)?.doneAt ?? 0;
-    op.doneAt = Math.max(op.doneAt, lastDone);
-    node.disk.pending.push(op);
-  }
-
   private process(node: SimNode): void {
     const r = node.replica;
-    if (!r || node.busyUntil > this.now) return;
-    if (r.awaitingReload) return; // the queued reload calls back
-    const rd = r.ready(this.nodeNow(node));
+    if (!r || !node.host || node.busyUntil > this.now) return;
+    const rd = node.host.round(this.nodeNow(node));
+    if (!rd) return; // a queued reload calls back
     this.carryOut(node, rd);
-    if (r.awaitingReload && !node.disk.pending.some((o) => o.kind === 'reload')) this.queueDiskOp(node, { kind: 'reload', doneAt: this.now });
     if (r.zab.role !== node.lastRole) {
       const wasRole = node.lastRole;
       node.lastRole = r.zab.role;
@@ -623,8 +650,8 @@ export class Cluster {
     this.restoredAt = base;
   }
 
+  /** The simulator's part of a round, after the host carried out the disk and peer parts. */
   private carryOut(node: SimNode, rd: ReplicaReady): void {
-    const disk = node.disk;
     // the runtime reads a backup to restore off the event loop: it comes back a little later
     for (const a of rd.restoreAsks) this.backupReads.push({ node: node.id, replica: node.replica!, ask: a, at: this.now + this.diskDelay() });
     const stall = this.opts.stallMs?.(this, node.id, rd) ?? 0;
@@ -633,25 +660,15 @@ export class Cluster {
       this.log(`node ${node.id} blocked for ${stall} ms`);
     }
     for (const x of rd.restores) this.restoreEnded(node, x);
-    // the epoch file is written synchronously, before anything of this step leaves (as the runtime)
-    if (rd.state) disk.state = { ...rd.state };
     if (rd.snapshot) {
       // a restore's image (its own, or the SNAP bringing it): the first txn of its epoch starts a new history
       const restoreBase = isRestoreBase(rd.snapshot.zxid);
       if (restoreBase) this.restoreBases.add(rd.snapshot.zxid);
       // its history now starts at this snapshot: a restore's base, or the leader's state
       node.historyBase = restoreBase ? rd.snapshot.zxid : 0;
-        this.checkDigest(node, 'SNAP install');
-      this.queueDiskOp(node, { kind: 'install', generation: rd.generation, image: { zxid: rd.snapshot.zxid, data: Buffer.from(rd.snapshot.data) }, keepLogUpTo: node.committedSeen, doneAt: this.now + this.diskDelay() });
+      this.checkDigest(node, 'SNAP install');
     }
-    if (rd.truncateAfter !== null) this.queueDiskOp(node, { kind: 'truncate', generation: rd.generation, zxid: rd.truncateAfter, doneAt: this.now + this.diskDelay() });
-    // (a reload, when asked for, is queued by process() right after this, before the appends: see below)
-    if (rd.entries.length > 0) {
-      const r = node.replica!;
-      if (r.awaitingReload && !node.disk.pending.some((o) => o.kind === 'reload')) this.queueDiskOp(node, { kind: 'reload', doneAt: this.now });
-      this.queueDiskOp(node, { kind: 'append', generation: rd.generation, entries: rd.entries, doneAt: this.now + this.diskDelay() });
-    }
-    for (const m of rd.messages) {
+    for (const m of node.sent.splice(0)) {
       if (this.opts.onSend?.(this, m.from, m.to, m.msg) === 'drop') continue;
       // a forwarded client request is not idempotent (a second create of a sequential node makes
       // a second node); TCP never delivers one twice, so neither does the simulated network. Every
@@ -661,26 +678,30 @@ export class Cluster {
     }
     this.checkApplied(node, rd);
     for (const o of rd.outputs) this.toClient(node, o);
-    this.maybeSnapshot(node);
-    node.committedSeen = node.replica!.zab.commitZxid;
+    if (node.snapshots.applied(rd.applied.length) && node.host!.canSnapshot()) this.snapshot(node);
   }
 
-  private maybeSnapshot(node: SimNode): void {
+  /**
+   * A snapshot of the applied tree, as the runtime's SnapshotRunner takes it when its schedule says
+   * so and the host allows (written at once here: the runtime's install and TRUNC wait for its
+   * file). It may run ahead of the log's durable end (a member applies what a quorum holds before
+   * its own fsync ends); recovery then reads the snapshot and the log after it.
+   */
+  private snapshot(node: SimNode): void {
+    node.snapshots.started();
     const r = node.replica!;
-    if (r.core.mode === 'down' || node.appliedSinceSnap < 30) return;
-    if (node.disk.pending.some((o) => o.kind !== 'append')) return;
+    const disk = node.disk;
     const tree = r.core.tree;
     const zxid = tree.lastProcessedZxid;
-    const durableEnd = node.disk.log.at(-1)?.zxid ?? node.disk.snapshot?.zxid ?? 0;
-    if (zxid > durableEnd) return;
-    node.disk.snapshot = { zxid, data: encodeSnapshotNow(tree, r.core.sessionRecords(), this.nodeNow(node)) };
+    if (zxid <= (disk.snapshot?.zxid ?? 0)) return;
+    if (zxid > durableEnd(disk)) this.count('snapshot_ahead_of_log');
+    disk.snapshot = { zxid, data: encodeSnapshotNow(tree, r.core.sessionRecords(), this.nodeNow(node)) };
     // purge keeps what the archive does not hold yet, and the txn a new link would continue
     const archived = this.retainFrom(node);
-    node.disk.old = [...node.disk.old, ...node.disk.log.filter((e) => e.zxid <= zxid)].filter((e) => e.zxid >= archived);
-    node.disk.log = node.disk.log.filter((e) => e.zxid > zxid);
-    this.pruneBreaks(node.disk);
-    r.zab.compact(zxid);
-    node.appliedSinceSnap = 0;
+    disk.old = [...disk.old, ...disk.log.filter((e) => e.zxid <= zxid)].filter((e) => e.zxid >= archived);
+    disk.log = disk.log.filter((e) => e.zxid > zxid);
+    this.pruneBreaks(disk);
+    node.host!.snapshotWritten(zxid);
   }
 
   // ---------- faults ----------
@@ -730,7 +751,7 @@ export class Cluster {
     const lost = victim.disk.state;
     for (const n of this.nodes.values()) {
       if (n === victim || n.observer) continue;
-      const end = n.disk.log.at(-1)?.zxid ?? n.disk.snapshot?.zxid ?? 0;
+      const end = durableEnd(n.disk);
       if (!n.replica || end < this.maxCommitted) return false;
       // the victim's promises must outlive it too: a voter that forgot it promised (or took) an
       // epoch can form a quorum with one that never knew of it, for a lower epoch whose history a
@@ -819,7 +840,7 @@ export class Cluster {
       const r = n.replica!;
       if (!r.zab.serving) this.fail(`liveness: node ${n.id} is not serving (${r.zab.role}/${r.zab.status})`);
       if (r.core.lastApplied !== want) {
-        this.fail(`liveness: node ${n.id} applied 0x${r.core.lastApplied.toString(16)}, leader 0x${want.toString(16)} (${r.zab.role}/${r.zab.status} last 0x${r.zab.lastZxid.toString(16)} commit 0x${r.zab.commitZxid.toString(16)} persisted 0x${r.zab.persisted.toString(16)} pending ${n.disk.pending.length})`);
+        this.fail(`liveness: node ${n.id} applied 0x${r.core.lastApplied.toString(16)}, leader 0x${want.toString(16)} (${r.zab.role}/${r.zab.status} last 0x${r.zab.lastZxid.toString(16)} commit 0x${r.zab.commitZxid.toString(16)} persisted 0x${r.zab.persisted.toString(16)} disk busy ${n.disk.inflight?.kind ?? 'no'})`);
       }
       if (r.core.tree.digest !== digest) this.fail(`node ${n.id} digest differs from the leader's at 0x${want.toString(16)}`);
       for (const [path, zxid] of this.ackedCreates) {
@@ -878,7 +899,6 @@ export class Cluster {
         this.committedOrder.push(z);
         if (z > this.maxCommitted) this.maxCommitted = z;
       }
-      node.appliedSinceSnap++;
     }
     this.checkDigest(node, 'apply');
   }
@@ -1116,4 +1136,13 @@ export class Cluster {
 
 export function runSeed(seed: number, opts: SimRunOptions = {}): SimResult {
   return new Cluster(seed, opts).run();
+}
+
+function emptyDisk(): SimDisk {
+  return { state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, snapshot: null, log: [], old: [], breaks: [], inflight: null };
+}
+
+/** The last txn the disk holds, in its log or its snapshot (which may run ahead of the log). */
+function durableEnd(disk: SimDisk): number {
+  return Math.max(disk.log.at(-1)?.zxid ?? 0, disk.snapshot?.zxid ?? 0);
 }
