@@ -53,7 +53,7 @@ test('pure layers import only what ARCHITECTURE.md allows and no I/O, clock or r
 
 // src/metrics is a runtime-level layer: the runtime hands it the core and consensus to read, it
 // imports nothing that imports it back, and it alone holds prom-client.
-const METRICS_ALLOWED = ['metrics', 'server', 'consensus', 'wire', 'backup/format.js', 'config/zoocfg.js', 'util'];
+const METRICS_ALLOWED = ['metrics', 'server', 'consensus', 'wire', 'backup/format.js', 'config/serverconfig.js', 'util'];
 
 test('src/metrics imports only what it reads, and prom-client stays in src/metrics', () => {
   const problems: string[] = [];
