@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError } from '../../src/config/error.js';
+import { PROMETHEUS_PROVIDER_CLASS } from '../../src/config/endpoints.js';
 import {
   classifyKey,
   systemPropertyName,
@@ -12,7 +13,7 @@ import {
 import { parseProperties, javaPropertiesOrder } from '../../src/config/properties.js';
 import { isFourLetterWordAllowed, type ServerConfig } from '../../src/config/serverconfig.js';
 import { parseServerLine, configNodeText } from '../../src/config/serverline.js';
-import { resolveConfig, parseZooCfg, DEFAULT_CONFIG_TEXT, PROMETHEUS_PROVIDER_CLASS } from '../../src/config/zoocfg.js';
+import { resolveConfig, parseZooCfg, DEFAULT_CONFIG_TEXT } from '../../src/config/zoocfg.js';
 
 const obj = (m: Map<string, string>): Record<string, string> => Object.fromEntries(m);
 const cfg = (text: string, opts: { baseDir?: string; myid?: number } = {}) => parseZooCfg(text, opts);
