@@ -1,6 +1,8 @@
 // The package's public entry: the server runtime, the wire types, and the client.
 export { ArkServer } from './runtime/server.js';
-export { parseZooCfg, parseProperties, type ServerConfig } from './config/zoocfg.js';
+export { parseZooCfg } from './config/zoocfg.js';
+export { parseProperties } from './config/properties.js';
+export type { ServerConfig } from './config/serverconfig.js';
 export { ErrorCode, KeeperError } from './util/errors.js';
 export * from './wire/protocol.js';
 export type { OpResult as WireOpResult } from './wire/protocol.js';

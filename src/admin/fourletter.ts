@@ -4,7 +4,7 @@
 import { hostname, homedir, release, type as osType, userInfo } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { freshLatencyStats, zkAverage, type CoreConn, type LatencyStats, type ServerCore } from '../server/core.js';
-import type { QuorumServerSpec } from '../config/zoocfg.js';
+import type { QuorumServerSpec } from '../config/serverline.js';
 import { VERSION_STRING } from '../version.js';
 
 /**

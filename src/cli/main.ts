@@ -3,7 +3,9 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError, DEFAULT_CONFIG_TEXT, parseZooCfg, type ServerConfig } from '../config/zoocfg.js';
+import { ConfigError } from '../config/error.js';
+import type { ServerConfig } from '../config/serverconfig.js';
+import { DEFAULT_CONFIG_TEXT, parseZooCfg } from '../config/zoocfg.js';
 import { ArkServer } from '../runtime/server.js';
 import { DataDirError } from '../storage/filelog.js';
 import { LogCorruptError } from '../storage/txnlog.js';

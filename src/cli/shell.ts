@@ -15,7 +15,8 @@ import { AddWatchMode, Perms, WatcherType, type ACL, type Stat } from '../wire/p
 import { ErrorCode, KeeperError, errorName } from '../util/errors.js';
 import type { ClientState } from '../client/machine.js';
 import { VERSION_STRING } from '../version.js';
-import { javaPropertiesOrder, parseProperties, parseServerLine, type QuorumServerSpec } from '../config/zoocfg.js';
+import { javaPropertiesOrder, parseProperties } from '../config/properties.js';
+import { parseServerLine, type QuorumServerSpec } from '../config/serverline.js';
 
 export interface ShellIO {
   /** standard output (text includes its newlines) */

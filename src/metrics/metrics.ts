@@ -19,7 +19,7 @@ import { zkAverage, type CoreObserver, type ServerCore } from '../server/core.js
 import type { Role, Zab } from '../consensus/zab.js';
 import { epochOf, type Entry } from '../consensus/messages.js';
 import type { BackupResult } from '../backup/format.js';
-import type { PrometheusConfig } from '../config/zoocfg.js';
+import type { PrometheusConfig } from '../config/serverconfig.js';
 import type { Logger } from '../util/log.js';
 import { Collected, WindowedSummary, register } from './families.js';
 import { MetricsHttpServer } from './http.js';

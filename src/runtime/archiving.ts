@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { PassThrough, type Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import type { BackupConfig } from '../config/zoocfg.js';
+import type { BackupConfig } from '../config/serverconfig.js';
 import type { DataDir } from '../storage/datadir.js';
 import { readRecordRun } from '../storage/logreader.js';
 import { isGzip } from '../storage/snapshot.js';

@@ -3,7 +3,7 @@
 import type { ServerCore, Output } from '../server/core.js';
 import { ClientPort } from '../net/clientport.js';
 import { fourLetterWord, type RuntimeStats, type ServerView } from '../admin/fourletter.js';
-import type { ServerConfig } from '../config/zoocfg.js';
+import type { ServerConfig } from '../config/serverconfig.js';
 import type { Logger } from '../util/log.js';
 import type { ServerMetrics } from '../metrics/metrics.js';
 

@@ -5,7 +5,7 @@
 import type { Output, ServerCore } from '../server/core.js';
 import type { DataDir, Recovery } from '../storage/datadir.js';
 import type { EnsembleView, RuntimeStats, ServerView } from '../admin/fourletter.js';
-import type { ServerConfig } from '../config/zoocfg.js';
+import type { ServerConfig } from '../config/serverconfig.js';
 import type { Logger } from '../util/log.js';
 import type { ServerMetrics } from '../metrics/metrics.js';
 import type { LoadedBackup } from '../backup/format.js';

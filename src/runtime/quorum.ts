@@ -9,7 +9,7 @@ import type { DataDir, Recovery } from '../storage/datadir.js';
 import { readEpochState, writeEpochState } from '../storage/epoch.js';
 import { readBackupAsync } from '../backup/format.js';
 import type { EnsembleView } from '../admin/fourletter.js';
-import type { QuorumServerSpec } from '../config/zoocfg.js';
+import type { QuorumServerSpec } from '../config/serverline.js';
 import { Replica, encodeEntry, type DurableImage, type ReplicaReady, type RestoreResult } from '../replica/replica.js';
 import { decodeMsg, encodeMsg, PeerCodecError } from '../consensus/codec.js';
 import { epochOf, type Envelope } from '../consensus/messages.js';

@@ -15,7 +15,7 @@ import { AdminServer } from '../admin/adminserver.js';
 import { checkedBody, readBackupAsync, writeBackup, type BackupResult } from '../backup/format.js';
 import { openArchive } from '../backup/store.js';
 import { ARK_VERSION } from '../version.js';
-import type { ServerConfig } from '../config/zoocfg.js';
+import type { ServerConfig } from '../config/serverconfig.js';
 import type { Logger } from '../util/log.js';
 import { ServerMetrics } from '../metrics/metrics.js';
 import { ConnectionLimit, coreClientPort, writeOutputs } from './clients.js';

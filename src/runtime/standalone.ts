@@ -7,7 +7,8 @@ import { zookeeperSessionPassword } from '../session/sessions.js';
 import type { Recovery } from '../storage/datadir.js';
 import type { LoadedSnapshot } from '../storage/snapshot.js';
 import type { LoadedBackup } from '../backup/format.js';
-import { configNodeText, type ServerConfig } from '../config/zoocfg.js';
+import type { ServerConfig } from '../config/serverconfig.js';
+import { configNodeText } from '../config/serverline.js';
 import type { CommitPath, HostServices, RestoreOutcome } from './commit.js';
 import { COUNTER_SPAN, epochOf } from '../util/zxid.js';
 

@@ -7,7 +7,7 @@ import type { ClientPort } from '../net/clientport.js';
 import { DATA_SUBDIR, SPARE_SEGMENT } from '../storage/filelog.js';
 import type { DataDir } from '../storage/datadir.js';
 import type { EnsembleView, RuntimeStats, ServerView } from '../admin/fourletter.js';
-import { isFourLetterWordAllowed, type ServerConfig } from '../config/zoocfg.js';
+import { isFourLetterWordAllowed, type ServerConfig } from '../config/serverconfig.js';
 
 /** The view of a running server for four-letter words and the AdminServer. */
 export function serverView(opts: {

@@ -17,6 +17,13 @@ function imports(text: string): string[] {
   return [...text.matchAll(/^import[^;]*?from '([^']+)'/gms)].map((m) => m[1]!);
 }
 
+/** The clock, randomness, timers and process calls in a source file, comments aside. */
+function impureCalls(file: string, text: string): string[] {
+  const code = text.replace(/\/\/.*$/gm, '').replace(/\/\*[\s\S]*?\*\//g, '');
+  return ['Date.now(', 'Math.random(', 'setTimeout(', 'setInterval(', 'setImmediate(', 'process.']
+    .filter((bad) => code.includes(bad)).map((bad) => `${file} uses ${bad}`);
+}
+
 const PURE = ['wire', 'tree', 'session', 'server', 'consensus', 'replica'];
 const ALLOWED: Record<string, string[]> = {
   consensus: ['consensus', 'util'],
@@ -42,10 +49,7 @@ test('pure layers import only what ARCHITECTURE.md allows and no I/O, clock or r
         const ok = (ALLOWED[dir] ?? []).some((a) => target === a || target.startsWith(`${a}/`) || a === target);
         if (!ok) problems.push(`${file} imports ${spec}`);
       }
-      const code = text.replace(/\/\/.*$/gm, '').replace(/\/\*[\s\S]*?\*\//g, '');
-      for (const bad of ['Date.now(', 'Math.random(', 'setTimeout(', 'setInterval(', 'setImmediate(', 'process.']) {
-        if (code.includes(bad)) problems.push(`${file} uses ${bad}`);
-      }
+      problems.push(...impureCalls(file, text));
     }
   }
   assert.deepEqual(problems, []);
@@ -53,7 +57,7 @@ test('pure layers import only what ARCHITECTURE.md allows and no I/O, clock or r
 
 // src/metrics is a runtime-level layer: the runtime hands it the core and consensus to read, it
 // imports nothing that imports it back, and it alone holds prom-client.
-const METRICS_ALLOWED = ['metrics', 'server', 'consensus', 'wire', 'backup/format.js', 'config/zoocfg.js', 'util'];
+const METRICS_ALLOWED = ['metrics', 'server', 'consensus', 'wire', 'backup/format.js', 'config/serverconfig.js', 'util'];
 
 test('src/metrics imports only what it reads, and prom-client stays in src/metrics', () => {
   const problems: string[] = [];
@@ -91,11 +95,23 @@ test('the archive planner (backup/archiver.ts, backup/chain.ts) is pure and impo
   const problems: string[] = [];
   for (const { file, text } of sources('backup').filter((f) => ['backup/archiver.ts', 'backup/chain.ts'].includes(f.file))) {
     for (const spec of imports(text)) if (!['./chain.js', './archiver.js', '../util/zxid.js'].includes(spec)) problems.push(`${file} imports ${spec}`);
-    const code = text.replace(/\/\/.*$/gm, '').replace(/\/\*[\s\S]*?\*\//g, '');
-    for (const bad of ['Date.now(', 'Math.random(', 'setTimeout(', 'setInterval(', 'setImmediate(', 'process.']) {
-      if (code.includes(bad)) problems.push(`${file} uses ${bad}`);
-    }
+    problems.push(...impureCalls(file, text));
   }
   assert.equal(sources('backup').filter((f) => ['backup/archiver.ts', 'backup/chain.ts'].includes(f.file)).length, 2);
+  assert.deepEqual(problems, []);
+});
+
+// zoo.cfg is resolved by pure code (text and maps in, a ServerConfig and warnings out; reading the
+// file and myid is the CLI's business), so its modules import one another, util's host:port
+// formatting and node:path, nothing else.
+test('src/config is pure and imports only itself, util/hostport and node:path', () => {
+  const problems: string[] = [];
+  for (const { file, text } of sources('config')) {
+    for (const spec of imports(text)) {
+      if (!(spec.startsWith('./') || spec === '../util/hostport.js' || spec === 'node:path')) problems.push(`${file} imports ${spec}`);
+    }
+    problems.push(...impureCalls(file, text));
+  }
+  assert.ok(sources('config').some((f) => f.file === 'config/zoocfg.ts'));
   assert.deepEqual(problems, []);
 });

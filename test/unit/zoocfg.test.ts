@@ -1,24 +1,19 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { ConfigError } from '../../src/config/error.js';
+import { PROMETHEUS_PROVIDER_CLASS } from '../../src/config/endpoints.js';
 import {
-  parseProperties,
-  resolveConfig,
-  parseZooCfg,
-  parseServerLine,
-  configNodeText,
-  javaPropertiesOrder,
   classifyKey,
   systemPropertyName,
-  isFourLetterWordAllowed,
-  ConfigError,
-  DEFAULT_CONFIG_TEXT,
   HONOURED_KEYS,
   UNHONOURED_KEYS,
   UNHONOURED_KEY_PREFIXES,
   HONOURED_KEY_PREFIXES,
-  PROMETHEUS_PROVIDER_CLASS,
-  type ServerConfig,
-} from '../../src/config/zoocfg.js';
+} from '../../src/config/keys.js';
+import { parseProperties, javaPropertiesOrder } from '../../src/config/properties.js';
+import { isFourLetterWordAllowed, type ServerConfig } from '../../src/config/serverconfig.js';
+import { parseServerLine, configNodeText } from '../../src/config/serverline.js';
+import { resolveConfig, parseZooCfg, DEFAULT_CONFIG_TEXT } from '../../src/config/zoocfg.js';
 
 const obj = (m: Map<string, string>): Record<string, string> => Object.fromEntries(m);
 const cfg = (text: string, opts: { baseDir?: string; myid?: number } = {}) => parseZooCfg(text, opts);

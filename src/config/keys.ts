@@ -1,0 +1,212 @@
+// ZooKeeper's zoo.cfg keys and what Ark does with each. QuorumPeerConfig parses its own keys;
+// every other key becomes a "zookeeper."-prefixed Java system property that some part of
+// ZooKeeper reads. Ark acts on some of each kind (honoured), accepts the rest ZooKeeper knows
+// with a warning (unhonoured), and keeps unknown keys as system properties, as ZooKeeper does.
+
+/**
+ * Keys that ZooKeeper's QuorumPeerConfig handles itself (they never become
+ * system properties). Everything else becomes the system property
+ * "zookeeper.<key>" (or "<key>" when it already starts with "zookeeper.").
+ */
+const QUORUM_HONOURED = [
+  'dataDir',
+  'dataLogDir',
+  'clientPort',
+  'clientPortAddress',
+  'tickTime',
+  'maxClientCnxns',
+  'minSessionTimeout',
+  'maxSessionTimeout',
+  'initLimit',
+  'syncLimit',
+  'peerType',
+  'localSessionsEnabled',
+  'standaloneEnabled',
+  'reconfigEnabled',
+  'autopurge.snapRetainCount',
+  'autopurge.purgeInterval',
+  // the Prometheus endpoint (PrometheusMetricsProvider's settings); other metricsProvider.* keys are not acted on
+  'metricsProvider.className',
+  'metricsProvider.httpHost',
+  'metricsProvider.httpPort',
+  'metricsProvider.exportJvmInfo',
+] as const;
+
+const QUORUM_UNHONOURED = [
+  'secureClientPort',
+  'secureClientPortAddress',
+  'observerMasterPort',
+  'clientPortListenBacklog',
+  'connectToLearnerMasterLimit',
+  'electionAlg',
+  'quorumListenOnAllIPs',
+  'syncEnabled',
+  'dynamicConfigFile',
+  'localSessionsUpgradingEnabled',
+  'sslQuorum',
+  'portUnification',
+  'sslQuorumReloadCertFiles',
+  'quorum.auth.enableSasl',
+  'quorum.auth.learnerRequireSasl',
+  'quorum.auth.serverRequireSasl',
+  'quorum.auth.learner.saslLoginContext',
+  'quorum.auth.server.saslLoginContext',
+  'quorum.auth.kerberos.servicePrincipal',
+  'quorum.cnxn.threads.size',
+  'multiAddress.enabled',
+  'multiAddress.reachabilityCheckTimeoutMs',
+  'multiAddress.reachabilityCheckEnabled',
+  'oraclePath',
+  'jvm.pause.info-threshold.ms',
+  'jvm.pause.warn-threshold.ms',
+  'jvm.pause.sleep-time.ms',
+  'jvm.pause.monitor',
+] as const;
+
+/** Prefixes of keys QuorumPeerConfig handles itself and Ark does not act on. */
+const QUORUM_UNHONOURED_PREFIXES = ['metricsProvider.', 'group.', 'weight.', 'quorum.auth.', 'jvm.pause.'] as const;
+
+/**
+ * Keys ZooKeeper passes on as system properties and that Ark acts on. Written
+ * without the "zookeeper." prefix; both spellings are accepted in zoo.cfg.
+ */
+const SYSTEM_HONOURED = [
+  'jute.maxbuffer',
+  '4lw.commands.whitelist',
+  'admin.enableServer',
+  'admin.serverPort',
+  'admin.serverAddress',
+  'extendedTypesEnabled',
+  'DigestAuthenticationProvider.superDigest',
+  'snapCount',
+  'commitLogCount',
+  'forceSync',
+  'znode.container.checkIntervalMs',
+  'enforceQuota',
+  'preAllocSize',
+  'txnLogSizeLimitInKb',
+  'snapshot.compression.method',
+  // a slower txn-log fsync is counted (mntr zk_fsync_threshold_exceed_count) and logged
+  'fsync.warningthresholdms',
+  // Ark's own: continuous archiving and scheduled backups
+  'backup.archiveDir',
+  'backup.archiveIntervalMs',
+  'backup.intervalMs',
+  'backup.retainCount',
+  'backup.retainHours',
+] as const;
+
+/** System-property keys ZooKeeper understands and Ark does not act on (yet). */
+const SYSTEM_UNHONOURED = [
+  'serverCnxnFactory',
+  'audit.enable',
+  'admin.commandURL',
+  'admin.idleTimeout',
+  'admin.portUnification',
+  'admin.forceHttps',
+  'admin.needClientAuth',
+  'globalOutstandingLimit',
+  'leaderServes',
+  'traceFile',
+  'skipACL',
+  'cnxTimeout',
+  'snapSizeLimitInKb',
+  'maxResponseCacheSize',
+  'maxGetChildrenResponseCacheSize',
+  'maxCnxns',
+  'requestThrottleLimit',
+  'requestThrottleStallTime',
+  'requestThrottleDropStale',
+  'request_throttler.shutdownTimeout',
+  'largeRequestMaxBytes',
+  'largeRequestThreshold',
+  'digest.enabled',
+  'znode.container.maxPerMinute',
+  'znode.container.maxNeverUsedIntervalMs',
+  'flushDelay',
+  'maxWriteQueuePollTime',
+  'maxBatchSize',
+  'snapshot.trust.empty',
+  'sessionRequireClientSASLAuth',
+  'enforce.auth.enabled',
+  'enforce.auth.schemes',
+  'closeSessionTxn.enabled',
+  'nio.numSelectorThreads',
+  'nio.numWorkerThreads',
+  'nio.directBufferBytes',
+  'nio.sessionlessCnxnTimeout',
+  'nio.shutdownTimeout',
+  'netty.server.outstandingHandshake.limit',
+  'kerberos.removeHostFromPrincipal',
+  'kerberos.removeRealmFromPrincipal',
+  'X509AuthenticationProvider.superUser',
+  'readonlymode.enabled',
+  'watchManagerName',
+  'learner.asyncSending',
+  'learner.closeSocketAsync',
+  'leader.closeSocketAsync',
+  'leader.ackLoggingFrequency',
+  'connection_throttle_tokens',
+  'connection_throttle_fill_time',
+  'connection_throttle_fill_count',
+  'connection_throttle_freeze_time',
+  'connection_throttle_drop_increase',
+  'connection_throttle_drop_decrease',
+  'connection_throttle_decrease_ratio',
+  'connection_throttle_weight_enabled',
+  'clientCnxnSocket',
+  'client.secure',
+] as const;
+
+/** Prefixes of system-property keys ZooKeeper understands and Ark does not act on. */
+const SYSTEM_UNHONOURED_PREFIXES = ['ssl.', 'authProvider.', 'admin.', 'audit.', 'kerberos.', 'nio.', 'netty.'] as const;
+
+/** zoo.cfg keys Ark parses and acts on (system-property keys also accepted with a "zookeeper." prefix). */
+export const HONOURED_KEYS: ReadonlySet<string> = new Set<string>([...QUORUM_HONOURED, ...SYSTEM_HONOURED]);
+/** Key prefixes Ark parses and acts on ("server.N"). */
+export const HONOURED_KEY_PREFIXES: readonly string[] = ['server.'];
+/** zoo.cfg keys ZooKeeper understands that Ark accepts but does not act on yet. */
+export const UNHONOURED_KEYS: ReadonlySet<string> = new Set<string>([...QUORUM_UNHONOURED, ...SYSTEM_UNHONOURED]);
+/** Key prefixes ZooKeeper understands that Ark accepts but does not act on yet. */
+export const UNHONOURED_KEY_PREFIXES: readonly string[] = [
+  ...new Set<string>([...QUORUM_UNHONOURED_PREFIXES, ...SYSTEM_UNHONOURED_PREFIXES]),
+];
+
+const QUORUM_HONOURED_SET: ReadonlySet<string> = new Set<string>(QUORUM_HONOURED);
+const QUORUM_UNHONOURED_SET: ReadonlySet<string> = new Set<string>(QUORUM_UNHONOURED);
+const SYSTEM_HONOURED_SET: ReadonlySet<string> = new Set<string>(SYSTEM_HONOURED);
+const SYSTEM_UNHONOURED_SET: ReadonlySet<string> = new Set<string>(SYSTEM_UNHONOURED);
+
+/** The prefix of the system property ZooKeeper makes of a key it does not parse itself. */
+export const ZK_PREFIX = 'zookeeper.';
+
+/** Is this key one of those QuorumPeerConfig consumes (rather than turning it into a system property)? */
+export function isQuorumKey(key: string): boolean {
+  return (
+    QUORUM_HONOURED_SET.has(key) ||
+    QUORUM_UNHONOURED_SET.has(key) ||
+    key.startsWith('server.') ||
+    QUORUM_UNHONOURED_PREFIXES.some((p) => key.startsWith(p))
+  );
+}
+
+/** The system property name ZooKeeper derives from an unrecognised zoo.cfg key. */
+export function systemPropertyName(key: string): string {
+  return key.startsWith(ZK_PREFIX) ? key : ZK_PREFIX + key;
+}
+
+export type KeyClass = 'honoured' | 'unhonoured' | 'unknown';
+
+/** How Ark treats a zoo.cfg key: acted on, understood but ignored for now, or unknown. */
+export function classifyKey(key: string): KeyClass {
+  if (isQuorumKey(key)) {
+    if (QUORUM_HONOURED_SET.has(key) || key.startsWith('server.')) return 'honoured';
+    return 'unhonoured';
+  }
+  const bare = systemPropertyName(key).slice(ZK_PREFIX.length);
+  if (SYSTEM_HONOURED_SET.has(bare)) return 'honoured';
+  if (SYSTEM_UNHONOURED_SET.has(bare) || SYSTEM_UNHONOURED_PREFIXES.some((p) => bare.startsWith(p))) {
+    return 'unhonoured';
+  }
+  return 'unknown';
+}
