@@ -427,101 +427,118 @@ function watchesByConn(v: ServerView): Map<CoreConn, Set<string>> {
   return out;
 }
 
+/** stat: the server's figures with a line per connection */
+function stat(v: ServerView): string {
+  let out = `Zookeeper version: ${VERSION_STRING}\nClients:\n`;
+  for (const c of v.core.conns.values()) out += connLine(v, c, true);
+  return `${out}\n${serverStats(v)}`;
+}
+
+/** cons: every connection with its session and latency figures */
+function cons(v: ServerView): string {
+  let out = '';
+  for (const c of v.core.conns.values()) out += connLine(v, c, false);
+  return `${out}\n`;
+}
+
+/** conf: the settings as ZooKeeperServer.dumpConf prints them; an ensemble member adds QuorumZooKeeperServer's */
+function conf(v: ServerView): string {
+  const c = v.config;
+  return `clientPort=${c.clientPort}\nsecureClientPort=-1\ndataDir=${c.dataDir}\ndataDirSize=${v.dataDirBytes()}\n` +
+    `dataLogDir=${c.dataLogDir}\ndataLogSize=${v.logDirBytes()}\ntickTime=${c.tickTimeMs}\nmaxClientCnxns=${c.maxClientCnxns}\n` +
+    `minSessionTimeout=${c.minSessionTimeoutMs}\nmaxSessionTimeout=${c.maxSessionTimeoutMs}\nclientPortListenBacklog=-1\nserverId=${c.serverId}\n` +
+    (v.quorum
+      ? `initLimit=${v.quorum.initLimit}\nsyncLimit=${v.quorum.syncLimit}\nelectionAlg=3\nelectionPort=${v.quorum.electionPort}\n` +
+        `quorumPort=${v.quorum.quorumPort}\npeerType=${v.quorum.observer ? 1 : 0}\nmembership: \n${v.quorum.membership.join('\n')}\nversion=0\n`
+      : '');
+}
+
+/** wchs: how many connections watch how many paths */
+function wchs(v: ServerView): string {
+  const byConn = watchesByConn(v);
+  const paths = new Set<string>();
+  for (const s of byConn.values()) for (const p of s) paths.add(p);
+  return `${byConn.size} connections watching ${paths.size} paths\nTotal watches:${v.core.tree.dataWatches.size}\n`;
+}
+
+/** wchc: each watching session and its paths */
+function wchc(v: ServerView): string {
+  let out = '';
+  for (const [c, paths] of watchesByConn(v)) {
+    out += `${hex(c.sessionId ?? 0n)}\n`;
+    for (const p of [...paths].sort()) out += `\t${p}\n`;
+  }
+  return `${out}\n`;
+}
+
+/** wchp: each watched path and the sessions watching it, by path */
+function wchp(v: ServerView): string {
+  const byPath = new Map<string, Set<bigint>>();
+  for (const [c, paths] of watchesByConn(v)) {
+    for (const p of paths) {
+      let s = byPath.get(p);
+      if (!s) { s = new Set(); byPath.set(p, s); }
+      s.add(c.sessionId ?? 0n);
+    }
+  }
+  let out = '';
+  for (const [p, ids] of [...byPath].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    out += `${p}\n`;
+    for (const id of ids) out += `\t${hex(id)}\n`;
+  }
+  return `${out}\n`;
+}
+
+/** dump: the sessions with their timeouts, the ephemerals by session, the connected sessions */
+function dump(v: ServerView): string {
+  const core = v.core;
+  const sessions = [...core.sessions.sessions.values()];
+  let out = `SessionTracker dump:\nGlobal Sessions(${sessions.length}):\n`;
+  for (const s of sessions) out += `${hex(s.id)}\t${s.timeoutMs}ms\n`;
+  out += `ephemeral nodes dump:\nSessions with Ephemerals (${core.tree.ephemerals.size}):\n`;
+  for (const [id, paths] of core.tree.ephemerals) {
+    out += `${hex(id)}:\n`;
+    for (const p of [...paths].sort()) out += `\t${p}\n`;
+  }
+  out += `Connections dump:\nConnections Sets (1)/(${core.conns.size}):\n`;
+  for (const c of core.conns.values()) if (c.sessionId !== null) out += `${hex(c.sessionId)}\n`;
+  return out;
+}
+
+/** Each word's answer; some act first (crst, srst). */
+const WORDS = new Map<string, (v: ServerView) => string>([
+  ['ruok', () => 'imok'],
+  ['isro', () => 'rw'],
+  ['srvr', (v) => `Zookeeper version: ${VERSION_STRING}\n${serverStats(v)}`],
+  ['stat', stat],
+  ['cons', cons],
+  ['crst', (v) => {
+    for (const c of v.core.conns.values()) resetConnectionStats(c);
+    return 'Connection stats reset.\n';
+  }],
+  ['srst', (v) => {
+    resetServerStats(v);
+    return 'Server stats reset.\n';
+  }],
+  ['conf', conf],
+  ['envi', () => 'Environment:\n' + environment().map(([k, val]) => `${k}=${val}`).join('\n') + '\n'],
+  ['mntr', (v) => mntrPairs(v).map(([k, val]) => `${k}\t${val}`).join('\n') + '\n'],
+  ['dirs', (v) => `datadir_size: ${v.dataDirBytes()}\nlogdir_size: ${v.logDirBytes()}\n`],
+  ['wchs', wchs],
+  ['wchc', wchc],
+  ['wchp', wchp],
+  ['dump', dump],
+  // ZooKeeper prints the mask without a newline
+  ['gtmk', (v) => String(v.traceMask)],
+  // the new mask follows the word as 8 bytes, which the client port does not read: the mask
+  // is set through the AdminServer's set_trace_mask; this reports the current one
+  ['stmk', (v) => String(v.traceMask)],
+  ['hash', digestLines],
+]);
+
 export function fourLetterWord(v: ServerView, cmd: string): string {
   if (!v.isAllowed(cmd)) return `${cmd} is not executed because it is not in the whitelist.\n`;
   if (v.serving && !v.serving() && !ALWAYS_ANSWERED.has(cmd)) return NOT_SERVING;
-  const core = v.core;
-  switch (cmd) {
-    case 'ruok':
-      return 'imok';
-    case 'isro':
-      return 'rw';
-    case 'srvr':
-      return `Zookeeper version: ${VERSION_STRING}\n${serverStats(v)}`;
-    case 'stat': {
-      let out = `Zookeeper version: ${VERSION_STRING}\nClients:\n`;
-      for (const c of core.conns.values()) out += connLine(v, c, true);
-      return `${out}\n${serverStats(v)}`;
-    }
-    case 'cons': {
-      let out = '';
-      for (const c of core.conns.values()) out += connLine(v, c, false);
-      return `${out}\n`;
-    }
-    case 'crst':
-      for (const c of core.conns.values()) resetConnectionStats(c);
-      return 'Connection stats reset.\n';
-    case 'srst':
-      resetServerStats(v);
-      return 'Server stats reset.\n';
-    case 'conf': {
-      const c = v.config;
-      return `clientPort=${c.clientPort}\nsecureClientPort=-1\ndataDir=${c.dataDir}\ndataDirSize=${v.dataDirBytes()}\n` +
-        `dataLogDir=${c.dataLogDir}\ndataLogSize=${v.logDirBytes()}\ntickTime=${c.tickTimeMs}\nmaxClientCnxns=${c.maxClientCnxns}\n` +
-        `minSessionTimeout=${c.minSessionTimeoutMs}\nmaxSessionTimeout=${c.maxSessionTimeoutMs}\nclientPortListenBacklog=-1\nserverId=${c.serverId}\n` +
-        (v.quorum
-          ? `initLimit=${v.quorum.initLimit}\nsyncLimit=${v.quorum.syncLimit}\nelectionAlg=3\nelectionPort=${v.quorum.electionPort}\n` +
-            `quorumPort=${v.quorum.quorumPort}\npeerType=${v.quorum.observer ? 1 : 0}\nmembership: \n${v.quorum.membership.join('\n')}\nversion=0\n`
-          : '');
-    }
-    case 'envi':
-      return 'Environment:\n' + environment().map(([k, val]) => `${k}=${val}`).join('\n') + '\n';
-    case 'mntr':
-      return mntrPairs(v).map(([k, val]) => `${k}\t${val}`).join('\n') + '\n';
-    case 'dirs':
-      return `datadir_size: ${v.dataDirBytes()}\nlogdir_size: ${v.logDirBytes()}\n`;
-    case 'wchs': {
-      const byConn = watchesByConn(v);
-      const paths = new Set<string>();
-      for (const s of byConn.values()) for (const p of s) paths.add(p);
-      return `${byConn.size} connections watching ${paths.size} paths\nTotal watches:${core.tree.dataWatches.size}\n`;
-    }
-    case 'wchc': {
-      let out = '';
-      for (const [c, paths] of watchesByConn(v)) {
-        out += `${hex(c.sessionId ?? 0n)}\n`;
-        for (const p of [...paths].sort()) out += `\t${p}\n`;
-      }
-      return `${out}\n`;
-    }
-    case 'wchp': {
-      const byPath = new Map<string, Set<bigint>>();
-      for (const [c, paths] of watchesByConn(v)) {
-        for (const p of paths) {
-          let s = byPath.get(p);
-          if (!s) { s = new Set(); byPath.set(p, s); }
-          s.add(c.sessionId ?? 0n);
-        }
-      }
-      let out = '';
-      for (const [p, ids] of [...byPath].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-        out += `${p}\n`;
-        for (const id of ids) out += `\t${hex(id)}\n`;
-      }
-      return `${out}\n`;
-    }
-    case 'dump': {
-      const sessions = [...core.sessions.sessions.values()];
-      let out = `SessionTracker dump:\nGlobal Sessions(${sessions.length}):\n`;
-      for (const s of sessions) out += `${hex(s.id)}\t${s.timeoutMs}ms\n`;
-      out += `ephemeral nodes dump:\nSessions with Ephemerals (${core.tree.ephemerals.size}):\n`;
-      for (const [id, paths] of core.tree.ephemerals) {
-        out += `${hex(id)}:\n`;
-        for (const p of [...paths].sort()) out += `\t${p}\n`;
-      }
-      out += `Connections dump:\nConnections Sets (1)/(${core.conns.size}):\n`;
-      for (const c of core.conns.values()) if (c.sessionId !== null) out += `${hex(c.sessionId)}\n`;
-      return out;
-    }
-    case 'gtmk':
-      // ZooKeeper prints the mask without a newline
-      return String(v.traceMask);
-    case 'stmk':
-      // the new mask follows the word as 8 bytes, which the client port does not read: the mask
-      // is set through the AdminServer's set_trace_mask; this reports the current one
-      return String(v.traceMask);
-    case 'hash':
-      return digestLines(v);
-  }
-  return `${cmd} is not a supported command.\n`;
+  const word = WORDS.get(cmd);
+  return word ? word(v) : `${cmd} is not a supported command.\n`;
 }

@@ -315,171 +315,243 @@ function aclsFor(snap: ZkSnapshot, path: string, aclId: bigint): ACL[] {
   return acl;
 }
 
-/** Reads a ZooKeeper data dir into a tree, in memory. Throws MigrateError. */
-export function importZooKeeper(opts: ImportOptions): ImportResult {
-  const snapDir = findVersion2(opts.source, '--source');
-  const logDir = opts.logDir !== undefined ? findVersion2(opts.logDir, '--log-dir') : snapDir;
-  const warnings: string[] = [];
-  const skipped: ImportReport['skippedSnapshots'] = [];
-  const snapFiles = listSnapshots(snapDir);
-  const logFiles = listLogs(logDir);
-  if (snapFiles.length === 0 && logFiles.length === 0) {
-    throw new MigrateError(`${snapDir}: no ZooKeeper snapshot (snapshot.<zxid>) or txn log (log.<zxid>) here`, true);
-  }
+/** A snapshot loaded into a tree, with the highest zxid any of its nodes carries. */
+interface LoadedSnapshot { s: SnapName; snap: ZkSnapshot; tree: DataTree; maxZxid: number }
 
-  // ---- the snapshot: the newest that parses, seals and loads ----
-  let tree = new DataTree();
-  let snapZxid = 0;
-  let chosen: { s: SnapName; snap: ZkSnapshot; maxZxid: number } | null = null;
+function loadSnapshotTree(s: SnapName): LoadedSnapshot {
+  const snap = loadSnapshotFile(s);
+  const tree = new DataTree();
+  let maxZxid = 0;
+  for (const n of snap.nodes) {
+    if (!tree.loadNode(n.path, n.data, aclsFor(snap, n.path, n.aclId), n.stat)) {
+      throw new UnusableSnapshot(`node ${n.path} comes before its parent`);
+    }
+    maxZxid = Math.max(maxZxid, n.stat.czxid, n.stat.mzxid, n.stat.pzxid);
+  }
+  tree.finishLoad(s.zxid);
+  return { s, snap, tree, maxZxid };
+}
+
+/** The newest snapshot that parses, seals and loads (null: none does), and why each newer one was passed over. */
+function newestUsableSnapshot(snapFiles: SnapName[]): { chosen: LoadedSnapshot | null; skipped: ImportReport['skippedSnapshots'] } {
+  const skipped: ImportReport['skippedSnapshots'] = [];
   for (const s of snapFiles) {
     try {
-      const snap = loadSnapshotFile(s);
-      const t = new DataTree();
-      let maxZxid = 0;
-      for (const n of snap.nodes) {
-        if (!t.loadNode(n.path, n.data, aclsFor(snap, n.path, n.aclId), n.stat)) {
-          throw new UnusableSnapshot(`node ${n.path} comes before its parent`);
-        }
-        maxZxid = Math.max(maxZxid, n.stat.czxid, n.stat.mzxid, n.stat.pzxid);
-      }
-      t.finishLoad(s.zxid);
-      tree = t;
-      chosen = { s, snap, maxZxid };
-      break;
+      return { chosen: loadSnapshotTree(s), skipped };
     } catch (e) {
       const msg = describe(e);
       skipped.push({ file: s.file, reason: msg.startsWith(`${s.file}: `) ? msg.slice(s.file.length + 2) : e instanceof UnusableSnapshot ? msg : `cannot be parsed (${msg})` });
     }
   }
-  const sessions = new Map<bigint, number>();
-  let snapReport: ImportReport['snapshot'] = null;
-  let snapDigest: SnapshotDigestCheck | null = null;
-  let snapDigestValue: bigint | null = null;
-  let snapDigestZxid = 0;
-  if (chosen) {
-    const { s, snap, maxZxid } = chosen;
-    snapZxid = s.zxid;
-    for (const x of snap.sessions) sessions.set(x.id, x.timeoutMs);
-    if (snap.digest) {
-      const d = snap.digest;
-      snapDigest = { zxid: hex(d.zxid), expected: d.value.toString(), actual: null, result: 'not-reached' };
-      if (d.zxid <= 0) snapDigest.result = 'empty';
-      else if (d.zxid < snapZxid) snapDigest.result = 'ignored';
-      else if (d.version !== DIGEST_VERSION) snapDigest.result = 'other-version';
-      else {
-        snapDigestValue = d.value;
-        snapDigestZxid = d.zxid;
-        if (d.zxid === snapZxid) {
-          snapDigest.actual = tree.digest.toString();
-          snapDigest.result = tree.digest === d.value ? 'match' : 'mismatch';
-          snapDigestValue = null;
-        }
-      }
-    }
-    snapReport = {
-      file: s.file, zxid: hex(snapZxid), compression: s.compression === 'gz' ? 'gz' : 'none', nodes: tree.nodeCount,
-      sessions: snap.sessions.length, digest: snap.digest ? snap.digest.value.toString() : null, maxZxidInNodes: hex(maxZxid),
-    };
-  } else {
-    // no usable snapshot: the logs alone must hold the whole history (ZooKeeper starts from an empty tree)
-    const first = logFiles[0];
-    const reasons = skipped.map((x) => `${x.file}: ${x.reason}`).join('; ');
-    if (!first || first.zxid > 1) {
-      throw new MigrateError(skipped.length > 0
-        ? `no usable snapshot (${reasons}), and the txn logs do not reach back to zxid 0x1 to rebuild without one`
-        : `${snapDir}: no snapshot, and the txn logs start at ${first ? hex(first.zxid) : 'nothing'}, not at zxid 0x1`);
-    }
-    if (skipped.length > 0) warnings.push(`no usable snapshot (${reasons}): rebuilt from the txn logs alone, from zxid 0x1`);
-    tree.finishLoad(0);
-  }
-  const fuzzyUntil = Math.max(snapZxid, snapDigestZxid);
+  return { chosen: null, skipped };
+}
 
-  // ---- the logs ----
-  // the newest log starting at or before the snapshot straddles it; with none, all of them
-  let startIdx = 0;
-  for (let i = 0; i < logFiles.length; i++) if (logFiles[i]!.zxid <= snapZxid) startIdx = i;
-  const logs: LogReport[] = [];
-  let last = snapZxid;
-  let replayed = 0;
-  let conflicts = 0;
-  const events: WatchEvent[] = [];
-  const txnDigests: DigestReport['txns'] = { compared: 0, mismatched: 0, fuzzyMismatches: 0, firstMismatch: null, last: null };
-  for (let i = startIdx; i < logFiles.length; i++) {
-    const lf = logFiles[i]!;
-    const isLast = i === logFiles.length - 1;
+/** A snapshot digest for a zxid past the snapshot's (a fuzzy snapshot): checked when replay reaches that zxid. */
+interface PendingDigest { check: SnapshotDigestCheck; zxid: number; value: bigint }
+
+/** The snapshot digest against the tree's, now that the tree is at the digest's zxid. */
+function settleDigest(check: SnapshotDigestCheck, tree: DataTree, expected: bigint): void {
+  check.actual = tree.digest.toString();
+  check.result = tree.digest === expected ? 'match' : 'mismatch';
+}
+
+/** The snapshot's digest trailer: checked at once when it is for the snapshot's own zxid, pending when for a later one. */
+function snapshotDigest(snap: ZkSnapshot, snapZxid: number, tree: DataTree): { check: SnapshotDigestCheck | null; pending: PendingDigest | null } {
+  const d = snap.digest;
+  if (!d) return { check: null, pending: null };
+  const check: SnapshotDigestCheck = { zxid: hex(d.zxid), expected: d.value.toString(), actual: null, result: 'not-reached' };
+  if (d.zxid <= 0) check.result = 'empty';
+  else if (d.zxid < snapZxid) check.result = 'ignored';
+  else if (d.version !== DIGEST_VERSION) check.result = 'other-version';
+  else if (d.zxid === snapZxid) settleDigest(check, tree, d.value);
+  else return { check, pending: { check, zxid: d.zxid, value: d.value } };
+  return { check, pending: null };
+}
+
+/** What the logs are replayed onto: the chosen snapshot, or an empty tree. */
+interface ReplayStart {
+  tree: DataTree;
+  /** the snapshot's zxid; 0 without one */
+  zxid: number;
+  /** session id -> timeout (ms), kept up to date by the replay */
+  sessions: Map<bigint, number>;
+  /** the snapshot's file, named when the txns after it do not follow it */
+  file: string | null;
+  digest: SnapshotDigestCheck | null;
+  pendingDigest: PendingDigest | null;
+  report: ImportReport['snapshot'];
+}
+
+function startFromSnapshot({ s, snap, tree, maxZxid }: LoadedSnapshot): ReplayStart {
+  const { check, pending } = snapshotDigest(snap, s.zxid, tree);
+  return {
+    tree, zxid: s.zxid, sessions: new Map(snap.sessions.map((x) => [x.id, x.timeoutMs])), file: s.file, digest: check, pendingDigest: pending,
+    report: {
+      file: s.file, zxid: hex(s.zxid), compression: s.compression === 'gz' ? 'gz' : 'none', nodes: tree.nodeCount,
+      sessions: snap.sessions.length, digest: snap.digest ? snap.digest.value.toString() : null, maxZxidInNodes: hex(maxZxid),
+    },
+  };
+}
+
+/** No usable snapshot: the logs alone must hold the whole history (ZooKeeper starts from an empty tree). */
+function startFromLogsAlone(snapDir: string, logFiles: Array<{ zxid: number }>, skipped: ImportReport['skippedSnapshots'], warnings: string[]): ReplayStart {
+  const first = logFiles[0];
+  const reasons = skipped.map((x) => `${x.file}: ${x.reason}`).join('; ');
+  if (!first || first.zxid > 1) {
+    throw new MigrateError(skipped.length > 0
+      ? `no usable snapshot (${reasons}), and the txn logs do not reach back to zxid 0x1 to rebuild without one`
+      : `${snapDir}: no snapshot, and the txn logs start at ${first ? hex(first.zxid) : 'nothing'}, not at zxid 0x1`);
+  }
+  if (skipped.length > 0) warnings.push(`no usable snapshot (${reasons}): rebuilt from the txn logs alone, from zxid 0x1`);
+  const tree = new DataTree();
+  tree.finishLoad(0);
+  return { tree, zxid: 0, sessions: new Map(), file: null, digest: null, pendingDigest: null, report: null };
+}
+
+/**
+ * Replays ZooKeeper txn logs onto the start's tree as its recovery does: only the txns after the
+ * snapshot, each the next zxid or the first of a later epoch; Ark's digest after each is compared
+ * with the one ZooKeeper logged, and with the snapshot's when its zxid comes.
+ */
+class LogReplay {
+  /** the last zxid applied (the snapshot's before any) */
+  last: number;
+  replayed = 0;
+  /** txns whose ops found a node already there / already gone */
+  conflicts = 0;
+  readonly txnDigests: DigestReport['txns'] = { compared: 0, mismatched: 0, fuzzyMismatches: 0, firstMismatch: null, last: null };
+  /** up to this zxid the snapshot may already hold later changes, so digests may differ */
+  readonly fuzzyUntil: number;
+  private pendingDigest: PendingDigest | null;
+  private readonly events: WatchEvent[] = [];
+
+  constructor(private readonly start: ReplayStart) {
+    this.last = start.zxid;
+    this.pendingDigest = start.pendingDigest;
+    this.fuzzyUntil = Math.max(start.zxid, start.pendingDigest?.zxid ?? 0);
+  }
+
+  /** Reads one log and applies its txns after the snapshot; a misnamed file and a torn last record are warnings. */
+  log(lf: { file: string; zxid: number }, isLast: boolean, warnings: string[]): LogReport {
+    const snapZxid = this.start.zxid;
     const { entries, tornAt } = readZkLogFile(lf.file, readFileSync(lf.file), isLast);
     const rep: LogReport = {
       file: lf.file, firstZxid: entries[0] ? hex(entries[0].hdr.zxid) : null, lastZxid: entries.length > 0 ? hex(entries[entries.length - 1]!.hdr.zxid) : null,
       txns: entries.length, replayed: 0, straddles: lf.zxid <= snapZxid && entries.some((e) => e.hdr.zxid > snapZxid), tornAt,
     };
-    logs.push(rep);
     if (entries[0] && entries[0].hdr.zxid !== lf.zxid) {
       warnings.push(`${lf.file}: its name says zxid ${hex(lf.zxid)} but its first txn is ${hex(entries[0].hdr.zxid)}`);
     }
     for (const e of entries) {
-      const z = e.hdr.zxid;
-      if (last === snapZxid && z <= snapZxid) continue;
-      if (!(z === last + 1 || (z > last && epochOf(z) > epochOf(last)))) {
-        throw new MigrateError(`${lf.file}: txn zxid ${hex(z)} at offset ${e.offset} does not follow zxid ${hex(last)}` +
-          `${z <= last ? ' (it goes backwards)' : ': txns are missing'}${last === snapZxid && chosen ? ` after snapshot ${chosen.s.file}` : ''}`);
-      }
-      events.length = 0;
-      const res = tree.apply(e.hdr, e.txn, events);
-      if (e.txn.type !== OpCode.error && e.txn.type !== OpCode.multi && res.type === OpCode.error) conflicts++;
-      if (e.hdr.type === OpCode.createSession && e.txn.type === OpCode.createSession) sessions.set(e.hdr.sessionId, e.txn.timeOutMs);
-      if (e.hdr.type === OpCode.closeSession) sessions.delete(e.hdr.sessionId);
-      last = z;
-      replayed++;
+      if (this.last === snapZxid && e.hdr.zxid <= snapZxid) continue;
+      this.checkFollows(lf.file, e);
+      this.apply(e);
       rep.replayed++;
-      if (e.digest && e.digest.version === DIGEST_VERSION) {
-        const cmp: TxnDigestComparison = { zxid: hex(z), expected: e.digest.value.toString(), actual: tree.digest.toString(), match: tree.digest === e.digest.value };
-        txnDigests.compared++;
-        txnDigests.last = cmp;
-        if (!cmp.match) {
-          if (z <= fuzzyUntil) txnDigests.fuzzyMismatches++;
-          else {
-            txnDigests.mismatched++;
-            txnDigests.firstMismatch ??= cmp;
-          }
-        }
-      }
-      if (snapDigestValue !== null && z === snapDigestZxid && snapDigest) {
-        snapDigest.actual = tree.digest.toString();
-        snapDigest.result = tree.digest === snapDigestValue ? 'match' : 'mismatch';
-        snapDigestValue = null;
-      }
     }
     if (tornAt !== null) {
       warnings.push(`${lf.file}: a torn record at offset ${tornAt} (a write cut short by a crash); reading stopped there, as ZooKeeper does`);
     }
+    return rep;
   }
-  // ---- ephemerals of sessions that are gone (ZooKeeperServer.loadData kills them at load) ----
+
+  private checkFollows(file: string, e: LogEntry): void {
+    const z = e.hdr.zxid;
+    const last = this.last;
+    if (z === last + 1 || (z > last && epochOf(z) > epochOf(last))) return;
+    throw new MigrateError(`${file}: txn zxid ${hex(z)} at offset ${e.offset} does not follow zxid ${hex(last)}` +
+      `${z <= last ? ' (it goes backwards)' : ': txns are missing'}${last === this.start.zxid && this.start.file !== null ? ` after snapshot ${this.start.file}` : ''}`);
+  }
+
+  private apply(e: LogEntry): void {
+    const { tree, sessions } = this.start;
+    this.events.length = 0;
+    const res = tree.apply(e.hdr, e.txn, this.events);
+    if (e.txn.type !== OpCode.error && e.txn.type !== OpCode.multi && res.type === OpCode.error) this.conflicts++;
+    if (e.hdr.type === OpCode.createSession && e.txn.type === OpCode.createSession) sessions.set(e.hdr.sessionId, e.txn.timeOutMs);
+    if (e.hdr.type === OpCode.closeSession) sessions.delete(e.hdr.sessionId);
+    this.last = e.hdr.zxid;
+    this.replayed++;
+    if (e.digest && e.digest.version === DIGEST_VERSION) this.compareTxnDigest(e.hdr.zxid, e.digest.value);
+    if (this.pendingDigest && e.hdr.zxid === this.pendingDigest.zxid) {
+      settleDigest(this.pendingDigest.check, tree, this.pendingDigest.value);
+      this.pendingDigest = null;
+    }
+  }
+
+  /** A difference inside the fuzzy window is expected (the snapshot held later txns); past it, an error. */
+  private compareTxnDigest(zxid: number, expected: bigint): void {
+    const tree = this.start.tree;
+    const cmp: TxnDigestComparison = { zxid: hex(zxid), expected: expected.toString(), actual: tree.digest.toString(), match: tree.digest === expected };
+    const t = this.txnDigests;
+    t.compared++;
+    t.last = cmp;
+    if (cmp.match) return;
+    if (zxid <= this.fuzzyUntil) t.fuzzyMismatches++;
+    else {
+      t.mismatched++;
+      t.firstMismatch ??= cmp;
+    }
+  }
+}
+
+/** Deletes the ephemerals of sessions that are gone at zxid `at` (ZooKeeperServer.loadData kills them at load); returns their paths. */
+function removeOrphanEphemerals(tree: DataTree, sessions: ReadonlyMap<bigint, number>, at: number): string[] {
   const orphans: string[] = [];
+  const events: WatchEvent[] = [];
   for (const [owner, paths] of [...tree.ephemerals]) {
     if (sessions.has(owner)) continue;
     orphans.push(...[...paths].sort());
     events.length = 0;
-    tree.apply({ sessionId: owner, cxid: 0, zxid: last, time: 0, type: OpCode.closeSession }, { type: OpCode.closeSession, paths2Delete: [] }, events);
+    tree.apply({ sessionId: owner, cxid: 0, zxid: at, time: 0, type: OpCode.closeSession }, { type: OpCode.closeSession, paths2Delete: [] }, events);
   }
+  return orphans;
+}
+
+/** Signs that the logs stop short of what the snapshot already holds. */
+function logsEndEarly(start: ReplayStart, last: number): string[] {
+  const out: string[] = [];
+  if (start.digest && start.digest.result === 'not-reached') {
+    out.push(`the snapshot's digest is for zxid ${start.digest.zxid}, which the logs do not reach (they end at ${hex(last)}): txns may be missing`);
+  }
+  const snap = start.report;
+  if (snap && parseInt(snap.maxZxidInNodes, 16) > last) {
+    out.push(`nodes of ${snap.file} carry zxid ${snap.maxZxidInNodes}, past the last txn found (${hex(last)}): the log after the snapshot is incomplete`);
+  }
+  return out;
+}
+
+/** Reads a ZooKeeper data dir into a tree, in memory. Throws MigrateError. */
+export function importZooKeeper(opts: ImportOptions): ImportResult {
+  const snapDir = findVersion2(opts.source, '--source');
+  const logDir = opts.logDir !== undefined ? findVersion2(opts.logDir, '--log-dir') : snapDir;
+  const snapFiles = listSnapshots(snapDir);
+  const logFiles = listLogs(logDir);
+  if (snapFiles.length === 0 && logFiles.length === 0) {
+    throw new MigrateError(`${snapDir}: no ZooKeeper snapshot (snapshot.<zxid>) or txn log (log.<zxid>) here`, true);
+  }
+  const warnings: string[] = [];
+  const { chosen, skipped } = newestUsableSnapshot(snapFiles);
+  const start = chosen ? startFromSnapshot(chosen) : startFromLogsAlone(snapDir, logFiles, skipped, warnings);
+
+  // the newest log starting at or before the snapshot straddles it; with none, all of them
+  let startIdx = 0;
+  for (let i = 0; i < logFiles.length; i++) if (logFiles[i]!.zxid <= start.zxid) startIdx = i;
+  const replay = new LogReplay(start);
+  const logs = logFiles.slice(startIdx).map((lf, i, read) => replay.log(lf, i === read.length - 1, warnings));
+
+  const { tree, sessions } = start;
+  const last = replay.last;
+  const orphans = removeOrphanEphemerals(tree, sessions, last);
   if (orphans.length > 0) warnings.push(`${orphans.length} ephemeral node(s) of sessions that no longer exist were deleted, as ZooKeeper does on start: ${orphans.slice(0, 5).join(', ')}${orphans.length > 5 ? ', ...' : ''}`);
-
-  // ---- the digest verdict ----
-  if (snapDigest && snapDigest.result === 'not-reached') {
-    warnings.push(`the snapshot's digest is for zxid ${snapDigest.zxid}, which the logs do not reach (they end at ${hex(last)}): txns may be missing`);
-  }
-  if (snapReport && parseInt(snapReport.maxZxidInNodes, 16) > last) {
-    warnings.push(`nodes of ${snapReport.file} carry zxid ${snapReport.maxZxidInNodes}, past the last txn found (${hex(last)}): the log after the snapshot is incomplete`);
-  }
-  const digest = digestVerdict(snapDigest, txnDigests, fuzzyUntil);
-
+  warnings.push(...logsEndEarly(start, last));
   const sessionList = [...sessions].map(([id, timeoutMs]) => ({ id, timeoutMs })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const report: ImportReport = {
     source: { snapDir, logDir },
-    snapshot: snapReport,
+    snapshot: start.report,
     skippedSnapshots: skipped,
     logs,
-    txnsReplayed: replayed,
-    replayConflicts: conflicts,
+    txnsReplayed: replay.replayed,
+    replayConflicts: replay.conflicts,
     lastZxid: hex(last),
     nodes: tree.nodeCount,
     sessions: sessionList.length,
@@ -487,7 +559,7 @@ export function importZooKeeper(opts: ImportOptions): ImportResult {
     containers: tree.containers.size,
     ttlNodes: tree.ttls.size,
     orphanEphemeralsRemoved: orphans,
-    digest,
+    digest: digestVerdict(start.digest, replay.txnDigests, replay.fuzzyUntil),
     warnings,
   };
   if (tree.lastProcessedZxid !== last) tree.lastProcessedZxid = last;

@@ -11,7 +11,8 @@ import { gaps, linkPath, listBackupFiles, listLinks, mergedRanges, pointInTime, 
 import { buildChain, runsOf } from '../backup/chain.js';
 import { readChunk } from '../backup/chunk.js';
 import { openArchive, type ArchiveStore } from '../backup/store.js';
-import { RestoreError, restoreInto } from '../backup/restore.js';
+import { RestoreError, restoreInto, type RestoreResult } from '../backup/restore.js';
+import type { SessionRecord } from '../storage/snapshot.js';
 import type { DataTree } from '../tree/datatree.js';
 import { epochOf, hexZxid as hex } from '../util/zxid.js';
 
@@ -150,6 +151,14 @@ function parseTarget(opts: { toZxid?: string; toTime?: string }): { zxid: number
 
 export function registerBackupCommands(program: Command): void {
   const backup = program.command('backup').description('online backups that keep every Stat field: create, verify, inspect, list');
+  backupCreateCommand(backup);
+  backupVerifyCommand(backup);
+  backupInspectCommand(backup);
+  backupListCommand(backup);
+  restoreCommand(program);
+}
+
+function backupCreateCommand(backup: Command): void {
   backup.command('create')
     .description('stream a consistent backup of a running server through its AdminServer into FILE')
     .requiredOption('--admin <url>', 'the AdminServer, e.g. http://127.0.0.1:8080')
@@ -158,37 +167,53 @@ export function registerBackupCommands(program: Command): void {
     .option('--force', 'overwrite --out')
     .option('--json', 'print the result as JSON')
     .action((o: { admin: string; out: string; auth?: string; json?: boolean; force?: boolean }) => run('backup create', () => createBackup(o)));
+}
+
+function backupVerifyCommand(backup: Command): void {
   backup.command('verify')
     .description('check every checksum and the tree digest; exit 0 only when the backup is intact')
     .argument('<file>')
     .option('--json', 'print the result as JSON')
-    .action((file: string, o: { json?: boolean }) => run('backup verify', async () => {
-      try {
-        const b = loadBackup(file);
-        if (o.json) console.log(JSON.stringify({ file, ok: true, zxid: b.meta.zxid, nodes: b.snapshot.nodeCount, digest: b.snapshot.digest.toString() }));
-        else console.log(`intact: ${file} (zxid ${b.meta.zxid}, ${b.snapshot.nodeCount} znodes, digest ${b.snapshot.digest})`);
-        return EXIT_OK;
-      } catch (e) {
-        if (!(e instanceof BackupCorruptError)) throw e;
-        if (o.json) console.log(JSON.stringify({ file, ok: false, problem: e.message }));
-        else console.log(`DAMAGED: ${e.message}`);
-        return EXIT_FAILED;
-      }
-    }));
+    .action((file: string, o: { json?: boolean }) => run('backup verify', async () => verifyBackup(file, o)));
+}
+
+/** A damaged backup is verify's answer (printed, exit 1), not an error; only other failures throw. */
+function verifyBackup(file: string, o: { json?: boolean }): number {
+  try {
+    const b = loadBackup(file);
+    if (o.json) console.log(JSON.stringify({ file, ok: true, zxid: b.meta.zxid, nodes: b.snapshot.nodeCount, digest: b.snapshot.digest.toString() }));
+    else console.log(`intact: ${file} (zxid ${b.meta.zxid}, ${b.snapshot.nodeCount} znodes, digest ${b.snapshot.digest})`);
+    return EXIT_OK;
+  } catch (e) {
+    if (!(e instanceof BackupCorruptError)) throw e;
+    if (o.json) console.log(JSON.stringify({ file, ok: false, problem: e.message }));
+    else console.log(`DAMAGED: ${e.message}`);
+    return EXIT_FAILED;
+  }
+}
+
+function backupInspectCommand(backup: Command): void {
   backup.command('inspect')
     .description('what a backup holds: zxid, time, counts, size, top paths by size')
     .argument('<file>')
     .option('--json', 'print as JSON')
     .action((file: string, o: { json?: boolean }) => run('backup inspect', async () => {
       const r = inspect(file, loadBackup(file));
-      if (o.json) { console.log(JSON.stringify(r, null, 2)); return EXIT_OK; }
-      console.log(`backup     ${r.file}\nzxid       ${r.zxid}\ntime       ${r.time}\nmade by    ${r.createdBy}\nznodes     ${r.nodes}\nsessions   ${r.sessions}\nfile size  ${r.bytes} bytes\ndata size  ${r.dataBytes} bytes\ndigest     ${r.digest}`);
-      console.log('\ntop-level paths by data size:');
-      for (const t of r.topBySize) console.log(`  ${String(t.bytes).padStart(12)} B  ${String(t.nodes).padStart(9)} znodes  ${t.path}`);
-      console.log('\nlargest znodes:');
-      for (const t of r.largestNodes) console.log(`  ${String(t.bytes).padStart(12)} B  ${t.path}`);
+      if (o.json) console.log(JSON.stringify(r, null, 2));
+      else printInspectReport(r);
       return EXIT_OK;
     }));
+}
+
+function printInspectReport(r: InspectReport): void {
+  console.log(`backup     ${r.file}\nzxid       ${r.zxid}\ntime       ${r.time}\nmade by    ${r.createdBy}\nznodes     ${r.nodes}\nsessions   ${r.sessions}\nfile size  ${r.bytes} bytes\ndata size  ${r.dataBytes} bytes\ndigest     ${r.digest}`);
+  console.log('\ntop-level paths by data size:');
+  for (const t of r.topBySize) console.log(`  ${String(t.bytes).padStart(12)} B  ${String(t.nodes).padStart(9)} znodes  ${t.path}`);
+  console.log('\nlargest znodes:');
+  for (const t of r.largestNodes) console.log(`  ${String(t.bytes).padStart(12)} B  ${t.path}`);
+}
+
+function backupListCommand(backup: Command): void {
   backup.command('list')
     .description('what an archive can restore to: its backups, the archived txns, exactly the reachable ranges and every gap')
     .requiredOption('--archive <dir>', 'the archive directory (backup.archiveDir)')
@@ -200,7 +225,14 @@ export function registerBackupCommands(program: Command): void {
       else printArchiveReport(o.archive, report);
       return report.damaged.length > 0 ? EXIT_FAILED : EXIT_OK;
     }));
+}
 
+interface RestoreOpts {
+  dataDir?: string; logDir?: string; archive?: string; toZxid?: string; toTime?: string; epoch?: string;
+  dropSessions?: boolean; force?: boolean; json?: boolean; online?: boolean; admin?: string; auth?: string;
+}
+
+function restoreCommand(program: Command): void {
   program.command('restore')
     .description('lay down a data dir from a backup FILE, or from an archive at a point in time, for `ark server` to start from; or, with --online, restore a running server or whole ensemble')
     .argument('[file]', 'a backup file (or use --archive)')
@@ -216,55 +248,73 @@ export function registerBackupCommands(program: Command): void {
     .option('--drop-sessions', 'end the backed-up sessions at once (their ephemeral nodes go); by default they live on as after a restart')
     .option('--force', 'replace the data in a non-empty --data-dir')
     .option('--json', 'print the result as JSON')
-    .action((file: string | undefined, o: { dataDir?: string; logDir?: string; archive?: string; toZxid?: string; toTime?: string; epoch?: string; dropSessions?: boolean; force?: boolean; json?: boolean; online?: boolean; admin?: string; auth?: string }) => run('restore', async () => {
-      if (o.online) return restoreOnline(file, o);
-      if (o.dataDir === undefined) throw new CliError('give --data-dir DIR (the data dir to lay down), or --online --admin URL to restore a running server', EXIT_USAGE);
-      const dataDir = o.dataDir;
-      if ((file === undefined) === (o.archive === undefined)) throw new CliError('give a backup FILE or --archive DIR (one of them)', EXIT_USAGE);
-      if (file !== undefined && (o.toZxid !== undefined || o.toTime !== undefined)) {
-        throw new CliError(`--to-zxid and --to-time need --archive DIR: the backup ${file} holds one point in time (restore it without them, or restore from the archive it belongs to)`, EXIT_USAGE);
-      }
-      const epoch = o.epoch === undefined ? undefined : Number(o.epoch);
-      if (epoch !== undefined && (!Number.isInteger(epoch) || epoch < 1)) throw new CliError(`--epoch ${o.epoch} is not a positive integer`, EXIT_USAGE);
-      let tree: DataTree;
-      let sessions;
-      let source: string;
-      let point: Record<string, unknown> = {};
-      let aboveZxid = 0;
-      if (file !== undefined) {
-        const b = loadBackup(file);
-        tree = b.snapshot.tree;
-        sessions = b.snapshot.sessions;
-        source = file;
-      } else {
-        const target = parseTarget(o);
-        if (!existsSync(o.archive!)) throw new CliError(`--archive ${o.archive}: no such directory`, EXIT_USAGE);
-        const store = openArchive(o.archive!);
-        const p = await pointInTime(store, target);
-        // the restored server may archive into the same place: its history starts above the archive's
-        const view = await readArchiveView(store);
-        aboveZxid = Math.max(view.end ?? 0, ...view.backups.map((b) => b.zxid));
-        tree = p.tree;
-        sessions = p.sessions;
-        source = p.backup;
-        point = { reachedZxid: hex(p.zxid), reachedTime: new Date(p.timeMs).toISOString(), replayedTxns: p.replayed, backupZxid: hex(p.backupZxid) };
-      }
-      const r = await restoreInto(tree, sessions, {
-        dataDir, force: o.force === true, dropSessions: o.dropSessions === true,
-        ...(o.logDir !== undefined ? { dataLogDir: o.logDir } : {}), ...(epoch !== undefined ? { epoch } : {}), aboveZxid,
-      });
-      const result = { from: source, ...point, dataDir: r.dataDir, backupZxid: hex(r.fromZxid), startsAtZxid: hex(r.zxid), znodes: r.nodes, sessions: r.sessions, droppedSessions: r.droppedSessions };
-      if (o.json) console.log(JSON.stringify(result));
-      else {
-        console.log(`restored ${source} into ${r.dataDir}: ${r.nodes} znodes, ${r.sessions} sessions${r.droppedSessions ? `, ${r.droppedSessions} ended` : ''}`);
-        if (point.reachedZxid) {
-          const when = point.replayedTxns === 0 ? `the backup's own point, captured ${String(point.reachedTime)}` : `its last txn at ${String(point.reachedTime)}`;
-          console.log(`state as of zxid ${String(point.reachedZxid)} (${when}): backup ${String(point.backupZxid)} + ${String(point.replayedTxns)} archived txns replayed`);
-        }
-        console.log(`new writes continue in epoch ${epochOf(r.zxid)} (zxid ${hex(r.zxid)}); start it with: ark server <zoo.cfg with dataDir=${r.dataDir}>`);
-      }
-      return EXIT_OK;
-    }));
+    .action((file: string | undefined, o: RestoreOpts) => run('restore', () => (o.online ? restoreOnline(file, o) : restoreOffline(file, o))));
+}
+
+// ---------- ark restore (offline) ----------
+
+/** The state an offline restore lays down and where it came from. */
+interface RestoreSource {
+  tree: DataTree;
+  sessions: SessionRecord[];
+  /** the backup file */
+  file: string;
+  /** from an archive: the point reached */
+  point: { reachedZxid: string; reachedTime: string; replayedTxns: number; backupZxid: string } | null;
+  /** the restored server's history starts above this zxid */
+  aboveZxid: number;
+}
+
+/** Lays down a data dir from a backup FILE or from --archive at --to-zxid / --to-time. */
+async function restoreOffline(file: string | undefined, o: RestoreOpts): Promise<number> {
+  if (o.dataDir === undefined) throw new CliError('give --data-dir DIR (the data dir to lay down), or --online --admin URL to restore a running server', EXIT_USAGE);
+  const dataDir = o.dataDir;
+  if ((file === undefined) === (o.archive === undefined)) throw new CliError('give a backup FILE or --archive DIR (one of them)', EXIT_USAGE);
+  if (file !== undefined && (o.toZxid !== undefined || o.toTime !== undefined)) {
+    throw new CliError(`--to-zxid and --to-time need --archive DIR: the backup ${file} holds one point in time (restore it without them, or restore from the archive it belongs to)`, EXIT_USAGE);
+  }
+  const epoch = o.epoch === undefined ? undefined : Number(o.epoch);
+  if (epoch !== undefined && (!Number.isInteger(epoch) || epoch < 1)) throw new CliError(`--epoch ${o.epoch} is not a positive integer`, EXIT_USAGE);
+  const from = file !== undefined ? fromBackupFile(file) : await fromArchive(o.archive!, o);
+  const r = await restoreInto(from.tree, from.sessions, {
+    dataDir, force: o.force === true, dropSessions: o.dropSessions === true,
+    ...(o.logDir !== undefined ? { dataLogDir: o.logDir } : {}), ...(epoch !== undefined ? { epoch } : {}), aboveZxid: from.aboveZxid,
+  });
+  printRestored(from, r, o.json === true);
+  return EXIT_OK;
+}
+
+function fromBackupFile(file: string): RestoreSource {
+  const b = loadBackup(file);
+  return { tree: b.snapshot.tree, sessions: b.snapshot.sessions, file, point: null, aboveZxid: 0 };
+}
+
+async function fromArchive(archive: string, o: { toZxid?: string; toTime?: string }): Promise<RestoreSource> {
+  const target = parseTarget(o);
+  if (!existsSync(archive)) throw new CliError(`--archive ${archive}: no such directory`, EXIT_USAGE);
+  const store = openArchive(archive);
+  const p = await pointInTime(store, target);
+  // the restored server may archive into the same place: its history starts above the archive's
+  const view = await readArchiveView(store);
+  return {
+    tree: p.tree, sessions: p.sessions, file: p.backup,
+    point: { reachedZxid: hex(p.zxid), reachedTime: new Date(p.timeMs).toISOString(), replayedTxns: p.replayed, backupZxid: hex(p.backupZxid) },
+    aboveZxid: Math.max(view.end ?? 0, ...view.backups.map((b) => b.zxid)),
+  };
+}
+
+function printRestored(from: RestoreSource, r: RestoreResult, json: boolean): void {
+  const { file, point } = from;
+  if (json) {
+    console.log(JSON.stringify({ from: file, ...point, dataDir: r.dataDir, backupZxid: hex(r.fromZxid), startsAtZxid: hex(r.zxid), znodes: r.nodes, sessions: r.sessions, droppedSessions: r.droppedSessions }));
+    return;
+  }
+  console.log(`restored ${file} into ${r.dataDir}: ${r.nodes} znodes, ${r.sessions} sessions${r.droppedSessions ? `, ${r.droppedSessions} ended` : ''}`);
+  if (point) {
+    const when = point.replayedTxns === 0 ? `the backup's own point, captured ${point.reachedTime}` : `its last txn at ${point.reachedTime}`;
+    console.log(`state as of zxid ${point.reachedZxid} (${when}): backup ${point.backupZxid} + ${point.replayedTxns} archived txns replayed`);
+  }
+  console.log(`new writes continue in epoch ${epochOf(r.zxid)} (zxid ${hex(r.zxid)}); start it with: ark server <zoo.cfg with dataDir=${r.dataDir}>`);
 }
 
 // ---------- ark restore --online ----------

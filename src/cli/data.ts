@@ -10,7 +10,8 @@ import type { Command } from 'commander';
 import { DataDirError } from '../storage/filelog.js';
 import {
   DataToolError, dumpLog, dumpSnapshot, inspectDataDir, isoTime, ownerKind, purgeDataDir, truncateLog, verifyDataDir,
-  type DataDirReport, type NodeDump, type ShownData, type TxnBodyDump, type TxnDump,
+  type DataDirReport, type NodeDump, type PurgeResult, type ShownData, type SnapshotDump, type TruncateResult, type TxnBodyDump, type TxnDump,
+  type VerifyResult,
 } from '../storage/inspect.js';
 
 const EXIT_OK = 0;
@@ -160,13 +161,25 @@ function parseKeep(v: string): number {
 
 interface DirOpts { dataDir: string; logDir?: string; json?: boolean }
 
+/** bad arguments exit 2, so that scripts can tell them from a damaged data dir (1) */
+function exitUsageOnBadArguments(cmd: Command): void {
+  cmd.exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT_OK : EXIT_USAGE));
+}
+
 export function registerDataCommands(program: Command): void {
   const data = program
     .command('data')
     .description('inspect, dump and verify an Ark data dir (snapshots and txn log segments), read-only; truncate-log accepts a damaged log\'s loss');
-  // bad arguments exit 2, so that scripts can tell them from a damaged data dir (1)
-  data.exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT_OK : EXIT_USAGE));
+  exitUsageOnBadArguments(data);
+  inspectCommand(data);
+  dumpLogCommand(data);
+  dumpSnapshotCommand(data);
+  verifyCommand(data);
+  truncateLogCommand(data);
+  purgeCommand(program);
+}
 
+function inspectCommand(data: Command): void {
   data
     .command('inspect')
     .description('list snapshots and log segments with their zxids and sizes, and what recovery would use')
@@ -179,29 +192,34 @@ export function registerDataCommands(program: Command): void {
       else printInspect(out, r);
       return EXIT_OK;
     }));
+}
 
+function dumpLogCommand(data: Command): void {
   data
     .command('dump-log')
     .description('print every txn of a log segment (ark-v1/log.*)')
     .argument('<file>', 'a log segment')
     .option('--json', 'print a JSON array')
-    .action((file: string, o: { json?: boolean }) => run('data dump-log', (out) => {
-      const d = dumpLog(file);
-      if (o.json) out.line(json(d.records));
-      else for (const t of d.records) out.line(txnLine(t));
-      out.flush();
-      if (d.tornTailAt !== null && d.bytes > 0) console.error(`ark data dump-log: ${file}: ends in a partial record at offset ${d.tornTailAt} (a crash mid-write; the server cuts it off on start)`);
-      if (d.damage) {
-        const txns = (n: number): string => `${n} txn${n === 1 ? '' : 's'}`;
-        const shown = d.resumedAt
-          ? `listed: the ${txns(d.resumedAt.index)} before it and the ${txns(d.records.length - d.resumedAt.index)} from offset ${d.resumedAt.offset} on`
-          : `listed: the ${txns(d.records.length)} before it`;
-        console.error(`ark data dump-log: ${file}: ${d.damage.offset === null ? '' : `offset ${d.damage.offset}: `}${d.damage.what}; ${shown}`);
-        return EXIT_DAMAGED;
-      }
-      return EXIT_OK;
-    }));
+    .action((file: string, o: { json?: boolean }) => run('data dump-log', (out) => printLog(out, file, o.json === true)));
+}
 
+/** Every txn on stdout; a torn tail and damage on stderr, after them (damage exits 1). */
+function printLog(out: Out, file: string, asJson: boolean): number {
+  const d = dumpLog(file);
+  if (asJson) out.line(json(d.records));
+  else for (const t of d.records) out.line(txnLine(t));
+  out.flush();
+  if (d.tornTailAt !== null && d.bytes > 0) console.error(`ark data dump-log: ${file}: ends in a partial record at offset ${d.tornTailAt} (a crash mid-write; the server cuts it off on start)`);
+  if (!d.damage) return EXIT_OK;
+  const txns = (n: number): string => `${n} txn${n === 1 ? '' : 's'}`;
+  const shown = d.resumedAt
+    ? `listed: the ${txns(d.resumedAt.index)} before it and the ${txns(d.records.length - d.resumedAt.index)} from offset ${d.resumedAt.offset} on`
+    : `listed: the ${txns(d.records.length)} before it`;
+  console.error(`ark data dump-log: ${file}: ${d.damage.offset === null ? '' : `offset ${d.damage.offset}: `}${d.damage.what}; ${shown}`);
+  return EXIT_DAMAGED;
+}
+
+function dumpSnapshotCommand(data: Command): void {
   data
     .command('dump-snapshot')
     .description('print the header and every znode (data, ACL, stat with the stored cversion) of a snapshot (ark-v1/snapshot.*)')
@@ -209,19 +227,22 @@ export function registerDataCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action((file: string, o: { json?: boolean }) => run('data dump-snapshot', (out) => {
       const d = dumpSnapshot(file);
-      if (o.json) {
-        out.line(json(d));
-        return EXIT_OK;
-      }
-      out.line(`snapshot  ${d.file}`);
-      out.line(`zxid ${d.zxid}  time ${d.time}  nodes ${d.nodeCount}  digest ${d.digest}  bytes ${d.bytes}${d.compressed ? '  gzip' : ''}`);
-      out.line(`sessions (${d.sessions.length})`);
-      for (const s of d.sessions) out.line(`  ${s.id} timeout ${s.timeoutMs}ms`);
-      out.line('nodes (cversion is the stored count of child creates; clients see 2 x cversion - numChildren)');
-      for (const n of d.nodes) printSnapshotNode(out, n);
+      if (o.json) out.line(json(d));
+      else printSnapshot(out, d);
       return EXIT_OK;
     }));
+}
 
+function printSnapshot(out: Out, d: SnapshotDump): void {
+  out.line(`snapshot  ${d.file}`);
+  out.line(`zxid ${d.zxid}  time ${d.time}  nodes ${d.nodeCount}  digest ${d.digest}  bytes ${d.bytes}${d.compressed ? '  gzip' : ''}`);
+  out.line(`sessions (${d.sessions.length})`);
+  for (const s of d.sessions) out.line(`  ${s.id} timeout ${s.timeoutMs}ms`);
+  out.line('nodes (cversion is the stored count of child creates; clients see 2 x cversion - numChildren)');
+  for (const n of d.nodes) printSnapshotNode(out, n);
+}
+
+function verifyCommand(data: Command): void {
   data
     .command('verify')
     .description('check every snapshot and log segment by the rules start-up applies; exit 0 intact, 1 the server refuses to start, 3 it starts but a file it does not need is damaged, 2 usage error')
@@ -230,20 +251,23 @@ export function registerDataCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action((o: DirOpts) => run('data verify', (out) => {
       const r = verifyDataDir(o.dataDir, o.logDir);
-      if (o.json) {
-        out.line(json(r));
-      } else {
-        for (const p of r.problems) out.line(`problem: ${p}`);
-        for (const w of r.warnings) out.line(`warning: ${w}`);
-        const what = `${r.checked.snapshots} snapshot${r.checked.snapshots === 1 ? '' : 's'}, ${r.checked.segments} log segment${r.checked.segments === 1 ? '' : 's'}`;
-        const warned = r.warnings.length > 0 ? ` (${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'})` : '';
-        const problems = `${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} in ${what}${warned}`;
-        out.line(r.startup === 'refuses' ? `DAMAGED: the server refuses to start on this dir; ${problems}`
-          : r.ok ? `intact: ${what} checked${warned}` : `DAMAGED, but the server starts (recovery does not need the damaged files): ${problems}`);
-      }
+      if (o.json) out.line(json(r));
+      else printVerify(out, r);
       return r.startup === 'refuses' ? EXIT_DAMAGED : r.ok ? EXIT_OK : EXIT_DAMAGED_NOT_NEEDED;
     }));
+}
 
+function printVerify(out: Out, r: VerifyResult): void {
+  for (const p of r.problems) out.line(`problem: ${p}`);
+  for (const w of r.warnings) out.line(`warning: ${w}`);
+  const what = `${r.checked.snapshots} snapshot${r.checked.snapshots === 1 ? '' : 's'}, ${r.checked.segments} log segment${r.checked.segments === 1 ? '' : 's'}`;
+  const warned = r.warnings.length > 0 ? ` (${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'})` : '';
+  const problems = `${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} in ${what}${warned}`;
+  out.line(r.startup === 'refuses' ? `DAMAGED: the server refuses to start on this dir; ${problems}`
+    : r.ok ? `intact: ${what} checked${warned}` : `DAMAGED, but the server starts (recovery does not need the damaged files): ${problems}`);
+}
+
+function truncateLogCommand(data: Command): void {
   data
     .command('truncate-log')
     .description('accept losing every txn from a damaged log record on: cut the segment there (keeping a copy) and move later segments aside; only where start-up refuses over that record')
@@ -253,17 +277,20 @@ export function registerDataCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action((o: DirOpts & { at: string }) => run('data truncate-log', (out) => {
       const r = truncateLog(o.dataDir, o.logDir, o.at);
-      if (o.json) {
-        out.line(json(r));
-      } else {
-        out.line(`cut ${r.file} at offset ${r.offset} (the whole file as it was: ${r.copy}); the log now ends at zxid ${r.lastKeptZxid ?? '(none left in it)'}`);
-        for (const f of r.movedAside) out.line(`moved aside ${f}`);
-        for (const p of r.problems) out.line(`problem: ${p}`);
-        out.line(r.startup === 'starts' ? 'the server starts on this dir now' : 'the server still refuses to start on this dir: see the problems above');
-      }
+      if (o.json) out.line(json(r));
+      else printTruncated(out, r);
       return r.startup === 'starts' ? EXIT_OK : EXIT_DAMAGED;
     }));
+}
 
+function printTruncated(out: Out, r: TruncateResult): void {
+  out.line(`cut ${r.file} at offset ${r.offset} (the whole file as it was: ${r.copy}); the log now ends at zxid ${r.lastKeptZxid ?? '(none left in it)'}`);
+  for (const f of r.movedAside) out.line(`moved aside ${f}`);
+  for (const p of r.problems) out.line(`problem: ${p}`);
+  out.line(r.startup === 'starts' ? 'the server starts on this dir now' : 'the server still refuses to start on this dir: see the problems above');
+}
+
+function purgeCommand(program: Command): void {
   const purge = program
     .command('purge')
     .description('delete old snapshots and the log segments only they need, keeping the newest N snapshots (ZooKeeper\'s PurgeTxnLog)')
@@ -271,20 +298,20 @@ export function registerDataCommands(program: Command): void {
     .option('--log-dir <dir>', 'the dataLogDir of zoo.cfg, when it differs from dataDir')
     .requiredOption('-n, --keep <count>', 'snapshots to keep (at least 1; 3 or more recommended)')
     .option('--json', 'print JSON: the files removed, the snapshots kept, the warnings');
-  purge.exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT_OK : EXIT_USAGE));
+  exitUsageOnBadArguments(purge);
   purge.action((o: DirOpts & { keep: string }) => run('purge', (out) => {
-    const keep = parseKeep(o.keep);
-    const r = purgeDataDir(o.dataDir, o.logDir, keep);
+    const r = purgeDataDir(o.dataDir, o.logDir, parseKeep(o.keep));
     // as verify --json: the warnings are part of the document, stderr is left to errors
-    if (o.json) {
-      out.line(json(r));
-      return EXIT_OK;
-    }
-    for (const w of r.warnings) console.error(`ark purge: warning: ${w}`);
-    for (const f of r.removed) out.line(`removed ${f}`);
-    out.line(r.removed.length === 0
-      ? `nothing to remove: ${r.keptSnapshots.length} snapshot${r.keptSnapshots.length === 1 ? '' : 's'} and only the log after ${r.keptSnapshots.length === 1 ? 'it' : 'them'}`
-      : `removed ${r.removed.length} file${r.removed.length === 1 ? '' : 's'}; kept ${r.keptSnapshots.length} snapshot${r.keptSnapshots.length === 1 ? '' : 's'} and the log after ${r.keptSnapshots.length === 1 ? 'it' : 'them'}`);
+    if (o.json) out.line(json(r));
+    else printPurged(out, r);
     return EXIT_OK;
   }));
+}
+
+function printPurged(out: Out, r: PurgeResult): void {
+  for (const w of r.warnings) console.error(`ark purge: warning: ${w}`);
+  for (const f of r.removed) out.line(`removed ${f}`);
+  out.line(r.removed.length === 0
+    ? `nothing to remove: ${r.keptSnapshots.length} snapshot${r.keptSnapshots.length === 1 ? '' : 's'} and only the log after ${r.keptSnapshots.length === 1 ? 'it' : 'them'}`
+    : `removed ${r.removed.length} file${r.removed.length === 1 ? '' : 's'}; kept ${r.keptSnapshots.length} snapshot${r.keptSnapshots.length === 1 ? '' : 's'} and the log after ${r.keptSnapshots.length === 1 ? 'it' : 'them'}`);
 }
