@@ -19,6 +19,7 @@ import { encodeSnapshotNow, readSnapshot, type LoadedSnapshot, type SessionRecor
 import type { DataTree } from '../tree/datatree.js';
 import { Zab, type PersistentState, type RestoreOutcome, type ZabOptions } from '../consensus/zab.js';
 import { epochOf, makeZxid, type Entry, type Envelope, type SnapshotImage } from '../consensus/messages.js';
+import type { RestoreResult } from './payloads.js';
 
 export interface ReplicaOptions {
   core: CoreOptions;
@@ -62,11 +63,6 @@ export interface ReplicaReady {
    */
   restoreAsks: Array<{ from: number; id: number; bytes: Uint8Array }>;
 }
-
-/** An online restore's end as the asking server reports it (the AdminServer's restore command). */
-export type RestoreResult =
-  | { ok: true; zxid: number; backupZxid: number; nodes: number; sessions: number }
-  | { ok: false; error: string };
 
 const FWD_CREATE = 1;
 const FWD_REQUEST = 2;
