@@ -15,6 +15,7 @@
 // anything is allocated (ARCHITECTURE.md, "limits everywhere"), trailing bytes are refused, and
 // every failure is a PeerCodecError (ZOOKEEPER-2186: garbage on the quorum port must not take a
 // server down). Decoded Uint8Array fields are views into the input buffer, not copies.
+import type { Complete, FieldsMissing, FieldsOf } from '../util/schema.js';
 import type { Entry, Msg, MsgType, SnapshotImage } from './messages.js';
 
 export const PEER_CODEC_VERSION = 1;
@@ -34,8 +35,7 @@ export interface PeerCodecLimits {
 }
 
 type Kind = 'u64' | 'bool' | 'bytes' | 'mode' | 'entry' | 'entries' | 'snapshot';
-type FieldsOf<T extends MsgType> = Exclude<keyof Extract<Msg, { type: T }>, 'type'>;
-type Schema = { [T in MsgType]: { tag: number; fields: readonly (readonly [FieldsOf<T>, Kind])[] } };
+type Schema = { [T in MsgType]: { tag: number; fields: readonly (readonly [FieldsOf<Msg, T>, Kind])[] } };
 
 // Tags are wire format: never renumber, only add. A message added to messages.ts without a schema
 // here, or a field added to one without its line here, does not compile (see FieldsComplete).
@@ -74,10 +74,8 @@ const SCHEMA = {
   prevote: { tag: 18, fields: [['epoch', 'u64'], ['granted', 'bool']] },
 } as const satisfies Schema;
 
-/** The fields of each message that its schema leaves out; must be never. */
-type FieldsMissing = { [T in MsgType]: Exclude<FieldsOf<T>, (typeof SCHEMA)[T]['fields'][number][0]> }[MsgType];
 // A compile error here names the field the schema lacks.
-const FieldsComplete: [FieldsMissing] extends [never] ? true : FieldsMissing = true;
+const FieldsComplete: Complete<FieldsMissing<Msg, typeof SCHEMA>> = true;
 void FieldsComplete;
 
 type AnyField = readonly [string, Kind];

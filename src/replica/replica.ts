@@ -12,13 +12,13 @@
 //            expires sessions (closeSession txns).
 import { assert } from '../util/errors.js';
 import { JuteReader, JuteWriter } from '../wire/jute.js';
-import { readRequest, writeRequest } from '../wire/protocol.js';
 import { readTxnBody, readTxnHeader, writeTxnBody, writeTxnHeader, type Txn, type TxnHeader } from '../wire/txn.js';
 import { ServerCore, type CoreOptions, type Forward, type Output, type PendingTxn } from '../server/core.js';
 import { encodeSnapshotNow, readSnapshot, type LoadedSnapshot, type SessionRecord } from '../storage/snapshot.js';
 import type { DataTree } from '../tree/datatree.js';
 import { Zab, type PersistentState, type RestoreOutcome, type ZabOptions } from '../consensus/zab.js';
 import { epochOf, makeZxid, type Entry, type Envelope, type SnapshotImage } from '../consensus/messages.js';
+import { decodePayload, encodePayload, type AppPayload, type RestoreResult } from './payloads.js';
 
 export interface ReplicaOptions {
   core: CoreOptions;
@@ -62,19 +62,6 @@ export interface ReplicaReady {
    */
   restoreAsks: Array<{ from: number; id: number; bytes: Uint8Array }>;
 }
-
-/** An online restore's end as the asking server reports it (the AdminServer's restore command). */
-export type RestoreResult =
-  | { ok: true; zxid: number; backupZxid: number; nodes: number; sessions: number }
-  | { ok: false; error: string };
-
-const FWD_CREATE = 1;
-const FWD_REQUEST = 2;
-const TOUCH = 3;
-/** learner -> leader: run this online restore (id, the backup's bytes as the host received them) */
-const RESTORE = 4;
-/** leader -> learner: how the restore it forwarded ended (id, the result) */
-const RESTORED = 5;
 
 export function encodeEntry(hdr: TxnHeader, txn: Txn, w = new JuteWriter(256)): Buffer {
   w.reset();
@@ -182,9 +169,9 @@ export class Replica {
     if (this.zab.isEstablishedLeader) {
       this.restoreAsks.push({ from: 0, id, bytes });
     } else if (this.core.mode === 'learner') {
-      const w = new JuteWriter(bytes.length + 16);
-      w.byte(RESTORE).int(id).buffer(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-      if (this.zab.sendApp(this.zab.leaderId, w.take())) this.forwarded.set(id, this.zab.leaderId);
+      // a writer of its own, sized for the backup: the shared one would keep a backup's size for good
+      const payload = encodePayload({ type: 'restore', id, backup: bytes }, new JuteWriter(bytes.length + 16));
+      if (this.zab.sendApp(this.zab.leaderId, payload)) this.forwarded.set(id, this.zab.leaderId);
       else this.restoreResults.push({ id, result: { ok: false, error: 'this server lost its leader: try again once it serves' } });
     } else {
       this.restoreResults.push({ id, result: { ok: false, error: 'this server does not serve: no leader is established' } });
@@ -246,11 +233,7 @@ export class Replica {
     const synced = new Set(this.zab.learnerSummary().filter((l) => l.status === 'synced').map((l) => l.id));
     this.restoreReplies = this.restoreReplies.filter((rep) => {
       if (!synced.has(rep.to)) return true;
-      const w = this.writer.reset();
-      w.byte(RESTORED).int(rep.id).bool(rep.result.ok);
-      if (rep.result.ok) w.long(rep.result.zxid).long(rep.result.backupZxid).int(rep.result.nodes).int(rep.result.sessions);
-      else w.string(rep.result.error);
-      this.zab.sendApp(rep.to, w.take());
+      this.zab.sendApp(rep.to, encodePayload({ type: 'restored', id: rep.id, result: rep.result }, this.writer));
       return false;
     });
   }
@@ -272,13 +255,8 @@ export class Replica {
   }
 
   /** Learner: the leader's answer to a restore this server forwarded. */
-  private onRestored(r: JuteReader): void {
-    const id = r.int();
+  private onRestored(id: number, result: RestoreResult): void {
     if (!this.forwarded.delete(id)) return; // already reported as abandoned
-    const ok = r.bool();
-    const result: RestoreResult = ok
-      ? { ok: true, zxid: r.long(), backupZxid: r.long(), nodes: r.int(), sessions: r.int() }
-      : { ok: false, error: r.string() ?? 'the restore failed' };
     this.restoreResults.push({ id, result });
   }
 
@@ -291,12 +269,7 @@ export class Replica {
     if (this.core.mode === 'leader') this.core.tick(now);
     if (this.core.mode === 'learner') {
       const touched = this.core.takeTouched();
-      if (touched.length > 0) {
-        const w = this.writer.reset();
-        w.byte(TOUCH).int(touched.length);
-        for (const id of touched) w.longBig(id);
-        this.zab.sendApp(this.zab.leaderId, w.take());
-      }
+      if (touched.length > 0) this.zab.sendApp(this.zab.leaderId, encodePayload({ type: 'touch', sessionIds: touched }, this.writer));
     }
   }
 
@@ -434,7 +407,7 @@ export class Replica {
       this.appBacklog.length = 0;
     }
     if (core.mode === 'learner') {
-      for (const f of core.takeForwards()) this.zab.sendApp(this.zab.leaderId, this.encodeForward(f));
+      for (const f of core.takeForwards()) this.zab.sendApp(this.zab.leaderId, encodePayload(forwardPayload(f), this.writer));
     }
     if (core.mode !== 'down') {
       for (const id of core.takeBarrierAsks()) {
@@ -467,57 +440,51 @@ export class Replica {
 
   // ---------- app payloads ----------
 
-  private encodeForward(f: Forward): Buffer {
-    const w = this.writer.reset();
-    if (f.kind === 'create') {
-      w.byte(FWD_CREATE).longBig(f.sessionId).int(f.timeoutMs);
-    } else {
-      w.byte(FWD_REQUEST).longBig(f.sessionId).int(f.xid).int(f.request.type);
-      w.vector(f.authInfo, (ww, a) => { ww.string(a.scheme).string(a.id); });
-      writeRequest(w, f.request);
-    }
-    return w.take();
-  }
-
-  /** A payload from the leader to this learner. */
+  /** A payload from the leader to this learner: only the answer to a restore it forwarded is acted on. */
   private onLeaderApp(from: number, data: Uint8Array): void {
-    const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     try {
-      const r = new JuteReader(buf);
-      if (r.byte() === RESTORED) this.onRestored(r);
+      const p = decodePayload(data);
+      if (p.type === 'restored') this.onRestored(p.id, p.result);
     } catch (e) {
       this.errors.push(`payload from leader ${from}: ${(e as Error).message}`);
     }
   }
 
+  /** Leader: a payload from learner `from`. */
   private onApp(from: number, data: Uint8Array): void {
-    const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     try {
-      const r = new JuteReader(buf);
-      const kind = r.byte();
-      if (kind === TOUCH) {
-        const n = r.int();
-        if (n < 0 || n * 8 > r.remaining) throw new Error(`touch count ${n}`);
-        const ids: bigint[] = [];
-        for (let i = 0; i < n; i++) ids.push(r.longBig());
-        this.core.touchSessions(ids, this.now);
-      } else if (kind === RESTORE) {
-        const id = r.int();
-        this.restoreAsks.push({ from, id, bytes: r.buffer() });
-      } else if (kind === FWD_CREATE) {
-        this.core.forwarded({ kind: 'create', sessionId: r.longBig(), timeoutMs: r.int() }, this.now);
-      } else if (kind === FWD_REQUEST) {
-        const sessionId = r.longBig();
-        const xid = r.int();
-        const type = r.int();
-        const authInfo = r.vector((rr) => ({ scheme: rr.string(), id: rr.string() }), 8) ?? [];
-        const request = readRequest(type, r);
-        this.core.forwarded({ kind: 'request', sessionId, xid, request, authInfo }, this.now);
-      } else {
-        throw new Error(`unknown payload kind ${kind}`);
-      }
+      this.onLearnerPayload(from, decodePayload(data));
     } catch (e) {
       this.errors.push(`payload from server ${from}: ${(e as Error).message}`);
     }
   }
+
+  private onLearnerPayload(from: number, p: AppPayload): void {
+    switch (p.type) {
+      case 'touch':
+        this.core.touchSessions(p.sessionIds, this.now);
+        return;
+      case 'forward_create':
+      case 'forward_request':
+        this.core.forwarded(payloadForward(p), this.now);
+        return;
+      case 'restore':
+        this.restoreAsks.push({ from, id: p.id, bytes: p.backup });
+        return;
+      case 'restored':
+        throw new Error('a restore result, which only a leader sends');
+    }
+  }
+}
+
+/** A learner's forward as the payload that carries it to the leader. */
+function forwardPayload(f: Forward): AppPayload {
+  if (f.kind === 'create') return { type: 'forward_create', sessionId: f.sessionId, timeoutMs: f.timeoutMs };
+  return { type: 'forward_request', sessionId: f.sessionId, xid: f.xid, authInfo: f.authInfo, request: f.request };
+}
+
+/** The leader's side of forwardPayload. */
+function payloadForward(p: Extract<AppPayload, { type: 'forward_create' | 'forward_request' }>): Forward {
+  if (p.type === 'forward_create') return { kind: 'create', sessionId: p.sessionId, timeoutMs: p.timeoutMs };
+  return { kind: 'request', sessionId: p.sessionId, xid: p.xid, authInfo: p.authInfo, request: p.request };
 }

@@ -6,7 +6,7 @@ import { JuteReader } from '../../src/wire/jute.js';
 import { CreateFlag, OpCode, OPEN_ACL_UNSAFE, readConnectResponse, readStat, type Request } from '../../src/wire/protocol.js';
 import { DataTree } from '../../src/tree/datatree.js';
 import { encodeSnapshotNow, readSnapshot } from '../../src/storage/snapshot.js';
-import type { RestoreResult } from '../../src/replica/replica.js';
+import type { RestoreResult } from '../../src/replica/payloads.js';
 import { zookeeperSessionPassword } from '../../src/session/sessions.js';
 import { Replica, encodeEntry, type DurableImage, type ReplicaReady } from '../../src/replica/replica.js';
 import { ReplicaHost, type DiskDone, type HostDisk } from '../../src/replica/host.js';

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { decodeMsg, encodeMsg, PeerCodecError, PEER_CODEC_VERSION } from '../../src/consensus/codec.js';
 import type { Msg, MsgType } from '../../src/consensus/messages.js';
 import { mulberry32 as rng } from '../helpers/mulberry32.js';
+import { assertEveryTruncationRefused, assertRoundTrips, assertTrailingBytesRefused, refusal, type CodecUnderTest } from '../helpers/codec.js';
 
 const MAX = Number.MAX_SAFE_INTEGER; // 2^53 - 1, the largest zxid the codec carries
 const ZXID = 0x5_0000_0007; // epoch 5, counter 7
@@ -92,24 +93,12 @@ const samples: { [T in MsgType]: Extract<Msg, { type: T }>[] } = {
 const all: Msg[] = Object.values(samples).flat();
 
 /** Expect a PeerCodecError and nothing else; return its message. */
-function codecError(fn: () => unknown, what: string): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof PeerCodecError, `${what}: threw ${String(e)}, not a PeerCodecError`);
-    assert.ok(e.message.length > 0);
-    return e.message;
-  }
-  assert.fail(`${what}: decoded without an error`);
-}
+const codecError = (fn: () => unknown, what: string): string => refusal(PeerCodecError, fn, what);
+const codec: CodecUnderTest<Msg> = { encode: encodeMsg, decode: (b) => decodeMsg(b), errorClass: PeerCodecError, version: PEER_CODEC_VERSION, name: (m) => m.type };
 
 describe('peer codec', () => {
   test('every_message_type_round_trips_with_edge_values', () => {
-    for (const msg of all) {
-      const buf = encodeMsg(msg);
-      assert.equal(buf[1], PEER_CODEC_VERSION);
-      assert.deepStrictEqual(decodeMsg(buf), msg, msg.type);
-    }
+    assertRoundTrips(codec, all);
   });
 
   test('message_tags_are_distinct', () => {
@@ -144,20 +133,11 @@ describe('peer codec', () => {
   });
 
   test('every_truncation_of_every_message_throws_PeerCodecError', () => {
-    for (const msg of all) {
-      const buf = encodeMsg(msg);
-      // The big payloads make every cut inside them equivalent; test their edges and a stride.
-      for (let cut = 0; cut < buf.length; cut += cut < 64 || buf.length - cut < 64 ? 1 : 997) {
-        codecError(() => decodeMsg(buf.subarray(0, cut)), `${msg.type} cut at ${cut}/${buf.length}`);
-      }
-    }
+    assertEveryTruncationRefused(codec, all);
   });
 
   test('trailing_bytes_are_refused', () => {
-    for (const msg of all) {
-      const buf = Buffer.concat([encodeMsg(msg), Buffer.from([0])]);
-      assert.match(codecError(() => decodeMsg(buf), msg.type), /trailing/);
-    }
+    assertTrailingBytesRefused(codec, all);
   });
 
   test('unknown_tag_and_version_are_refused', () => {

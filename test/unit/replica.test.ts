@@ -1,11 +1,13 @@
 // The Replica's guard on what peers send: a damaged SNAP is refused on receipt (the learner asks
-// again) rather than failing the install and the server with it.
+// again) rather than failing the install and the server with it, and an app payload that does
+// not decode is reported, not thrown. Also the app payloads a learner and its leader exchange.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Replica } from '../../src/replica/replica.js';
 import { DataTree } from '../../src/tree/datatree.js';
 import { zookeeperSessionPassword } from '../../src/session/sessions.js';
 import { encodeSnapshotNow } from '../../src/storage/snapshot.js';
+import { decodePayload, encodePayload, type AppPayload, type RestoreResult } from '../../src/replica/payloads.js';
 
 function learner(configNode?: string): Replica {
   return new Replica({
@@ -61,4 +63,54 @@ test('every_tree_a_member_takes_on_carries_its_own_zookeeper_config', () => {
 test('a_standalone_core_leaves_zookeeper_config_empty', () => {
   const r = learner();
   assert.equal(r.core.tree.get('/zookeeper/config')!.dataLength, 0);
+});
+
+/** A learner that synced to leader 1's epoch 1 (an empty tree) and serves. */
+function servingLearner(): Replica {
+  const r = learner();
+  r.receive(1, { type: 'leader_hello', epoch: 1 }, 1000);
+  const info = r.ready(1000).messages.find((m) => m.msg.type === 'follower_info')!.msg;
+  const seq = info.type === 'follower_info' ? info.seq : 0;
+  r.receive(1, { type: 'sync', epoch: 1, seq, mode: 'snap', prevZxid: 0, snapshot: { zxid: 0, data: encodeSnapshotNow(new DataTree(), [], 1000) }, entries: [], newLeaderZxid: 0 }, 1001);
+  r.persisted(r.ready(1001).generation, 0, 1002);
+  r.ready(1002); // ack_newleader
+  r.receive(1, { type: 'uptodate', epoch: 1, commitZxid: 0 }, 1003);
+  r.ready(1003);
+  assert.equal(r.core.mode, 'learner');
+  return r;
+}
+
+/** The app payloads `r` sends its leader in this step, decoded. */
+function payloadsToLeader(r: Replica, now: number): AppPayload[] {
+  return r.ready(now).messages.flatMap((m) => (m.to === 1 && m.msg.type === 'app' ? [decodePayload(m.msg.data)] : []));
+}
+
+test('a_learner_forwards_new_sessions_and_restores_as_payloads_and_takes_the_leaders_answer', () => {
+  const r = servingLearner();
+  r.core.openConnection(7, '127.0.0.1', 40007, 2000);
+  r.core.connect(7, { protocolVersion: 0, lastZxidSeen: 0, timeOut: 30000, sessionId: 0n, passwd: Buffer.alloc(16), readOnly: false }, 2000);
+  const backup = Buffer.from('the backup, as uploaded');
+  const id = r.restore(backup);
+  const [restore, create, ...rest] = payloadsToLeader(r, 2000);
+  assert.deepEqual(restore, { type: 'restore', id, backup });
+  assert.equal(create?.type, 'forward_create');
+  assert.equal(create.type === 'forward_create' ? create.timeoutMs : 0, 20000, 'negotiated to the maximum');
+  assert.deepEqual(rest, []);
+
+  const result: RestoreResult = { ok: true, zxid: 0x2_0000_0001, backupZxid: 0x1_0000_0005, nodes: 4, sessions: 0 };
+  r.receive(1, { type: 'app', epoch: 1, data: encodePayload({ type: 'restored', id, result }) }, 2001);
+  assert.deepEqual(r.ready(2001).restores, [{ id, result }]);
+  assert.deepEqual(r.errors, []);
+});
+
+test('a_payload_from_the_leader_that_does_not_decode_is_reported_not_thrown', () => {
+  const r = servingLearner();
+  const restored = encodePayload({ type: 'restored', id: 1, result: { ok: false, error: 'no' } });
+  restored[1] = 99;
+  r.receive(1, { type: 'app', epoch: 1, data: restored }, 2000);
+  r.receive(1, { type: 'app', epoch: 1, data: Uint8Array.of(5) }, 2000);
+  assert.deepEqual(r.ready(2000).restores, []);
+  assert.equal(r.errors.length, 2);
+  assert.match(r.errors[0]!, /^payload from leader 1: restored: codec version 99, expected 1$/);
+  assert.match(r.errors[1]!, /^payload from leader 1: restored version: /);
 });
