@@ -25,6 +25,8 @@ export interface ServerConfig {
   /** `user:base64(sha1(user:password))` */
   superDigest: string | undefined;
   snapCount: number;
+  /** a snapshot is also due once the log since the last one passes about this many KB; <= 0: no limit */
+  snapSizeLimitKb: number;
   forceSync: boolean;
   autopurgeSnapRetainCount: number;
   /** 0 disables auto purge. */

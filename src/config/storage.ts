@@ -7,6 +7,8 @@ import type { ServerConfig } from './serverconfig.js';
 import type { QuorumKeys, SystemProperties } from './settings.js';
 
 export const DEFAULT_SNAP_COUNT = 100000;
+/** ZooKeeper's zookeeper.snapSizeLimitInKb default: 4 GB of log between snapshots */
+export const DEFAULT_SNAP_SIZE_LIMIT_KB = 4194304;
 export const MIN_SNAP_RETAIN_COUNT = 3;
 /** ZooKeeper's FilePadding default: 64 MiB (zookeeper.preAllocSize is in KB) */
 export const DEFAULT_PREALLOC_KB = 65536;
@@ -47,8 +49,11 @@ export function autopurgeSettings(q: QuorumKeys, warnings: string[]): Pick<Serve
   return { autopurgeSnapRetainCount, autopurgePurgeIntervalHours };
 }
 
-/** SyncRequestProcessor's two settings: snapshot every snapCount txns (at least 2), fsync the log unless forceSync=no. */
-export function syncSettings(sys: SystemProperties, warnings: string[]): Pick<ServerConfig, 'snapCount' | 'forceSync'> {
+/**
+ * SyncRequestProcessor's settings: snapshot every snapCount txns (at least 2) or snapSizeLimitInKb
+ * of log (<= 0: no size limit), whichever comes first; fsync the log unless forceSync=no.
+ */
+export function syncSettings(sys: SystemProperties, warnings: string[]): Pick<ServerConfig, 'snapCount' | 'snapSizeLimitKb' | 'forceSync'> {
   let snapCount = sys.int('snapCount', DEFAULT_SNAP_COUNT);
   if (snapCount < 2) {
     warnings.push(`${sys.key('snapCount')}: ${snapCount} is below the minimum; using 2`);
@@ -59,7 +64,8 @@ export function syncSettings(sys: SystemProperties, warnings: string[]): Pick<Se
   if (forceSyncRaw !== undefined && forceSyncRaw !== 'yes' && forceSyncRaw !== 'no') {
     warnings.push(`${sys.key('forceSync')}: '${forceSyncRaw}' is neither 'yes' nor 'no'; only 'no' disables it, so forceSync stays on`);
   }
-  return { snapCount, forceSync };
+  const snapSizeLimitKb = sys.long('snapSizeLimitInKb', DEFAULT_SNAP_SIZE_LIMIT_KB, Number.MIN_SAFE_INTEGER, 'a number of KB');
+  return { snapCount, snapSizeLimitKb, forceSync };
 }
 
 /** The txn log's and snapshots' settings (ZooKeeper's FilePadding, FileTxnLog, ZKDatabase, SnapStream). */

@@ -31,6 +31,10 @@ export interface HostServices {
   coreChanged(core: ServerCore): void;
   /** resolves once no snapshot is being written (a SNAP install or TRUNC must not race one) */
   snapshotDone(): Promise<void>;
+  /** an ensemble member started serving clients (after a sync with its leader, or as the leader) */
+  servingStarted(): void;
+  /** a SNAP from the leader became this member's newest snapshot */
+  snapshotInstalled(): void;
   /**
    * The highest zxid the archive holds (0 without one): a restore's new epoch goes above it, so a
    * restored history never reuses zxids the archive already gives to another history.

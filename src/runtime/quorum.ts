@@ -251,7 +251,9 @@ export class QuorumPath implements CommitPath {
       }
       this.lastZabRole = z.role;
     }
-    if (z.serving !== (this.servingSinceMs > 0)) this.servingSinceMs = z.serving ? now : 0;
+    if (z.serving === (this.servingSinceMs > 0)) return;
+    this.servingSinceMs = z.serving ? now : 0;
+    if (z.serving) this.host.servingStarted();
   }
 
   /** Says (once per change) when this member, holding no data, waits to hear from every voter before it elects. */
@@ -377,6 +379,7 @@ export class QuorumPath implements CommitPath {
       },
       install: (image, keepLogUpTo, done) => afterSnapshot(() => {
         dataDir.installSnapshot(image.zxid, image.data, keepLogUpTo);
+        this.host.snapshotInstalled();
         logger.info({ zxid: hexZxid(image.zxid), bytes: image.data.length }, 'SNAP: took the leader\'s snapshot');
       }, done),
       truncate: (zxid, done) => afterSnapshot(() => {

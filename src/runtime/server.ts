@@ -75,7 +75,8 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       preAllocBytes: config.preAllocBytes,
       spareSegments: true,
     });
-    this.snapshots = new SnapshotRunner(this.dataDir, config.snapshotCompression === 'gz', logger, config.snapCount, Math.random);
+    this.snapshots = new SnapshotRunner(this.dataDir, config.snapshotCompression === 'gz', logger,
+      { snapCount: config.snapCount, snapSizeBytes: config.snapSizeLimitKb * 1024 }, Math.random);
     const host = this.services();
     if (config.distributed) {
       if (myId === undefined) throw new Error('an ensemble member needs its id (dataDir/myid)');
@@ -141,6 +142,8 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
         this.archiving?.archiver.historyChanged();
       },
       snapshotDone: () => this.snapshots.done ?? Promise.resolve(),
+      servingStarted: () => this.snapshotIfBehind(),
+      snapshotInstalled: () => this.snapshots.installed(),
       archiveEnd: () => this.archiveEnd(),
     };
   }
@@ -266,9 +269,21 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       zxid: `0x${this.core.lastApplied.toString(16)}`, ms: Date.now() - t0, znodes: this.core.tree.nodeCount,
     }, 'data loaded');
     this.loading = false;
+    // the replayed txns count towards the next snapshot: the count runs from the newest snapshot
+    // on disk, not from this process's start (else a member restarted often never snapshots)
+    this.snapshots.applied(rec.records.length);
     // a snapshot now makes the next start-up fast and lets purge drop the replayed log (an
     // ensemble member takes it once it serves: its log may still be cut by the leader)
-    if (rec.records.length > 0 && this.commit.canSnapshot()) this.startSnapshot();
+    this.snapshotIfBehind();
+  }
+
+  /**
+   * A snapshot when txns were applied since the newest one on disk: after loading (standalone) and
+   * when an ensemble member starts serving after a sync, as ZooKeeper's learner snapshots after
+   * syncing with a leader (Learner.syncWithLeader), so the next restart replays only what came later.
+   */
+  private snapshotIfBehind(): void {
+    if (this.snapshots.sinceSnapshot > 0 && this.commit.canSnapshot()) this.startSnapshot();
   }
 
   /** A timer that runs while the server runs; `unref` ones do not keep the process alive. */

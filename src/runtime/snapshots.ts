@@ -43,15 +43,29 @@ export class SnapshotRunner {
   stats: RuntimeStats | null = null;
 
   private readonly schedule: SnapshotSchedule;
+  /** the log's bytesAppended when applied() last looked */
+  private logBytesSeen = 0;
 
   constructor(private readonly dataDir: DataDir, private readonly gzip: boolean, private readonly logger: Logger,
-    snapCount: number, random: () => number) {
-    this.schedule = new SnapshotSchedule(snapCount, random);
+    limits: { snapCount: number; snapSizeBytes: number }, random: () => number) {
+    this.schedule = new SnapshotSchedule(limits.snapCount, limits.snapSizeBytes, random);
   }
 
-  /** Counts applied txns; true once a snapshot is due. */
+  /** Counts applied txns (and the log written meanwhile); true once a snapshot is due. */
   applied(n: number): boolean {
-    return this.schedule.applied(n);
+    const bytes = this.dataDir.log.bytesAppended - this.logBytesSeen;
+    this.logBytesSeen += bytes;
+    return this.schedule.applied(n, bytes);
+  }
+
+  /** Txns applied since the newest snapshot on disk (at start-up: the ones replayed from the log). */
+  get sinceSnapshot(): number {
+    return this.schedule.sinceSnapshot;
+  }
+
+  /** A snapshot was written by other means (a SNAP from the leader): the count starts again. */
+  installed(): void {
+    this.schedule.started();
   }
 
   get busy(): boolean {

@@ -1,30 +1,49 @@
-// When a member snapshots: after snapCount/2 + random(snapCount/2) applied txns, counted from the
-// last snapshot started, so that the members of an ensemble do not all snapshot at once
-// (ZooKeeper's SyncRequestProcessor draws its point the same way). Pure: the random source is an
-// argument. The runtime (runtime/snapshots.ts) and the simulator both count with it.
+// When a member snapshots, so that a restart replays a bounded log: after snapCount/2 +
+// random(snapCount/2) txns, or once the log written since the last snapshot passes
+// snapSizeLimit/2 + random(snapSizeLimit/2) bytes, whichever comes first, counted from the last
+// snapshot started (and, at start-up, from the newest snapshot on disk: the txns replayed count).
+// The random part keeps the members of an ensemble from snapshotting at once; ZooKeeper's
+// SyncRequestProcessor.shouldSnapshot draws both points the same way. Pure: the random source is
+// an argument. The runtime (runtime/snapshots.ts) and the simulator both count with it.
 export class SnapshotSchedule {
-  /** txns applied since the last snapshot started, and how many make the next one due */
-  private sinceLast = 0;
-  private after: number;
+  /** txns and log bytes since the last snapshot started, and the amounts that make the next one due */
+  private txns = 0;
+  private bytes = 0;
+  private txnsDue: number;
+  private bytesDue: number;
 
-  constructor(private readonly snapCount: number, private readonly random: () => number) {
-    this.after = this.nextPoint();
+  /** `snapSizeBytes` <= 0: no size limit (ZooKeeper's snapSizeLimitInKb <= 0). */
+  constructor(private readonly snapCount: number, private readonly snapSizeBytes: number, private readonly random: () => number) {
+    this.txnsDue = this.draw(snapCount);
+    this.bytesDue = snapSizeBytes > 0 ? this.draw(snapSizeBytes) : Number.POSITIVE_INFINITY;
   }
 
-  private nextPoint(): number {
-    const half = Math.max(1, Math.floor(this.snapCount / 2));
+  private draw(limit: number): number {
+    const half = Math.max(1, Math.floor(limit / 2));
     return half + 1 + Math.floor(this.random() * half);
   }
 
-  /** Counts applied txns; true once a snapshot is due (it stays due until started()). */
-  applied(n: number): boolean {
-    this.sinceLast += n;
-    return this.sinceLast >= this.after;
+  /** Counts txns applied and log bytes written; true once a snapshot is due (it stays due until started()). */
+  applied(n: number, bytes = 0): boolean {
+    this.txns += n;
+    this.bytes += bytes;
+    return this.due;
   }
 
-  /** A snapshot was started (or skipped as too busy): counting starts again towards a new point. */
+  get due(): boolean {
+    return this.txns >= this.txnsDue || this.bytes >= this.bytesDue;
+  }
+
+  /** Txns applied since the newest snapshot (or replayed from the log at start-up). */
+  get sinceSnapshot(): number {
+    return this.txns;
+  }
+
+  /** A snapshot was started (or skipped as too busy): counting starts again towards new points. */
   started(): void {
-    this.sinceLast = 0;
-    this.after = this.nextPoint();
+    this.txns = 0;
+    this.bytes = 0;
+    this.txnsDue = this.draw(this.snapCount);
+    if (this.snapSizeBytes > 0) this.bytesDue = this.draw(this.snapSizeBytes);
   }
 }

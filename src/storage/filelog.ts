@@ -84,6 +84,11 @@ export class FileTxnLog {
    * every append must go above it. Recovery proves the log on disk; this guards what is added to it.
    */
   private lastAppended: number | null = null;
+  /**
+   * Bytes of txn records this process has appended (a snapshot is also due once the log since the
+   * last one grows past snapSizeLimitInKb, as ZooKeeper's SyncRequestProcessor counts logSize).
+   */
+  bytesAppended = 0;
 
   /** The segment being appended to, if any. */
   get activeSegment(): string | null {
@@ -303,6 +308,7 @@ export class FileTxnLog {
     const fd = this.fd!;
     const at = this.position;
     this.position += buf.length;
+    this.bytesAppended += buf.length;
     const writeFrom = (off: number): void => {
       write(fd, buf, off, buf.length - off, at + off, (err, n) => {
         if (err) { done(err); return; }

@@ -299,7 +299,7 @@ export class Cluster {
   }
 
   private snapshotSchedule(): SnapshotSchedule {
-    return new SnapshotSchedule(SIM_SNAP_COUNT, () => this.rDisk.next());
+    return new SnapshotSchedule(SIM_SNAP_COUNT, 0, () => this.rDisk.next());
   }
 
   private durableImage(node: SimNode): DurableImage {

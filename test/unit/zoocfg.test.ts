@@ -256,6 +256,7 @@ describe('resolveConfig: defaults', () => {
       extendedTypesEnabled: false,
       superDigest: undefined,
       snapCount: 100000,
+      snapSizeLimitKb: 4194304,
       forceSync: true,
       autopurgeSnapRetainCount: 3,
       autopurgePurgeIntervalHours: 0,
