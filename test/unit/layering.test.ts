@@ -99,3 +99,22 @@ test('the archive planner (backup/archiver.ts, backup/chain.ts) is pure and impo
   assert.equal(sources('backup').filter((f) => ['backup/archiver.ts', 'backup/chain.ts'].includes(f.file)).length, 2);
   assert.deepEqual(problems, []);
 });
+
+// ZkClient (src/client/client.ts) is the tests' small client: no reconnect, no pings. Code that
+// ships uses the full client (ZooKeeperClient), and the package does not export the small one.
+test('nothing in src uses the small test client (src/client/client.ts)', () => {
+  const problems: string[] = [];
+  for (const dir of readdirSync(src, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name)) {
+    for (const { file, text } of sources(dir)) {
+      const reexports = [...text.matchAll(/^export[^;]*?from '([^']+)'/gms)].map((m) => m[1]!);
+      for (const spec of [...imports(text), ...reexports]) {
+        const target = spec.startsWith('./') ? `${dir}/${spec.slice(2)}` : spec.replace(/^\.\.\//, '');
+        if (target === 'client/client.js') problems.push(`${file} imports ${spec}`);
+      }
+    }
+  }
+  for (const spec of [...readFileSync(join(src, 'index.ts'), 'utf8').matchAll(/from '([^']+)'/g)].map((m) => m[1]!)) {
+    if (spec === './client/client.js') problems.push(`index.ts exports from ${spec}`);
+  }
+  assert.deepEqual(problems, []);
+});
