@@ -1,4 +1,5 @@
-// The package's public entry: the server runtime, the wire types, and the client.
+// The package's public entry: the server runtime, the wire types, and the client. (ZkClient in
+// src/client/client.ts, the small client the tests drive opcodes with, is not part of it.)
 export { ArkServer } from './runtime/server.js';
 export { parseZooCfg } from './config/zoocfg.js';
 export { parseProperties } from './config/properties.js';
@@ -6,7 +7,6 @@ export type { ServerConfig } from './config/serverconfig.js';
 export { ErrorCode, KeeperError } from './util/errors.js';
 export * from './wire/protocol.js';
 export type { OpResult as WireOpResult } from './wire/protocol.js';
-export { ZkClient, type ZkClientOptions } from './client/client.js';
 
 // ---- the client (src/client; README.md "Client") ----
 export {

@@ -12,7 +12,9 @@ const EXIT_USAGE = 2;
 
 const HELP_AFTER = `
 Connect strings: host:port[,host:port...][/path], IPv6 in brackets ([::1]:2181), port 2181 by
-default. The hosts are tried in order; the first that answers is used for the whole copy. The
+default. The hosts are tried in random order; a copy that cannot reach any of them stops. A
+connection lost during the copy is made again (to any of the hosts) and the copy goes on, unless
+the session expires first (no connection for a whole session timeout, 30 s): then it stops. The
 source path is the subtree copied (default /); the destination path is where it lands (missing
 parents are created). Example:
   ark copy --from zk1:2181,zk2:2181/app --to 127.0.0.1:2181/app --auth digest:admin:secret

@@ -1,6 +1,7 @@
 // A small promise-based ZooKeeper-protocol client: one connection, one session, pipelined
-// requests, watch events as an event emitter. The full client (reconnect, chroot, recipes)
-// grows from this; the tests use it to drive every opcode over a real socket.
+// requests, watch events as an event emitter; no reconnect, no pings of its own. The tests and
+// benches use it to drive every opcode over a real socket; it is not exported from the package
+// (src/index.ts): programs use the full client, zookeeper.ts.
 import { EventEmitter } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
 import { FrameDecoder } from '../wire/frame.js';

@@ -35,8 +35,11 @@ export type MachineInput =
   | { type: 'tick'; now: number }
   /** the TCP connection of this attempt is open */
   | { type: 'socketOpen'; attempt: number; now: number }
-  /** the attempt's socket closed or failed, or its stream broke (bad frame, xid out of order) */
-  | { type: 'socketClosed'; attempt: number; now: number; reason: string }
+  /**
+   * the attempt's socket closed or failed, or its stream broke (bad frame, xid out of order);
+   * code: the socket error's (ECONNREFUSED, ENOTFOUND, ...), when there was one
+   */
+  | { type: 'socketClosed'; attempt: number; now: number; reason: string; code?: string }
   | { type: 'handshake'; attempt: number; now: number; timeOutMs: number; sessionId: bigint; passwd: Buffer; readOnly: boolean }
   /** any frame arrived on the attempt's connection; zxid > 0 from a reply to a request */
   | { type: 'received'; attempt: number; now: number; zxid?: number }
@@ -52,6 +55,12 @@ export type Action =
   | { type: 'connect'; attempt: number; host: HostPort }
   | { type: 'handshake'; attempt: number; request: ConnectRequest }
   | { type: 'drop'; attempt: number; reason: string }
+  /**
+   * An attempt ended without a session (refused, unreachable, timed out, hung up on during the
+   * handshake), for a caller that wants to say why it cannot connect. code: the socket error's,
+   * or ETIMEDOUT when no session came within connectTimeoutMs.
+   */
+  | { type: 'attemptFailed'; host: HostPort; reason: string; code?: string }
   | { type: 'ping'; attempt: number }
   /**
    * The session is usable on this connection: the shell sends auth, re-registers watches, then
@@ -202,7 +211,7 @@ export class ConnectionMachine {
       case 'start': return this.onStart(input.now);
       case 'tick': return this.onTick(input.now);
       case 'socketOpen': return this.onSocketOpen(input.attempt);
-      case 'socketClosed': return this.onSocketClosed(input.attempt, input.now, input.reason);
+      case 'socketClosed': return this.onSocketClosed(input.attempt, input.now, input.reason, input.code);
       case 'handshake': return this.onHandshake(input);
       case 'received': return this.onReceived(input.attempt, input.now, input.zxid);
       case 'sent': return this.onSent(input.attempt, input.now);
@@ -226,7 +235,7 @@ export class ConnectionMachine {
         break;
       case 'opening':
       case 'handshaking':
-        if (now >= p.deadline) this.attemptFailed(p.attempt, now, `no session from ${formatHostPort(p.host)} within ${this.connectTimeoutMs} ms`);
+        if (now >= p.deadline) this.attemptFailed(p, now, `no session from ${formatHostPort(p.host)} within ${this.connectTimeoutMs} ms`, 'ETIMEDOUT');
         break;
       case 'open':
         if (now - this.heardAt >= this.readTimeoutMs) {
@@ -269,12 +278,12 @@ export class ConnectionMachine {
     });
   }
 
-  private onSocketClosed(attempt: number, now: number, reason: string): void {
+  private onSocketClosed(attempt: number, now: number, reason: string, code: string | undefined): void {
     const p = this.phase;
     switch (p.kind) {
       case 'opening':
       case 'handshaking':
-        if (p.attempt === attempt) this.attemptFailed(attempt, now, reason, false);
+        if (p.attempt === attempt) this.attemptFailed(p, now, reason, code, false);
         break;
       case 'open':
         if (p.attempt === attempt) this.connectionLost(attempt, now, reason, false);
@@ -384,8 +393,9 @@ export class ConnectionMachine {
     this.phase = { kind: 'waiting', until: now + delay };
   }
 
-  private attemptFailed(attempt: number, now: number, reason: string, drop = true): void {
-    if (drop) this.actions.push({ type: 'drop', attempt, reason });
+  private attemptFailed(p: { attempt: number; host: HostPort }, now: number, reason: string, code: string | undefined, drop = true): void {
+    if (drop) this.actions.push({ type: 'drop', attempt: p.attempt, reason });
+    this.actions.push({ type: 'attemptFailed', host: p.host, reason, ...(code !== undefined ? { code } : {}) });
     this.failures++;
     this.connectNext(now);
   }

@@ -11,8 +11,8 @@ export interface TransportHandlers {
   onFrame(frame: Buffer): void;
   /** a frame of `length` bytes over the limit; `head` holds its first 16 bytes (the reply header) */
   onOversize(head: Buffer, length: number): void;
-  /** called once, unless destroy() came first */
-  onClose(reason: string): void;
+  /** called once, unless destroy() came first; code: the socket error's (ECONNREFUSED, ...), when there was one */
+  onClose(reason: string, code?: string): void;
 }
 
 const REPLY_HEADER_BYTES = 16; // xid int, zxid long, err int
@@ -26,14 +26,18 @@ export class Transport {
   private corked = false;
   private dead = false;
   private error: string | null = null;
+  private errorCode: string | undefined;
 
   constructor(readonly host: HostPort, private readonly frameBytesMax: number, private readonly h: TransportHandlers) {
     const s = netConnect({ host: host.host, port: host.port, noDelay: true });
     this.socket = s;
     s.on('connect', () => { if (!this.dead) h.onOpen(); });
     s.on('data', (chunk: Buffer) => this.onData(chunk));
-    s.on('error', (e: NodeJS.ErrnoException) => { this.error ??= e.code ? `${e.code}: ${e.message}` : e.message; });
-    s.on('close', () => this.closed(this.error ?? 'server closed the connection'));
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      this.error ??= e.code ? `${e.code}: ${e.message}` : e.message;
+      this.errorCode ??= e.code;
+    });
+    s.on('close', () => this.closed(this.error ?? 'server closed the connection', this.errorCode));
   }
 
   write(b: Buffer): void {
@@ -56,11 +60,11 @@ export class Transport {
     this.socket.destroy();
   }
 
-  private closed(reason: string): void {
+  private closed(reason: string, code?: string): void {
     if (this.dead) return;
     this.dead = true;
     this.socket.destroy();
-    this.h.onClose(reason);
+    this.h.onClose(reason, code);
   }
 
   private onData(chunk: Buffer): void {

@@ -124,6 +124,12 @@ export interface ClientEvents {
    * ('server'), or the client heard nothing for the whole session timeout ('local')
    */
   expired: (info: { reason: 'server' | 'local'; sessionId: bigint }) => void;
+  /**
+   * a connection attempt to one server ended without a session; the client goes on with the next
+   * host (after a backoff once every host failed). code: the socket error's (ECONNREFUSED,
+   * ENOTFOUND, ...), or ETIMEDOUT when no session came within connectTimeoutMs
+   */
+  connectFailed: (info: { server: string; reason: string; code?: string }) => void;
   /** the server refused credentials given to addAuth (or ClientOptions.auth); they are not sent again */
   authFailed: (info: { scheme: string }) => void;
   closed: () => void;
@@ -982,10 +988,10 @@ export class ZooKeeperClient extends EventEmitter {
           onOpen: () => this.step({ type: 'socketOpen', attempt, now: Date.now() }),
           onFrame: (f) => this.onFrame(attempt, f),
           onOversize: (h, len) => this.onOversize(attempt, h, len),
-          onClose: (reason) => {
+          onClose: (reason, code) => {
             this.transports.delete(attempt);
             this.handshaking.delete(attempt);
-            this.step({ type: 'socketClosed', attempt, now: Date.now(), reason });
+            this.step({ type: 'socketClosed', attempt, now: Date.now(), reason, ...(code !== undefined ? { code } : {}) });
           },
         });
         this.transports.set(attempt, t);
@@ -1008,6 +1014,9 @@ export class ZooKeeperClient extends EventEmitter {
         return;
       case 'ping':
         this.sendSpecial(a.attempt, Xid.ping, { type: OpCode.ping, req: null });
+        return;
+      case 'attemptFailed':
+        this.safeEmit('connectFailed', { server: formatHostPort(a.host), reason: a.reason, ...(a.code !== undefined ? { code: a.code } : {}) });
         return;
       case 'established':
         this.onEstablished(a.attempt);

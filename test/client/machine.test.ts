@@ -246,6 +246,28 @@ describe('connection state machine', () => {
     assert.deepEqual(only(acts, 'drop').map((a) => a.attempt), [c.attempt]);
   });
 
+  test('failed_attempts_report_the_host_and_why_and_a_lost_connection_does_not', () => {
+    const m = machine({ connectTimeoutMs: 500 });
+    m.step({ type: 'start', now: 0 });
+    const refused = only(m.takeActions(), 'connect')[0]!;
+    m.step({ type: 'socketClosed', attempt: refused.attempt, now: 1, reason: 'ECONNREFUSED: connect ECONNREFUSED', code: 'ECONNREFUSED' });
+    assert.deepEqual(only(m.takeActions(), 'attemptFailed'), [{ type: 'attemptFailed', host: refused.host, reason: 'ECONNREFUSED: connect ECONNREFUSED', code: 'ECONNREFUSED' }]);
+    m.step({ type: 'tick', now: m.nextDeadline()! });
+    const silent = only(m.takeActions(), 'connect')[0]!;
+    m.step({ type: 'tick', now: m.nextDeadline()! });
+    const timedOut = only(m.takeActions(), 'attemptFailed');
+    assert.deepEqual(timedOut.map((a) => [a.host, a.code]), [[silent.host, 'ETIMEDOUT']]);
+    m.step({ type: 'tick', now: m.nextDeadline()! });
+    const hungUp = only(m.takeActions(), 'connect')[0]!;
+    m.step({ type: 'socketOpen', attempt: hungUp.attempt, now: 2000 });
+    m.step({ type: 'socketClosed', attempt: hungUp.attempt, now: 2001, reason: 'server closed the connection' });
+    assert.deepEqual(only(m.takeActions(), 'attemptFailed'), [{ type: 'attemptFailed', host: hungUp.host, reason: 'server closed the connection' }]);
+    m.step({ type: 'tick', now: m.nextDeadline()! });
+    establish(m, 3000);
+    m.step({ type: 'socketClosed', attempt: m.connectedAttempt!, now: 3001, reason: 'ECONNRESET', code: 'ECONNRESET' });
+    assert.deepEqual(only(m.takeActions(), 'attemptFailed'), [], 'a session\'s connection that breaks is suspended, not a failed attempt');
+  });
+
   test('read_only_server_then_a_read_write_one_is_found', () => {
     const m = machine({ allowReadOnly: true });
     m.step({ type: 'start', now: 0 });

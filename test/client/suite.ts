@@ -12,6 +12,7 @@ import {
   type WatchedEvent, type ZooKeeperClient,
 } from '../../src/index.js';
 import { Clients, TcpProxy, WatchQueue, once, recordStates, uniqueRoot, until, type Target } from './helpers.js';
+import { freePort } from '../helpers/servers.js';
 
 const T = { timeout: 120000 };
 
@@ -600,6 +601,25 @@ export function clientSuite(label: string, getTarget: () => Target): void {
         await assert.rejects(pending, ConnectionClosedError);
         await closed;
         await assert.rejects(c.waitForConnected(), ConnectionClosedError);
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    test('failed_connection_attempts_say_which_server_and_why', T, async () => {
+      type Failed = { server: string; reason: string; code?: string };
+      const dead = await freePort();
+      const refused = clients.track(createClient(`127.0.0.1:${dead}`));
+      const r = await once<Failed>(refused, 'connectFailed');
+      assert.deepEqual([r.server, r.code], [`127.0.0.1:${dead}`, 'ECONNREFUSED'], r.reason);
+      const proxy = await TcpProxy.start(target.connectString);
+      proxy.freeze();
+      try {
+        const silent = clients.track(createClient(proxy.connectString, { connectTimeoutMs: 200 }));
+        const t = await once<Failed>(silent, 'connectFailed');
+        assert.deepEqual([t.server, t.code], [proxy.connectString, 'ETIMEDOUT'], t.reason);
+        proxy.thaw();
+        await silent.waitForConnected({ timeoutMs: 10000 });
       } finally {
         await proxy.close();
       }

@@ -2,20 +2,22 @@
 // into /backup-copy of another and both are walked and compared (data byte for byte with null kept
 // null, ACLs, child names); a second run reports conflicts only where data differ, --overwrite
 // fixes them, --dry-run writes nothing, unreadable nodes ask for --auth, a copy inside one
-// service leaves its own target out, and the exit codes are 0 / 1 / 2. With Apache ZooKeeper 3.8
-// installed, a tree on ZooKeeper is copied into Ark and compared the same way.
+// service leaves its own target out, and the exit codes are 0 / 1 / 2. Connections cut mid-copy
+// (through a TCP proxy) do not stop it; a session that expires does, with one line. With Apache
+// ZooKeeper 3.8 installed, a tree on ZooKeeper is copied into Ark and compared the same way.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { ZkClient } from '../../src/client/client.js';
 import { CreateFlag, OpCode, Perms, READ_ACL_UNSAFE, type ACL } from '../../src/wire/protocol.js';
 import { digestOf } from '../../src/tree/acl.js';
-import { parseConnectString, type CopyReport } from '../../src/backup/copy.js';
+import { CopyError, copyTree, parseConnectString, type CopyReport } from '../../src/backup/copy.js';
 import { startInProc, type InProc } from '../helpers/inproc.js';
 import { arkBin, freePort, requireOrSkip, type RunningServer } from '../helpers/servers.js';
 import { startZooKeeper, zookeeperMissing } from '../helpers/zookeeper.js';
 import { describeTool, runTool, type ToolResult } from '../helpers/clitools.js';
 import { waitUntil } from '../helpers/wait.js';
+import { TcpProxy } from '../client/helpers.js';
 
 const ALICE = digestOf('alice:pw');
 const ALICE_ONLY: ACL[] = [{ perms: Perms.ALL, id: { scheme: 'digest', id: ALICE } }];
@@ -273,6 +275,64 @@ test('a_copy_within_one_service_leaves_its_own_target_out_and_refuses_overlaps',
   assert.equal(overlap.code, 2, describeTool(overlap));
   assert.match(overlap.stderr, /^ark copy: source \/app and destination \/ overlap on the same service/);
   await removeTree(s, '/app/self-copy');
+});
+
+test('connections_cut_mid_copy_on_both_sides_do_not_stop_it', { timeout: 120000 }, async () => {
+  const want = await tree(s, '/many');
+  const srcProxy = await TcpProxy.start(at(src));
+  const dstProxy = await TcpProxy.start(at(dst));
+  try {
+    // at the 50th create the destination's answers are held, then thrown away with the
+    // connection: creates that were applied come back as ConnectionLoss, and their retries meet
+    // NodeExists (the node this copy made)
+    let creates = 0;
+    let reads = 0;
+    // reads are ahead of writes: the source connection is cut with reads in flight
+    srcProxy.on('frame', (f: { op: number }) => {
+      if (f.op === OpCode.getData && ++reads === 100) setImmediate(() => srcProxy.cut());
+    });
+    dstProxy.on('frame', (f: { op: number }) => {
+      if (f.op !== OpCode.create || ++creates !== 50) return;
+      setImmediate(() => {
+        dstProxy.freeze();
+        setTimeout(() => dstProxy.thaw({ dropFrozen: true }), 300);
+      });
+    });
+    const report = await copyTree({
+      from: `${srcProxy.connectString}/many`, to: `${dstProxy.connectString}/cut-copy`,
+    });
+    assert.equal(srcProxy.connections, 2, 'the source connection was cut once and came back');
+    assert.equal(dstProxy.connections, 2, 'the destination connection was cut once and came back');
+    assert.equal(report.failed, 0, JSON.stringify(report.nodes));
+    assert.equal(report.ok, true);
+    assert.equal(report.created, want.size, 'every node of /many, itself included');
+    assert.ok(creates > report.created, `creates cut off were made again (${creates} sent for ${report.created} nodes)`);
+    assert.ok(reads > report.nodesRead, `reads cut off were made again (${reads} sent for ${report.nodesRead} nodes)`);
+    assertSameTree(await tree(d, '/cut-copy'), want, 'copy through cut connections');
+  } finally {
+    await Promise.all([srcProxy.close(), dstProxy.close()]);
+  }
+});
+
+test('a_session_that_expires_mid_copy_ends_it_with_one_line', { timeout: 60000 }, async () => {
+  const proxy = await TcpProxy.start(at(src));
+  try {
+    // at the 100th read the source stops answering, and new connections to it hang: the session
+    // runs out with reads outstanding
+    let reads = 0;
+    proxy.on('frame', (f: { op: number }) => {
+      if (f.op === OpCode.getData && ++reads === 100) proxy.freeze();
+    });
+    const copying = copyTree({ from: `${proxy.connectString}/many`, to: at(dst, '/expired-copy'), sessionTimeoutMs: 2000 });
+    await assert.rejects(copying, (e: Error) => {
+      assert.ok(e instanceof CopyError, String(e));
+      assert.match(e.message, /^lost the session to 127\.0\.0\.1:\d+ \(source\) after \d+ nodes read: SessionExpired \(out of reach for longer than the session timeout, 2000 ms\)$/);
+      return true;
+    });
+  } finally {
+    proxy.thaw();
+    await proxy.close();
+  }
 });
 
 test('exit_codes_and_one_line_errors', { timeout: 60000 }, async () => {

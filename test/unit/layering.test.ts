@@ -115,3 +115,22 @@ test('src/config is pure and imports only itself, util/hostport and node:path', 
   assert.ok(sources('config').some((f) => f.file === 'config/zoocfg.ts'));
   assert.deepEqual(problems, []);
 });
+
+// ZkClient (src/client/client.ts) is the tests' small client: no reconnect, no pings. Code that
+// ships uses the full client (ZooKeeperClient), and the package does not export the small one.
+test('nothing in src uses the small test client (src/client/client.ts)', () => {
+  const problems: string[] = [];
+  for (const dir of readdirSync(src, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name)) {
+    for (const { file, text } of sources(dir)) {
+      const reexports = [...text.matchAll(/^export[^;]*?from '([^']+)'/gms)].map((m) => m[1]!);
+      for (const spec of [...imports(text), ...reexports]) {
+        const target = spec.startsWith('./') ? `${dir}/${spec.slice(2)}` : spec.replace(/^\.\.\//, '');
+        if (target === 'client/client.js') problems.push(`${file} imports ${spec}`);
+      }
+    }
+  }
+  for (const spec of [...readFileSync(join(src, 'index.ts'), 'utf8').matchAll(/from '([^']+)'/g)].map((m) => m[1]!)) {
+    if (spec === './client/client.js') problems.push(`index.ts exports from ${spec}`);
+  }
+  assert.deepEqual(problems, []);
+});
