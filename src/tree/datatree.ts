@@ -4,7 +4,7 @@
 import { ErrorCode } from '../util/errors.js';
 import { EventType, OpCode, Perms, type ACL, type Stat } from '../wire/protocol.js';
 import { isContainerOwner, isEphemeralOwner, ownerTtlMs, type Txn, type TxnHeader } from '../wire/txn.js';
-import { WatchManager, WatchMode, parentOf, type WatchEvent, type WatcherId } from './watches.js';
+import { WatchManager, WatchMode, basename, parentOf, type WatchEvent, type WatcherId } from './watches.js';
 import { addDigest, nodeDigest } from './digest.js';
 import { LIMIT_NODE, QUOTA_ROOT, STAT_NODE, StatsTrack, limitPath, quotaViolation, statPath, trimQuotaPath } from './quota.js';
 
@@ -630,10 +630,6 @@ export class DataTree {
     if (!wm.mayFire(path)) return; // most changes have no watcher: no set to allocate
     wm.trigger(path, type, acl, events, new Set());
   }
-}
-
-export function basename(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1);
 }
 
 /** One key per distinct ACL list (ids may contain any character, so no ad-hoc separators). */
