@@ -11,7 +11,7 @@ import {
 } from '../wire/protocol.js';
 import type { Txn, TxnHeader } from '../wire/txn.js';
 import { aclAllows, authenticate, checkACL, redactDigests } from '../tree/acl.js';
-import { DataTree, type ApplyResult } from '../tree/datatree.js';
+import { DataTree, type ApplyMode, type ApplyResult } from '../tree/datatree.js';
 import { WatchMode, type WatchEvent } from '../tree/watches.js';
 import { SessionTracker } from '../session/sessions.js';
 import { Prep } from './prep.js';
@@ -227,7 +227,7 @@ export class ServerCore {
 
   /** Replays a txn read back from the log at start-up: apply, no replies. */
   replay(hdr: TxnHeader, txn: Txn): void {
-    this.applyTxn(hdr, txn, null);
+    this.applyTxn(hdr, txn, null, 'replay');
     if (hdr.zxid > this.lastZxid) this.lastZxid = hdr.zxid;
   }
 
@@ -648,7 +648,8 @@ export class ServerCore {
         const m = this.matchOrigin(p.hdr, p.txn);
         if (m.origin || m.connect) p = { ...p, origin: m.origin, connect: m.connect };
       }
-      const result = this.applyTxn(p.hdr, p.txn, p);
+      // live: prep (this server's or the leader's) decided it against the state it now applies to
+      const result = this.applyTxn(p.hdr, p.txn, p, 'live');
       if (p.origin) {
         p.origin.result = result;
         // answer now: reads queued behind this write must see the tree as it is after it,
@@ -660,9 +661,9 @@ export class ServerCore {
     for (const conn of this.conns.values()) if (conn.queue.length > 0) this.drain(conn);
   }
 
-  private applyTxn(hdr: TxnHeader, txn: Txn, p: PendingTxn | null): ApplyResult {
+  private applyTxn(hdr: TxnHeader, txn: Txn, p: PendingTxn | null, mode: ApplyMode): ApplyResult {
     const events: WatchEvent[] = [];
-    const result = this.tree.apply(hdr, txn, events);
+    const result = this.tree.apply(hdr, txn, events, mode);
     this.prep.applied(hdr.zxid);
     if (txn.type === OpCode.createSession) {
       this.provisional.delete(hdr.sessionId);
