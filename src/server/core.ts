@@ -15,6 +15,7 @@ import { DataTree, type ApplyMode, type ApplyResult } from '../tree/datatree.js'
 import { WatchMode, type WatchEvent } from '../tree/watches.js';
 import { SessionTracker } from '../session/sessions.js';
 import { Prep } from './prep.js';
+import { assertTxnAgrees } from './agrees.js';
 
 export interface CoreOptions {
   tickTimeMs: number;
@@ -461,6 +462,8 @@ export class ServerCore {
       if (!(e instanceof KeeperError)) throw e;
       txn = { type: OpCode.error, err: e.code };
     }
+    // what goes to the log must say what the request asked (a mismatch is a bug in prep)
+    assertTxnAgrees(request, txn, sessionId);
     const p: PendingTxn = { hdr: { sessionId, cxid: xid, zxid, time: this.now, type: txn.type === OpCode.error ? OpCode.error : request.type }, txn, origin: null, connect: null };
     this.toPersist.push(p);
     return p;
