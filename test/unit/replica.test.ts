@@ -6,6 +6,8 @@ import { Replica } from '../../src/replica/replica.js';
 import { DataTree } from '../../src/tree/datatree.js';
 import { zookeeperSessionPassword } from '../../src/session/sessions.js';
 import { encodeSnapshotNow } from '../../src/storage/snapshot.js';
+import { AssertionError } from '../../src/util/errors.js';
+import { assertBroken } from '../helpers/invariant.js';
 
 function learner(configNode?: string): Replica {
   return new Replica({
@@ -61,4 +63,19 @@ test('every_tree_a_member_takes_on_carries_its_own_zookeeper_config', () => {
 test('a_standalone_core_leaves_zookeeper_config_empty', () => {
   const r = learner();
   assert.equal(r.core.tree.get('/zookeeper/config')!.dataLength, 0);
+});
+
+test('a broken invariant prepping a learner\'s forwarded write stops the leader; a payload that does not decode is only logged', () => {
+  const r = learner();
+  // the leader's side of a forwarded new session (FWD_CREATE: session id, timeout), as pump() hands it over
+  const onApp = (data: Buffer): void => (r as unknown as { onApp(from: number, data: Uint8Array): void }).onApp(3, data);
+  const fwdCreate = Buffer.alloc(13);
+  fwdCreate[0] = 1;
+  fwdCreate.writeBigInt64BE(5n, 1);
+  fwdCreate.writeInt32BE(4000, 9);
+  r.core.forwarded = () => { throw new AssertionError('prep made 1 txns for a multi of 2 ops'); };
+  assertBroken(() => onApp(fwdCreate), /prep made 1 txns for a multi of 2 ops/);
+  assert.deepEqual(r.errors, []);
+  onApp(Buffer.from([99]));
+  assert.match(r.errors.join('\n'), /payload from server 3: unknown payload kind 99/);
 });
