@@ -6,7 +6,7 @@
 // O(1) per op; messages are built only when a check fails.
 import { assert } from '../util/errors.js';
 import { OpCode, type CreateRequest, type MultiOp, type Request } from '../wire/protocol.js';
-import { isEphemeralOwner, type Txn } from '../wire/txn.js';
+import { hexId, isEphemeralOwner, type Txn } from '../wire/txn.js';
 import { createMode, sequenceSuffix } from './prep.js';
 
 /** Asserts that `txn`, made by prep for `request` of `sessionId`, says what the request asked. */
@@ -63,9 +63,5 @@ function createAgrees(req: CreateRequest, txn: Extract<Txn, { parentCVersion: nu
   const ephemeral = mode.ephemeral && (txn.type === OpCode.create || txn.type === OpCode.create2);
   const owner = txn.ephemeralOwner;
   assert(ephemeral ? owner === sessionId : !isEphemeralOwner(owner),
-    () => `prep made a create of ${txn.path} owned by ${hex64(owner)} from a${ephemeral ? 'n ephemeral' : ' persistent'} request of session ${hex64(sessionId)}`);
-}
-
-function hex64(id: bigint): string {
-  return `0x${BigInt.asUintN(64, id).toString(16)}`;
+    () => `prep made a create of ${txn.path} owned by ${hexId(owner)} from a${ephemeral ? 'n ephemeral' : ' persistent'} request of session ${hexId(sessionId)}`);
 }

@@ -10,7 +10,7 @@
 import { assert } from '../util/errors.js';
 import { hexZxid } from '../util/zxid.js';
 import { OpCode } from '../wire/protocol.js';
-import { isContainerOwner, isEphemeralOwner, ownerTtlMs, type Txn, type TxnHeader } from '../wire/txn.js';
+import { hexId, isContainerOwner, isEphemeralOwner, ownerTtlMs, type Txn, type TxnHeader } from '../wire/txn.js';
 import { basename, parentOf } from './watches.js';
 import type { DataTree, ZNode } from './datatree.js';
 
@@ -85,7 +85,7 @@ function fitsDelete(tree: DataTree, zxid: number, path: string): void {
   assert(node.numChildren === 0, () => `${at(zxid)}: delete ${path}: it has ${node.numChildren} children`);
   const parent = tree.nodes.get(parentOf(path) ?? '');
   assert(parent?.children?.has(basename(path)), () => `${at(zxid)}: delete ${path}: its parent does not list it`);
-  assert(ownerIndexed(tree, path, node.ephemeralOwner), () => `${at(zxid)}: delete ${path}: the index of its owner ${hexOwner(node.ephemeralOwner)} does not hold it`);
+  assert(ownerIndexed(tree, path, node.ephemeralOwner), () => `${at(zxid)}: delete ${path}: the index of its owner ${hexId(node.ephemeralOwner)} does not hold it`);
 }
 
 /** Where DataTree.trackOwner keeps the node: its session's ephemerals, the containers, the TTL nodes. */
@@ -105,9 +105,5 @@ function fitsClose(tree: DataTree, zxid: number, sessionId: bigint, paths: reado
   const held = owned?.size ?? 0;
   const stray = paths.find((p) => !(owned?.has(p) ?? false));
   assert(paths.length === held && stray === undefined,
-    () => `${at(zxid)}: closeSession ${hexOwner(sessionId)} lists ${paths.length} ephemerals, the session owns ${held}${stray === undefined ? '' : `; ${stray} is not one of them`}`);
-}
-
-function hexOwner(owner: bigint): string {
-  return `0x${BigInt.asUintN(64, owner).toString(16)}`;
+    () => `${at(zxid)}: closeSession ${hexId(sessionId)} lists ${paths.length} ephemerals, the session owns ${held}${stray === undefined ? '' : `; ${stray} is not one of them`}`);
 }
