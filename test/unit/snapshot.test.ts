@@ -7,7 +7,7 @@ import { OpCode, OPEN_ACL_UNSAFE } from '../../src/wire/protocol.js';
 import { CONTAINER_OWNER, type Txn } from '../../src/wire/txn.js';
 import { SnapshotWriter, readSnapshot, SnapshotCorruptError } from '../../src/storage/snapshot.js';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataDir } from '../../src/storage/datadir.js';
 import { checkWrittenSnapshot, type WrittenSnapshot } from '../../src/storage/readback.js';
@@ -131,11 +131,12 @@ test('a snapshot that would miss a node the tree holds is refused, not written s
   assert.doesNotThrow(() => tree.beginCapture().zxid, 'the capture was released');
 });
 
-test('a snapshot written to a data dir is read back at its ends before it counts: what is there must be what the writer wrote', async () => {
+test('a snapshot written to a data dir is read back at its ends before it counts: what is there must be what the writer wrote', async (t) => {
   const tree = new DataTree();
   for (let z = 1; z <= 50; z++) apply(tree, z, { type: OpCode.create, path: `/n${z}`, data: Buffer.from(`v${z}`), acl: OPEN_ACL_UNSAFE, ephemeralOwner: 0n, parentCVersion: z } as Txn);
   for (const gzip of [false, true]) {
     const dir = tempDir('readback');
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
     const dd = new DataDir(dir, dir, { forceSync: false, segmentBytesMax: 1 << 20, preAllocBytes: 1 << 16 });
     dd.prepare();
     const info = await dd.writeSnapshot(tree, [{ id: 7n, timeoutMs: 4000 }], { gzip, now: 1234 });
