@@ -5,7 +5,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { FrameDecoder, FrameError } from '../wire/frame.js';
 import { JuteReader } from '../wire/jute.js';
 import { readConnectRequest, readRequest, type ConnectRequest, type Request } from '../wire/protocol.js';
-import { ErrorCode, KeeperError } from '../util/errors.js';
+import { AssertionError, ErrorCode, KeeperError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 
 export interface ClientPortHandler {
@@ -118,6 +118,10 @@ export class ClientPort {
         this.onFrame(st, frame);
       }
     } catch (e) {
+      // a broken invariant is the server's state, not this connection's: it must stop the server
+      // (as it does when it breaks on a log write's callback or a consensus step), not be logged
+      // as one connection's trouble while the server serves a tree that half-applied a batch
+      if (e instanceof AssertionError) throw e;
       const why = e instanceof FrameError ? e.message
         : e instanceof KeeperError ? `undecodable request: ${(e.cause as Error | undefined)?.message ?? e.message}`
           : `${(e as Error).message}`;

@@ -10,7 +10,7 @@
 //            to the waiting request by (session, cxid), as ZooKeeper's CommitProcessor does.
 //   both     client activity on a learner is reported to the leader, whose session tracker alone
 //            expires sessions (closeSession txns).
-import { assert } from '../util/errors.js';
+import { AssertionError, assert } from '../util/errors.js';
 import { JuteReader, JuteWriter } from '../wire/jute.js';
 import { readTxnBody, readTxnHeader, writeTxnBody, writeTxnHeader, type Txn, type TxnHeader } from '../wire/txn.js';
 import { ServerCore, type CoreOptions, type Forward, type Output, type PendingTxn } from '../server/core.js';
@@ -455,6 +455,9 @@ export class Replica {
     try {
       this.onLearnerPayload(from, decodePayload(data));
     } catch (e) {
+      // a payload that does not decode is the peer's; a broken invariant in prepping it is this
+      // server's state, and must stop it rather than be logged as a bad payload
+      if (e instanceof AssertionError) throw e;
       this.errors.push(`payload from server ${from}: ${(e as Error).message}`);
     }
   }

@@ -11,10 +11,11 @@ import {
 } from '../wire/protocol.js';
 import type { Txn, TxnHeader } from '../wire/txn.js';
 import { aclAllows, authenticate, checkACL, redactDigests } from '../tree/acl.js';
-import { DataTree, type ApplyResult } from '../tree/datatree.js';
+import { DataTree, type ApplyMode, type ApplyResult } from '../tree/datatree.js';
 import { WatchMode, type WatchEvent } from '../tree/watches.js';
 import { SessionTracker } from '../session/sessions.js';
 import { Prep } from './prep.js';
+import { assertTxnAgrees } from './agrees.js';
 
 export interface CoreOptions {
   tickTimeMs: number;
@@ -227,7 +228,7 @@ export class ServerCore {
 
   /** Replays a txn read back from the log at start-up: apply, no replies. */
   replay(hdr: TxnHeader, txn: Txn): void {
-    this.applyTxn(hdr, txn, null);
+    this.applyTxn(hdr, txn, null, 'replay');
     if (hdr.zxid > this.lastZxid) this.lastZxid = hdr.zxid;
   }
 
@@ -461,6 +462,8 @@ export class ServerCore {
       if (!(e instanceof KeeperError)) throw e;
       txn = { type: OpCode.error, err: e.code };
     }
+    // what goes to the log must say what the request asked (a mismatch is a bug in prep)
+    assertTxnAgrees(request, txn, sessionId);
     const p: PendingTxn = { hdr: { sessionId, cxid: xid, zxid, time: this.now, type: txn.type === OpCode.error ? OpCode.error : request.type }, txn, origin: null, connect: null };
     this.toPersist.push(p);
     return p;
@@ -648,7 +651,8 @@ export class ServerCore {
         const m = this.matchOrigin(p.hdr, p.txn);
         if (m.origin || m.connect) p = { ...p, origin: m.origin, connect: m.connect };
       }
-      const result = this.applyTxn(p.hdr, p.txn, p);
+      // live: prep (this server's or the leader's) decided it against the state it now applies to
+      const result = this.applyTxn(p.hdr, p.txn, p, 'live');
       if (p.origin) {
         p.origin.result = result;
         // answer now: reads queued behind this write must see the tree as it is after it,
@@ -660,9 +664,9 @@ export class ServerCore {
     for (const conn of this.conns.values()) if (conn.queue.length > 0) this.drain(conn);
   }
 
-  private applyTxn(hdr: TxnHeader, txn: Txn, p: PendingTxn | null): ApplyResult {
+  private applyTxn(hdr: TxnHeader, txn: Txn, p: PendingTxn | null, mode: ApplyMode): ApplyResult {
     const events: WatchEvent[] = [];
-    const result = this.tree.apply(hdr, txn, events);
+    const result = this.tree.apply(hdr, txn, events, mode);
     this.prep.applied(hdr.zxid);
     if (txn.type === OpCode.createSession) {
       this.provisional.delete(hdr.sessionId);

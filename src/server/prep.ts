@@ -121,9 +121,7 @@ export class Prep {
   ): Txn {
     const flags = req.flags;
     if (flags < 0 || flags > CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL) throw new KeeperError(ErrorCode.BadArguments, req.path);
-    const isTTL = flags === CreateFlag.PERSISTENT_WITH_TTL || flags === CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL;
-    const sequential = flags === CreateFlag.PERSISTENT_SEQUENTIAL || flags === CreateFlag.EPHEMERAL_SEQUENTIAL || flags === CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL;
-    const ephemeral = flags === CreateFlag.EPHEMERAL || flags === CreateFlag.EPHEMERAL_SEQUENTIAL;
+    const { ttl: isTTL, sequential, ephemeral } = createMode(flags);
     // validateCreateRequest: TTL needs extended types; the ttl must fit the mode
     if (isTTL && !this.opts.extendedTypesEnabled) throw new KeeperError(ErrorCode.Unimplemented, req.path);
     const ttl = type === OpCode.createTTL ? req.ttl : -1;
@@ -283,6 +281,15 @@ function changed(rec: ChangeRecord, zxid: number, c: Partial<Pick<ChangeRecord, 
   return {
     exists: c.exists ?? rec.exists, version: c.version ?? rec.version, cversion: c.cversion ?? rec.cversion, aversion: c.aversion ?? rec.aversion,
     owner: rec.owner, childCount: c.childCount ?? rec.childCount, acl: c.acl ?? rec.acl, zxid,
+  };
+}
+
+/** What a create request's flags ask for (ZooKeeper's CreateMode). */
+export function createMode(flags: number): { sequential: boolean; ephemeral: boolean; ttl: boolean } {
+  return {
+    sequential: flags === CreateFlag.PERSISTENT_SEQUENTIAL || flags === CreateFlag.EPHEMERAL_SEQUENTIAL || flags === CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL,
+    ephemeral: flags === CreateFlag.EPHEMERAL || flags === CreateFlag.EPHEMERAL_SEQUENTIAL,
+    ttl: flags === CreateFlag.PERSISTENT_WITH_TTL || flags === CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL,
   };
 }
 

@@ -16,6 +16,7 @@ import { pruneBreaks, writeBreak } from './logbreaks.js';
 import { continuityProblem, planRecovery, type PlanInput } from './recovery.js';
 import { SnapshotCorruptError, SnapshotWriter, parseSnapshotName, readSnapshot, readSnapshotAsync, snapshotName, type LoadedSnapshot, type SessionRecord } from './snapshot.js';
 import { isEpochStart } from '../util/zxid.js';
+import { checkWrittenSnapshot } from './readback.js';
 
 export interface Recovery {
   snapshot: LoadedSnapshot | null;
@@ -148,11 +149,13 @@ export class DataDir {
     const tmp = `${file}.tmp`;
     // ~2,000 nodes (a few ms) per turn of the event loop: a large snapshot must not stall replies
     const per = opts.nodesPerSlice ?? 2000;
+    let bytes = 0;
     async function* slices(): AsyncGenerator<Buffer> {
       for (;;) {
         if (opts.signal?.aborted) throw new Error('snapshot aborted');
         const chunk = writer.next(per);
         if (!chunk) return;
+        bytes += chunk.length;
         yield chunk;
         await yieldTurn();
       }
@@ -163,6 +166,8 @@ export class DataDir {
       else await pipeline(Readable.from(slices()), out);
       const fh = await open(tmp, 'r+');
       try { await fh.sync(); } finally { await fh.close(); }
+      // what is on disk is what was written, before the file counts as a snapshot
+      await checkWrittenSnapshot(tmp, { zxid: writer.zxid, timeMs: opts.now, nodes: writer.nodeCount, digest: writer.treeDigest, bytes, gzip: opts.gzip });
       renameSync(tmp, file);
       fsyncPath(this.snapDir);
     } catch (e) {

@@ -8,7 +8,7 @@ import { crc32 } from 'node:zlib';
 import { listSegments } from './filelog.js';
 import { crossesBreak, listBreaks, type LogBreak } from './logbreaks.js';
 import { LOG_HEADER_BYTES, payloadTime, payloadZxid } from './txnlog.js';
-import { counterOf, followsAcrossEpochs as follows, isEpochStart } from '../util/zxid.js';
+import { counterOf, followsAcrossEpochs as follows, hexZxid, isEpochStart } from '../util/zxid.js';
 
 const RECORD_HEADER_BYTES = 8;
 const BLOCK_BYTES = 1024 * 1024;
@@ -58,7 +58,7 @@ interface SegmentRecord { zxid: number; time: number; crc: number; framed: Buffe
  * time off the event loop; the records of a block are visited synchronously (a chunk's 200k txns
  * cost one await per block, not one per record: bench/logreader.ts).
  */
-async function scanSegment(file: string, visit: (r: SegmentRecord) => boolean): Promise<void> {
+async function scanSegment(file: string, order: ZxidOrder, visit: (r: SegmentRecord) => boolean): Promise<void> {
   const fh = await open(file, 'r');
   try {
     // records appended after this are past what the caller asks for (it knows `upTo` is on disk)
@@ -86,7 +86,9 @@ async function scanSegment(file: string, visit: (r: SegmentRecord) => boolean): 
         const payload = framed.subarray(RECORD_HEADER_BYTES);
         const crc = framed.readUInt32BE(4);
         if ((crc32(payload) >>> 0) !== crc) throw new Error(`${file}: record checksum mismatch at offset ${pos + at}`);
-        if (!visit({ zxid: payloadZxid(payload), time: payloadTime(payload), crc, framed })) return;
+        const zxid = payloadZxid(payload);
+        checkAscending(order, zxid, file, pos + at);
+        if (!visit({ zxid, time: payloadTime(payload), crc, framed })) return;
         at += framed.length;
       }
       pos += at;
@@ -95,6 +97,21 @@ async function scanSegment(file: string, visit: (r: SegmentRecord) => boolean): 
   } finally {
     await fh.close();
   }
+}
+
+/** The last zxid a run's scan read, across the segments it reads in turn. */
+interface ZxidOrder { last: number | null }
+
+/**
+ * FileTxnLog appends only above what it appended, across segments too; read back, a record at or
+ * below one read before is a second history in this log, never a record to pass over (readSegment
+ * refuses the same in a segment; the archive must not ship a run from such a log).
+ */
+function checkAscending(order: ZxidOrder, zxid: number, file: string, offset: number): void {
+  if (order.last !== null && zxid <= order.last) {
+    throw new Error(`${file}: the record at offset ${offset} has zxid ${hexZxid(zxid)}, not above the ${hexZxid(order.last)} read before it: two histories in one log`);
+  }
+  order.last = zxid;
 }
 
 /** Views of consecutive records, joined where they lie side by side in one block: copied once, at the end. */
@@ -185,7 +202,8 @@ export async function readRecordRun(logDir: string, req: RunRequest): Promise<Re
     if (r.zxid === req.upTo) { state.end = 'done'; return false; }
     return true;
   };
-  for (let i = firstSegment(segs, req.after); i < segs.length && state.end === 'more'; i++) await scanSegment(join(logDir, segs[i]!.name), visit);
+  const order: ZxidOrder = { last: null };
+  for (let i = firstSegment(segs, req.after); i < segs.length && state.end === 'more'; i++) await scanSegment(join(logDir, segs[i]!.name), order, visit);
   if (state.end === 'missing' || state.end === 'diverged') return state.end;
   // nothing after `after` that this log can vouch for (it starts later, or its history forks there)
   if (prev === null || out.count === 0) return 'missing';

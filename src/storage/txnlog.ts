@@ -103,13 +103,15 @@ export function readSegment(buf: Buffer): SegmentRead {
   const firstZxid = r.long();
   const records: LogRecord[] = [];
   let offset = LOG_HEADER_BYTES;
+  const damaged = (what: string): SegmentRead => ({ firstZxid, records, validBytes: offset, end: { kind: 'damage', offset, what, resync: null } });
   for (;;) {
     const rec = wholeRecord(buf, offset);
     if (rec === null) break;
-    if (rec instanceof Error) {
-      const what = `a record passes its checksum but does not parse (${rec.message}); it was written by a newer or broken Ark`;
-      return { firstZxid, records, validBytes: offset, end: { kind: 'damage', offset, what, resync: null } };
-    }
+    if (rec instanceof Error) return damaged(`a record passes its checksum but does not parse (${rec.message}); it was written by a newer or broken Ark`);
+    // the writer appends only above what it appended before (FileTxnLog.checkAscending): read
+    // back, a record at or below the one before it is a second history written into this file
+    const prev = records.at(-1)?.hdr.zxid;
+    if (prev !== undefined && rec.hdr.zxid <= prev) return damaged(`a record's zxid 0x${rec.hdr.zxid.toString(16)} is not above the one before it (0x${prev.toString(16)}): two histories were written into this segment`);
     records.push(rec);
     offset = rec.end!;
   }

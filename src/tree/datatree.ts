@@ -1,11 +1,13 @@
 // The data tree: znodes with ZooKeeper's Stat, ephemeral / container / TTL bookkeeping and the
 // watch registries. apply(header, txn) is the one pure function every replica, recovery and
 // restore runs (DataTree.processTxn). Reads never change the tree except for watch registration.
-import { ErrorCode } from '../util/errors.js';
+import { ErrorCode, assert } from '../util/errors.js';
+import { hexZxid } from '../util/zxid.js';
 import { EventType, OpCode, Perms, type ACL, type Stat } from '../wire/protocol.js';
 import { isContainerOwner, isEphemeralOwner, ownerTtlMs, type Txn, type TxnHeader } from '../wire/txn.js';
-import { WatchManager, WatchMode, parentOf, type WatchEvent, type WatcherId } from './watches.js';
+import { WatchManager, WatchMode, basename, parentOf, type WatchEvent, type WatcherId } from './watches.js';
 import { addDigest, nodeDigest } from './digest.js';
+import { assertFitsLive } from './invariants.js';
 import { LIMIT_NODE, QUOTA_ROOT, STAT_NODE, StatsTrack, limitPath, quotaViolation, statPath, trimQuotaPath } from './quota.js';
 
 export class ZNode {
@@ -104,6 +106,9 @@ export const CONFIG_PATH = '/zookeeper/config';
 
 const OPEN_ACL: ACL[] = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
 const READ_ACL: ACL[] = [{ perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } }];
+
+/** How DataTree.apply takes a txn: just decided against this state ('live'), or read back ('replay'). */
+export type ApplyMode = 'live' | 'replay';
 
 /** Events of one apply, plus the sessions that a closeSession txn ended. */
 export interface ApplyOutput {
@@ -469,9 +474,18 @@ export class DataTree {
 
   // ---------- apply ----------
 
-  /** Applies one txn. Replay tolerates NoNode / NodeExists as ZooKeeper does for fuzzy snapshots. */
-  apply(hdr: TxnHeader, txn: Txn, events: WatchEvent[]): ApplyResult {
-    const result = this.applyOne(hdr, txn, events);
+  /**
+   * Applies one txn. 'replay' (start-up recovery, point-in-time restore, a ZooKeeper import over
+   * a fuzzy snapshot) tolerates NoNode / NodeExists as ZooKeeper does. 'live': the txn was just
+   * decided against this state, so it must fit it exactly (invariants.ts) and come after every
+   * txn applied before; one that does not is a bug and throws AssertionError before the op that
+   * does not fit changes anything (a multi's earlier ops have applied: the server stops, and
+   * recovery rebuilds the tree from the log).
+   */
+  apply(hdr: TxnHeader, txn: Txn, events: WatchEvent[], mode: ApplyMode = 'replay'): ApplyResult {
+    const live = mode === 'live';
+    if (live) assert(hdr.zxid > this.lastProcessedZxid, () => `live txn ${hexZxid(hdr.zxid)} after ${hexZxid(this.lastProcessedZxid)}: zxids must increase`);
+    const result = this.applyOne(hdr, txn, events, live);
     if (hdr.zxid > this.lastProcessedZxid) this.lastProcessedZxid = hdr.zxid;
     if (hdr.zxid % 128 === 0) {
       this.digestLog.push({ zxid: hdr.zxid, digest: this.digest });
@@ -480,7 +494,8 @@ export class DataTree {
     return result;
   }
 
-  private applyOne(hdr: TxnHeader, txn: Txn, events: WatchEvent[]): ApplyResult {
+  private applyOne(hdr: TxnHeader, txn: Txn, events: WatchEvent[], live: boolean): ApplyResult {
+    if (live) assertFitsLive(this, hdr, txn);
     switch (txn.type) {
       case OpCode.create:
       case OpCode.create2:
@@ -521,7 +536,7 @@ export class DataTree {
       case OpCode.check:
         return { type: OpCode.check };
       case OpCode.multi:
-        return this.applyMulti(hdr, txn.txns, events);
+        return this.applyMulti(hdr, txn.txns, events, live);
       case OpCode.error:
         return { type: OpCode.error, err: txn.err };
       case OpCode.createSession:
@@ -538,7 +553,7 @@ export class DataTree {
   }
 
   /** DataTree.processTxn for multi: when any op failed, every op reports an error. */
-  private applyMulti(hdr: TxnHeader, txns: Txn[], events: WatchEvent[]): ApplyResult {
+  private applyMulti(hdr: TxnHeader, txns: Txn[], events: WatchEvent[], live: boolean): ApplyResult {
     const failed = txns.some((t) => t.type === OpCode.error);
     const results: ApplyResult[] = [];
     let postFailed = false;
@@ -549,7 +564,7 @@ export class DataTree {
       } else if (failed) {
         results.push({ type: OpCode.error, err: postFailed ? ErrorCode.RuntimeInconsistency : ErrorCode.Ok });
       } else {
-        results.push(this.applyOne(hdr, sub, events));
+        results.push(this.applyOne(hdr, sub, events, live));
       }
     }
     return { type: OpCode.multi, results };
@@ -630,10 +645,6 @@ export class DataTree {
     if (!wm.mayFire(path)) return; // most changes have no watcher: no set to allocate
     wm.trigger(path, type, acl, events, new Set());
   }
-}
-
-export function basename(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1);
 }
 
 /** One key per distinct ACL list (ids may contain any character, so no ad-hoc separators). */

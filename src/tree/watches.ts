@@ -129,3 +129,8 @@ export function parentOf(path: string): string | null {
   const i = path.lastIndexOf('/');
   return i <= 0 ? '/' : path.slice(0, i);
 }
+
+/** The last component of a path: the name its parent lists it by. */
+export function basename(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}

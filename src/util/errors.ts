@@ -63,6 +63,10 @@ export class AssertionError extends Error {
   }
 }
 
-export function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new AssertionError(message);
+/**
+ * Throws AssertionError when `condition` does not hold. On a hot path pass the message as a
+ * function: it is built only when the invariant breaks, not on every call.
+ */
+export function assert(condition: unknown, message: string | (() => string)): asserts condition {
+  if (!condition) throw new AssertionError(typeof message === 'string' ? message : message());
 }

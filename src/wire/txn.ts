@@ -28,6 +28,10 @@ export function ownerTtlMs(owner: bigint): number | null {
 export function isContainerOwner(owner: bigint): boolean {
   return owner === CONTAINER_OWNER;
 }
+/** A session id or node owner as ZooKeeper prints one: 0x and unsigned hex. */
+export function hexId(id: bigint): string {
+  return `0x${BigInt.asUintN(64, id).toString(16)}`;
+}
 /** A real session owns it (not 0, not a container, not a TTL node). */
 export function isEphemeralOwner(owner: bigint): boolean {
   return owner !== 0n && owner !== CONTAINER_OWNER && ownerTtlMs(owner) === null;

@@ -11,6 +11,7 @@ import {
 import { ErrorCode } from '../../src/util/errors.js';
 import { digestOf } from '../../src/tree/acl.js';
 import { SessionTracker } from '../../src/session/sessions.js';
+import { assertBroken } from '../helpers/invariant.js';
 
 const T0 = 1_000_000; // a multiple of the tick so expiry buckets are easy to reason about
 const OPEN: ACL[] = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
@@ -850,5 +851,25 @@ describe('watches through the core', () => {
     h.commit();
     const ev = only(h.take(), 2).map(parseReply).map(notification).map((n) => [n.type, n.path]);
     assert.deepEqual(ev, [[EventType.NodeCreated, '/p/c'], [EventType.NodeChildrenChanged, '/p']]);
+  });
+});
+
+describe('a broken invariant', () => {
+  test('a_committed_txn_that_does_not_fit_the_tree_throws_out_of_committed_while_its_replay_is_tolerated', () => {
+    const h = new Harness();
+    // a learner applying the leader's txn: the leader's tree had /missing, this one does not
+    h.core.setMode('learner', 0, h.now);
+    const zxid = h.core.lastApplied + 1;
+    const txn: PendingTxn = {
+      hdr: { sessionId: 5n, cxid: 1, zxid, time: h.now, type: OpCode.create },
+      txn: { type: OpCode.create, path: '/missing/x', data: null, acl: OPEN, ephemeralOwner: 0n, parentCVersion: 1 },
+      origin: null, connect: null,
+    };
+    // not caught and logged as one request's trouble: it reaches whoever drives the core (the runtime stops)
+    assertBroken(() => h.core.committed([txn], h.now), /live txn 0x1: create \/missing\/x: its parent \/missing does not exist/);
+    assert.deepEqual(h.core.internalErrors, []);
+    assert.equal(h.core.lastApplied, 0);
+    h.core.replay(txn.hdr, txn.txn);
+    assert.equal(h.core.lastApplied, zxid, 'recovery replays it as ZooKeeper does (NoNode)');
   });
 });

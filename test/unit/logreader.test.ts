@@ -101,6 +101,19 @@ describe('reading a segment', () => {
     assert.ok(r.bytes.length > 3 << 20, 'the big record whole');
     assert.equal(r.lastCrc, recordCrc(entry(E + 3)));
   });
+
+  test('a record at or below one read before it is a second history in the log: the read fails, within a segment and across segments', async () => {
+    const within = logDir();
+    segment(within, [...range(1, 10), 4, 11]);
+    // the stray 4 is below `after`: a read that passed over it would hand out 7..11 as if whole
+    await assert.rejects(readRecordRun(within, { after: 6, upTo: 11, bytesMax: 1 << 20, snapshots: [] }),
+      /log\.0000000000000001: the record at offset \d+ has zxid 0x4, not above the 0xa read before it: two histories in one log/);
+    const across = logDir();
+    segment(across, range(1, 10));
+    segment(across, range(8, 5));
+    await assert.rejects(readRecordRun(across, { after: 3, upTo: 12, bytesMax: 1 << 20, snapshots: [] }),
+      /log\.0000000000000008: the record at offset 16 has zxid 0x8, not above the 0xa read before it/);
+  });
 });
 
 describe('the history check at the chain\'s end', () => {

@@ -6,6 +6,9 @@ import { digestOf } from '../../src/tree/acl.js';
 import { ErrorCode, KeeperError } from '../../src/util/errors.js';
 import { CreateFlag, OpCode, Perms, type ACL, type CreateRequest, type Id, type MultiOp } from '../../src/wire/protocol.js';
 import { CONTAINER_OWNER, TTL_MAX_MS, ttlOwner, type Txn } from '../../src/wire/txn.js';
+import { assertTxnAgrees } from '../../src/server/agrees.js';
+import type { Request } from '../../src/wire/protocol.js';
+import { assertBroken } from '../helpers/invariant.js';
 
 const OPEN: ACL[] = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
 const SESSION = 0x0100000000000001n;
@@ -32,7 +35,8 @@ class Fixture {
     return txn;
   }
   commit(txn: Txn, zxid: number): void {
-    this.tree.apply({ sessionId: SESSION, cxid: zxid, zxid, time: 1000 + zxid, type: txn.type }, txn, []);
+    // live: what prep made must fit the tree it was made against (tree/invariants.ts)
+    this.tree.apply({ sessionId: SESSION, cxid: zxid, zxid, time: 1000 + zxid, type: txn.type }, txn, [], 'live');
     this.prep.applied(zxid);
   }
 }
@@ -408,5 +412,95 @@ describe('closeSession and deleteContainer', () => {
     assert.throws(() => f.prep.deleteContainer('/c', ++f.zxid), code(ErrorCode.NotEmpty));
     assert.deepEqual(f.prep.deleteContainer('/t', ++f.zxid), { type: OpCode.deleteContainer, path: '/t' });
     assert.throws(() => f.prep.deleteContainer('/t', ++f.zxid), code(ErrorCode.NoNode), 'already being deleted');
+  });
+});
+
+describe('a txn agrees with its request (agrees.ts)', () => {
+  const OTHER = 0x0100000000000002n;
+  /** What prep makes of `request`, a refusal as the core makes it (committed, so the next request sees it). */
+  function made(f: Fixture, request: Request): Txn {
+    const ctx = f.ctx();
+    let txn: Txn;
+    try {
+      txn = request.type === OpCode.multi ? f.prep.multi(request.req.ops, ctx) : f.prep.prepare(request.type, request.req, ctx);
+    } catch (e) {
+      if (!(e instanceof KeeperError)) throw e;
+      txn = { type: OpCode.error, err: e.code };
+    }
+    f.commit(txn, ctx.zxid);
+    return txn;
+  }
+  const mk = (path: string, flags: number = CreateFlag.PERSISTENT): Request => ({ type: OpCode.create, req: create(path, flags) });
+  const setData = (path: string, version: number): Request => ({ type: OpCode.setData, req: { path, data: null, version } });
+
+  test('every_txn_prep_makes_agrees_with_its_request', () => {
+    const f = new Fixture(true);
+    const requests: Request[] = [
+      mk('/a'), mk('/a/s-', CreateFlag.PERSISTENT_SEQUENTIAL), mk('/a/e-', CreateFlag.EPHEMERAL_SEQUENTIAL), mk('/e', CreateFlag.EPHEMERAL),
+      // the opcode decides the owner: a container, whatever the flags say
+      { type: OpCode.createContainer, req: create('/c', CreateFlag.EPHEMERAL) },
+      { type: OpCode.createTTL, req: create('/t', CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL, OPEN, 5000) },
+      setData('/a', -1), setData('/a', 1),
+      { type: OpCode.setACL, req: { path: '/a', acl: OPEN, version: 0 } },
+      { type: OpCode.check, req: { path: '/a', version: 2 } },
+      { type: OpCode.multi, req: { ops: [{ type: OpCode.create, req: create('/m') }, { type: OpCode.delete, req: { path: '/m', version: 0 } }, { type: OpCode.check, req: { path: '/a', version: -1 } }] } },
+      { type: OpCode.multi, req: { ops: [{ type: OpCode.create, req: create('/n') }, { type: OpCode.delete, req: { path: '/nope', version: -1 } }] } },
+      { type: OpCode.delete, req: { path: '/e', version: 0 } },
+      mk('/missing/x'),
+    ];
+    for (const r of requests) {
+      const txn = made(f, r);
+      assert.doesNotThrow(() => assertTxnAgrees(r, txn, SESSION), `${JSON.stringify(r.req, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+    }
+  });
+
+  test('a_create_of_another_path_or_sequence_number', () => {
+    const f = new Fixture();
+    made(f, mk('/a'));
+    made(f, mk('/a/x'));
+    const seq = mk('/a/s-', CreateFlag.PERSISTENT_SEQUENTIAL);
+    const txn = made(f, seq);
+    assert.ok(txn.type === OpCode.create && txn.path === '/a/s-0000000001');
+    assertBroken(() => assertTxnAgrees(seq, { ...txn, path: '/a/s-0000000002' }, SESSION), /create of \/a\/s-0000000002 \(parent cversion 2\) from a request for \/a\/s- with flags 2: expected \/a\/s-0000000001/);
+    assertBroken(() => assertTxnAgrees(seq, { ...txn, parentCVersion: 5 }, SESSION), /expected \/a\/s-0000000004/);
+    assertBroken(() => assertTxnAgrees(mk('/a/y'), { ...txn, path: '/a/z' }, SESSION), /create of \/a\/z .* from a request for \/a\/y with flags 0: expected \/a\/y/);
+  });
+
+  test('an_ephemeral_owned_by_another_session_or_a_persistent_node_owned_by_one', () => {
+    const f = new Fixture();
+    const eph = mk('/e', CreateFlag.EPHEMERAL);
+    const txn = made(f, eph);
+    assert.ok(txn.type === OpCode.create);
+    assertBroken(() => assertTxnAgrees(eph, { ...txn, ephemeralOwner: OTHER }, SESSION), /create of \/e owned by 0x100000000000002 from an ephemeral request of session 0x100000000000001/);
+    assertBroken(() => assertTxnAgrees(mk('/e'), txn, SESSION), /create of \/e owned by 0x100000000000001 from a persistent request/);
+  });
+
+  test('a_change_of_another_path_or_version', () => {
+    const f = new Fixture();
+    made(f, mk('/a'));
+    const sd = setData('/a', 0);
+    const txn = made(f, sd);
+    assert.ok(txn.type === OpCode.setData);
+    assertBroken(() => assertTxnAgrees(sd, { ...txn, path: '/b' }, SESSION), /txn for \/b from a request for \/a/);
+    assertBroken(() => assertTxnAgrees(sd, { ...txn, version: 3 }, SESSION), /setting version 3 of \/a from a request expecting version 0/);
+    const acl: Request = { type: OpCode.setACL, req: { path: '/a', acl: OPEN, version: 0 } };
+    const aclTxn = made(f, acl);
+    assert.ok(aclTxn.type === OpCode.setACL);
+    assertBroken(() => assertTxnAgrees(acl, { ...aclTxn, version: 0 }, SESSION), /setting version 0 of \/a from a request expecting version 0/);
+    const del: Request = { type: OpCode.delete, req: { path: '/a', version: -1 } };
+    assertBroken(() => assertTxnAgrees(del, { type: OpCode.delete, path: '/a/b' }, SESSION), /txn for \/a\/b from a request for \/a/);
+  });
+
+  test('a_txn_of_another_type', () => {
+    assertBroken(() => assertTxnAgrees(setData('/a', -1), { type: OpCode.delete, path: '/a' }, SESSION), /txn of type 2 for a request of type 5/);
+  });
+
+  test('a_multi_with_a_txn_too_few_or_one_that_disagrees', () => {
+    const f = new Fixture();
+    const multi: Request = { type: OpCode.multi, req: { ops: [{ type: OpCode.create, req: create('/m') }, { type: OpCode.setData, req: { path: '/m', data: null, version: 0 } }] } };
+    const txn = made(f, multi);
+    assert.ok(txn.type === OpCode.multi);
+    assertBroken(() => assertTxnAgrees(multi, { ...txn, txns: txn.txns.slice(1) }, SESSION), /prep made 1 txns for a multi of 2 ops/);
+    assertBroken(() => assertTxnAgrees(multi, { ...txn, txns: [txn.txns[0]!, { type: OpCode.setData, path: '/m', data: null, version: 7 }] }, SESSION), /setting version 7 of \/m/);
   });
 });

@@ -68,6 +68,7 @@ test('torn or damage: only what a crash can leave behind is torn; a whole record
     { name: 'a torn-looking record with a whole record after it', make: (s) => { const b = Buffer.from(s.buf); b.fill(0, s.prev + 8 + s.len - 100, s.prev + 8 + s.len); return b; }, end: 'damage', what: /while whole records follow \(zxid 0xc at offset \d+\)/ },
     { name: 'a zero header with data after it', make: (s) => { const b = Buffer.from(s.buf); b.fill(0, s.last, s.last + 8); return b; }, end: 'damage', what: /data after the zero-filled end of the log/ },
     { name: 'a negative length', make: (s) => { const b = Buffer.from(s.buf); b.writeInt32BE(-5, s.last); return b; }, end: 'damage', what: /negative record length -5/ },
+    { name: 'a whole record at the zxid of the one before it (a second history in the file)', make: () => encodeSegment(1, [...history(10), big(11), big(11)], 4096).buf, end: 'damage', what: /^a record's zxid 0xb is not above the one before it \(0xb\): two histories/ },
     { name: 'a stray byte in the preallocated zeros', make: (s) => { const b = Buffer.from(s.buf); b[b.length - 100] = 7; return b; }, end: 'damage', what: /data after the zero-filled end/ },
   ];
   for (const shape of shapes) {
@@ -122,6 +123,11 @@ const DIRS: Shape[] = [
   },
   { name: 'a damaged only snapshot, the whole log there', make: () => { const b = build(100, [1, 40, 80], [75]); flip(b.snaps[0]!.file, 200); return b; }, startup: 'starts' },
   { name: 'damage in an old segment recovery does not read', make: () => { const b = build(100, [1, 40, 80], [35, 75]); flip(b.segs[0]!.file, b.segs[0]!.offsets[5]! + 30); return b; }, startup: 'starts' },
+  {
+    // recovery from the snapshot at 75 would pass over an old record (at or below 75) in silence
+    name: 'a record below the one before it in a segment recovery reads (two histories in one file)', startup: 'refuses',
+    make: () => { const b = build(100, [1, 40, 80], [75]); const s = b.segs[2]!; writeFileSync(s.file, encodeSegment(80, [...s.recs.slice(0, 6), history(50)[49]!, ...s.recs.slice(6)], 512).buf); return b; },
+  },
   {
     name: 'a torn record in a segment that is not the last', startup: 'refuses',
     make: () => { const b = build(100, [1, 40, 80], [35, 75]); const s = b.segs[1]!; writeFileSync(s.file, readFileSync(s.file).subarray(0, s.offsets.at(-1)! + 10)); return b; },

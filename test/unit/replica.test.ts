@@ -8,6 +8,8 @@ import { DataTree } from '../../src/tree/datatree.js';
 import { zookeeperSessionPassword } from '../../src/session/sessions.js';
 import { encodeSnapshotNow } from '../../src/storage/snapshot.js';
 import { decodePayload, encodePayload, type AppPayload, type RestoreResult } from '../../src/replica/payloads.js';
+import { AssertionError } from '../../src/util/errors.js';
+import { assertBroken } from '../helpers/invariant.js';
 
 function learner(configNode?: string): Replica {
   return new Replica({
@@ -113,4 +115,15 @@ test('a_payload_from_the_leader_that_does_not_decode_is_reported_not_thrown', ()
   assert.equal(r.errors.length, 2);
   assert.match(r.errors[0]!, /^payload from leader 1: restored: codec version 99, expected 1$/);
   assert.match(r.errors[1]!, /^payload from leader 1: restored version: /);
+});
+
+test('a broken invariant prepping a learner\'s forwarded write stops the leader; a payload that does not decode is only logged', () => {
+  const r = learner();
+  // the leader's side of a forwarded new session, as pump() hands it over
+  const onApp = (data: Uint8Array): void => (r as unknown as { onApp(from: number, data: Uint8Array): void }).onApp(3, data);
+  r.core.forwarded = () => { throw new AssertionError('prep made 1 txns for a multi of 2 ops'); };
+  assertBroken(() => onApp(encodePayload({ type: 'forward_create', sessionId: 5n, timeoutMs: 4000 })), /prep made 1 txns for a multi of 2 ops/);
+  assert.deepEqual(r.errors, []);
+  onApp(Uint8Array.of(99));
+  assert.match(r.errors.join('\n'), /payload from server 3: /);
 });

@@ -6,7 +6,13 @@ import { DataTree } from '../../src/tree/datatree.js';
 import { OpCode, OPEN_ACL_UNSAFE } from '../../src/wire/protocol.js';
 import { CONTAINER_OWNER, type Txn } from '../../src/wire/txn.js';
 import { SnapshotWriter, readSnapshot, SnapshotCorruptError } from '../../src/storage/snapshot.js';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DataDir } from '../../src/storage/datadir.js';
+import { checkWrittenSnapshot, type WrittenSnapshot } from '../../src/storage/readback.js';
+import { tempDir } from '../helpers/servers.js';
+import { rejectsBroken } from '../helpers/invariant.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -123,4 +129,37 @@ test('a snapshot that would miss a node the tree holds is refused, not written s
   const writer = new SnapshotWriter(tree, [], 1);
   assert.throws(() => { while (writer.next(100)); }, /wrote \d+ nodes; the tree held \d+ at its capture point/);
   assert.doesNotThrow(() => tree.beginCapture().zxid, 'the capture was released');
+});
+
+test('a snapshot written to a data dir is read back at its ends before it counts: what is there must be what the writer wrote', async (t) => {
+  const tree = new DataTree();
+  for (let z = 1; z <= 50; z++) apply(tree, z, { type: OpCode.create, path: `/n${z}`, data: Buffer.from(`v${z}`), acl: OPEN_ACL_UNSAFE, ephemeralOwner: 0n, parentCVersion: z } as Txn);
+  for (const gzip of [false, true]) {
+    const dir = tempDir('readback');
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const dd = new DataDir(dir, dir, { forceSync: false, segmentBytesMax: 1 << 20, preAllocBytes: 1 << 16 });
+    dd.prepare();
+    const info = await dd.writeSnapshot(tree, [{ id: 7n, timeoutMs: 4000 }], { gzip, now: 1234 });
+    const raw = readFileSync(info.file);
+    const plain = gzip ? gunzipSync(raw) : raw;
+    assert.equal(readSnapshot(info.file, raw).digest, tree.digest);
+    const wrote: WrittenSnapshot = { zxid: 50, timeMs: 1234, nodes: tree.nodeCount, digest: tree.digest, bytes: plain.length, gzip };
+    await checkWrittenSnapshot(info.file, wrote);
+    // what a write that lost or misplaced bytes leaves on disk, each checked against what was written
+    const onDisk = (name: string, content: Buffer): string => {
+      const f = join(dir, name);
+      writeFileSync(f, gzip ? gzipSync(content) : content);
+      return f;
+    };
+    const otherZxid = Buffer.from(plain);
+    otherZxid.writeUInt32BE(49, 12);
+    await rejectsBroken(checkWrittenSnapshot(onDisk('zxid', otherZxid), wrote), /its header reads back as magic 0x41524b53, version 1, zxid 0x31, time 1234; the writer wrote version 1, zxid 0x32, time 1234: written and read back differ/);
+    const longer = Buffer.concat([plain, Buffer.alloc(1)]);
+    await rejectsBroken(checkWrittenSnapshot(onDisk('longer', longer), wrote), gzip ? /its gzip trailer says \d+ bytes \(mod 2\^32\), the writer wrote \d+/ : /\d+ bytes on disk, the writer wrote \d+/);
+    if (gzip) continue; // a gzipped file's trailer is read back only as far as its size
+    const otherCount = Buffer.from(plain);
+    otherCount.writeUInt32BE(tree.nodeCount - 1, plain.length - 24 + 4);
+    await rejectsBroken(checkWrittenSnapshot(onDisk('count', otherCount), wrote), new RegExp(`its trailer reads back as ${tree.nodeCount - 1} nodes, digest -?\\d+ \\(version 2\\); the writer wrote ${tree.nodeCount} nodes`));
+    await rejectsBroken(checkWrittenSnapshot(onDisk('short', plain.subarray(0, 20)), { ...wrote, bytes: 20 }), /its header reads back as 20 bytes/);
+  }
 });

@@ -5,6 +5,7 @@ import { ErrorCode } from '../../src/util/errors.js';
 import { OpCode, Perms, type ACL } from '../../src/wire/protocol.js';
 import { CONTAINER_OWNER, ttlOwner, type Txn, type TxnHeader } from '../../src/wire/txn.js';
 import type { WatchEvent } from '../../src/tree/watches.js';
+import { assertBroken } from '../helpers/invariant.js';
 
 const OPEN: ACL[] = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
 const READ: ACL[] = [{ perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } }];
@@ -491,5 +492,117 @@ describe('approximateDataSize', () => {
 
   test('approximate_data_size_of_a_fresh_tree_is_44_like_zookeeper', () => {
     assert.equal(new DataTree().approximateDataSize, 44);
+  });
+});
+
+describe('live apply: a txn that does not fit the tree stops the server', () => {
+  /** Applies as a live server does: the txn must fit the tree (src/tree/invariants.ts). */
+  function live(tree: DataTree, zxid: number, txn: Txn, sessionId = SESSION): ApplyResult {
+    return tree.apply(hdr(zxid, txn.type, sessionId), txn, [], 'live');
+  }
+
+  /** /a with child /a/b, SESSION's ephemeral /e, a container /c, a TTL node /t: zxids 1..5, applied live. */
+  function liveTree(): DataTree {
+    const tree = new DataTree();
+    live(tree, 1, createTxn('/a', { parentCVersion: 1 }));
+    live(tree, 2, createTxn('/a/b', { parentCVersion: 1 }));
+    live(tree, 3, createTxn('/e', { owner: SESSION, parentCVersion: 2 }));
+    live(tree, 4, createTxn('/c', { type: OpCode.createContainer, owner: CONTAINER_OWNER, parentCVersion: 3 }));
+    live(tree, 5, createTxn('/t', { type: OpCode.createTTL, owner: ttlOwner(5000), parentCVersion: 4 }));
+    return tree;
+  }
+
+  test('a_history_that_fits_applies_live_as_it_replays', () => {
+    const history: Txn[] = [
+      { type: OpCode.setData, path: '/a', data: Buffer.from('x'), version: 1 },
+      { type: OpCode.setACL, path: '/a', acl: READ, version: 1 },
+      // each op of a multi fits the tree as the ops before it left it
+      { type: OpCode.multi, txns: [createTxn('/m', { parentCVersion: 5 }), createTxn('/m/x', { parentCVersion: 1 }), { type: OpCode.check, path: '/m/x', version: 1 }, { type: OpCode.delete, path: '/m/x' }] },
+      { type: OpCode.delete, path: '/a/b' },
+      { type: OpCode.deleteContainer, path: '/c' },
+      { type: OpCode.delete, path: '/t' },
+      { type: OpCode.closeSession, paths2Delete: ['/e'] },
+    ];
+    const a = liveTree();
+    const b = liveTree();
+    history.forEach((t, i) => { live(a, 6 + i, t); apply(b, 6 + i, t); });
+    assert.equal(a.digest, b.digest);
+    assert.deepEqual([...a.nodes.keys()].sort(), ['/', '/a', '/m', '/zookeeper', '/zookeeper/config', '/zookeeper/quota']);
+    assert.equal(a.ephemeralCount + a.containers.size + a.ttls.size, 0);
+  });
+
+  test('create_under_a_missing_parent', () => {
+    const tree = liveTree();
+    const txn = createTxn('/missing/x', { parentCVersion: 1 });
+    assertBroken(() => live(tree, 6, txn), /live txn 0x6: create \/missing\/x: its parent \/missing does not exist/);
+    assert.equal(tree.lastProcessedZxid, 5, 'nothing applied');
+    assert.deepEqual(apply(tree, 6, txn), { type: OpCode.error, err: ErrorCode.NoNode }, 'replay tolerates it');
+  });
+
+  test('create_of_a_node_that_exists_in_the_map_or_among_its_parents_children', () => {
+    const tree = liveTree();
+    assertBroken(() => live(tree, 6, createTxn('/a/b', { parentCVersion: 2 })), /create \/a\/b: the node exists \(in the node map: true, among its parent's children: true\)/);
+    // the two indexes disagree: the map holds /a/b, its parent does not list it
+    tree.get('/a')!.children!.delete('b');
+    assertBroken(() => live(tree, 6, createTxn('/a/b', { parentCVersion: 2 })), /in the node map: true, among its parent's children: false/);
+  });
+
+  test('create_that_sets_a_parent_cversion_prep_did_not_read', () => {
+    const tree = liveTree();
+    assertBroken(() => live(tree, 6, createTxn('/a/z', { parentCVersion: 5 })), /create \/a\/z sets its parent's cversion to 5, the parent is at 1/);
+    assertBroken(() => live(tree, 6, createTxn('/a/z', { parentCVersion: 1 })), /sets its parent's cversion to 1, the parent is at 1/);
+  });
+
+  test('delete_of_a_missing_node_or_of_one_with_children', () => {
+    const tree = liveTree();
+    assertBroken(() => live(tree, 6, { type: OpCode.delete, path: '/nope' }), /live txn 0x6: delete \/nope: no such node/);
+    assertBroken(() => live(tree, 6, { type: OpCode.delete, path: '/a' }), /delete \/a: it has 1 children/);
+  });
+
+  test('delete_of_a_node_its_parent_does_not_list', () => {
+    const tree = liveTree();
+    tree.get('/')!.children!.delete('e');
+    assertBroken(() => live(tree, 6, { type: OpCode.delete, path: '/e' }), /delete \/e: its parent does not list it/);
+  });
+
+  test('delete_of_a_node_its_owners_index_lost', () => {
+    const lose: Array<[string, (t: DataTree) => void]> = [
+      ['/e', (t) => t.ephemerals.get(SESSION)!.delete('/e')],
+      ['/c', (t) => t.containers.delete('/c')],
+      ['/t', (t) => t.ttls.delete('/t')],
+    ];
+    for (const [path, drop] of lose) {
+      const tree = liveTree();
+      drop(tree);
+      assertBroken(() => live(tree, 6, { type: OpCode.delete, path }), new RegExp(`delete ${path}: the index of its owner 0x[0-9a-f]+ does not hold it`));
+    }
+  });
+
+  test('setData_or_setACL_to_a_version_prep_did_not_read', () => {
+    const tree = liveTree();
+    assertBroken(() => live(tree, 6, { type: OpCode.setData, path: '/a', data: null, version: 5 }), /setData \/a to version 5, the node is at 0/);
+    assertBroken(() => live(tree, 6, { type: OpCode.setData, path: '/nope', data: null, version: 1 }), /setData \/nope: no such node/);
+    assertBroken(() => live(tree, 6, { type: OpCode.setACL, path: '/a', acl: OPEN, version: 3 }), /setACL \/a to aversion 3, the node is at 0/);
+  });
+
+  test('an_op_of_a_multi_that_does_not_fit_the_ops_before_it', () => {
+    const tree = liveTree();
+    assertBroken(() => live(tree, 6, { type: OpCode.multi, txns: [createTxn('/m', { parentCVersion: 5 }), createTxn('/m/x', { parentCVersion: 2 })] }),
+      /create \/m\/x sets its parent's cversion to 2, the parent is at 0/);
+    assertBroken(() => live(tree, 7, { type: OpCode.multi, txns: [{ type: OpCode.check, path: '/nope', version: 1 }] }), /check \/nope: no such node/);
+  });
+
+  test('closeSession_listing_other_ephemerals_than_the_session_owns', () => {
+    const close = (paths2Delete: string[]): Txn => ({ type: OpCode.closeSession, paths2Delete });
+    assertBroken(() => live(liveTree(), 6, close([])), /closeSession 0x100000000000001 lists 0 ephemerals, the session owns 1$/);
+    assertBroken(() => live(liveTree(), 6, close(['/a'])), /lists 1 ephemerals, the session owns 1; \/a is not one of them/);
+    assertBroken(() => live(liveTree(), 6, close(['/e', '/a'])), /lists 2 ephemerals, the session owns 1; \/a is not one of them/);
+  });
+
+  test('a_live_txn_at_or_below_the_last_applied_zxid', () => {
+    const tree = liveTree();
+    assertBroken(() => live(tree, 5, createTxn('/z', { parentCVersion: 5 })), /live txn 0x5 after 0x5: zxids must increase/);
+    assertBroken(() => live(tree, 2, createTxn('/z', { parentCVersion: 5 })), /live txn 0x2 after 0x5/);
+    assert.equal(tree.get('/z'), undefined);
   });
 });
