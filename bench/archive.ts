@@ -78,7 +78,8 @@ async function main(): Promise<void> {
       for (const w of ['create', 'setData'] as const) {
         for (const [name, ens] of [['off', off], ['on', on]] as const) {
           const r = await measured(ens, w, `${name}-${w}-${round}`, name === 'on' ? lag : { txns: 0, ms: 0 });
-          (ops[`${w} ${name}`] ??= []).push(r.opsPerSec);
+          const key = `${w} ${name}`;
+          ops[key] = [...(ops[key] ?? []), r.opsPerSec];
           console.log(`round ${round}: archiving ${name.padEnd(3)} ${w.padEnd(8)} ${r.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${r.latencyMs.p50.toFixed(2)} ms  p99 ${r.latencyMs.p99.toFixed(2)} ms`);
         }
       }

@@ -68,7 +68,10 @@ async function throughput(system: System, topology: string): Promise<void> {
       if (errs.length) throw new Error(`${system} ${topology} ${workload}: errors ${JSON.stringify(r.errors)}`);
       console.log(`  ${workload.padEnd(8)} ${r.opsPerSec.toFixed(0).padStart(8)} ops/s  p50 ${r.latencyMs.p50.toFixed(2)} ms  p99 ${r.latencyMs.p99.toFixed(2)} ms`);
       let row = rows.find((x) => x.topology === topology && x.workload === workload);
-      if (!row) rows.push(row = { topology, workload, results: {} });
+      if (!row) {
+        row = { topology, workload, results: {} };
+        rows.push(row);
+      }
       row.results[system] = r;
     }
   } finally {

@@ -279,7 +279,7 @@ const GET_COMMANDS: GetCommand[] = [
   get(['dirs'], (v) => ({ datadir_size: v.dataDirBytes(), logdir_size: v.logDirBytes() })),
   get(['dump'], (v) => {
     const expiry: Record<string, bigint[]> = {};
-    for (const s of v.core.sessions.sessions.values()) (expiry[String(s.expiresAt)] ??= []).push(sid(s.id));
+    for (const s of v.core.sessions.sessions.values()) pushTo(expiry, String(s.expiresAt), sid(s.id));
     const ephemerals: Record<string, string[]> = {};
     for (const [id, paths] of v.core.tree.ephemerals) ephemerals[String(sid(id))] = [...paths];
     return { expiry_time_to_session_ids: expiry, session_id_to_ephemeral_paths: ephemerals };
@@ -305,7 +305,7 @@ const GET_COMMANDS: GetCommand[] = [
   })),
   get(['watches_by_path', 'wchp'], (v) => {
     const out: Record<string, bigint[]> = {};
-    for (const [id, paths] of watchesBySession(v)) for (const p of paths) (out[p] ??= []).push(id);
+    for (const [id, paths] of watchesBySession(v)) for (const p of paths) pushTo(out, p, id);
     return { path_to_session_ids: out };
   }),
   get(['watch_summary', 'wchs'], (v) => {
@@ -498,4 +498,11 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent) return;
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(`${toJson(body)}\n`);
+}
+
+/** Appends `value` to the list at `key`, starting one. */
+function pushTo<T>(lists: Record<string, T[]>, key: string, value: T): void {
+  const list = lists[key];
+  if (list) list.push(value);
+  else lists[key] = [value];
 }

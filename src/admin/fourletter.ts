@@ -521,8 +521,8 @@ const WORDS = new Map<string, (v: ServerView) => string>([
     return 'Server stats reset.\n';
   }],
   ['conf', conf],
-  ['envi', () => 'Environment:\n' + environment().map(([k, val]) => `${k}=${val}`).join('\n') + '\n'],
-  ['mntr', (v) => mntrPairs(v).map(([k, val]) => `${k}\t${val}`).join('\n') + '\n'],
+  ['envi', () => `Environment:\n${environment().map(([k, val]) => `${k}=${val}`).join('\n')}\n`],
+  ['mntr', (v) => `${mntrPairs(v).map(([k, val]) => `${k}\t${val}`).join('\n')}\n`],
   ['dirs', (v) => `datadir_size: ${v.dataDirBytes()}\nlogdir_size: ${v.logDirBytes()}\n`],
   ['wchs', wchs],
   ['wchc', wchc],

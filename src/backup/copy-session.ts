@@ -8,7 +8,7 @@
 import { createClient, type ZooKeeperClient } from '../client/zookeeper.js';
 import { NoNodeError, NodeExistsError, SessionExpiredError, isRetryable } from '../client/errors.js';
 import { ExponentialBackoff, type RetryPolicy } from '../client/retry.js';
-import { KeeperError, errorName } from '../util/errors.js';
+import { type KeeperError, errorName } from '../util/errors.js';
 import type { ACL } from '../wire/protocol.js';
 import { CopyError, formatEndpoint, formatHosts, reasonOf, type Auth, type ConnectString, type Role } from './copy-args.js';
 import { sameContent, type NodeContent } from './copy-content.js';

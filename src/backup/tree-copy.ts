@@ -8,7 +8,7 @@ import { ConcurrencyLimit } from '../util/concurrency.js';
 import { OPEN_ACL_UNSAFE, type ACL, type Stat } from '../wire/protocol.js';
 import type { KeeperError } from '../util/errors.js';
 import { CopyError, formatConnectString, reasonOf, type ConnectString } from './copy-args.js';
-import { CopierGrant, hiddenDigest, sameAcl, sameData, type NodeContent } from './copy-content.js';
+import { type CopierGrant, hiddenDigest, sameAcl, sameData, type NodeContent } from './copy-content.js';
 import { CopyTally, type CopyReport, type NodeRef } from './copy-report.js';
 import type { CopySession } from './copy-session.js';
 

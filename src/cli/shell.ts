@@ -602,7 +602,7 @@ const COMMANDS: Record<string, Command> = {
       if (want.file !== undefined) throw new CliError('reconfig -file: Ark reads no dynamic config file; give the servers with -members');
       if (want.add === undefined && want.remove === undefined && want.members === undefined) throw new CliError(`reconfig ${COMMANDS.reconfig!.usage}`);
       if (want.v !== undefined && !/^(0x)?[0-9a-f]+$/i.test(want.v)) throw new CliError('-v must be followed by a long (configuration version)');
-      let result;
+      let result: Awaited<ReturnType<ZooKeeperClient['reconfig']>>;
       try {
         result = await (await sh.zk()).reconfig({
           ...(want.add !== undefined ? { joining: want.add } : {}), ...(want.remove !== undefined ? { leaving: want.remove } : {}),
@@ -1092,7 +1092,7 @@ export class Shell {
     if (words.length <= 1) return [COMMAND_NAMES.filter((c) => c.startsWith(word)), word];
     if (!word.startsWith('/')) return [[], word];
     const c = this.client;
-    if (!c || !c.connected) return [[], word];
+    if (!c?.connected) return [[], word];
     const cut = word.lastIndexOf('/');
     const parent = cut === 0 ? '/' : word.slice(0, cut);
     const prefix = word.slice(cut + 1);

@@ -1,6 +1,6 @@
 // The client's public value types: create modes, multi ops and their results, watch events; and
 // their translation to and from the wire records of src/wire/protocol.ts (chroot applied). PURE.
-import { KeeperError } from '../util/errors.js';
+import type { KeeperError } from '../util/errors.js';
 import {
   CreateFlag, EventType, KeeperState, OPEN_ACL_UNSAFE, OpCode,
   type ACL, type CreateRequest, type MultiOp, type OpResult as WireOpResult, type Stat,

@@ -45,7 +45,10 @@ export class WatchRegistry<W> {
   add(kind: WatchKind, path: string, watcher: W): void {
     const m = this.byKind[kind];
     let set = m.get(path);
-    if (!set) m.set(path, set = new Set());
+    if (!set) {
+      set = new Set();
+      m.set(path, set);
+    }
     set.add(watcher);
   }
 

@@ -199,6 +199,7 @@ export async function connect(connectString: string, options: ClientOptions & { 
   return client;
 }
 
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface above only types the events this class emits (on/once/off overloads)
 export class ZooKeeperClient extends EventEmitter {
   /** the chroot from the connect string, or null */
   readonly chroot: string | null;
@@ -837,7 +838,7 @@ export class ZooKeeperClient extends EventEmitter {
   private onFrame(attempt: number, frame: Buffer): void {
     if (this.handshaking.has(attempt)) {
       this.handshaking.delete(attempt);
-      let resp;
+      let resp: ReturnType<typeof readConnectResponse>;
       try {
         resp = readConnectResponse(new JuteReader(frame));
       } catch (e) {

@@ -279,7 +279,7 @@ export class PeerTransport {
     this.closing = (async () => {
       await this.starting?.catch(() => {}); // a close() during start() waits for the bind to end
       const server = this.server;
-      if (server !== null && server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (server?.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     })();
     return this.closing;
   }
@@ -430,7 +430,7 @@ export class PeerTransport {
   }
 
   private reject(c: Inbound, problem: string): void {
-    this.opts.log.warn({ remote: c.remote, peer: c.peerId }, `closing peer connection: ${problem}; only the ensemble\'s members, all running the same Ark version, may connect to the quorum port`);
+    this.opts.log.warn({ remote: c.remote, peer: c.peerId }, `closing peer connection: ${problem}; only the ensemble's members, all running the same Ark version, may connect to the quorum port`);
     this.dropInbound(c);
   }
 

@@ -33,7 +33,7 @@ async function casWrite(ops: Ops, path: string, bytes: Buffer, version: number |
         // the first attempt may have been ours (see the file comment)
         const now = await ops.getDataOrNull(path);
         const expected = version === null ? 0 : version + 1;
-        return now !== null && now.stat.version === expected && now.data !== null && now.data.equals(bytes);
+        return now !== null && now.stat.version === expected && now.data?.equals(bytes) === true;
       }
       if (!isRetryable(e)) throw e;
       lost = true;

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { ConnectionClosedError, NoNodeError, NodeExistsError, SessionExpiredError, isRetryable } from '../client/errors.js';
-import { CreateMode, type Data, type WatchedEvent, type Watcher } from '../client/ops.js';
+import type { CreateMode, Data, WatchedEvent, Watcher } from '../client/ops.js';
 import { ExponentialBackoff, RetryForever, sleep, type RetryPolicy } from '../client/retry.js';
 import { WatcherType, type NodeData, type ZooKeeperClient } from '../client/zookeeper.js';
 
@@ -379,6 +379,7 @@ export class Kicker {
 
 // ---------- typed events ----------
 
+// biome-ignore lint/suspicious/noExplicitAny: the base of every listener signature (a listener of (path: string) must fit)
 type Listener = (...args: any[]) => void;
 
 /** An EventEmitter whose event names and listener signatures are checked. */

@@ -179,7 +179,7 @@ export class QuorumPath implements CommitPath {
   }
 
   private onPeerMessage(from: number, data: Buffer): void {
-    let msg;
+    let msg: ReturnType<typeof decodeMsg>;
     try {
       msg = decodeMsg(data);
     } catch (e) {

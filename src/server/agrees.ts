@@ -33,7 +33,7 @@ export function assertTxnAgrees(request: Request | MultiOp, txn: Txn, sessionId:
     case OpCode.multi: {
       const ops = (request.req as { ops: MultiOp[] }).ops;
       assert(txn.txns.length === ops.length, () => `prep made ${txn.txns.length} txns for a multi of ${ops.length} ops`);
-      ops.forEach((op, i) => assertTxnAgrees(op, txn.txns[i]!, sessionId));
+      for (const [i, op] of ops.entries()) assertTxnAgrees(op, txn.txns[i]!, sessionId);
       return;
     }
     default:

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { JuteWriter } from '../wire/jute.js';
 import { assert } from '../util/errors.js';
 import type { Txn, TxnHeader } from '../wire/txn.js';
-import { LOG_HEADER_BYTES, encodeLogHeader, encodeRawRecord, encodeRecord, parseSegmentName, scanSegment, segmentName, LogCorruptError, type LogRecord } from './txnlog.js';
+import { LOG_HEADER_BYTES, encodeLogHeader, encodeRawRecord, encodeRecord, parseSegmentName, scanSegment, segmentName, LogCorruptError } from './txnlog.js';
 
 export const DATA_SUBDIR = 'ark-v1';
 

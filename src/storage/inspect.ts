@@ -45,6 +45,7 @@ export interface ShownData {
 }
 
 // C0 controls other than tab / newline / carriage return, and DEL
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what this regex is for
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 export function showData(b: Buffer | null): ShownData {
@@ -158,7 +159,7 @@ export interface LogDump {
 }
 
 function readInput(file: string, what: string): Buffer {
-  let st;
+  let st: ReturnType<typeof statSync>;
   try {
     st = statSync(file);
   } catch (e) {
@@ -258,7 +259,7 @@ export function dumpSnapshot(file: string): SnapshotDump {
     throw new DataToolError(`${file}: not an Ark snapshot (${kind ? `it is ${kind}` : 'it does not start with "ARKS"'})` +
       (kind === 'an Ark txn log segment' ? '; use `ark data dump-log`' : ''), true);
   }
-  let snap;
+  let snap: ReturnType<typeof readSnapshot>;
   try {
     snap = readSnapshot(file, raw);
   } catch (e) {
@@ -309,7 +310,7 @@ export interface Dirs {
 }
 
 function arkRoot(dir: string, option: string): string {
-  let st;
+  let st: ReturnType<typeof statSync>;
   try {
     st = statSync(dir);
   } catch {

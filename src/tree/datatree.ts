@@ -218,7 +218,7 @@ export class DataTree {
     if (parent) this.childSet(parent).add(basename(path));
     this.approximateDataSize += path.length + node.dataLength;
     this.trackOwner(path, s.ephemeralOwner);
-    if (parentPath !== null && parentPath.startsWith(QUOTA_ROOT) && basename(path) === LIMIT_NODE) this.quotaPaths.add(trimQuotaPath(parentPath));
+    if (parentPath?.startsWith(QUOTA_ROOT) && basename(path) === LIMIT_NODE) this.quotaPaths.add(trimQuotaPath(parentPath));
     return true;
   }
 

@@ -1,7 +1,7 @@
 // Watch registry (ZooKeeper's WatchManager with WatcherMode): watches belong to a connection
 // ("watcher"), standard ones fire once, persistent ones stay, persistent-recursive ones also
 // fire for every descendant. Triggering returns events; the caller delivers them.
-import { EventType, type ACL } from '../wire/protocol.js';
+import type { EventType, ACL } from '../wire/protocol.js';
 
 export type WatcherId = number;
 

@@ -1,5 +1,5 @@
 // Opcodes, constants and records of ZooKeeper's client protocol (zookeeper.jute, ZooDefs.OpCode).
-import { JuteReader, JuteWriter } from './jute.js';
+import type { JuteReader, JuteWriter } from './jute.js';
 import { ErrorCode, KeeperError } from '../util/errors.js';
 
 export const OpCode = {
@@ -509,10 +509,11 @@ export function readOpResults(r: JuteReader): OpResult[] {
       case OpCode.setData:
         out.push({ type, stat: readStat(r) });
         break;
-      case OpCode.getData:
+      case OpCode.getData: {
         const d = r.bufferOrNull();
         out.push({ type, data: d === null ? null : Buffer.from(d), stat: readStat(r) });
         break;
+      }
       case OpCode.getChildren:
         out.push({ type, children: r.stringVector() });
         break;

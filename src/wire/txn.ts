@@ -2,7 +2,7 @@
 // owners) and every replica, recovery and restore replays. Encoded in ZooKeeper's own txn
 // records (TxnHeader + CreateTxn / DeleteTxn / SetDataTxn / ... , zookeeper.jute "txn" module)
 // so that the storage layer, backups and imports of Apache ZooKeeper data dirs share one codec.
-import { JuteReader, JuteWriter } from './jute.js';
+import { JuteReader, type JuteWriter } from './jute.js';
 import { OpCode, readACLs, writeACLs, type ACL } from './protocol.js';
 import { ErrorCode, KeeperError } from '../util/errors.js';
 
