@@ -145,18 +145,18 @@ describe('reads and writes', () => {
   });
 
   test('pings_keep_an_idle_session_alive_past_its_timeout', async () => {
-    // tickTime 200: 400 ms is the shortest session the server grants. One session pings every
-    // 100 ms (clients ping after a third of the timeout of silence), the other sends nothing
-    const pinged = await srv.client({ sessionTimeoutMs: 400 });
-    const idle = await srv.client({ sessionTimeoutMs: 400 });
-    assert.equal(pinged.negotiatedTimeoutMs, 400);
+    // 800 ms sessions (tickTime 200): one pings every 100 ms (a margin for a loaded machine;
+    // clients ping after a third of the timeout of silence), the other sends nothing
+    const pinged = await srv.client({ sessionTimeoutMs: 800 });
+    const idle = await srv.client({ sessionTimeoutMs: 800 });
+    assert.equal(pinged.negotiatedTimeoutMs, 800);
     await pinged.create('/pinged-eph', null, { flags: CreateFlag.EPHEMERAL });
     await idle.create('/idle-eph', null, { flags: CreateFlag.EPHEMERAL });
     const start = Date.now();
-    // until the silent session has expired (the server's expiry ran) and five timeouts have passed
+    // until the silent session has expired (the server's expiry ran) and three timeouts have passed
     await waitUntil(async () => {
       await pinged.ping();
-      return (await c.exists('/idle-eph')) === null && Date.now() - start >= 5 * 400;
+      return (await c.exists('/idle-eph')) === null && Date.now() - start >= 3 * 800;
     }, 'the silent session to expire', 20_000, 100);
     await waitUntil(() => idle.closed, 'the server to close the expired session\'s connection');
     assert.equal(pinged.closed, false, 'the pinged session\'s connection is open');
