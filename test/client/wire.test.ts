@@ -8,7 +8,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { JuteReader, JuteWriter } from '../../src/wire/jute.js';
 import { OpCode, Xid, readConnectRequest, writeConnectResponse, writeStat, type ConnectRequest, type Stat } from '../../src/wire/protocol.js';
 import { ConnectionLossError, createClient, type ZooKeeperClient } from '../../src/index.js';
-import { once, recordStates } from './helpers.js';
+import { once, recordStates, until } from './helpers.js';
 
 const T = { timeout: 60000 };
 const STAT: Stat = { czxid: 1, mzxid: 1, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0n, dataLength: 1, numChildren: 0, pzxid: 1 };
@@ -196,14 +196,15 @@ describe('client against scripted servers', () => {
   test('an_idle_connection_is_kept_alive_by_pings', T, async () => {
     const fake = await FakeServer.start();
     open.push(fake);
-    const c = createClient(fake.address, { sessionTimeoutMs: 3000 });
+    // a ping after 800 ms of silence; a connection silent for 1600 ms would be dropped
+    const c = createClient(fake.address, { sessionTimeoutMs: 2400 });
     open.push(c);
     await c.waitForConnected();
     const states = recordStates(c);
-    await new Promise<void>((resolve) => {
-      const t = setInterval(() => { if (fake.pings >= 3) { clearInterval(t); resolve(); } }, 20);
-    });
+    // seven pings: more than two session timeouts with nothing but pings on the connection
+    await until(() => fake.pings >= 7, 'seven pings', 20000);
     assert.deepEqual(states, [], 'no disconnect while the server answers pings');
+    assert.equal(fake.connections, 1, 'the first connection carried them all');
   });
 
   test('a_dropped_connection_is_resumed_on_the_same_session', T, async () => {

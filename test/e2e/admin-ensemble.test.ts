@@ -8,6 +8,7 @@ import { startEnsemble, type Ensemble, type Member } from '../helpers/ensemble.j
 import { freePort } from '../helpers/servers.js';
 import { fourLetter } from '../helpers/fourletter.js';
 import { ZkClient } from '../../src/client/client.js';
+import { waitUntil } from '../helpers/wait.js';
 
 interface Reply { status: number; body: string; json: Record<string, unknown> }
 
@@ -23,8 +24,6 @@ function curl(url: string): Promise<Reply> {
     });
   });
 }
-
-const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('admin_server_ensemble', () => {
   let ens: Ensemble;
@@ -47,11 +46,10 @@ describe('admin_server_ensemble', () => {
     c.disconnect();
     // every member has applied the writes (zabstate below compares their zxids)
     const zxidOf = async (m: Member): Promise<string> => /Zxid: (0x[0-9a-f]+)/.exec(await fourLetter(m.port, 'srvr'))?.[1] ?? '';
-    for (;;) {
+    await waitUntil(async () => {
       const zxids = await Promise.all(ens.members.map(zxidOf));
-      if (zxids.every((z) => z === zxids[0])) break;
-      await pause(20);
-    }
+      return zxids.every((z) => z === zxids[0]);
+    }, 'every member to report the same zxid');
   });
 
   after(async () => {
@@ -163,11 +161,8 @@ describe('admin_server_ensemble', () => {
     const other = ens.members.find((m) => m !== leader && m !== survivor && !m.observer)!;
     await ens.kill(leader);
     await ens.kill(other);
-    let r = await admin(survivor, 'ready');
-    while (r.status !== 503) {
-      await pause(20);
-      r = await admin(survivor, 'ready');
-    }
+    let r!: Reply;
+    await waitUntil(async () => (r = await admin(survivor, 'ready')).status === 503, 'the survivor to say it is not ready');
     assert.equal(r.json.ready, false);
     assert.match(String(r.json.reason), /looking for a leader/);
     assert.equal(r.json.peer_state, 'looking');

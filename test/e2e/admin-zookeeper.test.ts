@@ -12,6 +12,7 @@ import { assembleEnsemble, ensemblePorts, startEnsemble, type Ensemble, type Mem
 import { fourLetterWord, javaDir, zookeeperJavaArgs, zookeeperMissing } from '../helpers/zookeeper.js';
 import { ZkClient } from '../../src/client/client.js';
 import { CreateFlag } from '../../src/wire/protocol.js';
+import { waitUntil } from '../helpers/wait.js';
 
 /** ZooKeeper's AdminServer runs on Jetty, which needs the servlet API (Debian's libservlet-api-java, a dependency of libjetty9-java) */
 const SERVLET_JAR = join(javaDir, 'servlet-api.jar');
@@ -31,13 +32,14 @@ function adminJavaArgs(mainClass: string, cfgFile: string, cfg: Record<string, s
 const adminCfg = (port: number): Record<string, string | number | boolean> => ({ 'admin.enableServer': true, 'admin.serverPort': port, 'admin.serverAddress': '127.0.0.1' });
 
 async function serving(port: number, proc: { exitCode: number | null }): Promise<void> {
-  for (;;) {
+  await waitUntil(async () => {
     if (proc.exitCode !== null) throw new Error('ZooKeeper exited before serving');
     try {
-      if (/Mode: /.test(await fourLetterWord('127.0.0.1', port, 'srvr', 2000))) return;
-    } catch { /* not listening yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+      return /Mode: /.test(await fourLetterWord('127.0.0.1', port, 'srvr', 2000));
+    } catch {
+      return false; // not listening yet
+    }
+  }, `ZooKeeper to serve on port ${port}`, 60_000, 100);
 }
 
 async function startZooKeeperWithAdmin(adminPort: number): Promise<RunningServer> {
@@ -79,11 +81,15 @@ async function startZooKeeperEnsembleWithAdmin(adminPorts: number[], voters: num
     proc.stdout?.on('data', (d: Buffer) => { m.log += d.toString(); });
     proc.stderr?.on('data', (d: Buffer) => { m.log += d.toString(); });
     m.proc = wrapProcess(`zookeeper ${m.id}`, proc, '127.0.0.1', m.port, m.dataDir);
-    for (;;) {
+    await waitUntil(async () => {
       if (proc.exitCode !== null) throw new Error(`zookeeper ${m.id} exited\n${m.log.slice(-2000)}`);
-      try { await fourLetterWord('127.0.0.1', m.port, 'srvr', 2000); return; } catch { /* not yet */ }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+      try {
+        await fourLetterWord('127.0.0.1', m.port, 'srvr', 2000);
+        return true;
+      } catch {
+        return false; // not listening yet
+      }
+    }, `zookeeper ${m.id} to answer on port ${m.port}`, 60_000, 100);
   };
   return assembleEnsemble({ members, root, dataSubdir: 'version-2', start, pollMs: 100, timeoutMs: 30000 });
 }
@@ -216,7 +222,9 @@ describe('admin_fields_match_zookeeper_standalone', { skip }, () => {
     const [z, a] = await Promise.all([getJson(ports.zk, 'commands/monitor'), getJson(ports.ark, 'commands/monitor')]);
     const missing = TOOL_KEYS.filter((k) => k in z && !(k in a) && !MONITOR_OMITS.has(k));
     assert.deepEqual(missing, []);
-    for (const k of TOOL_KEYS) if (k in z && k in a) assert.equal(typeOf(a[k]), typeOf(z[k]), k);
+    const shared = TOOL_KEYS.filter((k) => k in z && k in a);
+    assert.ok(shared.length >= 30, `most of the keys are there to compare: ${shared.join(',')}`);
+    for (const k of shared) assert.equal(typeOf(a[k]), typeOf(z[k]), k);
   });
 
   test('system_properties_carry_the_zoo_cfg_keys_as_zookeeper_sets_them', async () => {

@@ -13,6 +13,7 @@ import { ZkClient } from '../../src/client/client.js';
 import { CreateFlag, Perms } from '../../src/wire/protocol.js';
 import { digestOf } from '../../src/tree/acl.js';
 import { parseSnapshotName } from '../../src/storage/snapshot.js';
+import { waitUntil } from '../helpers/wait.js';
 
 interface Reply { status: number; body: string; json: Record<string, unknown> }
 
@@ -79,7 +80,7 @@ describe('admin_server_standalone', () => {
 
   test('monitor_and_mntr_report_real_figures_in_the_layout_tools_read', async () => {
     // the snapshots snapCount=20 started are written in the background: wait for the first
-    while (((await get('monitor')).json.cnt_snapshottime as number) === 0) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil(async () => ((await get('monitor')).json.cnt_snapshottime as number) > 0, 'monitor to count a snapshot');
     const m = (await get('monitor')).json;
     assert.equal(m.server_state, 'standalone');
     // ZooKeeper counts the root twice: / / /zookeeper /zookeeper/quota /zookeeper/config, then /a /e and 140 nodes
@@ -270,7 +271,7 @@ describe('admin_server_standalone', () => {
     const half = await curl(url, { method: 'POST', data: '{"percentage": 50}', headers: ops });
     assert.equal(half.status, 200, half.body);
     assert.deepEqual(half.json, { connections_shed: 2, percentage_requested: 50, command: 'shed_connections', error: null });
-    while (((await get('mntr')).json.num_alive_connections as number) !== 2) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil(async () => ((await get('mntr')).json.num_alive_connections as number) === 2, 'the shed connections to close');
     const all = await curl(url, { method: 'POST', data: body, headers: ops });
     assert.equal(all.json.connections_shed, 2, 'the two left');
     await Promise.all(closed);

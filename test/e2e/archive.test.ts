@@ -213,7 +213,7 @@ describe('archive rules on one server', { timeout: 180000 }, () => {
       await zk.create('/r', '0');
       for (let i = 0; i < 40; i++) {
         for (let j = 0; j < 20; j++) await zk.setData('/r', `${i}.${j}`);
-        await sleep(60);
+        await sleep(60); // pacing (the workload, not a wait for an outcome): archive rounds and backups land between the bursts
         const txns = join(archive, 'txns');
         const now = new Set(existsSync(txns) ? readdirSync(txns).filter((n) => n.startsWith('txns.')) : []);
         for (const name of [...now]) {
@@ -251,6 +251,7 @@ describe('archive rules on one server', { timeout: 180000 }, () => {
     const srv2 = await startArk({ cfg: { 'backup.archiveDir': aged, 'backup.archiveIntervalMs': 100, 'backup.intervalMs': 200, 'backup.retainHours': 0.0003 } });
     try {
       const zk = await connect(`127.0.0.1:${srv2.port}`);
+      // paced over 3 s (the workload): backups every 200 ms, each soon older than retainHours (about 1 s)
       for (let i = 0; i < 30; i++) { await zk.create(`/a${i}`, 'x'); await sleep(100); }
       await zk.close();
     } finally {
@@ -309,12 +310,16 @@ describe('archive rules on one server', { timeout: 180000 }, () => {
       for (let i = 3; i < 60; i++) await zk.create(`/b${i}`, 'x');
       assert.ok(await zxidOf(b.port) > end, 'B is past the archive\'s end now');
       await waitFor('B to find its txn at the archive\'s end is not the archived one', () => (b.output().includes(`this server's txn at ${hex(end)} is not the archived one`) ? true : null), 10000);
-      await sleep(1000);
       assert.equal(await mismatch(), 1);
+      // more for B to archive, were it to write onto this archive
+      for (let i = 60; i < 70; i++) await zk.create(`/b${i}`, 'x');
     } finally {
       await zk.close();
       await b.stop();
     }
+    // a clean stop archives everything committed, or says why not: B's last chance to write onto
+    // the archive came, and it wrote nothing
+    assert.match(b.output(), /the archive could not take the last txns/, 'B\'s clean stop tried to archive its last txns');
     assert.deepEqual(chunks(archive), before, 'the chain is exactly A\'s');
     assert.deepEqual(backupZxids(archive), backups, 'no backup of B\'s state either');
   });

@@ -4,6 +4,7 @@
 // recorded history.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ark, freePort, startArk, tempDir, type RunningServer } from '../helpers/servers.js';
@@ -11,6 +12,7 @@ import { ZkClient } from '../../src/client/client.js';
 import { CreateFlag, Perms, type ACL, type Stat } from '../../src/wire/protocol.js';
 import { digestOf } from '../../src/tree/acl.js';
 import { DataDir } from '../../src/storage/datadir.js';
+import { waitUntil } from '../helpers/wait.js';
 
 interface Seen { data: string; acl: ACL[]; stat: Stat }
 
@@ -46,6 +48,9 @@ async function populate(c: ZkClient): Promise<void> {
   await Promise.all(more);
 }
 
+/** the nodes populate() leaves under /data: /data, 40 dirs of 50 nodes (one deleted) and a sequential */
+const POPULATED = 1 + 40 * (1 + 49 + 1);
+
 async function startWithAdmin(extra: Record<string, string | number | boolean> = {}, dataDir?: string): Promise<{ srv: RunningServer; admin: string }> {
   const adminPort = await freePort();
   const srv = await startArk({ ...(dataDir ? { dataDir } : {}), cfg: { 'admin.enableServer': true, 'admin.serverPort': adminPort, 'admin.serverAddress': '127.0.0.1', ...extra } });
@@ -60,6 +65,7 @@ test('online_backup_under_writes_restores_every_stat_field', async () => {
     const c = await ZkClient.connect({ port: srv.port, sessionTimeoutMs: 20000 });
     await populate(c);
     const before = await walk(c, '/data');
+    assert.equal(before.size, POPULATED);
     // a writer keeps going during the backup, under /live
     await c.create('/live');
     const written: Array<{ path: string; czxid: number }> = [];
@@ -83,6 +89,7 @@ test('online_backup_under_writes_restores_every_stat_field', async () => {
     // /live holds exactly the writes up to the backup point
     const live = new Set(await c2.getChildren('/live'));
     for (const w of written) assert.equal(live.has(w.path.slice('/live/'.length)), w.czxid <= z, `${w.path} czxid ${w.czxid} vs backup ${z}`);
+    assert.ok(written.some((w) => w.czxid <= z), 'writes before the backup point (they must be in it)');
     assert.ok(written.some((w) => w.czxid > z), 'writes went on during the backup');
     // new writes continue after every zxid the old server handed out
     const next = await c2.create2('/after-restore', 'x');
@@ -212,6 +219,7 @@ test('online_restore_through_the_admin_server_replaces_the_tree', async () => {
     const c = await ZkClient.connect({ port: srv.port });
     await populate(c);
     const before = await walk(c, '/data');
+    assert.equal(before.size, POPULATED);
     const file = join(work, 'b.arkb');
     assert.equal((await ark(['backup', 'create', '--admin', admin, '--out', file, '--auth', 'op:pw'])).code, 0);
     await c.delete('/data/d0/n4');
@@ -250,20 +258,33 @@ test('a_backup_client_that_stops_reading_cannot_block_snapshots_or_shutdown', as
   const { srv, admin } = await startWithAdmin({ snapCount: 50 });
   try {
     const c = await ZkClient.connect({ port: srv.port });
-    await c.create('/big', Buffer.alloc(500 * 1024, 7));
-    for (let i = 0; i < 40; i++) await c.create(`/n${i}`, Buffer.alloc(200 * 1024, i));
-    // open the stream and never read it: the socket buffers fill and the stream stalls
+    // random bytes: a backup is gzipped, and 8 MiB that do not compress outgrow the socket buffers
+    await c.create('/big', randomBytes(500 * 1024));
+    for (let i = 0; i < 40; i++) await c.create(`/n${i}`, randomBytes(200 * 1024));
+    // open the stream, read until the backup has begun, then stop reading: the socket buffers
+    // fill and the stream stalls
     const { connect } = await import('node:net');
     const url = new URL(admin);
     const s = connect({ host: url.hostname, port: Number(url.port) });
     await new Promise<void>((r) => s.once('connect', () => r()));
+    const closed = new Promise<void>((r) => s.once('close', () => r()));
+    const got: Buffer[] = [];
+    let bytes = 0;
+    s.on('data', (d: Buffer) => { got.push(d); bytes += d.length; });
+    s.on('error', () => undefined); // a reset when the server goes: what came before it is judged below
     s.write(`GET /commands/snapshot?streaming=true HTTP/1.1\r\nHost: x\r\nAuthorization: digest a:b\r\n\r\n`);
+    await waitUntil(() => bytes >= 64 * 1024, 'the backup stream to begin');
     s.pause();
-    await new Promise((r) => setTimeout(r, 300));
+    assert.match(got[0]!.toString('latin1', 0, 12), /^HTTP\/1\.1 200/, 'the backup is streamed');
     c.disconnect();
     const t0 = Date.now();
     assert.equal(await srv.stop(), 0, srv.output());
     assert.ok(Date.now() - t0 < 8000, 'shutdown was not held by the stalled backup');
+    // the rest of the stream, as far as the server sent it: the backup was cut off, not finished
+    s.resume();
+    await closed;
+    const tail = Buffer.concat(got).subarray(-5).toString('latin1');
+    assert.notEqual(tail, '0\r\n\r\n', `the stalled backup never completed (${bytes} bytes came)`);
     s.destroy();
   } finally {
     await srv.stop();

@@ -58,7 +58,7 @@ function blast(port: number, chunks: Buffer[]): Promise<void> {
     const done = (): void => { s.destroy(); resolve(); };
     s.on('connect', () => {
       for (const c of chunks) s.write(c);
-      setTimeout(done, 30);
+      setTimeout(done, 30); // the workload: the server reads the frames, then the client hangs up
     });
     s.on('error', done);
     s.on('close', done);

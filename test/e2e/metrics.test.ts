@@ -18,6 +18,7 @@ import { arkBin, freePort, startArk, tempDir, type RunningServer } from '../help
 import { startEnsemble, type Member } from '../helpers/ensemble.js';
 import { fourLetterWord } from '../helpers/zookeeper.js';
 import { parseGoFloat, parsePromText, PromParseError, sampleValue, type PromFamily, type PromType } from '../helpers/promtext.js';
+import { waitUntil } from '../helpers/wait.js';
 
 type Families = Map<string, PromFamily>;
 
@@ -304,7 +305,7 @@ test('archive_lag_is_exported_when_archiving_is_configured', async () => {
   try {
     // the archive's first backup (its base) is taken at start
     const backups = join(archive, 'backups');
-    while (!existsSync(backups) || readdirSync(backups).filter((n) => n.endsWith('.arkb')).length === 0) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil(() => existsSync(backups) && readdirSync(backups).some((n) => n.endsWith('.arkb')), 'the archive\'s first backup');
     const c = await ZkClient.connect({ port: srv.port });
     for (let i = 0; i < 5; i++) await c.create(`/a${i}`, 'x');
     const f = await scrape(metricsPort);

@@ -6,6 +6,7 @@ import { ZkClient } from '../../src/client/client.js';
 import { ErrorCode, KeeperError } from '../../src/util/errors.js';
 import { AddWatchMode, CreateFlag, EventType, OpCode, Perms, WatcherType, Xid } from '../../src/wire/protocol.js';
 import { digestOf } from '../../src/tree/acl.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const code = (c: number) => (e: unknown) => e instanceof KeeperError && e.code === c;
 
@@ -67,7 +68,12 @@ describe('create family', () => {
     await c.create('/plain', null, { flags: CreateFlag.CONTAINER });
     await c.create('/plain/k');
     await c.delete('/plain/k');
-    await new Promise((res) => setTimeout(res, 400));
+    // a real container emptied after it: once the container check has removed that one, it has
+    // seen /plain empty too
+    await c.create2('/cont-after-plain', null, { flags: CreateFlag.CONTAINER, container: true });
+    await c.create('/cont-after-plain/k');
+    await c.delete('/cont-after-plain/k');
+    await waitUntil(async () => (await c.exists('/cont-after-plain')) === null, 'the container check to remove an emptied container');
     assert.ok(await c.exists('/plain'), 'not a container, so not removed');
   });
 
@@ -124,7 +130,37 @@ describe('reads and writes', () => {
   });
 
   test('ping_is_answered_with_xid_minus_2', async () => {
-    await c.ping();
+    // the reply is a bare header: xid -2, no error, the zxid of the last txn the server applied
+    const last = (await c.create2('/before-ping', null)).stat.czxid;
+    const frames: Array<{ xid: number; zxid: number; err: number }> = [];
+    const onFrame = (f: { xid: number; zxid: number; err: number }): void => void frames.push(f);
+    c.on('frame', onFrame);
+    try {
+      const body = await c.send({ type: OpCode.ping, req: null }, Xid.ping);
+      assert.equal(body.remaining, 0, 'no body after the header');
+    } finally {
+      c.off('frame', onFrame);
+    }
+    assert.deepEqual(frames, [{ xid: Xid.ping, zxid: last, err: 0 }]);
+  });
+
+  test('pings_keep_an_idle_session_alive_past_its_timeout', async () => {
+    // 800 ms sessions (tickTime 200): one pings every 100 ms (a margin for a loaded machine;
+    // clients ping after a third of the timeout of silence), the other sends nothing
+    const pinged = await srv.client({ sessionTimeoutMs: 800 });
+    const idle = await srv.client({ sessionTimeoutMs: 800 });
+    assert.equal(pinged.negotiatedTimeoutMs, 800);
+    await pinged.create('/pinged-eph', null, { flags: CreateFlag.EPHEMERAL });
+    await idle.create('/idle-eph', null, { flags: CreateFlag.EPHEMERAL });
+    const start = Date.now();
+    // until the silent session has expired (the server's expiry ran) and three timeouts have passed
+    await waitUntil(async () => {
+      await pinged.ping();
+      return (await c.exists('/idle-eph')) === null && Date.now() - start >= 3 * 800;
+    }, 'the silent session to expire', 20_000, 100);
+    await waitUntil(() => idle.closed, 'the server to close the expired session\'s connection');
+    assert.equal(pinged.closed, false, 'the pinged session\'s connection is open');
+    assert.equal((await pinged.exists('/pinged-eph'))?.ephemeralOwner, pinged.sessionId, 'the pinged session and its ephemeral live on');
   });
 
   test('check_inside_multi_and_results_per_op', async () => {

@@ -7,6 +7,8 @@ import { ZkClient } from '../../src/client/client.js';
 import { ErrorCode, KeeperError } from '../../src/util/errors.js';
 import { AddWatchMode, CreateFlag, EventType, OpCode, Perms, WatcherType, OPEN_ACL_UNSAFE, type MultiOp } from '../../src/wire/protocol.js';
 import { digestOf } from '../../src/tree/acl.js';
+import { fourLetter } from '../helpers/fourletter.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const code = (c: number) => (e: unknown) => e instanceof KeeperError && e.code === c;
 
@@ -52,7 +54,9 @@ test('clean_session_closes_do_not_use_up_max_client_cnxns', async () => {
       const c = await ZkClient.connect({ port: srv.port });
       await c.close();
     }
-    await new Promise((r) => setTimeout(r, 50));
+    // the server let go of all twelve: the only connection it counts is mntr's own
+    const alive = async (): Promise<number> => Number(/zk_num_alive_connections\t(\d+)/.exec(await fourLetter(srv.port, 'mntr'))?.[1]);
+    await waitUntil(async () => (await alive()) === 1, 'the closed connections to be released');
     const last = await ZkClient.connect({ port: srv.port });
     assert.ok(await last.exists('/'));
     last.disconnect();

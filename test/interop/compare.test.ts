@@ -86,10 +86,12 @@ describe('Stat transcript: Ark vs Apache ZooKeeper', () => {
       return;
     }
     zkTranscript = await transcript(await startZooKeeper());
-    if (process.env.ARK_UPDATE_FIXTURES || !existsSync(fixturePath)) {
+    if (process.env.ARK_UPDATE_FIXTURES) {
       writeFileSync(fixturePath, zkTranscript);
       t.diagnostic(`wrote ${fixturePath}`);
     }
+    // the fixture is committed: without it there is nothing to compare ZooKeeper's transcript with
+    assert.ok(existsSync(fixturePath), `the fixture ${fixturePath} is committed (ARK_UPDATE_FIXTURES=1 writes it)`);
     const fixture = readFileSync(fixturePath, 'utf8');
     assert.ok(zkTranscript === fixture,
       `ZooKeeper's transcript differs from the fixture (nondeterminism, or regenerate with ARK_UPDATE_FIXTURES=1):\n${lineDiff(fixture, zkTranscript, 'fixture', 'zookeeper')}`);
@@ -101,6 +103,7 @@ describe('Stat transcript: Ark vs Apache ZooKeeper', () => {
       t.skip(skip);
       return;
     }
+    assert.ok(zkTranscript !== undefined || existsSync(fixturePath), `the fixture ${fixturePath} is committed`);
     const expected = zkTranscript ?? readFileSync(fixturePath, 'utf8');
     const source = zkTranscript !== undefined ? 'zookeeper (live)' : 'zookeeper (fixture)';
     const ark = await transcript(await startArk({ cfg: { ...INTEROP_CFG } }));

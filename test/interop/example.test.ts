@@ -65,11 +65,8 @@ async function startArkOnPort(port: number): Promise<RunningServer> {
 
 /** Reason to skip, or null. */
 async function prerequisites(needZooKeeper: boolean): Promise<string | false> {
-  if (!existsSync(examplePath)) {
-    const reason = `example program not found at ${examplePath}`;
-    console.log(`# skipping: ${reason}`);
-    return reason;
-  }
+  // the program is committed: without it there is nothing to run, which is a failure, not a skip
+  assert.ok(existsSync(examplePath), `the example program ${examplePath} is committed`);
   const missing = requireOrSkip((needZooKeeper ? zookeeperMissing() : null) ?? javaClientMissing());
   if (missing) return missing;
   if (!(await portFree(PORT))) {

@@ -87,6 +87,37 @@ def wait_until(pred, what, timeout=WAIT):
     raise CheckFailed("%s: condition not reached within %.0f s" % (what, timeout))
 
 
+def watch_fence(watcher, writer, path, what):
+    """Creates `path` through `writer` and waits for `watcher`'s watch on it to fire. The server
+    sends one session's events in zxid order and kazoo calls watch callbacks one at a time, in
+    order: once this one has run, every event caused by the writer's earlier writes has been
+    delivered, so a watch that has not fired by now will not fire for them."""
+    fired = queue.Queue()
+    watcher.exists(path, watch=fired.put)
+    writer.create(path)
+    e = take(fired, what)
+    eq((e.type, e.path), (EventType.CREATED, path), what)
+
+
+def waiting_in_recipe(thread):
+    """Whether `thread` is blocked on an event inside a kazoo recipe: it has read the znodes and
+    found that it must wait for a watch (a call still waiting for its reply waits in kazoo's
+    handler, not in the recipe)."""
+    frame = sys._current_frames().get(thread.ident)
+    if frame is None or not frame.f_code.co_filename.endswith("threading.py"):
+        return False
+    while frame is not None and frame.f_code.co_filename.endswith("threading.py"):
+        frame = frame.f_back
+    return frame is not None and "/kazoo/recipe/" in frame.f_code.co_filename
+
+
+def waits_without_passing(thread, passed, what):
+    """Waits until `thread` blocks inside its recipe, which it does only after looking at the
+    znodes; fails if it passed (`passed()` true) instead."""
+    wait_until(lambda: passed() or waiting_in_recipe(thread), "%s: it waits" % what)
+    check(not passed(), what)
+
+
 class Run:
     def __init__(self, hosts):
         self.hosts = hosts
@@ -299,7 +330,7 @@ class Run:
         e = take(ev, "getData watch")
         eq((e.type, e.path), (EventType.CHANGED, base), "getData watch event")
         zk2.set(base, b"v2")
-        time.sleep(0.3)
+        watch_fence(zk, zk2, base + "/fence", "a watch fired after the second set")
         check(ev.empty(), "one-shot data watch fired twice")
         ok("one-shot getData watch fires NodeDataChanged once")
 
@@ -356,9 +387,11 @@ class Run:
         zk2.delete(base + "/cw/a")
         eq(take(kids, "ChildrenWatch delete a"), ["b"], "ChildrenWatch after delete a")
         zk2.set(base + "/cw/b", b"data change is not a child change")
-        time.sleep(0.3)
+        # the next call is for the next child change, not for the data change before it
+        zk2.create(base + "/cw/c")
+        eq(take(kids, "ChildrenWatch add c"), ["b", "c"], "ChildrenWatch after a child's data change, then create c")
         check(kids.empty(), "ChildrenWatch fired on a child's data change")
-        ok("ChildrenWatch: initial, add, add, remove; not on a child's data change")
+        ok("ChildrenWatch: initial, add, add, remove; not on a child's data change, then add")
 
     # ----------------------------------------------------------- transactions
     def transactions(self):
@@ -507,8 +540,7 @@ class Run:
         t.start()
         wait_until(lambda: len(la.contenders()) == 2, "B is queued behind A")
         eq(la.contenders(), ["A", "B"], "contenders in order")
-        time.sleep(0.2)
-        check(not got.is_set(), "B must not get the lock while A holds it")
+        waits_without_passing(t, got.is_set, "B must not get the lock while A holds it")
         la.release()
         check(got.wait(WAIT), "B gets the lock after A releases")
         lb.release()
@@ -593,8 +625,7 @@ class Run:
                 passed.set()
         t = threading.Thread(target=waiter, daemon=True)
         t.start()
-        time.sleep(0.2)
-        check(not passed.is_set(), "waiter passed a set barrier")
+        waits_without_passing(t, passed.is_set, "waiter passed a set barrier")
         check(b1.remove(), "barrier remove")
         check(passed.wait(WAIT), "waiter passes once the barrier is removed")
         t.join(WAIT)
@@ -616,8 +647,7 @@ class Run:
                 errors.append(e)
         t1 = threading.Thread(target=participant, args=(self.zk, "p1"), daemon=True)
         t1.start()
-        time.sleep(0.3)
-        check(entered.empty(), "one participant passed a 2-party double barrier alone")
+        waits_without_passing(t1, lambda: not entered.empty(), "one participant passed a 2-party double barrier alone")
         t2 = threading.Thread(target=participant, args=(self.zk2, "p2"), daemon=True)
         t2.start()
         t1.join(WAIT)
