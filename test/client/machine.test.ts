@@ -82,7 +82,7 @@ describe('connection state machine', () => {
       m.step({ type: 'tick', now });
     }
     const caps = [100, 200, 400, 800, 1000, 1000, 1000, 1000];
-    delays.forEach((d, i) => assert.ok(d >= caps[i]! / 2 && d <= caps[i]!, `delay ${i} = ${d}, cap ${caps[i]}`));
+    for (const [i, d] of delays.entries()) assert.ok(d >= caps[i]! / 2 && d <= caps[i]!, `delay ${i} = ${d}, cap ${caps[i]}`);
   });
 
   test('pings_after_a_third_of_the_timeout_and_drops_after_two_thirds_of_silence', () => {

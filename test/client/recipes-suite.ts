@@ -273,7 +273,7 @@ export function recipesSuite(label: string, getTarget: () => Target): void {
       await until(async () => (await kids(admin, `${root}/sem/leases`)).length === 3, 'the third queued its lease');
       await l0.release();
       const l2 = await third;
-      assert.ok(l2 && l2.valid);
+      assert.ok(l2?.valid);
       assert.ok(l2.fencingToken > l1.fencingToken);
       await assert.rejects(sems[0]!.acquireMany(3), /qty/);
       await l1.release();

@@ -347,7 +347,7 @@ export function clientSuite(label: string, getTarget: () => Target): void {
       assert.equal((await admin.getData(`${root}/app/x`)).data?.toString(), 'in');
       const seq = await c.create('/s-', null, { mode: CreateMode.EPHEMERAL_SEQUENTIAL });
       assert.match(seq, /^\/s-\d{10}$/);
-      assert.deepEqual((await c.getChildren('/')).sort(), ['s-' + seq.slice(3), 'x'].sort());
+      assert.deepEqual((await c.getChildren('/')).sort(), [`s-${seq.slice(3)}`, 'x'].sort());
       assert.deepEqual(await c.getEphemerals(), [seq]);
       assert.equal((await c.exists('/'))?.numChildren, 2);
       const q = new WatchQueue();

@@ -162,7 +162,10 @@ describe('admin_server_ensemble', () => {
     await ens.kill(leader);
     await ens.kill(other);
     let r!: Reply;
-    await waitUntil(async () => (r = await admin(survivor, 'ready')).status === 503, 'the survivor to say it is not ready');
+    await waitUntil(async () => {
+      r = await admin(survivor, 'ready');
+      return r.status === 503;
+    }, 'the survivor to say it is not ready');
     assert.equal(r.json.ready, false);
     assert.match(String(r.json.reason), /looking for a leader/);
     assert.equal(r.json.peer_state, 'looking');

@@ -113,7 +113,7 @@ describe('ark cli, one command per run', () => {
       [['get', '-z', '/x'], /^org\.apache\.commons\.cli\.UnrecognizedOptionException: Unrecognized option: -z\n$/, 1],
       [['set', '-v', '-s', '/x', 'y'], /^org\.apache\.commons\.cli\.MissingArgumentException: Missing argument for option: v\n$/, 1],
       [['get', 'nopath'], /^Path must start with \/ character\n$/, 1],
-      [['frobnicate', '/x'], /\tls \[-s\] \[-w\] \[-R\] path\n[^]*Command not found: Command not found frobnicate\n$/, 127],
+      [['frobnicate', '/x'], /\tls \[-s\] \[-w\] \[-R\] path\n[\s\S]*Command not found: Command not found frobnicate\n$/, 127],
       [['set', '/x'], /^set \[-s\] \[-v version\] \[-b\] path data\n$/, 1],
       [['delete', '-v', 'abc', '/x'], /^-v argument must be an int value\n$/, 1],
       [['create', '-c', '-e', '/x'], /^-c cannot be combined with -s or -e/, 1],
@@ -277,7 +277,7 @@ describe('ark cli in a terminal (tmux)', () => {
       // a change made elsewhere fires the watch while the shell waits at its prompt
       await c.setData('/tty', 'changed');
       s = await waitFor(/WatchedEvent state:SyncConnected type:NodeDataChanged path:\/tty/, 'the watch event');
-      await waitFor((x) => /\(CONNECTED\) 2\] $/m.test(x.trimEnd() + ' '), 'the prompt drawn again after the event');
+      await waitFor((x) => /\(CONNECTED\) 2\] $/m.test(`${x.trimEnd()} `), 'the prompt drawn again after the event');
 
       // Tab: a command name, then a path below /tty
       await c.create('/tty/child-alpha', 'a');

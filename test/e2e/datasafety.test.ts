@@ -7,7 +7,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createWriteStream, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { finished } from 'node:stream/promises';
 import { basename, join } from 'node:path';
 import { ZkClient } from '../../src/client/client.js';
 import { writeBackup } from '../../src/backup/format.js';

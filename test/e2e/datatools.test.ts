@@ -135,7 +135,7 @@ test('dump-log lists every txn: one line each, or a JSON array', async () => {
   assert.equal(eph?.ephemeral, true);
   assert.ok(all.some((t) => t.type === 'closeSession' && t.sessionId === eph.sessionId && t.paths2Delete?.includes('/eph')));
   // zxids run without a gap across all segments
-  all.forEach((t, i) => assert.equal(t.zxid, `0x${(i + 1).toString(16)}`));
+  for (const [i, t] of all.entries()) assert.equal(t.zxid, `0x${(i + 1).toString(16)}`);
 });
 
 test('dump-snapshot shows every node with the stat a client reads', async () => {

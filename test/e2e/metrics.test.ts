@@ -115,12 +115,12 @@ const metricsCfg = (port: number): Record<string, string | number> => ({
 });
 
 test('promtext_parser_takes_the_format_and_refuses_malformed_lines', () => {
-  const good = [
+  const good = `${[
     '# a comment', '#', '', '# HELP a_total Help with \\\\ and \\n escapes and "quotes"', '# TYPE a_total counter',
     'a_total{path="/x\\"y\\\\z\\n",b="",} 3 1700000000000', 'a_total{path="/other"} +Inf', '  ',
     '# TYPE s summary', 's{quantile="0.5"} NaN', 's{quantile="0.99"} 1.5e3', 's_sum .25', 's_count 2',
     '# TYPE h histogram', 'h_bucket{le="0.1"} 1', 'h_bucket{le="+Inf"} 2', 'h_sum -Inf', 'h_count 2', 'untyped_one\t7', '',
-  ].join('\n') + '\n';
+  ].join('\n')}\n`;
   const f = parsePromText(good);
   assert.equal(f.get('a_total')?.help, 'Help with \\ and \n escapes and "quotes"');
   assert.deepEqual(f.get('a_total')?.samples[0]?.labels, { path: '/x"y\\z\n', b: '' });

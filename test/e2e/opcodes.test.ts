@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startInProc, type InProc } from '../helpers/inproc.js';
-import { ZkClient } from '../../src/client/client.js';
+import type { ZkClient } from '../../src/client/client.js';
 import { ErrorCode, KeeperError } from '../../src/util/errors.js';
 import { AddWatchMode, CreateFlag, EventType, OpCode, Perms, WatcherType, Xid } from '../../src/wire/protocol.js';
 import { digestOf } from '../../src/tree/acl.js';

@@ -85,7 +85,7 @@ export function tempDir(prefix: string): string {
 
 export function writeCfg(dir: string, entries: Record<string, string | number | boolean>): string {
   const file = join(dir, 'zoo.cfg');
-  writeFileSync(file, Object.entries(entries).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  writeFileSync(file, `${Object.entries(entries).map(([k, v]) => `${k}=${v}`).join('\n')}\n`);
   return file;
 }
 

@@ -101,7 +101,7 @@ async function runStep(server: RunningServer, step: Step): Promise<ToolResult> {
   if (typeof step.cmd === 'string') {
     return runTool(cliMt, ['-h', server.connectString, '-c', step.cmd], { timeoutMs: 15000 });
   }
-  return runTool(cliMt, ['-h', server.connectString], { input: step.cmd.join('\n') + '\n', timeoutMs: 15000 });
+  return runTool(cliMt, ['-h', server.connectString], { input: `${step.cmd.join('\n')}\n`, timeoutMs: 15000 });
 }
 
 const DROP = [/^Watcher SESSION_EVENT state = /, /^Got a new session id: /, /^Batch mode: /, /ZOO_(ERROR|WARN|INFO|DEBUG)@/];
@@ -129,7 +129,7 @@ function transcript(ran: Ran[]): string {
     for (const c of cmds) out.push(`$ ${c}`);
     for (const l of normalizeLines(r.lines, r.session, rank, sessions)) out.push(`  ${l}`);
   }
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 function normalizeLines(lines: string[], session: string | null, rank: (v: bigint) => string, sessions: Symbolizer): string[] {

@@ -216,7 +216,7 @@ function batch(hostPort: string): string {
     lines.push('version');
   }
   lines.push('quit');
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 interface Parsed {
@@ -286,7 +286,7 @@ function parseZkCli(raw: string, hostPort: string): Parsed {
   for (let k = STEPS.length; k < steps.length; k++) for (const l of steps[k]!) out.push(`  (extra) ${l}`);
   out.push('--- watch events (sorted) ---');
   out.push(...events);
-  return { steps, events, transcript: out.join('\n') + '\n' };
+  return { steps, events, transcript: `${out.join('\n')}\n` };
 }
 
 function parseStat(lines: string[]): Map<string, string> {

@@ -140,6 +140,7 @@ export interface SimRunOptions {
   /** skip random faults (scripted scenarios) */
   noRandomFaults?: boolean;
   /** scripted scenarios: see every message as it is sent; return 'drop' to lose it */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a script's hook returns nothing unless it drops the message
   onSend?: (c: Cluster, from: number, to: number, msg: Msg) => 'drop' | void;
   /** scripted scenarios: see every message as it is delivered */
   onDeliver?: (c: Cluster, from: number, to: number, msg: Msg) => void;
@@ -441,7 +442,7 @@ export class Cluster {
         continue;
       }
       const bytes = Buffer.from(r.ask.bytes);
-      let loaded;
+      let loaded: ReturnType<typeof readSnapshot>;
       try {
         loaded = readSnapshot(`backup for node ${r.node}`, bytes);
       } catch (e) {

@@ -75,7 +75,7 @@ export interface PartitionShape {
 export function rescaleP(p: number, stepMs: number): number {
   if (p <= 0) return 0;
   if (p >= 1) return 1;
-  return 1 - Math.pow(1 - p, stepMs / SWARM_STEP_MS);
+  return 1 - (1 - p) ** (stepMs / SWARM_STEP_MS);
 }
 
 /**
@@ -270,7 +270,7 @@ export function shapeToLinks(shape: PartitionShape, ids: readonly number[]): Arr
   for (const [a, b] of shape.links ?? []) add(a, b);
   if (shape.groups !== undefined) {
     const groupOf = new Map<number, number>();
-    shape.groups.forEach((g, i) => g.forEach((id) => groupOf.set(id, i)));
+    for (const [i, g] of shape.groups.entries()) for (const id of g) groupOf.set(id, i);
     for (const a of ids) {
       for (const b of ids) {
         const ga = groupOf.get(a);

@@ -12,7 +12,7 @@ const ipOnly: Id[] = [{ scheme: 'ip', id: '127.0.0.1' }];
 
 describe('digestOf', () => {
   test('digest_is_user_colon_base64_sha1_of_user_colon_password', () => {
-    const expected = 'user:' + createHash('sha1').update(Buffer.from('user:pass', 'utf8')).digest('base64');
+    const expected = `user:${createHash('sha1').update(Buffer.from('user:pass', 'utf8')).digest('base64')}`;
     assert.equal(digestOf('user:pass'), expected);
   });
 
@@ -21,7 +21,7 @@ describe('digestOf', () => {
   });
 
   test('password_may_contain_colons_and_non_ascii', () => {
-    const expected = 'bob:' + createHash('sha1').update(Buffer.from('bob:p:ä', 'utf8')).digest('base64');
+    const expected = `bob:${createHash('sha1').update(Buffer.from('bob:p:ä', 'utf8')).digest('base64')}`;
     assert.equal(digestOf('bob:p:ä'), expected);
   });
 
@@ -210,7 +210,7 @@ describe('authenticate and redactDigests', () => {
     const ids = authenticate('digest', Buffer.from('super:test'), '10.0.0.1', 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=');
     assert.deepEqual(ids, [{ scheme: 'super', id: '' }, { scheme: 'digest', id: 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=' }]);
     const notSuper = authenticate('digest', Buffer.from('super:nope'), '10.0.0.1', 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=');
-    assert.ok(notSuper && notSuper.every((i) => i.scheme !== 'super'));
+    assert.ok(notSuper?.every((i) => i.scheme !== 'super'));
   });
 
   test('unknown_scheme_fails_authentication', () => {
@@ -219,7 +219,7 @@ describe('authenticate and redactDigests', () => {
 
   test('digest_auth_without_a_colon_is_accepted_like_zookeeper', () => {
     const ids = authenticate('digest', Buffer.from('justuser'), '10.0.0.1', undefined);
-    assert.deepEqual(ids, [{ scheme: 'digest', id: 'justuser:' + createHash('sha1').update('justuser').digest('base64') }]);
+    assert.deepEqual(ids, [{ scheme: 'digest', id: `justuser:${createHash('sha1').update('justuser').digest('base64')}` }]);
   });
 
   test('redactDigests_hides_the_hash_and_keeps_other_entries', () => {

@@ -363,7 +363,7 @@ describe('chunks', () => {
     const w = new JuteWriter(1024);
     const times = zxids.map((_z, i) => 1_000 + i);
     const payloads = zxids.map((z, i) => encodeEntry({ sessionId: 1n, cxid: i, zxid: z, time: times[i]!, type: OpCode.setData }, { type: OpCode.setData, path: '/a', data: Buffer.from('x'), version: -1 }));
-    payloads.forEach((p) => frameRecord(w, p));
+    for (const p of payloads) frameRecord(w, p);
     const header = encodeChunkHeader({ prevZxid: prev, firstZxid: zxids[0]!, lastZxid: zxids.at(-1)!, count: zxids.length, firstTime: times[0]!, lastTime: times.at(-1)!, lastCrc: recordCrc(payloads.at(-1)!) });
     return Buffer.concat([header, w.take()]);
   }

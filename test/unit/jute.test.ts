@@ -221,7 +221,7 @@ describe('records with a hand-written byte layout (zookeeper.jute)', () => {
     const buf = w.take();
     assert.equal(buf.length, 45);
     assert.equal(buf.toString('hex'),
-      '00000000' + '0000000100000002' + '00007530' + 'fffffffffffffffe' + '00000010' + '11'.repeat(16) + '01');
+      `00000000000000010000000200007530fffffffffffffffe00000010${'11'.repeat(16)}01`);
     const back = readConnectRequest(new JuteReader(buf));
     assert.equal(back.sessionId, -2n);
     assert.equal(back.lastZxidSeen, 0x100000002);

@@ -189,7 +189,10 @@ describe('PeerTransport', () => {
     }
     // Seeded random streams, with and without a valid handshake in front.
     let x = 12345;
-    const rand = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 16) & 0xff;
+    const rand = (): number => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return (x >>> 16) & 0xff;
+    };
     for (let i = 0; i < 20; i++) {
       const s = await rawConnect(b.port);
       const closed = closedByServer(s);

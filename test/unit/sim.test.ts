@@ -3,7 +3,7 @@
 // runs as many random seeds as you like; a failure prints seed=N, which replays exactly.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cluster, SimFailure, runSeed } from '../sim/cluster.js';
+import { Cluster, SimFailure, runSeed, type SimResult } from '../sim/cluster.js';
 import { SCENARIOS } from '../sim/scenarios.js';
 
 const SEEDS = Number(process.env.ARK_SIM_SEEDS ?? 300);
@@ -19,7 +19,7 @@ describe('ensemble simulator', () => {
     const faults: Record<string, number> = {};
     let committed = 0;
     for (let seed = FROM; seed < FROM + SEEDS; seed++) {
-      let r;
+      let r: SimResult;
       try {
         r = runSeed(seed);
       } catch (e) {
@@ -44,7 +44,7 @@ describe('ensemble simulator', () => {
     test(`${s.jira}: ${s.name}`, { timeout: 120000 }, () => {
       const total: Record<string, number> = {};
       for (let seed = 1; seed <= (s.seeds ?? 5); seed++) {
-        let r;
+        let r: SimResult;
         try {
           r = new Cluster(seed, s.options(seed)).run();
         } catch (e) {

@@ -380,7 +380,7 @@ describe('server.N', () => {
   const base = 'dataDir=/d\ninitLimit=10\nsyncLimit=5\n';
 
   test('host:quorumPort:electionPort', () => {
-    const { config } = cfg(base + 'server.1=zk1.example.com:2888:3888\nserver.2=zk2:2889:3889\nserver.3=10.0.0.3:2888:3888');
+    const { config } = cfg(`${base}server.1=zk1.example.com:2888:3888\nserver.2=zk2:2889:3889\nserver.3=10.0.0.3:2888:3888`);
     assert.deepEqual(config.servers, [
       { id: 1, host: 'zk1.example.com', quorumPort: 2888, electionPort: 3888, role: 'participant' },
       { id: 2, host: 'zk2', quorumPort: 2889, electionPort: 3889, role: 'participant' },
@@ -393,7 +393,7 @@ describe('server.N', () => {
 
   test('with role (case-insensitive)', () => {
     const { config } = cfg(
-      base + 'server.1=a:1:2:participant\nserver.2=b:1:2:PARTICIPANT\nserver.3=c:1:2:observer\nserver.4=d:1:2:Observer',
+      `${base}server.1=a:1:2:participant\nserver.2=b:1:2:PARTICIPANT\nserver.3=c:1:2:observer\nserver.4=d:1:2:Observer`,
     );
     assert.deepEqual(
       config.servers.map((s) => [s.id, s.role]),
@@ -485,7 +485,7 @@ describe('server.N', () => {
   });
 
   test('servers are ordered by id; later duplicates win', () => {
-    const { config } = cfg(base + 'server.3=c:1:2\nserver.1=a:1:2\nserver.2=b:1:2\nserver.01=z:5:6');
+    const { config } = cfg(`${base}server.3=c:1:2\nserver.1=a:1:2\nserver.2=b:1:2\nserver.01=z:5:6`);
     assert.deepEqual(
       config.servers.map((s) => `${s.id}=${s.host}`),
       ['1=z', '2=b', '3=c'],
@@ -501,14 +501,14 @@ describe('server.N', () => {
   });
 
   test('distributed follows isDistributed(): >1 voter, or standalone disabled', () => {
-    assert.equal(cfg(base + 'server.1=a:1:2').config.distributed, false);
-    assert.equal(cfg(base + 'server.1=a:1:2\nstandaloneEnabled=false').config.distributed, true);
-    assert.equal(cfg(base + 'server.1=a:1:2\nserver.2=b:1:2').config.distributed, true);
-    throwsConfigError(() => cfg(base + 'server.1=a:1:2\nserver.2=b:1:2:observer'), 'server.2', 'observers');
+    assert.equal(cfg(`${base}server.1=a:1:2`).config.distributed, false);
+    assert.equal(cfg(`${base}server.1=a:1:2\nstandaloneEnabled=false`).config.distributed, true);
+    assert.equal(cfg(`${base}server.1=a:1:2\nserver.2=b:1:2`).config.distributed, true);
+    throwsConfigError(() => cfg(`${base}server.1=a:1:2\nserver.2=b:1:2:observer`), 'server.2', 'observers');
   });
 
   test("the client port for this server's id is used when clientPort is not set", () => {
-    const text = base + 'server.1=a:2888:3888;2181\nserver.2=b:2888:3888;127.0.0.2:2182\nserver.3=c:2888:3888';
+    const text = `${base}server.1=a:2888:3888;2181\nserver.2=b:2888:3888;127.0.0.2:2182\nserver.3=c:2888:3888`;
     let r = cfg(text, { myid: 1 });
     assert.equal(r.config.clientPort, 2181);
     assert.equal(r.config.clientPortAddress, undefined);
@@ -525,19 +525,19 @@ describe('server.N', () => {
   });
 
   test('a static clientPort must agree with the server line (as in ZooKeeper)', () => {
-    const text = base + 'server.1=a:2888:3888;127.0.0.2:2181\nserver.2=b:2888:3888';
+    const text = `${base}server.1=a:2888:3888;127.0.0.2:2181\nserver.2=b:2888:3888`;
     // Same port with a wildcard static address: fine, the server line's address is used.
-    const r = cfg(text + '\nclientPort=2181', { myid: 1 });
+    const r = cfg(`${text}\nclientPort=2181`, { myid: 1 });
     assert.equal(r.config.clientPort, 2181);
     assert.equal(r.config.clientPortAddress, '127.0.0.2');
-    throwsConfigError(() => cfg(text + '\nclientPort=2185', { myid: 1 }), 'server.1', '2185');
-    throwsConfigError(() => cfg(text + '\nclientPort=2181\nclientPortAddress=127.0.0.3', { myid: 1 }), 'server.1', '127.0.0.3');
+    throwsConfigError(() => cfg(`${text}\nclientPort=2185`, { myid: 1 }), 'server.1', '2185');
+    throwsConfigError(() => cfg(`${text}\nclientPort=2181\nclientPortAddress=127.0.0.3`, { myid: 1 }), 'server.1', '127.0.0.3');
   });
 
   test("peerType follows this server's role in the server list", () => {
-    const text = base + 'server.1=a:1:2\nserver.2=b:1:2\nserver.3=c:1:2:observer\n';
+    const text = `${base}server.1=a:1:2\nserver.2=b:1:2\nserver.3=c:1:2:observer\n`;
     assert.equal(cfg(text, { myid: 3 }).config.peerType, 'observer');
-    const r = cfg(text + 'peerType=observer', { myid: 1 });
+    const r = cfg(`${text}peerType=observer`, { myid: 1 });
     assert.equal(r.config.peerType, 'participant');
     assert.ok(r.warnings.some((w) => w.startsWith('peerType')));
     assert.equal(cfg('dataDir=/d\npeerType=Observer').config.peerType, 'observer');
@@ -545,7 +545,7 @@ describe('server.N', () => {
   });
 
   test('server.N together with dynamicConfigFile is an error', () => {
-    throwsConfigError(() => cfg(base + 'dynamicConfigFile=/x\nserver.1=a:1:2'), 'server.1', 'dynamic');
+    throwsConfigError(() => cfg(`${base}dynamicConfigFile=/x\nserver.1=a:1:2`), 'server.1', 'dynamic');
   });
 });
 
