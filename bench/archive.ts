@@ -21,7 +21,12 @@ const run = promisify(execFile);
 
 async function mntr(m: Member): Promise<Map<string, string>> {
   const out = await fourLetterWord('127.0.0.1', m.port, 'mntr', 2000);
-  return new Map(out.trim().split('\n').map((l) => l.split('\t') as [string, string]));
+  return new Map(
+    out
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t') as [string, string]),
+  );
 }
 
 async function leaderOf(ens: Ensemble): Promise<Member> {
@@ -30,8 +35,20 @@ async function leaderOf(ens: Ensemble): Promise<Member> {
 
 async function load(ens: Ensemble, workload: 'create' | 'setData', tag: string): Promise<LoadResult> {
   return runLoad({
-    connect: ens.connectString, workload, sessions: 8, window: 32, seconds: SECONDS, warmupSeconds: 2, sizeBytes: 100,
-    readPercent: 90, multiOps: 4, keys: 256, sessionTimeoutMs: 30000, root: `/bench-${tag}-${Date.now().toString(36)}`, keep: false, fanout: 0,
+    connect: ens.connectString,
+    workload,
+    sessions: 8,
+    window: 32,
+    seconds: SECONDS,
+    warmupSeconds: 2,
+    sizeBytes: 100,
+    readPercent: 90,
+    multiOps: 4,
+    keys: 256,
+    sessionTimeoutMs: 30000,
+    root: `/bench-${tag}-${Date.now().toString(36)}`,
+    keep: false,
+    fanout: 0,
   });
 }
 
@@ -60,7 +77,11 @@ async function measured(ens: Ensemble, w: 'create' | 'setData', tag: string, lag
 
 async function main(): Promise<void> {
   const adminPorts = [await freePort(), await freePort(), await freePort()];
-  const admin = (id: number): Record<string, string | number | boolean> => ({ 'admin.enableServer': true, 'admin.serverPort': adminPorts[id - 1]!, 'admin.serverAddress': '127.0.0.1' });
+  const admin = (id: number): Record<string, string | number | boolean> => ({
+    'admin.enableServer': true,
+    'admin.serverPort': adminPorts[id - 1]!,
+    'admin.serverAddress': '127.0.0.1',
+  });
   const lag = { txns: 0, ms: 0 };
   // both ensembles run side by side and the loads alternate, round after round: this machine's
   // speed drifts more between minutes than archiving costs, so back-to-back runs compare fairly
@@ -76,20 +97,29 @@ async function main(): Promise<void> {
     const ops: Record<string, number[]> = {};
     for (let round = 1; round <= ROUNDS; round++) {
       for (const w of ['create', 'setData'] as const) {
-        for (const [name, ens] of [['off', off], ['on', on]] as const) {
+        for (const [name, ens] of [
+          ['off', off],
+          ['on', on],
+        ] as const) {
           const r = await measured(ens, w, `${name}-${w}-${round}`, name === 'on' ? lag : { txns: 0, ms: 0 });
           const key = `${w} ${name}`;
           ops[key] = [...(ops[key] ?? []), r.opsPerSec];
-          console.log(`round ${round}: archiving ${name.padEnd(3)} ${w.padEnd(8)} ${r.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${r.latencyMs.p50.toFixed(2)} ms  p99 ${r.latencyMs.p99.toFixed(2)} ms`);
+          console.log(
+            `round ${round}: archiving ${name.padEnd(3)} ${w.padEnd(8)} ${r.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${r.latencyMs.p50.toFixed(2)} ms  p99 ${r.latencyMs.p99.toFixed(2)} ms`,
+          );
         }
       }
     }
     for (const w of ['create', 'setData']) {
       const a = median(ops[`${w} off`]!);
       const b = median(ops[`${w} on`]!);
-      console.log(`${w}: median of ${ROUNDS} rounds ${a.toFixed(0)} ops/s without the archive, ${b.toFixed(0)} with it (${((1 - b / a) * 100).toFixed(1)}% cost)`);
+      console.log(
+        `${w}: median of ${ROUNDS} rounds ${a.toFixed(0)} ops/s without the archive, ${b.toFixed(0)} with it (${((1 - b / a) * 100).toFixed(1)}% cost)`,
+      );
     }
-    console.log(`archive lag on the leader under that load (mntr, every 200 ms): at most ${lag.txns} txns and ${(lag.ms / 1000).toFixed(1)} s (backup.archiveIntervalMs ${INTERVAL_MS})`);
+    console.log(
+      `archive lag on the leader under that load (mntr, every 200 ms): at most ${lag.txns} txns and ${(lag.ms / 1000).toFixed(1)} s (backup.archiveIntervalMs ${INTERVAL_MS})`,
+    );
     await off.stop();
     if (ZNODES > 0) await restoreBench(on, adminPorts);
   } finally {
@@ -103,21 +133,50 @@ async function restoreBench(ens: Ensemble, adminPorts: number[]): Promise<void> 
   const leader = await leaderOf(ens);
   const t0 = Date.now();
   await runLoad({
-    connect: ens.connectString, workload: 'create', sessions: 8, window: 64, seconds: 1e9, warmupSeconds: 0, sizeBytes: 100, count: ZNODES,
-    readPercent: 0, multiOps: 1, keys: 1, sessionTimeoutMs: 30000, root: '/restore-data', keep: true, fanout: 1000,
+    connect: ens.connectString,
+    workload: 'create',
+    sessions: 8,
+    window: 64,
+    seconds: 1e9,
+    warmupSeconds: 0,
+    sizeBytes: 100,
+    count: ZNODES,
+    readPercent: 0,
+    multiOps: 1,
+    keys: 1,
+    sessionTimeoutMs: 30000,
+    root: '/restore-data',
+    keep: true,
+    fanout: 1000,
   });
   console.log(`populated ${ZNODES} znodes in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const file = join(tempDir('bench-restore'), 'b.arkb');
   const b0 = Date.now();
-  await run(process.execPath, [arkBin, 'backup', 'create', '--admin', `http://127.0.0.1:${adminPorts[leader.id - 1]}`, '--out', file, '--auth', 'bench:bench']);
+  await run(process.execPath, [
+    arkBin,
+    'backup',
+    'create',
+    '--admin',
+    `http://127.0.0.1:${adminPorts[leader.id - 1]}`,
+    '--out',
+    file,
+    '--auth',
+    'bench:bench',
+  ]);
   console.log(`backup: ${(statSync(file).size / 1e6).toFixed(1)} MB in ${((Date.now() - b0) / 1000).toFixed(1)} s`);
   const follower = ens.members.find((m) => m !== leader)!;
   const r0 = Date.now();
-  const r = await run(process.execPath, [arkBin, 'restore', file, '--online', '--admin', `http://127.0.0.1:${adminPorts[follower.id - 1]}`, '--auth', 'bench:bench', '--json'], { maxBuffer: 1 << 20 });
+  const r = await run(
+    process.execPath,
+    [arkBin, 'restore', file, '--online', '--admin', `http://127.0.0.1:${adminPorts[follower.id - 1]}`, '--auth', 'bench:bench', '--json'],
+    { maxBuffer: 1 << 20 },
+  );
   const restoreMs = Date.now() - r0;
   await ens.serving(120000);
   const served = Date.now() - r0;
-  console.log(`online restore of the ensemble through a follower: ${(restoreMs / 1000).toFixed(1)} s until the quorum took it, ${(served / 1000).toFixed(1)} s until every member served (${r.stdout.trim()})`);
+  console.log(
+    `online restore of the ensemble through a follower: ${(restoreMs / 1000).toFixed(1)} s until the quorum took it, ${(served / 1000).toFixed(1)} s until every member served (${r.stdout.trim()})`,
+  );
 }
 
 await main();

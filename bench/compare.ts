@@ -29,26 +29,42 @@ const TARGETS = (process.env.BENCH_TARGETS ?? 'ark,zookeeper').split(',');
 const ZK_HEAP = process.env.BENCH_ZK_HEAP ?? '2g';
 
 type System = 'Ark' | 'ZooKeeper';
-interface Target { connect: string; pids: number[]; stop(): Promise<void> }
+interface Target {
+  connect: string;
+  pids: number[];
+  stop(): Promise<void>;
+}
 
 const rows: Array<{ topology: string; workload: WorkloadName; results: Partial<Record<System, LoadResult>> }> = [];
 
 const LABEL: Record<WorkloadName, string> = {
-  create: 'create', setData: 'setData', getData: 'getData', exists: 'exists',
-  mixed: '90% getData / 10% setData', multi: 'multi (4 setData)',
+  create: 'create',
+  setData: 'setData',
+  getData: 'getData',
+  exists: 'exists',
+  mixed: '90% getData / 10% setData',
+  multi: 'multi (4 setData)',
 };
 
 async function startTarget(system: System, topology: string): Promise<Target> {
   const logEnv = { ARK_LOG_LEVEL: process.env.ARK_LOG_LEVEL ?? 'warn' };
   if (topology === 'standalone') {
-    const s: RunningServer = system === 'Ark'
-      ? await startArk({ env: logEnv })
-      : await startZooKeeper({ cfg: { preAllocSize: 65536 }, heap: ZK_HEAP, production: true });
-    return { connect: s.connectString, pids: [s.process.pid!], stop: async () => { await s.stop(); } };
+    const s: RunningServer =
+      system === 'Ark'
+        ? await startArk({ env: logEnv })
+        : await startZooKeeper({ cfg: { preAllocSize: 65536 }, heap: ZK_HEAP, production: true });
+    return {
+      connect: s.connectString,
+      pids: [s.process.pid!],
+      stop: async () => {
+        await s.stop();
+      },
+    };
   }
-  const e = system === 'Ark'
-    ? await startEnsemble({ voters: 3, env: logEnv })
-    : await startZooKeeperEnsemble({ voters: 3, cfg: { preAllocSize: 65536 }, heap: ZK_HEAP, production: true });
+  const e =
+    system === 'Ark'
+      ? await startEnsemble({ voters: 3, env: logEnv })
+      : await startZooKeeperEnsemble({ voters: 3, cfg: { preAllocSize: 65536 }, heap: ZK_HEAP, production: true });
   await e.leader();
   await e.serving();
   return { connect: e.connectString, pids: e.members.map((m) => m.proc!.process.pid!), stop: () => e.stop() };
@@ -60,13 +76,26 @@ async function throughput(system: System, topology: string): Promise<void> {
     console.log(`${system} ${topology}: ${t.connect}`);
     for (const [k, workload] of WORKLOAD_LIST.entries()) {
       const r = await runLoad({
-        connect: t.connect, workload, sessions: SESSIONS, window: WINDOW, seconds: SECONDS, warmupSeconds: WARMUP,
-        sizeBytes: SIZE, readPercent: 90, multiOps: 4, keys: 256, sessionTimeoutMs: 30000,
-        root: `/bench-${topology}-${k}-${Date.now().toString(36)}`, keep: false, fanout: 0,
+        connect: t.connect,
+        workload,
+        sessions: SESSIONS,
+        window: WINDOW,
+        seconds: SECONDS,
+        warmupSeconds: WARMUP,
+        sizeBytes: SIZE,
+        readPercent: 90,
+        multiOps: 4,
+        keys: 256,
+        sessionTimeoutMs: 30000,
+        root: `/bench-${topology}-${k}-${Date.now().toString(36)}`,
+        keep: false,
+        fanout: 0,
       });
       const errs = Object.entries(r.errors);
       if (errs.length) throw new Error(`${system} ${topology} ${workload}: errors ${JSON.stringify(r.errors)}`);
-      console.log(`  ${workload.padEnd(8)} ${r.opsPerSec.toFixed(0).padStart(8)} ops/s  p50 ${r.latencyMs.p50.toFixed(2)} ms  p99 ${r.latencyMs.p99.toFixed(2)} ms`);
+      console.log(
+        `  ${workload.padEnd(8)} ${r.opsPerSec.toFixed(0).padStart(8)} ops/s  p50 ${r.latencyMs.p50.toFixed(2)} ms  p99 ${r.latencyMs.p99.toFixed(2)} ms`,
+      );
       let row = rows.find((x) => x.topology === topology && x.workload === workload);
       if (!row) {
         row = { topology, workload, results: {} };
@@ -81,7 +110,10 @@ async function throughput(system: System, topology: string): Promise<void> {
 
 // ------------------------------------------------------------------ memory
 
-interface Memory { heapBytes: number; rssBytes: number }
+interface Memory {
+  heapBytes: number;
+  rssBytes: number;
+}
 
 function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -102,25 +134,31 @@ function javaMemory(pid: number): Memory {
  * the inspector protocol of a server started with --inspect: no code in the server for this.
  */
 async function nodeMemory(inspectPort: number, pid: number): Promise<Memory> {
-  const list = await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json() as Array<{ webSocketDebuggerUrl: string }>;
+  const list = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
   const WS = (globalThis as unknown as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
   if (!WS) throw new Error('this Node has no WebSocket client; run with --experimental-websocket (npm run bench:compare does)');
   const ws = new WS(list[0]!.webSocketDebuggerUrl);
-  await new Promise<void>((res, rej) => { ws.onopen = () => res(); ws.onerror = () => rej(new Error('inspector connection failed')); });
+  await new Promise<void>((res, rej) => {
+    ws.onopen = () => res();
+    ws.onerror = () => rej(new Error('inspector connection failed'));
+  });
   let id = 0;
   const pending = new Map<number, (r: unknown) => void>();
   ws.onmessage = (ev) => {
     const msg = JSON.parse(String(ev.data)) as { id?: number; result?: unknown };
     if (msg.id !== undefined) pending.get(msg.id)?.(msg.result);
   };
-  const call = (method: string, params: Record<string, unknown> = {}): Promise<unknown> => new Promise((res) => {
-    const n = ++id;
-    pending.set(n, res);
-    ws.send(JSON.stringify({ id: n, method, params }));
-  });
+  const call = (method: string, params: Record<string, unknown> = {}): Promise<unknown> =>
+    new Promise((res) => {
+      const n = ++id;
+      pending.set(n, res);
+      ws.send(JSON.stringify({ id: n, method, params }));
+    });
   await call('HeapProfiler.collectGarbage');
   await call('HeapProfiler.collectGarbage');
-  const r = await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true }) as { result: { value: string } };
+  const r = (await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as {
+    result: { value: string };
+  };
   ws.close();
   const mu = JSON.parse(r.result.value) as { heapUsed: number; external: number; rss: number };
   return { heapBytes: mu.heapUsed + mu.external, rssBytes: rssBytes(pid) };
@@ -138,22 +176,38 @@ const memoryRows: Array<{ system: System; before: Memory; after: Memory; znodes:
 
 async function memory(system: System): Promise<void> {
   const inspectPort = await freePort();
-  const s = system === 'Ark'
-    ? await startArk({ env: { ARK_LOG_LEVEL: 'warn', NODE_OPTIONS: `--inspect=127.0.0.1:${inspectPort}` } })
-    : await startZooKeeper({ cfg: { preAllocSize: 65536 }, heap: ZK_HEAP, production: true });
+  const s =
+    system === 'Ark'
+      ? await startArk({ env: { ARK_LOG_LEVEL: 'warn', NODE_OPTIONS: `--inspect=127.0.0.1:${inspectPort}` } })
+      : await startZooKeeper({ cfg: { preAllocSize: 65536 }, heap: ZK_HEAP, production: true });
   const pid = s.process.pid!;
   const measure = (): Promise<Memory> => (system === 'Ark' ? nodeMemory(inspectPort, pid) : Promise.resolve(javaMemory(pid)));
   try {
     const before = await measure();
     const t0 = Date.now();
     const r = await runLoad({
-      connect: s.connectString, workload: 'create', sessions: SESSIONS, window: WINDOW, seconds: 0, count: MEMORY_ZNODES, warmupSeconds: 0,
-      sizeBytes: SIZE, readPercent: 0, multiOps: 1, keys: 1, sessionTimeoutMs: 30000, root: '/mem', keep: true, fanout: 1000,
+      connect: s.connectString,
+      workload: 'create',
+      sessions: SESSIONS,
+      window: WINDOW,
+      seconds: 0,
+      count: MEMORY_ZNODES,
+      warmupSeconds: 0,
+      sizeBytes: SIZE,
+      readPercent: 0,
+      multiOps: 1,
+      keys: 1,
+      sessionTimeoutMs: 30000,
+      root: '/mem',
+      keep: true,
+      fanout: 1000,
     });
     if (Object.keys(r.errors).length) throw new Error(`${system}: errors while creating znodes ${JSON.stringify(r.errors)}`);
     const after = await measure();
     memoryRows.push({ system, before, after, znodes: r.ops, seconds: (Date.now() - t0) / 1000 });
-    console.log(`${system}: ${r.ops} znodes in ${((Date.now() - t0) / 1000).toFixed(1)} s; heap ${(before.heapBytes / 2 ** 20).toFixed(0)} -> ${(after.heapBytes / 2 ** 20).toFixed(0)} MiB, RSS ${(before.rssBytes / 2 ** 20).toFixed(0)} -> ${(after.rssBytes / 2 ** 20).toFixed(0)} MiB`);
+    console.log(
+      `${system}: ${r.ops} znodes in ${((Date.now() - t0) / 1000).toFixed(1)} s; heap ${(before.heapBytes / 2 ** 20).toFixed(0)} -> ${(after.heapBytes / 2 ** 20).toFixed(0)} MiB, RSS ${(before.rssBytes / 2 ** 20).toFixed(0)} -> ${(after.rssBytes / 2 ** 20).toFixed(0)} MiB`,
+    );
   } finally {
     await s.stop();
   }
@@ -166,8 +220,12 @@ const lat = (r: LoadResult | undefined): string => (r ? `${r.latencyMs.p50.toFix
 
 function report(): void {
   const missing = zookeeperMissing();
-  console.log(`\n## Ark vs Apache ZooKeeper, same machine (${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB), one system at a time`);
-  console.log(`${SESSIONS} sessions x ${WINDOW} outstanding, ${SIZE}-byte znodes, ${SECONDS} s per row after ${WARMUP} s warm-up; fsync on for both;`);
+  console.log(
+    `\n## Ark vs Apache ZooKeeper, same machine (${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB), one system at a time`,
+  );
+  console.log(
+    `${SESSIONS} sessions x ${WINDOW} outstanding, ${SIZE}-byte znodes, ${SECONDS} s per row after ${WARMUP} s warm-up; fsync on for both;`,
+  );
   console.log('ensembles: 3 servers on loopback, sessions spread over the members. Latency p50 / p99 in ms (HDR histogram).');
   if (missing) console.log(`Apache ZooKeeper not run: ${missing}`);
   console.log('\n| topology | workload | Ark ops/s | Ark p50 / p99 | ZooKeeper ops/s | ZooKeeper p50 / p99 | Ark / ZK |');
@@ -176,22 +234,31 @@ function report(): void {
     const a = row.results.Ark;
     const z = row.results.ZooKeeper;
     const ratio = a && z && z.opsPerSec > 0 ? (a.opsPerSec / z.opsPerSec).toFixed(2) : '-';
-    console.log(`| ${row.topology === 'standalone' ? 'standalone' : '3 servers'} | ${LABEL[row.workload]} | ${ops(a)} | ${lat(a)} | ${ops(z)} | ${lat(z)} | ${ratio} |`);
+    console.log(
+      `| ${row.topology === 'standalone' ? 'standalone' : '3 servers'} | ${LABEL[row.workload]} | ${ops(a)} | ${lat(a)} | ${ops(z)} | ${lat(z)} | ${ratio} |`,
+    );
   }
   if (memoryRows.length) {
-    console.log(`\nMemory per znode: standalone, ${MEMORY_ZNODES.toLocaleString('en')} znodes of ${SIZE} bytes (1,000 parents x 1,000 children), measured after a full GC`);
-    console.log('(Ark: V8 heap + off-heap buffers via the inspector; ZooKeeper: Java heap in use via jcmd), minus the same measure of the empty server.\n');
+    console.log(
+      `\nMemory per znode: standalone, ${MEMORY_ZNODES.toLocaleString('en')} znodes of ${SIZE} bytes (1,000 parents x 1,000 children), measured after a full GC`,
+    );
+    console.log(
+      '(Ark: V8 heap + off-heap buffers via the inspector; ZooKeeper: Java heap in use via jcmd), minus the same measure of the empty server.\n',
+    );
     console.log('| system | bytes per znode (heap) | heap with znodes | RSS with znodes | RSS bytes per znode |');
     console.log('|---|---:|---:|---:|---:|');
     const per = new Map<System, number>();
     for (const m of memoryRows) {
       const perZnode = (m.after.heapBytes - m.before.heapBytes) / m.znodes;
       per.set(m.system, perZnode);
-      console.log(`| ${m.system} | ${perZnode.toFixed(0)} | ${(m.after.heapBytes / 2 ** 20).toFixed(0)} MiB | ${(m.after.rssBytes / 2 ** 20).toFixed(0)} MiB | ${((m.after.rssBytes - m.before.rssBytes) / m.znodes).toFixed(0)} |`);
+      console.log(
+        `| ${m.system} | ${perZnode.toFixed(0)} | ${(m.after.heapBytes / 2 ** 20).toFixed(0)} MiB | ${(m.after.rssBytes / 2 ** 20).toFixed(0)} MiB | ${((m.after.rssBytes - m.before.rssBytes) / m.znodes).toFixed(0)} |`,
+      );
     }
     const a = per.get('Ark');
     const z = per.get('ZooKeeper');
-    if (a !== undefined && z !== undefined) console.log(`\nArk uses ${(a / z).toFixed(2)}x the memory per znode of ZooKeeper (lower is better).`);
+    if (a !== undefined && z !== undefined)
+      console.log(`\nArk uses ${(a / z).toFixed(2)}x the memory per znode of ZooKeeper (lower is better).`);
   }
 }
 
@@ -200,7 +267,10 @@ async function main(): Promise<void> {
   if (TARGETS.includes('ark')) systems.push('Ark');
   const missing = zookeeperMissing();
   if (TARGETS.includes('zookeeper')) {
-    if (missing) console.log(`Apache ZooKeeper is not installed (${missing}); only Ark is measured. Install the Debian packages zookeeper and libzookeeper-java to compare.`);
+    if (missing)
+      console.log(
+        `Apache ZooKeeper is not installed (${missing}); only Ark is measured. Install the Debian packages zookeeper and libzookeeper-java to compare.`,
+      );
     else systems.push('ZooKeeper');
   }
   for (const topology of TOPOLOGIES) for (const system of systems) await throughput(system, topology);
@@ -208,4 +278,7 @@ async function main(): Promise<void> {
   report();
 }
 
-main().catch((e: unknown) => { console.error(e); process.exit(1); });
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -93,7 +93,10 @@ async function main(): Promise<void> {
   console.log(`| range | ${Math.min(...ark)}-${Math.max(...ark)} ms | ${zk ? `${Math.min(...zk)}-${Math.max(...zk)} ms` : 'n/a'} |`);
 }
 
-main().then(() => process.exit(0), (e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

@@ -20,7 +20,13 @@ function writeSegment(dir: string, first: number, n: number): number {
   const data = Buffer.alloc(100, 7);
   for (let i = 0; i < n; i++) {
     const zxid = first + i;
-    encodeRawRecord(w, encodeEntry({ sessionId: 1n, cxid: i, zxid, time: 1_700_000_000_000 + i, type: OpCode.setData }, { type: OpCode.setData, path: `/bench/n${i % 1000}`, data, version: -1 }));
+    encodeRawRecord(
+      w,
+      encodeEntry(
+        { sessionId: 1n, cxid: i, zxid, time: 1_700_000_000_000 + i, type: OpCode.setData },
+        { type: OpCode.setData, path: `/bench/n${i % 1000}`, data, version: -1 },
+      ),
+    );
   }
   const body = w.take();
   writeFileSync(join(dir, `log.${first.toString(16).padStart(16, '0')}`), Buffer.concat([encodeLogHeader(first), body]));
@@ -42,10 +48,13 @@ async function main(): Promise<void> {
       wall.push(performance.now() - t0);
       const c = process.cpuUsage(c0);
       cpu.push((c.user + c.system) / 1000);
-      if (typeof run === 'string' || run.count !== TXNS) throw new Error(`read ${typeof run === 'string' ? run : run.count} of ${TXNS} txns`);
+      if (typeof run === 'string' || run.count !== TXNS)
+        throw new Error(`read ${typeof run === 'string' ? run : run.count} of ${TXNS} txns`);
     }
     console.log(`\nreadRecordRun: ${TXNS} txns, ${(bytes / 1048576).toFixed(1)} MB, median of ${ROUNDS}`);
-    console.log(`  wall ${median(wall).toFixed(0)} ms, CPU ${median(cpu).toFixed(0)} ms (${(median(cpu) * 1000 / TXNS).toFixed(2)} µs per txn)`);
+    console.log(
+      `  wall ${median(wall).toFixed(0)} ms, CPU ${median(cpu).toFixed(0)} ms (${((median(cpu) * 1000) / TXNS).toFixed(2)} µs per txn)`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -42,7 +42,9 @@ async function measure(system: string, ens: Ensemble): Promise<{ leaderToFollowe
   const followers = ens.members.filter((m) => m !== leader);
   const leaderToFollower = await staleShare(leader, followers[0]!, `/stale-lf-${Date.now()}`);
   const followerToFollower = await staleShare(followers[0]!, followers[1]!, `/stale-ff-${Date.now()}`);
-  console.log(`${system.padEnd(10)} leader -> follower ${(leaderToFollower * 100).toFixed(1)}% stale   follower -> follower ${(followerToFollower * 100).toFixed(1)}% stale   (${TRIALS} creates each)`);
+  console.log(
+    `${system.padEnd(10)} leader -> follower ${(leaderToFollower * 100).toFixed(1)}% stale   follower -> follower ${(followerToFollower * 100).toFixed(1)}% stale   (${TRIALS} creates each)`,
+  );
   return { leaderToFollower, followerToFollower };
 }
 

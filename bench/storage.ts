@@ -17,8 +17,14 @@ import { arkBin, freePort, waitForPort, writeCfg } from '../test/helpers/servers
 function probe(port: number, path: string): Promise<{ status: number; ms: number }> {
   const t0 = Date.now();
   return new Promise((resolve) => {
-    const req = httpGet({ host: '127.0.0.1', port, path, timeout: 10_000 }, (res) => { res.resume(); res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: Date.now() - t0 })); });
-    req.on('timeout', () => { req.destroy(); resolve({ status: 0, ms: Date.now() - t0 }); });
+    const req = httpGet({ host: '127.0.0.1', port, path, timeout: 10_000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: Date.now() - t0 }));
+    });
+    req.on('timeout', () => {
+      req.destroy();
+      resolve({ status: 0, ms: Date.now() - t0 });
+    });
     req.on('error', () => resolve({ status: -1, ms: Date.now() - t0 }));
   });
 }
@@ -30,7 +36,10 @@ async function healthWhile(port: number, done: () => boolean): Promise<{ maxMs: 
   let up = false;
   while (!done()) {
     const r = await probe(port, '/health');
-    if (r.status === 200) { up = true; maxMs = Math.max(maxMs, r.ms); } else if (up) failures++;
+    if (r.status === 200) {
+      up = true;
+      maxMs = Math.max(maxMs, r.ms);
+    } else if (up) failures++;
     await new Promise((res) => setTimeout(res, 20));
   }
   return { maxMs, failures };
@@ -49,8 +58,11 @@ async function measure(n: number): Promise<Record<string, string>> {
   let zxid = 0;
   const apply = (path: string, parentCVersion: number): void => {
     zxid++;
-    tree.apply({ sessionId: 0n, cxid: 0, zxid, time: 1_700_000_000_000 + zxid, type: OpCode.create },
-      { type: OpCode.create, path, data, acl: OPEN_ACL_UNSAFE, ephemeralOwner: 0n, parentCVersion }, []);
+    tree.apply(
+      { sessionId: 0n, cxid: 0, zxid, time: 1_700_000_000_000 + zxid, type: OpCode.create },
+      { type: OpCode.create, path, data, acl: OPEN_ACL_UNSAFE, ephemeralOwner: 0n, parentCVersion },
+      [],
+    );
   };
   const t0 = Date.now();
   for (let p = 0; p < fanout && zxid < n; p++) {
@@ -66,8 +78,13 @@ async function measure(n: number): Promise<Record<string, string>> {
   const port = await freePort();
   const adminPort = await freePort();
   const cfg = writeCfg(dir, {
-    tickTime: 2000, dataDir: dir, clientPort: port, clientPortAddress: '127.0.0.1',
-    'admin.enableServer': true, 'admin.serverPort': adminPort, 'admin.serverAddress': '127.0.0.1',
+    tickTime: 2000,
+    dataDir: dir,
+    clientPort: port,
+    clientPortAddress: '127.0.0.1',
+    'admin.enableServer': true,
+    'admin.serverPort': adminPort,
+    'admin.serverAddress': '127.0.0.1',
   });
   const started = Date.now();
   const proc = spawn(process.execPath, [arkBin, 'server', cfg], { stdio: 'ignore', env: { ...process.env, ARK_LOG_LEVEL: 'warn' } });
@@ -81,13 +98,19 @@ async function measure(n: number): Promise<Record<string, string>> {
   const rss = rssBytes(proc.pid!);
   // an online backup through the AdminServer, sampling the server's memory meanwhile
   let peak = rss;
-  const sampler = setInterval(() => { peak = Math.max(peak, rssBytes(proc.pid!)); }, 20);
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rssBytes(proc.pid!));
+  }, 20);
   const backupFile = join(dir, 'bench.arkb');
   const b0 = Date.now();
   await new Promise<void>((resolve, reject) => {
-    httpGet(`http://127.0.0.1:${adminPort}/commands/snapshot?streaming=true`, { headers: { authorization: 'digest bench:bench' } }, (res) => {
-      pipeline(res, createWriteStream(backupFile)).then(resolve, reject);
-    }).on('error', reject);
+    httpGet(
+      `http://127.0.0.1:${adminPort}/commands/snapshot?streaming=true`,
+      { headers: { authorization: 'digest bench:bench' } },
+      (res) => {
+        pipeline(res, createWriteStream(backupFile)).then(resolve, reject);
+      },
+    ).on('error', reject);
   });
   const backupMs = Date.now() - b0;
   clearInterval(sampler);
@@ -97,12 +120,23 @@ async function measure(n: number): Promise<Record<string, string>> {
   const restoreMs = Date.now() - r0;
   // an online restore of that backup into the running server: its memory, and /health meanwhile
   let restorePeak = rssBytes(proc.pid!);
-  const restoreSampler = setInterval(() => { restorePeak = Math.max(restorePeak, rssBytes(proc.pid!)); }, 20);
+  const restoreSampler = setInterval(() => {
+    restorePeak = Math.max(restorePeak, rssBytes(proc.pid!));
+  }, 20);
   let restored = false;
   const restoreHealth = healthWhile(adminPort, () => restored);
   const o0 = Date.now();
   // (not execFileSync: this process must keep polling /health meanwhile)
-  await promisify(execFile)(process.execPath, [arkBin, 'restore', backupFile, '--online', '--admin', `http://127.0.0.1:${adminPort}`, '--auth', 'bench:bench']);
+  await promisify(execFile)(process.execPath, [
+    arkBin,
+    'restore',
+    backupFile,
+    '--online',
+    '--admin',
+    `http://127.0.0.1:${adminPort}`,
+    '--auth',
+    'bench:bench',
+  ]);
   const onlineMs = Date.now() - o0;
   restored = true;
   clearInterval(restoreSampler);
@@ -128,7 +162,8 @@ async function measure(n: number): Promise<Record<string, string>> {
     'online restore (s)': (onlineMs / 1000).toFixed(2),
     'peak RSS in online restore (MB)': (restorePeak / 1e6).toFixed(0),
     'slowest /health, start (ms)': String(healthAtStart.maxMs) + (healthAtStart.failures ? ` (${healthAtStart.failures} failed)` : ''),
-    'slowest /health, restore (ms)': String(healthInRestore.maxMs) + (healthInRestore.failures ? ` (${healthInRestore.failures} failed)` : ''),
+    'slowest /health, restore (ms)':
+      String(healthInRestore.maxMs) + (healthInRestore.failures ? ` (${healthInRestore.failures} failed)` : ''),
   };
 }
 
@@ -142,4 +177,7 @@ async function main(): Promise<void> {
   console.log('\nStart-up = spawn to listening: load the snapshot, check its CRC and digest, build the tree.');
 }
 
-main().catch((e: unknown) => { console.error(e); process.exit(1); });
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

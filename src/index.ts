@@ -10,16 +10,47 @@ export type { OpResult as WireOpResult } from './wire/protocol.js';
 
 // ---- the client (src/client; README.md "Client") ----
 export {
-  ZooKeeperClient, Transaction, connect, createClient, digestId, digestAcl, Ids,
-  type ClientOptions, type ClientEvents, type ClientState, type RequestOptions, type WatchOptions, type VersionOptions,
-  type CreateOptions, type NodeData, type SessionInfo,
+  ZooKeeperClient,
+  Transaction,
+  connect,
+  createClient,
+  digestId,
+  digestAcl,
+  Ids,
+  type ClientOptions,
+  type ClientEvents,
+  type ClientState,
+  type RequestOptions,
+  type WatchOptions,
+  type VersionOptions,
+  type CreateOptions,
+  type NodeData,
+  type SessionInfo,
 } from './client/zookeeper.js';
 export {
-  CreateMode, Op, type CreateSpec, type Data, type OpResult, type TxnOp, type ReadOp, type WatchedEvent, type Watcher,
-  type EventTypeName, type KeeperStateName,
+  CreateMode,
+  Op,
+  type CreateSpec,
+  type Data,
+  type OpResult,
+  type TxnOp,
+  type ReadOp,
+  type WatchedEvent,
+  type Watcher,
+  type EventTypeName,
+  type KeeperStateName,
 } from './client/ops.js';
 export { parseConnectString, type ConnectString, type HostPort } from './client/paths.js';
-export { withRetry, sleep, ExponentialBackoff, RetryForever, NO_RETRY, type RetryPolicy, type RetryOptions, type ExponentialBackoffOptions } from './client/retry.js';
+export {
+  withRetry,
+  sleep,
+  ExponentialBackoff,
+  RetryForever,
+  NO_RETRY,
+  type RetryPolicy,
+  type RetryOptions,
+  type ExponentialBackoffOptions,
+} from './client/retry.js';
 export * from './client/errors.js';
 
 // ---- recipes (src/recipes; README.md "Recipes") ----

@@ -12,8 +12,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import type { CoreConn } from '../server/core.js';
 import {
-  connectionAvgLatency, environment, isServingLeader, latency, mntrPairs, peerState, resetConnectionStats, resetServerStats,
-  systemProperties, uptimeMs, type EnsembleView, type ServerView,
+  connectionAvgLatency,
+  environment,
+  isServingLeader,
+  latency,
+  mntrPairs,
+  peerState,
+  resetConnectionStats,
+  resetServerStats,
+  systemProperties,
+  uptimeMs,
+  type EnsembleView,
+  type ServerView,
 } from './fourletter.js';
 import { VERSION_STRING } from '../version.js';
 import type { Logger } from '../util/log.js';
@@ -155,7 +165,10 @@ function watchesBySession(v: ServerView): Map<bigint, Set<string>> {
     if (!c) continue;
     const key = sid(c.sessionId);
     let set = out.get(key);
-    if (!set) { set = new Set(); out.set(key, set); }
+    if (!set) {
+      set = new Set();
+      out.set(key, set);
+    }
     for (const p of paths) set.add(p);
   }
   return out;
@@ -200,8 +213,12 @@ function votingView(v: ServerView): Body {
   const config: Record<string, Body> = {};
   for (const s of e?.servers ?? []) {
     if (s.role !== 'participant') continue;
-    const client = s.id === e!.myId ? hostPort(v.config.clientPortAddress, v.config.clientPort)
-      : s.clientPort !== undefined ? hostPort(s.clientAddress ?? '0.0.0.0', s.clientPort) : '';
+    const client =
+      s.id === e!.myId
+        ? hostPort(v.config.clientPortAddress, v.config.clientPort)
+        : s.clientPort !== undefined
+          ? hostPort(s.clientAddress ?? '0.0.0.0', s.clientPort)
+          : '';
     config[String(s.id)] = {
       server_addresses: [hostPort(s.host, s.quorumPort)],
       election_addresses: [hostPort(s.host, s.electionPort)],
@@ -221,7 +238,12 @@ function observers(v: ServerView): Body {
     synced_observers: synced.length,
     observers: synced.map((l) => {
       const p = e.peer(l.id);
-      return { sid: l.id, established: p?.establishedMs ?? 0, packets_received: p?.packetsReceived ?? 0, packets_sent: p?.packetsSent ?? 0 };
+      return {
+        sid: l.id,
+        established: p?.establishedMs ?? 0,
+        packets_received: p?.packetsReceived ?? 0,
+        packets_sent: p?.packetsSent ?? 0,
+      };
     }),
   };
 }
@@ -230,17 +252,22 @@ function observers(v: ServerView): Body {
 function monitor(v: ServerView): Body {
   const out: Body = {};
   // numbers in Java's form (3.6154, 1.0E-4) become JSON numbers, as Jackson writes ZooKeeper's doubles
-  for (const [k, val] of mntrPairs(v)) out[k.replace(/^zk_/, '')] = typeof val === 'string' && /^-?\d+(\.\d+)?(E-?\d+)?$/.test(val) ? Number(val) : val;
+  for (const [k, val] of mntrPairs(v))
+    out[k.replace(/^zk_/, '')] = typeof val === 'string' && /^-?\d+(\.\d+)?(E-?\d+)?$/.test(val) ? Number(val) : val;
   if (v.ensemble && v.serving && !v.serving()) out.server_state = serverStateOf(v.ensemble);
   return out;
 }
 
 function serverStateOf(e: EnsembleView): string {
   switch (e.role()) {
-    case 'looking': return 'looking';
-    case 'leading': return 'leader';
-    case 'following': return 'follower';
-    case 'observing': return 'observer';
+    case 'looking':
+      return 'looking';
+    case 'leading':
+      return 'leader';
+    case 'following':
+      return 'follower';
+    case 'observing':
+      return 'observer';
   }
 }
 
@@ -260,19 +287,35 @@ function setTraceMask(v: ServerView, q: URLSearchParams): Body {
   return { tracemask: mask };
 }
 
-const get = (names: string[], run: GetCommand['run'], serverRequired = true): GetCommand =>
-  ({ names, method: 'GET', serverRequired, auth: false, run });
+const get = (names: string[], run: GetCommand['run'], serverRequired = true): GetCommand => ({
+  names,
+  method: 'GET',
+  serverRequired,
+  auth: false,
+  run,
+});
 
 const GET_COMMANDS: GetCommand[] = [
-  get(['connection_stat_reset', 'crst'], (v) => { for (const c of v.core.conns.values()) resetConnectionStats(c); return {}; }),
+  get(['connection_stat_reset', 'crst'], (v) => {
+    for (const c of v.core.conns.values()) resetConnectionStats(c);
+    return {};
+  }),
   get(['configuration', 'conf', 'config'], (v) => ({
-    client_port: v.config.clientPort, data_dir: v.config.dataDir, data_log_dir: v.config.dataLogDir, tick_time: v.config.tickTimeMs,
-    max_client_cnxns: v.config.maxClientCnxns, min_session_timeout: v.config.minSessionTimeoutMs,
-    max_session_timeout: v.config.maxSessionTimeoutMs, server_id: v.config.serverId,
+    client_port: v.config.clientPort,
+    data_dir: v.config.dataDir,
+    data_log_dir: v.config.dataLogDir,
+    tick_time: v.config.tickTimeMs,
+    max_client_cnxns: v.config.maxClientCnxns,
+    min_session_timeout: v.config.minSessionTimeoutMs,
+    max_session_timeout: v.config.maxSessionTimeoutMs,
+    server_id: v.config.serverId,
     // the socket's accept backlog is Node's default; -1 is ZooKeeper's "not configured"
     client_port_listen_backlog: -1,
   })),
-  get(['connections', 'cons'], (v) => ({ connections: [...v.core.conns.values()].map((c) => connection(v, c, false)), secure_connections: [] })),
+  get(['connections', 'cons'], (v) => ({
+    connections: [...v.core.conns.values()].map((c) => connection(v, c, false)),
+    secure_connections: [],
+  })),
   get(['hash'], (v) => ({
     digests: v.core.tree.digestLog.map((d) => ({ zxid: d.zxid, digest: BigInt.asIntN(64, d.digest), digest_version: 2 })),
   })),
@@ -291,12 +334,22 @@ const GET_COMMANDS: GetCommand[] = [
   get(['last_snapshot', 'lsnp'], lastSnapshot),
   get(['leader', 'lead'], leader),
   get(['monitor', 'mntr'], monitor, false),
-  get(['observer_connection_stat_reset', 'orst'], (v) => { v.ensemble?.resetObserverStats(); return {}; }),
+  get(['observer_connection_stat_reset', 'orst'], (v) => {
+    v.ensemble?.resetObserverStats();
+    return {};
+  }),
   get(['ruok'], () => ({})),
   get(['set_trace_mask', 'stmk'], setTraceMask, false),
   get(['server_stats', 'srvr'], srvr),
-  get(['stats', 'stat'], (v) => ({ ...srvr(v), connections: [...v.core.conns.values()].map((c) => connection(v, c, true)), secure_connections: [] })),
-  get(['stat_reset', 'srst'], (v) => { resetServerStats(v); return {}; }),
+  get(['stats', 'stat'], (v) => ({
+    ...srvr(v),
+    connections: [...v.core.conns.values()].map((c) => connection(v, c, true)),
+    secure_connections: [],
+  })),
+  get(['stat_reset', 'srst'], (v) => {
+    resetServerStats(v);
+    return {};
+  }),
   get(['observers', 'obsr'], observers),
   get(['system_properties', 'sysp'], (v) => Object.fromEntries(systemProperties(v)), false),
   get(['voting_view'], votingView),
@@ -331,7 +384,11 @@ const PRIMARY_NAMES = [...GET_COMMANDS, ...SPECIAL_COMMANDS].map((c) => c.names[
 export class AdminServer {
   private server: Server | null = null;
 
-  constructor(private readonly view: ServerView, private readonly log: Logger, private readonly actions: AdminActions | null = null) {}
+  constructor(
+    private readonly view: ServerView,
+    private readonly log: Logger,
+    private readonly actions: AdminActions | null = null,
+  ) {}
 
   /**
    * Admin authentication as ZooKeeper 3.9 (ZOOKEEPER-4639): `Authorization: digest user:password`,
@@ -343,7 +400,8 @@ export class AdminServer {
     if (!m) return { status: 401, error: 'this command needs admin authentication: send "Authorization: digest user:password"' };
     // the digest credentials only: an ip entry on / must not let any local caller in
     const ids: Id[] = authenticate('digest', Buffer.from(m[1]!), '', this.actions?.superDigest) ?? [];
-    if (!aclAllows(this.actions?.rootAcl() ?? [], Perms.ALL, ids)) return { status: 403, error: 'these credentials do not have ALL permission on /' };
+    if (!aclAllows(this.actions?.rootAcl() ?? [], Perms.ALL, ids))
+      return { status: 403, error: 'these credentials do not have ALL permission on /' };
     return null;
   }
 
@@ -364,20 +422,37 @@ export class AdminServer {
         }
         parts.push(c);
       });
-      req.on('end', () => { if (!over) resolve(Buffer.concat(parts)); });
+      req.on('end', () => {
+        if (!over) resolve(Buffer.concat(parts));
+      });
       req.on('error', () => resolve(null));
     });
   }
 
   /** POST /commands/restore with a backup file as the body (ZooKeeper 3.9's restore command). */
   private async restore(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!this.actions) { send(res, 503, { command: 'restore', error: 'not available' }); return; }
-    const raw = await this.body(req, res, 'restore', RESTORE_BYTES_MAX,
-      `a backup over ${RESTORE_BYTES_MAX} bytes cannot be restored online; use ark restore on a stopped server`);
+    if (!this.actions) {
+      send(res, 503, { command: 'restore', error: 'not available' });
+      return;
+    }
+    const raw = await this.body(
+      req,
+      res,
+      'restore',
+      RESTORE_BYTES_MAX,
+      `a backup over ${RESTORE_BYTES_MAX} bytes cannot be restored online; use ark restore on a stopped server`,
+    );
     if (!raw) return;
     try {
       const r = await this.actions.restore(raw);
-      send(res, 200, { last_zxid: r.zxid, backup_zxid: r.backupZxid, node_count: r.nodes, sessions: r.sessions, command: 'restore', error: null });
+      send(res, 200, {
+        last_zxid: r.zxid,
+        backup_zxid: r.backupZxid,
+        node_count: r.nodes,
+        sessions: r.sessions,
+        command: 'restore',
+        error: null,
+      });
     } catch (e) {
       send(res, 400, { command: 'restore', error: (e as Error).message });
     }
@@ -395,37 +470,63 @@ export class AdminServer {
       fail(`Invalid JSON or failed to read request body: ${(e as Error).message}`);
       return;
     }
-    if (typeof parsed !== 'object' || parsed === null || !('percentage' in parsed)) { fail('Missing required field: percentage'); return; }
+    if (typeof parsed !== 'object' || parsed === null || !('percentage' in parsed)) {
+      fail('Missing required field: percentage');
+      return;
+    }
     const pct = Number((parsed as { percentage: unknown }).percentage);
-    if (!Number.isInteger(pct) || pct < 0 || pct > 100) { fail('Percentage must be between 0 and 100'); return; }
+    if (!Number.isInteger(pct) || pct < 0 || pct > 100) {
+      fail('Percentage must be between 0 and 100');
+      return;
+    }
     // a random choice of round(n * pct / 100) connections (ZooKeeper draws each with probability pct/100)
     const conns = [...this.view.core.conns.keys()];
     for (let i = conns.length - 1; i > 0; i--) {
       const j = Math.floor(Math.random() * (i + 1));
       [conns[i], conns[j]] = [conns[j]!, conns[i]!];
     }
-    const chosen = conns.slice(0, Math.round(conns.length * pct / 100));
+    const chosen = conns.slice(0, Math.round((conns.length * pct) / 100));
     for (const c of chosen) this.view.closeConnection(c);
-    this.log.info({ shed: chosen.length, of: conns.length, percentage: pct }, 'shed client connections on request (AdminServer shed_connections); their clients reconnect, to other members where they can');
+    this.log.info(
+      { shed: chosen.length, of: conns.length, percentage: pct },
+      'shed client connections on request (AdminServer shed_connections); their clients reconnect, to other members where they can',
+    );
     send(res, 200, { connections_shed: chosen.length, percentage_requested: pct, command: 'shed_connections', error: null });
   }
 
   /** GET /commands/snapshot?streaming=true: a consistent backup, streamed (ZooKeeper 3.9's snapshot command). */
   private streamSnapshot(res: ServerResponse): void {
-    if (!this.actions) { send(res, 503, { command: 'snapshot', error: 'not available' }); return; }
+    if (!this.actions) {
+      send(res, 503, { command: 'snapshot', error: 'not available' });
+      return;
+    }
     // a client that goes away, or stops reading for a minute, ends the backup and frees the capture
     const abort = new AbortController();
     // (a response that finished also closes: that is not the client going away)
-    res.on('close', () => { if (!res.writableFinished) abort.abort(); });
-    res.setTimeout(60_000, () => { abort.abort(); res.destroy(); });
-    this.actions.backupTo(res, (zxid) => {
-      res.writeHead(200, { 'content-type': 'application/octet-stream', last_zxid: `0x${zxid.toString(16)}` });
-    }, abort.signal).catch((e: unknown) => {
-      if (abort.signal.aborted) return;
-      this.log.error({ err: (e as Error).message }, 'streaming a backup through the AdminServer failed: the server is unaffected; check its disk and memory, then retry the snapshot command');
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    res.setTimeout(60_000, () => {
+      abort.abort();
       res.destroy();
     });
+    this.actions
+      .backupTo(
+        res,
+        (zxid) => {
+          res.writeHead(200, { 'content-type': 'application/octet-stream', last_zxid: `0x${zxid.toString(16)}` });
+        },
+        abort.signal,
+      )
+      .catch((e: unknown) => {
+        if (abort.signal.aborted) return;
+        this.log.error(
+          { err: (e as Error).message },
+          'streaming a backup through the AdminServer failed: the server is unaffected; check its disk and memory, then retry the snapshot command',
+        );
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.destroy();
+      });
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -445,27 +546,41 @@ export class AdminServer {
     if (url.pathname === '/commands' || url.pathname === '/commands/') return send(res, 200, { commands: PRIMARY_NAMES });
     const m = /^\/commands\/([A-Za-z_]+)\/?$/.exec(url.pathname);
     const cmd = m ? byName.get(m[1]!) : undefined;
-    if (!cmd) return send(res, 404, { command: m?.[1] ?? null, error: `Unknown command: ${m?.[1] ?? url.pathname}. GET /commands lists them.` });
+    if (!cmd)
+      return send(res, 404, { command: m?.[1] ?? null, error: `Unknown command: ${m?.[1] ?? url.pathname}. GET /commands lists them.` });
     const name = cmd.names[0]!;
     if (req.method !== cmd.method) {
-      return send(res, 405, { command: name, error: cmd.method === 'POST' ? `${name} takes POST with its input as the body` : `${req.method} is not supported; use GET` });
+      return send(res, 405, {
+        command: name,
+        error: cmd.method === 'POST' ? `${name} takes POST with its input as the body` : `${req.method} is not supported; use GET`,
+      });
     }
     // (ZooKeeper starts its AdminServer only once the data is loaded; Ark answers /health earlier)
-    if (v.loading?.()) return send(res, 503, { command: name, error: 'loading the data dir: only /health and /ready answer until it is loaded' });
+    if (v.loading?.())
+      return send(res, 503, { command: name, error: 'loading the data dir: only /health and /ready answer until it is loaded' });
     if (cmd.serverRequired && v.serving && !v.serving()) return send(res, 200, { command: name, error: NOT_SERVING });
     if (cmd.auth) {
       const auth = this.authProblem(req);
       if (auth) return send(res, auth.status, { command: name, error: auth.error });
     }
     if (name === 'snapshot') return this.streamSnapshot(res);
-    if (name === 'restore') { void this.restore(req, res); return; }
-    if (name === 'shed_connections') { void this.shed(req, res); return; }
+    if (name === 'restore') {
+      void this.restore(req, res);
+      return;
+    }
+    if (name === 'shed_connections') {
+      void this.shed(req, res);
+      return;
+    }
     try {
       const body = (cmd as GetCommand).run(v, url.searchParams);
       // ZooKeeper's CommandResponse.toMap: the command's fields, then "command" and "error"
       send(res, 200, { ...body, command: name, error: body.error ?? null });
     } catch (e) {
-      this.log.error({ command: name, err: (e as Error).stack }, 'AdminServer command failed: this is a bug in Ark, please report it with this log; the server itself is unaffected');
+      this.log.error(
+        { command: name, err: (e as Error).stack },
+        'AdminServer command failed: this is a bug in Ark, please report it with this log; the server itself is unaffected',
+      );
       send(res, 500, { command: name, error: (e as Error).message });
     }
   }
@@ -475,8 +590,10 @@ export class AdminServer {
     return new Promise((resolve) => {
       const server = createServer((req, res) => this.handle(req, res));
       server.once('error', (e: NodeJS.ErrnoException) => {
-        this.log.warn({ port, host, err: e.message },
-          'AdminServer could not start: serving clients without it; free the port, or set admin.serverPort (or admin.enableServer=false) in zoo.cfg');
+        this.log.warn(
+          { port, host, err: e.message },
+          'AdminServer could not start: serving clients without it; free the port, or set admin.serverPort (or admin.enableServer=false) in zoo.cfg',
+        );
         resolve(null);
       });
       server.listen(port, host, () => {
@@ -490,7 +607,11 @@ export class AdminServer {
   async stop(): Promise<void> {
     const s = this.server;
     this.server = null;
-    if (s) await new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); });
+    if (s)
+      await new Promise<void>((r) => {
+        s.closeAllConnections();
+        s.close(() => r());
+      });
   }
 }
 

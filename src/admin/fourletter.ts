@@ -227,9 +227,11 @@ function connLine(v: ServerView, c: CoreConn, brief: boolean): string {
   const head = ` /${v.remoteOf(c.id)}[${v.reading(c.id) ? 1 : 0}](queued=${v.outstanding(c.id)},recved=${s.packetsReceived},sent=${s.packetsSent}`;
   if (brief || c.sessionId === null) return `${head})\n`;
   const l = latency(s);
-  return `${head},sid=${hex(c.sessionId)},lop=${s.lastOp},est=${s.established},to=${c.sessionTimeoutMs}` +
+  return (
+    `${head},sid=${hex(c.sessionId)},lop=${s.lastOp},est=${s.established},to=${c.sessionTimeoutMs}` +
     (s.lastCxid >= 0 ? `,lcxid=${hex(s.lastCxid)}` : '') +
-    `,lzxid=${hex(s.lastZxid)},lresp=${s.lastResponseTime},llat=${s.lastLatencyMs},minlat=${l.min},avglat=${connectionAvgLatency(s)},maxlat=${l.max})\n`;
+    `,lzxid=${hex(s.lastZxid)},lresp=${s.lastResponseTime},llat=${s.lastLatencyMs},minlat=${l.min},avglat=${connectionAvgLatency(s)},maxlat=${l.max})\n`
+  );
 }
 
 /** crst: every figure of a connection starts again (ServerCnxn.resetStats) */
@@ -247,7 +249,14 @@ export function resetServerStats(v: ServerView): void {
 function rawCounters(v: ServerView): Array<[string, number]> {
   const out: Array<[string, number]> = [['bytes_received_count', v.bytesReceived()]];
   const c = v.ensemble?.counts();
-  if (c) out.push(['looking_count', c.looking], ['diff_count', c.diffSyncs], ['snap_count', c.snapSyncs], ['proposal_count', c.proposals], ['commit_count', c.committed]);
+  if (c)
+    out.push(
+      ['looking_count', c.looking],
+      ['diff_count', c.diffSyncs],
+      ['snap_count', c.snapSyncs],
+      ['proposal_count', c.proposals],
+      ['commit_count', c.committed],
+    );
   return out;
 }
 
@@ -260,7 +269,8 @@ function serverStats(v: ServerView): string {
   const core = v.core;
   const l = latency(core.stats);
   const p = v.ensemble?.proposalBytes() ?? { last: -1, min: -1, max: -1 };
-  return `Latency min/avg/max: ${l.min}/${javaDouble(l.avg)}/${l.max}\n` +
+  return (
+    `Latency min/avg/max: ${l.min}/${javaDouble(l.avg)}/${l.max}\n` +
     `Received: ${core.stats.packetsReceived}\n` +
     `Sent: ${core.stats.packetsSent}\n` +
     `Connections: ${core.conns.size}\n` +
@@ -268,7 +278,8 @@ function serverStats(v: ServerView): string {
     `Zxid: ${hex(core.lastApplied)}\n` +
     `Mode: ${v.mode}\n` +
     `Node count: ${core.tree.reportedNodeCount}\n` +
-    (isServingLeader(v) ? `Proposal sizes last/min/max: ${p.last}/${p.min}/${p.max}\n` : '');
+    (isServingLeader(v) ? `Proposal sizes last/min/max: ${p.last}/${p.min}/${p.max}\n` : '')
+  );
 }
 
 /** ms since this server started serving in its current role (ZooKeeper's uptime; standalone: since start) */
@@ -363,7 +374,11 @@ export function environment(): Array<[string, string]> {
   const heap = getHeapStatistics();
   const mb = (n: number): string => `${Math.round(n / (1024 * 1024))}MB`;
   let user = '';
-  try { user = userInfo().username; } catch { /* no passwd entry for this uid */ }
+  try {
+    user = userInfo().username;
+  } catch {
+    /* no passwd entry for this uid */
+  }
   return [
     ['zookeeper.version', VERSION_STRING],
     ['host.name', hostname()],
@@ -420,7 +435,10 @@ function watchesByConn(v: ServerView): Map<CoreConn, Set<string>> {
       const c = v.core.conns.get(watcher);
       if (!c) continue;
       let set = out.get(c);
-      if (!set) { set = new Set(); out.set(c, set); }
+      if (!set) {
+        set = new Set();
+        out.set(c, set);
+      }
       for (const p of paths) set.add(p);
     }
   }
@@ -444,13 +462,15 @@ function cons(v: ServerView): string {
 /** conf: the settings as ZooKeeperServer.dumpConf prints them; an ensemble member adds QuorumZooKeeperServer's */
 function conf(v: ServerView): string {
   const c = v.config;
-  return `clientPort=${c.clientPort}\nsecureClientPort=-1\ndataDir=${c.dataDir}\ndataDirSize=${v.dataDirBytes()}\n` +
+  return (
+    `clientPort=${c.clientPort}\nsecureClientPort=-1\ndataDir=${c.dataDir}\ndataDirSize=${v.dataDirBytes()}\n` +
     `dataLogDir=${c.dataLogDir}\ndataLogSize=${v.logDirBytes()}\ntickTime=${c.tickTimeMs}\nmaxClientCnxns=${c.maxClientCnxns}\n` +
     `minSessionTimeout=${c.minSessionTimeoutMs}\nmaxSessionTimeout=${c.maxSessionTimeoutMs}\nclientPortListenBacklog=-1\nserverId=${c.serverId}\n` +
     (v.quorum
       ? `initLimit=${v.quorum.initLimit}\nsyncLimit=${v.quorum.syncLimit}\nelectionAlg=3\nelectionPort=${v.quorum.electionPort}\n` +
         `quorumPort=${v.quorum.quorumPort}\npeerType=${v.quorum.observer ? 1 : 0}\nmembership: \n${v.quorum.membership.join('\n')}\nversion=0\n`
-      : '');
+      : '')
+  );
 }
 
 /** wchs: how many connections watch how many paths */
@@ -477,7 +497,10 @@ function wchp(v: ServerView): string {
   for (const [c, paths] of watchesByConn(v)) {
     for (const p of paths) {
       let s = byPath.get(p);
-      if (!s) { s = new Set(); byPath.set(p, s); }
+      if (!s) {
+        s = new Set();
+        byPath.set(p, s);
+      }
       s.add(c.sessionId ?? 0n);
     }
   }
@@ -512,17 +535,35 @@ const WORDS = new Map<string, (v: ServerView) => string>([
   ['srvr', (v) => `Zookeeper version: ${VERSION_STRING}\n${serverStats(v)}`],
   ['stat', stat],
   ['cons', cons],
-  ['crst', (v) => {
-    for (const c of v.core.conns.values()) resetConnectionStats(c);
-    return 'Connection stats reset.\n';
-  }],
-  ['srst', (v) => {
-    resetServerStats(v);
-    return 'Server stats reset.\n';
-  }],
+  [
+    'crst',
+    (v) => {
+      for (const c of v.core.conns.values()) resetConnectionStats(c);
+      return 'Connection stats reset.\n';
+    },
+  ],
+  [
+    'srst',
+    (v) => {
+      resetServerStats(v);
+      return 'Server stats reset.\n';
+    },
+  ],
   ['conf', conf],
-  ['envi', () => `Environment:\n${environment().map(([k, val]) => `${k}=${val}`).join('\n')}\n`],
-  ['mntr', (v) => `${mntrPairs(v).map(([k, val]) => `${k}\t${val}`).join('\n')}\n`],
+  [
+    'envi',
+    () =>
+      `Environment:\n${environment()
+        .map(([k, val]) => `${k}=${val}`)
+        .join('\n')}\n`,
+  ],
+  [
+    'mntr',
+    (v) =>
+      `${mntrPairs(v)
+        .map(([k, val]) => `${k}\t${val}`)
+        .join('\n')}\n`,
+  ],
   ['dirs', (v) => `datadir_size: ${v.dataDirBytes()}\nlogdir_size: ${v.logDirBytes()}\n`],
   ['wchs', wchs],
   ['wchc', wchc],

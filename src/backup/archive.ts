@@ -32,20 +32,41 @@ export const backupPath = (zxid: number): string => `${BACKUPS}/${backupName(zxi
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-export interface BackupFile { path: string; zxid: number; bytes: number; mtimeMs: number }
+export interface BackupFile {
+  path: string;
+  zxid: number;
+  bytes: number;
+  mtimeMs: number;
+}
 /** A link as stored: its header, where it is, how big, when written. */
-export interface StoredLink extends Link { path: string; bytes: number; mtimeMs: number }
+export interface StoredLink extends Link {
+  path: string;
+  bytes: number;
+  mtimeMs: number;
+}
 
 /** The link a chunk header describes, under its name in txns/. */
 export function linkOf(name: string, h: ChunkHeader): Link {
-  return { name, prev: h.prevZxid, first: h.firstZxid, last: h.lastZxid, count: h.count, firstTime: h.firstTime, lastTime: h.lastTime, lastCrc: h.lastCrc };
+  return {
+    name,
+    prev: h.prevZxid,
+    first: h.firstZxid,
+    last: h.lastZxid,
+    count: h.count,
+    firstTime: h.firstTime,
+    lastTime: h.lastTime,
+    lastCrc: h.lastCrc,
+  };
 }
 
 /**
  * Every link whose header checks out, and those that do not. `cache` (kept by the caller between
  * reads) saves reading headers again: links never change once written.
  */
-export async function listLinks(store: ArchiveStore, cache: Map<string, StoredLink | string> = new Map()): Promise<{ links: StoredLink[]; damaged: Array<{ path: string; problem: string }> }> {
+export async function listLinks(
+  store: ArchiveStore,
+  cache: Map<string, StoredLink | string> = new Map(),
+): Promise<{ links: StoredLink[]; damaged: Array<{ path: string; problem: string }> }> {
   const listed = await store.list(TXNS);
   const present = new Set(listed.map((o) => o.path));
   for (const path of [...cache.keys()]) if (!present.has(path)) cache.delete(path);
@@ -55,7 +76,8 @@ export async function listLinks(store: ArchiveStore, cache: Map<string, StoredLi
     try {
       const h = readChunkHeader(o.path, await store.readHead(o.path, CHUNK_HEADER_BYTES));
       const parsed = parseLinkName(name)!;
-      if (parsed.kind !== 'start' && parsed.prev !== h.prevZxid) throw new Error(`${o.path}: its name says it continues ${hex(parsed.prev)}, its header ${hex(h.prevZxid)}`);
+      if (parsed.kind !== 'start' && parsed.prev !== h.prevZxid)
+        throw new Error(`${o.path}: its name says it continues ${hex(parsed.prev)}, its header ${hex(h.prevZxid)}`);
       cache.set(o.path, { ...linkOf(name, h), path: o.path, bytes: o.bytes, mtimeMs: o.mtimeMs });
     } catch (e) {
       cache.set(o.path, (e as Error).message);
@@ -91,10 +113,12 @@ export function viewOf(chain: Chain, backups: ReadonlyArray<{ zxid: number; time
   return {
     end: chain.end,
     endCrc: last && !isJump(last) ? last.lastCrc : null,
-    endTime: last ? (isJump(last) ? backups.find((b) => b.zxid === last.last)?.timeMs ?? null : last.lastTime) : null,
+    endTime: last ? (isJump(last) ? (backups.find((b) => b.zxid === last.last)?.timeMs ?? null) : last.lastTime) : null,
     backups,
     holes: [
-      ...chain.jumps.filter((j) => !j.restore && j.filledTo !== j.to).map((j) => ({ after: j.filledTo, before: j.to, jumpFrom: j.from, afterCrc: crcAt.get(j.filledTo) ?? null })),
+      ...chain.jumps
+        .filter((j) => !j.restore && j.filledTo !== j.to)
+        .map((j) => ({ after: j.filledTo, before: j.to, jumpFrom: j.from, afterCrc: crcAt.get(j.filledTo) ?? null })),
       // a lost link: a member that still holds those txns writes it again, under its own name
       ...chain.breaks.map((b) => ({ after: b.after, before: b.before, jumpFrom: -1, afterCrc: crcAt.get(b.after) ?? null })),
     ],
@@ -105,7 +129,10 @@ export function viewOf(chain: Chain, backups: ReadonlyArray<{ zxid: number; time
 export async function readArchiveView(store: ArchiveStore, cache?: Map<string, StoredLink | string>): Promise<ArchiveView> {
   const { links } = await listLinks(store, cache);
   const backups = await listBackupFiles(store);
-  return viewOf(buildChain(links), backups.map((b) => ({ zxid: b.zxid, timeMs: b.mtimeMs })));
+  return viewOf(
+    buildChain(links),
+    backups.map((b) => ({ zxid: b.zxid, timeMs: b.mtimeMs })),
+  );
 }
 
 /** A write left unfinished this long is abandoned (its writer died): nothing writes an hour without touching its file. */
@@ -122,7 +149,11 @@ export async function removeAbandonedWrites(store: ArchiveStore, now: number): P
   return removed;
 }
 
-export interface ArchiveStatus { zxid: number; asOfMs: number; serverId: number }
+export interface ArchiveStatus {
+  zxid: number;
+  asOfMs: number;
+  serverId: number;
+}
 
 export async function readStatus(store: ArchiveStore): Promise<ArchiveStatus | null> {
   try {
@@ -189,7 +220,9 @@ export function restoreRanges(runs: readonly Run[], backups: readonly BackupFile
 
 /** The ranges for people: one per stretch, from the oldest backup that starts it (a newer backup inside adds no zxid). */
 export function mergedRanges(ranges: readonly RestoreRange[]): RestoreRange[] {
-  return ranges.filter((r, i) => !ranges.some((o, j) => j !== i && o.fromZxid <= r.fromZxid && o.toZxid >= r.toZxid && (o.fromZxid < r.fromZxid || j < i)));
+  return ranges.filter(
+    (r, i) => !ranges.some((o, j) => j !== i && o.fromZxid <= r.fromZxid && o.toZxid >= r.toZxid && (o.fromZxid < r.fromZxid || j < i)),
+  );
 }
 
 export interface Gap {
@@ -203,14 +236,35 @@ export interface Gap {
 
 /** Every break of the chain: jumps no fill closed and links that are missing, and why each is there. */
 export function gaps(chain: Chain): Gap[] {
-  const missing = chain.breaks.map((b): Gap => ({
-    afterZxid: b.after, resumeZxid: b.before, kind: 'missing',
-    text: `missing: the txns after ${hex(b.after)} up to ${hex(b.before)} are not in the archive (their link was deleted or lost; a member that still holds them archives them again when it serves); points in between cannot be restored`,
-  }));
-  return [...missing, ...chain.jumps.filter((j) => j.filledTo !== j.to).map((j): Gap => j.restore
-    ? { afterZxid: j.from, resumeZxid: j.to, kind: 'restore', text: `restored at ${hex(j.to)}: a restore replaced the history after ${hex(j.from)} (epoch ${epochOf(j.to)} starts from the backup at ${hex(j.to)})` }
-    : { afterZxid: j.filledTo, resumeZxid: j.to, kind: 'hole', text: `hole: the txns after ${hex(j.filledTo)} up to ${hex(j.to)} were in no serving member's log when they were to be archived; the archive continues from the full backup at ${hex(j.to)} (a member that still holds them fills the hole when it serves)` })]
-    .sort((a, b) => a.afterZxid - b.afterZxid);
+  const missing = chain.breaks.map(
+    (b): Gap => ({
+      afterZxid: b.after,
+      resumeZxid: b.before,
+      kind: 'missing',
+      text: `missing: the txns after ${hex(b.after)} up to ${hex(b.before)} are not in the archive (their link was deleted or lost; a member that still holds them archives them again when it serves); points in between cannot be restored`,
+    }),
+  );
+  return [
+    ...missing,
+    ...chain.jumps
+      .filter((j) => j.filledTo !== j.to)
+      .map(
+        (j): Gap =>
+          j.restore
+            ? {
+                afterZxid: j.from,
+                resumeZxid: j.to,
+                kind: 'restore',
+                text: `restored at ${hex(j.to)}: a restore replaced the history after ${hex(j.from)} (epoch ${epochOf(j.to)} starts from the backup at ${hex(j.to)})`,
+              }
+            : {
+                afterZxid: j.filledTo,
+                resumeZxid: j.to,
+                kind: 'hole',
+                text: `hole: the txns after ${hex(j.filledTo)} up to ${hex(j.to)} were in no serving member's log when they were to be archived; the archive continues from the full backup at ${hex(j.to)} (a member that still holds them fills the hole when it serves)`,
+              },
+      ),
+  ].sort((a, b) => a.afterZxid - b.afterZxid);
 }
 
 // ---------- point in time ----------
@@ -229,7 +283,13 @@ export interface PointInTime {
 }
 
 /** Replays txns after `after` up to `upTo` (inclusive) onto tree and sessions. */
-function replay(records: readonly LogRecord[], after: number, upTo: number, tree: DataTree, sessions: Map<bigint, number>): { last: LogRecord | null; n: number } {
+function replay(
+  records: readonly LogRecord[],
+  after: number,
+  upTo: number,
+  tree: DataTree,
+  sessions: Map<bigint, number>,
+): { last: LogRecord | null; n: number } {
   let last: LogRecord | null = null;
   let n = 0;
   for (const r of records) {
@@ -257,7 +317,10 @@ async function lastTxnBy(store: ArchiveStore, run: Run, timeMs: number): Promise
   let prev = run.prev;
   for (const l of run.links) {
     if (l.firstTime > timeMs) return prev;
-    if (l.lastTime <= timeMs) { prev = l.last; continue; }
+    if (l.lastTime <= timeMs) {
+      prev = l.last;
+      continue;
+    }
     for (const r of readChunk(l.name, await store.read(linkPath(l.name))).records) {
       if (r.hdr.time > timeMs) return prev;
       prev = r.hdr.zxid;
@@ -281,25 +344,43 @@ function resumeAfter(chain: Chain, runs: readonly Run[], i: number): number | nu
  * captured at or before T, which is then the state at T (the txns after it came later). A
  * restore's base counts the same way, captured when the restore made it.
  */
-async function zxidAtTime(store: ArchiveStore, chain: Chain, runs: readonly Run[], backups: readonly BackupFile[], timeMs: number): Promise<number> {
+async function zxidAtTime(
+  store: ArchiveStore,
+  chain: Chain,
+  runs: readonly Run[],
+  backups: readonly BackupFile[],
+  timeMs: number,
+): Promise<number> {
   let i = -1;
-  runs.forEach((r, k) => { if (r.firstTime <= timeMs) i = k; });
+  runs.forEach((r, k) => {
+    if (r.firstTime <= timeMs) i = k;
+  });
   if (i >= 0 && runs[i]!.lastTime > timeMs) return lastTxnBy(store, runs[i]!, timeMs);
   const resume = i < 0 ? (runs[0]?.prev ?? chain.end) : resumeAfter(chain, runs, i);
   if (i >= 0 && resume === null) return runs[i]!.last;
   const captured = resume === null ? null : await capturedAt(store, backups, resume);
   if (resume !== null && captured !== null && captured <= timeMs) return resume;
-  if (i < 0) throw new ArchiveError(`no archived txn is at or before ${iso(timeMs)}${resume !== null && captured !== null ? `, and the oldest base (${hex(resume)}) was captured later, at ${iso(captured)}` : ''}`);
+  if (i < 0)
+    throw new ArchiveError(
+      `no archived txn is at or before ${iso(timeMs)}${resume !== null && captured !== null ? `, and the oldest base (${hex(resume)}) was captured later, at ${iso(captured)}` : ''}`,
+    );
   const run = runs[i]!;
   const gap = gaps(chain).find((g) => g.afterZxid === run.last);
   const until = captured === null ? '' : `, until the base at ${hex(resume!)} was captured at ${iso(captured)}`;
-  throw new ArchiveError(`${iso(timeMs)} falls in a gap of the archive: after its txn ${hex(run.last)} (${iso(run.lastTime)})${until}, ` +
-    `the txns decided are not in it${gap ? ` (${gap.text})` : ''}. Restore to ${hex(run.last)} (--to-zxid), the last state before the gap` +
-    `${captured === null ? '' : `, or to a time from ${iso(captured)} on`}`);
+  throw new ArchiveError(
+    `${iso(timeMs)} falls in a gap of the archive: after its txn ${hex(run.last)} (${iso(run.lastTime)})${until}, ` +
+      `the txns decided are not in it${gap ? ` (${gap.text})` : ''}. Restore to ${hex(run.last)} (--to-zxid), the last state before the gap` +
+      `${captured === null ? '' : `, or to a time from ${iso(captured)} on`}`,
+  );
 }
 
 /** Up to when the archive vouches for its newest state: its last txn's time, or the capture of the base its last jump went to. */
-async function newestArchived(store: ArchiveStore, chain: Chain, runs: readonly Run[], backups: readonly BackupFile[]): Promise<{ zxid: number; timeMs: number } | null> {
+async function newestArchived(
+  store: ArchiveStore,
+  chain: Chain,
+  runs: readonly Run[],
+  backups: readonly BackupFile[],
+): Promise<{ zxid: number; timeMs: number } | null> {
   const newest = runs.at(-1);
   const end = resumeAfter(chain, runs, runs.length - 1);
   if (end !== null) return { zxid: end, timeMs: (await capturedAt(store, backups, end)) ?? newest?.lastTime ?? 0 };
@@ -321,8 +402,10 @@ export async function pointInTime(store: ArchiveStore, target: Target): Promise<
     const status = await readStatus(store);
     if (newest && newest.timeMs < target.timeMs && !(status && status.zxid === newest.zxid && status.asOfMs >= target.timeMs)) {
       const asOf = status && status.zxid === newest.zxid ? `; the archive was complete as of ${iso(status.asOfMs)}` : '';
-      throw new ArchiveError(`the newest archived state is ${hex(newest.zxid)} at ${iso(newest.timeMs)}${asOf}: txns after it, up to ${iso(target.timeMs)}, may not be archived yet. ` +
-        'Pick an earlier time, or wait for the next archive interval (backup.archiveIntervalMs)');
+      throw new ArchiveError(
+        `the newest archived state is ${hex(newest.zxid)} at ${iso(newest.timeMs)}${asOf}: txns after it, up to ${iso(target.timeMs)}, may not be archived yet. ` +
+          'Pick an earlier time, or wait for the next archive interval (backup.archiveIntervalMs)',
+      );
     }
     zxid = await zxidAtTime(store, chain, runs, backups, target.timeMs);
   }
@@ -356,10 +439,16 @@ async function rebuild(store: ArchiveStore, runs: readonly Run[], backup: Backup
     }
   }
   const reached = last?.hdr.zxid ?? snapshot.zxid;
-  if (reached !== zxid) throw new ArchiveError(`${hex(zxid)} is not a txn of the archived history (the txns go from ${hex(reached)} to the next one)`);
+  if (reached !== zxid)
+    throw new ArchiveError(`${hex(zxid)} is not a txn of the archived history (the txns go from ${hex(reached)} to the next one)`);
   return {
-    tree, sessions: [...sessions].map(([id, timeoutMs]) => ({ id, timeoutMs })), backup: backup.path, backupZxid: snapshot.zxid,
-    zxid: reached, timeMs: last?.hdr.time ?? Date.parse(meta.time), replayed,
+    tree,
+    sessions: [...sessions].map(([id, timeoutMs]) => ({ id, timeoutMs })),
+    backup: backup.path,
+    backupZxid: snapshot.zxid,
+    zxid: reached,
+    timeMs: last?.hdr.time ?? Date.parse(meta.time),
+    replayed,
   };
 }
 
@@ -367,10 +456,13 @@ async function rebuild(store: ArchiveStore, runs: readonly Run[], backup: Backup
 function unreachable(zxid: number, chain: Chain, runs: readonly Run[], backups: readonly BackupFile[]): string {
   const newest = runs.at(-1);
   if (zxid > (chain.end ?? -1) && zxid > (backups.at(-1)?.zxid ?? -1)) {
-    return `${hex(zxid)} is not archived yet: the newest archived txn is ${newest ? `${hex(newest.last)} (${iso(newest.lastTime)})` : 'none'}. ` +
-      'Txns reach the archive within backup.archiveIntervalMs of their commit';
+    return (
+      `${hex(zxid)} is not archived yet: the newest archived txn is ${newest ? `${hex(newest.last)} (${iso(newest.lastTime)})` : 'none'}. ` +
+      'Txns reach the archive within backup.archiveIntervalMs of their commit'
+    );
   }
-  if (zxid < backups[0]!.zxid) return `${hex(zxid)} is before the archive's oldest backup (${hex(backups[0]!.zxid)}): retention removed what led there, or it was never archived`;
+  if (zxid < backups[0]!.zxid)
+    return `${hex(zxid)} is before the archive's oldest backup (${hex(backups[0]!.zxid)}): retention removed what led there, or it was never archived`;
   const gap = gaps(chain).find((g) => g.afterZxid < zxid && zxid < g.resumeZxid);
   if (gap) return `${hex(zxid)} cannot be reached: ${gap.text}`;
   return `${hex(zxid)} cannot be reached from any backup: the chain from the nearest backup before it does not lead there (a link is missing or damaged; run ark backup list)`;
@@ -378,7 +470,10 @@ function unreachable(zxid: number, chain: Chain, runs: readonly Run[], backups: 
 
 // ---------- retention ----------
 
-export interface RetentionPolicy { retainCount: number; retainHours: number }
+export interface RetentionPolicy {
+  retainCount: number;
+  retainHours: number;
+}
 
 /**
  * Keeps the newest `retainCount` backups and those younger than `retainHours` (either rule keeps

@@ -140,7 +140,6 @@ export interface LogExtent {
   logFrom: number | null;
 }
 
-
 export class Archiver {
   private view: ArchiveView | null = null;
   private inFlight: ArchiveAction | null = null;
@@ -271,7 +270,12 @@ export class Archiver {
       this.flushTo = null;
       // up to date: record that every txn committed so far is archived (point-in-time restore by
       // time may then reach past the last txn, up to this moment)
-      if (m.duty && m.committed === p && slot === 'next' && (this.lastStatus.zxid !== p || now - this.lastStatus.at >= this.opts.archiveIntervalMs / 2)) {
+      if (
+        m.duty &&
+        m.committed === p &&
+        slot === 'next' &&
+        (this.lastStatus.zxid !== p || now - this.lastStatus.at >= this.opts.archiveIntervalMs / 2)
+      ) {
         return { kind: 'status', zxid: p };
       }
       return null;
@@ -309,7 +313,9 @@ export class Archiver {
   private restoreJump(m: MemberState, end: number): ArchiveAction | null {
     const restore = m.snapshots.find((s) => s > end && !this.missing.has(s) && s <= m.archivable && isRestoreBase(s));
     if (restore === undefined) return null;
-    return this.view!.backups.some((b) => b.zxid === restore) ? { kind: 'jump', from: end, to: restore } : { kind: 'base', snapshot: restore };
+    return this.view!.backups.some((b) => b.zxid === restore)
+      ? { kind: 'jump', from: end, to: restore }
+      : { kind: 'base', snapshot: restore };
   }
 
   /** The chain's end cannot be continued from this member's disk: jump to a base above it. */
@@ -334,7 +340,13 @@ export class Archiver {
   private fillHole(m: MemberState): ArchiveAction | null {
     for (const h of this.view!.holes) {
       if (this.missing.has(h.after) || m.archivable <= h.after) continue;
-      return { kind: 'chunk', after: h.after, upTo: Math.min(h.before, m.archivable), slot: h.after === h.jumpFrom ? 'fill' : 'next', afterCrc: h.afterCrc };
+      return {
+        kind: 'chunk',
+        after: h.after,
+        upTo: Math.min(h.before, m.archivable),
+        slot: h.after === h.jumpFrom ? 'fill' : 'next',
+        afterCrc: h.afterCrc,
+      };
     }
     return null;
   }
@@ -355,7 +367,8 @@ export class Archiver {
       if (result.reason === 'missing' && a.kind === 'chunk') this.missing.add(a.after);
       if (result.reason === 'missing' && a.kind === 'base') this.missing.add(a.snapshot);
       // until its history changes: the archive's txn there stays what it is
-      if (result.reason === 'diverged' && a.kind === 'chunk') this.mismatched ??= { kind: 'diverged', archiveZxid: a.after, memberZxid: this.seen?.committed ?? 0, since: now };
+      if (result.reason === 'diverged' && a.kind === 'chunk')
+        this.mismatched ??= { kind: 'diverged', archiveZxid: a.after, memberZxid: this.seen?.committed ?? 0, since: now };
       // someone else wrote first, or a write failed: read the archive again before anything else
       this.nextRefreshAt = now;
       return;

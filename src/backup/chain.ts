@@ -13,7 +13,6 @@
 // name that exists. No txn is therefore archived twice, whoever writes.
 import { isEpochStart } from '../util/zxid.js';
 
-
 export interface Link {
   /** its name in txns/ */
   name: string;
@@ -122,8 +121,16 @@ export function buildChain(all: readonly Link[]): Chain {
   const chunksAndJumps = all.filter((l) => !l.name.startsWith('fill.'));
   const continued = new Set(chunksAndJumps.map((l) => linkName(l.last)));
   const inFill = reachedByFills(all, byName);
-  const walks = chunksAndJumps.filter((l) => !continued.has(l.name)).map((l) => ({ links: walkFrom(l, byName), inFill: inFill.has(l) }))
-    .sort((a, b) => b.links.at(-1)!.last - a.links.at(-1)!.last || Number(a.inFill) - Number(b.inFill) || a.links[0]!.prev - b.links[0]!.prev || (a.links[0]!.name < b.links[0]!.name ? -1 : 1));
+  const walks = chunksAndJumps
+    .filter((l) => !continued.has(l.name))
+    .map((l) => ({ links: walkFrom(l, byName), inFill: inFill.has(l) }))
+    .sort(
+      (a, b) =>
+        b.links.at(-1)!.last - a.links.at(-1)!.last ||
+        Number(a.inFill) - Number(b.inFill) ||
+        a.links[0]!.prev - b.links[0]!.prev ||
+        (a.links[0]!.name < b.links[0]!.name ? -1 : 1),
+    );
   const parts: Link[][] = [];
   for (const w of walks) {
     const next = parts.at(-1);
@@ -138,7 +145,11 @@ export function buildChain(all: readonly Link[]): Chain {
     if (!isJump(link)) continue;
     const j: Jump = { link, from: link.prev, to: link.last, restore: isRestoreBase(link.last), fill: [], filledTo: link.prev };
     if (!j.restore) {
-      for (let f = byName.get(linkName(link.prev, true)); f && !isJump(f) && f.prev === j.filledTo && f.last <= j.to; f = byName.get(linkName(f.last))) {
+      for (
+        let f = byName.get(linkName(link.prev, true));
+        f && !isJump(f) && f.prev === j.filledTo && f.last <= j.to;
+        f = byName.get(linkName(f.last))
+      ) {
         j.fill.push(f);
         fillNames.add(f.name);
         j.filledTo = f.last;
@@ -152,7 +163,14 @@ export function buildChain(all: readonly Link[]): Chain {
 }
 
 /** A stretch of txns the chain holds without a break: the links (fills spliced in) from `prev` to `last`. */
-export interface Run { prev: number; first: number; last: number; firstTime: number; lastTime: number; links: Link[] }
+export interface Run {
+  prev: number;
+  first: number;
+  last: number;
+  firstTime: number;
+  lastTime: number;
+  links: Link[];
+}
 
 /** The chain as stretches of txns: a filled jump joins its two sides; any other jump starts a new stretch at its base. */
 export function runsOf(chain: Chain): Run[] {
@@ -170,7 +188,10 @@ export function runsOf(chain: Chain): Run[] {
     }
   };
   for (const l of chain.links) {
-    if (!isJump(l)) { add(l); continue; }
+    if (!isJump(l)) {
+      add(l);
+      continue;
+    }
     const j = fills.get(l)!;
     for (const f of j.fill) add(f);
     // not filled up to the base: the stretch after the jump starts at the base

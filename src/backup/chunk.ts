@@ -39,7 +39,10 @@ export interface ChunkHeader extends Omit<RecordRun, 'bytes' | 'lastCrc'> {
 }
 
 export class ChunkCorruptError extends Error {
-  constructor(readonly file: string, what: string) {
+  constructor(
+    readonly file: string,
+    what: string,
+  ) {
     super(`${file}: ${what}`);
     this.name = 'ChunkCorruptError';
   }
@@ -47,7 +50,15 @@ export class ChunkCorruptError extends Error {
 
 export function encodeChunkHeader(h: ChunkHeader): Buffer {
   const w = new JuteWriter(CHUNK_HEADER_BYTES);
-  w.int(CHUNK_MAGIC).int(CHUNK_VERSION).long(h.prevZxid).long(h.firstZxid).long(h.lastZxid).int(h.count).long(h.firstTime).long(h.lastTime).long(h.lastCrc ?? -1);
+  w.int(CHUNK_MAGIC)
+    .int(CHUNK_VERSION)
+    .long(h.prevZxid)
+    .long(h.firstZxid)
+    .long(h.lastZxid)
+    .int(h.count)
+    .long(h.firstTime)
+    .long(h.lastTime)
+    .long(h.lastCrc ?? -1);
   const body = w.take();
   const out = Buffer.alloc(CHUNK_HEADER_BYTES);
   body.copy(out);
@@ -59,18 +70,23 @@ export function encodeChunkHeader(h: ChunkHeader): Buffer {
 export function readChunkHeader(file: string, buf: Buffer): ChunkHeader {
   // magic and version first: an older header is shorter, and would otherwise read as a damaged one
   if (buf.length >= 8 && buf.readUInt32BE(0) === CHUNK_MAGIC && buf.readInt32BE(4) !== CHUNK_VERSION) {
-    throw new ChunkCorruptError(file, `chunk format version ${buf.readInt32BE(4)}; this Ark reads version ${CHUNK_VERSION} only. ` +
-      'The archive was written by another Ark version: point backup.archiveDir (and ark restore --archive) at an archive this version wrote, or a new, empty directory');
+    throw new ChunkCorruptError(
+      file,
+      `chunk format version ${buf.readInt32BE(4)}; this Ark reads version ${CHUNK_VERSION} only. ` +
+        'The archive was written by another Ark version: point backup.archiveDir (and ark restore --archive) at an archive this version wrote, or a new, empty directory',
+    );
   }
   if (buf.length < CHUNK_HEADER_BYTES) throw new ChunkCorruptError(file, `only ${buf.length} bytes: shorter than a chunk header`);
-  if ((crc32(buf.subarray(0, CHUNK_HEADER_BYTES - 4)) >>> 0) !== buf.readUInt32BE(CHUNK_HEADER_BYTES - 4)) throw new ChunkCorruptError(file, 'header checksum mismatch');
+  if (crc32(buf.subarray(0, CHUNK_HEADER_BYTES - 4)) >>> 0 !== buf.readUInt32BE(CHUNK_HEADER_BYTES - 4))
+    throw new ChunkCorruptError(file, 'header checksum mismatch');
   const r = new JuteReader(buf.subarray(0, CHUNK_HEADER_BYTES - 4));
   if (r.int() !== CHUNK_MAGIC) throw new ChunkCorruptError(file, 'not an Ark archive chunk (bad magic)');
   r.int(); // the version, checked above
   const h = { prevZxid: r.long(), firstZxid: r.long(), lastZxid: r.long(), count: r.int(), firstTime: r.long(), lastTime: r.long() };
   const crc = r.long();
   const jump = h.count === 0 && h.firstZxid === h.lastZxid;
-  if (h.count < 0 || h.firstZxid <= h.prevZxid || h.lastZxid < h.firstZxid || (h.count === 0 && !jump)) throw new ChunkCorruptError(file, 'header describes no run of txns and no jump');
+  if (h.count < 0 || h.firstZxid <= h.prevZxid || h.lastZxid < h.firstZxid || (h.count === 0 && !jump))
+    throw new ChunkCorruptError(file, 'header describes no run of txns and no jump');
   if (jump ? crc !== -1 : crc < 0 || crc > 0xffffffff) throw new ChunkCorruptError(file, 'header names no checksum for its last txn');
   return { ...h, lastCrc: jump ? null : crc };
 }
@@ -94,22 +110,27 @@ export function readChunk(file: string, buf: Buffer): { header: ChunkHeader; rec
     const end = offset + RECORD_HEADER_BYTES + len;
     if (len < 28 || end > buf.length) throw new ChunkCorruptError(file, `record at offset ${offset} runs past the end of the chunk`);
     const payload = buf.subarray(offset + RECORD_HEADER_BYTES, end);
-    if ((crc32(payload) >>> 0) !== buf.readUInt32BE(offset + 4)) throw new ChunkCorruptError(file, `record checksum mismatch at offset ${offset}`);
+    if (crc32(payload) >>> 0 !== buf.readUInt32BE(offset + 4))
+      throw new ChunkCorruptError(file, `record checksum mismatch at offset ${offset}`);
     const pr = new JuteReader(payload);
     const hdr = readTxnHeader(pr);
-    if (!follows(prev, hdr.zxid)) throw new ChunkCorruptError(file, `txn 0x${hdr.zxid.toString(16)} does not follow 0x${prev.toString(16)}`);
+    if (!follows(prev, hdr.zxid))
+      throw new ChunkCorruptError(file, `txn 0x${hdr.zxid.toString(16)} does not follow 0x${prev.toString(16)}`);
     records.push({ hdr, txn: readTxnBody(pr, hdr.type, hdr.sessionId) });
     lastCrc = buf.readUInt32BE(offset + 4);
     prev = hdr.zxid;
     offset = end;
   }
-  if (records.length !== header.count) throw new ChunkCorruptError(file, `holds ${records.length} txns, its header says ${header.count}: the chunk is incomplete`);
+  if (records.length !== header.count)
+    throw new ChunkCorruptError(file, `holds ${records.length} txns, its header says ${header.count}: the chunk is incomplete`);
   if (header.count === 0) return { header, records }; // a jump
   const first = records[0]!.hdr;
   const last = records[records.length - 1]!.hdr;
-  if (first.zxid !== header.firstZxid || last.zxid !== header.lastZxid) throw new ChunkCorruptError(file, 'its txns do not match the zxids its header names');
-  if (first.time !== header.firstTime || last.time !== header.lastTime) throw new ChunkCorruptError(file, 'its txns do not match the times its header names');
-  if (lastCrc !== header.lastCrc) throw new ChunkCorruptError(file, 'its last txn\'s checksum differs from the one its header names');
+  if (first.zxid !== header.firstZxid || last.zxid !== header.lastZxid)
+    throw new ChunkCorruptError(file, 'its txns do not match the zxids its header names');
+  if (first.time !== header.firstTime || last.time !== header.lastTime)
+    throw new ChunkCorruptError(file, 'its txns do not match the times its header names');
+  if (lastCrc !== header.lastCrc) throw new ChunkCorruptError(file, "its last txn's checksum differs from the one its header names");
   return { header, records };
 }
 
@@ -120,5 +141,7 @@ export function recordCrc(payload: Uint8Array): number {
 
 /** Frames one record payload as the log does (for chunks assembled from decoded txns: tests, the simulator). */
 export function frameRecord(w: JuteWriter, payload: Buffer): void {
-  w.int(payload.length).int(crc32(payload) | 0).raw(payload);
+  w.int(payload.length)
+    .int(crc32(payload) | 0)
+    .raw(payload);
 }

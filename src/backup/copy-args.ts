@@ -6,7 +6,10 @@ import { formatHostPort, parseHostList, type HostPort } from '../util/hostport.j
 
 /** A copy that cannot start or cannot go on: one line for the user; `usage` for bad arguments. */
 export class CopyError extends Error {
-  constructor(message: string, readonly usage = false) {
+  constructor(
+    message: string,
+    readonly usage = false,
+  ) {
     super(message);
     this.name = 'CopyError';
   }
@@ -14,7 +17,7 @@ export class CopyError extends Error {
 
 /** Why a request failed, for a message: the ZooKeeper error's name (NoAuth, ConnectionLoss...), else the message. */
 export function reasonOf(e: unknown): string {
-  return e instanceof KeeperError ? errorName(e.code) : (e as Error).message ?? String(e);
+  return e instanceof KeeperError ? errorName(e.code) : ((e as Error).message ?? String(e));
 }
 
 export type Role = 'source' | 'destination';
@@ -27,7 +30,10 @@ export interface ConnectString {
   path: string;
 }
 
-export interface Auth { scheme: string; credentials: string }
+export interface Auth {
+  scheme: string;
+  credentials: string;
+}
 
 export const formatEndpoint = formatHostPort;
 

@@ -4,7 +4,10 @@ import { digestOf } from '../tree/acl.js';
 import { Perms, type ACL, type Id } from '../wire/protocol.js';
 import type { Auth } from './copy-args.js';
 
-export interface NodeContent { data: Buffer | null; acl: ACL[] }
+export interface NodeContent {
+  data: Buffer | null;
+  acl: ACL[];
+}
 
 /** Null data (a node created without data) is not the same as empty data. */
 export function sameData(a: Buffer | null, b: Buffer | null): boolean {
@@ -41,8 +44,11 @@ export class CopierGrant {
 
   /** Whether the copier may create children under a node with this ACL. */
   mayCreateUnder(acl: ACL[]): boolean {
-    return acl.some((a) => (a.perms & Perms.CREATE) !== 0 &&
-      ((a.id.scheme === 'world' && a.id.id === 'anyone') || this.digests.some((o) => o.scheme === a.id.scheme && o.id === a.id.id)));
+    return acl.some(
+      (a) =>
+        (a.perms & Perms.CREATE) !== 0 &&
+        ((a.id.scheme === 'world' && a.id.id === 'anyone') || this.digests.some((o) => o.scheme === a.id.scheme && o.id === a.id.id)),
+    );
   }
 
   /** The ACL with CREATE (for the children) and ADMIN (to set the exact ACL afterwards) for the copier. */

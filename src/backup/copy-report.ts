@@ -8,8 +8,9 @@ export const SKIP_REASONS: Record<SkipReason, string> = {
   ephemeral: 'ephemeral: owned by a session of the source (--include-ephemerals copies it as a persistent node)',
   zookeeper: "the server's own subtree (/zookeeper), not copied unless the source path is inside it",
   'no-auth': 'not readable by the copier (NoAuth), nor its subtree: pass --auth digest:user:password (used on both sides)',
-  'acl-hidden': 'the source hides the digest ids of its ACL (user:x) from a copier without ADMIN on it, so the ACL cannot be copied; '
-    + 'not copied, nor its subtree: pass --auth digest:user:password of a user with ADMIN',
+  'acl-hidden':
+    'the source hides the digest ids of its ACL (user:x) from a copier without ADMIN on it, so the ACL cannot be copied; ' +
+    'not copied, nor its subtree: pass --auth digest:user:password of a user with ADMIN',
   vanished: 'deleted on the source while the copy ran',
   parent: 'its parent was not copied',
   target: 'the destination path itself, which lies inside the source subtree on the same service',
@@ -64,7 +65,10 @@ export interface CopyReport {
 }
 
 /** A node as the report names it: source path ('' for a missing parent of the destination path) and destination path. */
-export interface NodeRef { path: string; target: string }
+export interface NodeRef {
+  path: string;
+  target: string;
+}
 
 export type ReportHeader = Pick<CopyReport, 'source' | 'destination' | 'dryRun' | 'overwrite' | 'includeEphemerals'>;
 
@@ -75,8 +79,20 @@ export class CopyTally {
   constructor(header: ReportHeader) {
     this.report = {
       ...header,
-      nodesRead: 0, created: 0, updated: 0, unchanged: 0, conflicts: 0, skipped: 0, skippedByReason: {}, failed: 0,
-      ephemeralsAsPersistent: 0, bytes: 0, bytesWritten: 0, seconds: 0, ok: false, nodes: [],
+      nodesRead: 0,
+      created: 0,
+      updated: 0,
+      unchanged: 0,
+      conflicts: 0,
+      skipped: 0,
+      skippedByReason: {},
+      failed: 0,
+      ephemeralsAsPersistent: 0,
+      bytes: 0,
+      bytesWritten: 0,
+      seconds: 0,
+      ok: false,
+      nodes: [],
     };
   }
 
@@ -136,7 +152,11 @@ export class CopyTally {
 
   private note(node: NodeRef, action: NodeAction['action'], detail?: string, reason?: SkipReason): void {
     this.report.nodes.push({
-      path: node.path, target: node.target, action, ...(reason !== undefined ? { reason } : {}), ...(detail !== undefined ? { detail } : {}),
+      path: node.path,
+      target: node.target,
+      action,
+      ...(reason !== undefined ? { reason } : {}),
+      ...(detail !== undefined ? { detail } : {}),
     });
   }
 }

@@ -30,11 +30,15 @@ export class CopySession {
   private lostListener: (e: KeeperError) => void = () => {};
   private readonly retryPolicy: RetryPolicy;
 
-  private constructor(readonly role: Role, private readonly hosts: string, private readonly client: ZooKeeperClient,
+  private constructor(
+    readonly role: Role,
+    private readonly hosts: string,
+    private readonly client: ZooKeeperClient,
     /** host:port of the server the session started on */
     readonly connected: string,
     /** the session timeout the server granted */
-    private readonly timeoutMs: number) {
+    private readonly timeoutMs: number,
+  ) {
     // the client waits for the connection between tries; one call failing for a whole session
     // timeout (a service that keeps hanging up) ends the copy as a lost connection would
     this.retryPolicy = new ExponentialBackoff({ baseDelayMs: 50, maxDelayMs: 1000, maxRetries: Infinity, maxElapsedMs: timeoutMs });
@@ -45,7 +49,10 @@ export class CopySession {
   static async open(cs: ConnectString, role: Role, o: SessionOptions): Promise<CopySession> {
     const hosts = formatHosts(cs);
     const client = createClient(hosts, {
-      sessionTimeoutMs: o.sessionTimeoutMs, connectTimeoutMs: o.connectTimeoutMs, renewSession: false, frameBytesMax: FRAME_BYTES_MAX,
+      sessionTimeoutMs: o.sessionTimeoutMs,
+      connectTimeoutMs: o.connectTimeoutMs,
+      renewSession: false,
+      frameBytesMax: FRAME_BYTES_MAX,
     });
     try {
       await firstSession(client, cs, role);
@@ -67,7 +74,9 @@ export class CopySession {
   lostError(e: KeeperError, nodesRead: number): CopyError {
     const where = `${this.hosts} (${this.role}) after ${nodesRead} nodes read`;
     if (e instanceof SessionExpiredError) {
-      return new CopyError(`lost the session to ${where}: SessionExpired (out of reach for longer than the session timeout, ${this.timeoutMs} ms)`);
+      return new CopyError(
+        `lost the session to ${where}: SessionExpired (out of reach for longer than the session timeout, ${this.timeoutMs} ms)`,
+      );
     }
     return new CopyError(`lost the connection to ${where}: ${errorName(e.code)}`);
   }
@@ -123,9 +132,12 @@ export class CopySession {
 
 const SOCKET_ERRORS: Record<string, string> = {
   ECONNREFUSED: 'connection refused',
-  ENOTFOUND: 'unknown host', EAI_AGAIN: 'unknown host', EAI_NONAME: 'unknown host',
+  ENOTFOUND: 'unknown host',
+  EAI_AGAIN: 'unknown host',
+  EAI_NONAME: 'unknown host',
   ETIMEDOUT: 'timed out',
-  EHOSTUNREACH: 'host unreachable', ENETUNREACH: 'host unreachable',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'host unreachable',
 };
 
 function describeAttempt(f: { reason: string; code?: string }): string {
@@ -148,8 +160,11 @@ async function firstSession(client: ZooKeeperClient, cs: ConnectString, role: Ro
   try {
     await client.waitForConnected({ signal: everyHostFailed.signal });
   } catch (e) {
-    const failures = !everyHostFailed.signal.aborted ? [e instanceof SessionExpiredError ? 'the server refused the session' : reasonOf(e)]
-      : hosts.length === 1 ? [why.get(hosts[0]!)] : hosts.map((h) => `${h} ${why.get(h)}`);
+    const failures = !everyHostFailed.signal.aborted
+      ? [e instanceof SessionExpiredError ? 'the server refused the session' : reasonOf(e)]
+      : hosts.length === 1
+        ? [why.get(hosts[0]!)]
+        : hosts.map((h) => `${h} ${why.get(h)}`);
     throw new CopyError(`cannot connect to ${hosts.join(',')} (${role}): ${failures.join('; ')}`);
   } finally {
     client.off('connectFailed', onFailed);

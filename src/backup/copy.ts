@@ -43,7 +43,14 @@ import { CopySession, type SessionOptions } from './copy-session.js';
 import { TreeCopy } from './tree-copy.js';
 
 export {
-  CopyError, formatConnectString, formatEndpoint, parseAuth, parseConnectString, type ConnectString, type Endpoint, type Role,
+  CopyError,
+  formatConnectString,
+  formatEndpoint,
+  parseAuth,
+  parseConnectString,
+  type ConnectString,
+  type Endpoint,
+  type Role,
 } from './copy-args.js';
 export { SKIP_REASONS, type CopyReport, type NodeAction, type SkipReason } from './copy-report.js';
 
@@ -69,7 +76,11 @@ export async function copyTree(opts: CopyOptions): Promise<CopyReport> {
   const auth = (opts.auth ?? []).map(parseAuth);
   const exclude = await excludedTarget(from, to);
   const startedAt = performance.now();
-  const session: SessionOptions = { auth, sessionTimeoutMs: opts.sessionTimeoutMs ?? 30000, connectTimeoutMs: opts.connectTimeoutMs ?? 10000 };
+  const session: SessionOptions = {
+    auth,
+    sessionTimeoutMs: opts.sessionTimeoutMs ?? 30000,
+    connectTimeoutMs: opts.connectTimeoutMs ?? 10000,
+  };
   const src = await CopySession.open(from, 'source', session);
   let dst: CopySession;
   try {
@@ -79,13 +90,21 @@ export async function copyTree(opts: CopyOptions): Promise<CopyReport> {
     throw e;
   }
   try {
-    return await new TreeCopy({
-      from, to, exclude,
-      window: Math.max(1, opts.window ?? 64),
-      dryRun: opts.dryRun === true, overwrite: opts.overwrite === true, includeEphemerals: opts.includeEphemerals === true,
-      copier: new CopierGrant(auth),
-      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-    }, src, dst).run(startedAt);
+    return await new TreeCopy(
+      {
+        from,
+        to,
+        exclude,
+        window: Math.max(1, opts.window ?? 64),
+        dryRun: opts.dryRun === true,
+        overwrite: opts.overwrite === true,
+        includeEphemerals: opts.includeEphemerals === true,
+        copier: new CopierGrant(auth),
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      },
+      src,
+      dst,
+    ).run(startedAt);
   } finally {
     await Promise.all([src.close(), dst.close()]);
   }
@@ -100,7 +119,10 @@ async function excludedTarget(from: ConnectString, to: ConnectString): Promise<s
   const [srcAddrs, dstAddrs] = await Promise.all([addresses(from.hosts), addresses(to.hosts)]);
   if (![...srcAddrs].some((a) => dstAddrs.has(a))) return null;
   if (from.path === to.path || isInside(from.path, to.path)) {
-    throw new CopyError(`source ${from.path} and destination ${to.path} overlap on the same service: the copy would write into the subtree it reads`, true);
+    throw new CopyError(
+      `source ${from.path} and destination ${to.path} overlap on the same service: the copy would write into the subtree it reads`,
+      true,
+    );
   }
   return isInside(to.path, from.path) ? to.path : null;
 }
@@ -117,4 +139,4 @@ async function addresses(hosts: Endpoint[]): Promise<Set<string>> {
   return out;
 }
 
-const isInside = (path: string, root: string): boolean => root === '/' ? path !== '/' : path.startsWith(`${root}/`);
+const isInside = (path: string, root: string): boolean => (root === '/' ? path !== '/' : path.startsWith(`${root}/`));

@@ -12,7 +12,14 @@ import { Readable, Transform, type TransformCallback, type Writable } from 'node
 import { pipeline } from 'node:stream/promises';
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { createGzip, crc32, gunzipSync } from 'node:zlib';
-import { SnapshotWriter, gunzipAsync, readSnapshot, readSnapshotAsync, type LoadedSnapshot, type SessionRecord } from '../storage/snapshot.js';
+import {
+  SnapshotWriter,
+  gunzipAsync,
+  readSnapshot,
+  readSnapshotAsync,
+  type LoadedSnapshot,
+  type SessionRecord,
+} from '../storage/snapshot.js';
 import type { DataTree } from '../tree/datatree.js';
 
 export const BACKUP_MAGIC = 0x41524b42; // "ARKB"
@@ -33,7 +40,10 @@ export interface BackupMeta {
 }
 
 export class BackupCorruptError extends Error {
-  constructor(readonly file: string, what: string) {
+  constructor(
+    readonly file: string,
+    what: string,
+  ) {
     super(`${file}: ${what}`);
     this.name = 'BackupCorruptError';
   }
@@ -57,7 +67,13 @@ class ChecksumTrailer extends Transform {
   }
 }
 
-export interface BackupResult { zxid: number; nodes: number; bytes: number; ms: number; digest: bigint }
+export interface BackupResult {
+  zxid: number;
+  nodes: number;
+  bytes: number;
+  ms: number;
+  digest: bigint;
+}
 
 /** The file's first bytes: magic, version and the metadata. */
 function backupHead(meta: BackupMeta): Buffer {
@@ -74,10 +90,18 @@ function backupHead(meta: BackupMeta): Buffer {
  * metadata in front, all of it gzipped, the checksum trailer behind. Memory stays flat.
  */
 export async function* backupStream(meta: BackupMeta, snapshot: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const source = Readable.from((async function* () { yield backupHead(meta); yield* snapshot; })());
+  const source = Readable.from(
+    (async function* () {
+      yield backupHead(meta);
+      yield* snapshot;
+    })(),
+  );
   const trailer = new ChecksumTrailer();
   // a failure anywhere destroys every stream, and the loop below throws it
-  const flowing = pipeline(source, createGzip({ level: 1 }), trailer).then(() => null, (e: unknown) => e as Error);
+  const flowing = pipeline(source, createGzip({ level: 1 }), trailer).then(
+    () => null,
+    (e: unknown) => e as Error,
+  );
   try {
     for await (const c of trailer) yield c as Buffer;
   } finally {
@@ -96,9 +120,17 @@ export function backupMeta(zxid: number, sessions: number, createdBy: string, ti
  * Streams a consistent backup of `tree` (captured at its current zxid, copy-on-write) into `out`,
  * `nodesPerSlice` nodes per turn of the event loop: memory stays flat and requests keep flowing.
  */
-export async function writeBackup(tree: DataTree, sessions: SessionRecord[], out: Writable, opts: {
-  createdBy: string; nodesPerSlice?: number; signal?: AbortSignal; onStart?: (zxid: number) => void;
-}): Promise<BackupResult> {
+export async function writeBackup(
+  tree: DataTree,
+  sessions: SessionRecord[],
+  out: Writable,
+  opts: {
+    createdBy: string;
+    nodesPerSlice?: number;
+    signal?: AbortSignal;
+    onStart?: (zxid: number) => void;
+  },
+): Promise<BackupResult> {
   const t0 = Date.now();
   const writer = new SnapshotWriter(tree, sessions, Date.now());
   opts.onStart?.(writer.zxid);
@@ -115,7 +147,10 @@ export async function writeBackup(tree: DataTree, sessions: SessionRecord[], out
   }
   let bytes = 0;
   const counted = async function* (): AsyncGenerator<Buffer> {
-    for await (const c of backupStream(meta, slices())) { bytes += c.length; yield c; }
+    for await (const c of backupStream(meta, slices())) {
+      bytes += c.length;
+      yield c;
+    }
   };
   try {
     // an abort destroys the whole pipeline, even while it waits on a client that stopped reading
@@ -139,8 +174,10 @@ export interface LoadedBackup {
 export function checkedBody(file: string, raw: Buffer): Buffer {
   if (raw.length < 8 + 20) throw new BackupCorruptError(file, `only ${raw.length} bytes: not a whole Ark backup`);
   const at = raw.length - 8;
-  if (raw.readUInt32BE(at) !== TRAILER_MAGIC) throw new BackupCorruptError(file, 'no "ARKC" trailer: the file is truncated or not an Ark backup');
-  if ((crc32(raw.subarray(0, at)) >>> 0) !== raw.readUInt32BE(at + 4)) throw new BackupCorruptError(file, 'file checksum mismatch: the backup is damaged');
+  if (raw.readUInt32BE(at) !== TRAILER_MAGIC)
+    throw new BackupCorruptError(file, 'no "ARKC" trailer: the file is truncated or not an Ark backup');
+  if (crc32(raw.subarray(0, at)) >>> 0 !== raw.readUInt32BE(at + 4))
+    throw new BackupCorruptError(file, 'file checksum mismatch: the backup is damaged');
   return raw.subarray(0, at);
 }
 
@@ -148,7 +185,8 @@ export function checkedBody(file: string, raw: Buffer): Buffer {
 function parts(file: string, body: Buffer): { meta: BackupMeta; snapshotBytes: Buffer } {
   if (body.length < 12 || body.readUInt32BE(0) !== BACKUP_MAGIC) throw new BackupCorruptError(file, 'not an Ark backup (bad magic)');
   const version = body.readInt32BE(4);
-  if (version !== BACKUP_VERSION) throw new BackupCorruptError(file, `backup format version ${version}; this Ark reads version ${BACKUP_VERSION}`);
+  if (version !== BACKUP_VERSION)
+    throw new BackupCorruptError(file, `backup format version ${version}; this Ark reads version ${BACKUP_VERSION}`);
   const metaLen = body.readInt32BE(8);
   if (metaLen < 0 || 12 + metaLen > body.length) throw new BackupCorruptError(file, 'metadata length out of range');
   try {
@@ -160,7 +198,8 @@ function parts(file: string, body: Buffer): { meta: BackupMeta; snapshotBytes: B
 
 /** The backup whole, once its snapshot is rebuilt by `read` (sync or not) and matches the metadata. */
 function loaded(file: string, raw: Buffer, meta: BackupMeta, snapshotBytes: Buffer, snapshot: LoadedSnapshot): LoadedBackup {
-  if (meta.zxid !== `0x${snapshot.zxid.toString(16)}`) throw new BackupCorruptError(file, `metadata says zxid ${meta.zxid}, the snapshot is at 0x${snapshot.zxid.toString(16)}`);
+  if (meta.zxid !== `0x${snapshot.zxid.toString(16)}`)
+    throw new BackupCorruptError(file, `metadata says zxid ${meta.zxid}, the snapshot is at 0x${snapshot.zxid.toString(16)}`);
   return { meta, snapshot, snapshotBytes, bytes: raw.length };
 }
 

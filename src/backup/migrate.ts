@@ -41,7 +41,10 @@ import { epochOf, hexZxid as hex } from '../util/zxid.js';
 
 export class MigrateError extends Error {
   /** usage: a problem with the arguments or the target (exit 2), not with the data (exit 1) */
-  constructor(message: string, readonly usage = false) {
+  constructor(
+    message: string,
+    readonly usage = false,
+  ) {
     super(message);
     this.name = 'MigrateError';
   }
@@ -74,7 +77,12 @@ export interface SnapshotDigestCheck {
   result: 'match' | 'mismatch' | 'empty' | 'ignored' | 'not-reached' | 'other-version';
 }
 
-export interface TxnDigestComparison { zxid: string; expected: string; actual: string; match: boolean }
+export interface TxnDigestComparison {
+  zxid: string;
+  expected: string;
+  actual: string;
+  match: boolean;
+}
 
 export interface DigestReport {
   /** match: every check past the fuzzy window agreed; unverified: nothing to compare */
@@ -110,7 +118,15 @@ export interface LogReport {
 
 export interface ImportReport {
   source: { snapDir: string; logDir: string };
-  snapshot: { file: string; zxid: string; compression: 'none' | 'gz'; nodes: number; sessions: number; digest: string | null; maxZxidInNodes: string } | null;
+  snapshot: {
+    file: string;
+    zxid: string;
+    compression: 'none' | 'gz';
+    nodes: number;
+    sessions: number;
+    digest: string | null;
+    maxZxidInNodes: string;
+  } | null;
   skippedSnapshots: Array<{ file: string; reason: string }>;
   logs: LogReport[];
   txnsReplayed: number;
@@ -138,7 +154,6 @@ export interface ImportResult {
   report: ImportReport;
 }
 
-
 /** An error's message with its cause (a jute MarshallingError says what ran short in its cause). */
 function describe(e: unknown): string {
   const err = e as Error;
@@ -154,10 +169,17 @@ export function findVersion2(dir: string, what: string): string {
   const v2 = join(abs, 'version-2');
   if (existsSync(v2) && statSync(v2).isDirectory()) return v2;
   if (basename(abs) === 'version-2' || readdirSync(abs).some((f) => parseSnapName(f) !== null || parseLogName(f) !== null)) return abs;
-  throw new MigrateError(`${what} ${dir}: no version-2/ directory (is this ZooKeeper's dataDir? snapshots and logs live in <dataDir>/version-2)`, true);
+  throw new MigrateError(
+    `${what} ${dir}: no version-2/ directory (is this ZooKeeper's dataDir? snapshots and logs live in <dataDir>/version-2)`,
+    true,
+  );
 }
 
-interface SnapName { file: string; zxid: number; compression: 'none' | 'gz' | 'snappy' }
+interface SnapName {
+  file: string;
+  zxid: number;
+  compression: 'none' | 'gz' | 'snappy';
+}
 
 function parseSnapName(name: string): { zxid: number; compression: SnapName['compression'] } | null {
   const m = /^snapshot\.([0-9a-fA-F]{1,16})(\.gz|\.snappy)?$/.exec(name);
@@ -190,7 +212,8 @@ function listLogs(dir: string): Array<{ file: string; zxid: number }> {
   return out.sort((a, b) => a.zxid - b.zxid);
 }
 
-const SNAPPY_HELP = 'snappy-compressed snapshots are not supported: set zookeeper.snapshot.compression.method to none ' +
+const SNAPPY_HELP =
+  'snappy-compressed snapshots are not supported: set zookeeper.snapshot.compression.method to none ' +
   'on ZooKeeper and restart it to write an uncompressed snapshot, then migrate again';
 
 /** A snapshot passed over for a stated reason. */
@@ -213,16 +236,22 @@ function loadSnapshotFile(s: SnapName): ZkSnapshot {
 function readZkTxnBody(r: JuteReader, type: number, sessionId: bigint): Txn {
   if (type === OpCode.reconfig) return readTxnBody(r, OpCode.setData, sessionId);
   if (type === OpCode.multi) {
-    const txns = r.vector((sr) => {
-      const t = sr.int();
-      return readZkTxnBody(new JuteReader(sr.buffer()), t, sessionId);
-    }, 8) ?? [];
+    const txns =
+      r.vector((sr) => {
+        const t = sr.int();
+        return readZkTxnBody(new JuteReader(sr.buffer()), t, sessionId);
+      }, 8) ?? [];
     return { type: OpCode.multi, txns };
   }
   return readTxnBody(r, type, sessionId);
 }
 
-interface LogEntry { offset: number; hdr: TxnHeader; txn: Txn; digest: { version: number; value: bigint } | null }
+interface LogEntry {
+  offset: number;
+  hdr: TxnHeader;
+  txn: Txn;
+  digest: { version: number; value: bigint } | null;
+}
 
 const RECORD_MIN = 12 + 32 + 1; // crc, len, TxnHeader, EOR
 
@@ -250,7 +279,8 @@ function allZero(buf: Buffer, from: number): boolean {
  * record; throws MigrateError naming the file and offset on damage.
  */
 export function readZkLogFile(file: string, buf: Buffer, isLast: boolean): { entries: LogEntry[]; tornAt: number | null } {
-  if (buf.length < 16 || buf.readInt32BE(0) !== ZK_LOG_MAGIC) throw new MigrateError(`${file}: not a ZooKeeper txn log (bad magic at offset 0)`);
+  if (buf.length < 16 || buf.readInt32BE(0) !== ZK_LOG_MAGIC)
+    throw new MigrateError(`${file}: not a ZooKeeper txn log (bad magic at offset 0)`);
   const version = buf.readInt32BE(4);
   if (version !== 2) throw new MigrateError(`${file}: txn log format version ${version} at offset 4, expected 2`);
   const entries: LogEntry[] = [];
@@ -258,8 +288,10 @@ export function readZkLogFile(file: string, buf: Buffer, isLast: boolean): { ent
   const stop = (at: number, what: string): { entries: LogEntry[]; tornAt: number | null } => {
     const next = wholeRecordAfter(buf, at + 1);
     if (next !== null) {
-      throw new MigrateError(`${file}: ${what} at offset ${at}, but a whole record follows at offset ${next}: the log is damaged ` +
-        '(ZooKeeper would stop reading here and lose the txns after it)');
+      throw new MigrateError(
+        `${file}: ${what} at offset ${at}, but a whole record follows at offset ${next}: the log is damaged ` +
+          '(ZooKeeper would stop reading here and lose the txns after it)',
+      );
     }
     return { entries, tornAt: at };
   };
@@ -274,7 +306,8 @@ export function readZkLogFile(file: string, buf: Buffer, isLast: boolean): { ent
       // ZooKeeper preallocates with zeros: an empty record is the end of the log
       if (crcHi === 0 && crc === 0) {
         const next = wholeRecordAfter(buf, offset + 1);
-        if (next !== null) throw new MigrateError(`${file}: zeros at offset ${offset}, but a whole record follows at offset ${next}: the log is damaged`);
+        if (next !== null)
+          throw new MigrateError(`${file}: zeros at offset ${offset}, but a whole record follows at offset ${next}: the log is damaged`);
         return { entries, tornAt: null };
       }
       return stop(offset, 'an empty record with a checksum');
@@ -284,8 +317,10 @@ export function readZkLogFile(file: string, buf: Buffer, isLast: boolean): { ent
     if (buf[end] !== 0x42) return stop(offset, 'a record without its end mark');
     if (crcHi !== 0 || crc !== adler32(buf, offset + 12, end)) {
       if (isLast && allZero(buf, end + 1)) return { entries, tornAt: offset };
-      throw new MigrateError(`${file}: txn Adler32 mismatch at offset ${offset}: the log is damaged ` +
-        '(ZooKeeper refuses it too; zkTxnLogToolkit.sh -r can cut it off, losing the txns from there on)');
+      throw new MigrateError(
+        `${file}: txn Adler32 mismatch at offset ${offset}: the log is damaged ` +
+          '(ZooKeeper refuses it too; zkTxnLogToolkit.sh -r can cut it off, losing the txns from there on)',
+      );
     }
     const r = new JuteReader(buf, offset + 12, end);
     let hdr: TxnHeader;
@@ -316,7 +351,12 @@ function aclsFor(snap: ZkSnapshot, path: string, aclId: bigint): ACL[] {
 }
 
 /** A snapshot loaded into a tree, with the highest zxid any of its nodes carries. */
-interface LoadedSnapshot { s: SnapName; snap: ZkSnapshot; tree: DataTree; maxZxid: number }
+interface LoadedSnapshot {
+  s: SnapName;
+  snap: ZkSnapshot;
+  tree: DataTree;
+  maxZxid: number;
+}
 
 function loadSnapshotTree(s: SnapName): LoadedSnapshot {
   const snap = loadSnapshotFile(s);
@@ -340,14 +380,25 @@ function newestUsableSnapshot(snapFiles: SnapName[]): { chosen: LoadedSnapshot |
       return { chosen: loadSnapshotTree(s), skipped };
     } catch (e) {
       const msg = describe(e);
-      skipped.push({ file: s.file, reason: msg.startsWith(`${s.file}: `) ? msg.slice(s.file.length + 2) : e instanceof UnusableSnapshot ? msg : `cannot be parsed (${msg})` });
+      skipped.push({
+        file: s.file,
+        reason: msg.startsWith(`${s.file}: `)
+          ? msg.slice(s.file.length + 2)
+          : e instanceof UnusableSnapshot
+            ? msg
+            : `cannot be parsed (${msg})`,
+      });
     }
   }
   return { chosen: null, skipped };
 }
 
 /** A snapshot digest for a zxid past the snapshot's (a fuzzy snapshot): checked when replay reaches that zxid. */
-interface PendingDigest { check: SnapshotDigestCheck; zxid: number; value: bigint }
+interface PendingDigest {
+  check: SnapshotDigestCheck;
+  zxid: number;
+  value: bigint;
+}
 
 /** The snapshot digest against the tree's, now that the tree is at the digest's zxid. */
 function settleDigest(check: SnapshotDigestCheck, tree: DataTree, expected: bigint): void {
@@ -356,7 +407,11 @@ function settleDigest(check: SnapshotDigestCheck, tree: DataTree, expected: bigi
 }
 
 /** The snapshot's digest trailer: checked at once when it is for the snapshot's own zxid, pending when for a later one. */
-function snapshotDigest(snap: ZkSnapshot, snapZxid: number, tree: DataTree): { check: SnapshotDigestCheck | null; pending: PendingDigest | null } {
+function snapshotDigest(
+  snap: ZkSnapshot,
+  snapZxid: number,
+  tree: DataTree,
+): { check: SnapshotDigestCheck | null; pending: PendingDigest | null } {
   const d = snap.digest;
   if (!d) return { check: null, pending: null };
   const check: SnapshotDigestCheck = { zxid: hex(d.zxid), expected: d.value.toString(), actual: null, result: 'not-reached' };
@@ -385,22 +440,39 @@ interface ReplayStart {
 function startFromSnapshot({ s, snap, tree, maxZxid }: LoadedSnapshot): ReplayStart {
   const { check, pending } = snapshotDigest(snap, s.zxid, tree);
   return {
-    tree, zxid: s.zxid, sessions: new Map(snap.sessions.map((x) => [x.id, x.timeoutMs])), file: s.file, digest: check, pendingDigest: pending,
+    tree,
+    zxid: s.zxid,
+    sessions: new Map(snap.sessions.map((x) => [x.id, x.timeoutMs])),
+    file: s.file,
+    digest: check,
+    pendingDigest: pending,
     report: {
-      file: s.file, zxid: hex(s.zxid), compression: s.compression === 'gz' ? 'gz' : 'none', nodes: tree.nodeCount,
-      sessions: snap.sessions.length, digest: snap.digest ? snap.digest.value.toString() : null, maxZxidInNodes: hex(maxZxid),
+      file: s.file,
+      zxid: hex(s.zxid),
+      compression: s.compression === 'gz' ? 'gz' : 'none',
+      nodes: tree.nodeCount,
+      sessions: snap.sessions.length,
+      digest: snap.digest ? snap.digest.value.toString() : null,
+      maxZxidInNodes: hex(maxZxid),
     },
   };
 }
 
 /** No usable snapshot: the logs alone must hold the whole history (ZooKeeper starts from an empty tree). */
-function startFromLogsAlone(snapDir: string, logFiles: Array<{ zxid: number }>, skipped: ImportReport['skippedSnapshots'], warnings: string[]): ReplayStart {
+function startFromLogsAlone(
+  snapDir: string,
+  logFiles: Array<{ zxid: number }>,
+  skipped: ImportReport['skippedSnapshots'],
+  warnings: string[],
+): ReplayStart {
   const first = logFiles[0];
   const reasons = skipped.map((x) => `${x.file}: ${x.reason}`).join('; ');
   if (!first || first.zxid > 1) {
-    throw new MigrateError(skipped.length > 0
-      ? `no usable snapshot (${reasons}), and the txn logs do not reach back to zxid 0x1 to rebuild without one`
-      : `${snapDir}: no snapshot, and the txn logs start at ${first ? hex(first.zxid) : 'nothing'}, not at zxid 0x1`);
+    throw new MigrateError(
+      skipped.length > 0
+        ? `no usable snapshot (${reasons}), and the txn logs do not reach back to zxid 0x1 to rebuild without one`
+        : `${snapDir}: no snapshot, and the txn logs start at ${first ? hex(first.zxid) : 'nothing'}, not at zxid 0x1`,
+    );
   }
   if (skipped.length > 0) warnings.push(`no usable snapshot (${reasons}): rebuilt from the txn logs alone, from zxid 0x1`);
   const tree = new DataTree();
@@ -436,8 +508,13 @@ class LogReplay {
     const snapZxid = this.start.zxid;
     const { entries, tornAt } = readZkLogFile(lf.file, readFileSync(lf.file), isLast);
     const rep: LogReport = {
-      file: lf.file, firstZxid: entries[0] ? hex(entries[0].hdr.zxid) : null, lastZxid: entries.length > 0 ? hex(entries[entries.length - 1]!.hdr.zxid) : null,
-      txns: entries.length, replayed: 0, straddles: lf.zxid <= snapZxid && entries.some((e) => e.hdr.zxid > snapZxid), tornAt,
+      file: lf.file,
+      firstZxid: entries[0] ? hex(entries[0].hdr.zxid) : null,
+      lastZxid: entries.length > 0 ? hex(entries[entries.length - 1]!.hdr.zxid) : null,
+      txns: entries.length,
+      replayed: 0,
+      straddles: lf.zxid <= snapZxid && entries.some((e) => e.hdr.zxid > snapZxid),
+      tornAt,
     };
     if (entries[0] && entries[0].hdr.zxid !== lf.zxid) {
       warnings.push(`${lf.file}: its name says zxid ${hex(lf.zxid)} but its first txn is ${hex(entries[0].hdr.zxid)}`);
@@ -449,7 +526,9 @@ class LogReplay {
       rep.replayed++;
     }
     if (tornAt !== null) {
-      warnings.push(`${lf.file}: a torn record at offset ${tornAt} (a write cut short by a crash); reading stopped there, as ZooKeeper does`);
+      warnings.push(
+        `${lf.file}: a torn record at offset ${tornAt} (a write cut short by a crash); reading stopped there, as ZooKeeper does`,
+      );
     }
     return rep;
   }
@@ -458,8 +537,10 @@ class LogReplay {
     const z = e.hdr.zxid;
     const last = this.last;
     if (z === last + 1 || (z > last && epochOf(z) > epochOf(last))) return;
-    throw new MigrateError(`${file}: txn zxid ${hex(z)} at offset ${e.offset} does not follow zxid ${hex(last)}` +
-      `${z <= last ? ' (it goes backwards)' : ': txns are missing'}${last === this.start.zxid && this.start.file !== null ? ` after snapshot ${this.start.file}` : ''}`);
+    throw new MigrateError(
+      `${file}: txn zxid ${hex(z)} at offset ${e.offset} does not follow zxid ${hex(last)}` +
+        `${z <= last ? ' (it goes backwards)' : ': txns are missing'}${last === this.start.zxid && this.start.file !== null ? ` after snapshot ${this.start.file}` : ''}`,
+    );
   }
 
   private apply(e: LogEntry): void {
@@ -481,7 +562,12 @@ class LogReplay {
   /** A difference inside the fuzzy window is expected (the snapshot held later txns); past it, an error. */
   private compareTxnDigest(zxid: number, expected: bigint): void {
     const tree = this.start.tree;
-    const cmp: TxnDigestComparison = { zxid: hex(zxid), expected: expected.toString(), actual: tree.digest.toString(), match: tree.digest === expected };
+    const cmp: TxnDigestComparison = {
+      zxid: hex(zxid),
+      expected: expected.toString(),
+      actual: tree.digest.toString(),
+      match: tree.digest === expected,
+    };
     const t = this.txnDigests;
     t.compared++;
     t.last = cmp;
@@ -502,7 +588,11 @@ function removeOrphanEphemerals(tree: DataTree, sessions: ReadonlyMap<bigint, nu
     if (sessions.has(owner)) continue;
     orphans.push(...[...paths].sort());
     events.length = 0;
-    tree.apply({ sessionId: owner, cxid: 0, zxid: at, time: 0, type: OpCode.closeSession }, { type: OpCode.closeSession, paths2Delete: [] }, events);
+    tree.apply(
+      { sessionId: owner, cxid: 0, zxid: at, time: 0, type: OpCode.closeSession },
+      { type: OpCode.closeSession, paths2Delete: [] },
+      events,
+    );
   }
   return orphans;
 }
@@ -511,11 +601,15 @@ function removeOrphanEphemerals(tree: DataTree, sessions: ReadonlyMap<bigint, nu
 function logsEndEarly(start: ReplayStart, last: number): string[] {
   const out: string[] = [];
   if (start.digest && start.digest.result === 'not-reached') {
-    out.push(`the snapshot's digest is for zxid ${start.digest.zxid}, which the logs do not reach (they end at ${hex(last)}): txns may be missing`);
+    out.push(
+      `the snapshot's digest is for zxid ${start.digest.zxid}, which the logs do not reach (they end at ${hex(last)}): txns may be missing`,
+    );
   }
   const snap = start.report;
   if (snap && parseInt(snap.maxZxidInNodes, 16) > last) {
-    out.push(`nodes of ${snap.file} carry zxid ${snap.maxZxidInNodes}, past the last txn found (${hex(last)}): the log after the snapshot is incomplete`);
+    out.push(
+      `nodes of ${snap.file} carry zxid ${snap.maxZxidInNodes}, past the last txn found (${hex(last)}): the log after the snapshot is incomplete`,
+    );
   }
   return out;
 }
@@ -542,7 +636,10 @@ export function importZooKeeper(opts: ImportOptions): ImportResult {
   const { tree, sessions } = start;
   const last = replay.last;
   const orphans = removeOrphanEphemerals(tree, sessions, last);
-  if (orphans.length > 0) warnings.push(`${orphans.length} ephemeral node(s) of sessions that no longer exist were deleted, as ZooKeeper does on start: ${orphans.slice(0, 5).join(', ')}${orphans.length > 5 ? ', ...' : ''}`);
+  if (orphans.length > 0)
+    warnings.push(
+      `${orphans.length} ephemeral node(s) of sessions that no longer exist were deleted, as ZooKeeper does on start: ${orphans.slice(0, 5).join(', ')}${orphans.length > 5 ? ', ...' : ''}`,
+    );
   warnings.push(...logsEndEarly(start, last));
   const sessionList = [...sessions].map(([id, timeoutMs]) => ({ id, timeoutMs })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const report: ImportReport = {
@@ -568,19 +665,37 @@ export function importZooKeeper(opts: ImportOptions): ImportResult {
 
 function digestVerdict(snap: SnapshotDigestCheck | null, txns: DigestReport['txns'], fuzzyUntil: number): DigestReport {
   const base = { snapshot: snap, txns, fuzzyUntil: hex(fuzzyUntil) };
-  const fuzzyNote = txns.fuzzyMismatches > 0 ? ` (${txns.fuzzyMismatches} difference(s) inside the fuzzy window up to ${hex(fuzzyUntil)}, where the snapshot already held later txns, as expected)` : '';
+  const fuzzyNote =
+    txns.fuzzyMismatches > 0
+      ? ` (${txns.fuzzyMismatches} difference(s) inside the fuzzy window up to ${hex(fuzzyUntil)}, where the snapshot already held later txns, as expected)`
+      : '';
   if (snap?.result === 'mismatch') {
-    return { ...base, result: 'mismatch', message: `at zxid ${snap.zxid} ZooKeeper's snapshot digest is ${snap.expected}, the imported tree's is ${snap.actual}` };
+    return {
+      ...base,
+      result: 'mismatch',
+      message: `at zxid ${snap.zxid} ZooKeeper's snapshot digest is ${snap.expected}, the imported tree's is ${snap.actual}`,
+    };
   }
   if (txns.firstMismatch) {
     const m = txns.firstMismatch;
-    return { ...base, result: 'mismatch', message: `${txns.mismatched} txn(s) leave a different tree than ZooKeeper's: first at zxid ${m.zxid}, ZooKeeper's digest ${m.expected}, the imported tree's ${m.actual}` };
+    return {
+      ...base,
+      result: 'mismatch',
+      message: `${txns.mismatched} txn(s) leave a different tree than ZooKeeper's: first at zxid ${m.zxid}, ZooKeeper's digest ${m.expected}, the imported tree's ${m.actual}`,
+    };
   }
   const checks: string[] = [];
   if (snap?.result === 'match') checks.push(`the snapshot digest at ${snap.zxid}`);
   if (txns.compared > 0) checks.push(`${txns.compared} txn digest(s), the last at ${txns.last!.zxid}`);
   if (checks.length === 0) {
-    return { ...base, result: 'unverified', message: snap?.result === 'not-reached' ? 'not verified: the logs end before the snapshot digest\'s zxid' : 'not verified: ZooKeeper recorded no digest to compare with (zookeeper.digest.enabled=false, or ZooKeeper before 3.6)' };
+    return {
+      ...base,
+      result: 'unverified',
+      message:
+        snap?.result === 'not-reached'
+          ? "not verified: the logs end before the snapshot digest's zxid"
+          : 'not verified: ZooKeeper recorded no digest to compare with (zookeeper.digest.enabled=false, or ZooKeeper before 3.6)',
+    };
   }
   return { ...base, result: 'match', message: `equal to ZooKeeper's: ${checks.join(' and ')}${fuzzyNote}` };
 }
@@ -608,16 +723,23 @@ export async function migrateFromZooKeeper(opts: MigrateOptions): Promise<Migrat
 async function migrateLocked(opts: MigrateOptions, target: string): Promise<MigrateReport> {
   const zkHere = join(target, 'version-2');
   if (existsSync(zkHere) && readdirSync(zkHere).some((f) => parseSnapName(f) !== null || parseLogName(f) !== null)) {
-    throw new MigrateError(`--data-dir ${opts.dataDir} holds a ZooKeeper data dir (version-2/): write the Ark data dir somewhere else`, true);
+    throw new MigrateError(
+      `--data-dir ${opts.dataDir} holds a ZooKeeper data dir (version-2/): write the Ark data dir somewhere else`,
+      true,
+    );
   }
   const existing = existingArkFiles(target);
   if (existing.length > 0 && !opts.force) {
-    throw new MigrateError(`--data-dir ${opts.dataDir} is not empty (${existing.length} file(s) in ${join(target, DATA_SUBDIR)}, e.g. ${basename(existing[0]!)}): ` +
-      'migrate into an empty directory, or pass --force to replace its contents', true);
+    throw new MigrateError(
+      `--data-dir ${opts.dataDir} is not empty (${existing.length} file(s) in ${join(target, DATA_SUBDIR)}, e.g. ${basename(existing[0]!)}): ` +
+        'migrate into an empty directory, or pass --force to replace its contents',
+      true,
+    );
   }
   const { tree, sessions, report } = importZooKeeper(opts);
   if (report.digest.result === 'mismatch') {
-    if (!opts.force) throw new MigrateError(`digest check failed: ${report.digest.message}; nothing was written (pass --force to import anyway)`);
+    if (!opts.force)
+      throw new MigrateError(`digest check failed: ${report.digest.message}; nothing was written (pass --force to import anyway)`);
     report.warnings.push(`digest check failed and --force was given: imported anyway (${report.digest.message})`);
   }
   // only Ark's own files go (a leftover log segment after our snapshot would be replayed on top of it)
@@ -631,5 +753,8 @@ async function migrateLocked(opts: MigrateOptions, target: string): Promise<Migr
     throw e;
   }
   const info = await dd.writeSnapshot(tree, sessions, { gzip: false, now: opts.now ?? Date.now() });
-  return { ...report, target: { dataDir: target, snapshot: info.file, bytes: info.bytes, zxid: hex(info.zxid), replaced: replaced.length } };
+  return {
+    ...report,
+    target: { dataDir: target, snapshot: info.file, bytes: info.bytes, zxid: hex(info.zxid), replaced: replaced.length },
+  };
 }

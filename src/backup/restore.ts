@@ -22,7 +22,10 @@ import type { SessionRecord } from '../storage/snapshot.js';
 import { epochOf, makeZxid } from '../util/zxid.js';
 
 export class RestoreError extends Error {
-  constructor(message: string, readonly usage = false) {
+  constructor(
+    message: string,
+    readonly usage = false,
+  ) {
     super(message);
     this.name = 'RestoreError';
   }
@@ -42,13 +45,21 @@ export interface RestoreOptions {
   dropSessions: boolean;
 }
 
-export interface RestoreResult { dataDir: string; fromZxid: number; zxid: number; nodes: number; sessions: number; droppedSessions: number }
-
+export interface RestoreResult {
+  dataDir: string;
+  fromZxid: number;
+  zxid: number;
+  nodes: number;
+  sessions: number;
+  droppedSessions: number;
+}
 
 function dataFiles(dir: string): string[] {
   const sub = join(dir, DATA_SUBDIR);
   if (!existsSync(sub)) return [];
-  return readdirSync(sub).filter((f) => /^(snapshot|log|break)\./.test(f)).map((f) => join(sub, f));
+  return readdirSync(sub)
+    .filter((f) => /^(snapshot|log|break)\./.test(f))
+    .map((f) => join(sub, f));
 }
 
 export async function restoreInto(tree: DataTree, sessions: SessionRecord[], opts: RestoreOptions): Promise<RestoreResult> {
@@ -65,7 +76,10 @@ async function restoreLocked(tree: DataTree, sessions: SessionRecord[], opts: Re
   const logDir = opts.dataLogDir ?? opts.dataDir;
   const existing = [...dataFiles(opts.dataDir), ...(logDir !== opts.dataDir ? dataFiles(logDir) : [])];
   if (existing.length > 0 && !opts.force) {
-    throw new RestoreError(`${opts.dataDir} already holds data (${existing.length} files, e.g. ${existing[0]}); restore into an empty directory or pass --force to replace it`, true);
+    throw new RestoreError(
+      `${opts.dataDir} already holds data (${existing.length} files, e.g. ${existing[0]}); restore into an empty directory or pass --force to replace it`,
+      true,
+    );
   }
   const fromZxid = tree.lastProcessedZxid;
   // above the backup point and above whatever the replaced data held (names carry zxids, and an
@@ -77,7 +91,11 @@ async function restoreLocked(tree: DataTree, sessions: SessionRecord[], opts: Re
   const epoch = opts.epoch ?? Math.max(epochOf(above), replacedEpoch) + 1;
   const zxid = makeZxid(epoch, 0);
   if (zxid <= fromZxid) throw new RestoreError(`epoch ${epoch} does not come after the backup point 0x${fromZxid.toString(16)}`, true);
-  if (zxid <= above) throw new RestoreError(`epoch ${epoch} does not come after the archive's end 0x${above.toString(16)}: a server writing into that archive would reuse its zxids; choose a higher --epoch or leave it out`, true);
+  if (zxid <= above)
+    throw new RestoreError(
+      `epoch ${epoch} does not come after the archive's end 0x${above.toString(16)}: a server writing into that archive would reuse its zxids; choose a higher --epoch or leave it out`,
+      true,
+    );
   tree.lastProcessedZxid = zxid;
   const dd = new DataDir(opts.dataDir, logDir, { forceSync: true, segmentBytesMax: 1 << 30, preAllocBytes: 1 << 20 });
   dd.prepare();
@@ -96,7 +114,10 @@ async function restoreLocked(tree: DataTree, sessions: SessionRecord[], opts: Re
     for (const s of [...sessions].sort((a, b) => (a.id < b.id ? -1 : 1))) {
       const paths = [...(tree.ephemerals.get(s.id) ?? [])].sort();
       z++;
-      txns.push({ hdr: { sessionId: s.id, cxid: 0, zxid: z, time: now, type: OpCode.closeSession }, txn: { type: OpCode.closeSession, paths2Delete: paths } });
+      txns.push({
+        hdr: { sessionId: s.id, cxid: 0, zxid: z, time: now, type: OpCode.closeSession },
+        txn: { type: OpCode.closeSession, paths2Delete: paths },
+      });
     }
     await new Promise<void>((resolve, reject) => dd.log.append(txns, (e) => (e ? reject(e) : resolve())));
     dd.log.closeSegment();

@@ -48,7 +48,11 @@ function tempName(dir: string): string {
 
 async function fsyncPath(path: string): Promise<void> {
   const fh = await open(path, 'r');
-  try { await fh.sync(); } finally { await fh.close(); }
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 /**
@@ -73,7 +77,9 @@ export class LocalArchiveStore implements ArchiveStore {
       try {
         const s = await stat(join(dir, name));
         if (s.isFile()) out.push({ path: `${folder}/${name}`, bytes: s.size, mtimeMs: s.mtimeMs });
-      } catch { /* removed meanwhile */ }
+      } catch {
+        /* removed meanwhile */
+      }
     }
     return out;
   }
@@ -145,7 +151,9 @@ export class LocalArchiveStore implements ArchiveStore {
         if (!s.isFile() || now - s.mtimeMs < olderThanMs) continue;
         await unlink(join(dir, name));
         removed++;
-      } catch { /* removed meanwhile (by another member's sweep) */ }
+      } catch {
+        /* removed meanwhile (by another member's sweep) */
+      }
     }
     return removed;
   }

@@ -38,9 +38,15 @@ class Job implements NodeRef {
   /** settles `written`; only the first call counts */
   readonly settle: (s: WriteState) => void;
 
-  constructor(readonly path: string, readonly target: string, readonly parent: Job | null) {
+  constructor(
+    readonly path: string,
+    readonly target: string,
+    readonly parent: Job | null,
+  ) {
     let settle: (s: WriteState) => void = () => {};
-    this.written = new Promise<WriteState>((r) => { settle = r; });
+    this.written = new Promise<WriteState>((r) => {
+      settle = r;
+    });
     this.settle = settle;
   }
 }
@@ -68,20 +74,31 @@ class JobQueue {
   }
 }
 
-interface SourceNode { data: Buffer | null; acl: ACL[]; stat: Stat; children: string[] }
+interface SourceNode {
+  data: Buffer | null;
+  acl: ACL[];
+  stat: Stat;
+  children: string[];
+}
 
 /** What writing a node decided: its state for its children, and the exact ACL to set once they exist. */
-interface Written { state: WriteState; finalAcl: ACL[] | null }
+interface Written {
+  state: WriteState;
+  finalAcl: ACL[] | null;
+}
 const NOT_WRITTEN: Written = { state: 'absent', finalAcl: null };
 
 /** How a node is created: its ACL now (with the copier's grant when it must create the children), and later. */
-interface AclPlan { now: ACL[]; later: ACL[] | null }
+interface AclPlan {
+  now: ACL[];
+  later: ACL[] | null;
+}
 
 /** nodes read but not yet written, and their data bytes: past either, reading waits for writes */
 const BACKLOG_MAX = 2048;
 const BACKLOG_BYTES_MAX = 64 * 1024 * 1024;
 
-const isInside = (path: string, root: string): boolean => root === '/' ? path !== '/' : path.startsWith(`${root}/`);
+const isInside = (path: string, root: string): boolean => (root === '/' ? path !== '/' : path.startsWith(`${root}/`));
 const childPath = (parent: string, name: string): string => (parent === '/' ? `/${name}` : `${parent}/${name}`);
 const dataBytes = (n: { data: Buffer | null }): number => n.data?.length ?? 0;
 const sessionHex = (owner: bigint): string => `0x${BigInt.asUintN(64, owner).toString(16)}`;
@@ -104,13 +121,21 @@ export class TreeCopy {
   private completed = 0;
   private finished = false;
   private finish: () => void = () => {};
-  private readonly done = new Promise<void>((r) => { this.finish = r; });
+  private readonly done = new Promise<void>((r) => {
+    this.finish = r;
+  });
 
-  constructor(private readonly s: TreeCopySettings, private readonly src: CopySession, private readonly dst: CopySession) {
+  constructor(
+    private readonly s: TreeCopySettings,
+    private readonly src: CopySession,
+    private readonly dst: CopySession,
+  ) {
     this.tally = new CopyTally({
       source: { connectString: formatConnectString(s.from), connected: src.connected, path: s.from.path },
       destination: { connectString: formatConnectString(s.to), connected: dst.connected, path: s.to.path },
-      dryRun: s.dryRun, overwrite: s.overwrite, includeEphemerals: s.includeEphemerals,
+      dryRun: s.dryRun,
+      overwrite: s.overwrite,
+      includeEphemerals: s.includeEphemerals,
     });
     this.writes = new ConcurrencyLimit(s.window);
     this.skipZookeeper = !(s.from.path === '/zookeeper' || isInside(s.from.path, '/zookeeper'));
@@ -142,22 +167,29 @@ export class TreeCopy {
       this.reading++;
       this.backlog++;
       this.tasks++;
-      this.copyNode(job).catch((e: unknown) => {
-        this.fail(job, e, 'unexpected error');
-        job.settle('absent'); // a no-op if it was settled; else its children must not wait forever
-      }).finally(() => {
-        this.tasks--;
-        this.completed++;
-        this.s.onProgress?.({ read: this.tally.report.nodesRead, done: this.completed });
-        this.pump();
-      });
+      this.copyNode(job)
+        .catch((e: unknown) => {
+          this.fail(job, e, 'unexpected error');
+          job.settle('absent'); // a no-op if it was settled; else its children must not wait forever
+        })
+        .finally(() => {
+          this.tasks--;
+          this.completed++;
+          this.s.onProgress?.({ read: this.tally.report.nodesRead, done: this.completed });
+          this.pump();
+        });
     }
     this.wake();
   }
 
   private mayRead(): boolean {
-    return this.aborted === null && !this.queue.empty && this.reading < this.s.window &&
-      this.backlog < BACKLOG_MAX && this.backlogBytes < BACKLOG_BYTES_MAX;
+    return (
+      this.aborted === null &&
+      !this.queue.empty &&
+      this.reading < this.s.window &&
+      this.backlog < BACKLOG_MAX &&
+      this.backlogBytes < BACKLOG_BYTES_MAX
+    );
   }
 
   /** Ends the walk once it is aborted, or nothing is left to read or finish. */
@@ -202,7 +234,9 @@ export class TreeCopy {
   private async readNode(job: Job): Promise<SourceNode | null> {
     try {
       const [{ data, stat }, { acl }, { children }] = await Promise.all([
-        this.src.call((c) => c.getData(job.path)), this.src.call((c) => c.getACL(job.path)), this.src.call((c) => c.getChildrenWithStat(job.path)),
+        this.src.call((c) => c.getData(job.path)),
+        this.src.call((c) => c.getACL(job.path)),
+        this.src.call((c) => c.getChildrenWithStat(job.path)),
       ]);
       const n = { data, stat, acl, children: children.sort() };
       this.tally.read(dataBytes(n));

@@ -7,7 +7,16 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { build as buildHistogram, type Histogram } from 'hdr-histogram-js';
 import { FrameDecoder } from '../wire/frame.js';
 import { JuteReader, JuteWriter } from '../wire/jute.js';
-import { OPEN_ACL_UNSAFE, OpCode, Xid, readConnectResponse, writeConnectRequest, writeRequest, type MultiOp, type Request } from '../wire/protocol.js';
+import {
+  OPEN_ACL_UNSAFE,
+  OpCode,
+  Xid,
+  readConnectResponse,
+  writeConnectRequest,
+  writeRequest,
+  type MultiOp,
+  type Request,
+} from '../wire/protocol.js';
 import { ErrorCode, KeeperError } from '../util/errors.js';
 import { parseHostList, type HostPort } from '../util/hostport.js';
 
@@ -42,11 +51,27 @@ export interface LoadSpec {
 }
 
 export const DEFAULT_SPEC: Omit<LoadSpec, 'connect' | 'workload' | 'root'> = {
-  sessions: 8, window: 32, seconds: 5, warmupSeconds: 1, sizeBytes: 100, readPercent: 90, multiOps: 4,
-  keys: 256, sessionTimeoutMs: 30000, keep: false, fanout: 0,
+  sessions: 8,
+  window: 32,
+  seconds: 5,
+  warmupSeconds: 1,
+  sizeBytes: 100,
+  readPercent: 90,
+  multiOps: 4,
+  keys: 256,
+  sessionTimeoutMs: 30000,
+  keep: false,
+  fanout: 0,
 };
 
-export interface LatencySummary { p50: number; p90: number; p99: number; p999: number; max: number; mean: number }
+export interface LatencySummary {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+}
 
 export interface LoadResult {
   workload: WorkloadName;
@@ -71,7 +96,8 @@ export class BenchError extends Error {
 }
 
 export function parseConnect(connect: string): HostPort[] {
-  if (connect.includes('/')) throw new BenchError(`connect string "${connect}": a chroot is not supported by the load generator; give host:port[,host:port...]`);
+  if (connect.includes('/'))
+    throw new BenchError(`connect string "${connect}": a chroot is not supported by the load generator; give host:port[,host:port...]`);
   return parseHostList(connect, (why) => new BenchError(`connect string "${connect}": ${why}`));
 }
 
@@ -91,7 +117,11 @@ export class BenchSession {
   private failure: Error | null = null;
   sessionId = 0n;
 
-  constructor(readonly host: string, readonly port: number, private readonly sessionTimeoutMs: number) {}
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    private readonly sessionTimeoutMs: number,
+  ) {}
 
   get outstanding(): number {
     return this.waiting.length - this.head;
@@ -105,7 +135,14 @@ export class BenchSession {
       s.once('connect', () => {
         const w = new JuteWriter();
         const at = w.reserveInt();
-        writeConnectRequest(w, { protocolVersion: 0, lastZxidSeen: 0, timeOut: this.sessionTimeoutMs, sessionId: 0n, passwd: Buffer.alloc(16), readOnly: false });
+        writeConnectRequest(w, {
+          protocolVersion: 0,
+          lastZxidSeen: 0,
+          timeOut: this.sessionTimeoutMs,
+          sessionId: 0n,
+          passwd: Buffer.alloc(16),
+          readOnly: false,
+        });
         w.patchInt(at, w.length - 4);
         s.write(w.take());
       });
@@ -131,8 +168,14 @@ export class BenchSession {
           s.destroy();
         }
       });
-      s.on('error', (e) => { if (!handshaken) reject(new BenchError(`cannot connect to ${this.host}:${this.port}: ${e.message}`, { cause: e })); this.fail(e); });
-      s.on('close', () => { if (!handshaken) reject(new BenchError(`${this.host}:${this.port} closed the connection during the handshake`)); this.fail(new BenchError(`${this.host}:${this.port} closed the connection`)); });
+      s.on('error', (e) => {
+        if (!handshaken) reject(new BenchError(`cannot connect to ${this.host}:${this.port}: ${e.message}`, { cause: e }));
+        this.fail(e);
+      });
+      s.on('close', () => {
+        if (!handshaken) reject(new BenchError(`${this.host}:${this.port} closed the connection during the handshake`));
+        this.fail(new BenchError(`${this.host}:${this.port} closed the connection`));
+      });
     });
   }
 
@@ -150,7 +193,8 @@ export class BenchSession {
     const xid = f.readInt32BE(0);
     if (xid === Xid.ping || xid === Xid.notification) return;
     const w = this.waiting[this.head];
-    if (!w || w.xid !== xid) throw new BenchError(`${this.host}:${this.port} answered xid ${xid}, expected ${w?.xid ?? 'none'}: replies out of order`);
+    if (!w || w.xid !== xid)
+      throw new BenchError(`${this.host}:${this.port} answered xid ${xid}, expected ${w?.xid ?? 'none'}: replies out of order`);
     this.waiting[this.head++] = undefined as never;
     if (this.head > 1024 && this.head * 2 > this.waiting.length) {
       this.waiting.splice(0, this.head);
@@ -164,7 +208,10 @@ export class BenchSession {
     if (!this.corked) {
       this.corked = true;
       s.cork();
-      process.nextTick(() => { this.corked = false; s.uncork(); });
+      process.nextTick(() => {
+        this.corked = false;
+        s.uncork();
+      });
     }
     s.write(frame);
   }
@@ -199,7 +246,10 @@ export class BenchSession {
 
   close(): void {
     if (this.pinger) clearInterval(this.pinger);
-    if (!this.socket || this.failure) { this.socket?.destroy(); return; }
+    if (!this.socket || this.failure) {
+      this.socket?.destroy();
+      return;
+    }
     const f = Buffer.alloc(12);
     f.writeInt32BE(8, 0);
     f.writeInt32BE(this.xid++, 4);
@@ -222,8 +272,12 @@ export function frameOf(request: Request): Buffer {
 /** A frame built once and copied per send (a frame in the socket's queue must not change). */
 class Template {
   private readonly frame: Buffer;
-  constructor(request: Request) { this.frame = frameOf(request); }
-  copy(): Buffer { return Buffer.from(this.frame); }
+  constructor(request: Request) {
+    this.frame = frameOf(request);
+  }
+  copy(): Buffer {
+    return Buffer.from(this.frame);
+  }
 }
 
 interface Plan {
@@ -249,11 +303,18 @@ async function pipelined(session: BenchSession, requests: Iterable<Request>, win
     const pump = (): void => {
       while (!failed && !ended && inFlight < window) {
         const n = it.next();
-        if (n.done) { ended = true; break; }
+        if (n.done) {
+          ended = true;
+          break;
+        }
         inFlight++;
         session.send(frameOf(n.value), (err) => {
           inFlight--;
-          if (err !== 0 && !tolerate.includes(err)) { failed = true; reject(new KeeperError(err as ErrorCode)); return; }
+          if (err !== 0 && !tolerate.includes(err)) {
+            failed = true;
+            reject(new KeeperError(err as ErrorCode));
+            return;
+          }
           pump();
         });
       }
@@ -271,17 +332,26 @@ function* mapGen<T, U>(g: Iterable<T>, f: (x: T) => U): Generator<U> {
   for (const x of g) yield f(x);
 }
 
-const createReq = (path: string, data: Buffer | null): Request => ({ type: OpCode.create, req: { path, data, acl: OPEN_ACL_UNSAFE, flags: 0, ttl: -1 } });
+const createReq = (path: string, data: Buffer | null): Request => ({
+  type: OpCode.create,
+  req: { path, data, acl: OPEN_ACL_UNSAFE, flags: 0, ttl: -1 },
+});
 
 /** Creates what the workload needs under spec.root and returns how to make each op. */
 async function prepare(spec: LoadSpec, first: BenchSession): Promise<Plan> {
   const data = Buffer.alloc(spec.sizeBytes, 0x61);
   await first.call(createReq(spec.root, null)).catch((e: unknown) => {
-    if (e instanceof KeeperError && e.code === ErrorCode.NodeExists) throw new BenchError(`${spec.root} already exists; pick another --root or delete it`);
+    if (e instanceof KeeperError && e.code === ErrorCode.NodeExists)
+      throw new BenchError(`${spec.root} already exists; pick another --root or delete it`);
     throw e;
   });
   const keyed = spec.workload !== 'create';
-  if (keyed) await pipelined(first, mapGen(range(spec.keys), (k) => createReq(keyPath(spec.root, k), data)), spec.window);
+  if (keyed)
+    await pipelined(
+      first,
+      mapGen(range(spec.keys), (k) => createReq(keyPath(spec.root, k), data)),
+      spec.window,
+    );
   const slot = (s: number, i: number): number => (s * 7919 + i) % spec.keys;
   switch (spec.workload) {
     case 'create': {
@@ -289,7 +359,11 @@ async function prepare(spec: LoadSpec, first: BenchSession): Promise<Plan> {
       if (fan > 0) {
         // every parent exists before the first child is sent
         const parents = Math.ceil((spec.count ?? 1_000_000) / fan);
-        await pipelined(first, mapGen(range(parents), (p) => createReq(`${spec.root}/p${p}`, null)), spec.window);
+        await pipelined(
+          first,
+          mapGen(range(parents), (p) => createReq(`${spec.root}/p${p}`, null)),
+          spec.window,
+        );
       }
       let n = 0;
       return {
@@ -302,20 +376,36 @@ async function prepare(spec: LoadSpec, first: BenchSession): Promise<Plan> {
     }
     case 'getData':
     case 'exists': {
-      const t = Array.from({ length: spec.keys }, (_, k) => new Template({ type: spec.workload === 'getData' ? OpCode.getData : OpCode.exists, req: { path: keyPath(spec.root, k), watch: false } }));
+      const t = Array.from(
+        { length: spec.keys },
+        (_, k) =>
+          new Template({
+            type: spec.workload === 'getData' ? OpCode.getData : OpCode.exists,
+            req: { path: keyPath(spec.root, k), watch: false },
+          }),
+      );
       return { next: (s, i) => t[slot(s, i)]!.copy() };
     }
     case 'setData':
     case 'mixed': {
-      const set = Array.from({ length: spec.keys }, (_, k) => new Template({ type: OpCode.setData, req: { path: keyPath(spec.root, k), data, version: -1 } }));
-      const get = Array.from({ length: spec.keys }, (_, k) => new Template({ type: OpCode.getData, req: { path: keyPath(spec.root, k), watch: false } }));
+      const set = Array.from(
+        { length: spec.keys },
+        (_, k) => new Template({ type: OpCode.setData, req: { path: keyPath(spec.root, k), data, version: -1 } }),
+      );
+      const get = Array.from(
+        { length: spec.keys },
+        (_, k) => new Template({ type: OpCode.getData, req: { path: keyPath(spec.root, k), watch: false } }),
+      );
       const reads = spec.workload === 'mixed' ? spec.readPercent : 0;
       // deterministic interleaving: of every 100 ops of a session, `reads` are reads
       return { next: (s, i) => ((i * 37 + s) % 100 < reads ? get : set)[slot(s, i)]!.copy() };
     }
     case 'multi': {
       const t = Array.from({ length: spec.keys }, (_, k) => {
-        const ops: MultiOp[] = Array.from({ length: spec.multiOps }, (_, j) => ({ type: OpCode.setData, req: { path: keyPath(spec.root, (k + j) % spec.keys), data, version: -1 } }));
+        const ops: MultiOp[] = Array.from({ length: spec.multiOps }, (_, j) => ({
+          type: OpCode.setData,
+          req: { path: keyPath(spec.root, (k + j) % spec.keys), data, version: -1 },
+        }));
         return new Template({ type: OpCode.multi, req: { ops } });
       });
       return { next: (s, i) => t[slot(s, i)]!.copy() };
@@ -326,13 +416,26 @@ async function prepare(spec: LoadSpec, first: BenchSession): Promise<Plan> {
 export function summarize(h: Histogram): LatencySummary {
   const ms = (us: number): number => us / 1000;
   return {
-    p50: ms(h.getValueAtPercentile(50)), p90: ms(h.getValueAtPercentile(90)), p99: ms(h.getValueAtPercentile(99)),
-    p999: ms(h.getValueAtPercentile(99.9)), max: ms(h.maxValue), mean: ms(h.mean),
+    p50: ms(h.getValueAtPercentile(50)),
+    p90: ms(h.getValueAtPercentile(90)),
+    p99: ms(h.getValueAtPercentile(99)),
+    p999: ms(h.getValueAtPercentile(99.9)),
+    max: ms(h.maxValue),
+    mean: ms(h.mean),
   };
 }
 
 /** Runs `seconds` (or until `count` ops) of closed-loop load; latencies recorded in microseconds. */
-function drive(sessions: BenchSession[], plan: Plan, window: number, seconds: number, count: number | undefined, hist: Histogram | null, errors: Record<string, number>, counters: number[]): Promise<{ ops: number; seconds: number }> {
+function drive(
+  sessions: BenchSession[],
+  plan: Plan,
+  window: number,
+  seconds: number,
+  count: number | undefined,
+  hist: Histogram | null,
+  errors: Record<string, number>,
+  counters: number[],
+): Promise<{ ops: number; seconds: number }> {
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
     const endNs = t0 + BigInt(Math.round(seconds * 1e9));
@@ -347,7 +450,11 @@ function drive(sessions: BenchSession[], plan: Plan, window: number, seconds: nu
     };
     const issue = (s: number): void => {
       const session = sessions[s]!;
-      if (stopping || (count !== undefined && issued >= count)) { live--; finish(); return; }
+      if (stopping || (count !== undefined && issued >= count)) {
+        live--;
+        finish();
+        return;
+      }
       issued++;
       const i = counters[s]!++;
       const sent = process.hrtime.bigint();
@@ -360,12 +467,19 @@ function drive(sessions: BenchSession[], plan: Plan, window: number, seconds: nu
           if (err !== 0) errors[errName(err)] = (errors[errName(err)] ?? 0) + 1;
           else hist?.recordValue(Math.max(1, Number((now - sent) / 1000n)));
         }
-        if (err === ErrorCode.ConnectionLoss) { live--; finish(); return; }
+        if (err === ErrorCode.ConnectionLoss) {
+          live--;
+          finish();
+          return;
+        }
         issue(s);
       });
     };
     for (let s = 0; s < sessions.length; s++) {
-      for (let k = 0; k < window; k++) { live++; issue(s); }
+      for (let k = 0; k < window; k++) {
+        live++;
+        issue(s);
+      }
     }
   });
 }
@@ -375,7 +489,13 @@ export async function runLoad(spec: LoadSpec, log: (line: string) => void = () =
     throw new BenchError('sessions, window, keys and multi-ops must be at least 1, size at least 0');
   }
   const hosts = parseConnect(spec.connect);
-  const sessions = hosts.length > 0 ? Array.from({ length: spec.sessions }, (_, k) => new BenchSession(hosts[k % hosts.length]!.host, hosts[k % hosts.length]!.port, spec.sessionTimeoutMs)) : [];
+  const sessions =
+    hosts.length > 0
+      ? Array.from(
+          { length: spec.sessions },
+          (_, k) => new BenchSession(hosts[k % hosts.length]!.host, hosts[k % hosts.length]!.port, spec.sessionTimeoutMs),
+        )
+      : [];
   try {
     await Promise.all(sessions.map((s) => s.open()));
     const plan = await prepare(spec, sessions[0]!);
@@ -390,8 +510,16 @@ export async function runLoad(spec: LoadSpec, log: (line: string) => void = () =
     const hist = buildHistogram({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
     const r = await drive(sessions, plan, spec.window, spec.count === undefined ? spec.seconds : 1e9, spec.count, hist, errors, counters);
     const result: LoadResult = {
-      workload: spec.workload, connect: spec.connect, sessions: spec.sessions, window: spec.window, sizeBytes: spec.sizeBytes,
-      ops: r.ops, seconds: r.seconds, opsPerSec: r.seconds > 0 ? r.ops / r.seconds : 0, latencyMs: summarize(hist), errors,
+      workload: spec.workload,
+      connect: spec.connect,
+      sessions: spec.sessions,
+      window: spec.window,
+      sizeBytes: spec.sizeBytes,
+      ops: r.ops,
+      seconds: r.seconds,
+      opsPerSec: r.seconds > 0 ? r.ops / r.seconds : 0,
+      latencyMs: summarize(hist),
+      errors,
     };
     if (!spec.keep) await cleanup(spec, sessions, counters);
     return result;
@@ -406,15 +534,31 @@ async function cleanup(spec: LoadSpec, sessions: BenchSession[], counters: numbe
   const gone = [ErrorCode.NoNode];
   if (spec.workload === 'create') {
     if (spec.fanout > 0) return; // populate runs are for servers that are thrown away
-    await Promise.all(sessions.map((s, k) => pipelined(s, mapGen(range(counters[k]!), (i) => del(`${spec.root}/s${k}-${i}`)), spec.window, gone)));
+    await Promise.all(
+      sessions.map((s, k) =>
+        pipelined(
+          s,
+          mapGen(range(counters[k]!), (i) => del(`${spec.root}/s${k}-${i}`)),
+          spec.window,
+          gone,
+        ),
+      ),
+    );
   } else {
-    await pipelined(sessions[0]!, mapGen(range(spec.keys), (k) => del(keyPath(spec.root, k))), spec.window, gone);
+    await pipelined(
+      sessions[0]!,
+      mapGen(range(spec.keys), (k) => del(keyPath(spec.root, k))),
+      spec.window,
+      gone,
+    );
   }
   await sessions[0]!.call(del(spec.root)).catch(() => {});
 }
 
 export function formatResult(r: LoadResult): string {
   const l = r.latencyMs;
-  const errs = Object.entries(r.errors).map(([k, v]) => `${k} ${v}`).join(', ');
+  const errs = Object.entries(r.errors)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   return `${r.workload.padEnd(8)} ${r.opsPerSec.toFixed(0).padStart(8)} ops/s  p50 ${l.p50.toFixed(2)} ms  p90 ${l.p90.toFixed(2)} ms  p99 ${l.p99.toFixed(2)} ms  p99.9 ${l.p999.toFixed(2)} ms  max ${l.max.toFixed(2)} ms  (${r.ops} ops in ${r.seconds.toFixed(2)} s${errs ? `; errors: ${errs}` : ''})`;
 }

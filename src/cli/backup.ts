@@ -7,7 +7,19 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { BackupCorruptError, readBackup, type LoadedBackup } from '../backup/format.js';
-import { gaps, linkPath, listBackupFiles, listLinks, mergedRanges, pointInTime, readArchiveView, readStatus, restoreRanges, type BackupFile, type StoredLink } from '../backup/archive.js';
+import {
+  gaps,
+  linkPath,
+  listBackupFiles,
+  listLinks,
+  mergedRanges,
+  pointInTime,
+  readArchiveView,
+  readStatus,
+  restoreRanges,
+  type BackupFile,
+  type StoredLink,
+} from '../backup/archive.js';
 import { buildChain, runsOf } from '../backup/chain.js';
 import { readChunk } from '../backup/chunk.js';
 import { openArchive, type ArchiveStore } from '../backup/store.js';
@@ -21,7 +33,10 @@ const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 
 class CliError extends Error {
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message);
   }
 }
@@ -42,7 +57,6 @@ function loadBackup(file: string): LoadedBackup {
   return readBackup(file, readFileSync(file));
 }
 
-
 /** Progress on a terminal: bytes so far and rate, one line rewritten; nothing when piped. */
 class Progress extends Transform {
   private bytes = 0;
@@ -56,7 +70,9 @@ class Progress extends Transform {
     if (this.show && Date.now() - this.last > 200) {
       this.last = Date.now();
       const s = (Date.now() - this.t0) / 1000;
-      process.stderr.write(`\rbacking up: ${(this.bytes / 1e6).toFixed(1)} MB (${(this.bytes / 1e6 / Math.max(s, 0.001)).toFixed(1)} MB/s)   `);
+      process.stderr.write(
+        `\rbacking up: ${(this.bytes / 1e6).toFixed(1)} MB (${(this.bytes / 1e6 / Math.max(s, 0.001)).toFixed(1)} MB/s)   `,
+      );
     }
     cb(null, chunk);
   }
@@ -85,7 +101,11 @@ async function createBackup(opts: { admin: string; out: string; auth?: string; j
     let body = '';
     for await (const c of res) body += String(c);
     let msg = body.trim();
-    try { msg = (JSON.parse(body) as { error?: string }).error ?? msg; } catch { /* not JSON */ }
+    try {
+      msg = (JSON.parse(body) as { error?: string }).error ?? msg;
+    } catch {
+      /* not JSON */
+    }
     throw new CliError(`the AdminServer at ${url.origin} answered ${res.statusCode}: ${msg}`, EXIT_FAILED);
   }
   const zxid = String(res.headers.last_zxid ?? '?');
@@ -95,20 +115,41 @@ async function createBackup(opts: { admin: string; out: string; auth?: string; j
     const b = readBackup(tmp, readFileSync(tmp));
     fsyncPath(tmp);
     renameSync(tmp, opts.out);
-    const result = { file: opts.out, zxid: b.meta.zxid, time: b.meta.time, nodes: b.snapshot.nodeCount, sessions: b.snapshot.sessions.length, bytes: b.bytes, seconds: (Date.now() - t0) / 1000 };
+    const result = {
+      file: opts.out,
+      zxid: b.meta.zxid,
+      time: b.meta.time,
+      nodes: b.snapshot.nodeCount,
+      sessions: b.snapshot.sessions.length,
+      bytes: b.bytes,
+      seconds: (Date.now() - t0) / 1000,
+    };
     if (opts.json) console.log(JSON.stringify(result));
-    else console.log(`backup ${opts.out}: zxid ${result.zxid}, ${result.nodes} znodes, ${result.sessions} sessions, ${(result.bytes / 1e6).toFixed(2)} MB in ${result.seconds.toFixed(2)} s`);
+    else
+      console.log(
+        `backup ${opts.out}: zxid ${result.zxid}, ${result.nodes} znodes, ${result.sessions} sessions, ${(result.bytes / 1e6).toFixed(2)} MB in ${result.seconds.toFixed(2)} s`,
+      );
     return EXIT_OK;
   } catch (e) {
     rmSync(tmp, { force: true });
-    if (e instanceof BackupCorruptError) throw new CliError(`the stream from ${url.origin} (zxid ${zxid}) did not arrive whole: ${e.message}`, EXIT_FAILED);
+    if (e instanceof BackupCorruptError)
+      throw new CliError(`the stream from ${url.origin} (zxid ${zxid}) did not arrive whole: ${e.message}`, EXIT_FAILED);
     throw e;
   }
 }
 
 interface InspectReport {
-  file: string; zxid: string; time: string; createdBy: string; nodes: number; sessions: number; bytes: number;
-  dataBytes: number; digest: string; topBySize: Array<{ path: string; bytes: number; nodes: number }>; largestNodes: Array<{ path: string; bytes: number }>;
+  file: string;
+  zxid: string;
+  time: string;
+  createdBy: string;
+  nodes: number;
+  sessions: number;
+  bytes: number;
+  dataBytes: number;
+  digest: string;
+  topBySize: Array<{ path: string; bytes: number; nodes: number }>;
+  largestNodes: Array<{ path: string; bytes: number }>;
 }
 
 function inspect(file: string, b: LoadedBackup): InspectReport {
@@ -127,9 +168,19 @@ function inspect(file: string, b: LoadedBackup): InspectReport {
   }
   largest.sort((a, b2) => b2.bytes - a.bytes);
   return {
-    file, zxid: b.meta.zxid, time: b.meta.time, createdBy: b.meta.createdBy, nodes: b.snapshot.nodeCount,
-    sessions: b.snapshot.sessions.length, bytes: statSync(file).size, dataBytes, digest: b.snapshot.digest.toString(),
-    topBySize: [...top].map(([path, v]) => ({ path, ...v })).sort((a, b2) => b2.bytes - a.bytes).slice(0, 10),
+    file,
+    zxid: b.meta.zxid,
+    time: b.meta.time,
+    createdBy: b.meta.createdBy,
+    nodes: b.snapshot.nodeCount,
+    sessions: b.snapshot.sessions.length,
+    bytes: statSync(file).size,
+    dataBytes,
+    digest: b.snapshot.digest.toString(),
+    topBySize: [...top]
+      .map(([path, v]) => ({ path, ...v }))
+      .sort((a, b2) => b2.bytes - a.bytes)
+      .slice(0, 10),
     largestNodes: largest.slice(0, 10),
   };
 }
@@ -159,18 +210,22 @@ export function registerBackupCommands(program: Command): void {
 }
 
 function backupCreateCommand(backup: Command): void {
-  backup.command('create')
+  backup
+    .command('create')
     .description('stream a consistent backup of a running server through its AdminServer into FILE')
     .requiredOption('--admin <url>', 'the AdminServer, e.g. http://127.0.0.1:8080')
     .requiredOption('--out <file>', 'the backup file to write')
     .option('--auth <user:password>', 'admin credentials (digest; default $ARK_ADMIN_AUTH or "super:")')
     .option('--force', 'overwrite --out')
     .option('--json', 'print the result as JSON')
-    .action((o: { admin: string; out: string; auth?: string; json?: boolean; force?: boolean }) => run('backup create', () => createBackup(o)));
+    .action((o: { admin: string; out: string; auth?: string; json?: boolean; force?: boolean }) =>
+      run('backup create', () => createBackup(o)),
+    );
 }
 
 function backupVerifyCommand(backup: Command): void {
-  backup.command('verify')
+  backup
+    .command('verify')
     .description('check every checksum and the tree digest; exit 0 only when the backup is intact')
     .argument('<file>')
     .option('--json', 'print the result as JSON')
@@ -181,7 +236,8 @@ function backupVerifyCommand(backup: Command): void {
 function verifyBackup(file: string, o: { json?: boolean }): number {
   try {
     const b = loadBackup(file);
-    if (o.json) console.log(JSON.stringify({ file, ok: true, zxid: b.meta.zxid, nodes: b.snapshot.nodeCount, digest: b.snapshot.digest.toString() }));
+    if (o.json)
+      console.log(JSON.stringify({ file, ok: true, zxid: b.meta.zxid, nodes: b.snapshot.nodeCount, digest: b.snapshot.digest.toString() }));
     else console.log(`intact: ${file} (zxid ${b.meta.zxid}, ${b.snapshot.nodeCount} znodes, digest ${b.snapshot.digest})`);
     return EXIT_OK;
   } catch (e) {
@@ -193,20 +249,25 @@ function verifyBackup(file: string, o: { json?: boolean }): number {
 }
 
 function backupInspectCommand(backup: Command): void {
-  backup.command('inspect')
+  backup
+    .command('inspect')
     .description('what a backup holds: zxid, time, counts, size, top paths by size')
     .argument('<file>')
     .option('--json', 'print as JSON')
-    .action((file: string, o: { json?: boolean }) => run('backup inspect', async () => {
-      const r = inspect(file, loadBackup(file));
-      if (o.json) console.log(JSON.stringify(r, null, 2));
-      else printInspectReport(r);
-      return EXIT_OK;
-    }));
+    .action((file: string, o: { json?: boolean }) =>
+      run('backup inspect', async () => {
+        const r = inspect(file, loadBackup(file));
+        if (o.json) console.log(JSON.stringify(r, null, 2));
+        else printInspectReport(r);
+        return EXIT_OK;
+      }),
+    );
 }
 
 function printInspectReport(r: InspectReport): void {
-  console.log(`backup     ${r.file}\nzxid       ${r.zxid}\ntime       ${r.time}\nmade by    ${r.createdBy}\nznodes     ${r.nodes}\nsessions   ${r.sessions}\nfile size  ${r.bytes} bytes\ndata size  ${r.dataBytes} bytes\ndigest     ${r.digest}`);
+  console.log(
+    `backup     ${r.file}\nzxid       ${r.zxid}\ntime       ${r.time}\nmade by    ${r.createdBy}\nznodes     ${r.nodes}\nsessions   ${r.sessions}\nfile size  ${r.bytes} bytes\ndata size  ${r.dataBytes} bytes\ndigest     ${r.digest}`,
+  );
   console.log('\ntop-level paths by data size:');
   for (const t of r.topBySize) console.log(`  ${String(t.bytes).padStart(12)} B  ${String(t.nodes).padStart(9)} znodes  ${t.path}`);
   console.log('\nlargest znodes:');
@@ -214,27 +275,43 @@ function printInspectReport(r: InspectReport): void {
 }
 
 function backupListCommand(backup: Command): void {
-  backup.command('list')
+  backup
+    .command('list')
     .description('what an archive can restore to: its backups, the archived txns, exactly the reachable ranges and every gap')
     .requiredOption('--archive <dir>', 'the archive directory (backup.archiveDir)')
     .option('--json', 'print as JSON')
-    .action((o: { archive: string; json?: boolean }) => run('backup list', async () => {
-      if (!existsSync(o.archive)) throw new CliError(`${o.archive}: no such directory`, EXIT_USAGE);
-      const report = await archiveReport(openArchive(o.archive));
-      if (o.json) console.log(JSON.stringify(report, null, 2));
-      else printArchiveReport(o.archive, report);
-      return report.damaged.length > 0 ? EXIT_FAILED : EXIT_OK;
-    }));
+    .action((o: { archive: string; json?: boolean }) =>
+      run('backup list', async () => {
+        if (!existsSync(o.archive)) throw new CliError(`${o.archive}: no such directory`, EXIT_USAGE);
+        const report = await archiveReport(openArchive(o.archive));
+        if (o.json) console.log(JSON.stringify(report, null, 2));
+        else printArchiveReport(o.archive, report);
+        return report.damaged.length > 0 ? EXIT_FAILED : EXIT_OK;
+      }),
+    );
 }
 
 interface RestoreOpts {
-  dataDir?: string; logDir?: string; archive?: string; toZxid?: string; toTime?: string; epoch?: string;
-  dropSessions?: boolean; force?: boolean; json?: boolean; online?: boolean; admin?: string; auth?: string;
+  dataDir?: string;
+  logDir?: string;
+  archive?: string;
+  toZxid?: string;
+  toTime?: string;
+  epoch?: string;
+  dropSessions?: boolean;
+  force?: boolean;
+  json?: boolean;
+  online?: boolean;
+  admin?: string;
+  auth?: string;
 }
 
 function restoreCommand(program: Command): void {
-  program.command('restore')
-    .description('lay down a data dir from a backup FILE, or from an archive at a point in time, for `ark server` to start from; or, with --online, restore a running server or whole ensemble')
+  program
+    .command('restore')
+    .description(
+      'lay down a data dir from a backup FILE, or from an archive at a point in time, for `ark server` to start from; or, with --online, restore a running server or whole ensemble',
+    )
     .argument('[file]', 'a backup file (or use --archive)')
     .option('--data-dir <dir>', 'the data dir to create (offline restore)')
     .option('--online', 'restore a running server through its AdminServer; for an ensemble member, the whole ensemble')
@@ -244,11 +321,13 @@ function restoreCommand(program: Command): void {
     .option('--archive <dir>', 'restore from an archive (backups + archived log) to --to-zxid or --to-time')
     .option('--to-zxid <zxid>', 'the last txn to include (decimal or 0x hex)')
     .option('--to-time <iso>', 'include every txn at or before this time')
-    .option('--epoch <n>', 'zxid epoch of the restored data (default: one above the backup point\'s)')
+    .option('--epoch <n>', "zxid epoch of the restored data (default: one above the backup point's)")
     .option('--drop-sessions', 'end the backed-up sessions at once (their ephemeral nodes go); by default they live on as after a restart')
     .option('--force', 'replace the data in a non-empty --data-dir')
     .option('--json', 'print the result as JSON')
-    .action((file: string | undefined, o: RestoreOpts) => run('restore', () => (o.online ? restoreOnline(file, o) : restoreOffline(file, o))));
+    .action((file: string | undefined, o: RestoreOpts) =>
+      run('restore', () => (o.online ? restoreOnline(file, o) : restoreOffline(file, o))),
+    );
 }
 
 // ---------- ark restore (offline) ----------
@@ -267,18 +346,28 @@ interface RestoreSource {
 
 /** Lays down a data dir from a backup FILE or from --archive at --to-zxid / --to-time. */
 async function restoreOffline(file: string | undefined, o: RestoreOpts): Promise<number> {
-  if (o.dataDir === undefined) throw new CliError('give --data-dir DIR (the data dir to lay down), or --online --admin URL to restore a running server', EXIT_USAGE);
+  if (o.dataDir === undefined)
+    throw new CliError('give --data-dir DIR (the data dir to lay down), or --online --admin URL to restore a running server', EXIT_USAGE);
   const dataDir = o.dataDir;
-  if ((file === undefined) === (o.archive === undefined)) throw new CliError('give a backup FILE or --archive DIR (one of them)', EXIT_USAGE);
+  if ((file === undefined) === (o.archive === undefined))
+    throw new CliError('give a backup FILE or --archive DIR (one of them)', EXIT_USAGE);
   if (file !== undefined && (o.toZxid !== undefined || o.toTime !== undefined)) {
-    throw new CliError(`--to-zxid and --to-time need --archive DIR: the backup ${file} holds one point in time (restore it without them, or restore from the archive it belongs to)`, EXIT_USAGE);
+    throw new CliError(
+      `--to-zxid and --to-time need --archive DIR: the backup ${file} holds one point in time (restore it without them, or restore from the archive it belongs to)`,
+      EXIT_USAGE,
+    );
   }
   const epoch = o.epoch === undefined ? undefined : Number(o.epoch);
-  if (epoch !== undefined && (!Number.isInteger(epoch) || epoch < 1)) throw new CliError(`--epoch ${o.epoch} is not a positive integer`, EXIT_USAGE);
+  if (epoch !== undefined && (!Number.isInteger(epoch) || epoch < 1))
+    throw new CliError(`--epoch ${o.epoch} is not a positive integer`, EXIT_USAGE);
   const from = file !== undefined ? fromBackupFile(file) : await fromArchive(o.archive!, o);
   const r = await restoreInto(from.tree, from.sessions, {
-    dataDir, force: o.force === true, dropSessions: o.dropSessions === true,
-    ...(o.logDir !== undefined ? { dataLogDir: o.logDir } : {}), ...(epoch !== undefined ? { epoch } : {}), aboveZxid: from.aboveZxid,
+    dataDir,
+    force: o.force === true,
+    dropSessions: o.dropSessions === true,
+    ...(o.logDir !== undefined ? { dataLogDir: o.logDir } : {}),
+    ...(epoch !== undefined ? { epoch } : {}),
+    aboveZxid: from.aboveZxid,
   });
   printRestored(from, r, o.json === true);
   return EXIT_OK;
@@ -297,8 +386,15 @@ async function fromArchive(archive: string, o: { toZxid?: string; toTime?: strin
   // the restored server may archive into the same place: its history starts above the archive's
   const view = await readArchiveView(store);
   return {
-    tree: p.tree, sessions: p.sessions, file: p.backup,
-    point: { reachedZxid: hex(p.zxid), reachedTime: new Date(p.timeMs).toISOString(), replayedTxns: p.replayed, backupZxid: hex(p.backupZxid) },
+    tree: p.tree,
+    sessions: p.sessions,
+    file: p.backup,
+    point: {
+      reachedZxid: hex(p.zxid),
+      reachedTime: new Date(p.timeMs).toISOString(),
+      replayedTxns: p.replayed,
+      backupZxid: hex(p.backupZxid),
+    },
     aboveZxid: Math.max(view.end ?? 0, ...view.backups.map((b) => b.zxid)),
   };
 }
@@ -306,15 +402,33 @@ async function fromArchive(archive: string, o: { toZxid?: string; toTime?: strin
 function printRestored(from: RestoreSource, r: RestoreResult, json: boolean): void {
   const { file, point } = from;
   if (json) {
-    console.log(JSON.stringify({ from: file, ...point, dataDir: r.dataDir, backupZxid: hex(r.fromZxid), startsAtZxid: hex(r.zxid), znodes: r.nodes, sessions: r.sessions, droppedSessions: r.droppedSessions }));
+    console.log(
+      JSON.stringify({
+        from: file,
+        ...point,
+        dataDir: r.dataDir,
+        backupZxid: hex(r.fromZxid),
+        startsAtZxid: hex(r.zxid),
+        znodes: r.nodes,
+        sessions: r.sessions,
+        droppedSessions: r.droppedSessions,
+      }),
+    );
     return;
   }
-  console.log(`restored ${file} into ${r.dataDir}: ${r.nodes} znodes, ${r.sessions} sessions${r.droppedSessions ? `, ${r.droppedSessions} ended` : ''}`);
+  console.log(
+    `restored ${file} into ${r.dataDir}: ${r.nodes} znodes, ${r.sessions} sessions${r.droppedSessions ? `, ${r.droppedSessions} ended` : ''}`,
+  );
   if (point) {
-    const when = point.replayedTxns === 0 ? `the backup's own point, captured ${point.reachedTime}` : `its last txn at ${point.reachedTime}`;
-    console.log(`state as of zxid ${point.reachedZxid} (${when}): backup ${point.backupZxid} + ${point.replayedTxns} archived txns replayed`);
+    const when =
+      point.replayedTxns === 0 ? `the backup's own point, captured ${point.reachedTime}` : `its last txn at ${point.reachedTime}`;
+    console.log(
+      `state as of zxid ${point.reachedZxid} (${when}): backup ${point.backupZxid} + ${point.replayedTxns} archived txns replayed`,
+    );
   }
-  console.log(`new writes continue in epoch ${epochOf(r.zxid)} (zxid ${hex(r.zxid)}); start it with: ark server <zoo.cfg with dataDir=${r.dataDir}>`);
+  console.log(
+    `new writes continue in epoch ${epochOf(r.zxid)} (zxid ${hex(r.zxid)}); start it with: ark server <zoo.cfg with dataDir=${r.dataDir}>`,
+  );
 }
 
 // ---------- ark restore --online ----------
@@ -324,11 +438,22 @@ function printRestored(from: RestoreSource, r: RestoreResult, json: boolean): vo
  * standalone server replaces its tree; an ensemble member hands it to its leader, which makes it
  * the whole ensemble's state in a new epoch. Prints what the server answered.
  */
-async function restoreOnline(file: string | undefined, o: { admin?: string; auth?: string; json?: boolean; dataDir?: string; archive?: string; toZxid?: string; toTime?: string }): Promise<number> {
-  if (file === undefined) throw new CliError('--online restores a backup FILE (for a point in time, restore from the archive into a file first with ark backup create, or offline with --archive)', EXIT_USAGE);
-  if (o.admin === undefined) throw new CliError('--online needs --admin URL (the AdminServer of the server, or of any member of the ensemble)', EXIT_USAGE);
+async function restoreOnline(
+  file: string | undefined,
+  o: { admin?: string; auth?: string; json?: boolean; dataDir?: string; archive?: string; toZxid?: string; toTime?: string },
+): Promise<number> {
+  if (file === undefined)
+    throw new CliError(
+      '--online restores a backup FILE (for a point in time, restore from the archive into a file first with ark backup create, or offline with --archive)',
+      EXIT_USAGE,
+    );
+  if (o.admin === undefined)
+    throw new CliError('--online needs --admin URL (the AdminServer of the server, or of any member of the ensemble)', EXIT_USAGE);
   if (o.dataDir !== undefined || o.archive !== undefined || o.toZxid !== undefined || o.toTime !== undefined) {
-    throw new CliError('--online restores a backup FILE into a running server: --data-dir, --archive, --to-zxid and --to-time are for an offline restore', EXIT_USAGE);
+    throw new CliError(
+      '--online restores a backup FILE into a running server: --data-dir, --archive, --to-zxid and --to-time are for an offline restore',
+      EXIT_USAGE,
+    );
   }
   let url: URL;
   try {
@@ -340,21 +465,51 @@ async function restoreOnline(file: string | undefined, o: { admin?: string; auth
   const auth = o.auth ?? process.env.ARK_ADMIN_AUTH ?? 'super:';
   const t0 = Date.now();
   const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
-    const req = httpRequest(url, { method: 'POST', headers: { authorization: `digest ${auth}`, 'content-type': 'application/octet-stream', 'content-length': statSync(file).size } }, resolve);
+    const req = httpRequest(
+      url,
+      {
+        method: 'POST',
+        headers: { authorization: `digest ${auth}`, 'content-type': 'application/octet-stream', 'content-length': statSync(file).size },
+      },
+      resolve,
+    );
     req.on('error', (e) => reject(new CliError(`cannot reach the AdminServer at ${url.origin}: ${e.message}`, EXIT_FAILED)));
-    createReadStream(file).on('error', (e) => req.destroy(e)).pipe(req);
+    createReadStream(file)
+      .on('error', (e) => req.destroy(e))
+      .pipe(req);
   });
   let body = '';
   for await (const c of res) body += String(c);
   let answer: { last_zxid?: number; backup_zxid?: number; node_count?: number; sessions?: number; error?: string | null } = {};
-  try { answer = JSON.parse(body) as typeof answer; } catch { /* not JSON */ }
-  if (res.statusCode !== 200 || answer.error) throw new CliError(`the AdminServer at ${url.origin} refused the restore (${res.statusCode}): ${answer.error ?? body.trim()}`, EXIT_FAILED);
+  try {
+    answer = JSON.parse(body) as typeof answer;
+  } catch {
+    /* not JSON */
+  }
+  if (res.statusCode !== 200 || answer.error)
+    throw new CliError(
+      `the AdminServer at ${url.origin} refused the restore (${res.statusCode}): ${answer.error ?? body.trim()}`,
+      EXIT_FAILED,
+    );
   const zxid = Number(answer.last_zxid);
-  const result = { file, server: url.origin, backupZxid: hex(Number(answer.backup_zxid)), zxid: hex(zxid), epoch: epochOf(zxid), znodes: answer.node_count, sessions: answer.sessions, seconds: (Date.now() - t0) / 1000 };
+  const result = {
+    file,
+    server: url.origin,
+    backupZxid: hex(Number(answer.backup_zxid)),
+    zxid: hex(zxid),
+    epoch: epochOf(zxid),
+    znodes: answer.node_count,
+    sessions: answer.sessions,
+    seconds: (Date.now() - t0) / 1000,
+  };
   if (o.json) console.log(JSON.stringify(result));
   else {
-    console.log(`restored ${file} (zxid ${result.backupZxid}) through ${url.origin}: ${result.znodes} znodes, ${result.sessions} sessions, in ${result.seconds.toFixed(2)} s`);
-    console.log(`the tree is now at zxid ${result.zxid} (epoch ${result.epoch}); clients reconnect to it (an ensemble: every member took it)`);
+    console.log(
+      `restored ${file} (zxid ${result.backupZxid}) through ${url.origin}: ${result.znodes} znodes, ${result.sessions} sessions, in ${result.seconds.toFixed(2)} s`,
+    );
+    console.log(
+      `the tree is now at zxid ${result.zxid} (epoch ${result.epoch}); clients reconnect to it (an ensemble: every member took it)`,
+    );
   }
   return EXIT_OK;
 }
@@ -407,11 +562,23 @@ async function archiveReport(store: ArchiveStore): Promise<ArchiveReport> {
   const status = await readStatus(store);
   return {
     backups,
-    txns: first && newest ? { links: links.length, fromZxid: hex(first.first), toZxid: hex(newest.last), fromTime: iso(first.firstTime), toTime: iso(newest.lastTime) } : null,
+    txns:
+      first && newest
+        ? {
+            links: links.length,
+            fromZxid: hex(first.first),
+            toZxid: hex(newest.last),
+            fromTime: iso(first.firstTime),
+            toTime: iso(newest.lastTime),
+          }
+        : null,
     newest: newest ? { zxid: hex(newest.last), time: iso(newest.lastTime) } : null,
     completeAsOf: status && newest && status.zxid === newest.last ? iso(status.asOfMs) : null,
     restorable: mergedRanges(restoreRanges(runs, valid)).map((r) => ({
-      fromZxid: hex(r.fromZxid), toZxid: hex(r.toZxid), toTime: r.toTime === null ? null : iso(r.toTime), backup: r.backup.path,
+      fromZxid: hex(r.fromZxid),
+      toZxid: hex(r.toZxid),
+      toTime: r.toTime === null ? null : iso(r.toTime),
+      backup: r.backup.path,
     })),
     gaps: gaps(chain).map((g) => ({ afterZxid: hex(g.afterZxid), resumeZxid: hex(g.resumeZxid), kind: g.kind, text: g.text })),
     unlinked: chain.unlinked.map((l) => `txns/${l.name}`),
@@ -422,12 +589,23 @@ async function archiveReport(store: ArchiveStore): Promise<ArchiveReport> {
 function printArchiveReport(location: string, r: ArchiveReport): void {
   console.log(`archive ${location}`);
   console.log('backups:');
-  for (const b of r.backups) console.log(`  ${b.zxid.padEnd(14)} ${(b.time ?? '').padEnd(26)} ${String(b.bytes).padStart(12)} B  ${b.error ? `DAMAGED: ${b.error}` : b.file}`);
+  for (const b of r.backups)
+    console.log(
+      `  ${b.zxid.padEnd(14)} ${(b.time ?? '').padEnd(26)} ${String(b.bytes).padStart(12)} B  ${b.error ? `DAMAGED: ${b.error}` : b.file}`,
+    );
   if (r.backups.length === 0) console.log('  (none)');
-  console.log(r.txns ? `archived txns: ${r.txns.links} links, zxid ${r.txns.fromZxid} .. ${r.txns.toZxid}, ${r.txns.fromTime} .. ${r.txns.toTime}` : 'archived txns: (none)');
-  if (r.newest) console.log(`newest archived txn: ${r.newest.zxid} at ${r.newest.time}${r.completeAsOf ? `; every txn committed before ${r.completeAsOf} is archived` : ''}`);
+  console.log(
+    r.txns
+      ? `archived txns: ${r.txns.links} links, zxid ${r.txns.fromZxid} .. ${r.txns.toZxid}, ${r.txns.fromTime} .. ${r.txns.toTime}`
+      : 'archived txns: (none)',
+  );
+  if (r.newest)
+    console.log(
+      `newest archived txn: ${r.newest.zxid} at ${r.newest.time}${r.completeAsOf ? `; every txn committed before ${r.completeAsOf} is archived` : ''}`,
+    );
   console.log('restorable (ark restore --archive ... --to-zxid Z / --to-time T):');
-  for (const x of r.restorable) console.log(`  zxid ${x.fromZxid} .. ${x.toZxid}${x.toTime ? ` (up to ${x.toTime})` : ' (the backup\'s own point)'}, from ${x.backup}`);
+  for (const x of r.restorable)
+    console.log(`  zxid ${x.fromZxid} .. ${x.toZxid}${x.toTime ? ` (up to ${x.toTime})` : " (the backup's own point)"}, from ${x.backup}`);
   if (r.restorable.length === 0) console.log('  nothing: the archive has no intact backup');
   if (r.gaps.length > 0) console.log('gaps:');
   for (const g of r.gaps) console.log(`  ${g.text}`);

@@ -46,48 +46,75 @@ export function registerBenchCommand(program: Command): void {
     .option('--root <path>', 'parent znode for the run (created, and deleted afterwards unless --keep)')
     .option('--keep', 'leave the created znodes in place', false)
     .option('--json', 'one JSON object per workload on stdout', false)
-    .action(async (o: {
-      server: string; workload: string; sessions: number; window: number; seconds: number; warmup: number; count?: number;
-      size: number; keys: number; readPercent: number; multiOps: number; fanout: number; root?: string; keep: boolean; json: boolean;
-    }) => {
-      const names = o.workload === 'all' ? [...WORKLOADS] : o.workload.split(',').map((w) => w.trim());
-      const bad = names.filter((n) => !(WORKLOADS as readonly string[]).includes(n));
-      if (bad.length) {
-        console.error(`ark bench: unknown workload ${bad.map((b) => `"${b}"`).join(', ')}; choose from ${WORKLOADS.join(', ')} or all`);
-        process.exit(2);
-      }
-      if (o.readPercent > 100) {
-        console.error('ark bench: --read-percent must be 0..100');
-        process.exit(2);
-      }
-      if (o.root !== undefined && (!o.root.startsWith('/') || o.root.endsWith('/'))) {
-        console.error(`ark bench: --root "${o.root}" must be an absolute znode path such as /bench`);
-        process.exit(2);
-      }
-      if (!o.json) console.log(`ark bench: ${o.server}, ${o.sessions} sessions x ${o.window} outstanding, ${o.size}-byte znodes`);
-      const results: LoadResult[] = [];
-      for (const [k, workload] of (names as WorkloadName[]).entries()) {
-        const root = o.root ?? `/ark-bench-${process.pid}-${Date.now().toString(36)}-${k}`;
-        try {
-          const r = await runLoad({
-            connect: o.server, workload, sessions: o.sessions, window: o.window, seconds: o.seconds, warmupSeconds: o.warmup,
-            ...(o.count !== undefined ? { count: o.count } : {}), sizeBytes: o.size, readPercent: o.readPercent, multiOps: o.multiOps,
-            keys: o.keys, sessionTimeoutMs: DEFAULT_SPEC.sessionTimeoutMs, root, keep: o.keep, fanout: o.fanout,
-          });
-          results.push(r);
-          console.log(o.json ? JSON.stringify(r) : formatResult(r));
-        } catch (e) {
-          if (e instanceof BenchError || e instanceof KeeperError) {
-            console.error(`ark bench: ${workload}: ${e.message}`);
-            process.exit(1);
-          }
-          throw e;
+    .action(
+      async (o: {
+        server: string;
+        workload: string;
+        sessions: number;
+        window: number;
+        seconds: number;
+        warmup: number;
+        count?: number;
+        size: number;
+        keys: number;
+        readPercent: number;
+        multiOps: number;
+        fanout: number;
+        root?: string;
+        keep: boolean;
+        json: boolean;
+      }) => {
+        const names = o.workload === 'all' ? [...WORKLOADS] : o.workload.split(',').map((w) => w.trim());
+        const bad = names.filter((n) => !(WORKLOADS as readonly string[]).includes(n));
+        if (bad.length) {
+          console.error(`ark bench: unknown workload ${bad.map((b) => `"${b}"`).join(', ')}; choose from ${WORKLOADS.join(', ')} or all`);
+          process.exit(2);
         }
-      }
-      if (results.some((r) => Object.keys(r.errors).length > 0)) {
-        console.error('ark bench: the server answered some requests with errors (listed above)');
-        process.exit(1);
-      }
-      process.exit(0);
-    });
+        if (o.readPercent > 100) {
+          console.error('ark bench: --read-percent must be 0..100');
+          process.exit(2);
+        }
+        if (o.root !== undefined && (!o.root.startsWith('/') || o.root.endsWith('/'))) {
+          console.error(`ark bench: --root "${o.root}" must be an absolute znode path such as /bench`);
+          process.exit(2);
+        }
+        if (!o.json) console.log(`ark bench: ${o.server}, ${o.sessions} sessions x ${o.window} outstanding, ${o.size}-byte znodes`);
+        const results: LoadResult[] = [];
+        for (const [k, workload] of (names as WorkloadName[]).entries()) {
+          const root = o.root ?? `/ark-bench-${process.pid}-${Date.now().toString(36)}-${k}`;
+          try {
+            const r = await runLoad({
+              connect: o.server,
+              workload,
+              sessions: o.sessions,
+              window: o.window,
+              seconds: o.seconds,
+              warmupSeconds: o.warmup,
+              ...(o.count !== undefined ? { count: o.count } : {}),
+              sizeBytes: o.size,
+              readPercent: o.readPercent,
+              multiOps: o.multiOps,
+              keys: o.keys,
+              sessionTimeoutMs: DEFAULT_SPEC.sessionTimeoutMs,
+              root,
+              keep: o.keep,
+              fanout: o.fanout,
+            });
+            results.push(r);
+            console.log(o.json ? JSON.stringify(r) : formatResult(r));
+          } catch (e) {
+            if (e instanceof BenchError || e instanceof KeeperError) {
+              console.error(`ark bench: ${workload}: ${e.message}`);
+              process.exit(1);
+            }
+            throw e;
+          }
+        }
+        if (results.some((r) => Object.keys(r.errors).length > 0)) {
+          console.error('ark bench: the server answered some requests with errors (listed above)');
+          process.exit(1);
+        }
+        process.exit(0);
+      },
+    );
 }

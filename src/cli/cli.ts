@@ -59,13 +59,14 @@ export function parseCliArgs(argv: string[]): CliArgs | 'help' {
     else if (t === '-timeout' || t === '--timeout') {
       const v = value();
       a.timeoutMs = Number(v);
-      if (!/^\d+$/.test(v) || a.timeoutMs < 1 || a.timeoutMs > 0x7fffffff) fail(`-timeout must be a whole number of milliseconds, got "${v}"`);
+      if (!/^\d+$/.test(v) || a.timeoutMs < 1 || a.timeoutMs > 0x7fffffff)
+        fail(`-timeout must be a whole number of milliseconds, got "${v}"`);
     } else if (t === '-r' || t === '--readonly') a.readOnly = true;
-    else if (t === '-waitforconnection') { /* ark cli always waits before a command given on the command line */ }
-    else if (t === '-client-configuration') {
+    else if (t === '-waitforconnection') {
+      /* ark cli always waits before a command given on the command line */
+    } else if (t === '-client-configuration') {
       process.stderr.write(`ark cli: -client-configuration ${value()} ignored: ark cli speaks plain TCP without SASL\n`);
-    }
-    else if (t === '--json') a.json = true;
+    } else if (t === '--json') a.json = true;
     else if (t === '-h' || t === '--help' || t === '-help') return 'help';
     else if (t.startsWith('-')) fail(`unknown option ${t}\n${USAGE}`);
     else {
@@ -84,7 +85,7 @@ export function parseCliArgs(argv: string[]): CliArgs | 'help' {
 export function registerCliCommand(program: Command): void {
   program
     .command('cli')
-    .description('a ZooKeeper shell (zkCli.sh\'s commands and output) for Ark or any ZooKeeper server; --json for scripts')
+    .description("a ZooKeeper shell (zkCli.sh's commands and output) for Ark or any ZooKeeper server; --json for scripts")
     .usage('[-server host:port] [-timeout ms] [-r] [--json] [command [args...]]')
     .helpOption(false)
     // every word after `cli` is the shell's (`ark cli create /v -V` must not print ark's version)
@@ -105,8 +106,18 @@ export async function runCli(argv: string[]): Promise<number> {
     return 0;
   }
   const shell = new Shell({
-    server: parsed.server, timeoutMs: parsed.timeoutMs, readOnly: parsed.readOnly, json: parsed.json,
-    io: { out: (t) => { process.stdout.write(t); }, err: (t) => { process.stderr.write(t); } },
+    server: parsed.server,
+    timeoutMs: parsed.timeoutMs,
+    readOnly: parsed.readOnly,
+    json: parsed.json,
+    io: {
+      out: (t) => {
+        process.stdout.write(t);
+      },
+      err: (t) => {
+        process.stderr.write(t);
+      },
+    },
   });
   if (parsed.command.length > 0) return oneShot(shell, parsed);
   if (process.stdin.isTTY) return interactive(shell, parsed);
@@ -123,7 +134,10 @@ async function oneShot(shell: Shell, a: CliArgs): Promise<number> {
     await client.waitForConnected({ timeoutMs: Math.min(a.timeoutMs, FIRST_CONNECT_MS) });
   } catch (e) {
     await shell.close({ quiet: true });
-    if (a.json) process.stdout.write(`${JSON.stringify({ error: { message: (e as Error).message, code: -4, name: 'ConnectionLoss', path: null } })}\n`);
+    if (a.json)
+      process.stdout.write(
+        `${JSON.stringify({ error: { message: (e as Error).message, code: -4, name: 'ConnectionLoss', path: null } })}\n`,
+      );
     else process.stderr.write(`ark cli: ${(e as Error).message}\n`);
     return EXIT_FAILED;
   }
@@ -160,7 +174,11 @@ function loadHistory(file: string | null): string[] {
   if (!file) return [];
   try {
     // the file is oldest first; readline wants the newest first
-    return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').slice(-HISTORY_MAX).reverse();
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .slice(-HISTORY_MAX)
+      .reverse();
   } catch {
     return [];
   }
@@ -179,12 +197,17 @@ async function interactive(shell: Shell, a: CliArgs): Promise<number> {
     historySize: HISTORY_MAX,
     removeHistoryDuplicates: false,
     completer: (line: string, cb: (err: null, result: [string[], string]) => void) => {
-      shell.complete(line).then((r) => cb(null, r), () => cb(null, [[], line]));
+      shell.complete(line).then(
+        (r) => cb(null, r),
+        () => cb(null, [[], line]),
+      );
     },
   });
   let busy = false;
   let ended = false;
-  rl.on('close', () => { ended = true; });
+  rl.on('close', () => {
+    ended = true;
+  });
   shell.asyncOutput = (print) => {
     if (busy) {
       print();
@@ -235,13 +258,19 @@ function saveHistory(file: string | null, line: string): void {
   if (!file || line.trim() === '' || /^\s*addauth\b/.test(line)) return;
   try {
     appendFileSync(file, `${line}\n`, { mode: 0o600 });
-  } catch { /* a history file we cannot write is no reason to stop */ }
+  } catch {
+    /* a history file we cannot write is no reason to stop */
+  }
 }
 
 function trimHistory(file: string | null): void {
   if (!file) return;
   try {
-    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+    const lines = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
     if (lines.length > HISTORY_MAX) writeFileSync(file, `${lines.slice(-HISTORY_MAX).join('\n')}\n`);
-  } catch { /* none yet */ }
+  } catch {
+    /* none yet */
+  }
 }

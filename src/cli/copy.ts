@@ -86,13 +86,19 @@ function printReport(r: CopyReport): void {
     capped(list, (a) => `  ${a.path}${a.detail ? ` (${a.detail})` : ''}`);
   }
   if (out.length > 0) out.push('');
-  out.push(`${would ? 'dry run (nothing written): ' : ''}${r.source.connected}${r.source.path === '/' ? '' : r.source.path} -> ${r.destination.connected}${r.destination.path === '/' ? '' : r.destination.path}`);
+  out.push(
+    `${would ? 'dry run (nothing written): ' : ''}${r.source.connected}${r.source.path === '/' ? '' : r.source.path} -> ${r.destination.connected}${r.destination.path === '/' ? '' : r.destination.path}`,
+  );
   out.push(`  read       ${plural(r.nodesRead, 'node')}, ${bytes(r.bytes)} of data`);
-  out.push(`  ${would ? 'to create ' : 'created   '} ${r.created}${r.ephemeralsAsPersistent > 0 ? ` (${r.ephemeralsAsPersistent} ephemeral as persistent)` : ''}, ${bytes(r.bytesWritten)} of data`);
+  out.push(
+    `  ${would ? 'to create ' : 'created   '} ${r.created}${r.ephemeralsAsPersistent > 0 ? ` (${r.ephemeralsAsPersistent} ephemeral as persistent)` : ''}, ${bytes(r.bytesWritten)} of data`,
+  );
   out.push(`  ${would ? 'to update ' : 'updated   '} ${r.updated}`);
   out.push(`  unchanged  ${r.unchanged}`);
   out.push(`  conflicts  ${r.conflicts}`);
-  const reasons = Object.entries(r.skippedByReason).map(([k, n]) => `${n} ${k}`).join(', ');
+  const reasons = Object.entries(r.skippedByReason)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ');
   out.push(`  skipped    ${r.skipped}${reasons ? ` (${reasons})` : ''}`);
   out.push(`  failed     ${r.failed}`);
   out.push(`  time       ${r.seconds.toFixed(2)} s`);
@@ -133,7 +139,9 @@ function collect(v: string, prev: string[] | undefined): string[] {
 export function registerCopyCommand(program: Command): void {
   const copy = program
     .command('copy')
-    .description('copy a subtree live between two ZooKeeper-protocol services (Ark or Apache ZooKeeper on either side) through the client protocol: data, ACLs and names, not zxids, times, versions or sessions (see below)')
+    .description(
+      'copy a subtree live between two ZooKeeper-protocol services (Ark or Apache ZooKeeper on either side) through the client protocol: data, ACLs and names, not zxids, times, versions or sessions (see below)',
+    )
     .requiredOption('--from <hosts[/path]>', 'source connect string, e.g. zk1:2181,zk2:2181/app')
     .requiredOption('--to <hosts[/path]>', 'destination connect string, e.g. 127.0.0.1:2181/app')
     .option('--auth <scheme:credentials>', 'add this auth on both connections, e.g. digest:user:password (repeatable)', collect)
@@ -150,8 +158,12 @@ export function registerCopyCommand(program: Command): void {
     let code = EXIT_OK;
     try {
       const r = await copyTree({
-        from: o.from, to: o.to, auth: o.auth ?? [],
-        overwrite: o.overwrite === true, dryRun: o.dryRun === true, includeEphemerals: o.includeEphemerals === true,
+        from: o.from,
+        to: o.to,
+        auth: o.auth ?? [],
+        overwrite: o.overwrite === true,
+        dryRun: o.dryRun === true,
+        includeEphemerals: o.includeEphemerals === true,
         onProgress: p.update,
       });
       p.end();

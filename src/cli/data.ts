@@ -9,8 +9,23 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { DataDirError } from '../storage/filelog.js';
 import {
-  DataToolError, dumpLog, dumpSnapshot, inspectDataDir, isoTime, ownerKind, purgeDataDir, truncateLog, verifyDataDir,
-  type DataDirReport, type NodeDump, type PurgeResult, type ShownData, type SnapshotDump, type TruncateResult, type TxnBodyDump, type TxnDump,
+  DataToolError,
+  dumpLog,
+  dumpSnapshot,
+  inspectDataDir,
+  isoTime,
+  ownerKind,
+  purgeDataDir,
+  truncateLog,
+  verifyDataDir,
+  type DataDirReport,
+  type NodeDump,
+  type PurgeResult,
+  type ShownData,
+  type SnapshotDump,
+  type TruncateResult,
+  type TxnBodyDump,
+  type TxnDump,
   type VerifyResult,
 } from '../storage/inspect.js';
 
@@ -94,7 +109,10 @@ export function txnLine(t: TxnDump): string {
 /** Left-aligned columns. */
 function table(rows: string[][]): string[] {
   const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, c.length); });
+  for (const r of rows)
+    r.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, c.length);
+    });
   return rows.map((r) => `  ${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}`.trimEnd());
 }
 
@@ -106,8 +124,17 @@ function printInspect(out: Out, r: DataDirReport): void {
   if (r.snapshots.length > 0) {
     const rows = [['FILE', 'ZXID', 'BYTES', 'GZIP', 'NODES', 'SESSIONS', 'DIGEST', 'TIME', 'STATUS']];
     for (const s of r.snapshots) {
-      rows.push([basename(s.file), s.zxid, String(s.bytes), s.compressed ? 'yes' : 'no', s.nodes === null ? '-' : String(s.nodes),
-        s.sessions === null ? '-' : String(s.sessions), s.digest ?? '-', s.time ?? '-', s.valid ? 'ok' : `DAMAGED: ${s.error}`]);
+      rows.push([
+        basename(s.file),
+        s.zxid,
+        String(s.bytes),
+        s.compressed ? 'yes' : 'no',
+        s.nodes === null ? '-' : String(s.nodes),
+        s.sessions === null ? '-' : String(s.sessions),
+        s.digest ?? '-',
+        s.time ?? '-',
+        s.valid ? 'ok' : `DAMAGED: ${s.error}`,
+      ]);
     }
     for (const l of table(rows)) out.line(l);
   }
@@ -116,8 +143,12 @@ function printInspect(out: Out, r: DataDirReport): void {
   if (r.segments.length > 0) {
     const rows = [['FILE', 'FIRST', 'LAST', 'TXNS', 'BYTES', 'USED', 'STATUS']];
     for (const g of r.segments) {
-      const status = g.error !== null ? `DAMAGED${g.errorOffset === null ? '' : ` at offset ${g.errorOffset}`}: ${g.error}`
-        : g.tornTail ? `torn tail at offset ${g.usedBytes}` : 'ok';
+      const status =
+        g.error !== null
+          ? `DAMAGED${g.errorOffset === null ? '' : ` at offset ${g.errorOffset}`}: ${g.error}`
+          : g.tornTail
+            ? `torn tail at offset ${g.usedBytes}`
+            : 'ok';
       rows.push([basename(g.file), g.firstZxid, g.lastZxid ?? '-', String(g.txns), String(g.bytes), String(g.usedBytes), status]);
     }
     for (const l of table(rows)) out.line(l);
@@ -134,7 +165,10 @@ function printInspect(out: Out, r: DataDirReport): void {
   const segs = rec.segments.length > 0 ? ` from ${rec.segments.map((f) => basename(f)).join(', ')}` : '';
   out.line(`recovery  ${start}, replay ${rec.txns} txn${rec.txns === 1 ? '' : 's'}${segs}; resume after zxid ${rec.lastZxid ?? '0x0'}`);
   if (rec.skipped.length > 0) out.line(`          passing over damaged ${rec.skipped.map((f) => basename(f)).join(', ')}`);
-  if (rec.truncateAt) out.line(`          cutting a torn record off ${basename(rec.truncateAt.file)} at offset ${rec.truncateAt.offset} (${rec.truncateAt.why})`);
+  if (rec.truncateAt)
+    out.line(
+      `          cutting a torn record off ${basename(rec.truncateAt.file)} at offset ${rec.truncateAt.offset} (${rec.truncateAt.why})`,
+    );
   if (rec.error) out.line(`          WOULD FAIL: ${rec.error}`);
   if (r.problems.length > 0 || r.warnings.length > 0) out.line();
   for (const p of r.problems) out.line(`problem: ${p}`);
@@ -148,18 +182,24 @@ function printSnapshotNode(out: Out, n: NodeDump): void {
   out.line(`${pad}${n.path}`);
   out.line(`${pad}  data ${fmtData(n)}  acl ${n.acl.join(',')}`);
   out.line(`${pad}  czxid ${s.czxid}  mzxid ${s.mzxid}  pzxid ${s.pzxid}  ctime ${isoTime(s.ctime)}  mtime ${isoTime(s.mtime)}`);
-  out.line(`${pad}  version ${s.version}  cversion ${s.cversion}  aversion ${s.aversion}  ephemeralOwner ${s.ephemeralOwner}${kind ? ` (${kind})` : ''}` +
-    `  dataLength ${s.dataLength}  numChildren ${s.numChildren}`);
+  out.line(
+    `${pad}  version ${s.version}  cversion ${s.cversion}  aversion ${s.aversion}  ephemeralOwner ${s.ephemeralOwner}${kind ? ` (${kind})` : ''}` +
+      `  dataLength ${s.dataLength}  numChildren ${s.numChildren}`,
+  );
 }
 
 function parseKeep(v: string): number {
   if (!/^\d+$/.test(v.trim())) throw new DataToolError(`--keep ${v}: not a number of snapshots (a whole number, at least 1)`, true);
   const n = Number(v.trim());
-  if (n < 1) throw new DataToolError('--keep 0: purge must keep at least 1 snapshot (ZooKeeper\'s PurgeTxnLog asks for 3 or more)', true);
+  if (n < 1) throw new DataToolError("--keep 0: purge must keep at least 1 snapshot (ZooKeeper's PurgeTxnLog asks for 3 or more)", true);
   return n;
 }
 
-interface DirOpts { dataDir: string; logDir?: string; json?: boolean }
+interface DirOpts {
+  dataDir: string;
+  logDir?: string;
+  json?: boolean;
+}
 
 /** bad arguments exit 2, so that scripts can tell them from a damaged data dir (1) */
 function exitUsageOnBadArguments(cmd: Command): void {
@@ -169,7 +209,9 @@ function exitUsageOnBadArguments(cmd: Command): void {
 export function registerDataCommands(program: Command): void {
   const data = program
     .command('data')
-    .description('inspect, dump and verify an Ark data dir (snapshots and txn log segments), read-only; truncate-log accepts a damaged log\'s loss');
+    .description(
+      "inspect, dump and verify an Ark data dir (snapshots and txn log segments), read-only; truncate-log accepts a damaged log's loss",
+    );
   exitUsageOnBadArguments(data);
   inspectCommand(data);
   dumpLogCommand(data);
@@ -186,12 +228,14 @@ function inspectCommand(data: Command): void {
     .requiredOption('--data-dir <dir>', 'the dataDir of zoo.cfg (holding ark-v1/)')
     .option('--log-dir <dir>', 'the dataLogDir of zoo.cfg, when it differs from dataDir')
     .option('--json', 'print JSON')
-    .action((o: DirOpts) => run('data inspect', (out) => {
-      const r = inspectDataDir(o.dataDir, o.logDir);
-      if (o.json) out.line(json(r));
-      else printInspect(out, r);
-      return EXIT_OK;
-    }));
+    .action((o: DirOpts) =>
+      run('data inspect', (out) => {
+        const r = inspectDataDir(o.dataDir, o.logDir);
+        if (o.json) out.line(json(r));
+        else printInspect(out, r);
+        return EXIT_OK;
+      }),
+    );
 }
 
 function dumpLogCommand(data: Command): void {
@@ -209,7 +253,10 @@ function printLog(out: Out, file: string, asJson: boolean): number {
   if (asJson) out.line(json(d.records));
   else for (const t of d.records) out.line(txnLine(t));
   out.flush();
-  if (d.tornTailAt !== null && d.bytes > 0) console.error(`ark data dump-log: ${file}: ends in a partial record at offset ${d.tornTailAt} (a crash mid-write; the server cuts it off on start)`);
+  if (d.tornTailAt !== null && d.bytes > 0)
+    console.error(
+      `ark data dump-log: ${file}: ends in a partial record at offset ${d.tornTailAt} (a crash mid-write; the server cuts it off on start)`,
+    );
   if (!d.damage) return EXIT_OK;
   const txns = (n: number): string => `${n} txn${n === 1 ? '' : 's'}`;
   const shown = d.resumedAt
@@ -225,12 +272,14 @@ function dumpSnapshotCommand(data: Command): void {
     .description('print the header and every znode (data, ACL, stat with the stored cversion) of a snapshot (ark-v1/snapshot.*)')
     .argument('<file>', 'a snapshot')
     .option('--json', 'print JSON')
-    .action((file: string, o: { json?: boolean }) => run('data dump-snapshot', (out) => {
-      const d = dumpSnapshot(file);
-      if (o.json) out.line(json(d));
-      else printSnapshot(out, d);
-      return EXIT_OK;
-    }));
+    .action((file: string, o: { json?: boolean }) =>
+      run('data dump-snapshot', (out) => {
+        const d = dumpSnapshot(file);
+        if (o.json) out.line(json(d));
+        else printSnapshot(out, d);
+        return EXIT_OK;
+      }),
+    );
 }
 
 function printSnapshot(out: Out, d: SnapshotDump): void {
@@ -245,16 +294,20 @@ function printSnapshot(out: Out, d: SnapshotDump): void {
 function verifyCommand(data: Command): void {
   data
     .command('verify')
-    .description('check every snapshot and log segment by the rules start-up applies; exit 0 intact, 1 the server refuses to start, 3 it starts but a file it does not need is damaged, 2 usage error')
+    .description(
+      'check every snapshot and log segment by the rules start-up applies; exit 0 intact, 1 the server refuses to start, 3 it starts but a file it does not need is damaged, 2 usage error',
+    )
     .requiredOption('--data-dir <dir>', 'the dataDir of zoo.cfg (holding ark-v1/)')
     .option('--log-dir <dir>', 'the dataLogDir of zoo.cfg, when it differs from dataDir')
     .option('--json', 'print JSON')
-    .action((o: DirOpts) => run('data verify', (out) => {
-      const r = verifyDataDir(o.dataDir, o.logDir);
-      if (o.json) out.line(json(r));
-      else printVerify(out, r);
-      return r.startup === 'refuses' ? EXIT_DAMAGED : r.ok ? EXIT_OK : EXIT_DAMAGED_NOT_NEEDED;
-    }));
+    .action((o: DirOpts) =>
+      run('data verify', (out) => {
+        const r = verifyDataDir(o.dataDir, o.logDir);
+        if (o.json) out.line(json(r));
+        else printVerify(out, r);
+        return r.startup === 'refuses' ? EXIT_DAMAGED : r.ok ? EXIT_OK : EXIT_DAMAGED_NOT_NEEDED;
+      }),
+    );
 }
 
 function printVerify(out: Out, r: VerifyResult): void {
@@ -263,55 +316,72 @@ function printVerify(out: Out, r: VerifyResult): void {
   const what = `${r.checked.snapshots} snapshot${r.checked.snapshots === 1 ? '' : 's'}, ${r.checked.segments} log segment${r.checked.segments === 1 ? '' : 's'}`;
   const warned = r.warnings.length > 0 ? ` (${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'})` : '';
   const problems = `${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} in ${what}${warned}`;
-  out.line(r.startup === 'refuses' ? `DAMAGED: the server refuses to start on this dir; ${problems}`
-    : r.ok ? `intact: ${what} checked${warned}` : `DAMAGED, but the server starts (recovery does not need the damaged files): ${problems}`);
+  out.line(
+    r.startup === 'refuses'
+      ? `DAMAGED: the server refuses to start on this dir; ${problems}`
+      : r.ok
+        ? `intact: ${what} checked${warned}`
+        : `DAMAGED, but the server starts (recovery does not need the damaged files): ${problems}`,
+  );
 }
 
 function truncateLogCommand(data: Command): void {
   data
     .command('truncate-log')
-    .description('accept losing every txn from a damaged log record on: cut the segment there (keeping a copy) and move later segments aside; only where start-up refuses over that record')
+    .description(
+      'accept losing every txn from a damaged log record on: cut the segment there (keeping a copy) and move later segments aside; only where start-up refuses over that record',
+    )
     .requiredOption('--data-dir <dir>', 'the dataDir of zoo.cfg (holding ark-v1/)')
     .option('--log-dir <dir>', 'the dataLogDir of zoo.cfg, when it differs from dataDir')
-    .requiredOption('--at <file:offset>', 'the segment and offset, as `ark data verify` and the server\'s refusal name them')
+    .requiredOption('--at <file:offset>', "the segment and offset, as `ark data verify` and the server's refusal name them")
     .option('--json', 'print JSON')
-    .action((o: DirOpts & { at: string }) => run('data truncate-log', (out) => {
-      const r = truncateLog(o.dataDir, o.logDir, o.at);
-      if (o.json) out.line(json(r));
-      else printTruncated(out, r);
-      return r.startup === 'starts' ? EXIT_OK : EXIT_DAMAGED;
-    }));
+    .action((o: DirOpts & { at: string }) =>
+      run('data truncate-log', (out) => {
+        const r = truncateLog(o.dataDir, o.logDir, o.at);
+        if (o.json) out.line(json(r));
+        else printTruncated(out, r);
+        return r.startup === 'starts' ? EXIT_OK : EXIT_DAMAGED;
+      }),
+    );
 }
 
 function printTruncated(out: Out, r: TruncateResult): void {
-  out.line(`cut ${r.file} at offset ${r.offset} (the whole file as it was: ${r.copy}); the log now ends at zxid ${r.lastKeptZxid ?? '(none left in it)'}`);
+  out.line(
+    `cut ${r.file} at offset ${r.offset} (the whole file as it was: ${r.copy}); the log now ends at zxid ${r.lastKeptZxid ?? '(none left in it)'}`,
+  );
   for (const f of r.movedAside) out.line(`moved aside ${f}`);
   for (const p of r.problems) out.line(`problem: ${p}`);
-  out.line(r.startup === 'starts' ? 'the server starts on this dir now' : 'the server still refuses to start on this dir: see the problems above');
+  out.line(
+    r.startup === 'starts' ? 'the server starts on this dir now' : 'the server still refuses to start on this dir: see the problems above',
+  );
 }
 
 function purgeCommand(program: Command): void {
   const purge = program
     .command('purge')
-    .description('delete old snapshots and the log segments only they need, keeping the newest N snapshots (ZooKeeper\'s PurgeTxnLog)')
+    .description("delete old snapshots and the log segments only they need, keeping the newest N snapshots (ZooKeeper's PurgeTxnLog)")
     .requiredOption('--data-dir <dir>', 'the dataDir of zoo.cfg (holding ark-v1/)')
     .option('--log-dir <dir>', 'the dataLogDir of zoo.cfg, when it differs from dataDir')
     .requiredOption('-n, --keep <count>', 'snapshots to keep (at least 1; 3 or more recommended)')
     .option('--json', 'print JSON: the files removed, the snapshots kept, the warnings');
   exitUsageOnBadArguments(purge);
-  purge.action((o: DirOpts & { keep: string }) => run('purge', (out) => {
-    const r = purgeDataDir(o.dataDir, o.logDir, parseKeep(o.keep));
-    // as verify --json: the warnings are part of the document, stderr is left to errors
-    if (o.json) out.line(json(r));
-    else printPurged(out, r);
-    return EXIT_OK;
-  }));
+  purge.action((o: DirOpts & { keep: string }) =>
+    run('purge', (out) => {
+      const r = purgeDataDir(o.dataDir, o.logDir, parseKeep(o.keep));
+      // as verify --json: the warnings are part of the document, stderr is left to errors
+      if (o.json) out.line(json(r));
+      else printPurged(out, r);
+      return EXIT_OK;
+    }),
+  );
 }
 
 function printPurged(out: Out, r: PurgeResult): void {
   for (const w of r.warnings) console.error(`ark purge: warning: ${w}`);
   for (const f of r.removed) out.line(`removed ${f}`);
-  out.line(r.removed.length === 0
-    ? `nothing to remove: ${r.keptSnapshots.length} snapshot${r.keptSnapshots.length === 1 ? '' : 's'} and only the log after ${r.keptSnapshots.length === 1 ? 'it' : 'them'}`
-    : `removed ${r.removed.length} file${r.removed.length === 1 ? '' : 's'}; kept ${r.keptSnapshots.length} snapshot${r.keptSnapshots.length === 1 ? '' : 's'} and the log after ${r.keptSnapshots.length === 1 ? 'it' : 'them'}`);
+  out.line(
+    r.removed.length === 0
+      ? `nothing to remove: ${r.keptSnapshots.length} snapshot${r.keptSnapshots.length === 1 ? '' : 's'} and only the log after ${r.keptSnapshots.length === 1 ? 'it' : 'them'}`
+      : `removed ${r.removed.length} file${r.removed.length === 1 ? '' : 's'}; kept ${r.keptSnapshots.length} snapshot${r.keptSnapshots.length === 1 ? '' : 's'} and the log after ${r.keptSnapshots.length === 1 ? 'it' : 'them'}`,
+  );
 }

@@ -103,7 +103,9 @@ function readMyid(myidFile: string, where: string): number {
     if (!/^\d+$/.test(raw) || !Number.isSafeInteger(myid)) throw new Error(`"${raw}" is not a server id`);
     return myid;
   } catch (e) {
-    return refuse(`${where}: zoo.cfg lists an ensemble, but ${myidFile} cannot be read (${(e as Error).message}); write this server's id (the N of its server.N line) into it`);
+    return refuse(
+      `${where}: zoo.cfg lists an ensemble, but ${myidFile} cannot be read (${(e as Error).message}); write this server's id (the N of its server.N line) into it`,
+    );
   }
 }
 
@@ -117,9 +119,13 @@ function refuseFailedStart(e: unknown, config: ServerConfig, log: Logger): never
   if (err.code === 'EADDRINUSE') {
     // the client port, or in an ensemble the quorum port (bound first), or the AdminServer's
     const port = err.port ?? config.clientPort ?? 2181;
-    const which = port === (config.clientPort ?? 2181) ? 'set clientPort in zoo.cfg'
-      : 'change the port in zoo.cfg (this server\'s server.N line, admin.serverPort or metricsProvider.httpPort)';
-    refuse(`port ${port} on ${err.address ?? config.clientPortAddress ?? '0.0.0.0'} is already in use (EADDRINUSE): stop the other process or ${which}`);
+    const which =
+      port === (config.clientPort ?? 2181)
+        ? 'set clientPort in zoo.cfg'
+        : "change the port in zoo.cfg (this server's server.N line, admin.serverPort or metricsProvider.httpPort)";
+    refuse(
+      `port ${port} on ${err.address ?? config.clientPortAddress ?? '0.0.0.0'} is already in use (EADDRINUSE): stop the other process or ${which}`,
+    );
   }
   if (err.syscall && err.path) {
     // a file the server could not open, read or write at start (permissions, a full disk): one line, no stack
@@ -135,10 +141,13 @@ function stopOnSignals(server: ArkServer, log: Logger): void {
     if (stopping) return;
     stopping = true;
     log.info({ signal: sig }, 'shutting down');
-    server.stop().then(() => process.exit(0), (e: unknown) => {
-      log.error({ err: (e as Error).message }, 'error during shutdown');
-      process.exit(1);
-    });
+    server.stop().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        log.error({ err: (e as Error).message }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

@@ -15,10 +15,14 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
 
 function printReport(r: MigrateReport): void {
   const out: string[] = [];
-  out.push(`imported Apache ZooKeeper data from ${r.source.snapDir}${r.source.logDir !== r.source.snapDir ? ` (logs ${r.source.logDir})` : ''}`);
+  out.push(
+    `imported Apache ZooKeeper data from ${r.source.snapDir}${r.source.logDir !== r.source.snapDir ? ` (logs ${r.source.logDir})` : ''}`,
+  );
   if (r.snapshot) {
     const s = r.snapshot;
-    out.push(`  snapshot  ${basename(s.file)}: zxid ${s.zxid}, ${plural(s.nodes, 'znode')}, ${plural(s.sessions, 'session')}${s.compression === 'gz' ? ', gzip' : ''}`);
+    out.push(
+      `  snapshot  ${basename(s.file)}: zxid ${s.zxid}, ${plural(s.nodes, 'znode')}, ${plural(s.sessions, 'session')}${s.compression === 'gz' ? ', gzip' : ''}`,
+    );
   } else {
     out.push('  snapshot  none usable: rebuilt from the txn logs alone');
   }
@@ -32,35 +36,48 @@ function printReport(r: MigrateReport): void {
     out.push(`  log       ${basename(l.file)}: ${range} (${notes.join(', ')})`);
   }
   out.push(`  replayed  ${plural(r.txnsReplayed, 'txn')}; last zxid ${r.lastZxid}`);
-  out.push(`  tree      ${plural(r.nodes, 'znode')} (${r.ephemerals} ephemeral, ${plural(r.containers, 'container')}, ${r.ttlNodes} TTL), ${plural(r.sessions, 'session')}`);
+  out.push(
+    `  tree      ${plural(r.nodes, 'znode')} (${r.ephemerals} ephemeral, ${plural(r.containers, 'container')}, ${r.ttlNodes} TTL), ${plural(r.sessions, 'session')}`,
+  );
   out.push(`  digest    ${r.digest.result}: ${r.digest.message}`);
   for (const w of r.warnings) out.push(`warning: ${w}`);
-  out.push(`wrote ${r.target.snapshot} (${r.target.bytes} bytes, zxid ${r.target.zxid}): start \`ark server\` with dataDir=${r.target.dataDir}`);
-  if (r.sessions > 0) out.push(`  the ${plural(r.sessions, 'session')} may reconnect within their timeout and keep their ephemerals; otherwise they expire`);
+  out.push(
+    `wrote ${r.target.snapshot} (${r.target.bytes} bytes, zxid ${r.target.zxid}): start \`ark server\` with dataDir=${r.target.dataDir}`,
+  );
+  if (r.sessions > 0)
+    out.push(`  the ${plural(r.sessions, 'session')} may reconnect within their timeout and keep their ephemerals; otherwise they expire`);
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
-interface Opts { source: string; logDir?: string; dataDir: string; force?: boolean; json?: boolean }
+interface Opts {
+  source: string;
+  logDir?: string;
+  dataDir: string;
+  force?: boolean;
+  json?: boolean;
+}
 
 export function registerMigrateCommands(program: Command): void {
-  const migrate = program
-    .command('migrate')
-    .description('import the data of another server into a new Ark data dir');
+  const migrate = program.command('migrate').description('import the data of another server into a new Ark data dir');
   // bad arguments exit 2, so that scripts can tell them from damaged data (1)
   migrate.exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT_OK : EXIT_USAGE));
 
   migrate
     .command('from-zookeeper')
-    .description('import an Apache ZooKeeper 3.5-3.9 data dir (version-2/ snapshots and txn logs) with every znode, Stat, ACL, session and zxid')
-    .requiredOption('--source <dir>', 'ZooKeeper\'s dataDir (holding version-2/), or its version-2/ directory')
-    .option('--log-dir <dir>', 'ZooKeeper\'s dataLogDir, when it differs from dataDir')
+    .description(
+      'import an Apache ZooKeeper 3.5-3.9 data dir (version-2/ snapshots and txn logs) with every znode, Stat, ACL, session and zxid',
+    )
+    .requiredOption('--source <dir>', "ZooKeeper's dataDir (holding version-2/), or its version-2/ directory")
+    .option('--log-dir <dir>', "ZooKeeper's dataLogDir, when it differs from dataDir")
     .requiredOption('--data-dir <dir>', 'the new Ark data dir (must be empty)')
     .option('--force', 'replace an Ark data dir that is not empty, and import even when the digest check fails')
     .option('--json', 'print the report as JSON')
     .action(async (o: Opts) => {
       try {
         const r = await migrateFromZooKeeper({
-          source: o.source, dataDir: o.dataDir, force: o.force === true,
+          source: o.source,
+          dataDir: o.dataDir,
+          force: o.force === true,
           ...(o.logDir !== undefined ? { logDir: o.logDir } : {}),
         });
         if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
@@ -69,7 +86,9 @@ export function registerMigrateCommands(program: Command): void {
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
         const msg = (err.message ?? String(e)).replace(/\s*\n\s*/g, ' ');
-        console.error(`ark migrate from-zookeeper: ${e instanceof MigrateError || e instanceof DataDirError || err.path ? '' : 'unexpected error: '}${msg}`);
+        console.error(
+          `ark migrate from-zookeeper: ${e instanceof MigrateError || e instanceof DataDirError || err.path ? '' : 'unexpected error: '}${msg}`,
+        );
         if (process.env.ARK_DEBUG) console.error(err.stack);
         process.exitCode = e instanceof MigrateError && e.usage ? EXIT_USAGE : EXIT_FAILED;
       }

@@ -45,7 +45,12 @@ export const EXIT_NOT_FOUND = 127;
 
 /** A command that could not run, with the message zkCli prints for it (on stderr, or stdout). */
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode: number = EXIT_FAILED, readonly keeper?: KeeperError, readonly stdout = false) {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT_FAILED,
+    readonly keeper?: KeeperError,
+    readonly stdout = false,
+  ) {
     super(message);
     this.name = 'CliError';
   }
@@ -192,17 +197,34 @@ const hex = (v: number | bigint): string => hexId(BigInt(v));
 /** zkCli's StatPrinter. */
 export function statLines(s: Stat): string[] {
   return [
-    `cZxid = ${hex(s.czxid)}`, `ctime = ${javaDate(s.ctime)}`, `mZxid = ${hex(s.mzxid)}`, `mtime = ${javaDate(s.mtime)}`,
-    `pZxid = ${hex(s.pzxid)}`, `cversion = ${s.cversion}`, `dataVersion = ${s.version}`, `aclVersion = ${s.aversion}`,
-    `ephemeralOwner = ${hex(s.ephemeralOwner)}`, `dataLength = ${s.dataLength}`, `numChildren = ${s.numChildren}`,
+    `cZxid = ${hex(s.czxid)}`,
+    `ctime = ${javaDate(s.ctime)}`,
+    `mZxid = ${hex(s.mzxid)}`,
+    `mtime = ${javaDate(s.mtime)}`,
+    `pZxid = ${hex(s.pzxid)}`,
+    `cversion = ${s.cversion}`,
+    `dataVersion = ${s.version}`,
+    `aclVersion = ${s.aversion}`,
+    `ephemeralOwner = ${hex(s.ephemeralOwner)}`,
+    `dataLength = ${s.dataLength}`,
+    `numChildren = ${s.numChildren}`,
   ];
 }
 
 /** The Stat for --json: numbers, with the session id (64 bits) as hex. */
 function statJson(s: Stat): Record<string, unknown> {
   return {
-    czxid: s.czxid, mzxid: s.mzxid, pzxid: s.pzxid, ctime: s.ctime, mtime: s.mtime, version: s.version, cversion: s.cversion,
-    aversion: s.aversion, ephemeralOwner: hex(s.ephemeralOwner), dataLength: s.dataLength, numChildren: s.numChildren,
+    czxid: s.czxid,
+    mzxid: s.mzxid,
+    pzxid: s.pzxid,
+    ctime: s.ctime,
+    mtime: s.mtime,
+    version: s.version,
+    cversion: s.cversion,
+    aversion: s.aversion,
+    ephemeralOwner: hex(s.ephemeralOwner),
+    dataLength: s.dataLength,
+    numChildren: s.numChildren,
   };
 }
 
@@ -239,37 +261,64 @@ export function parseAcl(text: string, warn: (msg: string) => void): ACL[] {
 
 /** KeeperException.getCodeMessage. */
 const CODE_MESSAGES = new Map<number, string>([
-  [ErrorCode.Ok, 'ok'], [ErrorCode.SystemError, 'SystemError'], [ErrorCode.RuntimeInconsistency, 'RuntimeInconsistency'],
-  [ErrorCode.DataInconsistency, 'DataInconsistency'], [ErrorCode.ConnectionLoss, 'ConnectionLoss'],
-  [ErrorCode.MarshallingError, 'MarshallingError'], [ErrorCode.NewConfigNoQuorum, 'NewConfigNoQuorum'],
-  [ErrorCode.ReconfigInProgress, 'ReconfigInProgress'], [ErrorCode.Unimplemented, 'Unimplemented'],
-  [ErrorCode.OperationTimeout, 'OperationTimeout'], [ErrorCode.BadArguments, 'BadArguments'], [ErrorCode.APIError, 'APIError'],
-  [ErrorCode.NoNode, 'NoNode'], [ErrorCode.NoAuth, 'NoAuth'], [ErrorCode.BadVersion, 'BadVersion'],
-  [ErrorCode.NoChildrenForEphemerals, 'NoChildrenForEphemerals'], [ErrorCode.NodeExists, 'NodeExists'],
-  [ErrorCode.InvalidACL, 'InvalidACL'], [ErrorCode.AuthFailed, 'AuthFailed'], [ErrorCode.NotEmpty, 'Directory not empty'],
-  [ErrorCode.SessionExpired, 'Session expired'], [ErrorCode.InvalidCallback, 'Invalid callback'],
-  [ErrorCode.SessionMoved, 'Session moved'], [ErrorCode.NotReadOnly, 'Not a read-only call'],
-  [ErrorCode.EphemeralOnLocalSession, 'Ephemeral node on local session'], [ErrorCode.NoWatcher, 'No such watcher'],
+  [ErrorCode.Ok, 'ok'],
+  [ErrorCode.SystemError, 'SystemError'],
+  [ErrorCode.RuntimeInconsistency, 'RuntimeInconsistency'],
+  [ErrorCode.DataInconsistency, 'DataInconsistency'],
+  [ErrorCode.ConnectionLoss, 'ConnectionLoss'],
+  [ErrorCode.MarshallingError, 'MarshallingError'],
+  [ErrorCode.NewConfigNoQuorum, 'NewConfigNoQuorum'],
+  [ErrorCode.ReconfigInProgress, 'ReconfigInProgress'],
+  [ErrorCode.Unimplemented, 'Unimplemented'],
+  [ErrorCode.OperationTimeout, 'OperationTimeout'],
+  [ErrorCode.BadArguments, 'BadArguments'],
+  [ErrorCode.APIError, 'APIError'],
+  [ErrorCode.NoNode, 'NoNode'],
+  [ErrorCode.NoAuth, 'NoAuth'],
+  [ErrorCode.BadVersion, 'BadVersion'],
+  [ErrorCode.NoChildrenForEphemerals, 'NoChildrenForEphemerals'],
+  [ErrorCode.NodeExists, 'NodeExists'],
+  [ErrorCode.InvalidACL, 'InvalidACL'],
+  [ErrorCode.AuthFailed, 'AuthFailed'],
+  [ErrorCode.NotEmpty, 'Directory not empty'],
+  [ErrorCode.SessionExpired, 'Session expired'],
+  [ErrorCode.InvalidCallback, 'Invalid callback'],
+  [ErrorCode.SessionMoved, 'Session moved'],
+  [ErrorCode.NotReadOnly, 'Not a read-only call'],
+  [ErrorCode.EphemeralOnLocalSession, 'Ephemeral node on local session'],
+  [ErrorCode.NoWatcher, 'No such watcher'],
   [ErrorCode.ReconfigDisabled, 'Reconfig is disabled'],
   [ErrorCode.SessionClosedRequireSaslAuth, 'Session closed because client failed to authenticate'],
-  [ErrorCode.QuotaExceeded, 'Quota has exceeded'], [ErrorCode.ThrottledOp, 'Op throttled due to high load'],
+  [ErrorCode.QuotaExceeded, 'Quota has exceeded'],
+  [ErrorCode.ThrottledOp, 'Op throttled due to high load'],
 ]);
 
 /** What zkCli prints for a KeeperException (CliWrapperException), given the path the user typed. */
 export function keeperMessage(e: KeeperError, path: string | undefined): string {
   const p = path ?? e.path ?? '';
   switch (e.code) {
-    case ErrorCode.NoNode: return `Node does not exist: ${p}`;
-    case ErrorCode.NoChildrenForEphemerals: return `Ephemerals cannot have children: ${p}`;
-    case ErrorCode.NodeExists: return `Node already exists: ${p}`;
-    case ErrorCode.NotEmpty: return `Node not empty: ${p}`;
-    case ErrorCode.NotReadOnly: return `Not a read-only call: ${p}`;
-    case ErrorCode.InvalidACL: return `Acl is not valid : ${p}`;
-    case ErrorCode.NoAuth: return `Insufficient permission : ${p}`;
-    case ErrorCode.BadArguments: return `Arguments are not valid : ${p}`;
-    case ErrorCode.BadVersion: return `version No is not valid : ${p}`;
-    case ErrorCode.QuotaExceeded: return `Quota has exceeded : ${p}`;
-    case ErrorCode.ReconfigInProgress: return 'Another reconfiguration is in progress -- concurrent reconfigs not supported (yet)';
+    case ErrorCode.NoNode:
+      return `Node does not exist: ${p}`;
+    case ErrorCode.NoChildrenForEphemerals:
+      return `Ephemerals cannot have children: ${p}`;
+    case ErrorCode.NodeExists:
+      return `Node already exists: ${p}`;
+    case ErrorCode.NotEmpty:
+      return `Node not empty: ${p}`;
+    case ErrorCode.NotReadOnly:
+      return `Not a read-only call: ${p}`;
+    case ErrorCode.InvalidACL:
+      return `Acl is not valid : ${p}`;
+    case ErrorCode.NoAuth:
+      return `Insufficient permission : ${p}`;
+    case ErrorCode.BadArguments:
+      return `Arguments are not valid : ${p}`;
+    case ErrorCode.BadVersion:
+      return `version No is not valid : ${p}`;
+    case ErrorCode.QuotaExceeded:
+      return `Quota has exceeded : ${p}`;
+    case ErrorCode.ReconfigInProgress:
+      return 'Another reconfiguration is in progress -- concurrent reconfigs not supported (yet)';
     case ErrorCode.NewConfigNoQuorum:
       return 'No quorum of new config is connected and up-to-date with the leader of last committed config - try invoking reconfiguration after new servers are connected and synced';
     default:
@@ -287,8 +336,12 @@ export function hexDump(data: Buffer): string {
   ];
   for (let off = 0; off < data.length; off += 16) {
     const row = data.subarray(off, off + 16);
-    const bytes = Array.from(row, (b) => ` ${b.toString(16).padStart(2, '0')}`).join('').padEnd(48);
-    const chars = Array.from(row, (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('').padEnd(16);
+    const bytes = Array.from(row, (b) => ` ${b.toString(16).padStart(2, '0')}`)
+      .join('')
+      .padEnd(48);
+    const chars = Array.from(row, (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.'))
+      .join('')
+      .padEnd(16);
     lines.push(`|${off.toString(16).padStart(8, '0')}|${bytes} |${chars}|`);
   }
   lines.push('+--------+-------------------------------------------------+----------------+');
@@ -297,12 +350,21 @@ export function hexDump(data: Buffer): string {
 
 /** a client state as zkCli's KeeperState in "WatchedEvent state:X type:None path:null" */
 const STATE_EVENT: Partial<Record<ClientState, string>> = {
-  connected: 'SyncConnected', readOnly: 'ConnectedReadOnly', suspended: 'Disconnected', expired: 'Expired', closed: 'Closed',
+  connected: 'SyncConnected',
+  readOnly: 'ConnectedReadOnly',
+  suspended: 'Disconnected',
+  expired: 'Expired',
+  closed: 'Closed',
 };
 
 /** zkCli's prompt shows ZooKeeper.States */
 const STATE_NAME: Record<ClientState, string> = {
-  connecting: 'CONNECTING', connected: 'CONNECTED', readOnly: 'CONNECTEDREADONLY', suspended: 'CONNECTING', expired: 'CLOSED', closed: 'CLOSED',
+  connecting: 'CONNECTING',
+  connected: 'CONNECTED',
+  readOnly: 'CONNECTEDREADONLY',
+  suspended: 'CONNECTING',
+  expired: 'CLOSED',
+  closed: 'CLOSED',
 };
 
 // ---------- the commands ----------
@@ -334,14 +396,18 @@ function needAcl(acl: ACL[]): ACL[] {
 
 const COMMANDS: Record<string, Command> = {
   ls: {
-    usage: '[-s] [-w] [-R] path', options: { s: false, w: false, R: false, '?': false }, min: 2,
+    usage: '[-s] [-w] [-R] path',
+    options: { s: false, w: false, R: false, '?': false },
+    min: 2,
     async run(sh, p) {
       const watch = deprecatedWatch(sh, p, "'ls path [watch]' has been deprecated. Please use 'ls [-w] path' instead.");
       const path = needPath(p.args[1]!);
       const c = await sh.zk();
       if (p.opts.has('R')) {
         const all: string[] = [];
-        await visitSubtree(c, path, watch, (at) => { all.push(at); });
+        await visitSubtree(c, path, watch, (at) => {
+          all.push(at);
+        });
         sh.result({ path, paths: all }, () => sh.out(all.join('\n')));
         return;
       }
@@ -354,23 +420,32 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   get: {
-    usage: '[-s] [-w] [-b] [-x] path', options: { s: false, w: false, b: false, x: false }, min: 2,
+    usage: '[-s] [-w] [-b] [-x] path',
+    options: { s: false, w: false, b: false, x: false },
+    min: 2,
     async run(sh, p) {
       const watch = deprecatedWatch(sh, p, "'get path [watch]' has been deprecated. Please use 'get [-s] [-w] path' instead.");
       const path = needPath(p.args[1]!);
       const { data, stat } = await (await sh.zk()).getData(path, { watch });
       const bytes = data ?? Buffer.from('null');
-      sh.result({
-        path, data: data === null ? null : data.toString('utf8'), base64: data === null ? null : data.toString('base64'),
-        ...(p.opts.has('s') ? { stat: statJson(stat) } : {}),
-      }, () => {
-        sh.out(p.opts.has('x') ? hexDump(bytes) : p.opts.has('b') ? bytes.toString('base64') : bytes.toString('utf8'));
-        if (p.opts.has('s')) sh.out(statLines(stat).join('\n'));
-      });
+      sh.result(
+        {
+          path,
+          data: data === null ? null : data.toString('utf8'),
+          base64: data === null ? null : data.toString('base64'),
+          ...(p.opts.has('s') ? { stat: statJson(stat) } : {}),
+        },
+        () => {
+          sh.out(p.opts.has('x') ? hexDump(bytes) : p.opts.has('b') ? bytes.toString('base64') : bytes.toString('utf8'));
+          if (p.opts.has('s')) sh.out(statLines(stat).join('\n'));
+        },
+      );
     },
   },
   set: {
-    usage: '[-s] [-v version] [-b] path data', options: { s: false, v: true, b: false }, min: 3,
+    usage: '[-s] [-v version] [-b] path data',
+    options: { s: false, v: true, b: false },
+    min: 3,
     async run(sh, p) {
       const path = needPath(p.args[1]!);
       const text = p.args[2]!;
@@ -378,11 +453,15 @@ const COMMANDS: Record<string, Command> = {
       const data = p.opts.has('b') ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
       const version = intOption(p, 'v', -1);
       const stat = await (await sh.zk()).setData(path, data, { version });
-      sh.result({ path, stat: statJson(stat) }, () => { if (p.opts.has('s')) sh.out(statLines(stat).join('\n')); });
+      sh.result({ path, stat: statJson(stat) }, () => {
+        if (p.opts.has('s')) sh.out(statLines(stat).join('\n'));
+      });
     },
   },
   create: {
-    usage: '[-s] [-e] [-c] [-t ttl] path [data] [acl]', options: { s: false, e: false, c: false, t: true }, min: 2,
+    usage: '[-s] [-e] [-c] [-t ttl] path [data] [acl]',
+    options: { s: false, e: false, c: false, t: true },
+    min: 2,
     async run(sh, p) {
       const [e, s, c, t] = ['e', 's', 'c', 't'].map((f) => p.opts.has(f));
       if (c && (e || s)) throw new CliError('-c cannot be combined with -s or -e. Containers cannot be ephemeral or sequential.');
@@ -395,9 +474,19 @@ const COMMANDS: Record<string, Command> = {
         if (c) throw new CliError('TTLs cannot be used with Container znodes');
         if (ttl <= 0 || ttl > 0xffffffffff) throw new CliError(`ttl must be positive and cannot be larger than: ${0xffffffffff}`);
       }
-      const mode = e ? (s ? CreateMode.EPHEMERAL_SEQUENTIAL : CreateMode.EPHEMERAL)
-        : s ? (t ? CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL : CreateMode.PERSISTENT_SEQUENTIAL)
-          : c ? CreateMode.CONTAINER : t ? CreateMode.PERSISTENT_WITH_TTL : CreateMode.PERSISTENT;
+      const mode = e
+        ? s
+          ? CreateMode.EPHEMERAL_SEQUENTIAL
+          : CreateMode.EPHEMERAL
+        : s
+          ? t
+            ? CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL
+            : CreateMode.PERSISTENT_SEQUENTIAL
+          : c
+            ? CreateMode.CONTAINER
+            : t
+              ? CreateMode.PERSISTENT_WITH_TTL
+              : CreateMode.PERSISTENT;
       const path = needPath(p.args[1]!, s);
       const data = p.args.length > 2 ? Buffer.from(p.args[2]!, 'utf8') : null;
       let acl: ACL[] | undefined;
@@ -417,7 +506,9 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   delete: {
-    usage: '[-v version] path', options: { v: true }, min: 2,
+    usage: '[-v version] path',
+    options: { v: true },
+    min: 2,
     async run(sh, p) {
       deprecatedWatch(sh, p, "'delete path [version]' has been deprecated. Please use 'delete [-v version] path' instead.");
       const path = needPath(p.args[1]!);
@@ -427,7 +518,9 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   deleteall: {
-    usage: 'path [-b batch size]', options: { b: true }, min: 2,
+    usage: 'path [-b batch size]',
+    options: { b: true },
+    min: 2,
     async run(sh, p) {
       const path = needPath(p.args[1]!);
       const batch = intOption(p, 'b', 1000);
@@ -460,7 +553,9 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   stat: {
-    usage: '[-w] path', options: { w: false }, min: 2,
+    usage: '[-w] path',
+    options: { w: false },
+    min: 2,
     async run(sh, p) {
       const watch = deprecatedWatch(sh, p, "'stat path [watch]' has been deprecated. Please use 'stat [-w] path' instead.");
       const path = needPath(p.args[1]!);
@@ -470,18 +565,29 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   getAcl: {
-    usage: '[-s] path', options: { s: false }, min: 2,
+    usage: '[-s] path',
+    options: { s: false },
+    min: 2,
     async run(sh, p) {
       const path = needPath(p.args[1]!);
       const { acl, stat } = await (await sh.zk()).getACL(path);
-      sh.result({ path, acl: acl.map((a) => ({ scheme: a.id.scheme, id: a.id.id, perms: permString(a.perms) })), ...(p.opts.has('s') ? { stat: statJson(stat) } : {}) }, () => {
-        for (const a of acl) sh.out(`${csvString(a.id.scheme)},${csvString(a.id.id)}\n: ${permString(a.perms)}`);
-        if (p.opts.has('s')) sh.out(statLines(stat).join('\n'));
-      });
+      sh.result(
+        {
+          path,
+          acl: acl.map((a) => ({ scheme: a.id.scheme, id: a.id.id, perms: permString(a.perms) })),
+          ...(p.opts.has('s') ? { stat: statJson(stat) } : {}),
+        },
+        () => {
+          for (const a of acl) sh.out(`${csvString(a.id.scheme)},${csvString(a.id.id)}\n: ${permString(a.perms)}`);
+          if (p.opts.has('s')) sh.out(statLines(stat).join('\n'));
+        },
+      );
     },
   },
   setAcl: {
-    usage: '[-s] [-v version] [-R] path acl', options: { s: false, v: true, R: false }, min: 3,
+    usage: '[-s] [-v version] [-R] path acl',
+    options: { s: false, v: true, R: false },
+    min: 3,
     async run(sh, p) {
       const path = needPath(p.args[1]!);
       const acl = needAcl(parseAcl(p.args[2]!, (m) => sh.err(m)));
@@ -504,11 +610,15 @@ const COMMANDS: Record<string, Command> = {
         return;
       }
       const stat = await c.setACL(path, acl, { version });
-      sh.result({ path, stat: statJson(stat) }, () => { if (p.opts.has('s')) sh.out(statLines(stat).join('\n')); });
+      sh.result({ path, stat: statJson(stat) }, () => {
+        if (p.opts.has('s')) sh.out(statLines(stat).join('\n'));
+      });
     },
   },
   addauth: {
-    usage: 'scheme auth', options: {}, min: 2,
+    usage: 'scheme auth',
+    options: {},
+    min: 2,
     async run(sh, p) {
       // as zkCli: sent without waiting for the answer (a refusal shows as an AuthFailed event)
       (await sh.zk()).addAuth(p.args[1]!, p.args[2] ?? '').catch(() => undefined);
@@ -516,7 +626,9 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   sync: {
-    usage: 'path', options: {}, min: 2,
+    usage: 'path',
+    options: {},
+    min: 2,
     async run(sh, p) {
       const path = needPath(p.args[1]!);
       // zkCli syncs asynchronously and prints the result code, on stdout, whatever it is
@@ -527,11 +639,15 @@ const COMMANDS: Record<string, Command> = {
         if (!(e instanceof KeeperError)) throw e;
         rc = e.code;
       }
-      sh.result({ path, synced: rc === 0, ...(rc ? { code: rc } : {}) }, () => sh.out(rc === 0 ? 'Sync is OK' : `Sync has failed. rc=${rc}`));
+      sh.result({ path, synced: rc === 0, ...(rc ? { code: rc } : {}) }, () =>
+        sh.out(rc === 0 ? 'Sync is OK' : `Sync has failed. rc=${rc}`),
+      );
     },
   },
   config: {
-    usage: '[-c] [-w] [-s]', options: { c: false, w: false, s: false }, min: 1,
+    usage: '[-c] [-w] [-s]',
+    options: { c: false, w: false, s: false },
+    min: 1,
     async run(sh, p) {
       const { data, stat } = await (await sh.zk()).getConfig({ watch: p.opts.has('w') });
       const text = data === null ? 'null' : data.toString('utf8');
@@ -543,7 +659,9 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   whoami: {
-    usage: '', options: {}, min: 1,
+    usage: '',
+    options: {},
+    min: 1,
     async run(sh) {
       const ids = await (await sh.zk()).whoAmI();
       sh.result({ ids }, () => sh.out(['Auth scheme: User', ...ids.map((i) => `${i.scheme}: ${i.user}`)].join('\n')));
@@ -551,7 +669,8 @@ const COMMANDS: Record<string, Command> = {
   },
   addWatch: {
     usage: '[-m mode] path # optional mode is one of [PERSISTENT, PERSISTENT_RECURSIVE] - default is PERSISTENT_RECURSIVE',
-    options: { m: true }, min: 2,
+    options: { m: true },
+    min: 2,
     async run(sh, p) {
       if (p.args.length !== 2) throw new CliError(`addWatch ${COMMANDS.addWatch!.usage}`);
       const m = String(p.opts.get('m') ?? 'PERSISTENT_RECURSIVE').toUpperCase();
@@ -562,17 +681,28 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   removewatches: {
-    usage: 'path [-c|-d|-a] [-l]', options: { c: false, d: false, p: false, r: false, a: false, l: false }, min: 2,
+    usage: 'path [-c|-d|-a] [-l]',
+    options: { c: false, d: false, p: false, r: false, a: false, l: false },
+    min: 2,
     async run(sh, p) {
       const path = needPath(p.args[1]!);
-      const type = p.opts.has('c') ? WatcherType.Children : p.opts.has('d') ? WatcherType.Data : p.opts.has('p') ? WatcherType.Persistent
-        : p.opts.has('r') ? WatcherType.PersistentRecursive : WatcherType.Any;
+      const type = p.opts.has('c')
+        ? WatcherType.Children
+        : p.opts.has('d')
+          ? WatcherType.Data
+          : p.opts.has('p')
+            ? WatcherType.Persistent
+            : p.opts.has('r')
+              ? WatcherType.PersistentRecursive
+              : WatcherType.Any;
       await (await sh.zk()).removeWatches(path, type, { local: p.opts.has('l') });
       sh.result(OK_JSON, () => undefined);
     },
   },
   getEphemerals: {
-    usage: 'path', options: {}, min: 1,
+    usage: 'path',
+    options: {},
+    min: 1,
     async run(sh, p) {
       const prefix = needPath(p.args[1] ?? '/');
       const paths = await (await sh.zk()).getEphemerals(prefix);
@@ -580,7 +710,9 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   getAllChildrenNumber: {
-    usage: 'path', options: {}, min: 2,
+    usage: 'path',
+    options: {},
+    min: 2,
     async run(sh, p) {
       const path = needPath(p.args[1]!);
       const count = await (await sh.zk()).getAllChildrenNumber(path);
@@ -588,8 +720,11 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   reconfig: {
-    usage: '[-s] [-v version] [[-file path] | [-members serverID=host:port1:port2;port3[,...]*]] | [-add serverId=host:port1:port2;port3[,...]]* [-remove serverId[,...]*]',
-    options: {}, min: 1, raw: true,
+    usage:
+      '[-s] [-v version] [[-file path] | [-members serverID=host:port1:port2;port3[,...]*]] | [-add serverId=host:port1:port2;port3[,...]]* [-remove serverId[,...]*]',
+    options: {},
+    min: 1,
+    raw: true,
     async run(sh, _p, tokens) {
       const want: Record<string, string> = {};
       let withStat = false;
@@ -600,12 +735,15 @@ const COMMANDS: Record<string, Command> = {
         else throw new CliError(`reconfig ${COMMANDS.reconfig!.usage}`);
       }
       if (want.file !== undefined) throw new CliError('reconfig -file: Ark reads no dynamic config file; give the servers with -members');
-      if (want.add === undefined && want.remove === undefined && want.members === undefined) throw new CliError(`reconfig ${COMMANDS.reconfig!.usage}`);
-      if (want.v !== undefined && !/^(0x)?[0-9a-f]+$/i.test(want.v)) throw new CliError('-v must be followed by a long (configuration version)');
+      if (want.add === undefined && want.remove === undefined && want.members === undefined)
+        throw new CliError(`reconfig ${COMMANDS.reconfig!.usage}`);
+      if (want.v !== undefined && !/^(0x)?[0-9a-f]+$/i.test(want.v))
+        throw new CliError('-v must be followed by a long (configuration version)');
       let result: Awaited<ReturnType<ZooKeeperClient['reconfig']>>;
       try {
         result = await (await sh.zk()).reconfig({
-          ...(want.add !== undefined ? { joining: want.add } : {}), ...(want.remove !== undefined ? { leaving: want.remove } : {}),
+          ...(want.add !== undefined ? { joining: want.add } : {}),
+          ...(want.remove !== undefined ? { leaving: want.remove } : {}),
           ...(want.members !== undefined ? { members: want.members } : {}),
           ...(want.v !== undefined ? { fromConfig: Number.parseInt(want.v.replace(/^0x/i, ''), 16) } : {}),
         });
@@ -622,11 +760,15 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   setquota: {
-    usage: '-n|-b|-N|-B val path', options: { n: true, b: true, N: true, B: true }, min: 1,
+    usage: '-n|-b|-N|-B val path',
+    options: { n: true, b: true, N: true, B: true },
+    min: 1,
     async run(sh, p) {
       const given = QUOTA_FLAGS.filter((f) => p.opts.has(f));
       if (given.length === 0) {
-        throw new CliError('org.apache.commons.cli.MissingOptionException: Missing required option: [-n num soft quota, -b bytes soft quota, -N num hard quota, -B bytes hard quota]');
+        throw new CliError(
+          'org.apache.commons.cli.MissingOptionException: Missing required option: [-n num soft quota, -b bytes soft quota, -N num hard quota, -B bytes hard quota]',
+        );
       }
       atMostOne(given);
       if (p.args.length < 2) throw new CliError(`setquota ${COMMANDS.setquota!.usage}`);
@@ -655,7 +797,9 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   listquota: {
-    usage: 'path', options: {}, min: 2,
+    usage: 'path',
+    options: {},
+    min: 2,
     async run(sh, p) {
       const path = needPath(p.args[1]!);
       const c = await sh.zk();
@@ -676,7 +820,9 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   delquota: {
-    usage: '[-n|-b|-N|-B] path', options: { n: false, b: false, N: false, B: false }, min: 2,
+    usage: '[-n|-b|-N|-B] path',
+    options: { n: false, b: false, N: false, B: false },
+    min: 2,
     async run(sh, p) {
       const given = QUOTA_FLAGS.filter((f) => p.opts.has(f));
       atMostOne(given);
@@ -692,7 +838,8 @@ const COMMANDS: Record<string, Command> = {
           // the limits and stats nodes, then every quota node above them left empty
           const parent = `${QUOTA_ROOT}${path}`;
           for (const k of await c.getChildren(parent)) await c.delete(joinPath(parent, k));
-          for (let at = parent; at !== QUOTA_ROOT && (await c.getChildren(at)).length === 0; at = at.slice(0, at.lastIndexOf('/'))) await c.delete(at);
+          for (let at = parent; at !== QUOTA_ROOT && (await c.getChildren(at)).length === 0; at = at.slice(0, at.lastIndexOf('/')))
+            await c.delete(at);
         } else {
           const limits = new StatsTrack((await c.getData(limitsPath)).data?.toString('utf8'));
           limits.values.set(QUOTA_KEYS[given[0]!]!, -1);
@@ -706,7 +853,9 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   version: {
-    usage: '', options: {}, min: 1,
+    usage: '',
+    options: {},
+    min: 1,
     async run(sh) {
       sh.result({ version: VERSION_STRING }, () => sh.out(`ZooKeeper CLI version: ${VERSION_STRING}`));
     },
@@ -718,7 +867,9 @@ const QUOTA_FLAGS = ['n', 'b', 'N', 'B'];
 /** setquota's and delquota's flags form one commons-cli OptionGroup: at most one of them */
 function atMostOne(given: string[]): void {
   if (given.length > 1) {
-    throw new CliError(`org.apache.commons.cli.AlreadySelectedException: The option '${given[1]}' was specified but an option from this group has already been selected: '${given[0]}'`);
+    throw new CliError(
+      `org.apache.commons.cli.AlreadySelectedException: The option '${given[1]}' was specified but an option from this group has already been selected: '${given[0]}'`,
+    );
   }
 }
 /** setquota's flags and the StatsTrack key each sets */
@@ -741,7 +892,8 @@ async function setQuota(sh: Shell, c: ZooKeeperClient, path: string, key: string
         if (e instanceof KeeperError && e.code === ErrorCode.NoNode) return;
         throw e;
       }
-      if (at !== `${QUOTA_ROOT}${path}` && kids.includes(LIMIT_NODE)) throw new CliError(`${path} has a child ${trimQuotaPath(at)} which has a quota`);
+      if (at !== `${QUOTA_ROOT}${path}` && kids.includes(LIMIT_NODE))
+        throw new CliError(`${path} has a child ${trimQuotaPath(at)} which has a quota`);
     });
   } catch (e) {
     if (!(e instanceof KeeperError && e.code === ErrorCode.NoNode)) throw e;
@@ -798,7 +950,12 @@ async function setQuota(sh: Shell, c: ZooKeeperClient, path: string, key: string
  * a missing one fails), then each level's children (sorted) before their own subtrees. A node
  * that goes while the walk runs is passed over.
  */
-async function visitSubtree(c: ZooKeeperClient, path: string, watch: boolean, visit: (path: string) => void | Promise<void>): Promise<void> {
+async function visitSubtree(
+  c: ZooKeeperClient,
+  path: string,
+  watch: boolean,
+  visit: (path: string) => void | Promise<void>,
+): Promise<void> {
   await c.getData(path, { watch });
   await visit(path);
   const walk = async (at: string): Promise<void> => {
@@ -852,7 +1009,12 @@ function errorJson(message: string, keeper: KeeperError | undefined): Record<str
 
 /** zkCli's own words; history, redo, printwatches, connect, close and quit act on the shell itself. */
 const SHELL_USAGE: Record<string, string> = {
-  close: '', connect: 'host:port', history: '', printwatches: 'on|off', quit: '', redo: 'cmdno',
+  close: '',
+  connect: 'host:port',
+  history: '',
+  printwatches: 'on|off',
+  quit: '',
+  redo: 'cmdno',
 };
 
 export const COMMAND_NAMES = [...Object.keys(COMMANDS), ...Object.keys(SHELL_USAGE), 'exit', 'help'].sort();
@@ -1033,8 +1195,11 @@ export class Shell {
         return;
       case 'history': {
         const lines: Array<{ n: number; line: string | null }> = [];
-        for (let i = Math.max(0, this.commandCount - 10); i <= this.commandCount; i++) lines.push({ n: i, line: this.history.get(i) ?? null });
-        this.result({ history: lines }, () => { for (const l of lines) this.out(`${l.n} - ${l.line}`); });
+        for (let i = Math.max(0, this.commandCount - 10); i <= this.commandCount; i++)
+          lines.push({ n: i, line: this.history.get(i) ?? null });
+        this.result({ history: lines }, () => {
+          for (const l of lines) this.out(`${l.n} - ${l.line}`);
+        });
         return;
       }
       case 'redo': {
@@ -1051,7 +1216,8 @@ export class Shell {
       }
       case 'printwatches':
         if (tokens.length > 1) this.printWatches = tokens[1] === 'on';
-        if (tokens.length === 1 || this.o.json) this.result({ printwatches: this.printWatches }, () => this.out(`printwatches is ${this.printWatches ? 'on' : 'off'}`));
+        if (tokens.length === 1 || this.o.json)
+          this.result({ printwatches: this.printWatches }, () => this.out(`printwatches is ${this.printWatches ? 'on' : 'off'}`));
         return;
       case 'connect':
         this.connect(tokens[1] ?? this.host);
@@ -1079,7 +1245,9 @@ export class Shell {
       this.out(JSON.stringify({ commands: Object.fromEntries(names.map((k) => [k, all[k]])) }));
       return;
     }
-    this.err(['ZooKeeper -server host:port -client-configuration properties-file cmd args', ...names.map((k) => `\t${k} ${all[k]}`)].join('\n'));
+    this.err(
+      ['ZooKeeper -server host:port -client-configuration properties-file cmd args', ...names.map((k) => `\t${k} ${all[k]}`)].join('\n'),
+    );
   }
 
   /**

@@ -7,8 +7,22 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { FrameDecoder } from '../wire/frame.js';
 import { JuteReader, JuteWriter } from '../wire/jute.js';
 import {
-  OpCode, Xid, readConnectResponse, readOpResults, readStat, readACLs, writeConnectRequest, writeRequest,
-  type ACL, type MultiOp, type OpResult, type Request, type Stat, type WatcherEvent, OPEN_ACL_UNSAFE, CreateFlag,
+  OpCode,
+  Xid,
+  readConnectResponse,
+  readOpResults,
+  readStat,
+  readACLs,
+  writeConnectRequest,
+  writeRequest,
+  type ACL,
+  type MultiOp,
+  type OpResult,
+  type Request,
+  type Stat,
+  type WatcherEvent,
+  OPEN_ACL_UNSAFE,
+  CreateFlag,
 } from '../wire/protocol.js';
 import { ErrorCode, KeeperError } from '../util/errors.js';
 
@@ -61,8 +75,12 @@ export class ZkClient extends EventEmitter {
         const w = new JuteWriter();
         const at = w.reserveInt();
         writeConnectRequest(w, {
-          protocolVersion: 0, lastZxidSeen: 0, timeOut: this.opts.sessionTimeoutMs ?? 10000,
-          sessionId: this.opts.sessionId ?? 0n, passwd: this.opts.passwd ?? Buffer.alloc(16), readOnly: false,
+          protocolVersion: 0,
+          lastZxidSeen: 0,
+          timeOut: this.opts.sessionTimeoutMs ?? 10000,
+          sessionId: this.opts.sessionId ?? 0n,
+          passwd: this.opts.passwd ?? Buffer.alloc(16),
+          readOnly: false,
         });
         w.patchInt(at, w.length - 4);
         s.write(w.take());
@@ -161,14 +179,22 @@ export class ZkClient extends EventEmitter {
     this.socket.write(b);
   }
 
-  async create(path: string, data: Buffer | string | null = null, opts: { flags?: number; acl?: ACL[]; ttl?: number } = {}): Promise<string> {
+  async create(
+    path: string,
+    data: Buffer | string | null = null,
+    opts: { flags?: number; acl?: ACL[]; ttl?: number } = {},
+  ): Promise<string> {
     const flags = opts.flags ?? CreateFlag.PERSISTENT;
     const req = { path, data: toBuf(data), acl: opts.acl ?? OPEN_ACL_UNSAFE, flags, ttl: opts.ttl ?? -1 };
     const r = await this.send(opts.ttl !== undefined ? { type: OpCode.createTTL, req } : { type: OpCode.create, req });
     return opts.ttl !== undefined ? r.string() : r.string();
   }
 
-  async create2(path: string, data: Buffer | string | null = null, opts: { flags?: number; acl?: ACL[]; ttl?: number; container?: boolean } = {}): Promise<{ path: string; stat: Stat }> {
+  async create2(
+    path: string,
+    data: Buffer | string | null = null,
+    opts: { flags?: number; acl?: ACL[]; ttl?: number; container?: boolean } = {},
+  ): Promise<{ path: string; stat: Stat }> {
     const req = { path, data: toBuf(data), acl: opts.acl ?? OPEN_ACL_UNSAFE, flags: opts.flags ?? 0, ttl: opts.ttl ?? -1 };
     const type = opts.container ? OpCode.createContainer : opts.ttl !== undefined ? OpCode.createTTL : OpCode.create2;
     const r = await this.send({ type, req });
@@ -267,10 +293,24 @@ export class ZkClient extends EventEmitter {
     await this.send({ type: OpCode.ping, req: null }, Xid.ping);
   }
 
-  async setWatches(req: { relativeZxid: number; dataWatches?: string[]; existWatches?: string[]; childWatches?: string[]; persistentWatches?: string[]; persistentRecursiveWatches?: string[] }, v2 = true): Promise<void> {
+  async setWatches(
+    req: {
+      relativeZxid: number;
+      dataWatches?: string[];
+      existWatches?: string[];
+      childWatches?: string[];
+      persistentWatches?: string[];
+      persistentRecursiveWatches?: string[];
+    },
+    v2 = true,
+  ): Promise<void> {
     const body = {
-      relativeZxid: req.relativeZxid, dataWatches: req.dataWatches ?? [], existWatches: req.existWatches ?? [],
-      childWatches: req.childWatches ?? [], persistentWatches: req.persistentWatches ?? [], persistentRecursiveWatches: req.persistentRecursiveWatches ?? [],
+      relativeZxid: req.relativeZxid,
+      dataWatches: req.dataWatches ?? [],
+      existWatches: req.existWatches ?? [],
+      childWatches: req.childWatches ?? [],
+      persistentWatches: req.persistentWatches ?? [],
+      persistentRecursiveWatches: req.persistentRecursiveWatches ?? [],
     };
     await this.send({ type: v2 ? OpCode.setWatches2 : OpCode.setWatches, req: body }, Xid.setWatches);
   }
@@ -280,7 +320,9 @@ export class ZkClient extends EventEmitter {
     if (this.closed) return;
     try {
       await this.send({ type: OpCode.closeSession, req: null });
-    } catch { /* already gone */ }
+    } catch {
+      /* already gone */
+    }
     this.closed = true;
     this.socket.destroy();
   }
@@ -294,7 +336,10 @@ export class ZkClient extends EventEmitter {
   /** Resolves with the next watch event that matches. */
   nextEvent(pred: (e: WatcherEvent) => boolean = () => true, timeoutMs = 5000): Promise<WatcherEvent & { zxid: number }> {
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => { this.off('watch', on); reject(new Error('no watch event within timeout')); }, timeoutMs);
+      const t = setTimeout(() => {
+        this.off('watch', on);
+        reject(new Error('no watch event within timeout'));
+      }, timeoutMs);
       const on = (e: WatcherEvent & { zxid: number }): void => {
         if (!pred(e)) return;
         clearTimeout(t);

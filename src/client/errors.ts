@@ -18,67 +18,124 @@ declare module '../util/errors.js' {
 type ErrorOptions = { cause?: unknown };
 
 export class SystemError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.SystemError, path, options); this.name = 'SystemError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.SystemError, path, options);
+    this.name = 'SystemError';
+  }
 }
 export class RuntimeInconsistencyError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.RuntimeInconsistency, path, options); this.name = 'RuntimeInconsistencyError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.RuntimeInconsistency, path, options);
+    this.name = 'RuntimeInconsistencyError';
+  }
 }
 export class DataInconsistencyError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.DataInconsistency, path, options); this.name = 'DataInconsistencyError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.DataInconsistency, path, options);
+    this.name = 'DataInconsistencyError';
+  }
 }
 /**
  * The connection to the server was lost while the request was outstanding, or the request could
  * not be sent in time: it may or may not have been applied. Retryable (see retry.ts).
  */
 export class ConnectionLossError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.ConnectionLoss, path, options); this.name = 'ConnectionLossError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.ConnectionLoss, path, options);
+    this.name = 'ConnectionLossError';
+  }
 }
 export class MarshallingError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.MarshallingError, path, options); this.name = 'MarshallingError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.MarshallingError, path, options);
+    this.name = 'MarshallingError';
+  }
 }
 export class UnimplementedError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.Unimplemented, path, options); this.name = 'UnimplementedError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.Unimplemented, path, options);
+    this.name = 'UnimplementedError';
+  }
 }
 export class OperationTimeoutError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.OperationTimeout, path, options); this.name = 'OperationTimeoutError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.OperationTimeout, path, options);
+    this.name = 'OperationTimeoutError';
+  }
 }
 /** Bad input detected by the client (an invalid path, a bad connect string) or by the server. */
 export class BadArgumentsError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.BadArguments, path, options); this.name = 'BadArgumentsError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.BadArguments, path, options);
+    this.name = 'BadArgumentsError';
+  }
 }
 export class UnknownSessionError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.UnknownSession, path, options); this.name = 'UnknownSessionError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.UnknownSession, path, options);
+    this.name = 'UnknownSessionError';
+  }
 }
 export class NewConfigNoQuorumError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.NewConfigNoQuorum, path, options); this.name = 'NewConfigNoQuorumError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.NewConfigNoQuorum, path, options);
+    this.name = 'NewConfigNoQuorumError';
+  }
 }
 export class ReconfigInProgressError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.ReconfigInProgress, path, options); this.name = 'ReconfigInProgressError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.ReconfigInProgress, path, options);
+    this.name = 'ReconfigInProgressError';
+  }
 }
 export class APIError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.APIError, path, options); this.name = 'APIError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.APIError, path, options);
+    this.name = 'APIError';
+  }
 }
 export class NoNodeError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.NoNode, path, options); this.name = 'NoNodeError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.NoNode, path, options);
+    this.name = 'NoNodeError';
+  }
 }
 export class NoAuthError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.NoAuth, path, options); this.name = 'NoAuthError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.NoAuth, path, options);
+    this.name = 'NoAuthError';
+  }
 }
 export class BadVersionError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.BadVersion, path, options); this.name = 'BadVersionError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.BadVersion, path, options);
+    this.name = 'BadVersionError';
+  }
 }
 export class NoChildrenForEphemeralsError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.NoChildrenForEphemerals, path, options); this.name = 'NoChildrenForEphemeralsError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.NoChildrenForEphemerals, path, options);
+    this.name = 'NoChildrenForEphemeralsError';
+  }
 }
 export class NodeExistsError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.NodeExists, path, options); this.name = 'NodeExistsError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.NodeExists, path, options);
+    this.name = 'NodeExistsError';
+  }
 }
 export class NotEmptyError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.NotEmpty, path, options); this.name = 'NotEmptyError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.NotEmpty, path, options);
+    this.name = 'NotEmptyError';
+  }
 }
 /** The session is gone (the server said so, or the client was cut off longer than its timeout). */
 export class SessionExpiredError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.SessionExpired, path, options); this.name = 'SessionExpiredError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.SessionExpired, path, options);
+    this.name = 'SessionExpiredError';
+  }
 }
 /**
  * The client was closed (close() was called, or its session expired and it does not renew
@@ -93,42 +150,78 @@ export class ConnectionClosedError extends SessionExpiredError {
   }
 }
 export class InvalidCallbackError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.InvalidCallback, path, options); this.name = 'InvalidCallbackError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.InvalidCallback, path, options);
+    this.name = 'InvalidCallbackError';
+  }
 }
 export class InvalidACLError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.InvalidACL, path, options); this.name = 'InvalidACLError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.InvalidACL, path, options);
+    this.name = 'InvalidACLError';
+  }
 }
 export class AuthFailedError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.AuthFailed, path, options); this.name = 'AuthFailedError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.AuthFailed, path, options);
+    this.name = 'AuthFailedError';
+  }
 }
 export class SessionMovedError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.SessionMoved, path, options); this.name = 'SessionMovedError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.SessionMoved, path, options);
+    this.name = 'SessionMovedError';
+  }
 }
 export class NotReadOnlyError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.NotReadOnly, path, options); this.name = 'NotReadOnlyError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.NotReadOnly, path, options);
+    this.name = 'NotReadOnlyError';
+  }
 }
 export class EphemeralOnLocalSessionError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.EphemeralOnLocalSession, path, options); this.name = 'EphemeralOnLocalSessionError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.EphemeralOnLocalSession, path, options);
+    this.name = 'EphemeralOnLocalSessionError';
+  }
 }
 export class NoWatcherError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.NoWatcher, path, options); this.name = 'NoWatcherError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.NoWatcher, path, options);
+    this.name = 'NoWatcherError';
+  }
 }
 /** No reply within the request's timeoutMs (ZooKeeper's client-side RequestTimeout). Retryable. */
 export class RequestTimeoutError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.RequestTimeout, path, options); this.name = 'RequestTimeoutError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.RequestTimeout, path, options);
+    this.name = 'RequestTimeoutError';
+  }
 }
 export class ReconfigDisabledError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.ReconfigDisabled, path, options); this.name = 'ReconfigDisabledError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.ReconfigDisabled, path, options);
+    this.name = 'ReconfigDisabledError';
+  }
 }
 export class SessionClosedRequireSaslAuthError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.SessionClosedRequireSaslAuth, path, options); this.name = 'SessionClosedRequireSaslAuthError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.SessionClosedRequireSaslAuth, path, options);
+    this.name = 'SessionClosedRequireSaslAuthError';
+  }
 }
 export class QuotaExceededError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.QuotaExceeded, path, options); this.name = 'QuotaExceededError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.QuotaExceeded, path, options);
+    this.name = 'QuotaExceededError';
+  }
 }
 /** The server refused the op without executing it (request throttling); safe to retry. */
 export class ThrottledOpError extends KeeperError {
-  constructor(path?: string, options?: ErrorOptions) { super(ErrorCode.ThrottledOp, path, options); this.name = 'ThrottledOpError'; }
+  constructor(path?: string, options?: ErrorOptions) {
+    super(ErrorCode.ThrottledOp, path, options);
+    this.name = 'ThrottledOpError';
+  }
 }
 
 type ErrorClass = new (path?: string, options?: ErrorOptions) => KeeperError;

@@ -189,18 +189,27 @@ export class ConnectionMachine {
   nextDeadline(): number | null {
     const p = this.phase;
     let d: number | null = null;
-    const min = (t: number): void => { d = d === null ? t : Math.min(d, t); };
+    const min = (t: number): void => {
+      d = d === null ? t : Math.min(d, t);
+    };
     switch (p.kind) {
-      case 'waiting': min(p.until); break;
+      case 'waiting':
+        min(p.until);
+        break;
       case 'opening':
-      case 'handshaking': min(p.deadline); break;
+      case 'handshaking':
+        min(p.deadline);
+        break;
       case 'open':
         min(this.heardAt + this.readTimeoutMs);
         min(p.lastSent + this.pingIntervalMs);
         if (this.state === 'readOnly' && this.hosts.length > 1) min(p.probeAt);
         break;
-      case 'closing': min(p.deadline); break;
-      default: break;
+      case 'closing':
+        min(p.deadline);
+        break;
+      default:
+        break;
     }
     if (this.hasSession && this.state === 'suspended') min(this.heardAt + this.negotiatedTimeoutMs);
     return d;
@@ -208,16 +217,26 @@ export class ConnectionMachine {
 
   step(input: MachineInput): void {
     switch (input.type) {
-      case 'start': return this.onStart(input.now);
-      case 'tick': return this.onTick(input.now);
-      case 'socketOpen': return this.onSocketOpen(input.attempt);
-      case 'socketClosed': return this.onSocketClosed(input.attempt, input.now, input.reason, input.code);
-      case 'handshake': return this.onHandshake(input);
-      case 'received': return this.onReceived(input.attempt, input.now, input.zxid);
-      case 'sent': return this.onSent(input.attempt, input.now);
-      case 'rwServerFound': return this.onRwServerFound(input.host, input.now);
-      case 'close': return this.onClose(input.now);
-      case 'closeAnswered': return this.onCloseAnswered(input.attempt);
+      case 'start':
+        return this.onStart(input.now);
+      case 'tick':
+        return this.onTick(input.now);
+      case 'socketOpen':
+        return this.onSocketOpen(input.attempt);
+      case 'socketClosed':
+        return this.onSocketClosed(input.attempt, input.now, input.reason, input.code);
+      case 'handshake':
+        return this.onHandshake(input);
+      case 'received':
+        return this.onReceived(input.attempt, input.now, input.zxid);
+      case 'sent':
+        return this.onSent(input.attempt, input.now);
+      case 'rwServerFound':
+        return this.onRwServerFound(input.host, input.now);
+      case 'close':
+        return this.onClose(input.now);
+      case 'closeAnswered':
+        return this.onCloseAnswered(input.attempt);
     }
   }
 
@@ -235,11 +254,16 @@ export class ConnectionMachine {
         break;
       case 'opening':
       case 'handshaking':
-        if (now >= p.deadline) this.attemptFailed(p, now, `no session from ${formatHostPort(p.host)} within ${this.connectTimeoutMs} ms`, 'ETIMEDOUT');
+        if (now >= p.deadline)
+          this.attemptFailed(p, now, `no session from ${formatHostPort(p.host)} within ${this.connectTimeoutMs} ms`, 'ETIMEDOUT');
         break;
       case 'open':
         if (now - this.heardAt >= this.readTimeoutMs) {
-          this.connectionLost(p.attempt, now, `nothing heard from ${formatHostPort(p.host)} for ${now - this.heardAt} ms (read timeout ${this.readTimeoutMs} ms)`);
+          this.connectionLost(
+            p.attempt,
+            now,
+            `nothing heard from ${formatHostPort(p.host)} for ${now - this.heardAt} ms (read timeout ${this.readTimeoutMs} ms)`,
+          );
         } else {
           if (now - p.lastSent >= this.pingIntervalMs) {
             this.actions.push({ type: 'ping', attempt: p.attempt });
@@ -269,10 +293,14 @@ export class ConnectionMachine {
     const resume = this.hasSession && this.seenRwServer;
     this.phase = { kind: 'handshaking', attempt, host: p.host, deadline: p.deadline, resuming: resume };
     this.actions.push({
-      type: 'handshake', attempt,
+      type: 'handshake',
+      attempt,
       request: {
-        protocolVersion: 0, lastZxidSeen: this.lastZxid, timeOut: this.opts.sessionTimeoutMs,
-        sessionId: resume ? this.sessionId : 0n, passwd: resume ? this.passwd : Buffer.alloc(16),
+        protocolVersion: 0,
+        lastZxidSeen: this.lastZxid,
+        timeOut: this.opts.sessionTimeoutMs,
+        sessionId: resume ? this.sessionId : 0n,
+        passwd: resume ? this.passwd : Buffer.alloc(16),
         readOnly: this.opts.allowReadOnly === true,
       },
     });
@@ -314,7 +342,14 @@ export class ConnectionMachine {
     if (!h.readOnly) this.seenRwServer = true;
     this.failures = 0;
     this.heardAt = h.now;
-    this.phase = { kind: 'open', attempt: h.attempt, host: p.host, lastSent: h.now, probeAt: h.now + PROBE_MIN_MS, probeEveryMs: PROBE_MIN_MS };
+    this.phase = {
+      kind: 'open',
+      attempt: h.attempt,
+      host: p.host,
+      lastSent: h.now,
+      probeAt: h.now + PROBE_MIN_MS,
+      probeEveryMs: PROBE_MIN_MS,
+    };
     this.actions.push({ type: 'established', attempt: h.attempt, newSession, readOnly: h.readOnly, host: p.host });
     const info = { sessionId: this.sessionId, server: formatHostPort(p.host), timeoutMs: h.timeOutMs };
     if (h.readOnly) this.setState('readOnly', { type: 'readOnly', ...info });
@@ -351,7 +386,11 @@ export class ConnectionMachine {
     }
     if (p.kind === 'open') {
       this.actions.push({ type: 'sendClose', attempt: p.attempt });
-      this.phase = { kind: 'closing', attempt: p.attempt, deadline: now + (this.opts.closeTimeoutMs ?? Math.min(2000, this.readTimeoutMs)) };
+      this.phase = {
+        kind: 'closing',
+        attempt: p.attempt,
+        deadline: now + (this.opts.closeTimeoutMs ?? Math.min(2000, this.readTimeoutMs)),
+      };
       return;
     }
     if (p.kind === 'opening' || p.kind === 'handshaking') this.actions.push({ type: 'drop', attempt: p.attempt, reason: 'client closed' });
@@ -410,7 +449,8 @@ export class ConnectionMachine {
 
   private sessionExpired(now: number, reason: 'server' | 'local'): void {
     const p = this.phase;
-    if (p.kind === 'opening' || p.kind === 'handshaking') this.actions.push({ type: 'drop', attempt: p.attempt, reason: 'session expired' });
+    if (p.kind === 'opening' || p.kind === 'handshaking')
+      this.actions.push({ type: 'drop', attempt: p.attempt, reason: 'session expired' });
     const sessionId = this.sessionId;
     this.hasSession = false;
     this.sessionId = 0n;

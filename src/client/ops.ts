@@ -2,8 +2,16 @@
 // their translation to and from the wire records of src/wire/protocol.ts (chroot applied). PURE.
 import type { KeeperError } from '../util/errors.js';
 import {
-  CreateFlag, EventType, KeeperState, OPEN_ACL_UNSAFE, OpCode,
-  type ACL, type CreateRequest, type MultiOp, type OpResult as WireOpResult, type Stat,
+  CreateFlag,
+  EventType,
+  KeeperState,
+  OPEN_ACL_UNSAFE,
+  OpCode,
+  type ACL,
+  type CreateRequest,
+  type MultiOp,
+  type OpResult as WireOpResult,
+  type Stat,
 } from '../wire/protocol.js';
 import { badArguments, errorFor } from './errors.js';
 import { prependChroot, stripChroot, validatePath } from './paths.js';
@@ -23,7 +31,11 @@ export const CreateMode = CreateFlag;
 export type CreateMode = (typeof CreateFlag)[keyof typeof CreateFlag];
 
 export function isSequential(mode: CreateMode): boolean {
-  return mode === CreateMode.PERSISTENT_SEQUENTIAL || mode === CreateMode.EPHEMERAL_SEQUENTIAL || mode === CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL;
+  return (
+    mode === CreateMode.PERSISTENT_SEQUENTIAL ||
+    mode === CreateMode.EPHEMERAL_SEQUENTIAL ||
+    mode === CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL
+  );
 }
 export function isTtl(mode: CreateMode): boolean {
   return mode === CreateMode.PERSISTENT_WITH_TTL || mode === CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL;
@@ -41,7 +53,13 @@ export interface CreateSpec {
 }
 
 /** The opcode and request record of a create (create/create2, createContainer or createTTL). */
-export function createRequest(serverPath: string, clientPath: string, data: Data | undefined, spec: CreateSpec, withStat: boolean): { type: typeof OpCode.create | typeof OpCode.create2 | typeof OpCode.createContainer | typeof OpCode.createTTL; req: CreateRequest } {
+export function createRequest(
+  serverPath: string,
+  clientPath: string,
+  data: Data | undefined,
+  spec: CreateSpec,
+  withStat: boolean,
+): { type: typeof OpCode.create | typeof OpCode.create2 | typeof OpCode.createContainer | typeof OpCode.createTTL; req: CreateRequest } {
   const mode = spec.mode ?? CreateMode.PERSISTENT;
   if (!Object.values(CreateMode).includes(mode)) throw badArguments(`unknown create mode ${String(mode)}`, clientPath);
   validatePath(clientPath, isSequential(mode));
@@ -51,7 +69,8 @@ export function createRequest(serverPath: string, clientPath: string, data: Data
   if (isTtl(mode)) {
     const ttl = spec.ttlMs;
     // EphemeralType.TTL: the TTL shares the ephemeralOwner field with flag bits, 40 bits remain
-    if (ttl === undefined || !Number.isSafeInteger(ttl) || ttl <= 0 || ttl > TTL_MAX_MS) throw badArguments(`a TTL mode needs 0 < ttlMs <= ${TTL_MAX_MS}`, clientPath);
+    if (ttl === undefined || !Number.isSafeInteger(ttl) || ttl <= 0 || ttl > TTL_MAX_MS)
+      throw badArguments(`a TTL mode needs 0 < ttlMs <= ${TTL_MAX_MS}`, clientPath);
     req.ttl = ttl;
     return { type: OpCode.createTTL, req };
   }
@@ -155,8 +174,15 @@ export function fromWireResult(r: WireOpResult, chroot: string | null, clientPat
 
 // ---------- watch events ----------
 
-export type EventTypeName = 'None' | 'NodeCreated' | 'NodeDeleted' | 'NodeDataChanged' | 'NodeChildrenChanged'
-  | 'DataWatchRemoved' | 'ChildWatchRemoved' | 'PersistentWatchRemoved';
+export type EventTypeName =
+  | 'None'
+  | 'NodeCreated'
+  | 'NodeDeleted'
+  | 'NodeDataChanged'
+  | 'NodeChildrenChanged'
+  | 'DataWatchRemoved'
+  | 'ChildWatchRemoved'
+  | 'PersistentWatchRemoved';
 export type KeeperStateName = 'SyncConnected' | 'Disconnected' | 'Expired' | 'Closed' | 'AuthFailed' | 'ConnectedReadOnly';
 
 /**
@@ -175,14 +201,22 @@ export interface WatchedEvent {
 export type Watcher = (event: WatchedEvent) => void;
 
 const eventNames = new Map<number, EventTypeName>([
-  [EventType.None, 'None'], [EventType.NodeCreated, 'NodeCreated'], [EventType.NodeDeleted, 'NodeDeleted'],
-  [EventType.NodeDataChanged, 'NodeDataChanged'], [EventType.NodeChildrenChanged, 'NodeChildrenChanged'],
-  [EventType.DataWatchRemoved, 'DataWatchRemoved'], [EventType.ChildWatchRemoved, 'ChildWatchRemoved'],
+  [EventType.None, 'None'],
+  [EventType.NodeCreated, 'NodeCreated'],
+  [EventType.NodeDeleted, 'NodeDeleted'],
+  [EventType.NodeDataChanged, 'NodeDataChanged'],
+  [EventType.NodeChildrenChanged, 'NodeChildrenChanged'],
+  [EventType.DataWatchRemoved, 'DataWatchRemoved'],
+  [EventType.ChildWatchRemoved, 'ChildWatchRemoved'],
   [EventType.PersistentWatchRemoved, 'PersistentWatchRemoved'],
 ]);
 const stateNames = new Map<number, KeeperStateName>([
-  [KeeperState.SyncConnected, 'SyncConnected'], [KeeperState.Disconnected, 'Disconnected'], [KeeperState.Expired, 'Expired'],
-  [KeeperState.Closed, 'Closed'], [KeeperState.AuthFailed, 'AuthFailed'], [KeeperState.ConnectedReadOnly, 'ConnectedReadOnly'],
+  [KeeperState.SyncConnected, 'SyncConnected'],
+  [KeeperState.Disconnected, 'Disconnected'],
+  [KeeperState.Expired, 'Expired'],
+  [KeeperState.Closed, 'Closed'],
+  [KeeperState.AuthFailed, 'AuthFailed'],
+  [KeeperState.ConnectedReadOnly, 'ConnectedReadOnly'],
 ]);
 
 export function eventTypeName(type: number): EventTypeName | null {

@@ -5,13 +5,11 @@ import { parseHostList, type HostPort } from '../util/hostport.js';
 
 export { DEFAULT_PORT, formatHostPort, type HostPort } from '../util/hostport.js';
 
-
 export interface ConnectString {
   hosts: HostPort[];
   /** the chroot ("/app"), or null when the client sees the whole tree */
   chroot: string | null;
 }
-
 
 /**
  * `host[:port][,host[:port]...][/chroot]`: hosts by name, IPv4 or [IPv6]; the port defaults to

@@ -28,10 +28,16 @@ export class Transport {
   private error: string | null = null;
   private errorCode: string | undefined;
 
-  constructor(readonly host: HostPort, private readonly frameBytesMax: number, private readonly h: TransportHandlers) {
+  constructor(
+    readonly host: HostPort,
+    private readonly frameBytesMax: number,
+    private readonly h: TransportHandlers,
+  ) {
     const s = netConnect({ host: host.host, port: host.port, noDelay: true });
     this.socket = s;
-    s.on('connect', () => { if (!this.dead) h.onOpen(); });
+    s.on('connect', () => {
+      if (!this.dead) h.onOpen();
+    });
     s.on('data', (chunk: Buffer) => this.onData(chunk));
     s.on('error', (e: NodeJS.ErrnoException) => {
       this.error ??= e.code ? `${e.code}: ${e.message}` : e.message;
@@ -150,10 +156,16 @@ export function probeReadWrite(host: HostPort, timeoutMs = 1000): Promise<'rw' |
   return new Promise((resolve) => {
     const s = netConnect({ host: host.host, port: host.port });
     let out = '';
-    const done = (v: 'rw' | 'ro' | null): void => { clearTimeout(t); s.destroy(); resolve(v); };
+    const done = (v: 'rw' | 'ro' | null): void => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(v);
+    };
     const t = setTimeout(() => done(null), timeoutMs);
     s.on('connect', () => s.end('isro'));
-    s.on('data', (d: Buffer) => { out += d.toString('latin1'); });
+    s.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+    });
     s.on('error', () => done(null));
     s.on('close', () => done(out.startsWith('rw') ? 'rw' : out.startsWith('ro') ? 'ro' : null));
   });

@@ -10,22 +10,31 @@ const KINDS: readonly WatchKind[] = ['data', 'exist', 'child', 'persistent', 'pe
 /** The kinds a removeWatches / checkWatches WatcherType covers (ZKWatchManager.removeWatcher). */
 export function kindsOf(type: number): WatchKind[] {
   switch (type) {
-    case WatcherType.Children: return ['child'];
-    case WatcherType.Data: return ['data', 'exist'];
-    case WatcherType.Any: return ['child', 'data', 'exist', 'persistent', 'persistentRecursive'];
-    case WatcherType.Persistent: return ['persistent'];
-    case WatcherType.PersistentRecursive: return ['persistentRecursive'];
-    default: return [];
+    case WatcherType.Children:
+      return ['child'];
+    case WatcherType.Data:
+      return ['data', 'exist'];
+    case WatcherType.Any:
+      return ['child', 'data', 'exist', 'persistent', 'persistentRecursive'];
+    case WatcherType.Persistent:
+      return ['persistent'];
+    case WatcherType.PersistentRecursive:
+      return ['persistentRecursive'];
+    default:
+      return [];
   }
 }
 
 /** The event a watcher removed by removeWatches receives. */
 export function removedEventType(kind: WatchKind): number {
   switch (kind) {
-    case 'child': return EventType.ChildWatchRemoved;
+    case 'child':
+      return EventType.ChildWatchRemoved;
     case 'data':
-    case 'exist': return EventType.DataWatchRemoved;
-    default: return EventType.PersistentWatchRemoved;
+    case 'exist':
+      return EventType.DataWatchRemoved;
+    default:
+      return EventType.PersistentWatchRemoved;
   }
 }
 
@@ -39,7 +48,11 @@ export interface WatchPaths {
 
 export class WatchRegistry<W> {
   private readonly byKind: Record<WatchKind, Map<string, Set<W>>> = {
-    data: new Map(), exist: new Map(), child: new Map(), persistent: new Map(), persistentRecursive: new Map(),
+    data: new Map(),
+    exist: new Map(),
+    child: new Map(),
+    persistent: new Map(),
+    persistentRecursive: new Map(),
   };
 
   add(kind: WatchKind, path: string, watcher: W): void {
@@ -150,7 +163,13 @@ export class WatchRegistry<W> {
   /** The kinds of watch held on one path, as lists for setWatches. */
   pathsOf(path: string): WatchPaths {
     const has = (k: WatchKind): string[] => ((this.byKind[k].get(path)?.size ?? 0) > 0 ? [path] : []);
-    return { data: has('data'), exist: has('exist'), child: has('child'), persistent: has('persistent'), persistentRecursive: has('persistentRecursive') };
+    return {
+      data: has('data'),
+      exist: has('exist'),
+      child: has('child'),
+      persistent: has('persistent'),
+      persistentRecursive: has('persistentRecursive'),
+    };
   }
 
   /** Paths to re-register, per kind. */
@@ -187,11 +206,18 @@ export const SET_WATCHES_BYTES_MAX = 128 * 1024;
  * goes as setWatches (101), which every server since 3.0 knows; one with them as setWatches2
  * (105), as ZooKeeper's client does. Paths are server paths (chroot already applied).
  */
-export function splitSetWatches(paths: WatchPaths, relativeZxid: number, bytesMax = SET_WATCHES_BYTES_MAX): Array<{ type: typeof OpCode.setWatches | typeof OpCode.setWatches2; req: SetWatchesRequest }> {
+export function splitSetWatches(
+  paths: WatchPaths,
+  relativeZxid: number,
+  bytesMax = SET_WATCHES_BYTES_MAX,
+): Array<{ type: typeof OpCode.setWatches | typeof OpCode.setWatches2; req: SetWatchesRequest }> {
   const out: Array<{ type: typeof OpCode.setWatches | typeof OpCode.setWatches2; req: SetWatchesRequest }> = [];
   const lists: Array<[keyof WatchPaths, string[]]> = [
-    ['data', paths.data], ['exist', paths.exist], ['child', paths.child],
-    ['persistent', paths.persistent], ['persistentRecursive', paths.persistentRecursive],
+    ['data', paths.data],
+    ['exist', paths.exist],
+    ['child', paths.child],
+    ['persistent', paths.persistent],
+    ['persistentRecursive', paths.persistentRecursive],
   ];
   let batch: WatchPaths = emptyPaths();
   let bytes = 0;
@@ -202,8 +228,12 @@ export function splitSetWatches(paths: WatchPaths, relativeZxid: number, bytesMa
     out.push({
       type: v2 ? OpCode.setWatches2 : OpCode.setWatches,
       req: {
-        relativeZxid, dataWatches: batch.data, existWatches: batch.exist, childWatches: batch.child,
-        persistentWatches: batch.persistent, persistentRecursiveWatches: batch.persistentRecursive,
+        relativeZxid,
+        dataWatches: batch.data,
+        existWatches: batch.exist,
+        childWatches: batch.child,
+        persistentWatches: batch.persistent,
+        persistentRecursiveWatches: batch.persistentRecursive,
       },
     });
     batch = emptyPaths();

@@ -14,20 +14,66 @@ import { EventEmitter } from 'node:events';
 import { createHash } from 'node:crypto';
 import { JuteReader, JuteWriter } from '../wire/jute.js';
 import {
-  AddWatchMode, OpCode, Perms, Xid, WatcherType, readACLs, readConnectResponse, readOpResults, readStat, writeConnectRequest, writeRequest,
-  type ACL, type Request, type Stat,
+  AddWatchMode,
+  OpCode,
+  Perms,
+  Xid,
+  WatcherType,
+  readACLs,
+  readConnectResponse,
+  readOpResults,
+  readStat,
+  writeConnectRequest,
+  writeRequest,
+  type ACL,
+  type Request,
+  type Stat,
 } from '../wire/protocol.js';
 import { ErrorCode, KeeperError } from '../util/errors.js';
 import {
-  AuthFailedError, BadArgumentsError, ConnectionClosedError, ConnectionLossError, MarshallingError, NoNodeError, NodeExistsError, NoWatcherError,
-  RequestTimeoutError, SessionExpiredError, UnimplementedError, badArguments, errorFor,
+  AuthFailedError,
+  BadArgumentsError,
+  ConnectionClosedError,
+  ConnectionLossError,
+  MarshallingError,
+  NoNodeError,
+  NodeExistsError,
+  NoWatcherError,
+  RequestTimeoutError,
+  SessionExpiredError,
+  UnimplementedError,
+  badArguments,
+  errorFor,
 } from './errors.js';
 import { ConnectionMachine, type Action, type ClientState, type StateEvent } from './machine.js';
 import {
-  CreateMode, createRequest, eventTypeName, fromWireResult, keeperStateName, toBuffer, toWireReadOp, toWireTxnOp,
-  type CreateSpec, type Data, type OpResult, type ReadOp, type TxnOp, type WatchedEvent, type Watcher,
+  CreateMode,
+  createRequest,
+  eventTypeName,
+  fromWireResult,
+  keeperStateName,
+  toBuffer,
+  toWireReadOp,
+  toWireTxnOp,
+  type CreateSpec,
+  type Data,
+  type OpResult,
+  type ReadOp,
+  type TxnOp,
+  type WatchedEvent,
+  type Watcher,
 } from './ops.js';
-import { formatHostPort, insideChroot, joinPath, parentPaths, parseConnectString, prependChroot, stripChroot, validatePath, type HostPort } from './paths.js';
+import {
+  formatHostPort,
+  insideChroot,
+  joinPath,
+  parentPaths,
+  parseConnectString,
+  prependChroot,
+  stripChroot,
+  validatePath,
+  type HostPort,
+} from './paths.js';
 import { withRetry, type RetryOptions } from './retry.js';
 import { Transport, probeReadWrite } from './transport.js';
 import { SET_WATCHES_BYTES_MAX, WatchRegistry, kindsOf, removedEventType, splitSetWatches, type WatchKind } from './watches.js';
@@ -187,7 +233,10 @@ export function createClient(connectString: string, options: ClientOptions = {})
  * Starts a client and resolves once its session is established; rejects (and closes the client)
  * when that does not happen within timeoutMs (default: the session timeout) or the signal aborts.
  */
-export async function connect(connectString: string, options: ClientOptions & { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ZooKeeperClient> {
+export async function connect(
+  connectString: string,
+  options: ClientOptions & { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<ZooKeeperClient> {
   const { timeoutMs, signal, ...rest } = options;
   const client = new ZooKeeperClient(connectString, rest);
   try {
@@ -215,7 +264,9 @@ export class ZooKeeperClient extends EventEmitter {
   private setWatchesInFlight = 0;
   private readonly authInfo: AuthEntry[] = [];
   private readonly watches = new WatchRegistry<Watcher>();
-  private readonly defaultWatcher: Watcher = (e) => { this.emit('watch', e); };
+  private readonly defaultWatcher: Watcher = (e) => {
+    this.emit('watch', e);
+  };
   private xid = 1;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
@@ -312,8 +363,14 @@ export class ZooKeeperClient extends EventEmitter {
           reject(this.finishedError());
         }
       };
-      const onAbort = (): void => { cleanup(); reject(o.signal!.reason); };
-      if (o.signal?.aborted) { reject(o.signal.reason); return; }
+      const onAbort = (): void => {
+        cleanup();
+        reject(o.signal!.reason);
+      };
+      if (o.signal?.aborted) {
+        reject(o.signal.reason);
+        return;
+      }
       this.stateWaiters.add(onState);
       o.signal?.addEventListener('abort', onAbort, { once: true });
       if (o.timeoutMs !== undefined && o.timeoutMs > 0) {
@@ -360,14 +417,24 @@ export class ZooKeeperClient extends EventEmitter {
     return { path: r.path, stat: r.stat! };
   }
 
-  private async createNode(path: string, data: Data, options: CreateOptions, withStat: boolean): Promise<{ path: string; stat: Stat | null }> {
+  private async createNode(
+    path: string,
+    data: Data,
+    options: CreateOptions,
+    withStat: boolean,
+  ): Promise<{ path: string; stat: Stat | null }> {
     const once = (): Promise<{ path: string; stat: Stat | null }> => {
       const request = createRequest(prependChroot(this.chroot, path), path, data, options, withStat);
       const hasStat = request.type !== OpCode.create;
-      return this.submit(request, path, (r) => {
-        const created = stripChroot(this.chroot, r.string());
-        return { path: created, stat: hasStat ? readStat(r) : null };
-      }, options);
+      return this.submit(
+        request,
+        path,
+        (r) => {
+          const created = stripChroot(this.chroot, r.string());
+          return { path: created, stat: hasStat ? readStat(r) : null };
+        },
+        options,
+      );
     };
     if (!options.createParents) return once();
     try {
@@ -423,10 +490,17 @@ export class ZooKeeperClient extends EventEmitter {
     const server = prependChroot(this.chroot, path);
     const watcher = this.watcherOf(options.watch);
     try {
-      return await this.submit({ type: OpCode.exists, req: { path: server, watch: watcher !== null } }, path, readStat, options, watcher && ((err) => {
-        if (err === 0) this.watches.add('data', server, watcher);
-        else if (err === ErrorCode.NoNode) this.watches.add('exist', server, watcher);
-      }));
+      return await this.submit(
+        { type: OpCode.exists, req: { path: server, watch: watcher !== null } },
+        path,
+        readStat,
+        options,
+        watcher &&
+          ((err) => {
+            if (err === 0) this.watches.add('data', server, watcher);
+            else if (err === ErrorCode.NoNode) this.watches.add('exist', server, watcher);
+          }),
+      );
     } catch (e) {
       if (e instanceof NoNodeError) return null;
       throw e;
@@ -437,7 +511,13 @@ export class ZooKeeperClient extends EventEmitter {
     validatePath(path);
     const server = prependChroot(this.chroot, path);
     const watcher = this.watcherOf(options.watch);
-    return this.submit({ type: OpCode.getData, req: { path: server, watch: watcher !== null } }, path, readNodeData, options, this.registerOnOk('data', server, watcher));
+    return this.submit(
+      { type: OpCode.getData, req: { path: server, watch: watcher !== null } },
+      path,
+      readNodeData,
+      options,
+      this.registerOnOk('data', server, watcher),
+    );
   }
 
   async setData(path: string, data: Data, options: VersionOptions = {}): Promise<Stat> {
@@ -451,7 +531,13 @@ export class ZooKeeperClient extends EventEmitter {
     validatePath(path);
     const server = prependChroot(this.chroot, path);
     const watcher = this.watcherOf(options.watch);
-    return this.submit({ type: OpCode.getChildren, req: { path: server, watch: watcher !== null } }, path, (r) => r.stringVector(), options, this.registerOnOk('child', server, watcher));
+    return this.submit(
+      { type: OpCode.getChildren, req: { path: server, watch: watcher !== null } },
+      path,
+      (r) => r.stringVector(),
+      options,
+      this.registerOnOk('child', server, watcher),
+    );
   }
 
   /** getChildren with the parent's Stat (getChildren2). */
@@ -459,13 +545,24 @@ export class ZooKeeperClient extends EventEmitter {
     validatePath(path);
     const server = prependChroot(this.chroot, path);
     const watcher = this.watcherOf(options.watch);
-    return this.submit({ type: OpCode.getChildren2, req: { path: server, watch: watcher !== null } }, path, (r) => ({ children: r.stringVector(), stat: readStat(r) }), options, this.registerOnOk('child', server, watcher));
+    return this.submit(
+      { type: OpCode.getChildren2, req: { path: server, watch: watcher !== null } },
+      path,
+      (r) => ({ children: r.stringVector(), stat: readStat(r) }),
+      options,
+      this.registerOnOk('child', server, watcher),
+    );
   }
 
   /** The number of nodes below path, at any depth (3.6+). */
   async getAllChildrenNumber(path: string, options: RequestOptions = {}): Promise<number> {
     validatePath(path);
-    return this.submit({ type: OpCode.getAllChildrenNumber, req: { path: prependChroot(this.chroot, path) } }, path, (r) => r.int(), options);
+    return this.submit(
+      { type: OpCode.getAllChildrenNumber, req: { path: prependChroot(this.chroot, path) } },
+      path,
+      (r) => r.int(),
+      options,
+    );
   }
 
   /**
@@ -482,14 +579,24 @@ export class ZooKeeperClient extends EventEmitter {
 
   async getACL(path: string, options: RequestOptions = {}): Promise<{ acl: ACL[]; stat: Stat }> {
     validatePath(path);
-    return this.submit({ type: OpCode.getACL, req: { path: prependChroot(this.chroot, path) } }, path, (r) => ({ acl: readACLs(r) ?? [], stat: readStat(r) }), options);
+    return this.submit(
+      { type: OpCode.getACL, req: { path: prependChroot(this.chroot, path) } },
+      path,
+      (r) => ({ acl: readACLs(r) ?? [], stat: readStat(r) }),
+      options,
+    );
   }
 
   /** Sets the ACL (at the given aversion, or any with -1); returns the new Stat. */
   async setACL(path: string, acl: ACL[], options: VersionOptions = {}): Promise<Stat> {
     validatePath(path);
     if (acl.length === 0) throw badArguments('an empty ACL list', path);
-    return this.submit({ type: OpCode.setACL, req: { path: prependChroot(this.chroot, path), acl, version: options.version ?? -1 } }, path, readStat, options);
+    return this.submit(
+      { type: OpCode.setACL, req: { path: prependChroot(this.chroot, path), acl, version: options.version ?? -1 } },
+      path,
+      readStat,
+      options,
+    );
   }
 
   /**
@@ -525,7 +632,12 @@ export class ZooKeeperClient extends EventEmitter {
 
   /** The identities the server associates with this session (3.7+ whoAmI). */
   async whoAmI(options: RequestOptions = {}): Promise<Array<{ scheme: string; user: string }>> {
-    return this.submit({ type: OpCode.whoAmI, req: null }, undefined, (r) => r.vector((rr) => ({ scheme: rr.string(), user: rr.string() }), 8) ?? [], options);
+    return this.submit(
+      { type: OpCode.whoAmI, req: null },
+      undefined,
+      (r) => r.vector((rr) => ({ scheme: rr.string(), user: rr.string() }), 8) ?? [],
+      options,
+    );
   }
 
   /**
@@ -537,11 +649,18 @@ export class ZooKeeperClient extends EventEmitter {
   async addWatch(path: string, watcher: Watcher | true, options: RequestOptions & { mode?: number } = {}): Promise<void> {
     validatePath(path);
     const mode = options.mode ?? AddWatchMode.Persistent;
-    if (mode !== AddWatchMode.Persistent && mode !== AddWatchMode.PersistentRecursive) throw badArguments(`unknown AddWatchMode ${mode}`, path);
+    if (mode !== AddWatchMode.Persistent && mode !== AddWatchMode.PersistentRecursive)
+      throw badArguments(`unknown AddWatchMode ${mode}`, path);
     const server = prependChroot(this.chroot, path);
     const w = watcher === true ? this.defaultWatcher : watcher;
     const kind: WatchKind = mode === AddWatchMode.Persistent ? 'persistent' : 'persistentRecursive';
-    await this.submit({ type: OpCode.addWatch, req: { path: server, mode } }, path, () => undefined, options, this.registerOnOk(kind, server, w));
+    await this.submit(
+      { type: OpCode.addWatch, req: { path: server, mode } },
+      path,
+      () => undefined,
+      options,
+      this.registerOnOk(kind, server, w),
+    );
   }
 
   /**
@@ -555,7 +674,11 @@ export class ZooKeeperClient extends EventEmitter {
    * connection on the path whatever its kind; so Persistent* falls back to Any there, and the
    * watches that should stay are registered again right after (setWatches).
    */
-  async removeWatches(path: string, type: number, options: RequestOptions & { watcher?: Watcher | true; local?: boolean } = {}): Promise<void> {
+  async removeWatches(
+    path: string,
+    type: number,
+    options: RequestOptions & { watcher?: Watcher | true; local?: boolean } = {},
+  ): Promise<void> {
     validatePath(path);
     const kinds = kindsOf(type);
     if (kinds.length === 0) throw badArguments(`unknown WatcherType ${type}`, path);
@@ -574,11 +697,18 @@ export class ZooKeeperClient extends EventEmitter {
     // with a watcher named, only check the server while other watchers still need the server's
     // watch (ZooKeeper's checkWatches); remove it there once none would be left
     const opcode = this.watches.wouldEmpty(kinds, server, w) ? OpCode.removeWatches : OpCode.checkWatches;
-    const attempt = (wireType: number): Promise<void> => this.submit({ type: opcode, req: { path: server, type: wireType } }, path, () => undefined, options, (err) => {
-      if (err !== 0) return;
-      removeLocally();
-      if (opcode === OpCode.removeWatches) this.reregister(server);
-    });
+    const attempt = (wireType: number): Promise<void> =>
+      this.submit(
+        { type: opcode, req: { path: server, type: wireType } },
+        path,
+        () => undefined,
+        options,
+        (err) => {
+          if (err !== 0) return;
+          removeLocally();
+          if (opcode === OpCode.removeWatches) this.reregister(server);
+        },
+      );
     try {
       await attempt(type);
     } catch (e) {
@@ -636,15 +766,29 @@ export class ZooKeeperClient extends EventEmitter {
   /** The ensemble configuration (/zookeeper/config, never chrooted). */
   async getConfig(options: WatchOptions = {}): Promise<NodeData> {
     const watcher = this.watcherOf(options.watch);
-    return this.submit({ type: OpCode.getData, req: { path: CONFIG_NODE, watch: watcher !== null } }, CONFIG_NODE, readNodeData, options, this.registerOnOk('data', CONFIG_NODE, watcher));
+    return this.submit(
+      { type: OpCode.getData, req: { path: CONFIG_NODE, watch: watcher !== null } },
+      CONFIG_NODE,
+      readNodeData,
+      options,
+      this.registerOnOk('data', CONFIG_NODE, watcher),
+    );
   }
 
   /**
    * Dynamic reconfiguration (3.5+; needs reconfigEnabled and a super user on ZooKeeper; Ark
    * answers ReconfigDisabledError). Members as in zoo.cfg server.N lines, comma separated.
    */
-  async reconfig(r: { joining?: string; leaving?: string; members?: string; fromConfig?: number }, options: RequestOptions = {}): Promise<NodeData> {
-    const req = { joiningServers: r.joining ?? null, leavingServers: r.leaving ?? null, newMembers: r.members ?? null, curConfigId: r.fromConfig ?? -1 };
+  async reconfig(
+    r: { joining?: string; leaving?: string; members?: string; fromConfig?: number },
+    options: RequestOptions = {},
+  ): Promise<NodeData> {
+    const req = {
+      joiningServers: r.joining ?? null,
+      leavingServers: r.leaving ?? null,
+      newMembers: r.members ?? null,
+      curConfigId: r.fromConfig ?? -1,
+    };
     return this.submit({ type: OpCode.reconfig, req }, CONFIG_NODE, readNodeData, options);
   }
 
@@ -658,7 +802,9 @@ export class ZooKeeperClient extends EventEmitter {
 
   private registerOnOk(kind: WatchKind, serverPath: string, watcher: Watcher | null): ((err: number) => void) | undefined {
     if (!watcher) return undefined;
-    return (err) => { if (err === 0) this.watches.add(kind, serverPath, watcher); };
+    return (err) => {
+      if (err === 0) this.watches.add(kind, serverPath, watcher);
+    };
   }
 
   private deliver(w: Watcher, e: WatchedEvent): void {
@@ -694,7 +840,13 @@ export class ZooKeeperClient extends EventEmitter {
     return this.state === 'expired' ? new SessionExpiredError() : new ConnectionClosedError();
   }
 
-  private submit<T>(request: Request, path: string | undefined, decode: (r: JuteReader) => T, options: RequestOptions, onReply?: ((err: number) => void) | null): Promise<T> {
+  private submit<T>(
+    request: Request,
+    path: string | undefined,
+    decode: (r: JuteReader) => T,
+    options: RequestOptions,
+    onReply?: ((err: number) => void) | null,
+  ): Promise<T> {
     if (this.closing || this.finished()) return Promise.reject(this.closing ? new ConnectionClosedError(path) : this.finishedError());
     const w = new JuteWriter(256);
     const at = w.reserveInt();
@@ -702,12 +854,28 @@ export class ZooKeeperClient extends EventEmitter {
     writeRequest(w, request);
     w.patchInt(at, w.length - 4);
     if (w.length - 4 > this.requestBytesMax) {
-      return Promise.reject(badArguments(`request of ${w.length - 4} bytes is larger than requestBytesMax ${this.requestBytesMax} (the server's jute.maxbuffer)`, path));
+      return Promise.reject(
+        badArguments(
+          `request of ${w.length - 4} bytes is larger than requestBytesMax ${this.requestBytesMax} (the server's jute.maxbuffer)`,
+          path,
+        ),
+      );
     }
     return new Promise<T>((resolve, reject) => {
       const p: Pending = {
-        opcode: request.type, frame: w.take(), path, decode, onReply: onReply ?? undefined,
-        resolve: resolve as (v: unknown) => void, reject, settled: false, sent: false, xid: 0, timeoutMs: 0, waitTimer: null, cleanup: noop,
+        opcode: request.type,
+        frame: w.take(),
+        path,
+        decode,
+        onReply: onReply ?? undefined,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        settled: false,
+        sent: false,
+        xid: 0,
+        timeoutMs: 0,
+        waitTimer: null,
+        cleanup: noop,
       };
       this.arm(p, options);
       if (p.settled) return;
@@ -845,7 +1013,15 @@ export class ZooKeeperClient extends EventEmitter {
         this.step({ type: 'socketClosed', attempt, now: Date.now(), reason: `bad handshake reply: ${(e as Error).message}` });
         return;
       }
-      this.step({ type: 'handshake', attempt, now: Date.now(), timeOutMs: resp.timeOut, sessionId: resp.sessionId, passwd: resp.passwd, readOnly: resp.readOnly });
+      this.step({
+        type: 'handshake',
+        attempt,
+        now: Date.now(),
+        timeOutMs: resp.timeOut,
+        sessionId: resp.sessionId,
+        passwd: resp.passwd,
+        readOnly: resp.readOnly,
+      });
       return;
     }
     if (attempt !== this.connectedAttempt && attempt !== this.closeAttempt) return;
@@ -1017,7 +1193,11 @@ export class ZooKeeperClient extends EventEmitter {
         this.sendSpecial(a.attempt, Xid.ping, { type: OpCode.ping, req: null });
         return;
       case 'attemptFailed':
-        this.safeEmit('connectFailed', { server: formatHostPort(a.host), reason: a.reason, ...(a.code !== undefined ? { code: a.code } : {}) });
+        this.safeEmit('connectFailed', {
+          server: formatHostPort(a.host),
+          reason: a.reason,
+          ...(a.code !== undefined ? { code: a.code } : {}),
+        });
         return;
       case 'established':
         this.onEstablished(a.attempt);
@@ -1036,8 +1216,19 @@ export class ZooKeeperClient extends EventEmitter {
       case 'sendClose': {
         // closeSession goes behind everything already sent; the server answers those first
         const p: Pending = {
-          opcode: OpCode.closeSession, frame: frameOf(OpCode.closeSession), path: undefined, decode: () => undefined, onReply: undefined,
-          resolve: noop, reject: noop, settled: false, sent: false, xid: 0, timeoutMs: 0, waitTimer: null, cleanup: noop,
+          opcode: OpCode.closeSession,
+          frame: frameOf(OpCode.closeSession),
+          path: undefined,
+          decode: () => undefined,
+          onReply: undefined,
+          resolve: noop,
+          reject: noop,
+          settled: false,
+          sent: false,
+          xid: 0,
+          timeoutMs: 0,
+          waitTimer: null,
+          cleanup: noop,
         };
         this.send(a.attempt, p);
         this.connectedAttempt = null;
@@ -1146,11 +1337,14 @@ export class ZooKeeperClient extends EventEmitter {
     if (this.timer && at >= this.timerAt) return;
     this.clearTimer();
     this.timerAt = at;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.timerAt = Infinity;
-      this.step({ type: 'tick', now: Date.now() });
-    }, Math.max(0, at - Date.now()));
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        this.timerAt = Infinity;
+        this.step({ type: 'tick', now: Date.now() });
+      },
+      Math.max(0, at - Date.now()),
+    );
   }
 
   private clearTimer(): void {
@@ -1220,7 +1414,9 @@ function noop(): void {
 function rethrowLater(e: unknown): void {
   // a listener's or watcher's exception must not corrupt the client's state; it surfaces as an
   // uncaught exception, as it would from a plain EventEmitter listener
-  queueMicrotask(() => { throw e; });
+  queueMicrotask(() => {
+    throw e;
+  });
 }
 
 // ---------- ACL helpers ----------

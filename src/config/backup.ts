@@ -14,7 +14,8 @@ export function backupSettings(sys: SystemProperties, baseDir: string | undefine
   const dirRaw = sys.get('backup.archiveDir');
   if (dirRaw === undefined || dirRaw === '') {
     for (const k of others) {
-      if (sys.get(k) !== undefined) warnings.push(`${sys.key(k)}: ignored, backup.archiveDir is not set (no archive, no scheduled backups)`);
+      if (sys.get(k) !== undefined)
+        warnings.push(`${sys.key(k)}: ignored, backup.archiveDir is not set (no archive, no scheduled backups)`);
     }
     return null;
   }
@@ -30,6 +31,7 @@ function retainHours(sys: SystemProperties): number {
   if (raw === undefined) return 0;
   const key = sys.key('backup.retainHours');
   const hours = /^[0-9]+(\.[0-9]+)?$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isFinite(hours)) throw new ConfigError(key, `Invalid value for ${key}: '${raw}' must be zero (no age limit) or a positive number of hours`);
+  if (!Number.isFinite(hours))
+    throw new ConfigError(key, `Invalid value for ${key}: '${raw}' must be zero (no age limit) or a positive number of hours`);
   return hours;
 }

@@ -12,7 +12,10 @@ export const DEFAULT_ADMIN_SERVER_ADDRESS = '0.0.0.0';
 /** metricsProvider.className values that turn the Prometheus endpoint on (ZooKeeper's class, or Ark's short name). */
 export const PROMETHEUS_PROVIDER_CLASS = 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider';
 /** ZooKeeper's providers without an endpoint (the default one feeds only mntr): metrics stay off, quietly. */
-const ENDPOINTLESS_PROVIDER_CLASSES = ['org.apache.zookeeper.metrics.impl.DefaultMetricsProvider', 'org.apache.zookeeper.metrics.impl.NullMetricsProvider'];
+const ENDPOINTLESS_PROVIDER_CLASSES = [
+  'org.apache.zookeeper.metrics.impl.DefaultMetricsProvider',
+  'org.apache.zookeeper.metrics.impl.NullMetricsProvider',
+];
 export const DEFAULT_METRICS_HTTP_PORT = 7000;
 export const DEFAULT_METRICS_HTTP_HOST = '0.0.0.0';
 
@@ -47,7 +50,9 @@ export function prometheusSettings(q: QuorumKeys, warnings: string[]): Prometheu
   const on = className !== undefined && (className === PROMETHEUS_PROVIDER_CLASS || className.toLowerCase() === 'prometheus');
   if (!on) {
     if (className !== undefined && className !== '' && !ENDPOINTLESS_PROVIDER_CLASSES.includes(className)) {
-      warnings.push(`metricsProvider.className: '${className}' is not a metrics provider Ark has (${PROMETHEUS_PROVIDER_CLASS}, or 'prometheus'); no metrics endpoint`);
+      warnings.push(
+        `metricsProvider.className: '${className}' is not a metrics provider Ark has (${PROMETHEUS_PROVIDER_CLASS}, or 'prometheus'); no metrics endpoint`,
+      );
     }
     for (const k of ['metricsProvider.httpHost', 'metricsProvider.httpPort', 'metricsProvider.exportJvmInfo']) {
       if (q.get(k) !== undefined) warnings.push(`${k}: ignored, metricsProvider.className does not name ${PROMETHEUS_PROVIDER_CLASS}`);
@@ -55,7 +60,10 @@ export function prometheusSettings(q: QuorumKeys, warnings: string[]): Prometheu
     return null;
   }
   const portRaw = q.get('metricsProvider.httpPort');
-  const httpPort = portRaw === undefined ? DEFAULT_METRICS_HTTP_PORT : checkPort('metricsProvider.httpPort', portRaw, parseJavaInt('metricsProvider.httpPort', portRaw));
+  const httpPort =
+    portRaw === undefined
+      ? DEFAULT_METRICS_HTTP_PORT
+      : checkPort('metricsProvider.httpPort', portRaw, parseJavaInt('metricsProvider.httpPort', portRaw));
   const httpHost = q.get('metricsProvider.httpHost') || DEFAULT_METRICS_HTTP_HOST;
   return { httpHost, httpPort, exportProcessMetrics: javaParseBoolean(q.get('metricsProvider.exportJvmInfo') ?? 'true') };
 }

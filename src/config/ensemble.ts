@@ -10,8 +10,10 @@ import type { QuorumKeys } from './settings.js';
 export const DEFAULT_INIT_LIMIT = 10;
 export const DEFAULT_SYNC_LIMIT = 5;
 
-export type PeerSettings = Pick<ServerConfig,
-  'initLimit' | 'syncLimit' | 'peerType' | 'localSessionsEnabled' | 'standaloneEnabled' | 'reconfigEnabled'>;
+export type PeerSettings = Pick<
+  ServerConfig,
+  'initLimit' | 'syncLimit' | 'peerType' | 'localSessionsEnabled' | 'standaloneEnabled' | 'reconfigEnabled'
+>;
 
 type ClientAddress = Pick<ServerConfig, 'clientPort' | 'clientPortAddress'>;
 
@@ -46,8 +48,10 @@ export interface EnsembleInput {
  * servers are listed), this member's client address and role (its own line wins over clientPort
  * and peerType), and distributed.
  */
-export function ensembleSettings(input: EnsembleInput, warnings: string[]): PeerSettings & ClientAddress &
-  Pick<ServerConfig, 'servers' | 'distributed'> {
+export function ensembleSettings(
+  input: EnsembleInput,
+  warnings: string[],
+): PeerSettings & ClientAddress & Pick<ServerConfig, 'servers' | 'distributed'> {
   const servers = serverList(input.quorum, input.serverLines, warnings);
   const limits = ensembleLimits(input.peer, servers.length > 0, warnings);
   const own = ownEntry(servers, input, warnings);
@@ -96,7 +100,7 @@ function ownEntry(servers: readonly QuorumServerSpec[], input: EnsembleInput, wa
   const unchanged = { ...client, peerType: peer.peerType };
   if (myid === undefined) {
     if (client.clientPort === undefined && servers.some((s) => s.clientPort !== undefined)) {
-      warnings.push('clientPort: not set; server.N entries give client ports but this server\'s id (myid) is not known');
+      warnings.push("clientPort: not set; server.N entries give client ports but this server's id (myid) is not known");
     }
     return unchanged;
   }

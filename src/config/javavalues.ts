@@ -44,7 +44,8 @@ function decodeJava(key: string, value: string): { negative: boolean; magnitude:
   const m = /^([+-]?)(?:0[xX]([0-9a-fA-F]+)|#([0-9a-fA-F]+)|0([0-7]+)|([1-9][0-9]*|0))$/.exec(value);
   if (!m) throw badNumber(key, value, 'a valid integer');
   const [, sign, hex1, hex2, oct, dec] = m;
-  const magnitude = hex1 !== undefined ? parseInt(hex1, 16) : hex2 !== undefined ? parseInt(hex2, 16) : oct !== undefined ? parseInt(oct, 8) : Number(dec);
+  const magnitude =
+    hex1 !== undefined ? parseInt(hex1, 16) : hex2 !== undefined ? parseInt(hex2, 16) : oct !== undefined ? parseInt(oct, 8) : Number(dec);
   return { negative: sign === '-', magnitude };
 }
 

@@ -90,10 +90,18 @@ function unescapeProps(s: string, keyForErrors: string): string {
     const e = s[i++];
     if (e === undefined) break; // cannot happen after logicalLines(); be safe
     switch (e) {
-      case 't': out += '\t'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 'f': out += '\f'; break;
+      case 't':
+        out += '\t';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 'f':
+        out += '\f';
+        break;
       case 'u': {
         const hex = s.slice(i, i + 4);
         if (hex.length !== 4 || ![...hex].every(isHexDigit)) {
@@ -103,7 +111,8 @@ function unescapeProps(s: string, keyForErrors: string): string {
         i += 4;
         break;
       }
-      default: out += e; // \<other> is the character itself
+      default:
+        out += e; // \<other> is the character itself
     }
   }
   return out;
@@ -176,7 +185,10 @@ export function javaPropertiesOrder(keys: readonly string[]): string[] {
   const bin = (key: string): number => {
     let h = 0;
     for (let i = 0; i < key.length; i++) h = (Math.imul(31, h) + key.charCodeAt(i)) | 0;
-    return ((h ^ (h >>> 16)) & 0x7fffffff) & (bins - 1);
+    return (h ^ (h >>> 16)) & 0x7fffffff & (bins - 1);
   };
-  return keys.map((key, at) => ({ key, at, bin: bin(key) })).sort((a, b) => a.bin - b.bin || a.at - b.at).map((k) => k.key);
+  return keys
+    .map((key, at) => ({ key, at, bin: bin(key) }))
+    .sort((a, b) => a.bin - b.bin || a.at - b.at)
+    .map((k) => k.key);
 }

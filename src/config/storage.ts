@@ -36,13 +36,13 @@ export function dataDirectories(q: QuorumKeys, baseDir: string | undefined): Pic
 }
 
 /** autopurge.*: how many snapshots to keep (at least 3, as ZooKeeper) and how often to purge (hours, 0 = never). */
-export function autopurgeSettings(q: QuorumKeys, warnings: string[]): Pick<ServerConfig,
-  'autopurgeSnapRetainCount' | 'autopurgePurgeIntervalHours'> {
+export function autopurgeSettings(
+  q: QuorumKeys,
+  warnings: string[],
+): Pick<ServerConfig, 'autopurgeSnapRetainCount' | 'autopurgePurgeIntervalHours'> {
   let autopurgeSnapRetainCount = q.int('autopurge.snapRetainCount') ?? MIN_SNAP_RETAIN_COUNT;
   if (autopurgeSnapRetainCount < MIN_SNAP_RETAIN_COUNT) {
-    warnings.push(
-      `autopurge.snapRetainCount: ${autopurgeSnapRetainCount} is below the minimum; using ${MIN_SNAP_RETAIN_COUNT}`,
-    );
+    warnings.push(`autopurge.snapRetainCount: ${autopurgeSnapRetainCount} is below the minimum; using ${MIN_SNAP_RETAIN_COUNT}`);
     autopurgeSnapRetainCount = MIN_SNAP_RETAIN_COUNT;
   }
   const autopurgePurgeIntervalHours = q.int('autopurge.purgeInterval') ?? 0;
@@ -69,14 +69,19 @@ export function syncSettings(sys: SystemProperties, warnings: string[]): Pick<Se
 }
 
 /** The txn log's and snapshots' settings (ZooKeeper's FilePadding, FileTxnLog, ZKDatabase, SnapStream). */
-export function storageSettings(sys: SystemProperties, distributed: boolean, warnings: string[]): Pick<ServerConfig,
-  'preAllocBytes' | 'txnLogSegmentBytes' | 'commitLogCount' | 'snapshotCompression' | 'fsyncWarningThresholdMs'> {
+export function storageSettings(
+  sys: SystemProperties,
+  distributed: boolean,
+  warnings: string[],
+): Pick<ServerConfig, 'preAllocBytes' | 'txnLogSegmentBytes' | 'commitLogCount' | 'snapshotCompression' | 'fsyncWarningThresholdMs'> {
   const preAllocKb = sys.long('preAllocSize', DEFAULT_PREALLOC_KB, 1, 'a positive number of KB');
   // ZooKeeper: -1 (its default) or any value <= 0 means no size limit
   const limitKb = sys.long('txnLogSizeLimitInKb', -1, Number.MIN_SAFE_INTEGER, 'a number of KB');
   const commitLogCount = sys.long('commitLogCount', DEFAULT_COMMIT_LOG_COUNT, 0, 'zero or more');
   if (!distributed && sys.get('commitLogCount') !== undefined) {
-    warnings.push(`${sys.key('commitLogCount')}: applies to ensemble members only (the txns kept in memory for followers); ignored by a standalone server`);
+    warnings.push(
+      `${sys.key('commitLogCount')}: applies to ensemble members only (the txns kept in memory for followers); ignored by a standalone server`,
+    );
   }
   const fsyncWarningThresholdMs = sys.long('fsync.warningthresholdms', DEFAULT_FSYNC_WARNING_THRESHOLD_MS, 0, 'zero or more milliseconds');
   return {
@@ -94,6 +99,7 @@ function snapshotCompression(sys: SystemProperties): 'gz' | null {
   if (raw === undefined || raw === '') return null;
   const key = sys.key('snapshot.compression.method');
   if (raw === 'gz') return 'gz';
-  if (raw === 'snappy') throw new ConfigError(key, `${key}=snappy is not supported by Ark; use gz, or leave it unset for uncompressed snapshots`);
+  if (raw === 'snappy')
+    throw new ConfigError(key, `${key}=snappy is not supported by Ark; use gz, or leave it unset for uncompressed snapshots`);
   throw new ConfigError(key, `Invalid value for ${key}: '${raw}'; choose gz, or leave it unset for uncompressed snapshots`);
 }

@@ -8,8 +8,9 @@ import type { SystemProperties } from './settings.js';
 export const DEFAULT_CONTAINER_CHECK_INTERVAL_MS = 60000;
 
 /** The tree's settings; only znode.container.checkIntervalMs can be wrong (it must be positive). */
-export function treeSettings(sys: SystemProperties): Pick<ServerConfig,
-  'extendedTypesEnabled' | 'superDigest' | 'containerCheckIntervalMs' | 'enforceQuota'> {
+export function treeSettings(
+  sys: SystemProperties,
+): Pick<ServerConfig, 'extendedTypesEnabled' | 'superDigest' | 'containerCheckIntervalMs' | 'enforceQuota'> {
   const extendedTypesEnabled = javaParseBoolean(sys.get('extendedTypesEnabled'));
   const superDigestRaw = sys.get('DigestAuthenticationProvider.superDigest');
   const superDigest = superDigestRaw === undefined || superDigestRaw === '' ? undefined : superDigestRaw;

@@ -40,12 +40,31 @@ type Schema = { [T in MsgType]: { tag: number; fields: readonly (readonly [Field
 // Tags are wire format: never renumber, only add. A message added to messages.ts without a schema
 // here, or a field added to one without its line here, does not compile (see FieldsComplete).
 const SCHEMA = {
-  vote_req: { tag: 1, fields: [['epoch', 'u64'], ['currentEpoch', 'u64'], ['lastZxid', 'u64']] },
-  vote: { tag: 2, fields: [['epoch', 'u64'], ['granted', 'bool']] },
+  vote_req: {
+    tag: 1,
+    fields: [
+      ['epoch', 'u64'],
+      ['currentEpoch', 'u64'],
+      ['lastZxid', 'u64'],
+    ],
+  },
+  vote: {
+    tag: 2,
+    fields: [
+      ['epoch', 'u64'],
+      ['granted', 'bool'],
+    ],
+  },
   leader_hello: { tag: 3, fields: [['epoch', 'u64']] },
   follower_info: {
     tag: 4,
-    fields: [['epoch', 'u64'], ['seq', 'u64'], ['currentEpoch', 'u64'], ['lastZxid', 'u64'], ['observer', 'bool']],
+    fields: [
+      ['epoch', 'u64'],
+      ['seq', 'u64'],
+      ['currentEpoch', 'u64'],
+      ['lastZxid', 'u64'],
+      ['observer', 'bool'],
+    ],
   },
   sync: {
     tag: 5,
@@ -59,19 +78,100 @@ const SCHEMA = {
       ['newLeaderZxid', 'u64'],
     ],
   },
-  sync_nak: { tag: 6, fields: [['epoch', 'u64'], ['seq', 'u64']] },
-  ack_newleader: { tag: 7, fields: [['epoch', 'u64'], ['zxid', 'u64']] },
-  uptodate: { tag: 8, fields: [['epoch', 'u64'], ['commitZxid', 'u64']] },
-  propose: { tag: 9, fields: [['epoch', 'u64'], ['entry', 'entry']] },
-  ack: { tag: 10, fields: [['epoch', 'u64'], ['zxid', 'u64']] },
-  commit: { tag: 11, fields: [['epoch', 'u64'], ['zxid', 'u64']] },
-  ping: { tag: 12, fields: [['epoch', 'u64'], ['round', 'u64'], ['commitZxid', 'u64']] },
-  pong: { tag: 13, fields: [['epoch', 'u64'], ['round', 'u64']] },
-  barrier: { tag: 14, fields: [['epoch', 'u64'], ['id', 'u64']] },
-  barrier_ok: { tag: 15, fields: [['epoch', 'u64'], ['id', 'u64'], ['zxid', 'u64']] },
-  app: { tag: 16, fields: [['epoch', 'u64'], ['data', 'bytes']] },
-  prevote_req: { tag: 17, fields: [['epoch', 'u64'], ['currentEpoch', 'u64'], ['lastZxid', 'u64']] },
-  prevote: { tag: 18, fields: [['epoch', 'u64'], ['granted', 'bool']] },
+  sync_nak: {
+    tag: 6,
+    fields: [
+      ['epoch', 'u64'],
+      ['seq', 'u64'],
+    ],
+  },
+  ack_newleader: {
+    tag: 7,
+    fields: [
+      ['epoch', 'u64'],
+      ['zxid', 'u64'],
+    ],
+  },
+  uptodate: {
+    tag: 8,
+    fields: [
+      ['epoch', 'u64'],
+      ['commitZxid', 'u64'],
+    ],
+  },
+  propose: {
+    tag: 9,
+    fields: [
+      ['epoch', 'u64'],
+      ['entry', 'entry'],
+    ],
+  },
+  ack: {
+    tag: 10,
+    fields: [
+      ['epoch', 'u64'],
+      ['zxid', 'u64'],
+    ],
+  },
+  commit: {
+    tag: 11,
+    fields: [
+      ['epoch', 'u64'],
+      ['zxid', 'u64'],
+    ],
+  },
+  ping: {
+    tag: 12,
+    fields: [
+      ['epoch', 'u64'],
+      ['round', 'u64'],
+      ['commitZxid', 'u64'],
+    ],
+  },
+  pong: {
+    tag: 13,
+    fields: [
+      ['epoch', 'u64'],
+      ['round', 'u64'],
+    ],
+  },
+  barrier: {
+    tag: 14,
+    fields: [
+      ['epoch', 'u64'],
+      ['id', 'u64'],
+    ],
+  },
+  barrier_ok: {
+    tag: 15,
+    fields: [
+      ['epoch', 'u64'],
+      ['id', 'u64'],
+      ['zxid', 'u64'],
+    ],
+  },
+  app: {
+    tag: 16,
+    fields: [
+      ['epoch', 'u64'],
+      ['data', 'bytes'],
+    ],
+  },
+  prevote_req: {
+    tag: 17,
+    fields: [
+      ['epoch', 'u64'],
+      ['currentEpoch', 'u64'],
+      ['lastZxid', 'u64'],
+    ],
+  },
+  prevote: {
+    tag: 18,
+    fields: [
+      ['epoch', 'u64'],
+      ['granted', 'bool'],
+    ],
+  },
 } as const satisfies Schema;
 
 // A compile error here names the field the schema lacks.

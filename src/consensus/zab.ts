@@ -236,7 +236,10 @@ export class Zab {
    */
   private readonly blankVoters = new Set<number>();
 
-  constructor(readonly opts: ZabOptions, restored: Restored) {
+  constructor(
+    readonly opts: ZabOptions,
+    restored: Restored,
+  ) {
     assert(opts.voters.length > 0, 'an ensemble needs at least one voter');
     this.isVoter = opts.voters.includes(opts.id);
     assert(this.isVoter || opts.observers.includes(opts.id), `server ${opts.id} is neither a voter nor an observer`);
@@ -305,7 +308,8 @@ export class Zab {
    * with none (electable): which voters it has heard with no history so far. Null when not waiting.
    */
   get waitingForVoters(): { heard: number[]; missing: number[] } | null {
-    if (!this.isVoter || this.role !== 'looking' || this.state.currentEpoch !== 0 || this.lastZxid !== 0 || this.opts.voters.length === 1) return null;
+    if (!this.isVoter || this.role !== 'looking' || this.state.currentEpoch !== 0 || this.lastZxid !== 0 || this.opts.voters.length === 1)
+      return null;
     const others = this.opts.voters.filter((v) => v !== this.opts.id);
     const missing = others.filter((v) => !this.blankVoters.has(v));
     return missing.length === 0 ? null : { heard: others.filter((v) => this.blankVoters.has(v)), missing };
@@ -501,7 +505,9 @@ export class Zab {
   /** The history this server claims in a campaign: its own, or the restore's. */
   private claim(): { currentEpoch: number; lastZxid: number } {
     const r = this.restoring;
-    return r ? { currentEpoch: r.epoch, lastZxid: makeZxid(r.epoch, 0) } : { currentEpoch: this.state.currentEpoch, lastZxid: this.lastZxid };
+    return r
+      ? { currentEpoch: r.epoch, lastZxid: makeZxid(r.epoch, 0) }
+      : { currentEpoch: this.state.currentEpoch, lastZxid: this.lastZxid };
   }
 
   /** The host rebuilt its state from disk after a `reload`: committed entries flow again. */
@@ -581,8 +587,15 @@ export class Zab {
 
   hasReady(): boolean {
     return (
-      this.stateDirty || this.pendingSnapshot !== null || this.pendingTruncate !== null || this.newEntries.length > 0 ||
-      this.out.length > 0 || this.appIn.length > 0 || this.barriersDone.length > 0 || this.barriersFailed.length > 0 || this.restoreOutcomes.length > 0 ||
+      this.stateDirty ||
+      this.pendingSnapshot !== null ||
+      this.pendingTruncate !== null ||
+      this.newEntries.length > 0 ||
+      this.out.length > 0 ||
+      this.appIn.length > 0 ||
+      this.barriersDone.length > 0 ||
+      this.barriersFailed.length > 0 ||
+      this.restoreOutcomes.length > 0 ||
       (!this.reloadOutstanding && Math.min(this.commitZxid, this.lastZxid) > this.releasedZxid)
     );
   }
@@ -702,7 +715,16 @@ export class Zab {
     this.learners.clear();
     for (const id of [...this.opts.voters, ...this.opts.observers]) {
       if (id === this.opts.id) continue;
-      this.learners.set(id, { status: 'unknown', observer: this.opts.observers.includes(id), ackedZxid: 0, lastHeardTick: this.tickCount, lastPongRound: 0, seq: -1, syncSentTick: 0, connected: true });
+      this.learners.set(id, {
+        status: 'unknown',
+        observer: this.opts.observers.includes(id),
+        ackedZxid: 0,
+        lastHeardTick: this.tickCount,
+        lastPongRound: 0,
+        seq: -1,
+        syncSentTick: 0,
+        connected: true,
+      });
       this.send(id, { type: 'leader_hello', epoch });
     }
     this.advanceCommit();
@@ -733,7 +755,12 @@ export class Zab {
       this.newPhase = false;
     }
     this.send(this.leaderId, {
-      type: 'follower_info', epoch: this.epoch, seq: this.infoSeq, currentEpoch: this.state.currentEpoch, lastZxid: this.lastZxid, observer: !this.isVoter,
+      type: 'follower_info',
+      epoch: this.epoch,
+      seq: this.infoSeq,
+      currentEpoch: this.state.currentEpoch,
+      lastZxid: this.lastZxid,
+      observer: !this.isVoter,
     });
   }
 
@@ -830,12 +857,16 @@ export class Zab {
 
   /** A live leader keeps its voters from electing another; its own request for a new epoch (a restore) it may make. */
   private heldByLeader(from: number): boolean {
-    return this.leaderAlive() && !((this.role === 'following') && from === this.leaderId);
+    return this.leaderAlive() && !(this.role === 'following' && from === this.leaderId);
   }
 
   private onPrevoteReq(from: number, m: Extract<Msg, { type: 'prevote_req' }>): void {
     if (!this.isVoter) return;
-    const granted = m.epoch > this.state.acceptedEpoch && !this.leaderAlive() && (!this.waitingForRestorer() || from === this.awaitingRestorer?.id) && this.electable(from, m.currentEpoch, m.lastZxid);
+    const granted =
+      m.epoch > this.state.acceptedEpoch &&
+      !this.leaderAlive() &&
+      (!this.waitingForRestorer() || from === this.awaitingRestorer?.id) &&
+      this.electable(from, m.currentEpoch, m.lastZxid);
     this.send(from, { type: 'prevote', epoch: granted ? m.epoch : Math.max(m.epoch, this.state.acceptedEpoch), granted });
   }
 
@@ -903,7 +934,10 @@ export class Zab {
   // ---------- leader ----------
 
   private hasQuorumContact(): boolean {
-    return this.majority.reached(this.learners, (l) => !l.observer && l.connected && this.tickCount - l.lastHeardTick < this.opts.syncLimitTicks);
+    return this.majority.reached(
+      this.learners,
+      (l) => !l.observer && l.connected && this.tickCount - l.lastHeardTick < this.opts.syncLimitTicks,
+    );
   }
 
   private tickLeading(): void {
@@ -958,7 +992,8 @@ export class Zab {
         return;
       case 'ack_newleader':
         // a repeat: our uptodate was lost
-        if (l.status === 'synced' && this.established) this.send(from, { type: 'uptodate', epoch: this.epoch, commitZxid: this.commitZxid });
+        if (l.status === 'synced' && this.established)
+          this.send(from, { type: 'uptodate', epoch: this.epoch, commitZxid: this.commitZxid });
         if (l.status !== 'syncing') return;
         l.status = 'synced';
         l.ackedZxid = Math.max(l.ackedZxid, msg.zxid);
@@ -1013,7 +1048,16 @@ export class Zab {
   private sendSync(id: number, mode: 'diff' | 'trunc', prevZxid: number): void {
     this.counts.diffSyncs++;
     const entries = this.log.slice(this.upperBound(prevZxid));
-    this.send(id, { type: 'sync', epoch: this.epoch, seq: this.learners.get(id)!.seq, mode, prevZxid, snapshot: null, entries, newLeaderZxid: this.lastZxid });
+    this.send(id, {
+      type: 'sync',
+      epoch: this.epoch,
+      seq: this.learners.get(id)!.seq,
+      mode,
+      prevZxid,
+      snapshot: null,
+      entries,
+      newLeaderZxid: this.lastZxid,
+    });
   }
 
   private sendSnap(id: number, l: LearnerState): void {
@@ -1024,7 +1068,16 @@ export class Zab {
     assert(image.zxid === this.releasedZxid, `snapshot at 0x${image.zxid.toString(16)}, applied 0x${this.releasedZxid.toString(16)}`);
     assert(this.hasZxid(image.zxid), 'snapshot zxid outside the in-memory log');
     const entries = this.log.slice(this.upperBound(image.zxid));
-    this.send(id, { type: 'sync', epoch: this.epoch, seq: l.seq, mode: 'snap', prevZxid: image.zxid, snapshot: image, entries, newLeaderZxid: this.lastZxid });
+    this.send(id, {
+      type: 'sync',
+      epoch: this.epoch,
+      seq: l.seq,
+      mode: 'snap',
+      prevZxid: image.zxid,
+      snapshot: image,
+      entries,
+      newLeaderZxid: this.lastZxid,
+    });
   }
 
   /** Commit what a quorum of voters has on disk; establish the epoch once a quorum took its history. */
@@ -1047,7 +1100,9 @@ export class Zab {
         if (ls.status === 'synced') this.send(id, { type: 'uptodate', epoch: this.epoch, commitZxid: this.commitZxid });
       }
     }
-    const q = this.majority.committed(this.persistedZxid, this.learners, (l) => (l.status === 'synced' && !l.observer ? l.ackedZxid : null));
+    const q = this.majority.committed(this.persistedZxid, this.learners, (l) =>
+      l.status === 'synced' && !l.observer ? l.ackedZxid : null,
+    );
     if (q === null) return;
     // only txns of our own epoch are committed by counting acks (earlier ones came with the history)
     if (q > this.commitZxid && epochOf(q) === this.epoch) {
@@ -1092,7 +1147,8 @@ export class Zab {
       this.becomeLooking();
       return;
     }
-    if (this.status === 'syncing' && this.newLeaderAcked && this.tickCount - this.lastAckNewLeaderTick >= ACK_NEWLEADER_RESEND_TICKS) this.sendAckNewLeader();
+    if (this.status === 'syncing' && this.newLeaderAcked && this.tickCount - this.lastAckNewLeaderTick >= ACK_NEWLEADER_RESEND_TICKS)
+      this.sendAckNewLeader();
     if (this.status === 'broadcast') {
       for (const [id, at] of this.barriersOut) {
         if (this.tickCount - at < BARRIER_RESEND_TICKS) continue;
@@ -1125,7 +1181,8 @@ export class Zab {
       case 'ping':
         this.send(from, { type: 'pong', epoch: this.epoch, round: msg.round });
         // acks are cumulative: repeating the last one covers a lost one
-        if (this.newLeaderAcked && this.role === 'following' && !this.awaitingDurable) this.send(from, { type: 'ack', epoch: this.epoch, zxid: this.persistedZxid });
+        if (this.newLeaderAcked && this.role === 'following' && !this.awaitingDurable)
+          this.send(from, { type: 'ack', epoch: this.epoch, zxid: this.persistedZxid });
         if (this.status !== 'discovering') this.onCommit(msg.commitZxid);
         return;
       case 'barrier_ok':
@@ -1200,7 +1257,8 @@ export class Zab {
     if (this.status === 'discovering') return;
     const last = this.lastZxid;
     if (entry.zxid <= last) return; // a duplicate (the spec must tolerate them: protocol-spec issues)
-    const contiguous = entry.zxid === last + 1 || (epochOf(entry.zxid) === this.epoch && counterOf(entry.zxid) === 1 && epochOf(last) < this.epoch);
+    const contiguous =
+      entry.zxid === last + 1 || (epochOf(entry.zxid) === this.epoch && counterOf(entry.zxid) === 1 && epochOf(last) < this.epoch);
     if (!contiguous) {
       // a proposal went missing (a connection broke): resync rather than leave a hole in the log
       this.resync();

@@ -8,7 +8,10 @@ import type { ServerMetrics } from './metrics.js';
 export class MetricsHttpServer {
   private server: Server | null = null;
 
-  constructor(private readonly metrics: ServerMetrics, private readonly log: Logger) {}
+  constructor(
+    private readonly metrics: ServerMetrics,
+    private readonly log: Logger,
+  ) {}
 
   /** Resolves with the bound port, or null when it could not be bound (logged). */
   start(port: number, host: string): Promise<number | null> {
@@ -25,18 +28,26 @@ export class MetricsHttpServer {
           res.end(`${req.method ?? ''} is not supported; use GET\n`);
           return;
         }
-        this.metrics.render().then((text) => {
-          res.writeHead(200, { 'content-type': this.metrics.contentType });
-          res.end(req.method === 'HEAD' ? undefined : text);
-        }, (e: unknown) => {
-          this.log.error({ err: (e as Error).message }, 'collecting metrics failed: this is a bug in Ark, please report it with this log');
-          res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
-          res.end(`collecting metrics failed: ${(e as Error).message}\n`);
-        });
+        this.metrics.render().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': this.metrics.contentType });
+            res.end(req.method === 'HEAD' ? undefined : text);
+          },
+          (e: unknown) => {
+            this.log.error(
+              { err: (e as Error).message },
+              'collecting metrics failed: this is a bug in Ark, please report it with this log',
+            );
+            res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+            res.end(`collecting metrics failed: ${(e as Error).message}\n`);
+          },
+        );
       });
       server.once('error', (e: NodeJS.ErrnoException) => {
-        this.log.warn({ port, host, err: e.message },
-          'Prometheus metrics endpoint could not start (set metricsProvider.httpPort to a free port, or remove metricsProvider.className from zoo.cfg); serving clients without it');
+        this.log.warn(
+          { port, host, err: e.message },
+          'Prometheus metrics endpoint could not start (set metricsProvider.httpPort to a free port, or remove metricsProvider.className from zoo.cfg); serving clients without it',
+        );
         resolve(null);
       });
       server.listen(port, host, () => {
@@ -51,6 +62,10 @@ export class MetricsHttpServer {
   async stop(): Promise<void> {
     const s = this.server;
     this.server = null;
-    if (s) await new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); });
+    if (s)
+      await new Promise<void>((r) => {
+        s.closeAllConnections();
+        s.close(() => r());
+      });
   }
 }

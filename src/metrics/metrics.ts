@@ -94,23 +94,59 @@ export class ServerMetrics {
   private readonly rotation: NodeJS.Timeout;
   private http: MetricsHttpServer | null = null;
 
-  private readonly readLatency = this.summary('readlatency', 'Milliseconds from the arrival of a request that is not a txn (reads, ping, sync) to its answer, requests of this server\'s clients', ADVANCED);
-  private readonly updateLatency = this.summary('updatelatency', 'Milliseconds from the arrival of a request that became a txn (a write, createSession) to its answer, requests of this server\'s clients', ADVANCED);
+  private readonly readLatency = this.summary(
+    'readlatency',
+    "Milliseconds from the arrival of a request that is not a txn (reads, ping, sync) to its answer, requests of this server's clients",
+    ADVANCED,
+  );
+  private readonly updateLatency = this.summary(
+    'updatelatency',
+    "Milliseconds from the arrival of a request that became a txn (a write, createSession) to its answer, requests of this server's clients",
+    ADVANCED,
+  );
   private readonly fsyncTime = this.summary('fsynctime', 'Milliseconds each fdatasync of the txn log took', BASIC);
-  private readonly batchSize = this.summary('sync_processor_batch_size', 'Txns written to the txn log by one write + fdatasync (group commit)', BASIC);
-  private readonly snapshotTime = this.summary('snapshottime', 'Milliseconds to write a snapshot (while requests are served), including its fsync', BASIC);
-  private readonly dbInitTime = this.summary('dbinittime', 'Milliseconds to load the data at start-up: snapshot and txn log read and replayed', BASIC);
-  private readonly startupSnapLoadTime = this.summary('startup_snap_load_time', 'Milliseconds to read and check the snapshot at start-up', BASIC);
-  private readonly startupTxnsLoadTime = this.summary('startup_txns_load_time', 'Milliseconds to read the txn log after the snapshot at start-up and apply it', BASIC);
+  private readonly batchSize = this.summary(
+    'sync_processor_batch_size',
+    'Txns written to the txn log by one write + fdatasync (group commit)',
+    BASIC,
+  );
+  private readonly snapshotTime = this.summary(
+    'snapshottime',
+    'Milliseconds to write a snapshot (while requests are served), including its fsync',
+    BASIC,
+  );
+  private readonly dbInitTime = this.summary(
+    'dbinittime',
+    'Milliseconds to load the data at start-up: snapshot and txn log read and replayed',
+    BASIC,
+  );
+  private readonly startupSnapLoadTime = this.summary(
+    'startup_snap_load_time',
+    'Milliseconds to read and check the snapshot at start-up',
+    BASIC,
+  );
+  private readonly startupTxnsLoadTime = this.summary(
+    'startup_txns_load_time',
+    'Milliseconds to read the txn log after the snapshot at start-up and apply it',
+    BASIC,
+  );
   private readonly startupTxnsLoaded = this.summary('startup_txns_loaded', 'Txns read from the log and applied at start-up', BASIC);
 
   private readonly opCounts = new Map<number, Counter>();
-  private readonly opTotal = this.counter('op_count_total', 'Requests answered to this server\'s clients, every type counted by op_count_*');
+  private readonly opTotal = this.counter('op_count_total', "Requests answered to this server's clients, every type counted by op_count_*");
   private readonly connectionRequests = this.counter('connection_request_count', 'ConnectRequests (new sessions and reconnects) received');
-  private readonly connectionsRejected = this.counter('connection_rejected', 'Client connections refused when accepted (maxClientCnxns from one address, or an online restore in progress)');
+  private readonly connectionsRejected = this.counter(
+    'connection_rejected',
+    'Client connections refused when accepted (maxClientCnxns from one address, or an online restore in progress)',
+  );
   private coreInternalErrors = 0;
 
-  private readonly backups = new Counter({ name: 'ark_backups_total', help: 'Backups this server streamed (AdminServer snapshot command, scheduled backups), by result', labelNames: ['result'] as const, registers: [this.registry] });
+  private readonly backups = new Counter({
+    name: 'ark_backups_total',
+    help: 'Backups this server streamed (AdminServer snapshot command, scheduled backups), by result',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
   private lastBackup: { bytes: number; ms: number; zxid: number; atMs: number } | null = null;
 
   // ensemble members only
@@ -138,9 +174,14 @@ export class ServerMetrics {
   };
 
   /** For FileTxnLog.onFsync. */
-  readonly fsync = (ms: number): void => { this.fsyncTime.observe(ms); };
+  readonly fsync = (ms: number): void => {
+    this.fsyncTime.observe(ms);
+  };
 
-  constructor(private readonly source: MetricsSource, private readonly endpoint: PrometheusConfig) {
+  constructor(
+    private readonly source: MetricsSource,
+    private readonly endpoint: PrometheusConfig,
+  ) {
     for (const [name, codes] of OP_COUNTS) {
       const c = this.counter(`op_count_${name}`, `Requests of type ${name} answered to this server's clients`);
       for (const code of codes) this.opCounts.set(code, c);
@@ -149,16 +190,42 @@ export class ServerMetrics {
     this.backupFamilies(source);
     const q = source.quorum;
     if (q) {
-      this.quorumAckLatency = this.summary('quorum_ack_latency', 'Milliseconds from a write\'s arrival at the leader to its commit by a quorum of acks (on the leader)', ADVANCED);
-      this.proposalLatency = this.summary('proposal_latency', 'Milliseconds from a txn\'s decision at the leader to its proposal reaching this follower (the two hosts\' clocks)', ADVANCED);
-      this.commitPropagationLatency = this.summary('commit_propagation_latency', 'Milliseconds from a txn\'s decision at the leader to its commit on this learner (the two hosts\' clocks)', ADVANCED);
-      this.electionTime = this.summary('election_time', 'Milliseconds from starting to look for a leader to leading or following one', BASIC);
-      this.followerSyncTime = this.summary('follower_sync_time', 'Milliseconds a follower took to sync with its leader (DIFF, TRUNC or SNAP) until it served clients', BASIC);
-      this.observerSyncTime = this.summary('observer_sync_time', 'Milliseconds an observer took to sync with its leader until it served clients', BASIC);
+      this.quorumAckLatency = this.summary(
+        'quorum_ack_latency',
+        "Milliseconds from a write's arrival at the leader to its commit by a quorum of acks (on the leader)",
+        ADVANCED,
+      );
+      this.proposalLatency = this.summary(
+        'proposal_latency',
+        "Milliseconds from a txn's decision at the leader to its proposal reaching this follower (the two hosts' clocks)",
+        ADVANCED,
+      );
+      this.commitPropagationLatency = this.summary(
+        'commit_propagation_latency',
+        "Milliseconds from a txn's decision at the leader to its commit on this learner (the two hosts' clocks)",
+        ADVANCED,
+      );
+      this.electionTime = this.summary(
+        'election_time',
+        'Milliseconds from starting to look for a leader to leading or following one',
+        BASIC,
+      );
+      this.followerSyncTime = this.summary(
+        'follower_sync_time',
+        'Milliseconds a follower took to sync with its leader (DIFF, TRUNC or SNAP) until it served clients',
+        BASIC,
+      );
+      this.observerSyncTime = this.summary(
+        'observer_sync_time',
+        'Milliseconds an observer took to sync with its leader until it served clients',
+        BASIC,
+      );
       this.quorumFamilies(q);
     }
     if (endpoint.exportProcessMetrics) collectDefaultMetrics({ register: this.registry });
-    this.rotation = setInterval(() => { for (const s of this.summaries) s.rotate(); }, WINDOW_MS);
+    this.rotation = setInterval(() => {
+      for (const s of this.summaries) s.rotate();
+    }, WINDOW_MS);
     this.rotation.unref();
   }
 
@@ -181,14 +248,28 @@ export class ServerMetrics {
   private gauges(s: MetricsSource): void {
     const core = s.core;
     const latency = (pick: (st: ServerCore['stats']) => number): number => (core().stats.completed === 0 ? 0 : pick(core().stats));
-    this.collected('znode_count', 'Znodes in the tree, counted as ZooKeeper counts them (the root twice)', 'gauge', () => core().tree.reportedNodeCount);
-    this.collected('watch_count', 'Data and child watches registered', 'gauge', () => core().tree.dataWatches.size + core().tree.childWatches.size);
+    this.collected(
+      'znode_count',
+      'Znodes in the tree, counted as ZooKeeper counts them (the root twice)',
+      'gauge',
+      () => core().tree.reportedNodeCount,
+    );
+    this.collected(
+      'watch_count',
+      'Data and child watches registered',
+      'gauge',
+      () => core().tree.dataWatches.size + core().tree.childWatches.size,
+    );
     this.collected('ephemerals_count', 'Ephemeral znodes', 'gauge', () => core().tree.ephemeralCount);
     this.collected('approximate_data_size', 'Bytes of znode data and paths, approximately', 'gauge', () => core().tree.approximateDataSize);
     this.collected('num_alive_connections', 'Client connections open', 'gauge', () => core().conns.size);
     this.collected('outstanding_requests', 'Requests received and not yet answered', 'gauge', () => core().outstanding);
-    this.collected('avg_latency', 'Average milliseconds from arrival to answer since start or srst', 'gauge', () => zkAverage(core().stats.totalLatencyMs, core().stats.completed));
-    this.collected('min_latency', 'Least milliseconds from arrival to answer since start or srst', 'gauge', () => latency((st) => st.minLatencyMs));
+    this.collected('avg_latency', 'Average milliseconds from arrival to answer since start or srst', 'gauge', () =>
+      zkAverage(core().stats.totalLatencyMs, core().stats.completed),
+    );
+    this.collected('min_latency', 'Least milliseconds from arrival to answer since start or srst', 'gauge', () =>
+      latency((st) => st.minLatencyMs),
+    );
     this.collected('max_latency', 'Most milliseconds from arrival to answer since start or srst', 'gauge', () => core().stats.maxLatencyMs);
     this.collected('packets_received', 'Client packets received since start or srst', 'gauge', () => core().stats.packetsReceived);
     this.collected('packets_sent', 'Client packets sent since start or srst', 'gauge', () => core().stats.packetsSent);
@@ -197,43 +278,124 @@ export class ServerMetrics {
     this.collected('max_file_descriptor_count', 'The soft limit on open file descriptors', 'gauge', () => s.maxFds());
     this.collected('uptime', 'Milliseconds since the server started', 'gauge', () => s.uptimeMs());
     this.collected('bytes_received_count', 'Bytes read from client connections', 'counter', () => s.bytesReceived());
-    this.collected('unrecoverable_error_count', 'Internal errors (bugs in Ark) that cost a client its connection; each is logged', 'counter', () => s.portInternalErrors() + this.coreInternalErrors);
+    this.collected(
+      'unrecoverable_error_count',
+      'Internal errors (bugs in Ark) that cost a client its connection; each is logged',
+      'counter',
+      () => s.portInternalErrors() + this.coreInternalErrors,
+    );
   }
 
   private backupFamilies(s: MetricsSource): void {
     this.backups.inc({ result: 'success' }, 0);
     this.backups.inc({ result: 'failure' }, 0);
-    const last = <T>(pick: (b: NonNullable<ServerMetrics['lastBackup']>) => T): T | null => (this.lastBackup ? pick(this.lastBackup) : null);
+    const last = <T>(pick: (b: NonNullable<ServerMetrics['lastBackup']>) => T): T | null =>
+      this.lastBackup ? pick(this.lastBackup) : null;
     this.collected('ark_last_backup_duration_seconds', 'How long the last successful backup took', 'gauge', () => last((b) => b.ms / 1000));
     this.collected('ark_last_backup_size_bytes', 'Size of the last successful backup', 'gauge', () => last((b) => b.bytes));
     this.collected('ark_last_backup_zxid', 'The zxid the last successful backup holds the tree at', 'gauge', () => last((b) => b.zxid));
-    this.collected('ark_last_backup_timestamp_seconds', 'When the last successful backup finished (Unix time)', 'gauge', () => last((b) => b.atMs / 1000));
+    this.collected('ark_last_backup_timestamp_seconds', 'When the last successful backup finished (Unix time)', 'gauge', () =>
+      last((b) => b.atMs / 1000),
+    );
     const lag = s.archiveLag;
     if (!lag) return;
-    this.collected('ark_archive_lag_txns', 'Committed txns this server holds that are not in the archive (backup.archiveDir) yet: what a point-in-time restore cannot reach yet', 'gauge', () => lag().txns);
-    this.collected('ark_archive_lag_seconds', 'How long the oldest committed txn not in the archive yet has waited (the RPO now; backup.archiveIntervalMs bounds it)', 'gauge', () => lag().ms / 1000);
-    this.collected('ark_archive_history_mismatch', '1 when this server\'s history is not the archive\'s (another history wrote it): nothing is archived from this server (see its log for what to do)', 'gauge', () => (lag().mismatch ? 1 : 0));
+    this.collected(
+      'ark_archive_lag_txns',
+      'Committed txns this server holds that are not in the archive (backup.archiveDir) yet: what a point-in-time restore cannot reach yet',
+      'gauge',
+      () => lag().txns,
+    );
+    this.collected(
+      'ark_archive_lag_seconds',
+      'How long the oldest committed txn not in the archive yet has waited (the RPO now; backup.archiveIntervalMs bounds it)',
+      'gauge',
+      () => lag().ms / 1000,
+    );
+    this.collected(
+      'ark_archive_history_mismatch',
+      "1 when this server's history is not the archive's (another history wrote it): nothing is archived from this server (see its log for what to do)",
+      'gauge',
+      () => (lag().mismatch ? 1 : 0),
+    );
   }
 
   /** QuorumZooKeeperServer and LeaderZooKeeperServer gauges, and the consensus core's counters. */
   private quorumFamilies(q: NonNullable<MetricsSource['quorum']>): void {
     const zab = q.zab;
     this.collected('quorum_size', 'Voting members of the ensemble', 'gauge', () => q.voters);
-    this.collected('looking_count', 'Times this server started looking for a leader (start-up included)', 'counter', () => zab().counts.looking);
-    this.collected('diff_count', 'Learner syncs this server sent as leader by DIFF (TRUNC included)', 'counter', () => zab().counts.diffSyncs);
+    this.collected(
+      'looking_count',
+      'Times this server started looking for a leader (start-up included)',
+      'counter',
+      () => zab().counts.looking,
+    );
+    this.collected(
+      'diff_count',
+      'Learner syncs this server sent as leader by DIFF (TRUNC included)',
+      'counter',
+      () => zab().counts.diffSyncs,
+    );
     this.collected('snap_count', 'Learner syncs this server sent as leader by SNAP', 'counter', () => zab().counts.snapSyncs);
     this.collected('proposal_count', 'Txns this server proposed as leader', 'counter', () => zab().counts.proposals);
     this.collected('commit_count', 'Txns this server committed as leader on a quorum of acks', 'counter', () => zab().counts.committed);
     const lr = this.leaderRegistry;
     const learners = (): ReturnType<Zab['learnerSummary']> => zab().learnerSummary();
-    this.collected('learners', 'Learners connected to this leader (syncing or synced)', 'gauge', () => learners().filter((l) => l.status !== 'unknown').length, lr);
-    this.collected('synced_followers', 'Followers in sync with this leader', 'gauge', () => learners().filter((l) => !l.observer && l.status === 'synced').length, lr);
-    this.collected('synced_observers', 'Observers in sync with this leader', 'gauge', () => learners().filter((l) => l.observer && l.status === 'synced').length, lr);
-    this.collected('pending_syncs', 'sync requests waiting for a quorum to confirm this leadership', 'gauge', () => zab().pendingBarrierCount, lr);
-    this.collected('leader_uptime', 'Milliseconds since this server became an established leader', 'gauge', () => (this.role === 'leading' && this.serving ? Date.now() - this.leaderSinceMs : null), lr);
-    this.collected('last_proposal_size', 'Bytes of the last txn proposed in this reign (-1 before the first)', 'gauge', () => zab().proposalBytes.last, lr);
-    this.collected('min_proposal_size', 'Bytes of the smallest txn proposed in this reign (-1 before the first)', 'gauge', () => zab().proposalBytes.min, lr);
-    this.collected('max_proposal_size', 'Bytes of the largest txn proposed in this reign (-1 before the first)', 'gauge', () => zab().proposalBytes.max, lr);
+    this.collected(
+      'learners',
+      'Learners connected to this leader (syncing or synced)',
+      'gauge',
+      () => learners().filter((l) => l.status !== 'unknown').length,
+      lr,
+    );
+    this.collected(
+      'synced_followers',
+      'Followers in sync with this leader',
+      'gauge',
+      () => learners().filter((l) => !l.observer && l.status === 'synced').length,
+      lr,
+    );
+    this.collected(
+      'synced_observers',
+      'Observers in sync with this leader',
+      'gauge',
+      () => learners().filter((l) => l.observer && l.status === 'synced').length,
+      lr,
+    );
+    this.collected(
+      'pending_syncs',
+      'sync requests waiting for a quorum to confirm this leadership',
+      'gauge',
+      () => zab().pendingBarrierCount,
+      lr,
+    );
+    this.collected(
+      'leader_uptime',
+      'Milliseconds since this server became an established leader',
+      'gauge',
+      () => (this.role === 'leading' && this.serving ? Date.now() - this.leaderSinceMs : null),
+      lr,
+    );
+    this.collected(
+      'last_proposal_size',
+      'Bytes of the last txn proposed in this reign (-1 before the first)',
+      'gauge',
+      () => zab().proposalBytes.last,
+      lr,
+    );
+    this.collected(
+      'min_proposal_size',
+      'Bytes of the smallest txn proposed in this reign (-1 before the first)',
+      'gauge',
+      () => zab().proposalBytes.min,
+      lr,
+    );
+    this.collected(
+      'max_proposal_size',
+      'Bytes of the largest txn proposed in this reign (-1 before the first)',
+      'gauge',
+      () => zab().proposalBytes.max,
+      lr,
+    );
   }
 
   // ---------- what the runtime measures ----------
@@ -275,12 +437,15 @@ export class ServerMetrics {
 
   /** A backup started: counted, and remembered when it completes. */
   backup(run: Promise<BackupResult>): void {
-    void run.then((r) => {
-      this.backups.inc({ result: 'success' });
-      this.lastBackup = { bytes: r.bytes, ms: r.ms, zxid: r.zxid, atMs: Date.now() };
-    }, () => {
-      this.backups.inc({ result: 'failure' });
-    });
+    void run.then(
+      (r) => {
+        this.backups.inc({ result: 'success' });
+        this.lastBackup = { bytes: r.bytes, ms: r.ms, zxid: r.zxid, atMs: Date.now() };
+      },
+      () => {
+        this.backups.inc({ result: 'failure' });
+      },
+    );
   }
 
   /**
@@ -325,7 +490,7 @@ export class ServerMetrics {
   async render(): Promise<string> {
     const text = await this.registry.metrics();
     const zab = this.source.quorum?.zab();
-    return zab?.isEstablishedLeader ? text + await this.leaderRegistry.metrics() : text;
+    return zab?.isEstablishedLeader ? text + (await this.leaderRegistry.metrics()) : text;
   }
 
   get contentType(): string {

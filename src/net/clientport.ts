@@ -22,8 +22,24 @@ export interface ClientPortHandler {
 }
 
 export const FOUR_LETTER_WORDS = new Set([
-  'conf', 'cons', 'crst', 'dump', 'envi', 'ruok', 'srst', 'srvr', 'stat', 'wchs', 'wchc', 'wchp', 'dirs', 'mntr', 'isro',
-  'gtmk', 'stmk', 'hash',
+  'conf',
+  'cons',
+  'crst',
+  'dump',
+  'envi',
+  'ruok',
+  'srst',
+  'srvr',
+  'stat',
+  'wchs',
+  'wchc',
+  'wchp',
+  'dirs',
+  'mntr',
+  'isro',
+  'gtmk',
+  'stmk',
+  'hash',
 ]);
 
 interface ConnState {
@@ -49,7 +65,11 @@ export class ClientPort {
   /** bytes read from client sockets (metrics: bytes_received_count) */
   bytesReceived = 0;
 
-  constructor(private readonly handler: ClientPortHandler, private readonly log: Logger, private readonly frameBytesMax: number) {}
+  constructor(
+    private readonly handler: ClientPortHandler,
+    private readonly log: Logger,
+    private readonly frameBytesMax: number,
+  ) {}
 
   listen(port: number, host: string | undefined): Promise<{ address: string; port: number }> {
     return new Promise((resolve, reject) => {
@@ -57,7 +77,12 @@ export class ClientPort {
       server.once('error', reject);
       server.listen({ port, host: host ?? '0.0.0.0', backlog: 511 }, () => {
         server.off('error', reject);
-        server.on('error', (e) => this.log.error({ err: e.message }, 'client port error: check the open-file limit (ulimit -n) and clientPort / clientPortAddress in zoo.cfg'));
+        server.on('error', (e) =>
+          this.log.error(
+            { err: e.message },
+            'client port error: check the open-file limit (ulimit -n) and clientPort / clientPortAddress in zoo.cfg',
+          ),
+        );
         const a = server.address();
         resolve(typeof a === 'object' && a ? { address: a.address, port: a.port } : { address: String(a), port });
       });
@@ -69,8 +94,14 @@ export class ClientPort {
     const id = this.nextId++;
     const addr = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     const st: ConnState = {
-      id, socket, decoder: new FrameDecoder(this.frameBytesMax), handshaken: false, fourLetterChecked: false,
-      closing: false, released: false, remoteAddr: addr,
+      id,
+      socket,
+      decoder: new FrameDecoder(this.frameBytesMax),
+      handshaken: false,
+      fourLetterChecked: false,
+      closing: false,
+      released: false,
+      remoteAddr: addr,
     };
     socket.setNoDelay(true);
     if (!this.handler.open(id, addr, socket.remotePort ?? 0)) {
@@ -122,14 +153,23 @@ export class ClientPort {
       // (as it does when it breaks on a log write's callback or a consensus step), not be logged
       // as one connection's trouble while the server serves a tree that half-applied a batch
       if (e instanceof AssertionError) throw e;
-      const why = e instanceof FrameError ? e.message
-        : e instanceof KeeperError ? `undecodable request: ${(e.cause as Error | undefined)?.message ?? e.message}`
-          : `${(e as Error).message}`;
+      const why =
+        e instanceof FrameError
+          ? e.message
+          : e instanceof KeeperError
+            ? `undecodable request: ${(e.cause as Error | undefined)?.message ?? e.message}`
+            : `${(e as Error).message}`;
       if (!(e instanceof FrameError || e instanceof KeeperError)) {
         this.internalErrors++;
-        this.log.error({ conn: st.id, err: (e as Error).stack }, 'internal error serving a connection: this is a bug in Ark, please report it with this log');
+        this.log.error(
+          { conn: st.id, err: (e as Error).stack },
+          'internal error serving a connection: this is a bug in Ark, please report it with this log',
+        );
       }
-      this.log.warn({ conn: st.id, remote: st.socket.remoteAddress, reason: why }, 'closing connection: malformed input; check the client at remote (a wrong port, TLS against a plain port, or a client that does not speak the ZooKeeper protocol)');
+      this.log.warn(
+        { conn: st.id, remote: st.socket.remoteAddress, reason: why },
+        'closing connection: malformed input; check the client at remote (a wrong port, TLS against a plain port, or a client that does not speak the ZooKeeper protocol)',
+      );
       this.close(st.id);
     }
   }

@@ -57,7 +57,16 @@ const CONNECT_TIMEOUT_MS = 5000;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** Connection errors that are routine while peers start and stop at different times. */
-const ROUTINE_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const ROUTINE_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 
 export function encodeHandshake(myId: number): Buffer {
   const b = Buffer.allocUnsafe(PEER_HANDSHAKE_BYTES);
@@ -180,7 +189,12 @@ export class PeerTransport {
       server.once('error', reject);
       server.listen({ host: this.opts.listenHost, port: this.opts.listenPort }, () => {
         server.off('error', reject);
-        server.on('error', (e) => this.opts.log.error({ err: e.message }, 'peer (quorum) port error: check the open-file limit and this server\'s quorum port in its server.N line'));
+        server.on('error', (e) =>
+          this.opts.log.error(
+            { err: e.message },
+            "peer (quorum) port error: check the open-file limit and this server's quorum port in its server.N line",
+          ),
+        );
         if (this.closed) return resolve(); // close() ran while binding; it closes the server
         const a = server.address();
         const port = typeof a === 'object' && a !== null ? a.port : this.opts.listenPort;
@@ -202,7 +216,10 @@ export class PeerTransport {
     if (data.length === 0) throw new RangeError('peer transport: empty frame (a length of 0 is a protocol error)');
     if (data.length > this.opts.frameBytesMax) {
       // The receiver would drop the connection for it; retrying cannot help.
-      this.opts.log.error({ to, bytes: data.length, frameBytesMax: this.opts.frameBytesMax }, 'peer message larger than frameBytesMax dropped: a SNAP of a tree this large cannot be sent; restore that member from a backup (ark restore) instead, and report this');
+      this.opts.log.error(
+        { to, bytes: data.length, frameBytesMax: this.opts.frameBytesMax },
+        'peer message larger than frameBytesMax dropped: a SNAP of a tree this large cannot be sent; restore that member from a backup (ark restore) instead, and report this',
+      );
       return;
     }
     if (this.closed) return;
@@ -311,7 +328,7 @@ export class PeerTransport {
     s.on('error', (e: NodeJS.ErrnoException) => {
       const obj = { peer: id, host, port, err: e.message };
       if (e.code !== undefined && ROUTINE_ERRORS.has(e.code)) this.opts.log.debug(obj, 'peer connection error');
-      else this.opts.log.warn(obj, 'peer connection error: check that this peer\'s quorum port (its server.N line) is reachable from here');
+      else this.opts.log.warn(obj, "peer connection error: check that this peer's quorum port (its server.N line) is reachable from here");
     });
     s.once('close', () => {
       if (o.socket !== s) return;
@@ -358,7 +375,10 @@ export class PeerTransport {
         this.receive(c, chunk);
       } catch (e) {
         // A bug, not the peer's fault; still never thrown out of a socket handler.
-        this.opts.log.error({ remote: c.remote, peer: c.peerId, err: e instanceof Error ? e.stack : String(e) }, 'peer receive failed: this is a bug in Ark, please report it with this log; the connection was dropped and reconnects');
+        this.opts.log.error(
+          { remote: c.remote, peer: c.peerId, err: e instanceof Error ? e.stack : String(e) },
+          'peer receive failed: this is a bug in Ark, please report it with this log; the connection was dropped and reconnects',
+        );
         this.dropInbound(c);
       }
     });
@@ -425,12 +445,18 @@ export class PeerTransport {
     try {
       this.opts.onMessage(from, frame);
     } catch (e) {
-      this.opts.log.error({ peer: from, err: e instanceof Error ? e.stack : String(e) }, 'peer message handler threw: this is a bug in Ark, please report it with this log');
+      this.opts.log.error(
+        { peer: from, err: e instanceof Error ? e.stack : String(e) },
+        'peer message handler threw: this is a bug in Ark, please report it with this log',
+      );
     }
   }
 
   private reject(c: Inbound, problem: string): void {
-    this.opts.log.warn({ remote: c.remote, peer: c.peerId }, `closing peer connection: ${problem}; only the ensemble's members, all running the same Ark version, may connect to the quorum port`);
+    this.opts.log.warn(
+      { remote: c.remote, peer: c.peerId },
+      `closing peer connection: ${problem}; only the ensemble's members, all running the same Ark version, may connect to the quorum port`,
+    );
     this.dropInbound(c);
   }
 
@@ -451,7 +477,10 @@ export class PeerTransport {
     try {
       this.opts.onPeerDown?.(id);
     } catch (e) {
-      this.opts.log.error({ peer: id, err: (e as Error).message }, 'peer-down handler failed: this is a bug in Ark, please report it with this log');
+      this.opts.log.error(
+        { peer: id, err: (e as Error).message },
+        'peer-down handler failed: this is a bug in Ark, please report it with this log',
+      );
     }
   }
 }

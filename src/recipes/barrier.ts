@@ -4,7 +4,17 @@ import { CreateMode } from '../client/ops.js';
 import type { ZooKeeperClient } from '../client/zookeeper.js';
 import { randomUUID } from 'node:crypto';
 import { NoNodeError, NodeExistsError, SessionExpiredError } from '../client/errors.js';
-import { Ops, RecipeError, Wake, acrossSessions, deadlineOf, isSessionLoss, join, type RecipeOptions, type WaitOptions } from './internal.js';
+import {
+  Ops,
+  RecipeError,
+  Wake,
+  acrossSessions,
+  deadlineOf,
+  isSessionLoss,
+  join,
+  type RecipeOptions,
+  type WaitOptions,
+} from './internal.js';
 
 /**
  * A barrier that holds everyone waiting while its node exists (Curator's DistributedBarrier):
@@ -13,7 +23,11 @@ import { Ops, RecipeError, Wake, acrossSessions, deadlineOf, isSessionLoss, join
 export class Barrier {
   private readonly ops: Ops;
 
-  constructor(readonly client: ZooKeeperClient, readonly path: string, options: RecipeOptions = {}) {
+  constructor(
+    readonly client: ZooKeeperClient,
+    readonly path: string,
+    options: RecipeOptions = {},
+  ) {
     this.ops = new Ops(client, options.retryPolicy);
   }
 
@@ -48,7 +62,10 @@ export class Barrier {
   private async waitOnce(deadline: number | null, o: WaitOptions): Promise<boolean> {
     for (;;) {
       const wake = new Wake();
-      const stat = await this.ops.retry(() => this.client.exists(this.path, { watch: wake.watcher, ...(o.signal ? { signal: o.signal } : {}) }), o.signal);
+      const stat = await this.ops.retry(
+        () => this.client.exists(this.path, { watch: wake.watcher, ...(o.signal ? { signal: o.signal } : {}) }),
+        o.signal,
+      );
       if (stat === null) {
         this.ops.forgetWatch(this.path, wake.watcher);
         return true;
@@ -83,8 +100,14 @@ export class DoubleBarrier {
   private readonly ourName: string;
   private readonly readyPath: string;
 
-  constructor(readonly client: ZooKeeperClient, readonly path: string, readonly memberQty: number, options: RecipeOptions & { id?: string } = {}) {
-    if (!Number.isInteger(memberQty) || memberQty < 1) throw new RecipeError('BAD_ARGUMENT', `memberQty must be a positive integer, not ${memberQty}`);
+  constructor(
+    readonly client: ZooKeeperClient,
+    readonly path: string,
+    readonly memberQty: number,
+    options: RecipeOptions & { id?: string } = {},
+  ) {
+    if (!Number.isInteger(memberQty) || memberQty < 1)
+      throw new RecipeError('BAD_ARGUMENT', `memberQty must be a positive integer, not ${memberQty}`);
     this.ops = new Ops(client, options.retryPolicy);
     this.ourName = options.id ?? randomUUID();
     this.readyPath = join(path, READY_NODE);
@@ -116,7 +139,10 @@ export class DoubleBarrier {
     const so = signal ? { signal } : {};
     const readyExists = (await this.ops.retry(() => this.client.exists(this.readyPath, { watch: wake.watcher, ...so }), signal)) !== null;
     try {
-      await this.ops.retry(() => this.client.create(this.memberPath, null, { mode: CreateMode.EPHEMERAL, createParents: 'container', ...so }), signal);
+      await this.ops.retry(
+        () => this.client.create(this.memberPath, null, { mode: CreateMode.EPHEMERAL, createParents: 'container', ...so }),
+        signal,
+      );
     } catch (e) {
       // ours from a retried create, or from an earlier enter() of this instance
       if (!(e instanceof NodeExistsError)) throw e;

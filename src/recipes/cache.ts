@@ -68,7 +68,11 @@ export class TreeCache extends TypedEmitter<TreeCacheEvents> {
   private resyncQueued = false;
   private readonly watcher: Watcher = (e) => this.onEvent(e);
 
-  constructor(readonly client: ZooKeeperClient, readonly root: string, options: TreeCacheOptions = {}) {
+  constructor(
+    readonly client: ZooKeeperClient,
+    readonly root: string,
+    options: TreeCacheOptions = {},
+  ) {
     super();
     this.maxDepth = options.maxDepth ?? Infinity;
     this.requestedMode = options.watchMode ?? 'auto';
@@ -96,13 +100,13 @@ export class TreeCache extends TypedEmitter<TreeCacheEvents> {
     this.unsubscribe?.();
     for (const w of this.initWaiters.splice(0)) w.reject(new RecipeClosedError('TreeCache'));
     if (!wasStarted || isClosed(this.client)) return;
-    const type = this.activeMode === 'persistent'
-      ? (this.maxDepth === 0 ? WatcherType.Persistent : WatcherType.PersistentRecursive)
-      : WatcherType.Any;
+    const type =
+      this.activeMode === 'persistent' ? (this.maxDepth === 0 ? WatcherType.Persistent : WatcherType.PersistentRecursive) : WatcherType.Any;
     if (this.activeMode === 'persistent') {
       await this.client.removeWatches(this.root, type, { watcher: this.watcher, local: !this.client.connected }).catch(() => undefined);
     } else {
-      for (const path of this.nodes.keys()) await this.client.removeWatches(path, WatcherType.Any, { watcher: this.watcher, local: true }).catch(() => undefined);
+      for (const path of this.nodes.keys())
+        await this.client.removeWatches(path, WatcherType.Any, { watcher: this.watcher, local: true }).catch(() => undefined);
       await this.client.removeWatches(this.root, WatcherType.Any, { watcher: this.watcher, local: true }).catch(() => undefined);
     }
   }
@@ -194,40 +198,50 @@ export class TreeCache extends TypedEmitter<TreeCacheEvents> {
 
   private readData(path: string): void {
     const watch = this.activeMode === 'oneShot' ? { watch: this.watcher } : {};
-    this.read<NodeData>(() => this.client.getData(path, watch), (r) => {
-      if (r.ok) {
-        this.put({ path, data: r.value.data, stat: r.value.stat });
-        return;
-      }
-      if (r.error instanceof NoNodeError) {
-        this.removeTree(path);
-        // one-shot mode: watch the root for its return (exists leaves a watch on a missing node)
-        if (path === this.root && this.activeMode === 'oneShot') this.read(() => this.client.exists(path, { watch: this.watcher }), (x) => {
-          if (x.ok && x.value) this.walk(path, 0, false);
-          else if (!x.ok) this.failed(x.error);
-        });
-        return;
-      }
-      this.failed(r.error);
-    });
+    this.read<NodeData>(
+      () => this.client.getData(path, watch),
+      (r) => {
+        if (r.ok) {
+          this.put({ path, data: r.value.data, stat: r.value.stat });
+          return;
+        }
+        if (r.error instanceof NoNodeError) {
+          this.removeTree(path);
+          // one-shot mode: watch the root for its return (exists leaves a watch on a missing node)
+          if (path === this.root && this.activeMode === 'oneShot')
+            this.read(
+              () => this.client.exists(path, { watch: this.watcher }),
+              (x) => {
+                if (x.ok && x.value) this.walk(path, 0, false);
+                else if (!x.ok) this.failed(x.error);
+              },
+            );
+          return;
+        }
+        this.failed(r.error);
+      },
+    );
   }
 
   private readChildren(path: string, depth: number, full: boolean): void {
     const watch = this.activeMode === 'oneShot' ? { watch: this.watcher } : {};
-    this.read<string[]>(() => this.client.getChildren(path, watch), (r) => {
-      if (!r.ok) {
-        if (r.error instanceof NoNodeError) this.removeTree(path);
-        else this.failed(r.error);
-        return;
-      }
-      const names = new Set(r.value);
-      // children gone since: nothing newer than this reply has been applied yet
-      for (const child of this.getChildren(path) ?? []) if (!names.has(child)) this.removeTree(join(path, child));
-      for (const name of r.value) {
-        const child = join(path, name);
-        if (full || !this.nodes.has(child)) this.walk(child, depth + 1, full);
-      }
-    });
+    this.read<string[]>(
+      () => this.client.getChildren(path, watch),
+      (r) => {
+        if (!r.ok) {
+          if (r.error instanceof NoNodeError) this.removeTree(path);
+          else this.failed(r.error);
+          return;
+        }
+        const names = new Set(r.value);
+        // children gone since: nothing newer than this reply has been applied yet
+        for (const child of this.getChildren(path) ?? []) if (!names.has(child)) this.removeTree(join(path, child));
+        for (const name of r.value) {
+          const child = join(path, name);
+          if (full || !this.nodes.has(child)) this.walk(child, depth + 1, full);
+        }
+      },
+    );
   }
 
   private read<T>(op: () => Promise<T>, apply: (r: Result<T>) => void): void {
@@ -239,7 +253,10 @@ export class TreeCache extends TypedEmitter<TreeCacheEvents> {
     } catch (e) {
       p = Promise.reject(e);
     }
-    p.then((value) => this.settle(seq, () => apply({ ok: true, value })), (error: unknown) => this.settle(seq, () => apply({ ok: false, error })));
+    p.then(
+      (value) => this.settle(seq, () => apply({ ok: true, value })),
+      (error: unknown) => this.settle(seq, () => apply({ ok: false, error })),
+    );
   }
 
   private settle(seq: number, fn: () => void): void {
@@ -330,12 +347,18 @@ export interface NodeCacheEvents {
 export class NodeCache extends TypedEmitter<NodeCacheEvents> {
   private readonly tree: TreeCache;
 
-  constructor(readonly client: ZooKeeperClient, readonly path: string, options: Omit<TreeCacheOptions, 'maxDepth'> = {}) {
+  constructor(
+    readonly client: ZooKeeperClient,
+    readonly path: string,
+    options: Omit<TreeCacheOptions, 'maxDepth'> = {},
+  ) {
     super();
     this.tree = new TreeCache(client, path, { ...options, maxDepth: 0 });
     this.tree.on('created', (n) => this.emit('change', n));
     this.tree.on('changed', (n) => this.emit('change', n));
-    this.tree.on('deleted', () => { if (!this.tree.get(path)) this.emit('change', null); });
+    this.tree.on('deleted', () => {
+      if (!this.tree.get(path)) this.emit('change', null);
+    });
     this.tree.on('initialized', () => this.emit('initialized'));
     this.tree.on('error', (e) => this.report(e));
   }

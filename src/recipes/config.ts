@@ -33,16 +33,22 @@ export class ConfigWatcher<T = unknown> extends TypedEmitter<ConfigWatcherEvents
   private closed = false;
   private readonly waiters = new Set<() => void>();
 
-  constructor(readonly client: ZooKeeperClient, readonly path: string, options: ConfigWatcherOptions<T> = {}) {
+  constructor(
+    readonly client: ZooKeeperClient,
+    readonly path: string,
+    options: ConfigWatcherOptions<T> = {},
+  ) {
     super();
     const format = options.format ?? 'json';
-    this.parse = format === 'json'
-      ? (d) => JSON.parse(d?.toString('utf8') ?? 'null') as T
-      : format === 'text'
-        ? (d) => (d?.toString('utf8') ?? '') as T
-        : format;
+    this.parse =
+      format === 'json'
+        ? (d) => JSON.parse(d?.toString('utf8') ?? 'null') as T
+        : format === 'text'
+          ? (d) => (d?.toString('utf8') ?? '') as T
+          : format;
     this.cache = new NodeCache(client, path, {
-      ...(options.watchMode ? { watchMode: options.watchMode } : {}), ...(options.retryPolicy ? { retryPolicy: options.retryPolicy } : {}),
+      ...(options.watchMode ? { watchMode: options.watchMode } : {}),
+      ...(options.retryPolicy ? { retryPolicy: options.retryPolicy } : {}),
     });
     this.cache.on('change', (n) => this.onChange(n));
     this.cache.on('error', (e) => this.report(e));

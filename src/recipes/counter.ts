@@ -17,7 +17,16 @@
 import { BadVersionError, NoNodeError, NodeExistsError, isRetryable } from '../client/errors.js';
 import { ExponentialBackoff, sleep, type RetryPolicy } from '../client/retry.js';
 import type { ZooKeeperClient } from '../client/zookeeper.js';
-import { Kicker, Ops, RecipeClosedError, RecipeError, TypedEmitter, onConnectionChange, type RecipeOptions, type Stat } from './internal.js';
+import {
+  Kicker,
+  Ops,
+  RecipeClosedError,
+  RecipeError,
+  TypedEmitter,
+  onConnectionChange,
+  type RecipeOptions,
+  type Stat,
+} from './internal.js';
 
 /** Writes `bytes` at `version` (or creates the node when version is null); true when ours went through. */
 async function casWrite(ops: Ops, path: string, bytes: Buffer, version: number | null): Promise<boolean> {
@@ -72,12 +81,21 @@ export class SharedCount extends TypedEmitter<SharedCountEvents> {
   private unsubscribe: (() => void) | null = null;
   private readonly watcher = (): void => this.kicker.kick();
 
-  constructor(readonly client: ZooKeeperClient, readonly path: string, readonly seedValue: number, options: RecipeOptions = {}) {
+  constructor(
+    readonly client: ZooKeeperClient,
+    readonly path: string,
+    readonly seedValue: number,
+    options: RecipeOptions = {},
+  ) {
     super();
     checkInt32(seedValue);
     this.ops = new Ops(client, options.retryPolicy);
     this.current = { value: seedValue, version: -1 };
-    this.kicker = new Kicker(client, () => this.read(), (e) => this.report(e));
+    this.kicker = new Kicker(
+      client,
+      () => this.read(),
+      (e) => this.report(e),
+    );
   }
 
   async start(): Promise<void> {
@@ -154,7 +172,8 @@ export class SharedCount extends TypedEmitter<SharedCountEvents> {
 }
 
 function checkInt32(n: number): void {
-  if (!Number.isInteger(n) || n < -0x80000000 || n > 0x7fffffff) throw new RecipeError('BAD_ARGUMENT', `a SharedCount holds a 32-bit integer, not ${n}`);
+  if (!Number.isInteger(n) || n < -0x80000000 || n > 0x7fffffff)
+    throw new RecipeError('BAD_ARGUMENT', `a SharedCount holds a 32-bit integer, not ${n}`);
 }
 
 function int32Bytes(n: number): Buffer {
@@ -191,7 +210,11 @@ export class DistributedAtomicLong {
   private readonly ops: Ops;
   private readonly contention: RetryPolicy;
 
-  constructor(readonly client: ZooKeeperClient, readonly path: string, options: AtomicLongOptions = {}) {
+  constructor(
+    readonly client: ZooKeeperClient,
+    readonly path: string,
+    options: AtomicLongOptions = {},
+  ) {
     this.ops = new Ops(client, options.retryPolicy);
     this.contention = options.contentionPolicy ?? new ExponentialBackoff({ baseDelayMs: 10, maxDelayMs: 500, maxRetries: 30 });
   }
@@ -252,7 +275,8 @@ export class DistributedAtomicLong {
       const cur = await this.read();
       last = cur.value;
       const next = f(cur.value);
-      if (await casWrite(this.ops, this.path, int64Bytes(next), cur.version)) return { succeeded: true, preValue: cur.value, postValue: next };
+      if (await casWrite(this.ops, this.path, int64Bytes(next), cur.version))
+        return { succeeded: true, preValue: cur.value, postValue: next };
       const delay = this.contention.nextDelayMs(retry, Date.now() - started, null);
       if (delay === null) return { succeeded: false, preValue: last, postValue: last };
       await sleep(delay);

@@ -37,11 +37,20 @@ export class PersistentEphemeralNode extends TypedEmitter<PersistentEphemeralNod
   private readonly createdWaiters: Array<() => void> = [];
   private readonly watcher = (): void => this.kicker.kick();
 
-  constructor(readonly client: ZooKeeperClient, readonly path: string, data: Data, options: RecipeOptions = {}) {
+  constructor(
+    readonly client: ZooKeeperClient,
+    readonly path: string,
+    data: Data,
+    options: RecipeOptions = {},
+  ) {
     super();
     this.ops = new Ops(client, options.retryPolicy);
     this.data = toBytes(data);
-    this.kicker = new Kicker(client, () => this.ensure(), (e) => this.report(e));
+    this.kicker = new Kicker(
+      client,
+      () => this.ensure(),
+      (e) => this.report(e),
+    );
   }
 
   /** Creates the node (and its parents as containers); resolves once it exists as ours. */
@@ -150,9 +159,17 @@ export class MembersCache<T> extends TypedEmitter<MembersEvents<T>> {
   private readonly cache: TreeCache;
   private readonly members = new Map<string, T>();
 
-  constructor(client: ZooKeeperClient, readonly path: string, private readonly options: MembersOptions<T>) {
+  constructor(
+    client: ZooKeeperClient,
+    readonly path: string,
+    private readonly options: MembersOptions<T>,
+  ) {
     super();
-    this.cache = new TreeCache(client, path, { maxDepth: 1, ...(options.watchMode ? { watchMode: options.watchMode } : {}), ...(options.retryPolicy ? { retryPolicy: options.retryPolicy } : {}) });
+    this.cache = new TreeCache(client, path, {
+      maxDepth: 1,
+      ...(options.watchMode ? { watchMode: options.watchMode } : {}),
+      ...(options.retryPolicy ? { retryPolicy: options.retryPolicy } : {}),
+    });
     this.cache.on('created', (n) => this.onNode(n));
     this.cache.on('changed', (n) => this.onNode(n));
     this.cache.on('deleted', (n) => {
@@ -216,13 +233,23 @@ export class GroupMember<T = unknown> extends TypedEmitter<MembersEvents<T>> {
   private readonly cache: MembersCache<T>;
   private readonly serialize: (payload: T) => Buffer | string;
 
-  constructor(readonly client: ZooKeeperClient, readonly membershipPath: string, readonly id: string, payload: T, options: GroupMemberOptions<T> = {}) {
+  constructor(
+    readonly client: ZooKeeperClient,
+    readonly membershipPath: string,
+    readonly id: string,
+    payload: T,
+    options: GroupMemberOptions<T> = {},
+  ) {
     super();
     this.serialize = options.serialize ?? ((p) => JSON.stringify(p));
     const parse = options.parse ?? ((d: Buffer | null) => (d === null || d.length === 0 ? null : JSON.parse(d.toString('utf8'))) as T);
     const retry = options.retryPolicy ? { retryPolicy: options.retryPolicy } : {};
     this.node = new PersistentEphemeralNode(client, join(membershipPath, id), this.serialize(payload), retry);
-    this.cache = new MembersCache<T>(client, membershipPath, { parse, ...retry, ...(options.watchMode ? { watchMode: options.watchMode } : {}) });
+    this.cache = new MembersCache<T>(client, membershipPath, {
+      parse,
+      ...retry,
+      ...(options.watchMode ? { watchMode: options.watchMode } : {}),
+    });
     for (const ev of ['joined', 'updated', 'left', 'change'] as const) {
       this.cache.on(ev, (...args: unknown[]) => (this.emit as (e: string, ...a: unknown[]) => boolean)(ev, ...args));
     }
@@ -280,7 +307,11 @@ export class ServiceDiscovery<P = unknown> {
   private readonly registered = new Map<string, { node: PersistentEphemeralNode; instance: ServiceInstance<P> }>();
   private readonly caches = new Set<ServiceCache<P>>();
 
-  constructor(readonly client: ZooKeeperClient, readonly basePath: string, private readonly options: RecipeOptions & { watchMode?: WatchMode } = {}) {
+  constructor(
+    readonly client: ZooKeeperClient,
+    readonly basePath: string,
+    private readonly options: RecipeOptions & { watchMode?: WatchMode } = {},
+  ) {
     this.ops = new Ops(client, options.retryPolicy);
   }
 
@@ -346,7 +377,8 @@ export class ServiceDiscovery<P = unknown> {
   serviceCache(name: string): ServiceCache<P> {
     const c = new ServiceCache<P>(this.client, join(this.basePath, name), {
       parse: (d) => JSON.parse(d?.toString('utf8') ?? 'null') as ServiceInstance<P>,
-      ...this.retry(), ...(this.options.watchMode ? { watchMode: this.options.watchMode } : {}),
+      ...this.retry(),
+      ...(this.options.watchMode ? { watchMode: this.options.watchMode } : {}),
     });
     this.caches.add(c);
     return c;

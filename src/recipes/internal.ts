@@ -39,7 +39,11 @@ export const RETRY_FOREVER: RetryPolicy = new RetryForever({ baseDelayMs: 100, m
 
 /** A recipe's own failures (not ZooKeeper's: those stay KeeperErrors from the client). */
 export class RecipeError extends Error {
-  constructor(readonly code: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'RecipeError';
   }
@@ -102,7 +106,10 @@ export function sortedBySequence(children: readonly string[], markers: readonly 
 // ---------- operations ----------
 
 export class Ops {
-  constructor(readonly client: ZooKeeperClient, readonly policy: RetryPolicy = DEFAULT_RETRY) {}
+  constructor(
+    readonly client: ZooKeeperClient,
+    readonly policy: RetryPolicy = DEFAULT_RETRY,
+  ) {}
 
   /** Runs op again after connection-type errors, waiting for the connection in between. */
   retry<T>(op: () => Promise<T>, signal?: AbortSignal, policy = this.policy): Promise<T> {
@@ -112,7 +119,10 @@ export class Ops {
   /** getData, or null when the node does not exist. */
   async getDataOrNull(path: string, o: { watch?: Watcher; signal?: AbortSignal } = {}): Promise<NodeData | null> {
     try {
-      return await this.retry(() => this.client.getData(path, { ...(o.watch ? { watch: o.watch } : {}), ...(o.signal ? { signal: o.signal } : {}) }), o.signal);
+      return await this.retry(
+        () => this.client.getData(path, { ...(o.watch ? { watch: o.watch } : {}), ...(o.signal ? { signal: o.signal } : {}) }),
+        o.signal,
+      );
     } catch (e) {
       if (e instanceof NoNodeError) return null;
       throw e;
@@ -122,7 +132,10 @@ export class Ops {
   /** getChildren, or [] when the parent does not exist. */
   async childrenOrEmpty(path: string, o: { watch?: Watcher; signal?: AbortSignal } = {}): Promise<string[]> {
     try {
-      return await this.retry(() => this.client.getChildren(path, { ...(o.watch ? { watch: o.watch } : {}), ...(o.signal ? { signal: o.signal } : {}) }), o.signal);
+      return await this.retry(
+        () => this.client.getChildren(path, { ...(o.watch ? { watch: o.watch } : {}), ...(o.signal ? { signal: o.signal } : {}) }),
+        o.signal,
+      );
     } catch (e) {
       if (e instanceof NoNodeError) return [];
       throw e;
@@ -146,7 +159,13 @@ export class Ops {
    * an orphan that would hold a lock or a leadership slot for as long as the session lives.
    * Parents are created as containers.
    */
-  async createProtected(parent: string, name: string, data: Data, mode: CreateMode, signal?: AbortSignal): Promise<{ path: string; stat: Stat }> {
+  async createProtected(
+    parent: string,
+    name: string,
+    data: Data,
+    mode: CreateMode,
+    signal?: AbortSignal,
+  ): Promise<{ path: string; stat: Stat }> {
     const prefix = `_c_${randomUUID()}-`;
     let sent = false;
     try {
@@ -268,10 +287,23 @@ export class Wake {
         signal?.removeEventListener('abort', onAbort);
         this.resolve = null;
       };
-      const onAbort = (): void => { done(); reject(signal!.reason); };
-      this.resolve = (v) => { done(); resolve(v); };
+      const onAbort = (): void => {
+        done();
+        reject(signal!.reason);
+      };
+      this.resolve = (v) => {
+        done();
+        resolve(v);
+      };
       signal?.addEventListener('abort', onAbort, { once: true });
-      if (deadline !== null) t = setTimeout(() => { done(); resolve(false); }, Math.max(0, deadline - Date.now()));
+      if (deadline !== null)
+        t = setTimeout(
+          () => {
+            done();
+            resolve(false);
+          },
+          Math.max(0, deadline - Date.now()),
+        );
     });
   }
 }
@@ -301,16 +333,24 @@ export function onConnectionChange(client: ZooKeeperClient, fn: (c: ConnectionCh
         try {
           f(c);
         } catch (e) {
-          queueMicrotask(() => { throw e; });
+          queueMicrotask(() => {
+            throw e;
+          });
         }
       }
     };
-    client.on('suspended', () => dispatch('suspended')).on('reconnected', () => dispatch('reconnected')).on('expired', () => dispatch('lost'))
-      .on('connected', () => dispatch('renewed')).on('closed', () => dispatch('closed'));
+    client
+      .on('suspended', () => dispatch('suspended'))
+      .on('reconnected', () => dispatch('reconnected'))
+      .on('expired', () => dispatch('lost'))
+      .on('connected', () => dispatch('renewed'))
+      .on('closed', () => dispatch('closed'));
   }
   const set = subscribers;
   set.add(fn);
-  return () => { set.delete(fn); };
+  return () => {
+    set.delete(fn);
+  };
 }
 
 // ---------- a loop that converges ----------
@@ -328,7 +368,11 @@ export class Kicker {
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
 
-  constructor(private readonly client: ZooKeeperClient, private readonly body: () => Promise<void>, private readonly onError: (e: unknown) => void) {}
+  constructor(
+    private readonly client: ZooKeeperClient,
+    private readonly body: () => Promise<void>,
+    private readonly onError: (e: unknown) => void,
+  ) {}
 
   kick(): void {
     if (this.stopped) return;
@@ -398,7 +442,9 @@ export class TypedEmitter<E extends { [K in keyof E]: Listener }> extends EventE
     try {
       return super.emit(event, ...args);
     } catch (e) {
-      queueMicrotask(() => { throw e; });
+      queueMicrotask(() => {
+        throw e;
+      });
       return true;
     }
   }

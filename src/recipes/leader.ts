@@ -17,8 +17,21 @@ import { CreateMode } from '../client/ops.js';
 import type { ZooKeeperClient } from '../client/zookeeper.js';
 import { InterProcessMutex, standardDriver } from './lock.js';
 import {
-  Kicker, Ops, RecipeClosedError, TypedEmitter, Wake, deadlineOf, isClosed, isSessionLoss, join, nameOf, onConnectionChange, sortedBySequence,
-  type ConnectionChange, type RecipeOptions, type WaitOptions,
+  Kicker,
+  Ops,
+  RecipeClosedError,
+  TypedEmitter,
+  Wake,
+  deadlineOf,
+  isClosed,
+  isSessionLoss,
+  join,
+  nameOf,
+  onConnectionChange,
+  sortedBySequence,
+  type ConnectionChange,
+  type RecipeOptions,
+  type WaitOptions,
 } from './internal.js';
 import { sleep } from '../client/retry.js';
 
@@ -57,11 +70,19 @@ export class LeaderLatch extends TypedEmitter<LeaderLatchEvents> {
     if (e.type === 'NodeDeleted' || e.type === 'None') this.kicker.kick();
   };
 
-  constructor(readonly client: ZooKeeperClient, readonly latchPath: string, options: LeaderOptions = {}) {
+  constructor(
+    readonly client: ZooKeeperClient,
+    readonly latchPath: string,
+    options: LeaderOptions = {},
+  ) {
     super();
     this.id = options.id ?? '';
     this.ops = new Ops(client, options.retryPolicy);
-    this.kicker = new Kicker(client, () => this.check(), (e) => this.report(e));
+    this.kicker = new Kicker(
+      client,
+      () => this.check(),
+      (e) => this.report(e),
+    );
   }
 
   /** Joins the election; resolves once this participant's node exists (leadership comes as an event). */
@@ -224,12 +245,22 @@ export class LeaderElection extends TypedEmitter<LeaderElectionEvents> {
   private readonly closing = new AbortController();
   private loop: Promise<void> = Promise.resolve();
 
-  constructor(readonly client: ZooKeeperClient, readonly leaderPath: string, private readonly takeLeadership: TakeLeadership, options: LeaderElectionOptions = {}) {
+  constructor(
+    readonly client: ZooKeeperClient,
+    readonly leaderPath: string,
+    private readonly takeLeadership: TakeLeadership,
+    options: LeaderElectionOptions = {},
+  ) {
     super();
     this.id = options.id ?? '';
     this.ops = new Ops(client, options.retryPolicy);
     this.autoRequeue = options.autoRequeue === true;
-    this.mutex = new InterProcessMutex(client, leaderPath, { data: this.id, ...(options.retryPolicy ? { retryPolicy: options.retryPolicy } : {}) }, standardDriver(SELECTOR_NAME));
+    this.mutex = new InterProcessMutex(
+      client,
+      leaderPath,
+      { data: this.id, ...(options.retryPolicy ? { retryPolicy: options.retryPolicy } : {}) },
+      standardDriver(SELECTOR_NAME),
+    );
     this.mutex.on('suspended', () => this.leading?.abort(new Error('connection suspended')));
     this.mutex.on('lost', ({ reason }) => this.leading?.abort(new Error(`leadership lost: ${reason}`)));
   }
@@ -322,7 +353,9 @@ export class LeaderElection extends TypedEmitter<LeaderElectionEvents> {
       if (reason === 'threw') this.report(e);
     } finally {
       this.leading = null;
-      await this.mutex.release().catch((e: unknown) => { if (!isSessionLoss(e) && !isClosed(this.client, e)) this.report(e); });
+      await this.mutex.release().catch((e: unknown) => {
+        if (!isSessionLoss(e) && !isClosed(this.client, e)) this.report(e);
+      });
     }
     if (reason) this.emit('leadershipEnded', { reason });
   }

@@ -21,8 +21,20 @@
 import { CreateMode, type Data } from '../client/ops.js';
 import type { ZooKeeperClient } from '../client/zookeeper.js';
 import {
-  LockLostError, NotHeldError, Ops, TypedEmitter, Wake, deadlineOf, isSessionLoss, join, nameOf, onConnectionChange, sortedBySequence,
-  type RecipeOptions, type Stat, type WaitOptions,
+  LockLostError,
+  NotHeldError,
+  Ops,
+  TypedEmitter,
+  Wake,
+  deadlineOf,
+  isSessionLoss,
+  join,
+  nameOf,
+  onConnectionChange,
+  sortedBySequence,
+  type RecipeOptions,
+  type Stat,
+  type WaitOptions,
 } from './internal.js';
 
 /**
@@ -101,7 +113,12 @@ export class InterProcessMutex extends TypedEmitter<LockEvents> {
   /** acquisitions on this instance wait for each other (the instance is one owner) */
   private chain: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly client: ZooKeeperClient, readonly basePath: string, options: MutexOptions = {}, private readonly driver: LockDriver = standardDriver('lock-')) {
+  constructor(
+    readonly client: ZooKeeperClient,
+    readonly basePath: string,
+    options: MutexOptions = {},
+    private readonly driver: LockDriver = standardDriver('lock-'),
+  ) {
     super();
     this.ops = new Ops(client, options.retryPolicy);
     this.data = options.data ?? null;
@@ -220,7 +237,11 @@ export class InterProcessMutex extends TypedEmitter<LockEvents> {
   }
 
   /** Curator's internalLockLoop: true when ours is the lock, false at the deadline, 'gone' when our node vanished. */
-  private async lockLoop(node: { path: string; stat: Stat }, deadline: number | null, signal: AbortSignal | undefined): Promise<boolean | 'gone'> {
+  private async lockLoop(
+    node: { path: string; stat: Stat },
+    deadline: number | null,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean | 'gone'> {
     const ours = nameOf(node.path);
     for (;;) {
       signal?.throwIfAborted();

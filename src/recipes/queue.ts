@@ -58,7 +58,11 @@ export class DistributedQueue {
   private readonly takenPath: string;
   private ready = false;
 
-  constructor(readonly client: ZooKeeperClient, readonly path: string, options: QueueOptions = {}) {
+  constructor(
+    readonly client: ZooKeeperClient,
+    readonly path: string,
+    options: QueueOptions = {},
+  ) {
     this.ops = new Ops(client, options.retryPolicy);
     this.consumerId = options.consumerId ?? randomUUID();
     this.entriesPath = join(path, ENTRIES);
@@ -73,7 +77,9 @@ export class DistributedQueue {
   async put(data: Data, o: { priority?: number } = {}): Promise<string> {
     await this.ensure();
     const name = `${ENTRY_PREFIX}${priorityPart(o.priority)}-`;
-    const path = await this.ops.retry(() => this.client.create(join(this.entriesPath, name), data, { mode: CreateMode.PERSISTENT_SEQUENTIAL }));
+    const path = await this.ops.retry(() =>
+      this.client.create(join(this.entriesPath, name), data, { mode: CreateMode.PERSISTENT_SEQUENTIAL }),
+    );
     return path.slice(this.entriesPath.length + 1);
   }
 
@@ -81,7 +87,9 @@ export class DistributedQueue {
   async putAll(items: Data[], o: { priority?: number } = {}): Promise<string[]> {
     await this.ensure();
     const name = join(this.entriesPath, `${ENTRY_PREFIX}${priorityPart(o.priority)}-`);
-    const results = await this.ops.retry(() => this.client.multi(items.map((d) => Op.create(name, d, { mode: CreateMode.PERSISTENT_SEQUENTIAL }))));
+    const results = await this.ops.retry(() =>
+      this.client.multi(items.map((d) => Op.create(name, d, { mode: CreateMode.PERSISTENT_SEQUENTIAL }))),
+    );
     return results.map((r) => (r.type === 'create' ? r.path.slice(this.entriesPath.length + 1) : ''));
   }
 
@@ -106,7 +114,9 @@ export class DistributedQueue {
       o.signal?.throwIfAborted();
       // one wake for both watches: a new entry, or a taken node gone (a consumer released or died)
       const wake = new Wake();
-      const entries = (await this.ops.childrenOrEmpty(this.entriesPath, { watch: wake.watcher, ...so })).filter((c) => c.startsWith(ENTRY_PREFIX)).sort();
+      const entries = (await this.ops.childrenOrEmpty(this.entriesPath, { watch: wake.watcher, ...so }))
+        .filter((c) => c.startsWith(ENTRY_PREFIX))
+        .sort();
       const taken = new Set(await this.ops.childrenOrEmpty(this.takenPath, { watch: wake.watcher, ...so }));
       for (const id of entries) {
         if (taken.has(id)) continue;
@@ -222,6 +232,7 @@ export class DistributedQueue {
 }
 
 function priorityPart(priority = DEFAULT_PRIORITY): string {
-  if (!Number.isInteger(priority) || priority < 0 || priority > 999) throw new RecipeError('BAD_ARGUMENT', `priority must be an integer 0-999, not ${priority}`);
+  if (!Number.isInteger(priority) || priority < 0 || priority > 999)
+    throw new RecipeError('BAD_ARGUMENT', `priority must be an integer 0-999, not ${priority}`);
   return String(priority).padStart(3, '0');
 }

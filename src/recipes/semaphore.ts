@@ -10,8 +10,20 @@ import { CreateMode, type Data } from '../client/ops.js';
 import type { ZooKeeperClient } from '../client/zookeeper.js';
 import { InterProcessMutex } from './lock.js';
 import {
-  Ops, RecipeError, TypedEmitter, Wake, deadlineOf, isSessionLoss, join, nameOf, onConnectionChange, remainingMs, sortedBySequence,
-  type RecipeOptions, type Stat, type WaitOptions,
+  Ops,
+  RecipeError,
+  TypedEmitter,
+  Wake,
+  deadlineOf,
+  isSessionLoss,
+  join,
+  nameOf,
+  onConnectionChange,
+  remainingMs,
+  sortedBySequence,
+  type RecipeOptions,
+  type Stat,
+  type WaitOptions,
 } from './internal.js';
 
 const LOCK_PARENT = 'locks';
@@ -36,7 +48,11 @@ export class Lease {
   private released = false;
   private lostFlag = false;
 
-  constructor(private readonly semaphore: InterProcessSemaphore, readonly path: string, private readonly stat: Stat) {}
+  constructor(
+    private readonly semaphore: InterProcessSemaphore,
+    readonly path: string,
+    private readonly stat: Stat,
+  ) {}
 
   /** The czxid of the lease node: grows with every lease granted (a fencing token, see InterProcessMutex). */
   get fencingToken(): number {
@@ -73,9 +89,15 @@ export class InterProcessSemaphore extends TypedEmitter<SemaphoreEvents> {
    * @param path the semaphore's node (locks/ and leases/ go below it)
    * @param maxLeases how many leases may be held at once, by everyone
    */
-  constructor(readonly client: ZooKeeperClient, readonly path: string, readonly maxLeases: number, private readonly options: SemaphoreOptions = {}) {
+  constructor(
+    readonly client: ZooKeeperClient,
+    readonly path: string,
+    readonly maxLeases: number,
+    private readonly options: SemaphoreOptions = {},
+  ) {
     super();
-    if (!Number.isInteger(maxLeases) || maxLeases < 1) throw new RecipeError('BAD_ARGUMENT', `maxLeases must be a positive integer, not ${maxLeases}`);
+    if (!Number.isInteger(maxLeases) || maxLeases < 1)
+      throw new RecipeError('BAD_ARGUMENT', `maxLeases must be a positive integer, not ${maxLeases}`);
     this.ops = new Ops(client, options.retryPolicy);
     this.leasesPath = join(path, LEASE_PARENT);
     this.lockPath = join(path, LOCK_PARENT);
@@ -124,7 +146,11 @@ export class InterProcessSemaphore extends TypedEmitter<SemaphoreEvents> {
     for (;;) {
       // a fresh mutex per attempt: the mutex is reentrant per instance, and two acquisitions in
       // this process must queue like any two contenders
-      const mutex = new InterProcessMutex(this.client, this.lockPath, this.options.retryPolicy ? { retryPolicy: this.options.retryPolicy } : {});
+      const mutex = new InterProcessMutex(
+        this.client,
+        this.lockPath,
+        this.options.retryPolicy ? { retryPolicy: this.options.retryPolicy } : {},
+      );
       const timeoutMs = remainingMs(deadline);
       if (!(await mutex.acquire({ ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(signal ? { signal } : {}) }))) return null;
       try {

@@ -79,7 +79,10 @@ export class ReplicaHost {
   /** consensus's commit point as of the last round: the txns up to it are committed whatever a SNAP brings */
   private committedSeen: number;
 
-  constructor(readonly replica: Replica, private readonly o: ReplicaHostOptions) {
+  constructor(
+    readonly replica: Replica,
+    private readonly o: ReplicaHostOptions,
+  ) {
     // committed at start: the snapshot (a member snapshots only while it serves)
     this.committedSeen = replica.zab.commitZxid;
   }
@@ -148,24 +151,30 @@ export class ReplicaHost {
           entries.push(...next.entries);
           this.queue.shift();
         }
-        this.o.disk.append(entries, (err) => this.completed(err, () => this.replica.persisted(op.generation, entries.at(-1)!.zxid, this.o.clock())));
+        this.o.disk.append(entries, (err) =>
+          this.completed(err, () => this.replica.persisted(op.generation, entries.at(-1)!.zxid, this.o.clock())),
+        );
         return;
       }
       case 'install':
-        this.o.disk.install(op.image, op.keepLogUpTo, (err) => this.completed(err, () => {
-          // durable now: consensus may write currentEpoch and acknowledge (never before)
-          this.replica.persisted(op.generation, op.image.zxid, this.o.clock());
-          this.o.coreChanged(this.replica.core);
-        }));
+        this.o.disk.install(op.image, op.keepLogUpTo, (err) =>
+          this.completed(err, () => {
+            // durable now: consensus may write currentEpoch and acknowledge (never before)
+            this.replica.persisted(op.generation, op.image.zxid, this.o.clock());
+            this.o.coreChanged(this.replica.core);
+          }),
+        );
         return;
       case 'truncate':
         this.o.disk.truncate(op.zxid, (err) => this.completed(err, () => this.replica.persisted(op.generation, op.zxid, this.o.clock())));
         return;
       case 'reload':
-        this.o.disk.reload((err, image) => this.completed(err, () => {
-          this.replica.reloaded(image!);
-          this.o.coreChanged(this.replica.core);
-        }));
+        this.o.disk.reload((err, image) =>
+          this.completed(err, () => {
+            this.replica.reloaded(image!);
+            this.o.coreChanged(this.replica.core);
+          }),
+        );
         return;
     }
   }

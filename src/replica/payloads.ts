@@ -28,9 +28,7 @@ import type { Complete, FieldsMissing, FieldsOf } from '../util/schema.js';
 export const PAYLOAD_CODEC_VERSION = 1;
 
 /** An online restore's end as the asking server reports it (the AdminServer's restore command). */
-export type RestoreResult =
-  | { ok: true; zxid: number; backupZxid: number; nodes: number; sessions: number }
-  | { ok: false; error: string };
+export type RestoreResult = { ok: true; zxid: number; backupZxid: number; nodes: number; sessions: number } | { ok: false; error: string };
 
 /** A forward's fields as the core hands them over (so a field added to Forward needs a schema line here). */
 type ForwardFields<K extends Forward['kind']> = Omit<Extract<Forward, { kind: K }>, 'kind'>;
@@ -80,11 +78,37 @@ type Schema = { [T in PayloadType]: { tag: number; fields: readonly Line<T>[] } 
 // here, or a field added to one (or to Forward) without its line here, does not compile (see
 // FieldsComplete).
 const SCHEMA = {
-  forward_create: { tag: 1, fields: [['sessionId', 'session'], ['timeoutMs', 'i32']] },
-  forward_request: { tag: 2, fields: [['sessionId', 'session'], ['xid', 'i32'], ['authInfo', 'ids'], ['request', 'request']] },
+  forward_create: {
+    tag: 1,
+    fields: [
+      ['sessionId', 'session'],
+      ['timeoutMs', 'i32'],
+    ],
+  },
+  forward_request: {
+    tag: 2,
+    fields: [
+      ['sessionId', 'session'],
+      ['xid', 'i32'],
+      ['authInfo', 'ids'],
+      ['request', 'request'],
+    ],
+  },
   touch: { tag: 3, fields: [['sessionIds', 'sessions']] },
-  restore: { tag: 4, fields: [['id', 'i32'], ['backup', 'bytes']] },
-  restored: { tag: 5, fields: [['id', 'i32'], ['result', 'result']] },
+  restore: {
+    tag: 4,
+    fields: [
+      ['id', 'i32'],
+      ['backup', 'bytes'],
+    ],
+  },
+  restored: {
+    tag: 5,
+    fields: [
+      ['id', 'i32'],
+      ['result', 'result'],
+    ],
+  },
 } as const satisfies Schema;
 
 // A compile error here names the field the schema lacks.
@@ -121,12 +145,20 @@ const KINDS: { [K in Kind]: FieldCodec<KindValues[K]> } = {
   session: { write: (w, v, what) => w.longBig(checkI64(v, what)), read: (r) => r.longBig() },
   sessions: {
     write: (w, v, what) => w.vector(v, (ww, id) => ww.longBig(checkI64(id, what))),
-    read: (r, what) => present(r.vector((rr) => rr.longBig(), SESSION_BYTES), what),
+    read: (r, what) =>
+      present(
+        r.vector((rr) => rr.longBig(), SESSION_BYTES),
+        what,
+      ),
   },
   bytes: { write: (w, v) => w.buffer(asBuffer(v)), read: (r, what) => present(r.bufferOrNull(), what) },
   ids: {
     write: (w, v) => w.vector(v, (ww, a) => ww.string(a.scheme).string(a.id)),
-    read: (r, what) => present(r.vector((rr) => ({ scheme: rr.string(), id: rr.string() }), ID_BYTES_MIN), what),
+    read: (r, what) =>
+      present(
+        r.vector((rr) => ({ scheme: rr.string(), id: rr.string() }), ID_BYTES_MIN),
+        what,
+      ),
   },
   request: {
     write: (w, v) => {

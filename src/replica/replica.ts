@@ -114,7 +114,10 @@ export class Replica {
     this.core = new ServerCore(opts.core, now);
     this.core.setMode('down', 0, now);
     this.load(rec);
-    this.zab = new Zab({ ...opts.zab, snapshot: () => this.snapshotImage() }, { state: rec.state, baseZxid: rec.baseZxid, entries: rec.entries });
+    this.zab = new Zab(
+      { ...opts.zab, snapshot: () => this.snapshotImage() },
+      { state: rec.state, baseZxid: rec.baseZxid, entries: rec.entries },
+    );
   }
 
   /** Snapshot, then every logged txn after it (committed or not: a later TRUNC reloads). */
@@ -198,15 +201,17 @@ export class Replica {
   private startRestore(from: number, id: number, snapshot: LoadedSnapshot): void {
     const original = snapshot.zxid;
     const minEpoch = epochOf(Math.max(original, this.restoreFloor));
-    const why = this.restoring ? 'a restore is already running' : this.zab.restore(minEpoch, (zxid) => {
-      // the backup's tree, labelled with the new epoch's first zxid: the image every member takes
-      const tree = snapshot.tree;
-      tree.lastProcessedZxid = zxid;
-      const image = { zxid, data: encodeSnapshotNow(tree, snapshot.sessions, this.now) };
-      this.checkedSnapshots.set(image, { ...snapshot, zxid });
-      this.lastImage = { tree, image };
-      return image;
-    });
+    const why = this.restoring
+      ? 'a restore is already running'
+      : this.zab.restore(minEpoch, (zxid) => {
+          // the backup's tree, labelled with the new epoch's first zxid: the image every member takes
+          const tree = snapshot.tree;
+          tree.lastProcessedZxid = zxid;
+          const image = { zxid, data: encodeSnapshotNow(tree, snapshot.sessions, this.now) };
+          this.checkedSnapshots.set(image, { ...snapshot, zxid });
+          this.lastImage = { tree, image };
+          return image;
+        });
     if (why !== null) {
       this.restoreEnded(from, id, { ok: false, error: why });
       return;
@@ -230,7 +235,12 @@ export class Replica {
   /** Leader: replies owed to learners go out once each is in sync in the established epoch (it drops app payloads before). */
   private sendRestoreReplies(): void {
     if (!this.zab.isEstablishedLeader || this.restoreReplies.length === 0) return;
-    const synced = new Set(this.zab.learnerSummary().filter((l) => l.status === 'synced').map((l) => l.id));
+    const synced = new Set(
+      this.zab
+        .learnerSummary()
+        .filter((l) => l.status === 'synced')
+        .map((l) => l.id),
+    );
     this.restoreReplies = this.restoreReplies.filter((rep) => {
       if (!synced.has(rep.to)) return true;
       this.zab.sendApp(rep.to, encodePayload({ type: 'restored', id: rep.id, result: rep.result }, this.writer));
@@ -250,7 +260,13 @@ export class Replica {
       const moved = this.zab.role === 'leading' || (following && this.zab.leaderId !== to);
       if (!moved && leaderGone !== to) continue;
       this.forwarded.delete(id);
-      this.restoreResults.push({ id, result: { ok: false, error: `server ${to}, the leader this server forwarded the restore to, stopped leading or lost its connection before it answered: the ensemble may or may not have taken the restore; check the members' zxid (srvr) before retrying` } });
+      this.restoreResults.push({
+        id,
+        result: {
+          ok: false,
+          error: `server ${to}, the leader this server forwarded the restore to, stopped leading or lost its connection before it answered: the ensemble may or may not have taken the restore; check the members' zxid (srvr) before retrying`,
+        },
+      });
     }
   }
 
@@ -292,7 +308,8 @@ export class Replica {
   private parseSnapshot(image: SnapshotImage): LoadedSnapshot {
     const buf = Buffer.isBuffer(image.data) ? image.data : Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
     const loaded = readSnapshot('snapshot from leader', buf);
-    if (loaded.zxid !== image.zxid) throw new Error(`its header says zxid 0x${loaded.zxid.toString(16)}, the message 0x${image.zxid.toString(16)}`);
+    if (loaded.zxid !== image.zxid)
+      throw new Error(`its header says zxid 0x${loaded.zxid.toString(16)}, the message 0x${image.zxid.toString(16)}`);
     return loaded;
   }
 
@@ -312,7 +329,18 @@ export class Replica {
   ready(now: number): ReplicaReady {
     this.now = now;
     assert(!this.needsReload, 'ready() before the reload was done');
-    const out: ReplicaReady = { state: null, snapshot: null, truncateAfter: null, entries: [], generation: 0, messages: [], applied: [], outputs: [], restores: [], restoreAsks: [] };
+    const out: ReplicaReady = {
+      state: null,
+      snapshot: null,
+      truncateAfter: null,
+      entries: [],
+      generation: 0,
+      messages: [],
+      applied: [],
+      outputs: [],
+      restores: [],
+      restoreAsks: [],
+    };
     // a few rounds: applying a commit can produce proposals, answering forwards produces txns
     for (let round = 0; round < 8; round++) {
       this.syncMode();

@@ -11,7 +11,16 @@ import type { DataDir } from '../storage/datadir.js';
 import { readRecordRun } from '../storage/logreader.js';
 import { isGzip } from '../storage/snapshot.js';
 import { Archiver, type ActionResult, type ArchiveAction, type MemberState } from '../backup/archiver.js';
-import { ABANDONED_WRITE_MS, backupPath, linkPath, pruneArchive, readArchiveView, removeAbandonedWrites, writeStatus, type StoredLink } from '../backup/archive.js';
+import {
+  ABANDONED_WRITE_MS,
+  backupPath,
+  linkPath,
+  pruneArchive,
+  readArchiveView,
+  removeAbandonedWrites,
+  writeStatus,
+  type StoredLink,
+} from '../backup/archive.js';
 import { encodeChunkHeader } from '../backup/chunk.js';
 import { START_LINK, isRestoreBase, linkName } from '../backup/chain.js';
 import { backupMeta, backupStream, type BackupResult } from '../backup/format.js';
@@ -23,7 +32,6 @@ import { epochOf, hexZxid as hex } from '../util/zxid.js';
 export const CHUNK_BYTES_MAX = 32 * 1024 * 1024;
 /** ...and is written without waiting for the interval once this many txns wait */
 const CHUNK_TXNS_MAX = 200_000;
-
 
 export interface ArchiveHost {
   readonly serverId: number;
@@ -52,7 +60,11 @@ export class ArchiveRunner {
   /** when this server last removed abandoned writes from the archive (0: not yet) */
   private sweptAt = 0;
 
-  constructor(private readonly store: ArchiveStore, private readonly cfg: BackupConfig, private readonly host: ArchiveHost) {
+  constructor(
+    private readonly store: ArchiveStore,
+    private readonly cfg: BackupConfig,
+    private readonly host: ArchiveHost,
+  ) {
     this.archiver = new Archiver({
       archiveIntervalMs: cfg.archiveIntervalMs,
       staleMs: Math.max(2 * cfg.archiveIntervalMs, 1000),
@@ -71,7 +83,13 @@ export class ArchiveRunner {
   }
 
   private member(): MemberState {
-    return { ...this.host.member(), snapshots: this.host.dataDir.snapshots().map((s) => s.zxid).reverse() };
+    return {
+      ...this.host.member(),
+      snapshots: this.host.dataDir
+        .snapshots()
+        .map((s) => s.zxid)
+        .reverse(),
+    };
   }
 
   /** Runs the next action, and the ones after it, until there is nothing to do. */
@@ -135,7 +153,11 @@ export class ArchiveRunner {
         case 'prune': {
           // a link younger than a few refreshes may be what a member with a stale view extends
           const removed = await pruneArchive(this.store, this.cfg, Date.now(), 10 * this.archiver.opts.refreshMs);
-          if (removed.length > 0) this.host.logger.info({ removed: removed.length, archive: this.store.location }, 'archive retention removed old backups and the txns only they needed');
+          if (removed.length > 0)
+            this.host.logger.info(
+              { removed: removed.length, archive: this.store.location },
+              'archive retention removed old backups and the txns only they needed',
+            );
           return { ok: true };
         }
       }
@@ -151,15 +173,21 @@ export class ArchiveRunner {
     if (now - this.sweptAt < ABANDONED_WRITE_MS) return;
     this.sweptAt = now;
     const removed = await removeAbandonedWrites(this.store, now);
-    if (removed > 0) this.host.logger.info({ removed, archive: this.store.location }, 'removed temp files that writers killed mid-write left in the archive');
+    if (removed > 0)
+      this.host.logger.info(
+        { removed, archive: this.store.location },
+        'removed temp files that writers killed mid-write left in the archive',
+      );
   }
 
   private problem(a: ArchiveAction, message: string): void {
     const key = `${a.kind}:${message}`;
     if (key === this.lastProblem) return;
     this.lastProblem = key;
-    this.host.logger.error({ action: a.kind, err: message, archive: this.store.location },
-      'archiving failed: the txns stay in the txn log (purge keeps what is not archived) and are archived once the archive can be written; check that backup.archiveDir exists, is writable and has free space');
+    this.host.logger.error(
+      { action: a.kind, err: message, archive: this.store.location },
+      'archiving failed: the txns stay in the txn log (purge keeps what is not archived) and are archived once the archive can be written; check that backup.archiveDir exists, is writable and has free space',
+    );
   }
 
   /**
@@ -173,31 +201,53 @@ export class ArchiveRunner {
     const was = this.reportedMismatch;
     this.reportedMismatch = key;
     if (!m) {
-      if (was) this.host.logger.info({ archive: this.store.location }, 'this server\'s history continues the archive again: archiving resumes');
+      if (was)
+        this.host.logger.info({ archive: this.store.location }, "this server's history continues the archive again: archiving resumes");
       return;
     }
     const fields = { archive: this.store.location, archiveZxid: hex(m.archiveZxid), committedZxid: hex(m.memberZxid) };
-    const what = m.kind === 'diverged'
-      ? `this server's txn at ${hex(m.archiveZxid)} is not the archived one`
-      : `the archive ends at ${hex(m.archiveZxid)}, past everything this server committed (${hex(m.memberZxid)})`;
-    this.host.logger.error(fields, `archiving stopped: this server's history is not the archive's (${what}): another history wrote the archive, ` +
-      'e.g. this server was restored elsewhere at an older point, or another cluster uses the same backup.archiveDir. Nothing more is written to it from here (mntr: zk_archive_history_mismatch 1). ' +
-      `To archive this server: point backup.archiveDir at a new, empty directory (its archive starts with a full backup); or, if it was restored at an older point, ` +
-      `restore it again with a base above the archive's end (an epoch above ${epochOf(m.archiveZxid)}): the archive then continues with its history after a restore jump. ` +
-      'If this server is the one that should own the archive, the history written there since is another server\'s: find out which before removing anything');
+    const what =
+      m.kind === 'diverged'
+        ? `this server's txn at ${hex(m.archiveZxid)} is not the archived one`
+        : `the archive ends at ${hex(m.archiveZxid)}, past everything this server committed (${hex(m.memberZxid)})`;
+    this.host.logger.error(
+      fields,
+      `archiving stopped: this server's history is not the archive's (${what}): another history wrote the archive, ` +
+        'e.g. this server was restored elsewhere at an older point, or another cluster uses the same backup.archiveDir. Nothing more is written to it from here (mntr: zk_archive_history_mismatch 1). ' +
+        `To archive this server: point backup.archiveDir at a new, empty directory (its archive starts with a full backup); or, if it was restored at an older point, ` +
+        `restore it again with a base above the archive's end (an epoch above ${epochOf(m.archiveZxid)}): the archive then continues with its history after a restore jump. ` +
+        "If this server is the one that should own the archive, the history written there since is another server's: find out which before removing anything",
+    );
   }
 
   /** Copies this member's committed txns after `after` into a new link of the chain (`afterCrc`: the archived txn at `after`). */
   private async chunk(after: number, upTo: number, slot: 'start' | 'next' | 'fill', afterCrc: number | null): Promise<ActionResult> {
-    const run = await readRecordRun(this.host.dataDir.log.dir, { after, upTo, bytesMax: CHUNK_BYTES_MAX, snapshots: this.member().snapshots, afterCrc });
+    const run = await readRecordRun(this.host.dataDir.log.dir, {
+      after,
+      upTo,
+      bytesMax: CHUNK_BYTES_MAX,
+      snapshots: this.member().snapshots,
+      afterCrc,
+    });
     if (run === 'missing') return { ok: false, reason: 'missing' };
     if (run === 'diverged') return { ok: false, reason: 'diverged', message: `this server's txn at ${hex(after)} is not the archived one` };
-    const header = encodeChunkHeader({ prevZxid: run.prevZxid, firstZxid: run.firstZxid, lastZxid: run.lastZxid, count: run.count, firstTime: run.firstTime, lastTime: run.lastTime, lastCrc: run.lastCrc });
+    const header = encodeChunkHeader({
+      prevZxid: run.prevZxid,
+      firstZxid: run.firstZxid,
+      lastZxid: run.lastZxid,
+      count: run.count,
+      firstTime: run.firstTime,
+      lastTime: run.lastTime,
+      lastCrc: run.lastCrc,
+    });
     const name = slot === 'start' ? START_LINK : linkName(after, slot === 'fill');
     const created = await this.store.createExclusive(linkPath(name), Buffer.concat([header, run.bytes]));
     if (!created) return { ok: false, reason: 'exists' };
     this.newest = { zxid: run.lastZxid, timeMs: run.lastTime };
-    this.host.logger.debug({ after: hex(after), first: hex(run.firstZxid), last: hex(run.lastZxid), txns: run.count, link: name }, 'txns archived');
+    this.host.logger.debug(
+      { after: hex(after), first: hex(run.firstZxid), last: hex(run.lastZxid), txns: run.count, link: name },
+      'txns archived',
+    );
     return { ok: true, wrote: { zxid: run.lastZxid } };
   }
 
@@ -206,10 +256,15 @@ export class ArchiveRunner {
     const header = encodeChunkHeader({ prevZxid: from, firstZxid: to, lastZxid: to, count: 0, firstTime: 0, lastTime: 0, lastCrc: null });
     if (!(await this.store.createExclusive(linkPath(linkName(from)), header))) return { ok: false, reason: 'exists' };
     if (isRestoreBase(to)) {
-      this.host.logger.info({ from: hex(from), base: hex(to), archive: this.store.location }, 'the archive continues from the restored state: a restore started a new history');
+      this.host.logger.info(
+        { from: hex(from), base: hex(to), archive: this.store.location },
+        'the archive continues from the restored state: a restore started a new history',
+      );
     } else {
-      this.host.logger.error({ after: hex(from), before: hex(to), archive: this.store.location },
-        'the archive has a hole: the txns after `after` up to `before` were in no serving member\'s log, so point-in-time restore cannot reach between them until a member that still holds them (one that was down) serves again and fills it; the archive continues from the full backup at `before`');
+      this.host.logger.error(
+        { after: hex(from), before: hex(to), archive: this.store.location },
+        "the archive has a hole: the txns after `after` up to `before` were in no serving member's log, so point-in-time restore cannot reach between them until a member that still holds them (one that was down) serves again and fills it; the archive continues from the full backup at `before`",
+      );
     }
     return { ok: true, wrote: { zxid: to } };
   }
@@ -222,7 +277,10 @@ export class ArchiveRunner {
     const meta = backupMeta(zxid, head.sessions, this.host.createdBy, new Date(head.timeMs));
     const created = await this.store.createExclusive(backupPath(zxid), backupStream(meta, snapshotBytes(snap.file)));
     if (!created) return { ok: false, reason: 'exists' };
-    this.host.logger.info({ zxid: hex(zxid), archive: this.store.location }, 'a snapshot was written to the archive as a full backup (a base for the chain)');
+    this.host.logger.info(
+      { zxid: hex(zxid), archive: this.store.location },
+      'a snapshot was written to the archive as a full backup (a base for the chain)',
+    );
     return { ok: true, wrote: { zxid } };
   }
 
@@ -232,14 +290,25 @@ export class ArchiveRunner {
     const abort = new AbortController();
     let zxid = -1;
     let named!: (creating: Promise<boolean>) => void;
-    const creating = new Promise<Promise<boolean>>((r) => { named = r; });
-    const made = this.host.backupTo(pass, (z) => {
-      zxid = z;
-      const c = this.store.createExclusive(backupPath(z), pass);
-      // the name is taken, or the write failed: stop the capture, nobody reads it any more
-      c.then((ok) => { if (!ok) abort.abort(); }, () => abort.abort());
-      named(c);
-    }, abort.signal);
+    const creating = new Promise<Promise<boolean>>((r) => {
+      named = r;
+    });
+    const made = this.host.backupTo(
+      pass,
+      (z) => {
+        zxid = z;
+        const c = this.store.createExclusive(backupPath(z), pass);
+        // the name is taken, or the write failed: stop the capture, nobody reads it any more
+        c.then(
+          (ok) => {
+            if (!ok) abort.abort();
+          },
+          () => abort.abort(),
+        );
+        named(c);
+      },
+      abort.signal,
+    );
     made.catch(() => named(Promise.resolve(false))); // failed before it had a zxid
     const [backup, created] = await Promise.allSettled([made, creating.then((c) => c)]);
     if (created.status === 'rejected') throw created.reason;
@@ -257,7 +326,11 @@ export class ArchiveRunner {
 async function* snapshotBytes(file: string): AsyncGenerator<Buffer> {
   const head = Buffer.alloc(2);
   const fh = await open(file, 'r');
-  try { await fh.read(head, 0, 2, 0); } finally { await fh.close(); }
+  try {
+    await fh.read(head, 0, 2, 0);
+  } finally {
+    await fh.close();
+  }
   const raw = createReadStream(file);
   const stream = isGzip(head) ? raw.pipe(createGunzip()) : raw;
   raw.on('error', (e) => stream.destroy(e));

@@ -22,28 +22,40 @@ export function coreClientPort(opts: {
 }): ClientPort {
   const { core } = opts;
   const metrics = opts.metrics ?? null;
-  return new ClientPort({
-    open: (conn, addr, rport) => {
-      if (opts.open(conn, addr, rport)) return true;
-      metrics?.connectionRejected();
-      opts.view().stats.connectionsRejected++;
-      return false;
+  return new ClientPort(
+    {
+      open: (conn, addr, rport) => {
+        if (opts.open(conn, addr, rport)) return true;
+        metrics?.connectionRejected();
+        opts.view().stats.connectionsRejected++;
+        return false;
+      },
+      connect: (conn, req) => {
+        metrics?.connectRequest();
+        core().connect(conn, req, Date.now());
+      },
+      request: (conn, xid, req) => {
+        opts.beforeRequest?.();
+        core().request(conn, xid, req, Date.now());
+      },
+      requestError: (conn, xid, err) => {
+        core().requestError(conn, xid, err, Date.now());
+      },
+      fourLetter: (conn, cmd) => {
+        const c = core().conns.get(conn);
+        if (c) c.stats.packetsReceived++; // the word itself, as ZooKeeper counts it
+        return fourLetterWord(opts.view(), cmd);
+      },
+      closed: opts.closed,
+      backlogged: (conn, socketBytes) => {
+        const c = core().conns.get(conn);
+        return c !== undefined && (c.queue.length >= OUTSTANDING_PER_CONNECTION_MAX || c.outBytes + socketBytes > WRITE_BACKLOG_BYTES_MAX);
+      },
+      flush: opts.flush,
     },
-    connect: (conn, req) => { metrics?.connectRequest(); core().connect(conn, req, Date.now()); },
-    request: (conn, xid, req) => { opts.beforeRequest?.(); core().request(conn, xid, req, Date.now()); },
-    requestError: (conn, xid, err) => { core().requestError(conn, xid, err, Date.now()); },
-    fourLetter: (conn, cmd) => {
-      const c = core().conns.get(conn);
-      if (c) c.stats.packetsReceived++; // the word itself, as ZooKeeper counts it
-      return fourLetterWord(opts.view(), cmd);
-    },
-    closed: opts.closed,
-    backlogged: (conn, socketBytes) => {
-      const c = core().conns.get(conn);
-      return c !== undefined && (c.queue.length >= OUTSTANDING_PER_CONNECTION_MAX || c.outBytes + socketBytes > WRITE_BACKLOG_BYTES_MAX);
-    },
-    flush: opts.flush,
-  }, opts.logger, opts.config.juteMaxBufferBytes);
+    opts.logger,
+    opts.config.juteMaxBufferBytes,
+  );
 }
 
 /**
@@ -53,12 +65,19 @@ export function coreClientPort(opts: {
 export class ConnectionLimit {
   private readonly perIp = new Map<string, number>();
 
-  constructor(private readonly max: number, private readonly core: () => ServerCore, private readonly logger: Logger) {}
+  constructor(
+    private readonly max: number,
+    private readonly core: () => ServerCore,
+    private readonly logger: Logger,
+  ) {}
 
   open(conn: number, addr: string, rport: number): boolean {
     const n = this.perIp.get(addr) ?? 0;
     if (this.max > 0 && n >= this.max) {
-      this.logger.warn({ remote: addr, maxClientCnxns: this.max }, 'too many connections from one address: refused (raise maxClientCnxns in zoo.cfg if this is expected)');
+      this.logger.warn(
+        { remote: addr, maxClientCnxns: this.max },
+        'too many connections from one address: refused (raise maxClientCnxns in zoo.cfg if this is expected)',
+      );
       return false;
     }
     this.perIp.set(addr, n + 1);
@@ -68,13 +87,21 @@ export class ConnectionLimit {
 
   closed(conn: number, addr: string): void {
     const n = (this.perIp.get(addr) ?? 1) - 1;
-    if (n <= 0) this.perIp.delete(addr); else this.perIp.set(addr, n);
+    if (n <= 0) this.perIp.delete(addr);
+    else this.perIp.set(addr, n);
     this.core().connectionClosed(conn);
   }
 }
 
 /** Logs the core's internal errors and writes its outputs, one corked batch per turn. */
-export function writeOutputs(core: ServerCore, outputs: readonly Output[], port: ClientPort, logger: Logger, metrics: ServerMetrics | null = null, stats: RuntimeStats | null = null): void {
+export function writeOutputs(
+  core: ServerCore,
+  outputs: readonly Output[],
+  port: ClientPort,
+  logger: Logger,
+  metrics: ServerMetrics | null = null,
+  stats: RuntimeStats | null = null,
+): void {
   for (const e of core.internalErrors.splice(0)) {
     metrics?.internalError();
     logger.error({ err: e }, 'internal error: the connection was closed; this is a bug in Ark, please report it with this log');

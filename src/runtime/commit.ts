@@ -43,7 +43,12 @@ export interface HostServices {
 }
 
 /** The result of an online restore, as the AdminServer's restore command reports it. */
-export interface RestoreOutcome { zxid: number; backupZxid: number; nodes: number; sessions: number }
+export interface RestoreOutcome {
+  zxid: number;
+  backupZxid: number;
+  nodes: number;
+  sessions: number;
+}
 
 export interface CommitPath {
   /** the core that serves clients now (replaced by an online restore, a SNAP or a reload) */

@@ -67,20 +67,35 @@ export class QuorumPath implements CommitPath {
   readonly ensembleView: EnsembleView;
   readonly quorumView;
 
-  constructor(private readonly host: HostServices, private readonly myId: number) {
+  constructor(
+    private readonly host: HostServices,
+    private readonly myId: number,
+  ) {
     const { config } = host;
     const me = config.servers.find((s) => s.id === myId);
     if (!me) throw new Error(`myid ${myId} is not among the server.N entries of zoo.cfg`);
     this.me = me;
     this.voters = config.servers.filter((s) => s.role === 'participant').map((s) => s.id);
     this.observers = config.servers.filter((s) => s.role === 'observer').map((s) => s.id);
-    this.replica = this.newReplica({ tree: new DataTree(), sessions: [], baseZxid: 0, entries: [], state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 } });
+    this.replica = this.newReplica({
+      tree: new DataTree(),
+      sessions: [],
+      baseZxid: 0,
+      entries: [],
+      state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 },
+    });
     this.ensembleView = this.makeEnsembleView();
     this.quorumView = {
-      initLimit: config.initLimit ?? 10, syncLimit: config.syncLimit ?? 5,
-      electionPort: me.electionPort, quorumPort: me.quorumPort, observer: me.role === 'observer',
-      membership: config.servers.map((x) => `server.${x.id}=${x.host}:${x.quorumPort}:${x.electionPort}:${x.role}` +
-        `;${x.clientAddress ?? config.clientPortAddress ?? '0.0.0.0'}:${x.clientPort ?? (x.id === myId ? config.clientPort ?? 2181 : 0)}`),
+      initLimit: config.initLimit ?? 10,
+      syncLimit: config.syncLimit ?? 5,
+      electionPort: me.electionPort,
+      quorumPort: me.quorumPort,
+      observer: me.role === 'observer',
+      membership: config.servers.map(
+        (x) =>
+          `server.${x.id}=${x.host}:${x.quorumPort}:${x.electionPort}:${x.role}` +
+          `;${x.clientAddress ?? config.clientPortAddress ?? '0.0.0.0'}:${x.clientPort ?? (x.id === myId ? (config.clientPort ?? 2181) : 0)}`,
+      ),
     };
   }
 
@@ -110,16 +125,25 @@ export class QuorumPath implements CommitPath {
    */
   private newReplica(rec: ConstructorParameters<typeof Replica>[1]): Replica {
     const { config } = this.host;
-    const syncLimitTicks = Math.max(4, Math.ceil((config.syncLimit ?? 5) * config.tickTimeMs / ZAB_TICK_MS));
-    const initLimitTicks = Math.max(8, Math.ceil((config.initLimit ?? 10) * config.tickTimeMs / ZAB_TICK_MS));
-    return new Replica({
-      core: coreOptions(config, this.myId),
-      zab: {
-        id: this.myId, voters: this.voters, observers: this.observers, syncLimitTicks, initLimitTicks,
-        electionTicks: Math.max(2, Math.round(ELECTION_TIMEOUT_MS / ZAB_TICK_MS)), logRetainEntries: config.commitLogCount,
-        random: Math.random,
+    const syncLimitTicks = Math.max(4, Math.ceil(((config.syncLimit ?? 5) * config.tickTimeMs) / ZAB_TICK_MS));
+    const initLimitTicks = Math.max(8, Math.ceil(((config.initLimit ?? 10) * config.tickTimeMs) / ZAB_TICK_MS));
+    return new Replica(
+      {
+        core: coreOptions(config, this.myId),
+        zab: {
+          id: this.myId,
+          voters: this.voters,
+          observers: this.observers,
+          syncLimitTicks,
+          initLimitTicks,
+          electionTicks: Math.max(2, Math.round(ELECTION_TIMEOUT_MS / ZAB_TICK_MS)),
+          logRetainEntries: config.commitLogCount,
+          random: Math.random,
+        },
       },
-    }, rec, Date.now());
+      rec,
+      Date.now(),
+    );
   }
 
   load(rec: Recovery): void {
@@ -134,16 +158,28 @@ export class QuorumPath implements CommitPath {
     }
     this.replica = this.newReplica({ ...img, state });
     this.member = new ReplicaHost(this.replica, {
-      disk: this.disk(), links: { send: (m) => this.sendPeer(m), flush: () => this.peers.flushNow() },
-      clock: Date.now, schedule: () => this.schedule(), fatal: (err) => this.diskFailed(err),
+      disk: this.disk(),
+      links: { send: (m) => this.sendPeer(m), flush: () => this.peers.flushNow() },
+      clock: Date.now,
+      schedule: () => this.schedule(),
+      fatal: (err) => this.diskFailed(err),
       coreChanged: (core) => this.host.coreChanged(core),
       keepCommittedLog: this.host.config.backup !== null,
     });
     this.host.coreChanged(this.core);
-    this.host.logger.info({
-      myid: this.myId, voters: this.voters, observers: this.observers, snapshotZxid: `0x${img.baseZxid.toString(16)}`,
-      zxid: `0x${lastZxid.toString(16)}`, acceptedEpoch: state.acceptedEpoch, currentEpoch: state.currentEpoch, dataDir: dataDir.dataDir,
-    }, 'looking for a leader');
+    this.host.logger.info(
+      {
+        myid: this.myId,
+        voters: this.voters,
+        observers: this.observers,
+        snapshotZxid: `0x${img.baseZxid.toString(16)}`,
+        zxid: `0x${lastZxid.toString(16)}`,
+        acceptedEpoch: state.acceptedEpoch,
+        currentEpoch: state.currentEpoch,
+        dataDir: dataDir.dataDir,
+      },
+      'looking for a leader',
+    );
   }
 
   async start(): Promise<void> {
@@ -158,7 +194,11 @@ export class QuorumPath implements CommitPath {
       queueBytesMax: PEER_FRAME_BYTES_MAX + 64 * 1024 * 1024,
       log: logger,
       onMessage: (from, data) => this.onPeerMessage(from, data),
-      onPeerDown: (id) => { this.peerStats.delete(id); this.replica.peerDown(id); this.schedule(); },
+      onPeerDown: (id) => {
+        this.peerStats.delete(id);
+        this.replica.peerDown(id);
+        this.schedule();
+      },
     });
     await this.peers.start();
     this.lastTickAt = Date.now();
@@ -184,7 +224,10 @@ export class QuorumPath implements CommitPath {
       msg = decodeMsg(data);
     } catch (e) {
       if (!(e instanceof PeerCodecError)) throw e;
-      this.host.logger.warn({ peer: from, err: e.message }, 'undecodable message from peer: dropped; run the same Ark version on every member of the ensemble');
+      this.host.logger.warn(
+        { peer: from, err: e.message },
+        'undecodable message from peer: dropped; run the same Ark version on every member of the ensemble',
+      );
       return;
     }
     this.replica.receive(from, msg, Date.now());
@@ -199,7 +242,8 @@ export class QuorumPath implements CommitPath {
    */
   catchUp(): void {
     const r = this.replica;
-    if (!this.stopping && !r.awaitingReload && r.zab.commitZxid > this.core.lastApplied && r.zab.commitZxid <= r.zab.lastZxid) this.process();
+    if (!this.stopping && !r.awaitingReload && r.zab.commitZxid > this.core.lastApplied && r.zab.commitZxid <= r.zab.lastZxid)
+      this.process();
   }
 
   schedule(): void {
@@ -221,7 +265,11 @@ export class QuorumPath implements CommitPath {
     const r = this.replica;
     this.host.send(this.core, rd.outputs);
     for (const a of rd.restoreAsks) this.readRestore(a);
-    for (const e of r.errors.splice(0)) this.host.logger.warn({ err: e }, 'bad payload from a peer: ignored; if this repeats, check that every member runs the same Ark version');
+    for (const e of r.errors.splice(0))
+      this.host.logger.warn(
+        { err: e },
+        'bad payload from a peer: ignored; if this repeats, check that every member runs the same Ark version',
+      );
     this.noteRole();
     this.noteWaiting();
     this.notePhase();
@@ -251,7 +299,7 @@ export class QuorumPath implements CommitPath {
       }
       this.lastZabRole = z.role;
     }
-    if (z.serving === (this.servingSinceMs > 0)) return;
+    if (z.serving === this.servingSinceMs > 0) return;
     this.servingSinceMs = z.serving ? now : 0;
     if (z.serving) this.host.servingStarted();
   }
@@ -263,8 +311,10 @@ export class QuorumPath implements CommitPath {
     if (key === this.lastWaiting) return;
     this.lastWaiting = key;
     if (w) {
-      this.host.logger.info({ heard: w.heard, missing: w.missing },
-        'this member holds no data: it helps elect a member that holds none only once it has heard from every voter (a brand-new ensemble). Wiped members cannot elect each other while a member holding the ensemble\'s data (a restored one) is down; start the missing voters');
+      this.host.logger.info(
+        { heard: w.heard, missing: w.missing },
+        "this member holds no data: it helps elect a member that holds none only once it has heard from every voter (a brand-new ensemble). Wiped members cannot elect each other while a member holding the ensemble's data (a restored one) is down; start the missing voters",
+      );
     }
   }
 
@@ -275,9 +325,15 @@ export class QuorumPath implements CommitPath {
     this.lastRole = role;
     const logger = this.host.logger;
     if (this.role === 'looking') {
-      logger.info({ zxid: `0x${z.lastZxid.toString(16)}`, acceptedEpoch: z.acceptedEpoch }, 'LOOKING: not serving clients until a leader is established');
+      logger.info(
+        { zxid: `0x${z.lastZxid.toString(16)}`, acceptedEpoch: z.acceptedEpoch },
+        'LOOKING: not serving clients until a leader is established',
+      );
     } else {
-      logger.info({ role: this.role, epoch: z.activeEpoch, leader: z.leaderId, zxid: `0x${this.core.lastApplied.toString(16)}` }, `${this.role.toUpperCase()}: serving clients`);
+      logger.info(
+        { role: this.role, epoch: z.activeEpoch, leader: z.leaderId, zxid: `0x${this.core.lastApplied.toString(16)}` },
+        `${this.role.toUpperCase()}: serving clients`,
+      );
     }
   }
 
@@ -361,7 +417,10 @@ export class QuorumPath implements CommitPath {
     const { config, dataDir, logger } = this.host;
     const afterSnapshot = (job: () => void, done: DiskDone): void => {
       void this.host.snapshotDone().then(() => {
-        if (this.stopping) { done(null); return; } // the host ignores it: nothing more is written
+        if (this.stopping) {
+          done(null);
+          return;
+        } // the host ignores it: nothing more is written
         try {
           job();
         } catch (e) {
@@ -377,18 +436,29 @@ export class QuorumPath implements CommitPath {
         this.host.metrics?.batch(entries.length);
         dataDir.log.appendEntries(entries, done);
       },
-      install: (image, keepLogUpTo, done) => afterSnapshot(() => {
-        dataDir.installSnapshot(image.zxid, image.data, keepLogUpTo);
-        this.host.snapshotInstalled();
-        logger.info({ zxid: hexZxid(image.zxid), bytes: image.data.length }, 'SNAP: took the leader\'s snapshot');
-      }, done),
-      truncate: (zxid, done) => afterSnapshot(() => {
-        const dropped = dataDir.truncateAfter(zxid);
-        if (dropped > 0) logger.warn({ zxid: hexZxid(zxid), dropped }, 'TRUNC: dropped logged txns that the leader\'s history does not hold; no action needed, they were never committed');
-      }, done),
+      install: (image, keepLogUpTo, done) =>
+        afterSnapshot(() => {
+          dataDir.installSnapshot(image.zxid, image.data, keepLogUpTo);
+          this.host.snapshotInstalled();
+          logger.info({ zxid: hexZxid(image.zxid), bytes: image.data.length }, "SNAP: took the leader's snapshot");
+        }, done),
+      truncate: (zxid, done) =>
+        afterSnapshot(() => {
+          const dropped = dataDir.truncateAfter(zxid);
+          if (dropped > 0)
+            logger.warn(
+              { zxid: hexZxid(zxid), dropped },
+              "TRUNC: dropped logged txns that the leader's history does not hold; no action needed, they were never committed",
+            );
+        }, done),
       reload: (done) => {
         let image: DurableImage | null = null;
-        afterSnapshot(() => { image = durableImage(reloadData(dataDir)); }, (err) => done(err, image));
+        afterSnapshot(
+          () => {
+            image = durableImage(reloadData(dataDir));
+          },
+          (err) => done(err, image),
+        );
       },
     };
   }
@@ -420,9 +490,19 @@ export class QuorumPath implements CommitPath {
     const id = this.replica.restore(raw);
     this.schedule();
     const result = await new Promise<RestoreResult>((resolve) => {
-      const timer = setTimeout(() => resolve({ ok: false, error: `no answer from the leader within ${RESTORE_WAIT_MS / 60_000} minutes: the ensemble may or may not have taken the restore; check the members' zxid (srvr) before retrying` }), RESTORE_WAIT_MS);
+      const timer = setTimeout(
+        () =>
+          resolve({
+            ok: false,
+            error: `no answer from the leader within ${RESTORE_WAIT_MS / 60_000} minutes: the ensemble may or may not have taken the restore; check the members' zxid (srvr) before retrying`,
+          }),
+        RESTORE_WAIT_MS,
+      );
       timer.unref();
-      this.restoreWaiters.set(id, (r) => { clearTimeout(timer); resolve(r); });
+      this.restoreWaiters.set(id, (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
     });
     if (!result.ok) throw new Error(result.error);
     return { zxid: result.zxid, backupZxid: result.backupZxid, nodes: result.nodes, sessions: result.sessions };
@@ -432,16 +512,19 @@ export class QuorumPath implements CommitPath {
   private readRestore(a: ReplicaReady['restoreAsks'][number]): void {
     const bytes = Buffer.isBuffer(a.bytes) ? a.bytes : Buffer.from(a.bytes.buffer, a.bytes.byteOffset, a.bytes.byteLength);
     const name = a.from === 0 ? 'the uploaded backup' : `the backup forwarded by server ${a.from}`;
-    void readBackupAsync(name, bytes).then((b) => {
-      if (this.stopping) return;
-      this.replica.restoreFloor = this.host.archiveEnd();
-      this.replica.runRestore(a.from, a.id, b.snapshot, Date.now());
-      this.schedule();
-    }, (e: unknown) => {
-      if (this.stopping) return;
-      this.replica.restoreUnreadable(a.from, a.id, (e as Error).message);
-      this.schedule();
-    });
+    void readBackupAsync(name, bytes).then(
+      (b) => {
+        if (this.stopping) return;
+        this.replica.restoreFloor = this.host.archiveEnd();
+        this.replica.runRestore(a.from, a.id, b.snapshot, Date.now());
+        this.schedule();
+      },
+      (e: unknown) => {
+        if (this.stopping) return;
+        this.replica.restoreUnreadable(a.from, a.id, (e as Error).message);
+        this.schedule();
+      },
+    );
   }
 
   committedZxid(): number {

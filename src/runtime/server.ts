@@ -67,7 +67,11 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
   /** the continuous archive (backup.archiveDir), null when not configured */
   private readonly archiving: ArchiveRunner | null;
 
-  constructor(private readonly config: ServerConfig, private readonly logger: Logger, myId?: number) {
+  constructor(
+    private readonly config: ServerConfig,
+    private readonly logger: Logger,
+    myId?: number,
+  ) {
     super();
     this.dataDir = new DataDir(config.dataDir, config.dataLogDir, {
       forceSync: config.forceSync,
@@ -75,8 +79,13 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       preAllocBytes: config.preAllocBytes,
       spareSegments: true,
     });
-    this.snapshots = new SnapshotRunner(this.dataDir, config.snapshotCompression === 'gz', logger,
-      { snapCount: config.snapCount, snapSizeBytes: config.snapSizeLimitKb * 1024 }, Math.random);
+    this.snapshots = new SnapshotRunner(
+      this.dataDir,
+      config.snapshotCompression === 'gz',
+      logger,
+      { snapCount: config.snapCount, snapSizeBytes: config.snapSizeLimitKb * 1024 },
+      Math.random,
+    );
     const host = this.services();
     if (config.distributed) {
       if (myId === undefined) throw new Error('an ensemble member needs its id (dataDir/myid)');
@@ -87,19 +96,36 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     this.metrics = this.makeMetrics();
     // the standalone path made its core before the metrics existed
     if (this.commit instanceof StandalonePath) this.core.observer = this.metrics?.observer ?? null;
-    observeStorage(this.dataDir.log, this.snapshots, { metrics: this.metrics, stats: this.runtimeStats, thresholdMs: config.fsyncWarningThresholdMs, logger });
-    this.archiving = config.backup && new ArchiveRunner(openArchive(config.backup.archiveDir), config.backup, {
-      serverId: myId ?? 0, dataDir: this.dataDir, logger, createdBy: `ark ${ARK_VERSION}`,
-      member: () => ({
-        serving: !this.loading && !this.restoring && !this.failed && this.commit.serving(), duty: this.commit.archiveDuty(),
-        committed: this.commit.committedZxid(), archivable: this.commit.archivableZxid(), applied: this.core.lastApplied,
-      }),
-      backupTo: (out, onStart, signal) => this.backupTo(out, onStart, signal),
+    observeStorage(this.dataDir.log, this.snapshots, {
+      metrics: this.metrics,
+      stats: this.runtimeStats,
+      thresholdMs: config.fsyncWarningThresholdMs,
+      logger,
     });
+    this.archiving =
+      config.backup &&
+      new ArchiveRunner(openArchive(config.backup.archiveDir), config.backup, {
+        serverId: myId ?? 0,
+        dataDir: this.dataDir,
+        logger,
+        createdBy: `ark ${ARK_VERSION}`,
+        member: () => ({
+          serving: !this.loading && !this.restoring && !this.failed && this.commit.serving(),
+          duty: this.commit.archiveDuty(),
+          committed: this.commit.committedZxid(),
+          archivable: this.commit.archivableZxid(),
+          applied: this.core.lastApplied,
+        }),
+        backupTo: (out, onStart, signal) => this.backupTo(out, onStart, signal),
+      });
     this.limit = new ConnectionLimit(config.maxClientCnxns, () => this.core, logger);
     const commit: CommitPath = this.commit;
     this.port = coreClientPort({
-      core: () => this.core, view: () => this.view, logger, config, metrics: this.metrics,
+      core: () => this.core,
+      view: () => this.view,
+      logger,
+      config,
+      metrics: this.metrics,
       // an online restore refuses new clients until the restored tree serves
       open: (conn, addr, rport) => !this.restoring && !this.stopping && this.limit.open(conn, addr, rport),
       closed: (conn, addr) => this.limit.closed(conn, addr),
@@ -107,11 +133,16 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       ...(commit.catchUp ? { beforeRequest: () => commit.catchUp!() } : {}),
     });
     this.view = serverView({
-      config, core: () => this.core, port: () => this.port, boundPort: () => this.boundPort, serverId: myId ?? 0,
+      config,
+      core: () => this.core,
+      port: () => this.port,
+      boundPort: () => this.boundPort,
+      serverId: myId ?? 0,
       mode: () => this.commit.mode(),
       serving: () => !this.loading && !this.restoring && this.commit.serving(),
       extraMetrics: () => this.extraMetrics(),
-      stats: this.runtimeStats, dataDir: this.dataDir,
+      stats: this.runtimeStats,
+      dataDir: this.dataDir,
       notReady: () => this.notReadyReason(),
       loading: () => this.loading,
       ...(commit.ensembleView ? { ensemble: commit.ensembleView } : {}),
@@ -132,7 +163,9 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       config: this.config,
       logger: this.logger,
       dataDir: this.dataDir,
-      get metrics() { return host.metrics; },
+      get metrics() {
+        return host.metrics;
+      },
       stats: this.runtimeStats,
       send: (core, outputs) => this.send(core, outputs),
       applied: (n) => this.applied(n),
@@ -152,12 +185,21 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     const { config } = this;
     if (!config.prometheus) return null;
     const commit = this.commit;
-    return new ServerMetrics({
-      core: () => this.core, uptimeMs: () => Date.now() - this.view.startedAt, openFds: countFds, maxFds,
-      bytesReceived: () => this.port.bytesReceived, portInternalErrors: () => this.port.internalErrors,
-      ...(config.backup ? { archiveLag: () => this.archiveLag() } : {}),
-      ...(commit instanceof QuorumPath ? { quorum: { zab: () => commit.replica.zab, voters: config.servers.filter((s) => s.role === 'participant').length } } : {}),
-    }, config.prometheus);
+    return new ServerMetrics(
+      {
+        core: () => this.core,
+        uptimeMs: () => Date.now() - this.view.startedAt,
+        openFds: countFds,
+        maxFds,
+        bytesReceived: () => this.port.bytesReceived,
+        portInternalErrors: () => this.port.internalErrors,
+        ...(config.backup ? { archiveLag: () => this.archiveLag() } : {}),
+        ...(commit instanceof QuorumPath
+          ? { quorum: { zab: () => commit.replica.zab, voters: config.servers.filter((s) => s.role === 'participant').length } }
+          : {}),
+      },
+      config.prometheus,
+    );
   }
 
   private send(core: ServerCore, outputs: readonly Output[]): void {
@@ -196,7 +238,9 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
   private async startLocked(): Promise<StartedServer> {
     const { config, logger } = this;
     if (!config.forceSync) {
-      logger.warn('forceSync=no: writes are acknowledged before they reach the disk, so a power loss (of a quorum, in an ensemble) can lose acknowledged data. Remove forceSync=no from zoo.cfg unless that risk is acceptable');
+      logger.warn(
+        'forceSync=no: writes are acknowledged before they reach the disk, so a power loss (of a quorum, in an ensemble) can lose acknowledged data. Remove forceSync=no from zoo.cfg unless that risk is acceptable',
+      );
     }
     this.dataDir.prepare();
     // the AdminServer first: /health answers while a large data dir loads, /ready says why not yet
@@ -233,8 +277,10 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       this.every(config.autopurgePurgeIntervalHours * 3600_000, purge);
     }
     await this.metrics?.start(logger);
-    logger.info({ address: bound.address, port: bound.port, adminPort, dataDir: config.dataDir },
-      config.distributed ? 'client port open (clients are served once a leader is established)' : 'serving clients');
+    logger.info(
+      { address: bound.address, port: bound.port, adminPort, dataDir: config.dataDir },
+      config.distributed ? 'client port open (clients are served once a leader is established)' : 'serving clients',
+    );
     return { address: bound.address, port: bound.port, adminPort, stop: () => this.stop() };
   }
 
@@ -254,20 +300,37 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     const t0 = Date.now();
     const loadStart = performance.now();
     const rec = await this.dataDir.recoverAsync({ repair: true, ensemble: this.config.distributed });
-    const member = this.config.distributed ? ' (or wipe this member\'s ark-v1 directory: it then takes a SNAP from the leader)' : '';
-    for (const s of rec.skipped) this.logger.error({ reason: s.reason }, `damaged snapshot passed over: recovered from an older snapshot and the log instead; move the file aside once you have a backup${member}`);
-    for (const t of rec.truncated) this.logger.warn({ file: t.file, offset: t.offset }, 'txn log ended in a partial record (crash mid-write): truncated it there; no action needed, a write cut short was never acknowledged');
+    const member = this.config.distributed ? " (or wipe this member's ark-v1 directory: it then takes a SNAP from the leader)" : '';
+    for (const s of rec.skipped)
+      this.logger.error(
+        { reason: s.reason },
+        `damaged snapshot passed over: recovered from an older snapshot and the log instead; move the file aside once you have a backup${member}`,
+      );
+    for (const t of rec.truncated)
+      this.logger.warn(
+        { file: t.file, offset: t.offset },
+        'txn log ended in a partial record (crash mid-write): truncated it there; no action needed, a write cut short was never acknowledged',
+      );
     const replayStart = performance.now();
     this.commit.load(rec);
     // warnings of replayed txns were logged when they were new
     this.core.tree.quotaWarnings.length = 0;
     this.metrics?.startup({
-      dbInitMs: performance.now() - loadStart, snapshotLoadMs: rec.snapshotLoadMs, txnsLoadMs: rec.logLoadMs + performance.now() - replayStart, txns: rec.records.length,
+      dbInitMs: performance.now() - loadStart,
+      snapshotLoadMs: rec.snapshotLoadMs,
+      txnsLoadMs: rec.logLoadMs + performance.now() - replayStart,
+      txns: rec.records.length,
     });
-    this.logger.info({
-      snapshotZxid: rec.snapshot ? `0x${rec.snapshot.zxid.toString(16)}` : null, txns: rec.records.length,
-      zxid: `0x${this.core.lastApplied.toString(16)}`, ms: Date.now() - t0, znodes: this.core.tree.nodeCount,
-    }, 'data loaded');
+    this.logger.info(
+      {
+        snapshotZxid: rec.snapshot ? `0x${rec.snapshot.zxid.toString(16)}` : null,
+        txns: rec.records.length,
+        zxid: `0x${this.core.lastApplied.toString(16)}`,
+        ms: Date.now() - t0,
+        znodes: this.core.tree.nodeCount,
+      },
+      'data loaded',
+    );
     this.loading = false;
     // the replayed txns count towards the next snapshot: the count runs from the newest snapshot
     // on disk, not from this process's start (else a member restarted often never snapshots)
@@ -306,8 +369,10 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
   private fail(err: Error): void {
     if (this.failed) return;
     this.failed = true;
-    this.logger.fatal({ err: err.message, dir: this.dataDir.log.dir },
-      `cannot write the data dir: stopping so that no unlogged write is acknowledged; check free space, permissions and the disk under dir, then restart ${this.config.distributed ? 'this member' : 'the server'}`);
+    this.logger.fatal(
+      { err: err.message, dir: this.dataDir.log.dir },
+      `cannot write the data dir: stopping so that no unlogged write is acknowledged; check free space, permissions and the disk under dir, then restart ${this.config.distributed ? 'this member' : 'the server'}`,
+    );
     this.port.closeAll();
     this.emit('fatal', err);
     void this.stop().catch(() => undefined);
@@ -321,9 +386,13 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
    */
   async backupTo(out: Writable, onStart?: (zxid: number) => void, signal?: AbortSignal): Promise<BackupResult> {
     const t0 = Date.now();
-    const run = this.snapshots.exclusive(() => writeBackup(this.core.tree, this.core.sessionRecords(), out, {
-      createdBy: `ark ${ARK_VERSION}`, ...(onStart ? { onStart } : {}), ...(signal ? { signal } : {}),
-    }));
+    const run = this.snapshots.exclusive(() =>
+      writeBackup(this.core.tree, this.core.sessionRecords(), out, {
+        createdBy: `ark ${ARK_VERSION}`,
+        ...(onStart ? { onStart } : {}),
+        ...(signal ? { signal } : {}),
+      }),
+    );
     this.metrics?.backup(run);
     try {
       const r = await run;
@@ -352,14 +421,18 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       // member with the duty does it (a follower's restore runs on the leader, which archives
       // within the interval as always)
       if (this.archiving && this.commit.archiveDuty() && !(await this.archiving.flush(10_000, this.commit.archivableZxid()))) {
-        this.logger.warn('the archive could not take the txns before this restore within 10 s: point-in-time restore may not reach the last of them');
+        this.logger.warn(
+          'the archive could not take the txns before this restore within 10 s: point-in-time restore may not reach the last of them',
+        );
       }
       this.restoring = true;
       this.port.closeAll();
       // no snapshot or backup captures the tree while it is replaced
       const r = await this.snapshots.exclusive(() => this.commit.restore(raw, () => readBackupAsync(name, raw)));
-      this.logger.warn({ backupZxid: `0x${r.backupZxid.toString(16)}`, zxid: `0x${r.zxid.toString(16)}`, znodes: r.nodes },
-        'online restore done: the tree was replaced by the backup; clients were disconnected and reconnect to the restored tree');
+      this.logger.warn(
+        { backupZxid: `0x${r.backupZxid.toString(16)}`, zxid: `0x${r.zxid.toString(16)}`, znodes: r.nodes },
+        'online restore done: the tree was replaced by the backup; clients were disconnected and reconnect to the restored tree',
+      );
       this.archiving?.archiver.historyChanged();
       return r;
     } finally {
@@ -389,8 +462,12 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
   private archiveMetrics(): Array<[string, number]> {
     if (!this.archiving) return [];
     const lag = this.archiveLag();
-    return [['zk_archive_lag_txns', lag.txns], ['zk_archive_lag_ms', lag.ms], ['zk_archive_last_zxid', this.archiving.archiver.archive?.end ?? 0],
-      ['zk_archive_history_mismatch', lag.mismatch ? 1 : 0]];
+    return [
+      ['zk_archive_lag_txns', lag.txns],
+      ['zk_archive_lag_ms', lag.ms],
+      ['zk_archive_last_zxid', this.archiving.archiver.archive?.end ?? 0],
+      ['zk_archive_history_mismatch', lag.mismatch ? 1 : 0],
+    ];
   }
 
   /** The last snapshot written by this process (for mntr / admin). */
@@ -419,7 +496,9 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       // server's); consensus keeps ticking meanwhile: a leader that stopped pinging for the
       // flush's 10 s would lose its followers
       if (!this.failed && this.commit.archiveDuty() && !(await this.archiving.flush(10_000, this.commit.archivableZxid()))) {
-        this.logger.warn('the archive could not take the last txns within 10 s: they stay in the txn log and are archived by whoever archives next');
+        this.logger.warn(
+          'the archive could not take the last txns within 10 s: they stay in the txn log and are archived by whoever archives next',
+        );
       }
       await this.archiving.stop();
     }

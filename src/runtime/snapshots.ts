@@ -12,15 +12,21 @@ import { SnapshotSchedule } from '../server/snapschedule.js';
  * The storage hooks both runtimes set the same way: each txn-log fsync and each snapshot goes to
  * mntr's figures and, when on, to /metrics; a slow fsync is counted and logged.
  */
-export function observeStorage(log: FileTxnLog, snapshots: SnapshotRunner, o: { metrics: ServerMetrics | null; stats: RuntimeStats; thresholdMs: number; logger: Logger }): void {
+export function observeStorage(
+  log: FileTxnLog,
+  snapshots: SnapshotRunner,
+  o: { metrics: ServerMetrics | null; stats: RuntimeStats; thresholdMs: number; logger: Logger },
+): void {
   const { metrics, stats, logger, thresholdMs } = o;
   log.onFsync = (ms) => {
     metrics?.fsync(ms);
     stats.fsync.add(Math.round(ms));
     if (ms <= thresholdMs) return;
     stats.fsyncThresholdExceeded++;
-    logger.warn({ ms: Math.round(ms), thresholdMs, dir: log.dir },
-      'fsync of the txn log was slow: every write waits for it; put dataLogDir on a faster disk of its own, or raise fsync.warningthresholdms if this disk is expected to be slow');
+    logger.warn(
+      { ms: Math.round(ms), thresholdMs, dir: log.dir },
+      'fsync of the txn log was slow: every write waits for it; put dataLogDir on a faster disk of its own, or raise fsync.warningthresholdms if this disk is expected to be slow',
+    );
   };
   if (metrics) snapshots.onSnapshot = (info) => metrics.snapshotWritten(info.ms);
   snapshots.stats = stats;
@@ -46,8 +52,13 @@ export class SnapshotRunner {
   /** the log's bytesAppended when applied() last looked */
   private logBytesSeen = 0;
 
-  constructor(private readonly dataDir: DataDir, private readonly gzip: boolean, private readonly logger: Logger,
-    limits: { snapCount: number; snapSizeBytes: number }, random: () => number) {
+  constructor(
+    private readonly dataDir: DataDir,
+    private readonly gzip: boolean,
+    private readonly logger: Logger,
+    limits: { snapCount: number; snapSizeBytes: number },
+    random: () => number,
+  ) {
     this.schedule = new SnapshotSchedule(limits.snapCount, limits.snapSizeBytes, random);
   }
 
@@ -83,21 +94,34 @@ export class SnapshotRunner {
   start(core: ServerCore, onWritten?: (info: WrittenSnapshot) => void): boolean {
     this.schedule.started();
     if (this.busy) {
-      this.logger.warn('Too busy to snap, skipping: the previous snapshot or a backup is still being written; if this repeats, raise snapCount or put dataDir on a faster disk');
+      this.logger.warn(
+        'Too busy to snap, skipping: the previous snapshot or a backup is still being written; if this repeats, raise snapCount or put dataDir on a faster disk',
+      );
       return false;
     }
     this.dataDir.log.roll();
     const abort = new AbortController();
-    const done = this.dataDir.writeSnapshot(core.tree, core.sessionRecords(), { gzip: this.gzip, now: Date.now(), signal: abort.signal })
-      .then((info) => {
-        this.last = info;
-        onWritten?.(info);
-        this.onSnapshot?.(info);
-        this.stats?.snapshot.add(info.ms);
-        this.logger.info({ file: info.file, zxid: `0x${info.zxid.toString(16)}`, nodes: info.nodes, bytes: info.bytes, ms: info.ms }, 'snapshot written');
-      }, (e: unknown) => {
-        if (!abort.signal.aborted) this.logger.error({ err: (e as Error).message }, 'snapshot failed: the txn log still holds every write; check free space and permissions of dataDir (the next snapshot is tried after snapCount more txns)');
-      })
+    const done = this.dataDir
+      .writeSnapshot(core.tree, core.sessionRecords(), { gzip: this.gzip, now: Date.now(), signal: abort.signal })
+      .then(
+        (info) => {
+          this.last = info;
+          onWritten?.(info);
+          this.onSnapshot?.(info);
+          this.stats?.snapshot.add(info.ms);
+          this.logger.info(
+            { file: info.file, zxid: `0x${info.zxid.toString(16)}`, nodes: info.nodes, bytes: info.bytes, ms: info.ms },
+            'snapshot written',
+          );
+        },
+        (e: unknown) => {
+          if (!abort.signal.aborted)
+            this.logger.error(
+              { err: (e as Error).message },
+              'snapshot failed: the txn log still holds every write; check free space and permissions of dataDir (the next snapshot is tried after snapCount more txns)',
+            );
+        },
+      )
       .finally(() => {
         this.run = null;
         if (this.capturing === done) this.capturing = null;
@@ -140,7 +164,9 @@ export function purgeDataDir(dataDir: DataDir, keep: number, logger: Logger, kee
     const removed = dataDir.purge(keep, keepLogAfter);
     if (removed.length > 0) logger.info({ removed: removed.length, kept: keep }, 'autopurge removed old snapshots and log segments');
   } catch (e) {
-    logger.error({ err: (e as Error).message }, 'autopurge failed: old snapshots and log segments stay; check permissions of dataDir and dataLogDir (purge runs again after autopurge.purgeInterval hours, or run ark purge)');
+    logger.error(
+      { err: (e as Error).message },
+      'autopurge failed: old snapshots and log segments stay; check permissions of dataDir and dataLogDir (purge runs again after autopurge.purgeInterval hours, or run ark purge)',
+    );
   }
 }
-

@@ -12,7 +12,6 @@ import { configNodeText } from '../config/serverline.js';
 import type { CommitPath, HostServices, RestoreOutcome } from './commit.js';
 import { COUNTER_SPAN, epochOf } from '../util/zxid.js';
 
-
 /**
  * The server core's settings from zoo.cfg; `serverId` seeds session ids (1 standalone, as
  * ZooKeeperServer). An ensemble member's /zookeeper/config holds its server.N lines, as
@@ -138,7 +137,10 @@ export class StandalonePath implements CommitPath {
   private drained(): Promise<void> {
     // after a failed write nothing more reaches the disk: there is nothing to wait for
     if (this.stopped) return Promise.resolve();
-    return new Promise<void>((resolve) => { this.idleWaiters.push(resolve); this.persist(); });
+    return new Promise<void>((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.persist();
+    });
   }
 
   canSnapshot(): boolean {
@@ -173,7 +175,11 @@ export class StandalonePath implements CommitPath {
           this.load(await this.host.dataDir.recoverAsync({ repair: true }));
         } catch (reloadErr) {
           // neither the backup nor this server's own data: serving the empty core would lose it all
-          this.host.fatal(new Error(`the backup could not be restored (${(e as Error).message}) and reloading the data dir failed too: ${(reloadErr as Error).message}`));
+          this.host.fatal(
+            new Error(
+              `the backup could not be restored (${(e as Error).message}) and reloading the data dir failed too: ${(reloadErr as Error).message}`,
+            ),
+          );
         }
         throw e;
       }

@@ -30,14 +30,23 @@ export function serverView(opts: {
   const { config } = opts;
   const startedAt = Date.now();
   const view: ServerView = {
-    get core() { return opts.core(); },
-    get mode() { return opts.mode(); },
+    get core() {
+      return opts.core();
+    },
+    get mode() {
+      return opts.mode();
+    },
     get config() {
       return {
-        clientPort: opts.boundPort(), clientPortAddress: config.clientPortAddress ?? '0.0.0.0',
-        dataDir: join(config.dataDir, DATA_SUBDIR), dataLogDir: join(config.dataLogDir, DATA_SUBDIR),
-        tickTimeMs: config.tickTimeMs, maxClientCnxns: config.maxClientCnxns,
-        minSessionTimeoutMs: config.minSessionTimeoutMs, maxSessionTimeoutMs: config.maxSessionTimeoutMs, serverId: opts.serverId,
+        clientPort: opts.boundPort(),
+        clientPortAddress: config.clientPortAddress ?? '0.0.0.0',
+        dataDir: join(config.dataDir, DATA_SUBDIR),
+        dataLogDir: join(config.dataLogDir, DATA_SUBDIR),
+        tickTimeMs: config.tickTimeMs,
+        maxClientCnxns: config.maxClientCnxns,
+        minSessionTimeoutMs: config.minSessionTimeoutMs,
+        maxSessionTimeoutMs: config.maxSessionTimeoutMs,
+        serverId: opts.serverId,
       };
     },
     startedAt,
@@ -72,7 +81,9 @@ function newestSnapshot(dataDir: DataDir): { zxid: number; timeMs: number } | nu
   for (const s of dataDir.snapshots()) {
     try {
       return { zxid: s.zxid, timeMs: statSync(s.file).mtimeMs };
-    } catch { /* purged meanwhile: the next one */ }
+    } catch {
+      /* purged meanwhile: the next one */
+    }
   }
   return null;
 }
@@ -83,20 +94,39 @@ export function dirBytes(dir: string): number {
   let n = 0;
   for (const f of readdirSync(dir)) {
     if (f.startsWith(SPARE_SEGMENT)) continue;
-    try { n += statSync(join(dir, f)).size; } catch { /* removed meanwhile */ }
+    try {
+      n += statSync(join(dir, f)).size;
+    } catch {
+      /* removed meanwhile */
+    }
   }
   return n;
 }
 
 export function countFds(): number {
-  try { return readdirSync('/proc/self/fd').filter((f) => { try { readlinkSync(`/proc/self/fd/${f}`); return true; } catch { return false; } }).length; } catch { return 0; }
+  try {
+    return readdirSync('/proc/self/fd').filter((f) => {
+      try {
+        readlinkSync(`/proc/self/fd/${f}`);
+        return true;
+      } catch {
+        return false;
+      }
+    }).length;
+  } catch {
+    return 0;
+  }
 }
 
 /** The soft limit on open files ("Max open files" in /proc/self/limits), 0 when unknown. */
 export function maxFds(): number {
   try {
-    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
     const n = Number(line?.split(/\s{2,}/)[1]);
     return Number.isFinite(n) ? n : 0;
-  } catch { return 0; }
+  } catch {
+    return 0;
+  }
 }

@@ -48,7 +48,10 @@ function samePath(req: { path: string }, path: string): void {
 
 /** -1 asks for no version: anything goes; else the change sets the one asked for, plus one. */
 function versionAgrees(req: { path: string; version: number }, version: number): void {
-  assert(req.version === -1 || version === ((req.version + 1) | 0), () => `prep made a txn setting version ${version} of ${req.path} from a request expecting version ${req.version}`);
+  assert(
+    req.version === -1 || version === ((req.version + 1) | 0),
+    () => `prep made a txn setting version ${version} of ${req.path} from a request expecting version ${req.version}`,
+  );
 }
 
 /**
@@ -59,9 +62,16 @@ function versionAgrees(req: { path: string; version: number }, version: number):
 function createAgrees(req: CreateRequest, txn: Extract<Txn, { parentCVersion: number }>, sessionId: bigint): void {
   const mode = createMode(req.flags);
   const path = mode.sequential ? req.path + sequenceSuffix(txn.parentCVersion - 1) : req.path;
-  assert(txn.path === path, () => `prep made a create of ${txn.path} (parent cversion ${txn.parentCVersion}) from a request for ${req.path} with flags ${req.flags}: expected ${path}`);
+  assert(
+    txn.path === path,
+    () =>
+      `prep made a create of ${txn.path} (parent cversion ${txn.parentCVersion}) from a request for ${req.path} with flags ${req.flags}: expected ${path}`,
+  );
   const ephemeral = mode.ephemeral && (txn.type === OpCode.create || txn.type === OpCode.create2);
   const owner = txn.ephemeralOwner;
-  assert(ephemeral ? owner === sessionId : !isEphemeralOwner(owner),
-    () => `prep made a create of ${txn.path} owned by ${hexId(owner)} from a${ephemeral ? 'n ephemeral' : ' persistent'} request of session ${hexId(sessionId)}`);
+  assert(
+    ephemeral ? owner === sessionId : !isEphemeralOwner(owner),
+    () =>
+      `prep made a create of ${txn.path} owned by ${hexId(owner)} from a${ephemeral ? 'n ephemeral' : ' persistent'} request of session ${hexId(sessionId)}`,
+  );
 }

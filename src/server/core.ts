@@ -5,9 +5,26 @@
 import { ErrorCode, KeeperError, assert } from '../util/errors.js';
 import { JuteWriter } from '../wire/jute.js';
 import {
-  EventType, KeeperState, OpCode, Perms, WatcherType, Xid, AddWatchMode,
-  writeACLs, writeConnectResponse, writeOpResults, writeStat, type ReplyOpResult,
-  type ACL, type ConnectRequest, type Id, type OpResult, type Request, type SetWatchesRequest, type Stat, type MultiOp,
+  EventType,
+  KeeperState,
+  OpCode,
+  Perms,
+  WatcherType,
+  Xid,
+  AddWatchMode,
+  writeACLs,
+  writeConnectResponse,
+  writeOpResults,
+  writeStat,
+  type ReplyOpResult,
+  type ACL,
+  type ConnectRequest,
+  type Id,
+  type OpResult,
+  type Request,
+  type SetWatchesRequest,
+  type Stat,
+  type MultiOp,
 } from '../wire/protocol.js';
 import type { Txn, TxnHeader } from '../wire/txn.js';
 import { aclAllows, authenticate, checkACL, redactDigests } from '../tree/acl.js';
@@ -61,14 +78,45 @@ export interface PendingTxn {
 }
 
 // `at` is the arrival time, for the latency figures of stat / mntr
-interface WriteItem { kind: 'write'; at: number; conn: CoreConn; xid: number; type: number; zxid: number; result: ApplyResult | null }
-interface ReadItem { kind: 'read'; at: number; xid: number; request: Request }
-interface SyncItem { kind: 'sync'; at: number; xid: number; path: string; barrierZxid: number }
-interface ErrorItem { kind: 'error'; at: number; xid: number; err: number; zxid: number }
+interface WriteItem {
+  kind: 'write';
+  at: number;
+  conn: CoreConn;
+  xid: number;
+  type: number;
+  zxid: number;
+  result: ApplyResult | null;
+}
+interface ReadItem {
+  kind: 'read';
+  at: number;
+  xid: number;
+  request: Request;
+}
+interface SyncItem {
+  kind: 'sync';
+  at: number;
+  xid: number;
+  path: string;
+  barrierZxid: number;
+}
+interface ErrorItem {
+  kind: 'error';
+  at: number;
+  xid: number;
+  err: number;
+  zxid: number;
+}
 type PendingItem = WriteItem | ReadItem | SyncItem | ErrorItem;
 
 // `at`: when the ConnectRequest arrived (createSession is timed as a write, as ZooKeeper does)
-interface ConnectItem { conn: CoreConn; timeoutMs: number; passwd: Buffer; readOnly: boolean; at: number }
+interface ConnectItem {
+  conn: CoreConn;
+  timeoutMs: number;
+  passwd: Buffer;
+  readOnly: boolean;
+  at: number;
+}
 
 /**
  * How this core takes part: 'standalone' decides and applies alone; 'leader' decides txns that
@@ -97,9 +145,7 @@ export interface CoreObserver {
   answered(type: number, update: boolean, latencyMs: number): void;
 }
 
-export type Output =
-  | { kind: 'send'; conn: number; data: Buffer }
-  | { kind: 'close'; conn: number; reason: string };
+export type Output = { kind: 'send'; conn: number; data: Buffer } | { kind: 'close'; conn: number; reason: string };
 
 /** Request counts and latencies, for srvr / stat / mntr / cons. */
 export interface LatencyStats {
@@ -147,9 +193,22 @@ export class CoreConn {
   /** reply bytes produced but not yet taken by the runtime */
   outBytes = 0;
   readonly stats: ConnStats;
-  constructor(readonly id: number, readonly remoteAddr: string, readonly remotePort: number, now: number) {
+  constructor(
+    readonly id: number,
+    readonly remoteAddr: string,
+    readonly remotePort: number,
+    now: number,
+  ) {
     this.authInfo = [{ scheme: 'ip', id: remoteAddr }];
-    this.stats = { ...freshLatencyStats(), lastOp: 'NA', lastZxid: -1, lastResponseTime: 0, established: now, lastCxid: -1, lastLatencyMs: 0 };
+    this.stats = {
+      ...freshLatencyStats(),
+      lastOp: 'NA',
+      lastZxid: -1,
+      lastResponseTime: 0,
+      established: now,
+      lastCxid: -1,
+      lastLatencyMs: 0,
+    };
   }
 }
 
@@ -187,7 +246,10 @@ export class ServerCore {
   /** set by the runtime when it keeps metrics */
   observer: CoreObserver | null = null;
 
-  constructor(private readonly opts: CoreOptions, nowMs: number) {
+  constructor(
+    private readonly opts: CoreOptions,
+    nowMs: number,
+  ) {
     this.now = nowMs;
     this.sessions = new SessionTracker(opts.tickTimeMs, opts.serverId, nowMs);
     this.prep = new Prep(this.tree, { extendedTypesEnabled: opts.extendedTypesEnabled, enforceQuota: opts.enforceQuota });
@@ -311,7 +373,12 @@ export class ServerCore {
     const session = this.sessions.get(req.sessionId);
     if (!session || session.closing || !session.passwd.equals(req.passwd)) {
       this.sendConnectResponse(conn, { timeoutMs: 0, sessionId: 0n, passwd: Buffer.alloc(16), readOnly: false });
-      this.close(conn, session ? 'wrong session password or session closing' : `session 0x${BigInt.asUintN(64, req.sessionId).toString(16)} expired or unknown`);
+      this.close(
+        conn,
+        session
+          ? 'wrong session password or session closing'
+          : `session 0x${BigInt.asUintN(64, req.sessionId).toString(16)} expired or unknown`,
+      );
       return;
     }
     const previous = this.sessionConn.get(session.id);
@@ -464,7 +531,12 @@ export class ServerCore {
     }
     // what goes to the log must say what the request asked (a mismatch is a bug in prep)
     assertTxnAgrees(request, txn, sessionId);
-    const p: PendingTxn = { hdr: { sessionId, cxid: xid, zxid, time: this.now, type: txn.type === OpCode.error ? OpCode.error : request.type }, txn, origin: null, connect: null };
+    const p: PendingTxn = {
+      hdr: { sessionId, cxid: xid, zxid, time: this.now, type: txn.type === OpCode.error ? OpCode.error : request.type },
+      txn,
+      origin: null,
+      connect: null,
+    };
     this.toPersist.push(p);
     return p;
   }
@@ -602,9 +674,12 @@ export class ServerCore {
 
   private ready(item: PendingItem): boolean {
     switch (item.kind) {
-      case 'write': return item.result !== null;
-      case 'sync': return this.lastApplied >= item.barrierZxid;
-      default: return true;
+      case 'write':
+        return item.result !== null;
+      case 'sync':
+        return this.lastApplied >= item.barrierZxid;
+      default:
+        return true;
     }
   }
 
@@ -736,7 +811,12 @@ export class ServerCore {
         throw e;
       }
       this.lastZxid = zxid;
-      this.toPersist.push({ hdr: { sessionId: 0n, cxid: 0, zxid, time: now, type: OpCode.deleteContainer }, txn, origin: null, connect: null });
+      this.toPersist.push({
+        hdr: { sessionId: 0n, cxid: 0, zxid, time: now, type: OpCode.deleteContainer },
+        txn,
+        origin: null,
+        connect: null,
+      });
     }
   }
 
@@ -838,7 +918,11 @@ export class ServerCore {
       case OpCode.create2:
       case OpCode.createContainer:
       case OpCode.createTTL:
-        if ('path' in r) this.sendReply(conn, item.xid, item.zxid, 0, (w) => { w.string(r.path); writeStat(w, r.stat); });
+        if ('path' in r)
+          this.sendReply(conn, item.xid, item.zxid, 0, (w) => {
+            w.string(r.path);
+            writeStat(w, r.stat);
+          });
         return;
       case OpCode.setData:
       case OpCode.setACL:
@@ -887,7 +971,10 @@ export class ServerCore {
       }
       case OpCode.getData: {
         const { dataBytes, stat } = this.getData(conn, request.req.path, request.req.watch);
-        return (w) => { w.latin1Buffer(dataBytes); writeStat(w, stat); };
+        return (w) => {
+          w.latin1Buffer(dataBytes);
+          writeStat(w, stat);
+        };
       }
       case OpCode.getChildren: {
         const { children } = this.getChildren(conn, request.req.path, request.req.watch);
@@ -895,7 +982,10 @@ export class ServerCore {
       }
       case OpCode.getChildren2: {
         const { children, stat } = this.getChildren(conn, request.req.path, request.req.watch);
-        return (w) => { w.stringVector(children); writeStat(w, stat); };
+        return (w) => {
+          w.stringVector(children);
+          writeStat(w, stat);
+        };
       }
       case OpCode.getACL: {
         const path = request.req.path;
@@ -904,7 +994,10 @@ export class ServerCore {
         checkACL(node.acl, Perms.READ | Perms.ADMIN, conn.authInfo, path);
         const acl = aclAllows(node.acl, Perms.ADMIN, conn.authInfo) ? node.acl : redactDigests(node.acl);
         const stat = node.stat();
-        return (w) => { writeACLs(w, acl); writeStat(w, stat); };
+        return (w) => {
+          writeACLs(w, acl);
+          writeStat(w, stat);
+        };
       }
       case OpCode.check: {
         // outside a multi, check is a read (FinalRequestProcessor.handleCheckVersionRequest)
@@ -941,7 +1034,8 @@ export class ServerCore {
         return null;
       case OpCode.addWatch: {
         const { path, mode } = request.req;
-        if (mode !== AddWatchMode.Persistent && mode !== AddWatchMode.PersistentRecursive) throw new KeeperError(ErrorCode.MarshallingError, path);
+        if (mode !== AddWatchMode.Persistent && mode !== AddWatchMode.PersistentRecursive)
+          throw new KeeperError(ErrorCode.MarshallingError, path);
         tree.addPersistentWatch(path, conn.id, mode === AddWatchMode.PersistentRecursive);
         // the Java client reads an ErrorResponse record here (FinalRequestProcessor: new ErrorResponse(0))
         return (w) => w.int(0);
@@ -954,7 +1048,10 @@ export class ServerCore {
       }
       case OpCode.whoAmI: {
         const infos = conn.authInfo.map((a) => ({ scheme: a.scheme, user: a.scheme === 'digest' ? a.id.replace(/:.*/s, '') : a.id }));
-        return (w) => w.vector(infos, (ww, i) => { ww.string(i.scheme).string(i.user); });
+        return (w) =>
+          w.vector(infos, (ww, i) => {
+            ww.string(i.scheme).string(i.user);
+          });
       }
     }
     throw new KeeperError(ErrorCode.Unimplemented);
@@ -1027,12 +1124,23 @@ export class ServerCore {
     const all = WatchMode.Standard | WatchMode.Persistent | WatchMode.PersistentRecursive;
     const targets: Array<[typeof dataWatches, number]> = [];
     switch (type) {
-      case WatcherType.Children: targets.push([childWatches, WatchMode.Standard]); break;
-      case WatcherType.Data: targets.push([dataWatches, WatchMode.Standard]); break;
-      case WatcherType.Any: targets.push([childWatches, all], [dataWatches, all]); break;
-      case WatcherType.Persistent: targets.push([childWatches, WatchMode.Persistent], [dataWatches, WatchMode.Persistent]); break;
-      case WatcherType.PersistentRecursive: targets.push([dataWatches, WatchMode.PersistentRecursive]); break;
-      default: throw new KeeperError(ErrorCode.MarshallingError, path);
+      case WatcherType.Children:
+        targets.push([childWatches, WatchMode.Standard]);
+        break;
+      case WatcherType.Data:
+        targets.push([dataWatches, WatchMode.Standard]);
+        break;
+      case WatcherType.Any:
+        targets.push([childWatches, all], [dataWatches, all]);
+        break;
+      case WatcherType.Persistent:
+        targets.push([childWatches, WatchMode.Persistent], [dataWatches, WatchMode.Persistent]);
+        break;
+      case WatcherType.PersistentRecursive:
+        targets.push([dataWatches, WatchMode.PersistentRecursive]);
+        break;
+      default:
+        throw new KeeperError(ErrorCode.MarshallingError, path);
     }
     let found = false;
     for (const [wm, mask] of targets) {
@@ -1058,10 +1166,14 @@ export class ServerCore {
 /** The opcode an answered item counts as (see CoreObserver.answered). */
 function answeredType(item: PendingItem): number {
   switch (item.kind) {
-    case 'write': return item.result?.type === OpCode.error ? OpCode.error : item.type;
-    case 'read': return item.request.type;
-    case 'sync': return OpCode.sync;
-    case 'error': return OpCode.error;
+    case 'write':
+      return item.result?.type === OpCode.error ? OpCode.error : item.type;
+    case 'read':
+      return item.request.type;
+    case 'sync':
+      return OpCode.sync;
+    case 'error':
+      return OpCode.error;
   }
 }
 
@@ -1102,29 +1214,56 @@ function toOpResult(r: ApplyResult): OpResult {
 /** Four-character op names that cons / stat show (ServerCnxn lastOp). */
 export function opShort(type: number): string {
   switch (type) {
-    case OpCode.create: case OpCode.create2: case OpCode.createContainer: case OpCode.createTTL: return 'CREA';
-    case OpCode.delete: return 'DELE';
-    case OpCode.exists: return 'EXIS';
-    case OpCode.getData: return 'GETD';
-    case OpCode.setData: return 'SETD';
-    case OpCode.getACL: return 'GETA';
-    case OpCode.setACL: return 'SETA';
-    case OpCode.getChildren: case OpCode.getChildren2: return 'GETC';
-    case OpCode.sync: return 'SYNC';
-    case OpCode.ping: return 'PING';
-    case OpCode.check: return 'CHEC';
-    case OpCode.multi: return 'MULT';
-    case OpCode.multiRead: return 'MLTR';
-    case OpCode.closeSession: return 'CLOS';
-    case OpCode.setWatches: case OpCode.setWatches2: return 'SETW';
-    case OpCode.addWatch: return 'ADDW';
-    case OpCode.removeWatches: return 'REMW';
-    case OpCode.checkWatches: return 'CHKW';
-    case OpCode.getEphemerals: return 'GETE';
-    case OpCode.getAllChildrenNumber: return 'GETACN';
-    case OpCode.whoAmI: return 'HOMI';
-    case OpCode.reconfig: return 'RECO';
-    default: return 'NA';
+    case OpCode.create:
+    case OpCode.create2:
+    case OpCode.createContainer:
+    case OpCode.createTTL:
+      return 'CREA';
+    case OpCode.delete:
+      return 'DELE';
+    case OpCode.exists:
+      return 'EXIS';
+    case OpCode.getData:
+      return 'GETD';
+    case OpCode.setData:
+      return 'SETD';
+    case OpCode.getACL:
+      return 'GETA';
+    case OpCode.setACL:
+      return 'SETA';
+    case OpCode.getChildren:
+    case OpCode.getChildren2:
+      return 'GETC';
+    case OpCode.sync:
+      return 'SYNC';
+    case OpCode.ping:
+      return 'PING';
+    case OpCode.check:
+      return 'CHEC';
+    case OpCode.multi:
+      return 'MULT';
+    case OpCode.multiRead:
+      return 'MLTR';
+    case OpCode.closeSession:
+      return 'CLOS';
+    case OpCode.setWatches:
+    case OpCode.setWatches2:
+      return 'SETW';
+    case OpCode.addWatch:
+      return 'ADDW';
+    case OpCode.removeWatches:
+      return 'REMW';
+    case OpCode.checkWatches:
+      return 'CHKW';
+    case OpCode.getEphemerals:
+      return 'GETE';
+    case OpCode.getAllChildrenNumber:
+      return 'GETACN';
+    case OpCode.whoAmI:
+      return 'HOMI';
+    case OpCode.reconfig:
+      return 'RECO';
+    default:
+      return 'NA';
   }
 }
-

@@ -25,7 +25,8 @@ export function pathProblem(path: string): string | null {
     }
     if (charProblem === null) {
       if (c === 0) charProblem = `null character not allowed @${i}`;
-      else if (c <= 0x1f || (c >= 0x7f && c <= 0x9f) || (c >= 0xd800 && c <= 0xf8ff) || c >= 0xfff0) charProblem = `invalid character @${i}`;
+      else if (c <= 0x1f || (c >= 0x7f && c <= 0x9f) || (c >= 0xd800 && c <= 0xf8ff) || c >= 0xfff0)
+        charProblem = `invalid character @${i}`;
     }
   }
   return charProblem;

@@ -47,7 +47,10 @@ export class Prep {
   /** changes of the multi being prepared; merged on success, dropped on failure */
   private staged: Map<string, ChangeRecord> | null = null;
 
-  constructor(private readonly tree: DataTree, private readonly opts: PrepOptions) {}
+  constructor(
+    private readonly tree: DataTree,
+    private readonly opts: PrepOptions,
+  ) {}
 
   get pendingCount(): number {
     return this.pending.size;
@@ -75,8 +78,14 @@ export class Prep {
     const node = this.tree.get(path);
     if (!node) return null;
     return {
-      exists: true, version: node.version, cversion: node.cversion, aversion: node.aversion,
-      owner: node.ephemeralOwner, childCount: node.numChildren, acl: node.acl, zxid: 0,
+      exists: true,
+      version: node.version,
+      cversion: node.cversion,
+      aversion: node.aversion,
+      owner: node.ephemeralOwner,
+      childCount: node.numChildren,
+      acl: node.acl,
+      zxid: 0,
     };
   }
 
@@ -117,7 +126,8 @@ export class Prep {
 
   private create(
     type: typeof OpCode.create | typeof OpCode.create2 | typeof OpCode.createContainer | typeof OpCode.createTTL,
-    req: CreateRequest, ctx: PrepContext,
+    req: CreateRequest,
+    ctx: PrepContext,
   ): Txn {
     const flags = req.flags;
     if (flags < 0 || flags > CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL) throw new KeeperError(ErrorCode.BadArguments, req.path);
@@ -143,7 +153,8 @@ export class Prep {
     const newCVersion = parentCVersion + 1;
     // the opcode decides the txn and so the owner, as in ZooKeeper: create with the CONTAINER flag
     // makes a plain persistent node, createContainer with any flags a container
-    const owner = type === OpCode.createContainer ? CONTAINER_OWNER : type === OpCode.createTTL ? ttlOwner(ttl) : ephemeral ? ctx.sessionId : 0n;
+    const owner =
+      type === OpCode.createContainer ? CONTAINER_OWNER : type === OpCode.createTTL ? ttlOwner(ttl) : ephemeral ? ctx.sessionId : 0n;
     this.put(parentPath, changed(parent, ctx.zxid, { cversion: newCVersion, childCount: parent.childCount + 1 }));
     this.put(path, { exists: true, version: 0, cversion: 0, aversion: 0, owner, childCount: 0, acl, zxid: ctx.zxid });
     return { type, path, data: req.data, acl, ephemeralOwner: owner, parentCVersion: newCVersion };
@@ -277,17 +288,30 @@ export class Prep {
  * V8 builds `{ ...rec, version }` on a slow path, about 0.5 us a time, which was 15% of the
  * core's cost per multi of four setData.
  */
-function changed(rec: ChangeRecord, zxid: number, c: Partial<Pick<ChangeRecord, 'exists' | 'version' | 'cversion' | 'aversion' | 'childCount' | 'acl'>>): ChangeRecord {
+function changed(
+  rec: ChangeRecord,
+  zxid: number,
+  c: Partial<Pick<ChangeRecord, 'exists' | 'version' | 'cversion' | 'aversion' | 'childCount' | 'acl'>>,
+): ChangeRecord {
   return {
-    exists: c.exists ?? rec.exists, version: c.version ?? rec.version, cversion: c.cversion ?? rec.cversion, aversion: c.aversion ?? rec.aversion,
-    owner: rec.owner, childCount: c.childCount ?? rec.childCount, acl: c.acl ?? rec.acl, zxid,
+    exists: c.exists ?? rec.exists,
+    version: c.version ?? rec.version,
+    cversion: c.cversion ?? rec.cversion,
+    aversion: c.aversion ?? rec.aversion,
+    owner: rec.owner,
+    childCount: c.childCount ?? rec.childCount,
+    acl: c.acl ?? rec.acl,
+    zxid,
   };
 }
 
 /** What a create request's flags ask for (ZooKeeper's CreateMode). */
 export function createMode(flags: number): { sequential: boolean; ephemeral: boolean; ttl: boolean } {
   return {
-    sequential: flags === CreateFlag.PERSISTENT_SEQUENTIAL || flags === CreateFlag.EPHEMERAL_SEQUENTIAL || flags === CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL,
+    sequential:
+      flags === CreateFlag.PERSISTENT_SEQUENTIAL ||
+      flags === CreateFlag.EPHEMERAL_SEQUENTIAL ||
+      flags === CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL,
     ephemeral: flags === CreateFlag.EPHEMERAL || flags === CreateFlag.EPHEMERAL_SEQUENTIAL,
     ttl: flags === CreateFlag.PERSISTENT_WITH_TTL || flags === CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL,
   };

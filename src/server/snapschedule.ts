@@ -13,7 +13,11 @@ export class SnapshotSchedule {
   private bytesDue: number;
 
   /** `snapSizeBytes` <= 0: no size limit (ZooKeeper's snapSizeLimitInKb <= 0). */
-  constructor(private readonly snapCount: number, private readonly snapSizeBytes: number, private readonly random: () => number) {
+  constructor(
+    private readonly snapCount: number,
+    private readonly snapSizeBytes: number,
+    private readonly random: () => number,
+  ) {
     this.txnsDue = this.draw(snapCount);
     this.bytesDue = snapSizeBytes > 0 ? this.draw(snapSizeBytes) : Number.POSITIVE_INFINITY;
   }

@@ -18,7 +18,11 @@ export class SessionTracker {
   private nextExpiration: number;
   private nextId: bigint;
 
-  constructor(private readonly expiryIntervalMs: number, serverId: number, nowMs: number) {
+  constructor(
+    private readonly expiryIntervalMs: number,
+    serverId: number,
+    nowMs: number,
+  ) {
     assert(expiryIntervalMs > 0, 'expiry interval must be positive');
     this.nextExpiration = this.roundUp(nowMs);
     this.nextId = SessionTracker.initialSessionId(serverId, nowMs);
@@ -66,7 +70,10 @@ export class SessionTracker {
     if (at === s.expiresAt) return true;
     this.buckets.get(s.expiresAt)?.delete(id);
     let b = this.buckets.get(at);
-    if (!b) { b = new Set(); this.buckets.set(at, b); }
+    if (!b) {
+      b = new Set();
+      this.buckets.set(at, b);
+    }
     b.add(id);
     s.expiresAt = at;
     return true;
@@ -92,7 +99,10 @@ export class SessionTracker {
       if (b) {
         for (const id of b) {
           const s = this.sessions.get(id);
-          if (s && !s.closing) { s.closing = true; out.push(id); }
+          if (s && !s.closing) {
+            s.closing = true;
+            out.push(id);
+          }
         }
         this.buckets.delete(this.nextExpiration);
       }
@@ -111,7 +121,7 @@ export function zookeeperSessionPassword(sessionId: bigint): Buffer {
   const MASK = (1n << 48n) - 1n;
   let seed = (BigInt.asUintN(64, sessionId ^ 0xb3415c00n) ^ 0x5deece66dn) & MASK;
   const out = Buffer.alloc(16);
-  for (let i = 0; i < 16;) {
+  for (let i = 0; i < 16; ) {
     seed = (seed * 0x5deece66dn + 0xbn) & MASK;
     let rnd = Number(BigInt.asIntN(32, seed >> 16n));
     for (let n = Math.min(16 - i, 4); n-- > 0; rnd >>= 8) out[i++] = rnd & 0xff;

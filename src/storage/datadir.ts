@@ -2,7 +2,17 @@
 // Recovery = the newest snapshot that checks out + the log after it, with zxid continuity proven;
 // snapshot writing streams in slices so requests keep being served; purge keeps the newest N
 // snapshots and the log segments they need.
-import { createWriteStream, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -14,7 +24,16 @@ import { DATA_SUBDIR, DataDirError, FileTxnLog, fsyncPath, listSegments, prepare
 import { LogCorruptError, readSegment, type LogRecord } from './txnlog.js';
 import { pruneBreaks, writeBreak } from './logbreaks.js';
 import { continuityProblem, planRecovery, type PlanInput } from './recovery.js';
-import { SnapshotCorruptError, SnapshotWriter, parseSnapshotName, readSnapshot, readSnapshotAsync, snapshotName, type LoadedSnapshot, type SessionRecord } from './snapshot.js';
+import {
+  SnapshotCorruptError,
+  SnapshotWriter,
+  parseSnapshotName,
+  readSnapshot,
+  readSnapshotAsync,
+  snapshotName,
+  type LoadedSnapshot,
+  type SessionRecord,
+} from './snapshot.js';
 import { isEpochStart } from '../util/zxid.js';
 import { checkWrittenSnapshot } from './readback.js';
 
@@ -30,7 +49,11 @@ export interface Recovery {
   logLoadMs: number;
 }
 
-export interface SnapshotInfo { file: string; zxid: number; bytes: number }
+export interface SnapshotInfo {
+  file: string;
+  zxid: number;
+  bytes: number;
+}
 
 /** present while a SNAP install is being finished (see DataDir.installSnapshot) */
 const INSTALL_MARKER = 'installing-snapshot';
@@ -39,7 +62,11 @@ export class DataDir {
   readonly snapDir: string;
   readonly log: FileTxnLog;
 
-  constructor(readonly dataDir: string, readonly dataLogDir: string, logOpts: LogOptions) {
+  constructor(
+    readonly dataDir: string,
+    readonly dataLogDir: string,
+    logOpts: LogOptions,
+  ) {
     this.snapDir = join(dataDir, DATA_SUBDIR);
     this.log = new FileTxnLog(dataLogDir, logOpts);
   }
@@ -64,7 +91,9 @@ export class DataDir {
    * ones `ark data verify` applies). Throws DataDirError when the data cannot be trusted. With
    * repair, a torn last record is cut off and an interrupted SNAP install is finished.
    */
-  recover(opts: { repair: boolean; ensemble?: boolean; preloaded?: ReadonlyMap<string, LoadedSnapshot | string> } = { repair: true }): Recovery {
+  recover(
+    opts: { repair: boolean; ensemble?: boolean; preloaded?: ReadonlyMap<string, LoadedSnapshot | string> } = { repair: true },
+  ): Recovery {
     if (opts.repair) this.completeInstall();
     const t0 = performance.now();
     let loaded: LoadedSnapshot | null = null;
@@ -101,8 +130,12 @@ export class DataDir {
       truncated.push({ file: plan.truncate.file, offset: plan.truncate.offset, why: plan.truncate.why });
     }
     return {
-      snapshot: loaded, records: plan.records, truncated, skipped: plan.skipped,
-      snapshotLoadMs: loaded ? snapshotMs : null, logLoadMs: performance.now() - t0 - snapshotMs,
+      snapshot: loaded,
+      records: plan.records,
+      truncated,
+      skipped: plan.skipped,
+      snapshotLoadMs: loaded ? snapshotMs : null,
+      logLoadMs: performance.now() - t0 - snapshotMs,
     };
   }
 
@@ -132,7 +165,10 @@ export class DataDir {
   /** What planRecovery is given about this data dir, apart from the readers. */
   planInput(ensemble: boolean): Omit<PlanInput, 'loadSnapshot' | 'readSegment'> {
     return {
-      dataDir: this.dataDir, dataLogDir: this.dataLogDir, logDir: this.log.dir, ensemble,
+      dataDir: this.dataDir,
+      dataLogDir: this.dataLogDir,
+      logDir: this.log.dir,
+      ensemble,
       snapshots: this.snapshots(),
       segments: listSegments(this.log.dir).map((s) => ({ file: join(this.log.dir, s.name), firstZxid: s.firstZxid })),
     };
@@ -142,7 +178,11 @@ export class DataDir {
    * Writes a consistent snapshot of `tree` at its current zxid, `nodesPerSlice` nodes per turn of
    * the event loop, to a temp file that is fsynced and renamed into place.
    */
-  async writeSnapshot(tree: DataTree, sessions: SessionRecord[], opts: { gzip: boolean; nodesPerSlice?: number; now: number; signal?: AbortSignal }): Promise<SnapshotInfo & { nodes: number; ms: number }> {
+  async writeSnapshot(
+    tree: DataTree,
+    sessions: SessionRecord[],
+    opts: { gzip: boolean; nodesPerSlice?: number; now: number; signal?: AbortSignal },
+  ): Promise<SnapshotInfo & { nodes: number; ms: number }> {
     const t0 = Date.now();
     const writer = new SnapshotWriter(tree, sessions, opts.now);
     const file = join(this.snapDir, snapshotName(writer.zxid, opts.gzip));
@@ -165,9 +205,20 @@ export class DataDir {
       if (opts.gzip) await pipeline(Readable.from(slices()), createGzip({ level: 1 }), out);
       else await pipeline(Readable.from(slices()), out);
       const fh = await open(tmp, 'r+');
-      try { await fh.sync(); } finally { await fh.close(); }
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
       // what is on disk is what was written, before the file counts as a snapshot
-      await checkWrittenSnapshot(tmp, { zxid: writer.zxid, timeMs: opts.now, nodes: writer.nodeCount, digest: writer.treeDigest, bytes, gzip: opts.gzip });
+      await checkWrittenSnapshot(tmp, {
+        zxid: writer.zxid,
+        timeMs: opts.now,
+        nodes: writer.nodeCount,
+        digest: writer.treeDigest,
+        bytes,
+        gzip: opts.gzip,
+      });
       renameSync(tmp, file);
       fsyncPath(this.snapDir);
     } catch (e) {
@@ -200,7 +251,9 @@ export class DataDir {
     // judged now, while the log still holds what proves a restore was taken, and kept in the
     // marker: a crash after the log is cut must not judge again from the cut log
     const loggedAfter = (image: number): boolean => logsAfter(this.log.dir, image);
-    const unproven = this.snapshots().filter((s) => unprovenRestore(s.zxid, zxid, keep, loggedAfter)).map((s) => s.zxid);
+    const unproven = this.snapshots()
+      .filter((s) => unprovenRestore(s.zxid, zxid, keep, loggedAfter))
+      .map((s) => s.zxid);
     writeFileSync(marker, `${zxid}\n${keep}\n${unproven.join(',')}\n`);
     fsyncPath(marker);
     fsyncPath(this.snapDir);
@@ -234,8 +287,13 @@ export class DataDir {
     const zxid = Number(zxidLine);
     const keep = Number(keepLine);
     // the images the install judged unproven (a marker without the line removes none)
-    const unproven = (unprovenLine ?? '').split(',').filter((x) => x !== '').map(Number).filter(Number.isSafeInteger);
-    const ready = Number.isSafeInteger(zxid) && (existsSync(this.installTemp(zxid)) || existsSync(join(this.snapDir, snapshotName(zxid, false))));
+    const unproven = (unprovenLine ?? '')
+      .split(',')
+      .filter((x) => x !== '')
+      .map(Number)
+      .filter(Number.isSafeInteger);
+    const ready =
+      Number.isSafeInteger(zxid) && (existsSync(this.installTemp(zxid)) || existsSync(join(this.snapDir, snapshotName(zxid, false))));
     if (ready) this.finishInstall(zxid, Number.isSafeInteger(keep) && keepLine !== '' ? keep : -1, unproven);
     else rmSync(marker, { force: true });
   }

@@ -25,11 +25,16 @@ export function readEpochState(dataDir: string): EpochState | null {
   if (!existsSync(file)) return null;
   const text = readFileSync(file, 'utf8');
   const m = /^acceptedEpoch=(\d+)\ncurrentEpoch=(\d+)\nvotedFor=(\d+)\ncrc=(\d+)\n$/.exec(text);
-  if (!m) throw new DataDirError(`${file} is damaged (unexpected content); if this server's data is otherwise intact, remove the file and the server derives the epochs from its log`);
+  if (!m)
+    throw new DataDirError(
+      `${file} is damaged (unexpected content); if this server's data is otherwise intact, remove the file and the server derives the epochs from its log`,
+    );
   const body = text.slice(0, text.lastIndexOf('crc='));
-  if ((crc32(Buffer.from(body)) >>> 0) !== Number(m[4])) throw new DataDirError(`${file} fails its checksum; remove it and the server derives the epochs from its log`);
+  if (crc32(Buffer.from(body)) >>> 0 !== Number(m[4]))
+    throw new DataDirError(`${file} fails its checksum; remove it and the server derives the epochs from its log`);
   const s = { acceptedEpoch: Number(m[1]), currentEpoch: Number(m[2]), votedFor: Number(m[3]) };
-  if (s.currentEpoch > s.acceptedEpoch) throw new DataDirError(`${file}: currentEpoch ${s.currentEpoch} is above acceptedEpoch ${s.acceptedEpoch}`);
+  if (s.currentEpoch > s.acceptedEpoch)
+    throw new DataDirError(`${file}: currentEpoch ${s.currentEpoch} is above acceptedEpoch ${s.acceptedEpoch}`);
   return s;
 }
 

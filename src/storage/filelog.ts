@@ -3,13 +3,37 @@
 // and one write + one fdatasync covers them all. Segments are preallocated in large blocks
 // (ZooKeeper's preAllocSize), sparsely as ZooKeeper does, so an fdatasync rarely has to flush a
 // size change.
-import { closeSync, existsSync, fdatasync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, write, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fdatasync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  truncateSync,
+  write,
+  writeSync,
+} from 'node:fs';
 import { open as openAsync, rename as renameAsync } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JuteWriter } from '../wire/jute.js';
 import { assert } from '../util/errors.js';
 import type { Txn, TxnHeader } from '../wire/txn.js';
-import { LOG_HEADER_BYTES, encodeLogHeader, encodeRawRecord, encodeRecord, parseSegmentName, scanSegment, segmentName, LogCorruptError } from './txnlog.js';
+import {
+  LOG_HEADER_BYTES,
+  encodeLogHeader,
+  encodeRawRecord,
+  encodeRecord,
+  parseSegmentName,
+  scanSegment,
+  segmentName,
+  LogCorruptError,
+} from './txnlog.js';
 
 export const DATA_SUBDIR = 'ark-v1';
 
@@ -42,8 +66,10 @@ const SPARE_PARTIAL = 'spare-segment.partial';
 export function prepareDir(dir: string): void {
   const zk = join(dir, 'version-2');
   if (existsSync(zk) && readdirSync(zk).some((f) => f.startsWith('log.') || f.startsWith('snapshot.'))) {
-    throw new DataDirError(`${dir} holds an Apache ZooKeeper data dir (version-2/). Ark keeps its own format (${DATA_SUBDIR}/); ` +
-      `import it into a new, empty directory with \`ark migrate from-zookeeper --source ${dir} --data-dir NEWDIR\` and point dataDir at NEWDIR`);
+    throw new DataDirError(
+      `${dir} holds an Apache ZooKeeper data dir (version-2/). Ark keeps its own format (${DATA_SUBDIR}/); ` +
+        `import it into a new, empty directory with \`ark migrate from-zookeeper --source ${dir} --data-dir NEWDIR\` and point dataDir at NEWDIR`,
+    );
   }
   mkdirSync(join(dir, DATA_SUBDIR), { recursive: true });
 }
@@ -51,7 +77,11 @@ export function prepareDir(dir: string): void {
 /** fsync a file or a directory (a new entry in a directory is durable only once the directory is). */
 export function fsyncPath(path: string): void {
   const fd = openSync(path, 'r');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Log segment names in `dir` (an ark-v1 directory) in zxid order. */
@@ -95,7 +125,10 @@ export class FileTxnLog {
     return this.activeName;
   }
 
-  constructor(logDir: string, private readonly opts: LogOptions) {
+  constructor(
+    logDir: string,
+    private readonly opts: LogOptions,
+  ) {
     this.dir = join(logDir, DATA_SUBDIR);
   }
 
@@ -176,14 +209,21 @@ export class FileTxnLog {
       }
       await renameAsync(partial, join(dir, SPARE_SEGMENT));
       const dh = await openAsync(dir, 'r');
-      try { await dh.sync(); } finally { await dh.close(); }
-    })().then(() => {
-      this.spareBytes = bytes;
-      this.spare = 'ready';
-    }, () => {
-      // no spare (disk full, dir removed): rolls take the slow path, which reports real errors
-      this.spare = 'none';
-    });
+      try {
+        await dh.sync();
+      } finally {
+        await dh.close();
+      }
+    })().then(
+      () => {
+        this.spareBytes = bytes;
+        this.spare = 'ready';
+      },
+      () => {
+        // no spare (disk full, dir removed): rolls take the slow path, which reports real errors
+        this.spare = 'none';
+      },
+    );
   }
 
   /** Resolves once no spare segment is being prepared: nothing of this log writes to the directory afterwards. */
@@ -212,7 +252,10 @@ export class FileTxnLog {
 
   /** Appends txns; calls done once they are on disk (fdatasync unless forceSync=no). */
   append(txns: ReadonlyArray<{ hdr: TxnHeader; txn: Txn }>, done: (err: Error | null) => void): void {
-    if (txns.length === 0) { done(null); return; }
+    if (txns.length === 0) {
+      done(null);
+      return;
+    }
     try {
       for (const t of txns) this.checkAscending(t.hdr.zxid);
     } catch (e) {
@@ -226,7 +269,10 @@ export class FileTxnLog {
 
   /** Appends already-encoded txns (replicated log entries); calls done once they are on disk. */
   appendEntries(entries: ReadonlyArray<{ zxid: number; data: Uint8Array }>, done: (err: Error | null) => void): void {
-    if (entries.length === 0) { done(null); return; }
+    if (entries.length === 0) {
+      done(null);
+      return;
+    }
     try {
       for (const e of entries) this.checkAscending(e.zxid);
     } catch (e) {
@@ -283,7 +329,10 @@ export class FileTxnLog {
    */
   private checkAscending(zxid: number): void {
     assert(Number.isSafeInteger(zxid) && zxid > 0, `txn log: appending a txn with zxid ${zxid}`);
-    assert(this.lastAppended === null || zxid > this.lastAppended, `txn log: appending zxid 0x${zxid.toString(16)} after 0x${(this.lastAppended ?? 0).toString(16)}: zxids must increase`);
+    assert(
+      this.lastAppended === null || zxid > this.lastAppended,
+      `txn log: appending zxid 0x${zxid.toString(16)} after 0x${(this.lastAppended ?? 0).toString(16)}: zxids must increase`,
+    );
     this.lastAppended = zxid;
   }
 
@@ -311,9 +360,18 @@ export class FileTxnLog {
     this.bytesAppended += buf.length;
     const writeFrom = (off: number): void => {
       write(fd, buf, off, buf.length - off, at + off, (err, n) => {
-        if (err) { done(err); return; }
-        if (off + n < buf.length) { writeFrom(off + n); return; }
-        if (!this.opts.forceSync) { done(null); return; }
+        if (err) {
+          done(err);
+          return;
+        }
+        if (off + n < buf.length) {
+          writeFrom(off + n);
+          return;
+        }
+        if (!this.opts.forceSync) {
+          done(null);
+          return;
+        }
         const syncStart = performance.now();
         fdatasync(fd, (e) => {
           if (!e) this.onFsync?.(performance.now() - syncStart);

@@ -22,7 +22,10 @@ import { hexZxid } from '../util/zxid.js';
  * file, bad argument); otherwise the file is damaged.
  */
 export class DataToolError extends Error {
-  constructor(message: string, readonly usage: boolean) {
+  constructor(
+    message: string,
+    readonly usage: boolean,
+  ) {
     super(message);
     this.name = 'DataToolError';
   }
@@ -179,11 +182,16 @@ function foreignKind(buf: Buffer): string | null {
   if (isGzip(buf)) return 'gzip-compressed: an Ark snapshot, probably';
   if (buf.length < 4) return null;
   switch (buf.readUInt32BE(0)) {
-    case LOG_MAGIC: return 'an Ark txn log segment';
-    case SNAP_MAGIC: return 'an Ark snapshot';
-    case ZK_LOG_MAGIC: return 'an Apache ZooKeeper txn log (version-2/log.*), not an Ark file';
-    case ZK_SNAP_MAGIC: return 'an Apache ZooKeeper snapshot (version-2/snapshot.*), not an Ark file';
-    default: return null;
+    case LOG_MAGIC:
+      return 'an Ark txn log segment';
+    case SNAP_MAGIC:
+      return 'an Ark snapshot';
+    case ZK_LOG_MAGIC:
+      return 'an Apache ZooKeeper txn log (version-2/log.*), not an Ark file';
+    case ZK_SNAP_MAGIC:
+      return 'an Apache ZooKeeper snapshot (version-2/snapshot.*), not an Ark file';
+    default:
+      return null;
   }
 }
 
@@ -192,8 +200,11 @@ export function dumpLog(file: string): LogDump {
   const buf = readInput(file, 'a txn log segment');
   if (buf.length >= 4 && buf.readUInt32BE(0) !== LOG_MAGIC && buf.readUInt32BE(0) !== 0) {
     const kind = foreignKind(buf);
-    throw new DataToolError(`${file}: not an Ark txn log segment (${kind ? `it is ${kind}` : 'it does not start with "ARKL"'})` +
-      (kind?.startsWith('an Ark snapshot') || kind?.startsWith('gzip') ? '; use `ark data dump-snapshot`' : ''), true);
+    throw new DataToolError(
+      `${file}: not an Ark txn log segment (${kind ? `it is ${kind}` : 'it does not start with "ARKL"'})` +
+        (kind?.startsWith('an Ark snapshot') || kind?.startsWith('gzip') ? '; use `ark data dump-snapshot`' : ''),
+      true,
+    );
   }
   const s = readSegment(buf);
   const records = s.records.map((r) => txnDump(r.hdr, r.txn));
@@ -205,7 +216,11 @@ export function dumpLog(file: string): LogDump {
     resumedAt = { offset: s.end.resync.offset, index: s.records.length };
   }
   return {
-    file, firstZxid: s.firstZxid === null ? null : hexZxid(s.firstZxid), bytes: buf.length, usedBytes: s.validBytes, records,
+    file,
+    firstZxid: s.firstZxid === null ? null : hexZxid(s.firstZxid),
+    bytes: buf.length,
+    usedBytes: s.validBytes,
+    records,
     tornTailAt: s.end.kind === 'torn' ? s.end.offset : null,
     damage: s.end.kind === 'damage' ? { offset: s.end.offset, what: s.end.what } : null,
     resumedAt,
@@ -256,8 +271,11 @@ export function dumpSnapshot(file: string): SnapshotDump {
   const raw = readInput(file, 'a snapshot');
   if (!isGzip(raw) && raw.length >= 4 && raw.readUInt32BE(0) !== SNAP_MAGIC) {
     const kind = foreignKind(raw);
-    throw new DataToolError(`${file}: not an Ark snapshot (${kind ? `it is ${kind}` : 'it does not start with "ARKS"'})` +
-      (kind === 'an Ark txn log segment' ? '; use `ark data dump-log`' : ''), true);
+    throw new DataToolError(
+      `${file}: not an Ark snapshot (${kind ? `it is ${kind}` : 'it does not start with "ARKS"'})` +
+        (kind === 'an Ark txn log segment' ? '; use `ark data dump-log`' : ''),
+      true,
+    );
   }
   let snap: ReturnType<typeof readSnapshot>;
   try {
@@ -273,20 +291,37 @@ export function dumpSnapshot(file: string): SnapshotDump {
     const n = snap.tree.nodes.get(path);
     if (!n) continue;
     nodes.push({
-      path, depth, ...showData(n.data), acl: n.acl.map(aclString),
+      path,
+      depth,
+      ...showData(n.data),
+      acl: n.acl.map(aclString),
       stat: {
-        czxid: hexZxid(n.czxid), mzxid: hexZxid(n.mzxid), pzxid: hexZxid(n.pzxid), ctime: n.ctime, mtime: n.mtime,
-        version: n.version, cversion: n.cversion, aversion: n.aversion, ephemeralOwner: hexId(n.ephemeralOwner),
-        dataLength: n.dataLength, numChildren: n.numChildren,
+        czxid: hexZxid(n.czxid),
+        mzxid: hexZxid(n.mzxid),
+        pzxid: hexZxid(n.pzxid),
+        ctime: n.ctime,
+        mtime: n.mtime,
+        version: n.version,
+        cversion: n.cversion,
+        aversion: n.aversion,
+        ephemeralOwner: hexId(n.ephemeralOwner),
+        dataLength: n.dataLength,
+        numChildren: n.numChildren,
       },
     });
     const kids = [...(n.children ?? [])].sort().reverse();
     for (const k of kids) stack.push({ path: path === '/' ? `/${k}` : `${path}/${k}`, depth: depth + 1 });
   }
   return {
-    file, zxid: hexZxid(snap.zxid), time: isoTime(snap.timeMs), compressed: isGzip(raw), bytes: raw.length,
-    nodeCount: snap.nodeCount, digest: hexId(snap.digest),
-    sessions: snap.sessions.map((s) => ({ id: hexId(s.id), timeoutMs: s.timeoutMs })), nodes,
+    file,
+    zxid: hexZxid(snap.zxid),
+    time: isoTime(snap.timeMs),
+    compressed: isGzip(raw),
+    bytes: raw.length,
+    nodeCount: snap.nodeCount,
+    digest: hexId(snap.digest),
+    sessions: snap.sessions.map((s) => ({ id: hexId(s.id), timeoutMs: s.timeoutMs })),
+    nodes,
   };
 }
 
@@ -322,7 +357,8 @@ function arkRoot(dir: string, option: string): string {
   // pointed at ark-v1 itself
   if (basename(dir) === DATA_SUBDIR) return dirname(dir);
   const zk = join(dir, 'version-2');
-  if (existsSync(zk)) throw new DataToolError(`${option} ${dir}: an Apache ZooKeeper data dir (version-2/), not an Ark one (${DATA_SUBDIR}/)`, true);
+  if (existsSync(zk))
+    throw new DataToolError(`${option} ${dir}: an Apache ZooKeeper data dir (version-2/), not an Ark one (${DATA_SUBDIR}/)`, true);
   throw new DataToolError(`${option} ${dir}: not an Ark data dir (it has no ${DATA_SUBDIR}/ subdirectory)`, true);
 }
 
@@ -422,7 +458,11 @@ function scanSnapshot(file: string, nameZxid: number): SnapScan {
   const base = { file, nameZxid, bytes: raw.length, compressed: isGzip(raw) };
   try {
     const s = readSnapshot(file, raw);
-    return { ...base, loaded: { zxid: s.zxid, timeMs: s.timeMs, sessions: s.sessions.length, nodes: s.nodeCount, digest: s.digest }, error: null };
+    return {
+      ...base,
+      loaded: { zxid: s.zxid, timeMs: s.timeMs, sessions: s.sessions.length, nodes: s.nodeCount, digest: s.digest },
+      error: null,
+    };
   } catch (e) {
     if (!(e instanceof SnapshotCorruptError)) throw e;
     const prefix = `${file}: `;
@@ -468,7 +508,10 @@ function plan(sc: Scanned): ReturnType<typeof planRecovery> {
   const snaps = new Map(sc.snaps.map((s) => [s.file, s]));
   const segs = new Map(sc.segs.map((g) => [g.file, g]));
   return planRecovery({
-    dataDir: sc.dirs.dataDir, dataLogDir: sc.dirs.dataLogDir, logDir: sc.dirs.logDir, ensemble: sc.ensemble,
+    dataDir: sc.dirs.dataDir,
+    dataLogDir: sc.dirs.dataLogDir,
+    logDir: sc.dirs.logDir,
+    ensemble: sc.ensemble,
     snapshots: [...sc.snaps].reverse().map((s) => ({ file: s.file, zxid: s.nameZxid })),
     segments: sc.segs.map((g) => ({ file: g.file, firstZxid: g.nameZxid })),
     // the reason as readSnapshot gives it (with the file), word for word what start-up says
@@ -498,7 +541,8 @@ function judge(sc: Scanned): Judged {
   oldSegmentFindings(sc, p.firstSegment, problems);
   segmentWarnings(sc, p, chosen, warnings);
   for (const f of sc.otherFiles) {
-    if (f.endsWith('.tmp')) warnings.push(`${f}: left over from a snapshot that did not finish (the server stopped while writing it): safe to delete`);
+    if (f.endsWith('.tmp'))
+      warnings.push(`${f}: left over from a snapshot that did not finish (the server stopped while writing it): safe to delete`);
   }
   const last = p.records.at(-1)?.hdr.zxid ?? p.snapshot?.zxid ?? null;
   const recovery: RecoveryPlanReport = {
@@ -518,23 +562,33 @@ function judge(sc: Scanned): Judged {
 function snapshotFindings(sc: Scanned, chosen: SnapScan | null, problems: string[], warnings: string[]): void {
   for (const s of sc.snaps) {
     if (s.loaded === null) {
-      const fallback = chosen && chosen.nameZxid < s.nameZxid
-        ? `Recovery passes over it and uses ${basename(chosen.file)} plus the log instead`
-        : chosen ? 'Recovery does not need it (a newer snapshot checks out)' : 'Recovery passes over it';
+      const fallback =
+        chosen && chosen.nameZxid < s.nameZxid
+          ? `Recovery passes over it and uses ${basename(chosen.file)} plus the log instead`
+          : chosen
+            ? 'Recovery does not need it (a newer snapshot checks out)'
+            : 'Recovery passes over it';
       problems.push(`${s.file}: ${s.error}. ${fallback}; move the file out of ${sc.dirs.snapDir} (keep a copy) and take a backup`);
       continue;
     }
     if (s.loaded.zxid !== s.nameZxid) {
-      problems.push(`${s.file}: holds the tree at zxid ${hexZxid(s.loaded.zxid)} but its name says ${hexZxid(s.nameZxid)}: it was renamed by hand; give it its right name (snapshot.${s.loaded.zxid.toString(16).padStart(16, '0')})`);
+      problems.push(
+        `${s.file}: holds the tree at zxid ${hexZxid(s.loaded.zxid)} but its name says ${hexZxid(s.nameZxid)}: it was renamed by hand; give it its right name (snapshot.${s.loaded.zxid.toString(16).padStart(16, '0')})`,
+      );
     }
     if (s === chosen) continue;
     // an older snapshot is a fallback only if the log after it is still there
     const z = s.loaded.zxid;
     let k = 0;
     while (k + 1 < sc.segs.length && sc.segs[k + 1]!.nameZxid <= z + 1) k++;
-    const next = sc.segs.slice(k).flatMap((g) => g.zxids).find((x) => x > z);
+    const next = sc.segs
+      .slice(k)
+      .flatMap((g) => g.zxids)
+      .find((x) => x > z);
     if (next !== undefined && !follows(z, next, sc.ensemble)) {
-      warnings.push(`${s.file}: cannot serve as a fallback: the log after it starts at ${hexZxid(next)}, not ${hexZxid(z + 1)}; \`ark purge\` removes it`);
+      warnings.push(
+        `${s.file}: cannot serve as a fallback: the log after it starts at ${hexZxid(next)}, not ${hexZxid(z + 1)}; \`ark purge\` removes it`,
+      );
     }
   }
 }
@@ -549,15 +603,21 @@ function oldSegmentFindings(sc: Scanned, upTo: number, problems: string[]): void
   for (const g of sc.segs.slice(0, upTo)) {
     const end = g.read.end;
     if (end.kind === 'damage') problems.push(`${g.file}: ${end.what} at offset ${end.offset}. ${notRead}`);
-    if (end.kind === 'torn') problems.push(`${g.file}: a record is cut short at offset ${end.offset} (${end.why}) in a segment that is not the last one. ${notRead}`);
+    if (end.kind === 'torn')
+      problems.push(
+        `${g.file}: a record is cut short at offset ${end.offset} (${end.why}) in a segment that is not the last one. ${notRead}`,
+      );
     const back = g.zxids.findIndex((z, i) => i > 0 && !follows(g.zxids[i - 1]!, z, sc.ensemble));
-    if (back > 0) problems.push(`${g.file}: the zxids do not run on from ${hexZxid(g.zxids[back - 1]!)} to ${hexZxid(g.zxids[back]!)}. ${notRead}`);
+    if (back > 0)
+      problems.push(`${g.file}: the zxids do not run on from ${hexZxid(g.zxids[back - 1]!)} to ${hexZxid(g.zxids[back]!)}. ${notRead}`);
     if (g.zxids.length === 0) continue;
     // after damage, the records read stop early: a "gap" there says nothing more
     if (prev && prev.read.end.kind === 'clean' && !follows(prev.zxids.at(-1)!, g.zxids[0]!, sc.ensemble)) {
       const a = prev.zxids.at(-1)!;
       const b = g.zxids[0]!;
-      problems.push(`${g.file}: ${b <= a ? `starts at zxid ${hexZxid(b)}, not after the end of ${basename(prev.file)} (${hexZxid(a)}): the segments overlap` : `${missing(a + 1, b - 1)} between ${basename(prev.file)} and this segment`}. ${notRead}`);
+      problems.push(
+        `${g.file}: ${b <= a ? `starts at zxid ${hexZxid(b)}, not after the end of ${basename(prev.file)} (${hexZxid(a)}): the segments overlap` : `${missing(a + 1, b - 1)} between ${basename(prev.file)} and this segment`}. ${notRead}`,
+      );
     }
     prev = g;
   }
@@ -565,21 +625,29 @@ function oldSegmentFindings(sc: Scanned, upTo: number, problems: string[]): void
 
 function segmentWarnings(sc: Scanned, p: ReturnType<typeof planRecovery>, chosen: SnapScan | null, warnings: string[]): void {
   if (p.truncate) {
-    warnings.push(`${p.truncate.file}: ends in a record cut short at offset ${p.truncate.offset} (${p.truncate.why}): a crash mid-write; the server cuts it off there on start; such a txn was never acknowledged`);
+    warnings.push(
+      `${p.truncate.file}: ends in a record cut short at offset ${p.truncate.offset} (${p.truncate.why}): a crash mid-write; the server cuts it off there on start; such a txn was never acknowledged`,
+    );
   }
   sc.segs.forEach((g, i) => {
     const last = i === sc.segs.length - 1;
     if (g.zxids.length === 0 && g.read.end.kind === 'clean') {
-      warnings.push(`${g.file}: ${g.bytes === 0 ? 'an empty file (0 bytes)' : 'holds no txns'}${last ? ' (a crash right after the segment was created)' : ''}: safe to delete`);
+      warnings.push(
+        `${g.file}: ${g.bytes === 0 ? 'an empty file (0 bytes)' : 'holds no txns'}${last ? ' (a crash right after the segment was created)' : ''}: safe to delete`,
+      );
     }
   });
   if (sc.snaps.length > 0 && sc.segs.length === 0) {
-    warnings.push(`${sc.dirs.logDir}: holds no log segments${sc.dirs.logDir === sc.dirs.snapDir ? ': if zoo.cfg sets dataLogDir, pass that directory with --log-dir' : ''}`);
+    warnings.push(
+      `${sc.dirs.logDir}: holds no log segments${sc.dirs.logDir === sc.dirs.snapDir ? ': if zoo.cfg sets dataLogDir, pass that directory with --log-dir' : ''}`,
+    );
   }
   const lastLogged = [...sc.segs].reverse().find((g) => g.zxids.length > 0);
   const lastLogZxid = lastLogged ? lastLogged.zxids.at(-1)! : null;
   if (chosen?.loaded && lastLogZxid !== null && lastLogZxid < chosen.loaded.zxid) {
-    warnings.push(`${sc.dirs.logDir}: the log ends at zxid ${hexZxid(lastLogZxid)}, before ${basename(chosen.file)} (${hexZxid(chosen.loaded.zxid)}): the segments holding the txns up to the snapshot are gone (recovery does not need them)`);
+    warnings.push(
+      `${sc.dirs.logDir}: the log ends at zxid ${hexZxid(lastLogZxid)}, before ${basename(chosen.file)} (${hexZxid(chosen.loaded.zxid)}): the segments holding the txns up to the snapshot are gone (recovery does not need them)`,
+    );
   }
 }
 
@@ -588,7 +656,10 @@ function liveWarnings(dirs: Dirs): string[] {
   const out: string[] = [];
   for (const dir of new Set([dirs.dataDir, dirs.dataLogDir])) {
     const h = liveHolder(dir);
-    if (h) out.push(`${dir} is in use by ${describeHolder(h)}: this reads a live data dir, so the newest segment may still be growing (a record being written can look torn); stop the server for a verdict that holds`);
+    if (h)
+      out.push(
+        `${dir} is in use by ${describeHolder(h)}: this reads a live data dir, so the newest segment may still be growing (a record being written can look torn); stop the server for a verdict that holds`,
+      );
   }
   return out;
 }
@@ -596,22 +667,44 @@ function liveWarnings(dirs: Dirs): string[] {
 function report(sc: Scanned): DataDirReport {
   const { recovery, problems, warnings } = judge(sc);
   const snapshots: SnapshotReport[] = sc.snaps.map((s) => ({
-    file: s.file, zxid: hexZxid(s.nameZxid), bytes: s.bytes, compressed: s.compressed, valid: s.loaded !== null, error: s.error,
-    time: s.loaded ? isoTime(s.loaded.timeMs) : null, nodes: s.loaded?.nodes ?? null, sessions: s.loaded?.sessions ?? null,
+    file: s.file,
+    zxid: hexZxid(s.nameZxid),
+    bytes: s.bytes,
+    compressed: s.compressed,
+    valid: s.loaded !== null,
+    error: s.error,
+    time: s.loaded ? isoTime(s.loaded.timeMs) : null,
+    nodes: s.loaded?.nodes ?? null,
+    sessions: s.loaded?.sessions ?? null,
     digest: s.loaded ? hexId(s.loaded.digest) : null,
   }));
   const segments: SegmentReport[] = sc.segs.map((g) => ({
-    file: g.file, firstZxid: hexZxid(g.nameZxid), lastZxid: g.zxids.length > 0 ? hexZxid(g.zxids.at(-1)!) : null,
-    txns: g.zxids.length, bytes: g.bytes, usedBytes: g.read.validBytes, tornTail: g.read.end.kind === 'torn',
-    error: g.read.end.kind === 'damage' ? g.read.end.what : null, errorOffset: g.read.end.kind === 'damage' ? g.read.end.offset : null,
+    file: g.file,
+    firstZxid: hexZxid(g.nameZxid),
+    lastZxid: g.zxids.length > 0 ? hexZxid(g.zxids.at(-1)!) : null,
+    txns: g.zxids.length,
+    bytes: g.bytes,
+    usedBytes: g.read.validBytes,
+    tornTail: g.read.end.kind === 'torn',
+    error: g.read.end.kind === 'damage' ? g.read.end.what : null,
+    errorOffset: g.read.end.kind === 'damage' ? g.read.end.offset : null,
   }));
-  const all: number[] = [...sc.snaps.map((s) => s.nameZxid), ...sc.segs.flatMap((g) => (g.zxids.length > 0 ? [g.zxids[0]!, g.zxids.at(-1)!] : []))];
+  const all: number[] = [
+    ...sc.snaps.map((s) => s.nameZxid),
+    ...sc.segs.flatMap((g) => (g.zxids.length > 0 ? [g.zxids[0]!, g.zxids.at(-1)!] : [])),
+  ];
   const lo = all.length > 0 ? Math.min(...all) : null;
   const hi = all.length > 0 ? Math.max(...all) : null;
   return {
-    ...sc.dirs, rules: sc.ensemble ? 'ensemble' : 'standalone', snapshots, segments, otherFiles: sc.otherFiles,
+    ...sc.dirs,
+    rules: sc.ensemble ? 'ensemble' : 'standalone',
+    snapshots,
+    segments,
+    otherFiles: sc.otherFiles,
     zxidRange: { first: lo === null ? null : hexZxid(lo), last: hi === null ? null : hexZxid(hi) },
-    recovery, problems, warnings: [...liveWarnings(sc.dirs), ...warnings],
+    recovery,
+    problems,
+    warnings: [...liveWarnings(sc.dirs), ...warnings],
   };
 }
 
@@ -645,7 +738,10 @@ export function verifyDataDir(dataDir: string, dataLogDir?: string): VerifyResul
   const sc = scanAll(dirs);
   const { refusal, problems, warnings } = judge(sc);
   return {
-    ok: problems.length === 0, startup: refusal ? 'refuses' : 'starts', problems, warnings: [...liveWarnings(dirs), ...warnings],
+    ok: problems.length === 0,
+    startup: refusal ? 'refuses' : 'starts',
+    problems,
+    warnings: [...liveWarnings(dirs), ...warnings],
     checked: { snapshots: sc.snaps.length, segments: sc.segs.length },
   };
 }
@@ -662,7 +758,8 @@ export interface PurgeResult {
  * then the older ones may be what recovery falls back to, and while a process holds the dir.
  */
 export function purgeDataDir(dataDir: string, dataLogDir: string | undefined, keep: number): PurgeResult {
-  if (!Number.isSafeInteger(keep) || keep < 1) throw new DataToolError(`--keep must be a whole number of snapshots, at least 1 (got ${keep})`, true);
+  if (!Number.isSafeInteger(keep) || keep < 1)
+    throw new DataToolError(`--keep must be a whole number of snapshots, at least 1 (got ${keep})`, true);
   const dirs = resolveDirs(dataDir, dataLogDir);
   const lock = lockDataDirs(dirs.dataDir, dirs.dataLogDir, 'ark purge');
   try {
@@ -675,14 +772,20 @@ export function purgeDataDir(dataDir: string, dataLogDir: string | undefined, ke
 function purgeLocked(dirs: Dirs, keep: number): PurgeResult {
   const dd = new DataDir(dirs.dataDir, dirs.dataLogDir, { forceSync: false, segmentBytesMax: 1, preAllocBytes: 1 });
   const warnings: string[] = [];
-  if (keep < 3) warnings.push(`keeping only ${keep} snapshot${keep === 1 ? '' : 's'}: ZooKeeper's PurgeTxnLog insists on at least 3 so that a damaged newest snapshot still has fallbacks`);
+  if (keep < 3)
+    warnings.push(
+      `keeping only ${keep} snapshot${keep === 1 ? '' : 's'}: ZooKeeper's PurgeTxnLog insists on at least 3 so that a damaged newest snapshot still has fallbacks`,
+    );
   const kept = dd.snapshots().slice(0, keep);
   for (const s of kept) {
     try {
       readSnapshot(s.file, readFileSync(s.file));
     } catch (e) {
       if (!(e instanceof SnapshotCorruptError)) throw e;
-      throw new DataToolError(`refusing to purge: ${e.message}. It would be one of the snapshots kept, so older ones may be all that recovery can use; run \`ark data verify\` and move the damaged file aside first`, false);
+      throw new DataToolError(
+        `refusing to purge: ${e.message}. It would be one of the snapshots kept, so older ones may be all that recovery can use; run \`ark data verify\` and move the damaged file aside first`,
+        false,
+      );
     }
   }
   const removed = dd.purge(keep);
@@ -714,7 +817,8 @@ export interface TruncateResult {
  */
 export function truncateLog(dataDir: string, dataLogDir: string | undefined, at: string): TruncateResult {
   const m = /^(.+):(\d+)$/.exec(at);
-  if (!m) throw new DataToolError(`--at ${at}: expected FILE:OFFSET, e.g. log.0000000000000001:4096 (as \`ark data verify\` names it)`, true);
+  if (!m)
+    throw new DataToolError(`--at ${at}: expected FILE:OFFSET, e.g. log.0000000000000001:4096 (as \`ark data verify\` names it)`, true);
   const dirs = resolveDirs(dataDir, dataLogDir);
   const file = join(dirs.logDir, basename(m[1]!));
   const offset = Number(m[2]);
@@ -723,7 +827,10 @@ export function truncateLog(dataDir: string, dataLogDir: string | undefined, at:
     const before = plan(scanAll(dirs));
     if (before.damageAt?.file !== file || before.damageAt.offset !== offset) {
       const where = before.damageAt ? `${before.damageAt.file}:${before.damageAt.offset}` : null;
-      throw new DataToolError(`--at ${at}: recovery does not stop at a damaged record there (${where ? `it stops at ${where}` : before.refusal ? `it refuses for another reason: ${before.refusal}` : 'the log checks out'}); nothing was changed`, true);
+      throw new DataToolError(
+        `--at ${at}: recovery does not stop at a damaged record there (${where ? `it stops at ${where}` : before.refusal ? `it refuses for another reason: ${before.refusal}` : 'the log checks out'}); nothing was changed`,
+        true,
+      );
     }
     const copy = `${file}.cut-${offset}`;
     copyFileSync(file, copy);
@@ -740,7 +847,15 @@ export function truncateLog(dataDir: string, dataLogDir: string | undefined, at:
     fsyncPath(dirs.logDir);
     const after = judge(scanAll(dirs));
     const kept = readSegment(readFileSync(file)).records.at(-1)?.hdr.zxid ?? null;
-    return { file, offset, copy, movedAside, lastKeptZxid: kept === null ? null : hexZxid(kept), startup: after.refusal ? 'refuses' : 'starts', problems: after.problems };
+    return {
+      file,
+      offset,
+      copy,
+      movedAside,
+      lastKeptZxid: kept === null ? null : hexZxid(kept),
+      startup: after.refusal ? 'refuses' : 'starts',
+      problems: after.problems,
+    };
   } finally {
     lock.release();
   }

@@ -51,7 +51,11 @@ export interface LockHolder {
 }
 
 export class DataDirLockedError extends DataDirError {
-  constructor(message: string, readonly dir: string, readonly holder: LockHolder | null) {
+  constructor(
+    message: string,
+    readonly dir: string,
+    readonly holder: LockHolder | null,
+  ) {
     super(message);
     this.name = 'DataDirLockedError';
   }
@@ -64,7 +68,11 @@ export interface DirLock {
   release(): void;
 }
 
-interface Held { dir: string; socket: Server; file: string }
+interface Held {
+  dir: string;
+  socket: Server;
+  file: string;
+}
 
 export interface LockOptions {
   /** statfs(2)'s f_type of a directory (tests stand in a network file system here) */
@@ -81,7 +89,9 @@ export function lockDataDirs(dataDir: string, dataLogDir: string, purpose: strin
   const me = self(purpose);
   const fsType = opts.fsType ?? ((dir: string): number => statfsSync(dir).type);
   const held: Held[] = [];
-  const release = (): void => { while (held.length > 0) unlockOne(held.pop()!, me.nonce); };
+  const release = (): void => {
+    while (held.length > 0) unlockOne(held.pop()!, me.nonce);
+  };
   try {
     const seen = new Set<string>();
     for (const dir of [dataDir, dataLogDir]) {
@@ -147,17 +157,26 @@ function unlockOne(h: Held, nonce: string): void {
   // the file goes first, while the kernel lock still keeps others out; only if it is still ours
   const holder = readHolder(h.file);
   if (holder !== 'none' && holder?.nonce === nonce) {
-    try { unlinkSync(h.file); } catch { /* already gone: nothing to release */ }
+    try {
+      unlinkSync(h.file);
+    } catch {
+      /* already gone: nothing to release */
+    }
   }
   h.socket.close();
 }
 
 function locked(dir: string, holder: LockHolder | null, purpose: string, detail = ''): DataDirLockedError {
   const by = holder ? describeHolder(holder) : 'another process';
-  const remote = holder && holder.host !== hostname()
-    ? `. That is another machine sharing this directory: stop the process there; if it is gone for good, delete ${join(dir, LOCK_FILE)}`
-    : '. Stop it first';
-  return new DataDirLockedError(`${dir} is in use by ${by}${detail}: ${purpose} refuses to work on a data dir another process holds${remote}`, dir, holder);
+  const remote =
+    holder && holder.host !== hostname()
+      ? `. That is another machine sharing this directory: stop the process there; if it is gone for good, delete ${join(dir, LOCK_FILE)}`
+      : '. Stop it first';
+  return new DataDirLockedError(
+    `${dir} is in use by ${by}${detail}: ${purpose} refuses to work on a data dir another process holds${remote}`,
+    dir,
+    holder,
+  );
 }
 
 function ensureDir(dir: string): void {
@@ -185,7 +204,9 @@ function dirIdentity(dir: string): string {
 function kernelLock(id: string): Server | null {
   if (process.platform !== 'linux') return createServer(); // no abstract namespace: the lock file alone
   const server = createServer((conn) => conn.destroy());
-  server.on('error', () => { /* EADDRINUSE: reported through `listening` below */ });
+  server.on('error', () => {
+    /* EADDRINUSE: reported through `listening` below */
+  });
   server.listen(`\0ark-datadir-lock:${id}`);
   if (!server.listening) {
     server.close();
@@ -212,11 +233,19 @@ function writeLockFile(dir: string, file: string, me: LockHolder): void {
     if (h === 'none') continue; // went away meanwhile
     if (judge(h, file) !== 'stale') {
       if (h !== null) throw locked(dir, h, me.purpose);
-      throw new DataDirLockedError(`${file} cannot be read as a lock file and was written since this machine booted: if no Ark process uses ${dir}, delete it`, dir, null);
+      throw new DataDirLockedError(
+        `${file} cannot be read as a lock file and was written since this machine booted: if no Ark process uses ${dir}, delete it`,
+        dir,
+        null,
+      );
     }
     // stale: this process holds the kernel lock, so no other process on this machine is
     // replacing it at the same time
-    try { unlinkSync(file); } catch { /* gone already */ }
+    try {
+      unlinkSync(file);
+    } catch {
+      /* gone already */
+    }
   }
   throw new DataDirError(`cannot take the lock file ${file}: it keeps reappearing (another machine sharing this directory?)`);
 }
@@ -252,7 +281,11 @@ function judge(h: LockHolder | null, file: string): 'stale' | 'live' {
   if (h === null) {
     // unreadable: stale only if it was written before this machine last booted
     let mtime: number;
-    try { mtime = statSync(file).mtimeMs; } catch { return 'stale'; }
+    try {
+      mtime = statSync(file).mtimeMs;
+    } catch {
+      return 'stale';
+    }
     return mtime < Date.now() - uptime() * 1000 ? 'stale' : 'live';
   }
   if (h.host !== hostname()) return 'live'; // another machine: cannot be judged from here
@@ -302,8 +335,13 @@ function bootId(): string | null {
 
 function self(purpose: string): LockHolder {
   return {
-    pid: process.pid, host: hostname(), bootId: bootId(), startTicks: procStartTicks('self'),
-    startedAt: new Date(Date.now() - process.uptime() * 1000).toISOString(), purpose, nonce: randomBytes(8).toString('hex'),
+    pid: process.pid,
+    host: hostname(),
+    bootId: bootId(),
+    startTicks: procStartTicks('self'),
+    startedAt: new Date(Date.now() - process.uptime() * 1000).toISOString(),
+    purpose,
+    nonce: randomBytes(8).toString('hex'),
   };
 }
 
@@ -311,10 +349,25 @@ function self(purpose: string): LockHolder {
 // marks the same ones "remote"). FUSE is in: sshfs, GlusterFS and s3fs are FUSE, and a FUSE
 // file system cannot be told apart from here.
 const NETWORK_FS: ReadonlyMap<number, string> = new Map([
-  [0x6969, 'NFS'], [0x517b, 'SMB'], [0xff534d42, 'CIFS'], [0xfe534d42, 'SMB2'], [0x00c36400, 'CephFS'],
-  [0x01021997, '9p'], [0x65735546, 'FUSE'], [0x5346414f, 'AFS'], [0x6b414653, 'kAFS'], [0x73757245, 'Coda'],
-  [0x564c, 'NCP'], [0x01161970, 'GFS2'], [0x7461636f, 'OCFS2'], [0x47504653, 'GPFS'], [0x0bd00bd0, 'Lustre'],
-  [0x19830326, 'BeeGFS'], [0xaad7aaea, 'PanFS'], [0x20030528, 'OrangeFS'], [0xbacbacbc, 'VMware shared folder'],
+  [0x6969, 'NFS'],
+  [0x517b, 'SMB'],
+  [0xff534d42, 'CIFS'],
+  [0xfe534d42, 'SMB2'],
+  [0x00c36400, 'CephFS'],
+  [0x01021997, '9p'],
+  [0x65735546, 'FUSE'],
+  [0x5346414f, 'AFS'],
+  [0x6b414653, 'kAFS'],
+  [0x73757245, 'Coda'],
+  [0x564c, 'NCP'],
+  [0x01161970, 'GFS2'],
+  [0x7461636f, 'OCFS2'],
+  [0x47504653, 'GPFS'],
+  [0x0bd00bd0, 'Lustre'],
+  [0x19830326, 'BeeGFS'],
+  [0xaad7aaea, 'PanFS'],
+  [0x20030528, 'OrangeFS'],
+  [0xbacbacbc, 'VMware shared folder'],
   [0x786f4256, 'VirtualBox shared folder'],
 ]);
 
@@ -327,8 +380,10 @@ function refuseNetworkFs(dir: string, fsType: (dir: string) => number): void {
   }
   const fs = NETWORK_FS.get(type >>> 0);
   if (!fs || process.env[NETWORK_FS_OVERRIDE.name] === NETWORK_FS_OVERRIDE.value) return;
-  throw new DataDirError(`${dir} is on a network file system (${fs}): Ark's data-dir lock is held by this machine's kernel, so it cannot keep ` +
-    'a process on another machine from writing the same directory. Put dataDir and dataLogDir on a local disk, or, if nothing on another ' +
-    `machine will ever use this directory (or you fence it yourself), set ${NETWORK_FS_OVERRIDE.name}=${NETWORK_FS_OVERRIDE.value} to rely ` +
-    `on the lock file (${LOCK_FILE}) alone`);
+  throw new DataDirError(
+    `${dir} is on a network file system (${fs}): Ark's data-dir lock is held by this machine's kernel, so it cannot keep ` +
+      'a process on another machine from writing the same directory. Put dataDir and dataLogDir on a local disk, or, if nothing on another ' +
+      `machine will ever use this directory (or you fence it yourself), set ${NETWORK_FS_OVERRIDE.name}=${NETWORK_FS_OVERRIDE.value} to rely ` +
+      `on the lock file (${LOCK_FILE}) alone`,
+  );
 }

@@ -34,7 +34,10 @@ export function parseBreakName(name: string): LogBreak | null {
 /** The breaks recorded in `dir` (an ark-v1 log directory), by keep. */
 export function listBreaks(dir: string): LogBreak[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).map(parseBreakName).filter((b): b is LogBreak => b !== null).sort((a, b) => a.keep - b.keep);
+  return readdirSync(dir)
+    .map(parseBreakName)
+    .filter((b): b is LogBreak => b !== null)
+    .sort((a, b) => a.keep - b.keep);
 }
 
 /** Records a break durably (the file and its directory entry are fsynced); writing it again is harmless. */

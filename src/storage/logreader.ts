@@ -13,7 +13,6 @@ import { counterOf, followsAcrossEpochs as follows, hexZxid, isEpochStart } from
 const RECORD_HEADER_BYTES = 8;
 const BLOCK_BYTES = 1024 * 1024;
 
-
 export interface RecordRun {
   /** the txn (or snapshot) the run continues */
   prevZxid: number;
@@ -50,7 +49,12 @@ export interface RunRequest {
 }
 
 /** One framed record as a segment holds it; `framed` is a view into the block read (no copy). */
-interface SegmentRecord { zxid: number; time: number; crc: number; framed: Buffer }
+interface SegmentRecord {
+  zxid: number;
+  time: number;
+  crc: number;
+  framed: Buffer;
+}
 
 /**
  * Visits the framed records of one segment file in order until `visit` returns false or the
@@ -85,7 +89,7 @@ async function scanSegment(file: string, order: ZxidOrder, visit: (r: SegmentRec
         const framed = buf.subarray(at, at + RECORD_HEADER_BYTES + len);
         const payload = framed.subarray(RECORD_HEADER_BYTES);
         const crc = framed.readUInt32BE(4);
-        if ((crc32(payload) >>> 0) !== crc) throw new Error(`${file}: record checksum mismatch at offset ${pos + at}`);
+        if (crc32(payload) >>> 0 !== crc) throw new Error(`${file}: record checksum mismatch at offset ${pos + at}`);
         const zxid = payloadZxid(payload);
         checkAscending(order, zxid, file, pos + at);
         if (!visit({ zxid, time: payloadTime(payload), crc, framed })) return;
@@ -100,7 +104,9 @@ async function scanSegment(file: string, order: ZxidOrder, visit: (r: SegmentRec
 }
 
 /** The last zxid a run's scan read, across the segments it reads in turn. */
-interface ZxidOrder { last: number | null }
+interface ZxidOrder {
+  last: number | null;
+}
 
 /**
  * FileTxnLog appends only above what it appended, across segments too; read back, a record at or
@@ -109,7 +115,9 @@ interface ZxidOrder { last: number | null }
  */
 function checkAscending(order: ZxidOrder, zxid: number, file: string, offset: number): void {
   if (order.last !== null && zxid <= order.last) {
-    throw new Error(`${file}: the record at offset ${offset} has zxid ${hexZxid(zxid)}, not above the ${hexZxid(order.last)} read before it: two histories in one log`);
+    throw new Error(
+      `${file}: the record at offset ${offset} has zxid ${hexZxid(zxid)}, not above the ${hexZxid(order.last)} read before it: two histories in one log`,
+    );
   }
   order.last = zxid;
 }
@@ -182,30 +190,58 @@ export async function readRecordRun(logDir: string, req: RunRequest): Promise<Re
   const visit = (r: SegmentRecord): boolean => {
     if (r.zxid <= req.after) {
       if (r.zxid !== req.after) return true;
-      if (req.afterCrc != null && r.crc !== req.afterCrc) { state.end = 'diverged'; return false; }
+      if (req.afterCrc != null && r.crc !== req.afterCrc) {
+        state.end = 'diverged';
+        return false;
+      }
       prev = r.zxid;
       return true;
     }
-    if (r.zxid > req.upTo) { state.end = 'done'; return false; }
+    if (r.zxid > req.upTo) {
+      state.end = 'done';
+      return false;
+    }
     if (prev === null) {
       // the first record after `after`, and this log does not hold `after` itself
-      if (!continuesFrom(req.after, r.zxid, snapshots)) { state.end = 'missing'; return false; }
+      if (!continuesFrom(req.after, r.zxid, snapshots)) {
+        state.end = 'missing';
+        return false;
+      }
       prev = req.after;
     }
     // kept segments end where the snapshot of a SNAP begins; a restore starts another history
-    if (barrier(breaks, req.snapshots, prev, r.zxid) || !follows(prev, r.zxid)) { state.end = 'done'; return false; }
-    if (out.count > 0 && out.bytes + r.framed.length > req.bytesMax) { state.end = 'done'; return false; }
+    if (barrier(breaks, req.snapshots, prev, r.zxid) || !follows(prev, r.zxid)) {
+      state.end = 'done';
+      return false;
+    }
+    if (out.count > 0 && out.bytes + r.framed.length > req.bytesMax) {
+      state.end = 'done';
+      return false;
+    }
     if (out.count === 0) first = { zxid: r.zxid, time: r.time };
     last = { zxid: r.zxid, time: r.time, crc: r.crc };
     out.add(r.framed);
     prev = r.zxid;
-    if (r.zxid === req.upTo) { state.end = 'done'; return false; }
+    if (r.zxid === req.upTo) {
+      state.end = 'done';
+      return false;
+    }
     return true;
   };
   const order: ZxidOrder = { last: null };
-  for (let i = firstSegment(segs, req.after); i < segs.length && state.end === 'more'; i++) await scanSegment(join(logDir, segs[i]!.name), order, visit);
+  for (let i = firstSegment(segs, req.after); i < segs.length && state.end === 'more'; i++)
+    await scanSegment(join(logDir, segs[i]!.name), order, visit);
   if (state.end === 'missing' || state.end === 'diverged') return state.end;
   // nothing after `after` that this log can vouch for (it starts later, or its history forks there)
   if (prev === null || out.count === 0) return 'missing';
-  return { prevZxid: req.after, firstZxid: first.zxid, lastZxid: last.zxid, count: out.count, firstTime: first.time, lastTime: last.time, lastCrc: last.crc, bytes: out.take() };
+  return {
+    prevZxid: req.after,
+    firstZxid: first.zxid,
+    lastZxid: last.zxid,
+    count: out.count,
+    firstTime: first.time,
+    lastTime: last.time,
+    lastCrc: last.crc,
+    bytes: out.take(),
+  };
 }

@@ -38,7 +38,10 @@ export async function checkWrittenSnapshot(file: string, w: WrittenSnapshot): Pr
       // a prefix of the stream inflates to a prefix of the snapshot (no error for the missing rest)
       checkHead(file, gunzipSync(await readAt(fh, 0, Math.min(size, GZIP_HEAD_BYTES)), { finishFlush: constants.Z_SYNC_FLUSH }), w);
       const isize = size < 4 ? -1 : (await readAt(fh, size - 4, 4)).readUInt32LE(0);
-      assert(isize === w.bytes % 2 ** 32, () => `${file}: its gzip trailer says ${isize} bytes (mod 2^32), the writer wrote ${w.bytes}: written and read back differ`);
+      assert(
+        isize === w.bytes % 2 ** 32,
+        () => `${file}: its gzip trailer says ${isize} bytes (mod 2^32), the writer wrote ${w.bytes}: written and read back differ`,
+      );
       return;
     }
     assert(size === w.bytes, () => `${file}: ${size} bytes on disk, the writer wrote ${w.bytes}: written and read back differ`);
@@ -59,14 +62,20 @@ function checkHead(file: string, head: Buffer, w: WrittenSnapshot): void {
   assert(head.length >= HEAD_BYTES, () => `${file}: its header reads back as ${head.length} bytes: written and read back differ`);
   const r = new JuteReader(head);
   const [magic, version, zxid, time] = [r.int(), r.int(), r.long(), r.long()];
-  assert(magic === SNAP_MAGIC && version === SNAP_VERSION && zxid === w.zxid && time === w.timeMs,
-    () => `${file}: its header reads back as magic 0x${(magic >>> 0).toString(16)}, version ${version}, zxid ${hexZxid(zxid)}, time ${time}; ` +
-      `the writer wrote version ${SNAP_VERSION}, zxid ${hexZxid(w.zxid)}, time ${w.timeMs}: written and read back differ`);
+  assert(
+    magic === SNAP_MAGIC && version === SNAP_VERSION && zxid === w.zxid && time === w.timeMs,
+    () =>
+      `${file}: its header reads back as magic 0x${(magic >>> 0).toString(16)}, version ${version}, zxid ${hexZxid(zxid)}, time ${time}; ` +
+      `the writer wrote version ${SNAP_VERSION}, zxid ${hexZxid(w.zxid)}, time ${w.timeMs}: written and read back differ`,
+  );
 }
 
 function checkTrailer(file: string, trailer: Buffer, w: WrittenSnapshot): void {
   const r = new JuteReader(trailer);
   const [nodes, digestVersion, digest] = [r.long(), r.int(), r.longBig()];
-  assert(nodes === w.nodes && digestVersion === DIGEST_VERSION && digest === w.digest,
-    () => `${file}: its trailer reads back as ${nodes} nodes, digest ${digest} (version ${digestVersion}); the writer wrote ${w.nodes} nodes, digest ${w.digest}: written and read back differ`);
+  assert(
+    nodes === w.nodes && digestVersion === DIGEST_VERSION && digest === w.digest,
+    () =>
+      `${file}: its trailer reads back as ${nodes} nodes, digest ${digest} (version ${digestVersion}); the writer wrote ${w.nodes} nodes, digest ${w.digest}: written and read back differ`,
+  );
 }

@@ -78,7 +78,8 @@ export function logDamageAdvice(inp: Pick<PlanInput, 'dataDir' | 'dataLogDir' | 
   const accept = `to accept losing every txn from that offset on (only if this server crashed or lost power while writing there, or you have no better copy), stop here and run \`${cut}\`, which keeps a copy of what it cuts`;
   return inp.ensemble
     ? 'Ark will not guess whether the txns from there on were acknowledged. This is an ensemble member: while the other members run and form a quorum, ' +
-      'move this member\'s ark-v1 directory aside (keep it) and start it again: it takes the leader\'s snapshot (SNAP). Do one member at a time. Or, ' + accept
+        "move this member's ark-v1 directory aside (keep it) and start it again: it takes the leader's snapshot (SNAP). Do one member at a time. Or, " +
+        accept
     : `Ark will not guess whether the txns from there on were acknowledged. Restore this server from a backup (\`ark restore\`), or, ${accept}`;
 }
 
@@ -86,7 +87,8 @@ export function missing(from: number, to: number): string {
   return from === to ? `zxid ${hex(from)} is missing` : `zxids ${hex(from)}..${hex(to)} are missing`;
 }
 
-const RESTORE = 'Restore from a backup (ark restore), or in an ensemble move this member\'s ark-v1 aside and let it take the leader\'s snapshot';
+const RESTORE =
+  "Restore from a backup (ark restore), or in an ensemble move this member's ark-v1 aside and let it take the leader's snapshot";
 
 /** The plan, or the first reason recovery refuses. */
 export function planRecovery(inp: PlanInput): RecoveryPlan {
@@ -103,8 +105,11 @@ export function planRecovery(inp: PlanInput): RecoveryPlan {
   const segs = inp.segments;
   // without a usable snapshot the log alone must hold the whole history, from zxid 1
   if (!plan.snapshot && plan.skipped.length > 0 && (segs.length === 0 || segs[0]!.firstZxid > 1)) {
-    return refuse(plan, `no usable snapshot: ${plan.skipped.map((s) => s.reason).join('; ')}. The log does not reach back to the ` +
-      'first txn, so the data cannot be rebuilt without them. Restore from a backup (ark restore) or move the damaged files aside to start empty.');
+    return refuse(
+      plan,
+      `no usable snapshot: ${plan.skipped.map((s) => s.reason).join('; ')}. The log does not reach back to the ` +
+        'first txn, so the data cannot be rebuilt without them. Restore from a backup (ark restore) or move the damaged files aside to start empty.',
+    );
   }
   const from = plan.snapshot?.zxid ?? 0;
   let first = 0;
@@ -137,12 +142,16 @@ function boundaryProblem(inp: PlanInput, first: number, from: number): string | 
   if (last === undefined) return null;
   const next = inp.readSegment(inp.segments[first]!.file).records[0]?.hdr.zxid;
   if (last > from) {
-    return `${prev.file} holds txns up to ${hex(last)}, after the snapshot recovery starts from (${hex(from)}), but recovery reads the log from ` +
-      `${basename(inp.segments[first]!.file)} on: the segments overlap (two servers wrote this dir, or a segment was renamed), and those txns would be lost. ${RESTORE}.`;
+    return (
+      `${prev.file} holds txns up to ${hex(last)}, after the snapshot recovery starts from (${hex(from)}), but recovery reads the log from ` +
+      `${basename(inp.segments[first]!.file)} on: the segments overlap (two servers wrote this dir, or a segment was renamed), and those txns would be lost. ${RESTORE}.`
+    );
   }
   if (next !== undefined && next <= last) {
-    return `${inp.segments[first]!.file} starts at zxid ${hex(next)}, not after the end of ${basename(prev.file)} (${hex(last)}): the segments overlap ` +
-      `(two servers wrote this dir, or a segment was copied in). ${RESTORE}.`;
+    return (
+      `${inp.segments[first]!.file} starts at zxid ${hex(next)}, not after the end of ${basename(prev.file)} (${hex(last)}): the segments overlap ` +
+      `(two servers wrote this dir, or a segment was copied in). ${RESTORE}.`
+    );
   }
   return null;
 }
@@ -163,12 +172,15 @@ function readNeeded(inp: PlanInput, plan: RecoveryPlan, first: number, from: num
       return `${file}: its header says it starts at zxid ${hex(g.firstZxid)} but its name says ${hex(nameZxid)}: it was renamed by hand; give it back its name (log.${g.firstZxid.toString(16).padStart(16, '0')})`;
     }
     const z0 = g.records[0]?.hdr.zxid;
-    if (z0 !== undefined && z0 !== nameZxid) return `${file}: its first txn is zxid ${hex(z0)} but its name says ${hex(nameZxid)}: the file was renamed or rewritten. ${RESTORE}.`;
+    if (z0 !== undefined && z0 !== nameZxid)
+      return `${file}: its first txn is zxid ${hex(z0)} but its name says ${hex(nameZxid)}: the file was renamed or rewritten. ${RESTORE}.`;
     if (g.end.kind === 'torn') {
       if (!isLast) {
         plan.damageAt = { file, offset: g.end.offset };
-        return `${file}: a record is cut short at offset ${g.end.offset} (${g.end.why}) in a segment that is not the last one: a later segment exists, so this ` +
-          `one was complete once; this is damage. ${logDamageAdvice(inp, file, g.end.offset)}`;
+        return (
+          `${file}: a record is cut short at offset ${g.end.offset} (${g.end.why}) in a segment that is not the last one: a later segment exists, so this ` +
+          `one was complete once; this is damage. ${logDamageAdvice(inp, file, g.end.offset)}`
+        );
       }
       plan.truncate = { file, offset: g.end.offset, why: g.end.why };
     }

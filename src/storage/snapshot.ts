@@ -33,7 +33,10 @@ export function gunzipAsync(raw: Buffer): Promise<Buffer> {
     let at = 0;
     const z = createGunzip();
     z.on('data', (c: Buffer) => {
-      if (at + c.length > size) { z.destroy(new Error(`more data than the gzip trailer's size ${size}`)); return; }
+      if (at + c.length > size) {
+        z.destroy(new Error(`more data than the gzip trailer's size ${size}`));
+        return;
+      }
       c.copy(out, at);
       at += c.length;
     });
@@ -50,13 +53,19 @@ const TAG_NODE = 2;
 const SLICE_BYTES_MAX = 4 * 1024 * 1024;
 
 export class SnapshotCorruptError extends Error {
-  constructor(readonly file: string, what: string) {
+  constructor(
+    readonly file: string,
+    what: string,
+  ) {
     super(`${file}: ${what}`);
     this.name = 'SnapshotCorruptError';
   }
 }
 
-export interface SessionRecord { id: bigint; timeoutMs: number }
+export interface SessionRecord {
+  id: bigint;
+  timeoutMs: number;
+}
 
 /** Writes a snapshot in slices: next() returns the next chunk, null after the trailer. */
 export class SnapshotWriter {
@@ -82,7 +91,12 @@ export class SnapshotWriter {
    * `live`: write the tree as it is, in one synchronous run (no capture: nothing can change in
    * between); used for SNAP sync while a background snapshot may hold the capture.
    */
-  constructor(private readonly tree: DataTree, private readonly sessions: SessionRecord[], private readonly timeMs: number, private readonly live = false) {
+  constructor(
+    private readonly tree: DataTree,
+    private readonly sessions: SessionRecord[],
+    private readonly timeMs: number,
+    private readonly live = false,
+  ) {
     this.capture = live ? { epoch: -1, zxid: tree.lastProcessedZxid, pre: new Map(), removed: new Map() } : tree.beginCapture();
     this.expected = tree.nodes.size;
   }
@@ -111,7 +125,9 @@ export class SnapshotWriter {
     if (!this.headerWritten) {
       this.headerWritten = true;
       w.int(SNAP_MAGIC).int(SNAP_VERSION).long(this.capture.zxid).long(this.timeMs);
-      w.vector(this.sessions, (ww, s) => { ww.longBig(s.id).int(s.timeoutMs); });
+      w.vector(this.sessions, (ww, s) => {
+        ww.longBig(s.id).int(s.timeoutMs);
+      });
     }
     const pre = this.capture.pre;
     // a slice ends after maxNodes nodes or ~4 MiB, whichever first: large znodes must not make one turn huge
@@ -136,7 +152,10 @@ export class SnapshotWriter {
       // capture bug) would load as a smaller tree with its own, matching digest
       if (!this.live) this.tree.endCapture();
       this.done = true;
-      assert(this.count === this.expected, `snapshot at 0x${this.capture.zxid.toString(16)} wrote ${this.count} nodes; the tree held ${this.expected} at its capture point`);
+      assert(
+        this.count === this.expected,
+        `snapshot at 0x${this.capture.zxid.toString(16)} wrote ${this.count} nodes; the tree held ${this.expected} at its capture point`,
+      );
       w.byte(TAG_END).long(this.count).int(DIGEST_VERSION).longBig(this.digest);
       const body = this.emit();
       const crc = Buffer.alloc(4);
@@ -179,9 +198,19 @@ export class SnapshotWriter {
       w.byte(TAG_ACL).int(idx);
       writeACLs(w, node.acl);
     }
-    w.byte(TAG_NODE).string(path).latin1Buffer(node.dataBytes).int(idx)
-      .long(node.czxid).long(node.mzxid).long(node.ctime).long(node.mtime)
-      .int(node.version).int(node.cversion).int(node.aversion).longBig(node.ephemeralOwner).long(node.pzxid);
+    w.byte(TAG_NODE)
+      .string(path)
+      .latin1Buffer(node.dataBytes)
+      .int(idx)
+      .long(node.czxid)
+      .long(node.mzxid)
+      .long(node.ctime)
+      .long(node.mtime)
+      .int(node.version)
+      .int(node.cversion)
+      .int(node.aversion)
+      .longBig(node.ephemeralOwner)
+      .long(node.pzxid);
     this.count++;
     // the digest the tree keeps for the node (the same function of its state at the capture point,
     // see DataTree.digestOf), summed as a number (exact below 2^53) and folded in before it gets there
@@ -272,11 +301,15 @@ export class SnapshotParser {
   private crc = 0;
   private crcAt = 0;
 
-  constructor(private readonly file: string, private readonly buf: Buffer) {
+  constructor(
+    private readonly file: string,
+    private readonly buf: Buffer,
+  ) {
     if (buf.length < 24 + 4) throw new SnapshotCorruptError(file, `only ${buf.length} bytes: not a whole snapshot`);
     if (buf.readInt32BE(0) !== SNAP_MAGIC) throw new SnapshotCorruptError(file, 'not an Ark snapshot (bad magic)');
     const version = buf.readInt32BE(4);
-    if (version !== SNAP_VERSION) throw new SnapshotCorruptError(file, `snapshot format version ${version}; this Ark reads version ${SNAP_VERSION}`);
+    if (version !== SNAP_VERSION)
+      throw new SnapshotCorruptError(file, `snapshot format version ${version}; this Ark reads version ${SNAP_VERSION}`);
     this.r = new JuteReader(buf, 8, buf.length - 4);
     try {
       this.zxid = this.r.long();
@@ -292,11 +325,14 @@ export class SnapshotParser {
     try {
       const done = this.read(maxNodes);
       this.checksumUpTo(done ? this.buf.length - 4 : this.r.position);
-      if (done && (this.crc >>> 0) !== this.buf.readUInt32BE(this.buf.length - 4)) throw new SnapshotCorruptError(this.file, 'checksum mismatch: the file is damaged');
+      if (done && this.crc >>> 0 !== this.buf.readUInt32BE(this.buf.length - 4))
+        throw new SnapshotCorruptError(this.file, 'checksum mismatch: the file is damaged');
       return done;
     } catch (e) {
       if (e instanceof SnapshotCorruptError && e.message.endsWith('checksum mismatch: the file is damaged')) throw e;
-      throw this.damaged(e instanceof SnapshotCorruptError ? e.message.slice(this.file.length + 2) : `cannot be parsed (${(e as Error).message})`);
+      throw this.damaged(
+        e instanceof SnapshotCorruptError ? e.message.slice(this.file.length + 2) : `cannot be parsed (${(e as Error).message})`,
+      );
     }
   }
 
@@ -309,13 +345,13 @@ export class SnapshotParser {
   /** A file that does not parse is reported as damaged by its checksum when that is what fails. */
   private damaged(what: string): SnapshotCorruptError {
     this.checksumUpTo(this.buf.length - 4);
-    const bad = (this.crc >>> 0) !== this.buf.readUInt32BE(this.buf.length - 4);
+    const bad = this.crc >>> 0 !== this.buf.readUInt32BE(this.buf.length - 4);
     return new SnapshotCorruptError(this.file, bad ? 'checksum mismatch: the file is damaged' : what);
   }
 
   private read(maxNodes: number): LoadedSnapshot | null {
     const { r, tree, acls, file } = this;
-    for (let n = 0; n < maxNodes;) {
+    for (let n = 0; n < maxNodes; ) {
       const tag = r.byte();
       if (tag === TAG_END) return this.finish();
       if (tag === TAG_ACL) {
@@ -329,8 +365,15 @@ export class SnapshotParser {
       const acl = acls[r.int()];
       if (!acl) throw new SnapshotCorruptError(file, `node ${path} uses an ACL that was not defined`);
       const ok = tree.loadNode(path, data, acl, {
-        czxid: r.long(), mzxid: r.long(), ctime: r.long(), mtime: r.long(),
-        version: r.int(), cversion: r.int(), aversion: r.int(), ephemeralOwner: r.longBig(), pzxid: r.long(),
+        czxid: r.long(),
+        mzxid: r.long(),
+        ctime: r.long(),
+        mtime: r.long(),
+        version: r.int(),
+        cversion: r.int(),
+        aversion: r.int(),
+        ephemeralOwner: r.longBig(),
+        pzxid: r.long(),
       });
       if (!ok) throw new SnapshotCorruptError(file, `node ${path} comes before its parent`);
       this.count++;
@@ -347,7 +390,11 @@ export class SnapshotParser {
     if (nodeCount !== count) throw new SnapshotCorruptError(file, `trailer says ${nodeCount} nodes, the file holds ${count}`);
     if (digestVersion !== DIGEST_VERSION) throw new SnapshotCorruptError(file, `digest version ${digestVersion} unknown`);
     tree.finishLoad(this.zxid);
-    if (tree.digest !== digest) throw new SnapshotCorruptError(file, `tree digest ${tree.digest} differs from the recorded ${digest}: the tree was not rebuilt exactly`);
+    if (tree.digest !== digest)
+      throw new SnapshotCorruptError(
+        file,
+        `tree digest ${tree.digest} differs from the recorded ${digest}: the tree was not rebuilt exactly`,
+      );
     return { zxid: this.zxid, timeMs: this.timeMs, sessions: this.sessions, tree, nodeCount, digest };
   }
 }

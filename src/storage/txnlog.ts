@@ -16,9 +16,15 @@ const RECORD_HEADER_BYTES = 8;
 const TXN_HEADER_BYTES = 32;
 
 export class LogCorruptError extends Error {
-  constructor(readonly file: string, readonly offset: number, what: string) {
-    super(`${file}: ${what} at offset ${offset}. Ark will not guess whether the txns from there on were acknowledged: ` +
-      '`ark data verify` says what to do (restore from a backup, resync an ensemble member, or accept the loss with `ark data truncate-log`)');
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    what: string,
+  ) {
+    super(
+      `${file}: ${what} at offset ${offset}. Ark will not guess whether the txns from there on were acknowledged: ` +
+        '`ark data verify` says what to do (restore from a backup, resync an ensemble member, or accept the loss with `ark data truncate-log`)',
+    );
     this.name = 'LogCorruptError';
   }
 }
@@ -60,7 +66,9 @@ export interface LogRecord {
 /** Appends one framed record whose payload (TxnHeader + txn, as encodeRecord writes) is already encoded. */
 export function encodeRawRecord(w: JuteWriter, payload: Uint8Array): void {
   const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-  w.int(buf.length).int(crc32(buf) | 0).raw(buf);
+  w.int(buf.length)
+    .int(crc32(buf) | 0)
+    .raw(buf);
 }
 
 export interface SegmentScan {
@@ -94,7 +102,12 @@ export interface SegmentRead {
  */
 export function readSegment(buf: Buffer): SegmentRead {
   if (lastNonZero(buf, 0) < 0) return { firstZxid: null, records: [], validBytes: 0, end: { kind: 'clean' } };
-  const bad = (offset: number, what: string): SegmentRead => ({ firstZxid: null, records: [], validBytes: 0, end: { kind: 'damage', offset, what, resync: null } });
+  const bad = (offset: number, what: string): SegmentRead => ({
+    firstZxid: null,
+    records: [],
+    validBytes: 0,
+    end: { kind: 'damage', offset, what, resync: null },
+  });
   if (buf.length < LOG_HEADER_BYTES) return bad(0, `file of ${buf.length} bytes is shorter than a segment header`);
   const r = new JuteReader(buf);
   if (r.int() !== LOG_MAGIC) return bad(0, 'not an Ark txn log segment (bad magic)');
@@ -103,15 +116,24 @@ export function readSegment(buf: Buffer): SegmentRead {
   const firstZxid = r.long();
   const records: LogRecord[] = [];
   let offset = LOG_HEADER_BYTES;
-  const damaged = (what: string): SegmentRead => ({ firstZxid, records, validBytes: offset, end: { kind: 'damage', offset, what, resync: null } });
+  const damaged = (what: string): SegmentRead => ({
+    firstZxid,
+    records,
+    validBytes: offset,
+    end: { kind: 'damage', offset, what, resync: null },
+  });
   for (;;) {
     const rec = wholeRecord(buf, offset);
     if (rec === null) break;
-    if (rec instanceof Error) return damaged(`a record passes its checksum but does not parse (${rec.message}); it was written by a newer or broken Ark`);
+    if (rec instanceof Error)
+      return damaged(`a record passes its checksum but does not parse (${rec.message}); it was written by a newer or broken Ark`);
     // the writer appends only above what it appended before (FileTxnLog.checkAscending): read
     // back, a record at or below the one before it is a second history written into this file
     const prev = records.at(-1)?.hdr.zxid;
-    if (prev !== undefined && rec.hdr.zxid <= prev) return damaged(`a record's zxid 0x${rec.hdr.zxid.toString(16)} is not above the one before it (0x${prev.toString(16)}): two histories were written into this segment`);
+    if (prev !== undefined && rec.hdr.zxid <= prev)
+      return damaged(
+        `a record's zxid 0x${rec.hdr.zxid.toString(16)} is not above the one before it (0x${prev.toString(16)}): two histories were written into this segment`,
+      );
     records.push(rec);
     offset = rec.end!;
   }
@@ -126,7 +148,7 @@ function wholeRecord(buf: Buffer, offset: number): LogRecord | Error | null {
   const end = offset + RECORD_HEADER_BYTES + len;
   if (len <= 0 || end > buf.length) return null;
   const payload = buf.subarray(offset + RECORD_HEADER_BYTES, end);
-  if ((crc32(payload) >>> 0) !== buf.readUInt32BE(offset + 4)) return null;
+  if (crc32(payload) >>> 0 !== buf.readUInt32BE(offset + 4)) return null;
   try {
     const pr = new JuteReader(payload);
     const hdr = readTxnHeader(pr);
@@ -188,21 +210,35 @@ const ZERO_TAIL_MIN = 8;
 function judgeEnd(buf: Buffer, at: number, lastZxid: number): SegmentEnd {
   const last = lastNonZero(buf, at);
   if (last < 0) return { kind: 'clean' };
-  const damage = (what: string, resync: { offset: number; zxid: number } | null = null): SegmentEnd => ({ kind: 'damage', offset: at, what, resync });
+  const damage = (what: string, resync: { offset: number; zxid: number } | null = null): SegmentEnd => ({
+    kind: 'damage',
+    offset: at,
+    what,
+    resync,
+  });
   const resync = findValidRecordAfter(buf, at, lastZxid);
-  if (resync) return damage(`${badRecord(buf, at)} while whole records follow (zxid 0x${resync.zxid.toString(16)} at offset ${resync.offset})`, resync);
+  if (resync)
+    return damage(
+      `${badRecord(buf, at)} while whole records follow (zxid 0x${resync.zxid.toString(16)} at offset ${resync.offset})`,
+      resync,
+    );
   if (buf.length - at < RECORD_HEADER_BYTES) return { kind: 'torn', offset: at, why: 'the file ends inside a record header' };
   const len = buf.readInt32BE(at);
   if (len < 0) return damage(`negative record length ${len}`);
   const end = at + RECORD_HEADER_BYTES + len;
-  if (last >= end) return damage(len === 0 ? 'data after the zero-filled end of the log' : `data after a record (length ${len}) that fails its checksum`);
-  if (wholeWithOtherLength(buf, at, len)) return damage(`record length ${len} is damaged: the record is whole and matches its checksum at another length`);
+  if (last >= end)
+    return damage(len === 0 ? 'data after the zero-filled end of the log' : `data after a record (length ${len}) that fails its checksum`);
+  if (wholeWithOtherLength(buf, at, len))
+    return damage(`record length ${len} is damaged: the record is whole and matches its checksum at another length`);
   if (end > buf.length) return { kind: 'torn', offset: at, why: `its length (${len}) runs past the end of the file` };
   const zeroFrom = lastNonZero(buf.subarray(0, end), at) + 1;
-  if (end - zeroFrom > ZERO_TAIL_MIN) return { kind: 'torn', offset: at, why: `its last ${end - zeroFrom} bytes were never written (zeros)` };
+  if (end - zeroFrom > ZERO_TAIL_MIN)
+    return { kind: 'torn', offset: at, why: `its last ${end - zeroFrom} bytes were never written (zeros)` };
   const hole = zeroedSector(buf, at, end);
   if (hole !== null) return { kind: 'torn', offset: at, why: `its sector at offset ${hole} was never written (zeros)` };
-  return damage('record checksum mismatch in a record that is completely written (nothing of it is missing and nothing follows): damage to the bytes, not a write cut short by a crash');
+  return damage(
+    'record checksum mismatch in a record that is completely written (nothing of it is missing and nothing follows): damage to the bytes, not a write cut short by a crash',
+  );
 }
 
 /** What is wrong with the record at `at` on its own. */
@@ -234,11 +270,24 @@ function wholeWithOtherLength(buf: Buffer, at: number, len: number): boolean {
   } catch {
     return false;
   }
-  return parsed !== len && (crc32(buf.subarray(p, p + parsed)) >>> 0) === buf.readUInt32BE(at + 4);
+  return parsed !== len && crc32(buf.subarray(p, p + parsed)) >>> 0 === buf.readUInt32BE(at + 4);
 }
 
-const TXN_TYPES = new Set<number>([OpCode.create, OpCode.create2, OpCode.createContainer, OpCode.createTTL, OpCode.delete,
-  OpCode.deleteContainer, OpCode.setData, OpCode.setACL, OpCode.check, OpCode.multi, OpCode.error, OpCode.createSession, OpCode.closeSession]);
+const TXN_TYPES = new Set<number>([
+  OpCode.create,
+  OpCode.create2,
+  OpCode.createContainer,
+  OpCode.createTTL,
+  OpCode.delete,
+  OpCode.deleteContainer,
+  OpCode.setData,
+  OpCode.setACL,
+  OpCode.check,
+  OpCode.multi,
+  OpCode.error,
+  OpCode.createSession,
+  OpCode.closeSession,
+]);
 
 /**
  * After a record that does not check out at `from`: the first later offset where a whole record
@@ -254,7 +303,7 @@ export function findValidRecordAfter(buf: Buffer, from: number, afterZxid: numbe
     const p = off + RECORD_HEADER_BYTES;
     const zxid = payloadZxid(buf, p);
     if (zxid <= afterZxid || !Number.isSafeInteger(zxid) || !TXN_TYPES.has(buf.readInt32BE(p + 28))) continue;
-    if ((crc32(buf.subarray(p, p + len)) >>> 0) !== buf.readUInt32BE(off + 4)) continue;
+    if (crc32(buf.subarray(p, p + len)) >>> 0 !== buf.readUInt32BE(off + 4)) continue;
     return { offset: off, zxid };
   }
   return null;
@@ -267,7 +316,7 @@ const ZEROS = Buffer.alloc(64 * 1024);
  * time with zeros (memcmp): a segment is mostly preallocated zeros (64 MiB by default).
  */
 function lastNonZero(buf: Buffer, from: number): number {
-  for (let end = buf.length; end > from;) {
+  for (let end = buf.length; end > from; ) {
     const start = Math.max(from, end - ZEROS.length);
     if (buf.compare(ZEROS, 0, end - start, start, end) !== 0) {
       for (let i = end - 1; i >= start; i--) if (buf[i] !== 0) return i;

@@ -9,7 +9,11 @@ export const ZK_SNAP_MAGIC = 0x5a4b534e; // "ZKSN"
 export const ZK_LOG_MAGIC = 0x5a4b4c47; // "ZKLG"
 
 export class ZkFormatError extends Error {
-  constructor(readonly file: string, readonly offset: number, what: string) {
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    what: string,
+  ) {
     super(`${file}: ${what} at offset ${offset}`);
     this.name = 'ZkFormatError';
   }
@@ -19,7 +23,7 @@ export class ZkFormatError extends Error {
 export function adler32(buf: Buffer, start = 0, end = buf.length, prev = 1): number {
   let a = prev & 0xffff;
   let b = (prev >>> 16) & 0xffff;
-  for (let i = start; i < end;) {
+  for (let i = start; i < end; ) {
     const stop = Math.min(end, i + 3800); // keeps b below 2^31 before the modulo
     for (; i < stop; i++) {
       a += buf[i]!;
@@ -32,8 +36,15 @@ export function adler32(buf: Buffer, start = 0, end = buf.length, prev = 1): num
 }
 
 export interface ZkStatPersisted {
-  czxid: number; mzxid: number; ctime: number; mtime: number;
-  version: number; cversion: number; aversion: number; ephemeralOwner: bigint; pzxid: number;
+  czxid: number;
+  mzxid: number;
+  ctime: number;
+  mtime: number;
+  version: number;
+  cversion: number;
+  aversion: number;
+  ephemeralOwner: bigint;
+  pzxid: number;
 }
 
 export interface ZkSnapshot {
@@ -47,8 +58,15 @@ export interface ZkSnapshot {
 
 function readStatPersisted(r: JuteReader): ZkStatPersisted {
   return {
-    czxid: r.long(), mzxid: r.long(), ctime: r.long(), mtime: r.long(),
-    version: r.int(), cversion: r.int(), aversion: r.int(), ephemeralOwner: r.longBig(), pzxid: r.long(),
+    czxid: r.long(),
+    mzxid: r.long(),
+    ctime: r.long(),
+    mtime: r.long(),
+    version: r.int(),
+    cversion: r.int(),
+    aversion: r.int(),
+    ephemeralOwner: r.longBig(),
+    pzxid: r.long(),
   };
 }
 
@@ -68,7 +86,12 @@ export function readZkSnapshot(file: string, buf: Buffer): ZkSnapshot {
     const path = r.string();
     if (path === '/') break;
     const d = r.bufferOrNull();
-    nodes.push({ path: path === '' ? '/' : path, data: d === null ? null : Buffer.from(d), aclId: r.longBig(), stat: readStatPersisted(r) });
+    nodes.push({
+      path: path === '' ? '/' : path,
+      data: d === null ? null : Buffer.from(d),
+      aclId: r.longBig(),
+      stat: readStatPersisted(r),
+    });
   }
   const sealAt = r.position;
   const seal = r.long();
@@ -85,13 +108,22 @@ export function readZkSnapshot(file: string, buf: Buffer): ZkSnapshot {
     r.string();
   };
   if (r.remaining === 33 || r.remaining === 54) {
-    sealedTrailer(() => { digest = { zxid: r.long(), version: r.int(), value: r.longBig() }; });
+    sealedTrailer(() => {
+      digest = { zxid: r.long(), version: r.int(), value: r.longBig() };
+    });
   }
-  if (r.remaining === 21) sealedTrailer(() => { lastProcessedZxid = r.long(); });
+  if (r.remaining === 21)
+    sealedTrailer(() => {
+      lastProcessedZxid = r.long();
+    });
   return { sessions, acls, nodes, digest, lastProcessedZxid };
 }
 
-export interface ZkLogEntry { hdr: TxnHeader; txn: Txn; digest: { version: number; value: bigint } | null }
+export interface ZkLogEntry {
+  hdr: TxnHeader;
+  txn: Txn;
+  digest: { version: number; value: bigint } | null;
+}
 
 /** Reads a ZooKeeper txn log: stops at zero fill or a torn last record; a bad checksum throws. */
 export function readZkLog(file: string, buf: Buffer): { firstZxid: number | null; entries: ZkLogEntry[]; torn: boolean } {

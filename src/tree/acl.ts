@@ -21,7 +21,10 @@ function ipBytes(addr: string): number[] | null {
     const t = tail ? tail.split(':') : [];
     const groups = a.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
     const out: number[] = [];
-    for (const g of groups) { const v = parseInt(g, 16); out.push(v >> 8, v & 255); }
+    for (const g of groups) {
+      const v = parseInt(g, 16);
+      out.push(v >> 8, v & 255);
+    }
     return out.length === 16 ? out : null;
   }
   return null;
@@ -71,10 +74,14 @@ const authenticatedSchemes = new Set(['digest']);
 
 function schemeValid(scheme: string, id: string): boolean {
   switch (scheme) {
-    case 'world': return id === 'anyone';
-    case 'digest': return javaSplitColon(id).length === 2;
-    case 'ip': return ipValid(id);
-    default: return false;
+    case 'world':
+      return id === 'anyone';
+    case 'digest':
+      return javaSplitColon(id).length === 2;
+    case 'ip':
+      return ipValid(id);
+    default:
+      return false;
   }
 }
 
@@ -88,7 +95,10 @@ export function fixupACL(path: string, authInfo: readonly Id[], acl: readonly AC
   const seen = new Set<string>();
   const add = (a: ACL): void => {
     const key = `${a.perms}|${a.id.scheme}|${a.id.id}`;
-    if (!seen.has(key)) { seen.add(key); out.push(a); }
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(a);
+    }
   };
   for (const a of acl) {
     if (a.id.scheme === 'world' && a.id.id === 'anyone') {
@@ -149,7 +159,5 @@ export function authenticate(scheme: string, auth: Buffer, remoteAddr: string, s
 
 /** getACL without ADMIN permission shows digest ids as user:x (ZOOKEEPER-1392). */
 export function redactDigests(acl: readonly ACL[]): ACL[] {
-  return acl.map((a) => a.id.scheme === 'digest'
-    ? { perms: a.perms, id: { scheme: 'digest', id: a.id.id.replace(/:.*/s, ':x') } }
-    : a);
+  return acl.map((a) => (a.id.scheme === 'digest' ? { perms: a.perms, id: { scheme: 'digest', id: a.id.id.replace(/:.*/s, ':x') } } : a));
 }

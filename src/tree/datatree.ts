@@ -66,10 +66,17 @@ export class ZNode {
   stat(): Stat {
     const n = this.numChildren;
     return {
-      czxid: this.czxid, mzxid: this.mzxid, ctime: this.ctime, mtime: this.mtime,
-      version: this.version, cversion: this.cversion * 2 - n, aversion: this.aversion,
+      czxid: this.czxid,
+      mzxid: this.mzxid,
+      ctime: this.ctime,
+      mtime: this.mtime,
+      version: this.version,
+      cversion: this.cversion * 2 - n,
+      aversion: this.aversion,
       ephemeralOwner: isEphemeralOwner(this.ephemeralOwner) ? this.ephemeralOwner : 0n,
-      dataLength: this.dataLength, numChildren: n, pzxid: this.pzxid,
+      dataLength: this.dataLength,
+      numChildren: n,
+      pzxid: this.pzxid,
     };
   }
 }
@@ -77,9 +84,20 @@ export class ZNode {
 /** What applying one txn (or one op of a multi) produced, for the reply. */
 export type ApplyResult =
   | { type: typeof OpCode.error; err: number }
-  | { type: typeof OpCode.create | typeof OpCode.create2 | typeof OpCode.createContainer | typeof OpCode.createTTL; path: string; stat: Stat }
+  | {
+      type: typeof OpCode.create | typeof OpCode.create2 | typeof OpCode.createContainer | typeof OpCode.createTTL;
+      path: string;
+      stat: Stat;
+    }
   | { type: typeof OpCode.setData | typeof OpCode.setACL; stat: Stat }
-  | { type: typeof OpCode.delete | typeof OpCode.deleteContainer | typeof OpCode.check | typeof OpCode.createSession | typeof OpCode.closeSession }
+  | {
+      type:
+        | typeof OpCode.delete
+        | typeof OpCode.deleteContainer
+        | typeof OpCode.check
+        | typeof OpCode.createSession
+        | typeof OpCode.closeSession;
+    }
   | { type: typeof OpCode.multi; results: ApplyResult[] };
 
 /**
@@ -197,15 +215,39 @@ export class DataTree {
    * Installs one node read from a snapshot (parents come first). The system nodes exist already
    * and are overwritten. False when the parent is missing.
    */
-  loadNode(path: string, data: Buffer | string | null, acl: ACL[], s: {
-    czxid: number; mzxid: number; ctime: number; mtime: number; version: number; cversion: number;
-    aversion: number; ephemeralOwner: bigint; pzxid: number;
-  }): boolean {
+  loadNode(
+    path: string,
+    data: Buffer | string | null,
+    acl: ACL[],
+    s: {
+      czxid: number;
+      mzxid: number;
+      ctime: number;
+      mtime: number;
+      version: number;
+      cversion: number;
+      aversion: number;
+      ephemeralOwner: bigint;
+      pzxid: number;
+    },
+  ): boolean {
     const parentPath = parentOf(path);
     const parent = parentPath === null ? undefined : this.nodes.get(parentPath);
     if (parentPath !== null && !parent) return false;
     const existing = this.nodes.get(path);
-    const node = new ZNode(data, this.retainACL(acl), s.czxid, s.mzxid, s.ctime, s.mtime, s.version, s.cversion, s.aversion, s.ephemeralOwner, s.pzxid);
+    const node = new ZNode(
+      data,
+      this.retainACL(acl),
+      s.czxid,
+      s.mzxid,
+      s.ctime,
+      s.mtime,
+      s.version,
+      s.cversion,
+      s.aversion,
+      s.ephemeralOwner,
+      s.pzxid,
+    );
     // the tree digest kept as nodes come (a node's digest is its own path, data and stat), so a
     // loaded tree needs no second pass over every node
     this.digest = addDigest(this.digest, this.freshDigest(path, node) - (existing ? this.digestOf(path, existing) : 0));
@@ -226,7 +268,10 @@ export class DataTree {
   private trackOwner(path: string, owner: bigint): void {
     if (isEphemeralOwner(owner)) {
       let set = this.ephemerals.get(owner);
-      if (!set) { set = new Set(); this.ephemerals.set(owner, set); }
+      if (!set) {
+        set = new Set();
+        this.ephemerals.set(owner, set);
+      }
       set.add(path);
     } else if (isContainerOwner(owner)) {
       this.containers.add(path);
@@ -264,8 +309,19 @@ export class DataTree {
   private preserve(path: string, node: ZNode): void {
     const cap = this.capture;
     if (!cap || node.snapEpoch === cap.epoch || cap.pre.has(path)) return;
-    const copy = new ZNode(node.dataBytes, node.acl, node.czxid, node.mzxid, node.ctime, node.mtime, node.version,
-      node.cversion, node.aversion, node.ephemeralOwner, node.pzxid);
+    const copy = new ZNode(
+      node.dataBytes,
+      node.acl,
+      node.czxid,
+      node.mzxid,
+      node.ctime,
+      node.mtime,
+      node.version,
+      node.cversion,
+      node.aversion,
+      node.ephemeralOwner,
+      node.pzxid,
+    );
     copy.digestCache = node.digestCache;
     // children stay with the live node: see Capture.removed
     cap.pre.set(path, copy);
@@ -310,7 +366,10 @@ export class DataTree {
     if (last !== null && sameACL(last, acl)) return last;
     const key = aclKey(acl);
     let v = this.aclCache.get(key);
-    if (!v) { v = acl; this.aclCache.set(key, v); }
+    if (!v) {
+      v = acl;
+      this.aclCache.set(key, v);
+    }
     this.lastInterned = v;
     return v;
   }
@@ -325,7 +384,10 @@ export class DataTree {
   /** A list no node uses any more leaves the cache (ReferenceCountedACLCache). */
   private releaseACL(acl: ACL[]): void {
     const n = (this.aclRefs.get(acl) ?? 1) - 1;
-    if (n > 0) { this.aclRefs.set(acl, n); return; }
+    if (n > 0) {
+      this.aclRefs.set(acl, n);
+      return;
+    }
     this.aclRefs.delete(acl);
     const key = aclKey(acl);
     if (this.aclCache.get(key) === acl) this.aclCache.delete(key);
@@ -398,7 +460,9 @@ export class DataTree {
   /** Every descendant of path, not counting path itself (getAllChildrenNumber). */
   countDescendants(path: string): number {
     let n = -1;
-    this.walk(path, () => { n++; });
+    this.walk(path, () => {
+      n++;
+    });
     return Math.max(n, 0);
   }
 
@@ -444,7 +508,8 @@ export class DataTree {
     if (!q || (countDiff === 0 && bytesDiff === 0)) return;
     const warn = quotaViolation(q.prefix, q.limits, q.usage, countDiff, bytesDiff);
     // bounded: a replay of many txns past a soft limit (start-up, point-in-time restore) has no one draining it
-    if (warn && !warn.hard && this.quotaWarnings.length < 1000) this.quotaWarnings.push(`${warn.message}: a soft limit only warns; raise it with setquota, or remove data under ${q.prefix}`);
+    if (warn && !warn.hard && this.quotaWarnings.length < 1000)
+      this.quotaWarnings.push(`${warn.message}: a soft limit only warns; raise it with setquota, or remove data under ${q.prefix}`);
     q.usage.values.set('count', q.usage.count + countDiff);
     q.usage.values.set('bytes', q.usage.bytes + bytesDiff);
     this.setStatData(q.prefix, q.usage);
@@ -469,7 +534,9 @@ export class DataTree {
     if (!statNode) return;
     const data = Buffer.from(usage.toString(), 'utf8');
     this.approximateDataSize += data.length - statNode.dataLength;
-    this.change(statPath(prefix), statNode, () => { statNode.data = data; });
+    this.change(statPath(prefix), statNode, () => {
+      statNode.data = data;
+    });
   }
 
   // ---------- apply ----------
@@ -484,7 +551,11 @@ export class DataTree {
    */
   apply(hdr: TxnHeader, txn: Txn, events: WatchEvent[], mode: ApplyMode = 'replay'): ApplyResult {
     const live = mode === 'live';
-    if (live) assert(hdr.zxid > this.lastProcessedZxid, () => `live txn ${hexZxid(hdr.zxid)} after ${hexZxid(this.lastProcessedZxid)}: zxids must increase`);
+    if (live)
+      assert(
+        hdr.zxid > this.lastProcessedZxid,
+        () => `live txn ${hexZxid(hdr.zxid)} after ${hexZxid(this.lastProcessedZxid)}: zxids must increase`,
+      );
     const result = this.applyOne(hdr, txn, events, live);
     if (hdr.zxid > this.lastProcessedZxid) this.lastProcessedZxid = hdr.zxid;
     if (hdr.zxid % 128 === 0) {
@@ -572,7 +643,14 @@ export class DataTree {
 
   private createNode(
     type: typeof OpCode.create | typeof OpCode.create2 | typeof OpCode.createContainer | typeof OpCode.createTTL,
-    path: string, data: Buffer | null, acl: ACL[], owner: bigint, parentCVersion: number, zxid: number, time: number, events: WatchEvent[],
+    path: string,
+    data: Buffer | null,
+    acl: ACL[],
+    owner: bigint,
+    parentCVersion: number,
+    zxid: number,
+    time: number,
+    events: WatchEvent[],
   ): ApplyResult {
     const parentPath = parentOf(path);
     const parent = parentPath === null ? undefined : this.nodes.get(parentPath);

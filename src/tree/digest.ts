@@ -10,11 +10,15 @@ import { viewOf } from '../wire/jute.js';
 export const DIGEST_VERSION = 2;
 
 /** The persisted stat fields (not dataLength / numChildren) plus the data. */
-export type DigestFields = Pick<Stat, 'czxid' | 'mzxid' | 'pzxid' | 'ctime' | 'mtime' | 'version' | 'cversion' | 'aversion' | 'ephemeralOwner'> & (
-  | { data: Buffer | null }
-  /** the data as a latin1 string (a ZNode) */
-  | { dataBytes: string | null }
-);
+export type DigestFields = Pick<
+  Stat,
+  'czxid' | 'mzxid' | 'pzxid' | 'ctime' | 'mtime' | 'version' | 'cversion' | 'aversion' | 'ephemeralOwner'
+> &
+  (
+    | { data: Buffer | null }
+    /** the data as a latin1 string (a ZNode) */
+    | { dataBytes: string | null }
+  );
 
 /** path, data and stat block of one node, laid out for a single crc32 call */
 let scratch = Buffer.alloc(4096);
@@ -57,7 +61,7 @@ const STAT_BLOCK_BYTES = 60;
 export function nodeDigest(path: string, n: DigestFields): number {
   if (path.startsWith('/zookeeper/')) return 0;
   // one crc32 over path ‖ data ‖ stat block equals ZooKeeper's chained updates over the three
-  room(Buffer.byteLength(path) + ('dataBytes' in n ? n.dataBytes?.length ?? 0 : n.data?.length ?? 0) + STAT_BLOCK_BYTES);
+  room(Buffer.byteLength(path) + ('dataBytes' in n ? (n.dataBytes?.length ?? 0) : (n.data?.length ?? 0)) + STAT_BLOCK_BYTES);
   let at = path === '/' ? 0 : scratch.write(path, 0, 'utf8');
   if ('dataBytes' in n) {
     if (n.dataBytes !== null) at += scratch.write(n.dataBytes, at, 'latin1');

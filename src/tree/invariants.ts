@@ -33,12 +33,18 @@ export function assertFitsLive(tree: DataTree, hdr: TxnHeader, txn: Txn): void {
       return;
     case OpCode.setData: {
       const node = existing(tree, z, 'setData', txn.path);
-      assert(txn.version === nextVersion(node.version), () => `${at(z)}: setData ${txn.path} to version ${txn.version}, the node is at ${node.version}`);
+      assert(
+        txn.version === nextVersion(node.version),
+        () => `${at(z)}: setData ${txn.path} to version ${txn.version}, the node is at ${node.version}`,
+      );
       return;
     }
     case OpCode.setACL: {
       const node = existing(tree, z, 'setACL', txn.path);
-      assert(txn.version === nextVersion(node.aversion), () => `${at(z)}: setACL ${txn.path} to aversion ${txn.version}, the node is at ${node.aversion}`);
+      assert(
+        txn.version === nextVersion(node.aversion),
+        () => `${at(z)}: setACL ${txn.path} to aversion ${txn.version}, the node is at ${node.aversion}`,
+      );
       return;
     }
     case OpCode.check:
@@ -75,8 +81,14 @@ function fitsCreate(tree: DataTree, zxid: number, path: string, parentCVersion: 
   assert(parent, () => `${at(zxid)}: create ${path}: its parent ${parentPath ?? '(none)'} does not exist`);
   const listed = parent.children?.has(basename(path)) ?? false;
   const mapped = tree.nodes.has(path);
-  assert(!listed && !mapped, () => `${at(zxid)}: create ${path}: the node exists (in the node map: ${mapped}, among its parent's children: ${listed})`);
-  assert(parentCVersion === parent.cversion + 1, () => `${at(zxid)}: create ${path} sets its parent's cversion to ${parentCVersion}, the parent is at ${parent.cversion}`);
+  assert(
+    !listed && !mapped,
+    () => `${at(zxid)}: create ${path}: the node exists (in the node map: ${mapped}, among its parent's children: ${listed})`,
+  );
+  assert(
+    parentCVersion === parent.cversion + 1,
+    () => `${at(zxid)}: create ${path} sets its parent's cversion to ${parentCVersion}, the parent is at ${parent.cversion}`,
+  );
 }
 
 /** The node is there, childless, listed by its parent and by its owner's index. */
@@ -85,7 +97,10 @@ function fitsDelete(tree: DataTree, zxid: number, path: string): void {
   assert(node.numChildren === 0, () => `${at(zxid)}: delete ${path}: it has ${node.numChildren} children`);
   const parent = tree.nodes.get(parentOf(path) ?? '');
   assert(parent?.children?.has(basename(path)), () => `${at(zxid)}: delete ${path}: its parent does not list it`);
-  assert(ownerIndexed(tree, path, node.ephemeralOwner), () => `${at(zxid)}: delete ${path}: the index of its owner ${hexId(node.ephemeralOwner)} does not hold it`);
+  assert(
+    ownerIndexed(tree, path, node.ephemeralOwner),
+    () => `${at(zxid)}: delete ${path}: the index of its owner ${hexId(node.ephemeralOwner)} does not hold it`,
+  );
 }
 
 /** Where DataTree.trackOwner keeps the node: its session's ephemerals, the containers, the TTL nodes. */
@@ -104,6 +119,9 @@ function fitsClose(tree: DataTree, zxid: number, sessionId: bigint, paths: reado
   const owned = tree.ephemerals.get(sessionId);
   const held = owned?.size ?? 0;
   const stray = paths.find((p) => !(owned?.has(p) ?? false));
-  assert(paths.length === held && stray === undefined,
-    () => `${at(zxid)}: closeSession ${hexId(sessionId)} lists ${paths.length} ephemerals, the session owns ${held}${stray === undefined ? '' : `; ${stray} is not one of them`}`);
+  assert(
+    paths.length === held && stray === undefined,
+    () =>
+      `${at(zxid)}: closeSession ${hexId(sessionId)} lists ${paths.length} ephemerals, the session owns ${held}${stray === undefined ? '' : `; ${stray} is not one of them`}`,
+  );
 }

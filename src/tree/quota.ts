@@ -30,10 +30,18 @@ export class StatsTrack {
   get(key: string): number {
     return this.values.get(key) ?? -1;
   }
-  get count(): number { return this.get('count'); }
-  get bytes(): number { return this.get('bytes'); }
-  get countHardLimit(): number { return this.get('countHardLimit'); }
-  get byteHardLimit(): number { return this.get('byteHardLimit'); }
+  get count(): number {
+    return this.get('count');
+  }
+  get bytes(): number {
+    return this.get('bytes');
+  }
+  get countHardLimit(): number {
+    return this.get('countHardLimit');
+  }
+  get byteHardLimit(): number {
+    return this.get('byteHardLimit');
+  }
 
   /** StatsTrack.toString: count and bytes first, then "=" and the other keys sorted, each ";key=value" */
   toString(): string {
@@ -55,18 +63,26 @@ export function trimQuotaPath(quotaPath: string): string {
 }
 
 /** The over-limit problem of a change, or null: (hard ? must refuse : should warn). */
-export function quotaViolation(prefix: string, limits: StatsTrack, usage: StatsTrack, countDiff: number, bytesDiff: number): { hard: boolean; message: string } | null {
+export function quotaViolation(
+  prefix: string,
+  limits: StatsTrack,
+  usage: StatsTrack,
+  countDiff: number,
+  bytesDiff: number,
+): { hard: boolean; message: string } | null {
   if (countDiff !== 0 && (limits.count > -1 || limits.countHardLimit > -1)) {
     const hard = limits.countHardLimit > -1;
     const limit = hard ? limits.countHardLimit : limits.count;
     const next = usage.count + countDiff;
-    if (next > limit) return { hard, message: `Quota exceeded: ${prefix} [current count=${next}, ${hard ? 'hard' : 'soft'}CountLimit=${limit}]` };
+    if (next > limit)
+      return { hard, message: `Quota exceeded: ${prefix} [current count=${next}, ${hard ? 'hard' : 'soft'}CountLimit=${limit}]` };
   }
   if (bytesDiff !== 0 && (limits.bytes > -1 || limits.byteHardLimit > -1)) {
     const hard = limits.byteHardLimit > -1;
     const limit = hard ? limits.byteHardLimit : limits.bytes;
     const next = usage.bytes + bytesDiff;
-    if (next > limit) return { hard, message: `Quota exceeded: ${prefix} [current bytes=${next}, ${hard ? 'hard' : 'soft'}ByteLimit=${limit}]` };
+    if (next > limit)
+      return { hard, message: `Quota exceeded: ${prefix} [current bytes=${next}, ${hard ? 'hard' : 'soft'}ByteLimit=${limit}]` };
   }
   return null;
 }

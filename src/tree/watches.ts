@@ -35,12 +35,18 @@ export class WatchManager {
 
   add(path: string, watcher: WatcherId, mode: number): void {
     let m = this.byPath.get(path);
-    if (!m) { m = new Map(); this.byPath.set(path, m); }
+    if (!m) {
+      m = new Map();
+      this.byPath.set(path, m);
+    }
     const prev = m.get(watcher) ?? 0;
-    if ((mode & WatchMode.PersistentRecursive) && !(prev & WatchMode.PersistentRecursive)) this.recursiveCount++;
+    if (mode & WatchMode.PersistentRecursive && !(prev & WatchMode.PersistentRecursive)) this.recursiveCount++;
     m.set(watcher, prev | mode);
     let paths = this.byWatcher.get(watcher);
-    if (!paths) { paths = new Set(); this.byWatcher.set(watcher, paths); }
+    if (!paths) {
+      paths = new Set();
+      this.byWatcher.set(watcher, paths);
+    }
     paths.add(path);
   }
 
@@ -58,7 +64,7 @@ export class WatchManager {
   }
 
   private setMode(path: string, m: Map<WatcherId, number>, watcher: WatcherId, prev: number, next: number): void {
-    if ((prev & WatchMode.PersistentRecursive) && !(next & WatchMode.PersistentRecursive)) this.recursiveCount--;
+    if (prev & WatchMode.PersistentRecursive && !(next & WatchMode.PersistentRecursive)) this.recursiveCount--;
     if (next === 0) {
       m.delete(watcher);
       if (m.size === 0) this.byPath.delete(path);
@@ -91,7 +97,14 @@ export class WatchManager {
     return this.recursiveCount > 0 || this.byPath.has(path);
   }
 
-  trigger(path: string, type: EventType, acl: readonly ACL[] | null, out: WatchEvent[], fired: Set<WatcherId>, suppress?: Set<WatcherId>): void {
+  trigger(
+    path: string,
+    type: EventType,
+    acl: readonly ACL[] | null,
+    out: WatchEvent[],
+    fired: Set<WatcherId>,
+    suppress?: Set<WatcherId>,
+  ): void {
     const m = this.byPath.get(path);
     if (m) {
       for (const [watcher, mode] of [...m]) {

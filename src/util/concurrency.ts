@@ -32,7 +32,8 @@ export class ConcurrencyLimit {
 
   private release(): void {
     const next = this.waiting.shift();
-    if (next) next(); // the slot passes straight on, so a newcomer cannot overtake the queue
+    if (next)
+      next(); // the slot passes straight on, so a newcomer cannot overtake the queue
     else this.free++;
   }
 }

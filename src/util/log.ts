@@ -14,7 +14,9 @@ function prettyStream(out: NodeJS.WriteStream): Writable {
         try {
           const { level, time, msg, pid: _pid, hostname: _h, ...rest } = JSON.parse(line) as Record<string, unknown>;
           const t = new Date(Number(time)).toISOString().slice(11, 23);
-          const extra = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+          const extra = Object.entries(rest)
+            .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+            .join(' ');
           out.write(`${t} ${(LEVELS[Number(level)] ?? String(level)).padEnd(5)} ${String(msg ?? '')}${extra ? ` ${extra}` : ''}\n`);
         } catch {
           out.write(`${line}\n`);
@@ -36,14 +38,17 @@ const STDOUT_STALL_MS_MAX = 5000;
 function stdoutDestination(): ReturnType<typeof pino.destination> {
   let stalledSince = 0;
   const dest = pino.destination({
-    fd: 1, sync: true,
+    fd: 1,
+    sync: true,
     retryEAGAIN: () => {
       const now = Date.now();
       if (stalledSince === 0) stalledSince = now;
       return now - stalledSince < STDOUT_STALL_MS_MAX;
     },
   });
-  dest.on('write', () => { stalledSince = 0; });
+  dest.on('write', () => {
+    stalledSince = 0;
+  });
   dest.on('error', () => {
     // nowhere left to report it: stop logging rather than fail the server
     dest.write = () => true;
@@ -54,6 +59,7 @@ function stdoutDestination(): ReturnType<typeof pino.destination> {
 
 export function createLogger(opts: { level?: string; pretty?: boolean } = {}): Logger {
   const level = opts.level ?? process.env.ARK_LOG_LEVEL ?? 'info';
-  const pretty = opts.pretty ?? (process.env.ARK_LOG_FORMAT === 'pretty' || (process.env.ARK_LOG_FORMAT !== 'json' && process.stdout.isTTY === true));
+  const pretty =
+    opts.pretty ?? (process.env.ARK_LOG_FORMAT === 'pretty' || (process.env.ARK_LOG_FORMAT !== 'json' && process.stdout.isTTY === true));
   return pretty ? pino({ level }, prettyStream(process.stdout)) : pino({ level }, stdoutDestination());
 }

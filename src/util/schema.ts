@@ -14,7 +14,9 @@ export type FieldsOf<U extends Tagged, T extends U['type']> = Exclude<keyof Extr
 type SchemaOf<U extends Tagged> = { [T in U['type']]: { fields: readonly (readonly [PropertyKey, unknown])[] } };
 
 /** The fields of each member of U that schema S leaves out: never when S is complete. */
-export type FieldsMissing<U extends Tagged, S extends SchemaOf<U>> = { [T in U['type']]: Exclude<FieldsOf<U, T>, S[T]['fields'][number][0]> }[U['type']];
+export type FieldsMissing<U extends Tagged, S extends SchemaOf<U>> = {
+  [T in U['type']]: Exclude<FieldsOf<U, T>, S[T]['fields'][number][0]>;
+}[U['type']];
 
 /** true when nothing is missing, else the missing fields: assigning true then fails to compile, naming them. */
 export type Complete<Missing> = [Missing] extends [never] ? true : Missing;

@@ -11,7 +11,11 @@ function marshalling(what: string): KeeperError {
 
 export class JuteReader {
   private offset: number;
-  constructor(private readonly buf: Buffer, start = 0, private readonly end = buf.length) {
+  constructor(
+    private readonly buf: Buffer,
+    start = 0,
+    private readonly end = buf.length,
+  ) {
     this.offset = start;
   }
 
@@ -150,7 +154,10 @@ export class JuteWriter {
    * @param bytesMax writing past this many bytes throws MarshallingError instead of growing (a
    *   reply over the server's bound must not cost it more than the bound first)
    */
-  constructor(private readonly initialBytes = 256, private readonly bytesMax = Number.MAX_SAFE_INTEGER) {
+  constructor(
+    private readonly initialBytes = 256,
+    private readonly bytesMax = Number.MAX_SAFE_INTEGER,
+  ) {
     this.buf = Buffer.allocUnsafe(initialBytes);
     this.dv = viewOf(this.buf);
   }

@@ -133,15 +133,31 @@ export function writeACLs(w: JuteWriter, acls: readonly ACL[] | null): void {
 }
 
 export function writeStat(w: JuteWriter, s: Stat): void {
-  w.long(s.czxid).long(s.mzxid).long(s.ctime).long(s.mtime)
-    .int(s.version).int(s.cversion).int(s.aversion)
-    .longBig(s.ephemeralOwner).int(s.dataLength).int(s.numChildren).long(s.pzxid);
+  w.long(s.czxid)
+    .long(s.mzxid)
+    .long(s.ctime)
+    .long(s.mtime)
+    .int(s.version)
+    .int(s.cversion)
+    .int(s.aversion)
+    .longBig(s.ephemeralOwner)
+    .int(s.dataLength)
+    .int(s.numChildren)
+    .long(s.pzxid);
 }
 export function readStat(r: JuteReader): Stat {
   return {
-    czxid: r.long(), mzxid: r.long(), ctime: r.long(), mtime: r.long(),
-    version: r.int(), cversion: r.int(), aversion: r.int(),
-    ephemeralOwner: r.longBig(), dataLength: r.int(), numChildren: r.int(), pzxid: r.long(),
+    czxid: r.long(),
+    mzxid: r.long(),
+    ctime: r.long(),
+    mtime: r.long(),
+    version: r.int(),
+    cversion: r.int(),
+    aversion: r.int(),
+    ephemeralOwner: r.longBig(),
+    dataLength: r.int(),
+    numChildren: r.int(),
+    pzxid: r.long(),
   };
 }
 
@@ -190,11 +206,31 @@ export function readConnectResponse(r: JuteReader): ConnectResponse {
 
 // ---------- requests ----------
 
-export interface CreateRequest { path: string; data: Buffer | null; acl: ACL[] | null; flags: number; ttl: number }
-export interface PathVersion { path: string; version: number }
-export interface PathWatch { path: string; watch: boolean }
-export interface SetDataRequest { path: string; data: Buffer | null; version: number }
-export interface SetACLRequest { path: string; acl: ACL[] | null; version: number }
+export interface CreateRequest {
+  path: string;
+  data: Buffer | null;
+  acl: ACL[] | null;
+  flags: number;
+  ttl: number;
+}
+export interface PathVersion {
+  path: string;
+  version: number;
+}
+export interface PathWatch {
+  path: string;
+  watch: boolean;
+}
+export interface SetDataRequest {
+  path: string;
+  data: Buffer | null;
+  version: number;
+}
+export interface SetACLRequest {
+  path: string;
+  acl: ACL[] | null;
+  version: number;
+}
 export interface SetWatchesRequest {
   relativeZxid: number;
   dataWatches: string[];
@@ -203,9 +239,21 @@ export interface SetWatchesRequest {
   persistentWatches: string[];
   persistentRecursiveWatches: string[];
 }
-export interface PathType { path: string; type: number }
-export interface AuthPacket { type: number; scheme: string; auth: Buffer }
-export interface ReconfigRequest { joiningServers: string | null; leavingServers: string | null; newMembers: string | null; curConfigId: number }
+export interface PathType {
+  path: string;
+  type: number;
+}
+export interface AuthPacket {
+  type: number;
+  scheme: string;
+  auth: Buffer;
+}
+export interface ReconfigRequest {
+  joiningServers: string | null;
+  leavingServers: string | null;
+  newMembers: string | null;
+  curConfigId: number;
+}
 
 /** One op of a multi: only the ops ZooKeeper allows inside multi / multiRead. */
 export type MultiOp =
@@ -219,7 +267,10 @@ export type Request =
   | { type: typeof OpCode.delete | typeof OpCode.check; req: PathVersion }
   | { type: typeof OpCode.exists | typeof OpCode.getData | typeof OpCode.getChildren | typeof OpCode.getChildren2; req: PathWatch }
   | { type: typeof OpCode.setData; req: SetDataRequest }
-  | { type: typeof OpCode.getACL | typeof OpCode.sync | typeof OpCode.getEphemerals | typeof OpCode.getAllChildrenNumber; req: { path: string } }
+  | {
+      type: typeof OpCode.getACL | typeof OpCode.sync | typeof OpCode.getEphemerals | typeof OpCode.getAllChildrenNumber;
+      req: { path: string };
+    }
   | { type: typeof OpCode.setACL; req: SetACLRequest }
   | { type: typeof OpCode.multi | typeof OpCode.multiRead; req: { ops: MultiOp[] } }
   | { type: typeof OpCode.setWatches | typeof OpCode.setWatches2; req: SetWatchesRequest }
@@ -230,7 +281,10 @@ export type Request =
   | { type: typeof OpCode.sasl; req: { token: Buffer } }
   | { type: typeof OpCode.ping | typeof OpCode.closeSession | typeof OpCode.whoAmI; req: null };
 
-export interface RequestHeader { xid: number; type: number }
+export interface RequestHeader {
+  xid: number;
+  type: number;
+}
 
 function readCreate(r: JuteReader, ttl: boolean): CreateRequest {
   const path = r.string();
@@ -265,13 +319,23 @@ function readMultiOps(r: JuteReader, readOnly: boolean): MultiOp[] {
 }
 
 /** What a multi may hold (ZooKeeper's MultiOperationRecord): writes and checks; a multiRead, reads. */
-const MULTI_OPS: ReadonlySet<number> = new Set([OpCode.create, OpCode.create2, OpCode.createContainer, OpCode.createTTL, OpCode.delete, OpCode.check, OpCode.setData]);
+const MULTI_OPS: ReadonlySet<number> = new Set([
+  OpCode.create,
+  OpCode.create2,
+  OpCode.createContainer,
+  OpCode.createTTL,
+  OpCode.delete,
+  OpCode.check,
+  OpCode.setData,
+]);
 const MULTI_READ_OPS: ReadonlySet<number> = new Set([OpCode.getData, OpCode.getChildren]);
 
 function readMultiOp(r: JuteReader, type: number, readOnly: boolean): MultiOp {
   // each op's record is the one it has on its own (readRequest), for the ops the sets allow
   if ((readOnly ? MULTI_READ_OPS : MULTI_OPS).has(type)) return readRequest(type, r) as MultiOp;
-  throw new KeeperError(ErrorCode.Unimplemented, undefined, { cause: new Error(`op ${opName(type)} not allowed in ${readOnly ? 'multiRead' : 'multi'}`) });
+  throw new KeeperError(ErrorCode.Unimplemented, undefined, {
+    cause: new Error(`op ${opName(type)} not allowed in ${readOnly ? 'multiRead' : 'multi'}`),
+  });
 }
 
 function readSetWatches(r: JuteReader, v2: boolean): SetWatchesRequest {
@@ -436,7 +500,11 @@ export function writeRequest(w: JuteWriter, request: Request): void {
 
 // ---------- responses ----------
 
-export interface ReplyHeader { xid: number; zxid: number; err: number }
+export interface ReplyHeader {
+  xid: number;
+  zxid: number;
+  err: number;
+}
 
 /** Result of one op inside a multi / multiRead response. */
 export type OpResult =
@@ -531,4 +599,8 @@ export function readOpResults(r: JuteReader): OpResult[] {
   }
 }
 
-export interface WatcherEvent { type: number; state: number; path: string }
+export interface WatcherEvent {
+  type: number;
+  state: number;
+  path: string;
+}

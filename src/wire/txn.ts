@@ -38,8 +38,14 @@ export function isEphemeralOwner(owner: bigint): boolean {
 }
 
 export type Txn =
-  | { type: typeof OpCode.create | typeof OpCode.create2 | typeof OpCode.createContainer | typeof OpCode.createTTL;
-      path: string; data: Buffer | null; acl: ACL[]; ephemeralOwner: bigint; parentCVersion: number }
+  | {
+      type: typeof OpCode.create | typeof OpCode.create2 | typeof OpCode.createContainer | typeof OpCode.createTTL;
+      path: string;
+      data: Buffer | null;
+      acl: ACL[];
+      ephemeralOwner: bigint;
+      parentCVersion: number;
+    }
   | { type: typeof OpCode.delete | typeof OpCode.deleteContainer; path: string }
   | { type: typeof OpCode.setData; path: string; data: Buffer | null; version: number }
   | { type: typeof OpCode.setACL; path: string; acl: ACL[]; version: number }
@@ -153,11 +159,12 @@ export function readTxnBody(r: JuteReader, type: number, sessionId: bigint): Txn
     case OpCode.check:
       return { type, path: r.string(), version: r.int() };
     case OpCode.multi: {
-      const subs = r.vector((sr) => {
-        const t = sr.int();
-        const body = sr.buffer();
-        return readTxnBody(new JuteReader(body), t, sessionId);
-      }, 8) ?? [];
+      const subs =
+        r.vector((sr) => {
+          const t = sr.int();
+          const body = sr.buffer();
+          return readTxnBody(new JuteReader(body), t, sessionId);
+        }, 8) ?? [];
       return { type, txns: subs };
     }
     case OpCode.error:

@@ -5,7 +5,11 @@ import { clientSuite } from './suite.js';
 import { defaultTarget, type Target } from './helpers.js';
 
 let target: Target | null = null;
-before(async () => { target = await defaultTarget(); });
-after(async () => { await target?.stop(); });
+before(async () => {
+  target = await defaultTarget();
+});
+after(async () => {
+  await target?.stop();
+});
 
 clientSuite(process.env.ZK_TEST_SERVER ? `ZK_TEST_SERVER ${process.env.ZK_TEST_SERVER}` : 'Ark', () => target!);

@@ -36,7 +36,11 @@ function ensembleSuite(label: string, start: () => Promise<Ensemble>): void {
       assert.ok(m, `member for ${c.server}`);
       return m;
     };
-    const others = (m: Member): string => ens.members.filter((x) => x !== m && x.proc).map((x) => `127.0.0.1:${x.port}`).join(',');
+    const others = (m: Member): string =>
+      ens.members
+        .filter((x) => x !== m && x.proc)
+        .map((x) => `127.0.0.1:${x.port}`)
+        .join(',');
 
     test('killed_member_the_session_moves_with_its_ephemerals_and_watches', T, async () => {
       const admin = await clients.connect();
@@ -69,7 +73,10 @@ function ensembleSuite(label: string, start: () => Promise<Ensemble>): void {
         assert.equal(c.sessionId, sid, 'the same session');
         assert.notEqual(c.server, `127.0.0.1:${victim.port}`);
         assert.equal(states[0], 'suspended');
-        assert.ok(states.every((s) => s === 'suspended' || s === 'reconnected'), states.join(','));
+        assert.ok(
+          states.every((s) => s === 'suspended' || s === 'reconnected'),
+          states.join(','),
+        );
         assert.deepEqual(await c.retry(() => c.getEphemerals()), ['/eph']);
         assert.equal((await survivor.retry(() => survivor.exists('/eph')))?.ephemeralOwner, sid, 'the ephemeral kept its owner');
         await survivor.retry(() => survivor.setData('/w', 'v1'));
@@ -86,7 +93,6 @@ function ensembleSuite(label: string, start: () => Promise<Ensemble>): void {
       await admin.deleteRecursive(root);
     });
 
-
     test('silent_member_is_noticed_by_the_read_timeout', T, async () => {
       const admin = await clients.connect();
       const root = uniqueRoot('silent');
@@ -101,12 +107,15 @@ function ensembleSuite(label: string, start: () => Promise<Ensemble>): void {
       const suspended = once<{ reason: string }>(c, 'suspended', 60000);
       const back = once(c, 'reconnected', 60000);
       const seen: string[] = [];
-      for (const ev of ['suspended', 'reconnected', 'expired', 'connected'] as const) c.on(ev, (i: unknown) => seen.push(`${ev} ${JSON.stringify(i, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString(16) : v))}`));
+      for (const ev of ['suspended', 'reconnected', 'expired', 'connected'] as const)
+        c.on(ev, (i: unknown) => seen.push(`${ev} ${JSON.stringify(i, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString(16) : v))}`));
       victim.proc!.process.kill('SIGSTOP');
       try {
         const why = await suspended;
         assert.match(why.reason, /nothing heard/, 'noticed by silence, not by a closed socket');
-        await back.catch((e: Error) => { throw new Error(`${e.message}; events: ${seen.join('; ')}`); });
+        await back.catch((e: Error) => {
+          throw new Error(`${e.message}; events: ${seen.join('; ')}`);
+        });
         assert.equal(c.sessionId, sid);
         assert.notEqual(c.server, `127.0.0.1:${victim.port}`);
         assert.deepEqual(await c.getEphemerals(), ['/eph']);

@@ -34,7 +34,13 @@ export async function arkTarget(): Promise<Target> {
 }
 
 export function serverTarget(s: RunningServer, kind: 'ark' | 'zookeeper'): Target {
-  return { connectString: s.connectString, kind, stop: async () => { await s.stop(); } };
+  return {
+    connectString: s.connectString,
+    kind,
+    stop: async () => {
+      await s.stop();
+    },
+  };
 }
 
 let counter = 0;
@@ -67,8 +73,14 @@ export class Clients {
 /** Waits for an event of an emitter (bounded, so a missing event fails instead of hanging). */
 export function once<T = unknown>(emitter: EventEmitter, name: string, timeoutMs = 30000): Promise<T> {
   return new Promise((resolve, reject) => {
-    const t = setTimeout(() => { emitter.off(name, on); reject(new Error(`no '${name}' event within ${timeoutMs} ms`)); }, timeoutMs);
-    const on = (v: T): void => { clearTimeout(t); resolve(v); };
+    const t = setTimeout(() => {
+      emitter.off(name, on);
+      reject(new Error(`no '${name}' event within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const on = (v: T): void => {
+      clearTimeout(t);
+      resolve(v);
+    };
     emitter.once(name, on);
   });
 }
@@ -101,7 +113,10 @@ export class WatchQueue {
         if (i >= 0) this.waiters.splice(i, 1);
         reject(new Error(`no watch event within ${timeoutMs} ms`));
       }, timeoutMs);
-      const w = (ev: WatchedEvent): void => { clearTimeout(t); resolve(ev); };
+      const w = (ev: WatchedEvent): void => {
+        clearTimeout(t);
+        resolve(ev);
+      };
       this.waiters.push(w);
     });
   }
@@ -144,7 +159,11 @@ export class TcpProxy extends EventEmitter {
   readonly frames: Array<{ xid: number; op: number; bytes: number; conn: number }> = [];
   private conns = 0;
 
-  private constructor(private readonly server: Server, readonly port: number, private readonly target: { host: string; port: number }) {
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+    private readonly target: { host: string; port: number },
+  ) {
     super();
   }
 
@@ -169,13 +188,19 @@ export class TcpProxy extends EventEmitter {
     this.pairs.add(pair);
     const conn = ++this.conns;
     client.on('error', () => undefined);
-    client.on('close', () => { pair.server?.destroy(); this.pairs.delete(pair); });
+    client.on('close', () => {
+      pair.server?.destroy();
+      this.pairs.delete(pair);
+    });
     const link = (): void => {
       if (client.destroyed) return;
       const server = netConnect(this.target);
       pair.server = server;
       server.on('error', () => undefined);
-      server.on('close', () => { client.destroy(); this.pairs.delete(pair); });
+      server.on('close', () => {
+        client.destroy();
+        this.pairs.delete(pair);
+      });
       let buf = Buffer.alloc(0);
       let first = true;
       client.on('data', (d: Buffer) => {

@@ -12,9 +12,25 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NoNodeError, connect, type ZooKeeperClient } from '../../src/index.js';
 import {
-  Barrier, ConfigWatcher, DistributedAtomicLong, DistributedQueue, DoubleBarrier, GroupMember, InterProcessMutex, InterProcessReadWriteLock,
-  InterProcessSemaphore, LeaderElection, LeaderLatch, LockLostError, NodeCache, NotHeldError, ServiceDiscovery, SharedCount, TreeCache,
-  type ChildData, type WatchMode,
+  Barrier,
+  ConfigWatcher,
+  DistributedAtomicLong,
+  DistributedQueue,
+  DoubleBarrier,
+  GroupMember,
+  InterProcessMutex,
+  InterProcessReadWriteLock,
+  InterProcessSemaphore,
+  LeaderElection,
+  LeaderLatch,
+  LockLostError,
+  NodeCache,
+  NotHeldError,
+  ServiceDiscovery,
+  SharedCount,
+  TreeCache,
+  type ChildData,
+  type WatchMode,
 } from '../../src/recipes/index.js';
 import { Clients, TcpProxy, once, uniqueRoot, until, type Target } from './helpers.js';
 import { mulberry32 as seeded } from '../helpers/mulberry32.js';
@@ -66,7 +82,10 @@ export function recipesSuite(label: string, getTarget: () => Target): void {
      */
     async function expireSession(c: ZooKeeperClient, proxy: TcpProxy): Promise<void> {
       proxy.freeze();
-      const twin = await connect(target.connectString.split(',')[0]!, { session: { id: c.sessionId, password: c.sessionPassword }, timeoutMs: 30000 });
+      const twin = await connect(target.connectString.split(',')[0]!, {
+        session: { id: c.sessionId, password: c.sessionPassword },
+        timeoutMs: 30000,
+      });
       await twin.close();
       proxy.thaw();
     }
@@ -83,9 +102,9 @@ export function recipesSuite(label: string, getTarget: () => Target): void {
       assert.ok(m.isHeld && m.isAcquiredInThisProcess());
       const token = m.fencingToken!;
       const { stat } = await c.getData(m.lockPath!);
-      assert.equal(token, stat.czxid, 'the token is the lock node\'s czxid');
+      assert.equal(token, stat.czxid, "the token is the lock node's czxid");
       assert.equal(stat.ephemeralOwner, c.sessionId);
-      assert.match(m.lockPath!, /^\/lock\/_c_[0-9a-f-]{36}-lock-\d{10}$/, 'Curator\'s protected name');
+      assert.match(m.lockPath!, /^\/lock\/_c_[0-9a-f-]{36}-lock-\d{10}$/, "Curator's protected name");
       assert.equal(await m.acquire(), true, 'reentrant');
       await m.release();
       assert.ok(m.isHeld, 'still held after one of two releases');
@@ -93,7 +112,7 @@ export function recipesSuite(label: string, getTarget: () => Target): void {
       const signal = m.signal!;
       await m.release();
       assert.equal(m.isHeld, false);
-      assert.ok(signal.aborted, 'the hold\'s signal ends with it');
+      assert.ok(signal.aborted, "the hold's signal ends with it");
       assert.deepEqual(await kids(c, '/lock'), []);
       await assert.rejects(m.release(), NotHeldError);
       // the next holder gets a larger token
@@ -111,13 +130,13 @@ export function recipesSuite(label: string, getTarget: () => Target): void {
       const mb = new InterProcessMutex(b, '/lock');
       await ma.acquire();
       assert.equal(await mb.acquire({ timeoutMs: 200 }), false, 'timed out');
-      assert.equal((await kids(a, '/lock')).length, 1, 'the waiter\'s node is gone');
+      assert.equal((await kids(a, '/lock')).length, 1, "the waiter's node is gone");
       const ac = new AbortController();
       const pending = mb.acquire({ signal: ac.signal });
       await until(async () => (await kids(a, '/lock')).length === 2, 'the waiter queued');
       ac.abort(new Error('stop'));
       await assert.rejects(pending, /stop/);
-      await until(async () => (await kids(a, '/lock')).length === 1, 'the aborted waiter\'s node went');
+      await until(async () => (await kids(a, '/lock')).length === 1, "the aborted waiter's node went");
       // a waiter waits on its predecessor only, and gets the lock when it goes
       const waiting = mb.acquire();
       await until(async () => (await kids(a, '/lock')).length === 2, 'queued again');
@@ -142,25 +161,27 @@ export function recipesSuite(label: string, getTarget: () => Target): void {
       let highestToken = -1;
       const violations: string[] = [];
       let acquisitions = 0;
-      await Promise.all(cs.map(async (c, i) => {
-        const m = new InterProcessMutex(c, '/lock');
-        for (let r = 0; r < ROUNDS; r++) {
-          await tick(Math.floor(random() * 3));
-          assert.equal(await m.acquire(), true);
-          holders++;
-          maxHolders = Math.max(maxHolders, holders);
-          const token = m.fencingToken!;
-          if (token <= highestToken) violations.push(`client ${i} round ${r}: token ${token} after ${highestToken}`);
-          highestToken = token;
-          acquisitions++;
-          // hold across a few turns of the event loop and a server round trip
-          if (random() < 0.5) await tick(Math.floor(random() * 3));
-          if (random() < 0.3) await c.exists('/lock');
-          if (holders !== 1) violations.push(`client ${i} round ${r}: ${holders} holders`);
-          holders--;
-          await m.release();
-        }
-      }));
+      await Promise.all(
+        cs.map(async (c, i) => {
+          const m = new InterProcessMutex(c, '/lock');
+          for (let r = 0; r < ROUNDS; r++) {
+            await tick(Math.floor(random() * 3));
+            assert.equal(await m.acquire(), true);
+            holders++;
+            maxHolders = Math.max(maxHolders, holders);
+            const token = m.fencingToken!;
+            if (token <= highestToken) violations.push(`client ${i} round ${r}: token ${token} after ${highestToken}`);
+            highestToken = token;
+            acquisitions++;
+            // hold across a few turns of the event loop and a server round trip
+            if (random() < 0.5) await tick(Math.floor(random() * 3));
+            if (random() < 0.3) await c.exists('/lock');
+            if (holders !== 1) violations.push(`client ${i} round ${r}: ${holders} holders`);
+            holders--;
+            await m.release();
+          }
+        }),
+      );
       assert.deepEqual(violations, [], `seed=${seed}`);
       assert.equal(maxHolders, 1, `seed=${seed}`);
       assert.equal(acquisitions, CLIENTS * ROUNDS);
@@ -215,7 +236,10 @@ export function recipesSuite(label: string, getTarget: () => Target): void {
         await m.acquire();
         const seen: string[] = [];
         let heldWhenSuspended: boolean | null = null;
-        m.on('suspended', () => { seen.push('suspended'); heldWhenSuspended = m.isHeld; });
+        m.on('suspended', () => {
+          seen.push('suspended');
+          heldWhenSuspended = m.isHeld;
+        });
         const reconnected = once(m, 'reconnected');
         m.on('reconnected', () => seen.push('reconnected'));
         proxy.cut();
@@ -239,7 +263,10 @@ export function recipesSuite(label: string, getTarget: () => Target): void {
       assert.ok(await ra.readLock.acquire());
       assert.ok(await rb.readLock.acquire({ timeoutMs: 30000 }), 'two readers at once');
       const names = await kids(a!, '/rw');
-      assert.ok(names.every((n) => n.includes('__READ__')), 'Curator\'s node names');
+      assert.ok(
+        names.every((n) => n.includes('__READ__')),
+        "Curator's node names",
+      );
       const writer = rc.writeLock.acquire();
       await until(async () => (await kids(a!, '/rw')).length === 3, 'the writer queued');
       // a reader behind a waiting writer waits (no writer starvation)
@@ -284,14 +311,18 @@ export function recipesSuite(label: string, getTarget: () => Target): void {
       // concurrency: many acquirers, never more than 2 holders
       let inside = 0;
       let most = 0;
-      await Promise.all(sems.flatMap((s) => [0, 1, 2].map(async () => {
-        const l = await s.acquire();
-        inside++;
-        most = Math.max(most, inside);
-        await tick(1);
-        inside--;
-        await l!.release();
-      })));
+      await Promise.all(
+        sems.flatMap((s) =>
+          [0, 1, 2].map(async () => {
+            const l = await s.acquire();
+            inside++;
+            most = Math.max(most, inside);
+            await tick(1);
+            inside--;
+            await l!.release();
+          }),
+        ),
+      );
       assert.ok(most <= 2, `${most} leases at once`);
       await cleanup(root);
     });
@@ -304,15 +335,24 @@ export function recipesSuite(label: string, getTarget: () => Target): void {
       const latches = cs.map((c, i) => new LeaderLatch(c, '/latch', { id: `p${i}` }));
       for (const l of latches) await l.start();
       assert.ok(await latches[0]!.await({ timeoutMs: 30000 }), 'the first to join leads');
-      assert.deepEqual(latches.map((l) => l.hasLeadership()), [true, false, false]);
+      assert.deepEqual(
+        latches.map((l) => l.hasLeadership()),
+        [true, false, false],
+      );
       const parts = await latches[1]!.getParticipants();
-      assert.deepEqual(parts.map((p) => p.id), ['p0', 'p1', 'p2']);
+      assert.deepEqual(
+        parts.map((p) => p.id),
+        ['p0', 'p1', 'p2'],
+      );
       assert.deepEqual((await latches[2]!.getLeader())?.id, 'p0');
       assert.equal(await latches[1]!.await({ timeoutMs: 100 }), false);
       const becomes = once(latches[1]!, 'isLeader');
       await latches[0]!.close();
       await becomes;
-      assert.deepEqual(latches.map((l) => l.hasLeadership()), [false, true, false]);
+      assert.deepEqual(
+        latches.map((l) => l.hasLeadership()),
+        [false, true, false],
+      );
       for (const l of latches) await l.close();
       assert.deepEqual(await kids(admin, `${root}/latch`), []);
       await cleanup(root);
@@ -355,13 +395,21 @@ export function recipesSuite(label: string, getTarget: () => Target): void {
       let leaders = 0;
       let overlap = false;
       const order: string[] = [];
-      const elections = cs.map((c, i) => new LeaderElection(c, '/elect', async () => {
-        leaders++;
-        if (leaders > 1) overlap = true;
-        order.push(`p${i}`);
-        await tick(5);
-        leaders--;
-      }, { id: `p${i}`, autoRequeue: true }));
+      const elections = cs.map(
+        (c, i) =>
+          new LeaderElection(
+            c,
+            '/elect',
+            async () => {
+              leaders++;
+              if (leaders > 1) overlap = true;
+              order.push(`p${i}`);
+              await tick(5);
+              leaders--;
+            },
+            { id: `p${i}`, autoRequeue: true },
+          ),
+      );
       for (const e of elections) e.start();
       await until(() => order.length >= 9, 'nine leaderships');
       for (const e of elections) await e.close();
@@ -379,15 +427,34 @@ export function recipesSuite(label: string, getTarget: () => Target): void {
         const b = await clients.connect(root);
         const log: string[] = [];
         let aSignal: AbortSignal | null = null;
-        const ea = new LeaderElection(a, '/elect', (signal) => new Promise<void>((resolve) => {
-          log.push('a leads');
-          aSignal = signal;
-          signal.addEventListener('abort', () => { log.push('a cancelled'); resolve(); }, { once: true });
-        }), { id: 'a' });
-        const eb = new LeaderElection(b, '/elect', (signal) => new Promise<void>((resolve) => {
-          log.push('b leads');
-          signal.addEventListener('abort', () => resolve(), { once: true });
-        }), { id: 'b' });
+        const ea = new LeaderElection(
+          a,
+          '/elect',
+          (signal) =>
+            new Promise<void>((resolve) => {
+              log.push('a leads');
+              aSignal = signal;
+              signal.addEventListener(
+                'abort',
+                () => {
+                  log.push('a cancelled');
+                  resolve();
+                },
+                { once: true },
+              );
+            }),
+          { id: 'a' },
+        );
+        const eb = new LeaderElection(
+          b,
+          '/elect',
+          (signal) =>
+            new Promise<void>((resolve) => {
+              log.push('b leads');
+              signal.addEventListener('abort', () => resolve(), { once: true });
+            }),
+          { id: 'b' },
+        );
         ea.start();
         await until(() => ea.hasLeadership(), 'a leads');
         eb.start();
@@ -430,7 +497,10 @@ export function recipesSuite(label: string, getTarget: () => Target): void {
       const cs = await Promise.all([0, 1, 2].map(() => clients.connect(root)));
       const bs = cs.map((c, i) => new DoubleBarrier(c, '/db', 3, { id: `m${i}` }));
       let entered = 0;
-      const first = bs.slice(0, 2).map(async (b) => { await b.enter(); entered++; });
+      const first = bs.slice(0, 2).map(async (b) => {
+        await b.enter();
+        entered++;
+      });
       await until(async () => (await kids(admin, `${root}/db`)).length === 2, 'two waiting');
       assert.equal(entered, 0, 'nobody passes with 2 of 3');
       assert.equal(await new DoubleBarrier(cs[0]!, '/db2', 2).enter({ timeoutMs: 100 }), false);
@@ -440,8 +510,14 @@ export function recipesSuite(label: string, getTarget: () => Target): void {
       // leaving: the lowest member (m0) waits for the highest; the others delete their node and
       // wait for the lowest
       let left = 0;
-      const leaving = bs.slice(1).map(async (b) => { await b.leave(); left++; });
-      await until(async () => (await kids(admin, `${root}/db`)).filter((n) => n !== 'ready').join() === 'm0', 'm1 and m2 deleted their nodes');
+      const leaving = bs.slice(1).map(async (b) => {
+        await b.leave();
+        left++;
+      });
+      await until(
+        async () => (await kids(admin, `${root}/db`)).filter((n) => n !== 'ready').join() === 'm0',
+        'm1 and m2 deleted their nodes',
+      );
       assert.equal(left, 0, 'nobody is out before the last one leaves');
       await bs[0]!.leave();
       await Promise.all(leaving);
@@ -483,10 +559,30 @@ export function recipesSuite(label: string, getTarget: () => Target): void {
       const late = await waiting;
       assert.equal(late!.data!.toString(), 'late');
       assert.equal(await late!.consume(), true);
-      assert.equal(await q.consume(() => { throw new Error('not now'); }, { timeoutMs: 0 }), null, 'empty');
+      assert.equal(
+        await q.consume(
+          () => {
+            throw new Error('not now');
+          },
+          { timeoutMs: 0 },
+        ),
+        null,
+        'empty',
+      );
       await q.put('y');
-      await assert.rejects(q.consume(() => { throw new Error('handler failed'); }), /handler failed/);
-      assert.equal(await q.consume((d) => { assert.equal(d!.toString(), 'y'); }), true, 'a failed handler released it');
+      await assert.rejects(
+        q.consume(() => {
+          throw new Error('handler failed');
+        }),
+        /handler failed/,
+      );
+      assert.equal(
+        await q.consume((d) => {
+          assert.equal(d!.toString(), 'y');
+        }),
+        true,
+        'a failed handler released it',
+      );
       assert.equal(await q.size(), 0);
       await cleanup(root);
     });
@@ -496,13 +592,18 @@ export function recipesSuite(label: string, getTarget: () => Target): void {
       const c = await clients.connect(root);
       const producer = new DistributedQueue(c, '/q');
       await producer.put('job-1');
-      const child = spawn(process.execPath, [join(here, 'recipes-child.js'), target.connectString.split(',')[0]! + root, '/q', '4000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [join(here, 'recipes-child.js'), target.connectString.split(',')[0]! + root, '/q', '4000'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       let took: string;
       try {
         took = await new Promise<string>((resolve, reject) => {
           const rl = createInterface({ input: child.stdout! });
           const t = setTimeout(() => reject(new Error('the child took nothing within 60 s')), 60000);
-          rl.once('line', (line) => { clearTimeout(t); resolve(line); });
+          rl.once('line', (line) => {
+            clearTimeout(t);
+            resolve(line);
+          });
           child.once('exit', (code) => reject(new Error(`child exited ${code}`)));
         });
       } finally {
@@ -515,7 +616,12 @@ export function recipesSuite(label: string, getTarget: () => Target): void {
       const consumed: string[] = [];
       const consumers = [await clients.connect(root), await clients.connect(root)].map((cc, i) => {
         const q = new DistributedQueue(cc, '/q', { consumerId: `c${i}` });
-        return q.consume((d) => { consumed.push(`c${i}:${d!.toString()}`); }, { timeoutMs: 120000 });
+        return q.consume(
+          (d) => {
+            consumed.push(`c${i}:${d!.toString()}`);
+          },
+          { timeoutMs: 120000 },
+        );
       });
       await until(async () => (await kids(c, '/q/entries')).length === 0, 'job-1 consumed', 120000);
       assert.equal(consumed.length, 1, `consumed once: ${consumed.join()}`);
@@ -561,14 +667,21 @@ export function recipesSuite(label: string, getTarget: () => Target): void {
     test('atomic_long_counts_every_increment_from_many_clients', T, async () => {
       const root = await freshRoot('along');
       const cs = await Promise.all([0, 1, 2, 3, 4].map(() => clients.connect(root)));
-      const counters = cs.map((c) => new DistributedAtomicLong(c, '/n', { contentionPolicy: { nextDelayMs: (n) => (n > 1000 ? null : Math.floor(Math.random() * 5)) } }));
+      const counters = cs.map(
+        (c) =>
+          new DistributedAtomicLong(c, '/n', {
+            contentionPolicy: { nextDelayMs: (n) => (n > 1000 ? null : Math.floor(Math.random() * 5)) },
+          }),
+      );
       assert.equal(await counters[0]!.get(), 0n);
-      await Promise.all(counters.map(async (n) => {
-        for (let i = 0; i < 20; i++) assert.ok((await n.increment()).succeeded);
-      }));
+      await Promise.all(
+        counters.map(async (n) => {
+          for (let i = 0; i < 20; i++) assert.ok((await n.increment()).succeeded);
+        }),
+      );
       assert.equal(await counters[0]!.get(), 100n);
       const { data } = await cs[0]!.getData('/n');
-      assert.equal(data!.length, 8, 'Curator\'s 8-byte big-endian long');
+      assert.equal(data!.length, 8, "Curator's 8-byte big-endian long");
       assert.equal(data!.readBigInt64BE(0), 100n);
       assert.deepEqual(await counters[1]!.compareAndSet(99n, 5n), { succeeded: false, preValue: 100n, postValue: 100n });
       assert.deepEqual(await counters[1]!.compareAndSet(100n, 5n), { succeeded: true, preValue: 100n, postValue: 5n });
@@ -627,7 +740,10 @@ export function recipesSuite(label: string, getTarget: () => Target): void {
           await w.create('/t/b/y/z', 'Z', { createParents: true });
           await w.setData('/t/a', 'A2');
           await w.delete('/t/a/x');
-          await until(() => cache.get('/t/b/y/z')?.data?.toString() === 'Z' && cache.get('/t/a')?.data?.toString() === 'A2' && !cache.get('/t/a/x'), 'changes seen');
+          await until(
+            () => cache.get('/t/b/y/z')?.data?.toString() === 'Z' && cache.get('/t/a')?.data?.toString() === 'A2' && !cache.get('/t/a/x'),
+            'changes seen',
+          );
           assert.ok(events.includes('~/t/a=A2') && events.includes('-/t/a/x') && events.includes('+/t/b/y/z'), events.join(' '));
           // changes made while the cache's connection is down are caught up after the reconnect
           proxy.freeze();
@@ -635,14 +751,20 @@ export function recipesSuite(label: string, getTarget: () => Target): void {
           await w.delete('/t/b/y/z');
           await w.create('/t/c', 'C');
           proxy.thaw({ dropFrozen: true });
-          await until(() => cache.get('/t/b')?.data?.toString() === 'B2' && !cache.get('/t/b/y/z') && cache.get('/t/c') !== undefined, 'caught up after reconnect');
+          await until(
+            () => cache.get('/t/b')?.data?.toString() === 'B2' && !cache.get('/t/b/y/z') && cache.get('/t/c') !== undefined,
+            'caught up after reconnect',
+          );
           // and after the session expires
           const renewed = once(c, 'connected');
           await expireSession(c, proxy);
           await renewed;
           await w.create('/t/d', 'D');
           await w.setData('/t/c', 'C2');
-          await until(() => cache.get('/t/d') !== undefined && cache.get('/t/c')?.data?.toString() === 'C2', 'following again with the new session');
+          await until(
+            () => cache.get('/t/d') !== undefined && cache.get('/t/c')?.data?.toString() === 'C2',
+            'following again with the new session',
+          );
           await w.deleteRecursive('/t');
           await until(() => cache.size === 0, 'all gone');
           await w.create('/t', 'back');
@@ -706,10 +828,14 @@ export function recipesSuite(label: string, getTarget: () => Target): void {
         // a's session expires: its node goes, and a's new session puts it back, as a's own
         const aOld = a.sessionId;
         await expireSession(a, proxy);
-        await until(async () => {
-          const st = await b.exists('/group/a');
-          return st !== null && st.ephemeralOwner !== aOld && st.ephemeralOwner === a.sessionId;
-        }, 'a rejoined with its new session', 60000);
+        await until(
+          async () => {
+            const st = await b.exists('/group/a');
+            return st !== null && st.ephemeralOwner !== aOld && st.ephemeralOwner === a.sessionId;
+          },
+          'a rejoined with its new session',
+          60000,
+        );
         await until(() => gb.getCurrentMembers().get('a')?.port === 11, 'b sees a again');
         await ga.close();
         await until(() => !gb.getCurrentMembers().has('a'), 'a left for good');

@@ -6,7 +6,11 @@ import { recipesSuite } from './recipes-suite.js';
 import { defaultTarget, type Target } from './helpers.js';
 
 let target: Target | null = null;
-before(async () => { target = await defaultTarget(); });
-after(async () => { await target?.stop(); });
+before(async () => {
+  target = await defaultTarget();
+});
+after(async () => {
+  await target?.stop();
+});
 
 recipesSuite(process.env.ZK_TEST_SERVER ? `ZK_TEST_SERVER ${process.env.ZK_TEST_SERVER}` : 'Ark', () => target!);

@@ -6,10 +6,33 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ZkClient } from '../../src/client/client.js';
 import {
-  AddWatchMode, AuthFailedError, BadArgumentsError, BadVersionError, ConnectionClosedError, ConnectionLossError, CreateMode, ExponentialBackoff,
-  Ids, MarshallingError, NoAuthError, NoNodeError, NoWatcherError, NodeExistsError, NotEmptyError, Op, Perms, ReconfigDisabledError,
-  RequestTimeoutError, RuntimeInconsistencyError, SessionExpiredError, UnimplementedError, WatcherType, createClient, digestAcl,
-  type WatchedEvent, type ZooKeeperClient,
+  AddWatchMode,
+  AuthFailedError,
+  BadArgumentsError,
+  BadVersionError,
+  ConnectionClosedError,
+  ConnectionLossError,
+  CreateMode,
+  ExponentialBackoff,
+  Ids,
+  MarshallingError,
+  NoAuthError,
+  NoNodeError,
+  NoWatcherError,
+  NodeExistsError,
+  NotEmptyError,
+  Op,
+  Perms,
+  ReconfigDisabledError,
+  RequestTimeoutError,
+  RuntimeInconsistencyError,
+  SessionExpiredError,
+  UnimplementedError,
+  WatcherType,
+  createClient,
+  digestAcl,
+  type WatchedEvent,
+  type ZooKeeperClient,
 } from '../../src/index.js';
 import { Clients, TcpProxy, WatchQueue, once, recordStates, uniqueRoot, until, type Target } from './helpers.js';
 import { freePort } from '../helpers/servers.js';
@@ -73,7 +96,10 @@ export function clientSuite(label: string, getTarget: () => Target): void {
       assert.equal(stat.dataLength, 5);
       const s1 = await c.setData('/a', Buffer.from('world'), { version: 0 });
       assert.equal(s1.version, 1);
-      await assert.rejects(c.setData('/a', 'x', { version: 0 }), (e: unknown) => e instanceof BadVersionError && e.path === '/a' && e.code === -103);
+      await assert.rejects(
+        c.setData('/a', 'x', { version: 0 }),
+        (e: unknown) => e instanceof BadVersionError && e.path === '/a' && e.code === -103,
+      );
       await c.create('/null');
       assert.equal((await c.getData('/null')).data, null, 'created without data reads as null');
       await c.create('/empty', '');
@@ -217,12 +243,21 @@ export function clientSuite(label: string, getTarget: () => Target): void {
       await other.create('/p/c/g');
       await other.delete('/p/c/g');
       assert.deepEqual([await p.next(), await p.next(), await p.next()].map(pick), [
-        { type: 'NodeDataChanged', path: '/p' }, { type: 'NodeChildrenChanged', path: '/p' }, { type: 'NodeDataChanged', path: '/p' },
+        { type: 'NodeDataChanged', path: '/p' },
+        { type: 'NodeChildrenChanged', path: '/p' },
+        { type: 'NodeDataChanged', path: '/p' },
       ]);
-      assert.deepEqual([await r.next(), await r.next(), await r.next(), await r.next(), await r.next()].map(pick), [
-        { type: 'NodeDataChanged', path: '/p' }, { type: 'NodeCreated', path: '/p/c' }, { type: 'NodeDataChanged', path: '/p' },
-        { type: 'NodeCreated', path: '/p/c/g' }, { type: 'NodeDeleted', path: '/p/c/g' },
-      ], 'recursive: every node below, no child events');
+      assert.deepEqual(
+        [await r.next(), await r.next(), await r.next(), await r.next(), await r.next()].map(pick),
+        [
+          { type: 'NodeDataChanged', path: '/p' },
+          { type: 'NodeCreated', path: '/p/c' },
+          { type: 'NodeDataChanged', path: '/p' },
+          { type: 'NodeCreated', path: '/p/c/g' },
+          { type: 'NodeDeleted', path: '/p/c/g' },
+        ],
+        'recursive: every node below, no child events',
+      );
       // remove the persistent one: the watcher hears it, then nothing more
       await c.removeWatches('/p', WatcherType.Persistent, { watcher: p.watcher });
       assert.deepEqual(pick(await p.next()), { type: 'PersistentWatchRemoved', path: '/p' });
@@ -254,20 +289,30 @@ export function clientSuite(label: string, getTarget: () => Target): void {
     test('transactions_are_atomic_and_report_each_op', T, async () => {
       const { root, c } = await fresh('multi');
       await c.create('/x', 'x0');
-      const res = await c.transaction()
+      const res = await c
+        .transaction()
         .create('/t', 'a')
         .create('/s-', null, { mode: CreateMode.PERSISTENT_SEQUENTIAL })
         .setData('/x', 'x1', 0)
         .check('/x', 1)
         .delete('/t')
         .commit();
-      assert.deepEqual(res.map((r) => r.type), ['create', 'create', 'setData', 'check', 'delete']);
+      assert.deepEqual(
+        res.map((r) => r.type),
+        ['create', 'create', 'setData', 'check', 'delete'],
+      );
       assert.equal(res[0]!.type === 'create' && res[0]!.path, '/t', 'create paths come back chroot-relative');
       assert.ok(res[1]!.type === 'create' && /^\/s-\d{10}$/.test(res[1]!.path));
       assert.equal(res[2]!.type === 'setData' && res[2]!.stat.version, 1);
-      const err = await c.multi([Op.create('/u'), Op.setData('/x', 'no', 7), Op.create('/v')]).then(() => null, (e: unknown) => e);
+      const err = await c.multi([Op.create('/u'), Op.setData('/x', 'no', 7), Op.create('/v')]).then(
+        () => null,
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof BadVersionError, String(err));
-      assert.deepEqual(err.results?.map((r) => (r.type === 'error' ? r.code : r.type)), [0, -103, -2]);
+      assert.deepEqual(
+        err.results?.map((r) => (r.type === 'error' ? r.code : r.type)),
+        [0, -103, -2],
+      );
       assert.ok(err.results?.[2]?.type === 'error' && err.results[2].error instanceof RuntimeInconsistencyError);
       assert.equal(await c.exists('/u'), null, 'nothing of a failed transaction is applied');
       assert.deepEqual(await c.multi([]), []);
@@ -327,13 +372,19 @@ export function clientSuite(label: string, getTarget: () => Target): void {
       await c.create('/d/p/q');
       assert.deepEqual((await c.getEphemerals()).sort(), ['/d/e2', '/e1'], 'chroot-relative, only this session');
       assert.deepEqual(await c.getEphemerals('/d'), ['/d/e2']);
-      assert.ok((await admin.getEphemerals()).every((p) => !p.startsWith(root)), 'not another session\'s');
+      assert.ok(
+        (await admin.getEphemerals()).every((p) => !p.startsWith(root)),
+        "not another session's",
+      );
       assert.equal(await c.getAllChildrenNumber('/d'), 3);
       await c.sync('/d');
       await c.sync();
       const cfg = await c.getConfig();
       assert.ok(cfg.stat);
-      await assert.rejects(c.reconfig({ members: 'server.1=127.0.0.1:1:2;3' }), (e: unknown) => e instanceof ReconfigDisabledError || (e instanceof NoAuthError));
+      await assert.rejects(
+        c.reconfig({ members: 'server.1=127.0.0.1:1:2;3' }),
+        (e: unknown) => e instanceof ReconfigDisabledError || e instanceof NoAuthError,
+      );
       await cleanup(root);
     });
 
@@ -436,7 +487,9 @@ export function clientSuite(label: string, getTarget: () => Target): void {
         const c = await clients.connect(root, {}, proxy.connectString);
         const names = Array.from({ length: 6000 }, (_, i) => `${'n'.repeat(190)}-${i}`);
         const events = new Map<string, string>();
-        const watcher = (e: WatchedEvent): void => { events.set(e.path, e.type); };
+        const watcher = (e: WatchedEvent): void => {
+          events.set(e.path, e.type);
+        };
         // 6000 exist watches of ~200 bytes: ~1.2 MB, more than a 1 MB jute.maxbuffer takes in one request
         await Promise.all(names.map((n) => c.exists(`/w/${n}`, { watch: watcher })));
         const conns = proxy.connections;
@@ -446,7 +499,10 @@ export function clientSuite(label: string, getTarget: () => Target): void {
         await c.sync();
         const setWatches = proxy.framesAfter(conns).filter((f) => f.xid === -8);
         assert.ok(setWatches.length >= 9, `${setWatches.length} setWatches requests`);
-        assert.ok(setWatches.every((f) => f.bytes < 200 * 1024), 'each well under the limit');
+        assert.ok(
+          setWatches.every((f) => f.bytes < 200 * 1024),
+          'each well under the limit',
+        );
         // every batch was registered: creating every node wakes every watch
         for (let i = 0; i < names.length; i += 500) {
           await setup.multi(names.slice(i, i + 500).map((n) => Op.create(`/w/${n}`)));
@@ -498,7 +554,7 @@ export function clientSuite(label: string, getTarget: () => Target): void {
         await renewed;
         assert.notEqual(c.sessionId, sid);
         assert.deepEqual(states.slice(-2), ['expired', 'connected']);
-        assert.equal(await c.exists('/eph'), null, 'the old session\'s ephemeral is gone');
+        assert.equal(await c.exists('/eph'), null, "the old session's ephemeral is gone");
         await c.create('/eph', null, { mode: CreateMode.EPHEMERAL });
       } finally {
         await proxy.close();
@@ -631,16 +687,19 @@ export function clientSuite(label: string, getTarget: () => Target): void {
       try {
         const c = await clients.connect(root, {}, proxy.connectString);
         let attempts = 0;
-        const v = await c.retry(async () => {
-          attempts++;
-          if (attempts === 1) {
-            proxy.freeze();
-            const p = c.getData('/');
-            proxy.thaw({ dropFrozen: true });
-            await p; // fails with ConnectionLoss
-          }
-          return (await c.getData('/')).stat.numChildren;
-        }, { policy: new ExponentialBackoff({ baseDelayMs: 10, maxDelayMs: 50 }) });
+        const v = await c.retry(
+          async () => {
+            attempts++;
+            if (attempts === 1) {
+              proxy.freeze();
+              const p = c.getData('/');
+              proxy.thaw({ dropFrozen: true });
+              await p; // fails with ConnectionLoss
+            }
+            return (await c.getData('/')).stat.numChildren;
+          },
+          { policy: new ExponentialBackoff({ baseDelayMs: 10, maxDelayMs: 50 }) },
+        );
         assert.equal(v, 0);
         assert.equal(attempts, 2);
       } finally {

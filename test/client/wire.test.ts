@@ -6,12 +6,32 @@ import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { JuteReader, JuteWriter } from '../../src/wire/jute.js';
-import { OpCode, Xid, readConnectRequest, writeConnectResponse, writeStat, type ConnectRequest, type Stat } from '../../src/wire/protocol.js';
+import {
+  OpCode,
+  Xid,
+  readConnectRequest,
+  writeConnectResponse,
+  writeStat,
+  type ConnectRequest,
+  type Stat,
+} from '../../src/wire/protocol.js';
 import { ConnectionLossError, createClient, type ZooKeeperClient } from '../../src/index.js';
 import { once, recordStates, until } from './helpers.js';
 
 const T = { timeout: 60000 };
-const STAT: Stat = { czxid: 1, mzxid: 1, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0n, dataLength: 1, numChildren: 0, pzxid: 1 };
+const STAT: Stat = {
+  czxid: 1,
+  mzxid: 1,
+  ctime: 0,
+  mtime: 0,
+  version: 0,
+  cversion: 0,
+  aversion: 0,
+  ephemeralOwner: 0n,
+  dataLength: 1,
+  numChildren: 0,
+  pzxid: 1,
+};
 
 interface FakeOptions {
   readOnly?: boolean;
@@ -32,7 +52,10 @@ class FakeServer {
   pings = 0;
   private nextSession = BigInt(Math.floor(Math.random() * 0xffffff)) << 8n;
   private readonly sockets = new Set<Socket>();
-  private constructor(private readonly server: Server, readonly port: number) {}
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
 
   static async start(o: FakeOptions = {}): Promise<FakeServer> {
     let fake: FakeServer | null = null;
@@ -84,8 +107,11 @@ class FakeServer {
     const w = new JuteWriter();
     const at = w.reserveInt();
     writeConnectResponse(w, {
-      protocolVersion: 0, timeOut: expired ? 0 : Math.min(req.timeOut, 3000), sessionId: expired ? 0n : req.sessionId !== 0n ? req.sessionId : this.nextSession++,
-      passwd: Buffer.alloc(16, 7), readOnly: o.readOnly === true,
+      protocolVersion: 0,
+      timeOut: expired ? 0 : Math.min(req.timeOut, 3000),
+      sessionId: expired ? 0n : req.sessionId !== 0n ? req.sessionId : this.nextSession++,
+      passwd: Buffer.alloc(16, 7),
+      readOnly: o.readOnly === true,
     });
     w.patchInt(at, w.length - 4);
     s.write(w.take());
@@ -102,7 +128,10 @@ class FakeServer {
       this.pings++;
       w.int(Xid.ping).long(1).int(0);
     } else if (op === OpCode.getData) {
-      w.int(xid + (o.xidShift ?? 0)).long(1).int(0).buffer(Buffer.from('x'));
+      w.int(xid + (o.xidShift ?? 0))
+        .long(1)
+        .int(0)
+        .buffer(Buffer.from('x'));
       writeStat(w, STAT);
     } else if (op === OpCode.closeSession) {
       w.int(xid).long(1).int(0);

@@ -15,8 +15,12 @@ if (skip) {
   test('recipes suite against ZooKeeper 3.8', { skip }, () => undefined);
 } else {
   let target: Target | null = null;
-  before(async () => { target = serverTarget(await startZooKeeper({ cfg: { ...SUITE_CFG } }), 'zookeeper'); });
-  after(async () => { await target?.stop(); });
+  before(async () => {
+    target = serverTarget(await startZooKeeper({ cfg: { ...SUITE_CFG } }), 'zookeeper');
+  });
+  after(async () => {
+    await target?.stop();
+  });
   clientSuite('Apache ZooKeeper 3.8', () => target!);
   recipesSuite('Apache ZooKeeper 3.8', () => target!);
 }

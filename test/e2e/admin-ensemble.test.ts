@@ -10,16 +10,27 @@ import { fourLetter } from '../helpers/fourletter.js';
 import { ZkClient } from '../../src/client/client.js';
 import { waitUntil } from '../helpers/wait.js';
 
-interface Reply { status: number; body: string; json: Record<string, unknown> }
+interface Reply {
+  status: number;
+  body: string;
+  json: Record<string, unknown>;
+}
 
 function curl(url: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
     execFile('curl', ['-sS', '-w', '\n%{http_code}', url], { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) { reject(new Error(`curl ${url}: ${err.message} ${stderr}`)); return; }
+      if (err) {
+        reject(new Error(`curl ${url}: ${err.message} ${stderr}`));
+        return;
+      }
       const cut = stdout.lastIndexOf('\n');
       const body = stdout.slice(0, cut);
       let json: Record<string, unknown> = {};
-      try { json = JSON.parse(body) as Record<string, unknown>; } catch { /* not JSON */ }
+      try {
+        json = JSON.parse(body) as Record<string, unknown>;
+      } catch {
+        /* not JSON */
+      }
       resolve({ status: Number(stdout.slice(cut + 1)), body, json });
     });
   });
@@ -35,7 +46,8 @@ describe('admin_server_ensemble', () => {
   before(async () => {
     for (let i = 0; i < 4; i++) adminPorts.push(await freePort());
     ens = await startEnsemble({
-      voters: 3, observers: 1,
+      voters: 3,
+      observers: 1,
       memberCfg: (id) => ({ 'admin.enableServer': true, 'admin.serverPort': adminPorts[id - 1]!, 'admin.serverAddress': '127.0.0.1' }),
     });
     leader = await ens.leader();
@@ -59,7 +71,11 @@ describe('admin_server_ensemble', () => {
   test('leader_names_the_member_whose_srvr_says_leader', async () => {
     for (const m of ens.members) {
       const r = await cmd(m, 'leader');
-      assert.deepEqual(r, { is_leader: m === leader, leader_id: leader.id, leader_ip: '127.0.0.1', command: 'leader', error: null }, `member ${m.id}`);
+      assert.deepEqual(
+        r,
+        { is_leader: m === leader, leader_id: leader.id, leader_ip: '127.0.0.1', command: 'leader', error: null },
+        `member ${m.id}`,
+      );
       assert.equal((await cmd(m, 'lead')).leader_id, leader.id);
     }
     assert.equal(await ens.mode(leader), 'leader');
@@ -95,7 +111,11 @@ describe('admin_server_ensemble', () => {
         assert.deepEqual(v.server_addresses, [`${host}:${quorum}`]);
         assert.deepEqual(v.election_addresses, [`${host}:${election}`]);
         assert.equal(v.learner_type, 'participant');
-        assert.equal(v.client_address, Number(id) === m.id ? `127.0.0.1:${m.port}` : '', 'only its own client address is known to a member');
+        assert.equal(
+          v.client_address,
+          Number(id) === m.id ? `127.0.0.1:${m.port}` : '',
+          'only its own client address is known to a member',
+        );
       }
     }
   });
@@ -108,7 +128,11 @@ describe('admin_server_ensemble', () => {
     assert.equal(o!.sid, observer.id);
     assert.ok(o!.packets_sent! > 0 && o!.packets_received! > 0 && o!.established! > 0);
     for (const m of ens.members.filter((x) => x !== leader)) {
-      assert.deepEqual(await cmd(m, 'obsr'), { synced_observers: 0, observers: [], command: 'observers', error: null }, 'followers serve no observers');
+      assert.deepEqual(
+        await cmd(m, 'obsr'),
+        { synced_observers: 0, observers: [], command: 'observers', error: null },
+        'followers serve no observers',
+      );
     }
     const sent = o!.packets_sent!;
     await cmd(leader, 'orst');
@@ -136,19 +160,35 @@ describe('admin_server_ensemble', () => {
     assert.ok((l.cnt_election_time as number) >= 1 && (l.looking_count as number) >= 1);
     assert.ok((l.diff_count as number) + (l.snap_count as number) >= 3, 'it synced three learners');
     const stat = await fourLetter(leader.port, 'stat');
-    assert.match(stat, new RegExp(`^Proposal sizes last/min/max: ${l.last_proposal_size}/${l.min_proposal_size}/${l.max_proposal_size}$`, 'm'));
+    assert.match(
+      stat,
+      new RegExp(`^Proposal sizes last/min/max: ${l.last_proposal_size}/${l.min_proposal_size}/${l.max_proposal_size}$`, 'm'),
+    );
     const f = await cmd(follower, 'monitor');
     assert.equal(f.server_state, 'follower');
     assert.equal(f.peer_state, 'following - broadcast');
     assert.equal(f.quorum_size, 3);
-    for (const k of ['learners', 'synced_followers', 'pending_syncs', 'last_proposal_size', 'leader_uptime']) assert.ok(!(k in f), `${k} is the leader's`);
+    for (const k of ['learners', 'synced_followers', 'pending_syncs', 'last_proposal_size', 'leader_uptime'])
+      assert.ok(!(k in f), `${k} is the leader's`);
     assert.doesNotMatch(await fourLetter(follower.port, 'stat'), /Proposal sizes/);
     const o = await cmd(observer, 'monitor');
     assert.equal(o.peer_state, 'observing - broadcast');
     assert.equal(o.observer_master_id, leader.id);
     // the four-letter word carries the same keys
-    const keys = (await fourLetter(leader.port, 'mntr')).trim().split('\n').map((line) => line.split('\t')[0]!.replace(/^zk_/, ''));
-    for (const k of ['peer_state', 'learners', 'synced_followers', 'pending_syncs', 'quorum_size', 'avg_election_time', 'last_proposal_size']) assert.ok(keys.includes(k), k);
+    const keys = (await fourLetter(leader.port, 'mntr'))
+      .trim()
+      .split('\n')
+      .map((line) => line.split('\t')[0]!.replace(/^zk_/, ''));
+    for (const k of [
+      'peer_state',
+      'learners',
+      'synced_followers',
+      'pending_syncs',
+      'quorum_size',
+      'avg_election_time',
+      'last_proposal_size',
+    ])
+      assert.ok(keys.includes(k), k);
   });
 
   test('a_member_that_lost_its_quorum_is_not_ready', async () => {
@@ -171,7 +211,10 @@ describe('admin_server_ensemble', () => {
     assert.equal(r.json.peer_state, 'looking');
     assert.equal((await admin(survivor, 'health')).status, 200, 'the process itself is fine');
     // server-required commands answer as ZooKeeper's do while not serving; the others still answer
-    assert.deepEqual(await cmd(survivor, 'leader'), { command: 'leader', error: 'This ZooKeeper instance is not currently serving requests' });
+    assert.deepEqual(await cmd(survivor, 'leader'), {
+      command: 'leader',
+      error: 'This ZooKeeper instance is not currently serving requests',
+    });
     assert.equal((await cmd(survivor, 'ruok')).error, 'This ZooKeeper instance is not currently serving requests');
     assert.equal((await cmd(survivor, 'zabstate')).zabstate, 'election');
     const m = await cmd(survivor, 'monitor');

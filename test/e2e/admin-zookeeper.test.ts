@@ -18,28 +18,46 @@ import { waitUntil } from '../helpers/wait.js';
 const SERVLET_JAR = join(javaDir, 'servlet-api.jar');
 
 function adminMissing(): string | null {
-  return zookeeperMissing() ?? (existsSync(SERVLET_JAR) ? null : `${SERVLET_JAR} missing: ZooKeeper's AdminServer cannot run (apt-get install libservlet-api-java)`);
+  return (
+    zookeeperMissing() ??
+    (existsSync(SERVLET_JAR) ? null : `${SERVLET_JAR} missing: ZooKeeper's AdminServer cannot run (apt-get install libservlet-api-java)`)
+  );
 }
 
 /** The java command line of a ZooKeeper process with its AdminServer on: the servlet API joins the class path. */
 function adminJavaArgs(mainClass: string, cfgFile: string, cfg: Record<string, string | number | boolean>): string[] {
-  const args = zookeeperJavaArgs({ mainClass, cfgFile, cfg, defaults: { 'zookeeper.extendedTypesEnabled': true }, props: { 'zookeeper.admin.enableServer': true } });
+  const args = zookeeperJavaArgs({
+    mainClass,
+    cfgFile,
+    cfg,
+    defaults: { 'zookeeper.extendedTypesEnabled': true },
+    props: { 'zookeeper.admin.enableServer': true },
+  });
   const cp = args.indexOf('-cp');
   args[cp + 1] = `${args[cp + 1]}:${SERVLET_JAR}`;
   return args;
 }
 
-const adminCfg = (port: number): Record<string, string | number | boolean> => ({ 'admin.enableServer': true, 'admin.serverPort': port, 'admin.serverAddress': '127.0.0.1' });
+const adminCfg = (port: number): Record<string, string | number | boolean> => ({
+  'admin.enableServer': true,
+  'admin.serverPort': port,
+  'admin.serverAddress': '127.0.0.1',
+});
 
 async function serving(port: number, proc: { exitCode: number | null }): Promise<void> {
-  await waitUntil(async () => {
-    if (proc.exitCode !== null) throw new Error('ZooKeeper exited before serving');
-    try {
-      return /Mode: /.test(await fourLetterWord('127.0.0.1', port, 'srvr', 2000));
-    } catch {
-      return false; // not listening yet
-    }
-  }, `ZooKeeper to serve on port ${port}`, 60_000, 100);
+  await waitUntil(
+    async () => {
+      if (proc.exitCode !== null) throw new Error('ZooKeeper exited before serving');
+      try {
+        return /Mode: /.test(await fourLetterWord('127.0.0.1', port, 'srvr', 2000));
+      } catch {
+        return false; // not listening yet
+      }
+    },
+    `ZooKeeper to serve on port ${port}`,
+    60_000,
+    100,
+  );
 }
 
 async function startZooKeeperWithAdmin(adminPort: number): Promise<RunningServer> {
@@ -47,10 +65,17 @@ async function startZooKeeperWithAdmin(adminPort: number): Promise<RunningServer
   const dataDir = tempDir('zk-admin-data');
   const cfgDir = tempDir('zk-admin-cfg');
   const cfg = {
-    tickTime: 2000, dataDir, clientPort: port, clientPortAddress: '127.0.0.1', '4lw.commands.whitelist': '*', preAllocSize: 1024,
+    tickTime: 2000,
+    dataDir,
+    clientPort: port,
+    clientPortAddress: '127.0.0.1',
+    '4lw.commands.whitelist': '*',
+    preAllocSize: 1024,
     ...adminCfg(adminPort),
   };
-  const proc = spawn('java', adminJavaArgs('org.apache.zookeeper.server.ZooKeeperServerMain', writeCfg(cfgDir, cfg), cfg), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn('java', adminJavaArgs('org.apache.zookeeper.server.ZooKeeperServerMain', writeCfg(cfgDir, cfg), cfg), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   proc.once('exit', () => rmSync(cfgDir, { recursive: true, force: true }));
   const server = wrapProcess('zookeeper', proc, '127.0.0.1', port, dataDir);
   await serving(port, proc);
@@ -70,26 +95,44 @@ async function startZooKeeperEnsembleWithAdmin(adminPorts: number[], voters: num
     const cfgDir = join(root, `cfg${i + 1}`);
     mkdirSync(cfgDir, { recursive: true });
     const cfg = {
-      tickTime: 2000, initLimit: 10, syncLimit: 5, dataDir, clientPort: ports[i]!.client, clientPortAddress: '127.0.0.1',
-      '4lw.commands.whitelist': '*', preAllocSize: 1024, ...(i >= voters ? { peerType: 'observer' } : {}), ...serverLines, ...adminCfg(adminPorts[i]!),
+      tickTime: 2000,
+      initLimit: 10,
+      syncLimit: 5,
+      dataDir,
+      clientPort: ports[i]!.client,
+      clientPortAddress: '127.0.0.1',
+      '4lw.commands.whitelist': '*',
+      preAllocSize: 1024,
+      ...(i >= voters ? { peerType: 'observer' } : {}),
+      ...serverLines,
+      ...adminCfg(adminPorts[i]!),
     };
     argv.push(adminJavaArgs('org.apache.zookeeper.server.quorum.QuorumPeerMain', writeCfg(cfgDir, cfg), cfg));
     members.push({ id: i + 1, port: ports[i]!.client, dataDir, observer: i >= voters, proc: null, log: '' });
   }
   const start = async (m: Member): Promise<void> => {
     const proc = spawn('java', argv[m.id - 1]!, { stdio: ['ignore', 'pipe', 'pipe'] });
-    proc.stdout?.on('data', (d: Buffer) => { m.log += d.toString(); });
-    proc.stderr?.on('data', (d: Buffer) => { m.log += d.toString(); });
+    proc.stdout?.on('data', (d: Buffer) => {
+      m.log += d.toString();
+    });
+    proc.stderr?.on('data', (d: Buffer) => {
+      m.log += d.toString();
+    });
     m.proc = wrapProcess(`zookeeper ${m.id}`, proc, '127.0.0.1', m.port, m.dataDir);
-    await waitUntil(async () => {
-      if (proc.exitCode !== null) throw new Error(`zookeeper ${m.id} exited\n${m.log.slice(-2000)}`);
-      try {
-        await fourLetterWord('127.0.0.1', m.port, 'srvr', 2000);
-        return true;
-      } catch {
-        return false; // not listening yet
-      }
-    }, `zookeeper ${m.id} to answer on port ${m.port}`, 60_000, 100);
+    await waitUntil(
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`zookeeper ${m.id} exited\n${m.log.slice(-2000)}`);
+        try {
+          await fourLetterWord('127.0.0.1', m.port, 'srvr', 2000);
+          return true;
+        } catch {
+          return false; // not listening yet
+        }
+      },
+      `zookeeper ${m.id} to answer on port ${m.port}`,
+      60_000,
+      100,
+    );
   };
   return assembleEnsemble({ members, root, dataSubdir: 'version-2', start, pollMs: 100, timeoutMs: 30000 });
 }
@@ -115,12 +158,30 @@ async function zookeeperCommands(adminPort: number): Promise<string[]> {
  * "<command>" for top-level fields, "<command>.<field>" for objects inside (arrays: their elements).
  */
 const ARK_OMITS: Record<string, { fields: string[]; why: string }> = {
-  'server_stats.server_stats': { fields: ['provider_null', 'auth_failed_count', 'non_mtlsremote_conn_count', 'non_mtlslocal_conn_count'], why: 'a Java internal, and TLS / auth-failure counts Ark does not keep' },
-  'stats.server_stats': { fields: ['provider_null', 'auth_failed_count', 'non_mtlsremote_conn_count', 'non_mtlslocal_conn_count'], why: 'as server_stats' },
-  environment: { fields: ['java.version', 'java.vendor', 'java.home', 'java.class.path', 'java.library.path', 'java.io.tmpdir', 'java.compiler'], why: 'a Node process has node.version and node.execPath instead' },
-  'zabstate.quorum_address': { fields: ['all_reachable_addresses', 'reachable_address', 'wildcard_addresses', 'all_reachable_addresses_or_all', 'reachable_or_one'], why: 'Ark does not probe reachability, and binds the configured address, not the wildcard' },
-  'zabstate.election_address': { fields: ['all_reachable_addresses', 'reachable_address', 'wildcard_addresses', 'all_reachable_addresses_or_all', 'reachable_or_one'], why: 'as quorum_address' },
-  'observers.observers': { fields: ['remote_socket_address', 'queued_packets', 'queued_packets_size', 'requests', 'last_zxid'], why: 'the peer transport does not expose its sockets and queues; observers send no acks' },
+  'server_stats.server_stats': {
+    fields: ['provider_null', 'auth_failed_count', 'non_mtlsremote_conn_count', 'non_mtlslocal_conn_count'],
+    why: 'a Java internal, and TLS / auth-failure counts Ark does not keep',
+  },
+  'stats.server_stats': {
+    fields: ['provider_null', 'auth_failed_count', 'non_mtlsremote_conn_count', 'non_mtlslocal_conn_count'],
+    why: 'as server_stats',
+  },
+  environment: {
+    fields: ['java.version', 'java.vendor', 'java.home', 'java.class.path', 'java.library.path', 'java.io.tmpdir', 'java.compiler'],
+    why: 'a Node process has node.version and node.execPath instead',
+  },
+  'zabstate.quorum_address': {
+    fields: ['all_reachable_addresses', 'reachable_address', 'wildcard_addresses', 'all_reachable_addresses_or_all', 'reachable_or_one'],
+    why: 'Ark does not probe reachability, and binds the configured address, not the wildcard',
+  },
+  'zabstate.election_address': {
+    fields: ['all_reachable_addresses', 'reachable_address', 'wildcard_addresses', 'all_reachable_addresses_or_all', 'reachable_or_one'],
+    why: 'as quorum_address',
+  },
+  'observers.observers': {
+    fields: ['remote_socket_address', 'queued_packets', 'queued_packets_size', 'requests', 'last_zxid'],
+    why: 'the peer transport does not expose its sockets and queues; observers send no acks',
+  },
 };
 
 /** mntr keys monitoring tools read (Zabbix "Zookeeper by HTTP", Datadog zk, Telegraf, Netdata) that Ark cannot know */
@@ -128,14 +189,54 @@ const MONITOR_OMITS = new Set(['connection_drop_count', 'connection_revalidate_c
 
 /** The mntr / monitor keys the monitoring tools read. */
 const TOOL_KEYS = [
-  'version', 'server_state', 'approximate_data_size', 'avg_latency', 'max_latency', 'min_latency', 'ephemerals_count', 'global_sessions',
-  'local_sessions', 'max_file_descriptor_count', 'open_file_descriptor_count', 'num_alive_connections', 'outstanding_requests',
-  'packets_received', 'packets_sent', 'uptime', 'watch_count', 'znode_count', 'bytes_received_count', 'connection_rejected',
-  'connection_drop_count', 'connection_revalidate_count', 'revalidate_count', 'commit_count', 'diff_count', 'snap_count', 'looking_count',
-  'avg_fsynctime', 'cnt_fsynctime', 'avg_snapshottime', 'cnt_snapshottime', 'avg_election_time', 'cnt_election_time',
-  'last_client_response_size', 'min_client_response_size', 'max_client_response_size', 'peer_state', 'quorum_size', 'learners',
-  'synced_followers', 'synced_non_voting_followers', 'synced_observers', 'pending_syncs', 'leader_uptime', 'last_proposal_size',
-  'min_proposal_size', 'max_proposal_size', 'observer_master_id',
+  'version',
+  'server_state',
+  'approximate_data_size',
+  'avg_latency',
+  'max_latency',
+  'min_latency',
+  'ephemerals_count',
+  'global_sessions',
+  'local_sessions',
+  'max_file_descriptor_count',
+  'open_file_descriptor_count',
+  'num_alive_connections',
+  'outstanding_requests',
+  'packets_received',
+  'packets_sent',
+  'uptime',
+  'watch_count',
+  'znode_count',
+  'bytes_received_count',
+  'connection_rejected',
+  'connection_drop_count',
+  'connection_revalidate_count',
+  'revalidate_count',
+  'commit_count',
+  'diff_count',
+  'snap_count',
+  'looking_count',
+  'avg_fsynctime',
+  'cnt_fsynctime',
+  'avg_snapshottime',
+  'cnt_snapshottime',
+  'avg_election_time',
+  'cnt_election_time',
+  'last_client_response_size',
+  'min_client_response_size',
+  'max_client_response_size',
+  'peer_state',
+  'quorum_size',
+  'learners',
+  'synced_followers',
+  'synced_non_voting_followers',
+  'synced_observers',
+  'pending_syncs',
+  'leader_uptime',
+  'last_proposal_size',
+  'min_proposal_size',
+  'max_proposal_size',
+  'observer_master_id',
 ];
 
 const typeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
@@ -143,21 +244,37 @@ const typeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ?
 /** Every field ZooKeeper gives is in Ark's answer with the same JSON type, recursively (omissions above aside). */
 function compareFields(path: string, zk: unknown, ark: unknown, problems: string[]): void {
   if (Array.isArray(zk)) {
-    if (!Array.isArray(ark)) { problems.push(`${path}: ZooKeeper has an array, Ark ${typeOf(ark)}`); return; }
+    if (!Array.isArray(ark)) {
+      problems.push(`${path}: ZooKeeper has an array, Ark ${typeOf(ark)}`);
+      return;
+    }
     if (zk.length > 0 && ark.length > 0) compareFields(path, zk[0], ark[0], problems);
     return;
   }
   if (typeof zk !== 'object' || zk === null) return;
-  if (typeof ark !== 'object' || ark === null) { problems.push(`${path}: ZooKeeper has an object, Ark ${typeOf(ark)}`); return; }
+  if (typeof ark !== 'object' || ark === null) {
+    problems.push(`${path}: ZooKeeper has an object, Ark ${typeOf(ark)}`);
+    return;
+  }
   const omitted = new Set(ARK_OMITS[path]?.fields ?? []);
   const a = ark as Record<string, unknown>;
   for (const [k, v] of Object.entries(zk as Record<string, unknown>)) {
     if (omitted.has(k)) continue;
-    if (!(k in a)) { problems.push(`${path}: no field ${k}`); continue; }
+    if (!(k in a)) {
+      problems.push(`${path}: no field ${k}`);
+      continue;
+    }
     // "error" is null on success, a string when the command refused (both may differ legitimately)
-    if (k !== 'error' && v !== null && a[k] !== null && typeOf(v) !== typeOf(a[k])) problems.push(`${path}.${k}: ZooKeeper ${typeOf(v)}, Ark ${typeOf(a[k])}`);
+    if (k !== 'error' && v !== null && a[k] !== null && typeOf(v) !== typeOf(a[k]))
+      problems.push(`${path}.${k}: ZooKeeper ${typeOf(v)}, Ark ${typeOf(a[k])}`);
     // maps keyed by ids or paths: compare their values' shapes, not their keys
-    const nested = ['session_id_to_watched_paths', 'path_to_session_ids', 'expiry_time_to_session_ids', 'session_id_to_ephemeral_paths', 'current_config'].includes(k);
+    const nested = [
+      'session_id_to_watched_paths',
+      'path_to_session_ids',
+      'expiry_time_to_session_ids',
+      'session_id_to_ephemeral_paths',
+      'current_config',
+    ].includes(k);
     if (nested) {
       const zv = Object.values(v as object)[0];
       const av = Object.values(a[k] as object)[0];
@@ -211,7 +328,8 @@ describe('admin_fields_match_zookeeper_standalone', { skip }, () => {
       assert.equal(a.error, z.error, `${n}: the same error (or none) as ZooKeeper`);
       if (n === 'monitor' || n === 'system_properties') continue; // below
       // the entries themselves are compared, not only empty lists
-      if (n === 'hash') assert.ok((z.digests as unknown[]).length > 0 && (a.digests as unknown[]).length > 0, 'both logged a digest at zxid 128');
+      if (n === 'hash')
+        assert.ok((z.digests as unknown[]).length > 0 && (a.digests as unknown[]).length > 0, 'both logged a digest at zxid 128');
       if (n === 'connections') assert.ok((z.connections as unknown[]).length > 0 && (a.connections as unknown[]).length > 0);
       compareFields(n, z, a, problems);
     }
@@ -243,7 +361,10 @@ describe('admin_fields_match_zookeeper_ensemble', { skip }, () => {
   const zkAdmin: number[] = [];
 
   before(async () => {
-    for (let i = 0; i < 4; i++) { arkAdmin.push(await freePort()); zkAdmin.push(await freePort()); }
+    for (let i = 0; i < 4; i++) {
+      arkAdmin.push(await freePort());
+      zkAdmin.push(await freePort());
+    }
     [ark, zk] = await Promise.all([
       startEnsemble({ voters: 3, observers: 1, memberCfg: (id) => adminCfg(arkAdmin[id - 1]!) }),
       startZooKeeperEnsembleWithAdmin(zkAdmin, 3, 1),
@@ -261,7 +382,11 @@ describe('admin_fields_match_zookeeper_ensemble', { skip }, () => {
     const zf = zk.members.find((m) => m !== zl && !m.observer)!;
     const ao = ark.members.find((m) => m.observer)!;
     const zo = zk.members.find((m) => m.observer)!;
-    const pairs: Array<[string, Member, Member]> = [['leader', al, zl], ['follower', af, zf], ['observer', ao, zo]];
+    const pairs: Array<[string, Member, Member]> = [
+      ['leader', al, zl],
+      ['follower', af, zf],
+      ['observer', ao, zo],
+    ];
     const problems: string[] = [];
     for (const [role, a, z] of pairs) {
       for (const n of ['leader', 'zabstate', 'voting_view', 'observers', 'server_stats', 'configuration']) {
@@ -269,7 +394,10 @@ describe('admin_fields_match_zookeeper_ensemble', { skip }, () => {
         assert.equal(aj.error, zj.error, `${role} ${n}`);
         compareFields(n, zj, aj, problems);
       }
-      const [zm, am] = await Promise.all([getJson(zkAdmin[z.id - 1]!, 'commands/monitor'), getJson(arkAdmin[a.id - 1]!, 'commands/monitor')]);
+      const [zm, am] = await Promise.all([
+        getJson(zkAdmin[z.id - 1]!, 'commands/monitor'),
+        getJson(arkAdmin[a.id - 1]!, 'commands/monitor'),
+      ]);
       const missing = TOOL_KEYS.filter((k) => k in zm && !(k in am) && !MONITOR_OMITS.has(k));
       assert.deepEqual(missing, [], `${role}: monitor keys`);
       const extra = TOOL_KEYS.filter((k) => !(k in zm) && k in am && !['bytes_received_count', 'connection_rejected'].includes(k));

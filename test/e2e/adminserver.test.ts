@@ -15,7 +15,11 @@ import { digestOf } from '../../src/tree/acl.js';
 import { parseSnapshotName } from '../../src/storage/snapshot.js';
 import { waitUntil } from '../helpers/wait.js';
 
-interface Reply { status: number; body: string; json: Record<string, unknown> }
+interface Reply {
+  status: number;
+  body: string;
+  json: Record<string, unknown>;
+}
 
 /** One request with the curl binary: the status code, the body, and the body parsed. */
 function curl(url: string, opts: { method?: string; data?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
@@ -26,11 +30,18 @@ function curl(url: string, opts: { method?: string; data?: string; headers?: Rec
   args.push(url);
   return new Promise((resolve, reject) => {
     execFile('curl', args, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) { reject(new Error(`curl ${url}: ${err.message} ${stderr}`)); return; }
+      if (err) {
+        reject(new Error(`curl ${url}: ${err.message} ${stderr}`));
+        return;
+      }
       const cut = stdout.lastIndexOf('\n');
       const body = stdout.slice(0, cut);
       let json: Record<string, unknown> = {};
-      try { json = JSON.parse(body) as Record<string, unknown>; } catch { /* not JSON (a stream) */ }
+      try {
+        json = JSON.parse(body) as Record<string, unknown>;
+      } catch {
+        /* not JSON (a stream) */
+      }
       resolve({ status: Number(stdout.slice(cut + 1)), body, json });
     });
   });
@@ -38,12 +49,35 @@ function curl(url: string, opts: { method?: string; data?: string; headers?: Rec
 
 /** Every command of ZooKeeper 3.9 (plus shed_connections) with its aliases. */
 const COMMANDS: Record<string, string[]> = {
-  connection_stat_reset: ['crst'], configuration: ['conf', 'config'], connections: ['cons'], hash: [], dirs: [], dump: [],
-  environment: ['env', 'envi'], get_trace_mask: ['gtmk'], initial_configuration: ['icfg'], is_read_only: ['isro'],
-  last_snapshot: ['lsnp'], leader: ['lead'], monitor: ['mntr'], observer_connection_stat_reset: ['orst'], restore: ['rest'],
-  ruok: [], set_trace_mask: ['stmk'], shed_connections: ['shed'], snapshot: ['snap'], server_stats: ['srvr'], stats: ['stat'],
-  stat_reset: ['srst'], observers: ['obsr'], system_properties: ['sysp'], voting_view: [], watches: ['wchc'],
-  watches_by_path: ['wchp'], watch_summary: ['wchs'], zabstate: [],
+  connection_stat_reset: ['crst'],
+  configuration: ['conf', 'config'],
+  connections: ['cons'],
+  hash: [],
+  dirs: [],
+  dump: [],
+  environment: ['env', 'envi'],
+  get_trace_mask: ['gtmk'],
+  initial_configuration: ['icfg'],
+  is_read_only: ['isro'],
+  last_snapshot: ['lsnp'],
+  leader: ['lead'],
+  monitor: ['mntr'],
+  observer_connection_stat_reset: ['orst'],
+  restore: ['rest'],
+  ruok: [],
+  set_trace_mask: ['stmk'],
+  shed_connections: ['shed'],
+  snapshot: ['snap'],
+  server_stats: ['srvr'],
+  stats: ['stat'],
+  stat_reset: ['srst'],
+  observers: ['obsr'],
+  system_properties: ['sysp'],
+  voting_view: [],
+  watches: ['wchc'],
+  watches_by_path: ['wchp'],
+  watch_summary: ['wchs'],
+  zabstate: [],
 };
 const POST_ONLY = new Set(['restore', 'shed_connections']);
 const AUTH = new Set(['restore', 'shed_connections', 'snapshot']);
@@ -90,10 +124,13 @@ describe('admin_server_standalone', () => {
     assert.ok((m.cnt_fsynctime as number) > 0, 'every write is fsynced');
     assert.ok((m.sum_fsynctime as number) >= (m.max_fsynctime as number));
     assert.ok((m.cnt_snapshottime as number) > 0, 'snapCount=20 took snapshots');
-    assert.ok((m.last_client_response_size as number) > 0 && (m.max_client_response_size as number) >= (m.min_client_response_size as number));
+    assert.ok(
+      (m.last_client_response_size as number) > 0 && (m.max_client_response_size as number) >= (m.min_client_response_size as number),
+    );
     assert.ok((m.bytes_received_count as number) > 140 * 16, 'requests were read');
     assert.equal(m.fsync_threshold_exceed_count, 0);
-    for (const k of ['learners', 'synced_followers', 'pending_syncs', 'last_proposal_size', 'peer_state', 'quorum_size']) assert.ok(!(k in m), `${k} belongs to an ensemble`);
+    for (const k of ['learners', 'synced_followers', 'pending_syncs', 'last_proposal_size', 'peer_state', 'quorum_size'])
+      assert.ok(!(k in m), `${k} belongs to an ensemble`);
     // the four-letter word: the same keys, each line as Telegraf / Datadog / Netdata parse it
     const lines = (await fourLetter(srv.port, 'mntr')).trim().split('\n');
     const keys = new Set<string>();
@@ -103,7 +140,12 @@ describe('admin_server_standalone', () => {
       keys.add(k.replace(/^zk_/, ''));
       if (!['zk_version', 'zk_server_state'].includes(k)) assert.ok(Number.isFinite(Number(v)), `${k} is numeric: ${v}`);
     }
-    assert.deepEqual([...keys].sort(), Object.keys(m).filter((k) => k !== 'command' && k !== 'error').sort());
+    assert.deepEqual(
+      [...keys].sort(),
+      Object.keys(m)
+        .filter((k) => k !== 'command' && k !== 'error')
+        .sort(),
+    );
   });
 
   test('server_stats_connections_and_watches_show_the_session', async () => {
@@ -114,7 +156,7 @@ describe('admin_server_standalone', () => {
     const zxid = parseInt(/Zxid: 0x([0-9a-f]+)/.exec(await fourLetter(srv.port, 'srvr'))![1]!, 16);
     assert.equal(stats.last_processed_zxid, zxid);
     assert.deepEqual(Object.keys(srvr.client_response as object).sort(), ['last_buffer_size', 'max_buffer_size', 'min_buffer_size']);
-    assert.ok(!('proposal_stats' in srvr), 'proposal sizes are a leader\'s');
+    assert.ok(!('proposal_stats' in srvr), "proposal sizes are a leader's");
     const cons = await get('connections');
     // session ids are JSON integers, exact above 2^53 (JSON.parse would round them)
     assert.match(cons.body, new RegExp(`"session_id": ${sid},`));
@@ -122,14 +164,41 @@ describe('admin_server_standalone', () => {
     assert.equal(conn.interest_ops, 1);
     assert.equal(conn.last_operation, 'CREA');
     assert.ok((conn.last_cxid as number) >= 143, 'the xid of the last request answered');
-    assert.deepEqual(Object.keys(conn), ['remote_socket_address', 'interest_ops', 'outstanding_requests', 'packets_received', 'packets_sent',
-      'session_id', 'last_operation', 'established', 'session_timeout', 'last_cxid', 'last_zxid', 'last_response_time', 'last_latency',
-      'min_latency', 'avg_latency', 'max_latency']);
+    assert.deepEqual(Object.keys(conn), [
+      'remote_socket_address',
+      'interest_ops',
+      'outstanding_requests',
+      'packets_received',
+      'packets_sent',
+      'session_id',
+      'last_operation',
+      'established',
+      'session_timeout',
+      'last_cxid',
+      'last_zxid',
+      'last_response_time',
+      'last_latency',
+      'min_latency',
+      'avg_latency',
+      'max_latency',
+    ]);
     const brief = ((await get('stats')).json.connections as Array<Record<string, unknown>>)[0]!;
-    assert.deepEqual(Object.keys(brief), ['remote_socket_address', 'interest_ops', 'outstanding_requests', 'packets_received', 'packets_sent']);
+    assert.deepEqual(Object.keys(brief), [
+      'remote_socket_address',
+      'interest_ops',
+      'outstanding_requests',
+      'packets_received',
+      'packets_sent',
+    ]);
     assert.match((await get('wchc')).body, new RegExp(`"${sid}": \\[\\s*"/a"\\s*\\]`));
     assert.match((await get('wchp')).body, new RegExp(`"/a": \\[\\s*${sid}\\s*\\]`));
-    assert.deepEqual((await get('wchs')).json, { num_connections: 1, num_paths: 1, num_total_watches: 1, command: 'watch_summary', error: null });
+    assert.deepEqual((await get('wchs')).json, {
+      num_connections: 1,
+      num_paths: 1,
+      num_total_watches: 1,
+      command: 'watch_summary',
+      error: null,
+    });
     assert.match((await get('dump')).body, new RegExp(`"${sid}": \\[\\s*"/e"\\s*\\]`));
     assert.equal((await get('conf')).json.client_port, srv.port);
     const dirs = (await get('dirs')).json;
@@ -185,7 +254,7 @@ describe('admin_server_standalone', () => {
     assert.equal(env['process.pid'], String(srv.process.pid));
     assert.match(String(env['zookeeper.version']), /^3\.9\.\d+-ark-/);
     const sysp = (await get('sysp')).json;
-    assert.equal(sysp['zookeeper.snapCount'], '20', 'zoo.cfg keys as ZooKeeper\'s system properties');
+    assert.equal(sysp['zookeeper.snapCount'], '20', "zoo.cfg keys as ZooKeeper's system properties");
     assert.equal(sysp['env.ARK_TEST_PLAIN'], 'visible');
     assert.equal(sysp['env.ARK_TEST_API_TOKEN'], '********', 'credentials are masked');
     const names = Object.keys(sysp).filter((k) => k !== 'command' && k !== 'error');
@@ -222,7 +291,7 @@ describe('admin_server_standalone', () => {
     assert.equal(conn.last_operation, 'NA');
     assert.equal(conn.last_cxid, -1);
     await c.getData('/a');
-    assert.equal(((await get('mntr')).json.packets_received as number), 1);
+    assert.equal((await get('mntr')).json.packets_received as number, 1);
   });
 
   test('health_and_ready_answer_on_a_serving_standalone_server', async () => {
@@ -245,7 +314,8 @@ describe('admin_server_standalone', () => {
         assert.equal(r.json.command, primary, `${name} answers as ${primary}: ${r.body}`);
         if (AUTH.has(primary)) assert.equal(r.status, 401, `${name} needs credentials`);
         else if (primary === 'set_trace_mask') assert.match(String(r.json.error), /requires long traceMask/);
-        else if (primary === 'leader') assert.equal(r.json.error, 'server is not initialized', 'leader on a standalone server, as ZooKeeper');
+        else if (primary === 'leader')
+          assert.equal(r.json.error, 'server is not initialized', 'leader on a standalone server, as ZooKeeper');
         else assert.equal(r.json.error, null, `${name}: ${r.body}`);
       }
     }
@@ -275,7 +345,7 @@ describe('admin_server_standalone', () => {
     const all = await curl(url, { method: 'POST', data: body, headers: ops });
     assert.equal(all.json.connections_shed, 2, 'the two left');
     await Promise.all(closed);
-    assert.equal(((await get('mntr')).json.num_alive_connections as number), 0);
+    assert.equal((await get('mntr')).json.num_alive_connections as number, 0);
   });
 });
 

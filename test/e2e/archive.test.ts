@@ -48,9 +48,19 @@ function restoredTree(dir: string): Map<string, Seen> {
     if (path === '/zookeeper' || path.startsWith('/zookeeper/')) continue;
     const s = node.stat();
     out.set(path, {
-      data: node.data === null ? null : Buffer.from(node.data).toString('base64'), acl: node.acl.map((a) => ({ perms: a.perms, id: { ...a.id } })),
-      czxid: s.czxid, mzxid: s.mzxid, ctime: s.ctime, mtime: s.mtime, version: s.version, cversion: s.cversion, aversion: s.aversion,
-      ephemeralOwner: s.ephemeralOwner, dataLength: s.dataLength, numChildren: s.numChildren, pzxid: s.pzxid,
+      data: node.data === null ? null : Buffer.from(node.data).toString('base64'),
+      acl: node.acl.map((a) => ({ perms: a.perms, id: { ...a.id } })),
+      czxid: s.czxid,
+      mzxid: s.mzxid,
+      ctime: s.ctime,
+      mtime: s.mtime,
+      version: s.version,
+      cversion: s.cversion,
+      aversion: s.aversion,
+      ephemeralOwner: s.ephemeralOwner,
+      dataLength: s.dataLength,
+      numChildren: s.numChildren,
+      pzxid: s.pzxid,
     });
   }
   return out;
@@ -64,7 +74,11 @@ function lastChange(tree: Map<string, Seen>): number {
 }
 
 function normalise(tree: Map<string, Seen>): Record<string, string> {
-  return Object.fromEntries([...tree].sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, s]) => [p, JSON.stringify(s, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))]));
+  return Object.fromEntries(
+    [...tree]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([p, s]) => [p, JSON.stringify(s, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))]),
+  );
 }
 
 /** The chain's links, read and checked, in order from its start (unlinked ones: `unlinked`). */
@@ -78,8 +92,12 @@ function chunks(archive: string): Array<{ name: string; prev: number; zxids: num
     read.set(name, { link: linkOf(name, h), zxids: c.records.map((r) => r.hdr.zxid) });
   }
   const chain = buildChain([...read.values()].map((r) => r.link));
-  const out: Array<{ name: string; prev: number; zxids: number[]; jump: boolean }> & { unlinked?: string[] } =
-    chain.links.map((l) => ({ name: l.name, prev: l.prev, zxids: read.get(l.name)!.zxids, jump: isJump(l) }));
+  const out: Array<{ name: string; prev: number; zxids: number[]; jump: boolean }> & { unlinked?: string[] } = chain.links.map((l) => ({
+    name: l.name,
+    prev: l.prev,
+    zxids: read.get(l.name)!.zxids,
+    jump: isJump(l),
+  }));
   out.unlinked = chain.unlinked.map((l) => l.name);
   return out;
 }
@@ -87,7 +105,11 @@ function chunks(archive: string): Array<{ name: string; prev: number; zxids: num
 function backupZxids(archive: string): number[] {
   const dir = join(archive, 'backups');
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).map((n) => /^backup\.([0-9a-f]{16})\.arkb$/.exec(n)).filter((m) => m !== null).map((m) => parseInt(m[1]!, 16)).sort((a, b) => a - b);
+  return readdirSync(dir)
+    .map((n) => /^backup\.([0-9a-f]{16})\.arkb$/.exec(n))
+    .filter((m) => m !== null)
+    .map((m) => parseInt(m[1]!, 16))
+    .sort((a, b) => a - b);
 }
 
 /** The chain holds each zxid once, in order, each link continuing the one before, from a backup, with no jump. */
@@ -95,15 +117,22 @@ function assertOneChain(archive: string): number[] {
   const cs = chunks(archive);
   assert.ok(cs.length > 0, 'the archive holds links');
   assert.deepEqual(cs.unlinked, [], 'every link is on the chain');
-  assert.ok(cs.every((c) => !c.jump), 'no jump: nothing was left out');
+  assert.ok(
+    cs.every((c) => !c.jump),
+    'no jump: nothing was left out',
+  );
   const end = cs.at(-1)!.zxids.at(-1)!;
-  assert.ok(backupZxids(archive).some((b) => b >= cs[0]!.prev && b <= end), 'a backup the chain continues');
+  assert.ok(
+    backupZxids(archive).some((b) => b >= cs[0]!.prev && b <= end),
+    'a backup the chain continues',
+  );
   const all: number[] = [];
   for (let i = 0; i < cs.length; i++) {
     if (i > 0) assert.equal(cs[i]!.prev, cs[i - 1]!.zxids.at(-1), `${cs[i]!.name} continues ${cs[i - 1]!.name}`);
     all.push(...cs[i]!.zxids);
   }
-  for (let i = 1; i < all.length; i++) assert.ok(all[i]! > all[i - 1]!, `zxids in order and each once (${hex(all[i - 1]!)} then ${hex(all[i]!)})`);
+  for (let i = 1; i < all.length; i++)
+    assert.ok(all[i]! > all[i - 1]!, `zxids in order and each once (${hex(all[i - 1]!)} then ${hex(all[i]!)})`);
   return all;
 }
 
@@ -119,11 +148,15 @@ async function waitFor<T>(what: string, f: () => Promise<T | null> | T | null, t
 
 /** Waits until the archive's newest txn is at least `zxid` (as ark backup list reads it). */
 async function archivedUpTo(archive: string, zxid: number, timeoutMs = 30000): Promise<void> {
-  await waitFor(`the archive to reach ${hex(zxid)}`, () => {
-    if (!existsSync(join(archive, 'txns'))) return null;
-    const cs = chunks(archive);
-    return (cs.at(-1)?.zxids.at(-1) ?? -1) >= zxid ? true : null;
-  }, timeoutMs);
+  await waitFor(
+    `the archive to reach ${hex(zxid)}`,
+    () => {
+      if (!existsSync(join(archive, 'txns'))) return null;
+      const cs = chunks(archive);
+      return (cs.at(-1)?.zxids.at(-1) ?? -1) >= zxid ? true : null;
+    },
+    timeoutMs,
+  );
 }
 
 /** The zxid a server reports (srvr). */
@@ -138,7 +171,9 @@ async function leaderOf(ens: Ensemble): Promise<(typeof ens.members)[number]> {
 describe('an ensemble with one shared archive', { timeout: 300000 }, () => {
   test('archives every committed txn once while the archiving member is killed again and again, and restores to any point', async () => {
     const archive = tempDir('ens-archive');
-    const ens = await startEnsemble({ cfg: { 'backup.archiveDir': archive, 'backup.archiveIntervalMs': 300, snapCount: 300, minSessionTimeout: 4000 } });
+    const ens = await startEnsemble({
+      cfg: { 'backup.archiveDir': archive, 'backup.archiveIntervalMs': 300, snapCount: 300, minSessionTimeout: 4000 },
+    });
     const recorded: Array<{ zxid: number; tree: Map<string, Seen> }> = [];
     let zk: ZooKeeperClient | null = null;
     try {
@@ -205,7 +240,15 @@ describe('an ensemble with one shared archive', { timeout: 300000 }, () => {
 describe('archive rules on one server', { timeout: 180000 }, () => {
   test('retention by count and by age removes old backups and their chunks once; no chunk is written twice', async () => {
     const archive = tempDir('retain');
-    const srv = await startArk({ cfg: { 'backup.archiveDir': archive, 'backup.archiveIntervalMs': 100, 'backup.intervalMs': 300, 'backup.retainCount': 2, snapCount: 100 } });
+    const srv = await startArk({
+      cfg: {
+        'backup.archiveDir': archive,
+        'backup.archiveIntervalMs': 100,
+        'backup.intervalMs': 300,
+        'backup.retainCount': 2,
+        snapCount: 100,
+      },
+    });
     const seen = new Map<string, number>(); // chunk name -> mtime when first seen
     const removed = new Set<string>();
     try {
@@ -242,17 +285,25 @@ describe('archive rules on one server', { timeout: 180000 }, () => {
     const cs = chunks(archive);
     for (const c of cs.slice(0, -1)) {
       if (c.zxids.at(-1)! > backups[0]!) continue;
-      assert.ok(newestBackup - statSync(join(archive, 'txns', c.name)).mtimeMs < 2500, `${c.name} only led to a removed backup and is older than the grace`);
+      assert.ok(
+        newestBackup - statSync(join(archive, 'txns', c.name)).mtimeMs < 2500,
+        `${c.name} only led to a removed backup and is older than the grace`,
+      );
     }
     assertOneChain(archive);
 
     // age: backups older than retainHours go (the newest stays)
     const aged = tempDir('retain-age');
-    const srv2 = await startArk({ cfg: { 'backup.archiveDir': aged, 'backup.archiveIntervalMs': 100, 'backup.intervalMs': 200, 'backup.retainHours': 0.0003 } });
+    const srv2 = await startArk({
+      cfg: { 'backup.archiveDir': aged, 'backup.archiveIntervalMs': 100, 'backup.intervalMs': 200, 'backup.retainHours': 0.0003 },
+    });
     try {
       const zk = await connect(`127.0.0.1:${srv2.port}`);
       // paced over 3 s (the workload): backups every 200 ms, each soon older than retainHours (about 1 s)
-      for (let i = 0; i < 30; i++) { await zk.create(`/a${i}`, 'x'); await sleep(100); }
+      for (let i = 0; i < 30; i++) {
+        await zk.create(`/a${i}`, 'x');
+        await sleep(100);
+      }
       await zk.close();
     } finally {
       await srv2.stop();
@@ -276,7 +327,11 @@ describe('archive rules on one server', { timeout: 180000 }, () => {
     try {
       await waitFor('the abandoned temp file to go', () => (existsSync(old) ? null : true), 10000);
       assert.ok(existsSync(young), 'a temp file touched within the hour may be a write in progress');
-      await waitFor('the log to say so', () => (/removed temp files that writers killed mid-write left in the archive/.test(srv.output()) ? true : null), 10000);
+      await waitFor(
+        'the log to say so',
+        () => (/removed temp files that writers killed mid-write left in the archive/.test(srv.output()) ? true : null),
+        10000,
+      );
     } finally {
       await srv.stop();
     }
@@ -300,16 +355,24 @@ describe('archive rules on one server', { timeout: 180000 }, () => {
     const end = before.at(-1)!.zxids.at(-1)!;
     const backups = backupZxids(archive);
     const b = await startArk({ cfg });
-    const mismatch = async (): Promise<number> => Number(/zk_archive_history_mismatch\s+(\d+)/.exec(await fourLetter(b.port, 'mntr'))?.[1] ?? -1);
+    const mismatch = async (): Promise<number> =>
+      Number(/zk_archive_history_mismatch\s+(\d+)/.exec(await fourLetter(b.port, 'mntr'))?.[1] ?? -1);
     const zk = await connect(`127.0.0.1:${b.port}`);
     try {
       for (let i = 0; i < 3; i++) await zk.create(`/b${i}`, 'x');
-      assert.ok(await zxidOf(b.port) < end, 'B is behind the archive\'s end');
+      assert.ok((await zxidOf(b.port)) < end, "B is behind the archive's end");
       await waitFor('B to report the archive ends past all it committed', async () => ((await mismatch()) === 1 ? true : null), 10000);
-      assert.match(b.output(), /archiving stopped: this server's history is not the archive's \(the archive ends at 0x[0-9a-f]+, past everything this server committed/);
+      assert.match(
+        b.output(),
+        /archiving stopped: this server's history is not the archive's \(the archive ends at 0x[0-9a-f]+, past everything this server committed/,
+      );
       for (let i = 3; i < 60; i++) await zk.create(`/b${i}`, 'x');
-      assert.ok(await zxidOf(b.port) > end, 'B is past the archive\'s end now');
-      await waitFor('B to find its txn at the archive\'s end is not the archived one', () => (b.output().includes(`this server's txn at ${hex(end)} is not the archived one`) ? true : null), 10000);
+      assert.ok((await zxidOf(b.port)) > end, "B is past the archive's end now");
+      await waitFor(
+        "B to find its txn at the archive's end is not the archived one",
+        () => (b.output().includes(`this server's txn at ${hex(end)} is not the archived one`) ? true : null),
+        10000,
+      );
       assert.equal(await mismatch(), 1);
       // more for B to archive, were it to write onto this archive
       for (let i = 60; i < 70; i++) await zk.create(`/b${i}`, 'x');
@@ -319,9 +382,9 @@ describe('archive rules on one server', { timeout: 180000 }, () => {
     }
     // a clean stop archives everything committed, or says why not: B's last chance to write onto
     // the archive came, and it wrote nothing
-    assert.match(b.output(), /the archive could not take the last txns/, 'B\'s clean stop tried to archive its last txns');
-    assert.deepEqual(chunks(archive), before, 'the chain is exactly A\'s');
-    assert.deepEqual(backupZxids(archive), backups, 'no backup of B\'s state either');
+    assert.match(b.output(), /the archive could not take the last txns/, "B's clean stop tried to archive its last txns");
+    assert.deepEqual(chunks(archive), before, "the chain is exactly A's");
+    assert.deepEqual(backupZxids(archive), backups, "no backup of B's state either");
   });
 
   test('ark backup list and ark restore say exactly what can be reached, and why not', async () => {
@@ -349,7 +412,10 @@ describe('archive rules on one server', { timeout: 180000 }, () => {
     assert.match(noArchive.stderr, /--to-zxid and --to-time need --archive/);
     // the whole range, and the real time of the newest txn
     const listed = JSON.parse((await ark(['backup', 'list', '--archive', archive, '--json'])).stdout) as {
-      restorable: Array<{ fromZxid: string; toZxid: string; toTime: string }>; newest: { zxid: string; time: string }; gaps: Array<{ kind: string; text: string }>; completeAsOf: string | null;
+      restorable: Array<{ fromZxid: string; toZxid: string; toTime: string }>;
+      newest: { zxid: string; time: string };
+      gaps: Array<{ kind: string; text: string }>;
+      completeAsOf: string | null;
     };
     // (the newest txn is the session's close, after the last write)
     const lastChunk = readChunk('last', readFileSync(join(archive, 'txns', chunks(archive).at(-1)!.name)));
@@ -360,7 +426,15 @@ describe('archive rules on one server', { timeout: 180000 }, () => {
     assert.equal(listed.newest.time, new Date(newest.time).toISOString());
     assert.ok(listed.completeAsOf !== null, 'a clean stop leaves the archive complete as of then');
     // restoring to a time after the last txn, before the archive was known complete: refused with the real time
-    const late = await ark(['restore', '--archive', archive, '--to-time', new Date(Date.now() + 3600_000).toISOString(), '--data-dir', join(tempDir('x'), 'd')]);
+    const late = await ark([
+      'restore',
+      '--archive',
+      archive,
+      '--to-time',
+      new Date(Date.now() + 3600_000).toISOString(),
+      '--data-dir',
+      join(tempDir('x'), 'd'),
+    ]);
     assert.equal(late.code, 1);
     assert.ok(late.stderr.includes(new Date(newest.time).toISOString()), late.stderr);
     assert.ok(!late.stderr.includes('1970'), late.stderr);

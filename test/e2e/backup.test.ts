@@ -14,7 +14,11 @@ import { digestOf } from '../../src/tree/acl.js';
 import { DataDir } from '../../src/storage/datadir.js';
 import { waitUntil } from '../helpers/wait.js';
 
-interface Seen { data: string; acl: ACL[]; stat: Stat }
+interface Seen {
+  data: string;
+  acl: ACL[];
+  stat: Stat;
+}
 
 async function walk(c: ZkClient, root: string): Promise<Map<string, Seen>> {
   const out = new Map<string, Seen>();
@@ -28,14 +32,18 @@ async function walk(c: ZkClient, root: string): Promise<Map<string, Seen>> {
   return out;
 }
 
-const ALICE: ACL[] = [{ perms: Perms.ALL, id: { scheme: 'digest', id: digestOf('alice:pw') } }, { perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } }];
+const ALICE: ACL[] = [
+  { perms: Perms.ALL, id: { scheme: 'digest', id: digestOf('alice:pw') } },
+  { perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } },
+];
 
 async function populate(c: ZkClient): Promise<void> {
   await c.create('/data', 'root');
   const ops: Array<Promise<unknown>> = [];
   for (let i = 0; i < 40; i++) {
     ops.push(c.create(`/data/d${i}`, Buffer.from([i, 0, 255, i])));
-    for (let j = 0; j < 50; j++) ops.push(c.create(`/data/d${i}/n${j}`, j % 7 === 0 ? null : `v${i}-${j}`, j % 11 === 0 ? { acl: ALICE } : {}));
+    for (let j = 0; j < 50; j++)
+      ops.push(c.create(`/data/d${i}/n${j}`, j % 7 === 0 ? null : `v${i}-${j}`, j % 11 === 0 ? { acl: ALICE } : {}));
     ops.push(c.create(`/data/d${i}/seq-`, 's', { flags: CreateFlag.PERSISTENT_SEQUENTIAL }));
   }
   await Promise.all(ops);
@@ -51,9 +59,15 @@ async function populate(c: ZkClient): Promise<void> {
 /** the nodes populate() leaves under /data: /data, 40 dirs of 50 nodes (one deleted) and a sequential */
 const POPULATED = 1 + 40 * (1 + 49 + 1);
 
-async function startWithAdmin(extra: Record<string, string | number | boolean> = {}, dataDir?: string): Promise<{ srv: RunningServer; admin: string }> {
+async function startWithAdmin(
+  extra: Record<string, string | number | boolean> = {},
+  dataDir?: string,
+): Promise<{ srv: RunningServer; admin: string }> {
   const adminPort = await freePort();
-  const srv = await startArk({ ...(dataDir ? { dataDir } : {}), cfg: { 'admin.enableServer': true, 'admin.serverPort': adminPort, 'admin.serverAddress': '127.0.0.1', ...extra } });
+  const srv = await startArk({
+    ...(dataDir ? { dataDir } : {}),
+    cfg: { 'admin.enableServer': true, 'admin.serverPort': adminPort, 'admin.serverAddress': '127.0.0.1', ...extra },
+  });
   return { srv, admin: `http://127.0.0.1:${adminPort}` };
 }
 
@@ -70,7 +84,12 @@ test('online_backup_under_writes_restores_every_stat_field', async () => {
     await c.create('/live');
     const written: Array<{ path: string; czxid: number }> = [];
     let stop = false;
-    const writer = (async () => { for (let i = 0; !stop; i++) { const r = await c.create2(`/live/w${i}`, 'x'); written.push({ path: r.path, czxid: r.stat.czxid }); } })();
+    const writer = (async () => {
+      for (let i = 0; !stop; i++) {
+        const r = await c.create2(`/live/w${i}`, 'x');
+        written.push({ path: r.path, czxid: r.stat.czxid });
+      }
+    })();
     const file = join(work, 'b.arkb');
     const made = await ark(['backup', 'create', '--admin', admin, '--out', file, '--auth', 'alice:pw', '--json']);
     stop = true;
@@ -88,9 +107,16 @@ test('online_backup_under_writes_restores_every_stat_field', async () => {
     for (const [path, want] of before) assert.deepEqual(after.get(path), want, path);
     // /live holds exactly the writes up to the backup point
     const live = new Set(await c2.getChildren('/live'));
-    for (const w of written) assert.equal(live.has(w.path.slice('/live/'.length)), w.czxid <= z, `${w.path} czxid ${w.czxid} vs backup ${z}`);
-    assert.ok(written.some((w) => w.czxid <= z), 'writes before the backup point (they must be in it)');
-    assert.ok(written.some((w) => w.czxid > z), 'writes went on during the backup');
+    for (const w of written)
+      assert.equal(live.has(w.path.slice('/live/'.length)), w.czxid <= z, `${w.path} czxid ${w.czxid} vs backup ${z}`);
+    assert.ok(
+      written.some((w) => w.czxid <= z),
+      'writes before the backup point (they must be in it)',
+    );
+    assert.ok(
+      written.some((w) => w.czxid > z),
+      'writes went on during the backup',
+    );
     // new writes continue after every zxid the old server handed out
     const next = await c2.create2('/after-restore', 'x');
     assert.ok(next.stat.czxid > Math.max(...written.map((w) => w.czxid)));
@@ -164,7 +190,10 @@ test('backups_need_admin_credentials_and_restore_refuses_a_used_data_dir', async
 test('point_in_time_restore_matches_the_recorded_history', async () => {
   const archive = tempDir('archive');
   const dataDir = tempDir('pitr-data');
-  const { srv } = await startWithAdmin({ 'backup.archiveDir': archive, 'backup.intervalMs': 300, 'backup.archiveIntervalMs': 200, snapCount: 200 }, dataDir);
+  const { srv } = await startWithAdmin(
+    { 'backup.archiveDir': archive, 'backup.intervalMs': 300, 'backup.archiveIntervalMs': 200, snapCount: 200 },
+    dataDir,
+  );
   const history: Array<{ zxid: number; time: number; value: number }> = [];
   try {
     const c = await ZkClient.connect({ port: srv.port });
@@ -270,7 +299,10 @@ test('a_backup_client_that_stops_reading_cannot_block_shutdown', async () => {
     const closed = new Promise<void>((r) => s.once('close', () => r()));
     const got: Buffer[] = [];
     let bytes = 0;
-    s.on('data', (d: Buffer) => { got.push(d); bytes += d.length; });
+    s.on('data', (d: Buffer) => {
+      got.push(d);
+      bytes += d.length;
+    });
     s.on('error', () => undefined); // a reset when the server goes: what came before it is judged below
     s.write(`GET /commands/snapshot?streaming=true HTTP/1.1\r\nHost: x\r\nAuthorization: digest a:b\r\n\r\n`);
     await waitUntil(() => bytes >= 64 * 1024, 'the backup stream to begin');

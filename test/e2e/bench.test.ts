@@ -16,20 +16,50 @@ async function received(s: RunningServer): Promise<number> {
 
 async function benchAgainst(s: RunningServer): Promise<void> {
   const before = await received(s);
-  const r = await runTool(process.execPath, [arkBin, 'bench', '--server', s.connectString, '--seconds', '0.3', '--warmup', '0',
-    '--sessions', '3', '--window', '4', '--keys', '10', '--json', '--root', '/bench-test'], { timeoutMs: 60000 });
+  const r = await runTool(
+    process.execPath,
+    [
+      arkBin,
+      'bench',
+      '--server',
+      s.connectString,
+      '--seconds',
+      '0.3',
+      '--warmup',
+      '0',
+      '--sessions',
+      '3',
+      '--window',
+      '4',
+      '--keys',
+      '10',
+      '--json',
+      '--root',
+      '/bench-test',
+    ],
+    { timeoutMs: 60000 },
+  );
   assert.equal(r.code, 0, describeTool(r));
-  const results = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as LoadResult);
-  assert.deepEqual(results.map((x) => x.workload), [...WORKLOADS]);
+  const results = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as LoadResult);
+  assert.deepEqual(
+    results.map((x) => x.workload),
+    [...WORKLOADS],
+  );
   let ops = 0;
   for (const x of results) {
     assert.ok(x.ops > 0, `${x.workload}: no ops`);
     assert.deepEqual(x.errors, {}, `${x.workload}: errors`);
-    assert.ok(x.latencyMs.p50 > 0 && x.latencyMs.p50 <= x.latencyMs.p99 && x.latencyMs.p99 <= x.latencyMs.max, `${x.workload}: percentiles ${JSON.stringify(x.latencyMs)}`);
+    assert.ok(
+      x.latencyMs.p50 > 0 && x.latencyMs.p50 <= x.latencyMs.p99 && x.latencyMs.p99 <= x.latencyMs.max,
+      `${x.workload}: percentiles ${JSON.stringify(x.latencyMs)}`,
+    );
     ops += x.ops;
   }
   // the server saw at least every op the generator counted (plus set-up, sync and clean-up)
-  assert.ok(await received(s) - before >= ops, `server received fewer requests than the ${ops} ops reported`);
+  assert.ok((await received(s)) - before >= ops, `server received fewer requests than the ${ops} ops reported`);
   const c = await ZkClient.connect({ host: s.host, port: s.port });
   try {
     assert.equal(await c.exists('/bench-test'), null, 'the run left its root behind');
@@ -73,7 +103,11 @@ test('ark bench: bad arguments and an unreachable server are one-line errors', a
 });
 
 test('connect strings: hosts, default port, IPv6, and what is refused', () => {
-  assert.deepEqual(parseConnect('a:1,b,[::1]:3'), [{ host: 'a', port: 1 }, { host: 'b', port: 2181 }, { host: '::1', port: 3 }]);
+  assert.deepEqual(parseConnect('a:1,b,[::1]:3'), [
+    { host: 'a', port: 1 },
+    { host: 'b', port: 2181 },
+    { host: '::1', port: 3 },
+  ]);
   assert.throws(() => parseConnect('a:1/chroot'), /chroot is not supported/);
   assert.throws(() => parseConnect('a:0'), /outside 1..65535/);
   assert.throws(() => parseConnect(''), /no host/);

@@ -30,7 +30,9 @@ after(async () => {
 
 function cli(args: string[], input?: string): Promise<ToolResult> {
   return runTool(process.execPath, [arkBin, 'cli', ...args], {
-    timeoutMs: 30000, env: { TZ: 'UTC', ARK_CLI_HISTORY: '' }, ...(input !== undefined ? { input } : {}),
+    timeoutMs: 30000,
+    env: { TZ: 'UTC', ARK_CLI_HISTORY: '' },
+    ...(input !== undefined ? { input } : {}),
   });
 }
 
@@ -75,7 +77,12 @@ describe('ark cli, one command per run', () => {
     await c.create('/js', 'data\u00e9');
     let r = await cli(['--json', '-server', cs, 'get', '-s', '/js']);
     assert.equal(r.code, 0, describeTool(r));
-    const doc = JSON.parse(r.stdout) as { path: string; data: string; base64: string; stat: { version: number; dataLength: number; ephemeralOwner: string } };
+    const doc = JSON.parse(r.stdout) as {
+      path: string;
+      data: string;
+      base64: string;
+      stat: { version: number; dataLength: number; ephemeralOwner: string };
+    };
     assert.equal(doc.path, '/js');
     assert.equal(doc.data, 'data\u00e9');
     assert.equal(Buffer.from(doc.base64, 'base64').toString(), 'data\u00e9');
@@ -94,7 +101,9 @@ describe('ark cli, one command per run', () => {
 
     r = await cli(['--json', '-server', cs, 'get', '/js/missing']);
     assert.equal(r.code, 1);
-    assert.deepEqual(JSON.parse(r.stdout), { error: { message: 'Node does not exist: /js/missing', code: ErrorCode.NoNode, name: 'NoNode', path: '/js/missing' } });
+    assert.deepEqual(JSON.parse(r.stdout), {
+      error: { message: 'Node does not exist: /js/missing', code: ErrorCode.NoNode, name: 'NoNode', path: '/js/missing' },
+    });
     assert.equal(r.stderr, '');
   });
 
@@ -108,7 +117,7 @@ describe('ark cli, one command per run', () => {
     assert.equal(await c.exists('/app/gone'), null, 'the session closed with the process, and its ephemeral with it');
   });
 
-  test('bad command lines: zkCli\'s messages and exit codes', async () => {
+  test("bad command lines: zkCli's messages and exit codes", async () => {
     const cases: Array<[string[], RegExp, number]> = [
       [['get', '-z', '/x'], /^org\.apache\.commons\.cli\.UnrecognizedOptionException: Unrecognized option: -z\n$/, 1],
       [['set', '-v', '-s', '/x', 'y'], /^org\.apache\.commons\.cli\.MissingArgumentException: Missing argument for option: v\n$/, 1],
@@ -155,7 +164,7 @@ describe('ark cli, one command per run', () => {
 });
 
 describe('ark cli, commands from standard input', () => {
-  test('runs them in order, prints watch events, exits with the last command\'s code', async () => {
+  test("runs them in order, prints watch events, exits with the last command's code", async () => {
     await c.create('/batch', 'v1');
     let r = await cli(['-server', cs], 'get -w /batch\nset /batch v2\nget /batch\nget /batch/none\n');
     assert.equal(r.code, 1, 'the last command failed');
@@ -166,8 +175,14 @@ describe('ark cli, commands from standard input', () => {
 
     r = await cli(['--json', '-server', cs], 'stat -w /batch\ndelete /batch\nquit\nls /never-run\n');
     assert.equal(r.code, 0, describeTool(r));
-    const docs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.ok(docs.some((d) => JSON.stringify(d.event) === JSON.stringify({ type: 'NodeDeleted', state: 'SyncConnected', path: '/batch' })), r.stdout);
+    const docs = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(
+      docs.some((d) => JSON.stringify(d.event) === JSON.stringify({ type: 'NodeDeleted', state: 'SyncConnected', path: '/batch' })),
+      r.stdout,
+    );
     assert.ok(!r.stdout.includes('never-run'), 'nothing runs after quit');
 
     // a connect string that does not parse is said, and the session before it goes on
@@ -198,14 +213,22 @@ describe('ark cli when the server is gone', () => {
 test('ls -R walks as zkCli (each level before the levels below it, per subtree), setAcl -R too', async () => {
   for (const p of ['/walk', '/walk/a', '/walk/a/a1', '/walk/a/a1/x', '/walk/a/a2', '/walk/b', '/walk/b/b1']) await c.create(p, null);
   let r = await cli(['-server', cs, 'ls', '-R', '/walk']);
-  assert.equal(r.stdout, ['/walk', '/walk/a', '/walk/b', '/walk/a/a1', '/walk/a/a2', '/walk/a/a1/x', '/walk/b/b1', ''].join('\n'), describeTool(r));
+  assert.equal(
+    r.stdout,
+    ['/walk', '/walk/a', '/walk/b', '/walk/a/a1', '/walk/a/a2', '/walk/a/a1/x', '/walk/b/b1', ''].join('\n'),
+    describeTool(r),
+  );
   r = await cli(['-server', cs, 'setAcl', '-R', '/walk', 'world:anyone:cdrw']);
   assert.equal(r.code, 0, describeTool(r));
   assert.equal((await c.getACL('/walk/a/a1/x')).acl[0]!.perms, 15);
   r = await cli(['--json', '-server', cs], 'history\nprintwatches off\nclose\n');
-  assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown), [
-    { history: [{ n: 0, line: 'history' }] }, { printwatches: false }, { ok: true },
-  ]);
+  assert.deepEqual(
+    r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as unknown),
+    [{ history: [{ n: 0, line: 'history' }] }, { printwatches: false }, { ok: true }],
+  );
 });
 
 test('tokenizer, ACL parser and messages follow zkCli', () => {
@@ -213,11 +236,17 @@ test('tokenizer, ACL parser and messages follow zkCli', () => {
   assert.deepEqual(tokenize(''), []);
   const warnings: string[] = [];
   const acl = parseAcl('world:anyone:r,digest:alice:abc=:cdrwa,bad,ip:10.0.0.1:rz', (m) => warnings.push(m));
-  assert.deepEqual(acl.map((a) => `${a.id.scheme}|${a.id.id}|${permString(a.perms)}`), ['world|anyone|r', 'digest|alice:abc=|cdrwa', 'ip|10.0.0.1|r']);
+  assert.deepEqual(
+    acl.map((a) => `${a.id.scheme}|${a.id.id}|${permString(a.perms)}`),
+    ['world|anyone|r', 'digest|alice:abc=|cdrwa', 'ip|10.0.0.1|r'],
+  );
   assert.deepEqual(warnings, ['bad does not have the form scheme:id:perm', 'Unknown perm type: z']);
   assert.equal(keeperMessage(new KeeperError(ErrorCode.NoWatcher, '/w'), '/w'), 'KeeperErrorCode = No such watcher for /w');
   assert.equal(keeperMessage(new KeeperError(ErrorCode.NotEmpty), '/d'), 'Node not empty: /d');
-  assert.equal(hexDump(Buffer.from('hello')).split('\n')[3], '|00000000| 68 65 6c 6c 6f                                  |hello           |');
+  assert.equal(
+    hexDump(Buffer.from('hello')).split('\n')[3],
+    '|00000000| 68 65 6c 6c 6f                                  |hello           |',
+  );
 });
 
 // ---------- the interactive shell, through a terminal ----------
@@ -264,8 +293,19 @@ describe('ark cli in a terminal (tmux)', () => {
     const historyFile = join(dir, 'history');
     try {
       // a wide pane, so no line wraps; remain-on-exit keeps the screen readable after quit
-      tmux('-f', '/dev/null', 'new-session', '-d', '-s', 'cli', '-x', '200', '-y', '50',
-        `env TZ=UTC ARK_CLI_HISTORY=${historyFile} ${process.execPath} ${arkBin} cli -server ${cs}; echo "[ark cli exited $?]"`);
+      tmux(
+        '-f',
+        '/dev/null',
+        'new-session',
+        '-d',
+        '-s',
+        'cli',
+        '-x',
+        '200',
+        '-y',
+        '50',
+        `env TZ=UTC ARK_CLI_HISTORY=${historyFile} ${process.execPath} ${arkBin} cli -server ${cs}; echo "[ark cli exited $?]"`,
+      );
       tmux('set-option', '-t', 'cli', 'remain-on-exit', 'on');
       await waitFor(/\[ark: 127\.0\.0\.1:\d+\(CONNECTED\) 0\] $/m, 'the first prompt');
 
@@ -313,7 +353,7 @@ describe('ark cli in a terminal (tmux)', () => {
       tmux('send-keys', '-t', 'cli', 'Enter');
       s = await waitFor(/\[ark cli exited \d+\]/, 'the shell to exit');
       assert.match(s, /\[ark cli exited 1\]/, 'quit exits with the code of the command before it (ls failed), as zkCli');
-      assert.equal(statSync(historyFile).mode & 0o777, 0o600, 'the history file is its owner\'s only');
+      assert.equal(statSync(historyFile).mode & 0o777, 0o600, "the history file is its owner's only");
       const saved = readFileSync(historyFile, 'utf8').split('\n').filter(Boolean);
       assert.ok(!saved.some((l) => l.startsWith('addauth')), 'addauth lines (passwords) are not written');
       assert.deepEqual(saved.slice(0, 3), ['create /tty hello', 'get -w /tty', 'get /tty/child-alpha']);
@@ -332,8 +372,19 @@ describe('ark cli in a terminal (tmux)', () => {
     }
     const dead = await freePort();
     try {
-      tmux('-f', '/dev/null', 'new-session', '-d', '-s', 'cli', '-x', '200', '-y', '50',
-        `env ARK_CLI_HISTORY= ${process.execPath} ${arkBin} cli -server 127.0.0.1:${dead}; echo "[ark cli exited $?]"`);
+      tmux(
+        '-f',
+        '/dev/null',
+        'new-session',
+        '-d',
+        '-s',
+        'cli',
+        '-x',
+        '200',
+        '-y',
+        '50',
+        `env ARK_CLI_HISTORY= ${process.execPath} ${arkBin} cli -server 127.0.0.1:${dead}; echo "[ark cli exited $?]"`,
+      );
       tmux('set-option', '-t', 'cli', 'remain-on-exit', 'on');
       await waitFor(/\(CONNECTING\) 0\] $/m, 'the first prompt');
       tmux('send-keys', '-t', 'cli', '-l', 'sync /');

@@ -47,7 +47,11 @@ async function rawData(c: ZkClient, path: string): Promise<string | null> {
   return d === null ? null : Buffer.from(d).toString('base64');
 }
 
-interface Seen { data: string | null; acl: string[]; children: string[] }
+interface Seen {
+  data: string | null;
+  acl: string[];
+  children: string[];
+}
 
 /**
  * The subtree at root as a copy should reproduce it, keyed by the path relative to root:
@@ -159,7 +163,13 @@ test('ark_to_ark_copy_reproduces_data_acls_and_names_and_reports_conflicts_overw
   assert.equal(r1.created, want.size, 'every node of the source (but ephemerals and /zookeeper)');
   assert.equal(r1.nodesRead, want.size + 2, 'the two ephemerals were read too');
   assert.deepEqual(r1.skippedByReason, { ephemeral: 2, zookeeper: 1 });
-  assert.deepEqual(r1.nodes.filter((n) => n.action === 'skip').map((n) => n.path).sort(), ['/app/eph', '/queue/lock-0000000005', '/zookeeper']);
+  assert.deepEqual(
+    r1.nodes
+      .filter((n) => n.action === 'skip')
+      .map((n) => n.path)
+      .sort(),
+    ['/app/eph', '/queue/lock-0000000005', '/zookeeper'],
+  );
   assert.equal(r1.conflicts + r1.updated + r1.unchanged + r1.failed, 0);
   assert.ok(r1.bytes >= BIG.length && r1.bytesWritten === r1.bytes - Buffer.byteLength('ephemeral') - Buffer.byteLength('session-bound'));
   assertSameTree(await tree(d, '/backup-copy'), want, 'first copy');
@@ -178,7 +188,7 @@ test('ark_to_ark_copy_reproduces_data_acls_and_names_and_reports_conflicts_overw
   await d.create('/control-cont/x', 'keeps the container');
   await d.delete('/control-cont/x');
   await d.delete('/backup-copy/cont/x');
-  await waitUntil(async () => (await d.exists('/control-cont')) === null, 'the destination\'s container check to remove an empty container');
+  await waitUntil(async () => (await d.exists('/control-cont')) === null, "the destination's container check to remove an empty container");
   assert.ok(await d.exists('/backup-copy/cont'), 'the copied container is a persistent node');
 
   // second run without --overwrite: conflicts exactly where data differ; new nodes created
@@ -189,7 +199,13 @@ test('ark_to_ark_copy_reproduces_data_acls_and_names_and_reports_conflicts_overw
   const second = await copy('--from', at(src), '--to', at(dst, '/backup-copy'), ...AUTH);
   assert.equal(second.r.code, 1, `conflicts exit 1: ${describeTool(second.r)}`);
   const r2 = second.report;
-  assert.deepEqual(r2.nodes.filter((n) => n.action === 'conflict').map((n) => n.target).sort(), ['/backup-copy/app/a', '/backup-copy/app/bin']);
+  assert.deepEqual(
+    r2.nodes
+      .filter((n) => n.action === 'conflict')
+      .map((n) => n.target)
+      .sort(),
+    ['/backup-copy/app/a', '/backup-copy/app/bin'],
+  );
   assert.equal(r2.conflicts, 2);
   assert.equal(r2.created, 1);
   assert.equal(r2.updated, 0);
@@ -207,7 +223,13 @@ test('ark_to_ark_copy_reproduces_data_acls_and_names_and_reports_conflicts_overw
   assert.equal(dry.r.code, 0, describeTool(dry.r));
   assert.equal(dry.report.dryRun, true);
   assert.equal(dry.report.updated, 2);
-  assert.deepEqual(dry.report.nodes.filter((n) => n.action === 'update').map((n) => n.target).sort(), ['/backup-copy/app/a', '/backup-copy/app/bin']);
+  assert.deepEqual(
+    dry.report.nodes
+      .filter((n) => n.action === 'update')
+      .map((n) => n.target)
+      .sort(),
+    ['/backup-copy/app/a', '/backup-copy/app/bin'],
+  );
   assert.equal((await d.getData('/backup-copy/app/bin')).data.toString(), 'changed on the destination');
 
   // --overwrite fixes them
@@ -250,7 +272,11 @@ test('unreadable_nodes_are_skipped_with_a_hint_to_pass_auth', { timeout: 60000 }
   assert.equal(await d.exists('/no-auth/secret'), null);
   // readable, but getACL shows alice's digest as alice:x to a client without ADMIN: copying that
   // ACL would lock alice out, so the node is skipped too
-  assert.deepEqual((await s.getACL('/shared')).acl.map((a) => a.id.id), [ALICE, 'anyone'], 'alice sees her digest');
+  assert.deepEqual(
+    (await s.getACL('/shared')).acl.map((a) => a.id.id),
+    [ALICE, 'anyone'],
+    'alice sees her digest',
+  );
   assert.equal(report.nodes.find((n) => n.reason === 'acl-hidden')?.path, '/shared');
   assert.equal(await d.exists('/no-auth/shared'), null);
   assert.deepEqual((await d.getACL('/no-auth/ro')).acl, READ_ACL_UNSAFE, 'a read-only node with a child gets its exact ACL back');
@@ -299,7 +325,8 @@ test('connections_cut_mid_copy_on_both_sides_do_not_stop_it', { timeout: 120000 
       });
     });
     const report = await copyTree({
-      from: `${srcProxy.connectString}/many`, to: `${dstProxy.connectString}/cut-copy`,
+      from: `${srcProxy.connectString}/many`,
+      to: `${dstProxy.connectString}/cut-copy`,
     });
     assert.equal(srcProxy.connections, 2, 'the source connection was cut once and came back');
     assert.equal(dstProxy.connections, 2, 'the destination connection was cut once and came back');
@@ -326,7 +353,10 @@ test('a_session_that_expires_mid_copy_ends_it_with_one_line', { timeout: 60000 }
     const copying = copyTree({ from: `${proxy.connectString}/many`, to: at(dst, '/expired-copy'), sessionTimeoutMs: 2000 });
     await assert.rejects(copying, (e: Error) => {
       assert.ok(e instanceof CopyError, String(e));
-      assert.match(e.message, /^lost the session to 127\.0\.0\.1:\d+ \(source\) after \d+ nodes read: SessionExpired \(out of reach for longer than the session timeout, 2000 ms\)$/);
+      assert.match(
+        e.message,
+        /^lost the session to 127\.0\.0\.1:\d+ \(source\) after \d+ nodes read: SessionExpired \(out of reach for longer than the session timeout, 2000 ms\)$/,
+      );
       return true;
     });
   } finally {
@@ -359,24 +389,45 @@ test('exit_codes_and_one_line_errors', { timeout: 60000 }, async () => {
   assert.equal(noSource.stderr, `ark copy: /nope does not exist on ${at(src)} (source)\n`);
   const help = await ark('copy', '--help');
   assert.equal(help.code, 0);
-  for (const s of ['czxid, mzxid, pzxid', 'ctime, mtime', 'dataVersion, cversion, aversion', 'sequence', 'ephemeral owners and sessions',
-    'container and TTL', 'not a snapshot', '`ark backup` keeps all of it']) assert.ok(help.stdout.includes(s), `help mentions ${s}`);
+  for (const s of [
+    'czxid, mzxid, pzxid',
+    'ctime, mtime',
+    'dataVersion, cversion, aversion',
+    'sequence',
+    'ephemeral owners and sessions',
+    'container and TTL',
+    'not a snapshot',
+    '`ark backup` keeps all of it',
+  ])
+    assert.ok(help.stdout.includes(s), `help mentions ${s}`);
 });
 
 test('connect_strings_parse_hosts_ipv6_default_port_and_path', () => {
   assert.deepEqual(parseConnectString('zk1:2181,zk2,[::1]:2182,[fe80::1]/app/x', 'source'), {
-    hosts: [{ host: 'zk1', port: 2181 }, { host: 'zk2', port: 2181 }, { host: '::1', port: 2182 }, { host: 'fe80::1', port: 2181 }],
+    hosts: [
+      { host: 'zk1', port: 2181 },
+      { host: 'zk2', port: 2181 },
+      { host: '::1', port: 2182 },
+      { host: 'fe80::1', port: 2181 },
+    ],
     path: '/app/x',
   });
   assert.deepEqual(parseConnectString('127.0.0.1:2181/', 'destination'), { hosts: [{ host: '127.0.0.1', port: 2181 }], path: '/' });
   assert.deepEqual(parseConnectString('h/app/', 'destination'), { hosts: [{ host: 'h', port: 2181 }], path: '/app' });
   for (const bad of ['', '/app', 'h:', 'h:0', '[::1', '[nothex]:1', 'a,,b', 'h/a/../b', 'h:1:2']) {
-    assert.throws(() => parseConnectString(bad, 'source'), (e: Error) => e.name === 'CopyError' && (e as { usage?: boolean }).usage === true, bad);
+    assert.throws(
+      () => parseConnectString(bad, 'source'),
+      (e: Error) => e.name === 'CopyError' && (e as { usage?: boolean }).usage === true,
+      bad,
+    );
   }
 });
 
 test('zookeeper_38_to_ark_copy_reproduces_the_tree', { timeout: 240000 }, async (t) => {
-  if (requireOrSkip(zookeeperMissing())) { t.skip('Apache ZooKeeper not available'); return; }
+  if (requireOrSkip(zookeeperMissing())) {
+    t.skip('Apache ZooKeeper not available');
+    return;
+  }
   let zk: RunningServer | null = null;
   const clients: ZkClient[] = [];
   try {

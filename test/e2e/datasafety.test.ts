@@ -17,7 +17,9 @@ import { describeTool, runTool, type ToolResult } from '../helpers/clitools.js';
 import { build, encodeSegment, flip, history, type Built } from '../helpers/datadirs.js';
 
 const dirs: string[] = [];
-after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 function dir(tag: string): string {
   const d = tempDir(tag);
@@ -31,7 +33,13 @@ function ark(...args: string[]): Promise<ToolResult> {
 
 /** `ark server` on dataDir that is expected to refuse: it must exit, not serve (a server that starts is killed after 20 s and fails the test). */
 async function serverRefuses(cfg: Record<string, string | number>): Promise<ToolResult> {
-  const cfgFile = writeCfg(dir('cfg'), { tickTime: 2000, clientPort: await freePort(), clientPortAddress: '127.0.0.1', 'admin.enableServer': false, ...cfg });
+  const cfgFile = writeCfg(dir('cfg'), {
+    tickTime: 2000,
+    clientPort: await freePort(),
+    clientPortAddress: '127.0.0.1',
+    'admin.enableServer': false,
+    ...cfg,
+  });
   const r = await runTool(process.execPath, [arkBin, 'server', cfgFile], { timeoutMs: 20000 });
   assert.equal(r.timedOut, false, `the server started: ${describeTool(r)}`);
   assert.equal(r.code, 1, describeTool(r));
@@ -54,14 +62,20 @@ async function children(port: number): Promise<string[]> {
 /** The newest log segment of a data dir and where its last record starts. */
 function lastRecord(dataDir: string): { file: string; at: number; end: number } {
   const sub = join(dataDir, 'ark-v1');
-  const file = join(sub, readdirSync(sub).filter((f) => /^log\.[0-9a-f]{16}$/.test(f)).sort().at(-1)!);
+  const file = join(
+    sub,
+    readdirSync(sub)
+      .filter((f) => /^log\.[0-9a-f]{16}$/.test(f))
+      .sort()
+      .at(-1)!,
+  );
   const recs = scanSegment(file, readFileSync(file)).records;
   return { file, at: recs.at(-2)!.end!, end: recs.at(-1)!.end! };
 }
 
 const holds = (pid: number | undefined): RegExp => new RegExp(`is in use by ark server \\(pid ${pid} on host [^,]+, since [^)]+\\)`);
 
-test('a second server on the same dataDir or dataLogDir is refused naming the first one\'s pid', async () => {
+test("a second server on the same dataDir or dataLogDir is refused naming the first one's pid", async () => {
   const dataDir = dir('twice');
   const first = await startArk({ dataDir });
   try {
@@ -149,7 +163,13 @@ test('a bit flipped in the last acknowledged record: the server refuses to start
   assert.match(v.stdout, /^DAMAGED: the server refuses to start on this dir/m);
 
   const refused = await serverRefuses({ dataDir });
-  assert.match(refused.stderr, new RegExp(`^ark server: ${where} .*ark data truncate-log --data-dir ${dataDir} --at ${basename(last.file).replace(/[.]/g, '\\.')}:${last.at}`, 'm'));
+  assert.match(
+    refused.stderr,
+    new RegExp(
+      `^ark server: ${where} .*ark data truncate-log --data-dir ${dataDir} --at ${basename(last.file).replace(/[.]/g, '\\.')}:${last.at}`,
+      'm',
+    ),
+  );
 
   const cut = await ark('data', 'truncate-log', '--data-dir', dataDir, '--at', `${basename(last.file)}:${last.at}`);
   assert.equal(cut.code, 0, describeTool(cut));
@@ -176,7 +196,13 @@ test('a last record cut short by a crash is a torn write: verify warns and exits
 
   const v = await ark('data', 'verify', '--data-dir', dataDir);
   assert.equal(v.code, 0, describeTool(v));
-  assert.match(v.stdout, new RegExp(`^warning: ${last.file.replace(/[.]/g, '\\.')}: ends in a record cut short at offset ${last.at} \\(its last \\d+ bytes were never written \\(zeros\\)\\): a crash mid-write`, 'm'));
+  assert.match(
+    v.stdout,
+    new RegExp(
+      `^warning: ${last.file.replace(/[.]/g, '\\.')}: ends in a record cut short at offset ${last.at} \\(its last \\d+ bytes were never written \\(zeros\\)\\): a crash mid-write`,
+      'm',
+    ),
+  );
   const again = await startArk({ dataDir });
   try {
     assert.deepEqual(await children(again.port), ['a']);
@@ -192,23 +218,70 @@ const DAMAGED: Array<{ name: string; make: () => Built; starts: boolean }> = [
   { name: 'intact', make: () => build(100, [1, 40, 80], [35, 75]), starts: true },
   {
     // one server ran on in log.1 while the other snapshotted at 75 and wrote log.4c
-    name: 'two servers wrote the dir: overlapping segments', starts: false,
-    make: () => { const b = build(100, [1], [75]); writeFileSync(join(b.sub, segmentName(76)), encodeSegment(76, history(90).slice(75), 512).buf); return b; },
+    name: 'two servers wrote the dir: overlapping segments',
+    starts: false,
+    make: () => {
+      const b = build(100, [1], [75]);
+      writeFileSync(join(b.sub, segmentName(76)), encodeSegment(76, history(90).slice(75), 512).buf);
+      return b;
+    },
   },
-  { name: 'a gap', make: () => { const b = build(100, [1, 40, 80], [35]); rmSync(b.segs[1]!.file); return b; }, starts: false },
-  { name: 'a bad checksum in the middle', make: () => { const b = build(100, [1, 40, 80], [35, 75]); flip(b.segs[2]!.file, b.segs[2]!.offsets[5]! + 30); return b; }, starts: false },
   {
-    name: 'a bad checksum at the end', starts: false,
-    make: () => { const b = build(100, [1, 40, 80], [35, 75]); const s = b.segs[2]!; flip(s.file, s.offsets.at(-1)! + 20); return b; },
+    name: 'a gap',
+    make: () => {
+      const b = build(100, [1, 40, 80], [35]);
+      rmSync(b.segs[1]!.file);
+      return b;
+    },
+    starts: false,
   },
   {
-    name: 'a torn tail', starts: true,
-    make: () => { const b = build(100, [1, 40, 80], [35, 75]); const s = b.segs[2]!; writeFileSync(s.file, readFileSync(s.file).subarray(0, s.offsets.at(-1)! + 12)); return b; },
+    name: 'a bad checksum in the middle',
+    make: () => {
+      const b = build(100, [1, 40, 80], [35, 75]);
+      flip(b.segs[2]!.file, b.segs[2]!.offsets[5]! + 30);
+      return b;
+    },
+    starts: false,
   },
-  { name: 'a damaged snapshot with an older usable one', make: () => { const b = build(100, [1, 40, 80], [35, 75]); flip(b.snaps[1]!.file, 200); return b; }, starts: true },
   {
-    name: 'a damaged snapshot without a usable one', starts: false,
-    make: () => { const b = build(100, [1, 40, 80], [75]); flip(b.snaps[0]!.file, 200); rmSync(b.segs[0]!.file); return b; },
+    name: 'a bad checksum at the end',
+    starts: false,
+    make: () => {
+      const b = build(100, [1, 40, 80], [35, 75]);
+      const s = b.segs[2]!;
+      flip(s.file, s.offsets.at(-1)! + 20);
+      return b;
+    },
+  },
+  {
+    name: 'a torn tail',
+    starts: true,
+    make: () => {
+      const b = build(100, [1, 40, 80], [35, 75]);
+      const s = b.segs[2]!;
+      writeFileSync(s.file, readFileSync(s.file).subarray(0, s.offsets.at(-1)! + 12));
+      return b;
+    },
+  },
+  {
+    name: 'a damaged snapshot with an older usable one',
+    make: () => {
+      const b = build(100, [1, 40, 80], [35, 75]);
+      flip(b.snaps[1]!.file, 200);
+      return b;
+    },
+    starts: true,
+  },
+  {
+    name: 'a damaged snapshot without a usable one',
+    starts: false,
+    make: () => {
+      const b = build(100, [1, 40, 80], [75]);
+      flip(b.snaps[0]!.file, 200);
+      rmSync(b.segs[0]!.file);
+      return b;
+    },
   },
 ];
 
@@ -224,7 +297,10 @@ test('on damaged dirs, `ark data verify` exits 1 exactly where `ark server` refu
       await s.stop({ keepData: true });
     } else {
       const r = await serverRefuses({ dataDir: b.dir });
-      const first = v.stdout.split('\n').find((l) => l.startsWith('problem: '))!.slice('problem: '.length);
+      const first = v.stdout
+        .split('\n')
+        .find((l) => l.startsWith('problem: '))!
+        .slice('problem: '.length);
       assert.ok(r.stderr.includes(first), `${shape.name}: the server gives verify's reason\n${first}\n${r.stderr}`);
     }
   }

@@ -14,7 +14,9 @@ import { describeTool, runTool, type ToolResult } from '../helpers/clitools.js';
 
 const CFG = { snapCount: 50, 'zookeeper.preAllocSize': 64 };
 const dirs: string[] = [];
-after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 function ark(...args: string[]): Promise<ToolResult> {
   return runTool(process.execPath, [arkBin, ...args], { timeoutMs: 60000 });
@@ -92,13 +94,25 @@ test('inspect lists the snapshots and the log segments, as a table and as JSON',
   const text = await ark('data', 'inspect', '--data-dir', dir);
   assert.equal(text.code, 0, describeTool(text));
   for (const n of [...snaps, ...segs]) assert.match(text.stdout, new RegExp(`^  ${n.replace('.', '\\.')}  .* ok$`, 'm'), n);
-  assert.match(text.stdout, new RegExp(`^recovery  load ${snaps[snaps.length - 1]!.replace('.', '\\.')} \\(zxid 0x[0-9a-f]+\\), replay 1 txn from log\\.`, 'm'));
+  assert.match(
+    text.stdout,
+    new RegExp(`^recovery  load ${snaps[snaps.length - 1]!.replace('.', '\\.')} \\(zxid 0x[0-9a-f]+\\), replay 1 txn from log\\.`, 'm'),
+  );
 
   const r = await inspectJson(dir);
-  assert.deepEqual(r.snapshots.map((s) => basename(s.file)), snaps);
-  assert.deepEqual(r.segments.map((g) => basename(g.file)), segs);
+  assert.deepEqual(
+    r.snapshots.map((s) => basename(s.file)),
+    snaps,
+  );
+  assert.deepEqual(
+    r.segments.map((g) => basename(g.file)),
+    segs,
+  );
   assert.ok(r.snapshots.every((s) => s.valid && s.nodes! > 4 && s.error === null));
-  assert.ok(r.segments.every((g) => g.bytes === 16 + 64 * 1024 && g.usedBytes > 16 && g.usedBytes < g.bytes && !g.tornTail && g.error === null), 'preallocated 64 KiB');
+  assert.ok(
+    r.segments.every((g) => g.bytes === 16 + 64 * 1024 && g.usedBytes > 16 && g.usedBytes < g.bytes && !g.tornTail && g.error === null),
+    'preallocated 64 KiB',
+  );
   assert.equal(r.zxidRange.first, '0x1');
   assert.equal(r.zxidRange.last, r.segments[r.segments.length - 1]!.lastZxid);
   assert.equal(r.recovery.snapshot, r.snapshots[r.snapshots.length - 1]!.file);
@@ -130,7 +144,13 @@ test('dump-log lists every txn: one line each, or a JSON array', async () => {
   for (let i = 0; i < 150; i++) assert.ok(creates.includes(`/app/n${i}`), `/app/n${i}`);
   assert.ok(all.some((t) => t.type === 'delete' && t.path === '/app/n8'));
   const multi = all.find((t) => t.type === 'multi');
-  assert.deepEqual(multi?.ops?.map((o) => [o.type, o.path, o.data]), [['create', '/app/multi', 'm'], ['setData', '/app/n1', 'by multi']]);
+  assert.deepEqual(
+    multi?.ops?.map((o) => [o.type, o.path, o.data]),
+    [
+      ['create', '/app/multi', 'm'],
+      ['setData', '/app/n1', 'by multi'],
+    ],
+  );
   const eph = all.find((t) => t.path === '/eph');
   assert.equal(eph?.ephemeral, true);
   assert.ok(all.some((t) => t.type === 'closeSession' && t.sessionId === eph.sessionId && t.paths2Delete?.includes('/eph')));
@@ -156,11 +176,23 @@ test('dump-snapshot shows every node with the stat a client reads', async () => 
     assert.deepEqual(data, read.data, path);
     const st = read.stat;
     const hex = (z: number): string => `0x${z.toString(16)}`;
-    assert.deepEqual(n.stat, {
-      czxid: hex(st.czxid), mzxid: hex(st.mzxid), pzxid: hex(st.pzxid), ctime: st.ctime, mtime: st.mtime,
-      version: st.version, cversion: (st.cversion + st.numChildren) / 2, aversion: st.aversion,
-      ephemeralOwner: '0x0', dataLength: st.dataLength, numChildren: st.numChildren,
-    }, `${path}: the stored cversion is (visible + numChildren) / 2`);
+    assert.deepEqual(
+      n.stat,
+      {
+        czxid: hex(st.czxid),
+        mzxid: hex(st.mzxid),
+        pzxid: hex(st.pzxid),
+        ctime: st.ctime,
+        mtime: st.mtime,
+        version: st.version,
+        cversion: (st.cversion + st.numChildren) / 2,
+        aversion: st.aversion,
+        ephemeralOwner: '0x0',
+        dataLength: st.dataLength,
+        numChildren: st.numChildren,
+      },
+      `${path}: the stored cversion is (visible + numChildren) / 2`,
+    );
     assert.deepEqual(n.acl, ['world:anyone:cdrwa']);
   }
 
@@ -192,7 +224,10 @@ test('verify exits 0 on an intact dir, 3 naming the file after one flipped byte 
     const v = await ark('data', 'verify', '--data-dir', d);
     assert.equal(v.code, 3, describeTool(v));
     assert.match(v.stdout, new RegExp(`^problem: ${file.replace(/[.]/g, '\\.')}: .*offset \\d+\\. Recovery does not read it`, 'm'));
-    assert.match(v.stdout, /^DAMAGED, but the server starts \(recovery does not need the damaged files\): 1 problem in \d+ snapshots, \d+ log segments/m);
+    assert.match(
+      v.stdout,
+      /^DAMAGED, but the server starts \(recovery does not need the damaged files\): 1 problem in \d+ snapshots, \d+ log segments/m,
+    );
     const j = JSON.parse((await ark('data', 'verify', '--data-dir', d, '--json')).stdout) as VerifyResult;
     assert.equal(j.ok, false);
     assert.equal(j.startup, 'starts');
@@ -211,7 +246,10 @@ test('verify exits 0 on an intact dir, 3 naming the file after one flipped byte 
     flipByte(file, Math.floor(seg.bytes / 2));
     const v = await ark('data', 'verify', '--data-dir', d);
     assert.equal(v.code, 3, describeTool(v));
-    assert.match(v.stdout, new RegExp(`^problem: ${file.replace(/[.]/g, '\\.')}: data after the zero-filled end of the log at offset ${seg.usedBytes}\\.`, 'm'));
+    assert.match(
+      v.stdout,
+      new RegExp(`^problem: ${file.replace(/[.]/g, '\\.')}: data after the zero-filled end of the log at offset ${seg.usedBytes}\\.`, 'm'),
+    );
   }
   // the same in the segment recovery reads: start-up refuses, and so does verify's verdict
   {
@@ -221,7 +259,13 @@ test('verify exits 0 on an intact dir, 3 naming the file after one flipped byte 
     flipByte(file, Math.floor(seg.bytes / 2));
     const v = await ark('data', 'verify', '--data-dir', d);
     assert.equal(v.code, 1, describeTool(v));
-    assert.match(v.stdout, new RegExp(`^problem: ${file.replace(/[.]/g, '\\.')}: data after the zero-filled end of the log at offset ${seg.usedBytes}\\. Ark will not guess`, 'm'));
+    assert.match(
+      v.stdout,
+      new RegExp(
+        `^problem: ${file.replace(/[.]/g, '\\.')}: data after the zero-filled end of the log at offset ${seg.usedBytes}\\. Ark will not guess`,
+        'm',
+      ),
+    );
     assert.match(v.stdout, /^DAMAGED: the server refuses to start on this dir; 1 problem in /m);
   }
   // one byte in the middle of a snapshot
@@ -250,12 +294,22 @@ test('purge --keep 1 removes older snapshots and unneeded segments; the server s
   const after = await inspectJson(d);
   assert.equal(after.snapshots.length, 1);
   assert.equal(after.snapshots[0]!.file, before.snapshots[before.snapshots.length - 1]!.file);
-  assert.deepEqual(after.segments.map((g) => g.file), before.recovery.segments, 'exactly the segments recovery reads are kept');
-  const removed = p.stdout.split('\n').filter((l) => l.startsWith('removed /')).map((l) => l.slice('removed '.length));
-  assert.deepEqual(removed.sort(), [
-    ...before.snapshots.slice(0, -1).map((s) => s.file),
-    ...before.segments.map((g) => g.file).filter((f) => !before.recovery.segments.includes(f)),
-  ].sort());
+  assert.deepEqual(
+    after.segments.map((g) => g.file),
+    before.recovery.segments,
+    'exactly the segments recovery reads are kept',
+  );
+  const removed = p.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('removed /'))
+    .map((l) => l.slice('removed '.length));
+  assert.deepEqual(
+    removed.sort(),
+    [
+      ...before.snapshots.slice(0, -1).map((s) => s.file),
+      ...before.segments.map((g) => g.file).filter((f) => !before.recovery.segments.includes(f)),
+    ].sort(),
+  );
   const v = await ark('data', 'verify', '--data-dir', d);
   assert.equal(v.code, 0, describeTool(v));
 
@@ -283,7 +337,14 @@ test('purge --json prints what it removed and kept as one document, warnings inc
   assert.deepEqual(Object.keys(r).sort(), ['keptSnapshots', 'removed', 'warnings']);
   const after = await inspectJson(d);
   assert.deepEqual([...r.keptSnapshots].sort(), after.snapshots.map((s) => s.file).sort());
-  assert.deepEqual([...r.keptSnapshots].sort(), before.snapshots.slice(-2).map((s) => s.file).sort(), 'the newest two');
+  assert.deepEqual(
+    [...r.keptSnapshots].sort(),
+    before.snapshots
+      .slice(-2)
+      .map((s) => s.file)
+      .sort(),
+    'the newest two',
+  );
   const present = new Set([...after.snapshots.map((s) => s.file), ...after.segments.map((g) => g.file)]);
   const earlier = [...before.snapshots.map((s) => s.file), ...before.segments.map((g) => g.file)];
   assert.deepEqual([...r.removed].sort(), earlier.filter((f) => !present.has(f)).sort());
@@ -297,10 +358,16 @@ test('usage errors exit 2 with one line and no stack trace', async () => {
   const empty = tempDir('datatools-notark');
   dirs.push(empty);
   const cases: Array<{ args: string[]; message: RegExp }> = [
-    { args: ['data', 'verify', '--data-dir', empty], message: /^ark data verify: --data-dir .*: not an Ark data dir \(it has no ark-v1\/ subdirectory\)$/ },
+    {
+      args: ['data', 'verify', '--data-dir', empty],
+      message: /^ark data verify: --data-dir .*: not an Ark data dir \(it has no ark-v1\/ subdirectory\)$/,
+    },
     { args: ['data', 'inspect', '--data-dir', join(empty, 'missing')], message: /no such directory$/ },
     { args: ['data', 'dump-log', join(empty, 'log.0000000000000001')], message: /^ark data dump-log: .*: no such file$/ },
-    { args: ['data', 'dump-snapshot', join(dir, 'ark-v1', readdirSync(join(dir, 'ark-v1')).find((n) => n.startsWith('log.'))!)], message: /not an Ark snapshot \(it is an Ark txn log segment\); use `ark data dump-log`$/ },
+    {
+      args: ['data', 'dump-snapshot', join(dir, 'ark-v1', readdirSync(join(dir, 'ark-v1')).find((n) => n.startsWith('log.'))!)],
+      message: /not an Ark snapshot \(it is an Ark txn log segment\); use `ark data dump-log`$/,
+    },
     { args: ['purge', '--data-dir', empty, '--keep', '3'], message: /^ark purge: --data-dir .*: not an Ark data dir/ },
     { args: ['purge', '--data-dir', dir, '--keep', '0'], message: /^ark purge: --keep 0: purge must keep at least 1 snapshot/ },
     { args: ['purge', '--data-dir', dir, '--keep', 'many'], message: /^ark purge: --keep many: not a number/ },

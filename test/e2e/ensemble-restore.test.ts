@@ -59,7 +59,7 @@ async function appTree(c: ZkClient): Promise<string[]> {
 const AUTH = 'ops:secret';
 
 describe('restoring an ensemble', { timeout: 240000 }, () => {
-  test('online, in one step through a follower\'s AdminServer: every member ends with the restored tree in a new epoch', async () => {
+  test("online, in one step through a follower's AdminServer: every member ends with the restored tree in a new epoch", async () => {
     const adminPorts = [await freePort(), await freePort(), await freePort()];
     const ens = await startEnsemble({
       memberCfg: (id) => ({ 'admin.enableServer': true, 'admin.serverPort': adminPorts[id - 1]!, 'admin.serverAddress': '127.0.0.1' }),
@@ -88,7 +88,10 @@ describe('restoring an ensemble', { timeout: 240000 }, () => {
       const res = JSON.parse(r.stdout) as { zxid: string; backupZxid: string; epoch: number; znodes: number };
       assert.equal(parseInt(res.backupZxid, 16), backupZxid);
       const zxid = parseInt(res.zxid, 16);
-      assert.ok(zxid > before && zxid % 2 ** 32 === 0, `a new epoch above everything: 0x${zxid.toString(16)} after 0x${before.toString(16)}`);
+      assert.ok(
+        zxid > before && zxid % 2 ** 32 === 0,
+        `a new epoch above everything: 0x${zxid.toString(16)} after 0x${before.toString(16)}`,
+      );
 
       // every member serves the restored tree, and a write after it is acknowledged by a quorum
       await ens.serving();
@@ -105,7 +108,10 @@ describe('restoring an ensemble', { timeout: 240000 }, () => {
       assert.ok(st.mzxid > zxid, 'writes continue in the restored epoch');
       w.disconnect();
       for (const m of ens.members) {
-        const s = await waitFor(`member ${m.id} at the new write`, async () => { const x = await srvr(m); return x && x.zxid >= st.mzxid ? x : null; });
+        const s = await waitFor(`member ${m.id} at the new write`, async () => {
+          const x = await srvr(m);
+          return x && x.zxid >= st.mzxid ? x : null;
+        });
         assert.ok(s.zxid >= st.mzxid);
       }
       // the restore is refused without credentials, and a damaged file before it reaches the server
@@ -119,7 +125,8 @@ describe('restoring an ensemble', { timeout: 240000 }, () => {
   test('offline: a restored member and two wiped ones; the wiped two cannot elect each other and acknowledge what the restore would roll back', async () => {
     const adminPort = await freePort();
     let ens: Ensemble | null = await startEnsemble({
-      memberCfg: (id) => (id === 1 ? { 'admin.enableServer': true, 'admin.serverPort': adminPort, 'admin.serverAddress': '127.0.0.1' } : {}),
+      memberCfg: (id) =>
+        id === 1 ? { 'admin.enableServer': true, 'admin.serverPort': adminPort, 'admin.serverAddress': '127.0.0.1' } : {},
     });
     try {
       await ens.leader();
@@ -138,12 +145,24 @@ describe('restoring an ensemble', { timeout: 240000 }, () => {
       // the two wiped members come up first
       await ens.start(ens.members[1]!);
       await ens.start(ens.members[2]!);
-      for (const [m, other] of [[ens.members[1]!, 3], [ens.members[2]!, 2]] as const) {
-        await waitFor(`member ${m.id} to have heard member ${other} has no data`, () => (new RegExp(`"heard":\\[${other}\\],"missing":\\[1\\]`).test(m.log) ? true : null));
+      for (const [m, other] of [
+        [ens.members[1]!, 3],
+        [ens.members[2]!, 2],
+      ] as const) {
+        await waitFor(`member ${m.id} to have heard member ${other} has no data`, () =>
+          new RegExp(`"heard":\\[${other}\\],"missing":\\[1\\]`).test(m.log) ? true : null,
+        );
       }
       // each knows the other holds no data: with the old rules they would elect each other now
       // (an election takes well under a second); nothing may serve, so nothing is acknowledged
-      const probe = await ZkClient.connect({ port: ens.members[1]!.port, sessionTimeoutMs: 4000 }).then((k) => k.create('/x', 'acknowledged?').then(() => 'acknowledged', () => 'refused'), () => 'refused');
+      const probe = await ZkClient.connect({ port: ens.members[1]!.port, sessionTimeoutMs: 4000 }).then(
+        (k) =>
+          k.create('/x', 'acknowledged?').then(
+            () => 'acknowledged',
+            () => 'refused',
+          ),
+        () => 'refused',
+      );
       assert.equal(probe, 'refused');
       for (const m of [ens.members[1]!, ens.members[2]!]) assert.equal(await srvr(m), null, `member ${m.id} does not serve`);
       // the restored member comes up: it leads, the wiped two take the restored tree from it

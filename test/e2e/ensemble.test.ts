@@ -60,7 +60,9 @@ describe('replicated ensemble of three processes', { timeout: 180000 }, () => {
     await ens.leader();
     await ens.serving();
   });
-  after(async () => { await ens?.stop(); });
+  after(async () => {
+    await ens?.stop();
+  });
 
   test('one leader, the others follow; a write through any member is read on every member', async () => {
     const modes = await Promise.all(ens.members.map((m) => ens.mode(m)));
@@ -113,7 +115,9 @@ describe('replicated ensemble of three processes', { timeout: 180000 }, () => {
 
   test('kill -9 of the leader under a write load: writes resume on the survivors and no acknowledged write is lost', async (t) => {
     const setup = await anyClient(ens);
-    await setup.c.create('/load', null).catch((e) => { if (!(e instanceof KeeperError && e.code === ErrorCode.NodeExists)) throw e; });
+    await setup.c.create('/load', null).catch((e) => {
+      if (!(e instanceof KeeperError && e.code === ErrorCode.NodeExists)) throw e;
+    });
     await setup.c.close();
     const leader = await ens.leader();
     const acked = new Set<string>();
@@ -144,7 +148,9 @@ describe('replicated ensemble of three processes', { timeout: 180000 }, () => {
     await waitUntil(() => firstAfterKill > 0 && acked.size >= before + 50, 'writes to resume after kill -9 of the leader', 30_000);
     stop = true;
     await Promise.all(writers);
-    t.diagnostic(`acknowledged ${before} writes before the kill, ${acked.size - before} after; writes resumed ${firstAfterKill - killedAt} ms after kill -9 of the leader`);
+    t.diagnostic(
+      `acknowledged ${before} writes before the kill, ${acked.size - before} after; writes resumed ${firstAfterKill - killedAt} ms after kill -9 of the leader`,
+    );
     await ens.start(leader);
     await ens.serving();
     await converged(ens);
@@ -233,7 +239,10 @@ describe('an observer', { timeout: 120000 }, () => {
 describe('backup of an ensemble and restore into a new one', { timeout: 120000 }, () => {
   test('an online backup from one member, restored into a quorum of a new ensemble: the wiped member takes it by SNAP', async () => {
     const adminPort = await freePort();
-    const ens = await startEnsemble({ memberCfg: (id) => (id === 2 ? { 'admin.enableServer': true, 'admin.serverPort': adminPort, 'admin.serverAddress': '127.0.0.1' } : {}) });
+    const ens = await startEnsemble({
+      memberCfg: (id) =>
+        id === 2 ? { 'admin.enableServer': true, 'admin.serverPort': adminPort, 'admin.serverAddress': '127.0.0.1' } : {},
+    });
     const dir = tempDir('ens-backup');
     try {
       await ens.leader();

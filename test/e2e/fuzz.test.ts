@@ -16,7 +16,9 @@ function frame(body: (w: JuteWriter) => void): Buffer {
   return w.take();
 }
 
-const connectFrame = frame((w) => writeConnectRequest(w, { protocolVersion: 0, lastZxidSeen: 0, timeOut: 4000, sessionId: 0n, passwd: Buffer.alloc(16), readOnly: false }));
+const connectFrame = frame((w) =>
+  writeConnectRequest(w, { protocolVersion: 0, lastZxidSeen: 0, timeOut: 4000, sessionId: 0n, passwd: Buffer.alloc(16), readOnly: false }),
+);
 
 const samples: Request[] = [
   { type: OpCode.create, req: { path: '/fz/a', data: Buffer.from('x'), acl: OPEN_ACL_UNSAFE, flags: 0, ttl: -1 } },
@@ -24,26 +26,52 @@ const samples: Request[] = [
   { type: OpCode.setData, req: { path: '/fz', data: Buffer.from('y'), version: -1 } },
   { type: OpCode.getChildren2, req: { path: '/', watch: true } },
   { type: OpCode.setACL, req: { path: '/fz', acl: OPEN_ACL_UNSAFE, version: -1 } },
-  { type: OpCode.multi, req: { ops: [{ type: OpCode.create, req: { path: '/fz/m', data: null, acl: OPEN_ACL_UNSAFE, flags: 1, ttl: -1 } }, { type: OpCode.delete, req: { path: '/fz/m', version: -1 } }] } },
-  { type: OpCode.setWatches2, req: { relativeZxid: 0, dataWatches: ['/a'], existWatches: [], childWatches: ['/'], persistentWatches: [], persistentRecursiveWatches: ['/fz'] } },
+  {
+    type: OpCode.multi,
+    req: {
+      ops: [
+        { type: OpCode.create, req: { path: '/fz/m', data: null, acl: OPEN_ACL_UNSAFE, flags: 1, ttl: -1 } },
+        { type: OpCode.delete, req: { path: '/fz/m', version: -1 } },
+      ],
+    },
+  },
+  {
+    type: OpCode.setWatches2,
+    req: {
+      relativeZxid: 0,
+      dataWatches: ['/a'],
+      existWatches: [],
+      childWatches: ['/'],
+      persistentWatches: [],
+      persistentRecursiveWatches: ['/fz'],
+    },
+  },
   { type: OpCode.addWatch, req: { path: '/fz', mode: 1 } },
   { type: OpCode.getEphemerals, req: { path: '/' } },
 ];
-const requestFrames = samples.map((r, i) => frame((w) => { w.int(i + 1).int(r.type); writeRequest(w, r); }));
+const requestFrames = samples.map((r, i) =>
+  frame((w) => {
+    w.int(i + 1).int(r.type);
+    writeRequest(w, r);
+  }),
+);
 
 function mutate(r: () => number, b: Buffer): Buffer {
   const out = Buffer.from(b);
   const kind = Math.floor(r() * 5);
-  if (kind === 0) { // flip bytes
+  if (kind === 0) {
+    // flip bytes
     for (let i = 0; i < 1 + r() * 4; i++) out[Math.floor(r() * out.length)] = Math.floor(r() * 256);
     return out;
   }
   if (kind === 1) return out.subarray(0, Math.floor(r() * out.length)); // truncate
-  if (kind === 2) { // lie about an inner length (first string/vector length after the header)
+  if (kind === 2) {
+    // lie about an inner length (first string/vector length after the header)
     if (out.length > 16) out.writeInt32BE([0x7fffffff, -2, -1, 1 << 20, 65536][Math.floor(r() * 5)]!, 12);
     return out;
   }
-  if (kind === 3) { // frame length lies
+  if (kind === 3) {
+    // frame length lies
     out.writeInt32BE(Math.floor(r() * 0x7fffffff) - 0x3fffffff, 0);
     return out;
   }
@@ -55,14 +83,19 @@ function mutate(r: () => number, b: Buffer): Buffer {
 function blast(port: number, chunks: Buffer[]): Promise<void> {
   return new Promise((resolve) => {
     const s = connect({ port, host: '127.0.0.1' });
-    const done = (): void => { s.destroy(); resolve(); };
+    const done = (): void => {
+      s.destroy();
+      resolve();
+    };
     s.on('connect', () => {
       for (const c of chunks) s.write(c);
       setTimeout(done, 30); // the workload: the server reads the frames, then the client hangs up
     });
     s.on('error', done);
     s.on('close', done);
-    s.on('data', () => { /* whatever the server answers */ });
+    s.on('data', () => {
+      /* whatever the server answers */
+    });
   });
 }
 

@@ -22,31 +22,113 @@ import { waitUntil } from '../helpers/wait.js';
 
 type Families = Map<string, PromFamily>;
 
-const OPS = ['add_watch', 'check', 'check_watches', 'close_session', 'create', 'create_session', 'delete', 'exists', 'get_acl',
-  'get_all_children_number', 'get_children', 'get_data', 'get_ephemerals', 'multi', 'multi_read', 'ping', 'remove_watches',
-  'set_acl', 'set_data', 'set_watches', 'sync', 'who_am_i', 'total'];
+const OPS = [
+  'add_watch',
+  'check',
+  'check_watches',
+  'close_session',
+  'create',
+  'create_session',
+  'delete',
+  'exists',
+  'get_acl',
+  'get_all_children_number',
+  'get_children',
+  'get_data',
+  'get_ephemerals',
+  'multi',
+  'multi_read',
+  'ping',
+  'remove_watches',
+  'set_acl',
+  'set_data',
+  'set_watches',
+  'sync',
+  'who_am_i',
+  'total',
+];
 
 /** Every family a server exports, by type (process metrics aside): ZooKeeper's names, then Ark's. */
 const EVERY_SERVER: Record<string, PromType> = {
-  ...Object.fromEntries(['znode_count', 'watch_count', 'ephemerals_count', 'approximate_data_size', 'num_alive_connections',
-    'outstanding_requests', 'avg_latency', 'min_latency', 'max_latency', 'packets_received', 'packets_sent',
-    'open_file_descriptor_count', 'max_file_descriptor_count', 'uptime', 'global_sessions'].map((n) => [n, 'gauge'])),
-  ...Object.fromEntries(['readlatency', 'updatelatency', 'fsynctime', 'snapshottime', 'dbinittime', 'startup_snap_load_time',
-    'startup_txns_load_time', 'startup_txns_loaded', 'sync_processor_batch_size'].map((n) => [n, 'summary'])),
-  ...Object.fromEntries([...OPS.map((o) => `op_count_${o}`), 'bytes_received_count', 'connection_request_count', 'connection_rejected',
-    'unrecoverable_error_count', 'ark_backups_total'].map((n) => [n, 'counter'])),
-  ...Object.fromEntries(['ark_last_backup_duration_seconds', 'ark_last_backup_size_bytes', 'ark_last_backup_zxid',
-    'ark_last_backup_timestamp_seconds'].map((n) => [n, 'gauge'])),
+  ...Object.fromEntries(
+    [
+      'znode_count',
+      'watch_count',
+      'ephemerals_count',
+      'approximate_data_size',
+      'num_alive_connections',
+      'outstanding_requests',
+      'avg_latency',
+      'min_latency',
+      'max_latency',
+      'packets_received',
+      'packets_sent',
+      'open_file_descriptor_count',
+      'max_file_descriptor_count',
+      'uptime',
+      'global_sessions',
+    ].map((n) => [n, 'gauge']),
+  ),
+  ...Object.fromEntries(
+    [
+      'readlatency',
+      'updatelatency',
+      'fsynctime',
+      'snapshottime',
+      'dbinittime',
+      'startup_snap_load_time',
+      'startup_txns_load_time',
+      'startup_txns_loaded',
+      'sync_processor_batch_size',
+    ].map((n) => [n, 'summary']),
+  ),
+  ...Object.fromEntries(
+    [
+      ...OPS.map((o) => `op_count_${o}`),
+      'bytes_received_count',
+      'connection_request_count',
+      'connection_rejected',
+      'unrecoverable_error_count',
+      'ark_backups_total',
+    ].map((n) => [n, 'counter']),
+  ),
+  ...Object.fromEntries(
+    ['ark_last_backup_duration_seconds', 'ark_last_backup_size_bytes', 'ark_last_backup_zxid', 'ark_last_backup_timestamp_seconds'].map(
+      (n) => [n, 'gauge'],
+    ),
+  ),
 };
 const ENSEMBLE_MEMBER: Record<string, PromType> = {
   quorum_size: 'gauge',
   ...Object.fromEntries(['looking_count', 'diff_count', 'snap_count', 'proposal_count', 'commit_count'].map((n) => [n, 'counter'])),
-  ...Object.fromEntries(['election_time', 'follower_sync_time', 'observer_sync_time', 'quorum_ack_latency', 'proposal_latency',
-    'commit_propagation_latency'].map((n) => [n, 'summary'])),
+  ...Object.fromEntries(
+    [
+      'election_time',
+      'follower_sync_time',
+      'observer_sync_time',
+      'quorum_ack_latency',
+      'proposal_latency',
+      'commit_propagation_latency',
+    ].map((n) => [n, 'summary']),
+  ),
 };
-const LEADER_ONLY: Record<string, PromType> = Object.fromEntries(['learners', 'synced_followers', 'synced_observers', 'pending_syncs',
-  'leader_uptime', 'last_proposal_size', 'min_proposal_size', 'max_proposal_size'].map((n) => [n, 'gauge']));
-const ARCHIVING: Record<string, PromType> = { ark_archive_lag_txns: 'gauge', ark_archive_lag_seconds: 'gauge', ark_archive_history_mismatch: 'gauge' };
+const LEADER_ONLY: Record<string, PromType> = Object.fromEntries(
+  [
+    'learners',
+    'synced_followers',
+    'synced_observers',
+    'pending_syncs',
+    'leader_uptime',
+    'last_proposal_size',
+    'min_proposal_size',
+    'max_proposal_size',
+  ].map((n) => [n, 'gauge']),
+);
+const ARCHIVING: Record<string, PromType> = {
+  ark_archive_lag_txns: 'gauge',
+  ark_archive_lag_seconds: 'gauge',
+  ark_archive_history_mismatch: 'gauge',
+};
 
 async function scrape(port: number): Promise<Families> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);
@@ -67,7 +149,10 @@ function checkFamilies(f: Families, expected: Record<string, PromType>): void {
   for (const fam of f.values()) {
     assert.ok(fam.type !== null, `${fam.name} has a TYPE line`);
     assert.ok(fam.help !== null && fam.help !== '', `${fam.name} has a HELP line`);
-    if (/^(nodejs|process)_/.test(fam.name)) { processFamilies++; continue; }
+    if (/^(nodejs|process)_/.test(fam.name)) {
+      processFamilies++;
+      continue;
+    }
     assert.ok(fam.name in expected, `${fam.name} is not expected here`);
     if (fam.type === 'counter') for (const s of fam.samples) assert.ok(s.value >= 0 && Number.isFinite(s.value), `${s.name} = ${s.value}`);
     if (fam.type === 'summary') {
@@ -116,10 +201,26 @@ const metricsCfg = (port: number): Record<string, string | number> => ({
 
 test('promtext_parser_takes_the_format_and_refuses_malformed_lines', () => {
   const good = `${[
-    '# a comment', '#', '', '# HELP a_total Help with \\\\ and \\n escapes and "quotes"', '# TYPE a_total counter',
-    'a_total{path="/x\\"y\\\\z\\n",b="",} 3 1700000000000', 'a_total{path="/other"} +Inf', '  ',
-    '# TYPE s summary', 's{quantile="0.5"} NaN', 's{quantile="0.99"} 1.5e3', 's_sum .25', 's_count 2',
-    '# TYPE h histogram', 'h_bucket{le="0.1"} 1', 'h_bucket{le="+Inf"} 2', 'h_sum -Inf', 'h_count 2', 'untyped_one\t7', '',
+    '# a comment',
+    '#',
+    '',
+    '# HELP a_total Help with \\\\ and \\n escapes and "quotes"',
+    '# TYPE a_total counter',
+    'a_total{path="/x\\"y\\\\z\\n",b="",} 3 1700000000000',
+    'a_total{path="/other"} +Inf',
+    '  ',
+    '# TYPE s summary',
+    's{quantile="0.5"} NaN',
+    's{quantile="0.99"} 1.5e3',
+    's_sum .25',
+    's_count 2',
+    '# TYPE h histogram',
+    'h_bucket{le="0.1"} 1',
+    'h_bucket{le="+Inf"} 2',
+    'h_sum -Inf',
+    'h_count 2',
+    'untyped_one\t7',
+    '',
   ].join('\n')}\n`;
   const f = parsePromText(good);
   assert.equal(f.get('a_total')?.help, 'Help with \\ and \n escapes and "quotes"');
@@ -128,7 +229,12 @@ test('promtext_parser_takes_the_format_and_refuses_malformed_lines', () => {
   assert.equal(f.get('s')?.samples.length, 4);
   assert.equal(sampleValue(f, 's_sum'), 0.25);
   assert.equal(f.get('untyped_one')?.type, null);
-  assert.ok(Number.isNaN(parseGoFloat('Nan')!) && parseGoFloat('-inf') === Number.NEGATIVE_INFINITY && parseGoFloat('1_0') === null && parseGoFloat('5.') === 5);
+  assert.ok(
+    Number.isNaN(parseGoFloat('Nan')!) &&
+      parseGoFloat('-inf') === Number.NEGATIVE_INFINITY &&
+      parseGoFloat('1_0') === null &&
+      parseGoFloat('5.') === 5,
+  );
   const bad: Array<[string, RegExp]> = [
     ['a 1', /line feed/],
     ['a 1\r\n', /carriage return/],
@@ -157,7 +263,12 @@ test('promtext_parser_takes_the_format_and_refuses_malformed_lines', () => {
     ['# TYPE s summary\ns_bucket 1\n', /summary has/],
     ['# TYPE h histogram\nh_bucket 1\n', /le label/],
   ];
-  for (const [text, why] of bad) assert.throws(() => parsePromText(text), (e: unknown) => e instanceof PromParseError && why.test(e.message), JSON.stringify(text));
+  for (const [text, why] of bad)
+    assert.throws(
+      () => parsePromText(text),
+      (e: unknown) => e instanceof PromParseError && why.test(e.message),
+      JSON.stringify(text),
+    );
 });
 
 test('windowed_summary_quantiles_and_the_txn_time_read_from_entry_bytes', () => {
@@ -166,12 +277,19 @@ test('windowed_summary_quantiles_and_the_txn_time_read_from_entry_bytes', () => 
   for (let i = 1; i <= 1000; i++) s.observe(i);
   s.observe(-1); // dropped
   s.observe(Number.NaN); // dropped
-  for (const [q, want] of [[0.5, 500], [0.95, 950], [0.99, 990]] as const) {
+  for (const [q, want] of [
+    [0.5, 500],
+    [0.95, 950],
+    [0.99, 990],
+  ] as const) {
     const got = s.quantile(q);
     assert.ok(Math.abs(got - want) / want < 0.045, `q${q}: ${got} vs ${want}`);
   }
   const r = s.get();
-  assert.deepEqual(r.values.slice(3), [{ metricName: 'x_sum', labels: {}, value: 500500 }, { metricName: 'x_count', labels: {}, value: 1000 }]);
+  assert.deepEqual(r.values.slice(3), [
+    { metricName: 'x_sum', labels: {}, value: 500500 },
+    { metricName: 'x_count', labels: {}, value: 1000 },
+  ]);
   // whole values come back exactly
   const ms = new WindowedSummary('y', 'y', [0.5]);
   for (let i = 0; i < 10; i++) ms.observe(3);
@@ -232,7 +350,10 @@ test('standalone_metrics_follow_the_load_a_backup_and_a_restart', async () => {
     assert.equal(delta('op_count_exists'), 1);
     assert.equal(delta('op_count_sync'), 1);
     assert.equal(delta('op_count_create_session'), 1);
-    assert.equal(delta('op_count_total'), OPS.filter((o) => o !== 'total').reduce((a, o) => a + delta(`op_count_${o}`), 0));
+    assert.equal(
+      delta('op_count_total'),
+      OPS.filter((o) => o !== 'total').reduce((a, o) => a + delta(`op_count_${o}`), 0),
+    );
     const writes = 1 + n + 10 + 1; // creates, setData, createSession
     assert.equal(delta('updatelatency_count'), writes);
     assert.ok(delta('readlatency_count') >= 20 + 1 + 1 + znodes, 'getData, exists, sync, the walk');
@@ -251,7 +372,18 @@ test('standalone_metrics_follow_the_load_a_backup_and_a_restart', async () => {
 
     // an online backup through the AdminServer, as the README shows it
     const file = join(work, 'm.arkb');
-    const b = await promisify(execFile)(process.execPath, [arkBin, 'backup', 'create', '--admin', `http://127.0.0.1:${adminPort}`, '--out', file, '--auth', 'ops:pw', '--json']);
+    const b = await promisify(execFile)(process.execPath, [
+      arkBin,
+      'backup',
+      'create',
+      '--admin',
+      `http://127.0.0.1:${adminPort}`,
+      '--out',
+      file,
+      '--auth',
+      'ops:pw',
+      '--json',
+    ]);
     const made = JSON.parse(b.stdout) as { zxid: string };
     const f2 = await scrapeUntil(metricsPort, (f) => sampleValue(f, 'ark_backups_total', { result: 'success' }) === 1, 'the backup');
     assert.equal(value(f2, 'ark_backups_total', { result: 'failure' }), 0);
@@ -305,7 +437,7 @@ test('archive_lag_is_exported_when_archiving_is_configured', async () => {
   try {
     // the archive's first backup (its base) is taken at start
     const backups = join(archive, 'backups');
-    await waitUntil(() => existsSync(backups) && readdirSync(backups).some((n) => n.endsWith('.arkb')), 'the archive\'s first backup');
+    await waitUntil(() => existsSync(backups) && readdirSync(backups).some((n) => n.endsWith('.arkb')), "the archive's first backup");
     const c = await ZkClient.connect({ port: srv.port });
     for (let i = 0; i < 5; i++) await c.create(`/a${i}`, 'x');
     const f = await scrape(metricsPort);
@@ -316,8 +448,12 @@ test('archive_lag_is_exported_when_archiving_is_configured', async () => {
     assert.equal(value(f, 'ark_archive_history_mismatch'), 0, 'its own archive: the histories agree');
     // the archive interval (a minute by default) has not passed: every txn after the archive's
     // first backup (taken at start) waits for it
-    const base = Math.max(...readdirSync(backups).filter((n) => n.endsWith('.arkb')).map((n) => parseInt(/^backup\.([0-9a-f]{16})\.arkb$/.exec(n)![1]!, 16)));
-    assert.equal(value(f, 'ark_archive_lag_txns'), await zxidOf(srv.port) - base);
+    const base = Math.max(
+      ...readdirSync(backups)
+        .filter((n) => n.endsWith('.arkb'))
+        .map((n) => parseInt(/^backup\.([0-9a-f]{16})\.arkb$/.exec(n)![1]!, 16)),
+    );
+    assert.equal(value(f, 'ark_archive_lag_txns'), (await zxidOf(srv.port)) - base);
     // and how long the oldest of them has waited, growing until the interval passes
     await scrapeUntil(metricsPort, (g) => (sampleValue(g, 'ark_archive_lag_seconds') ?? 0) > 0, 'the archive lag in seconds');
     await c.close();

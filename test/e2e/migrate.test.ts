@@ -20,7 +20,9 @@ import { startZooKeeper, zookeeperMissing } from '../helpers/zookeeper.js';
 import { describeTool, runTool, type ToolResult } from '../helpers/clitools.js';
 
 const dirs: string[] = [];
-after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 function work(tag: string): string {
   const d = tempDir(`migrate-${tag}`);
@@ -34,10 +36,14 @@ function ark(...args: string[]): Promise<ToolResult> {
 
 async function migrate(source: string, target: string, ...extra: string[]): Promise<{ r: ToolResult; report: MigrateReport | null }> {
   const r = await ark('migrate', 'from-zookeeper', '--source', source, '--data-dir', target, '--json', ...extra);
-  return { r, report: r.code === 0 ? JSON.parse(r.stdout) as MigrateReport : null };
+  return { r, report: r.code === 0 ? (JSON.parse(r.stdout) as MigrateReport) : null };
 }
 
-interface Seen { data: string; acl: ACL[]; stat: Stat }
+interface Seen {
+  data: string;
+  acl: ACL[];
+  stat: Stat;
+}
 
 /** Every node with its data, ACL and full Stat, as a client sees them. */
 async function walk(c: ZkClient): Promise<Map<string, Seen>> {
@@ -60,11 +66,17 @@ function assertSameTree(got: Map<string, Seen>, want: Map<string, Seen>): void {
 const ALICE = digestOf('alice:pw');
 const ALICE_ONLY: ACL[] = [{ perms: Perms.ALL, id: { scheme: 'digest', id: ALICE } }];
 const ALICE_AND_READERS: ACL[] = [...ALICE_ONLY, { perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } }];
-const create = (path: string, data: string | Buffer | null, flags = 0, acl: ACL[] = OPEN_ACL_UNSAFE): MultiOp =>
-  ({ type: OpCode.create, req: { path, data: typeof data === 'string' ? Buffer.from(data) : data, acl, flags, ttl: -1 } });
+const create = (path: string, data: string | Buffer | null, flags = 0, acl: ACL[] = OPEN_ACL_UNSAFE): MultiOp => ({
+  type: OpCode.create,
+  req: { path, data: typeof data === 'string' ? Buffer.from(data) : data, acl, flags, ttl: -1 },
+});
 
 async function ignoreFailure(p: Promise<unknown>): Promise<void> {
-  try { await p; } catch { /* an ErrorTxn in the log is what we want */ }
+  try {
+    await p;
+  } catch {
+    /* an ErrorTxn in the log is what we want */
+  }
 }
 
 /** Phase 1 of the history: everything but sessions kept open. */
@@ -108,7 +120,10 @@ async function firstHistory(c: ZkClient, port: number): Promise<void> {
 }
 
 test('a_zookeeper_38_data_dir_migrates_with_every_stat_field_acl_and_open_session', { timeout: 240000 }, async (t) => {
-  if (requireOrSkip(zookeeperMissing())) { t.skip('Apache ZooKeeper not available'); return; }
+  if (requireOrSkip(zookeeperMissing())) {
+    t.skip('Apache ZooKeeper not available');
+    return;
+  }
   const dir = work('zk');
   const zkData = join(dir, 'zk');
   let zk: RunningServer | null = null;
@@ -137,14 +152,17 @@ test('a_zookeeper_38_data_dir_migrates_with_every_stat_field_acl_and_open_sessio
     await c.create2('/cont2', null, { container: true, flags: CreateFlag.CONTAINER });
     await c.create('/cont2/k', 'k');
     await c.create2('/ttl2-', 'ttl seq', { flags: CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL, ttl: 7_200_000 });
-    await c.multi([create('/phase2/m', 'multi 2'), { type: OpCode.setData, req: { path: '/phase2', data: Buffer.from('p2 v1'), version: 0 } }]);
+    await c.multi([
+      create('/phase2/m', 'multi 2'),
+      { type: OpCode.setData, req: { path: '/phase2', data: Buffer.from('p2 v1'), version: 0 } },
+    ]);
     await ignoreFailure(c.multi([create('/phase2/bad', 'x'), create('/phase2', 'exists')]));
     await ignoreFailure(c.create('/phase2', 'exists'));
     // a container left empty is deleted by ZooKeeper's container manager (a deleteContainer txn)
     await c.create2('/cont3', null, { container: true, flags: CreateFlag.CONTAINER });
     await c.create('/cont3/k', 'k');
     await c.delete('/cont3/k');
-    for (let i = 0; i < 100 && await c.exists('/cont3'); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && (await c.exists('/cont3')); i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(await c.exists('/cont3'), null, 'the container manager deleted the empty container');
     // a session that stays open when ZooKeeper stops: its ephemerals come along
     const holder = await ZkClient.connect({ port: zk.port, sessionTimeoutMs: 30000 });
@@ -204,7 +222,10 @@ test('a_zookeeper_38_data_dir_migrates_with_every_stat_field_acl_and_open_sessio
 });
 
 test('a_busy_zookeeper_with_snapshots_taken_under_load_migrates_exactly', { timeout: 240000 }, async (t) => {
-  if (requireOrSkip(zookeeperMissing())) { t.skip('Apache ZooKeeper not available'); return; }
+  if (requireOrSkip(zookeeperMissing())) {
+    t.skip('Apache ZooKeeper not available');
+    return;
+  }
   const dir = work('zk-busy');
   const zkData = join(dir, 'zk');
   let zk: RunningServer | null = null;
@@ -290,9 +311,23 @@ test('the_zookeeper_fixture_migrates_from_its_snapshot_and_identically_from_its_
   assert.equal(report.sessions, 1);
   assert.equal(report.digest.result, 'match');
   assert.equal(report.digest.snapshot?.result, 'match', 'the snapshot digest trailer equals the loaded tree');
-  assert.deepEqual(report.logs.map((l) => basename(l.file)), ['log.1'], 'the log that starts before the snapshot is read');
+  assert.deepEqual(
+    report.logs.map((l) => basename(l.file)),
+    ['log.1'],
+    'the log that starts before the snapshot is read',
+  );
   const tree = arkTree(fromSnap);
-  assert.deepEqual([...tree.keys()].sort(), ['/', '/app', '/app/empty', '/app/eph', '/cont', '/cont/k', '/zookeeper', '/zookeeper/config', '/zookeeper/quota']);
+  assert.deepEqual([...tree.keys()].sort(), [
+    '/',
+    '/app',
+    '/app/empty',
+    '/app/eph',
+    '/cont',
+    '/cont/k',
+    '/zookeeper',
+    '/zookeeper/config',
+    '/zookeeper/quota',
+  ]);
   assert.equal(tree.get('/app/eph')!.stat.ephemeralOwner, SESSION);
   assert.equal(tree.get('/cont')!.stat.ephemeralOwner, 0n, 'containers show owner 0 to clients');
   assert.deepEqual(tree.get('/')!.acl, OPEN_ACL_UNSAFE, 'ACL id -1 is world:anyone with every permission');
@@ -347,7 +382,7 @@ test('the_zookeeper_fixture_migrates_from_its_snapshot_and_identically_from_its_
 /** Where each record of a ZooKeeper log starts. */
 function recordOffsets(log: Buffer): number[] {
   const starts: number[] = [];
-  for (let off = 16; off + 12 <= log.length;) {
+  for (let off = 16; off + 12 <= log.length; ) {
     const len = log.readInt32BE(off + 8);
     if (len === 0) break;
     starts.push(off);
@@ -427,7 +462,14 @@ test('snapshots_and_logs_in_separate_dirs_migrate_with_log_dir', async () => {
 });
 
 test('human_output_names_the_snapshot_logs_and_digest_result', async () => {
-  const r = await ark('migrate', 'from-zookeeper', '--source', join(zkDir('fx-human', ALL), 'version-2'), '--data-dir', work('fx-human-out'));
+  const r = await ark(
+    'migrate',
+    'from-zookeeper',
+    '--source',
+    join(zkDir('fx-human', ALL), 'version-2'),
+    '--data-dir',
+    work('fx-human-out'),
+  );
   assert.equal(r.code, 0, describeTool(r));
   assert.match(r.stdout, /snapshot\s+snapshot\.a: zxid 0xa, 9 znodes, 1 session/);
   assert.match(r.stdout, /log\s+log\.1: txns 0x1\.\.0xa/);
@@ -436,7 +478,14 @@ test('human_output_names_the_snapshot_logs_and_digest_result', async () => {
 });
 
 test('a_snappy_snapshot_is_refused_with_what_to_change_on_zookeeper', async () => {
-  const r = await ark('migrate', 'from-zookeeper', '--source', zkDir('fx-snappy', { 'snapshot.a.snappy': ALL['snapshot.a'] }), '--data-dir', work('fx-snappy-out'));
+  const r = await ark(
+    'migrate',
+    'from-zookeeper',
+    '--source',
+    zkDir('fx-snappy', { 'snapshot.a.snappy': ALL['snapshot.a'] }),
+    '--data-dir',
+    work('fx-snappy-out'),
+  );
   assert.equal(r.code, 1, describeTool(r));
   assert.match(r.stderr, /snapshot\.a\.snappy.*zookeeper\.snapshot\.compression\.method to none/);
   assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
@@ -456,7 +505,10 @@ test('a_corrupted_byte_in_the_middle_of_a_zookeeper_log_stops_the_import_naming_
 test('a_torn_last_record_is_cut_off_and_a_gap_in_the_zxids_is_refused', async () => {
   const log = ALL['log.1'];
   // torn: the last record cut short
-  const torn = await migrate(zkDir('fx-torn', { 'snapshot.0': ALL['snapshot.0'], 'log.1': log.subarray(0, log.length - 7) }), work('fx-torn-out'));
+  const torn = await migrate(
+    zkDir('fx-torn', { 'snapshot.0': ALL['snapshot.0'], 'log.1': log.subarray(0, log.length - 7) }),
+    work('fx-torn-out'),
+  );
   assert.equal(torn.r.code, 0, describeTool(torn.r));
   assert.equal(torn.report!.lastZxid, '0x9');
   assert.equal(torn.report!.txnsReplayed, 9);
@@ -467,7 +519,14 @@ test('a_torn_last_record_is_cut_off_and_a_gap_in_the_zxids_is_refused', async ()
   // a gap: a log holding txns 3.. after a snapshot at 0
   const starts = recordOffsets(log);
   const gapLog = Buffer.concat([log.subarray(0, 16), log.subarray(starts[2]!)]);
-  const gap = await ark('migrate', 'from-zookeeper', '--source', zkDir('fx-gap', { 'snapshot.0': ALL['snapshot.0'], 'log.3': gapLog }), '--data-dir', work('fx-gap-out'));
+  const gap = await ark(
+    'migrate',
+    'from-zookeeper',
+    '--source',
+    zkDir('fx-gap', { 'snapshot.0': ALL['snapshot.0'], 'log.3': gapLog }),
+    '--data-dir',
+    work('fx-gap-out'),
+  );
   assert.equal(gap.code, 1, describeTool(gap));
   assert.match(gap.stderr, /log\.3: txn zxid 0x3 at offset 16 does not follow zxid 0x0: txns are missing/);
 });

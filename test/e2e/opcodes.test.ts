@@ -154,12 +154,17 @@ describe('reads and writes', () => {
     await idle.create('/idle-eph', null, { flags: CreateFlag.EPHEMERAL });
     const start = Date.now();
     // until the silent session has expired (the server's expiry ran) and three timeouts have passed
-    await waitUntil(async () => {
-      await pinged.ping();
-      return (await c.exists('/idle-eph')) === null && Date.now() - start >= 3 * 800;
-    }, 'the silent session to expire', 20_000, 100);
-    await waitUntil(() => idle.closed, 'the server to close the expired session\'s connection');
-    assert.equal(pinged.closed, false, 'the pinged session\'s connection is open');
+    await waitUntil(
+      async () => {
+        await pinged.ping();
+        return (await c.exists('/idle-eph')) === null && Date.now() - start >= 3 * 800;
+      },
+      'the silent session to expire',
+      20_000,
+      100,
+    );
+    await waitUntil(() => idle.closed, "the server to close the expired session's connection");
+    assert.equal(pinged.closed, false, "the pinged session's connection is open");
     assert.equal((await pinged.exists('/pinged-eph'))?.ephemeralOwner, pinged.sessionId, 'the pinged session and its ephemeral live on');
   });
 
@@ -167,12 +172,27 @@ describe('reads and writes', () => {
     await c.create('/m');
     const res = await c.multi([
       { type: OpCode.check, req: { path: '/m', version: 0 } },
-      { type: OpCode.create, req: { path: '/m/x', data: null, acl: [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }], flags: 0, ttl: -1 } },
-      { type: OpCode.create2, req: { path: '/m/y', data: Buffer.from('yy'), acl: [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }], flags: 0, ttl: -1 } },
+      {
+        type: OpCode.create,
+        req: { path: '/m/x', data: null, acl: [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }], flags: 0, ttl: -1 },
+      },
+      {
+        type: OpCode.create2,
+        req: {
+          path: '/m/y',
+          data: Buffer.from('yy'),
+          acl: [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }],
+          flags: 0,
+          ttl: -1,
+        },
+      },
       { type: OpCode.setData, req: { path: '/m', data: Buffer.from('d'), version: 0 } },
       { type: OpCode.delete, req: { path: '/m/x', version: -1 } },
     ]);
-    assert.deepEqual(res.map((r) => r.type), [OpCode.check, OpCode.create, OpCode.create2, OpCode.setData, OpCode.delete]);
+    assert.deepEqual(
+      res.map((r) => r.type),
+      [OpCode.check, OpCode.create, OpCode.create2, OpCode.setData, OpCode.delete],
+    );
     assert.equal((await c.getData('/m')).data.toString(), 'd');
     const all = res[2]!;
     assert.ok(all.type === OpCode.create2 && all.stat.dataLength === 2);
@@ -181,7 +201,10 @@ describe('reads and writes', () => {
   test('failed_multi_reports_each_op_and_changes_nothing', async () => {
     const before = await c.exists('/m');
     const res = await c.multi([
-      { type: OpCode.create, req: { path: '/m/z', data: null, acl: [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }], flags: 0, ttl: -1 } },
+      {
+        type: OpCode.create,
+        req: { path: '/m/z', data: null, acl: [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }], flags: 0, ttl: -1 },
+      },
       { type: OpCode.setData, req: { path: '/m', data: null, version: 99 } },
       { type: OpCode.delete, req: { path: '/m/y', version: -1 } },
     ]);
@@ -208,7 +231,10 @@ describe('reads and writes', () => {
   });
 
   test('reconfig_is_disabled', async () => {
-    await assert.rejects(c.send({ type: OpCode.reconfig, req: { joiningServers: null, leavingServers: null, newMembers: 'server.1=x:1:2', curConfigId: -1 } }), code(ErrorCode.ReconfigDisabled));
+    await assert.rejects(
+      c.send({ type: OpCode.reconfig, req: { joiningServers: null, leavingServers: null, newMembers: 'server.1=x:1:2', curConfigId: -1 } }),
+      code(ErrorCode.ReconfigDisabled),
+    );
   });
 
   test('unknown_opcode_is_unimplemented_and_connection_survives', async () => {
@@ -219,7 +245,9 @@ describe('reads and writes', () => {
     w.int(77).int(999);
     w.patchInt(at, w.length - 4);
     const reply = new Promise<{ xid: number; err: number }>((res) => {
-      other.on('frame', (f: { xid: number; err: number }) => { if (f.xid === 77) res(f); });
+      other.on('frame', (f: { xid: number; err: number }) => {
+        if (f.xid === 77) res(f);
+      });
     });
     other.writeRaw(w.take());
     const r = await reply;
@@ -244,14 +272,23 @@ describe('ACLs and auth', () => {
     await other.addAuth('digest', 'alice:pw');
     assert.equal((await other.getData('/secret')).data.toString(), 'hidden');
     assert.deepEqual((await other.getACL('/secret')).acl, digestAcl);
-    assert.deepEqual(await other.whoAmI(), [{ scheme: 'ip', user: '127.0.0.1' }, { scheme: 'digest', user: 'alice' }]);
+    assert.deepEqual(await other.whoAmI(), [
+      { scheme: 'ip', user: '127.0.0.1' },
+      { scheme: 'digest', user: 'alice' },
+    ]);
   });
 
   test('auth_scheme_acl_and_invalid_acls', async () => {
     const other = await srv.client();
-    await assert.rejects(other.create('/authacl', null, { acl: [{ perms: Perms.ALL, id: { scheme: 'auth', id: '' } }] }), code(ErrorCode.InvalidACL));
+    await assert.rejects(
+      other.create('/authacl', null, { acl: [{ perms: Perms.ALL, id: { scheme: 'auth', id: '' } }] }),
+      code(ErrorCode.InvalidACL),
+    );
     await assert.rejects(other.create('/emptyacl', null, { acl: [] }), code(ErrorCode.InvalidACL));
-    await assert.rejects(other.create('/badworld', null, { acl: [{ perms: Perms.ALL, id: { scheme: 'world', id: 'everyone' } }] }), code(ErrorCode.InvalidACL));
+    await assert.rejects(
+      other.create('/badworld', null, { acl: [{ perms: Perms.ALL, id: { scheme: 'world', id: 'everyone' } }] }),
+      code(ErrorCode.InvalidACL),
+    );
     await other.addAuth('digest', 'bob:pw');
     await other.create('/authacl', null, { acl: [{ perms: Perms.ALL, id: { scheme: 'auth', id: '' } }] });
     assert.deepEqual((await other.getACL('/authacl')).acl, [{ perms: Perms.ALL, id: { scheme: 'digest', id: digestOf('bob:pw') } }]);
@@ -303,7 +340,9 @@ describe('watches', () => {
     await evChild;
     // one-shot: a second change fires nothing
     const seen: number[] = [];
-    w.on('watch', (e) => { if (e.path === '/w') seen.push(e.type); });
+    w.on('watch', (e) => {
+      if (e.path === '/w') seen.push(e.type);
+    });
     await c.setData('/w', 'c');
     await w.sync('/w');
     assert.deepEqual(seen, []);
@@ -311,7 +350,9 @@ describe('watches', () => {
 
   test('event_arrives_before_the_reply_that_caused_it', async () => {
     const order: string[] = [];
-    c.on('watch', (e) => { if (e.path === '/order') order.push(`event:${e.type}`); });
+    c.on('watch', (e) => {
+      if (e.path === '/order') order.push(`event:${e.type}`);
+    });
     await c.create('/order', 'x');
     await c.getData('/order', true);
     const p = c.setData('/order', 'y').then(() => order.push('reply'));
@@ -347,9 +388,11 @@ describe('watches', () => {
     await w.sync('/');
     // recursive: created for descendants; persistent: children changed on /p; one event per change
     assert.deepEqual(events, [
-      `${EventType.NodeCreated}:/p/a`, `${EventType.NodeChildrenChanged}:/p`,
+      `${EventType.NodeCreated}:/p/a`,
+      `${EventType.NodeChildrenChanged}:/p`,
       `${EventType.NodeCreated}:/p/a/b`,
-      `${EventType.NodeDataChanged}:/p`, `${EventType.NodeDataChanged}:/p`,
+      `${EventType.NodeDataChanged}:/p`,
+      `${EventType.NodeDataChanged}:/p`,
     ]);
     await w.checkWatches('/p', WatcherType.PersistentRecursive);
     await w.removeWatches('/p', WatcherType.PersistentRecursive);
@@ -422,7 +465,7 @@ describe('sessions', () => {
     const a = await srv.client();
     const reply = new Promise<{ xid: number }>((res) => a.once('reply', res));
     await a.addAuth('digest', 'x:y');
-    assert.equal((await reply).xid, Xid.auth, 'the Java client\'s -4 comes back');
+    assert.equal((await reply).xid, Xid.auth, "the Java client's -4 comes back");
     // go-zookeeper sends auth with its next ordinary xid and waits for that xid
     const next = new Promise<{ xid: number }>((res) => a.once('reply', res));
     await a.send({ type: OpCode.auth, req: { type: 0, scheme: 'digest', auth: Buffer.from('x:y') } }, 77);

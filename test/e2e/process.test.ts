@@ -22,7 +22,10 @@ test('acknowledged_writes_survive_kill_9_at_random_moments', async () => {
   const cfg = { snapCount: 400, 'zookeeper.preAllocSize': 256 };
   const seed = Number(process.env.KILL_SEED ?? Date.now() % 100000);
   let s = seed;
-  const rand = (): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 4294967296; };
+  const rand = (): number => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
   const dataDir = tempDir('kill9');
   const acked = new Map<string, { czxid: number; data: string; maybe?: string }>(); // what the server acknowledged
   let srv = await startArk({ dataDir, cfg });
@@ -99,9 +102,15 @@ test('ephemerals_of_a_session_survive_a_restart_within_the_timeout', async () =>
 test('unknown_config_keys_warn_and_bad_numbers_name_the_key', async () => {
   const dir = tempDir('cfg');
   const port = await freePort();
-  writeFileSync(join(dir, 'zoo.cfg'), `tickTime=2000\ndataDir=${dir}/data\nclientPort=${port}\nclientPortAddress=127.0.0.1\n` +
-    `someFutureKey=1\nsecureClientPort=2281\nserver.1=127.0.0.1:2888:3888;127.0.0.1:${port}\n`);
-  const proc = spawn(process.execPath, [arkBin, 'server', join(dir, 'zoo.cfg')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ARK_LOG_FORMAT: 'json' } });
+  writeFileSync(
+    join(dir, 'zoo.cfg'),
+    `tickTime=2000\ndataDir=${dir}/data\nclientPort=${port}\nclientPortAddress=127.0.0.1\n` +
+      `someFutureKey=1\nsecureClientPort=2281\nserver.1=127.0.0.1:2888:3888;127.0.0.1:${port}\n`,
+  );
+  const proc = spawn(process.execPath, [arkBin, 'server', join(dir, 'zoo.cfg')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ARK_LOG_FORMAT: 'json' },
+  });
   const srv = wrapProcess('ark', proc, '127.0.0.1', port, dir);
   await waitForPort('127.0.0.1', port, 20000, proc);
   assert.equal(await fourLetter(port, 'srvr').then((s) => s.startsWith('Zookeeper version: ')), true);
@@ -114,7 +123,9 @@ test('unknown_config_keys_warn_and_bad_numbers_name_the_key', async () => {
   writeFileSync(join(bad, 'zoo.cfg'), `dataDir=${bad}\nclientPort=${port}\ntickTime=fast\n`);
   const p2 = spawn(process.execPath, [arkBin, 'server', join(bad, 'zoo.cfg')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
-  p2.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  p2.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   const code = await new Promise((res) => p2.on('exit', res));
   assert.equal(code, 1);
   assert.match(err, /tickTime/);
@@ -125,10 +136,16 @@ test('unknown_config_keys_warn_and_bad_numbers_name_the_key', async () => {
 test('default_server_listens_on_127_0_0_1_2181_with_data_in_cwd', async (t) => {
   const busy = await new Promise<boolean>((res) => {
     const s = require_connect(2181);
-    s.on('connect', () => { s.destroy(); res(true); });
+    s.on('connect', () => {
+      s.destroy();
+      res(true);
+    });
     s.on('error', () => res(false));
   });
-  if (busy) { t.skip('port 2181 is in use on this machine'); return; }
+  if (busy) {
+    t.skip('port 2181 is in use on this machine');
+    return;
+  }
   const cwd = tempDir('default');
   mkdirSync(cwd, { recursive: true });
   const proc = spawn(process.execPath, [arkBin, 'server'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -147,20 +164,32 @@ test('default_server_listens_on_127_0_0_1_2181_with_data_in_cwd', async (t) => {
  * Runs `ark server` on a zoo.cfg with these extra lines until it exits (killed after 15 s: a hang
  * is a failure); as an unprivileged user when `asNobody` and this test runs as root.
  */
-async function serverExit(extra: string, asNobody = false): Promise<{ code: number | null; stderr: string; stdout: string; hung: boolean }> {
+async function serverExit(
+  extra: string,
+  asNobody = false,
+): Promise<{ code: number | null; stderr: string; stdout: string; hung: boolean }> {
   const dir = tempDir('dirs');
   chmodSync(dir, 0o755);
   const port = await freePort();
   const cfg = join(dir, 'zoo.cfg');
-  writeFileSync(cfg, `tickTime=2000\nclientPort=${port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n${extra}\n`, { mode: 0o644 });
+  writeFileSync(cfg, `tickTime=2000\nclientPort=${port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n${extra}\n`, {
+    mode: 0o644,
+  });
   const drop = asNobody && process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
   const proc = spawn(process.execPath, [arkBin, 'server', cfg], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir, ...drop });
   let stdout = '';
   let stderr = '';
-  proc.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  proc.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  proc.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  proc.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   let hung = false;
-  const timer = setTimeout(() => { hung = true; proc.kill('SIGKILL'); }, 15000);
+  const timer = setTimeout(() => {
+    hung = true;
+    proc.kill('SIGKILL');
+  }, 15000);
   const code = await new Promise<number | null>((res) => proc.on('exit', (c) => res(c)));
   clearTimeout(timer);
   rmSync(dir, { recursive: true, force: true });
@@ -176,17 +205,33 @@ test('a_data_dir_that_cannot_be_created_stops_start_up_with_one_line', async () 
   const blocked = tempDir('dirs-blocked');
   writeFileSync(join(blocked, 'ark-v1'), 'x');
   // a refused directory: the config, the key, the path, the failing call and the fix, on one line
-  const refused = (what: RegExp): RegExp => new RegExp(`^ark server: \\S+zoo\\.cfg: ${what.source}.*: point \\w+ in zoo\\.cfg at a writable directory$`);
+  const refused = (what: RegExp): RegExp =>
+    new RegExp(`^ark server: \\S+zoo\\.cfg: ${what.source}.*: point \\w+ in zoo\\.cfg at a writable directory$`);
   const cases: Array<{ extra: string; message: RegExp; asNobody?: boolean }> = [
     { extra: `dataDir=${blocked}`, message: /^ark server: cannot start: EEXIST: file already exists, mkdir '\S+\/ark-v1'$/ },
-    { extra: `dataDir=${file}/x`, message: refused(/dataDir \S+\/plain-file\/x cannot be created \(stat \S+: ENOTDIR: a part of the path is a file/) },
-    { extra: `dataDir=${readOnly}/x`, asNobody: true, message: refused(/dataDir \S+ cannot be created \(mkdir \S+\/x: EACCES: permission denied\)/) },
+    {
+      extra: `dataDir=${file}/x`,
+      message: refused(/dataDir \S+\/plain-file\/x cannot be created \(stat \S+: ENOTDIR: a part of the path is a file/),
+    },
+    {
+      extra: `dataDir=${readOnly}/x`,
+      asNobody: true,
+      message: refused(/dataDir \S+ cannot be created \(mkdir \S+\/x: EACCES: permission denied\)/),
+    },
   ];
   // procfs answers mkdir with ENOENT under a parent that exists: Node's recursive mkdir spun on it forever
   if (existsSync('/proc/self')) {
     cases.push(
-      { extra: 'dataDir=/proc/nonexistent/x', message: refused(/dataDir \/proc\/nonexistent\/x cannot be created \(mkdir \/proc\/nonexistent: ENOENT: this file system does not allow creating directories there\)/) },
-      { extra: 'dataDir=/proc/self', message: refused(/dataDir \/proc\/self is not writable \(mkdir \/proc\/self\/\.ark-write-test-\d+: ENOENT/) },
+      {
+        extra: 'dataDir=/proc/nonexistent/x',
+        message: refused(
+          /dataDir \/proc\/nonexistent\/x cannot be created \(mkdir \/proc\/nonexistent: ENOENT: this file system does not allow creating directories there\)/,
+        ),
+      },
+      {
+        extra: 'dataDir=/proc/self',
+        message: refused(/dataDir \/proc\/self is not writable \(mkdir \/proc\/self\/\.ark-write-test-\d+: ENOENT/),
+      },
       { extra: 'dataDir=./data\ndataLogDir=/proc/nonexistent/y', message: refused(/dataLogDir \/proc\/nonexistent\/y cannot be created/) },
     );
   }
@@ -214,7 +259,9 @@ function require_connect(port: number) {
 }
 
 test('four_letter_words_answer_in_zookeeper_layouts', async () => {
-  const srv = await startArk({ cfg: { '4lw.commands.whitelist': 'ruok,srvr,stat,mntr,conf,cons,wchs,wchc,wchp,dump,envi,dirs,isro,crst,srst' } });
+  const srv = await startArk({
+    cfg: { '4lw.commands.whitelist': 'ruok,srvr,stat,mntr,conf,cons,wchs,wchc,wchp,dump,envi,dirs,isro,crst,srst' },
+  });
   try {
     const c = await ZkClient.connect({ port: srv.port });
     await c.create('/w', 'x');
@@ -223,16 +270,45 @@ test('four_letter_words_answer_in_zookeeper_layouts', async () => {
     assert.equal(await fourLetter(srv.port, 'ruok'), 'imok');
     assert.equal(await fourLetter(srv.port, 'isro'), 'rw');
     const srvr = await fourLetter(srv.port, 'srvr');
-    for (const re of [/^Zookeeper version: 3\.9\.\d+-ark/m, /^Latency min\/avg\/max: \d+\/\d+(\.\d+)?\/\d+$/m, /^Received: \d+$/m, /^Sent: \d+$/m,
+    for (const re of [
+      /^Zookeeper version: 3\.9\.\d+-ark/m,
+      /^Latency min\/avg\/max: \d+\/\d+(\.\d+)?\/\d+$/m,
+      /^Received: \d+$/m,
+      /^Sent: \d+$/m,
       /^Connections: 2$/m, // the four-letter-word connection counts too, as in ZooKeeper
-      /^Outstanding: 0$/m, /^Zxid: 0x[0-9a-f]+$/m, /^Mode: standalone$/m, /^Node count: 7$/m]) assert.match(srvr, re);
+      /^Outstanding: 0$/m,
+      /^Zxid: 0x[0-9a-f]+$/m,
+      /^Mode: standalone$/m,
+      /^Node count: 7$/m,
+    ])
+      assert.match(srvr, re);
     const stat = await fourLetter(srv.port, 'stat');
     assert.match(stat, /^Clients:\n( \/127\.0\.0\.1:\d+\[[01]\]\(queued=0,recved=\d+,sent=\d+\)\n){2}\n/m);
     const mntr = await fourLetter(srv.port, 'mntr');
-    const keys = new Map(mntr.trim().split('\n').map((l) => l.split('\t') as [string, string]));
-    for (const k of ['zk_version', 'zk_avg_latency', 'zk_max_latency', 'zk_min_latency', 'zk_packets_received', 'zk_packets_sent',
-      'zk_num_alive_connections', 'zk_outstanding_requests', 'zk_server_state', 'zk_znode_count', 'zk_watch_count',
-      'zk_ephemerals_count', 'zk_approximate_data_size', 'zk_open_file_descriptor_count', 'zk_max_file_descriptor_count']) assert.ok(keys.has(k), k);
+    const keys = new Map(
+      mntr
+        .trim()
+        .split('\n')
+        .map((l) => l.split('\t') as [string, string]),
+    );
+    for (const k of [
+      'zk_version',
+      'zk_avg_latency',
+      'zk_max_latency',
+      'zk_min_latency',
+      'zk_packets_received',
+      'zk_packets_sent',
+      'zk_num_alive_connections',
+      'zk_outstanding_requests',
+      'zk_server_state',
+      'zk_znode_count',
+      'zk_watch_count',
+      'zk_ephemerals_count',
+      'zk_approximate_data_size',
+      'zk_open_file_descriptor_count',
+      'zk_max_file_descriptor_count',
+    ])
+      assert.ok(keys.has(k), k);
     assert.equal(keys.get('zk_server_state'), 'standalone');
     assert.equal(keys.get('zk_znode_count'), '7', 'ZooKeeper counts the root twice');
     assert.equal(keys.get('zk_ephemerals_count'), '1');
@@ -259,9 +335,15 @@ test('a server whose log pipe is gone still stops on SIGTERM', async () => {
   const port = await freePort();
   const dir = tempDir('orphaned-log');
   const cfg = join(dir, 'zoo.cfg');
-  writeFileSync(cfg, `tickTime=2000\ndataDir=${join(dir, 'data')}\nclientPort=${port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n`);
+  writeFileSync(
+    cfg,
+    `tickTime=2000\ndataDir=${join(dir, 'data')}\nclientPort=${port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n`,
+  );
   // as under a supervisor that died: stdout and stderr are pipes whose reading end is gone
-  const proc = spawn(process.execPath, [arkBin, 'server', cfg], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ARK_LOG_LEVEL: 'debug', ARK_LOG_FORMAT: 'json' } });
+  const proc = spawn(process.execPath, [arkBin, 'server', cfg], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ARK_LOG_LEVEL: 'debug', ARK_LOG_FORMAT: 'json' },
+  });
   try {
     await waitForPort('127.0.0.1', port, 20000, proc);
     proc.stdout!.destroy();

@@ -17,7 +17,9 @@ function logLines(text: string, msg: string): Array<Record<string, unknown>> {
     try {
       const o = JSON.parse(line) as Record<string, unknown>;
       if (o.msg === msg) out.push(o);
-    } catch { /* not a JSON line */ }
+    } catch {
+      /* not a JSON line */
+    }
   }
   return out;
 }
@@ -29,7 +31,9 @@ async function connectAny(ens: Ensemble): Promise<ZkClient> {
       try {
         client = await ZkClient.connect({ port: m.port, sessionTimeoutMs: 10000 });
         return true;
-      } catch { /* still electing: try the next member */ }
+      } catch {
+        /* still electing: try the next member */
+      }
     }
     return false;
   }, 'a member that serves clients');
@@ -43,7 +47,9 @@ after(async () => {
   await srv?.stop();
 });
 
-test('an ensemble member restarted again and again replays only the txns since its last restart, not its whole log', { timeout: 180000 }, async () => {
+test('an ensemble member restarted again and again replays only the txns since its last restart, not its whole log', {
+  timeout: 180000,
+}, async () => {
   // snapCount 100: a snapshot comes due after 51..100 txns; each round writes 40, fewer than that,
   // so only the count from the newest snapshot on disk (and the snapshot after a sync) bound the log
   ens = await startEnsemble({ cfg: { snapCount: 100, minSessionTimeout: 4000 }, env: { ARK_LOG_LEVEL: 'info' } });
@@ -62,7 +68,10 @@ test('an ensemble member restarted again and again replays only the txns since i
     assert.equal(loaded.length, 1, 'one start-up, one data loaded line');
     replayed.push(Number(loaded[0]!.txns));
     // it snapshots once it serves again (it replayed txns): wait for that file before the next kill
-    await waitUntil(() => logLines(victim.log.slice(before), 'snapshot written').length > 0, 'a snapshot after the restarted member serves');
+    await waitUntil(
+      () => logLines(victim.log.slice(before), 'snapshot written').length > 0,
+      'a snapshot after the restarted member serves',
+    );
   }
   // each restart replays at most the round's 40 creates plus its session's open and close (and
   // what the member had not snapshotted of the previous round); without the fix the log grows by

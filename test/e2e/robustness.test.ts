@@ -34,7 +34,10 @@ test('a_very_deep_tree_does_not_overflow_the_stack', async () => {
     const c = await srv.client();
     let path = '';
     const creates: Array<Promise<string>> = [];
-    for (let i = 0; i < 12000; i++) { path += '/d'; creates.push(c.create(path)); }
+    for (let i = 0; i < 12000; i++) {
+      path += '/d';
+      creates.push(c.create(path));
+    }
     await Promise.all(creates);
     await c.setData('/d', 'x');
     assert.equal(await c.getAllChildrenNumber('/d'), 11999);
@@ -113,7 +116,12 @@ test('acl_lists_that_only_look_alike_stay_distinct_and_unused_ones_are_freed', a
     const alice = digestOf('alice:pw');
     // one entry whose id text contains the separators of a naive key
     await c.create('/trap', null, { acl: [{ perms: Perms.ALL, id: { scheme: 'digest', id: `${alice};1,world,anyone` } }] });
-    await c.create('/app', 'v', { acl: [{ perms: Perms.ALL, id: { scheme: 'digest', id: alice } }, { perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } }] });
+    await c.create('/app', 'v', {
+      acl: [
+        { perms: Perms.ALL, id: { scheme: 'digest', id: alice } },
+        { perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } },
+      ],
+    });
     const other = await srv.client();
     assert.equal((await other.getData('/app')).data.toString(), 'v', 'world READ is there');
     const before = srv.server.core.tree.aclCacheSize;

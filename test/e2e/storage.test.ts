@@ -33,7 +33,9 @@ async function populate(srv: InProc, n: number, tag: string): Promise<void> {
 }
 
 function files(dataDir: string, prefix: string): string[] {
-  return readdirSync(join(dataDir, DATA_SUBDIR)).filter((f) => f.startsWith(prefix)).sort();
+  return readdirSync(join(dataDir, DATA_SUBDIR))
+    .filter((f) => f.startsWith(prefix))
+    .sort();
 }
 
 test('restart_from_snapshot_and_log_rebuilds_the_same_tree', async () => {
@@ -212,9 +214,28 @@ test('soft-quota warnings go on after the server restarts from a snapshot, and a
     await waitUntil(() => exceeded(srv.output()) >= 2, 'the soft-quota warnings after a restart');
     // an online restore swaps the tree too
     const file = join(tempDir('quota-backup'), 'b.arkb');
-    const made = await runTool(process.execPath, [arkBin, 'backup', 'create', '--admin', `http://127.0.0.1:${adminPort}`, '--out', file, '--auth', 'a:b']);
+    const made = await runTool(process.execPath, [
+      arkBin,
+      'backup',
+      'create',
+      '--admin',
+      `http://127.0.0.1:${adminPort}`,
+      '--out',
+      file,
+      '--auth',
+      'a:b',
+    ]);
     assert.equal(made.code, 0, made.stderr);
-    const restored = await runTool(process.execPath, [arkBin, 'restore', file, '--online', '--admin', `http://127.0.0.1:${adminPort}`, '--auth', 'a:b']);
+    const restored = await runTool(process.execPath, [
+      arkBin,
+      'restore',
+      file,
+      '--online',
+      '--admin',
+      `http://127.0.0.1:${adminPort}`,
+      '--auth',
+      'a:b',
+    ]);
     assert.equal(restored.code, 0, restored.stderr);
     const before = exceeded(srv.output());
     const e = await ZkClient.connect({ port: srv.port });

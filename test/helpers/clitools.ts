@@ -34,14 +34,26 @@ export function runTool(bin: string, args: string[], opts: RunToolOptions = {}):
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    proc.stdout?.on('data', (d: Buffer) => { stdout += d.toString('utf8'); });
-    proc.stderr?.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
+    proc.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString('utf8');
+    });
+    proc.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString('utf8');
+    });
     if (opts.input !== undefined && proc.stdin) {
-      proc.stdin.on('error', () => { /* the tool may exit before reading everything */ });
+      proc.stdin.on('error', () => {
+        /* the tool may exit before reading everything */
+      });
       proc.stdin.end(opts.input);
     }
-    const timer = setTimeout(() => { timedOut = true; proc.kill('SIGKILL'); }, opts.timeoutMs ?? 60000);
-    proc.once('error', (e) => { clearTimeout(timer); rej(e); });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      proc.kill('SIGKILL');
+    }, opts.timeoutMs ?? 60000);
+    proc.once('error', (e) => {
+      clearTimeout(timer);
+      rej(e);
+    });
     proc.once('close', (code, signal) => {
       clearTimeout(timer);
       res({ code, signal, timedOut, stdout, stderr, ms: Date.now() - started });
@@ -70,7 +82,8 @@ export function executableMissing(path: string, hint: string): string | null {
 export function commandFails(bin: string, args: string[], what: string): string | null {
   const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 30000 });
   if (r.error) return `${what}: ${bin} not runnable (${r.error.message})`;
-  if (r.status !== 0) return `${what}: \`${bin} ${args.join(' ')}\` exited ${r.status}: ${(r.stderr || r.stdout).trim().split('\n').pop() ?? ''}`;
+  if (r.status !== 0)
+    return `${what}: \`${bin} ${args.join(' ')}\` exited ${r.status}: ${(r.stderr || r.stdout).trim().split('\n').pop() ?? ''}`;
   return null;
 }
 
@@ -96,7 +109,7 @@ export class Symbolizer {
 export function zxidRanks(values: Iterable<bigint>): (v: bigint) => string {
   const sorted = [...new Set(values)].filter((v) => v !== 0n).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const rank = new Map(sorted.map((v, i) => [v, `z${i + 1}`]));
-  return (v) => (v === 0n ? '0' : rank.get(v) ?? `z?${v.toString(16)}`);
+  return (v) => (v === 0n ? '0' : (rank.get(v) ?? `z?${v.toString(16)}`));
 }
 
 /** Line diff (LCS) with a little context: "-" only in `a`, "+" only in `b`. */

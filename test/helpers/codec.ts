@@ -51,6 +51,9 @@ export function assertEveryTruncationRefused<T>(codec: CodecUnderTest<T>, sample
 export function assertTrailingBytesRefused<T>(codec: CodecUnderTest<T>, samples: readonly T[]): void {
   for (const s of samples) {
     const buf = Buffer.concat([codec.encode(s), Buffer.from([0])]);
-    assert.match(refusal(codec.errorClass, () => codec.decode(buf), codec.name(s)), /trailing/);
+    assert.match(
+      refusal(codec.errorClass, () => codec.decode(buf), codec.name(s)),
+      /trailing/,
+    );
   }
 }

@@ -13,21 +13,40 @@ import { tempDir } from './servers.js';
 export const SESSION = 0x1000abcd00000001n;
 export const T0 = Date.UTC(2024, 0, 2, 3, 4, 5);
 
-export interface Rec { hdr: TxnHeader; txn: Txn }
+export interface Rec {
+  hdr: TxnHeader;
+  txn: Txn;
+}
 
 /** zxid 1: createSession; then creates under /app, a setData every 5th, an ephemeral, a multi. */
 export function history(n: number): Rec[] {
   const out: Rec[] = [];
   const hdr = (zxid: number, type: number): TxnHeader => ({ sessionId: SESSION, cxid: zxid, zxid, time: T0 + zxid * 1000, type });
   out.push({ hdr: hdr(1, OpCode.createSession), txn: { type: OpCode.createSession, timeOutMs: 30000 } });
-  out.push({ hdr: hdr(2, OpCode.create), txn: { type: OpCode.create, path: '/app', data: Buffer.from('root'), acl: OPEN_ACL_UNSAFE, ephemeralOwner: 0n, parentCVersion: 1 } });
+  out.push({
+    hdr: hdr(2, OpCode.create),
+    txn: { type: OpCode.create, path: '/app', data: Buffer.from('root'), acl: OPEN_ACL_UNSAFE, ephemeralOwner: 0n, parentCVersion: 1 },
+  });
   let kids = 0;
   for (let z = 3; z <= n; z++) {
     if (z % 5 === 0) {
-      out.push({ hdr: hdr(z, OpCode.setData), txn: { type: OpCode.setData, path: '/app', data: Buffer.from([0, 1, 2, z & 255]), version: z / 5 } });
+      out.push({
+        hdr: hdr(z, OpCode.setData),
+        txn: { type: OpCode.setData, path: '/app', data: Buffer.from([0, 1, 2, z & 255]), version: z / 5 },
+      });
     } else {
       kids++;
-      out.push({ hdr: hdr(z, OpCode.create), txn: { type: OpCode.create, path: `/app/c${z}`, data: Buffer.from(`v${z}`), acl: OPEN_ACL_UNSAFE, ephemeralOwner: 0n, parentCVersion: kids } });
+      out.push({
+        hdr: hdr(z, OpCode.create),
+        txn: {
+          type: OpCode.create,
+          path: `/app/c${z}`,
+          data: Buffer.from(`v${z}`),
+          acl: OPEN_ACL_UNSAFE,
+          ephemeralOwner: 0n,
+          parentCVersion: kids,
+        },
+      });
     }
   }
   return out;
@@ -97,4 +116,3 @@ export function fingerprint(dir: string): Map<string, string> {
   for (const name of readdirSync(dir)) m.set(name, `${statSync(join(dir, name)).size}:${readFileSync(join(dir, name)).toString('base64')}`);
   return m;
 }
-

@@ -55,7 +55,9 @@ export async function startEnsemble(opts: EnsembleOptions = {}): Promise<Ensembl
       return await startEnsembleOnce(opts);
     } catch (e) {
       if (attempt >= 3 || !/EADDRINUSE|already in use/.test((e as Error).message)) throw e;
-      process.stderr.write(`startEnsemble: a port was taken before a member bound it; retrying on fresh ports (${(e as Error).message.split('\n')[0]})\n`);
+      process.stderr.write(
+        `startEnsemble: a port was taken before a member bound it; retrying on fresh ports (${(e as Error).message.split('\n')[0]})\n`,
+      );
     }
   }
 }
@@ -74,11 +76,22 @@ async function startEnsembleOnce(opts: EnsembleOptions): Promise<Ensemble> {
     writeFileSync(join(dataDir, 'myid'), `${i + 1}\n`);
     const cfgDir = join(root, `cfg${i + 1}`);
     mkdirSync(cfgDir, { recursive: true });
-    cfgFiles.push(writeCfg(cfgDir, {
-      tickTime: 2000, initLimit: 10, syncLimit: 5, dataDir, clientPort: ports[i]!.client, clientPortAddress: '127.0.0.1',
-      'admin.enableServer': false, '4lw.commands.whitelist': '*', ...(i >= voters ? { peerType: 'observer' } : {}),
-      ...serverLines, ...opts.cfg, ...opts.memberCfg?.(i + 1),
-    }));
+    cfgFiles.push(
+      writeCfg(cfgDir, {
+        tickTime: 2000,
+        initLimit: 10,
+        syncLimit: 5,
+        dataDir,
+        clientPort: ports[i]!.client,
+        clientPortAddress: '127.0.0.1',
+        'admin.enableServer': false,
+        '4lw.commands.whitelist': '*',
+        ...(i >= voters ? { peerType: 'observer' } : {}),
+        ...serverLines,
+        ...opts.cfg,
+        ...opts.memberCfg?.(i + 1),
+      }),
+    );
     members.push({ id: i + 1, port: ports[i]!.client, dataDir, observer: i >= voters, proc: null, log: '' });
   }
 
@@ -88,11 +101,17 @@ async function startEnsembleOnce(opts: EnsembleOptions): Promise<Ensemble> {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ARK_LOG_LEVEL: process.env.ARK_LOG_LEVEL ?? 'info', ARK_LOG_FORMAT: 'json', ...opts.env },
     });
-    proc.stdout?.on('data', (d: Buffer) => { m.log += d.toString(); });
-    proc.stderr?.on('data', (d: Buffer) => { m.log += d.toString(); });
+    proc.stdout?.on('data', (d: Buffer) => {
+      m.log += d.toString();
+    });
+    proc.stderr?.on('data', (d: Buffer) => {
+      m.log += d.toString();
+    });
     const server = wrapProcess(`ark ${m.id}`, proc, '127.0.0.1', m.port, m.dataDir);
     m.proc = server;
-    proc.once('exit', () => { if (m.proc === server) m.proc = null; });
+    proc.once('exit', () => {
+      if (m.proc === server) m.proc = null;
+    });
     try {
       await waitForPort('127.0.0.1', m.port, 20000, proc);
     } catch (e) {
@@ -109,7 +128,11 @@ async function startEnsembleOnce(opts: EnsembleOptions): Promise<Ensemble> {
  * Free loopback ports for each member and the server.N lines naming them (observers last), with
  * each member's client address in its line (`;127.0.0.1:port`) when clientInLines.
  */
-export async function ensemblePorts(voters: number, observers: number, clientInLines = false): Promise<{
+export async function ensemblePorts(
+  voters: number,
+  observers: number,
+  clientInLines = false,
+): Promise<{
   ports: Array<{ client: number; quorum: number; election: number }>;
   serverLines: Record<string, string>;
 }> {
@@ -118,7 +141,8 @@ export async function ensemblePorts(voters: number, observers: number, clientInL
   for (let i = 0; i < voters + observers; i++) {
     const p = { client: await freePort(), quorum: await freePort(), election: await freePort() };
     ports.push(p);
-    serverLines[`server.${i + 1}`] = `127.0.0.1:${p.quorum}:${p.election}${i >= voters ? ':observer' : ''}${clientInLines ? `;127.0.0.1:${p.client}` : ''}`;
+    serverLines[`server.${i + 1}`] =
+      `127.0.0.1:${p.quorum}:${p.election}${i >= voters ? ':observer' : ''}${clientInLines ? `;127.0.0.1:${p.client}` : ''}`;
   }
   return { ports, serverLines };
 }
@@ -161,7 +185,8 @@ export async function assembleEnsemble(o: {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         for (const m of members) if ((await mode(m)) === 'leader') return m;
-        if (Date.now() > deadline) throw new Error(`no leader after ${timeoutMs} ms\n${members.map((m) => `--- ${m.id}\n${m.log.slice(-3000)}`).join('\n')}`);
+        if (Date.now() > deadline)
+          throw new Error(`no leader after ${timeoutMs} ms\n${members.map((m) => `--- ${m.id}\n${m.log.slice(-3000)}`).join('\n')}`);
         await new Promise((r) => setTimeout(r, o.pollMs));
       }
     },
@@ -176,7 +201,12 @@ export async function assembleEnsemble(o: {
     },
     mode,
     async stop() {
-      await Promise.all(members.map(async (m) => { await m.proc?.stop({ keepData: true }); m.proc = null; }));
+      await Promise.all(
+        members.map(async (m) => {
+          await m.proc?.stop({ keepData: true });
+          m.proc = null;
+        }),
+      );
       rmSync(o.root, { recursive: true, force: true });
     },
   };

@@ -6,7 +6,9 @@ export function fourLetter(port: number, cmd: string, host = '127.0.0.1'): Promi
     const s = connect({ port, host });
     let out = '';
     s.on('connect', () => s.write(cmd));
-    s.on('data', (d: Buffer) => { out += d.toString(); });
+    s.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     s.on('end', () => resolve(out));
     s.on('close', () => resolve(out));
     s.on('error', reject);

@@ -17,15 +17,27 @@ export interface InProc {
 export async function startInProc(cfg: Record<string, string | number | boolean> = {}, dataDir = tempDir('inproc')): Promise<InProc> {
   const port = await freePort();
   const text = Object.entries({
-    tickTime: 200, dataDir, clientPort: port, clientPortAddress: '127.0.0.1', '4lw.commands.whitelist': '*',
-    extendedTypesEnabled: true, 'znode.container.checkIntervalMs': 100, maxClientCnxns: 0, 'admin.enableServer': false, ...cfg,
-  }).map(([k, v]) => `${k}=${v}`).join('\n');
+    tickTime: 200,
+    dataDir,
+    clientPort: port,
+    clientPortAddress: '127.0.0.1',
+    '4lw.commands.whitelist': '*',
+    extendedTypesEnabled: true,
+    'znode.container.checkIntervalMs': 100,
+    maxClientCnxns: 0,
+    'admin.enableServer': false,
+    ...cfg,
+  })
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n');
   const { config } = parseZooCfg(text);
   const server = new ArkServer(config, createLogger({ level: process.env.ARK_LOG_LEVEL ?? 'silent', pretty: false }));
   await server.start();
   const clients: ZkClient[] = [];
   return {
-    server, port, dataDir,
+    server,
+    port,
+    dataDir,
     async client(opts = {}) {
       const c = await ZkClient.connect({ port, ...opts });
       clients.push(c);

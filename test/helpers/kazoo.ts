@@ -12,8 +12,9 @@ let missingCache: string | null | undefined;
 /** Reason why kazoo cannot be run here, or null. */
 export function kazooMissing(): string | null {
   if (missingCache === undefined) {
-    missingCache = executableMissing(kazooPython, 'apt-get install python3')
-      ?? commandFails(kazooPython, ['-c', 'import kazoo.client, kazoo.recipe.cache'], 'kazoo (apt-get install python3-kazoo)');
+    missingCache =
+      executableMissing(kazooPython, 'apt-get install python3') ??
+      commandFails(kazooPython, ['-c', 'import kazoo.client, kazoo.recipe.cache'], 'kazoo (apt-get install python3-kazoo)');
   }
   return missingCache;
 }

@@ -31,7 +31,11 @@ export interface PromFamily {
 }
 
 export class PromParseError extends Error {
-  constructor(readonly line: number, readonly text: string, why: string) {
+  constructor(
+    readonly line: number,
+    readonly text: string,
+    why: string,
+  ) {
     super(`line ${line}: ${why}: ${JSON.stringify(text)}`);
     this.name = 'PromParseError';
   }
@@ -56,7 +60,10 @@ export function parseGoFloat(s: string): number | null {
 
 class Line {
   pos = 0;
-  constructor(readonly text: string, readonly no: number) {}
+  constructor(
+    readonly text: string,
+    readonly no: number,
+  ) {}
   fail(why: string): never {
     throw new PromParseError(this.no, this.text, `${why} (at column ${this.pos + 1})`);
   }
@@ -148,7 +155,12 @@ function readLabels(l: Line): Record<string, string> {
 export function parsePromText(text: string): Map<string, PromFamily> {
   const families = new Map<string, PromFamily>();
   if (text === '') return families;
-  if (!text.endsWith('\n')) throw new PromParseError(text.split('\n').length, text.slice(text.lastIndexOf('\n') + 1), 'the last line does not end with a line feed');
+  if (!text.endsWith('\n'))
+    throw new PromParseError(
+      text.split('\n').length,
+      text.slice(text.lastIndexOf('\n') + 1),
+      'the last line does not end with a line feed',
+    );
   const lines = text.slice(0, -1).split('\n');
   /** families whose samples are over: a later sample of theirs breaks the grouping */
   const closed = new Set<string>();
@@ -201,7 +213,10 @@ export function parsePromText(text: string): Map<string, PromFamily> {
       if (current !== null) closed.add(current);
       current = name;
     }
-    const key = `${sample.name}{${Object.entries(sample.labels).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
+    const key = `${sample.name}{${Object.entries(sample.labels)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(',')}}`;
     if (series.has(key)) l.fail(`series ${key} given twice`);
     series.add(key);
     f.samples.push(sample);
@@ -234,7 +249,7 @@ function belongsTo(name: string, families: ReadonlyMap<string, PromFamily>): str
   const s = suffixed(name);
   if (s) {
     const base = families.get(s.base);
-    if (base && (base.type === 'summary' || (base.type === 'histogram'))) return s.base;
+    if (base && (base.type === 'summary' || base.type === 'histogram')) return s.base;
   }
   return name;
 }
@@ -267,7 +282,11 @@ function checkShape(l: Line, f: PromFamily, s: PromSample): void {
 }
 
 /** The one sample of a family without labels (a gauge or counter), or undefined when absent. */
-export function sampleValue(families: ReadonlyMap<string, PromFamily>, name: string, labels: Record<string, string> = {}): number | undefined {
+export function sampleValue(
+  families: ReadonlyMap<string, PromFamily>,
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
   const s = suffixed(name);
   const f = families.get(name) ?? (s ? families.get(s.base) : undefined);
   const want = JSON.stringify(Object.entries(labels).sort());

@@ -38,7 +38,9 @@ function ephemeralRange(): { low: number; high: number } {
   try {
     const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
     if (low && high && low <= high) return { low, high };
-  } catch { /* not Linux: the IANA dynamic range */ }
+  } catch {
+    /* not Linux: the IANA dynamic range */
+  }
   return { low: 49152, high: 65535 };
 }
 
@@ -85,7 +87,12 @@ export function tempDir(prefix: string): string {
 
 export function writeCfg(dir: string, entries: Record<string, string | number | boolean>): string {
   const file = join(dir, 'zoo.cfg');
-  writeFileSync(file, `${Object.entries(entries).map(([k, v]) => `${k}=${v}`).join('\n')}\n`);
+  writeFileSync(
+    file,
+    `${Object.entries(entries)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n')}\n`,
+  );
   return file;
 }
 
@@ -95,7 +102,10 @@ export async function waitForPort(host: string, port: number, timeoutMs = 20000,
     if (proc && proc.exitCode !== null) throw new Error(`server exited with code ${proc.exitCode} before listening`);
     const ok = await new Promise<boolean>((res) => {
       const c = connect({ host, port });
-      c.once('connect', () => { c.destroy(); res(true); });
+      c.once('connect', () => {
+        c.destroy();
+        res(true);
+      });
       c.once('error', () => res(false));
     });
     if (ok) return;
@@ -106,11 +116,19 @@ export async function waitForPort(host: string, port: number, timeoutMs = 20000,
 
 export function wrapProcess(name: string, proc: ChildProcess, host: string, port: number, dataDir: string): RunningServer {
   let out = '';
-  proc.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
-  proc.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+  proc.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  proc.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
   return {
-    name, host, port, dataDir, process: proc,
+    name,
+    host,
+    port,
+    dataDir,
+    process: proc,
     connectString: `${host}:${port}`,
     async stop(opts) {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
@@ -137,13 +155,17 @@ export interface StartArkOptions {
 /** Starts `ark server zoo.cfg` as a child process on a free loopback port. */
 export async function startArk(opts: StartArkOptions = {}): Promise<RunningServer> {
   const host = '127.0.0.1';
-  const port = Number(opts.cfg?.clientPort ?? await freePort());
+  const port = Number(opts.cfg?.clientPort ?? (await freePort()));
   const dataDir = opts.dataDir ?? tempDir('data');
   mkdirSync(dataDir, { recursive: true });
   const cfgDir = tempDir('cfg');
   const cfgFile = writeCfg(cfgDir, {
-    tickTime: 2000, dataDir, clientPort: port, clientPortAddress: host,
-    'admin.enableServer': false, '4lw.commands.whitelist': '*',
+    tickTime: 2000,
+    dataDir,
+    clientPort: port,
+    clientPortAddress: host,
+    'admin.enableServer': false,
+    '4lw.commands.whitelist': '*',
     ...opts.cfg,
   });
   const proc = spawn(process.execPath, [arkBin, 'server', cfgFile], {

@@ -50,25 +50,45 @@ export async function startZooKeeperEnsemble(opts: ZooKeeperEnsembleOptions = {}
     const cfgDir = join(root, `cfg${i + 1}`);
     mkdirSync(cfgDir, { recursive: true });
     const cfg: Record<string, string | number | boolean> = {
-      tickTime: 2000, initLimit: 10, syncLimit: 5, dataDir, clientPort: ports[i]!.client, clientPortAddress: host,
-      'admin.enableServer': false, '4lw.commands.whitelist': '*', ...(i >= voters ? { peerType: 'observer' } : {}),
-      ...serverLines, ...opts.cfg,
+      tickTime: 2000,
+      initLimit: 10,
+      syncLimit: 5,
+      dataDir,
+      clientPort: ports[i]!.client,
+      clientPortAddress: host,
+      'admin.enableServer': false,
+      '4lw.commands.whitelist': '*',
+      ...(i >= voters ? { peerType: 'observer' } : {}),
+      ...serverLines,
+      ...opts.cfg,
     };
-    memberArgs.push(zookeeperJavaArgs({
-      mainClass: 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfgFile: writeCfg(cfgDir, cfg), cfg,
-      props: opts.systemProperties ?? {}, heap: opts.heap ?? '512m', ...(opts.production ? { production: true } : {}),
-    }));
+    memberArgs.push(
+      zookeeperJavaArgs({
+        mainClass: 'org.apache.zookeeper.server.quorum.QuorumPeerMain',
+        cfgFile: writeCfg(cfgDir, cfg),
+        cfg,
+        props: opts.systemProperties ?? {},
+        heap: opts.heap ?? '512m',
+        ...(opts.production ? { production: true } : {}),
+      }),
+    );
     members.push({ id: i + 1, port: ports[i]!.client, dataDir, observer: i >= voters, proc: null, log: '' });
   }
 
   async function start(m: Member): Promise<void> {
     if (m.proc) return;
     const proc = spawn(javaBin, memberArgs[m.id - 1]!, { stdio: ['ignore', 'pipe', 'pipe'] });
-    proc.stdout?.on('data', (d: Buffer) => { m.log += d.toString(); });
-    proc.stderr?.on('data', (d: Buffer) => { m.log += d.toString(); });
+    proc.stdout?.on('data', (d: Buffer) => {
+      m.log += d.toString();
+    });
+    proc.stderr?.on('data', (d: Buffer) => {
+      m.log += d.toString();
+    });
     const server = wrapProcess(`zookeeper ${m.id}`, proc, host, m.port, m.dataDir);
     m.proc = server;
-    proc.once('exit', () => { if (m.proc === server) m.proc = null; });
+    proc.once('exit', () => {
+      if (m.proc === server) m.proc = null;
+    });
     // A quorum member binds its client port at startup and answers srvr with "not currently
     // serving requests" until it has joined a quorum: here wait only for an answer (serving()
     // and leader() wait for the quorum), as Ark's helper waits only for the port.
@@ -80,7 +100,9 @@ export async function startZooKeeperEnsemble(opts: ZooKeeperEnsembleOptions = {}
       try {
         await fourLetterWord(host, m.port, 'srvr', 2000);
         return;
-      } catch { /* not listening yet */ }
+      } catch {
+        /* not listening yet */
+      }
       if (Date.now() > deadline) throw new Error(`zookeeper ${m.id} not listening on ${m.port} after 30000 ms\n${m.log.slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -97,11 +97,22 @@ export function fourLetterWord(host: string, port: number, word: string, timeout
   return new Promise((res, rej) => {
     const sock = connect({ host, port });
     let out = '';
-    const timer = setTimeout(() => { sock.destroy(); rej(new Error(`${word}: no answer from ${host}:${port} in ${timeoutMs} ms`)); }, timeoutMs);
+    const timer = setTimeout(() => {
+      sock.destroy();
+      rej(new Error(`${word}: no answer from ${host}:${port} in ${timeoutMs} ms`));
+    }, timeoutMs);
     sock.on('connect', () => sock.write(word));
-    sock.on('data', (d: Buffer) => { out += d.toString('utf8'); });
-    sock.on('error', (e) => { clearTimeout(timer); rej(e); });
-    sock.on('close', () => { clearTimeout(timer); res(out); });
+    sock.on('data', (d: Buffer) => {
+      out += d.toString('utf8');
+    });
+    sock.on('error', (e) => {
+      clearTimeout(timer);
+      rej(e);
+    });
+    sock.on('close', () => {
+      clearTimeout(timer);
+      res(out);
+    });
   });
 }
 
@@ -134,7 +145,11 @@ export function zookeeperJavaArgs(o: {
   heap?: string;
   production?: boolean;
 }): string[] {
-  const props: Record<string, string | number | boolean> = { ...o.defaults, 'zookeeper.admin.enableServer': false, 'zookeeper.jmx.log4j.disable': true };
+  const props: Record<string, string | number | boolean> = {
+    ...o.defaults,
+    'zookeeper.admin.enableServer': false,
+    'zookeeper.jmx.log4j.disable': true,
+  };
   for (const [key, prop] of Object.entries(CFG_AS_SYSTEM_PROPERTY)) {
     const v = o.cfg[key];
     if (v !== undefined) props[prop] = v;
@@ -143,8 +158,10 @@ export function zookeeperJavaArgs(o: {
   return [
     ...jvmFlags(process.env.ARK_ZK_LOG_LEVEL ?? 'warn', o.heap, o.production),
     ...Object.entries(props).map(([k, v]) => `-D${k}=${v}`),
-    '-cp', javaClasspath(),
-    o.mainClass, o.cfgFile,
+    '-cp',
+    javaClasspath(),
+    o.mainClass,
+    o.cfgFile,
   ];
 }
 
@@ -185,9 +202,13 @@ export async function startZooKeeper(opts: StartZooKeeperOptions = {}): Promise<
   };
   const cfgFile = writeCfg(cfgDir, cfg);
   const args = zookeeperJavaArgs({
-    mainClass: 'org.apache.zookeeper.server.ZooKeeperServerMain', cfgFile, cfg,
-    defaults: { 'zookeeper.extendedTypesEnabled': true }, props: opts.systemProperties ?? {},
-    ...(opts.heap ? { heap: opts.heap } : {}), ...(opts.production ? { production: true } : {}),
+    mainClass: 'org.apache.zookeeper.server.ZooKeeperServerMain',
+    cfgFile,
+    cfg,
+    defaults: { 'zookeeper.extendedTypesEnabled': true },
+    props: opts.systemProperties ?? {},
+    ...(opts.heap ? { heap: opts.heap } : {}),
+    ...(opts.production ? { production: true } : {}),
   });
   const proc = spawn(javaBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const server = wrapProcess('zookeeper', proc, host, port, dataDir);
@@ -211,7 +232,12 @@ export async function startZooKeeper(opts: StartZooKeeperOptions = {}): Promise<
   return wrapped;
 }
 
-async function waitForZooKeeper(host: string, port: number, timeoutMs: number, proc: import('node:child_process').ChildProcess): Promise<void> {
+async function waitForZooKeeper(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  proc: import('node:child_process').ChildProcess,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
@@ -249,7 +275,9 @@ export async function compileJava(sources: string[]): Promise<string> {
   const classDir = join(tmpdir(), `ark-javac-${key}`);
   if (existsSync(join(classDir, '.complete'))) return classDir;
   const work = tempDir('javac');
-  const r = await runTool(javacBin, ['-nowarn', '-encoding', 'UTF-8', '-d', work, '-cp', javaClasspath(), ...sources], { timeoutMs: 120000 });
+  const r = await runTool(javacBin, ['-nowarn', '-encoding', 'UTF-8', '-d', work, '-cp', javaClasspath(), ...sources], {
+    timeoutMs: 120000,
+  });
   if (r.code !== 0) {
     rmSync(work, { recursive: true, force: true });
     throw new Error(`javac failed (${r.code}):\n${r.stdout}${r.stderr}`);
@@ -261,7 +289,11 @@ export async function compileJava(sources: string[]): Promise<string> {
     // another process won the race (or a stale incomplete dir is in the way)
     if (!existsSync(join(classDir, '.complete'))) {
       rmSync(classDir, { recursive: true, force: true });
-      try { renameSync(work, classDir); } catch { /* lost again; the winner's copy is complete */ }
+      try {
+        renameSync(work, classDir);
+      } catch {
+        /* lost again; the winner's copy is complete */
+      }
     }
     rmSync(work, { recursive: true, force: true });
   }
@@ -272,15 +304,27 @@ export async function compileJava(sources: string[]): Promise<string> {
 export type JavaResult = ToolResult;
 
 /** Runs `java -cp classDir:<zookeeper jars> mainClass args...`, killing it after timeoutMs. */
-export function runJava(classDir: string, mainClass: string, args: string[], timeoutMs = 60000, sysProps: Record<string, string> = {}): Promise<JavaResult> {
+export function runJava(
+  classDir: string,
+  mainClass: string,
+  args: string[],
+  timeoutMs = 60000,
+  sysProps: Record<string, string> = {},
+): Promise<JavaResult> {
   const missing = javaClientMissing();
   if (missing) return Promise.reject(new Error(missing));
-  return runTool(javaBin, [
-    ...jvmFlags(process.env.ARK_JAVA_LOG_LEVEL ?? 'error'),
-    ...Object.entries(sysProps).map(([k, v]) => `-D${k}=${v}`),
-    '-cp', [classDir, javaClasspath()].join(delimiter),
-    mainClass, ...args,
-  ], { timeoutMs });
+  return runTool(
+    javaBin,
+    [
+      ...jvmFlags(process.env.ARK_JAVA_LOG_LEVEL ?? 'error'),
+      ...Object.entries(sysProps).map(([k, v]) => `-D${k}=${v}`),
+      '-cp',
+      [classDir, javaClasspath()].join(delimiter),
+      mainClass,
+      ...args,
+    ],
+    { timeoutMs },
+  );
 }
 
 /** Short human description of a JavaResult for assertion messages. */

@@ -20,7 +20,15 @@ import { join } from 'node:path';
 import { repoRoot, requireOrSkip, startArk, type RunningServer } from '../helpers/servers.js';
 import { INTEROP_CFG, startZooKeeper, zookeeperMissing } from '../helpers/zookeeper.js';
 import {
-  Symbolizer, checkFixture, describeTool, executableMissing, readFixture, runTool, transcriptDiff, zxidRanks, type ToolResult,
+  Symbolizer,
+  checkFixture,
+  describeTool,
+  executableMissing,
+  readFixture,
+  runTool,
+  transcriptDiff,
+  zxidRanks,
+  type ToolResult,
 } from '../helpers/clitools.js';
 
 const cliMt = process.env.ARK_CLI_MT ?? '/usr/lib/zookeeper/bin/cli_mt';
@@ -34,7 +42,12 @@ interface Step {
 }
 
 const STAT = (owner = '0', version = 0, aversion = '0'): string[] => [
-  '\tctime = <time>', '\tczxid=*', '\tmtime=<time>', '\tmzxid=*', `\tversion=${version}\taversion=${aversion}`, `\tephemeralOwner = ${owner}`,
+  '\tctime = <time>',
+  '\tczxid=*',
+  '\tmtime=<time>',
+  '\tmzxid=*',
+  `\tversion=${version}\taversion=${aversion}`,
+  `\tephemeralOwner = ${owner}`,
 ];
 
 const STEPS: Step[] = [
@@ -59,7 +72,19 @@ const STEPS: Step[] = [
   },
   {
     cmd: 'ls2 /cc',
-    out: ['time = <n> msec', '/cc: rc = 0', '\tct', '\tct2', '\tp', '\ts0000000002', '\ts0000000003', '\tttl', '\tttl2', 'time = <n> msec', ...STAT()],
+    out: [
+      'time = <n> msec',
+      '/cc: rc = 0',
+      '\tct',
+      '\tct2',
+      '\tp',
+      '\ts0000000002',
+      '\ts0000000003',
+      '\tttl',
+      '\tttl2',
+      'time = <n> msec',
+      ...STAT(),
+    ],
   },
   { cmd: 'ls /nope', out: ['time = <n> msec', '/nope: rc = -101', 'time = <n> msec'] },
   { cmd: 'get /cc/p', out: ['time = <n> msec', '/cc/p: rc = 0', ' value_len = 3', 'new', 'Stat:', ...STAT()] },
@@ -75,9 +100,19 @@ const STEPS: Step[] = [
   // standalone: /zookeeper/config is empty, all-zero stat, aversion -1
   {
     cmd: 'config',
-    out: ['time = <n> msec', '/zookeeper/config: rc = 0', ' value_len = 0', '', 'Stat:',
-      '\tctime = Thu Jan  1 00:00:00 1970', '\tczxid=0', '\tmtime=Thu Jan  1 00:00:00 1970', '\tmzxid=0',
-      '\tversion=0\taversion=ffffffff', '\tephemeralOwner = 0'],
+    out: [
+      'time = <n> msec',
+      '/zookeeper/config: rc = 0',
+      ' value_len = 0',
+      '',
+      'Stat:',
+      '\tctime = Thu Jan  1 00:00:00 1970',
+      '\tczxid=0',
+      '\tmtime=Thu Jan  1 00:00:00 1970',
+      '\tmzxid=0',
+      '\tversion=0\taversion=ffffffff',
+      '\tephemeralOwner = 0',
+    ],
   },
   // exists (synchronous, prints only failures); interactive mode
   {
@@ -170,7 +205,12 @@ function normalizeLines(lines: string[], session: string | null, rank: (v: bigin
 
 function matches(expected: string, actual: string): boolean {
   if (!expected.includes('*')) return expected === actual;
-  const re = new RegExp(`^${expected.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${expected
+      .split('*')
+      .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return re.test(actual);
 }
 
@@ -203,7 +243,11 @@ async function runAll(t: TestContext, server: RunningServer): Promise<string> {
       const ok = got.length === r.step.out.length && r.step.out.every((e, k) => matches(e, got[k]!));
       if (!ok) problems.push(`${label}: expected ${JSON.stringify(r.step.out)}, got ${JSON.stringify(got)}`);
     }
-    assert.deepEqual(problems, [], `cli_mt against ${server.name}:\n${problems.join('\n')}\n--- transcript ---\n${text}\n--- ${server.name} output ---\n${server.output()}`);
+    assert.deepEqual(
+      problems,
+      [],
+      `cli_mt against ${server.name}:\n${problems.join('\n')}\n--- transcript ---\n${text}\n--- ${server.name} output ---\n${server.output()}`,
+    );
     return text;
   } finally {
     await server.stop();

@@ -10,7 +10,14 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, requireOrSkip, startArk, type RunningServer } from '../helpers/servers.js';
 import {
-  INTEROP_CFG, compileJava, describeJava, interopJavaDir, javaClientMissing, runJava, startZooKeeper, zookeeperMissing,
+  INTEROP_CFG,
+  compileJava,
+  describeJava,
+  interopJavaDir,
+  javaClientMissing,
+  runJava,
+  startZooKeeper,
+  zookeeperMissing,
 } from '../helpers/zookeeper.js';
 
 const fixturePath = join(repoRoot, 'test', 'fixtures', 'stat-transcript.zk38.txt');
@@ -72,7 +79,8 @@ export function lineDiff(a: string, b: string, labelA: string, labelB: string, c
     out.push(`${op.kind}${op.kind === ' ' ? '' : `${op.line}:`} ${op.text}`);
   });
   const changed = ops.filter((o) => o.kind !== ' ').length;
-  if (out.length > maxLines) return [...out.slice(0, maxLines), `... (${out.length - maxLines} more diff lines, ${changed} changed lines in all)`].join('\n');
+  if (out.length > maxLines)
+    return [...out.slice(0, maxLines), `... (${out.length - maxLines} more diff lines, ${changed} changed lines in all)`].join('\n');
   return out.join('\n');
 }
 
@@ -93,11 +101,13 @@ describe('Stat transcript: Ark vs Apache ZooKeeper', () => {
     // the fixture is committed: without it there is nothing to compare ZooKeeper's transcript with
     assert.ok(existsSync(fixturePath), `the fixture ${fixturePath} is committed (ARK_UPDATE_FIXTURES=1 writes it)`);
     const fixture = readFileSync(fixturePath, 'utf8');
-    assert.ok(zkTranscript === fixture,
-      `ZooKeeper's transcript differs from the fixture (nondeterminism, or regenerate with ARK_UPDATE_FIXTURES=1):\n${lineDiff(fixture, zkTranscript, 'fixture', 'zookeeper')}`);
+    assert.ok(
+      zkTranscript === fixture,
+      `ZooKeeper's transcript differs from the fixture (nondeterminism, or regenerate with ARK_UPDATE_FIXTURES=1):\n${lineDiff(fixture, zkTranscript, 'fixture', 'zookeeper')}`,
+    );
   });
 
-  test('Ark transcript equals ZooKeeper\'s', { timeout: 180000 }, async (t) => {
+  test("Ark transcript equals ZooKeeper's", { timeout: 180000 }, async (t) => {
     const skip = requireOrSkip(javaClientMissing());
     if (skip) {
       t.skip(skip);

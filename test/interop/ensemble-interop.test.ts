@@ -31,7 +31,13 @@ import { join } from 'node:path';
 import { requireOrSkip } from '../helpers/servers.js';
 import { startEnsemble, type Ensemble, type Member } from '../helpers/ensemble.js';
 import {
-  INTEROP_CFG, compileJava, describeJava, fourLetterWord, interopJavaDir, javaClientMissing, runJava,
+  INTEROP_CFG,
+  compileJava,
+  describeJava,
+  fourLetterWord,
+  interopJavaDir,
+  javaClientMissing,
+  runJava,
 } from '../helpers/zookeeper.js';
 import { describeTool, type ToolResult } from '../helpers/clitools.js';
 import { kazooMissing, runKazooScript } from '../helpers/kazoo.js';
@@ -41,7 +47,9 @@ async function ensembleReport(ens: Ensemble, tail = 6000): Promise<string> {
   const parts: string[] = [];
   for (const m of ens.members) {
     const mode = await ens.mode(m);
-    parts.push(`--- member ${m.id} (port ${m.port}, ${m.proc ? `pid ${m.proc.process.pid}` : 'not running'}, mode ${mode}) ---\n${m.log.slice(-tail)}`);
+    parts.push(
+      `--- member ${m.id} (port ${m.port}, ${m.proc ? `pid ${m.proc.process.pid}` : 'not running'}, mode ${mode}) ---\n${m.log.slice(-tail)}`,
+    );
   }
   return parts.join('\n');
 }
@@ -66,8 +74,13 @@ async function converged(ens: Ensemble, timeoutMs: number): Promise<string> {
     const modes = await Promise.all(ens.members.map((m) => ens.mode(m)));
     const zxids = await Promise.all(ens.members.map((m) => zxidOf(m)));
     last = ens.members.map((m, i) => `${m.id}:${modes[i]}@${zxids[i]}`).join(' ');
-    if (modes.every((x) => x !== null) && modes.filter((x) => x === 'leader').length === 1
-      && zxids[0] !== null && zxids.every((z) => z === zxids[0])) return `${zxids[0]} (${last})`;
+    if (
+      modes.every((x) => x !== null) &&
+      modes.filter((x) => x === 'leader').length === 1 &&
+      zxids[0] !== null &&
+      zxids.every((z) => z === zxids[0])
+    )
+      return `${zxids[0]} (${last})`;
     if (Date.now() > deadline) throw new Error(`members did not converge on one Zxid within ${timeoutMs} ms: ${last}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -79,7 +92,9 @@ async function converged(ens: Ensemble, timeoutMs: number): Promise<string> {
  * program failed, so later tests find three members.
  */
 async function failover(
-  t: TestContext, ens: Ensemble, label: string,
+  t: TestContext,
+  ens: Ensemble,
+  label: string,
   run: (leader: Member, pid: number) => Promise<ToolResult>,
 ): Promise<void> {
   await ens.serving();
@@ -90,7 +105,11 @@ async function failover(
   let exitedAt = 0;
   const exited = new Promise<void>((res) => {
     if (proc.exitCode !== null || proc.signalCode !== null) res();
-    else proc.once('exit', () => { exitedAt = Date.now(); res(); });
+    else
+      proc.once('exit', () => {
+        exitedAt = Date.now();
+        res();
+      });
   });
   try {
     const r = await run(leader, pid);
@@ -101,7 +120,11 @@ async function failover(
     }
     assert.match(r.stdout, /^done: all checks passed/m);
     await Promise.race([exited, new Promise((res) => setTimeout(res, 5000))]);
-    assert.equal(proc.signalCode, 'SIGKILL', `member ${leader.id} should have died of SIGKILL (exit ${proc.exitCode}, signal ${proc.signalCode})`);
+    assert.equal(
+      proc.signalCode,
+      'SIGKILL',
+      `member ${leader.id} should have died of SIGKILL (exit ${proc.exitCode}, signal ${proc.signalCode})`,
+    );
     const killedAt = /^killed_at_epoch_ms=(\d+)$/m.exec(r.stdout);
     if (killedAt && exitedAt) t.diagnostic(`leader process exit seen ${exitedAt - Number(killedAt[1])} ms after the kill`);
     const resumed = /^resumed_after_ms=(\d+)$/m.exec(r.stdout);
@@ -201,7 +224,8 @@ describe('interop against a 3-server Ark ensemble', () => {
     const ens = await ensemble();
     const classDir = await compileJava([join(interopJavaDir, 'EnsembleFailover.java')]);
     await failover(t, ens, 'EnsembleFailover.java', (leader, pid) =>
-      runJava(classDir, 'EnsembleFailover', [ens.connectString, `127.0.0.1:${leader.port}`, String(pid)], 90000));
+      runJava(classDir, 'EnsembleFailover', [ens.connectString, `127.0.0.1:${leader.port}`, String(pid)], 90000),
+    );
   });
 
   test('kazoo: leader SIGKILLed while connected to it', { timeout: 120000 }, async (t) => {
@@ -212,6 +236,7 @@ describe('interop against a 3-server Ark ensemble', () => {
     }
     const ens = await ensemble();
     await failover(t, ens, 'ensemble_failover.py', (leader, pid) =>
-      runKazooScript('ensemble_failover.py', [ens.connectString, `127.0.0.1:${leader.port}`, String(pid)], 90000));
+      runKazooScript('ensemble_failover.py', [ens.connectString, `127.0.0.1:${leader.port}`, String(pid)], 90000),
+    );
   });
 });

@@ -8,11 +8,16 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { arkBin, repoRoot, requireOrSkip, tempDir, waitForPort, wrapProcess, writeCfg, type RunningServer } from '../helpers/servers.js';
 import {
-  arkBin, repoRoot, requireOrSkip, tempDir, waitForPort, wrapProcess, writeCfg, type RunningServer,
-} from '../helpers/servers.js';
-import {
-  INTEROP_CFG, compileJava, describeJava, javaClientMissing, runJava, startZooKeeper, zookeeperMissing, type JavaResult,
+  INTEROP_CFG,
+  compileJava,
+  describeJava,
+  javaClientMissing,
+  runJava,
+  startZooKeeper,
+  zookeeperMissing,
+  type JavaResult,
 } from '../helpers/zookeeper.js';
 
 const PORT = 2181;
@@ -36,8 +41,12 @@ async function startArkOnPort(port: number): Promise<RunningServer> {
   mkdirSync(dataDir, { recursive: true });
   const cfgDir = tempDir('cfg');
   const cfgFile = writeCfg(cfgDir, {
-    tickTime: 2000, dataDir, clientPort: port, clientPortAddress: host,
-    'admin.enableServer': false, '4lw.commands.whitelist': '*',
+    tickTime: 2000,
+    dataDir,
+    clientPort: port,
+    clientPortAddress: host,
+    'admin.enableServer': false,
+    '4lw.commands.whitelist': '*',
     ...INTEROP_CFG,
   });
   const proc = spawn(process.execPath, [arkBin, 'server', cfgFile], {
@@ -88,7 +97,7 @@ async function runExample(t: TestContext, server: RunningServer): Promise<JavaRe
   }
 }
 
-describe('a user\'s example ZookeeperBackup.java (localhost:2181)', () => {
+describe("a user's example ZookeeperBackup.java (localhost:2181)", () => {
   let zk: JavaResult | undefined;
 
   test('against Apache ZooKeeper 3.8', { timeout: 120000 }, async (t) => {

@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { requireOrSkip, startArk, type RunningServer } from '../helpers/servers.js';
 import {
-  INTEROP_CFG, compileJava, describeJava, interopJavaDir, javaClientMissing, runJava, startZooKeeper, zookeeperMissing,
+  INTEROP_CFG,
+  compileJava,
+  describeJava,
+  interopJavaDir,
+  javaClientMissing,
+  runJava,
+  startZooKeeper,
+  zookeeperMissing,
 } from '../helpers/zookeeper.js';
 
 async function runInterop(t: TestContext, server: RunningServer): Promise<void> {

@@ -27,9 +27,25 @@ test('jute-oracle.json fixture is well formed', () => {
     assert.equal(typeof e.fields, 'object');
     assert.match(e.hex, /^([0-9a-f]{2})*$/, `${e.name}: hex`);
   }
-  for (const required of ['RequestHeader', 'ReplyHeader', 'ConnectRequest', 'ConnectRequest+readOnly', 'ConnectResponse',
-    'CreateRequest', 'CreateTTLRequest', 'Stat', 'Create2Response', 'SetWatches2', 'WhoAmIResponse', 'MultiOperationRecord',
-    'MultiResponse', 'MultiResponse(failed)', 'ErrorResponse', 'AuthPacket', 'WatcherEvent']) {
+  for (const required of [
+    'RequestHeader',
+    'ReplyHeader',
+    'ConnectRequest',
+    'ConnectRequest+readOnly',
+    'ConnectResponse',
+    'CreateRequest',
+    'CreateTTLRequest',
+    'Stat',
+    'Create2Response',
+    'SetWatches2',
+    'WhoAmIResponse',
+    'MultiOperationRecord',
+    'MultiResponse',
+    'MultiResponse(failed)',
+    'ErrorResponse',
+    'AuthPacket',
+    'WatcherEvent',
+  ]) {
     assert.ok(names.has(required), `fixture has ${required}`);
   }
 });
@@ -50,6 +66,10 @@ test('JuteOracle (ZooKeeper jute classes) reproduces the committed fixture', { t
   // the fixture is committed: without it there is nothing to compare the oracle's output with
   assert.ok(existsSync(fixturePath), `the fixture ${fixturePath} is committed (ARK_UPDATE_FIXTURES=1 writes it)`);
   const fixture = readFileSync(fixturePath, 'utf8');
-  assert.deepEqual(JSON.parse(r.stdout), JSON.parse(fixture), 'oracle output differs from the fixture (ARK_UPDATE_FIXTURES=1 regenerates it)');
+  assert.deepEqual(
+    JSON.parse(r.stdout),
+    JSON.parse(fixture),
+    'oracle output differs from the fixture (ARK_UPDATE_FIXTURES=1 regenerates it)',
+  );
   assert.equal(r.stdout, fixture, 'fixture text is exactly what the oracle prints');
 });

@@ -16,8 +16,11 @@ async function runKazoo(t: TestContext, server: RunningServer): Promise<void> {
     const r = await runKazooScript('kazoo_interop.py', [server.connectString], 90000);
     for (const line of r.stdout.trim().split('\n')) t.diagnostic(line);
     const failed = r.stdout.split('\n').find((l) => l.startsWith('FAIL')) ?? '(no FAIL line)';
-    assert.equal(r.code, 0,
-      `kazoo_interop.py against ${server.name}: ${failed}\n${describeTool(r)}\n--- ${server.name} output ---\n${server.output()}`);
+    assert.equal(
+      r.code,
+      0,
+      `kazoo_interop.py against ${server.name}: ${failed}\n${describeTool(r)}\n--- ${server.name} output ---\n${server.output()}`,
+    );
     assert.match(r.stdout, /^done: all checks passed/m);
   } finally {
     await server.stop();

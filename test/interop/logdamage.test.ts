@@ -24,7 +24,13 @@ const ZK: System = {
   lastRecord(dataDir) {
     // FileTxnLog: a 16-byte header, then per txn: Adler32 (8), length (4), the txn, 0x42
     const dir = join(dataDir, 'version-2');
-    const file = join(dir, readdirSync(dir).filter((f) => f.startsWith('log.')).sort().at(-1)!);
+    const file = join(
+      dir,
+      readdirSync(dir)
+        .filter((f) => f.startsWith('log.'))
+        .sort()
+        .at(-1)!,
+    );
     const buf = readFileSync(file);
     let off = 16;
     let last = { start: 0, end: 0 };
@@ -42,7 +48,13 @@ const ARK: System = {
   start: (dataDir) => startArk({ dataDir }),
   lastRecord(dataDir) {
     const dir = join(dataDir, 'ark-v1');
-    const file = join(dir, readdirSync(dir).filter((f) => /^log\.[0-9a-f]{16}$/.test(f)).sort().at(-1)!);
+    const file = join(
+      dir,
+      readdirSync(dir)
+        .filter((f) => /^log\.[0-9a-f]{16}$/.test(f))
+        .sort()
+        .at(-1)!,
+    );
     const recs = scanSegment(file, readFileSync(file)).records;
     return { file, start: recs.at(-2)!.end! + 8, end: recs.at(-1)!.end! };
   },
@@ -83,7 +95,10 @@ const cutMiddle = (buf: Buffer, rec: { start: number; end: number }): Buffer => 
 
 test('a bit flipped in the last acknowledged record: ZooKeeper 3.8 and Ark both refuse to start', async (t) => {
   const skip = requireOrSkip(zookeeperMissing());
-  if (skip) { t.skip(skip); return; }
+  if (skip) {
+    t.skip(skip);
+    return;
+  }
   const zk = await afterDamage(ZK, flipMiddle);
   assert.ok(zk instanceof Error, `ZooKeeper started with ${String(zk)}`);
   assert.match(zk.message, /java\.io\.IOException: CRC check failed/);
@@ -94,7 +109,10 @@ test('a bit flipped in the last acknowledged record: ZooKeeper 3.8 and Ark both 
 
 test('the last record cut short by a crash: ZooKeeper 3.8 and Ark both drop it and start with the rest', async (t) => {
   const skip = requireOrSkip(zookeeperMissing());
-  if (skip) { t.skip(skip); return; }
+  if (skip) {
+    t.skip(skip);
+    return;
+  }
   const want = ['n0', 'n1', 'n2', 'n3'];
   assert.deepEqual(await afterDamage(ZK, cutMiddle), want);
   assert.deepEqual(await afterDamage(ARK, cutMiddle), want);

@@ -36,7 +36,10 @@ function systems(): Array<{ name: string; start: () => Promise<Ensemble> }> {
 describe('a 3-server ensemble as clients see it, Ark and ZooKeeper 3.8', { timeout: 300000 }, () => {
   test('a leader that loses both followers stops serving within a tick (not syncLimit x tickTime)', async (t) => {
     const skip = requireOrSkip(zookeeperMissing());
-    if (skip) { t.skip(skip); return; }
+    if (skip) {
+      t.skip(skip);
+      return;
+    }
     const took: Record<string, number> = {};
     for (const s of systems()) {
       const ens = await s.start();
@@ -55,13 +58,16 @@ describe('a 3-server ensemble as clients see it, Ark and ZooKeeper 3.8', { timeo
     }
     t.diagnostic(`stopped serving after: ${JSON.stringify(took)} ms (tickTime ${TICK_MS}, syncLimit ${SYNC_LIMIT})`);
     for (const [name, ms] of Object.entries(took)) {
-      assert.ok(ms < SYNC_LIMIT * TICK_MS / 2, `${name} kept serving ${ms} ms without a quorum`);
+      assert.ok(ms < (SYNC_LIMIT * TICK_MS) / 2, `${name} kept serving ${ms} ms without a quorum`);
     }
   });
 
   test('a write acknowledged through the leader is read on a follower after sync, and right away', async (t) => {
     const skip = requireOrSkip(zookeeperMissing());
-    if (skip) { t.skip(skip); return; }
+    if (skip) {
+      t.skip(skip);
+      return;
+    }
     for (const s of systems()) {
       const ens = await s.start();
       try {

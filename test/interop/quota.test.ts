@@ -65,12 +65,21 @@ test('quotas_behave_as_in_zookeeper', async (t) => {
     await ark.stop();
   }
   assert.deepEqual(arkOut.slice(0, 9), [
-    'create /q -> /q', 'create quota node -> /zookeeper/quota/q', 'create limits -> /zookeeper/quota/q/zookeeper_limits',
-    'create stats -> /zookeeper/quota/q/zookeeper_stats', 'stats after setup -> count=1,bytes=3',
-    'create /q/a -> /q/a', 'create /q/b -> /q/b', 'create /q/c over count -> QuotaExceeded', 'stats at count limit -> count=3,bytes=5',
+    'create /q -> /q',
+    'create quota node -> /zookeeper/quota/q',
+    'create limits -> /zookeeper/quota/q/zookeeper_limits',
+    'create stats -> /zookeeper/quota/q/zookeeper_stats',
+    'stats after setup -> count=1,bytes=3',
+    'create /q/a -> /q/a',
+    'create /q/b -> /q/b',
+    'create /q/c over count -> QuotaExceeded',
+    'stats at count limit -> count=3,bytes=5',
   ]);
   const skip = requireOrSkip(zookeeperMissing());
-  if (skip) { t.skip(skip); return; }
+  if (skip) {
+    t.skip(skip);
+    return;
+  }
   const zk = await startZooKeeper({ cfg: { enforceQuota: true } });
   try {
     assert.deepEqual(arkOut, await script(zk));

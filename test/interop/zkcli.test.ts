@@ -22,7 +22,14 @@ import { join } from 'node:path';
 import { arkBin, repoRoot, requireOrSkip, startArk, type RunningServer } from '../helpers/servers.js';
 import { INTEROP_CFG, startZooKeeper, zookeeperMissing } from '../helpers/zookeeper.js';
 import {
-  Symbolizer, checkFixture, describeTool, executableMissing, readFixture, runTool, transcriptDiff, zxidRanks,
+  Symbolizer,
+  checkFixture,
+  describeTool,
+  executableMissing,
+  readFixture,
+  runTool,
+  transcriptDiff,
+  zxidRanks,
 } from '../helpers/clitools.js';
 
 const zkCli = process.env.ARK_ZKCLI ?? '/usr/share/zookeeper/bin/zkCli.sh';
@@ -66,8 +73,18 @@ const STEPS: Step[] = [
     stat: { cversion: '8', numChildren: '8', dataLength: '0', dataVersion: '0', ephemeralOwner: '0x0' },
   }),
   s('ls -R /zc', {
-    out: ['/zc', '/zc/cont', '/zc/eph', '/zc/eseq-0000000004', '/zc/plain', '/zc/seq-0000000002', '/zc/seq-0000000003',
-      '/zc/sttl-0000000007', '/zc/ttl', '/zc/cont/child'],
+    out: [
+      '/zc',
+      '/zc/cont',
+      '/zc/eph',
+      '/zc/eseq-0000000004',
+      '/zc/plain',
+      '/zc/seq-0000000002',
+      '/zc/seq-0000000003',
+      '/zc/sttl-0000000007',
+      '/zc/ttl',
+      '/zc/cont/child',
+    ],
   }),
   s('ls /zc/missing', { out: ['Node does not exist: /zc/missing'] }),
   s('get -s /zc/plain', {
@@ -148,8 +165,16 @@ const STEPS: Step[] = [
   s('config -s', {
     lines: [''],
     stat: {
-      cZxid: '0', mZxid: '0', pZxid: '0', ctime: 'Thu Jan 01 00:00:00 UTC 1970', cversion: '0', dataVersion: '0',
-      aclVersion: '-1', ephemeralOwner: '0x0', dataLength: '0', numChildren: '0',
+      cZxid: '0',
+      mZxid: '0',
+      pZxid: '0',
+      ctime: 'Thu Jan 01 00:00:00 UTC 1970',
+      cversion: '0',
+      dataVersion: '0',
+      aclVersion: '-1',
+      ephemeralOwner: '0x0',
+      dataLength: '0',
+      numChildren: '0',
     },
   }),
   // a new session: the auth and the ephemerals of the first one are gone
@@ -165,24 +190,41 @@ const STEPS: Step[] = [
   s('ls /zc', { out: ['[authacl, cont, later, plain, pw, rw, secret, seq-0000000003, sttl-0000000007, ttl]'] }),
   s('addauth digest alice:secret', { out: [] }),
   // quotas (ZooKeeper 3.7+ text: the hard limits after "=;")
-  { cmds: ['create /zc/qa', 'create /zc/qa/k1 x', 'create /zc/qa/k2 y'], out: ['Created /zc/qa', 'Created /zc/qa/k1', 'Created /zc/qa/k2'] },
+  {
+    cmds: ['create /zc/qa', 'create /zc/qa/k1 x', 'create /zc/qa/k2 y'],
+    out: ['Created /zc/qa', 'Created /zc/qa/k1', 'Created /zc/qa/k2'],
+  },
   s('setquota -n 2 /zc/qa', { out: ['[Warning]: the count quota you create is less than the existing count:3'] }),
   s('listquota /zc/qa', {
-    out: ['absolute path is /zookeeper/quota/zc/qa/zookeeper_limits', 'Output quota for /zc/qa count=2,bytes=-1=;byteHardLimit=-1;countHardLimit=-1',
-      'Output stat for /zc/qa count=3,bytes=2'],
+    out: [
+      'absolute path is /zookeeper/quota/zc/qa/zookeeper_limits',
+      'Output quota for /zc/qa count=2,bytes=-1=;byteHardLimit=-1;countHardLimit=-1',
+      'Output stat for /zc/qa count=3,bytes=2',
+    ],
   }),
   s('setquota -B 100 /zc/qa', { out: ['[Warning]: the count quota you create is less than the existing count:3'] }),
-  s('setquota -n 5 -b 7 /zc/qa', { out: ["org.apache.commons.cli.AlreadySelectedException: The option 'b' was specified but an option from this group has already been selected: 'n'"] }),
+  s('setquota -n 5 -b 7 /zc/qa', {
+    out: [
+      "org.apache.commons.cli.AlreadySelectedException: The option 'b' was specified but an option from this group has already been selected: 'n'",
+    ],
+  }),
   s('setquota -N 0 /zc/qa', { out: ['the num quota must be greater than zero'] }),
-  s('setquota /zc/qa', { out: ['org.apache.commons.cli.MissingOptionException: Missing required option: [-n num soft quota, -b bytes soft quota, -N num hard quota, -B bytes hard quota]'] }),
+  s('setquota /zc/qa', {
+    out: [
+      'org.apache.commons.cli.MissingOptionException: Missing required option: [-n num soft quota, -b bytes soft quota, -N num hard quota, -B bytes hard quota]',
+    ],
+  }),
   s('setquota -n 1 /zc/qa/k1', { out: ['/zc/qa/k1 has a parent /zc/qa which has a quota'] }),
   s('setquota -n 1 /zc', { out: ['/zc has a child /zc/qa which has a quota'] }),
   s('setquota -n 1 /zc/nope', { out: ['/zc/nope does not exist.'] }),
   s('setquota -n 1 /zookeeper/quota/x', { out: ['cannot set a quota under the path: /zookeeper/quota'] }),
   s('delquota -n /zc/qa', { out: [] }),
   s('listquota /zc/qa', {
-    out: ['absolute path is /zookeeper/quota/zc/qa/zookeeper_limits', 'Output quota for /zc/qa count=-1,bytes=-1=;byteHardLimit=100;countHardLimit=-1',
-      'Output stat for /zc/qa count=3,bytes=2'],
+    out: [
+      'absolute path is /zookeeper/quota/zc/qa/zookeeper_limits',
+      'Output quota for /zc/qa count=-1,bytes=-1=;byteHardLimit=100;countHardLimit=-1',
+      'Output stat for /zc/qa count=3,bytes=2',
+    ],
   }),
   s('delquota /zc/qa', { out: [] }),
   s('listquota /zc/qa', { out: ['absolute path is /zookeeper/quota/zc/qa/zookeeper_limits', 'quota for /zc/qa does not exist.'] }),
@@ -298,7 +340,19 @@ function parseStat(lines: string[]): Map<string, string> {
   return m;
 }
 
-const STAT_FIELDS = ['cZxid', 'ctime', 'mZxid', 'mtime', 'pZxid', 'cversion', 'dataVersion', 'aclVersion', 'ephemeralOwner', 'dataLength', 'numChildren'];
+const STAT_FIELDS = [
+  'cZxid',
+  'ctime',
+  'mZxid',
+  'mtime',
+  'pZxid',
+  'cversion',
+  'dataVersion',
+  'aclVersion',
+  'ephemeralOwner',
+  'dataLength',
+  'numChildren',
+];
 
 function checkSteps(parsed: Parsed): string[] {
   const problems: string[] = [];
@@ -358,8 +412,11 @@ async function runZkCli(t: TestContext, server: RunningServer): Promise<Parsed> 
     const parsed = parseZkCli(r.stdout, server.connectString);
     if (process.env.ARK_ZKCLI_DEBUG) t.diagnostic(parsed.transcript);
     const problems = checkSteps(parsed);
-    assert.deepEqual(problems, [],
-      `zkCli.sh against ${server.name}:\n${problems.join('\n')}\n--- transcript ---\n${parsed.transcript}\n--- ${server.name} output ---\n${server.output()}`);
+    assert.deepEqual(
+      problems,
+      [],
+      `zkCli.sh against ${server.name}:\n${problems.join('\n')}\n--- transcript ---\n${parsed.transcript}\n--- ${server.name} output ---\n${server.output()}`,
+    );
     return parsed;
   } finally {
     await server.stop();
@@ -407,7 +464,11 @@ describe('zkCli.sh (ZooKeeper 3.8 shell) interop', () => {
     const parsed = await runArkCli(t, await startArk({ cfg: { ...INTEROP_CFG } }));
     const reference = zkTranscript ?? readFixture(fixturePath);
     assert.ok(reference !== null, `the fixture ${fixturePath} is committed`);
-    assert.equal(parsed.transcript, reference, `ark cli and zkCli transcripts differ:\n${transcriptDiff(reference, parsed.transcript, 'zkCli.sh vs ZooKeeper', 'ark cli vs Ark')}`);
+    assert.equal(
+      parsed.transcript,
+      reference,
+      `ark cli and zkCli transcripts differ:\n${transcriptDiff(reference, parsed.transcript, 'zkCli.sh vs ZooKeeper', 'ark cli vs Ark')}`,
+    );
   });
 
   test('ark cli against Apache ZooKeeper 3.8 prints the same transcript as zkCli.sh', { timeout: 180000 }, async (t) => {
@@ -419,7 +480,11 @@ describe('zkCli.sh (ZooKeeper 3.8 shell) interop', () => {
     const parsed = await runArkCli(t, await startZooKeeper());
     const reference = zkTranscript ?? readFixture(fixturePath);
     assert.ok(reference !== null, `the fixture ${fixturePath} is committed`);
-    assert.equal(parsed.transcript, reference, `transcripts differ:\n${transcriptDiff(reference, parsed.transcript, 'zkCli.sh vs ZooKeeper', 'ark cli vs ZooKeeper')}`);
+    assert.equal(
+      parsed.transcript,
+      reference,
+      `transcripts differ:\n${transcriptDiff(reference, parsed.transcript, 'zkCli.sh vs ZooKeeper', 'ark cli vs ZooKeeper')}`,
+    );
   });
 
   test('against Ark (and the same transcript as ZooKeeper)', { timeout: 180000 }, async (t) => {
@@ -444,7 +509,11 @@ describe('zkCli.sh (ZooKeeper 3.8 shell) interop', () => {
       t.skip(skip);
       return;
     }
-    const apart = async (label: string, argv: (cs: string) => string[], env: Record<string, string>): Promise<{ out: string; err: string[] }> => {
+    const apart = async (
+      label: string,
+      argv: (cs: string) => string[],
+      env: Record<string, string>,
+    ): Promise<{ out: string; err: string[] }> => {
       const server = await startZooKeeper();
       try {
         const [bin, ...args] = argv(server.connectString);
@@ -456,7 +525,9 @@ describe('zkCli.sh (ZooKeeper 3.8 shell) interop', () => {
         await server.stop();
       }
     };
-    const zk = await apart('zkCli.sh', (cs) => [zkCli, '-server', cs], { CLIENT_JVMFLAGS: '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx128m' });
+    const zk = await apart('zkCli.sh', (cs) => [zkCli, '-server', cs], {
+      CLIENT_JVMFLAGS: '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx128m',
+    });
     const ark = await apart('ark cli', (cs) => [process.execPath, arkBin, 'cli', '-server', cs], { ARK_CLI_HISTORY: '' });
     t.diagnostic(`${zk.err.length} stderr lines each`);
     assert.deepEqual(ark.err, zk.err, 'stderr, line by line');

@@ -11,7 +11,14 @@ import type { Entry } from '../../src/consensus/messages.js';
 import { crossesBreak, type LogBreak } from '../../src/storage/logbreaks.js';
 
 /** Archive timing in simulated ms: short, so a run of a few seconds archives many times. */
-export const SIM_ARCHIVE = { archiveIntervalMs: 100, staleMs: 300, refreshMs: 50, backupIntervalMs: 1500, retention: false, chunkTxnsMax: 40 };
+export const SIM_ARCHIVE = {
+  archiveIntervalMs: 100,
+  staleMs: 300,
+  refreshMs: 50,
+  backupIntervalMs: 1500,
+  retention: false,
+  chunkTxnsMax: 40,
+};
 /** at most this many txns per link, so chains have many links */
 const CHUNK_TXNS_MAX = 25;
 
@@ -59,7 +66,10 @@ export class SimArchive {
    * `listOrder` picks the order the store lists links in each time the chain is read: a directory
    * lists in no particular order (ext4: hash order), and the chain must not depend on it.
    */
-  constructor(private readonly history: SimHistory = { committed: () => [], restoreBases: new Set() }, private readonly listOrder: (n: number) => number = () => 0) {}
+  constructor(
+    private readonly history: SimHistory = { committed: () => [], restoreBases: new Set() },
+    private readonly listOrder: (n: number) => number = () => 0,
+  ) {}
 
   /** The links as a directory listing gives them: in an order drawn from the seed. */
   private listed(): SimLink[] {
@@ -84,9 +94,11 @@ export class SimArchive {
     return this.current.view;
   }
 
-
   private create(name: string, link: SimLink): ActionResult {
-    if (this.links.has(name)) { this.counts.collisions++; return { ok: false, reason: 'exists' }; }
+    if (this.links.has(name)) {
+      this.counts.collisions++;
+      return { ok: false, reason: 'exists' };
+    }
     this.violation ??= this.inconsecutive(link);
     this.links.set(name, link);
     this.cached = null;
@@ -95,14 +107,27 @@ export class SimArchive {
 
   /** Carries out one archive action against a member's disk, as the runtime does against files. */
   perform(a: ArchiveAction, disk: SimMemberDisk, now: number): ActionResult {
-    if (this.down) { this.counts.unreachable++; return { ok: false, reason: 'error', message: 'archive unreachable' }; }
+    if (this.down) {
+      this.counts.unreachable++;
+      return { ok: false, reason: 'error', message: 'archive unreachable' };
+    }
     switch (a.kind) {
       case 'refresh':
         return { ok: true, view: this.view() };
       case 'chunk':
         return this.chunk(a, disk);
       case 'jump': {
-        const r = this.create(linkName(a.from), { name: linkName(a.from), prev: a.from, first: a.to, last: a.to, count: 0, firstTime: 0, lastTime: 0, lastCrc: null, entries: [] });
+        const r = this.create(linkName(a.from), {
+          name: linkName(a.from),
+          prev: a.from,
+          first: a.to,
+          last: a.to,
+          count: 0,
+          firstTime: 0,
+          lastTime: 0,
+          lastCrc: null,
+          entries: [],
+        });
         if (r.ok) this.counts.jumps++;
         return r;
       }
@@ -136,15 +161,20 @@ export class SimArchive {
   private chunk({ after, upTo, slot, afterCrc }: Extract<ArchiveAction, { kind: 'chunk' }>, disk: SimMemberDisk): ActionResult {
     const es = disk.entries();
     const snapshots = disk.snapshot === null ? [] : [disk.snapshot];
-    const barrier = (prev: number, next: number): boolean => crossesBreak(disk.breaks, prev, next) || snapshots.some((z) => z > prev && z < next) || !follows(prev, next);
+    const barrier = (prev: number, next: number): boolean =>
+      crossesBreak(disk.breaks, prev, next) || snapshots.some((z) => z > prev && z < next) || !follows(prev, next);
     let i = es.findIndex((e) => e.zxid === after);
     if (i >= 0 && afterCrc !== null && recordCrc(es[i]!.data) !== afterCrc) {
       this.violation ??= `a member's txn at 0x${after.toString(16)} has another checksum than the archived one: one history cannot diverge from itself`;
       return { ok: false, reason: 'diverged' };
     }
     if (i >= 0) i++;
-    else if (disk.snapshot === after || (after === 0 && disk.snapshot === null) || isRestoreBase(after)) i = es.findIndex((e) => e.zxid > after);
-    if (i < 0 || i >= es.length || barrier(after, es[i]!.zxid)) { this.counts.missing++; return { ok: false, reason: 'missing' }; }
+    else if (disk.snapshot === after || (after === 0 && disk.snapshot === null) || isRestoreBase(after))
+      i = es.findIndex((e) => e.zxid > after);
+    if (i < 0 || i >= es.length || barrier(after, es[i]!.zxid)) {
+      this.counts.missing++;
+      return { ok: false, reason: 'missing' };
+    }
     const entries: Entry[] = [];
     let prev = after;
     for (; i < es.length && es[i]!.zxid <= upTo && entries.length < CHUNK_TXNS_MAX; i++) {
@@ -153,9 +183,22 @@ export class SimArchive {
       entries.push(e);
       prev = e.zxid;
     }
-    if (entries.length === 0) { this.counts.missing++; return { ok: false, reason: 'missing' }; }
+    if (entries.length === 0) {
+      this.counts.missing++;
+      return { ok: false, reason: 'missing' };
+    }
     const name = slot === 'start' ? START_LINK : linkName(after, slot === 'fill');
-    const r = this.create(name, { name, prev: after, first: entries[0]!.zxid, last: prev, count: entries.length, firstTime: 0, lastTime: 0, lastCrc: recordCrc(entries.at(-1)!.data), entries });
+    const r = this.create(name, {
+      name,
+      prev: after,
+      first: entries[0]!.zxid,
+      last: prev,
+      count: entries.length,
+      firstTime: 0,
+      lastTime: 0,
+      lastCrc: recordCrc(entries.at(-1)!.data),
+      entries,
+    });
     if (r.ok) this.counts.chunks++;
     if (r.ok && slot === 'fill') this.counts.fills++;
     return r;
@@ -178,10 +221,14 @@ export class SimArchive {
       if (at === undefined) return `${link.name} holds ${hex(e.zxid)}, which was never committed`;
       const p = position.get(prev);
       const restoreStart = this.history.restoreBases.has(e.zxid - 1);
-      const ok = p !== undefined
-        ? at === p + 1 && !restoreStart
-        : prev === 0 ? at === 0 : this.history.restoreBases.has(prev) && e.zxid === prev + 1;
-      if (!ok) return `${link.name} goes from ${hex(prev)} to ${hex(e.zxid)}, but the committed history goes ${p === undefined ? `from ${hex(prev)} (not a committed txn)` : `${hex(prev)} -> ${order[p + 1] === undefined ? 'nothing yet' : hex(order[p + 1]!)}`}`;
+      const ok =
+        p !== undefined
+          ? at === p + 1 && !restoreStart
+          : prev === 0
+            ? at === 0
+            : this.history.restoreBases.has(prev) && e.zxid === prev + 1;
+      if (!ok)
+        return `${link.name} goes from ${hex(prev)} to ${hex(e.zxid)}, but the committed history goes ${p === undefined ? `from ${hex(prev)} (not a committed txn)` : `${hex(prev)} -> ${order[p + 1] === undefined ? 'nothing yet' : hex(order[p + 1]!)}`}`;
       prev = e.zxid;
     }
     return null;
@@ -228,12 +275,13 @@ export class SimArchive {
     const base = chain.links[0]!.prev;
     const targets = new Set(chain.jumps.map((j) => j.to));
     // a hole may stay only where no member's disk still holds the txns that would fill it
-    const fillable = (after: number, before: number): boolean => disks.some((es) => {
-      let i = es.findIndex((e) => e.zxid === after);
-      if (i < 0) return false;
-      for (let prev = after; ++i < es.length && follows(prev, es[i]!.zxid); prev = es[i]!.zxid) if (es[i]!.zxid === before) return true;
-      return false;
-    });
+    const fillable = (after: number, before: number): boolean =>
+      disks.some((es) => {
+        let i = es.findIndex((e) => e.zxid === after);
+        if (i < 0) return false;
+        for (let prev = after; ++i < es.length && follows(prev, es[i]!.zxid); prev = es[i]!.zxid) if (es[i]!.zxid === before) return true;
+        return false;
+      });
     const open = chain.jumps.filter((j) => j.filledTo !== j.to);
     const holes = open.filter((j) => !j.restore && fillable(j.filledTo, j.to));
     // skipped on purpose: a restore replaced the history after its jump's start; and a hole no

@@ -21,7 +21,11 @@ import { isRestoreBase } from '../../src/backup/chain.js';
 import type { LogBreak } from '../../src/storage/logbreaks.js';
 
 export class SimFailure extends Error {
-  constructor(readonly seed: number, message: string, readonly trace: string[]) {
+  constructor(
+    readonly seed: number,
+    message: string,
+    readonly trace: string[],
+  ) {
     super(`seed=${seed}: ${message}`);
   }
 }
@@ -214,7 +218,10 @@ export class Cluster {
   /** scripted actions to run at the start of the next step (e.g. a crash right after a send) */
   readonly actions: Array<() => void> = [];
 
-  constructor(readonly seed: number, readonly opts: SimRunOptions = {}) {
+  constructor(
+    readonly seed: number,
+    readonly opts: SimRunOptions = {},
+  ) {
     this.rng = new Rng(seed);
     this.swarm = drawSwarm(this.rng.split('swarm'), opts.swarm);
     this.net = new SimNetwork<Msg>(this.rng.split('net'), this.swarm.network);
@@ -241,17 +248,43 @@ export class Cluster {
     const observers = [...Array(this.swarm.observers).keys()].map((i) => this.swarm.nodes + i + 1);
     for (const id of [...voters, ...observers]) {
       const node: SimNode = {
-        id, observer: observers.includes(id), replica: null, host: null, snapshots: this.snapshotSchedule(), sent: [],
-        clockOffsetMs: 0, nextTickAt: this.now + this.rFault.int(TICK_MS), downUntil: 0, lastRole: 'looking',
-        disk: emptyDisk(), archiving: null, busyUntil: 0, historyBase: 0, held: [], outbox: [],
+        id,
+        observer: observers.includes(id),
+        replica: null,
+        host: null,
+        snapshots: this.snapshotSchedule(),
+        sent: [],
+        clockOffsetMs: 0,
+        nextTickAt: this.now + this.rFault.int(TICK_MS),
+        downUntil: 0,
+        lastRole: 'looking',
+        disk: emptyDisk(),
+        archiving: null,
+        busyUntil: 0,
+        historyBase: 0,
+        held: [],
+        outbox: [],
       };
       this.nodes.set(id, node);
       this.start(node, voters, observers);
     }
     for (let i = 0; i < this.swarm.clients; i++) {
       this.clients.push({
-        id: i + 1, sessionId: 0n, sessionSeq: 0, lastZxid: 0, server: null, connId: 0, connecting: false, connectAt: 0, pending: null,
-        nextXid: 1, opsDone: 0, nextActionAt: this.now + 50 + this.rClient.int(200), rootsDone: false, ephDone: false, afterSync: null,
+        id: i + 1,
+        sessionId: 0n,
+        sessionSeq: 0,
+        lastZxid: 0,
+        server: null,
+        connId: 0,
+        connecting: false,
+        connectAt: 0,
+        pending: null,
+        nextXid: 1,
+        opsDone: 0,
+        nextActionAt: this.now + 50 + this.rClient.int(200),
+        rootsDone: false,
+        ephDone: false,
+        afterSync: null,
       });
     }
   }
@@ -276,20 +309,39 @@ export class Cluster {
 
   private start(node: SimNode, voters = this.voterIds, observers = this.allIds.filter((i) => this.nodes.get(i)!.observer)): void {
     const img = this.durableImage(node);
-    node.replica = new Replica({
-      core: {
-        tickTimeMs: 100, minSessionTimeoutMs: 200, maxSessionTimeoutMs: 20_000, serverId: node.id, extendedTypesEnabled: true,
-        enforceQuota: false, superDigest: undefined, containerCheckIntervalMs: 1000, replyBytesMax: 1 << 20,
-        sessionPassword: zookeeperSessionPassword,
+    node.replica = new Replica(
+      {
+        core: {
+          tickTimeMs: 100,
+          minSessionTimeoutMs: 200,
+          maxSessionTimeoutMs: 20_000,
+          serverId: node.id,
+          extendedTypesEnabled: true,
+          enforceQuota: false,
+          superDigest: undefined,
+          containerCheckIntervalMs: 1000,
+          replyBytesMax: 1 << 20,
+          sessionPassword: zookeeperSessionPassword,
+        },
+        zab: {
+          id: node.id,
+          voters,
+          observers,
+          syncLimitTicks: 20,
+          initLimitTicks: 50,
+          electionTicks: 10,
+          logRetainEntries: 20,
+          random: () => this.rZab.next(),
+        },
       },
-      zab: {
-        id: node.id, voters, observers, syncLimitTicks: 20, initLimitTicks: 50, electionTicks: 10, logRetainEntries: 20,
-        random: () => this.rZab.next(),
-      },
-    }, { ...img, state: { ...node.disk.state } }, this.nodeNow(node));
+      { ...img, state: { ...node.disk.state } },
+      this.nodeNow(node),
+    );
     node.host = new ReplicaHost(node.replica, {
-      disk: this.hostDisk(node), links: { send: (m) => node.sent.push(m), flush: () => undefined },
-      clock: () => this.nodeNow(node), schedule: () => undefined, // every node runs a round every step
+      disk: this.hostDisk(node),
+      links: { send: (m) => node.sent.push(m), flush: () => undefined },
+      clock: () => this.nodeNow(node),
+      schedule: () => undefined, // every node runs a round every step
       fatal: (err) => this.fail(`node ${node.id}: disk failed: ${err.message}`),
       coreChanged: () => this.checkDigest(node, 'new core'),
       keepCommittedLog: true, // every member archives
@@ -507,8 +559,11 @@ export class Cluster {
       snapshotDigest: () => readSnapshot(`node ${node.id} snapshot`, disk.snapshot!.data).digest,
     };
     const member = {
-      serving: z.serving, duty: z.isEstablishedLeader, committed: z.commitZxid,
-      archivable: Math.min(z.commitZxid, z.persisted, r.core.lastApplied), applied: r.core.lastApplied,
+      serving: z.serving,
+      duty: z.isEstablishedLeader,
+      committed: z.commitZxid,
+      archivable: Math.min(z.commitZxid, z.persisted, r.core.lastApplied),
+      applied: r.core.lastApplied,
       snapshots: disk.snapshot ? [disk.snapshot.zxid] : [],
     };
     const done = node.archiving.step(this.archive, this.now, this.nodeNow(node), member, view, () => 1 + this.rArchive.int(15));
@@ -532,18 +587,27 @@ export class Cluster {
       node.disk.inflight = { kind, entries, finish, doneAt: kind === 'reload' ? this.now : this.now + this.diskDelay() };
     };
     return {
-      writeEpoch: (state) => { node.disk.state = { ...state }; },
-      append: (entries, done) => start('append', () => {
-        node.disk.log.push(...entries);
-        done(null);
-      }, entries),
-      install: (image, keepLogUpTo, done) => start('install', () => this.installSnap(node, { zxid: image.zxid, data: Buffer.from(image.data) }, keepLogUpTo, done)),
+      writeEpoch: (state) => {
+        node.disk.state = { ...state };
+      },
+      append: (entries, done) =>
+        start(
+          'append',
+          () => {
+            node.disk.log.push(...entries);
+            done(null);
+          },
+          entries,
+        ),
+      install: (image, keepLogUpTo, done) =>
+        start('install', () => this.installSnap(node, { zxid: image.zxid, data: Buffer.from(image.data) }, keepLogUpTo, done)),
       truncate: (zxid, done) => start('truncate', () => this.truncateLog(node, zxid, done)),
-      reload: (done) => start('reload', () => {
-        this.count('reload');
-        done(null, this.durableImage(node));
-        this.log(`node ${node.id} reloaded at 0x${node.replica!.core.lastApplied.toString(16)}`);
-      }),
+      reload: (done) =>
+        start('reload', () => {
+          this.count('reload');
+          done(null, this.durableImage(node));
+          this.log(`node ${node.id} reloaded at 0x${node.replica!.core.lastApplied.toString(16)}`);
+        }),
     };
   }
 
@@ -565,7 +629,8 @@ export class Cluster {
 
   private truncateLog(node: SimNode, t: number, done: DiskDone): void {
     const disk = node.disk;
-    if (disk.snapshot && disk.snapshot.zxid > t) this.fail(`node ${node.id} truncates to 0x${t.toString(16)} below its snapshot 0x${disk.snapshot.zxid.toString(16)}`);
+    if (disk.snapshot && disk.snapshot.zxid > t)
+      this.fail(`node ${node.id} truncates to 0x${t.toString(16)} below its snapshot 0x${disk.snapshot.zxid.toString(16)}`);
     const before = disk.log.length;
     disk.log = disk.log.filter((e) => e.zxid <= t);
     if (disk.log.length < before) {
@@ -654,7 +719,8 @@ export class Cluster {
   /** The simulator's part of a round, after the host carried out the disk and peer parts. */
   private carryOut(node: SimNode, rd: ReplicaReady): void {
     // the runtime reads a backup to restore off the event loop: it comes back a little later
-    for (const a of rd.restoreAsks) this.backupReads.push({ node: node.id, replica: node.replica!, ask: a, at: this.now + this.diskDelay() });
+    for (const a of rd.restoreAsks)
+      this.backupReads.push({ node: node.id, replica: node.replica!, ask: a, at: this.now + this.diskDelay() });
     const stall = this.opts.stallMs?.(this, node.id, rd) ?? 0;
     if (stall > 0) {
       node.busyUntil = this.now + stall;
@@ -788,8 +854,12 @@ export class Cluster {
     while (this.now < end) {
       this.step();
       const leader = this.leader();
-      if (leader && [...this.nodes.values()].every((n) => n.replica?.zab.serving && n.replica.core.lastApplied === leader.replica!.core.lastApplied)
-        && this.ackedWrites > ackedBefore && this.clients.every((c) => c.pending === null)) {
+      if (
+        leader &&
+        [...this.nodes.values()].every((n) => n.replica?.zab.serving && n.replica.core.lastApplied === leader.replica!.core.lastApplied) &&
+        this.ackedWrites > ackedBefore &&
+        this.clients.every((c) => c.pending === null)
+      ) {
         // quiet: no client waits; everyone applied the same
         break;
       }
@@ -798,20 +868,31 @@ export class Cluster {
     if (!leader) this.fail('liveness: no established leader after healing');
     if (this.ackedWrites <= ackedBefore) {
       const p = this.clients[0]!;
-      this.fail(`liveness: no write acknowledged after healing (probe client: server ${p.server} connecting=${p.connecting} pending=${p.pending?.kind} xid=${p.pending?.xid} since ${p.pending ? this.now - p.pending.at : 0}ms, next action in ${p.nextActionAt - this.now}ms, ops ${p.opsDone})`);
+      this.fail(
+        `liveness: no write acknowledged after healing (probe client: server ${p.server} connecting=${p.connecting} pending=${p.pending?.kind} xid=${p.pending?.xid} since ${p.pending ? this.now - p.pending.at : 0}ms, next action in ${p.nextActionAt - this.now}ms, ops ${p.opsDone})`,
+      );
     }
     // let the last commits reach everyone
     for (let i = 0; i < 2000; i++) {
       const l = this.leader();
-      if (l && [...this.nodes.values()].every((n) => n.replica?.zab.serving && n.replica.core.lastApplied === l.replica!.core.lastApplied)) break;
+      if (l && [...this.nodes.values()].every((n) => n.replica?.zab.serving && n.replica.core.lastApplied === l.replica!.core.lastApplied))
+        break;
       this.step();
     }
     this.finalChecks();
     this.archiveComplete();
     return {
-      seed: this.seed, swarm: describeSwarm(this.swarm), steps: this.steps, committed: this.committedOrder.length,
-      ackedWrites: this.ackedWrites, crashes: this.faults.crash ?? 0, partitions: Object.entries(this.faults).filter(([k]) => k.startsWith('partition_')).reduce((a, [, v]) => a + v, 0),
-      elections: this.faults.election ?? 0, faults: { ...this.faults },
+      seed: this.seed,
+      swarm: describeSwarm(this.swarm),
+      steps: this.steps,
+      committed: this.committedOrder.length,
+      ackedWrites: this.ackedWrites,
+      crashes: this.faults.crash ?? 0,
+      partitions: Object.entries(this.faults)
+        .filter(([k]) => k.startsWith('partition_'))
+        .reduce((a, [, v]) => a + v, 0),
+      elections: this.faults.election ?? 0,
+      faults: { ...this.faults },
     };
   }
 
@@ -841,7 +922,9 @@ export class Cluster {
       const r = n.replica!;
       if (!r.zab.serving) this.fail(`liveness: node ${n.id} is not serving (${r.zab.role}/${r.zab.status})`);
       if (r.core.lastApplied !== want) {
-        this.fail(`liveness: node ${n.id} applied 0x${r.core.lastApplied.toString(16)}, leader 0x${want.toString(16)} (${r.zab.role}/${r.zab.status} last 0x${r.zab.lastZxid.toString(16)} commit 0x${r.zab.commitZxid.toString(16)} persisted 0x${r.zab.persisted.toString(16)} disk busy ${n.disk.inflight?.kind ?? 'no'})`);
+        this.fail(
+          `liveness: node ${n.id} applied 0x${r.core.lastApplied.toString(16)}, leader 0x${want.toString(16)} (${r.zab.role}/${r.zab.status} last 0x${r.zab.lastZxid.toString(16)} commit 0x${r.zab.commitZxid.toString(16)} persisted 0x${r.zab.persisted.toString(16)} disk busy ${n.disk.inflight?.kind ?? 'no'})`,
+        );
       }
       if (r.core.tree.digest !== digest) this.fail(`node ${n.id} digest differs from the leader's at 0x${want.toString(16)}`);
       for (const [path, zxid] of this.ackedCreates) {
@@ -857,7 +940,8 @@ export class Cluster {
       seen.add(data);
     }
     // a restore asked of a server that stayed up is answered: done, failed, or of unknown outcome
-    for (const r of this.restores) if (r.result === null && !r.lost) this.fail(`restore ${r.id} asked of node ${r.node} was never answered`);
+    for (const r of this.restores)
+      if (r.result === null && !r.lost) this.fail(`restore ${r.id} asked of node ${r.node} was never answered`);
     const last = this.committedOrder.at(-1) ?? 0;
     if (want < last) this.fail(`committed txn 0x${last.toString(16)} vanished: the ensemble is at 0x${want.toString(16)}`);
   }
@@ -882,7 +966,8 @@ export class Cluster {
       }
       if (r.zab.currentEpoch > r.zab.acceptedEpoch) this.fail(`node ${n.id}: currentEpoch above acceptedEpoch`);
       for (const owner of r.core.tree.ephemerals.keys()) {
-        if (!r.core.sessions.get(owner)) this.fail(`node ${n.id}: ephemeral of session 0x${BigInt.asUintN(64, owner).toString(16)} that it does not know`);
+        if (!r.core.sessions.get(owner))
+          this.fail(`node ${n.id}: ephemeral of session 0x${BigInt.asUintN(64, owner).toString(16)} that it does not know`);
       }
     }
   }
@@ -907,10 +992,14 @@ export class Cluster {
   /** Leader completeness: an established leader holds every txn committed before it. */
   private checkLeaderComplete(node: SimNode): void {
     const z = node.replica!.zab;
-    if (z.lastZxid < this.maxCommitted) this.fail(`leader ${node.id} of epoch ${z.activeEpoch} ends at 0x${z.lastZxid.toString(16)}, but 0x${this.maxCommitted.toString(16)} was committed`);
+    if (z.lastZxid < this.maxCommitted)
+      this.fail(
+        `leader ${node.id} of epoch ${z.activeEpoch} ends at 0x${z.lastZxid.toString(16)}, but 0x${this.maxCommitted.toString(16)} was committed`,
+      );
     const tree = node.replica!.core.tree;
     for (const c of this.committedOrder) {
-      if (c > tree.lastProcessedZxid && !z.hasZxid(c)) this.fail(`leader ${node.id} of epoch ${z.activeEpoch} lacks committed txn 0x${c.toString(16)}`);
+      if (c > tree.lastProcessedZxid && !z.hasZxid(c))
+        this.fail(`leader ${node.id} of epoch ${z.activeEpoch} lacks committed txn 0x${c.toString(16)}`);
     }
   }
 
@@ -936,7 +1025,9 @@ export class Cluster {
         // once the network is healthy and everyone is up, nothing may hang: a request sent then
         // is answered, or its connection closes (ZooKeeper clients have no per-request timeout)
         if (this.healthySince !== null && since >= this.healthySince + 1000) {
-          this.fail(`client ${c.id}: ${c.pending ? `request ${c.pending.kind} (xid ${c.pending.xid})` : 'connect'} to node ${c.server} sent ${this.now - since} ms ago after the network healed is still unanswered`);
+          this.fail(
+            `client ${c.id}: ${c.pending ? `request ${c.pending.kind} (xid ${c.pending.xid})` : 'connect'} to node ${c.server} sent ${this.now - since} ms ago after the network healed is still unanswered`,
+          );
         }
         this.count('client_timeout');
         this.dropConnection(c, 'request timed out');
@@ -963,14 +1054,23 @@ export class Cluster {
     c.connId = this.nextConnId++;
     c.connecting = true;
     c.connectAt = this.now;
-    if (c === this.clients[0]) this.log(`client ${c.id} connects to node ${node.id} (session 0x${BigInt.asUintN(64, c.sessionId).toString(16)})`);
+    if (c === this.clients[0])
+      this.log(`client ${c.id} connects to node ${node.id} (session 0x${BigInt.asUintN(64, c.sessionId).toString(16)})`);
     this.connClient.set(c.connId, c);
     const core = node.replica!.core;
     core.openConnection(c.connId, `10.0.0.${c.id}`, 40000 + c.id, this.nodeNow(node));
-    core.connect(c.connId, {
-      protocolVersion: 0, lastZxidSeen: c.lastZxid, timeOut: 3000, sessionId: c.sessionId,
-      passwd: c.sessionId === 0n ? Buffer.alloc(16) : zookeeperSessionPassword(c.sessionId), readOnly: false,
-    }, this.nodeNow(node));
+    core.connect(
+      c.connId,
+      {
+        protocolVersion: 0,
+        lastZxidSeen: c.lastZxid,
+        timeOut: 3000,
+        sessionId: c.sessionId,
+        passwd: c.sessionId === 0n ? Buffer.alloc(16) : zookeeperSessionPassword(c.sessionId),
+        readOnly: false,
+      },
+      this.nodeNow(node),
+    );
   }
 
   private dropConnection(c: SimClient, why: string): void {
@@ -1011,7 +1111,10 @@ export class Cluster {
         break;
       }
       case 'createSeq':
-        req = { type: OpCode.create, req: { path: `/w/c${c.id}-`, data, acl: OPEN_ACL_UNSAFE, flags: CreateFlag.PERSISTENT_SEQUENTIAL, ttl: -1 } };
+        req = {
+          type: OpCode.create,
+          req: { path: `/w/c${c.id}-`, data, acl: OPEN_ACL_UNSAFE, flags: CreateFlag.PERSISTENT_SEQUENTIAL, ttl: -1 },
+        };
         break;
       case 'setReg':
         req = { type: OpCode.setData, req: { path: '/reg', data, version: -1 } };
@@ -1076,7 +1179,10 @@ export class Cluster {
     c.pending = null;
     c.nextActionAt = this.now + this.rClient.int(30);
     if (zxid >= 0) {
-      if (zxid < c.lastZxid) this.fail(`client ${c.id} (session 0x${c.sessionId.toString(16)}) saw zxid go back: 0x${zxid.toString(16)} after 0x${c.lastZxid.toString(16)} (op ${op.kind} on node ${node.id})`);
+      if (zxid < c.lastZxid)
+        this.fail(
+          `client ${c.id} (session 0x${c.sessionId.toString(16)}) saw zxid go back: 0x${zxid.toString(16)} after 0x${c.lastZxid.toString(16)} (op ${op.kind} on node ${node.id})`,
+        );
       c.lastZxid = zxid;
     }
     this.onReply(c, op, err, zxid, r);
@@ -1120,7 +1226,9 @@ export class Cluster {
           // read) rolled the write back on purpose, whether or not its asker has heard yet
           const rolledBack = [...this.restoreBases].some((b) => b > op.mustSeeZxid! && b <= zxid);
           if (op.kind === 'syncRead' && stat.mzxid < op.mustSeeZxid! && !rolledBack) {
-            this.fail(`client ${c.id}: read after sync saw /reg at 0x${stat.mzxid.toString(16)}, but 0x${op.mustSeeZxid!.toString(16)} was acknowledged before the sync began`);
+            this.fail(
+              `client ${c.id}: read after sync saw /reg at 0x${stat.mzxid.toString(16)}, but 0x${op.mustSeeZxid!.toString(16)} was acknowledged before the sync began`,
+            );
           }
         }
         return;

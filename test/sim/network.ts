@@ -326,9 +326,7 @@ export class SimNetwork<T> {
     const parts: string[] = [];
     if (this.groups !== null) parts.push(`groups=[${this.groups.map((g) => g.join(',')).join('|')}]`);
     if (this.blocked.size > 0) {
-      const links = [...this.blocked]
-        .sort((x, y) => x - y)
-        .map((k) => `${Math.floor(k / ID_LIMIT)}>${k % ID_LIMIT}`);
+      const links = [...this.blocked].sort((x, y) => x - y).map((k) => `${Math.floor(k / ID_LIMIT)}>${k % ID_LIMIT}`);
       parts.push(`blocked=[${links.join(',')}]`);
     }
     return parts.length === 0 ? 'healed' : parts.join(' ');

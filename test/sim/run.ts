@@ -39,9 +39,15 @@ for (const seed of seeds) {
   committed += res.committed;
   acked += res.ackedWrites;
   for (const [k, v] of Object.entries(res.faults)) totals[k] = (totals[k] ?? 0) + v;
-  if (verbose || single !== undefined) console.log(`seed=${seed} ok ${res.swarm} committed=${res.committed} acked=${res.ackedWrites} faults=${JSON.stringify(res.faults)}`);
+  if (verbose || single !== undefined)
+    console.log(`seed=${seed} ok ${res.swarm} committed=${res.committed} acked=${res.ackedWrites} faults=${JSON.stringify(res.faults)}`);
 }
 const secs = (Date.now() - started) / 1000;
 console.log(`${seeds.length} seeds, ${failures} failed, ${secs.toFixed(1)} s; ${committed} txns committed, ${acked} writes acknowledged`);
-console.log(`faults: ${Object.entries(totals).sort().map(([k, v]) => `${k}=${v}`).join(' ')}`);
+console.log(
+  `faults: ${Object.entries(totals)
+    .sort()
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ')}`,
+);
 process.exitCode = failures > 0 ? 1 : 0;

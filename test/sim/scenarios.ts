@@ -22,10 +22,19 @@ export interface Scenario {
 
 /** A calm network and no random faults: the script is the only thing that goes wrong. */
 const calm: Partial<SwarmOptions> = {
-  nodes: 3, observers: 0, clients: 3, opsPerClient: 150,
+  nodes: 3,
+  observers: 0,
+  clients: 3,
+  opsPerClient: 150,
   network: { delayMinMs: 1, delayMeanMs: 3, lossP: 0, duplicateP: 0, reorder: false },
-  partitionP: 0, crashP: 0, clockStepMs: 0, tornWriteP: 0, fsyncDelayMinMs: 1, fsyncDelayMaxMs: 3,
-  faultPhaseMs: 6000, livenessPhaseMs: 8000,
+  partitionP: 0,
+  crashP: 0,
+  clockStepMs: 0,
+  tornWriteP: 0,
+  fsyncDelayMinMs: 1,
+  fsyncDelayMaxMs: 3,
+  faultPhaseMs: 6000,
+  livenessPhaseMs: 8000,
 };
 
 function once(): () => boolean {
@@ -43,7 +52,7 @@ function leaderId(c: Cluster): number | null {
 
 export const SCENARIOS: Scenario[] = [
   {
-    name: 'an online restore through a follower or the leader becomes every member\'s state in a new epoch; a leader killed during it leaves the old state or the new one everywhere',
+    name: "an online restore through a follower or the leader becomes every member's state in a new epoch; a leader killed during it leaves the old state or the new one everywhere",
     jira: 'ensemble restore (issue 11)',
     // (in each five seeds, three must report the restore done, though the restorer is blocked
     // longer than an election timeout installing the backup (1 in 5), or its followers longer than
@@ -97,10 +106,13 @@ export const SCENARIOS: Scenario[] = [
           return 0;
         },
         onSend: (c, from, to, msg) => {
-          if (phase === 2 && from === restorer && msg.type === 'sync' && msg.mode === 'snap') snaps.set(`${to}/${msg.epoch}`, (snaps.get(`${to}/${msg.epoch}`) ?? 0) + 1);
+          if (phase === 2 && from === restorer && msg.type === 'sync' && msg.mode === 'snap')
+            snaps.set(`${to}/${msg.epoch}`, (snaps.get(`${to}/${msg.epoch}`) ?? 0) + 1);
           if (phase !== 2 || from !== restorer || msg.type !== killOn) return;
           if (msg.type === 'sync' && msg.mode !== 'snap') return;
-          c.actions.push(() => { c.crash(from, 0); });
+          c.actions.push(() => {
+            c.crash(from, 0);
+          });
           phase = 3;
           c.phaseAt = c.now;
         },
@@ -112,7 +124,10 @@ export const SCENARIOS: Scenario[] = [
     jira: 'archive (issue 11)',
     // (a follower that kept the txns through its SNAP continues the chain instead: no jump needed)
     expect: [{ fault: 'snap_sync', atLeast: 2 }],
-    expectSomewhere: [{ fault: 'archive_jumps', atLeast: 1 }, { fault: 'archive_fills', atLeast: 1 }],
+    expectSomewhere: [
+      { fault: 'archive_jumps', atLeast: 1 },
+      { fault: 'archive_fills', atLeast: 1 },
+    ],
     options: () => {
       let phase = 0;
       let leader = 0;
@@ -185,28 +200,39 @@ export const SCENARIOS: Scenario[] = [
             c.archive.down = true;
             l = lead.id;
             [f, o] = c.voterIds.filter((i) => i !== l) as [number, number];
-            phase = 1; c.phaseAt = c.now;
+            phase = 1;
+            c.phaseAt = c.now;
           } else if (phase === 1 && since > 300) {
             c.net.isolate(f, c.allIds);
-            phase = 2; c.phaseAt = c.now;
+            phase = 2;
+            c.phaseAt = c.now;
           } else if (phase === 2 && since > 1200) {
             const z = node(o).replica?.zab;
             if (z && z.lastZxid === z.commitZxid && node(o).replica!.core.lastApplied === z.lastZxid && z.persisted === z.lastZxid) {
               c.crash(l, 1_000_000);
               c.net.heal();
-              phase = 3; c.phaseAt = c.now;
+              phase = 3;
+              c.phaseAt = c.now;
             }
           } else if (phase === 3) {
             const lo = c.leader();
             const fz = node(f).replica!.zab;
-            if (lo?.id === o && fz.serving && Math.floor(lo.replica!.core.lastApplied / 4294967296) === lo.replica!.zab.activeEpoch && lo.replica!.core.lastApplied % 4294967296 > 5 && node(f).disk.log.length > 0) {
+            if (
+              lo?.id === o &&
+              fz.serving &&
+              Math.floor(lo.replica!.core.lastApplied / 4294967296) === lo.replica!.zab.activeEpoch &&
+              lo.replica!.core.lastApplied % 4294967296 > 5 &&
+              node(f).disk.log.length > 0
+            ) {
               c.crash(o, 1_000_000);
               c.restart(l);
-              phase = 4; c.phaseAt = c.now;
+              phase = 4;
+              c.phaseAt = c.now;
             }
           } else if (phase === 4 && c.leader()?.id === f) {
             c.archive.down = false;
-            phase = 5; c.phaseAt = c.now;
+            phase = 5;
+            c.phaseAt = c.now;
           } else if (phase === 5 && since > 1500) {
             c.restart(o);
             c.count('scenario_complete');
@@ -225,7 +251,8 @@ export const SCENARIOS: Scenario[] = [
       let phase = 0;
       let old = 0;
       return {
-        swarm: calm, noRandomFaults: true,
+        swarm: calm,
+        noRandomFaults: true,
         script: (c) => {
           const l = leaderId(c);
           if (phase === 0 && l !== null && c.now - c.startedAt > 1500) {
@@ -307,8 +334,14 @@ export const SCENARIOS: Scenario[] = [
         onSend: (c, from, _to, msg: Msg) => {
           if (armed && msg.type === 'ack_newleader' && first()) {
             // the ack leaves; the follower dies before it does anything else, then so does the leader
-            c.actions.push(() => { c.crash(from, 0); });
-            c.actions.push(() => { const l = leaderId(c); if (l !== null) c.crash(l, 0); c.count('scenario_complete'); });
+            c.actions.push(() => {
+              c.crash(from, 0);
+            });
+            c.actions.push(() => {
+              const l = leaderId(c);
+              if (l !== null) c.crash(l, 0);
+              c.count('scenario_complete');
+            });
           }
         },
       };
@@ -317,13 +350,17 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'the leader dies after sending SNAP, before the learner acknowledges NEWLEADER',
     jira: 'ZOOKEEPER-3642 / 3104',
-    expect: [{ fault: 'snap_sync', atLeast: 1 }, { fault: 'wipe', atLeast: 1 }],
+    expect: [
+      { fault: 'snap_sync', atLeast: 1 },
+      { fault: 'wipe', atLeast: 1 },
+    ],
     options: () => {
       let phase = 0;
       let victim = 0;
       const first = once();
       return {
-        swarm: calm, noRandomFaults: true,
+        swarm: calm,
+        noRandomFaults: true,
         script: (c) => {
           const l = leaderId(c);
           if (phase === 0 && l !== null && c.now - c.startedAt > 2500) {
@@ -343,7 +380,10 @@ export const SCENARIOS: Scenario[] = [
         },
         onDeliver: (c, from, to, msg: Msg) => {
           if (to === victim && msg.type === 'sync' && msg.mode === 'snap' && first()) {
-            c.actions.push(() => { c.crash(from, 0); c.count('scenario_complete'); });
+            c.actions.push(() => {
+              c.crash(from, 0);
+              c.count('scenario_complete');
+            });
           }
         },
       };
@@ -356,7 +396,8 @@ export const SCENARIOS: Scenario[] = [
     options: () => {
       let victim = 0;
       return {
-        swarm: { ...calm, clients: 4 }, noRandomFaults: true,
+        swarm: { ...calm, clients: 4 },
+        noRandomFaults: true,
         script: (c) => {
           if (victim === 0 && leaderId(c) !== null) victim = c.voterIds.find((i) => i !== leaderId(c))!;
         },
@@ -382,11 +423,22 @@ export const SCENARIOS: Scenario[] = [
     options: () => {
       let phase = 0;
       return {
-        swarm: { ...calm, clients: 5 }, noRandomFaults: true,
+        swarm: { ...calm, clients: 5 },
+        noRandomFaults: true,
         script: (c) => {
           const l = leaderId(c);
           if (phase === 0 && l !== null && c.now - c.startedAt > 1500) {
-            c.net.blockLinks(c.allIds.filter((i) => i !== l).flatMap((i) => [[l, i], [i, l]] as Array<[number, number]>));
+            c.net.blockLinks(
+              c.allIds
+                .filter((i) => i !== l)
+                .flatMap(
+                  (i) =>
+                    [
+                      [l, i],
+                      [i, l],
+                    ] as Array<[number, number]>,
+                ),
+            );
             phase = 1;
             c.phaseAt = c.now;
           } else if (phase === 1 && c.now - c.phaseAt > 2500) {
@@ -409,7 +461,8 @@ export const SCENARIOS: Scenario[] = [
       let C = 0;
       let ackAt = 0;
       return {
-        swarm: calm, noRandomFaults: true,
+        swarm: calm,
+        noRandomFaults: true,
         script: (c) => {
           const l = c.leader();
           if (phase === 0 && l && c.now - c.startedAt > 2000) {
@@ -434,7 +487,9 @@ export const SCENARIOS: Scenario[] = [
           if (phase === 1 && from === B && msg.type === 'ack_newleader') {
             phase = 2;
             ackAt = c.now;
-            c.actions.push(() => { c.crash(B, 0); });
+            c.actions.push(() => {
+              c.crash(B, 0);
+            });
           }
         },
       };
@@ -445,14 +500,15 @@ export const SCENARIOS: Scenario[] = [
     // snapshots the tree it applied; both now run replica/host.ts and the runtime's schedule, so
     // this path (a snapshot ahead of the log, then a crash) is one the simulator proves.
     name: 'a follower whose fsync lags snapshots the committed state it applied, ahead of its log; killed before the log catches up, it restarts from that snapshot and rejoins',
-    jira: 'issue 18: the simulator runs the shipping host (applied txns run ahead of a slow fsync, ZooKeeper\'s CommitProcessor too)',
+    jira: "issue 18: the simulator runs the shipping host (applied txns run ahead of a slow fsync, ZooKeeper's CommitProcessor too)",
     expect: [{ fault: 'snapshot_ahead_of_log', atLeast: 1 }],
     options: () => {
       let phase = 0;
       let F = 0;
       let snapAt = 0;
       return {
-        swarm: { ...calm, faultPhaseMs: 7000 }, noRandomFaults: true,
+        swarm: { ...calm, faultPhaseMs: 7000 },
+        noRandomFaults: true,
         script: (c) => {
           const l = c.leader();
           const f = c.nodes.get(F);
@@ -493,9 +549,13 @@ export const SCENARIOS: Scenario[] = [
       let C = 0;
       let epoch0 = 0;
       let stalling = false;
-      const both = (a: number, b: number): Array<[number, number]> => [[a, b], [b, a]];
+      const both = (a: number, b: number): Array<[number, number]> => [
+        [a, b],
+        [b, a],
+      ];
       return {
-        swarm: { ...calm, faultPhaseMs: 8000 }, noRandomFaults: true,
+        swarm: { ...calm, faultPhaseMs: 8000 },
+        noRandomFaults: true,
         script: (c) => {
           const l = c.leader();
           const a = c.nodes.get(A);
@@ -535,7 +595,8 @@ export const SCENARIOS: Scenario[] = [
             phase = 5;
           }
         },
-        onSend: (_c, from, _to, msg: Msg) => (phase === 3 && from === B && (msg.type === 'prevote_req' || msg.type === 'vote_req') ? 'drop' : undefined),
+        onSend: (_c, from, _to, msg: Msg) =>
+          phase === 3 && from === B && (msg.type === 'prevote_req' || msg.type === 'vote_req') ? 'drop' : undefined,
       };
     },
   },

@@ -12,14 +12,7 @@ import type { Rng } from './rng.js';
 /** Simulated milliseconds per swarm step (the cadence the per-step probabilities refer to). */
 export const SWARM_STEP_MS = 10;
 
-export type PartitionMode =
-  | 'isolate_one'
-  | 'isolate_leader'
-  | 'majority_minority'
-  | 'bridge'
-  | 'ring'
-  | 'one_way'
-  | 'random_halves';
+export type PartitionMode = 'isolate_one' | 'isolate_leader' | 'majority_minority' | 'bridge' | 'ring' | 'one_way' | 'random_halves';
 
 export const PARTITION_MODES: readonly PartitionMode[] = [
   'isolate_one',
@@ -192,12 +185,7 @@ function cross(xs: readonly number[], ys: readonly number[]): Array<[number, num
  * - random_halves: a random cut into two non-empty groups.
  * With fewer than two ids there is nothing to cut and the result is {}.
  */
-export function partitionGroups(
-  mode: PartitionMode,
-  ids: number[],
-  leaderId: number | null,
-  rng: Rng,
-): PartitionShape {
+export function partitionGroups(mode: PartitionMode, ids: number[], leaderId: number | null, rng: Rng): PartitionShape {
   if (ids.length < 2) return {};
   const shuffled = rng.shuffle([...ids]);
   const without = (x: number): number[] => ids.filter((i) => i !== x);

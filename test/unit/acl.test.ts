@@ -92,7 +92,10 @@ describe('fixupACL', () => {
   });
 
   test('invalid_acl_error_carries_the_path', () => {
-    assert.throws(() => fixupACL('/the/path', [], []), (e: unknown) => e instanceof KeeperError && e.path === '/the/path');
+    assert.throws(
+      () => fixupACL('/the/path', [], []),
+      (e: unknown) => e instanceof KeeperError && e.path === '/the/path',
+    );
   });
 
   test('world_anyone_passes_through', () => {
@@ -195,20 +198,27 @@ describe('aclAllows', () => {
   });
 
   test('checkACL_throws_NoAuth_with_the_path', () => {
-    assert.throws(() => checkACL([world(Perms.READ)], Perms.WRITE, [], '/p'),
-      (e: unknown) => e instanceof KeeperError && e.code === ErrorCode.NoAuth && e.path === '/p');
+    assert.throws(
+      () => checkACL([world(Perms.READ)], Perms.WRITE, [], '/p'),
+      (e: unknown) => e instanceof KeeperError && e.code === ErrorCode.NoAuth && e.path === '/p',
+    );
     assert.doesNotThrow(() => checkACL([world(Perms.READ)], Perms.READ, [], '/p'));
   });
 });
 
 describe('authenticate and redactDigests', () => {
   test('digest_auth_adds_the_digest_id', () => {
-    assert.deepEqual(authenticate('digest', Buffer.from('alice:pw'), '10.0.0.1', undefined), [{ scheme: 'digest', id: digestOf('alice:pw') }]);
+    assert.deepEqual(authenticate('digest', Buffer.from('alice:pw'), '10.0.0.1', undefined), [
+      { scheme: 'digest', id: digestOf('alice:pw') },
+    ]);
   });
 
   test('digest_auth_matching_the_super_digest_adds_super', () => {
     const ids = authenticate('digest', Buffer.from('super:test'), '10.0.0.1', 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=');
-    assert.deepEqual(ids, [{ scheme: 'super', id: '' }, { scheme: 'digest', id: 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=' }]);
+    assert.deepEqual(ids, [
+      { scheme: 'super', id: '' },
+      { scheme: 'digest', id: 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=' },
+    ]);
     const notSuper = authenticate('digest', Buffer.from('super:nope'), '10.0.0.1', 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=');
     assert.ok(notSuper?.every((i) => i.scheme !== 'super'));
   });

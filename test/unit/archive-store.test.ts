@@ -16,7 +16,7 @@ test('createExclusive: the first writer of a name wins, the second is told, and 
   assert.deepEqual(readdirSync(join(dir, 'txns')), ['a']);
 });
 
-test('temp files a killed writer left go once untouched for an hour; younger ones (a write in progress) and the archive\'s files stay', async () => {
+test("temp files a killed writer left go once untouched for an hour; younger ones (a write in progress) and the archive's files stay", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ark-store-'));
   const store = new LocalArchiveStore(dir);
   for (const folder of ['txns', 'backups']) mkdirSync(join(dir, folder));

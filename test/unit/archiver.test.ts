@@ -5,7 +5,17 @@ import assert from 'node:assert/strict';
 import { Archiver, isRestoreBase, type ArchiveView, type MemberState } from '../../src/backup/archiver.js';
 import { START_LINK, buildChain, linkName, runsOf, type Link } from '../../src/backup/chain.js';
 import { viewOf } from '../../src/backup/archive.js';
-import { CHUNK_HEADER_BYTES, CHUNK_MAGIC, ChunkCorruptError, encodeChunkHeader, follows, frameRecord, readChunk, readChunkHeader, recordCrc } from '../../src/backup/chunk.js';
+import {
+  CHUNK_HEADER_BYTES,
+  CHUNK_MAGIC,
+  ChunkCorruptError,
+  encodeChunkHeader,
+  follows,
+  frameRecord,
+  readChunk,
+  readChunkHeader,
+  recordCrc,
+} from '../../src/backup/chunk.js';
 import { JuteWriter } from '../../src/wire/jute.js';
 import { encodeEntry } from '../../src/replica/replica.js';
 import { OpCode } from '../../src/wire/protocol.js';
@@ -32,8 +42,12 @@ function reread(a: Archiver, now: number, m: MemberState, view: ArchiveView): vo
 }
 
 const B0 = [{ zxid: 0, timeMs: 0 }];
-const view = (end: number | null, backups = B0, holes: Array<Omit<ArchiveView['holes'][number], 'afterCrc'>> = [], endCrc: number | null = null): ArchiveView =>
-  ({ end, endCrc, backups, holes: holes.map((h) => ({ afterCrc: null, ...h })) });
+const view = (
+  end: number | null,
+  backups = B0,
+  holes: Array<Omit<ArchiveView['holes'][number], 'afterCrc'>> = [],
+  endCrc: number | null = null,
+): ArchiveView => ({ end, endCrc, backups, holes: holes.map((h) => ({ afterCrc: null, ...h })) });
 
 describe('archiver: who writes and when', () => {
   test('it reads the archive before anything else, and again every refreshMs', () => {
@@ -49,7 +63,12 @@ describe('archiver: who writes and when', () => {
   });
 
   test('the chain starts from the newest backup, in the link named start', () => {
-    const a = seeing(view(null, [{ zxid: 0, timeMs: 0 }, { zxid: 4, timeMs: 0 }]));
+    const a = seeing(
+      view(null, [
+        { zxid: 0, timeMs: 0 },
+        { zxid: 4, timeMs: 0 },
+      ]),
+    );
     a.flush();
     assert.deepEqual(a.next(1, member()), { kind: 'chunk', after: 4, upTo: 10, slot: 'start', afterCrc: null });
   });
@@ -63,7 +82,13 @@ describe('archiver: who writes and when', () => {
   });
 
   test('...or at once when many txns wait, a new epoch began, or it is flushed', () => {
-    assert.deepEqual(seeing(view(5)).next(1, member({ archivable: 5 + OPTS.chunkTxnsMax })), { kind: 'chunk', after: 5, upTo: 5 + OPTS.chunkTxnsMax, slot: 'next', afterCrc: null });
+    assert.deepEqual(seeing(view(5)).next(1, member({ archivable: 5 + OPTS.chunkTxnsMax })), {
+      kind: 'chunk',
+      after: 5,
+      upTo: 5 + OPTS.chunkTxnsMax,
+      slot: 'next',
+      afterCrc: null,
+    });
     const b = seeing(view(5));
     b.flush();
     assert.deepEqual(b.next(1, member()), { kind: 'chunk', after: 5, upTo: 10, slot: 'next', afterCrc: null });
@@ -107,7 +132,15 @@ describe('archiver: who writes and when', () => {
     reread(a, 1, m, view(5 * E + 40));
     assert.deepEqual(a.next(1, m), { kind: 'base', snapshot: r });
     a.done(1, { ok: true, wrote: { zxid: r } });
-    reread(a, 1, m, view(5 * E + 40, [{ zxid: 0, timeMs: 0 }, { zxid: r, timeMs: 1 }]));
+    reread(
+      a,
+      1,
+      m,
+      view(5 * E + 40, [
+        { zxid: 0, timeMs: 0 },
+        { zxid: r, timeMs: 1 },
+      ]),
+    );
     assert.deepEqual(a.next(1, m), { kind: 'jump', from: 5 * E + 40, to: r });
   });
 
@@ -126,35 +159,88 @@ describe('archiver: who writes and when', () => {
     reread(a, 2000, m, view(40));
     assert.deepEqual(a.next(2000, member({ ...m, snapshots: [] })), { kind: 'capture', reason: 'gap' });
     a.done(2001, { ok: true, wrote: { zxid: 95 } });
-    reread(a, 2001, m, view(40, [{ zxid: 0, timeMs: 0 }, { zxid: 95, timeMs: 2001 }]));
+    reread(
+      a,
+      2001,
+      m,
+      view(40, [
+        { zxid: 0, timeMs: 0 },
+        { zxid: 95, timeMs: 2001 },
+      ]),
+    );
     assert.equal(a.next(2001, m), null, 'its disk does not hold 0x95 yet: wait, no second backup');
     assert.deepEqual(a.next(2001, member({ ...m, archivable: 95 })), { kind: 'jump', from: 40, to: 95 });
   });
 
   test('a member holding the txns of a hole fills it, ending exactly at the base the chain jumped to', () => {
     const holes = [{ after: 40, before: 60, jumpFrom: 40 }];
-    const a = seeing(view(90, [{ zxid: 0, timeMs: 0 }, { zxid: 60, timeMs: 0 }], holes));
+    const a = seeing(
+      view(
+        90,
+        [
+          { zxid: 0, timeMs: 0 },
+          { zxid: 60, timeMs: 0 },
+        ],
+        holes,
+      ),
+    );
     const m = member({ archivable: 90, applied: 90, committed: 90, duty: false });
     assert.deepEqual(a.next(1, m), { kind: 'chunk', after: 40, upTo: 60, slot: 'fill', afterCrc: null });
     a.done(1, { ok: false, reason: 'missing' }); // this disk does not hold them either
-    reread(a, 1, m, view(90, [{ zxid: 0, timeMs: 0 }, { zxid: 60, timeMs: 0 }], holes));
+    reread(
+      a,
+      1,
+      m,
+      view(
+        90,
+        [
+          { zxid: 0, timeMs: 0 },
+          { zxid: 60, timeMs: 0 },
+        ],
+        holes,
+      ),
+    );
     assert.equal(a.next(1, m), null, 'not asked again of the same disk');
     a.historyChanged();
     assert.deepEqual(a.next(2, m), { kind: 'chunk', after: 40, upTo: 60, slot: 'fill', afterCrc: null });
-    const partly = seeing(view(90, [{ zxid: 0, timeMs: 0 }, { zxid: 60, timeMs: 0 }], [{ after: 50, before: 60, jumpFrom: 40 }]));
-    assert.deepEqual(partly.next(1, m), { kind: 'chunk', after: 50, upTo: 60, slot: 'next', afterCrc: null }, 'a fill goes on from where it stands');
+    const partly = seeing(
+      view(
+        90,
+        [
+          { zxid: 0, timeMs: 0 },
+          { zxid: 60, timeMs: 0 },
+        ],
+        [{ after: 50, before: 60, jumpFrom: 40 }],
+      ),
+    );
+    assert.deepEqual(
+      partly.next(1, m),
+      { kind: 'chunk', after: 50, upTo: 60, slot: 'next', afterCrc: null },
+      'a fill goes on from where it stands',
+    );
   });
 
-  test('purge keeps the log from the chain\'s end, and from a hole only while this member can fill it', () => {
+  test("purge keeps the log from the chain's end, and from a hole only while this member can fill it", () => {
     // the chain jumped 0x10 -> 0x5000 (the txns between were in no serving member's log) and went on to 0x90000
-    const v = view(0x90000, [{ zxid: 0, timeMs: 0 }, { zxid: 0x5000, timeMs: 0 }], [{ after: 0x10, before: 0x5000, jumpFrom: 0x10 }]);
+    const v = view(
+      0x90000,
+      [
+        { zxid: 0, timeMs: 0 },
+        { zxid: 0x5000, timeMs: 0 },
+      ],
+      [{ after: 0x10, before: 0x5000, jumpFrom: 0x10 }],
+    );
     const m = member({ archivable: 0x90000, applied: 0x90000, committed: 0x90000, duty: false });
     const a = seeing(v);
     assert.equal(a.retainFrom({ archivable: 0x90000, logFrom: 0x8 }), 0x10, 'its log reaches the hole: it may fill it');
-    assert.equal(a.retainFrom({ archivable: 0x90000, logFrom: 0x11 }), 0x10, 'its log starts right after the hole\'s start: it continues it');
+    assert.equal(
+      a.retainFrom({ archivable: 0x90000, logFrom: 0x11 }),
+      0x10,
+      "its log starts right after the hole's start: it continues it",
+    );
     assert.equal(a.retainFrom({ archivable: 0x90000, logFrom: 0x12 }), 0x90000, 'its log starts inside the hole: it cannot fill it');
     assert.equal(a.retainFrom({ archivable: 0x90000, logFrom: null }), 0x90000);
-    assert.equal(a.retainFrom({ archivable: 0x10, logFrom: 0x8 }), 0x90000, 'it holds nothing after the hole\'s start');
+    assert.equal(a.retainFrom({ archivable: 0x10, logFrom: 0x8 }), 0x90000, "it holds nothing after the hole's start");
     // it tried, and its disk could not continue the hole's start: that hole no longer holds its purge back
     assert.deepEqual(a.next(1, m), { kind: 'chunk', after: 0x10, upTo: 0x5000, slot: 'fill', afterCrc: null });
     a.done(1, { ok: false, reason: 'missing' });
@@ -173,7 +259,15 @@ describe('archiver: who writes and when', () => {
     assert.equal(b.next(4999, m), null, 'no backup due yet');
     assert.deepEqual(b.next(5000, m), { kind: 'capture', reason: 'scheduled' });
     b.done(5001, { ok: true, wrote: { zxid: 10 } });
-    reread(b, 5001, m, view(10, [{ zxid: 0, timeMs: 0 }, { zxid: 10, timeMs: 5001 }]));
+    reread(
+      b,
+      5001,
+      m,
+      view(10, [
+        { zxid: 0, timeMs: 0 },
+        { zxid: 10, timeMs: 5001 },
+      ]),
+    );
     assert.deepEqual(b.next(5001, m), { kind: 'prune' });
     b.done(5002, { ok: true });
     const unchanged = seeing(view(10, [{ zxid: 10, timeMs: 0 }]), 0, { backupIntervalMs: 5000 });
@@ -199,15 +293,27 @@ describe('archiver: who writes and when', () => {
   });
 });
 
-describe('archiver: a history that is not the archive\'s', () => {
+describe("archiver: a history that is not the archive's", () => {
   const CRC = 0xabcdef01;
 
-  test('a link continues the chain\'s end only from the archived txn: the chunk names its checksum, a fill its hole\'s', () => {
+  test("a link continues the chain's end only from the archived txn: the chunk names its checksum, a fill its hole's", () => {
     const a = seeing(view(5, B0, [], CRC));
     a.flush();
     assert.deepEqual(a.next(1, member()), { kind: 'chunk', after: 5, upTo: 10, slot: 'next', afterCrc: CRC });
-    const f = seeing({ ...view(90, [{ zxid: 0, timeMs: 0 }, { zxid: 60, timeMs: 0 }]), holes: [{ after: 40, before: 60, jumpFrom: 40, afterCrc: 7 }] });
-    assert.deepEqual(f.next(1, member({ archivable: 90, committed: 90, applied: 90, duty: false })), { kind: 'chunk', after: 40, upTo: 60, slot: 'fill', afterCrc: 7 });
+    const f = seeing({
+      ...view(90, [
+        { zxid: 0, timeMs: 0 },
+        { zxid: 60, timeMs: 0 },
+      ]),
+      holes: [{ after: 40, before: 60, jumpFrom: 40, afterCrc: 7 }],
+    });
+    assert.deepEqual(f.next(1, member({ archivable: 90, committed: 90, applied: 90, duty: false })), {
+      kind: 'chunk',
+      after: 40,
+      upTo: 60,
+      slot: 'fill',
+      afterCrc: 7,
+    });
   });
 
   test('its txn at the end is not the archived one: it writes nothing (no link, backup, retention or status) and says so until its history changes', () => {
@@ -231,7 +337,7 @@ describe('archiver: a history that is not the archive\'s', () => {
     assert.equal(a.next(20_003, m)?.kind, 'chunk');
   });
 
-  test('...but its own restore above the archive\'s end starts a new history there: the base, the jump, and archiving goes on', () => {
+  test("...but its own restore above the archive's end starts a new history there: the base, the jump, and archiving goes on", () => {
     const r = 6 * E;
     const a = seeing(view(5 * E + 40, B0, [], CRC));
     a.flush();
@@ -249,7 +355,7 @@ describe('archiver: a history that is not the archive\'s', () => {
     assert.deepEqual(a.next(2, m), { kind: 'chunk', after: r, upTo: r + 3, slot: 'next', afterCrc: null });
   });
 
-  test('a server restored (offline, from the archive) into a new dir whose epoch is below the archive\'s end does not silently stop archiving', () => {
+  test("a server restored (offline, from the archive) into a new dir whose epoch is below the archive's end does not silently stop archiving", () => {
     // the ensemble's archive reached 9:0x64; `ark restore --archive A --to-zxid 5:0xa --data-dir NEW`
     // labelled the restore (5+1) << 32 = 6:0; the new server writes 6:1.. with backup.archiveDir=A.
     // Nothing of it can go to A (its zxids are below A's end): it used to archive nothing and report a lag of 0
@@ -269,7 +375,7 @@ describe('archiver: a history that is not the archive\'s', () => {
     assert.ok(a.lagTxns(m) > 0 && a.lagMs(100_000) > 0, `lag reported: ${a.lagTxns(m)} txns, ${a.lagMs(100_000)} ms`);
   });
 
-  test('behind the archive\'s end for less than staleMs, or without the duty, is no mismatch', () => {
+  test("behind the archive's end for less than staleMs, or without the duty, is no mismatch", () => {
     const a = seeing(view(20), 0, { refreshMs: 1e9 });
     const behind = member({ committed: 10, archivable: 10, applied: 10 });
     assert.equal(a.next(1, behind), null);
@@ -290,14 +396,38 @@ describe('archiver: a history that is not the archive\'s', () => {
 });
 
 describe('the chain', () => {
-  const chunk = (prev: number, first: number, last: number, name = linkName(prev)): Link => ({ name, prev, first, last, count: last - first + 1, firstTime: first, lastTime: last, lastCrc: last });
-  const jump = (from: number, to: number): Link => ({ name: linkName(from), prev: from, first: to, last: to, count: 0, firstTime: 0, lastTime: 0, lastCrc: null });
+  const chunk = (prev: number, first: number, last: number, name = linkName(prev)): Link => ({
+    name,
+    prev,
+    first,
+    last,
+    count: last - first + 1,
+    firstTime: first,
+    lastTime: last,
+    lastCrc: last,
+  });
+  const jump = (from: number, to: number): Link => ({
+    name: linkName(from),
+    prev: from,
+    first: to,
+    last: to,
+    count: 0,
+    firstTime: 0,
+    lastTime: 0,
+    lastCrc: null,
+  });
 
   test('links follow each other by name from the start; a link no path reaches is unlinked', () => {
     const c = buildChain([chunk(4, 5, 9, START_LINK), chunk(9, 10, 12), chunk(12, 13, 20), chunk(2, 3, 7)]);
-    assert.deepEqual(c.links.map((l) => l.name), [START_LINK, linkName(9), linkName(12)]);
+    assert.deepEqual(
+      c.links.map((l) => l.name),
+      [START_LINK, linkName(9), linkName(12)],
+    );
     assert.equal(c.end, 20);
-    assert.deepEqual(c.unlinked.map((l) => l.name), [linkName(2)]);
+    assert.deepEqual(
+      c.unlinked.map((l) => l.name),
+      [linkName(2)],
+    );
   });
 
   test('after retention removed the start, the chain starts at its oldest link', () => {
@@ -308,12 +438,21 @@ describe('the chain', () => {
 
   test('a jump splits the chain in two stretches until a fill reaches its base', () => {
     const links = [chunk(0, 1, 9, START_LINK), jump(9, 15), chunk(15, 16, 20)];
-    assert.deepEqual(runsOf(buildChain(links)).map((r) => [r.prev, r.last]), [[0, 9], [15, 20]]);
+    assert.deepEqual(
+      runsOf(buildChain(links)).map((r) => [r.prev, r.last]),
+      [
+        [0, 9],
+        [15, 20],
+      ],
+    );
     const half = buildChain([...links, chunk(9, 10, 12, linkName(9, true))]);
     assert.equal(half.jumps[0]!.filledTo, 12);
     const full = buildChain([...links, chunk(9, 10, 12, linkName(9, true)), chunk(12, 13, 15)]);
     assert.equal(full.jumps[0]!.filledTo, 15);
-    assert.deepEqual(runsOf(full).map((r) => [r.prev, r.last]), [[0, 20]]);
+    assert.deepEqual(
+      runsOf(full).map((r) => [r.prev, r.last]),
+      [[0, 20]],
+    );
     assert.deepEqual(full.unlinked, []);
   });
 
@@ -322,12 +461,21 @@ describe('the chain', () => {
     // txns.12 (13..15). Nothing continues txns.12 but the fill, so it looked like a chain's start;
     // which walk won depended on the listing order (readdir: hash order)
     const links = [chunk(0, 1, 9, START_LINK), jump(9, 15), chunk(15, 16, 20), chunk(9, 10, 12, linkName(9, true)), chunk(12, 13, 15)];
-    const orders = (xs: Link[]): Link[][] => (xs.length <= 1 ? [xs] : xs.flatMap((x, i) => orders([...xs.slice(0, i), ...xs.slice(i + 1)]).map((rest) => [x, ...rest])));
+    const orders = (xs: Link[]): Link[][] =>
+      xs.length <= 1 ? [xs] : xs.flatMap((x, i) => orders([...xs.slice(0, i), ...xs.slice(i + 1)]).map((rest) => [x, ...rest]));
     for (const listed of orders(links)) {
       const c = buildChain(listed);
       const as = listed.map((l) => l.name).join(', ');
-      assert.deepEqual(c.links.map((l) => l.name), [START_LINK, linkName(9), linkName(15)], `listed as ${as}`);
-      assert.deepEqual(runsOf(c).map((r) => [r.prev, r.last]), [[0, 20]], `listed as ${as}`);
+      assert.deepEqual(
+        c.links.map((l) => l.name),
+        [START_LINK, linkName(9), linkName(15)],
+        `listed as ${as}`,
+      );
+      assert.deepEqual(
+        runsOf(c).map((r) => [r.prev, r.last]),
+        [[0, 20]],
+        `listed as ${as}`,
+      );
       assert.deepEqual(c.unlinked, [], `listed as ${as}`);
     }
   });
@@ -336,15 +484,21 @@ describe('the chain', () => {
     // the jump 9 -> 15 and what came before it were pruned; a fill written late (so younger than
     // the grace period) stays: it is a leftover, not a stretch of the chain with a link missing after it
     const c = buildChain([chunk(9, 10, 12, linkName(9, true)), chunk(12, 13, 14), chunk(15, 16, 20), chunk(20, 21, 30)]);
-    assert.deepEqual(c.links.map((l) => l.name), [linkName(15), linkName(20)]);
+    assert.deepEqual(
+      c.links.map((l) => l.name),
+      [linkName(15), linkName(20)],
+    );
     assert.deepEqual(c.breaks, []);
     assert.deepEqual(c.unlinked.map((l) => l.name).sort(), [linkName(9, true), linkName(12)]);
   });
 
-  test('the view names the checksum of the archived txn at the end and at each hole\'s start (none where that is a base)', () => {
+  test("the view names the checksum of the archived txn at the end and at each hole's start (none where that is a base)", () => {
     // lastCrc in these links is their last zxid
     const links = [chunk(0, 1, 9, START_LINK), jump(9, 15), chunk(15, 16, 20), chunk(9, 10, 12, linkName(9, true))];
-    const v = viewOf(buildChain(links), [{ zxid: 0, timeMs: 0 }, { zxid: 15, timeMs: 0 }]);
+    const v = viewOf(buildChain(links), [
+      { zxid: 0, timeMs: 0 },
+      { zxid: 15, timeMs: 0 },
+    ]);
     assert.equal(v.endCrc, 20);
     assert.deepEqual(v.holes, [{ after: 12, before: 15, jumpFrom: 9, afterCrc: 12 }], 'the fill stands at 12');
     assert.deepEqual(viewOf(buildChain(links.slice(0, 3)), []).holes, [{ after: 9, before: 15, jumpFrom: 9, afterCrc: 9 }]);
@@ -362,16 +516,32 @@ describe('chunks', () => {
   function chunkOf(prev: number, zxids: number[]): Buffer {
     const w = new JuteWriter(1024);
     const times = zxids.map((_z, i) => 1_000 + i);
-    const payloads = zxids.map((z, i) => encodeEntry({ sessionId: 1n, cxid: i, zxid: z, time: times[i]!, type: OpCode.setData }, { type: OpCode.setData, path: '/a', data: Buffer.from('x'), version: -1 }));
+    const payloads = zxids.map((z, i) =>
+      encodeEntry(
+        { sessionId: 1n, cxid: i, zxid: z, time: times[i]!, type: OpCode.setData },
+        { type: OpCode.setData, path: '/a', data: Buffer.from('x'), version: -1 },
+      ),
+    );
     for (const p of payloads) frameRecord(w, p);
-    const header = encodeChunkHeader({ prevZxid: prev, firstZxid: zxids[0]!, lastZxid: zxids.at(-1)!, count: zxids.length, firstTime: times[0]!, lastTime: times.at(-1)!, lastCrc: recordCrc(payloads.at(-1)!) });
+    const header = encodeChunkHeader({
+      prevZxid: prev,
+      firstZxid: zxids[0]!,
+      lastZxid: zxids.at(-1)!,
+      count: zxids.length,
+      firstTime: times[0]!,
+      lastTime: times.at(-1)!,
+      lastCrc: recordCrc(payloads.at(-1)!),
+    });
     return Buffer.concat([header, w.take()]);
   }
 
   test('a chunk reads back whole, across an epoch change', () => {
     const buf = chunkOf(E + 7, [E + 8, E + 9, 2 * E + 1, 2 * E + 2]);
     const { header, records } = readChunk('c', buf);
-    assert.deepEqual(records.map((r) => r.hdr.zxid), [E + 8, E + 9, 2 * E + 1, 2 * E + 2]);
+    assert.deepEqual(
+      records.map((r) => r.hdr.zxid),
+      [E + 8, E + 9, 2 * E + 1, 2 * E + 2],
+    );
     assert.equal(header.prevZxid, E + 7);
     assert.equal(readChunkHeader('c', buf.subarray(0, CHUNK_HEADER_BYTES)).count, 4);
   });
@@ -385,16 +555,23 @@ describe('chunks', () => {
     const j = encodeChunkHeader({ prevZxid: 9, firstZxid: 15, lastZxid: 15, count: 0, firstTime: 0, lastTime: 0, lastCrc: null });
     assert.equal(readChunk('j', j).records.length, 0);
     assert.equal(readChunkHeader('j', j).lastCrc, null);
-    assert.throws(() => readChunkHeader('j', encodeChunkHeader({ prevZxid: 9, firstZxid: 15, lastZxid: 16, count: 0, firstTime: 0, lastTime: 0, lastCrc: null })), ChunkCorruptError);
+    assert.throws(
+      () =>
+        readChunkHeader(
+          'j',
+          encodeChunkHeader({ prevZxid: 9, firstZxid: 15, lastZxid: 16, count: 0, firstTime: 0, lastTime: 0, lastCrc: null }),
+        ),
+      ChunkCorruptError,
+    );
   });
 
-  test('the header names its last txn\'s checksum, as the log framed it (the history proof at the chain\'s end)', () => {
+  test("the header names its last txn's checksum, as the log framed it (the history proof at the chain's end)", () => {
     const buf = chunkOf(0, [1, 2, 3]);
     const h = readChunkHeader('c', buf);
     const last = readChunk('c', buf).records.at(-1)!;
     assert.equal(h.lastCrc, recordCrc(encodeEntry(last.hdr, last.txn)));
     const payload = encodeEntry(last.hdr, last.txn).length;
-    assert.equal(h.lastCrc, buf.readUInt32BE(buf.length - payload - 4), 'the last record\'s own crc field (length, crc, payload)');
+    assert.equal(h.lastCrc, buf.readUInt32BE(buf.length - payload - 4), "the last record's own crc field (length, crc, payload)");
     const lying = Buffer.concat([encodeChunkHeader({ ...h, lastCrc: (h.lastCrc! + 1) >>> 0 }), buf.subarray(CHUNK_HEADER_BYTES)]);
     assert.throws(() => readChunk('c', lying), /checksum differs from the one its header names/);
   });
@@ -404,7 +581,10 @@ describe('chunks', () => {
     const v1 = Buffer.alloc(56);
     v1.writeUInt32BE(CHUNK_MAGIC, 0);
     v1.writeInt32BE(1, 4);
-    assert.throws(() => readChunkHeader('txns/txns.start', v1), /chunk format version 1; this Ark reads version 2 only.*new, empty directory/);
+    assert.throws(
+      () => readChunkHeader('txns/txns.start', v1),
+      /chunk format version 1; this Ark reads version 2 only.*new, empty directory/,
+    );
     assert.throws(() => readChunk('txns/txns.start', Buffer.concat([v1, Buffer.alloc(40)])), /chunk format version 1/);
   });
 
@@ -420,7 +600,6 @@ describe('chunks', () => {
     assert.throws(() => readChunk('c', chunkOf(1, [1, 2])), /header describes no run|does not follow/);
   });
 });
-
 
 describe('archive lag and when a chunk is due under a steady load', () => {
   const at = (z: number, m: Partial<MemberState> = {}): MemberState => member({ committed: z, archivable: z, applied: z, ...m });
@@ -459,7 +638,7 @@ describe('archive lag and when a chunk is due under a steady load', () => {
     assert.ok(maxLag <= OPTS.archiveIntervalMs + 10, `lag at most ${maxLag} ms`);
   });
 
-  test('filling a hole does not restart the wait of the txns after the chain\'s end (their RPO, their lag)', () => {
+  test("filling a hole does not restart the wait of the txns after the chain's end (their RPO, their lag)", () => {
     const a = seeing(ending(20, 50), 0, big);
     assert.equal(a.next(100, at(30)), null, '21..30 wait from 100');
     reread(a, 600, at(30), ending(20, 50, [{ after: 10, before: 15, jumpFrom: 10, afterCrc: null }]));

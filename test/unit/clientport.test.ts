@@ -19,9 +19,15 @@ class FakeSocket extends EventEmitter {
   setNoDelay(): void {}
   pause(): void {}
   resume(): void {}
-  write(): boolean { return true; }
-  end(): void { this.destroyed = true; }
-  destroy(): void { this.destroyed = true; }
+  write(): boolean {
+    return true;
+  }
+  end(): void {
+    this.destroyed = true;
+  }
+  destroy(): void {
+    this.destroyed = true;
+  }
 }
 
 function frame(body: (w: JuteWriter) => void): Buffer {
@@ -35,20 +41,45 @@ function frame(body: (w: JuteWriter) => void): Buffer {
 /** A connection that sends its ConnectRequest and one delete, to a port whose core throws `failure` on the delete. */
 function serving(failure: Error): { port: ClientPort; deliver: () => void } {
   const handler: ClientPortHandler = {
-    open: () => true, connect: () => {}, request: () => { throw failure; }, requestError: () => {},
-    fourLetter: () => '', closed: () => {}, backlogged: () => false, flush: () => {},
+    open: () => true,
+    connect: () => {},
+    request: () => {
+      throw failure;
+    },
+    requestError: () => {},
+    fourLetter: () => '',
+    closed: () => {},
+    backlogged: () => false,
+    flush: () => {},
   };
   const port = new ClientPort(handler, pino({ level: 'silent' }), 1 << 20);
   const socket = new FakeSocket();
   (port as unknown as { accept(s: FakeSocket): void }).accept(socket);
   const bytes = Buffer.concat([
-    frame((w) => writeConnectRequest(w, { protocolVersion: 0, lastZxidSeen: 0, timeOut: 30000, sessionId: 0n, passwd: Buffer.alloc(16), readOnly: false })),
-    frame((w) => { w.int(1).int(OpCode.delete); writeRequest(w, { type: OpCode.delete, req: { path: '/a', version: -1 } }); }),
+    frame((w) =>
+      writeConnectRequest(w, {
+        protocolVersion: 0,
+        lastZxidSeen: 0,
+        timeOut: 30000,
+        sessionId: 0n,
+        passwd: Buffer.alloc(16),
+        readOnly: false,
+      }),
+    ),
+    frame((w) => {
+      w.int(1).int(OpCode.delete);
+      writeRequest(w, { type: OpCode.delete, req: { path: '/a', version: -1 } });
+    }),
   ]);
-  return { port, deliver: () => { socket.emit('data', bytes); } };
+  return {
+    port,
+    deliver: () => {
+      socket.emit('data', bytes);
+    },
+  };
 }
 
-test('a broken invariant while serving a request reaches the process, not one connection\'s error count', () => {
+test("a broken invariant while serving a request reaches the process, not one connection's error count", () => {
   const { port, deliver } = serving(new AssertionError('live txn 0x5: create /a/b: its parent /a does not exist'));
   assertBroken(deliver, /its parent \/a does not exist/);
   assert.equal(port.internalErrors, 0);

@@ -8,15 +8,48 @@ import { join } from 'node:path';
 import { repoRoot } from '../helpers/servers.js';
 import { JuteReader, JuteWriter } from '../../src/wire/jute.js';
 import {
-  OpCode, readConnectRequest, readConnectResponse, readOpResults, readRequest, readStat, readACL, writeACL,
-  writeConnectRequest, writeConnectResponse, writeOpResults, writeRequest, writeStat, type OpResult, type Request,
+  OpCode,
+  readConnectRequest,
+  readConnectResponse,
+  readOpResults,
+  readRequest,
+  readStat,
+  readACL,
+  writeACL,
+  writeConnectRequest,
+  writeConnectResponse,
+  writeOpResults,
+  writeRequest,
+  writeStat,
+  type OpResult,
+  type Request,
 } from '../../src/wire/protocol.js';
 import { readTxnBody, readTxnHeader, writeTxnBody, writeTxnHeader, type Txn } from '../../src/wire/txn.js';
 
-interface Case { name: string; fields: Record<string, unknown>; hex: string }
+interface Case {
+  name: string;
+  fields: Record<string, unknown>;
+  hex: string;
+}
 const cases: Case[] = JSON.parse(readFileSync(join(repoRoot, 'test', 'fixtures', 'jute-oracle.json'), 'utf8'));
 const byName = new Map(cases.map((c) => [c.name, c]));
-const LONGS = new Set(['czxid', 'mzxid', 'ctime', 'mtime', 'pzxid', 'ephemeralOwner', 'lastZxidSeen', 'sessionId', 'relativeZxid', 'ttl', 'curConfigId', 'zxid', 'time', 'clientId', 'value']);
+const LONGS = new Set([
+  'czxid',
+  'mzxid',
+  'ctime',
+  'mtime',
+  'pzxid',
+  'ephemeralOwner',
+  'lastZxidSeen',
+  'sessionId',
+  'relativeZxid',
+  'ttl',
+  'curConfigId',
+  'zxid',
+  'time',
+  'clientId',
+  'value',
+]);
 
 /** Our values in the fixture's JSON form: buffers as hex, int64 as decimal strings. */
 function norm(v: unknown, key = ''): unknown {
@@ -51,12 +84,19 @@ test('stat_and_acl_match_java', () => {
     const c = get(name);
     const st = readStat(new JuteReader(bytes(c)));
     assert.deepEqual(norm(st), c.fields, name);
-    assert.equal(encode((w) => writeStat(w, st)), c.hex, name);
+    assert.equal(
+      encode((w) => writeStat(w, st)),
+      c.hex,
+      name,
+    );
   }
   const acl = get('ACL');
   const a = readACL(new JuteReader(bytes(acl)));
   assert.deepEqual(a, acl.fields);
-  assert.equal(encode((w) => writeACL(w, a)), acl.hex);
+  assert.equal(
+    encode((w) => writeACL(w, a)),
+    acl.hex,
+  );
 });
 
 test('connect_request_and_response_match_java_with_and_without_readOnly', () => {
@@ -65,28 +105,55 @@ test('connect_request_and_response_match_java_with_and_without_readOnly', () => 
     const req = readConnectRequest(new JuteReader(bytes(c)));
     const expected = { readOnly: false, ...c.fields };
     assert.deepEqual(norm(req), expected, name);
-    if (name !== 'ConnectRequest') assert.equal(encode((w) => writeConnectRequest(w, req)), c.hex, name);
+    if (name !== 'ConnectRequest')
+      assert.equal(
+        encode((w) => writeConnectRequest(w, req)),
+        c.hex,
+        name,
+      );
   }
   for (const name of ['ConnectResponse+readOnly', 'ConnectResponse+readOnly(expired session)']) {
     const c = get(name);
     const resp = readConnectResponse(new JuteReader(bytes(c)));
     assert.deepEqual(norm(resp), c.fields, name);
-    assert.equal(encode((w) => writeConnectResponse(w, resp)), c.hex, name);
+    assert.equal(
+      encode((w) => writeConnectResponse(w, resp)),
+      c.hex,
+      name,
+    );
   }
   // a pre-3.4 client's response has no readOnly byte: we read it as false
   assert.equal(readConnectResponse(new JuteReader(bytes(get('ConnectResponse')))).readOnly, false);
 });
 
 const requestCases: Array<[string, number]> = [
-  ['CreateRequest', OpCode.create], ['CreateRequest(null data, empty acl)', OpCode.create], ['CreateRequest(container)', OpCode.createContainer],
-  ['CreateTTLRequest', OpCode.createTTL], ['DeleteRequest', OpCode.delete], ['DeleteRequest(any version)', OpCode.delete],
-  ['ExistsRequest', OpCode.exists], ['GetDataRequest', OpCode.getData], ['SetDataRequest', OpCode.setData],
-  ['GetACLRequest', OpCode.getACL], ['SetACLRequest', OpCode.setACL], ['GetChildrenRequest', OpCode.getChildren],
-  ['GetChildren2Request', OpCode.getChildren2], ['CheckVersionRequest', OpCode.check], ['SyncRequest', OpCode.sync],
-  ['SetWatches', OpCode.setWatches], ['SetWatches2', OpCode.setWatches2], ['SetWatches2(empty)', OpCode.setWatches2],
-  ['AddWatchRequest', OpCode.addWatch], ['RemoveWatchesRequest', OpCode.removeWatches], ['CheckWatchesRequest', OpCode.checkWatches],
-  ['GetEphemeralsRequest', OpCode.getEphemerals], ['GetAllChildrenNumberRequest', OpCode.getAllChildrenNumber], ['AuthPacket', OpCode.auth],
-  ['MultiOperationRecord', OpCode.multi], ['MultiOperationRecord(read)', OpCode.multiRead], ['MultiOperationRecord(empty)', OpCode.multi],
+  ['CreateRequest', OpCode.create],
+  ['CreateRequest(null data, empty acl)', OpCode.create],
+  ['CreateRequest(container)', OpCode.createContainer],
+  ['CreateTTLRequest', OpCode.createTTL],
+  ['DeleteRequest', OpCode.delete],
+  ['DeleteRequest(any version)', OpCode.delete],
+  ['ExistsRequest', OpCode.exists],
+  ['GetDataRequest', OpCode.getData],
+  ['SetDataRequest', OpCode.setData],
+  ['GetACLRequest', OpCode.getACL],
+  ['SetACLRequest', OpCode.setACL],
+  ['GetChildrenRequest', OpCode.getChildren],
+  ['GetChildren2Request', OpCode.getChildren2],
+  ['CheckVersionRequest', OpCode.check],
+  ['SyncRequest', OpCode.sync],
+  ['SetWatches', OpCode.setWatches],
+  ['SetWatches2', OpCode.setWatches2],
+  ['SetWatches2(empty)', OpCode.setWatches2],
+  ['AddWatchRequest', OpCode.addWatch],
+  ['RemoveWatchesRequest', OpCode.removeWatches],
+  ['CheckWatchesRequest', OpCode.checkWatches],
+  ['GetEphemeralsRequest', OpCode.getEphemerals],
+  ['GetAllChildrenNumberRequest', OpCode.getAllChildrenNumber],
+  ['AuthPacket', OpCode.auth],
+  ['MultiOperationRecord', OpCode.multi],
+  ['MultiOperationRecord(read)', OpCode.multiRead],
+  ['MultiOperationRecord(empty)', OpCode.multi],
 ];
 
 /** Our request records use our own field names in a few places; map them to jute's. */
@@ -108,10 +175,12 @@ function requestFields(req: Request): unknown {
     }
     case OpCode.multi:
     case OpCode.multiRead:
-      return { ops: (r.ops as Array<{ type: number; req: Record<string, unknown> }>).map((op) => {
-        const { ttl, ...rest } = op.req;
-        return { type: op.type, ...rest, ...(op.type === OpCode.createTTL ? { ttl } : {}) };
-      }) };
+      return {
+        ops: (r.ops as Array<{ type: number; req: Record<string, unknown> }>).map((op) => {
+          const { ttl, ...rest } = op.req;
+          return { type: op.type, ...rest, ...(op.type === OpCode.createTTL ? { ttl } : {}) };
+        }),
+      };
     default:
       return r;
   }
@@ -124,7 +193,11 @@ test('every_request_record_decodes_to_javas_fields_and_reencodes_byte_for_byte',
     const req = readRequest(type, r);
     assert.equal(r.remaining, 0, `${name}: bytes left over`);
     assert.deepEqual(norm(requestFields(req)), c.fields, name);
-    assert.equal(encode((w) => writeRequest(w, req)), c.hex, name);
+    assert.equal(
+      encode((w) => writeRequest(w, req)),
+      c.hex,
+      name,
+    );
   }
 });
 
@@ -132,8 +205,12 @@ test('multi_responses_match_java', () => {
   for (const name of ['MultiResponse', 'MultiResponse(failed)', 'MultiResponse(read)', 'MultiResponse(empty)']) {
     const c = get(name);
     const results = readOpResults(new JuteReader(bytes(c)));
-    assert.deepEqual(norm(results), (c.fields.results as unknown[]), name);
-    assert.equal(encode((w) => writeOpResults(w, results as OpResult[])), c.hex, name);
+    assert.deepEqual(norm(results), c.fields.results as unknown[], name);
+    assert.equal(
+      encode((w) => writeOpResults(w, results as OpResult[])),
+      c.hex,
+      name,
+    );
   }
 });
 
@@ -156,17 +233,32 @@ test('txn_records_match_javas_txn_serialization', () => {
   const hdr = get('TxnHeader');
   const h = readTxnHeader(new JuteReader(bytes(hdr)));
   assert.deepEqual(norm({ clientId: h.sessionId, cxid: h.cxid, zxid: h.zxid, time: h.time, type: h.type }), hdr.fields);
-  assert.equal(encode((w) => writeTxnHeader(w, h)), hdr.hex);
+  assert.equal(
+    encode((w) => writeTxnHeader(w, h)),
+    hdr.hex,
+  );
   const sid = 72068705860517892n;
   const txnCases: Array<[string, number]> = [
-    ['CreateTxn', OpCode.create], ['CreateContainerTxn', OpCode.createContainer], ['CreateTTLTxn', OpCode.createTTL],
-    ['DeleteTxn', OpCode.delete], ['SetDataTxn', OpCode.setData], ['SetACLTxn', OpCode.setACL], ['CheckVersionTxn', OpCode.check],
-    ['ErrorTxn', OpCode.error], ['CreateSessionTxn', OpCode.createSession], ['CloseSessionTxn', OpCode.closeSession], ['MultiTxn', OpCode.multi],
+    ['CreateTxn', OpCode.create],
+    ['CreateContainerTxn', OpCode.createContainer],
+    ['CreateTTLTxn', OpCode.createTTL],
+    ['DeleteTxn', OpCode.delete],
+    ['SetDataTxn', OpCode.setData],
+    ['SetACLTxn', OpCode.setACL],
+    ['CheckVersionTxn', OpCode.check],
+    ['ErrorTxn', OpCode.error],
+    ['CreateSessionTxn', OpCode.createSession],
+    ['CloseSessionTxn', OpCode.closeSession],
+    ['MultiTxn', OpCode.multi],
   ];
   for (const [name, type] of txnCases) {
     const c = get(name);
     const txn: Txn = readTxnBody(new JuteReader(bytes(c)), type, sid);
-    assert.equal(encode((w) => writeTxnBody(w, txn)), c.hex, name);
+    assert.equal(
+      encode((w) => writeTxnBody(w, txn)),
+      c.hex,
+      name,
+    );
   }
   const create = readTxnBody(new JuteReader(bytes(get('CreateTxn'))), OpCode.create, sid);
   assert.ok(create.type === OpCode.create && create.ephemeralOwner === sid && create.parentCVersion === 12);

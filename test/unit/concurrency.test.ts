@@ -23,16 +23,18 @@ test('at_most_max_tasks_run_and_waiting_ones_start_in_arrival_order_even_after_a
   const started: number[] = [];
   let running = 0;
   let most = 0;
-  const results = gates.map((g, i) => limit.run(async () => {
-    started.push(i);
-    most = Math.max(most, ++running);
-    try {
-      await g.promise;
-    } finally {
-      running--;
-    }
-    return i;
-  }));
+  const results = gates.map((g, i) =>
+    limit.run(async () => {
+      started.push(i);
+      most = Math.max(most, ++running);
+      try {
+        await g.promise;
+      } finally {
+        running--;
+      }
+      return i;
+    }),
+  );
   await turn();
   assert.deepEqual(started, [0, 1]);
   gates[1]!.fail();

@@ -4,9 +4,20 @@ import assert from 'node:assert/strict';
 import { ServerCore, type CoreOptions, type Output, type PendingTxn } from '../../src/server/core.js';
 import { JuteReader } from '../../src/wire/jute.js';
 import {
-  CreateFlag, EventType, KeeperState, OpCode, Perms, Xid,
-  readConnectResponse, readOpResults, readStat, readACLs,
-  type ACL, type ConnectResponse, type Request, type Stat,
+  CreateFlag,
+  EventType,
+  KeeperState,
+  OpCode,
+  Perms,
+  Xid,
+  readConnectResponse,
+  readOpResults,
+  readStat,
+  readACLs,
+  type ACL,
+  type ConnectResponse,
+  type Request,
+  type Stat,
 } from '../../src/wire/protocol.js';
 import { ErrorCode } from '../../src/util/errors.js';
 import { digestOf } from '../../src/tree/acl.js';
@@ -35,8 +46,18 @@ const BASE: CoreOptions = {
   sessionPassword: passwordOf,
 };
 
-interface Reply { xid: number; zxid: number; err: number; body: JuteReader }
-interface Notification { zxid: number; type: number; state: number; path: string }
+interface Reply {
+  xid: number;
+  zxid: number;
+  err: number;
+  body: JuteReader;
+}
+interface Notification {
+  zxid: number;
+  type: number;
+  state: number;
+  path: string;
+}
 
 function frameBody(data: Buffer): JuteReader {
   assert.equal(data.readInt32BE(0), data.length - 4, 'length prefix');
@@ -48,13 +69,20 @@ function parseReply(data: Buffer): Reply {
 }
 
 // ---------- request builders ----------
-const create = (path: string, data = '', flags: number = CreateFlag.PERSISTENT, acl: ACL[] = OPEN): Request =>
-  ({ type: OpCode.create, req: { path, data: Buffer.from(data), acl, flags, ttl: -1 } });
-const create2 = (path: string, data = ''): Request =>
-  ({ type: OpCode.create2, req: { path, data: Buffer.from(data), acl: OPEN, flags: CreateFlag.PERSISTENT, ttl: -1 } });
+const create = (path: string, data = '', flags: number = CreateFlag.PERSISTENT, acl: ACL[] = OPEN): Request => ({
+  type: OpCode.create,
+  req: { path, data: Buffer.from(data), acl, flags, ttl: -1 },
+});
+const create2 = (path: string, data = ''): Request => ({
+  type: OpCode.create2,
+  req: { path, data: Buffer.from(data), acl: OPEN, flags: CreateFlag.PERSISTENT, ttl: -1 },
+});
 const getData = (path: string, watch = false): Request => ({ type: OpCode.getData, req: { path, watch } });
 const exists = (path: string, watch = false): Request => ({ type: OpCode.exists, req: { path, watch } });
-const setData = (path: string, data: string, version = -1): Request => ({ type: OpCode.setData, req: { path, data: Buffer.from(data), version } });
+const setData = (path: string, data: string, version = -1): Request => ({
+  type: OpCode.setData,
+  req: { path, data: Buffer.from(data), version },
+});
 const del = (path: string, version = -1): Request => ({ type: OpCode.delete, req: { path, version } });
 const sync = (path: string): Request => ({ type: OpCode.sync, req: { path } });
 const auth = (scheme: string, data: string): Request => ({ type: OpCode.auth, req: { type: 0, scheme, auth: Buffer.from(data) } });
@@ -69,10 +97,18 @@ class Harness {
     this.core.openConnection(id, '127.0.0.1', 40000 + id, this.now);
   }
   connect(id: number, c: { sessionId?: bigint; passwd?: Buffer; lastZxidSeen?: number; timeOut?: number } = {}): void {
-    this.core.connect(id, {
-      protocolVersion: 0, lastZxidSeen: c.lastZxidSeen ?? 0, timeOut: c.timeOut ?? 30000,
-      sessionId: c.sessionId ?? 0n, passwd: c.passwd ?? Buffer.alloc(16), readOnly: false,
-    }, this.now);
+    this.core.connect(
+      id,
+      {
+        protocolVersion: 0,
+        lastZxidSeen: c.lastZxidSeen ?? 0,
+        timeOut: c.timeOut ?? 30000,
+        sessionId: c.sessionId ?? 0n,
+        passwd: c.passwd ?? Buffer.alloc(16),
+        readOnly: false,
+      },
+      this.now,
+    );
   }
   /** open + connect + commit; returns the session id and leaves no outputs behind. */
   session(id: number, timeOut = 30000): bigint {
@@ -98,7 +134,9 @@ class Harness {
   write(id: number, xid: number, request: Request): Reply {
     this.req(id, xid, request);
     this.commit();
-    const replies = only(this.take(), id).map(parseReply).filter((r) => r.xid === xid);
+    const replies = only(this.take(), id)
+      .map(parseReply)
+      .filter((r) => r.xid === xid);
     assert.equal(replies.length, 1);
     return replies[0]!;
   }
@@ -163,10 +201,13 @@ describe('handshake', () => {
     h.open(2);
     h.connect(2, { timeOut: 10_000_000 });
     const txns = h.core.takeTxns();
-    assert.deepEqual(txns.map((t) => t.txn), [
-      { type: OpCode.createSession, timeOutMs: 4000 },
-      { type: OpCode.createSession, timeOutMs: 40000 },
-    ]);
+    assert.deepEqual(
+      txns.map((t) => t.txn),
+      [
+        { type: OpCode.createSession, timeOutMs: 4000 },
+        { type: OpCode.createSession, timeOutMs: 40000 },
+      ],
+    );
     h.core.committed(txns, h.now);
     const outs = h.take();
     assert.equal(connectResponse(only(outs, 1)[0]!).timeOut, 4000);
@@ -228,7 +269,13 @@ describe('handshake', () => {
     h.open(2);
     h.connect(2, { sessionId: sid, passwd: Buffer.alloc(16, 0xee) });
     const outs = h.take();
-    assert.deepEqual(outs.map((o) => [o.kind, o.conn]), [['send', 2], ['close', 2]]);
+    assert.deepEqual(
+      outs.map((o) => [o.kind, o.conn]),
+      [
+        ['send', 2],
+        ['close', 2],
+      ],
+    );
     const resp = connectResponse(only(outs, 2)[0]!);
     assert.deepEqual(resp, { protocolVersion: 0, timeOut: 0, sessionId: 0n, passwd: Buffer.alloc(16), readOnly: false });
     assert.ok(h.core.conns.has(1), 'the rightful connection is untouched');
@@ -249,7 +296,10 @@ describe('handshake', () => {
     h.open(2);
     h.connect(2, { lastZxidSeen: 999 });
     const outs = h.take();
-    assert.deepEqual(outs.map((o) => o.kind), ['close']);
+    assert.deepEqual(
+      outs.map((o) => o.kind),
+      ['close'],
+    );
     assert.deepEqual(closes(outs), [2]);
     assert.deepEqual(h.core.takeTxns(), [], 'no session is created');
   });
@@ -333,9 +383,22 @@ describe('writes', () => {
     h.req(1, 2, create('/a/b'));
     h.req(1, 3, create('/a/b/c'));
     const txns = h.core.takeTxns();
-    assert.deepEqual(txns.map((t) => t.hdr.type), [OpCode.create, OpCode.create, OpCode.create], 'each sees the pending ones before it');
+    assert.deepEqual(
+      txns.map((t) => t.hdr.type),
+      [OpCode.create, OpCode.create, OpCode.create],
+      'each sees the pending ones before it',
+    );
     h.core.committed(txns, h.now);
-    assert.deepEqual(only(h.take(), 1).map(parseReply).map((r) => [r.xid, r.err]), [[1, 0], [2, 0], [3, 0]]);
+    assert.deepEqual(
+      only(h.take(), 1)
+        .map(parseReply)
+        .map((r) => [r.xid, r.err]),
+      [
+        [1, 0],
+        [2, 0],
+        [3, 0],
+      ],
+    );
   });
 });
 
@@ -364,7 +427,11 @@ describe('read ordering', () => {
     assert.deepEqual(readGetData(other).data, Buffer.from('v0'));
     h.commit();
     const replies = only(h.take(), 1).map(parseReply);
-    assert.deepEqual(replies.map((r) => r.xid), [10, 11, 12], 'order of replies = order of requests');
+    assert.deepEqual(
+      replies.map((r) => r.xid),
+      [10, 11, 12],
+      'order of replies = order of requests',
+    );
     assert.deepEqual(readGetData(replies[1]!).data, Buffer.from('v1'));
   });
 
@@ -378,7 +445,10 @@ describe('read ordering', () => {
     h.req(1, 5, getData('/a'));
     h.commit(); // both writes in one batch
     const replies = only(h.take(), 1).map(parseReply);
-    assert.deepEqual(replies.map((r) => r.xid), [2, 3, 4, 5]);
+    assert.deepEqual(
+      replies.map((r) => r.xid),
+      [2, 3, 4, 5],
+    );
     assert.deepEqual(readGetData(replies[1]!).data, Buffer.from('v1'));
     assert.deepEqual(readGetData(replies[3]!).data, Buffer.from('v2'));
   });
@@ -438,7 +508,10 @@ describe('reply size', () => {
     assert.equal(r.err, 0);
     const names = r.body.stringVector()!;
     assert.equal(names.length, 600);
-    assert.equal(names.reduce((n, k) => n + k.length, 0), 600 * 2000);
+    assert.equal(
+      names.reduce((n, k) => n + k.length, 0),
+      600 * 2000,
+    );
   });
 
   test('a_reply_over_the_bound_is_answered_MarshallingError_and_the_connection_lives_on', () => {
@@ -453,7 +526,10 @@ describe('reply size', () => {
     const h = new Harness({ replyBytesMax: 64 * 1024 });
     h.session(1);
     h.write(1, 1, create('/d', 'x'.repeat(30 * 1024)));
-    const read = (n: number): Request => ({ type: OpCode.multiRead, req: { ops: Array.from({ length: n }, () => ({ type: OpCode.getData, req: { path: '/d', watch: false } })) } });
+    const read = (n: number): Request => ({
+      type: OpCode.multiRead,
+      req: { ops: Array.from({ length: n }, () => ({ type: OpCode.getData, req: { path: '/d', watch: false } })) },
+    });
     assert.equal(h.read(1, 2, read(2)).err, 0);
     assert.equal(h.read(1, 3, read(3)).err, ErrorCode.MarshallingError);
   });
@@ -469,7 +545,14 @@ describe('undecodable requests', () => {
     assert.deepEqual(h.take(), [], 'the error waits behind the pending write');
     h.commit();
     const replies = only(h.take(), 1).map(parseReply);
-    assert.deepEqual(replies.map((r) => [r.xid, r.err]), [[1, 0], [2, ErrorCode.Unimplemented], [3, 0]]);
+    assert.deepEqual(
+      replies.map((r) => [r.xid, r.err]),
+      [
+        [1, 0],
+        [2, ErrorCode.Unimplemented],
+        [3, 0],
+      ],
+    );
   });
 
   test('unknown_opcode_sent_before_the_session_commits_is_still_answered_in_order', () => {
@@ -481,7 +564,16 @@ describe('undecodable requests', () => {
     h.commit();
     const sends = only(h.take(), 1);
     connectResponse(sends[0]!);
-    assert.deepEqual(sends.slice(1).map(parseReply).map((r) => [r.xid, r.err]), [[1, ErrorCode.Unimplemented], [2, 0]]);
+    assert.deepEqual(
+      sends
+        .slice(1)
+        .map(parseReply)
+        .map((r) => [r.xid, r.err]),
+      [
+        [1, ErrorCode.Unimplemented],
+        [2, 0],
+      ],
+    );
   });
 });
 
@@ -503,7 +595,10 @@ describe('multi', () => {
     });
     assert.equal(r.err, 0);
     const results = readOpResults(r.body);
-    assert.deepEqual(results.map((x) => x.type), [OpCode.create, OpCode.create2, OpCode.setData, OpCode.check, OpCode.delete]);
+    assert.deepEqual(
+      results.map((x) => x.type),
+      [OpCode.create, OpCode.create2, OpCode.setData, OpCode.check, OpCode.delete],
+    );
     assert.deepEqual(results[0], { type: OpCode.create, path: '/m' });
     const c2 = results[1]!;
     assert.ok(c2.type === OpCode.create2);
@@ -565,7 +660,10 @@ describe('sessions end', () => {
     // a write arriving while the session is closing is refused
     h.req(1, 3, create('/late'));
     const refused = only(h.take(), 1).map(parseReply);
-    assert.deepEqual(refused.map((r) => [r.xid, r.err]), [[3, ErrorCode.SessionExpired]]);
+    assert.deepEqual(
+      refused.map((r) => [r.xid, r.err]),
+      [[3, ErrorCode.SessionExpired]],
+    );
     h.core.committed(txns, h.now);
     const outs = h.take();
     assert.deepEqual(closes(outs), [1]);
@@ -610,10 +708,16 @@ describe('sessions end', () => {
     h.write(1, 1, create('/eph', '', CreateFlag.EPHEMERAL));
     h.req(1, 2, { type: OpCode.closeSession, req: null });
     const txns = h.core.takeTxns();
-    assert.deepEqual(txns.map((t) => t.txn), [{ type: OpCode.closeSession, paths2Delete: ['/eph'] }]);
+    assert.deepEqual(
+      txns.map((t) => t.txn),
+      [{ type: OpCode.closeSession, paths2Delete: ['/eph'] }],
+    );
     h.core.committed(txns, h.now);
     const outs = h.take();
-    assert.deepEqual(outs.map((o) => o.kind), ['send', 'close']);
+    assert.deepEqual(
+      outs.map((o) => o.kind),
+      ['send', 'close'],
+    );
     assert.deepEqual([parseReply(only(outs, 1)[0]!).xid, parseReply(only(outs, 1)[0]!).err], [2, 0]);
     assert.equal(h.core.tree.get('/eph'), undefined);
     assert.equal(h.core.sessions.get(sid), undefined);
@@ -700,7 +804,10 @@ describe('containers and TTL nodes', () => {
     const h = new Harness({ containerCheckIntervalMs: 10_000 });
     h.session(1);
     h.write(1, 1, { type: OpCode.createContainer, req: { path: '/c', data: null, acl: OPEN, flags: CreateFlag.CONTAINER, ttl: -1 } });
-    h.write(1, 2, { type: OpCode.createContainer, req: { path: '/never-used', data: null, acl: OPEN, flags: CreateFlag.CONTAINER, ttl: -1 } });
+    h.write(1, 2, {
+      type: OpCode.createContainer,
+      req: { path: '/never-used', data: null, acl: OPEN, flags: CreateFlag.CONTAINER, ttl: -1 },
+    });
     h.write(1, 3, create('/c/x'));
     h.now = T0 + 10_000;
     h.core.tick(h.now);
@@ -750,7 +857,10 @@ describe('containers and TTL nodes', () => {
     h.now = T0 + 6000;
     h.core.tick(h.now);
     const txns = h.core.takeTxns();
-    assert.deepEqual(txns.map((t) => t.txn), [{ type: OpCode.deleteContainer, path: '/t' }]);
+    assert.deepEqual(
+      txns.map((t) => t.txn),
+      [{ type: OpCode.deleteContainer, path: '/t' }],
+    );
     h.core.committed(txns, h.now);
     assert.equal(h.core.tree.get('/t'), undefined);
   });
@@ -768,7 +878,10 @@ describe('containers and TTL nodes', () => {
   test('createTTL_without_extended_types_is_Unimplemented', () => {
     const h = new Harness({ extendedTypesEnabled: false });
     h.session(1);
-    const r = h.write(1, 1, { type: OpCode.createTTL, req: { path: '/t', data: null, acl: OPEN, flags: CreateFlag.PERSISTENT_WITH_TTL, ttl: 100 } });
+    const r = h.write(1, 1, {
+      type: OpCode.createTTL,
+      req: { path: '/t', data: null, acl: OPEN, flags: CreateFlag.PERSISTENT_WITH_TTL, ttl: 100 },
+    });
     assert.equal(r.err, ErrorCode.Unimplemented);
   });
 });
@@ -782,8 +895,16 @@ describe('watches through the core', () => {
     h.req(1, 3, setData('/a', 'new'));
     const txns = h.commit();
     const sends = only(h.take(), 1).map(parseReply);
-    assert.deepEqual(sends.map((r) => r.xid), [Xid.notification, 3]);
-    assert.deepEqual(notification(sends[0]!), { zxid: txns[0]!.hdr.zxid, type: EventType.NodeDataChanged, state: KeeperState.SyncConnected, path: '/a' });
+    assert.deepEqual(
+      sends.map((r) => r.xid),
+      [Xid.notification, 3],
+    );
+    assert.deepEqual(notification(sends[0]!), {
+      zxid: txns[0]!.hdr.zxid,
+      type: EventType.NodeDataChanged,
+      state: KeeperState.SyncConnected,
+      path: '/a',
+    });
   });
 
   test('closed_connection_loses_its_watches', () => {
@@ -822,13 +943,19 @@ describe('watches through the core', () => {
       },
     });
     const replies = only(h.take(), 2).map(parseReply);
-    const events = replies.filter((r) => r.xid === Xid.notification).map(notification).map((n) => [n.type, n.path]);
-    assert.deepEqual(events.sort(), [
-      [EventType.NodeCreated, '/born'],
-      [EventType.NodeDataChanged, '/changed'],
-      [EventType.NodeDeleted, '/gone'],
-      [EventType.NodeChildrenChanged, '/parent'],
-    ].sort());
+    const events = replies
+      .filter((r) => r.xid === Xid.notification)
+      .map(notification)
+      .map((n) => [n.type, n.path]);
+    assert.deepEqual(
+      events.sort(),
+      [
+        [EventType.NodeCreated, '/born'],
+        [EventType.NodeDataChanged, '/changed'],
+        [EventType.NodeDeleted, '/gone'],
+        [EventType.NodeChildrenChanged, '/parent'],
+      ].sort(),
+    );
     const ack = replies.filter((r) => r.xid === Xid.setWatches);
     assert.equal(ack.length, 1);
     assert.equal(ack[0]!.err, 0);
@@ -849,8 +976,14 @@ describe('watches through the core', () => {
     h.read(2, 2, exists('/p/c', true));
     h.req(1, 2, create('/p/c'));
     h.commit();
-    const ev = only(h.take(), 2).map(parseReply).map(notification).map((n) => [n.type, n.path]);
-    assert.deepEqual(ev, [[EventType.NodeCreated, '/p/c'], [EventType.NodeChildrenChanged, '/p']]);
+    const ev = only(h.take(), 2)
+      .map(parseReply)
+      .map(notification)
+      .map((n) => [n.type, n.path]);
+    assert.deepEqual(ev, [
+      [EventType.NodeCreated, '/p/c'],
+      [EventType.NodeChildrenChanged, '/p'],
+    ]);
   });
 });
 
@@ -863,7 +996,8 @@ describe('a broken invariant', () => {
     const txn: PendingTxn = {
       hdr: { sessionId: 5n, cxid: 1, zxid, time: h.now, type: OpCode.create },
       txn: { type: OpCode.create, path: '/missing/x', data: null, acl: OPEN, ephemeralOwner: 0n, parentCVersion: 1 },
-      origin: null, connect: null,
+      origin: null,
+      connect: null,
     };
     // not caught and logged as one request's trouble: it reaches whoever drives the core (the runtime stops)
     assertBroken(() => h.core.committed([txn], h.now), /live txn 0x1: create \/missing\/x: its parent \/missing does not exist/);

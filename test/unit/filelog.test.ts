@@ -10,8 +10,10 @@ import { DataDir } from '../../src/storage/datadir.js';
 import { encodeEntry } from '../../src/replica/replica.js';
 import { OpCode } from '../../src/wire/protocol.js';
 
-const entry = (zxid: number): { zxid: number; data: Buffer } =>
-  ({ zxid, data: encodeEntry({ sessionId: 1n, cxid: 0, zxid, time: 1000, type: OpCode.error }, { type: OpCode.error, err: -101 }) });
+const entry = (zxid: number): { zxid: number; data: Buffer } => ({
+  zxid,
+  data: encodeEntry({ sessionId: 1n, cxid: 0, zxid, time: 1000, type: OpCode.error }, { type: OpCode.error, err: -101 }),
+});
 
 function append(dd: DataDir, zxids: number[]): Promise<Error | null> {
   return new Promise((r) => dd.log.appendEntries(zxids.map(entry), r));
@@ -35,7 +37,7 @@ test('after a TRUNC the log goes on above the cut; after it is removed whole (a 
   const dd = dataDir();
   assert.equal(await append(dd, [1, 2, 3, 4]), null);
   dd.log.truncateAfter(2);
-  assert.equal(await append(dd, [3]), null, 'the leader\'s txn 3 replaces the dropped one');
+  assert.equal(await append(dd, [3]), null, "the leader's txn 3 replaces the dropped one");
   dd.log.removeAll();
   assert.equal(await append(dd, [0x100000001]), null);
 });

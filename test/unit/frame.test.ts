@@ -104,7 +104,10 @@ describe('FrameDecoder', () => {
   test('huge_length_is_rejected', () => {
     const d = new FrameDecoder(MAX);
     d.push(Buffer.from([0x7f, 0xff, 0xff, 0xff]));
-    assert.throws(() => d.next(), (e: unknown) => e instanceof FrameError && /jute\.maxbuffer/.test(e.message));
+    assert.throws(
+      () => d.next(),
+      (e: unknown) => e instanceof FrameError && /jute\.maxbuffer/.test(e.message),
+    );
   });
 
   test('negative_length_is_rejected', () => {

@@ -9,7 +9,15 @@ import { OpCode, OPEN_ACL_UNSAFE, Perms, type ACL } from '../../src/wire/protoco
 import { CONTAINER_OWNER, ttlOwner, type TxnHeader } from '../../src/wire/txn.js';
 import { ErrorCode } from '../../src/util/errors.js';
 import {
-  DataToolError, aclString, dumpLog, dumpSnapshot, inspectDataDir, permString, purgeDataDir, showData, verifyDataDir,
+  DataToolError,
+  aclString,
+  dumpLog,
+  dumpSnapshot,
+  inspectDataDir,
+  permString,
+  purgeDataDir,
+  showData,
+  verifyDataDir,
 } from '../../src/storage/inspect.js';
 import { startInProc } from '../helpers/inproc.js';
 import { tempDir } from '../helpers/servers.js';
@@ -33,15 +41,54 @@ test('dumpLog: every txn type in readable form, multi sub-ops included', () => {
     const h = (zxid: number, type: number): TxnHeader => ({ sessionId: SESSION, cxid: zxid + 100, zxid, time: T0 + zxid, type });
     const recs: Rec[] = [
       { hdr: h(1, OpCode.createSession), txn: { type: OpCode.createSession, timeOutMs: 5000 } },
-      { hdr: h(2, OpCode.create2), txn: { type: OpCode.create2, path: '/e', data: Buffer.from('eph'), acl: OPEN_ACL_UNSAFE, ephemeralOwner: SESSION, parentCVersion: 1 } },
-      { hdr: h(3, OpCode.createContainer), txn: { type: OpCode.createContainer, path: '/c', data: null, acl: OPEN_ACL_UNSAFE, ephemeralOwner: CONTAINER_OWNER, parentCVersion: 2 } },
-      { hdr: h(4, OpCode.createTTL), txn: { type: OpCode.createTTL, path: '/t', data: Buffer.from([9, 0]), acl: OPEN_ACL_UNSAFE, ephemeralOwner: ttlOwner(60000), parentCVersion: 3 } },
-      { hdr: h(5, OpCode.setACL), txn: { type: OpCode.setACL, path: '/t', acl: [{ perms: Perms.READ, id: { scheme: 'ip', id: '10.0.0.1' } }], version: 0 } },
-      { hdr: h(6, OpCode.multi), txn: { type: OpCode.multi, txns: [
-        { type: OpCode.check, path: '/c', version: 0 },
-        { type: OpCode.setData, path: '/c', data: Buffer.from('x'), version: 1 },
-        { type: OpCode.delete, path: '/t' },
-      ] } },
+      {
+        hdr: h(2, OpCode.create2),
+        txn: {
+          type: OpCode.create2,
+          path: '/e',
+          data: Buffer.from('eph'),
+          acl: OPEN_ACL_UNSAFE,
+          ephemeralOwner: SESSION,
+          parentCVersion: 1,
+        },
+      },
+      {
+        hdr: h(3, OpCode.createContainer),
+        txn: {
+          type: OpCode.createContainer,
+          path: '/c',
+          data: null,
+          acl: OPEN_ACL_UNSAFE,
+          ephemeralOwner: CONTAINER_OWNER,
+          parentCVersion: 2,
+        },
+      },
+      {
+        hdr: h(4, OpCode.createTTL),
+        txn: {
+          type: OpCode.createTTL,
+          path: '/t',
+          data: Buffer.from([9, 0]),
+          acl: OPEN_ACL_UNSAFE,
+          ephemeralOwner: ttlOwner(60000),
+          parentCVersion: 3,
+        },
+      },
+      {
+        hdr: h(5, OpCode.setACL),
+        txn: { type: OpCode.setACL, path: '/t', acl: [{ perms: Perms.READ, id: { scheme: 'ip', id: '10.0.0.1' } }], version: 0 },
+      },
+      {
+        hdr: h(6, OpCode.multi),
+        txn: {
+          type: OpCode.multi,
+          txns: [
+            { type: OpCode.check, path: '/c', version: 0 },
+            { type: OpCode.setData, path: '/c', data: Buffer.from('x'), version: 1 },
+            { type: OpCode.delete, path: '/t' },
+          ],
+        },
+      },
       { hdr: h(7, OpCode.error), txn: { type: OpCode.error, err: ErrorCode.NodeExists } },
       { hdr: h(8, OpCode.closeSession), txn: { type: OpCode.closeSession, paths2Delete: ['/e'] } },
     ];
@@ -54,7 +101,14 @@ test('dumpLog: every txn type in readable form, multi sub-ops included', () => {
     assert.equal(d.bytes - d.usedBytes, 100, 'the preallocated zeros are not used bytes');
     assert.equal(d.records.length, 8);
     const [cs, e, c, t, sa, m, er, cl] = d.records;
-    assert.deepEqual(cs, { zxid: '0x1', time: new Date(T0 + 1).toISOString(), sessionId: '0x1000abcd00000001', cxid: 101, type: 'createSession', timeoutMs: 5000 });
+    assert.deepEqual(cs, {
+      zxid: '0x1',
+      time: new Date(T0 + 1).toISOString(),
+      sessionId: '0x1000abcd00000001',
+      cxid: 101,
+      type: 'createSession',
+      timeoutMs: 5000,
+    });
     assert.equal(e!.type, 'create2');
     assert.equal(e!.path, '/e');
     assert.equal(e!.data, 'eph');
@@ -83,13 +137,22 @@ test('dumpLog: every txn type in readable form, multi sub-ops included', () => {
     assert.equal(bad.damage?.offset, offsets[4]);
     assert.match(bad.damage!.what, /^record checksum mismatch while whole records follow \(zxid 0x6 at offset \d+\)$/);
     assert.deepEqual(bad.resumedAt, { offset: offsets[5], index: 4 }, 'the whole records after the damage are shown too');
-    assert.deepEqual(bad.records.map((r) => r.zxid), ['0x1', '0x2', '0x3', '0x4', '0x6', '0x7', '0x8']);
+    assert.deepEqual(
+      bad.records.map((r) => r.zxid),
+      ['0x1', '0x2', '0x3', '0x4', '0x6', '0x7', '0x8'],
+    );
 
     // not a log segment
     const other = join(dir, 'other');
     writeFileSync(other, 'hello world, not a log');
-    assert.throws(() => dumpLog(other), (e: unknown) => e instanceof DataToolError && e.usage && /not an Ark txn log segment/.test(e.message));
-    assert.throws(() => dumpLog(join(dir, 'missing')), (e: unknown) => e instanceof DataToolError && e.usage && /no such file/.test(e.message));
+    assert.throws(
+      () => dumpLog(other),
+      (e: unknown) => e instanceof DataToolError && e.usage && /not an Ark txn log segment/.test(e.message),
+    );
+    assert.throws(
+      () => dumpLog(join(dir, 'missing')),
+      (e: unknown) => e instanceof DataToolError && e.usage && /no such file/.test(e.message),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -127,8 +190,14 @@ test('dumpSnapshot: header, nodes in pre-order with the stored cversion and the 
     assert.equal(c3.stat.dataLength, 2);
     // damaged: one clear error naming the file
     flip(b.snaps[0]!.file, 100);
-    assert.throws(() => dumpSnapshot(b.snaps[0]!.file), (e: unknown) => e instanceof DataToolError && !e.usage && e.message.includes(b.snaps[0]!.file));
-    assert.throws(() => dumpSnapshot(b.segs[0]!.file), (e: unknown) => e instanceof DataToolError && e.usage && /dump-log/.test(e.message));
+    assert.throws(
+      () => dumpSnapshot(b.snaps[0]!.file),
+      (e: unknown) => e instanceof DataToolError && !e.usage && e.message.includes(b.snaps[0]!.file),
+    );
+    assert.throws(
+      () => dumpSnapshot(b.segs[0]!.file),
+      (e: unknown) => e instanceof DataToolError && e.usage && /dump-log/.test(e.message),
+    );
   } finally {
     rmSync(b.dir, { recursive: true, force: true });
   }
@@ -146,9 +215,22 @@ test('inspectDataDir: snapshots, segments, zxid range and the recovery plan; rea
     const r = inspectDataDir(b.dir);
     assert.deepEqual(fingerprint(b.sub), before, 'nothing changed');
     assert.equal(r.snapDir, b.sub);
-    assert.deepEqual(r.snapshots.map((s) => [s.zxid, s.valid, s.nodes, s.sessions, s.compressed]), [['0x23', true, 31, 1, false], ['0x4b', true, 63, 1, false]]);
+    assert.deepEqual(
+      r.snapshots.map((s) => [s.zxid, s.valid, s.nodes, s.sessions, s.compressed]),
+      [
+        ['0x23', true, 31, 1, false],
+        ['0x4b', true, 63, 1, false],
+      ],
+    );
     assert.match(r.snapshots[0]!.digest!, /^0x[0-9a-f]+$/);
-    assert.deepEqual(r.segments.map((g) => [g.firstZxid, g.lastZxid, g.txns, g.tornTail]), [['0x1', '0x27', 39, false], ['0x28', '0x4f', 40, false], ['0x50', '0x64', 21, true]]);
+    assert.deepEqual(
+      r.segments.map((g) => [g.firstZxid, g.lastZxid, g.txns, g.tornTail]),
+      [
+        ['0x1', '0x27', 39, false],
+        ['0x28', '0x4f', 40, false],
+        ['0x50', '0x64', 21, true],
+      ],
+    );
     assert.equal(r.segments[0]!.bytes - r.segments[0]!.usedBytes, 4096);
     assert.equal(r.segments[2]!.usedBytes, end);
     assert.deepEqual(r.zxidRange, { first: '0x1', last: '0x64' });
@@ -177,19 +259,28 @@ test('verifyDataDir: an intact dir is ok; each kind of damage is a problem namin
     {
       name: 'bad checksum in a middle segment',
       damage: (b) => flip(b.segs[1]!.file, b.segs[1]!.offsets[10]! + 30),
-      expect: (b) => new RegExp(`${b.segs[1]!.file}: record checksum mismatch while whole records follow \\(zxid 0x33 at offset ${b.segs[1]!.offsets[11]}\\) at offset ${b.segs[1]!.offsets[10]}\\. Ark will not guess`),
+      expect: (b) =>
+        new RegExp(
+          `${b.segs[1]!.file}: record checksum mismatch while whole records follow \\(zxid 0x33 at offset ${b.segs[1]!.offsets[11]}\\) at offset ${b.segs[1]!.offsets[10]}\\. Ark will not guess`,
+        ),
       startup: 'refuses',
     },
     {
       name: 'bad checksum in an old segment recovery does not read',
       damage: (b) => flip(b.segs[0]!.file, b.segs[0]!.offsets[5]! + 30),
-      expect: (b) => new RegExp(`${b.segs[0]!.file}: record checksum mismatch while whole records follow .* at offset ${b.segs[0]!.offsets[5]}\\. Recovery does not read it`),
+      expect: (b) =>
+        new RegExp(
+          `${b.segs[0]!.file}: record checksum mismatch while whole records follow .* at offset ${b.segs[0]!.offsets[5]}\\. Recovery does not read it`,
+        ),
       startup: 'starts',
     },
     {
       name: 'a record length damaged in the last segment (looks torn, but valid records follow)',
       damage: (b) => flip(b.segs[2]!.file, b.segs[2]!.offsets[3]! + 2),
-      expect: (b) => new RegExp(`${b.segs[2]!.file}: record length \\d+ runs past the end of the file while whole records follow \\(zxid 0x54 at offset ${b.segs[2]!.offsets[4]}\\) at offset ${b.segs[2]!.offsets[3]}`),
+      expect: (b) =>
+        new RegExp(
+          `${b.segs[2]!.file}: record length \\d+ runs past the end of the file while whole records follow \\(zxid 0x54 at offset ${b.segs[2]!.offsets[4]}\\) at offset ${b.segs[2]!.offsets[3]}`,
+        ),
       startup: 'refuses',
     },
     {
@@ -201,7 +292,10 @@ test('verifyDataDir: an intact dir is ok; each kind of damage is a problem namin
     {
       name: 'a missing segment',
       damage: (b) => rmSync(b.segs[1]!.file),
-      expect: (b) => new RegExp(`${b.segs[2]!.file} does not carry on from log\\.0000000000000001: the log jumps from zxid 0x27 to 0x50: zxids 0x28\\.\\.0x4f are missing`),
+      expect: (b) =>
+        new RegExp(
+          `${b.segs[2]!.file} does not carry on from log\\.0000000000000001: the log jumps from zxid 0x27 to 0x50: zxids 0x28\\.\\.0x4f are missing`,
+        ),
       startup: 'refuses',
     },
     {
@@ -226,7 +320,10 @@ test('verifyDataDir: an intact dir is ok; each kind of damage is a problem namin
       const v = verifyDataDir(b.dir);
       assert.equal(v.ok, false, c.name);
       assert.equal(v.startup, c.startup, c.name);
-      assert.ok(v.problems.some((p) => c.expect(b).test(p)), `${c.name}:\n${v.problems.join('\n')}`);
+      assert.ok(
+        v.problems.some((p) => c.expect(b).test(p)),
+        `${c.name}:\n${v.problems.join('\n')}`,
+      );
       assert.deepEqual(fingerprint(b.sub), before, `${c.name}: verify changed nothing`);
     } finally {
       rmSync(b.dir, { recursive: true, force: true });
@@ -253,11 +350,21 @@ test('verifyDataDir: a last record cut short is a warning; one written whole but
       if (kind === 'cut') {
         assert.equal(v.ok, true, `${kind}: ${v.problems.join('\n')}`);
         assert.equal(v.warnings.length, 1, kind);
-        assert.match(v.warnings[0]!, new RegExp(`ends in a record cut short at offset ${start} \\(its last \\d+ bytes were never written \\(zeros\\)\\): a crash mid-write`));
+        assert.match(
+          v.warnings[0]!,
+          new RegExp(
+            `ends in a record cut short at offset ${start} \\(its last \\d+ bytes were never written \\(zeros\\)\\): a crash mid-write`,
+          ),
+        );
         assert.equal(inspectDataDir(b.dir).recovery.lastZxid, '0xa');
       } else {
         assert.equal(v.startup, 'refuses', kind);
-        assert.match(v.problems[0]!, new RegExp(`${seg.file}: record checksum mismatch in a record that is completely written .* at offset ${start}\\. .*ark data truncate-log --data-dir ${b.dir} --at log\\.0000000000000001:${start}`));
+        assert.match(
+          v.problems[0]!,
+          new RegExp(
+            `${seg.file}: record checksum mismatch in a record that is completely written .* at offset ${start}\\. .*ark data truncate-log --data-dir ${b.dir} --at log\\.0000000000000001:${start}`,
+          ),
+        );
         assert.match(inspectDataDir(b.dir).recovery.error!, /record checksum mismatch/);
       }
     } finally {
@@ -272,7 +379,14 @@ test('verifyDataDir: a gap right after the snapshot, and a log that does not sta
     const v = verifyDataDir(b.dir);
     assert.equal(v.ok, false);
     assert.equal(v.startup, 'refuses');
-    assert.ok(v.problems.some((p) => /log\.0000000000000029 does not carry on from log\.0000000000000001: the log jumps from zxid 0x1e to 0x29: zxids 0x1f\.\.0x28 are missing/.test(p)), v.problems.join('\n'));
+    assert.ok(
+      v.problems.some((p) =>
+        /log\.0000000000000029 does not carry on from log\.0000000000000001: the log jumps from zxid 0x1e to 0x29: zxids 0x1f\.\.0x28 are missing/.test(
+          p,
+        ),
+      ),
+      v.problems.join('\n'),
+    );
     assert.match(inspectDataDir(b.dir).recovery.error ?? '', /missing/);
   } finally {
     rmSync(b.dir, { recursive: true, force: true });
@@ -283,7 +397,10 @@ test('verifyDataDir: a gap right after the snapshot, and a log that does not sta
     const v = verifyDataDir(c.dir);
     assert.equal(v.ok, false);
     assert.equal(v.startup, 'refuses');
-    assert.ok(v.problems.some((p) => /there is no snapshot and the log jumps from zxid 0x0 to 0x29: zxids 0x1\.\.0x28 are missing/.test(p)), v.problems.join('\n'));
+    assert.ok(
+      v.problems.some((p) => /there is no snapshot and the log jumps from zxid 0x0 to 0x29: zxids 0x1\.\.0x28 are missing/.test(p)),
+      v.problems.join('\n'),
+    );
   } finally {
     rmSync(c.dir, { recursive: true, force: true });
   }
@@ -292,11 +409,23 @@ test('verifyDataDir: a gap right after the snapshot, and a log that does not sta
 test('the directory must be an Ark data dir', () => {
   const dir = tempDir('notark');
   try {
-    assert.throws(() => verifyDataDir(dir), (e: unknown) => e instanceof DataToolError && e.usage && /not an Ark data dir/.test(e.message));
+    assert.throws(
+      () => verifyDataDir(dir),
+      (e: unknown) => e instanceof DataToolError && e.usage && /not an Ark data dir/.test(e.message),
+    );
     mkdirSync(join(dir, 'version-2'));
-    assert.throws(() => inspectDataDir(dir), (e: unknown) => e instanceof DataToolError && /Apache ZooKeeper data dir/.test(e.message));
-    assert.throws(() => purgeDataDir(dir, undefined, 3), (e: unknown) => e instanceof DataToolError && e.usage);
-    assert.throws(() => verifyDataDir(join(dir, 'nope')), (e: unknown) => e instanceof DataToolError && /no such directory/.test(e.message));
+    assert.throws(
+      () => inspectDataDir(dir),
+      (e: unknown) => e instanceof DataToolError && /Apache ZooKeeper data dir/.test(e.message),
+    );
+    assert.throws(
+      () => purgeDataDir(dir, undefined, 3),
+      (e: unknown) => e instanceof DataToolError && e.usage,
+    );
+    assert.throws(
+      () => verifyDataDir(join(dir, 'nope')),
+      (e: unknown) => e instanceof DataToolError && /no such directory/.test(e.message),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -305,7 +434,10 @@ test('the directory must be an Ark data dir', () => {
 test('purgeDataDir: keeps the newest N snapshots and the log after them; refuses to keep a damaged one', () => {
   const b = build(100, [1, 40, 80], [35, 39, 75]);
   try {
-    assert.throws(() => purgeDataDir(b.dir, undefined, 0), (e: unknown) => e instanceof DataToolError && e.usage);
+    assert.throws(
+      () => purgeDataDir(b.dir, undefined, 0),
+      (e: unknown) => e instanceof DataToolError && e.usage,
+    );
     const r = purgeDataDir(b.dir, undefined, 1);
     assert.match(r.warnings[0]!, /at least 3/);
     assert.deepEqual(r.keptSnapshots, [b.snaps[2]!.file]);
@@ -318,7 +450,10 @@ test('purgeDataDir: keeps the newest N snapshots and the log after them; refuses
   try {
     flip(c.snaps[1]!.file, 50);
     const before = fingerprint(c.sub);
-    assert.throws(() => purgeDataDir(c.dir, undefined, 1), (e: unknown) => e instanceof DataToolError && /refusing to purge.*snapshot\.000000000000004b/.test(e.message));
+    assert.throws(
+      () => purgeDataDir(c.dir, undefined, 1),
+      (e: unknown) => e instanceof DataToolError && /refusing to purge.*snapshot\.000000000000004b/.test(e.message),
+    );
     assert.deepEqual(fingerprint(c.sub), before);
   } finally {
     rmSync(c.dir, { recursive: true, force: true });
@@ -352,7 +487,10 @@ test('a data dir written by a real server: verify is ok and the newest snapshot 
     const r = inspectDataDir(dir);
     assert.ok(r.snapshots.length >= 2, 'several snapshots');
     assert.ok(r.segments.length >= 2, 'several segments');
-    assert.ok(r.segments.every((g) => g.bytes >= 16 * 1024 && g.usedBytes < g.bytes), 'preallocated');
+    assert.ok(
+      r.segments.every((g) => g.bytes >= 16 * 1024 && g.usedBytes < g.bytes),
+      'preallocated',
+    );
     const newest = r.snapshots[r.snapshots.length - 1]!;
     const snap = dumpSnapshot(newest.file);
     for (const [path, read] of reads) {
@@ -363,14 +501,25 @@ test('a data dir written by a real server: verify is ok and the newest snapshot 
       assert.deepEqual(
         { ...n.stat, cversion: 2 * n.stat.cversion - n.stat.numChildren },
         {
-          czxid: `0x${st.czxid.toString(16)}`, mzxid: `0x${st.mzxid.toString(16)}`, pzxid: `0x${st.pzxid.toString(16)}`,
-          ctime: st.ctime, mtime: st.mtime, version: st.version, cversion: st.cversion, aversion: st.aversion,
-          ephemeralOwner: '0x0', dataLength: st.dataLength, numChildren: st.numChildren,
+          czxid: `0x${st.czxid.toString(16)}`,
+          mzxid: `0x${st.mzxid.toString(16)}`,
+          pzxid: `0x${st.pzxid.toString(16)}`,
+          ctime: st.ctime,
+          mtime: st.mtime,
+          version: st.version,
+          cversion: st.cversion,
+          aversion: st.aversion,
+          ephemeralOwner: '0x0',
+          dataLength: st.dataLength,
+          numChildren: st.numChildren,
         },
         path,
       );
     }
-    const creates = r.segments.flatMap((g) => dumpLog(g.file).records).filter((t) => t.type === 'create').map((t) => t.path);
+    const creates = r.segments
+      .flatMap((g) => dumpLog(g.file).records)
+      .filter((t) => t.type === 'create')
+      .map((t) => t.path);
     assert.ok(creates.includes('/r/k39'));
   } finally {
     rmSync(dir, { recursive: true, force: true });

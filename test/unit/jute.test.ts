@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { JuteReader, JuteWriter } from '../../src/wire/jute.js';
 import { ErrorCode, KeeperError } from '../../src/util/errors.js';
 import {
-  readConnectRequest, readConnectResponse, writeConnectRequest, writeConnectResponse, readStat, writeStat,
+  readConnectRequest,
+  readConnectResponse,
+  writeConnectRequest,
+  writeConnectResponse,
+  readStat,
+  writeStat,
   type Stat,
 } from '../../src/wire/protocol.js';
 
@@ -100,14 +105,20 @@ describe('JuteWriter / JuteReader primitives', () => {
 
   test('null_buffer_string_and_vector_are_length_minus_one', () => {
     const w = new JuteWriter();
-    w.buffer(null).string(null).stringVector(null).vector(null, (ww, x: number) => ww.int(x));
+    w.buffer(null)
+      .string(null)
+      .stringVector(null)
+      .vector(null, (ww, x: number) => ww.int(x));
     const buf = w.take();
     assert.deepEqual(buf, hex('ffffffff ffffffff ffffffff ffffffff'));
     const r = new JuteReader(buf);
     assert.equal(r.bufferOrNull(), null);
     assert.equal(r.stringOrNull(), null);
     assert.deepEqual(r.stringVector(), []);
-    assert.equal(r.vector((rr) => rr.int(), 4), null);
+    assert.equal(
+      r.vector((rr) => rr.int(), 4),
+      null,
+    );
   });
 
   test('null_buffer_reads_as_empty_with_buffer', () => {
@@ -129,7 +140,10 @@ describe('JuteWriter / JuteReader primitives', () => {
     w.stringVector(['a', '', 'ccc']).vector([7, -7], (ww, x) => ww.int(x));
     const r = new JuteReader(w.take());
     assert.deepEqual(r.stringVector(), ['a', '', 'ccc']);
-    assert.deepEqual(r.vector((rr) => rr.int(), 4), [7, -7]);
+    assert.deepEqual(
+      r.vector((rr) => rr.int(), 4),
+      [7, -7],
+    );
     assert.equal(r.remaining, 0);
   });
 
@@ -145,7 +159,14 @@ describe('every length is checked before allocation', () => {
   test('vector_count_of_2_31_minus_1_with_few_bytes_throws_without_reading_items', () => {
     const buf = hex('7fffffff 00000001 00000002');
     let items = 0;
-    assert.throws(() => new JuteReader(buf).vector((r) => { items++; return r.int(); }, 4), isMarshalling);
+    assert.throws(
+      () =>
+        new JuteReader(buf).vector((r) => {
+          items++;
+          return r.int();
+        }, 4),
+      isMarshalling,
+    );
     assert.equal(items, 0, 'no item may be read once the count cannot fit');
   });
 
@@ -158,7 +179,10 @@ describe('every length is checked before allocation', () => {
     const buf = hex('00000003 00000001 00000002');
     assert.throws(() => new JuteReader(buf).vector((r) => r.int(), 4), isMarshalling);
     // 2 items fit
-    assert.deepEqual(new JuteReader(hex('00000002 00000001 00000002')).vector((r) => r.int(), 4), [1, 2]);
+    assert.deepEqual(
+      new JuteReader(hex('00000002 00000001 00000002')).vector((r) => r.int(), 4),
+      [1, 2],
+    );
   });
 
   test('buffer_and_string_lengths_beyond_the_end_throw_marshalling', () => {
@@ -215,13 +239,16 @@ describe('records with a hand-written byte layout (zookeeper.jute)', () => {
   test('connect_request_is_45_bytes_with_readOnly', () => {
     const w = new JuteWriter();
     writeConnectRequest(w, {
-      protocolVersion: 0, lastZxidSeen: 0x100000002, timeOut: 30000, sessionId: -2n,
-      passwd: Buffer.alloc(16, 0x11), readOnly: true,
+      protocolVersion: 0,
+      lastZxidSeen: 0x100000002,
+      timeOut: 30000,
+      sessionId: -2n,
+      passwd: Buffer.alloc(16, 0x11),
+      readOnly: true,
     });
     const buf = w.take();
     assert.equal(buf.length, 45);
-    assert.equal(buf.toString('hex'),
-      `00000000000000010000000200007530fffffffffffffffe00000010${'11'.repeat(16)}01`);
+    assert.equal(buf.toString('hex'), `00000000000000010000000200007530fffffffffffffffe00000010${'11'.repeat(16)}01`);
     const back = readConnectRequest(new JuteReader(buf));
     assert.equal(back.sessionId, -2n);
     assert.equal(back.lastZxidSeen, 0x100000002);
@@ -232,7 +259,13 @@ describe('records with a hand-written byte layout (zookeeper.jute)', () => {
 
   test('connect_response_is_37_bytes', () => {
     const w = new JuteWriter();
-    writeConnectResponse(w, { protocolVersion: 0, timeOut: 4000, sessionId: 0x0100000000000001n, passwd: Buffer.alloc(16, 2), readOnly: false });
+    writeConnectResponse(w, {
+      protocolVersion: 0,
+      timeOut: 4000,
+      sessionId: 0x0100000000000001n,
+      passwd: Buffer.alloc(16, 2),
+      readOnly: false,
+    });
     const buf = w.take();
     assert.equal(buf.length, 37);
     assert.equal(buf.subarray(0, 16).toString('hex'), '00000000' + '00000fa0' + '0100000000000001');
@@ -243,8 +276,17 @@ describe('records with a hand-written byte layout (zookeeper.jute)', () => {
 
   test('stat_is_68_bytes_and_round_trips', () => {
     const s: Stat = {
-      czxid: 1, mzxid: 2, ctime: 1700000000000, mtime: 1700000000001, version: 3, cversion: -1, aversion: 4,
-      ephemeralOwner: -0x8000000000000000n, dataLength: 5, numChildren: 6, pzxid: 7,
+      czxid: 1,
+      mzxid: 2,
+      ctime: 1700000000000,
+      mtime: 1700000000001,
+      version: 3,
+      cversion: -1,
+      aversion: 4,
+      ephemeralOwner: -0x8000000000000000n,
+      dataLength: 5,
+      numChildren: 6,
+      pzxid: 7,
     };
     const w = new JuteWriter();
     writeStat(w, s);

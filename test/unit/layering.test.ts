@@ -9,7 +9,8 @@ import { repoRoot } from '../helpers/servers.js';
 const src = join(repoRoot, 'src');
 
 function sources(dir: string): Array<{ file: string; text: string }> {
-  return readdirSync(join(src, dir)).filter((f) => f.endsWith('.ts'))
+  return readdirSync(join(src, dir))
+    .filter((f) => f.endsWith('.ts'))
     .map((f) => ({ file: `${dir}/${f}`, text: readFileSync(join(src, dir, f), 'utf8') }));
 }
 
@@ -21,7 +22,8 @@ function imports(text: string): string[] {
 function impureCalls(file: string, text: string): string[] {
   const code = text.replace(/\/\/.*$/gm, '').replace(/\/\*[\s\S]*?\*\//g, '');
   return ['Date.now(', 'Math.random(', 'setTimeout(', 'setInterval(', 'setImmediate(', 'process.']
-    .filter((bad) => code.includes(bad)).map((bad) => `${file} uses ${bad}`);
+    .filter((bad) => code.includes(bad))
+    .map((bad) => `${file} uses ${bad}`);
 }
 
 const PURE = ['wire', 'tree', 'session', 'server', 'consensus', 'replica'];
@@ -41,7 +43,8 @@ test('pure layers import only what ARCHITECTURE.md allows and no I/O, clock or r
       for (const spec of imports(text)) {
         if (spec.startsWith('node:')) {
           // compute-only modules: checksums and compression, hashes (digest ACLs), isIP (ip ACLs)
-          const computeOnly = spec === 'node:zlib' || spec === 'node:events' || spec === 'node:crypto' || (spec === 'node:net' && file === 'tree/acl.ts');
+          const computeOnly =
+            spec === 'node:zlib' || spec === 'node:events' || spec === 'node:crypto' || (spec === 'node:net' && file === 'tree/acl.ts');
           if (!computeOnly) problems.push(`${file} imports ${spec}`);
           continue;
         }
@@ -68,7 +71,9 @@ test('src/metrics imports only what it reads, and prom-client stays in src/metri
       if (!METRICS_ALLOWED.some((a) => target === a || target.startsWith(`${a}/`))) problems.push(`${file} imports ${spec}`);
     }
   }
-  for (const dir of readdirSync(src, { withFileTypes: true }).filter((d) => d.isDirectory() && d.name !== 'metrics').map((d) => d.name)) {
+  for (const dir of readdirSync(src, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && d.name !== 'metrics')
+    .map((d) => d.name)) {
     for (const { file, text } of sources(dir)) if (imports(text).includes('prom-client')) problems.push(`${file} imports prom-client`);
   }
   assert.deepEqual(problems, []);
@@ -94,7 +99,8 @@ test('src/recipes imports only src/client and src/util', () => {
 test('the archive planner (backup/archiver.ts, backup/chain.ts) is pure and imports only itself and util/zxid', () => {
   const problems: string[] = [];
   for (const { file, text } of sources('backup').filter((f) => ['backup/archiver.ts', 'backup/chain.ts'].includes(f.file))) {
-    for (const spec of imports(text)) if (!['./chain.js', './archiver.js', '../util/zxid.js'].includes(spec)) problems.push(`${file} imports ${spec}`);
+    for (const spec of imports(text))
+      if (!['./chain.js', './archiver.js', '../util/zxid.js'].includes(spec)) problems.push(`${file} imports ${spec}`);
     problems.push(...impureCalls(file, text));
   }
   assert.equal(sources('backup').filter((f) => ['backup/archiver.ts', 'backup/chain.ts'].includes(f.file)).length, 2);
@@ -120,7 +126,9 @@ test('src/config is pure and imports only itself, util/hostport and node:path', 
 // ships uses the full client (ZooKeeperClient), and the package does not export the small one.
 test('nothing in src uses the small test client (src/client/client.ts)', () => {
   const problems: string[] = [];
-  for (const dir of readdirSync(src, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name)) {
+  for (const dir of readdirSync(src, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)) {
     for (const { file, text } of sources(dir)) {
       const reexports = [...text.matchAll(/^export[^;]*?from '([^']+)'/gms)].map((m) => m[1]!);
       for (const spec of [...imports(text), ...reexports]) {

@@ -29,8 +29,14 @@ function bootId(): string {
 /** A lock file as another process would have left it. */
 function plant(dir: string, h: Partial<LockHolder>): void {
   const holder: LockHolder = {
-    pid: process.pid, host: hostname(), bootId: linux ? bootId() : null, startTicks: linux ? startTicks(process.pid) : null,
-    startedAt: '2026-01-01T00:00:00.000Z', purpose: 'ark server', nonce: 'planted', ...h,
+    pid: process.pid,
+    host: hostname(),
+    bootId: linux ? bootId() : null,
+    startTicks: linux ? startTicks(process.pid) : null,
+    startedAt: '2026-01-01T00:00:00.000Z',
+    purpose: 'ark server',
+    nonce: 'planted',
+    ...h,
   };
   writeFileSync(join(dir, LOCK_FILE), JSON.stringify(holder));
 }
@@ -50,7 +56,10 @@ test('one holder per directory: a second lock is refused naming the holder, and 
     assert.deepEqual(lock.dirs, [dir]);
     assert.equal(lockFile(dir).pid, process.pid);
     assert.equal(liveHolder(dir)?.purpose, 'ark server');
-    refused(() => lockDataDirs(dir, dir, 'ark restore'), new RegExp(`${dir} is in use by ark server \\(pid ${process.pid} on host ${hostname()}, since .*\\): ark restore refuses`));
+    refused(
+      () => lockDataDirs(dir, dir, 'ark restore'),
+      new RegExp(`${dir} is in use by ark server \\(pid ${process.pid} on host ${hostname()}, since .*\\): ark restore refuses`),
+    );
     lock.release();
     assert.equal(existsSync(join(dir, LOCK_FILE)), false, 'the lock file goes with the lock');
     assert.equal(liveHolder(dir), null);
@@ -102,15 +111,25 @@ test('a lock file left by a dead process, a reused pid or an earlier boot is sta
   }
 });
 
-test('a lock file naming a live holder the kernel lock does not show, or another machine, is refused', { skip: !linux && 'needs /proc' }, () => {
+test('a lock file naming a live holder the kernel lock does not show, or another machine, is refused', {
+  skip: !linux && 'needs /proc',
+}, () => {
   const dir = tempDir('lock-live');
   try {
     // e.g. a server in another network namespace (a container sharing the volume)
     plant(dir, { pid: process.ppid, startTicks: startTicks(process.ppid), purpose: 'ark server (ensemble member 2)' });
-    refused(() => lockDataDirs(dir, dir, 'ark restore'), new RegExp(`in use by ark server \\(ensemble member 2\\) \\(pid ${process.ppid} .*Stop it first`));
+    refused(
+      () => lockDataDirs(dir, dir, 'ark restore'),
+      new RegExp(`in use by ark server \\(ensemble member 2\\) \\(pid ${process.ppid} .*Stop it first`),
+    );
     plant(dir, { host: 'db-7.example', pid: 4242 });
-    refused(() => lockDataDirs(dir, dir, 'ark server'), new RegExp(`in use by ark server \\(pid 4242 on host db-7\\.example.*another machine sharing this directory.*delete ${join(dir, LOCK_FILE)}`));
-    assert.equal(lockFile(dir).pid, 4242, 'a refusal leaves the holder\'s file alone');
+    refused(
+      () => lockDataDirs(dir, dir, 'ark server'),
+      new RegExp(
+        `in use by ark server \\(pid 4242 on host db-7\\.example.*another machine sharing this directory.*delete ${join(dir, LOCK_FILE)}`,
+      ),
+    );
+    assert.equal(lockFile(dir).pid, 4242, "a refusal leaves the holder's file alone");
     // unreadable: judged only by its age
     writeFileSync(join(dir, LOCK_FILE), 'garbage');
     assert.throws(() => lockDataDirs(dir, dir, 'ark server'), /cannot be read as a lock file and was written since this machine booted/);
@@ -127,11 +146,17 @@ test('a directory on a network file system is refused unless the override is set
   const saved = process.env[NETWORK_FS_OVERRIDE.name];
   try {
     delete process.env[NETWORK_FS_OVERRIDE.name];
-    assert.throws(() => lockDataDirs(dir, dir, 'ark server', nfs), (e: unknown) => {
-      assert.ok(e instanceof DataDirError && !(e instanceof DataDirLockedError));
-      assert.match(e.message, new RegExp(`${dir} is on a network file system \\(NFS\\).*${NETWORK_FS_OVERRIDE.name}=${NETWORK_FS_OVERRIDE.value}`));
-      return true;
-    });
+    assert.throws(
+      () => lockDataDirs(dir, dir, 'ark server', nfs),
+      (e: unknown) => {
+        assert.ok(e instanceof DataDirError && !(e instanceof DataDirLockedError));
+        assert.match(
+          e.message,
+          new RegExp(`${dir} is on a network file system \\(NFS\\).*${NETWORK_FS_OVERRIDE.name}=${NETWORK_FS_OVERRIDE.value}`),
+        );
+        return true;
+      },
+    );
     assert.equal(existsSync(join(dir, LOCK_FILE)), false, 'nothing taken');
     process.env[NETWORK_FS_OVERRIDE.name] = NETWORK_FS_OVERRIDE.value;
     const lock = lockDataDirs(dir, dir, 'ark server', nfs);
@@ -150,5 +175,8 @@ test('a directory on a network file system is refused unless the override is set
 test('a directory that cannot be created is one clear error', () => {
   const file = join(tempDir('lock-file'), 'plain');
   writeFileSync(file, 'x');
-  assert.throws(() => lockDataDirs(join(file, 'sub'), join(file, 'sub'), 'ark server'), (e: unknown) => e instanceof DataDirError && /cannot create the directory .*plain\/sub/.test(e.message));
+  assert.throws(
+    () => lockDataDirs(join(file, 'sub'), join(file, 'sub'), 'ark server'),
+    (e: unknown) => e instanceof DataDirError && /cannot create the directory .*plain\/sub/.test(e.message),
+  );
 });

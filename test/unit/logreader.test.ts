@@ -52,13 +52,21 @@ describe('reading a run of committed txns from the log', () => {
   test('a run stops where a SNAP install broke the log, though the next txn looks like it follows (the recorded break)', async () => {
     const dir = logDir();
     snapKeptOldLog(dir);
-    assert.equal(await run(dir, { after: E + 5, upTo: 2 * E + 3 }), `${hex(E + 6)}..${hex(2 * E + 3)}`, 'nothing recorded, nothing given: the log looks continuous (the fault)');
+    assert.equal(
+      await run(dir, { after: E + 5, upTo: 2 * E + 3 }),
+      `${hex(E + 6)}..${hex(2 * E + 3)}`,
+      'nothing recorded, nothing given: the log looks continuous (the fault)',
+    );
     writeBreak(dir, { keep: E + 10, snapshot: E + 50 });
     // no snapshot file is given: the break file alone stops the run (the snapshot at 1:50 may be purged long before the kept log)
     assert.equal(await run(dir, { after: E + 5, upTo: 2 * E + 3 }), `${hex(E + 6)}..${hex(E + 10)}`);
     assert.equal(await run(dir, { after: E + 10, upTo: 2 * E + 3 }), 'missing', 'nothing continues the kept log');
     assert.equal(await run(dir, { after: E + 10, upTo: 2 * E + 3, snapshots: [E + 10] }), 'missing', 'not even a snapshot at keep');
-    assert.equal(await run(dir, { after: E + 50, upTo: 2 * E + 3, snapshots: [E + 50] }), `${hex(2 * E + 1)}..${hex(2 * E + 3)}`, 'a run continuing the snapshot goes on');
+    assert.equal(
+      await run(dir, { after: E + 50, upTo: 2 * E + 3, snapshots: [E + 50] }),
+      `${hex(2 * E + 1)}..${hex(2 * E + 3)}`,
+      'a run continuing the snapshot goes on',
+    );
   });
 
   test('a run never passes over a snapshot between two records (the second guard, when no break was recorded)', async () => {
@@ -67,7 +75,7 @@ describe('reading a run of committed txns from the log', () => {
     assert.equal(await run(dir, { after: E + 5, upTo: 2 * E + 3, snapshots: [E + 50] }), `${hex(E + 6)}..${hex(E + 10)}`);
   });
 
-  test('a restore\'s snapshot starts another history: the run stops before its first txn', async () => {
+  test("a restore's snapshot starts another history: the run stops before its first txn", async () => {
     const dir = logDir();
     segment(dir, [...range(E + 1, 5), 3 * E + 1, 3 * E + 2]);
     assert.equal(await run(dir, { after: E + 2, upTo: 3 * E + 2, snapshots: [3 * E] }), `${hex(E + 3)}..${hex(E + 5)}`);
@@ -89,7 +97,10 @@ describe('reading a segment', () => {
     const dir = logDir();
     const w = new JuteWriter(1 << 22);
     encodeRawRecord(w, entry(E + 1));
-    const big = encodeEntry({ sessionId: 1n, cxid: 0, zxid: E + 2, time: 1000, type: OpCode.setData }, { type: OpCode.setData, path: '/big', data: Buffer.alloc(3 << 20, 1), version: -1 });
+    const big = encodeEntry(
+      { sessionId: 1n, cxid: 0, zxid: E + 2, time: 1000, type: OpCode.setData },
+      { type: OpCode.setData, path: '/big', data: Buffer.alloc(3 << 20, 1), version: -1 },
+    );
     encodeRawRecord(w, big);
     encodeRawRecord(w, entry(E + 3));
     const tail = Buffer.alloc(16);
@@ -106,18 +117,22 @@ describe('reading a segment', () => {
     const within = logDir();
     segment(within, [...range(1, 10), 4, 11]);
     // the stray 4 is below `after`: a read that passed over it would hand out 7..11 as if whole
-    await assert.rejects(readRecordRun(within, { after: 6, upTo: 11, bytesMax: 1 << 20, snapshots: [] }),
-      /log\.0000000000000001: the record at offset \d+ has zxid 0x4, not above the 0xa read before it: two histories in one log/);
+    await assert.rejects(
+      readRecordRun(within, { after: 6, upTo: 11, bytesMax: 1 << 20, snapshots: [] }),
+      /log\.0000000000000001: the record at offset \d+ has zxid 0x4, not above the 0xa read before it: two histories in one log/,
+    );
     const across = logDir();
     segment(across, range(1, 10));
     segment(across, range(8, 5));
-    await assert.rejects(readRecordRun(across, { after: 3, upTo: 12, bytesMax: 1 << 20, snapshots: [] }),
-      /log\.0000000000000008: the record at offset 16 has zxid 0x8, not above the 0xa read before it/);
+    await assert.rejects(
+      readRecordRun(across, { after: 3, upTo: 12, bytesMax: 1 << 20, snapshots: [] }),
+      /log\.0000000000000008: the record at offset 16 has zxid 0x8, not above the 0xa read before it/,
+    );
   });
 });
 
-describe('the history check at the chain\'s end', () => {
-  test('the run names its last record\'s checksum, as the log framed it', async () => {
+describe("the history check at the chain's end", () => {
+  test("the run names its last record's checksum, as the log framed it", async () => {
     const dir = logDir();
     segment(dir, range(1, 10));
     const r = await readRecordRun(dir, { after: 3, upTo: 7, bytesMax: 1 << 20, snapshots: [] });
@@ -167,7 +182,11 @@ describe('log breaks on disk', () => {
     writeFileSync(join(dd.snapDir, 'snapshot.0000000100000032.install'), 'image');
     writeFileSync(join(dd.snapDir, 'installing-snapshot'), `${E + 50}\n${E + 4}\n`);
     // (the image here is no snapshot, so what recovery then makes of the dir does not matter)
-    try { dd.recover({ repair: true }); } catch { /* refused: the snapshot does not parse */ }
+    try {
+      dd.recover({ repair: true });
+    } catch {
+      /* refused: the snapshot does not parse */
+    }
     assert.deepEqual(listBreaks(dd.log.dir), [{ keep: E + 4, snapshot: E + 50 }]);
     assert.ok(!existsSync(join(dd.snapDir, 'installing-snapshot')));
   });
@@ -177,7 +196,11 @@ describe('log breaks on disk', () => {
     dd.installSnapshot(E + 50, Buffer.from('image'), E + 10);
     segment(dd.log.dir, [2 * E + 1, 2 * E + 2]);
     writeFileSync(join(dd.snapDir, 'snapshot.0000000200000002'), 'newer');
-    assert.deepEqual(dd.purge(2, E + 5).map((f) => f.split('/').at(-1)), [], 'the archive still needs 1:6..1:a');
+    assert.deepEqual(
+      dd.purge(2, E + 5).map((f) => f.split('/').at(-1)),
+      [],
+      'the archive still needs 1:6..1:a',
+    );
     assert.equal(listBreaks(dd.log.dir).length, 1);
     const removed = dd.purge(1).map((f) => f.split('/').at(-1));
     assert.deepEqual(removed, ['snapshot.0000000100000032', 'log.0000000100000001', breakName({ keep: E + 10, snapshot: E + 50 })]);
@@ -193,14 +216,22 @@ describe('the snapshots a SNAP install leaves', () => {
     for (const z of zxids) writeFileSync(join(dd.snapDir, `snapshot.${z.toString(16).padStart(16, '0')}`), 'older');
     return dd;
   }
-  const left = (dd: DataDir): string[] => dd.snapshots().map((s) => hex(s.zxid)).sort();
+  const left = (dd: DataDir): string[] =>
+    dd
+      .snapshots()
+      .map((s) => hex(s.zxid))
+      .sort();
 
-  test('a failed restore campaign\'s image goes: no txn was committed after it, and the leader\'s history is another', () => {
+  test("a failed restore campaign's image goes: no txn was committed after it, and the leader's history is another", () => {
     // the restorer installed its image at 5:0 as leader of epoch 5 (its commit point became 5:0),
     // lost its quorum; the others elected epoch 6 with the old history, which SNAPs it at 6:5
     const dd = withSnapshots([4 * E + 90, 5 * E]);
     dd.installSnapshot(6 * E + 5, Buffer.from('image'), 5 * E);
-    assert.deepEqual(left(dd), [hex(4 * E + 90), hex(6 * E + 5)], 'the image is no restore base for the archive, nor a fallback for recovery');
+    assert.deepEqual(
+      left(dd),
+      [hex(4 * E + 90), hex(6 * E + 5)],
+      'the image is no restore base for the archive, nor a fallback for recovery',
+    );
     const noArchive = withSnapshots([5 * E]);
     noArchive.installSnapshot(6 * E + 5, Buffer.from('image'), -1);
     assert.deepEqual(left(noArchive), [hex(6 * E + 5)]);
@@ -231,7 +262,10 @@ describe('the snapshots a SNAP install leaves', () => {
     const dd = withSnapshots([5 * E]);
     segment(dd.log.dir, [5 * E + 1, 5 * E + 2, 5 * E + 3]);
     const cut = dd.log.truncateAfter.bind(dd.log);
-    dd.log.truncateAfter = (z: number): number => { cut(z); throw new Error('crash right after the cut'); };
+    dd.log.truncateAfter = (z: number): number => {
+      cut(z);
+      throw new Error('crash right after the cut');
+    };
     assert.throws(() => dd.installSnapshot(6 * E + 5, Buffer.from('image'), 5 * E), /crash right after the cut/);
     // the next start finishes the install from its marker (then fails to load these fake snapshots)
     const again = new DataDir(dd.dataDir, dd.dataDir, { forceSync: true, segmentBytesMax: 1 << 20, preAllocBytes: 4096 });
@@ -242,7 +276,7 @@ describe('the snapshots a SNAP install leaves', () => {
   test('a restore the ensemble took and went on from stays, and so does the restore a SNAP brings', () => {
     const dd = withSnapshots([5 * E]);
     dd.installSnapshot(6 * E + 5, Buffer.from('image'), 5 * E + 30);
-    assert.deepEqual(left(dd), [hex(5 * E), hex(6 * E + 5)], 'txns were committed after it: the leader\'s history');
+    assert.deepEqual(left(dd), [hex(5 * E), hex(6 * E + 5)], "txns were committed after it: the leader's history");
     const learner = withSnapshots([4 * E + 90]);
     learner.installSnapshot(5 * E, Buffer.from('image'), 4 * E + 90);
     assert.deepEqual(left(learner), [hex(4 * E + 90), hex(5 * E)]);

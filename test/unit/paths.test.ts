@@ -5,7 +5,10 @@ import { ErrorCode, KeeperError } from '../../src/util/errors.js';
 
 function rejected(path: string): void {
   assert.notEqual(pathProblem(path), null, `${JSON.stringify(path)} should be rejected`);
-  assert.throws(() => validatePath(path), (e: unknown) => e instanceof KeeperError && e.code === ErrorCode.BadArguments && e.path === path);
+  assert.throws(
+    () => validatePath(path),
+    (e: unknown) => e instanceof KeeperError && e.code === ErrorCode.BadArguments && e.path === path,
+  );
 }
 function accepted(path: string): void {
   assert.equal(pathProblem(path), null, `${JSON.stringify(path)} should be accepted`);
@@ -14,7 +17,8 @@ function accepted(path: string): void {
 
 describe('validatePath (PathUtils.validatePath)', () => {
   test('root_and_ordinary_paths_are_accepted', () => {
-    for (const p of ['/', '/a', '/a/b/c', '/zookeeper/quota', '/a b', '/a-b_c', '/0000000001', '/ß水', '/\u00a0', '/\uf900', '/\uffef']) accepted(p);
+    for (const p of ['/', '/a', '/a/b/c', '/zookeeper/quota', '/a b', '/a-b_c', '/0000000001', '/ß水', '/\u00a0', '/\uf900', '/\uffef'])
+      accepted(p);
   });
 
   test('dots_inside_names_are_fine', () => {
@@ -86,7 +90,10 @@ function referencePathProblem(path: string): string | null {
 test('one-pass path validation agrees with the plain rules on 50,000 random paths', () => {
   const alphabet = ['/', '/', '/', 'a', 'b', '.', '.', '\0', '\u0001', '\u007f', '\ud800', '\ufff0', 'é', '0'];
   let seed = 12345;
-  const next = (n: number): number => { seed = (seed * 1103515245 + 12345) >>> 0; return seed % n; };
+  const next = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed % n;
+  };
   for (let k = 0; k < 50_000; k++) {
     let p = next(4) === 0 ? '' : '/';
     const len = next(9);

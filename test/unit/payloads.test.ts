@@ -2,10 +2,23 @@
 // peer sends that is not a payload of this version is refused with a PayloadCodecError.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodePayload, encodePayload, PayloadCodecError, PAYLOAD_CODEC_VERSION, type AppPayload, type PayloadType } from '../../src/replica/payloads.js';
+import {
+  decodePayload,
+  encodePayload,
+  PayloadCodecError,
+  PAYLOAD_CODEC_VERSION,
+  type AppPayload,
+  type PayloadType,
+} from '../../src/replica/payloads.js';
 import { OpCode, OPEN_ACL_UNSAFE, Perms } from '../../src/wire/protocol.js';
 import { mulberry32 as rng } from '../helpers/mulberry32.js';
-import { assertEveryTruncationRefused, assertRoundTrips, assertTrailingBytesRefused, refusal, type CodecUnderTest } from '../helpers/codec.js';
+import {
+  assertEveryTruncationRefused,
+  assertRoundTrips,
+  assertTrailingBytesRefused,
+  refusal,
+  type CodecUnderTest,
+} from '../helpers/codec.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
 const INT32_MAX = 0x7fff_ffff;
@@ -33,16 +46,28 @@ const samples: { [T in PayloadType]: Extract<AppPayload, { type: T }>[] } = {
   ],
   forward_request: [
     {
-      type: 'forward_request', sessionId: SESSION, xid: 1, authInfo: [{ scheme: 'ip', id: '127.0.0.1' }],
+      type: 'forward_request',
+      sessionId: SESSION,
+      xid: 1,
+      authInfo: [{ scheme: 'ip', id: '127.0.0.1' }],
       request: { type: OpCode.create, req: { path: '/a', data: Buffer.from('x'), acl: OPEN_ACL_UNSAFE, flags: 0, ttl: -1 } },
     },
     {
-      type: 'forward_request', sessionId: -1n, xid: INT32_MAX, authInfo: [],
+      type: 'forward_request',
+      sessionId: -1n,
+      xid: INT32_MAX,
+      authInfo: [],
       request: { type: OpCode.createTTL, req: { path: '/t/ü', data: null, acl: digestAcl, flags: 5, ttl: MAX } },
     },
     {
-      type: 'forward_request', sessionId: 0n, xid: -8,
-      authInfo: [{ scheme: 'ip', id: '::1' }, { scheme: 'digest', id: 'bob:2jmj7l5rSw0yVb/vlWAYkK/YBwk=' }, { scheme: '', id: '' }],
+      type: 'forward_request',
+      sessionId: 0n,
+      xid: -8,
+      authInfo: [
+        { scheme: 'ip', id: '::1' },
+        { scheme: 'digest', id: 'bob:2jmj7l5rSw0yVb/vlWAYkK/YBwk=' },
+        { scheme: '', id: '' },
+      ],
       request: {
         type: OpCode.multi,
         req: {
@@ -55,7 +80,13 @@ const samples: { [T in PayloadType]: Extract<AppPayload, { type: T }>[] } = {
         },
       },
     },
-    { type: 'forward_request', sessionId: SESSION, xid: 7, authInfo: [], request: { type: OpCode.setACL, req: { path: '/', acl: null, version: 2 } } },
+    {
+      type: 'forward_request',
+      sessionId: SESSION,
+      xid: 7,
+      authInfo: [],
+      request: { type: OpCode.setACL, req: { path: '/', acl: null, version: 2 } },
+    },
     { type: 'forward_request', sessionId: SESSION, xid: 8, authInfo: [], request: { type: OpCode.closeSession, req: null } },
   ],
   restore: [
@@ -75,7 +106,13 @@ const all: AppPayload[] = Object.values(samples).flat();
 
 /** Expect a PayloadCodecError and nothing else; return its message. */
 const codecError = (fn: () => unknown, what: string): string => refusal(PayloadCodecError, fn, what);
-const codec: CodecUnderTest<AppPayload> = { encode: (p) => encodePayload(p), decode: decodePayload, errorClass: PayloadCodecError, version: PAYLOAD_CODEC_VERSION, name: (p) => p.type };
+const codec: CodecUnderTest<AppPayload> = {
+  encode: (p) => encodePayload(p),
+  decode: decodePayload,
+  errorClass: PayloadCodecError,
+  version: PAYLOAD_CODEC_VERSION,
+  name: (p) => p.type,
+};
 
 /** The encoding of `p` with the int32 at `offset` replaced. */
 function withInt(p: AppPayload, offset: number, v: number): Buffer {
@@ -95,7 +132,10 @@ describe('app payload codec', () => {
   });
 
   test('a_touch_costs_six_bytes_and_eight_a_session', () => {
-    assert.deepEqual([...encodePayload({ type: 'touch', sessionIds: [5n] })], [3, PAYLOAD_CODEC_VERSION, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 5]);
+    assert.deepEqual(
+      [...encodePayload({ type: 'touch', sessionIds: [5n] })],
+      [3, PAYLOAD_CODEC_VERSION, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 5],
+    );
     assert.equal(encodePayload({ type: 'touch', sessionIds: Array.from({ length: 100 }, () => SESSION) }).length, 6 + 800);
   });
 
@@ -120,12 +160,21 @@ describe('app payload codec', () => {
   });
 
   test('unknown_tag_and_version_are_refused', () => {
-    assert.match(codecError(() => decodePayload(Buffer.from([0, PAYLOAD_CODEC_VERSION])), 'tag 0'), /unknown payload type/);
-    assert.match(codecError(() => decodePayload(Buffer.from([200, PAYLOAD_CODEC_VERSION, 0, 0, 0, 0])), 'tag 200'), /unknown payload type/);
+    assert.match(
+      codecError(() => decodePayload(Buffer.from([0, PAYLOAD_CODEC_VERSION])), 'tag 0'),
+      /unknown payload type/,
+    );
+    assert.match(
+      codecError(() => decodePayload(Buffer.from([200, PAYLOAD_CODEC_VERSION, 0, 0, 0, 0])), 'tag 200'),
+      /unknown payload type/,
+    );
     for (const p of all) {
       const buf = encodePayload(p);
       buf[1] = PAYLOAD_CODEC_VERSION + 1;
-      assert.match(codecError(() => decodePayload(buf), `${p.type} version`), /version/);
+      assert.match(
+        codecError(() => decodePayload(buf), `${p.type} version`),
+        /version/,
+      );
     }
     codecError(() => decodePayload(Buffer.alloc(0)), 'empty');
   });
@@ -134,51 +183,90 @@ describe('app payload codec', () => {
     const touch: AppPayload = { type: 'touch', sessionIds: [SESSION] };
     // tag, version -> the count is at offset 2
     for (const count of [2, 0x1000_0000, INT32_MAX]) {
-      assert.match(codecError(() => decodePayload(withInt(touch, 2, count)), `touch count ${count}`), /cannot fit/);
+      assert.match(
+        codecError(() => decodePayload(withInt(touch, 2, count)), `touch count ${count}`),
+        /cannot fit/,
+      );
     }
-    assert.match(codecError(() => decodePayload(withInt(touch, 2, -2)), 'touch count -2'), /negative/);
+    assert.match(
+      codecError(() => decodePayload(withInt(touch, 2, -2)), 'touch count -2'),
+      /negative/,
+    );
 
     const request = samples.forward_request[2]!;
     // tag, version, sessionId, xid -> the authInfo count is at offset 14
     assert.equal(encodePayload(request).readInt32BE(14), 3);
     for (const count of [0x1000_0000, INT32_MAX]) {
-      assert.match(codecError(() => decodePayload(withInt(request, 14, count)), `authInfo count ${count}`), /cannot fit/);
+      assert.match(
+        codecError(() => decodePayload(withInt(request, 14, count)), `authInfo count ${count}`),
+        /cannot fit/,
+      );
     }
 
     const restore: AppPayload = { type: 'restore', id: 1, backup: Buffer.from([1, 2, 3]) };
     // tag, version, id -> the length is at offset 6
     for (const len of [4, INT32_MAX]) {
-      assert.match(codecError(() => decodePayload(withInt(restore, 6, len)), `backup length ${len}`), /needs/);
+      assert.match(
+        codecError(() => decodePayload(withInt(restore, 6, len)), `backup length ${len}`),
+        /needs/,
+      );
     }
-    assert.match(codecError(() => decodePayload(withInt(restore, 6, -2)), 'backup length -2'), /negative/);
+    assert.match(
+      codecError(() => decodePayload(withInt(restore, 6, -2)), 'backup length -2'),
+      /negative/,
+    );
   });
 
   test('nulls_the_encoder_never_writes_are_refused', () => {
-    assert.match(codecError(() => decodePayload(withInt({ type: 'touch', sessionIds: [] }, 2, -1)), 'touch'), /touch\.sessionIds: null/);
-    assert.match(codecError(() => decodePayload(withInt({ type: 'restore', id: 1, backup: Buffer.alloc(0) }, 6, -1)), 'restore'), /restore\.backup: null/);
+    assert.match(
+      codecError(() => decodePayload(withInt({ type: 'touch', sessionIds: [] }, 2, -1)), 'touch'),
+      /touch\.sessionIds: null/,
+    );
+    assert.match(
+      codecError(() => decodePayload(withInt({ type: 'restore', id: 1, backup: Buffer.alloc(0) }, 6, -1)), 'restore'),
+      /restore\.backup: null/,
+    );
     const request = samples.forward_request[1]!; // no authInfo: the count is followed by the opcode
-    assert.match(codecError(() => decodePayload(withInt(request, 14, -1)), 'authInfo'), /forward_request\.authInfo: null/);
+    assert.match(
+      codecError(() => decodePayload(withInt(request, 14, -1)), 'authInfo'),
+      /forward_request\.authInfo: null/,
+    );
     const failed: AppPayload = { type: 'restored', id: 1, result: { ok: false, error: '' } };
     // tag, version, id, ok -> the error's length is at offset 7
-    assert.match(codecError(() => decodePayload(withInt(failed, 7, -1)), 'error'), /restored\.result: null string/);
+    assert.match(
+      codecError(() => decodePayload(withInt(failed, 7, -1)), 'error'),
+      /restored\.result: null string/,
+    );
   });
 
   test('bad_values_inside_fields_are_refused', () => {
     const ok = encodePayload(samples.restored[0]!);
     const bool = Buffer.from(ok);
     bool[6] = 2; // tag, version, id -> ok
-    assert.match(codecError(() => decodePayload(bool), 'bool 2'), /boolean/);
+    assert.match(
+      codecError(() => decodePayload(bool), 'bool 2'),
+      /boolean/,
+    );
     const negative = Buffer.from(ok);
     negative.writeBigInt64BE(-1n, 7);
-    assert.match(codecError(() => decodePayload(negative), 'zxid -1'), /restored\.result\.zxid: negative/);
+    assert.match(
+      codecError(() => decodePayload(negative), 'zxid -1'),
+      /restored\.result\.zxid: negative/,
+    );
     const huge = Buffer.from(ok);
     huge.writeBigInt64BE(2n ** 53n, 7);
-    assert.match(codecError(() => decodePayload(huge), 'zxid 2^53'), /safe range/);
+    assert.match(
+      codecError(() => decodePayload(huge), 'zxid 2^53'),
+      /safe range/,
+    );
 
     // tag, version, sessionId, xid, authInfo count 0 -> the opcode is at offset 18
     const closeSession = samples.forward_request[4]!;
     assert.equal(encodePayload(closeSession).readInt32BE(18), OpCode.closeSession);
-    assert.match(codecError(() => decodePayload(withInt(closeSession, 18, 999)), 'opcode 999'), /forward_request\.request: unknown opcode 999/);
+    assert.match(
+      codecError(() => decodePayload(withInt(closeSession, 18, 999)), 'opcode 999'),
+      /forward_request\.request: unknown opcode 999/,
+    );
   });
 
   test('encoding_refuses_values_it_cannot_carry', () => {

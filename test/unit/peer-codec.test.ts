@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { decodeMsg, encodeMsg, PeerCodecError, PEER_CODEC_VERSION } from '../../src/consensus/codec.js';
 import type { Msg, MsgType } from '../../src/consensus/messages.js';
 import { mulberry32 as rng } from '../helpers/mulberry32.js';
-import { assertEveryTruncationRefused, assertRoundTrips, assertTrailingBytesRefused, refusal, type CodecUnderTest } from '../helpers/codec.js';
+import {
+  assertEveryTruncationRefused,
+  assertRoundTrips,
+  assertTrailingBytesRefused,
+  refusal,
+  type CodecUnderTest,
+} from '../helpers/codec.js';
 
 const MAX = Number.MAX_SAFE_INTEGER; // 2^53 - 1, the largest zxid the codec carries
 const ZXID = 0x5_0000_0007; // epoch 5, counter 7
@@ -34,7 +40,10 @@ const samples: { [T in MsgType]: Extract<Msg, { type: T }>[] } = {
     { type: 'vote', epoch: 3, granted: true },
     { type: 'vote', epoch: 0, granted: false },
   ],
-  leader_hello: [{ type: 'leader_hello', epoch: 0 }, { type: 'leader_hello', epoch: MAX }],
+  leader_hello: [
+    { type: 'leader_hello', epoch: 0 },
+    { type: 'leader_hello', epoch: MAX },
+  ],
   follower_info: [
     { type: 'follower_info', epoch: 6, seq: 0, currentEpoch: 5, lastZxid: ZXID, observer: false },
     { type: 'follower_info', epoch: MAX, seq: MAX, currentEpoch: MAX, lastZxid: MAX, observer: true },
@@ -94,7 +103,13 @@ const all: Msg[] = Object.values(samples).flat();
 
 /** Expect a PeerCodecError and nothing else; return its message. */
 const codecError = (fn: () => unknown, what: string): string => refusal(PeerCodecError, fn, what);
-const codec: CodecUnderTest<Msg> = { encode: encodeMsg, decode: (b) => decodeMsg(b), errorClass: PeerCodecError, version: PEER_CODEC_VERSION, name: (m) => m.type };
+const codec: CodecUnderTest<Msg> = {
+  encode: encodeMsg,
+  decode: (b) => decodeMsg(b),
+  errorClass: PeerCodecError,
+  version: PEER_CODEC_VERSION,
+  name: (m) => m.type,
+};
 
 describe('peer codec', () => {
   test('every_message_type_round_trips_with_edge_values', () => {
@@ -141,11 +156,20 @@ describe('peer codec', () => {
   });
 
   test('unknown_tag_and_version_are_refused', () => {
-    assert.match(codecError(() => decodeMsg(Buffer.from([0, PEER_CODEC_VERSION])), 'tag 0'), /unknown message type/);
-    assert.match(codecError(() => decodeMsg(Buffer.from([200, PEER_CODEC_VERSION])), 'tag 200'), /unknown message type/);
+    assert.match(
+      codecError(() => decodeMsg(Buffer.from([0, PEER_CODEC_VERSION])), 'tag 0'),
+      /unknown message type/,
+    );
+    assert.match(
+      codecError(() => decodeMsg(Buffer.from([200, PEER_CODEC_VERSION])), 'tag 200'),
+      /unknown message type/,
+    );
     const buf = encodeMsg({ type: 'sync_nak', epoch: 1, seq: 1 });
     buf[1] = PEER_CODEC_VERSION + 1;
-    assert.match(codecError(() => decodeMsg(buf), 'version'), /version/);
+    assert.match(
+      codecError(() => decodeMsg(buf), 'version'),
+      /version/,
+    );
     codecError(() => decodeMsg(Buffer.alloc(0)), 'empty');
   });
 
@@ -153,7 +177,10 @@ describe('peer codec', () => {
     const buf = encodeMsg({ type: 'ack', epoch: 1, zxid: MAX });
     assert.deepStrictEqual(decodeMsg(buf), { type: 'ack', epoch: 1, zxid: MAX });
     buf.writeBigUInt64BE(2n ** 53n, 10);
-    assert.match(codecError(() => decodeMsg(buf), '2^53'), /2\^53/);
+    assert.match(
+      codecError(() => decodeMsg(buf), '2^53'),
+      /2\^53/,
+    );
     buf.writeBigUInt64BE(2n ** 64n - 1n, 10);
     codecError(() => decodeMsg(buf), '2^64-1');
   });
@@ -161,16 +188,25 @@ describe('peer codec', () => {
   test('booleans_and_modes_and_presence_bytes_outside_their_values_are_refused', () => {
     const vote = encodeMsg({ type: 'vote', epoch: 1, granted: true });
     vote[10] = 2;
-    assert.match(codecError(() => decodeMsg(vote), 'bool 2'), /boolean/);
+    assert.match(
+      codecError(() => decodeMsg(vote), 'bool 2'),
+      /boolean/,
+    );
 
     // type, version, epoch, seq -> mode at 18; prevZxid -> presence at 27
     const sync = encodeMsg({ type: 'sync', epoch: 1, seq: 0, mode: 'diff', prevZxid: 0, snapshot: null, entries: [], newLeaderZxid: 0 });
     const mode = Buffer.from(sync);
     mode[18] = 3;
-    assert.match(codecError(() => decodeMsg(mode), 'mode 3'), /mode/);
+    assert.match(
+      codecError(() => decodeMsg(mode), 'mode 3'),
+      /mode/,
+    );
     const presence = Buffer.from(sync);
     presence[27] = 2;
-    assert.match(codecError(() => decodeMsg(presence), 'presence 2'), /boolean/);
+    assert.match(
+      codecError(() => decodeMsg(presence), 'presence 2'),
+      /boolean/,
+    );
   });
 
   test('negative_and_oversized_lengths_and_counts_are_refused_before_allocating', () => {
@@ -181,8 +217,14 @@ describe('peer codec', () => {
       codecError(() => decodeMsg(b), `app length ${len}`);
     }
     const sync = encodeMsg({
-      type: 'sync', epoch: 1, seq: 0, mode: 'diff', prevZxid: 0, snapshot: null,
-      entries: [{ zxid: 1, data: empty }], newLeaderZxid: 0,
+      type: 'sync',
+      epoch: 1,
+      seq: 0,
+      mode: 'diff',
+      prevZxid: 0,
+      snapshot: null,
+      entries: [{ zxid: 1, data: empty }],
+      newLeaderZxid: 0,
     });
     // type, version, epoch, seq, mode, prevZxid, presence -> the count is at offset 28
     const COUNT = 28;
@@ -196,13 +238,25 @@ describe('peer codec', () => {
 
   test('entriesMax_limits_the_entries_of_a_sync', () => {
     const msg: Msg = {
-      type: 'sync', epoch: 1, seq: 0, mode: 'diff', prevZxid: 0, snapshot: null,
-      entries: [{ zxid: 1, data: empty }, { zxid: 2, data: empty }, { zxid: 3, data: empty }],
+      type: 'sync',
+      epoch: 1,
+      seq: 0,
+      mode: 'diff',
+      prevZxid: 0,
+      snapshot: null,
+      entries: [
+        { zxid: 1, data: empty },
+        { zxid: 2, data: empty },
+        { zxid: 3, data: empty },
+      ],
       newLeaderZxid: 3,
     };
     const buf = encodeMsg(msg);
     assert.deepStrictEqual(decodeMsg(buf, { entriesMax: 3 }), msg);
-    assert.match(codecError(() => decodeMsg(buf, { entriesMax: 2 }), 'entriesMax'), /limit/);
+    assert.match(
+      codecError(() => decodeMsg(buf, { entriesMax: 2 }), 'entriesMax'),
+      /limit/,
+    );
   });
 
   test('encoding_refuses_values_it_cannot_carry', () => {

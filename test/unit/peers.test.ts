@@ -123,7 +123,11 @@ describe('PeerTransport', () => {
       for (const a of nodes) {
         if (a === b) continue;
         const seq = b.got.filter((m) => m.from === a.id).map((m) => m.data.toString());
-        assert.deepEqual(seq, Array.from({ length: N }, (_, i) => `${a.id}->${b.id}:${i}`), `${a.id} -> ${b.id}`);
+        assert.deepEqual(
+          seq,
+          Array.from({ length: N }, (_, i) => `${a.id}->${b.id}:${i}`),
+          `${a.id} -> ${b.id}`,
+        );
       }
       assert.deepEqual(b.warnings, []);
       assert.deepEqual(b.errors, []);
@@ -160,8 +164,14 @@ describe('PeerTransport', () => {
     a.transport.send(c2.id, Buffer.from('hello c2'));
     c2.transport.send(b.id, Buffer.from('hello b'));
     await waitFor(() => c2.got.length === 1 && b.got.length === 1, 'messages after restart');
-    assert.deepEqual(c2.got.map((m) => [m.from, m.data.toString()]), [[a.id, 'hello c2']]);
-    assert.deepEqual(b.got.map((m) => [m.from, m.data.toString()]), [[c2.id, 'hello b']]);
+    assert.deepEqual(
+      c2.got.map((m) => [m.from, m.data.toString()]),
+      [[a.id, 'hello c2']],
+    );
+    assert.deepEqual(
+      b.got.map((m) => [m.from, m.data.toString()]),
+      [[c2.id, 'hello b']],
+    );
     assert.ok(!c2.history.includes('lost'), 'a send while disconnected is dropped, not queued');
   });
 
@@ -209,7 +219,10 @@ describe('PeerTransport', () => {
     a.transport.send(b.id, Buffer.from('still here'));
     b.transport.send(a.id, Buffer.from('me too'));
     await waitFor(() => b.got.length === 1 && a.got.length === 1, 'messages after garbage');
-    assert.deepEqual(b.got.map((m) => [m.from, m.data.toString()]), [[a.id, 'still here']]);
+    assert.deepEqual(
+      b.got.map((m) => [m.from, m.data.toString()]),
+      [[a.id, 'still here']],
+    );
     assert.equal(a.got[0]!.data.toString(), 'me too');
   });
 
@@ -226,8 +239,14 @@ describe('PeerTransport', () => {
       await new Promise((r) => setImmediate(r));
     }
     await waitFor(() => b.got.length === payloads.length, 'split frames delivered');
-    assert.deepEqual(b.got.map((m) => m.from), payloads.map(() => GHOST));
-    assert.deepEqual(b.got.map((m) => m.data), payloads);
+    assert.deepEqual(
+      b.got.map((m) => m.from),
+      payloads.map(() => GHOST),
+    );
+    assert.deepEqual(
+      b.got.map((m) => m.data),
+      payloads,
+    );
     s.destroy();
   });
 
@@ -242,14 +261,23 @@ describe('PeerTransport', () => {
     s2.write(Buffer.concat([encodeHandshake(GHOST), frame(Buffer.from('second'))]));
     await s1closed;
     await waitFor(() => b.got.length === 2, 'second delivered');
-    assert.deepEqual(b.got.map((m) => [m.from, m.data.toString()]), [[GHOST, 'first'], [GHOST, 'second']]);
+    assert.deepEqual(
+      b.got.map((m) => [m.from, m.data.toString()]),
+      [
+        [GHOST, 'first'],
+        [GHOST, 'second'],
+      ],
+    );
     assert.ok(!s2.destroyed, 'the newer connection stays');
     s2.destroy();
   });
 
   test('send_while_disconnected_drops_and_reconnects_when_the_peer_appears', async () => {
     const ports = [await freePort(), await freePort()];
-    const all = [{ id: 1, host: HOST, port: ports[0]! }, { id: 2, host: HOST, port: ports[1]! }];
+    const all = [
+      { id: 1, host: HOST, port: ports[0]! },
+      { id: 2, host: HOST, port: ports[1]! },
+    ];
     const a = await startNode(1, ports[0]!, all);
     a.transport.send(2, Buffer.from('nobody there'));
     assert.equal(a.transport.connected(2), false);
@@ -311,14 +339,23 @@ describe('PeerTransport', () => {
     const warnings: string[] = [];
     const errors: string[] = [];
     const t = new PeerTransport({
-      myId: 1, listenHost: HOST, listenPort: port, peers: [{ id: 2, host: HOST, port: await freePort() }],
-      frameBytesMax: MiB, reconnectDelayMs: 20, onMessage: () => {}, log: testLogger(warnings, errors),
+      myId: 1,
+      listenHost: HOST,
+      listenPort: port,
+      peers: [{ id: 2, host: HOST, port: await freePort() }],
+      frameBytesMax: MiB,
+      reconnectDelayMs: 20,
+      onMessage: () => {},
+      log: testLogger(warnings, errors),
     });
     const started = t.start();
     await t.close();
     await started;
     // The port is free again: a new transport can take it.
-    const again = await startNode(1, port, [{ id: 1, host: HOST, port }, { id: 2, host: HOST, port: await freePort() }]);
+    const again = await startNode(1, port, [
+      { id: 1, host: HOST, port },
+      { id: 2, host: HOST, port: await freePort() },
+    ]);
     await again.transport.close();
     await assert.rejects(t.start());
     assert.deepEqual(errors, []);

@@ -25,7 +25,13 @@ function entry(zxid: number, time: number): Buffer {
 }
 
 /** An archive directory and the writers of its files. */
-function archive(): { dir: string; store: LocalArchiveStore; backup: (zxid: number, timeMs: number) => Promise<void>; link: (name: string, prev: number, txns: Array<[number, number]>) => void; jump: (from: number, to: number) => void } {
+function archive(): {
+  dir: string;
+  store: LocalArchiveStore;
+  backup: (zxid: number, timeMs: number) => Promise<void>;
+  link: (name: string, prev: number, txns: Array<[number, number]>) => void;
+  jump: (from: number, to: number) => void;
+} {
   const dir = mkdtempSync(join(tmpdir(), 'ark-pitr-'));
   mkdirSync(join(dir, 'backups'));
   mkdirSync(join(dir, 'txns'));
@@ -38,31 +44,62 @@ function archive(): { dir: string; store: LocalArchiveStore; backup: (zxid: numb
       tree.finishLoad(zxid);
       const snap = encodeSnapshotNow(tree, [], timeMs);
       const parts: Buffer[] = [];
-      for await (const c of backupStream(backupMeta(zxid, 0, 'test', new Date(timeMs)), (async function* () { yield snap; })())) parts.push(c);
+      for await (const c of backupStream(
+        backupMeta(zxid, 0, 'test', new Date(timeMs)),
+        (async function* () {
+          yield snap;
+        })(),
+      ))
+        parts.push(c);
       writeFileSync(join(dir, 'backups', backupName(zxid)), Buffer.concat(parts));
     },
     link: (name, prev, txns) => {
       const w = new JuteWriter(4096);
       for (const [z, t] of txns) frameRecord(w, entry(z, t));
       const lastCrc = recordCrc(entry(...txns.at(-1)!));
-      const h = encodeChunkHeader({ prevZxid: prev, firstZxid: txns[0]![0], lastZxid: txns.at(-1)![0], count: txns.length, firstTime: txns[0]![1], lastTime: txns.at(-1)![1], lastCrc });
+      const h = encodeChunkHeader({
+        prevZxid: prev,
+        firstZxid: txns[0]![0],
+        lastZxid: txns.at(-1)![0],
+        count: txns.length,
+        firstTime: txns[0]![1],
+        lastTime: txns.at(-1)![1],
+        lastCrc,
+      });
       writeFileSync(join(dir, 'txns', name), Buffer.concat([h, w.take()]));
     },
-    jump: (from, to) => writeFileSync(join(dir, 'txns', linkName(from)), encodeChunkHeader({ prevZxid: from, firstZxid: to, lastZxid: to, count: 0, firstTime: 0, lastTime: 0, lastCrc: null })),
+    jump: (from, to) =>
+      writeFileSync(
+        join(dir, 'txns', linkName(from)),
+        encodeChunkHeader({ prevZxid: from, firstZxid: to, lastZxid: to, count: 0, firstTime: 0, lastTime: 0, lastCrc: null }),
+      ),
   };
 }
 
-const at = (store: LocalArchiveStore, timeMs: number): Promise<string> => pointInTime(store, { timeMs }).then((p) => hex(p.zxid), (e: Error) => `refused: ${e.message}`);
+const at = (store: LocalArchiveStore, timeMs: number): Promise<string> =>
+  pointInTime(store, { timeMs }).then(
+    (p) => hex(p.zxid),
+    (e: Error) => `refused: ${e.message}`,
+  );
 
 describe('point in time by time, across gaps', () => {
   test('after a restore and before the next txn, the state is the restored one, not the history the restore replaced', async () => {
     // txns 1..5 at t=1000..1004; a restore at t=5000 starts epoch 2 at 2:0; its first txn at t=9000
     const a = archive();
     await a.backup(0, 500);
-    a.link(START_LINK, 0, [[1, 1000], [2, 1001], [3, 1002], [4, 1003], [5, 1004]]);
+    a.link(START_LINK, 0, [
+      [1, 1000],
+      [2, 1001],
+      [3, 1002],
+      [4, 1003],
+      [5, 1004],
+    ]);
     await a.backup(2 * E, 5000);
     a.jump(5, 2 * E);
-    a.link(linkName(2 * E), 2 * E, [[2 * E + 1, 9000], [2 * E + 2, 9001]]);
+    a.link(linkName(2 * E), 2 * E, [
+      [2 * E + 1, 9000],
+      [2 * E + 2, 9001],
+    ]);
     assert.equal(await at(a.store, 6000), hex(2 * E));
     assert.equal(await at(a.store, 9000), hex(2 * E + 1));
     assert.equal(await at(a.store, 1002), '0x3');
@@ -76,17 +113,29 @@ describe('point in time by time, across gaps', () => {
     const a = archive();
     await a.backup(0, 500);
     await a.backup(20, 5000);
-    a.link(START_LINK, 0, [[1, 1000], [2, 1001], [3, 1002], [4, 1003], [5, 1004]]);
+    a.link(START_LINK, 0, [
+      [1, 1000],
+      [2, 1001],
+      [3, 1002],
+      [4, 1003],
+      [5, 1004],
+    ]);
     a.jump(5, 20);
-    a.link(linkName(20), 20, [[21, 9000], [22, 9001]]);
+    a.link(linkName(20), 20, [
+      [21, 9000],
+      [22, 9001],
+    ]);
     assert.match(await at(a.store, 3000), /^refused: .*falls in a gap.*hole: the txns after 0x5 up to 0x14/);
     assert.equal(await at(a.store, 6000), '0x14');
   });
 
-  test('before the first archived txn, the state is the chain\'s base once it was captured', async () => {
+  test("before the first archived txn, the state is the chain's base once it was captured", async () => {
     const a = archive();
     await a.backup(0, 500);
-    a.link(START_LINK, 0, [[1, 1000], [2, 1001]]);
+    a.link(START_LINK, 0, [
+      [1, 1000],
+      [2, 1001],
+    ]);
     assert.equal(await at(a.store, 700), '0x0');
     assert.match(await at(a.store, 400), /^refused: no archived txn is at or before/);
   });
@@ -94,7 +143,10 @@ describe('point in time by time, across gaps', () => {
   test('a chain that ends with a jump to a restore: complete as of a later time, the state then is the restored one', async () => {
     const a = archive();
     await a.backup(0, 500);
-    a.link(START_LINK, 0, [[1, 1000], [2, 1001]]);
+    a.link(START_LINK, 0, [
+      [1, 1000],
+      [2, 1001],
+    ]);
     await a.backup(3 * E, 5000);
     a.jump(2, 3 * E);
     assert.match(await at(a.store, 6000), /^refused: the newest archived state is 0x300000000 .*may not be archived yet/);

@@ -41,7 +41,13 @@ class Fixture {
   }
 }
 
-function create(path: string, flags: number = CreateFlag.PERSISTENT, acl: ACL[] | null = OPEN, ttl = -1, data: Buffer | null = null): CreateRequest {
+function create(
+  path: string,
+  flags: number = CreateFlag.PERSISTENT,
+  acl: ACL[] | null = OPEN,
+  ttl = -1,
+  data: Buffer | null = null,
+): CreateRequest {
   return { path, data, acl, flags, ttl };
 }
 
@@ -161,14 +167,23 @@ describe('create', () => {
 
   test('ttl_without_extendedTypesEnabled_is_Unimplemented', () => {
     const f = new Fixture(false);
-    assert.throws(() => f.prepare(OpCode.createTTL, create('/t', CreateFlag.PERSISTENT_WITH_TTL, OPEN, 1000)), code(ErrorCode.Unimplemented));
-    assert.throws(() => f.prepare(OpCode.createTTL, create('/t', CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL, OPEN, 1000)), code(ErrorCode.Unimplemented));
+    assert.throws(
+      () => f.prepare(OpCode.createTTL, create('/t', CreateFlag.PERSISTENT_WITH_TTL, OPEN, 1000)),
+      code(ErrorCode.Unimplemented),
+    );
+    assert.throws(
+      () => f.prepare(OpCode.createTTL, create('/t', CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL, OPEN, 1000)),
+      code(ErrorCode.Unimplemented),
+    );
   });
 
   test('createTTL_with_ttl_0_or_above_max_is_BadArguments', () => {
     const f = new Fixture(true);
     assert.throws(() => f.prepare(OpCode.createTTL, create('/t', CreateFlag.PERSISTENT_WITH_TTL, OPEN, 0)), code(ErrorCode.BadArguments));
-    assert.throws(() => f.prepare(OpCode.createTTL, create('/t', CreateFlag.PERSISTENT_WITH_TTL, OPEN, TTL_MAX_MS + 1)), code(ErrorCode.BadArguments));
+    assert.throws(
+      () => f.prepare(OpCode.createTTL, create('/t', CreateFlag.PERSISTENT_WITH_TTL, OPEN, TTL_MAX_MS + 1)),
+      code(ErrorCode.BadArguments),
+    );
     assert.doesNotThrow(() => f.prepare(OpCode.createTTL, create('/t', CreateFlag.PERSISTENT_WITH_TTL, OPEN, TTL_MAX_MS)));
   });
 
@@ -214,7 +229,11 @@ describe('create', () => {
   test('auth_acl_expands_to_the_callers_digest', () => {
     const f = new Fixture();
     const me: Id[] = [{ scheme: 'digest', id: digestOf('me:pw') }];
-    const txn = f.prepare(OpCode.create, create('/mine', CreateFlag.PERSISTENT, [{ perms: Perms.ALL, id: { scheme: 'auth', id: '' } }]), me);
+    const txn = f.prepare(
+      OpCode.create,
+      create('/mine', CreateFlag.PERSISTENT, [{ perms: Perms.ALL, id: { scheme: 'auth', id: '' } }]),
+      me,
+    );
     assert.ok(txn.type === OpCode.create);
     assert.deepEqual(txn.acl, [{ perms: Perms.ALL, id: { scheme: 'digest', id: digestOf('me:pw') } }]);
   });
@@ -223,7 +242,10 @@ describe('create', () => {
 describe('delete, setData, setACL, check', () => {
   test('NoAuth_on_parent_comes_before_NoNode_of_the_node_for_delete', () => {
     const f = new Fixture();
-    f.write(OpCode.create, create('/locked', CreateFlag.PERSISTENT, [{ perms: Perms.READ | Perms.CREATE, id: { scheme: 'world', id: 'anyone' } }]));
+    f.write(
+      OpCode.create,
+      create('/locked', CreateFlag.PERSISTENT, [{ perms: Perms.READ | Perms.CREATE, id: { scheme: 'world', id: 'anyone' } }]),
+    );
     assert.throws(() => f.prepare(OpCode.delete, { path: '/locked/missing', version: -1 }), code(ErrorCode.NoAuth));
     assert.throws(() => f.prepare(OpCode.delete, { path: '/open-missing', version: -1 }), code(ErrorCode.NoNode));
   });
@@ -264,8 +286,12 @@ describe('delete, setData, setACL, check', () => {
   test('setData_version_increments_through_pending_changes', () => {
     const f = new Fixture();
     f.write(OpCode.create, create('/a'));
-    assert.deepEqual(f.prepare(OpCode.setData, { path: '/a', data: Buffer.from('1'), version: 0 }),
-      { type: OpCode.setData, path: '/a', data: Buffer.from('1'), version: 1 });
+    assert.deepEqual(f.prepare(OpCode.setData, { path: '/a', data: Buffer.from('1'), version: 0 }), {
+      type: OpCode.setData,
+      path: '/a',
+      data: Buffer.from('1'),
+      version: 1,
+    });
     assert.throws(() => f.prepare(OpCode.setData, { path: '/a', data: null, version: 0 }), code(ErrorCode.BadVersion));
     const t = f.prepare(OpCode.setData, { path: '/a', data: null, version: 1 });
     assert.ok(t.type === OpCode.setData);
@@ -334,15 +360,24 @@ describe('delete, setData, setACL, check', () => {
 });
 
 describe('multi', () => {
-  const op = (type: number, req: unknown): MultiOp => ({ type, req } as MultiOp);
+  const op = (type: number, req: unknown): MultiOp => ({ type, req }) as MultiOp;
 
   test('second_op_sees_the_first_create_then_a_b_succeeds', () => {
     const f = new Fixture();
     const ctx = f.ctx();
-    const txn = f.prep.multi([op(OpCode.create, create('/a')), op(OpCode.create, create('/a/b')), op(OpCode.setData, { path: '/a/b', data: null, version: 0 })], ctx);
+    const txn = f.prep.multi(
+      [op(OpCode.create, create('/a')), op(OpCode.create, create('/a/b')), op(OpCode.setData, { path: '/a/b', data: null, version: 0 })],
+      ctx,
+    );
     assert.ok(txn.type === OpCode.multi);
-    assert.deepEqual(txn.txns.map((t) => t.type), [OpCode.create, OpCode.create, OpCode.setData]);
-    assert.deepEqual(txn.txns.map((t) => ('path' in t ? t.path : null)), ['/a', '/a/b', '/a/b']);
+    assert.deepEqual(
+      txn.txns.map((t) => t.type),
+      [OpCode.create, OpCode.create, OpCode.setData],
+    );
+    assert.deepEqual(
+      txn.txns.map((t) => ('path' in t ? t.path : null)),
+      ['/a', '/a/b', '/a/b'],
+    );
     f.commit(txn, ctx.zxid);
     assert.equal(f.tree.get('/a/b')?.version, 1);
     assert.equal(f.tree.get('/a')?.cversion, 1);
@@ -350,11 +385,10 @@ describe('multi', () => {
 
   test('failed_multi_keeps_earlier_txns_marks_the_failure_and_later_ops', () => {
     const f = new Fixture();
-    const txn = f.prep.multi([
-      op(OpCode.create, create('/m')),
-      op(OpCode.create, create('/missing/x')),
-      op(OpCode.create, create('/n')),
-    ], f.ctx());
+    const txn = f.prep.multi(
+      [op(OpCode.create, create('/m')), op(OpCode.create, create('/missing/x')), op(OpCode.create, create('/n'))],
+      f.ctx(),
+    );
     assert.ok(txn.type === OpCode.multi);
     assert.equal(txn.txns[0]!.type, OpCode.create);
     assert.deepEqual(txn.txns[1], { type: OpCode.error, err: ErrorCode.NoNode });
@@ -375,9 +409,15 @@ describe('multi', () => {
   test('check_inside_multi_sees_earlier_setData', () => {
     const f = new Fixture();
     f.write(OpCode.create, create('/a'));
-    const txn = f.prep.multi([op(OpCode.setData, { path: '/a', data: null, version: 0 }), op(OpCode.check, { path: '/a', version: 1 })], f.ctx());
+    const txn = f.prep.multi(
+      [op(OpCode.setData, { path: '/a', data: null, version: 0 }), op(OpCode.check, { path: '/a', version: 1 })],
+      f.ctx(),
+    );
     assert.ok(txn.type === OpCode.multi);
-    assert.deepEqual(txn.txns.map((t) => t.type), [OpCode.setData, OpCode.check]);
+    assert.deepEqual(
+      txn.txns.map((t) => t.type),
+      [OpCode.setData, OpCode.check],
+    );
   });
 
   test('read_op_inside_multi_fails_the_multi', () => {
@@ -436,21 +476,45 @@ describe('a txn agrees with its request (agrees.ts)', () => {
   test('every_txn_prep_makes_agrees_with_its_request', () => {
     const f = new Fixture(true);
     const requests: Request[] = [
-      mk('/a'), mk('/a/s-', CreateFlag.PERSISTENT_SEQUENTIAL), mk('/a/e-', CreateFlag.EPHEMERAL_SEQUENTIAL), mk('/e', CreateFlag.EPHEMERAL),
+      mk('/a'),
+      mk('/a/s-', CreateFlag.PERSISTENT_SEQUENTIAL),
+      mk('/a/e-', CreateFlag.EPHEMERAL_SEQUENTIAL),
+      mk('/e', CreateFlag.EPHEMERAL),
       // the opcode decides the owner: a container, whatever the flags say
       { type: OpCode.createContainer, req: create('/c', CreateFlag.EPHEMERAL) },
       { type: OpCode.createTTL, req: create('/t', CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL, OPEN, 5000) },
-      setData('/a', -1), setData('/a', 1),
+      setData('/a', -1),
+      setData('/a', 1),
       { type: OpCode.setACL, req: { path: '/a', acl: OPEN, version: 0 } },
       { type: OpCode.check, req: { path: '/a', version: 2 } },
-      { type: OpCode.multi, req: { ops: [{ type: OpCode.create, req: create('/m') }, { type: OpCode.delete, req: { path: '/m', version: 0 } }, { type: OpCode.check, req: { path: '/a', version: -1 } }] } },
-      { type: OpCode.multi, req: { ops: [{ type: OpCode.create, req: create('/n') }, { type: OpCode.delete, req: { path: '/nope', version: -1 } }] } },
+      {
+        type: OpCode.multi,
+        req: {
+          ops: [
+            { type: OpCode.create, req: create('/m') },
+            { type: OpCode.delete, req: { path: '/m', version: 0 } },
+            { type: OpCode.check, req: { path: '/a', version: -1 } },
+          ],
+        },
+      },
+      {
+        type: OpCode.multi,
+        req: {
+          ops: [
+            { type: OpCode.create, req: create('/n') },
+            { type: OpCode.delete, req: { path: '/nope', version: -1 } },
+          ],
+        },
+      },
       { type: OpCode.delete, req: { path: '/e', version: 0 } },
       mk('/missing/x'),
     ];
     for (const r of requests) {
       const txn = made(f, r);
-      assert.doesNotThrow(() => assertTxnAgrees(r, txn, SESSION), `${JSON.stringify(r.req, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+      assert.doesNotThrow(
+        () => assertTxnAgrees(r, txn, SESSION),
+        `${JSON.stringify(r.req, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`,
+      );
     }
   });
 
@@ -461,9 +525,15 @@ describe('a txn agrees with its request (agrees.ts)', () => {
     const seq = mk('/a/s-', CreateFlag.PERSISTENT_SEQUENTIAL);
     const txn = made(f, seq);
     assert.ok(txn.type === OpCode.create && txn.path === '/a/s-0000000001');
-    assertBroken(() => assertTxnAgrees(seq, { ...txn, path: '/a/s-0000000002' }, SESSION), /create of \/a\/s-0000000002 \(parent cversion 2\) from a request for \/a\/s- with flags 2: expected \/a\/s-0000000001/);
+    assertBroken(
+      () => assertTxnAgrees(seq, { ...txn, path: '/a/s-0000000002' }, SESSION),
+      /create of \/a\/s-0000000002 \(parent cversion 2\) from a request for \/a\/s- with flags 2: expected \/a\/s-0000000001/,
+    );
     assertBroken(() => assertTxnAgrees(seq, { ...txn, parentCVersion: 5 }, SESSION), /expected \/a\/s-0000000004/);
-    assertBroken(() => assertTxnAgrees(mk('/a/y'), { ...txn, path: '/a/z' }, SESSION), /create of \/a\/z .* from a request for \/a\/y with flags 0: expected \/a\/y/);
+    assertBroken(
+      () => assertTxnAgrees(mk('/a/y'), { ...txn, path: '/a/z' }, SESSION),
+      /create of \/a\/z .* from a request for \/a\/y with flags 0: expected \/a\/y/,
+    );
   });
 
   test('an_ephemeral_owned_by_another_session_or_a_persistent_node_owned_by_one', () => {
@@ -471,7 +541,10 @@ describe('a txn agrees with its request (agrees.ts)', () => {
     const eph = mk('/e', CreateFlag.EPHEMERAL);
     const txn = made(f, eph);
     assert.ok(txn.type === OpCode.create);
-    assertBroken(() => assertTxnAgrees(eph, { ...txn, ephemeralOwner: OTHER }, SESSION), /create of \/e owned by 0x100000000000002 from an ephemeral request of session 0x100000000000001/);
+    assertBroken(
+      () => assertTxnAgrees(eph, { ...txn, ephemeralOwner: OTHER }, SESSION),
+      /create of \/e owned by 0x100000000000002 from an ephemeral request of session 0x100000000000001/,
+    );
     assertBroken(() => assertTxnAgrees(mk('/e'), txn, SESSION), /create of \/e owned by 0x100000000000001 from a persistent request/);
   });
 
@@ -486,21 +559,38 @@ describe('a txn agrees with its request (agrees.ts)', () => {
     const acl: Request = { type: OpCode.setACL, req: { path: '/a', acl: OPEN, version: 0 } };
     const aclTxn = made(f, acl);
     assert.ok(aclTxn.type === OpCode.setACL);
-    assertBroken(() => assertTxnAgrees(acl, { ...aclTxn, version: 0 }, SESSION), /setting version 0 of \/a from a request expecting version 0/);
+    assertBroken(
+      () => assertTxnAgrees(acl, { ...aclTxn, version: 0 }, SESSION),
+      /setting version 0 of \/a from a request expecting version 0/,
+    );
     const del: Request = { type: OpCode.delete, req: { path: '/a', version: -1 } };
     assertBroken(() => assertTxnAgrees(del, { type: OpCode.delete, path: '/a/b' }, SESSION), /txn for \/a\/b from a request for \/a/);
   });
 
   test('a_txn_of_another_type', () => {
-    assertBroken(() => assertTxnAgrees(setData('/a', -1), { type: OpCode.delete, path: '/a' }, SESSION), /txn of type 2 for a request of type 5/);
+    assertBroken(
+      () => assertTxnAgrees(setData('/a', -1), { type: OpCode.delete, path: '/a' }, SESSION),
+      /txn of type 2 for a request of type 5/,
+    );
   });
 
   test('a_multi_with_a_txn_too_few_or_one_that_disagrees', () => {
     const f = new Fixture();
-    const multi: Request = { type: OpCode.multi, req: { ops: [{ type: OpCode.create, req: create('/m') }, { type: OpCode.setData, req: { path: '/m', data: null, version: 0 } }] } };
+    const multi: Request = {
+      type: OpCode.multi,
+      req: {
+        ops: [
+          { type: OpCode.create, req: create('/m') },
+          { type: OpCode.setData, req: { path: '/m', data: null, version: 0 } },
+        ],
+      },
+    };
     const txn = made(f, multi);
     assert.ok(txn.type === OpCode.multi);
     assertBroken(() => assertTxnAgrees(multi, { ...txn, txns: txn.txns.slice(1) }, SESSION), /prep made 1 txns for a multi of 2 ops/);
-    assertBroken(() => assertTxnAgrees(multi, { ...txn, txns: [txn.txns[0]!, { type: OpCode.setData, path: '/m', data: null, version: 7 }] }, SESSION), /setting version 7 of \/m/);
+    assertBroken(
+      () => assertTxnAgrees(multi, { ...txn, txns: [txn.txns[0]!, { type: OpCode.setData, path: '/m', data: null, version: 7 }] }, SESSION),
+      /setting version 7 of \/m/,
+    );
   });
 });

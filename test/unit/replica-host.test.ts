@@ -9,8 +9,17 @@ import type { Entry } from '../../src/consensus/messages.js';
 
 function ready(over: Partial<ReplicaReady> = {}): ReplicaReady {
   return {
-    state: null, snapshot: null, truncateAfter: null, entries: [], generation: 1, messages: [],
-    applied: [], outputs: [], restores: [], restoreAsks: [], ...over,
+    state: null,
+    snapshot: null,
+    truncateAfter: null,
+    entries: [],
+    generation: 1,
+    messages: [],
+    applied: [],
+    outputs: [],
+    restores: [],
+    restoreAsks: [],
+    ...over,
   };
 }
 
@@ -25,7 +34,12 @@ class ScriptedReplica {
   reloads = 0;
   compacted: number[] = [];
   core = { mode: 'learner' as string };
-  zab = { commitZxid: 0, compact: (z: number): void => { this.compacted.push(z); } };
+  zab = {
+    commitZxid: 0,
+    compact: (z: number): void => {
+      this.compacted.push(z);
+    },
+  };
   ready(): ReplicaReady {
     const rd = this.rounds.shift() ?? ready();
     if (this.reloadAfterRound) this.awaitingReload = true;
@@ -44,16 +58,28 @@ class ScriptedReplica {
 class ManualDisk implements HostDisk {
   readonly calls: string[] = [];
   private readonly waiting: Array<() => void> = [];
-  writeEpoch(): void { this.calls.push('epoch'); }
-  append(entries: readonly Entry[], done: DiskDone): void { this.start(`append ${entries.map((e) => e.zxid).join(',')}`, () => done(null)); }
-  install(image: { zxid: number }, keep: number, done: DiskDone): void { this.start(`install ${image.zxid} keep ${keep}`, () => done(null)); }
-  truncate(zxid: number, done: DiskDone): void { this.start(`truncate ${zxid}`, () => done(null)); }
-  reload(done: (err: Error | null, img: DurableImage | null) => void): void { this.start('reload', () => done(null, {} as DurableImage)); }
+  writeEpoch(): void {
+    this.calls.push('epoch');
+  }
+  append(entries: readonly Entry[], done: DiskDone): void {
+    this.start(`append ${entries.map((e) => e.zxid).join(',')}`, () => done(null));
+  }
+  install(image: { zxid: number }, keep: number, done: DiskDone): void {
+    this.start(`install ${image.zxid} keep ${keep}`, () => done(null));
+  }
+  truncate(zxid: number, done: DiskDone): void {
+    this.start(`truncate ${zxid}`, () => done(null));
+  }
+  reload(done: (err: Error | null, img: DurableImage | null) => void): void {
+    this.start('reload', () => done(null, {} as DurableImage));
+  }
   private start(what: string, ok: () => void): void {
     this.calls.push(what);
     this.waiting.push(ok);
   }
-  get running(): number { return this.waiting.length; }
+  get running(): number {
+    return this.waiting.length;
+  }
   complete(): void {
     const next = this.waiting.shift();
     assert.ok(next, 'no disk operation is running');
@@ -67,18 +93,36 @@ function setup(o: { keepCommittedLog?: boolean } = {}) {
   const events: string[] = [];
   const fatal: Error[] = [];
   const host = new ReplicaHost(replica as unknown as Replica, {
-    disk, clock: () => 1000, schedule: () => undefined, coreChanged: () => events.push('core'),
-    links: { send: (m) => { disk.calls.push(`send ${m.to}`); }, flush: () => { disk.calls.push('flush'); } },
-    fatal: (e) => fatal.push(e), keepCommittedLog: o.keepCommittedLog ?? false,
+    disk,
+    clock: () => 1000,
+    schedule: () => undefined,
+    coreChanged: () => events.push('core'),
+    links: {
+      send: (m) => {
+        disk.calls.push(`send ${m.to}`);
+      },
+      flush: () => {
+        disk.calls.push('flush');
+      },
+    },
+    fatal: (e) => fatal.push(e),
+    keepCommittedLog: o.keepCommittedLog ?? false,
   });
   return { replica, disk, host, events, fatal };
 }
 
 const msg = (to: number) => ({ from: 1, to, msg: { type: 'ping', epoch: 1, round: 1, commitZxid: 0 } as const });
 
-test('the epoch state is written before the round\'s disk operations and messages; client replies flush the links first', () => {
+test("the epoch state is written before the round's disk operations and messages; client replies flush the links first", () => {
   const { replica, disk, host } = setup();
-  replica.rounds.push(ready({ state: { acceptedEpoch: 2, currentEpoch: 1, votedFor: 3 }, entries: [entry(1)], messages: [msg(2)], outputs: [{ kind: 'close', conn: 1, reason: 'x' }] }));
+  replica.rounds.push(
+    ready({
+      state: { acceptedEpoch: 2, currentEpoch: 1, votedFor: 3 },
+      entries: [entry(1)],
+      messages: [msg(2)],
+      outputs: [{ kind: 'close', conn: 1, reason: 'x' }],
+    }),
+  );
   host.round(0);
   assert.deepEqual(disk.calls, ['epoch', 'append 1', 'send 2', 'flush']);
 });
@@ -95,7 +139,10 @@ test('a SNAP install, then a TRUNC, then the reload, then new entries: one at a 
   assert.deepEqual(replica.persistedCalls, [[2, 50]]);
   assert.deepEqual(events, ['core']);
   disk.complete();
-  assert.deepEqual(replica.persistedCalls, [[2, 50], [2, 60]]);
+  assert.deepEqual(replica.persistedCalls, [
+    [2, 50],
+    [2, 60],
+  ]);
   disk.complete();
   assert.equal(replica.reloads, 1);
   disk.complete();
@@ -105,14 +152,23 @@ test('a SNAP install, then a TRUNC, then the reload, then new entries: one at a 
 
 test('entries queued while the disk is busy are written together, never across generations (group commit)', () => {
   const { replica, disk, host } = setup();
-  replica.rounds.push(ready({ entries: [entry(1)] }), ready({ entries: [entry(2)] }), ready({ entries: [entry(3), entry(4)] }), ready({ entries: [entry(5)], generation: 2 }));
+  replica.rounds.push(
+    ready({ entries: [entry(1)] }),
+    ready({ entries: [entry(2)] }),
+    ready({ entries: [entry(3), entry(4)] }),
+    ready({ entries: [entry(5)], generation: 2 }),
+  );
   for (let i = 0; i < 4; i++) host.round(0);
   assert.equal(disk.running, 1);
   disk.complete();
   disk.complete();
   disk.complete();
   assert.deepEqual(disk.calls, ['append 1', 'append 2,3,4', 'append 5']);
-  assert.deepEqual(replica.persistedCalls, [[1, 1], [1, 4], [2, 5]]);
+  assert.deepEqual(replica.persistedCalls, [
+    [1, 1],
+    [1, 4],
+    [2, 5],
+  ]);
 });
 
 test('a SNAP keeps the log up to the commit point known before it arrived, when an archive may need it', () => {
@@ -146,12 +202,20 @@ test('no snapshot starts while a SNAP install, TRUNC or reload waits, nor while 
 test('a failed write stops the host: nothing more is written or reported persisted', () => {
   const { replica, fatal } = setup();
   const failing: HostDisk = {
-    writeEpoch: () => undefined, truncate: () => undefined, install: () => undefined, reload: () => undefined,
+    writeEpoch: () => undefined,
+    truncate: () => undefined,
+    install: () => undefined,
+    reload: () => undefined,
     append: (_e, done) => done(new Error('ENOSPC')),
   };
   const h = new ReplicaHost(replica as unknown as Replica, {
-    disk: failing, links: { send: () => undefined, flush: () => undefined }, clock: () => 0, schedule: () => undefined,
-    coreChanged: () => undefined, fatal: (e) => fatal.push(e), keepCommittedLog: false,
+    disk: failing,
+    links: { send: () => undefined, flush: () => undefined },
+    clock: () => 0,
+    schedule: () => undefined,
+    coreChanged: () => undefined,
+    fatal: (e) => fatal.push(e),
+    keepCommittedLog: false,
   });
   replica.rounds.push(ready({ entries: [entry(1)] }), ready({ entries: [entry(2)] }));
   h.round(0);

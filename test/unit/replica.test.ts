@@ -12,14 +12,35 @@ import { AssertionError } from '../../src/util/errors.js';
 import { assertBroken } from '../helpers/invariant.js';
 
 function learner(configNode?: string): Replica {
-  return new Replica({
-    core: {
-      tickTimeMs: 100, minSessionTimeoutMs: 200, maxSessionTimeoutMs: 20000, serverId: 2, extendedTypesEnabled: true,
-      enforceQuota: false, superDigest: undefined, containerCheckIntervalMs: 1000, replyBytesMax: 1 << 20,
-      sessionPassword: zookeeperSessionPassword, ...(configNode !== undefined ? { configNode } : {}),
+  return new Replica(
+    {
+      core: {
+        tickTimeMs: 100,
+        minSessionTimeoutMs: 200,
+        maxSessionTimeoutMs: 20000,
+        serverId: 2,
+        extendedTypesEnabled: true,
+        enforceQuota: false,
+        superDigest: undefined,
+        containerCheckIntervalMs: 1000,
+        replyBytesMax: 1 << 20,
+        sessionPassword: zookeeperSessionPassword,
+        ...(configNode !== undefined ? { configNode } : {}),
+      },
+      zab: {
+        id: 2,
+        voters: [1, 2, 3],
+        observers: [],
+        syncLimitTicks: 20,
+        initLimitTicks: 50,
+        electionTicks: 10,
+        logRetainEntries: 20,
+        random: () => 0.5,
+      },
     },
-    zab: { id: 2, voters: [1, 2, 3], observers: [], syncLimitTicks: 20, initLimitTicks: 50, electionTicks: 10, logRetainEntries: 20, random: () => 0.5 },
-  }, { tree: new DataTree(), sessions: [], state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, baseZxid: 0, entries: [] }, 1000);
+    { tree: new DataTree(), sessions: [], state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, baseZxid: 0, entries: [] },
+    1000,
+  );
 }
 
 test('damaged_snap_from_the_leader_is_refused_and_the_learner_keeps_waiting', () => {
@@ -30,13 +51,39 @@ test('damaged_snap_from_the_leader_is_refused_and_the_learner_keeps_waiting', ()
   const good = encodeSnapshotNow(new DataTree(), [], 1000);
   const bad = Buffer.from(good);
   bad[bad.length - 10] = (bad[bad.length - 10] ?? 0) ^ 0xff;
-  r.receive(1, { type: 'sync', epoch: 1, seq: info.type === 'follower_info' ? info.seq : 0, mode: 'snap', prevZxid: 0, snapshot: { zxid: 0, data: bad }, entries: [], newLeaderZxid: 0 }, 1001);
+  r.receive(
+    1,
+    {
+      type: 'sync',
+      epoch: 1,
+      seq: info.type === 'follower_info' ? info.seq : 0,
+      mode: 'snap',
+      prevZxid: 0,
+      snapshot: { zxid: 0, data: bad },
+      entries: [],
+      newLeaderZxid: 0,
+    },
+    1001,
+  );
   const rd = r.ready(1001);
   assert.equal(rd.snapshot, null, 'nothing to install');
   assert.match(r.errors.join('\n'), /SNAP from server 1 refused/);
   assert.equal(r.zab.status, 'discovering');
   // the intact one is taken
-  r.receive(1, { type: 'sync', epoch: 1, seq: info.type === 'follower_info' ? info.seq : 0, mode: 'snap', prevZxid: 0, snapshot: { zxid: 0, data: good }, entries: [], newLeaderZxid: 0 }, 1002);
+  r.receive(
+    1,
+    {
+      type: 'sync',
+      epoch: 1,
+      seq: info.type === 'follower_info' ? info.seq : 0,
+      mode: 'snap',
+      prevZxid: 0,
+      snapshot: { zxid: 0, data: good },
+      entries: [],
+      newLeaderZxid: 0,
+    },
+    1002,
+  );
   assert.ok(r.ready(1002).snapshot);
   assert.equal(r.zab.status, 'syncing');
 });
@@ -56,10 +103,23 @@ test('every_tree_a_member_takes_on_carries_its_own_zookeeper_config', () => {
   r.receive(1, { type: 'leader_hello', epoch: 1 }, 2000);
   const info = r.ready(2000).messages.find((m) => m.msg.type === 'follower_info')!.msg;
   const seq = info.type === 'follower_info' ? info.seq : 0;
-  r.receive(1, { type: 'sync', epoch: 1, seq, mode: 'snap', prevZxid: 0, snapshot: { zxid: 0, data: encodeSnapshotNow(leaders, [], 2000) }, entries: [], newLeaderZxid: 0 }, 3000);
+  r.receive(
+    1,
+    {
+      type: 'sync',
+      epoch: 1,
+      seq,
+      mode: 'snap',
+      prevZxid: 0,
+      snapshot: { zxid: 0, data: encodeSnapshotNow(leaders, [], 2000) },
+      entries: [],
+      newLeaderZxid: 0,
+    },
+    3000,
+  );
   assert.ok(r.ready(3000).snapshot, 'installed');
   assert.deepEqual(config(), { data: mine, version: -1, mzxid: 0, mtime: 3000 });
-  assert.equal(r.core.tree.digest, leaders.digest, 'the digest is the leader\'s: /zookeeper/config is not in it');
+  assert.equal(r.core.tree.digest, leaders.digest, "the digest is the leader's: /zookeeper/config is not in it");
 });
 
 test('a_standalone_core_leaves_zookeeper_config_empty', () => {
@@ -73,7 +133,20 @@ function servingLearner(): Replica {
   r.receive(1, { type: 'leader_hello', epoch: 1 }, 1000);
   const info = r.ready(1000).messages.find((m) => m.msg.type === 'follower_info')!.msg;
   const seq = info.type === 'follower_info' ? info.seq : 0;
-  r.receive(1, { type: 'sync', epoch: 1, seq, mode: 'snap', prevZxid: 0, snapshot: { zxid: 0, data: encodeSnapshotNow(new DataTree(), [], 1000) }, entries: [], newLeaderZxid: 0 }, 1001);
+  r.receive(
+    1,
+    {
+      type: 'sync',
+      epoch: 1,
+      seq,
+      mode: 'snap',
+      prevZxid: 0,
+      snapshot: { zxid: 0, data: encodeSnapshotNow(new DataTree(), [], 1000) },
+      entries: [],
+      newLeaderZxid: 0,
+    },
+    1001,
+  );
   r.persisted(r.ready(1001).generation, 0, 1002);
   r.ready(1002); // ack_newleader
   r.receive(1, { type: 'uptodate', epoch: 1, commitZxid: 0 }, 1003);
@@ -90,7 +163,11 @@ function payloadsToLeader(r: Replica, now: number): AppPayload[] {
 test('a_learner_forwards_new_sessions_and_restores_as_payloads_and_takes_the_leaders_answer', () => {
   const r = servingLearner();
   r.core.openConnection(7, '127.0.0.1', 40007, 2000);
-  r.core.connect(7, { protocolVersion: 0, lastZxidSeen: 0, timeOut: 30000, sessionId: 0n, passwd: Buffer.alloc(16), readOnly: false }, 2000);
+  r.core.connect(
+    7,
+    { protocolVersion: 0, lastZxidSeen: 0, timeOut: 30000, sessionId: 0n, passwd: Buffer.alloc(16), readOnly: false },
+    2000,
+  );
   const backup = Buffer.from('the backup, as uploaded');
   const id = r.restore(backup);
   const [restore, create, ...rest] = payloadsToLeader(r, 2000);
@@ -117,12 +194,17 @@ test('a_payload_from_the_leader_that_does_not_decode_is_reported_not_thrown', ()
   assert.match(r.errors[1]!, /^payload from leader 1: restored version: /);
 });
 
-test('a broken invariant prepping a learner\'s forwarded write stops the leader; a payload that does not decode is only logged', () => {
+test("a broken invariant prepping a learner's forwarded write stops the leader; a payload that does not decode is only logged", () => {
   const r = learner();
   // the leader's side of a forwarded new session, as pump() hands it over
   const onApp = (data: Uint8Array): void => (r as unknown as { onApp(from: number, data: Uint8Array): void }).onApp(3, data);
-  r.core.forwarded = () => { throw new AssertionError('prep made 1 txns for a multi of 2 ops'); };
-  assertBroken(() => onApp(encodePayload({ type: 'forward_create', sessionId: 5n, timeoutMs: 4000 })), /prep made 1 txns for a multi of 2 ops/);
+  r.core.forwarded = () => {
+    throw new AssertionError('prep made 1 txns for a multi of 2 ops');
+  };
+  assertBroken(
+    () => onApp(encodePayload({ type: 'forward_create', sessionId: 5n, timeoutMs: 4000 })),
+    /prep made 1 txns for a multi of 2 ops/,
+  );
   assert.deepEqual(r.errors, []);
   onApp(Uint8Array.of(99));
   assert.match(r.errors.join('\n'), /payload from server 3: /);

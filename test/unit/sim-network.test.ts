@@ -29,7 +29,11 @@ function runTraffic(seed: number, opts: NetworkOptions, steps = 2000): string[] 
   for (let now = 0; now < steps; now++) {
     const k = traffic.int(4);
     for (let i = 0; i < k; i++) net.send(traffic.int(5), traffic.int(5), id++, now);
-    if (now === 500) net.partition([[0, 1], [2, 3, 4]]);
+    if (now === 500)
+      net.partition([
+        [0, 1],
+        [2, 3, 4],
+      ]);
     if (now === 900) net.heal();
     if (now === 1200) net.dropNode(3);
     for (const m of net.takeDue(now)) log.push(`${now}:${m.from}>${m.to}#${m.payload}`);
@@ -247,7 +251,10 @@ describe('SimNetwork', () => {
     const ids = [1, 2, 3, 4, 5];
     net.send(1, 4, 'in-flight', 0);
     net.send(1, 2, 'same-side', 0);
-    net.partition([[1, 2], [3, 4]]); // 5 unlisted: isolated
+    net.partition([
+      [1, 2],
+      [3, 4],
+    ]); // 5 unlisted: isolated
     assert.equal(net.linkUp(1, 2), true);
     assert.equal(net.linkUp(2, 1), true);
     assert.equal(net.linkUp(1, 3), false);
@@ -257,13 +264,19 @@ describe('SimNetwork', () => {
     assert.equal(net.linkUp(5, 5), true);
     assert.equal(net.describe(), 'groups=[1,2|3,4]');
     for (const a of ids) for (const b of ids) if (a !== b) net.send(a, b, `${a}>${b}`, 1);
-    const got = net.takeDue(10_000).map((m) => m.payload).sort();
+    const got = net
+      .takeDue(10_000)
+      .map((m) => m.payload)
+      .sort();
     assert.deepEqual(got, ['1>2', '2>1', '3>4', '4>3', 'same-side']);
     net.heal();
     assert.equal(net.describe(), 'healed');
     for (const a of ids) for (const b of ids) if (a !== b) assert.ok(net.linkUp(a, b));
     net.send(1, 4, 'after-heal', 20_000);
-    assert.deepEqual(net.takeDue(30_000).map((m) => m.payload), ['after-heal']);
+    assert.deepEqual(
+      net.takeDue(30_000).map((m) => m.payload),
+      ['after-heal'],
+    );
 
     // isolate() cuts one node off both ways and nothing else; healing restores it.
     net.isolate(3, ids);
@@ -296,10 +309,16 @@ describe('SimNetwork', () => {
     assert.equal(net.describe(), 'blocked=[1>2]');
     net.send(1, 2, 'new 1>2', 1);
     net.send(2, 1, 'new 2>1', 1);
-    assert.deepEqual(net.takeDue(1000).map((m) => m.payload), ['old 2>1', 'new 2>1']);
+    assert.deepEqual(
+      net.takeDue(1000).map((m) => m.payload),
+      ['old 2>1', 'new 2>1'],
+    );
     net.setLink(1, 2, true);
     net.send(1, 2, 'healed 1>2', 2000);
-    assert.deepEqual(net.takeDue(3000).map((m) => m.payload), ['healed 1>2']);
+    assert.deepEqual(
+      net.takeDue(3000).map((m) => m.payload),
+      ['healed 1>2'],
+    );
     // blockLinks + group partition compose; heal clears both
     net.partition([[1, 2, 3]]);
     net.blockLinks([[3, 1]]);
@@ -314,15 +333,32 @@ describe('SimNetwork', () => {
 
   test('dropNode_drops_in_flight_to_and_from_it', () => {
     const net = new SimNetwork<string>(new Rng(6), { ...CLEAN, delayMinMs: 5, delayMeanMs: 10 });
-    for (const [a, b] of [[1, 2], [2, 1], [2, 3], [3, 2], [1, 3], [3, 1]] as const) net.send(a, b, `${a}>${b}`, 0);
+    for (const [a, b] of [
+      [1, 2],
+      [2, 1],
+      [2, 3],
+      [3, 2],
+      [1, 3],
+      [3, 1],
+    ] as const)
+      net.send(a, b, `${a}>${b}`, 0);
     assert.equal(net.inFlight, 6);
     net.dropNode(2);
     assert.equal(net.inFlight, 2);
     assert.equal(net.stats.dropped, 4);
-    assert.deepEqual(net.takeDue(1000).map((m) => m.payload).sort(), ['1>3', '3>1']);
+    assert.deepEqual(
+      net
+        .takeDue(1000)
+        .map((m) => m.payload)
+        .sort(),
+      ['1>3', '3>1'],
+    );
     // links stay up: a restarted node can talk again
     net.send(1, 2, 'again', 1000);
-    assert.deepEqual(net.takeDue(2000).map((m) => m.payload), ['again']);
+    assert.deepEqual(
+      net.takeDue(2000).map((m) => m.payload),
+      ['again'],
+    );
   });
 
   test('setOptions_changes_faults_midrun', () => {
@@ -387,7 +423,10 @@ describe('SimNetwork', () => {
     const net = new SimNetwork<number>(new Rng(12), { delayMinMs: 0, delayMeanMs: 100, lossP: 0, duplicateP: 0, reorder: true });
     const traffic = new Rng(13);
     for (let i = 0; i < 20_000; i++) net.send(traffic.int(6), traffic.int(6), i, 0);
-    net.partition([[0, 1, 2], [3, 4, 5]]);
+    net.partition([
+      [0, 1, 2],
+      [3, 4, 5],
+    ]);
     net.dropNode(0);
     let prev = -1;
     let n = 0;
@@ -397,7 +436,7 @@ describe('SimNetwork', () => {
         prev = t;
         assert.notEqual(m.from, 0);
         assert.notEqual(m.to, 0);
-        assert.ok(m.from === m.to || (m.from < 3) === (m.to < 3));
+        assert.ok(m.from === m.to || m.from < 3 === m.to < 3);
         n++;
       }
     }
@@ -454,7 +493,10 @@ describe('swarm', () => {
       assert.equal(one.groups?.[0]?.length, 1);
       assert.equal(one.groups?.[1]?.length, 4);
       const mm = partitionGroups('majority_minority', ids, null, rng);
-      assert.deepEqual(mm.groups?.map((g) => g.length), [3, 2]);
+      assert.deepEqual(
+        mm.groups?.map((g) => g.length),
+        [3, 2],
+      );
       assert.deepEqual(mm.groups?.flat().sort(), ids);
       const rh = partitionGroups('random_halves', ids, null, rng);
       assert.equal(rh.groups?.length, 2);
@@ -492,9 +534,29 @@ describe('swarm', () => {
   test('shapeToLinks_and_asymmetricLinks', () => {
     const ids = [1, 2, 3];
     const links = shapeToLinks({ groups: [[1, 2]] }, ids);
-    assert.deepEqual(links, [[1, 3], [2, 3], [3, 1], [3, 2]]);
-    const withExtra = shapeToLinks({ groups: [[1, 2], [3]], links: [[1, 2], [1, 3]] }, ids);
-    assert.deepEqual(withExtra, [[1, 2], [1, 3], [2, 3], [3, 1], [3, 2]]);
+    assert.deepEqual(links, [
+      [1, 3],
+      [2, 3],
+      [3, 1],
+      [3, 2],
+    ]);
+    const withExtra = shapeToLinks(
+      {
+        groups: [[1, 2], [3]],
+        links: [
+          [1, 2],
+          [1, 3],
+        ],
+      },
+      ids,
+    );
+    assert.deepEqual(withExtra, [
+      [1, 2],
+      [1, 3],
+      [2, 3],
+      [3, 1],
+      [3, 2],
+    ]);
     const asym = asymmetricLinks(links, new Rng(1));
     assert.equal(asym.length, 2);
     for (const [a, b] of asym) assert.ok(!asym.some(([c, d]) => c === b && d === a));

@@ -15,7 +15,9 @@ function explain(e: unknown): never {
 }
 
 describe('ensemble simulator', () => {
-  test(`${SEEDS} random seeds (loss, duplication, reorder, partitions, crashes, torn writes, wiped disks, clock steps)`, { timeout: 600000 }, (t) => {
+  test(`${SEEDS} random seeds (loss, duplication, reorder, partitions, crashes, torn writes, wiped disks, clock steps)`, {
+    timeout: 600000,
+  }, (t) => {
     const faults: Record<string, number> = {};
     let committed = 0;
     for (let seed = FROM; seed < FROM + SEEDS; seed++) {
@@ -56,7 +58,8 @@ describe('ensemble simulator', () => {
         }
         for (const [k, v] of Object.entries(r.faults)) total[k] = (total[k] ?? 0) + v;
       }
-      for (const x of s.expectSomewhere ?? []) assert.ok((total[x.fault] ?? 0) >= x.atLeast, `no seed produced ${x.fault}: ${JSON.stringify(total)}`);
+      for (const x of s.expectSomewhere ?? [])
+        assert.ok((total[x.fault] ?? 0) >= x.atLeast, `no seed produced ${x.fault}: ${JSON.stringify(total)}`);
     });
   }
 });

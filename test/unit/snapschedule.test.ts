@@ -37,5 +37,8 @@ test('snapSizeLimitInKb is read as ZooKeeper reads it (default 4 GB, <= 0 no lim
   assert.equal(parseZooCfg('dataDir=/tmp/x\nclientPort=2181\n').config.snapSizeLimitKb, 4194304);
   assert.equal(parseZooCfg('dataDir=/tmp/x\nclientPort=2181\nsnapSizeLimitInKb=-1\n').config.snapSizeLimitKb, -1);
   assert.equal(parseZooCfg('dataDir=/tmp/x\nclientPort=2181\nzookeeper.snapSizeLimitInKb=128\n').config.snapSizeLimitKb, 128);
-  assert.throws(() => parseZooCfg('dataDir=/tmp/x\nclientPort=2181\nsnapSizeLimitInKb=lots\n'), (e: unknown) => e instanceof ConfigError && /snapSizeLimitInKb/.test(e.message));
+  assert.throws(
+    () => parseZooCfg('dataDir=/tmp/x\nclientPort=2181\nsnapSizeLimitInKb=lots\n'),
+    (e: unknown) => e instanceof ConfigError && /snapSizeLimitInKb/.test(e.message),
+  );
 });

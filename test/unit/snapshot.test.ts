@@ -16,7 +16,10 @@ import { rejectsBroken } from '../helpers/invariant.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 4294967296; };
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
 }
 
 /** A random but valid txn against `tree` (create / setData / delete / setACL / multi / closeSession). */
@@ -26,15 +29,29 @@ function randomTxn(tree: DataTree, r: () => number, fewNames = false): Txn {
   const roll = r();
   if (roll < 0.45 || paths.length < 5) {
     const parent = tree.get(pick)!;
-    if (parent.ephemeralOwner !== 0n && parent.ephemeralOwner !== CONTAINER_OWNER) return { type: OpCode.setData, path: pick, data: Buffer.from('e'), version: parent.version + 1 };
+    if (parent.ephemeralOwner !== 0n && parent.ephemeralOwner !== CONTAINER_OWNER)
+      return { type: OpCode.setData, path: pick, data: Buffer.from('e'), version: parent.version + 1 };
     // few names: children are deleted and created again under the same names while a capture runs
     const name = `${pick === '/' ? '' : pick}/n${Math.floor(r() * (fewNames ? 6 : 1e9))}`;
     const owner = r() < 0.2 ? 7n : r() < 0.1 ? CONTAINER_OWNER : 0n;
-    return { type: OpCode.create, path: name, data: Buffer.from(String(r())), acl: OPEN_ACL_UNSAFE, ephemeralOwner: owner, parentCVersion: parent.cversion + 1 };
+    return {
+      type: OpCode.create,
+      path: name,
+      data: Buffer.from(String(r())),
+      acl: OPEN_ACL_UNSAFE,
+      ephemeralOwner: owner,
+      parentCVersion: parent.cversion + 1,
+    };
   }
   const node = tree.get(pick)!;
   if (roll < 0.7) return { type: OpCode.setData, path: pick, data: r() < 0.1 ? null : Buffer.from(String(r())), version: node.version + 1 };
-  if (roll < 0.8) return { type: OpCode.setACL, path: pick, acl: [{ perms: 1 + Math.floor(r() * 30), id: { scheme: 'world', id: 'anyone' } }], version: node.aversion + 1 };
+  if (roll < 0.8)
+    return {
+      type: OpCode.setACL,
+      path: pick,
+      acl: [{ perms: 1 + Math.floor(r() * 30), id: { scheme: 'world', id: 'anyone' } }],
+      version: node.aversion + 1,
+    };
   if (roll < 0.97 && pick !== '/' && node.numChildren === 0) return { type: OpCode.delete, path: pick };
   return { type: OpCode.closeSession, paths2Delete: [] };
 }
@@ -50,12 +67,20 @@ test('capture_writes_the_tree_as_of_its_zxid_while_txns_keep_applying', () => {
     const live = new DataTree();
     const shadow = new DataTree(); // only the txns up to the capture point
     let zxid = 0;
-    for (; zxid < 400;) { const t = randomTxn(live, r, fewNames); zxid++; apply(live, zxid, t); apply(shadow, zxid, t); }
+    for (; zxid < 400; ) {
+      const t = randomTxn(live, r, fewNames);
+      zxid++;
+      apply(live, zxid, t);
+      apply(shadow, zxid, t);
+    }
     const writer = new SnapshotWriter(live, [{ id: 7n, timeoutMs: 4000 }], 123);
     const chunks: Buffer[] = [];
     for (let c = writer.next(3); c; c = writer.next(3)) {
       chunks.push(c);
-      for (let k = 0; k < 5 + (seed % 4) * 10; k++) { zxid++; apply(live, zxid, randomTxn(live, r, fewNames)); }
+      for (let k = 0; k < 5 + (seed % 4) * 10; k++) {
+        zxid++;
+        apply(live, zxid, randomTxn(live, r, fewNames));
+      }
     }
     const loaded = readSnapshot(`seed ${seed}`, Buffer.concat(chunks));
     assert.equal(loaded.zxid, 400, `seed=${seed}`);
@@ -74,7 +99,14 @@ test('capture_writes_the_tree_as_of_its_zxid_while_txns_keep_applying', () => {
 
 test('snapshot_round_trips_gzip_and_sessions', () => {
   const tree = new DataTree();
-  apply(tree, 1, { type: OpCode.create, path: '/a', data: Buffer.from([0, 1, 2]), acl: OPEN_ACL_UNSAFE, ephemeralOwner: 0n, parentCVersion: 1 });
+  apply(tree, 1, {
+    type: OpCode.create,
+    path: '/a',
+    data: Buffer.from([0, 1, 2]),
+    acl: OPEN_ACL_UNSAFE,
+    ephemeralOwner: 0n,
+    parentCVersion: 1,
+  });
   apply(tree, 2, { type: OpCode.create, path: '/a/e', data: null, acl: OPEN_ACL_UNSAFE, ephemeralOwner: 99n, parentCVersion: 1 });
   const w = new SnapshotWriter(tree, [{ id: 99n, timeoutMs: 5000 }], 42);
   const parts: Buffer[] = [];
@@ -89,7 +121,14 @@ test('snapshot_round_trips_gzip_and_sessions', () => {
 
 test('every_single_byte_flip_in_a_snapshot_is_detected', () => {
   const tree = new DataTree();
-  apply(tree, 1, { type: OpCode.create, path: '/x', data: Buffer.from('hello'), acl: OPEN_ACL_UNSAFE, ephemeralOwner: 0n, parentCVersion: 1 });
+  apply(tree, 1, {
+    type: OpCode.create,
+    path: '/x',
+    data: Buffer.from('hello'),
+    acl: OPEN_ACL_UNSAFE,
+    ephemeralOwner: 0n,
+    parentCVersion: 1,
+  });
   const w = new SnapshotWriter(tree, [], 1);
   const parts: Buffer[] = [];
   for (let c = w.next(10); c; c = w.next(10)) parts.push(c);
@@ -105,15 +144,22 @@ test('every_single_byte_flip_in_a_snapshot_is_detected', () => {
 test('capture_keeps_a_parents_children_as_of_its_zxid_without_copying_them', () => {
   const live = new DataTree();
   let zxid = 0;
-  const create = (path: string): void => { zxid++; apply(live, zxid, { type: OpCode.create, path, data: Buffer.from(path), acl: OPEN_ACL_UNSAFE, ephemeralOwner: 0n, parentCVersion: -1 }); };
-  const del = (path: string): void => { zxid++; apply(live, zxid, { type: OpCode.delete, path }); };
+  const create = (path: string): void => {
+    zxid++;
+    apply(live, zxid, { type: OpCode.create, path, data: Buffer.from(path), acl: OPEN_ACL_UNSAFE, ephemeralOwner: 0n, parentCVersion: -1 });
+  };
+  const del = (path: string): void => {
+    zxid++;
+    apply(live, zxid, { type: OpCode.delete, path });
+  };
   for (const p of ['/a', '/a/y', '/a/z', '/a/w', '/b']) create(p);
   const writer = new SnapshotWriter(live, [], 1);
   const chunks: Buffer[] = [writer.next(1)!]; // the root only: /a is not written yet
   create('/a/x'); // after the capture: must not appear
   del('/a/x'); //   ...not even as a removed child
   del('/a/y'); //   existed at the capture: must appear
-  del('/a/z'); create('/a/z'); // replaced: the old one appears, once
+  del('/a/z');
+  create('/a/z'); // replaced: the old one appears, once
   create('/a/v'); // after the capture: must not appear
   for (let c = writer.next(1); c; c = writer.next(1)) chunks.push(c);
   const loaded = readSnapshot('children', Buffer.concat(chunks));
@@ -123,17 +169,34 @@ test('capture_keeps_a_parents_children_as_of_its_zxid_without_copying_them', () 
 
 test('a snapshot that would miss a node the tree holds is refused, not written smaller (the writer counts against the capture point)', () => {
   const tree = new DataTree();
-  apply(tree, 1, { type: OpCode.create, path: '/a', data: Buffer.from('a'), acl: OPEN_ACL_UNSAFE, ephemeralOwner: 0n, parentCVersion: 1 } as Txn);
+  apply(tree, 1, {
+    type: OpCode.create,
+    path: '/a',
+    data: Buffer.from('a'),
+    acl: OPEN_ACL_UNSAFE,
+    ephemeralOwner: 0n,
+    parentCVersion: 1,
+  } as Txn);
   // a node the map holds but no parent lists: what a capture bug would leave the walk unable to reach
   tree.nodes.set('/orphan', tree.nodes.get('/a')!);
   const writer = new SnapshotWriter(tree, [], 1);
-  assert.throws(() => { while (writer.next(100)); }, /wrote \d+ nodes; the tree held \d+ at its capture point/);
+  assert.throws(() => {
+    while (writer.next(100));
+  }, /wrote \d+ nodes; the tree held \d+ at its capture point/);
   assert.doesNotThrow(() => tree.beginCapture().zxid, 'the capture was released');
 });
 
 test('a snapshot written to a data dir is read back at its ends before it counts: what is there must be what the writer wrote', async (t) => {
   const tree = new DataTree();
-  for (let z = 1; z <= 50; z++) apply(tree, z, { type: OpCode.create, path: `/n${z}`, data: Buffer.from(`v${z}`), acl: OPEN_ACL_UNSAFE, ephemeralOwner: 0n, parentCVersion: z } as Txn);
+  for (let z = 1; z <= 50; z++)
+    apply(tree, z, {
+      type: OpCode.create,
+      path: `/n${z}`,
+      data: Buffer.from(`v${z}`),
+      acl: OPEN_ACL_UNSAFE,
+      ephemeralOwner: 0n,
+      parentCVersion: z,
+    } as Txn);
   for (const gzip of [false, true]) {
     const dir = tempDir('readback');
     t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -153,13 +216,27 @@ test('a snapshot written to a data dir is read back at its ends before it counts
     };
     const otherZxid = Buffer.from(plain);
     otherZxid.writeUInt32BE(49, 12);
-    await rejectsBroken(checkWrittenSnapshot(onDisk('zxid', otherZxid), wrote), /its header reads back as magic 0x41524b53, version 1, zxid 0x31, time 1234; the writer wrote version 1, zxid 0x32, time 1234: written and read back differ/);
+    await rejectsBroken(
+      checkWrittenSnapshot(onDisk('zxid', otherZxid), wrote),
+      /its header reads back as magic 0x41524b53, version 1, zxid 0x31, time 1234; the writer wrote version 1, zxid 0x32, time 1234: written and read back differ/,
+    );
     const longer = Buffer.concat([plain, Buffer.alloc(1)]);
-    await rejectsBroken(checkWrittenSnapshot(onDisk('longer', longer), wrote), gzip ? /its gzip trailer says \d+ bytes \(mod 2\^32\), the writer wrote \d+/ : /\d+ bytes on disk, the writer wrote \d+/);
+    await rejectsBroken(
+      checkWrittenSnapshot(onDisk('longer', longer), wrote),
+      gzip ? /its gzip trailer says \d+ bytes \(mod 2\^32\), the writer wrote \d+/ : /\d+ bytes on disk, the writer wrote \d+/,
+    );
     if (gzip) continue; // a gzipped file's trailer is read back only as far as its size
     const otherCount = Buffer.from(plain);
     otherCount.writeUInt32BE(tree.nodeCount - 1, plain.length - 24 + 4);
-    await rejectsBroken(checkWrittenSnapshot(onDisk('count', otherCount), wrote), new RegExp(`its trailer reads back as ${tree.nodeCount - 1} nodes, digest -?\\d+ \\(version 2\\); the writer wrote ${tree.nodeCount} nodes`));
-    await rejectsBroken(checkWrittenSnapshot(onDisk('short', plain.subarray(0, 20)), { ...wrote, bytes: 20 }), /its header reads back as 20 bytes/);
+    await rejectsBroken(
+      checkWrittenSnapshot(onDisk('count', otherCount), wrote),
+      new RegExp(
+        `its trailer reads back as ${tree.nodeCount - 1} nodes, digest -?\\d+ \\(version 2\\); the writer wrote ${tree.nodeCount} nodes`,
+      ),
+    );
+    await rejectsBroken(
+      checkWrittenSnapshot(onDisk('short', plain.subarray(0, 20)), { ...wrote, bytes: 20 }),
+      /its header reads back as 20 bytes/,
+    );
   }
 });

@@ -76,7 +76,10 @@ describe('system nodes', () => {
     assert.equal(config.data?.toString(), text);
     // ZKDatabase.initConfigInZKDatabase: setData(version -1, zxid = the config's version 0, now)
     const s = config.stat();
-    assert.deepEqual([s.czxid, s.mzxid, s.pzxid, s.ctime, s.mtime, s.version, s.cversion, s.aversion, s.dataLength], [0, 0, 0, 0, 123_456, -1, 0, -1, text.length]);
+    assert.deepEqual(
+      [s.czxid, s.mzxid, s.pzxid, s.ctime, s.mtime, s.version, s.cversion, s.aversion, s.dataLength],
+      [0, 0, 0, 0, 123_456, -1, 0, -1, text.length],
+    );
     assert.equal(tree.digest, digest, 'DigestCalculator leaves /zookeeper/ out');
     assert.equal(tree.digest, tree.computeDigest());
     assert.equal(tree.approximateDataSize, size + text.length);
@@ -105,8 +108,17 @@ describe('create', () => {
     assert.ok('path' in r && 'stat' in r);
     assert.equal(r.path, '/a');
     assert.deepEqual(r.stat, {
-      czxid: 5, mzxid: 5, ctime: 10_005, mtime: 10_005, version: 0, cversion: 0, aversion: 0,
-      ephemeralOwner: 0n, dataLength: 5, numChildren: 0, pzxid: 5,
+      czxid: 5,
+      mzxid: 5,
+      ctime: 10_005,
+      mtime: 10_005,
+      version: 0,
+      cversion: 0,
+      aversion: 0,
+      ephemeralOwner: 0n,
+      dataLength: 5,
+      numChildren: 0,
+      pzxid: 5,
     });
     assert.deepEqual(node(tree, '/a').data, Buffer.from('hello'));
     assert.equal(tree.lastProcessedZxid, 5);
@@ -175,7 +187,10 @@ describe('create', () => {
     const tree = new DataTree();
     apply(tree, 1, createTxn('/a'));
     apply(tree, 2, createTxn('/a/b', { parentCVersion: 1 }));
-    assert.deepEqual(apply(tree, 3, createTxn('/a/b', { parentCVersion: 4, type: OpCode.create2 })), { type: OpCode.error, err: ErrorCode.NodeExists });
+    assert.deepEqual(apply(tree, 3, createTxn('/a/b', { parentCVersion: 4, type: OpCode.create2 })), {
+      type: OpCode.error,
+      err: ErrorCode.NodeExists,
+    });
     assert.equal(node(tree, '/a').cversion, 1);
     assert.equal(node(tree, '/a').stat().pzxid, 2);
   });
@@ -265,7 +280,11 @@ describe('setData and setACL', () => {
   test('setData_sets_version_mzxid_mtime_and_keeps_czxid_ctime', () => {
     const tree = new DataTree();
     apply(tree, 1, createTxn('/a', { data: 'x' }));
-    const r = tree.apply(hdr(4, OpCode.setData, SESSION, 99_999), { type: OpCode.setData, path: '/a', data: Buffer.from('yyy'), version: 1 }, []);
+    const r = tree.apply(
+      hdr(4, OpCode.setData, SESSION, 99_999),
+      { type: OpCode.setData, path: '/a', data: Buffer.from('yyy'), version: 1 },
+      [],
+    );
     assert.ok('stat' in r);
     assert.equal(r.type, OpCode.setData);
     assert.equal(r.stat.version, 1);
@@ -287,7 +306,10 @@ describe('setData and setACL', () => {
 
   test('setData_on_a_missing_node_returns_NoNode', () => {
     const tree = new DataTree();
-    assert.deepEqual(apply(tree, 1, { type: OpCode.setData, path: '/x', data: Buffer.alloc(0), version: 1 }), { type: OpCode.error, err: ErrorCode.NoNode });
+    assert.deepEqual(apply(tree, 1, { type: OpCode.setData, path: '/x', data: Buffer.alloc(0), version: 1 }), {
+      type: OpCode.error,
+      err: ErrorCode.NoNode,
+    });
   });
 
   test('setACL_sets_acl_and_aversion_but_not_mzxid_or_version', () => {
@@ -305,7 +327,10 @@ describe('setData and setACL', () => {
 
   test('setACL_on_a_missing_node_returns_NoNode', () => {
     const tree = new DataTree();
-    assert.deepEqual(apply(tree, 1, { type: OpCode.setACL, path: '/x', acl: READ, version: 1 }), { type: OpCode.error, err: ErrorCode.NoNode });
+    assert.deepEqual(apply(tree, 1, { type: OpCode.setACL, path: '/x', acl: READ, version: 1 }), {
+      type: OpCode.error,
+      err: ErrorCode.NoNode,
+    });
   });
 
   test('check_and_error_txns_leave_the_tree_alone', () => {
@@ -375,7 +400,10 @@ describe('ephemerals, containers and TTL nodes', () => {
     assert.equal(tree.ephemeralCount, 1);
     assert.equal(node(tree, '/app').stat().pzxid, 5);
     assert.equal(node(tree, '/app').cversion, 2, 'closeSession deletes do not bump the stored cversion');
-    assert.deepEqual(events.map(({ acl: _acl, ...e }) => e), [{ watcher: 7, type: 2, path: '/app/e1' }]);
+    assert.deepEqual(
+      events.map(({ acl: _acl, ...e }) => e),
+      [{ watcher: 7, type: 2, path: '/app/e1' }],
+    );
   });
 
   test('closeSession_deletes_the_paths2Delete_of_the_txn', () => {
@@ -415,7 +443,10 @@ describe('multi', () => {
     });
     assert.equal(r.type, OpCode.multi);
     assert.ok('results' in r);
-    assert.deepEqual(r.results.map((x) => x.type), [OpCode.create, OpCode.create2, OpCode.setData, OpCode.check, OpCode.delete]);
+    assert.deepEqual(
+      r.results.map((x) => x.type),
+      [OpCode.create, OpCode.create2, OpCode.setData, OpCode.check, OpCode.delete],
+    );
     const m = node(tree, '/m').stat();
     assert.equal(m.version, 1);
     assert.equal(node(tree, '/m').cversion, 1);
@@ -432,15 +463,20 @@ describe('multi', () => {
     const events: WatchEvent[] = [];
     tree.addChildWatch('/', 3);
     tree.addDataWatch('/keep', 3);
-    const r = apply(tree, 2, {
-      type: OpCode.multi,
-      txns: [
-        createTxn('/m1'),
-        { type: OpCode.setData, path: '/keep', data: Buffer.from('changed'), version: 1 },
-        { type: OpCode.error, err: ErrorCode.NoNode },
-        { type: OpCode.error, err: ErrorCode.RuntimeInconsistency },
-      ],
-    }, events);
+    const r = apply(
+      tree,
+      2,
+      {
+        type: OpCode.multi,
+        txns: [
+          createTxn('/m1'),
+          { type: OpCode.setData, path: '/keep', data: Buffer.from('changed'), version: 1 },
+          { type: OpCode.error, err: ErrorCode.NoNode },
+          { type: OpCode.error, err: ErrorCode.RuntimeInconsistency },
+        ],
+      },
+      events,
+    );
     assert.ok('results' in r);
     assert.deepEqual(r.results, [
       { type: OpCode.error, err: ErrorCode.Ok },
@@ -517,7 +553,15 @@ describe('live apply: a txn that does not fit the tree stops the server', () => 
       { type: OpCode.setData, path: '/a', data: Buffer.from('x'), version: 1 },
       { type: OpCode.setACL, path: '/a', acl: READ, version: 1 },
       // each op of a multi fits the tree as the ops before it left it
-      { type: OpCode.multi, txns: [createTxn('/m', { parentCVersion: 5 }), createTxn('/m/x', { parentCVersion: 1 }), { type: OpCode.check, path: '/m/x', version: 1 }, { type: OpCode.delete, path: '/m/x' }] },
+      {
+        type: OpCode.multi,
+        txns: [
+          createTxn('/m', { parentCVersion: 5 }),
+          createTxn('/m/x', { parentCVersion: 1 }),
+          { type: OpCode.check, path: '/m/x', version: 1 },
+          { type: OpCode.delete, path: '/m/x' },
+        ],
+      },
       { type: OpCode.delete, path: '/a/b' },
       { type: OpCode.deleteContainer, path: '/c' },
       { type: OpCode.delete, path: '/t' },
@@ -525,7 +569,10 @@ describe('live apply: a txn that does not fit the tree stops the server', () => 
     ];
     const a = liveTree();
     const b = liveTree();
-    history.forEach((t, i) => { live(a, 6 + i, t); apply(b, 6 + i, t); });
+    history.forEach((t, i) => {
+      live(a, 6 + i, t);
+      apply(b, 6 + i, t);
+    });
     assert.equal(a.digest, b.digest);
     assert.deepEqual([...a.nodes.keys()].sort(), ['/', '/a', '/m', '/zookeeper', '/zookeeper/config', '/zookeeper/quota']);
     assert.equal(a.ephemeralCount + a.containers.size + a.ttls.size, 0);
@@ -541,15 +588,24 @@ describe('live apply: a txn that does not fit the tree stops the server', () => 
 
   test('create_of_a_node_that_exists_in_the_map_or_among_its_parents_children', () => {
     const tree = liveTree();
-    assertBroken(() => live(tree, 6, createTxn('/a/b', { parentCVersion: 2 })), /create \/a\/b: the node exists \(in the node map: true, among its parent's children: true\)/);
+    assertBroken(
+      () => live(tree, 6, createTxn('/a/b', { parentCVersion: 2 })),
+      /create \/a\/b: the node exists \(in the node map: true, among its parent's children: true\)/,
+    );
     // the two indexes disagree: the map holds /a/b, its parent does not list it
     tree.get('/a')!.children!.delete('b');
-    assertBroken(() => live(tree, 6, createTxn('/a/b', { parentCVersion: 2 })), /in the node map: true, among its parent's children: false/);
+    assertBroken(
+      () => live(tree, 6, createTxn('/a/b', { parentCVersion: 2 })),
+      /in the node map: true, among its parent's children: false/,
+    );
   });
 
   test('create_that_sets_a_parent_cversion_prep_did_not_read', () => {
     const tree = liveTree();
-    assertBroken(() => live(tree, 6, createTxn('/a/z', { parentCVersion: 5 })), /create \/a\/z sets its parent's cversion to 5, the parent is at 1/);
+    assertBroken(
+      () => live(tree, 6, createTxn('/a/z', { parentCVersion: 5 })),
+      /create \/a\/z sets its parent's cversion to 5, the parent is at 1/,
+    );
     assertBroken(() => live(tree, 6, createTxn('/a/z', { parentCVersion: 1 })), /sets its parent's cversion to 1, the parent is at 1/);
   });
 
@@ -574,22 +630,36 @@ describe('live apply: a txn that does not fit the tree stops the server', () => 
     for (const [path, drop] of lose) {
       const tree = liveTree();
       drop(tree);
-      assertBroken(() => live(tree, 6, { type: OpCode.delete, path }), new RegExp(`delete ${path}: the index of its owner 0x[0-9a-f]+ does not hold it`));
+      assertBroken(
+        () => live(tree, 6, { type: OpCode.delete, path }),
+        new RegExp(`delete ${path}: the index of its owner 0x[0-9a-f]+ does not hold it`),
+      );
     }
   });
 
   test('setData_or_setACL_to_a_version_prep_did_not_read', () => {
     const tree = liveTree();
-    assertBroken(() => live(tree, 6, { type: OpCode.setData, path: '/a', data: null, version: 5 }), /setData \/a to version 5, the node is at 0/);
+    assertBroken(
+      () => live(tree, 6, { type: OpCode.setData, path: '/a', data: null, version: 5 }),
+      /setData \/a to version 5, the node is at 0/,
+    );
     assertBroken(() => live(tree, 6, { type: OpCode.setData, path: '/nope', data: null, version: 1 }), /setData \/nope: no such node/);
-    assertBroken(() => live(tree, 6, { type: OpCode.setACL, path: '/a', acl: OPEN, version: 3 }), /setACL \/a to aversion 3, the node is at 0/);
+    assertBroken(
+      () => live(tree, 6, { type: OpCode.setACL, path: '/a', acl: OPEN, version: 3 }),
+      /setACL \/a to aversion 3, the node is at 0/,
+    );
   });
 
   test('an_op_of_a_multi_that_does_not_fit_the_ops_before_it', () => {
     const tree = liveTree();
-    assertBroken(() => live(tree, 6, { type: OpCode.multi, txns: [createTxn('/m', { parentCVersion: 5 }), createTxn('/m/x', { parentCVersion: 2 })] }),
-      /create \/m\/x sets its parent's cversion to 2, the parent is at 0/);
-    assertBroken(() => live(tree, 7, { type: OpCode.multi, txns: [{ type: OpCode.check, path: '/nope', version: 1 }] }), /check \/nope: no such node/);
+    assertBroken(
+      () => live(tree, 6, { type: OpCode.multi, txns: [createTxn('/m', { parentCVersion: 5 }), createTxn('/m/x', { parentCVersion: 2 })] }),
+      /create \/m\/x sets its parent's cversion to 2, the parent is at 0/,
+    );
+    assertBroken(
+      () => live(tree, 7, { type: OpCode.multi, txns: [{ type: OpCode.check, path: '/nope', version: 1 }] }),
+      /check \/nope: no such node/,
+    );
   });
 
   test('closeSession_listing_other_ephemerals_than_the_session_owns', () => {

@@ -122,7 +122,13 @@ describe('standard watches through DataTree', () => {
     t.create('/a');
     for (const w of [5, 6, 7]) t.tree.addDataWatch('/a', w);
     t.tree.addDataWatch('/a', 5); // registering twice is still one watch
-    assert.deepEqual(t.setData('/a').map((e) => e.watcher).sort(), [5, 6, 7]);
+    assert.deepEqual(
+      t
+        .setData('/a')
+        .map((e) => e.watcher)
+        .sort(),
+      [5, 6, 7],
+    );
   });
 
   test('NodeCreated_comes_before_parent_NodeChildrenChanged', () => {
@@ -175,7 +181,10 @@ describe('persistent watches', () => {
     t.create('/r');
     t.tree.addPersistentWatch('/r', 1, true);
     const all: WatchEvent[] = [];
-    const step = (events: WatchEvent[]): WatchEvent[] => { all.push(...events); return events; };
+    const step = (events: WatchEvent[]): WatchEvent[] => {
+      all.push(...events);
+      return events;
+    };
     assert.deepEqual(step(t.create('/r/a')), [ev(1, NodeCreated, '/r/a')]);
     assert.deepEqual(step(t.create('/r/a/b')), [ev(1, NodeCreated, '/r/a/b')]);
     assert.deepEqual(step(t.setData('/r/a/b')), [ev(1, NodeDataChanged, '/r/a/b')]);

@@ -68,8 +68,14 @@ class Cluster {
       const r = ((id * 7) % 10) / 10;
       const zab = new Zab(
         {
-          id, voters: spec.voters, observers,
-          syncLimitTicks: 5, initLimitTicks: 10, electionTicks: 10, logRetainEntries: 100, ...spec.opts,
+          id,
+          voters: spec.voters,
+          observers,
+          syncLimitTicks: 5,
+          initLimitTicks: 10,
+          electionTicks: 10,
+          logRetainEntries: 100,
+          ...spec.opts,
           random: () => r,
           snapshot: () => ({ zxid: this.applied.get(id)!, data: new Uint8Array([id]) }),
         },
@@ -176,7 +182,8 @@ class Cluster {
   /** Tick only `id` until it campaigns (sends a pre-vote or vote request), then settle the network. */
   campaign(id: number): void {
     const mark = this.sent.length;
-    const campaigned = (): boolean => this.sent.slice(mark).some((s) => s.env.from === id && (s.env.msg.type === 'prevote_req' || s.env.msg.type === 'vote_req'));
+    const campaigned = (): boolean =>
+      this.sent.slice(mark).some((s) => s.env.from === id && (s.env.msg.type === 'prevote_req' || s.env.msg.type === 'vote_req'));
     for (let i = 0; !campaigned(); i++) {
       assert.ok(i < 100, `server ${id} never campaigned`);
       this.z(id).tick();
@@ -193,7 +200,11 @@ class Cluster {
 
 /** Three voters with the same history (E1 1..3); server 1 elected and established in a new epoch (3: a pre-vote for 2, then the vote above it). */
 function establishedTrio(spec: Partial<ClusterSpec> = {}): Cluster {
-  const c = new Cluster({ voters: [1, 2, 3], nodes: { 1: { log: txns(1, 1, 3) }, 2: { log: txns(1, 1, 3) }, 3: { log: txns(1, 1, 3) } }, ...spec });
+  const c = new Cluster({
+    voters: [1, 2, 3],
+    nodes: { 1: { log: txns(1, 1, 3) }, 2: { log: txns(1, 1, 3) }, 3: { log: txns(1, 1, 3) } },
+    ...spec,
+  });
   c.campaign(1);
   assert.ok(c.z(1).isEstablishedLeader, 'server 1 leads');
   return c;
@@ -212,7 +223,10 @@ test('voter_refuses_a_candidate_whose_history_is_behind_its_own', () => {
   c.campaign(1);
   const replies = c.messages('prevote').filter((s) => s.env.to === 1);
   assert.equal(replies.length, 2);
-  assert.ok(replies.every((s) => !s.env.msg.granted), 'both voters refuse the pre-vote');
+  assert.ok(
+    replies.every((s) => !s.env.msg.granted),
+    'both voters refuse the pre-vote',
+  );
   assert.equal(c.z(1).role, 'looking');
   assert.equal(c.messages('vote_req').length, 0, 'a refused pre-vote leads to no vote');
   for (const id of [1, 2, 3]) assert.equal(c.z(id).acceptedEpoch, 1, `server ${id} promised nothing`);
@@ -245,7 +259,12 @@ test('history_order_compares_current_epoch_before_last_zxid', () => {
   });
   c.campaign(2);
   assert.equal(c.z(2).role, 'looking', 'the longer but older history does not win');
-  assert.ok(c.messages('prevote').filter((s) => s.env.to === 2).every((s) => !s.env.msg.granted));
+  assert.ok(
+    c
+      .messages('prevote')
+      .filter((s) => s.env.to === 2)
+      .every((s) => !s.env.msg.granted),
+  );
   c.campaign(1);
   assert.ok(c.z(1).isEstablishedLeader);
   // and server 2's extra txns are cut (TRUNC to the leader's E1 3)
@@ -264,7 +283,13 @@ test('voter_grants_one_candidate_per_epoch_and_persists_the_promise_before_answe
   c.step(3, 1, { type: 'vote_req', epoch: 2, currentEpoch: 1, lastZxid: E1(3) });
   c.step(3, 2, { type: 'vote_req', epoch: 2, currentEpoch: 1, lastZxid: E1(3) });
   const votes = c.messages('vote', mark);
-  assert.deepEqual(votes.map((s) => [s.env.to, s.env.msg.granted]), [[1, true], [2, false]]);
+  assert.deepEqual(
+    votes.map((s) => [s.env.to, s.env.msg.granted]),
+    [
+      [1, true],
+      [2, false],
+    ],
+  );
   assert.deepEqual(votes[0]!.durableState, { acceptedEpoch: 2, currentEpoch: 1, votedFor: 1 }, 'promise on disk before the grant left');
   // a repeat of the granted request is granted again (a lost vote is re-sent)
   c.step(3, 1, { type: 'vote_req', epoch: 2, currentEpoch: 1, lastZxid: E1(3) });
@@ -301,7 +326,10 @@ test('follower_that_hears_its_leader_refuses_a_prevote', () => {
   assert.equal(c.z(3).role, 'looking', 'a follower that stops hearing its leader goes looking');
   const toThree = c.messages('prevote').filter((s) => s.env.from === 2 && s.env.to === 3);
   assert.ok(toThree.length >= 2, 'server 3 kept asking');
-  assert.ok(toThree.every((s) => !s.env.msg.granted), 'server 2 refused every pre-vote');
+  assert.ok(
+    toThree.every((s) => !s.env.msg.granted),
+    'server 2 refused every pre-vote',
+  );
   assert.equal(c.messages('vote_req').filter((s) => s.env.from === 3).length, 0, 'server 3 never asked for votes');
   for (const id of [1, 2, 3]) assert.equal(c.z(id).acceptedEpoch, epoch, `server ${id} still in epoch ${epoch}`);
   assert.ok(c.z(1).isEstablishedLeader);
@@ -342,7 +370,10 @@ test('learner_slightly_behind_gets_diff', () => {
   const s = firstSyncTo(c, 2);
   assert.equal(s.mode, 'diff');
   assert.equal(s.prevZxid, E1(9));
-  assert.deepEqual(s.entries.map((e) => e.zxid), [E1(10)]);
+  assert.deepEqual(
+    s.entries.map((e) => e.zxid),
+    [E1(10)],
+  );
   assert.equal(c.z(2).lastZxid, E1(10));
   assert.ok(c.z(2).serving);
 });
@@ -355,7 +386,10 @@ test('learner_ahead_with_txns_the_leader_lacks_gets_trunc', () => {
   assert.equal(s.mode, 'trunc');
   assert.equal(s.prevZxid, E1(10));
   assert.deepEqual(s.entries, []);
-  assert.ok(c.readies.get(4)!.some((r) => r.truncateAfter === E1(10)), 'the learner truncated its disk');
+  assert.ok(
+    c.readies.get(4)!.some((r) => r.truncateAfter === E1(10)),
+    'the learner truncated its disk',
+  );
   assert.equal(c.z(4).lastZxid, E1(10));
   assert.ok(c.z(4).serving);
 });
@@ -368,7 +402,10 @@ test('learner_behind_the_retained_log_gets_snap', () => {
   const s = firstSyncTo(c, 3);
   assert.equal(s.mode, 'snap');
   assert.equal(s.snapshot?.zxid, E1(10));
-  assert.ok(c.readies.get(3)!.some((r) => r.snapshot?.zxid === E1(10)), 'the learner installed the snapshot');
+  assert.ok(
+    c.readies.get(3)!.some((r) => r.snapshot?.zxid === E1(10)),
+    'the learner installed the snapshot',
+  );
   assert.equal(c.z(3).lastZxid, E1(10));
   assert.ok(c.z(3).serving);
   assert.equal(c.messages('sync').filter((x) => x.env.msg.mode === 'snap').length, 1, 'only server 3 needed a snapshot');
@@ -386,7 +423,10 @@ test('learner_asked_to_truncate_below_its_snapshot_takes_a_snap_instead', () => 
   c.campaign(1);
   assert.equal(firstSyncTo(c, 3).mode, 'trunc');
   assert.equal(c.messages('sync_nak').length, 1);
-  assert.ok(c.readies.get(3)!.every((r) => r.truncateAfter === null), 'server 3 never truncated');
+  assert.ok(
+    c.readies.get(3)!.every((r) => r.truncateAfter === null),
+    'server 3 never truncated',
+  );
   const syncs = c.messages('sync').filter((x) => x.env.to === 3);
   assert.equal(syncs.at(-1)!.env.msg.mode, 'snap');
   assert.equal(c.z(3).lastZxid, E1(10));
@@ -447,12 +487,22 @@ test('epoch_is_established_only_by_a_quorum_of_voters', () => {
   const c = new Cluster({
     voters: [1, 2, 3],
     observers: [4, 5],
-    nodes: { 1: { log: txns(1, 1, 3) }, 2: { log: txns(1, 1, 3) }, 3: { log: txns(1, 1, 3) }, 4: { log: txns(1, 1, 3) }, 5: { log: txns(1, 1, 3) } },
+    nodes: {
+      1: { log: txns(1, 1, 3) },
+      2: { log: txns(1, 1, 3) },
+      3: { log: txns(1, 1, 3) },
+      4: { log: txns(1, 1, 3) },
+      5: { log: txns(1, 1, 3) },
+    },
   });
   c.dropIf = (env) => env.msg.type === 'follower_info' && (env.from === 2 || env.from === 3);
   c.campaign(1);
   assert.equal(c.z(1).role, 'leading');
-  assert.equal(c.messages('ack_newleader').filter((s) => s.env.from === 4 || s.env.from === 5).length, 2, 'both observers took the history');
+  assert.equal(
+    c.messages('ack_newleader').filter((s) => s.env.from === 4 || s.env.from === 5).length,
+    2,
+    'both observers took the history',
+  );
   assert.equal(c.z(1).isEstablishedLeader, false, 'two observers are not a quorum');
   assert.equal(c.z(4).serving, false);
   c.dropIf = null;
@@ -495,7 +545,10 @@ test('leader_counts_its_own_ack_only_once_its_write_is_durable', () => {
   c.holdDisk.add(3);
   c.propose(1, new Uint8Array([1]));
   c.deliver();
-  assert.ok(c.messages('ack').some((s) => s.env.from === 2 && s.env.msg.zxid === first), 'server 2 acked');
+  assert.ok(
+    c.messages('ack').some((s) => s.env.from === 2 && s.env.msg.zxid === first),
+    'server 2 acked',
+  );
   assert.equal(c.z(1).commitZxid, E1(3), "server 2's ack and the leader's unfinished write are not a quorum");
   c.persist(1);
   c.deliver();
@@ -506,7 +559,10 @@ test('leader_counts_its_own_ack_only_once_its_write_is_durable', () => {
 // txn (here it synced after the proposal, so its NEWLEADER ack covers it) does not help commit it
 // (ZooKeeper observers never send ACKs; the quorum verifier counts voting members only).
 test('observer_acks_never_count_toward_the_commit_quorum', () => {
-  const c = establishedTrio({ observers: [4], nodes: { 1: { log: txns(1, 1, 3) }, 2: { log: txns(1, 1, 3) }, 3: { log: txns(1, 1, 3) }, 4: { log: txns(1, 1, 3) } } });
+  const c = establishedTrio({
+    observers: [4],
+    nodes: { 1: { log: txns(1, 1, 3) }, 2: { log: txns(1, 1, 3) }, 3: { log: txns(1, 1, 3) }, 4: { log: txns(1, 1, 3) } },
+  });
   const first = makeZxid(c.z(1).activeEpoch, 1);
   c.cut(1, 3);
   c.isolate(4);
@@ -519,7 +575,10 @@ test('observer_acks_never_count_toward_the_commit_quorum', () => {
   c.heal();
   c.cut(1, 3);
   c.tickAll(1);
-  const obsAck = c.messages('ack_newleader').filter((s) => s.env.from === 4).at(-1);
+  const obsAck = c
+    .messages('ack_newleader')
+    .filter((s) => s.env.from === 4)
+    .at(-1);
   assert.equal(obsAck?.env.msg.zxid, first, 'the observer holds the proposal on disk');
   // even an (unexpected) plain ack from it is not counted
   c.step(1, 4, { type: 'ack', epoch: c.z(1).activeEpoch, zxid: first });
@@ -536,7 +595,10 @@ test('observer_acks_never_count_toward_the_commit_quorum', () => {
 // voters within syncLimit ticks steps down; observers it still hears do not keep it in office
 // (ZooKeeper's Leader.lead loop shuts down when the synced voting followers are not a quorum).
 test('leader_that_loses_a_quorum_of_voters_steps_down', () => {
-  const c = establishedTrio({ observers: [4], nodes: { 1: { log: txns(1, 1, 3) }, 2: { log: txns(1, 1, 3) }, 3: { log: txns(1, 1, 3) }, 4: { log: txns(1, 1, 3) } } });
+  const c = establishedTrio({
+    observers: [4],
+    nodes: { 1: { log: txns(1, 1, 3) }, 2: { log: txns(1, 1, 3) }, 3: { log: txns(1, 1, 3) }, 4: { log: txns(1, 1, 3) } },
+  });
   assert.ok(c.z(4).serving);
   // one voter gone: still a quorum
   c.cut(1, 3);

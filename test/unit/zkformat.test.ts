@@ -26,7 +26,8 @@ test('zookeeper_snapshot_digest_equals_arks_digest_of_the_same_nodes', () => {
   for (const n of snap.nodes) d = addDigest(d, nodeDigest(n.path, { data: n.data, ...n.stat }));
   assert.equal(d, snap.digest.value);
   const paths = snap.nodes.map((n) => n.path);
-  for (const p of ['/', '/app', '/app/eph', '/app/empty', '/cont', '/cont/k', '/zookeeper', '/zookeeper/config']) assert.ok(paths.includes(p), p);
+  for (const p of ['/', '/app', '/app/eph', '/app/empty', '/cont', '/cont/k', '/zookeeper', '/zookeeper/config'])
+    assert.ok(paths.includes(p), p);
   const cont = snap.nodes.find((n) => n.path === '/cont')!;
   assert.equal(cont.stat.ephemeralOwner, -0x8000000000000000n, 'containers are stored with owner Long.MIN_VALUE');
 });
@@ -36,13 +37,23 @@ test('zookeeper_txn_log_reads_with_every_checksum', () => {
   assert.equal(log.torn, false);
   const types = log.entries.map((e) => e.hdr.type);
   assert.ok(types.includes(OpCode.createSession) && types.includes(OpCode.createContainer) && types.includes(OpCode.setACL));
-  assert.ok(log.entries.every((e) => e.digest !== null), '3.8 appends a TxnDigest to each txn');
+  assert.ok(
+    log.entries.every((e) => e.digest !== null),
+    '3.8 appends a TxnDigest to each txn',
+  );
   const zxids = log.entries.map((e) => e.hdr.zxid);
-  assert.deepEqual(zxids, zxids.map((_, i) => zxids[0]! + i), 'contiguous zxids');
+  assert.deepEqual(
+    zxids,
+    zxids.map((_, i) => zxids[0]! + i),
+    'contiguous zxids',
+  );
 });
 
 test('a_flipped_bit_in_a_zookeeper_snapshot_is_refused', () => {
   const buf = Buffer.from(fixture('snapshot.a'));
   buf[200] = buf[200]! ^ 0x10;
-  assert.throws(() => readZkSnapshot('snapshot.a', buf), (e) => e instanceof ZkFormatError || (e as Error).name === 'KeeperError');
+  assert.throws(
+    () => readZkSnapshot('snapshot.a', buf),
+    (e) => e instanceof ZkFormatError || (e as Error).name === 'KeeperError',
+  );
 });

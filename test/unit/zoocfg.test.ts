@@ -106,9 +106,7 @@ describe('parseProperties', () => {
   });
 
   test('escapes: \\t \\n \\r \\f \\uXXXX and \\<other>', () => {
-    const p = parseProperties(
-      'k=a\\tb\\nc\\rd\\fe\nu=\\u0041\\u00e9\\u20AC\nother=\\q\\z\\\\\\#\\!\\=\\:\\ \nkey\\u0020x=1',
-    );
+    const p = parseProperties('k=a\\tb\\nc\\rd\\fe\nu=\\u0041\\u00e9\\u20AC\nother=\\q\\z\\\\\\#\\!\\=\\:\\ \nkey\\u0020x=1');
     assert.equal(p.get('k'), 'a\tb\nc\rd\fe');
     assert.equal(p.get('u'), 'Aé€');
     assert.equal(p.get('other'), 'qz\\#!=: ');
@@ -226,7 +224,12 @@ describe('resolveConfig: sample files', () => {
     assert.equal(config.autopurgeSnapRetainCount, 3);
     assert.equal(config.autopurgePurgeIntervalHours, 1);
     // The Prometheus provider's keys are acted on: GET /metrics on 0.0.0.0:7000.
-    for (const k of ['metricsProvider.className', 'metricsProvider.httpHost', 'metricsProvider.httpPort', 'metricsProvider.exportJvmInfo']) {
+    for (const k of [
+      'metricsProvider.className',
+      'metricsProvider.httpHost',
+      'metricsProvider.httpPort',
+      'metricsProvider.exportJvmInfo',
+    ]) {
       assert.equal(classifyKey(k), 'honoured', k);
     }
     assert.deepEqual(warnings, []);
@@ -554,30 +557,46 @@ describe('/zookeeper/config text', () => {
 
   test('as a ZooKeeper 3.8 ensemble printed it for the same lines', () => {
     // a live 3-member ZooKeeper 3.8 ensemble (static zoo.cfg, reconfig off) held exactly this
-    assert.equal(configNodeText(servers({
-      1: '127.0.0.1:15970:15971;127.0.0.1:15969',
-      2: '127.0.0.1:15973:15974:participant;15972',
-      3: 'localhost:15976:15977',
-    })), 'server.1=127.0.0.1:15970:15971:participant;127.0.0.1:15969\n' +
-      'server.2=127.0.0.1:15973:15974:participant;0.0.0.0:15972\n' +
-      'server.3=localhost:15976:15977:participant\n' +
-      'version=0');
-    assert.equal(configNodeText(servers({ 1: 'a:1:2', 2: 'b:1:2', 3: 'c:1:2', 4: 'd:1:2:observer' })),
-      'server.1=a:1:2:participant\nserver.2=b:1:2:participant\nserver.3=c:1:2:participant\nserver.4=d:1:2:observer\nversion=0');
+    assert.equal(
+      configNodeText(
+        servers({
+          1: '127.0.0.1:15970:15971;127.0.0.1:15969',
+          2: '127.0.0.1:15973:15974:participant;15972',
+          3: 'localhost:15976:15977',
+        }),
+      ),
+      'server.1=127.0.0.1:15970:15971:participant;127.0.0.1:15969\n' +
+        'server.2=127.0.0.1:15973:15974:participant;0.0.0.0:15972\n' +
+        'server.3=localhost:15976:15977:participant\n' +
+        'version=0',
+    );
+    assert.equal(
+      configNodeText(servers({ 1: 'a:1:2', 2: 'b:1:2', 3: 'c:1:2', 4: 'd:1:2:observer' })),
+      'server.1=a:1:2:participant\nserver.2=b:1:2:participant\nserver.3=c:1:2:participant\nserver.4=d:1:2:observer\nversion=0',
+    );
   });
 
   test('IPv6 addresses go in brackets (QuorumServer.delimitedHostString)', () => {
-    assert.equal(configNodeText(servers({ 1: '[2001:db8::1]:2888:3888;[::1]:2181' })), 'server.1=[2001:db8::1]:2888:3888:participant;[::1]:2181\nversion=0');
+    assert.equal(
+      configNodeText(servers({ 1: '[2001:db8::1]:2888:3888;[::1]:2181' })),
+      'server.1=[2001:db8::1]:2888:3888:participant;[::1]:2181\nversion=0',
+    );
   });
 
   test('members come in Java HashMap<Long> order', () => {
     // the orders java.util.HashMap iterated these ids in (Java 17)
-    const order = (ids: number[]): number[] => configNodeText(servers(Object.fromEntries(ids.map((id) => [id, 'h:1:2']))))
-      .split('\n').filter((l) => l.startsWith('server.')).map((l) => Number(/^server\.(\d+)=/.exec(l)![1]));
+    const order = (ids: number[]): number[] =>
+      configNodeText(servers(Object.fromEntries(ids.map((id) => [id, 'h:1:2']))))
+        .split('\n')
+        .filter((l) => l.startsWith('server.'))
+        .map((l) => Number(/^server\.(\d+)=/.exec(l)![1]));
     assert.deepEqual(order([1, 2, 3]), [1, 2, 3]);
     assert.deepEqual(order([5, 20]), [20, 5]);
     assert.deepEqual(order([3, 100, 1000, 70000]), [70000, 3, 100, 1000]);
-    assert.deepEqual(order([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 20, 33]), [1, 33, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 20]);
+    assert.deepEqual(
+      order([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 20, 33]),
+      [1, 33, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 20],
+    );
     assert.deepEqual(order([4294967297, 1, 2]), [4294967297, 1, 2]);
   });
 
@@ -587,8 +606,22 @@ describe('/zookeeper/config text', () => {
     assert.deepEqual(javaPropertiesOrder(keys([1, 2, 3, 4])), ['server.2', 'server.1', 'server.4', 'server.3', 'version']);
     assert.deepEqual(javaPropertiesOrder(keys([1, 2, 3])), ['server.2', 'server.1', 'server.3', 'version']);
     assert.deepEqual(javaPropertiesOrder(keys([5, 20, 100])), ['server.20', 'server.5', 'version', 'server.100']);
-    assert.deepEqual(javaPropertiesOrder(keys([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13])), ['version', 'server.10', 'server.11', 'server.2', 'server.1',
-      'server.12', 'server.13', 'server.6', 'server.5', 'server.4', 'server.3', 'server.9', 'server.8', 'server.7']);
+    assert.deepEqual(javaPropertiesOrder(keys([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13])), [
+      'version',
+      'server.10',
+      'server.11',
+      'server.2',
+      'server.1',
+      'server.12',
+      'server.13',
+      'server.6',
+      'server.5',
+      'server.4',
+      'server.3',
+      'server.9',
+      'server.8',
+      'server.7',
+    ]);
   });
 });
 
@@ -732,7 +765,10 @@ describe('resolveConfig: unknown and unsupported keys', () => {
     for (const kv of keys) {
       const key = kv.slice(0, kv.indexOf('='));
       assert.equal(classifyKey(key), 'unhonoured', key);
-      assert.ok(warnings.some((w) => w.startsWith(`${key}:`)), `warning for ${key}`);
+      assert.ok(
+        warnings.some((w) => w.startsWith(`${key}:`)),
+        `warning for ${key}`,
+      );
     }
     assert.equal(config.systemProperties.get('zookeeper.serverCnxnFactory'), 'org.apache.zookeeper.server.NettyServerCnxnFactory');
     assert.equal(config.systemProperties.get('zookeeper.ssl.keyStore.location'), '/k');
@@ -744,8 +780,12 @@ describe('resolveConfig: unknown and unsupported keys', () => {
 
   test('metricsProvider: the Prometheus endpoint, on only when className names it', () => {
     const on = (text: string): ReturnType<typeof cfg> => cfg(`dataDir=/d\n${text}`);
-    assert.deepEqual(on('metricsProvider.className=prometheus\nmetricsProvider.httpPort=9141\nmetricsProvider.httpHost=127.0.0.1\nmetricsProvider.exportJvmInfo=false').config.prometheus,
-      { httpHost: '127.0.0.1', httpPort: 9141, exportProcessMetrics: false });
+    assert.deepEqual(
+      on(
+        'metricsProvider.className=prometheus\nmetricsProvider.httpPort=9141\nmetricsProvider.httpHost=127.0.0.1\nmetricsProvider.exportJvmInfo=false',
+      ).config.prometheus,
+      { httpHost: '127.0.0.1', httpPort: 9141, exportProcessMetrics: false },
+    );
     assert.equal(on('metricsProvider.className=org.apache.zookeeper.metrics.impl.DefaultMetricsProvider').config.prometheus, null);
     assert.deepEqual(on('metricsProvider.className=org.apache.zookeeper.metrics.impl.DefaultMetricsProvider').warnings, []);
     const other = on('metricsProvider.className=com.example.Statsd\nmetricsProvider.httpPort=7001');
@@ -754,12 +794,29 @@ describe('resolveConfig: unknown and unsupported keys', () => {
     assert.ok(other.warnings.some((w) => w.startsWith('metricsProvider.className:')));
     assert.ok(other.warnings.some((w) => w.startsWith('metricsProvider.httpPort: ignored')));
     assert.equal(cfg(DEFAULT_CONFIG_TEXT).config.prometheus, null);
-    throwsConfigError(() => on(`metricsProvider.className=${PROMETHEUS_PROVIDER_CLASS}\nmetricsProvider.httpPort=seven`), 'metricsProvider.httpPort', 'seven');
-    throwsConfigError(() => on('metricsProvider.className=prometheus\nmetricsProvider.httpPort=70000'), 'metricsProvider.httpPort', '70000');
+    throwsConfigError(
+      () => on(`metricsProvider.className=${PROMETHEUS_PROVIDER_CLASS}\nmetricsProvider.httpPort=seven`),
+      'metricsProvider.httpPort',
+      'seven',
+    );
+    throwsConfigError(
+      () => on('metricsProvider.className=prometheus\nmetricsProvider.httpPort=70000'),
+      'metricsProvider.httpPort',
+      '70000',
+    );
   });
 
   test('exported key lists', () => {
-    for (const k of ['tickTime', 'dataDir', 'clientPort', '4lw.commands.whitelist', 'jute.maxbuffer', 'enforceQuota', 'preAllocSize', 'backup.archiveDir']) {
+    for (const k of [
+      'tickTime',
+      'dataDir',
+      'clientPort',
+      '4lw.commands.whitelist',
+      'jute.maxbuffer',
+      'enforceQuota',
+      'preAllocSize',
+      'backup.archiveDir',
+    ]) {
       assert.ok(HONOURED_KEYS.has(k), k);
       assert.equal(classifyKey(k), 'honoured');
     }
@@ -811,17 +868,33 @@ describe('resolveConfig: bad numbers', () => {
 
 describe('resolveConfig: runtime settings are typed and checked', () => {
   test('values as ZooKeeper reads them (Long.decode), backup.* with the archive', () => {
-    const { config, warnings } = cfg([
-      'dataDir=/d', 'preAllocSize=0x400', 'txnLogSizeLimitInKb=2048', 'zookeeper.fsync.warningthresholdms=250',
-      'snapshot.compression.method=gz', 'backup.archiveDir=arch', 'backup.intervalMs=3600000', 'backup.retainCount=7',
-      'backup.retainHours=0.5', 'backup.archiveIntervalMs=5000',
-    ].join('\n'), { baseDir: '/base' });
+    const { config, warnings } = cfg(
+      [
+        'dataDir=/d',
+        'preAllocSize=0x400',
+        'txnLogSizeLimitInKb=2048',
+        'zookeeper.fsync.warningthresholdms=250',
+        'snapshot.compression.method=gz',
+        'backup.archiveDir=arch',
+        'backup.intervalMs=3600000',
+        'backup.retainCount=7',
+        'backup.retainHours=0.5',
+        'backup.archiveIntervalMs=5000',
+      ].join('\n'),
+      { baseDir: '/base' },
+    );
     assert.deepEqual(warnings, []);
     assert.equal(config.preAllocBytes, 1024 * 1024);
     assert.equal(config.txnLogSegmentBytes, 2048 * 1024);
     assert.equal(config.fsyncWarningThresholdMs, 250);
     assert.equal(config.snapshotCompression, 'gz');
-    assert.deepEqual(config.backup, { archiveDir: '/base/arch', archiveIntervalMs: 5000, intervalMs: 3600000, retainCount: 7, retainHours: 0.5 });
+    assert.deepEqual(config.backup, {
+      archiveDir: '/base/arch',
+      archiveIntervalMs: 5000,
+      intervalMs: 3600000,
+      retainCount: 7,
+      retainHours: 0.5,
+    });
   });
 
   test('the archive interval defaults to a minute; txnLogSizeLimitInKb <= 0 means no size limit', () => {
@@ -855,7 +928,13 @@ describe('resolveConfig: runtime settings are typed and checked', () => {
   test('a setting that does not apply says so', () => {
     const { config, warnings } = cfg('dataDir=/d\nbackup.intervalMs=1000\ncommitLogCount=100');
     assert.equal(config.backup, null);
-    assert.ok(warnings.some((w) => w.startsWith('backup.intervalMs: ignored, backup.archiveDir is not set')), warnings.join('\n'));
-    assert.ok(warnings.some((w) => w.startsWith('commitLogCount: applies to ensemble members only')), warnings.join('\n'));
+    assert.ok(
+      warnings.some((w) => w.startsWith('backup.intervalMs: ignored, backup.archiveDir is not set')),
+      warnings.join('\n'),
+    );
+    assert.ok(
+      warnings.some((w) => w.startsWith('commitLogCount: applies to ensemble members only')),
+      warnings.join('\n'),
+    );
   });
 });
