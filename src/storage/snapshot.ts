@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { JuteReader, JuteWriter } from '../wire/jute.js';
 import { assert } from '../util/errors.js';
-import { readACLs, writeACLs, type ACL } from '../wire/protocol.js';
+import { readACLs, readStatPersisted, writeACLs, type ACL } from '../wire/protocol.js';
 import { DataTree, type Capture, type ZNode } from '../tree/datatree.js';
 import { DIGEST_VERSION, addDigest } from '../tree/digest.js';
 
@@ -364,17 +364,7 @@ export class SnapshotParser {
       const data = r.latin1OrNull();
       const acl = acls[r.int()];
       if (!acl) throw new SnapshotCorruptError(file, `node ${path} uses an ACL that was not defined`);
-      const ok = tree.loadNode(path, data, acl, {
-        czxid: r.long(),
-        mzxid: r.long(),
-        ctime: r.long(),
-        mtime: r.long(),
-        version: r.int(),
-        cversion: r.int(),
-        aversion: r.int(),
-        ephemeralOwner: r.longBig(),
-        pzxid: r.long(),
-      });
+      const ok = tree.loadNode(path, data, acl, readStatPersisted(r));
       if (!ok) throw new SnapshotCorruptError(file, `node ${path} comes before its parent`);
       this.count++;
       n++;

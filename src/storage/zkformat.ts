@@ -2,7 +2,7 @@
 // ZooKeeper: snapshot.<zxid> (FileSnap) and log.<zxid> (FileTxnLog), both jute with Adler32.
 // Layouts: ../shared/reference/zookeeper.md section 4.
 import { JuteReader } from '../wire/jute.js';
-import { readACLs, type ACL } from '../wire/protocol.js';
+import { readACLs, readStatPersisted, type ACL, type StatPersisted } from '../wire/protocol.js';
 import { readTxnBody, readTxnHeader, type Txn, type TxnHeader } from '../wire/txn.js';
 
 export const ZK_SNAP_MAGIC = 0x5a4b534e; // "ZKSN"
@@ -35,17 +35,7 @@ export function adler32(buf: Buffer, start = 0, end = buf.length, prev = 1): num
   return ((b << 16) | a) >>> 0;
 }
 
-export interface ZkStatPersisted {
-  czxid: number;
-  mzxid: number;
-  ctime: number;
-  mtime: number;
-  version: number;
-  cversion: number;
-  aversion: number;
-  ephemeralOwner: bigint;
-  pzxid: number;
-}
+export type ZkStatPersisted = StatPersisted;
 
 export interface ZkSnapshot {
   sessions: Array<{ id: bigint; timeoutMs: number }>;
@@ -54,20 +44,6 @@ export interface ZkSnapshot {
   nodes: Array<{ path: string; data: Buffer | null; aclId: bigint; stat: ZkStatPersisted }>;
   digest: { zxid: number; version: number; value: bigint } | null;
   lastProcessedZxid: number | null;
-}
-
-function readStatPersisted(r: JuteReader): ZkStatPersisted {
-  return {
-    czxid: r.long(),
-    mzxid: r.long(),
-    ctime: r.long(),
-    mtime: r.long(),
-    version: r.int(),
-    cversion: r.int(),
-    aversion: r.int(),
-    ephemeralOwner: r.longBig(),
-    pzxid: r.long(),
-  };
 }
 
 /** Parses an uncompressed ZooKeeper snapshot, checking its Adler32 seals. */

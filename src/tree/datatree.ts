@@ -3,7 +3,7 @@
 // restore runs (DataTree.processTxn). Reads never change the tree except for watch registration.
 import { ErrorCode, assert } from '../util/errors.js';
 import { hexZxid } from '../util/zxid.js';
-import { EventType, OpCode, Perms, type ACL, type Stat } from '../wire/protocol.js';
+import { EventType, OpCode, Perms, type ACL, type Stat, type StatPersisted } from '../wire/protocol.js';
 import { isContainerOwner, isEphemeralOwner, ownerTtlMs, type Txn, type TxnHeader } from '../wire/txn.js';
 import { WatchManager, WatchMode, basename, parentOf, type WatchEvent, type WatcherId } from './watches.js';
 import { addDigest, nodeDigest } from './digest.js';
@@ -215,22 +215,7 @@ export class DataTree {
    * Installs one node read from a snapshot (parents come first). The system nodes exist already
    * and are overwritten. False when the parent is missing.
    */
-  loadNode(
-    path: string,
-    data: Buffer | string | null,
-    acl: ACL[],
-    s: {
-      czxid: number;
-      mzxid: number;
-      ctime: number;
-      mtime: number;
-      version: number;
-      cversion: number;
-      aversion: number;
-      ephemeralOwner: bigint;
-      pzxid: number;
-    },
-  ): boolean {
+  loadNode(path: string, data: Buffer | string | null, acl: ACL[], s: StatPersisted): boolean {
     const parentPath = parentOf(path);
     const parent = parentPath === null ? undefined : this.nodes.get(parentPath);
     if (parentPath !== null && !parent) return false;

@@ -145,6 +145,24 @@ export function writeStat(w: JuteWriter, s: Stat): void {
     .int(s.numChildren)
     .long(s.pzxid);
 }
+/** zookeeper.jute's StatPersisted: what snapshots store of a node's Stat (dataLength and numChildren are derived). */
+export type StatPersisted = Omit<Stat, 'dataLength' | 'numChildren'>;
+
+/** Reads a StatPersisted record (snapshots: ZooKeeper's and Ark's). */
+export function readStatPersisted(r: JuteReader): StatPersisted {
+  return {
+    czxid: r.long(),
+    mzxid: r.long(),
+    ctime: r.long(),
+    mtime: r.long(),
+    version: r.int(),
+    cversion: r.int(),
+    aversion: r.int(),
+    ephemeralOwner: r.longBig(),
+    pzxid: r.long(),
+  };
+}
+
 export function readStat(r: JuteReader): Stat {
   return {
     czxid: r.long(),
