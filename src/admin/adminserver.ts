@@ -27,6 +27,7 @@ import {
 } from './fourletter.js';
 import { VERSION_STRING } from '../version.js';
 import type { Logger } from '../util/log.js';
+import { closeHttp, listenHttp } from '../util/httpserver.js';
 import { aclAllows, authenticate } from '../tree/acl.js';
 import { Perms, type ACL, type Id } from '../wire/protocol.js';
 import type { BackupResult } from '../backup/format.js';
@@ -586,32 +587,23 @@ export class AdminServer {
   }
 
   /** Resolves with the bound port; a port in use is logged and the server runs without it, as ZooKeeper does. */
-  start(port: number, host: string): Promise<number | null> {
-    return new Promise((resolve) => {
-      const server = createServer((req, res) => this.handle(req, res));
-      server.once('error', (e: NodeJS.ErrnoException) => {
-        this.log.warn(
-          { port, host, err: e.message },
-          'AdminServer could not start: serving clients without it; free the port, or set admin.serverPort (or admin.enableServer=false) in zoo.cfg',
-        );
-        resolve(null);
-      });
-      server.listen(port, host, () => {
-        const a = server.address();
-        this.server = server;
-        resolve(typeof a === 'object' && a ? a.port : port);
-      });
-    });
+  async start(port: number, host: string): Promise<number | null> {
+    const server = createServer((req, res) => this.handle(req, res));
+    const bound = await listenHttp(
+      server,
+      port,
+      host,
+      this.log,
+      'AdminServer could not start: serving clients without it; free the port, or set admin.serverPort (or admin.enableServer=false) in zoo.cfg',
+    );
+    if (bound !== null) this.server = server;
+    return bound;
   }
 
   async stop(): Promise<void> {
     const s = this.server;
     this.server = null;
-    if (s)
-      await new Promise<void>((r) => {
-        s.closeAllConnections();
-        s.close(() => r());
-      });
+    await closeHttp(s);
   }
 }
 

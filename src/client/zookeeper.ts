@@ -509,15 +509,7 @@ export class ZooKeeperClient extends EventEmitter {
 
   async getData(path: string, options: WatchOptions = {}): Promise<NodeData> {
     validatePath(path);
-    const server = prependChroot(this.chroot, path);
-    const watcher = this.watcherOf(options.watch);
-    return this.submit(
-      { type: OpCode.getData, req: { path: server, watch: watcher !== null } },
-      path,
-      readNodeData,
-      options,
-      this.registerOnOk('data', server, watcher),
-    );
+    return this.readData(prependChroot(this.chroot, path), path, options);
   }
 
   async setData(path: string, data: Data, options: VersionOptions = {}): Promise<Stat> {
@@ -765,13 +757,18 @@ export class ZooKeeperClient extends EventEmitter {
 
   /** The ensemble configuration (/zookeeper/config, never chrooted). */
   async getConfig(options: WatchOptions = {}): Promise<NodeData> {
+    return this.readData(CONFIG_NODE, CONFIG_NODE, options);
+  }
+
+  /** getData of `server` (the path as the server knows it; `path` as the caller named it). */
+  private readData(server: string, path: string, options: WatchOptions): Promise<NodeData> {
     const watcher = this.watcherOf(options.watch);
     return this.submit(
-      { type: OpCode.getData, req: { path: CONFIG_NODE, watch: watcher !== null } },
-      CONFIG_NODE,
+      { type: OpCode.getData, req: { path: server, watch: watcher !== null } },
+      path,
       readNodeData,
       options,
-      this.registerOnOk('data', CONFIG_NODE, watcher),
+      this.registerOnOk('data', server, watcher),
     );
   }
 
