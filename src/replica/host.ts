@@ -59,6 +59,8 @@ export interface ReplicaHostOptions {
   fatal: (err: Error) => void;
   /** another core serves from now on (SNAP install, reload) */
   coreChanged: (core: ServerCore) => void;
+  /** the member began serving clients (an established leader, or a learner in sync) */
+  servingStarted: () => void;
   /**
    * Keep the committed txns a SNAP would drop from the log (an archive may still need them):
    * the member's commit point before the SNAP arrived is what is known committed whatever it brings.
@@ -74,7 +76,9 @@ type DiskOp =
 
 export class ReplicaHost {
   private readonly queue: DiskOp[] = [];
-  private busy = false;
+  /** the kind of the disk operation running (null: none) */
+  private running: DiskOp['kind'] | null = null;
+  private serving = false;
   private stopped = false;
   /** consensus's commit point as of the last round: the txns up to it are committed whatever a SNAP brings */
   private committedSeen: number;
@@ -89,7 +93,7 @@ export class ReplicaHost {
 
   /** A disk operation is running (stop waits for it: a write in flight completes or fails). */
   get diskBusy(): boolean {
-    return this.busy;
+    return this.running !== null;
   }
 
   /**
@@ -114,6 +118,10 @@ export class ReplicaHost {
     // commits reach the followers before the replies they commit reach the clients
     if (rd.outputs.length > 0) this.o.links.flush();
     this.committedSeen = r.zab.commitZxid;
+    if (r.zab.serving !== this.serving) {
+      this.serving = r.zab.serving;
+      if (this.serving) this.o.servingStarted();
+    }
     return rd;
   }
 
@@ -125,6 +133,7 @@ export class ReplicaHost {
    */
   canSnapshot(): boolean {
     if (this.stopped || this.replica.core.mode === 'down' || this.replica.awaitingReload) return false;
+    if (this.running !== null && this.running !== 'append') return false;
     return this.queue.every((op) => op.kind === 'append');
   }
 
@@ -141,9 +150,9 @@ export class ReplicaHost {
 
   /** Starts the next disk operation unless one runs; consecutive appends of one generation share one write. */
   private runDisk(): void {
-    if (this.busy || this.stopped || this.queue.length === 0) return;
+    if (this.running !== null || this.stopped || this.queue.length === 0) return;
     const op = this.queue.shift()!;
-    this.busy = true;
+    this.running = op.kind;
     switch (op.kind) {
       case 'append': {
         const entries = op.entries.slice();
@@ -180,16 +189,27 @@ export class ReplicaHost {
   }
 
   private completed(err: Error | null, then: () => void): void {
-    this.busy = false;
+    this.running = null;
     if (this.stopped) return;
     if (err) {
-      this.stopped = true;
-      this.queue.length = 0;
-      this.o.fatal(err);
+      this.fail(err);
       return;
     }
-    then();
+    try {
+      then();
+    } catch (e) {
+      // a broken invariant taking the result (Replica.reloaded, persisted) stops the member as a
+      // failed write does, instead of escaping from the disk's callback
+      this.fail(e as Error);
+      return;
+    }
     this.runDisk();
     this.o.schedule();
+  }
+
+  private fail(err: Error): void {
+    this.stopped = true;
+    this.queue.length = 0;
+    this.o.fatal(err);
   }
 }

@@ -33,8 +33,8 @@ export interface HostServices {
   snapshotDone(): Promise<void>;
   /** an ensemble member started serving clients (after a sync with its leader, or as the leader) */
   servingStarted(): void;
-  /** a SNAP from the leader became this member's newest snapshot */
-  snapshotInstalled(): void;
+  /** a SNAP from the leader, at `zxid`, became this member's newest snapshot */
+  snapshotInstalled(zxid: number): void;
   /**
    * The highest zxid the archive holds (0 without one): a restore's new epoch goes above it, so a
    * restored history never reuses zxids the archive already gives to another history.

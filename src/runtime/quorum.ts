@@ -164,6 +164,7 @@ export class QuorumPath implements CommitPath {
       schedule: () => this.schedule(),
       fatal: (err) => this.diskFailed(err),
       coreChanged: (core) => this.host.coreChanged(core),
+      servingStarted: () => this.host.servingStarted(),
       keepCommittedLog: this.host.config.backup !== null,
     });
     this.host.coreChanged(this.core);
@@ -299,9 +300,7 @@ export class QuorumPath implements CommitPath {
       }
       this.lastZabRole = z.role;
     }
-    if (z.serving === this.servingSinceMs > 0) return;
-    this.servingSinceMs = z.serving ? now : 0;
-    if (z.serving) this.host.servingStarted();
+    if (z.serving !== this.servingSinceMs > 0) this.servingSinceMs = z.serving ? now : 0;
   }
 
   /** Says (once per change) when this member, holding no data, waits to hear from every voter before it elects. */
@@ -439,7 +438,7 @@ export class QuorumPath implements CommitPath {
       install: (image, keepLogUpTo, done) =>
         afterSnapshot(() => {
           dataDir.installSnapshot(image.zxid, image.data, keepLogUpTo);
-          this.host.snapshotInstalled();
+          this.host.snapshotInstalled(image.zxid);
           logger.info({ zxid: hexZxid(image.zxid), bytes: image.data.length }, "SNAP: took the leader's snapshot");
         }, done),
       truncate: (zxid, done) =>

@@ -175,8 +175,10 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
         this.archiving?.archiver.historyChanged();
       },
       snapshotDone: () => this.snapshots.done ?? Promise.resolve(),
-      servingStarted: () => this.snapshotIfBehind(),
-      snapshotInstalled: () => this.snapshots.installed(),
+      servingStarted: () => {
+        if (this.snapshots.servingStarted(this.core.lastApplied) && this.commit.canSnapshot()) this.startSnapshot();
+      },
+      snapshotInstalled: (zxid) => this.snapshots.installed(zxid),
       archiveEnd: () => this.archiveEnd(),
     };
   }
@@ -334,19 +336,10 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     this.loading = false;
     // the replayed txns count towards the next snapshot: the count runs from the newest snapshot
     // on disk, not from this process's start (else a member restarted often never snapshots)
-    this.snapshots.applied(rec.records.length);
+    this.snapshots.recovered(rec.records.length, rec.snapshot?.zxid ?? 0);
     // a snapshot now makes the next start-up fast and lets purge drop the replayed log (an
     // ensemble member takes it once it serves: its log may still be cut by the leader)
-    this.snapshotIfBehind();
-  }
-
-  /**
-   * A snapshot when txns were applied since the newest one on disk: after loading (standalone) and
-   * when an ensemble member starts serving after a sync, as ZooKeeper's learner snapshots after
-   * syncing with a leader (Learner.syncWithLeader), so the next restart replays only what came later.
-   */
-  private snapshotIfBehind(): void {
-    if (this.snapshots.sinceSnapshot > 0 && this.commit.canSnapshot()) this.startSnapshot();
+    if (rec.records.length > 0 && this.commit.canSnapshot()) this.startSnapshot();
   }
 
   /** A timer that runs while the server runs; `unref` ones do not keep the process alive. */

@@ -69,14 +69,19 @@ export class SnapshotRunner {
     return this.schedule.applied(n, bytes);
   }
 
-  /** Txns applied since the newest snapshot on disk (at start-up: the ones replayed from the log). */
-  get sinceSnapshot(): number {
-    return this.schedule.sinceSnapshot;
+  /** Start-up: what recovery replayed after the newest snapshot (SnapshotSchedule.recovered). */
+  recovered(replayed: number, snapshotZxid: number): void {
+    this.schedule.recovered(replayed, snapshotZxid);
   }
 
-  /** A snapshot was written by other means (a SNAP from the leader): the count starts again. */
-  installed(): void {
-    this.schedule.started();
+  /** A SNAP from the leader became the newest snapshot: the count starts again. */
+  installed(zxid: number): void {
+    this.schedule.installed(zxid);
+  }
+
+  /** The member began serving with `applied`: should it snapshot now (SnapshotSchedule.servingStarted)? */
+  servingStarted(applied: number): boolean {
+    return this.schedule.servingStarted(applied);
   }
 
   get busy(): boolean {
@@ -106,6 +111,7 @@ export class SnapshotRunner {
       .then(
         (info) => {
           this.last = info;
+          this.schedule.written(info.zxid);
           onWritten?.(info);
           this.onSnapshot?.(info);
           this.stats?.snapshot.add(info.ms);

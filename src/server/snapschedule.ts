@@ -3,14 +3,21 @@
 // snapSizeLimit/2 + random(snapSizeLimit/2) bytes, whichever comes first, counted from the last
 // snapshot started (and, at start-up, from the newest snapshot on disk: the txns replayed count).
 // The random part keeps the members of an ensemble from snapshotting at once; ZooKeeper's
-// SyncRequestProcessor.shouldSnapshot draws both points the same way. Pure: the random source is
-// an argument. The runtime (runtime/snapshots.ts) and the simulator both count with it.
+// SyncRequestProcessor.shouldSnapshot draws both points the same way. And a member that restarted
+// snapshots once it first serves when its newest snapshot lacks txns it holds, as ZooKeeper's
+// learner snapshots after syncing with its leader, so a member killed again and again replays
+// only what came since its last start. Pure: the random source is an argument. The runtime
+// (runtime/snapshots.ts) and the simulator both decide with it.
 export class SnapshotSchedule {
   /** txns and log bytes since the last snapshot started, and the amounts that make the next one due */
   private txns = 0;
   private bytes = 0;
   private txnsDue: number;
   private bytesDue: number;
+  /** the newest snapshot on disk (written, or installed from a leader's SNAP) */
+  private newestZxid = 0;
+  /** has the member served since it started? */
+  private served = false;
 
   /** `snapSizeBytes` <= 0: no size limit (ZooKeeper's snapSizeLimitInKb <= 0). */
   constructor(
@@ -38,9 +45,32 @@ export class SnapshotSchedule {
     return this.txns >= this.txnsDue || this.bytes >= this.bytesDue;
   }
 
-  /** Txns applied since the newest snapshot (or replayed from the log at start-up). */
-  get sinceSnapshot(): number {
-    return this.txns;
+  /** Start-up: `replayed` txns of the log were applied after the newest snapshot, at `snapshotZxid`. */
+  recovered(replayed: number, snapshotZxid: number): void {
+    this.txns += replayed;
+    this.newestZxid = snapshotZxid;
+  }
+
+  /** A snapshot at `zxid` is on disk. */
+  written(zxid: number): void {
+    if (zxid > this.newestZxid) this.newestZxid = zxid;
+  }
+
+  /** A leader's SNAP became the member's newest snapshot: counting starts again from it. */
+  installed(zxid: number): void {
+    this.started();
+    this.written(zxid);
+  }
+
+  /**
+   * The member began serving with `applied` as its state: true when it should snapshot now, the
+   * first time it serves since it started, if its newest snapshot lacks applied txns. Later
+   * elections leave snapshots to the count, so the members do not all snapshot at once.
+   */
+  servingStarted(applied: number): boolean {
+    if (this.served) return false;
+    this.served = true;
+    return applied > this.newestZxid;
   }
 
   /** A snapshot was started (or skipped as too busy): counting starts again towards new points. */

@@ -337,6 +337,9 @@ export class Cluster {
       { ...img, state: { ...node.disk.state } },
       this.nodeNow(node),
     );
+    // as the runtime's load: the replayed txns count from the newest snapshot on disk
+    node.snapshots = this.snapshotSchedule();
+    node.snapshots.recovered(img.entries.length, img.baseZxid);
     node.host = new ReplicaHost(node.replica, {
       disk: this.hostDisk(node),
       links: { send: (m) => node.sent.push(m), flush: () => undefined },
@@ -344,9 +347,14 @@ export class Cluster {
       schedule: () => undefined, // every node runs a round every step
       fatal: (err) => this.fail(`node ${node.id}: disk failed: ${err.message}`),
       coreChanged: () => this.checkDigest(node, 'new core'),
+      servingStarted: () => {
+        // as the runtime's host: the first time it serves, a member behind its newest snapshot takes one
+        if (!node.snapshots.servingStarted(node.replica!.core.lastApplied) || !node.host!.canSnapshot()) return;
+        this.count('snapshot_on_serving');
+        this.snapshot(node);
+      },
       keepCommittedLog: true, // every member archives
     });
-    node.snapshots = this.snapshotSchedule();
     node.archiving = new SimArchiving();
     this.checkDigest(node, 'start-up');
   }
@@ -621,6 +629,7 @@ export class Cluster {
     disk.old = [...disk.old, ...disk.log].filter((e) => e.zxid <= keep && e.zxid >= retain);
     disk.snapshot = image;
     disk.log = [];
+    node.snapshots.installed(image.zxid);
     this.pruneBreaks(disk);
     this.count('snap_sync');
     this.log(`node ${node.id} installed SNAP at 0x${image.zxid.toString(16)}`);
@@ -763,6 +772,7 @@ export class Cluster {
     if (zxid <= (disk.snapshot?.zxid ?? 0)) return;
     if (zxid > durableEnd(disk)) this.count('snapshot_ahead_of_log');
     disk.snapshot = { zxid, data: encodeSnapshotNow(tree, r.core.sessionRecords(), this.nodeNow(node)) };
+    node.snapshots.written(zxid);
     // purge keeps what the archive does not hold yet, and the txn a new link would continue
     const archived = this.retainFrom(node);
     disk.old = [...disk.old, ...disk.log.filter((e) => e.zxid <= zxid)].filter((e) => e.zxid >= archived);

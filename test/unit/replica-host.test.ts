@@ -36,6 +36,7 @@ class ScriptedReplica {
   core = { mode: 'learner' as string };
   zab = {
     commitZxid: 0,
+    serving: false,
     compact: (z: number): void => {
       this.compacted.push(z);
     },
@@ -97,6 +98,7 @@ function setup(o: { keepCommittedLog?: boolean } = {}) {
     clock: () => 1000,
     schedule: () => undefined,
     coreChanged: () => events.push('core'),
+    servingStarted: () => events.push('serving'),
     links: {
       send: (m) => {
         disk.calls.push(`send ${m.to}`);
@@ -191,6 +193,7 @@ test('no snapshot starts while a SNAP install, TRUNC or reload waits, nor while 
   host.round(0);
   assert.equal(host.canSnapshot(), false, 'a TRUNC waits behind the append');
   disk.complete();
+  assert.equal(host.canSnapshot(), false, 'nor while the TRUNC runs');
   disk.complete();
   assert.equal(host.canSnapshot(), true);
   replica.core.mode = 'down';
@@ -214,6 +217,7 @@ test('a failed write stops the host: nothing more is written or reported persist
     clock: () => 0,
     schedule: () => undefined,
     coreChanged: () => undefined,
+    servingStarted: () => undefined,
     fatal: (e) => fatal.push(e),
     keepCommittedLog: false,
   });
@@ -236,4 +240,34 @@ test('after stop, an operation in flight completes without reporting back', () =
   assert.equal(host.diskBusy, false);
   assert.deepEqual(replica.persistedCalls, []);
   assert.deepEqual(disk.calls, ['append 1'], 'nothing queued starts after stop');
+});
+
+test('servingStarted is told once each time the member begins serving', () => {
+  const { replica, host, events } = setup();
+  host.round(0);
+  replica.zab.serving = true;
+  host.round(0);
+  host.round(0);
+  replica.zab.serving = false;
+  host.round(0);
+  replica.zab.serving = true;
+  host.round(0);
+  assert.deepEqual(events, ['serving', 'serving']);
+});
+
+test('a broken invariant taking a disk result stops the member through fatal, not out of the disk callback', () => {
+  const { replica, disk, host, fatal } = setup();
+  replica.persisted = () => {
+    throw new Error('persisted past the log');
+  };
+  replica.rounds.push(ready({ entries: [entry(1)] }), ready({ entries: [entry(2)] }));
+  host.round(0);
+  host.round(0);
+  assert.doesNotThrow(() => disk.complete());
+  assert.deepEqual(
+    fatal.map((e) => e.message),
+    ['persisted past the log'],
+  );
+  assert.equal(host.round(0), null);
+  assert.deepEqual(disk.calls, ['append 1'], 'nothing more is written');
 });

@@ -23,14 +23,28 @@ test('due by log size before the count, when a size limit is set; no size limit 
   assert.equal(unlimited.applied(10, Number.MAX_SAFE_INTEGER), false);
 });
 
-test('started() counts again from zero; sinceSnapshot says what a restart would replay', () => {
+test('started() counts again from zero', () => {
   const s = new SnapshotSchedule(10, 0, () => 0);
-  s.applied(7);
-  assert.equal(s.sinceSnapshot, 7);
-  assert.equal(s.due, true);
+  assert.equal(s.applied(7), true);
   s.started();
-  assert.equal(s.sinceSnapshot, 0);
   assert.equal(s.due, false);
+});
+
+test('the replayed log counts towards the next snapshot, and a restarted member behind its newest snapshot takes one when it first serves', () => {
+  const s = new SnapshotSchedule(100, 0, () => 0);
+  s.recovered(40, 0x100);
+  assert.equal(s.applied(10), false);
+  assert.equal(s.applied(1), true, '40 replayed + 11 applied reach 51');
+  assert.equal(s.servingStarted(0x129), true, 'it holds txns its newest snapshot lacks');
+  assert.equal(s.servingStarted(0x200), false, 'only the first time it serves: later elections leave it to the count');
+  const current = new SnapshotSchedule(100, 0, () => 0);
+  current.recovered(0, 0x100);
+  assert.equal(current.servingStarted(0x100), false, 'nothing to add');
+  const synced = new SnapshotSchedule(100, 0, () => 0);
+  synced.recovered(5, 0x100);
+  synced.installed(0x300);
+  assert.equal(synced.servingStarted(0x300), false, 'a SNAP from the leader is its newest snapshot');
+  assert.equal(synced.applied(50), false, 'and the count starts again from it');
 });
 
 test('snapSizeLimitInKb is read as ZooKeeper reads it (default 4 GB, <= 0 no limit), and a bad value names the key', () => {
