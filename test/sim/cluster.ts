@@ -153,6 +153,8 @@ export interface SimRunOptions {
    * synchronous job (encoding a restore's or a SNAP's image of a large tree, installing it)
    */
   stallMs?: (c: Cluster, node: number, rd: ReplicaReady) => number;
+  /** the members' snapCount (default SIM_SNAP_COUNT): smaller makes leaders compact sooner, so laggards need a SNAP */
+  snapCount?: number;
 }
 
 export class Cluster {
@@ -360,7 +362,7 @@ export class Cluster {
   }
 
   private snapshotSchedule(): SnapshotSchedule {
-    return new SnapshotSchedule(SIM_SNAP_COUNT, 0, () => this.rDisk.next());
+    return new SnapshotSchedule(this.opts.snapCount ?? SIM_SNAP_COUNT, 0, () => this.rDisk.next());
   }
 
   private durableImage(node: SimNode): DurableImage {

@@ -135,6 +135,9 @@ export const SCENARIOS: Scenario[] = [
       return {
         swarm: { ...calm, faultPhaseMs: 9000 },
         noRandomFaults: true,
+        // the leader snapshots (and compacts its log) often enough that each isolated follower
+        // falls out of its window and needs a SNAP, whatever the seed's schedule
+        snapCount: 20,
         script: (c) => {
           const since = c.now - c.phaseAt;
           const l = leaderId(c);
