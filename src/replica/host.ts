@@ -126,13 +126,17 @@ export class ReplicaHost {
   }
 
   /**
-   * May a snapshot of the tree start now? Only while the core serves a state it applied, and no
-   * SNAP install, TRUNC or reload is waiting: each replaces what a snapshot would describe. The
-   * snapshot is of the applied tree, which may run ahead of the log's durable end: every applied
-   * txn is committed, so the file holds nothing the ensemble may drop.
+   * May a snapshot of the tree start now? Only while the core serves a state it applied, no SNAP
+   * install, TRUNC or reload is waiting or running (each replaces what a snapshot would describe),
+   * and every txn the tree holds is known committed. A member applies its whole log at start-up
+   * before it knows what is committed (ZOOKEEPER-1549): until the commit point passes that state,
+   * a snapshot could keep a txn the leader then drops, and a restart takes a snapshot for
+   * committed (the simulator found it: seed 8486). The snapshot may run ahead of the log's durable
+   * end: what it holds is committed, so the file holds nothing the ensemble may drop.
    */
   canSnapshot(): boolean {
     if (this.stopped || this.replica.core.mode === 'down' || this.replica.awaitingReload) return false;
+    if (this.replica.core.lastApplied > this.replica.zab.commitZxid) return false;
     if (this.running !== null && this.running !== 'append') return false;
     return this.queue.every((op) => op.kind === 'append');
   }

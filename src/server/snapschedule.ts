@@ -18,6 +18,8 @@ export class SnapshotSchedule {
   private newestZxid = 0;
   /** has the member served since it started? */
   private served = false;
+  /** a snapshot is owed since the member first served (it waits until one may start) */
+  private owed = false;
 
   /** `snapSizeBytes` <= 0: no size limit (ZooKeeper's snapSizeLimitInKb <= 0). */
   constructor(
@@ -42,7 +44,7 @@ export class SnapshotSchedule {
   }
 
   get due(): boolean {
-    return this.txns >= this.txnsDue || this.bytes >= this.bytesDue;
+    return this.owed || this.txns >= this.txnsDue || this.bytes >= this.bytesDue;
   }
 
   /** Start-up: `replayed` txns of the log were applied after the newest snapshot, at `snapshotZxid`. */
@@ -64,17 +66,20 @@ export class SnapshotSchedule {
 
   /**
    * The member began serving with `applied` as its state: true when it should snapshot now, the
-   * first time it serves since it started, if its newest snapshot lacks applied txns. Later
-   * elections leave snapshots to the count, so the members do not all snapshot at once.
+   * first time it serves since it started, if its newest snapshot lacks applied txns. The snapshot
+   * stays due until one starts (the host may not allow one yet). Later elections leave snapshots
+   * to the count, so the members do not all snapshot at once.
    */
   servingStarted(applied: number): boolean {
     if (this.served) return false;
     this.served = true;
-    return applied > this.newestZxid;
+    this.owed = applied > this.newestZxid;
+    return this.owed;
   }
 
   /** A snapshot was started (or skipped as too busy): counting starts again towards new points. */
   started(): void {
+    this.owed = false;
     this.txns = 0;
     this.bytes = 0;
     this.txnsDue = this.draw(this.snapCount);

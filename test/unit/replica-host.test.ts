@@ -33,7 +33,7 @@ class ScriptedReplica {
   persistedCalls: Array<[number, number]> = [];
   reloads = 0;
   compacted: number[] = [];
-  core = { mode: 'learner' as string };
+  core = { mode: 'learner' as string, lastApplied: 0 };
   zab = {
     commitZxid: 0,
     serving: false,
@@ -195,6 +195,10 @@ test('no snapshot starts while a SNAP install, TRUNC or reload waits, nor while 
   disk.complete();
   assert.equal(host.canSnapshot(), false, 'nor while the TRUNC runs');
   disk.complete();
+  assert.equal(host.canSnapshot(), true);
+  replica.core.lastApplied = 5; // applied at start-up, not yet known committed (ZOOKEEPER-1549)
+  assert.equal(host.canSnapshot(), false, 'not while the tree holds txns not known committed');
+  replica.zab.commitZxid = 5;
   assert.equal(host.canSnapshot(), true);
   replica.core.mode = 'down';
   assert.equal(host.canSnapshot(), false);

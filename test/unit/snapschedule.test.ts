@@ -35,7 +35,11 @@ test('the replayed log counts towards the next snapshot, and a restarted member 
   s.recovered(40, 0x100);
   assert.equal(s.applied(10), false);
   assert.equal(s.applied(1), true, '40 replayed + 11 applied reach 51');
+  s.started();
   assert.equal(s.servingStarted(0x129), true, 'it holds txns its newest snapshot lacks');
+  assert.equal(s.applied(0), true, 'owed until one starts');
+  s.started();
+  assert.equal(s.due, false);
   assert.equal(s.servingStarted(0x200), false, 'only the first time it serves: later elections leave it to the count');
   const current = new SnapshotSchedule(100, 0, () => 0);
   current.recovered(0, 0x100);
