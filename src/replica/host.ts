@@ -132,7 +132,8 @@ export class ReplicaHost {
    * txn is committed, so the file holds nothing the ensemble may drop.
    */
   canSnapshot(): boolean {
-    if (this.stopped || this.replica.core.mode === 'down' || this.replica.awaitingReload) return false;
+    if (this.stopped || this.replica.core.mode === 'down' || this.replica.core.mode === 'readonly' || this.replica.awaitingReload)
+      return false;
     if (this.running !== null && this.running !== 'append') return false;
     return this.queue.every((op) => op.kind === 'append');
   }
