@@ -15,7 +15,7 @@ export const interopJavaDir = join(repoRoot, 'test', 'interop', 'java');
 
 /** Where the Debian jars live; override with ARK_ZK_JAVA_DIR. */
 export const javaDir = process.env.ARK_ZK_JAVA_DIR ?? '/usr/share/java';
-const javaBin = process.env.ARK_JAVA ?? 'java';
+export const javaBin = process.env.ARK_JAVA ?? 'java';
 const javacBin = process.env.ARK_JAVAC ?? 'javac';
 
 /**
