@@ -16,6 +16,7 @@ import { startEnsemble, type Ensemble } from '../helpers/ensemble.js';
 import { startZooKeeperEnsemble } from '../helpers/zookeeper-ensemble.js';
 import {
   compileJava,
+  fourLetterWord,
   interopJavaDir,
   javaBin,
   javaClasspath,
@@ -24,6 +25,7 @@ import {
   zookeeperMissing,
 } from '../helpers/zookeeper.js';
 import { requireOrSkip } from '../helpers/servers.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const EXPECTED = ['readonly', 'read before', 'write NotReadOnlyException', 'waiting', 'connected', 'write ok'];
 
@@ -37,6 +39,14 @@ async function probe(ens: Ensemble, classDir: string): Promise<{ lines: string[]
   await w.sync('/ro');
   await w.close();
   await Promise.all([ens.kill(a), ens.kill(b)]);
+  // the survivor first notices the loss (ZooKeeper: within a tick or two) and looks for 2 s; a
+  // client that connected before would hold a session the read-only server refuses or has never
+  // heard of (the Java client then gives up on it): start once the survivor is read-only
+  await waitUntil(
+    async () => (await fourLetterWord('127.0.0.1', c.port, 'isro', 2000).catch(() => '')) === 'ro',
+    'the survivor is read-only',
+    30000,
+  );
   const proc = spawn(
     javaBin,
     [...jvmFlags('error'), '-cp', [classDir, javaClasspath()].join(delimiter), 'ReadOnlyProbe', ens.connectString, '/ro'],

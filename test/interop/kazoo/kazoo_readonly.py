@@ -11,11 +11,22 @@ by kazoo (which probes the others with `isro`) and writes.
 
 It reuses kazoo's TestReadOnlyMode (its cluster, chroot, read-only client and tearDown).
 """
+import socket
 import threading
+import time
 
 from kazoo.exceptions import NotReadOnlyCallError
 from kazoo.protocol.states import KeeperState
 from kazoo.tests.test_connection import TestReadOnlyMode
+
+
+def isro(host, port):
+    try:
+        with socket.create_connection((host, port), timeout=2) as sock:
+            sock.sendall(b'isro')
+            return sock.recv(16)
+    except OSError:
+        return b''
 
 
 class TestReadOnlyNewSession(TestReadOnlyMode):
@@ -36,8 +47,13 @@ class TestReadOnlyNewSession(TestReadOnlyMode):
                 t.start()
             for t in stoppers:
                 t.join()
-            # a session made now is the survivor's own (a local session in read-only mode)
+            # a session made now is the survivor's own (a local session in read-only mode), once
+            # it is read-only: one made before it noticed the loss would be the ensemble's
             client.stop()
+            survivor = self.cluster[0]
+            deadline = time.time() + 15
+            while isro(survivor.host, survivor.client_port) != b'ro' and time.time() < deadline:
+                time.sleep(0.1)
             client.add_listener(listen)
             client.start()
             assert read_only.wait(15), 'connected read-only'
