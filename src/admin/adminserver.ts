@@ -22,6 +22,7 @@ import {
   resetServerStats,
   systemProperties,
   uptimeMs,
+  servesNow,
   type EnsembleView,
   type ServerView,
 } from './fourletter.js';
@@ -255,7 +256,7 @@ function monitor(v: ServerView): Body {
   // numbers in Java's form (3.6154, 1.0E-4) become JSON numbers, as Jackson writes ZooKeeper's doubles
   for (const [k, val] of mntrPairs(v))
     out[k.replace(/^zk_/, '')] = typeof val === 'string' && /^-?\d+(\.\d+)?(E-?\d+)?$/.test(val) ? Number(val) : val;
-  if (v.ensemble && v.serving && !v.serving()) out.server_state = serverStateOf(v.ensemble);
+  if (v.ensemble && !servesNow(v)) out.server_state = serverStateOf(v.ensemble);
   return out;
 }
 
@@ -331,7 +332,7 @@ const GET_COMMANDS: GetCommand[] = [
   get(['environment', 'env', 'envi'], () => Object.fromEntries(environment()), false),
   get(['get_trace_mask', 'gtmk'], (v) => ({ tracemask: v.traceMask }), false),
   get(['initial_configuration', 'icfg'], (v) => ({ initial_configuration: v.initialConfig })),
-  get(['is_read_only', 'isro'], () => ({ read_only: false })),
+  get(['is_read_only', 'isro'], (v) => ({ read_only: v.core.mode === 'readonly' })),
   get(['last_snapshot', 'lsnp'], lastSnapshot),
   get(['leader', 'lead'], leader),
   get(['monitor', 'mntr'], monitor, false),
@@ -559,7 +560,7 @@ export class AdminServer {
     // (ZooKeeper starts its AdminServer only once the data is loaded; Ark answers /health earlier)
     if (v.loading?.())
       return send(res, 503, { command: name, error: 'loading the data dir: only /health and /ready answer until it is loaded' });
-    if (cmd.serverRequired && v.serving && !v.serving()) return send(res, 200, { command: name, error: NOT_SERVING });
+    if (cmd.serverRequired && !servesNow(v)) return send(res, 200, { command: name, error: NOT_SERVING });
     if (cmd.auth) {
       const auth = this.authProblem(req);
       if (auth) return send(res, auth.status, { command: name, error: auth.error });

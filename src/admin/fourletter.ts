@@ -129,7 +129,8 @@ export interface EnsembleView {
 /** The view of a running server that four-letter words and the AdminServer read (and the few actions they take). */
 export interface ServerView {
   core: ServerCore;
-  mode: 'standalone' | 'leader' | 'follower' | 'observer';
+  /** 'read-only': an ensemble member serving read-only clients without a quorum (readonlymode.enabled) */
+  mode: 'standalone' | 'leader' | 'follower' | 'observer' | 'read-only';
   config: {
     clientPort: number;
     clientPortAddress: string;
@@ -528,10 +529,25 @@ function dump(v: ServerView): string {
   return out;
 }
 
+/**
+ * isro (IsroCommand): 'ro' from a member serving read-only clients without a quorum, 'rw' from one
+ * that serves, 'null' from one that serves no one (looking or syncing). Clients connected to a
+ * read-only server probe the others with it and move to one that answers 'rw'.
+ */
+export function isro(v: ServerView): 'ro' | 'rw' | 'null' {
+  if (v.core.mode === 'readonly') return 'ro';
+  return servesNow(v) ? 'rw' : 'null';
+}
+
+/** Does this server serve clients now: standalone, an established leader, a synced learner, or read-only mode. */
+export function servesNow(v: ServerView): boolean {
+  return !v.serving || v.serving() || v.core.mode === 'readonly';
+}
+
 /** Each word's answer; some act first (crst, srst). */
 const WORDS = new Map<string, (v: ServerView) => string>([
   ['ruok', () => 'imok'],
-  ['isro', () => 'rw'],
+  ['isro', isro],
   ['srvr', (v) => `Zookeeper version: ${VERSION_STRING}\n${serverStats(v)}`],
   ['stat', stat],
   ['cons', cons],
@@ -579,7 +595,7 @@ const WORDS = new Map<string, (v: ServerView) => string>([
 
 export function fourLetterWord(v: ServerView, cmd: string): string {
   if (!v.isAllowed(cmd)) return `${cmd} is not executed because it is not in the whitelist.\n`;
-  if (v.serving && !v.serving() && !ALWAYS_ANSWERED.has(cmd)) return NOT_SERVING;
+  if (!servesNow(v) && !ALWAYS_ANSWERED.has(cmd)) return NOT_SERVING;
   const word = WORDS.get(cmd);
   return word ? word(v) : `${cmd} is not a supported command.\n`;
 }

@@ -2,10 +2,10 @@
 // this member's own line (found by myid), and whether the whole makes a distributed server.
 
 import { ConfigError } from './error.js';
-import { parseJavaLong } from './javavalues.js';
+import { parseJavaLong, strictBoolean } from './javavalues.js';
 import type { ServerConfig } from './serverconfig.js';
 import { parseRole, parseServerLine, type PeerRole, type QuorumServerSpec } from './serverline.js';
-import type { QuorumKeys } from './settings.js';
+import type { QuorumKeys, SystemProperties } from './settings.js';
 
 export const DEFAULT_INIT_LIMIT = 10;
 export const DEFAULT_SYNC_LIMIT = 5;
@@ -143,4 +143,24 @@ function isDistributed(servers: readonly QuorumServerSpec[], standaloneEnabled: 
     throw new ConfigError(`server.${firstObserver.id}`, `observers without a quorum (${voters} participant) are an invalid configuration`);
   }
   return distributed;
+}
+
+/**
+ * readonlymode.enabled (ZooKeeper: the JVM property -Dreadonlymode.enabled=true, which
+ * QuorumPeer reads with Boolean.getBoolean each time it starts looking). "true" or "false";
+ * anything else stops start-up naming the key, where Java would read it as false. Only an
+ * ensemble member has a quorum to lose: a standalone server ignores it, and says so.
+ */
+export function readOnlyModeSetting(
+  sys: SystemProperties,
+  distributed: boolean,
+  warnings: string[],
+): Pick<ServerConfig, 'readOnlyModeEnabled'> {
+  const raw = sys.get('readonlymode.enabled');
+  const key = sys.key('readonlymode.enabled');
+  const readOnlyModeEnabled = raw === undefined ? false : strictBoolean(key, raw);
+  if (!distributed && raw !== undefined) {
+    warnings.push(`${key}: applies to ensemble members only (read-only mode without a quorum); ignored by a standalone server`);
+  }
+  return { readOnlyModeEnabled };
 }

@@ -89,6 +89,8 @@ const SYSTEM_HONOURED = [
   'snapshot.compression.method',
   // a slower txn-log fsync is counted (mntr zk_fsync_threshold_exceed_count) and logged
   'fsync.warningthresholdms',
+  // ZooKeeper reads it as the JVM property readonlymode.enabled (not from zoo.cfg); Ark from zoo.cfg
+  'readonlymode.enabled',
   // Ark's own: continuous archiving and scheduled backups
   'backup.archiveDir',
   'backup.archiveIntervalMs',
@@ -140,7 +142,6 @@ const SYSTEM_UNHONOURED = [
   'kerberos.removeHostFromPrincipal',
   'kerberos.removeRealmFromPrincipal',
   'X509AuthenticationProvider.superUser',
-  'readonlymode.enabled',
   'watchManagerName',
   'learner.asyncSending',
   'learner.closeSocketAsync',

@@ -45,6 +45,11 @@ export interface ServerConfig {
   localSessionsEnabled: boolean;
   standaloneEnabled: boolean;
   reconfigEnabled: boolean;
+  /**
+   * readonlymode.enabled: an ensemble member without a quorum for max(2 s, tickTime) serves reads to
+   * clients that ask for read-only (ReadOnlyZooKeeperServer); false by default
+   */
+  readOnlyModeEnabled: boolean;
   /** What ZooKeeper would set as Java system properties from this file (e.g. zookeeper.snapCount). */
   systemProperties: Map<string, string>;
   /** The text this configuration was parsed from (the AdminServer's initial_configuration); set by parseZooCfg. */

@@ -8,7 +8,7 @@
 import { backupSettings } from './backup.js';
 import { clientAddress, juteMaxBuffer, maxClientCnxns, sessionTimeouts, tickTime } from './clients.js';
 import { adminServerSettings, fourLetterWhitelist, prometheusSettings } from './endpoints.js';
-import { ensembleSettings, peerSettings } from './ensemble.js';
+import { ensembleSettings, peerSettings, readOnlyModeSetting } from './ensemble.js';
 import { parseProperties } from './properties.js';
 import type { ServerConfig } from './serverconfig.js';
 import { sortEntries } from './settings.js';
@@ -88,6 +88,7 @@ export function resolveConfig(props: Map<string, string>, opts: ResolveOptions =
     prometheus: prometheusSettings(quorum, warnings),
     ...storageSettings(system, ensemble.distributed, warnings),
     backup: backupSettings(system, opts.baseDir, warnings),
+    ...readOnlyModeSetting(system, ensemble.distributed, warnings),
   };
   return { config, warnings };
 }

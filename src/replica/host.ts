@@ -135,7 +135,9 @@ export class ReplicaHost {
    * end: what it holds is committed, so the file holds nothing the ensemble may drop.
    */
   canSnapshot(): boolean {
-    if (this.stopped || this.replica.core.mode === 'down' || this.replica.awaitingReload) return false;
+    const mode = this.replica.core.mode;
+    // a read-only member serves a state no quorum vouched for: nothing of it is snapshotted
+    if (this.stopped || mode === 'down' || mode === 'readonly' || this.replica.awaitingReload) return false;
     if (this.replica.core.lastApplied > this.replica.zab.commitZxid) return false;
     if (this.running !== null && this.running !== 'append') return false;
     return this.queue.every((op) => op.kind === 'append');

@@ -23,6 +23,16 @@ import { decodePayload, encodePayload, type AppPayload, type RestoreResult } fro
 export interface ReplicaOptions {
   core: CoreOptions;
   zab: Omit<ZabOptions, 'snapshot'>;
+  /** readonlymode.enabled: serve read-only clients while looking for longer than readOnlyGraceMs */
+  readOnlyMode?: boolean;
+}
+
+/**
+ * How long a member looks for a quorum before it serves read-only clients: max(2 s, tickTime), as
+ * QuorumPeer waits before it starts its ReadOnlyZooKeeperServer ("lower-bound grace period to 2 secs").
+ */
+export function readOnlyGraceMs(tickTimeMs: number): number {
+  return Math.max(2000, tickTimeMs);
 }
 
 /** What the host read from disk: the snapshot's tree and sessions (at baseZxid) and the log after it. */
@@ -108,9 +118,13 @@ export class Replica {
   private forwarded = new Map<number, number>();
   /** the last SNAP image, reused while the tree has not moved (several learners, or a restore, SNAP at once) */
   private lastImage: { tree: DataTree; image: SnapshotImage } | null = null;
+  /** read-only mode: when consensus last started looking (null while it is not looking); null grace: disabled */
+  private lookingSince: number | null = null;
+  private readonly readOnlyGrace: number | null;
 
   constructor(opts: ReplicaOptions, rec: Recovered, now: number) {
     this.now = now;
+    this.readOnlyGrace = opts.readOnlyMode ? readOnlyGraceMs(opts.core.tickTimeMs) : null;
     this.core = new ServerCore(opts.core, now);
     this.core.setMode('down', 0, now);
     this.load(rec);
@@ -282,7 +296,7 @@ export class Replica {
     this.now = now;
     this.zab.tick();
     this.syncMode();
-    if (this.core.mode === 'leader') this.core.tick(now);
+    if (this.core.mode === 'leader' || this.core.mode === 'readonly') this.core.tick(now);
     if (this.core.mode === 'learner') {
       const touched = this.core.takeTouched();
       if (touched.length > 0) this.zab.sendApp(this.zab.leaderId, encodePayload({ type: 'touch', sessionIds: touched }, this.writer));
@@ -385,10 +399,18 @@ export class Replica {
     return out;
   }
 
-  /** Moves the core's mode with consensus: serve only as an established leader or an up-to-date learner. */
+  /**
+   * Moves the core's mode with consensus: serve only as an established leader or an up-to-date
+   * learner; with read-only mode on, a member that has been looking for the grace period serves
+   * read-only clients until consensus stops looking (QuorumPeer runs its ReadOnlyZooKeeperServer
+   * only while LOOKING, and shuts it down, closing its connections, when the election ends).
+   */
   private syncMode(): void {
     const z = this.zab;
-    const want = !z.serving ? 'down' : z.role === 'leading' ? 'leader' : 'learner';
+    if (z.role !== 'looking') this.lookingSince = null;
+    else if (this.lookingSince === null) this.lookingSince = this.now;
+    const readOnly = this.readOnlyGrace !== null && this.lookingSince !== null && this.now - this.lookingSince >= this.readOnlyGrace;
+    const want = !z.serving ? (readOnly ? 'readonly' : 'down') : z.role === 'leading' ? 'leader' : 'learner';
     const epoch = z.serving ? z.activeEpoch : -1;
     if (this.core.mode === want && this.servingEpoch === epoch) return;
     if (want === 'leader') {

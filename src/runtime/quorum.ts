@@ -8,7 +8,7 @@ import { PeerTransport } from '../net/peers.js';
 import type { DataDir, Recovery } from '../storage/datadir.js';
 import { readEpochState, writeEpochState } from '../storage/epoch.js';
 import { readBackupAsync } from '../backup/format.js';
-import type { EnsembleView } from '../admin/fourletter.js';
+import type { EnsembleView, ServerView } from '../admin/fourletter.js';
 import type { QuorumServerSpec } from '../config/serverline.js';
 import { Replica, encodeEntry, type DurableImage, type ReplicaReady } from '../replica/replica.js';
 import type { RestoreResult } from '../replica/payloads.js';
@@ -109,7 +109,8 @@ export class QuorumPath implements CommitPath {
     return z.role === 'leading' ? 'leader' : z.role === 'observing' ? 'observer' : 'follower';
   }
 
-  mode(): 'leader' | 'follower' | 'observer' {
+  mode(): ServerView['mode'] {
+    if (this.core.mode === 'readonly') return 'read-only';
     const r = this.role;
     return r === 'looking' ? 'follower' : r;
   }
@@ -140,6 +141,7 @@ export class QuorumPath implements CommitPath {
           logRetainEntries: config.commitLogCount,
           random: Math.random,
         },
+        readOnlyMode: config.readOnlyModeEnabled,
       },
       rec,
       Date.now(),
@@ -319,11 +321,17 @@ export class QuorumPath implements CommitPath {
 
   private noteRole(): void {
     const z = this.replica.zab;
-    const role = `${this.role}/${z.activeEpoch}`;
+    const readOnly = this.core.mode === 'readonly';
+    const role = `${this.role}/${z.activeEpoch}/${readOnly}`;
     if (role === this.lastRole) return;
     this.lastRole = role;
     const logger = this.host.logger;
-    if (this.role === 'looking') {
+    if (readOnly) {
+      logger.info(
+        { zxid: `0x${this.core.lastApplied.toString(16)}` },
+        'READ-ONLY: no quorum; serving reads to clients that asked for read-only (readonlymode.enabled), refusing writes',
+      );
+    } else if (this.role === 'looking') {
       logger.info(
         { zxid: `0x${z.lastZxid.toString(16)}`, acceptedEpoch: z.acceptedEpoch },
         'LOOKING: not serving clients until a leader is established',

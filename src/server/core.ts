@@ -114,7 +114,6 @@ interface ConnectItem {
   conn: CoreConn;
   timeoutMs: number;
   passwd: Buffer;
-  readOnly: boolean;
   at: number;
 }
 
@@ -122,9 +121,28 @@ interface ConnectItem {
  * How this core takes part: 'standalone' decides and applies alone; 'leader' decides txns that
  * go through consensus (takeTxns -> propose -> committed); 'learner' forwards writes and session
  * changes to the leader (takeForwards) and applies what the ensemble commits; 'down' serves no one
- * (looking, or syncing with a new leader: ZooKeeper closes client connections then, too).
+ * (looking, or syncing with a new leader: ZooKeeper closes client connections then, too);
+ * 'readonly' is a member without a quorum serving reads to clients that asked for read-only
+ * (ReadOnlyZooKeeperServer): their sessions are local to it, never txns, and every write is refused.
  */
-export type CoreMode = 'standalone' | 'leader' | 'learner' | 'down';
+export type CoreMode = 'standalone' | 'leader' | 'learner' | 'down' | 'readonly';
+
+/**
+ * What a read-only server answers with NotReadOnly (ReadOnlyRequestProcessor): every request that
+ * would change the tree, and sync, which needs a leader.
+ */
+const NOT_IN_READ_ONLY_MODE: ReadonlySet<number> = new Set([
+  OpCode.create,
+  OpCode.create2,
+  OpCode.createContainer,
+  OpCode.createTTL,
+  OpCode.delete,
+  OpCode.setData,
+  OpCode.setACL,
+  OpCode.multi,
+  OpCode.reconfig,
+  OpCode.sync,
+]);
 
 /** A learner's write or session change, on its way to the leader's prep. */
 export type Forward =
@@ -242,6 +260,8 @@ export class ServerCore {
   private nextBarrierId = 1;
   /** leader: sessions tracked at prep whose createSession is not applied yet */
   private readonly provisional = new Set<bigint>();
+  /** read-only mode: the sessions made here, known to no other member (ZooKeeper's local sessions) */
+  private readonly localSessions = new Set<bigint>();
   readonly stats: LatencyStats = freshLatencyStats();
   /** set by the runtime when it keeps metrics */
   observer: CoreObserver | null = null;
@@ -342,6 +362,11 @@ export class ServerCore {
       this.close(conn, 'this server is not serving: no leader established');
       return;
     }
+    if (this.mode === 'readonly' && !req.readOnly) {
+      // ZooKeeperServer.processConnectRequest: a read-only server takes only clients that can be read-only
+      this.close(conn, 'Refusing session request for not-read-only client: this server is in read-only mode');
+      return;
+    }
     if (req.lastZxidSeen > this.lastApplied) {
       // the client has seen a later state than ours: it must look elsewhere (ZooKeeperServer.processConnectRequest)
       this.close(conn, `client has seen zxid 0x${req.lastZxidSeen.toString(16)}, our last zxid is 0x${this.lastApplied.toString(16)}`);
@@ -349,13 +374,23 @@ export class ServerCore {
     }
     const timeoutMs = this.negotiateTimeout(req.timeOut);
     conn.sessionTimeoutMs = timeoutMs;
+    if (req.sessionId === 0n && this.mode === 'readonly') {
+      this.createLocalSession(conn, timeoutMs, now);
+      return;
+    }
+    if (this.mode === 'readonly' && this.sessions.get(req.sessionId) && !this.localSessions.has(req.sessionId)) {
+      // ReadOnlyZooKeeperServer.validateSession: an ensemble's session cannot live on here, where
+      // nothing it does would reach the others; the client tries another server
+      this.close(conn, 'Refusing global session reconnection in RO mode');
+      return;
+    }
     if (req.sessionId === 0n) {
       const sessionId = this.sessions.newSessionId();
       const passwd = this.opts.sessionPassword(sessionId);
       conn.sessionId = sessionId;
       conn.connecting = true;
       conn.early = [];
-      const connect: ConnectItem = { conn, timeoutMs, passwd, readOnly: req.readOnly, at: now };
+      const connect: ConnectItem = { conn, timeoutMs, passwd, at: now };
       if (this.mode === 'learner') {
         this.creating.set(sessionId, connect);
         this.forwards.push({ kind: 'create', sessionId, timeoutMs });
@@ -372,7 +407,7 @@ export class ServerCore {
     }
     const session = this.sessions.get(req.sessionId);
     if (!session || session.closing || !session.passwd.equals(req.passwd)) {
-      this.sendConnectResponse(conn, { timeoutMs: 0, sessionId: 0n, passwd: Buffer.alloc(16), readOnly: false });
+      this.sendConnectResponse(conn, { timeoutMs: 0, sessionId: 0n, passwd: Buffer.alloc(16) });
       this.close(
         conn,
         session
@@ -388,13 +423,38 @@ export class ServerCore {
     if (this.mode === 'learner') this.touched.add(session.id);
     conn.sessionId = session.id;
     this.sessionConn.set(session.id, conn);
-    this.sendConnectResponse(conn, { timeoutMs, sessionId: session.id, passwd: session.passwd, readOnly: req.readOnly });
+    this.sendConnectResponse(conn, { timeoutMs, sessionId: session.id, passwd: session.passwd });
   }
 
-  private sendConnectResponse(conn: CoreConn, r: { timeoutMs: number; sessionId: bigint; passwd: Buffer; readOnly: boolean }): void {
+  /**
+   * Read-only mode: a new session lives on this server alone (a local session, as ZooKeeper's
+   * read-only server makes them): no txn, no other member knows it, and it goes when this server
+   * leaves read-only mode. A client that reaches a read-write server afterwards starts a new
+   * session there (the Java client sends session id 0 until it has seen a read-write server; one
+   * that sends this id is told the session expired).
+   */
+  private createLocalSession(conn: CoreConn, timeoutMs: number, now: number): void {
+    const sessionId = this.sessions.newSessionId();
+    const session = this.sessions.add(sessionId, timeoutMs, this.opts.sessionPassword(sessionId), now);
+    this.localSessions.add(sessionId);
+    conn.sessionId = sessionId;
+    this.sessionConn.set(sessionId, conn);
+    this.sendConnectResponse(conn, { timeoutMs, sessionId, passwd: session.passwd });
+    this.observer?.answered(OpCode.createSession, false, 0);
+  }
+
+  /** Read-only mode: a local session closed or expired; nothing to log, nothing to tell anyone. */
+  private dropLocalSession(sessionId: bigint): void {
+    this.localSessions.delete(sessionId);
+    this.sessions.remove(sessionId);
+  }
+
+  /** The ConnectResponse; readOnly says whether this server is a read-only one (ZooKeeperServer.finishSessionInit). */
+  private sendConnectResponse(conn: CoreConn, r: { timeoutMs: number; sessionId: bigint; passwd: Buffer }): void {
     const w = this.writer.reset();
     const at = w.reserveInt();
-    writeConnectResponse(w, { protocolVersion: 0, timeOut: r.timeoutMs, sessionId: r.sessionId, passwd: r.passwd, readOnly: false });
+    const readOnly = this.mode === 'readonly';
+    writeConnectResponse(w, { protocolVersion: 0, timeOut: r.timeoutMs, sessionId: r.sessionId, passwd: r.passwd, readOnly });
     w.patchInt(at, w.length - 4);
     this.send(conn, w.take());
   }
@@ -436,6 +496,7 @@ export class ServerCore {
     const sessionId = conn.sessionId!;
     this.sessions.touch(sessionId, this.now);
     if (this.mode === 'learner') this.touched.add(sessionId);
+    if (this.mode === 'readonly' && this.readOnlyRefuses(conn, xid, request)) return;
     switch (request.type) {
       case OpCode.auth: {
         // answered at once with the request's own xid, zxid 0 (ZooKeeperServer.processPacket): the
@@ -482,6 +543,24 @@ export class ServerCore {
       default:
         this.enqueue(conn, { kind: 'read', at: this.now, xid, request });
     }
+  }
+
+  /**
+   * Read-only mode (ReadOnlyRequestProcessor): a change or a sync is answered NotReadOnly with the
+   * last zxid; a closeSession ends the local session here. True when the request was dealt with.
+   */
+  private readOnlyRefuses(conn: CoreConn, xid: number, request: Request): boolean {
+    if (NOT_IN_READ_ONLY_MODE.has(request.type)) {
+      this.enqueue(conn, { kind: 'error', at: this.now, xid, err: ErrorCode.NotReadOnly, zxid: this.lastApplied });
+      return true;
+    }
+    if (request.type !== OpCode.closeSession) return false;
+    this.dropLocalSession(conn.sessionId!);
+    const item: WriteItem = { kind: 'write', at: this.now, conn, xid, type: request.type, zxid: this.lastApplied, result: null };
+    item.result = { type: OpCode.closeSession };
+    conn.queue.push(item);
+    this.drain(conn);
+    return true;
   }
 
   private write(conn: CoreConn, xid: number, request: Request): void {
@@ -558,8 +637,20 @@ export class ServerCore {
         this.sessions.touch(sess.id, now);
       }
     }
-    if (mode === 'down' || was === 'leader' || mode === 'leader') {
-      for (const conn of [...this.conns.values()]) this.close(conn, mode === 'down' ? 'server lost its leader' : 'server changed role');
+    if (was === 'readonly' && mode !== 'readonly') {
+      // ReadOnlyZooKeeperServer.shutdown closes every connection: its clients move to a
+      // read-write server; the local sessions go with read-only mode
+      for (const id of this.localSessions) this.sessions.remove(id);
+      this.localSessions.clear();
+    }
+    if (mode === 'down' || mode === 'readonly' || was === 'leader' || mode === 'leader' || was === 'readonly') {
+      const reason =
+        was === 'readonly'
+          ? 'server left read-only mode'
+          : mode === 'down' || mode === 'readonly'
+            ? 'server lost its leader'
+            : 'server changed role';
+      for (const conn of [...this.conns.values()]) this.close(conn, reason);
       this.creating.clear();
       this.barrierWaits.clear();
       this.barrierAsks = [];
@@ -762,7 +853,7 @@ export class ServerCore {
     if (conn.closed) return;
     conn.connecting = false;
     this.sessionConn.set(conn.sessionId!, conn);
-    this.sendConnectResponse(conn, { timeoutMs: c.timeoutMs, sessionId: conn.sessionId!, passwd: c.passwd, readOnly: c.readOnly });
+    this.sendConnectResponse(conn, { timeoutMs: c.timeoutMs, sessionId: conn.sessionId!, passwd: c.passwd });
     this.observer?.answered(OpCode.createSession, true, this.now - c.at);
     const early = conn.early ?? [];
     conn.early = null;
@@ -777,6 +868,10 @@ export class ServerCore {
   /** Expires sessions and removes empty containers / expired TTL nodes. */
   tick(now: number): void {
     this.now = now;
+    if (this.mode === 'readonly') {
+      this.expireLocalSessions(now);
+      return;
+    }
     if (this.mode !== 'standalone' && this.mode !== 'leader') return;
     for (const sessionId of this.sessions.expire(now)) {
       const zxid = ++this.lastZxid;
@@ -786,6 +881,22 @@ export class ServerCore {
     if (now >= this.nextContainerCheck) {
       this.nextContainerCheck = now + this.opts.containerCheckIntervalMs;
       this.sweepContainers(now);
+    }
+  }
+
+  /**
+   * Read-only mode: local sessions expire here (their connection closes); the ensemble's sessions
+   * are the leader's to expire once there is one, so they stay as they are.
+   */
+  private expireLocalSessions(now: number): void {
+    for (const sessionId of this.sessions.expire(now)) {
+      if (!this.localSessions.has(sessionId)) {
+        this.sessions.get(sessionId)!.closing = false;
+        continue;
+      }
+      this.dropLocalSession(sessionId);
+      const conn = this.sessionConn.get(sessionId);
+      if (conn) this.close(conn, 'session expired');
     }
   }
 

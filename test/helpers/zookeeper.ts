@@ -15,7 +15,7 @@ export const interopJavaDir = join(repoRoot, 'test', 'interop', 'java');
 
 /** Where the Debian jars live; override with ARK_ZK_JAVA_DIR. */
 export const javaDir = process.env.ARK_ZK_JAVA_DIR ?? '/usr/share/java';
-const javaBin = process.env.ARK_JAVA ?? 'java';
+export const javaBin = process.env.ARK_JAVA ?? 'java';
 const javacBin = process.env.ARK_JAVAC ?? 'javac';
 
 /**
@@ -54,7 +54,7 @@ export function javaClasspath(): string {
  * (server, default warn) / ARK_JAVA_LOG_LEVEL (client programs, default error); slf4j-simple
  * writes to stderr, which the harness captures.
  */
-function jvmFlags(logLevel: string, heap = '256m', production = false): string[] {
+export function jvmFlags(logLevel: string, heap = '256m', production = false): string[] {
   return [
     `-Xmx${heap}`,
     // tests: a small, quick-starting JVM (C1 only, serial GC); benchmarks: the JVM's own defaults

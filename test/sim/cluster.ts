@@ -79,6 +79,8 @@ interface SimNode {
   nextTickAt: number;
   downUntil: number;
   lastRole: string;
+  /** serving read-only clients (readOnlyMode) as of its last round */
+  readOnly: boolean;
   /** its archiver, as a running member has one (a crash loses the action in flight) */
   archiving: SimArchiving | null;
   /**
@@ -260,6 +262,7 @@ export class Cluster {
         nextTickAt: this.now + this.rFault.int(TICK_MS),
         downUntil: 0,
         lastRole: 'looking',
+        readOnly: false,
         disk: emptyDisk(),
         archiving: null,
         busyUntil: 0,
@@ -335,6 +338,7 @@ export class Cluster {
           logRetainEntries: 20,
           random: () => this.rZab.next(),
         },
+        readOnlyMode: this.swarm.readOnlyMode,
       },
       { ...img, state: { ...node.disk.state } },
       this.nodeNow(node),
@@ -683,6 +687,14 @@ export class Cluster {
       this.log(`node ${node.id}: ${wasRole} -> ${r.zab.role} (epoch ${r.zab.activeEpoch}, last 0x${r.zab.lastZxid.toString(16)})`);
       if (r.zab.role === 'leading') this.count('election');
     }
+    const readOnly = r.core.mode === 'readonly';
+    if (readOnly !== node.readOnly) {
+      node.readOnly = readOnly;
+      this.log(`node ${node.id}: ${readOnly ? 'read-only mode' : 'left read-only mode'}`);
+      if (readOnly) this.count('read_only');
+    }
+    // read-only mode is a member without a quorum: looking, deciding nothing
+    if (readOnly && (r.zab.role !== 'looking' || r.core.hasTxns)) this.fail(`node ${node.id} is read-only while ${r.zab.role}`);
     for (const e of r.errors.splice(0)) this.fail(`node ${node.id} payload error: ${e}`);
     for (const e of r.core.internalErrors.splice(0)) this.fail(`node ${node.id} internal error: ${e}`);
   }

@@ -55,6 +55,8 @@ export interface SwarmOptions {
   faultPhaseMs: number;
   /** liveness phase: faults off, network healed, a quorum must converge (default 10,000 ms) */
   livenessPhaseMs: number;
+  /** readonlymode.enabled on every member: one looking for the grace period serves read-only clients */
+  readOnlyMode: boolean;
 }
 
 /** A partition shape: groups for SimNetwork.partition and/or directed links for blockLinks. */
@@ -110,6 +112,9 @@ export function drawSwarm(rng: Rng, overrides?: Partial<SwarmOptions>): SwarmOpt
   const fsyncDelayMaxMs = rng.range(fsyncDelayMinMs, 5);
   const clockStepMs = rng.bool(0.5) ? 0 : rng.range(10, 2000);
 
+  // drawn last, so that the draws above stay what they were for every seed
+  const readOnlyMode = rng.bool(0.5);
+
   const faultPhaseMs = overrides?.faultPhaseMs ?? 20_000;
   const steps = Math.max(1, faultPhaseMs / SWARM_STEP_MS);
   const perStep = (meanMs: number): number => Math.min(1, SWARM_STEP_MS / meanMs);
@@ -132,6 +137,7 @@ export function drawSwarm(rng: Rng, overrides?: Partial<SwarmOptions>): SwarmOpt
     opsPerClient,
     faultPhaseMs,
     livenessPhaseMs: 10_000,
+    readOnlyMode,
   };
   if (overrides !== undefined) {
     for (const [k, v] of Object.entries(overrides)) {
@@ -162,6 +168,7 @@ export function describeSwarm(o: SwarmOptions): string {
     `crash=${fmtP(o.crashP)} restart=${fmtP(o.restartP)} torn=${fmtP(o.tornWriteP)}`,
     `fsync=${o.fsyncDelayMinMs}-${o.fsyncDelayMaxMs}ms clockStep=${o.clockStepMs}ms`,
     `phases=${o.faultPhaseMs}+${o.livenessPhaseMs}ms step=${SWARM_STEP_MS}ms`,
+    `readOnlyMode=${o.readOnlyMode}`,
   ].join(' ');
 }
 

@@ -96,7 +96,7 @@ class Harness {
   open(id: number): void {
     this.core.openConnection(id, '127.0.0.1', 40000 + id, this.now);
   }
-  connect(id: number, c: { sessionId?: bigint; passwd?: Buffer; lastZxidSeen?: number; timeOut?: number } = {}): void {
+  connect(id: number, c: { sessionId?: bigint; passwd?: Buffer; lastZxidSeen?: number; timeOut?: number; readOnly?: boolean } = {}): void {
     this.core.connect(
       id,
       {
@@ -105,7 +105,7 @@ class Harness {
         timeOut: c.timeOut ?? 30000,
         sessionId: c.sessionId ?? 0n,
         passwd: c.passwd ?? Buffer.alloc(16),
-        readOnly: false,
+        readOnly: c.readOnly ?? false,
       },
       this.now,
     );
@@ -1005,5 +1005,133 @@ describe('a broken invariant', () => {
     assert.equal(h.core.lastApplied, 0);
     h.core.replay(txn.hdr, txn.txn);
     assert.equal(h.core.lastApplied, zxid, 'recovery replays it as ZooKeeper does (NoNode)');
+  });
+});
+
+describe('read-only mode (readonlymode.enabled, ReadOnlyZooKeeperServer)', () => {
+  /** A core with /a and one ensemble session, then without a quorum: read-only. */
+  function readOnlyCore(): { h: Harness; global: bigint } {
+    const h = new Harness();
+    const global = h.session(1);
+    h.write(1, 1, create('/a', 'x'));
+    h.core.setMode('readonly', 0, h.now);
+    assert.deepEqual(closes(h.take()), [1], 'going read-only closes the connections it had');
+    return { h, global };
+  }
+
+  test('a_read_only_client_gets_a_local_session_a_read_only_ConnectResponse_and_reads', () => {
+    const { h } = readOnlyCore();
+    const zxid = h.core.lastApplied;
+    h.open(2);
+    h.connect(2, { readOnly: true });
+    assert.equal(h.core.takeTxns().length, 0, 'a local session is no txn');
+    const resp = connectResponse(only(h.take(), 2)[0]!);
+    assert.equal(resp.readOnly, true);
+    assert.notEqual(resp.sessionId, 0n);
+    assert.deepEqual(resp.passwd, passwordOf(resp.sessionId));
+    const r = h.read(2, 1, getData('/a'));
+    assert.equal(r.err, 0);
+    assert.equal(readGetData(r).data?.toString(), 'x');
+    assert.equal(r.zxid, zxid);
+    assert.equal(h.core.lastApplied, zxid, 'nothing was applied');
+  });
+
+  test('a_client_that_did_not_ask_for_read_only_is_refused', () => {
+    const { h } = readOnlyCore();
+    h.open(2);
+    h.connect(2);
+    const outs = h.take();
+    assert.deepEqual(only(outs, 2), [], 'no ConnectResponse');
+    assert.deepEqual(closes(outs), [2]);
+  });
+
+  test('writes_and_sync_are_answered_NotReadOnly_with_the_last_zxid_and_make_no_txn', () => {
+    const { h } = readOnlyCore();
+    h.open(2);
+    h.connect(2, { readOnly: true });
+    h.take();
+    const zxid = h.core.lastApplied;
+    const writes: Request[] = [
+      create('/b'),
+      create2('/b'),
+      setData('/a', 'y'),
+      del('/a'),
+      sync('/a'),
+      { type: OpCode.setACL, req: { path: '/a', acl: OPEN, version: -1 } },
+      { type: OpCode.multi, req: { ops: [] } },
+    ];
+    writes.forEach((w, i) => {
+      const r = h.read(2, 10 + i, w);
+      assert.equal(r.err, ErrorCode.NotReadOnly, `opcode ${w.type}`);
+      assert.equal(r.zxid, zxid);
+    });
+    assert.equal(h.core.takeTxns().length, 0);
+    assert.equal(readGetData(h.read(2, 30, getData('/a'))).data?.toString(), 'x');
+  });
+
+  test('an_ensemble_session_may_not_reconnect_here_a_local_one_may', () => {
+    const { h, global } = readOnlyCore();
+    h.open(2);
+    h.connect(2, { sessionId: global, passwd: passwordOf(global), readOnly: true });
+    let outs = h.take();
+    assert.deepEqual(only(outs, 2), []);
+    assert.deepEqual(closes(outs), [2], 'Refusing global session reconnection in RO mode');
+    h.open(3);
+    h.connect(3, { readOnly: true });
+    const local = connectResponse(only(h.take(), 3)[0]!).sessionId;
+    h.open(4);
+    h.connect(4, { sessionId: local, passwd: passwordOf(local), readOnly: true });
+    outs = h.take();
+    assert.deepEqual(closes(outs), [3], 'the session moved to the new connection');
+    const resp = connectResponse(only(outs, 4)[0]!);
+    assert.equal(resp.sessionId, local);
+    assert.equal(resp.readOnly, true);
+  });
+
+  test('closeSession_and_expiry_end_a_local_session_without_a_txn', () => {
+    const { h } = readOnlyCore();
+    h.open(2);
+    h.connect(2, { readOnly: true, timeOut: 4000 });
+    const a = connectResponse(only(h.take(), 2)[0]!).sessionId;
+    h.open(3);
+    h.connect(3, { readOnly: true, timeOut: 4000 });
+    const b = connectResponse(only(h.take(), 3)[0]!).sessionId;
+    h.req(2, 1, { type: OpCode.closeSession, req: null });
+    let outs = h.take();
+    const reply = parseReply(only(outs, 2)[0]!);
+    assert.equal(reply.xid, 1);
+    assert.equal(reply.err, 0);
+    assert.deepEqual(closes(outs), [2]);
+    assert.equal(h.core.sessions.get(a), undefined);
+    h.now += 10_000;
+    h.core.tick(h.now);
+    outs = h.take();
+    assert.deepEqual(closes(outs), [3], 'the expired local session loses its connection');
+    assert.equal(h.core.sessions.get(b), undefined);
+    assert.equal(h.core.takeTxns().length, 0);
+  });
+
+  test('leaving_read_only_mode_closes_its_clients_drops_local_sessions_and_keeps_the_ensembles', () => {
+    const { h, global } = readOnlyCore();
+    h.open(2);
+    h.connect(2, { readOnly: true });
+    const local = connectResponse(only(h.take(), 2)[0]!).sessionId;
+    // the ensemble's session is not this server's to expire while it has no quorum
+    h.now += 120_000;
+    h.core.tick(h.now);
+    assert.deepEqual(closes(h.take()), [2], 'the local session expired');
+    assert.equal(h.core.sessions.get(global)?.closing, false);
+    h.open(3);
+    h.connect(3, { readOnly: true });
+    const again = connectResponse(only(h.take(), 3)[0]!).sessionId;
+    assert.notEqual(again, local);
+    h.core.setMode('learner', 0, h.now);
+    assert.deepEqual(closes(h.take()), [3], 'ReadOnlyZooKeeperServer.shutdown closes every connection');
+    assert.equal(h.core.sessions.get(again), undefined);
+    assert.ok(h.core.sessions.get(global));
+    // a read-write member answers readOnly=false again
+    h.open(4);
+    h.connect(4, { sessionId: global, passwd: passwordOf(global), readOnly: true });
+    assert.equal(connectResponse(only(h.take(), 4)[0]!).readOnly, false);
   });
 });

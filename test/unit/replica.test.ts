@@ -3,7 +3,9 @@
 // not decode is reported, not thrown. Also the app payloads a learner and its leader exchange.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Replica } from '../../src/replica/replica.js';
+import { Replica, readOnlyGraceMs } from '../../src/replica/replica.js';
+import { readConnectResponse } from '../../src/wire/protocol.js';
+import { JuteReader } from '../../src/wire/jute.js';
 import { DataTree } from '../../src/tree/datatree.js';
 import { zookeeperSessionPassword } from '../../src/session/sessions.js';
 import { encodeSnapshotNow } from '../../src/storage/snapshot.js';
@@ -11,7 +13,7 @@ import { decodePayload, encodePayload, type AppPayload, type RestoreResult } fro
 import { AssertionError } from '../../src/util/errors.js';
 import { assertBroken } from '../helpers/invariant.js';
 
-function learner(configNode?: string): Replica {
+function learner(configNode?: string, readOnlyMode = false): Replica {
   return new Replica(
     {
       core: {
@@ -37,6 +39,7 @@ function learner(configNode?: string): Replica {
         logRetainEntries: 20,
         random: () => 0.5,
       },
+      readOnlyMode,
     },
     { tree: new DataTree(), sessions: [], state: { acceptedEpoch: 0, currentEpoch: 0, votedFor: 0 }, baseZxid: 0, entries: [] },
     1000,
@@ -208,4 +211,70 @@ test("a broken invariant prepping a learner's forwarded write stops the leader; 
   assert.deepEqual(r.errors, []);
   onApp(Uint8Array.of(99));
   assert.match(r.errors.join('\n'), /payload from server 3: /);
+});
+
+/** Opens conn `id` on r's core with a ConnectRequest; true when the answer is a read-only ConnectResponse. */
+function connectReadOnly(r: Replica, id: number, now: number, readOnly = true): { readOnly: boolean | null; closed: boolean } {
+  r.core.openConnection(id, '127.0.0.1', 40000 + id, now);
+  r.core.connect(id, { protocolVersion: 0, lastZxidSeen: 0, timeOut: 30000, sessionId: 0n, passwd: Buffer.alloc(16), readOnly }, now);
+  const outs = r.ready(now).outputs.filter((o) => o.conn === id);
+  const sent = outs.find((o) => o.kind === 'send');
+  return {
+    readOnly: sent?.kind === 'send' ? readConnectResponse(new JuteReader(sent.data, 4)).readOnly : null,
+    closed: outs.some((o) => o.kind === 'close'),
+  };
+}
+
+test('read_only_mode_starts_after_looking_for_max_2s_tickTime_and_ends_when_the_election_does', () => {
+  assert.equal(readOnlyGraceMs(100), 2000, 'lower bound: 2 s');
+  assert.equal(readOnlyGraceMs(3000), 3000, 'tickTime when longer');
+  const r = learner(undefined, true);
+  r.tick(1000);
+  r.tick(2999);
+  assert.equal(r.core.mode, 'down', 'not before the grace period');
+  assert.deepEqual(connectReadOnly(r, 1, 2999), { readOnly: null, closed: true });
+  r.tick(3000);
+  assert.equal(r.zab.role, 'looking');
+  assert.equal(r.core.mode, 'readonly');
+  assert.deepEqual(connectReadOnly(r, 2, 3000), { readOnly: true, closed: false });
+  assert.deepEqual(connectReadOnly(r, 3, 3000, false), { readOnly: null, closed: true }, 'a client that cannot be read-only is refused');
+  // a leader is found: the election is over, and so is read-only mode; its clients are disconnected
+  r.receive(1, { type: 'leader_hello', epoch: 1 }, 3100);
+  const rd = r.ready(3100);
+  assert.equal(r.core.mode, 'down');
+  assert.ok(rd.outputs.some((o) => o.kind === 'close' && o.conn === 2));
+});
+
+test('read_only_mode_is_off_unless_enabled', () => {
+  const r = learner();
+  r.tick(1000);
+  r.tick(60_000);
+  assert.equal(r.zab.role, 'looking');
+  assert.equal(r.core.mode, 'down');
+});
+
+test('a_serving_learner_that_loses_its_leader_goes_read_only_after_the_grace_period', () => {
+  const r = learner(undefined, true);
+  r.tick(1000);
+  r.tick(3000);
+  assert.equal(r.core.mode, 'readonly');
+  r.receive(1, { type: 'leader_hello', epoch: 1 }, 3001);
+  const info = r.ready(3001).messages.find((m) => m.msg.type === 'follower_info')!.msg;
+  const seq = info.type === 'follower_info' ? info.seq : 0;
+  const snapshot = { zxid: 0, data: encodeSnapshotNow(new DataTree(), [], 3001) };
+  r.receive(1, { type: 'sync', epoch: 1, seq, mode: 'snap', prevZxid: 0, snapshot, entries: [], newLeaderZxid: 0 }, 3002);
+  r.persisted(r.ready(3002).generation, 0, 3003);
+  r.ready(3003);
+  r.receive(1, { type: 'uptodate', epoch: 1, commitZxid: 0 }, 3004);
+  r.ready(3004);
+  assert.equal(r.core.mode, 'learner');
+  assert.deepEqual(connectReadOnly(r, 1, 3005).closed, false);
+  r.peerDown(1);
+  r.ready(3006);
+  assert.equal(r.zab.role, 'looking');
+  assert.equal(r.core.mode, 'down', 'the grace period starts again');
+  r.tick(5005);
+  assert.equal(r.core.mode, 'down');
+  r.tick(5006);
+  assert.equal(r.core.mode, 'readonly');
 });

@@ -273,6 +273,7 @@ describe('resolveConfig: defaults', () => {
       localSessionsEnabled: false,
       standaloneEnabled: true,
       reconfigEnabled: false,
+      readOnlyModeEnabled: false,
       prometheus: null,
       preAllocBytes: 64 * 1024 * 1024,
       txnLogSegmentBytes: 1024 * 1024 * 1024,
@@ -919,14 +920,27 @@ describe('resolveConfig: runtime settings are typed and checked', () => {
     ['snapshot.compression.method=snappy', 'snapshot.compression.method'],
     ['snapshot.compression.method=zip', 'snapshot.compression.method'],
     ['fsync.warningthresholdms=1s', 'fsync.warningthresholdms'],
+    ['readonlymode.enabled=yes', 'readonlymode.enabled'],
+    ['zookeeper.readonlymode.enabled=1', 'zookeeper.readonlymode.enabled'],
   ] as const) {
     test(`${line} stops start-up naming ${key}`, () => {
       throwsConfigError(() => cfg(`dataDir=/d\nbackup.archiveDir=/a\n${line}`), key, key);
     });
   }
 
+  test('readonlymode.enabled: off by default, on for an ensemble member as written or with the zookeeper. prefix', () => {
+    const servers = 'server.1=h1:2888:3888\nserver.2=h2:2888:3888\nserver.3=h3:2888:3888';
+    for (const line of ['readonlymode.enabled=true', 'zookeeper.readonlymode.enabled=TRUE']) {
+      const { config, warnings } = cfg(`dataDir=/d\n${servers}\n${line}`);
+      assert.equal(config.readOnlyModeEnabled, true, line);
+      assert.ok(!warnings.some((w) => w.includes('readonlymode')), warnings.join('\n'));
+    }
+    assert.equal(cfg(`dataDir=/d\n${servers}\nreadonlymode.enabled=false`).config.readOnlyModeEnabled, false);
+    assert.equal(classifyKey('readonlymode.enabled'), 'honoured');
+  });
+
   test('a setting that does not apply says so', () => {
-    const { config, warnings } = cfg('dataDir=/d\nbackup.intervalMs=1000\ncommitLogCount=100');
+    const { config, warnings } = cfg('dataDir=/d\nbackup.intervalMs=1000\ncommitLogCount=100\nreadonlymode.enabled=true');
     assert.equal(config.backup, null);
     assert.ok(
       warnings.some((w) => w.startsWith('backup.intervalMs: ignored, backup.archiveDir is not set')),
@@ -934,6 +948,10 @@ describe('resolveConfig: runtime settings are typed and checked', () => {
     );
     assert.ok(
       warnings.some((w) => w.startsWith('commitLogCount: applies to ensemble members only')),
+      warnings.join('\n'),
+    );
+    assert.ok(
+      warnings.some((w) => w.startsWith('readonlymode.enabled: applies to ensemble members only')),
       warnings.join('\n'),
     );
   });
