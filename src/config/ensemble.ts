@@ -53,6 +53,7 @@ export function ensembleSettings(
   warnings: string[],
 ): PeerSettings & ClientAddress & Pick<ServerConfig, 'servers' | 'distributed'> {
   const servers = serverList(input.quorum, input.serverLines, warnings);
+  switchesNotActedOn(input.peer, warnings);
   const limits = ensembleLimits(input.peer, servers.length > 0, warnings);
   const own = ownEntry(servers, input, warnings);
   const distributed = isDistributed(servers, input.peer.standaloneEnabled);
@@ -163,4 +164,21 @@ export function readOnlyModeSetting(
     warnings.push(`${key}: applies to ensemble members only (read-only mode without a quorum); ignored by a standalone server`);
   }
   return { readOnlyModeEnabled };
+}
+
+/**
+ * Switches Ark reads but cannot honour when turned on yet: the server says so at start instead of
+ * behaving as if they were off without a word (their default, off, is what Ark does).
+ */
+function switchesNotActedOn(peer: PeerSettings, warnings: string[]): void {
+  if (peer.localSessionsEnabled) {
+    warnings.push(
+      'localSessionsEnabled=true: not acted on: Ark has no local sessions (outside read-only mode), every session is global, as ZooKeeper with localSessionsEnabled=false',
+    );
+  }
+  if (peer.reconfigEnabled) {
+    warnings.push(
+      'reconfigEnabled=true: not acted on: Ark has no dynamic reconfiguration yet (reconfig answers ReconfigDisabled); change the members by a rolling restart',
+    );
+  }
 }

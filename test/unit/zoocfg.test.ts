@@ -956,3 +956,16 @@ describe('resolveConfig: runtime settings are typed and checked', () => {
     );
   });
 });
+
+test('localSessionsEnabled=true and reconfigEnabled=true are read but not acted on: start-up says so', () => {
+  const { warnings } = parseZooCfg('dataDir=/tmp/x\nclientPort=2181\nlocalSessionsEnabled=true\nreconfigEnabled=true\n');
+  assert.ok(
+    warnings.some((w) => w.startsWith('localSessionsEnabled=true: not acted on')),
+    warnings.join('\n'),
+  );
+  assert.ok(
+    warnings.some((w) => w.startsWith('reconfigEnabled=true: not acted on')),
+    warnings.join('\n'),
+  );
+  assert.deepEqual(parseZooCfg('dataDir=/tmp/x\nclientPort=2181\nlocalSessionsEnabled=false\n').warnings, []);
+});
