@@ -13,6 +13,8 @@ const QUORUM_HONOURED = [
   'dataLogDir',
   'clientPort',
   'clientPortAddress',
+  'secureClientPort',
+  'secureClientPortAddress',
   'tickTime',
   'maxClientCnxns',
   'minSessionTimeout',
@@ -33,8 +35,6 @@ const QUORUM_HONOURED = [
 ] as const;
 
 const QUORUM_UNHONOURED = [
-  'secureClientPort',
-  'secureClientPortAddress',
   'observerMasterPort',
   'clientPortListenBacklog',
   'connectToLearnerMasterLimit',
@@ -95,6 +95,19 @@ const SYSTEM_HONOURED = [
   'backup.intervalMs',
   'backup.retainCount',
   'backup.retainHours',
+  // client TLS (ClientX509Util's zookeeper.ssl.* and the unified client port)
+  'client.portUnification',
+  'ssl.keyStore.location',
+  'ssl.keyStore.password',
+  'ssl.keyStore.type',
+  'ssl.trustStore.location',
+  'ssl.trustStore.password',
+  'ssl.trustStore.type',
+  'ssl.clientAuth',
+  'ssl.protocol',
+  'ssl.enabledProtocols',
+  'ssl.ciphersuites',
+  'ssl.hostnameVerification',
 ] as const;
 
 /** System-property keys ZooKeeper understands and Ark does not act on (yet). */

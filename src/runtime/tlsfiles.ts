@@ -1,0 +1,103 @@
+// The secure client port's certificates, read at start-up from the files zoo.cfg names and checked
+// by building a TLS context once: a missing file, a wrong password or a store Node cannot read
+// stops start-up naming the key, as ZooKeeper's X509Util fails to create its SSLContext.
+import { readFileSync } from 'node:fs';
+import { createSecureContext, type TlsOptions } from 'node:tls';
+import { ConfigError } from '../config/error.js';
+import type { ClientTlsConfig, StoreConfig } from '../config/tls.js';
+
+/** A store's password as Node takes it (none when unset or empty, as Java's null password). */
+function pass(s: StoreConfig): { passphrase?: string } {
+  return s.password === undefined || s.password === '' ? {} : { passphrase: s.password };
+}
+
+function badPassword(s: StoreConfig, msg: string): ConfigError {
+  return new ConfigError(s.passwordKey, `${s.passwordKey}: the password does not open ${s.key} '${s.location}' (${msg})`);
+}
+
+function readStore(s: StoreConfig): Buffer {
+  try {
+    return readFileSync(s.location);
+  } catch (e) {
+    throw new ConfigError(s.key, `${s.key}: cannot read '${s.location}': ${(e as Error).message}`);
+  }
+}
+
+/** Is this message OpenSSL's way of saying a password did not open the file? */
+function wrongPassword(message: string): boolean {
+  return /mac verify failure|bad decrypt|maybe wrong password|bad password|decrypt/i.test(message);
+}
+
+/** Builds one context from `opts` so a bad store fails here, naming the key, and not at the first client. */
+function check(s: StoreConfig, opts: TlsOptions, what: string): void {
+  try {
+    createSecureContext(opts);
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (wrongPassword(msg)) throw badPassword(s, msg);
+    throw new ConfigError(s.key, `${s.key}: '${s.location}' (type ${s.type}) holds no usable ${what}: ${msg}`);
+  }
+}
+
+/** The key store: PEM with the private key and the certificate chain in one file (ZooKeeper's PEMFileLoader), or PKCS12. */
+function keyStoreOptions(s: StoreConfig): TlsOptions {
+  const data = readStore(s);
+  const opts: TlsOptions = s.type === 'PKCS12' ? { pfx: [{ buf: data, ...pass(s) }] } : { key: data, cert: data, ...pass(s) };
+  if (s.type === 'PEM' && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(data.toString('latin1'))) {
+    throw new ConfigError(
+      s.key,
+      `${s.key}: '${s.location}' (type PEM) holds no private key; put the key and the certificate chain in one PEM file`,
+    );
+  }
+  check(s, opts, 'private key and certificate');
+  return opts;
+}
+
+/** The trust store: PEM certificates, or a PKCS12 file (Node reads a PKCS12 only with a key in it). */
+function trustStoreOptions(s: StoreConfig): TlsOptions {
+  const data = readStore(s);
+  if (s.type === 'PEM') {
+    if (!data.toString('latin1').includes('-----BEGIN CERTIFICATE-----')) {
+      throw new ConfigError(s.key, `${s.key}: '${s.location}' (type PEM) holds no certificate`);
+    }
+    check(s, { ca: data }, 'CA certificate');
+    return { ca: data };
+  }
+  try {
+    createSecureContext({ pfx: data, ...pass(s) });
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (wrongPassword(msg)) throw badPassword(s, msg);
+    throw new ConfigError(
+      s.key,
+      `${s.key}: '${s.location}' is a PKCS12 trust store holding certificates only, which Node's TLS cannot read (${msg}); ` +
+        `convert it once with openssl pkcs12 -in ${s.location} -nokeys -out ${s.location.replace(/\.(p12|pfx)$/i, '')}.pem and set the trust store type to PEM`,
+    );
+  }
+  // the certificates a PKCS12 holds beside its key become trusted CAs, as in Java's trust store
+  return { pfx: [{ buf: data, ...pass(s) }] };
+}
+
+/** Node's TLS server options for the secure (or unified) client port, ZooKeeper's keys honoured. */
+export function clientTlsOptions(c: ClientTlsConfig): TlsOptions {
+  const key = keyStoreOptions(c.keyStore);
+  const trust = c.trustStore === undefined ? {} : trustStoreOptions(c.trustStore);
+  // the key store's PKCS12 last: its key and certificate are the ones the server presents
+  const pfx = [...pfxList(trust), ...pfxList(key)];
+  return {
+    ...trust,
+    ...key,
+    ...(pfx.length > 0 ? { pfx } : {}),
+    minVersion: c.minVersion,
+    maxVersion: c.maxVersion,
+    ciphers: c.ciphers,
+    // need: a client without a trusted certificate fails the handshake; want: one without any
+    // certificate is let in (a certificate that is offered must still be trusted: clientport.ts)
+    requestCert: c.clientAuth !== 'none',
+    rejectUnauthorized: c.clientAuth === 'need',
+  };
+}
+
+function pfxList(o: TlsOptions): Array<{ buf: Buffer; passphrase?: string }> {
+  return (o.pfx ?? []) as Array<{ buf: Buffer; passphrase?: string }>;
+}
