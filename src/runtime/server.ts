@@ -59,6 +59,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
   private dirLock: DirLock | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
   private boundPort = 0;
+  private boundSecurePort = -1;
   /** the secure (or unified) client port's TLS options, read from the stores at start */
   private tlsOptions: TlsOptions | null = null;
   private loading = true;
@@ -143,6 +144,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       core: () => this.core,
       port: () => this.port,
       boundPort: () => this.boundPort,
+      boundSecurePort: () => this.boundSecurePort,
       serverId: myId ?? 0,
       mode: () => this.commit.mode(),
       serving: () => !this.loading && !this.restoring && this.commit.serving(),
@@ -269,6 +271,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     await this.commit.start();
     const { bound, securePort } = await this.openClientPorts();
     this.boundPort = bound.port;
+    this.boundSecurePort = securePort ?? -1;
     this.every(this.commit.tickMs, () => this.commit.tick(Date.now()), false);
     this.archiving?.start();
     if (config.autopurgePurgeIntervalHours > 0) {

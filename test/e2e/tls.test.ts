@@ -130,6 +130,7 @@ describe('client TLS (secureClientPort, ssl.*)', () => {
         5000,
       );
       assert.equal(server.output().match(/closing connection/g)?.length, 2, server.output());
+      assert.match(await plainWord(server.port, 'conf'), new RegExp(`^secureClientPort=${securePort}$`, 'm'));
       // still serving both
       assert.equal(await tlsWord(securePort, 'ruok'), 'imok');
       assert.equal(await plainWord(server.port, 'ruok'), 'imok');
