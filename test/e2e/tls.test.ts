@@ -12,6 +12,7 @@ import { arkBin, freePort, requireOrSkip, startArk, tempDir, writeCfg, type Runn
 import { makeCerts, opensslMissing, STORE_PASSWORD, type TestCerts } from '../helpers/certs.js';
 import { kazooMissing, runKazooScript } from '../helpers/kazoo.js';
 import { waitUntil } from '../helpers/wait.js';
+import { startEnsemble } from '../helpers/ensemble.js';
 import { runTool, type ToolResult } from '../helpers/clitools.js';
 
 let certs: TestCerts;
@@ -154,6 +155,29 @@ describe('client TLS (secureClientPort, ssl.*)', () => {
       }
     } finally {
       await server.stop();
+    }
+  });
+
+  test('ensemble members each serve TLS clients on their secureClientPort', { timeout: 120000 }, async (t) => {
+    const skip = requireOrSkip(opensslMissing() ?? kazooMissing());
+    if (skip) return t.skip(skip);
+    const securePorts = [await freePort(), await freePort(), await freePort()];
+    const ens = await startEnsemble({
+      cfg: { 'ssl.keyStore.location': certs.serverPem, 'ssl.trustStore.location': certs.caPem },
+      memberCfg: (id) => ({ secureClientPort: securePorts[id - 1] as number, secureClientPortAddress: '127.0.0.1' }),
+    });
+    try {
+      const leader = await ens.leader();
+      await ens.serving();
+      const follower = ens.members.find((m) => m !== leader);
+      assert.ok(follower);
+      // a write through a follower's secure port goes to the leader and is read back
+      const r = await kazoo(securePorts[follower.id - 1] as number, true);
+      assert.equal(r.code, 0, `${r.stdout}\n${follower.log.slice(-3000)}`);
+      assert.match(r.stdout, /^ok over-tls/m);
+      assert.match(await plainWord(follower.port, 'conf'), new RegExp(`^secureClientPort=${securePorts[follower.id - 1]}$`, 'm'));
+    } finally {
+      await ens.stop();
     }
   });
 
