@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext, type TlsOptions } from 'node:tls';
 import { ConfigError } from '../config/error.js';
 import type { ClientTlsConfig, StoreConfig } from '../config/tls.js';
+import { Pkcs12Error, pkcs12TrustedCertificates } from './pkcs12.js';
 
 /** A store's password as Node takes it (none when unset or empty, as Java's null password). */
 function pass(s: StoreConfig): { passphrase?: string } {
@@ -53,41 +54,36 @@ function keyStoreOptions(s: StoreConfig): TlsOptions {
   return opts;
 }
 
-/** The trust store: PEM certificates, or a PKCS12 file (Node reads a PKCS12 only with a key in it). */
+/** The trust store: PEM certificates, or the certificates of a PKCS12 file (pkcs12.ts: Node reads a PKCS12 only with a key in it). */
 function trustStoreOptions(s: StoreConfig): TlsOptions {
   const data = readStore(s);
-  if (s.type === 'PEM') {
-    if (!data.toString('latin1').includes('-----BEGIN CERTIFICATE-----')) {
-      throw new ConfigError(s.key, `${s.key}: '${s.location}' (type PEM) holds no certificate`);
+  let ca: Buffer | string[] = data;
+  if (s.type === 'PKCS12') {
+    try {
+      ca = pkcs12TrustedCertificates(data, s.password ?? '');
+    } catch (e) {
+      if (!(e instanceof Pkcs12Error)) throw e;
+      if (e.wrongPassword) throw badPassword(s, e.message);
+      throw new ConfigError(
+        s.key,
+        `${s.key}: '${s.location}' (type PKCS12): ${e.message}; convert it once with openssl pkcs12 -legacy -in ${s.location} -nokeys -out trust.pem and set the trust store type to PEM`,
+      );
     }
-    check(s, { ca: data }, 'CA certificate');
-    return { ca: data };
+    if (ca.length === 0) throw new ConfigError(s.key, `${s.key}: '${s.location}' (type PKCS12) holds no trusted certificate`);
+  } else if (!data.toString('latin1').includes('-----BEGIN CERTIFICATE-----')) {
+    throw new ConfigError(s.key, `${s.key}: '${s.location}' (type PEM) holds no certificate`);
   }
-  try {
-    createSecureContext({ pfx: data, ...pass(s) });
-  } catch (e) {
-    const msg = (e as Error).message;
-    if (wrongPassword(msg)) throw badPassword(s, msg);
-    throw new ConfigError(
-      s.key,
-      `${s.key}: '${s.location}' is a PKCS12 trust store holding certificates only, which Node's TLS cannot read (${msg}); ` +
-        `convert it once with openssl pkcs12 -in ${s.location} -nokeys -out ${s.location.replace(/\.(p12|pfx)$/i, '')}.pem and set the trust store type to PEM`,
-    );
-  }
-  // the certificates a PKCS12 holds beside its key become trusted CAs, as in Java's trust store
-  return { pfx: [{ buf: data, ...pass(s) }] };
+  check(s, { ca }, 'CA certificate');
+  return { ca };
 }
 
 /** Node's TLS server options for the secure (or unified) client port, ZooKeeper's keys honoured. */
 export function clientTlsOptions(c: ClientTlsConfig): TlsOptions {
   const key = keyStoreOptions(c.keyStore);
   const trust = c.trustStore === undefined ? {} : trustStoreOptions(c.trustStore);
-  // the key store's PKCS12 last: its key and certificate are the ones the server presents
-  const pfx = [...pfxList(trust), ...pfxList(key)];
   return {
     ...trust,
     ...key,
-    ...(pfx.length > 0 ? { pfx } : {}),
     minVersion: c.minVersion,
     maxVersion: c.maxVersion,
     ciphers: c.ciphers,
@@ -96,8 +92,4 @@ export function clientTlsOptions(c: ClientTlsConfig): TlsOptions {
     requestCert: c.clientAuth !== 'none',
     rejectUnauthorized: c.clientAuth === 'need',
   };
-}
-
-function pfxList(o: TlsOptions): Array<{ buf: Buffer; passphrase?: string }> {
-  return (o.pfx ?? []) as Array<{ buf: Buffer; passphrase?: string }>;
 }
