@@ -145,6 +145,8 @@ export interface ServerView {
   };
   startedAt: number;
   remoteOf(conn: number): string;
+  /** the connection came in on secureClientPort (the AdminServer lists it under secure_connections) */
+  onSecurePort(conn: number): boolean;
   outstanding(conn: number): number;
   dataDirBytes(): number;
   logDirBytes(): number;

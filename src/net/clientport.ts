@@ -66,6 +66,10 @@ interface ConnState {
   remoteAddr: string;
   /** handler.closed() was called */
   released: boolean;
+  /** came in on the secure client port (ZooKeeper's secure factory: the AdminServer's secure_connections) */
+  onSecurePort: boolean;
+  /** a plain port's connection before its first byte: what to log if that byte starts a TLS handshake */
+  refuseTls: string | null;
 }
 
 export class ClientPort {
@@ -90,7 +94,7 @@ export class ClientPort {
   listen(port: number, host: string | undefined, security: PortSecurity = { kind: 'plain' }): Promise<{ address: string; port: number }> {
     return new Promise((resolve, reject) => {
       const route = this.router(security);
-      const server = createServer({ noDelay: true }, (s) => this.sniff(s, route));
+      const server = createServer({ noDelay: true }, (s) => (security.kind === 'plain' ? route(s, -1) : this.sniff(s, route)));
       server.once('error', reject);
       server.listen({ port, host: host ?? '0.0.0.0', backlog: 511 }, () => {
         server.off('error', reject);
@@ -110,12 +114,11 @@ export class ClientPort {
   /** What to do with a new connection, told by its first byte. */
   private router(security: PortSecurity): (s: Socket, first: number) => void {
     if (security.kind === 'plain') {
-      return (s, first) => {
-        if (first !== TLS_HANDSHAKE) return this.accept(s);
-        this.refuse(s, `a TLS client on the plain client port${security.tlsHint ?? ''}`);
-      };
+      // counted at once, as ZooKeeper counts a connection when it accepts it; the first byte is looked at in onData
+      const refuseTls = `a TLS client on the plain client port${security.tlsHint ?? ''}`;
+      return (s) => this.accept(s, false, refuseTls);
     }
-    const tlsServer = this.tlsServer(security.options);
+    const tlsServer = this.tlsServer(security.options, security.kind === 'tls');
     return (s, first) => {
       if (first === TLS_HANDSHAKE) tlsServer.emit('connection', s);
       else if (security.kind === 'unified') this.accept(s);
@@ -161,8 +164,8 @@ export class ClientPort {
   }
 
   /** The TLS side of a secure or unified port: connections are fed to it after their first byte. */
-  private tlsServer(options: TlsOptions): TlsServer {
-    const server = new TlsServer({ ...options, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, (ts) => this.secured(ts, options));
+  private tlsServer(options: TlsOptions, securePort: boolean): TlsServer {
+    const server = new TlsServer({ ...options, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, (ts) => this.secured(ts, options, securePort));
     server.on('tlsClientError', (e, ts) =>
       this.log.warn(
         { remote: `${(ts.remoteAddress ?? '').replace(/^::ffff:/, '')}:${ts.remotePort ?? 0}`, reason: e.message },
@@ -173,15 +176,15 @@ export class ClientPort {
   }
 
   /** A TLS client after its handshake; with ssl.clientAuth=want a certificate offered must still be trusted. */
-  private secured(ts: TLSSocket, options: TlsOptions): void {
+  private secured(ts: TLSSocket, options: TlsOptions, securePort: boolean): void {
     if (options.requestCert && !ts.authorized && Object.keys(ts.getPeerCertificate()).length > 0) {
       this.refuse(ts, `the client's certificate is not trusted (${String(ts.authorizationError)})`);
       return;
     }
-    this.accept(ts);
+    this.accept(ts, securePort);
   }
 
-  private accept(socket: Socket): void {
+  private accept(socket: Socket, onSecurePort = false, refuseTls: string | null = null): void {
     const id = this.nextId++;
     const addr = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     const st: ConnState = {
@@ -193,6 +196,8 @@ export class ClientPort {
       closing: false,
       released: false,
       remoteAddr: addr,
+      onSecurePort,
+      refuseTls,
     };
     socket.setNoDelay(true);
     if (!this.handler.open(id, addr, socket.remotePort ?? 0)) {
@@ -220,6 +225,15 @@ export class ClientPort {
   private onData(st: ConnState, chunk: Buffer): void {
     this.bytesReceived += chunk.length;
     if (st.closing) return;
+    if (st.refuseTls !== null) {
+      const why = st.refuseTls;
+      st.refuseTls = null;
+      if (chunk[0] === TLS_HANDSHAKE) {
+        st.closing = true;
+        this.refuse(st.socket, why);
+        return;
+      }
+    }
     st.decoder.push(chunk);
     this.process(st);
     this.handler.flush();
@@ -339,6 +353,11 @@ export class ClientPort {
   reading(conn: number): boolean {
     const st = this.sockets.get(conn);
     return st !== undefined && !this.paused.has(st) && !st.closing;
+  }
+
+  /** Did this connection come in on the secure client port? */
+  onSecurePort(conn: number): boolean {
+    return this.sockets.get(conn)?.onSecurePort ?? false;
   }
 
   remoteOf(conn: number): string {

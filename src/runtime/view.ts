@@ -54,6 +54,7 @@ export function serverView(opts: {
     },
     startedAt,
     remoteOf: (c) => opts.port().remoteOf(c),
+    onSecurePort: (c) => opts.port().onSecurePort(c),
     outstanding: (c) => opts.core().conns.get(c)?.queue.length ?? 0,
     dataDirBytes: () => dirBytes(join(config.dataDir, DATA_SUBDIR)),
     logDirBytes: () => dirBytes(join(config.dataLogDir, DATA_SUBDIR)),

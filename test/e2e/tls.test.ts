@@ -121,7 +121,14 @@ describe('client TLS (secureClientPort, ssl.*)', () => {
   }, async (t) => {
     const skip = requireOrSkip(opensslMissing());
     if (skip) return t.skip(skip);
-    const { server, securePort } = await secureArk({ 'ssl.keyStore.location': certs.serverPem, 'ssl.clientAuth': 'none' });
+    const adminPort = await freePort();
+    const { server, securePort } = await secureArk({
+      'ssl.keyStore.location': certs.serverPem,
+      'ssl.clientAuth': 'none',
+      'admin.enableServer': true,
+      'admin.serverPort': adminPort,
+      'admin.serverAddress': '127.0.0.1',
+    });
     try {
       assert.equal(await plainWord(securePort, 'ruok'), '');
       assert.doesNotMatch(await tlsWord(server.port, 'ruok'), /imok/);
@@ -133,9 +140,26 @@ describe('client TLS (secureClientPort, ssl.*)', () => {
       );
       assert.equal(server.output().match(/closing connection/g)?.length, 2, server.output());
       assert.match(await plainWord(server.port, 'conf'), new RegExp(`^secureClientPort=${securePort}$`, 'm'));
-      // still serving both
+      // still serving both; the AdminServer lists the secure port's connections apart, as ZooKeeper
       assert.equal(await tlsWord(securePort, 'ruok'), 'imok');
       assert.equal(await plainWord(server.port, 'ruok'), 'imok');
+      const idleTls = tlsConnect({ host: '127.0.0.1', port: securePort, ca: readFileSync(certs.caPem), servername: 'localhost' });
+      const idlePlain = netConnect({ host: '127.0.0.1', port: server.port });
+      try {
+        await new Promise((r) => idleTls.once('secureConnect', r));
+        let body: { connections: unknown[]; secure_connections: unknown[] } = { connections: [], secure_connections: [] };
+        await waitUntil(
+          async () => {
+            body = (await (await fetch(`http://127.0.0.1:${adminPort}/commands/connections`)).json()) as typeof body;
+            return body.connections.length === 1 && body.secure_connections.length === 1;
+          },
+          'one plain and one secure connection listed',
+          5000,
+        );
+      } finally {
+        idleTls.destroy();
+        idlePlain.destroy();
+      }
     } finally {
       await server.stop();
     }
