@@ -133,11 +133,21 @@ export class ClientPort {
   /** Waits for a connection's first byte and hands the socket, the byte put back, to `route`. */
   private sniff(s: Socket, route: (s: Socket, first: number) => void): void {
     this.raw.add(s);
-    s.once('close', () => this.raw.delete(s));
+    // a connection that says nothing is not left open for ever (ZooKeeper: ssl.handshakeDetectionTimeoutMillis)
+    const silent = setTimeout(() => {
+      this.log.debug({ remote: s.remoteAddress }, 'closing connection: nothing received on a TLS port');
+      s.destroy();
+    }, TLS_HANDSHAKE_TIMEOUT_MS);
+    silent.unref();
+    s.once('close', () => {
+      clearTimeout(silent);
+      this.raw.delete(s);
+    });
     const onError = (e: Error): void => this.log.debug({ err: e.message }, 'client socket error before the first byte');
     const onReadable = (): void => {
       const chunk = s.read() as Buffer | null;
       if (chunk === null || chunk.length === 0) return;
+      clearTimeout(silent);
       s.off('readable', onReadable);
       s.off('error', onError);
       s.off('end', onEnd);
