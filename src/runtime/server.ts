@@ -304,7 +304,10 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     const tls = this.tlsOptions;
     let plain: { address: string; port: number } | null = null;
     if (config.clientPort !== undefined || config.secureClientPort === undefined) {
-      const hint = config.secureClientPort === undefined ? '' : ` (its TLS port is secureClientPort ${config.secureClientPort})`;
+      const hint =
+        config.secureClientPort === undefined
+          ? ' (this server has no TLS port: see secureClientPort and client.portUnification)'
+          : ` (its TLS port is secureClientPort ${config.secureClientPort})`;
       const security: PortSecurity = config.portUnification && tls ? { kind: 'unified', options: tls } : { kind: 'plain', tlsHint: hint };
       plain = await this.port.listen(config.clientPort ?? 2181, config.clientPortAddress, security);
     }
