@@ -17,9 +17,11 @@ export interface StoreConfig {
   /** the key that named the file, as written (for messages) */
   key: string;
   location: string;
-  /** the key of its password, as written (for messages) */
+  /** the key of its password, as written (for messages): ssl.*.passwordPath when that gives it */
   passwordKey: string;
   password: string | undefined;
+  /** ssl.*.passwordPath: a file holding the password (read at start), which wins over ssl.*.password as in X509Util */
+  passwordPath: string | undefined;
   type: StoreType;
 }
 
@@ -195,17 +197,37 @@ function storeType(sys: SystemProperties, bare: 'keyStore' | 'trustStore', locat
 function store(sys: SystemProperties, bare: 'keyStore' | 'trustStore'): StoreConfig | undefined {
   const location = sys.get(`ssl.${bare}.location`);
   if (location === undefined || location === '') return undefined;
-  if (sys.get(`ssl.${bare}.passwordPath`) !== undefined) {
-    const k = sys.key(`ssl.${bare}.passwordPath`);
-    throw new ConfigError(k, `${k} is not supported by Ark yet; give the password with ${sys.key(`ssl.${bare}.password`)}`);
-  }
+  const passwordPath = sys.get(`ssl.${bare}.passwordPath`) || undefined;
   return {
     key: sys.key(`ssl.${bare}.location`),
     location,
-    passwordKey: sys.key(`ssl.${bare}.password`),
+    passwordKey: sys.key(passwordPath === undefined ? `ssl.${bare}.password` : `ssl.${bare}.passwordPath`),
     password: sys.get(`ssl.${bare}.password`),
+    passwordPath,
     type: storeType(sys, bare, location),
   };
+}
+
+/**
+ * Revocation checks and a custom SSLContext cannot be honoured by Ark: serving TLS without a check
+ * the operator asked for would be worse than not starting.
+ */
+function refuseUnsupported(sys: SystemProperties): void {
+  for (const bare of ['ssl.crl', 'ssl.ocsp']) {
+    const v = sys.get(bare);
+    if (v !== undefined && v.toLowerCase() === 'true') {
+      const k = sys.key(bare);
+      throw new ConfigError(k, `${k}=true: Ark does not check certificate revocation (CRL, OCSP) yet; remove the line or set it to false`);
+    }
+  }
+  const supplier = sys.get('ssl.context.supplier.class');
+  if (supplier !== undefined && supplier !== '') {
+    const k = sys.key('ssl.context.supplier.class');
+    throw new ConfigError(
+      k,
+      `${k}: a Java SSLContext supplier cannot run in Ark; configure the stores with ssl.keyStore.* and ssl.trustStore.*`,
+    );
+  }
 }
 
 /** secureClientPort and secureClientPortAddress (QuorumPeerConfig), read as clientPort is. */
@@ -252,6 +274,7 @@ export function clientTlsSettings(q: QuorumKeys, sys: SystemProperties, warnings
       `${k} must name the server's certificate and key (PEM or PKCS12) when secureClientPort or client.portUnification is set`,
     );
   }
+  refuseUnsupported(sys);
   const hv = sys.get('ssl.hostnameVerification');
   // ZooKeeper reads it as a boolean; its client port never checks a client's host name
   // (ClientX509Util.shouldVerifyClientHostname is false), so neither does Ark: it matters to clients

@@ -7,9 +7,24 @@ import { ConfigError } from '../config/error.js';
 import type { ClientTlsConfig, StoreConfig } from '../config/tls.js';
 import { Pkcs12Error, pkcs12TrustedCertificates } from './pkcs12.js';
 
+/** SecretUtils.readSecret: the file's text, less one trailing line separator. */
+function readPasswordFile(s: StoreConfig, path: string): string {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (e) {
+    throw new ConfigError(s.passwordKey, `${s.passwordKey}: cannot read '${path}': ${(e as Error).message}`);
+  }
+}
+
+/** The store's password: from ssl.*.passwordPath when set (it wins, as in X509Util), else ssl.*.password. */
+function password(s: StoreConfig): string {
+  return s.passwordPath === undefined ? (s.password ?? '') : readPasswordFile(s, s.passwordPath);
+}
+
 /** A store's password as Node takes it (none when unset or empty, as Java's null password). */
 function pass(s: StoreConfig): { passphrase?: string } {
-  return s.password === undefined || s.password === '' ? {} : { passphrase: s.password };
+  const p = password(s);
+  return p === '' ? {} : { passphrase: p };
 }
 
 function badPassword(s: StoreConfig, msg: string): ConfigError {
@@ -60,7 +75,7 @@ function trustStoreOptions(s: StoreConfig): TlsOptions {
   let ca: Buffer | string[] = data;
   if (s.type === 'PKCS12') {
     try {
-      ca = pkcs12TrustedCertificates(data, s.password ?? '');
+      ca = pkcs12TrustedCertificates(data, password(s));
     } catch (e) {
       if (!(e instanceof Pkcs12Error)) throw e;
       if (e.wrongPassword) throw badPassword(s, e.message);

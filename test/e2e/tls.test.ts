@@ -4,7 +4,7 @@
 // stops start-up naming its key.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { join } from 'node:path';
@@ -89,12 +89,17 @@ describe('client TLS (secureClientPort, ssl.*)', () => {
     }
   });
 
-  test('PKCS12 key store, clientAuth want: no certificate is let in, an untrusted one is not', { timeout: 90000 }, async (t) => {
+  test('PKCS12 key store (password from a file), clientAuth want: no certificate is let in, an untrusted one is not', {
+    timeout: 90000,
+  }, async (t) => {
     const skip = requireOrSkip(opensslMissing());
     if (skip) return t.skip(skip);
+    const passwordFile = join(certs.dir, 'keystore.password');
+    writeFileSync(passwordFile, `${STORE_PASSWORD}\n`);
     const { server, securePort } = await secureArk({
       'zookeeper.ssl.keyStore.location': certs.serverP12,
-      'zookeeper.ssl.keyStore.password': STORE_PASSWORD,
+      // a file holding the password (SecretUtils.readSecret drops the line's end)
+      'zookeeper.ssl.keyStore.passwordPath': passwordFile,
       // certificates only, as keytool -importcert writes a trust store
       'ssl.trustStore.location': certs.caOnlyP12,
       'ssl.trustStore.password': STORE_PASSWORD,

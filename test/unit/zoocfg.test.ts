@@ -1017,5 +1017,24 @@ describe('resolveConfig: client TLS (secureClientPort, client.portUnification, s
       'maybe',
     );
     throwsConfigError(() => cfg('dataDir=/d\nclient.portUnification=yes'), 'client.portUnification', 'yes');
+    throwsConfigError(() => cfg(`${base}ssl.keyStore.location=/k/s.pem\nzookeeper.ssl.crl=true`), 'zookeeper.ssl.crl', 'revocation');
+    throwsConfigError(() => cfg(`${base}ssl.keyStore.location=/k/s.pem\nssl.ocsp=TRUE`), 'ssl.ocsp', 'revocation');
+    throwsConfigError(
+      () => cfg(`${base}ssl.keyStore.location=/k/s.pem\nssl.context.supplier.class=a.B`),
+      'ssl.context.supplier.class',
+      'Java',
+    );
+  });
+
+  test('ssl.*.passwordPath names the password file, and messages name that key', () => {
+    const c = cfg(
+      'dataDir=/d\nsecureClientPort=2281\nssl.keyStore.location=/k/s.p12\nssl.keyStore.password=x\nssl.keyStore.passwordPath=/k/pw',
+    ).config;
+    assert.equal(c.clientTls?.keyStore.passwordPath, '/k/pw');
+    assert.equal(c.clientTls?.keyStore.passwordKey, 'ssl.keyStore.passwordPath');
+    assert.equal(
+      cfg('dataDir=/d\nsecureClientPort=2281\nssl.keyStore.location=/k/s.p12').config.clientTls?.keyStore.passwordKey,
+      'ssl.keyStore.password',
+    );
   });
 });
