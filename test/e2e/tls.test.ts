@@ -2,7 +2,7 @@
 // ZooKeeper's ssl.* keys, driven by kazoo over TLS and by Node's TLS socket (four-letter words);
 // a client on the wrong kind of port is closed with one log line; a store that cannot be used
 // stops start-up naming its key.
-import { before, describe, test } from 'node:test';
+import { before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
@@ -44,11 +44,27 @@ function plainWord(port: number, word: string): Promise<string> {
 }
 
 const withClientCert = (): ConnectionOptions => ({ cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey) });
+/** a certificate from a CA the server does not trust */
+const withStrangerCert = (): ConnectionOptions => ({ cert: readFileSync(certs.strangerCert), key: readFileSync(certs.strangerKey) });
 
-async function secureArk(cfg: Record<string, string | number | boolean>): Promise<{ server: RunningServer; securePort: number }> {
+/**
+ * Runs `body` against an Ark with a secureClientPort and the keys `cfg()` gives (called once the
+ * certificates exist), stopping it afterwards; skips without openssl.
+ */
+async function onSecureArk(
+  t: TestContext,
+  cfg: () => Record<string, string | number | boolean>,
+  body: (server: RunningServer, securePort: number) => Promise<void>,
+): Promise<void> {
+  const skip = requireOrSkip(opensslMissing());
+  if (skip) return t.skip(skip);
   const securePort = await freePort();
-  const server = await startArk({ cfg: { secureClientPort: securePort, secureClientPortAddress: '127.0.0.1', ...cfg } });
-  return { server, securePort };
+  const server = await startArk({ cfg: { secureClientPort: securePort, secureClientPortAddress: '127.0.0.1', ...cfg() } });
+  try {
+    await body(server, securePort);
+  } finally {
+    await server.stop();
+  }
 }
 
 function kazoo(port: number, clientCert: boolean): Promise<ToolResult> {
@@ -61,113 +77,112 @@ describe('client TLS (secureClientPort, ssl.*)', () => {
     if (!opensslMissing()) certs = makeCerts();
   });
 
-  test('PEM stores, clientAuth need: a client with a trusted certificate is served, one without is refused', {
-    timeout: 90000,
-  }, async (t) => {
-    const skip = requireOrSkip(opensslMissing());
-    if (skip) return t.skip(skip);
-    const { server, securePort } = await secureArk({ 'ssl.keyStore.location': certs.serverPem, 'ssl.trustStore.location': certs.caPem });
-    try {
-      assert.equal(await tlsWord(securePort, 'ruok', withClientCert()), 'imok');
-      assert.doesNotMatch(await tlsWord(securePort, 'ruok'), /imok/);
-      assert.doesNotMatch(
-        await tlsWord(securePort, 'ruok', { cert: readFileSync(certs.strangerCert), key: readFileSync(certs.strangerKey) }),
-        /imok/,
-      );
-      await waitUntil(() => /TLS handshake failed/.test(server.output()), 'the refused handshake is logged', 5000);
-      // the plain port still serves plain clients
-      assert.equal(await plainWord(server.port, 'ruok'), 'imok');
-      if (!kazooMissing()) {
-        const ok = await kazoo(securePort, true);
-        assert.equal(ok.code, 0, ok.stdout);
-        assert.match(ok.stdout, /^ok over-tls/m);
-        const refused = await kazoo(securePort, false);
-        assert.notEqual(refused.code, 0, refused.stdout);
-      }
-    } finally {
-      await server.stop();
-    }
-  });
+  test(
+    'PEM stores, clientAuth need: a client with a trusted certificate is served, one without is refused',
+    {
+      timeout: 90000,
+    },
+    (t) =>
+      onSecureArk(
+        t,
+        () => ({ 'ssl.keyStore.location': certs.serverPem, 'ssl.trustStore.location': certs.caPem }),
+        async (server, securePort) => {
+          assert.equal(await tlsWord(securePort, 'ruok', withClientCert()), 'imok');
+          assert.doesNotMatch(await tlsWord(securePort, 'ruok'), /imok/);
+          assert.doesNotMatch(await tlsWord(securePort, 'ruok', withStrangerCert()), /imok/);
+          await waitUntil(() => /TLS handshake failed/.test(server.output()), 'the refused handshake is logged', 5000);
+          // the plain port still serves plain clients
+          assert.equal(await plainWord(server.port, 'ruok'), 'imok');
+          if (!kazooMissing()) {
+            const ok = await kazoo(securePort, true);
+            assert.equal(ok.code, 0, ok.stdout);
+            assert.match(ok.stdout, /^ok over-tls/m);
+            const refused = await kazoo(securePort, false);
+            assert.notEqual(refused.code, 0, refused.stdout);
+          }
+        },
+      ),
+  );
 
-  test('PKCS12 key store (password from a file), clientAuth want: no certificate is let in, an untrusted one is not', {
-    timeout: 90000,
-  }, async (t) => {
-    const skip = requireOrSkip(opensslMissing());
-    if (skip) return t.skip(skip);
-    const passwordFile = join(certs.dir, 'keystore.password');
-    writeFileSync(passwordFile, `${STORE_PASSWORD}\n`);
-    const { server, securePort } = await secureArk({
-      'zookeeper.ssl.keyStore.location': certs.serverP12,
-      // a file holding the password (SecretUtils.readSecret drops the line's end)
-      'zookeeper.ssl.keyStore.passwordPath': passwordFile,
-      // certificates only, as keytool -importcert writes a trust store
-      'ssl.trustStore.location': certs.caOnlyP12,
-      'ssl.trustStore.password': STORE_PASSWORD,
-      'ssl.clientAuth': 'want',
-    });
-    try {
-      assert.equal(await tlsWord(securePort, 'ruok'), 'imok');
-      assert.equal(await tlsWord(securePort, 'ruok', withClientCert()), 'imok');
-      assert.doesNotMatch(
-        await tlsWord(securePort, 'ruok', { cert: readFileSync(certs.strangerCert), key: readFileSync(certs.strangerKey) }),
-        /imok/,
-      );
-      if (!kazooMissing()) {
-        const ok = await kazoo(securePort, false);
-        assert.equal(ok.code, 0, ok.stdout);
-      }
-    } finally {
-      await server.stop();
-    }
-  });
+  test(
+    'PKCS12 key store (password from a file), clientAuth want: no certificate is let in, an untrusted one is not',
+    {
+      timeout: 90000,
+    },
+    (t) =>
+      onSecureArk(
+        t,
+        () => {
+          const passwordFile = join(certs.dir, 'keystore.password');
+          writeFileSync(passwordFile, `${STORE_PASSWORD}\n`);
+          return {
+            'zookeeper.ssl.keyStore.location': certs.serverP12,
+            // a file holding the password (SecretUtils.readSecret drops the line's end)
+            'zookeeper.ssl.keyStore.passwordPath': passwordFile,
+            // certificates only, as keytool -importcert writes a trust store
+            'ssl.trustStore.location': certs.caOnlyP12,
+            'ssl.trustStore.password': STORE_PASSWORD,
+            'ssl.clientAuth': 'want',
+          };
+        },
+        async (_server, securePort) => {
+          assert.equal(await tlsWord(securePort, 'ruok'), 'imok');
+          assert.equal(await tlsWord(securePort, 'ruok', withClientCert()), 'imok');
+          assert.doesNotMatch(await tlsWord(securePort, 'ruok', withStrangerCert()), /imok/);
+          if (!kazooMissing()) {
+            const ok = await kazoo(securePort, false);
+            assert.equal(ok.code, 0, ok.stdout);
+          }
+        },
+      ),
+  );
 
   test('a plain client on the TLS port and a TLS client on the plain port are closed with one log line each', {
     timeout: 60000,
   }, async (t) => {
-    const skip = requireOrSkip(opensslMissing());
-    if (skip) return t.skip(skip);
     const adminPort = await freePort();
-    const { server, securePort } = await secureArk({
-      'ssl.keyStore.location': certs.serverPem,
-      'ssl.clientAuth': 'none',
-      'admin.enableServer': true,
-      'admin.serverPort': adminPort,
-      'admin.serverAddress': '127.0.0.1',
-    });
-    try {
-      assert.equal(await plainWord(securePort, 'ruok'), '');
-      assert.doesNotMatch(await tlsWord(server.port, 'ruok'), /imok/);
-      await waitUntil(() => /plain \(non-TLS\) client on the secure client port/.test(server.output()), 'plain on TLS logged', 5000);
-      await waitUntil(
-        () => /TLS client on the plain client port \(its TLS port is secureClientPort/.test(server.output()),
-        'TLS on plain logged',
-        5000,
-      );
-      assert.equal(server.output().match(/closing connection/g)?.length, 2, server.output());
-      assert.match(await plainWord(server.port, 'conf'), new RegExp(`^secureClientPort=${securePort}$`, 'm'));
-      // still serving both; the AdminServer lists the secure port's connections apart, as ZooKeeper
-      assert.equal(await tlsWord(securePort, 'ruok'), 'imok');
-      assert.equal(await plainWord(server.port, 'ruok'), 'imok');
-      const idleTls = tlsConnect({ host: '127.0.0.1', port: securePort, ca: readFileSync(certs.caPem), servername: 'localhost' });
-      const idlePlain = netConnect({ host: '127.0.0.1', port: server.port });
-      try {
-        await new Promise((r) => idleTls.once('secureConnect', r));
-        let body: { connections: unknown[]; secure_connections: unknown[] } = { connections: [], secure_connections: [] };
+    await onSecureArk(
+      t,
+      () => ({
+        'ssl.keyStore.location': certs.serverPem,
+        'ssl.clientAuth': 'none',
+        'admin.enableServer': true,
+        'admin.serverPort': adminPort,
+        'admin.serverAddress': '127.0.0.1',
+      }),
+      async (server, securePort) => {
+        assert.equal(await plainWord(securePort, 'ruok'), '');
+        assert.doesNotMatch(await tlsWord(server.port, 'ruok'), /imok/);
+        await waitUntil(() => /plain \(non-TLS\) client on the secure client port/.test(server.output()), 'plain on TLS logged', 5000);
         await waitUntil(
-          async () => {
-            body = (await (await fetch(`http://127.0.0.1:${adminPort}/commands/connections`)).json()) as typeof body;
-            return body.connections.length === 1 && body.secure_connections.length === 1;
-          },
-          'one plain and one secure connection listed',
+          () => /TLS client on the plain client port \(its TLS port is secureClientPort/.test(server.output()),
+          'TLS on plain logged',
           5000,
         );
-      } finally {
-        idleTls.destroy();
-        idlePlain.destroy();
-      }
-    } finally {
-      await server.stop();
-    }
+        assert.equal(server.output().match(/closing connection/g)?.length, 2, server.output());
+        assert.match(await plainWord(server.port, 'conf'), new RegExp(`^secureClientPort=${securePort}$`, 'm'));
+        // still serving both; the AdminServer lists the secure port's connections apart, as ZooKeeper
+        assert.equal(await tlsWord(securePort, 'ruok'), 'imok');
+        assert.equal(await plainWord(server.port, 'ruok'), 'imok');
+        const idleTls = tlsConnect({ host: '127.0.0.1', port: securePort, ca: readFileSync(certs.caPem), servername: 'localhost' });
+        const idlePlain = netConnect({ host: '127.0.0.1', port: server.port });
+        try {
+          await new Promise((r) => idleTls.once('secureConnect', r));
+          let body: { connections: unknown[]; secure_connections: unknown[] } = { connections: [], secure_connections: [] };
+          await waitUntil(
+            async () => {
+              body = (await (await fetch(`http://127.0.0.1:${adminPort}/commands/connections`)).json()) as typeof body;
+              return body.connections.length === 1 && body.secure_connections.length === 1;
+            },
+            'one plain and one secure connection listed',
+            5000,
+          );
+        } finally {
+          idleTls.destroy();
+          idlePlain.destroy();
+        }
+      },
+    );
   });
 
   test('client.portUnification: TLS and plain clients on one port', { timeout: 60000 }, async (t) => {
