@@ -6,6 +6,7 @@
 // stops start-up naming the key.
 
 import { ConfigError } from './error.js';
+import { CLIENT_TLS_KEYS } from './keys.js';
 import { checkPort, javaSplit, javaTrim, parseJavaInt, strictBoolean } from './javavalues.js';
 import type { QuorumKeys, SystemProperties } from './settings.js';
 
@@ -259,10 +260,10 @@ export function clientTlsSettings(q: QuorumKeys, sys: SystemProperties, warnings
   const unifyRaw = sys.get('client.portUnification');
   const portUnification = unifyRaw !== undefined && strictBoolean(sys.key('client.portUnification'), unifyRaw);
   if (port.secureClientPort === undefined && !portUnification) {
-    if (sys.get('ssl.keyStore.location') !== undefined) {
-      warnings.push(
-        `${sys.key('ssl.keyStore.location')}: no secureClientPort and no client.portUnification=true, so no TLS client port uses it`,
-      );
+    for (const bare of CLIENT_TLS_KEYS) {
+      if (sys.get(bare) !== undefined) {
+        warnings.push(`${sys.key(bare)}: no secureClientPort and no client.portUnification=true, so no TLS client port uses it`);
+      }
     }
     return { ...port, portUnification, clientTls: null };
   }

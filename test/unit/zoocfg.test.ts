@@ -980,10 +980,11 @@ describe('resolveConfig: client TLS (secureClientPort, client.portUnification, s
   });
 
   test('without a secure port nor port unification the ssl keys are only warned about', () => {
-    const { config, warnings } = cfg('dataDir=/d\nssl.keyStore.location=/k/x.jks\nssl.protocol=SSLv3');
+    const { config, warnings } = cfg('dataDir=/d\nssl.keyStore.location=/k/x.jks\nzookeeper.ssl.protocol=SSLv3');
     assert.equal(config.clientTls, null);
-    assert.equal(warnings.length, 1);
+    assert.equal(warnings.length, 2);
     assert.match(warnings[0] ?? '', /^ssl\.keyStore\.location: no secureClientPort/);
+    assert.match(warnings[1] ?? '', /^zookeeper\.ssl\.protocol: no secureClientPort/);
   });
 
   test('bad values stop start-up naming the key', () => {
