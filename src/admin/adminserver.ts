@@ -132,6 +132,15 @@ function srvr(v: ServerView): Body {
 }
 
 /** ServerCnxn.getConnectionInfo(brief) */
+/** The connections of the client port and, as ZooKeeper's secure factory lists them apart, of the secure port. */
+function connections(v: ServerView, brief: boolean): Body {
+  const all = [...v.core.conns.values()];
+  return {
+    connections: all.filter((c) => !v.onSecurePort(c.id)).map((c) => connection(v, c, brief)),
+    secure_connections: all.filter((c) => v.onSecurePort(c.id)).map((c) => connection(v, c, brief)),
+  };
+}
+
 function connection(v: ServerView, c: CoreConn, brief: boolean): Body {
   const s = c.stats;
   const out: Body = {
@@ -314,10 +323,7 @@ const GET_COMMANDS: GetCommand[] = [
     // the socket's accept backlog is Node's default; -1 is ZooKeeper's "not configured"
     client_port_listen_backlog: -1,
   })),
-  get(['connections', 'cons'], (v) => ({
-    connections: [...v.core.conns.values()].map((c) => connection(v, c, false)),
-    secure_connections: [],
-  })),
+  get(['connections', 'cons'], (v) => connections(v, false)),
   get(['hash'], (v) => ({
     digests: v.core.tree.digestLog.map((d) => ({ zxid: d.zxid, digest: BigInt.asIntN(64, d.digest), digest_version: 2 })),
   })),
@@ -343,11 +349,7 @@ const GET_COMMANDS: GetCommand[] = [
   get(['ruok'], () => ({})),
   get(['set_trace_mask', 'stmk'], setTraceMask, false),
   get(['server_stats', 'srvr'], srvr),
-  get(['stats', 'stat'], (v) => ({
-    ...srvr(v),
-    connections: [...v.core.conns.values()].map((c) => connection(v, c, true)),
-    secure_connections: [],
-  })),
+  get(['stats', 'stat'], (v) => ({ ...srvr(v), ...connections(v, true) })),
   get(['stat_reset', 'srst'], (v) => {
     resetServerStats(v);
     return {};

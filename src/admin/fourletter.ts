@@ -133,6 +133,8 @@ export interface ServerView {
   mode: 'standalone' | 'leader' | 'follower' | 'observer' | 'read-only';
   config: {
     clientPort: number;
+    /** -1 without a secure client port */
+    secureClientPort: number;
     clientPortAddress: string;
     dataDir: string;
     dataLogDir: string;
@@ -144,6 +146,8 @@ export interface ServerView {
   };
   startedAt: number;
   remoteOf(conn: number): string;
+  /** the connection came in on secureClientPort (the AdminServer lists it under secure_connections) */
+  onSecurePort(conn: number): boolean;
   outstanding(conn: number): number;
   dataDirBytes(): number;
   logDirBytes(): number;
@@ -464,7 +468,7 @@ function cons(v: ServerView): string {
 function conf(v: ServerView): string {
   const c = v.config;
   return (
-    `clientPort=${c.clientPort}\nsecureClientPort=-1\ndataDir=${c.dataDir}\ndataDirSize=${v.dataDirBytes()}\n` +
+    `clientPort=${c.clientPort}\nsecureClientPort=${c.secureClientPort}\ndataDir=${c.dataDir}\ndataDirSize=${v.dataDirBytes()}\n` +
     `dataLogDir=${c.dataLogDir}\ndataLogSize=${v.logDirBytes()}\ntickTime=${c.tickTimeMs}\nmaxClientCnxns=${c.maxClientCnxns}\n` +
     `minSessionTimeout=${c.minSessionTimeoutMs}\nmaxSessionTimeout=${c.maxSessionTimeoutMs}\nclientPortListenBacklog=-1\nserverId=${c.serverId}\n` +
     (v.quorum

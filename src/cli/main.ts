@@ -111,6 +111,11 @@ function readMyid(myidFile: string, where: string): number {
 
 /** The start failures an operator can fix (the data dir, a port in use, a file) are refused in one line; anything else is a bug and throws. */
 function refuseFailedStart(e: unknown, config: ServerConfig, log: Logger): never {
+  if (e instanceof ConfigError) {
+    // a file zoo.cfg names (a TLS key store or trust store) that cannot be used: the key is in the message
+    log.fatal(e.message);
+    refuse(e.message);
+  }
   if (e instanceof DataDirError || e instanceof LogCorruptError) {
     log.fatal(e.message);
     refuse(e.message);

@@ -13,6 +13,8 @@ const QUORUM_HONOURED = [
   'dataLogDir',
   'clientPort',
   'clientPortAddress',
+  'secureClientPort',
+  'secureClientPortAddress',
   'tickTime',
   'maxClientCnxns',
   'minSessionTimeout',
@@ -33,8 +35,6 @@ const QUORUM_HONOURED = [
 ] as const;
 
 const QUORUM_UNHONOURED = [
-  'secureClientPort',
-  'secureClientPortAddress',
   'observerMasterPort',
   'clientPortListenBacklog',
   'connectToLearnerMasterLimit',
@@ -97,6 +97,25 @@ const SYSTEM_HONOURED = [
   'backup.intervalMs',
   'backup.retainCount',
   'backup.retainHours',
+  // client TLS: the unified client port (and CLIENT_TLS_KEYS)
+  'client.portUnification',
+] as const;
+
+/** ClientX509Util's zookeeper.ssl.* keys: the client port's TLS (config/tls.ts). */
+export const CLIENT_TLS_KEYS = [
+  'ssl.keyStore.location',
+  'ssl.keyStore.password',
+  'ssl.keyStore.passwordPath',
+  'ssl.keyStore.type',
+  'ssl.trustStore.location',
+  'ssl.trustStore.password',
+  'ssl.trustStore.passwordPath',
+  'ssl.trustStore.type',
+  'ssl.clientAuth',
+  'ssl.protocol',
+  'ssl.enabledProtocols',
+  'ssl.ciphersuites',
+  'ssl.hostnameVerification',
 ] as const;
 
 /** System-property keys ZooKeeper understands and Ark does not act on (yet). */
@@ -163,7 +182,7 @@ const SYSTEM_UNHONOURED = [
 const SYSTEM_UNHONOURED_PREFIXES = ['ssl.', 'authProvider.', 'admin.', 'audit.', 'kerberos.', 'nio.', 'netty.'] as const;
 
 /** zoo.cfg keys Ark parses and acts on (system-property keys also accepted with a "zookeeper." prefix). */
-export const HONOURED_KEYS: ReadonlySet<string> = new Set<string>([...QUORUM_HONOURED, ...SYSTEM_HONOURED]);
+export const HONOURED_KEYS: ReadonlySet<string> = new Set<string>([...QUORUM_HONOURED, ...SYSTEM_HONOURED, ...CLIENT_TLS_KEYS]);
 /** Key prefixes Ark parses and acts on ("server.N"). */
 export const HONOURED_KEY_PREFIXES: readonly string[] = ['server.'];
 /** zoo.cfg keys ZooKeeper understands that Ark accepts but does not act on yet. */
@@ -175,7 +194,7 @@ export const UNHONOURED_KEY_PREFIXES: readonly string[] = [
 
 const QUORUM_HONOURED_SET: ReadonlySet<string> = new Set<string>(QUORUM_HONOURED);
 const QUORUM_UNHONOURED_SET: ReadonlySet<string> = new Set<string>(QUORUM_UNHONOURED);
-const SYSTEM_HONOURED_SET: ReadonlySet<string> = new Set<string>(SYSTEM_HONOURED);
+const SYSTEM_HONOURED_SET: ReadonlySet<string> = new Set<string>([...SYSTEM_HONOURED, ...CLIENT_TLS_KEYS]);
 const SYSTEM_UNHONOURED_SET: ReadonlySet<string> = new Set<string>(SYSTEM_UNHONOURED);
 
 /** The prefix of the system property ZooKeeper makes of a key it does not parse itself. */

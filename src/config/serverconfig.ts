@@ -2,6 +2,7 @@
 // what the runtime, the AdminServer and the metrics endpoint read.
 
 import type { PeerRole, QuorumServerSpec } from './serverline.js';
+import type { ClientTlsConfig } from './tls.js';
 
 export interface ServerConfig {
   tickTimeMs: number;
@@ -11,6 +12,14 @@ export interface ServerConfig {
   clientPort: number | undefined;
   /** undefined means bind to the wildcard address (0.0.0.0). */
   clientPortAddress: string | undefined;
+  /** secureClientPort: TLS clients only; undefined when not set (or 0). */
+  secureClientPort: number | undefined;
+  /** undefined means bind to the wildcard address (0.0.0.0). */
+  secureClientPortAddress: string | undefined;
+  /** client.portUnification: the plain client port takes TLS clients too (the first byte tells) */
+  portUnification: boolean;
+  /** the certificates and TLS settings of the secure (or unified) client port; null when neither is configured */
+  clientTls: ClientTlsConfig | null;
   /** 0 means unlimited. */
   maxClientCnxns: number;
   minSessionTimeoutMs: number;

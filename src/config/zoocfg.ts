@@ -13,6 +13,7 @@ import { parseProperties } from './properties.js';
 import type { ServerConfig } from './serverconfig.js';
 import { sortEntries } from './settings.js';
 import { autopurgeSettings, dataDirectories, storageSettings, syncSettings } from './storage.js';
+import { clientTlsSettings } from './tls.js';
 import { treeSettings } from './tree.js';
 
 export interface ResolveOptions {
@@ -66,6 +67,7 @@ export function resolveConfig(props: Map<string, string>, opts: ResolveOptions =
   const dataDirs = dataDirectories(quorum, opts.baseDir);
   const tickTimeMs = tickTime(quorum);
   const client = clientAddress(quorum);
+  const secure = clientTlsSettings(quorum, system, warnings);
   const maxCnxns = maxClientCnxns(quorum);
   const sessions = sessionTimeouts(quorum, tickTimeMs);
   const peer = peerSettings(quorum);
@@ -75,6 +77,7 @@ export function resolveConfig(props: Map<string, string>, opts: ResolveOptions =
   const config: ServerConfig = {
     tickTimeMs,
     ...dataDirs,
+    ...secure,
     maxClientCnxns: maxCnxns,
     ...sessions,
     ...autopurge,

@@ -1,7 +1,12 @@
 // The client port: bytes in, bytes out. Each socket gets a frame decoder; the first frame is a
 // ConnectRequest (or, before any frame, a four-letter word); every later frame is a
 // RequestHeader + record handed to the core. A malformed frame closes that connection only.
+// One ClientPort serves every listener: the plain client port, the secure (TLS) one, and a unified
+// one that takes both (client.portUnification); the first byte a client sends tells TLS (a
+// handshake record, 0x16) from the ZooKeeper protocol (a frame length, whose first byte is 0 for
+// any frame jute.maxbuffer allows), so a client on the wrong kind of port is closed with one line.
 import { createServer, type Server, type Socket } from 'node:net';
+import { Server as TlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import { FrameDecoder, FrameError } from '../wire/frame.js';
 import { JuteReader } from '../wire/jute.js';
 import { readConnectRequest, readRequest, type ConnectRequest, type Request } from '../wire/protocol.js';
@@ -42,6 +47,14 @@ export const FOUR_LETTER_WORDS = new Set([
   'hash',
 ]);
 
+/** The first byte of a TLS handshake record (ContentType handshake). */
+const TLS_HANDSHAKE = 0x16;
+/** A TLS client that has not finished its handshake by then is dropped (ZooKeeper: ssl.handshakeDetectionTimeoutMillis is 5 s). */
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** What a listener speaks: the ZooKeeper protocol in clear, over TLS only, or either (port unification). */
+export type PortSecurity = { kind: 'plain'; tlsHint?: string } | { kind: 'tls' | 'unified'; options: TlsOptions };
+
 interface ConnState {
   id: number;
   socket: Socket;
@@ -53,10 +66,16 @@ interface ConnState {
   remoteAddr: string;
   /** handler.closed() was called */
   released: boolean;
+  /** came in on the secure client port (ZooKeeper's secure factory: the AdminServer's secure_connections) */
+  onSecurePort: boolean;
+  /** a plain port's connection before its first byte: what to log if that byte starts a TLS handshake */
+  refuseTls: string | null;
 }
 
 export class ClientPort {
-  private server: Server | null = null;
+  private servers: Server[] = [];
+  /** every accepted socket until it closes, so stop() can end those still in a handshake or silent */
+  private readonly raw = new Set<Socket>();
   private nextId = 1;
   readonly sockets = new Map<number, ConnState>();
   private readonly paused = new Set<ConnState>();
@@ -71,9 +90,11 @@ export class ClientPort {
     private readonly frameBytesMax: number,
   ) {}
 
-  listen(port: number, host: string | undefined): Promise<{ address: string; port: number }> {
+  /** Opens one listener; `security` says whether it speaks TLS, plain, or both. */
+  listen(port: number, host: string | undefined, security: PortSecurity = { kind: 'plain' }): Promise<{ address: string; port: number }> {
     return new Promise((resolve, reject) => {
-      const server = createServer({ noDelay: true }, (s) => this.accept(s));
+      const route = this.router(security);
+      const server = createServer({ noDelay: true }, (s) => (security.kind === 'plain' ? route(s, -1) : this.sniff(s, route)));
       server.once('error', reject);
       server.listen({ port, host: host ?? '0.0.0.0', backlog: 511 }, () => {
         server.off('error', reject);
@@ -86,11 +107,94 @@ export class ClientPort {
         const a = server.address();
         resolve(typeof a === 'object' && a ? { address: a.address, port: a.port } : { address: String(a), port });
       });
-      this.server = server;
+      this.servers.push(server);
     });
   }
 
-  private accept(socket: Socket): void {
+  /** What to do with a new connection, told by its first byte. */
+  private router(security: PortSecurity): (s: Socket, first: number) => void {
+    if (security.kind === 'plain') {
+      // counted at once, as ZooKeeper counts a connection when it accepts it; the first byte is looked at in onData
+      const refuseTls = `a TLS client on the plain client port${security.tlsHint ?? ''}`;
+      return (s) => this.accept(s, false, refuseTls);
+    }
+    const tlsServer = this.tlsServer(security.options, security.kind === 'tls');
+    return (s, first) => {
+      if (first === TLS_HANDSHAKE) tlsServer.emit('connection', s);
+      else if (security.kind === 'unified') this.accept(s);
+      else
+        this.refuse(
+          s,
+          'a plain (non-TLS) client on the secure client port; the client must use TLS (zookeeper.client.secure=true, kazoo use_ssl=True)',
+        );
+    };
+  }
+
+  /** Waits for a connection's first byte and hands the socket, the byte put back, to `route`. */
+  private sniff(s: Socket, route: (s: Socket, first: number) => void): void {
+    this.raw.add(s);
+    // a connection that says nothing is not left open for ever (ZooKeeper: ssl.handshakeDetectionTimeoutMillis)
+    const silent = setTimeout(() => {
+      this.log.debug({ remote: s.remoteAddress }, 'closing connection: nothing received on a TLS port');
+      s.destroy();
+    }, TLS_HANDSHAKE_TIMEOUT_MS);
+    silent.unref();
+    s.once('close', () => {
+      clearTimeout(silent);
+      this.raw.delete(s);
+    });
+    const onError = (e: Error): void => this.log.debug({ err: e.message }, 'client socket error before the first byte');
+    const onReadable = (): void => {
+      const chunk = s.read() as Buffer | null;
+      if (chunk === null || chunk.length === 0) return;
+      clearTimeout(silent);
+      s.off('readable', onReadable);
+      s.off('error', onError);
+      s.off('end', onEnd);
+      s.unshift(chunk);
+      route(s, chunk[0] as number);
+    };
+    const onEnd = (): void => {
+      s.off('readable', onReadable);
+      s.destroy();
+    };
+    s.on('readable', onReadable);
+    s.on('error', onError);
+    s.once('end', onEnd);
+  }
+
+  /** Closes a connection that speaks the wrong kind of protocol for its port, with one log line. */
+  private refuse(s: Socket, why: string): void {
+    this.log.warn(
+      { remote: `${(s.remoteAddress ?? '').replace(/^::ffff:/, '')}:${s.remotePort ?? 0}`, port: s.localPort },
+      `closing connection: ${why}`,
+    );
+    s.on('error', () => undefined);
+    s.destroy();
+  }
+
+  /** The TLS side of a secure or unified port: connections are fed to it after their first byte. */
+  private tlsServer(options: TlsOptions, securePort: boolean): TlsServer {
+    const server = new TlsServer({ ...options, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, (ts) => this.secured(ts, options, securePort));
+    server.on('tlsClientError', (e, ts) =>
+      this.log.warn(
+        { remote: `${(ts.remoteAddress ?? '').replace(/^::ffff:/, '')}:${ts.remotePort ?? 0}`, reason: e.message },
+        'closing connection: TLS handshake failed (an untrusted or missing client certificate, no common protocol or cipher suite, or a client that does not trust this server)',
+      ),
+    );
+    return server;
+  }
+
+  /** A TLS client after its handshake; with ssl.clientAuth=want a certificate offered must still be trusted. */
+  private secured(ts: TLSSocket, options: TlsOptions, securePort: boolean): void {
+    if (options.requestCert && !ts.authorized && Object.keys(ts.getPeerCertificate()).length > 0) {
+      this.refuse(ts, `the client's certificate is not trusted (${String(ts.authorizationError)})`);
+      return;
+    }
+    this.accept(ts, securePort);
+  }
+
+  private accept(socket: Socket, onSecurePort = false, refuseTls: string | null = null): void {
     const id = this.nextId++;
     const addr = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     const st: ConnState = {
@@ -102,6 +206,8 @@ export class ClientPort {
       closing: false,
       released: false,
       remoteAddr: addr,
+      onSecurePort,
+      refuseTls,
     };
     socket.setNoDelay(true);
     if (!this.handler.open(id, addr, socket.remotePort ?? 0)) {
@@ -129,6 +235,15 @@ export class ClientPort {
   private onData(st: ConnState, chunk: Buffer): void {
     this.bytesReceived += chunk.length;
     if (st.closing) return;
+    if (st.refuseTls !== null) {
+      const why = st.refuseTls;
+      st.refuseTls = null;
+      if (chunk[0] === TLS_HANDSHAKE) {
+        st.closing = true;
+        this.refuse(st.socket, why);
+        return;
+      }
+    }
     st.decoder.push(chunk);
     this.process(st);
     this.handler.flush();
@@ -250,15 +365,21 @@ export class ClientPort {
     return st !== undefined && !this.paused.has(st) && !st.closing;
   }
 
+  /** Did this connection come in on the secure client port? */
+  onSecurePort(conn: number): boolean {
+    return this.sockets.get(conn)?.onSecurePort ?? false;
+  }
+
   remoteOf(conn: number): string {
     const s = this.sockets.get(conn)?.socket;
     return s ? `${(s.remoteAddress ?? '').replace(/^::ffff:/, '')}:${s.remotePort ?? 0}` : '';
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
-    this.server = null;
+    const servers = this.servers;
+    this.servers = [];
     for (const st of this.sockets.values()) st.socket.destroy();
-    if (server) await new Promise<void>((r) => server.close(() => r()));
+    for (const s of this.raw) s.destroy();
+    await Promise.all(servers.map((server) => new Promise<void>((r) => server.close(() => r()))));
   }
 }

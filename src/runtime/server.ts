@@ -5,8 +5,9 @@
 // the server and is emitted as 'fatal' for the caller (the CLI turns it into exit code 2).
 import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
+import type { TlsOptions } from 'node:tls';
 import type { Output, ServerCore } from '../server/core.js';
-import type { ClientPort } from '../net/clientport.js';
+import type { ClientPort, PortSecurity } from '../net/clientport.js';
 import { DataDir } from '../storage/datadir.js';
 import { listSegments } from '../storage/filelog.js';
 import { lockDataDirs, startHolding, type DirLock } from '../storage/lock.js';
@@ -25,12 +26,15 @@ import type { CommitPath, HostServices, RestoreOutcome } from './commit.js';
 import { StandalonePath } from './standalone.js';
 import { QuorumPath } from './quorum.js';
 import { ArchiveRunner } from './archiving.js';
+import { clientTlsOptions } from './tlsfiles.js';
 
 export interface StartedServer {
   address: string;
   port: number;
   /** the AdminServer's port, null when it is off or could not bind */
   adminPort: number | null;
+  /** the secure (TLS) client port, null without secureClientPort */
+  securePort: number | null;
   stop(): Promise<void>;
 }
 
@@ -55,6 +59,9 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
   private dirLock: DirLock | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
   private boundPort = 0;
+  private boundSecurePort = -1;
+  /** the secure (or unified) client port's TLS options, read from the stores at start */
+  private tlsOptions: TlsOptions | null = null;
   private loading = true;
   private restoring = false;
   /** an online restore was asked and has not ended (it flushes the archive before `restoring`) */
@@ -137,6 +144,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       core: () => this.core,
       port: () => this.port,
       boundPort: () => this.boundPort,
+      boundSecurePort: () => this.boundSecurePort,
       serverId: myId ?? 0,
       mode: () => this.commit.mode(),
       serving: () => !this.loading && !this.restoring && this.commit.serving(),
@@ -239,6 +247,8 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
 
   private async startLocked(): Promise<StartedServer> {
     const { config, logger } = this;
+    // the certificates first: a store that cannot be read stops start-up before the data dir loads
+    this.tlsOptions = config.clientTls && clientTlsOptions(config.clientTls);
     if (!config.forceSync) {
       logger.warn(
         'forceSync=no: writes are acknowledged before they reach the disk, so a power loss (of a quorum, in an ensemble) can lose acknowledged data. Remove forceSync=no from zoo.cfg unless that risk is acceptable',
@@ -261,8 +271,9 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     const { config, logger } = this;
     await this.load();
     await this.commit.start();
-    const bound = await this.port.listen(config.clientPort ?? 2181, config.clientPortAddress);
+    const { bound, securePort } = await this.openClientPorts();
     this.boundPort = bound.port;
+    this.boundSecurePort = securePort ?? -1;
     this.every(this.commit.tickMs, () => this.commit.tick(Date.now()), false);
     this.archiving?.start();
     if (config.autopurgePurgeIntervalHours > 0) {
@@ -280,10 +291,31 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     }
     await this.metrics?.start(logger);
     logger.info(
-      { address: bound.address, port: bound.port, adminPort, dataDir: config.dataDir },
+      { address: bound.address, port: bound.port, securePort, adminPort, dataDir: config.dataDir },
       config.distributed ? 'client port open (clients are served once a leader is established)' : 'serving clients',
     );
-    return { address: bound.address, port: bound.port, adminPort, stop: () => this.stop() };
+    return { address: bound.address, port: bound.port, adminPort, securePort, stop: () => this.stop() };
+  }
+
+  /**
+   * clientPort (plain, or TLS and plain with client.portUnification) and secureClientPort (TLS). With
+   * only secureClientPort set there is no plain port, as in ZooKeeper; `bound` is then the secure one.
+   */
+  private async openClientPorts(): Promise<{ bound: { address: string; port: number }; securePort: number | null }> {
+    const { config } = this;
+    const tls = this.tlsOptions;
+    let plain: { address: string; port: number } | null = null;
+    if (config.clientPort !== undefined || config.secureClientPort === undefined) {
+      const hint =
+        config.secureClientPort === undefined
+          ? ' (this server has no TLS port: see secureClientPort and client.portUnification)'
+          : ` (its TLS port is secureClientPort ${config.secureClientPort})`;
+      const security: PortSecurity = config.portUnification && tls ? { kind: 'unified', options: tls } : { kind: 'plain', tlsHint: hint };
+      plain = await this.port.listen(config.clientPort ?? 2181, config.clientPortAddress, security);
+    }
+    if (config.secureClientPort === undefined || !tls) return { bound: plain!, securePort: null };
+    const secure = await this.port.listen(config.secureClientPort, config.secureClientPortAddress, { kind: 'tls', options: tls });
+    return { bound: plain ?? secure, securePort: secure.port };
   }
 
   private async startAdmin(): Promise<number | null> {

@@ -15,6 +15,8 @@ export function serverView(opts: {
   core: () => ServerCore;
   port: () => ClientPort;
   boundPort: () => number;
+  /** the secure client port, -1 without one (ZooKeeper's getSecureClientPort) */
+  boundSecurePort: () => number;
   serverId: number;
   mode: () => ServerView['mode'];
   extraMetrics: () => Array<[string, number]>;
@@ -39,6 +41,7 @@ export function serverView(opts: {
     get config() {
       return {
         clientPort: opts.boundPort(),
+        secureClientPort: opts.boundSecurePort(),
         clientPortAddress: config.clientPortAddress ?? '0.0.0.0',
         dataDir: join(config.dataDir, DATA_SUBDIR),
         dataLogDir: join(config.dataLogDir, DATA_SUBDIR),
@@ -51,6 +54,7 @@ export function serverView(opts: {
     },
     startedAt,
     remoteOf: (c) => opts.port().remoteOf(c),
+    onSecurePort: (c) => opts.port().onSecurePort(c),
     outstanding: (c) => opts.core().conns.get(c)?.queue.length ?? 0,
     dataDirBytes: () => dirBytes(join(config.dataDir, DATA_SUBDIR)),
     logDirBytes: () => dirBytes(join(config.dataLogDir, DATA_SUBDIR)),

@@ -105,7 +105,7 @@ test('unknown_config_keys_warn_and_bad_numbers_name_the_key', async () => {
   writeFileSync(
     join(dir, 'zoo.cfg'),
     `tickTime=2000\ndataDir=${dir}/data\nclientPort=${port}\nclientPortAddress=127.0.0.1\n` +
-      `someFutureKey=1\nsecureClientPort=2281\nserver.1=127.0.0.1:2888:3888;127.0.0.1:${port}\n`,
+      `someFutureKey=1\nsslQuorum=true\nserver.1=127.0.0.1:2888:3888;127.0.0.1:${port}\n`,
   );
   const proc = spawn(process.execPath, [arkBin, 'server', join(dir, 'zoo.cfg')], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -117,7 +117,7 @@ test('unknown_config_keys_warn_and_bad_numbers_name_the_key', async () => {
   assert.equal(await srv.stop(), 0);
   const out = srv.output();
   assert.match(out, /someFutureKey/);
-  assert.match(out, /secureClientPort/);
+  assert.match(out, /sslQuorum/);
 
   const bad = tempDir('badcfg');
   writeFileSync(join(bad, 'zoo.cfg'), `dataDir=${bad}\nclientPort=${port}\ntickTime=fast\n`);

@@ -49,6 +49,27 @@ export function javaClasspath(): string {
   return [...REQUIRED_JARS.map(jar), ...slf4jBinding()].join(delimiter);
 }
 
+/** The netty jars TLS needs (ClientCnxnSocketNetty, NettyServerCnxnFactory) beyond those zookeeper.jar's manifest names. */
+const NETTY_JARS = [
+  'netty-buffer',
+  'netty-codec',
+  'netty-common',
+  'netty-handler',
+  'netty-resolver',
+  'netty-transport',
+  'netty-transport-native-unix-common',
+];
+
+/** Class path entries for TLS: the netty jars, or the reason they are not there. */
+export function nettyClasspath(): { path: string; missing: string | null } {
+  const jars = NETTY_JARS.map((n) => jar(`${n}.jar`));
+  const absent = jars.filter((j) => !existsSync(j));
+  return {
+    path: jars.join(delimiter),
+    missing: absent.length ? `netty jars missing for TLS: ${absent.join(', ')} (apt-get install libnetty-java)` : null,
+  };
+}
+
 /**
  * JVM flags shared by the ZooKeeper server and client programs. Log level: ARK_ZK_LOG_LEVEL
  * (server, default warn) / ARK_JAVA_LOG_LEVEL (client programs, default error); slf4j-simple
@@ -128,6 +149,8 @@ export interface StartZooKeeperOptions {
   heap?: string;
   /** run with the JVM's default GC and JIT, as zkServer.sh does (benchmarks), not the quick-start test flags */
   production?: boolean;
+  /** class path entries after ZooKeeper's (the netty jars for TLS) */
+  extraClasspath?: string;
 }
 
 /**
@@ -144,6 +167,7 @@ export function zookeeperJavaArgs(o: {
   props?: Record<string, string | number | boolean>;
   heap?: string;
   production?: boolean;
+  extraClasspath?: string;
 }): string[] {
   const props: Record<string, string | number | boolean> = {
     ...o.defaults,
@@ -159,7 +183,7 @@ export function zookeeperJavaArgs(o: {
     ...jvmFlags(process.env.ARK_ZK_LOG_LEVEL ?? 'warn', o.heap, o.production),
     ...Object.entries(props).map(([k, v]) => `-D${k}=${v}`),
     '-cp',
-    javaClasspath(),
+    o.extraClasspath ? [javaClasspath(), o.extraClasspath].join(delimiter) : javaClasspath(),
     o.mainClass,
     o.cfgFile,
   ];
@@ -209,6 +233,7 @@ export async function startZooKeeper(opts: StartZooKeeperOptions = {}): Promise<
     props: opts.systemProperties ?? {},
     ...(opts.heap ? { heap: opts.heap } : {}),
     ...(opts.production ? { production: true } : {}),
+    ...(opts.extraClasspath ? { extraClasspath: opts.extraClasspath } : {}),
   });
   const proc = spawn(javaBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const server = wrapProcess('zookeeper', proc, host, port, dataDir);

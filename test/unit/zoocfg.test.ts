@@ -249,6 +249,10 @@ describe('resolveConfig: defaults', () => {
       dataLogDir: '/var/lib/zookeeper',
       clientPort: undefined,
       clientPortAddress: undefined,
+      secureClientPort: undefined,
+      secureClientPortAddress: undefined,
+      portUnification: false,
+      clientTls: null,
       maxClientCnxns: 60,
       minSessionTimeoutMs: 6000,
       maxSessionTimeoutMs: 60000,
@@ -745,8 +749,7 @@ describe('resolveConfig: unknown and unsupported keys', () => {
 
   test('known but unsupported keys: one warning per key; system properties only for non-QuorumPeerConfig keys', () => {
     const keys = [
-      'secureClientPort=2281',
-      'ssl.keyStore.location=/k',
+      'ssl.crl=true',
       'ssl.quorum.trustStore.location=/t',
       'sslQuorum=true',
       'quorumListenOnAllIPs=true',
@@ -772,9 +775,8 @@ describe('resolveConfig: unknown and unsupported keys', () => {
       );
     }
     assert.equal(config.systemProperties.get('zookeeper.serverCnxnFactory'), 'org.apache.zookeeper.server.NettyServerCnxnFactory');
-    assert.equal(config.systemProperties.get('zookeeper.ssl.keyStore.location'), '/k');
+    assert.equal(config.systemProperties.get('zookeeper.ssl.crl'), 'true');
     assert.equal(config.systemProperties.get('zookeeper.authProvider.1'), 'org.apache.zookeeper.server.auth.SASLAuthenticationProvider');
-    assert.equal(config.systemProperties.has('zookeeper.secureClientPort'), false);
     assert.equal(config.systemProperties.has('zookeeper.sslQuorum'), false);
     assert.equal(config.systemProperties.has('zookeeper.metricsProvider.numWorkerThreads'), false);
   });
@@ -817,6 +819,9 @@ describe('resolveConfig: unknown and unsupported keys', () => {
       'enforceQuota',
       'preAllocSize',
       'backup.archiveDir',
+      'secureClientPort',
+      'ssl.keyStore.location',
+      'client.portUnification',
     ]) {
       assert.ok(HONOURED_KEYS.has(k), k);
       assert.equal(classifyKey(k), 'honoured');
@@ -824,7 +829,7 @@ describe('resolveConfig: unknown and unsupported keys', () => {
     assert.deepEqual([...HONOURED_KEY_PREFIXES], ['server.']);
     assert.equal(classifyKey('server.12'), 'honoured');
     assert.equal(classifyKey('zookeeper.snapCount'), 'honoured');
-    for (const k of ['secureClientPort', 'electionAlg', 'dynamicConfigFile', 'quorumListenOnAllIPs', 'audit.enable']) {
+    for (const k of ['sslQuorum', 'electionAlg', 'dynamicConfigFile', 'quorumListenOnAllIPs', 'audit.enable']) {
       assert.ok(UNHONOURED_KEYS.has(k), k);
     }
     for (const p of ['ssl.', 'metricsProvider.', 'authProvider.']) assert.ok(UNHONOURED_KEY_PREFIXES.includes(p), p);
@@ -953,6 +958,102 @@ describe('resolveConfig: runtime settings are typed and checked', () => {
     assert.ok(
       warnings.some((w) => w.startsWith('readonlymode.enabled: applies to ensemble members only')),
       warnings.join('\n'),
+    );
+  });
+});
+
+describe('resolveConfig: client TLS (secureClientPort, client.portUnification, ssl.*)', () => {
+  test('defaults: need, TLSv1.2 and TLSv1.3, ZooKeeper 3.9 cipher suites; type from the extension', () => {
+    const { config, warnings } = cfg(
+      'dataDir=/d\nsecureClientPort=2281\nssl.keyStore.location=/k/server.pem\nzookeeper.ssl.trustStore.location=/k/trust.P12',
+    );
+    assert.deepEqual(warnings, []);
+    assert.equal(config.secureClientPort, 2281);
+    assert.equal(config.clientPort, undefined);
+    assert.equal(config.portUnification, false);
+    const tls = config.clientTls;
+    assert.ok(tls);
+    assert.equal(tls.keyStore.type, 'PEM');
+    assert.equal(tls.trustStore?.type, 'PKCS12');
+    assert.equal(tls.trustStore?.key, 'zookeeper.ssl.trustStore.location');
+    assert.equal(tls.clientAuth, 'need');
+    assert.equal(tls.minVersion, 'TLSv1.2');
+    assert.equal(tls.maxVersion, 'TLSv1.3');
+    assert.ok(tls.ciphers.startsWith('ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:'), tls.ciphers);
+    assert.ok(tls.ciphers.endsWith(':TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256'), tls.ciphers);
+  });
+
+  test('explicit values: protocol, enabledProtocols, ciphersuites, clientAuth, types', () => {
+    const base = 'dataDir=/d\nclientPort=2181\nclient.portUnification=true\nssl.keyStore.location=/k/ks\nssl.keyStore.type=pkcs12\n';
+    const c = cfg(
+      `${base}ssl.protocol=TLSv1.3\nssl.clientAuth=WANT\nssl.ciphersuites=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, TLS_AES_256_GCM_SHA384`,
+    ).config;
+    assert.equal(c.portUnification, true);
+    assert.equal(c.clientTls?.keyStore.type, 'PKCS12');
+    assert.equal(c.clientTls?.clientAuth, 'want');
+    assert.deepEqual([c.clientTls?.minVersion, c.clientTls?.maxVersion], ['TLSv1.3', 'TLSv1.3']);
+    assert.equal(c.clientTls?.ciphers, 'ECDHE-RSA-AES256-GCM-SHA384:TLS_AES_256_GCM_SHA384');
+    const e = cfg(`${base}ssl.protocol=TLSv1.3\nssl.enabledProtocols=TLSv1.2`).config;
+    assert.deepEqual([e.clientTls?.minVersion, e.clientTls?.maxVersion], ['TLSv1.2', 'TLSv1.2']);
+  });
+
+  test('without a secure port nor port unification the ssl keys are only warned about', () => {
+    const { config, warnings } = cfg('dataDir=/d\nssl.keyStore.location=/k/x.jks\nzookeeper.ssl.protocol=SSLv3');
+    assert.equal(config.clientTls, null);
+    assert.equal(warnings.length, 2);
+    assert.match(warnings[0] ?? '', /^ssl\.keyStore\.location: no secureClientPort/);
+    assert.match(warnings[1] ?? '', /^zookeeper\.ssl\.protocol: no secureClientPort/);
+  });
+
+  test('bad values stop start-up naming the key', () => {
+    const base = 'dataDir=/d\nsecureClientPort=2281\n';
+    throwsConfigError(() => cfg('dataDir=/d\nsecureClientPortAddress=127.0.0.1'), 'secureClientPortAddress', '127.0.0.1');
+    throwsConfigError(() => cfg(`${base.replace('2281', 'x')}`), 'secureClientPort', 'x');
+    throwsConfigError(() => cfg(base), 'ssl.keyStore.location', 'must name');
+    throwsConfigError(() => cfg(`${base}ssl.keyStore.location=/k/server.jks`), 'ssl.keyStore.location', '-deststoretype PKCS12');
+    throwsConfigError(
+      () => cfg(`${base}ssl.keyStore.location=/k/s\nssl.keyStore.type=JKS`),
+      'ssl.keyStore.type',
+      'keytool -importkeystore',
+    );
+    throwsConfigError(() => cfg(`${base}ssl.keyStore.location=/k/server.crt`), 'ssl.keyStore.type', 'extension');
+    throwsConfigError(() => cfg(`${base}ssl.keyStore.location=/k/s.pem\nssl.keyStore.type=DER`), 'ssl.keyStore.type', 'DER');
+    throwsConfigError(() => cfg(`${base}ssl.keyStore.location=/k/s.pem\nssl.clientAuth=sometimes`), 'ssl.clientAuth', 'sometimes');
+    throwsConfigError(() => cfg(`${base}ssl.keyStore.location=/k/s.pem\nssl.protocol=TLSv1.1`), 'ssl.protocol', 'TLSv1.1');
+    throwsConfigError(
+      () => cfg(`${base}ssl.keyStore.location=/k/s.pem\nssl.enabledProtocols=TLSv1.2,SSLv3`),
+      'ssl.enabledProtocols',
+      'SSLv3',
+    );
+    throwsConfigError(
+      () => cfg(`${base}ssl.keyStore.location=/k/s.pem\nssl.ciphersuites=TLS_RSA_WITH_3DES_EDE_CBC_SHA`),
+      'ssl.ciphersuites',
+      '3DES',
+    );
+    throwsConfigError(
+      () => cfg(`${base}ssl.keyStore.location=/k/s.pem\nssl.hostnameVerification=maybe`),
+      'ssl.hostnameVerification',
+      'maybe',
+    );
+    throwsConfigError(() => cfg('dataDir=/d\nclient.portUnification=yes'), 'client.portUnification', 'yes');
+    throwsConfigError(() => cfg(`${base}ssl.keyStore.location=/k/s.pem\nzookeeper.ssl.crl=true`), 'zookeeper.ssl.crl', 'revocation');
+    throwsConfigError(() => cfg(`${base}ssl.keyStore.location=/k/s.pem\nssl.ocsp=TRUE`), 'ssl.ocsp', 'revocation');
+    throwsConfigError(
+      () => cfg(`${base}ssl.keyStore.location=/k/s.pem\nssl.context.supplier.class=a.B`),
+      'ssl.context.supplier.class',
+      'Java',
+    );
+  });
+
+  test('ssl.*.passwordPath names the password file, and messages name that key', () => {
+    const c = cfg(
+      'dataDir=/d\nsecureClientPort=2281\nssl.keyStore.location=/k/s.p12\nssl.keyStore.password=x\nssl.keyStore.passwordPath=/k/pw',
+    ).config;
+    assert.equal(c.clientTls?.keyStore.passwordPath, '/k/pw');
+    assert.equal(c.clientTls?.keyStore.passwordKey, 'ssl.keyStore.passwordPath');
+    assert.equal(
+      cfg('dataDir=/d\nsecureClientPort=2281\nssl.keyStore.location=/k/s.p12').config.clientTls?.keyStore.passwordKey,
+      'ssl.keyStore.password',
     );
   });
 });
