@@ -629,7 +629,10 @@ export class ServerCore {
     this.mode = mode;
     if (was === 'leader' && mode !== 'leader') {
       // a reign's uncommitted createSessions may never commit: forget what only prep knew;
-      // and its uncommitted closeSessions may never commit either: the sessions live on
+      // and its uncommitted closeSessions may never commit either: the sessions live on. Txns it
+      // prepped that consensus never took go too: no later reign proposes them (a read-only
+      // member must hold none)
+      this.toPersist = [];
       for (const id of this.provisional) this.sessions.remove(id);
       this.provisional.clear();
       for (const sess of this.sessions.sessions.values()) {
