@@ -300,22 +300,24 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
   /**
    * clientPort (plain, or TLS and plain with client.portUnification) and secureClientPort (TLS). With
    * only secureClientPort set there is no plain port, as in ZooKeeper; `bound` is then the secure one.
+   * The secure port is bound first: whoever waits for the plain port to accept (a health check, a
+   * supervisor, a test) finds the secure one up too.
    */
   private async openClientPorts(): Promise<{ bound: { address: string; port: number }; securePort: number | null }> {
     const { config } = this;
     const tls = this.tlsOptions;
-    let plain: { address: string; port: number } | null = null;
-    if (config.clientPort !== undefined || config.secureClientPort === undefined) {
-      const hint =
-        config.secureClientPort === undefined
-          ? ' (this server has no TLS port: see secureClientPort and client.portUnification)'
-          : ` (its TLS port is secureClientPort ${config.secureClientPort})`;
-      const security: PortSecurity = config.portUnification && tls ? { kind: 'unified', options: tls } : { kind: 'plain', tlsHint: hint };
-      plain = await this.port.listen(config.clientPort ?? 2181, config.clientPortAddress, security);
-    }
-    if (config.secureClientPort === undefined || !tls) return { bound: plain!, securePort: null };
-    const secure = await this.port.listen(config.secureClientPort, config.secureClientPortAddress, { kind: 'tls', options: tls });
-    return { bound: plain ?? secure, securePort: secure.port };
+    const secure =
+      config.secureClientPort !== undefined && tls
+        ? await this.port.listen(config.secureClientPort, config.secureClientPortAddress, { kind: 'tls', options: tls })
+        : null;
+    if (config.clientPort === undefined && secure) return { bound: secure, securePort: secure.port };
+    const hint =
+      config.secureClientPort === undefined
+        ? ' (this server has no TLS port: see secureClientPort and client.portUnification)'
+        : ` (its TLS port is secureClientPort ${config.secureClientPort})`;
+    const security: PortSecurity = config.portUnification && tls ? { kind: 'unified', options: tls } : { kind: 'plain', tlsHint: hint };
+    const plain = await this.port.listen(config.clientPort ?? 2181, config.clientPortAddress, security);
+    return { bound: plain, securePort: secure?.port ?? null };
   }
 
   private async startAdmin(): Promise<number | null> {
