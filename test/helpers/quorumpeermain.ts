@@ -40,4 +40,8 @@ function main(args: string[]): void {
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
+// `node --test dist/test/` runs every file under it, this one too, with no arguments: nothing to
+// start then (a harness always passes java's arguments; it may itself run under node --test, so
+// NODE_TEST_CONTEXT alone does not tell)
+if (process.env.NODE_TEST_CONTEXT !== undefined && process.argv.length <= 2) process.exit(0);
 main(process.argv.slice(2));
