@@ -184,9 +184,9 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       },
       snapshotDone: () => this.snapshots.done ?? Promise.resolve(),
       servingStarted: () => {
-        if (this.snapshots.servingStarted(this.core.lastApplied) && this.commit.canSnapshot()) this.startSnapshot();
+        this.snapshotIf(this.snapshots.schedule.servingStarted(this.core.lastApplied));
       },
-      snapshotInstalled: (zxid) => this.snapshots.installed(zxid),
+      snapshotInstalled: (zxid) => this.snapshots.schedule.installed(zxid),
       archiveEnd: () => this.archiveEnd(),
     };
   }
@@ -370,10 +370,10 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     this.loading = false;
     // the replayed txns count towards the next snapshot: the count runs from the newest snapshot
     // on disk, not from this process's start (else a member restarted often never snapshots)
-    this.snapshots.recovered(rec.records.length, rec.snapshot?.zxid ?? 0);
+    this.snapshots.schedule.recovered(rec.records.length, rec.snapshot?.zxid ?? 0);
     // a snapshot now makes the next start-up fast and lets purge drop the replayed log (an
     // ensemble member takes it once it serves: its log may still be cut by the leader)
-    if (rec.records.length > 0 && this.commit.canSnapshot()) this.startSnapshot();
+    this.snapshotIf(rec.records.length > 0);
   }
 
   /** A timer that runs while the server runs; `unref` ones do not keep the process alive. */
@@ -384,7 +384,12 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
   }
 
   private applied(n: number): void {
-    if (this.snapshots.applied(n) && this.commit.canSnapshot()) this.startSnapshot();
+    this.snapshotIf(this.snapshots.applied(n));
+  }
+
+  /** Starts a snapshot when one is `due` and the commit path allows one now (a member: only of known-committed state). */
+  private snapshotIf(due: boolean): void {
+    if (due && this.commit.canSnapshot()) this.startSnapshot();
   }
 
   private startSnapshot(): void {

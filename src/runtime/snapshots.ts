@@ -48,7 +48,12 @@ export class SnapshotRunner {
   /** mntr's zk_*_snapshottime */
   stats: RuntimeStats | null = null;
 
-  private readonly schedule: SnapshotSchedule;
+  /**
+   * When a snapshot is due: the runtime tells it of recovery (`recovered`), a SNAP installed
+   * (`installed`) and the start of serving (`servingStarted`) directly; the runner itself counts
+   * applied txns and log bytes (`applied`) and reports starts and writes.
+   */
+  readonly schedule: SnapshotSchedule;
   /** the log's bytesAppended when applied() last looked */
   private logBytesSeen = 0;
 
@@ -67,21 +72,6 @@ export class SnapshotRunner {
     const bytes = this.dataDir.log.bytesAppended - this.logBytesSeen;
     this.logBytesSeen += bytes;
     return this.schedule.applied(n, bytes);
-  }
-
-  /** Start-up: what recovery replayed after the newest snapshot (SnapshotSchedule.recovered). */
-  recovered(replayed: number, snapshotZxid: number): void {
-    this.schedule.recovered(replayed, snapshotZxid);
-  }
-
-  /** A SNAP from the leader became the newest snapshot: the count starts again. */
-  installed(zxid: number): void {
-    this.schedule.installed(zxid);
-  }
-
-  /** The member began serving with `applied`: should it snapshot now (SnapshotSchedule.servingStarted)? */
-  servingStarted(applied: number): boolean {
-    return this.schedule.servingStarted(applied);
   }
 
   get busy(): boolean {
