@@ -1,0 +1,152 @@
+// The progress reporter of the long commands (src/cli/progress.ts) and when a report is due
+// (src/util/progress.ts), with an injected clock: lines when not a terminal, a bar on one,
+// nothing with --json.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ProgressReporter, progressMode, type ProgressStream } from '../../src/cli/progress.js';
+import { ProgressThrottle, describeFinished, describeProgress, formatAmount } from '../../src/util/progress.js';
+
+/** A stream that keeps what is written; a terminal when `tty`. */
+function sink(tty: boolean): ProgressStream & { text: string } {
+  const s = {
+    text: '',
+    isTTY: tty,
+    columns: 120,
+    write(chunk: string): boolean {
+      s.text += chunk;
+      return true;
+    },
+  };
+  return s;
+}
+
+function clock(): { now: () => number; advance: (ms: number) => void } {
+  let t = 0;
+  return { now: () => t, advance: (ms) => (t += ms) };
+}
+
+const THROTTLE = { intervalMs: 5000, step: 0.1, delayMs: 1000 };
+
+test('the throttle: quiet during the delay, then every 10% or every 5 s, never for completion', () => {
+  const th = new ProgressThrottle(0, THROTTLE);
+  const p = (done: number, total: number | null = 100) => ({ done, total, unit: 'znodes' });
+  assert.equal(th.due(p(50), 999), false, 'within the delay');
+  assert.equal(th.due(p(50), 1000), true, 'past the delay, past several steps: one report');
+  assert.equal(th.due(p(55), 1100), false, 'same 10% step, 5 s not over');
+  assert.equal(th.due(p(60), 1200), true, 'the next step');
+  assert.equal(th.due(p(61), 6199), false);
+  assert.equal(th.due(p(61), 6200), true, '5 s since the last report');
+  assert.equal(th.due(p(100), 6300), false, 'completion is the final line, not a periodic one');
+  const unknown = new ProgressThrottle(0, THROTTLE);
+  assert.equal(unknown.due(p(10, null), 1000), true, 'the delay is over: one report says it is under way');
+  assert.equal(unknown.due(p(20, null), 5999), false, 'no total: no steps, only the interval');
+  assert.equal(unknown.due(p(40, null), 6000), true);
+});
+
+test('descriptions: count, percentage, rate, ETA; bytes in kB/MB', () => {
+  assert.equal(
+    describeProgress({ done: 350_000, total: 1_000_000, unit: 'znodes' }, 10_000),
+    '350000/1000000 znodes (35%), 35000 znodes/s, ETA 19 s',
+  );
+  assert.equal(describeProgress({ done: 20_000_000, total: null, unit: 'bytes' }, 2_000), '20.0 MB, 10.0 MB/s');
+  assert.equal(describeFinished({ done: 1_000_000, total: 1_000_000, unit: 'znodes' }, 24_400), '1000000 znodes in 24 s (40984 znodes/s)');
+  assert.equal(formatAmount(1234, 'bytes'), '1234 bytes');
+  assert.equal(formatAmount(12_345_678_901, 'bytes'), '12.35 GB');
+  assert.equal(describeProgress({ done: 12, total: 10, unit: 'znodes' }, 1000).split(' ')[2], '(100%),', 'more than the total: 100%');
+});
+
+test('the mode: --json is silent, a terminal gets the bar, anything else lines', () => {
+  assert.equal(progressMode(true, sink(true)), 'silent');
+  assert.equal(progressMode(false, sink(true)), 'bar');
+  assert.equal(progressMode(false, sink(false)), 'lines');
+});
+
+test('not a terminal: periodic plain lines and one final line per stage', () => {
+  const out = sink(false);
+  const c = clock();
+  const r = new ProgressReporter('restore', { stream: out, now: c.now, throttle: THROTTLE });
+  const load = r.stage('loading backup');
+  for (let i = 1; i <= 10; i++) {
+    c.advance(250);
+    load({ done: i * 100_000, total: 1_000_000, unit: 'znodes' });
+  }
+  const replay = r.stage('replaying archived txns');
+  c.advance(2000);
+  replay({ done: 5000, total: null, unit: 'txns' });
+  c.advance(5000);
+  replay({ done: 9000, total: null, unit: 'txns' });
+  r.done();
+  const lines = out.text.trimEnd().split('\n');
+  assert.deepEqual(lines, [
+    // 1 s delay: the first report at 400000 (t = 1 s), then each 10%
+    'restore: loading backup: 400000/1000000 znodes (40%), 400000 znodes/s, ETA 1.5 s',
+    'restore: loading backup: 500000/1000000 znodes (50%), 400000 znodes/s, ETA 1.3 s',
+    'restore: loading backup: 600000/1000000 znodes (60%), 400000 znodes/s, ETA 1.0 s',
+    'restore: loading backup: 700000/1000000 znodes (70%), 400000 znodes/s, ETA 0.8 s',
+    'restore: loading backup: 800000/1000000 znodes (80%), 400000 znodes/s, ETA 0.5 s',
+    'restore: loading backup: 900000/1000000 znodes (90%), 400000 znodes/s, ETA 0.3 s',
+    'restore: loading backup: 1000000 znodes in 2.5 s (400000 znodes/s)',
+    'restore: replaying archived txns: 5000 txns, 2500 txns/s',
+    'restore: replaying archived txns: 9000 txns, 1286 txns/s',
+    'restore: replaying archived txns: 9000 txns in 7.0 s (1286 txns/s)',
+  ]);
+});
+
+test('not a terminal: a stage that ends within the delay prints nothing; a failed one no final line', () => {
+  const out = sink(false);
+  const c = clock();
+  const r = new ProgressReporter('backup verify', { stream: out, now: c.now, throttle: THROTTLE });
+  const quick = r.stage('checking');
+  c.advance(300);
+  quick({ done: 10, total: 10, unit: 'znodes' });
+  r.done();
+  assert.equal(out.text, '', 'a quick command prints what it printed before progress existed');
+  const slow = r.stage('checking');
+  c.advance(6000);
+  slow({ done: 5, total: 10, unit: 'znodes' });
+  r.close();
+  assert.equal(out.text, 'backup verify: checking: 5/10 znodes (50%), 0.8 znodes/s, ETA 6.0 s\n', 'no final line after a failure');
+});
+
+test('--json: nothing at all, however long it runs', () => {
+  const out = sink(false);
+  const c = clock();
+  const r = new ProgressReporter('copy', { json: true, stream: out, now: c.now, throttle: THROTTLE });
+  const f = r.stage('copying');
+  for (let i = 1; i <= 20; i++) {
+    c.advance(3000);
+    f({ done: i, total: 20, unit: 'znodes' });
+  }
+  r.done();
+  assert.equal(r.mode, 'silent');
+  assert.equal(out.text, '');
+  const tty = sink(true);
+  const rt = new ProgressReporter('copy', { json: true, stream: tty, now: c.now, throttle: THROTTLE });
+  const g = rt.stage('copying');
+  c.advance(3000);
+  g({ done: 1, total: 2, unit: 'znodes' });
+  rt.done();
+  assert.equal(tty.text, '', 'not on a terminal either');
+});
+
+test('a terminal: a bar with the rate and ETA, redrawn in place; a turning counter without a total', () => {
+  const out = sink(true);
+  const c = clock();
+  const r = new ProgressReporter('copy', { stream: out, now: c.now, throttle: THROTTLE });
+  const f = r.stage('copying');
+  c.advance(500);
+  f({ done: 100, total: 1000, unit: 'znodes' });
+  assert.equal(out.text, '', 'within the delay: no bar yet');
+  c.advance(1500);
+  f({ done: 500, total: 1000, unit: 'znodes' });
+  assert.match(out.text, /copy: copying \[=+-+\] 500\/1000 znodes \(50%\), 250 znodes\/s, ETA 2\.0 s/);
+  assert.ok(!out.text.includes('\n'), 'redrawn in place, no new line while it runs');
+  const g = r.stage('counting');
+  assert.match(out.text, /copy: copying \[=+\] 1000 znodes|copy: copying \[=+-*\] 500 znodes in 2\.0 s/);
+  c.advance(2000);
+  g({ done: 42, total: null, unit: 'txns' });
+  assert.match(out.text, /copy: counting [|/\\-] 42 txns, 21 txns\/s/);
+  r.done();
+  assert.match(out.text, /copy: counting [|/\\-] 42 txns in 2\.0 s \(21 txns\/s\)/);
+  assert.ok(out.text.endsWith('\n'), 'the last bar ends its line');
+});
