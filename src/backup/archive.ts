@@ -15,6 +15,7 @@ import { buildChain, isJump, parseLinkName, runsOf, type Chain, type Link, type 
 import type { ArchiveView } from './archiver.js';
 import type { ArchiveStore } from './store.js';
 import { epochOf, hexZxid as hex } from '../util/zxid.js';
+import type { OnProgress } from '../util/progress.js';
 
 export class ArchiveError extends Error {
   constructor(message: string) {
@@ -283,12 +284,16 @@ export interface PointInTime {
 }
 
 /** Replays txns after `after` up to `upTo` (inclusive) onto tree and sessions. */
+/** Txns replayed between two progress reports inside one archived link. */
+const REPLAY_PROGRESS_TXNS = 20_000;
+
 function replay(
   records: readonly LogRecord[],
   after: number,
   upTo: number,
   tree: DataTree,
   sessions: Map<bigint, number>,
+  onTxns?: (n: number) => void,
 ): { last: LogRecord | null; n: number } {
   let last: LogRecord | null = null;
   let n = 0;
@@ -300,6 +305,7 @@ function replay(
     if (r.txn.type === OpCode.closeSession) sessions.delete(r.hdr.sessionId);
     last = r;
     n++;
+    if (n % REPLAY_PROGRESS_TXNS === 0) onTxns?.(n);
   }
   return { last, n };
 }
@@ -388,7 +394,13 @@ async function newestArchived(
 }
 
 /** Rebuilds the state as of `target` from the newest backup that reaches it plus the archived txns after it. */
-export async function pointInTime(store: ArchiveStore, target: Target): Promise<PointInTime> {
+/** Progress of a point-in-time rebuild: the backup's znodes loaded, then the archived txns replayed. */
+export interface RebuildProgress {
+  loading?: OnProgress;
+  replaying?: OnProgress;
+}
+
+export async function pointInTime(store: ArchiveStore, target: Target, progress: RebuildProgress = {}): Promise<PointInTime> {
   const { links } = await listLinks(store);
   const chain = buildChain(links);
   const runs = runsOf(chain);
@@ -415,7 +427,7 @@ export async function pointInTime(store: ArchiveStore, target: Target): Promise<
   // the newest backup that reaches the target replays the fewest txns; a damaged one falls back to an older one
   for (const r of reaching.sort((a, b) => b.fromZxid - a.fromZxid)) {
     try {
-      return await rebuild(store, runs, r.backup, zxid);
+      return await rebuild(store, runs, r.backup, zxid, progress);
     } catch (e) {
       problems.push((e as Error).message);
     }
@@ -423,19 +435,32 @@ export async function pointInTime(store: ArchiveStore, target: Target): Promise<
   throw new ArchiveError(`no usable backup reaches ${hex(zxid)}: ${problems.join('; ')}`);
 }
 
-async function rebuild(store: ArchiveStore, runs: readonly Run[], backup: BackupFile, zxid: number): Promise<PointInTime> {
-  const { meta, snapshot } = readBackup(backup.path, await store.read(backup.path));
+async function rebuild(
+  store: ArchiveStore,
+  runs: readonly Run[],
+  backup: BackupFile,
+  zxid: number,
+  progress: RebuildProgress,
+): Promise<PointInTime> {
+  const { meta, snapshot } = readBackup(backup.path, await store.read(backup.path), progress.loading);
   const tree = snapshot.tree;
   const sessions = new Map(snapshot.sessions.map((s) => [s.id, s.timeoutMs]));
   let last: LogRecord | null = null;
   let replayed = 0;
   if (zxid > snapshot.zxid) {
+    // within one epoch zxids go up by one a txn, so the count is known; across epochs it is not
+    const total = epochOf(zxid) === epochOf(snapshot.zxid) ? zxid - snapshot.zxid : null;
+    const report = (done: number): void => progress.replaying?.({ done, total, unit: 'txns' });
+    report(0);
     const run = runs.find((r) => enter(r, snapshot.zxid) !== null)!;
     for (const l of enter(run, snapshot.zxid)!) {
       if (l.prev >= zxid) break;
-      const r = replay(readChunk(l.name, await store.read(linkPath(l.name))).records, snapshot.zxid, zxid, tree, sessions);
+      const at = replayed;
+      const chunk = readChunk(l.name, await store.read(linkPath(l.name))).records;
+      const r = replay(chunk, snapshot.zxid, zxid, tree, sessions, (n) => report(at + n));
       if (r.last) last = r.last;
       replayed += r.n;
+      report(replayed);
     }
   }
   const reached = last?.hdr.zxid ?? snapshot.zxid;

@@ -41,6 +41,7 @@ import { CopierGrant } from './copy-content.js';
 import type { CopyReport } from './copy-report.js';
 import { CopySession, type SessionOptions } from './copy-session.js';
 import { TreeCopy } from './tree-copy.js';
+import type { OnProgress } from '../util/progress.js';
 
 export {
   CopyError,
@@ -67,7 +68,8 @@ export interface CopyOptions {
   sessionTimeoutMs?: number;
   /** per connection attempt, for the TCP connect and the session handshake (10 s) */
   connectTimeoutMs?: number;
-  onProgress?: (p: { read: number; done: number }) => void;
+  /** source nodes dealt with, of the source subtree's node count at the start (null: the source cannot say) */
+  onProgress?: OnProgress;
 }
 
 export async function copyTree(opts: CopyOptions): Promise<CopyReport> {

@@ -21,6 +21,7 @@ import {
   type SessionRecord,
 } from '../storage/snapshot.js';
 import type { DataTree } from '../tree/datatree.js';
+import type { OnProgress } from '../util/progress.js';
 
 export const BACKUP_MAGIC = 0x41524b42; // "ARKB"
 export const BACKUP_VERSION = 1;
@@ -213,7 +214,7 @@ function bodyError(file: string, e: unknown): BackupCorruptError {
   return e instanceof BackupCorruptError ? e : new BackupCorruptError(file, `compressed data is damaged (${(e as Error).message})`);
 }
 
-export function readBackup(file: string, raw: Buffer): LoadedBackup {
+export function readBackup(file: string, raw: Buffer, onProgress?: OnProgress): LoadedBackup {
   let body: Buffer;
   try {
     body = gunzipSync(checkedBody(file, raw));
@@ -223,7 +224,7 @@ export function readBackup(file: string, raw: Buffer): LoadedBackup {
   const { meta, snapshotBytes } = parts(file, body);
   let snapshot: LoadedSnapshot;
   try {
-    snapshot = readSnapshot(file, snapshotBytes);
+    snapshot = readSnapshot(file, snapshotBytes, onProgress);
   } catch (e) {
     throw damagedInside(file, e);
   }
@@ -231,7 +232,7 @@ export function readBackup(file: string, raw: Buffer): LoadedBackup {
 }
 
 /** readBackup without holding the event loop (an online restore: the server keeps answering /health). */
-export async function readBackupAsync(file: string, raw: Buffer): Promise<LoadedBackup> {
+export async function readBackupAsync(file: string, raw: Buffer, onProgress?: OnProgress): Promise<LoadedBackup> {
   let body: Buffer;
   try {
     body = await gunzipAsync(checkedBody(file, raw));
@@ -241,7 +242,7 @@ export async function readBackupAsync(file: string, raw: Buffer): Promise<Loaded
   const { meta, snapshotBytes } = parts(file, body);
   let snapshot: LoadedSnapshot;
   try {
-    snapshot = await readSnapshotAsync(file, snapshotBytes);
+    snapshot = await readSnapshotAsync(file, snapshotBytes, undefined, onProgress);
   } catch (e) {
     throw damagedInside(file, e);
   }

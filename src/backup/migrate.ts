@@ -38,6 +38,7 @@ import { lockDataDirs } from '../storage/lock.js';
 import type { SessionRecord } from '../storage/snapshot.js';
 import { adler32, readZkSnapshot, ZK_LOG_MAGIC, type ZkSnapshot } from '../storage/zkformat.js';
 import { epochOf, hexZxid as hex } from '../util/zxid.js';
+import type { OnProgress } from '../util/progress.js';
 
 export class MigrateError extends Error {
   /** usage: a problem with the arguments or the target (exit 2), not with the data (exit 1) */
@@ -55,6 +56,8 @@ export interface ImportOptions {
   source: string;
   /** ZooKeeper's dataLogDir when it differs from dataDir */
   logDir?: string;
+  /** znodes of ZooKeeper's snapshot loaded, then its txns replayed (then, migrating, the Ark snapshot written) */
+  progress?: { loading?: OnProgress; replaying?: OnProgress; writing?: OnProgress };
 }
 
 export interface MigrateOptions extends ImportOptions {
@@ -358,26 +361,37 @@ interface LoadedSnapshot {
   maxZxid: number;
 }
 
-function loadSnapshotTree(s: SnapName): LoadedSnapshot {
+/** Nodes loaded into the tree between two progress reports. */
+const PROGRESS_NODES = 50_000;
+
+function loadSnapshotTree(s: SnapName, onProgress?: OnProgress): LoadedSnapshot {
   const snap = loadSnapshotFile(s);
   const tree = new DataTree();
   let maxZxid = 0;
+  const total = snap.nodes.length;
+  let done = 0;
+  onProgress?.({ done, total, unit: 'znodes' });
   for (const n of snap.nodes) {
     if (!tree.loadNode(n.path, n.data, aclsFor(snap, n.path, n.aclId), n.stat)) {
       throw new UnusableSnapshot(`node ${n.path} comes before its parent`);
     }
     maxZxid = Math.max(maxZxid, n.stat.czxid, n.stat.mzxid, n.stat.pzxid);
+    if (++done % PROGRESS_NODES === 0) onProgress?.({ done, total, unit: 'znodes' });
   }
+  onProgress?.({ done, total, unit: 'znodes' });
   tree.finishLoad(s.zxid);
   return { s, snap, tree, maxZxid };
 }
 
 /** The newest snapshot that parses, seals and loads (null: none does), and why each newer one was passed over. */
-function newestUsableSnapshot(snapFiles: SnapName[]): { chosen: LoadedSnapshot | null; skipped: ImportReport['skippedSnapshots'] } {
+function newestUsableSnapshot(
+  snapFiles: SnapName[],
+  onProgress?: OnProgress,
+): { chosen: LoadedSnapshot | null; skipped: ImportReport['skippedSnapshots'] } {
   const skipped: ImportReport['skippedSnapshots'] = [];
   for (const s of snapFiles) {
     try {
-      return { chosen: loadSnapshotTree(s), skipped };
+      return { chosen: loadSnapshotTree(s, onProgress), skipped };
     } catch (e) {
       const msg = describe(e);
       skipped.push({
@@ -485,6 +499,9 @@ function startFromLogsAlone(
  * snapshot, each the next zxid or the first of a later epoch; Ark's digest after each is compared
  * with the one ZooKeeper logged, and with the snapshot's when its zxid comes.
  */
+/** Txns replayed between two progress reports. */
+const REPLAY_PROGRESS_TXNS = 20_000;
+
 class LogReplay {
   /** the last zxid applied (the snapshot's before any) */
   last: number;
@@ -497,7 +514,10 @@ class LogReplay {
   private pendingDigest: PendingDigest | null;
   private readonly events: WatchEvent[] = [];
 
-  constructor(private readonly start: ReplayStart) {
+  constructor(
+    private readonly start: ReplayStart,
+    private readonly onProgress?: OnProgress,
+  ) {
     this.last = start.zxid;
     this.pendingDigest = start.pendingDigest;
     this.fuzzyUntil = Math.max(start.zxid, start.pendingDigest?.zxid ?? 0);
@@ -552,6 +572,8 @@ class LogReplay {
     if (e.hdr.type === OpCode.closeSession) sessions.delete(e.hdr.sessionId);
     this.last = e.hdr.zxid;
     this.replayed++;
+    // the logs are read one at a time: how many txns they hold in all is not known up front
+    if (this.replayed % REPLAY_PROGRESS_TXNS === 0) this.onProgress?.({ done: this.replayed, total: null, unit: 'txns' });
     if (e.digest && e.digest.version === DIGEST_VERSION) this.compareTxnDigest(e.hdr.zxid, e.digest.value);
     if (this.pendingDigest && e.hdr.zxid === this.pendingDigest.zxid) {
       settleDigest(this.pendingDigest.check, tree, this.pendingDigest.value);
@@ -624,14 +646,16 @@ export function importZooKeeper(opts: ImportOptions): ImportResult {
     throw new MigrateError(`${snapDir}: no ZooKeeper snapshot (snapshot.<zxid>) or txn log (log.<zxid>) here`, true);
   }
   const warnings: string[] = [];
-  const { chosen, skipped } = newestUsableSnapshot(snapFiles);
+  const { chosen, skipped } = newestUsableSnapshot(snapFiles, opts.progress?.loading);
   const start = chosen ? startFromSnapshot(chosen) : startFromLogsAlone(snapDir, logFiles, skipped, warnings);
 
   // the newest log starting at or before the snapshot straddles it; with none, all of them
   let startIdx = 0;
   for (let i = 0; i < logFiles.length; i++) if (logFiles[i]!.zxid <= start.zxid) startIdx = i;
-  const replay = new LogReplay(start);
+  const replay = new LogReplay(start, opts.progress?.replaying);
+  opts.progress?.replaying?.({ done: 0, total: null, unit: 'txns' });
   const logs = logFiles.slice(startIdx).map((lf, i, read) => replay.log(lf, i === read.length - 1, warnings));
+  opts.progress?.replaying?.({ done: replay.replayed, total: replay.replayed, unit: 'txns' });
 
   const { tree, sessions } = start;
   const last = replay.last;
@@ -752,7 +776,11 @@ async function migrateLocked(opts: MigrateOptions, target: string): Promise<Migr
     if (e instanceof DataDirError) throw new MigrateError(`--data-dir ${opts.dataDir}: ${e.message}`, true);
     throw e;
   }
-  const info = await dd.writeSnapshot(tree, sessions, { gzip: false, now: opts.now ?? Date.now() });
+  const info = await dd.writeSnapshot(tree, sessions, {
+    gzip: false,
+    now: opts.now ?? Date.now(),
+    ...(opts.progress?.writing ? { onProgress: opts.progress.writing } : {}),
+  });
   return {
     ...report,
     target: { dataDir: target, snapshot: info.file, bytes: info.bytes, zxid: hex(info.zxid), replaced: replaced.length },

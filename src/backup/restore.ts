@@ -20,6 +20,7 @@ import { readEpochState, writeEpochState } from '../storage/epoch.js';
 import { lockDataDirs } from '../storage/lock.js';
 import type { SessionRecord } from '../storage/snapshot.js';
 import { epochOf, makeZxid } from '../util/zxid.js';
+import type { OnProgress } from '../util/progress.js';
 
 export class RestoreError extends Error {
   constructor(
@@ -43,6 +44,8 @@ export interface RestoreOptions {
    */
   aboveZxid?: number;
   dropSessions: boolean;
+  /** znodes of the new snapshot written */
+  onProgress?: OnProgress;
 }
 
 export interface RestoreResult {
@@ -101,7 +104,11 @@ async function restoreLocked(tree: DataTree, sessions: SessionRecord[], opts: Re
   dd.prepare();
   // the new snapshot is durable before the old data goes: a crash in between leaves both (the new
   // one in a higher epoch, so recovery takes it), never an empty dir
-  const written = await dd.writeSnapshot(tree, sessions, { gzip: false, now: Date.now() });
+  const written = await dd.writeSnapshot(tree, sessions, {
+    gzip: false,
+    now: Date.now(),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  });
   // as an ensemble member, this data is the history of `epoch`: it wins the election over members
   // holding older data, which then take it by SNAP (a standalone server ignores the file)
   writeEpochState(opts.dataDir, { acceptedEpoch: epoch, currentEpoch: epoch, votedFor: 0 });

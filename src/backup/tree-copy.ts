@@ -5,6 +5,7 @@
 // the copy.
 import { NoAuthError, NoNodeError, NodeExistsError } from '../client/errors.js';
 import { ConcurrencyLimit } from '../util/concurrency.js';
+import type { OnProgress } from '../util/progress.js';
 import { OPEN_ACL_UNSAFE, type ACL, type Stat } from '../wire/protocol.js';
 import type { KeeperError } from '../util/errors.js';
 import { CopyError, formatConnectString, reasonOf, type ConnectString } from './copy-args.js';
@@ -23,7 +24,8 @@ export interface TreeCopySettings {
   copier: CopierGrant;
   /** a destination path inside the source subtree on the same service: left out of the walk */
   exclude: string | null;
-  onProgress?: (p: { read: number; done: number }) => void;
+  /** source nodes dealt with (copied, unchanged, skipped or failed) of the count the source gave at the start */
+  onProgress?: OnProgress;
 }
 
 /**
@@ -119,6 +121,8 @@ export class TreeCopy {
   /** nodes whose copyNode has not finished, and those that have */
   private tasks = 0;
   private completed = 0;
+  /** the source subtree's node count at the start (getAllChildrenNumber), null when the source cannot say */
+  private total: number | null = null;
   private finished = false;
   private finish: () => void = () => {};
   private readonly done = new Promise<void>((r) => {
@@ -147,6 +151,10 @@ export class TreeCopy {
   async run(startedAt: number): Promise<CopyReport> {
     try {
       await this.checkSource();
+      if (this.s.onProgress) {
+        this.total = await this.sourceCount();
+        this.s.onProgress({ done: 0, total: this.total, unit: 'znodes' });
+      }
       this.rootParent = await this.ensureParents();
       this.queue.push(this.job(this.s.from.path, null));
       this.pump();
@@ -175,7 +183,7 @@ export class TreeCopy {
         .finally(() => {
           this.tasks--;
           this.completed++;
-          this.s.onProgress?.({ read: this.tally.report.nodesRead, done: this.completed });
+          this.s.onProgress?.({ done: this.completed, total: this.total, unit: 'znodes' });
           this.pump();
         });
     }
@@ -391,6 +399,25 @@ export class TreeCopy {
     if ((await this.src.call((c) => c.exists(this.s.from.path))) === null) {
       throw new CopyError(`${this.s.from.path} does not exist on ${this.src.connected} (source)`);
     }
+  }
+
+  /**
+   * How many nodes the walk will meet: the source path and its descendants, by getAllChildrenNumber
+   * (ZooKeeper 3.6 and later, Ark), less /zookeeper when the walk skips it. Only for progress: nodes
+   * created or deleted meanwhile change it, and a source that does not know the request gives null.
+   */
+  private async sourceCount(): Promise<number | null> {
+    const count = async (path: string): Promise<number | null> => {
+      try {
+        return 1 + (await this.src.call((c) => c.getAllChildrenNumber(path)));
+      } catch (e) {
+        if (this.aborted !== null) throw e;
+        return null;
+      }
+    };
+    const all = await count(this.s.from.path);
+    if (all === null || !(this.skipZookeeper && this.s.from.path === '/')) return all;
+    return all - ((await count('/zookeeper')) ?? 0);
   }
 
   /** Creates the missing parents of the destination path (null data, world:anyone); the state of its parent. */

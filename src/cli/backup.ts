@@ -27,6 +27,8 @@ import { RestoreError, restoreInto, type RestoreResult } from '../backup/restore
 import type { SessionRecord } from '../storage/snapshot.js';
 import type { DataTree } from '../tree/datatree.js';
 import { epochOf, hexZxid as hex } from '../util/zxid.js';
+import type { OnProgress } from '../util/progress.js';
+import { type ProgressReporter, withProgress } from './progress.js';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -52,37 +54,32 @@ async function run(name: string, f: () => Promise<number>): Promise<void> {
   }
 }
 
-function loadBackup(file: string): LoadedBackup {
+function loadBackup(file: string, onProgress?: OnProgress): LoadedBackup {
   if (!existsSync(file)) throw new CliError(`${file}: no such file`, EXIT_USAGE);
-  return readBackup(file, readFileSync(file));
+  return readBackup(file, readFileSync(file), onProgress);
 }
 
-/** Progress on a terminal: bytes so far and rate, one line rewritten; nothing when piped. */
-class Progress extends Transform {
+/** Counts the bytes passing through for a progress callback (of `total` bytes, when known). */
+class CountBytes extends Transform {
   private bytes = 0;
-  private last = 0;
-  private readonly t0 = Date.now();
-  constructor(private readonly show: boolean) {
+  constructor(
+    private readonly onProgress: OnProgress,
+    private readonly total: number | null,
+  ) {
     super();
+    onProgress({ done: 0, total, unit: 'bytes' });
   }
   override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
     this.bytes += chunk.length;
-    if (this.show && Date.now() - this.last > 200) {
-      this.last = Date.now();
-      const s = (Date.now() - this.t0) / 1000;
-      process.stderr.write(
-        `\rbacking up: ${(this.bytes / 1e6).toFixed(1)} MB (${(this.bytes / 1e6 / Math.max(s, 0.001)).toFixed(1)} MB/s)   `,
-      );
-    }
+    this.onProgress({ done: this.bytes, total: this.total, unit: 'bytes' });
     cb(null, chunk);
-  }
-  override _flush(cb: TransformCallback): void {
-    if (this.show) process.stderr.write('\n');
-    cb();
   }
 }
 
-async function createBackup(opts: { admin: string; out: string; auth?: string; json?: boolean; force?: boolean }): Promise<number> {
+async function createBackup(
+  opts: { admin: string; out: string; auth?: string; json?: boolean; force?: boolean },
+  progress: ProgressReporter,
+): Promise<number> {
   let url: URL;
   try {
     url = new URL('/commands/snapshot?streaming=true', opts.admin);
@@ -110,9 +107,11 @@ async function createBackup(opts: { admin: string; out: string; auth?: string; j
   }
   const zxid = String(res.headers.last_zxid ?? '?');
   try {
-    await pipeline(res, new Progress(process.stderr.isTTY === true && !opts.json), createWriteStream(tmp));
+    // the size is not known before the end (compressed as it is captured)
+    await pipeline(res, new CountBytes(progress.stage('receiving'), null), createWriteStream(tmp));
     // check what arrived before calling it a backup
-    const b = readBackup(tmp, readFileSync(tmp));
+    const b = readBackup(tmp, readFileSync(tmp), progress.stage('checking'));
+    progress.done();
     fsyncPath(tmp);
     renameSync(tmp, opts.out);
     const result = {
@@ -219,7 +218,7 @@ function backupCreateCommand(backup: Command): void {
     .option('--force', 'overwrite --out')
     .option('--json', 'print the result as JSON')
     .action((o: { admin: string; out: string; auth?: string; json?: boolean; force?: boolean }) =>
-      run('backup create', () => createBackup(o)),
+      run('backup create', () => withProgress('backup create', o.json, (p) => createBackup(o, p))),
     );
 }
 
@@ -229,19 +228,23 @@ function backupVerifyCommand(backup: Command): void {
     .description('check every checksum and the tree digest; exit 0 only when the backup is intact')
     .argument('<file>')
     .option('--json', 'print the result as JSON')
-    .action((file: string, o: { json?: boolean }) => run('backup verify', async () => verifyBackup(file, o)));
+    .action((file: string, o: { json?: boolean }) =>
+      run('backup verify', () => withProgress('backup verify', o.json, async (p) => verifyBackup(file, o, p))),
+    );
 }
 
 /** A damaged backup is verify's answer (printed, exit 1), not an error; only other failures throw. */
-function verifyBackup(file: string, o: { json?: boolean }): number {
+function verifyBackup(file: string, o: { json?: boolean }, progress: ProgressReporter): number {
   try {
-    const b = loadBackup(file);
+    const b = loadBackup(file, progress.stage('checking'));
+    progress.done();
     if (o.json)
       console.log(JSON.stringify({ file, ok: true, zxid: b.meta.zxid, nodes: b.snapshot.nodeCount, digest: b.snapshot.digest.toString() }));
     else console.log(`intact: ${file} (zxid ${b.meta.zxid}, ${b.snapshot.nodeCount} znodes, digest ${b.snapshot.digest})`);
     return EXIT_OK;
   } catch (e) {
     if (!(e instanceof BackupCorruptError)) throw e;
+    progress.close(); // the check did not finish: no final progress line
     if (o.json) console.log(JSON.stringify({ file, ok: false, problem: e.message }));
     else console.log(`DAMAGED: ${e.message}`);
     return EXIT_FAILED;
@@ -326,7 +329,7 @@ function restoreCommand(program: Command): void {
     .option('--force', 'replace the data in a non-empty --data-dir')
     .option('--json', 'print the result as JSON')
     .action((file: string | undefined, o: RestoreOpts) =>
-      run('restore', () => (o.online ? restoreOnline(file, o) : restoreOffline(file, o))),
+      run('restore', () => withProgress('restore', o.json, (p) => (o.online ? restoreOnline(file, o, p) : restoreOffline(file, o, p)))),
     );
 }
 
@@ -345,7 +348,7 @@ interface RestoreSource {
 }
 
 /** Lays down a data dir from a backup FILE or from --archive at --to-zxid / --to-time. */
-async function restoreOffline(file: string | undefined, o: RestoreOpts): Promise<number> {
+async function restoreOffline(file: string | undefined, o: RestoreOpts, progress: ProgressReporter): Promise<number> {
   if (o.dataDir === undefined)
     throw new CliError('give --data-dir DIR (the data dir to lay down), or --online --admin URL to restore a running server', EXIT_USAGE);
   const dataDir = o.dataDir;
@@ -360,8 +363,9 @@ async function restoreOffline(file: string | undefined, o: RestoreOpts): Promise
   const epoch = o.epoch === undefined ? undefined : Number(o.epoch);
   if (epoch !== undefined && (!Number.isInteger(epoch) || epoch < 1))
     throw new CliError(`--epoch ${o.epoch} is not a positive integer`, EXIT_USAGE);
-  const from = file !== undefined ? fromBackupFile(file) : await fromArchive(o.archive!, o);
+  const from = file !== undefined ? fromBackupFile(file, progress) : await fromArchive(o.archive!, o, progress);
   const r = await restoreInto(from.tree, from.sessions, {
+    onProgress: progress.stage('writing the snapshot'),
     dataDir,
     force: o.force === true,
     dropSessions: o.dropSessions === true,
@@ -369,20 +373,24 @@ async function restoreOffline(file: string | undefined, o: RestoreOpts): Promise
     ...(epoch !== undefined ? { epoch } : {}),
     aboveZxid: from.aboveZxid,
   });
+  progress.done();
   printRestored(from, r, o.json === true);
   return EXIT_OK;
 }
 
-function fromBackupFile(file: string): RestoreSource {
-  const b = loadBackup(file);
+function fromBackupFile(file: string, progress: ProgressReporter): RestoreSource {
+  const b = loadBackup(file, progress.stage('loading the backup'));
   return { tree: b.snapshot.tree, sessions: b.snapshot.sessions, file, point: null, aboveZxid: 0 };
 }
 
-async function fromArchive(archive: string, o: { toZxid?: string; toTime?: string }): Promise<RestoreSource> {
+async function fromArchive(archive: string, o: { toZxid?: string; toTime?: string }, progress: ProgressReporter): Promise<RestoreSource> {
   const target = parseTarget(o);
   if (!existsSync(archive)) throw new CliError(`--archive ${archive}: no such directory`, EXIT_USAGE);
   const store = openArchive(archive);
-  const p = await pointInTime(store, target);
+  const p = await pointInTime(store, target, {
+    loading: progress.stage('loading the backup'),
+    replaying: progress.stage('replaying archived txns'),
+  });
   // the restored server may archive into the same place: its history starts above the archive's
   const view = await readArchiveView(store);
   return {
@@ -441,6 +449,7 @@ function printRestored(from: RestoreSource, r: RestoreResult, json: boolean): vo
 async function restoreOnline(
   file: string | undefined,
   o: { admin?: string; auth?: string; json?: boolean; dataDir?: string; archive?: string; toZxid?: string; toTime?: string },
+  progress: ProgressReporter,
 ): Promise<number> {
   if (file === undefined)
     throw new CliError(
@@ -461,7 +470,7 @@ async function restoreOnline(
   } catch {
     throw new CliError(`--admin ${o.admin} is not a URL (expected e.g. http://127.0.0.1:8080)`, EXIT_USAGE);
   }
-  loadBackup(file); // refuse a damaged file here, before the server reads it
+  loadBackup(file, progress.stage('checking')); // refuse a damaged file here, before the server reads it
   const auth = o.auth ?? process.env.ARK_ADMIN_AUTH ?? 'super:';
   const t0 = Date.now();
   const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
@@ -476,8 +485,11 @@ async function restoreOnline(
     req.on('error', (e) => reject(new CliError(`cannot reach the AdminServer at ${url.origin}: ${e.message}`, EXIT_FAILED)));
     createReadStream(file)
       .on('error', (e) => req.destroy(e))
+      .pipe(new CountBytes(progress.stage('uploading'), statSync(file).size))
       .pipe(req);
   });
+  // uploaded; the server now loads and installs it (its own logs say how far)
+  progress.done();
   let body = '';
   for await (const c of res) body += String(c);
   let answer: { last_zxid?: number; backup_zxid?: number; node_count?: number; sessions?: number; error?: string | null } = {};

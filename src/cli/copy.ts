@@ -5,6 +5,7 @@
 // Errors are one line on stderr.
 import { Option, type Command } from 'commander';
 import { CopyError, SKIP_REASONS, copyTree, type CopyOptions, type CopyReport, type NodeAction, type SkipReason } from '../backup/copy.js';
+import { ProgressReporter } from './progress.js';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -115,23 +116,6 @@ function printReport(r: CopyReport): void {
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
-/** On a terminal: nodes done so far, one line rewritten on stderr; nothing when piped. */
-function progress(show: boolean): { update: (p: { read: number; done: number }) => void; end: () => void } {
-  let last = 0;
-  let shown = false;
-  return {
-    update(p) {
-      if (!show || Date.now() - last < 250) return;
-      last = Date.now();
-      shown = true;
-      process.stderr.write(`\rcopying: ${p.read} nodes read, ${p.done} done   `);
-    },
-    end() {
-      if (shown) process.stderr.write('\n');
-    },
-  };
-}
-
 function collect(v: string, prev: string[] | undefined): string[] {
   return [...(prev ?? []), v];
 }
@@ -154,7 +138,7 @@ export function registerCopyCommand(program: Command): void {
   // bad arguments exit 2, so that scripts can tell them from a failed copy (1)
   copy.exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT_OK : EXIT_USAGE));
   copy.action(async (o: Opts) => {
-    const p = progress(!o.json && process.stderr.isTTY === true);
+    const p = new ProgressReporter('copy', { json: o.json === true });
     let code = EXIT_OK;
     try {
       const r = await copyTree({
@@ -164,14 +148,14 @@ export function registerCopyCommand(program: Command): void {
         overwrite: o.overwrite === true,
         dryRun: o.dryRun === true,
         includeEphemerals: o.includeEphemerals === true,
-        onProgress: p.update,
+        onProgress: p.stage(o.dryRun ? 'reading' : 'copying'),
       });
-      p.end();
+      p.done();
       if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
       else printReport(r);
       code = r.ok ? EXIT_OK : EXIT_FAILED;
     } catch (e) {
-      p.end();
+      p.close();
       const msg = ((e as Error).message ?? String(e)).replace(/\s*\n\s*/g, ' ');
       console.error(`ark copy: ${e instanceof CopyError ? '' : 'unexpected error: '}${msg}`);
       if (process.env.ARK_DEBUG) console.error((e as Error).stack);

@@ -8,6 +8,7 @@
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { DataDirError } from '../storage/filelog.js';
+import { ProgressReporter } from './progress.js';
 import {
   DataToolError,
   dumpLog,
@@ -367,7 +368,14 @@ function purgeCommand(program: Command): void {
   exitUsageOnBadArguments(purge);
   purge.action((o: DirOpts & { keep: string }) =>
     run('purge', (out) => {
-      const r = purgeDataDir(o.dataDir, o.logDir, parseKeep(o.keep));
+      const progress = new ProgressReporter('purge', { json: o.json === true });
+      let r: PurgeResult;
+      try {
+        r = purgeDataDir(o.dataDir, o.logDir, parseKeep(o.keep), progress.stage('checking the kept snapshots'));
+        progress.done();
+      } finally {
+        progress.close();
+      }
       // as verify --json: the warnings are part of the document, stderr is left to errors
       if (o.json) out.line(json(r));
       else printPurged(out, r);

@@ -6,6 +6,7 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { MigrateError, migrateFromZooKeeper, type MigrateReport } from '../backup/migrate.js';
 import { DataDirError } from '../storage/filelog.js';
+import { ProgressReporter } from './progress.js';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -73,17 +74,25 @@ export function registerMigrateCommands(program: Command): void {
     .option('--force', 'replace an Ark data dir that is not empty, and import even when the digest check fails')
     .option('--json', 'print the report as JSON')
     .action(async (o: Opts) => {
+      const progress = new ProgressReporter('migrate', { json: o.json === true });
       try {
         const r = await migrateFromZooKeeper({
           source: o.source,
           dataDir: o.dataDir,
           force: o.force === true,
           ...(o.logDir !== undefined ? { logDir: o.logDir } : {}),
+          progress: {
+            loading: progress.stage("loading ZooKeeper's snapshot"),
+            replaying: progress.stage("replaying ZooKeeper's txn logs"),
+            writing: progress.stage('writing the Ark snapshot'),
+          },
         });
+        progress.done();
         if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
         else printReport(r);
         process.exitCode = EXIT_OK;
       } catch (e) {
+        progress.close();
         const err = e as NodeJS.ErrnoException;
         const msg = (err.message ?? String(e)).replace(/\s*\n\s*/g, ' ');
         console.error(

@@ -87,23 +87,22 @@ export class ProgressReporter {
   }
 
   /**
-   * Starts a stage ("loading backup", "replaying archived txns") and returns its callback for a
-   * core function. The stage before it ends (it finished: its final line is written).
+   * A stage ("loading backup", "replaying archived txns") and its callback for a core function.
+   * The stage begins with its first report (core functions report 0 done as they start), which
+   * ends the stage before it (that one finished: its final line is written). So a function with
+   * two phases takes two callbacks made up front.
    */
   stage(label: string): OnProgress {
-    this.endStage(true);
-    const startedAt = this.now();
-    const s: Stage = {
-      label,
-      startedAt,
-      last: null,
-      throttle: new ProgressThrottle(startedAt, this.throttle),
-      shown: false,
-      bar: null,
-      turns: 0,
+    let s: Stage | null = null;
+    return (p) => {
+      if (s === null) {
+        this.endStage(true);
+        const startedAt = this.now();
+        s = { label, startedAt, last: null, throttle: new ProgressThrottle(startedAt, this.throttle), shown: false, bar: null, turns: 0 };
+        this.current = s;
+      }
+      this.update(s, p);
     };
-    this.current = s;
-    return (p) => this.update(s, p);
   }
 
   /** The command succeeded: the current stage ends with its final line. */

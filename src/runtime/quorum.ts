@@ -58,6 +58,7 @@ export class QuorumPath implements CommitPath {
   private lastZabRole = '';
   private lookingSinceMs = Date.now(); // consensus starts LOOKING
   private servingSinceMs = 0;
+  private servedOnce = false;
   private lastTickAt = Date.now();
   /** online restores asked through this member, waiting for their result */
   private readonly restoreWaiters = new Map<number, (r: RestoreResult) => void>();
@@ -303,6 +304,14 @@ export class QuorumPath implements CommitPath {
       this.lastZabRole = z.role;
     }
     if (z.serving !== this.servingSinceMs > 0) this.servingSinceMs = z.serving ? now : 0;
+    if (z.serving && !this.servedOnce) {
+      this.servedOnce = true;
+      // the ensemble's side of "how long until it serves": load, election and sync, from the process's start
+      this.host.logger.info(
+        { msSinceProcessStart: Math.round(performance.now()), role: z.role },
+        'serving clients (first time since start)',
+      );
+    }
   }
 
   /** Says (once per change) when this member, holding no data, waits to hear from every voter before it elects. */

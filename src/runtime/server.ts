@@ -27,6 +27,7 @@ import { StandalonePath } from './standalone.js';
 import { QuorumPath } from './quorum.js';
 import { ArchiveRunner } from './archiving.js';
 import { clientTlsOptions } from './tlsfiles.js';
+import { LoadLog } from './loadlog.js';
 
 export interface StartedServer {
   address: string;
@@ -291,7 +292,15 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     }
     await this.metrics?.start(logger);
     logger.info(
-      { address: bound.address, port: bound.port, securePort, adminPort, dataDir: config.dataDir },
+      {
+        address: bound.address,
+        port: bound.port,
+        securePort,
+        adminPort,
+        dataDir: config.dataDir,
+        // what an operator waits for after a restart
+        msSinceProcessStart: Math.round(performance.now()),
+      },
       config.distributed ? 'client port open (clients are served once a leader is established)' : 'serving clients',
     );
     return { address: bound.address, port: bound.port, adminPort, securePort, stop: () => this.stop() };
@@ -335,7 +344,14 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
   private async load(): Promise<void> {
     const t0 = Date.now();
     const loadStart = performance.now();
-    const rec = await this.dataDir.recoverAsync({ repair: true, ensemble: this.config.distributed });
+    const progress = new LoadLog(this.logger);
+    const rec = await this.dataDir.recoverAsync({
+      repair: true,
+      ensemble: this.config.distributed,
+      onSnapshot: progress.onSnapshot,
+      onProgress: progress.onProgress,
+    });
+    progress.loaded(rec);
     const member = this.config.distributed ? " (or wipe this member's ark-v1 directory: it then takes a SNAP from the leader)" : '';
     for (const s of rec.skipped)
       this.logger.error(
@@ -349,6 +365,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       );
     const replayStart = performance.now();
     this.commit.load(rec);
+    progress.replayed(rec.records.length, performance.now() - replayStart);
     // warnings of replayed txns were logged when they were new
     this.core.tree.quotaWarnings.length = 0;
     this.metrics?.startup({

@@ -36,6 +36,7 @@ import {
 } from './snapshot.js';
 import { isEpochStart } from '../util/zxid.js';
 import { checkWrittenSnapshot } from './readback.js';
+import type { OnProgress } from '../util/progress.js';
 
 export interface Recovery {
   snapshot: LoadedSnapshot | null;
@@ -144,13 +145,21 @@ export class DataDir {
    * first, until one checks out, as recovery takes them), so /health answers while a large data
    * dir loads; the log after it is read as recover() reads it.
    */
-  async recoverAsync(opts: { repair: boolean; ensemble?: boolean }): Promise<Recovery> {
+  async recoverAsync(opts: {
+    repair: boolean;
+    ensemble?: boolean;
+    /** a snapshot is about to be read (the newest first, until one checks out) */
+    onSnapshot?: (s: SnapshotInfo) => void;
+    /** znodes of that snapshot rebuilt so far, of the count its trailer names */
+    onProgress?: OnProgress;
+  }): Promise<Recovery> {
     if (opts.repair) this.completeInstall();
     const preloaded = new Map<string, LoadedSnapshot | string>();
     const t = performance.now();
     for (const s of this.snapshots()) {
       try {
-        preloaded.set(s.file, await readSnapshotAsync(s.file, await readFile(s.file)));
+        opts.onSnapshot?.(s);
+        preloaded.set(s.file, await readSnapshotAsync(s.file, await readFile(s.file), undefined, opts.onProgress));
         break;
       } catch (e) {
         if (!(e instanceof SnapshotCorruptError)) throw e;
@@ -158,7 +167,7 @@ export class DataDir {
       }
     }
     const snapshotMs = performance.now() - t;
-    const rec = this.recover({ ...opts, repair: opts.repair, preloaded });
+    const rec = this.recover({ repair: opts.repair, ...(opts.ensemble !== undefined ? { ensemble: opts.ensemble } : {}), preloaded });
     return { ...rec, snapshotLoadMs: rec.snapshot ? snapshotMs : null };
   }
 
@@ -181,10 +190,12 @@ export class DataDir {
   async writeSnapshot(
     tree: DataTree,
     sessions: SessionRecord[],
-    opts: { gzip: boolean; nodesPerSlice?: number; now: number; signal?: AbortSignal },
+    opts: { gzip: boolean; nodesPerSlice?: number; now: number; signal?: AbortSignal; onProgress?: OnProgress },
   ): Promise<SnapshotInfo & { nodes: number; ms: number }> {
     const t0 = Date.now();
+    const total = tree.nodes.size; // what the writer captures, in the same turn
     const writer = new SnapshotWriter(tree, sessions, opts.now);
+    opts.onProgress?.({ done: 0, total, unit: 'znodes' });
     const file = join(this.snapDir, snapshotName(writer.zxid, opts.gzip));
     const tmp = `${file}.tmp`;
     // ~2,000 nodes (a few ms) per turn of the event loop: a large snapshot must not stall replies
@@ -196,6 +207,7 @@ export class DataDir {
         const chunk = writer.next(per);
         if (!chunk) return;
         bytes += chunk.length;
+        opts.onProgress?.({ done: writer.nodeCount, total, unit: 'znodes' });
         yield chunk;
         await yieldTurn();
       }

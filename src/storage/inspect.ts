@@ -16,6 +16,7 @@ import { follows, missing, planRecovery } from './recovery.js';
 import { describeHolder, liveHolder, lockDataDirs } from './lock.js';
 import { ZK_LOG_MAGIC, ZK_SNAP_MAGIC } from './zkformat.js';
 import { hexZxid } from '../util/zxid.js';
+import type { OnProgress } from '../util/progress.js';
 
 /**
  * A tool cannot do what it was asked. `usage`: the input is wrong (missing file, not an Ark
@@ -757,19 +758,20 @@ export interface PurgeResult {
  * them, and deletes the rest (DataDir.purge). Refuses when a snapshot it would keep is damaged:
  * then the older ones may be what recovery falls back to, and while a process holds the dir.
  */
-export function purgeDataDir(dataDir: string, dataLogDir: string | undefined, keep: number): PurgeResult {
+/** `onProgress`: bytes of the kept snapshots checked (each is read whole before anything is deleted). */
+export function purgeDataDir(dataDir: string, dataLogDir: string | undefined, keep: number, onProgress?: OnProgress): PurgeResult {
   if (!Number.isSafeInteger(keep) || keep < 1)
     throw new DataToolError(`--keep must be a whole number of snapshots, at least 1 (got ${keep})`, true);
   const dirs = resolveDirs(dataDir, dataLogDir);
   const lock = lockDataDirs(dirs.dataDir, dirs.dataLogDir, 'ark purge');
   try {
-    return purgeLocked(dirs, keep);
+    return purgeLocked(dirs, keep, onProgress);
   } finally {
     lock.release();
   }
 }
 
-function purgeLocked(dirs: Dirs, keep: number): PurgeResult {
+function purgeLocked(dirs: Dirs, keep: number, onProgress?: OnProgress): PurgeResult {
   const dd = new DataDir(dirs.dataDir, dirs.dataLogDir, { forceSync: false, segmentBytesMax: 1, preAllocBytes: 1 });
   const warnings: string[] = [];
   if (keep < 3)
@@ -777,9 +779,19 @@ function purgeLocked(dirs: Dirs, keep: number): PurgeResult {
       `keeping only ${keep} snapshot${keep === 1 ? '' : 's'}: ZooKeeper's PurgeTxnLog insists on at least 3 so that a damaged newest snapshot still has fallbacks`,
     );
   const kept = dd.snapshots().slice(0, keep);
+  // progress in bytes: the files' sizes are known up front, their node counts only once each is opened
+  const total = kept.reduce((n, s) => n + s.bytes, 0);
+  let before = 0;
+  onProgress?.({ done: 0, total, unit: 'bytes' });
   for (const s of kept) {
+    const at = before;
+    const inFile = onProgress
+      ? (p: { done: number; total: number | null }) =>
+          onProgress({ done: at + (p.total ? Math.round((s.bytes * p.done) / p.total) : 0), total, unit: 'bytes' })
+      : undefined;
+    before += s.bytes;
     try {
-      readSnapshot(s.file, readFileSync(s.file));
+      readSnapshot(s.file, readFileSync(s.file), inFile);
     } catch (e) {
       if (!(e instanceof SnapshotCorruptError)) throw e;
       throw new DataToolError(

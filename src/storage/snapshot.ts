@@ -18,6 +18,7 @@ import { assert } from '../util/errors.js';
 import { readACLs, readStatPersisted, writeACLs, type ACL } from '../wire/protocol.js';
 import { DataTree, type Capture, type ZNode } from '../tree/datatree.js';
 import { DIGEST_VERSION, addDigest } from '../tree/digest.js';
+import type { OnProgress } from '../util/progress.js';
 
 /**
  * Gunzips on the thread pool into one buffer allocated up front from the gzip trailer's size
@@ -249,8 +250,11 @@ export function isGzip(buf: Buffer): boolean {
   return buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
 }
 
+/** Nodes rebuilt between two progress reports of a synchronous read. */
+const PROGRESS_NODES = 50_000;
+
 /** Checks the checksum, rebuilds the tree and proves it by the digest. Throws SnapshotCorruptError. */
-export function readSnapshot(file: string, raw: Buffer): LoadedSnapshot {
+export function readSnapshot(file: string, raw: Buffer, onProgress?: OnProgress): LoadedSnapshot {
   let buf = raw;
   if (isGzip(raw)) {
     try {
@@ -259,9 +263,9 @@ export function readSnapshot(file: string, raw: Buffer): LoadedSnapshot {
       throw new SnapshotCorruptError(file, `gzip data is damaged (${(e as Error).message})`);
     }
   }
-  const parser = new SnapshotParser(file, buf);
+  const parser = new SnapshotParser(file, buf, onProgress);
   for (;;) {
-    const done = parser.step(Number.POSITIVE_INFINITY);
+    const done = parser.step(onProgress ? PROGRESS_NODES : Number.POSITIVE_INFINITY);
     if (done) return done;
   }
 }
@@ -271,7 +275,12 @@ export function readSnapshot(file: string, raw: Buffer): LoadedSnapshot {
  * rebuilt `nodesPerSlice` nodes per turn, so a server loading a large snapshot (at start-up, in an
  * online restore) still answers /health and its other connections.
  */
-export async function readSnapshotAsync(file: string, raw: Buffer, nodesPerSlice = 5_000): Promise<LoadedSnapshot> {
+export async function readSnapshotAsync(
+  file: string,
+  raw: Buffer,
+  nodesPerSlice = 5_000,
+  onProgress?: OnProgress,
+): Promise<LoadedSnapshot> {
   let buf = raw;
   if (isGzip(raw)) {
     try {
@@ -280,7 +289,7 @@ export async function readSnapshotAsync(file: string, raw: Buffer, nodesPerSlice
       throw new SnapshotCorruptError(file, `gzip data is damaged (${(e as Error).message})`);
     }
   }
-  const parser = new SnapshotParser(file, buf);
+  const parser = new SnapshotParser(file, buf, onProgress);
   for (;;) {
     const done = parser.step(nodesPerSlice);
     if (done) return done;
@@ -300,10 +309,13 @@ export class SnapshotParser {
   /** the checksum runs along with the parse (over what each step read), so no step holds the loop for all of it */
   private crc = 0;
   private crcAt = 0;
+  /** what the trailer says the snapshot holds (for progress only: finish() checks it), null if implausible */
+  readonly expectedNodes: number | null;
 
   constructor(
     private readonly file: string,
     private readonly buf: Buffer,
+    private readonly onProgress?: OnProgress,
   ) {
     if (buf.length < 24 + 4) throw new SnapshotCorruptError(file, `only ${buf.length} bytes: not a whole snapshot`);
     if (buf.readInt32BE(0) !== SNAP_MAGIC) throw new SnapshotCorruptError(file, 'not an Ark snapshot (bad magic)');
@@ -318,10 +330,19 @@ export class SnapshotParser {
     } catch (e) {
       throw this.damaged(`cannot be parsed (${(e as Error).message})`);
     }
+    this.expectedNodes = trailerNodeCount(buf);
+    onProgress?.({ done: 0, total: this.expectedNodes, unit: 'znodes' });
   }
 
   /** Reads up to `maxNodes` more nodes; the snapshot once the last is read (and checked), else null. */
   step(maxNodes: number): LoadedSnapshot | null {
+    const done = this.checkedStep(maxNodes);
+    // outside the parse's error handling: a failing reporter is not a damaged file
+    this.onProgress?.({ done: this.count, total: done ? this.count : this.expectedNodes, unit: 'znodes' });
+    return done;
+  }
+
+  private checkedStep(maxNodes: number): LoadedSnapshot | null {
     try {
       const done = this.read(maxNodes);
       this.checksumUpTo(done ? this.buf.length - 4 : this.r.position);
@@ -387,6 +408,17 @@ export class SnapshotParser {
       );
     return { zxid: this.zxid, timeMs: this.timeMs, sessions: this.sessions, tree, nodeCount, digest };
   }
+}
+
+/**
+ * The node count in a snapshot's trailer (TAG_END, int64 count, int32 digest version, int64
+ * digest, uint32 crc: the count is 24 bytes from the end), read before parsing so that loading
+ * can say "N of M znodes". Only a hint: a damaged file may say anything, and the parse checks it.
+ */
+export function trailerNodeCount(buf: Buffer): number | null {
+  if (buf.length < 24 + 28) return null;
+  const n = Number(buf.readBigInt64BE(buf.length - 24));
+  return buf[buf.length - 25] === TAG_END && n >= 0 && n <= buf.length ? n : null;
 }
 
 export function snapshotName(zxid: number, gzip: boolean): string {

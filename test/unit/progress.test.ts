@@ -66,11 +66,13 @@ test('not a terminal: periodic plain lines and one final line per stage', () => 
   const c = clock();
   const r = new ProgressReporter('restore', { stream: out, now: c.now, throttle: THROTTLE });
   const load = r.stage('loading backup');
+  load({ done: 0, total: 1_000_000, unit: 'znodes' });
   for (let i = 1; i <= 10; i++) {
     c.advance(250);
     load({ done: i * 100_000, total: 1_000_000, unit: 'znodes' });
   }
   const replay = r.stage('replaying archived txns');
+  replay({ done: 0, total: null, unit: 'txns' });
   c.advance(2000);
   replay({ done: 5000, total: null, unit: 'txns' });
   c.advance(5000);
@@ -97,11 +99,13 @@ test('not a terminal: a stage that ends within the delay prints nothing; a faile
   const c = clock();
   const r = new ProgressReporter('backup verify', { stream: out, now: c.now, throttle: THROTTLE });
   const quick = r.stage('checking');
+  quick({ done: 0, total: 10, unit: 'znodes' });
   c.advance(300);
   quick({ done: 10, total: 10, unit: 'znodes' });
   r.done();
   assert.equal(out.text, '', 'a quick command prints what it printed before progress existed');
   const slow = r.stage('checking');
+  slow({ done: 0, total: 10, unit: 'znodes' });
   c.advance(6000);
   slow({ done: 5, total: 10, unit: 'znodes' });
   r.close();
@@ -134,6 +138,7 @@ test('a terminal: a bar with the rate and ETA, redrawn in place; a turning count
   const c = clock();
   const r = new ProgressReporter('copy', { stream: out, now: c.now, throttle: THROTTLE });
   const f = r.stage('copying');
+  f({ done: 0, total: 1000, unit: 'znodes' });
   c.advance(500);
   f({ done: 100, total: 1000, unit: 'znodes' });
   assert.equal(out.text, '', 'within the delay: no bar yet');
@@ -142,6 +147,7 @@ test('a terminal: a bar with the rate and ETA, redrawn in place; a turning count
   assert.match(out.text, /copy: copying \[=+-+\] 500\/1000 znodes \(50%\), 250 znodes\/s, ETA 2\.0 s/);
   assert.ok(!out.text.includes('\n'), 'redrawn in place, no new line while it runs');
   const g = r.stage('counting');
+  g({ done: 0, total: null, unit: 'txns' });
   assert.match(out.text, /copy: copying \[=+\] 1000 znodes|copy: copying \[=+-*\] 500 znodes in 2\.0 s/);
   c.advance(2000);
   g({ done: 42, total: null, unit: 'txns' });
