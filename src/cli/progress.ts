@@ -14,8 +14,8 @@
 // stdout is never written here: results and JSON documents stay machine-readable.
 import cliProgress from 'cli-progress';
 import {
-  DEFAULT_THROTTLE,
   ProgressThrottle,
+  throttleWithDelay,
   describeFinished,
   describeProgress,
   fractionDone,
@@ -49,13 +49,6 @@ export function progressMode(json: boolean, stream: ProgressStream): ProgressMod
   return stream.isTTY === true ? 'bar' : 'lines';
 }
 
-/** The start delay from ARK_PROGRESS_DELAY_MS, when it is a whole number of milliseconds. */
-function delayFromEnv(): Partial<ThrottleOptions> {
-  const v = process.env.ARK_PROGRESS_DELAY_MS;
-  if (v === undefined || !/^\d+$/.test(v)) return {};
-  return { delayMs: Number(v) };
-}
-
 interface Stage {
   label: string;
   startedAt: number;
@@ -83,7 +76,7 @@ export class ProgressReporter {
     this.stream = o.stream ?? process.stderr;
     this.mode = o.mode ?? progressMode(o.json === true, this.stream);
     this.now = o.now ?? (() => performance.now());
-    this.throttle = { ...DEFAULT_THROTTLE, ...delayFromEnv(), ...o.throttle };
+    this.throttle = { ...throttleWithDelay(process.env.ARK_PROGRESS_DELAY_MS), ...o.throttle };
   }
 
   /**

@@ -6,7 +6,7 @@
 import type { SnapshotInfo } from '../storage/datadir.js';
 import type { Recovery } from '../storage/datadir.js';
 import type { Logger } from '../util/log.js';
-import { DEFAULT_THROTTLE, ProgressThrottle, etaSeconds, ratePerSecond, type Progress } from '../util/progress.js';
+import { ProgressThrottle, throttleWithDelay, etaSeconds, ratePerSecond, type Progress, type ThrottleOptions } from '../util/progress.js';
 import { hexZxid as hex } from '../util/zxid.js';
 
 export class LoadLog {
@@ -18,13 +18,15 @@ export class LoadLog {
     private readonly logger: Logger,
     /** milliseconds, monotonic */
     private readonly now: () => number = () => performance.now(),
+    /** every 5 s or 10% after the first second (ARK_PROGRESS_DELAY_MS changes the delay, as for the CLI) */
+    private readonly throttleOptions: ThrottleOptions = throttleWithDelay(process.env.ARK_PROGRESS_DELAY_MS),
   ) {}
 
   /** recoverAsync's onSnapshot: a snapshot is about to be read. */
   readonly onSnapshot = (s: SnapshotInfo): void => {
     this.snapshot = s;
     this.snapshotStart = this.now();
-    this.throttle = new ProgressThrottle(this.snapshotStart, DEFAULT_THROTTLE);
+    this.throttle = new ProgressThrottle(this.snapshotStart, this.throttleOptions);
     this.logger.info(
       { file: s.file, zxid: hex(s.zxid), bytes: s.bytes },
       `loading snapshot ${s.file} (zxid ${hex(s.zxid)}, ${s.bytes} bytes)`,

@@ -26,6 +26,14 @@ export interface ThrottleOptions {
 export const DEFAULT_THROTTLE: ThrottleOptions = { intervalMs: 5000, step: 0.1, delayMs: 1000 };
 
 /**
+ * DEFAULT_THROTTLE with the start delay from ARK_PROGRESS_DELAY_MS's value (passed in) when it is
+ * a whole number of milliseconds: 0 reports every operation however quick (the tests use it).
+ */
+export function throttleWithDelay(value: string | undefined): ThrottleOptions {
+  return value !== undefined && /^\d+$/.test(value) ? { ...DEFAULT_THROTTLE, delayMs: Number(value) } : DEFAULT_THROTTLE;
+}
+
+/**
  * When a periodic report is due: every `intervalMs`, or when the fraction done crosses the next
  * `step`, once `delayMs` has passed since `startedAt`. Completion (done = total) is not a periodic
  * report: the caller writes its own final one.
