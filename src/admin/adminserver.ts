@@ -36,7 +36,7 @@ import { counterOf, epochOf } from '../util/zxid.js';
 
 /** What the AdminServer may ask of the running server beyond read-only views. */
 export interface AdminActions {
-  backupTo(out: Writable, onStart: (zxid: number) => void, signal: AbortSignal): Promise<BackupResult>;
+  backupTo(out: Writable, onStart: (zxid: number, nodes: number) => void, signal: AbortSignal): Promise<BackupResult>;
   superDigest: string | undefined;
   restore(raw: Buffer): Promise<{ zxid: number; backupZxid: number; nodes: number; sessions: number }>;
   rootAcl(): readonly ACL[];
@@ -517,8 +517,14 @@ export class AdminServer {
     this.actions
       .backupTo(
         res,
-        (zxid) => {
-          res.writeHead(200, { 'content-type': 'application/octet-stream', last_zxid: `0x${zxid.toString(16)}` });
+        (zxid, nodes) => {
+          // node_count (Ark's addition to ZooKeeper's last_zxid): the znodes the stream will hold, so
+          // that `ark backup create` can show how far it is
+          res.writeHead(200, {
+            'content-type': 'application/octet-stream',
+            last_zxid: `0x${zxid.toString(16)}`,
+            node_count: String(nodes),
+          });
         },
         abort.signal,
       )

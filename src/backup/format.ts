@@ -13,6 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { createGzip, crc32, gunzipSync } from 'node:zlib';
 import {
+  SnapshotNodeCounter,
   SnapshotWriter,
   gunzipAsync,
   readSnapshot,
@@ -129,12 +130,13 @@ export async function writeBackup(
     createdBy: string;
     nodesPerSlice?: number;
     signal?: AbortSignal;
-    onStart?: (zxid: number) => void;
+    /** the capture point: its zxid and how many znodes the backup will hold */
+    onStart?: (zxid: number, nodes: number) => void;
   },
 ): Promise<BackupResult> {
   const t0 = Date.now();
   const writer = new SnapshotWriter(tree, sessions, Date.now());
-  opts.onStart?.(writer.zxid);
+  opts.onStart?.(writer.zxid, writer.capturedNodes);
   const meta = backupMeta(writer.zxid, sessions.length, opts.createdBy);
   const per = opts.nodesPerSlice ?? 2000;
   async function* slices(): AsyncGenerator<Buffer> {
@@ -247,6 +249,38 @@ export async function readBackupAsync(file: string, raw: Buffer, onProgress?: On
     throw damagedInside(file, e);
   }
   return loaded(file, raw, meta, snapshotBytes, snapshot);
+}
+
+/**
+ * Counts the znodes of a backup as its gunzipped bytes stream by (the metadata in front skipped),
+ * for progress while one downloads; see SnapshotNodeCounter.
+ */
+export class BackupNodeCounter {
+  private readonly snapshot = new SnapshotNodeCounter();
+  private head = Buffer.alloc(0);
+  /** bytes of head left to skip; null until the metadata's length is known */
+  private skip: number | null = null;
+
+  get nodes(): number {
+    return this.snapshot.nodes;
+  }
+
+  feed(chunk: Buffer): void {
+    let rest = chunk;
+    if (this.skip === null) {
+      this.head = Buffer.concat([this.head, chunk]);
+      if (this.head.length < 12) return;
+      this.skip = 12 + Math.max(0, this.head.readInt32BE(8));
+      rest = this.head;
+      this.head = Buffer.alloc(0);
+    }
+    if (this.skip > 0) {
+      const n = Math.min(this.skip, rest.length);
+      this.skip -= n;
+      rest = rest.subarray(n);
+    }
+    if (rest.length > 0) this.snapshot.feed(rest);
+  }
 }
 
 export function backupName(zxid: number): string {

@@ -5,8 +5,9 @@ import { fsyncPath } from '../storage/filelog.js';
 import { get as httpGet, request as httpRequest } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import type { Command } from 'commander';
-import { BackupCorruptError, readBackup, type LoadedBackup } from '../backup/format.js';
+import { BACKUP_TRAILER_BYTES, BackupCorruptError, BackupNodeCounter, readBackup, type LoadedBackup } from '../backup/format.js';
 import {
   gaps,
   linkPath,
@@ -76,6 +77,45 @@ class CountBytes extends Transform {
   }
 }
 
+/**
+ * Counts the znodes of a backup streaming through (of `total`, the AdminServer's node_count): the
+ * bytes pass on unchanged and are also inflated here, only to count node records.
+ */
+class CountZnodes extends Transform {
+  private readonly gunzip = createGunzip();
+  private readonly counter = new BackupNodeCounter();
+  constructor(onProgress: OnProgress, total: number) {
+    super();
+    onProgress({ done: 0, total, unit: 'znodes' });
+    this.gunzip.on('data', (c: Buffer) => {
+      this.counter.feed(c);
+      onProgress({ done: this.counter.nodes, total, unit: 'znodes' });
+    });
+    // damaged bytes stop the count; the check after the download says what is wrong
+    this.gunzip.on('error', () => undefined);
+  }
+  /** the last bytes seen, held back: the file's trailer ("ARKC" + crc) is not gzip data */
+  private tail = Buffer.alloc(0);
+  override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
+    const all = Buffer.concat([this.tail, chunk]);
+    const cut = Math.max(0, all.length - BACKUP_TRAILER_BYTES);
+    if (cut > 0) this.gunzip.write(all.subarray(0, cut));
+    this.tail = all.subarray(cut);
+    cb(null, chunk);
+  }
+  override _flush(cb: TransformCallback): void {
+    // the last counts are in before the stage ends
+    let called = false;
+    const done = (): void => {
+      if (!called) cb();
+      called = true;
+    };
+    this.gunzip.once('end', done);
+    this.gunzip.once('error', done);
+    this.gunzip.end();
+  }
+}
+
 async function createBackup(
   opts: { admin: string; out: string; auth?: string; json?: boolean; force?: boolean },
   progress: ProgressReporter,
@@ -107,8 +147,13 @@ async function createBackup(
   }
   const zxid = String(res.headers.last_zxid ?? '?');
   try {
-    // the size is not known before the end (compressed as it is captured)
-    await pipeline(res, new CountBytes(progress.stage('receiving'), null), createWriteStream(tmp));
+    // the size is not known before the end (compressed as it is captured), the znode count is
+    const nodes = Number(res.headers.node_count);
+    const counting =
+      res.headers.node_count !== undefined && Number.isSafeInteger(nodes) && nodes >= 0
+        ? new CountZnodes(progress.stage('receiving'), nodes)
+        : new CountBytes(progress.stage('receiving'), null);
+    await pipeline(res, counting, createWriteStream(tmp));
     // check what arrived before calling it a backup
     const b = readBackup(tmp, readFileSync(tmp), progress.stage('checking'));
     progress.done();

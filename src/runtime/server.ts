@@ -433,7 +433,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
    * Streams a consistent backup into `out` (the AdminServer's snapshot command, scheduled backups).
    * Waits for a snapshot or another backup that is capturing the tree.
    */
-  async backupTo(out: Writable, onStart?: (zxid: number) => void, signal?: AbortSignal): Promise<BackupResult> {
+  async backupTo(out: Writable, onStart?: (zxid: number, nodes: number) => void, signal?: AbortSignal): Promise<BackupResult> {
     const t0 = Date.now();
     const run = this.snapshots.exclusive(() =>
       writeBackup(this.core.tree, this.core.sessionRecords(), out, {

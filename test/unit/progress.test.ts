@@ -4,6 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ProgressReporter, progressMode, type ProgressStream } from '../../src/cli/progress.js';
+import { gunzipSync } from 'node:zlib';
+import { Writable } from 'node:stream';
+import { BackupNodeCounter, writeBackup } from '../../src/backup/format.js';
+import { SnapshotNodeCounter, SnapshotWriter } from '../../src/storage/snapshot.js';
+import { DataTree } from '../../src/tree/datatree.js';
+import { OPEN_ACL_UNSAFE, OpCode, Perms, type ACL } from '../../src/wire/protocol.js';
 import { ProgressThrottle, describeFinished, describeProgress, formatAmount } from '../../src/util/progress.js';
 
 /** A stream that keeps what is written; a terminal when `tty`. */
@@ -155,4 +161,67 @@ test('a terminal: a bar with the rate and ETA, redrawn in place; a turning count
   r.done();
   assert.match(out.text, /copy: counting [|/\\-] 42 txns in 2\.0 s \(21 txns\/s\)/);
   assert.ok(out.text.endsWith('\n'), 'the last bar ends its line');
+});
+
+/** A tree with null and large data, several ACLs (and so ACL records between the nodes). */
+function mixedTree(): DataTree {
+  const tree = new DataTree();
+  const acls: ACL[][] = [
+    OPEN_ACL_UNSAFE,
+    [{ perms: Perms.READ, id: { scheme: 'digest', id: 'alice:xyz' } }],
+    [
+      { perms: Perms.ALL, id: { scheme: 'ip', id: '10.0.0.0/8' } },
+      { perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } },
+    ],
+  ];
+  let zxid = 0;
+  const create = (path: string, data: Buffer | null, acl: ACL[]): void => {
+    zxid++;
+    const parent = tree.get(path.slice(0, path.lastIndexOf('/')) || '/')!;
+    tree.apply(
+      { sessionId: 1n, cxid: zxid, zxid, time: zxid, type: OpCode.create },
+      { type: OpCode.create, path, data, acl, ephemeralOwner: 0n, parentCVersion: parent.cversion + 1 },
+      [],
+    );
+  };
+  for (let i = 0; i < 30; i++) {
+    create(`/n${i}`, i % 3 === 0 ? null : Buffer.alloc(i * 997, i), acls[i % 3]!);
+    for (let j = 0; j < 20; j++) create(`/n${i}/c${j}`, j % 5 === 0 ? null : Buffer.from(`v${j}`), acls[(i + j) % 3]!);
+  }
+  return tree;
+}
+
+test('the streaming node counter: every znode of a snapshot and of a backup, whatever the chunk sizes', async () => {
+  const tree = mixedTree();
+  const w = new SnapshotWriter(tree, [{ id: 5n, timeoutMs: 4000 }], 1);
+  const parts: Buffer[] = [];
+  for (let c = w.next(50); c; c = w.next(50)) parts.push(c);
+  const snap = Buffer.concat(parts);
+  for (const size of [1, 7, 64, 4096, snap.length]) {
+    const counter = new SnapshotNodeCounter();
+    for (let at = 0; at < snap.length; at += size) counter.feed(snap.subarray(at, at + size));
+    assert.equal(counter.nodes, tree.nodeCount, `chunks of ${size} bytes`);
+  }
+  const cut = new SnapshotNodeCounter();
+  cut.feed(snap.subarray(0, snap.length >> 1));
+  assert.ok(cut.nodes > 0 && cut.nodes < tree.nodeCount, 'half the bytes: part of the nodes');
+  const garbage = new SnapshotNodeCounter();
+  garbage.feed(Buffer.from('not a snapshot at all, not at all'));
+  assert.equal(garbage.nodes, 0);
+
+  const chunks: Buffer[] = [];
+  const sink = new Writable({
+    write(c: Buffer, _e, cb) {
+      chunks.push(c);
+      cb();
+    },
+  });
+  await writeBackup(tree, [], sink, { createdBy: 'test' });
+  const file = Buffer.concat(chunks);
+  const body = gunzipSync(file.subarray(0, file.length - 8));
+  for (const size of [3, 1000, body.length]) {
+    const counter = new BackupNodeCounter();
+    for (let at = 0; at < body.length; at += size) counter.feed(body.subarray(at, at + size));
+    assert.equal(counter.nodes, tree.nodeCount, `backup in chunks of ${size} bytes`);
+  }
 });
