@@ -8,15 +8,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, rmSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { arkBin, freePort, requireOrSkip, startArk, tempDir, type RunningServer } from '../helpers/servers.js';
+import { arkBin, freePort, repoRoot, requireOrSkip, startArk, tempDir, type RunningServer } from '../helpers/servers.js';
 import { runTool } from '../helpers/clitools.js';
 import { waitUntil } from '../helpers/wait.js';
 import { writeBackup } from '../../src/backup/format.js';
 import { DataTree } from '../../src/tree/datatree.js';
 import { OPEN_ACL_UNSAFE, OpCode } from '../../src/wire/protocol.js';
 import type { Txn } from '../../src/wire/txn.js';
+import { formatAmount } from '../../src/util/progress.js';
 
 const PARENTS = 50;
 const PER_PARENT = 1000;
@@ -187,6 +188,44 @@ describe('progress of long commands, not on a terminal', () => {
     } finally {
       await dest.stop();
     }
+  });
+
+  test('ark purge: the kept snapshots checked, in bytes of their sizes', async () => {
+    const data = join(dir, 'restored-json');
+    const bytes = statSync(join(data, 'ark-v1', readdirSync(join(data, 'ark-v1')).find((f) => f.startsWith('snapshot.'))!)).size;
+    const r = await run(['purge', '--data-dir', data, '--keep', '1']);
+    assert.equal(r.code, 0, r.stderr);
+    const size = formatAmount(bytes, 'bytes');
+    assert.match(r.stderr, new RegExp(`^purge: checking the kept snapshots: [\\d.]+ (bytes|kB|MB) of ${size} \\(\\d+%\\), `, 'm'));
+    assert.match(r.stderr, new RegExp(`^purge: checking the kept snapshots: ${size} in [\\d.]+ s \\(`, 'm'));
+    assert.match(r.stdout, /nothing to remove/);
+  });
+
+  test("ark migrate from-zookeeper: ZooKeeper's snapshot loaded, its log replayed, the Ark snapshot written", async () => {
+    const zk = join(dir, 'zk');
+    mkdirSync(join(zk, 'version-2'), { recursive: true });
+    for (const f of ['snapshot.0', 'snapshot.a', 'log.1'])
+      copyFileSync(join(repoRoot, 'test', 'fixtures', 'zk38', f), join(zk, 'version-2', f));
+    const r = await run(['migrate', 'from-zookeeper', '--source', zk, '--data-dir', join(dir, 'migrated')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^migrate: loading ZooKeeper's snapshot: \d+ znodes in /m);
+    assert.match(r.stderr, /^migrate: replaying ZooKeeper's txn logs: \d+ txns in /m);
+    assert.match(r.stderr, /^migrate: writing the Ark snapshot: \d+ znodes in /m);
+    const quiet = await run(['migrate', 'from-zookeeper', '--source', zk, '--data-dir', join(dir, 'migrated'), '--force', '--json']);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stderr, '');
+    JSON.parse(quiet.stdout);
+  });
+
+  // last: it replaces the running server's tree
+  test('ark restore --online: the file checked, then the bytes uploaded of its size', async () => {
+    const r = await run(['restore', '--online', backup, '--admin', `http://127.0.0.1:${adminPort}`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^restored .* ${ZNODES} znodes`));
+    assert.match(r.stderr, new RegExp(`^restore: checking: ${ZNODES} znodes in `, 'm'));
+    const size = formatAmount(statSync(backup).size, 'bytes');
+    assert.match(r.stderr, new RegExp(`^restore: uploading: [\\d.]+ (bytes|kB|MB) of ${size} \\(\\d+%\\), `, 'm'));
+    assert.match(r.stderr, new RegExp(`^restore: uploading: ${size} in [\\d.]+ s \\(`, 'm'));
   });
 });
 
