@@ -36,6 +36,11 @@ export class LoadLog {
   /** recoverAsync's onProgress: znodes of the snapshot rebuilt so far. */
   readonly onProgress = (p: Progress): void => {
     const now = this.now();
+    // the parse starts (0 done) once the file is read: the rate and the ETA count from there
+    if (p.done === 0) {
+      this.snapshotStart = now;
+      this.throttle = new ProgressThrottle(now, this.throttleOptions);
+    }
     if (!this.throttle?.due(p, now)) return;
     const elapsed = now - this.snapshotStart;
     const perSecond = Math.round(ratePerSecond(p.done, elapsed));
