@@ -130,7 +130,10 @@ export class ProgressReporter {
       s.bar = new cliProgress.SingleBar({
         stream: this.stream as NodeJS.WritableStream,
         format: barLine,
+        // the terminal's modes stay as they are (a Ctrl-C leaves no hidden cursor, no wrapping
+        // turned off): the line is cut at the terminal's width instead
         hideCursor: false,
+        linewrap: true,
         barsize: 30,
         // redrawn on each update (throttled by the library to 10 per second), also from synchronous loops
         synchronousUpdate: true,

@@ -161,3 +161,32 @@ describe('point in time by time, across gaps', () => {
     assert.equal((await readBackupMeta(a.store, `backups/${backupName(7)}`)).time, new Date(4242).toISOString());
   });
 });
+
+test('a point-in-time rebuild reports the backup loaded, then the archived txns replayed of the count within the epoch', async () => {
+  const a = archive();
+  await a.backup(0, 500);
+  a.link(START_LINK, 0, [
+    [1, 1000],
+    [2, 1001],
+    [3, 1002],
+  ]);
+  a.link(linkName(3), 3, [
+    [4, 1003],
+    [5, 1004],
+  ]);
+  const loading: Array<{ done: number; total: number | null }> = [];
+  const replaying: Array<{ done: number; total: number | null; unit: string }> = [];
+  const p = await pointInTime(
+    a.store,
+    { zxid: 4 },
+    { loading: (x) => loading.push({ done: x.done, total: x.total }), replaying: (x) => replaying.push(x) },
+  );
+  assert.equal(p.zxid, 4);
+  assert.equal(loading.at(-1)?.done, loading.at(-1)?.total, 'the backup loaded whole');
+  assert.deepEqual(replaying[0], { done: 0, total: 4, unit: 'txns' }, 'zxids 1..4 in one epoch: 4 txns to replay');
+  assert.deepEqual(replaying.at(-1), { done: 4, total: 4, unit: 'txns' });
+  assert.ok(
+    replaying.every((x, i) => i === 0 || x.done >= replaying[i - 1]!.done),
+    'never backwards',
+  );
+});

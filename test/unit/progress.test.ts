@@ -10,6 +10,9 @@ import { BackupNodeCounter, writeBackup } from '../../src/backup/format.js';
 import { SnapshotNodeCounter, SnapshotWriter } from '../../src/storage/snapshot.js';
 import { DataTree } from '../../src/tree/datatree.js';
 import { OPEN_ACL_UNSAFE, OpCode, Perms, type ACL } from '../../src/wire/protocol.js';
+import { LoadLog } from '../../src/runtime/loadlog.js';
+import type { Recovery } from '../../src/storage/datadir.js';
+import type { Logger } from '../../src/util/log.js';
 import { ProgressThrottle, describeFinished, describeProgress, formatAmount } from '../../src/util/progress.js';
 
 /** A stream that keeps what is written; a terminal when `tty`. */
@@ -224,4 +227,50 @@ test('the streaming node counter: every znode of a snapshot and of a backup, wha
     for (let at = 0; at < body.length; at += size) counter.feed(body.subarray(at, at + size));
     assert.equal(counter.nodes, tree.nodeCount, `backup in chunks of ${size} bytes`);
   }
+});
+
+test("the server's start-up log: the snapshot named, N of M znodes every 10% once a second has passed, the replay", () => {
+  const lines: Array<{ fields: Record<string, unknown>; msg: string }> = [];
+  const logger = {
+    info: (a: unknown, b?: string) =>
+      lines.push(typeof a === 'string' ? { fields: {}, msg: a } : { fields: a as Record<string, unknown>, msg: b ?? '' }),
+  } as unknown as Logger;
+  const c = clock();
+  const log = new LoadLog(logger, c.now, THROTTLE);
+  log.onSnapshot({ file: '/d/ark-v1/snapshot.0000000000000064', zxid: 100, bytes: 123456 });
+  c.advance(3000); // reading the file: not the parse's time
+  log.onProgress({ done: 0, total: 100_000, unit: 'znodes' });
+  for (let n = 5000; n <= 100_000; n += 5000) {
+    c.advance(100);
+    log.onProgress({ done: n, total: 100_000, unit: 'znodes' });
+  }
+  const tree = new DataTree();
+  log.loaded({
+    snapshot: { zxid: 100, timeMs: 0, sessions: [], tree, nodeCount: 100_000, digest: 0n },
+    records: [
+      { hdr: { sessionId: 1n, cxid: 0, zxid: 101, time: 0, type: OpCode.error }, txn: { type: OpCode.error, err: -101 } },
+      { hdr: { sessionId: 1n, cxid: 0, zxid: 102, time: 0, type: OpCode.error }, txn: { type: OpCode.error, err: -101 } },
+    ],
+    truncated: [],
+    skipped: [],
+    snapshotLoadMs: 2000,
+    logLoadMs: 10,
+  } as unknown as Recovery);
+  log.replayed(2, 4);
+  assert.deepEqual(
+    lines.map((l) => l.msg),
+    [
+      'loading snapshot /d/ark-v1/snapshot.0000000000000064 (zxid 0x64, 123456 bytes)',
+      // the delay (1 s) counts from the parse's start: 10 slices of 100 ms, then each 10%
+      'loading snapshot: 50000 of 100000 znodes',
+      'loading snapshot: 60000 of 100000 znodes',
+      'loading snapshot: 70000 of 100000 znodes',
+      'loading snapshot: 80000 of 100000 znodes',
+      'loading snapshot: 90000 of 100000 znodes',
+      'snapshot loaded: 100000 znodes',
+      'replaying log: 2 txns from 0x65 to 0x66',
+      'log replayed: 2 txns, 500 txns/s',
+    ],
+  );
+  assert.deepEqual(lines[1]!.fields, { znodes: 50000, of: 100000, perSecond: 50000, etaSeconds: 1 });
 });
