@@ -8,12 +8,17 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { arkBin, freePort, repoRoot, requireOrSkip, startArk, tempDir, type RunningServer } from '../helpers/servers.js';
 import { runTool } from '../helpers/clitools.js';
 import { waitUntil } from '../helpers/wait.js';
-import { writeBackup } from '../../src/backup/format.js';
+import { backupMeta, backupName, backupStream, writeBackup } from '../../src/backup/format.js';
+import { START_LINK, linkName } from '../../src/backup/chain.js';
+import { encodeChunkHeader, frameRecord, recordCrc } from '../../src/backup/chunk.js';
+import { encodeSnapshotNow } from '../../src/storage/snapshot.js';
+import { encodeEntry } from '../../src/replica/replica.js';
+import { JuteWriter } from '../../src/wire/jute.js';
 import { DataTree } from '../../src/tree/datatree.js';
 import { OPEN_ACL_UNSAFE, OpCode } from '../../src/wire/protocol.js';
 import type { Txn } from '../../src/wire/txn.js';
@@ -215,6 +220,50 @@ describe('progress of long commands, not on a terminal', () => {
     assert.equal(quiet.code, 0, quiet.stderr);
     assert.equal(quiet.stderr, '');
     JSON.parse(quiet.stdout);
+  });
+
+  test('ark restore --archive: the backup loaded, then the archived txns replayed of the count to the target', async () => {
+    // an archive as the archiver lays it down: a backup at zxid 0, then txns 1..6 in two links
+    const arch = join(dir, 'archive');
+    mkdirSync(join(arch, 'backups'), { recursive: true });
+    mkdirSync(join(arch, 'txns'));
+    const empty = new DataTree();
+    empty.finishLoad(0);
+    const parts: Buffer[] = [];
+    const snap = encodeSnapshotNow(empty, [], 500);
+    for await (const c of backupStream(
+      backupMeta(0, 0, 'test', new Date(500)),
+      (async function* () {
+        yield snap;
+      })(),
+    ))
+      parts.push(c);
+    writeFileSync(join(arch, 'backups', backupName(0)), Buffer.concat(parts));
+    const entry = (z: number): Buffer =>
+      encodeEntry({ sessionId: 1n, cxid: 0, zxid: z, time: 1000 + z, type: OpCode.error }, { type: OpCode.error, err: -101 });
+    const link = (name: string, prev: number, zxids: number[]): void => {
+      const w = new JuteWriter(4096);
+      for (const z of zxids) frameRecord(w, entry(z));
+      const h = encodeChunkHeader({
+        prevZxid: prev,
+        firstZxid: zxids[0]!,
+        lastZxid: zxids.at(-1)!,
+        count: zxids.length,
+        firstTime: 1000 + zxids[0]!,
+        lastTime: 1000 + zxids.at(-1)!,
+        lastCrc: recordCrc(entry(zxids.at(-1)!)),
+      });
+      writeFileSync(join(arch, 'txns', name), Buffer.concat([h, w.take()]));
+    };
+    link(START_LINK, 0, [1, 2, 3]);
+    link(linkName(3), 3, [4, 5, 6]);
+    const r = await run(['restore', '--archive', arch, '--to-zxid', '5', '--data-dir', join(dir, 'pitr')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /backup 0x0 \+ 5 archived txns replayed/);
+    assert.match(r.stderr, /^restore: loading the backup: \d+ znodes in /m);
+    assert.match(r.stderr, /^restore: replaying archived txns: 0\/5 txns \(0%\), /m);
+    assert.match(r.stderr, /^restore: replaying archived txns: 5 txns in [\d.]+ s \(/m);
+    assert.match(r.stderr, /^restore: writing the snapshot: \d+ znodes in /m);
   });
 
   // last: it replaces the running server's tree
