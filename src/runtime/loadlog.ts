@@ -6,13 +6,54 @@
 import type { SnapshotInfo } from '../storage/datadir.js';
 import type { Recovery } from '../storage/datadir.js';
 import type { Logger } from '../util/log.js';
-import { ProgressThrottle, throttleWithDelay, etaSeconds, ratePerSecond, type Progress, type ThrottleOptions } from '../util/progress.js';
+import {
+  ProgressThrottle,
+  etaSeconds,
+  ratePerSecond,
+  throttleWithDelay,
+  type OnProgress,
+  type Progress,
+  type ThrottleOptions,
+} from '../util/progress.js';
 import { hexZxid as hex } from '../util/zxid.js';
 
+/**
+ * An onProgress that logs "`what`: N of M znodes" every 5 s or 10% once a second has passed
+ * (ARK_PROGRESS_DELAY_MS changes the delay, as for the CLI); a report of 0 done restarts the clock
+ * (the work proper starts: reading the file before it is not its rate).
+ */
+export function progressLog(
+  logger: Logger,
+  what: string,
+  now: () => number = () => performance.now(),
+  options: ThrottleOptions = throttleWithDelay(process.env.ARK_PROGRESS_DELAY_MS),
+): OnProgress {
+  let startedAt = now();
+  let throttle = new ProgressThrottle(startedAt, options);
+  return (p) => {
+    const t = now();
+    if (p.done === 0) {
+      startedAt = t;
+      throttle = new ProgressThrottle(t, options);
+    }
+    if (!throttle.due(p, t)) return;
+    const elapsed = t - startedAt;
+    const eta = etaSeconds(p, elapsed);
+    logger.info(
+      {
+        [p.unit]: p.done,
+        of: p.total,
+        perSecond: Math.round(ratePerSecond(p.done, elapsed)),
+        etaSeconds: eta === null ? null : Math.round(eta),
+      },
+      `${what}: ${p.done}${p.total === null ? '' : ` of ${p.total}`} ${p.unit}`,
+    );
+  };
+}
+
 export class LoadLog {
-  private throttle: ProgressThrottle | null = null;
+  private progress: OnProgress | null = null;
   private snapshot: SnapshotInfo | null = null;
-  private snapshotStart = 0;
 
   constructor(
     private readonly logger: Logger,
@@ -25,8 +66,7 @@ export class LoadLog {
   /** recoverAsync's onSnapshot: a snapshot is about to be read. */
   readonly onSnapshot = (s: SnapshotInfo): void => {
     this.snapshot = s;
-    this.snapshotStart = this.now();
-    this.throttle = new ProgressThrottle(this.snapshotStart, this.throttleOptions);
+    this.progress = progressLog(this.logger, 'loading snapshot', this.now, this.throttleOptions);
     this.logger.info(
       { file: s.file, zxid: hex(s.zxid), bytes: s.bytes },
       `loading snapshot ${s.file} (zxid ${hex(s.zxid)}, ${s.bytes} bytes)`,
@@ -34,22 +74,7 @@ export class LoadLog {
   };
 
   /** recoverAsync's onProgress: znodes of the snapshot rebuilt so far. */
-  readonly onProgress = (p: Progress): void => {
-    const now = this.now();
-    // the parse starts (0 done) once the file is read: the rate and the ETA count from there
-    if (p.done === 0) {
-      this.snapshotStart = now;
-      this.throttle = new ProgressThrottle(now, this.throttleOptions);
-    }
-    if (!this.throttle?.due(p, now)) return;
-    const elapsed = now - this.snapshotStart;
-    const perSecond = Math.round(ratePerSecond(p.done, elapsed));
-    const eta = etaSeconds(p, elapsed);
-    this.logger.info(
-      { znodes: p.done, of: p.total, perSecond, etaSeconds: eta === null ? null : Math.round(eta) },
-      `loading snapshot: ${p.done}${p.total === null ? '' : ` of ${p.total}`} znodes`,
-    );
-  };
+  readonly onProgress = (p: Progress): void => this.progress?.(p);
 
   /** Once the data dir is read: the snapshot taken (or none), and the log about to be replayed. */
   loaded(rec: Recovery): void {

@@ -8,6 +8,7 @@ import { PeerTransport } from '../net/peers.js';
 import type { DataDir, Recovery } from '../storage/datadir.js';
 import { readEpochState, writeEpochState } from '../storage/epoch.js';
 import { readBackupAsync } from '../backup/format.js';
+import { progressLog } from './loadlog.js';
 import type { EnsembleView, ServerView } from '../admin/fourletter.js';
 import type { QuorumServerSpec } from '../config/serverline.js';
 import { Replica, encodeEntry, type DurableImage, type ReplicaReady } from '../replica/replica.js';
@@ -528,7 +529,7 @@ export class QuorumPath implements CommitPath {
   private readRestore(a: ReplicaReady['restoreAsks'][number]): void {
     const bytes = Buffer.isBuffer(a.bytes) ? a.bytes : Buffer.from(a.bytes.buffer, a.bytes.byteOffset, a.bytes.byteLength);
     const name = a.from === 0 ? 'the uploaded backup' : `the backup forwarded by server ${a.from}`;
-    void readBackupAsync(name, bytes).then(
+    void readBackupAsync(name, bytes, progressLog(this.host.logger, `restore: loading ${name}`)).then(
       (b) => {
         if (this.stopping) return;
         this.replica.restoreFloor = this.host.archiveEnd();

@@ -27,7 +27,7 @@ import { StandalonePath } from './standalone.js';
 import { QuorumPath } from './quorum.js';
 import { ArchiveRunner } from './archiving.js';
 import { clientTlsOptions } from './tlsfiles.js';
-import { LoadLog } from './loadlog.js';
+import { LoadLog, progressLog } from './loadlog.js';
 
 export interface StartedServer {
   address: string;
@@ -477,7 +477,9 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       this.restoring = true;
       this.port.closeAll();
       // no snapshot or backup captures the tree while it is replaced
-      const r = await this.snapshots.exclusive(() => this.commit.restore(raw, () => readBackupAsync(name, raw)));
+      const r = await this.snapshots.exclusive(() =>
+        this.commit.restore(raw, () => readBackupAsync(name, raw, progressLog(this.logger, 'restore: loading the backup'))),
+      );
       this.logger.warn(
         { backupZxid: `0x${r.backupZxid.toString(16)}`, zxid: `0x${r.zxid.toString(16)}`, znodes: r.nodes },
         'online restore done: the tree was replaced by the backup; clients were disconnected and reconnect to the restored tree',

@@ -275,6 +275,8 @@ describe('progress of long commands, not on a terminal', () => {
     const size = formatAmount(statSync(backup).size, 'bytes');
     assert.match(r.stderr, new RegExp(`^restore: uploading: [\\d.]+ (bytes|kB|MB) of ${size} \\(\\d+%\\), `, 'm'));
     assert.match(r.stderr, new RegExp(`^restore: uploading: ${size} in [\\d.]+ s \\(`, 'm'));
+    // the server's side: its log says how far it loaded the upload
+    assert.match(server!.output(), new RegExp(`"msg":"restore: loading the backup: \\d+ of ${ZNODES} znodes"`));
   });
 });
 
