@@ -164,11 +164,14 @@ export class ProgressReporter {
 }
 
 /** One bar line: "restore: loading backup [=====-----] 350000/1000000 znodes (35%), 41000 znodes/s, ETA 16 s". */
-function barLine(options: cliProgress.Options, _params: cliProgress.Params, payload: Record<string, unknown>): string {
+function barLine(options: cliProgress.Options, params: cliProgress.Params, payload: Record<string, unknown>): string {
   const fraction = payload.fraction as number | null;
   const head = `${String(payload.label)} `;
-  const mid = fraction === null ? `${String(payload.turn)} ` : `[${cliProgress.Format.BarFormat(fraction, options)}] `;
-  return `${head}${mid}${String(payload.text)}`;
+  const text = String(payload.text);
+  if (fraction === null) return `${head}${String(payload.turn)} ${text}`;
+  // the bar gives way first on a narrow terminal (10 to 30 columns), so the counts and the ETA stay
+  const barsize = Math.max(10, Math.min(30, params.maxWidth - head.length - text.length - 3));
+  return `${head}[${cliProgress.Format.BarFormat(fraction, { ...options, barsize })}] ${text}`;
 }
 
 /**

@@ -274,3 +274,20 @@ test("the server's start-up log: the snapshot named, N of M znodes every 10% onc
   );
   assert.deepEqual(lines[1]!.fields, { znodes: 50000, of: 100000, perSecond: 50000, etaSeconds: 1 });
 });
+
+test('a narrow terminal: the bar gives way so that the counts and the ETA still show', () => {
+  const out = sink(true);
+  out.columns = 100;
+  const c = clock();
+  const r = new ProgressReporter('backup create', { stream: out, now: c.now, throttle: THROTTLE });
+  const f = r.stage('receiving');
+  f({ done: 0, total: 1_000_000, unit: 'znodes' });
+  c.advance(2000);
+  f({ done: 350_000, total: 1_000_000, unit: 'znodes' });
+  r.close();
+  const line = /backup create: receiving \[(=*-*)\] [^\n\x1b]*/.exec(out.text);
+  assert.ok(line, out.text);
+  assert.ok(line[0].trimEnd().endsWith('ETA 3.7 s'), line[0]);
+  assert.ok(line[0].trimEnd().length <= 100, `${line[0].length} columns`);
+  assert.ok(line[1]!.length >= 10 && line[1]!.length < 30, `a bar of ${line[1]!.length}`);
+});
