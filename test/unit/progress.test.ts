@@ -285,7 +285,7 @@ test('a narrow terminal: the bar gives way so that the counts and the ETA still 
   c.advance(2000);
   f({ done: 350_000, total: 1_000_000, unit: 'znodes' });
   r.close();
-  const line = /backup create: receiving \[(=*-*)\] [^\n\x1b]*/.exec(out.text);
+  const line = /backup create: receiving \[(=*-*)\] [^\n]*?ETA [\d.]+ s/.exec(out.text);
   assert.ok(line, out.text);
   assert.ok(line[0].trimEnd().endsWith('ETA 3.7 s'), line[0]);
   assert.ok(line[0].trimEnd().length <= 100, `${line[0].length} columns`);
