@@ -91,6 +91,19 @@ export class CopySession {
     }
   }
 
+  /**
+   * path and its descendants by getAllChildrenNumber (ZooKeeper 3.6+, Ark), for progress only:
+   * asked once, not made again and never counted as a lost connection, so a server that does not
+   * know the request (or drops the connection over it) costs the total, not the copy. Null then.
+   */
+  async subtreeCount(path: string): Promise<number | null> {
+    try {
+      return 1 + (await this.client.getAllChildrenNumber(path));
+    } catch {
+      return null;
+    }
+  }
+
   /** A node's data and ACL, or null when there is none. */
   async content(path: string): Promise<NodeContent | null> {
     try {

@@ -407,14 +407,7 @@ export class TreeCopy {
    * created or deleted meanwhile change it, and a source that does not know the request gives null.
    */
   private async sourceCount(): Promise<number | null> {
-    const count = async (path: string): Promise<number | null> => {
-      try {
-        return 1 + (await this.src.call((c) => c.getAllChildrenNumber(path)));
-      } catch (e) {
-        if (this.aborted !== null) throw e;
-        return null;
-      }
-    };
+    const count = (path: string): Promise<number | null> => this.src.subtreeCount(path);
     const all = await count(this.s.from.path);
     if (all === null || !(this.skipZookeeper && this.s.from.path === '/')) return all;
     return all - ((await count('/zookeeper')) ?? 0);
