@@ -442,7 +442,11 @@ async function rebuild(
   zxid: number,
   progress: RebuildProgress,
 ): Promise<PointInTime> {
-  const { meta, snapshot } = readBackup(backup.path, await store.read(backup.path), progress.loading);
+  const { meta, snapshot } = readBackup(
+    backup.path,
+    await store.read(backup.path),
+    progress.loading ? { onProgress: progress.loading } : {},
+  );
   const tree = snapshot.tree;
   const sessions = new Map(snapshot.sessions.map((s) => [s.id, s.timeoutMs]));
   let last: LogRecord | null = null;

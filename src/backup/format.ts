@@ -216,7 +216,12 @@ function bodyError(file: string, e: unknown): BackupCorruptError {
   return e instanceof BackupCorruptError ? e : new BackupCorruptError(file, `compressed data is damaged (${(e as Error).message})`);
 }
 
-export function readBackup(file: string, raw: Buffer, onProgress?: OnProgress): LoadedBackup {
+/** How a backup is read: `onProgress` hears of the znodes rebuilt (of the count the snapshot's trailer names). */
+export interface ReadBackupOptions {
+  onProgress?: OnProgress;
+}
+
+export function readBackup(file: string, raw: Buffer, opts: ReadBackupOptions = {}): LoadedBackup {
   let body: Buffer;
   try {
     body = gunzipSync(checkedBody(file, raw));
@@ -226,7 +231,7 @@ export function readBackup(file: string, raw: Buffer, onProgress?: OnProgress): 
   const { meta, snapshotBytes } = parts(file, body);
   let snapshot: LoadedSnapshot;
   try {
-    snapshot = readSnapshot(file, snapshotBytes, onProgress);
+    snapshot = readSnapshot(file, snapshotBytes, opts.onProgress);
   } catch (e) {
     throw damagedInside(file, e);
   }
@@ -234,7 +239,7 @@ export function readBackup(file: string, raw: Buffer, onProgress?: OnProgress): 
 }
 
 /** readBackup without holding the event loop (an online restore: the server keeps answering /health). */
-export async function readBackupAsync(file: string, raw: Buffer, onProgress?: OnProgress): Promise<LoadedBackup> {
+export async function readBackupAsync(file: string, raw: Buffer, opts: ReadBackupOptions = {}): Promise<LoadedBackup> {
   let body: Buffer;
   try {
     body = await gunzipAsync(checkedBody(file, raw));
@@ -244,7 +249,7 @@ export async function readBackupAsync(file: string, raw: Buffer, onProgress?: On
   const { meta, snapshotBytes } = parts(file, body);
   let snapshot: LoadedSnapshot;
   try {
-    snapshot = await readSnapshotAsync(file, snapshotBytes, undefined, onProgress);
+    snapshot = await readSnapshotAsync(file, snapshotBytes, undefined, opts.onProgress);
   } catch (e) {
     throw damagedInside(file, e);
   }

@@ -57,7 +57,7 @@ async function run(name: string, f: () => Promise<number>): Promise<void> {
 
 function loadBackup(file: string, onProgress?: OnProgress): LoadedBackup {
   if (!existsSync(file)) throw new CliError(`${file}: no such file`, EXIT_USAGE);
-  return readBackup(file, readFileSync(file), onProgress);
+  return readBackup(file, readFileSync(file), onProgress ? { onProgress } : {});
 }
 
 /** Counts the bytes passing through for a progress callback (of `total` bytes, when known). */
@@ -155,7 +155,7 @@ async function createBackup(
         : new CountBytes(progress.stage('receiving'), null);
     await pipeline(res, counting, createWriteStream(tmp));
     // check what arrived before calling it a backup
-    const b = readBackup(tmp, readFileSync(tmp), progress.stage('checking'));
+    const b = readBackup(tmp, readFileSync(tmp), { onProgress: progress.stage('checking') });
     progress.done();
     fsyncPath(tmp);
     renameSync(tmp, opts.out);

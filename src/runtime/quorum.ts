@@ -529,7 +529,7 @@ export class QuorumPath implements CommitPath {
   private readRestore(a: ReplicaReady['restoreAsks'][number]): void {
     const bytes = Buffer.isBuffer(a.bytes) ? a.bytes : Buffer.from(a.bytes.buffer, a.bytes.byteOffset, a.bytes.byteLength);
     const name = a.from === 0 ? 'the uploaded backup' : `the backup forwarded by server ${a.from}`;
-    void readBackupAsync(name, bytes, progressLog(this.host.logger, `restore: loading ${name}`)).then(
+    void readBackupAsync(name, bytes, { onProgress: progressLog(this.host.logger, `restore: loading ${name}`) }).then(
       (b) => {
         if (this.stopping) return;
         this.replica.restoreFloor = this.host.archiveEnd();

@@ -478,7 +478,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       this.port.closeAll();
       // no snapshot or backup captures the tree while it is replaced
       const r = await this.snapshots.exclusive(() =>
-        this.commit.restore(raw, () => readBackupAsync(name, raw, progressLog(this.logger, 'restore: loading the backup'))),
+        this.commit.restore(raw, () => readBackupAsync(name, raw, { onProgress: progressLog(this.logger, 'restore: loading the backup') })),
       );
       this.logger.warn(
         { backupZxid: `0x${r.backupZxid.toString(16)}`, zxid: `0x${r.zxid.toString(16)}`, znodes: r.nodes },
