@@ -44,7 +44,12 @@ export interface Recovered {
   entries: Entry[];
   /** the same entries already decoded, when the host has them (the log scan does): not decoded again */
   decoded?: ReadonlyArray<{ hdr: TxnHeader; txn: Txn }>;
+  /** told how many entries are replayed so far (start-up logs how far it is), every REPLAY_REPORT_EVERY and at the end */
+  onReplayed?: (n: number) => void;
 }
+
+/** Entries replayed between two reports to onReplayed. */
+export const REPLAY_REPORT_EVERY = 20_000;
 
 /** What a reload needs: the durable snapshot and log, as at start-up (state is unchanged). */
 export type DurableImage = Omit<Recovered, 'state'>;
@@ -143,7 +148,9 @@ export class Replica {
       const d = img.decoded?.[i] ?? decodeEntry(e.data);
       assert(d.hdr.zxid === e.zxid, 'log entry zxid differs from its txn header');
       this.core.replay(d.hdr, d.txn);
+      if ((i + 1) % REPLAY_REPORT_EVERY === 0) img.onReplayed?.(i + 1);
     });
+    img.onReplayed?.(img.entries.length);
     this.core.recovered(this.now);
   }
 

@@ -61,8 +61,8 @@ export interface CommitPath {
   notReadyReason(): string | null;
   /** milliseconds between tick() calls */
   readonly tickMs: number;
-  /** Takes over what recovery read from the data dir. */
-  load(rec: Recovery): void;
+  /** Takes over what recovery read from the data dir; `onReplayed`: txns of the log replayed so far. */
+  load(rec: Recovery, onReplayed?: (n: number) => void): void;
   /** Opens what the path needs beyond the client port (peers). */
   start(): Promise<void>;
   tick(now: number): void;

@@ -93,6 +93,13 @@ export class LoadLog {
     );
   }
 
+  /** The commit path's onReplayed: "replaying log: N of M txns" every 5 s or 10% once a second has passed. */
+  onReplayed(total: number): (n: number) => void {
+    const log = progressLog(this.logger, 'replaying log', this.now, this.throttleOptions);
+    log({ done: 0, total, unit: 'txns' });
+    return (n) => log({ done: n, total, unit: 'txns' });
+  }
+
   /** After the replay (`ms` it took). */
   replayed(txns: number, ms: number): void {
     if (txns === 0) return;

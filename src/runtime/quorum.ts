@@ -150,9 +150,9 @@ export class QuorumPath implements CommitPath {
     );
   }
 
-  load(rec: Recovery): void {
+  load(rec: Recovery, onReplayed?: (n: number) => void): void {
     const { config, dataDir } = this.host;
-    const img = durableImage(rec);
+    const img = { ...durableImage(rec), ...(onReplayed ? { onReplayed } : {}) };
     const lastZxid = img.entries.at(-1)?.zxid ?? img.baseZxid;
     let state = readEpochState(config.dataDir);
     if (!state) {

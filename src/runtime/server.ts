@@ -364,7 +364,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
         'txn log ended in a partial record (crash mid-write): truncated it there; no action needed, a write cut short was never acknowledged',
       );
     const replayStart = performance.now();
-    this.commit.load(rec);
+    this.commit.load(rec, progress.onReplayed(rec.records.length));
     progress.replayed(rec.records.length, performance.now() - replayStart);
     // warnings of replayed txns were logged when they were new
     this.core.tree.quotaWarnings.length = 0;

@@ -11,6 +11,7 @@ import type { ServerConfig } from '../config/serverconfig.js';
 import { configNodeText } from '../config/serverline.js';
 import type { CommitPath, HostServices, RestoreOutcome } from './commit.js';
 import { COUNTER_SPAN, epochOf } from '../util/zxid.js';
+import { REPLAY_REPORT_EVERY } from '../replica/replica.js';
 
 /**
  * The server core's settings from zoo.cfg; `serverId` seeds session ids (1 standalone, as
@@ -70,9 +71,14 @@ export class StandalonePath implements CommitPath {
     return null;
   }
 
-  load(rec: Recovery): void {
+  load(rec: Recovery, onReplayed?: (n: number) => void): void {
     if (rec.snapshot) this.core.restore(rec.snapshot.tree, rec.snapshot.sessions, rec.snapshot.zxid);
-    for (const r of rec.records) this.core.replay(r.hdr, r.txn);
+    let n = 0;
+    for (const r of rec.records) {
+      this.core.replay(r.hdr, r.txn);
+      if (++n % REPLAY_REPORT_EVERY === 0) onReplayed?.(n);
+    }
+    onReplayed?.(n);
     this.core.recovered(Date.now());
     this.durableZxid = this.core.lastApplied;
   }

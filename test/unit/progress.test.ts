@@ -256,7 +256,22 @@ test("the server's start-up log: the snapshot named, N of M znodes every 10% onc
     snapshotLoadMs: 2000,
     logLoadMs: 10,
   } as unknown as Recovery);
+  const replaying = log.onReplayed(2);
+  c.advance(2);
+  replaying(2);
   log.replayed(2, 4);
+  // a long replay: N of M txns as the snapshot's znodes
+  const long = log.onReplayed(100_000);
+  for (let n = 20_000; n <= 100_000; n += 20_000) {
+    c.advance(400);
+    long(n);
+  }
+  assert.deepEqual(
+    lines.slice(-2).map((l) => l.msg),
+    ['replaying log: 60000 of 100000 txns', 'replaying log: 80000 of 100000 txns'],
+    'from the first second on, each 10% (20000 per report: each report crosses one); the last is the end, not a report',
+  );
+  lines.splice(-2);
   assert.deepEqual(
     lines.map((l) => l.msg),
     [
