@@ -528,13 +528,13 @@ async function restoreOnline(
       resolve,
     );
     req.on('error', (e) => reject(new CliError(`cannot reach the AdminServer at ${url.origin}: ${e.message}`, EXIT_FAILED)));
+    // uploaded: the upload's line ends here; the server now loads and installs it (its log says how far)
+    req.on('finish', () => progress.done());
     createReadStream(file)
       .on('error', (e) => req.destroy(e))
       .pipe(new CountBytes(progress.stage('uploading'), statSync(file).size))
       .pipe(req);
   });
-  // uploaded; the server now loads and installs it (its own logs say how far)
-  progress.done();
   let body = '';
   for await (const c of res) body += String(c);
   let answer: { last_zxid?: number; backup_zxid?: number; node_count?: number; sessions?: number; error?: string | null } = {};
