@@ -14,6 +14,7 @@ import { CHUNK_HEADER_BYTES, readChunk, readChunkHeader, type ChunkHeader } from
 import { buildChain, isJump, parseLinkName, runsOf, type Chain, type Link, type Run } from './chain.js';
 import type { ArchiveView } from './archiver.js';
 import type { ArchiveStore } from './store.js';
+import { KeyError } from './crypt.js';
 import { epochOf, hexZxid as hex } from '../util/zxid.js';
 
 export class ArchiveError extends Error {
@@ -417,6 +418,7 @@ export async function pointInTime(store: ArchiveStore, target: Target): Promise<
     try {
       return await rebuild(store, runs, r.backup, zxid);
     } catch (e) {
+      if (e instanceof KeyError) throw e; // no older backup opens without the key either
       problems.push((e as Error).message);
     }
   }

@@ -1,6 +1,6 @@
 // `ark backup create | verify | inspect | list` and `ark restore`: argument parsing and printing;
 // the work is in src/backup. Exit codes: 0 done (verify: intact), 1 damaged or failed, 2 usage.
-import { createReadStream, createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { fsyncPath } from '../storage/filelog.js';
 import { get as httpGet, request as httpRequest } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -23,6 +23,17 @@ import {
 import { buildChain, runsOf } from '../backup/chain.js';
 import { readChunk } from '../backup/chunk.js';
 import { openArchive, type ArchiveStore } from '../backup/store.js';
+import { archiveWithKeys } from '../backup/crypt-store.js';
+import {
+  EncryptedDataError,
+  KeyError,
+  decryptAll,
+  encrypt,
+  isEncrypted,
+  loadRecipients,
+  readIdentityFiles,
+  type Identities,
+} from '../backup/crypt.js';
 import { RestoreError, restoreInto, type RestoreResult } from '../backup/restore.js';
 import type { SessionRecord } from '../storage/snapshot.js';
 import type { DataTree } from '../tree/datatree.js';
@@ -45,16 +56,43 @@ async function run(name: string, f: () => Promise<number>): Promise<void> {
   try {
     process.exitCode = await f();
   } catch (e) {
-    const usage = e instanceof CliError ? e.exitCode === EXIT_USAGE : e instanceof RestoreError ? e.usage : false;
+    // a missing or wrong --identity is the caller's to fix, as a wrong flag is
+    const usage = e instanceof CliError ? e.exitCode === EXIT_USAGE : e instanceof RestoreError ? e.usage : e instanceof KeyError;
     console.error(`ark ${name}: ${(e as Error).message}`);
     if (process.env.ARK_DEBUG) console.error((e as Error).stack);
     process.exitCode = e instanceof CliError ? e.exitCode : usage ? EXIT_USAGE : EXIT_FAILED;
   }
 }
 
-function loadBackup(file: string): LoadedBackup {
+/** Collects a repeatable option's values (--recipient, --identity: as age's -r and -i). */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** The identities of --identity FILE ... (none: only plain backups can be read). */
+function identities(files: readonly string[] | undefined): Identities {
+  return readIdentityFiles(files ?? []);
+}
+
+/**
+ * A backup file's plain bytes: decrypted when it is age-encrypted (told by its header, so no flag
+ * but the key), as it is otherwise. Encrypted data that does not authenticate is a damaged backup.
+ */
+async function plainBackupBytes(file: string, ids: Identities): Promise<Buffer> {
   if (!existsSync(file)) throw new CliError(`${file}: no such file`, EXIT_USAGE);
-  return readBackup(file, readFileSync(file));
+  const raw = readFileSync(file);
+  if (!isEncrypted(raw)) return raw;
+  try {
+    return await decryptAll(raw, ids, file);
+  } catch (e) {
+    if (e instanceof EncryptedDataError) throw new BackupCorruptError(file, e.message.replace(`${file}: `, ''));
+    throw e;
+  }
+}
+
+/** Reads and checks a backup (every checksum and the tree digest, after decryption when encrypted). */
+async function loadBackup(file: string, ids: Identities): Promise<LoadedBackup> {
+  return readBackup(file, await plainBackupBytes(file, ids));
 }
 
 /** Progress on a terminal: bytes so far and rate, one line rewritten; nothing when piped. */
@@ -82,7 +120,39 @@ class Progress extends Transform {
   }
 }
 
-async function createBackup(opts: { admin: string; out: string; auth?: string; json?: boolean; force?: boolean }): Promise<number> {
+interface CreateOpts {
+  admin: string;
+  out: string;
+  auth?: string;
+  json?: boolean;
+  force?: boolean;
+  recipient: string[];
+  recipientsFile: string[];
+}
+
+/** --recipient and --recipients-file: the public keys the backup is encrypted to (none: in clear). */
+function createRecipients(opts: CreateOpts): string[] {
+  try {
+    return loadRecipients(opts.recipient, opts.recipientsFile);
+  } catch (e) {
+    throw new CliError(`${(e as Error).message} (--recipient takes an age public key, --recipients-file a file of them)`, EXIT_USAGE);
+  }
+}
+
+/**
+ * Keeps what passes (the plain backup) for the check after the write: the file on disk may be
+ * encrypted to keys this process does not hold. As much memory as reading the file back would take.
+ */
+class Keep extends Transform {
+  readonly parts: Buffer[] = [];
+  override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
+    this.parts.push(chunk);
+    cb(null, chunk);
+  }
+}
+
+async function createBackup(opts: CreateOpts): Promise<number> {
+  const recipients = createRecipients(opts);
   let url: URL;
   try {
     url = new URL('/commands/snapshot?streaming=true', opts.admin);
@@ -110,13 +180,17 @@ async function createBackup(opts: { admin: string; out: string; auth?: string; j
   }
   const zxid = String(res.headers.last_zxid ?? '?');
   try {
-    await pipeline(res, new Progress(process.stderr.isTTY === true && !opts.json), createWriteStream(tmp));
+    const keep = new Keep();
+    const progress = new Progress(process.stderr.isTTY === true && !opts.json);
+    if (recipients.length === 0) await pipeline(res, progress, createWriteStream(tmp));
+    else await pipeline(res, progress, keep, (plain: AsyncIterable<Buffer>) => encrypt(plain, recipients), createWriteStream(tmp));
     // check what arrived before calling it a backup
-    const b = readBackup(tmp, readFileSync(tmp));
+    const b = recipients.length === 0 ? readBackup(tmp, readFileSync(tmp)) : readBackup(tmp, Buffer.concat(keep.parts));
     fsyncPath(tmp);
     renameSync(tmp, opts.out);
     const result = {
       file: opts.out,
+      encrypted: recipients.length > 0,
       zxid: b.meta.zxid,
       time: b.meta.time,
       nodes: b.snapshot.nodeCount,
@@ -127,7 +201,8 @@ async function createBackup(opts: { admin: string; out: string; auth?: string; j
     if (opts.json) console.log(JSON.stringify(result));
     else
       console.log(
-        `backup ${opts.out}: zxid ${result.zxid}, ${result.nodes} znodes, ${result.sessions} sessions, ${(result.bytes / 1e6).toFixed(2)} MB in ${result.seconds.toFixed(2)} s`,
+        `backup ${opts.out}: zxid ${result.zxid}, ${result.nodes} znodes, ${result.sessions} sessions, ${(result.bytes / 1e6).toFixed(2)} MB in ${result.seconds.toFixed(2)} s` +
+          (result.encrypted ? ` (encrypted to ${recipients.length} recipient${recipients.length > 1 ? 's' : ''})` : ''),
       );
     return EXIT_OK;
   } catch (e) {
@@ -217,10 +292,10 @@ function backupCreateCommand(backup: Command): void {
     .requiredOption('--out <file>', 'the backup file to write')
     .option('--auth <user:password>', 'admin credentials (digest; default $ARK_ADMIN_AUTH or "super:")')
     .option('--force', 'overwrite --out')
+    .option('--recipient <age1...>', 'encrypt the backup to this age public key (repeatable, as age -r)', collect, [])
+    .option('--recipients-file <file>', 'encrypt to the age public keys in FILE, one a line (repeatable, as age -R)', collect, [])
     .option('--json', 'print the result as JSON')
-    .action((o: { admin: string; out: string; auth?: string; json?: boolean; force?: boolean }) =>
-      run('backup create', () => createBackup(o)),
-    );
+    .action((o: CreateOpts) => run('backup create', () => createBackup(o)));
 }
 
 function backupVerifyCommand(backup: Command): void {
@@ -228,14 +303,16 @@ function backupVerifyCommand(backup: Command): void {
     .command('verify')
     .description('check every checksum and the tree digest; exit 0 only when the backup is intact')
     .argument('<file>')
+    .option('--identity <file>', 'an age identity file to decrypt an encrypted backup with (repeatable, as age -i)', collect, [])
     .option('--json', 'print the result as JSON')
-    .action((file: string, o: { json?: boolean }) => run('backup verify', async () => verifyBackup(file, o)));
+    .action((file: string, o: { json?: boolean; identity: string[] }) => run('backup verify', async () => verifyBackup(file, o)));
 }
 
 /** A damaged backup is verify's answer (printed, exit 1), not an error; only other failures throw. */
-function verifyBackup(file: string, o: { json?: boolean }): number {
+async function verifyBackup(file: string, o: { json?: boolean; identity: string[] }): Promise<number> {
+  const ids = identities(o.identity);
   try {
-    const b = loadBackup(file);
+    const b = await loadBackup(file, ids);
     if (o.json)
       console.log(JSON.stringify({ file, ok: true, zxid: b.meta.zxid, nodes: b.snapshot.nodeCount, digest: b.snapshot.digest.toString() }));
     else console.log(`intact: ${file} (zxid ${b.meta.zxid}, ${b.snapshot.nodeCount} znodes, digest ${b.snapshot.digest})`);
@@ -253,10 +330,11 @@ function backupInspectCommand(backup: Command): void {
     .command('inspect')
     .description('what a backup holds: zxid, time, counts, size, top paths by size')
     .argument('<file>')
+    .option('--identity <file>', 'an age identity file to decrypt an encrypted backup with (repeatable, as age -i)', collect, [])
     .option('--json', 'print as JSON')
-    .action((file: string, o: { json?: boolean }) =>
+    .action((file: string, o: { json?: boolean; identity: string[] }) =>
       run('backup inspect', async () => {
-        const r = inspect(file, loadBackup(file));
+        const r = inspect(file, await loadBackup(file, identities(o.identity)));
         if (o.json) console.log(JSON.stringify(r, null, 2));
         else printInspectReport(r);
         return EXIT_OK;
@@ -279,11 +357,12 @@ function backupListCommand(backup: Command): void {
     .command('list')
     .description('what an archive can restore to: its backups, the archived txns, exactly the reachable ranges and every gap')
     .requiredOption('--archive <dir>', 'the archive directory (backup.archiveDir)')
+    .option('--identity <file>', 'an age identity file to decrypt an encrypted archive with (repeatable, as age -i)', collect, [])
     .option('--json', 'print as JSON')
-    .action((o: { archive: string; json?: boolean }) =>
+    .action((o: { archive: string; json?: boolean; identity: string[] }) =>
       run('backup list', async () => {
         if (!existsSync(o.archive)) throw new CliError(`${o.archive}: no such directory`, EXIT_USAGE);
-        const report = await archiveReport(openArchive(o.archive));
+        const report = await archiveReport(archiveWithKeys(openArchive(o.archive), { identities: identities(o.identity) }));
         if (o.json) console.log(JSON.stringify(report, null, 2));
         else printArchiveReport(o.archive, report);
         return report.damaged.length > 0 ? EXIT_FAILED : EXIT_OK;
@@ -304,6 +383,7 @@ interface RestoreOpts {
   online?: boolean;
   admin?: string;
   auth?: string;
+  identity: string[];
 }
 
 function restoreCommand(program: Command): void {
@@ -324,6 +404,7 @@ function restoreCommand(program: Command): void {
     .option('--epoch <n>', "zxid epoch of the restored data (default: one above the backup point's)")
     .option('--drop-sessions', 'end the backed-up sessions at once (their ephemeral nodes go); by default they live on as after a restart')
     .option('--force', 'replace the data in a non-empty --data-dir')
+    .option('--identity <file>', 'an age identity file to decrypt an encrypted backup or archive with (repeatable, as age -i)', collect, [])
     .option('--json', 'print the result as JSON')
     .action((file: string | undefined, o: RestoreOpts) =>
       run('restore', () => (o.online ? restoreOnline(file, o) : restoreOffline(file, o))),
@@ -360,7 +441,8 @@ async function restoreOffline(file: string | undefined, o: RestoreOpts): Promise
   const epoch = o.epoch === undefined ? undefined : Number(o.epoch);
   if (epoch !== undefined && (!Number.isInteger(epoch) || epoch < 1))
     throw new CliError(`--epoch ${o.epoch} is not a positive integer`, EXIT_USAGE);
-  const from = file !== undefined ? fromBackupFile(file) : await fromArchive(o.archive!, o);
+  const ids = identities(o.identity);
+  const from = file !== undefined ? await fromBackupFile(file, ids) : await fromArchive(o.archive!, o, ids);
   const r = await restoreInto(from.tree, from.sessions, {
     dataDir,
     force: o.force === true,
@@ -373,15 +455,15 @@ async function restoreOffline(file: string | undefined, o: RestoreOpts): Promise
   return EXIT_OK;
 }
 
-function fromBackupFile(file: string): RestoreSource {
-  const b = loadBackup(file);
+async function fromBackupFile(file: string, ids: Identities): Promise<RestoreSource> {
+  const b = await loadBackup(file, ids);
   return { tree: b.snapshot.tree, sessions: b.snapshot.sessions, file, point: null, aboveZxid: 0 };
 }
 
-async function fromArchive(archive: string, o: { toZxid?: string; toTime?: string }): Promise<RestoreSource> {
+async function fromArchive(archive: string, o: { toZxid?: string; toTime?: string }, ids: Identities): Promise<RestoreSource> {
   const target = parseTarget(o);
   if (!existsSync(archive)) throw new CliError(`--archive ${archive}: no such directory`, EXIT_USAGE);
-  const store = openArchive(archive);
+  const store = archiveWithKeys(openArchive(archive), { identities: ids });
   const p = await pointInTime(store, target);
   // the restored server may archive into the same place: its history starts above the archive's
   const view = await readArchiveView(store);
@@ -440,7 +522,16 @@ function printRestored(from: RestoreSource, r: RestoreResult, json: boolean): vo
  */
 async function restoreOnline(
   file: string | undefined,
-  o: { admin?: string; auth?: string; json?: boolean; dataDir?: string; archive?: string; toZxid?: string; toTime?: string },
+  o: {
+    admin?: string;
+    auth?: string;
+    json?: boolean;
+    dataDir?: string;
+    archive?: string;
+    toZxid?: string;
+    toTime?: string;
+    identity: string[];
+  },
 ): Promise<number> {
   if (file === undefined)
     throw new CliError(
@@ -461,7 +552,9 @@ async function restoreOnline(
   } catch {
     throw new CliError(`--admin ${o.admin} is not a URL (expected e.g. http://127.0.0.1:8080)`, EXIT_USAGE);
   }
-  loadBackup(file); // refuse a damaged file here, before the server reads it
+  // refuse a damaged file here, before the server reads it; the server gets the plain backup (it holds no private key)
+  const plain = await plainBackupBytes(file, identities(o.identity));
+  readBackup(file, plain);
   const auth = o.auth ?? process.env.ARK_ADMIN_AUTH ?? 'super:';
   const t0 = Date.now();
   const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
@@ -469,14 +562,12 @@ async function restoreOnline(
       url,
       {
         method: 'POST',
-        headers: { authorization: `digest ${auth}`, 'content-type': 'application/octet-stream', 'content-length': statSync(file).size },
+        headers: { authorization: `digest ${auth}`, 'content-type': 'application/octet-stream', 'content-length': plain.length },
       },
       resolve,
     );
     req.on('error', (e) => reject(new CliError(`cannot reach the AdminServer at ${url.origin}: ${e.message}`, EXIT_FAILED)));
-    createReadStream(file)
-      .on('error', (e) => req.destroy(e))
-      .pipe(req);
+    req.end(plain);
   });
   let body = '';
   for await (const c of res) body += String(c);
@@ -539,6 +630,7 @@ async function archiveReport(store: ArchiveStore): Promise<ArchiveReport> {
       readChunk(l.path, await store.read(linkPath(l.name)));
       links.push(l);
     } catch (e) {
+      if (e instanceof KeyError) throw e; // the same for every encrypted file: one message, not a list of "damaged"
       damaged.push({ file: l.path, problem: (e as Error).message });
     }
   }
@@ -550,6 +642,7 @@ async function archiveReport(store: ArchiveStore): Promise<ArchiveReport> {
       valid.push(b);
       backups.push({ file: b.path, zxid: hex(b.zxid), time: meta.time, bytes: b.bytes, error: null });
     } catch (e) {
+      if (e instanceof KeyError) throw e;
       damaged.push({ file: b.path, problem: (e as Error).message });
       backups.push({ file: b.path, zxid: hex(b.zxid), time: null, bytes: b.bytes, error: (e as Error).message });
     }

@@ -15,6 +15,9 @@ import { RuntimeStats, type ServerView } from '../admin/fourletter.js';
 import { AdminServer } from '../admin/adminserver.js';
 import { checkedBody, readBackupAsync, writeBackup, type BackupResult } from '../backup/format.js';
 import { openArchive } from '../backup/store.js';
+import { archiveWithKeys } from '../backup/crypt-store.js';
+import { ConfigError } from '../config/error.js';
+import { archiveRecipients } from './archivekeys.js';
 import { ARK_VERSION } from '../version.js';
 import type { ServerConfig } from '../config/serverconfig.js';
 import type { Logger } from '../util/log.js';
@@ -73,6 +76,8 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
   lastBackup: { timeMs: number; bytes: number; ms: number; ok: boolean; zxid: number } | null = null;
   /** the continuous archive (backup.archiveDir), null when not configured */
   private readonly archiving: ArchiveRunner | null;
+  /** a problem with the archive's public keys: start() refuses with it (the constructor cannot) */
+  private readonly keysRefusal: ConfigError | null = null;
 
   constructor(
     private readonly config: ServerConfig,
@@ -109,9 +114,16 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       thresholdMs: config.fsyncWarningThresholdMs,
       logger,
     });
+    let recipients: string[] = [];
+    try {
+      recipients = config.backup ? archiveRecipients(config.backup) : [];
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      this.keysRefusal = e;
+    }
     this.archiving =
       config.backup &&
-      new ArchiveRunner(openArchive(config.backup.archiveDir), config.backup, {
+      new ArchiveRunner(archiveWithKeys(openArchive(config.backup.archiveDir), { recipients }), config.backup, {
         serverId: myId ?? 0,
         dataDir: this.dataDir,
         logger,
@@ -247,6 +259,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
 
   private async startLocked(): Promise<StartedServer> {
     const { config, logger } = this;
+    if (this.keysRefusal) throw this.keysRefusal;
     // the certificates first: a store that cannot be read stops start-up before the data dir loads
     this.tlsOptions = config.clientTls && clientTlsOptions(config.clientTls);
     if (!config.forceSync) {

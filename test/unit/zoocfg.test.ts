@@ -900,6 +900,8 @@ describe('resolveConfig: runtime settings are typed and checked', () => {
       intervalMs: 3600000,
       retainCount: 7,
       retainHours: 0.5,
+      recipients: [],
+      recipientsFile: null,
     });
   });
 
