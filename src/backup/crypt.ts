@@ -181,11 +181,39 @@ export async function* decrypt(
   }
 }
 
-/** Decrypts a whole age file held in memory. */
-export async function decryptAll(data: Buffer, ids: Identities, what: string): Promise<Buffer> {
+export interface Progress {
+  done: number;
+  total: number | null;
+  unit: string;
+}
+
+/**
+ * Decrypts an age stream into one buffer (what readers that check a backup whole need): only the
+ * plaintext is held, never the ciphertext too. `onProgress` counts the encrypted bytes read, of
+ * `total` when known (the file's size).
+ */
+export async function decryptToBuffer(
+  src: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  ids: Identities,
+  what: string,
+  opts: { total?: number | null; onProgress?: (p: Progress) => void } = {},
+): Promise<Buffer> {
+  let done = 0;
+  const counted = async function* (): AsyncGenerator<Uint8Array> {
+    for await (const c of src) {
+      done += c.length;
+      opts.onProgress?.({ done, total: opts.total ?? null, unit: 'bytes' });
+      yield c;
+    }
+  };
   const parts: Buffer[] = [];
-  for await (const c of decrypt([data], ids, what)) parts.push(c);
+  for await (const c of decrypt(opts.onProgress ? counted() : src, ids, what)) parts.push(c);
   return Buffer.concat(parts);
+}
+
+/** Decrypts a whole age file held in memory. */
+export function decryptAll(data: Buffer, ids: Identities, what: string): Promise<Buffer> {
+  return decryptToBuffer([data], ids, what);
 }
 
 /**

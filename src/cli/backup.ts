@@ -1,6 +1,7 @@
 // `ark backup create | verify | inspect | list` and `ark restore`: argument parsing and printing;
 // the work is in src/backup. Exit codes: 0 done (verify: intact), 1 damaged or failed, 2 usage.
-import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { fsyncPath } from '../storage/filelog.js';
 import { get as httpGet, request as httpRequest } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -25,9 +26,10 @@ import { readChunk } from '../backup/chunk.js';
 import { openArchive, type ArchiveStore } from '../backup/store.js';
 import { archiveWithKeys } from '../backup/crypt-store.js';
 import {
+  AGE_MAGIC,
   EncryptedDataError,
   KeyError,
-  decryptAll,
+  decryptToBuffer,
   encrypt,
   isEncrypted,
   loadRecipients,
@@ -80,13 +82,25 @@ function identities(files: readonly string[] | undefined): Identities {
  */
 async function plainBackupBytes(file: string, ids: Identities): Promise<Buffer> {
   if (!existsSync(file)) throw new CliError(`${file}: no such file`, EXIT_USAGE);
-  const raw = readFileSync(file);
-  if (!isEncrypted(raw)) return raw;
+  if (!isEncrypted(await fileHead(file, AGE_MAGIC.length))) return readFileSync(file);
   try {
-    return await decryptAll(raw, ids, file);
+    // streamed from the file: only the plaintext is held, as for a plain backup
+    return await decryptToBuffer(createReadStream(file), ids, file, { total: statSync(file).size });
   } catch (e) {
     if (e instanceof EncryptedDataError) throw new BackupCorruptError(file, e.message.replace(`${file}: `, ''));
     throw e;
+  }
+}
+
+/** The first `n` bytes of a file (fewer when it is shorter). */
+async function fileHead(file: string, n: number): Promise<Buffer> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
   }
 }
 

@@ -164,6 +164,17 @@ describe('encryption at rest', { skip, timeout: 120_000 }, () => {
       const noKey = await ark(['restore', byAge, '--data-dir', join(work, 'never')]);
       assert.equal(noKey.code, 2);
       assert.match(noKey.stderr, NO_KEY);
+
+      // an online restore of the encrypted backup: the command decrypts, the server gets the plain backup
+      const zk2 = await connect(srv.connectString, { sessionTimeoutMs: 20000 });
+      await zk2.setData('/app/secret', 'changed-after-the-backup');
+      zk2.close();
+      const online = await ark(['restore', enc, '--online', '--admin', admin, '--identity', debianKey.file, '--json']);
+      assert.equal(online.code, 0, online.stderr);
+      const zk3 = await connect(srv.connectString, { sessionTimeoutMs: 20000 });
+      assert.equal((await zk3.getData('/app/secret')).data?.toString(), 'later');
+      zk3.close();
+      await archivedUpTo(archive, await zxidOf(srv.port));
     } finally {
       await srv.stop();
     }
