@@ -10,9 +10,11 @@
 //
 // Recipient and identity files are read as age reads them (age(1), -R and -i): one key a line,
 // blank lines and lines starting with '#' ignored (what age-keygen writes).
-import { readFileSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { Decrypter, Encrypter } from 'age-encryption';
+import { BackupCorruptError } from './format.js';
 
 /** The first line of every age file (the format's version line). */
 export const AGE_MAGIC = Buffer.from('age-encryption.org/v1\n', 'latin1');
@@ -235,4 +237,35 @@ export async function decryptPrefix(head: Buffer, ids: Identities, what: string)
 export function cipherBytesFor(plain: number, headerAllowance = 64 * 1024): number {
   const CHUNK = 64 * 1024;
   return headerAllowance + 16 + (Math.ceil(plain / CHUNK) + 1) * (CHUNK + 16);
+}
+
+/** The first `n` bytes of a file (fewer when it is shorter). */
+async function fileHead(file: string, n: number): Promise<Buffer> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * A backup file's plain bytes, for any command that reads one: decrypted (streamed from the file,
+ * so only the plaintext is held, as for a plain backup) when its header says age, as it is
+ * otherwise. Ciphertext that does not authenticate is a damaged backup (BackupCorruptError); a
+ * missing or wrong key is a KeyError.
+ */
+export async function readBackupFileBytes(file: string, ids: Identities, onProgress?: (p: Progress) => void): Promise<Buffer> {
+  if (!isEncrypted(await fileHead(file, AGE_MAGIC.length))) return readFileSync(file);
+  try {
+    return await decryptToBuffer(createReadStream(file), ids, file, {
+      total: statSync(file).size,
+      ...(onProgress ? { onProgress } : {}),
+    });
+  } catch (e) {
+    if (e instanceof EncryptedDataError) throw new BackupCorruptError(file, e.message.replace(`${file}: `, ''));
+    throw e;
+  }
 }

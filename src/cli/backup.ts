@@ -1,7 +1,6 @@
 // `ark backup create | verify | inspect | list` and `ark restore`: argument parsing and printing;
 // the work is in src/backup. Exit codes: 0 done (verify: intact), 1 damaged or failed, 2 usage.
-import { createReadStream, createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { fsyncPath } from '../storage/filelog.js';
 import { get as httpGet, request as httpRequest } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -25,17 +24,7 @@ import { buildChain, runsOf } from '../backup/chain.js';
 import { readChunk } from '../backup/chunk.js';
 import { openArchive, type ArchiveStore } from '../backup/store.js';
 import { archiveWithKeys } from '../backup/crypt-store.js';
-import {
-  AGE_MAGIC,
-  EncryptedDataError,
-  KeyError,
-  decryptToBuffer,
-  encrypt,
-  isEncrypted,
-  loadRecipients,
-  readIdentityFiles,
-  type Identities,
-} from '../backup/crypt.js';
+import { KeyError, encrypt, loadRecipients, readBackupFileBytes, readIdentityFiles, type Identities } from '../backup/crypt.js';
 import { RestoreError, restoreInto, type RestoreResult } from '../backup/restore.js';
 import type { SessionRecord } from '../storage/snapshot.js';
 import type { DataTree } from '../tree/datatree.js';
@@ -76,32 +65,10 @@ function identities(files: readonly string[] | undefined): Identities {
   return readIdentityFiles(files ?? []);
 }
 
-/**
- * A backup file's plain bytes: decrypted when it is age-encrypted (told by its header, so no flag
- * but the key), as it is otherwise. Encrypted data that does not authenticate is a damaged backup.
- */
+/** A backup file's plain bytes (decrypted when it is age-encrypted: crypt.ts). */
 async function plainBackupBytes(file: string, ids: Identities): Promise<Buffer> {
   if (!existsSync(file)) throw new CliError(`${file}: no such file`, EXIT_USAGE);
-  if (!isEncrypted(await fileHead(file, AGE_MAGIC.length))) return readFileSync(file);
-  try {
-    // streamed from the file: only the plaintext is held, as for a plain backup
-    return await decryptToBuffer(createReadStream(file), ids, file, { total: statSync(file).size });
-  } catch (e) {
-    if (e instanceof EncryptedDataError) throw new BackupCorruptError(file, e.message.replace(`${file}: `, ''));
-    throw e;
-  }
-}
-
-/** The first `n` bytes of a file (fewer when it is shorter). */
-async function fileHead(file: string, n: number): Promise<Buffer> {
-  const fh = await open(file, 'r');
-  try {
-    const buf = Buffer.alloc(n);
-    const { bytesRead } = await fh.read(buf, 0, n, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
+  return readBackupFileBytes(file, ids);
 }
 
 /** Reads and checks a backup (every checksum and the tree digest, after decryption when encrypted). */
