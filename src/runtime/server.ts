@@ -78,6 +78,8 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
   private readonly archiving: ArchiveRunner | null;
   /** a problem with the archive's public keys: start() refuses with it (the constructor cannot) */
   private readonly keysRefusal: ConfigError | null = null;
+  /** how many public keys the archive is encrypted to (0: written in clear) */
+  private readonly archiveRecipients: number = 0;
 
   constructor(
     private readonly config: ServerConfig,
@@ -121,6 +123,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       if (!(e instanceof ConfigError)) throw e;
       this.keysRefusal = e;
     }
+    this.archiveRecipients = recipients.length;
     this.archiving =
       config.backup &&
       new ArchiveRunner(archiveWithKeys(openArchive(config.backup.archiveDir), { recipients }), config.backup, {
@@ -260,6 +263,11 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
   private async startLocked(): Promise<StartedServer> {
     const { config, logger } = this;
     if (this.keysRefusal) throw this.keysRefusal;
+    if (config.backup && this.archiveRecipients > 0)
+      logger.info(
+        { archive: config.backup.archiveDir, recipients: this.archiveRecipients },
+        'the archive is encrypted (age) to the public keys of backup.recipients / backup.recipientsFile: reading it back needs a private key, which this server does not hold',
+      );
     // the certificates first: a store that cannot be read stops start-up before the data dir loads
     this.tlsOptions = config.clientTls && clientTlsOptions(config.clientTls);
     if (!config.forceSync) {

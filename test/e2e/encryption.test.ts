@@ -132,6 +132,12 @@ describe('encryption at rest', { skip, timeout: 120_000 }, () => {
       assert.match(verified.stdout, /^intact: /);
       // ark reads it with the key too; without it, or with another one, one message
       assert.equal((await ark(['backup', 'verify', enc, '--identity', wrongKey.file, '--identity', debianKey.file])).code, 0);
+      // --recipients-file, as age -R: the same file the server reads
+      const enc3 = join(work, 'enc3.arkb');
+      const fromFile = await ark(['backup', 'create', '--admin', admin, '--out', enc3, '--recipients-file', join(work, 'recipients.txt')]);
+      assert.equal(fromFile.code, 0, fromFile.stderr);
+      assert.match(fromFile.stdout, /encrypted to 1 recipient/);
+      assert.equal((await ark(['backup', 'verify', enc3, '--identity', debianKey.file])).code, 0);
       const inspected = await ark(['backup', 'inspect', enc, '--identity', debianKey.file, '--json']);
       assert.equal(inspected.code, 0, inspected.stderr);
       const missing = await ark(['backup', 'verify', enc]);

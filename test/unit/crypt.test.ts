@@ -21,6 +21,8 @@ import {
 import { archiveWithKeys } from '../../src/backup/crypt-store.js';
 import { encodeChunkHeader, CHUNK_HEADER_BYTES } from '../../src/backup/chunk.js';
 import { LocalArchiveStore } from '../../src/backup/store.js';
+import { readBackupMeta } from '../../src/backup/archive.js';
+import { backupMeta, backupStream } from '../../src/backup/format.js';
 
 async function keyPair(): Promise<{ identity: string; recipient: string }> {
   const identity = await generateIdentity();
@@ -118,4 +120,28 @@ test('the archive wrapper: a link keeps its header in clear, a jump stays clear,
   // plain objects (written before encryption was turned on) read as they are
   await new LocalArchiveStore(dir).createExclusive('txns/txns.0000000000000005', chunk);
   assert.ok((await reader.read('txns/txns.0000000000000005')).equals(chunk));
+});
+
+test("a backup's metadata reads from the head of an encrypted backup in the archive (what --to-time needs)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ark-crypt-meta-'));
+  const k = await keyPair();
+  const writer = archiveWithKeys(new LocalArchiveStore(dir), { recipients: [k.recipient] });
+  const meta = backupMeta(0x500000003, 2, 'test', new Date('2026-12-07T10:00:00Z'));
+  // random bytes: the gzip stream is as long as they are, far more than one STREAM chunk
+  const path = 'backups/backup.0000000500000003.arkb';
+  assert.equal(
+    await writer.createExclusive(
+      path,
+      backupStream(
+        meta,
+        (async function* () {
+          yield randomBytes(400_000);
+        })(),
+      ),
+    ),
+    true,
+  );
+  const reader = archiveWithKeys(new LocalArchiveStore(dir), { identities: ids(k.identity) });
+  assert.deepEqual(await readBackupMeta(reader, path), meta);
+  await assert.rejects(readBackupMeta(writer, path), KeyError);
 });

@@ -946,6 +946,19 @@ describe('resolveConfig: runtime settings are typed and checked', () => {
     assert.equal(classifyKey('readonlymode.enabled'), 'honoured');
   });
 
+  test('backup.recipients splits on commas and spaces; backup.recipientsFile resolves like dataDir; both need backup.archiveDir', () => {
+    const { config } = parseZooCfg('dataDir=d\nbackup.archiveDir=a\nbackup.recipients=age1x, age1y age1z\nbackup.recipientsFile=keys.txt', {
+      baseDir: '/base',
+    });
+    assert.deepEqual(config.backup?.recipients, ['age1x', 'age1y', 'age1z']);
+    assert.equal(config.backup?.recipientsFile, '/base/keys.txt');
+    const { warnings } = cfg('dataDir=/d\nbackup.recipients=age1x');
+    assert.ok(
+      warnings.some((w) => w.startsWith('backup.recipients: ignored, backup.archiveDir is not set')),
+      warnings.join('\n'),
+    );
+  });
+
   test('a setting that does not apply says so', () => {
     const { config, warnings } = cfg('dataDir=/d\nbackup.intervalMs=1000\ncommitLogCount=100\nreadonlymode.enabled=true');
     assert.equal(config.backup, null);
