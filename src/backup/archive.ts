@@ -14,6 +14,7 @@ import { CHUNK_HEADER_BYTES, readChunk, readChunkHeader, type ChunkHeader } from
 import { buildChain, isJump, parseLinkName, runsOf, type Chain, type Link, type Run } from './chain.js';
 import type { ArchiveView } from './archiver.js';
 import type { ArchiveStore } from './store.js';
+import { KeyError } from './crypt.js';
 import { epochOf, hexZxid as hex } from '../util/zxid.js';
 import type { OnProgress } from '../util/progress.js';
 
@@ -429,6 +430,7 @@ export async function pointInTime(store: ArchiveStore, target: Target, progress:
     try {
       return await rebuild(store, runs, r.backup, zxid, progress);
     } catch (e) {
+      if (e instanceof KeyError) throw e; // no older backup opens without the key either
       problems.push((e as Error).message);
     }
   }

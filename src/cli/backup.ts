@@ -1,9 +1,9 @@
 // `ark backup create | verify | inspect | list` and `ark restore`: argument parsing and printing;
 // the work is in src/backup. Exit codes: 0 done (verify: intact), 1 damaged or failed, 2 usage.
-import { createReadStream, createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { fsyncPath } from '../storage/filelog.js';
 import { get as httpGet, request as httpRequest } from 'node:http';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Command } from 'commander';
@@ -24,6 +24,8 @@ import {
 import { buildChain, runsOf } from '../backup/chain.js';
 import { readChunk } from '../backup/chunk.js';
 import { openArchive, type ArchiveStore } from '../backup/store.js';
+import { archiveWithKeys } from '../backup/crypt-store.js';
+import { KeyError, encrypt, loadRecipients, readBackupFileBytes, readIdentityFiles, type Identities } from '../backup/crypt.js';
 import { RestoreError, restoreInto, type RestoreResult } from '../backup/restore.js';
 import type { SessionRecord } from '../storage/snapshot.js';
 import type { DataTree } from '../tree/datatree.js';
@@ -48,16 +50,44 @@ async function run(name: string, f: () => Promise<number>): Promise<void> {
   try {
     process.exitCode = await f();
   } catch (e) {
-    const usage = e instanceof CliError ? e.exitCode === EXIT_USAGE : e instanceof RestoreError ? e.usage : false;
+    // a missing or wrong --identity is the caller's to fix, as a wrong flag is
+    const usage = e instanceof CliError ? e.exitCode === EXIT_USAGE : e instanceof RestoreError ? e.usage : e instanceof KeyError;
     console.error(`ark ${name}: ${(e as Error).message}`);
     if (process.env.ARK_DEBUG) console.error((e as Error).stack);
     process.exitCode = e instanceof CliError ? e.exitCode : usage ? EXIT_USAGE : EXIT_FAILED;
   }
 }
 
-function loadBackup(file: string, onProgress?: OnProgress): LoadedBackup {
+/** Collects a repeatable option's values (--recipient, --identity: as age's -r and -i). */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** The identities of --identity FILE ... (none: only plain backups can be read). */
+function identities(files: readonly string[] | undefined): Identities {
+  return readIdentityFiles(files ?? []);
+}
+
+/** A backup file's plain bytes (decrypted when it is age-encrypted: crypt.ts); `onProgress`: encrypted bytes read. */
+async function plainBackupBytes(file: string, ids: Identities, onProgress?: OnProgress): Promise<Buffer> {
   if (!existsSync(file)) throw new CliError(`${file}: no such file`, EXIT_USAGE);
-  return readBackup(file, readFileSync(file), onProgress ? { onProgress } : {});
+  return readBackupFileBytes(file, ids, onProgress);
+}
+
+/**
+ * Reads and checks a backup (every checksum and the tree digest, after decryption when encrypted).
+ * With a reporter: "decrypting" (an encrypted file, in bytes), then `label` (znodes rebuilt).
+ */
+async function loadBackup(file: string, ids: Identities, progress?: ProgressReporter, label = 'checking'): Promise<LoadedBackup> {
+  const raw = await plainBackupBytes(file, ids, progress?.stage('decrypting'));
+  return readBackup(file, raw, progress ? { onProgress: progress.stage(label) } : {});
+}
+
+/** An upload goes out in slices of this size, each counted as it is handed to the socket. */
+const UPLOAD_SLICE_BYTES = 256 * 1024;
+
+function* slices(buf: Buffer, size: number): Generator<Buffer> {
+  for (let at = 0; at < buf.length; at += size) yield buf.subarray(at, at + size);
 }
 
 /** Counts the bytes passing through for a progress callback (of `total` bytes, when known). */
@@ -116,10 +146,39 @@ class CountZnodes extends Transform {
   }
 }
 
-async function createBackup(
-  opts: { admin: string; out: string; auth?: string; json?: boolean; force?: boolean },
-  progress: ProgressReporter,
-): Promise<number> {
+interface CreateOpts {
+  admin: string;
+  out: string;
+  auth?: string;
+  json?: boolean;
+  force?: boolean;
+  recipient: string[];
+  recipientsFile: string[];
+}
+
+/** --recipient and --recipients-file: the public keys the backup is encrypted to (none: in clear). */
+function createRecipients(opts: CreateOpts): string[] {
+  try {
+    return loadRecipients(opts.recipient, opts.recipientsFile);
+  } catch (e) {
+    throw new CliError(`${(e as Error).message} (--recipient takes an age public key, --recipients-file a file of them)`, EXIT_USAGE);
+  }
+}
+
+/**
+ * Keeps what passes (the plain backup) for the check after the write: the file on disk may be
+ * encrypted to keys this process does not hold. As much memory as reading the file back would take.
+ */
+class Keep extends Transform {
+  readonly parts: Buffer[] = [];
+  override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
+    this.parts.push(chunk);
+    cb(null, chunk);
+  }
+}
+
+async function createBackup(opts: CreateOpts, progress: ProgressReporter): Promise<number> {
+  const recipients = createRecipients(opts);
   let url: URL;
   try {
     url = new URL('/commands/snapshot?streaming=true', opts.admin);
@@ -153,25 +212,30 @@ async function createBackup(
       res.headers.node_count !== undefined && Number.isSafeInteger(nodes) && nodes >= 0
         ? new CountZnodes(progress.stage('receiving'), nodes)
         : new CountBytes(progress.stage('receiving'), null);
-    await pipeline(res, counting, createWriteStream(tmp));
+    const keep = new Keep();
+    if (recipients.length === 0) await pipeline(res, counting, createWriteStream(tmp));
+    else await pipeline(res, counting, keep, (plain: AsyncIterable<Buffer>) => encrypt(plain, recipients), createWriteStream(tmp));
     // check what arrived before calling it a backup
-    const b = readBackup(tmp, readFileSync(tmp), { onProgress: progress.stage('checking') });
+    const checking = { onProgress: progress.stage('checking') };
+    const b = recipients.length === 0 ? readBackup(tmp, readFileSync(tmp), checking) : readBackup(tmp, Buffer.concat(keep.parts), checking);
     progress.done();
     fsyncPath(tmp);
     renameSync(tmp, opts.out);
     const result = {
       file: opts.out,
+      encrypted: recipients.length > 0,
       zxid: b.meta.zxid,
       time: b.meta.time,
       nodes: b.snapshot.nodeCount,
       sessions: b.snapshot.sessions.length,
-      bytes: b.bytes,
+      bytes: statSync(opts.out).size, // the file as written (encrypted: a little more than the plain backup)
       seconds: (Date.now() - t0) / 1000,
     };
     if (opts.json) console.log(JSON.stringify(result));
     else
       console.log(
-        `backup ${opts.out}: zxid ${result.zxid}, ${result.nodes} znodes, ${result.sessions} sessions, ${(result.bytes / 1e6).toFixed(2)} MB in ${result.seconds.toFixed(2)} s`,
+        `backup ${opts.out}: zxid ${result.zxid}, ${result.nodes} znodes, ${result.sessions} sessions, ${(result.bytes / 1e6).toFixed(2)} MB in ${result.seconds.toFixed(2)} s` +
+          (result.encrypted ? ` (encrypted to ${recipients.length} recipient${recipients.length > 1 ? 's' : ''})` : ''),
       );
     return EXIT_OK;
   } catch (e) {
@@ -261,10 +325,10 @@ function backupCreateCommand(backup: Command): void {
     .requiredOption('--out <file>', 'the backup file to write')
     .option('--auth <user:password>', 'admin credentials (digest; default $ARK_ADMIN_AUTH or "super:")')
     .option('--force', 'overwrite --out')
+    .option('--recipient <age1...>', 'encrypt the backup to this age public key (repeatable, as age -r)', collect, [])
+    .option('--recipients-file <file>', 'encrypt to the age public keys in FILE, one a line (repeatable, as age -R)', collect, [])
     .option('--json', 'print the result as JSON')
-    .action((o: { admin: string; out: string; auth?: string; json?: boolean; force?: boolean }) =>
-      run('backup create', () => withProgress('backup create', o.json, (p) => createBackup(o, p))),
-    );
+    .action((o: CreateOpts) => run('backup create', () => withProgress('backup create', o.json, (p) => createBackup(o, p))));
 }
 
 function backupVerifyCommand(backup: Command): void {
@@ -272,16 +336,18 @@ function backupVerifyCommand(backup: Command): void {
     .command('verify')
     .description('check every checksum and the tree digest; exit 0 only when the backup is intact')
     .argument('<file>')
+    .option('--identity <file>', 'an age identity file to decrypt an encrypted backup with (repeatable, as age -i)', collect, [])
     .option('--json', 'print the result as JSON')
-    .action((file: string, o: { json?: boolean }) =>
-      run('backup verify', () => withProgress('backup verify', o.json, async (p) => verifyBackup(file, o, p))),
+    .action((file: string, o: { json?: boolean; identity: string[] }) =>
+      run('backup verify', () => withProgress('backup verify', o.json, (p) => verifyBackup(file, o, p))),
     );
 }
 
 /** A damaged backup is verify's answer (printed, exit 1), not an error; only other failures throw. */
-function verifyBackup(file: string, o: { json?: boolean }, progress: ProgressReporter): number {
+async function verifyBackup(file: string, o: { json?: boolean; identity: string[] }, progress: ProgressReporter): Promise<number> {
+  const ids = identities(o.identity);
   try {
-    const b = loadBackup(file, progress.stage('checking'));
+    const b = await loadBackup(file, ids, progress);
     progress.done();
     if (o.json)
       console.log(JSON.stringify({ file, ok: true, zxid: b.meta.zxid, nodes: b.snapshot.nodeCount, digest: b.snapshot.digest.toString() }));
@@ -301,10 +367,11 @@ function backupInspectCommand(backup: Command): void {
     .command('inspect')
     .description('what a backup holds: zxid, time, counts, size, top paths by size')
     .argument('<file>')
+    .option('--identity <file>', 'an age identity file to decrypt an encrypted backup with (repeatable, as age -i)', collect, [])
     .option('--json', 'print as JSON')
-    .action((file: string, o: { json?: boolean }) =>
+    .action((file: string, o: { json?: boolean; identity: string[] }) =>
       run('backup inspect', async () => {
-        const r = inspect(file, loadBackup(file));
+        const r = inspect(file, await loadBackup(file, identities(o.identity)));
         if (o.json) console.log(JSON.stringify(r, null, 2));
         else printInspectReport(r);
         return EXIT_OK;
@@ -327,11 +394,12 @@ function backupListCommand(backup: Command): void {
     .command('list')
     .description('what an archive can restore to: its backups, the archived txns, exactly the reachable ranges and every gap')
     .requiredOption('--archive <dir>', 'the archive directory (backup.archiveDir)')
+    .option('--identity <file>', 'an age identity file to decrypt an encrypted archive with (repeatable, as age -i)', collect, [])
     .option('--json', 'print as JSON')
-    .action((o: { archive: string; json?: boolean }) =>
+    .action((o: { archive: string; json?: boolean; identity: string[] }) =>
       run('backup list', async () => {
         if (!existsSync(o.archive)) throw new CliError(`${o.archive}: no such directory`, EXIT_USAGE);
-        const report = await archiveReport(openArchive(o.archive));
+        const report = await archiveReport(archiveWithKeys(openArchive(o.archive), { identities: identities(o.identity) }));
         if (o.json) console.log(JSON.stringify(report, null, 2));
         else printArchiveReport(o.archive, report);
         return report.damaged.length > 0 ? EXIT_FAILED : EXIT_OK;
@@ -352,6 +420,7 @@ interface RestoreOpts {
   online?: boolean;
   admin?: string;
   auth?: string;
+  identity: string[];
 }
 
 function restoreCommand(program: Command): void {
@@ -372,6 +441,7 @@ function restoreCommand(program: Command): void {
     .option('--epoch <n>', "zxid epoch of the restored data (default: one above the backup point's)")
     .option('--drop-sessions', 'end the backed-up sessions at once (their ephemeral nodes go); by default they live on as after a restart')
     .option('--force', 'replace the data in a non-empty --data-dir')
+    .option('--identity <file>', 'an age identity file to decrypt an encrypted backup or archive with (repeatable, as age -i)', collect, [])
     .option('--json', 'print the result as JSON')
     .action((file: string | undefined, o: RestoreOpts) =>
       run('restore', () => withProgress('restore', o.json, (p) => (o.online ? restoreOnline(file, o, p) : restoreOffline(file, o, p)))),
@@ -408,7 +478,8 @@ async function restoreOffline(file: string | undefined, o: RestoreOpts, progress
   const epoch = o.epoch === undefined ? undefined : Number(o.epoch);
   if (epoch !== undefined && (!Number.isInteger(epoch) || epoch < 1))
     throw new CliError(`--epoch ${o.epoch} is not a positive integer`, EXIT_USAGE);
-  const from = file !== undefined ? fromBackupFile(file, progress) : await fromArchive(o.archive!, o, progress);
+  const ids = identities(o.identity);
+  const from = file !== undefined ? await fromBackupFile(file, ids, progress) : await fromArchive(o.archive!, o, ids, progress);
   const r = await restoreInto(from.tree, from.sessions, {
     onProgress: progress.stage('writing the snapshot'),
     dataDir,
@@ -423,15 +494,20 @@ async function restoreOffline(file: string | undefined, o: RestoreOpts, progress
   return EXIT_OK;
 }
 
-function fromBackupFile(file: string, progress: ProgressReporter): RestoreSource {
-  const b = loadBackup(file, progress.stage('loading the backup'));
+async function fromBackupFile(file: string, ids: Identities, progress: ProgressReporter): Promise<RestoreSource> {
+  const b = await loadBackup(file, ids, progress, 'loading the backup');
   return { tree: b.snapshot.tree, sessions: b.snapshot.sessions, file, point: null, aboveZxid: 0 };
 }
 
-async function fromArchive(archive: string, o: { toZxid?: string; toTime?: string }, progress: ProgressReporter): Promise<RestoreSource> {
+async function fromArchive(
+  archive: string,
+  o: { toZxid?: string; toTime?: string },
+  ids: Identities,
+  progress: ProgressReporter,
+): Promise<RestoreSource> {
   const target = parseTarget(o);
   if (!existsSync(archive)) throw new CliError(`--archive ${archive}: no such directory`, EXIT_USAGE);
-  const store = openArchive(archive);
+  const store = archiveWithKeys(openArchive(archive), { identities: ids });
   const p = await pointInTime(store, target, {
     loading: progress.stage('loading the backup'),
     replaying: progress.stage('replaying archived txns'),
@@ -493,7 +569,16 @@ function printRestored(from: RestoreSource, r: RestoreResult, json: boolean): vo
  */
 async function restoreOnline(
   file: string | undefined,
-  o: { admin?: string; auth?: string; json?: boolean; dataDir?: string; archive?: string; toZxid?: string; toTime?: string },
+  o: {
+    admin?: string;
+    auth?: string;
+    json?: boolean;
+    dataDir?: string;
+    archive?: string;
+    toZxid?: string;
+    toTime?: string;
+    identity: string[];
+  },
   progress: ProgressReporter,
 ): Promise<number> {
   if (file === undefined)
@@ -515,7 +600,9 @@ async function restoreOnline(
   } catch {
     throw new CliError(`--admin ${o.admin} is not a URL (expected e.g. http://127.0.0.1:8080)`, EXIT_USAGE);
   }
-  loadBackup(file, progress.stage('checking')); // refuse a damaged file here, before the server reads it
+  // refuse a damaged file here, before the server reads it; the server gets the plain backup (it holds no private key)
+  const plain = await plainBackupBytes(file, identities(o.identity), progress.stage('decrypting'));
+  readBackup(file, plain, { onProgress: progress.stage('checking') });
   const auth = o.auth ?? process.env.ARK_ADMIN_AUTH ?? 'super:';
   const t0 = Date.now();
   const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
@@ -523,16 +610,15 @@ async function restoreOnline(
       url,
       {
         method: 'POST',
-        headers: { authorization: `digest ${auth}`, 'content-type': 'application/octet-stream', 'content-length': statSync(file).size },
+        headers: { authorization: `digest ${auth}`, 'content-type': 'application/octet-stream', 'content-length': plain.length },
       },
       resolve,
     );
     req.on('error', (e) => reject(new CliError(`cannot reach the AdminServer at ${url.origin}: ${e.message}`, EXIT_FAILED)));
     // uploaded: the upload's line ends here; the server now loads and installs it (its log says how far)
     req.on('finish', () => progress.done());
-    createReadStream(file)
-      .on('error', (e) => req.destroy(e))
-      .pipe(new CountBytes(progress.stage('uploading'), statSync(file).size))
+    Readable.from(slices(plain, UPLOAD_SLICE_BYTES))
+      .pipe(new CountBytes(progress.stage('uploading'), plain.length))
       .pipe(req);
   });
   let body = '';
@@ -596,6 +682,7 @@ async function archiveReport(store: ArchiveStore): Promise<ArchiveReport> {
       readChunk(l.path, await store.read(linkPath(l.name)));
       links.push(l);
     } catch (e) {
+      if (e instanceof KeyError) throw e; // the same for every encrypted file: one message, not a list of "damaged"
       damaged.push({ file: l.path, problem: (e as Error).message });
     }
   }
@@ -607,6 +694,7 @@ async function archiveReport(store: ArchiveStore): Promise<ArchiveReport> {
       valid.push(b);
       backups.push({ file: b.path, zxid: hex(b.zxid), time: meta.time, bytes: b.bytes, error: null });
     } catch (e) {
+      if (e instanceof KeyError) throw e;
       damaged.push({ file: b.path, problem: (e as Error).message });
       backups.push({ file: b.path, zxid: hex(b.zxid), time: null, bytes: b.bytes, error: (e as Error).message });
     }

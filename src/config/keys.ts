@@ -97,6 +97,8 @@ const SYSTEM_HONOURED = [
   'backup.intervalMs',
   'backup.retainCount',
   'backup.retainHours',
+  'backup.recipients',
+  'backup.recipientsFile',
   // client TLS: the unified client port (and CLIENT_TLS_KEYS)
   'client.portUnification',
 ] as const;

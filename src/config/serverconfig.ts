@@ -91,6 +91,13 @@ export interface BackupConfig {
   retainCount: number;
   /** backup.retainHours: keep the full backups younger than this; 0 = no age limit */
   retainHours: number;
+  /**
+   * backup.recipients: age public keys (age1...) the archive's txns and backups are encrypted to
+   * (none: written in clear); checked when the server starts (runtime/archivekeys.ts)
+   */
+  recipients: string[];
+  /** backup.recipientsFile: a file of more such keys, one a line (age -R), resolved like dataDir; null: none */
+  recipientsFile: string | null;
 }
 
 /** metricsProvider.* when metricsProvider.className names ZooKeeper's PrometheusMetricsProvider. */

@@ -15,6 +15,9 @@ import { RuntimeStats, type ServerView } from '../admin/fourletter.js';
 import { AdminServer } from '../admin/adminserver.js';
 import { checkedBody, readBackupAsync, writeBackup, type BackupResult } from '../backup/format.js';
 import { openArchive } from '../backup/store.js';
+import { archiveWithKeys } from '../backup/crypt-store.js';
+import { ConfigError } from '../config/error.js';
+import { archiveRecipients } from './archivekeys.js';
 import { ARK_VERSION } from '../version.js';
 import type { ServerConfig } from '../config/serverconfig.js';
 import type { Logger } from '../util/log.js';
@@ -74,6 +77,10 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
   lastBackup: { timeMs: number; bytes: number; ms: number; ok: boolean; zxid: number } | null = null;
   /** the continuous archive (backup.archiveDir), null when not configured */
   private readonly archiving: ArchiveRunner | null;
+  /** a problem with the archive's public keys: start() refuses with it (the constructor cannot) */
+  private readonly keysRefusal: ConfigError | null = null;
+  /** how many public keys the archive is encrypted to (0: written in clear) */
+  private readonly archiveRecipients: number = 0;
 
   constructor(
     private readonly config: ServerConfig,
@@ -110,9 +117,17 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       thresholdMs: config.fsyncWarningThresholdMs,
       logger,
     });
+    let recipients: string[] = [];
+    try {
+      recipients = config.backup ? archiveRecipients(config.backup) : [];
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      this.keysRefusal = e;
+    }
+    this.archiveRecipients = recipients.length;
     this.archiving =
       config.backup &&
-      new ArchiveRunner(openArchive(config.backup.archiveDir), config.backup, {
+      new ArchiveRunner(archiveWithKeys(openArchive(config.backup.archiveDir), { recipients }), config.backup, {
         serverId: myId ?? 0,
         dataDir: this.dataDir,
         logger,
@@ -248,6 +263,12 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
 
   private async startLocked(): Promise<StartedServer> {
     const { config, logger } = this;
+    if (this.keysRefusal) throw this.keysRefusal;
+    if (config.backup && this.archiveRecipients > 0)
+      logger.info(
+        { archive: config.backup.archiveDir, recipients: this.archiveRecipients },
+        'the archive is encrypted (age) to the public keys of backup.recipients / backup.recipientsFile: reading it back needs a private key, which this server does not hold',
+      );
     // the certificates first: a store that cannot be read stops start-up before the data dir loads
     this.tlsOptions = config.clientTls && clientTlsOptions(config.clientTls);
     if (!config.forceSync) {

@@ -900,6 +900,8 @@ describe('resolveConfig: runtime settings are typed and checked', () => {
       intervalMs: 3600000,
       retainCount: 7,
       retainHours: 0.5,
+      recipients: [],
+      recipientsFile: null,
     });
   });
 
@@ -942,6 +944,19 @@ describe('resolveConfig: runtime settings are typed and checked', () => {
     }
     assert.equal(cfg(`dataDir=/d\n${servers}\nreadonlymode.enabled=false`).config.readOnlyModeEnabled, false);
     assert.equal(classifyKey('readonlymode.enabled'), 'honoured');
+  });
+
+  test('backup.recipients splits on commas and spaces; backup.recipientsFile resolves like dataDir; both need backup.archiveDir', () => {
+    const { config } = parseZooCfg('dataDir=d\nbackup.archiveDir=a\nbackup.recipients=age1x, age1y age1z\nbackup.recipientsFile=keys.txt', {
+      baseDir: '/base',
+    });
+    assert.deepEqual(config.backup?.recipients, ['age1x', 'age1y', 'age1z']);
+    assert.equal(config.backup?.recipientsFile, '/base/keys.txt');
+    const { warnings } = cfg('dataDir=/d\nbackup.recipients=age1x');
+    assert.ok(
+      warnings.some((w) => w.startsWith('backup.recipients: ignored, backup.archiveDir is not set')),
+      warnings.join('\n'),
+    );
   });
 
   test('a setting that does not apply says so', () => {
