@@ -23,6 +23,7 @@ import { DataTree } from '../../src/tree/datatree.js';
 import { OPEN_ACL_UNSAFE, OpCode } from '../../src/wire/protocol.js';
 import type { Txn } from '../../src/wire/txn.js';
 import { formatAmount } from '../../src/util/progress.js';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
 
 const PARENTS = 50;
 const PER_PARENT = 1000;
@@ -193,6 +194,30 @@ describe('progress of long commands, not on a terminal', () => {
     } finally {
       await dest.stop();
     }
+  });
+
+  test('an encrypted backup: streamed to its recipient with the znode count, then decrypted and checked', async () => {
+    const identity = await generateIdentity();
+    const keyFile = join(dir, 'key.txt');
+    writeFileSync(keyFile, `${identity}\n`);
+    const enc = join(dir, 'enc.arkb');
+    const made = await run([
+      'backup',
+      'create',
+      '--admin',
+      `http://127.0.0.1:${adminPort}`,
+      '--out',
+      enc,
+      '--recipient',
+      await identityToRecipient(identity),
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    assert.match(made.stderr, new RegExp(`^backup create: receiving: ${ZNODES - 1} znodes in `, 'm'), 'counted before it is encrypted');
+    const r = await run(['backup', 'verify', enc, '--identity', keyFile]);
+    assert.equal(r.code, 0, r.stderr);
+    const size = formatAmount(statSync(enc).size, 'bytes');
+    assert.match(r.stderr, new RegExp(`^backup verify: decrypting: ${size} in [\\d.]+ s \\(`, 'm'));
+    assert.match(r.stderr, new RegExp(`^backup verify: checking: ${ZNODES - 1} znodes in `, 'm'));
   });
 
   test('ark purge: the kept snapshots checked, in bytes of their sizes', async () => {
