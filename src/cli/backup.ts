@@ -29,6 +29,9 @@ import { RestoreError, restoreInto, type RestoreResult } from '../backup/restore
 import type { SessionRecord } from '../storage/snapshot.js';
 import type { DataTree } from '../tree/datatree.js';
 import { epochOf, hexZxid as hex } from '../util/zxid.js';
+import { OfflineError } from '../backup/offline.js';
+import { backupDiffCommand } from './backup-diff.js';
+import { createOfflineBackup, printOfflineCreated } from './backup-offline.js';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -48,7 +51,12 @@ async function run(name: string, f: () => Promise<number>): Promise<void> {
     process.exitCode = await f();
   } catch (e) {
     // a missing or wrong --identity is the caller's to fix, as a wrong flag is
-    const usage = e instanceof CliError ? e.exitCode === EXIT_USAGE : e instanceof RestoreError ? e.usage : e instanceof KeyError;
+    const usage =
+      e instanceof CliError
+        ? e.exitCode === EXIT_USAGE
+        : e instanceof RestoreError || e instanceof OfflineError
+          ? e.usage
+          : e instanceof KeyError;
     console.error(`ark ${name}: ${(e as Error).message}`);
     if (process.env.ARK_DEBUG) console.error((e as Error).stack);
     process.exitCode = e instanceof CliError ? e.exitCode : usage ? EXIT_USAGE : EXIT_FAILED;
@@ -262,21 +270,41 @@ export function registerBackupCommands(program: Command): void {
   backupVerifyCommand(backup);
   backupInspectCommand(backup);
   backupListCommand(backup);
+  backupDiffCommand(backup);
   restoreCommand(program);
 }
 
 function backupCreateCommand(backup: Command): void {
   backup
     .command('create')
-    .description('stream a consistent backup of a running server through its AdminServer into FILE')
-    .requiredOption('--admin <url>', 'the AdminServer, e.g. http://127.0.0.1:8080')
+    .description(
+      "stream a consistent backup of a running server through its AdminServer into FILE, or read a stopped server's data dir (--data-dir)",
+    )
+    .option('--admin <url>', 'the AdminServer, e.g. http://127.0.0.1:8080')
+    .option('--data-dir <dir>', "instead of --admin: a stopped server's dataDir (Ark's, or Apache ZooKeeper's)")
+    .option('--log-dir <dir>', 'with --data-dir: its dataLogDir, when zoo.cfg sets one')
     .requiredOption('--out <file>', 'the backup file to write')
     .option('--auth <user:password>', 'admin credentials (digest; default $ARK_ADMIN_AUTH or "super:")')
     .option('--force', 'overwrite --out')
     .option('--recipient <age1...>', 'encrypt the backup to this age public key (repeatable, as age -r)', collect, [])
     .option('--recipients-file <file>', 'encrypt to the age public keys in FILE, one a line (repeatable, as age -R)', collect, [])
     .option('--json', 'print the result as JSON')
-    .action((o: CreateOpts) => run('backup create', () => createBackup(o)));
+    .action((o: Omit<CreateOpts, 'admin'> & { admin?: string; dataDir?: string; logDir?: string }) =>
+      run('backup create', async () => {
+        if ((o.admin === undefined) === (o.dataDir === undefined))
+          throw new CliError(
+            "give --admin URL (a running server) or --data-dir DIR (a stopped server's data dir), one of them",
+            EXIT_USAGE,
+          );
+        if (o.dataDir === undefined) {
+          if (o.logDir !== undefined) throw new CliError('--log-dir goes with --data-dir', EXIT_USAGE);
+          return createBackup({ ...o, admin: o.admin! });
+        }
+        const r = await createOfflineBackup({ ...o, dataDir: o.dataDir });
+        printOfflineCreated(r, o.json === true);
+        return EXIT_OK;
+      }),
+    );
 }
 
 function backupVerifyCommand(backup: Command): void {
