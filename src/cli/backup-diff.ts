@@ -208,6 +208,8 @@ export function backupDiffCommand(backup: Command): void {
     .option('--path <path>', 'compare only this znode and its descendants')
     .option('--summary', 'print only the counts')
     .option('--auth <user:password>', 'AdminServer credentials for a URL side (digest; default $ARK_ADMIN_AUTH or "super:")')
+    // a wrong argument is trouble (2), never "different" (1), which scripts act on
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? SAME : TROUBLE))
     .action(async (a: string, b: string, o: DiffCliOpts) => {
       try {
         process.exitCode = await runDiff(a, b, o);

@@ -206,6 +206,8 @@ test('backup diff: two backups, an archive point and the live server, against wh
     const badField = await ark(['backup', 'diff', b1, b2, '--ignore-stat', 'mtime,color']);
     assert.equal(badField.code, 2);
     assert.match(badField.stderr, /--ignore-stat color: not a Stat field/);
+    const oneSide = await ark(['backup', 'diff', b1]);
+    assert.equal(oneSide.code, 2, 'a usage error is trouble, not "different"');
   } finally {
     await c.close();
     await srv.stop();
