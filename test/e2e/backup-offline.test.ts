@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ark, freePort, repoRoot, startArk, tempDir, type RunningServer } from '../helpers/servers.js';
+import { startEnsemble } from '../helpers/ensemble.js';
+import { waitUntil } from '../helpers/wait.js';
 import { ZkClient } from '../../src/client/client.js';
 import { CreateFlag, Perms, type ACL, type Stat } from '../../src/wire/protocol.js';
 import { digestOf } from '../../src/tree/acl.js';
@@ -222,4 +224,51 @@ test('offline backup of an Apache ZooKeeper data dir: the state `ark migrate` im
   const none = await ark(['backup', 'create', '--data-dir', work, '--out', join(work, 'x.arkb')]);
   assert.equal(none.code, 2);
   assert.match(none.stderr, /neither an Ark data dir \(ark-v1\/\) nor an Apache ZooKeeper one \(version-2\/\)/);
+});
+
+test('an ensemble: offline backups of every stopped member hold what the online backup held, and diff compares live members', async () => {
+  const work = tempDir('offline-ens');
+  const adminPorts = [await freePort(), await freePort(), await freePort()];
+  const admin = (id: number): string => `http://127.0.0.1:${adminPorts[id - 1]}`;
+  const ens = await startEnsemble({
+    memberCfg: (id) => ({ 'admin.enableServer': true, 'admin.serverPort': adminPorts[id - 1]!, 'admin.serverAddress': '127.0.0.1' }),
+  });
+  const online = join(work, 'online.arkb');
+  try {
+    await ens.leader(30000);
+    await ens.serving();
+    const c = await ZkClient.connect({ port: ens.members[0]!.port, sessionTimeoutMs: 30000 });
+    try {
+      await populate(c);
+      await c.sync('/');
+    } finally {
+      c.disconnect();
+    }
+    const follower = (await Promise.all(ens.members.map(async (m) => ((await ens.mode(m)) === 'follower' ? m : null)))).find((m) => m)!;
+    await create(['--admin', admin(follower.id), '--out', online]);
+    // every member serves the same /data; /zookeeper/config is each member's own (its mtime)
+    for (const m of ens.members) {
+      await waitUntil(
+        async () => (await ark(['backup', 'diff', online, admin(m.id), '--path', '/data', '--summary'])).code === 0,
+        `member ${m.id} to hold /data as the backup does`,
+      );
+    }
+    const self = await ark(['backup', 'diff', online, admin(follower.id), '--json', '--summary']);
+    assert.equal(self.code, 0, self.stdout);
+    for (const m of ens.members) await m.proc?.stop({ keepData: true });
+    for (const m of ens.members) {
+      const file = join(work, `offline-${m.id}.arkb`);
+      const made = await create(['--data-dir', m.dataDir, '--out', file]);
+      assert.ok(
+        made.notes?.some((n) => /an ensemble member's \(it holds myid\)/.test(n)),
+        JSON.stringify(made.notes),
+      );
+      assert.equal(made.sessions, 1, `member ${m.id}: the open session`);
+      const d = await ark(['backup', 'diff', online, file, '--path', '/data']);
+      assert.equal(d.code, 0, `member ${m.id}: ${d.stdout}${d.stderr}`);
+      assert.equal((await ark(['backup', 'verify', file])).code, 0);
+    }
+  } finally {
+    await ens.stop();
+  }
 });
