@@ -10,11 +10,12 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataDir } from '../storage/datadir.js';
-import { DATA_SUBDIR, DataDirError } from '../storage/filelog.js';
+import { DATA_SUBDIR, DataDirError, listSegments } from '../storage/filelog.js';
 import { DataDirLockedError, lockDataDirs } from '../storage/lock.js';
 import type { SessionRecord } from '../storage/snapshot.js';
 import { DataTree } from '../tree/datatree.js';
 import { OpCode } from '../wire/protocol.js';
+import { hexZxid } from '../util/zxid.js';
 import { importZooKeeper } from './migrate.js';
 
 export class OfflineError extends Error {
@@ -134,6 +135,17 @@ function readArk(opts: OfflineOptions): OfflineState {
       ),
       ...rec.skipped.map((s) => `damaged snapshot passed over, as start-up does: ${s.reason}`),
     ];
+    const logDir = opts.logDir ?? opts.dataDir;
+    const noLog = listSegments(join(logDir, DATA_SUBDIR)).length === 0;
+    if (noLog && !rec.snapshot)
+      throw new OfflineError(
+        `${opts.dataDir} holds neither a snapshot nor a txn log: nothing to back up. If zoo.cfg sets dataLogDir, pass that directory with --log-dir`,
+        true,
+      );
+    if (noLog && rec.snapshot)
+      notes.push(
+        `${logDir} holds no txn log: the state is the newest snapshot's (${hexZxid(rec.snapshot.zxid)}) alone. If zoo.cfg sets dataLogDir, pass that directory with --log-dir`,
+      );
     if (ensemble)
       notes.push(
         `${opts.dataDir} is an ensemble member's (it holds myid): its log may end in txns the ensemble never committed, which its leader would cut on rejoining; back up the member that was leader, or online`,

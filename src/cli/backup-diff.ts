@@ -108,7 +108,9 @@ export async function loadSide(spec: string, o: { auth: string; onProgress?: OnP
   }
   const ap = parseArchivePoint(spec);
   if (ap) {
-    if (!isDir(ap.dir)) throw new DiffUsageError(`${spec}: ${ap.dir} is not an archive directory`);
+    // a URL (an object store) is for openArchive to judge; a local path must be a directory
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(ap.dir) && !isDir(ap.dir))
+      throw new DiffUsageError(`${spec}: ${ap.dir} is not an archive directory`);
     const p = await pointInTime(openArchive(ap.dir), ap.target);
     return { spec, kind: 'archive', zxid: p.zxid, tree: p.tree };
   }

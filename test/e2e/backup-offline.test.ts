@@ -53,11 +53,14 @@ async function populate(c: ZkClient): Promise<void> {
   await c.create('/data/eph', 'mine', { flags: CreateFlag.EPHEMERAL });
 }
 
-async function startWithAdmin(dataDir?: string): Promise<{ srv: RunningServer; admin: string }> {
+async function startWithAdmin(
+  dataDir?: string,
+  extra: Record<string, string | number | boolean> = {},
+): Promise<{ srv: RunningServer; admin: string }> {
   const adminPort = await freePort();
   const srv = await startArk({
     ...(dataDir ? { dataDir } : {}),
-    cfg: { 'admin.enableServer': true, 'admin.serverPort': adminPort, 'admin.serverAddress': '127.0.0.1' },
+    cfg: { 'admin.enableServer': true, 'admin.serverPort': adminPort, 'admin.serverAddress': '127.0.0.1', ...extra },
   });
   return { srv, admin: `http://127.0.0.1:${adminPort}` };
 }
@@ -149,9 +152,10 @@ test('offline backup of a stopped server equals the online one taken before the 
   assert.match(again.stderr, /exists; choose another --out or pass --force/);
 });
 
-test('offline backup after kill -9 with the last log record torn reads what start-up would, and leaves the files as they were', async () => {
+test('offline backup after kill -9 with the last log record torn (a separate dataLogDir) reads what start-up would, and leaves the files as they were', async () => {
   const work = tempDir('offline-crash');
-  const { srv, admin } = await startWithAdmin();
+  const logDir = join(work, 'log');
+  const { srv, admin } = await startWithAdmin(undefined, { dataLogDir: logDir });
   const c = await ZkClient.connect({ port: srv.port, sessionTimeoutMs: 30000 });
   const online = join(work, 'online.arkb');
   let before: Map<string, Seen>;
@@ -166,7 +170,7 @@ test('offline backup after kill -9 with the last log record torn reads what star
     await srv.kill();
   }
   // the last record's second half never reached the disk: zeros, as in the preallocated file
-  const sub = join(srv.dataDir, 'ark-v1');
+  const sub = join(logDir, 'ark-v1');
   const seg = join(
     sub,
     readdirSync(sub)
@@ -181,8 +185,15 @@ test('offline backup after kill -9 with the last log record torn reads what star
   writeFileSync(seg, buf);
   const sizeBefore = statSync(seg).size;
 
+  // without --log-dir only the snapshot is there to read: said, not passed over
+  const noLog = await ark(['backup', 'create', '--data-dir', srv.dataDir, '--out', join(work, 'nolog.arkb')]);
+  assert.equal(noLog.code, 2, noLog.stderr);
+  assert.match(
+    noLog.stderr,
+    /holds neither a snapshot nor a txn log: nothing to back up\. If zoo\.cfg sets dataLogDir, pass that directory with --log-dir/,
+  );
   const offline = join(work, 'offline.arkb');
-  const r = await ark(['backup', 'create', '--data-dir', srv.dataDir, '--out', offline]);
+  const r = await ark(['backup', 'create', '--data-dir', srv.dataDir, '--log-dir', logDir, '--out', offline]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /ends in a partial record at offset \d+ .*left out, as the server's start-up does/);
   assert.equal(statSync(seg).size, sizeBefore, 'the source is only read: the server cuts its own tail when it starts');

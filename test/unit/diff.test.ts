@@ -10,6 +10,7 @@ import { encodeSnapshotNow, readSnapshot } from '../../src/storage/snapshot.js';
 import { STAT_FIELDS, diffTrees, differs, statValue, type DiffEntry, type StatField } from '../../src/backup/diff.js';
 import { entryJson, entryLines, summaryLine } from '../../src/backup/diff-report.js';
 import { mulberry32 } from '../helpers/mulberry32.js';
+import { parseArchivePoint, statFieldsFor } from '../../src/cli/backup-diff.js';
 
 const OPEN: ACL[] = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
 const READ: ACL[] = [{ perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } }];
@@ -358,4 +359,27 @@ describe('against a plain reference on random trees', () => {
       assert.equal(summary.same + summary.changed + summary.added, b.nodes.size);
     });
   }
+});
+
+describe('the command line forms of a side and of the fields', () => {
+  test('ARCHIVE@ZXID and ARCHIVE@TIME', () => {
+    assert.deepEqual(parseArchivePoint('/mnt/a@0x1a2b'), { dir: '/mnt/a', target: { zxid: 0x1a2b } });
+    assert.deepEqual(parseArchivePoint('/mnt/a@4096'), { dir: '/mnt/a', target: { zxid: 4096 } });
+    assert.deepEqual(parseArchivePoint('/mnt/x@y/a@2026-12-07T10:00:00Z'), {
+      dir: '/mnt/x@y/a',
+      target: { timeMs: Date.UTC(2026, 11, 7, 10, 0, 0) },
+    });
+    assert.equal(parseArchivePoint('/mnt/a'), null);
+    assert.equal(parseArchivePoint('@0x1'), null);
+    assert.throws(() => parseArchivePoint('/mnt/a@yesterday'), /after '@' comes a zxid \(0x hex or decimal\) or an ISO-8601 time/);
+  });
+  test('--data-only and --ignore-stat', () => {
+    assert.deepEqual(statFieldsFor({}), [...STAT_FIELDS]);
+    assert.deepEqual(statFieldsFor({ dataOnly: true }), []);
+    assert.deepEqual(
+      statFieldsFor({ ignoreStat: 'mtime, ctime' }),
+      STAT_FIELDS.filter((f) => f !== 'mtime' && f !== 'ctime'),
+    );
+    assert.throws(() => statFieldsFor({ ignoreStat: 'mtime,colour' }), /--ignore-stat colour: not a Stat field/);
+  });
 });
