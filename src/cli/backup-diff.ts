@@ -165,11 +165,13 @@ function sideJson(s: Side): Record<string, unknown> {
 
 async function runDiff(specA: string, specB: string, o: DiffCliOpts, onProgress?: OnProgress): Promise<number> {
   const statFields = statFieldsFor(o);
-  if (o.path !== undefined && !o.path.startsWith('/')) throw new DiffUsageError(`--path ${o.path}: a znode path starts with '/'`);
+  if (o.path !== undefined && (!o.path.startsWith('/') || (o.path.length > 1 && o.path.endsWith('/'))))
+    throw new DiffUsageError(`--path ${o.path}: a znode path starts with '/' and does not end with one`);
   const auth = o.auth ?? process.env.ARK_ADMIN_AUTH ?? 'super:';
   const load = { auth, ...(onProgress ? { onProgress } : {}) };
   const a = await loadSide(specA, load);
   const b = await loadSide(specB, load);
+  if (o.path !== undefined && !a.tree.get(o.path) && !b.tree.get(o.path)) throw new Error(`--path ${o.path}: no such znode in A or in B`);
   const out = new Out();
   let first = true;
   if (o.json) out.write(`{"a":${JSON.stringify(sideJson(a))},"b":${JSON.stringify(sideJson(b))}${o.summary ? '' : ',"changes":['}`);

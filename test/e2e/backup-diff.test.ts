@@ -206,6 +206,9 @@ test('backup diff: two backups, an archive point and the live server, against wh
     const badField = await ark(['backup', 'diff', b1, b2, '--ignore-stat', 'mtime,color']);
     assert.equal(badField.code, 2);
     assert.match(badField.stderr, /--ignore-stat color: not a Stat field/);
+    const nowhere = await ark(['backup', 'diff', b1, b2, '--path', '/nowhere']);
+    assert.equal(nowhere.code, 2);
+    assert.match(nowhere.stderr, /--path \/nowhere: no such znode in A or in B/);
     const oneSide = await ark(['backup', 'diff', b1]);
     assert.equal(oneSide.code, 2, 'a usage error is trouble, not "different"');
   } finally {
