@@ -84,7 +84,7 @@ test('backup diff: two backups, an archive point and the live server, against wh
     const b1 = join(work, 'b1.arkb');
     const made1 = await ark(['backup', 'create', '--admin', admin, '--out', b1, '--json']);
     assert.equal(made1.code, 0, made1.stderr);
-    const z1 = (JSON.parse(made1.stdout) as { zxid: string }).zxid;
+    const { zxid: z1, time: t1 } = JSON.parse(made1.stdout) as { zxid: string; time: string };
 
     const before = {
       app: (await c.getData('/app')).stat,
@@ -101,8 +101,9 @@ test('backup diff: two backups, an archive point and the live server, against wh
       acl: (await c.getData('/app/acl')).stat,
     };
     const b2 = join(work, 'b2.arkb');
-    const made2 = await ark(['backup', 'create', '--admin', admin, '--out', b2]);
+    const made2 = await ark(['backup', 'create', '--admin', admin, '--out', b2, '--json']);
     assert.equal(made2.code, 0, made2.stderr);
+    const z2 = (JSON.parse(made2.stdout) as { zxid: string }).zxid;
 
     // --json: every change, with both values of each differing Stat field as the client saw them
     const expected: JsonEntry[] = [
@@ -181,9 +182,9 @@ test('backup diff: two backups, an archive point and the live server, against wh
         const l = await ark(['backup', 'list', '--archive', archive, '--json']);
         if (l.code !== 0) return false;
         const r = JSON.parse(l.stdout) as { restorable: Array<{ fromZxid: string; toZxid: string }> };
-        return r.restorable.some((x) => parseInt(x.fromZxid, 16) <= parseInt(z1, 16) && parseInt(x.toZxid, 16) >= parseInt(z1, 16));
+        return r.restorable.some((x) => parseInt(x.fromZxid, 16) <= parseInt(z1, 16) && parseInt(x.toZxid, 16) >= parseInt(z2, 16));
       },
-      `the archive to reach ${z1}`,
+      `the archive to reach ${z2}`,
       30000,
       200,
     );
@@ -192,6 +193,10 @@ test('backup diff: two backups, an archive point and the live server, against wh
     assert.equal(pit.d.a.kind, 'archive');
     const pit2 = await diffJson(`${archive}@${z1}`, b2);
     assert.deepEqual(pit2.d.changes, expected);
+    // and as of b1's capture time: every change came after it
+    const atTime = await diffJson(`${archive}@${t1}`, b1);
+    assert.equal(atTime.code, 0, JSON.stringify(atTime.d.changes));
+    assert.equal(atTime.d.a.zxid, z1);
 
     // trouble is exit 2, with a message
     const missing = await ark(['backup', 'diff', join(work, 'nope.arkb'), b1]);
