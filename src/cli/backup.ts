@@ -265,7 +265,7 @@ function parseTarget(opts: { toZxid?: string; toTime?: string }): { zxid: number
 }
 
 export function registerBackupCommands(program: Command): void {
-  const backup = program.command('backup').description('online backups that keep every Stat field: create, verify, inspect, list');
+  const backup = program.command('backup').description('backups that keep every Stat field: create (online or offline), verify, inspect, list, diff');
   backupCreateCommand(backup);
   backupVerifyCommand(backup);
   backupInspectCommand(backup);
