@@ -6,7 +6,7 @@
 //   ARCHIVE@TIME         ... or as of an ISO-8601 time (as `ark restore --archive --to-zxid/--to-time`)
 //   DATADIR              a stopped server's data dir, Ark's or ZooKeeper's (as `backup create --data-dir` reads it)
 // Exit codes as diff(1): 0 the same, 1 different, 2 trouble.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { get as httpGet, type IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
@@ -14,6 +14,8 @@ import type { Command } from 'commander';
 import { pointInTime, type Target } from '../backup/archive.js';
 import { STAT_FIELDS, diffTrees, differs, type DiffSummary, type StatField } from '../backup/diff.js';
 import { entryJson, entryLines, summaryLine } from '../backup/diff-report.js';
+import { archiveWithKeys } from '../backup/crypt-store.js';
+import { NO_IDENTITIES, readBackupFileBytes, readIdentityFiles, type Identities } from '../backup/crypt.js';
 import { readBackup } from '../backup/format.js';
 import { readOffline } from '../backup/offline.js';
 import { openArchive } from '../backup/store.js';
@@ -91,13 +93,14 @@ function isDir(p: string): boolean {
 }
 
 /** Loads one side by the form of its argument (see the top of this file). */
-export async function loadSide(spec: string, o: { auth: string; onProgress?: OnProgress }): Promise<Side> {
+export async function loadSide(spec: string, o: { auth: string; ids?: Identities; onProgress?: OnProgress }): Promise<Side> {
+  const ids = o.ids ?? NO_IDENTITIES;
   if (/^https?:\/\//i.test(spec)) {
     const b = readBackup(spec, await fetchBackup(spec, o.auth));
     return { spec, kind: 'server', zxid: b.snapshot.zxid, tree: b.snapshot.tree };
   }
   if (existsSync(spec) && !isDir(spec)) {
-    const b = readBackup(spec, readFileSync(spec));
+    const b = readBackup(spec, await readBackupFileBytes(spec, ids));
     return { spec, kind: 'backup', zxid: b.snapshot.zxid, tree: b.snapshot.tree };
   }
   if (isDir(spec)) {
@@ -111,7 +114,7 @@ export async function loadSide(spec: string, o: { auth: string; onProgress?: OnP
     // a URL (an object store) is for openArchive to judge; a local path must be a directory
     if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(ap.dir) && !isDir(ap.dir))
       throw new DiffUsageError(`${spec}: ${ap.dir} is not an archive directory`);
-    const p = await pointInTime(openArchive(ap.dir), ap.target);
+    const p = await pointInTime(archiveWithKeys(openArchive(ap.dir), { identities: ids }), ap.target);
     return { spec, kind: 'archive', zxid: p.zxid, tree: p.tree };
   }
   throw new DiffUsageError(
@@ -157,6 +160,7 @@ interface DiffCliOpts {
   path?: string;
   auth?: string;
   summary?: boolean;
+  identity?: string[];
 }
 
 function sideJson(s: Side): Record<string, unknown> {
@@ -168,7 +172,7 @@ async function runDiff(specA: string, specB: string, o: DiffCliOpts, onProgress?
   if (o.path !== undefined && (!o.path.startsWith('/') || (o.path.length > 1 && o.path.endsWith('/'))))
     throw new DiffUsageError(`--path ${o.path}: a znode path starts with '/' and does not end with one`);
   const auth = o.auth ?? process.env.ARK_ADMIN_AUTH ?? 'super:';
-  const load = { auth, ...(onProgress ? { onProgress } : {}) };
+  const load = { auth, ids: readIdentityFiles(o.identity ?? []), ...(onProgress ? { onProgress } : {}) };
   const a = await loadSide(specA, load);
   const b = await loadSide(specB, load);
   if (o.path !== undefined && !a.tree.get(o.path) && !b.tree.get(o.path)) throw new Error(`--path ${o.path}: no such znode in A or in B`);
@@ -212,6 +216,12 @@ export function backupDiffCommand(backup: Command): void {
     .option('--path <path>', 'compare only this znode and its descendants')
     .option('--summary', 'print only the counts')
     .option('--auth <user:password>', 'AdminServer credentials for a URL side (digest; default $ARK_ADMIN_AUTH or "super:")')
+    .option(
+      '--identity <file>',
+      'an age identity file to decrypt an encrypted backup or archive with (repeatable, as age -i)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     // a wrong argument is trouble (2), never "different" (1), which scripts act on
     .exitOverride((err) => process.exit(err.exitCode === 0 ? SAME : TROUBLE))
     .action(async (a: string, b: string, o: DiffCliOpts) => {

@@ -1,7 +1,10 @@
 // `ark backup create --data-dir D [--log-dir L] --out FILE`: a backup of a stopped server's data
 // dir (Ark's, or Apache ZooKeeper's), the same file an online backup writes: the state start-up
 // would recover, with its sessions, checked after writing as an online backup is.
-import { createWriteStream, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { encrypt } from '../backup/crypt.js';
 import { BackupCorruptError, readBackup, writeBackup } from '../backup/format.js';
 import { OfflineError, readOffline } from '../backup/offline.js';
 import { fsyncPath } from '../storage/filelog.js';
@@ -14,6 +17,8 @@ export interface OfflineCreateOpts {
   out: string;
   force?: boolean;
   json?: boolean;
+  /** age public keys to encrypt the file to (none: in clear), as --recipient of an online backup */
+  recipients?: readonly string[];
   onProgress?: (p: { done: number; total: number | null; unit: string }) => void;
 }
 
@@ -21,6 +26,7 @@ export interface OfflineCreateResult {
   file: string;
   source: string;
   kind: 'ark' | 'zookeeper';
+  encrypted: boolean;
   zxid: string;
   time: string;
   nodes: number;
@@ -43,23 +49,43 @@ export async function createOfflineBackup(o: OfflineCreateOpts): Promise<Offline
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
   });
   const tmp = `${o.out}.partial`;
+  const recipients = o.recipients ?? [];
   try {
-    await writeBackup(state.tree, state.sessions, createWriteStream(tmp), {
+    // the plain backup is kept for the check after the write (as an online backup keeps it): the
+    // file may be encrypted to keys this process does not hold; as much memory as the file
+    const parts: Buffer[] = [];
+    const keep = new Writable({
+      write(chunk: Buffer, _e, cb) {
+        parts.push(chunk);
+        cb();
+      },
+    });
+    await writeBackup(state.tree, state.sessions, keep, {
       createdBy: `ark ${ARK_VERSION} (offline, from the ${state.kind === 'ark' ? 'Ark' : 'ZooKeeper'} data dir ${o.dataDir})`,
     });
-    // the check an online backup gets: every checksum and the tree digest, read back from disk
-    const b = readBackup(tmp, readFileSync(tmp));
+    const plain = Buffer.concat(parts);
+    // the check an online backup gets, every checksum and the tree digest: of the file read back
+    // from disk, or (encrypted) of the plain bytes it was made from
+    let b: ReturnType<typeof readBackup>;
+    if (recipients.length === 0) {
+      await pipeline(Readable.from([plain]), createWriteStream(tmp));
+      b = readBackup(tmp, readFileSync(tmp));
+    } else {
+      b = readBackup(tmp, plain);
+      await pipeline(Readable.from(encrypt(Readable.from([plain]), recipients)), createWriteStream(tmp));
+    }
     fsyncPath(tmp);
     renameSync(tmp, o.out);
     return {
       file: o.out,
       source: o.dataDir,
       kind: state.kind,
+      encrypted: recipients.length > 0,
       zxid: b.meta.zxid,
       time: b.meta.time,
       nodes: b.snapshot.nodeCount,
       sessions: b.snapshot.sessions.length,
-      bytes: b.bytes,
+      bytes: statSync(o.out).size,
       seconds: (Date.now() - t0) / 1000,
       snapshotZxid: state.snapshotZxid === null ? null : hexZxid(state.snapshotZxid),
       replayedTxns: state.replayed,
@@ -80,7 +106,7 @@ export function printOfflineCreated(r: OfflineCreateResult, json: boolean): void
   for (const n of r.notes) console.error(`note: ${n}`);
   const from = r.snapshotZxid === null ? 'the log alone' : `snapshot ${r.snapshotZxid}`;
   console.log(
-    `backup ${r.file}: zxid ${r.zxid}, ${r.nodes} znodes, ${r.sessions} sessions, ${(r.bytes / 1e6).toFixed(2)} MB in ${r.seconds.toFixed(2)} s`,
+    `backup ${r.file}: zxid ${r.zxid}, ${r.nodes} znodes, ${r.sessions} sessions, ${(r.bytes / 1e6).toFixed(2)} MB in ${r.seconds.toFixed(2)} s${r.encrypted ? ' (encrypted)' : ''}`,
   );
   console.log(
     `read offline from the stopped ${r.kind === 'ark' ? 'Ark' : 'ZooKeeper'} data dir ${r.source} (${from} + ${r.replayedTxns} txns)`,

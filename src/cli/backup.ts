@@ -120,7 +120,7 @@ interface CreateOpts {
 }
 
 /** --recipient and --recipients-file: the public keys the backup is encrypted to (none: in clear). */
-function createRecipients(opts: CreateOpts): string[] {
+function createRecipients(opts: Pick<CreateOpts, 'recipient' | 'recipientsFile'>): string[] {
   try {
     return loadRecipients(opts.recipient, opts.recipientsFile);
   } catch (e) {
@@ -265,7 +265,9 @@ function parseTarget(opts: { toZxid?: string; toTime?: string }): { zxid: number
 }
 
 export function registerBackupCommands(program: Command): void {
-  const backup = program.command('backup').description('backups that keep every Stat field: create (online or offline), verify, inspect, list, diff');
+  const backup = program
+    .command('backup')
+    .description('backups that keep every Stat field: create (online or offline), verify, inspect, list, diff');
   backupCreateCommand(backup);
   backupVerifyCommand(backup);
   backupInspectCommand(backup);
@@ -300,7 +302,7 @@ function backupCreateCommand(backup: Command): void {
           if (o.logDir !== undefined) throw new CliError('--log-dir goes with --data-dir', EXIT_USAGE);
           return createBackup({ ...o, admin: o.admin! });
         }
-        const r = await createOfflineBackup({ ...o, dataDir: o.dataDir });
+        const r = await createOfflineBackup({ ...o, dataDir: o.dataDir, recipients: createRecipients(o) });
         printOfflineCreated(r, o.json === true);
         return EXIT_OK;
       }),

@@ -15,6 +15,7 @@ import { CreateFlag, Perms, type ACL, type Stat } from '../../src/wire/protocol.
 import { digestOf } from '../../src/tree/acl.js';
 import { readBackup } from '../../src/backup/format.js';
 import { scanSegment } from '../../src/storage/txnlog.js';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
 
 interface Seen {
   data: string;
@@ -146,6 +147,20 @@ test('offline backup of a stopped server equals the online one taken before the 
   const info = await ark(['backup', 'inspect', offline, '--json']);
   assert.match((JSON.parse(info.stdout) as { createdBy: string }).createdBy, /offline, from the Ark data dir/);
   await offlineMatchesOnline(work, online, offline, before);
+  // encrypted to a public key, as an online backup is with --recipient; diff and verify take --identity
+  const identity = await generateIdentity();
+  const keyFile = join(work, 'key.txt');
+  writeFileSync(keyFile, `${identity}\n`);
+  const sealed = join(work, 'sealed.arkb');
+  const enc = await create(['--data-dir', srv.dataDir, '--out', sealed, '--recipient', await identityToRecipient(identity)]);
+  assert.equal(enc.sessions, 1);
+  assert.equal(readFileSync(sealed).subarray(0, 21).toString('latin1'), 'age-encryption.org/v1');
+  assert.equal((await ark(['backup', 'verify', sealed, '--identity', keyFile])).code, 0);
+  const encDiff = await ark(['backup', 'diff', online, sealed, '--identity', keyFile]);
+  assert.equal(encDiff.code, 0, encDiff.stdout + encDiff.stderr);
+  const noKey = await ark(['backup', 'diff', online, sealed]);
+  assert.equal(noKey.code, 2);
+  assert.match(noKey.stderr, /is encrypted \(age\): give the private key that opens it with --identity FILE/);
   // an existing --out is not overwritten without --force
   const again = await ark(['backup', 'create', '--data-dir', srv.dataDir, '--out', offline]);
   assert.equal(again.code, 2);
