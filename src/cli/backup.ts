@@ -32,6 +32,9 @@ import type { DataTree } from '../tree/datatree.js';
 import { epochOf, hexZxid as hex } from '../util/zxid.js';
 import type { OnProgress } from '../util/progress.js';
 import { type ProgressReporter, withProgress } from './progress.js';
+import { OfflineError } from '../backup/offline.js';
+import { backupDiffCommand } from './backup-diff.js';
+import { createOfflineBackup, printOfflineCreated } from './backup-offline.js';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -51,7 +54,12 @@ async function run(name: string, f: () => Promise<number>): Promise<void> {
     process.exitCode = await f();
   } catch (e) {
     // a missing or wrong --identity is the caller's to fix, as a wrong flag is
-    const usage = e instanceof CliError ? e.exitCode === EXIT_USAGE : e instanceof RestoreError ? e.usage : e instanceof KeyError;
+    const usage =
+      e instanceof CliError
+        ? e.exitCode === EXIT_USAGE
+        : e instanceof RestoreError || e instanceof OfflineError
+          ? e.usage
+          : e instanceof KeyError;
     console.error(`ark ${name}: ${(e as Error).message}`);
     if (process.env.ARK_DEBUG) console.error((e as Error).stack);
     process.exitCode = e instanceof CliError ? e.exitCode : usage ? EXIT_USAGE : EXIT_FAILED;
@@ -157,7 +165,7 @@ interface CreateOpts {
 }
 
 /** --recipient and --recipients-file: the public keys the backup is encrypted to (none: in clear). */
-function createRecipients(opts: CreateOpts): string[] {
+function createRecipients(opts: Pick<CreateOpts, 'recipient' | 'recipientsFile'>): string[] {
   try {
     return loadRecipients(opts.recipient, opts.recipientsFile);
   } catch (e) {
@@ -309,26 +317,56 @@ function parseTarget(opts: { toZxid?: string; toTime?: string }): { zxid: number
 }
 
 export function registerBackupCommands(program: Command): void {
-  const backup = program.command('backup').description('online backups that keep every Stat field: create, verify, inspect, list');
+  const backup = program
+    .command('backup')
+    .description('backups that keep every Stat field: create (online or offline), verify, inspect, list, diff');
   backupCreateCommand(backup);
   backupVerifyCommand(backup);
   backupInspectCommand(backup);
   backupListCommand(backup);
+  backupDiffCommand(backup);
   restoreCommand(program);
 }
 
 function backupCreateCommand(backup: Command): void {
   backup
     .command('create')
-    .description('stream a consistent backup of a running server through its AdminServer into FILE')
-    .requiredOption('--admin <url>', 'the AdminServer, e.g. http://127.0.0.1:8080')
+    .description(
+      "stream a consistent backup of a running server through its AdminServer into FILE, or read a stopped server's data dir (--data-dir)",
+    )
+    .option('--admin <url>', 'the AdminServer, e.g. http://127.0.0.1:8080')
+    .option('--data-dir <dir>', "instead of --admin: a stopped server's dataDir (Ark's, or Apache ZooKeeper's)")
+    .option('--log-dir <dir>', 'with --data-dir: its dataLogDir, when zoo.cfg sets one')
     .requiredOption('--out <file>', 'the backup file to write')
     .option('--auth <user:password>', 'admin credentials (digest; default $ARK_ADMIN_AUTH or "super:")')
     .option('--force', 'overwrite --out')
     .option('--recipient <age1...>', 'encrypt the backup to this age public key (repeatable, as age -r)', collect, [])
     .option('--recipients-file <file>', 'encrypt to the age public keys in FILE, one a line (repeatable, as age -R)', collect, [])
     .option('--json', 'print the result as JSON')
-    .action((o: CreateOpts) => run('backup create', () => withProgress('backup create', o.json, (p) => createBackup(o, p))));
+    .action((o: Omit<CreateOpts, 'admin'> & { admin?: string; dataDir?: string; logDir?: string }) =>
+      run('backup create', () =>
+        withProgress('backup create', o.json, async (progress) => {
+          if ((o.admin === undefined) === (o.dataDir === undefined))
+            throw new CliError(
+              "give --admin URL (a running server) or --data-dir DIR (a stopped server's data dir), one of them",
+              EXIT_USAGE,
+            );
+          if (o.dataDir === undefined) {
+            if (o.logDir !== undefined) throw new CliError('--log-dir goes with --data-dir', EXIT_USAGE);
+            return createBackup({ ...o, admin: o.admin! }, progress);
+          }
+          const r = await createOfflineBackup({
+            ...o,
+            dataDir: o.dataDir,
+            recipients: createRecipients(o),
+            onProgress: progress.stage('reading the data dir'),
+          });
+          progress.done();
+          printOfflineCreated(r, o.json === true);
+          return EXIT_OK;
+        }),
+      ),
+    );
 }
 
 function backupVerifyCommand(backup: Command): void {

@@ -220,6 +220,20 @@ describe('progress of long commands, not on a terminal', () => {
     assert.match(r.stderr, new RegExp(`^backup verify: checking: ${ZNODES - 1} znodes in `, 'm'));
   });
 
+  test('ark backup diff: each side loaded, then the comparison; --json prints the document alone', async () => {
+    const streamed = join(dir, 'streamed.arkb');
+    const r = await run(['backup', 'diff', backup, streamed, '--summary']);
+    assert.equal(r.code, 1, r.stderr); // the ephemeral went with its session in between
+    assert.match(r.stderr, new RegExp(`^backup diff: loading A: ${ZNODES} znodes in `, 'm'));
+    assert.match(r.stderr, new RegExp(`^backup diff: loading B: ${ZNODES - 1} znodes in `, 'm'));
+    assert.match(r.stderr, /^backup diff: comparing: \d+\/\d+ znodes \(\d+%\), /m);
+    assert.match(r.stderr, /^backup diff: comparing: \d+ znodes in [\d.]+ s \(/m);
+    const quiet = await run(['backup', 'diff', backup, streamed, '--summary', '--json']);
+    assert.equal(quiet.code, 1, quiet.stderr);
+    assert.equal(quiet.stderr, '');
+    assert.equal((JSON.parse(quiet.stdout) as { same: boolean }).same, false);
+  });
+
   test('ark purge: the kept snapshots checked, in bytes of their sizes', async () => {
     const data = join(dir, 'restored-json');
     const bytes = statSync(join(data, 'ark-v1', readdirSync(join(data, 'ark-v1')).find((f) => f.startsWith('snapshot.'))!)).size;
