@@ -1,6 +1,6 @@
 // `ark backup create | verify | inspect | list` and `ark restore`: argument parsing and printing;
 // the work is in src/backup. Exit codes: 0 done (verify: intact), 1 damaged or failed, 2 usage.
-import { createReadStream, createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { fsyncPath } from '../storage/filelog.js';
 import { get as httpGet, request as httpRequest } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -15,6 +15,7 @@ import {
   mergedRanges,
   pointInTime,
   readArchiveView,
+  readBackupMeta,
   readStatus,
   restoreRanges,
   type BackupFile,
@@ -23,6 +24,8 @@ import {
 import { buildChain, runsOf } from '../backup/chain.js';
 import { readChunk } from '../backup/chunk.js';
 import { openArchive, type ArchiveStore } from '../backup/store.js';
+import { backupExists, NoSuchBackupError, readBackupBytes, s3File, uploadBackup } from '../backup/files.js';
+import { isS3Url, LocationError, parseS3File } from '../backup/location.js';
 import { RestoreError, restoreInto, type RestoreResult } from '../backup/restore.js';
 import type { SessionRecord } from '../storage/snapshot.js';
 import type { DataTree } from '../tree/datatree.js';
@@ -52,9 +55,20 @@ async function run(name: string, f: () => Promise<number>): Promise<void> {
   }
 }
 
-function loadBackup(file: string): LoadedBackup {
-  if (!existsSync(file)) throw new CliError(`${file}: no such file`, EXIT_USAGE);
-  return readBackup(file, readFileSync(file));
+/** A backup file (a local path or an s3:// URL), read and checked whole; with its bytes as read. */
+async function loadBackupRaw(file: string): Promise<{ backup: LoadedBackup; raw: Buffer }> {
+  let raw: Buffer;
+  try {
+    raw = await readBackupBytes(file);
+  } catch (e) {
+    if (e instanceof NoSuchBackupError || e instanceof LocationError) throw new CliError(e.message, EXIT_USAGE);
+    throw e;
+  }
+  return { backup: readBackup(file, raw), raw };
+}
+
+async function loadBackup(file: string): Promise<LoadedBackup> {
+  return (await loadBackupRaw(file)).backup;
 }
 
 /** Progress on a terminal: bytes so far and rate, one line rewritten; nothing when piped. */
@@ -89,7 +103,10 @@ async function createBackup(opts: { admin: string; out: string; auth?: string; j
   } catch {
     throw new CliError(`--admin ${opts.admin} is not a URL (expected e.g. http://127.0.0.1:8080)`, EXIT_USAGE);
   }
-  if (existsSync(opts.out) && !opts.force) throw new CliError(`${opts.out} exists; choose another --out or pass --force`, EXIT_USAGE);
+  const toS3 = isS3Url(opts.out);
+  if (toS3) checkLocation(() => parseS3File(opts.out));
+  if (!opts.force && (toS3 ? await backupExists(opts.out) : existsSync(opts.out)))
+    throw new CliError(`${opts.out} exists; choose another --out or pass --force`, EXIT_USAGE);
   const auth = opts.auth ?? process.env.ARK_ADMIN_AUTH ?? 'super:';
   const t0 = Date.now();
   const tmp = `${opts.out}.partial`;
@@ -109,6 +126,7 @@ async function createBackup(opts: { admin: string; out: string; auth?: string; j
     throw new CliError(`the AdminServer at ${url.origin} answered ${res.statusCode}: ${msg}`, EXIT_FAILED);
   }
   const zxid = String(res.headers.last_zxid ?? '?');
+  if (toS3) return uploadFromAdmin(res, url, zxid, opts, t0);
   try {
     await pipeline(res, new Progress(process.stderr.isTTY === true && !opts.json), createWriteStream(tmp));
     // check what arrived before calling it a backup
@@ -134,6 +152,60 @@ async function createBackup(opts: { admin: string; out: string; auth?: string; j
     rmSync(tmp, { force: true });
     if (e instanceof BackupCorruptError)
       throw new CliError(`the stream from ${url.origin} (zxid ${zxid}) did not arrive whole: ${e.message}`, EXIT_FAILED);
+    throw e;
+  }
+}
+
+/**
+ * `backup create --out s3://...`: the stream goes up in parts as it arrives (memory stays at two
+ * parts) and the object is named only once the whole stream arrived with its checksum
+ * (files.ts). The tree digest is checked by `ark backup verify URL`, which reads it whole.
+ */
+async function uploadFromAdmin(
+  res: import('node:http').IncomingMessage,
+  url: URL,
+  zxid: string,
+  opts: { out: string; json?: boolean; force?: boolean },
+  t0: number,
+): Promise<number> {
+  const flow = new Progress(process.stderr.isTTY === true && !opts.json);
+  pipeline(res, flow).catch((e: unknown) => flow.destroy(e as Error));
+  let created: boolean;
+  try {
+    created = await uploadBackup(opts.out, flow, opts.force === true);
+  } catch (e) {
+    if (e instanceof BackupCorruptError)
+      throw new CliError(`the stream from ${url.origin} (zxid ${zxid}) did not arrive whole: ${e.message}`, EXIT_FAILED);
+    throw e;
+  }
+  if (!created)
+    throw new CliError(`${opts.out} exists (written meanwhile by someone else); choose another --out or pass --force`, EXIT_FAILED);
+  const { store, name } = s3File(opts.out);
+  const meta = await readBackupMeta(store, name);
+  const bytes = (await store.list('')).find((o) => o.path === name)?.bytes ?? 0;
+  const result = {
+    file: opts.out,
+    zxid: meta.zxid,
+    time: meta.time,
+    nodes: null,
+    sessions: meta.sessions,
+    bytes,
+    seconds: (Date.now() - t0) / 1000,
+  };
+  if (opts.json) console.log(JSON.stringify(result));
+  else
+    console.log(
+      `backup ${opts.out}: zxid ${result.zxid}, ${result.sessions} sessions, ${(bytes / 1e6).toFixed(2)} MB in ${result.seconds.toFixed(2)} s`,
+    );
+  return EXIT_OK;
+}
+
+/** A location that does not parse is a usage error. */
+function checkLocation<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof LocationError) throw new CliError(e.message, EXIT_USAGE);
     throw e;
   }
 }
@@ -174,7 +246,7 @@ function inspect(file: string, b: LoadedBackup): InspectReport {
     createdBy: b.meta.createdBy,
     nodes: b.snapshot.nodeCount,
     sessions: b.snapshot.sessions.length,
-    bytes: statSync(file).size,
+    bytes: b.bytes,
     dataBytes,
     digest: b.snapshot.digest.toString(),
     topBySize: [...top]
@@ -214,7 +286,7 @@ function backupCreateCommand(backup: Command): void {
     .command('create')
     .description('stream a consistent backup of a running server through its AdminServer into FILE')
     .requiredOption('--admin <url>', 'the AdminServer, e.g. http://127.0.0.1:8080')
-    .requiredOption('--out <file>', 'the backup file to write')
+    .requiredOption('--out <file>', 'the backup file to write: a path, or s3://bucket/key (object storage)')
     .option('--auth <user:password>', 'admin credentials (digest; default $ARK_ADMIN_AUTH or "super:")')
     .option('--force', 'overwrite --out')
     .option('--json', 'print the result as JSON')
@@ -227,15 +299,15 @@ function backupVerifyCommand(backup: Command): void {
   backup
     .command('verify')
     .description('check every checksum and the tree digest; exit 0 only when the backup is intact')
-    .argument('<file>')
+    .argument('<file>', 'a path, or s3://bucket/key')
     .option('--json', 'print the result as JSON')
     .action((file: string, o: { json?: boolean }) => run('backup verify', async () => verifyBackup(file, o)));
 }
 
 /** A damaged backup is verify's answer (printed, exit 1), not an error; only other failures throw. */
-function verifyBackup(file: string, o: { json?: boolean }): number {
+async function verifyBackup(file: string, o: { json?: boolean }): Promise<number> {
   try {
-    const b = loadBackup(file);
+    const b = await loadBackup(file);
     if (o.json)
       console.log(JSON.stringify({ file, ok: true, zxid: b.meta.zxid, nodes: b.snapshot.nodeCount, digest: b.snapshot.digest.toString() }));
     else console.log(`intact: ${file} (zxid ${b.meta.zxid}, ${b.snapshot.nodeCount} znodes, digest ${b.snapshot.digest})`);
@@ -252,11 +324,11 @@ function backupInspectCommand(backup: Command): void {
   backup
     .command('inspect')
     .description('what a backup holds: zxid, time, counts, size, top paths by size')
-    .argument('<file>')
+    .argument('<file>', 'a path, or s3://bucket/key')
     .option('--json', 'print as JSON')
     .action((file: string, o: { json?: boolean }) =>
       run('backup inspect', async () => {
-        const r = inspect(file, loadBackup(file));
+        const r = inspect(file, await loadBackup(file));
         if (o.json) console.log(JSON.stringify(r, null, 2));
         else printInspectReport(r);
         return EXIT_OK;
@@ -278,12 +350,11 @@ function backupListCommand(backup: Command): void {
   backup
     .command('list')
     .description('what an archive can restore to: its backups, the archived txns, exactly the reachable ranges and every gap')
-    .requiredOption('--archive <dir>', 'the archive directory (backup.archiveDir)')
+    .requiredOption('--archive <dir>', 'the archive (backup.archiveDir): a directory, or s3://bucket/prefix')
     .option('--json', 'print as JSON')
     .action((o: { archive: string; json?: boolean }) =>
       run('backup list', async () => {
-        if (!existsSync(o.archive)) throw new CliError(`${o.archive}: no such directory`, EXIT_USAGE);
-        const report = await archiveReport(openArchive(o.archive));
+        const report = await archiveReport(openArchiveArg(o.archive, ''));
         if (o.json) console.log(JSON.stringify(report, null, 2));
         else printArchiveReport(o.archive, report);
         return report.damaged.length > 0 ? EXIT_FAILED : EXIT_OK;
@@ -312,13 +383,13 @@ function restoreCommand(program: Command): void {
     .description(
       'lay down a data dir from a backup FILE, or from an archive at a point in time, for `ark server` to start from; or, with --online, restore a running server or whole ensemble',
     )
-    .argument('[file]', 'a backup file (or use --archive)')
+    .argument('[file]', 'a backup file, a path or s3://bucket/key (or use --archive)')
     .option('--data-dir <dir>', 'the data dir to create (offline restore)')
     .option('--online', 'restore a running server through its AdminServer; for an ensemble member, the whole ensemble')
     .option('--admin <url>', 'with --online: the AdminServer of any member, e.g. http://127.0.0.1:8080')
     .option('--auth <user:password>', 'with --online: admin credentials (digest; default $ARK_ADMIN_AUTH or "super:")')
     .option('--log-dir <dir>', 'a separate data log dir (dataLogDir)')
-    .option('--archive <dir>', 'restore from an archive (backups + archived log) to --to-zxid or --to-time')
+    .option('--archive <dir>', 'restore from an archive (a directory or s3://bucket/prefix) to --to-zxid or --to-time')
     .option('--to-zxid <zxid>', 'the last txn to include (decimal or 0x hex)')
     .option('--to-time <iso>', 'include every txn at or before this time')
     .option('--epoch <n>', "zxid epoch of the restored data (default: one above the backup point's)")
@@ -360,7 +431,7 @@ async function restoreOffline(file: string | undefined, o: RestoreOpts): Promise
   const epoch = o.epoch === undefined ? undefined : Number(o.epoch);
   if (epoch !== undefined && (!Number.isInteger(epoch) || epoch < 1))
     throw new CliError(`--epoch ${o.epoch} is not a positive integer`, EXIT_USAGE);
-  const from = file !== undefined ? fromBackupFile(file) : await fromArchive(o.archive!, o);
+  const from = file !== undefined ? await fromBackupFile(file) : await fromArchive(o.archive!, o);
   const r = await restoreInto(from.tree, from.sessions, {
     dataDir,
     force: o.force === true,
@@ -373,15 +444,14 @@ async function restoreOffline(file: string | undefined, o: RestoreOpts): Promise
   return EXIT_OK;
 }
 
-function fromBackupFile(file: string): RestoreSource {
-  const b = loadBackup(file);
+async function fromBackupFile(file: string): Promise<RestoreSource> {
+  const b = await loadBackup(file);
   return { tree: b.snapshot.tree, sessions: b.snapshot.sessions, file, point: null, aboveZxid: 0 };
 }
 
 async function fromArchive(archive: string, o: { toZxid?: string; toTime?: string }): Promise<RestoreSource> {
   const target = parseTarget(o);
-  if (!existsSync(archive)) throw new CliError(`--archive ${archive}: no such directory`, EXIT_USAGE);
-  const store = openArchive(archive);
+  const store = openArchiveArg(archive, '--archive ');
   const p = await pointInTime(store, target);
   // the restored server may archive into the same place: its history starts above the archive's
   const view = await readArchiveView(store);
@@ -461,7 +531,8 @@ async function restoreOnline(
   } catch {
     throw new CliError(`--admin ${o.admin} is not a URL (expected e.g. http://127.0.0.1:8080)`, EXIT_USAGE);
   }
-  loadBackup(file); // refuse a damaged file here, before the server reads it
+  const { raw } = await loadBackupRaw(file); // refuse a damaged file here, before the server reads it
+  const fromS3 = isS3Url(file);
   const auth = o.auth ?? process.env.ARK_ADMIN_AUTH ?? 'super:';
   const t0 = Date.now();
   const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
@@ -469,14 +540,17 @@ async function restoreOnline(
       url,
       {
         method: 'POST',
-        headers: { authorization: `digest ${auth}`, 'content-type': 'application/octet-stream', 'content-length': statSync(file).size },
+        headers: { authorization: `digest ${auth}`, 'content-type': 'application/octet-stream', 'content-length': raw.length },
       },
       resolve,
     );
     req.on('error', (e) => reject(new CliError(`cannot reach the AdminServer at ${url.origin}: ${e.message}`, EXIT_FAILED)));
-    createReadStream(file)
-      .on('error', (e) => req.destroy(e))
-      .pipe(req);
+    // a local file streams from disk; an object was read (and checked) already
+    if (fromS3) req.end(raw);
+    else
+      createReadStream(file)
+        .on('error', (e) => req.destroy(e))
+        .pipe(req);
   });
   let body = '';
   for await (const c of res) body += String(c);
@@ -515,6 +589,13 @@ async function restoreOnline(
 }
 
 // ---------- ark backup list --archive ----------
+
+/** An archive named on the command line: a local directory that must exist, or an s3:// URL. */
+function openArchiveArg(archive: string, what: string): ArchiveStore {
+  if (isS3Url(archive)) return checkLocation(() => openArchive(archive));
+  if (!existsSync(archive)) throw new CliError(`${what}${archive}: no such directory`, EXIT_USAGE);
+  return openArchive(archive);
+}
 
 interface ArchiveReport {
   backups: Array<{ file: string; zxid: string; time: string | null; bytes: number; error: string | null }>;

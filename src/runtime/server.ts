@@ -111,7 +111,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     });
     this.archiving =
       config.backup &&
-      new ArchiveRunner(openArchive(config.backup.archiveDir), config.backup, {
+      new ArchiveRunner(openArchive(config.backup.archiveDir, config.backup.s3), config.backup, {
         serverId: myId ?? 0,
         dataDir: this.dataDir,
         logger,
