@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { BACKUP_TRAILER_BYTES, BackupCorruptError } from './format.js';
 import { isS3Url, parseS3File } from './location.js';
-import { S3ArchiveStore } from './s3store.js';
+import { S3ArchiveStore, type OnProgress } from './s3store.js';
 
 /** The store holding an s3:// file's object, and the object's name in it. */
 export function s3File(url: string): { store: S3ArchiveStore; name: string } {
@@ -70,7 +70,7 @@ export async function uploadBackup(
   url: string,
   source: AsyncIterable<Buffer>,
   replace: boolean,
-  onProgress?: (bytes: number) => void,
+  onProgress?: OnProgress,
 ): Promise<boolean> {
   const { store, name } = s3File(url);
   return store.write(name, checkedBackupStream(url, source), !replace, onProgress);

@@ -42,6 +42,9 @@ import type { Readable } from 'node:stream';
 import type { ArchiveStore, StoredObject } from './store.js';
 import { archivePrefix, parseS3Url, s3Options, type S3Location, type S3Options } from './location.js';
 
+/** Bytes uploaded so far (the house's progress callback: the command line shows it). */
+export type OnProgress = (p: { done: number; total: number | null; unit: string }) => void;
+
 /** Something went wrong talking to the object store: the message names the URL and what to check. */
 export class S3StoreError extends Error {
   constructor(
@@ -243,18 +246,23 @@ export class S3ArchiveStore implements ArchiveStore {
     }
   }
 
-  /** Whether an object is under `path` (HEAD). */
-  async exists(path: string): Promise<boolean> {
+  /** The size of the object under `path` (HEAD), null when there is none. */
+  async size(path: string): Promise<number | null> {
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.loc.bucket, Key: this.key(path) }));
-      return true;
+      const h = await this.client.send(new HeadObjectCommand({ Bucket: this.loc.bucket, Key: this.key(path) }));
+      return h.ContentLength ?? 0;
     } catch (e) {
-      if (isNotFound(e)) return false;
+      if (isNotFound(e)) return null;
       throw describeS3Error(e, `${this.location}/${path}`, this.loc.bucket, this.endpoint);
     }
   }
 
-  async createExclusive(path: string, data: Buffer | AsyncIterable<Buffer>, onProgress?: (bytes: number) => void): Promise<boolean> {
+  /** Whether an object is under `path` (HEAD). */
+  async exists(path: string): Promise<boolean> {
+    return (await this.size(path)) !== null;
+  }
+
+  async createExclusive(path: string, data: Buffer | AsyncIterable<Buffer>, onProgress?: OnProgress): Promise<boolean> {
     return this.write(path, data, true, onProgress);
   }
 
@@ -263,12 +271,7 @@ export class S3ArchiveStore implements ArchiveStore {
    * nothing until it completes. `exclusive`: only if nothing is there (see the header for what a
    * server that ignores If-None-Match gives). False when the name was taken.
    */
-  async write(
-    path: string,
-    data: Buffer | AsyncIterable<Buffer>,
-    exclusive: boolean,
-    onProgress?: (bytes: number) => void,
-  ): Promise<boolean> {
+  async write(path: string, data: Buffer | AsyncIterable<Buffer>, exclusive: boolean, onProgress?: OnProgress): Promise<boolean> {
     if (exclusive && (await this.exists(path))) return false;
     const parts = partsOf(data, PART_BYTES);
     const first = await parts.next();
@@ -277,7 +280,7 @@ export class S3ArchiveStore implements ArchiveStore {
     if (second.done) {
       // the whole object fits in one part: one PutObject, atomic
       const ok = await this.put1(path, firstPart, exclusive);
-      if (ok) onProgress?.(firstPart.length);
+      if (ok) onProgress?.({ done: firstPart.length, total: firstPart.length, unit: 'bytes' });
       return ok;
     }
     return this.multipart(path, firstPart, second.value, parts, exclusive, onProgress);
@@ -301,7 +304,7 @@ export class S3ArchiveStore implements ArchiveStore {
     p2: Buffer,
     rest: AsyncGenerator<Buffer>,
     exclusive: boolean,
-    onProgress?: (bytes: number) => void,
+    onProgress?: OnProgress,
   ): Promise<boolean> {
     const Bucket = this.loc.bucket;
     const Key = this.key(path);
@@ -314,7 +317,7 @@ export class S3ArchiveStore implements ArchiveStore {
       const r = await this.client.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body }));
       done.push({ PartNumber, ETag: r.ETag! });
       sent += Body.length;
-      onProgress?.(sent);
+      onProgress?.({ done: sent, total: null, unit: 'bytes' });
     };
     try {
       // one part uploads while the next is read: at most two parts in memory

@@ -182,7 +182,7 @@ async function uploadFromAdmin(
     throw new CliError(`${opts.out} exists (written meanwhile by someone else); choose another --out or pass --force`, EXIT_FAILED);
   const { store, name } = s3File(opts.out);
   const meta = await readBackupMeta(store, name);
-  const bytes = (await store.list('')).find((o) => o.path === name)?.bytes ?? 0;
+  const bytes = (await store.size(name)) ?? 0;
   const result = {
     file: opts.out,
     zxid: meta.zxid,

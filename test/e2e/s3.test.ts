@@ -35,10 +35,20 @@ function arkS3(args: string[], env: Record<string, string> = {}): Promise<{ code
   });
 }
 
+/** Up to where the archive holds the state: its chain's end, or its newest backup (a quiet server may have only backups). */
+async function archivedEnd(store: S3ArchiveStore): Promise<number> {
+  const v = await readArchiveView(store);
+  return Math.max(v.end ?? -1, v.backups.at(-1)?.zxid ?? -1);
+}
+
 /** Waits until the archive at `url` holds every txn up to `zxid`. */
-async function archivedUpTo(url: string, zxid: number): Promise<void> {
+async function archivedUpTo(url: string, zxid: number, log: () => string = () => ''): Promise<void> {
   const store = new S3ArchiveStore(url);
-  await waitUntil(async () => ((await readArchiveView(store)).end ?? -1) >= zxid, `${url} archived up to ${hex(zxid)}`, 30000, 100);
+  try {
+    await waitUntil(async () => (await archivedEnd(store)) >= zxid, `${url} archived up to ${hex(zxid)}`, 30000, 100);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n${log().slice(-4000)}`);
+  }
 }
 
 /** A server on a restored data dir, and the value of `path` it serves. */
@@ -119,7 +129,7 @@ describe('object storage', { timeout: 240000 }, () => {
         'admin.serverPort': adminPort,
         'admin.serverAddress': '127.0.0.1',
       },
-      env: { ...s3.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      env: { ...s3.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ARK_LOG_LEVEL: 'info' },
     });
     const store = new S3ArchiveStore(url);
     const file = 's3://ark/files/one.arkb';
@@ -145,7 +155,7 @@ describe('object storage', { timeout: 240000 }, () => {
       // the last write: retention keeps the newest backup, at or before it, so it can be restored
       const st = await zk.setData('/s', 'later');
       mark = { zxid: Number(st.mzxid), value: 'later' };
-      await archivedUpTo(url, mark.zxid);
+      await archivedUpTo(url, mark.zxid, () => srv.output());
       await zk.close();
 
       const made = await arkS3(['backup', 'create', '--admin', `http://127.0.0.1:${adminPort}`, '--out', file, '--json']);
@@ -154,6 +164,15 @@ describe('object storage', { timeout: 240000 }, () => {
       const again = await arkS3(['backup', 'create', '--admin', `http://127.0.0.1:${adminPort}`, '--out', file]);
       assert.equal(again.code, 2, 'an existing object is not replaced without --force');
       assert.match(again.stderr, /s3:\/\/ark\/files\/one\.arkb exists/);
+      // an online restore from the URL puts the backed-up value back
+      const zk2 = await connect(`127.0.0.1:${srv.port}`);
+      await zk2.setData('/s', 'changed');
+      await zk2.close();
+      const online = await arkS3(['restore', file, '--online', '--admin', `http://127.0.0.1:${adminPort}`]);
+      assert.equal(online.code, 0, online.stderr);
+      const zk3 = await connect(`127.0.0.1:${srv.port}`);
+      assert.equal((await zk3.getData('/s')).data?.toString(), 'later');
+      await zk3.close();
     } finally {
       await srv.stop();
     }
@@ -171,7 +190,7 @@ describe('object storage', { timeout: 240000 }, () => {
     assert.equal(await serveAndRead(fromFile, '/s'), 'later');
     const pitr = join(tempDir('s3-solo-pitr'), 'd');
     // the archive's newest state (past 'later': the session's close is a txn too); retention keeps a backup at or before it
-    const end = (await readArchiveView(store)).end!;
+    const end = await archivedEnd(store);
     assert.ok(end >= mark.zxid);
     const r2 = await arkS3(['restore', '--archive', url, '--to-zxid', hex(end), '--data-dir', pitr]);
     assert.equal(r2.code, 0, r2.stderr);
@@ -190,6 +209,18 @@ describe('object storage', { timeout: 240000 }, () => {
         yield Buffer.alloc(MiB, i);
       }
     }
+    // a whole multipart upload (3 parts) reads back the same, and its name is then taken
+    async function* whole(): AsyncGenerator<Buffer> {
+      for (let i = 0; i < 20; i++) yield Buffer.alloc(MiB, i);
+    }
+    let reported = 0;
+    assert.equal(await store.createExclusive('backups/whole.arkb', whole(), (p) => (reported = p.done)), true);
+    assert.equal(reported, 20 * MiB);
+    const back = await store.read('backups/whole.arkb');
+    assert.equal(back.length, 20 * MiB);
+    assert.equal(back[19 * MiB], 19);
+    assert.equal(await store.createExclusive('backups/whole.arkb', whole()), false);
+    await store.remove('backups/whole.arkb');
     await assert.rejects(store.createExclusive('backups/a.arkb', failing()), /the source failed/);
     assert.equal(await store.exists('backups/a.arkb'), false);
     // a stream that is not a whole backup (no checksum trailer) never becomes one

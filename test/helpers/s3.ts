@@ -13,6 +13,7 @@ const require = createRequire(import.meta.url);
 interface S3rverInstance {
   run(): Promise<{ port: number }>;
   close(): Promise<void>;
+  httpServer?: import('node:http').Server;
 }
 type S3rverCtor = new (opts: Record<string, unknown>) => S3rverInstance;
 
@@ -60,6 +61,8 @@ export async function startS3(buckets: string[]): Promise<RunningS3> {
       return existsSync(uploads) ? readdirSync(uploads) : [];
     },
     async stop() {
+      // the tests' own clients keep connections alive: close() alone would wait for them
+      server.httpServer?.closeAllConnections();
       await server.close();
       rmSync(dir, { recursive: true, force: true });
     },
