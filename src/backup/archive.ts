@@ -74,6 +74,10 @@ export async function listLinks(
   for (const path of [...cache.keys()]) if (!present.has(path)) cache.delete(path);
   for (const o of listed) {
     const name = o.path.slice(TXNS.length + 1);
+    // a link replaced under its name (only on object storage that ignores conditional writes:
+    // s3store.ts) is read again
+    const had = cache.get(o.path);
+    if (had !== undefined && typeof had !== 'string' && (had.bytes !== o.bytes || had.mtimeMs !== o.mtimeMs)) cache.delete(o.path);
     if (cache.has(o.path) || !parseLinkName(name)) continue;
     try {
       const h = readChunkHeader(o.path, await store.readHead(o.path, CHUNK_HEADER_BYTES));

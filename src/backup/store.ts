@@ -8,6 +8,8 @@ import { link, mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFi
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { isS3Url, type S3Options } from './location.js';
+import { S3ArchiveStore } from './s3store.js';
 
 export interface StoredObject {
   /** the path inside the archive, e.g. txns/txns.0000000100000001 */
@@ -159,7 +161,10 @@ export class LocalArchiveStore implements ArchiveStore {
   }
 }
 
-/** The store for an archive location given on the command line or in zoo.cfg. */
-export function openArchive(location: string): ArchiveStore {
-  return new LocalArchiveStore(location);
+/**
+ * The store for an archive location given on the command line or in zoo.cfg: an s3:// URL
+ * (s3store.ts; `s3` from zoo.cfg, the rest from the environment) or a local path.
+ */
+export function openArchive(location: string, s3: S3Options = {}): ArchiveStore {
+  return isS3Url(location) ? new S3ArchiveStore(location, s3) : new LocalArchiveStore(location);
 }

@@ -15,7 +15,9 @@ import { pointInTime, type Target } from '../backup/archive.js';
 import { STAT_FIELDS, diffTrees, differs, type DiffSummary, type StatField } from '../backup/diff.js';
 import { entryJson, entryLines, summaryLine } from '../backup/diff-report.js';
 import { archiveWithKeys } from '../backup/crypt-store.js';
-import { NO_IDENTITIES, readBackupFileBytes, readIdentityFiles, type Identities } from '../backup/crypt.js';
+import { NO_IDENTITIES, readIdentityFiles, type Identities } from '../backup/crypt.js';
+import { readPlainBackup } from '../backup/files.js';
+import { isS3Url } from '../backup/location.js';
 import { readBackup } from '../backup/format.js';
 import { readOffline } from '../backup/offline.js';
 import { openArchive } from '../backup/store.js';
@@ -100,8 +102,8 @@ export async function loadSide(spec: string, o: { auth: string; ids?: Identities
     const b = readBackup(spec, await fetchBackup(spec, o.auth), o.onProgress ? { onProgress: o.onProgress } : {});
     return { spec, kind: 'server', zxid: b.snapshot.zxid, tree: b.snapshot.tree };
   }
-  if (existsSync(spec) && !isDir(spec)) {
-    const b = readBackup(spec, await readBackupFileBytes(spec, ids), o.onProgress ? { onProgress: o.onProgress } : {});
+  if ((existsSync(spec) && !isDir(spec)) || (isS3Url(spec) && !parseArchivePoint(spec))) {
+    const b = readBackup(spec, await readPlainBackup(spec, ids), o.onProgress ? { onProgress: o.onProgress } : {});
     return { spec, kind: 'backup', zxid: b.snapshot.zxid, tree: b.snapshot.tree };
   }
   if (isDir(spec)) {

@@ -16,6 +16,7 @@ import {
   mergedRanges,
   pointInTime,
   readArchiveView,
+  readBackupMeta,
   readStatus,
   restoreRanges,
   type BackupFile,
@@ -25,7 +26,9 @@ import { buildChain, runsOf } from '../backup/chain.js';
 import { readChunk } from '../backup/chunk.js';
 import { openArchive, type ArchiveStore } from '../backup/store.js';
 import { archiveWithKeys } from '../backup/crypt-store.js';
-import { KeyError, encrypt, loadRecipients, readBackupFileBytes, readIdentityFiles, type Identities } from '../backup/crypt.js';
+import { KeyError, encrypt, loadRecipients, readIdentityFiles, type Identities } from '../backup/crypt.js';
+import { backupExists, NoSuchBackupError, readPlainBackup, s3File, uploadBackup } from '../backup/files.js';
+import { isS3Url, LocationError, parseS3File } from '../backup/location.js';
 import { RestoreError, restoreInto, type RestoreResult } from '../backup/restore.js';
 import type { SessionRecord } from '../storage/snapshot.js';
 import type { DataTree } from '../tree/datatree.js';
@@ -78,8 +81,12 @@ function identities(files: readonly string[] | undefined): Identities {
 
 /** A backup file's plain bytes (decrypted when it is age-encrypted: crypt.ts); `onProgress`: encrypted bytes read. */
 async function plainBackupBytes(file: string, ids: Identities, onProgress?: OnProgress): Promise<Buffer> {
-  if (!existsSync(file)) throw new CliError(`${file}: no such file`, EXIT_USAGE);
-  return readBackupFileBytes(file, ids, onProgress);
+  try {
+    return await readPlainBackup(file, ids, onProgress);
+  } catch (e) {
+    if (e instanceof NoSuchBackupError || e instanceof LocationError) throw new CliError(e.message, EXIT_USAGE);
+    throw e;
+  }
 }
 
 /**
@@ -193,7 +200,10 @@ async function createBackup(opts: CreateOpts, progress: ProgressReporter): Promi
   } catch {
     throw new CliError(`--admin ${opts.admin} is not a URL (expected e.g. http://127.0.0.1:8080)`, EXIT_USAGE);
   }
-  if (existsSync(opts.out) && !opts.force) throw new CliError(`${opts.out} exists; choose another --out or pass --force`, EXIT_USAGE);
+  const toS3 = isS3Url(opts.out);
+  if (toS3) checkLocation(() => parseS3File(opts.out));
+  if (!opts.force && (toS3 ? await backupExists(opts.out) : existsSync(opts.out)))
+    throw new CliError(`${opts.out} exists; choose another --out or pass --force`, EXIT_USAGE);
   const auth = opts.auth ?? process.env.ARK_ADMIN_AUTH ?? 'super:';
   const t0 = Date.now();
   const tmp = `${opts.out}.partial`;
@@ -213,13 +223,14 @@ async function createBackup(opts: CreateOpts, progress: ProgressReporter): Promi
     throw new CliError(`the AdminServer at ${url.origin} answered ${res.statusCode}: ${msg}`, EXIT_FAILED);
   }
   const zxid = String(res.headers.last_zxid ?? '?');
+  // the size is not known before the end (compressed as it is captured), the znode count is
+  const nodes = Number(res.headers.node_count);
+  const counting =
+    res.headers.node_count !== undefined && Number.isSafeInteger(nodes) && nodes >= 0
+      ? new CountZnodes(progress.stage('receiving'), nodes)
+      : new CountBytes(progress.stage('receiving'), null);
+  if (toS3) return uploadFromAdmin(res, counting, url, zxid, { ...opts, recipients }, t0, progress);
   try {
-    // the size is not known before the end (compressed as it is captured), the znode count is
-    const nodes = Number(res.headers.node_count);
-    const counting =
-      res.headers.node_count !== undefined && Number.isSafeInteger(nodes) && nodes >= 0
-        ? new CountZnodes(progress.stage('receiving'), nodes)
-        : new CountBytes(progress.stage('receiving'), null);
     const keep = new Keep();
     if (recipients.length === 0) await pipeline(res, counting, createWriteStream(tmp));
     else await pipeline(res, counting, keep, (plain: AsyncIterable<Buffer>) => encrypt(plain, recipients), createWriteStream(tmp));
@@ -250,6 +261,65 @@ async function createBackup(opts: CreateOpts, progress: ProgressReporter): Promi
     rmSync(tmp, { force: true });
     if (e instanceof BackupCorruptError)
       throw new CliError(`the stream from ${url.origin} (zxid ${zxid}) did not arrive whole: ${e.message}`, EXIT_FAILED);
+    throw e;
+  }
+}
+
+/**
+ * `backup create --out s3://...`: the stream goes up in parts as it arrives (memory stays at two
+ * parts) and the object is named only once the whole stream arrived with its checksum
+ * (files.ts). The tree digest is checked by `ark backup verify URL`, which reads it whole.
+ */
+async function uploadFromAdmin(
+  res: import('node:http').IncomingMessage,
+  counting: Transform,
+  url: URL,
+  zxid: string,
+  opts: { out: string; json?: boolean; force?: boolean; recipients: string[] },
+  t0: number,
+  progress: ProgressReporter,
+): Promise<number> {
+  pipeline(res, counting).catch((e: unknown) => counting.destroy(e as Error));
+  let created: boolean;
+  try {
+    created = await uploadBackup(opts.out, counting, opts.force === true, { recipients: opts.recipients });
+    progress.done();
+  } catch (e) {
+    if (e instanceof BackupCorruptError)
+      throw new CliError(`the stream from ${url.origin} (zxid ${zxid}) did not arrive whole: ${e.message}`, EXIT_FAILED);
+    throw e;
+  }
+  if (!created)
+    throw new CliError(`${opts.out} exists (written meanwhile by someone else); choose another --out or pass --force`, EXIT_FAILED);
+  const { store, name } = s3File(opts.out);
+  // the head of an encrypted object is read back through the keys... which a writer need not hold:
+  // its zxid is the one the AdminServer announced
+  const meta = opts.recipients.length > 0 ? null : await readBackupMeta(store, name);
+  const bytes = (await store.size(name)) ?? 0;
+  const result = {
+    file: opts.out,
+    encrypted: opts.recipients.length > 0,
+    zxid: meta?.zxid ?? zxid,
+    time: meta?.time ?? null,
+    nodes: null,
+    sessions: meta?.sessions ?? null,
+    bytes,
+    seconds: (Date.now() - t0) / 1000,
+  };
+  if (opts.json) console.log(JSON.stringify(result));
+  else
+    console.log(
+      `backup ${opts.out}: zxid ${result.zxid}${meta ? `, ${meta.sessions} sessions` : ' (encrypted)'}, ${(bytes / 1e6).toFixed(2)} MB in ${result.seconds.toFixed(2)} s`,
+    );
+  return EXIT_OK;
+}
+
+/** A location that does not parse is a usage error. */
+function checkLocation<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof LocationError) throw new CliError(e.message, EXIT_USAGE);
     throw e;
   }
 }
@@ -290,7 +360,7 @@ function inspect(file: string, b: LoadedBackup): InspectReport {
     createdBy: b.meta.createdBy,
     nodes: b.snapshot.nodeCount,
     sessions: b.snapshot.sessions.length,
-    bytes: statSync(file).size,
+    bytes: b.bytes,
     dataBytes,
     digest: b.snapshot.digest.toString(),
     topBySize: [...top]
@@ -337,7 +407,7 @@ function backupCreateCommand(backup: Command): void {
     .option('--admin <url>', 'the AdminServer, e.g. http://127.0.0.1:8080')
     .option('--data-dir <dir>', "instead of --admin: a stopped server's dataDir (Ark's, or Apache ZooKeeper's)")
     .option('--log-dir <dir>', 'with --data-dir: its dataLogDir, when zoo.cfg sets one')
-    .requiredOption('--out <file>', 'the backup file to write')
+    .requiredOption('--out <file>', 'the backup file to write: a path, or s3://bucket/key (object storage)')
     .option('--auth <user:password>', 'admin credentials (digest; default $ARK_ADMIN_AUTH or "super:")')
     .option('--force', 'overwrite --out')
     .option('--recipient <age1...>', 'encrypt the backup to this age public key (repeatable, as age -r)', collect, [])
@@ -373,7 +443,7 @@ function backupVerifyCommand(backup: Command): void {
   backup
     .command('verify')
     .description('check every checksum and the tree digest; exit 0 only when the backup is intact')
-    .argument('<file>')
+    .argument('<file>', 'a path, or s3://bucket/key')
     .option('--identity <file>', 'an age identity file to decrypt an encrypted backup with (repeatable, as age -i)', collect, [])
     .option('--json', 'print the result as JSON')
     .action((file: string, o: { json?: boolean; identity: string[] }) =>
@@ -404,7 +474,7 @@ function backupInspectCommand(backup: Command): void {
   backup
     .command('inspect')
     .description('what a backup holds: zxid, time, counts, size, top paths by size')
-    .argument('<file>')
+    .argument('<file>', 'a path, or s3://bucket/key')
     .option('--identity <file>', 'an age identity file to decrypt an encrypted backup with (repeatable, as age -i)', collect, [])
     .option('--json', 'print as JSON')
     .action((file: string, o: { json?: boolean; identity: string[] }) =>
@@ -431,13 +501,12 @@ function backupListCommand(backup: Command): void {
   backup
     .command('list')
     .description('what an archive can restore to: its backups, the archived txns, exactly the reachable ranges and every gap')
-    .requiredOption('--archive <dir>', 'the archive directory (backup.archiveDir)')
+    .requiredOption('--archive <dir>', 'the archive (backup.archiveDir): a directory, or s3://bucket/prefix')
     .option('--identity <file>', 'an age identity file to decrypt an encrypted archive with (repeatable, as age -i)', collect, [])
     .option('--json', 'print as JSON')
     .action((o: { archive: string; json?: boolean; identity: string[] }) =>
       run('backup list', async () => {
-        if (!existsSync(o.archive)) throw new CliError(`${o.archive}: no such directory`, EXIT_USAGE);
-        const report = await archiveReport(archiveWithKeys(openArchive(o.archive), { identities: identities(o.identity) }));
+        const report = await archiveReport(archiveWithKeys(openArchiveArg(o.archive, ''), { identities: identities(o.identity) }));
         if (o.json) console.log(JSON.stringify(report, null, 2));
         else printArchiveReport(o.archive, report);
         return report.damaged.length > 0 ? EXIT_FAILED : EXIT_OK;
@@ -467,13 +536,13 @@ function restoreCommand(program: Command): void {
     .description(
       'lay down a data dir from a backup FILE, or from an archive at a point in time, for `ark server` to start from; or, with --online, restore a running server or whole ensemble',
     )
-    .argument('[file]', 'a backup file (or use --archive)')
+    .argument('[file]', 'a backup file, a path or s3://bucket/key (or use --archive)')
     .option('--data-dir <dir>', 'the data dir to create (offline restore)')
     .option('--online', 'restore a running server through its AdminServer; for an ensemble member, the whole ensemble')
     .option('--admin <url>', 'with --online: the AdminServer of any member, e.g. http://127.0.0.1:8080')
     .option('--auth <user:password>', 'with --online: admin credentials (digest; default $ARK_ADMIN_AUTH or "super:")')
     .option('--log-dir <dir>', 'a separate data log dir (dataLogDir)')
-    .option('--archive <dir>', 'restore from an archive (backups + archived log) to --to-zxid or --to-time')
+    .option('--archive <dir>', 'restore from an archive (a directory or s3://bucket/prefix) to --to-zxid or --to-time')
     .option('--to-zxid <zxid>', 'the last txn to include (decimal or 0x hex)')
     .option('--to-time <iso>', 'include every txn at or before this time')
     .option('--epoch <n>', "zxid epoch of the restored data (default: one above the backup point's)")
@@ -544,8 +613,7 @@ async function fromArchive(
   progress: ProgressReporter,
 ): Promise<RestoreSource> {
   const target = parseTarget(o);
-  if (!existsSync(archive)) throw new CliError(`--archive ${archive}: no such directory`, EXIT_USAGE);
-  const store = archiveWithKeys(openArchive(archive), { identities: ids });
+  const store = archiveWithKeys(openArchiveArg(archive, '--archive '), { identities: ids });
   const p = await pointInTime(store, target, {
     loading: progress.stage('loading the backup'),
     replaying: progress.stage('replaying archived txns'),
@@ -696,6 +764,13 @@ async function restoreOnline(
 }
 
 // ---------- ark backup list --archive ----------
+
+/** An archive named on the command line: a local directory that must exist, or an s3:// URL. */
+function openArchiveArg(archive: string, what: string): ArchiveStore {
+  if (isS3Url(archive)) return checkLocation(() => openArchive(archive));
+  if (!existsSync(archive)) throw new CliError(`${what}${archive}: no such directory`, EXIT_USAGE);
+  return openArchive(archive);
+}
 
 interface ArchiveReport {
   backups: Array<{ file: string; zxid: string; time: string | null; bytes: number; error: string | null }>;

@@ -13,6 +13,7 @@ import { createLogger, type Logger } from '../util/log.js';
 import { ARK_VERSION, VERSION_STRING } from '../version.js';
 import { registerDataCommands } from './data.js';
 import { DirSetupError, prepareServerDirs } from './dirs.js';
+import { isS3Url } from '../backup/location.js';
 import { registerMigrateCommands } from './migrate.js';
 import { registerBackupCommands } from './backup.js';
 import { registerCopyCommand } from './copy.js';
@@ -163,7 +164,8 @@ function serverDirs(config: ServerConfig): Array<{ key: string; path: string }> 
   const dirs = [{ key: 'dataDir', path: config.dataDir }];
   if (config.dataLogDir !== config.dataDir) dirs.push({ key: 'dataLogDir', path: config.dataLogDir });
   const archive = config.systemProperties.get('zookeeper.backup.archiveDir');
-  if (archive) dirs.push({ key: 'backup.archiveDir', path: archive });
+  // an object store is checked when the archive is first read (an outage then is logged, not fatal)
+  if (archive && !isS3Url(archive)) dirs.push({ key: 'backup.archiveDir', path: archive });
   return dirs;
 }
 

@@ -99,6 +99,9 @@ const SYSTEM_HONOURED = [
   'backup.retainHours',
   'backup.recipients',
   'backup.recipientsFile',
+  'backup.s3.endpoint',
+  'backup.s3.region',
+  'backup.s3.forcePathStyle',
   // client TLS: the unified client port (and CLIENT_TLS_KEYS)
   'client.portUnification',
 ] as const;

@@ -3,6 +3,7 @@
 
 import type { PeerRole, QuorumServerSpec } from './serverline.js';
 import type { ClientTlsConfig } from './tls.js';
+import type { S3Options } from '../backup/location.js';
 
 export interface ServerConfig {
   tickTimeMs: number;
@@ -81,8 +82,10 @@ export interface ServerConfig {
 
 /** backup.*: where the ensemble (or standalone server) archives its committed txns and full backups. */
 export interface BackupConfig {
-  /** backup.archiveDir, resolved like dataDir */
+  /** backup.archiveDir, resolved like dataDir, or an s3:// URL as given */
   archiveDir: string;
+  /** backup.s3.*: how to reach the object store of an s3:// archiveDir (unset: the AWS environment) */
+  s3: S3Options;
   /** backup.archiveIntervalMs: the committed txns reach the archive at least this often (the RPO) */
   archiveIntervalMs: number;
   /** backup.intervalMs: a full backup into the archive this often; 0 = only when the archive needs a new base */

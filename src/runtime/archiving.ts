@@ -25,6 +25,7 @@ import { encodeChunkHeader } from '../backup/chunk.js';
 import { START_LINK, isRestoreBase, linkName } from '../backup/chain.js';
 import { backupMeta, backupStream, type BackupResult } from '../backup/format.js';
 import type { ArchiveStore } from '../backup/store.js';
+import { isS3Url } from '../backup/location.js';
 import type { Logger } from '../util/log.js';
 import { epochOf, hexZxid as hex } from '../util/zxid.js';
 
@@ -186,7 +187,11 @@ export class ArchiveRunner {
     this.lastProblem = key;
     this.host.logger.error(
       { action: a.kind, err: message, archive: this.store.location },
-      'archiving failed: the txns stay in the txn log (purge keeps what is not archived) and are archived once the archive can be written; check that backup.archiveDir exists, is writable and has free space',
+      `archiving failed: the txns stay in the txn log (purge keeps what is not archived) and are archived once the archive can be written; ${
+        isS3Url(this.store.location)
+          ? 'check the object store the error names (credentials, bucket, endpoint: AWS_* or backup.s3.*)'
+          : 'check that backup.archiveDir exists, is writable and has free space'
+      }`,
     );
   }
 

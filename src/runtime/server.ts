@@ -127,7 +127,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     this.archiveRecipients = recipients.length;
     this.archiving =
       config.backup &&
-      new ArchiveRunner(archiveWithKeys(openArchive(config.backup.archiveDir), { recipients }), config.backup, {
+      new ArchiveRunner(archiveWithKeys(openArchive(config.backup.archiveDir, config.backup.s3), { recipients }), config.backup, {
         serverId: myId ?? 0,
         dataDir: this.dataDir,
         logger,

@@ -902,7 +902,26 @@ describe('resolveConfig: runtime settings are typed and checked', () => {
       retainHours: 0.5,
       recipients: [],
       recipientsFile: null,
+      s3: {},
     });
+  });
+
+  test('backup.archiveDir as an s3:// URL is kept as given, with backup.s3.*; backup.s3.* beside a directory is ignored with a warning', () => {
+    const { config, warnings } = cfg(
+      [
+        'dataDir=/d',
+        'backup.archiveDir=s3://acme-ark/prod',
+        'backup.s3.endpoint=http://127.0.0.1:9000',
+        'backup.s3.region=eu-west-1',
+        'backup.s3.forcePathStyle=false',
+      ].join('\n'),
+      { baseDir: '/base' },
+    );
+    assert.deepEqual(warnings, []);
+    assert.equal(config.backup?.archiveDir, 's3://acme-ark/prod');
+    assert.deepEqual(config.backup?.s3, { endpoint: 'http://127.0.0.1:9000', region: 'eu-west-1', forcePathStyle: false });
+    const local = cfg('dataDir=/d\nbackup.archiveDir=/a\nbackup.s3.region=eu-west-1');
+    assert.match(local.warnings.join('\n'), /backup\.s3\.region: ignored, backup\.archiveDir is not an s3:\/\/ URL/);
   });
 
   test('the archive interval defaults to a minute; txnLogSizeLimitInKb <= 0 means no size limit', () => {
@@ -932,6 +951,18 @@ describe('resolveConfig: runtime settings are typed and checked', () => {
   ] as const) {
     test(`${line} stops start-up naming ${key}`, () => {
       throwsConfigError(() => cfg(`dataDir=/d\nbackup.archiveDir=/a\n${line}`), key, key);
+    });
+  }
+
+  for (const [line, key] of [
+    ['backup.archiveDir=s3://Bad_Bucket/x', 'backup.archiveDir'],
+    ['backup.archiveDir=s3://ok-bucket/a//b', 'backup.archiveDir'],
+    ['backup.s3.endpoint=minio:9000', 'backup.s3.endpoint'],
+    ['backup.s3.region=EU WEST', 'backup.s3.region'],
+    ['backup.s3.forcePathStyle=yes', 'backup.s3.forcePathStyle'],
+  ] as const) {
+    test(`${line} stops start-up naming ${key}`, () => {
+      throwsConfigError(() => cfg(`dataDir=/d\nbackup.archiveDir=s3://ok-bucket/x\n${line}`), key, key);
     });
   }
 
