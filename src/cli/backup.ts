@@ -26,6 +26,7 @@ import { openArchive, type ArchiveStore } from '../backup/store.js';
 import { archiveWithKeys } from '../backup/crypt-store.js';
 import { KeyError, encrypt, loadRecipients, readBackupFileBytes, readIdentityFiles, type Identities } from '../backup/crypt.js';
 import { RestoreError, restoreInto, type RestoreResult } from '../backup/restore.js';
+import { subtreeTree } from '../backup/subtree.js';
 import type { SessionRecord } from '../storage/snapshot.js';
 import type { DataTree } from '../tree/datatree.js';
 import { epochOf, hexZxid as hex } from '../util/zxid.js';
@@ -395,6 +396,7 @@ interface RestoreOpts {
   admin?: string;
   auth?: string;
   identity: string[];
+  path?: string;
 }
 
 function restoreCommand(program: Command): void {
@@ -408,6 +410,10 @@ function restoreCommand(program: Command): void {
     .option('--online', 'restore a running server through its AdminServer; for an ensemble member, the whole ensemble')
     .option('--admin <url>', 'with --online: the AdminServer of any member, e.g. http://127.0.0.1:8080')
     .option('--auth <user:password>', 'with --online: admin credentials (digest; default $ARK_ADMIN_AUTH or "super:")')
+    .option(
+      '--path <znode>',
+      'restore only this znode and its descendants: offline, a data dir holding them (every field) and the ancestors that reach them; --online, one atomic change of a running server or ensemble',
+    )
     .option('--log-dir <dir>', 'a separate data log dir (dataLogDir)')
     .option('--archive <dir>', 'restore from an archive (backups + archived log) to --to-zxid or --to-time')
     .option('--to-zxid <zxid>', 'the last txn to include (decimal or 0x hex)')
@@ -453,7 +459,8 @@ async function restoreOffline(file: string | undefined, o: RestoreOpts): Promise
   if (epoch !== undefined && (!Number.isInteger(epoch) || epoch < 1))
     throw new CliError(`--epoch ${o.epoch} is not a positive integer`, EXIT_USAGE);
   const ids = identities(o.identity);
-  const from = file !== undefined ? await fromBackupFile(file, ids) : await fromArchive(o.archive!, o, ids);
+  const whole = file !== undefined ? await fromBackupFile(file, ids) : await fromArchive(o.archive!, o, ids);
+  const from = o.path === undefined ? whole : { ...whole, ...subtreeTree(whole.tree, whole.sessions, o.path) };
   const r = await restoreInto(from.tree, from.sessions, {
     dataDir,
     force: o.force === true,
@@ -462,7 +469,7 @@ async function restoreOffline(file: string | undefined, o: RestoreOpts): Promise
     ...(epoch !== undefined ? { epoch } : {}),
     aboveZxid: from.aboveZxid,
   });
-  printRestored(from, r, o.json === true);
+  printRestored(from, r, o.json === true, o.path);
   return EXIT_OK;
 }
 
@@ -492,12 +499,13 @@ async function fromArchive(archive: string, o: { toZxid?: string; toTime?: strin
   };
 }
 
-function printRestored(from: RestoreSource, r: RestoreResult, json: boolean): void {
+function printRestored(from: RestoreSource, r: RestoreResult, json: boolean, path: string | undefined): void {
   const { file, point } = from;
   if (json) {
     console.log(
       JSON.stringify({
         from: file,
+        ...(path === undefined ? {} : { path }),
         ...point,
         dataDir: r.dataDir,
         backupZxid: hex(r.fromZxid),
@@ -510,7 +518,7 @@ function printRestored(from: RestoreSource, r: RestoreResult, json: boolean): vo
     return;
   }
   console.log(
-    `restored ${file} into ${r.dataDir}: ${r.nodes} znodes, ${r.sessions} sessions${r.droppedSessions ? `, ${r.droppedSessions} ended` : ''}`,
+    `restored ${file}${path === undefined ? '' : ` (only ${path} and its descendants)`} into ${r.dataDir}: ${r.nodes} znodes, ${r.sessions} sessions${r.droppedSessions ? `, ${r.droppedSessions} ended` : ''}`,
   );
   if (point) {
     const when =
@@ -542,6 +550,7 @@ async function restoreOnline(
     toZxid?: string;
     toTime?: string;
     identity: string[];
+    path?: string;
   },
 ): Promise<number> {
   if (file === undefined)
@@ -560,12 +569,15 @@ async function restoreOnline(
   let url: URL;
   try {
     url = new URL('/commands/restore', o.admin);
+    if (o.path !== undefined) url.searchParams.set('path', o.path);
   } catch {
     throw new CliError(`--admin ${o.admin} is not a URL (expected e.g. http://127.0.0.1:8080)`, EXIT_USAGE);
   }
   // refuse a damaged file here, before the server reads it; the server gets the plain backup (it holds no private key)
   const plain = await plainBackupBytes(file, identities(o.identity));
-  readBackup(file, plain);
+  const checked = readBackup(file, plain);
+  // a path the backup does not hold, or one that cannot be restored by path, is refused here too
+  if (o.path !== undefined) subtreeTree(checked.snapshot.tree, [], o.path);
   const auth = o.auth ?? process.env.ARK_ADMIN_AUTH ?? 'super:';
   const t0 = Date.now();
   const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
@@ -582,7 +594,15 @@ async function restoreOnline(
   });
   let body = '';
   for await (const c of res) body += String(c);
-  let answer: { last_zxid?: number; backup_zxid?: number; node_count?: number; sessions?: number; error?: string | null } = {};
+  let answer: {
+    last_zxid?: number;
+    backup_zxid?: number;
+    node_count?: number;
+    sessions?: number;
+    path?: string;
+    ephemerals_skipped?: number;
+    error?: string | null;
+  } = {};
   try {
     answer = JSON.parse(body) as typeof answer;
   } catch {
@@ -604,6 +624,24 @@ async function restoreOnline(
     sessions: answer.sessions,
     seconds: (Date.now() - t0) / 1000,
   };
+  if (o.path !== undefined) {
+    const sub = {
+      file,
+      server: url.origin,
+      path: o.path,
+      backupZxid: result.backupZxid,
+      zxid: result.zxid,
+      znodes: answer.node_count,
+      ephemeralsSkipped: answer.ephemerals_skipped ?? 0,
+      seconds: result.seconds,
+    };
+    if (o.json) console.log(JSON.stringify(sub));
+    else
+      console.log(
+        `restored ${o.path} from ${file} (zxid ${sub.backupZxid}) through ${url.origin}: ${sub.znodes} znodes as one txn, zxid ${sub.zxid}${sub.ephemeralsSkipped ? `; ${sub.ephemeralsSkipped} ephemeral nodes of the backup's sessions left out` : ''}`,
+      );
+    return EXIT_OK;
+  }
   if (o.json) console.log(JSON.stringify(result));
   else {
     console.log(
