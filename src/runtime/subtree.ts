@@ -10,7 +10,7 @@
 // as ZooKeeper reads it): over that it is refused here, before anything changes, saying by how much.
 import { JuteWriter } from '../wire/jute.js';
 import { OpCode, writeRequest, type Request } from '../wire/protocol.js';
-import { ZkClient } from '../client/client.js';
+import { ZooKeeperClient } from '../client/zookeeper.js';
 import { KeeperError, ErrorCode } from '../util/errors.js';
 import { readBackupAsync, checkedBody } from '../backup/format.js';
 import { subtreeNodes } from '../backup/subtree.js';
@@ -53,13 +53,18 @@ export async function restoreSubtreeLive(raw: Buffer, path: string, target: Subt
     );
   if (target.port === null)
     throw new Error('a live subtree restore goes through the plain client port, and this server has none (only secureClientPort)');
-  const client = await ZkClient.connect({ host: target.host, port: target.port, sessionTimeoutMs: 30_000 }).catch((e: Error) => {
-    throw new Error(`cannot reach this server's client port ${target.host}:${target.port} (is it serving?): ${e.message}`);
+  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+  const client = new ZooKeeperClient(`${host}:${target.port}`, {
+    sessionTimeoutMs: 30_000,
+    requestBytesMax: target.juteMaxBufferBytes,
   });
   try {
+    await client.waitForConnected({ timeoutMs: 10_000 }).catch((e: Error) => {
+      throw new Error(`cannot reach this server's client port ${host}:${target.port} (is it serving?): ${e.message}`);
+    });
     await client.addAuth('digest', target.credentials);
-    await client.send(request);
-    return { zxid: client.lastZxid, backupZxid: b.snapshot.tree.lastProcessedZxid, path, nodes: nodes.length, ephemeralsSkipped };
+    const zxid = await client.restoreSubtree(path, nodes);
+    return { zxid, backupZxid: b.snapshot.tree.lastProcessedZxid, path, nodes: nodes.length, ephemeralsSkipped };
   } catch (e) {
     if (e instanceof KeeperError) throw new Error(`the server refused the subtree restore of ${path}: ${refusal(e)}`);
     throw e;

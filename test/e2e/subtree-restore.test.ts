@@ -161,12 +161,18 @@ describe('subtree restore', { timeout: 180000 }, () => {
 
   test('a standalone server: a missing /app comes back under a nested parent; bad paths and a subtree over jute.maxbuffer are refused clearly', async () => {
     const adminPort = await freePort();
-    const s = await startArk({
-      cfg: { 'admin.enableServer': true, 'admin.serverPort': adminPort, 'admin.serverAddress': '127.0.0.1', 'jute.maxbuffer': 8192 },
-    });
+    const archive = tempDir('subtree-archive');
+    const cfg = {
+      'admin.enableServer': true,
+      'admin.serverPort': adminPort,
+      'admin.serverAddress': '127.0.0.1',
+      'jute.maxbuffer': 8192,
+      'backup.archiveDir': archive,
+    };
+    let s = await startArk({ cfg });
     const admin = `http://127.0.0.1:${adminPort}`;
     try {
-      const c = await clientOn(s.port);
+      let c = await clientOn(s.port);
       await c.create('/a', 'parent');
       await c.create('/a/app', 'v1', { acl: OPEN });
       await c.create('/a/app/x', 'x1');
@@ -183,11 +189,11 @@ describe('subtree restore', { timeout: 180000 }, () => {
 
       const r = await ark(['restore', file, '--online', '--admin', admin, '--auth', AUTH, '--path', '/a/app']);
       assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}\n${s.output()}`);
-      assert.match(r.stdout, /restored \/a\/app .* 2 znodes as one txn/);
+      assert.match(r.stdout, /restored \/a\/app .* 2 znodes as one txn, zxid (0x[0-9a-f]+)/);
+      const restoreZxid = /zxid (0x[0-9a-f]+)$/m.exec(r.stdout.trim())![1]!;
       assert.equal((await childEvent).type, EventType.NodeChildrenChanged);
       assert.deepEqual(await subtree(c, '/a/app'), expected);
       assert.ok((await c.exists('/a'))!.cversion > cv, "the parent's cversion moves forward");
-
       const refused = async (args: string[], re: RegExp): Promise<void> => {
         const x = await ark(['restore', file, '--online', '--admin', admin, '--auth', AUTH, ...args]);
         assert.notEqual(x.code, 0, `${args.join(' ')} must be refused`);
@@ -199,6 +205,29 @@ describe('subtree restore', { timeout: 180000 }, () => {
       await refused(['--path', 'app'], /not a valid znode path/);
       await refused(['--path', '/big'], /over jute\.maxbuffer \(8192\)/);
       assert.equal((await c.getChildren('/big')).length, 40, 'a refused restore changed nothing');
+      await c.setData('/a/app', 'after the restore');
+      c.disconnect();
+
+      // the txn is in the log: a kill -9 and a restart replay it
+      await s.kill();
+      s = await startArk({ cfg: { ...cfg, clientPort: s.port }, dataDir: s.dataDir });
+      c = await clientOn(s.port);
+      assert.deepEqual(
+        await subtree(c, '/a/app/x'),
+        expected.filter((l) => l.startsWith('/a/app/x')),
+      );
+      assert.equal((await c.getData('/a/app')).data.toString(), 'after the restore');
+
+      // and in the archive: a point-in-time restore to the restore txn replays it
+      await s.stop({ keepData: true });
+      const pitr = tempDir('subtree-pitr');
+      const p = await ark(['restore', '--archive', archive, '--to-zxid', restoreZxid, '--data-dir', pitr, '--path', '/a/app']);
+      assert.equal(p.code, 0, `${p.stdout}\n${p.stderr}`);
+      s = await startArk({ cfg, dataDir: pitr });
+      c = await clientOn(s.port);
+      assert.deepEqual(await subtree(c, '/a/app'), expected, 'the point in time is right after the restore txn');
+      assert.deepEqual((await c.getChildren('/')).sort(), ['a', 'zookeeper']);
+
       c.disconnect();
     } finally {
       await s.kill();
