@@ -3,10 +3,10 @@
 import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { fsyncPath } from '../storage/filelog.js';
 import { get as httpGet, request as httpRequest } from 'node:http';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import { BackupCorruptError, readBackup, type LoadedBackup } from '../backup/format.js';
+import { BackupCorruptError, readBackup, writeBackup, type LoadedBackup } from '../backup/format.js';
 import {
   gaps,
   linkPath,
@@ -553,16 +553,17 @@ async function restoreOnline(
     path?: string;
   },
 ): Promise<number> {
-  if (file === undefined)
+  const pointInTimeSubtree = file === undefined && o.archive !== undefined && o.path !== undefined;
+  if (file === undefined && !pointInTimeSubtree)
     throw new CliError(
-      '--online restores a backup FILE (for a point in time, restore from the archive into a file first with ark backup create, or offline with --archive)',
+      '--online restores a backup FILE, or with --path a subtree from --archive at --to-zxid/--to-time (for the whole tree at a point in time, restore offline with --archive)',
       EXIT_USAGE,
     );
   if (o.admin === undefined)
     throw new CliError('--online needs --admin URL (the AdminServer of the server, or of any member of the ensemble)', EXIT_USAGE);
-  if (o.dataDir !== undefined || o.archive !== undefined || o.toZxid !== undefined || o.toTime !== undefined) {
+  if (o.dataDir !== undefined || (!pointInTimeSubtree && (o.archive !== undefined || o.toZxid !== undefined || o.toTime !== undefined))) {
     throw new CliError(
-      '--online restores a backup FILE into a running server: --data-dir, --archive, --to-zxid and --to-time are for an offline restore',
+      '--online restores a backup FILE into a running server: --data-dir is for an offline restore, and --archive, --to-zxid and --to-time go online only with --path (and no FILE)',
       EXIT_USAGE,
     );
   }
@@ -573,11 +574,22 @@ async function restoreOnline(
   } catch {
     throw new CliError(`--admin ${o.admin} is not a URL (expected e.g. http://127.0.0.1:8080)`, EXIT_USAGE);
   }
-  // refuse a damaged file here, before the server reads it; the server gets the plain backup (it holds no private key)
-  const plain = await plainBackupBytes(file, identities(o.identity));
-  const checked = readBackup(file, plain);
-  // a path the backup does not hold, or one that cannot be restored by path, is refused here too
-  if (o.path !== undefined) subtreeTree(checked.snapshot.tree, [], o.path);
+  const ids = identities(o.identity);
+  let plain: Buffer;
+  if (pointInTimeSubtree) {
+    // the point in time is built here (the archive and its keys are the operator's); the server
+    // gets a backup of the subtree and the ancestors that reach it, nothing else
+    const from = await fromArchive(o.archive!, o, ids);
+    file = `${o.archive} at ${from.point!.reachedZxid}`;
+    const sub = subtreeTree(from.tree, [], o.path!);
+    plain = await backupBytes(sub.tree);
+  } else {
+    // refuse a damaged file here, before the server reads it; the server gets the plain backup (it holds no private key)
+    plain = await plainBackupBytes(file!, ids);
+    const checked = readBackup(file!, plain);
+    // a path the backup does not hold, or one that cannot be restored by path, is refused here too
+    if (o.path !== undefined) subtreeTree(checked.snapshot.tree, [], o.path);
+  }
   const auth = o.auth ?? process.env.ARK_ADMIN_AUTH ?? 'super:';
   const t0 = Date.now();
   const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
@@ -652,6 +664,19 @@ async function restoreOnline(
     );
   }
   return EXIT_OK;
+}
+
+/** A backup file's bytes of this tree (no sessions), in memory: what an online restore uploads. */
+async function backupBytes(tree: DataTree): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      parts.push(chunk);
+      cb();
+    },
+  });
+  await writeBackup(tree, [], sink, { createdBy: 'ark restore --online --path' });
+  return Buffer.concat(parts);
 }
 
 // ---------- ark backup list --archive ----------

@@ -228,6 +228,26 @@ describe('subtree restore', { timeout: 180000 }, () => {
       assert.deepEqual(await subtree(c, '/a/app'), expected, 'the point in time is right after the restore txn');
       assert.deepEqual((await c.getChildren('/')).sort(), ['a', 'zookeeper']);
 
+      // the same point in time, online: the command builds it from the archive and sends the subtree
+      await c.delete('/a/app/x');
+      const o = await ark([
+        'restore',
+        '--online',
+        '--admin',
+        admin,
+        '--auth',
+        AUTH,
+        '--archive',
+        archive,
+        '--to-zxid',
+        restoreZxid,
+        '--path',
+        '/a/app',
+        '--json',
+      ]);
+      assert.equal(o.code, 0, `${o.stdout}\n${o.stderr}`);
+      assert.deepEqual(await subtree(c, '/a/app'), expected);
+
       c.disconnect();
     } finally {
       await s.kill();
