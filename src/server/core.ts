@@ -1379,6 +1379,8 @@ export function opShort(type: number): string {
       return 'HOMI';
     case OpCode.reconfig:
       return 'RECO';
+    case OpCode.restoreSubtree:
+      return 'REST';
     default:
       return 'NA';
   }
