@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ZkClient } from '../../src/client/client.js';
-import { CreateFlag, EventType, Perms, type ACL } from '../../src/wire/protocol.js';
+import { CreateFlag, EventType, OpCode, Perms, type ACL } from '../../src/wire/protocol.js';
 import { startEnsemble, type Member } from '../helpers/ensemble.js';
 import { ark, freePort, startArk, tempDir } from '../helpers/servers.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -117,6 +117,21 @@ describe('subtree restore', { timeout: 180000 }, () => {
         watcher.nextEvent((e) => e.path === '/app/q', 20000),
       ];
 
+      // a reader on another member: each atomic read of /app and /app/q sees the old subtree or the new one, never a mix
+      const seen = new Set<string>();
+      let reading = true;
+      const reader = (async () => {
+        while (reading) {
+          const [app, q] = await watcher.multiRead([
+            { type: OpCode.getData, req: { path: '/app', watch: false } },
+            { type: OpCode.getChildren, req: { path: '/app/q', watch: false } },
+          ]);
+          const data = app!.type === OpCode.getData ? String(app!.data) : '?';
+          const kids = q!.type === OpCode.getChildren ? q!.children.length : -1;
+          seen.add(`${data} ${kids}`);
+        }
+      })();
+      await waitUntil(() => seen.has('app-v2 1'), 'the reader to see the live subtree');
       const r = await ark(['restore', file, '--online', '--admin', admin(follower), '--auth', AUTH, '--path', '/app', '--json']);
       assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}\n${ens.members.map((m) => m.log.slice(-2000)).join('\n')}`);
       const res = JSON.parse(r.stdout) as { zxid: string; znodes: number; path: string };
@@ -126,6 +141,10 @@ describe('subtree restore', { timeout: 180000 }, () => {
       assert.equal(onApp!.type, EventType.NodeDataChanged, 'a replaced node changes, it does not vanish');
       assert.equal(onNew!.type, EventType.NodeDeleted);
       assert.equal(onQ!.type, EventType.NodeChildrenChanged);
+      await waitUntil(() => seen.has('app-v1 5'), 'the reader to see the restored subtree');
+      reading = false;
+      await reader;
+      assert.deepEqual([...seen].sort(), ['app-v1 5', 'app-v2 1'], 'old (app-v2, one live job) or new (app-v1, five jobs), never a mix');
       const before = acked.other;
       await waitUntil(() => acked.other >= before + 5, 'the writers to go on after the restore');
       writing = false;
