@@ -15,6 +15,7 @@ import { JuteReader, JuteWriter } from '../../src/wire/jute.js';
 import { CreateFlag, EventType, OpCode, Perms, readRequest, writeRequest, type ACL, type Id } from '../../src/wire/protocol.js';
 import { readTxnBody, readTxnHeader, writeTxnBody, writeTxnHeader, type Txn, type TxnHeader } from '../../src/wire/txn.js';
 import type { SubtreeNode } from '../../src/wire/subtree.js';
+import { SnapshotWriter, readSnapshot } from '../../src/storage/snapshot.js';
 
 const OPEN: ACL[] = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
 const READ: ACL[] = [{ perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } }];
@@ -298,6 +299,29 @@ describe('live: subtreeNodes and the restoreSubtree txn', () => {
     bad({ path: '/nope/app', nodes: [{ ...nodes[0]!, path: '/nope/app' }] }, ErrorCode.NoNode);
     s.write(OpCode.setACL, { path: '/', acl: [{ perms: Perms.ALL, id: { scheme: 'digest', id: 'ops:x' } }], version: -1 });
     bad({ path: '/srv/app', nodes }, ErrorCode.NoAuth);
+  });
+
+  test('snapshots: one being written while the restore applies is the tree before it; one written after holds the restored subtree', () => {
+    const { nodes } = subtreeNodes(recorded().tree, '/srv/app');
+    for (const per of [1, 3, 1000]) {
+      const s = live();
+      const before = live().tree;
+      const { txn, hdr } = restoreTxn(s, nodes);
+      const writer = new SnapshotWriter(s.tree, [], 1);
+      const chunks: Buffer[] = [writer.next(per)!];
+      s.apply(txn, hdr);
+      for (let c = writer.next(per); c; c = writer.next(per)) chunks.push(c);
+      const during = readSnapshot('during', Buffer.concat(chunks));
+      assert.equal(during.digest, before.digest, `per ${per}: the capture point's tree`);
+      for (const [p, n] of before.nodes) assert.deepEqual(fields(during.tree.get(p)!), fields(n), `per ${per}: ${p}`);
+      assert.equal(during.tree.nodeCount, before.nodeCount);
+      const w2 = new SnapshotWriter(s.tree, [], 2);
+      const parts: Buffer[] = [];
+      for (let c = w2.next(per); c; c = w2.next(per)) parts.push(c);
+      const after = readSnapshot('after', Buffer.concat(parts));
+      assert.equal(after.digest, s.tree.digest);
+      for (const [p, n] of s.tree.nodes) assert.deepEqual(fields(after.tree.get(p)!), fields(n), `per ${per}: ${p}`);
+    }
   });
 
   test('the txn and the request encode and decode to themselves; replayed from its bytes it makes the same tree', () => {
