@@ -39,6 +39,12 @@ export interface AdminActions {
   backupTo(out: Writable, onStart: (zxid: number, nodes: number) => void, signal: AbortSignal): Promise<BackupResult>;
   superDigest: string | undefined;
   restore(raw: Buffer): Promise<{ zxid: number; backupZxid: number; nodes: number; sessions: number }>;
+  /** restore?path=P: only P and its descendants, as one txn (src/runtime/subtree.ts), with the caller's credentials */
+  restoreSubtree(
+    raw: Buffer,
+    path: string,
+    credentials: string,
+  ): Promise<{ zxid: number; backupZxid: number; path: string; nodes: number; ephemeralsSkipped: number }>;
   rootAcl(): readonly ACL[];
 }
 
@@ -447,6 +453,11 @@ export class AdminServer {
       `a backup over ${RESTORE_BYTES_MAX} bytes cannot be restored online; use ark restore on a stopped server`,
     );
     if (!raw) return;
+    const path = new URL(req.url ?? '/', 'http://x').searchParams.get('path');
+    if (path !== null) {
+      await this.restoreSubtree(raw, path, req, res);
+      return;
+    }
     try {
       const r = await this.actions.restore(raw);
       send(res, 200, {
@@ -454,6 +465,26 @@ export class AdminServer {
         backup_zxid: r.backupZxid,
         node_count: r.nodes,
         sessions: r.sessions,
+        command: 'restore',
+        error: null,
+      });
+    } catch (e) {
+      send(res, 400, { command: 'restore', error: (e as Error).message });
+    }
+  }
+
+  /** POST /commands/restore?path=/app: the backup's /app replaces the live one, as one txn. */
+  private async restoreSubtree(raw: Buffer, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // authProblem accepted these credentials; the restore is made with them, so the server checks them again
+    const credentials = /^digest\s+(.+)$/i.exec((req.headers.authorization ?? '').trim())?.[1] ?? '';
+    try {
+      const r = await this.actions!.restoreSubtree(raw, path, credentials);
+      send(res, 200, {
+        last_zxid: r.zxid,
+        backup_zxid: r.backupZxid,
+        path: r.path,
+        node_count: r.nodes,
+        ephemerals_skipped: r.ephemeralsSkipped,
         command: 'restore',
         error: null,
       });

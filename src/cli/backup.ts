@@ -3,11 +3,18 @@
 import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { fsyncPath } from '../storage/filelog.js';
 import { get as httpGet, request as httpRequest } from 'node:http';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Command } from 'commander';
-import { BACKUP_TRAILER_BYTES, BackupCorruptError, BackupNodeCounter, readBackup, type LoadedBackup } from '../backup/format.js';
+import {
+  BACKUP_TRAILER_BYTES,
+  BackupCorruptError,
+  BackupNodeCounter,
+  readBackup,
+  writeBackup,
+  type LoadedBackup,
+} from '../backup/format.js';
 import {
   gaps,
   linkPath,
@@ -30,6 +37,7 @@ import { KeyError, encrypt, loadRecipients, readIdentityFiles, type Identities }
 import { backupExists, NoSuchBackupError, readPlainBackup, s3File, uploadBackup } from '../backup/files.js';
 import { isS3Url, LocationError, parseS3File } from '../backup/location.js';
 import { RestoreError, restoreInto, type RestoreResult } from '../backup/restore.js';
+import { subtreeTree } from '../backup/subtree.js';
 import type { SessionRecord } from '../storage/snapshot.js';
 import type { DataTree } from '../tree/datatree.js';
 import { epochOf, hexZxid as hex } from '../util/zxid.js';
@@ -528,6 +536,7 @@ interface RestoreOpts {
   admin?: string;
   auth?: string;
   identity: string[];
+  path?: string;
 }
 
 function restoreCommand(program: Command): void {
@@ -541,6 +550,10 @@ function restoreCommand(program: Command): void {
     .option('--online', 'restore a running server through its AdminServer; for an ensemble member, the whole ensemble')
     .option('--admin <url>', 'with --online: the AdminServer of any member, e.g. http://127.0.0.1:8080')
     .option('--auth <user:password>', 'with --online: admin credentials (digest; default $ARK_ADMIN_AUTH or "super:")')
+    .option(
+      '--path <znode>',
+      'restore only this znode and its descendants: offline, a data dir holding them (every field) and the ancestors that reach them; --online, one atomic change of a running server or ensemble',
+    )
     .option('--log-dir <dir>', 'a separate data log dir (dataLogDir)')
     .option('--archive <dir>', 'restore from an archive (a directory or s3://bucket/prefix) to --to-zxid or --to-time')
     .option('--to-zxid <zxid>', 'the last txn to include (decimal or 0x hex)')
@@ -586,7 +599,8 @@ async function restoreOffline(file: string | undefined, o: RestoreOpts, progress
   if (epoch !== undefined && (!Number.isInteger(epoch) || epoch < 1))
     throw new CliError(`--epoch ${o.epoch} is not a positive integer`, EXIT_USAGE);
   const ids = identities(o.identity);
-  const from = file !== undefined ? await fromBackupFile(file, ids, progress) : await fromArchive(o.archive!, o, ids, progress);
+  const whole = file !== undefined ? await fromBackupFile(file, ids, progress) : await fromArchive(o.archive!, o, ids, progress);
+  const from = o.path === undefined ? whole : { ...whole, ...subtreeTree(whole.tree, whole.sessions, o.path) };
   const r = await restoreInto(from.tree, from.sessions, {
     onProgress: progress.stage('writing the snapshot'),
     dataDir,
@@ -597,7 +611,7 @@ async function restoreOffline(file: string | undefined, o: RestoreOpts, progress
     aboveZxid: from.aboveZxid,
   });
   progress.done();
-  printRestored(from, r, o.json === true);
+  printRestored(from, r, o.json === true, o.path);
   return EXIT_OK;
 }
 
@@ -634,12 +648,13 @@ async function fromArchive(
   };
 }
 
-function printRestored(from: RestoreSource, r: RestoreResult, json: boolean): void {
+function printRestored(from: RestoreSource, r: RestoreResult, json: boolean, path: string | undefined): void {
   const { file, point } = from;
   if (json) {
     console.log(
       JSON.stringify({
         from: file,
+        ...(path === undefined ? {} : { path }),
         ...point,
         dataDir: r.dataDir,
         backupZxid: hex(r.fromZxid),
@@ -652,7 +667,7 @@ function printRestored(from: RestoreSource, r: RestoreResult, json: boolean): vo
     return;
   }
   console.log(
-    `restored ${file} into ${r.dataDir}: ${r.nodes} znodes, ${r.sessions} sessions${r.droppedSessions ? `, ${r.droppedSessions} ended` : ''}`,
+    `restored ${file}${path === undefined ? '' : ` (only ${path} and its descendants)`} into ${r.dataDir}: ${r.nodes} znodes, ${r.sessions} sessions${r.droppedSessions ? `, ${r.droppedSessions} ended` : ''}`,
   );
   if (point) {
     const when =
@@ -684,31 +699,47 @@ async function restoreOnline(
     toZxid?: string;
     toTime?: string;
     identity: string[];
+    path?: string;
   },
   progress: ProgressReporter,
 ): Promise<number> {
-  if (file === undefined)
+  const pointInTimeSubtree = file === undefined && o.archive !== undefined && o.path !== undefined;
+  if (file === undefined && !pointInTimeSubtree)
     throw new CliError(
-      '--online restores a backup FILE (for a point in time, restore from the archive into a file first with ark backup create, or offline with --archive)',
+      '--online restores a backup FILE, or with --path a subtree from --archive at --to-zxid/--to-time (for the whole tree at a point in time, restore offline with --archive)',
       EXIT_USAGE,
     );
   if (o.admin === undefined)
     throw new CliError('--online needs --admin URL (the AdminServer of the server, or of any member of the ensemble)', EXIT_USAGE);
-  if (o.dataDir !== undefined || o.archive !== undefined || o.toZxid !== undefined || o.toTime !== undefined) {
+  if (o.dataDir !== undefined || (!pointInTimeSubtree && (o.archive !== undefined || o.toZxid !== undefined || o.toTime !== undefined))) {
     throw new CliError(
-      '--online restores a backup FILE into a running server: --data-dir, --archive, --to-zxid and --to-time are for an offline restore',
+      '--online restores a backup FILE into a running server: --data-dir is for an offline restore, and --archive, --to-zxid and --to-time go online only with --path (and no FILE)',
       EXIT_USAGE,
     );
   }
   let url: URL;
   try {
     url = new URL('/commands/restore', o.admin);
+    if (o.path !== undefined) url.searchParams.set('path', o.path);
   } catch {
     throw new CliError(`--admin ${o.admin} is not a URL (expected e.g. http://127.0.0.1:8080)`, EXIT_USAGE);
   }
-  // refuse a damaged file here, before the server reads it; the server gets the plain backup (it holds no private key)
-  const plain = await plainBackupBytes(file, identities(o.identity), progress.stage('decrypting'));
-  readBackup(file, plain, { onProgress: progress.stage('checking') });
+  const ids = identities(o.identity);
+  let plain: Buffer;
+  if (pointInTimeSubtree) {
+    // the point in time is built here (the archive and its keys are the operator's); the server
+    // gets a backup of the subtree and the ancestors that reach it, nothing else
+    const from = await fromArchive(o.archive!, o, ids, progress);
+    file = `${o.archive} at ${from.point!.reachedZxid}`;
+    const sub = subtreeTree(from.tree, [], o.path!);
+    plain = await backupBytes(sub.tree);
+  } else {
+    // refuse a damaged file here, before the server reads it; the server gets the plain backup (it holds no private key)
+    plain = await plainBackupBytes(file!, ids, progress.stage('decrypting'));
+    const checked = readBackup(file!, plain, { onProgress: progress.stage('checking') });
+    // a path the backup does not hold, or one that cannot be restored by path, is refused here too
+    if (o.path !== undefined) subtreeTree(checked.snapshot.tree, [], o.path);
+  }
   const auth = o.auth ?? process.env.ARK_ADMIN_AUTH ?? 'super:';
   const t0 = Date.now();
   const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
@@ -729,7 +760,15 @@ async function restoreOnline(
   });
   let body = '';
   for await (const c of res) body += String(c);
-  let answer: { last_zxid?: number; backup_zxid?: number; node_count?: number; sessions?: number; error?: string | null } = {};
+  let answer: {
+    last_zxid?: number;
+    backup_zxid?: number;
+    node_count?: number;
+    sessions?: number;
+    path?: string;
+    ephemerals_skipped?: number;
+    error?: string | null;
+  } = {};
   try {
     answer = JSON.parse(body) as typeof answer;
   } catch {
@@ -751,6 +790,24 @@ async function restoreOnline(
     sessions: answer.sessions,
     seconds: (Date.now() - t0) / 1000,
   };
+  if (o.path !== undefined) {
+    const sub = {
+      file,
+      server: url.origin,
+      path: o.path,
+      backupZxid: result.backupZxid,
+      zxid: result.zxid,
+      znodes: answer.node_count,
+      ephemeralsSkipped: answer.ephemerals_skipped ?? 0,
+      seconds: result.seconds,
+    };
+    if (o.json) console.log(JSON.stringify(sub));
+    else
+      console.log(
+        `restored ${o.path} from ${file} (zxid ${sub.backupZxid}) through ${url.origin}: ${sub.znodes} znodes as one txn, zxid ${sub.zxid}${sub.ephemeralsSkipped ? `; ${sub.ephemeralsSkipped} ephemeral nodes of the backup's sessions left out` : ''}`,
+      );
+    return EXIT_OK;
+  }
   if (o.json) console.log(JSON.stringify(result));
   else {
     console.log(
@@ -761,6 +818,19 @@ async function restoreOnline(
     );
   }
   return EXIT_OK;
+}
+
+/** A backup file's bytes of this tree (no sessions), in memory: what an online restore uploads. */
+async function backupBytes(tree: DataTree): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      parts.push(chunk);
+      cb();
+    },
+  });
+  await writeBackup(tree, [], sink, { createdBy: 'ark restore --online --path' });
+  return Buffer.concat(parts);
 }
 
 // ---------- ark backup list --archive ----------

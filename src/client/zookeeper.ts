@@ -30,6 +30,7 @@ import {
   type Stat,
 } from '../wire/protocol.js';
 import { ErrorCode, KeeperError } from '../util/errors.js';
+import type { SubtreeNode } from '../wire/subtree.js';
 import {
   AuthFailedError,
   BadArgumentsError,
@@ -787,6 +788,21 @@ export class ZooKeeperClient extends EventEmitter {
       curConfigId: r.fromConfig ?? -1,
     };
     return this.submit({ type: OpCode.reconfig, req }, CONFIG_NODE, readNodeData, options);
+  }
+
+  /**
+   * Ark's own (opcode 1000, not in ZooKeeper): `path` and its descendants become exactly `nodes`
+   * (path's own first, parents before children) as one txn; needs ALL on "/". What `ark restore
+   * --online --path` sends (src/runtime/subtree.ts). Resolves with the zxid of that txn.
+   */
+  async restoreSubtree(path: string, nodes: SubtreeNode[], options: RequestOptions = {}): Promise<number> {
+    validatePath(path);
+    const req = {
+      path: prependChroot(this.chroot, path),
+      nodes: nodes.map((n) => ({ ...n, path: prependChroot(this.chroot, n.path) })),
+    };
+    await this.submit({ type: OpCode.restoreSubtree, req }, path, () => undefined, options);
+    return this.machine.lastZxid;
   }
 
   // ---------- watches ----------

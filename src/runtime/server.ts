@@ -31,6 +31,7 @@ import { QuorumPath } from './quorum.js';
 import { ArchiveRunner } from './archiving.js';
 import { clientTlsOptions } from './tlsfiles.js';
 import { LoadLog, progressLog } from './loadlog.js';
+import { restoreSubtreeLive } from './subtree.js';
 
 export interface StartedServer {
   address: string;
@@ -357,6 +358,13 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       backupTo: (out, onStart, signal) => this.backupTo(out, onStart, signal),
       superDigest: config.superDigest,
       restore: (raw) => this.restoreOnline(raw),
+      restoreSubtree: (raw, path, credentials) =>
+        restoreSubtreeLive(raw, path, {
+          host: loopbackFor(config.clientPortAddress),
+          port: config.clientPort === undefined ? null : this.boundPort,
+          juteMaxBufferBytes: config.juteMaxBufferBytes,
+          credentials,
+        }),
       rootAcl: () => this.core.tree.get('/')?.acl ?? [],
     });
     return this.admin.start(config.adminServerPort, config.adminServerAddress);
@@ -588,4 +596,11 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     this.dirLock?.release();
     this.logger.info('stopped');
   }
+}
+
+/** Where this server reaches its own client port: its address, or loopback when it listens on every address. */
+function loopbackFor(address: string | undefined): string {
+  if (address === undefined || address === '0.0.0.0' || address === '') return '127.0.0.1';
+  if (address === '::') return '::1';
+  return address;
 }

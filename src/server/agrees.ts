@@ -36,6 +36,12 @@ export function assertTxnAgrees(request: Request | MultiOp, txn: Txn, sessionId:
       for (const [i, op] of ops.entries()) assertTxnAgrees(op, txn.txns[i]!, sessionId);
       return;
     }
+    case OpCode.restoreSubtree: {
+      const req = request.req as { path: string; nodes: unknown[] };
+      samePath(req, txn.path);
+      assert(txn.nodes.length === req.nodes.length, () => `prep made ${txn.nodes.length} nodes for a restore of ${req.nodes.length}`);
+      return;
+    }
     default:
       // closeSession: the session's ephemerals, checked where it applies (tree/invariants.ts)
       return;
@@ -59,7 +65,7 @@ function versionAgrees(req: { path: string; version: number }, version: number):
  * the create (the txn raises it by one). An ephemeral is owned by the session and nothing else
  * is; the opcode decides, as in prep (createContainer with any flags makes a container).
  */
-function createAgrees(req: CreateRequest, txn: Extract<Txn, { parentCVersion: number }>, sessionId: bigint): void {
+function createAgrees(req: CreateRequest, txn: Extract<Txn, { ephemeralOwner: bigint }>, sessionId: bigint): void {
   const mode = createMode(req.flags);
   const path = mode.sequential ? req.path + sequenceSuffix(txn.parentCVersion - 1) : req.path;
   assert(

@@ -142,6 +142,7 @@ const NOT_IN_READ_ONLY_MODE: ReadonlySet<number> = new Set([
   OpCode.multi,
   OpCode.reconfig,
   OpCode.sync,
+  OpCode.restoreSubtree,
 ]);
 
 /** A learner's write or session change, on its way to the leader's prep. */
@@ -538,6 +539,7 @@ export class ServerCore {
       case OpCode.multi:
       case OpCode.closeSession:
       case OpCode.reconfig:
+      case OpCode.restoreSubtree:
         this.write(conn, xid, request);
         return;
       default:
@@ -1377,6 +1379,8 @@ export function opShort(type: number): string {
       return 'HOMI';
     case OpCode.reconfig:
       return 'RECO';
+    case OpCode.restoreSubtree:
+      return 'REST';
     default:
       return 'NA';
   }

@@ -2,7 +2,17 @@
 // state it sees -- the tree and the changes already decided but not yet applied -- becomes a txn
 // or a KeeperError. Zxid, time, sequential names and owners are fixed here, once.
 import { ErrorCode, KeeperError } from '../util/errors.js';
-import { CreateFlag, OpCode, Perms, type ACL, type CreateRequest, type Id, type MultiOp } from '../wire/protocol.js';
+import {
+  CreateFlag,
+  OpCode,
+  Perms,
+  type ACL,
+  type CreateRequest,
+  type Id,
+  type MultiOp,
+  type RestoreSubtreeRequest,
+} from '../wire/protocol.js';
+import type { SubtreeNode } from '../wire/subtree.js';
 import { CONTAINER_OWNER, TTL_MAX_MS, isEphemeralOwner, ownerTtlMs, ttlOwner, type Txn } from '../wire/txn.js';
 import { checkACL, fixupACL } from '../tree/acl.js';
 import { CONFIG_PATH, QUOTA_PATH, ZOOKEEPER_PATH, type DataTree } from '../tree/datatree.js';
@@ -120,6 +130,8 @@ export class Prep {
         return this.setACL(req as { path: string; acl: ACL[] | null; version: number }, ctx);
       case OpCode.check:
         return this.check(req as { path: string; version: number }, ctx);
+      case OpCode.restoreSubtree:
+        return this.restoreSubtree(req as RestoreSubtreeRequest, ctx);
     }
     throw new KeeperError(ErrorCode.Unimplemented);
   }
@@ -219,6 +231,71 @@ export class Prep {
   }
 
   /**
+   * Ark's subtree restore: `path` and its descendants become the request's nodes. Needs ALL on "/"
+   * (what the AdminServer's restore asks). Each counter is the backup's, but never below the live
+   * node's (a version or aversion one above it, so a conditional write prepared before the
+   * restore fails; a cversion at least the live one, so the next sequential name is above every
+   * name either tree gave out). The parent of `path` counts a create only when `path` is new.
+   */
+  private restoreSubtree(req: RestoreSubtreeRequest, ctx: PrepContext): Txn {
+    const root = req.path;
+    checkRestorable(req);
+    checkACL(this.need('/').acl, Perms.ALL, ctx.authInfo, root);
+    const parentPath = parentOf(root)!;
+    const parent = this.need(parentPath);
+    if (isEphemeralOwner(parent.owner)) throw new KeeperError(ErrorCode.NoChildrenForEphemerals, root);
+    const rootLive = this.record(root) !== null;
+    const parentCVersion = rootLive ? parent.cversion : parent.cversion + 1;
+    const gone = this.liveUnder(root);
+    const kids = new Map<string, number>();
+    for (const n of req.nodes) if (n.path !== root) kids.set(parentOf(n.path)!, (kids.get(parentOf(n.path)!) ?? 0) + 1);
+    const nodes: SubtreeNode[] = req.nodes.map((n) => {
+      const live = this.record(n.path);
+      gone.delete(n.path);
+      return live === null
+        ? n
+        : {
+            ...n,
+            version: Math.max(n.version, (live.version + 1) | 0),
+            cversion: Math.max(n.cversion, live.cversion),
+            aversion: Math.max(n.aversion, (live.aversion + 1) | 0),
+          };
+    });
+    for (const p of gone) {
+      const r = this.record(p);
+      if (r) this.put(p, changed(r, ctx.zxid, { exists: false }));
+    }
+    for (const n of nodes)
+      this.put(n.path, {
+        exists: true,
+        version: n.version,
+        cversion: n.cversion,
+        aversion: n.aversion,
+        owner: n.ephemeralOwner,
+        childCount: kids.get(n.path) ?? 0,
+        acl: n.acl,
+        zxid: ctx.zxid,
+      });
+    if (!rootLive) this.put(parentPath, changed(parent, ctx.zxid, { cversion: parentCVersion, childCount: parent.childCount + 1 }));
+    return { type: OpCode.restoreSubtree, path: root, parentCVersion, nodes };
+  }
+
+  /** The paths at or under root as they will be when the txn being prepared applies (tree + pending). */
+  private liveUnder(root: string): Set<string> {
+    const out = new Set<string>();
+    this.tree.walk(root, (p) => {
+      out.add(p);
+    });
+    const prefix = `${root}/`;
+    for (const [p, rec] of this.pending) {
+      if (p !== root && !p.startsWith(prefix)) continue;
+      if (rec.exists) out.add(p);
+      else out.delete(p);
+    }
+    return out;
+  }
+
+  /**
    * multi: every op is prepared against the effects of the ones before it. On the first failure
    * the staged changes are dropped, the failed op carries its code, later ops RuntimeInconsistency
    * and earlier ops keep their txns (PrepRequestProcessor.pRequest2TxnMulti); apply reports them.
@@ -303,6 +380,27 @@ function changed(
     acl: c.acl ?? rec.acl,
     zxid,
   };
+}
+
+/**
+ * A subtree restore's request is well formed: a path that may be replaced (not "/", nor under
+ * /zookeeper), its own node first, every other node under it with its parent before it, once
+ * each, and no node owned by a session (a live restore keeps no ephemerals: their sessions are
+ * not this server's). BadArguments otherwise.
+ */
+export function checkRestorable(req: RestoreSubtreeRequest): void {
+  const root = req.path;
+  validatePath(root);
+  if (root === '/' || root === ZOOKEEPER_PATH || root.startsWith(`${ZOOKEEPER_PATH}/`)) throw new KeeperError(ErrorCode.BadArguments, root);
+  if (req.nodes[0]?.path !== root) throw new KeeperError(ErrorCode.BadArguments, root);
+  const seen = new Set<string>();
+  for (const n of req.nodes) {
+    validatePath(n.path);
+    if (seen.has(n.path) || (n.path !== root && !(n.path.startsWith(`${root}/`) && seen.has(parentOf(n.path)!))))
+      throw new KeeperError(ErrorCode.BadArguments, n.path);
+    if (isEphemeralOwner(n.ephemeralOwner)) throw new KeeperError(ErrorCode.BadArguments, n.path);
+    seen.add(n.path);
+  }
 }
 
 /** What a create request's flags ask for (ZooKeeper's CreateMode). */

@@ -98,6 +98,8 @@ export interface TxnBodyDump {
   err?: string;
   errCode?: number;
   timeoutMs?: number;
+  /** restoreSubtree: how many nodes the subtree now holds */
+  nodes?: number;
   /** closeSession: the ephemeral nodes it deletes */
   paths2Delete?: string[];
 }
@@ -139,6 +141,8 @@ export function txnBodyDump(txn: Txn): TxnBodyDump {
       return { type, timeoutMs: txn.timeOutMs };
     case OpCode.closeSession:
       return { type, paths2Delete: txn.paths2Delete };
+    case OpCode.restoreSubtree:
+      return { type, path: txn.path, parentCVersion: txn.parentCVersion, nodes: txn.nodes.length };
   }
 }
 

@@ -287,6 +287,7 @@ const TXN_TYPES = new Set<number>([
   OpCode.error,
   OpCode.createSession,
   OpCode.closeSession,
+  OpCode.restoreSubtree,
 ]);
 
 /**

@@ -96,7 +96,8 @@ export type ApplyResult =
         | typeof OpCode.deleteContainer
         | typeof OpCode.check
         | typeof OpCode.createSession
-        | typeof OpCode.closeSession;
+        | typeof OpCode.closeSession
+        | typeof OpCode.restoreSubtree;
     }
   | { type: typeof OpCode.multi; results: ApplyResult[] };
 
@@ -168,6 +169,8 @@ export class DataTree {
   readonly digestLog: Array<{ zxid: number; digest: bigint }> = [];
   private capture: Capture | null = null;
   private captureEpoch = 0;
+  /** set while a subtree restore does its bookkeeping deletes and creates: they must not fire (or consume) watches */
+  private quiet = false;
 
   constructor() {
     this.nodes.set('/', this.newNode(Buffer.alloc(0), OPEN_ACL, 0, 0, 0n));
@@ -605,7 +608,71 @@ export class DataTree {
         this.ephemerals.delete(hdr.sessionId);
         return { type: OpCode.closeSession };
       }
+      case OpCode.restoreSubtree:
+        this.restoreSubtree(hdr, txn, events);
+        return { type: OpCode.restoreSubtree };
     }
+  }
+
+  /**
+   * Ark's subtree restore: `txn.path` and its descendants become exactly `txn.nodes`, created at
+   * this txn's zxid and time with the counters prep decided. Done as deletes (deepest first) and
+   * creates (parents first) so the digest, a running snapshot capture, ACL counts, owner indexes
+   * and quotas stay right; the events are those of a replacement, not of a delete and a create: a
+   * node that was there and still is fires NodeDataChanged (and NodeChildrenChanged when its
+   * children differ), one that goes NodeDeleted, one that comes NodeCreated, and a parent whose
+   * children changed NodeChildrenChanged. So a client watching /app sees it change, never vanish.
+   */
+  private restoreSubtree(hdr: TxnHeader, txn: Extract<Txn, { type: typeof OpCode.restoreSubtree }>, events: WatchEvent[]): void {
+    const root = txn.path;
+    const before = new Map<string, { kids: string[]; acl: ACL[] }>();
+    this.walk(root, (p, n) => before.set(p, { kids: n.children ? [...n.children].sort() : [], acl: n.acl }));
+    const scratch: WatchEvent[] = [];
+    this.quiet = true;
+    try {
+      // walk() visits parents first: reversed, every node goes after its children
+      for (const p of [...before.keys()].reverse()) this.deleteNode(p, hdr.zxid, scratch);
+      for (const n of txn.nodes) {
+        const cv = n.path === root ? txn.parentCVersion : -1;
+        this.createNode(OpCode.create, n.path, n.data, n.acl, n.ephemeralOwner, cv, hdr.zxid, hdr.time, scratch);
+      }
+    } finally {
+      this.quiet = false;
+    }
+    for (const n of txn.nodes) {
+      const node = this.nodes.get(n.path);
+      if (!node) continue; // replay over a state it does not fit (NoNode): as a create would
+      this.change(n.path, node, () => {
+        node.version = n.version;
+        node.cversion = n.cversion;
+        node.aversion = n.aversion;
+        node.pzxid = hdr.zxid;
+      });
+    }
+    this.restoreEvents(root, before, events);
+  }
+
+  /** The watch events of a subtree replaced: see restoreSubtree. */
+  private restoreEvents(root: string, before: ReadonlyMap<string, { kids: string[]; acl: ACL[] }>, events: WatchEvent[]): void {
+    const after = new Map<string, string[]>();
+    this.walk(root, (p, n) => after.set(p, n.children ? [...n.children].sort() : []));
+    const parentPath = parentOf(root);
+    const parent = parentPath === null ? undefined : this.nodes.get(parentPath);
+    for (const [p, { kids, acl: old }] of before) {
+      const now = after.get(p);
+      if (now === undefined) {
+        const fired = new Set<WatcherId>();
+        this.dataWatches.trigger(p, EventType.NodeDeleted, old, events, fired);
+        this.childWatches.trigger(p, EventType.NodeDeleted, old, events, new Set(), fired);
+        continue;
+      }
+      const acl = this.nodes.get(p)!.acl;
+      this.fire(this.dataWatches, p, EventType.NodeDataChanged, acl, events);
+      if (now.join('/') !== kids.join('/')) this.fire(this.childWatches, p, EventType.NodeChildrenChanged, acl, events);
+    }
+    for (const p of after.keys()) if (!before.has(p)) this.fire(this.dataWatches, p, EventType.NodeCreated, this.nodes.get(p)!.acl, events);
+    if (parent && parentPath !== null && before.has(root) !== after.has(root))
+      this.fire(this.childWatches, parentPath, EventType.NodeChildrenChanged, parent.acl, events);
   }
 
   /** DataTree.processTxn for multi: when any op failed, every op reports an error. */
@@ -697,6 +764,7 @@ export class DataTree {
     } else if (owner !== 0n) {
       this.ttls.delete(path);
     }
+    if (this.quiet) return ErrorCode.Ok;
     const fired = new Set<WatcherId>();
     this.dataWatches.trigger(path, EventType.NodeDeleted, node.acl, events, fired);
     this.childWatches.trigger(path, EventType.NodeDeleted, node.acl, events, new Set(), fired);
@@ -705,7 +773,7 @@ export class DataTree {
   }
 
   private fire(wm: WatchManager, path: string, type: EventType, acl: readonly ACL[], events: WatchEvent[]): void {
-    if (!wm.mayFire(path)) return; // most changes have no watcher: no set to allocate
+    if (this.quiet || !wm.mayFire(path)) return; // most changes have no watcher: no set to allocate
     wm.trigger(path, type, acl, events, new Set());
   }
 }

@@ -53,6 +53,9 @@ export function assertFitsLive(tree: DataTree, hdr: TxnHeader, txn: Txn): void {
     case OpCode.closeSession:
       fitsClose(tree, z, hdr.sessionId, txn.paths2Delete);
       return;
+    case OpCode.restoreSubtree:
+      fitsRestore(tree, z, txn.path, txn.parentCVersion);
+      return;
     default:
       // a multi's ops are checked one by one as they apply; error and createSession change no node
       return;
@@ -123,5 +126,20 @@ function fitsClose(tree: DataTree, zxid: number, sessionId: bigint, paths: reado
     paths.length === held && stray === undefined,
     () =>
       `${at(zxid)}: closeSession ${hexId(sessionId)} lists ${paths.length} ephemerals, the session owns ${held}${stray === undefined ? '' : `; ${stray} is not one of them`}`,
+  );
+}
+
+/**
+ * A subtree restore finds its root's parent at the cversion prep read: unchanged when the root is
+ * there (it is replaced), one below when the root is new (it is created). Its descendants are
+ * replaced whatever they are: prep's view of them is the tree's at this zxid by construction.
+ */
+function fitsRestore(tree: DataTree, zxid: number, path: string, parentCVersion: number): void {
+  const parent = tree.nodes.get(parentOf(path) ?? '');
+  assert(parent, () => `${at(zxid)}: restoreSubtree ${path}: its parent does not exist`);
+  const expected = tree.nodes.has(path) ? parent.cversion : parent.cversion + 1;
+  assert(
+    parentCVersion === expected,
+    () => `${at(zxid)}: restoreSubtree ${path} sets its parent's cversion to ${parentCVersion}, expected ${expected}`,
   );
 }

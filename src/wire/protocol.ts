@@ -1,6 +1,7 @@
 // Opcodes, constants and records of ZooKeeper's client protocol (zookeeper.jute, ZooDefs.OpCode).
 import type { JuteReader, JuteWriter } from './jute.js';
 import { ErrorCode, KeeperError } from '../util/errors.js';
+import { readSubtreeNodes, writeSubtreeNodes, type SubtreeNode } from './subtree.js';
 
 export const OpCode = {
   notification: 0,
@@ -33,6 +34,8 @@ export const OpCode = {
   setWatches2: 105,
   addWatch: 106,
   whoAmI: 107,
+  /** Ark's own: replace a subtree with a backup's, as one txn (src/wire/subtree.ts; README, Subtree restore) */
+  restoreSubtree: 1000,
   createSession: -10,
   closeSession: -11,
   error: -1,
@@ -297,7 +300,14 @@ export type Request =
   | { type: typeof OpCode.auth; req: AuthPacket }
   | { type: typeof OpCode.reconfig; req: ReconfigRequest }
   | { type: typeof OpCode.sasl; req: { token: Buffer } }
-  | { type: typeof OpCode.ping | typeof OpCode.closeSession | typeof OpCode.whoAmI; req: null };
+  | { type: typeof OpCode.ping | typeof OpCode.closeSession | typeof OpCode.whoAmI; req: null }
+  | { type: typeof OpCode.restoreSubtree; req: RestoreSubtreeRequest };
+
+/** Ark's restoreSubtree: make `path` and its descendants exactly `nodes` (path's own node first). */
+export interface RestoreSubtreeRequest {
+  path: string;
+  nodes: SubtreeNode[];
+}
 
 export interface RequestHeader {
   xid: number;
@@ -428,6 +438,10 @@ export function readRequest(type: number, r: JuteReader): Request {
     case OpCode.closeSession:
     case OpCode.whoAmI:
       return { type, req: null };
+    case OpCode.restoreSubtree: {
+      const path = r.string();
+      return { type, req: { path, nodes: readSubtreeNodes(r) } };
+    }
   }
   throw new KeeperError(ErrorCode.Unimplemented, undefined, { cause: new Error(`unknown opcode ${type}`) });
 }
@@ -512,6 +526,10 @@ export function writeRequest(w: JuteWriter, request: Request): void {
     case OpCode.ping:
     case OpCode.closeSession:
     case OpCode.whoAmI:
+      return;
+    case OpCode.restoreSubtree:
+      w.string(request.req.path);
+      writeSubtreeNodes(w, request.req.nodes);
       return;
   }
 }

@@ -5,6 +5,7 @@
 import { JuteReader, type JuteWriter } from './jute.js';
 import { OpCode, readACLs, writeACLs, type ACL } from './protocol.js';
 import { ErrorCode, KeeperError } from '../util/errors.js';
+import { readSubtreeNodes, writeSubtreeNodes, type SubtreeNode } from './subtree.js';
 
 export interface TxnHeader {
   sessionId: bigint;
@@ -53,7 +54,12 @@ export type Txn =
   | { type: typeof OpCode.multi; txns: Txn[] }
   | { type: typeof OpCode.error; err: number }
   | { type: typeof OpCode.createSession; timeOutMs: number }
-  | { type: typeof OpCode.closeSession; paths2Delete: string[] };
+  | { type: typeof OpCode.closeSession; paths2Delete: string[] }
+  /**
+   * Ark's subtree restore: `path` and its descendants become exactly `nodes` (counters as prep
+   * decided them), created at this txn's zxid and time; parentCVersion: path's parent's cversion after it
+   */
+  | { type: typeof OpCode.restoreSubtree; path: string; parentCVersion: number; nodes: SubtreeNode[] };
 
 export function writeTxnHeader(w: JuteWriter, h: TxnHeader): void {
   w.longBig(h.sessionId).int(h.cxid).long(h.zxid).long(h.time).int(h.type);
@@ -117,6 +123,10 @@ export function writeTxnBody(w: JuteWriter, t: Txn): void {
     case OpCode.closeSession:
       w.stringVector(t.paths2Delete);
       return;
+    case OpCode.restoreSubtree:
+      w.string(t.path).int(t.parentCVersion);
+      writeSubtreeNodes(w, t.nodes);
+      return;
   }
 }
 
@@ -173,6 +183,11 @@ export function readTxnBody(r: JuteReader, type: number, sessionId: bigint): Txn
       return { type, timeOutMs: r.int() };
     case OpCode.closeSession:
       return { type, paths2Delete: r.remaining >= 4 ? r.stringVector() : [] };
+    case OpCode.restoreSubtree: {
+      const path = r.string();
+      const parentCVersion = r.int();
+      return { type, path, parentCVersion, nodes: readSubtreeNodes(r) };
+    }
   }
   throw new KeeperError(ErrorCode.MarshallingError, undefined, { cause: new Error(`unknown txn type ${type}`) });
 }

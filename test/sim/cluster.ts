@@ -3,7 +3,15 @@
 // crashes, all from one seed. Checkers run after every step; a failure names the seed, which
 // replays the run exactly (reliability.md §2; TigerBeetle's VOPR).
 import { JuteReader } from '../../src/wire/jute.js';
-import { CreateFlag, OpCode, OPEN_ACL_UNSAFE, readConnectResponse, readStat, type Request } from '../../src/wire/protocol.js';
+import {
+  CreateFlag,
+  OpCode,
+  OPEN_ACL_UNSAFE,
+  readConnectResponse,
+  readStat,
+  type Request,
+  type RestoreSubtreeRequest,
+} from '../../src/wire/protocol.js';
 import { DataTree } from '../../src/tree/datatree.js';
 import { encodeSnapshotNow, readSnapshot } from '../../src/storage/snapshot.js';
 import type { RestoreResult } from '../../src/replica/payloads.js';
@@ -94,7 +102,7 @@ interface SimNode {
   outbox: Array<{ from: number; to: number; msg: Msg }>;
 }
 
-type OpKind = 'roots' | 'createSeq' | 'setReg' | 'getReg' | 'sync' | 'syncRead' | 'createEph' | 'close';
+type OpKind = 'roots' | 'createSeq' | 'setReg' | 'getReg' | 'sync' | 'syncRead' | 'createEph' | 'close' | 'restoreSubtree';
 
 interface PendingOp {
   kind: OpKind;
@@ -1212,6 +1220,21 @@ export class Cluster {
     this.onReply(c, op, err, zxid, r);
   }
 
+  /**
+   * Scripted scenarios: a connected, idle client sends Ark's restoreSubtree (as `ark restore
+   * --online --path` makes its server do). False when no client can send it this step.
+   */
+  clientRestoreSubtree(req: RestoreSubtreeRequest): boolean {
+    const c = this.clients.find((x) => x.server !== null && !x.connecting && x.pending === null && x.sessionId !== 0n);
+    if (!c) return false;
+    const xid = c.nextXid++;
+    c.pending = { kind: 'restoreSubtree', xid, at: this.now };
+    const node = this.nodes.get(c.server!)!;
+    node.replica!.core.request(c.connId, xid, { type: OpCode.restoreSubtree, req }, this.nodeNow(node));
+    this.count('subtree_restore_sent');
+    return true;
+  }
+
   private newSession(c: SimClient): void {
     c.sessionId = 0n;
     c.sessionSeq++;
@@ -1262,6 +1285,9 @@ export class Cluster {
         return;
       case 'close':
         if (err === 0) this.newSession(c);
+        return;
+      case 'restoreSubtree':
+        if (err === 0) this.count('subtree_restored');
         return;
     }
   }

@@ -7,6 +7,8 @@
 import type { Msg } from '../../src/consensus/messages.js';
 import type { Cluster, SimRunOptions } from './cluster.js';
 import type { SwarmOptions } from './swarm.js';
+import { Perms, type RestoreSubtreeRequest } from '../../src/wire/protocol.js';
+import type { SubtreeNode } from '../../src/wire/subtree.js';
 
 export interface Scenario {
   name: string;
@@ -50,7 +52,51 @@ function leaderId(c: Cluster): number | null {
   return c.leader()?.id ?? null;
 }
 
+/** A subtree restore of /sub as a client sends it: its data, a sequential-looking child and the cversion above it. */
+function subtreeRequest(round: number): RestoreSubtreeRequest {
+  const acl = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
+  const node = (path: string, cversion: number): SubtreeNode => ({
+    path,
+    data: Buffer.from(`${path} round ${round}`),
+    acl,
+    version: round,
+    cversion,
+    aversion: 0,
+    ephemeralOwner: 0n,
+  });
+  const kids = Array.from({ length: 1 + (round % 3) }, (_, i) => node(`/sub/q-${String(i * 3).padStart(10, '0')}`, 0));
+  return { path: '/sub', nodes: [node('/sub', 9 + round), ...kids] };
+}
+
 export const SCENARIOS: Scenario[] = [
+  {
+    name: 'a live subtree restore (one restoreSubtree txn) sent through any member while clients write, again and again, with the leader killed and members restarted: every member applies it at the same zxid and recovery replays it',
+    jira: 'subtree restore (issue 15)',
+    expect: [{ fault: 'subtree_restored', atLeast: 2 }],
+    seeds: 6,
+    options: (seed) => {
+      let round = 0;
+      let last = 0;
+      return {
+        swarm: { ...calm, faultPhaseMs: 7000 },
+        noRandomFaults: true,
+        script: (c) => {
+          const l = c.leader();
+          if (!l || c.now - c.startedAt < 800 || c.now - last < 700 || round >= 6) return;
+          if (!c.clientRestoreSubtree(subtreeRequest(round))) return;
+          last = c.now;
+          round++;
+          // the leader dies right after some restores are proposed; a follower restarts after others
+          if (round === 2 + (seed % 3)) c.actions.push(() => c.crash(l.id, 300));
+          if (round === 4) {
+            const f = c.voterIds.find((i) => i !== l.id)!;
+            c.actions.push(() => c.restart(f));
+          }
+          if (round === 6) c.count('scenario_complete');
+        },
+      };
+    },
+  },
   {
     name: "an online restore through a follower or the leader becomes every member's state in a new epoch; a leader killed during it leaves the old state or the new one everywhere",
     jira: 'ensemble restore (issue 11)',
