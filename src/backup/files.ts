@@ -15,7 +15,7 @@ import {
   type Progress,
 } from './crypt.js';
 import { BACKUP_TRAILER_BYTES, BackupCorruptError } from './format.js';
-import { isS3Url, parseS3File } from './location.js';
+import { isS3Url, parseS3File } from '../util/s3url.js';
 import { S3ArchiveStore, type OnProgress } from './s3store.js';
 
 /** The store holding an s3:// file's object, and the object's name in it. */

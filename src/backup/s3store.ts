@@ -40,7 +40,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import type { ArchiveStore, StoredObject } from './store.js';
-import { archivePrefix, parseS3Url, s3Options, type S3Location, type S3Options } from './location.js';
+import { archivePrefix, parseS3Url, s3Options, type S3Location, type S3Options } from '../util/s3url.js';
 
 /** Bytes uploaded so far (the house's progress callback: the command line shows it). */
 export type OnProgress = (p: { done: number; total: number | null; unit: string }) => void;

@@ -8,7 +8,7 @@ import { link, mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFi
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { isS3Url, type S3Options } from './location.js';
+import { isS3Url, type S3Options } from '../util/s3url.js';
 import { S3ArchiveStore } from './s3store.js';
 
 export interface StoredObject {

@@ -17,7 +17,7 @@ import { entryJson, entryLines, summaryLine } from '../backup/diff-report.js';
 import { archiveWithKeys } from '../backup/crypt-store.js';
 import { NO_IDENTITIES, readIdentityFiles, type Identities } from '../backup/crypt.js';
 import { readPlainBackup } from '../backup/files.js';
-import { isS3Url } from '../backup/location.js';
+import { isS3Url } from '../util/s3url.js';
 import { readBackup } from '../backup/format.js';
 import { readOffline } from '../backup/offline.js';
 import { openArchive } from '../backup/store.js';

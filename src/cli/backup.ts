@@ -35,7 +35,7 @@ import { openArchive, type ArchiveStore } from '../backup/store.js';
 import { archiveWithKeys } from '../backup/crypt-store.js';
 import { KeyError, encrypt, loadRecipients, readIdentityFiles, type Identities } from '../backup/crypt.js';
 import { backupExists, NoSuchBackupError, readPlainBackup, s3File, uploadBackup } from '../backup/files.js';
-import { isS3Url, LocationError, parseS3File } from '../backup/location.js';
+import { isS3Url, LocationError, parseS3File } from '../util/s3url.js';
 import { RestoreError, restoreInto, type RestoreResult } from '../backup/restore.js';
 import { subtreeTree } from '../backup/subtree.js';
 import type { SessionRecord } from '../storage/snapshot.js';

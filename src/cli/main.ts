@@ -13,7 +13,7 @@ import { createLogger, type Logger } from '../util/log.js';
 import { ARK_VERSION, VERSION_STRING } from '../version.js';
 import { registerDataCommands } from './data.js';
 import { DirSetupError, prepareServerDirs } from './dirs.js';
-import { isS3Url } from '../backup/location.js';
+import { isS3Url } from '../util/s3url.js';
 import { registerMigrateCommands } from './migrate.js';
 import { registerBackupCommands } from './backup.js';
 import { registerCopyCommand } from './copy.js';

@@ -4,7 +4,7 @@ import { ConfigError } from './error.js';
 import type { BackupConfig } from './serverconfig.js';
 import type { SystemProperties } from './settings.js';
 import { resolveDir } from './storage.js';
-import { checkEndpoint, isS3Url, parseS3Url, type S3Options } from '../backup/location.js';
+import { checkEndpoint, isS3Url, parseS3Url, type S3Options } from '../util/s3url.js';
 
 /** backup.archiveIntervalMs: the newest committed txns reach the archive within a minute */
 export const DEFAULT_ARCHIVE_INTERVAL_MS = 60000;

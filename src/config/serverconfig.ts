@@ -3,7 +3,7 @@
 
 import type { PeerRole, QuorumServerSpec } from './serverline.js';
 import type { ClientTlsConfig } from './tls.js';
-import type { S3Options } from '../backup/location.js';
+import type { S3Options } from '../util/s3url.js';
 
 export interface ServerConfig {
   tickTimeMs: number;

@@ -25,7 +25,7 @@ import { encodeChunkHeader } from '../backup/chunk.js';
 import { START_LINK, isRestoreBase, linkName } from '../backup/chain.js';
 import { backupMeta, backupStream, type BackupResult } from '../backup/format.js';
 import type { ArchiveStore } from '../backup/store.js';
-import { isS3Url } from '../backup/location.js';
+import { isS3Url } from '../util/s3url.js';
 import type { Logger } from '../util/log.js';
 import { epochOf, hexZxid as hex } from '../util/zxid.js';
 

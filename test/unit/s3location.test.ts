@@ -1,7 +1,7 @@
 // s3:// URLs and the S3 settings: what parses, what is refused and why, what the environment gives.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { archivePrefix, LocationError, parseS3File, parseS3Url, s3Options } from '../../src/backup/location.js';
+import { archivePrefix, LocationError, parseS3File, parseS3Url, s3Options } from '../../src/util/s3url.js';
 import { describeS3Error } from '../../src/backup/s3store.js';
 
 test('s3 URLs: bucket and key, archive prefixes, files', () => {
