@@ -125,7 +125,8 @@ export function writeOutputs(
       stats?.responseBytes.add(o.data.length - 4); // as ZooKeeper: the packet after its length prefix
     } else {
       send(o.conn); // what was answered before the close still goes out
-      logger.debug({ conn: o.conn, reason: o.reason }, 'closing connection');
+      if (o.warn) logger.warn({ conn: o.conn }, o.reason);
+      else logger.debug({ conn: o.conn, reason: o.reason }, 'closing connection');
       port.close(o.conn);
     }
   }

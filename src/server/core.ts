@@ -186,7 +186,8 @@ export interface CoreObserver {
   answered(type: number, update: boolean, latencyMs: number): void;
 }
 
-export type Output = { kind: 'send'; conn: number; data: Buffer } | { kind: 'close'; conn: number; reason: string };
+/** A close with `warn` is worth an operator's attention (a failed authentication), the others are routine. */
+export type Output = { kind: 'send'; conn: number; data: Buffer } | { kind: 'close'; conn: number; reason: string; warn?: true };
 
 /** Request counts and latencies, for srvr / stat / mntr / cons. */
 export interface LatencyStats {
@@ -385,9 +386,9 @@ export class ServerCore {
     if (conn.sessionId !== null && this.sessionConn.get(conn.sessionId) === conn) this.sessionConn.delete(conn.sessionId);
   }
 
-  private close(conn: CoreConn, reason: string): void {
+  private close(conn: CoreConn, reason: string, warn = false): void {
     if (conn.closed) return;
-    this.outputs.push({ kind: 'close', conn: conn.id, reason });
+    this.outputs.push({ kind: 'close', conn: conn.id, reason, ...(warn ? { warn: true as const } : {}) });
     this.connectionClosed(conn.id);
   }
 
@@ -565,7 +566,7 @@ export class ServerCore {
     if (enforce && !conn.authInfo.some((a) => enforce.has(a.scheme))) {
       // AuthenticationHelper.enforceAuthentication: the reply, then the connection is closed
       this.sendReply(conn, xid, 0, ErrorCode.SessionClosedRequireSaslAuth, null);
-      this.close(conn, `client not authenticated by ${[...enforce].join(', ')} (enforce.auth): refused`);
+      this.close(conn, `a client from ${conn.remoteAddr} not authenticated by ${[...enforce].join(', ')} (enforce.auth): refused`, true);
       return;
     }
     switch (request.type) {
@@ -617,7 +618,7 @@ export class ServerCore {
     if (step.kind === 'failure') {
       const required = auth.enforceSchemes?.has('sasl') === true;
       this.sendSaslFailure(conn, xid, required ? ErrorCode.SessionClosedRequireSaslAuth : ErrorCode.AuthFailed);
-      this.close(conn, `SASL authentication failed: ${step.reason}`);
+      this.close(conn, `SASL authentication failed from ${conn.remoteAddr}: ${step.reason}`, true);
       return;
     }
     if (step.kind === 'success') {
