@@ -547,7 +547,14 @@ export class ServerCore {
       case OpCode.auth: {
         // answered at once with the request's own xid, zxid 0 (ZooKeeperServer.processPacket): the
         // Java client sends -4, go-zookeeper an ordinary xid it then waits for
-        const ids = authenticate(request.req.scheme, request.req.auth, conn.remoteAddr, this.opts.superDigest);
+        // x509 by auth packet (X509AuthenticationProvider.handleAuthentication): the certificate the
+        // connection showed in its handshake is the credential; without one it fails
+        const x509 = request.req.scheme === 'x509' ? conn.authInfo.filter((a) => a.scheme === 'x509') : null;
+        const ids = x509
+          ? x509.length > 0
+            ? x509
+            : null
+          : authenticate(request.req.scheme, request.req.auth, conn.remoteAddr, this.opts.superDigest);
         if (!ids) {
           // ... and after an AuthFailed reply the connection is closed (the session lives on)
           this.sendReply(conn, xid, 0, ErrorCode.AuthFailed, null);

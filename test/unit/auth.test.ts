@@ -438,6 +438,15 @@ describe('the core: the sasl opcode, x509 ids, enforced authentication', () => {
     assert.deepEqual(ids(core, 1), ['ip:127.0.0.1', 'x509:CN=app,O=Example']);
     session(core, 2, 'CN=admin');
     assert.deepEqual(ids(core, 2), ['ip:127.0.0.1', 'x509:CN=admin', 'super:CN=admin']);
+    // an x509 auth packet: ok with a certificate, AuthFailed (and closed) without one
+    const x509Auth: Request = { type: OpCode.auth, req: { type: 0, scheme: 'x509', auth: Buffer.alloc(0) } };
+    core.request(1, 4, x509Auth, 0);
+    assert.equal(replies(core.takeOutputs())[0]!.err, 0);
+    session(core, 3);
+    core.request(3, 4, x509Auth, 0);
+    const outs = core.takeOutputs();
+    assert.equal(replies(outs)[0]!.err, ErrorCode.AuthFailed);
+    assert.ok(outs.some((o) => o.kind === 'close'));
     const noX509 = new ServerCore(options({ aclSchemes: new Set(['sasl']) }), 0);
     session(noX509, 1, 'CN=app,O=Example');
     assert.deepEqual(ids(noX509, 1), ['ip:127.0.0.1']);
