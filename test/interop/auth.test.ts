@@ -135,7 +135,13 @@ async function saslScenario(t: TestContext, target: Target): Promise<void> {
     const k = await runKazooScript('sasl_probe.py', [hosts, 'app1', 'app1-password', 'app2', 'app2-password'], 60000);
     const kText = describeTool(k);
     assert.equal(k.code, 0, context(kText));
-    for (const line of ['owner-read secret', 'anonymous refused', 'other-user refused', 'wrong-password auth-failed']) {
+    for (const line of [
+      'owner-read changed',
+      'anonymous refused',
+      'other-user refused',
+      'other-user-write refused',
+      'wrong-password auth-failed',
+    ]) {
       assert.match(k.stdout, new RegExp(`^${line}$`, 'm'), context(kText));
     }
     // the Java client with a JAAS Client section: sasl:app1 owns the node

@@ -3,8 +3,9 @@
 
 Usage: sasl_probe.py HOST:PORT USER PASSWORD OTHER_USER OTHER_PASSWORD
 
-As USER: creates /sasl-probe-N with the ACL sasl:USER:cdrwa, reads it back; whoami shows sasl.
-Without authentication: reading it is refused (NoAuth). As OTHER_USER: refused too (NoAuth).
+As USER: creates /sasl-probe-N with the ACL sasl:USER:cdrwa, changes it and reads it back.
+Without authentication: reading it is refused (NoAuth). As OTHER_USER: reading and writing are
+refused too (NoAuth).
 With a wrong password: the connection fails with AuthFailedError.
 Prints one line per check; exit code 0 when every check gave what was expected.
 """
@@ -36,6 +37,7 @@ def main(hosts, user, password, other, other_password):
     owner = client(hosts, user, password)
     owner.start(timeout=15)
     owner.create(path, b'secret', acl=[make_acl('sasl', user, all=True)])
+    owner.set(path, b'changed')  # WRITE needs sasl:USER: on an ensemble member, checked by the leader
     data, _ = owner.get(path)
     print('owner-read', data.decode())
     anon = client(hosts)
@@ -45,6 +47,11 @@ def main(hosts, user, password, other, other_password):
     peer = client(hosts, other, other_password)
     peer.start(timeout=15)
     print('other-user', 'refused' if refused(peer, path) else 'served')
+    try:
+        peer.set(path, b'not yours')
+        print('other-user-write', 'served')
+    except NoAuthError:
+        print('other-user-write', 'refused')
     peer.stop()
     bad = client(hosts, user, password + '-wrong')
     try:
