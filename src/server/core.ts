@@ -547,14 +547,7 @@ export class ServerCore {
       case OpCode.auth: {
         // answered at once with the request's own xid, zxid 0 (ZooKeeperServer.processPacket): the
         // Java client sends -4, go-zookeeper an ordinary xid it then waits for
-        // x509 by auth packet (X509AuthenticationProvider.handleAuthentication): the certificate the
-        // connection showed in its handshake is the credential; without one it fails
-        const x509 = request.req.scheme === 'x509' ? conn.authInfo.filter((a) => a.scheme === 'x509') : null;
-        const ids = x509
-          ? x509.length > 0
-            ? x509
-            : null
-          : authenticate(request.req.scheme, request.req.auth, conn.remoteAddr, this.opts.superDigest);
+        const ids = this.authPacketIds(conn, request.req);
         if (!ids) {
           // ... and after an AuthFailed reply the connection is closed (the session lives on)
           this.sendReply(conn, xid, 0, ErrorCode.AuthFailed, null);
@@ -604,6 +597,17 @@ export class ServerCore {
       default:
         this.enqueue(conn, { kind: 'read', at: this.now, xid, request });
     }
+  }
+
+  /** The ids an auth packet proves, or null for AuthFailed. */
+  private authPacketIds(conn: CoreConn, req: { scheme: string; auth: Buffer }): Id[] | null {
+    if (req.scheme === 'x509') {
+      // X509AuthenticationProvider.handleAuthentication: the certificate the connection showed in
+      // its handshake is the credential; without one it fails
+      const x509 = conn.authInfo.filter((a) => a.scheme === 'x509');
+      return x509.length > 0 ? x509 : null;
+    }
+    return authenticate(req.scheme, req.auth, conn.remoteAddr, this.opts.superDigest);
   }
 
   /**
