@@ -28,6 +28,8 @@ export interface AuthConfig {
   x509SuperUser: string | undefined;
   /** the JAAS file named in zoo.cfg (java.security.auth.login.config), resolved by the runtime */
   loginConfigKey: string | undefined;
+  /** zookeeper.sasl.serverconfig: the JAAS section with the server's users (ZooKeeperSaslServer: "Server") */
+  saslServerSection: string;
   /** schemes a client must have authenticated with before anything but auth / sasl; null: not enforced */
   enforceSchemes: string[] | null;
 }
@@ -97,6 +99,7 @@ export function authSettings(sys: SystemProperties, systemProperties: ReadonlyMa
       x509SuperUser: nonEmpty(sys.get('X509AuthenticationProvider.superUser')),
       // not a ZooKeeper zoo.cfg key (ZooKeeper reads it only as a JVM flag): Ark's, read verbatim
       loginConfigKey: nonEmpty(systemProperties.get('zookeeper.java.security.auth.login.config')),
+      saslServerSection: nonEmpty(sys.get('sasl.serverconfig')) ?? 'Server',
       enforceSchemes: enforcement(sys, registered),
     },
   };

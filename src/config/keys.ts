@@ -108,6 +108,7 @@ const SYSTEM_HONOURED = [
   'sessionRequireClientSASLAuth',
   'enforce.auth.enabled',
   'enforce.auth.schemes',
+  'sasl.serverconfig',
   // Ark's: the JAAS file (ZooKeeper reads it only as the JVM flag -Djava.security.auth.login.config)
   'java.security.auth.login.config',
 ] as const;

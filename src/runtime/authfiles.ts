@@ -12,8 +12,6 @@ import type { CoreAuth } from '../server/core.js';
 
 const DIGEST_MODULE = 'org.apache.zookeeper.server.auth.DigestLoginModule';
 const KERBEROS_MODULE = 'com.sun.security.auth.module.Krb5LoginModule';
-/** the section ZooKeeper's server reads (zookeeper.sasl.serverconfig's default) */
-const SERVER_SECTION = 'Server';
 
 /** Where the JAAS file's path comes from: zoo.cfg first, then the JVM flags (the last -D wins, JVMFLAGS after SERVER_JVMFLAGS). */
 export function loginConfigSource(config: ServerConfig, env: NodeJS.ProcessEnv): { path: string; from: string } | null {
@@ -24,16 +22,16 @@ export function loginConfigSource(config: ServerConfig, env: NodeJS.ProcessEnv):
 }
 
 /** The users of the Server section's DigestLoginModule entries; Kerberos or another module is refused. */
-export function saslUsersOf(entries: readonly JaasEntry[], where: string): Map<string, string> {
+export function saslUsersOf(entries: readonly JaasEntry[], where: string, section = 'Server'): Map<string, string> {
   const users = new Map<string, string>();
   for (const e of entries) {
     if (e.module === KERBEROS_MODULE) {
       throw new Error(
-        `${where}: the ${SERVER_SECTION} section uses ${KERBEROS_MODULE}: Kerberos (GSSAPI) is not supported by Ark; use ${DIGEST_MODULE} (SASL DIGEST-MD5) or x509 client certificates`,
+        `${where}: the ${section} section uses ${KERBEROS_MODULE}: Kerberos (GSSAPI) is not supported by Ark; use ${DIGEST_MODULE} (SASL DIGEST-MD5) or x509 client certificates`,
       );
     }
     if (e.module !== DIGEST_MODULE)
-      throw new Error(`${where}: the ${SERVER_SECTION} section's login module ${e.module} is not supported (only ${DIGEST_MODULE})`);
+      throw new Error(`${where}: the ${section} section's login module ${e.module} is not supported (only ${DIGEST_MODULE})`);
     for (const [k, v] of e.options) if (k.startsWith('user_')) users.set(k.slice('user_'.length), v);
   }
   return users;
@@ -52,9 +50,10 @@ export function coreAuth(config: ServerConfig, env: NodeJS.ProcessEnv = process.
       throw new ConfigError('java.security.auth.login.config', `${where}: cannot read the JAAS file: ${(e as Error).message}`);
     }
     try {
-      const server = parseJaas(text).get(SERVER_SECTION);
+      const section = config.auth.saslServerSection;
+      const server = parseJaas(text).get(section);
       // a JAAS file without a Server section (only a Client one, say) gives the server no SASL, as in ZooKeeper
-      if (server) saslUsers = saslUsersOf(server, where);
+      if (server) saslUsers = saslUsersOf(server, where, section);
     } catch (e) {
       const msg = e instanceof JaasError ? `${where}: ${e.message}` : (e as Error).message;
       throw new ConfigError('java.security.auth.login.config', msg);

@@ -253,6 +253,7 @@ describe('zoo.cfg: authentication keys', () => {
         'enforce.auth.enabled=true',
         'enforce.auth.schemes=sasl, x509,',
         'ssl.authProvider=x509',
+        'zookeeper.sasl.serverconfig=ZkServer',
       ].join('\n'),
     );
     assert.deepEqual(warnings, []);
@@ -262,6 +263,7 @@ describe('zoo.cfg: authentication keys', () => {
       saslSuperUser: 'admin',
       x509SuperUser: 'CN=admin,O=Example',
       loginConfigKey: '/etc/zk/jaas.conf',
+      saslServerSection: 'ZkServer',
       enforceSchemes: ['sasl', 'x509'],
     });
   });
@@ -313,6 +315,13 @@ describe('the JAAS file at start-up', () => {
     const clientOnly = file('c.conf', 'Client { org.apache.zookeeper.server.auth.DigestLoginModule required username="a" password="1"; };');
     assert.equal(coreAuth(base, { JVMFLAGS: `-Djava.security.auth.login.config=${clientOnly}` }).saslUsers, null);
     assert.deepEqual([...coreAuth(base, {}).aclSchemes], ['sasl']);
+    // sasl.serverconfig names another section
+    const two = file(
+      'two.conf',
+      `${readFileSync(a, 'utf8')}\nZkServer { org.apache.zookeeper.server.auth.DigestLoginModule required user_q="7"; };`,
+    );
+    const other = { ...base, auth: { ...base.auth, saslServerSection: 'ZkServer' } };
+    assert.deepEqual([...coreAuth(other, { JVMFLAGS: `-Djava.security.auth.login.config=${two}` }).saslUsers!], [['q', '7']]);
   });
 
   test('a missing or malformed file, or Kerberos, stops start-up with one line', () => {

@@ -268,6 +268,7 @@ describe('resolveConfig: defaults', () => {
         saslSuperUser: undefined,
         x509SuperUser: undefined,
         loginConfigKey: undefined,
+        saslServerSection: 'Server',
         enforceSchemes: null,
       },
       snapCount: 100000,
