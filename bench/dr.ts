@@ -95,7 +95,7 @@ async function arkRows(s3: RunningS3): Promise<void> {
   const bucket = 's3://bench';
   const admin = await freePort();
   const server = await startArk({
-    cfg: { 'admin.enableServer': true, 'admin.serverPort': admin, 'admin.serverAddress': '127.0.0.1'},
+    cfg: { 'admin.enableServer': true, 'admin.serverPort': admin, 'admin.serverAddress': '127.0.0.1' },
   });
   const adminUrl = `http://127.0.0.1:${admin}`;
   const dir = tempDir('bench-dr');

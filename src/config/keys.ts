@@ -104,7 +104,20 @@ const SYSTEM_HONOURED = [
   'backup.s3.forcePathStyle',
   // client TLS: the unified client port (and CLIENT_TLS_KEYS)
   'client.portUnification',
+  // authentication (config/auth.ts; authProvider.* too): SASL and x509, who is super, what is enforced
+  'ssl.authProvider',
+  'superUser',
+  'X509AuthenticationProvider.superUser',
+  'sessionRequireClientSASLAuth',
+  'enforce.auth.enabled',
+  'enforce.auth.schemes',
+  'sasl.serverconfig',
+  // Ark's: the JAAS file (ZooKeeper reads it only as the JVM flag -Djava.security.auth.login.config)
+  'java.security.auth.login.config',
 ] as const;
+
+/** Prefixes of system-property keys Ark acts on: authProvider.N (config/auth.ts). */
+const SYSTEM_HONOURED_PREFIXES = ['authProvider.'] as const;
 
 /** ClientX509Util's zookeeper.ssl.* keys: the client port's TLS (config/tls.ts). */
 export const CLIENT_TLS_KEYS = [
@@ -153,9 +166,6 @@ const SYSTEM_UNHONOURED = [
   'maxWriteQueuePollTime',
   'maxBatchSize',
   'snapshot.trust.empty',
-  'sessionRequireClientSASLAuth',
-  'enforce.auth.enabled',
-  'enforce.auth.schemes',
   'closeSessionTxn.enabled',
   'nio.numSelectorThreads',
   'nio.numWorkerThreads',
@@ -165,7 +175,6 @@ const SYSTEM_UNHONOURED = [
   'netty.server.outstandingHandshake.limit',
   'kerberos.removeHostFromPrincipal',
   'kerberos.removeRealmFromPrincipal',
-  'X509AuthenticationProvider.superUser',
   'watchManagerName',
   'learner.asyncSending',
   'learner.closeSocketAsync',
@@ -184,12 +193,12 @@ const SYSTEM_UNHONOURED = [
 ] as const;
 
 /** Prefixes of system-property keys ZooKeeper understands and Ark does not act on. */
-const SYSTEM_UNHONOURED_PREFIXES = ['ssl.', 'authProvider.', 'admin.', 'audit.', 'kerberos.', 'nio.', 'netty.'] as const;
+const SYSTEM_UNHONOURED_PREFIXES = ['ssl.', 'admin.', 'audit.', 'kerberos.', 'nio.', 'netty.'] as const;
 
 /** zoo.cfg keys Ark parses and acts on (system-property keys also accepted with a "zookeeper." prefix). */
 export const HONOURED_KEYS: ReadonlySet<string> = new Set<string>([...QUORUM_HONOURED, ...SYSTEM_HONOURED, ...CLIENT_TLS_KEYS]);
-/** Key prefixes Ark parses and acts on ("server.N"). */
-export const HONOURED_KEY_PREFIXES: readonly string[] = ['server.'];
+/** Key prefixes Ark parses and acts on ("server.N", "authProvider.N"). */
+export const HONOURED_KEY_PREFIXES: readonly string[] = ['server.', ...SYSTEM_HONOURED_PREFIXES];
 /** zoo.cfg keys ZooKeeper understands that Ark accepts but does not act on yet. */
 export const UNHONOURED_KEYS: ReadonlySet<string> = new Set<string>([...QUORUM_UNHONOURED, ...SYSTEM_UNHONOURED]);
 /** Key prefixes ZooKeeper understands that Ark accepts but does not act on yet. */
@@ -229,7 +238,7 @@ export function classifyKey(key: string): KeyClass {
     return 'unhonoured';
   }
   const bare = systemPropertyName(key).slice(ZK_PREFIX.length);
-  if (SYSTEM_HONOURED_SET.has(bare)) return 'honoured';
+  if (SYSTEM_HONOURED_SET.has(bare) || SYSTEM_HONOURED_PREFIXES.some((p) => bare.startsWith(p))) return 'honoured';
   if (SYSTEM_UNHONOURED_SET.has(bare) || SYSTEM_UNHONOURED_PREFIXES.some((p) => bare.startsWith(p))) {
     return 'unhonoured';
   }

@@ -2,6 +2,7 @@
 // what the runtime, the AdminServer and the metrics endpoint read.
 
 import type { PeerRole, QuorumServerSpec } from './serverline.js';
+import type { AuthConfig } from './auth.js';
 import type { ClientTlsConfig } from './tls.js';
 import type { S3Options } from '../util/s3url.js';
 
@@ -34,6 +35,8 @@ export interface ServerConfig {
   extendedTypesEnabled: boolean;
   /** `user:base64(sha1(user:password))` */
   superDigest: string | undefined;
+  /** SASL and x509 authentication, enforced authentication (authProvider.N, superUser, enforce.auth.*) */
+  auth: AuthConfig;
   snapCount: number;
   /** a snapshot is also due once the log since the last one passes about this many KB; <= 0: no limit */
   snapSizeLimitKb: number;

@@ -40,6 +40,15 @@ export class SystemProperties {
     return this.values.get(ZK_PREFIX + bare);
   }
 
+  /** [bare name, value] of every property whose bare name starts with `bare` (authProvider.N), in the file's order. */
+  withPrefix(bare: string): Array<[string, string]> {
+    const out: Array<[string, string]> = [];
+    for (const [name, value] of this.values) {
+      if (name.startsWith(ZK_PREFIX + bare)) out.push([name.slice(ZK_PREFIX.length), value]);
+    }
+    return out;
+  }
+
   /** The key as written in the file (for messages): "snapCount" and "zookeeper.snapCount" both work. */
   key(bare: string): string {
     return this.origins.get(ZK_PREFIX + bare) ?? bare;

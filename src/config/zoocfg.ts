@@ -5,6 +5,7 @@
 //
 // Pure: it takes text / maps and returns data. No fs, no process.
 
+import { authSettings } from './auth.js';
 import { backupSettings } from './backup.js';
 import { clientAddress, juteMaxBuffer, maxClientCnxns, sessionTimeouts, tickTime } from './clients.js';
 import { adminServerSettings, fourLetterWhitelist, prometheusSettings } from './endpoints.js';
@@ -87,6 +88,7 @@ export function resolveConfig(props: Map<string, string>, opts: ResolveOptions =
     ...adminServerSettings(system),
     ...syncSettings(system, warnings),
     ...treeSettings(system),
+    ...authSettings(system, systemProperties, secure.clientTls !== null),
     systemProperties,
     prometheus: prometheusSettings(quorum, warnings),
     ...storageSettings(system, ensemble.distributed, warnings),

@@ -12,9 +12,11 @@ import { JuteReader } from '../wire/jute.js';
 import { readConnectRequest, readRequest, type ConnectRequest, type Request } from '../wire/protocol.js';
 import { AssertionError, ErrorCode, KeeperError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { certificateSubject } from './x500.js';
 
 export interface ClientPortHandler {
-  open(conn: number, remoteAddr: string, remotePort: number): boolean;
+  /** `certSubject`: the RFC 2253 subject of a trusted TLS client's certificate (x500.ts), if it showed one */
+  open(conn: number, remoteAddr: string, remotePort: number, certSubject?: string): boolean;
   connect(conn: number, req: ConnectRequest): void;
   request(conn: number, xid: number, req: Request): void;
   requestError(conn: number, xid: number, err: number): void;
@@ -191,10 +193,23 @@ export class ClientPort {
       this.refuse(ts, `the client's certificate is not trusted (${String(ts.authorizationError)})`);
       return;
     }
-    this.accept(ts, securePort);
+    this.accept(ts, securePort, null, this.peerSubject(ts));
   }
 
-  private accept(socket: Socket, onSecurePort = false, refuseTls: string | null = null): void {
+  /** The subject of a certificate the trust store vouched for; undefined without one (or one that cannot be read). */
+  private peerSubject(ts: TLSSocket): string | undefined {
+    if (!ts.authorized) return undefined;
+    const raw = ts.getPeerCertificate().raw;
+    if (!raw) return undefined;
+    try {
+      return certificateSubject(raw);
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, "a TLS client's certificate subject cannot be read: no x509 id for it");
+      return undefined;
+    }
+  }
+
+  private accept(socket: Socket, onSecurePort = false, refuseTls: string | null = null, certSubject?: string): void {
     const id = this.nextId++;
     const addr = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     const st: ConnState = {
@@ -210,7 +225,7 @@ export class ClientPort {
       refuseTls,
     };
     socket.setNoDelay(true);
-    if (!this.handler.open(id, addr, socket.remotePort ?? 0)) {
+    if (!this.handler.open(id, addr, socket.remotePort ?? 0, certSubject)) {
       socket.destroy();
       return;
     }

@@ -11,7 +11,7 @@ import type { ServerMetrics } from '../metrics/metrics.js';
 export function coreClientPort(opts: {
   core: () => ServerCore;
   view: () => ServerView;
-  open: (conn: number, addr: string, rport: number) => boolean;
+  open: (conn: number, addr: string, rport: number, certSubject?: string) => boolean;
   closed: (conn: number, addr: string) => void;
   flush: () => void;
   /** called before each request is taken (a follower applies the commits it already knows) */
@@ -24,8 +24,8 @@ export function coreClientPort(opts: {
   const metrics = opts.metrics ?? null;
   return new ClientPort(
     {
-      open: (conn, addr, rport) => {
-        if (opts.open(conn, addr, rport)) return true;
+      open: (conn, addr, rport, certSubject) => {
+        if (opts.open(conn, addr, rport, certSubject)) return true;
         metrics?.connectionRejected();
         opts.view().stats.connectionsRejected++;
         return false;
@@ -71,7 +71,7 @@ export class ConnectionLimit {
     private readonly logger: Logger,
   ) {}
 
-  open(conn: number, addr: string, rport: number): boolean {
+  open(conn: number, addr: string, rport: number, certSubject?: string): boolean {
     const n = this.perIp.get(addr) ?? 0;
     if (this.max > 0 && n >= this.max) {
       this.logger.warn(
@@ -81,7 +81,7 @@ export class ConnectionLimit {
       return false;
     }
     this.perIp.set(addr, n + 1);
-    this.core().openConnection(conn, addr, rport, Date.now());
+    this.core().openConnection(conn, addr, rport, Date.now(), certSubject);
     return true;
   }
 
@@ -125,7 +125,8 @@ export function writeOutputs(
       stats?.responseBytes.add(o.data.length - 4); // as ZooKeeper: the packet after its length prefix
     } else {
       send(o.conn); // what was answered before the close still goes out
-      logger.debug({ conn: o.conn, reason: o.reason }, 'closing connection');
+      if (o.warn) logger.warn({ conn: o.conn }, o.reason);
+      else logger.debug({ conn: o.conn, reason: o.reason }, 'closing connection');
       port.close(o.conn);
     }
   }

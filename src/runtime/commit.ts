@@ -2,7 +2,7 @@
 // server and an ensemble member share (data dir, snapshots, client port, AdminServer, metrics,
 // backups, the archive, timers, start and stop); a commit path owns how a request becomes a
 // durable, applied txn: one member's group commit (standalone.ts) or Zab (quorum.ts).
-import type { Output, ServerCore } from '../server/core.js';
+import type { CoreAuth, Output, ServerCore } from '../server/core.js';
 import type { DataDir, Recovery } from '../storage/datadir.js';
 import type { EnsembleView, RuntimeStats, ServerView } from '../admin/fourletter.js';
 import type { ServerConfig } from '../config/serverconfig.js';
@@ -14,6 +14,8 @@ import type { WrittenSnapshot } from './snapshots.js';
 /** What the host lends a commit path. */
 export interface HostServices {
   readonly config: ServerConfig;
+  /** SASL users (from the JAAS file), x509 and enforced authentication, for every core made */
+  readonly auth: CoreAuth;
   readonly logger: Logger;
   readonly dataDir: DataDir;
   readonly metrics: ServerMetrics | null;

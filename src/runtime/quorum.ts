@@ -132,7 +132,7 @@ export class QuorumPath implements CommitPath {
     const initLimitTicks = Math.max(8, Math.ceil(((config.initLimit ?? 10) * config.tickTimeMs) / ZAB_TICK_MS));
     return new Replica(
       {
-        core: coreOptions(config, this.myId),
+        core: coreOptions(config, this.myId, this.host.auth),
         zab: {
           id: this.myId,
           voters: this.voters,

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { TlsOptions } from 'node:tls';
-import type { Output, ServerCore } from '../server/core.js';
+import type { CoreAuth, Output, ServerCore } from '../server/core.js';
 import type { ClientPort, PortSecurity } from '../net/clientport.js';
 import { DataDir } from '../storage/datadir.js';
 import { listSegments } from '../storage/filelog.js';
@@ -30,6 +30,7 @@ import { StandalonePath } from './standalone.js';
 import { QuorumPath } from './quorum.js';
 import { ArchiveRunner } from './archiving.js';
 import { clientTlsOptions } from './tlsfiles.js';
+import { coreAuth } from './authfiles.js';
 import { LoadLog, progressLog } from './loadlog.js';
 import { restoreSubtreeLive } from './subtree.js';
 
@@ -80,6 +81,9 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
   private readonly archiving: ArchiveRunner | null;
   /** a problem with the archive's public keys: start() refuses with it (the constructor cannot) */
   private readonly keysRefusal: ConfigError | null = null;
+  /** the JAAS file could not be read or served: start() refuses with it */
+  private readonly authRefusal: ConfigError | null = null;
+  private readonly auth: CoreAuth;
   /** how many public keys the archive is encrypted to (0: written in clear) */
   private readonly archiveRecipients: number = 0;
 
@@ -102,6 +106,13 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       { snapCount: config.snapCount, snapSizeBytes: config.snapSizeLimitKb * 1024 },
       Math.random,
     );
+    try {
+      this.auth = coreAuth(config);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      this.authRefusal = e;
+      this.auth = coreAuth({ ...config, auth: { ...config.auth, loginConfigKey: undefined } }, {});
+    }
     const host = this.services();
     if (config.distributed) {
       if (myId === undefined) throw new Error('an ensemble member needs its id (dataDir/myid)');
@@ -151,7 +162,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       config,
       metrics: this.metrics,
       // an online restore refuses new clients until the restored tree serves
-      open: (conn, addr, rport) => !this.restoring && !this.stopping && this.limit.open(conn, addr, rport),
+      open: (conn, addr, rport, certSubject) => !this.restoring && !this.stopping && this.limit.open(conn, addr, rport, certSubject),
       closed: (conn, addr) => this.limit.closed(conn, addr),
       flush: () => this.commit.schedule(),
       ...(commit.catchUp ? { beforeRequest: () => commit.catchUp!() } : {}),
@@ -180,12 +191,27 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     return this.commit.core;
   }
 
+  /** One line on what authenticates clients, so an operator sees SASL and x509 are on (or why not). */
+  private logAuth(): void {
+    const { config, logger, auth } = this;
+    const users = auth.saslUsers;
+    if (users) logger.info({ users: users.size }, 'SASL DIGEST-MD5 for clients: users from the JAAS Server section');
+    else if (config.auth.saslProvider) {
+      logger.warn(
+        'authProvider names SASLAuthenticationProvider but no JAAS file with a Server section was given (-Djava.security.auth.login.config in SERVER_JVMFLAGS, or java.security.auth.login.config in zoo.cfg): no client can authenticate with SASL',
+      );
+    }
+    if (auth.enforceSchemes)
+      logger.info({ schemes: [...auth.enforceSchemes] }, 'clients must authenticate before any request (enforce.auth)');
+  }
+
   /** What the commit paths may use of the host. */
   private services(): HostServices {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const host = this; // the metrics are made after the commit path (they read it): looked up when used
     return {
       config: this.config,
+      auth: this.auth,
       logger: this.logger,
       dataDir: this.dataDir,
       get metrics() {
@@ -265,6 +291,8 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
   private async startLocked(): Promise<StartedServer> {
     const { config, logger } = this;
     if (this.keysRefusal) throw this.keysRefusal;
+    if (this.authRefusal) throw this.authRefusal;
+    this.logAuth();
     if (config.backup && this.archiveRecipients > 0)
       logger.info(
         { archive: config.backup.archiveDir, recipients: this.archiveRecipients },

@@ -2,7 +2,7 @@
 // server's log. Per batch: persist (one write + fdatasync for every txn decided meanwhile: group
 // commit) -> apply -> send replies and watch events (ZooKeeper's SyncRequestProcessor and
 // FinalRequestProcessor).
-import { ServerCore, type CoreOptions, type PendingTxn } from '../server/core.js';
+import { ServerCore, type CoreAuth, type CoreOptions, type PendingTxn } from '../server/core.js';
 import { zookeeperSessionPassword } from '../session/sessions.js';
 import type { Recovery } from '../storage/datadir.js';
 import type { LoadedSnapshot } from '../storage/snapshot.js';
@@ -18,7 +18,7 @@ import { REPLAY_REPORT_EVERY } from '../replica/replica.js';
  * ZooKeeperServer). An ensemble member's /zookeeper/config holds its server.N lines, as
  * ZooKeeper's does even with reconfig off; a standalone server's stays empty.
  */
-export function coreOptions(config: ServerConfig, serverId: number): CoreOptions {
+export function coreOptions(config: ServerConfig, serverId: number, auth?: CoreAuth): CoreOptions {
   return {
     ...(config.distributed ? { configNode: configNodeText(config.servers) } : {}),
     tickTimeMs: config.tickTimeMs,
@@ -30,6 +30,7 @@ export function coreOptions(config: ServerConfig, serverId: number): CoreOptions
     superDigest: config.superDigest,
     containerCheckIntervalMs: config.containerCheckIntervalMs,
     sessionPassword: zookeeperSessionPassword,
+    ...(auth ? { auth } : {}),
   };
 }
 
@@ -54,7 +55,7 @@ export class StandalonePath implements CommitPath {
   }
 
   private newCore(): ServerCore {
-    const core = new ServerCore(coreOptions(this.host.config, 1), Date.now());
+    const core = new ServerCore(coreOptions(this.host.config, 1, this.host.auth), Date.now());
     this.host.coreChanged(core);
     return core;
   }

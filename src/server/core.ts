@@ -27,11 +27,12 @@ import {
   type MultiOp,
 } from '../wire/protocol.js';
 import type { Txn, TxnHeader } from '../wire/txn.js';
-import { aclAllows, authenticate, checkACL, redactDigests } from '../tree/acl.js';
+import { aclAllows, authenticate, checkACL, redactDigests, type ExtraSchemes } from '../tree/acl.js';
+import { DigestMd5Server } from '../session/digestmd5.js';
 import { DataTree, type ApplyMode, type ApplyResult } from '../tree/datatree.js';
 import { WatchMode, type WatchEvent } from '../tree/watches.js';
 import { SessionTracker } from '../session/sessions.js';
-import { Prep } from './prep.js';
+import { Prep, type PrepOptions } from './prep.js';
 import { assertTxnAgrees } from './agrees.js';
 
 export interface CoreOptions {
@@ -55,6 +56,28 @@ export interface CoreOptions {
    * Absent on a standalone server, whose node stays as it is (empty), as ZooKeeperServerMain's.
    */
   configNode?: string;
+  /** SASL, x509 and enforced authentication; absent: none of them (digest and ip only) */
+  auth?: CoreAuth;
+}
+
+/** What zoo.cfg and the JAAS file say about authentication, as the core needs it. */
+export interface CoreAuth {
+  /** the JAAS Server section's DigestLoginModule users (user_NAME="password"); null: no SASL for clients */
+  saslUsers: ReadonlyMap<string, string> | null;
+  /** a fresh nonce for one DIGEST-MD5 exchange (random bytes from the runtime; pure here) */
+  saslNonce: () => string;
+  /** zookeeper.superUser: a SASL user who passes every ACL (ZooKeeperServer.isSaslSuperUser) */
+  saslSuperUser: string | undefined;
+  /** zookeeper.X509AuthenticationProvider.superUser: a certificate subject who passes every ACL */
+  x509SuperUser: string | undefined;
+  /** ACL schemes registered beyond world, digest and ip */
+  aclSchemes: ExtraSchemes;
+  /**
+   * enforce.auth.enabled with enforce.auth.schemes (or sessionRequireClientSASLAuth: sasl): a request
+   * other than auth and sasl from a connection authenticated by none of them is refused
+   * (AuthenticationHelper.enforceAuthentication); null when not enforced
+   */
+  enforceSchemes: ReadonlySet<string> | null;
 }
 
 /**
@@ -164,7 +187,8 @@ export interface CoreObserver {
   answered(type: number, update: boolean, latencyMs: number): void;
 }
 
-export type Output = { kind: 'send'; conn: number; data: Buffer } | { kind: 'close'; conn: number; reason: string };
+/** A close with `warn` is worth an operator's attention (a failed authentication), the others are routine. */
+export type Output = { kind: 'send'; conn: number; data: Buffer } | { kind: 'close'; conn: number; reason: string; warn?: true };
 
 /** Request counts and latencies, for srvr / stat / mntr / cons. */
 export interface LatencyStats {
@@ -204,6 +228,8 @@ export class CoreConn {
   sessionId: bigint | null = null;
   sessionTimeoutMs = 0;
   readonly authInfo: Id[];
+  /** this connection's SASL DIGEST-MD5 exchange, from its first sasl request */
+  sasl: DigestMd5Server | null = null;
   readonly queue: PendingItem[] = [];
   /** requests that arrived while the session's createSession txn was on its way to disk */
   early: Array<{ xid: number; request: Request | null; err: number }> | null = null;
@@ -273,7 +299,7 @@ export class ServerCore {
   ) {
     this.now = nowMs;
     this.sessions = new SessionTracker(opts.tickTimeMs, opts.serverId, nowMs);
-    this.prep = new Prep(this.tree, { extendedTypesEnabled: opts.extendedTypesEnabled, enforceQuota: opts.enforceQuota });
+    this.prep = new Prep(this.tree, this.prepOptions());
     this.nextContainerCheck = nowMs + opts.containerCheckIntervalMs;
     this.replyBytesMax = opts.replyBytesMax ?? REPLY_BYTES_MAX;
     // + the 4-byte length prefix
@@ -299,7 +325,7 @@ export class ServerCore {
     for (const id of [...this.sessions.sessions.keys()]) this.sessions.remove(id);
     this.toPersist = [];
     this.tree = tree;
-    this.prep = new Prep(tree, { extendedTypesEnabled: this.opts.extendedTypesEnabled, enforceQuota: this.opts.enforceQuota });
+    this.prep = new Prep(tree, this.prepOptions());
     for (const s of sessions) this.sessions.add(s.id, s.timeoutMs, this.opts.sessionPassword(s.id), this.now);
     this.lastZxid = zxid;
   }
@@ -325,10 +351,30 @@ export class ServerCore {
     for (const id of this.sessions.sessions.keys()) this.sessions.touch(id, now);
   }
 
+  private prepOptions(): PrepOptions {
+    const o = this.opts;
+    return {
+      extendedTypesEnabled: o.extendedTypesEnabled,
+      enforceQuota: o.enforceQuota,
+      ...(o.auth ? { aclSchemes: o.auth.aclSchemes } : {}),
+    };
+  }
+
   // ---------- connections ----------
 
-  openConnection(id: number, remoteAddr: string, remotePort: number, now: number): void {
-    this.conns.set(id, new CoreConn(id, remoteAddr, remotePort, now));
+  /**
+   * A client connected; `certSubject` is the subject of the certificate a TLS client showed (and the
+   * trust store vouched for), as Java prints it: with x509 registered, that is the connection's
+   * x509 id (X509AuthenticationProvider.handleAuthentication, at the end of the handshake).
+   */
+  openConnection(id: number, remoteAddr: string, remotePort: number, now: number, certSubject?: string): void {
+    const conn = new CoreConn(id, remoteAddr, remotePort, now);
+    const auth = this.opts.auth;
+    if (certSubject !== undefined && auth?.aclSchemes.has('x509')) {
+      conn.authInfo.push({ scheme: 'x509', id: certSubject });
+      if (auth.x509SuperUser !== undefined && auth.x509SuperUser === certSubject) conn.authInfo.push({ scheme: 'super', id: certSubject });
+    }
+    this.conns.set(id, conn);
   }
 
   /** The socket went away (or we closed it): its watches go, its session lives on until expiry. */
@@ -341,9 +387,9 @@ export class ServerCore {
     if (conn.sessionId !== null && this.sessionConn.get(conn.sessionId) === conn) this.sessionConn.delete(conn.sessionId);
   }
 
-  private close(conn: CoreConn, reason: string): void {
+  private close(conn: CoreConn, reason: string, warn = false): void {
     if (conn.closed) return;
-    this.outputs.push({ kind: 'close', conn: conn.id, reason });
+    this.outputs.push({ kind: 'close', conn: conn.id, reason, ...(warn ? { warn: true as const } : {}) });
     this.connectionClosed(conn.id);
   }
 
@@ -502,7 +548,7 @@ export class ServerCore {
       case OpCode.auth: {
         // answered at once with the request's own xid, zxid 0 (ZooKeeperServer.processPacket): the
         // Java client sends -4, go-zookeeper an ordinary xid it then waits for
-        const ids = authenticate(request.req.scheme, request.req.auth, conn.remoteAddr, this.opts.superDigest);
+        const ids = this.authPacketIds(conn, request.req);
         if (!ids) {
           // ... and after an AuthFailed reply the connection is closed (the session lives on)
           this.sendReply(conn, xid, 0, ErrorCode.AuthFailed, null);
@@ -514,9 +560,17 @@ export class ServerCore {
         return;
       }
       case OpCode.sasl:
-        // no SASL configured: ZooKeeper drops the connection
-        this.close(conn, 'SASL is not supported');
+        this.saslStep(conn, xid, request.req.token);
         return;
+    }
+    const enforce = this.opts.auth?.enforceSchemes;
+    if (enforce && !conn.authInfo.some((a) => enforce.has(a.scheme))) {
+      // AuthenticationHelper.enforceAuthentication: the reply, then the connection is closed
+      this.sendReply(conn, xid, 0, ErrorCode.SessionClosedRequireSaslAuth, null);
+      this.close(conn, `a client from ${conn.remoteAddr} not authenticated by ${[...enforce].join(', ')} (enforce.auth): refused`, true);
+      return;
+    }
+    switch (request.type) {
       case OpCode.sync:
         if (this.mode === 'standalone') {
           this.enqueue(conn, { kind: 'sync', at: this.now, xid, path: request.req.path, barrierZxid: this.lastZxid });
@@ -545,6 +599,47 @@ export class ServerCore {
       default:
         this.enqueue(conn, { kind: 'read', at: this.now, xid, request });
     }
+  }
+
+  /** The ids an auth packet proves, or null for AuthFailed. */
+  private authPacketIds(conn: CoreConn, req: { scheme: string; auth: Buffer }): Id[] | null {
+    if (req.scheme === 'x509') {
+      // X509AuthenticationProvider.handleAuthentication: the certificate the connection showed in
+      // its handshake is the credential; without one it fails
+      const x509 = conn.authInfo.filter((a) => a.scheme === 'x509');
+      return x509.length > 0 ? x509 : null;
+    }
+    return authenticate(req.scheme, req.auth, conn.remoteAddr, this.opts.superDigest);
+  }
+
+  /**
+   * One SASL token (ZooKeeperServer.processSasl): the reply carries the server's next token
+   * (SetSASLResponse) with the request's xid and zxid 0; once the exchange completes the connection
+   * holds sasl:NAME (and super for zookeeper.superUser). A failed exchange is answered AuthFailed
+   * (SessionClosedRequireSaslAuth when SASL is required) and the connection closed; the session lives on.
+   */
+  private saslStep(conn: CoreConn, xid: number, token: Buffer): void {
+    const auth = this.opts.auth;
+    const users = auth?.saslUsers;
+    if (!auth || !users) {
+      // no JAAS Server section: ZooKeeper has no SASL server for the connection and drops it
+      this.close(conn, 'SASL is not configured (no Server section in the JAAS file)');
+      return;
+    }
+    conn.sasl ??= new DigestMd5Server((u) => users.get(u), auth.saslNonce());
+    const step = conn.sasl.step(token);
+    if (step.kind === 'failure') {
+      const required = auth.enforceSchemes?.has('sasl') === true;
+      this.sendSaslFailure(conn, xid, required ? ErrorCode.SessionClosedRequireSaslAuth : ErrorCode.AuthFailed);
+      this.close(conn, `SASL authentication failed from ${conn.remoteAddr}: ${step.reason}`, true);
+      return;
+    }
+    if (step.kind === 'success') {
+      const ids: Id[] = [{ scheme: 'sasl', id: step.authorizationId }];
+      if (auth.saslSuperUser !== undefined && auth.saslSuperUser === step.authorizationId) ids.push({ scheme: 'super', id: '' });
+      for (const idv of ids) if (!conn.authInfo.some((a) => a.scheme === idv.scheme && a.id === idv.id)) conn.authInfo.push(idv);
+    }
+    this.sendReply(conn, xid, 0, ErrorCode.Ok, (w) => w.buffer(step.token));
   }
 
   /**
@@ -665,7 +760,7 @@ export class ServerCore {
     if (mode === 'leader') {
       // the txns a previous reign decided but did not commit are the ensemble's business now
       this.toPersist = [];
-      this.prep = new Prep(this.tree, { extendedTypesEnabled: this.opts.extendedTypesEnabled, enforceQuota: this.opts.enforceQuota });
+      this.prep = new Prep(this.tree, this.prepOptions());
       this.lastZxid = lastZxid;
       // a new leader does not know when sessions were last seen: each gets a full timeout (ZooKeeper does the same)
       for (const sess of this.sessions.sessions.values()) {
@@ -975,6 +1070,21 @@ export class ServerCore {
     this.send(conn, w.take());
     w.reset();
     this.writer.shrink(1 << 20);
+  }
+
+  /**
+   * A failed SASL step's reply keeps its body, an empty SetSASLResponse (a null token, length -1), as
+   * ZooKeeper's processSasl sends it: the Java client reads a token from every reply to a SASL
+   * request whatever the error, and only then reports AuthFailed (without it, it sees a short
+   * frame, reconnects and tries again).
+   */
+  private sendSaslFailure(conn: CoreConn, xid: number, err: number): void {
+    const w = this.writer.reset();
+    const at = w.reserveInt();
+    w.int(xid).long(0).int(err).int(-1);
+    w.patchInt(at, w.length - 4);
+    this.send(conn, w.take());
+    w.reset();
   }
 
   private sendEvent(ev: WatchEvent, zxid: number): void {

@@ -14,7 +14,7 @@ import {
 } from '../wire/protocol.js';
 import type { SubtreeNode } from '../wire/subtree.js';
 import { CONTAINER_OWNER, TTL_MAX_MS, isEphemeralOwner, ownerTtlMs, ttlOwner, type Txn } from '../wire/txn.js';
-import { checkACL, fixupACL } from '../tree/acl.js';
+import { checkACL, fixupACL, type ExtraSchemes } from '../tree/acl.js';
 import { CONFIG_PATH, QUOTA_PATH, ZOOKEEPER_PATH, type DataTree } from '../tree/datatree.js';
 import { parentOf } from '../tree/watches.js';
 import { validatePath } from './paths.js';
@@ -44,6 +44,8 @@ export interface PrepOptions {
   extendedTypesEnabled: boolean;
   /** hard quota limits refuse writes (enforceQuota=true) */
   enforceQuota: boolean;
+  /** ACL schemes registered beyond world, digest and ip (sasl, x509) */
+  aclSchemes?: ExtraSchemes;
 }
 
 const SPECIAL_PATHS = new Set(['/', ZOOKEEPER_PATH, QUOTA_PATH, CONFIG_PATH]);
@@ -153,7 +155,7 @@ export class Prep {
     const lastSlash = path.lastIndexOf('/');
     if (lastSlash === -1 || path.includes('\0')) throw new KeeperError(ErrorCode.BadArguments, path);
     const parentPath = lastSlash === 0 ? '/' : path.slice(0, lastSlash);
-    const acl = fixupACL(path, ctx.authInfo, req.acl);
+    const acl = fixupACL(path, ctx.authInfo, req.acl, this.opts.aclSchemes);
     const parent = this.need(parentPath);
     checkACL(parent.acl, Perms.CREATE, ctx.authInfo, path);
     const parentCVersion = parent.cversion;
@@ -215,7 +217,7 @@ export class Prep {
 
   private setACL(req: { path: string; acl: ACL[] | null; version: number }, ctx: PrepContext): Txn {
     validatePath(req.path);
-    const acl = fixupACL(req.path, ctx.authInfo, req.acl);
+    const acl = fixupACL(req.path, ctx.authInfo, req.acl, this.opts.aclSchemes);
     const node = this.need(req.path);
     checkACL(node.acl, Perms.ADMIN, ctx.authInfo, req.path);
     const version = checkVersion(node.aversion, req.version, req.path);

@@ -69,10 +69,19 @@ function javaSplitColon(text: string): string[] {
   return parts;
 }
 
-/** Schemes whose ids an `auth` ACL may take from the caller (AuthenticationProvider.isAuthenticated). */
-const authenticatedSchemes = new Set(['digest']);
+/**
+ * Schemes whose ids an `auth` ACL may take from the caller (AuthenticationProvider.isAuthenticated:
+ * true for digest, sasl and x509; false for ip).
+ */
+const authenticatedSchemes = new Set(['digest', 'sasl', 'x509']);
 
-function schemeValid(scheme: string, id: string): boolean {
+/**
+ * The schemes registered beyond world, digest and ip (ProviderRegistry: `authProvider.N` in
+ * zoo.cfg, x509 for a TLS port): an ACL naming another scheme is InvalidACL, as in ZooKeeper.
+ */
+export type ExtraSchemes = ReadonlySet<'sasl' | 'x509'>;
+
+function schemeValid(scheme: string, id: string, extra: ExtraSchemes): boolean {
   switch (scheme) {
     case 'world':
       return id === 'anyone';
@@ -80,16 +89,22 @@ function schemeValid(scheme: string, id: string): boolean {
       return javaSplitColon(id).length === 2;
     case 'ip':
       return ipValid(id);
+    case 'sasl':
+    case 'x509':
+      // SASLAuthenticationProvider / X509AuthenticationProvider.isValid take any id
+      return extra.has(scheme);
     default:
       return false;
   }
 }
 
+const NO_EXTRA: ExtraSchemes = new Set();
+
 /**
  * Validates the ACL of a create / setACL and expands `auth` entries into the caller's
  * authenticated ids (PrepRequestProcessor.fixupACL). Throws InvalidACL.
  */
-export function fixupACL(path: string, authInfo: readonly Id[], acl: readonly ACL[] | null): ACL[] {
+export function fixupACL(path: string, authInfo: readonly Id[], acl: readonly ACL[] | null, extra: ExtraSchemes = NO_EXTRA): ACL[] {
   if (!acl || acl.length === 0) throw new KeeperError(ErrorCode.InvalidACL, path);
   const out: ACL[] = [];
   const seen = new Set<string>();
@@ -113,7 +128,7 @@ export function fixupACL(path: string, authInfo: readonly Id[], acl: readonly AC
       }
       if (!valid) throw new KeeperError(ErrorCode.InvalidACL, path);
     } else {
-      if (!schemeValid(a.id.scheme, a.id.id)) throw new KeeperError(ErrorCode.InvalidACL, path);
+      if (!schemeValid(a.id.scheme, a.id.id, extra)) throw new KeeperError(ErrorCode.InvalidACL, path);
       add(a);
     }
   }

@@ -2,7 +2,8 @@
 // `java [-Dkey=value ...] [-cp path] org.apache.zookeeper.server.quorum.QuorumPeerMain zoo.cfg`
 // (kazoo's kazoo.testing.common.ManagedZooKeeper). It starts `ark server` on the same zoo.cfg,
 // plus the JVM properties ZooKeeper itself reads (readonlymode.enabled, zookeeper.*) written as
-// the zoo.cfg keys Ark reads them from, into a copy beside it. SIGTERM and SIGINT are passed on,
+// the zoo.cfg keys Ark reads them from, into a copy beside it (and -Djava.security.auth.login.config
+// in SERVER_JVMFLAGS, where zkServer.sh users put it). SIGTERM and SIGINT are passed on,
 // and it exits as `ark server` does.
 //
 //   node dist/test/helpers/quorumpeermain.js <java's arguments>
@@ -35,7 +36,10 @@ function main(args: string[]): void {
   }
   const arkCfg = `${cfg}.ark`;
   writeFileSync(arkCfg, `${readFileSync(cfg, 'utf8')}\n${cfgLinesOf(args.slice(0, at)).join('\n')}\n`);
-  const child = spawn(process.execPath, [arkBin, 'server', arkCfg], { stdio: 'inherit' });
+  // the JAAS file goes as zkServer.sh passes it, in SERVER_JVMFLAGS (kazoo's harness names one for SASL)
+  const jaas = args.slice(0, at).filter((a) => a.startsWith('-Djava.security.auth.login.config='));
+  const env = jaas.length > 0 ? { ...process.env, SERVER_JVMFLAGS: jaas.join(' ') } : process.env;
+  const child = spawn(process.execPath, [arkBin, 'server', arkCfg], { stdio: 'inherit', env });
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }

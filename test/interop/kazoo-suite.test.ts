@@ -19,76 +19,23 @@
 // read-write: it passes on ZooKeeper and on Ark.
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { repoRoot, requireOrSkip, tempDir } from '../helpers/servers.js';
-import { javaBin, javaClasspath, zookeeperMissing } from '../helpers/zookeeper.js';
-import { describeTool, runTool } from '../helpers/clitools.js';
-import { kazooDir, kazooMissing, kazooPython } from '../helpers/kazoo.js';
-import { freePort } from '../helpers/servers.js';
+import { requireOrSkip } from '../helpers/servers.js';
+import { zookeeperMissing } from '../helpers/zookeeper.js';
+import { kazooMissing } from '../helpers/kazoo.js';
+import { runKazooSuite, type SuiteJava } from '../helpers/kazoosuite.js';
 
 const KAZOO_READ_ONLY = 'kazoo.tests.test_connection.TestReadOnlyMode';
 const NEW_SESSION = 'kazoo_readonly.TestReadOnlyNewSession';
 /** where kazoo 2.8's test_read_only fails on ZooKeeper 3.8: it waits 6 s for a read-only connection of its old session */
 const KAZOO_FAILS_AT = /line 294, in test_read_only\n\s+assert ev\.is_set\(\)\nAssertionError/;
 
-/**
- * A port offset for kazoo's cluster (member i: offset + 10 i, + 1, + 2, + 3): a free port rounded
- * down to a multiple of 10 in 20000-59999, so two runs on one machine rarely meet.
- */
-/** The java ZooKeeper runs on (ARK_JAVA, or `java` on PATH), as a path: the stand-in goes first on PATH. */
-function realJava(): string {
-  if (javaBin.includes('/')) return javaBin;
-  const dir = (process.env.PATH ?? '').split(':').find((d) => d !== '' && existsSync(join(d, javaBin)));
-  return dir ? join(dir, javaBin) : javaBin;
+/** Runs kazoo's TestReadOnlyMode-like `test` (its test_read_only) on `java`. */
+async function runKazooTest(test: string, java: SuiteJava): Promise<{ outcome: string | undefined; stdout: string; report: string }> {
+  const r = await runKazooSuite(test, java);
+  return { outcome: r.results.get(`${test}.test_read_only`), stdout: r.stdout, report: r.report };
 }
 
-async function portOffset(): Promise<number> {
-  const p = await freePort();
-  return 20000 + ((Math.floor(p / 10) * 10) % 40000);
-}
-
-/** Runs kazoo_suite.py on `test` with kazoo's cluster on `java`; returns the outcome and unittest's report. */
-type Java = 'zookeeper' | 'zookeeper-local-sessions' | 'ark';
-
-async function runKazooTest(test: string, java: Java): Promise<{ outcome: string | undefined; stdout: string; report: string }> {
-  const work = tempDir('kazoo-suite');
-  try {
-    const env: Record<string, string> = {
-      ZOOKEEPER_VERSION: '3.8.0',
-      ZOOKEEPER_PORT_OFFSET: String(await portOffset()),
-      PYTHONDONTWRITEBYTECODE: '1',
-      PYTHONUNBUFFERED: '1',
-    };
-    const bin = join(work, 'bin');
-    mkdirSync(bin);
-    if (java === 'zookeeper') {
-      env.ZOOKEEPER_CLASSPATH = javaClasspath();
-    } else if (java === 'zookeeper-local-sessions') {
-      env.ZOOKEEPER_CLASSPATH = javaClasspath();
-      // kazoo writes its zoo.cfg itself: this java adds the line, then runs the real one
-      writeFileSync(
-        join(bin, 'java'),
-        `#!/bin/sh\nfor cfg; do :; done\nprintf '\\nlocalSessionsEnabled=true\\n' >> "$cfg"\nexec '${realJava()}' "$@"\n`,
-      );
-      chmodSync(join(bin, 'java'), 0o755);
-      env.PATH = `${bin}:${process.env.PATH ?? ''}`;
-    } else {
-      const standIn = join(repoRoot, 'dist', 'test', 'helpers', 'quorumpeermain.js');
-      writeFileSync(join(bin, 'java'), `#!/bin/sh\nexec '${process.execPath}' '${standIn}' "$@"\n`);
-      chmodSync(join(bin, 'java'), 0o755);
-      env.PATH = `${bin}:${process.env.PATH ?? ''}`;
-      env.ZOOKEEPER_CLASSPATH = 'ark';
-    }
-    const r = await runTool(kazooPython, [join(kazooDir, 'kazoo_suite.py'), test], { timeoutMs: 150000, env, cwd: work });
-    const outcome = new RegExp(`^RESULT ${test}\\.test_read_only (\\S+)$`, 'm').exec(r.stdout)?.[1];
-    return { outcome, stdout: `${r.stdout}\n${r.stderr}`, report: `${test} against ${java}:\n${describeTool(r)}` };
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-}
-
-async function outcomes(t: TestContext, java: Java, tests: string[]): Promise<Map<string, Awaited<ReturnType<typeof runKazooTest>>>> {
+async function outcomes(t: TestContext, java: SuiteJava, tests: string[]): Promise<Map<string, Awaited<ReturnType<typeof runKazooTest>>>> {
   const out = new Map<string, Awaited<ReturnType<typeof runKazooTest>>>();
   for (const name of tests) {
     const r = await runKazooTest(name, java);

@@ -262,6 +262,15 @@ describe('resolveConfig: defaults', () => {
       adminServerAddress: '0.0.0.0',
       extendedTypesEnabled: false,
       superDigest: undefined,
+      auth: {
+        saslProvider: false,
+        x509Provider: false,
+        saslSuperUser: undefined,
+        x509SuperUser: undefined,
+        loginConfigKey: undefined,
+        saslServerSection: 'Server',
+        enforceSchemes: null,
+      },
       snapCount: 100000,
       snapSizeLimitKb: 4194304,
       forceSync: true,
@@ -756,7 +765,6 @@ describe('resolveConfig: unknown and unsupported keys', () => {
       'electionAlg=3',
       'syncEnabled=true',
       'serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory',
-      'authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider',
       'audit.enable=true',
       'admin.commandURL=/cmds',
       'globalOutstandingLimit=1000',
@@ -776,7 +784,6 @@ describe('resolveConfig: unknown and unsupported keys', () => {
     }
     assert.equal(config.systemProperties.get('zookeeper.serverCnxnFactory'), 'org.apache.zookeeper.server.NettyServerCnxnFactory');
     assert.equal(config.systemProperties.get('zookeeper.ssl.crl'), 'true');
-    assert.equal(config.systemProperties.get('zookeeper.authProvider.1'), 'org.apache.zookeeper.server.auth.SASLAuthenticationProvider');
     assert.equal(config.systemProperties.has('zookeeper.sslQuorum'), false);
     assert.equal(config.systemProperties.has('zookeeper.metricsProvider.numWorkerThreads'), false);
   });
@@ -826,13 +833,14 @@ describe('resolveConfig: unknown and unsupported keys', () => {
       assert.ok(HONOURED_KEYS.has(k), k);
       assert.equal(classifyKey(k), 'honoured');
     }
-    assert.deepEqual([...HONOURED_KEY_PREFIXES], ['server.']);
+    assert.deepEqual([...HONOURED_KEY_PREFIXES], ['server.', 'authProvider.']);
+    assert.equal(classifyKey('authProvider.1'), 'honoured');
     assert.equal(classifyKey('server.12'), 'honoured');
     assert.equal(classifyKey('zookeeper.snapCount'), 'honoured');
     for (const k of ['sslQuorum', 'electionAlg', 'dynamicConfigFile', 'quorumListenOnAllIPs', 'audit.enable']) {
       assert.ok(UNHONOURED_KEYS.has(k), k);
     }
-    for (const p of ['ssl.', 'metricsProvider.', 'authProvider.']) assert.ok(UNHONOURED_KEY_PREFIXES.includes(p), p);
+    for (const p of ['ssl.', 'metricsProvider.']) assert.ok(UNHONOURED_KEY_PREFIXES.includes(p), p);
     for (const k of HONOURED_KEYS) assert.equal(UNHONOURED_KEYS.has(k), false, k);
     assert.equal(systemPropertyName('snapCount'), 'zookeeper.snapCount');
     assert.equal(systemPropertyName('zookeeper.snapCount'), 'zookeeper.snapCount');
