@@ -16,7 +16,7 @@ import { STAT_FIELDS, diffTrees, differs, type DiffSummary, type StatField } fro
 import { entryJson, entryLines, summaryLine } from '../backup/diff-report.js';
 import { archiveWithKeys } from '../backup/crypt-store.js';
 import { NO_IDENTITIES, readIdentityFiles, type Identities } from '../backup/crypt.js';
-import { readPlainBackup } from '../backup/files.js';
+import { backupExists, readPlainBackup } from '../backup/files.js';
 import { isS3Url } from '../util/s3url.js';
 import { readBackup } from '../backup/format.js';
 import { readOffline } from '../backup/offline.js';
@@ -102,7 +102,8 @@ export async function loadSide(spec: string, o: { auth: string; ids?: Identities
     const b = readBackup(spec, await fetchBackup(spec, o.auth), o.onProgress ? { onProgress: o.onProgress } : {});
     return { spec, kind: 'server', zxid: b.snapshot.zxid, tree: b.snapshot.tree };
   }
-  if ((existsSync(spec) && !isDir(spec)) || (isS3Url(spec) && !parseArchivePoint(spec))) {
+  // an object's key may hold an '@' too: an object that exists under the whole name is a backup file
+  if ((existsSync(spec) && !isDir(spec)) || (isS3Url(spec) && (!parseArchivePoint(spec) || (await backupExists(spec))))) {
     const b = readBackup(spec, await readPlainBackup(spec, ids), o.onProgress ? { onProgress: o.onProgress } : {});
     return { spec, kind: 'backup', zxid: b.snapshot.zxid, tree: b.snapshot.tree };
   }

@@ -5,9 +5,11 @@ import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSy
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { encrypt } from '../backup/crypt.js';
+import { backupExists, s3File, uploadBackup } from '../backup/files.js';
 import { BackupCorruptError, readBackup, writeBackup } from '../backup/format.js';
 import { OfflineError, readOffline } from '../backup/offline.js';
 import { fsyncPath } from '../storage/filelog.js';
+import { isS3Url, parseS3File } from '../util/s3url.js';
 import { hexZxid } from '../util/zxid.js';
 import { ARK_VERSION } from '../version.js';
 
@@ -40,7 +42,17 @@ export interface OfflineCreateResult {
 
 /** Reads the data dir, writes FILE.partial, reads it back whole, then renames it to FILE. */
 export async function createOfflineBackup(o: OfflineCreateOpts): Promise<OfflineCreateResult> {
-  if (existsSync(o.out) && !o.force) throw new OfflineError(`${o.out} exists; choose another --out or pass --force`, true);
+  const toS3 = isS3Url(o.out);
+  if (toS3) {
+    // a URL that does not parse stops here, before the data dir is read
+    try {
+      parseS3File(o.out);
+    } catch (e) {
+      throw new OfflineError((e as Error).message, true);
+    }
+  }
+  if (!o.force && (toS3 ? await backupExists(o.out) : existsSync(o.out)))
+    throw new OfflineError(`${o.out} exists; choose another --out or pass --force`, true);
   const t0 = Date.now();
   const state = readOffline({
     dataDir: o.dataDir,
@@ -67,15 +79,26 @@ export async function createOfflineBackup(o: OfflineCreateOpts): Promise<Offline
     // the check an online backup gets, every checksum and the tree digest: of the file read back
     // from disk, or (encrypted) of the plain bytes it was made from
     let b: ReturnType<typeof readBackup>;
-    if (recipients.length === 0) {
+    let bytes: number;
+    if (toS3) {
+      // checked before it goes; the upload names the object only once all of it arrived (files.ts)
+      b = readBackup(o.out, plain);
+      if (!(await uploadBackup(o.out, Readable.from([plain]), o.force === true, { recipients })))
+        throw new OfflineError(`${o.out} exists (written meanwhile by someone else); choose another --out or pass --force`, true);
+      const { store, name } = s3File(o.out);
+      bytes = (await store.size(name)) ?? 0;
+    } else if (recipients.length === 0) {
       await pipeline(Readable.from([plain]), createWriteStream(tmp));
       b = readBackup(tmp, readFileSync(tmp));
     } else {
       b = readBackup(tmp, plain);
       await pipeline(Readable.from(encrypt(Readable.from([plain]), recipients)), createWriteStream(tmp));
     }
-    fsyncPath(tmp);
-    renameSync(tmp, o.out);
+    if (!toS3) {
+      fsyncPath(tmp);
+      renameSync(tmp, o.out);
+      bytes = statSync(o.out).size;
+    }
     return {
       file: o.out,
       source: o.dataDir,
@@ -85,7 +108,7 @@ export async function createOfflineBackup(o: OfflineCreateOpts): Promise<Offline
       time: b.meta.time,
       nodes: b.snapshot.nodeCount,
       sessions: b.snapshot.sessions.length,
-      bytes: statSync(o.out).size,
+      bytes: bytes!,
       seconds: (Date.now() - t0) / 1000,
       snapshotZxid: state.snapshotZxid === null ? null : hexZxid(state.snapshotZxid),
       replayedTxns: state.replayed,

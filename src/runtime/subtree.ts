@@ -83,6 +83,10 @@ function refusal(e: KeeperError): string {
       return 'its parent is an ephemeral node';
     case ErrorCode.BadArguments:
       return 'the path may not be restored by path (/, /zookeeper) or the subtree is malformed';
+    case ErrorCode.SessionClosedRequireSaslAuth:
+      // the restore is sent as a client with the admin's digest credentials: a server that lets in
+      // only clients of other schemes refuses it (a whole-tree online restore runs in-process)
+      return 'this server enforces client authentication (enforce.auth.enabled / sessionRequireClientSASLAuth) and a live subtree restore authenticates by digest only: restore the subtree offline (ark restore FILE --data-dir D --path P), or add digest to enforce.auth.schemes';
     default:
       return e.message;
   }

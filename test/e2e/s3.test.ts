@@ -174,8 +174,19 @@ describe('object storage', { timeout: 240000 }, () => {
       assert.equal((await zk3.getData('/s')).data?.toString(), 'later');
       await zk3.close();
     } finally {
-      await srv.stop();
+      await srv.stop({ keepData: true });
     }
+    // an offline backup of the stopped server's data dir goes to the bucket as an online one does
+    const offline = 's3://ark/files/offline.arkb';
+    const off = await arkS3(['backup', 'create', '--data-dir', srv.dataDir, '--out', offline, '--json']);
+    assert.equal(off.code, 0, off.stderr);
+    assert.equal((JSON.parse(off.stdout) as { file: string }).file, offline);
+    const fromOffline = join(tempDir('s3-offline'), 'd');
+    const r0 = await arkS3(['restore', offline, '--data-dir', fromOffline]);
+    assert.equal(r0.code, 0, r0.stderr);
+    assert.equal(await serveAndRead(fromOffline, '/s'), 'later');
+    const offAgain = await arkS3(['backup', 'create', '--data-dir', srv.dataDir, '--out', offline]);
+    assert.equal(offAgain.code, 2, 'an existing object is not replaced without --force');
     assert.ok((await listBackupFiles(store)).length <= 2, 'retainCount 1 (and one more written since the last prune)');
 
     const verify = await arkS3(['backup', 'verify', file, '--json']);
