@@ -10,35 +10,12 @@ import { join } from 'node:path';
 import { ark, freePort, repoRoot, startArk, tempDir, type RunningServer } from '../helpers/servers.js';
 import { startEnsemble } from '../helpers/ensemble.js';
 import { waitUntil } from '../helpers/wait.js';
+import { ALICE, walkTree as walk, type Seen } from '../helpers/treewalk.js';
 import { ZkClient } from '../../src/client/client.js';
-import { CreateFlag, Perms, type ACL, type Stat } from '../../src/wire/protocol.js';
-import { digestOf } from '../../src/tree/acl.js';
+import { CreateFlag } from '../../src/wire/protocol.js';
 import { readBackup } from '../../src/backup/format.js';
 import { scanSegment } from '../../src/storage/txnlog.js';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
-
-interface Seen {
-  data: string;
-  acl: ACL[];
-  stat: Stat;
-}
-
-async function walk(c: ZkClient, root: string): Promise<Map<string, Seen>> {
-  const out = new Map<string, Seen>();
-  const stack = [root];
-  while (stack.length > 0) {
-    const p = stack.pop()!;
-    const [{ data, stat }, { acl }, kids] = await Promise.all([c.getData(p), c.getACL(p), c.getChildren(p)]);
-    out.set(p, { data: data === null ? '<null>' : data.toString('base64'), acl, stat });
-    for (const k of kids) stack.push(p === '/' ? `/${k}` : `${p}/${k}`);
-  }
-  return out;
-}
-
-const ALICE: ACL[] = [
-  { perms: Perms.ALL, id: { scheme: 'digest', id: digestOf('alice:pw') } },
-  { perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } },
-];
 
 /** Writes of every kind: creates with ACLs and null data, sequentials, an ephemeral, sets, deletes. */
 async function populate(c: ZkClient): Promise<void> {

@@ -9,33 +9,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ark, freePort, startArk, tempDir, type RunningServer } from '../helpers/servers.js';
 import { ZkClient } from '../../src/client/client.js';
-import { CreateFlag, Perms, type ACL, type Stat } from '../../src/wire/protocol.js';
-import { digestOf } from '../../src/tree/acl.js';
+import { CreateFlag } from '../../src/wire/protocol.js';
 import { DataDir } from '../../src/storage/datadir.js';
 import { waitUntil } from '../helpers/wait.js';
-
-interface Seen {
-  data: string;
-  acl: ACL[];
-  stat: Stat;
-}
-
-async function walk(c: ZkClient, root: string): Promise<Map<string, Seen>> {
-  const out = new Map<string, Seen>();
-  const stack = [root];
-  while (stack.length > 0) {
-    const p = stack.pop()!;
-    const [{ data, stat }, { acl }, kids] = await Promise.all([c.getData(p), c.getACL(p), c.getChildren(p)]);
-    out.set(p, { data: data === null ? '<null>' : data.toString('base64'), acl, stat });
-    for (const k of kids) stack.push(p === '/' ? `/${k}` : `${p}/${k}`);
-  }
-  return out;
-}
-
-const ALICE: ACL[] = [
-  { perms: Perms.ALL, id: { scheme: 'digest', id: digestOf('alice:pw') } },
-  { perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } },
-];
+import { ALICE, walkTree as walk } from '../helpers/treewalk.js';
 
 async function populate(c: ZkClient): Promise<void> {
   await c.create('/data', 'root');
