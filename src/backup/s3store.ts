@@ -219,19 +219,6 @@ export class S3ArchiveStore implements ArchiveStore {
     return this.call(() => bodyBytes(res.Body), path);
   }
 
-  /** The object's body as a stream (a restore or verify reads it without a temp file). */
-  async stream(path: string): Promise<{ body: AsyncIterable<Uint8Array>; bytes: number }> {
-    const res = await this.call(async () => {
-      try {
-        return await this.client.send(new GetObjectCommand({ Bucket: this.loc.bucket, Key: this.key(path) }));
-      } catch (e) {
-        if (isNotFound(e)) throw new S3StoreError(`${this.location}/${path}: no such object`, 'NoSuchKey');
-        throw e;
-      }
-    }, path);
-    return { body: res.Body as unknown as AsyncIterable<Uint8Array>, bytes: res.ContentLength ?? 0 };
-  }
-
   async readHead(path: string, bytes: number): Promise<Buffer> {
     try {
       const res = await this.client.send(
