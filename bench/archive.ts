@@ -9,6 +9,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { runLoad, type LoadResult } from '../src/bench/loadgen.js';
+import { populateZnodes } from './populate.js';
 import { arkBin, freePort, tempDir } from '../test/helpers/servers.js';
 import { startEnsemble, type Ensemble, type Member } from '../test/helpers/ensemble.js';
 import { fourLetterWord } from '../test/helpers/zookeeper.js';
@@ -132,23 +133,7 @@ async function main(): Promise<void> {
 async function restoreBench(ens: Ensemble, adminPorts: number[]): Promise<void> {
   const leader = await leaderOf(ens);
   const t0 = Date.now();
-  await runLoad({
-    connect: ens.connectString,
-    workload: 'create',
-    sessions: 8,
-    window: 64,
-    seconds: 1e9,
-    warmupSeconds: 0,
-    sizeBytes: 100,
-    count: ZNODES,
-    readPercent: 0,
-    multiOps: 1,
-    keys: 1,
-    sessionTimeoutMs: 30000,
-    root: '/restore-data',
-    keep: true,
-    fanout: 1000,
-  });
+  await populateZnodes(ens.connectString, ZNODES, '/restore-data');
   console.log(`populated ${ZNODES} znodes in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const file = join(tempDir('bench-restore'), 'b.arkb');
   const b0 = Date.now();

@@ -9,10 +9,10 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { runLoad } from '../src/bench/loadgen.js';
 import { ZkClient } from '../src/client/client.js';
 import { arkBin, freePort, startArk, tempDir } from '../test/helpers/servers.js';
 import { startS3, type RunningS3 } from '../test/helpers/s3.js';
+import { populateZnodes } from './populate.js';
 
 const ZNODES = process.env.BENCH_DR_ZNODES === undefined ? 1_000_000 : Number(process.env.BENCH_DR_ZNODES);
 const run = promisify(execFile);
@@ -46,26 +46,6 @@ async function timedWithRss(args: string[], env: NodeJS.ProcessEnv = {}, ok: num
   );
   const kb = /RSS_KB=(\d+)/.exec(r.stderr)?.[1];
   return { seconds: (performance.now() - t0) / 1000, out: r.stdout, rssMiB: kb ? Number(kb) / 1024 : null };
-}
-
-async function populate(connect: string, root: string): Promise<void> {
-  await runLoad({
-    connect,
-    workload: 'create',
-    sessions: 8,
-    window: 64,
-    seconds: 1e9,
-    warmupSeconds: 0,
-    sizeBytes: 100,
-    count: ZNODES,
-    readPercent: 0,
-    multiOps: 1,
-    keys: 1,
-    sessionTimeoutMs: 30000,
-    root,
-    keep: true,
-    fanout: 1000,
-  });
 }
 
 /** Changes 1% of the znodes under root (spread over the tree), for the diff. */
@@ -105,7 +85,7 @@ async function arkRows(s3: RunningS3): Promise<void> {
   const recipient = (await run('age-keygen', ['-y', identity])).stdout.trim();
   try {
     const t0 = performance.now();
-    await populate(server.connectString, '/dr');
+    await populateZnodes(server.connectString, ZNODES, '/dr');
     console.log(`Ark: populated ${ZNODES} znodes of 100 B in ${s((performance.now() - t0) / 1000)}`);
     const local = join(dir, 'a.arkb');
     const auth = ['--auth', 'bench:bench'];
