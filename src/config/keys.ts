@@ -32,6 +32,15 @@ const QUORUM_HONOURED = [
   'metricsProvider.httpHost',
   'metricsProvider.httpPort',
   'metricsProvider.exportJvmInfo',
+  // security between members (config/quorumsec.ts)
+  'sslQuorum',
+  'portUnification',
+  'sslQuorumReloadCertFiles',
+  'quorum.auth.enableSasl',
+  'quorum.auth.learnerRequireSasl',
+  'quorum.auth.serverRequireSasl',
+  'quorum.auth.learner.saslLoginContext',
+  'quorum.auth.server.saslLoginContext',
 ] as const;
 
 const QUORUM_UNHONOURED = [
@@ -43,14 +52,6 @@ const QUORUM_UNHONOURED = [
   'syncEnabled',
   'dynamicConfigFile',
   'localSessionsUpgradingEnabled',
-  'sslQuorum',
-  'portUnification',
-  'sslQuorumReloadCertFiles',
-  'quorum.auth.enableSasl',
-  'quorum.auth.learnerRequireSasl',
-  'quorum.auth.serverRequireSasl',
-  'quorum.auth.learner.saslLoginContext',
-  'quorum.auth.server.saslLoginContext',
   'quorum.auth.kerberos.servicePrincipal',
   'quorum.cnxn.threads.size',
   'multiAddress.enabled',
@@ -136,6 +137,23 @@ export const CLIENT_TLS_KEYS = [
   'ssl.hostnameVerification',
 ] as const;
 
+/** QuorumX509Util's zookeeper.ssl.quorum.* keys: the quorum port's TLS (config/quorumsec.ts). */
+export const QUORUM_TLS_KEYS = [
+  'ssl.quorum.keyStore.location',
+  'ssl.quorum.keyStore.password',
+  'ssl.quorum.keyStore.passwordPath',
+  'ssl.quorum.keyStore.type',
+  'ssl.quorum.trustStore.location',
+  'ssl.quorum.trustStore.password',
+  'ssl.quorum.trustStore.passwordPath',
+  'ssl.quorum.trustStore.type',
+  'ssl.quorum.clientAuth',
+  'ssl.quorum.protocol',
+  'ssl.quorum.enabledProtocols',
+  'ssl.quorum.ciphersuites',
+  'ssl.quorum.hostnameVerification',
+] as const;
+
 /** System-property keys ZooKeeper understands and Ark does not act on (yet). */
 const SYSTEM_UNHONOURED = [
   'serverCnxnFactory',
@@ -196,7 +214,12 @@ const SYSTEM_UNHONOURED = [
 const SYSTEM_UNHONOURED_PREFIXES = ['ssl.', 'admin.', 'audit.', 'kerberos.', 'nio.', 'netty.'] as const;
 
 /** zoo.cfg keys Ark parses and acts on (system-property keys also accepted with a "zookeeper." prefix). */
-export const HONOURED_KEYS: ReadonlySet<string> = new Set<string>([...QUORUM_HONOURED, ...SYSTEM_HONOURED, ...CLIENT_TLS_KEYS]);
+export const HONOURED_KEYS: ReadonlySet<string> = new Set<string>([
+  ...QUORUM_HONOURED,
+  ...SYSTEM_HONOURED,
+  ...CLIENT_TLS_KEYS,
+  ...QUORUM_TLS_KEYS,
+]);
 /** Key prefixes Ark parses and acts on ("server.N", "authProvider.N"). */
 export const HONOURED_KEY_PREFIXES: readonly string[] = ['server.', ...SYSTEM_HONOURED_PREFIXES];
 /** zoo.cfg keys ZooKeeper understands that Ark accepts but does not act on yet. */
@@ -208,7 +231,7 @@ export const UNHONOURED_KEY_PREFIXES: readonly string[] = [
 
 const QUORUM_HONOURED_SET: ReadonlySet<string> = new Set<string>(QUORUM_HONOURED);
 const QUORUM_UNHONOURED_SET: ReadonlySet<string> = new Set<string>(QUORUM_UNHONOURED);
-const SYSTEM_HONOURED_SET: ReadonlySet<string> = new Set<string>([...SYSTEM_HONOURED, ...CLIENT_TLS_KEYS]);
+const SYSTEM_HONOURED_SET: ReadonlySet<string> = new Set<string>([...SYSTEM_HONOURED, ...CLIENT_TLS_KEYS, ...QUORUM_TLS_KEYS]);
 const SYSTEM_UNHONOURED_SET: ReadonlySet<string> = new Set<string>(SYSTEM_UNHONOURED);
 
 /** The prefix of the system property ZooKeeper makes of a key it does not parse itself. */

@@ -4,6 +4,7 @@
 import type { PeerRole, QuorumServerSpec } from './serverline.js';
 import type { AuthConfig } from './auth.js';
 import type { ClientTlsConfig } from './tls.js';
+import type { QuorumSecurityConfig } from './quorumsec.js';
 import type { S3Options } from '../util/s3url.js';
 
 export interface ServerConfig {
@@ -22,6 +23,8 @@ export interface ServerConfig {
   portUnification: boolean;
   /** the certificates and TLS settings of the secure (or unified) client port; null when neither is configured */
   clientTls: ClientTlsConfig | null;
+  /** TLS and SASL between the members (sslQuorum, portUnification, ssl.quorum.*, quorum.auth.*) */
+  quorumSecurity: QuorumSecurityConfig;
   /** 0 means unlimited. */
   maxClientCnxns: number;
   minSessionTimeoutMs: number;

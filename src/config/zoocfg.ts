@@ -15,6 +15,7 @@ import type { ServerConfig } from './serverconfig.js';
 import { sortEntries } from './settings.js';
 import { autopurgeSettings, dataDirectories, storageSettings, syncSettings } from './storage.js';
 import { clientTlsSettings } from './tls.js';
+import { quorumSecuritySettings } from './quorumsec.js';
 import { treeSettings } from './tree.js';
 
 export interface ResolveOptions {
@@ -83,6 +84,7 @@ export function resolveConfig(props: Map<string, string>, opts: ResolveOptions =
     ...sessions,
     ...autopurge,
     ...ensemble,
+    quorumSecurity: quorumSecuritySettings(quorum, system, ensemble.distributed, warnings),
     juteMaxBufferBytes: juteMaxBuffer(system),
     fourLetterWhitelist: fourLetterWhitelist(system),
     ...adminServerSettings(system),

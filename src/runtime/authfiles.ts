@@ -9,6 +9,7 @@ import { ConfigError } from '../config/error.js';
 import { JaasError, loginConfigFromJvmFlags, parseJaas, type JaasEntry } from '../config/jaas.js';
 import type { ServerConfig } from '../config/serverconfig.js';
 import type { CoreAuth } from '../server/core.js';
+import type { QuorumAuthPolicy } from '../net/peerauth.js';
 
 const DIGEST_MODULE = 'org.apache.zookeeper.server.auth.DigestLoginModule';
 const KERBEROS_MODULE = 'com.sun.security.auth.module.Krb5LoginModule';
@@ -69,4 +70,65 @@ export function coreAuth(config: ServerConfig, env: NodeJS.ProcessEnv = process.
     aclSchemes: new Set([...(a.saslProvider ? (['sasl'] as const) : []), ...(a.x509Provider ? (['x509'] as const) : [])]),
     enforceSchemes: a.enforceSchemes === null ? null : new Set(a.enforceSchemes),
   };
+}
+
+/** The QuorumLearner section's username / password (DigestLoginModule options), as SaslQuorumAuthLearner logs in. */
+function learnerCredentials(entries: readonly JaasEntry[], where: string, section: string): { username: string; password: string } {
+  saslUsersOf(entries, where, section); // refuses Kerberos and unknown modules the same way
+  for (const e of entries) {
+    const username = e.options.get('username');
+    const password = e.options.get('password');
+    if (username !== undefined && password !== undefined) return { username, password };
+  }
+  throw new Error(`${where}: the ${section} section has no username and password options for this member to authenticate with`);
+}
+
+/**
+ * Quorum SASL's credentials (quorum.auth.enableSasl): this member's QuorumLearner login and the
+ * QuorumServer users it checks peers against, from the same JAAS file as the client SASL. A missing
+ * file or section stops start-up naming the key that asked for it (ZooKeeper fails to log in).
+ */
+export function quorumAuthPolicy(config: ServerConfig, env: NodeJS.ProcessEnv = process.env): QuorumAuthPolicy {
+  const q = config.quorumSecurity.sasl;
+  if (q === null) return null;
+  const src = loginConfigSource(config, env);
+  if (src === null) {
+    throw new ConfigError(
+      'quorum.auth.enableSasl',
+      'quorum.auth.enableSasl is true but no JAAS file is named: pass -Djava.security.auth.login.config=PATH in SERVER_JVMFLAGS (or JVMFLAGS), or set java.security.auth.login.config in zoo.cfg',
+    );
+  }
+  const where = `${src.from}: '${src.path}'`;
+  let jaas: ReturnType<typeof parseJaas>;
+  try {
+    jaas = parseJaas(readFileSync(src.path, 'utf8'));
+  } catch (e) {
+    const msg = e instanceof JaasError ? `${where}: ${e.message}` : `${where}: cannot read the JAAS file: ${(e as Error).message}`;
+    throw new ConfigError('quorum.auth.enableSasl', msg);
+  }
+  const section = (key: string, name: string): JaasEntry[] => {
+    const s = jaas.get(name);
+    if (s === undefined || s.length === 0)
+      throw new ConfigError(key, `${key}: the JAAS file ${where} has no ${name} section (quorum.auth.enableSasl is true)`);
+    return s;
+  };
+  const learnerKey = 'quorum.auth.learner.saslLoginContext';
+  const serverKey = 'quorum.auth.server.saslLoginContext';
+  const learnerEntries = section(learnerKey, q.learnerContext);
+  const serverEntries = section(serverKey, q.serverContext);
+  let learner: { username: string; password: string };
+  let serverUsers: Map<string, string>;
+  try {
+    learner = learnerCredentials(learnerEntries, where, q.learnerContext);
+  } catch (e) {
+    throw new ConfigError(learnerKey, (e as Error).message);
+  }
+  try {
+    serverUsers = saslUsersOf(serverEntries, where, q.serverContext);
+  } catch (e) {
+    throw new ConfigError(serverKey, (e as Error).message);
+  }
+  if (serverUsers.size === 0)
+    throw new ConfigError(serverKey, `${where}: the ${q.serverContext} section has no user_NAME entries to check peers against`);
+  return { learnerRequireSasl: q.learnerRequireSasl, serverRequireSasl: q.serverRequireSasl, learner, serverUsers };
 }

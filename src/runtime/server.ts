@@ -300,6 +300,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       );
     // the certificates first: a store that cannot be read stops start-up before the data dir loads
     this.tlsOptions = config.clientTls && clientTlsOptions(config.clientTls);
+    if (this.commit instanceof QuorumPath) this.commit.prepareSecurity();
     if (!config.forceSync) {
       logger.warn(
         'forceSync=no: writes are acknowledged before they reach the disk, so a power loss (of a quorum, in an ensemble) can lose acknowledged data. Remove forceSync=no from zoo.cfg unless that risk is acceptable',

@@ -2,9 +2,10 @@
 // by building a TLS context once: a missing file, a wrong password or a store Node cannot read
 // stops start-up naming the key, as ZooKeeper's X509Util fails to create its SSLContext.
 import { readFileSync } from 'node:fs';
-import { createSecureContext, type TlsOptions } from 'node:tls';
+import { createSecureContext, type SecureContextOptions, type TlsOptions } from 'node:tls';
 import { ConfigError } from '../config/error.js';
 import type { ClientTlsConfig, StoreConfig } from '../config/tls.js';
+import type { PeerTlsConfig } from '../config/quorumsec.js';
 import { Pkcs12Error, pkcs12TrustedCertificates } from './pkcs12.js';
 
 /** SecretUtils.readSecret: the file's text, less one trailing line separator. */
@@ -107,4 +108,15 @@ export function clientTlsOptions(c: ClientTlsConfig): TlsOptions {
     requestCert: c.clientAuth !== 'none',
     rejectUnauthorized: c.clientAuth === 'need',
   };
+}
+
+/**
+ * The quorum port's TLS (QuorumX509Util's ssl.quorum.* stores): this member's certificate, the
+ * CAs its peers' certificates must chain to, versions and ciphers. Read again on a change with
+ * sslQuorumReloadCertFiles (certwatch.ts); a bad store throws ConfigError naming the key.
+ */
+export function peerTlsOptions(c: PeerTlsConfig): SecureContextOptions {
+  const key = keyStoreOptions(c.keyStore) as SecureContextOptions;
+  const trust = c.trustStore === undefined ? {} : (trustStoreOptions(c.trustStore) as SecureContextOptions);
+  return { ...trust, ...key, minVersion: c.minVersion, maxVersion: c.maxVersion, ciphers: c.ciphers };
 }

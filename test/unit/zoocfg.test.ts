@@ -253,6 +253,7 @@ describe('resolveConfig: defaults', () => {
       secureClientPortAddress: undefined,
       portUnification: false,
       clientTls: null,
+      quorumSecurity: { sslQuorum: false, portUnification: false, reloadCertFiles: false, tls: null, sasl: null },
       maxClientCnxns: 60,
       minSessionTimeoutMs: 6000,
       maxSessionTimeoutMs: 60000,
@@ -759,8 +760,8 @@ describe('resolveConfig: unknown and unsupported keys', () => {
   test('known but unsupported keys: one warning per key; system properties only for non-QuorumPeerConfig keys', () => {
     const keys = [
       'ssl.crl=true',
-      'ssl.quorum.trustStore.location=/t',
-      'sslQuorum=true',
+      'ssl.context.supplier.class=x.Y',
+      'quorum.cnxn.threads.size=20',
       'quorumListenOnAllIPs=true',
       'electionAlg=3',
       'syncEnabled=true',
@@ -784,7 +785,7 @@ describe('resolveConfig: unknown and unsupported keys', () => {
     }
     assert.equal(config.systemProperties.get('zookeeper.serverCnxnFactory'), 'org.apache.zookeeper.server.NettyServerCnxnFactory');
     assert.equal(config.systemProperties.get('zookeeper.ssl.crl'), 'true');
-    assert.equal(config.systemProperties.has('zookeeper.sslQuorum'), false);
+    assert.equal(config.systemProperties.has('zookeeper.quorum.cnxn.threads.size'), false);
     assert.equal(config.systemProperties.has('zookeeper.metricsProvider.numWorkerThreads'), false);
   });
 
@@ -837,7 +838,7 @@ describe('resolveConfig: unknown and unsupported keys', () => {
     assert.equal(classifyKey('authProvider.1'), 'honoured');
     assert.equal(classifyKey('server.12'), 'honoured');
     assert.equal(classifyKey('zookeeper.snapCount'), 'honoured');
-    for (const k of ['sslQuorum', 'electionAlg', 'dynamicConfigFile', 'quorumListenOnAllIPs', 'audit.enable']) {
+    for (const k of ['oraclePath', 'electionAlg', 'dynamicConfigFile', 'quorumListenOnAllIPs', 'audit.enable']) {
       assert.ok(UNHONOURED_KEYS.has(k), k);
     }
     for (const p of ['ssl.', 'metricsProvider.']) assert.ok(UNHONOURED_KEY_PREFIXES.includes(p), p);
