@@ -12,6 +12,7 @@ import { PeerTransport, type PeerAddress, type PeerLogger, type PeerTlsSettings 
 import { parseZooCfg } from '../../src/config/zoocfg.js';
 import { ConfigError } from '../../src/config/error.js';
 import { peerTlsOptions } from '../../src/runtime/tlsfiles.js';
+import { quorumAuthPolicy } from '../../src/runtime/authfiles.js';
 import { watchFiles } from '../../src/runtime/certwatch.js';
 import { freePort, requireOrSkip, tempDir } from '../helpers/servers.js';
 import { makeCerts, opensslMissing } from '../helpers/certs.js';
@@ -280,4 +281,53 @@ test('sslQuorumReloadCertFiles: a key store replaced on disk is used for the nex
   copyFileSync(certs.serverPem, `${keyStore}.new`);
   renameSync(`${keyStore}.new`, keyStore);
   await pingUntil(a.t, 2, b.got, 'after reload', 'a connects with the reloaded certificate');
+});
+
+describe('quorum SASL credentials from the JAAS file (runtime/authfiles.ts)', () => {
+  const dir = tempDir('qjaas');
+  const jaas = (name: string, text: string): string => {
+    const f = join(dir, name);
+    writeFileSync(f, text);
+    return f;
+  };
+  const digest = 'org.apache.zookeeper.server.auth.DigestLoginModule';
+  const both = `QuorumServer { ${digest} required user_p="pw"; };\nQuorumLearner { ${digest} required username="p" password="pw"; };\n`;
+  const config = (extra: string) =>
+    parseZooCfg(
+      `dataDir=/d\ninitLimit=10\nsyncLimit=5\nserver.1=127.0.0.1:1:2\nserver.2=127.0.0.1:3:4\nquorum.auth.enableSasl=true\n${extra}`,
+      {
+        myid: 1,
+      },
+    ).config;
+  const refusedWith = (extra: string, env: NodeJS.ProcessEnv, key: string, msg: RegExp): void => {
+    assert.throws(
+      () => quorumAuthPolicy(config(extra), env),
+      (e: unknown) => e instanceof ConfigError && e.key === key && msg.test(e.message),
+    );
+  };
+
+  test('the QuorumLearner login and the QuorumServer users, from SERVER_JVMFLAGS or zoo.cfg', () => {
+    const f = jaas('ok.conf', both);
+    const p = quorumAuthPolicy(config(''), { SERVER_JVMFLAGS: `-Xmx1g -Djava.security.auth.login.config=${f}` });
+    assert.deepEqual(p?.learner, { username: 'p', password: 'pw' });
+    assert.equal(p?.serverUsers.get('p'), 'pw');
+    assert.equal(quorumAuthPolicy(config(`java.security.auth.login.config=${f}\n`), {})?.learner.username, 'p');
+  });
+
+  test('no JAAS file, a missing section, Kerberos: start-up stops naming the key', () => {
+    refusedWith('', {}, 'quorum.auth.enableSasl', /no JAAS file/);
+    const onlyServer = jaas('server-only.conf', `QuorumServer { ${digest} required user_p="pw"; };\n`);
+    refusedWith(`java.security.auth.login.config=${onlyServer}\n`, {}, 'quorum.auth.learner.saslLoginContext', /no QuorumLearner section/);
+    refusedWith(
+      `java.security.auth.login.config=${jaas('ok2.conf', both)}\nquorum.auth.server.saslLoginContext=Other\n`,
+      {},
+      'quorum.auth.server.saslLoginContext',
+      /no Other section/,
+    );
+    const krb = jaas(
+      'krb.conf',
+      `QuorumServer { com.sun.security.auth.module.Krb5LoginModule required; };\nQuorumLearner { ${digest} required username="p" password="pw"; };\n`,
+    );
+    refusedWith(`java.security.auth.login.config=${krb}\n`, {}, 'quorum.auth.server.saslLoginContext', /Kerberos/);
+  });
 });
