@@ -177,6 +177,8 @@ interface Outbound {
   auth: ConnectorAuth | null;
   /** bytes the acceptor sent (auth frames) */
   replies: ByteQueue;
+  /** length of the auth frame being received, or -1 while waiting for a length */
+  replyLen: number;
   timer: NodeJS.Timeout | null;
   delayMs: number;
   /** frames (length prefix included) sent this turn, written as one buffer at its end */
@@ -235,6 +237,7 @@ export class PeerTransport {
         up: false,
         auth: null,
         replies: new ByteQueue(),
+        replyLen: -1,
         timer: null,
         delayMs: 0,
         pending: [],
@@ -358,6 +361,11 @@ export class PeerTransport {
     }
   }
 
+  /** Accepted connections open now, admitted or not (a refused one must not linger). */
+  get inboundConnections(): number {
+    return this.inbound.size;
+  }
+
   /** The outbound connection to `to` is up (handshake sent). */
   connected(to: number): boolean {
     return this.outbound.get(to)?.up === true;
@@ -396,6 +404,7 @@ export class PeerTransport {
     o.up = false;
     o.auth = null;
     o.replies.clear();
+    o.replyLen = -1;
     let secured = false;
     s.setTimeout(CONNECT_TIMEOUT_MS, () => {
       this.opts.log.debug({ peer: id, host, port }, 'peer connect (or its TLS handshake or authentication) timed out');
@@ -425,17 +434,17 @@ export class PeerTransport {
     });
     s.on('error', (e: NodeJS.ErrnoException) => {
       const obj = { peer: id, host, port, err: e.message };
-      if (e.code !== undefined && ROUTINE_ERRORS.has(e.code) && (secured || !tls?.sslQuorum))
-        this.opts.log.debug(obj, 'peer connection error');
-      else if (tls?.sslQuorum && !secured && !(e.code !== undefined && ROUTINE_ERRORS.has(e.code) && e.code !== 'ECONNRESET'))
-        // the TLS handshake failed: its certificate, or ours, or its host name
+      const routine = e.code !== undefined && ROUTINE_ERRORS.has(e.code);
+      // before its TLS handshake ended, anything but a refused or unreachable connect is the
+      // handshake failing: its certificate, or ours (the peer resets), or its host name
+      if (tls?.sslQuorum && !secured && !(routine && e.code !== 'ECONNRESET')) {
         this.refusals.refuse(
           `${host}:${port}`,
           `TLS handshake with server ${id} failed: ${e.message}`,
           this.now(),
           'could not connect to a quorum peer',
         );
-      else if (e.code !== undefined && ROUTINE_ERRORS.has(e.code)) this.opts.log.debug(obj, 'peer connection error');
+      } else if (routine) this.opts.log.debug(obj, 'peer connection error');
       else this.opts.log.warn(obj, "peer connection error: check that this peer's quorum port (its server.N line) is reachable from here");
     });
     s.once('close', () => {
@@ -445,6 +454,7 @@ export class PeerTransport {
       o.socket = null;
       o.auth = null;
       o.replies.clear();
+      o.replyLen = -1;
       if (wasUp && !this.closed) this.notifyDown(id);
       o.up = false;
       this.scheduleReconnect(o);
@@ -475,20 +485,17 @@ export class PeerTransport {
   /** The acceptor's auth frames: the exchange runs until the peer is admitted or refused. */
   private outboundAuth(o: Outbound, s: Socket, chunk: Buffer): void {
     o.replies.push(chunk);
-    while (o.auth !== null && o.replies.length >= 4) {
-      const len = o.replies.take(4).readUInt32BE(0);
-      if (len === 0 || len > AUTH_FRAME_BYTES_MAX)
-        return this.outboundRefused(o, s, `auth message length ${len} outside 1..${AUTH_FRAME_BYTES_MAX}`);
-      if (o.replies.length < len) {
-        // put the length back: wait for the rest
-        const rest = o.replies.take(o.replies.length);
-        const head = Buffer.allocUnsafe(4);
-        head.writeUInt32BE(len, 0);
-        o.replies.push(head);
-        o.replies.push(rest);
-        return;
+    while (o.auth !== null) {
+      if (o.replyLen < 0) {
+        if (o.replies.length < 4) return;
+        const len = o.replies.take(4).readUInt32BE(0);
+        if (len === 0 || len > AUTH_FRAME_BYTES_MAX)
+          return this.outboundRefused(o, s, `auth message length ${len} outside 1..${AUTH_FRAME_BYTES_MAX}`);
+        o.replyLen = len;
       }
-      const r = o.auth.message(o.replies.take(len));
+      if (o.replies.length < o.replyLen) return;
+      const r = o.auth.message(o.replies.take(o.replyLen));
+      o.replyLen = -1;
       this.writeAuth(s, r);
       if (r.outcome.kind === 'refuse') return this.outboundRefused(o, s, r.outcome.reason);
       if (r.outcome.kind === 'admit') return this.outboundUp(o, s, r.outcome.note);
@@ -720,9 +727,7 @@ export class PeerTransport {
     if (o.kind === 'refuse') {
       this.refusals.refuse(c.remote, `server ${c.claimedId}: ${o.reason}`, this.now());
       // the FAILURE answer goes out before the close
-      c.done = true;
-      c.socket.end();
-      setTimeout(() => this.dropInbound(c), 1000).unref();
+      this.dropInbound(c, true);
       return;
     }
     if (o.note !== undefined) this.opts.log.warn({ remote: c.remote, peer: c.claimedId }, `quorum authentication: ${o.note}`);
@@ -769,7 +774,8 @@ export class PeerTransport {
     this.dropInbound(c);
   }
 
-  private dropInbound(c: Inbound): void {
+  /** `graceful`: what was written (a refusal's FAILURE answer) is sent before the socket closes. */
+  private dropInbound(c: Inbound, graceful = false): void {
     if (c.done) return;
     c.done = true;
     if (c.timer) clearTimeout(c.timer);
@@ -778,7 +784,10 @@ export class PeerTransport {
     this.inbound.delete(c);
     const current = c.peerId !== null && this.inboundById.get(c.peerId) === c;
     if (current) this.inboundById.delete(c.peerId!);
-    c.socket.destroy();
+    if (graceful) {
+      c.socket.end();
+      setTimeout(() => c.socket.destroy(), 1000).unref();
+    } else c.socket.destroy();
     if (current && !this.closed) this.notifyDown(c.peerId!);
   }
 

@@ -1,7 +1,7 @@
 // Security between members (ZooKeeper's sslQuorum, ssl.quorum.*, quorum.auth.*), on real processes
 // with real openssl certificates: a 3-member ensemble with TLS and quorum SASL elects, replicates
 // and fails over; a process in a member's place with a wrong password or a wrong certificate is
-// refused (and logged) while the ensemble keeps serving; and the quorum traffic, captured by a TCP
+// refused (and logged) while the ensemble keeps serving, as is one without TLS; and the quorum traffic, captured by a TCP
 // relay in front of member 1's quorum port, never shows a znode's value in clear text, while
 // without sslQuorum it does (so the capture can tell).
 import { test } from 'node:test';
@@ -193,6 +193,7 @@ test('sslQuorum + quorum SASL: elect, replicate, refuse impostors, fail over; no
         /refused a quorum peer connection.*wrong password for zkpeer/,
       ],
       ['wrong certificate', { 'ssl.quorum.keyStore.location': strangerPem }, /refused a quorum peer connection.*TLS handshake failed/],
+      ['no TLS', { sslQuorum: 'false' }, /refused a quorum peer connection.*plain \(non-TLS\) connection on a TLS quorum port/],
     ];
     for (const [what, overrides, line] of cases) {
       const before = others.map((m) => m.log.length);

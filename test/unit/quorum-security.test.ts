@@ -331,3 +331,54 @@ describe('quorum SASL credentials from the JAAS file (runtime/authfiles.ts)', ()
     refusedWith(`java.security.auth.login.config=${krb}\n`, {}, 'quorum.auth.server.saslLoginContext', /Kerberos/);
   });
 });
+
+test('quorum SASL on the transport: an impostor claiming a member id is refused and does not displace the member', async () => {
+  const all: PeerAddress[] = [1, 2].map((id) => ({ id, host: '127.0.0.1', port: 0 }));
+  for (const p of all) p.port = await freePort();
+  const mk = async (id: number, port: number, peers: PeerAddress[], auth: QuorumSaslPolicy) => {
+    const got: string[] = [];
+    const infos: string[] = [];
+    const warnings: string[] = [];
+    let nonceSeq = 0;
+    const log = {
+      ...logger(warnings),
+      info: (a: unknown, b?: unknown) => void infos.push(`${String(b)} ${JSON.stringify(a)}`),
+    } as PeerLogger;
+    const t = new PeerTransport({
+      myId: id,
+      listenHost: '127.0.0.1',
+      listenPort: port,
+      peers,
+      frameBytesMax: 1024 * 1024,
+      reconnectDelayMs: 20,
+      onMessage: (_from, data) => void got.push(data.toString()),
+      log,
+      security: { tls: null, auth, nonce: () => `nonce${id}-${++nonceSeq}` },
+    });
+    live.push(t);
+    await t.start();
+    return { t, got, infos, warnings };
+  };
+  const one = await mk(1, all[0]!.port, [all[1]!], policy());
+  const two = await mk(2, all[1]!.port, [all[0]!], policy());
+  await pingUntil(one.t, 2, two.got, 'from the real 1', 'the real member 1 authenticated');
+  // a process on another port claiming id 1, with a wrong password
+  const fake = await mk(1, await freePort(), [all[1]!], policy({ learner: { username: 'peer', password: 'wrong' } }));
+  await waitUntil(
+    () => {
+      if (fake.t.connected(2)) fake.t.send(2, Buffer.from('from the impostor'));
+      return two.t.refusals.count > 0;
+    },
+    'member 2 refuses the impostor',
+    10000,
+  );
+  assert.match(two.warnings.join('\n'), /refused a quorum peer connection: server 1: SASL authentication failed: wrong password for peer/);
+  assert.equal(fake.t.connected(2), false, 'the impostor never gets to send');
+  await pingUntil(one.t, 2, two.got, 'still from the real 1', 'the real member 1 still connected');
+  assert.equal(two.got.includes('from the impostor'), false);
+  assert.equal(
+    two.infos.some((l) => /replaces the previous one/.test(l)),
+    false,
+    'the impostor displaced nothing',
+  );
+});
