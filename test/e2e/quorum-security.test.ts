@@ -1,6 +1,6 @@
 // Security between members (ZooKeeper's sslQuorum, ssl.quorum.*, quorum.auth.*), on real processes
-// with real openssl certificates: a 3-member ensemble with TLS and quorum SASL elects, replicates
-// and fails over; a process in a member's place with a wrong password or a wrong certificate is
+// with real openssl certificates: a 3-member ensemble with TLS and quorum SASL elects, replicates,
+// reloads its certificate files (sslQuorumReloadCertFiles) and fails over; a process in a member's place with a wrong password or a wrong certificate is
 // refused (and logged) while the ensemble keeps serving, as is one without TLS; and the quorum traffic, captured by a TCP
 // relay in front of member 1's quorum port, never shows a znode's value in clear text, while
 // without sslQuorum it does (so the capture can tell).
@@ -106,6 +106,7 @@ async function replicate(ens: Ensemble, value: string): Promise<void> {
 function securityCfg(certs: TestCerts, jaas: string): Record<string, string> {
   return {
     sslQuorum: 'true',
+    sslQuorumReloadCertFiles: 'true',
     'ssl.quorum.keyStore.location': certs.serverPem,
     'ssl.quorum.trustStore.location': certs.caPem,
     'quorum.auth.enableSasl': 'true',
@@ -179,6 +180,15 @@ test('sslQuorum + quorum SASL: elect, replicate, refuse impostors, fail over; no
     assert.equal(captured.includes(Buffer.from(secret)), false, 'the value must not cross the quorum port in clear text');
     assert.equal(captured.includes(Buffer.from('ARKP')) || captured.includes(Buffer.from('ARKA')), false, 'not even the hello is in clear');
     assert.equal(captured[0], 0x16, 'the connection starts with a TLS handshake record');
+
+    // sslQuorumReloadCertFiles: the key store rewritten (as a renewal would) is read again by every
+    // member; the connections made after it (the impostor cases, the fail-over) use it
+    writeFileSync(certs.serverPem, readFileSync(certs.serverPem));
+    await waitUntil(
+      () => ens.members.every((m) => /quorum certificates reloaded/.test(m.log)),
+      'every member reloads its quorum certificates',
+      10000,
+    );
 
     // impostors in a follower's place: wrong password, then a certificate from a CA nobody trusts
     const victim = ens.members.find((m) => m !== leader && m.id !== 1) ?? ens.members.find((m) => m !== leader)!;
