@@ -70,20 +70,7 @@ export class AcceptorAuth {
 
   hello(kind: 'sasl' | 'plain'): AuthStep {
     const p = this.policy;
-    if (kind === 'plain') {
-      this.done = true;
-      if (p === null) return step({ kind: 'admit' });
-      if (p.serverRequireSasl) {
-        return step({
-          kind: 'refuse',
-          reason: 'the peer did not authenticate (it has no quorum.auth.enableSasl) and quorum.auth.serverRequireSasl is true here',
-        });
-      }
-      return step({
-        kind: 'admit',
-        note: 'admitted without SASL: the peer has no quorum.auth.enableSasl (quorum.auth.serverRequireSasl is false here)',
-      });
-    }
+    if (kind === 'plain') return this.unauthenticated(null);
     if (p === null) {
       this.done = true;
       return step({ kind: 'admit' }, msg(AUTH_NONE));
@@ -94,7 +81,37 @@ export class AcceptorAuth {
     return step({ kind: 'pending' }, msg(AUTH_CHALLENGE, first.token));
   }
 
+  /**
+   * A connector without quorum SASL: admitted unless serverRequireSasl. `answer` is what tells a
+   * connector that asked for an answer (over TLS: the acceptor checked its certificate) the outcome.
+   */
+  private unauthenticated(answer: { ok: Buffer; no: Buffer } | null): AuthStep {
+    this.done = true;
+    const p = this.policy;
+    if (p === null) return step({ kind: 'admit' }, ...(answer ? [answer.ok] : []));
+    if (p.serverRequireSasl) {
+      return step(
+        {
+          kind: 'refuse',
+          reason: 'the peer did not authenticate (it has no quorum.auth.enableSasl) and quorum.auth.serverRequireSasl is true here',
+        },
+        ...(answer ? [answer.no] : []),
+      );
+    }
+    return step(
+      {
+        kind: 'admit',
+        note: 'admitted without SASL: the peer has no quorum.auth.enableSasl (quorum.auth.serverRequireSasl is false here)',
+      },
+      ...(answer ? [answer.ok] : []),
+    );
+  }
+
   message(payload: Buffer): AuthStep {
+    // a connector without SASL that asked for an answer (TLS) declines the challenge
+    if (!this.done && this.digest !== null && payload.length === 1 && payload[0] === AUTH_NONE) {
+      return this.unauthenticated({ ok: msg(AUTH_SUCCESS), no: msg(AUTH_FAILURE, 'quorum.auth.serverRequireSasl is true here') });
+    }
     if (this.done || this.digest === null || payload.length === 0 || payload[0] !== AUTH_RESPONSE) {
       this.done = true;
       return step({ kind: 'refuse', reason: `unexpected message during quorum authentication (kind ${payload[0] ?? 'none'})` });
@@ -125,15 +142,22 @@ export class ConnectorAuth {
     private readonly policy: QuorumAuthPolicy,
     /** a fresh client nonce for this connection */
     private readonly cnonce: string,
+    /**
+     * ask for the acceptor's answer even without SASL: over TLS (1.3) the connector's handshake
+     * ends before the acceptor checked its certificate, and waiting for an answer keeps it from
+     * taking a connection the acceptor is about to refuse for up
+     */
+    private readonly askAnswer = false,
   ) {}
 
-  /** What the hello announces; with 'plain' the connection carries data at once. */
+  /** What the hello announces: 'sasl' waits for the acceptor's answer; with 'plain' the connection carries data at once. */
   get hello(): 'sasl' | 'plain' {
-    return this.policy === null ? 'plain' : 'sasl';
+    return this.policy === null && !this.askAnswer ? 'plain' : 'sasl';
   }
 
   message(payload: Buffer): AuthStep {
     const p = this.policy;
+    if (p === null && !this.done && payload.length > 0) return this.withoutSasl(payload);
     if (this.done || p === null || payload.length === 0) {
       this.done = true;
       return step({ kind: 'refuse', reason: 'unexpected message from the peer during quorum authentication' });
@@ -155,6 +179,26 @@ export class ConnectorAuth {
       }
       case AUTH_FAILURE:
         return this.settle(p, `the peer refused this member's credentials: ${body.toString('utf8')}`);
+    }
+    this.done = true;
+    return step({ kind: 'refuse', reason: `unexpected message during quorum authentication (kind ${payload[0]})` });
+  }
+
+  /** A connector without SASL that asked for an answer: it declines a challenge, and learns whether it was admitted. */
+  private withoutSasl(payload: Buffer): AuthStep {
+    switch (payload[0]) {
+      case AUTH_CHALLENGE:
+        return step({ kind: 'pending' }, msg(AUTH_NONE));
+      case AUTH_NONE:
+      case AUTH_SUCCESS:
+        this.done = true;
+        return step({ kind: 'admit' });
+      case AUTH_FAILURE:
+        this.done = true;
+        return step({
+          kind: 'refuse',
+          reason: `the peer requires quorum SASL (${payload.subarray(1).toString('utf8')}); this member has no quorum.auth.enableSasl`,
+        });
     }
     this.done = true;
     return step({ kind: 'refuse', reason: `unexpected message during quorum authentication (kind ${payload[0]})` });
@@ -212,8 +256,9 @@ export function authenticateInMemory(
   connector: QuorumAuthPolicy,
   acceptor: QuorumAuthPolicy,
   nonces: { nonce: string; cnonce: string },
+  askAnswer = false,
 ): { connector: AuthOutcome; acceptor: AuthOutcome } {
-  const c = new ConnectorAuth(connector, nonces.cnonce);
+  const c = new ConnectorAuth(connector, nonces.cnonce, askAnswer);
   const a = new AcceptorAuth(acceptor, nonces.nonce);
   let aStep = a.hello(c.hello);
   let cOutcome: AuthOutcome = c.hello === 'plain' ? { kind: 'admit' } : { kind: 'pending' };

@@ -18,9 +18,10 @@
 // Security (ZooKeeper's sslQuorum / portUnification / quorum.auth.*): with TLS the connecting side
 // opens TLS, both sides present certificates and check the other's (and its host name); the
 // quorum port takes TLS only, plain only, or either (port unification: the first byte tells, as
-// ZooKeeper's UnifiedServerSocket). With quorum SASL the hello says "ARKA" instead of "ARKP" and
-// the acceptor answers with the DIGEST-MD5 exchange (peerauth.ts) before the connector sends any
-// data; a connection is registered as its peer's only once admitted, so an impostor claiming a
+// ZooKeeper's UnifiedServerSocket). With quorum SASL, or over TLS, the hello says "ARKA" instead of
+// "ARKP" and the acceptor answers (the DIGEST-MD5 exchange, or that it admits the connector:
+// peerauth.ts) before the connector sends any data, so a TLS 1.3 connector whose certificate the
+// acceptor refuses after the handshake never takes the connection for up; a connection is registered as its peer's only once admitted, so an impostor claiming a
 // member's id never replaces (or counts as) that member. Refusals are logged by refusals.ts.
 import { connect, createServer, isIP, type Server, type Socket } from 'node:net';
 import { reverse } from 'node:dns/promises';
@@ -219,6 +220,7 @@ export class PeerTransport {
   private readonly rawRemotes = new WeakMap<Socket, string>();
   private tlsOptions: SecureContextOptions | null;
   private readonly security: PeerSecurity;
+  private readonly askAnswer: boolean;
   private readonly now: () => number;
   /** refused connections, both directions: one log line per peer address and reason per minute */
   readonly refusals: RefusalLog;
@@ -251,7 +253,9 @@ export class PeerTransport {
     this.tlsOptions = this.security.tls?.options ?? null;
     this.now = opts.now ?? Date.now;
     this.refusals = new RefusalLog(opts.log);
-    this.handshake = encodeHandshake(opts.myId, this.security.auth !== null);
+    // over TLS a connector always waits for the acceptor's answer (ConnectorAuth's askAnswer)
+    this.askAnswer = this.security.tls?.sslQuorum === true;
+    this.handshake = encodeHandshake(opts.myId, this.security.auth !== null || this.askAnswer);
   }
 
   /**
@@ -416,8 +420,8 @@ export class PeerTransport {
       s.setKeepAlive(true, 10_000);
       o.delayMs = 0;
       s.write(this.handshake);
-      if (this.security.auth === null) return this.outboundUp(o, s);
-      o.auth = new ConnectorAuth(this.security.auth, this.security.nonce());
+      if (this.security.auth === null && !this.askAnswer) return this.outboundUp(o, s);
+      o.auth = new ConnectorAuth(this.security.auth, this.security.nonce(), this.askAnswer);
     });
     // Read: the acceptor's auth frames; after them it never writes, and reading keeps 'end' (and so 'close') coming when it hangs up.
     s.on('data', (chunk: Buffer) => {
