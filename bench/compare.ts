@@ -7,14 +7,13 @@
 // Environment: BENCH_SECONDS (5), BENCH_WARMUP_SECONDS (2), BENCH_SESSIONS (8), BENCH_WINDOW (32),
 // BENCH_SIZE (100), BENCH_WORKLOADS (all), BENCH_TOPOLOGIES (standalone,ensemble),
 // BENCH_TARGETS (ark,zookeeper), BENCH_MEMORY_ZNODES (1000000; 0 skips the memory part).
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { WORKLOADS, runLoad, type LoadResult, type WorkloadName } from '../src/bench/loadgen.js';
 import { freePort, startArk, type RunningServer } from '../test/helpers/servers.js';
 import { startEnsemble } from '../test/helpers/ensemble.js';
 import { startZooKeeper, zookeeperMissing } from '../test/helpers/zookeeper.js';
 import { startZooKeeperEnsemble } from '../test/helpers/zookeeper-ensemble.js';
+import { javaMemory, nodeMemory, type Memory } from './memory.js';
 
 const env = (k: string, d: number): number => (process.env[k] === undefined ? d : Number(process.env[k]));
 const SECONDS = env('BENCH_SECONDS', 5);
@@ -109,68 +108,6 @@ async function throughput(system: System, topology: string): Promise<void> {
 }
 
 // ------------------------------------------------------------------ memory
-
-interface Memory {
-  heapBytes: number;
-  rssBytes: number;
-}
-
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m?.[1] ?? NaN) * 1024;
-}
-
-/** Java heap in use after a full GC (jcmd GC.run, then GC.heap_info). */
-function javaMemory(pid: number): Memory {
-  execFileSync('jcmd', [String(pid), 'GC.run'], { encoding: 'utf8' });
-  const info = execFileSync('jcmd', [String(pid), 'GC.heap_info'], { encoding: 'utf8' });
-  const m = /used (\d+)K/.exec(info);
-  if (!m) throw new Error(`cannot read the heap from jcmd GC.heap_info:\n${info}`);
-  return { heapBytes: Number(m[1]) * 1024, rssBytes: rssBytes(pid) };
-}
-
-/**
- * Node heap plus off-heap buffers (znode data lives in Buffers) after a full GC, read through
- * the inspector protocol of a server started with --inspect: no code in the server for this.
- */
-async function nodeMemory(inspectPort: number, pid: number): Promise<Memory> {
-  const list = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
-  const WS = (globalThis as unknown as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
-  if (!WS) throw new Error('this Node has no WebSocket client; run with --experimental-websocket (npm run bench:compare does)');
-  const ws = new WS(list[0]!.webSocketDebuggerUrl);
-  await new Promise<void>((res, rej) => {
-    ws.onopen = () => res();
-    ws.onerror = () => rej(new Error('inspector connection failed'));
-  });
-  let id = 0;
-  const pending = new Map<number, (r: unknown) => void>();
-  ws.onmessage = (ev) => {
-    const msg = JSON.parse(String(ev.data)) as { id?: number; result?: unknown };
-    if (msg.id !== undefined) pending.get(msg.id)?.(msg.result);
-  };
-  const call = (method: string, params: Record<string, unknown> = {}): Promise<unknown> =>
-    new Promise((res) => {
-      const n = ++id;
-      pending.set(n, res);
-      ws.send(JSON.stringify({ id: n, method, params }));
-    });
-  await call('HeapProfiler.collectGarbage');
-  await call('HeapProfiler.collectGarbage');
-  const r = (await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as {
-    result: { value: string };
-  };
-  ws.close();
-  const mu = JSON.parse(r.result.value) as { heapUsed: number; external: number; rss: number };
-  return { heapBytes: mu.heapUsed + mu.external, rssBytes: rssBytes(pid) };
-}
-
-interface WebSocketLike {
-  onopen: (() => void) | null;
-  onerror: (() => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  send(s: string): void;
-  close(): void;
-}
 
 const memoryRows: Array<{ system: System; before: Memory; after: Memory; znodes: number; seconds: number }> = [];
 
