@@ -48,6 +48,15 @@ export interface LoadSpec {
   keep: boolean;
   /** create: fan-out level (children per intermediate znode), 0 = all under one parent */
   fanout: number;
+  /**
+   * Open loop: this many ops per second in all, sent on schedule whatever the replies do (ops go
+   * to the sessions in turn; `window` is then not a limit). Latency is measured from the time an
+   * op was due, not when it left, so a stalled server is charged for the ops it held up
+   * (coordinated omission, as wrk2 and HdrHistogram describe it). Unset: closed loop.
+   */
+  rate?: number;
+  /** called with every measured op's completion time (process.hrtime ns) and latency (µs) */
+  onOp?: (doneNs: bigint, latencyUs: number) => void;
 }
 
 export const DEFAULT_SPEC: Omit<LoadSpec, 'connect' | 'workload' | 'root'> = {
@@ -425,6 +434,61 @@ export function summarize(h: Histogram): LatencySummary {
   };
 }
 
+/** How often the open-loop driver wakes to send the ops that fell due (ms). */
+const OPEN_LOOP_TICK_MS = 1;
+
+/**
+ * Runs `seconds` of open-loop load at `rate` ops/s: every tick sends the ops due by then, each
+ * timed from its due time. Resolves when the time is up and every op sent has its reply.
+ */
+function driveAtRate(
+  sessions: BenchSession[],
+  plan: Plan,
+  rate: number,
+  seconds: number,
+  hist: Histogram | null,
+  errors: Record<string, number>,
+  counters: number[],
+  onOp?: (doneNs: bigint, latencyUs: number) => void,
+): Promise<{ ops: number; seconds: number }> {
+  return new Promise((resolve) => {
+    const t0 = process.hrtime.bigint();
+    const total = Math.round(rate * seconds);
+    const nsPerOp = 1e9 / rate;
+    let issued = 0;
+    let answered = 0;
+    let ops = 0;
+    let lastDone = t0;
+    const settle = (): void => {
+      if (issued === total && answered === issued) resolve({ ops, seconds: Number(lastDone - t0) / 1e9 });
+    };
+    const tick = (): void => {
+      const due = Math.min(total, Math.floor(Number(process.hrtime.bigint() - t0) / nsPerOp) + 1);
+      for (; issued < due; issued++) {
+        const s = issued % sessions.length;
+        const dueNs = t0 + BigInt(Math.round(issued * nsPerOp));
+        const session = sessions[s]!;
+        session.send(plan.next(s, counters[s]!++), (err) => {
+          const now = process.hrtime.bigint();
+          answered++;
+          lastDone = now;
+          if (err !== 0) errors[errName(err)] = (errors[errName(err)] ?? 0) + 1;
+          else {
+            ops++;
+            const us = Math.max(1, Number((now - dueNs) / 1000n));
+            hist?.recordValue(us);
+            onOp?.(now, us);
+          }
+          settle();
+        });
+      }
+      if (issued < total) setTimeout(tick, OPEN_LOOP_TICK_MS);
+      else settle();
+    };
+    tick();
+  });
+}
+
 /** Runs `seconds` (or until `count` ops) of closed-loop load; latencies recorded in microseconds. */
 function drive(
   sessions: BenchSession[],
@@ -435,6 +499,7 @@ function drive(
   hist: Histogram | null,
   errors: Record<string, number>,
   counters: number[],
+  onOp?: (doneNs: bigint, latencyUs: number) => void,
 ): Promise<{ ops: number; seconds: number }> {
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
@@ -465,7 +530,11 @@ function drive(
           ops++;
           lastDone = now;
           if (err !== 0) errors[errName(err)] = (errors[errName(err)] ?? 0) + 1;
-          else hist?.recordValue(Math.max(1, Number((now - sent) / 1000n)));
+          else {
+            const us = Math.max(1, Number((now - sent) / 1000n));
+            hist?.recordValue(us);
+            onOp?.(now, us);
+          }
         }
         if (err === ErrorCode.ConnectionLoss) {
           live--;
@@ -488,6 +557,10 @@ export async function runLoad(spec: LoadSpec, log: (line: string) => void = () =
   if (!(spec.sessions >= 1 && spec.window >= 1 && spec.keys >= 1 && spec.multiOps >= 1 && spec.sizeBytes >= 0)) {
     throw new BenchError('sessions, window, keys and multi-ops must be at least 1, size at least 0');
   }
+  if (spec.rate !== undefined && !(spec.rate > 0 && Number.isFinite(spec.rate)))
+    throw new BenchError(`rate ${spec.rate}: give ops per second, more than 0`);
+  if (spec.rate !== undefined && (spec.count !== undefined || spec.workload === 'create'))
+    throw new BenchError('an open-loop run (rate) runs for seconds, on the keyed workloads (not create or count)');
   const hosts = parseConnect(spec.connect);
   const sessions =
     hosts.length > 0
@@ -508,7 +581,20 @@ export async function runLoad(spec: LoadSpec, log: (line: string) => void = () =
       await drive(sessions, plan, spec.window, spec.warmupSeconds, undefined, null, {}, counters);
     }
     const hist = buildHistogram({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
-    const r = await drive(sessions, plan, spec.window, spec.count === undefined ? spec.seconds : 1e9, spec.count, hist, errors, counters);
+    const r =
+      spec.rate !== undefined
+        ? await driveAtRate(sessions, plan, spec.rate, spec.seconds, hist, errors, counters, spec.onOp)
+        : await drive(
+            sessions,
+            plan,
+            spec.window,
+            spec.count === undefined ? spec.seconds : 1e9,
+            spec.count,
+            hist,
+            errors,
+            counters,
+            spec.onOp,
+          );
     const result: LoadResult = {
       workload: spec.workload,
       connect: spec.connect,

@@ -43,6 +43,11 @@ export function registerBenchCommand(program: Command): void {
     .option('--read-percent <p>', 'mixed: percent of getData (the rest setData)', intArg('--read-percent', 0), DEFAULT_SPEC.readPercent)
     .option('--multi-ops <n>', 'multi: setData ops per transaction', intArg('--multi-ops', 1), DEFAULT_SPEC.multiOps)
     .option('--fanout <n>', 'create: children per parent znode (0: all under one parent)', intArg('--fanout', 0), DEFAULT_SPEC.fanout)
+    .option(
+      '--rate <ops/s>',
+      'open loop: send this many ops per second in all, on schedule (latency counted from when each op was due); not for create',
+      numArg('--rate', 1),
+    )
     .option('--root <path>', 'parent znode for the run (created, and deleted afterwards unless --keep)')
     .option('--keep', 'leave the created znodes in place', false)
     .option('--json', 'one JSON object per workload on stdout', false)
@@ -60,6 +65,7 @@ export function registerBenchCommand(program: Command): void {
         readPercent: number;
         multiOps: number;
         fanout: number;
+        rate?: number;
         root?: string;
         keep: boolean;
         json: boolean;
@@ -78,7 +84,8 @@ export function registerBenchCommand(program: Command): void {
           console.error(`ark bench: --root "${o.root}" must be an absolute znode path such as /bench`);
           process.exit(2);
         }
-        if (!o.json) console.log(`ark bench: ${o.server}, ${o.sessions} sessions x ${o.window} outstanding, ${o.size}-byte znodes`);
+        const pace = o.rate !== undefined ? `open loop at ${o.rate} ops/s` : `${o.window} outstanding`;
+        if (!o.json) console.log(`ark bench: ${o.server}, ${o.sessions} sessions x ${pace}, ${o.size}-byte znodes`);
         const results: LoadResult[] = [];
         for (const [k, workload] of (names as WorkloadName[]).entries()) {
           const root = o.root ?? `/ark-bench-${process.pid}-${Date.now().toString(36)}-${k}`;
@@ -91,6 +98,7 @@ export function registerBenchCommand(program: Command): void {
               seconds: o.seconds,
               warmupSeconds: o.warmup,
               ...(o.count !== undefined ? { count: o.count } : {}),
+              ...(o.rate !== undefined ? { rate: o.rate } : {}),
               sizeBytes: o.size,
               readPercent: o.readPercent,
               multiOps: o.multiOps,
