@@ -3,7 +3,11 @@
 // frameBytesMax is not buffered: its 16-byte reply header is handed up (so the request it
 // answers can fail with a clear error) and the rest is skipped, and the connection lives on --
 // a too-large getChildren must not turn into an endless reconnect loop (apache/helix#962).
+// With TLS options the connection is TLS (ZooKeeper's ClientCnxnSocketNetty with
+// zookeeper.client.secure=true): the handshake counts as open once TLS is up and the server's
+// certificate checked.
 import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { HostPort } from './paths.js';
 
 export interface TransportHandlers {
@@ -32,10 +36,13 @@ export class Transport {
     readonly host: HostPort,
     private readonly frameBytesMax: number,
     private readonly h: TransportHandlers,
+    tls?: ConnectionOptions,
   ) {
-    const s = netConnect({ host: host.host, port: host.port, noDelay: true });
+    const s = tls
+      ? tlsConnect({ ...tls, host: host.host, port: host.port }).setNoDelay(true)
+      : netConnect({ host: host.host, port: host.port, noDelay: true });
     this.socket = s;
-    s.on('connect', () => {
+    s.on(tls ? 'secureConnect' : 'connect', () => {
       if (!this.dead) h.onOpen();
     });
     s.on('data', (chunk: Buffer) => this.onData(chunk));
