@@ -2,8 +2,13 @@
 // made only for load. Each session is one TCP connection that keeps `window` requests in flight
 // (closed loop); requests are frames built once per op (no promise, no reply decoding beyond the
 // reply header), written corked so a window's worth leaves in one syscall. Latency goes into an
-// HDR histogram per run. It works against any ZooKeeper-protocol server.
+// HDR histogram per run. It works against any ZooKeeper-protocol server, over TLS too (the
+// client's TLS options) and with SASL DIGEST-MD5 (the client's exchange, src/client/sasl.ts).
+import { randomBytes } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { DigestMd5Client, type SaslCredentials } from '../client/sasl.js';
+import { tlsConnectionOptions, type ClientTlsOptions } from '../client/transport.js';
 import { build as buildHistogram, type Histogram } from 'hdr-histogram-js';
 import { FrameDecoder } from '../wire/frame.js';
 import { JuteReader, JuteWriter } from '../wire/jute.js';
@@ -57,6 +62,10 @@ export interface LoadSpec {
   rate?: number;
   /** called with every measured op's completion time (process.hrtime ns) and latency (µs) */
   onOp?: (doneNs: bigint, latencyUs: number) => void;
+  /** every session over TLS */
+  tls?: ClientTlsOptions;
+  /** every session authenticates with SASL DIGEST-MD5 after its handshake */
+  sasl?: SaslCredentials;
 }
 
 export const DEFAULT_SPEC: Omit<LoadSpec, 'connect' | 'workload' | 'root'> = {
@@ -130,6 +139,7 @@ export class BenchSession {
     readonly host: string,
     readonly port: number,
     private readonly sessionTimeoutMs: number,
+    private readonly secure: { tls?: ClientTlsOptions | undefined; sasl?: SaslCredentials | undefined } = {},
   ) {}
 
   get outstanding(): number {
@@ -138,10 +148,13 @@ export class BenchSession {
 
   open(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const s = netConnect({ host: this.host, port: this.port, noDelay: true });
+      const tls = this.secure.tls;
+      const s = tls
+        ? tlsConnect({ ...tlsConnectionOptions(tls), host: this.host, port: this.port }).setNoDelay(true)
+        : netConnect({ host: this.host, port: this.port, noDelay: true });
       this.socket = s;
       let handshaken = false;
-      s.once('connect', () => {
+      s.once(tls ? 'secureConnect' : 'connect', () => {
         const w = new JuteWriter();
         const at = w.reserveInt();
         writeConnectRequest(w, {
@@ -167,7 +180,8 @@ export class BenchSession {
               const every = Math.max(500, Math.floor(resp.timeOut / 3));
               this.pinger = setInterval(() => this.ping(), every);
               this.pinger.unref();
-              resolve();
+              if (this.secure.sasl) this.authenticate(this.secure.sasl).then(resolve, reject);
+              else resolve();
               continue;
             }
             this.onFrame(f);
@@ -185,6 +199,28 @@ export class BenchSession {
         if (!handshaken) reject(new BenchError(`${this.host}:${this.port} closed the connection during the handshake`));
         this.fail(new BenchError(`${this.host}:${this.port} closed the connection`));
       });
+    });
+  }
+
+  /** The SASL DIGEST-MD5 exchange (ZooKeeperSaslClient's order: right after the handshake). */
+  private authenticate(creds: SaslCredentials): Promise<void> {
+    const client = new DigestMd5Client(creds, randomBytes(24).toString('base64'));
+    const where = `${this.host}:${this.port}`;
+    return new Promise((resolve, reject) => {
+      const send = (token: Buffer): void => {
+        this.send(frameOf({ type: OpCode.sasl, req: { token } }), (err, reply) => {
+          if (err !== 0) {
+            reject(new BenchError(`${where} refused the SASL credentials of ${creds.username} (error ${err})`));
+            return;
+          }
+          const r = new JuteReader(reply.subarray(16));
+          const step = client.step(Buffer.from(r.bufferOrNull() ?? Buffer.alloc(0)));
+          if (step.kind === 'send') send(step.token);
+          else if (step.kind === 'done') resolve();
+          else reject(new BenchError(`SASL with ${where} failed: ${step.reason}`));
+        });
+      };
+      send(client.initial());
     });
   }
 
@@ -566,7 +602,11 @@ export async function runLoad(spec: LoadSpec, log: (line: string) => void = () =
     hosts.length > 0
       ? Array.from(
           { length: spec.sessions },
-          (_, k) => new BenchSession(hosts[k % hosts.length]!.host, hosts[k % hosts.length]!.port, spec.sessionTimeoutMs),
+          (_, k) =>
+            new BenchSession(hosts[k % hosts.length]!.host, hosts[k % hosts.length]!.port, spec.sessionTimeoutMs, {
+              tls: spec.tls,
+              sasl: spec.sasl,
+            }),
         )
       : [];
   try {

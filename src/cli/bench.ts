@@ -1,7 +1,11 @@
 // `ark bench`: closed-loop ZooKeeper-protocol load against any connect string (Ark or Apache
 // ZooKeeper). Argument parsing and printing only; the load generator is src/bench/loadgen.ts.
+// TLS and SASL: --client-configuration FILE, the client properties `ark cli` and zkCli.sh take
+// (zookeeper.client.secure, zookeeper.ssl.*, java.security.auth.login.config; clientconfig.ts).
 // Exit codes: 0 done, 1 the run failed (server gone, errors answered), 2 a usage error.
 import type { Command } from 'commander';
+import { ConfigError } from '../config/error.js';
+import { clientProperties, secureClient, type SecureClient } from './clientconfig.js';
 import { BenchError, DEFAULT_SPEC, WORKLOADS, formatResult, runLoad, type LoadResult, type WorkloadName } from '../bench/loadgen.js';
 import { KeeperError } from '../util/errors.js';
 
@@ -50,6 +54,10 @@ export function registerBenchCommand(program: Command): void {
     )
     .option('--root <path>', 'parent znode for the run (created, and deleted afterwards unless --keep)')
     .option('--keep', 'leave the created znodes in place', false)
+    .option(
+      '--client-configuration <file>',
+      'client properties as for ark cli / zkCli.sh: zookeeper.client.secure=true and zookeeper.ssl.* for TLS, java.security.auth.login.config (a JAAS Client section) for SASL',
+    )
     .option('--json', 'one JSON object per workload on stdout', false)
     .action(
       async (o: {
@@ -69,7 +77,20 @@ export function registerBenchCommand(program: Command): void {
         root?: string;
         keep: boolean;
         json: boolean;
+        clientConfiguration?: string;
       }) => {
+        let secure: SecureClient = { tls: undefined, sasl: undefined, warnings: [] };
+        if (o.clientConfiguration !== undefined) {
+          try {
+            // only the file: the JVM flags of the environment are zkCli.sh's, not the bench's
+            secure = secureClient(clientProperties({}, o.clientConfiguration));
+          } catch (e) {
+            if (!(e instanceof ConfigError)) throw e;
+            console.error(`ark bench: ${e.message}`);
+            process.exit(2);
+          }
+          for (const w of secure.warnings) console.error(`ark bench: ${w}`);
+        }
         const names = o.workload === 'all' ? [...WORKLOADS] : o.workload.split(',').map((w) => w.trim());
         const bad = names.filter((n) => !(WORKLOADS as readonly string[]).includes(n));
         if (bad.length) {
@@ -85,7 +106,10 @@ export function registerBenchCommand(program: Command): void {
           process.exit(2);
         }
         const pace = o.rate !== undefined ? `open loop at ${o.rate} ops/s` : `${o.window} outstanding`;
-        if (!o.json) console.log(`ark bench: ${o.server}, ${o.sessions} sessions x ${pace}, ${o.size}-byte znodes`);
+        if (!o.json) {
+          const how = [secure.tls ? 'TLS' : '', secure.sasl ? `SASL as ${secure.sasl.username}` : ''].filter(Boolean).join(', ');
+          console.log(`ark bench: ${o.server}${how ? ` (${how})` : ''}, ${o.sessions} sessions x ${pace}, ${o.size}-byte znodes`);
+        }
         const results: LoadResult[] = [];
         for (const [k, workload] of (names as WorkloadName[]).entries()) {
           const root = o.root ?? `/ark-bench-${process.pid}-${Date.now().toString(36)}-${k}`;
@@ -107,6 +131,8 @@ export function registerBenchCommand(program: Command): void {
               root,
               keep: o.keep,
               fanout: o.fanout,
+              ...(secure.tls ? { tls: secure.tls } : {}),
+              ...(secure.sasl ? { sasl: secure.sasl } : {}),
             });
             results.push(r);
             console.log(o.json ? JSON.stringify(r) : formatResult(r));

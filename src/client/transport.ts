@@ -10,6 +10,35 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { HostPort } from './paths.js';
 
+/**
+ * TLS to the servers (the Java client's zookeeper.client.secure=true with ClientX509Util's
+ * zookeeper.ssl.* settings). ca: the trusted certificates (default: Node's root CAs, as Java's
+ * default trust store); cert/key or pfx: the client's certificate, for servers that ask for one
+ * (ssl.clientAuth) and x509 authentication.
+ */
+export interface ClientTlsOptions
+  extends Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | 'pfx' | 'passphrase' | 'servername' | 'minVersion' | 'maxVersion' | 'ciphers'> {
+  /**
+   * check that the server's certificate names the host connected to (its DNS or IP subject
+   * alternative names), as zookeeper.ssl.hostnameVerification does; default true. The
+   * certificate chain is checked either way.
+   */
+  hostnameVerification?: boolean;
+}
+
+/**
+ * Node's TLS client options for ClientTlsOptions: the chain is always checked; the host name only
+ * with hostnameVerification (default on, as ZooKeeper's client).
+ */
+export function tlsConnectionOptions(o: ClientTlsOptions): ConnectionOptions {
+  const { hostnameVerification, ...rest } = o;
+  return {
+    ...rest,
+    rejectUnauthorized: true,
+    ...(hostnameVerification === false ? { checkServerIdentity: () => undefined } : {}),
+  };
+}
+
 export interface TransportHandlers {
   onOpen(): void;
   onFrame(frame: Buffer): void;

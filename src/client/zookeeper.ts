@@ -13,6 +13,7 @@
 import { EventEmitter } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
 import type { ConnectionOptions } from 'node:tls';
+import type { ClientTlsOptions } from './transport.js';
 import { JuteReader, JuteWriter } from '../wire/jute.js';
 import {
   AddWatchMode,
@@ -78,27 +79,13 @@ import {
 } from './paths.js';
 import { withRetry, type RetryOptions } from './retry.js';
 import { DigestMd5Client, type SaslCredentials } from './sasl.js';
-import { Transport, probeReadWrite } from './transport.js';
+import { Transport, probeReadWrite, tlsConnectionOptions } from './transport.js';
 import { SET_WATCHES_BYTES_MAX, WatchRegistry, kindsOf, removedEventType, splitSetWatches, type WatchKind } from './watches.js';
 
 export type { ClientState } from './machine.js';
 export type { SaslCredentials } from './sasl.js';
 
-/**
- * TLS to the servers (the Java client's zookeeper.client.secure=true with ClientX509Util's
- * zookeeper.ssl.* settings). ca: the trusted certificates (default: Node's root CAs, as Java's
- * default trust store); cert/key or pfx: the client's certificate, for servers that ask for one
- * (ssl.clientAuth) and x509 authentication.
- */
-export interface ClientTlsOptions
-  extends Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | 'pfx' | 'passphrase' | 'servername' | 'minVersion' | 'maxVersion' | 'ciphers'> {
-  /**
-   * check that the server's certificate names the host connected to (its DNS or IP subject
-   * alternative names), as zookeeper.ssl.hostnameVerification does; default true. The
-   * certificate chain is checked either way.
-   */
-  hostnameVerification?: boolean;
-}
+export type { ClientTlsOptions } from './transport.js';
 
 export interface ClientOptions {
   /** requested session timeout; the server grants one within its min/max (2-20 ticks by default). Default 30000 */
@@ -1547,19 +1534,6 @@ function frameOf(type: number): Buffer {
   b.writeInt32BE(0, 4);
   b.writeInt32BE(type, 8);
   return b;
-}
-
-/**
- * Node's TLS client options for ClientTlsOptions: the chain is always checked; the host name only
- * with hostnameVerification (default on, as ZooKeeper's client).
- */
-function tlsConnectionOptions(o: ClientTlsOptions): ConnectionOptions {
-  const { hostnameVerification, ...rest } = o;
-  return {
-    ...rest,
-    rejectUnauthorized: true,
-    ...(hostnameVerification === false ? { checkServerIdentity: () => undefined } : {}),
-  };
 }
 
 function toAuthBytes(a: string | Buffer): Buffer {

@@ -32,6 +32,8 @@ interface Files {
   jaasWrong: string;
   /** -client-configuration: TLS, trust the test CA, no client certificate */
   tlsProps: string;
+  /** the same with the JAAS file of the right password (ark bench --client-configuration) */
+  tlsSaslProps: string;
 }
 
 interface Running {
@@ -72,15 +74,19 @@ function makeFiles(): Files {
       '',
     ].join('\n'),
   );
+  const jaasClient = jaas(dir, 'jaas-client.conf', client('app1-password'));
+  const tlsSaslProps = join(dir, 'tls-sasl.properties');
+  writeFileSync(tlsSaslProps, `${readFileSync(tlsProps, 'utf8')}java.security.auth.login.config=${jaasClient}\n`);
   return {
     certs,
+    tlsSaslProps,
     clientP12: join(certs.dir, 'client.p12'),
     jaasServer: jaas(
       dir,
       'jaas-server.conf',
       'Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  user_app1="app1-password"\n  user_app2="app2-password";\n};\n',
     ),
-    jaasClient: jaas(dir, 'jaas-client.conf', client('app1-password')),
+    jaasClient,
     jaasWrong: jaas(dir, 'jaas-wrong.conf', client('not-the-password')),
     tlsProps,
   };
@@ -190,6 +196,16 @@ async function cliScenario(t: TestContext, name: string): Promise<void> {
   assert.match(wrong.stderr, /^ark cli: AuthFailed: 127\.0\.0\.1:\d+ refused the SASL credentials of app1/m, ctx(wrong));
   assert.equal(wrong.stderr.trim().split('\n').length, 1, ctx(wrong));
   assert.doesNotMatch(wrong.stdout, /secret/, ctx(wrong));
+
+  // ark bench over TLS with SASL: every session authenticated, no errors
+  const bench = await runTool(
+    process.execPath,
+    [arkBin, 'bench', '--server', r.secure, '--client-configuration', files.tlsSaslProps, '--workload', 'getData', '--count', '50'],
+    { timeoutMs: 30000 },
+  );
+  assert.equal(bench.code, 0, ctx(bench));
+  assert.match(bench.stdout, /\(TLS, SASL as app1\)/, ctx(bench));
+  assert.match(bench.stdout, /getData/, ctx(bench));
 }
 
 describe('ark cli and the client over TLS and SASL, against Ark and Apache ZooKeeper 3.8 with the same files', () => {
