@@ -1083,6 +1083,8 @@ export class Shell {
         await c.waitForConnected({ timeoutMs: Math.min(this.o.timeoutMs, CONNECT_WAIT_MS) });
       } catch {
         if (!alive(c)) throw notConnected();
+        // SASL refused: the session is finished, and requests fail with AuthFailed (the Java client's AUTH_FAILED)
+        if (c.state === 'authFailed') throw new KeeperError(ErrorCode.AuthFailed);
         throw new KeeperError(ErrorCode.ConnectionLoss);
       }
     }

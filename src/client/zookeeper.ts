@@ -1228,8 +1228,10 @@ export class ZooKeeperClient extends EventEmitter {
     else if (step.kind === 'failure') this.saslFailed(attempt, `SASL with ${this.hostOf(attempt)} failed: ${step.reason}`);
     else {
       this.saslRun = null;
-      this.safeEmit('saslAuthenticated', { username: this.sasl!.username, server: this.hostOf(attempt) });
+      const server = this.hostOf(attempt);
       this.step({ type: 'authenticated', attempt, now });
+      // after SyncConnected, as the Java client's event thread delivers them
+      this.safeEmit('saslAuthenticated', { username: this.sasl!.username, server });
     }
   }
 

@@ -182,6 +182,11 @@ async function cliScenario(t: TestContext, name: string): Promise<void> {
   assert.equal(owner.code, 0, ctx(owner));
   assert.match(owner.stdout, /^sasl: app1$/m, ctx(owner));
   assert.match(owner.stdout, /^secret$/m, ctx(owner));
+  assert.match(
+    owner.stdout,
+    /WatchedEvent state:SyncConnected type:None path:null\s+WATCHER::\s+WatchedEvent state:SaslAuthenticated/,
+    ctx(owner),
+  );
 
   // zookeeper.sasl.client=false: the same JAAS file, no SASL, so the ACL refuses
   const off = await arkCli(['-server', r.plain, 'get', node], {
@@ -196,6 +201,15 @@ async function cliScenario(t: TestContext, name: string): Promise<void> {
   assert.match(wrong.stderr, /^ark cli: AuthFailed: 127\.0\.0\.1:\d+ refused the SASL credentials of app1/m, ctx(wrong));
   assert.equal(wrong.stderr.trim().split('\n').length, 1, ctx(wrong));
   assert.doesNotMatch(wrong.stdout, /secret/, ctx(wrong));
+  // the shell: the AuthFailed event, then commands fail with AuthFailed
+  const wrongShell = await arkCli(
+    ['-server', r.plain],
+    { JVMFLAGS: `-Djava.security.auth.login.config=${files.jaasWrong}` },
+    `get ${node}\n`,
+  );
+  assert.equal(wrongShell.code, 1, ctx(wrongShell));
+  assert.match(wrongShell.stdout, /WatchedEvent state:AuthFailed type:None path:null/, ctx(wrongShell));
+  assert.match(wrongShell.stderr, new RegExp(`KeeperErrorCode = AuthFailed for ${node}`), ctx(wrongShell));
 
   // ark bench over TLS with SASL: every session authenticated, no errors
   const bench = await runTool(
