@@ -265,6 +265,13 @@ describe('ark cli and the client over TLS and SASL, against Ark and Apache ZooKe
       assert.match(r.stderr, re, describeTool(r));
       assert.equal(r.stderr.trim().split('\n').length, 1, describeTool(r));
     }
+    // a server certificate the trust store does not vouch for: the command fails saying why
+    const untrusted = await arkCli(['-server', running[0]!.secure, '-timeout', '1500', 'ls', '/'], {
+      CLIENT_JVMFLAGS: `-Dzookeeper.client.secure=true -Dzookeeper.ssl.trustStore.location=${files.certs.strangerCert} -Dzookeeper.ssl.trustStore.type=PEM`,
+    });
+    assert.equal(untrusted.code, 1, describeTool(untrusted));
+    assert.match(untrusted.stderr, /^ark cli: not connected .*\(last attempt: 127\.0\.0\.1:\d+: .*certificate/im, describeTool(untrusted));
+    assert.equal(untrusted.stderr.trim().split('\n').length, 1, describeTool(untrusted));
   });
 
   test('the client API: SASL again on every reconnect, before any other request; a refused password is final', {
