@@ -292,3 +292,29 @@ export function clientTlsSettings(q: QuorumKeys, sys: SystemProperties, warnings
     },
   };
 }
+
+/** What a TLS client uses (ClientX509Util as the Java client reads it: zookeeper.ssl.*). */
+export interface ClientSideTlsConfig {
+  /** the client's certificate and key; undefined: none is offered */
+  keyStore: StoreConfig | undefined;
+  /** undefined: Node's bundled root CAs (Java's default trust store) */
+  trustStore: StoreConfig | undefined;
+  /** zookeeper.ssl.hostnameVerification: default true (X509Util) */
+  hostnameVerification: boolean;
+  minVersion: TlsVersion;
+  maxVersion: TlsVersion;
+  ciphers: string;
+}
+
+/** The client's TLS settings from the zookeeper.ssl.* properties; a bad value throws ConfigError naming the key. */
+export function clientSideTls(sys: SystemProperties): ClientSideTlsConfig {
+  refuseUnsupported(sys);
+  const hv = sys.get('ssl.hostnameVerification');
+  return {
+    keyStore: store(sys, 'keyStore'),
+    trustStore: store(sys, 'trustStore'),
+    hostnameVerification: hv === undefined || hv === '' ? true : strictBoolean(sys.key('ssl.hostnameVerification'), hv),
+    ...protocolRange(sys),
+    ciphers: ciphers(sys),
+  };
+}

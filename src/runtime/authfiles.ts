@@ -6,13 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/error.js';
-import { JaasError, loginConfigFromJvmFlags, parseJaas, type JaasEntry } from '../config/jaas.js';
+import { DIGEST_MODULE, JaasError, KERBEROS_MODULE, loginConfigFromJvmFlags, parseJaas, type JaasEntry } from '../config/jaas.js';
 import type { ServerConfig } from '../config/serverconfig.js';
 import type { CoreAuth } from '../server/core.js';
 import type { QuorumAuthPolicy } from '../net/peerauth.js';
-
-const DIGEST_MODULE = 'org.apache.zookeeper.server.auth.DigestLoginModule';
-const KERBEROS_MODULE = 'com.sun.security.auth.module.Krb5LoginModule';
 
 /** Where the JAAS file's path comes from: zoo.cfg first, then the JVM flags (the last -D wins, JVMFLAGS after SERVER_JVMFLAGS). */
 export function loginConfigSource(config: ServerConfig, env: NodeJS.ProcessEnv): { path: string; from: string } | null {
