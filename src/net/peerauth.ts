@@ -15,7 +15,8 @@
 // authentication failure" warning): such an admission comes with a `note` for the log.
 //
 // After the hello (peers.ts), the auth messages are frames whose first byte is their kind.
-import { DigestMd5Server, SASL_DIGEST_REALM, SASL_DIGEST_URI, digestResponse, parseDirectives } from '../session/digestmd5.js';
+import { DigestMd5Server } from '../session/digestmd5.js';
+import { DigestMd5Client } from '../client/sasl.js';
 
 export const AUTH_CHALLENGE = 1;
 export const AUTH_RESPONSE = 2;
@@ -50,9 +51,6 @@ export interface AuthStep {
 
 const msg = (kind: number, body: string | Buffer = ''): Buffer => Buffer.concat([Buffer.from([kind]), Buffer.from(body)]);
 const step = (outcome: AuthOutcome, ...send: Buffer[]): AuthStep => ({ send, outcome });
-
-/** A DIGEST-MD5 quoted-string value (RFC 2831: backslash escapes '"' and '\'). */
-const quote = (s: string): string => `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 
 /**
  * The accepting side (ZooKeeper's SaslQuorumAuthServer). `hello` is what the connector's hello
@@ -135,7 +133,8 @@ export class AcceptorAuth {
 
 /** The connecting side (ZooKeeper's SaslQuorumAuthLearner). */
 export class ConnectorAuth {
-  private expectedRspauth: string | null = null;
+  /** the DIGEST-MD5 client side (Ark's client's: Java's DigestMD5Client), once challenged */
+  private digest: DigestMd5Client | null = null;
   private done = false;
 
   constructor(
@@ -166,13 +165,17 @@ export class ConnectorAuth {
     switch (payload[0]) {
       case AUTH_NONE:
         return this.settle(p, 'the peer does not authenticate itself (it has no quorum.auth.enableSasl)');
-      case AUTH_CHALLENGE:
-        if (this.expectedRspauth !== null) break;
-        return this.respond(p, body.toString('utf8'));
+      case AUTH_CHALLENGE: {
+        if (this.digest !== null) break;
+        this.digest = new DigestMd5Client({ username: p.learner.username, password: p.learner.password }, this.cnonce);
+        const r = this.digest.step(body);
+        if (r.kind === 'send') return step({ kind: 'pending' }, msg(AUTH_RESPONSE, r.token));
+        return this.settle(p, r.kind === 'failure' ? r.reason : 'DIGEST-MD5 ended before the response');
+      }
       case AUTH_SUCCESS: {
-        if (this.expectedRspauth === null) break;
-        const rspauth = parseRspauth(body.toString('utf8'));
-        if (rspauth !== this.expectedRspauth)
+        if (this.digest === null) break;
+        // rspauth: the acceptor proves it knows the password too (Java's DigestMD5Client checks it)
+        if (this.digest.step(body).kind !== 'done')
           return this.settle(p, 'the peer could not prove it knows the quorum password (DIGEST-MD5 rspauth did not match)');
         this.done = true;
         return step({ kind: 'admit', user: p.learner.username });
@@ -204,47 +207,11 @@ export class ConnectorAuth {
     return step({ kind: 'refuse', reason: `unexpected message during quorum authentication (kind ${payload[0]})` });
   }
 
-  /** The digest-response to the acceptor's challenge (RFC 2831 2.1.2), from the QuorumLearner credentials. */
-  private respond(p: QuorumSaslPolicy, challenge: string): AuthStep {
-    let d: Map<string, string>;
-    try {
-      d = parseDirectives(challenge);
-    } catch (e) {
-      return this.settle(p, `malformed DIGEST-MD5 challenge: ${(e as Error).message}`);
-    }
-    const nonce = d.get('nonce');
-    if (nonce === undefined) return this.settle(p, 'DIGEST-MD5 challenge without a nonce');
-    const realm = d.get('realm') ?? SASL_DIGEST_REALM;
-    const v = {
-      username: p.learner.username,
-      realm,
-      password: p.learner.password,
-      nonce,
-      cnonce: this.cnonce,
-      nc: '00000001',
-      qop: 'auth',
-      digestUri: SASL_DIGEST_URI,
-    };
-    this.expectedRspauth = digestResponse(v, '');
-    const response =
-      `charset=utf-8,username=${quote(v.username)},realm=${quote(realm)},nonce=${quote(nonce)},nc=${v.nc},` +
-      `cnonce=${quote(this.cnonce)},digest-uri=${quote(SASL_DIGEST_URI)},maxbuf=65536,response=${digestResponse(v, 'AUTHENTICATE')},qop=auth`;
-    return step({ kind: 'pending' }, msg(AUTH_RESPONSE, response));
-  }
-
   /** The exchange ended without proof of the peer: refused under learnerRequireSasl, else admitted with a note. */
   private settle(p: QuorumSaslPolicy, reason: string): AuthStep {
     this.done = true;
     if (p.learnerRequireSasl) return step({ kind: 'refuse', reason: `${reason}; quorum.auth.learnerRequireSasl is true here` });
     return step({ kind: 'admit', note: `${reason}; connected anyway (quorum.auth.learnerRequireSasl is false here)` });
-  }
-}
-
-function parseRspauth(text: string): string | undefined {
-  try {
-    return parseDirectives(text).get('rspauth')?.toLowerCase();
-  } catch {
-    return undefined;
   }
 }
 

@@ -6,7 +6,15 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/error.js';
-import { DIGEST_MODULE, JaasError, KERBEROS_MODULE, loginConfigFromJvmFlags, parseJaas, type JaasEntry } from '../config/jaas.js';
+import {
+  DIGEST_MODULE,
+  digestClientCredentials,
+  JaasError,
+  KERBEROS_MODULE,
+  loginConfigFromJvmFlags,
+  parseJaas,
+  type JaasEntry,
+} from '../config/jaas.js';
 import type { ServerConfig } from '../config/serverconfig.js';
 import type { CoreAuth } from '../server/core.js';
 import type { QuorumAuthPolicy } from '../net/peerauth.js';
@@ -69,17 +77,6 @@ export function coreAuth(config: ServerConfig, env: NodeJS.ProcessEnv = process.
   };
 }
 
-/** The QuorumLearner section's username / password (DigestLoginModule options), as SaslQuorumAuthLearner logs in. */
-function learnerCredentials(entries: readonly JaasEntry[], where: string, section: string): { username: string; password: string } {
-  saslUsersOf(entries, where, section); // refuses Kerberos and unknown modules the same way
-  for (const e of entries) {
-    const username = e.options.get('username');
-    const password = e.options.get('password');
-    if (username !== undefined && password !== undefined) return { username, password };
-  }
-  throw new Error(`${where}: the ${section} section has no username and password options for this member to authenticate with`);
-}
-
 /**
  * Quorum SASL's credentials (quorum.auth.enableSasl): this member's QuorumLearner login and the
  * QuorumServer users it checks peers against, from the same JAAS file as the client SASL. A missing
@@ -116,9 +113,10 @@ export function quorumAuthPolicy(config: ServerConfig, env: NodeJS.ProcessEnv = 
   let learner: { username: string; password: string };
   let serverUsers: Map<string, string>;
   try {
-    learner = learnerCredentials(learnerEntries, where, q.learnerContext);
+    // its username / password, as SaslQuorumAuthLearner logs in (the client SASL's reader)
+    learner = digestClientCredentials(learnerEntries, q.learnerContext);
   } catch (e) {
-    throw new ConfigError(learnerKey, (e as Error).message);
+    throw new ConfigError(learnerKey, `${where}: ${(e as Error).message}`);
   }
   try {
     serverUsers = saslUsersOf(serverEntries, where, q.serverContext);
