@@ -85,7 +85,7 @@ export function resolveConfig(props: Map<string, string>, opts: ResolveOptions =
     ...ensemble,
     juteMaxBufferBytes: juteMaxBuffer(system),
     fourLetterWhitelist: fourLetterWhitelist(system),
-    ...adminServerSettings(system),
+    ...adminServerSettings(system, warnings),
     ...syncSettings(system, warnings),
     ...treeSettings(system),
     ...authSettings(system, systemProperties, secure.clientTls !== null),
