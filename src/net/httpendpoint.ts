@@ -32,6 +32,11 @@ export interface HttpEndpointOptions {
   httpsOnlyReason: string;
   /** logged when the port cannot be bound: what to change */
   unavailable: string;
+  /**
+   * a request whose headers have not all arrived within `headersMs` is answered 408 and closed,
+   * looked for every `checkEveryMs` (Node's defaults: 60 s, every 30 s)
+   */
+  timeouts?: { headersMs: number; checkEveryMs: number };
 }
 
 export class HttpEndpoint {
@@ -48,8 +53,13 @@ export class HttpEndpoint {
     private readonly o: HttpEndpointOptions,
   ) {
     // neither server listens: connections are handed to them (emit 'connection') once their first byte tells which
-    this.plain = new HttpServer(handler);
-    this.secure = security.kind === 'plain' ? null : this.httpsServer(handler, security.options);
+    const timeouts = o.timeouts ? { headersTimeout: o.timeouts.headersMs, connectionsCheckingInterval: o.timeouts.checkEveryMs } : {};
+    this.plain = new HttpServer(timeouts, handler);
+    this.secure = security.kind === 'plain' ? null : this.httpsServer(handler, { ...security.options, ...timeouts });
+    // Node checks headersTimeout / requestTimeout (a slow or stalled request) from its 'listening'
+    // event on; these servers never listen themselves, so they are told the port is open
+    this.plain.emit('listening');
+    this.secure?.emit('listening');
   }
 
   private httpsServer(handler: RequestListener, options: TlsOptions): HttpsServer {
@@ -128,6 +138,8 @@ export class HttpEndpoint {
     this.listener = null;
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
+    // (stops their request-timeout checks; they were never bound, so there is nothing else to close)
+    for (const h of [this.plain, this.secure]) h?.close(() => undefined);
     if (!server) return;
     await new Promise<void>((r) => server.close(() => r()));
   }
