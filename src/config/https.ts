@@ -77,7 +77,8 @@ export function adminHttpsSettings(sys: SystemProperties, adminEnabled: boolean,
     const why = adminEnabled
       ? 'no admin.forceHttps=true or admin.portUnification=true, so the AdminServer speaks HTTP only'
       : 'the AdminServer is off';
-    if (sys.get('admin.needClientAuth') !== undefined) warnings.push(`${sys.key('admin.needClientAuth')}: ${why}`);
+    const unused = adminEnabled ? ['admin.needClientAuth'] : ['admin.forceHttps', 'admin.portUnification', 'admin.needClientAuth'];
+    for (const bare of unused) if (sys.get(bare) !== undefined) warnings.push(`${sys.key(bare)}: ${why}`);
     for (const bare of ADMIN_TLS_KEYS)
       if (sys.get(bare) !== undefined) warnings.push(`${sys.key(bare)}: not used: ${why} (and Ark has no sslQuorum)`);
     return { adminSecurity: 'plain', adminTls: null };

@@ -352,6 +352,8 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
         port: bound.port,
         securePort,
         adminPort,
+        // what the AdminServer speaks (admin.forceHttps / admin.portUnification)
+        ...(adminPort !== null ? { admin: { plain: 'http', tls: 'https', unified: 'http+https' }[config.adminSecurity] } : {}),
         dataDir: config.dataDir,
         // what an operator waits for after a restart
         msSinceProcessStart: Math.round(performance.now()),

@@ -75,6 +75,7 @@ describe('AdminServer HTTPS keys', () => {
     assert.ok(warnings.every((w) => /HTTP only/.test(w)));
     const off = cfg('admin.enableServer=false', 'admin.forceHttps=true');
     assert.equal(off.config.adminSecurity, 'plain');
+    assert.deepEqual(off.warnings, ['admin.forceHttps: the AdminServer is off']);
   });
 
   test('the keys are honoured, not "accepted and ignored"', () => {
