@@ -172,7 +172,7 @@ describe('AdminServer and metrics over HTTPS', () => {
     }
   });
 
-  describe('an ensemble member: admin.portUnification with admin.needClientAuth, metrics on one port for HTTP and HTTPS', () => {
+  describe('an ensemble member: admin.portUnification with admin.needClientAuth, metrics on one port for HTTP and HTTPS (client certificate wanted)', () => {
     let ens: Ensemble;
     let member: Member;
     const adminPort = { value: 0 };
@@ -193,8 +193,9 @@ describe('AdminServer and metrics over HTTPS', () => {
                 'metricsProvider.httpPort': metricsPort.value,
                 'metricsProvider.httpsPort': metricsPort.value,
                 'metricsProvider.ssl.keyStore.location': certs.serverPem,
+                'metricsProvider.ssl.trustStore.location': certs.caPem,
+                // ssl.want.client.auth stays true: a certificate is asked for, not required
                 'metricsProvider.ssl.need.client.auth': false,
-                'metricsProvider.ssl.want.client.auth': false,
               }
             : {},
       });
@@ -233,15 +234,30 @@ describe('AdminServer and metrics over HTTPS', () => {
       assert.equal(refused.code, 1);
       assert.match(refused.stderr, /client certificate.*--cert and --key/);
 
-      // the metrics port answers both ways (httpPort equal to httpsPort)
+      // the metrics port answers both ways (httpPort equal to httpsPort); HTTPS with or without a
+      // client certificate (ssl.want.client.auth), but one that is offered must be trusted
       for (const [scheme, args] of [
         ['http', []],
         ['https', ca()],
+        ['https', [...ca(), ...clientCert()]],
       ] as const) {
         const m = await curl(`${scheme}://127.0.0.1:${metricsPort.value}/metrics`, [...args]);
         assert.equal(m.status, 200, `${scheme}: ${m.stderr}`);
         assert.match(m.body, /^znode_count \d+/m);
       }
+      const stranger = await curl(`https://127.0.0.1:${metricsPort.value}/metrics`, [
+        ...ca(),
+        '--cert',
+        certs.strangerCert,
+        '--key',
+        certs.strangerKey,
+      ]);
+      assert.notEqual(stranger.status, 200, 'an untrusted certificate, even where one is only wanted');
+      await waitUntil(
+        () => /the client's certificate is not trusted/.test(member.log + (member.proc?.output() ?? '')),
+        'the refusal is logged',
+        5000,
+      );
     });
   });
 
