@@ -3,6 +3,21 @@
 // ZooKeeper reads. Ark acts on some of each kind (honoured), accepts the rest ZooKeeper knows
 // with a warning (unhonoured), and keeps unknown keys as system properties, as ZooKeeper does.
 
+/** PrometheusMetricsProvider's HTTPS settings (ZooKeeper's master), as zoo.cfg spells them: config/https.ts. */
+export const METRICS_HTTPS_KEYS = [
+  'metricsProvider.httpsPort',
+  'metricsProvider.ssl.keyStore.location',
+  'metricsProvider.ssl.keyStore.password',
+  'metricsProvider.ssl.keyStore.type',
+  'metricsProvider.ssl.trustStore.location',
+  'metricsProvider.ssl.trustStore.password',
+  'metricsProvider.ssl.trustStore.type',
+  'metricsProvider.ssl.need.client.auth',
+  'metricsProvider.ssl.want.client.auth',
+  'metricsProvider.ssl.enabledProtocols',
+  'metricsProvider.ssl.ciphersuites',
+] as const;
+
 /**
  * Keys that ZooKeeper's QuorumPeerConfig handles itself (they never become
  * system properties). Everything else becomes the system property
@@ -41,6 +56,8 @@ const QUORUM_HONOURED = [
   'quorum.auth.serverRequireSasl',
   'quorum.auth.learner.saslLoginContext',
   'quorum.auth.server.saslLoginContext',
+  // its HTTPS port (ZooKeeper's master, ZOOKEEPER-4798): config/https.ts
+  ...METRICS_HTTPS_KEYS,
 ] as const;
 
 const QUORUM_UNHONOURED = [
@@ -77,6 +94,10 @@ const SYSTEM_HONOURED = [
   'admin.enableServer',
   'admin.serverPort',
   'admin.serverAddress',
+  // the AdminServer over HTTPS (config/https.ts, with ADMIN_TLS_KEYS)
+  'admin.forceHttps',
+  'admin.portUnification',
+  'admin.needClientAuth',
   'extendedTypesEnabled',
   'DigestAuthenticationProvider.superDigest',
   'snapCount',
@@ -137,8 +158,8 @@ export const CLIENT_TLS_KEYS = [
   'ssl.hostnameVerification',
 ] as const;
 
-/** QuorumX509Util's zookeeper.ssl.quorum.* keys: the quorum port's TLS (config/quorumsec.ts). */
-export const QUORUM_TLS_KEYS = [
+/** QuorumX509Util's ssl.quorum.* keys that JettyAdminServer reads for its certificates (config/https.ts). */
+export const ADMIN_TLS_KEYS = [
   'ssl.quorum.keyStore.location',
   'ssl.quorum.keyStore.password',
   'ssl.quorum.keyStore.passwordPath',
@@ -147,10 +168,15 @@ export const QUORUM_TLS_KEYS = [
   'ssl.quorum.trustStore.password',
   'ssl.quorum.trustStore.passwordPath',
   'ssl.quorum.trustStore.type',
-  'ssl.quorum.clientAuth',
-  'ssl.quorum.protocol',
   'ssl.quorum.enabledProtocols',
   'ssl.quorum.ciphersuites',
+] as const;
+
+/** QuorumX509Util's zookeeper.ssl.quorum.* keys: the quorum port's TLS (config/quorumsec.ts); the AdminServer's stores among them. */
+export const QUORUM_TLS_KEYS = [
+  ...ADMIN_TLS_KEYS,
+  'ssl.quorum.clientAuth',
+  'ssl.quorum.protocol',
   'ssl.quorum.hostnameVerification',
 ] as const;
 
@@ -160,9 +186,6 @@ const SYSTEM_UNHONOURED = [
   'audit.enable',
   'admin.commandURL',
   'admin.idleTimeout',
-  'admin.portUnification',
-  'admin.forceHttps',
-  'admin.needClientAuth',
   'globalOutstandingLimit',
   'leaderServes',
   'traceFile',

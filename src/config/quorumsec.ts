@@ -5,7 +5,7 @@
 // (runtime/tlsfiles.ts, runtime/authfiles.ts).
 
 import { ConfigError } from './error.js';
-import { QUORUM_TLS_KEYS } from './keys.js';
+import { ADMIN_TLS_KEYS, QUORUM_TLS_KEYS } from './keys.js';
 import { strictBoolean } from './javavalues.js';
 import type { QuorumKeys, SystemProperties } from './settings.js';
 import { ciphers, protocolRange, refuseUnsupported, store, type StoreConfig, type TlsVersion } from './tls.js';
@@ -141,10 +141,6 @@ export function quorumSecuritySettings(
     return off;
   }
   if (!sslQuorum && !portUnification) {
-    for (const bare of QUORUM_TLS_KEYS) {
-      if (sys.get(bare) !== undefined)
-        warnings.push(`${sys.key(bare)}: neither sslQuorum nor portUnification is true, so the quorum port does not use it`);
-    }
     if (reloadCertFiles)
       warnings.push(
         'sslQuorumReloadCertFiles: neither sslQuorum nor portUnification is true, so there are no quorum certificates to reload',
@@ -152,4 +148,21 @@ export function quorumSecuritySettings(
     return { ...off, sasl };
   }
   return { sslQuorum, portUnification, reloadCertFiles, tls: peerTls(sys), sasl };
+}
+
+/**
+ * The ssl.quorum.* keys serve two readers, the quorum port (sslQuorum / portUnification) and the
+ * AdminServer over HTTPS (JettyAdminServer reads its stores from them): a key neither uses gets
+ * one warning, said once here rather than by each reader.
+ */
+export function warnUnusedQuorumTlsKeys(sys: SystemProperties, used: { byQuorum: boolean; byAdmin: boolean }, warnings: string[]): void {
+  if (used.byQuorum) return;
+  const admin = new Set<string>(ADMIN_TLS_KEYS);
+  for (const bare of QUORUM_TLS_KEYS) {
+    if (sys.get(bare) === undefined || (used.byAdmin && admin.has(bare))) continue;
+    warnings.push(
+      `${sys.key(bare)}: not used: the quorum port is not on TLS (sslQuorum, portUnification)` +
+        (admin.has(bare) ? ' and the AdminServer speaks HTTP only (admin.forceHttps, admin.portUnification)' : ''),
+    );
+  }
 }

@@ -112,7 +112,7 @@ function clientAuth(sys: SystemProperties, p = 'ssl.'): ClientAuth {
 }
 
 /** A protocol name as SSLContext.getInstance / setEnabledProtocols take it, as the TLS versions Node can offer. */
-function versionsOf(key: string, name: string): TlsVersion[] {
+export function versionsOf(key: string, name: string): TlsVersion[] {
   if (name === 'TLSv1.2' || name === 'TLSv1.3') return [name];
   if (name === 'TLS') return ['TLSv1.2', 'TLSv1.3'];
   throw new ConfigError(
@@ -142,8 +142,11 @@ export function protocolRange(sys: SystemProperties, p = 'ssl.'): { minVersion: 
 
 /** ssl.ciphersuites: Java's comma-separated suite names, each turned into OpenSSL's; one Node lacks stops start-up. */
 export function ciphers(sys: SystemProperties, p = 'ssl.'): string {
-  const raw = sys.get(`${p}ciphersuites`);
-  const key = sys.key(`${p}ciphersuites`);
+  return cipherList(sys.key(`${p}ciphersuites`), sys.get(`${p}ciphersuites`));
+}
+
+/** A *.ciphersuites value (unset or empty: X509Util's defaults) as Node's cipher list; `key` names it in errors. */
+export function cipherList(key: string, raw: string | undefined): string {
   const names = raw === undefined || javaTrim(raw) === '' ? DEFAULT_CIPHER_SUITES : javaSplit(raw, ',').map(javaTrim);
   return names
     .map((n) => {
@@ -169,11 +172,21 @@ function jksError(key: string, location: string): ConfigError {
   );
 }
 
+/**
+ * Where a store's keys are read: the system properties (ssl.*, ssl.quorum.*: SystemProperties) or
+ * PrometheusMetricsProvider's own settings (metricsProvider.ssl.*). `key` gives the key as the file
+ * spelt it, for messages.
+ */
+export interface KeySource {
+  get(name: string): string | undefined;
+  key(name: string): string;
+}
+
 /** X509Util / KeyStoreFileType: the type key when set (PEM, PKCS12, JKS; any case), else from the file's extension. */
-function storeType(sys: SystemProperties, bare: 'keyStore' | 'trustStore', location: string, p: string): StoreType {
-  const locKey = sys.key(`${p}${bare}.location`);
-  const typeRaw = sys.get(`${p}${bare}.type`);
-  const typeKey = sys.key(`${p}${bare}.type`);
+function storeType(src: KeySource, at: string, location: string): StoreType {
+  const locKey = src.key(`${at}.location`);
+  const typeRaw = src.get(`${at}.type`);
+  const typeKey = src.key(`${at}.type`);
   let type: string;
   if (typeRaw !== undefined && typeRaw !== '') {
     type = typeRaw.toUpperCase();
@@ -195,18 +208,26 @@ function storeType(sys: SystemProperties, bare: 'keyStore' | 'trustStore', locat
   throw new ConfigError(typeKey, `Invalid value for ${typeKey}: '${typeRaw ?? ''}'; choose PEM or PKCS12`);
 }
 
-export function store(sys: SystemProperties, bare: 'keyStore' | 'trustStore', p = 'ssl.'): StoreConfig | undefined {
-  const location = sys.get(`${p}${bare}.location`);
+/**
+ * The store `at` names (e.g. ssl.keyStore, ssl.quorum.trustStore): its location, password (and
+ * passwordPath, where the reader of those keys has one) and type; undefined when no location is set.
+ */
+export function storeConfig(src: KeySource, at: string, passwordPath = true): StoreConfig | undefined {
+  const location = src.get(`${at}.location`);
   if (location === undefined || location === '') return undefined;
-  const passwordPath = sys.get(`${p}${bare}.passwordPath`) || undefined;
+  const path = passwordPath ? src.get(`${at}.passwordPath`) || undefined : undefined;
   return {
-    key: sys.key(`${p}${bare}.location`),
+    key: src.key(`${at}.location`),
     location,
-    passwordKey: sys.key(passwordPath === undefined ? `${p}${bare}.password` : `${p}${bare}.passwordPath`),
-    password: sys.get(`${p}${bare}.password`),
-    passwordPath,
-    type: storeType(sys, bare, location, p),
+    passwordKey: src.key(path === undefined ? `${at}.password` : `${at}.passwordPath`),
+    password: src.get(`${at}.password`),
+    passwordPath: path,
+    type: storeType(src, at, location),
   };
+}
+
+export function store(sys: SystemProperties, bare: 'keyStore' | 'trustStore', p = 'ssl.'): StoreConfig | undefined {
+  return storeConfig(sys, `${p}${bare}`);
 }
 
 /**

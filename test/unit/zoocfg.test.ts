@@ -233,7 +233,7 @@ describe('resolveConfig: sample files', () => {
       assert.equal(classifyKey(k), 'honoured', k);
     }
     assert.deepEqual(warnings, []);
-    assert.deepEqual(config.prometheus, { httpHost: '0.0.0.0', httpPort: 7000, exportProcessMetrics: true });
+    assert.deepEqual(config.prometheus, { httpHost: '0.0.0.0', httpPort: 7000, httpsPort: null, tls: null, exportProcessMetrics: true });
     // QuorumPeerConfig consumes metricsProvider.* itself: they are not system properties.
     assert.equal(config.systemProperties.size, 0);
   });
@@ -261,6 +261,8 @@ describe('resolveConfig: defaults', () => {
       adminEnabled: true,
       adminServerPort: 8080,
       adminServerAddress: '0.0.0.0',
+      adminSecurity: 'plain',
+      adminTls: null,
       extendedTypesEnabled: false,
       superDigest: undefined,
       auth: {
@@ -795,7 +797,7 @@ describe('resolveConfig: unknown and unsupported keys', () => {
       on(
         'metricsProvider.className=prometheus\nmetricsProvider.httpPort=9141\nmetricsProvider.httpHost=127.0.0.1\nmetricsProvider.exportJvmInfo=false',
       ).config.prometheus,
-      { httpHost: '127.0.0.1', httpPort: 9141, exportProcessMetrics: false },
+      { httpHost: '127.0.0.1', httpPort: 9141, httpsPort: null, tls: null, exportProcessMetrics: false },
     );
     assert.equal(on('metricsProvider.className=org.apache.zookeeper.metrics.impl.DefaultMetricsProvider').config.prometheus, null);
     assert.deepEqual(on('metricsProvider.className=org.apache.zookeeper.metrics.impl.DefaultMetricsProvider').warnings, []);
