@@ -12,7 +12,6 @@
 
 import { ConfigError } from './error.js';
 import { checkPort, javaSplit, javaTrim, parseJavaInt, strictBoolean } from './javavalues.js';
-import { ADMIN_TLS_KEYS } from './keys.js';
 import type { QuorumKeys, SystemProperties } from './settings.js';
 import { cipherList, storeConfig, versionsOf, type ClientAuth, type ClientTlsConfig, type KeySource, type TlsVersion } from './tls.js';
 
