@@ -6,7 +6,7 @@
 // same URLs the same way.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ark, arkBin, freePort, requireOrSkip, startArk, tempDir, writeCfg, type RunningServer } from '../helpers/servers.js';

@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, requireOrSkip, startArk, tempDir, wrapProcess, writeCfg, type RunningServer } from '../helpers/servers.js';
 import { assembleEnsemble, ensemblePorts, startEnsemble, type Ensemble, type Member } from '../helpers/ensemble.js';
-import { fourLetterWord, } from '../helpers/zookeeper.js';
+import { fourLetterWord } from '../helpers/zookeeper.js';
 import { ZkClient } from '../../src/client/client.js';
 import { CreateFlag } from '../../src/wire/protocol.js';
 import { waitUntil } from '../helpers/wait.js';
