@@ -159,12 +159,15 @@ export class ClientPort {
   /** The TLS side of a secure or unified port: connections are fed to it after their first byte. */
   private tlsServer(options: TlsOptions, securePort: boolean): TlsServer {
     const server = new TlsServer({ ...options, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, (ts) => this.secured(ts, options, securePort));
-    server.on('tlsClientError', (e, ts) =>
+    server.on('tlsClientError', (e, ts) => {
       this.log.warn(
         { remote: `${(ts.remoteAddress ?? '').replace(/^::ffff:/, '')}:${ts.remotePort ?? 0}`, reason: e.message },
         'closing connection: TLS handshake failed (an untrusted or missing client certificate, no common protocol or cipher suite, or a client that does not trust this server)',
-      ),
-    );
+      );
+      // with a tlsClientError listener Node leaves the socket to it: without this a failed or
+      // timed-out handshake would hold its file descriptor for good
+      ts.destroy();
+    });
     return server;
   }
 

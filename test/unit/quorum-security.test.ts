@@ -5,6 +5,9 @@
 import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
+import { pino } from 'pino';
+import { ClientPort, type ClientPortHandler } from '../../src/net/clientport.js';
 import { join } from 'node:path';
 import { AUTH_CHALLENGE, AUTH_SUCCESS, ConnectorAuth, authenticateInMemory, type QuorumSaslPolicy } from '../../src/net/peerauth.js';
 import { RefusalLog } from '../../src/net/refusals.js';
@@ -395,4 +398,59 @@ test('quorum SASL on the transport: an impostor claiming a member id is refused 
     false,
     'the impostor displaced nothing',
   );
+});
+
+/** Opens a connection that sends a TLS record header and then nonsense; resolves when the server closed it. */
+function brokenHandshake(port: number): { closed: () => boolean } {
+  const s = netConnect(port, '127.0.0.1');
+  let closed = false;
+  s.on('error', () => undefined);
+  s.on('close', () => (closed = true));
+  s.resume(); // flowing, so the server's end is seen (and 'close' follows)
+  // a whole record: a ClientHello of length 0, which fails the handshake at once
+  s.on('connect', () => s.write(Buffer.from([0x16, 3, 1, 0, 4, 1, 0, 0, 0])));
+  return { closed: () => closed };
+}
+
+test('a broken TLS handshake is closed at once on the quorum port and the client port; close() does not wait for connections not yet admitted', async (t) => {
+  const skip = requireOrSkip(opensslMissing());
+  if (skip) return t.skip(skip);
+  const certs = makeCerts();
+  const options = peerTlsOptions(
+    parseZooCfg(
+      `dataDir=/d\nserver.1=127.0.0.1:1:2\nserver.2=127.0.0.1:3:4\nsslQuorum=true\nssl.quorum.keyStore.location=${certs.serverPem}\nssl.quorum.trustStore.location=${certs.caPem}\n`,
+      { myid: 1 },
+    ).config.quorumSecurity.tls!,
+  );
+  const all: PeerAddress[] = [1, 2].map((id) => ({ id, host: '127.0.0.1', port: 0 }));
+  for (const p of all) p.port = await freePort();
+  const a = await node(1, all, { sslQuorum: true, portUnification: false, options, hostnameVerification: true });
+  // the handshake fails on the bytes (not after the 10 s timeout): the socket must go with it
+  const bad = [brokenHandshake(all[0]!.port), brokenHandshake(all[0]!.port)];
+  await waitUntil(() => bad.every((b) => b.closed()), 'the quorum port closed the broken handshakes', 5000);
+
+  const pem = readFileSync(certs.serverPem);
+  const cp = new ClientPort({} as ClientPortHandler, pino({ level: 'silent' }), 1 << 20);
+  const { port } = await cp.listen(0, '127.0.0.1', { kind: 'tls', options: { key: pem, cert: pem } });
+  try {
+    const onClientPort = brokenHandshake(port);
+    await waitUntil(onClientPort.closed, 'the client port closed the broken handshake', 5000);
+  } finally {
+    await cp.stop();
+  }
+
+  // a connection that has sent nothing yet is the transport's too: close() ends it rather than waiting on it
+  const silent = netConnect(all[0]!.port, '127.0.0.1');
+  silent.on('error', () => undefined);
+  silent.resume();
+  await new Promise((r) => silent.once('connect', r));
+  let silentClosed = false;
+  silent.on('close', () => (silentClosed = true));
+  // without it, close() would wait until the connection's own 10 s first-byte timer ended it
+  const stopped = await Promise.race([
+    a.t.close().then(() => 'closed'),
+    new Promise((r) => setTimeout(() => r('still waiting after 5 s'), 5000).unref()),
+  ]);
+  assert.equal(stopped, 'closed');
+  await waitUntil(() => silentClosed, 'the silent connection ended by close()', 5000);
 });
