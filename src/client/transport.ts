@@ -32,8 +32,9 @@ export class Transport {
     readonly host: HostPort,
     private readonly frameBytesMax: number,
     private readonly h: TransportHandlers,
+    socketPath?: string,
   ) {
-    const s = netConnect({ host: host.host, port: host.port, noDelay: true });
+    const s = socketPath !== undefined ? netConnect({ path: socketPath }) : netConnect({ host: host.host, port: host.port, noDelay: true });
     this.socket = s;
     s.on('connect', () => {
       if (!this.dead) h.onOpen();

@@ -109,6 +109,11 @@ export interface ClientOptions {
    * connection. Default 1048575
    */
   requestBytesMax?: number;
+  /**
+   * connect over this Unix domain socket instead of TCP; the connect string's host then only names
+   * the server in logs (the server's web console uses it: a session with no network address)
+   */
+  socketPath?: string;
   /** setWatches requests are split to stay under this many bytes of paths. Default 128 KiB, as ZooKeeper */
   setWatchesBytesMax?: number;
   /** uniform random numbers in [0, 1) for host order and jitter (tests). Default Math.random */
@@ -283,6 +288,7 @@ export class ZooKeeperClient extends EventEmitter {
   private readonly requestTimeoutMs: number;
   private readonly renew: boolean;
   private closeAttempt: number | null = null;
+  private readonly socketPath: string | undefined;
 
   constructor(connectString: string, options: ClientOptions = {}) {
     super();
@@ -294,6 +300,7 @@ export class ZooKeeperClient extends EventEmitter {
     this.requestBytesMax = options.requestBytesMax ?? DEFAULT_REQUEST_BYTES_MAX;
     this.setWatchesBytesMax = options.setWatchesBytesMax ?? SET_WATCHES_BYTES_MAX;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 0;
+    this.socketPath = options.socketPath;
     this.renew = options.renewSession ?? true;
     for (const a of options.auth ?? []) this.authInfo.push({ scheme: a.scheme, auth: toAuthBytes(a.auth), waiters: [] });
     this.machine = new ConnectionMachine({
@@ -1174,16 +1181,21 @@ export class ZooKeeperClient extends EventEmitter {
     switch (a.type) {
       case 'connect': {
         const attempt = a.attempt;
-        const t = new Transport(a.host, this.frameBytesMax, {
-          onOpen: () => this.step({ type: 'socketOpen', attempt, now: Date.now() }),
-          onFrame: (f) => this.onFrame(attempt, f),
-          onOversize: (h, len) => this.onOversize(attempt, h, len),
-          onClose: (reason, code) => {
-            this.transports.delete(attempt);
-            this.handshaking.delete(attempt);
-            this.step({ type: 'socketClosed', attempt, now: Date.now(), reason, ...(code !== undefined ? { code } : {}) });
+        const t = new Transport(
+          a.host,
+          this.frameBytesMax,
+          {
+            onOpen: () => this.step({ type: 'socketOpen', attempt, now: Date.now() }),
+            onFrame: (f) => this.onFrame(attempt, f),
+            onOversize: (h, len) => this.onOversize(attempt, h, len),
+            onClose: (reason, code) => {
+              this.transports.delete(attempt);
+              this.handshaking.delete(attempt);
+              this.step({ type: 'socketClosed', attempt, now: Date.now(), reason, ...(code !== undefined ? { code } : {}) });
+            },
           },
-        });
+          this.socketPath,
+        );
         this.transports.set(attempt, t);
         return;
       }
