@@ -76,6 +76,8 @@ const SYSTEM_HONOURED = [
   'admin.enableServer',
   'admin.serverPort',
   'admin.serverAddress',
+  // Ark's own: the web console at /console on the AdminServer (src/admin/console.ts)
+  'admin.console.enabled',
   'extendedTypesEnabled',
   'DigestAuthenticationProvider.superDigest',
   'snapCount',

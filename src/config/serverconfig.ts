@@ -32,6 +32,8 @@ export interface ServerConfig {
   adminEnabled: boolean;
   adminServerPort: number;
   adminServerAddress: string;
+  /** the web console at /console on the AdminServer (admin.console.enabled) */
+  adminConsoleEnabled: boolean;
   extendedTypesEnabled: boolean;
   /** `user:base64(sha1(user:password))` */
   superDigest: string | undefined;

@@ -331,7 +331,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     const { bound, securePort } = await this.openClientPorts();
     this.boundPort = bound.port;
     this.boundSecurePort = securePort ?? -1;
-    if (this.admin) await this.openConsoleSocket();
+    if (this.admin && config.adminConsoleEnabled) await this.openConsoleSocket();
     this.every(this.commit.tickMs, () => this.commit.tick(Date.now()), false);
     this.archiving?.start();
     if (config.autopurgePurgeIntervalHours > 0) {
@@ -417,20 +417,22 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
           }),
         rootAcl: () => this.core.tree.get('/')?.acl ?? [],
       },
-      new Console({
-        log: this.logger,
-        superDigest: config.superDigest,
-        socketPath: () => this.consoleSocket,
-        aclLists: () => this.core.tree.aclLists(),
-        serverInfo: () => ({
-          mode: this.view.mode,
-          serverId: this.view.config.serverId,
-          version: VERSION_STRING,
-          ensemble: config.distributed,
-        }),
-        requestBytesMax: config.juteMaxBufferBytes,
-        now: () => Date.now(),
-      }),
+      config.adminConsoleEnabled
+        ? new Console({
+            log: this.logger,
+            superDigest: config.superDigest,
+            socketPath: () => this.consoleSocket,
+            aclLists: () => this.core.tree.aclLists(),
+            serverInfo: () => ({
+              mode: this.view.mode,
+              serverId: this.view.config.serverId,
+              version: VERSION_STRING,
+              ensemble: config.distributed,
+            }),
+            requestBytesMax: config.juteMaxBufferBytes,
+            now: () => Date.now(),
+          })
+        : null,
     );
     return this.admin.start(config.adminServerPort, config.adminServerAddress);
   }

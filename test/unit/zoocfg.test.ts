@@ -260,6 +260,7 @@ describe('resolveConfig: defaults', () => {
       adminEnabled: true,
       adminServerPort: 8080,
       adminServerAddress: '0.0.0.0',
+      adminConsoleEnabled: true,
       extendedTypesEnabled: false,
       superDigest: undefined,
       auth: {

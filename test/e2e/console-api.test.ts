@@ -1,0 +1,155 @@
+// The web console's API on an ensemble member and its guards, over HTTP as the page uses it (the
+// browser itself is driven in console.test.ts): a follower's console writes go through that member
+// like any client's (forwarded to the leader); an ip ACL granting loopback grants a console user
+// nothing; admin.console.enabled=false turns it off.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startEnsemble, type Ensemble, type Member } from '../helpers/ensemble.js';
+import { startInProc } from '../helpers/inproc.js';
+import { freePort } from '../helpers/servers.js';
+import { waitUntil } from '../helpers/wait.js';
+import { ZooKeeperClient, digestAcl } from '../../src/client/zookeeper.js';
+import { Perms } from '../../src/wire/protocol.js';
+
+/** A console user over HTTP: the session cookie and the CSRF token, as the page holds them. */
+class ConsoleUser {
+  private cookie = '';
+  private csrf = '';
+  constructor(private readonly base: string) {}
+
+  async login(user: string, password: string): Promise<number> {
+    const r = await fetch(`${this.base}/console/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user, password }),
+    });
+    const body = (await r.json()) as { csrf?: string };
+    this.cookie = (r.headers.get('set-cookie') ?? '').split(';')[0]!;
+    this.csrf = body.csrf ?? '';
+    return r.status;
+  }
+
+  async get(path: string): Promise<{ status: number; body: Record<string, unknown> }> {
+    const r = await fetch(`${this.base}/console/api${path}`, { headers: { cookie: this.cookie } });
+    return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+  }
+
+  async post(path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+    const r = await fetch(`${this.base}/console/api${path}`, {
+      method: 'POST',
+      headers: { cookie: this.cookie, 'content-type': 'application/json', 'x-ark-csrf': this.csrf },
+      body: JSON.stringify(body),
+    });
+    return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+  }
+}
+
+const b64 = (s: string): string => Buffer.from(s).toString('base64');
+
+describe('web console API on an ensemble follower', () => {
+  let ens: Ensemble;
+  let leader: Member;
+  let follower: Member;
+  let client: ZooKeeperClient;
+  const adminPorts: number[] = [];
+
+  before(async () => {
+    for (let i = 0; i < 3; i++) adminPorts.push(await freePort());
+    ens = await startEnsemble({
+      voters: 3,
+      memberCfg: (id) => ({ 'admin.enableServer': true, 'admin.serverPort': adminPorts[id - 1]!, 'admin.serverAddress': '127.0.0.1' }),
+    });
+    leader = await ens.leader();
+    follower = ens.members.find((m) => m !== leader)!;
+    client = new ZooKeeperClient(`127.0.0.1:${leader.port}`);
+    await client.waitForConnected({ timeoutMs: 10_000 });
+    await client.create('/team', 'shared', { acl: [digestAcl('alice', 'pw', Perms.ALL)] });
+    // an ip ACL for loopback: a local tool's node; the console runs on loopback but must not inherit it
+    await client.create('/local-only', 'for local tools', { acl: [{ perms: Perms.ALL, id: { scheme: 'ip', id: '127.0.0.1' } }] });
+    // the other client, at the leader, is alice too (from zkCli, say)
+    await client.addAuth('digest', 'alice:pw');
+  });
+
+  after(async () => {
+    await client?.close();
+    await ens?.stop();
+  });
+
+  test("a follower's console writes go through it to the leader, as the user, with BadVersion on a stale version", async () => {
+    const alice = new ConsoleUser(`http://127.0.0.1:${adminPorts[follower.id - 1]}`);
+    assert.equal(await alice.login('alice', 'wrong'), 401);
+    assert.equal(await alice.login('alice', 'pw'), 200);
+    const session = await alice.get('/session');
+    assert.equal((session.body.server as { mode: string }).mode, 'follower');
+    const made = await alice.post('/create', { path: '/team/from-follower', data: b64('v1'), acl: 'creator' });
+    assert.equal(made.status, 200, JSON.stringify(made.body));
+    await waitUntil(async () => (await client.exists('/team/from-follower')) !== null, 'the create seen at the leader');
+    const { acl } = await client.getACL('/team/from-follower');
+    assert.equal(acl[0]!.id.id, digestAcl('alice', 'pw').id.id, 'created as alice (CREATOR_ALL_ACL names her)');
+    await client.setData('/team/from-follower', 'v2 from the leader');
+    await waitUntil(async () => {
+      const n = await alice.get(`/node?path=${encodeURIComponent('/team/from-follower')}`);
+      return (n.body.stat as { version: number }).version === 1;
+    }, 'the follower has the leader change');
+    const stale = await alice.post('/set', { path: '/team/from-follower', data: b64('mine'), version: 0 });
+    assert.equal(stale.status, 409);
+    assert.equal(stale.body.error, 'BadVersion');
+    assert.equal(Buffer.from(String((stale.body.current as { data: string }).data), 'base64').toString(), 'v2 from the leader');
+    const ok = await alice.post('/set', { path: '/team/from-follower', data: b64('mine'), version: 1 });
+    assert.equal(ok.status, 200);
+    await waitUntil(async () => (await client.getData('/team/from-follower')).data!.toString() === 'mine', 'the write at the leader');
+  });
+
+  test('an ip ACL granting loopback grants a console user nothing', async () => {
+    const alice = new ConsoleUser(`http://127.0.0.1:${adminPorts[follower.id - 1]}`);
+    assert.equal(await alice.login('alice', 'pw'), 200);
+    const n = await alice.get('/node?path=%2Flocal-only');
+    assert.equal(n.status, 200);
+    assert.equal(n.body.dataError, 'NoAuth');
+    assert.equal(n.body.data, undefined);
+    const w = await alice.post('/set', { path: '/local-only', data: b64('x'), version: -1 });
+    assert.equal(w.status, 403);
+    // while a loopback client (the ip id) may read it: the ACL itself works
+    assert.equal((await client.getData('/local-only')).data!.toString(), 'for local tools');
+  });
+
+  test('without the session, or without the CSRF token, nothing is done', async () => {
+    const base = `http://127.0.0.1:${adminPorts[follower.id - 1]}`;
+    const anon = await fetch(`${base}/console/api/node?path=%2Fteam`);
+    assert.equal(anon.status, 401);
+    const alice = new ConsoleUser(base);
+    await alice.login('alice', 'pw');
+    const cookie = await (async () => {
+      const r = await fetch(`${base}/console/api/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user: 'alice', password: 'pw' }),
+      });
+      return (r.headers.get('set-cookie') ?? '').split(';')[0]!;
+    })();
+    const noToken = await fetch(`${base}/console/api/delete`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ path: '/team' }),
+    });
+    assert.equal(noToken.status, 403);
+    assert.ok(await client.exists('/team'));
+  });
+});
+
+test('admin.console.enabled=false: no console on the AdminServer', async () => {
+  const adminPort = await freePort();
+  const s = await startInProc({
+    'admin.enableServer': true,
+    'admin.serverPort': adminPort,
+    'admin.serverAddress': '127.0.0.1',
+    'admin.console.enabled': false,
+  });
+  try {
+    const r = await fetch(`http://127.0.0.1:${adminPort}/console/`);
+    assert.equal(r.status, 404);
+    assert.equal((await fetch(`http://127.0.0.1:${adminPort}/commands/ruok`)).status, 200);
+  } finally {
+    await s.stop();
+  }
+});
