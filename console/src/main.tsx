@@ -5,6 +5,7 @@ import { ApiError, api, setCsrf, type SessionInfo } from './api';
 import { onState, startEvents, stopEvents } from './events';
 import { TreePane } from './tree';
 import { NodeView } from './node';
+import { EnsemblePage } from './ensemble';
 
 function Login({ onIn }: { onIn: (s: SessionInfo) => void }) {
   const [user, setUser] = useState('');
@@ -57,14 +58,20 @@ const pathFromHash = (): string => {
   const h = decodeURIComponent(location.hash.slice(1));
   return h.startsWith('/') ? h : '/';
 };
+/** #ensemble: the ensemble page; #/path: the tree at that path */
+const pageFromHash = (): 'tree' | 'ensemble' => (location.hash === '#ensemble' ? 'ensemble' : 'tree');
 
 function Console({ session, onOut }: { session: SessionInfo; onOut: () => void }) {
   const [selected, setSelected] = useState(pathFromHash());
+  const [page, setPage] = useState(pageFromHash());
   const [live, setLive] = useState('connecting');
   useEffect(() => {
     const off = onState(setLive);
     startEvents();
-    const onHash = () => setSelected(pathFromHash());
+    const onHash = () => {
+      setPage(pageFromHash());
+      if (pageFromHash() === 'tree') setSelected(pathFromHash());
+    };
     addEventListener('hashchange', onHash);
     return () => {
       off();
@@ -85,6 +92,14 @@ function Console({ session, onOut }: { session: SessionInfo; onOut: () => void }
     <div class="console">
       <header>
         <strong>Ark console</strong>
+        <nav class="pages">
+          <a href={`#${selected}`} class={page === 'tree' ? 'on' : ''} data-testid="page-tree">
+            Tree
+          </a>
+          <a href="#ensemble" class={page === 'ensemble' ? 'on' : ''} data-testid="page-ensemble">
+            Ensemble
+          </a>
+        </nav>
         <span class="muted">
           {s.ensemble ? `member ${s.serverId} · ${s.mode}` : s.mode} · {s.version}
         </span>
@@ -98,8 +113,14 @@ function Console({ session, onOut }: { session: SessionInfo; onOut: () => void }
         </button>
       </header>
       <main>
-        <TreePane selected={selected} onSelect={select} />
-        <NodeView key={selected} path={selected} onSelect={select} />
+        {page === 'ensemble' ? (
+          <EnsemblePage />
+        ) : (
+          <>
+            <TreePane selected={selected} onSelect={select} />
+            <NodeView key={selected} path={selected} onSelect={select} />
+          </>
+        )}
       </main>
     </div>
   );

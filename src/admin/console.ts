@@ -45,6 +45,8 @@ export interface ConsoleDeps {
   aclLists(): Iterable<readonly ACL[]>;
   /** what the header shows: mode, server id, version */
   serverInfo(): Record<string, unknown>;
+  /** every member's role, state and zxid (console-ensemble.ts) */
+  ensemble(): Promise<unknown>;
   requestBytesMax: number;
   now(): number;
   /** the built page's folder (dist/console) */
@@ -149,6 +151,8 @@ export class Console {
         const n = (k: string, d: number): number => Math.max(0, Number.parseInt(q.get(k) ?? '', 10) || d);
         return sendJson(res, 200, await childPage(c, session.children, path, n('offset', 0), n('limit', 100), q.get('prefix') ?? ''));
       }
+      case 'GET /ensemble':
+        return sendJson(res, 200, await this.deps.ensemble());
       case 'GET /count': {
         const path = checkedPath(q.get('path'));
         return sendJson(res, 200, { path, count: await subtreeCount(c, path) });

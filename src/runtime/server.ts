@@ -17,6 +17,7 @@ import { lockDataDirs, startHolding, type DirLock } from '../storage/lock.js';
 import { RuntimeStats, type ServerView } from '../admin/fourletter.js';
 import { AdminServer } from '../admin/adminserver.js';
 import { Console } from '../admin/console.js';
+import { ensembleState } from '../admin/console-ensemble.js';
 import { checkedBody, readBackupAsync, writeBackup, type BackupResult } from '../backup/format.js';
 import { openArchive } from '../backup/store.js';
 import { archiveWithKeys } from '../backup/crypt-store.js';
@@ -429,6 +430,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
               version: VERSION_STRING,
               ensemble: config.distributed,
             }),
+            ensemble: () => ensembleState(this.view),
             requestBytesMax: config.juteMaxBufferBytes,
             now: () => Date.now(),
           })

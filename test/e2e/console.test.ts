@@ -315,6 +315,14 @@ fetch(${JSON.stringify(`${base}/console/api/set`)}, {method: 'POST', mode: 'no-c
     assert.equal(digestOf(BOB).startsWith('bob:'), true);
   });
 
+  test('the ensemble page of a standalone server shows it, serving', async () => {
+    await page.click('[data-testid=page-ensemble]');
+    await page.waitForSelector('[data-testid=member-0][data-health=ok]');
+    assert.equal(await text(page, 'member-0-state'), 'standalone');
+    await page.click('[data-testid=page-tree]');
+    await page.waitForSelector('[data-testid=tree]');
+  });
+
   test('screenshot of the tree page from the demo tree (docs/console-tree.png)', async () => {
     await browser.context.clearCookies();
     await login(page, ALICE);

@@ -1,7 +1,8 @@
-// The web console's API on an ensemble member and its guards, over HTTP as the page uses it (the
-// browser itself is driven in console.test.ts): a follower's console writes go through that member
-// like any client's (forwarded to the leader); an ip ACL granting loopback grants a console user
-// nothing; admin.console.enabled=false turns it off.
+// The web console on an ensemble: its API over HTTP as the page uses it (the tree page itself is
+// driven in console.test.ts): a follower's console writes go through that member like any
+// client's (forwarded to the leader); an ip ACL granting loopback grants a console user nothing;
+// and the ensemble page in a real browser, where a killed follower turns red and comes back.
+// admin.console.enabled=false turns the console off.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEnsemble, type Ensemble, type Member } from '../helpers/ensemble.js';
@@ -10,6 +11,12 @@ import { freePort } from '../helpers/servers.js';
 import { waitUntil } from '../helpers/wait.js';
 import { ZooKeeperClient, digestAcl } from '../../src/client/zookeeper.js';
 import { Perms } from '../../src/wire/protocol.js';
+import { chromiumMissing, launchBrowser } from '../helpers/browser.js';
+import { repoRoot } from '../helpers/servers.js';
+import { join } from 'node:path';
+
+const noBrowser = chromiumMissing();
+if (noBrowser) console.log(`# skipping the ensemble page's browser test: ${noBrowser}`);
 
 /** A console user over HTTP: the session cookie and the CSRF token, as the page holds them. */
 class ConsoleUser {
@@ -57,6 +64,8 @@ describe('web console API on an ensemble follower', () => {
     for (let i = 0; i < 3; i++) adminPorts.push(await freePort());
     ens = await startEnsemble({
       voters: 3,
+      // each server.N line names its member's client address: the ensemble page asks each one srvr there
+      clientInLines: true,
       memberCfg: (id) => ({ 'admin.enableServer': true, 'admin.serverPort': adminPorts[id - 1]!, 'admin.serverAddress': '127.0.0.1' }),
     });
     leader = await ens.leader();
@@ -134,6 +143,35 @@ describe('web console API on an ensemble follower', () => {
     });
     assert.equal(noToken.status, 403);
     assert.ok(await client.exists('/team'));
+  });
+
+  test('the ensemble page: every member up; a killed follower turns red, then comes back', { skip: noBrowser ?? false }, async () => {
+    const base = `http://127.0.0.1:${adminPorts[leader.id - 1]}`;
+    const browser = await launchBrowser();
+    try {
+      const page = browser.context.pages()[0] ?? (await browser.context.newPage());
+      await page.goto(`${base}/console/`);
+      await page.fill('input[name=user]', 'alice');
+      await page.fill('input[name=password]', 'pw');
+      await page.click('button[type=submit]');
+      await page.waitForSelector('[data-testid=whoami]');
+      await page.click('[data-testid=page-ensemble]');
+      const health = (m: Member) => page.getByTestId(`member-${m.id}`).getAttribute('data-health');
+      await waitUntil(async () => {
+        for (const m of ens.members) if ((await health(m)) !== 'ok') return false;
+        return true;
+      }, 'every member shown up');
+      assert.equal(await page.getByTestId(`member-${leader.id}-state`).innerText(), 'leader');
+      assert.equal(await page.getByTestId(`member-${follower.id}-state`).innerText(), 'follower');
+      await ens.kill(follower);
+      await waitUntil(async () => (await health(follower)) === 'bad', 'the killed follower shown red', 15_000);
+      assert.match(await page.getByTestId(`member-${follower.id}-state`).innerText(), /unreachable/);
+      await page.screenshot({ path: join(repoRoot, 'docs', 'console-ensemble.png') });
+      await ens.start(follower);
+      await waitUntil(async () => (await health(follower)) === 'ok', 'the restarted follower shown up again', 30_000);
+    } finally {
+      await browser.close();
+    }
   });
 });
 
