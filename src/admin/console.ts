@@ -22,6 +22,7 @@ import type { ACL } from '../wire/protocol.js';
 import type { Logger } from '../util/log.js';
 import { KeeperError } from '../util/errors.js';
 import { ConsoleSession } from './console-session.js';
+import { LoginThrottle } from './console-throttle.js';
 import {
   ConsoleError,
   aclFor,
@@ -84,6 +85,7 @@ export class Console {
   private readonly sessions = new Map<string, ConsoleSession>();
   private readonly files = new Map<string, Buffer>();
   private readonly timer: NodeJS.Timeout;
+  private readonly throttle = new LoginThrottle();
 
   constructor(private readonly deps: ConsoleDeps) {
     const dir = deps.staticDir ?? new URL('../../console/', import.meta.url);
@@ -202,10 +204,17 @@ export class Console {
     const user = typeof body.user === 'string' ? body.user : '';
     const password = typeof body.password === 'string' ? body.password : '';
     const remote = req.socket.remoteAddress ?? '';
+    const wait = this.throttle.waitMs(remote, this.deps.now());
+    if (wait > 0) {
+      res.setHeader('retry-after', String(Math.ceil(wait / 1000)));
+      throw new ConsoleError(429, 'TooManyAttempts', `too many failed logins from this address: try again in ${Math.ceil(wait / 1000)} s`);
+    }
     if (user === '' || user.includes(':') || !this.known(`${user}:${password}`)) {
+      this.throttle.failed(remote, this.deps.now());
       this.deps.log.warn({ user, remote }, 'console: login refused (unknown user or wrong password)');
       return sendJson(res, 401, { error: 'AuthFailed', message: 'unknown user or wrong password' });
     }
+    this.throttle.succeeded(remote);
     const socketPath = this.deps.socketPath();
     if (socketPath === null) throw new ConsoleError(503, 'NotServing', 'the server is not serving clients yet: try again shortly');
     this.sweep();
