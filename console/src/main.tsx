@@ -6,6 +6,7 @@ import { onState, startEvents, stopEvents } from './events';
 import { TreePane } from './tree';
 import { NodeView } from './node';
 import { EnsemblePage } from './ensemble';
+import { SessionsPage } from './sessions';
 
 function Login({ onIn }: { onIn: (s: SessionInfo) => void }) {
   const [user, setUser] = useState('');
@@ -59,7 +60,8 @@ const pathFromHash = (): string => {
   return h.startsWith('/') ? h : '/';
 };
 /** #ensemble: the ensemble page; #/path: the tree at that path */
-const pageFromHash = (): 'tree' | 'ensemble' => (location.hash === '#ensemble' ? 'ensemble' : 'tree');
+type PageName = 'tree' | 'ensemble' | 'sessions';
+const pageFromHash = (): PageName => (location.hash === '#ensemble' ? 'ensemble' : location.hash === '#sessions' ? 'sessions' : 'tree');
 
 function Console({ session, onOut }: { session: SessionInfo; onOut: () => void }) {
   const [selected, setSelected] = useState(pathFromHash());
@@ -99,6 +101,9 @@ function Console({ session, onOut }: { session: SessionInfo; onOut: () => void }
           <a href="#ensemble" class={page === 'ensemble' ? 'on' : ''} data-testid="page-ensemble">
             Ensemble
           </a>
+          <a href="#sessions" class={page === 'sessions' ? 'on' : ''} data-testid="page-sessions">
+            Sessions
+          </a>
         </nav>
         <span class="muted">
           {s.ensemble ? `member ${s.serverId} · ${s.mode}` : s.mode} · {s.version}
@@ -115,6 +120,8 @@ function Console({ session, onOut }: { session: SessionInfo; onOut: () => void }
       <main>
         {page === 'ensemble' ? (
           <EnsemblePage />
+        ) : page === 'sessions' ? (
+          <SessionsPage />
         ) : (
           <>
             <TreePane selected={selected} onSelect={select} />

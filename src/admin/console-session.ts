@@ -7,7 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import { ZooKeeperClient } from '../client/zookeeper.js';
 import type { WatchedEvent } from '../client/ops.js';
-import { AddWatchMode, WatcherType } from '../wire/protocol.js';
+import { AddWatchMode, WatcherType, type Id } from '../wire/protocol.js';
 import { ChildLists } from './console-tree.js';
 
 /** the persistent watches one console session keeps at most: the oldest goes first */
@@ -29,6 +29,8 @@ export class ConsoleSession {
     readonly id: string,
     readonly csrf: string,
     readonly user: string,
+    /** the ids the credentials give (digest, and super): what the console's own admin checks use */
+    readonly ids: Id[],
     credentials: string,
     socketPath: string,
     requestBytesMax: number,

@@ -17,8 +17,8 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import { authenticate } from '../tree/acl.js';
-import type { ACL } from '../wire/protocol.js';
+import { aclAllows, authenticate } from '../tree/acl.js';
+import { Perms, type ACL, type Id } from '../wire/protocol.js';
 import type { Logger } from '../util/log.js';
 import { KeeperError } from '../util/errors.js';
 import { ConsoleSession } from './console-session.js';
@@ -48,6 +48,10 @@ export interface ConsoleDeps {
   serverInfo(): Record<string, unknown>;
   /** every member's role, state and zxid (console-ensemble.ts) */
   ensemble(): Promise<unknown>;
+  /** the sessions this member knows (console-sessions.ts) */
+  sessions(): unknown;
+  /** the ACL of "/": the sessions page needs ALL on it, as the AdminServer's admin commands */
+  rootAcl(): readonly ACL[];
   requestBytesMax: number;
   now(): number;
   /** the built page's folder (dist/console) */
@@ -155,6 +159,14 @@ export class Console {
       }
       case 'GET /ensemble':
         return sendJson(res, 200, await this.deps.ensemble());
+      case 'GET /sessions':
+        if (!hasEveryPerm(this.deps.rootAcl(), session.ids))
+          throw new ConsoleError(
+            403,
+            'NoAuth',
+            "the sessions page needs ALL permission on / (or the super user), as the AdminServer's admin commands",
+          );
+        return sendJson(res, 200, this.deps.sessions());
       case 'GET /count': {
         const path = checkedPath(q.get('path'));
         return sendJson(res, 200, { path, count: await subtreeCount(c, path) });
@@ -229,6 +241,7 @@ export class Console {
       id,
       randomBytes(32).toString('base64url'),
       user,
+      this.idsOf(`${user}:${password}`),
       `${user}:${password}`,
       socketPath,
       this.deps.requestBytesMax,
@@ -247,9 +260,14 @@ export class Console {
     sendJson(res, 200, { user, csrf: s.csrf, server: this.deps.serverInfo() });
   }
 
+  /** the ids these digest credentials give a connection (super when they are the super user's) */
+  private idsOf(credentials: string): Id[] {
+    return authenticate('digest', Buffer.from(credentials), '', this.deps.superDigest) ?? [];
+  }
+
   /** the super user's credentials, or a digest id some znode's ACL names */
   private known(credentials: string): boolean {
-    const ids = authenticate('digest', Buffer.from(credentials), '', this.deps.superDigest) ?? [];
+    const ids = this.idsOf(credentials);
     if (ids.some((i) => i.scheme === 'super')) return true;
     const digest = ids.find((i) => i.scheme === 'digest')?.id;
     for (const acl of this.deps.aclLists()) if (acl.some((a) => a.id.scheme === 'digest' && a.id.id === digest)) return true;
@@ -329,6 +347,14 @@ export class Console {
     this.sessions.clear();
     await Promise.all(all.map((s) => s.close()));
   }
+}
+
+/**
+ * Every permission bit on `acl` (aclAllows, like ZooKeeper's checkACL, passes when any one bit of
+ * the asked perms is granted: a world READ entry would let everyone in).
+ */
+function hasEveryPerm(acl: readonly ACL[], ids: readonly Id[]): boolean {
+  return [Perms.READ, Perms.WRITE, Perms.CREATE, Perms.DELETE, Perms.ADMIN].every((bit) => aclAllows(acl, bit, ids));
 }
 
 const rethrow =

@@ -18,6 +18,7 @@ import { RuntimeStats, type ServerView } from '../admin/fourletter.js';
 import { AdminServer } from '../admin/adminserver.js';
 import { Console } from '../admin/console.js';
 import { ensembleState } from '../admin/console-ensemble.js';
+import { sessionsView } from '../admin/console-sessions.js';
 import { checkedBody, readBackupAsync, writeBackup, type BackupResult } from '../backup/format.js';
 import { openArchive } from '../backup/store.js';
 import { archiveWithKeys } from '../backup/crypt-store.js';
@@ -431,6 +432,8 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
               ensemble: config.distributed,
             }),
             ensemble: () => ensembleState(this.view),
+            sessions: () => sessionsView(this.view),
+            rootAcl: () => this.core.tree.get('/')?.acl ?? [],
             requestBytesMax: config.juteMaxBufferBytes,
             now: () => Date.now(),
           })

@@ -315,6 +315,33 @@ fetch(${JSON.stringify(`${base}/console/api/set`)}, {method: 'POST', mode: 'no-c
     assert.equal(digestOf(BOB).startsWith('bob:'), true);
   });
 
+  test('the sessions page: needs ALL on /; shows a client session with its address and ephemerals', async () => {
+    // bob is logged in; while / is world:anyone ALL everyone has it, so give ALL on / to alice only
+    const open = await other.getACL('/');
+    await other.setACL('/', [
+      digestAcl('alice', 'alice-secret', Perms.ALL),
+      { perms: Perms.ALL & ~Perms.ADMIN, id: { scheme: 'world', id: 'anyone' } },
+    ]);
+    try {
+      await page.goto(`${base}/console/#sessions`);
+      await page.reload();
+      await page.waitForSelector('[data-testid=sessions-error]');
+      assert.match(await text(page, 'sessions-error'), /ALL permission on \//);
+      await browser.context.clearCookies();
+      await login(page, ALICE);
+      await page.click('[data-testid=page-sessions]');
+      const row = page.getByTestId(`session-0x${other.sessionId.toString(16)}`);
+      await row.waitFor();
+      const cells = await row.innerText();
+      assert.match(cells, /127\.0\.0\.1:\d+/, 'the client connected here');
+      assert.match(cells, /\/app\/services\/api\/member-0000000001/, 'its ephemerals');
+      // the console's own session shows as such
+      await page.waitForSelector('[data-testid=sessions] >> text=web console');
+    } finally {
+      await other.setACL('/', open.acl);
+    }
+  });
+
   test('the ensemble page of a standalone server shows it, serving', async () => {
     await page.click('[data-testid=page-ensemble]');
     await page.waitForSelector('[data-testid=member-0][data-health=ok]');

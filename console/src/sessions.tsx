@@ -1,0 +1,89 @@
+// The sessions page: the sessions this member knows, with the client connected here, the timeout,
+// the ephemerals and the watches. Users with ALL on "/" (or the super user) only.
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, api } from './api';
+
+interface SessionRow {
+  id: string;
+  timeoutMs: number;
+  expiresInMs: number;
+  client: string | null;
+  ephemerals: number;
+  ephemeralPaths: string[];
+  watches: number;
+}
+
+const POLL_MS = 3000;
+
+export function SessionsPage() {
+  const [rows, setRows] = useState<{ total: number; sessions: SessionRow[] } | null>(null);
+  const [error, setError] = useState('');
+  useEffect(() => {
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const poll = async () => {
+      try {
+        setRows(await api<{ total: number; sessions: SessionRow[] }>('GET', '/sessions'));
+        setError('');
+      } catch (e) {
+        setError(e instanceof ApiError ? e.message : String(e));
+      }
+      if (!stopped) timer = setTimeout(poll, POLL_MS);
+    };
+    void poll();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, []);
+  return (
+    <section class="page" data-testid="sessions">
+      <h2>Sessions{rows ? `: ${rows.total}` : ''}</h2>
+      {error && (
+        <p class="error" data-testid="sessions-error">
+          {error}
+        </p>
+      )}
+      {rows && (
+        <>
+          <p class="muted">
+            The sessions this member knows{rows.total > rows.sessions.length ? ` (the first ${rows.sessions.length})` : ''}; the client and
+            watches of those connected to this member. Refreshed every {POLL_MS / 1000} s.
+          </p>
+          <table class="members">
+            <thead>
+              <tr>
+                <th>session</th>
+                <th>client here</th>
+                <th>timeout</th>
+                <th>expires in</th>
+                <th>ephemerals</th>
+                <th>watches here</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.sessions.map((s) => (
+                <tr key={s.id} data-testid={`session-${s.id}`}>
+                  <td>{s.id}</td>
+                  <td>{s.client ?? '—'}</td>
+                  <td>{s.timeoutMs} ms</td>
+                  <td>{s.expiresInMs} ms</td>
+                  <td>
+                    {s.ephemerals}
+                    {s.ephemeralPaths.map((p) => (
+                      <div key={p} class="muted small">
+                        {p}
+                      </div>
+                    ))}
+                    {s.ephemerals > s.ephemeralPaths.length && <div class="muted small">…</div>}
+                  </td>
+                  <td>{s.watches}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </section>
+  );
+}
