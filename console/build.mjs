@@ -1,7 +1,7 @@
 // Builds the web console (src/admin/console.ts serves it) into dist/console: one bundled,
-// minified app.js (preact included: no CDN, works offline), app.css and index.html.
+// minified app.js (preact and uPlot included: no CDN, works offline), app.css and index.html.
 // `npm run build` (and so `npm ci`, through prepare, and `npm test`) runs it.
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const src = new URL('./src/', import.meta.url);
@@ -19,4 +19,7 @@ await build({
   legalComments: 'eof',
   logLevel: 'warning',
 });
-for (const f of ['index.html', 'app.css']) copyFileSync(new URL(f, src), new URL(f, out));
+copyFileSync(new URL('index.html', src), new URL('index.html', out));
+// uPlot's own stylesheet first (the charts' legend and cursor), then the console's
+const uplotCss = readFileSync(new URL('../node_modules/uplot/dist/uPlot.min.css', import.meta.url));
+writeFileSync(new URL('app.css', out), Buffer.concat([uplotCss, Buffer.from('\n'), readFileSync(new URL('app.css', src))]));

@@ -7,6 +7,7 @@ import { TreePane } from './tree';
 import { NodeView } from './node';
 import { EnsemblePage } from './ensemble';
 import { SessionsPage } from './sessions';
+import { MetricsPage } from './metrics';
 
 function Login({ onIn }: { onIn: (s: SessionInfo) => void }) {
   const [user, setUser] = useState('');
@@ -60,8 +61,9 @@ const pathFromHash = (): string => {
   return h.startsWith('/') ? h : '/';
 };
 /** #ensemble: the ensemble page; #/path: the tree at that path */
-type PageName = 'tree' | 'ensemble' | 'sessions';
-const pageFromHash = (): PageName => (location.hash === '#ensemble' ? 'ensemble' : location.hash === '#sessions' ? 'sessions' : 'tree');
+const PAGES = ['ensemble', 'sessions', 'metrics'] as const;
+type PageName = 'tree' | (typeof PAGES)[number];
+const pageFromHash = (): PageName => PAGES.find((p) => location.hash === `#${p}`) ?? 'tree';
 
 function Console({ session, onOut }: { session: SessionInfo; onOut: () => void }) {
   const [selected, setSelected] = useState(pathFromHash());
@@ -104,6 +106,9 @@ function Console({ session, onOut }: { session: SessionInfo; onOut: () => void }
           <a href="#sessions" class={page === 'sessions' ? 'on' : ''} data-testid="page-sessions">
             Sessions
           </a>
+          <a href="#metrics" class={page === 'metrics' ? 'on' : ''} data-testid="page-metrics">
+            Metrics
+          </a>
         </nav>
         <span class="muted">
           {s.ensemble ? `member ${s.serverId} · ${s.mode}` : s.mode} · {s.version}
@@ -122,6 +127,8 @@ function Console({ session, onOut }: { session: SessionInfo; onOut: () => void }
           <EnsemblePage />
         ) : page === 'sessions' ? (
           <SessionsPage />
+        ) : page === 'metrics' ? (
+          <MetricsPage />
         ) : (
           <>
             <TreePane selected={selected} onSelect={select} />

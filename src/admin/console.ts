@@ -23,6 +23,7 @@ import type { Logger } from '../util/log.js';
 import { KeeperError } from '../util/errors.js';
 import { ConsoleSession } from './console-session.js';
 import { LoginThrottle } from './console-throttle.js';
+import { MetricsHistory, type MetricsSample } from './console-metrics.js';
 import {
   ConsoleError,
   aclFor,
@@ -52,6 +53,8 @@ export interface ConsoleDeps {
   sessions(): unknown;
   /** the ACL of "/": the sessions page needs ALL on it, as the AdminServer's admin commands */
   rootAcl(): readonly ACL[];
+  /** the server's counters now, for the metrics page (null while the data dir loads) */
+  metricsSample(): MetricsSample | null;
   requestBytesMax: number;
   now(): number;
   /** the built page's folder (dist/console) */
@@ -90,6 +93,7 @@ export class Console {
   private readonly files = new Map<string, Buffer>();
   private readonly timer: NodeJS.Timeout;
   private readonly throttle = new LoginThrottle();
+  private readonly metrics: MetricsHistory;
 
   constructor(private readonly deps: ConsoleDeps) {
     const dir = deps.staticDir ?? new URL('../../console/', import.meta.url);
@@ -102,6 +106,8 @@ export class Console {
     }
     this.timer = setInterval(() => this.sweep(), 15_000);
     this.timer.unref();
+    this.metrics = new MetricsHistory(() => deps.metricsSample());
+    this.metrics.start();
   }
 
   handle(req: IncomingMessage, res: ServerResponse, url: URL): void {
@@ -159,6 +165,8 @@ export class Console {
       }
       case 'GET /ensemble':
         return sendJson(res, 200, await this.deps.ensemble());
+      case 'GET /metrics':
+        return sendJson(res, 200, this.metrics.series());
       case 'GET /sessions':
         if (!hasEveryPerm(this.deps.rootAcl(), session.ids))
           throw new ConsoleError(
@@ -343,6 +351,7 @@ export class Console {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.metrics.stop();
     const all = [...this.sessions.values()];
     this.sessions.clear();
     await Promise.all(all.map((s) => s.close()));

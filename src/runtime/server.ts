@@ -19,6 +19,7 @@ import { AdminServer } from '../admin/adminserver.js';
 import { Console } from '../admin/console.js';
 import { ensembleState } from '../admin/console-ensemble.js';
 import { sessionsView } from '../admin/console-sessions.js';
+import { metricsSample } from '../admin/console-metrics.js';
 import { checkedBody, readBackupAsync, writeBackup, type BackupResult } from '../backup/format.js';
 import { openArchive } from '../backup/store.js';
 import { archiveWithKeys } from '../backup/crypt-store.js';
@@ -433,6 +434,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
             }),
             ensemble: () => ensembleState(this.view),
             sessions: () => sessionsView(this.view),
+            metricsSample: () => metricsSample(this.view),
             rootAcl: () => this.core.tree.get('/')?.acl ?? [],
             requestBytesMax: config.juteMaxBufferBytes,
             now: () => Date.now(),

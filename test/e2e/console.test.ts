@@ -342,6 +342,35 @@ fetch(${JSON.stringify(`${base}/console/api/set`)}, {method: 'POST', mode: 'no-c
     }
   });
 
+  test("the metrics page charts the server's own counters (uPlot, under the CSP)", async () => {
+    const violations: string[] = [];
+    const onConsole = (m: { text(): string }) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
+    };
+    page.on('console', onConsole);
+    try {
+      await page.click('[data-testid=page-metrics]');
+      // the server samples every 5 s: wait for two samples, i.e. one point
+      await waitUntil(
+        async () => {
+          const n = await page.evaluate(async () => ((await (await fetch('/console/api/metrics')).json()) as { t: number[] }).t.length);
+          return n >= 1;
+        },
+        'a metrics point',
+        20_000,
+        250,
+      );
+      await page.reload();
+      await page.waitForSelector('[data-testid=chart-requestsPerSec] canvas');
+      assert.equal(await page.locator('[data-testid=metrics] canvas').count(), 4);
+      const series = await page.evaluate(async () => (await (await fetch('/console/api/metrics')).json()) as { znodes: number[] });
+      assert.ok(series.znodes.at(-1)! > BIG_CHILDREN, 'the znode count includes the seeded tree');
+      assert.deepEqual(violations, [], 'nothing the CSP refused');
+    } finally {
+      page.off('console', onConsole);
+    }
+  });
+
   test('the ensemble page of a standalone server shows it, serving', async () => {
     await page.click('[data-testid=page-ensemble]');
     await page.waitForSelector('[data-testid=member-0][data-health=ok]');
