@@ -30,6 +30,8 @@ export async function api<T>(method: 'GET' | 'POST', path: string, body?: unknow
   } catch {
     /* no JSON body */
   }
+  // the console session ended (idle, logged out elsewhere, the server restarted): back to the login
+  if (res.status === 401 && json.error === 'NotLoggedIn') dispatchEvent(new Event('ark-logged-out'));
   if (!res.ok) throw new ApiError(res.status, String(json.error ?? res.status), String(json.message ?? res.statusText), json);
   return json as T;
 }

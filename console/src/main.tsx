@@ -143,6 +143,14 @@ function Console({ session, onOut }: { session: SessionInfo; onOut: () => void }
 function App() {
   const [session, setSession] = useState<SessionInfo | null | undefined>(undefined);
   useEffect(() => {
+    const out = () => {
+      setCsrf('');
+      setSession(null);
+    };
+    addEventListener('ark-logged-out', out);
+    return () => removeEventListener('ark-logged-out', out);
+  }, []);
+  useEffect(() => {
     api<SessionInfo>('GET', '/session')
       .then((s) => {
         setCsrf(s.csrf);

@@ -285,7 +285,11 @@ fetch(${JSON.stringify(`${base}/console/api/set`)}, {method: 'POST', mode: 'no-c
   });
 
   test('a user without READ on a node sees its Stat but not its data', async () => {
+    // alice's session cookie goes (as when it expires): the page's next request brings back the login
+    await open(page, '/app');
     await browser.context.clearCookies();
+    await page.click('[data-testid="node:/xss"]');
+    await page.waitForSelector('[data-testid=login]');
     await login(page, BOB);
     await open(page, '/secret');
     await page.waitForSelector('[data-testid=data-error]');
