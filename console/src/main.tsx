@@ -8,6 +8,7 @@ import { NodeView } from './node';
 import { EnsemblePage } from './ensemble';
 import { SessionsPage } from './sessions';
 import { MetricsPage } from './metrics';
+import { BackupsPage } from './backups';
 
 function Login({ onIn }: { onIn: (s: SessionInfo) => void }) {
   const [user, setUser] = useState('');
@@ -61,7 +62,7 @@ const pathFromHash = (): string => {
   return h.startsWith('/') ? h : '/';
 };
 /** #ensemble: the ensemble page; #/path: the tree at that path */
-const PAGES = ['ensemble', 'sessions', 'metrics'] as const;
+const PAGES = ['ensemble', 'sessions', 'metrics', 'backups'] as const;
 type PageName = 'tree' | (typeof PAGES)[number];
 const pageFromHash = (): PageName => PAGES.find((p) => location.hash === `#${p}`) ?? 'tree';
 
@@ -109,6 +110,9 @@ function Console({ session, onOut }: { session: SessionInfo; onOut: () => void }
           <a href="#metrics" class={page === 'metrics' ? 'on' : ''} data-testid="page-metrics">
             Metrics
           </a>
+          <a href="#backups" class={page === 'backups' ? 'on' : ''} data-testid="page-backups">
+            Backups
+          </a>
         </nav>
         <span class="muted">
           {s.ensemble ? `member ${s.serverId} · ${s.mode}` : s.mode} · {s.version}
@@ -129,6 +133,8 @@ function Console({ session, onOut }: { session: SessionInfo; onOut: () => void }
           <SessionsPage />
         ) : page === 'metrics' ? (
           <MetricsPage />
+        ) : page === 'backups' ? (
+          <BackupsPage />
         ) : (
           <>
             <TreePane selected={selected} onSelect={select} />

@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
+import type { Writable } from 'node:stream';
 import { aclAllows, authenticate } from '../tree/acl.js';
 import { Perms, type ACL, type Id } from '../wire/protocol.js';
 import type { Logger } from '../util/log.js';
@@ -55,6 +56,8 @@ export interface ConsoleDeps {
   rootAcl(): readonly ACL[];
   /** the server's counters now, for the metrics page (null while the data dir loads) */
   metricsSample(): MetricsSample | null;
+  /** a consistent backup streamed into `out` (the AdminServer's snapshot command) */
+  backupTo(out: Writable, onStart: (zxid: number, nodes: number) => void, signal: AbortSignal): Promise<unknown>;
   requestBytesMax: number;
   now(): number;
   /** the built page's folder (dist/console) */
@@ -168,13 +171,11 @@ export class Console {
       case 'GET /metrics':
         return sendJson(res, 200, this.metrics.series());
       case 'GET /sessions':
-        if (!hasEveryPerm(this.deps.rootAcl(), session.ids))
-          throw new ConsoleError(
-            403,
-            'NoAuth',
-            "the sessions page needs ALL permission on / (or the super user), as the AdminServer's admin commands",
-          );
+        this.checkAdmin(session, 'the sessions page');
         return sendJson(res, 200, this.deps.sessions());
+      case 'GET /backup':
+        this.checkAdmin(session, 'a backup');
+        return this.backup(res, session);
       case 'GET /count': {
         const path = checkedPath(q.get('path'));
         return sendJson(res, 200, { path, count: await subtreeCount(c, path) });
@@ -266,6 +267,39 @@ export class Console {
     this.deps.log.info({ user, remote }, 'console: logged in');
     res.setHeader('set-cookie', this.cookie(req, id, IDLE_MS / 1000));
     sendJson(res, 200, { user, csrf: s.csrf, server: this.deps.serverInfo() });
+  }
+
+  /** Users with every permission on "/" (or the super user) only, as the AdminServer's admin commands (ZOOKEEPER-4639). */
+  private checkAdmin(s: ConsoleSession, what: string): void {
+    if (!hasEveryPerm(this.deps.rootAcl(), s.ids))
+      throw new ConsoleError(403, 'NoAuth', `${what} needs ALL permission on / (or the super user), as the AdminServer's admin commands`);
+  }
+
+  /** A consistent backup of the whole tree, streamed as a download (what `ark backup create --admin` gets). */
+  private async backup(res: ServerResponse, s: ConsoleSession): Promise<void> {
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    try {
+      await this.deps.backupTo(
+        res,
+        (zxid, nodes) => {
+          this.deps.log.info({ user: s.user, zxid: `0x${zxid.toString(16)}`, nodes }, 'console: backup download started');
+          res.writeHead(200, {
+            ...SECURITY_HEADERS,
+            'content-type': 'application/octet-stream',
+            'content-disposition': `attachment; filename="ark-backup-0x${zxid.toString(16)}.arkb"`,
+          });
+        },
+        abort.signal,
+      );
+    } catch (e) {
+      if (abort.signal.aborted) return;
+      if (!res.headersSent) throw new ConsoleError(503, 'BackupFailed', `the backup failed: ${(e as Error).message}`);
+      this.deps.log.error({ err: (e as Error).message }, 'console: a backup download failed midway; the server is unaffected');
+      res.destroy();
+    }
   }
 
   /** the ids these digest credentials give a connection (super when they are the super user's) */

@@ -435,6 +435,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
             ensemble: () => ensembleState(this.view),
             sessions: () => sessionsView(this.view),
             metricsSample: () => metricsSample(this.view),
+            backupTo: (out, onStart, signal) => this.backupTo(out, onStart, signal),
             rootAcl: () => this.core.tree.get('/')?.acl ?? [],
             requestBytesMax: config.juteMaxBufferBytes,
             now: () => Date.now(),

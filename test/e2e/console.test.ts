@@ -4,11 +4,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { startInProc, type InProc } from '../helpers/inproc.js';
-import { freePort, repoRoot } from '../helpers/servers.js';
+import { freePort, repoRoot, tempDir } from '../helpers/servers.js';
+import { readBackupAsync } from '../../src/backup/format.js';
 import { chromiumMissing, launchBrowser, type Browser } from '../helpers/browser.js';
 import { waitUntil } from '../helpers/wait.js';
 import { ZooKeeperClient, digestAcl } from '../../src/client/zookeeper.js';
@@ -331,6 +332,7 @@ fetch(${JSON.stringify(`${base}/console/api/set`)}, {method: 'POST', mode: 'no-c
       await page.reload();
       await page.waitForSelector('[data-testid=sessions-error]');
       assert.match(await text(page, 'sessions-error'), /ALL permission on \//);
+      assert.equal(await page.evaluate(async () => (await fetch('/console/api/backup')).status), 403, 'no backup for bob either');
       await browser.context.clearCookies();
       await login(page, ALICE);
       await page.click('[data-testid=page-sessions]');
@@ -373,6 +375,19 @@ fetch(${JSON.stringify(`${base}/console/api/set`)}, {method: 'POST', mode: 'no-c
     } finally {
       page.off('console', onConsole);
     }
+  });
+
+  test('the backups page downloads a consistent backup that holds the tree', async () => {
+    await page.click('[data-testid=page-backups]');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=backup-download]')]);
+    assert.match(download.suggestedFilename(), /^ark-backup-0x[0-9a-f]+\.arkb$/);
+    const file = join(tempDir('console-backup'), 'backup.arkb');
+    await download.saveAs(file);
+    const b = await readBackupAsync(file, readFileSync(file));
+    const config = b.snapshot.tree.get('/app/config');
+    assert.ok(config, '/app/config is in the backup');
+    assert.equal(config.data?.toString(), (await other.getData('/app/config')).data!.toString());
+    assert.equal(b.snapshot.tree.get('/queue')?.stat().numChildren, BIG_CHILDREN);
   });
 
   test('the ensemble page of a standalone server shows it, serving', async () => {
