@@ -3,18 +3,25 @@
 // ensembles; then memory per znode with 1M znodes in each. Both fsync every write before
 // acknowledging it (ZooKeeper's forceSync=yes default; Ark always). ZooKeeper runs with the
 // JVM's own defaults (G1, full JIT) and a 2 GiB heap, as zkServer.sh would run it.
+// The "tls" topology is a standalone server measured on its secureClientPort (ZooKeeper with its
+// Netty factory, as its TLS needs), the same openssl certificates for both, ssl.clientAuth left at
+// need so every session presents a client certificate; the load generator is the same as for the
+// plain rows, so a TLS row against its standalone row is the cost of TLS.
 //
 // Environment: BENCH_SECONDS (5), BENCH_WARMUP_SECONDS (2), BENCH_SESSIONS (8), BENCH_WINDOW (32),
-// BENCH_SIZE (100), BENCH_WORKLOADS (all), BENCH_TOPOLOGIES (standalone,ensemble),
+// BENCH_SIZE (100), BENCH_WORKLOADS (all), BENCH_TOPOLOGIES (standalone,ensemble,tls),
 // BENCH_TARGETS (ark,zookeeper), BENCH_MEMORY_ZNODES (1000000; 0 skips the memory part).
-import { execFileSync } from 'node:child_process';
+// Only the TLS rows: BENCH_TOPOLOGIES=tls BENCH_MEMORY_ZNODES=0 npm run bench:compare
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { WORKLOADS, runLoad, type LoadResult, type WorkloadName } from '../src/bench/loadgen.js';
+import type { ClientTlsOptions } from '../src/client/transport.js';
+import { makeCerts, type TestCerts } from '../test/helpers/certs.js';
 import { freePort, startArk, type RunningServer } from '../test/helpers/servers.js';
 import { startEnsemble } from '../test/helpers/ensemble.js';
-import { startZooKeeper, zookeeperMissing } from '../test/helpers/zookeeper.js';
+import { nettyClasspath, startZooKeeper, zookeeperMissing } from '../test/helpers/zookeeper.js';
 import { startZooKeeperEnsemble } from '../test/helpers/zookeeper-ensemble.js';
+import { javaMemory, nodeMemory, type Memory } from './memory.js';
 
 const env = (k: string, d: number): number => (process.env[k] === undefined ? d : Number(process.env[k]));
 const SECONDS = env('BENCH_SECONDS', 5);
@@ -24,7 +31,9 @@ const WINDOW = env('BENCH_WINDOW', 32);
 const SIZE = env('BENCH_SIZE', 100);
 const MEMORY_ZNODES = env('BENCH_MEMORY_ZNODES', 1_000_000);
 const WORKLOAD_LIST = (process.env.BENCH_WORKLOADS ?? WORKLOADS.join(',')).split(',') as WorkloadName[];
-const TOPOLOGIES = (process.env.BENCH_TOPOLOGIES ?? 'standalone,ensemble').split(',').filter((t) => t === 'standalone' || t === 'ensemble');
+const TOPOLOGIES = (process.env.BENCH_TOPOLOGIES ?? 'standalone,ensemble,tls')
+  .split(',')
+  .filter((t) => t === 'standalone' || t === 'ensemble' || t === 'tls');
 const TARGETS = (process.env.BENCH_TARGETS ?? 'ark,zookeeper').split(',');
 const ZK_HEAP = process.env.BENCH_ZK_HEAP ?? '2g';
 
@@ -32,7 +41,40 @@ type System = 'Ark' | 'ZooKeeper';
 interface Target {
   connect: string;
   pids: number[];
+  /** the load generator's TLS settings (the tls topology) */
+  tls?: ClientTlsOptions;
   stop(): Promise<void>;
+}
+
+let certs: TestCerts | null = null;
+
+/** A standalone server serving TLS on a secureClientPort (its plain clientPort stays for start-up checks). */
+async function startTls(system: System, logEnv: Record<string, string>): Promise<Target> {
+  certs ??= makeCerts();
+  const securePort = await freePort();
+  const keys = {
+    secureClientPort: securePort,
+    secureClientPortAddress: '127.0.0.1',
+    'ssl.keyStore.location': certs.serverPem,
+    'ssl.trustStore.location': certs.caPem,
+  };
+  const s: RunningServer =
+    system === 'Ark'
+      ? await startArk({ env: logEnv, cfg: keys })
+      : await startZooKeeper({
+          cfg: { preAllocSize: 65536, serverCnxnFactory: 'org.apache.zookeeper.server.NettyServerCnxnFactory', ...keys },
+          extraClasspath: nettyClasspath().path,
+          heap: ZK_HEAP,
+          production: true,
+        });
+  return {
+    connect: `127.0.0.1:${securePort}`,
+    pids: [s.process.pid!],
+    tls: { ca: readFileSync(certs.caPem), cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey) },
+    stop: async () => {
+      await s.stop();
+    },
+  };
 }
 
 const rows: Array<{ topology: string; workload: WorkloadName; results: Partial<Record<System, LoadResult>> }> = [];
@@ -48,6 +90,7 @@ const LABEL: Record<WorkloadName, string> = {
 
 async function startTarget(system: System, topology: string): Promise<Target> {
   const logEnv = { ARK_LOG_LEVEL: process.env.ARK_LOG_LEVEL ?? 'warn' };
+  if (topology === 'tls') return startTls(system, logEnv);
   if (topology === 'standalone') {
     const s: RunningServer =
       system === 'Ark'
@@ -90,6 +133,7 @@ async function throughput(system: System, topology: string): Promise<void> {
         root: `/bench-${topology}-${k}-${Date.now().toString(36)}`,
         keep: false,
         fanout: 0,
+        ...(t.tls ? { tls: t.tls } : {}),
       });
       const errs = Object.entries(r.errors);
       if (errs.length) throw new Error(`${system} ${topology} ${workload}: errors ${JSON.stringify(r.errors)}`);
@@ -109,68 +153,6 @@ async function throughput(system: System, topology: string): Promise<void> {
 }
 
 // ------------------------------------------------------------------ memory
-
-interface Memory {
-  heapBytes: number;
-  rssBytes: number;
-}
-
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m?.[1] ?? NaN) * 1024;
-}
-
-/** Java heap in use after a full GC (jcmd GC.run, then GC.heap_info). */
-function javaMemory(pid: number): Memory {
-  execFileSync('jcmd', [String(pid), 'GC.run'], { encoding: 'utf8' });
-  const info = execFileSync('jcmd', [String(pid), 'GC.heap_info'], { encoding: 'utf8' });
-  const m = /used (\d+)K/.exec(info);
-  if (!m) throw new Error(`cannot read the heap from jcmd GC.heap_info:\n${info}`);
-  return { heapBytes: Number(m[1]) * 1024, rssBytes: rssBytes(pid) };
-}
-
-/**
- * Node heap plus off-heap buffers (znode data lives in Buffers) after a full GC, read through
- * the inspector protocol of a server started with --inspect: no code in the server for this.
- */
-async function nodeMemory(inspectPort: number, pid: number): Promise<Memory> {
-  const list = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
-  const WS = (globalThis as unknown as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
-  if (!WS) throw new Error('this Node has no WebSocket client; run with --experimental-websocket (npm run bench:compare does)');
-  const ws = new WS(list[0]!.webSocketDebuggerUrl);
-  await new Promise<void>((res, rej) => {
-    ws.onopen = () => res();
-    ws.onerror = () => rej(new Error('inspector connection failed'));
-  });
-  let id = 0;
-  const pending = new Map<number, (r: unknown) => void>();
-  ws.onmessage = (ev) => {
-    const msg = JSON.parse(String(ev.data)) as { id?: number; result?: unknown };
-    if (msg.id !== undefined) pending.get(msg.id)?.(msg.result);
-  };
-  const call = (method: string, params: Record<string, unknown> = {}): Promise<unknown> =>
-    new Promise((res) => {
-      const n = ++id;
-      pending.set(n, res);
-      ws.send(JSON.stringify({ id: n, method, params }));
-    });
-  await call('HeapProfiler.collectGarbage');
-  await call('HeapProfiler.collectGarbage');
-  const r = (await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as {
-    result: { value: string };
-  };
-  ws.close();
-  const mu = JSON.parse(r.result.value) as { heapUsed: number; external: number; rss: number };
-  return { heapBytes: mu.heapUsed + mu.external, rssBytes: rssBytes(pid) };
-}
-
-interface WebSocketLike {
-  onopen: (() => void) | null;
-  onerror: (() => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  send(s: string): void;
-  close(): void;
-}
 
 const memoryRows: Array<{ system: System; before: Memory; after: Memory; znodes: number; seconds: number }> = [];
 
@@ -218,6 +200,8 @@ async function memory(system: System): Promise<void> {
 const ops = (r: LoadResult | undefined): string => (r ? r.opsPerSec.toFixed(0) : '-');
 const lat = (r: LoadResult | undefined): string => (r ? `${r.latencyMs.p50.toFixed(2)} / ${r.latencyMs.p99.toFixed(2)}` : '-');
 
+const TOPOLOGY_LABEL: Record<string, string> = { standalone: 'standalone', ensemble: '3 servers', tls: 'standalone, TLS' };
+
 function report(): void {
   const missing = zookeeperMissing();
   console.log(
@@ -227,6 +211,7 @@ function report(): void {
     `${SESSIONS} sessions x ${WINDOW} outstanding, ${SIZE}-byte znodes, ${SECONDS} s per row after ${WARMUP} s warm-up; fsync on for both;`,
   );
   console.log('ensembles: 3 servers on loopback, sessions spread over the members. Latency p50 / p99 in ms (HDR histogram).');
+  console.log('standalone, TLS: the secure client port, client certificates (ssl.clientAuth=need), the same certificates for both.');
   if (missing) console.log(`Apache ZooKeeper not run: ${missing}`);
   console.log('\n| topology | workload | Ark ops/s | Ark p50 / p99 | ZooKeeper ops/s | ZooKeeper p50 / p99 | Ark / ZK |');
   console.log('|---|---|---:|---:|---:|---:|---:|');
@@ -235,7 +220,7 @@ function report(): void {
     const z = row.results.ZooKeeper;
     const ratio = a && z && z.opsPerSec > 0 ? (a.opsPerSec / z.opsPerSec).toFixed(2) : '-';
     console.log(
-      `| ${row.topology === 'standalone' ? 'standalone' : '3 servers'} | ${LABEL[row.workload]} | ${ops(a)} | ${lat(a)} | ${ops(z)} | ${lat(z)} | ${ratio} |`,
+      `| ${TOPOLOGY_LABEL[row.topology] ?? row.topology} | ${LABEL[row.workload]} | ${ops(a)} | ${lat(a)} | ${ops(z)} | ${lat(z)} | ${ratio} |`,
     );
   }
   if (memoryRows.length) {
@@ -273,7 +258,16 @@ async function main(): Promise<void> {
       );
     else systems.push('ZooKeeper');
   }
-  for (const topology of TOPOLOGIES) for (const system of systems) await throughput(system, topology);
+  const nettyMissing = nettyClasspath().missing;
+  for (const topology of TOPOLOGIES) {
+    for (const system of systems) {
+      if (topology === 'tls' && system === 'ZooKeeper' && nettyMissing) {
+        console.log(`ZooKeeper over TLS not measured: ${nettyMissing}`);
+        continue;
+      }
+      await throughput(system, topology);
+    }
+  }
   if (MEMORY_ZNODES > 0) for (const system of systems) await memory(system);
   report();
 }

@@ -26,6 +26,8 @@ export {
   type CreateOptions,
   type NodeData,
   type SessionInfo,
+  type ClientTlsOptions,
+  type SaslCredentials,
 } from './client/zookeeper.js';
 export {
   CreateMode,

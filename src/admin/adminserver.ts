@@ -7,7 +7,6 @@
 // serving requests" while an ensemble member is not serving; snapshot, restore and
 // shed_connections need `Authorization: digest user:password` with ALL on "/" (ZOOKEEPER-4639).
 // Session ids and zxids are JSON integers (Java longs), written exactly even above 2^53.
-import { createServer, type Server } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import type { CoreConn } from '../server/core.js';
@@ -28,7 +27,7 @@ import {
 } from './fourletter.js';
 import { VERSION_STRING } from '../version.js';
 import type { Logger } from '../util/log.js';
-import { closeHttp, listenHttp } from '../util/httpserver.js';
+import { HttpEndpoint, type HttpSecurity } from '../net/httpendpoint.js';
 import { aclAllows, authenticate } from '../tree/acl.js';
 import { Perms, type ACL, type Id } from '../wire/protocol.js';
 import type { BackupResult } from '../backup/format.js';
@@ -393,7 +392,7 @@ for (const c of [...GET_COMMANDS, ...SPECIAL_COMMANDS]) for (const n of c.names)
 const PRIMARY_NAMES = [...GET_COMMANDS, ...SPECIAL_COMMANDS].map((c) => c.names[0]!).sort();
 
 export class AdminServer {
-  private server: Server | null = null;
+  private server: HttpEndpoint | null = null;
 
   constructor(
     private readonly view: ServerView,
@@ -630,16 +629,18 @@ export class AdminServer {
     }
   }
 
-  /** Resolves with the bound port; a port in use is logged and the server runs without it, as ZooKeeper does. */
-  async start(port: number, host: string): Promise<number | null> {
-    const server = createServer((req, res) => this.handle(req, res));
-    const bound = await listenHttp(
-      server,
-      port,
-      host,
-      this.log,
-      'AdminServer could not start: serving clients without it; free the port, or set admin.serverPort (or admin.enableServer=false) in zoo.cfg',
-    );
+  /**
+   * Resolves with the bound port; a port in use is logged and the server runs without it, as
+   * ZooKeeper does. `security`: HTTP, or HTTPS (admin.forceHttps) or both (admin.portUnification).
+   */
+  async start(port: number, host: string, security: HttpSecurity = { kind: 'plain' }): Promise<number | null> {
+    const server = new HttpEndpoint((req, res) => this.handle(req, res), security, this.log, {
+      name: 'AdminServer',
+      httpsOnlyReason: 'admin.forceHttps is true',
+      unavailable:
+        'AdminServer could not start: serving clients without it; free the port, or set admin.serverPort (or admin.enableServer=false) in zoo.cfg',
+    });
+    const bound = await server.listen(port, host);
     if (bound !== null) this.server = server;
     return bound;
   }
@@ -648,7 +649,7 @@ export class AdminServer {
     const s = this.server;
     this.server = null;
     await this.console?.stop();
-    await closeHttp(s);
+    await s?.close();
   }
 }
 

@@ -259,13 +259,25 @@ async function fileHead(file: string, n: number): Promise<Buffer> {
  */
 export async function readBackupFileBytes(file: string, ids: Identities, onProgress?: (p: Progress) => void): Promise<Buffer> {
   if (!isEncrypted(await fileHead(file, AGE_MAGIC.length))) return readFileSync(file);
+  return decryptBackup(createReadStream(file), ids, file, statSync(file).size, onProgress);
+}
+
+/**
+ * An encrypted backup's plaintext, from wherever its ciphertext comes (a file stream, an object
+ * read whole): ciphertext that does not authenticate is a damaged backup (BackupCorruptError,
+ * named by `location`), as a plain backup whose checksum fails.
+ */
+export async function decryptBackup(
+  src: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  ids: Identities,
+  location: string,
+  total: number,
+  onProgress?: (p: Progress) => void,
+): Promise<Buffer> {
   try {
-    return await decryptToBuffer(createReadStream(file), ids, file, {
-      total: statSync(file).size,
-      ...(onProgress ? { onProgress } : {}),
-    });
+    return await decryptToBuffer(src, ids, location, { total, ...(onProgress ? { onProgress } : {}) });
   } catch (e) {
-    if (e instanceof EncryptedDataError) throw new BackupCorruptError(file, e.message.replace(`${file}: `, ''));
+    if (e instanceof EncryptedDataError) throw new BackupCorruptError(location, e.message.replace(`${location}: `, ''));
     throw e;
   }
 }

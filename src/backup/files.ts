@@ -4,16 +4,7 @@
 // checksum trailer checks out (format.ts), so a cut or damaged stream never looks like a backup.
 import { existsSync, readFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
-import {
-  AGE_MAGIC,
-  EncryptedDataError,
-  decryptToBuffer,
-  encrypt,
-  isEncrypted,
-  readBackupFileBytes,
-  type Identities,
-  type Progress,
-} from './crypt.js';
+import { AGE_MAGIC, decryptBackup, encrypt, isEncrypted, readBackupFileBytes, type Identities, type Progress } from './crypt.js';
 import { BACKUP_TRAILER_BYTES, BackupCorruptError } from './format.js';
 import { isS3Url, parseS3File } from '../util/s3url.js';
 import { S3ArchiveStore, type OnProgress } from './s3store.js';
@@ -102,10 +93,5 @@ export async function readPlainBackup(location: string, ids: Identities, onProgr
   }
   const raw = await readBackupBytes(location);
   if (!isEncrypted(raw.subarray(0, AGE_MAGIC.length))) return raw;
-  try {
-    return await decryptToBuffer([raw], ids, location, { total: raw.length, ...(onProgress ? { onProgress } : {}) });
-  } catch (e) {
-    if (e instanceof EncryptedDataError) throw new BackupCorruptError(location, e.message.replace(`${location}: `, ''));
-    throw e;
-  }
+  return decryptBackup([raw], ids, location, raw.length, onProgress);
 }

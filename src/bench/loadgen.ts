@@ -2,8 +2,13 @@
 // made only for load. Each session is one TCP connection that keeps `window` requests in flight
 // (closed loop); requests are frames built once per op (no promise, no reply decoding beyond the
 // reply header), written corked so a window's worth leaves in one syscall. Latency goes into an
-// HDR histogram per run. It works against any ZooKeeper-protocol server.
+// HDR histogram per run. It works against any ZooKeeper-protocol server, over TLS too (the
+// client's TLS options) and with SASL DIGEST-MD5 (the client's exchange, src/client/sasl.ts).
+import { randomBytes } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { DigestMd5Client, type SaslCredentials } from '../client/sasl.js';
+import { tlsConnectionOptions, type ClientTlsOptions } from '../client/transport.js';
 import { build as buildHistogram, type Histogram } from 'hdr-histogram-js';
 import { FrameDecoder } from '../wire/frame.js';
 import { JuteReader, JuteWriter } from '../wire/jute.js';
@@ -48,6 +53,19 @@ export interface LoadSpec {
   keep: boolean;
   /** create: fan-out level (children per intermediate znode), 0 = all under one parent */
   fanout: number;
+  /**
+   * Open loop: this many ops per second in all, sent on schedule whatever the replies do (ops go
+   * to the sessions in turn; `window` is then not a limit). Latency is measured from the time an
+   * op was due, not when it left, so a stalled server is charged for the ops it held up
+   * (coordinated omission, as wrk2 and HdrHistogram describe it). Unset: closed loop.
+   */
+  rate?: number;
+  /** called with every measured op's completion time (process.hrtime ns) and latency (µs) */
+  onOp?: (doneNs: bigint, latencyUs: number) => void;
+  /** every session over TLS */
+  tls?: ClientTlsOptions;
+  /** every session authenticates with SASL DIGEST-MD5 after its handshake */
+  sasl?: SaslCredentials;
 }
 
 export const DEFAULT_SPEC: Omit<LoadSpec, 'connect' | 'workload' | 'root'> = {
@@ -121,6 +139,7 @@ export class BenchSession {
     readonly host: string,
     readonly port: number,
     private readonly sessionTimeoutMs: number,
+    private readonly secure: { tls?: ClientTlsOptions | undefined; sasl?: SaslCredentials | undefined } = {},
   ) {}
 
   get outstanding(): number {
@@ -129,10 +148,13 @@ export class BenchSession {
 
   open(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const s = netConnect({ host: this.host, port: this.port, noDelay: true });
+      const tls = this.secure.tls;
+      const s = tls
+        ? tlsConnect({ ...tlsConnectionOptions(tls), host: this.host, port: this.port }).setNoDelay(true)
+        : netConnect({ host: this.host, port: this.port, noDelay: true });
       this.socket = s;
       let handshaken = false;
-      s.once('connect', () => {
+      s.once(tls ? 'secureConnect' : 'connect', () => {
         const w = new JuteWriter();
         const at = w.reserveInt();
         writeConnectRequest(w, {
@@ -158,7 +180,8 @@ export class BenchSession {
               const every = Math.max(500, Math.floor(resp.timeOut / 3));
               this.pinger = setInterval(() => this.ping(), every);
               this.pinger.unref();
-              resolve();
+              if (this.secure.sasl) this.authenticate(this.secure.sasl).then(resolve, reject);
+              else resolve();
               continue;
             }
             this.onFrame(f);
@@ -176,6 +199,28 @@ export class BenchSession {
         if (!handshaken) reject(new BenchError(`${this.host}:${this.port} closed the connection during the handshake`));
         this.fail(new BenchError(`${this.host}:${this.port} closed the connection`));
       });
+    });
+  }
+
+  /** The SASL DIGEST-MD5 exchange (ZooKeeperSaslClient's order: right after the handshake). */
+  private authenticate(creds: SaslCredentials): Promise<void> {
+    const client = new DigestMd5Client(creds, randomBytes(24).toString('base64'));
+    const where = `${this.host}:${this.port}`;
+    return new Promise((resolve, reject) => {
+      const send = (token: Buffer): void => {
+        this.send(frameOf({ type: OpCode.sasl, req: { token } }), (err, reply) => {
+          if (err !== 0) {
+            reject(new BenchError(`${where} refused the SASL credentials of ${creds.username} (error ${err})`));
+            return;
+          }
+          const r = new JuteReader(reply.subarray(16));
+          const step = client.step(Buffer.from(r.bufferOrNull() ?? Buffer.alloc(0)));
+          if (step.kind === 'send') send(step.token);
+          else if (step.kind === 'done') resolve();
+          else reject(new BenchError(`SASL with ${where} failed: ${step.reason}`));
+        });
+      };
+      send(client.initial());
     });
   }
 
@@ -425,6 +470,61 @@ export function summarize(h: Histogram): LatencySummary {
   };
 }
 
+/** How often the open-loop driver wakes to send the ops that fell due (ms). */
+const OPEN_LOOP_TICK_MS = 1;
+
+/**
+ * Runs `seconds` of open-loop load at `rate` ops/s: every tick sends the ops due by then, each
+ * timed from its due time. Resolves when the time is up and every op sent has its reply.
+ */
+function driveAtRate(
+  sessions: BenchSession[],
+  plan: Plan,
+  rate: number,
+  seconds: number,
+  hist: Histogram | null,
+  errors: Record<string, number>,
+  counters: number[],
+  onOp?: (doneNs: bigint, latencyUs: number) => void,
+): Promise<{ ops: number; seconds: number }> {
+  return new Promise((resolve) => {
+    const t0 = process.hrtime.bigint();
+    const total = Math.round(rate * seconds);
+    const nsPerOp = 1e9 / rate;
+    let issued = 0;
+    let answered = 0;
+    let ops = 0;
+    let lastDone = t0;
+    const settle = (): void => {
+      if (issued === total && answered === issued) resolve({ ops, seconds: Number(lastDone - t0) / 1e9 });
+    };
+    const tick = (): void => {
+      const due = Math.min(total, Math.floor(Number(process.hrtime.bigint() - t0) / nsPerOp) + 1);
+      for (; issued < due; issued++) {
+        const s = issued % sessions.length;
+        const dueNs = t0 + BigInt(Math.round(issued * nsPerOp));
+        const session = sessions[s]!;
+        session.send(plan.next(s, counters[s]!++), (err) => {
+          const now = process.hrtime.bigint();
+          answered++;
+          lastDone = now;
+          if (err !== 0) errors[errName(err)] = (errors[errName(err)] ?? 0) + 1;
+          else {
+            ops++;
+            const us = Math.max(1, Number((now - dueNs) / 1000n));
+            hist?.recordValue(us);
+            onOp?.(now, us);
+          }
+          settle();
+        });
+      }
+      if (issued < total) setTimeout(tick, OPEN_LOOP_TICK_MS);
+      else settle();
+    };
+    tick();
+  });
+}
+
 /** Runs `seconds` (or until `count` ops) of closed-loop load; latencies recorded in microseconds. */
 function drive(
   sessions: BenchSession[],
@@ -435,6 +535,7 @@ function drive(
   hist: Histogram | null,
   errors: Record<string, number>,
   counters: number[],
+  onOp?: (doneNs: bigint, latencyUs: number) => void,
 ): Promise<{ ops: number; seconds: number }> {
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
@@ -465,7 +566,11 @@ function drive(
           ops++;
           lastDone = now;
           if (err !== 0) errors[errName(err)] = (errors[errName(err)] ?? 0) + 1;
-          else hist?.recordValue(Math.max(1, Number((now - sent) / 1000n)));
+          else {
+            const us = Math.max(1, Number((now - sent) / 1000n));
+            hist?.recordValue(us);
+            onOp?.(now, us);
+          }
         }
         if (err === ErrorCode.ConnectionLoss) {
           live--;
@@ -488,12 +593,20 @@ export async function runLoad(spec: LoadSpec, log: (line: string) => void = () =
   if (!(spec.sessions >= 1 && spec.window >= 1 && spec.keys >= 1 && spec.multiOps >= 1 && spec.sizeBytes >= 0)) {
     throw new BenchError('sessions, window, keys and multi-ops must be at least 1, size at least 0');
   }
+  if (spec.rate !== undefined && !(spec.rate > 0 && Number.isFinite(spec.rate)))
+    throw new BenchError(`rate ${spec.rate}: give ops per second, more than 0`);
+  if (spec.rate !== undefined && (spec.count !== undefined || spec.workload === 'create'))
+    throw new BenchError('an open-loop run (rate) runs for seconds, on the keyed workloads (not create or count)');
   const hosts = parseConnect(spec.connect);
   const sessions =
     hosts.length > 0
       ? Array.from(
           { length: spec.sessions },
-          (_, k) => new BenchSession(hosts[k % hosts.length]!.host, hosts[k % hosts.length]!.port, spec.sessionTimeoutMs),
+          (_, k) =>
+            new BenchSession(hosts[k % hosts.length]!.host, hosts[k % hosts.length]!.port, spec.sessionTimeoutMs, {
+              tls: spec.tls,
+              sasl: spec.sasl,
+            }),
         )
       : [];
   try {
@@ -508,7 +621,20 @@ export async function runLoad(spec: LoadSpec, log: (line: string) => void = () =
       await drive(sessions, plan, spec.window, spec.warmupSeconds, undefined, null, {}, counters);
     }
     const hist = buildHistogram({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
-    const r = await drive(sessions, plan, spec.window, spec.count === undefined ? spec.seconds : 1e9, spec.count, hist, errors, counters);
+    const r =
+      spec.rate !== undefined
+        ? await driveAtRate(sessions, plan, spec.rate, spec.seconds, hist, errors, counters, spec.onOp)
+        : await drive(
+            sessions,
+            plan,
+            spec.window,
+            spec.count === undefined ? spec.seconds : 1e9,
+            spec.count,
+            hist,
+            errors,
+            counters,
+            spec.onOp,
+          );
     const result: LoadResult = {
       workload: spec.workload,
       connect: spec.connect,

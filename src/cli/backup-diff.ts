@@ -7,8 +7,6 @@
 //   DATADIR              a stopped server's data dir, Ark's or ZooKeeper's (as `backup create --data-dir` reads it)
 // Exit codes as diff(1): 0 the same, 1 different, 2 trouble.
 import { existsSync, statSync } from 'node:fs';
-import { get as httpGet, type IncomingMessage } from 'node:http';
-import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { pointInTime, type Target } from '../backup/archive.js';
@@ -24,6 +22,7 @@ import { openArchive } from '../backup/store.js';
 import type { DataTree } from '../tree/datatree.js';
 import { hexZxid } from '../util/zxid.js';
 import { type ProgressReporter, withProgress } from './progress.js';
+import { adminGet, adminTlsFlags, adminUrl, type AdminTlsFlags } from './adminhttp.js';
 
 const SAME = 0;
 const DIFFERENT = 1;
@@ -60,18 +59,10 @@ export function parseArchivePoint(spec: string): { dir: string; target: Target }
 }
 
 /** GET a backup stream from an AdminServer, whole, as bytes. */
-async function fetchBackup(admin: string, auth: string): Promise<Buffer> {
-  let url: URL;
-  try {
-    url = new URL('/commands/snapshot?streaming=true', admin);
-  } catch {
-    throw new DiffUsageError(`${admin} is not a URL (expected e.g. http://127.0.0.1:8080)`);
-  }
-  const get = url.protocol === 'https:' ? httpsGet : httpGet;
-  const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    const req = get(url, { headers: { authorization: `digest ${auth}` } }, resolve);
-    req.on('error', (e) => reject(new Error(`cannot reach the AdminServer at ${url.origin}: ${e.message}`)));
-  });
+async function fetchBackup(admin: string, auth: string, tls: AdminTlsFlags): Promise<Buffer> {
+  const url = adminUrl(admin, '/commands/snapshot?streaming=true');
+  // the TLS flags are for the https:// side(s): the other side may be a plain AdminServer
+  const res = await adminGet(url, auth, url.protocol === 'https:' ? tls : {});
   const parts: Buffer[] = [];
   for await (const c of res) parts.push(c as Buffer);
   const body = Buffer.concat(parts);
@@ -96,10 +87,13 @@ function isDir(p: string): boolean {
 }
 
 /** Loads one side by the form of its argument (see the top of this file). */
-export async function loadSide(spec: string, o: { auth: string; ids?: Identities; onProgress?: OnProgress }): Promise<Side> {
+export async function loadSide(
+  spec: string,
+  o: { auth: string; ids?: Identities; onProgress?: OnProgress; tls?: AdminTlsFlags },
+): Promise<Side> {
   const ids = o.ids ?? NO_IDENTITIES;
   if (/^https?:\/\//i.test(spec)) {
-    const b = readBackup(spec, await fetchBackup(spec, o.auth), o.onProgress ? { onProgress: o.onProgress } : {});
+    const b = readBackup(spec, await fetchBackup(spec, o.auth, o.tls ?? {}), o.onProgress ? { onProgress: o.onProgress } : {});
     return { spec, kind: 'server', zxid: b.snapshot.zxid, tree: b.snapshot.tree };
   }
   // an object's key may hold an '@' too: an object that exists under the whole name is a backup file
@@ -161,7 +155,7 @@ class Out {
   }
 }
 
-interface DiffCliOpts {
+interface DiffCliOpts extends AdminTlsFlags {
   json?: boolean;
   dataOnly?: boolean;
   ignoreStat?: string;
@@ -180,7 +174,7 @@ async function runDiff(specA: string, specB: string, o: DiffCliOpts, progress?: 
   if (o.path !== undefined && (!o.path.startsWith('/') || (o.path.length > 1 && o.path.endsWith('/'))))
     throw new DiffUsageError(`--path ${o.path}: a znode path starts with '/' and does not end with one`);
   const auth = o.auth ?? process.env.ARK_ADMIN_AUTH ?? 'super:';
-  const load = { auth, ids: readIdentityFiles(o.identity ?? []) };
+  const load = { auth, ids: readIdentityFiles(o.identity ?? []), tls: o };
   // one stage a side, then the comparison (src/cli/progress.ts: stderr only, nothing with --json)
   const a = await loadSide(specA, { ...load, ...(progress ? { onProgress: progress.stage('loading A') } : {}) });
   const b = await loadSide(specB, { ...load, ...(progress ? { onProgress: progress.stage('loading B') } : {}) });
@@ -214,8 +208,7 @@ async function runDiff(specA: string, specB: string, o: DiffCliOpts, progress?: 
 }
 
 export function backupDiffCommand(backup: Command): void {
-  backup
-    .command('diff')
+  adminTlsFlags(backup.command('diff'))
     .description(
       'compare two states of a tree: paths added, removed and changed, with data, ACL and Stat differences; exit 0 the same, 1 different, 2 trouble',
     )

@@ -2,7 +2,6 @@
 // the work is in src/backup. Exit codes: 0 done (verify: intact), 1 damaged or failed, 2 usage.
 import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { fsyncPath } from '../storage/filelog.js';
-import { get as httpGet, request as httpRequest } from 'node:http';
 import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -45,6 +44,7 @@ import type { OnProgress } from '../util/progress.js';
 import { type ProgressReporter, withProgress } from './progress.js';
 import { OfflineError } from '../backup/offline.js';
 import { backupDiffCommand } from './backup-diff.js';
+import { AdminRequestError, adminGet, adminRequest, adminTlsFlags, adminUrl, type AdminTlsFlags } from './adminhttp.js';
 import { createOfflineBackup, printOfflineCreated } from './backup-offline.js';
 
 const EXIT_OK = 0;
@@ -57,6 +57,17 @@ class CliError extends Error {
     readonly exitCode: number,
   ) {
     super(message);
+  }
+}
+
+/** Runs an AdminServer request step; its AdminRequestError becomes the CLI's error (usage: exit 2, else 1). */
+function adminCall<T>(f: () => T): T {
+  const cli = (e: unknown): unknown => (e instanceof AdminRequestError ? new CliError(e.message, e.usage ? EXIT_USAGE : EXIT_FAILED) : e);
+  try {
+    const r = f();
+    return (r instanceof Promise ? r.catch((e: unknown) => Promise.reject(cli(e))) : r) as T;
+  } catch (e) {
+    throw cli(e);
   }
 }
 
@@ -169,7 +180,7 @@ class CountZnodes extends Transform {
   }
 }
 
-interface CreateOpts {
+interface CreateOpts extends AdminTlsFlags {
   admin: string;
   out: string;
   auth?: string;
@@ -202,12 +213,7 @@ class Keep extends Transform {
 
 async function createBackup(opts: CreateOpts, progress: ProgressReporter): Promise<number> {
   const recipients = createRecipients(opts);
-  let url: URL;
-  try {
-    url = new URL('/commands/snapshot?streaming=true', opts.admin);
-  } catch {
-    throw new CliError(`--admin ${opts.admin} is not a URL (expected e.g. http://127.0.0.1:8080)`, EXIT_USAGE);
-  }
+  const url = adminCall(() => adminUrl(opts.admin, '/commands/snapshot?streaming=true'));
   const toS3 = isS3Url(opts.out);
   if (toS3) checkLocation(() => parseS3File(opts.out));
   if (!opts.force && (toS3 ? await backupExists(opts.out) : existsSync(opts.out)))
@@ -215,10 +221,7 @@ async function createBackup(opts: CreateOpts, progress: ProgressReporter): Promi
   const auth = opts.auth ?? process.env.ARK_ADMIN_AUTH ?? 'super:';
   const t0 = Date.now();
   const tmp = `${opts.out}.partial`;
-  const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
-    const req = httpGet(url, { headers: { authorization: `digest ${auth}` } }, resolve);
-    req.on('error', (e) => reject(new CliError(`cannot reach the AdminServer at ${url.origin}: ${e.message}`, EXIT_FAILED)));
-  });
+  const res = await adminCall(() => adminGet(url, auth, opts));
   if (res.statusCode !== 200) {
     let body = '';
     for await (const c of res) body += String(c);
@@ -407,44 +410,45 @@ export function registerBackupCommands(program: Command): void {
 }
 
 function backupCreateCommand(backup: Command): void {
-  backup
-    .command('create')
-    .description(
-      "stream a consistent backup of a running server through its AdminServer into FILE, or read a stopped server's data dir (--data-dir)",
-    )
-    .option('--admin <url>', 'the AdminServer, e.g. http://127.0.0.1:8080')
-    .option('--data-dir <dir>', "instead of --admin: a stopped server's dataDir (Ark's, or Apache ZooKeeper's)")
-    .option('--log-dir <dir>', 'with --data-dir: its dataLogDir, when zoo.cfg sets one')
-    .requiredOption('--out <file>', 'the backup file to write: a path, or s3://bucket/key (object storage)')
-    .option('--auth <user:password>', 'admin credentials (digest; default $ARK_ADMIN_AUTH or "super:")')
-    .option('--force', 'overwrite --out')
-    .option('--recipient <age1...>', 'encrypt the backup to this age public key (repeatable, as age -r)', collect, [])
-    .option('--recipients-file <file>', 'encrypt to the age public keys in FILE, one a line (repeatable, as age -R)', collect, [])
-    .option('--json', 'print the result as JSON')
-    .action((o: Omit<CreateOpts, 'admin'> & { admin?: string; dataDir?: string; logDir?: string }) =>
-      run('backup create', () =>
-        withProgress('backup create', o.json, async (progress) => {
-          if ((o.admin === undefined) === (o.dataDir === undefined))
-            throw new CliError(
-              "give --admin URL (a running server) or --data-dir DIR (a stopped server's data dir), one of them",
-              EXIT_USAGE,
-            );
-          if (o.dataDir === undefined) {
-            if (o.logDir !== undefined) throw new CliError('--log-dir goes with --data-dir', EXIT_USAGE);
-            return createBackup({ ...o, admin: o.admin! }, progress);
-          }
-          const r = await createOfflineBackup({
-            ...o,
-            dataDir: o.dataDir,
-            recipients: createRecipients(o),
-            onProgress: progress.stage('reading the data dir'),
-          });
-          progress.done();
-          printOfflineCreated(r, o.json === true);
-          return EXIT_OK;
-        }),
-      ),
-    );
+  adminTlsFlags(
+    backup
+      .command('create')
+      .description(
+        "stream a consistent backup of a running server through its AdminServer into FILE, or read a stopped server's data dir (--data-dir)",
+      )
+      .option('--admin <url>', 'the AdminServer, e.g. http://127.0.0.1:8080 or https://zk1.example.com:8080 (see --ca-file)')
+      .option('--data-dir <dir>', "instead of --admin: a stopped server's dataDir (Ark's, or Apache ZooKeeper's)")
+      .option('--log-dir <dir>', 'with --data-dir: its dataLogDir, when zoo.cfg sets one')
+      .requiredOption('--out <file>', 'the backup file to write: a path, or s3://bucket/key (object storage)')
+      .option('--auth <user:password>', 'admin credentials (digest; default $ARK_ADMIN_AUTH or "super:")')
+      .option('--force', 'overwrite --out')
+      .option('--recipient <age1...>', 'encrypt the backup to this age public key (repeatable, as age -r)', collect, [])
+      .option('--recipients-file <file>', 'encrypt to the age public keys in FILE, one a line (repeatable, as age -R)', collect, [])
+      .option('--json', 'print the result as JSON'),
+  ).action((o: Omit<CreateOpts, 'admin'> & { admin?: string; dataDir?: string; logDir?: string }) =>
+    run('backup create', () =>
+      withProgress('backup create', o.json, async (progress) => {
+        if ((o.admin === undefined) === (o.dataDir === undefined))
+          throw new CliError(
+            "give --admin URL (a running server) or --data-dir DIR (a stopped server's data dir), one of them",
+            EXIT_USAGE,
+          );
+        if (o.dataDir === undefined) {
+          if (o.logDir !== undefined) throw new CliError('--log-dir goes with --data-dir', EXIT_USAGE);
+          return createBackup({ ...o, admin: o.admin! }, progress);
+        }
+        const r = await createOfflineBackup({
+          ...o,
+          dataDir: o.dataDir,
+          recipients: createRecipients(o),
+          onProgress: progress.stage('reading the data dir'),
+        });
+        progress.done();
+        printOfflineCreated(r, o.json === true);
+        return EXIT_OK;
+      }),
+    ),
+  );
 }
 
 function backupVerifyCommand(backup: Command): void {
@@ -522,7 +526,7 @@ function backupListCommand(backup: Command): void {
     );
 }
 
-interface RestoreOpts {
+interface RestoreOpts extends AdminTlsFlags {
   dataDir?: string;
   logDir?: string;
   archive?: string;
@@ -540,32 +544,41 @@ interface RestoreOpts {
 }
 
 function restoreCommand(program: Command): void {
-  program
-    .command('restore')
-    .description(
-      'lay down a data dir from a backup FILE, or from an archive at a point in time, for `ark server` to start from; or, with --online, restore a running server or whole ensemble',
-    )
-    .argument('[file]', 'a backup file, a path or s3://bucket/key (or use --archive)')
-    .option('--data-dir <dir>', 'the data dir to create (offline restore)')
-    .option('--online', 'restore a running server through its AdminServer; for an ensemble member, the whole ensemble')
-    .option('--admin <url>', 'with --online: the AdminServer of any member, e.g. http://127.0.0.1:8080')
-    .option('--auth <user:password>', 'with --online: admin credentials (digest; default $ARK_ADMIN_AUTH or "super:")')
-    .option(
-      '--path <znode>',
-      'restore only this znode and its descendants: offline, a data dir holding them (every field) and the ancestors that reach them; --online, one atomic change of a running server or ensemble',
-    )
-    .option('--log-dir <dir>', 'a separate data log dir (dataLogDir)')
-    .option('--archive <dir>', 'restore from an archive (a directory or s3://bucket/prefix) to --to-zxid or --to-time')
-    .option('--to-zxid <zxid>', 'the last txn to include (decimal or 0x hex)')
-    .option('--to-time <iso>', 'include every txn at or before this time')
-    .option('--epoch <n>', "zxid epoch of the restored data (default: one above the backup point's)")
-    .option('--drop-sessions', 'end the backed-up sessions at once (their ephemeral nodes go); by default they live on as after a restart')
-    .option('--force', 'replace the data in a non-empty --data-dir')
-    .option('--identity <file>', 'an age identity file to decrypt an encrypted backup or archive with (repeatable, as age -i)', collect, [])
-    .option('--json', 'print the result as JSON')
-    .action((file: string | undefined, o: RestoreOpts) =>
-      run('restore', () => withProgress('restore', o.json, (p) => (o.online ? restoreOnline(file, o, p) : restoreOffline(file, o, p)))),
-    );
+  adminTlsFlags(
+    program
+      .command('restore')
+      .description(
+        'lay down a data dir from a backup FILE, or from an archive at a point in time, for `ark server` to start from; or, with --online, restore a running server or whole ensemble',
+      )
+      .argument('[file]', 'a backup file, a path or s3://bucket/key (or use --archive)')
+      .option('--data-dir <dir>', 'the data dir to create (offline restore)')
+      .option('--online', 'restore a running server through its AdminServer; for an ensemble member, the whole ensemble')
+      .option('--admin <url>', 'with --online: the AdminServer of any member, e.g. http://127.0.0.1:8080 or https://... (see --ca-file)')
+      .option('--auth <user:password>', 'with --online: admin credentials (digest; default $ARK_ADMIN_AUTH or "super:")')
+      .option(
+        '--path <znode>',
+        'restore only this znode and its descendants: offline, a data dir holding them (every field) and the ancestors that reach them; --online, one atomic change of a running server or ensemble',
+      )
+      .option('--log-dir <dir>', 'a separate data log dir (dataLogDir)')
+      .option('--archive <dir>', 'restore from an archive (a directory or s3://bucket/prefix) to --to-zxid or --to-time')
+      .option('--to-zxid <zxid>', 'the last txn to include (decimal or 0x hex)')
+      .option('--to-time <iso>', 'include every txn at or before this time')
+      .option('--epoch <n>', "zxid epoch of the restored data (default: one above the backup point's)")
+      .option(
+        '--drop-sessions',
+        'end the backed-up sessions at once (their ephemeral nodes go); by default they live on as after a restart',
+      )
+      .option('--force', 'replace the data in a non-empty --data-dir')
+      .option(
+        '--identity <file>',
+        'an age identity file to decrypt an encrypted backup or archive with (repeatable, as age -i)',
+        collect,
+        [],
+      )
+      .option('--json', 'print the result as JSON'),
+  ).action((file: string | undefined, o: RestoreOpts) =>
+    run('restore', () => withProgress('restore', o.json, (p) => (o.online ? restoreOnline(file, o, p) : restoreOffline(file, o, p)))),
+  );
 }
 
 // ---------- ark restore (offline) ----------
@@ -690,7 +703,7 @@ function printRestored(from: RestoreSource, r: RestoreResult, json: boolean, pat
  */
 async function restoreOnline(
   file: string | undefined,
-  o: {
+  o: AdminTlsFlags & {
     admin?: string;
     auth?: string;
     json?: boolean;
@@ -717,13 +730,9 @@ async function restoreOnline(
       EXIT_USAGE,
     );
   }
-  let url: URL;
-  try {
-    url = new URL('/commands/restore', o.admin);
-    if (o.path !== undefined) url.searchParams.set('path', o.path);
-  } catch {
-    throw new CliError(`--admin ${o.admin} is not a URL (expected e.g. http://127.0.0.1:8080)`, EXIT_USAGE);
-  }
+  const admin = o.admin;
+  const url = adminCall(() => adminUrl(admin, '/commands/restore'));
+  if (o.path !== undefined) url.searchParams.set('path', o.path);
   const ids = identities(o.identity);
   let plain: Buffer;
   if (pointInTimeSubtree) {
@@ -742,22 +751,22 @@ async function restoreOnline(
   }
   const auth = o.auth ?? process.env.ARK_ADMIN_AUTH ?? 'super:';
   const t0 = Date.now();
-  const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
-    const req = httpRequest(
+  const { req, response } = adminCall(() =>
+    adminRequest(
       url,
       {
         method: 'POST',
         headers: { authorization: `digest ${auth}`, 'content-type': 'application/octet-stream', 'content-length': plain.length },
       },
-      resolve,
-    );
-    req.on('error', (e) => reject(new CliError(`cannot reach the AdminServer at ${url.origin}: ${e.message}`, EXIT_FAILED)));
-    // uploaded: the upload's line ends here; the server now loads and installs it (its log says how far)
-    req.on('finish', () => progress.done());
-    Readable.from(slices(plain, UPLOAD_SLICE_BYTES))
-      .pipe(new CountBytes(progress.stage('uploading'), plain.length))
-      .pipe(req);
-  });
+      o,
+    ),
+  );
+  // uploaded: the upload's line ends here; the server now loads and installs it (its log says how far)
+  req.on('finish', () => progress.done());
+  Readable.from(slices(plain, UPLOAD_SLICE_BYTES))
+    .pipe(new CountBytes(progress.stage('uploading'), plain.length))
+    .pipe(req);
+  const res = await adminCall(() => response);
   let body = '';
   for await (const c of res) body += String(c);
   let answer: {

@@ -1,7 +1,11 @@
 // `ark bench`: closed-loop ZooKeeper-protocol load against any connect string (Ark or Apache
 // ZooKeeper). Argument parsing and printing only; the load generator is src/bench/loadgen.ts.
+// TLS and SASL: --client-configuration FILE, the client properties `ark cli` and zkCli.sh take
+// (zookeeper.client.secure, zookeeper.ssl.*, java.security.auth.login.config; clientconfig.ts).
 // Exit codes: 0 done, 1 the run failed (server gone, errors answered), 2 a usage error.
 import type { Command } from 'commander';
+import { ConfigError } from '../config/error.js';
+import { clientProperties, secureClient, type SecureClient } from './clientconfig.js';
 import { BenchError, DEFAULT_SPEC, WORKLOADS, formatResult, runLoad, type LoadResult, type WorkloadName } from '../bench/loadgen.js';
 import { KeeperError } from '../util/errors.js';
 
@@ -43,8 +47,17 @@ export function registerBenchCommand(program: Command): void {
     .option('--read-percent <p>', 'mixed: percent of getData (the rest setData)', intArg('--read-percent', 0), DEFAULT_SPEC.readPercent)
     .option('--multi-ops <n>', 'multi: setData ops per transaction', intArg('--multi-ops', 1), DEFAULT_SPEC.multiOps)
     .option('--fanout <n>', 'create: children per parent znode (0: all under one parent)', intArg('--fanout', 0), DEFAULT_SPEC.fanout)
+    .option(
+      '--rate <ops/s>',
+      'open loop: send this many ops per second in all, on schedule (latency counted from when each op was due); not for create',
+      numArg('--rate', 1),
+    )
     .option('--root <path>', 'parent znode for the run (created, and deleted afterwards unless --keep)')
     .option('--keep', 'leave the created znodes in place', false)
+    .option(
+      '--client-configuration <file>',
+      'client properties as for ark cli / zkCli.sh: zookeeper.client.secure=true and zookeeper.ssl.* for TLS, java.security.auth.login.config (a JAAS Client section) for SASL',
+    )
     .option('--json', 'one JSON object per workload on stdout', false)
     .action(
       async (o: {
@@ -60,10 +73,24 @@ export function registerBenchCommand(program: Command): void {
         readPercent: number;
         multiOps: number;
         fanout: number;
+        rate?: number;
         root?: string;
         keep: boolean;
         json: boolean;
+        clientConfiguration?: string;
       }) => {
+        let secure: SecureClient = { tls: undefined, sasl: undefined, warnings: [] };
+        if (o.clientConfiguration !== undefined) {
+          try {
+            // only the file: the JVM flags of the environment are zkCli.sh's, not the bench's
+            secure = secureClient(clientProperties({}, o.clientConfiguration));
+          } catch (e) {
+            if (!(e instanceof ConfigError)) throw e;
+            console.error(`ark bench: ${e.message}`);
+            process.exit(2);
+          }
+          for (const w of secure.warnings) console.error(`ark bench: ${w}`);
+        }
         const names = o.workload === 'all' ? [...WORKLOADS] : o.workload.split(',').map((w) => w.trim());
         const bad = names.filter((n) => !(WORKLOADS as readonly string[]).includes(n));
         if (bad.length) {
@@ -78,7 +105,11 @@ export function registerBenchCommand(program: Command): void {
           console.error(`ark bench: --root "${o.root}" must be an absolute znode path such as /bench`);
           process.exit(2);
         }
-        if (!o.json) console.log(`ark bench: ${o.server}, ${o.sessions} sessions x ${o.window} outstanding, ${o.size}-byte znodes`);
+        const pace = o.rate !== undefined ? `open loop at ${o.rate} ops/s` : `${o.window} outstanding`;
+        if (!o.json) {
+          const how = [secure.tls ? 'TLS' : '', secure.sasl ? `SASL as ${secure.sasl.username}` : ''].filter(Boolean).join(', ');
+          console.log(`ark bench: ${o.server}${how ? ` (${how})` : ''}, ${o.sessions} sessions x ${pace}, ${o.size}-byte znodes`);
+        }
         const results: LoadResult[] = [];
         for (const [k, workload] of (names as WorkloadName[]).entries()) {
           const root = o.root ?? `/ark-bench-${process.pid}-${Date.now().toString(36)}-${k}`;
@@ -91,6 +122,7 @@ export function registerBenchCommand(program: Command): void {
               seconds: o.seconds,
               warmupSeconds: o.warmup,
               ...(o.count !== undefined ? { count: o.count } : {}),
+              ...(o.rate !== undefined ? { rate: o.rate } : {}),
               sizeBytes: o.size,
               readPercent: o.readPercent,
               multiOps: o.multiOps,
@@ -99,6 +131,8 @@ export function registerBenchCommand(program: Command): void {
               root,
               keep: o.keep,
               fanout: o.fanout,
+              ...(secure.tls ? { tls: secure.tls } : {}),
+              ...(secure.sasl ? { sasl: secure.sasl } : {}),
             });
             results.push(r);
             console.log(o.json ? JSON.stringify(r) : formatResult(r));

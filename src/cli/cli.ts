@@ -6,13 +6,17 @@
 // - standard input a pipe or file: one command per line, in order, no prompt; exits with the
 //   last command's code, as zkCli.
 // Exit codes as zkCli's: 0 done, 1 the command failed, 127 no such command; 2 for ark cli's own
-// options (-server, -timeout) that do not parse.
+// options (-server, -timeout, -client-configuration and the client properties) that do not parse.
+// TLS and SASL are configured as for zkCli.sh (clientconfig.ts): -client-configuration FILE and
+// the -D flags of CLIENT_JVMFLAGS / JVMFLAGS.
 import type { Command } from 'commander';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { parseConnectString } from '../client/paths.js';
+import { ConfigError } from '../config/error.js';
+import { clientProperties, secureClient, type SecureClient } from './clientconfig.js';
 import { EXIT_FAILED, Shell } from './shell.js';
 
 const EXIT_USAGE = 2;
@@ -25,8 +29,13 @@ const USAGE = `usage: ark cli [-server host:port[,host:port...][/chroot]] [-time
   -timeout     session timeout in ms (default 30000); also bounds each request; a command
                given here waits at most 10 s (or the timeout, if shorter) to connect
   -r           accept a read-only server
-  -client-configuration FILE   accepted for zkCli's command lines; ignored (no TLS or SASL yet)
+  -client-configuration FILE   the client's properties (as zkCli's): zookeeper.client.secure=true
+               with zookeeper.ssl.trustStore.* / keyStore.* for TLS; java.security.auth.login.config
+               (a JAAS file's Client section) for SASL DIGEST-MD5
   --json       print one JSON document per command (and per watch event) instead of zkCli's text
+
+The same properties are read from the -D flags of CLIENT_JVMFLAGS and JVMFLAGS, as zkCli.sh passes
+them; the file's win.
 
 Without a command: an interactive shell on a terminal, or one command per line from standard
 input. Commands are zkCli.sh's; type "help" in the shell for the list.
@@ -37,6 +46,7 @@ interface CliArgs {
   timeoutMs: number;
   readOnly: boolean;
   json: boolean;
+  clientConfiguration: string | undefined;
   command: string[];
 }
 
@@ -47,7 +57,14 @@ function fail(message: string): never {
 
 /** zkCli's options (-server, -timeout, -r, -waitforconnection) and --json, up to the first word that is none. */
 export function parseCliArgs(argv: string[]): CliArgs | 'help' {
-  const a: CliArgs = { server: 'localhost:2181', timeoutMs: 30000, readOnly: false, json: false, command: [] };
+  const a: CliArgs = {
+    server: 'localhost:2181',
+    timeoutMs: 30000,
+    readOnly: false,
+    json: false,
+    clientConfiguration: undefined,
+    command: [],
+  };
   for (let i = 0; i < argv.length; i++) {
     const t = argv[i]!;
     const value = (): string => {
@@ -64,9 +81,8 @@ export function parseCliArgs(argv: string[]): CliArgs | 'help' {
     } else if (t === '-r' || t === '--readonly') a.readOnly = true;
     else if (t === '-waitforconnection') {
       /* ark cli always waits before a command given on the command line */
-    } else if (t === '-client-configuration') {
-      process.stderr.write(`ark cli: -client-configuration ${value()} ignored: ark cli speaks plain TCP without SASL\n`);
-    } else if (t === '--json') a.json = true;
+    } else if (t === '-client-configuration') a.clientConfiguration = value();
+    else if (t === '--json') a.json = true;
     else if (t === '-h' || t === '--help' || t === '-help') return 'help';
     else if (t.startsWith('-')) fail(`unknown option ${t}\n${USAGE}`);
     else {
@@ -105,11 +121,21 @@ export async function runCli(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  let secure: SecureClient;
+  try {
+    secure = secureClient(clientProperties(process.env, parsed.clientConfiguration));
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`ark cli: ${e.message}\n`);
+    return EXIT_USAGE;
+  }
+  for (const w of secure.warnings) process.stderr.write(`ark cli: ${w}\n`);
   const shell = new Shell({
     server: parsed.server,
     timeoutMs: parsed.timeoutMs,
     readOnly: parsed.readOnly,
     json: parsed.json,
+    client: { ...(secure.tls ? { tls: secure.tls } : {}), ...(secure.sasl ? { sasl: secure.sasl } : {}) },
     io: {
       out: (t) => {
         process.stdout.write(t);
@@ -128,22 +154,34 @@ async function oneShot(shell: Shell, a: CliArgs): Promise<number> {
   // no watch or connection events: the process ends with the command
   shell.printWatches = false;
   const client = shell.connect();
+  // why the attempts failed (a certificate the client does not trust, a refused connection), for the error line
+  let lastFailure: string | undefined;
+  client.on('connectFailed', (f) => {
+    lastFailure = `${f.server}: ${f.reason}`;
+  });
   try {
     // long enough to pass a host that does not answer on to the next one, short enough that a
     // server that is down is said at once
     await client.waitForConnected({ timeoutMs: Math.min(a.timeoutMs, FIRST_CONNECT_MS) });
   } catch (e) {
     await shell.close({ quiet: true });
-    if (a.json)
-      process.stdout.write(
-        `${JSON.stringify({ error: { message: (e as Error).message, code: -4, name: 'ConnectionLoss', path: null } })}\n`,
+    if (a.json) process.stdout.write(`${JSON.stringify({ error: errorOf(e as Error, client.state === 'authFailed') })}\n`);
+    else
+      process.stderr.write(
+        `ark cli: ${(e as Error).message}${lastFailure && client.state !== 'authFailed' ? ` (last attempt: ${lastFailure})` : ''}\n`,
       );
-    else process.stderr.write(`ark cli: ${(e as Error).message}\n`);
     return EXIT_FAILED;
   }
   const code = await shell.run(a.command);
   await shell.close({ quiet: true });
   return code;
+}
+
+/** --json's error document for a first connection that did not come: AuthFailed (-115) or ConnectionLoss (-4). */
+function errorOf(e: Error, authFailed: boolean): Record<string, unknown> {
+  return authFailed
+    ? { message: e.message, code: -115, name: 'AuthFailed', path: null }
+    : { message: e.message, code: -4, name: 'ConnectionLoss', path: null };
 }
 
 async function batch(shell: Shell): Promise<number> {

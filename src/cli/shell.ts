@@ -34,7 +34,7 @@ export interface ShellOptions {
   readOnly: boolean;
   json: boolean;
   io: ShellIO;
-  /** for tests: options passed on to the client */
+  /** options passed on to the client: TLS and SASL (cli.ts: zkCli's client properties), tests' settings */
   client?: Partial<ClientOptions>;
 }
 
@@ -364,6 +364,7 @@ const STATE_NAME: Record<ClientState, string> = {
   readOnly: 'CONNECTEDREADONLY',
   suspended: 'CONNECTING',
   expired: 'CLOSED',
+  authFailed: 'AUTH_FAILED',
   closed: 'CLOSED',
 };
 
@@ -1082,6 +1083,8 @@ export class Shell {
         await c.waitForConnected({ timeoutMs: Math.min(this.o.timeoutMs, CONNECT_WAIT_MS) });
       } catch {
         if (!alive(c)) throw notConnected();
+        // SASL refused: the session is finished, and requests fail with AuthFailed (the Java client's AUTH_FAILED)
+        if (c.state === 'authFailed') throw new KeeperError(ErrorCode.AuthFailed);
         throw new KeeperError(ErrorCode.ConnectionLoss);
       }
     }
@@ -1112,6 +1115,7 @@ export class Shell {
       if (state) this.event(c, { type: 'None', state: state as WatchedEvent['state'], path: '', zxid: -1 });
     });
     c.on('authFailed', () => this.event(c, { type: 'None', state: 'AuthFailed', path: '', zxid: -1 }));
+    c.on('saslAuthenticated', () => this.event(c, { type: 'None', state: 'SaslAuthenticated', path: '', zxid: -1 }));
     return c;
   }
 

@@ -15,6 +15,12 @@
 //        │                                                            (terminal unless renewSession)
 //        └──(read-only server)──> readOnly [READ_ONLY] ... behaves as connected
 //   any state ──close()──> closed
+//   connecting / suspended ──SASL refused──> authFailed (terminal, as the Java client's AUTH_FAILED)
+//
+// With SASL (ClientOptions.sasl), a handshake is followed by the SASL exchange before the
+// connection carries anything else (ZooKeeperSaslClient; ClientCnxnSocket holds other packets
+// while tunnelAuthInProgress): the machine waits in 'authenticating' until the shell reports the
+// exchange's end, then the session is established as above. On every reconnect it authenticates again.
 //
 // Timing (ClientCnxn): a connection attempt (TCP + handshake) gets connectTimeoutMs (default the
 // session timeout divided by the number of hosts); once connected, a ping goes out when nothing
@@ -28,7 +34,7 @@
 import type { ConnectRequest } from '../wire/protocol.js';
 import { formatHostPort, type HostPort } from './paths.js';
 
-export type ClientState = 'connecting' | 'connected' | 'readOnly' | 'suspended' | 'expired' | 'closed';
+export type ClientState = 'connecting' | 'connected' | 'readOnly' | 'suspended' | 'expired' | 'authFailed' | 'closed';
 
 export type MachineInput =
   | { type: 'start'; now: number }
@@ -45,6 +51,10 @@ export type MachineInput =
   | { type: 'received'; attempt: number; now: number; zxid?: number }
   /** a request went out on the attempt's connection */
   | { type: 'sent'; attempt: number; now: number }
+  /** the SASL exchange on the attempt's connection succeeded */
+  | { type: 'authenticated'; attempt: number; now: number }
+  /** the server refused the SASL credentials (or the exchange failed): terminal */
+  | { type: 'authFailed'; attempt: number; now: number; reason: string }
   /** a read-only connection found a read-write server (by `isro`): move there */
   | { type: 'rwServerFound'; host: HostPort; now: number }
   | { type: 'close'; now: number }
@@ -62,6 +72,8 @@ export type Action =
    */
   | { type: 'attemptFailed'; host: HostPort; reason: string; code?: string }
   | { type: 'ping'; attempt: number }
+  /** run the SASL exchange on this connection (its handshake is done); report authenticated / authFailed */
+  | { type: 'authenticate'; attempt: number }
   /**
    * The session is usable on this connection: the shell sends auth, re-registers watches, then
    * flushes queued requests. newSession: the session id differs from the one before (or there
@@ -83,6 +95,7 @@ export type StateEvent =
   | { type: 'readOnly'; sessionId: bigint; server: string; timeoutMs: number }
   | { type: 'suspended'; reason: string }
   | { type: 'expired'; reason: 'server' | 'local'; sessionId: bigint }
+  | { type: 'authFailed'; reason: string }
   | { type: 'closed' };
 
 export interface MachineOptions {
@@ -99,6 +112,8 @@ export interface MachineOptions {
   renewSession?: boolean;
   /** resume this session instead of starting one */
   session?: { id: bigint; passwd: Buffer };
+  /** authenticate with SASL after every handshake, before anything else is sent */
+  sasl?: boolean;
   /** how long close() waits for the closeSession reply */
   closeTimeoutMs?: number;
   /** a uniform random number in [0, 1) */
@@ -110,6 +125,7 @@ type Phase =
   | { kind: 'waiting'; until: number }
   | { kind: 'opening'; attempt: number; host: HostPort; deadline: number }
   | { kind: 'handshaking'; attempt: number; host: HostPort; deadline: number; resuming: boolean }
+  | { kind: 'authenticating'; attempt: number; host: HostPort; deadline: number; newSession: boolean; readOnly: boolean; timeOutMs: number }
   | { kind: 'open'; attempt: number; host: HostPort; lastSent: number; probeAt: number; probeEveryMs: number }
   | { kind: 'closing'; attempt: number; deadline: number }
   | { kind: 'closed' };
@@ -161,7 +177,8 @@ export class ConnectionMachine {
   }
 
   get currentHost(): HostPort | null {
-    return this.phase.kind === 'open' || this.phase.kind === 'opening' || this.phase.kind === 'handshaking' ? this.phase.host : null;
+    const p = this.phase;
+    return p.kind === 'open' || p.kind === 'opening' || p.kind === 'handshaking' || p.kind === 'authenticating' ? p.host : null;
   }
 
   get isClosed(): boolean {
@@ -198,6 +215,7 @@ export class ConnectionMachine {
         break;
       case 'opening':
       case 'handshaking':
+      case 'authenticating':
         min(p.deadline);
         break;
       case 'open':
@@ -227,6 +245,10 @@ export class ConnectionMachine {
         return this.onSocketClosed(input.attempt, input.now, input.reason, input.code);
       case 'handshake':
         return this.onHandshake(input);
+      case 'authenticated':
+        return this.onAuthenticated(input.attempt, input.now);
+      case 'authFailed':
+        return this.onAuthFailed(input.attempt, input.reason);
       case 'received':
         return this.onReceived(input.attempt, input.now, input.zxid);
       case 'sent':
@@ -256,6 +278,10 @@ export class ConnectionMachine {
       case 'handshaking':
         if (now >= p.deadline)
           this.attemptFailed(p, now, `no session from ${formatHostPort(p.host)} within ${this.connectTimeoutMs} ms`, 'ETIMEDOUT');
+        break;
+      case 'authenticating':
+        if (now >= p.deadline)
+          this.attemptFailed(p, now, `SASL with ${formatHostPort(p.host)} not done within ${this.connectTimeoutMs} ms`, 'ETIMEDOUT');
         break;
       case 'open':
         if (now - this.heardAt >= this.readTimeoutMs) {
@@ -311,6 +337,7 @@ export class ConnectionMachine {
     switch (p.kind) {
       case 'opening':
       case 'handshaking':
+      case 'authenticating':
         if (p.attempt === attempt) this.attemptFailed(p, now, reason, code, false);
         break;
       case 'open':
@@ -340,26 +367,56 @@ export class ConnectionMachine {
     this.negotiatedTimeoutMs = h.timeOutMs;
     this.hasSession = true;
     if (!h.readOnly) this.seenRwServer = true;
-    this.failures = 0;
     this.heardAt = h.now;
+    const a = { attempt: h.attempt, host: p.host, newSession, readOnly: h.readOnly, timeOutMs: h.timeOutMs };
+    if (this.opts.sasl) {
+      this.phase = { kind: 'authenticating', ...a, deadline: p.deadline };
+      this.actions.push({ type: 'authenticate', attempt: h.attempt });
+      return;
+    }
+    this.open(a, h.now);
+  }
+
+  private onAuthenticated(attempt: number, now: number): void {
+    const p = this.phase;
+    if (p.kind !== 'authenticating' || p.attempt !== attempt) return;
+    this.heardAt = now;
+    this.open(p, now);
+  }
+
+  /**
+   * The server refused the credentials: the Java client goes to AUTH_FAILED and stops (its event
+   * thread's "event of death"); sending them again to every server would not help.
+   */
+  private onAuthFailed(attempt: number, reason: string): void {
+    const p = this.phase;
+    if (p.kind !== 'authenticating' || p.attempt !== attempt) return;
+    this.actions.push({ type: 'drop', attempt, reason });
+    this.phase = { kind: 'closed' };
+    this.setState('authFailed', { type: 'authFailed', reason });
+  }
+
+  /** The session is usable on this connection. */
+  private open(a: { attempt: number; host: HostPort; newSession: boolean; readOnly: boolean; timeOutMs: number }, now: number): void {
+    this.failures = 0;
     this.phase = {
       kind: 'open',
-      attempt: h.attempt,
-      host: p.host,
-      lastSent: h.now,
-      probeAt: h.now + PROBE_MIN_MS,
+      attempt: a.attempt,
+      host: a.host,
+      lastSent: now,
+      probeAt: now + PROBE_MIN_MS,
       probeEveryMs: PROBE_MIN_MS,
     };
-    this.actions.push({ type: 'established', attempt: h.attempt, newSession, readOnly: h.readOnly, host: p.host });
-    const info = { sessionId: this.sessionId, server: formatHostPort(p.host), timeoutMs: h.timeOutMs };
-    if (h.readOnly) this.setState('readOnly', { type: 'readOnly', ...info });
-    else if (newSession) this.setState('connected', { type: 'connected', ...info });
+    this.actions.push({ type: 'established', attempt: a.attempt, newSession: a.newSession, readOnly: a.readOnly, host: a.host });
+    const info = { sessionId: this.sessionId, server: formatHostPort(a.host), timeoutMs: a.timeOutMs };
+    if (a.readOnly) this.setState('readOnly', { type: 'readOnly', ...info });
+    else if (a.newSession) this.setState('connected', { type: 'connected', ...info });
     else this.setState('connected', { type: 'reconnected', ...info });
   }
 
   private onReceived(attempt: number, now: number, zxid: number | undefined): void {
     const p = this.phase;
-    if ((p.kind !== 'open' && p.kind !== 'closing') || p.attempt !== attempt) return;
+    if ((p.kind !== 'open' && p.kind !== 'closing' && p.kind !== 'authenticating') || p.attempt !== attempt) return;
     this.heardAt = now;
     if (zxid !== undefined && zxid > this.lastZxid) this.lastZxid = zxid;
   }
@@ -380,7 +437,7 @@ export class ConnectionMachine {
     const p = this.phase;
     if (p.kind === 'closing') return;
     if (p.kind === 'closed') {
-      // an expired client that does not renew is already finished; close() only says so
+      // an expired (not renewing) or auth-failed client is already finished; close() only says so
       if (this.state !== 'closed') this.setState('closed', { type: 'closed' });
       return;
     }
@@ -393,7 +450,8 @@ export class ConnectionMachine {
       };
       return;
     }
-    if (p.kind === 'opening' || p.kind === 'handshaking') this.actions.push({ type: 'drop', attempt: p.attempt, reason: 'client closed' });
+    if (p.kind === 'opening' || p.kind === 'handshaking' || p.kind === 'authenticating')
+      this.actions.push({ type: 'drop', attempt: p.attempt, reason: 'client closed' });
     this.phase = { kind: 'closed' };
     this.setState('closed', { type: 'closed' });
   }
@@ -449,7 +507,7 @@ export class ConnectionMachine {
 
   private sessionExpired(now: number, reason: 'server' | 'local'): void {
     const p = this.phase;
-    if (p.kind === 'opening' || p.kind === 'handshaking')
+    if (p.kind === 'opening' || p.kind === 'handshaking' || p.kind === 'authenticating')
       this.actions.push({ type: 'drop', attempt: p.attempt, reason: 'session expired' });
     const sessionId = this.sessionId;
     this.hasSession = false;

@@ -183,13 +183,20 @@ export type EventTypeName =
   | 'DataWatchRemoved'
   | 'ChildWatchRemoved'
   | 'PersistentWatchRemoved';
-export type KeeperStateName = 'SyncConnected' | 'Disconnected' | 'Expired' | 'Closed' | 'AuthFailed' | 'ConnectedReadOnly';
+export type KeeperStateName =
+  | 'SyncConnected'
+  | 'Disconnected'
+  | 'Expired'
+  | 'Closed'
+  | 'AuthFailed'
+  | 'ConnectedReadOnly'
+  | 'SaslAuthenticated';
 
 /**
  * What a Watcher receives. Node events carry the client path (chroot stripped) and the zxid of
  * the change (-1 for events the client makes itself). A watcher whose watch ends because the
- * session expired or the client closed gets one last event: type 'None', state 'Expired' or
- * 'Closed', path ''.
+ * session expired, the client closed or SASL failed gets one last event: type 'None', state
+ * 'Expired', 'Closed' or 'AuthFailed', path ''.
  */
 export interface WatchedEvent {
   type: EventTypeName;

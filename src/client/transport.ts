@@ -3,8 +3,41 @@
 // frameBytesMax is not buffered: its 16-byte reply header is handed up (so the request it
 // answers can fail with a clear error) and the rest is skipped, and the connection lives on --
 // a too-large getChildren must not turn into an endless reconnect loop (apache/helix#962).
+// With TLS options the connection is TLS (ZooKeeper's ClientCnxnSocketNetty with
+// zookeeper.client.secure=true): the handshake counts as open once TLS is up and the server's
+// certificate checked.
 import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { HostPort } from './paths.js';
+
+/**
+ * TLS to the servers (the Java client's zookeeper.client.secure=true with ClientX509Util's
+ * zookeeper.ssl.* settings). ca: the trusted certificates (default: Node's root CAs, as Java's
+ * default trust store); cert/key or pfx: the client's certificate, for servers that ask for one
+ * (ssl.clientAuth) and x509 authentication.
+ */
+export interface ClientTlsOptions
+  extends Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | 'pfx' | 'passphrase' | 'servername' | 'minVersion' | 'maxVersion' | 'ciphers'> {
+  /**
+   * check that the server's certificate names the host connected to (its DNS or IP subject
+   * alternative names), as zookeeper.ssl.hostnameVerification does; default true. The
+   * certificate chain is checked either way.
+   */
+  hostnameVerification?: boolean;
+}
+
+/**
+ * Node's TLS client options for ClientTlsOptions: the chain is always checked; the host name only
+ * with hostnameVerification (default on, as ZooKeeper's client).
+ */
+export function tlsConnectionOptions(o: ClientTlsOptions): ConnectionOptions {
+  const { hostnameVerification, ...rest } = o;
+  return {
+    ...rest,
+    rejectUnauthorized: true,
+    ...(hostnameVerification === false ? { checkServerIdentity: () => undefined } : {}),
+  };
+}
 
 export interface TransportHandlers {
   onOpen(): void;
@@ -32,11 +65,17 @@ export class Transport {
     readonly host: HostPort,
     private readonly frameBytesMax: number,
     private readonly h: TransportHandlers,
+    tls?: ConnectionOptions,
+    /** a Unix domain socket to connect to instead of host:port (ClientOptions.socketPath) */
     socketPath?: string,
   ) {
-    const s = socketPath !== undefined ? netConnect({ path: socketPath }) : netConnect({ host: host.host, port: host.port, noDelay: true });
+    const s = tls
+      ? tlsConnect({ ...tls, host: host.host, port: host.port }).setNoDelay(true)
+      : socketPath !== undefined
+        ? netConnect({ path: socketPath })
+        : netConnect({ host: host.host, port: host.port, noDelay: true });
     this.socket = s;
-    s.on('connect', () => {
+    s.on(tls ? 'secureConnect' : 'connect', () => {
       if (!this.dead) h.onOpen();
     });
     s.on('data', (chunk: Buffer) => this.onData(chunk));

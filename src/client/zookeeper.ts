@@ -11,7 +11,9 @@
 // SessionExpiredError. Replies arrive in request order (ZooKeeper's FIFO client order), and a
 // watch event is delivered before the reply that follows it on the wire.
 import { EventEmitter } from 'node:events';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import type { ConnectionOptions } from 'node:tls';
+import type { ClientTlsOptions } from './transport.js';
 import { JuteReader, JuteWriter } from '../wire/jute.js';
 import {
   AddWatchMode,
@@ -76,10 +78,14 @@ import {
   type HostPort,
 } from './paths.js';
 import { withRetry, type RetryOptions } from './retry.js';
-import { Transport, probeReadWrite } from './transport.js';
+import { DigestMd5Client, type SaslCredentials } from './sasl.js';
+import { Transport, probeReadWrite, tlsConnectionOptions } from './transport.js';
 import { SET_WATCHES_BYTES_MAX, WatchRegistry, kindsOf, removedEventType, splitSetWatches, type WatchKind } from './watches.js';
 
 export type { ClientState } from './machine.js';
+export type { SaslCredentials } from './sasl.js';
+
+export type { ClientTlsOptions } from './transport.js';
 
 export interface ClientOptions {
   /** requested session timeout; the server grants one within its min/max (2-20 ticks by default). Default 30000 */
@@ -99,6 +105,14 @@ export interface ClientOptions {
   renewSession?: boolean;
   /** resume an existing session (its id and password, e.g. from another client's sessionId / sessionPassword) */
   session?: { id: bigint; password: Buffer };
+  /** TLS to every server (true: default trust, no client certificate) */
+  tls?: ClientTlsOptions | true;
+  /**
+   * SASL DIGEST-MD5 (a JAAS Client section's DigestLoginModule username/password): authenticate on
+   * every connection, after the handshake and before any other request, as the Java client's
+   * ZooKeeperSaslClient. A refusal is final: state 'authFailed', requests fail with AuthFailedError.
+   */
+  sasl?: SaslCredentials;
   /** credentials sent on every connection before any request (ZooKeeper's addAuthInfo) */
   auth?: Array<{ scheme: string; auth: string | Buffer }>;
   /** the largest reply accepted, in bytes; a larger one fails its request with MarshallingError. Default 16 MiB */
@@ -182,8 +196,13 @@ export interface ClientEvents {
    * ENOTFOUND, ...), or ETIMEDOUT when no session came within connectTimeoutMs
    */
   connectFailed: (info: { server: string; reason: string; code?: string }) => void;
-  /** the server refused credentials given to addAuth (or ClientOptions.auth); they are not sent again */
-  authFailed: (info: { scheme: string }) => void;
+  /**
+   * the server refused credentials given to addAuth (or ClientOptions.auth; they are not sent
+   * again), or SASL failed (scheme 'sasl': the client is finished, state 'authFailed')
+   */
+  authFailed: (info: { scheme: string; reason?: string }) => void;
+  /** SASL succeeded on a connection (the Java client's SaslAuthenticated event) */
+  saslAuthenticated: (info: { username: string; server: string }) => void;
   closed: () => void;
   /** watch events for watches set with `watch: true` */
   watch: (event: WatchedEvent) => void;
@@ -289,6 +308,11 @@ export class ZooKeeperClient extends EventEmitter {
   private readonly renew: boolean;
   private closeAttempt: number | null = null;
   private readonly socketPath: string | undefined;
+  private readonly tls: ConnectionOptions | undefined;
+  private readonly sasl: SaslCredentials | undefined;
+  /** the SASL exchange under way (one connection at a time) */
+  private saslRun: { attempt: number; xid: number; client: DigestMd5Client } | null = null;
+  private authFailedReason = '';
 
   constructor(connectString: string, options: ClientOptions = {}) {
     super();
@@ -302,6 +326,10 @@ export class ZooKeeperClient extends EventEmitter {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 0;
     this.socketPath = options.socketPath;
     this.renew = options.renewSession ?? true;
+    this.tls = options.tls === undefined ? undefined : tlsConnectionOptions(options.tls === true ? {} : options.tls);
+    if (options.sasl && (options.sasl.mechanism ?? 'DIGEST-MD5') !== 'DIGEST-MD5')
+      throw new Error(`SASL mechanism ${String(options.sasl.mechanism)}: only DIGEST-MD5 is offered`);
+    this.sasl = options.sasl;
     for (const a of options.auth ?? []) this.authInfo.push({ scheme: a.scheme, auth: toAuthBytes(a.auth), waiters: [] });
     this.machine = new ConnectionMachine({
       hosts: cs.hosts,
@@ -310,6 +338,7 @@ export class ZooKeeperClient extends EventEmitter {
       ...(options.reconnectDelayMs ? { reconnectDelayMs: options.reconnectDelayMs } : {}),
       allowReadOnly: options.allowReadOnly === true,
       renewSession: this.renew,
+      sasl: this.sasl !== undefined,
       ...(options.session ? { session: { id: options.session.id, passwd: options.session.password } } : {}),
       random: options.random ?? Math.random,
     });
@@ -318,7 +347,7 @@ export class ZooKeeperClient extends EventEmitter {
 
   // ---------- session and state ----------
 
-  /** connecting | connected | readOnly | suspended | expired | closed */
+  /** connecting | connected | readOnly | suspended | expired | authFailed | closed */
   get state(): ClientState {
     return this.machine.state;
   }
@@ -846,18 +875,23 @@ export class ZooKeeperClient extends EventEmitter {
   }
 
   /** Ends every watch: each watcher gets one last event with state Expired or Closed. */
-  private endWatches(state: 'Expired' | 'Closed'): void {
+  private endWatches(state: 'Expired' | 'Closed' | 'AuthFailed'): void {
     for (const w of this.watches.clear()) this.deliver(w, { type: 'None', state, path: '', zxid: -1 });
   }
 
   // ---------- requests ----------
 
   private finished(): boolean {
-    return this.state === 'closed' || (this.state === 'expired' && !this.renew);
+    return this.state === 'closed' || this.state === 'authFailed' || (this.state === 'expired' && !this.renew);
   }
 
-  private finishedError(): KeeperError {
-    return this.state === 'expired' ? new SessionExpiredError() : new ConnectionClosedError();
+  private finishedError(path?: string): KeeperError {
+    if (this.state === 'authFailed') {
+      const e = new AuthFailedError(path);
+      e.message = `${e.message}: ${this.authFailedReason}`;
+      return e;
+    }
+    return this.state === 'expired' ? new SessionExpiredError(path) : new ConnectionClosedError(path);
   }
 
   private submit<T>(
@@ -1044,6 +1078,10 @@ export class ZooKeeperClient extends EventEmitter {
       });
       return;
     }
+    if (this.saslRun?.attempt === attempt) {
+      this.onSaslReply(attempt, frame);
+      return;
+    }
     if (attempt !== this.connectedAttempt && attempt !== this.closeAttempt) return;
     const r = new JuteReader(frame);
     let xid: number;
@@ -1151,6 +1189,71 @@ export class ZooKeeperClient extends EventEmitter {
     for (const w of a.waiters.splice(0)) w.resolve();
   }
 
+  // ---------- SASL ----------
+
+  /** Starts the exchange on a connection whose handshake is done: the empty first token (DIGEST-MD5 has no initial response). */
+  private startSasl(attempt: number): void {
+    const client = new DigestMd5Client(this.sasl!, randomBytes(24).toString('base64'));
+    this.saslRun = { attempt, xid: 0, client };
+    this.sendSasl(attempt, client.initial());
+  }
+
+  private sendSasl(attempt: number, token: Buffer): void {
+    const run = this.saslRun!;
+    run.xid = this.nextXid();
+    this.sendSpecial(attempt, run.xid, { type: OpCode.sasl, req: { token } });
+  }
+
+  /**
+   * A reply to a SASL request (SetSASLResponse: the server's next token). An error code, or a
+   * token the exchange cannot take, fails it for good (ZooKeeperSaslClient: SaslState.FAILED, the
+   * client's AUTH_FAILED state).
+   */
+  private onSaslReply(attempt: number, frame: Buffer): void {
+    const run = this.saslRun!;
+    const now = Date.now();
+    let step: ReturnType<DigestMd5Client['step']>;
+    try {
+      const r = new JuteReader(frame);
+      const xid = r.int();
+      r.long();
+      const err = r.int();
+      this.machine.step({ type: 'received', attempt, now });
+      if (xid === Xid.ping) return;
+      if (xid !== run.xid) throw new Error(`reply xid ${xid} during SASL (expected ${run.xid})`);
+      if (err !== 0) {
+        this.saslFailed(attempt, `${this.hostOf(attempt)} refused the SASL credentials of ${this.sasl!.username} (error ${err})`);
+        return;
+      }
+      step = run.client.step(Buffer.from(r.bufferOrNull() ?? Buffer.alloc(0)));
+    } catch (e) {
+      this.saslRun = null;
+      this.brokenStream(attempt, `bad SASL reply: ${(e as Error).message}`);
+      return;
+    }
+    if (step.kind === 'send') this.sendSasl(attempt, step.token);
+    else if (step.kind === 'failure') this.saslFailed(attempt, `SASL with ${this.hostOf(attempt)} failed: ${step.reason}`);
+    else {
+      this.saslRun = null;
+      const server = this.hostOf(attempt);
+      this.step({ type: 'authenticated', attempt, now });
+      // after SyncConnected, as the Java client's event thread delivers them
+      this.safeEmit('saslAuthenticated', { username: this.sasl!.username, server });
+    }
+  }
+
+  private hostOf(attempt: number): string {
+    const h = this.transports.get(attempt)?.host;
+    return h ? formatHostPort(h) : 'the server';
+  }
+
+  private saslFailed(attempt: number, reason: string): void {
+    this.saslRun = null;
+    this.authFailedReason = reason;
+    this.safeEmit('authFailed', { scheme: 'sasl', reason });
+    this.step({ type: 'authFailed', attempt, now: Date.now(), reason });
+  }
+
   private brokenStream(attempt: number, reason: string): void {
     this.transports.get(attempt)?.destroy();
     this.transports.delete(attempt);
@@ -1191,9 +1294,11 @@ export class ZooKeeperClient extends EventEmitter {
             onClose: (reason, code) => {
               this.transports.delete(attempt);
               this.handshaking.delete(attempt);
+              if (this.saslRun?.attempt === attempt) this.saslRun = null;
               this.step({ type: 'socketClosed', attempt, now: Date.now(), reason, ...(code !== undefined ? { code } : {}) });
             },
           },
+          this.tls,
           this.socketPath,
         );
         this.transports.set(attempt, t);
@@ -1208,10 +1313,14 @@ export class ZooKeeperClient extends EventEmitter {
         this.transports.get(a.attempt)?.write(w.take());
         return;
       }
+      case 'authenticate':
+        this.startSasl(a.attempt);
+        return;
       case 'drop':
         this.transports.get(a.attempt)?.destroy();
         this.transports.delete(a.attempt);
         this.handshaking.delete(a.attempt);
+        if (this.saslRun?.attempt === a.attempt) this.saslRun = null;
         if (this.connectedAttempt === a.attempt) this.connectedAttempt = null;
         return;
       case 'ping':
@@ -1295,6 +1404,7 @@ export class ZooKeeperClient extends EventEmitter {
   private onState(state: ClientState, previous: ClientState, event: StateEvent): void {
     if (state === 'closed') this.finishClosed();
     if (state === 'expired' && !this.renew) this.finishExpired();
+    if (state === 'authFailed') this.finishAuthFailed();
     for (const w of [...this.stateWaiters]) w(state);
     this.safeEmit('state', state, previous);
     switch (event.type) {
@@ -1308,6 +1418,8 @@ export class ZooKeeperClient extends EventEmitter {
         break;
       case 'expired':
         this.safeEmit('expired', { reason: event.reason, sessionId: event.sessionId });
+        break;
+      case 'authFailed':
         break;
       case 'closed':
         this.safeEmit('closed');
@@ -1327,6 +1439,16 @@ export class ZooKeeperClient extends EventEmitter {
     for (const a of this.authInfo) for (const w of a.waiters.splice(0)) w.reject(new ConnectionClosedError());
     this.endWatches('Closed');
     this.clearTimer();
+  }
+
+  /** SASL was refused: everything waiting fails with AuthFailedError, as the Java client's requests do in AUTH_FAILED. */
+  private finishAuthFailed(): void {
+    this.finishExpired();
+    this.connectedAttempt = null;
+    this.failInflight((path) => this.finishedError(path));
+    for (const p of this.queue.splice(0)) this.settle(p, this.finishedError(p.path));
+    for (const a of this.authInfo) for (const w of a.waiters.splice(0)) w.reject(this.finishedError());
+    this.endWatches('AuthFailed');
   }
 
   private finishExpired(): void {

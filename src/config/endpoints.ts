@@ -1,6 +1,8 @@
 // The operator's ways in beside the client protocol: the four-letter words the client port
 // answers, the AdminServer, and the Prometheus metrics endpoint.
 
+import { adminHttpsSettings, metricsHttpsSettings } from './https.js';
+import { METRICS_HTTPS_KEYS } from './keys.js';
 import { checkPort, decodeJavaInt, javaParseBoolean, javaTrim, parseJavaInt } from './javavalues.js';
 import type { PrometheusConfig, ServerConfig } from './serverconfig.js';
 import type { QuorumKeys, SystemProperties } from './settings.js';
@@ -31,10 +33,11 @@ export function fourLetterWhitelist(sys: SystemProperties): Set<string> {
   return words;
 }
 
-/** admin.*: ZooKeeper enables its AdminServer unless admin.enableServer says otherwise. */
+/** admin.*: ZooKeeper enables its AdminServer unless admin.enableServer says otherwise; HTTPS as https.ts reads it. */
 export function adminServerSettings(
   sys: SystemProperties,
-): Pick<ServerConfig, 'adminEnabled' | 'adminServerPort' | 'adminServerAddress' | 'adminConsoleEnabled'> {
+  warnings: string[],
+): Pick<ServerConfig, 'adminEnabled' | 'adminServerPort' | 'adminServerAddress' | 'adminSecurity' | 'adminTls' | 'adminConsoleEnabled'> {
   const adminEnabled = javaParseBoolean(sys.get('admin.enableServer') ?? 'true');
   const portRaw = sys.get('admin.serverPort');
   const portKey = sys.key('admin.serverPort');
@@ -42,12 +45,14 @@ export function adminServerSettings(
   const adminServerAddress = sys.get('admin.serverAddress') || DEFAULT_ADMIN_SERVER_ADDRESS;
   // Ark's web console (admin.console.enabled, default true): served by the AdminServer, so off with it
   const adminConsoleEnabled = adminEnabled && javaParseBoolean(sys.get('admin.console.enabled') ?? 'true');
-  return { adminEnabled, adminServerPort, adminServerAddress, adminConsoleEnabled };
+  return { adminEnabled, adminServerPort, adminServerAddress, adminConsoleEnabled, ...adminHttpsSettings(sys, adminEnabled, warnings) };
 }
 
 /**
  * metricsProvider.*: PrometheusMetricsProvider reads httpHost (default 0.0.0.0), httpPort (Integer.parseInt,
- * default 7000 as in ZooKeeper 3.6-3.8) and exportJvmInfo (Boolean.parseBoolean, default true).
+ * default 7000 as in ZooKeeper 3.6-3.9) and exportJvmInfo (Boolean.parseBoolean, default true); with
+ * httpsPort (https.ts) set, httpPort is off unless set (ZOOKEEPER-4798), and the same port for both
+ * serves HTTP and HTTPS on one port (ZOOKEEPER-5029).
  */
 export function prometheusSettings(q: QuorumKeys, warnings: string[]): PrometheusConfig | null {
   const className = q.get('metricsProvider.className');
@@ -58,16 +63,20 @@ export function prometheusSettings(q: QuorumKeys, warnings: string[]): Prometheu
         `metricsProvider.className: '${className}' is not a metrics provider Ark has (${PROMETHEUS_PROVIDER_CLASS}, or 'prometheus'); no metrics endpoint`,
       );
     }
-    for (const k of ['metricsProvider.httpHost', 'metricsProvider.httpPort', 'metricsProvider.exportJvmInfo']) {
+    for (const k of ['metricsProvider.httpHost', 'metricsProvider.httpPort', 'metricsProvider.exportJvmInfo', ...METRICS_HTTPS_KEYS]) {
       if (q.get(k) !== undefined) warnings.push(`${k}: ignored, metricsProvider.className does not name ${PROMETHEUS_PROVIDER_CLASS}`);
     }
     return null;
   }
+  const https = metricsHttpsSettings(q);
   const portRaw = q.get('metricsProvider.httpPort');
+  // -1 is the provider's "not set"; unset beside an httpsPort means HTTPS only
   const httpPort =
-    portRaw === undefined
-      ? DEFAULT_METRICS_HTTP_PORT
+    portRaw === undefined || javaTrim(portRaw) === '-1'
+      ? https.httpsPort === null
+        ? DEFAULT_METRICS_HTTP_PORT
+        : null
       : checkPort('metricsProvider.httpPort', portRaw, parseJavaInt('metricsProvider.httpPort', portRaw));
   const httpHost = q.get('metricsProvider.httpHost') || DEFAULT_METRICS_HTTP_HOST;
-  return { httpHost, httpPort, exportProcessMetrics: javaParseBoolean(q.get('metricsProvider.exportJvmInfo') ?? 'true') };
+  return { httpHost, httpPort, ...https, exportProcessMetrics: javaParseBoolean(q.get('metricsProvider.exportJvmInfo') ?? 'true') };
 }

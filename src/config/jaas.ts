@@ -21,6 +21,10 @@ export interface JaasEntry {
 
 export type JaasConfig = Map<string, JaasEntry[]>;
 
+/** ZooKeeper's login module for SASL DIGEST-MD5 (users in Server, username/password in Client) */
+export const DIGEST_MODULE = 'org.apache.zookeeper.server.auth.DigestLoginModule';
+export const KERBEROS_MODULE = 'com.sun.security.auth.module.Krb5LoginModule';
+
 export class JaasError extends Error {
   constructor(message: string) {
     super(message);
@@ -168,4 +172,27 @@ export function loginConfigFromJvmFlags(flags: string | undefined): string | und
     found = /^["']/.test(v) ? v.slice(1, -1) : v;
   }
   return found;
+}
+
+/**
+ * The credentials of a client section (`Client` by default, zookeeper.sasl.clientconfig): its
+ * DigestLoginModule's username and password options, as ZooKeeper's SaslClientCallbackHandler
+ * takes them. Kerberos or another module, or a missing option, throws JaasError.
+ */
+export function digestClientCredentials(entries: readonly JaasEntry[], section: string): { username: string; password: string } {
+  for (const e of entries) {
+    if (e.module === KERBEROS_MODULE) {
+      throw new JaasError(
+        `the ${section} section uses ${KERBEROS_MODULE}: Kerberos (GSSAPI) is not supported; use ${DIGEST_MODULE} (SASL DIGEST-MD5) or a client certificate`,
+      );
+    }
+    if (e.module !== DIGEST_MODULE)
+      throw new JaasError(`the ${section} section's login module ${e.module} is not supported (only ${DIGEST_MODULE})`);
+  }
+  const digest = entries.find((e) => e.module === DIGEST_MODULE);
+  const username = digest?.options.get('username');
+  const password = digest?.options.get('password');
+  if (digest === undefined || username === undefined || password === undefined)
+    throw new JaasError(`the ${section} section's ${DIGEST_MODULE} needs username="..." and password="..."`);
+  return { username, password };
 }

@@ -3,6 +3,21 @@
 // ZooKeeper reads. Ark acts on some of each kind (honoured), accepts the rest ZooKeeper knows
 // with a warning (unhonoured), and keeps unknown keys as system properties, as ZooKeeper does.
 
+/** PrometheusMetricsProvider's HTTPS settings (ZooKeeper's master), as zoo.cfg spells them: config/https.ts. */
+export const METRICS_HTTPS_KEYS = [
+  'metricsProvider.httpsPort',
+  'metricsProvider.ssl.keyStore.location',
+  'metricsProvider.ssl.keyStore.password',
+  'metricsProvider.ssl.keyStore.type',
+  'metricsProvider.ssl.trustStore.location',
+  'metricsProvider.ssl.trustStore.password',
+  'metricsProvider.ssl.trustStore.type',
+  'metricsProvider.ssl.need.client.auth',
+  'metricsProvider.ssl.want.client.auth',
+  'metricsProvider.ssl.enabledProtocols',
+  'metricsProvider.ssl.ciphersuites',
+] as const;
+
 /**
  * Keys that ZooKeeper's QuorumPeerConfig handles itself (they never become
  * system properties). Everything else becomes the system property
@@ -32,6 +47,17 @@ const QUORUM_HONOURED = [
   'metricsProvider.httpHost',
   'metricsProvider.httpPort',
   'metricsProvider.exportJvmInfo',
+  // security between members (config/quorumsec.ts)
+  'sslQuorum',
+  'portUnification',
+  'sslQuorumReloadCertFiles',
+  'quorum.auth.enableSasl',
+  'quorum.auth.learnerRequireSasl',
+  'quorum.auth.serverRequireSasl',
+  'quorum.auth.learner.saslLoginContext',
+  'quorum.auth.server.saslLoginContext',
+  // its HTTPS port (ZooKeeper's master, ZOOKEEPER-4798): config/https.ts
+  ...METRICS_HTTPS_KEYS,
 ] as const;
 
 const QUORUM_UNHONOURED = [
@@ -43,14 +69,6 @@ const QUORUM_UNHONOURED = [
   'syncEnabled',
   'dynamicConfigFile',
   'localSessionsUpgradingEnabled',
-  'sslQuorum',
-  'portUnification',
-  'sslQuorumReloadCertFiles',
-  'quorum.auth.enableSasl',
-  'quorum.auth.learnerRequireSasl',
-  'quorum.auth.serverRequireSasl',
-  'quorum.auth.learner.saslLoginContext',
-  'quorum.auth.server.saslLoginContext',
   'quorum.auth.kerberos.servicePrincipal',
   'quorum.cnxn.threads.size',
   'multiAddress.enabled',
@@ -76,6 +94,10 @@ const SYSTEM_HONOURED = [
   'admin.enableServer',
   'admin.serverPort',
   'admin.serverAddress',
+  // the AdminServer over HTTPS (config/https.ts, with ADMIN_TLS_KEYS)
+  'admin.forceHttps',
+  'admin.portUnification',
+  'admin.needClientAuth',
   // Ark's own: the web console at /console on the AdminServer (src/admin/console.ts)
   'admin.console.enabled',
   'extendedTypesEnabled',
@@ -138,15 +160,34 @@ export const CLIENT_TLS_KEYS = [
   'ssl.hostnameVerification',
 ] as const;
 
+/** QuorumX509Util's ssl.quorum.* keys that JettyAdminServer reads for its certificates (config/https.ts). */
+export const ADMIN_TLS_KEYS = [
+  'ssl.quorum.keyStore.location',
+  'ssl.quorum.keyStore.password',
+  'ssl.quorum.keyStore.passwordPath',
+  'ssl.quorum.keyStore.type',
+  'ssl.quorum.trustStore.location',
+  'ssl.quorum.trustStore.password',
+  'ssl.quorum.trustStore.passwordPath',
+  'ssl.quorum.trustStore.type',
+  'ssl.quorum.enabledProtocols',
+  'ssl.quorum.ciphersuites',
+] as const;
+
+/** QuorumX509Util's zookeeper.ssl.quorum.* keys: the quorum port's TLS (config/quorumsec.ts); the AdminServer's stores among them. */
+export const QUORUM_TLS_KEYS = [
+  ...ADMIN_TLS_KEYS,
+  'ssl.quorum.clientAuth',
+  'ssl.quorum.protocol',
+  'ssl.quorum.hostnameVerification',
+] as const;
+
 /** System-property keys ZooKeeper understands and Ark does not act on (yet). */
 const SYSTEM_UNHONOURED = [
   'serverCnxnFactory',
   'audit.enable',
   'admin.commandURL',
   'admin.idleTimeout',
-  'admin.portUnification',
-  'admin.forceHttps',
-  'admin.needClientAuth',
   'globalOutstandingLimit',
   'leaderServes',
   'traceFile',
@@ -198,7 +239,12 @@ const SYSTEM_UNHONOURED = [
 const SYSTEM_UNHONOURED_PREFIXES = ['ssl.', 'admin.', 'audit.', 'kerberos.', 'nio.', 'netty.'] as const;
 
 /** zoo.cfg keys Ark parses and acts on (system-property keys also accepted with a "zookeeper." prefix). */
-export const HONOURED_KEYS: ReadonlySet<string> = new Set<string>([...QUORUM_HONOURED, ...SYSTEM_HONOURED, ...CLIENT_TLS_KEYS]);
+export const HONOURED_KEYS: ReadonlySet<string> = new Set<string>([
+  ...QUORUM_HONOURED,
+  ...SYSTEM_HONOURED,
+  ...CLIENT_TLS_KEYS,
+  ...QUORUM_TLS_KEYS,
+]);
 /** Key prefixes Ark parses and acts on ("server.N", "authProvider.N"). */
 export const HONOURED_KEY_PREFIXES: readonly string[] = ['server.', ...SYSTEM_HONOURED_PREFIXES];
 /** zoo.cfg keys ZooKeeper understands that Ark accepts but does not act on yet. */
@@ -210,7 +256,7 @@ export const UNHONOURED_KEY_PREFIXES: readonly string[] = [
 
 const QUORUM_HONOURED_SET: ReadonlySet<string> = new Set<string>(QUORUM_HONOURED);
 const QUORUM_UNHONOURED_SET: ReadonlySet<string> = new Set<string>(QUORUM_UNHONOURED);
-const SYSTEM_HONOURED_SET: ReadonlySet<string> = new Set<string>([...SYSTEM_HONOURED, ...CLIENT_TLS_KEYS]);
+const SYSTEM_HONOURED_SET: ReadonlySet<string> = new Set<string>([...SYSTEM_HONOURED, ...CLIENT_TLS_KEYS, ...QUORUM_TLS_KEYS]);
 const SYSTEM_UNHONOURED_SET: ReadonlySet<string> = new Set<string>(SYSTEM_UNHONOURED);
 
 /** The prefix of the system property ZooKeeper makes of a key it does not parse itself. */

@@ -4,6 +4,8 @@
 import type { PeerRole, QuorumServerSpec } from './serverline.js';
 import type { AuthConfig } from './auth.js';
 import type { ClientTlsConfig } from './tls.js';
+import type { QuorumSecurityConfig } from './quorumsec.js';
+import type { HttpSecurityKind, HttpsTlsConfig } from './https.js';
 import type { S3Options } from '../util/s3url.js';
 
 export interface ServerConfig {
@@ -22,6 +24,8 @@ export interface ServerConfig {
   portUnification: boolean;
   /** the certificates and TLS settings of the secure (or unified) client port; null when neither is configured */
   clientTls: ClientTlsConfig | null;
+  /** TLS and SASL between the members (sslQuorum, portUnification, ssl.quorum.*, quorum.auth.*) */
+  quorumSecurity: QuorumSecurityConfig;
   /** 0 means unlimited. */
   maxClientCnxns: number;
   minSessionTimeoutMs: number;
@@ -34,6 +38,10 @@ export interface ServerConfig {
   adminServerAddress: string;
   /** the web console at /console on the AdminServer (admin.console.enabled) */
   adminConsoleEnabled: boolean;
+  /** admin.forceHttps (tls), admin.portUnification (unified), else plain HTTP */
+  adminSecurity: HttpSecurityKind;
+  /** the AdminServer's certificates (ssl.quorum.*) and admin.needClientAuth; null when it speaks HTTP only */
+  adminTls: HttpsTlsConfig | null;
   extendedTypesEnabled: boolean;
   /** `user:base64(sha1(user:password))` */
   superDigest: string | undefined;
@@ -111,7 +119,12 @@ export interface BackupConfig {
 /** metricsProvider.* when metricsProvider.className names ZooKeeper's PrometheusMetricsProvider. */
 export interface PrometheusConfig {
   httpHost: string;
-  httpPort: number;
+  /** null: no plain HTTP port (httpsPort set, httpPort not) */
+  httpPort: number | null;
+  /** metricsProvider.httpsPort; equal to httpPort, one port serves both */
+  httpsPort: number | null;
+  /** the httpsPort's certificates and client authentication (metricsProvider.ssl.*); null without httpsPort */
+  tls: HttpsTlsConfig | null;
   /** metricsProvider.exportJvmInfo: Node.js process metrics (nodejs_*, process_*) stand for the JVM's */
   exportProcessMetrics: boolean;
 }

@@ -102,17 +102,17 @@ export function openSslCipherName(javaName: string): string | undefined {
 }
 
 /** X509Util.ClientAuth.fromPropertyValue: NONE / WANT / NEED in any case; unset or empty is NEED. */
-function clientAuth(sys: SystemProperties): ClientAuth {
-  const raw = sys.get('ssl.clientAuth');
+function clientAuth(sys: SystemProperties, p = 'ssl.'): ClientAuth {
+  const raw = sys.get(`${p}clientAuth`);
   if (raw === undefined || raw === '') return 'need';
   const v = raw.toLowerCase();
   if (v === 'none' || v === 'want' || v === 'need') return v;
-  const key = sys.key('ssl.clientAuth');
+  const key = sys.key(`${p}clientAuth`);
   throw new ConfigError(key, `Invalid value for ${key}: '${raw}'; choose none, want or need`);
 }
 
 /** A protocol name as SSLContext.getInstance / setEnabledProtocols take it, as the TLS versions Node can offer. */
-function versionsOf(key: string, name: string): TlsVersion[] {
+export function versionsOf(key: string, name: string): TlsVersion[] {
   if (name === 'TLSv1.2' || name === 'TLSv1.3') return [name];
   if (name === 'TLS') return ['TLSv1.2', 'TLSv1.3'];
   throw new ConfigError(
@@ -125,25 +125,28 @@ function versionsOf(key: string, name: string): TlsVersion[] {
  * ssl.protocol and ssl.enabledProtocols: ZooKeeper enables ssl.enabledProtocols when set, otherwise
  * only ssl.protocol. Unset, Ark offers TLSv1.2 and TLSv1.3 as ZooKeeper 3.9 does (3.8 offers TLSv1.2).
  */
-function protocolRange(sys: SystemProperties): { minVersion: TlsVersion; maxVersion: TlsVersion } {
-  const protocol = sys.get('ssl.protocol');
-  const enabled = sys.get('ssl.enabledProtocols');
+export function protocolRange(sys: SystemProperties, p = 'ssl.'): { minVersion: TlsVersion; maxVersion: TlsVersion } {
+  const protocol = sys.get(`${p}protocol`);
+  const enabled = sys.get(`${p}enabledProtocols`);
   let versions: TlsVersion[] = ['TLSv1.2', 'TLSv1.3'];
   if (enabled !== undefined && javaTrim(enabled) !== '') {
-    const key = sys.key('ssl.enabledProtocols');
+    const key = sys.key(`${p}enabledProtocols`);
     versions = javaSplit(enabled, ',').flatMap((p) => versionsOf(key, javaTrim(p)));
   } else if (protocol !== undefined && protocol !== '') {
-    versions = versionsOf(sys.key('ssl.protocol'), protocol);
+    versions = versionsOf(sys.key(`${p}protocol`), protocol);
   }
-  if (protocol !== undefined && protocol !== '') versionsOf(sys.key('ssl.protocol'), protocol); // checked even when enabledProtocols wins
+  if (protocol !== undefined && protocol !== '') versionsOf(sys.key(`${p}protocol`), protocol); // checked even when enabledProtocols wins
   const sorted = [...new Set(versions)].sort();
   return { minVersion: sorted[0] as TlsVersion, maxVersion: sorted[sorted.length - 1] as TlsVersion };
 }
 
 /** ssl.ciphersuites: Java's comma-separated suite names, each turned into OpenSSL's; one Node lacks stops start-up. */
-function ciphers(sys: SystemProperties): string {
-  const raw = sys.get('ssl.ciphersuites');
-  const key = sys.key('ssl.ciphersuites');
+export function ciphers(sys: SystemProperties, p = 'ssl.'): string {
+  return cipherList(sys.key(`${p}ciphersuites`), sys.get(`${p}ciphersuites`));
+}
+
+/** A *.ciphersuites value (unset or empty: X509Util's defaults) as Node's cipher list; `key` names it in errors. */
+export function cipherList(key: string, raw: string | undefined): string {
   const names = raw === undefined || javaTrim(raw) === '' ? DEFAULT_CIPHER_SUITES : javaSplit(raw, ',').map(javaTrim);
   return names
     .map((n) => {
@@ -169,11 +172,21 @@ function jksError(key: string, location: string): ConfigError {
   );
 }
 
+/**
+ * Where a store's keys are read: the system properties (ssl.*, ssl.quorum.*: SystemProperties) or
+ * PrometheusMetricsProvider's own settings (metricsProvider.ssl.*). `key` gives the key as the file
+ * spelt it, for messages.
+ */
+export interface KeySource {
+  get(name: string): string | undefined;
+  key(name: string): string;
+}
+
 /** X509Util / KeyStoreFileType: the type key when set (PEM, PKCS12, JKS; any case), else from the file's extension. */
-function storeType(sys: SystemProperties, bare: 'keyStore' | 'trustStore', location: string): StoreType {
-  const locKey = sys.key(`ssl.${bare}.location`);
-  const typeRaw = sys.get(`ssl.${bare}.type`);
-  const typeKey = sys.key(`ssl.${bare}.type`);
+function storeType(src: KeySource, at: string, location: string): StoreType {
+  const locKey = src.key(`${at}.location`);
+  const typeRaw = src.get(`${at}.type`);
+  const typeKey = src.key(`${at}.type`);
   let type: string;
   if (typeRaw !== undefined && typeRaw !== '') {
     type = typeRaw.toUpperCase();
@@ -195,38 +208,46 @@ function storeType(sys: SystemProperties, bare: 'keyStore' | 'trustStore', locat
   throw new ConfigError(typeKey, `Invalid value for ${typeKey}: '${typeRaw ?? ''}'; choose PEM or PKCS12`);
 }
 
-function store(sys: SystemProperties, bare: 'keyStore' | 'trustStore'): StoreConfig | undefined {
-  const location = sys.get(`ssl.${bare}.location`);
+/**
+ * The store `at` names (e.g. ssl.keyStore, ssl.quorum.trustStore): its location, password (and
+ * passwordPath, where the reader of those keys has one) and type; undefined when no location is set.
+ */
+export function storeConfig(src: KeySource, at: string, passwordPath = true): StoreConfig | undefined {
+  const location = src.get(`${at}.location`);
   if (location === undefined || location === '') return undefined;
-  const passwordPath = sys.get(`ssl.${bare}.passwordPath`) || undefined;
+  const path = passwordPath ? src.get(`${at}.passwordPath`) || undefined : undefined;
   return {
-    key: sys.key(`ssl.${bare}.location`),
+    key: src.key(`${at}.location`),
     location,
-    passwordKey: sys.key(passwordPath === undefined ? `ssl.${bare}.password` : `ssl.${bare}.passwordPath`),
-    password: sys.get(`ssl.${bare}.password`),
-    passwordPath,
-    type: storeType(sys, bare, location),
+    passwordKey: src.key(path === undefined ? `${at}.password` : `${at}.passwordPath`),
+    password: src.get(`${at}.password`),
+    passwordPath: path,
+    type: storeType(src, at, location),
   };
+}
+
+export function store(sys: SystemProperties, bare: 'keyStore' | 'trustStore', p = 'ssl.'): StoreConfig | undefined {
+  return storeConfig(sys, `${p}${bare}`);
 }
 
 /**
  * Revocation checks and a custom SSLContext cannot be honoured by Ark: serving TLS without a check
  * the operator asked for would be worse than not starting.
  */
-function refuseUnsupported(sys: SystemProperties): void {
-  for (const bare of ['ssl.crl', 'ssl.ocsp']) {
+export function refuseUnsupported(sys: SystemProperties, p = 'ssl.'): void {
+  for (const bare of [`${p}crl`, `${p}ocsp`]) {
     const v = sys.get(bare);
     if (v !== undefined && v.toLowerCase() === 'true') {
       const k = sys.key(bare);
       throw new ConfigError(k, `${k}=true: Ark does not check certificate revocation (CRL, OCSP) yet; remove the line or set it to false`);
     }
   }
-  const supplier = sys.get('ssl.context.supplier.class');
+  const supplier = sys.get(`${p}context.supplier.class`);
   if (supplier !== undefined && supplier !== '') {
-    const k = sys.key('ssl.context.supplier.class');
+    const k = sys.key(`${p}context.supplier.class`);
     throw new ConfigError(
       k,
-      `${k}: a Java SSLContext supplier cannot run in Ark; configure the stores with ssl.keyStore.* and ssl.trustStore.*`,
+      `${k}: a Java SSLContext supplier cannot run in Ark; configure the stores with ${p}keyStore.* and ${p}trustStore.*`,
     );
   }
 }
@@ -290,5 +311,31 @@ export function clientTlsSettings(q: QuorumKeys, sys: SystemProperties, warnings
       ...protocolRange(sys),
       ciphers: ciphers(sys),
     },
+  };
+}
+
+/** What a TLS client uses (ClientX509Util as the Java client reads it: zookeeper.ssl.*). */
+export interface ClientSideTlsConfig {
+  /** the client's certificate and key; undefined: none is offered */
+  keyStore: StoreConfig | undefined;
+  /** undefined: Node's bundled root CAs (Java's default trust store) */
+  trustStore: StoreConfig | undefined;
+  /** zookeeper.ssl.hostnameVerification: default true (X509Util) */
+  hostnameVerification: boolean;
+  minVersion: TlsVersion;
+  maxVersion: TlsVersion;
+  ciphers: string;
+}
+
+/** The client's TLS settings from the zookeeper.ssl.* properties; a bad value throws ConfigError naming the key. */
+export function clientSideTls(sys: SystemProperties): ClientSideTlsConfig {
+  refuseUnsupported(sys);
+  const hv = sys.get('ssl.hostnameVerification');
+  return {
+    keyStore: store(sys, 'keyStore'),
+    trustStore: store(sys, 'trustStore'),
+    hostnameVerification: hv === undefined || hv === '' ? true : strictBoolean(sys.key('ssl.hostnameVerification'), hv),
+    ...protocolRange(sys),
+    ciphers: ciphers(sys),
   };
 }

@@ -15,6 +15,7 @@ import type { ServerConfig } from './serverconfig.js';
 import { sortEntries } from './settings.js';
 import { autopurgeSettings, dataDirectories, storageSettings, syncSettings } from './storage.js';
 import { clientTlsSettings } from './tls.js';
+import { quorumSecuritySettings, warnUnusedQuorumTlsKeys } from './quorumsec.js';
 import { treeSettings } from './tree.js';
 
 export interface ResolveOptions {
@@ -83,9 +84,10 @@ export function resolveConfig(props: Map<string, string>, opts: ResolveOptions =
     ...sessions,
     ...autopurge,
     ...ensemble,
+    quorumSecurity: quorumSecuritySettings(quorum, system, ensemble.distributed, warnings),
     juteMaxBufferBytes: juteMaxBuffer(system),
     fourLetterWhitelist: fourLetterWhitelist(system),
-    ...adminServerSettings(system),
+    ...adminServerSettings(system, warnings),
     ...syncSettings(system, warnings),
     ...treeSettings(system),
     ...authSettings(system, systemProperties, secure.clientTls !== null),
@@ -95,6 +97,7 @@ export function resolveConfig(props: Map<string, string>, opts: ResolveOptions =
     backup: backupSettings(system, opts.baseDir, warnings),
     ...readOnlyModeSetting(system, ensemble.distributed, warnings),
   };
+  warnUnusedQuorumTlsKeys(system, { byQuorum: config.quorumSecurity.tls !== null, byAdmin: config.adminTls !== null }, warnings);
   return { config, warnings };
 }
 

@@ -23,6 +23,8 @@ import type { PrometheusConfig } from '../config/serverconfig.js';
 import type { Logger } from '../util/log.js';
 import { Collected, WindowedSummary, register } from './families.js';
 import { MetricsHttpServer } from './http.js';
+import type { HttpSecurity } from '../net/httpendpoint.js';
+import type { TlsOptions } from 'node:tls';
 
 /** What the metrics read from the server when scraped. */
 export interface MetricsSource {
@@ -497,15 +499,21 @@ export class ServerMetrics {
     return this.registry.contentType;
   }
 
-  /** Serves GET /metrics on metricsProvider.httpHost:httpPort; the bound port, or null when it could not bind (logged). */
-  async start(log: Logger): Promise<number | null> {
+  /**
+   * Serves GET /metrics on metricsProvider.httpHost: httpPort (HTTP), httpsPort (HTTPS, with `tls`
+   * built from its stores), or both on one port when they are equal. A port that cannot be bound is
+   * logged and left out.
+   */
+  async start(log: Logger, tls: TlsOptions | null): Promise<void> {
     const http = new MetricsHttpServer(this, log);
-    const port = await http.start(this.endpoint.httpPort, this.endpoint.httpHost);
-    if (port !== null) {
-      this.http = http;
-      log.info({ url: `http://${this.endpoint.httpHost}:${port}/metrics` }, 'Prometheus metrics served');
+    this.http = http;
+    const host = this.endpoint.httpHost;
+    for (const l of metricsListeners(this.endpoint, tls)) {
+      const port = await http.start(l.port, host, l.security);
+      if (port === null) continue;
+      const urls = l.security.kind === 'unified' ? ['http', 'https'] : [l.security.kind === 'tls' ? 'https' : 'http'];
+      log.info({ urls: urls.map((u) => `${u}://${host}:${port}/metrics`) }, 'Prometheus metrics served');
     }
-    return port;
   }
 
   async stop(): Promise<void> {
@@ -513,4 +521,15 @@ export class ServerMetrics {
     await this.http?.stop();
     this.http = null;
   }
+}
+
+/** The ports of the endpoint: httpPort and httpsPort, or one port for both when they are equal (ZOOKEEPER-5029). */
+export function metricsListeners(c: PrometheusConfig, tls: TlsOptions | null): Array<{ port: number; security: HttpSecurity }> {
+  const out: Array<{ port: number; security: HttpSecurity }> = [];
+  if (c.httpsPort !== null) {
+    if (tls === null) throw new Error('metricsProvider.httpsPort is set but its TLS options were not built (runtime/tlsfiles.ts)');
+    out.push({ port: c.httpsPort, security: { kind: c.httpsPort === c.httpPort ? 'unified' : 'tls', options: tls } });
+  }
+  if (c.httpPort !== null && c.httpPort !== c.httpsPort) out.unshift({ port: c.httpPort, security: { kind: 'plain' } });
+  return out;
 }

@@ -13,6 +13,7 @@ import { readConnectRequest, readRequest, type ConnectRequest, type Request } fr
 import { AssertionError, ErrorCode, KeeperError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { certificateSubject } from './x500.js';
+import { onFirstByte, TLS_HANDSHAKE } from './firstbyte.js';
 
 export interface ClientPortHandler {
   /** `certSubject`: the RFC 2253 subject of a trusted TLS client's certificate (x500.ts), if it showed one */
@@ -49,8 +50,6 @@ export const FOUR_LETTER_WORDS = new Set([
   'hash',
 ]);
 
-/** The first byte of a TLS handshake record (ContentType handshake). */
-const TLS_HANDSHAKE = 0x16;
 /** A TLS client that has not finished its handshake by then is dropped (ZooKeeper: ssl.handshakeDetectionTimeoutMillis is 5 s). */
 const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -152,34 +151,16 @@ export class ClientPort {
   /** Waits for a connection's first byte and hands the socket, the byte put back, to `route`. */
   private sniff(s: Socket, route: (s: Socket, first: number) => void): void {
     this.raw.add(s);
-    // a connection that says nothing is not left open for ever (ZooKeeper: ssl.handshakeDetectionTimeoutMillis)
-    const silent = setTimeout(() => {
-      this.log.debug({ remote: s.remoteAddress }, 'closing connection: nothing received on a TLS port');
-      s.destroy();
-    }, TLS_HANDSHAKE_TIMEOUT_MS);
-    silent.unref();
-    s.once('close', () => {
-      clearTimeout(silent);
-      this.raw.delete(s);
-    });
-    const onError = (e: Error): void => this.log.debug({ err: e.message }, 'client socket error before the first byte');
-    const onReadable = (): void => {
-      const chunk = s.read() as Buffer | null;
-      if (chunk === null || chunk.length === 0) return;
-      clearTimeout(silent);
-      s.off('readable', onReadable);
-      s.off('error', onError);
-      s.off('end', onEnd);
-      s.unshift(chunk);
-      route(s, chunk[0] as number);
-    };
-    const onEnd = (): void => {
-      s.off('readable', onReadable);
-      s.destroy();
-    };
-    s.on('readable', onReadable);
-    s.on('error', onError);
-    s.once('end', onEnd);
+    s.once('close', () => this.raw.delete(s));
+    onFirstByte(
+      s,
+      {
+        silentMs: TLS_HANDSHAKE_TIMEOUT_MS,
+        onSilent: () => this.log.debug({ remote: s.remoteAddress }, 'closing connection: nothing received on a TLS port'),
+        onError: (e) => this.log.debug({ err: e.message }, 'client socket error before the first byte'),
+      },
+      route,
+    );
   }
 
   /** Closes a connection that speaks the wrong kind of protocol for its port, with one log line. */

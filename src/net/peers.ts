@@ -14,8 +14,21 @@
 // Inbound: the handshake must name a configured peer; a frame length of 0 or above frameBytesMax
 // closes the connection (ZOOKEEPER-2186: random bytes on the quorum port must not allocate
 // gigabytes or take the server down). Nothing thrown here escapes into a socket event handler.
-import { connect, createServer, type Server, type Socket } from 'node:net';
+//
+// Security (ZooKeeper's sslQuorum / portUnification / quorum.auth.*): with TLS the connecting side
+// opens TLS, both sides present certificates and check the other's (and its host name); the
+// quorum port takes TLS only, plain only, or either (port unification: the first byte tells, as
+// ZooKeeper's UnifiedServerSocket). With quorum SASL, or over TLS, the hello says "ARKA" instead of
+// "ARKP" and the acceptor answers (the DIGEST-MD5 exchange, or that it admits the connector:
+// peerauth.ts) before the connector sends any data, so a TLS 1.3 connector whose certificate the
+// acceptor refuses after the handshake never takes the connection for up; a connection is registered as its peer's only once admitted, so an impostor claiming a
+// member's id never replaces (or counts as) that member. Refusals are logged by refusals.ts.
+import { connect, createServer, isIP, type Server, type Socket } from 'node:net';
+import { reverse } from 'node:dns/promises';
+import { checkServerIdentity, connect as tlsConnect, Server as TlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import type { Logger } from '../util/log.js';
+import { AcceptorAuth, ConnectorAuth, type AuthStep, type QuorumAuthPolicy } from './peerauth.js';
+import { RefusalLog } from './refusals.js';
 
 export interface PeerAddress {
   id: number;
@@ -24,6 +37,27 @@ export interface PeerAddress {
 }
 
 export type PeerLogger = Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
+
+/** The quorum port's TLS: which connections use it, and the stores (runtime/tlsfiles.ts). */
+export interface PeerTlsSettings {
+  /** sslQuorum: connections this member opens use TLS (and, without portUnification, the port takes TLS only) */
+  sslQuorum: boolean;
+  /** portUnification: the quorum port takes TLS and plain connections */
+  portUnification: boolean;
+  /** key, cert, ca, versions, ciphers; replaced by setTlsOptions (sslQuorumReloadCertFiles) */
+  options: SecureContextOptions;
+  /** ssl.quorum.hostnameVerification: both ends check the other's certificate against its address */
+  hostnameVerification: boolean;
+}
+
+export interface PeerSecurity {
+  /** null: no TLS on the quorum port */
+  tls: PeerTlsSettings | null;
+  /** null: no quorum SASL (quorum.auth.enableSasl=false) */
+  auth: QuorumAuthPolicy;
+  /** a fresh unguessable nonce per connection (SASL) */
+  nonce: () => string;
+}
 
 export interface PeerTransportOptions {
   myId: number;
@@ -41,9 +75,19 @@ export interface PeerTransportOptions {
   /** a connection to or from this peer that was up broke (kill -9 of the peer resets it at once) */
   onPeerDown?: (id: number) => void;
   log: PeerLogger;
+  /** TLS and SASL between members; default none */
+  security?: PeerSecurity;
+  /** the clock refusal lines are rate-limited by; default Date.now */
+  now?: () => number;
 }
 
 export const PEER_MAGIC = Buffer.from('ARKP', 'latin1');
+/** the hello of a connector that authenticates with quorum SASL before sending data */
+export const PEER_MAGIC_SASL = Buffer.from('ARKA', 'latin1');
+/** largest frame before a connection is admitted: auth messages are small, and an unauthenticated peer must not make us buffer a gigabyte */
+const AUTH_FRAME_BYTES_MAX = 64 * 1024;
+/** The first byte of a TLS handshake record (ContentType handshake). */
+const TLS_HANDSHAKE = 0x16;
 export const PEER_PROTOCOL_VERSION = 1;
 /** magic (4) + uint16 version + uint32 sender id */
 export const PEER_HANDSHAKE_BYTES = 10;
@@ -68,9 +112,9 @@ const ROUTINE_ERRORS = new Set([
   'EAI_AGAIN',
 ]);
 
-export function encodeHandshake(myId: number): Buffer {
+export function encodeHandshake(myId: number, sasl = false): Buffer {
   const b = Buffer.allocUnsafe(PEER_HANDSHAKE_BYTES);
-  PEER_MAGIC.copy(b, 0);
+  (sasl ? PEER_MAGIC_SASL : PEER_MAGIC).copy(b, 0);
   b.writeUInt16BE(PEER_PROTOCOL_VERSION, 4);
   b.writeUInt32BE(myId, 6);
   return b;
@@ -128,8 +172,14 @@ class ByteQueue {
 interface Outbound {
   readonly peer: PeerAddress;
   socket: Socket | null;
-  /** connected and the handshake written: sends go out */
+  /** connected, the handshake written and the peer authenticated: sends go out */
   up: boolean;
+  /** the SASL exchange of the current connection, until it ends */
+  auth: ConnectorAuth | null;
+  /** bytes the acceptor sent (auth frames) */
+  replies: ByteQueue;
+  /** length of the auth frame being received, or -1 while waiting for a length */
+  replyLen: number;
   timer: NodeJS.Timeout | null;
   delayMs: number;
   /** frames (length prefix included) sent this turn, written as one buffer at its end */
@@ -140,8 +190,11 @@ interface Outbound {
 interface Inbound {
   readonly socket: Socket;
   readonly remote: string;
-  /** the sender, once the handshake checked out */
+  /** the sender, once the handshake checked out and it was admitted */
   peerId: number | null;
+  /** the id its hello claimed, while it authenticates */
+  claimedId: number | null;
+  auth: AcceptorAuth | null;
   readonly bytes: ByteQueue;
   /** length of the frame being received, or -1 while waiting for a length */
   frameLen: number;
@@ -162,6 +215,15 @@ export class PeerTransport {
   private closed = false;
   private starting: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
+  private tlsServer: TlsServer | null = null;
+  /** the address of each accepted socket handed to the TLS server */
+  private readonly rawRemotes = new WeakMap<Socket, string>();
+  private tlsOptions: SecureContextOptions | null;
+  private readonly security: PeerSecurity;
+  private readonly askAnswer: boolean;
+  private readonly now: () => number;
+  /** refused connections, both directions: one log line per peer address and reason per minute */
+  readonly refusals: RefusalLog;
 
   constructor(opts: PeerTransportOptions) {
     if (!Number.isInteger(opts.myId) || opts.myId < 0 || opts.myId > 0xffff_ffff) {
@@ -171,12 +233,39 @@ export class PeerTransport {
     for (const p of opts.peers) {
       if (p.id === opts.myId) throw new RangeError(`peer transport: peers include myId ${p.id}`);
       if (this.outbound.has(p.id)) throw new RangeError(`peer transport: peer id ${p.id} listed twice`);
-      this.outbound.set(p.id, { peer: p, socket: null, up: false, timer: null, delayMs: 0, pending: [], pendingBytes: 0 });
+      this.outbound.set(p.id, {
+        peer: p,
+        socket: null,
+        up: false,
+        auth: null,
+        replies: new ByteQueue(),
+        replyLen: -1,
+        timer: null,
+        delayMs: 0,
+        pending: [],
+        pendingBytes: 0,
+      });
     }
     this.opts = opts;
     this.queueBytesMax = opts.queueBytesMax ?? QUEUE_BYTES_MAX_DEFAULT;
     this.reconnectDelayMs = opts.reconnectDelayMs ?? RECONNECT_DELAY_MS_DEFAULT;
-    this.handshake = encodeHandshake(opts.myId);
+    this.security = opts.security ?? { tls: null, auth: null, nonce: () => '' };
+    this.tlsOptions = this.security.tls?.options ?? null;
+    this.now = opts.now ?? Date.now;
+    this.refusals = new RefusalLog(opts.log);
+    // over TLS a connector always waits for the acceptor's answer (ConnectorAuth's askAnswer)
+    this.askAnswer = this.security.tls?.sslQuorum === true;
+    this.handshake = encodeHandshake(opts.myId, this.security.auth !== null || this.askAnswer);
+  }
+
+  /**
+   * New certificates (sslQuorumReloadCertFiles): connections made from now on use them, in both
+   * directions; connections already up keep theirs, as in ZooKeeper.
+   */
+  setTlsOptions(options: SecureContextOptions): void {
+    if (this.security.tls === null) throw new Error('peer transport: no TLS to reload');
+    this.tlsOptions = options;
+    this.tlsServer?.setSecureContext(options);
   }
 
   /** Listen, then start connecting to every peer. Resolves once listening. */
@@ -184,7 +273,7 @@ export class PeerTransport {
     if (this.started || this.closed) return Promise.reject(new Error('peer transport: start() after start() or close()'));
     this.started = true;
     this.starting = new Promise((resolve, reject) => {
-      const server = createServer({ noDelay: true }, (s) => this.accept(s));
+      const server = createServer({ noDelay: true }, (s) => this.route(s));
       this.server = server;
       server.once('error', reject);
       server.listen({ host: this.opts.listenHost, port: this.opts.listenPort }, () => {
@@ -276,6 +365,11 @@ export class PeerTransport {
     }
   }
 
+  /** Accepted connections open now, admitted or not (a refused one must not linger). */
+  get inboundConnections(): number {
+    return this.inbound.size;
+  }
+
   /** The outbound connection to `to` is up (handshake sent). */
   connected(to: number): boolean {
     return this.outbound.get(to)?.up === true;
@@ -295,6 +389,7 @@ export class PeerTransport {
     for (const c of this.inbound) this.dropInbound(c);
     this.closing = (async () => {
       await this.starting?.catch(() => {}); // a close() during start() waits for the bind to end
+      this.tlsServer?.close();
       const server = this.server;
       if (server?.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     })();
@@ -307,27 +402,53 @@ export class PeerTransport {
   private connect(o: Outbound): void {
     if (this.closed) return;
     const { id, host, port } = o.peer;
-    const s = connect({ host, port, noDelay: true });
+    const tls = this.security.tls;
+    const s = tls?.sslQuorum ? this.tlsConnect(host, port, tls) : connect({ host, port, noDelay: true });
     o.socket = s;
     o.up = false;
+    o.auth = null;
+    o.replies.clear();
+    o.replyLen = -1;
+    let secured = false;
     s.setTimeout(CONNECT_TIMEOUT_MS, () => {
-      this.opts.log.debug({ peer: id, host, port }, 'peer connect timed out');
+      this.opts.log.debug({ peer: id, host, port }, 'peer connect (or its TLS handshake or authentication) timed out');
       s.destroy();
     });
-    s.once('connect', () => {
-      s.setTimeout(0);
+    s.once(tls?.sslQuorum ? 'secureConnect' : 'connect', () => {
+      secured = true;
       s.setNoDelay(true);
       s.setKeepAlive(true, 10_000);
-      o.up = true;
       o.delayMs = 0;
       s.write(this.handshake);
-      this.opts.log.info({ peer: id, host, port }, 'connected to peer');
+      if (this.security.auth === null && !this.askAnswer) return this.outboundUp(o, s);
+      o.auth = new ConnectorAuth(this.security.auth, this.security.nonce(), this.askAnswer);
     });
-    // The other side never writes; reading keeps 'end' (and so 'close') coming when it hangs up.
-    s.on('data', () => {});
+    // Read: the acceptor's auth frames; after them it never writes, and reading keeps 'end' (and so 'close') coming when it hangs up.
+    s.on('data', (chunk: Buffer) => {
+      if (o.socket !== s || o.auth === null) return;
+      try {
+        this.outboundAuth(o, s, chunk);
+      } catch (e) {
+        this.opts.log.error(
+          { peer: id, err: (e as Error).stack },
+          'peer authentication failed: this is a bug in Ark, please report it with this log',
+        );
+        s.destroy();
+      }
+    });
     s.on('error', (e: NodeJS.ErrnoException) => {
       const obj = { peer: id, host, port, err: e.message };
-      if (e.code !== undefined && ROUTINE_ERRORS.has(e.code)) this.opts.log.debug(obj, 'peer connection error');
+      const routine = e.code !== undefined && ROUTINE_ERRORS.has(e.code);
+      // before its TLS handshake ended, anything but a refused or unreachable connect is the
+      // handshake failing: its certificate, or ours (the peer resets), or its host name
+      if (tls?.sslQuorum && !secured && !(routine && e.code !== 'ECONNRESET')) {
+        this.refusals.refuse(
+          `${host}:${port}`,
+          `TLS handshake with server ${id} failed: ${e.message}`,
+          this.now(),
+          'could not connect to a quorum peer',
+        );
+      } else if (routine) this.opts.log.debug(obj, 'peer connection error');
       else this.opts.log.warn(obj, "peer connection error: check that this peer's quorum port (its server.N line) is reachable from here");
     });
     s.once('close', () => {
@@ -335,10 +456,69 @@ export class PeerTransport {
       const wasUp = o.up;
       if (o.up) this.opts.log.info({ peer: id, host, port }, 'connection to peer lost');
       o.socket = null;
+      o.auth = null;
+      o.replies.clear();
+      o.replyLen = -1;
       if (wasUp && !this.closed) this.notifyDown(id);
       o.up = false;
       this.scheduleReconnect(o);
     });
+  }
+
+  private tlsConnect(host: string, port: number, tls: PeerTlsSettings): TLSSocket {
+    return tlsConnect({
+      ...(this.tlsOptions ?? tls.options),
+      host,
+      port,
+      ...(isIP(host) === 0 ? { servername: host } : {}),
+      rejectUnauthorized: true,
+      // ZooKeeper's ZKTrustManager checks the server's certificate against the address it connected to
+      checkServerIdentity: tls.hostnameVerification ? checkServerIdentity : () => undefined,
+    });
+  }
+
+  private outboundUp(o: Outbound, s: Socket, note?: string): void {
+    s.setTimeout(0);
+    o.up = true;
+    o.auth = null;
+    const { id, host, port } = o.peer;
+    if (note !== undefined) this.opts.log.warn({ peer: id, host, port }, `quorum authentication: ${note}`);
+    this.opts.log.info({ peer: id, host, port }, 'connected to peer');
+  }
+
+  /** The acceptor's auth frames: the exchange runs until the peer is admitted or refused. */
+  private outboundAuth(o: Outbound, s: Socket, chunk: Buffer): void {
+    o.replies.push(chunk);
+    while (o.auth !== null) {
+      if (o.replyLen < 0) {
+        if (o.replies.length < 4) return;
+        const len = o.replies.take(4).readUInt32BE(0);
+        if (len === 0 || len > AUTH_FRAME_BYTES_MAX)
+          return this.outboundRefused(o, s, `auth message length ${len} outside 1..${AUTH_FRAME_BYTES_MAX}`);
+        o.replyLen = len;
+      }
+      if (o.replies.length < o.replyLen) return;
+      const r = o.auth.message(o.replies.take(o.replyLen));
+      o.replyLen = -1;
+      this.writeAuth(s, r);
+      if (r.outcome.kind === 'refuse') return this.outboundRefused(o, s, r.outcome.reason);
+      if (r.outcome.kind === 'admit') return this.outboundUp(o, s, r.outcome.note);
+    }
+  }
+
+  private outboundRefused(o: Outbound, s: Socket, reason: string): void {
+    o.auth = null;
+    const { id, host, port } = o.peer;
+    this.refusals.refuse(`${host}:${port}`, `server ${id}: ${reason}`, this.now(), 'refused to send to a quorum peer');
+    s.destroy();
+  }
+
+  private writeAuth(s: Socket, r: AuthStep): void {
+    for (const m of r.send) {
+      const head = Buffer.allocUnsafe(4);
+      head.writeUInt32BE(m.length, 0);
+      s.write(Buffer.concat([head, m]));
+    }
   }
 
   private scheduleReconnect(o: Outbound): void {
@@ -353,11 +533,108 @@ export class PeerTransport {
   // ---------------------------------------------------------------------------------------------
   // Inbound
 
-  private accept(s: Socket): void {
+  /** A new connection on the quorum port: plain, TLS, or told apart by its first byte (port unification). */
+  private route(s: Socket): void {
+    const tls = this.security.tls;
+    if (tls === null) return this.accept(s);
+    s.setNoDelay(true);
+    const remote = remoteOf(s);
+    const silent = setTimeout(() => s.destroy(), HANDSHAKE_TIMEOUT_MS);
+    silent.unref();
+    const onError = (e: Error): void => this.opts.log.debug({ remote, err: e.message }, 'quorum connection error before its first byte');
+    const onEnd = (): void => {
+      clearTimeout(silent);
+      s.off('readable', onReadable);
+      s.destroy();
+    };
+    const onReadable = (): void => {
+      const chunk = s.read() as Buffer | null;
+      if (chunk === null || chunk.length === 0) return;
+      clearTimeout(silent);
+      s.off('readable', onReadable);
+      s.off('error', onError);
+      s.off('end', onEnd);
+      s.unshift(chunk);
+      if (this.closed) return void s.destroy();
+      if (chunk[0] === TLS_HANDSHAKE) {
+        this.rawRemotes.set(s, remote);
+        this.tlsServerFor(tls).emit('connection', s);
+      } else if (tls.portUnification) this.accept(s);
+      else {
+        s.on('error', () => undefined);
+        this.refusals.refuse(
+          remote,
+          'a plain (non-TLS) connection on a TLS quorum port: the peer has no sslQuorum=true (for a rolling upgrade set portUnification=true on every member first)',
+          this.now(),
+        );
+        s.destroy();
+      }
+    };
+    s.on('readable', onReadable);
+    s.on('error', onError);
+    s.once('end', onEnd);
+  }
+
+  /**
+   * The TLS side of the quorum port: connections are fed to it after their first byte.
+   * X509Util.createSSLServerSocket always needs the peer's certificate; one that does not chain to
+   * the trust store fails the handshake. A reload (setTlsOptions) replaces its context.
+   */
+  private tlsServerFor(tls: PeerTlsSettings): TlsServer {
+    if (this.tlsServer) return this.tlsServer;
+    const server = new TlsServer(
+      { ...(this.tlsOptions ?? tls.options), requestCert: true, rejectUnauthorized: true, handshakeTimeout: HANDSHAKE_TIMEOUT_MS },
+      (ts) => this.secured(ts, tls, this.remoteOfTls(ts)),
+    );
+    server.on('tlsClientError', (e, ts) => this.refusals.refuse(this.remoteOfTls(ts), `TLS handshake failed: ${e.message}`, this.now()));
+    this.tlsServer = server;
+    return server;
+  }
+
+  /** A TLS socket made over an accepted socket knows no address itself: its raw socket's, kept by route(). */
+  private remoteOfTls(ts: TLSSocket): string {
+    const raw = (ts as unknown as { _parent?: Socket })._parent;
+    return (raw && this.rawRemotes.get(raw)) ?? remoteOf(ts);
+  }
+
+  /** After the TLS handshake: QuorumX509Util checks the client's certificate against its address too. */
+  private secured(ts: TLSSocket, tls: PeerTlsSettings, remote: string): void {
+    if (this.closed) return void ts.destroy();
+    ts.on('error', () => undefined); // accept() logs errors from then on
+    if (!tls.hostnameVerification) return this.accept(ts, remote);
+    ts.pause();
+    const cert = ts.getPeerCertificate();
+    const ip = remote.replace(/:[^:]*$/, '');
+    // ZKTrustManager: the address first, then the host name it resolves back to
+    if (checkServerIdentity(ip, cert) === undefined) {
+      ts.resume();
+      return this.accept(ts, remote);
+    }
+    reverse(ip)
+      .catch(() => [] as string[])
+      .then((names) => {
+        if (ts.destroyed || this.closed) return;
+        if (names.some((n) => checkServerIdentity(n, cert) === undefined)) {
+          ts.resume();
+          this.accept(ts, remote);
+          return;
+        }
+        this.refusals.refuse(
+          remote,
+          `the peer's certificate does not name its address ${ip}${names.length > 0 ? ` (nor ${names.join(', ')})` : ''} (ssl.quorum.hostnameVerification)`,
+          this.now(),
+        );
+        ts.destroy();
+      });
+  }
+
+  private accept(s: Socket, remote = remoteOf(s)): void {
     const c: Inbound = {
       socket: s,
-      remote: `${s.remoteAddress ?? '?'}:${s.remotePort ?? '?'}`,
+      remote,
       peerId: null,
+      claimedId: null,
+      auth: null,
       bytes: new ByteQueue(),
       frameLen: -1,
       done: false,
@@ -369,7 +646,7 @@ export class PeerTransport {
     }
     this.inbound.add(c);
     s.setNoDelay(true);
-    c.timer = setTimeout(() => this.reject(c, `no handshake within ${HANDSHAKE_TIMEOUT_MS} ms`), HANDSHAKE_TIMEOUT_MS);
+    c.timer = setTimeout(() => this.reject(c, `no handshake (or authentication) within ${HANDSHAKE_TIMEOUT_MS} ms`), HANDSHAKE_TIMEOUT_MS);
     s.on('data', (chunk: Buffer) => {
       try {
         this.receive(c, chunk);
@@ -391,30 +668,38 @@ export class PeerTransport {
   private receive(c: Inbound, chunk: Buffer): void {
     if (c.done) return;
     c.bytes.push(chunk);
-    if (c.peerId === null) {
+    if (c.claimedId === null) {
       if (c.bytes.length < PEER_HANDSHAKE_BYTES) return;
       if (!this.checkHandshake(c, c.bytes.take(PEER_HANDSHAKE_BYTES))) return;
     }
     for (;;) {
+      if (c.done) return;
+      const max = c.peerId === null ? AUTH_FRAME_BYTES_MAX : this.opts.frameBytesMax;
       if (c.frameLen < 0) {
         if (c.bytes.length < 4) return;
         const len = c.bytes.take(4).readUInt32BE(0);
-        if (len === 0 || len > this.opts.frameBytesMax) {
-          return this.reject(c, `frame length ${len} outside 1..${this.opts.frameBytesMax}`);
+        if (len === 0 || len > max) {
+          return this.reject(c, `frame length ${len} outside 1..${max}${c.peerId === null ? ' before authentication' : ''}`);
         }
         c.frameLen = len;
       }
       if (c.bytes.length < c.frameLen) return;
       const frame = c.bytes.take(c.frameLen);
       c.frameLen = -1;
-      this.deliver(c.peerId!, frame);
-      if (c.done) return; // closed by the handler
+      if (c.peerId === null) this.inboundAuth(c, frame);
+      else this.deliver(c.peerId, frame);
     }
   }
 
   private checkHandshake(c: Inbound, h: Buffer): boolean {
-    if (!h.subarray(0, 4).equals(PEER_MAGIC)) {
-      this.reject(c, `bad handshake magic 0x${h.subarray(0, 4).toString('hex')}`);
+    const magic = h.subarray(0, 4);
+    const sasl = magic.equals(PEER_MAGIC_SASL);
+    if (!sasl && !magic.equals(PEER_MAGIC)) {
+      const why =
+        magic[0] === TLS_HANDSHAKE
+          ? 'a TLS connection on a plain quorum port: the peer has sslQuorum=true and this member has neither sslQuorum nor portUnification'
+          : `bad handshake magic 0x${magic.toString('hex')}`;
+      this.reject(c, why);
       return false;
     }
     const version = h.readUInt16BE(4);
@@ -427,18 +712,46 @@ export class PeerTransport {
       this.reject(c, `handshake from server id ${id}, which is not a configured peer`);
       return false;
     }
+    c.claimedId = id;
+    c.auth = new AcceptorAuth(this.security.auth, this.security.nonce());
+    this.settleInbound(c, c.auth.hello(sasl ? 'sasl' : 'plain'));
+    return !c.done;
+  }
+
+  private inboundAuth(c: Inbound, frame: Buffer): void {
+    if (c.auth === null) return this.reject(c, 'data before the handshake');
+    this.settleInbound(c, c.auth.message(frame));
+  }
+
+  /** Sends what the acceptor's exchange answers, then admits, refuses, or waits for more. */
+  private settleInbound(c: Inbound, r: AuthStep): void {
+    if (r.send.length > 0) this.writeAuth(c.socket, r);
+    const o = r.outcome;
+    if (o.kind === 'pending') return;
+    if (o.kind === 'refuse') {
+      this.refusals.refuse(c.remote, `server ${c.claimedId}: ${o.reason}`, this.now());
+      // the FAILURE answer goes out before the close
+      this.dropInbound(c, true);
+      return;
+    }
+    if (o.note !== undefined) this.opts.log.warn({ remote: c.remote, peer: c.claimedId }, `quorum authentication: ${o.note}`);
+    this.admit(c, c.claimedId!, o.user);
+  }
+
+  private admit(c: Inbound, id: number, user: string | undefined): void {
     if (c.timer) clearTimeout(c.timer);
     c.timer = null;
+    c.auth = null;
     c.peerId = id;
     const prev = this.inboundById.get(id);
     this.inboundById.set(id, c);
+    const fields = { peer: id, remote: c.remote, ...(user !== undefined ? { saslUser: user } : {}) };
     if (prev !== undefined) {
-      this.opts.log.info({ peer: id, remote: c.remote, previous: prev.remote }, 'new connection from peer replaces the previous one');
+      this.opts.log.info({ ...fields, previous: prev.remote }, 'new connection from peer replaces the previous one');
       this.dropInbound(prev);
     } else {
-      this.opts.log.info({ peer: id, remote: c.remote }, 'peer connected to us');
+      this.opts.log.info(fields, 'peer connected to us');
     }
-    return true;
   }
 
   private deliver(from: number, frame: Buffer): void {
@@ -453,14 +766,20 @@ export class PeerTransport {
   }
 
   private reject(c: Inbound, problem: string): void {
-    this.opts.log.warn(
-      { remote: c.remote, peer: c.peerId },
-      `closing peer connection: ${problem}; only the ensemble's members, all running the same Ark version, may connect to the quorum port`,
-    );
+    if (c.peerId === null) {
+      // not admitted: a refusal, rate-limited (a wrong process retries every second)
+      this.refusals.refuse(c.remote, `${problem} (only the ensemble's members, all running the same Ark version, may connect)`, this.now());
+    } else {
+      this.opts.log.warn(
+        { remote: c.remote, peer: c.peerId },
+        `closing peer connection: ${problem}; only the ensemble's members, all running the same Ark version, may connect to the quorum port`,
+      );
+    }
     this.dropInbound(c);
   }
 
-  private dropInbound(c: Inbound): void {
+  /** `graceful`: what was written (a refusal's FAILURE answer) is sent before the socket closes. */
+  private dropInbound(c: Inbound, graceful = false): void {
     if (c.done) return;
     c.done = true;
     if (c.timer) clearTimeout(c.timer);
@@ -469,7 +788,10 @@ export class PeerTransport {
     this.inbound.delete(c);
     const current = c.peerId !== null && this.inboundById.get(c.peerId) === c;
     if (current) this.inboundById.delete(c.peerId!);
-    c.socket.destroy();
+    if (graceful) {
+      c.socket.end();
+      setTimeout(() => c.socket.destroy(), 1000).unref();
+    } else c.socket.destroy();
     if (current && !this.closed) this.notifyDown(c.peerId!);
   }
 
@@ -483,4 +805,8 @@ export class PeerTransport {
       );
     }
   }
+}
+
+function remoteOf(s: Socket): string {
+  return `${(s.remoteAddress ?? '?').replace(/^::ffff:/, '')}:${s.remotePort ?? '?'}`;
 }

@@ -6,12 +6,18 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/error.js';
-import { JaasError, loginConfigFromJvmFlags, parseJaas, type JaasEntry } from '../config/jaas.js';
+import {
+  DIGEST_MODULE,
+  digestClientCredentials,
+  JaasError,
+  KERBEROS_MODULE,
+  loginConfigFromJvmFlags,
+  parseJaas,
+  type JaasEntry,
+} from '../config/jaas.js';
 import type { ServerConfig } from '../config/serverconfig.js';
 import type { CoreAuth } from '../server/core.js';
-
-const DIGEST_MODULE = 'org.apache.zookeeper.server.auth.DigestLoginModule';
-const KERBEROS_MODULE = 'com.sun.security.auth.module.Krb5LoginModule';
+import type { QuorumAuthPolicy } from '../net/peerauth.js';
 
 /** Where the JAAS file's path comes from: zoo.cfg first, then the JVM flags (the last -D wins, JVMFLAGS after SERVER_JVMFLAGS). */
 export function loginConfigSource(config: ServerConfig, env: NodeJS.ProcessEnv): { path: string; from: string } | null {
@@ -69,4 +75,55 @@ export function coreAuth(config: ServerConfig, env: NodeJS.ProcessEnv = process.
     aclSchemes: new Set([...(a.saslProvider ? (['sasl'] as const) : []), ...(a.x509Provider ? (['x509'] as const) : [])]),
     enforceSchemes: a.enforceSchemes === null ? null : new Set(a.enforceSchemes),
   };
+}
+
+/**
+ * Quorum SASL's credentials (quorum.auth.enableSasl): this member's QuorumLearner login and the
+ * QuorumServer users it checks peers against, from the same JAAS file as the client SASL. A missing
+ * file or section stops start-up naming the key that asked for it (ZooKeeper fails to log in).
+ */
+export function quorumAuthPolicy(config: ServerConfig, env: NodeJS.ProcessEnv = process.env): QuorumAuthPolicy {
+  const q = config.quorumSecurity.sasl;
+  if (q === null) return null;
+  const src = loginConfigSource(config, env);
+  if (src === null) {
+    throw new ConfigError(
+      'quorum.auth.enableSasl',
+      'quorum.auth.enableSasl is true but no JAAS file is named: pass -Djava.security.auth.login.config=PATH in SERVER_JVMFLAGS (or JVMFLAGS), or set java.security.auth.login.config in zoo.cfg',
+    );
+  }
+  const where = `${src.from}: '${src.path}'`;
+  let jaas: ReturnType<typeof parseJaas>;
+  try {
+    jaas = parseJaas(readFileSync(src.path, 'utf8'));
+  } catch (e) {
+    const msg = e instanceof JaasError ? `${where}: ${e.message}` : `${where}: cannot read the JAAS file: ${(e as Error).message}`;
+    throw new ConfigError('quorum.auth.enableSasl', msg);
+  }
+  const section = (key: string, name: string): JaasEntry[] => {
+    const s = jaas.get(name);
+    if (s === undefined || s.length === 0)
+      throw new ConfigError(key, `${key}: the JAAS file ${where} has no ${name} section (quorum.auth.enableSasl is true)`);
+    return s;
+  };
+  const learnerKey = 'quorum.auth.learner.saslLoginContext';
+  const serverKey = 'quorum.auth.server.saslLoginContext';
+  const learnerEntries = section(learnerKey, q.learnerContext);
+  const serverEntries = section(serverKey, q.serverContext);
+  let learner: { username: string; password: string };
+  let serverUsers: Map<string, string>;
+  try {
+    // its username / password, as SaslQuorumAuthLearner logs in (the client SASL's reader)
+    learner = digestClientCredentials(learnerEntries, q.learnerContext);
+  } catch (e) {
+    throw new ConfigError(learnerKey, `${where}: ${(e as Error).message}`);
+  }
+  try {
+    serverUsers = saslUsersOf(serverEntries, where, q.serverContext);
+  } catch (e) {
+    throw new ConfigError(serverKey, (e as Error).message);
+  }
+  if (serverUsers.size === 0)
+    throw new ConfigError(serverKey, `${where}: the ${q.serverContext} section has no user_NAME entries to check peers against`);
+  return { learnerRequireSasl: q.learnerRequireSasl, serverRequireSasl: q.serverRequireSasl, learner, serverUsers };
 }

@@ -4,7 +4,11 @@
 // simulated ones. This file adds what only a real member has: ports, logs, metrics, timers,
 // restores read off the event loop.
 import { DataTree } from '../tree/datatree.js';
-import { PeerTransport } from '../net/peers.js';
+import { PeerTransport, type PeerSecurity } from '../net/peers.js';
+import { randomBytes } from 'node:crypto';
+import { peerTlsOptions } from './tlsfiles.js';
+import { quorumAuthPolicy } from './authfiles.js';
+import { watchFiles } from './certwatch.js';
 import type { DataDir, Recovery } from '../storage/datadir.js';
 import { readEpochState, writeEpochState } from '../storage/epoch.js';
 import { readBackupAsync } from '../backup/format.js';
@@ -65,6 +69,9 @@ export class QuorumPath implements CommitPath {
   private readonly restoreWaiters = new Map<number, (r: RestoreResult) => void>();
   /** quorum-port messages with each peer since the first one it sent on its connection (the leader's observers command) */
   private readonly peerStats = new Map<number, { establishedMs: number; packetsReceived: number; packetsSent: number }>();
+  /** TLS and SASL between members, read by prepareSecurity() */
+  private security: PeerSecurity | null = null;
+  private stopWatching: (() => void) | null = null;
   readonly tickMs = ZAB_TICK_MS;
   readonly ensembleView: EnsembleView;
   readonly quorumView;
@@ -187,9 +194,61 @@ export class QuorumPath implements CommitPath {
     );
   }
 
+  /**
+   * Reads the quorum certificates and the JAAS file's QuorumServer / QuorumLearner sections; a
+   * store or section that is missing or bad throws ConfigError naming its key, before the data
+   * dir loads (as ZooKeeper fails to create its SSLContext or to log in).
+   */
+  prepareSecurity(env: NodeJS.ProcessEnv = process.env): void {
+    const { config, logger } = this.host;
+    const sec = config.quorumSecurity;
+    const auth = quorumAuthPolicy(config, env);
+    const tls =
+      sec.tls === null
+        ? null
+        : {
+            sslQuorum: sec.sslQuorum,
+            portUnification: sec.portUnification,
+            options: peerTlsOptions(sec.tls),
+            hostnameVerification: sec.tls.hostnameVerification,
+          };
+    // 128 bits, base64 (RFC 2831: an opaque quoted string without '"' and ',')
+    this.security = { tls, auth, nonce: () => randomBytes(16).toString('base64') };
+    logger.info(
+      {
+        sslQuorum: sec.sslQuorum,
+        portUnification: sec.portUnification,
+        sslQuorumReloadCertFiles: sec.reloadCertFiles,
+        hostnameVerification: sec.tls?.hostnameVerification,
+        quorumSasl: auth === null ? false : { learnerRequireSasl: auth.learnerRequireSasl, serverRequireSasl: auth.serverRequireSasl },
+      },
+      'quorum port security',
+    );
+  }
+
+  /** sslQuorumReloadCertFiles: a changed store is read again and used for new connections; a bad one is logged and the old kept. */
+  private watchCertificates(): void {
+    const t = this.host.config.quorumSecurity.tls;
+    if (t === null || !this.host.config.quorumSecurity.reloadCertFiles) return;
+    const files = [t.keyStore.location, ...(t.trustStore ? [t.trustStore.location] : [])];
+    this.stopWatching = watchFiles(files, () => {
+      try {
+        this.peers.setTlsOptions(peerTlsOptions(t));
+        this.host.logger.info({ files }, 'quorum certificates reloaded (sslQuorumReloadCertFiles): new peer connections use them');
+      } catch (e) {
+        this.host.logger.error(
+          { files, err: (e as Error).message },
+          'quorum certificates changed but cannot be used: keeping the previous ones; fix the files (they are read again on the next change)',
+        );
+      }
+    });
+  }
+
   async start(): Promise<void> {
     const { config, logger } = this.host;
+    if (this.security === null) this.prepareSecurity();
     this.peers = new PeerTransport({
+      security: this.security!,
       myId: this.myId,
       listenHost: this.me.host,
       listenPort: this.me.quorumPort,
@@ -206,6 +265,7 @@ export class QuorumPath implements CommitPath {
       },
     });
     await this.peers.start();
+    this.watchCertificates();
     this.lastTickAt = Date.now();
     this.schedule();
   }
@@ -559,6 +619,7 @@ export class QuorumPath implements CommitPath {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.stopWatching?.();
     this.member?.stop();
     while (this.member?.diskBusy) await new Promise((r) => setTimeout(r, 5));
     await this.peers?.close();

@@ -77,6 +77,9 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
   private boundSecurePort = -1;
   /** the secure (or unified) client port's TLS options, read from the stores at start */
   private tlsOptions: TlsOptions | null = null;
+  /** the AdminServer's (admin.forceHttps / admin.portUnification) and the metrics endpoint's (metricsProvider.httpsPort) */
+  private adminTlsOptions: TlsOptions | null = null;
+  private metricsTlsOptions: TlsOptions | null = null;
   private loading = true;
   private restoring = false;
   /** an online restore was asked and has not ended (it flushes the archive before `restoring`) */
@@ -309,6 +312,9 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       );
     // the certificates first: a store that cannot be read stops start-up before the data dir loads
     this.tlsOptions = config.clientTls && clientTlsOptions(config.clientTls);
+    if (this.commit instanceof QuorumPath) this.commit.prepareSecurity();
+    this.adminTlsOptions = config.adminTls && clientTlsOptions(config.adminTls);
+    this.metricsTlsOptions = config.prometheus?.tls ? clientTlsOptions(config.prometheus.tls) : null;
     if (!config.forceSync) {
       logger.warn(
         'forceSync=no: writes are acknowledged before they reach the disk, so a power loss (of a quorum, in an ensemble) can lose acknowledged data. Remove forceSync=no from zoo.cfg unless that risk is acceptable',
@@ -350,13 +356,15 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
       purge(); // DatadirCleanupManager runs once at start, then every interval
       this.every(config.autopurgePurgeIntervalHours * 3600_000, purge);
     }
-    await this.metrics?.start(logger);
+    await this.metrics?.start(logger, this.metricsTlsOptions);
     logger.info(
       {
         address: bound.address,
         port: bound.port,
         securePort,
         adminPort,
+        // what the AdminServer speaks (admin.forceHttps / admin.portUnification)
+        ...(adminPort !== null ? { admin: { plain: 'http', tls: 'https', unified: 'http+https' }[config.adminSecurity] } : {}),
         dataDir: config.dataDir,
         // what an operator waits for after a restart
         msSinceProcessStart: Math.round(performance.now()),
@@ -442,7 +450,12 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
           })
         : null,
     );
-    return this.admin.start(config.adminServerPort, config.adminServerAddress);
+    const tls = this.adminTlsOptions;
+    return this.admin.start(
+      config.adminServerPort,
+      config.adminServerAddress,
+      config.adminSecurity !== 'plain' && tls ? { kind: config.adminSecurity, options: tls } : { kind: 'plain' },
+    );
   }
 
   private async load(): Promise<void> {

@@ -1,10 +1,13 @@
 // The secure client port's certificates, read at start-up from the files zoo.cfg names and checked
 // by building a TLS context once: a missing file, a wrong password or a store Node cannot read
-// stops start-up naming the key, as ZooKeeper's X509Util fails to create its SSLContext.
+// stops start-up naming the key, as ZooKeeper's X509Util fails to create its SSLContext. The same
+// loaders read a TLS client's stores (`ark cli`, `ark bench`: zookeeper.ssl.* client properties).
 import { readFileSync } from 'node:fs';
-import { createSecureContext, type TlsOptions } from 'node:tls';
+import { createSecureContext, type SecureContextOptions, type TlsOptions } from 'node:tls';
 import { ConfigError } from '../config/error.js';
-import type { ClientTlsConfig, StoreConfig } from '../config/tls.js';
+import type { ClientSideTlsConfig, ClientTlsConfig, StoreConfig } from '../config/tls.js';
+import type { PeerTlsConfig } from '../config/quorumsec.js';
+import type { ClientTlsOptions } from '../client/zookeeper.js';
 import { Pkcs12Error, pkcs12TrustedCertificates } from './pkcs12.js';
 
 /** SecretUtils.readSecret: the file's text, less one trailing line separator. */
@@ -106,5 +109,30 @@ export function clientTlsOptions(c: ClientTlsConfig): TlsOptions {
     // certificate is let in (a certificate that is offered must still be trusted: clientport.ts)
     requestCert: c.clientAuth !== 'none',
     rejectUnauthorized: c.clientAuth === 'need',
+  };
+}
+
+/**
+ * The quorum port's TLS (QuorumX509Util's ssl.quorum.* stores): this member's certificate, the
+ * CAs its peers' certificates must chain to, versions and ciphers. Read again on a change with
+ * sslQuorumReloadCertFiles (certwatch.ts); a bad store throws ConfigError naming the key.
+ */
+export function peerTlsOptions(c: PeerTlsConfig): SecureContextOptions {
+  const key = keyStoreOptions(c.keyStore) as SecureContextOptions;
+  const trust = c.trustStore === undefined ? {} : (trustStoreOptions(c.trustStore) as SecureContextOptions);
+  return { ...trust, ...key, minVersion: c.minVersion, maxVersion: c.maxVersion, ciphers: c.ciphers };
+}
+
+/** A TLS client's options (ClientOptions.tls) from its zookeeper.ssl.* stores; a bad store throws ConfigError naming the key. */
+export function clientConnectionTls(c: ClientSideTlsConfig): ClientTlsOptions {
+  const key = c.keyStore === undefined ? {} : keyStoreOptions(c.keyStore);
+  const trust = c.trustStore === undefined ? {} : trustStoreOptions(c.trustStore);
+  return {
+    ...(trust as Pick<ClientTlsOptions, 'ca'>),
+    ...(key as Pick<ClientTlsOptions, 'key' | 'cert' | 'pfx' | 'passphrase'>),
+    minVersion: c.minVersion,
+    maxVersion: c.maxVersion,
+    ciphers: c.ciphers,
+    hostnameVerification: c.hostnameVerification,
   };
 }

@@ -387,6 +387,58 @@ describe('connection state machine', () => {
     assert.equal(m.state, 'connecting');
     assert.deepEqual(m.takeActions(), []);
   });
+
+  test('sasl_holds_the_session_until_the_exchange_succeeds_and_runs_again_on_every_reconnect', () => {
+    const m = machine({ sasl: true });
+    m.step({ type: 'start', now: 0 });
+    const first = establish(m, 10);
+    const auth = only(first, 'authenticate');
+    assert.equal(auth.length, 1);
+    assert.equal(only(first, 'established').length, 0, 'nothing is sent before SASL is done');
+    assert.equal(m.state, 'connecting');
+    m.step({ type: 'authenticated', attempt: auth[0]!.attempt, now: 20 });
+    const after = m.takeActions();
+    assert.equal(only(after, 'established').length, 1);
+    assert.equal(m.state, 'connected');
+    m.step({ type: 'socketClosed', attempt: auth[0]!.attempt, now: 30, reason: 'gone' });
+    assert.equal(m.state, 'suspended');
+    const again = establish(m, 40);
+    const auth2 = only(again, 'authenticate');
+    assert.equal(auth2.length, 1, 'authenticates again after the reconnect');
+    m.step({ type: 'authenticated', attempt: auth2[0]!.attempt, now: 50 });
+    const states = only(m.takeActions(), 'state');
+    assert.deepEqual(
+      states.map((x) => x.event.type),
+      ['reconnected'],
+    );
+  });
+
+  test('sasl_refused_is_final_authFailed_and_close_only_says_closed', () => {
+    const m = machine({ sasl: true });
+    m.step({ type: 'start', now: 0 });
+    const auth = only(establish(m, 10), 'authenticate')[0]!;
+    m.step({ type: 'authFailed', attempt: auth.attempt, now: 20, reason: 'wrong password' });
+    const acts = m.takeActions();
+    assert.deepEqual(
+      only(acts, 'drop').map((d) => d.attempt),
+      [auth.attempt],
+    );
+    assert.equal(m.state, 'authFailed');
+    assert.equal(only(acts, 'connect').length, 0, 'no further attempt');
+    assert.equal(m.nextDeadline(), null);
+    m.step({ type: 'close', now: 30 });
+    assert.equal(m.state, 'closed');
+  });
+
+  test('sasl_that_never_ends_fails_the_attempt_at_the_connect_timeout', () => {
+    const m = machine({ sasl: true, connectTimeoutMs: 1000 });
+    m.step({ type: 'start', now: 0 });
+    only(establish(m, 10), 'authenticate');
+    m.step({ type: 'tick', now: 1000 });
+    const acts = m.takeActions();
+    assert.equal(only(acts, 'attemptFailed').length, 1);
+    assert.match(only(acts, 'attemptFailed')[0]!.reason, /SASL/);
+  });
 });
 
 describe('watch registry', () => {
@@ -592,7 +644,7 @@ describe('errors and retry', () => {
 });
 
 test('the_pure_client_modules_use_no_clock_randomness_or_io', () => {
-  for (const f of ['machine.ts', 'watches.ts', 'paths.ts', 'ops.ts', 'errors.ts']) {
+  for (const f of ['machine.ts', 'watches.ts', 'paths.ts', 'ops.ts', 'errors.ts', 'sasl.ts']) {
     const text = readFileSync(join(repoRoot, 'src', 'client', f), 'utf8')
       .replace(/\/\/.*$/gm, '')
       .replace(/\/\*[\s\S]*?\*\//g, '');

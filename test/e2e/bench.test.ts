@@ -88,6 +88,39 @@ test('ark bench runs every workload against Apache ZooKeeper', async (t) => {
   }
 });
 
+test('ark bench --rate: an open-loop run sends exactly rate x seconds ops, on schedule', async () => {
+  const s = await startArk();
+  try {
+    const args = [
+      arkBin,
+      'bench',
+      '--server',
+      s.connectString,
+      '--workload',
+      'mixed',
+      '--rate',
+      '400',
+      '--seconds',
+      '0.5',
+      '--warmup',
+      '0',
+      '--json',
+    ];
+    const r = await runTool(process.execPath, args, { timeoutMs: 60000 });
+    assert.equal(r.code, 0, describeTool(r));
+    const x = JSON.parse(r.stdout.trim()) as LoadResult;
+    assert.equal(x.ops, 200);
+    assert.deepEqual(x.errors, {});
+    // on schedule: the 200 ops were due over 0.5 s, so they cannot all have completed much sooner
+    assert.ok(x.seconds >= 0.45, `200 ops at 400/s took ${x.seconds} s`);
+    const create = await runTool(process.execPath, [arkBin, 'bench', '--server', s.connectString, '--workload', 'create', '--rate', '10']);
+    assert.equal(create.code, 1, describeTool(create));
+    assert.match(create.stderr, /open-loop run \(rate\) runs for seconds, on the keyed workloads/);
+  } finally {
+    await s.stop();
+  }
+});
+
 test('ark bench: bad arguments and an unreachable server are one-line errors', async () => {
   const bad = await runTool(process.execPath, [arkBin, 'bench', '--workload', 'getData,frobnicate']);
   assert.equal(bad.code, 2, describeTool(bad));

@@ -39,8 +39,8 @@ export interface EnsembleOptions {
   /** each server.N line names its member's client address too (`;127.0.0.1:port`) */
   clientInLines?: boolean;
   cfg?: Record<string, string | number | boolean>;
-  /** settings for one member only (e.g. its AdminServer port) */
-  memberCfg?: (id: number) => Record<string, string | number | boolean>;
+  /** settings for one member only (e.g. its AdminServer port); `serverLines` are everyone's server.N lines */
+  memberCfg?: (id: number, serverLines: Readonly<Record<string, string>>) => Record<string, string | number | boolean>;
   env?: Record<string, string>;
 }
 
@@ -89,7 +89,7 @@ async function startEnsembleOnce(opts: EnsembleOptions): Promise<Ensemble> {
         ...(i >= voters ? { peerType: 'observer' } : {}),
         ...serverLines,
         ...opts.cfg,
-        ...opts.memberCfg?.(i + 1),
+        ...opts.memberCfg?.(i + 1, serverLines),
       }),
     );
     members.push({ id: i + 1, port: ports[i]!.client, dataDir, observer: i >= voters, proc: null, log: '' });

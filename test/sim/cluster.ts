@@ -26,6 +26,7 @@ import { SimNetwork } from './network.js';
 import { SWARM_STEP_MS, asymmetricLinks, describeSwarm, drawSwarm, partitionGroups, shapeToLinks, type SwarmOptions } from './swarm.js';
 import { SimArchive, SimArchiving, type SimMemberDisk } from './archive.js';
 import { isRestoreBase } from '../../src/backup/chain.js';
+import { IMPOSTOR_P, attempt, drawImpostor } from './impostor.js';
 import type { LogBreak } from '../../src/storage/logbreaks.js';
 
 export class SimFailure extends Error {
@@ -212,6 +213,8 @@ export class Cluster {
   private readonly rDisk: Rng;
   private readonly rZab: Rng;
   private readonly rArchive: Rng;
+  /** impostors (impostor.ts): their own stream, so adding them changed no other draw of a seed */
+  private readonly rImpostor: Rng;
   private readonly slowDisk: boolean;
   /**
    * txns known committed that no member reported applying: a member applies its whole log at
@@ -242,6 +245,7 @@ export class Cluster {
     this.rDisk = this.rng.split('disk');
     this.rZab = this.rng.split('zab');
     this.rArchive = this.rng.split('archive');
+    this.rImpostor = this.rng.split('impostor');
     const listing = this.rng.split('archive-listing');
     this.archive = new SimArchive({ committed: () => this.committedZxids(), restoreBases: this.restoreBases }, (n) => listing.int(n));
     this.slowDisk = this.rng.split('slowdisk').bool(0.3) && !opts.noRandomFaults;
@@ -832,11 +836,37 @@ export class Cluster {
       this.partitionActive = false;
       this.log('heal');
     }
+    if (this.rImpostor.bool(IMPOSTOR_P)) this.impostorTries();
     if (s.clockStepMs > 0 && rf.bool(0.002)) {
       const n = rf.pick([...this.nodes.values()]);
       n.clockOffsetMs += rf.bool(0.5) ? s.clockStepMs : -s.clockStepMs;
       this.count('clock_step');
     }
+  }
+
+  /**
+   * A process with a wrong credential tries to join (impostor.ts): at a crashed member's address if
+   * there is one (it took that machine's place), else claiming a random member's id. Every live
+   * member runs the runtime's quorum auth (src/net/peerauth.ts) on its connection from the
+   * impostor and on its own connection to it; admitting it either way fails the seed.
+   */
+  private impostorTries(): void {
+    const down = [...this.nodes.values()].filter((n) => !n.replica);
+    const claims = (down.length > 0 ? this.rImpostor.pick(down) : this.rImpostor.pick([...this.nodes.values()])).id;
+    const imp = drawImpostor(this.rImpostor, claims);
+    this.count('impostor_attempt');
+    this.count(`impostor_${imp.kind}`);
+    for (const n of this.nodes.values()) {
+      if (!n.replica || n.id === claims) continue;
+      const r = attempt(imp, this.rImpostor);
+      if (r.inbound.kind === 'admit')
+        this.fail(`impostor (${imp.kind}) claiming server ${claims} admitted by node ${n.id}: its votes and acks would count`);
+      // a member's connections carry data one way, from it: admitted, the impostor would get its proposals, commits and SNAPs
+      if (r.outbound.kind === 'admit')
+        this.fail(`node ${n.id} admitted its connection to an impostor (${imp.kind}) at server ${claims}'s address`);
+      this.count('impostor_refused');
+    }
+    this.log(`impostor (${imp.kind}) claiming server ${claims} refused`);
   }
 
   /**

@@ -31,9 +31,14 @@ describe('ensemble simulator', () => {
       for (const [k, v] of Object.entries(r.faults)) faults[k] = (faults[k] ?? 0) + v;
     }
     t.diagnostic(`${committed} txns committed; faults ${JSON.stringify(faults)}`);
-    for (const f of ['crash', 'election', 'snap_sync', 'trunc', 'reload', 'wipe', 'torn_write']) {
+    for (const f of ['crash', 'election', 'snap_sync', 'trunc', 'reload', 'wipe', 'torn_write', 'impostor_attempt']) {
       assert.ok((faults[f] ?? 0) > 0, `the fault mix never produced ${f}`);
     }
+    // every impostor was refused by every live member it tried (a member admitting one fails its seed)
+    assert.ok(
+      (faults.impostor_refused ?? 0) >= faults.impostor_attempt!,
+      `impostors: ${faults.impostor_attempt} attempts, ${faults.impostor_refused ?? 0} refusals`,
+    );
   });
 
   test('the same seed replays exactly', () => {

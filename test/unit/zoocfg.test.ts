@@ -233,7 +233,7 @@ describe('resolveConfig: sample files', () => {
       assert.equal(classifyKey(k), 'honoured', k);
     }
     assert.deepEqual(warnings, []);
-    assert.deepEqual(config.prometheus, { httpHost: '0.0.0.0', httpPort: 7000, exportProcessMetrics: true });
+    assert.deepEqual(config.prometheus, { httpHost: '0.0.0.0', httpPort: 7000, httpsPort: null, tls: null, exportProcessMetrics: true });
     // QuorumPeerConfig consumes metricsProvider.* itself: they are not system properties.
     assert.equal(config.systemProperties.size, 0);
   });
@@ -253,6 +253,7 @@ describe('resolveConfig: defaults', () => {
       secureClientPortAddress: undefined,
       portUnification: false,
       clientTls: null,
+      quorumSecurity: { sslQuorum: false, portUnification: false, reloadCertFiles: false, tls: null, sasl: null },
       maxClientCnxns: 60,
       minSessionTimeoutMs: 6000,
       maxSessionTimeoutMs: 60000,
@@ -261,6 +262,8 @@ describe('resolveConfig: defaults', () => {
       adminServerPort: 8080,
       adminServerAddress: '0.0.0.0',
       adminConsoleEnabled: true,
+      adminSecurity: 'plain',
+      adminTls: null,
       extendedTypesEnabled: false,
       superDigest: undefined,
       auth: {
@@ -760,8 +763,8 @@ describe('resolveConfig: unknown and unsupported keys', () => {
   test('known but unsupported keys: one warning per key; system properties only for non-QuorumPeerConfig keys', () => {
     const keys = [
       'ssl.crl=true',
-      'ssl.quorum.trustStore.location=/t',
-      'sslQuorum=true',
+      'ssl.context.supplier.class=x.Y',
+      'quorum.cnxn.threads.size=20',
       'quorumListenOnAllIPs=true',
       'electionAlg=3',
       'syncEnabled=true',
@@ -785,7 +788,7 @@ describe('resolveConfig: unknown and unsupported keys', () => {
     }
     assert.equal(config.systemProperties.get('zookeeper.serverCnxnFactory'), 'org.apache.zookeeper.server.NettyServerCnxnFactory');
     assert.equal(config.systemProperties.get('zookeeper.ssl.crl'), 'true');
-    assert.equal(config.systemProperties.has('zookeeper.sslQuorum'), false);
+    assert.equal(config.systemProperties.has('zookeeper.quorum.cnxn.threads.size'), false);
     assert.equal(config.systemProperties.has('zookeeper.metricsProvider.numWorkerThreads'), false);
   });
 
@@ -795,7 +798,7 @@ describe('resolveConfig: unknown and unsupported keys', () => {
       on(
         'metricsProvider.className=prometheus\nmetricsProvider.httpPort=9141\nmetricsProvider.httpHost=127.0.0.1\nmetricsProvider.exportJvmInfo=false',
       ).config.prometheus,
-      { httpHost: '127.0.0.1', httpPort: 9141, exportProcessMetrics: false },
+      { httpHost: '127.0.0.1', httpPort: 9141, httpsPort: null, tls: null, exportProcessMetrics: false },
     );
     assert.equal(on('metricsProvider.className=org.apache.zookeeper.metrics.impl.DefaultMetricsProvider').config.prometheus, null);
     assert.deepEqual(on('metricsProvider.className=org.apache.zookeeper.metrics.impl.DefaultMetricsProvider').warnings, []);
@@ -838,7 +841,7 @@ describe('resolveConfig: unknown and unsupported keys', () => {
     assert.equal(classifyKey('authProvider.1'), 'honoured');
     assert.equal(classifyKey('server.12'), 'honoured');
     assert.equal(classifyKey('zookeeper.snapCount'), 'honoured');
-    for (const k of ['sslQuorum', 'electionAlg', 'dynamicConfigFile', 'quorumListenOnAllIPs', 'audit.enable']) {
+    for (const k of ['oraclePath', 'electionAlg', 'dynamicConfigFile', 'quorumListenOnAllIPs', 'audit.enable']) {
       assert.ok(UNHONOURED_KEYS.has(k), k);
     }
     for (const p of ['ssl.', 'metricsProvider.']) assert.ok(UNHONOURED_KEY_PREFIXES.includes(p), p);
