@@ -14,6 +14,9 @@ import { Perms } from '../../src/wire/protocol.js';
 import { chromiumMissing, launchBrowser } from '../helpers/browser.js';
 import { repoRoot } from '../helpers/servers.js';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { makeCerts, opensslMissing } from '../helpers/certs.js';
 
 const noBrowser = chromiumMissing();
 if (noBrowser) console.log(`# skipping the ensemble page's browser test: ${noBrowser}`);
@@ -188,6 +191,52 @@ test('admin.console.enabled=false: no console on the AdminServer', async () => {
     assert.equal(r.status, 404);
     assert.equal((await fetch(`http://127.0.0.1:${adminPort}/commands/ruok`)).status, 200);
   } finally {
+    await s.stop();
+  }
+});
+
+test('over HTTPS (admin.forceHttps): the console logs in and its session cookie is Secure', {
+  skip: opensslMissing() ?? false,
+}, async () => {
+  const certs = makeCerts();
+  const adminPort = await freePort();
+  const s = await startInProc({
+    'admin.enableServer': true,
+    'admin.serverPort': adminPort,
+    'admin.serverAddress': '127.0.0.1',
+    'admin.forceHttps': true,
+    'ssl.quorum.keyStore.location': certs.serverPem,
+    'ssl.quorum.trustStore.location': certs.caPem,
+  });
+  const c = new ZooKeeperClient(`127.0.0.1:${s.port}`);
+  try {
+    await c.waitForConnected({ timeoutMs: 10_000 });
+    await c.create('/mine', 'x', { acl: [digestAcl('alice', 'pw', Perms.ALL)] });
+    const login = await new Promise<{ status: number; cookie: string }>((resolve, reject) => {
+      const body = JSON.stringify({ user: 'alice', password: 'pw' });
+      const req = httpsRequest(
+        {
+          host: '127.0.0.1',
+          port: adminPort,
+          path: '/console/api/login',
+          method: 'POST',
+          ca: readFileSync(certs.caPem),
+          servername: 'localhost',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, cookie: String(res.headers['set-cookie'] ?? '') }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    assert.equal(login.status, 200);
+    assert.match(login.cookie, /; Secure/);
+    assert.match(login.cookie, /HttpOnly; SameSite=Strict/);
+  } finally {
+    await c.close();
     await s.stop();
   }
 });
