@@ -56,6 +56,8 @@ export interface ConsoleDeps {
   rootAcl(): readonly ACL[];
   /** the server's counters now, for the metrics page (null while the data dir loads) */
   metricsSample(): MetricsSample | null;
+  /** the last scheduled backup and the continuous archive's progress (mntr's zk_last_backup_* and zk_archive_*) */
+  backupStatus(): Record<string, number>;
   /** a consistent backup streamed into `out` (the AdminServer's snapshot command) */
   backupTo(out: Writable, onStart: (zxid: number, nodes: number) => void, signal: AbortSignal): Promise<unknown>;
   requestBytesMax: number;
@@ -173,6 +175,9 @@ export class Console {
       case 'GET /sessions':
         this.checkAdmin(session, 'the sessions page');
         return sendJson(res, 200, this.deps.sessions());
+      case 'GET /backups':
+        this.checkAdmin(session, 'the backups page');
+        return sendJson(res, 200, this.deps.backupStatus());
       case 'GET /backup':
         this.checkAdmin(session, 'a backup');
         return this.backup(res, session);

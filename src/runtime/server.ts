@@ -444,6 +444,13 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
             sessions: () => sessionsView(this.view),
             metricsSample: () => metricsSample(this.view),
             backupTo: (out, onStart, signal) => this.backupTo(out, onStart, signal),
+            // mntr's figures for backups (backup.intervalMs) and the archive (backup.archiveDir), without the zk_ prefix
+            backupStatus: () =>
+              Object.fromEntries(
+                this.extraMetrics()
+                  .filter(([k]) => /^zk_(last_backup|archive)_/.test(k))
+                  .map(([k, v]) => [k.slice(3), v]),
+              ),
             rootAcl: () => this.core.tree.get('/')?.acl ?? [],
             requestBytesMax: config.juteMaxBufferBytes,
             now: () => Date.now(),

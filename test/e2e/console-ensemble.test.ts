@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEnsemble, type Ensemble, type Member } from '../helpers/ensemble.js';
 import { startInProc } from '../helpers/inproc.js';
-import { freePort } from '../helpers/servers.js';
+import { freePort, tempDir } from '../helpers/servers.js';
 import { waitUntil } from '../helpers/wait.js';
 import { ZooKeeperClient, digestAcl } from '../../src/client/zookeeper.js';
 import { Perms } from '../../src/wire/protocol.js';
@@ -235,6 +235,36 @@ test('over HTTPS (admin.forceHttps): the console logs in and its session cookie 
     assert.equal(login.status, 200);
     assert.match(login.cookie, /; Secure/);
     assert.match(login.cookie, /HttpOnly; SameSite=Strict/);
+  } finally {
+    await c.close();
+    await s.stop();
+  }
+});
+
+test('the backups page API: the last scheduled backup and the archive, with backup.archiveDir', async () => {
+  const adminPort = await freePort();
+  const s = await startInProc({
+    'admin.enableServer': true,
+    'admin.serverPort': adminPort,
+    'admin.serverAddress': '127.0.0.1',
+    'backup.archiveDir': tempDir('console-archive'),
+    'backup.archiveIntervalMs': 100,
+    'backup.intervalMs': 1000,
+  });
+  const c = new ZooKeeperClient(`127.0.0.1:${s.port}`);
+  try {
+    await c.waitForConnected({ timeoutMs: 10_000 });
+    await c.create('/mine', 'x', { acl: [digestAcl('alice', 'pw', Perms.ALL)] });
+    const alice = new ConsoleUser(`http://127.0.0.1:${adminPort}`);
+    assert.equal(await alice.login('alice', 'pw'), 200);
+    const last = (await c.exists('/mine'))!.mzxid;
+    let status: Record<string, unknown> = {};
+    await waitUntil(async () => {
+      status = (await alice.get('/backups')).body;
+      return status.last_backup_success === 1 && Number(status.archive_last_zxid) >= last;
+    }, 'a scheduled backup and the archive past the last write');
+    assert.equal(status.archive_history_mismatch, 0);
+    assert.ok(Number(status.last_backup_time_ms) > 0, 'when it was taken');
   } finally {
     await c.close();
     await s.stop();

@@ -376,6 +376,9 @@ fetch(${JSON.stringify(`${base}/console/api/set`)}, {method: 'POST', mode: 'no-c
 
   test('the backups page downloads a consistent backup that holds the tree', async () => {
     await page.click('[data-testid=page-backups]');
+    await page.waitForSelector('[data-testid=archive]');
+    assert.match(await text(page, 'last-backup'), /No scheduled backup/);
+    assert.match(await text(page, 'archive'), /No continuous archive is configured/);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=backup-download]')]);
     assert.match(download.suggestedFilename(), /^ark-backup-0x[0-9a-f]+\.arkb$/);
     const file = join(tempDir('console-backup'), 'backup.arkb');
