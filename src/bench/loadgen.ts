@@ -470,6 +470,29 @@ export function summarize(h: Histogram): LatencySummary {
   };
 }
 
+/** What both drivers share: the sessions, the ops' frames, and where each answer is counted. */
+interface Drive {
+  sessions: BenchSession[];
+  plan: Plan;
+  /** ops made per session so far (the plan's index) */
+  counters: number[];
+  /** null: not measured (the warm-up) */
+  hist: Histogram | null;
+  errors: Record<string, number>;
+  onOp?: ((doneNs: bigint, latencyUs: number) => void) | undefined;
+}
+
+/** One answer: an error counted by name, or a latency (from `fromNs`) recorded. */
+function tally(d: Drive, err: number, fromNs: bigint, now: bigint): void {
+  if (err !== 0) {
+    d.errors[errName(err)] = (d.errors[errName(err)] ?? 0) + 1;
+    return;
+  }
+  const us = Math.max(1, Number((now - fromNs) / 1000n));
+  d.hist?.recordValue(us);
+  d.onOp?.(now, us);
+}
+
 /** How often the open-loop driver wakes to send the ops that fell due (ms). */
 const OPEN_LOOP_TICK_MS = 1;
 
@@ -477,16 +500,8 @@ const OPEN_LOOP_TICK_MS = 1;
  * Runs `seconds` of open-loop load at `rate` ops/s: every tick sends the ops due by then, each
  * timed from its due time. Resolves when the time is up and every op sent has its reply.
  */
-function driveAtRate(
-  sessions: BenchSession[],
-  plan: Plan,
-  rate: number,
-  seconds: number,
-  hist: Histogram | null,
-  errors: Record<string, number>,
-  counters: number[],
-  onOp?: (doneNs: bigint, latencyUs: number) => void,
-): Promise<{ ops: number; seconds: number }> {
+function driveAtRate(d: Drive, rate: number, seconds: number): Promise<{ ops: number; seconds: number }> {
+  const { sessions, plan, counters } = d;
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
     const total = Math.round(rate * seconds);
@@ -508,13 +523,8 @@ function driveAtRate(
           const now = process.hrtime.bigint();
           answered++;
           lastDone = now;
-          if (err !== 0) errors[errName(err)] = (errors[errName(err)] ?? 0) + 1;
-          else {
-            ops++;
-            const us = Math.max(1, Number((now - dueNs) / 1000n));
-            hist?.recordValue(us);
-            onOp?.(now, us);
-          }
+          if (err === 0) ops++;
+          tally(d, err, dueNs, now);
           settle();
         });
       }
@@ -526,17 +536,8 @@ function driveAtRate(
 }
 
 /** Runs `seconds` (or until `count` ops) of closed-loop load; latencies recorded in microseconds. */
-function drive(
-  sessions: BenchSession[],
-  plan: Plan,
-  window: number,
-  seconds: number,
-  count: number | undefined,
-  hist: Histogram | null,
-  errors: Record<string, number>,
-  counters: number[],
-  onOp?: (doneNs: bigint, latencyUs: number) => void,
-): Promise<{ ops: number; seconds: number }> {
+function drive(d: Drive, window: number, seconds: number, count: number | undefined): Promise<{ ops: number; seconds: number }> {
+  const { sessions, plan, counters } = d;
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
     const endNs = t0 + BigInt(Math.round(seconds * 1e9));
@@ -565,12 +566,7 @@ function drive(
         if (!stopping) {
           ops++;
           lastDone = now;
-          if (err !== 0) errors[errName(err)] = (errors[errName(err)] ?? 0) + 1;
-          else {
-            const us = Math.max(1, Number((now - sent) / 1000n));
-            hist?.recordValue(us);
-            onOp?.(now, us);
-          }
+          tally(d, err, sent, now);
         }
         if (err === ErrorCode.ConnectionLoss) {
           live--;
@@ -618,23 +614,14 @@ export async function runLoad(spec: LoadSpec, log: (line: string) => void = () =
     const errors: Record<string, number> = {};
     if (spec.warmupSeconds > 0 && spec.count === undefined) {
       log(`warm-up ${spec.warmupSeconds} s`);
-      await drive(sessions, plan, spec.window, spec.warmupSeconds, undefined, null, {}, counters);
+      await drive({ sessions, plan, counters, hist: null, errors: {} }, spec.window, spec.warmupSeconds, undefined);
     }
     const hist = buildHistogram({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
+    const measured: Drive = { sessions, plan, counters, hist, errors, onOp: spec.onOp };
     const r =
       spec.rate !== undefined
-        ? await driveAtRate(sessions, plan, spec.rate, spec.seconds, hist, errors, counters, spec.onOp)
-        : await drive(
-            sessions,
-            plan,
-            spec.window,
-            spec.count === undefined ? spec.seconds : 1e9,
-            spec.count,
-            hist,
-            errors,
-            counters,
-            spec.onOp,
-          );
+        ? await driveAtRate(measured, spec.rate, spec.seconds)
+        : await drive(measured, spec.window, spec.count === undefined ? spec.seconds : 1e9, spec.count);
     const result: LoadResult = {
       workload: spec.workload,
       connect: spec.connect,

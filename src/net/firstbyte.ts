@@ -1,4 +1,4 @@
-// Port unification's first step, shared by the client port (clientport.ts) and the HTTP endpoints
+// Port unification's first step, shared by the client port (clientport.ts), the quorum port (peers.ts) and the HTTP endpoints
 // (httpendpoint.ts): wait for a connection's first byte, put it back, and say what it was, so the
 // connection can go to the TLS side (a handshake record starts 0x16) or the plain one. ZooKeeper's
 // UnifiedServerSocket and Jetty's UnifiedConnectionFactory decide the same way.

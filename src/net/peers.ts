@@ -27,6 +27,7 @@ import { connect, createServer, isIP, type Server, type Socket } from 'node:net'
 import { reverse } from 'node:dns/promises';
 import { checkServerIdentity, connect as tlsConnect, Server as TlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import type { Logger } from '../util/log.js';
+import { onFirstByte, TLS_HANDSHAKE } from './firstbyte.js';
 import { AcceptorAuth, ConnectorAuth, type AuthStep, type QuorumAuthPolicy } from './peerauth.js';
 import { RefusalLog } from './refusals.js';
 
@@ -86,8 +87,6 @@ export const PEER_MAGIC = Buffer.from('ARKP', 'latin1');
 export const PEER_MAGIC_SASL = Buffer.from('ARKA', 'latin1');
 /** largest frame before a connection is admitted: auth messages are small, and an unauthenticated peer must not make us buffer a gigabyte */
 const AUTH_FRAME_BYTES_MAX = 64 * 1024;
-/** The first byte of a TLS handshake record (ContentType handshake). */
-const TLS_HANDSHAKE = 0x16;
 export const PEER_PROTOCOL_VERSION = 1;
 /** magic (4) + uint16 version + uint32 sender id */
 export const PEER_HANDSHAKE_BYTES = 10;
@@ -539,24 +538,10 @@ export class PeerTransport {
     if (tls === null) return this.accept(s);
     s.setNoDelay(true);
     const remote = remoteOf(s);
-    const silent = setTimeout(() => s.destroy(), HANDSHAKE_TIMEOUT_MS);
-    silent.unref();
     const onError = (e: Error): void => this.opts.log.debug({ remote, err: e.message }, 'quorum connection error before its first byte');
-    const onEnd = (): void => {
-      clearTimeout(silent);
-      s.off('readable', onReadable);
-      s.destroy();
-    };
-    const onReadable = (): void => {
-      const chunk = s.read() as Buffer | null;
-      if (chunk === null || chunk.length === 0) return;
-      clearTimeout(silent);
-      s.off('readable', onReadable);
-      s.off('error', onError);
-      s.off('end', onEnd);
-      s.unshift(chunk);
+    onFirstByte(s, { silentMs: HANDSHAKE_TIMEOUT_MS, onError }, (s, first) => {
       if (this.closed) return void s.destroy();
-      if (chunk[0] === TLS_HANDSHAKE) {
+      if (first === TLS_HANDSHAKE) {
         this.rawRemotes.set(s, remote);
         this.tlsServerFor(tls).emit('connection', s);
       } else if (tls.portUnification) this.accept(s);
@@ -569,10 +554,7 @@ export class PeerTransport {
         );
         s.destroy();
       }
-    };
-    s.on('readable', onReadable);
-    s.on('error', onError);
-    s.once('end', onEnd);
+    });
   }
 
   /**

@@ -6,16 +6,16 @@
 // same URLs the same way.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ark, arkBin, freePort, requireOrSkip, startArk, tempDir, wrapProcess, writeCfg, type RunningServer } from '../helpers/servers.js';
+import { ark, arkBin, freePort, requireOrSkip, startArk, tempDir, writeCfg, type RunningServer } from '../helpers/servers.js';
 import { makeCerts, opensslMissing, STORE_PASSWORD, type TestCerts } from '../helpers/certs.js';
 import { startEnsemble, type Ensemble, type Member } from '../helpers/ensemble.js';
 import { commandFails, runTool } from '../helpers/clitools.js';
-import { fourLetterWord, javaDir, zookeeperJavaArgs, zookeeperMissing } from '../helpers/zookeeper.js';
 import { ZkClient } from '../../src/client/client.js';
 import { waitUntil } from '../helpers/wait.js';
+import { startZooKeeperAdmin, zookeeperAdminMissing } from '../helpers/zookeeper-admin.js';
 
 interface Reply {
   /** curl's exit code: 0 when an HTTP answer came */
@@ -296,7 +296,7 @@ describe('AdminServer and metrics over HTTPS', () => {
   });
 
   test('Apache ZooKeeper 3.8 given the same AdminServer settings answers the same URLs the same way', { timeout: 90000 }, async (t) => {
-    const skip = requireOrSkip(missing() ?? zookeeperMissing() ?? servletMissing());
+    const skip = requireOrSkip(missing() ?? zookeeperAdminMissing());
     if (skip) return t.skip(skip);
     // (ZooKeeper 3.8 has no admin.needClientAuth, 3.9's, nor metricsProvider.httpsPort, its master's: not compared)
     const settings = async (extra: Record<string, boolean>): Promise<{ port: number; cfg: Record<string, string | number | boolean> }> => {
@@ -307,7 +307,7 @@ describe('AdminServer and metrics over HTTPS', () => {
     const unified = await settings({ 'admin.portUnification': true });
     const servers: RunningServer[] = [];
     try {
-      servers.push(...(await Promise.all([startZooKeeperAdmin(force.cfg), startZooKeeperAdmin(unified.cfg)])));
+      servers.push(...(await Promise.all([startZooKeeperAdminHttps(force.cfg), startZooKeeperAdminHttps(unified.cfg)])));
       const stat = (scheme: string, port: number): Promise<Reply> => curl(`${scheme}://127.0.0.1:${port}/commands/stat`, ca());
       const forced = await stat('https', force.port);
       assert.equal(forced.status, 200, `ZooKeeper, admin.forceHttps, https: ${forced.stderr}`);
@@ -324,49 +324,9 @@ describe('AdminServer and metrics over HTTPS', () => {
   });
 });
 
-/** ZooKeeper's AdminServer runs on Jetty, which needs the servlet API (Debian's libservlet-api-java) */
-const SERVLET_JAR = join(javaDir, 'servlet-api.jar');
-
-function servletMissing(): string | null {
-  return existsSync(SERVLET_JAR)
-    ? null
-    : `${SERVLET_JAR} missing: ZooKeeper's AdminServer cannot run (apt-get install libservlet-api-java)`;
-}
-
-/** Apache ZooKeeper 3.8 (ZooKeeperServerMain) with its AdminServer and `admin` settings in zoo.cfg; resolves once it serves. */
-async function startZooKeeperAdmin(admin: Record<string, string | number | boolean>): Promise<RunningServer> {
-  const port = await freePort();
-  const dataDir = tempDir('zk-https-data');
-  const cfgDir = tempDir('zk-https-cfg');
-  const cfg = {
-    tickTime: 2000,
-    dataDir,
-    clientPort: port,
-    clientPortAddress: '127.0.0.1',
-    '4lw.commands.whitelist': '*',
-    preAllocSize: 1024,
-    ...admin,
-  };
-  const args = zookeeperJavaArgs({
-    mainClass: 'org.apache.zookeeper.server.ZooKeeperServerMain',
-    cfgFile: writeCfg(cfgDir, cfg),
-    cfg,
-    props: { 'zookeeper.admin.enableServer': true },
-  });
-  const cp = args.indexOf('-cp');
-  args[cp + 1] = `${args[cp + 1]}:${SERVLET_JAR}`;
-  const proc = spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.once('exit', () => rmSync(cfgDir, { recursive: true, force: true }));
-  const server = wrapProcess('zookeeper', proc, '127.0.0.1', port, dataDir);
-  await waitUntil(
-    async () => {
-      if (proc.exitCode !== null) throw new Error(`ZooKeeper exited before serving:\n${server.output()}`);
-      return /Mode: /.test(await fourLetterWord('127.0.0.1', port, 'srvr', 2000).catch(() => ''));
-    },
-    `ZooKeeper to serve on port ${port}`,
-    60_000,
-    100,
-  );
+/** Apache ZooKeeper 3.8 with its AdminServer and `admin` settings; resolves once the AdminServer takes connections. */
+async function startZooKeeperAdminHttps(admin: Record<string, string | number | boolean>): Promise<RunningServer> {
+  const server = await startZooKeeperAdmin(admin);
   // the AdminServer starts after the client port: wait until its port takes connections
   const adminPort = Number(admin['admin.serverPort']);
   await waitUntil(

@@ -5,38 +5,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, requireOrSkip, startArk, tempDir, wrapProcess, writeCfg, type RunningServer } from '../helpers/servers.js';
 import { assembleEnsemble, ensemblePorts, startEnsemble, type Ensemble, type Member } from '../helpers/ensemble.js';
-import { fourLetterWord, javaDir, zookeeperJavaArgs, zookeeperMissing } from '../helpers/zookeeper.js';
+import { fourLetterWord } from '../helpers/zookeeper.js';
 import { ZkClient } from '../../src/client/client.js';
 import { CreateFlag } from '../../src/wire/protocol.js';
 import { waitUntil } from '../helpers/wait.js';
-
-/** ZooKeeper's AdminServer runs on Jetty, which needs the servlet API (Debian's libservlet-api-java, a dependency of libjetty9-java) */
-const SERVLET_JAR = join(javaDir, 'servlet-api.jar');
-
-function adminMissing(): string | null {
-  return (
-    zookeeperMissing() ??
-    (existsSync(SERVLET_JAR) ? null : `${SERVLET_JAR} missing: ZooKeeper's AdminServer cannot run (apt-get install libservlet-api-java)`)
-  );
-}
-
-/** The java command line of a ZooKeeper process with its AdminServer on: the servlet API joins the class path. */
-function adminJavaArgs(mainClass: string, cfgFile: string, cfg: Record<string, string | number | boolean>): string[] {
-  const args = zookeeperJavaArgs({
-    mainClass,
-    cfgFile,
-    cfg,
-    defaults: { 'zookeeper.extendedTypesEnabled': true },
-    props: { 'zookeeper.admin.enableServer': true },
-  });
-  const cp = args.indexOf('-cp');
-  args[cp + 1] = `${args[cp + 1]}:${SERVLET_JAR}`;
-  return args;
-}
+import { adminJavaArgs, startZooKeeperAdmin, zookeeperAdminMissing } from '../helpers/zookeeper-admin.js';
 
 const adminCfg = (port: number): Record<string, string | number | boolean> => ({
   'admin.enableServer': true,
@@ -44,42 +21,9 @@ const adminCfg = (port: number): Record<string, string | number | boolean> => ({
   'admin.serverAddress': '127.0.0.1',
 });
 
-async function serving(port: number, proc: { exitCode: number | null }): Promise<void> {
-  await waitUntil(
-    async () => {
-      if (proc.exitCode !== null) throw new Error('ZooKeeper exited before serving');
-      try {
-        return /Mode: /.test(await fourLetterWord('127.0.0.1', port, 'srvr', 2000));
-      } catch {
-        return false; // not listening yet
-      }
-    },
-    `ZooKeeper to serve on port ${port}`,
-    60_000,
-    100,
-  );
-}
-
-async function startZooKeeperWithAdmin(adminPort: number): Promise<RunningServer> {
-  const port = await freePort();
-  const dataDir = tempDir('zk-admin-data');
-  const cfgDir = tempDir('zk-admin-cfg');
-  const cfg = {
-    tickTime: 2000,
-    dataDir,
-    clientPort: port,
-    clientPortAddress: '127.0.0.1',
-    '4lw.commands.whitelist': '*',
-    preAllocSize: 1024,
-    ...adminCfg(adminPort),
-  };
-  const proc = spawn('java', adminJavaArgs('org.apache.zookeeper.server.ZooKeeperServerMain', writeCfg(cfgDir, cfg), cfg), {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  proc.once('exit', () => rmSync(cfgDir, { recursive: true, force: true }));
-  const server = wrapProcess('zookeeper', proc, '127.0.0.1', port, dataDir);
-  await serving(port, proc);
-  return server;
+/** ZooKeeper 3.8 standalone with its AdminServer on `adminPort`. */
+function startZooKeeperWithAdmin(adminPort: number): Promise<RunningServer> {
+  return startZooKeeperAdmin(adminCfg(adminPort), { 'zookeeper.extendedTypesEnabled': true });
 }
 
 /** A ZooKeeper 3.8 ensemble (QuorumPeerMain per member) with each member's AdminServer on its own port. */
@@ -107,7 +51,11 @@ async function startZooKeeperEnsembleWithAdmin(adminPorts: number[], voters: num
       ...serverLines,
       ...adminCfg(adminPorts[i]!),
     };
-    argv.push(adminJavaArgs('org.apache.zookeeper.server.quorum.QuorumPeerMain', writeCfg(cfgDir, cfg), cfg));
+    argv.push(
+      adminJavaArgs('org.apache.zookeeper.server.quorum.QuorumPeerMain', writeCfg(cfgDir, cfg), cfg, {
+        'zookeeper.extendedTypesEnabled': true,
+      }),
+    );
     members.push({ id: i + 1, port: ports[i]!.client, dataDir, observer: i >= voters, proc: null, log: '' });
   }
   const start = async (m: Member): Promise<void> => {
@@ -295,7 +243,7 @@ async function workload(port: number): Promise<ZkClient> {
   return c;
 }
 
-const skip = requireOrSkip(adminMissing());
+const skip = requireOrSkip(zookeeperAdminMissing());
 
 describe('admin_fields_match_zookeeper_standalone', { skip }, () => {
   let ark: RunningServer;
