@@ -3,7 +3,7 @@
 // or does not serve is red; one more than LAG_WARN txns behind is amber.
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api } from './api';
-import { zxidHex } from './format';
+import { time, zxidHex } from './format';
 
 interface Member {
   id: number;
@@ -23,10 +23,20 @@ interface Member {
   detail?: string;
 }
 
+interface Election {
+  endedMs: number;
+  durationMs: number;
+  leaderId: number;
+  epoch: number;
+  role: string;
+}
+
 interface EnsembleState {
   myId: number;
   leaderId: number;
   members: Member[];
+  /** newest first */
+  elections: Election[];
 }
 
 const POLL_MS = 2000;
@@ -99,7 +109,7 @@ export function EnsemblePage() {
               <td>{m.role}</td>
               <td data-testid={`member-${m.id}-state`}>
                 {m.state === 'up' ? m.mode : m.state}
-                {m.sync && m.sync !== 'synced' ? ` (${m.sync})` : ''}
+                {m.sync && m.sync !== 'synced' ? ` (leader: ${m.sync})` : ''}
                 {m.detail && <div class="muted small">{m.detail}</div>}
               </td>
               <td>{m.zxid === undefined ? '—' : zxidHex(m.zxid)}</td>
@@ -113,6 +123,37 @@ export function EnsemblePage() {
           ))}
         </tbody>
       </table>
+      {!standalone && (
+        <>
+          <h3>Elections this member took part in</h3>
+          {state.elections.length === 0 ? (
+            <p class="muted">none since it started</p>
+          ) : (
+            <table class="members" data-testid="elections">
+              <thead>
+                <tr>
+                  <th>ended</th>
+                  <th>took</th>
+                  <th>leader</th>
+                  <th>epoch</th>
+                  <th>this member became</th>
+                </tr>
+              </thead>
+              <tbody>
+                {state.elections.map((e) => (
+                  <tr key={e.endedMs}>
+                    <td>{time(e.endedMs)}</td>
+                    <td>{e.durationMs} ms</td>
+                    <td>{e.leaderId}</td>
+                    <td>{e.epoch}</td>
+                    <td>{e.role}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </>
+      )}
     </section>
   );
 }

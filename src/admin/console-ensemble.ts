@@ -4,7 +4,7 @@
 // monitoring would, so a member that is down shows as unreachable within one poll, and one that
 // is electing or syncing says it does not serve. On the leader, each learner's sync status is added.
 import { connect } from 'node:net';
-import { latency, peerState, type ServerView } from './fourletter.js';
+import { latency, peerState, type RuntimeStats, type ServerView } from './fourletter.js';
 import { counterOf, epochOf } from '../util/zxid.js';
 
 /** how long a member may take to answer srvr before it counts as unreachable */
@@ -96,10 +96,15 @@ function selfState(v: ServerView): Partial<MemberState> {
 export async function ensembleState(
   v: ServerView,
   probe: (host: string, port: number) => Promise<string> = (h, p) => fourLetterProbe(h, p, 'srvr'),
-): Promise<{ myId: number; leaderId: number; members: MemberState[] }> {
+): Promise<{ myId: number; leaderId: number; members: MemberState[]; elections: RuntimeStats['elections'] }> {
   const e = v.ensemble;
   if (!e) {
-    return { myId: 0, leaderId: 0, members: [{ id: 0, address: null, role: 'standalone', self: true, state: 'up', ...selfState(v) }] };
+    return {
+      myId: 0,
+      leaderId: 0,
+      members: [{ id: 0, address: null, role: 'standalone', self: true, state: 'up', ...selfState(v) }],
+      elections: [],
+    };
   }
   const learners = new Map(e.learners().map((l) => [l.id, l.status]));
   const members = await Promise.all(
@@ -123,5 +128,5 @@ export async function ensembleState(
     if (m.zxid !== undefined && m.state === 'up' && epochOf(m.zxid) === epochOf(newest)) m.lag = counterOf(newest) - counterOf(m.zxid);
     if (m.zxid !== undefined) m.epoch = epochOf(m.zxid);
   }
-  return { myId: e.myId, leaderId: e.leaderId(), members };
+  return { myId: e.myId, leaderId: e.leaderId(), members, elections: [...v.stats.elections].reverse() };
 }

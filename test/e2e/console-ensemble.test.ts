@@ -166,6 +166,8 @@ describe('web console API on an ensemble follower', () => {
       }, 'every member shown up');
       assert.equal(await page.getByTestId(`member-${leader.id}-state`).innerText(), 'leader');
       assert.equal(await page.getByTestId(`member-${follower.id}-state`).innerText(), 'follower');
+      // the election that made it leader, as the leader saw it
+      assert.match(await page.getByTestId('elections').innerText(), new RegExp(`\\d+ ms\\s+${leader.id}\\s+\\d+\\s+leading`));
       await ens.kill(follower);
       await waitUntil(async () => (await health(follower)) === 'bad', 'the killed follower shown red', 15_000);
       assert.match(await page.getByTestId(`member-${follower.id}-state`).innerText(), /unreachable/);
