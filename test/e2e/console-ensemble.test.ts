@@ -11,9 +11,7 @@ import { freePort, tempDir } from '../helpers/servers.js';
 import { waitUntil } from '../helpers/wait.js';
 import { ZooKeeperClient, digestAcl } from '../../src/client/zookeeper.js';
 import { Perms } from '../../src/wire/protocol.js';
-import { chromiumMissing, launchBrowser } from '../helpers/browser.js';
-import { repoRoot } from '../helpers/servers.js';
-import { join } from 'node:path';
+import { chromiumMissing, launchBrowser, screenshotPath } from '../helpers/browser.js';
 import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { makeCerts, opensslMissing } from '../helpers/certs.js';
@@ -171,7 +169,7 @@ describe('web console API on an ensemble follower', () => {
       await ens.kill(follower);
       await waitUntil(async () => (await health(follower)) === 'bad', 'the killed follower shown red', 15_000);
       assert.match(await page.getByTestId(`member-${follower.id}-state`).innerText(), /unreachable/);
-      await page.screenshot({ path: join(repoRoot, 'docs', 'console-ensemble.png') });
+      await page.screenshot({ path: screenshotPath('console-ensemble.png') });
       await ens.start(follower);
       await waitUntil(async () => (await health(follower)) === 'ok', 'the restarted follower shown up again', 30_000);
     } finally {

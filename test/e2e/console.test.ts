@@ -4,13 +4,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { startInProc, type InProc } from '../helpers/inproc.js';
-import { freePort, repoRoot, tempDir } from '../helpers/servers.js';
+import { freePort, tempDir } from '../helpers/servers.js';
 import { readBackupAsync } from '../../src/backup/format.js';
-import { chromiumMissing, launchBrowser, type Browser } from '../helpers/browser.js';
+import { chromiumMissing, launchBrowser, screenshotPath, type Browser } from '../helpers/browser.js';
 import { waitUntil } from '../helpers/wait.js';
 import { ZooKeeperClient, digestAcl } from '../../src/client/zookeeper.js';
 import { CreateFlag, Perms, type ACL } from '../../src/wire/protocol.js';
@@ -412,8 +412,7 @@ fetch(${JSON.stringify(`${base}/console/api/set`)}, {method: 'POST', mode: 'no-c
     await page.click('[data-testid=view-json]');
     await page.waitForSelector('[data-testid="node:/app/services/api/member-0000000002"]');
     await page.waitForSelector('[data-testid=live]:text("live")');
-    mkdirSync(join(repoRoot, 'docs'), { recursive: true });
-    await page.screenshot({ path: join(repoRoot, 'docs', 'console-tree.png') });
+    await page.screenshot({ path: screenshotPath('console-tree.png') });
     assert.deepEqual(cspViolations, [], 'nothing on any page the CSP had to refuse');
   });
 });

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
+import { repoRoot } from './servers.js';
 
 export const CHROMIUM = process.env.ARK_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -44,4 +45,13 @@ export async function launchBrowser(): Promise<Browser> {
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Where a test's screenshot goes: docs/NAME when ARK_SCREENSHOTS=1 (to refresh the README's
+ * pictures), else a temp dir (still taken, so the path is exercised, without dirtying the tree).
+ */
+export function screenshotPath(name: string): string {
+  if (process.env.ARK_SCREENSHOTS === '1') return join(repoRoot, 'docs', name);
+  return join(mkdtempSync(join(tmpdir(), 'ark-shot-')), name);
 }
