@@ -217,6 +217,8 @@ export class PeerTransport {
   private tlsServer: TlsServer | null = null;
   /** the address of each accepted socket handed to the TLS server */
   private readonly rawRemotes = new WeakMap<Socket, string>();
+  /** accepted sockets not yet in `inbound` (before their first byte, in the TLS handshake, in hostname verification): close() ends them */
+  private readonly pending = new Set<Socket>();
   private tlsOptions: SecureContextOptions | null;
   private readonly security: PeerSecurity;
   private readonly askAnswer: boolean;
@@ -386,6 +388,8 @@ export class PeerTransport {
       o.socket = null;
     }
     for (const c of this.inbound) this.dropInbound(c);
+    for (const s of this.pending) s.destroy();
+    this.pending.clear();
     this.closing = (async () => {
       await this.starting?.catch(() => {}); // a close() during start() waits for the bind to end
       this.tlsServer?.close();
@@ -537,6 +541,8 @@ export class PeerTransport {
     const tls = this.security.tls;
     if (tls === null) return this.accept(s);
     s.setNoDelay(true);
+    this.pending.add(s);
+    s.once('close', () => this.pending.delete(s));
     const remote = remoteOf(s);
     const onError = (e: Error): void => this.opts.log.debug({ remote, err: e.message }, 'quorum connection error before its first byte');
     onFirstByte(s, { silentMs: HANDSHAKE_TIMEOUT_MS, onError }, (s, first) => {
@@ -568,7 +574,11 @@ export class PeerTransport {
       { ...(this.tlsOptions ?? tls.options), requestCert: true, rejectUnauthorized: true, handshakeTimeout: HANDSHAKE_TIMEOUT_MS },
       (ts) => this.secured(ts, tls, this.remoteOfTls(ts)),
     );
-    server.on('tlsClientError', (e, ts) => this.refusals.refuse(this.remoteOfTls(ts), `TLS handshake failed: ${e.message}`, this.now()));
+    server.on('tlsClientError', (e, ts) => {
+      this.refusals.refuse(this.remoteOfTls(ts), `TLS handshake failed: ${e.message}`, this.now());
+      // a tls.Server with a tlsClientError listener leaves the socket open: a half-done handshake would hold it for ever
+      ts.destroy();
+    });
     this.tlsServer = server;
     return server;
   }
