@@ -11,6 +11,7 @@ import { freePort, tempDir } from '../helpers/servers.js';
 import { waitUntil } from '../helpers/wait.js';
 import { ZooKeeperClient, digestAcl } from '../../src/client/zookeeper.js';
 import { Perms } from '../../src/wire/protocol.js';
+import { digestOf } from '../../src/tree/acl.js';
 import { chromiumMissing, launchBrowser, screenshotPath } from '../helpers/browser.js';
 import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
@@ -265,6 +266,29 @@ test('the backups page API: the last scheduled backup and the archive, with back
     }, 'a scheduled backup and the archive past the last write');
     assert.equal(status.archive_history_mismatch, 0);
     assert.ok(Number(status.last_backup_time_ms) > 0, 'when it was taken');
+  } finally {
+    await c.close();
+    await s.stop();
+  }
+});
+
+test('the super user (DigestAuthenticationProvider.superDigest) logs in though no ACL names it, and reads everything', async () => {
+  const adminPort = await freePort();
+  const s = await startInProc({
+    'admin.enableServer': true,
+    'admin.serverPort': adminPort,
+    'admin.serverAddress': '127.0.0.1',
+    'DigestAuthenticationProvider.superDigest': digestOf('super:admin-pw'),
+  });
+  const c = new ZooKeeperClient(`127.0.0.1:${s.port}`);
+  try {
+    await c.waitForConnected({ timeoutMs: 10_000 });
+    await c.create('/alice-only', 'hers', { acl: [digestAcl('alice', 'pw', Perms.ALL)] });
+    const root = new ConsoleUser(`http://127.0.0.1:${adminPort}`);
+    assert.equal(await root.login('super', 'wrong'), 401);
+    assert.equal(await root.login('super', 'admin-pw'), 200);
+    const n = await root.get('/node?path=%2Falice-only');
+    assert.equal(Buffer.from(String(n.body.data), 'base64').toString(), 'hers');
   } finally {
     await c.close();
     await s.stop();
