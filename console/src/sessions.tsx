@@ -59,6 +59,7 @@ export function SessionsPage() {
                 <th>expires in</th>
                 <th>ephemerals</th>
                 <th>watches here</th>
+                <th />
               </tr>
             </thead>
             <tbody>
@@ -78,6 +79,7 @@ export function SessionsPage() {
                     {s.ephemerals > s.ephemeralPaths.length && <div class="muted small">…</div>}
                   </td>
                   <td>{s.watches}</td>
+                  <td>{s.client !== 'web console' && <CloseButton id={s.id} />}</td>
                 </tr>
               ))}
             </tbody>
@@ -85,5 +87,36 @@ export function SessionsPage() {
         </>
       )}
     </section>
+  );
+}
+
+/** Close a session: a first click asks, a second one closes it (its ephemerals go, its client finds it expired). */
+function CloseButton({ id }: { id: string }) {
+  const [step, setStep] = useState<'idle' | 'ask' | 'busy' | 'done'>('idle');
+  const [error, setError] = useState('');
+  const close = async () => {
+    setStep('busy');
+    try {
+      await api('POST', '/close-session', { id });
+      setStep('done');
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : String(e));
+      setStep('idle');
+    }
+  };
+  if (step === 'done') return <span class="muted">closed</span>;
+  return (
+    <>
+      {step === 'ask' ? (
+        <button type="button" class="danger" onClick={close} data-testid={`close-confirm-${id}`}>
+          Close it: its ephemerals go
+        </button>
+      ) : (
+        <button type="button" disabled={step === 'busy'} onClick={() => setStep('ask')} data-testid={`close-${id}`}>
+          Close
+        </button>
+      )}
+      {error && <div class="error small">{error}</div>}
+    </>
   );
 }

@@ -49,3 +49,8 @@ export function sessionsView(v: ServerView): { total: number; sessions: SessionR
   });
   return { total: all.length, sessions: rows };
 }
+
+/** The password of a session this member knows (every member derives the same), or null. */
+export function sessionPasswd(v: ServerView, id: bigint): Buffer | null {
+  return v.core.sessions.sessions.get(id)?.passwd ?? null;
+}

@@ -23,6 +23,7 @@ import { Perms, type ACL, type Id } from '../wire/protocol.js';
 import type { Logger } from '../util/log.js';
 import { KeeperError } from '../util/errors.js';
 import { ConsoleSession } from './console-session.js';
+import { ZooKeeperClient } from '../client/zookeeper.js';
 import { LoginThrottle } from './console-throttle.js';
 import { MetricsHistory, type MetricsSample } from './console-metrics.js';
 import {
@@ -52,6 +53,8 @@ export interface ConsoleDeps {
   ensemble(): Promise<unknown>;
   /** the sessions this member knows (console-sessions.ts) */
   sessions(): unknown;
+  /** a known session's password, to close it as its own client would (null: no such session) */
+  sessionPasswd(id: bigint): Buffer | null;
   /** the ACL of "/": the sessions page needs ALL on it, as the AdminServer's admin commands */
   rootAcl(): readonly ACL[];
   /** the server's counters now, for the metrics page (null while the data dir loads) */
@@ -203,6 +206,10 @@ export class Console {
         this.deps.log.info({ user: session.user, path }, 'console: znode data set');
         return sendJson(res, 200, out);
       }
+      case 'POST /close-session': {
+        this.checkAdmin(session, 'closing a session');
+        return sendJson(res, 200, await this.closeSession(body.id, session));
+      }
       case 'POST /delete': {
         const path = checkedPath(body.path);
         if (path === '/' || path === '/zookeeper' || path.startsWith('/zookeeper/'))
@@ -305,6 +312,42 @@ export class Console {
       this.deps.log.error({ err: (e as Error).message }, 'console: a backup download failed midway; the server is unaffected');
       res.destroy();
     }
+  }
+
+  /**
+   * Closes another client's session the way a client closes its own: a connection resumes it with
+   * its id and password (which this member knows, as every member does), then sends closeSession.
+   * So it is one ordinary closeSession txn (forwarded to the leader on a follower): the ephemerals
+   * go, the watchers are told, and the client whose session it was finds it expired (the trick
+   * Curator's KillSession uses).
+   */
+  private async closeSession(raw: unknown, s: ConsoleSession): Promise<Record<string, unknown>> {
+    if (typeof raw !== 'string' || !/^0x[0-9a-f]{1,16}$/i.test(raw))
+      throw new ConsoleError(400, 'BadArguments', 'id must be a session id in hex (0x...)');
+    const id = BigInt.asIntN(64, BigInt(raw));
+    if (id === s.client.sessionId) throw new ConsoleError(400, 'BadArguments', "that is this console page's own session: log out instead");
+    const passwd = this.deps.sessionPasswd(id);
+    const socketPath = this.deps.socketPath();
+    if (!passwd || socketPath === null) throw new ConsoleError(404, 'NoSession', `no session ${raw} on this server`);
+    const closer = new ZooKeeperClient('console:1', {
+      socketPath,
+      session: { id, password: passwd },
+      renewSession: false,
+      sessionTimeoutMs: 30_000,
+    });
+    try {
+      await closer.waitForConnected({ timeoutMs: 10_000 });
+    } catch (e) {
+      await closer.close().catch(() => undefined);
+      throw new ConsoleError(
+        409,
+        'SessionExpired',
+        `session ${raw} could not be resumed (it may have just ended): ${(e as Error).message}`,
+      );
+    }
+    await closer.close();
+    this.deps.log.info({ user: s.user, session: raw }, 'console: closed a client session');
+    return { id: raw, closed: true };
   }
 
   /** the ids these digest credentials give a connection (super when they are the super user's) */

@@ -18,7 +18,7 @@ import { RuntimeStats, type ServerView } from '../admin/fourletter.js';
 import { AdminServer } from '../admin/adminserver.js';
 import { Console } from '../admin/console.js';
 import { ensembleState } from '../admin/console-ensemble.js';
-import { sessionsView } from '../admin/console-sessions.js';
+import { sessionPasswd, sessionsView } from '../admin/console-sessions.js';
 import { metricsSample } from '../admin/console-metrics.js';
 import { checkedBody, readBackupAsync, writeBackup, type BackupResult } from '../backup/format.js';
 import { openArchive } from '../backup/store.js';
@@ -442,6 +442,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
             }),
             ensemble: () => ensembleState(this.view),
             sessions: () => sessionsView(this.view),
+            sessionPasswd: (id) => sessionPasswd(this.view, id),
             metricsSample: () => metricsSample(this.view),
             backupTo: (out, onStart, signal) => this.backupTo(out, onStart, signal),
             // mntr's figures for backups (backup.intervalMs) and the archive (backup.archiveDir), without the zk_ prefix

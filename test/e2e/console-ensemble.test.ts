@@ -10,7 +10,7 @@ import { startInProc } from '../helpers/inproc.js';
 import { freePort, tempDir } from '../helpers/servers.js';
 import { waitUntil } from '../helpers/wait.js';
 import { ZooKeeperClient, digestAcl } from '../../src/client/zookeeper.js';
-import { Perms } from '../../src/wire/protocol.js';
+import { CreateFlag, Perms } from '../../src/wire/protocol.js';
 import { digestOf } from '../../src/tree/acl.js';
 import { chromiumMissing, launchBrowser, screenshotPath } from '../helpers/browser.js';
 import { readFileSync } from 'node:fs';
@@ -109,6 +109,24 @@ describe('web console API on an ensemble follower', () => {
     const ok = await alice.post('/set', { path: '/team/from-follower', data: b64('mine'), version: 1 });
     assert.equal(ok.status, 200);
     await waitUntil(async () => (await client.getData('/team/from-follower')).data!.toString() === 'mine', 'the write at the leader');
+  });
+
+  test("a follower's console closes a session whose client is connected to the leader", async () => {
+    const alice = new ConsoleUser(`http://127.0.0.1:${adminPorts[follower.id - 1]}`);
+    assert.equal(await alice.login('alice', 'pw'), 200);
+    const victim = new ZooKeeperClient(`127.0.0.1:${leader.port}`, { renewSession: false });
+    try {
+      await victim.waitForConnected({ timeoutMs: 10_000 });
+      await victim.create('/held', '', { mode: CreateFlag.EPHEMERAL as 0 });
+      const id = `0x${victim.sessionId.toString(16)}`;
+      // / is world:anyone ALL here: alice has every permission on it
+      await waitUntil(async () => JSON.stringify((await alice.get('/sessions')).body).includes(id), 'the follower knows the session');
+      const r = await alice.post('/close-session', { id });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      await waitUntil(async () => (await client.exists('/held')) === null, 'its ephemeral gone at the leader');
+    } finally {
+      await victim.close().catch(() => undefined);
+    }
   });
 
   test('an ip ACL granting loopback grants a console user nothing', async () => {

@@ -348,6 +348,23 @@ fetch(${JSON.stringify(`${base}/console/api/set`)}, {method: 'POST', mode: 'no-c
       assert.match(cells, /\/app\/services\/api\/member-0000000001/, 'its ephemerals');
       // the console's own session shows as such
       await page.waitForSelector('[data-testid=sessions] >> text=web console');
+      // close another client's session: its ephemeral goes, and that client finds its session expired
+      const victim = new ZooKeeperClient(`127.0.0.1:${server.port}`, { renewSession: false });
+      try {
+        await victim.waitForConnected({ timeoutMs: 10_000 });
+        await victim.create('/victim-was-here', '', { mode: CreateFlag.EPHEMERAL as 0 });
+        let expired = false;
+        victim.on('expired', () => {
+          expired = true;
+        });
+        const vid = `0x${victim.sessionId.toString(16)}`;
+        await page.getByTestId(`close-${vid}`).click();
+        await page.getByTestId(`close-confirm-${vid}`).click();
+        await waitUntil(async () => (await other.exists('/victim-was-here')) === null, "the closed session's ephemeral gone");
+        await waitUntil(() => expired, 'the closed session reported expired to its client');
+      } finally {
+        await victim.close().catch(() => undefined);
+      }
     } finally {
       await other.setACL('/', open.acl);
     }
