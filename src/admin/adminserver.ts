@@ -32,6 +32,7 @@ import { aclAllows, authenticate } from '../tree/acl.js';
 import { Perms, type ACL, type Id } from '../wire/protocol.js';
 import type { BackupResult } from '../backup/format.js';
 import { counterOf, epochOf } from '../util/zxid.js';
+import { isConsolePath, type Console } from './console.js';
 
 /** What the AdminServer may ask of the running server beyond read-only views. */
 export interface AdminActions {
@@ -397,6 +398,8 @@ export class AdminServer {
     private readonly view: ServerView,
     private readonly log: Logger,
     private readonly actions: AdminActions | null = null,
+    /** the web console at /console (console.ts), when it is on */
+    private readonly console: Console | null = null,
   ) {}
 
   /**
@@ -572,6 +575,7 @@ export class AdminServer {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://admin');
     const v = this.view;
+    if (this.console && isConsolePath(url.pathname)) return this.console.handle(req, res, url);
     if (url.pathname === '/health') {
       // answered from the event loop: a blocked loop answers nothing, which is the failure to see
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'use GET' });
@@ -644,6 +648,7 @@ export class AdminServer {
   async stop(): Promise<void> {
     const s = this.server;
     this.server = null;
+    await this.console?.stop();
     await s?.close();
   }
 }

@@ -59,6 +59,8 @@ export class SizeStats {
   }
 }
 
+const ELECTIONS_KEPT = 20;
+
 /** What the runtime measures for mntr and the AdminServer, as it happens. */
 export class RuntimeStats {
   /** each fdatasync of the txn log, ms (ZooKeeper's fsynctime) */
@@ -73,6 +75,15 @@ export class RuntimeStats {
   connectionsRejected = 0;
   /** ensemble members: from entering LOOKING to leading or following, ms */
   readonly election = new Summary();
+  /** the last ELECTIONS_KEPT elections this member took part in, oldest first (the console's ensemble page; srst keeps them) */
+  readonly elections: Array<{ endedMs: number; durationMs: number; leaderId: number; epoch: number; role: string }> = [];
+
+  /** an election ended: this member now leads or follows `leaderId` in `epoch` */
+  electionEnded(e: { endedMs: number; durationMs: number; leaderId: number; epoch: number; role: string }): void {
+    this.election.add(e.durationMs);
+    this.elections.push(e);
+    if (this.elections.length > ELECTIONS_KEPT) this.elections.shift();
+  }
   /**
    * Counters kept elsewhere (the client port's bytes, consensus's counts) as they were at the last
    * srst: mntr shows what accrued since, as ZooKeeper's reset counters do.

@@ -66,10 +66,14 @@ export class Transport {
     private readonly frameBytesMax: number,
     private readonly h: TransportHandlers,
     tls?: ConnectionOptions,
+    /** a Unix domain socket to connect to instead of host:port (ClientOptions.socketPath) */
+    socketPath?: string,
   ) {
     const s = tls
       ? tlsConnect({ ...tls, host: host.host, port: host.port }).setNoDelay(true)
-      : netConnect({ host: host.host, port: host.port, noDelay: true });
+      : socketPath !== undefined
+        ? netConnect({ path: socketPath })
+        : netConnect({ host: host.host, port: host.port, noDelay: true });
     this.socket = s;
     s.on(tls ? 'secureConnect' : 'connect', () => {
       if (!this.dead) h.onOpen();

@@ -123,6 +123,11 @@ export interface ClientOptions {
    * connection. Default 1048575
    */
   requestBytesMax?: number;
+  /**
+   * connect over this Unix domain socket instead of TCP; the connect string's host then only names
+   * the server in logs (the server's web console uses it: a session with no network address)
+   */
+  socketPath?: string;
   /** setWatches requests are split to stay under this many bytes of paths. Default 128 KiB, as ZooKeeper */
   setWatchesBytesMax?: number;
   /** uniform random numbers in [0, 1) for host order and jitter (tests). Default Math.random */
@@ -302,6 +307,7 @@ export class ZooKeeperClient extends EventEmitter {
   private readonly requestTimeoutMs: number;
   private readonly renew: boolean;
   private closeAttempt: number | null = null;
+  private readonly socketPath: string | undefined;
   private readonly tls: ConnectionOptions | undefined;
   private readonly sasl: SaslCredentials | undefined;
   /** the SASL exchange under way (one connection at a time) */
@@ -318,6 +324,7 @@ export class ZooKeeperClient extends EventEmitter {
     this.requestBytesMax = options.requestBytesMax ?? DEFAULT_REQUEST_BYTES_MAX;
     this.setWatchesBytesMax = options.setWatchesBytesMax ?? SET_WATCHES_BYTES_MAX;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 0;
+    this.socketPath = options.socketPath;
     this.renew = options.renewSession ?? true;
     this.tls = options.tls === undefined ? undefined : tlsConnectionOptions(options.tls === true ? {} : options.tls);
     if (options.sasl && (options.sasl.mechanism ?? 'DIGEST-MD5') !== 'DIGEST-MD5')
@@ -1292,6 +1299,7 @@ export class ZooKeeperClient extends EventEmitter {
             },
           },
           this.tls,
+          this.socketPath,
         );
         this.transports.set(attempt, t);
         return;

@@ -37,13 +37,15 @@ export function fourLetterWhitelist(sys: SystemProperties): Set<string> {
 export function adminServerSettings(
   sys: SystemProperties,
   warnings: string[],
-): Pick<ServerConfig, 'adminEnabled' | 'adminServerPort' | 'adminServerAddress' | 'adminSecurity' | 'adminTls'> {
+): Pick<ServerConfig, 'adminEnabled' | 'adminServerPort' | 'adminServerAddress' | 'adminSecurity' | 'adminTls' | 'adminConsoleEnabled'> {
   const adminEnabled = javaParseBoolean(sys.get('admin.enableServer') ?? 'true');
   const portRaw = sys.get('admin.serverPort');
   const portKey = sys.key('admin.serverPort');
   const adminServerPort = portRaw === undefined ? DEFAULT_ADMIN_SERVER_PORT : checkPort(portKey, portRaw, decodeJavaInt(portKey, portRaw));
   const adminServerAddress = sys.get('admin.serverAddress') || DEFAULT_ADMIN_SERVER_ADDRESS;
-  return { adminEnabled, adminServerPort, adminServerAddress, ...adminHttpsSettings(sys, adminEnabled, warnings) };
+  // Ark's web console (admin.console.enabled, default true): served by the AdminServer, so off with it
+  const adminConsoleEnabled = adminEnabled && javaParseBoolean(sys.get('admin.console.enabled') ?? 'true');
+  return { adminEnabled, adminServerPort, adminServerAddress, adminConsoleEnabled, ...adminHttpsSettings(sys, adminEnabled, warnings) };
 }
 
 /**

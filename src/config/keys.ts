@@ -98,6 +98,8 @@ const SYSTEM_HONOURED = [
   'admin.forceHttps',
   'admin.portUnification',
   'admin.needClientAuth',
+  // Ark's own: the web console at /console on the AdminServer (src/admin/console.ts)
+  'admin.console.enabled',
   'extendedTypesEnabled',
   'DigestAuthenticationProvider.superDigest',
   'snapCount',

@@ -36,6 +36,8 @@ export interface ServerConfig {
   adminEnabled: boolean;
   adminServerPort: number;
   adminServerAddress: string;
+  /** the web console at /console on the AdminServer (admin.console.enabled) */
+  adminConsoleEnabled: boolean;
   /** admin.forceHttps (tls), admin.portUnification (unified), else plain HTTP */
   adminSecurity: HttpSecurityKind;
   /** the AdminServer's certificates (ssl.quorum.*) and admin.needClientAuth; null when it speaks HTTP only */

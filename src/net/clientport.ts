@@ -112,6 +112,23 @@ export class ClientPort {
     });
   }
 
+  /**
+   * Opens a plain listener on a Unix domain socket (the web console's sessions, src/admin/console.ts).
+   * Its connections have no network address: their ip id is empty, so no ip ACL ever matches them.
+   */
+  listenLocal(path: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const server = createServer((s) => this.accept(s));
+      server.once('error', reject);
+      server.listen({ path }, () => {
+        server.off('error', reject);
+        server.on('error', (e) => this.log.error({ err: e.message }, 'console socket error: the web console cannot reach the server'));
+        resolve();
+      });
+      this.servers.push(server);
+    });
+  }
+
   /** What to do with a new connection, told by its first byte. */
   private router(security: PortSecurity): (s: Socket, first: number) => void {
     if (security.kind === 'plain') {

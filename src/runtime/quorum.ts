@@ -359,7 +359,13 @@ export class QuorumPath implements CommitPath {
     if (z.role !== this.lastZabRole) {
       if (z.role === 'looking') this.lookingSinceMs = now;
       else if (this.lastZabRole === 'looking' || this.lastZabRole === '') {
-        this.host.stats.election.add(now - this.lookingSinceMs);
+        this.host.stats.electionEnded({
+          endedMs: now,
+          durationMs: now - this.lookingSinceMs,
+          leaderId: z.leaderId,
+          epoch: z.activeEpoch,
+          role: z.role,
+        });
         this.host.metrics?.electionEnded(now - this.lookingSinceMs);
       }
       this.lastZabRole = z.role;

@@ -4,6 +4,9 @@
 // (standalone.ts) or Zab (quorum.ts). Nothing here exits the process: a fatal storage error stops
 // the server and is emitted as 'fatal' for the caller (the CLI turns it into exit code 2).
 import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { TlsOptions } from 'node:tls';
 import type { CoreAuth, Output, ServerCore } from '../server/core.js';
@@ -13,12 +16,16 @@ import { listSegments } from '../storage/filelog.js';
 import { lockDataDirs, startHolding, type DirLock } from '../storage/lock.js';
 import { RuntimeStats, type ServerView } from '../admin/fourletter.js';
 import { AdminServer } from '../admin/adminserver.js';
+import { Console } from '../admin/console.js';
+import { ensembleState } from '../admin/console-ensemble.js';
+import { sessionPasswd, sessionsView } from '../admin/console-sessions.js';
+import { metricsSample } from '../admin/console-metrics.js';
 import { checkedBody, readBackupAsync, writeBackup, type BackupResult } from '../backup/format.js';
 import { openArchive } from '../backup/store.js';
 import { archiveWithKeys } from '../backup/crypt-store.js';
 import { ConfigError } from '../config/error.js';
 import { archiveRecipients } from './archivekeys.js';
-import { ARK_VERSION } from '../version.js';
+import { ARK_VERSION, VERSION_STRING } from '../version.js';
 import type { ServerConfig } from '../config/serverconfig.js';
 import type { Logger } from '../util/log.js';
 import { ServerMetrics } from '../metrics/metrics.js';
@@ -65,6 +72,8 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
   private dirLock: DirLock | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
   private boundPort = 0;
+  /** the web console's sessions connect here once clients are served (ClientPort.listenLocal) */
+  private consoleSocket: string | null = null;
   private boundSecurePort = -1;
   /** the secure (or unified) client port's TLS options, read from the stores at start */
   private tlsOptions: TlsOptions | null = null;
@@ -331,6 +340,7 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     const { bound, securePort } = await this.openClientPorts();
     this.boundPort = bound.port;
     this.boundSecurePort = securePort ?? -1;
+    if (this.admin && config.adminConsoleEnabled) await this.openConsoleSocket();
     this.every(this.commit.tickMs, () => this.commit.tick(Date.now()), false);
     this.archiving?.start();
     if (config.autopurgePurgeIntervalHours > 0) {
@@ -387,22 +397,67 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     return { bound: plain, securePort: secure?.port ?? null };
   }
 
+  /**
+   * The web console's ZooKeeper sessions come in on a Unix domain socket (abstract on Linux, so no
+   * file is left behind): with no network address they carry no ip id, and an ip ACL granting
+   * loopback grants nothing to a console user.
+   */
+  private async openConsoleSocket(): Promise<void> {
+    const name = `ark-console-${process.pid}-${randomBytes(8).toString('hex')}`;
+    const path = process.platform === 'linux' ? `\0${name}` : join(tmpdir(), `${name}.sock`);
+    await this.port.listenLocal(path);
+    this.consoleSocket = path;
+  }
+
   private async startAdmin(): Promise<number | null> {
     const { config } = this;
     if (!config.adminEnabled) return null;
-    this.admin = new AdminServer(this.view, this.logger, {
-      backupTo: (out, onStart, signal) => this.backupTo(out, onStart, signal),
-      superDigest: config.superDigest,
-      restore: (raw) => this.restoreOnline(raw),
-      restoreSubtree: (raw, path, credentials) =>
-        restoreSubtreeLive(raw, path, {
-          host: loopbackFor(config.clientPortAddress),
-          port: config.clientPort === undefined ? null : this.boundPort,
-          juteMaxBufferBytes: config.juteMaxBufferBytes,
-          credentials,
-        }),
-      rootAcl: () => this.core.tree.get('/')?.acl ?? [],
-    });
+    this.admin = new AdminServer(
+      this.view,
+      this.logger,
+      {
+        backupTo: (out, onStart, signal) => this.backupTo(out, onStart, signal),
+        superDigest: config.superDigest,
+        restore: (raw) => this.restoreOnline(raw),
+        restoreSubtree: (raw, path, credentials) =>
+          restoreSubtreeLive(raw, path, {
+            host: loopbackFor(config.clientPortAddress),
+            port: config.clientPort === undefined ? null : this.boundPort,
+            juteMaxBufferBytes: config.juteMaxBufferBytes,
+            credentials,
+          }),
+        rootAcl: () => this.core.tree.get('/')?.acl ?? [],
+      },
+      config.adminConsoleEnabled
+        ? new Console({
+            log: this.logger,
+            superDigest: config.superDigest,
+            socketPath: () => this.consoleSocket,
+            aclLists: () => this.core.tree.aclLists(),
+            serverInfo: () => ({
+              mode: this.view.mode,
+              serverId: this.view.config.serverId,
+              version: VERSION_STRING,
+              ensemble: config.distributed,
+            }),
+            ensemble: () => ensembleState(this.view),
+            sessions: () => sessionsView(this.view),
+            sessionPasswd: (id) => sessionPasswd(this.view, id),
+            metricsSample: () => metricsSample(this.view),
+            backupTo: (out, onStart, signal) => this.backupTo(out, onStart, signal),
+            // mntr's figures for backups (backup.intervalMs) and the archive (backup.archiveDir), without the zk_ prefix
+            backupStatus: () =>
+              Object.fromEntries(
+                this.extraMetrics()
+                  .filter(([k]) => /^zk_(last_backup|archive)_/.test(k))
+                  .map(([k, v]) => [k.slice(3), v]),
+              ),
+            rootAcl: () => this.core.tree.get('/')?.acl ?? [],
+            requestBytesMax: config.juteMaxBufferBytes,
+            now: () => Date.now(),
+          })
+        : null,
+    );
     const tls = this.adminTlsOptions;
     return this.admin.start(
       config.adminServerPort,

@@ -382,6 +382,11 @@ export class DataTree {
     if (this.lastInterned === acl) this.lastInterned = null;
   }
 
+  /** every distinct ACL list some znode uses (the web console asks whether a digest id is known) */
+  aclLists(): IterableIterator<ACL[]> {
+    return this.aclCache.values();
+  }
+
   get aclCacheSize(): number {
     return this.aclCache.size;
   }

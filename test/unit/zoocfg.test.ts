@@ -261,6 +261,7 @@ describe('resolveConfig: defaults', () => {
       adminEnabled: true,
       adminServerPort: 8080,
       adminServerAddress: '0.0.0.0',
+      adminConsoleEnabled: true,
       adminSecurity: 'plain',
       adminTls: null,
       extendedTypesEnabled: false,
