@@ -59,8 +59,18 @@ test('pure layers import only what ARCHITECTURE.md allows and no I/O, clock or r
 });
 
 // src/metrics is a runtime-level layer: the runtime hands it the core and consensus to read, it
-// imports nothing that imports it back, and it alone holds prom-client.
-const METRICS_ALLOWED = ['metrics', 'server', 'consensus', 'wire', 'backup/format.js', 'config/serverconfig.js', 'util'];
+// imports nothing that imports it back, and it alone holds prom-client. Its HTTP(S) port is the
+// AdminServer's kind (net/httpendpoint.ts: plain, TLS only or both on one port).
+const METRICS_ALLOWED = [
+  'metrics',
+  'server',
+  'consensus',
+  'wire',
+  'backup/format.js',
+  'config/serverconfig.js',
+  'net/httpendpoint.js',
+  'util',
+];
 
 test('src/metrics imports only what it reads, and prom-client stays in src/metrics', () => {
   const problems: string[] = [];
