@@ -178,6 +178,8 @@ export const QUORUM_TLS_KEYS = [
   'ssl.quorum.clientAuth',
   'ssl.quorum.protocol',
   'ssl.quorum.hostnameVerification',
+  'ssl.quorum.clientHostnameVerification',
+  'ssl.quorum.handshakeDetectionTimeoutMillis',
 ] as const;
 
 /** System-property keys ZooKeeper understands and Ark does not act on (yet). */

@@ -8,7 +8,7 @@ import { ConfigError } from './error.js';
 import { ADMIN_TLS_KEYS, QUORUM_TLS_KEYS } from './keys.js';
 import { strictBoolean } from './javavalues.js';
 import type { QuorumKeys, SystemProperties } from './settings.js';
-import { ciphers, protocolRange, refuseUnsupported, store, type StoreConfig, type TlsVersion } from './tls.js';
+import { ciphers, clientAuth, protocolRange, refuseUnsupported, store, type ClientAuth, type StoreConfig, type TlsVersion } from './tls.js';
 
 /** QuorumX509Util's property prefix (below "zookeeper.") */
 export const QUORUM_SSL_PREFIX = 'ssl.quorum.';
@@ -26,7 +26,24 @@ export interface PeerTlsConfig {
    * server.N line, the accepting one against the connecting address (ZKTrustManager).
    */
   hostnameVerification: boolean;
+  /**
+   * X509Util.isClientHostnameVerificationEnabled: ssl.quorum.clientHostnameVerification (ZooKeeper
+   * 3.9.4+, default true for the quorum) and hostnameVerification. When false the accepting member
+   * does not check the connecting member's certificate against its address.
+   */
+  clientHostnameVerification: boolean;
+  /**
+   * ssl.quorum.clientAuth (SSLContextAndOptions: NEED, WANT or NONE on the quorum server socket;
+   * default need). With want or none a connector without a certificate is let in (SASL may still
+   * authenticate it); with want a certificate it does present must chain to the trust store.
+   */
+  clientAuth: ClientAuth;
+  /** ssl.quorum.handshakeDetectionTimeoutMillis (X509Util, default 5000): a TLS handshake not done by then is dropped */
+  handshakeTimeoutMs: number;
 }
+
+/** X509Util.DEFAULT_HANDSHAKE_DETECTION_TIMEOUT_MILLIS */
+export const HANDSHAKE_DETECTION_TIMEOUT_MS_DEFAULT = 5000;
 
 export interface QuorumSaslConfig {
   /** quorum.auth.learnerRequireSasl: a connecting member refuses an acceptor that does not prove the password */
@@ -53,7 +70,7 @@ export interface QuorumSecurityConfig {
 }
 
 /** QuorumX509Util's TLS settings; the key store is required (the quorum port always needs a certificate). */
-function peerTls(sys: SystemProperties): PeerTlsConfig {
+function peerTls(sys: SystemProperties, warnings: string[]): PeerTlsConfig {
   const p = QUORUM_SSL_PREFIX;
   const keyStore = store(sys, 'keyStore', p);
   if (keyStore === undefined) {
@@ -61,24 +78,44 @@ function peerTls(sys: SystemProperties): PeerTlsConfig {
     throw new ConfigError(k, `${k} must name this member's certificate and key (PEM or PKCS12) when sslQuorum or portUnification is true`);
   }
   refuseUnsupported(sys, p);
-  // X509Util.createSSLServerSocket always sets needClientAuth on the quorum port: a value that
-  // would let a member in without a certificate is refused rather than silently overridden
-  const ca = sys.get(`${p}clientAuth`);
-  if (ca !== undefined && ca !== '' && ca.toLowerCase() !== 'need') {
-    const k = sys.key(`${p}clientAuth`);
-    throw new ConfigError(
-      k,
-      `${k}=${ca}: members always require each other's certificate (as ZooKeeper's quorum socket); remove the line or set it to need`,
+  const hv = sys.get(`${p}hostnameVerification`);
+  const hostnameVerification = hv === undefined ? true : strictBoolean(sys.key(`${p}hostnameVerification`), hv);
+  const chv = sys.get(`${p}clientHostnameVerification`);
+  const clientHv = chv === undefined ? true : strictBoolean(sys.key(`${p}clientHostnameVerification`), chv);
+  const trustStore = store(sys, 'trustStore', p);
+  if (trustStore === undefined) {
+    // Java's default trust store (cacerts) too: any certificate a public CA issued for a member's host name would do
+    warnings.push(
+      `${sys.key(`${p}trustStore.location`)} is not set: the quorum port trusts Node's public root CAs, so any publicly issued certificate naming a member's host is accepted; set it to the ensemble's own CA`,
     );
   }
-  const hv = sys.get(`${p}hostnameVerification`);
   return {
     keyStore,
-    trustStore: store(sys, 'trustStore', p),
+    trustStore,
     ...protocolRange(sys, p),
     ciphers: ciphers(sys, p),
-    hostnameVerification: hv === undefined ? true : strictBoolean(sys.key(`${p}hostnameVerification`), hv),
+    hostnameVerification,
+    clientHostnameVerification: hostnameVerification && clientHv,
+    clientAuth: clientAuth(sys, p),
+    handshakeTimeoutMs: handshakeDetectionTimeout(sys, p, warnings),
   };
+}
+
+/**
+ * SSLContextAndOptions.getHandshakeDetectionTimeoutMillis: an integer; below 1 is replaced by the
+ * default with a warning (a zero timeout could hold a connection for ever); not a number stops start-up.
+ */
+export function handshakeDetectionTimeout(sys: SystemProperties, p: string, warnings: string[]): number {
+  const raw = sys.get(`${p}handshakeDetectionTimeoutMillis`);
+  if (raw === undefined) return HANDSHAKE_DETECTION_TIMEOUT_MS_DEFAULT;
+  const k = sys.key(`${p}handshakeDetectionTimeoutMillis`);
+  const n = /^\s*[+-]?\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n > 2 ** 31 - 1 || n < -(2 ** 31)) throw new ConfigError(k, `${k}=${raw}: not an integer (milliseconds)`);
+  if (n < 1) {
+    warnings.push(`${k}=${raw}: below 1 ms; the default ${HANDSHAKE_DETECTION_TIMEOUT_MS_DEFAULT} ms is used (as ZooKeeper)`);
+    return HANDSHAKE_DETECTION_TIMEOUT_MS_DEFAULT;
+  }
+  return n;
 }
 
 /** QuorumPeerConfig's quorum.auth.* checks: the require flags need enableSasl, serverRequireSasl needs learnerRequireSasl. */
@@ -147,7 +184,7 @@ export function quorumSecuritySettings(
       );
     return { ...off, sasl };
   }
-  return { sslQuorum, portUnification, reloadCertFiles, tls: peerTls(sys), sasl };
+  return { sslQuorum, portUnification, reloadCertFiles, tls: peerTls(sys, warnings), sasl };
 }
 
 /**

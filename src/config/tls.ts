@@ -102,7 +102,7 @@ export function openSslCipherName(javaName: string): string | undefined {
 }
 
 /** X509Util.ClientAuth.fromPropertyValue: NONE / WANT / NEED in any case; unset or empty is NEED. */
-function clientAuth(sys: SystemProperties, p = 'ssl.'): ClientAuth {
+export function clientAuth(sys: SystemProperties, p = 'ssl.'): ClientAuth {
   const raw = sys.get(`${p}clientAuth`);
   if (raw === undefined || raw === '') return 'need';
   const v = raw.toLowerCase();

@@ -24,10 +24,10 @@
 // acceptor refuses after the handshake never takes the connection for up; a connection is registered as its peer's only once admitted, so an impostor claiming a
 // member's id never replaces (or counts as) that member. Refusals are logged by refusals.ts.
 import { connect, createServer, isIP, type Server, type Socket } from 'node:net';
-import { reverse } from 'node:dns/promises';
 import { checkServerIdentity, connect as tlsConnect, Server as TlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import type { Logger } from '../util/log.js';
 import { onFirstByte, TLS_HANDSHAKE } from './firstbyte.js';
+import { confirmedNames, type Resolver } from './hostconfirm.js';
 import { AcceptorAuth, ConnectorAuth, type AuthStep, type QuorumAuthPolicy } from './peerauth.js';
 import { RefusalLog } from './refusals.js';
 
@@ -49,6 +49,14 @@ export interface PeerTlsSettings {
   options: SecureContextOptions;
   /** ssl.quorum.hostnameVerification: both ends check the other's certificate against its address */
   hostnameVerification: boolean;
+  /** ssl.quorum.clientHostnameVerification: false, the accepting end does not check (default: hostnameVerification) */
+  clientHostnameVerification?: boolean;
+  /** ssl.quorum.clientAuth: need (default), want or none (SSLContextAndOptions on the quorum server socket) */
+  clientAuth?: 'need' | 'want' | 'none';
+  /** ssl.quorum.handshakeDetectionTimeoutMillis: first byte and TLS handshake within this (default 5000) */
+  handshakeTimeoutMs?: number;
+  /** reverse and forward DNS for the accepting end's host name check; default the system's */
+  resolver?: Resolver;
 }
 
 export interface PeerSecurity {
@@ -98,6 +106,8 @@ const RECONNECT_DELAY_MS_CAP = 1000;
 const CONNECT_TIMEOUT_MS = 5000;
 /** an inbound connection must identify itself within this, or it is closed */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** X509Util.DEFAULT_HANDSHAKE_DETECTION_TIMEOUT_MILLIS: the first byte and the TLS handshake */
+const TLS_HANDSHAKE_TIMEOUT_MS = 5000;
 
 /** Connection errors that are routine while peers start and stop at different times. */
 const ROUTINE_ERRORS = new Set([
@@ -545,7 +555,7 @@ export class PeerTransport {
     s.once('close', () => this.pending.delete(s));
     const remote = remoteOf(s);
     const onError = (e: Error): void => this.opts.log.debug({ remote, err: e.message }, 'quorum connection error before its first byte');
-    onFirstByte(s, { silentMs: HANDSHAKE_TIMEOUT_MS, onError }, (s, first) => {
+    onFirstByte(s, { silentMs: tls.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS, onError }, (s, first) => {
       if (this.closed) return void s.destroy();
       if (first === TLS_HANDSHAKE) {
         this.rawRemotes.set(s, remote);
@@ -565,13 +575,21 @@ export class PeerTransport {
 
   /**
    * The TLS side of the quorum port: connections are fed to it after their first byte.
-   * X509Util.createSSLServerSocket always needs the peer's certificate; one that does not chain to
-   * the trust store fails the handshake. A reload (setTlsOptions) replaces its context.
+   * SSLContextAndOptions sets need (default), want or none client auth on the quorum server socket;
+   * a certificate that is presented must chain to the trust store even with want (checked in
+   * secured(): Node's rejectUnauthorized would also refuse a connector with none). A reload
+   * (setTlsOptions) replaces its context.
    */
   private tlsServerFor(tls: PeerTlsSettings): TlsServer {
     if (this.tlsServer) return this.tlsServer;
+    const clientAuth = tls.clientAuth ?? 'need';
     const server = new TlsServer(
-      { ...(this.tlsOptions ?? tls.options), requestCert: true, rejectUnauthorized: true, handshakeTimeout: HANDSHAKE_TIMEOUT_MS },
+      {
+        ...(this.tlsOptions ?? tls.options),
+        requestCert: clientAuth !== 'none',
+        rejectUnauthorized: clientAuth === 'need',
+        handshakeTimeout: tls.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS,
+      },
       (ts) => this.secured(ts, tls, this.remoteOfTls(ts)),
     );
     server.on('tlsClientError', (e, ts) => {
@@ -593,31 +611,36 @@ export class PeerTransport {
   private secured(ts: TLSSocket, tls: PeerTlsSettings, remote: string): void {
     if (this.closed) return void ts.destroy();
     ts.on('error', () => undefined); // accept() logs errors from then on
-    if (!tls.hostnameVerification) return this.accept(ts, remote);
-    ts.pause();
     const cert = ts.getPeerCertificate();
+    const presented = cert !== null && typeof cert === 'object' && Object.keys(cert).length > 0;
+    if (presented && !ts.authorized) {
+      // clientAuth=want: a certificate that is shown must still be trusted (Java's trust manager fails the handshake)
+      this.refusals.refuse(remote, `TLS handshake failed: ${String(ts.authorizationError)}`, this.now());
+      return void ts.destroy();
+    }
+    // no certificate (clientAuth want / none): nothing to check the address against, as ZKTrustManager
+    if (!presented || !(tls.clientHostnameVerification ?? tls.hostnameVerification)) return this.accept(ts, remote);
+    ts.pause();
     const ip = remote.replace(/:[^:]*$/, '');
-    // ZKTrustManager: the address first, then the host name it resolves back to
+    // ZKTrustManager: the address first, then the host name it resolves back to (forward-confirmed, as InetAddress.getHostName)
     if (checkServerIdentity(ip, cert) === undefined) {
       ts.resume();
       return this.accept(ts, remote);
     }
-    reverse(ip)
-      .catch(() => [] as string[])
-      .then((names) => {
-        if (ts.destroyed || this.closed) return;
-        if (names.some((n) => checkServerIdentity(n, cert) === undefined)) {
-          ts.resume();
-          this.accept(ts, remote);
-          return;
-        }
-        this.refusals.refuse(
-          remote,
-          `the peer's certificate does not name its address ${ip}${names.length > 0 ? ` (nor ${names.join(', ')})` : ''} (ssl.quorum.hostnameVerification)`,
-          this.now(),
-        );
-        ts.destroy();
-      });
+    confirmedNames(ip, tls.resolver).then((names) => {
+      if (ts.destroyed || this.closed) return;
+      if (names.some((n) => checkServerIdentity(n, cert) === undefined)) {
+        ts.resume();
+        this.accept(ts, remote);
+        return;
+      }
+      this.refusals.refuse(
+        remote,
+        `the peer's certificate does not name its address ${ip}${names.length > 0 ? ` (nor ${names.join(', ')})` : ''} (ssl.quorum.hostnameVerification)`,
+        this.now(),
+      );
+      ts.destroy();
+    });
   }
 
   private accept(s: Socket, remote = remoteOf(s)): void {

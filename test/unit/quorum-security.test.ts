@@ -11,6 +11,7 @@ import { ClientPort, type ClientPortHandler } from '../../src/net/clientport.js'
 import { join } from 'node:path';
 import { AUTH_CHALLENGE, AUTH_SUCCESS, ConnectorAuth, authenticateInMemory, type QuorumSaslPolicy } from '../../src/net/peerauth.js';
 import { RefusalLog } from '../../src/net/refusals.js';
+import { confirmedNames } from '../../src/net/hostconfirm.js';
 import { PeerTransport, type PeerAddress, type PeerLogger, type PeerTlsSettings } from '../../src/net/peers.js';
 import { parseZooCfg } from '../../src/config/zoocfg.js';
 import { ConfigError } from '../../src/config/error.js';
@@ -143,13 +144,46 @@ describe('quorum security keys (quorumsec.ts)', () => {
     );
     refused('sslQuorum=true\n', 'ssl.quorum.keyStore.location', /must name this member's certificate/);
     refused('portUnification=true\n', 'ssl.quorum.keyStore.location', /portUnification/);
-    refused('sslQuorum=true\nssl.quorum.keyStore.location=/k.pem\nssl.quorum.clientAuth=want\n', 'ssl.quorum.clientAuth', /always require/);
+    refused(
+      'sslQuorum=true\nssl.quorum.keyStore.location=/k.pem\nssl.quorum.clientAuth=maybe\n',
+      'ssl.quorum.clientAuth',
+      /none, want or need/,
+    );
+    refused(
+      'sslQuorum=true\nssl.quorum.keyStore.location=/k.pem\nssl.quorum.handshakeDetectionTimeoutMillis=5s\n',
+      'ssl.quorum.handshakeDetectionTimeoutMillis',
+      /not an integer/,
+    );
     refused('sslQuorum=true\nssl.quorum.keyStore.location=/k.jks\n', 'ssl.quorum.keyStore.location', /JKS/);
     refused(
       'sslQuorum=true\nssl.quorum.keyStore.location=/k.pem\nssl.quorum.protocol=TLSv1.1\n',
       'ssl.quorum.protocol',
       /TLSv1.2 and TLSv1.3/,
     );
+  });
+
+  test('clientAuth, clientHostnameVerification and handshakeDetectionTimeoutMillis as SSLContextAndOptions / X509Util read them; no trust store is warned about', () => {
+    const base = 'sslQuorum=true\nssl.quorum.keyStore.location=/k.pem\nssl.quorum.trustStore.location=/t.pem\n';
+    const dflt = cfg(base);
+    assert.deepEqual(dflt.warnings, []);
+    const d = dflt.config.quorumSecurity.tls!;
+    assert.deepEqual([d.clientAuth, d.clientHostnameVerification, d.handshakeTimeoutMs], ['need', true, 5000]);
+    const set = cfg(
+      `${base}ssl.quorum.clientAuth=WANT\nssl.quorum.clientHostnameVerification=false\nzookeeper.ssl.quorum.handshakeDetectionTimeoutMillis=750\n`,
+    );
+    assert.deepEqual(set.warnings, []);
+    const s = set.config.quorumSecurity.tls!;
+    assert.deepEqual(
+      [s.clientAuth, s.clientHostnameVerification, s.hostnameVerification, s.handshakeTimeoutMs],
+      ['want', false, true, 750],
+    );
+    // isClientHostnameVerificationEnabled: hostnameVerification=false turns both off
+    assert.equal(cfg(`${base}ssl.quorum.hostnameVerification=false\n`).config.quorumSecurity.tls!.clientHostnameVerification, false);
+    const zero = cfg(`${base}ssl.quorum.handshakeDetectionTimeoutMillis=0\n`);
+    assert.equal(zero.config.quorumSecurity.tls!.handshakeTimeoutMs, 5000);
+    assert.ok(zero.warnings.some((w) => /handshakeDetectionTimeoutMillis=0: below 1 ms/.test(w)));
+    const noTrust = cfg('sslQuorum=true\nssl.quorum.keyStore.location=/k.pem\n');
+    assert.ok(noTrust.warnings.some((w) => /ssl\.quorum\.trustStore\.location is not set: .*public root CAs/.test(w)));
   });
 
   test('ssl.quorum.* without sslQuorum or portUnification, and every key on a standalone server, are warned about', () => {
@@ -453,4 +487,88 @@ test('a broken TLS handshake is closed at once on the quorum port and the client
   ]);
   assert.equal(stopped, 'closed');
   await waitUntil(() => silentClosed, 'the silent connection ended by close()', 5000);
+});
+
+test('the accepting member checks the connector by address, then by a forward-confirmed reverse name; clientHostnameVerification and clientAuth are honoured', async (t) => {
+  const skip = requireOrSkip(opensslMissing());
+  if (skip) return t.skip(skip);
+  const certs = makeCerts();
+  const optionsOf = (ks: string, extra = '') =>
+    peerTlsOptions(
+      parseZooCfg(
+        `dataDir=/d\nserver.1=127.0.0.1:1:2\nserver.2=127.0.0.1:3:4\nsslQuorum=true\nssl.quorum.keyStore.location=${ks}\nssl.quorum.trustStore.location=${certs.caPem}\n${extra}`,
+        { myid: 1 },
+      ).config.quorumSecurity.tls!,
+    );
+  // a connects with a certificate naming only "ark-test-client" (not 127.0.0.1); b has the server's
+  const aOptions = optionsOf(certs.clientPem);
+  const bOptions = optionsOf(certs.serverPem);
+  const pair = async (bTls: Partial<PeerTlsSettings>, aKeyOptions = aOptions) => {
+    const all: PeerAddress[] = [1, 2].map((id) => ({ id, host: '127.0.0.1', port: 0 }));
+    for (const p of all) p.port = await freePort();
+    const base = { sslQuorum: true, portUnification: false, hostnameVerification: true };
+    const a = await node(1, all, { ...base, options: aKeyOptions });
+    const b = await node(2, all, { ...base, options: bOptions, ...bTls });
+    return { a, b };
+  };
+  const resolver = (forward: string[]) => ({
+    reverse: async (ip: string) => (ip === '127.0.0.1' ? ['ark-test-client'] : []),
+    lookupAll: async (name: string) => (name === 'ark-test-client' ? forward : []),
+  });
+
+  // a PTR record naming the certificate's host, but that host resolves elsewhere: refused
+  const spoofed = await pair({ resolver: resolver(['10.1.2.3']) });
+  await waitUntil(
+    () => spoofed.b.warnings.some((w) => /does not name its address 127\.0\.0\.1/.test(w)),
+    'an unconfirmed reverse name is refused',
+    10000,
+  );
+  assert.equal(spoofed.b.got.length, 0);
+  for (const x of live.splice(0)) await x.close();
+
+  // the name resolves back to the address: admitted
+  const confirmed = await pair({ resolver: resolver(['::1', '127.0.0.1']) });
+  await pingUntil(confirmed.a.t, 2, confirmed.b.got, 'confirmed', 'a forward-confirmed reverse name is admitted');
+  for (const x of live.splice(0)) await x.close();
+
+  // ssl.quorum.clientHostnameVerification=false: the accepting end does not check the name at all
+  const unchecked = await pair({ clientHostnameVerification: false, resolver: resolver([]) });
+  await pingUntil(unchecked.a.t, 2, unchecked.b.got, 'unchecked', 'clientHostnameVerification=false admits');
+  for (const x of live.splice(0)) await x.close();
+
+  // clientAuth=none: no certificate asked for, so nothing to check the name against
+  const none = await pair({ clientAuth: 'none', resolver: resolver([]) });
+  await pingUntil(none.a.t, 2, none.b.got, 'none', 'clientAuth=none admits');
+  for (const x of live.splice(0)) await x.close();
+
+  // clientAuth=want: a certificate that is shown must still chain to the trust store
+  const strangerPem = join(certs.dir, 'stranger.pem');
+  writeFileSync(strangerPem, readFileSync(certs.strangerKey, 'utf8') + readFileSync(certs.strangerCert, 'utf8'));
+  const want = await pair({ clientAuth: 'want', clientHostnameVerification: false }, optionsOf(strangerPem));
+  await waitUntil(
+    () => want.b.warnings.some((w) => /TLS handshake failed/.test(w)),
+    'an untrusted certificate is refused with clientAuth=want',
+    10000,
+  );
+  assert.equal(want.b.got.length, 0);
+});
+
+test('confirmedNames: only reverse names that resolve back to the address; a resolver that hangs is given up', async () => {
+  const hang = new Promise<string[]>(() => undefined);
+  assert.deepEqual(
+    await confirmedNames('10.0.0.5', {
+      reverse: async () => ['a.example', 'b.example'],
+      lookupAll: async (n) => (n === 'b.example' ? ['10.0.0.5'] : ['10.9.9.9']),
+    }),
+    ['b.example'],
+  );
+  assert.deepEqual(await confirmedNames('::ffff:10.0.0.5', { reverse: async () => ['b.example'], lookupAll: async () => ['10.0.0.5'] }), [
+    'b.example',
+  ]);
+  assert.deepEqual(await confirmedNames('10.0.0.5', { reverse: () => hang, lookupAll: async () => [] }, 20), []);
+  assert.deepEqual(await confirmedNames('10.0.0.5', { reverse: async () => ['a.example'], lookupAll: () => hang }, 20), []);
+  assert.deepEqual(
+    await confirmedNames('10.0.0.5', { reverse: async () => Promise.reject(new Error('ENOTFOUND')), lookupAll: async () => [] }),
+    [],
+  );
 });
