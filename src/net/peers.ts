@@ -455,12 +455,10 @@ export class PeerTransport {
       // before its TLS handshake ended, anything but a refused or unreachable connect is the
       // handshake failing: its certificate, or ours (the peer resets), or its host name
       if (tls?.sslQuorum && !secured && !(routine && e.code !== 'ECONNRESET')) {
-        this.refusals.refuse(
-          `${host}:${port}`,
-          `TLS handshake with server ${id} failed: ${e.message}`,
-          this.now(),
-          'could not connect to a quorum peer',
-        );
+        this.refusals.refuse(`${host}:${port}`, 'TLS handshake failed', this.now(), {
+          detail: `server ${id}: ${e.message}`,
+          what: 'could not connect to a quorum peer',
+        });
       } else if (routine) this.opts.log.debug(obj, 'peer connection error');
       else this.opts.log.warn(obj, "peer connection error: check that this peer's quorum port (its server.N line) is reachable from here");
     });
@@ -522,7 +520,10 @@ export class PeerTransport {
   private outboundRefused(o: Outbound, s: Socket, reason: string): void {
     o.auth = null;
     const { id, host, port } = o.peer;
-    this.refusals.refuse(`${host}:${port}`, `server ${id}: ${reason}`, this.now(), 'refused to send to a quorum peer');
+    this.refusals.refuse(`${host}:${port}`, 'quorum authentication failed', this.now(), {
+      detail: `server ${id}: ${reason}`,
+      what: 'refused to send to a quorum peer',
+    });
     s.destroy();
   }
 
@@ -593,7 +594,7 @@ export class PeerTransport {
       (ts) => this.secured(ts, tls, this.remoteOfTls(ts)),
     );
     server.on('tlsClientError', (e, ts) => {
-      this.refusals.refuse(this.remoteOfTls(ts), `TLS handshake failed: ${e.message}`, this.now());
+      this.refusals.refuse(this.remoteOfTls(ts), 'TLS handshake failed', this.now(), { detail: e.message });
       // a tls.Server with a tlsClientError listener leaves the socket open: a half-done handshake would hold it for ever
       ts.destroy();
     });
@@ -615,7 +616,7 @@ export class PeerTransport {
     const presented = cert !== null && typeof cert === 'object' && Object.keys(cert).length > 0;
     if (presented && !ts.authorized) {
       // clientAuth=want: a certificate that is shown must still be trusted (Java's trust manager fails the handshake)
-      this.refusals.refuse(remote, `TLS handshake failed: ${String(ts.authorizationError)}`, this.now());
+      this.refusals.refuse(remote, 'TLS handshake failed', this.now(), { detail: String(ts.authorizationError) });
       return void ts.destroy();
     }
     // no certificate (clientAuth want / none): nothing to check the address against, as ZKTrustManager
@@ -634,11 +635,9 @@ export class PeerTransport {
         this.accept(ts, remote);
         return;
       }
-      this.refusals.refuse(
-        remote,
-        `the peer's certificate does not name its address ${ip}${names.length > 0 ? ` (nor ${names.join(', ')})` : ''} (ssl.quorum.hostnameVerification)`,
-        this.now(),
-      );
+      this.refusals.refuse(remote, "the peer's certificate does not name its address (ssl.quorum.hostnameVerification)", this.now(), {
+        detail: `does not name its address ${ip}${names.length > 0 ? ` (nor ${names.join(', ')})` : ''}`,
+      });
       ts.destroy();
     });
   }
@@ -661,7 +660,10 @@ export class PeerTransport {
     }
     this.inbound.add(c);
     s.setNoDelay(true);
-    c.timer = setTimeout(() => this.reject(c, `no handshake (or authentication) within ${HANDSHAKE_TIMEOUT_MS} ms`), HANDSHAKE_TIMEOUT_MS);
+    c.timer = setTimeout(
+      () => this.reject(c, 'no handshake (or authentication) in time', `${HANDSHAKE_TIMEOUT_MS} ms`),
+      HANDSHAKE_TIMEOUT_MS,
+    );
     s.on('data', (chunk: Buffer) => {
       try {
         this.receive(c, chunk);
@@ -694,7 +696,11 @@ export class PeerTransport {
         if (c.bytes.length < 4) return;
         const len = c.bytes.take(4).readUInt32BE(0);
         if (len === 0 || len > max) {
-          return this.reject(c, `frame length ${len} outside 1..${max}${c.peerId === null ? ' before authentication' : ''}`);
+          return this.reject(
+            c,
+            'frame length out of range',
+            `frame length ${len} outside 1..${max}${c.peerId === null ? ' before authentication' : ''}`,
+          );
         }
         c.frameLen = len;
       }
@@ -710,21 +716,22 @@ export class PeerTransport {
     const magic = h.subarray(0, 4);
     const sasl = magic.equals(PEER_MAGIC_SASL);
     if (!sasl && !magic.equals(PEER_MAGIC)) {
-      const why =
-        magic[0] === TLS_HANDSHAKE
-          ? 'a TLS connection on a plain quorum port: the peer has sslQuorum=true and this member has neither sslQuorum nor portUnification'
-          : `bad handshake magic 0x${magic.toString('hex')}`;
-      this.reject(c, why);
+      if (magic[0] === TLS_HANDSHAKE)
+        this.reject(
+          c,
+          'a TLS connection on a plain quorum port: the peer has sslQuorum=true and this member has neither sslQuorum nor portUnification',
+        );
+      else this.reject(c, 'bad handshake magic', `0x${magic.toString('hex')}`);
       return false;
     }
     const version = h.readUInt16BE(4);
     if (version !== PEER_PROTOCOL_VERSION) {
-      this.reject(c, `peer protocol version ${version}, expected ${PEER_PROTOCOL_VERSION}`);
+      this.reject(c, 'another peer protocol version', `version ${version}, expected ${PEER_PROTOCOL_VERSION}`);
       return false;
     }
     const id = h.readUInt32BE(6);
     if (id === this.opts.myId || !this.outbound.has(id)) {
-      this.reject(c, `handshake from server id ${id}, which is not a configured peer`);
+      this.reject(c, 'handshake from a server id that is not a configured peer', `server id ${id}`);
       return false;
     }
     c.claimedId = id;
@@ -744,7 +751,7 @@ export class PeerTransport {
     const o = r.outcome;
     if (o.kind === 'pending') return;
     if (o.kind === 'refuse') {
-      this.refusals.refuse(c.remote, `server ${c.claimedId}: ${o.reason}`, this.now());
+      this.refusals.refuse(c.remote, 'quorum authentication failed', this.now(), { detail: `server ${c.claimedId}: ${o.reason}` });
       // the FAILURE answer goes out before the close
       this.dropInbound(c, true);
       return;
@@ -780,13 +787,21 @@ export class PeerTransport {
     }
   }
 
-  private reject(c: Inbound, problem: string): void {
+  /** `problem` is fixed text (the rate limit's key); `detail`, what the connection sent, only a log field. */
+  private reject(c: Inbound, problem: string, detail?: string): void {
     if (c.peerId === null) {
       // not admitted: a refusal, rate-limited (a wrong process retries every second)
-      this.refusals.refuse(c.remote, `${problem} (only the ensemble's members, all running the same Ark version, may connect)`, this.now());
+      this.refusals.refuse(
+        c.remote,
+        `${problem} (only the ensemble's members, all running the same Ark version, may connect)`,
+        this.now(),
+        {
+          ...(detail !== undefined ? { detail } : {}),
+        },
+      );
     } else {
       this.opts.log.warn(
-        { remote: c.remote, peer: c.peerId },
+        { remote: c.remote, peer: c.peerId, ...(detail !== undefined ? { detail } : {}) },
         `closing peer connection: ${problem}; only the ensemble's members, all running the same Ark version, may connect to the quorum port`,
       );
     }

@@ -209,6 +209,23 @@ test('refusals: one line per address and reason per window, with the count of th
   assert.equal(log.count, 52);
 });
 
+test('refusals: bytes chosen by the connector are a field, not the key; lines from many addresses are bounded per window', () => {
+  const lines: Array<{ o: Record<string, unknown>; m: string }> = [];
+  const log = new RefusalLog({ warn: ((o: Record<string, unknown>, m: string) => void lines.push({ o, m })) as never }, 1000, 5);
+  // 50 junk connections from one host, each with other bad magic bytes: one line
+  for (let i = 0; i < 50; i++) log.refuse(`10.0.0.9:${40000 + i}`, 'bad handshake magic', i, { detail: `0x${i.toString(16)}` });
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0]!.o.detail, '0x0');
+  assert.doesNotMatch(lines[0]!.m, /0x0/, 'the detail is not in the message text');
+  // 50 addresses: 4 more lines (5 in the window), the rest counted and told with the next line
+  for (let i = 0; i < 50; i++) log.refuse(`10.1.0.${i}:1`, 'bad handshake magic', 100 + i);
+  assert.equal(lines.length, 5);
+  log.refuse('10.2.0.1:1', 'TLS handshake failed', 1200);
+  assert.equal(lines.length, 6);
+  assert.equal(lines[5]!.o.otherRefusalsNotLogged, 46);
+  assert.equal(log.count, 101);
+});
+
 // ------------------------------------------------------------------------------------------------
 // The transport with real certificates, in-process
 
@@ -423,7 +440,10 @@ test('quorum SASL on the transport: an impostor claiming a member id is refused 
     'member 2 refuses the impostor',
     10000,
   );
-  assert.match(two.warnings.join('\n'), /refused a quorum peer connection: server 1: SASL authentication failed: wrong password for peer/);
+  assert.match(
+    two.warnings.join('\n'),
+    /refused a quorum peer connection: quorum authentication failed.*"detail":"server 1: SASL authentication failed: wrong password for peer/,
+  );
   assert.equal(fake.t.connected(2), false, 'the impostor never gets to send');
   await pingUntil(one.t, 2, two.got, 'still from the real 1', 'the real member 1 still connected');
   assert.equal(two.got.includes('from the impostor'), false);
