@@ -9,7 +9,15 @@ import { connect as netConnect } from 'node:net';
 import { pino } from 'pino';
 import { ClientPort, type ClientPortHandler } from '../../src/net/clientport.js';
 import { join } from 'node:path';
-import { AUTH_CHALLENGE, AUTH_SUCCESS, ConnectorAuth, authenticateInMemory, type QuorumSaslPolicy } from '../../src/net/peerauth.js';
+import {
+  AUTH_CHALLENGE,
+  AUTH_FAILURE,
+  AUTH_SUCCESS,
+  AcceptorAuth,
+  ConnectorAuth,
+  authenticateInMemory,
+  type QuorumSaslPolicy,
+} from '../../src/net/peerauth.js';
 import { RefusalLog } from '../../src/net/refusals.js';
 import { confirmedNames } from '../../src/net/hostconfirm.js';
 import { PeerTransport, type PeerAddress, type PeerLogger, type PeerTlsSettings } from '../../src/net/peers.js';
@@ -44,6 +52,24 @@ describe('quorum SASL decisions (peerauth.ts)', () => {
     assert.equal(r.acceptor.kind, 'refuse');
     assert.match((r.acceptor as { reason: string }).reason, /wrong password for peer/);
     assert.equal(r.connector.kind, 'refuse');
+  });
+
+  test('the unauthenticated connector is told only that it failed, not whether the user exists', () => {
+    for (const learner of [
+      { username: 'peer', password: 'wrong' },
+      { username: 'nobody', password: 'right' },
+    ]) {
+      const c = new ConnectorAuth(policy({ learner }), nonces.cnonce);
+      const a = new AcceptorAuth(policy(), nonces.nonce);
+      const challenge = a.hello(c.hello).send;
+      const response = c.message(challenge[0]!).send;
+      const answer = a.message(response[0]!);
+      assert.equal(answer.outcome.kind, 'refuse');
+      assert.match((answer.outcome as { reason: string }).reason, /wrong password for peer|nobody/, 'the detail stays in the local log');
+      assert.equal(answer.send.length, 1);
+      assert.equal(answer.send[0]![0], AUTH_FAILURE);
+      assert.equal(answer.send[0]!.subarray(1).toString('utf8'), 'authentication failed');
+    }
   });
 
   test('an acceptor with other users (an impostor) gets no data from a connector that requires SASL', () => {
