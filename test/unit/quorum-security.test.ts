@@ -4,7 +4,7 @@
 // unification's rolling upgrade and sslQuorumReloadCertFiles.
 import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { pino } from 'pino';
 import { ClientPort, type ClientPortHandler } from '../../src/net/clientport.js';
@@ -375,6 +375,25 @@ test('sslQuorumReloadCertFiles: a key store replaced on disk is used for the nex
   copyFileSync(certs.serverPem, `${keyStore}.new`);
   renameSync(`${keyStore}.new`, keyStore);
   await pingUntil(a.t, 2, b.got, 'after reload', 'a connects with the reloaded certificate');
+});
+
+test('sslQuorumReloadCertFiles: a Kubernetes secret update (kubelet swaps the ..data symlink) is seen', async () => {
+  // kubelet's layout: dir/server.pem -> ..data/server.pem, ..data -> ..2026_x (a timestamped dir);
+  // an update writes ..2026_y, makes a new symlink and renames it over ..data: no event names server.pem
+  const dir = tempDir('k8s-secret');
+  mkdirSync(join(dir, '..2026_x'));
+  writeFileSync(join(dir, '..2026_x', 'server.pem'), 'first certificate\n');
+  symlinkSync('..2026_x', join(dir, '..data'));
+  symlinkSync(join('..data', 'server.pem'), join(dir, 'server.pem'));
+  let reloads = 0;
+  const stop = watchFiles([join(dir, 'server.pem')], () => void reloads++, 20);
+  live.push({ close: stop });
+  mkdirSync(join(dir, '..2026_y'));
+  writeFileSync(join(dir, '..2026_y', 'server.pem'), 'second certificate\n');
+  symlinkSync('..2026_y', join(dir, '..data_tmp'));
+  renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+  await waitUntil(() => reloads > 0, 'the swapped secret is reloaded', 10000);
+  assert.equal(readFileSync(join(dir, 'server.pem'), 'utf8'), 'second certificate\n');
 });
 
 describe('quorum SASL credentials from the JAAS file (runtime/authfiles.ts)', () => {
