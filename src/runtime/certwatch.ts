@@ -4,16 +4,17 @@
 // Kubernetes secret is updated by kubelet renaming a new `..data` symlink over the old one (the
 // watched `server.pem -> ..data/server.pem` itself never changes and no event names it), and a
 // certificate tool may write a temporary file and rename it. So any event in a watched directory
-// makes each watched file's content be compared with what it was (a hash, following symlinks),
-// and a burst of events that changed one is one reload.
-import { createHash } from 'node:crypto';
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+// makes each watched file be compared with what it was (device, inode, size and modification time
+// of the file its path resolves to, following symlinks: a rewrite in place is a change, as a
+// modify event is for FileChangeWatcher), and a burst of events that changed one is one reload.
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
-/** The file's content hash as it reads now (through symlinks); 'missing' when it cannot be read. */
+/** The file its path resolves to now, and its version; 'missing' when there is none. */
 function fingerprint(path: string): string {
   try {
-    return createHash('sha256').update(readFileSync(path)).digest('hex');
+    const s = statSync(path, { bigint: true });
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
   } catch {
     return 'missing';
   }
