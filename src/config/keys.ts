@@ -156,6 +156,7 @@ export const CLIENT_TLS_KEYS = [
   'ssl.enabledProtocols',
   'ssl.ciphersuites',
   'ssl.hostnameVerification',
+  'ssl.handshakeDetectionTimeoutMillis',
 ] as const;
 
 /** QuorumX509Util's ssl.quorum.* keys that JettyAdminServer reads for its certificates (config/https.ts). */

@@ -8,7 +8,17 @@ import { ConfigError } from './error.js';
 import { ADMIN_TLS_KEYS, QUORUM_TLS_KEYS } from './keys.js';
 import { strictBoolean } from './javavalues.js';
 import type { QuorumKeys, SystemProperties } from './settings.js';
-import { ciphers, clientAuth, protocolRange, refuseUnsupported, store, type ClientAuth, type StoreConfig, type TlsVersion } from './tls.js';
+import {
+  ciphers,
+  clientAuth,
+  handshakeDetectionTimeout,
+  protocolRange,
+  refuseUnsupported,
+  store,
+  type ClientAuth,
+  type StoreConfig,
+  type TlsVersion,
+} from './tls.js';
 
 /** QuorumX509Util's property prefix (below "zookeeper.") */
 export const QUORUM_SSL_PREFIX = 'ssl.quorum.';
@@ -41,9 +51,6 @@ export interface PeerTlsConfig {
   /** ssl.quorum.handshakeDetectionTimeoutMillis (X509Util, default 5000): a TLS handshake not done by then is dropped */
   handshakeTimeoutMs: number;
 }
-
-/** X509Util.DEFAULT_HANDSHAKE_DETECTION_TIMEOUT_MILLIS */
-export const HANDSHAKE_DETECTION_TIMEOUT_MS_DEFAULT = 5000;
 
 export interface QuorumSaslConfig {
   /** quorum.auth.learnerRequireSasl: a connecting member refuses an acceptor that does not prove the password */
@@ -99,23 +106,6 @@ function peerTls(sys: SystemProperties, warnings: string[]): PeerTlsConfig {
     clientAuth: clientAuth(sys, p),
     handshakeTimeoutMs: handshakeDetectionTimeout(sys, p, warnings),
   };
-}
-
-/**
- * SSLContextAndOptions.getHandshakeDetectionTimeoutMillis: an integer; below 1 is replaced by the
- * default with a warning (a zero timeout could hold a connection for ever); not a number stops start-up.
- */
-export function handshakeDetectionTimeout(sys: SystemProperties, p: string, warnings: string[]): number {
-  const raw = sys.get(`${p}handshakeDetectionTimeoutMillis`);
-  if (raw === undefined) return HANDSHAKE_DETECTION_TIMEOUT_MS_DEFAULT;
-  const k = sys.key(`${p}handshakeDetectionTimeoutMillis`);
-  const n = /^\s*[+-]?\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n > 2 ** 31 - 1 || n < -(2 ** 31)) throw new ConfigError(k, `${k}=${raw}: not an integer (milliseconds)`);
-  if (n < 1) {
-    warnings.push(`${k}=${raw}: below 1 ms; the default ${HANDSHAKE_DETECTION_TIMEOUT_MS_DEFAULT} ms is used (as ZooKeeper)`);
-    return HANDSHAKE_DETECTION_TIMEOUT_MS_DEFAULT;
-  }
-  return n;
 }
 
 /** QuorumPeerConfig's quorum.auth.* checks: the require flags need enableSasl, serverRequireSasl needs learnerRequireSasl. */
