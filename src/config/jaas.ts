@@ -99,6 +99,17 @@ export function tokenize(text: string): Token[] {
   return out;
 }
 
+/**
+ * A token for an error message. A quoted string is never shown: it is usually an option's value,
+ * a password among them, and start-up errors go to logs. A word is shown only where the caller
+ * knows it is a name (`names`), not where a misplaced value could be.
+ */
+function shown(t: Token, names = false): string {
+  if (t.kind === 'punct') return `'${t.text}'`;
+  if (t.kind === 'string') return 'a quoted string';
+  return names ? `'${t.text}'` : 'a word';
+}
+
 class Cursor {
   private at = 0;
   constructor(private readonly tokens: Token[]) {}
@@ -112,11 +123,11 @@ class Cursor {
   }
   expect(punct: string): void {
     const t = this.next(`'${punct}'`);
-    if (t.kind !== 'punct' || t.text !== punct) throw new JaasError(`line ${t.line}: expected '${punct}', found '${t.text}'`);
+    if (t.kind !== 'punct' || t.text !== punct) throw new JaasError(`line ${t.line}: expected '${punct}', found ${shown(t)}`);
   }
   word(what: string): Token {
     const t = this.next(what);
-    if (t.kind !== 'word') throw new JaasError(`line ${t.line}: expected ${what}, found '${t.text}'`);
+    if (t.kind !== 'word') throw new JaasError(`line ${t.line}: expected ${what}, found ${shown(t)}`);
     return t;
   }
 }
@@ -132,7 +143,7 @@ function parseEntry(c: Cursor): JaasEntry {
   for (;;) {
     const t = c.next(`an option or ';' in the entry of ${module}`);
     if (t.kind === 'punct' && t.text === ';') return { module, flag, options };
-    if (t.kind !== 'word') throw new JaasError(`line ${t.line}: expected an option name, found '${t.text}'`);
+    if (t.kind !== 'word') throw new JaasError(`line ${t.line}: expected an option name, found ${shown(t)}`);
     c.expect('=');
     const v = c.next(`the value of ${t.text}`);
     if (v.kind === 'punct') throw new JaasError(`line ${v.line}: option ${t.text} has no value`);
@@ -146,7 +157,7 @@ export function parseJaas(text: string): JaasConfig {
   const out: JaasConfig = new Map();
   while (c.peek()) {
     const name = c.next('a section name');
-    if (name.kind === 'punct') throw new JaasError(`line ${name.line}: expected a section name, found '${name.text}'`);
+    if (name.kind === 'punct') throw new JaasError(`line ${name.line}: expected a section name, found ${shown(name)}`);
     c.expect('{');
     const entries: JaasEntry[] = [];
     while (c.peek() && !(c.peek()!.kind === 'punct' && c.peek()!.text === '}')) entries.push(parseEntry(c));

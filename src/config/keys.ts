@@ -158,6 +158,7 @@ export const CLIENT_TLS_KEYS = [
   'ssl.enabledProtocols',
   'ssl.ciphersuites',
   'ssl.hostnameVerification',
+  'ssl.handshakeDetectionTimeoutMillis',
 ] as const;
 
 /** QuorumX509Util's ssl.quorum.* keys that JettyAdminServer reads for its certificates (config/https.ts). */
@@ -180,6 +181,8 @@ export const QUORUM_TLS_KEYS = [
   'ssl.quorum.clientAuth',
   'ssl.quorum.protocol',
   'ssl.quorum.hostnameVerification',
+  'ssl.quorum.clientHostnameVerification',
+  'ssl.quorum.handshakeDetectionTimeoutMillis',
 ] as const;
 
 /** System-property keys ZooKeeper understands and Ark does not act on (yet). */

@@ -8,7 +8,17 @@ import { ConfigError } from './error.js';
 import { ADMIN_TLS_KEYS, QUORUM_TLS_KEYS } from './keys.js';
 import { strictBoolean } from './javavalues.js';
 import type { QuorumKeys, SystemProperties } from './settings.js';
-import { ciphers, protocolRange, refuseUnsupported, store, type StoreConfig, type TlsVersion } from './tls.js';
+import {
+  ciphers,
+  clientAuth,
+  handshakeDetectionTimeout,
+  protocolRange,
+  refuseUnsupported,
+  store,
+  type ClientAuth,
+  type StoreConfig,
+  type TlsVersion,
+} from './tls.js';
 
 /** QuorumX509Util's property prefix (below "zookeeper.") */
 export const QUORUM_SSL_PREFIX = 'ssl.quorum.';
@@ -26,6 +36,20 @@ export interface PeerTlsConfig {
    * server.N line, the accepting one against the connecting address (ZKTrustManager).
    */
   hostnameVerification: boolean;
+  /**
+   * X509Util.isClientHostnameVerificationEnabled: ssl.quorum.clientHostnameVerification (ZooKeeper
+   * 3.9.4+, default true for the quorum) and hostnameVerification. When false the accepting member
+   * does not check the connecting member's certificate against its address.
+   */
+  clientHostnameVerification: boolean;
+  /**
+   * ssl.quorum.clientAuth (SSLContextAndOptions: NEED, WANT or NONE on the quorum server socket;
+   * default need). With want or none a connector without a certificate is let in (SASL may still
+   * authenticate it); with want a certificate it does present must chain to the trust store.
+   */
+  clientAuth: ClientAuth;
+  /** ssl.quorum.handshakeDetectionTimeoutMillis (X509Util, default 5000): a TLS handshake not done by then is dropped */
+  handshakeTimeoutMs: number;
 }
 
 export interface QuorumSaslConfig {
@@ -53,7 +77,7 @@ export interface QuorumSecurityConfig {
 }
 
 /** QuorumX509Util's TLS settings; the key store is required (the quorum port always needs a certificate). */
-function peerTls(sys: SystemProperties): PeerTlsConfig {
+function peerTls(sys: SystemProperties, warnings: string[]): PeerTlsConfig {
   const p = QUORUM_SSL_PREFIX;
   const keyStore = store(sys, 'keyStore', p);
   if (keyStore === undefined) {
@@ -61,23 +85,26 @@ function peerTls(sys: SystemProperties): PeerTlsConfig {
     throw new ConfigError(k, `${k} must name this member's certificate and key (PEM or PKCS12) when sslQuorum or portUnification is true`);
   }
   refuseUnsupported(sys, p);
-  // X509Util.createSSLServerSocket always sets needClientAuth on the quorum port: a value that
-  // would let a member in without a certificate is refused rather than silently overridden
-  const ca = sys.get(`${p}clientAuth`);
-  if (ca !== undefined && ca !== '' && ca.toLowerCase() !== 'need') {
-    const k = sys.key(`${p}clientAuth`);
-    throw new ConfigError(
-      k,
-      `${k}=${ca}: members always require each other's certificate (as ZooKeeper's quorum socket); remove the line or set it to need`,
+  const hv = sys.get(`${p}hostnameVerification`);
+  const hostnameVerification = hv === undefined ? true : strictBoolean(sys.key(`${p}hostnameVerification`), hv);
+  const chv = sys.get(`${p}clientHostnameVerification`);
+  const clientHv = chv === undefined ? true : strictBoolean(sys.key(`${p}clientHostnameVerification`), chv);
+  const trustStore = store(sys, 'trustStore', p);
+  if (trustStore === undefined) {
+    // Java's default trust store (cacerts) too: any certificate a public CA issued for a member's host name would do
+    warnings.push(
+      `${sys.key(`${p}trustStore.location`)} is not set: the quorum port trusts Node's public root CAs, so any publicly issued certificate naming a member's host is accepted; set it to the ensemble's own CA`,
     );
   }
-  const hv = sys.get(`${p}hostnameVerification`);
   return {
     keyStore,
-    trustStore: store(sys, 'trustStore', p),
+    trustStore,
     ...protocolRange(sys, p),
     ciphers: ciphers(sys, p),
-    hostnameVerification: hv === undefined ? true : strictBoolean(sys.key(`${p}hostnameVerification`), hv),
+    hostnameVerification,
+    clientHostnameVerification: hostnameVerification && clientHv,
+    clientAuth: clientAuth(sys, p),
+    handshakeTimeoutMs: handshakeDetectionTimeout(sys, p, warnings),
   };
 }
 
@@ -147,7 +174,7 @@ export function quorumSecuritySettings(
       );
     return { ...off, sasl };
   }
-  return { sslQuorum, portUnification, reloadCertFiles, tls: peerTls(sys), sasl };
+  return { sslQuorum, portUnification, reloadCertFiles, tls: peerTls(sys, warnings), sasl };
 }
 
 /**

@@ -36,6 +36,8 @@ export interface ClientTlsConfig {
   maxVersion: TlsVersion;
   /** OpenSSL cipher list and TLS 1.3 suites, colon-separated (Node's `ciphers`) */
   ciphers: string;
+  /** ssl.handshakeDetectionTimeoutMillis (X509Util, default 5000); the client port's only (not the AdminServer's) */
+  handshakeTimeoutMs?: number;
 }
 
 export interface ClientTlsSettings {
@@ -102,7 +104,7 @@ export function openSslCipherName(javaName: string): string | undefined {
 }
 
 /** X509Util.ClientAuth.fromPropertyValue: NONE / WANT / NEED in any case; unset or empty is NEED. */
-function clientAuth(sys: SystemProperties, p = 'ssl.'): ClientAuth {
+export function clientAuth(sys: SystemProperties, p = 'ssl.'): ClientAuth {
   const raw = sys.get(`${p}clientAuth`);
   if (raw === undefined || raw === '') return 'need';
   const v = raw.toLowerCase();
@@ -310,6 +312,7 @@ export function clientTlsSettings(q: QuorumKeys, sys: SystemProperties, warnings
       clientAuth: clientAuth(sys),
       ...protocolRange(sys),
       ciphers: ciphers(sys),
+      handshakeTimeoutMs: handshakeDetectionTimeout(sys, 'ssl.', warnings),
     },
   };
 }
@@ -338,4 +341,24 @@ export function clientSideTls(sys: SystemProperties): ClientSideTlsConfig {
     ...protocolRange(sys),
     ciphers: ciphers(sys),
   };
+}
+
+/** X509Util.DEFAULT_HANDSHAKE_DETECTION_TIMEOUT_MILLIS */
+export const HANDSHAKE_DETECTION_TIMEOUT_MS_DEFAULT = 5000;
+
+/**
+ * SSLContextAndOptions.getHandshakeDetectionTimeoutMillis: an integer; below 1 is replaced by the
+ * default with a warning (a zero timeout could hold a connection for ever); not a number stops start-up.
+ */
+export function handshakeDetectionTimeout(sys: SystemProperties, p: string, warnings: string[]): number {
+  const raw = sys.get(`${p}handshakeDetectionTimeoutMillis`);
+  if (raw === undefined) return HANDSHAKE_DETECTION_TIMEOUT_MS_DEFAULT;
+  const k = sys.key(`${p}handshakeDetectionTimeoutMillis`);
+  const n = /^\s*[+-]?\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n > 2 ** 31 - 1 || n < -(2 ** 31)) throw new ConfigError(k, `${k}=${raw}: not an integer (milliseconds)`);
+  if (n < 1) {
+    warnings.push(`${k}=${raw}: below 1 ms; the default ${HANDSHAKE_DETECTION_TIMEOUT_MS_DEFAULT} ms is used (as ZooKeeper)`);
+    return HANDSHAKE_DETECTION_TIMEOUT_MS_DEFAULT;
+  }
+  return n;
 }

@@ -50,11 +50,14 @@ export const FOUR_LETTER_WORDS = new Set([
   'hash',
 ]);
 
-/** A TLS client that has not finished its handshake by then is dropped (ZooKeeper: ssl.handshakeDetectionTimeoutMillis is 5 s). */
-const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** A TLS client that sends nothing, or has not finished its handshake, by then is dropped (X509Util's ssl.handshakeDetectionTimeoutMillis default). */
+const TLS_HANDSHAKE_TIMEOUT_MS = 5000;
 
 /** What a listener speaks: the ZooKeeper protocol in clear, over TLS only, or either (port unification). */
-export type PortSecurity = { kind: 'plain'; tlsHint?: string } | { kind: 'tls' | 'unified'; options: TlsOptions };
+export type PortSecurity =
+  | { kind: 'plain'; tlsHint?: string }
+  /** handshakeTimeoutMs: ssl.handshakeDetectionTimeoutMillis (default 5000) */
+  | { kind: 'tls' | 'unified'; options: TlsOptions; handshakeTimeoutMs?: number | undefined };
 
 interface ConnState {
   id: number;
@@ -95,7 +98,9 @@ export class ClientPort {
   listen(port: number, host: string | undefined, security: PortSecurity = { kind: 'plain' }): Promise<{ address: string; port: number }> {
     return new Promise((resolve, reject) => {
       const route = this.router(security);
-      const server = createServer({ noDelay: true }, (s) => (security.kind === 'plain' ? route(s, -1) : this.sniff(s, route)));
+      const server = createServer({ noDelay: true }, (s) =>
+        security.kind === 'plain' ? route(s, -1) : this.sniff(s, route, security.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS),
+      );
       server.once('error', reject);
       server.listen({ port, host: host ?? '0.0.0.0', backlog: 511 }, () => {
         server.off('error', reject);
@@ -136,7 +141,7 @@ export class ClientPort {
       const refuseTls = `a TLS client on the plain client port${security.tlsHint ?? ''}`;
       return (s) => this.accept(s, false, refuseTls);
     }
-    const tlsServer = this.tlsServer(security.options, security.kind === 'tls');
+    const tlsServer = this.tlsServer(security.options, security.kind === 'tls', security.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS);
     return (s, first) => {
       if (first === TLS_HANDSHAKE) tlsServer.emit('connection', s);
       else if (security.kind === 'unified') this.accept(s);
@@ -149,13 +154,13 @@ export class ClientPort {
   }
 
   /** Waits for a connection's first byte and hands the socket, the byte put back, to `route`. */
-  private sniff(s: Socket, route: (s: Socket, first: number) => void): void {
+  private sniff(s: Socket, route: (s: Socket, first: number) => void, silentMs: number): void {
     this.raw.add(s);
     s.once('close', () => this.raw.delete(s));
     onFirstByte(
       s,
       {
-        silentMs: TLS_HANDSHAKE_TIMEOUT_MS,
+        silentMs,
         onSilent: () => this.log.debug({ remote: s.remoteAddress }, 'closing connection: nothing received on a TLS port'),
         onError: (e) => this.log.debug({ err: e.message }, 'client socket error before the first byte'),
       },
@@ -174,8 +179,8 @@ export class ClientPort {
   }
 
   /** The TLS side of a secure or unified port: connections are fed to it after their first byte. */
-  private tlsServer(options: TlsOptions, securePort: boolean): TlsServer {
-    const server = new TlsServer({ ...options, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, (ts) => this.secured(ts, options, securePort));
+  private tlsServer(options: TlsOptions, securePort: boolean, handshakeTimeout: number): TlsServer {
+    const server = new TlsServer({ ...options, handshakeTimeout }, (ts) => this.secured(ts, options, securePort));
     server.on('tlsClientError', (e, ts) => {
       this.log.warn(
         { remote: `${(ts.remoteAddress ?? '').replace(/^::ffff:/, '')}:${ts.remotePort ?? 0}`, reason: e.message },

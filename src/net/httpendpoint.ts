@@ -56,8 +56,15 @@ export class HttpEndpoint {
     const timeouts = o.timeouts ? { headersTimeout: o.timeouts.headersMs, connectionsCheckingInterval: o.timeouts.checkEveryMs } : {};
     this.plain = new HttpServer(timeouts, handler);
     this.secure = security.kind === 'plain' ? null : this.httpsServer(handler, { ...security.options, ...timeouts });
-    // Node checks headersTimeout / requestTimeout (a slow or stalled request) from its 'listening'
-    // event on; these servers never listen themselves, so they are told the port is open
+  }
+
+  /**
+   * Node checks headersTimeout / requestTimeout (a slow or stalled request) from a server's
+   * 'listening' event on, with an interval; these servers never listen themselves, so they are told
+   * once the port is bound (not before: an endpoint whose port is busy is dropped without close(),
+   * and its intervals would run for good).
+   */
+  private started(): void {
     this.plain.emit('listening');
     this.secure?.emit('listening');
   }
@@ -126,6 +133,7 @@ export class HttpEndpoint {
         server.removeAllListeners('error');
         server.on('error', (e) => this.log.error({ err: e.message }, `${this.o.name} error`));
         this.listener = server;
+        this.started();
         const a = server.address();
         resolve(typeof a === 'object' && a ? a.port : port);
       });

@@ -22,6 +22,8 @@ export const AUTH_CHALLENGE = 1;
 export const AUTH_RESPONSE = 2;
 export const AUTH_SUCCESS = 3;
 export const AUTH_FAILURE = 4;
+/** the text of every AUTH_FAILURE after a DIGEST-MD5 exchange (as SaslQuorumAuthServer's answer says no more) */
+export const AUTH_FAILED_ON_THE_WIRE = 'authentication failed';
 /** the acceptor does not do quorum SASL (quorum.auth.enableSasl is false there) */
 export const AUTH_NONE = 5;
 
@@ -122,7 +124,9 @@ export class AcceptorAuth {
 
   private fail(reason: string): AuthStep {
     this.done = true;
-    const out = msg(AUTH_FAILURE, reason);
+    // the connector is not authenticated: it learns that it failed, not whether the user exists or
+    // the password was wrong (which would help guess users); the reason stays in this member's log
+    const out = msg(AUTH_FAILURE, AUTH_FAILED_ON_THE_WIRE);
     if (this.policy?.serverRequireSasl) return step({ kind: 'refuse', reason: `SASL authentication failed: ${reason}` }, out);
     return step(
       { kind: 'admit', note: `admitted despite failed SASL authentication (${reason}): quorum.auth.serverRequireSasl is false here` },

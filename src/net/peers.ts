@@ -24,10 +24,10 @@
 // acceptor refuses after the handshake never takes the connection for up; a connection is registered as its peer's only once admitted, so an impostor claiming a
 // member's id never replaces (or counts as) that member. Refusals are logged by refusals.ts.
 import { connect, createServer, isIP, type Server, type Socket } from 'node:net';
-import { reverse } from 'node:dns/promises';
 import { checkServerIdentity, connect as tlsConnect, Server as TlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import type { Logger } from '../util/log.js';
 import { onFirstByte, TLS_HANDSHAKE } from './firstbyte.js';
+import { confirmedNames, type Resolver } from './hostconfirm.js';
 import { AcceptorAuth, ConnectorAuth, type AuthStep, type QuorumAuthPolicy } from './peerauth.js';
 import { RefusalLog } from './refusals.js';
 
@@ -49,6 +49,14 @@ export interface PeerTlsSettings {
   options: SecureContextOptions;
   /** ssl.quorum.hostnameVerification: both ends check the other's certificate against its address */
   hostnameVerification: boolean;
+  /** ssl.quorum.clientHostnameVerification: false, the accepting end does not check (default: hostnameVerification) */
+  clientHostnameVerification?: boolean;
+  /** ssl.quorum.clientAuth: need (default), want or none (SSLContextAndOptions on the quorum server socket) */
+  clientAuth?: 'need' | 'want' | 'none';
+  /** ssl.quorum.handshakeDetectionTimeoutMillis: first byte and TLS handshake within this (default 5000) */
+  handshakeTimeoutMs?: number;
+  /** reverse and forward DNS for the accepting end's host name check; default the system's */
+  resolver?: Resolver;
 }
 
 export interface PeerSecurity {
@@ -98,6 +106,8 @@ const RECONNECT_DELAY_MS_CAP = 1000;
 const CONNECT_TIMEOUT_MS = 5000;
 /** an inbound connection must identify itself within this, or it is closed */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** X509Util.DEFAULT_HANDSHAKE_DETECTION_TIMEOUT_MILLIS: the first byte and the TLS handshake */
+const TLS_HANDSHAKE_TIMEOUT_MS = 5000;
 
 /** Connection errors that are routine while peers start and stop at different times. */
 const ROUTINE_ERRORS = new Set([
@@ -445,12 +455,10 @@ export class PeerTransport {
       // before its TLS handshake ended, anything but a refused or unreachable connect is the
       // handshake failing: its certificate, or ours (the peer resets), or its host name
       if (tls?.sslQuorum && !secured && !(routine && e.code !== 'ECONNRESET')) {
-        this.refusals.refuse(
-          `${host}:${port}`,
-          `TLS handshake with server ${id} failed: ${e.message}`,
-          this.now(),
-          'could not connect to a quorum peer',
-        );
+        this.refusals.refuse(`${host}:${port}`, 'TLS handshake failed', this.now(), {
+          detail: `server ${id}: ${e.message}`,
+          what: 'could not connect to a quorum peer',
+        });
       } else if (routine) this.opts.log.debug(obj, 'peer connection error');
       else this.opts.log.warn(obj, "peer connection error: check that this peer's quorum port (its server.N line) is reachable from here");
     });
@@ -512,7 +520,10 @@ export class PeerTransport {
   private outboundRefused(o: Outbound, s: Socket, reason: string): void {
     o.auth = null;
     const { id, host, port } = o.peer;
-    this.refusals.refuse(`${host}:${port}`, `server ${id}: ${reason}`, this.now(), 'refused to send to a quorum peer');
+    this.refusals.refuse(`${host}:${port}`, 'quorum authentication failed', this.now(), {
+      detail: `server ${id}: ${reason}`,
+      what: 'refused to send to a quorum peer',
+    });
     s.destroy();
   }
 
@@ -545,7 +556,7 @@ export class PeerTransport {
     s.once('close', () => this.pending.delete(s));
     const remote = remoteOf(s);
     const onError = (e: Error): void => this.opts.log.debug({ remote, err: e.message }, 'quorum connection error before its first byte');
-    onFirstByte(s, { silentMs: HANDSHAKE_TIMEOUT_MS, onError }, (s, first) => {
+    onFirstByte(s, { silentMs: tls.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS, onError }, (s, first) => {
       if (this.closed) return void s.destroy();
       if (first === TLS_HANDSHAKE) {
         this.rawRemotes.set(s, remote);
@@ -565,17 +576,25 @@ export class PeerTransport {
 
   /**
    * The TLS side of the quorum port: connections are fed to it after their first byte.
-   * X509Util.createSSLServerSocket always needs the peer's certificate; one that does not chain to
-   * the trust store fails the handshake. A reload (setTlsOptions) replaces its context.
+   * SSLContextAndOptions sets need (default), want or none client auth on the quorum server socket;
+   * a certificate that is presented must chain to the trust store even with want (checked in
+   * secured(): Node's rejectUnauthorized would also refuse a connector with none). A reload
+   * (setTlsOptions) replaces its context.
    */
   private tlsServerFor(tls: PeerTlsSettings): TlsServer {
     if (this.tlsServer) return this.tlsServer;
+    const clientAuth = tls.clientAuth ?? 'need';
     const server = new TlsServer(
-      { ...(this.tlsOptions ?? tls.options), requestCert: true, rejectUnauthorized: true, handshakeTimeout: HANDSHAKE_TIMEOUT_MS },
+      {
+        ...(this.tlsOptions ?? tls.options),
+        requestCert: clientAuth !== 'none',
+        rejectUnauthorized: clientAuth === 'need',
+        handshakeTimeout: tls.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS,
+      },
       (ts) => this.secured(ts, tls, this.remoteOfTls(ts)),
     );
     server.on('tlsClientError', (e, ts) => {
-      this.refusals.refuse(this.remoteOfTls(ts), `TLS handshake failed: ${e.message}`, this.now());
+      this.refusals.refuse(this.remoteOfTls(ts), 'TLS handshake failed', this.now(), { detail: e.message });
       // a tls.Server with a tlsClientError listener leaves the socket open: a half-done handshake would hold it for ever
       ts.destroy();
     });
@@ -593,31 +612,34 @@ export class PeerTransport {
   private secured(ts: TLSSocket, tls: PeerTlsSettings, remote: string): void {
     if (this.closed) return void ts.destroy();
     ts.on('error', () => undefined); // accept() logs errors from then on
-    if (!tls.hostnameVerification) return this.accept(ts, remote);
-    ts.pause();
     const cert = ts.getPeerCertificate();
+    const presented = cert !== null && typeof cert === 'object' && Object.keys(cert).length > 0;
+    if (presented && !ts.authorized) {
+      // clientAuth=want: a certificate that is shown must still be trusted (Java's trust manager fails the handshake)
+      this.refusals.refuse(remote, 'TLS handshake failed', this.now(), { detail: String(ts.authorizationError) });
+      return void ts.destroy();
+    }
+    // no certificate (clientAuth want / none): nothing to check the address against, as ZKTrustManager
+    if (!presented || !(tls.clientHostnameVerification ?? tls.hostnameVerification)) return this.accept(ts, remote);
+    ts.pause();
     const ip = remote.replace(/:[^:]*$/, '');
-    // ZKTrustManager: the address first, then the host name it resolves back to
+    // ZKTrustManager: the address first, then the host name it resolves back to (forward-confirmed, as InetAddress.getHostName)
     if (checkServerIdentity(ip, cert) === undefined) {
       ts.resume();
       return this.accept(ts, remote);
     }
-    reverse(ip)
-      .catch(() => [] as string[])
-      .then((names) => {
-        if (ts.destroyed || this.closed) return;
-        if (names.some((n) => checkServerIdentity(n, cert) === undefined)) {
-          ts.resume();
-          this.accept(ts, remote);
-          return;
-        }
-        this.refusals.refuse(
-          remote,
-          `the peer's certificate does not name its address ${ip}${names.length > 0 ? ` (nor ${names.join(', ')})` : ''} (ssl.quorum.hostnameVerification)`,
-          this.now(),
-        );
-        ts.destroy();
+    confirmedNames(ip, tls.resolver).then((names) => {
+      if (ts.destroyed || this.closed) return;
+      if (names.some((n) => checkServerIdentity(n, cert) === undefined)) {
+        ts.resume();
+        this.accept(ts, remote);
+        return;
+      }
+      this.refusals.refuse(remote, "the peer's certificate does not name its address (ssl.quorum.hostnameVerification)", this.now(), {
+        detail: `does not name its address ${ip}${names.length > 0 ? ` (nor ${names.join(', ')})` : ''}`,
       });
+      ts.destroy();
+    });
   }
 
   private accept(s: Socket, remote = remoteOf(s)): void {
@@ -638,7 +660,10 @@ export class PeerTransport {
     }
     this.inbound.add(c);
     s.setNoDelay(true);
-    c.timer = setTimeout(() => this.reject(c, `no handshake (or authentication) within ${HANDSHAKE_TIMEOUT_MS} ms`), HANDSHAKE_TIMEOUT_MS);
+    c.timer = setTimeout(
+      () => this.reject(c, 'no handshake (or authentication) in time', `${HANDSHAKE_TIMEOUT_MS} ms`),
+      HANDSHAKE_TIMEOUT_MS,
+    );
     s.on('data', (chunk: Buffer) => {
       try {
         this.receive(c, chunk);
@@ -671,7 +696,11 @@ export class PeerTransport {
         if (c.bytes.length < 4) return;
         const len = c.bytes.take(4).readUInt32BE(0);
         if (len === 0 || len > max) {
-          return this.reject(c, `frame length ${len} outside 1..${max}${c.peerId === null ? ' before authentication' : ''}`);
+          return this.reject(
+            c,
+            'frame length out of range',
+            `frame length ${len} outside 1..${max}${c.peerId === null ? ' before authentication' : ''}`,
+          );
         }
         c.frameLen = len;
       }
@@ -687,21 +716,22 @@ export class PeerTransport {
     const magic = h.subarray(0, 4);
     const sasl = magic.equals(PEER_MAGIC_SASL);
     if (!sasl && !magic.equals(PEER_MAGIC)) {
-      const why =
-        magic[0] === TLS_HANDSHAKE
-          ? 'a TLS connection on a plain quorum port: the peer has sslQuorum=true and this member has neither sslQuorum nor portUnification'
-          : `bad handshake magic 0x${magic.toString('hex')}`;
-      this.reject(c, why);
+      if (magic[0] === TLS_HANDSHAKE)
+        this.reject(
+          c,
+          'a TLS connection on a plain quorum port: the peer has sslQuorum=true and this member has neither sslQuorum nor portUnification',
+        );
+      else this.reject(c, 'bad handshake magic', `0x${magic.toString('hex')}`);
       return false;
     }
     const version = h.readUInt16BE(4);
     if (version !== PEER_PROTOCOL_VERSION) {
-      this.reject(c, `peer protocol version ${version}, expected ${PEER_PROTOCOL_VERSION}`);
+      this.reject(c, 'another peer protocol version', `version ${version}, expected ${PEER_PROTOCOL_VERSION}`);
       return false;
     }
     const id = h.readUInt32BE(6);
     if (id === this.opts.myId || !this.outbound.has(id)) {
-      this.reject(c, `handshake from server id ${id}, which is not a configured peer`);
+      this.reject(c, 'handshake from a server id that is not a configured peer', `server id ${id}`);
       return false;
     }
     c.claimedId = id;
@@ -721,7 +751,7 @@ export class PeerTransport {
     const o = r.outcome;
     if (o.kind === 'pending') return;
     if (o.kind === 'refuse') {
-      this.refusals.refuse(c.remote, `server ${c.claimedId}: ${o.reason}`, this.now());
+      this.refusals.refuse(c.remote, 'quorum authentication failed', this.now(), { detail: `server ${c.claimedId}: ${o.reason}` });
       // the FAILURE answer goes out before the close
       this.dropInbound(c, true);
       return;
@@ -757,13 +787,21 @@ export class PeerTransport {
     }
   }
 
-  private reject(c: Inbound, problem: string): void {
+  /** `problem` is fixed text (the rate limit's key); `detail`, what the connection sent, only a log field. */
+  private reject(c: Inbound, problem: string, detail?: string): void {
     if (c.peerId === null) {
       // not admitted: a refusal, rate-limited (a wrong process retries every second)
-      this.refusals.refuse(c.remote, `${problem} (only the ensemble's members, all running the same Ark version, may connect)`, this.now());
+      this.refusals.refuse(
+        c.remote,
+        `${problem} (only the ensemble's members, all running the same Ark version, may connect)`,
+        this.now(),
+        {
+          ...(detail !== undefined ? { detail } : {}),
+        },
+      );
     } else {
       this.opts.log.warn(
-        { remote: c.remote, peer: c.peerId },
+        { remote: c.remote, peer: c.peerId, ...(detail !== undefined ? { detail } : {}) },
         `closing peer connection: ${problem}; only the ensemble's members, all running the same Ark version, may connect to the quorum port`,
       );
     }

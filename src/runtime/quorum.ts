@@ -211,6 +211,9 @@ export class QuorumPath implements CommitPath {
             portUnification: sec.portUnification,
             options: peerTlsOptions(sec.tls),
             hostnameVerification: sec.tls.hostnameVerification,
+            clientHostnameVerification: sec.tls.clientHostnameVerification,
+            clientAuth: sec.tls.clientAuth,
+            handshakeTimeoutMs: sec.tls.handshakeTimeoutMs,
           };
     // 128 bits, base64 (RFC 2831: an opaque quoted string without '"' and ',')
     this.security = { tls, auth, nonce: () => randomBytes(16).toString('base64') };
@@ -220,6 +223,8 @@ export class QuorumPath implements CommitPath {
         portUnification: sec.portUnification,
         sslQuorumReloadCertFiles: sec.reloadCertFiles,
         hostnameVerification: sec.tls?.hostnameVerification,
+        clientHostnameVerification: sec.tls?.clientHostnameVerification,
+        clientAuth: sec.tls?.clientAuth,
         quorumSasl: auth === null ? false : { learnerRequireSasl: auth.learnerRequireSasl, serverRequireSasl: auth.serverRequireSasl },
       },
       'quorum port security',

@@ -385,14 +385,21 @@ export class ArkServer extends EventEmitter<ArkServerEvents> {
     const tls = this.tlsOptions;
     const secure =
       config.secureClientPort !== undefined && tls
-        ? await this.port.listen(config.secureClientPort, config.secureClientPortAddress, { kind: 'tls', options: tls })
+        ? await this.port.listen(config.secureClientPort, config.secureClientPortAddress, {
+            kind: 'tls',
+            options: tls,
+            handshakeTimeoutMs: config.clientTls?.handshakeTimeoutMs,
+          })
         : null;
     if (config.clientPort === undefined && secure) return { bound: secure, securePort: secure.port };
     const hint =
       config.secureClientPort === undefined
         ? ' (this server has no TLS port: see secureClientPort and client.portUnification)'
         : ` (its TLS port is secureClientPort ${config.secureClientPort})`;
-    const security: PortSecurity = config.portUnification && tls ? { kind: 'unified', options: tls } : { kind: 'plain', tlsHint: hint };
+    const security: PortSecurity =
+      config.portUnification && tls
+        ? { kind: 'unified', options: tls, handshakeTimeoutMs: config.clientTls?.handshakeTimeoutMs }
+        : { kind: 'plain', tlsHint: hint };
     const plain = await this.port.listen(config.clientPort ?? 2181, config.clientPortAddress, security);
     return { bound: plain, securePort: secure?.port ?? null };
   }

@@ -81,6 +81,24 @@ describe('JAAS files', () => {
       );
   });
 
+  test('a malformed file never echoes a value: passwords stay out of the start-up error', () => {
+    const secret = 'S3cretPw';
+    const bad: Array<[string, RegExp]> = [
+      [`Server { org.x.Module required user_a="${secret}" "${secret}" };`, /expected an option name, found a quoted string/],
+      [`Server { org.x.Module required user_a "${secret}"; };`, /expected '=', found a quoted string/],
+      [`Server { org.x.Module required user_a ${secret}; };`, /expected '=', found a word/],
+      [`Server { "${secret}" required; };`, /expected a login module class name, found a quoted string/],
+      [`Server ${secret} { org.x.Module required; };`, /expected '\{', found a word/],
+      [`Server { org.x.Module required password="${secret}" } ;`, /expected an option name, found '\}'/],
+    ];
+    for (const [text, re] of bad)
+      assert.throws(
+        () => parseJaas(text),
+        (e: unknown) => e instanceof JaasError && re.test(e.message) && !e.message.includes(secret),
+        text,
+      );
+  });
+
   test('the file from JVM flags, as zkServer.sh passes them', () => {
     assert.equal(loginConfigFromJvmFlags(undefined), undefined);
     assert.equal(loginConfigFromJvmFlags('-Xmx1g -Dfoo=bar'), undefined);

@@ -4,6 +4,7 @@
 // The HTTPS paths run in test/e2e/admin-https.test.ts with real certificates.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHook } from 'node:async_hooks';
 import { once } from 'node:events';
 import { connect, createServer } from 'node:net';
 import { pino } from 'pino';
@@ -64,9 +65,20 @@ describe('HttpEndpoint over plain HTTP', () => {
     const holder = createServer();
     await new Promise<void>((r) => holder.listen(0, '127.0.0.1', () => r()));
     const taken = (holder.address() as { port: number }).port;
+    // the caller drops an endpoint whose port is busy without close(): it must leave no timer behind
+    // (Node's request-timeout check is an unref'd interval: counted as it is created)
+    let timers = 0;
+    const hook = createHook({ init: (_id, type) => void (type === 'Timeout' && timers++) }).enable();
     const e = new HttpEndpoint((_req, res) => res.end(), { kind: 'plain' }, log, options);
-    assert.equal(await e.listen(taken, '127.0.0.1'), null);
-    await e.close();
-    await new Promise<void>((r) => holder.close(() => r()));
+    try {
+      const port = await e.listen(taken, '127.0.0.1');
+      hook.disable();
+      assert.equal(port, null);
+      assert.equal(timers, 0, 'no request-timeout check runs for an endpoint that never listened');
+    } finally {
+      hook.disable();
+      await e.close();
+      await new Promise<void>((r) => holder.close(() => r()));
+    }
   });
 });

@@ -178,11 +178,13 @@ describe('PeerTransport', () => {
   test('garbage_on_the_peer_port_is_disconnected_and_the_transport_keeps_working', async () => {
     const [a, b] = (await ensemble(2, 1 * MiB)) as [Node, Node];
     await settled([a, b]);
-    const cases: [string, Buffer, RegExp][] = [
+    // one refusal line per address and kind: a kind seen already (the same category, other bytes) is counted, not logged;
+    // GHOST is a configured peer, so its frame errors come after admission and are each logged
+    const cases: [string, Buffer, RegExp | null][] = [
       ['random bytes', Buffer.from(Array.from({ length: 200 }, (_, i) => (i * 151 + 7) & 0xff)), /magic/],
       ['bad version', Buffer.concat([Buffer.from('ARKP'), Buffer.from([0, 9, 0, 0, 0, 1])]), /version 9/],
       ['my own id', encodeHandshake(b.id), /server id 2/],
-      ['unknown id', encodeHandshake(77), /server id 77/],
+      ['unknown id', encodeHandshake(77), null],
       ['huge length', Buffer.concat([encodeHandshake(GHOST), Buffer.from([0xff, 0xff, 0xff, 0xf0, 1, 2, 3])]), /frame length 4294967280/],
       ['zero length', Buffer.concat([encodeHandshake(GHOST), Buffer.from([0, 0, 0, 0])]), /frame length 0/],
       ['just over frameBytesMax', Buffer.concat([encodeHandshake(GHOST), Buffer.from([0, 0x10, 0, 1])]), /frame length 1048577/],
@@ -193,7 +195,8 @@ describe('PeerTransport', () => {
       const closed = closedByServer(s);
       s.write(bytes);
       await closed;
-      assert.equal(b.warnings.length, 1, `${what}: ${JSON.stringify(b.warnings)}`);
+      assert.equal(b.warnings.length, warning === null ? 0 : 1, `${what}: ${JSON.stringify(b.warnings)}`);
+      if (warning === null) continue;
       assert.match(b.warnings[0]!, warning, what);
       assert.match(b.warnings[0]!, /127\.0\.0\.1:\d+/, `${what}: names the remote address`);
     }

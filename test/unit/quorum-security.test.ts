@@ -4,13 +4,22 @@
 // unification's rolling upgrade and sslQuorumReloadCertFiles.
 import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { pino } from 'pino';
 import { ClientPort, type ClientPortHandler } from '../../src/net/clientport.js';
 import { join } from 'node:path';
-import { AUTH_CHALLENGE, AUTH_SUCCESS, ConnectorAuth, authenticateInMemory, type QuorumSaslPolicy } from '../../src/net/peerauth.js';
+import {
+  AUTH_CHALLENGE,
+  AUTH_FAILURE,
+  AUTH_SUCCESS,
+  AcceptorAuth,
+  ConnectorAuth,
+  authenticateInMemory,
+  type QuorumSaslPolicy,
+} from '../../src/net/peerauth.js';
 import { RefusalLog } from '../../src/net/refusals.js';
+import { confirmedNames } from '../../src/net/hostconfirm.js';
 import { PeerTransport, type PeerAddress, type PeerLogger, type PeerTlsSettings } from '../../src/net/peers.js';
 import { parseZooCfg } from '../../src/config/zoocfg.js';
 import { ConfigError } from '../../src/config/error.js';
@@ -43,6 +52,24 @@ describe('quorum SASL decisions (peerauth.ts)', () => {
     assert.equal(r.acceptor.kind, 'refuse');
     assert.match((r.acceptor as { reason: string }).reason, /wrong password for peer/);
     assert.equal(r.connector.kind, 'refuse');
+  });
+
+  test('the unauthenticated connector is told only that it failed, not whether the user exists', () => {
+    for (const learner of [
+      { username: 'peer', password: 'wrong' },
+      { username: 'nobody', password: 'right' },
+    ]) {
+      const c = new ConnectorAuth(policy({ learner }), nonces.cnonce);
+      const a = new AcceptorAuth(policy(), nonces.nonce);
+      const challenge = a.hello(c.hello).send;
+      const response = c.message(challenge[0]!).send;
+      const answer = a.message(response[0]!);
+      assert.equal(answer.outcome.kind, 'refuse');
+      assert.match((answer.outcome as { reason: string }).reason, /wrong password for peer|nobody/, 'the detail stays in the local log');
+      assert.equal(answer.send.length, 1);
+      assert.equal(answer.send[0]![0], AUTH_FAILURE);
+      assert.equal(answer.send[0]!.subarray(1).toString('utf8'), 'authentication failed');
+    }
   });
 
   test('an acceptor with other users (an impostor) gets no data from a connector that requires SASL', () => {
@@ -143,13 +170,46 @@ describe('quorum security keys (quorumsec.ts)', () => {
     );
     refused('sslQuorum=true\n', 'ssl.quorum.keyStore.location', /must name this member's certificate/);
     refused('portUnification=true\n', 'ssl.quorum.keyStore.location', /portUnification/);
-    refused('sslQuorum=true\nssl.quorum.keyStore.location=/k.pem\nssl.quorum.clientAuth=want\n', 'ssl.quorum.clientAuth', /always require/);
+    refused(
+      'sslQuorum=true\nssl.quorum.keyStore.location=/k.pem\nssl.quorum.clientAuth=maybe\n',
+      'ssl.quorum.clientAuth',
+      /none, want or need/,
+    );
+    refused(
+      'sslQuorum=true\nssl.quorum.keyStore.location=/k.pem\nssl.quorum.handshakeDetectionTimeoutMillis=5s\n',
+      'ssl.quorum.handshakeDetectionTimeoutMillis',
+      /not an integer/,
+    );
     refused('sslQuorum=true\nssl.quorum.keyStore.location=/k.jks\n', 'ssl.quorum.keyStore.location', /JKS/);
     refused(
       'sslQuorum=true\nssl.quorum.keyStore.location=/k.pem\nssl.quorum.protocol=TLSv1.1\n',
       'ssl.quorum.protocol',
       /TLSv1.2 and TLSv1.3/,
     );
+  });
+
+  test('clientAuth, clientHostnameVerification and handshakeDetectionTimeoutMillis as SSLContextAndOptions / X509Util read them; no trust store is warned about', () => {
+    const base = 'sslQuorum=true\nssl.quorum.keyStore.location=/k.pem\nssl.quorum.trustStore.location=/t.pem\n';
+    const dflt = cfg(base);
+    assert.deepEqual(dflt.warnings, []);
+    const d = dflt.config.quorumSecurity.tls!;
+    assert.deepEqual([d.clientAuth, d.clientHostnameVerification, d.handshakeTimeoutMs], ['need', true, 5000]);
+    const set = cfg(
+      `${base}ssl.quorum.clientAuth=WANT\nssl.quorum.clientHostnameVerification=false\nzookeeper.ssl.quorum.handshakeDetectionTimeoutMillis=750\n`,
+    );
+    assert.deepEqual(set.warnings, []);
+    const s = set.config.quorumSecurity.tls!;
+    assert.deepEqual(
+      [s.clientAuth, s.clientHostnameVerification, s.hostnameVerification, s.handshakeTimeoutMs],
+      ['want', false, true, 750],
+    );
+    // isClientHostnameVerificationEnabled: hostnameVerification=false turns both off
+    assert.equal(cfg(`${base}ssl.quorum.hostnameVerification=false\n`).config.quorumSecurity.tls!.clientHostnameVerification, false);
+    const zero = cfg(`${base}ssl.quorum.handshakeDetectionTimeoutMillis=0\n`);
+    assert.equal(zero.config.quorumSecurity.tls!.handshakeTimeoutMs, 5000);
+    assert.ok(zero.warnings.some((w) => /handshakeDetectionTimeoutMillis=0: below 1 ms/.test(w)));
+    const noTrust = cfg('sslQuorum=true\nssl.quorum.keyStore.location=/k.pem\n');
+    assert.ok(noTrust.warnings.some((w) => /ssl\.quorum\.trustStore\.location is not set: .*public root CAs/.test(w)));
   });
 
   test('ssl.quorum.* without sslQuorum or portUnification, and every key on a standalone server, are warned about', () => {
@@ -173,6 +233,23 @@ test('refusals: one line per address and reason per window, with the count of th
   assert.equal(lines.length, 3);
   assert.equal(lines[2]!.o.sameRefusalsNotLogged, 49);
   assert.equal(log.count, 52);
+});
+
+test('refusals: bytes chosen by the connector are a field, not the key; lines from many addresses are bounded per window', () => {
+  const lines: Array<{ o: Record<string, unknown>; m: string }> = [];
+  const log = new RefusalLog({ warn: ((o: Record<string, unknown>, m: string) => void lines.push({ o, m })) as never }, 1000, 5);
+  // 50 junk connections from one host, each with other bad magic bytes: one line
+  for (let i = 0; i < 50; i++) log.refuse(`10.0.0.9:${40000 + i}`, 'bad handshake magic', i, { detail: `0x${i.toString(16)}` });
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0]!.o.detail, '0x0');
+  assert.doesNotMatch(lines[0]!.m, /0x0/, 'the detail is not in the message text');
+  // 50 addresses: 4 more lines (5 in the window), the rest counted and told with the next line
+  for (let i = 0; i < 50; i++) log.refuse(`10.1.0.${i}:1`, 'bad handshake magic', 100 + i);
+  assert.equal(lines.length, 5);
+  log.refuse('10.2.0.1:1', 'TLS handshake failed', 1200);
+  assert.equal(lines.length, 6);
+  assert.equal(lines[5]!.o.otherRefusalsNotLogged, 46);
+  assert.equal(log.count, 101);
 });
 
 // ------------------------------------------------------------------------------------------------
@@ -300,6 +377,25 @@ test('sslQuorumReloadCertFiles: a key store replaced on disk is used for the nex
   await pingUntil(a.t, 2, b.got, 'after reload', 'a connects with the reloaded certificate');
 });
 
+test('sslQuorumReloadCertFiles: a Kubernetes secret update (kubelet swaps the ..data symlink) is seen', async () => {
+  // kubelet's layout: dir/server.pem -> ..data/server.pem, ..data -> ..2026_x (a timestamped dir);
+  // an update writes ..2026_y, makes a new symlink and renames it over ..data: no event names server.pem
+  const dir = tempDir('k8s-secret');
+  mkdirSync(join(dir, '..2026_x'));
+  writeFileSync(join(dir, '..2026_x', 'server.pem'), 'first certificate\n');
+  symlinkSync('..2026_x', join(dir, '..data'));
+  symlinkSync(join('..data', 'server.pem'), join(dir, 'server.pem'));
+  let reloads = 0;
+  const stop = watchFiles([join(dir, 'server.pem')], () => void reloads++, 20);
+  live.push({ close: stop });
+  mkdirSync(join(dir, '..2026_y'));
+  writeFileSync(join(dir, '..2026_y', 'server.pem'), 'second certificate\n');
+  symlinkSync('..2026_y', join(dir, '..data_tmp'));
+  renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+  await waitUntil(() => reloads > 0, 'the swapped secret is reloaded', 10000);
+  assert.equal(readFileSync(join(dir, 'server.pem'), 'utf8'), 'second certificate\n');
+});
+
 describe('quorum SASL credentials from the JAAS file (runtime/authfiles.ts)', () => {
   const dir = tempDir('qjaas');
   const jaas = (name: string, text: string): string => {
@@ -389,7 +485,10 @@ test('quorum SASL on the transport: an impostor claiming a member id is refused 
     'member 2 refuses the impostor',
     10000,
   );
-  assert.match(two.warnings.join('\n'), /refused a quorum peer connection: server 1: SASL authentication failed: wrong password for peer/);
+  assert.match(
+    two.warnings.join('\n'),
+    /refused a quorum peer connection: quorum authentication failed.*"detail":"server 1: SASL authentication failed: wrong password for peer/,
+  );
   assert.equal(fake.t.connected(2), false, 'the impostor never gets to send');
   await pingUntil(one.t, 2, two.got, 'still from the real 1', 'the real member 1 still connected');
   assert.equal(two.got.includes('from the impostor'), false);
@@ -453,4 +552,88 @@ test('a broken TLS handshake is closed at once on the quorum port and the client
   ]);
   assert.equal(stopped, 'closed');
   await waitUntil(() => silentClosed, 'the silent connection ended by close()', 5000);
+});
+
+test('the accepting member checks the connector by address, then by a forward-confirmed reverse name; clientHostnameVerification and clientAuth are honoured', async (t) => {
+  const skip = requireOrSkip(opensslMissing());
+  if (skip) return t.skip(skip);
+  const certs = makeCerts();
+  const optionsOf = (ks: string, extra = '') =>
+    peerTlsOptions(
+      parseZooCfg(
+        `dataDir=/d\nserver.1=127.0.0.1:1:2\nserver.2=127.0.0.1:3:4\nsslQuorum=true\nssl.quorum.keyStore.location=${ks}\nssl.quorum.trustStore.location=${certs.caPem}\n${extra}`,
+        { myid: 1 },
+      ).config.quorumSecurity.tls!,
+    );
+  // a connects with a certificate naming only "ark-test-client" (not 127.0.0.1); b has the server's
+  const aOptions = optionsOf(certs.clientPem);
+  const bOptions = optionsOf(certs.serverPem);
+  const pair = async (bTls: Partial<PeerTlsSettings>, aKeyOptions = aOptions) => {
+    const all: PeerAddress[] = [1, 2].map((id) => ({ id, host: '127.0.0.1', port: 0 }));
+    for (const p of all) p.port = await freePort();
+    const base = { sslQuorum: true, portUnification: false, hostnameVerification: true };
+    const a = await node(1, all, { ...base, options: aKeyOptions });
+    const b = await node(2, all, { ...base, options: bOptions, ...bTls });
+    return { a, b };
+  };
+  const resolver = (forward: string[]) => ({
+    reverse: async (ip: string) => (ip === '127.0.0.1' ? ['ark-test-client'] : []),
+    lookupAll: async (name: string) => (name === 'ark-test-client' ? forward : []),
+  });
+
+  // a PTR record naming the certificate's host, but that host resolves elsewhere: refused
+  const spoofed = await pair({ resolver: resolver(['10.1.2.3']) });
+  await waitUntil(
+    () => spoofed.b.warnings.some((w) => /does not name its address 127\.0\.0\.1/.test(w)),
+    'an unconfirmed reverse name is refused',
+    10000,
+  );
+  assert.equal(spoofed.b.got.length, 0);
+  for (const x of live.splice(0)) await x.close();
+
+  // the name resolves back to the address: admitted
+  const confirmed = await pair({ resolver: resolver(['::1', '127.0.0.1']) });
+  await pingUntil(confirmed.a.t, 2, confirmed.b.got, 'confirmed', 'a forward-confirmed reverse name is admitted');
+  for (const x of live.splice(0)) await x.close();
+
+  // ssl.quorum.clientHostnameVerification=false: the accepting end does not check the name at all
+  const unchecked = await pair({ clientHostnameVerification: false, resolver: resolver([]) });
+  await pingUntil(unchecked.a.t, 2, unchecked.b.got, 'unchecked', 'clientHostnameVerification=false admits');
+  for (const x of live.splice(0)) await x.close();
+
+  // clientAuth=none: no certificate asked for, so nothing to check the name against
+  const none = await pair({ clientAuth: 'none', resolver: resolver([]) });
+  await pingUntil(none.a.t, 2, none.b.got, 'none', 'clientAuth=none admits');
+  for (const x of live.splice(0)) await x.close();
+
+  // clientAuth=want: a certificate that is shown must still chain to the trust store
+  const strangerPem = join(certs.dir, 'stranger.pem');
+  writeFileSync(strangerPem, readFileSync(certs.strangerKey, 'utf8') + readFileSync(certs.strangerCert, 'utf8'));
+  const want = await pair({ clientAuth: 'want', clientHostnameVerification: false }, optionsOf(strangerPem));
+  await waitUntil(
+    () => want.b.warnings.some((w) => /TLS handshake failed/.test(w)),
+    'an untrusted certificate is refused with clientAuth=want',
+    10000,
+  );
+  assert.equal(want.b.got.length, 0);
+});
+
+test('confirmedNames: only reverse names that resolve back to the address; a resolver that hangs is given up', async () => {
+  const hang = new Promise<string[]>(() => undefined);
+  assert.deepEqual(
+    await confirmedNames('10.0.0.5', {
+      reverse: async () => ['a.example', 'b.example'],
+      lookupAll: async (n) => (n === 'b.example' ? ['10.0.0.5'] : ['10.9.9.9']),
+    }),
+    ['b.example'],
+  );
+  assert.deepEqual(await confirmedNames('::ffff:10.0.0.5', { reverse: async () => ['b.example'], lookupAll: async () => ['10.0.0.5'] }), [
+    'b.example',
+  ]);
+  assert.deepEqual(await confirmedNames('10.0.0.5', { reverse: () => hang, lookupAll: async () => [] }, 20), []);
+  assert.deepEqual(await confirmedNames('10.0.0.5', { reverse: async () => ['a.example'], lookupAll: () => hang }, 20), []);
+  assert.deepEqual(
+    await confirmedNames('10.0.0.5', { reverse: async () => Promise.reject(new Error('ENOTFOUND')), lookupAll: async () => [] }),
+    [],
+  );
 });

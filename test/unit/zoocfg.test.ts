@@ -1055,6 +1055,17 @@ describe('resolveConfig: client TLS (secureClientPort, client.portUnification, s
     assert.deepEqual([e.clientTls?.minVersion, e.clientTls?.maxVersion], ['TLSv1.2', 'TLSv1.2']);
   });
 
+  test('ssl.handshakeDetectionTimeoutMillis: default 5000, honoured, below 1 the default with a warning (X509Util)', () => {
+    const base = 'dataDir=/d\nsecureClientPort=2281\nssl.keyStore.location=/k/s.pem\nssl.trustStore.location=/k/t.pem\n';
+    assert.equal(cfg(base).config.clientTls?.handshakeTimeoutMs, 5000);
+    const set = cfg(`${base}zookeeper.ssl.handshakeDetectionTimeoutMillis=1500`);
+    assert.deepEqual(set.warnings, []);
+    assert.equal(set.config.clientTls?.handshakeTimeoutMs, 1500);
+    const zero = cfg(`${base}ssl.handshakeDetectionTimeoutMillis=-3`);
+    assert.equal(zero.config.clientTls?.handshakeTimeoutMs, 5000);
+    assert.match(zero.warnings.join('\n'), /ssl\.handshakeDetectionTimeoutMillis=-3: below 1 ms/);
+  });
+
   test('without a secure port nor port unification the ssl keys are only warned about', () => {
     const { config, warnings } = cfg('dataDir=/d\nssl.keyStore.location=/k/x.jks\nzookeeper.ssl.protocol=SSLv3');
     assert.equal(config.clientTls, null);
