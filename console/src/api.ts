@@ -17,6 +17,9 @@ export class ApiError extends Error {
   }
 }
 
+/** The message a failed request shows: the API's own, else the error as text. */
+export const errorText = (e: unknown): string => (e instanceof ApiError ? e.message : String(e));
+
 export async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
   const init: RequestInit = { method, credentials: 'same-origin', headers: {} };
   if (method === 'POST') {

@@ -2,9 +2,9 @@
 // (mntr's zk_last_backup_* and zk_archive_*), and a consistent backup of the whole tree taken now,
 // downloaded (the same file `ark backup create --admin` writes; `ark backup verify` checks it,
 // `ark restore` restores it). Users with every permission on "/" (or the super user) only.
-import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api } from './api';
+import { api } from './api';
 import { time, zxidHex } from './format';
+import { usePoll } from './poll';
 
 type Status = Record<string, number>;
 
@@ -72,26 +72,7 @@ function Archive({ s }: { s: Status }) {
 }
 
 export function BackupsPage() {
-  const [status, setStatus] = useState<Status | null>(null);
-  const [error, setError] = useState('');
-  useEffect(() => {
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const poll = async () => {
-      try {
-        setStatus(await api<Status>('GET', '/backups'));
-        setError('');
-      } catch (e) {
-        setError(e instanceof ApiError ? e.message : String(e));
-      }
-      if (!stopped) timer = setTimeout(poll, POLL_MS);
-    };
-    void poll();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
-  }, []);
+  const { data: status, error } = usePoll(() => api<Status>('GET', '/backups'), POLL_MS);
   return (
     <section class="page" data-testid="backups">
       <h2>Backups</h2>

@@ -1,9 +1,9 @@
 // The ensemble page: every member's role, state, last zxid and epoch, how far it is behind, its
 // connections, outstanding requests and latency, polled every 2 s. A member that does not answer
 // or does not serve is red; one more than LAG_WARN txns behind is amber.
-import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api } from './api';
+import { api } from './api';
 import { time, zxidHex } from './format';
+import { usePoll } from './poll';
 
 interface Member {
   id: number;
@@ -49,29 +49,10 @@ function health(m: Member): 'bad' | 'warn' | 'ok' {
 }
 
 export function EnsemblePage() {
-  const [state, setState] = useState<EnsembleState | null>(null);
-  const [error, setError] = useState('');
-  const [at, setAt] = useState<Date | null>(null);
-  useEffect(() => {
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const poll = async () => {
-      try {
-        setState(await api<EnsembleState>('GET', '/ensemble'));
-        setAt(new Date());
-        setError('');
-      } catch (e) {
-        setError(e instanceof ApiError ? e.message : String(e));
-      }
-      if (!stopped) timer = setTimeout(poll, POLL_MS);
-    };
-    void poll();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
-  }, []);
-  if (!state) return <section class="page muted">{error || 'loading…'}</section>;
+  // the time of the answer shown, taken when it arrives
+  const { data, error } = usePoll(async () => ({ state: await api<EnsembleState>('GET', '/ensemble'), at: new Date() }), POLL_MS);
+  if (!data) return <section class="page muted">{error || 'loading…'}</section>;
+  const { state, at } = data;
   const standalone = state.myId === 0;
   return (
     <section class="page" data-testid="ensemble">
@@ -79,8 +60,8 @@ export function EnsemblePage() {
         {standalone ? 'Standalone server' : `Ensemble: ${state.members.length} members, leader ${state.leaderId || 'none (electing)'}`}
       </h2>
       <p class="muted">
-        As member {state.myId || '—'} sees it{at ? `, ${at.toLocaleTimeString()}` : ''}; others are asked <code>srvr</code> on their client
-        port every {POLL_MS / 1000} s.{error && <span class="error"> {error}</span>}
+        As member {state.myId || '—'} sees it, {at.toLocaleTimeString()}; others are asked <code>srvr</code> on their client port every{' '}
+        {POLL_MS / 1000} s.{error && <span class="error"> {error}</span>}
       </p>
       <table class="members">
         <thead>

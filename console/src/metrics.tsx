@@ -1,9 +1,10 @@
 // The metrics page: the server's own counters over the last hour (sampled every 5 s on the server,
 // console-metrics.ts), charted with uPlot: requests/s, latency and fsync time, znodes and watches,
 // connections and outstanding requests.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
-import { ApiError, api } from './api';
+import { api } from './api';
+import { usePoll } from './poll';
 
 type Series = Record<
   't' | 'requestsPerSec' | 'avgLatencyMs' | 'fsyncAvgMs' | 'znodes' | 'watches' | 'connections' | 'outstanding',
@@ -76,26 +77,7 @@ function Chart({ spec, data }: { spec: ChartSpec; data: Series }) {
 }
 
 export function MetricsPage() {
-  const [data, setData] = useState<Series | null>(null);
-  const [error, setError] = useState('');
-  useEffect(() => {
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const poll = async () => {
-      try {
-        setData(await api<Series>('GET', '/metrics'));
-        setError('');
-      } catch (e) {
-        setError(e instanceof ApiError ? e.message : String(e));
-      }
-      if (!stopped) timer = setTimeout(poll, POLL_MS);
-    };
-    void poll();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
-  }, []);
+  const { data, error } = usePoll(() => api<Series>('GET', '/metrics'), POLL_MS);
   return (
     <section class="page" data-testid="metrics">
       <h2>Metrics: the last hour</h2>

@@ -1,7 +1,8 @@
 // The sessions page: the sessions this member knows, with the client connected here, the timeout,
 // the ephemerals and the watches. Users with ALL on "/" (or the super user) only.
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { ApiError, api } from './api';
+import { usePoll } from './poll';
 
 interface SessionRow {
   id: string;
@@ -16,26 +17,7 @@ interface SessionRow {
 const POLL_MS = 3000;
 
 export function SessionsPage() {
-  const [rows, setRows] = useState<{ total: number; sessions: SessionRow[] } | null>(null);
-  const [error, setError] = useState('');
-  useEffect(() => {
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const poll = async () => {
-      try {
-        setRows(await api<{ total: number; sessions: SessionRow[] }>('GET', '/sessions'));
-        setError('');
-      } catch (e) {
-        setError(e instanceof ApiError ? e.message : String(e));
-      }
-      if (!stopped) timer = setTimeout(poll, POLL_MS);
-    };
-    void poll();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
-  }, []);
+  const { data: rows, error } = usePoll(() => api<{ total: number; sessions: SessionRow[] }>('GET', '/sessions'), POLL_MS);
   return (
     <section class="page" data-testid="sessions">
       <h2>Sessions{rows ? `: ${rows.total}` : ''}</h2>
