@@ -6,6 +6,7 @@ import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
 import { pino } from 'pino';
 import { ClientPort, type ClientPortHandler } from '../../src/net/clientport.js';
 import { join } from 'node:path';
@@ -270,6 +271,23 @@ afterEach(async () => {
   for (const t of live.splice(0)) await t.close();
 });
 
+/** The TLS options a member's zoo.cfg with sslQuorum gives: `keyStore` (a PEM), trusting `caPem`, plus `extra` lines. */
+function quorumTlsOptions(keyStore: string, caPem: string, extra = ''): SecureContextOptions {
+  return peerTlsOptions(
+    parseZooCfg(
+      `dataDir=/d\nserver.1=127.0.0.1:1:2\nserver.2=127.0.0.1:3:4\nsslQuorum=true\nssl.quorum.keyStore.location=${keyStore}\nssl.quorum.trustStore.location=${caPem}\n${extra}`,
+      { myid: 1 },
+    ).config.quorumSecurity.tls!,
+  );
+}
+
+/** Members `ids` on 127.0.0.1, each on a free port. */
+async function peersOnFreePorts(ids: number[]): Promise<PeerAddress[]> {
+  const all: PeerAddress[] = ids.map((id) => ({ id, host: '127.0.0.1', port: 0 }));
+  for (const p of all) p.port = await freePort();
+  return all;
+}
+
 async function node(
   id: number,
   all: PeerAddress[],
@@ -310,14 +328,8 @@ test('port unification: a member with sslQuorum and one without talk both ways (
   const skip = requireOrSkip(opensslMissing());
   if (skip) return t.skip(skip);
   const certs = makeCerts();
-  const options = peerTlsOptions(
-    parseZooCfg(
-      `dataDir=/d\nserver.1=127.0.0.1:1:2\nserver.2=127.0.0.1:3:4\nsslQuorum=true\nssl.quorum.keyStore.location=${certs.serverPem}\nssl.quorum.trustStore.location=${certs.caPem}\n`,
-      { myid: 1 },
-    ).config.quorumSecurity.tls!,
-  );
-  const all: PeerAddress[] = [1, 2, 3].map((id) => ({ id, host: '127.0.0.1', port: 0 }));
-  for (const p of all) p.port = await freePort();
+  const options = quorumTlsOptions(certs.serverPem, certs.caPem);
+  const all = await peersOnFreePorts([1, 2, 3]);
   const tls = (sslQuorum: boolean, portUnification: boolean): PeerTlsSettings => ({
     sslQuorum,
     portUnification,
@@ -353,8 +365,7 @@ test('sslQuorumReloadCertFiles: a key store replaced on disk is used for the nex
   const aCfg = parseZooCfg(cfgText(keyStore), { myid: 1 }).config.quorumSecurity;
   assert.equal(aCfg.reloadCertFiles, true);
   const bOptions = peerTlsOptions(parseZooCfg(cfgText(certs.serverPem), { myid: 2 }).config.quorumSecurity.tls!);
-  const all: PeerAddress[] = [1, 2].map((id) => ({ id, host: '127.0.0.1', port: 0 }));
-  for (const p of all) p.port = await freePort();
+  const all = await peersOnFreePorts([1, 2]);
   const a = await node(1, all, { sslQuorum: true, portUnification: false, options: peerTlsOptions(aCfg.tls!), hostnameVerification: true });
   const b = await node(2, all, { sslQuorum: true, portUnification: false, options: bOptions, hostnameVerification: true });
   const stop = watchFiles([keyStore], () => a.t.setTlsOptions(peerTlsOptions(aCfg.tls!)), 50);
@@ -446,8 +457,7 @@ describe('quorum SASL credentials from the JAAS file (runtime/authfiles.ts)', ()
 });
 
 test('quorum SASL on the transport: an impostor claiming a member id is refused and does not displace the member', async () => {
-  const all: PeerAddress[] = [1, 2].map((id) => ({ id, host: '127.0.0.1', port: 0 }));
-  for (const p of all) p.port = await freePort();
+  const all = await peersOnFreePorts([1, 2]);
   const mk = async (id: number, port: number, peers: PeerAddress[], auth: QuorumSaslPolicy) => {
     const got: string[] = [];
     const infos: string[] = [];
@@ -515,14 +525,8 @@ test('a broken TLS handshake is closed at once on the quorum port and the client
   const skip = requireOrSkip(opensslMissing());
   if (skip) return t.skip(skip);
   const certs = makeCerts();
-  const options = peerTlsOptions(
-    parseZooCfg(
-      `dataDir=/d\nserver.1=127.0.0.1:1:2\nserver.2=127.0.0.1:3:4\nsslQuorum=true\nssl.quorum.keyStore.location=${certs.serverPem}\nssl.quorum.trustStore.location=${certs.caPem}\n`,
-      { myid: 1 },
-    ).config.quorumSecurity.tls!,
-  );
-  const all: PeerAddress[] = [1, 2].map((id) => ({ id, host: '127.0.0.1', port: 0 }));
-  for (const p of all) p.port = await freePort();
+  const options = quorumTlsOptions(certs.serverPem, certs.caPem);
+  const all = await peersOnFreePorts([1, 2]);
   const a = await node(1, all, { sslQuorum: true, portUnification: false, options, hostnameVerification: true });
   // the handshake fails on the bytes (not after the 10 s timeout): the socket must go with it
   const bad = [brokenHandshake(all[0]!.port), brokenHandshake(all[0]!.port)];
@@ -558,19 +562,12 @@ test('the accepting member checks the connector by address, then by a forward-co
   const skip = requireOrSkip(opensslMissing());
   if (skip) return t.skip(skip);
   const certs = makeCerts();
-  const optionsOf = (ks: string, extra = '') =>
-    peerTlsOptions(
-      parseZooCfg(
-        `dataDir=/d\nserver.1=127.0.0.1:1:2\nserver.2=127.0.0.1:3:4\nsslQuorum=true\nssl.quorum.keyStore.location=${ks}\nssl.quorum.trustStore.location=${certs.caPem}\n${extra}`,
-        { myid: 1 },
-      ).config.quorumSecurity.tls!,
-    );
+  const optionsOf = (ks: string, extra = '') => quorumTlsOptions(ks, certs.caPem, extra);
   // a connects with a certificate naming only "ark-test-client" (not 127.0.0.1); b has the server's
   const aOptions = optionsOf(certs.clientPem);
   const bOptions = optionsOf(certs.serverPem);
   const pair = async (bTls: Partial<PeerTlsSettings>, aKeyOptions = aOptions) => {
-    const all: PeerAddress[] = [1, 2].map((id) => ({ id, host: '127.0.0.1', port: 0 }));
-    for (const p of all) p.port = await freePort();
+    const all = await peersOnFreePorts([1, 2]);
     const base = { sslQuorum: true, portUnification: false, hostnameVerification: true };
     const a = await node(1, all, { ...base, options: aKeyOptions });
     const b = await node(2, all, { ...base, options: bOptions, ...bTls });
