@@ -1,7 +1,7 @@
 // The Ark web console: log in with digest credentials, then the tree page.
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api, setCsrf, type SessionInfo } from './api';
+import { api, errorText, setCsrf, type SessionInfo } from './api';
 import { onState, startEvents, stopEvents } from './events';
 import { TreePane } from './tree';
 import { NodeView } from './node';
@@ -22,7 +22,7 @@ function Login({ onIn }: { onIn: (s: SessionInfo) => void }) {
     try {
       onIn(await api<SessionInfo>('POST', '/login', { user, password }));
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(errorText(err));
     } finally {
       setBusy(false);
     }

@@ -2,7 +2,7 @@
 // to it: edit at the version shown (a concurrent change gives BadVersion and the new value, never
 // an overwrite), create a child, delete (a subtree only after the path is typed).
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api, q, type NodeInfo } from './api';
+import { ApiError, api, errorText, q, type NodeInfo } from './api';
 import { listen } from './events';
 import {
   HEX_BYTES_MAX,
@@ -32,7 +32,7 @@ export function NodeView({ path, onSelect }: { path: string; onSelect: (p: strin
       setError('');
     } catch (e) {
       setNode(null);
-      setError(e instanceof ApiError ? e.message : String(e));
+      setError(errorText(e));
     }
   };
   useEffect(() => {
@@ -193,7 +193,7 @@ function Editor({ node, onDone }: { node: NodeInfo; onDone: () => void }) {
       onDone();
     } catch (e) {
       if (e instanceof ApiError && e.code === 'BadVersion') setConflict((e.body.current as NodeInfo | null) ?? null);
-      else setError(e instanceof ApiError ? e.message : String(e));
+      else setError(errorText(e));
     }
   };
   return (
@@ -252,7 +252,7 @@ function CreateForm({ parent, onDone, onCreated }: { parent: string; onDone: () 
       onDone();
       onCreated(r.path);
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(errorText(err));
     }
   };
   return (
@@ -312,7 +312,7 @@ function DeleteDialog({ path, version, onDone, onDeleted }: { path: string; vers
         if (e instanceof ApiError && e.code === 'NoAuth') {
           setNote('The nodes below cannot be counted (no READ permission): only this node is deleted, which fails if it has children.');
           setCount(1);
-        } else setError(e instanceof ApiError ? e.message : String(e));
+        } else setError(errorText(e));
       });
   }, [path]);
   const recursive = count !== null && count > 1;
@@ -323,7 +323,7 @@ function DeleteDialog({ path, version, onDone, onDeleted }: { path: string; vers
       onDone();
       onDeleted();
     } catch (e) {
-      setError(e instanceof ApiError ? e.message : String(e));
+      setError(errorText(e));
     } finally {
       setBusy(false);
     }

@@ -1,7 +1,7 @@
 // The sessions page: the sessions this member knows, with the client connected here, the timeout,
 // the ephemerals and the watches. Users with ALL on "/" (or the super user) only.
 import { useState } from 'preact/hooks';
-import { ApiError, api } from './api';
+import { api, errorText } from './api';
 import { usePoll } from './poll';
 
 interface SessionRow {
@@ -82,7 +82,7 @@ function CloseButton({ id }: { id: string }) {
       await api('POST', '/close-session', { id });
       setStep('done');
     } catch (e) {
-      setError(e instanceof ApiError ? e.message : String(e));
+      setError(errorText(e));
       setStep('idle');
     }
   };
