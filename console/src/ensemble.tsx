@@ -1,48 +1,15 @@
 // The ensemble page: every member's role, state, last zxid and epoch, how far it is behind, its
 // connections, outstanding requests and latency, polled every 2 s. A member that does not answer
 // or does not serve is red; one more than LAG_WARN txns behind is amber.
+import type { EnsembleView, MemberState } from '../../src/admin/console-types.js';
 import { api } from './api';
 import { time, zxidHex } from './format';
 import { usePoll } from './poll';
 
-interface Member {
-  id: number;
-  address: string | null;
-  role: string;
-  self: boolean;
-  state: 'up' | 'not-serving' | 'unreachable' | 'unknown';
-  mode?: string;
-  zxid?: number;
-  epoch?: number;
-  lag?: number;
-  connections?: number;
-  outstanding?: number;
-  latency?: { min: number; avg: number; max: number };
-  nodeCount?: number;
-  sync?: string;
-  detail?: string;
-}
-
-interface Election {
-  endedMs: number;
-  durationMs: number;
-  leaderId: number;
-  epoch: number;
-  role: string;
-}
-
-interface EnsembleState {
-  myId: number;
-  leaderId: number;
-  members: Member[];
-  /** newest first */
-  elections: Election[];
-}
-
 const POLL_MS = 2000;
 const LAG_WARN = 1000;
 
-function health(m: Member): 'bad' | 'warn' | 'ok' {
+function health(m: MemberState): 'bad' | 'warn' | 'ok' {
   if (m.state === 'unreachable' || m.state === 'not-serving') return 'bad';
   if (m.state === 'unknown' || (m.lag ?? 0) > LAG_WARN || (m.sync !== undefined && m.sync !== 'synced')) return 'warn';
   return 'ok';
@@ -50,7 +17,7 @@ function health(m: Member): 'bad' | 'warn' | 'ok' {
 
 export function EnsemblePage() {
   // the time of the answer shown, taken when it arrives
-  const { data, error } = usePoll(async () => ({ state: await api<EnsembleState>('GET', '/ensemble'), at: new Date() }), POLL_MS);
+  const { data, error } = usePoll(async () => ({ state: await api<EnsembleView>('GET', '/ensemble'), at: new Date() }), POLL_MS);
   if (!data) return <section class="page muted">{error || 'loading…'}</section>;
   const { state, at } = data;
   const standalone = state.myId === 0;

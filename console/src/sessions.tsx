@@ -1,23 +1,14 @@
 // The sessions page: the sessions this member knows, with the client connected here, the timeout,
 // the ephemerals and the watches. Users with ALL on "/" (or the super user) only.
 import { useState } from 'preact/hooks';
+import type { SessionsView } from '../../src/admin/console-types.js';
 import { api, errorText } from './api';
 import { usePoll } from './poll';
-
-interface SessionRow {
-  id: string;
-  timeoutMs: number;
-  expiresInMs: number;
-  client: string | null;
-  ephemerals: number;
-  ephemeralPaths: string[];
-  watches: number;
-}
 
 const POLL_MS = 3000;
 
 export function SessionsPage() {
-  const { data: rows, error } = usePoll(() => api<{ total: number; sessions: SessionRow[] }>('GET', '/sessions'), POLL_MS);
+  const { data: rows, error } = usePoll(() => api<SessionsView>('GET', '/sessions'), POLL_MS);
   return (
     <section class="page" data-testid="sessions">
       <h2>Sessions{rows ? `: ${rows.total}` : ''}</h2>

@@ -4,34 +4,12 @@
 // monitoring would, so a member that is down shows as unreachable within one poll, and one that
 // is electing or syncing says it does not serve. On the leader, each learner's sync status is added.
 import { connect } from 'node:net';
-import { latency, peerState, type RuntimeStats, type ServerView } from './fourletter.js';
+import { latency, peerState, type ServerView } from './fourletter.js';
 import { counterOf, epochOf } from '../util/zxid.js';
+import type { EnsembleView, MemberState } from './console-types.js';
 
 /** how long a member may take to answer srvr before it counts as unreachable */
 const PROBE_TIMEOUT_MS = 1500;
-
-export interface MemberState {
-  id: number;
-  /** the client address asked (host:port), or null when unknown */
-  address: string | null;
-  /** participant or observer, as server.N configures it */
-  role: string;
-  self: boolean;
-  /** up: serving; not-serving: electing or syncing; unreachable: no answer; unknown: no client address known */
-  state: 'up' | 'not-serving' | 'unreachable' | 'unknown';
-  mode?: string;
-  zxid?: number;
-  epoch?: number;
-  /** txns behind the newest zxid seen among the members (same epoch only) */
-  lag?: number;
-  connections?: number;
-  outstanding?: number;
-  latency?: { min: number; avg: number; max: number };
-  nodeCount?: number;
-  /** the leader's view of its learner: synced, syncing, unknown */
-  sync?: string;
-  detail?: string;
-}
 
 /** Sends a four-letter word; resolves with the whole answer, or rejects on error or timeout. */
 export function fourLetterProbe(host: string, port: number, word: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<string> {
@@ -96,7 +74,7 @@ function selfState(v: ServerView): Partial<MemberState> {
 export async function ensembleState(
   v: ServerView,
   probe: (host: string, port: number) => Promise<string> = (h, p) => fourLetterProbe(h, p, 'srvr'),
-): Promise<{ myId: number; leaderId: number; members: MemberState[]; elections: RuntimeStats['elections'] }> {
+): Promise<EnsembleView> {
   const e = v.ensemble;
   if (!e) {
     return {

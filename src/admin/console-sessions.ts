@@ -3,25 +3,14 @@
 // member with it (if any), its ephemerals and its watches here. Only for a user with ALL on "/"
 // or the super user (as the AdminServer's admin commands, ZOOKEEPER-4639): ephemeral paths name
 // znodes that ACLs may hide from others. (Every permission bit, checked one by one.)
+import type { SessionRow, SessionsView } from './console-types.js';
 import type { ServerView } from './fourletter.js';
 
 /** sessions listed at most, and ephemeral paths per session */
 const SESSIONS_MAX = 1000;
 const PATHS_MAX = 20;
 
-export interface SessionRow {
-  id: string;
-  timeoutMs: number;
-  /** ms until the session expires unless its client is heard from (the tracker's bucket) */
-  expiresInMs: number;
-  /** the client's address when it is connected to this member */
-  client: string | null;
-  ephemerals: number;
-  ephemeralPaths: string[];
-  watches: number;
-}
-
-export function sessionsView(v: ServerView): { total: number; sessions: SessionRow[] } {
+export function sessionsView(v: ServerView): SessionsView {
   const core = v.core;
   const connOf = new Map<bigint, number>();
   for (const c of core.conns.values()) if (c.sessionId !== null) connOf.set(c.sessionId, c.id);
