@@ -61,10 +61,15 @@ const pathFromHash = (): string => {
   const h = decodeURIComponent(location.hash.slice(1));
   return h.startsWith('/') ? h : '/';
 };
-/** #ensemble: the ensemble page; #/path: the tree at that path */
-const PAGES = ['ensemble', 'sessions', 'metrics', 'backups'] as const;
-type PageName = 'tree' | (typeof PAGES)[number];
-const pageFromHash = (): PageName => PAGES.find((p) => location.hash === `#${p}`) ?? 'tree';
+/** #ensemble: the ensemble page; #/path: the tree at that path. In the header's order, after Tree. */
+const PAGES = [
+  { name: 'ensemble', title: 'Ensemble', Page: EnsemblePage },
+  { name: 'sessions', title: 'Sessions', Page: SessionsPage },
+  { name: 'metrics', title: 'Metrics', Page: MetricsPage },
+  { name: 'backups', title: 'Backups', Page: BackupsPage },
+] as const;
+type PageName = 'tree' | (typeof PAGES)[number]['name'];
+const pageFromHash = (): PageName => PAGES.find((p) => location.hash === `#${p.name}`)?.name ?? 'tree';
 
 function Console({ session, onOut }: { session: SessionInfo; onOut: () => void }) {
   const [selected, setSelected] = useState(pathFromHash());
@@ -93,6 +98,7 @@ function Console({ session, onOut }: { session: SessionInfo; onOut: () => void }
     onOut();
   };
   const s = session.server;
+  const Other = PAGES.find((p) => p.name === page)?.Page;
   return (
     <div class="console">
       <header>
@@ -101,18 +107,11 @@ function Console({ session, onOut }: { session: SessionInfo; onOut: () => void }
           <a href={`#${selected}`} class={page === 'tree' ? 'on' : ''} data-testid="page-tree">
             Tree
           </a>
-          <a href="#ensemble" class={page === 'ensemble' ? 'on' : ''} data-testid="page-ensemble">
-            Ensemble
-          </a>
-          <a href="#sessions" class={page === 'sessions' ? 'on' : ''} data-testid="page-sessions">
-            Sessions
-          </a>
-          <a href="#metrics" class={page === 'metrics' ? 'on' : ''} data-testid="page-metrics">
-            Metrics
-          </a>
-          <a href="#backups" class={page === 'backups' ? 'on' : ''} data-testid="page-backups">
-            Backups
-          </a>
+          {PAGES.map((p) => (
+            <a key={p.name} href={`#${p.name}`} class={page === p.name ? 'on' : ''} data-testid={`page-${p.name}`}>
+              {p.title}
+            </a>
+          ))}
         </nav>
         <span class="muted">
           {s.ensemble ? `member ${s.serverId} · ${s.mode}` : s.mode} · {s.version}
@@ -127,14 +126,8 @@ function Console({ session, onOut }: { session: SessionInfo; onOut: () => void }
         </button>
       </header>
       <main>
-        {page === 'ensemble' ? (
-          <EnsemblePage />
-        ) : page === 'sessions' ? (
-          <SessionsPage />
-        ) : page === 'metrics' ? (
-          <MetricsPage />
-        ) : page === 'backups' ? (
-          <BackupsPage />
+        {Other ? (
+          <Other />
         ) : (
           <>
             <TreePane selected={selected} onSelect={select} />
