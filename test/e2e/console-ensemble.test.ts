@@ -197,6 +197,23 @@ describe('web console API on an ensemble follower', () => {
   });
 });
 
+/** A standalone server with its AdminServer on 127.0.0.1 (and `cfg`), and a client connected to it, for `body`; both closed after. */
+async function withAdminServer(
+  cfg: Record<string, string | number | boolean>,
+  body: (x: { adminPort: number; c: ZooKeeperClient }) => Promise<void>,
+): Promise<void> {
+  const adminPort = await freePort();
+  const s = await startInProc({ 'admin.enableServer': true, 'admin.serverPort': adminPort, 'admin.serverAddress': '127.0.0.1', ...cfg });
+  const c = new ZooKeeperClient(`127.0.0.1:${s.port}`);
+  try {
+    await c.waitForConnected({ timeoutMs: 10_000 });
+    await body({ adminPort, c });
+  } finally {
+    await c.close();
+    await s.stop();
+  }
+}
+
 test('admin.console.enabled=false: no console on the AdminServer', async () => {
   const adminPort = await freePort();
   const s = await startInProc({
@@ -218,97 +235,76 @@ test('over HTTPS (admin.forceHttps): the console logs in and its session cookie 
   skip: opensslMissing() ?? false,
 }, async () => {
   const certs = makeCerts();
-  const adminPort = await freePort();
-  const s = await startInProc({
-    'admin.enableServer': true,
-    'admin.serverPort': adminPort,
-    'admin.serverAddress': '127.0.0.1',
-    'admin.forceHttps': true,
-    'ssl.quorum.keyStore.location': certs.serverPem,
-    'ssl.quorum.trustStore.location': certs.caPem,
-  });
-  const c = new ZooKeeperClient(`127.0.0.1:${s.port}`);
-  try {
-    await c.waitForConnected({ timeoutMs: 10_000 });
-    await c.create('/mine', 'x', { acl: [digestAcl('alice', 'pw', Perms.ALL)] });
-    const login = await new Promise<{ status: number; cookie: string }>((resolve, reject) => {
-      const body = JSON.stringify({ user: 'alice', password: 'pw' });
-      const req = httpsRequest(
-        {
-          host: '127.0.0.1',
-          port: adminPort,
-          path: '/console/api/login',
-          method: 'POST',
-          ca: readFileSync(certs.caPem),
-          servername: 'localhost',
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, cookie: String(res.headers['set-cookie'] ?? '') }));
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-    assert.equal(login.status, 200);
-    assert.match(login.cookie, /; Secure/);
-    assert.match(login.cookie, /HttpOnly; SameSite=Strict/);
-  } finally {
-    await c.close();
-    await s.stop();
-  }
+  await withAdminServer(
+    {
+      'admin.forceHttps': true,
+      'ssl.quorum.keyStore.location': certs.serverPem,
+      'ssl.quorum.trustStore.location': certs.caPem,
+    },
+    async ({ adminPort, c }) => {
+      await c.create('/mine', 'x', { acl: [digestAcl('alice', 'pw', Perms.ALL)] });
+      const login = await new Promise<{ status: number; cookie: string }>((resolve, reject) => {
+        const body = JSON.stringify({ user: 'alice', password: 'pw' });
+        const req = httpsRequest(
+          {
+            host: '127.0.0.1',
+            port: adminPort,
+            path: '/console/api/login',
+            method: 'POST',
+            ca: readFileSync(certs.caPem),
+            servername: 'localhost',
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, cookie: String(res.headers['set-cookie'] ?? '') }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+      assert.equal(login.status, 200);
+      assert.match(login.cookie, /; Secure/);
+      assert.match(login.cookie, /HttpOnly; SameSite=Strict/);
+    },
+  );
 });
 
 test('the backups page API: the last scheduled backup and the archive, with backup.archiveDir', async () => {
-  const adminPort = await freePort();
-  const s = await startInProc({
-    'admin.enableServer': true,
-    'admin.serverPort': adminPort,
-    'admin.serverAddress': '127.0.0.1',
-    'backup.archiveDir': tempDir('console-archive'),
-    'backup.archiveIntervalMs': 100,
-    'backup.intervalMs': 1000,
-  });
-  const c = new ZooKeeperClient(`127.0.0.1:${s.port}`);
-  try {
-    await c.waitForConnected({ timeoutMs: 10_000 });
-    await c.create('/mine', 'x', { acl: [digestAcl('alice', 'pw', Perms.ALL)] });
-    const alice = new ConsoleUser(`http://127.0.0.1:${adminPort}`);
-    assert.equal(await alice.login('alice', 'pw'), 200);
-    const last = (await c.exists('/mine'))!.mzxid;
-    let status: Record<string, unknown> = {};
-    await waitUntil(async () => {
-      status = (await alice.get('/backups')).body;
-      return status.last_backup_success === 1 && Number(status.archive_last_zxid) >= last;
-    }, 'a scheduled backup and the archive past the last write');
-    assert.equal(status.archive_history_mismatch, 0);
-    assert.ok(Number(status.last_backup_time_ms) > 0, 'when it was taken');
-  } finally {
-    await c.close();
-    await s.stop();
-  }
+  await withAdminServer(
+    {
+      'backup.archiveDir': tempDir('console-archive'),
+      'backup.archiveIntervalMs': 100,
+      'backup.intervalMs': 1000,
+    },
+    async ({ adminPort, c }) => {
+      await c.create('/mine', 'x', { acl: [digestAcl('alice', 'pw', Perms.ALL)] });
+      const alice = new ConsoleUser(`http://127.0.0.1:${adminPort}`);
+      assert.equal(await alice.login('alice', 'pw'), 200);
+      const last = (await c.exists('/mine'))!.mzxid;
+      let status: Record<string, unknown> = {};
+      await waitUntil(async () => {
+        status = (await alice.get('/backups')).body;
+        return status.last_backup_success === 1 && Number(status.archive_last_zxid) >= last;
+      }, 'a scheduled backup and the archive past the last write');
+      assert.equal(status.archive_history_mismatch, 0);
+      assert.ok(Number(status.last_backup_time_ms) > 0, 'when it was taken');
+    },
+  );
 });
 
 test('the super user (DigestAuthenticationProvider.superDigest) logs in though no ACL names it, and reads everything', async () => {
-  const adminPort = await freePort();
-  const s = await startInProc({
-    'admin.enableServer': true,
-    'admin.serverPort': adminPort,
-    'admin.serverAddress': '127.0.0.1',
-    'DigestAuthenticationProvider.superDigest': digestOf('super:admin-pw'),
-  });
-  const c = new ZooKeeperClient(`127.0.0.1:${s.port}`);
-  try {
-    await c.waitForConnected({ timeoutMs: 10_000 });
-    await c.create('/alice-only', 'hers', { acl: [digestAcl('alice', 'pw', Perms.ALL)] });
-    const root = new ConsoleUser(`http://127.0.0.1:${adminPort}`);
-    assert.equal(await root.login('super', 'wrong'), 401);
-    assert.equal(await root.login('super', 'admin-pw'), 200);
-    const n = await root.get('/node?path=%2Falice-only');
-    assert.equal(Buffer.from(String(n.body.data), 'base64').toString(), 'hers');
-  } finally {
-    await c.close();
-    await s.stop();
-  }
+  await withAdminServer(
+    {
+      'DigestAuthenticationProvider.superDigest': digestOf('super:admin-pw'),
+    },
+    async ({ adminPort, c }) => {
+      await c.create('/alice-only', 'hers', { acl: [digestAcl('alice', 'pw', Perms.ALL)] });
+      const root = new ConsoleUser(`http://127.0.0.1:${adminPort}`);
+      assert.equal(await root.login('super', 'wrong'), 401);
+      assert.equal(await root.login('super', 'admin-pw'), 200);
+      const n = await root.get('/node?path=%2Falice-only');
+      assert.equal(Buffer.from(String(n.body.data), 'base64').toString(), 'hers');
+    },
+  );
 });
