@@ -79,6 +79,15 @@ describe('web console API on an ensemble follower', () => {
     await client.create('/local-only', 'for local tools', { acl: [{ perms: Perms.ALL, id: { scheme: 'ip', id: '127.0.0.1' } }] });
     // the other client, at the leader, is alice too (from zkCli, say)
     await client.addAuth('digest', 'alice:pw');
+    // a follower admits a console login by the ACLs in its own tree: wait until it has applied those
+    // creates (the leader answers them once a quorum has them, maybe before this follower)
+    const atFollower = new ZooKeeperClient(`127.0.0.1:${follower.port}`);
+    try {
+      await atFollower.waitForConnected({ timeoutMs: 10_000 });
+      await waitUntil(async () => (await atFollower.exists('/local-only')) !== null, 'the follower has applied the creates');
+    } finally {
+      await atFollower.close();
+    }
   });
 
   after(async () => {
