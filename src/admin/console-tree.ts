@@ -87,7 +87,7 @@ export async function readNode(c: ZooKeeperClient, path: string): Promise<Record
 
 /** A node's children, sorted, remembered per path until its cversion changes (so paging a node with 100k children costs one exists per page). */
 export class ChildLists {
-  private readonly lists = new Map<string, { cversion: number; czxid: number; names: string[] }>();
+  private readonly lists = new Map<string, { cversion: number; czxid: number; aversion: number; names: string[] }>();
 
   constructor(private readonly keep = 8) {}
 
@@ -96,7 +96,9 @@ export class ChildLists {
     if (cached) {
       const stat = await c.exists(path);
       if (!stat) throw new ConsoleError(404, 'NoNode', `NoNode for ${path}`);
-      if (stat.cversion === cached.cversion && stat.czxid === cached.czxid) {
+      // aversion too: exists needs no permission, so a READ taken away by setACL (which moves
+      // neither cversion nor czxid) must send the next page back through getChildren and its check
+      if (stat.cversion === cached.cversion && stat.czxid === cached.czxid && stat.aversion === cached.aversion) {
         // most recently used last
         this.lists.delete(path);
         this.lists.set(path, cached);
@@ -106,7 +108,7 @@ export class ChildLists {
     const { children, stat } = await c.getChildrenWithStat(path);
     const names = children.sort();
     this.lists.delete(path);
-    this.lists.set(path, { cversion: stat.cversion, czxid: stat.czxid, names });
+    this.lists.set(path, { cversion: stat.cversion, czxid: stat.czxid, aversion: stat.aversion, names });
     while (this.lists.size > this.keep) this.lists.delete(this.lists.keys().next().value!);
     return names;
   }

@@ -75,6 +75,10 @@ const IDLE_MS = 30 * 60_000;
 const SESSIONS_MAX = 64;
 /** a JSON request body: a znode's data (jute.maxbuffer, base64) with room to spare */
 const BODY_BYTES_MAX = 4 * 1024 * 1024;
+/** a login is a user name and a password: anything larger is not one, and is not buffered */
+const LOGIN_BODY_BYTES_MAX = 8 * 1024;
+/** a backup download that stalls this long is cut, so it cannot hold the capture lock (as the AdminServer's snapshot) */
+const BACKUP_STALL_MS = 60_000;
 const CSRF_HEADER = 'x-ark-csrf';
 
 const STATIC: Record<string, string> = {
@@ -233,10 +237,12 @@ export class Console {
   /** POST /console/api/login {user, password}: a known digest identity gets a console session. */
   private async login(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.checkOrigin(req);
-    const body = await readJson(req);
+    const body = await readJson(req, LOGIN_BODY_BYTES_MAX);
     const user = typeof body.user === 'string' ? body.user : '';
     const password = typeof body.password === 'string' ? body.password : '';
-    const remote = req.socket.remoteAddress ?? '';
+    // failures count per address and user: one user's good login does not reset the count of
+    // guesses at another's password, and guesses at one user do not lock the others out
+    const remote = `${(req.socket.remoteAddress ?? '').replace(/^::ffff:/, '')} ${user}`;
     const wait = this.throttle.waitMs(remote, this.deps.now());
     if (wait > 0) {
       res.setHeader('retry-after', String(Math.ceil(wait / 1000)));
@@ -244,7 +250,7 @@ export class Console {
     }
     if (user === '' || user.includes(':') || !this.known(`${user}:${password}`)) {
       this.throttle.failed(remote, this.deps.now());
-      this.deps.log.warn({ user, remote }, 'console: login refused (unknown user or wrong password)');
+      this.deps.log.warn({ user, remote: req.socket.remoteAddress }, 'console: login refused (unknown user or wrong password)');
       return sendJson(res, 401, { error: 'AuthFailed', message: 'unknown user or wrong password' });
     }
     this.throttle.succeeded(remote);
@@ -283,8 +289,12 @@ export class Console {
 
   /** Users with every permission on "/" (or the super user) only, as the AdminServer's admin commands (ZOOKEEPER-4639). */
   private checkAdmin(s: ConsoleSession, what: string): void {
-    if (!hasEveryPerm(this.deps.rootAcl(), s.ids))
-      throw new ConsoleError(403, 'NoAuth', `${what} needs ALL permission on / (or the super user), as the AdminServer's admin commands`);
+    if (!hasEveryPerm(this.deps.rootAcl(), s.ids) && !s.ids.some((id) => id.scheme === 'super'))
+      throw new ConsoleError(
+        403,
+        'NoAuth',
+        `${what} needs ALL permission on / given to this user by name (world:anyone does not count), or the super user`,
+      );
   }
 
   /** A consistent backup of the whole tree, streamed as a download (what `ark backup create --admin` gets). */
@@ -292,6 +302,10 @@ export class Console {
     const abort = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) abort.abort();
+    });
+    res.setTimeout(BACKUP_STALL_MS, () => {
+      abort.abort();
+      res.destroy();
     });
     try {
       await this.deps.backupTo(
@@ -445,7 +459,11 @@ export class Console {
  * the asked perms is granted: a world READ entry would let everyone in).
  */
 function hasEveryPerm(acl: readonly ACL[], ids: readonly Id[]): boolean {
-  return [Perms.READ, Perms.WRITE, Perms.CREATE, Perms.DELETE, Perms.ADMIN].every((bit) => aclAllows(acl, bit, ids));
+  // world:anyone left out: ZooKeeper's default root (world:anyone ALL) would make every logged-in
+  // user an admin, able to download every node's data past its ACL; an admin is a user the root
+  // ACL names (or the super user)
+  const named = acl.filter((a) => !(a.id.scheme === 'world' && a.id.id === 'anyone'));
+  return named.length > 0 && [Perms.READ, Perms.WRITE, Perms.CREATE, Perms.DELETE, Perms.ADMIN].every((bit) => aclAllows(named, bit, ids));
 }
 
 const rethrow =
@@ -454,14 +472,14 @@ const rethrow =
     throw e instanceof KeeperError ? keeperProblem(e, path) : e;
   };
 
-function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+function readJson(req: IncomingMessage, maxBytes = BODY_BYTES_MAX): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let bytes = 0;
     req.on('data', (c: Buffer) => {
       bytes += c.length;
-      if (bytes > BODY_BYTES_MAX) {
-        reject(new ConsoleError(413, 'TooLarge', `a request body is at most ${BODY_BYTES_MAX} bytes`));
+      if (bytes > maxBytes) {
+        reject(new ConsoleError(413, 'TooLarge', `a request body is at most ${maxBytes} bytes`));
         req.destroy();
         return;
       }

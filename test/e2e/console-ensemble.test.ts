@@ -128,7 +128,9 @@ describe('web console API on an ensemble follower', () => {
       await victim.waitForConnected({ timeoutMs: 10_000 });
       await victim.create('/held', '', { mode: CreateFlag.EPHEMERAL as 0 });
       const id = `0x${victim.sessionId.toString(16)}`;
-      // / is world:anyone ALL here: alice has every permission on it
+      // an admin page: alice needs ALL on / by name (world:anyone ALL makes nobody an admin)
+      const open = await client.getACL('/');
+      await client.setACL('/', [...open.acl, digestAcl('alice', 'pw', Perms.ALL)]);
       await waitUntil(async () => JSON.stringify((await alice.get('/sessions')).body).includes(id), 'the follower knows the session');
       const r = await alice.post('/close-session', { id });
       assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -288,6 +290,8 @@ test('the backups page API: the last scheduled backup and the archive, with back
     },
     async ({ adminPort, c }) => {
       await c.create('/mine', 'x', { acl: [digestAcl('alice', 'pw', Perms.ALL)] });
+      // an admin page: ALL on / by name
+      await c.setACL('/', [...(await c.getACL('/')).acl, digestAcl('alice', 'pw', Perms.ALL)]);
       const alice = new ConsoleUser(`http://127.0.0.1:${adminPort}`);
       assert.equal(await alice.login('alice', 'pw'), 200);
       const last = (await c.exists('/mine'))!.mzxid;
@@ -316,4 +320,47 @@ test('the super user (DigestAuthenticationProvider.superDigest) logs in though n
       assert.equal(Buffer.from(String(n.body.data), 'base64').toString(), 'hers');
     },
   );
+});
+
+test('security review: world:anyone on / makes nobody an admin; login guesses count per user; a login body is small; a READ taken away ends cached paging', async () => {
+  await withAdminServer({}, async ({ adminPort, c }) => {
+    const base = `http://127.0.0.1:${adminPort}`;
+    await c.addAuth('digest', 'alice:apw');
+    await c.create('/alice', 'secret', { acl: [digestAcl('alice', 'apw', Perms.ALL)] });
+    await c.create('/alice/hidden-name', '');
+    await c.create('/bob', '', { acl: [digestAcl('bob', 'bpw', Perms.ALL)] });
+    // / is world:anyone ALL (ZooKeeper's default): bob is logged in, but no admin
+    const bob = new ConsoleUser(base);
+    assert.equal(await bob.login('bob', 'bpw'), 200);
+    for (const path of ['/backup', '/sessions', '/backups']) assert.equal((await bob.get(path)).status, 403, path);
+    assert.equal((await bob.post('/close-session', { id: '0x1' })).status, 403);
+
+    // five wrong guesses at alice's password from this address: alice is held off, bob is not,
+    // and bob's good login does not reset alice's count
+    const guesser = new ConsoleUser(base);
+    for (let i = 0; i < 5; i++) assert.equal(await guesser.login('alice', `wrong${i}`), 401);
+    assert.equal(await guesser.login('alice', 'wrong5'), 429);
+    assert.equal(await new ConsoleUser(base).login('bob', 'bpw'), 200);
+    assert.equal(await guesser.login('alice', 'wrong6'), 429);
+
+    // a login body is a user and a password, not megabytes
+    const big = await fetch(`${base}/console/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: 'x', password: 'y'.repeat(64 * 1024) }),
+    }).catch(() => null);
+    assert.ok(big === null || big.status === 413, `a 64 KiB login body: ${big?.status}`);
+
+    // alice pages /alice's children, then loses READ on it: the next page is refused, not served from the cache
+    await c.setACL('/', [...(await c.getACL('/')).acl, digestAcl('root', 'rpw', Perms.ALL)]);
+    const alice = new ConsoleUser(base);
+    await waitUntil(async () => (await alice.login('alice', 'apw')) === 200, 'alice logs in once the throttle lets her', 30_000, 500);
+    const first = await alice.get('/children?path=%2Falice');
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.match(JSON.stringify(first.body), /hidden-name/);
+    await c.setACL('/alice', [digestAcl('alice', 'apw', Perms.ALL & ~Perms.READ)]);
+    const after = await alice.get('/children?path=%2Falice');
+    assert.doesNotMatch(JSON.stringify(after.body), /hidden-name/);
+    assert.notEqual(after.status, 200);
+  });
 });

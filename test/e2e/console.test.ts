@@ -391,7 +391,11 @@ fetch(${JSON.stringify(`${base}/console/api/set`)}, {method: 'POST', mode: 'no-c
     }
   });
 
-  test('the backups page downloads a consistent backup that holds the tree', async () => {
+  test('the backups page downloads a consistent backup that holds the tree', async (t) => {
+    // an admin page: alice needs ALL on / by name (world:anyone ALL makes nobody an admin)
+    const open = await other.getACL('/');
+    await other.setACL('/', [...open.acl, digestAcl('alice', 'alice-secret', Perms.ALL)]);
+    t.after(() => other.setACL('/', open.acl));
     await page.click('[data-testid=page-backups]');
     await page.waitForSelector('[data-testid=archive]');
     assert.match(await text(page, 'last-backup'), /No scheduled backup/);
