@@ -18,7 +18,7 @@ import type { ClientTlsOptions } from '../client/zookeeper.js';
 import type { SaslCredentials } from '../client/sasl.js';
 import { ConfigError } from '../config/error.js';
 import { digestClientCredentials, JaasError, parseJaas } from '../config/jaas.js';
-import { strictBoolean } from '../config/javavalues.js';
+import { jvmFlagProperties, strictBoolean } from '../config/javavalues.js';
 import { parseProperties } from '../config/properties.js';
 import { SystemProperties } from '../config/settings.js';
 import { clientSideTls } from '../config/tls.js';
@@ -33,17 +33,7 @@ export interface SecureClient {
 
 const JAAS_KEY = 'java.security.auth.login.config';
 
-/** Every `-Dname=value` (or `-Dname`, an empty value) among JVM flags; a later one wins, as on a java command line. */
-export function jvmFlagProperties(flags: string | undefined): Map<string, string> {
-  const out = new Map<string, string>();
-  if (!flags) return out;
-  const re = /(?:^|\s)-D([^=\s]+)(?:=("[^"]*"|'[^']*'|\S*))?/g;
-  for (let m = re.exec(flags); m; m = re.exec(flags)) {
-    const v = m[2] ?? '';
-    out.set(m[1]!, /^["']/.test(v) ? v.slice(1, -1) : v);
-  }
-  return out;
-}
+export { jvmFlagProperties };
 
 /** The client's properties: the JVM flags' (CLIENT_JVMFLAGS, then JVMFLAGS), then the -client-configuration file's. */
 export function clientProperties(env: NodeJS.ProcessEnv, configFile: string | undefined, read = readText): Map<string, string> {

@@ -11,6 +11,8 @@
 // are `//` to the end of the line and `/* ... */` (Java's StreamTokenizer settings in ConfigFile);
 // values are words or double-quoted strings with backslash escapes. Pure: text in, data out.
 
+import { jvmFlagProperties } from './javavalues.js';
+
 export interface JaasEntry {
   /** the login module's class name */
   module: string;
@@ -175,14 +177,7 @@ export function parseJaas(text: string): JaasConfig {
  * (Java's "only this file") means the same here.
  */
 export function loginConfigFromJvmFlags(flags: string | undefined): string | undefined {
-  if (!flags) return undefined;
-  let found: string | undefined;
-  const re = /(?:^|\s)-Djava\.security\.auth\.login\.config==?("[^"]*"|'[^']*'|\S+)/g;
-  for (let m = re.exec(flags); m; m = re.exec(flags)) {
-    const v = m[1]!;
-    found = /^["']/.test(v) ? v.slice(1, -1) : v;
-  }
-  return found;
+  return jvmFlagProperties(flags).get('java.security.auth.login.config')?.replace(/^=/, '') || undefined;
 }
 
 /**

@@ -89,3 +89,20 @@ export function javaSplit(s: string, sep: string): string[] {
   while (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
   return parts;
 }
+
+/**
+ * Every `-Dname=value` (or `-Dname`, an empty value) among JVM flags, as zkServer.sh and zkCli.sh
+ * pass them (SERVER_JVMFLAGS, CLIENT_JVMFLAGS, JVMFLAGS); a later one wins, as on a java command
+ * line. Quotes around a value are the shell's and are taken off; a value keeps a leading `=`
+ * (JAAS's `-Djava.security.auth.login.config==FILE`: this file only).
+ */
+export function jvmFlagProperties(flags: string | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!flags) return out;
+  const re = /(?:^|\s)-D([^=\s]+)(?:=(=?)("[^"]*"|'[^']*'|\S*))?/g;
+  for (let m = re.exec(flags); m; m = re.exec(flags)) {
+    const v = m[3] ?? '';
+    out.set(m[1]!, (m[2] ?? '') + (/^["']/.test(v) ? v.slice(1, -1) : v));
+  }
+  return out;
+}
